@@ -1,0 +1,89 @@
+package synclayer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+)
+
+// announceConnector is the reserved store namespace of announcements: their
+// done-markers make them at-least-once with deduplication, like pushes.
+const announceConnector = "$announce"
+
+// announce publishes SyncCompleted or SyncFailed for rep, once per event and
+// outcome. It stays silent when some route did not finish (a store failure,
+// a cancelled context): the event will be redelivered and announced then.
+func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
+	kind := SyncCompleted
+	for _, r := range rep.Results {
+		if r.Status == StatusFailed {
+			if !IsPermanent(r.Err) {
+				return nil
+			}
+			kind = SyncFailed
+		}
+	}
+	ev := rep.Event
+	c := Claim{
+		Connector: announceConnector,
+		Key:       ev.ID,
+		EventID:   kind + "/" + ev.ID,
+		LeaseTTL:  time.Minute,
+		Retention: d.retention,
+	}
+	cr, err := d.store.Claim(ctx, c)
+	if err != nil {
+		return fmt.Errorf("synclayer: event %s: announce %s: %w: %w", quote(ev.ID), kind, ErrStore, err)
+	}
+	if cr.Status != ClaimAcquired {
+		// Done: announced before. Busy: another process is announcing it now.
+		return nil
+	}
+	out, err := announcement(d.source, kind, rep)
+	if err == nil {
+		err = d.pub.Publish(ctx, out)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err != nil {
+		_ = d.store.Release(sctx, c, cr.Token) // the lease expires anyway
+		return fmt.Errorf("synclayer: event %s: %w: %s: %w", quote(ev.ID), ErrPublish, kind, err)
+	}
+	if err := d.store.Complete(sctx, c, cr.Token); err != nil {
+		return fmt.Errorf("synclayer: event %s: announce %s: published, but %w: %w", quote(ev.ID), kind, ErrStore, err)
+	}
+	return nil
+}
+
+// announcement builds the SyncCompleted or SyncFailed event of rep. Its ID is
+// derived from the source event's, so consumers can deduplicate it too.
+func announcement(source, kind string, rep Report) (Event, error) {
+	a := Announcement{EventID: rep.Event.ID, EventType: rep.Event.Type, Results: make([]AnnouncedResult, len(rep.Results))}
+	for i, r := range rep.Results {
+		a.Results[i] = AnnouncedResult{
+			Connector:  r.Connector,
+			Key:        r.Key,
+			Status:     r.Status,
+			Attempts:   r.Attempts,
+			DurationMs: r.Duration.Milliseconds(),
+		}
+		if r.Err != nil {
+			a.Results[i].Error = bound(r.Err.Error())
+		}
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		return Event{}, fmt.Errorf("encode announcement: %w", err)
+	}
+	return Event{
+		ID:      kind + ":" + rep.Event.ID,
+		Type:    kind,
+		Source:  source,
+		Subject: rep.Event.ID,
+		Time:    time.Now().UTC(),
+		Data:    data,
+		Meta:    maps.Clone(rep.Event.Meta),
+	}, nil
+}

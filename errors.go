@@ -1,0 +1,99 @@
+package synclayer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error categories. Test for them with [errors.Is]; the details of a failure
+// (event, connector, key) are in [*SyncError], found with [errors.As].
+var (
+	// ErrInvalidEvent marks an event the library cannot process at all: no ID,
+	// no Type, or Data larger than the dispatcher's limit. It is permanent.
+	ErrInvalidEvent = errors.New("invalid event")
+
+	// ErrMapping marks a Mapper failure: malformed Data, a missing or
+	// mistyped field, or a mapper that panicked. It is permanent.
+	ErrMapping = errors.New("mapping failed")
+
+	// ErrInvalidKey marks a Record whose Key is empty, too long, not UTF-8, or
+	// holds control or invisible formatting characters. It is permanent.
+	ErrInvalidKey = errors.New("invalid record key")
+
+	// ErrStore marks a failure of the idempotency [Store]. Such a route did
+	// not finish; redelivering the event is safe and will try it again.
+	ErrStore = errors.New("idempotency store failed")
+
+	// ErrPanic marks a connector or mapper that panicked. The panic is
+	// recovered and reported as a permanent failure of that route only.
+	ErrPanic = errors.New("panic recovered")
+
+	// ErrPublish marks a failure to publish a SyncCompleted or SyncFailed
+	// announcement. Redelivering the event publishes it again.
+	ErrPublish = errors.New("announcement not published")
+)
+
+// SyncError is the error of one route of one event. It names the event, the
+// connector and the record key, and wraps the cause, so that
+// errors.Is(err, ErrMapping), IsPermanent(err) and errors.As on a
+// connector's own error types keep working.
+type SyncError struct {
+	EventID   string
+	EventType string
+	Connector string
+	Key       string // empty when the mapper failed before making a record
+	Op        string // "map", "sync", "store", ...
+	Err       error
+}
+
+// Error reports the route and the cause in one line.
+func (e *SyncError) Error() string {
+	var b strings.Builder
+	b.WriteString("synclayer: event ")
+	b.WriteString(quote(e.EventID))
+	if e.EventType != "" {
+		b.WriteString(" (")
+		b.WriteString(e.EventType)
+		b.WriteString(")")
+	}
+	b.WriteString(" connector ")
+	b.WriteString(quote(e.Connector))
+	if e.Key != "" {
+		b.WriteString(" key ")
+		b.WriteString(quote(e.Key))
+	}
+	if e.Op != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Op)
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("unknown error")
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *SyncError) Unwrap() error { return e.Err }
+
+// maxQuoted bounds how much of an identifier an error message repeats, so a
+// hostile 10 MB key cannot blow up log lines.
+const maxQuoted = 256
+
+// quote renders an identifier for an error message: Go-quoted (so CR/LF, NUL
+// and invalid UTF-8 are visible and harmless) and bounded in length.
+func quote(s string) string {
+	if len(s) > maxQuoted {
+		cut := maxQuoted
+		for cut > 0 && !isRuneStart(s[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q…(%d bytes)", s[:cut], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

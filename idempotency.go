@@ -1,0 +1,398 @@
+package synclayer
+
+import (
+	"context"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Claim asks a [Store] for the right to push one record of one event.
+type Claim struct {
+	Connector string // registered connector name
+	Key       string // Record.Key
+	EventID   string // Event.ID
+	Version   int64  // Record.Version; 0 = unversioned
+
+	// LeaseTTL is how long the lease lives if its holder never completes or
+	// releases it (the holder crashed). It covers the whole retry budget.
+	LeaseTTL time.Duration
+
+	// Retention is how long Complete keeps the done-marker of (Connector,
+	// EventID). A redelivery after that is pushed again (harmless: pushes
+	// are idempotent upserts) and then subject to the version check only.
+	Retention time.Duration
+}
+
+// ClaimStatus is the outcome of [Store.Claim].
+type ClaimStatus int
+
+const (
+	// ClaimAcquired: the caller holds the lease on (Connector, Key) and must
+	// push, then call Complete or Release with the token.
+	ClaimAcquired ClaimStatus = iota + 1
+	// ClaimDone: (Connector, EventID) has a done-marker; nothing to push.
+	ClaimDone
+	// ClaimStale: Version is not newer than the last version applied for
+	// (Connector, Key); nothing to push.
+	ClaimStale
+	// ClaimBusy: another holder's lease on (Connector, Key) is live. Try
+	// again later, at the latest when ClaimResult.Expires has passed.
+	ClaimBusy
+)
+
+// String returns the status name: "acquired", "done", "stale", "busy".
+func (s ClaimStatus) String() string {
+	switch s {
+	case ClaimAcquired:
+		return "acquired"
+	case ClaimDone:
+		return "done"
+	case ClaimStale:
+		return "stale"
+	case ClaimBusy:
+		return "busy"
+	}
+	return "ClaimStatus(" + strconv.Itoa(int(s)) + ")"
+}
+
+// ClaimResult is what [Store.Claim] decided.
+type ClaimResult struct {
+	Status ClaimStatus
+	// Token identifies the lease when Status is ClaimAcquired.
+	Token string
+	// Version is the last version applied for the key (0 if none), when known.
+	Version int64
+	// Expires is when the current holder's lease ends, when Status is ClaimBusy.
+	Expires time.Time
+}
+
+// Store is the idempotency store: what makes at-least-once delivery and
+// retries produce exactly one push per (connector, event) and never push an
+// older version over a newer one, within one process and across many.
+//
+// A Store keeps, per connector:
+//   - a lease per record key, so that two processes never push the same key
+//     at once, which expires if its holder dies;
+//   - a done-marker per event ID, kept for the claim's Retention;
+//   - the last version applied per record key, which only ever rises.
+//
+// Claim decides, atomically, in this order: the event is done for the
+// connector (ClaimDone); the version is stale (ClaimStale); another live lease
+// holds the key (ClaimBusy); else it takes the lease (ClaimAcquired).
+//
+// Complete atomically records the done-marker, raises the key's version to
+// Claim.Version if that is greater, and drops the lease if token still holds
+// it. The marker and the version are recorded even if the lease was lost, as
+// the push did happen. Release drops the lease if token still holds it, and
+// nothing else. Neither ever drops another holder's lease.
+//
+// Each method is safe for concurrent use, honours ctx, and returns an error
+// rather than a guess when the backend cannot answer: a store must never
+// report ClaimDone or ClaimStale it cannot prove.
+//
+// Implementations: [NewMemoryStore] (one process), idempotency/sqlstore
+// (PostgreSQL, MariaDB, SQLite) and idempotency/redisstore. Check a new one
+// with synclayertest.TestStore.
+type Store interface {
+	Claim(ctx context.Context, c Claim) (ClaimResult, error)
+	Complete(ctx context.Context, c Claim, token string) error
+	Release(ctx context.Context, c Claim, token string) error
+}
+
+// MemoryOption configures [NewMemoryStore].
+type MemoryOption func(*memoryConfig)
+
+type memoryConfig struct {
+	maxEntries int
+}
+
+// MemoryMaxEntries bounds the done-markers and the versions the memory store
+// keeps, each, to about n (default 1,000,000). Past the bound the oldest are
+// forgotten first, even inside their retention window; a forgotten version
+// no longer protects its key from a stale push, so size n above the number
+// of keys in play.
+func MemoryMaxEntries(n int) MemoryOption {
+	return func(c *memoryConfig) {
+		if n > 0 {
+			c.maxEntries = n
+		}
+	}
+}
+
+// memoryShards spreads the store over independent locks. A key, its lease,
+// its version and the done-markers of the events pushed for it live in one
+// shard, so every Claim and Complete is atomic under one lock.
+const memoryShards = 32
+
+// MemoryStore is the in-process [Store]: fast, bounded, and gone with the
+// process. Use it for one process, for tests, and as the default; use a
+// durable store when several processes share the work or a restart must not
+// push again. It is safe for concurrent use.
+//
+// Done-markers are found through the record key they were completed with,
+// so a Mapper must map an event to the same key every time (as it must for
+// any store, for the partner's sake).
+type MemoryStore struct {
+	seed   maphash.Seed
+	shards [memoryShards]memoryShard
+	token  atomic.Uint64
+}
+
+type ckey struct{ conn, id string }
+
+type memoryShard struct {
+	mu       sync.Mutex
+	leases   map[ckey]memLease
+	versions map[ckey]memVersion
+	done     map[ckey]time.Time // expiry
+	order    ring               // done-marker keys in insertion order
+	maxDone  int
+	maxVers  int
+	_        [64]byte // keep shards on separate cache lines
+}
+
+type memLease struct {
+	token   string
+	expires time.Time
+}
+
+type memVersion struct {
+	v       int64
+	touched time.Time
+	keep    time.Duration
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	cfg := memoryConfig{maxEntries: 1_000_000}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	per := max(cfg.maxEntries/memoryShards, 1)
+	s := &MemoryStore{seed: maphash.MakeSeed()}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.leases = make(map[ckey]memLease)
+		sh.versions = make(map[ckey]memVersion)
+		sh.done = make(map[ckey]time.Time)
+		sh.maxDone, sh.maxVers = per, per
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(conn, key string) *memoryShard {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(conn)
+	h.WriteByte(0)
+	h.WriteString(key)
+	return &s.shards[h.Sum64()%memoryShards]
+}
+
+// Claim implements [Store].
+func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ClaimResult{}, err
+	}
+	now := time.Now()
+	sh := s.shard(c.Connector, c.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if exp, ok := sh.done[ckey{c.Connector, c.EventID}]; ok && now.Before(exp) {
+		return ClaimResult{Status: ClaimDone}, nil
+	}
+	k := ckey{c.Connector, c.Key}
+	last := sh.versions[k].v
+	if c.Version != 0 && c.Version <= last {
+		return ClaimResult{Status: ClaimStale, Version: last}, nil
+	}
+	if l, ok := sh.leases[k]; ok && now.Before(l.expires) {
+		return ClaimResult{Status: ClaimBusy, Version: last, Expires: l.expires}, nil
+	}
+	tok := strconv.FormatUint(s.token.Add(1), 36)
+	sh.leases[k] = memLease{token: tok, expires: now.Add(c.LeaseTTL)}
+	if len(sh.leases) > 2*sh.maxVers {
+		sh.sweepLeases(now)
+	}
+	return ClaimResult{Status: ClaimAcquired, Token: tok, Version: last}, nil
+}
+
+// Complete implements [Store].
+func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := time.Now()
+	sh := s.shard(c.Connector, c.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := ckey{c.Connector, c.Key}
+	if l, ok := sh.leases[k]; ok && l.token == token {
+		delete(sh.leases, k)
+	}
+	if c.Version != 0 {
+		if v := sh.versions[k]; c.Version > v.v {
+			sh.versions[k] = memVersion{v: c.Version, touched: now, keep: c.Retention}
+			if len(sh.versions) > sh.maxVers {
+				sh.sweepVersions(now)
+			}
+		}
+	}
+	if c.Retention > 0 {
+		dk := ckey{c.Connector, c.EventID}
+		if _, ok := sh.done[dk]; !ok {
+			sh.order.push(dk)
+		}
+		sh.done[dk] = now.Add(c.Retention)
+		sh.sweepDone(now)
+	}
+	return nil
+}
+
+// Release implements [Store].
+func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(c.Connector, c.Key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := ckey{c.Connector, c.Key}
+	if l, ok := sh.leases[k]; ok && l.token == token {
+		delete(sh.leases, k)
+	}
+	return nil
+}
+
+// Len reports how many done-markers, versions and leases the store holds,
+// expired ones included until they are swept. It is meant for tests and
+// metrics.
+func (s *MemoryStore) Len() (done, versions, leases int) {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		done += len(sh.done)
+		versions += len(sh.versions)
+		leases += len(sh.leases)
+		sh.mu.Unlock()
+	}
+	return done, versions, leases
+}
+
+// sweepDone forgets done-markers from the oldest while they have expired or
+// the shard is over its bound. Markers are queued in completion order; with
+// one retention for all, that is expiry order.
+func (sh *memoryShard) sweepDone(now time.Time) {
+	for sh.order.len() > 0 {
+		k := sh.order.peek()
+		exp, ok := sh.done[k]
+		if ok && now.Before(exp) && len(sh.done) <= sh.maxDone {
+			return
+		}
+		sh.order.pop()
+		delete(sh.done, k)
+	}
+}
+
+// sweepVersions runs when the shard is over its bound: it forgets expired
+// versions, then, if still over, the least recently raised down to 3/4 of the
+// bound, so the cost is amortised over many raises.
+func (sh *memoryShard) sweepVersions(now time.Time) {
+	for k, v := range sh.versions {
+		if v.keep > 0 && now.Sub(v.touched) > v.keep {
+			delete(sh.versions, k)
+		}
+	}
+	target := sh.maxVers * 3 / 4
+	if len(sh.versions) <= target {
+		return
+	}
+	// Find the cut-off time by sampling ages; then drop what is older.
+	ages := make([]time.Time, 0, len(sh.versions))
+	for _, v := range sh.versions {
+		ages = append(ages, v.touched)
+	}
+	cut := nthOldest(ages, len(sh.versions)-target)
+	for k, v := range sh.versions {
+		if len(sh.versions) <= target {
+			break
+		}
+		if !v.touched.After(cut) {
+			delete(sh.versions, k)
+		}
+	}
+}
+
+func (sh *memoryShard) sweepLeases(now time.Time) {
+	for k, l := range sh.leases {
+		if !now.Before(l.expires) {
+			delete(sh.leases, k)
+		}
+	}
+}
+
+// nthOldest returns the n-th smallest time (1-based) by quickselect.
+func nthOldest(ts []time.Time, n int) time.Time {
+	lo, hi := 0, len(ts)-1
+	k := n - 1
+	for lo < hi {
+		p := ts[(lo+hi)/2]
+		i, j := lo, hi
+		for i <= j {
+			for ts[i].Before(p) {
+				i++
+			}
+			for p.Before(ts[j]) {
+				j--
+			}
+			if i <= j {
+				ts[i], ts[j] = ts[j], ts[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return ts[k]
+		}
+	}
+	return ts[k]
+}
+
+// ring is a growable FIFO queue of keys that reuses its buffer.
+type ring struct {
+	buf        []ckey
+	head, size int
+}
+
+func (r *ring) len() int { return r.size }
+
+func (r *ring) push(k ckey) {
+	if r.size == len(r.buf) {
+		n := max(2*len(r.buf), 16)
+		nb := make([]ckey, n)
+		for i := 0; i < r.size; i++ {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = k
+	r.size++
+}
+
+func (r *ring) peek() ckey { return r.buf[r.head] }
+
+func (r *ring) pop() {
+	r.buf[r.head] = ckey{}
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+}

@@ -1,0 +1,78 @@
+package synclayer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Mapper turns an [Event] into the [Record] one connector pushes. A mapper
+// must be deterministic (the same event gives the same Key every time) and
+// should not do I/O. Its errors are permanent: an event that cannot be
+// mapped now will not map on a retry. The dispatcher adds the event,
+// connector and key to the error.
+type Mapper interface {
+	Map(ctx context.Context, ev Event) (Record, error)
+}
+
+// MapperFunc adapts an ordinary function to the [Mapper] interface.
+type MapperFunc func(ctx context.Context, ev Event) (Record, error)
+
+// Map calls f(ctx, ev).
+func (f MapperFunc) Map(ctx context.Context, ev Event) (Record, error) { return f(ctx, ev) }
+
+// MapJSON returns a Mapper that decodes Event.Data, a JSON object, into a
+// value of type T and passes it to fn. Unknown fields are ignored, so a
+// publisher may add fields. Malformed JSON, a field of the wrong type, or
+// trailing data after the object give a permanent [ErrMapping] error that
+// names the field or the byte offset. Checking required fields is fn's job:
+// return an error naming the field, and MapJSON marks it permanent.
+func MapJSON[T any](fn func(ctx context.Context, ev Event, v T) (Record, error)) Mapper {
+	return MapperFunc(func(ctx context.Context, ev Event) (Record, error) {
+		var v T
+		if err := decodeJSON(ev.Data, &v); err != nil {
+			return Record{}, err
+		}
+		rec, err := fn(ctx, ev, v)
+		if err != nil {
+			return Record{}, Permanent(fmt.Errorf("%w: %w", ErrMapping, err))
+		}
+		return rec, nil
+	})
+}
+
+// decodeJSON decodes one JSON value from data into v and explains failures
+// by field.
+func decodeJSON(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Permanent(fmt.Errorf("%w: data is empty, want a JSON object", ErrMapping))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return Permanent(fmt.Errorf("%w: %s", ErrMapping, describeJSONError(err)))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Permanent(fmt.Errorf("%w: data has trailing content after the JSON value (offset %d)", ErrMapping, dec.InputOffset()))
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return fmt.Sprintf("field %q: got JSON %s, want %s", te.Field, te.Value, te.Type)
+		}
+		return fmt.Sprintf("got JSON %s, want %s", te.Value, te.Type)
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at offset %d: %v", se.Offset, se)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "malformed JSON: unexpected end of data"
+	}
+	return "decode data: " + err.Error()
+}

@@ -1,0 +1,118 @@
+package synclayer
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Observer hears every attempt and every result of the dispatcher, to log,
+// count or trace them. Its methods are called synchronously on the push
+// path, from many goroutines at once: they must be fast and safe for
+// concurrent use, and must not retain the Event's Data beyond the call.
+//
+// Extra hooks are extra interfaces an Observer may implement, found by type
+// assertion, so this one never grows.
+type Observer interface {
+	// ObserveAttempt is called after each call of Connector.Sync.
+	ObserveAttempt(ctx context.Context, a Attempt)
+	// ObserveResult is called once per route of each dispatched event,
+	// including Duplicate and Stale routes that made no attempt.
+	ObserveResult(ctx context.Context, ev Event, r Result)
+}
+
+// Attempt describes one call of Connector.Sync.
+type Attempt struct {
+	Event     Event
+	Connector string
+	Key       string
+	Attempt   int           // 1 for the first attempt
+	Start     time.Time     // when the attempt began
+	Duration  time.Duration // how long Sync took
+	Err       error         // nil on success
+	// Wait is how long the dispatcher waits before the next attempt; 0 when
+	// there is none (success, a permanent error, or the policy gave up).
+	Wait time.Duration
+}
+
+// Observers combines observers into one that calls each in order. Nil
+// entries are skipped.
+func Observers(obs ...Observer) Observer {
+	var list multiObserver
+	for _, o := range obs {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	return list
+}
+
+type multiObserver []Observer
+
+func (m multiObserver) ObserveAttempt(ctx context.Context, a Attempt) {
+	for _, o := range m {
+		o.ObserveAttempt(ctx, a)
+	}
+}
+
+func (m multiObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
+	for _, o := range m {
+		o.ObserveResult(ctx, ev, r)
+	}
+}
+
+// LogObserver returns the default [Observer]: it writes one record per
+// attempt at Debug level and one per result, at Info for Synced, Duplicate
+// and Stale and at Warn for Failed, with the event id and type, connector,
+// key, attempt, duration, status and error. A nil logger discards.
+// Connectors are expected to keep secrets out of their errors (see
+// internal/httpx); the observer logs no payloads.
+func LogObserver(l *slog.Logger) Observer {
+	if l == nil {
+		return nil
+	}
+	return logObserver{l: l}
+}
+
+type logObserver struct{ l *slog.Logger }
+
+func (o logObserver) ObserveAttempt(ctx context.Context, a Attempt) {
+	if !o.l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("event_id", a.Event.ID),
+		slog.String("event_type", a.Event.Type),
+		slog.String("connector", a.Connector),
+		slog.String("key", a.Key),
+		slog.Int("attempt", a.Attempt),
+		slog.Duration("duration", a.Duration),
+	}
+	if a.Err != nil {
+		attrs = append(attrs, slog.String("error", a.Err.Error()), slog.Duration("retry_in", a.Wait))
+	}
+	o.l.LogAttrs(ctx, slog.LevelDebug, "synclayer: attempt", attrs...)
+}
+
+func (o logObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
+	level := slog.LevelInfo
+	if r.Status == StatusFailed {
+		level = slog.LevelWarn
+	}
+	if !o.l.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("event_id", ev.ID),
+		slog.String("event_type", ev.Type),
+		slog.String("connector", r.Connector),
+		slog.String("key", r.Key),
+		slog.String("status", r.Status.String()),
+		slog.Int("attempts", r.Attempts),
+		slog.Duration("duration", r.Duration),
+	}
+	if r.Err != nil {
+		attrs = append(attrs, slog.String("error", r.Err.Error()))
+	}
+	o.l.LogAttrs(ctx, level, "synclayer: result", attrs...)
+}

@@ -1,0 +1,222 @@
+package synclayer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults of a connector registered without the matching option.
+const (
+	DefaultTimeout     = 30 * time.Second // per attempt
+	DefaultConcurrency = 32               // Sync calls in flight per connector
+)
+
+// Registry is the set of connectors and the event types routed to each.
+// The caller owns it; there is no global registry. Register connectors
+// before dispatching; registering later is allowed and takes effect for the
+// next event. A Registry is safe for concurrent use.
+type Registry struct {
+	mu     sync.Mutex
+	conns  []*connEntry
+	types  []string // routed event types, in order of first registration
+	byName map[string]*connEntry
+	routes atomic.Pointer[map[string][]route] // event type -> routes, copy on write
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	r := &Registry{byName: make(map[string]*connEntry)}
+	empty := map[string][]route{}
+	r.routes.Store(&empty)
+	return r
+}
+
+// ConnectorOption configures one connector at [Registry.Register].
+type ConnectorOption func(*connConfig) error
+
+type connConfig struct {
+	routes      []route
+	policy      RetryPolicy
+	timeout     time.Duration
+	concurrency int
+	rateLimit   rate.Limit
+	burst       int
+}
+
+// Route sends events of eventType to the connector, mapped by m. Repeat it
+// for each event type the connector handles; a connector needs at least one.
+func Route(eventType string, m Mapper) ConnectorOption {
+	return func(c *connConfig) error {
+		if eventType == "" {
+			return errors.New("route with an empty event type")
+		}
+		if m == nil {
+			return fmt.Errorf("route %q has a nil mapper", eventType)
+		}
+		for _, r := range c.routes {
+			if r.eventType == eventType {
+				return fmt.Errorf("event type %q routed twice", eventType)
+			}
+		}
+		c.routes = append(c.routes, route{eventType: eventType, mapper: m})
+		return nil
+	}
+}
+
+// WithRetry sets the connector's retry policy (default [DefaultRetryPolicy];
+// zero fields take its values).
+func WithRetry(p RetryPolicy) ConnectorOption {
+	return func(c *connConfig) error {
+		if p.MaxAttempts < 0 || p.InitialInterval < 0 || p.MaxInterval < 0 || p.MaxElapsed < 0 || p.Multiplier < 0 {
+			return fmt.Errorf("retry policy has a negative field: %+v", p)
+		}
+		c.policy = p
+		return nil
+	}
+}
+
+// WithTimeout bounds each attempt of Sync (default [DefaultTimeout]).
+func WithTimeout(perAttempt time.Duration) ConnectorOption {
+	return func(c *connConfig) error {
+		if perAttempt <= 0 {
+			return fmt.Errorf("timeout %v is not positive", perAttempt)
+		}
+		c.timeout = perAttempt
+		return nil
+	}
+}
+
+// WithConcurrency bounds how many Sync calls of the connector run at once
+// (default [DefaultConcurrency]). Waiting for a retry does not hold a slot.
+func WithConcurrency(n int) ConnectorOption {
+	return func(c *connConfig) error {
+		if n < 1 {
+			return fmt.Errorf("concurrency %d is less than 1", n)
+		}
+		c.concurrency = n
+		return nil
+	}
+}
+
+// WithRateLimit bounds the connector's attempts to perSecond on average,
+// with bursts of up to burst (default: no limit). Retries count too.
+func WithRateLimit(perSecond float64, burst int) ConnectorOption {
+	return func(c *connConfig) error {
+		if perSecond <= 0 || burst < 1 {
+			return fmt.Errorf("rate limit %v/s with burst %d: both must be positive", perSecond, burst)
+		}
+		c.rateLimit, c.burst = rate.Limit(perSecond), burst
+		return nil
+	}
+}
+
+// Register adds the connector c under name. The name identifies the
+// connector in reports, announcements and the idempotency store, so keep it
+// stable across deployments. Errors: an empty or duplicate name, a name
+// starting with '$' (reserved), a nil connector, no route, or a bad option.
+func (r *Registry) Register(name string, c Connector, opts ...ConnectorOption) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("synclayer: register connector %q: "+format, append([]any{name}, args...)...)
+	}
+	switch {
+	case name == "":
+		return errors.New("synclayer: register connector: empty name")
+	case strings.HasPrefix(name, "$"):
+		return fail("names starting with '$' are reserved")
+	case c == nil:
+		return fail("nil connector")
+	}
+	cfg := connConfig{timeout: DefaultTimeout, concurrency: DefaultConcurrency}
+	for _, o := range opts {
+		if o == nil {
+			return fail("nil option")
+		}
+		if err := o(&cfg); err != nil {
+			return fail("%w", err)
+		}
+	}
+	if len(cfg.routes) == 0 {
+		return fail("no route: add at least one Route(eventType, mapper)")
+	}
+	ce := &connEntry{
+		name:    name,
+		conn:    c,
+		policy:  cfg.policy.withDefaults(),
+		timeout: cfg.timeout,
+		sem:     make(chan struct{}, cfg.concurrency),
+	}
+	if cfg.rateLimit > 0 {
+		ce.limiter = rate.NewLimiter(cfg.rateLimit, cfg.burst)
+	}
+	// The lease must outlive every attempt and wait of one push.
+	ce.leaseTTL = ce.policy.MaxElapsed + ce.timeout + time.Minute
+	ce.locks.init()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.byName[name]; dup {
+		return fail("name already registered")
+	}
+	r.byName[name] = ce
+	r.conns = append(r.conns, ce)
+	old := *r.routes.Load()
+	next := make(map[string][]route, len(old)+len(cfg.routes))
+	for t, rs := range old {
+		next[t] = rs
+	}
+	for _, rt := range cfg.routes {
+		rt.conn = ce
+		if _, ok := next[rt.eventType]; !ok {
+			r.types = append(r.types, rt.eventType)
+		}
+		next[rt.eventType] = append(append([]route(nil), next[rt.eventType]...), rt)
+	}
+	r.routes.Store(&next)
+	return nil
+}
+
+// EventTypes returns the routed event types, sorted by first registration.
+func (r *Registry) EventTypes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.types...)
+}
+
+// Connectors returns the registered connector names in registration order.
+func (r *Registry) Connectors() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.conns))
+	for i, ce := range r.conns {
+		out[i] = ce.name
+	}
+	return out
+}
+
+func (r *Registry) routesFor(eventType string) []route {
+	return (*r.routes.Load())[eventType]
+}
+
+type route struct {
+	eventType string
+	mapper    Mapper
+	conn      *connEntry
+}
+
+// connEntry is a registered connector with its runtime state.
+type connEntry struct {
+	name     string
+	conn     Connector
+	policy   RetryPolicy
+	timeout  time.Duration
+	leaseTTL time.Duration
+	sem      chan struct{}
+	limiter  *rate.Limiter
+	locks    keyLocks
+}

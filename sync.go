@@ -1,0 +1,585 @@
+package synclayer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Event is one domain event, such as a WorkflowDeployed or a PolicyUpdated.
+// The field names follow CloudEvents 1.0.
+type Event struct {
+	// ID identifies the event; redeliveries keep it. Required.
+	ID string `json:"id"`
+	// Type routes the event to connectors, e.g. "WorkflowDeployed". Required.
+	Type string `json:"type"`
+	// Source names the publisher, e.g. "hms/management-layer".
+	Source string `json:"source,omitempty"`
+	// Subject names what the event is about, e.g. the workflow id.
+	Subject string `json:"subject,omitempty"`
+	// Time is when the event happened.
+	Time time.Time `json:"time,omitzero"`
+	// Data is the event's JSON payload.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Meta carries context across the bus: a correlation id, a W3C
+	// traceparent, and so on. Announcements copy it from their source event.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Announcement event types: the Dispatcher publishes one of them to its
+// [Publisher] once per dispatched event, with an [Announcement] as Data.
+const (
+	// SyncCompleted: every route of the event is Synced, Duplicate or Stale.
+	SyncCompleted = "SyncCompleted"
+	// SyncFailed: at least one route failed for good (a permanent error, or
+	// the retry policy gave up). Its results name the route and the error.
+	SyncFailed = "SyncFailed"
+)
+
+// Announcement is the JSON Data of a SyncCompleted or SyncFailed event:
+//
+//	{"eventId":"evt-1","eventType":"WorkflowDeployed","results":[
+//	  {"connector":"calendar","key":"WF-123","status":"synced","attempts":1},
+//	  {"connector":"records","key":"WF-123","status":"failed","attempts":6,
+//	   "error":"synclayer: event \"evt-1\" ... : 503 Service Unavailable"}]}
+//
+// Status is one of "synced", "duplicate", "stale", "failed". Error is present
+// only for failed results, and is bounded in size.
+type Announcement struct {
+	EventID   string            `json:"eventId"`
+	EventType string            `json:"eventType"`
+	Results   []AnnouncedResult `json:"results"`
+}
+
+// AnnouncedResult is one connector's outcome inside an [Announcement].
+type AnnouncedResult struct {
+	Connector  string `json:"connector"`
+	Key        string `json:"key,omitempty"`
+	Status     Status `json:"status"`
+	Attempts   int    `json:"attempts"`
+	DurationMs int64  `json:"durationMs"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Status is the outcome of one route of one event.
+type Status int
+
+const (
+	// StatusSynced: the connector pushed the record.
+	StatusSynced Status = iota + 1
+	// StatusDuplicate: this event was already pushed to this connector;
+	// nothing was sent.
+	StatusDuplicate
+	// StatusStale: a newer version of the record was already applied;
+	// nothing was sent.
+	StatusStale
+	// StatusFailed: the route failed; Result.Err says why.
+	StatusFailed
+)
+
+var statusNames = [...]string{StatusSynced: "synced", StatusDuplicate: "duplicate", StatusStale: "stale", StatusFailed: "failed"}
+
+// String returns "synced", "duplicate", "stale" or "failed".
+func (s Status) String() string {
+	if s > 0 && int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "Status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText encodes the status as its name.
+func (s Status) MarshalText() ([]byte, error) {
+	if s <= 0 || int(s) >= len(statusNames) {
+		return nil, fmt.Errorf("synclayer: unknown status %d", int(s))
+	}
+	return []byte(statusNames[s]), nil
+}
+
+// UnmarshalText decodes a status name.
+func (s *Status) UnmarshalText(b []byte) error {
+	for i, n := range statusNames {
+		if n != "" && n == string(b) {
+			*s = Status(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("synclayer: unknown status %q", b)
+}
+
+// Result is the outcome of one route (one connector) of one event.
+type Result struct {
+	Connector, Key string
+	Status         Status
+	Attempts       int           // calls of Connector.Sync; 0 for Duplicate and Stale
+	Duration       time.Duration // time spent on the route, waits included
+	Err            error         // a *SyncError when Status is StatusFailed
+}
+
+// Report is the outcome of dispatching one event: one Result per connector
+// routed for its type, in registration order.
+type Report struct {
+	Event   Event
+	Results []Result
+	err     error // event-level: invalid event, announcement not published
+}
+
+// OK reports whether every route is Synced, Duplicate or Stale and nothing
+// else failed.
+func (r Report) OK() bool { return r.Err() == nil }
+
+// Err joins the errors of the failed routes, and of the event itself (an
+// invalid event, an announcement that could not be published). It is nil
+// when nothing failed.
+func (r Report) Err() error {
+	var errs []error
+	if r.err != nil {
+		errs = append(errs, r.err)
+	}
+	for _, res := range r.Results {
+		if res.Status == StatusFailed {
+			errs = append(errs, res.Err)
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// Publisher sends events to the bus. Implementations must be safe for
+// concurrent use.
+type Publisher interface {
+	Publish(ctx context.Context, ev Event) error
+}
+
+// Handler processes one delivered event. nil acknowledges it; an error asks
+// the bus to redeliver it later, unless [IsPermanent] reports true, in which
+// case the bus dead-letters it at once.
+type Handler func(ctx context.Context, ev Event) error
+
+// Subscriber delivers events of the given types to h, at least once, until
+// ctx ends. Subscribe blocks; it returns after ctx ends and every handler
+// call it started has returned, or earlier with an error if the bus fails.
+// A handler that has not returned when ctx ends gets its event redelivered
+// if it then fails.
+type Subscriber interface {
+	Subscribe(ctx context.Context, eventTypes []string, h Handler) error
+}
+
+// Option configures a [Dispatcher].
+type Option func(*Dispatcher)
+
+// WithStore sets the idempotency store (default: a [NewMemoryStore]).
+// A nil store keeps the default.
+func WithStore(s Store) Option {
+	return func(d *Dispatcher) {
+		if s != nil {
+			d.store = s
+		}
+	}
+}
+
+// WithPublisher sets where SyncCompleted and SyncFailed go (default: they
+// are not published).
+func WithPublisher(p Publisher) Option { return func(d *Dispatcher) { d.pub = p } }
+
+// WithObserver sets the observer (default: [LogObserver] of
+// [slog.Default]). A nil observer observes nothing; combine several with
+// [Observers].
+func WithObserver(o Observer) Option { return func(d *Dispatcher) { d.obs = o } }
+
+// WithSource sets the Source of announcement events (default "synclayer").
+func WithSource(source string) Option { return func(d *Dispatcher) { d.source = source } }
+
+// WithRetention sets how long done-markers are kept (default 7 days): a
+// redelivery within it is reported Duplicate without a push.
+func WithRetention(d time.Duration) Option {
+	return func(x *Dispatcher) {
+		if d > 0 {
+			x.retention = d
+		}
+	}
+}
+
+// WithDrainTimeout sets how long [Dispatcher.Run] lets in-flight dispatches
+// finish after its context ends before cancelling them (default 30s).
+func WithDrainTimeout(d time.Duration) Option {
+	return func(x *Dispatcher) {
+		if d >= 0 {
+			x.drain = d
+		}
+	}
+}
+
+// WithMaxEventBytes bounds the size of Event.Data (default 1 MiB). A larger
+// event is refused with a permanent [ErrInvalidEvent] before any decoding.
+func WithMaxEventBytes(n int) Option {
+	return func(d *Dispatcher) {
+		if n > 0 {
+			d.maxEventBytes = n
+		}
+	}
+}
+
+// Limits on input, applied by every Dispatcher.
+const (
+	// MaxKeyBytes is the longest Record.Key accepted.
+	MaxKeyBytes = 1024
+	// DefaultMaxEventBytes is the default bound on Event.Data.
+	DefaultMaxEventBytes = 1 << 20
+)
+
+// Dispatcher fans events out to the connectors of a [Registry]: it maps each
+// event for every connector routed for its type, serialises pushes per
+// record key (in process, and across processes through the [Store]'s
+// leases), skips what was already done or is stale, pushes under the
+// connector's retry policy, and reports and announces the outcome.
+//
+// A Dispatcher is safe for concurrent use. Its zero value is not usable;
+// call [NewDispatcher].
+type Dispatcher struct {
+	reg           *Registry
+	store         Store
+	pub           Publisher
+	obs           Observer
+	source        string
+	retention     time.Duration
+	drain         time.Duration
+	maxEventBytes int
+}
+
+// NewDispatcher returns a dispatcher over reg. Options may be nil.
+func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	d := &Dispatcher{
+		reg:           reg,
+		obs:           LogObserver(slog.Default()),
+		source:        "synclayer",
+		retention:     7 * 24 * time.Hour,
+		drain:         30 * time.Second,
+		maxEventBytes: DefaultMaxEventBytes,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(d)
+		}
+	}
+	if d.store == nil {
+		d.store = NewMemoryStore()
+	}
+	return d
+}
+
+// Dispatch pushes ev to every connector routed for ev.Type, concurrently,
+// and waits for all of them. Each route is mapped, checked against the
+// store (already done: Duplicate; older version: Stale), pushed with
+// retries, and recorded. Then, when a Publisher is set, it announces
+// SyncCompleted or SyncFailed once per event.
+//
+// An event type with no route gives an empty report and a nil error. The
+// returned error equals report.Err(): the failed routes, an invalid event,
+// or an announcement that could not be published. Failures of one route
+// never affect another.
+func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
+	rep := Report{Event: ev}
+	if err := d.validateEvent(ev); err != nil {
+		rep.err = err
+		return rep, err
+	}
+	routes := d.reg.routesFor(ev.Type)
+	if len(routes) == 0 {
+		return rep, nil
+	}
+	rep.Results = make([]Result, len(routes))
+	if len(routes) == 1 {
+		rep.Results[0] = d.runRoute(ctx, ev, &routes[0])
+	} else {
+		var wg sync.WaitGroup
+		wg.Add(len(routes) - 1)
+		for i := 1; i < len(routes); i++ {
+			go func() {
+				defer wg.Done()
+				rep.Results[i] = d.runRoute(ctx, ev, &routes[i])
+			}()
+		}
+		rep.Results[0] = d.runRoute(ctx, ev, &routes[0])
+		wg.Wait()
+	}
+	if d.pub != nil {
+		if err := d.announce(ctx, rep); err != nil {
+			rep.err = err
+		}
+	}
+	return rep, rep.Err()
+}
+
+func (d *Dispatcher) validateEvent(ev Event) error {
+	var why string
+	switch {
+	case ev.ID == "":
+		why = "no ID"
+	case ev.Type == "":
+		why = "no Type"
+	case len(ev.Data) > d.maxEventBytes:
+		why = fmt.Sprintf("Data is %d bytes, over the limit of %d", len(ev.Data), d.maxEventBytes)
+	default:
+		return nil
+	}
+	return Permanent(fmt.Errorf("synclayer: event %s (%s): %w: %s", quote(ev.ID), quote(ev.Type), ErrInvalidEvent, why))
+}
+
+// validateKey checks a mapped key. It refuses what no partner can hold
+// safely; characters that are merely special in one protocol ('/', '..',
+// quotes) are the connector's to escape.
+func validateKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrInvalidKey, len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidKey)
+	}
+	for i, r := range key {
+		if r < 0x80 {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("%w: control character %U at byte %d", ErrInvalidKey, r, i)
+			}
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || isNoncharacter(r) {
+			return fmt.Errorf("%w: invisible or control character %U at byte %d", ErrInvalidKey, r, i)
+		}
+	}
+	return nil
+}
+
+func isNoncharacter(r rune) bool {
+	return (r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
+}
+
+// runRoute does everything for one (event, connector) and never panics.
+func (d *Dispatcher) runRoute(ctx context.Context, ev Event, rt *route) (res Result) {
+	start := time.Now()
+	ce := rt.conn
+	res.Connector = ce.name
+	fail := func(op string, err error) Result {
+		res.Status = StatusFailed
+		res.Err = &SyncError{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: res.Key, Op: op, Err: err}
+		return res
+	}
+	defer func() {
+		res.Duration = time.Since(start)
+		if d.obs != nil {
+			d.obs.ObserveResult(ctx, ev, res)
+		}
+	}()
+
+	rec, err := safeMap(ctx, rt.mapper, ev)
+	if err != nil {
+		return fail("map", err)
+	}
+	res.Key = rec.Key
+	if err := validateKey(rec.Key); err != nil {
+		res.Key = "" // do not echo a bad key in reports; the error quotes it safely
+		return fail("map", Permanent(fmt.Errorf("%w (key %s)", err, quote(rec.Key))))
+	}
+	rec.Event = ev
+
+	if err := ce.locks.lock(ctx, rec.Key); err != nil {
+		return fail("wait for key", err)
+	}
+	defer ce.locks.unlock(rec.Key)
+
+	claim := Claim{
+		Connector: ce.name,
+		Key:       rec.Key,
+		EventID:   ev.ID,
+		Version:   rec.Version,
+		LeaseTTL:  ce.leaseTTL,
+		Retention: d.retention,
+	}
+	cr, err := d.claim(ctx, claim)
+	if err != nil {
+		return fail("claim", err)
+	}
+	switch cr.Status {
+	case ClaimDone:
+		res.Status = StatusDuplicate
+		return res
+	case ClaimStale:
+		res.Status = StatusStale
+		return res
+	}
+
+	attempts, err := d.push(ctx, ev, ce, rec)
+	res.Attempts = attempts
+	// Record the outcome even if ctx ended meanwhile: the push happened.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err != nil {
+		if rerr := d.store.Release(sctx, claim, cr.Token); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: release lease: %w", ErrStore, rerr))
+		}
+		return fail("sync", err)
+	}
+	if err := d.store.Complete(sctx, claim, cr.Token); err != nil {
+		return fail("complete", fmt.Errorf("%w: pushed, but could not record it: %w", ErrStore, err))
+	}
+	res.Status = StatusSynced
+	return res
+}
+
+// claim asks the store, waiting while another process holds the key.
+func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
+	wait := 10 * time.Millisecond
+	for {
+		cr, err := d.store.Claim(ctx, c)
+		if err != nil {
+			if ctx.Err() != nil {
+				return cr, ctx.Err()
+			}
+			return cr, fmt.Errorf("%w: %w", ErrStore, err)
+		}
+		if cr.Status != ClaimBusy {
+			if cr.Status == ClaimAcquired || cr.Status == ClaimDone || cr.Status == ClaimStale {
+				return cr, nil
+			}
+			return cr, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
+		}
+		w := jitter(wait, 0.2)
+		if until := time.Until(cr.Expires); until > 0 && until < w {
+			w = until
+		}
+		if err := sleep(ctx, w); err != nil {
+			return cr, err
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+// push calls the connector under its retry policy and returns the number of
+// attempts and the final error.
+func (d *Dispatcher) push(ctx context.Context, ev Event, ce *connEntry, rec Record) (int, error) {
+	p := &ce.policy
+	var sched interface{ NextBackOff() time.Duration }
+	first := time.Now()
+	for attempt := 1; ; attempt++ {
+		if ce.limiter != nil {
+			if err := ce.limiter.Wait(ctx); err != nil {
+				return attempt - 1, fmt.Errorf("rate limit: %w", err)
+			}
+		}
+		select {
+		case ce.sem <- struct{}{}:
+		case <-ctx.Done():
+			return attempt - 1, ctx.Err()
+		}
+		aStart := time.Now()
+		actx, cancel := context.WithTimeout(ctx, ce.timeout)
+		err := safeSync(actx, ce.conn, rec)
+		cancel()
+		<-ce.sem
+		elapsed := time.Since(aStart)
+
+		var wait time.Duration
+		var giveUp error
+		switch {
+		case err == nil:
+		case IsPermanent(err):
+			giveUp = err
+		case ctx.Err() != nil:
+			giveUp = fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case attempt >= p.MaxAttempts:
+			giveUp = Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, time.Since(first).Round(time.Millisecond), err))
+		default:
+			if sched == nil {
+				sched = p.schedule()
+			}
+			wait = sched.NextBackOff()
+			if hint, ok := RetryAfterHint(err); ok {
+				wait = min(hint, p.MaxInterval)
+			}
+			if wait < 0 || time.Since(first)+wait > p.MaxElapsed {
+				giveUp = Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, time.Since(first).Round(time.Millisecond), p.MaxElapsed, err))
+				wait = 0
+			}
+		}
+		if d.obs != nil {
+			d.obs.ObserveAttempt(ctx, Attempt{Event: ev, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: aStart, Duration: elapsed, Err: err, Wait: wait})
+		}
+		if err == nil {
+			return attempt, nil
+		}
+		if giveUp != nil {
+			return attempt, giveUp
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return attempt, fmt.Errorf("%w (after: %w)", serr, err)
+		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func safeMap(ctx context.Context, m Mapper, ev Event) (rec Record, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(fmt.Errorf("%w: %w in mapper: %s", ErrMapping, ErrPanic, bound(fmt.Sprint(p))))
+		}
+	}()
+	rec, err = m.Map(ctx, ev)
+	if err != nil && !errors.Is(err, ErrMapping) {
+		err = Permanent(fmt.Errorf("%w: %w", ErrMapping, err))
+	} else if err != nil {
+		err = Permanent(err)
+	}
+	return rec, err
+}
+
+func safeSync(ctx context.Context, c Connector, rec Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(fmt.Errorf("%w in connector: %s", ErrPanic, bound(fmt.Sprint(p))))
+		}
+	}()
+	return c.Sync(ctx, rec)
+}
+
+// bound cuts s to a size fit for an error message.
+func bound(s string) string {
+	const n = 1024
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
