@@ -1,0 +1,34 @@
+// Package memory is an in-process event bus for synclayer: a
+// [synclayer.Publisher] and [synclayer.Subscriber] for one process, for
+// tests, and for the library's in-memory defaults.
+//
+// # Delivery semantics
+//
+// Delivery is at least once. Every Subscribe call on one [Bus] joins one
+// consumer group: an event goes to one subscriber that takes its type, and
+// is handled by one handler call at a time. A handler's nil acknowledges the
+// event; an error redelivers it after a delay that doubles with each
+// delivery; after WithMaxDeliveries deliveries, or at once for a
+// [synclayer.Permanent] error, the event becomes a [DeadLetter], which can
+// be read with [Bus.DeadLetters] and sent again with [Bus.Replay].
+//
+// Events published before anyone takes their type wait in the backlog for
+// the first subscriber instead of vanishing. The backlog is bounded
+// ([WithBacklog]): once full, Publish waits for room while a subscriber
+// drains it, and fails with [ErrBacklogFull] when none would.
+//
+// Order is first in, first out per bus, but handler calls run concurrently
+// ([WithConcurrency]) and redeliveries go to the back of the queue, so
+// handlers must not rely on order. The synclayer Dispatcher does not: it
+// serialises per record key and skips stale versions.
+//
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it taking events; it returns once
+// its handler calls have returned. [Bus.Close] refuses new events, waits for
+// the backlog of subscribed types and pending redeliveries to drain (or for
+// its context to end), and reports what was left undelivered.
+//
+// Nothing survives the process. For several processes use a broker adapter
+// (bus/nats, bus/redisstream, bus/amqp, bus/kafka).
+package memory

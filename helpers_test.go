@@ -1,0 +1,85 @@
+package synclayer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// keyMapper maps an event to the record named by its Subject, versioned by
+// the "version" field of its Data when present.
+var keyMapper = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+	var d struct {
+		Version int64 `json:"version"`
+	}
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			return synclayer.Record{}, err
+		}
+	}
+	return synclayer.Record{Key: ev.Subject, Version: d.Version, Payload: string(ev.Data)}, nil
+})
+
+func event(id, subject string, version int64) synclayer.Event {
+	return synclayer.Event{
+		ID:      id,
+		Type:    "WorkflowDeployed",
+		Subject: subject,
+		Data:    json.RawMessage(fmt.Sprintf(`{"version":%d}`, version)),
+	}
+}
+
+// fastRetry retries quickly so tests outside a synctest bubble stay short.
+var fastRetry = synclayer.RetryPolicy{MaxAttempts: 5, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 10 * time.Second}
+
+// newFakes registers n fakes named p0..pn-1 for WorkflowDeployed.
+func newFakes(t *testing.T, n int, opts ...synclayer.ConnectorOption) (*synclayer.Registry, []*synclayertest.Fake) {
+	t.Helper()
+	reg := synclayer.NewRegistry()
+	fakes := make([]*synclayertest.Fake, n)
+	for i := range fakes {
+		fakes[i] = synclayertest.NewFake()
+		o := append([]synclayer.ConnectorOption{synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)}, opts...)
+		if err := reg.Register(fmt.Sprintf("p%d", i), fakes[i], o...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reg, fakes
+}
+
+// recordingPublisher keeps published events; it fails while failing is set.
+type recordingPublisher struct {
+	mu      sync.Mutex
+	events  []synclayer.Event
+	failing error
+}
+
+func (p *recordingPublisher) Publish(_ context.Context, ev synclayer.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failing != nil {
+		return p.failing
+	}
+	p.events = append(p.events, ev)
+	return nil
+}
+
+func (p *recordingPublisher) Events() []synclayer.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]synclayer.Event(nil), p.events...)
+}
+
+func statuses(rep synclayer.Report) []string {
+	out := make([]string, len(rep.Results))
+	for i, r := range rep.Results {
+		out[i] = r.Connector + ":" + r.Status.String()
+	}
+	return out
+}

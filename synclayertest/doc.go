@@ -1,0 +1,24 @@
+// Package synclayertest is the test kit of synclayer, for teams that use
+// the library and for authors of connectors, stores and bus adapters.
+//
+// # Fake connectors
+//
+// [Fake] is a recording [synclayer.Connector] that stands in for a partner
+// system: it keeps one record per key (an upsert, as real partners do),
+// records every call, and fails on demand with a [Fault]: fail N times,
+// fail permanently, fail with a Retry-After hint, block until released, or
+// apply the write and then fail, imitating a response lost after the
+// partner applied the change.
+//
+// # Conformance suites
+//
+// Each pluggable interface has a suite that an implementation runs with one
+// call, one subtest per rule, each rule explained in its doc:
+//
+//   - TestStore for a [synclayer.Store];
+//   - TestConnector for a [synclayer.Connector];
+//   - TestBus for a bus adapter (a Publisher and Subscriber).
+//
+// The suites import only the standard library and synclayer, so they fit
+// any test setup.
+package synclayertest
