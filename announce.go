@@ -45,13 +45,11 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 	if err == nil {
 		err = d.pub.Publish(ctx, out)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	if err != nil {
-		_ = d.store.Release(sctx, c, cr.Token) // the lease expires anyway
+		_ = settle(ctx, d.store.Release, c, cr.Token) // the lease expires anyway
 		return fmt.Errorf("synclayer: event %s: %w: %s: %w", quote(ev.ID), ErrPublish, kind, err)
 	}
-	if err := d.store.Complete(sctx, c, cr.Token); err != nil {
+	if err := settle(ctx, d.store.Complete, c, cr.Token); err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: published, but %w: %w", quote(ev.ID), kind, ErrStore, err)
 	}
 	return nil

@@ -144,24 +144,21 @@ type MemoryStore struct {
 type ckey struct{ conn, id string }
 
 type memoryShard struct {
-	mu       sync.Mutex
-	leases   map[ckey]memLease
-	versions map[ckey]memVersion
-	done     map[ckey]time.Time // expiry
-	order    ring               // done-marker keys in insertion order
-	maxDone  int
-	maxVers  int
-	_        [64]byte // keep shards on separate cache lines
+	mu               sync.Mutex
+	keys             map[ckey]keyState  // per (connector, key): lease and last version
+	done             map[ckey]time.Time // per (connector, event): done-marker expiry
+	order            ring               // done-marker keys in insertion order
+	maxDone, maxKeys int
+	_                [64]byte // keep shards on separate cache lines
 }
 
-type memLease struct {
-	token   string
-	expires time.Time
-}
-
-type memVersion struct {
-	v       int64
-	touched time.Time
+// keyState is what the store knows of one key. An entry with no live lease
+// and no version is removed.
+type keyState struct {
+	version int64
+	token   string    // "" when no lease
+	expires time.Time // of the lease
+	touched time.Time // when the version was last raised
 	keep    time.Duration
 }
 
@@ -177,10 +174,9 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s := &MemoryStore{seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.leases = make(map[ckey]memLease)
-		sh.versions = make(map[ckey]memVersion)
+		sh.keys = make(map[ckey]keyState)
 		sh.done = make(map[ckey]time.Time)
-		sh.maxDone, sh.maxVers = per, per
+		sh.maxDone, sh.maxKeys = per, per
 	}
 	return s
 }
@@ -207,19 +203,20 @@ func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
 		return ClaimResult{Status: ClaimDone}, nil
 	}
 	k := ckey{c.Connector, c.Key}
-	last := sh.versions[k].v
-	if c.Version != 0 && c.Version <= last {
-		return ClaimResult{Status: ClaimStale, Version: last}, nil
+	st := sh.keys[k]
+	if c.Version != 0 && c.Version <= st.version {
+		return ClaimResult{Status: ClaimStale, Version: st.version}, nil
 	}
-	if l, ok := sh.leases[k]; ok && now.Before(l.expires) {
-		return ClaimResult{Status: ClaimBusy, Version: last, Expires: l.expires}, nil
+	if st.token != "" && now.Before(st.expires) {
+		return ClaimResult{Status: ClaimBusy, Version: st.version, Expires: st.expires}, nil
 	}
-	tok := strconv.FormatUint(s.token.Add(1), 36)
-	sh.leases[k] = memLease{token: tok, expires: now.Add(c.LeaseTTL)}
-	if len(sh.leases) > 2*sh.maxVers {
-		sh.sweepLeases(now)
+	st.token = strconv.FormatUint(s.token.Add(1), 36)
+	st.expires = now.Add(c.LeaseTTL)
+	sh.keys[k] = st
+	if len(sh.keys) > sh.maxKeys {
+		sh.sweepKeys(now)
 	}
-	return ClaimResult{Status: ClaimAcquired, Token: tok, Version: last}, nil
+	return ClaimResult{Status: ClaimAcquired, Token: st.token, Version: st.version}, nil
 }
 
 // Complete implements [Store].
@@ -232,17 +229,14 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := ckey{c.Connector, c.Key}
-	if l, ok := sh.leases[k]; ok && l.token == token {
-		delete(sh.leases, k)
+	st := sh.keys[k]
+	if st.token == token {
+		st.token, st.expires = "", time.Time{}
 	}
-	if c.Version != 0 {
-		if v := sh.versions[k]; c.Version > v.v {
-			sh.versions[k] = memVersion{v: c.Version, touched: now, keep: c.Retention}
-			if len(sh.versions) > sh.maxVers {
-				sh.sweepVersions(now)
-			}
-		}
+	if c.Version > st.version {
+		st.version, st.touched, st.keep = c.Version, now, c.Retention
 	}
+	sh.put(k, st, now)
 	if c.Retention > 0 {
 		dk := ckey{c.Connector, c.EventID}
 		if _, ok := sh.done[dk]; !ok {
@@ -263,10 +257,23 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := ckey{c.Connector, c.Key}
-	if l, ok := sh.leases[k]; ok && l.token == token {
-		delete(sh.leases, k)
+	if st, ok := sh.keys[k]; ok && st.token == token {
+		st.token, st.expires = "", time.Time{}
+		sh.put(k, st, time.Now())
 	}
 	return nil
+}
+
+// put stores st, or drops the entry when it holds nothing worth keeping.
+func (sh *memoryShard) put(k ckey, st keyState, now time.Time) {
+	if st.token == "" && st.version == 0 {
+		delete(sh.keys, k)
+		return
+	}
+	sh.keys[k] = st
+	if len(sh.keys) > sh.maxKeys {
+		sh.sweepKeys(now)
+	}
 }
 
 // Len reports how many done-markers, versions and leases the store holds,
@@ -277,8 +284,14 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		done += len(sh.done)
-		versions += len(sh.versions)
-		leases += len(sh.leases)
+		for _, st := range sh.keys {
+			if st.version != 0 {
+				versions++
+			}
+			if st.token != "" {
+				leases++
+			}
+		}
 		sh.mu.Unlock()
 	}
 	return done, versions, leases
@@ -299,39 +312,39 @@ func (sh *memoryShard) sweepDone(now time.Time) {
 	}
 }
 
-// sweepVersions runs when the shard is over its bound: it forgets expired
-// versions, then, if still over, the least recently raised down to 3/4 of the
-// bound, so the cost is amortised over many raises.
-func (sh *memoryShard) sweepVersions(now time.Time) {
-	for k, v := range sh.versions {
-		if v.keep > 0 && now.Sub(v.touched) > v.keep {
-			delete(sh.versions, k)
+// sweepKeys runs when the shard is over its bound: it forgets expired
+// leases and versions, then, if still over, the least recently raised
+// versions down to 3/4 of the bound, so the cost is amortised over many
+// raises. A live lease is never dropped.
+func (sh *memoryShard) sweepKeys(now time.Time) {
+	for k, st := range sh.keys {
+		if st.token != "" && !now.Before(st.expires) {
+			st.token, st.expires = "", time.Time{}
+		}
+		if st.version != 0 && st.keep > 0 && now.Sub(st.touched) > st.keep {
+			st.version = 0
+		}
+		if st.token == "" && st.version == 0 {
+			delete(sh.keys, k)
+		} else {
+			sh.keys[k] = st
 		}
 	}
-	target := sh.maxVers * 3 / 4
-	if len(sh.versions) <= target {
+	target := sh.maxKeys * 3 / 4
+	if len(sh.keys) <= target {
 		return
 	}
-	// Find the cut-off time by sampling ages; then drop what is older.
-	ages := make([]time.Time, 0, len(sh.versions))
-	for _, v := range sh.versions {
-		ages = append(ages, v.touched)
+	ages := make([]time.Time, 0, len(sh.keys))
+	for _, st := range sh.keys {
+		ages = append(ages, st.touched)
 	}
-	cut := nthOldest(ages, len(sh.versions)-target)
-	for k, v := range sh.versions {
-		if len(sh.versions) <= target {
+	cut := nthOldest(ages, len(sh.keys)-target)
+	for k, st := range sh.keys {
+		if len(sh.keys) <= target {
 			break
 		}
-		if !v.touched.After(cut) {
-			delete(sh.versions, k)
-		}
-	}
-}
-
-func (sh *memoryShard) sweepLeases(now time.Time) {
-	for k, l := range sh.leases {
-		if !now.Before(l.expires) {
-			delete(sh.leases, k)
+		if st.token == "" && !st.touched.After(cut) {
+			delete(sh.keys, k)
 		}
 	}
 }

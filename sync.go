@@ -2,9 +2,11 @@ package synclayer
 
 import (
 	"context"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cenkalti/backoff/v4"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -304,17 +306,17 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
 	}
 	rep.Results = make([]Result, len(routes))
 	if len(routes) == 1 {
-		rep.Results[0] = d.runRoute(ctx, ev, &routes[0])
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0])
 	} else {
 		var wg sync.WaitGroup
 		wg.Add(len(routes) - 1)
 		for i := 1; i < len(routes); i++ {
 			go func() {
 				defer wg.Done()
-				rep.Results[i] = d.runRoute(ctx, ev, &routes[i])
+				d.runRoute(ctx, &ev, &routes[i], &rep.Results[i])
 			}()
 		}
-		rep.Results[0] = d.runRoute(ctx, ev, &routes[0])
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0])
 		wg.Wait()
 	}
 	if d.pub != nil {
@@ -370,36 +372,44 @@ func isNoncharacter(r rune) bool {
 	return (r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
 }
 
-// runRoute does everything for one (event, connector) and never panics.
-func (d *Dispatcher) runRoute(ctx context.Context, ev Event, rt *route) (res Result) {
+// runRoute does everything for one (event, connector), fills res, and
+// never panics. The work is split so that the frames on the hot path stay
+// small: a route runs on a fresh goroutine, and a deep stack would be copied
+// as it grows.
+func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result) {
 	start := time.Now()
-	ce := rt.conn
-	res.Connector = ce.name
-	fail := func(op string, err error) Result {
-		res.Status = StatusFailed
-		res.Err = &SyncError{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: res.Key, Op: op, Err: err}
-		return res
+	res.Connector = rt.conn.name
+	if op, err := d.routeSteps(ctx, ev, rt, res); err != nil {
+		failRoute(ev, res, op, err)
 	}
-	defer func() {
-		res.Duration = time.Since(start)
-		if d.obs != nil {
-			d.obs.ObserveResult(ctx, ev, res)
-		}
-	}()
+	res.Duration = time.Since(start)
+	if d.obs != nil {
+		d.obs.ObserveResult(ctx, *ev, *res)
+	}
+}
 
+//go:noinline
+func failRoute(ev *Event, res *Result, op string, err error) {
+	res.Status = StatusFailed
+	res.Err = &SyncError{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: res.Key, Op: op, Err: err}
+}
+
+// routeSteps maps, serialises, claims, pushes and records. It returns the
+// step that failed and why.
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, res *Result) (op string, err error) {
+	ce := rt.conn
 	rec, err := safeMap(ctx, rt.mapper, ev)
 	if err != nil {
-		return fail("map", err)
+		return "map", err
+	}
+	if err := validateKey(rec.Key); err != nil {
+		return "map", badKey(err, rec.Key) // res.Key stays empty: reports never echo a bad key
 	}
 	res.Key = rec.Key
-	if err := validateKey(rec.Key); err != nil {
-		res.Key = "" // do not echo a bad key in reports; the error quotes it safely
-		return fail("map", Permanent(fmt.Errorf("%w (key %s)", err, quote(rec.Key))))
-	}
-	rec.Event = ev
+	rec.Event = *ev
 
 	if err := ce.locks.lock(ctx, rec.Key); err != nil {
-		return fail("wait for key", err)
+		return "wait for key", err
 	}
 	defer ce.locks.unlock(rec.Key)
 
@@ -413,33 +423,54 @@ func (d *Dispatcher) runRoute(ctx context.Context, ev Event, rt *route) (res Res
 	}
 	cr, err := d.claim(ctx, claim)
 	if err != nil {
-		return fail("claim", err)
+		return "claim", err
 	}
 	switch cr.Status {
 	case ClaimDone:
 		res.Status = StatusDuplicate
-		return res
+		return "", nil
 	case ClaimStale:
 		res.Status = StatusStale
-		return res
+		return "", nil
 	}
 
-	attempts, err := d.push(ctx, ev, ce, rec)
-	res.Attempts = attempts
-	// Record the outcome even if ctx ended meanwhile: the push happened.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
+	res.Attempts, err = d.push(ctx, ce, &rec)
 	if err != nil {
-		if rerr := d.store.Release(sctx, claim, cr.Token); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("%w: release lease: %w", ErrStore, rerr))
+		if rerr := settle(ctx, d.store.Release, claim, cr.Token); rerr != nil {
+			err = joinStoreErr(err, "release lease", rerr)
 		}
-		return fail("sync", err)
+		return "sync", err
 	}
-	if err := d.store.Complete(sctx, claim, cr.Token); err != nil {
-		return fail("complete", fmt.Errorf("%w: pushed, but could not record it: %w", ErrStore, err))
+	if err := settle(ctx, d.store.Complete, claim, cr.Token); err != nil {
+		return "complete", joinStoreErr(nil, "pushed, but could not record it", err)
 	}
 	res.Status = StatusSynced
-	return res
+	return "", nil
+}
+
+//go:noinline
+func badKey(err error, key string) error {
+	return Permanent(fmt.Errorf("%w (key %s)", err, quote(key)))
+}
+
+//go:noinline
+func joinStoreErr(err error, what string, serr error) error {
+	return errors.Join(err, fmt.Errorf("%w: %s: %w", ErrStore, what, serr))
+}
+
+// settle calls Complete or Release. The outcome must be recorded even when
+// ctx ended during the push (the push happened), so a failure under a done
+// ctx is retried once under a detached context with its own time limit.
+func settle(ctx context.Context, op func(context.Context, Claim, string) error, c Claim, token string) error {
+	if ctx.Err() == nil {
+		err := op(ctx, c, token)
+		if err == nil || ctx.Err() == nil {
+			return err
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return op(dctx, c, token)
 }
 
 // claim asks the store, waiting while another process holds the key.
@@ -472,10 +503,9 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
 
 // push calls the connector under its retry policy and returns the number of
 // attempts and the final error.
-func (d *Dispatcher) push(ctx context.Context, ev Event, ce *connEntry, rec Record) (int, error) {
-	p := &ce.policy
-	var sched interface{ NextBackOff() time.Duration }
-	first := time.Now()
+func (d *Dispatcher) push(ctx context.Context, ce *connEntry, rec *Record) (int, error) {
+	var sched *backoff.ExponentialBackOff
+	var first time.Time
 	for attempt := 1; ; attempt++ {
 		if ce.limiter != nil {
 			if err := ce.limiter.Wait(ctx); err != nil {
@@ -488,48 +518,66 @@ func (d *Dispatcher) push(ctx context.Context, ev Event, ce *connEntry, rec Reco
 			return attempt - 1, ctx.Err()
 		}
 		aStart := time.Now()
-		actx, cancel := context.WithTimeout(ctx, ce.timeout)
+		if attempt == 1 {
+			first = aStart
+		}
+		actx := &attemptCtx{parent: ctx, deadline: aStart.Add(ce.timeout)}
 		err := safeSync(actx, ce.conn, rec)
-		cancel()
+		actx.release()
 		<-ce.sem
-		elapsed := time.Since(aStart)
 
 		var wait time.Duration
-		var giveUp error
-		switch {
-		case err == nil:
-		case IsPermanent(err):
-			giveUp = err
-		case ctx.Err() != nil:
-			giveUp = fmt.Errorf("%w (after: %w)", ctx.Err(), err)
-		case attempt >= p.MaxAttempts:
-			giveUp = Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, time.Since(first).Round(time.Millisecond), err))
-		default:
+		var final error
+		if err != nil {
 			if sched == nil {
-				sched = p.schedule()
+				sched = ce.policy.schedule()
 			}
-			wait = sched.NextBackOff()
-			if hint, ok := RetryAfterHint(err); ok {
-				wait = min(hint, p.MaxInterval)
-			}
-			if wait < 0 || time.Since(first)+wait > p.MaxElapsed {
-				giveUp = Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, time.Since(first).Round(time.Millisecond), p.MaxElapsed, err))
-				wait = 0
-			}
+			wait, final = nextWait(ctx, &ce.policy, sched, attempt, first, err)
 		}
 		if d.obs != nil {
-			d.obs.ObserveAttempt(ctx, Attempt{Event: ev, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: aStart, Duration: elapsed, Err: err, Wait: wait})
+			d.observeAttempt(ctx, ce, rec, attempt, aStart, err, wait)
 		}
 		if err == nil {
 			return attempt, nil
 		}
-		if giveUp != nil {
-			return attempt, giveUp
+		if final != nil {
+			return attempt, final
 		}
 		if serr := sleep(ctx, wait); serr != nil {
-			return attempt, fmt.Errorf("%w (after: %w)", serr, err)
+			return attempt, afterErr(serr, err)
 		}
 	}
+}
+
+// nextWait decides, after a failed attempt, how long to wait before the
+// next one, or returns the route's final error.
+//
+//go:noinline
+func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBackOff, attempt int, first time.Time, err error) (time.Duration, error) {
+	switch {
+	case IsPermanent(err):
+		return 0, err
+	case ctx.Err() != nil:
+		return 0, afterErr(ctx.Err(), err)
+	case attempt >= p.MaxAttempts:
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, time.Since(first).Round(time.Millisecond), err))
+	}
+	wait := sched.NextBackOff()
+	if hint, ok := RetryAfterHint(err); ok {
+		wait = min(hint, p.MaxInterval)
+	}
+	if wait < 0 || time.Since(first)+wait > p.MaxElapsed {
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, time.Since(first).Round(time.Millisecond), p.MaxElapsed, err))
+	}
+	return wait, nil
+}
+
+//go:noinline
+func afterErr(ctxErr, last error) error { return fmt.Errorf("%w (after: %w)", ctxErr, last) }
+
+//go:noinline
+func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Record, attempt int, start time.Time, err error, wait time.Duration) {
+	d.obs.ObserveAttempt(ctx, Attempt{Event: rec.Event, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: start, Duration: time.Since(start), Err: err, Wait: wait})
 }
 
 // sleep waits d or until ctx ends.
@@ -547,28 +595,34 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func safeMap(ctx context.Context, m Mapper, ev Event) (rec Record, err error) {
+func safeMap(ctx context.Context, m Mapper, ev *Event) (rec Record, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = Permanent(fmt.Errorf("%w: %w in mapper: %s", ErrMapping, ErrPanic, bound(fmt.Sprint(p))))
 		}
 	}()
-	rec, err = m.Map(ctx, ev)
-	if err != nil && !errors.Is(err, ErrMapping) {
-		err = Permanent(fmt.Errorf("%w: %w", ErrMapping, err))
-	} else if err != nil {
-		err = Permanent(err)
+	rec, err = m.Map(ctx, *ev)
+	if err != nil {
+		err = mappingErr(err)
 	}
 	return rec, err
 }
 
-func safeSync(ctx context.Context, c Connector, rec Record) (err error) {
+//go:noinline
+func mappingErr(err error) error {
+	if errors.Is(err, ErrMapping) {
+		return Permanent(err)
+	}
+	return Permanent(fmt.Errorf("%w: %w", ErrMapping, err))
+}
+
+func safeSync(ctx context.Context, c Connector, rec *Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = Permanent(fmt.Errorf("%w in connector: %s", ErrPanic, bound(fmt.Sprint(p))))
 		}
 	}()
-	return c.Sync(ctx, rec)
+	return c.Sync(ctx, *rec)
 }
 
 // bound cuts s to a size fit for an error message.

@@ -1,0 +1,141 @@
+package synclayer_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+	"golang.org/x/sync/errgroup"
+)
+
+// The benchmarks measure the library's own work per event: no-op connectors,
+// the memory store, no observer. Compare them with the baselines in the same
+// run (go test -bench . -benchmem -count 6 | benchstat).
+
+var noop = synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil })
+
+var idMapper = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+	return synclayer.Record{Key: ev.Subject}, nil
+})
+
+func benchDispatcher(b *testing.B, conns int) *synclayer.Dispatcher {
+	reg := synclayer.NewRegistry()
+	for i := range conns {
+		if err := reg.Register(fmt.Sprint("c", i), noop, synclayer.Route("E", idMapper), synclayer.WithConcurrency(1024)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+}
+
+func ids(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "evt-" + strconv.Itoa(i)
+	}
+	return out
+}
+
+func reportRate(b *testing.B, conns int) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*conns), "ns/route")
+}
+
+func BenchmarkDispatch(b *testing.B) {
+	for _, conns := range []int{1, 3} {
+		b.Run(fmt.Sprintf("connectors=%d", conns), func(b *testing.B) {
+			d := benchDispatcher(b, conns)
+			idv := ids(b.N)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := d.Dispatch(ctx, synclayer.Event{ID: idv[i], Type: "E", Subject: idv[i]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRate(b, conns)
+		})
+	}
+}
+
+func BenchmarkDispatchParallel(b *testing.B) {
+	for _, conns := range []int{1, 3} {
+		b.Run(fmt.Sprintf("connectors=%d", conns), func(b *testing.B) {
+			d := benchDispatcher(b, conns)
+			idv := ids(b.N)
+			var next sync.Mutex
+			n := 0
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					next.Lock()
+					id := idv[n]
+					n++
+					next.Unlock()
+					if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			reportRate(b, conns)
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		})
+	}
+}
+
+// BenchmarkBaselineChannels: three buffered channels with one worker each,
+// the cheapest fan-out there is (no results, no idempotency, no retries).
+func BenchmarkBaselineChannels(b *testing.B) {
+	var wg sync.WaitGroup
+	chans := make([]chan synclayer.Event, 3)
+	for i := range chans {
+		chans[i] = make(chan synclayer.Event, 1024)
+		wg.Go(func() {
+			for ev := range chans[i] {
+				_ = noop(context.Background(), synclayer.Record{Key: ev.Subject})
+			}
+		})
+	}
+	idv := ids(b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := synclayer.Event{ID: idv[i], Type: "E", Subject: idv[i]}
+		for _, c := range chans {
+			c <- ev
+		}
+	}
+	for _, c := range chans {
+		close(c)
+	}
+	wg.Wait()
+	reportRate(b, 3)
+}
+
+// BenchmarkBaselineErrgroup: an errgroup per event, one goroutine per
+// connector, waiting for all: the naive concurrent fan-out.
+func BenchmarkBaselineErrgroup(b *testing.B) {
+	idv := ids(b.N)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ev := synclayer.Event{ID: idv[i], Type: "E", Subject: idv[i]}
+		var g errgroup.Group
+		for range 3 {
+			g.Go(func() error { return noop(ctx, synclayer.Record{Key: ev.Subject}) })
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, 3)
+}
