@@ -1,0 +1,456 @@
+package arcgis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Config configures a [Connector]. LayerURL and KeyField are required.
+type Config struct {
+	// LayerURL is the layer's REST endpoint, an http or https URL ending in
+	// "/FeatureServer/{layer}", without query or fragment.
+	LayerURL string
+	// KeyField is the attribute that holds the record key. A unique index
+	// on it is advised.
+	KeyField string
+	// VersionField, if set, is an integer attribute that holds the record
+	// version; it guards against stale writes (see the package doc).
+	VersionField string
+	// ObjectIDField is the layer's object id field (default "OBJECTID").
+	ObjectIDField string
+	// Token, if set, is sent as "X-Esri-Authorization: Bearer <token>".
+	Token string
+	// HTTPClient sends the requests (default http.DefaultClient).
+	HTTPClient *http.Client
+}
+
+// Connector keeps one feature per record key in an ArcGIS layer. Build it
+// with [New]. It is safe for concurrent use.
+type Connector struct {
+	cfg      Config
+	client   *http.Client
+	queryURL string
+	editsURL string
+	cls      httpx.Classifier
+}
+
+var _ synclayer.Connector = (*Connector)(nil)
+
+var (
+	layerPath = regexp.MustCompile(`/FeatureServer/[0-9]+/?$`)
+	fieldName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+)
+
+// maxResponse bounds how much of a response body is read.
+const maxResponse = 4 << 20
+
+// New checks cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	u, err := url.Parse(cfg.LayerURL)
+	switch {
+	case cfg.LayerURL == "":
+		return nil, errors.New("arcgis: Config.LayerURL is required")
+	case err != nil:
+		return nil, fmt.Errorf("arcgis: Config.LayerURL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return nil, fmt.Errorf("arcgis: Config.LayerURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, fmt.Errorf("arcgis: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", httpx.RedactURL(u, true))
+	case !layerPath.MatchString(u.Path):
+		return nil, fmt.Errorf("arcgis: Config.LayerURL %q does not end in /FeatureServer/{layer}", httpx.RedactURL(u, false))
+	}
+	if cfg.ObjectIDField == "" {
+		cfg.ObjectIDField = "OBJECTID"
+	}
+	for _, f := range []struct{ name, v string }{{"KeyField", cfg.KeyField}, {"ObjectIDField", cfg.ObjectIDField}} {
+		if !fieldName.MatchString(f.v) {
+			return nil, fmt.Errorf("arcgis: Config.%s %q is not a field name (letters, digits, _; required)", f.name, f.v)
+		}
+	}
+	if cfg.VersionField != "" && !fieldName.MatchString(cfg.VersionField) {
+		return nil, fmt.Errorf("arcgis: Config.VersionField %q is not a field name", cfg.VersionField)
+	}
+	if strings.EqualFold(cfg.KeyField, cfg.ObjectIDField) || strings.EqualFold(cfg.KeyField, cfg.VersionField) || strings.EqualFold(cfg.VersionField, cfg.ObjectIDField) {
+		return nil, errors.New("arcgis: Config.KeyField, VersionField and ObjectIDField must differ")
+	}
+	if strings.ContainsAny(cfg.Token, "\r\n") {
+		return nil, errors.New("arcgis: Config.Token holds a line break")
+	}
+	c := &Connector{cfg: cfg, client: cfg.HTTPClient}
+	if c.client == nil {
+		c.client = http.DefaultClient
+	}
+	base := strings.TrimSuffix(u.String(), "/")
+	c.queryURL = base + "/query"
+	c.editsURL = base + "/applyEdits"
+	c.cls = httpx.Classifier{Prefix: "arcgis"}
+	if cfg.Token != "" {
+		c.cls.Secrets = []string{cfg.Token}
+	}
+	return c, nil
+}
+
+// Quote returns s as an ArcGIS SQL string literal: in single quotes, with
+// each embedded single quote doubled.
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// checkKey refuses keys that no where clause can carry safely: control
+// characters and backslashes (an escape character in some databases).
+func checkKey(key string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	for _, r := range key {
+		if r == '\\' || unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return fmt.Errorf("key %q holds %U, which a where clause cannot carry safely", key, r)
+		}
+	}
+	return nil
+}
+
+// Sync upserts or deletes the feature of rec.Key; see the package doc.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	if err := checkKey(rec.Key); err != nil {
+		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+	}
+	var feat wireFeature
+	if !rec.Delete {
+		f, err := c.feature(rec)
+		if err != nil {
+			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, ErrInvalidPayload, err))
+		}
+		feat = f
+	}
+	found, err := c.find(ctx, rec.Key)
+	if err != nil {
+		return err
+	}
+	if rec.Version != 0 && c.cfg.VersionField != "" {
+		for _, f := range found {
+			if f.version > rec.Version {
+				return nil // a newer version is already there
+			}
+		}
+	}
+	var ed edits
+	switch {
+	case rec.Delete:
+		if len(found) == 0 {
+			return nil
+		}
+		for _, f := range found {
+			ed.deletes = append(ed.deletes, f.oid)
+		}
+	case len(found) == 0:
+		ed.adds = []wireFeature{feat}
+	default:
+		feat.Attributes[c.cfg.ObjectIDField] = found[0].oid
+		ed.updates = []wireFeature{feat}
+		for _, f := range found[1:] {
+			ed.deletes = append(ed.deletes, f.oid)
+		}
+	}
+	return c.applyEdits(ctx, ed)
+}
+
+// feature validates the payload and makes the feature to send.
+func (c *Connector) feature(rec synclayer.Record) (wireFeature, error) {
+	var f Feature
+	switch p := rec.Payload.(type) {
+	case Feature:
+		f = p
+	case *Feature:
+		if p == nil {
+			return wireFeature{}, errors.New("payload is a nil *arcgis.Feature")
+		}
+		f = *p
+	default:
+		return wireFeature{}, fmt.Errorf("payload is %T, want arcgis.Feature or *arcgis.Feature", rec.Payload)
+	}
+	attrs := make(map[string]any, len(f.Attributes)+2)
+	for name, v := range f.Attributes {
+		if !fieldName.MatchString(name) {
+			return wireFeature{}, fmt.Errorf("attribute name %q is not a field name", name)
+		}
+		switch {
+		case strings.EqualFold(name, c.cfg.ObjectIDField):
+			return wireFeature{}, fmt.Errorf("attribute %s is the object id, which the connector manages", name)
+		case strings.EqualFold(name, c.cfg.KeyField):
+			if s, ok := v.(string); !ok || s != rec.Key {
+				return wireFeature{}, fmt.Errorf("attribute %s is %v, not the record key", name, v)
+			}
+		case c.cfg.VersionField != "" && strings.EqualFold(name, c.cfg.VersionField):
+			if n, ok := asInt(v); !ok || n != rec.Version {
+				return wireFeature{}, fmt.Errorf("attribute %s is %v, not the record version %d", name, v, rec.Version)
+			}
+		}
+		attrs[name] = v
+	}
+	attrs[c.cfg.KeyField] = rec.Key
+	if c.cfg.VersionField != "" {
+		attrs[c.cfg.VersionField] = rec.Version
+	}
+	if f.Geometry != nil {
+		if err := validGeometry(f.Geometry); err != nil {
+			return wireFeature{}, err
+		}
+	}
+	if _, err := json.Marshal(attrs); err != nil {
+		return wireFeature{}, fmt.Errorf("attributes do not encode as JSON: %w", err)
+	}
+	return wireFeature{Attributes: attrs, Geometry: f.Geometry}, nil
+}
+
+// found is one feature of a key.
+type found struct {
+	oid     int64
+	version int64
+}
+
+// find returns the features whose key attribute equals key, lowest object
+// id first.
+func (c *Connector) find(ctx context.Context, key string) ([]found, error) {
+	fields := []string{c.cfg.ObjectIDField, c.cfg.KeyField}
+	if c.cfg.VersionField != "" {
+		fields = append(fields, c.cfg.VersionField)
+	}
+	form := url.Values{
+		"f":              {"json"},
+		"where":          {c.cfg.KeyField + " = " + Quote(key)},
+		"outFields":      {strings.Join(fields, ",")},
+		"returnGeometry": {"false"},
+	}
+	var resp struct {
+		ObjectIDFieldName string `json:"objectIdFieldName"`
+		Features          []struct {
+			Attributes map[string]any `json:"attributes"`
+		} `json:"features"`
+	}
+	if err := c.post(ctx, "query", c.queryURL, form, &resp); err != nil {
+		return nil, err
+	}
+	oidField := c.cfg.ObjectIDField
+	if resp.ObjectIDFieldName != "" {
+		oidField = resp.ObjectIDFieldName
+	}
+	var out []found
+	for _, f := range resp.Features {
+		// Keep only exact matches: a case- or accent-insensitive collation
+		// may return features of other keys.
+		if k, ok := f.Attributes[c.cfg.KeyField].(string); !ok || k != key {
+			continue
+		}
+		oid, ok := asInt(f.Attributes[oidField])
+		if !ok || oid <= 0 {
+			return nil, c.malformed("query", fmt.Errorf("feature without a valid %s: %v", oidField, f.Attributes[oidField]))
+		}
+		var ver int64
+		if c.cfg.VersionField != "" {
+			ver, _ = asInt(f.Attributes[c.cfg.VersionField])
+		}
+		out = append(out, found{oid: oid, version: ver})
+	}
+	slices.SortFunc(out, func(a, b found) int { return int(min(max(a.oid-b.oid, -1), 1)) })
+	return out, nil
+}
+
+// edits is one applyEdits request.
+type edits struct {
+	adds, updates []wireFeature
+	deletes       []int64
+}
+
+type editResult struct {
+	ObjectID int64      `json:"objectId"`
+	Success  bool       `json:"success"`
+	Error    *wireError `json:"error"`
+}
+
+// applyEdits sends ed and checks every result.
+func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
+	form := url.Values{"f": {"json"}, "rollbackOnFailure": {"true"}}
+	if len(ed.adds) > 0 {
+		b, err := json.Marshal(ed.adds)
+		if err != nil {
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+		}
+		form.Set("adds", string(b))
+	}
+	if len(ed.updates) > 0 {
+		b, err := json.Marshal(ed.updates)
+		if err != nil {
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+		}
+		form.Set("updates", string(b))
+	}
+	if len(ed.deletes) > 0 {
+		ids := make([]string, len(ed.deletes))
+		for i, id := range ed.deletes {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		form.Set("deletes", strings.Join(ids, ","))
+	}
+	var resp struct {
+		AddResults    []editResult `json:"addResults"`
+		UpdateResults []editResult `json:"updateResults"`
+		DeleteResults []editResult `json:"deleteResults"`
+	}
+	if err := c.post(ctx, "applyEdits", c.editsURL, form, &resp); err != nil {
+		return err
+	}
+	check := func(op string, want int, got []editResult, ids []int64) error {
+		if len(got) != want {
+			return c.malformed("applyEdits", fmt.Errorf("%d %sResults for %d %ss", len(got), op, want, op))
+		}
+		for i, r := range got {
+			if r.Success {
+				continue
+			}
+			oid := r.ObjectID
+			if oid == 0 && ids != nil {
+				oid = ids[i]
+			}
+			we := r.Error
+			if we == nil {
+				we = &wireError{Code: 500, Message: "success false without an error object"}
+			}
+			return c.apiErr(we.apiError(op, oid), nil)
+		}
+		return nil
+	}
+	var updIDs []int64
+	for _, u := range ed.updates {
+		id, _ := asInt(u.Attributes[c.cfg.ObjectIDField])
+		updIDs = append(updIDs, id)
+	}
+	return errors.Join(
+		check("add", len(ed.adds), resp.AddResults, nil),
+		check("update", len(ed.updates), resp.UpdateResults, updIDs),
+		check("delete", len(ed.deletes), resp.DeleteResults, ed.deletes),
+	)
+}
+
+// post sends form to u and decodes the JSON answer into out, reading
+// error bodies whatever the HTTP status.
+func (c *Connector) post(ctx context.Context, op, u string, form url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return synclayer.Permanent(fmt.Errorf("arcgis: %s: %w", op, err))
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.cfg.Token != "" {
+		req.Header.Set("X-Esri-Authorization", "Bearer "+c.cfg.Token)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return c.cls.Check(req, resp, err)
+	}
+	body, rerr := httpx.ReadBody(resp, maxResponse)
+	if rerr != nil {
+		return c.cls.Network(req, rerr)
+	}
+	// An ArcGIS error object wins over the HTTP status.
+	var env struct {
+		Error  *wireError `json:"error"`
+		Code   int        `json:"code"`
+		Status string     `json:"status"`
+	}
+	jerr := json.Unmarshal(body, &env)
+	if jerr == nil {
+		switch {
+		case env.Error != nil:
+			return c.apiErrResp(req, resp, body, env.Error.apiError(op, 0))
+		case env.Status == "failed" || env.Code >= 400:
+			code := env.Code
+			if code == 0 {
+				code = 500
+			}
+			return c.apiErrResp(req, resp, body, (&wireError{Code: code, Message: "status failed"}).apiError(op, 0))
+		}
+	}
+	if err := c.cls.Response(req, resp, body); err != nil {
+		return err
+	}
+	if jerr != nil {
+		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: response is not JSON: %w", op, jerr)))
+	}
+	if len(body) >= maxResponse {
+		return httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrUnavailable, fmt.Errorf("%s: response over %d bytes", op, maxResponse)))
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(out); err != nil {
+		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err)))
+	}
+	return nil
+}
+
+// apiErrResp classifies an error object of a response.
+func (c *Connector) apiErrResp(req *http.Request, resp *http.Response, body []byte, ae *APIError) error {
+	e := c.cls.New(req, resp, body, kindOf(ae.Code), ae)
+	return httpx.Wrap(e)
+}
+
+// apiErr classifies an error object without its exchange (an edit result).
+func (c *Connector) apiErr(ae *APIError, _ []byte) error {
+	e := c.cls.New(nil, nil, nil, kindOf(ae.Code), ae)
+	e.URL = httpx.RedactURL(mustURL(c.editsURL), false)
+	e.Method = http.MethodPost
+	return httpx.Wrap(e)
+}
+
+// malformed reports a response that does not say what it should; the
+// request may or may not have been applied, so it is retryable.
+func (c *Connector) malformed(op string, err error) error {
+	e := c.cls.New(nil, nil, nil, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err))
+	return httpx.Wrap(e)
+}
+
+func mustURL(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
+}
+
+// asInt reads an integer from a decoded JSON value.
+func asInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i, true
+		}
+		if f, err := n.Float64(); err == nil && f == float64(int64(f)) {
+			return int64(f), true
+		}
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n), true
+		}
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case int32:
+		return int64(n), true
+	case string:
+		if i, err := strconv.ParseInt(n, 10, 64); err == nil {
+			return i, true
+		}
+	}
+	return 0, false
+}

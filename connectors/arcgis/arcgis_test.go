@@ -1,0 +1,469 @@
+package arcgis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 10 * time.Second}
+
+func newConnector(t *testing.T, f *fakeLayer, mod func(*arcgis.Config)) *arcgis.Connector {
+	t.Helper()
+	cfg := arcgis.Config{LayerURL: f.layerURL(), KeyField: "SYNC_KEY", VersionField: "SYNC_VERSION", HTTPClient: f.srv.Client()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := arcgis.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// assetEvent carries the name and version of an asset; its mapper makes a
+// point feature.
+type asset struct {
+	Key     string  `json:"key"`
+	Name    string  `json:"name"`
+	Version int64   `json:"version"`
+	X       float64 `json:"x"`
+	Delete  bool    `json:"delete"`
+}
+
+func assetMapper() synclayer.Mapper {
+	return synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, a asset) (synclayer.Record, error) {
+		return synclayer.Record{Key: a.Key, Version: a.Version, Delete: a.Delete, Payload: arcgis.Feature{
+			Attributes: map[string]any{"NAME": a.Name},
+			Geometry:   arcgis.Point{X: a.X, Y: 52.5, SpatialReference: arcgis.SpatialReference{WKID: 4326}},
+		}}, nil
+	})
+}
+
+func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
+	t.Helper()
+	reg := synclayer.NewRegistry()
+	if err := reg.Register("gis", c, synclayer.Route("AssetChanged", assetMapper()), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+}
+
+var evSeq struct {
+	sync.Mutex
+	n int
+}
+
+func assetEvent(a asset) synclayer.Event {
+	evSeq.Lock()
+	evSeq.n++
+	id := fmt.Sprintf("evt-%d-%d", evSeq.n, rand.Int64())
+	evSeq.Unlock()
+	data := fmt.Sprintf(`{"key":%q,"name":%q,"version":%d,"x":%v,"delete":%v}`, a.Key, a.Name, a.Version, a.X, a.Delete)
+	return synclayer.Event{ID: id, Type: "AssetChanged", Data: []byte(data)}
+}
+
+func dispatch(t *testing.T, d *synclayer.Dispatcher, a asset) synclayer.Result {
+	t.Helper()
+	rep, _ := d.Dispatch(t.Context(), assetEvent(a))
+	if len(rep.Results) != 1 {
+		t.Fatalf("got %d results", len(rep.Results))
+	}
+	return rep.Results[0]
+}
+
+func onlyFeature(t *testing.T, f *fakeLayer, key string) fakeFeature {
+	t.Helper()
+	got := f.byKey(key)
+	if len(got) != 1 {
+		t.Fatalf("key %q: %d features, want exactly 1: %+v", key, len(got), got)
+	}
+	return got[0]
+}
+
+func TestCreateUpdateDelete(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	d := newDispatcher(t, newConnector(t, f, nil))
+
+	if r := dispatch(t, d, asset{Key: "pump-7", Name: "Pump 7", Version: 1, X: 13.4}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("create: %v %v", r.Status, r.Err)
+	}
+	ft := onlyFeature(t, f, "pump-7")
+	if ft.Attributes["NAME"] != "Pump 7" || ft.Attributes["SYNC_VERSION"] != float64(1) {
+		t.Errorf("created attributes %v", ft.Attributes)
+	}
+	if got := string(ft.Geometry); got != `{"x":13.4,"y":52.5,"spatialReference":{"wkid":4326}}` {
+		t.Errorf("geometry %s", got)
+	}
+	oid := ft.Attributes["OBJECTID"]
+
+	if r := dispatch(t, d, asset{Key: "pump-7", Name: "Pump 7b", Version: 2, X: 13.5}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("update: %v %v", r.Status, r.Err)
+	}
+	ft = onlyFeature(t, f, "pump-7")
+	if ft.Attributes["NAME"] != "Pump 7b" || ft.Attributes["OBJECTID"] != oid || ft.Attributes["SYNC_VERSION"] != float64(2) {
+		t.Errorf("updated attributes %v (object id was %v)", ft.Attributes, oid)
+	}
+
+	if r := dispatch(t, d, asset{Key: "pump-7", Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("delete: %v %v", r.Status, r.Err)
+	}
+	if n := len(f.byKey("pump-7")); n != 0 {
+		t.Errorf("%d features after delete", n)
+	}
+	// Deleting what is gone is done, not an error.
+	if r := dispatch(t, d, asset{Key: "pump-7", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Errorf("second delete: %v %v", r.Status, r.Err)
+	}
+}
+
+func TestGeometries(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	sr := arcgis.SpatialReference{WKID: 3857}
+	for _, tc := range []struct {
+		key  string
+		geom arcgis.Geometry
+		want string
+	}{
+		{"line", arcgis.Polyline{Paths: [][][2]float64{{{0, 0}, {1, 1}}}, SpatialReference: sr}, `{"paths":[[[0,0],[1,1]]],"spatialReference":{"wkid":3857}}`},
+		{"area", &arcgis.Polygon{Rings: [][][2]float64{{{0, 0}, {0, 1}, {1, 1}, {0, 0}}}, SpatialReference: sr}, `{"rings":[[[0,0],[0,1],[1,1],[0,0]]],"spatialReference":{"wkid":3857}}`},
+		{"nogeom", nil, ``},
+	} {
+		err := c.Sync(t.Context(), synclayer.Record{Key: tc.key, Version: 1, Payload: &arcgis.Feature{Attributes: map[string]any{"NAME": tc.key}, Geometry: tc.geom}})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.key, err)
+		}
+		if got := string(onlyFeature(t, f, tc.key).Geometry); got != tc.want {
+			t.Errorf("%s: geometry %s, want %s", tc.key, got, tc.want)
+		}
+	}
+}
+
+func TestLostResponseRetryLeavesOneFeature(t *testing.T) {
+	for _, op := range []string{"add", "update"} {
+		t.Run(op, func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			d := newDispatcher(t, newConnector(t, f, nil))
+			if op == "update" {
+				f.seed(map[string]any{"SYNC_KEY": "valve-1", "NAME": "old", "SYNC_VERSION": float64(1)})
+			}
+			f.inject(fakeFault{op: "applyEdits", lost: true})
+			r := dispatch(t, d, asset{Key: "valve-1", Name: "Valve 1", Version: 2})
+			if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
+				t.Fatalf("status %v after %d attempts, want synced after 2: %v", r.Status, r.Attempts, r.Err)
+			}
+			if ft := onlyFeature(t, f, "valve-1"); ft.Attributes["NAME"] != "Valve 1" {
+				t.Errorf("attributes %v", ft.Attributes)
+			}
+		})
+	}
+}
+
+func TestBurstOfVersionsLeavesNewest(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	d := newDispatcher(t, newConnector(t, f, nil))
+	const n = 50
+	var wg sync.WaitGroup
+	for _, v := range rand.Perm(n) {
+		wg.Go(func() {
+			rep, err := d.Dispatch(t.Context(), assetEvent(asset{Key: "main-line", Name: fmt.Sprintf("v%d", v+1), Version: int64(v + 1), X: float64(v)}))
+			if err != nil {
+				t.Errorf("version %d: %v", v+1, err)
+			}
+			if s := rep.Results[0].Status; s != synclayer.StatusSynced && s != synclayer.StatusStale {
+				t.Errorf("version %d: status %v", v+1, s)
+			}
+		})
+	}
+	wg.Wait()
+	ft := onlyFeature(t, f, "main-line")
+	if ft.Attributes["SYNC_VERSION"] != float64(n) || ft.Attributes["NAME"] != fmt.Sprintf("v%d", n) {
+		t.Errorf("final attributes %v, want version %d", ft.Attributes, n)
+	}
+	if f.count() != 1 {
+		t.Errorf("%d features in the layer", f.count())
+	}
+}
+
+func TestStaleVersionDoesNotOverwrite(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	// Through one dispatcher: its store refuses the stale version.
+	d := newDispatcher(t, c)
+	dispatch(t, d, asset{Key: "k", Name: "five", Version: 5})
+	if r := dispatch(t, d, asset{Key: "k", Name: "three", Version: 3}); r.Status != synclayer.StatusStale {
+		t.Errorf("status %v, want stale", r.Status)
+	}
+	// Through a second dispatcher with its own store: the connector's
+	// version guard refuses it.
+	d2 := newDispatcher(t, c)
+	if r := dispatch(t, d2, asset{Key: "k", Name: "three", Version: 3}); r.Status != synclayer.StatusSynced {
+		t.Errorf("second dispatcher: %v %v", r.Status, r.Err)
+	}
+	if r := dispatch(t, d2, asset{Key: "k", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Errorf("stale delete: %v %v", r.Status, r.Err)
+	}
+	ft := onlyFeature(t, f, "k")
+	if ft.Attributes["NAME"] != "five" || ft.Attributes["SYNC_VERSION"] != float64(5) {
+		t.Errorf("stale write overwrote: %v", ft.Attributes)
+	}
+}
+
+func TestWhereClauseInjection(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	victim := f.seed(map[string]any{"SYNC_KEY": "victim", "NAME": "untouched"})
+	keys := []string{
+		"O'Brien's pump",
+		"x' OR '1'='1",
+		"victim' --",
+		"victim'--",
+		"--",
+		"'; DELETE FROM assets; --",
+		"''",
+		"'",
+		"a = 'b'",
+		"Grüße/Straße 1",
+	}
+	for round := range 2 {
+		for _, k := range keys {
+			if err := c.Sync(t.Context(), synclayer.Record{Key: k, Version: int64(round + 1), Payload: arcgis.Feature{Attributes: map[string]any{"NAME": fmt.Sprint(round)}}}); err != nil {
+				t.Fatalf("key %q: %v", k, err)
+			}
+		}
+	}
+	for _, k := range keys {
+		if ft := onlyFeature(t, f, k); ft.Attributes["NAME"] != "1" {
+			t.Errorf("key %q: %v", k, ft.Attributes)
+		}
+	}
+	if v := onlyFeature(t, f, "victim"); v.Attributes["NAME"] != "untouched" || v.Attributes["OBJECTID"] != float64(victim) {
+		t.Errorf("victim changed: %v", v.Attributes)
+	}
+	if n := f.count(); n != len(keys)+1 {
+		t.Errorf("%d features, want %d", n, len(keys)+1)
+	}
+	wheres := f.whereClauses()
+	if !slices.Contains(wheres, `SYNC_KEY = 'x'' OR ''1''=''1'`) {
+		t.Errorf("where clauses sent: %q", wheres)
+	}
+	// Keys a where clause cannot carry safely are refused up front.
+	err := c.Sync(t.Context(), synclayer.Record{Key: `a\' OR 1=1`, Payload: arcgis.Feature{}})
+	if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) {
+		t.Errorf("backslash key: %v", err)
+	}
+}
+
+func TestErrorsInBodies(t *testing.T) {
+	cases := []struct {
+		name      string
+		fault     fakeFault
+		retryable bool
+		is        error
+		text      string
+	}{
+		{"error in 200, 500", fakeFault{op: "query", body: `{"error":{"code":500,"message":"Unable to complete operation.","details":[]}}`}, true, arcgis.ErrUnavailable, "error 500: Unable to complete operation."},
+		{"error in 200, 503 on edit", fakeFault{op: "applyEdits", body: `{"error":{"code":503,"message":"Service unavailable","details":[]}}`}, true, arcgis.ErrUnavailable, "error 503"},
+		{"error in 200, 400", fakeFault{op: "applyEdits", body: `{"error":{"code":400,"message":"Cannot perform operation.","details":["Field NAME too long"]}}`}, false, arcgis.ErrRejected, "Field NAME too long"},
+		{"error in 200, 404", fakeFault{op: "query", body: `{"error":{"code":404,"message":"Service not found"}}`}, false, arcgis.ErrNotFound, "Service not found"},
+		{"status failed", fakeFault{op: "query", body: `{"status":"failed","code":500}`}, true, arcgis.ErrUnavailable, "error 500"},
+		{"error with HTTP 500", fakeFault{op: "query", status: 500, body: `{"error":{"code":400,"message":"Invalid parameters"}}`}, false, arcgis.ErrRejected, "Invalid parameters"},
+		{"HTTP 503 with HTML", fakeFault{op: "query", status: 503, body: `<html>down</html>`, header: map[string][]string{"Retry-After": {"2"}}}, true, arcgis.ErrUnavailable, "503"},
+		{"HTML in 200", fakeFault{op: "query", body: `<html>login</html>`}, true, arcgis.ErrUnavailable, "not JSON"},
+		{"missing results", fakeFault{op: "applyEdits", body: `{"addResults":[]}`}, true, arcgis.ErrUnavailable, "0 addResults for 1 add"},
+		{"partial failure, permanent", fakeFault{op: "applyEdits", featureCode: 1000}, false, arcgis.ErrEdit, "add failed: error 1000: Unable to edit"},
+		{"partial failure, retryable", fakeFault{op: "applyEdits", featureCode: 503}, true, arcgis.ErrEdit, "error 503"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			c := newConnector(t, f, nil)
+			f.inject(tc.fault)
+			err := c.Sync(t.Context(), synclayer.Record{Key: "k1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "n"}}})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if synclayer.IsPermanent(err) == tc.retryable {
+				t.Errorf("permanent=%v, want %v: %v", synclayer.IsPermanent(err), !tc.retryable, err)
+			}
+			if !errors.Is(err, tc.is) {
+				t.Errorf("not %v: %v", tc.is, err)
+			}
+			if !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("error text %q lacks %q", err, tc.text)
+			}
+			if f.count() != 0 {
+				t.Errorf("a failed edit left %d features", f.count())
+			}
+			// Once the service is healthy again, the same record goes through.
+			if err := c.Sync(t.Context(), synclayer.Record{Key: "k1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "n"}}}); err != nil {
+				t.Fatal(err)
+			}
+			onlyFeature(t, f, "k1")
+		})
+	}
+}
+
+func TestRetryAfterHint(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	f.inject(fakeFault{op: "query", status: 429, body: `{}`, header: map[string][]string{"Retry-After": {"7"}}})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
+	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, arcgis.ErrRateLimited) {
+		t.Errorf("hint %v %v: %v", d, ok, err)
+	}
+}
+
+func TestErrorInBodyRetriedByDispatcher(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	d := newDispatcher(t, newConnector(t, f, nil))
+	f.inject(
+		fakeFault{op: "query", body: `{"error":{"code":503,"message":"busy"}}`},
+		fakeFault{op: "applyEdits", featureCode: 500},
+	)
+	r := dispatch(t, d, asset{Key: "k", Name: "n", Version: 1})
+	if r.Status != synclayer.StatusSynced || r.Attempts != 3 {
+		t.Fatalf("%v after %d attempts: %v", r.Status, r.Attempts, r.Err)
+	}
+	onlyFeature(t, f, "k")
+}
+
+func TestToken(t *testing.T) {
+	const secret = "good-token-9f8e7d"
+	f := newFakeLayer(t, "SYNC_KEY")
+	f.token = secret
+	rec := synclayer.Record{Key: "k", Version: 1, Payload: arcgis.Feature{}}
+
+	if err := newConnector(t, f, func(c *arcgis.Config) { c.Token = secret }).Sync(t.Context(), rec); err != nil {
+		t.Fatalf("with the right token: %v", err)
+	}
+
+	const expired = "expired-token-1a2b3c"
+	err := newConnector(t, f, func(c *arcgis.Config) { c.Token = expired }).Sync(t.Context(), rec)
+	var ae *arcgis.APIError
+	if !errors.Is(err, arcgis.ErrToken) || !synclayer.IsPermanent(err) || !errors.As(err, &ae) || ae.Code != 498 {
+		t.Fatalf("expired token: %v", err)
+	}
+	if !strings.Contains(err.Error(), "renew") || strings.Contains(err.Error(), expired) {
+		t.Errorf("expired token message %q", err)
+	}
+
+	err = newConnector(t, f, nil).Sync(t.Context(), rec)
+	if !errors.Is(err, arcgis.ErrToken) || !errors.As(err, &ae) || ae.Code != 499 || !strings.Contains(err.Error(), "Config.Token") {
+		t.Errorf("missing token: %v", err)
+	}
+}
+
+func TestTokenNeverInErrors(t *testing.T) {
+	const secret = "tok-abcdef123456"
+	f := newFakeLayer(t, "SYNC_KEY")
+	f.token = secret
+	// The service echoes the request's credentials in its error.
+	f.inject(fakeFault{op: "query", body: `{"error":{"code":400,"message":"bad request from Bearer ` + secret + `"}}`})
+	err := newConnector(t, f, func(c *arcgis.Config) { c.Token = secret }).Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("error %q", err)
+	}
+}
+
+func TestMergesDuplicateFeatures(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	first := f.seed(map[string]any{"SYNC_KEY": "dup", "NAME": "a"})
+	f.seed(map[string]any{"SYNC_KEY": "dup", "NAME": "b"})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "dup", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "merged"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ft := onlyFeature(t, f, "dup")
+	if ft.Attributes["OBJECTID"] != float64(first) || ft.Attributes["NAME"] != "merged" {
+		t.Errorf("%v", ft.Attributes)
+	}
+}
+
+func TestInvalidPayloads(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	sr := arcgis.SpatialReference{WKID: 4326}
+	cases := []struct {
+		name    string
+		payload any
+		text    string
+	}{
+		{"wrong type", map[string]any{"NAME": "x"}, "want arcgis.Feature"},
+		{"nil feature", (*arcgis.Feature)(nil), "nil"},
+		{"bad attribute name", arcgis.Feature{Attributes: map[string]any{"NAME; DROP": 1}}, "not a field name"},
+		{"object id set", arcgis.Feature{Attributes: map[string]any{"OBJECTID": 9}}, "object id"},
+		{"key differs", arcgis.Feature{Attributes: map[string]any{"SYNC_KEY": "other"}}, "not the record key"},
+		{"no spatial reference", arcgis.Feature{Geometry: arcgis.Point{X: 1, Y: 2}}, "no spatial reference"},
+		{"NaN", arcgis.Feature{Geometry: arcgis.Point{X: math.NaN(), Y: 2, SpatialReference: sr}}, "not finite"},
+		{"open ring", arcgis.Feature{Geometry: arcgis.Polygon{Rings: [][][2]float64{{{0, 0}, {0, 1}, {1, 1}, {1, 0}}}, SpatialReference: sr}}, "not closed"},
+		{"short path", arcgis.Feature{Geometry: arcgis.Polyline{Paths: [][][2]float64{{{0, 0}}}, SpatialReference: sr}}, "fewer than 2"},
+		{"nil point", arcgis.Feature{Geometry: (*arcgis.Point)(nil)}, "nil *Point"},
+		{"unencodable", arcgis.Feature{Attributes: map[string]any{"NAME": make(chan int)}}, "JSON"},
+	}
+	for _, tc := range cases {
+		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 1, Payload: tc.payload})
+		if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if f.count() != 0 || f.requests != 0 {
+		t.Errorf("invalid payloads reached the service: %d requests", f.requests)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	good := arcgis.Config{LayerURL: "https://gis.example/arcgis/rest/services/A/FeatureServer/3", KeyField: "SYNC_KEY"}
+	if _, err := arcgis.New(good); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		mod  func(*arcgis.Config)
+		text string
+	}{
+		{"no URL", func(c *arcgis.Config) { c.LayerURL = "" }, "LayerURL is required"},
+		{"relative", func(c *arcgis.Config) { c.LayerURL = "/FeatureServer/0" }, "absolute"},
+		{"ftp", func(c *arcgis.Config) { c.LayerURL = "ftp://h/FeatureServer/0" }, "absolute"},
+		{"token in URL", func(c *arcgis.Config) { c.LayerURL += "?token=s3cr3t-value" }, "must not carry a query"},
+		{"not a layer", func(c *arcgis.Config) { c.LayerURL = "https://h/arcgis/rest/services/A/MapServer" }, "FeatureServer/{layer}"},
+		{"no key field", func(c *arcgis.Config) { c.KeyField = "" }, "KeyField"},
+		{"bad key field", func(c *arcgis.Config) { c.KeyField = "KEY = 1 OR" }, "KeyField"},
+		{"bad version field", func(c *arcgis.Config) { c.VersionField = "V-1" }, "VersionField"},
+		{"same fields", func(c *arcgis.Config) { c.VersionField = "sync_key" }, "must differ"},
+		{"token with newline", func(c *arcgis.Config) { c.Token = "a\r\nX: y" }, "line break"},
+	}
+	for _, tc := range cases {
+		cfg := good
+		tc.mod(&cfg)
+		_, err := arcgis.New(cfg)
+		if err == nil || !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestContextCancelled(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := c.Sync(ctx, synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("%v", err)
+	}
+}

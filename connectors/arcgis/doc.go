@@ -1,0 +1,60 @@
+// Package arcgis is a synclayer connector for one layer of an ArcGIS
+// Feature Service (".../FeatureServer/{layer}"): it keeps exactly one
+// feature per record key, found by a key attribute.
+//
+// # Configuration
+//
+// [New] takes a [Config]: the layer URL, the attribute that holds the
+// record key (a unique index on it is advised), optionally an attribute
+// that holds the record version, a token and the caller's *http.Client.
+// The configuration is checked at construction.
+//
+// The token travels in the X-Esri-Authorization header only, never in a
+// URL or a form field that could be logged, and never appears in an error.
+//
+// # Payload
+//
+// A record's Payload is a [Feature] or a *[Feature]: attributes and an
+// optional geometry ([Point], [Polyline] or [Polygon], each with its
+// [SpatialReference]). The connector sets the key attribute (and the
+// version attribute, when configured) itself. A delete needs no payload.
+//
+// # Delivery semantics
+//
+// Sync queries the layer with where "KEY = '<key>'" (the key quoted as
+// ArcGIS SQL requires, embedded quotes doubled, so a key holding ' or --
+// neither breaks the query nor matches another feature), then sends one
+// applyEdits request: an update by object id when the feature exists, an
+// add otherwise. Features found twice for one key (left by a writer that
+// did not serialise) are merged: the lowest object id is updated, the
+// others deleted. A delete removes every feature of the key; a missing
+// feature is not an error. Retrying Sync after a lost response therefore
+// leaves one feature.
+//
+// With Config.VersionField set, a record whose Version is lower than the
+// version the feature holds is not written (Sync returns nil), so an old
+// update can never overwrite a newer one, even when two processes use
+// different idempotency stores. Unversioned records (Version 0) are always
+// written.
+//
+// A Connector is safe for concurrent use.
+//
+// # Errors
+//
+// ArcGIS reports errors inside HTTP 200 bodies ({"error":{"code":498,...}})
+// and per feature in applyEdits results. Sync reads both, and HTTP
+// statuses too, and classifies them:
+//
+//   - codes 498 (invalid or expired token) and 499 (token required) are
+//     permanent and wrap [ErrToken]: the caller must renew the token;
+//   - codes 408, 429, 500, 502, 503 and 504, network errors and
+//     unreadable responses are retryable;
+//   - every other code is permanent; a feature the service refused wraps
+//     [ErrEdit];
+//   - an invalid payload (no geometry spatial reference, an open polygon
+//     ring, a key attribute that disagrees with the key) wraps
+//     [ErrInvalidPayload] and is permanent.
+//
+// The service's own code and message are in an [*APIError], found with
+// errors.As.
+package arcgis

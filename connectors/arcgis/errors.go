@@ -1,0 +1,122 @@
+package arcgis
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Error categories, tested with errors.Is. The HTTP ones are shared with
+// the other HTTP connectors of synclayer.
+var (
+	// ErrToken: the service answered 498 (invalid or expired token) or 499
+	// (token required). Permanent: renew the token and rebuild the
+	// connector.
+	ErrToken = errors.New("token invalid, expired or missing")
+	// ErrEdit: applyEdits refused a feature (success false in its
+	// addResults, updateResults or deleteResults).
+	ErrEdit = errors.New("edit refused")
+
+	// ErrNetwork: the exchange failed below HTTP. Retryable.
+	ErrNetwork = httpx.ErrNetwork
+	// ErrUnavailable: HTTP or ArcGIS code 408, 500, 502, 503 or 504, or an
+	// unreadable response. Retryable.
+	ErrUnavailable = httpx.ErrUnavailable
+	// ErrRateLimited: HTTP or ArcGIS code 429. Retryable.
+	ErrRateLimited = httpx.ErrRateLimited
+	// ErrUnauthorized: 401, 403, 498 or 499. Permanent.
+	ErrUnauthorized = httpx.ErrUnauthorized
+	// ErrNotFound: 404 (the layer or service does not exist). Permanent.
+	ErrNotFound = httpx.ErrNotFound
+	// ErrRejected: any other error code. Permanent.
+	ErrRejected = httpx.ErrRejected
+)
+
+// APIError is an error object of the ArcGIS REST API, either the body's
+// top-level "error" or one feature's edit result.
+type APIError struct {
+	Op       string   // "query", "add", "update", "delete"
+	ObjectID int64    // the feature of an edit result, 0 if none
+	Code     int      // ArcGIS code: 498, 400, 1000, ...
+	Message  string   // "Invalid token."
+	Details  []string // extra lines the service gave
+}
+
+// Error reports the operation, code and message.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.ObjectID != 0 {
+		b.WriteString(" of object ")
+		b.WriteString(strconv.FormatInt(e.ObjectID, 10))
+	}
+	b.WriteString(" failed: error ")
+	b.WriteString(strconv.Itoa(e.Code))
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if len(e.Details) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(e.Details, "; "))
+		b.WriteString(")")
+	}
+	switch e.Code {
+	case 498:
+		b.WriteString(" [the token is invalid or expired: renew it]")
+	case 499:
+		b.WriteString(" [the service requires a token: set Config.Token]")
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrToken for codes 498 and 499, ErrEdit for a refused
+// feature.
+func (e *APIError) Unwrap() error {
+	switch {
+	case e.Code == 498 || e.Code == 499:
+		return ErrToken
+	case e.ObjectID != 0 || e.Op == "add" || e.Op == "update" || e.Op == "delete":
+		return ErrEdit
+	}
+	return nil
+}
+
+// kindOf maps an ArcGIS error code to an httpx category.
+func kindOf(code int) error {
+	switch code {
+	case 498, 499:
+		return httpx.ErrUnauthorized
+	case 408, 500, 502, 503, 504:
+		return httpx.ErrUnavailable
+	case 429:
+		return httpx.ErrRateLimited
+	}
+	if k := httpx.KindOf(code); k == httpx.ErrUnauthorized || k == httpx.ErrNotFound || k == httpx.ErrConflict {
+		return k
+	}
+	return httpx.ErrRejected
+}
+
+// wireError is the JSON of an ArcGIS error object.
+type wireError struct {
+	Code        int      `json:"code"`
+	Message     string   `json:"message"`
+	Description string   `json:"description"`
+	Details     []string `json:"details"`
+}
+
+func (w *wireError) apiError(op string, oid int64) *APIError {
+	msg := w.Message
+	if msg == "" {
+		msg = w.Description
+	}
+	const maxDetails = 8
+	details := w.Details
+	if len(details) > maxDetails {
+		details = details[:maxDetails]
+	}
+	return &APIError{Op: op, ObjectID: oid, Code: w.Code, Message: msg, Details: details}
+}
