@@ -1,3 +1,104 @@
-// Package synclayer keeps partner systems in step with the platform's domain
-// events. (Overview in progress.)
+// Package synclayer keeps partner systems in step with the platform's
+// domain events.
+//
+// When the platform deploys a workflow or updates a policy, a partner
+// agency's calendar, its GIS resource planner and its records database must
+// reflect it at once. synclayer hears the domain event on an event bus, maps
+// it into each partner's own format, pushes it through one [Connector] per
+// partner, retries what fails without ever creating a duplicate, and
+// announces the outcome.
+//
+// # The central use case
+//
+//	reg := synclayer.NewRegistry()
+//	reg.Register("calendar", calendarConn,
+//		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toCalendarEvent)))
+//	reg.Register("records", recordsConn,
+//		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toRecord)),
+//		synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 8}))
+//
+//	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus))
+//	err := d.Run(ctx, bus) // until ctx ends
+//
+// The runnable version is examples/workflowsync.
+//
+// # The path of one event
+//
+// [Dispatcher.Run] subscribes to the event types of the [Registry] and hands
+// each delivered [Event] to [Dispatcher.Dispatch], which works on every
+// connector routed for the event's type concurrently. For each one it:
+//
+//  1. maps the event with the route's [Mapper] into a [Record] (a key, a
+//     version and a connector-specific payload);
+//  2. serialises on (connector, key): in process, events for one key run in
+//     arrival order, and across processes the [Store]'s lease keeps two
+//     pushes of one key apart;
+//  3. asks the [Store] whether this event was already pushed (Duplicate) or
+//     a newer version was already applied (Stale), and if so stops;
+//  4. calls [Connector.Sync] under the connector's [RetryPolicy], with a
+//     per-attempt timeout, a concurrency limit and an optional rate limit;
+//  5. records the outcome in the store;
+//
+// and returns a [Report] with one [Result] per connector. Then it publishes
+// [SyncCompleted] or [SyncFailed] (an [Announcement]) to the [Publisher].
+//
+// # The guarantee
+//
+// At-least-once delivery from the bus, idempotent upsert-by-key connectors
+// and the idempotency store together give exactly one record per key in
+// every partner system, holding the newest version, even when pushes fail,
+// responses are lost after the partner applied them, events are redelivered
+// or arrive out of order, or the process dies mid-push. Announcements follow
+// the same rule: at least once, deduplicated, so a redelivery that finds
+// everything done announces nothing again.
+//
+// # Connectors
+//
+// A [Connector] has one method and must be idempotent. It classifies its
+// errors and returns at once; only the dispatcher retries. Wrap an error with
+// [Permanent] when retrying cannot help, and with [RetryAfter] when the
+// partner said when to come back; anything else is retried. Ready
+// connectors live in connectors/ (rest, webhook, soap, googlecalendar,
+// caldav, arcgis); [ConnectorFunc] adapts a function.
+//
+// # Retries
+//
+// A [RetryPolicy] is exponential backoff with jitter, bounded by attempts
+// and by elapsed time; zero fields take [DefaultRetryPolicy]'s values. A
+// route whose retries are spent has failed for good: it is reported as
+// [StatusFailed] with a permanent error, announced with SyncFailed, and
+// [Dispatcher.Run] tells the bus to dead-letter the event.
+//
+// # Stores
+//
+// The [Store] holds leases, done-markers and versions. [NewMemoryStore] is
+// the default, for one process; idempotency/sqlstore (PostgreSQL, MariaDB,
+// SQLite) and idempotency/redisstore are durable and shared by several
+// processes. synclayertest.TestStore checks any implementation.
+//
+// # Buses
+//
+// [Publisher] and [Subscriber] are the bus adapter interfaces. bus/memory
+// is in process; bus/nats, bus/redisstream, bus/amqp and bus/kafka use real
+// brokers, whose consumer groups let several instances share the work.
+//
+// # Observing
+//
+// An [Observer] hears every attempt and every result. The default writes
+// structured records with log/slog ([LogObserver]); [Observers] combines
+// several, and [WithObserver](nil) turns observation off.
+//
+// # Errors
+//
+// Every error of a route is a [*SyncError] naming the event, the connector
+// and the key, and wraps a category that [errors.Is] can test: [ErrMapping],
+// [ErrInvalidKey], [ErrInvalidEvent], [ErrStore], [ErrPanic], [ErrPublish].
+// Bad input (malformed JSON, bad keys, oversized events) fails only its own
+// route or event, permanently; a mapper or connector that panics is
+// recovered; nothing panics out of the library.
+//
+// # Concurrency
+//
+// [Registry], [Dispatcher] and [MemoryStore] are safe for concurrent use.
+// Connectors, mappers, stores, publishers and observers must be too.
 package synclayer

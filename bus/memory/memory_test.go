@@ -1,0 +1,208 @@
+package memory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/memory"
+	"go.uber.org/goleak"
+)
+
+func ev(id string) synclayer.Event { return synclayer.Event{ID: id, Type: "T"} }
+
+// subscribe runs Subscribe in the background and returns a stop function
+// that cancels it and waits for it to return.
+func subscribe(t *testing.T, b *memory.Bus, h synclayer.Handler) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Subscribe(ctx, []string{"T"}, h) }()
+	return func() error { cancel(); return <-done }
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithBacklog(3))
+	for i := range 3 {
+		if err := b.Publish(t.Context(), ev(fmt.Sprint("e", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.Publish(t.Context(), ev("e3"))
+	if !errors.Is(err, memory.ErrBacklogFull) || !strings.Contains(err.Error(), `"e3"`) {
+		t.Fatalf("publish over the bound = %v, want ErrBacklogFull naming the event", err)
+	}
+	var got sync.Map
+	var n atomic.Int32
+	stop := subscribe(t, b, func(_ context.Context, e synclayer.Event) error {
+		got.Store(e.ID, true)
+		n.Add(1)
+		return nil
+	})
+	eventually(t, func() bool { return n.Load() == 3 })
+	for i := range 3 {
+		if _, ok := got.Load(fmt.Sprint("e", i)); !ok {
+			t.Errorf("e%d was lost", i)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPublishWaitsForRoomWhileSubscribed(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithBacklog(1), memory.WithConcurrency(1))
+	var n atomic.Int32
+	stop := subscribe(t, b, func(context.Context, synclayer.Event) error { n.Add(1); return nil })
+	must(t, b.Publish(t.Context(), ev("first")))
+	eventually(t, func() bool { return n.Load() == 1 }) // the subscription is live
+	n.Store(0)
+	for i := range 100 {
+		if err := b.Publish(t.Context(), ev(fmt.Sprint("e", i))); err != nil {
+			t.Fatalf("publish %d: %v (it should wait for room, not fail)", i, err)
+		}
+	}
+	eventually(t, func() bool { return n.Load() == 100 })
+	must(t, stop())
+	must(t, b.Close(t.Context()))
+}
+
+func TestMaxDeliveriesThenDeadLetter(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithMaxDeliveries(3), memory.WithRedeliveryDelay(time.Millisecond))
+	var calls atomic.Int32
+	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
+		calls.Add(1)
+		return errors.New("partner down")
+	})
+	must(t, b.Publish(t.Context(), ev("e1")))
+	eventually(t, func() bool { return len(b.DeadLetters()) == 1 })
+	must(t, stop())
+	dl := b.DeadLetters()[0]
+	if dl.Deliveries != 3 || calls.Load() != 3 || dl.Err.Error() != "partner down" {
+		t.Fatalf("dead letter %+v after %d calls; want 3 deliveries and the last error", dl, calls.Load())
+	}
+	must(t, b.Close(t.Context()))
+}
+
+func TestPanickingHandlerIsRedelivered(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	var calls atomic.Int32
+	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
+		if calls.Add(1) == 1 {
+			panic("handler bug")
+		}
+		return nil
+	})
+	must(t, b.Publish(t.Context(), ev("e1")))
+	eventually(t, func() bool { return calls.Load() == 2 })
+	must(t, stop())
+	must(t, b.Close(t.Context()))
+	if len(b.DeadLetters()) != 0 {
+		t.Fatal("a recovered panic should redeliver, not dead-letter")
+	}
+}
+
+func TestCloseDrainsThenRefuses(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithConcurrency(1))
+	var n atomic.Int32
+	release := make(chan struct{})
+	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
+		<-release
+		n.Add(1)
+		return nil
+	})
+	for i := range 5 {
+		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
+	}
+	eventually(t, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close(t.Context()) }()
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close = %v, want nil after draining", err)
+	}
+	if n.Load() != 5 {
+		t.Fatalf("Close returned after %d of 5 events", n.Load())
+	}
+	if err := b.Publish(t.Context(), ev("late")); !errors.Is(err, memory.ErrClosed) {
+		t.Fatalf("publish after Close = %v, want ErrClosed", err)
+	}
+	if err := stop(); !errors.Is(err, memory.ErrClosed) && err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseReportsWhatWasLeft(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithConcurrency(1))
+	block := make(chan struct{})
+	stop := subscribe(t, b, func(ctx context.Context, _ synclayer.Event) error {
+		select {
+		case <-block:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	for i := range 3 {
+		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
+	}
+	eventually(t, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err := b.Close(ctx)
+	if err == nil || !strings.Contains(err.Error(), "2 events undelivered and 1 in flight") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close = %v; want a count of what was left", err)
+	}
+	close(block)
+	_ = stop()
+	queued, inflight := b.Pending()
+	if len(queued) != 2 || inflight != 0 {
+		t.Fatalf("pending after close = %d queued, %d in flight; want 2 and 0", len(queued), inflight)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	b := memory.New()
+	if err := b.Publish(t.Context(), synclayer.Event{Type: "T"}); err == nil || !synclayer.IsPermanent(err) {
+		t.Fatalf("publish without ID = %v, want a permanent error", err)
+	}
+	if err := b.Subscribe(t.Context(), nil, func(context.Context, synclayer.Event) error { return nil }); err == nil {
+		t.Fatal("subscribe to no types should fail")
+	}
+	if err := b.Subscribe(t.Context(), []string{"T"}, nil); err == nil {
+		t.Fatal("subscribe with a nil handler should fail")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

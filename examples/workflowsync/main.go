@@ -1,0 +1,304 @@
+// Command workflowsync runs the central use case of synclayer on in-memory
+// defaults: when the platform deploys a workflow, a partner calendar, a GIS
+// resource planner and a records database must reflect it at once.
+//
+// It starts three small fake partner servers on 127.0.0.1, wires a
+// connector to each, publishes WorkflowDeployed on the in-memory bus and
+// prints what happened: the first push, a redelivery of the same event (all
+// duplicates, nothing written), a newer version (each partner still holds
+// one record, now updated), and a partner that fails twice before it
+// succeeds.
+//
+//	go run ./examples/workflowsync
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/memory"
+)
+
+// WorkflowDeployed is the Data of the platform's WorkflowDeployed event.
+type WorkflowDeployed struct {
+	WorkflowID string `json:"workflowId"`
+	Name       string `json:"name"`
+	StartDate  string `json:"startDate"` // yyyy-mm-dd
+}
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "workflowsync:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Three partner systems, each on its own loopback port.
+	calendar, err := startPartner("calendar")
+	if err != nil {
+		return err
+	}
+	defer calendar.srv.Close()
+	gis, err := startPartner("gis")
+	if err != nil {
+		return err
+	}
+	defer gis.srv.Close()
+	records, err := startPartner("records")
+	if err != nil {
+		return err
+	}
+	defer records.srv.Close()
+
+	// One connector per partner, each with its own mapping of the event.
+	reg := synclayer.NewRegistry()
+	retry := synclayer.WithRetry(synclayer.RetryPolicy{InitialInterval: 50 * time.Millisecond, MaxAttempts: 5})
+	must(reg.Register("calendar", putJSON(calendar.url+"/calendars/ops/events/"),
+		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toCalendarEvent)), retry))
+	must(reg.Register("gis", putJSON(gis.url+"/FeatureServer/0/features/"),
+		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toFeature)), retry))
+	must(reg.Register("records", putJSON(records.url+"/records/"),
+		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toRecord)), retry))
+
+	bus := memory.New()
+	results := newResultLog()
+	d := synclayer.NewDispatcher(reg,
+		synclayer.WithPublisher(bus), // SyncCompleted / SyncFailed go back on the bus
+		synclayer.WithObserver(results),
+		synclayer.WithSource("examples/workflowsync"))
+
+	// The dispatcher consumes the bus; an operator console listens for the
+	// announcements.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := d.Run(ctx, bus); err != nil {
+			fmt.Fprintln(out, "run:", err)
+		}
+	})
+	announcements := make(chan synclayer.Event, 8)
+	wg.Go(func() {
+		_ = bus.Subscribe(ctx, []string{synclayer.SyncCompleted, synclayer.SyncFailed}, func(_ context.Context, ev synclayer.Event) error {
+			announcements <- ev
+			return nil
+		})
+	})
+
+	deployed := func(id string, at time.Time, startDate string) synclayer.Event {
+		data, _ := json.Marshal(WorkflowDeployed{WorkflowID: "WF-123", Name: "AutoApproveLowRisk", StartDate: startDate})
+		return synclayer.Event{ID: id, Type: "WorkflowDeployed", Source: "hms/management-layer", Subject: "WF-123", Time: at, Data: data}
+	}
+	t0 := time.Date(2024, 6, 20, 9, 0, 0, 0, time.UTC)
+
+	fmt.Fprintln(out, "1. WorkflowDeployed WF-123 (startDate 2024-07-01) published")
+	ev1 := deployed("evt-1", t0, "2024-07-01")
+	if err := publishAndWait(ctx, bus, results, ev1, 3); err != nil {
+		return err
+	}
+	fmt.Fprint(out, results.take("evt-1"))
+	if err := printAnnouncement(ctx, out, announcements, true); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(out, "\n2. The bus delivers evt-1 again")
+	if err := publishAndWait(ctx, bus, results, ev1, 3); err != nil {
+		return err
+	}
+	fmt.Fprint(out, results.take("evt-1"))
+	fmt.Fprintln(out, "   nothing was written again, and no second announcement was made")
+
+	fmt.Fprintln(out, "\n3. A newer version moves the start date to 2024-08-01")
+	if err := publishAndWait(ctx, bus, results, deployed("evt-2", t0.Add(time.Hour), "2024-08-01"), 3); err != nil {
+		return err
+	}
+	fmt.Fprint(out, results.take("evt-2"))
+	if err := printAnnouncement(ctx, out, announcements, false); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "   each partner still holds one record, now updated:")
+	fmt.Fprint(out, calendar.describe(), gis.describe(), records.describe())
+
+	fmt.Fprintln(out, "\n4. The records API is busy: it answers 503 twice")
+	records.failNext(2)
+	if err := publishAndWait(ctx, bus, results, deployed("evt-3", t0.Add(2*time.Hour), "2024-09-01"), 3); err != nil {
+		return err
+	}
+	fmt.Fprint(out, results.take("evt-3"))
+	if err := printAnnouncement(ctx, out, announcements, false); err != nil {
+		return err
+	}
+	fmt.Fprint(out, records.describe())
+
+	cancel()
+	wg.Wait()
+	closeCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	return bus.Close(closeCtx)
+}
+
+// The mappers: one event, three partner formats. The event time is the
+// version, so an older event arriving late never overwrites a newer one.
+
+func toCalendarEvent(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
+	start, err := time.Parse(time.DateOnly, w.StartDate)
+	if err != nil {
+		return synclayer.Record{}, fmt.Errorf(`field "startDate": %w`, err)
+	}
+	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: map[string]any{
+		"summary": "Workflow " + w.Name + " goes live",
+		"start":   map[string]string{"date": w.StartDate},
+		"end":     map[string]string{"date": start.AddDate(0, 0, 1).Format(time.DateOnly)}, // exclusive
+	}}, nil
+}
+
+func toFeature(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
+	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: map[string]any{
+		"attributes": map[string]string{"WORKFLOW_ID": w.WorkflowID, "NAME": w.Name, "START_DATE": w.StartDate},
+	}}, nil
+}
+
+func toRecord(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
+	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: w}, nil
+}
+
+// putJSON is a minimal connector: PUT the payload as JSON to base+key.
+// (The library's own connectors add error classification, redaction and
+// Retry-After handling; this one only tells retryable from permanent.)
+func putJSON(base string) synclayer.Connector {
+	return synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
+		body, err := json.Marshal(rec.Payload)
+		if err != nil {
+			return synclayer.Permanent(err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+url.PathEscape(rec.Key), bytes.NewReader(body))
+		if err != nil {
+			return synclayer.Permanent(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		switch {
+		case resp.StatusCode < 300:
+			return nil
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
+		default:
+			return synclayer.Permanent(fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg)))
+		}
+	})
+}
+
+// resultLog is an Observer that collects results per event, to print them
+// in a stable order once the event is done.
+type resultLog struct {
+	mu      sync.Mutex
+	changed chan struct{}
+	byEvent map[string][]synclayer.Result
+}
+
+func newResultLog() *resultLog {
+	return &resultLog{changed: make(chan struct{}), byEvent: map[string][]synclayer.Result{}}
+}
+
+func (l *resultLog) ObserveAttempt(context.Context, synclayer.Attempt) {}
+
+func (l *resultLog) ObserveResult(_ context.Context, ev synclayer.Event, r synclayer.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.byEvent[ev.ID] = append(l.byEvent[ev.ID], r)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// wait blocks until n results of event id are in.
+func (l *resultLog) wait(ctx context.Context, id string, n int) error {
+	for {
+		l.mu.Lock()
+		got, ch := len(l.byEvent[id]), l.changed
+		l.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %d results of %s: %w", n, id, ctx.Err())
+		}
+	}
+}
+
+// take returns the results of event id as text and forgets them.
+func (l *resultLog) take(id string) string {
+	l.mu.Lock()
+	rs := l.byEvent[id]
+	delete(l.byEvent, id)
+	l.mu.Unlock()
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Connector < rs[j].Connector })
+	var b bytes.Buffer
+	for _, r := range rs {
+		fmt.Fprintf(&b, "   %-9s %-7s %-9s attempts=%d", r.Connector, r.Key, r.Status, r.Attempts)
+		if r.Err != nil {
+			fmt.Fprintf(&b, " error=%v", r.Err)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func publishAndWait(ctx context.Context, bus *memory.Bus, l *resultLog, ev synclayer.Event, n int) error {
+	if err := bus.Publish(ctx, ev); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return l.wait(wctx, ev.ID, n)
+}
+
+// printAnnouncement prints the next SyncCompleted or SyncFailed: in full,
+// or as one line.
+func printAnnouncement(ctx context.Context, out io.Writer, ch <-chan synclayer.Event, full bool) error {
+	select {
+	case ev := <-ch:
+		if !full {
+			fmt.Fprintf(out, "   announced %s for %s\n", ev.Type, ev.Subject)
+			return nil
+		}
+		var a synclayer.Announcement
+		if err := json.Unmarshal(ev.Data, &a); err != nil {
+			return err
+		}
+		for i := range a.Results {
+			a.Results[i].DurationMs = 0 // keep the account stable from run to run
+		}
+		data, _ := json.Marshal(a)
+		fmt.Fprintf(out, "   announced %s (id %s) with data:\n   %s\n", ev.Type, ev.ID, data)
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("no announcement within 10s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
