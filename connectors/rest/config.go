@@ -1,0 +1,165 @@
+package rest
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// Defaults of [Config].
+const (
+	DefaultPath            = "/records/{key}"
+	DefaultMethod          = http.MethodPut
+	DefaultMaxPayloadBytes = 8 << 20
+)
+
+// Config configures a [Connector]. BaseURL is required; every other field
+// has a documented default, so a Config with only BaseURL set works.
+type Config struct {
+	// BaseURL is the partner's API root, an absolute http or https URL such
+	// as "https://records.example.com/api/v2". Required. Put credentials in
+	// Client or Header, not here; if a token does end up in its query, it
+	// is still redacted from errors.
+	BaseURL string
+
+	// Name identifies the connector in the Idempotency-Key it derives and
+	// in error texts. Use the name it is registered under (default "rest").
+	Name string
+
+	// Path is appended to BaseURL; "{key}" marks where the record key goes,
+	// escaped as one path segment. It must start with "/" and hold exactly
+	// one "{key}", in the path part (a query may follow). Default
+	// "/records/{key}".
+	Path string
+
+	// Method is the upsert method: PUT (default), POST or PATCH. The
+	// partner must treat it as create-or-replace by key. Deletes always use
+	// DELETE on the same URL.
+	Method string
+
+	// Header is sent with every request (after the defaults
+	// Content-Type: application/json and Accept: application/json, which
+	// it may override). Values must not hold CR, LF or NUL.
+	Header http.Header
+
+	// SecretHeaders names headers of Header whose values are secrets, to be
+	// kept out of errors beyond the always-secret Authorization,
+	// Proxy-Authorization, Cookie and X-Api-Key.
+	SecretHeaders []string
+
+	// Client sends the requests; auth, proxies and tracing live there.
+	// Nil builds a client whose transport keeps Concurrency idle
+	// connections per host (net/http's default of 2 costs throughput).
+	// A caller's client should do the same (MaxIdleConnsPerHost).
+	Client *http.Client
+
+	// Concurrency sizes the idle pool of the built client. Set it to the
+	// connector's synclayer.WithConcurrency. Default
+	// synclayer.DefaultConcurrency. Ignored when Client is set.
+	Concurrency int
+
+	// MaxPayloadBytes bounds the JSON body (default 8 MiB).
+	MaxPayloadBytes int
+}
+
+const keyPlaceholder = "{key}"
+
+// validate fills defaults and checks cfg; it returns the parsed base URL
+// and the template split around {key}.
+func (cfg *Config) validate() (prefix, suffix string, err error) {
+	fail := func(format string, args ...any) (string, string, error) {
+		return "", "", fmt.Errorf("rest: config: "+format, args...)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "rest"
+	}
+	if cfg.Path == "" {
+		cfg.Path = DefaultPath
+	}
+	if cfg.Method == "" {
+		cfg.Method = DefaultMethod
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = synclayer.DefaultConcurrency
+	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if cfg.BaseURL == "" {
+		return fail("BaseURL is required")
+	}
+	base, perr := url.Parse(cfg.BaseURL)
+	if perr != nil {
+		return fail("BaseURL: %w", errors.New(redactParseError(perr)))
+	}
+	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return fail("BaseURL must be an absolute http or https URL")
+	}
+	if base.RawQuery != "" || base.Fragment != "" {
+		return fail("BaseURL must not have a query or fragment; put a query in Path")
+	}
+	switch cfg.Method {
+	case http.MethodPut, http.MethodPost, http.MethodPatch:
+	default:
+		return fail("Method %q: want PUT, POST or PATCH", cfg.Method)
+	}
+	p := cfg.Path
+	if !strings.HasPrefix(p, "/") {
+		return fail("Path %q must start with /", p)
+	}
+	if strings.Count(p, keyPlaceholder) != 1 {
+		return fail("Path %q must hold %s exactly once", p, keyPlaceholder)
+	}
+	i := strings.Index(p, keyPlaceholder)
+	prefix, suffix = p[:i], p[i+len(keyPlaceholder):]
+	if strings.ContainsAny(prefix, "?#") {
+		return fail("Path %q: %s must be in the path, not the query", p, keyPlaceholder)
+	}
+	if strings.ContainsAny(prefix+suffix, "{}# \t\r\n") {
+		return fail("Path %q holds a brace, space, control character or fragment besides %s", p, keyPlaceholder)
+	}
+	if _, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/") + prefix + "k" + suffix); err != nil {
+		return fail("Path %q does not make a valid URL", p)
+	}
+	for name, vals := range cfg.Header {
+		if !validHeaderName(name) {
+			return fail("header name %q is not a valid token", name)
+		}
+		for _, v := range vals {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return fail("header %s: value holds CR, LF or NUL", name)
+			}
+		}
+	}
+	return prefix, suffix, nil
+}
+
+// redactParseError keeps a URL parse error free of the URL, which may hold
+// a secret.
+func redactParseError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return "invalid URL"
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

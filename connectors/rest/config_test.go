@@ -1,0 +1,63 @@
+package rest_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hmsplatform/synclayer/connectors/rest"
+)
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  rest.Config
+		want string // substring of the error; "" means valid
+	}{
+		{"minimal", rest.Config{BaseURL: "https://x.test"}, ""},
+		{"trailing slash", rest.Config{BaseURL: "https://x.test/api/"}, ""},
+		{"template with query", rest.Config{BaseURL: "https://x.test", Path: "/v1/{key}/doc?upsert=1"}, ""},
+		{"missing URL", rest.Config{}, "BaseURL is required"},
+		{"relative URL", rest.Config{BaseURL: "/api"}, "absolute http or https"},
+		{"ftp URL", rest.Config{BaseURL: "ftp://x.test"}, "absolute http or https"},
+		{"URL with query", rest.Config{BaseURL: "https://x.test?token=abc"}, "query"},
+		{"bad URL", rest.Config{BaseURL: "https://x.test/%zz"}, "BaseURL"},
+		{"no placeholder", rest.Config{BaseURL: "https://x.test", Path: "/records"}, "exactly once"},
+		{"two placeholders", rest.Config{BaseURL: "https://x.test", Path: "/{key}/{key}"}, "exactly once"},
+		{"no leading slash", rest.Config{BaseURL: "https://x.test", Path: "records/{key}"}, "start with /"},
+		{"placeholder in query", rest.Config{BaseURL: "https://x.test", Path: "/records?id={key}"}, "not the query"},
+		{"stray brace", rest.Config{BaseURL: "https://x.test", Path: "/{id}/{key}"}, "brace"},
+		{"bad method", rest.Config{BaseURL: "https://x.test", Method: "GET"}, "Method"},
+		{"header CRLF", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X-A": {"a\r\nX-B: b"}}}, "CR, LF"},
+		{"header name", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X A": {"a"}}}, "header name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := rest.New(tt.cfg)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				c.Close()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "rest: config: ") {
+				t.Fatalf("New: %v, want an error about %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "abc") {
+				t.Errorf("error repeats a secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestURLEscapesKey(t *testing.T) {
+	c, err := rest.New(rest.Config{BaseURL: "https://x.test/api/", Path: "/v1/{key}/doc?upsert=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.URL("a/b ü")
+	if want := "https://x.test/api/v1/a%2Fb%20%C3%BC/doc?upsert=1"; err != nil || u != want {
+		t.Errorf("URL = %q, %v; want %q", u, err, want)
+	}
+}

@@ -1,0 +1,230 @@
+package rest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/jarcoal/httpmock"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/rest"
+)
+
+// mockConn returns a connector whose client talks to an httpmock transport.
+func mockConn(t *testing.T, cfg rest.Config) (*rest.Connector, *httpmock.MockTransport) {
+	t.Helper()
+	mt := httpmock.NewMockTransport()
+	cfg.Client = &http.Client{Transport: mt}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://records.example.test/api"
+	}
+	conn, err := rest.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, mt
+}
+
+func rec(key string, version int64) synclayer.Record {
+	return synclayer.Record{
+		Key: key, Version: version,
+		Payload: payload{Key: key, Version: version, Note: "ok"},
+		Event:   synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed"},
+	}
+}
+
+func TestContractUpsert(t *testing.T) {
+	conn, mt := mockConn(t, rest.Config{Name: "records", Header: http.Header{"X-Tenant": {"hms"}}})
+	var got *http.Request
+	var body []byte
+	mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1",
+		func(r *http.Request) (*http.Response, error) {
+			got = r
+			body, _ = io.ReadAll(r.Body)
+			return httpmock.NewStringResponse(http.StatusCreated, `{"id":"WF-1"}`), nil
+		})
+	r := rec("WF-1", 3)
+	if err := conn.Sync(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("no request")
+	}
+	wantHeaders := map[string]string{
+		"Content-Type":    "application/json",
+		"Accept":          "application/json",
+		"X-Tenant":        "hms",
+		"Idempotency-Key": conn.IdempotencyKey(r),
+	}
+	for k, v := range wantHeaders {
+		if g := got.Header.Get(k); g != v {
+			t.Errorf("header %s = %q, want %q", k, g, v)
+		}
+	}
+	if want := `{"key":"WF-1","version":3,"note":"ok"}`; string(body) != want {
+		t.Errorf("body %s, want %s", body, want)
+	}
+	if n := mt.GetTotalCallCount(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	conn, _ := mockConn(t, rest.Config{Name: "records"})
+	other, _ := mockConn(t, rest.Config{Name: "archive"})
+	base := rec("WF-1", 3)
+	k := conn.IdempotencyKey(base)
+	if k != conn.IdempotencyKey(base) {
+		t.Fatal("not stable")
+	}
+	redelivered := base
+	redelivered.Event.ID = "evt-2" // a versioned change keeps its key across events
+	if conn.IdempotencyKey(redelivered) != k {
+		t.Error("versioned key depends on the event")
+	}
+	differ := map[string]synclayer.Record{
+		"version": rec("WF-1", 4),
+		"key":     rec("WF-2", 3),
+		"delete":  {Key: "WF-1", Version: 3, Delete: true},
+	}
+	for what, r := range differ {
+		if conn.IdempotencyKey(r) == k {
+			t.Errorf("same key for another %s", what)
+		}
+	}
+	if other.IdempotencyKey(base) == k {
+		t.Error("same key for another connector")
+	}
+	u1, u2 := rec("WF-1", 0), rec("WF-1", 0)
+	u2.Event.ID = "evt-2"
+	if conn.IdempotencyKey(u1) == conn.IdempotencyKey(u2) {
+		t.Error("unversioned records of two events share a key")
+	}
+}
+
+func TestContractTemplateAndMethod(t *testing.T) {
+	conn, mt := mockConn(t, rest.Config{Path: "/v1/items/{key}/data?upsert=true", Method: http.MethodPatch})
+	var gotURL string
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		gotURL = r.Method + " " + r.URL.String()
+		return httpmock.NewStringResponse(http.StatusNoContent, ""), nil
+	})
+	if err := conn.Sync(context.Background(), rec("a/b c", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "PATCH https://records.example.test/api/v1/items/a%2Fb%20c/data?upsert=true"; gotURL != want {
+		t.Errorf("request %q, want %q", gotURL, want)
+	}
+}
+
+func TestContractDelete(t *testing.T) {
+	for _, code := range []int{200, 202, 204, 404, 410} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			conn, mt := mockConn(t, rest.Config{})
+			var got *http.Request
+			var body []byte
+			mt.RegisterResponder(http.MethodDelete, "https://records.example.test/api/records/WF-1",
+				func(r *http.Request) (*http.Response, error) {
+					got = r
+					if r.Body != nil {
+						body, _ = io.ReadAll(r.Body)
+					}
+					return httpmock.NewStringResponse(code, ""), nil
+				})
+			r := synclayer.Record{Key: "WF-1", Version: 2, Delete: true}
+			if err := conn.Sync(context.Background(), r); err != nil {
+				t.Fatalf("delete answered %d: %v", code, err)
+			}
+			if len(body) != 0 || got.Header.Get("Content-Type") != "" {
+				t.Errorf("delete sent a body %q / content type %q", body, got.Header.Get("Content-Type"))
+			}
+			if got.Header.Get("Idempotency-Key") != conn.IdempotencyKey(r) {
+				t.Error("delete lacks its Idempotency-Key")
+			}
+		})
+	}
+	conn, mt := mockConn(t, rest.Config{})
+	mt.RegisterResponder(http.MethodDelete, "https://records.example.test/api/records/WF-1", httpmock.NewStringResponder(503, "busy"))
+	err := conn.Sync(context.Background(), synclayer.Record{Key: "WF-1", Delete: true})
+	if !errors.Is(err, rest.ErrUnavailable) || synclayer.IsPermanent(err) {
+		t.Errorf("delete answered 503: %v, want retryable ErrUnavailable", err)
+	}
+}
+
+func TestContractResponseClasses(t *testing.T) {
+	tests := []struct {
+		code      int
+		kind      error // nil: success
+		permanent bool
+	}{
+		{200, nil, false}, {201, nil, false}, {202, nil, false}, {204, nil, false},
+		{408, rest.ErrUnavailable, false}, {425, rest.ErrUnavailable, false},
+		{429, rest.ErrRateLimited, false}, {500, rest.ErrUnavailable, false},
+		{502, rest.ErrUnavailable, false}, {503, rest.ErrUnavailable, false},
+		{504, rest.ErrUnavailable, false},
+		{400, rest.ErrRejected, true}, {401, rest.ErrUnauthorized, true},
+		{403, rest.ErrUnauthorized, true}, {404, rest.ErrNotFound, true},
+		{409, rest.ErrConflict, true}, {412, rest.ErrConflict, true},
+		{422, rest.ErrRejected, true}, {501, rest.ErrRejected, true},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.code), func(t *testing.T) {
+			conn, mt := mockConn(t, rest.Config{})
+			mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1",
+				httpmock.NewStringResponder(tt.code, `{"message":"partner detail"}`))
+			err := conn.Sync(context.Background(), rec("WF-1", 1))
+			if tt.kind == nil {
+				if err != nil {
+					t.Fatalf("got %v, want success", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.kind) {
+				t.Fatalf("got %v, want %v", err, tt.kind)
+			}
+			if synclayer.IsPermanent(err) != tt.permanent {
+				t.Errorf("permanent = %v, want %v", synclayer.IsPermanent(err), tt.permanent)
+			}
+			var he *rest.Error
+			if !errors.As(err, &he) || he.StatusCode != tt.code || he.Body != `{"message":"partner detail"}` || he.Method != "PUT" {
+				t.Errorf("details: %+v", he)
+			}
+		})
+	}
+	t.Run("ConnectionFailure", func(t *testing.T) {
+		conn, mt := mockConn(t, rest.Config{})
+		mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1", httpmock.ConnectionFailure)
+		err := conn.Sync(context.Background(), rec("WF-1", 1))
+		if !errors.Is(err, rest.ErrNetwork) || synclayer.IsPermanent(err) {
+			t.Errorf("got %v, want retryable ErrNetwork", err)
+		}
+	})
+}
+
+func TestContractBodyIsJSON(t *testing.T) {
+	conn, mt := mockConn(t, rest.Config{})
+	var bodies []string
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	raw := json.RawMessage(`{"raw": [1, 2]}`)
+	for _, p := range []any{raw, []byte(`{"bytes":true}`), map[string]any{"m": "<&>"}, "a string"} {
+		r := rec("k", 1)
+		r.Payload = p
+		if err := conn.Sync(context.Background(), r); err != nil {
+			t.Fatalf("payload %T: %v", p, err)
+		}
+	}
+	want := []string{`{"raw": [1, 2]}`, `{"bytes":true}`, `{"m":"\u003c\u0026\u003e"}`, `"a string"`}
+	for i := range want {
+		if bodies[i] != want[i] {
+			t.Errorf("body %d = %s, want %s", i, bodies[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package rest_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// payload is the JSON body the tests push.
+type payload struct {
+	Key     string `json:"key"`
+	Version int64  `json:"version"`
+	Note    string `json:"note,omitempty"`
+}
+
+// fault answers one request instead of the partner. apply performs the
+// write and returns the status the partner would have sent.
+type fault func(w http.ResponseWriter, r *http.Request, apply func() int)
+
+// seen is one request as the partner received it.
+type seen struct {
+	Method, Path string // Path as escaped on the wire
+	Key          string
+	Header       http.Header
+	Body         []byte
+}
+
+// partner is a records API on an httptest server: PUT and PATCH upsert the
+// record at /records/{key}, POST appends one (so a non-idempotent client
+// shows as duplicates), DELETE removes them.
+type partner struct {
+	t      testing.TB
+	srv    *httptest.Server
+	mu     sync.Mutex
+	recs   map[string][][]byte // key -> stored bodies, one per record
+	writes map[string]int      // key -> applied writes
+	seen   []seen
+	faults []fault
+	conns  atomic.Int32 // connections opened
+}
+
+func newPartner(t testing.TB) *partner {
+	p := &partner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
+	p.srv = httptest.NewUnstartedServer(p)
+	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			p.conns.Add(1)
+		}
+	}
+	p.srv.Start()
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// inject queues faults for the next requests, one each.
+func (p *partner) inject(fs ...fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, fs...)
+}
+
+func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	esc := r.URL.EscapedPath()
+	rest, ok := strings.CutPrefix(esc, "/records/")
+	key, uerr := url.PathUnescape(rest)
+	if !ok || strings.Contains(rest, "/") || uerr != nil {
+		http.Error(w, "no such collection", http.StatusNotFound)
+		return
+	}
+	p.mu.Lock()
+	p.seen = append(p.seen, seen{Method: r.Method, Path: esc, Key: key, Header: r.Header.Clone(), Body: body})
+	var f fault
+	if len(p.faults) > 0 {
+		f, p.faults = p.faults[0], p.faults[1:]
+	}
+	p.mu.Unlock()
+
+	apply := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch r.Method {
+		case http.MethodPut, http.MethodPatch:
+			if !json.Valid(body) {
+				return http.StatusBadRequest
+			}
+			p.writes[key]++
+			if len(p.recs[key]) > 0 {
+				p.recs[key] = [][]byte{body}
+				return http.StatusOK
+			}
+			p.recs[key] = [][]byte{body}
+			return http.StatusCreated
+		case http.MethodPost:
+			p.writes[key]++
+			p.recs[key] = append(p.recs[key], body)
+			return http.StatusCreated
+		case http.MethodDelete:
+			if len(p.recs[key]) == 0 {
+				return http.StatusNotFound
+			}
+			p.writes[key]++
+			delete(p.recs, key)
+			return http.StatusNoContent
+		}
+		return http.StatusMethodNotAllowed
+	}
+	if f != nil {
+		f(w, r, apply)
+		return
+	}
+	status := apply()
+	w.WriteHeader(status)
+	if status == http.StatusCreated || status == http.StatusOK {
+		_, _ = w.Write(body)
+	}
+}
+
+// versions returns the version of each record held for key.
+func (p *partner) versions(key string) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := []int64{}
+	for _, b := range p.recs[key] {
+		var pl payload
+		if err := json.Unmarshal(b, &pl); err != nil {
+			p.t.Errorf("partner holds non-JSON for %q: %q", key, b)
+		}
+		out = append(out, pl.Version)
+	}
+	return out
+}
+
+func (p *partner) requests() []seen {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]seen(nil), p.seen...)
+}
+
+func (p *partner) writesTo(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes[key]
+}
+
+// Faults.
+
+func status(code int, header ...string) fault {
+	return func(w http.ResponseWriter, _ *http.Request, _ func() int) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, `{"error":"injected `+http.StatusText(code)+`"}`)
+	}
+}
+
+// dropConn closes the connection without a response.
+func dropConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // a reset, not a clean close
+		}
+		conn.Close()
+	}
+}
+
+// lostResponse applies the write, then drops the connection.
+func lostResponse(w http.ResponseWriter, _ *http.Request, apply func() int) {
+	apply()
+	dropConn(w)
+}
+
+// stall holds the request until the client gives up.
+func stall(_ http.ResponseWriter, r *http.Request, _ func() int) {
+	<-r.Context().Done()
+}
+
+// failures maps the conformance suite's failures to faults.
+func (p *partner) fail(f synclayertest.Failure, times int) bool {
+	var fl fault
+	switch f {
+	case synclayertest.FailRetryable:
+		fl = status(http.StatusServiceUnavailable)
+	case synclayertest.FailPermanent:
+		fl = status(http.StatusBadRequest)
+	case synclayertest.FailStall:
+		fl = stall
+	case synclayertest.FailLostResponse:
+		fl = lostResponse
+	default:
+		return false
+	}
+	for range times {
+		p.inject(fl)
+	}
+	return true
+}
+
+func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+	return p.versions(key), nil
+}

@@ -1,0 +1,203 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Connector pushes records to a REST records API. Create it with [New]. It
+// is safe for concurrent use.
+type Connector struct {
+	cfg     Config
+	base    string // BaseURL without a trailing slash
+	prefix  string // Path before {key}
+	suffix  string // Path after {key}
+	header  http.Header
+	client  *http.Client
+	owned   bool // client built by New
+	classes httpx.Classifier
+}
+
+// New validates cfg and returns a connector. Errors name the bad field.
+func New(cfg Config) (*Connector, error) {
+	cfg.Header = cfg.Header.Clone()
+	cfg.SecretHeaders = append([]string(nil), cfg.SecretHeaders...)
+	prefix, suffix, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Connector{
+		cfg:    cfg,
+		base:   strings.TrimSuffix(cfg.BaseURL, "/"),
+		prefix: prefix,
+		suffix: suffix,
+		client: cfg.Client,
+		classes: httpx.Classifier{
+			Prefix:        "rest",
+			SecretHeaders: cfg.SecretHeaders,
+		},
+	}
+	c.header = http.Header{
+		"Content-Type": {"application/json"},
+		"Accept":       {"application/json"},
+	}
+	for k, v := range cfg.Header {
+		c.header[http.CanonicalHeaderKey(k)] = v
+	}
+	if c.client == nil {
+		c.client = NewClient(cfg.Concurrency)
+		c.owned = true
+	}
+	return c, nil
+}
+
+// NewClient returns an http.Client for a partner called with up to
+// concurrency requests at once: a clone of http.DefaultTransport whose
+// pool holds concurrency connections per host, all kept when idle
+// (MaxIdleConnsPerHost and MaxConnsPerHost both set to concurrency, so a
+// burst never dials connections the pool cannot keep). It has no overall
+// timeout; the dispatcher bounds each attempt through the context.
+func NewClient(concurrency int) *http.Client {
+	if concurrency < 1 {
+		concurrency = synclayer.DefaultConcurrency
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = concurrency
+	tr.MaxConnsPerHost = concurrency
+	tr.MaxIdleConns = max(tr.MaxIdleConns, concurrency)
+	return &http.Client{Transport: tr}
+}
+
+// Close releases the idle connections of a client built by [New]; a
+// caller's client is left alone. The connector stays usable.
+func (c *Connector) Close() error {
+	if c.owned {
+		c.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// URL returns the URL of the record key: the template with the key escaped
+// as one path segment.
+func (c *Connector) URL(key string) (string, error) {
+	if key == "." || key == ".." {
+		return "", fmt.Errorf("%w: %q is a dot segment", ErrKey, key)
+	}
+	return c.base + c.prefix + url.PathEscape(key) + c.suffix, nil
+}
+
+// IdempotencyKey returns the Idempotency-Key header value of rec: a hash of
+// the connector name, the key, the operation and the version, so retries
+// and redeliveries of one change share it and different changes never do.
+// An unversioned record (Version 0) uses its event ID instead of the
+// version.
+func (c *Connector) IdempotencyKey(rec synclayer.Record) string {
+	h := sha256.New()
+	op := "upsert"
+	if rec.Delete {
+		op = "delete"
+	}
+	h.Write([]byte(c.cfg.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(rec.Key))
+	h.Write([]byte{0})
+	h.Write([]byte(op))
+	h.Write([]byte{0})
+	if rec.Version != 0 {
+		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
+	} else {
+		h.Write([]byte("e" + rec.Event.ID))
+	}
+	return "sl1-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Sync upserts rec (Method on the key's URL with the payload as JSON) or,
+// when rec.Delete is set, deletes it (DELETE; a 404 or 410 counts as done).
+// Errors are classified as the package doc says.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	target, err := c.URL(rec.Key)
+	if err != nil {
+		return synclayer.Permanent(err)
+	}
+	method := c.cfg.Method
+	var body []byte
+	if rec.Delete {
+		method = http.MethodDelete
+	} else if body, err = c.body(rec.Payload); err != nil {
+		return synclayer.Permanent(err)
+	}
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var req *http.Request
+	if rd != nil {
+		req, err = http.NewRequestWithContext(ctx, method, target, rd)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, method, target, nil)
+	}
+	if err != nil {
+		return synclayer.Permanent(fmt.Errorf("rest: build request: %s", c.classes.Redact(nil, err.Error())))
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	if rec.Delete {
+		req.Header.Del("Content-Type")
+	}
+	req.Header.Set("Idempotency-Key", c.IdempotencyKey(rec))
+
+	resp, err := c.client.Do(req)
+	if rec.Delete && err == nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) &&
+		(resp.Request == nil || resp.Request.Method == http.MethodDelete) {
+		httpx.Discard(resp)
+		return nil
+	}
+	if err := c.classes.Check(req, resp, err); err != nil {
+		return err
+	}
+	// Read the success body to its end so the connection is reused. A body
+	// cut short leaves it unknown whether the partner finished: retry (the
+	// write is an idempotent upsert).
+	if err := httpx.Discard(resp); err != nil {
+		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, err))
+	}
+	return nil
+}
+
+// body encodes a payload: json.RawMessage and []byte are sent as they are
+// if they hold valid JSON; anything else goes through encoding/json.
+func (c *Connector) body(p any) ([]byte, error) {
+	var b []byte
+	switch v := p.(type) {
+	case nil:
+		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
+	case json.RawMessage:
+		b = v
+	case []byte:
+		b = v
+	default:
+		var err error
+		if b, err = json.Marshal(p); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+		}
+	}
+	if len(b) > c.cfg.MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+	}
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, p)
+	}
+	return b, nil
+}
