@@ -1,0 +1,321 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Dialect is the SQL flavour of a database: [Postgres], [MariaDB] or
+// [SQLite]. The store's logic is the same for all three; a dialect holds
+// its statements, its clock expression and its column types.
+type Dialect struct {
+	name string
+	// numbered: placeholders are numbered with this prefix ($1, ?1), and a
+	// parameter used twice is passed once; otherwise every use is a "?".
+	numbered string
+	// now is the expression for the database's clock in Unix milliseconds,
+	// constant within one statement.
+	now string
+	// schema creates the table and its index; %[1]s is the table name.
+	schema []string
+	// lock, if set, is run in the migration transaction first, to
+	// serialise concurrent migrations; %[1]s is a lock id.
+	lock string
+
+	claim, completeMark, completeOnly, release, cleanup string
+
+	// retryable reports errors after which the statement was rolled back
+	// and may simply be run again (deadlock, busy database).
+	retryable func(error) bool
+}
+
+// String returns the dialect's name: "postgres", "mariadb" or "sqlite".
+func (d *Dialect) String() string { return d.name }
+
+// Postgres is the dialect of PostgreSQL (10 or later), for example through
+// the driver "pgx" of github.com/jackc/pgx/v5/stdlib.
+var Postgres = &Dialect{
+	name:     "postgres",
+	numbered: "$",
+	now:      "CAST(EXTRACT(EPOCH FROM now())*1000 AS bigint)",
+	lock:     "SELECT pg_advisory_xact_lock(%[1]s)",
+	schema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id          bytea PRIMARY KEY,
+	kind        char(1) NOT NULL,
+	connector   bytea NOT NULL,
+	name        bytea NOT NULL,
+	version     bigint NOT NULL DEFAULT 0,
+	token       text NOT NULL DEFAULT '',
+	lease_until bigint NOT NULL DEFAULT 0,
+	last_event  bytea,
+	done_until  bigint NOT NULL DEFAULT 0,
+	purge_at    bigint NOT NULL
+)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_purge ON %[1]s (purge_at)`,
+	},
+	claim: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+SELECT CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), 0, CAST(:tok AS text), :now + CAST(:ttl AS bigint), 0, :now + CAST(:ttl AS bigint)
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = CAST(:eid AS bytea) AND d.done_until > :now)
+ON CONFLICT (id) DO UPDATE SET
+	token = CASE WHEN :ok THEN EXCLUDED.token ELSE k.token END,
+	lease_until = CASE WHEN :ok THEN EXCLUDED.lease_until ELSE k.lease_until END,
+	purge_at = CASE WHEN :ok THEN GREATEST(k.purge_at, EXCLUDED.purge_at) ELSE k.purge_at END
+RETURNING k.token, k.version, k.lease_until, COALESCE(k.last_event = CAST(:eid AS bytea) AND k.done_until > :now, false)`,
+	completeMark: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
+VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint)),
+	(CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint))
+ON CONFLICT (id) DO UPDATE SET
+	version = GREATEST(k.version, EXCLUDED.version),
+	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
+	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
+	last_event = EXCLUDED.last_event,
+	done_until = EXCLUDED.done_until,
+	purge_at = GREATEST(k.purge_at, EXCLUDED.purge_at)`,
+	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now)
+ON CONFLICT (id) DO UPDATE SET
+	version = GREATEST(k.version, EXCLUDED.version),
+	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
+	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
+	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now AND id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT CAST(:lim AS bigint))`,
+	retryable: func(err error) bool {
+		var e interface{ SQLState() string }
+		if errors.As(err, &e) {
+			switch e.SQLState() {
+			case "40P01", "40001": // deadlock_detected, serialization_failure
+				return true
+			}
+		}
+		return false
+	},
+}
+
+// MariaDB is the dialect of MariaDB 10.5 or later (it needs INSERT ...
+// RETURNING, which MySQL lacks), through github.com/go-sql-driver/mysql.
+var MariaDB = &Dialect{
+	name: "mariadb",
+	now:  "CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS SIGNED)",
+	lock: "", // CREATE TABLE IF NOT EXISTS is atomic under MariaDB's metadata locks
+	schema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id          BINARY(32) NOT NULL PRIMARY KEY,
+	kind        CHAR(1) CHARACTER SET ascii NOT NULL,
+	connector   BLOB NOT NULL,
+	name        MEDIUMBLOB NOT NULL,
+	version     BIGINT NOT NULL DEFAULT 0,
+	token       VARCHAR(64) CHARACTER SET ascii NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	last_event  BINARY(32) NULL,
+	done_until  BIGINT NOT NULL DEFAULT 0,
+	purge_at    BIGINT NOT NULL,
+	INDEX %[1]s_purge (purge_at)
+) ENGINE=InnoDB`,
+	},
+	// ON DUPLICATE KEY UPDATE assigns left to right, each assignment seeing
+	// the ones before it: token is decided first from the old row, and the
+	// lease follows the token (tokens are unique, so token = VALUES(token)
+	// holds exactly when this claim took the lease).
+	claim: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+SELECT :kid, 'k', :conn, :key, 0, :tok, :now + :ttl, 0, :now + :ttl FROM DUAL
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = :eid AND d.done_until > :now)
+ON DUPLICATE KEY UPDATE
+	token = IF(:ok, VALUES(token), token),
+	lease_until = IF(token = VALUES(token), VALUES(lease_until), lease_until),
+	purge_at = IF(token = VALUES(token), GREATEST(purge_at, VALUES(purge_at)), purge_at)
+RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
+	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
+VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
+	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret)
+ON DUPLICATE KEY UPDATE
+	version = GREATEST(version, VALUES(version)),
+	lease_until = IF(token = :tok, 0, lease_until),
+	token = IF(token = :tok, '', token),
+	last_event = VALUES(last_event),
+	done_until = VALUES(done_until),
+	purge_at = GREATEST(purge_at, VALUES(purge_at))`,
+	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now)
+ON DUPLICATE KEY UPDATE
+	version = GREATEST(version, VALUES(version)),
+	lease_until = IF(token = :tok, 0, lease_until),
+	token = IF(token = :tok, '', token)`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = :kid AND token = :tok`,
+	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim`,
+	retryable: func(err error) bool {
+		var e *mysql.MySQLError
+		// 1213: deadlock found; 1205: lock wait timeout. Both roll back the
+		// statement.
+		return errors.As(err, &e) && (e.Number == 1213 || e.Number == 1205)
+	},
+}
+
+// SQLite is the dialect of SQLite 3.42 or later, for example through the
+// driver "sqlite" of modernc.org/sqlite (pure Go). Open the database with a
+// busy timeout (modernc: "file:x.db?_pragma=busy_timeout(10000)") so that
+// concurrent writers wait for each other instead of failing at once;
+// write-ahead logging (_pragma=journal_mode(WAL)) lets readers run beside
+// the writer.
+var SQLite = &Dialect{
+	name:     "sqlite",
+	numbered: "?",
+	now:      "CAST(unixepoch('subsec')*1000 AS INTEGER)",
+	schema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id          BLOB PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	connector   BLOB NOT NULL,
+	name        BLOB NOT NULL,
+	version     INTEGER NOT NULL DEFAULT 0,
+	token       TEXT NOT NULL DEFAULT '',
+	lease_until INTEGER NOT NULL DEFAULT 0,
+	last_event  BLOB,
+	done_until  INTEGER NOT NULL DEFAULT 0,
+	purge_at    INTEGER NOT NULL
+) WITHOUT ROWID`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_purge ON %[1]s (purge_at)`,
+	},
+	claim: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+SELECT :kid, 'k', :conn, :key, 0, :tok, :now + :ttl, 0, :now + :ttl
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = :eid AND d.done_until > :now)
+ON CONFLICT (id) DO UPDATE SET
+	token = CASE WHEN :ok THEN excluded.token ELSE token END,
+	lease_until = CASE WHEN :ok THEN excluded.lease_until ELSE lease_until END,
+	purge_at = CASE WHEN :ok THEN max(purge_at, excluded.purge_at) ELSE purge_at END
+RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
+	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
+VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
+	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret)
+ON CONFLICT (id) DO UPDATE SET
+	version = max(version, excluded.version),
+	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
+	token = CASE WHEN token = :tok THEN '' ELSE token END,
+	last_event = excluded.last_event,
+	done_until = excluded.done_until,
+	purge_at = max(purge_at, excluded.purge_at)`,
+	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now)
+ON CONFLICT (id) DO UPDATE SET
+	version = max(version, excluded.version),
+	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
+	token = CASE WHEN token = :tok THEN '' ELSE token END`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = :kid AND token = :tok`,
+	cleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim)`,
+	retryable: func(err error) bool {
+		var e interface{ Code() int }
+		if errors.As(err, &e) {
+			switch e.Code() & 0xff { // primary result code
+			case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+				return true
+			}
+		}
+		return false
+	},
+}
+
+// okCond is the claim's "may take the lease" condition over the key's row
+// as it was before the statement: the event is not the key's last done
+// event, the version is not stale, and no lease is live. In each dialect's
+// claim it replaces :ok; k. is the conflicting row's qualifier.
+func (d *Dialect) okCond() string {
+	k, ver := "k.", ":ver"
+	switch d {
+	case MariaDB:
+		k = ""
+	case SQLite:
+		k = ""
+	case Postgres:
+		ver = "CAST(:ver AS bigint)"
+	}
+	eid := ":eid"
+	if d == Postgres {
+		eid = "CAST(:eid AS bytea)"
+	}
+	return "((" + k + "last_event IS NULL OR " + k + "last_event <> " + eid + " OR " + k + "done_until <= :now)" +
+		" AND (" + ver + " = 0 OR " + k + "version < " + ver + ")" +
+		" AND " + k + "lease_until <= :now)"
+}
+
+// param names a statement parameter.
+type param int
+
+const (
+	pKID   param = iota // id of the key's row
+	pConn               // connector name
+	pKey                // record key
+	pEID                // id of the event's row
+	pEName              // event ID
+	pVer                // version
+	pTok                // lease token
+	pTTL                // lease TTL, ms
+	pRet                // retention, ms
+	pLim                // batch size
+	nParams
+)
+
+var paramNames = map[string]param{
+	"kid": pKID, "conn": pConn, "key": pKey, "eid": pEID, "ename": pEName,
+	"ver": pVer, "tok": pTok, "ttl": pTTL, "ret": pRet, "lim": pLim,
+}
+
+// stmt is a statement compiled for one dialect and table.
+type stmt struct {
+	query string
+	order []param // the parameter of each placeholder, in order
+}
+
+func (s *stmt) args(v *[nParams]any) []any {
+	out := make([]any, len(s.order))
+	for i, p := range s.order {
+		out[i] = v[p]
+	}
+	return out
+}
+
+// compile turns a statement template into the dialect's SQL: %[1]s becomes
+// the table, :ok the claim condition, :now the clock, and each :name a
+// placeholder.
+func (d *Dialect) compile(tmpl, table string) stmt {
+	tmpl = strings.ReplaceAll(tmpl, "%[1]s", table)
+	tmpl = strings.ReplaceAll(tmpl, ":ok", d.okCond())
+	tmpl = strings.ReplaceAll(tmpl, ":now", d.now)
+	var b strings.Builder
+	var order []param
+	seen := map[param]int{}
+	for i := 0; i < len(tmpl); i++ {
+		c := tmpl[i]
+		if c != ':' || i+1 >= len(tmpl) || !isLower(tmpl[i+1]) {
+			b.WriteByte(c)
+			continue
+		}
+		j := i + 1
+		for j < len(tmpl) && isLower(tmpl[j]) {
+			j++
+		}
+		p, ok := paramNames[tmpl[i+1:j]]
+		if !ok {
+			panic("sqlstore: unknown parameter " + tmpl[i:j]) // a bug in this package
+		}
+		switch {
+		case d.numbered == "":
+			order = append(order, p)
+			b.WriteByte('?')
+		default:
+			n, ok := seen[p]
+			if !ok {
+				order = append(order, p)
+				n = len(order)
+				seen[p] = n
+			}
+			b.WriteString(d.numbered + strconv.Itoa(n))
+		}
+		i = j - 1
+	}
+	return stmt{query: b.String(), order: order}
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }

@@ -1,0 +1,105 @@
+// Package sqlstore is a durable [synclayer.Store] in one SQL table, for
+// PostgreSQL, MariaDB and SQLite, on database/sql.
+//
+// The caller opens the *sql.DB with the driver of its choice, picks the
+// [Dialect] and a table name, and migrates once:
+//
+//	db, err := sql.Open("pgx", "postgres://app@db/app") // github.com/jackc/pgx/v5/stdlib
+//	store, err := sqlstore.New(db, sqlstore.Postgres, "synclayer_idempotency")
+//	err = store.Migrate(ctx)
+//	d := synclayer.NewDispatcher(reg, synclayer.WithStore(store))
+//
+// # Configuration
+//
+//   - [Postgres]: PostgreSQL 10 or later, driver "pgx"
+//     (github.com/jackc/pgx/v5/stdlib).
+//   - [MariaDB]: MariaDB 10.5 or later, driver "mysql"
+//     (github.com/go-sql-driver/mysql). MySQL itself lacks INSERT ...
+//     RETURNING and is not supported.
+//   - [SQLite]: SQLite 3.42 or later, driver "sqlite" (modernc.org/sqlite,
+//     pure Go). Open the file with a busy timeout, for example
+//     "file:sync.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)".
+//
+// The table name must be a plain identifier; [New] refuses any other with
+// [ErrInvalidTable]. [WithCleanupBatch] bounds the statements of
+// [Store.Cleanup].
+//
+// # Schema
+//
+// [Store.Migrate] creates one table (shown for PostgreSQL; the other
+// dialects use their own binary and integer types) and an index on
+// purge_at named after it:
+//
+//	CREATE TABLE <table> (
+//	    id          bytea PRIMARY KEY,  -- SHA-256 of kind, connector and name
+//	    kind        char(1) NOT NULL,   -- 'k': a record key, 'e': an event's done-marker
+//	    connector   bytea NOT NULL,     -- connector name, as given
+//	    name        bytea NOT NULL,     -- record key or event ID, as given (any bytes, any length)
+//	    version     bigint NOT NULL,    -- 'k': last version applied (0: none)
+//	    token       text NOT NULL,      -- 'k': token of the lease ('' when none)
+//	    lease_until bigint NOT NULL,    -- 'k': end of the lease, Unix ms (0 when none)
+//	    last_event  bytea,              -- id of the last event completed ('e': itself)
+//	    done_until  bigint NOT NULL,    -- end of that event's retention, Unix ms
+//	    purge_at    bigint NOT NULL     -- Cleanup may delete the row after this, Unix ms
+//	);
+//
+// Keys and event IDs of any bytes and length are hashed into the primary
+// key and kept as given in the name column, for inspection. Times are the
+// database server's clock, so processes with skewed clocks agree on when
+// a lease ends.
+//
+// # Delivery semantics
+//
+// Every operation is one statement, so a claim-then-complete cycle costs
+// two round trips:
+//
+//   - Claim is one INSERT ... SELECT ... ON CONFLICT (ON DUPLICATE KEY)
+//     UPDATE ... RETURNING on the key's row. It selects nothing when the
+//     event's done-marker is live (done); otherwise it takes the row's lock
+//     and, from the row as it is then, either takes the lease or leaves the
+//     row as it was. The returned row tells done (the key's last completed
+//     event is this one), stale, busy (with the lease's end) or acquired
+//     (the row holds this claim's fresh token). Concurrent claims of one key
+//     queue on the row lock, so exactly one wins.
+//   - Complete is one upsert of two rows: the event's done-marker (kept for
+//     the claim's Retention) and the key's row (version raised with
+//     GREATEST, lease dropped only if the token still holds it, last event
+//     recorded).
+//   - Release is one UPDATE guarded by the token.
+//
+// A done-marker written by a Complete that commits while a Claim of the
+// same event waits for the key's row is seen through the row's last_event,
+// which that Complete set in the same statement.
+//
+// Deadlocks and busy-database errors, after which the database rolled the
+// statement back, are retried up to five times. [Store.Cleanup] deletes
+// expired done-markers, and key rows whose lease has ended and whose last
+// Complete's retention has passed (forgetting the key's version then, as
+// the memory store does); [Store.RunJanitor] runs it periodically.
+//
+// # Errors
+//
+// Every error names the dialect, the operation, the connector, the key and
+// the event, and wraps the driver's error; when the context ended, it also
+// matches ctx.Err() with errors.Is. A store never reports ClaimDone or
+// ClaimStale without a row that proves it: a closed pool or a killed
+// connection gives an error.
+//
+// # Which store for which deployment
+//
+//   - One process, no restart guarantee needed (tests, tools): the memory
+//     store of synclayer, the default.
+//   - One process that must not push again after a restart (an edge
+//     device, a single service instance): [SQLite] on a local file. No
+//     server to run; writes are serialised, which suits one process.
+//   - Several processes or replicas: the database the service already
+//     runs, [Postgres] or [MariaDB]; PostgreSQL is the reference. Leases,
+//     markers and versions are durable and shared, and the database's clock
+//     decides lease expiry.
+//   - Several processes with Redis already in place, and markers that may
+//     be lost with Redis's persistence settings: idempotency/redisstore,
+//     the fastest of the shared stores.
+//
+// A [Store] is safe for concurrent use by any number of goroutines and
+// processes.
+package sqlstore

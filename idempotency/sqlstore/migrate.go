@@ -1,0 +1,91 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
+)
+
+// Migrate creates the store's table and index if they are missing. It is
+// idempotent, and safe when several processes start at once: on
+// PostgreSQL it runs under a transaction-scoped advisory lock; MariaDB's
+// CREATE TABLE IF NOT EXISTS is atomic; SQLite serialises writers.
+func (s *Store) Migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if s.dialect.lock != "" {
+		h := fnv.New64a()
+		h.Write([]byte("synclayer/sqlstore:" + s.table))
+		id := strconv.FormatInt(int64(h.Sum64()), 10)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(s.dialect.lock, id)); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: lock: %w", s.table, err)
+		}
+	}
+	for _, q := range s.dialect.schema {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, s.table)); err != nil {
+			return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+	}
+	return nil
+}
+
+// Cleanup deletes expired rows: done-markers past their retention, and key
+// rows whose lease has ended and whose last Complete's retention has
+// passed (which forgets the key's version). It deletes in statements of at
+// most the batch size (see [WithCleanupBatch]), each its own transaction,
+// until none is left or ctx ends, and returns how many rows it deleted.
+func (s *Store) Cleanup(ctx context.Context) (int64, error) {
+	var total int64
+	var v [nParams]any
+	v[pLim] = s.batch
+	for {
+		var res sql.Result
+		err := s.retry(ctx, func() error {
+			var err error
+			res, err = s.db.ExecContext(ctx, s.cleanup.query, s.cleanup.args(&v)...)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: cleanup %s: %w", s.table, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: cleanup %s: %w", s.table, err)
+		}
+		total += n
+		if n < int64(s.batch) {
+			return total, nil
+		}
+	}
+}
+
+// RunJanitor calls [Store.Cleanup] every interval until ctx ends, then
+// returns ctx's error. Errors of a round go to onErr (which may be nil) and
+// do not stop the janitor. Run it in its own goroutine; cancel ctx to stop
+// it, and it returns once the current round has ended.
+func (s *Store) RunJanitor(ctx context.Context, every time.Duration, onErr func(error)) error {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if _, err := s.Cleanup(ctx); err != nil && onErr != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+		}
+	}
+}
