@@ -1,0 +1,66 @@
+// Package googlecalendar is a synclayer connector that keeps one Google
+// Calendar event per record key, through the official client
+// google.golang.org/api/calendar/v3.
+//
+// # Configuration
+//
+// [New] takes a [Config]: the *calendar.Service the caller built (its
+// credentials, HTTP client and endpoint are the caller's), the calendar id,
+// and a namespace mixed into event ids. The configuration is checked at
+// construction.
+//
+// # Payload
+//
+// A record's Payload is a *calendar.Event (or a calendar.Event) made by the
+// mapper, with Start and End set (End is exclusive: a one-day all-day
+// event ends on the next date). The connector works on a copy: it sets the
+// event id, the status, and two private extended properties:
+// [PropertyKey] holds the record key and [PropertyVersion] the record
+// version, so events can be found by key with
+// privateExtendedProperty=synclayerKey=<key>.
+//
+// # Event ids
+//
+// The event id is [EventID] of the namespace and the key: lowercase
+// base32hex of a SHA-256 digest, 52 characters of 0-9 and a-v, which is
+// what Google accepts for a client-chosen id. Different keys (or
+// namespaces) never share an id in practice. Keep the namespace stable:
+// changing it makes new events instead of updating the old ones.
+//
+// # Delivery semantics
+//
+// An upsert inserts the event with its derived id. If Google answers 409
+// (the id exists, possibly as a cancelled or deleted event), the connector
+// reads the event and updates it with If-Match on its ETag, which also
+// restores a cancelled event (status "confirmed"); if someone changed the
+// event in between (412) it reads again, a few times, then reports a
+// retryable conflict. A delete reads the event and deletes it (Google then
+// marks it cancelled); an event that is missing, gone (410) or already
+// cancelled is done. Retrying Sync after a lost response therefore leaves
+// one event.
+//
+// A record whose Version is lower than the version the event holds is not
+// written (Sync returns nil), so an old update never overwrites a newer
+// one, even across processes with different idempotency stores.
+// Unversioned records (Version 0) are always written. An event whose
+// private key property names another key is never touched: Sync reports
+// [ErrKeyMismatch].
+//
+// A Connector is safe for concurrent use.
+//
+// # Errors
+//
+// Errors are [*Error] values, found with errors.As, carrying the
+// operation, HTTP code, Google's reasons and message, and wrapping a
+// category:
+//
+//   - 429, 408, 500, 502, 503, 504, network errors, and 403 with reason
+//     rateLimitExceeded, userRateLimitExceeded or quotaExceeded are
+//     retryable ([ErrRateLimited], [ErrUnavailable], [ErrNetwork]); a
+//     Retry-After header becomes a [synclayer.RetryAfter] hint;
+//   - every other 4xx is permanent: [ErrUnauthorized] (401, other 403),
+//     [ErrNotFound] (404, 410), [ErrConflict], [ErrRejected] (400, ...);
+//   - an invalid payload wraps [ErrInvalidPayload] and is permanent.
+//
+// Messages never include credentials: an API key in a URL is redacted.
+package googlecalendar

@@ -1,0 +1,301 @@
+package googlecalendar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	"google.golang.org/api/calendar/v3"
+	"google.golang.org/api/googleapi"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Names of the private extended properties the connector sets on every
+// event it writes.
+const (
+	PropertyKey     = "synclayerKey"     // the record key
+	PropertyVersion = "synclayerVersion" // the record version, decimal; absent for 0
+)
+
+// DefaultNamespace is the namespace of a Config that sets none.
+const DefaultNamespace = "synclayer"
+
+// Config configures a [Connector]. Service and CalendarID are required.
+type Config struct {
+	// Service is the caller's Calendar API client, built with
+	// calendar.NewService and the caller's credentials.
+	Service *calendar.Service
+	// CalendarID names the calendar: "primary" or a calendar's address.
+	CalendarID string
+	// Namespace is mixed into the event ids (default [DefaultNamespace]).
+	// Two connectors writing the same keys to one calendar need different
+	// namespaces. Changing it orphans the events already written.
+	Namespace string
+	// SendUpdates says whom Google notifies of changes: "all",
+	// "externalOnly" or "none" (default: Google's default, none).
+	SendUpdates string
+	// MaxConflicts is how often an update that meets a concurrent change
+	// (412) re-reads and tries again within one Sync (default 3).
+	MaxConflicts int
+}
+
+// Connector keeps one event per record key in a Google calendar. Build it
+// with [New]. It is safe for concurrent use.
+type Connector struct {
+	cfg    Config
+	events *calendar.EventsService
+	cls    httpx.Classifier
+}
+
+var _ synclayer.Connector = (*Connector)(nil)
+
+// New checks cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	switch {
+	case cfg.Service == nil:
+		return nil, errors.New("googlecalendar: Config.Service is required")
+	case cfg.Service.Events == nil:
+		return nil, errors.New("googlecalendar: Config.Service was not built by calendar.NewService")
+	case cfg.CalendarID == "":
+		return nil, errors.New("googlecalendar: Config.CalendarID is required")
+	case len(cfg.CalendarID) > 1024:
+		return nil, errors.New("googlecalendar: Config.CalendarID is longer than 1024 bytes")
+	case cfg.MaxConflicts < 0:
+		return nil, fmt.Errorf("googlecalendar: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+	}
+	switch cfg.SendUpdates {
+	case "", "all", "externalOnly", "none":
+	default:
+		return nil, fmt.Errorf("googlecalendar: Config.SendUpdates %q is not all, externalOnly or none", cfg.SendUpdates)
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	if cfg.MaxConflicts == 0 {
+		cfg.MaxConflicts = 3
+	}
+	return &Connector{cfg: cfg, events: cfg.Service.Events, cls: httpx.Classifier{Prefix: "googlecalendar"}}, nil
+}
+
+// EventID returns the event id the connector uses for key.
+func (c *Connector) EventID(key string) string { return EventID(c.cfg.Namespace, key) }
+
+// Sync upserts or deletes the event of rec.Key; see the package doc.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	id := c.EventID(rec.Key)
+	if rec.Delete {
+		return c.remove(ctx, rec, id)
+	}
+	ev, err := c.event(rec, id)
+	if err != nil {
+		return err
+	}
+	_, err = c.insert(ctx, ev)
+	if err == nil {
+		return nil
+	}
+	if !hasReason(err, 409, "") {
+		return c.classify("insert", id, rec.Key, err)
+	}
+	// The id exists (perhaps cancelled): read it and update it in place.
+	for range c.cfg.MaxConflicts {
+		cur, err := c.get(ctx, id, rec.Key)
+		if err != nil {
+			return err
+		}
+		if cur == nil { // gone meanwhile (purged): insert again
+			_, err = c.insert(ctx, ev)
+			if err == nil {
+				return nil
+			}
+			if hasReason(err, 409, "") {
+				continue
+			}
+			return c.classify("insert", id, rec.Key, err)
+		}
+		if newer(cur, rec) {
+			return nil
+		}
+		upd := c.events.Update(c.cfg.CalendarID, id, ev).Context(ctx)
+		if c.cfg.SendUpdates != "" {
+			upd.SendUpdates(c.cfg.SendUpdates)
+		}
+		if cur.Etag != "" {
+			upd.Header().Set("If-Match", cur.Etag)
+		}
+		_, err = upd.Do()
+		if err == nil {
+			return nil
+		}
+		if !hasReason(err, 412, "") {
+			return c.classify("update", id, rec.Key, err)
+		}
+	}
+	return c.conflict(id, rec.Key)
+}
+
+// insert creates ev.
+func (c *Connector) insert(ctx context.Context, ev *calendar.Event) (*calendar.Event, error) {
+	call := c.events.Insert(c.cfg.CalendarID, ev).Context(ctx)
+	if c.cfg.SendUpdates != "" {
+		call.SendUpdates(c.cfg.SendUpdates)
+	}
+	return call.Do()
+}
+
+// remove deletes the event of rec, if it exists and is not newer.
+func (c *Connector) remove(ctx context.Context, rec synclayer.Record, id string) error {
+	for range c.cfg.MaxConflicts {
+		cur, err := c.get(ctx, id, rec.Key)
+		if err != nil {
+			return err
+		}
+		if cur == nil || cur.Status == "cancelled" || newer(cur, rec) {
+			return nil
+		}
+		del := c.events.Delete(c.cfg.CalendarID, id).Context(ctx)
+		if c.cfg.SendUpdates != "" {
+			del.SendUpdates(c.cfg.SendUpdates)
+		}
+		if cur.Etag != "" {
+			del.Header().Set("If-Match", cur.Etag)
+		}
+		err = del.Do()
+		switch {
+		case err == nil, hasReason(err, 410, ""), hasReason(err, 404, ""):
+			return nil
+		case !hasReason(err, 412, ""):
+			return c.classify("delete", id, rec.Key, err)
+		}
+	}
+	return c.conflict(id, rec.Key)
+}
+
+// get reads the event; nil if it does not exist. It refuses an event that
+// belongs to another key.
+func (c *Connector) get(ctx context.Context, id, key string) (*calendar.Event, error) {
+	cur, err := c.events.Get(c.cfg.CalendarID, id).Context(ctx).Do()
+	if hasReason(err, 404, "") || hasReason(err, 410, "") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, c.classify("get", id, key, err)
+	}
+	if cur.ExtendedProperties != nil {
+		if k, ok := cur.ExtendedProperties.Private[PropertyKey]; ok && k != key {
+			return nil, synclayer.Permanent(fmt.Errorf("googlecalendar: event %s in calendar %q: %w: it holds key %q, not %q", id, c.cfg.CalendarID, ErrKeyMismatch, k, key))
+		}
+	}
+	return cur, nil
+}
+
+// conflict is the error after MaxConflicts concurrent changes: retryable,
+// the dispatcher comes back later.
+func (c *Connector) conflict(id, key string) error {
+	return &Error{Op: "update", CalendarID: c.cfg.CalendarID, EventID: id, Key: key, Code: 412,
+		Reasons: []string{"conditionNotMet"}, Message: fmt.Sprintf("changed concurrently %d times in a row", c.cfg.MaxConflicts), Kind: ErrConflict}
+}
+
+// newer reports whether the stored event holds a newer version than rec.
+func newer(cur *calendar.Event, rec synclayer.Record) bool {
+	if rec.Version == 0 || cur.ExtendedProperties == nil {
+		return false
+	}
+	v, err := strconv.ParseInt(cur.ExtendedProperties.Private[PropertyVersion], 10, 64)
+	return err == nil && v > rec.Version
+}
+
+// event validates the payload and returns the copy to send.
+func (c *Connector) event(rec synclayer.Record, id string) (*calendar.Event, error) {
+	var src *calendar.Event
+	switch p := rec.Payload.(type) {
+	case *calendar.Event:
+		src = p
+	case calendar.Event:
+		src = &p
+	}
+	if src == nil {
+		return nil, invalid(rec.Key, "payload is %T, want a non-nil *calendar.Event", rec.Payload)
+	}
+	ev := *src
+	ev.ServerResponse = googleapi.ServerResponse{}
+	switch {
+	case ev.Id != "" && ev.Id != id:
+		return nil, invalid(rec.Key, "Id %q is set; leave it empty, the connector derives %s", ev.Id, id)
+	case ev.ICalUID != "":
+		return nil, invalid(rec.Key, "ICalUID is set; the connector identifies events by Id")
+	case ev.Status == "cancelled":
+		return nil, invalid(rec.Key, "Status is cancelled; set Record.Delete instead")
+	case ev.Status != "" && ev.Status != "confirmed" && ev.Status != "tentative":
+		return nil, invalid(rec.Key, "Status %q is not confirmed or tentative", ev.Status)
+	}
+	if err := checkTimes(ev.Start, ev.End); err != nil {
+		return nil, invalid(rec.Key, "%v", err)
+	}
+	ev.Id = id
+	if ev.Status == "" {
+		ev.Status = "confirmed" // also restores a cancelled event on update
+	}
+	props := &calendar.EventExtendedProperties{}
+	if ev.ExtendedProperties != nil {
+		*props = *ev.ExtendedProperties
+	}
+	props.Private = maps.Clone(props.Private)
+	if props.Private == nil {
+		props.Private = map[string]string{}
+	}
+	props.Private[PropertyKey] = rec.Key
+	if rec.Version != 0 {
+		props.Private[PropertyVersion] = strconv.FormatInt(rec.Version, 10)
+	} else {
+		delete(props.Private, PropertyVersion)
+	}
+	ev.ExtendedProperties = props
+	return &ev, nil
+}
+
+// checkTimes checks that start and end are both dates or both times, and
+// that end comes after start.
+func checkTimes(start, end *calendar.EventDateTime) error {
+	if start == nil || end == nil {
+		return errors.New("Start and End are required")
+	}
+	if (start.Date != "") != (end.Date != "") {
+		return errors.New("Start and End must both be dates (all-day) or both be times")
+	}
+	if start.Date != "" {
+		s, err1 := time.Parse(time.DateOnly, start.Date)
+		e, err2 := time.Parse(time.DateOnly, end.Date)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("dates must be yyyy-mm-dd: %w", err)
+		}
+		if start.DateTime != "" || end.DateTime != "" {
+			return errors.New("set Date or DateTime, not both")
+		}
+		if !e.After(s) {
+			return fmt.Errorf("End %s must be after Start %s (End is exclusive: a one-day event ends the next day)", end.Date, start.Date)
+		}
+		return nil
+	}
+	s, err1 := time.Parse(time.RFC3339, start.DateTime)
+	e, err2 := time.Parse(time.RFC3339, end.DateTime)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("times must be RFC 3339: %w", err)
+	}
+	if e.Before(s) {
+		return fmt.Errorf("End %s is before Start %s", end.DateTime, start.DateTime)
+	}
+	for _, tz := range []string{start.TimeZone, end.TimeZone} {
+		if tz != "" {
+			if _, err := time.LoadLocation(tz); err != nil {
+				return fmt.Errorf("time zone %q: %w", tz, err)
+			}
+		}
+	}
+	return nil
+}

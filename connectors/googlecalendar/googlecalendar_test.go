@@ -1,0 +1,457 @@
+package googlecalendar_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/api/calendar/v3"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const calID = "team@group.calendar.google.com"
+
+var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 10 * time.Second}
+
+func newConnector(t *testing.T, f *fakeCalendar) *googlecalendar.Connector {
+	t.Helper()
+	c, err := googlecalendar.New(googlecalendar.Config{Service: f.service(t), CalendarID: calID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// meeting is the Data of the test events.
+type meeting struct {
+	Key     string `json:"key"`
+	Title   string `json:"title"`
+	Version int64  `json:"version"`
+	Delete  bool   `json:"delete"`
+}
+
+func meetingEvent(title string) *calendar.Event {
+	return &calendar.Event{
+		Summary: title,
+		Start:   &calendar.EventDateTime{Date: "2026-03-10"},
+		End:     &calendar.EventDateTime{Date: "2026-03-11"},
+	}
+}
+
+func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
+	t.Helper()
+	reg := synclayer.NewRegistry()
+	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, m meeting) (synclayer.Record, error) {
+		return synclayer.Record{Key: m.Key, Version: m.Version, Delete: m.Delete, Payload: meetingEvent(m.Title)}, nil
+	})
+	if err := reg.Register("calendar", c, synclayer.Route("MeetingChanged", m), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+}
+
+func dispatch(t *testing.T, d *synclayer.Dispatcher, m meeting) synclayer.Result {
+	t.Helper()
+	data := fmt.Sprintf(`{"key":%q,"title":%q,"version":%d,"delete":%v}`, m.Key, m.Title, m.Version, m.Delete)
+	rep, _ := d.Dispatch(t.Context(), synclayer.Event{ID: fmt.Sprintf("evt-%x", rand.Uint64()), Type: "MeetingChanged", Data: []byte(data)})
+	if len(rep.Results) != 1 {
+		t.Fatalf("%d results", len(rep.Results))
+	}
+	return rep.Results[0]
+}
+
+func only(t *testing.T, f *fakeCalendar, key string) calendar.Event {
+	t.Helper()
+	got := f.byKey(calID, key)
+	if len(got) != 1 {
+		t.Fatalf("key %q: %d live events, want 1", key, len(got))
+	}
+	return got[0]
+}
+
+func TestCreateUpdateDelete(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	d := newDispatcher(t, c)
+	key := "WF-123/review"
+
+	if r := dispatch(t, d, meeting{Key: key, Title: "Review", Version: 1}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("create: %v %v", r.Status, r.Err)
+	}
+	ev := only(t, f, key)
+	if ev.Id != c.EventID(key) || ev.Summary != "Review" || ev.Status != "confirmed" ||
+		ev.ExtendedProperties.Private["synclayerKey"] != key || ev.ExtendedProperties.Private["synclayerVersion"] != "1" {
+		t.Errorf("created %+v %+v", ev, ev.ExtendedProperties)
+	}
+	if got := methods(f.requests()); got != "POST" {
+		t.Errorf("requests %q", got)
+	}
+
+	f.resetLog()
+	if r := dispatch(t, d, meeting{Key: key, Title: "Review v2", Version: 2}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("update: %v %v", r.Status, r.Err)
+	}
+	if ev := only(t, f, key); ev.Summary != "Review v2" || ev.ExtendedProperties.Private["synclayerVersion"] != "2" {
+		t.Errorf("updated %+v", ev)
+	}
+	if got := methods(f.requests()); got != "POST GET PUT" {
+		t.Errorf("requests %q, want insert, 409, get, update", got)
+	}
+
+	f.resetLog()
+	if r := dispatch(t, d, meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("delete: %v %v", r.Status, r.Err)
+	}
+	if got, _ := f.get(calID, c.EventID(key)); got.Status != "cancelled" {
+		t.Errorf("after delete, status %q", got.Status)
+	}
+	if got := methods(f.requests()); got != "GET DELETE" {
+		t.Errorf("requests %q", got)
+	}
+	// Deleting again, and deleting what never existed, is done.
+	if r := dispatch(t, d, meeting{Key: key, Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Errorf("second delete: %v %v", r.Status, r.Err)
+	}
+	if r := dispatch(t, d, meeting{Key: "never", Version: 1, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Errorf("delete of a missing event: %v %v", r.Status, r.Err)
+	}
+}
+
+func TestInsertConflictTurnsIntoUpdate(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	// The event exists already: an earlier insert whose response was lost.
+	f.put(calID, calendar.Event{Id: c.EventID("k"), Summary: "old", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
+		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"synclayerKey": "k"}}})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("new")}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := only(t, f, "k"); ev.Summary != "new" {
+		t.Errorf("summary %q", ev.Summary)
+	}
+	if got := methods(f.requests()); got != "POST GET PUT" {
+		t.Errorf("requests %q", got)
+	}
+}
+
+func TestCancelledEventIsRestored(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	id := c.EventID("k")
+	f.put(calID, calendar.Event{Id: id, Status: "cancelled", Summary: "gone", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"}})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: meetingEvent("back")}); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := f.get(calID, id)
+	if ev.Status != "confirmed" || ev.Summary != "back" {
+		t.Errorf("status %q summary %q", ev.Status, ev.Summary)
+	}
+
+	// And through a dispatcher: delete, then a newer version restores it.
+	d := newDispatcher(t, c)
+	dispatch(t, d, meeting{Key: "k", Version: 3, Delete: true})
+	if len(f.byKey(calID, "k")) != 0 {
+		t.Fatal("not deleted")
+	}
+	if r := dispatch(t, d, meeting{Key: "k", Title: "again", Version: 4}); r.Status != synclayer.StatusSynced {
+		t.Fatalf("%v %v", r.Status, r.Err)
+	}
+	if ev := only(t, f, "k"); ev.Summary != "again" || ev.Id != id {
+		t.Errorf("%+v", ev)
+	}
+}
+
+func TestConcurrentChangeRereads(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("one")}); err != nil {
+		t.Fatal(err)
+	}
+	f.resetLog()
+	f.inject(calFault{method: "PUT", code: 412, reason: "conditionNotMet"})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("two")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := methods(f.requests()); got != "POST GET PUT GET PUT" {
+		t.Errorf("requests %q", got)
+	}
+	if ev := only(t, f, "k"); ev.Summary != "two" {
+		t.Errorf("summary %q", ev.Summary)
+	}
+	// Endless concurrent changes: a retryable conflict after MaxConflicts.
+	f.inject(calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("three")})
+	if !errors.Is(err, googlecalendar.ErrConflict) || synclayer.IsPermanent(err) {
+		t.Errorf("%v", err)
+	}
+}
+
+func TestLostResponseRetryLeavesOneEvent(t *testing.T) {
+	for _, method := range []string{"POST", "PUT"} {
+		t.Run(method, func(t *testing.T) {
+			f := newFakeCalendar(t)
+			c := newConnector(t, f)
+			d := newDispatcher(t, c)
+			if method == "PUT" {
+				dispatch(t, d, meeting{Key: "k", Title: "v1", Version: 1})
+			}
+			f.inject(calFault{method: method, lost: true})
+			r := dispatch(t, d, meeting{Key: "k", Title: "v2", Version: 2})
+			if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
+				t.Fatalf("%v after %d attempts: %v", r.Status, r.Attempts, r.Err)
+			}
+			if ev := only(t, f, "k"); ev.Summary != "v2" {
+				t.Errorf("summary %q", ev.Summary)
+			}
+		})
+	}
+}
+
+func TestBurstOfVersionsLeavesNewest(t *testing.T) {
+	f := newFakeCalendar(t)
+	d := newDispatcher(t, newConnector(t, f))
+	const n = 50
+	var wg sync.WaitGroup
+	for _, v := range rand.Perm(n) {
+		wg.Go(func() {
+			r := dispatch(t, d, meeting{Key: "standup", Title: fmt.Sprintf("v%d", v+1), Version: int64(v + 1)})
+			if r.Status != synclayer.StatusSynced && r.Status != synclayer.StatusStale {
+				t.Errorf("version %d: %v %v", v+1, r.Status, r.Err)
+			}
+		})
+	}
+	wg.Wait()
+	ev := only(t, f, "standup")
+	if ev.Summary != fmt.Sprintf("v%d", n) || ev.ExtendedProperties.Private["synclayerVersion"] != strconv.Itoa(n) {
+		t.Errorf("final %q version %q", ev.Summary, ev.ExtendedProperties.Private["synclayerVersion"])
+	}
+}
+
+func TestStaleVersionDoesNotOverwrite(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	d := newDispatcher(t, c)
+	dispatch(t, d, meeting{Key: "k", Title: "five", Version: 5})
+	if r := dispatch(t, d, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusStale {
+		t.Errorf("status %v", r.Status)
+	}
+	// A second dispatcher with its own store: the connector guards.
+	d2 := newDispatcher(t, c)
+	if r := dispatch(t, d2, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusSynced {
+		t.Errorf("%v %v", r.Status, r.Err)
+	}
+	if r := dispatch(t, d2, meeting{Key: "k", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+		t.Errorf("%v %v", r.Status, r.Err)
+	}
+	if ev := only(t, f, "k"); ev.Summary != "five" {
+		t.Errorf("stale write landed: %q", ev.Summary)
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	cases := []struct {
+		code      int
+		reason    string
+		retryable bool
+		kind      error
+	}{
+		{429, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
+		{403, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
+		{403, "userRateLimitExceeded", true, googlecalendar.ErrRateLimited},
+		{403, "quotaExceeded", true, googlecalendar.ErrRateLimited},
+		{500, "backendError", true, googlecalendar.ErrUnavailable},
+		{502, "badGateway", true, googlecalendar.ErrUnavailable},
+		{503, "backendError", true, googlecalendar.ErrUnavailable},
+		{504, "gatewayTimeout", true, googlecalendar.ErrUnavailable},
+		{400, "invalid", false, googlecalendar.ErrRejected},
+		{400, "timeRangeEmpty", false, googlecalendar.ErrRejected},
+		{401, "authError", false, googlecalendar.ErrUnauthorized},
+		{403, "forbiddenForNonOrganizer", false, googlecalendar.ErrUnauthorized},
+		{403, "forbidden", false, googlecalendar.ErrUnauthorized},
+		{404, "notFound", false, googlecalendar.ErrNotFound},
+		{409, "conflict", false, googlecalendar.ErrConflict},
+	}
+	for _, op := range []string{"POST", "GET", "PUT"} {
+		for _, tc := range cases {
+			if op == "GET" && tc.code == 404 || op == "POST" && tc.code == 409 {
+				continue // these mean "absent" and "exists"
+			}
+			t.Run(fmt.Sprintf("%s/%d-%s", op, tc.code, tc.reason), func(t *testing.T) {
+				f := newFakeCalendar(t)
+				c := newConnector(t, f)
+				if op != "POST" {
+					if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				f.inject(calFault{method: op, code: tc.code, reason: tc.reason})
+				err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("b")})
+				var ge *googlecalendar.Error
+				if !errors.As(err, &ge) || ge.Code != tc.code || ge.Reasons[0] != tc.reason {
+					t.Fatalf("error %v", err)
+				}
+				if synclayer.IsPermanent(err) == tc.retryable || !errors.Is(err, tc.kind) {
+					t.Errorf("permanent=%v kind %v: %v", synclayer.IsPermanent(err), tc.kind, err)
+				}
+				want := fmt.Sprintf("googlecalendar: %s event %s (key \"k\") in calendar %q: %d", map[string]string{"POST": "insert", "GET": "get", "PUT": "update"}[op], c.EventID("k"), calID, tc.code)
+				if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.reason) {
+					t.Errorf("text %q, want prefix %q", err, want)
+				}
+			})
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	f.inject(calFault{method: "POST", code: 429, reason: "rateLimitExceeded", header: http.Header{"Retry-After": {"9"}}})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
+	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 9*time.Second {
+		t.Errorf("hint %v %v: %v", d, ok, err)
+	}
+	// Retried by the dispatcher, the event arrives once.
+	f.inject(calFault{method: "POST", code: 503, reason: "backendError"}, calFault{method: "GET", code: 403, reason: "userRateLimitExceeded"})
+	d := newDispatcher(t, c)
+	if r := dispatch(t, d, meeting{Key: "k2", Title: "x", Version: 1}); r.Status != synclayer.StatusSynced || r.Attempts != 2 {
+		t.Errorf("%v after %d: %v", r.Status, r.Attempts, r.Err)
+	}
+	only(t, f, "k2")
+}
+
+func TestDeleteErrors(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")}); err != nil {
+		t.Fatal(err)
+	}
+	// 410 on delete: someone else deleted it meanwhile; done.
+	f.inject(calFault{method: "DELETE", code: 410, reason: "deleted"})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true}); err != nil {
+		t.Errorf("410: %v", err)
+	}
+	f.inject(calFault{method: "DELETE", code: 403, reason: "forbiddenForNonOrganizer"})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true})
+	if !synclayer.IsPermanent(err) || !errors.Is(err, googlecalendar.ErrUnauthorized) || !strings.Contains(err.Error(), "delete event") {
+		t.Errorf("403: %v", err)
+	}
+	f.inject(calFault{method: "DELETE", code: 412, reason: "conditionNotMet"})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true}); err != nil {
+		t.Errorf("412 then retry: %v", err)
+	}
+	if len(f.byKey(calID, "k")) != 0 {
+		t.Error("not deleted")
+	}
+}
+
+func TestKeyMismatchIsRefused(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	f.put(calID, calendar.Event{Id: c.EventID("k"), Summary: "theirs", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
+		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"synclayerKey": "other"}}})
+	for _, del := range []bool{false, true} {
+		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: del, Payload: meetingEvent("mine")})
+		if !errors.Is(err, googlecalendar.ErrKeyMismatch) || !synclayer.IsPermanent(err) {
+			t.Errorf("delete=%v: %v", del, err)
+		}
+	}
+	if ev, _ := f.get(calID, c.EventID("k")); ev.Summary != "theirs" || ev.Status != "confirmed" {
+		t.Errorf("touched: %+v", ev)
+	}
+}
+
+func TestNetworkErrorIsRetryable(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	f.srv.Close()
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
+	if !errors.Is(err, googlecalendar.ErrNetwork) || synclayer.IsPermanent(err) {
+		t.Errorf("%v", err)
+	}
+}
+
+func TestPayloadValidation(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	day := func(d string) *calendar.EventDateTime { return &calendar.EventDateTime{Date: d} }
+	at := func(s string) *calendar.EventDateTime { return &calendar.EventDateTime{DateTime: s} }
+	cases := []struct {
+		name    string
+		payload any
+		text    string
+	}{
+		{"wrong type", "meeting", "want a non-nil *calendar.Event"},
+		{"nil", (*calendar.Event)(nil), "want a non-nil"},
+		{"no start", &calendar.Event{End: day("2026-01-02")}, "Start and End are required"},
+		{"mixed", &calendar.Event{Start: day("2026-01-01"), End: at("2026-01-02T10:00:00Z")}, "both be dates"},
+		{"same day all-day", &calendar.Event{Start: day("2026-01-01"), End: day("2026-01-01")}, "exclusive"},
+		{"bad date", &calendar.Event{Start: day("01/01/2026"), End: day("2026-01-02")}, "yyyy-mm-dd"},
+		{"end before start", &calendar.Event{Start: at("2026-01-02T10:00:00Z"), End: at("2026-01-02T09:00:00Z")}, "before Start"},
+		{"bad zone", &calendar.Event{Start: &calendar.EventDateTime{DateTime: "2026-01-02T10:00:00+01:00", TimeZone: "Mars/Olympus"}, End: at("2026-01-02T11:00:00Z")}, "time zone"},
+		{"id set", &calendar.Event{Id: "abcdef", Start: day("2026-01-01"), End: day("2026-01-02")}, "leave it empty"},
+		{"ical uid", &calendar.Event{ICalUID: "x@y", Start: day("2026-01-01"), End: day("2026-01-02")}, "ICalUID"},
+		{"cancelled", &calendar.Event{Status: "cancelled", Start: day("2026-01-01"), End: day("2026-01-02")}, "Record.Delete"},
+	}
+	for _, tc := range cases {
+		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
+		if !errors.Is(err, googlecalendar.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("%d requests for invalid payloads", n)
+	}
+	// The caller's event is not changed by the connector.
+	ev := meetingEvent("mine")
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 1, Payload: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Id != "" || ev.ExtendedProperties != nil || ev.Status != "" {
+		t.Errorf("payload mutated: %+v", ev)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	f := newFakeCalendar(t)
+	svc := f.service(t)
+	cases := []struct {
+		name string
+		cfg  googlecalendar.Config
+		text string
+	}{
+		{"no service", googlecalendar.Config{CalendarID: "primary"}, "Service is required"},
+		{"empty service", googlecalendar.Config{Service: &calendar.Service{}, CalendarID: "primary"}, "calendar.NewService"},
+		{"no calendar", googlecalendar.Config{Service: svc}, "CalendarID is required"},
+		{"send updates", googlecalendar.Config{Service: svc, CalendarID: "primary", SendUpdates: "everyone"}, "SendUpdates"},
+		{"conflicts", googlecalendar.Config{Service: svc, CalendarID: "primary", MaxConflicts: -1}, "MaxConflicts"},
+	}
+	for _, tc := range cases {
+		if _, err := googlecalendar.New(tc.cfg); err == nil || !strings.HasPrefix(err.Error(), "googlecalendar: ") || !strings.Contains(err.Error(), tc.text) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+func TestNamespaceSeparatesIDs(t *testing.T) {
+	if googlecalendar.EventID("a", "bc") == googlecalendar.EventID("ab", "c") {
+		t.Error("namespace and key are not separated")
+	}
+	if googlecalendar.EventID("synclayer", "k") != googlecalendar.EventID("synclayer", "k") {
+		t.Error("not deterministic")
+	}
+	if googlecalendar.EventID("synclayer", "k") == googlecalendar.EventID("other", "k") {
+		t.Error("namespace ignored")
+	}
+}
