@@ -18,6 +18,9 @@ const announceConnector = "$announce"
 func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 	kind := SyncCompleted
 	for _, r := range rep.Results {
+		if r.Status == StatusPending {
+			return nil // announced when the pending route is pushed
+		}
 		if r.Status == StatusFailed {
 			if !IsPermanent(r.Err) {
 				return nil

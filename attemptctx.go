@@ -19,10 +19,11 @@ type attemptCtx struct {
 	parent   context.Context
 	deadline time.Time
 
-	mu       sync.Mutex
-	inner    context.Context
-	cancel   context.CancelFunc
-	released bool
+	mu        sync.Mutex
+	inner     context.Context
+	cancel    context.CancelFunc
+	released  bool
+	partnerID string // reported by the connector with SetPartnerID
 }
 
 func (c *attemptCtx) Deadline() (time.Time, bool) {
@@ -32,7 +33,12 @@ func (c *attemptCtx) Deadline() (time.Time, bool) {
 	return c.deadline, true
 }
 
-func (c *attemptCtx) Value(key any) any { return c.parent.Value(key) }
+func (c *attemptCtx) Value(key any) any {
+	if _, ok := key.(partnerIDKey); ok {
+		return c
+	}
+	return c.parent.Value(key)
+}
 
 func (c *attemptCtx) materialize() context.Context {
 	c.mu.Lock()

@@ -22,14 +22,14 @@ var idMapper = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) 
 	return synclayer.Record{Key: ev.Subject}, nil
 })
 
-func benchDispatcher(b *testing.B, conns int) *synclayer.Dispatcher {
+func benchDispatcher(b *testing.B, conns int, opts ...synclayer.Option) *synclayer.Dispatcher {
 	reg := synclayer.NewRegistry()
 	for i := range conns {
 		if err := reg.Register(fmt.Sprint("c", i), noop, synclayer.Route("E", idMapper), synclayer.WithConcurrency(1024)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayer.NewDispatcher(reg, append([]synclayer.Option{synclayer.WithObserver(nil)}, opts...)...)
 }
 
 func ids(n int) []string {
@@ -48,19 +48,25 @@ func reportRate(b *testing.B, conns int) {
 func BenchmarkDispatch(b *testing.B) {
 	for _, conns := range []int{1, 3} {
 		b.Run(fmt.Sprintf("connectors=%d", conns), func(b *testing.B) {
-			d := benchDispatcher(b, conns)
-			idv := ids(b.N)
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				if _, err := d.Dispatch(ctx, synclayer.Event{ID: idv[i], Type: "E", Subject: idv[i]}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRate(b, conns)
+			benchSequential(b, benchDispatcher(b, conns), conns)
+		})
+		b.Run(fmt.Sprintf("connectors=%d/nolog", conns), func(b *testing.B) {
+			benchSequential(b, benchDispatcher(b, conns, synclayer.WithDeliveryLog(nil)), conns)
 		})
 	}
+}
+
+func benchSequential(b *testing.B, d *synclayer.Dispatcher, conns int) {
+	idv := ids(b.N)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := d.Dispatch(ctx, synclayer.Event{ID: idv[i], Type: "E", Subject: idv[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRate(b, conns)
 }
 
 func BenchmarkDispatchParallel(b *testing.B) {

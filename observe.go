@@ -61,6 +61,36 @@ func (m multiObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
 	}
 }
 
+// ObserveBreaker forwards to the observers that implement BreakerObserver.
+func (m multiObserver) ObserveBreaker(ctx context.Context, connector string, from, to BreakerState) {
+	for _, o := range m {
+		if bo, ok := o.(BreakerObserver); ok {
+			bo.ObserveBreaker(ctx, connector, from, to)
+		}
+	}
+}
+
+// StartEvent forwards to the observers that implement EventObserver, in
+// order, each seeing the context the previous returned.
+func (m multiObserver) StartEvent(ctx context.Context, ev Event) context.Context {
+	for _, o := range m {
+		if eo, ok := o.(EventObserver); ok {
+			ctx = eo.StartEvent(ctx, ev)
+		}
+	}
+	return ctx
+}
+
+// EndEvent forwards to the observers that implement EventObserver, in
+// reverse order.
+func (m multiObserver) EndEvent(ctx context.Context, rep Report) {
+	for i := len(m) - 1; i >= 0; i-- {
+		if eo, ok := m[i].(EventObserver); ok {
+			eo.EndEvent(ctx, rep)
+		}
+	}
+}
+
 // LogObserver returns the default [Observer]: it writes one record per
 // attempt at Debug level and one per result, at Info for Synced, Duplicate
 // and Stale and at Warn for Failed, with the event id and type, connector,

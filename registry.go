@@ -47,6 +47,7 @@ type connConfig struct {
 	concurrency int
 	rateLimit   rate.Limit
 	burst       int
+	breaker     *BreakerPolicy
 }
 
 // Route sends events of eventType to the connector, mapped by m. Repeat it
@@ -150,6 +151,7 @@ func (r *Registry) Register(name string, c Connector, opts ...ConnectorOption) e
 		policy:  cfg.policy.withDefaults(),
 		timeout: cfg.timeout,
 		sem:     make(chan struct{}, cfg.concurrency),
+		breaker: cfg.breaker,
 	}
 	if cfg.rateLimit > 0 {
 		ce.limiter = rate.NewLimiter(cfg.rateLimit, cfg.burst)
@@ -199,6 +201,19 @@ func (r *Registry) Connectors() []string {
 	return out
 }
 
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// route returns the route of eventType to the named connector.
+func (r *Registry) route(eventType, connector string) (*route, bool) {
+	rs := r.routesFor(eventType)
+	for i := range rs {
+		if rs[i].conn.name == connector {
+			return &rs[i], true
+		}
+	}
+	return nil, false
+}
+
 func (r *Registry) routesFor(eventType string) []route {
 	return (*r.routes.Load())[eventType]
 }
@@ -219,4 +234,5 @@ type connEntry struct {
 	sem      chan struct{}
 	limiter  *rate.Limiter
 	locks    keyLocks
+	breaker  *BreakerPolicy // nil: no breaker
 }

@@ -31,7 +31,7 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	stopDrain := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(d.drain, cancelWork)
+		t := time.AfterFunc(d.drainTimeout, cancelWork)
 		context.AfterFunc(workCtx, func() { t.Stop() })
 	})
 	defer stopDrain()

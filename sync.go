@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -84,11 +85,14 @@ const (
 	StatusStale
 	// StatusFailed: the route failed; Result.Err says why.
 	StatusFailed
+	// StatusPending: the connector is paused or its circuit breaker is open;
+	// the route waits in the delivery log and is pushed on resume.
+	StatusPending
 )
 
-var statusNames = [...]string{StatusSynced: "synced", StatusDuplicate: "duplicate", StatusStale: "stale", StatusFailed: "failed"}
+var statusNames = [...]string{StatusSynced: "synced", StatusDuplicate: "duplicate", StatusStale: "stale", StatusFailed: "failed", StatusPending: "pending"}
 
-// String returns "synced", "duplicate", "stale" or "failed".
+// String returns "synced", "duplicate", "stale", "failed" or "pending".
 func (s Status) String() string {
 	if s > 0 && int(s) < len(statusNames) {
 		return statusNames[s]
@@ -218,10 +222,16 @@ func WithRetention(d time.Duration) Option {
 func WithDrainTimeout(d time.Duration) Option {
 	return func(x *Dispatcher) {
 		if d >= 0 {
-			x.drain = d
+			x.drainTimeout = d
 		}
 	}
 }
+
+// WithDeliveryLog sets the delivery log that records the state of every
+// (event, connector) delivery, keeps dead letters for [Dispatcher.Replay]
+// and pending routes for [Dispatcher.Resume] (default: a [NewMemoryLog] of
+// 10,000 entries). nil turns the log off, and with it replay and pausing.
+func WithDeliveryLog(l DeliveryLog) Option { return func(d *Dispatcher) { d.log = l; d.logSet = true } }
 
 // WithMaxEventBytes bounds the size of Event.Data (default 1 MiB). A larger
 // event is refused with a permanent [ErrInvalidEvent] before any decoding.
@@ -254,10 +264,19 @@ type Dispatcher struct {
 	store         Store
 	pub           Publisher
 	obs           Observer
+	evObs         EventObserver // obs, when it implements EventObserver
+	log           DeliveryLog
+	logSet        bool
 	source        string
 	retention     time.Duration
-	drain         time.Duration
+	drainTimeout  time.Duration
 	maxEventBytes int
+
+	ctl      sync.Map // *connEntry -> *connControl
+	watchMu  sync.Mutex
+	watchSeq uint64
+	watchers atomic.Pointer[map[uint64]func(Delivery)]
+	bg       sync.WaitGroup
 }
 
 // NewDispatcher returns a dispatcher over reg. Options may be nil.
@@ -270,7 +289,7 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 		obs:           LogObserver(slog.Default()),
 		source:        "synclayer",
 		retention:     7 * 24 * time.Hour,
-		drain:         30 * time.Second,
+		drainTimeout:  30 * time.Second,
 		maxEventBytes: DefaultMaxEventBytes,
 	}
 	for _, o := range opts {
@@ -281,6 +300,11 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	if d.store == nil {
 		d.store = NewMemoryStore()
 	}
+	if !d.logSet {
+		d.log = NewMemoryLog(0)
+	}
+	d.evObs, _ = d.obs.(EventObserver)
+	d.watchers.Store(&map[uint64]func(Delivery){})
 	return d
 }
 
@@ -303,6 +327,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
 	routes := d.reg.routesFor(ev.Type)
 	if len(routes) == 0 {
 		return rep, nil
+	}
+	if d.evObs != nil {
+		ctx = d.evObs.StartEvent(ctx, ev)
+		defer func() { d.evObs.EndEvent(ctx, rep) }()
 	}
 	rep.Results = make([]Result, len(routes))
 	if len(routes) == 1 {
@@ -379,10 +407,18 @@ func isNoncharacter(r rune) bool {
 func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result) {
 	start := time.Now()
 	res.Connector = rt.conn.name
-	if op, err := d.routeSteps(ctx, ev, rt, res); err != nil {
+	ctl := d.control(rt.conn)
+	op, err := d.routeSteps(ctx, ev, rt, ctl, res)
+	if err != nil {
 		failRoute(ev, res, op, err)
 	}
 	res.Duration = time.Since(start)
+	d.count(ctl, res)
+	if op == "map" {
+		// No push was attempted; record the dead letter with its event.
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, State: StateDead,
+			Error: bound(res.Err.Error()), Event: cloneEvent(ev)})
+	}
 	if d.obs != nil {
 		d.obs.ObserveResult(ctx, *ev, *res)
 	}
@@ -396,7 +432,7 @@ func failRoute(ev *Event, res *Result, op string, err error) {
 
 // routeSteps maps, serialises, claims, pushes and records. It returns the
 // step that failed and why.
-func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, res *Result) (op string, err error) {
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result) (op string, err error) {
 	ce := rt.conn
 	rec, err := safeMap(ctx, rt.mapper, ev)
 	if err != nil {
@@ -407,6 +443,11 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, res *
 	}
 	res.Key = rec.Key
 	rec.Event = *ev
+
+	if ctl.held(time.Now()) && d.log != nil {
+		d.hold(ctx, ev, &rec, res)
+		return "", nil
+	}
 
 	if err := ce.locks.lock(ctx, rec.Key); err != nil {
 		return "wait for key", err
@@ -428,24 +469,82 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, res *
 	switch cr.Status {
 	case ClaimDone:
 		res.Status = StatusDuplicate
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateDuplicate})
 		return "", nil
 	case ClaimStale:
 		res.Status = StatusStale
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateStale})
 		return "", nil
 	}
 
-	res.Attempts, err = d.push(ctx, ce, &rec)
-	if err != nil {
+	first := time.Now()
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first})
+	ctl.inFlight.Add(1)
+	out := d.push(ctx, ce, ctl, &rec)
+	ctl.inFlight.Add(-1)
+	res.Attempts = out.attempts
+	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: out.attempts,
+		FirstAttempt: first, LastAttempt: out.last, Duration: time.Since(first), PartnerID: out.partnerID}
+	if d.log != nil {
+		dl.PayloadHash = payloadHash(rec.Payload)
+	}
+	if err := out.err; err != nil {
 		if rerr := settle(ctx, d.store.Release, claim, cr.Token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
 		}
+		if errors.Is(err, errHeld) && d.log != nil {
+			d.hold(ctx, ev, &rec, res)
+			return "", nil
+		}
+		dl.State, dl.Error, dl.Event = StateFailed, bound(err.Error()), cloneEvent(ev)
+		if IsPermanent(err) {
+			dl.State = StateDead
+		}
+		d.record(ctx, dl)
 		return "sync", err
 	}
 	if err := settle(ctx, d.store.Complete, claim, cr.Token); err != nil {
-		return "complete", joinStoreErr(nil, "pushed, but could not record it", err)
+		err = joinStoreErr(nil, "pushed, but could not record it", err)
+		dl.State, dl.Error, dl.Event = StateFailed, bound(err.Error()), cloneEvent(ev)
+		d.record(ctx, dl)
+		return "complete", err
 	}
 	res.Status = StatusSynced
+	dl.State = StateSynced
+	d.record(ctx, dl)
 	return "", nil
+}
+
+// hold queues the route as pending in the delivery log.
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, res *Result) {
+	res.Status = StatusPending
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
+		State: StatePending, Attempts: res.Attempts, Event: cloneEvent(ev)})
+}
+
+// count adds a result to the connector's counters.
+func (d *Dispatcher) count(ctl *connControl, res *Result) {
+	switch res.Status {
+	case StatusSynced:
+		ctl.synced.Add(1)
+	case StatusDuplicate:
+		ctl.duplicate.Add(1)
+	case StatusStale:
+		ctl.stale.Add(1)
+	case StatusPending:
+		ctl.pending.Add(1)
+	case StatusFailed:
+		if IsPermanent(res.Err) {
+			ctl.dead.Add(1)
+		} else {
+			ctl.failed.Add(1)
+		}
+	}
+}
+
+func cloneEvent(ev *Event) *Event {
+	c := *ev
+	return &c
 }
 
 //go:noinline
@@ -501,21 +600,38 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
 	}
 }
 
-// push calls the connector under its retry policy and returns the number of
-// attempts and the final error.
-func (d *Dispatcher) push(ctx context.Context, ce *connEntry, rec *Record) (int, error) {
+// pushOutcome is what push reports about its attempts.
+type pushOutcome struct {
+	attempts  int
+	last      time.Time // start of the last attempt
+	partnerID string
+	err       error
+}
+
+// push calls the connector under its retry policy.
+func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, rec *Record) (out pushOutcome) {
 	var sched *backoff.ExponentialBackOff
 	var first time.Time
 	for attempt := 1; ; attempt++ {
+		probe := false
+		if ctl.br != nil {
+			var ok bool
+			if ok, probe = ctl.br.allow(time.Now()); !ok {
+				out.err = errHeld
+				return out
+			}
+		}
 		if ce.limiter != nil {
 			if err := ce.limiter.Wait(ctx); err != nil {
-				return attempt - 1, fmt.Errorf("rate limit: %w", err)
+				out.err = fmt.Errorf("rate limit: %w", err)
+				return out
 			}
 		}
 		select {
 		case ce.sem <- struct{}{}:
 		case <-ctx.Done():
-			return attempt - 1, ctx.Err()
+			out.err = ctx.Err()
+			return out
 		}
 		aStart := time.Now()
 		if attempt == 1 {
@@ -525,6 +641,21 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, rec *Record) (int,
 		err := safeSync(actx, ce.conn, rec)
 		actx.release()
 		<-ce.sem
+		out.attempts, out.last = attempt, aStart
+		ctl.attempts.Add(1)
+		if attempt > 1 {
+			ctl.retries.Add(1)
+		}
+		if actx.partnerID != "" {
+			out.partnerID = actx.partnerID
+		}
+		if ctl.br != nil {
+			// Only the partner's failures count, not a cancelled dispatch.
+			failed := err != nil && ctx.Err() == nil
+			if from, to := ctl.br.record(time.Now(), failed, probe); from != to {
+				d.breakerChanged(ctx, ce, from, to)
+			}
+		}
 
 		var wait time.Duration
 		var final error
@@ -538,13 +669,15 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, rec *Record) (int,
 			d.observeAttempt(ctx, ce, rec, attempt, aStart, err, wait)
 		}
 		if err == nil {
-			return attempt, nil
+			return out
 		}
 		if final != nil {
-			return attempt, final
+			out.err = final
+			return out
 		}
 		if serr := sleep(ctx, wait); serr != nil {
-			return attempt, afterErr(serr, err)
+			out.err = afterErr(serr, err)
+			return out
 		}
 	}
 }

@@ -1,0 +1,361 @@
+package synclayer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrUnknownConnector: no connector of that name is registered.
+var ErrUnknownConnector = errors.New("unknown connector")
+
+// errHeld stops a push whose connector was paused or whose breaker opened;
+// the route queues as pending.
+var errHeld = errors.New("connector held: paused or circuit open")
+
+// connControl is a dispatcher's runtime state of one connector.
+type connControl struct {
+	paused   atomic.Bool
+	br       *breaker // nil without WithBreaker
+	draining atomic.Bool
+
+	synced, duplicate, stale, failed, dead, pending atomic.Int64
+	attempts, retries, inFlight                     atomic.Int64
+}
+
+func (d *Dispatcher) control(ce *connEntry) *connControl {
+	if c, ok := d.ctl.Load(ce); ok {
+		return c.(*connControl)
+	}
+	c := &connControl{}
+	if ce.breaker != nil {
+		c.br = newBreaker(*ce.breaker)
+	}
+	actual, _ := d.ctl.LoadOrStore(ce, c)
+	return actual.(*connControl)
+}
+
+func (d *Dispatcher) entry(name string) (*connEntry, error) {
+	d.reg.mu.Lock()
+	ce := d.reg.byName[name]
+	d.reg.mu.Unlock()
+	if ce == nil {
+		return nil, fmt.Errorf("synclayer: connector %s: %w", quote(name), ErrUnknownConnector)
+	}
+	return ce, nil
+}
+
+// held reports whether new pushes to the connector must queue as pending:
+// it is paused or its breaker is open. A half-open breaker lets routes try,
+// and admits one of them as the probe.
+func (c *connControl) held(now time.Time) bool {
+	if c.paused.Load() {
+		return true
+	}
+	return c.br != nil && c.br.current(now) == BreakerOpen
+}
+
+// Pause stops pushes to the named connector: its routes queue as pending
+// (in the [DeliveryLog]) until [Dispatcher.Resume]. Pushes already under
+// way finish.
+func (d *Dispatcher) Pause(name string) error {
+	ce, err := d.entry(name)
+	if err != nil {
+		return err
+	}
+	d.control(ce).paused.Store(true)
+	return nil
+}
+
+// Resume lets pushes to the named connector flow again and pushes what
+// queued while it was paused, in key order (events of one key in arrival
+// order). It returns when the queue is pushed or ctx ends, with the
+// results of the pushes.
+func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) {
+	ce, err := d.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	d.control(ce).paused.Store(false)
+	return d.drain(ctx, ce)
+}
+
+// drain pushes the connector's pending deliveries in key order.
+func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
+	if d.log == nil {
+		return nil, nil
+	}
+	ctl := d.control(ce)
+	if !ctl.draining.CompareAndSwap(false, true) {
+		return nil, nil // another drain is at work
+	}
+	defer ctl.draining.Store(false)
+	var results []Result
+	for {
+		pending, err := d.log.List(ctx, DeliveryFilter{Connector: ce.name, States: []DeliveryState{StatePending}, Limit: 10_000})
+		if err != nil {
+			return results, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), err)
+		}
+		if len(pending) == 0 {
+			return results, nil
+		}
+		sort.SliceStable(pending, func(i, j int) bool {
+			if pending[i].Key != pending[j].Key {
+				return pending[i].Key < pending[j].Key
+			}
+			return pending[i].Updated.Before(pending[j].Updated)
+		})
+		progress := false
+		for _, p := range pending {
+			if err := ctx.Err(); err != nil {
+				return results, err
+			}
+			if ctl.held(time.Now()) {
+				return results, nil // paused again, or the breaker reopened
+			}
+			res, err := d.redo(ctx, p)
+			if err != nil {
+				return results, err
+			}
+			results = append(results, res)
+			if res.Status != StatusPending {
+				progress = true
+			}
+		}
+		if !progress {
+			return results, nil
+		}
+	}
+}
+
+// ReplayFilter selects the dead letters to replay: by event, connector,
+// event type, or age. Zero fields match everything.
+type ReplayFilter struct {
+	EventID   string
+	Connector string
+	EventType string
+	Since     time.Time
+	Limit     int // 0: 100
+}
+
+// DeadLetters lists the routes that failed for good, newest first.
+func (d *Dispatcher) DeadLetters(ctx context.Context, f ReplayFilter) ([]Delivery, error) {
+	if d.log == nil {
+		return nil, errors.New("synclayer: dead letters: no delivery log")
+	}
+	return d.log.List(ctx, DeliveryFilter{EventID: f.EventID, Connector: f.Connector, EventType: f.EventType,
+		Since: f.Since, Limit: f.Limit, States: []DeliveryState{StateDead, StateFailed}})
+}
+
+// Replay pushes dead letters (and failed deliveries) again, one by one,
+// through the same idempotency rules as any push: a replay that finds the
+// route done reports Duplicate, so replaying twice never duplicates. It
+// returns the results in the order replayed.
+func (d *Dispatcher) Replay(ctx context.Context, f ReplayFilter) ([]Result, error) {
+	dead, err := d.DeadLetters(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(dead) // oldest first
+	results := make([]Result, 0, len(dead))
+	for _, dl := range dead {
+		res, err := d.redo(ctx, dl)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// redo pushes one logged delivery again, then announces its event if all
+// of the event's routes are now final.
+func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
+	if dl.Event == nil {
+		return Result{}, fmt.Errorf("synclayer: event %s connector %s: the delivery log kept no event to push", quote(dl.EventID), quote(dl.Connector))
+	}
+	ev := *dl.Event
+	rt, ok := d.reg.route(ev.Type, dl.Connector)
+	if !ok {
+		return Result{}, fmt.Errorf("synclayer: event %s: no route of %s to connector %s: %w", quote(ev.ID), quote(ev.Type), quote(dl.Connector), ErrUnknownConnector)
+	}
+	var res Result
+	d.runRoute(ctx, &ev, rt, &res)
+	if d.pub != nil && res.Status != StatusPending {
+		if err := d.announceFromLog(ctx, ev); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// announceFromLog announces ev from the delivery log's view of all its
+// routes, once every route is final.
+func (d *Dispatcher) announceFromLog(ctx context.Context, ev Event) error {
+	rep := Report{Event: ev}
+	for _, rt := range d.reg.routesFor(ev.Type) {
+		got, err := d.log.List(ctx, DeliveryFilter{EventID: ev.ID, Connector: rt.conn.name, Limit: 1})
+		if err != nil {
+			return fmt.Errorf("synclayer: event %s: read delivery log: %w", quote(ev.ID), err)
+		}
+		if len(got) == 0 || !got[0].State.Final() {
+			return nil
+		}
+		rep.Results = append(rep.Results, resultOf(got[0]))
+	}
+	return d.announce(ctx, rep)
+}
+
+// resultOf turns a final log entry back into a Result.
+func resultOf(dl Delivery) Result {
+	r := Result{Connector: dl.Connector, Key: dl.Key, Attempts: dl.Attempts, Duration: dl.Duration}
+	switch dl.State {
+	case StateSynced:
+		r.Status = StatusSynced
+	case StateDuplicate:
+		r.Status = StatusDuplicate
+	case StateStale:
+		r.Status = StatusStale
+	default:
+		r.Status = StatusFailed
+		r.Err = Permanent(errors.New(dl.Error))
+	}
+	return r
+}
+
+// ConnectorStatus is the live state of one connector of a dispatcher.
+type ConnectorStatus struct {
+	Name    string       `json:"name"`
+	Paused  bool         `json:"paused"`
+	Breaker BreakerState `json:"breaker"`
+	// Counts of route outcomes since the dispatcher started.
+	Synced    int64 `json:"synced"`
+	Duplicate int64 `json:"duplicate"`
+	Stale     int64 `json:"stale"`
+	Failed    int64 `json:"failed"`
+	Dead      int64 `json:"dead"`
+	Pending   int64 `json:"pending"`
+	Attempts  int64 `json:"attempts"`
+	Retries   int64 `json:"retries"`
+	InFlight  int64 `json:"inFlight"`
+}
+
+// Status returns the live state of every registered connector, in
+// registration order.
+func (d *Dispatcher) Status() []ConnectorStatus {
+	d.reg.mu.Lock()
+	conns := slices.Clone(d.reg.conns)
+	d.reg.mu.Unlock()
+	now := time.Now()
+	out := make([]ConnectorStatus, len(conns))
+	for i, ce := range conns {
+		c := d.control(ce)
+		s := ConnectorStatus{Name: ce.name, Paused: c.paused.Load(),
+			Synced: c.synced.Load(), Duplicate: c.duplicate.Load(), Stale: c.stale.Load(),
+			Failed: c.failed.Load(), Dead: c.dead.Load(), Pending: c.pending.Load(),
+			Attempts: c.attempts.Load(), Retries: c.retries.Load(), InFlight: c.inFlight.Load()}
+		if c.br != nil {
+			s.Breaker = c.br.current(now)
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// Deliveries lists the delivery log, newest first.
+func (d *Dispatcher) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	if d.log == nil {
+		return nil, errors.New("synclayer: deliveries: no delivery log")
+	}
+	return d.log.List(ctx, f)
+}
+
+// Watch calls fn with every delivery the dispatcher records, as it records
+// it, until stop is called. fn runs on the push path: it must be fast and
+// must not block (hand the value to a buffered channel and drop on
+// overflow, say).
+func (d *Dispatcher) Watch(fn func(Delivery)) (stop func()) {
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	id := d.watchSeq
+	d.watchSeq++
+	next := make(map[uint64]func(Delivery), len(*d.watchers.Load())+1)
+	for k, v := range *d.watchers.Load() {
+		next[k] = v
+	}
+	next[id] = fn
+	d.watchers.Store(&next)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.watchMu.Lock()
+			defer d.watchMu.Unlock()
+			next := make(map[uint64]func(Delivery), len(*d.watchers.Load()))
+			for k, v := range *d.watchers.Load() {
+				if k != id {
+					next[k] = v
+				}
+			}
+			d.watchers.Store(&next)
+		})
+	}
+}
+
+// record puts dl in the log and tells the watchers.
+func (d *Dispatcher) record(ctx context.Context, dl Delivery) {
+	dl.Updated = time.Now()
+	if d.log != nil {
+		_ = d.log.Put(ctx, dl) // the log is for operators; a failing log must not fail pushes
+	}
+	for _, fn := range *d.watchers.Load() {
+		fn(dl)
+	}
+}
+
+// breakerChanged tells the observers and, when the breaker closes or may
+// probe, drains what queued.
+func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to BreakerState) {
+	if from == to {
+		return
+	}
+	if bo, ok := d.obs.(BreakerObserver); ok {
+		bo.ObserveBreaker(ctx, ce.name, from, to)
+	}
+	switch to {
+	case BreakerOpen:
+		// Probe once OpenFor has passed: push the oldest pending item.
+		at := d.control(ce).br.reopenAt()
+		d.bg.Add(1)
+		time.AfterFunc(time.Until(at), func() {
+			defer d.bg.Done()
+			_, _ = d.drain(context.WithoutCancel(ctx), ce)
+		})
+	case BreakerClosed:
+		d.bg.Add(1)
+		go func() {
+			defer d.bg.Done()
+			_, _ = d.drain(context.WithoutCancel(ctx), ce)
+		}()
+	}
+}
+
+// BreakerObserver is an optional extension of [Observer]: the dispatcher
+// calls ObserveBreaker when a connector's circuit breaker changes state, so
+// an alert can be sent when one opens.
+type BreakerObserver interface {
+	ObserveBreaker(ctx context.Context, connector string, from, to BreakerState)
+}
+
+// EventObserver is an optional extension of [Observer] for tracing: the
+// dispatcher calls StartEvent before it works on an event and uses the
+// returned context for the event's routes and attempts, then calls EndEvent
+// with the report.
+type EventObserver interface {
+	StartEvent(ctx context.Context, ev Event) context.Context
+	EndEvent(ctx context.Context, rep Report)
+}

@@ -1,0 +1,257 @@
+package synclayer
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DeliveryState is the state of one (event, connector) delivery in the
+// [DeliveryLog].
+type DeliveryState int
+
+const (
+	// StatePending: queued because the connector is paused or its circuit
+	// breaker is open; pushed on resume, in key order.
+	StatePending DeliveryState = iota + 1
+	// StateInProgress: being pushed now.
+	StateInProgress
+	// StateSynced: pushed.
+	StateSynced
+	// StateDuplicate: the event had been pushed already; nothing sent.
+	StateDuplicate
+	// StateStale: a newer version was applied already; nothing sent.
+	StateStale
+	// StateFailed: did not finish (a store failure, a cancelled dispatch);
+	// a redelivery of the event will try again.
+	StateFailed
+	// StateDead: failed for good (a permanent error, or retries spent): a
+	// dead letter, to be replayed with [Dispatcher.Replay].
+	StateDead
+)
+
+var stateNames = [...]string{StatePending: "pending", StateInProgress: "in_progress", StateSynced: "synced",
+	StateDuplicate: "duplicate", StateStale: "stale", StateFailed: "failed", StateDead: "dead"}
+
+// String returns the state's name: "pending", "in_progress", "synced",
+// "duplicate", "stale", "failed" or "dead".
+func (s DeliveryState) String() string {
+	if s > 0 && int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "DeliveryState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText encodes the state as its name.
+func (s DeliveryState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a state name.
+func (s *DeliveryState) UnmarshalText(b []byte) error {
+	st, ok := ParseDeliveryState(string(b))
+	if !ok {
+		return &json.UnsupportedValueError{Str: "synclayer: unknown delivery state " + strconv.Quote(string(b))}
+	}
+	*s = st
+	return nil
+}
+
+// ParseDeliveryState returns the state named name.
+func ParseDeliveryState(name string) (DeliveryState, bool) {
+	for i, n := range stateNames {
+		if n != "" && n == name {
+			return DeliveryState(i), true
+		}
+	}
+	return 0, false
+}
+
+// Final reports whether the state is an outcome that needs no more work
+// unless an operator replays it.
+func (s DeliveryState) Final() bool {
+	return s == StateSynced || s == StateDuplicate || s == StateStale || s == StateDead
+}
+
+// Delivery is one entry of the delivery log: the state of one event's push
+// to one connector.
+type Delivery struct {
+	EventID   string        `json:"eventId"`
+	EventType string        `json:"eventType"`
+	Connector string        `json:"connector"`
+	Key       string        `json:"key,omitempty"`
+	State     DeliveryState `json:"state"`
+	Attempts  int           `json:"attempts"`
+	// FirstAttempt and LastAttempt are zero until an attempt was made.
+	FirstAttempt time.Time     `json:"firstAttempt,omitzero"`
+	LastAttempt  time.Time     `json:"lastAttempt,omitzero"`
+	Duration     time.Duration `json:"durationNs"`
+	// Error is the last error's text, bounded in size. Connectors keep
+	// secrets out of their errors (see internal/httpx).
+	Error string `json:"error,omitempty"`
+	// PartnerID is the partner's own id for the record, when the connector
+	// reported one with [SetPartnerID] (an ArcGIS objectId, a Google
+	// Calendar event id, a CalDAV href).
+	PartnerID string `json:"partnerId,omitempty"`
+	// PayloadHash is the SHA-256 of the mapped payload's JSON encoding, in
+	// hex, to tell whether two pushes carried the same content.
+	PayloadHash string    `json:"payloadHash,omitempty"`
+	Updated     time.Time `json:"updated"`
+	// Event is the source event, kept for pending, failed and dead
+	// deliveries so they can be pushed again.
+	Event *Event `json:"event,omitempty"`
+}
+
+// DeliveryFilter selects deliveries. Zero fields match everything.
+type DeliveryFilter struct {
+	EventID   string
+	EventType string
+	Connector string
+	Key       string
+	States    []DeliveryState
+	Since     time.Time // updated at or after
+	Limit     int       // at most this many (0: 100; capped at 10,000)
+}
+
+// Match reports whether d passes the filter (Limit aside).
+func (f DeliveryFilter) Match(d *Delivery) bool {
+	return (f.EventID == "" || f.EventID == d.EventID) &&
+		(f.EventType == "" || f.EventType == d.EventType) &&
+		(f.Connector == "" || f.Connector == d.Connector) &&
+		(f.Key == "" || f.Key == d.Key) &&
+		(len(f.States) == 0 || slices.Contains(f.States, d.State)) &&
+		(f.Since.IsZero() || !d.Updated.Before(f.Since))
+}
+
+// Max returns the effective limit of the filter.
+func (f DeliveryFilter) Max() int {
+	switch {
+	case f.Limit <= 0:
+		return 100
+	case f.Limit > 10_000:
+		return 10_000
+	}
+	return f.Limit
+}
+
+// DeliveryLog records the state of every (event, connector) delivery, for
+// the status page and for replay. Implementations must be safe for
+// concurrent use.
+type DeliveryLog interface {
+	// Put records d, replacing any entry for (d.EventID, d.Connector).
+	Put(ctx context.Context, d Delivery) error
+	// List returns the entries that match f, most recently updated first.
+	List(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+}
+
+// MemoryLog is the default [DeliveryLog]: in memory, bounded, newest first.
+// When full it forgets the least recently updated final entries first, so
+// pending and dead deliveries are kept as long as possible. It is safe for
+// concurrent use.
+type MemoryLog struct {
+	mu    sync.Mutex
+	max   int
+	order *list.List // of *Delivery, most recently updated at the front
+	index map[ckey]*list.Element
+}
+
+// NewMemoryLog returns a log that keeps at most max entries (default 10,000
+// when max <= 0).
+func NewMemoryLog(max int) *MemoryLog {
+	if max <= 0 {
+		max = 10_000
+	}
+	return &MemoryLog{max: max, order: list.New(), index: make(map[ckey]*list.Element)}
+}
+
+// Put implements [DeliveryLog].
+func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := ckey{d.EventID, d.Connector}
+	if e, ok := l.index[k]; ok {
+		*e.Value.(*Delivery) = d
+		l.order.MoveToFront(e)
+		return nil
+	}
+	l.index[k] = l.order.PushFront(&d)
+	for l.order.Len() > l.max {
+		l.evict()
+	}
+	return nil
+}
+
+// evict drops the oldest final entry, or the oldest entry if none is final.
+func (l *MemoryLog) evict() {
+	victim := l.order.Back()
+	for e, n := l.order.Back(), 0; e != nil && n < 64; e, n = e.Prev(), n+1 {
+		if st := e.Value.(*Delivery).State; st != StatePending && st != StateDead {
+			victim = e
+			break
+		}
+	}
+	d := victim.Value.(*Delivery)
+	delete(l.index, ckey{d.EventID, d.Connector})
+	l.order.Remove(victim)
+}
+
+// List implements [DeliveryLog].
+func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := f.Max()
+	var out []Delivery
+	if f.EventID != "" && f.Connector != "" {
+		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.Match(e.Value.(*Delivery)) {
+			out = append(out, *e.Value.(*Delivery))
+		}
+		return out, nil
+	}
+	for e := l.order.Front(); e != nil && len(out) < n; e = e.Next() {
+		if d := e.Value.(*Delivery); f.Match(d) {
+			out = append(out, *d)
+		}
+	}
+	return out, nil
+}
+
+// Len returns the number of entries.
+func (l *MemoryLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.order.Len()
+}
+
+// payloadHash hashes the payload's JSON encoding.
+func payloadHash(p any) string {
+	if p == nil {
+		return ""
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+type partnerIDKey struct{}
+
+// SetPartnerID lets a connector report, from inside Sync, the partner's own
+// id for the record it just wrote (an ArcGIS objectId, a Google Calendar
+// event id, a CalDAV href). The dispatcher keeps it in the [DeliveryLog].
+// It does nothing when ctx is not a Sync attempt's context.
+func SetPartnerID(ctx context.Context, id string) {
+	if a, ok := ctx.Value(partnerIDKey{}).(*attemptCtx); ok {
+		a.mu.Lock()
+		a.partnerID = id
+		a.mu.Unlock()
+	}
+}
