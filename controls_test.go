@@ -151,7 +151,7 @@ type breakerLog struct {
 	changes []string
 }
 
-func (b *breakerLog) ObserveAttempt(context.Context, synclayer.Attempt)                 {}
+func (b *breakerLog) ObserveAttempt(context.Context, synclayer.Attempt)                {}
 func (b *breakerLog) ObserveResult(context.Context, synclayer.Event, synclayer.Result) {}
 func (b *breakerLog) ObserveBreaker(_ context.Context, c string, from, to synclayer.BreakerState) {
 	b.mu.Lock()
