@@ -1,0 +1,100 @@
+package webhook
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// DefaultMaxPayloadBytes bounds the JSON body unless Config says otherwise.
+const DefaultMaxPayloadBytes = 1 << 20
+
+// Config configures a [Connector]. URL and Secrets are required; every
+// other field has a documented default.
+type Config struct {
+	// URL is the receiver's endpoint, an absolute http or https URL. Its
+	// path and query never appear in errors (many endpoints carry a
+	// credential there). Required.
+	URL string
+
+	// Secrets sign every message, in whsec_ form (the prefix is optional),
+	// each 16 to 128 bytes once decoded. Give two during a rotation: each
+	// message then carries both signatures. At least one is required.
+	Secrets []string
+
+	// Name identifies the connector in the webhook-id it derives (default
+	// "webhook"). Use the name it is registered under.
+	Name string
+
+	// Header is sent with every request, after the defaults Content-Type:
+	// application/json and User-Agent; it cannot override the webhook-*
+	// headers. Values must not hold CR, LF or NUL.
+	Header http.Header
+
+	// Client sends the requests. Nil builds one (pool of Concurrency
+	// connections, redirects not followed: the spec counts a 3xx as a
+	// failure).
+	Client *http.Client
+
+	// Concurrency sizes the built client's pool (default
+	// synclayer.DefaultConcurrency). Ignored when Client is set.
+	Concurrency int
+
+	// MaxPayloadBytes bounds the body (default 1 MiB).
+	MaxPayloadBytes int
+
+	// Now is the clock of webhook-timestamp; nil means time.Now.
+	Now func() time.Time
+}
+
+func (cfg *Config) validate() error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("webhook: config: "+format, args...)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "webhook"
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = synclayer.DefaultConcurrency
+	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.URL == "" {
+		return fail("URL is required")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Never repeat the URL: its path may be a credential.
+		return fail("URL must be an absolute http or https URL")
+	}
+	if len(cfg.Secrets) == 0 {
+		return fail("at least one secret is required")
+	}
+	for i, s := range cfg.Secrets {
+		if _, err := DecodeSecret(s); err != nil {
+			return fail("secret %d: %w", i+1, err)
+		}
+	}
+	for name, vals := range cfg.Header {
+		if name == "" || strings.ContainsAny(name, " \t\r\n:\x00") {
+			return fail("header name %q is not a valid token", name)
+		}
+		if strings.HasPrefix(strings.ToLower(name), "webhook-") {
+			return fail("header %s is set by the connector", name)
+		}
+		for _, v := range vals {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return fail("header %s: value holds CR, LF or NUL", name)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package webhook_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/webhook"
+)
+
+func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
+	t.Helper()
+	reg := synclayer.NewRegistry()
+	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Version: 1}}, nil
+	})
+	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
+	if err := reg.Register("hooks", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+}
+
+func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
+	for name, f := range map[string]fault{"LostResponse": lostResponse, "Stall": stall, "TooManyRequests": status(429, "Retry-After", "0")} {
+		t.Run(name, func(t *testing.T) {
+			rc := newReceiver(t)
+			rc.inject(f)
+			conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			rep, err := dispatcher(t, conn, nil).Dispatch(t.Context(), synclayer.Event{ID: "e1", Type: "Push", Subject: "WF-1"})
+			if err != nil || rep.Results[0].Attempts != 2 {
+				t.Fatalf("%v after %d attempts", err, rep.Results[0].Attempts)
+			}
+			_, hs := rc.messages()
+			if len(hs) != 2 || hs[0].Get(webhook.HeaderID) != hs[1].Get(webhook.HeaderID) {
+				t.Fatalf("%d deliveries; the retry must repeat the webhook-id", len(hs))
+			}
+			if got, _ := rc.lookup(t.Context(), "WF-1"); len(got) != 1 || got[0] != 1 {
+				t.Errorf("receiver holds %v", got)
+			}
+			if rc.rejected != 0 {
+				t.Errorf("%d signatures rejected", rc.rejected)
+			}
+		})
+	}
+}
+
+func TestNoSecretInErrorsOrLogs(t *testing.T) {
+	rc := newReceiver(t)
+	rc.inject(status(400), status(503), status(503), status(503), status(503))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in/SECRETPATH?token=SECRETQUERY", Secrets: []string{testSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wrong, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in/SECRETPATH", Secrets: []string{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	d := dispatcher(t, conn, synclayer.LogObserver(logger))
+	var texts []string
+	for _, k := range []string{"a", "b"} {
+		if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "e-" + k, Type: "Push", Subject: k}); err != nil {
+			texts = append(texts, err.Error())
+		}
+	}
+	if err := wrong.Sync(t.Context(), record("c", 1)); err != nil {
+		texts = append(texts, err.Error())
+	}
+	all := strings.Join(append(texts, logs.String()), "\n")
+	if !strings.Contains(all, "400") || !strings.Contains(all, "503") || !strings.Contains(all, "401") {
+		t.Fatalf("failures did not happen as planned:\n%s", all)
+	}
+	for _, s := range []string{"SECRETPATH", "SECRETQUERY", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"} {
+		if strings.Contains(all, s) {
+			t.Errorf("%q leaked:\n%s", s, all)
+		}
+	}
+}
+
+// The client New builds does not follow redirects: the spec counts a 3xx
+// as a failure, and following one could post the message elsewhere.
+func TestBuiltClientDoesNotFollowRedirects(t *testing.T) {
+	rc := newReceiver(t)
+	rc.inject(func(w http.ResponseWriter, r *http.Request, _ func() int) {
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	})
+	conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Sync(t.Context(), record("k", 1))
+	if !errors.Is(err, webhook.ErrRejected) || !synclayer.IsPermanent(err) {
+		t.Fatalf("got %v", err)
+	}
+	if msgs, _ := rc.messages(); len(msgs) != 1 {
+		t.Errorf("%d deliveries, want 1", len(msgs))
+	}
+}

@@ -1,0 +1,96 @@
+package webhook_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer/connectors/webhook"
+)
+
+// The Standard Webhooks test vector (PROTOCOLS.md §5, from the spec's
+// libraries/python/tests/test_webhooks.py).
+const (
+	vecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	vecID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	vecTS     = 1614265330
+	vecBody   = `{"test": 2432232314}`
+	vecSig    = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+)
+
+func vecHeader(sig string) http.Header {
+	h := http.Header{}
+	h.Set(webhook.HeaderID, vecID)
+	h.Set(webhook.HeaderTimestamp, "1614265330")
+	h.Set(webhook.HeaderSignature, sig)
+	return h
+}
+
+func atVector() time.Time { return time.Unix(vecTS, 0) }
+
+func TestSignVector(t *testing.T) {
+	for _, secret := range []string{vecSecret, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
+		got, err := webhook.Sign([]string{secret}, vecID, time.Unix(vecTS, 0), []byte(vecBody))
+		if err != nil || got != vecSig {
+			t.Errorf("Sign with %q = %q, %v; want %q", secret[:8], got, err, vecSig)
+		}
+	}
+}
+
+func TestVerifyVector(t *testing.T) {
+	v := webhook.Verifier{Secrets: []string{vecSecret}, Now: atVector}
+	tests := []struct {
+		name   string
+		header http.Header
+		body   string
+		now    time.Time
+		want   error
+	}{
+		{"valid", vecHeader(vecSig), vecBody, atVector(), nil},
+		{"one of several signatures", vecHeader("v1,bm90IGl0 " + vecSig + " v1a,ZWQyNTUxOQ=="), vecBody, atVector(), nil},
+		{"tampered body", vecHeader(vecSig), `{"test": 2432232315}`, atVector(), webhook.ErrSignature},
+		{"wrong signature", vecHeader("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="), vecBody, atVector(), webhook.ErrSignature},
+		{"no version prefix", vecHeader("g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), vecBody, atVector(), webhook.ErrSignature},
+		{"too old", vecHeader(vecSig), vecBody, atVector().Add(6 * time.Minute), webhook.ErrTimestamp},
+		{"too new", vecHeader(vecSig), vecBody, atVector().Add(-6 * time.Minute), webhook.ErrTimestamp},
+		{"within tolerance", vecHeader(vecSig), vecBody, atVector().Add(4 * time.Minute), nil},
+		{"missing id", func() http.Header { h := vecHeader(vecSig); h.Del(webhook.HeaderID); return h }(), vecBody, atVector(), webhook.ErrMissingHeaders},
+		{"bad timestamp", func() http.Header { h := vecHeader(vecSig); h.Set(webhook.HeaderTimestamp, "yesterday"); return h }(), vecBody, atVector(), webhook.ErrMissingHeaders},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v.Now = func() time.Time { return tt.now }
+			err := v.Verify(tt.header, []byte(tt.body))
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestVerifyRotation(t *testing.T) {
+	const other = "whsec_" + "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX" // 24 bytes
+	sig, err := webhook.Sign([]string{other, vecSecret}, vecID, atVector(), []byte(vecBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{other, vecSecret} {
+		v := webhook.Verifier{Secrets: []string{secret}, Now: atVector}
+		if err := v.Verify(vecHeader(sig), []byte(vecBody)); err != nil {
+			t.Errorf("receiver with one of the rotated secrets: %v", err)
+		}
+	}
+	v := webhook.Verifier{Secrets: []string{"whsec_" + "BBECAwQFBgcICQoLDA0ODxAREhMUFRYX"}, Now: atVector}
+	if err := v.Verify(vecHeader(sig), []byte(vecBody)); !errors.Is(err, webhook.ErrSignature) {
+		t.Errorf("unrelated secret: %v", err)
+	}
+}
+
+func TestDecodeSecret(t *testing.T) {
+	for _, bad := range []string{"", "whsec_", "whsec_not base64!", "whsec_AAAA"} {
+		if _, err := webhook.DecodeSecret(bad); !errors.Is(err, webhook.ErrSecret) {
+			t.Errorf("DecodeSecret(%q) = %v, want ErrSecret", bad, err)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Categories of failure, tested with errors.Is (shared by synclayer's HTTP
+// connectors).
+var (
+	ErrNetwork      = httpx.ErrNetwork      // retried
+	ErrUnavailable  = httpx.ErrUnavailable  // 408, 425, 500, 502, 503, 504: retried
+	ErrRateLimited  = httpx.ErrRateLimited  // 429: retried after Retry-After
+	ErrNotFound     = httpx.ErrNotFound     // 404, 410 (the receiver asks to be disabled): permanent
+	ErrConflict     = httpx.ErrConflict     // 409, 412: permanent
+	ErrUnauthorized = httpx.ErrUnauthorized // 401, 403: permanent
+	ErrRejected     = httpx.ErrRejected     // any other status, a 3xx included: permanent
+
+	// ErrPayload: the message body cannot be built (a payload that does
+	// not marshal, raw JSON that is not valid, or too large). Permanent.
+	ErrPayload = errors.New("webhook: payload cannot be sent")
+)
+
+// Error describes one failed HTTP exchange (method, redacted URL, status,
+// bounded body snippet). Find it with errors.As.
+type Error = httpx.Error
+
+// Message is the JSON body of every webhook, in the shape the Standard
+// Webhooks spec recommends (type, timestamp, data) plus the record's
+// identity:
+//
+//	{"type":"WorkflowDeployed","timestamp":"2026-03-10T12:00:00Z",
+//	 "eventId":"evt-1","key":"WF-1","version":3,"data":{...}}
+//
+// Data is Record.Payload encoded as JSON (a json.RawMessage or []byte is
+// sent as it is), or the event's own Data when the payload is nil. A
+// delete has "deleted":true and no data.
+type Message struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp,omitzero"`
+	EventID   string          `json:"eventId"`
+	Key       string          `json:"key"`
+	Version   int64           `json:"version,omitempty"`
+	Deleted   bool            `json:"deleted,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// Connector sends records as signed webhooks. Create it with [New]. It is
+// safe for concurrent use.
+type Connector struct {
+	cfg     Config
+	client  *http.Client
+	owned   bool
+	header  http.Header
+	classes httpx.Classifier
+}
+
+// New validates cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	cfg.Header = cfg.Header.Clone()
+	cfg.Secrets = append([]string(nil), cfg.Secrets...)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Connector{
+		cfg:    cfg,
+		client: cfg.Client,
+		header: http.Header{
+			"Content-Type": {"application/json"},
+			"User-Agent":   {"synclayer-webhook/1"},
+		},
+		classes: httpx.Classifier{Prefix: "webhook", Secrets: cfg.Secrets, HidePath: true},
+	}
+	for k, v := range cfg.Header {
+		c.header[http.CanonicalHeaderKey(k)] = v
+	}
+	if c.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.Concurrency
+		tr.MaxConnsPerHost = cfg.Concurrency
+		tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Concurrency)
+		c.client = &http.Client{
+			Transport:     tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		c.owned = true
+	}
+	return c, nil
+}
+
+// Close releases the idle connections of a client built by [New].
+func (c *Connector) Close() error {
+	if c.owned {
+		c.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// MessageID returns the webhook-id of rec: "msg_" and a hash of the
+// connector name, the key, the operation and the version (the event ID for
+// an unversioned record). Retries and redeliveries of one change share it,
+// so the receiver can deduplicate by it, as the spec asks.
+func (c *Connector) MessageID(rec synclayer.Record) string {
+	h := sha256.New()
+	op := "upsert"
+	if rec.Delete {
+		op = "delete"
+	}
+	for _, s := range []string{c.cfg.Name, rec.Key, op} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if rec.Version != 0 {
+		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
+	} else {
+		h.Write([]byte("e" + rec.Event.ID))
+	}
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Sync POSTs rec as a signed [Message]. Each attempt has a fresh
+// webhook-timestamp and signature; the webhook-id stays.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	body, err := c.body(rec)
+	if err != nil {
+		return synclayer.Permanent(err)
+	}
+	id := c.MessageID(rec)
+	now := c.cfg.Now()
+	sig, err := Sign(c.cfg.Secrets, id, now, body)
+	if err != nil {
+		return synclayer.Permanent(fmt.Errorf("webhook: sign: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return synclayer.Permanent(errors.New("webhook: build request: invalid URL"))
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set(HeaderID, id)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, sig)
+
+	resp, err := c.client.Do(req)
+	if err := c.classes.Check(req, resp, err); err != nil {
+		return err
+	}
+	if err := httpx.Discard(resp); err != nil {
+		// The receiver may or may not have the message; it deduplicates by
+		// webhook-id, so send again.
+		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, err))
+	}
+	return nil
+}
+
+// body builds the JSON Message of rec.
+func (c *Connector) body(rec synclayer.Record) ([]byte, error) {
+	m := Message{
+		Type:      rec.Event.Type,
+		Timestamp: rec.Event.Time.UTC(),
+		EventID:   rec.Event.ID,
+		Key:       rec.Key,
+		Version:   rec.Version,
+		Deleted:   rec.Delete,
+	}
+	if !rec.Delete {
+		switch p := rec.Payload.(type) {
+		case nil:
+			m.Data = rec.Event.Data
+		case json.RawMessage:
+			m.Data = p
+		case []byte:
+			m.Data = p
+		default:
+			b, err := json.Marshal(p)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+			}
+			m.Data = b
+		}
+		if len(m.Data) > 0 && !json.Valid(m.Data) {
+			return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, rec.Payload)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+	}
+	if len(b) > c.cfg.MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+	}
+	return b, nil
+}

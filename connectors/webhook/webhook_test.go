@@ -1,0 +1,238 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/webhook"
+)
+
+var fixedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+func mockConn(t *testing.T, cfg webhook.Config) (*webhook.Connector, *httpmock.MockTransport) {
+	t.Helper()
+	mt := httpmock.NewMockTransport()
+	// Like the client New builds: redirects are not followed.
+	cfg.Client = &http.Client{Transport: mt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if cfg.URL == "" {
+		cfg.URL = "https://hooks.example.test/in/T0/SECRETPATH"
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = []string{testSecret}
+	}
+	conn, err := webhook.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, mt
+}
+
+func record(key string, version int64) synclayer.Record {
+	return synclayer.Record{
+		Key: key, Version: version, Payload: payload{Version: version, Note: "<&>"},
+		Event: synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Time: fixedNow},
+	}
+}
+
+func TestContractRequest(t *testing.T) {
+	conn, mt := mockConn(t, webhook.Config{Now: func() time.Time { return fixedNow }, Header: http.Header{"X-Tenant": {"hms"}}})
+	var got *http.Request
+	var body []byte
+	mt.RegisterResponder(http.MethodPost, "https://hooks.example.test/in/T0/SECRETPATH",
+		func(r *http.Request) (*http.Response, error) {
+			got = r
+			body, _ = io.ReadAll(r.Body)
+			return httpmock.NewStringResponse(http.StatusNoContent, ""), nil
+		})
+	rec := record("WF-1", 3)
+	if err := conn.Sync(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"WorkflowDeployed","timestamp":"2026-03-10T12:00:00Z","eventId":"evt-1","key":"WF-1","version":3,"data":{"version":3,"note":"\u003c\u0026\u003e"}}`
+	if string(body) != want {
+		t.Errorf("body\n%s\nwant\n%s", body, want)
+	}
+	if got.Header.Get("Content-Type") != "application/json" || got.Header.Get("X-Tenant") != "hms" {
+		t.Errorf("headers %v", got.Header)
+	}
+	if id := got.Header.Get(webhook.HeaderID); id != conn.MessageID(rec) || !strings.HasPrefix(id, "msg_") {
+		t.Errorf("webhook-id %q", id)
+	}
+	if ts := got.Header.Get(webhook.HeaderTimestamp); ts != "1773144000" {
+		t.Errorf("webhook-timestamp %q", ts)
+	}
+	v := webhook.Verifier{Secrets: []string{testSecret}, Now: func() time.Time { return fixedNow }}
+	if err := v.Verify(got.Header, body); err != nil {
+		t.Errorf("own signature does not verify: %v", err)
+	}
+}
+
+func TestContractRotationSignsWithEachSecret(t *testing.T) {
+	const second = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
+	conn, mt := mockConn(t, webhook.Config{Secrets: []string{testSecret, second}})
+	var got http.Header
+	var body []byte
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		got, body = r.Header, mustRead(r)
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	if err := conn.Sync(context.Background(), record("k", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(got.Get(webhook.HeaderSignature))); n != 2 {
+		t.Errorf("%d signatures, want 2", n)
+	}
+	for _, s := range []string{testSecret, second} {
+		if err := webhook.Verify(s, got, body); err != nil {
+			t.Errorf("receiver with one secret: %v", err)
+		}
+	}
+}
+
+func mustRead(r *http.Request) []byte { b, _ := io.ReadAll(r.Body); return b }
+
+func TestContractDeleteAndEventData(t *testing.T) {
+	conn, mt := mockConn(t, webhook.Config{})
+	var msgs []webhook.Message
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		var m webhook.Message
+		if err := json.Unmarshal(mustRead(r), &m); err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+		return httpmock.NewStringResponse(200, ""), nil
+	})
+	del := synclayer.Record{Key: "k", Version: 2, Delete: true, Payload: payload{}, Event: synclayer.Event{ID: "e2", Type: "Removed"}}
+	raw := synclayer.Record{Key: "k", Event: synclayer.Event{ID: "e3", Type: "T", Data: json.RawMessage(`{"from":"event"}`)}}
+	for _, r := range []synclayer.Record{del, raw} {
+		if err := conn.Sync(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !msgs[0].Deleted || msgs[0].Data != nil {
+		t.Errorf("delete message %+v", msgs[0])
+	}
+	if string(msgs[1].Data) != `{"from":"event"}` {
+		t.Errorf("nil payload sent %s, want the event's data", msgs[1].Data)
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	conn, _ := mockConn(t, webhook.Config{Name: "hooks"})
+	a := record("k", 1)
+	b := a
+	b.Event.ID = "evt-2"
+	if conn.MessageID(a) != conn.MessageID(b) {
+		t.Error("a redelivered versioned change got another id")
+	}
+	for what, r := range map[string]synclayer.Record{"version": record("k", 2), "key": record("j", 1), "delete": {Key: "k", Version: 1, Delete: true}} {
+		if conn.MessageID(r) == conn.MessageID(a) {
+			t.Errorf("same id for another %s", what)
+		}
+	}
+}
+
+func TestContractResponseClasses(t *testing.T) {
+	tests := []struct {
+		code      int
+		kind      error
+		permanent bool
+	}{
+		{200, nil, false}, {202, nil, false}, {204, nil, false},
+		{301, webhook.ErrRejected, true}, {302, webhook.ErrRejected, true}, {307, webhook.ErrRejected, true},
+		{400, webhook.ErrRejected, true}, {401, webhook.ErrUnauthorized, true}, {410, webhook.ErrNotFound, true},
+		{408, webhook.ErrUnavailable, false}, {429, webhook.ErrRateLimited, false},
+		{500, webhook.ErrUnavailable, false}, {502, webhook.ErrUnavailable, false}, {504, webhook.ErrUnavailable, false},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.code), func(t *testing.T) {
+			conn, mt := mockConn(t, webhook.Config{})
+			mt.RegisterNoResponder(httpmock.NewStringResponder(tt.code, "receiver says").HeaderSet(http.Header{"Location": {"https://elsewhere.test/"}}))
+			err := conn.Sync(context.Background(), record("k", 1))
+			if tt.kind == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.kind) || synclayer.IsPermanent(err) != tt.permanent {
+				t.Errorf("got %v (permanent %v), want %v (permanent %v)", err, synclayer.IsPermanent(err), tt.kind, tt.permanent)
+			}
+			if strings.Contains(err.Error(), "SECRETPATH") {
+				t.Errorf("URL path in error: %v", err)
+			}
+			if mt.GetTotalCallCount() != 1 {
+				t.Errorf("%d calls: a redirect was followed", mt.GetTotalCallCount())
+			}
+		})
+	}
+}
+
+func TestBadPayloads(t *testing.T) {
+	conn, mt := mockConn(t, webhook.Config{MaxPayloadBytes: 256})
+	mt.RegisterNoResponder(httpmock.NewStringResponder(200, ""))
+	for name, p := range map[string]any{
+		"channel":   make(chan int),
+		"NaN":       math.NaN(),
+		"bad raw":   json.RawMessage(`{`),
+		"bad bytes": []byte("nope"),
+		"too large": strings.Repeat("x", 300),
+	} {
+		r := record("k", 1)
+		r.Payload = p
+		err := conn.Sync(context.Background(), r)
+		if !errors.Is(err, webhook.ErrPayload) || !synclayer.IsPermanent(err) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if mt.GetTotalCallCount() != 0 {
+		t.Errorf("%d requests sent", mt.GetTotalCallCount())
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  webhook.Config
+		want string
+	}{
+		{"valid", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}}, ""},
+		{"no prefix", webhook.Config{URL: "https://h.test/x", Secrets: []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, ""},
+		{"missing URL", webhook.Config{Secrets: []string{testSecret}}, "URL is required"},
+		{"relative URL", webhook.Config{URL: "/hooks/SECRETPATH", Secrets: []string{testSecret}}, "absolute"},
+		{"no secret", webhook.Config{URL: "https://h.test/x"}, "at least one secret"},
+		{"empty secret", webhook.Config{URL: "https://h.test/x", Secrets: []string{""}}, "invalid secret"},
+		{"short secret", webhook.Config{URL: "https://h.test/x", Secrets: []string{"whsec_AAAA"}}, "invalid secret"},
+		{"not base64", webhook.Config{URL: "https://h.test/x", Secrets: []string{"whsec_SECRETPATH!!"}}, "not base64"},
+		{"webhook header", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"Webhook-Id": {"x"}}}, "set by the connector"},
+		{"header CRLF", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"X-A": {"a\nb"}}}, "CR, LF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := webhook.New(tt.cfg)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Close()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "webhook: config: ") {
+				t.Fatalf("New: %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "SECRETPATH") {
+				t.Errorf("error repeats a secret: %v", err)
+			}
+		})
+	}
+}
