@@ -63,7 +63,7 @@ WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = CAST(:eid AS bytea) AND 
 ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN :ok THEN EXCLUDED.token ELSE k.token END,
 	lease_until = CASE WHEN :ok THEN EXCLUDED.lease_until ELSE k.lease_until END,
-	purge_at = CASE WHEN :ok THEN GREATEST(k.purge_at, EXCLUDED.purge_at) ELSE k.purge_at END
+	purge_at = CASE WHEN :ok THEN GREATEST(EXCLUDED.lease_until, k.done_until) ELSE k.purge_at END
 RETURNING k.token, k.version, k.lease_until, COALESCE(k.last_event = CAST(:eid AS bytea) AND k.done_until > :now, false)`,
 	completeMark: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
 VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint)),
@@ -74,14 +74,15 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
 	last_event = EXCLUDED.last_event,
 	done_until = EXCLUDED.done_until,
-	purge_at = GREATEST(k.purge_at, EXCLUDED.purge_at)`,
+	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, EXCLUDED.done_until)`,
 	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now)
 ON CONFLICT (id) DO UPDATE SET
 	version = GREATEST(k.version, EXCLUDED.version),
 	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
-	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END`,
-	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
+	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
+	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, k.done_until)`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
 	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now AND id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT CAST(:lim AS bigint))`,
 	retryable: func(err error) bool {
 		var e interface{ SQLState() string }
@@ -126,7 +127,7 @@ WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = :eid AND d.done_until > 
 ON DUPLICATE KEY UPDATE
 	token = IF(:ok, VALUES(token), token),
 	lease_until = IF(token = VALUES(token), VALUES(lease_until), lease_until),
-	purge_at = IF(token = VALUES(token), GREATEST(purge_at, VALUES(purge_at)), purge_at)
+	purge_at = IF(token = VALUES(token), GREATEST(lease_until, done_until), purge_at)
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
@@ -137,14 +138,15 @@ ON DUPLICATE KEY UPDATE
 	token = IF(token = :tok, '', token),
 	last_event = VALUES(last_event),
 	done_until = VALUES(done_until),
-	purge_at = GREATEST(purge_at, VALUES(purge_at))`,
+	purge_at = GREATEST(lease_until, done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now)
 ON DUPLICATE KEY UPDATE
 	version = GREATEST(version, VALUES(version)),
 	lease_until = IF(token = :tok, 0, lease_until),
-	token = IF(token = :tok, '', token)`,
-	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = :kid AND token = :tok`,
+	token = IF(token = :tok, '', token),
+	purge_at = GREATEST(lease_until, done_until)`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim`,
 	retryable: func(err error) bool {
 		var e *mysql.MySQLError
@@ -185,7 +187,7 @@ WHERE NOT EXISTS (SELECT 1 FROM %[1]s AS d WHERE d.id = :eid AND d.done_until > 
 ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN :ok THEN excluded.token ELSE token END,
 	lease_until = CASE WHEN :ok THEN excluded.lease_until ELSE lease_until END,
-	purge_at = CASE WHEN :ok THEN max(purge_at, excluded.purge_at) ELSE purge_at END
+	purge_at = CASE WHEN :ok THEN max(excluded.lease_until, done_until) ELSE purge_at END
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
@@ -196,14 +198,15 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
 	last_event = excluded.last_event,
 	done_until = excluded.done_until,
-	purge_at = max(purge_at, excluded.purge_at)`,
+	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, excluded.done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now)
 ON CONFLICT (id) DO UPDATE SET
 	version = max(version, excluded.version),
 	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
-	token = CASE WHEN token = :tok THEN '' ELSE token END`,
-	release: `UPDATE %[1]s SET lease_until = 0, token = '' WHERE id = :kid AND token = :tok`,
+	token = CASE WHEN token = :tok THEN '' ELSE token END,
+	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, done_until)`,
+	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	cleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim)`,
 	retryable: func(err error) bool {
 		var e interface{ Code() int }

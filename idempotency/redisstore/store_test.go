@@ -1,0 +1,70 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// newClient opens a client to the test Redis, closed at the end of the
+// test (closing twice is harmless).
+func newClient(t *testing.T) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(t)})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// removePrefix deletes every key under prefix at the end of the test.
+func removePrefix(t *testing.T, prefix string) {
+	t.Cleanup(func() {
+		c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Addr()})
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			t.Errorf("scan %s*: %v", prefix, err)
+		}
+		if len(keys) > 0 {
+			if err := c.Del(ctx, keys...).Err(); err != nil {
+				t.Errorf("delete %s*: %v", prefix, err)
+			}
+		}
+	})
+}
+
+// breakable offers synclayertest.BreakableStore: breaking closes the client.
+type breakable struct {
+	*redisstore.Store
+	c *redis.Client
+}
+
+func (b breakable) BreakConnection(t *testing.T) {
+	if err := b.c.Close(); err != nil {
+		t.Fatalf("close client: %v", err)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	testenv.Redis.Need(t)
+	synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
+		c := newClient(t)
+		prefix := "synclayertest:" + ns + ":"
+		removePrefix(t, prefix)
+		s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return breakable{s, c}
+	})
+}

@@ -1,0 +1,300 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+)
+
+// Table names that are not plain identifiers are refused at construction,
+// before any SQL is built from them.
+func TestNewRefusesBadTableNames(t *testing.T) {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"", "1abc", "a-b", "a b", "x; DROP TABLE y", `"quoted"`, "schema.table",
+		"ünï", strings.Repeat("a", 58), "a\x00"} {
+		if _, err := sqlstore.New(db, sqlstore.SQLite, name); !errors.Is(err, sqlstore.ErrInvalidTable) {
+			t.Errorf("New(%q): error %v, want ErrInvalidTable", name, err)
+		}
+	}
+	for _, name := range []string{"a", "_x", "Sync_Layer_2", strings.Repeat("a", 57)} {
+		if _, err := sqlstore.New(db, sqlstore.SQLite, name); err != nil {
+			t.Errorf("New(%q): %v, want success", name, err)
+		}
+	}
+	if _, err := sqlstore.New(nil, sqlstore.SQLite, "t"); !errors.Is(err, sqlstore.ErrConfig) {
+		t.Errorf("New(nil db): error %v, want ErrConfig", err)
+	}
+	if _, err := sqlstore.New(db, nil, "t"); !errors.Is(err, sqlstore.ErrConfig) {
+		t.Errorf("New(nil dialect): error %v, want ErrConfig", err)
+	}
+}
+
+// Several processes starting at once each migrate the same table: all
+// succeed and the table works; migrating again later is a no-op.
+func TestMigrateConcurrently(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("sqlmig")
+			var dropped sync.Map
+			dropped.Store(table, true)
+			t.Cleanup(func() { dropTable(t, b, table) })
+			const procs = 8
+			var wg sync.WaitGroup
+			errs := make([]error, procs)
+			stores := make([]*sqlstore.Store, procs)
+			for i := range procs {
+				db := openDB(t, b, table)
+				s, err := sqlstore.New(db, b.dialect, table)
+				if err != nil {
+					t.Fatal(err)
+				}
+				stores[i] = s
+				wg.Go(func() { errs[i] = s.Migrate(context.Background()) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("process %d: Migrate: %v", i, err)
+				}
+			}
+			if err := stores[0].Migrate(context.Background()); err != nil {
+				t.Errorf("Migrate again: %v", err)
+			}
+			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Hour}
+			r, err := stores[3].Claim(context.Background(), c)
+			if err != nil || r.Status != synclayer.ClaimAcquired {
+				t.Fatalf("claim after concurrent migrations: %v, %v", r.Status, err)
+			}
+		})
+	}
+}
+
+// countRows returns the number of rows of table.
+func countRows(t *testing.T, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatalf("count rows of %s: %v", table, err)
+	}
+	return n
+}
+
+// Cleanup deletes, in bounded batches, the done-markers past their
+// retention and the key rows whose lease ended and whose retention passed,
+// and nothing that is still live.
+func TestCleanup(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("sqlclean")
+			var dropped sync.Map
+			db := openDB(t, b, table)
+			s0, _ := openStore(t, b, table, &dropped)
+			_ = s0
+			s, err := sqlstore.New(db, b.dialect, table, sqlstore.WithCleanupBatch(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			cycle := func(key, event string, ret time.Duration) {
+				c := synclayer.Claim{Connector: "c", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: ret}
+				r, err := s.Claim(ctx, c)
+				if err != nil || r.Status != synclayer.ClaimAcquired {
+					t.Fatalf("claim %s: %v, %v", key, r.Status, err)
+				}
+				if err := s.Complete(ctx, c, r.Token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 10 { // 10 key rows + 10 markers, expiring at once
+				cycle(fmt.Sprintf("short%d", i), fmt.Sprintf("es%d", i), time.Millisecond)
+			}
+			cycle("long", "el", time.Hour) // 2 rows that stay
+			held := synclayer.Claim{Connector: "c", Key: "held", EventID: "eh", LeaseTTL: time.Hour}
+			if r, err := s.Claim(ctx, held); err != nil || r.Status != synclayer.ClaimAcquired {
+				t.Fatalf("claim held: %v, %v", r.Status, err)
+			}
+			if n := countRows(t, db, table); n != 23 {
+				t.Fatalf("%d rows before cleanup, want 23", n)
+			}
+			time.Sleep(5 * time.Millisecond) // let the 1ms retention pass (the store's clock is the database's)
+			var deleted int64
+			deadline := time.Now().Add(10 * time.Second)
+			for deleted < 20 && time.Now().Before(deadline) {
+				n, err := s.Cleanup(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				deleted += n
+			}
+			if deleted != 20 {
+				t.Fatalf("Cleanup deleted %d rows, want the 20 expired ones", deleted)
+			}
+			if n := countRows(t, db, table); n != 3 {
+				t.Errorf("%d rows after cleanup, want 3 (a live marker, its key, a held lease)", n)
+			}
+			if r, err := s.Claim(ctx, synclayer.Claim{Connector: "c", Key: "long", EventID: "el", LeaseTTL: time.Minute}); err != nil || r.Status != synclayer.ClaimDone {
+				t.Errorf("claim of the live event after cleanup: %v, %v; want done", r.Status, err)
+			}
+			if r, err := s.Claim(ctx, synclayer.Claim{Connector: "c", Key: "held", EventID: "ex", LeaseTTL: time.Minute}); err != nil || r.Status != synclayer.ClaimBusy {
+				t.Errorf("claim of the held key after cleanup: %v, %v; want busy", r.Status, err)
+			}
+		})
+	}
+}
+
+// The janitor cleans periodically and stops, leaving no goroutine, when its
+// context ends.
+func TestRunJanitor(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	b := backends[2] // sqlite: no service needed
+	table := uniqueTable("sqljan")
+	var dropped sync.Map
+	s, db := openStore(t, b, table, &dropped)
+	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Millisecond}
+	r, err := s.Claim(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete(context.Background(), c, r.Token); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var roundErrs atomic.Int64
+	go func() {
+		done <- s.RunJanitor(ctx, 10*time.Millisecond, func(error) { roundErrs.Add(1) })
+	}()
+	defer cancel()
+	deadline := time.Now().Add(10 * time.Second)
+	for countRows(t, db, table) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the janitor did not remove the expired rows within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("RunJanitor returned %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunJanitor did not return after its context ended")
+	}
+	if n := roundErrs.Load(); n != 0 {
+		t.Errorf("%d janitor rounds failed", n)
+	}
+	db.Close()
+}
+
+// Killing the database session in the middle of a claim (with
+// pg_terminate_backend while the claim waits for a lock) gives an error,
+// never a false "done", and the store works again on a fresh connection.
+func TestPostgresBackendKilledMidClaim(t *testing.T) {
+	dsn := testenv.Postgres.Need(t)
+	b := backends[0]
+	table := uniqueTable("sqlkill")
+	app := "synclayer_" + table
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("pgx", dsn+sep+"application_name="+app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := sqlstore.New(db, sqlstore.Postgres, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropTable(t, b, table) })
+	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
+	r, err := s.Claim(ctx, c)
+	if err != nil || r.Status != synclayer.ClaimAcquired {
+		t.Fatalf("claim: %v, %v", r.Status, err)
+	}
+	if err := s.Complete(ctx, c, r.Token); err != nil {
+		t.Fatal(err)
+	}
+
+	admin := openDB(t, b, table)
+	locker, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Rollback()
+	if _, err := locker.Exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	type outcome struct {
+		r   synclayer.ClaimResult
+		err error
+	}
+	got := make(chan outcome, 1)
+	go func() {
+		r, err := s.Claim(ctx, c) // the done event: must not answer "done" once killed
+		got <- outcome{r, err}
+	}()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := admin.QueryRow(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&pid)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the claim never waited for the table lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var killed bool
+	if err := admin.QueryRow("SELECT pg_terminate_backend($1)", pid).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, killed, err)
+	}
+	select {
+	case o := <-got:
+		if o.err == nil {
+			t.Fatalf("claim on a killed session returned %v and no error", o.r.Status)
+		}
+		if o.r.Status != 0 {
+			t.Errorf("claim on a killed session returned status %v beside its error", o.r.Status)
+		}
+		if !strings.HasPrefix(o.err.Error(), "sqlstore: postgres claim") {
+			t.Errorf("error %q does not name the package and operation", o.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("claim on a killed session did not return")
+	}
+	if err := locker.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	r, err = s.Claim(ctx, c)
+	if err != nil || r.Status != synclayer.ClaimDone {
+		t.Errorf("claim on a fresh connection: %v, %v; want done", r.Status, err)
+	}
+}
