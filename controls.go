@@ -62,11 +62,15 @@ func (c *connControl) held(now time.Time) bool {
 
 // Pause stops pushes to the named connector: its routes queue as pending
 // (in the [DeliveryLog]) until [Dispatcher.Resume]. Pushes already under
-// way finish.
+// way finish. Pausing needs the delivery log: with WithDeliveryLog(nil) it
+// returns an error.
 func (d *Dispatcher) Pause(name string) error {
 	ce, err := d.entry(name)
 	if err != nil {
 		return err
+	}
+	if d.log == nil {
+		return fmt.Errorf("synclayer: pause %s: no delivery log to queue pending pushes in", quote(name))
 	}
 	d.control(ce).paused.Store(true)
 	return nil
@@ -330,17 +334,11 @@ func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to
 	case BreakerOpen:
 		// Probe once OpenFor has passed: push the oldest pending item.
 		at := d.control(ce).br.reopenAt()
-		d.bg.Add(1)
 		time.AfterFunc(time.Until(at), func() {
-			defer d.bg.Done()
 			_, _ = d.drain(context.WithoutCancel(ctx), ce)
 		})
 	case BreakerClosed:
-		d.bg.Add(1)
-		go func() {
-			defer d.bg.Done()
-			_, _ = d.drain(context.WithoutCancel(ctx), ce)
-		}()
+		go func() { _, _ = d.drain(context.WithoutCancel(ctx), ce) }()
 	}
 }
 

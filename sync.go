@@ -276,7 +276,6 @@ type Dispatcher struct {
 	watchMu  sync.Mutex
 	watchSeq uint64
 	watchers atomic.Pointer[map[uint64]func(Delivery)]
-	bg       sync.WaitGroup
 }
 
 // NewDispatcher returns a dispatcher over reg. Options may be nil.
