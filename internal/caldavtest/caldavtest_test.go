@@ -15,7 +15,9 @@ func TestServers(t *testing.T) {
 		name  string
 		start func(t *testing.T) *caldavtest.Server
 	}{
-		{"Radicale", func(t *testing.T) *caldavtest.Server { return caldavtest.StartRadicale(t, caldavtest.RadicaleOptions{}) }},
+		{"Radicale", func(t *testing.T) *caldavtest.Server {
+			return caldavtest.StartRadicale(t, caldavtest.RadicaleOptions{})
+		}},
 		{"RadicaleAuth", func(t *testing.T) *caldavtest.Server {
 			return caldavtest.StartRadicale(t, caldavtest.RadicaleOptions{User: "alice", Password: "pw-123456"})
 		}},
