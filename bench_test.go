@@ -145,3 +145,25 @@ func BenchmarkBaselineErrgroup(b *testing.B) {
 	}
 	reportRate(b, 3)
 }
+
+// BenchmarkDispatchHeap reports the live heap after b.N unique events
+// (run it with -benchtime 1000000x): with the memory store and log bounded,
+// it stays flat however many events pass.
+func BenchmarkDispatchHeap(b *testing.B) {
+	d := benchDispatcher(b, 3)
+	ctx := context.Background()
+	var ms runtime.MemStats
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		id := "evt-" + strconv.Itoa(i)
+		if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
+	runtime.KeepAlive(d)
+}

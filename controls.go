@@ -310,9 +310,15 @@ func (d *Dispatcher) Watch(fn func(Delivery)) (stop func()) {
 	}
 }
 
-// record puts dl in the log and tells the watchers.
+// record puts dl in the log and tells the watchers. dl.Updated is set to
+// now unless the caller set it (saving a clock read on the hot path).
 func (d *Dispatcher) record(ctx context.Context, dl Delivery) {
-	dl.Updated = time.Now()
+	if d.log == nil && len(*d.watchers.Load()) == 0 {
+		return
+	}
+	if dl.Updated.IsZero() {
+		dl.Updated = time.Now()
+	}
 	if d.log != nil {
 		_ = d.log.Put(ctx, dl) // the log is for operators; a failing log must not fail pushes
 	}

@@ -477,13 +477,14 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	}
 
 	first := time.Now()
-	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first})
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
 	out := d.push(ctx, ce, ctl, &rec)
 	ctl.inFlight.Add(-1)
 	res.Attempts = out.attempts
+	end := time.Now()
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: out.attempts,
-		FirstAttempt: first, LastAttempt: out.last, Duration: time.Since(first), PartnerID: out.partnerID}
+		FirstAttempt: first, LastAttempt: out.last, Duration: end.Sub(first), PartnerID: out.partnerID, Updated: end}
 	if d.log != nil {
 		dl.PayloadHash = payloadHash(rec.Payload)
 	}
