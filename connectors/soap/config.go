@@ -1,0 +1,127 @@
+package soap
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// Defaults of [Config].
+const (
+	DefaultMaxPayloadBytes  = 4 << 20
+	DefaultMaxResponseBytes = 1 << 20
+)
+
+// Config configures a [Connector]. URL is required; every other field has
+// a documented default.
+type Config struct {
+	// URL is the SOAP endpoint, an absolute http or https URL. Required.
+	URL string
+
+	// Version is SOAP11 (default) or SOAP12.
+	Version Version
+
+	// Action is the action URI of upserts: the SOAPAction header in SOAP
+	// 1.1 (sent even when empty, as the spec requires), the action
+	// parameter of the Content-Type in SOAP 1.2 (omitted when empty).
+	Action string
+
+	// DeleteAction is the action URI of deletes.
+	DeleteAction string
+
+	// DeleteBody builds the Body content of a delete for a key, such as
+	// &DeleteRecord{Key: key}; it is used when a delete record has no
+	// Payload of its own. When nil, a delete record must carry its Payload.
+	DeleteBody func(key string, version int64) any
+
+	// Security, when set, adds a WS-Security UsernameToken header to every
+	// request. Its password never appears in errors.
+	Security *UsernameToken
+
+	// Header is sent with every request; it cannot override Content-Type
+	// or SOAPAction. Values must not hold CR, LF or NUL.
+	Header http.Header
+
+	// SecretHeaders names headers of Header whose values are secrets.
+	SecretHeaders []string
+
+	// Client sends the requests. Nil builds one whose pool keeps
+	// Concurrency connections per host.
+	Client *http.Client
+
+	// Concurrency sizes the built client's pool (default
+	// synclayer.DefaultConcurrency). Ignored when Client is set.
+	Concurrency int
+
+	// MaxPayloadBytes bounds the request envelope (default 4 MiB);
+	// MaxResponseBytes bounds how much of a response is read to look for a
+	// fault (default 1 MiB).
+	MaxPayloadBytes  int
+	MaxResponseBytes int
+
+	// Now is the clock of UsernameToken digests; nil means time.Now.
+	Now func() time.Time
+}
+
+func (cfg *Config) validate() error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("soap: config: "+format, args...)
+	}
+	if cfg.Version == 0 {
+		cfg.Version = SOAP11
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = synclayer.DefaultConcurrency
+	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.URL == "" {
+		return fail("URL is required")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fail("URL must be an absolute http or https URL")
+	}
+	if cfg.Version != SOAP11 && cfg.Version != SOAP12 {
+		return fail("unknown %v: use SOAP11 or SOAP12", cfg.Version)
+	}
+	for _, a := range []string{cfg.Action, cfg.DeleteAction} {
+		if strings.ContainsAny(a, "\"\\\r\n\x00") {
+			return fail("action %q holds a quote, backslash, CR, LF or NUL", a)
+		}
+	}
+	if s := cfg.Security; s != nil {
+		if s.Username == "" {
+			return fail("Security needs a Username")
+		}
+		if err := checkString(s.Username + s.Password); err != nil {
+			return fail("Security: %s", "username or password holds a character XML cannot carry")
+		}
+	}
+	for name, vals := range cfg.Header {
+		if name == "" || strings.ContainsAny(name, " \t\r\n:\x00") {
+			return fail("header name %q is not a valid token", name)
+		}
+		switch http.CanonicalHeaderKey(name) {
+		case "Content-Type", "Soapaction":
+			return fail("header %s is set by the connector", name)
+		}
+		for _, v := range vals {
+			if strings.ContainsAny(v, "\r\n\x00") {
+				return fail("header %s: value holds CR, LF or NUL", name)
+			}
+		}
+	}
+	return nil
+}

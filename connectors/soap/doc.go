@@ -1,0 +1,53 @@
+// Package soap is a synclayer connector for SOAP 1.1 and SOAP 1.2
+// endpoints: each record becomes one call, its Payload marshalled with
+// encoding/xml as the content of the envelope's Body.
+//
+//	type UpsertRecord struct {
+//		XMLName xml.Name `xml:"urn:example:records UpsertRecord"`
+//		Key     string   `xml:"Key"`
+//	}
+//	conn, err := soap.New(soap.Config{
+//		URL:     "https://partner.example.com/RecordService",
+//		Version: soap.SOAP12,
+//		Action:  "urn:example:records/Upsert",
+//	})
+//
+// # Configuration
+//
+// [Config] is validated by [New]: a missing or relative URL, an unknown
+// version, an action with a quote or CR/LF, a UsernameToken without a
+// username, or a header that would override Content-Type or SOAPAction is
+// an error then. SOAP 1.1 requests carry Content-Type text/xml and a
+// quoted SOAPAction header; SOAP 1.2 requests carry application/soap+xml
+// with the action as a Content-Type parameter. An optional WS-Security
+// UsernameToken ([UsernameToken], text or digest password) goes in the
+// Header of every envelope, marked mustUnderstand.
+//
+// The envelope uses the "soap" prefix, so the payload's elements keep
+// their own namespaces. encoding/xml escapes all text, so values with
+// <, &, quotes or "]]>" arrive exactly as sent; text holding characters
+// XML 1.0 cannot carry (control characters, invalid UTF-8) is refused
+// with [ErrPayload] rather than altered.
+//
+// # Delivery semantics
+//
+// A SOAP call is a POST, and the connector cannot make it idempotent: the
+// partner's operation must be an upsert by key (a "Save" or "Put"
+// operation, not an "Add"), because the dispatcher retries after a lost
+// response. Deletes send the record's Payload, or Config.DeleteBody, with
+// DeleteAction.
+//
+// # Errors
+//
+// A response whose Body holds a Fault is judged by its fault code,
+// whatever the HTTP status (some servers send faults with 200, SOAP 1.2
+// sends Sender faults with 400): Server (1.1) and Receiver (1.2) faults
+// are retried; Client, Sender, MustUnderstand, VersionMismatch and
+// DataEncodingUnknown faults are synclayer.Permanent. The [*Fault] (code,
+// subcode, reason, actor, bounded detail) is found with errors.As, and its
+// reason is in the error text. Without a fault, the HTTP status decides:
+// network errors and 408, 425, 429, 500, 502, 503, 504 are retried,
+// others permanent. The UsernameToken password, the Authorization header
+// and SecretHeaders never appear in errors, even when a partner echoes
+// the request in its fault.
+package soap

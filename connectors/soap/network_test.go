@@ -1,0 +1,107 @@
+package soap_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/soap"
+)
+
+func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
+	t.Helper()
+	reg := synclayer.NewRegistry()
+	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return upsert(ev.Subject, 1), nil
+	})
+	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
+	if err := reg.Register("soap", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+}
+
+func writeRaw(w http.ResponseWriter, raw string) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	_, _ = buf.WriteString(raw)
+	_ = buf.Flush()
+	conn.Close()
+}
+
+func TestNetworkFailuresDeliverOnce(t *testing.T) {
+	tests := map[string]fault{
+		"LostResponse": lostResponse,
+		"Stall":        stall,
+		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func()) {
+			apply()
+			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
+		},
+		"ServerFaultWith200": faultWith(soap.SOAP11, 200, "Server", "try later"),
+	}
+	for name, f := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := newPartner(t)
+			p.inject(f)
+			conn, err := soap.New(soap.Config{URL: p.srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			rep, err := dispatcher(t, conn, nil).Dispatch(t.Context(), synclayer.Event{ID: "e1", Type: "Push", Subject: "WF-1"})
+			if err != nil || rep.Results[0].Attempts != 2 {
+				t.Fatalf("%v after %d attempts", err, rep.Results[0].Attempts)
+			}
+			if got, _ := p.lookup(t.Context(), "WF-1"); len(got) != 1 || got[0] != 1 {
+				t.Errorf("partner holds %v", got)
+			}
+		})
+	}
+}
+
+func TestNoSecretInErrorsOrLogs(t *testing.T) {
+	const password = "SECRET-PASSWORD-77"
+	p := newPartner(t)
+	// The partner echoes the whole request in its fault, as some do.
+	echo := func(code string) fault {
+		return func(w http.ResponseWriter, r *http.Request, _ func()) {
+			calls := p.requests()
+			writeFault(w, soap.SOAP11, 500, code, "rejected: "+string(calls[len(calls)-1].Raw)+" auth="+r.Header.Get("Authorization"))
+		}
+	}
+	p.inject(echo("Client"), echo("Server"), echo("Server"), echo("Server"), echo("Server"))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	conn, err := soap.New(soap.Config{
+		URL:      p.srv.URL,
+		Security: &soap.UsernameToken{Username: "svc", Password: password},
+		Header:   http.Header{"Authorization": {"Basic U0VDUkVULUJBU0lDLTg4"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	d := dispatcher(t, conn, synclayer.LogObserver(logger))
+	var texts []string
+	for _, k := range []string{"a", "b"} {
+		if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "e-" + k, Type: "Push", Subject: k}); err != nil {
+			texts = append(texts, err.Error())
+		}
+	}
+	all := strings.Join(append(texts, logs.String()), "\n")
+	if !strings.Contains(all, "fault Client") || !strings.Contains(all, "fault Server") {
+		t.Fatalf("failures did not happen as planned:\n%s", all)
+	}
+	for _, s := range []string{password, "U0VDUkVULUJBU0lDLTg4"} {
+		if strings.Contains(all, s) {
+			t.Errorf("%q leaked:\n%s", s, all)
+		}
+	}
+}

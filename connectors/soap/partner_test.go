@@ -1,0 +1,229 @@
+package soap_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/hmsplatform/synclayer/connectors/soap"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+const ns = "urn:example:records"
+
+// UpsertRecord is the partner's upsert operation.
+type UpsertRecord struct {
+	XMLName xml.Name `xml:"urn:example:records UpsertRecord"`
+	Key     string   `xml:"Key"`
+	Version int64    `xml:"Version"`
+	Note    string   `xml:"Note,omitempty"`
+}
+
+// DeleteRecord is the partner's delete operation.
+type DeleteRecord struct {
+	XMLName xml.Name `xml:"urn:example:records DeleteRecord"`
+	Key     string   `xml:"Key"`
+}
+
+// call is one request as the partner parsed it.
+type call struct {
+	Version     soap.Version
+	ContentType string
+	SOAPAction  []string
+	Upsert      *UpsertRecord
+	Delete      *DeleteRecord
+	Username    string
+	Password    string
+	Raw         []byte
+}
+
+type fault func(w http.ResponseWriter, r *http.Request, apply func())
+
+// partner is a SOAP records service on an httptest server.
+type partner struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	recs   map[string]UpsertRecord
+	calls  []call
+	faults []fault
+}
+
+func newPartner(t testing.TB) *partner {
+	p := &partner{recs: map[string]UpsertRecord{}}
+	p.srv = httptest.NewServer(p)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *partner) inject(fs ...fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, fs...)
+}
+
+// parse reads a request envelope with namespace-aware decoding.
+func parse(raw []byte) (call, error) {
+	var c call
+	var env struct {
+		XMLName xml.Name
+		Header  struct {
+			Security struct {
+				Token struct {
+					Username string `xml:"Username"`
+					Password string `xml:"Password"`
+				} `xml:"UsernameToken"`
+			} `xml:"Security"`
+		} `xml:"Header"`
+		Body struct {
+			Upsert *UpsertRecord
+			Delete *DeleteRecord
+		} `xml:"Body"`
+	}
+	if err := xml.Unmarshal(raw, &env); err != nil {
+		return c, err
+	}
+	switch env.XMLName.Space {
+	case soap.NamespaceSOAP11:
+		c.Version = soap.SOAP11
+	case soap.NamespaceSOAP12:
+		c.Version = soap.SOAP12
+	default:
+		return c, fmt.Errorf("envelope namespace %q", env.XMLName.Space)
+	}
+	c.Upsert, c.Delete = env.Body.Upsert, env.Body.Delete
+	c.Username, c.Password = env.Header.Security.Token.Username, env.Header.Security.Token.Password
+	c.Raw = raw
+	return c, nil
+}
+
+func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	c, err := parse(raw)
+	if err != nil {
+		writeFault(w, soap.SOAP11, http.StatusInternalServerError, "Client", "cannot parse: "+err.Error())
+		return
+	}
+	c.ContentType = r.Header.Get("Content-Type")
+	c.SOAPAction = r.Header.Values("SOAPAction")
+	p.mu.Lock()
+	p.calls = append(p.calls, c)
+	var f fault
+	if len(p.faults) > 0 {
+		f, p.faults = p.faults[0], p.faults[1:]
+	}
+	p.mu.Unlock()
+	apply := func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		switch {
+		case c.Upsert != nil:
+			p.recs[c.Upsert.Key] = *c.Upsert
+		case c.Delete != nil:
+			delete(p.recs, c.Delete.Key)
+		}
+	}
+	if f != nil {
+		f(w, r, apply)
+		return
+	}
+	if c.Upsert == nil && c.Delete == nil {
+		writeFault(w, c.Version, http.StatusInternalServerError, "Client", "unknown operation")
+		return
+	}
+	apply()
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, `<?xml version="1.0"?><s:Envelope xmlns:s="%s"><s:Body><OK xmlns="%s"/></s:Body></s:Envelope>`, nsOf(c.Version), ns)
+}
+
+func nsOf(v soap.Version) string {
+	if v == soap.SOAP12 {
+		return soap.NamespaceSOAP12
+	}
+	return soap.NamespaceSOAP11
+}
+
+// writeFault answers with a fault of the version's shape. code is the
+// local name (Server, Client, Receiver, Sender, ...).
+func writeFault(w http.ResponseWriter, v soap.Version, status int, code, reason string) {
+	var b bytes.Buffer
+	if v == soap.SOAP12 {
+		fmt.Fprintf(&b, `<?xml version="1.0"?><env:Envelope xmlns:env="%s"><env:Body><env:Fault>`+
+			`<env:Code><env:Value>env:%s</env:Value><env:Subcode><env:Value>m:Busy</env:Value></env:Subcode></env:Code>`+
+			`<env:Reason><env:Text xml:lang="en">`, soap.NamespaceSOAP12, code)
+		_ = xml.EscapeText(&b, []byte(reason))
+		b.WriteString(`</env:Text></env:Reason><env:Detail><m:info xmlns:m="urn:m">d</m:info></env:Detail></env:Fault></env:Body></env:Envelope>`)
+		w.Header().Set("Content-Type", "application/soap+xml; charset=utf-8")
+	} else {
+		fmt.Fprintf(&b, `<?xml version="1.0"?><soap:Envelope xmlns:soap="%s"><soap:Body><soap:Fault>`+
+			`<faultcode>soap:%s</faultcode><faultstring>`, soap.NamespaceSOAP11, code)
+		_ = xml.EscapeText(&b, []byte(reason))
+		b.WriteString(`</faultstring><detail><e:code xmlns:e="urn:e">42</e:code></detail></soap:Fault></soap:Body></soap:Envelope>`)
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b.Bytes())
+}
+
+func faultWith(v soap.Version, status int, code, reason string) fault {
+	return func(w http.ResponseWriter, _ *http.Request, _ func()) { writeFault(w, v, status, code, reason) }
+}
+
+func lostResponse(w http.ResponseWriter, _ *http.Request, apply func()) {
+	apply()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		conn.Close()
+	}
+}
+
+func stall(_ http.ResponseWriter, r *http.Request, _ func()) { <-r.Context().Done() }
+
+func (p *partner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
+	return func(f synclayertest.Failure, times int) bool {
+		var fl fault
+		switch f {
+		case synclayertest.FailRetryable:
+			fl = faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Server", soap.SOAP12: "Receiver"}[v], "database busy")
+		case synclayertest.FailPermanent:
+			fl = faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Client", soap.SOAP12: "Sender"}[v], "bad record")
+		case synclayertest.FailStall:
+			fl = stall
+		case synclayertest.FailLostResponse:
+			fl = lostResponse
+		default:
+			return false
+		}
+		for range times {
+			p.inject(fl)
+		}
+		return true
+	}
+}
+
+func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.recs[key]; ok {
+		return []int64{r.Version}, nil
+	}
+	return []int64{}, nil
+}
+
+func (p *partner) requests() []call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]call(nil), p.calls...)
+}

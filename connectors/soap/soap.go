@@ -1,0 +1,158 @@
+package soap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// Categories of failure, tested with errors.Is (shared by synclayer's HTTP
+// connectors). A SOAP fault also matches [ErrFault].
+var (
+	ErrNetwork      = httpx.ErrNetwork      // retried
+	ErrUnavailable  = httpx.ErrUnavailable  // 408, 425, 500, 502, 503, 504 without a fault, or a Server/Receiver fault: retried
+	ErrRateLimited  = httpx.ErrRateLimited  // 429: retried after Retry-After
+	ErrNotFound     = httpx.ErrNotFound     // 404, 410: permanent
+	ErrConflict     = httpx.ErrConflict     // 409, 412: permanent
+	ErrUnauthorized = httpx.ErrUnauthorized // 401, 403: permanent
+	ErrRejected     = httpx.ErrRejected     // any other status, or a Client/Sender fault: permanent
+
+	// ErrPayload: the record's payload cannot be sent: it does not
+	// marshal with encoding/xml, holds text XML cannot carry, is too
+	// large, or a delete has no body. Permanent.
+	ErrPayload = errors.New("soap: payload cannot be sent")
+)
+
+// Error describes one failed HTTP exchange (method, URL, status, bounded
+// body snippet; a *Fault as its cause for faults). Find it with errors.As.
+type Error = httpx.Error
+
+// Connector calls a SOAP endpoint for each record. Create it with [New].
+// It is safe for concurrent use.
+type Connector struct {
+	cfg     Config
+	client  *http.Client
+	owned   bool
+	header  http.Header
+	classes httpx.Classifier
+}
+
+// New validates cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	cfg.Header = cfg.Header.Clone()
+	if cfg.Security != nil {
+		sec := *cfg.Security
+		cfg.Security = &sec
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Connector{cfg: cfg, client: cfg.Client, header: http.Header{}}
+	for k, v := range cfg.Header {
+		c.header[http.CanonicalHeaderKey(k)] = v
+	}
+	c.classes = httpx.Classifier{Prefix: "soap", SecretHeaders: cfg.SecretHeaders}
+	if cfg.Security != nil && cfg.Security.Password != "" {
+		c.classes.Secrets = []string{cfg.Security.Password}
+	}
+	if c.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.Concurrency
+		tr.MaxConnsPerHost = cfg.Concurrency
+		tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Concurrency)
+		c.client = &http.Client{Transport: tr}
+		c.owned = true
+	}
+	return c, nil
+}
+
+// Close releases the idle connections of a client built by [New].
+func (c *Connector) Close() error {
+	if c.owned {
+		c.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Envelope returns the request envelope of rec, as Sync would send it
+// (with a fresh nonce when the UsernameToken uses a digest).
+func (c *Connector) Envelope(rec synclayer.Record) ([]byte, error) {
+	content := rec.Payload
+	if rec.Delete && content == nil {
+		if c.cfg.DeleteBody == nil {
+			return nil, fmt.Errorf("%w: a delete needs a Payload or Config.DeleteBody", ErrPayload)
+		}
+		content = c.cfg.DeleteBody(rec.Key, rec.Version)
+	}
+	if content == nil {
+		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
+	}
+	env, err := buildEnvelope(c.cfg.Version, c.cfg.Security, content, c.cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrPayload, c.classes.Redact(nil, err.Error()))
+	}
+	if len(env) > c.cfg.MaxPayloadBytes {
+		return nil, fmt.Errorf("%w: envelope of %d bytes, over the limit of %d", ErrPayload, len(env), c.cfg.MaxPayloadBytes)
+	}
+	return env, nil
+}
+
+// Sync POSTs the envelope of rec: Record.Payload marshalled with
+// encoding/xml as the Body's content (for a delete, the Payload or
+// Config.DeleteBody), with the version's Content-Type and action.
+// A response whose Body holds a Fault is judged by the fault, whatever its
+// HTTP status: Server and Receiver faults are retried, others permanent.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	env, err := c.Envelope(rec)
+	if err != nil {
+		return synclayer.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(env))
+	if err != nil {
+		return synclayer.Permanent(errors.New("soap: build request: invalid URL"))
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	action := c.cfg.Action
+	if rec.Delete {
+		action = c.cfg.DeleteAction
+	}
+	if c.cfg.Version == SOAP12 {
+		ct := "application/soap+xml; charset=utf-8"
+		if action != "" {
+			ct += `; action="` + action + `"`
+		}
+		req.Header.Set("Content-Type", ct)
+	} else {
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `"`+action+`"`)
+	}
+
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return c.classes.Check(req, resp, err)
+	}
+	if resp.Request != nil && resp.Request.Method != req.Method {
+		return c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
+	}
+	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
+	if f := parseFault(body); f != nil {
+		kind := ErrRejected
+		if f.Retryable() {
+			kind = ErrUnavailable
+		}
+		e := c.classes.New(req, resp, nil, kind, f)
+		return httpx.Wrap(e)
+	}
+	if rerr != nil {
+		// Cut short: the partner may or may not have applied the call.
+		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
+	}
+	return c.classes.Response(req, resp, body)
+}
