@@ -38,9 +38,11 @@
 // # Redaction
 //
 // No secret reaches an error text. The URL loses its userinfo password and
-// the values of query parameters whose names look secret (token, key,
-// signature, sig, secret, password, auth, credential, code, ...); with
-// HidePath it also loses its path and query. The values of the request's
+// the values of query parameters whose names look secret (any name holding
+// token, secret, password, signature, auth, credential, session or
+// api/access/private key, and the bare names key, code, sig); with
+// HidePath it also loses its path and query. The same name=value pairs,
+// and Bearer or Basic credentials, are scrubbed from free text. The values of the request's
 // Authorization, Proxy-Authorization, Cookie and X-Api-Key headers, of
 // the classifier's SecretHeaders, and its literal Secrets are replaced by
 // "REDACTED" wherever they appear: in the body snippet (partners echo

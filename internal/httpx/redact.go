@@ -14,15 +14,19 @@ const Redacted = "REDACTED"
 // defaultSecretHeaders are always treated as secret.
 var defaultSecretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "X-Esri-Authorization"}
 
-// secretName matches query parameter names whose values are secrets.
-var secretName = regexp.MustCompile(`(?i)token|key|sig|secret|passw|pwd|auth|credential|session|^code$`)
+// secretName matches query parameter names whose values are secrets:
+// names containing token, secret, password, signature, auth, credential,
+// session or api/access/private key, and the bare names key, code, sig.
+var secretName = regexp.MustCompile(`(?i)^(key|code|sig|pass|pw)$|token|secret|passw|pwd|signature|auth|credential|session|api[_-]?key|access[_-]?key|private[_-]?key`)
 
-// secretParamInText matches "name=value" pairs with a secret-looking name
-// inside free text (a URL quoted by a transport error, an echoed request).
-var secretParamInText = regexp.MustCompile(`(?i)([?&;]?[a-z0-9_.\-]*(?:token|key|sig|secret|passw|pwd|auth|credential|session)[a-z0-9_.\-]*=)[^&\s"'<>]+`)
+// secretParamInText matches "name=value" pairs with such a name inside
+// free text (a URL quoted by a transport error, an echoed request). The
+// bare names are matched only right after '?', '&' or ';', where they are
+// URL parameters rather than words.
+var secretParamInText = regexp.MustCompile(`(?i)([?&;](?:key|code|sig|pass|pw)=|[a-z0-9_.\-]*(?:token|secret|passw|pwd|signature|auth|credential|session|api[_-]?key|access[_-]?key|private[_-]?key)[a-z0-9_.\-]*=)[^&;,\s"'<>]+`)
 
-// bearerInText matches credentials of the common authorization schemes.
-var bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic|digest|token)(\s+)[a-z0-9._~+/=\-]{6,}`)
+// bearerInText matches credentials of the Bearer and Basic schemes.
+var bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+)[a-z0-9._~+/=\-]{6,}`)
 
 // minSecretLen is the shortest literal secret value scrubbed from text;
 // shorter values would mangle ordinary words.
