@@ -1,0 +1,286 @@
+package caldav
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+// DefaultNamespace is the namespace of a Config that sets none.
+const DefaultNamespace = "synclayer"
+
+// DefaultProdID is the PRODID of a Config that sets none.
+const DefaultProdID = "-//hmsplatform//synclayer//EN"
+
+// Config configures a [Connector]. CollectionURL is required.
+type Config struct {
+	// CollectionURL is the calendar collection, an absolute http(s) URL
+	// such as "https://dav.example/alice/work/". A missing final slash is
+	// added. It must not carry credentials: put them in HTTPClient.
+	CollectionURL string
+	// HTTPClient sends the requests and carries the credentials (default
+	// http.DefaultClient).
+	HTTPClient *http.Client
+	// Namespace is mixed into object names and UIDs (default
+	// [DefaultNamespace]). Changing it orphans the objects already written.
+	Namespace string
+	// ProdID is the calendar's PRODID (default [DefaultProdID]).
+	ProdID string
+	// Now gives DTSTAMP (default time.Now).
+	Now func() time.Time
+	// MaxConflicts is how often a write that meets a concurrent change
+	// (412) re-reads and tries again within one Sync (default 3).
+	MaxConflicts int
+}
+
+// Connector keeps one calendar object per record key in a CalDAV
+// collection. Build it with [New]. It is safe for concurrent use.
+type Connector struct {
+	cfg        Config
+	client     *http.Client
+	collection *url.URL
+	cls        httpx.Classifier
+}
+
+var _ synclayer.Connector = (*Connector)(nil)
+
+// maxObject bounds how much of a stored object is read.
+const maxObject = 1 << 20
+
+// New checks cfg and returns a connector.
+func New(cfg Config) (*Connector, error) {
+	u, err := url.Parse(cfg.CollectionURL)
+	switch {
+	case cfg.CollectionURL == "":
+		return nil, errors.New("caldav: Config.CollectionURL is required")
+	case err != nil:
+		return nil, fmt.Errorf("caldav: Config.CollectionURL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
+		return nil, fmt.Errorf("caldav: Config.CollectionURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+	case u.User != nil:
+		return nil, fmt.Errorf("caldav: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", httpx.RedactURL(u, true))
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("caldav: Config.CollectionURL %q must not have a query or fragment", httpx.RedactURL(u, false))
+	case cfg.MaxConflicts < 0:
+		return nil, fmt.Errorf("caldav: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	if cfg.ProdID == "" {
+		cfg.ProdID = DefaultProdID
+	}
+	if strings.ContainsFunc(cfg.ProdID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, errors.New("caldav: Config.ProdID holds control characters")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxConflicts == 0 {
+		cfg.MaxConflicts = 3
+	}
+	c := &Connector{cfg: cfg, client: cfg.HTTPClient, collection: u, cls: httpx.Classifier{Prefix: "caldav"}}
+	if c.client == nil {
+		c.client = http.DefaultClient
+	}
+	return c, nil
+}
+
+// lowerBase32Hex is base32hex in lowercase: safe in URLs and file names
+// on case-insensitive file systems alike.
+var lowerBase32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// digest is the base32hex SHA-256 of the length-prefixed namespace and
+// the key.
+func digest(namespace, key string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(namespace)))])
+	h.Write([]byte(namespace))
+	h.Write([]byte(key))
+	return lowerBase32Hex.EncodeToString(h.Sum(nil))
+}
+
+// ObjectName returns the name of key's object in the collection: 52
+// characters of 0-9 and a-v, then ".ics".
+func ObjectName(namespace, key string) string { return digest(namespace, key) + ".ics" }
+
+// UID returns the UID of key's event.
+func UID(namespace, key string) string { return digest(namespace, key) + "@synclayer" }
+
+// ObjectURL returns the URL of key's object.
+func (c *Connector) ObjectURL(key string) string {
+	return c.collection.JoinPath(ObjectName(c.cfg.Namespace, key)).String()
+}
+
+// Sync upserts or deletes the object of rec.Key; see the package doc.
+func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	var body []byte
+	if !rec.Delete {
+		var ev Event
+		switch p := rec.Payload.(type) {
+		case Event:
+			ev = p
+		case *Event:
+			if p == nil {
+				return c.invalid(rec.Key, errors.New("payload is a nil *caldav.Event"))
+			}
+			ev = *p
+		default:
+			return c.invalid(rec.Key, fmt.Errorf("payload is %T, want caldav.Event or *caldav.Event", rec.Payload))
+		}
+		b, err := c.encode(rec.Key, rec.Version, ev)
+		if err != nil {
+			return c.invalid(rec.Key, err)
+		}
+		body = b
+	}
+	target := c.ObjectURL(rec.Key)
+	for range c.cfg.MaxConflicts {
+		cur, etag, exists, err := c.get(ctx, target, rec.Key)
+		if err != nil {
+			return err
+		}
+		if exists && rec.Version != 0 && cur.version > rec.Version {
+			return nil // a newer version is there
+		}
+		var done bool
+		if rec.Delete {
+			if !exists {
+				return nil
+			}
+			done, err = c.remove(ctx, target, etag)
+		} else {
+			done, err = c.put(ctx, target, body, etag, exists, rec.Key)
+		}
+		if err != nil || done {
+			return err
+		}
+		// 412: changed since we read it; read again.
+	}
+	e := &httpx.Error{Prefix: "caldav", Method: http.MethodPut, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
+		Status: fmt.Sprintf("412 Precondition Failed %d times in a row (changed concurrently)", c.cfg.MaxConflicts), Kind: httpx.ErrConflict}
+	return e // retryable: the next attempt reads again
+}
+
+// get reads the object: what it holds, its ETag, and whether it exists.
+func (c *Connector) get(ctx context.Context, target, key string) (stored, string, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %w", err))
+	}
+	req.Header.Set("Accept", "text/calendar")
+	resp, err := c.client.Do(req)
+	if err == nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
+		httpx.Discard(resp)
+		return stored{}, "", false, nil
+	}
+	if err := c.cls.Check(req, resp, err); err != nil {
+		return stored{}, "", false, err
+	}
+	body, rerr := httpx.ReadBody(resp, maxObject)
+	if rerr != nil {
+		return stored{}, "", false, c.cls.Network(req, rerr)
+	}
+	etag := resp.Header.Get("ETag")
+	if etag == "" {
+		return stored{}, "", false, httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrRejected,
+			errors.New("the server sent no ETag, so the object cannot be updated safely")))
+	}
+	s := parse(body)
+	if s.key != "" && s.key != key {
+		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %s: %w: it holds key %q, not %q",
+			httpx.RedactURL(req.URL, false), ErrKeyMismatch, s.key, key))
+	}
+	return s, etag, true, nil
+}
+
+// put writes body under the precondition; done is false after a 412.
+func (c *Connector) put(ctx context.Context, target string, body []byte, etag string, exists bool, key string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, target, bytes.NewReader(body))
+	if err != nil {
+		return false, synclayer.Permanent(fmt.Errorf("caldav: %w", err))
+	}
+	req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+	if exists {
+		req.Header.Set("If-Match", etag)
+	} else {
+		req.Header.Set("If-None-Match", "*")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return false, c.cls.Network(req, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusPreconditionFailed:
+		httpx.Discard(resp)
+		return false, nil
+	case resp.StatusCode == http.StatusMultiStatus || resp.StatusCode == http.StatusConflict:
+		// Radicale answers 409 with CALDAV:no-uid-conflict; Xandikos a
+		// multi-status with a failed precondition inside.
+		b, _ := httpx.ReadBody(resp, httpx.MaxSnippet)
+		cause := fmt.Errorf("%w: UID %s (key %q)", ErrUIDConflict, UID(c.cfg.Namespace, key), key)
+		if !bytes.Contains(b, []byte("no-uid-conflict")) {
+			if resp.StatusCode == http.StatusConflict {
+				return false, c.cls.Response(req, resp, b) // e.g. the collection is missing
+			}
+			cause = errors.New("multi-status answer to PUT: the object was not stored")
+		}
+		return false, httpx.Wrap(c.cls.New(req, resp, b, httpx.ErrConflict, cause))
+	}
+	if err := c.cls.Check(req, resp, nil); err != nil {
+		return false, err
+	}
+	return true, httpx.Discard(resp)
+}
+
+// remove deletes the object under If-Match; done is false after a 412.
+func (c *Connector) remove(ctx context.Context, target, etag string) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, target, nil)
+	if err != nil {
+		return false, synclayer.Permanent(fmt.Errorf("caldav: %w", err))
+	}
+	req.Header.Set("If-Match", etag)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return false, c.cls.Network(req, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusPreconditionFailed:
+		httpx.Discard(resp)
+		return false, nil
+	case http.StatusNotFound, http.StatusGone:
+		httpx.Discard(resp)
+		return true, nil
+	}
+	if err := c.cls.Check(req, resp, nil); err != nil {
+		return false, err
+	}
+	return true, httpx.Discard(resp)
+}
+
+func (c *Connector) invalid(key string, err error) error {
+	return synclayer.Permanent(fmt.Errorf("caldav: key %q: %w: %w", key, ErrInvalidPayload, err))
+}
+
+func mustParse(s string) *url.URL {
+	u, _ := url.Parse(s)
+	return u
+}

@@ -1,0 +1,60 @@
+// Package caldav is a synclayer connector that keeps one calendar object
+// (a VEVENT) per record key in a CalDAV calendar collection (RFC 4791),
+// such as Radicale, Xandikos, Nextcloud or Apple Calendar Server.
+//
+// # Configuration
+//
+// [New] takes a [Config]: the calendar collection's URL and the caller's
+// *http.Client, which carries the credentials (basic auth, a bearer token)
+// in its Transport. The configuration is checked at construction.
+//
+// # Payload
+//
+// A record's Payload is an [Event] or an *[Event]: summary, description,
+// location, and start and end, either as times (written in UTC) or as
+// all-day dates (DTSTART;VALUE=DATE with an exclusive DTEND). The
+// connector builds the iCalendar object with github.com/emersion/go-ical:
+// VERSION, PRODID, a UID derived from the key, DTSTAMP, text values
+// escaped as RFC 5545 requires, lines folded at 75 octets. It adds two
+// properties: X-SYNCLAYER-KEY (the record key) and X-SYNCLAYER-VERSION
+// (the record version).
+//
+// # Delivery semantics
+//
+// Each key has one object at a deterministic path in the collection,
+// [ObjectName] of the namespace and the key (hex-free base32 of a SHA-256
+// digest, so a key with "/", "..", or any Unicode is safe in a URL), whose
+// UID is [UID] of the same. Sync reads the object, then writes it with a
+// conditional PUT: If-None-Match: * when it does not exist yet, If-Match
+// with its ETag otherwise. If another client changed or created the object
+// in between, the server answers 412 and Sync reads it again and retries,
+// up to Config.MaxConflicts times, then reports a retryable conflict. A
+// delete sends DELETE with If-Match; an object already gone is done.
+// Retrying Sync after a lost response therefore leaves one object.
+//
+// A record whose Version is lower than the X-SYNCLAYER-VERSION of the
+// stored object is not written (Sync returns nil), so an old update never
+// overwrites a newer one, even across processes with different
+// idempotency stores. Unversioned records (Version 0) are always written.
+//
+// The conditional requests are plain net/http: go-webdav's
+// PutCalendarObject sends no preconditions.
+//
+// A Connector is safe for concurrent use.
+//
+// # Errors
+//
+// Errors are classified by the shared HTTP rules (network errors, 408,
+// 425, 429 and 5xx retryable; other 4xx permanent), with the server's
+// answer in an error found with errors.As. On top of them:
+//
+//   - a 409 with CALDAV:no-uid-conflict (another object of the collection
+//     already has this UID), or a multi-status answer to the PUT, wraps
+//     [ErrUIDConflict] and is permanent;
+//   - an object at the key's path that names another key wraps
+//     [ErrKeyMismatch] and is permanent;
+//   - an invalid payload wraps [ErrInvalidPayload] and is permanent.
+//
+// Credentials (the Authorization header, a password in the URL) never
+// appear in an error.
+package caldav
