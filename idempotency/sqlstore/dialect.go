@@ -19,13 +19,13 @@ type Dialect struct {
 	// now is the expression for the database's clock in Unix milliseconds,
 	// constant within one statement.
 	now string
-	// schema creates the table and its index; %[1]s is the table name.
+	// schema creates the table; %[1]s is the table name.
 	schema []string
 	// lock, if set, is run in the migration transaction first, to
 	// serialise concurrent migrations; %[1]s is a lock id.
 	lock string
 
-	claim, completeMark, completeOnly, release, cleanup string
+	claim, completeMark, completeOnly, release, scan, cleanup string
 
 	// retryable reports errors after which the statement was rolled back
 	// and may simply be run again (deadlock, busy database).
@@ -55,7 +55,6 @@ var Postgres = &Dialect{
 	done_until  bigint NOT NULL DEFAULT 0,
 	purge_at    bigint NOT NULL
 )`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_purge ON %[1]s (purge_at)`,
 	},
 	claim: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 SELECT CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), 0, CAST(:tok AS text), :now + CAST(:ttl AS bigint), 0, :now + CAST(:ttl AS bigint)
@@ -83,7 +82,8 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
 	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, k.done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
-	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now AND id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT CAST(:lim AS bigint))`,
+	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
+	cleanup: `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
 	retryable: func(err error) bool {
 		var e interface{ SQLState() string }
 		if errors.As(err, &e) {
@@ -104,17 +104,16 @@ var MariaDB = &Dialect{
 	lock: "", // CREATE TABLE IF NOT EXISTS is atomic under MariaDB's metadata locks
 	schema: []string{
 		`CREATE TABLE IF NOT EXISTS %[1]s (
-	id          BINARY(32) NOT NULL PRIMARY KEY,
+	id          VARBINARY(40) NOT NULL PRIMARY KEY,
 	kind        CHAR(1) CHARACTER SET ascii NOT NULL,
 	connector   BLOB NOT NULL,
 	name        MEDIUMBLOB NOT NULL,
 	version     BIGINT NOT NULL DEFAULT 0,
 	token       VARCHAR(64) CHARACTER SET ascii NOT NULL DEFAULT '',
 	lease_until BIGINT NOT NULL DEFAULT 0,
-	last_event  BINARY(32) NULL,
+	last_event  VARBINARY(40) NULL,
 	done_until  BIGINT NOT NULL DEFAULT 0,
-	purge_at    BIGINT NOT NULL,
-	INDEX %[1]s_purge (purge_at)
+	purge_at    BIGINT NOT NULL
 ) ENGINE=InnoDB`,
 	},
 	// ON DUPLICATE KEY UPDATE assigns left to right, each assignment seeing
@@ -147,7 +146,8 @@ ON DUPLICATE KEY UPDATE
 	token = IF(token = :tok, '', token),
 	purge_at = GREATEST(lease_until, done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
-	cleanup: `DELETE FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim`,
+	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
+	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
 	retryable: func(err error) bool {
 		var e *mysql.MySQLError
 		// 1213: deadlock found; 1205: lock wait timeout. Both roll back the
@@ -179,7 +179,6 @@ var SQLite = &Dialect{
 	done_until  INTEGER NOT NULL DEFAULT 0,
 	purge_at    INTEGER NOT NULL
 ) WITHOUT ROWID`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_purge ON %[1]s (purge_at)`,
 	},
 	claim: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 SELECT :kid, 'k', :conn, :key, 0, :tok, :now + :ttl, 0, :now + :ttl
@@ -207,7 +206,8 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
 	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
-	cleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE purge_at < :now ORDER BY purge_at LIMIT :lim)`,
+	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
+	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
 	retryable: func(err error) bool {
 		var e interface{ Code() int }
 		if errors.As(err, &e) {
@@ -257,12 +257,15 @@ const (
 	pTTL                // lease TTL, ms
 	pRet                // retention, ms
 	pLim                // batch size
+	pAfter              // cleanup: scan ids above this one
+	pUpto               // cleanup: up to this id
 	nParams
 )
 
 var paramNames = map[string]param{
 	"kid": pKID, "conn": pConn, "key": pKey, "eid": pEID, "ename": pEName,
 	"ver": pVer, "tok": pTok, "ttl": pTTL, "ret": pRet, "lim": pLim,
+	"after": pAfter, "upto": pUpto,
 }
 
 // stmt is a statement compiled for one dialect and table.

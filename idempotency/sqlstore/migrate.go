@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -40,18 +41,45 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Cleanup deletes expired rows: done-markers past their retention, and key
 // rows whose lease has ended and whose last Complete's retention has
-// passed (which forgets the key's version). It deletes in statements of at
-// most the batch size (see [WithCleanupBatch]), each its own transaction,
-// until none is left or ctx ends, and returns how many rows it deleted.
+// passed (which forgets the key's version). It walks the table in primary
+// key order, at most the batch size of rows per step (see
+// [WithCleanupBatch]): one statement finds the end of the next batch, one
+// deletes its expired rows. So no index on expiry slows the hot path, and
+// no statement holds locks on more than one batch. It stops at the end of
+// the table or when ctx ends, and returns how many rows it deleted.
 func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 	var total int64
 	var v [nParams]any
 	v[pLim] = s.batch
+	after := []byte{}
 	for {
-		var res sql.Result
+		var upto []byte
+		v[pAfter] = after
 		err := s.retry(ctx, func() error {
-			var err error
-			res, err = s.db.ExecContext(ctx, s.cleanup.query, s.cleanup.args(&v)...)
+			ps, err := s.prepare(ctx, &s.scan)
+			if err != nil {
+				return err
+			}
+			err = ps.QueryRowContext(ctx, s.scan.args(&v)...).Scan(&upto)
+			if errors.Is(err, sql.ErrNoRows) {
+				upto, err = nil, nil
+			}
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: cleanup %s: %w", s.table, err)
+		}
+		if upto == nil {
+			return total, nil // past the last row
+		}
+		v[pUpto] = upto
+		var res sql.Result
+		err = s.retry(ctx, func() error {
+			ps, err := s.prepare(ctx, &s.cleanup)
+			if err != nil {
+				return err
+			}
+			res, err = ps.ExecContext(ctx, s.cleanup.args(&v)...)
 			return err
 		})
 		if err != nil {
@@ -62,9 +90,7 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 			return total, fmt.Errorf("sqlstore: cleanup %s: %w", s.table, err)
 		}
 		total += n
-		if n < int64(s.batch) {
-			return total, nil
-		}
+		after = upto
 	}
 }
 

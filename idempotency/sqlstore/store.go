@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -54,7 +55,10 @@ type Store struct {
 	table   string
 	batch   int
 
-	claim, completeMark, completeOnly, release, cleanup stmt
+	claim, completeMark, completeOnly, release, scan, cleanup stmt
+
+	mu       sync.Mutex
+	prepared map[*stmt]*sql.Stmt
 }
 
 var _ synclayer.Store = (*Store)(nil)
@@ -81,6 +85,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	s.completeMark = dialect.compile(dialect.completeMark, table)
 	s.completeOnly = dialect.compile(dialect.completeOnly, table)
 	s.release = dialect.compile(dialect.release, table)
+	s.scan = dialect.compile(dialect.scan, table)
 	s.cleanup = dialect.compile(dialect.cleanup, table)
 	return s, nil
 }
@@ -88,19 +93,27 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 // Table returns the store's table name.
 func (s *Store) Table() string { return s.table }
 
-// rowID is the primary key of a row: SHA-256 of its kind, the connector
-// and the name (record key or event ID), length-prefixed so that no two
-// (connector, name) pairs share an ID. Names of any length and bytes fit
-// in a fixed-size key; the name itself is kept in its own column.
-func rowID(kind byte, conn, name string) []byte {
+// rowIDs returns the primary keys of the rows of a claim. The key's row
+// is a 16-byte tag, the first half of a SHA-256 of the connector
+// (length-prefixed, so no two (connector, key) pairs meet) and the record
+// key, followed by 'k'. The event's done-marker row is the same tag, 'e'
+// and the first half of a SHA-256 of the event ID: it sorts next to its
+// key's row, so a Complete writes one index page rather than two. Names of
+// any length and bytes fit in short keys; the names themselves are kept in
+// their own column.
+func rowIDs(c synclayer.Claim) (kid, eid []byte) {
 	h := sha256.New()
-	var n [9]byte
-	n[0] = kind
-	binary.BigEndian.PutUint64(n[1:], uint64(len(conn)))
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(c.Connector)))
 	h.Write(n[:])
-	h.Write([]byte(conn))
-	h.Write([]byte(name))
-	return h.Sum(nil)
+	h.Write([]byte(c.Connector))
+	h.Write([]byte(c.Key))
+	var sum [sha256.Size]byte
+	tag := h.Sum(sum[:0])[:16]
+	kid = append(append(make([]byte, 0, 17), tag...), 'k')
+	e := sha256.Sum256([]byte(c.EventID))
+	eid = append(append(append(make([]byte, 0, 33), tag...), 'e'), e[:16]...)
+	return kid, eid
 }
 
 // bytesOf returns s as a non-nil byte slice (nil would be stored as NULL).
@@ -129,10 +142,11 @@ func millis(d time.Duration) int64 {
 // stale -> busy -> acquired and takes the lease at once.
 func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
 	var v [nParams]any
-	v[pKID] = rowID('k', c.Connector, c.Key)
+	kid, eid := rowIDs(c)
+	v[pKID] = kid
 	v[pConn] = bytesOf(c.Connector)
 	v[pKey] = bytesOf(c.Key)
-	v[pEID] = rowID('e', c.Connector, c.EventID)
+	v[pEID] = eid
 	v[pVer] = c.Version
 	tok := newToken()
 	v[pTok] = tok
@@ -146,7 +160,11 @@ func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimRe
 	)
 	err := s.retry(ctx, func() error {
 		noRow = false
-		err := s.db.QueryRowContext(ctx, s.claim.query, s.claim.args(&v)...).Scan(&gotTok, &version, &leaseUntil, &doneInRow)
+		ps, err := s.prepare(ctx, &s.claim)
+		if err != nil {
+			return err
+		}
+		err = ps.QueryRowContext(ctx, s.claim.args(&v)...).Scan(&gotTok, &version, &leaseUntil, &doneInRow)
 		if errors.Is(err, sql.ErrNoRows) {
 			// The INSERT ... SELECT selected nothing: the event's
 			// done-marker is live.
@@ -176,7 +194,8 @@ func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimRe
 // if token holds it) together. With a zero Retention no marker is written.
 func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) error {
 	var v [nParams]any
-	v[pKID] = rowID('k', c.Connector, c.Key)
+	kid, eid := rowIDs(c)
+	v[pKID] = kid
 	v[pConn] = bytesOf(c.Connector)
 	v[pKey] = bytesOf(c.Key)
 	v[pVer] = c.Version
@@ -184,17 +203,14 @@ func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) e
 	st := &s.completeOnly
 	if ret := millis(c.Retention); ret > 0 {
 		st = &s.completeMark
-		v[pEID] = rowID('e', c.Connector, c.EventID)
+		v[pEID] = eid
 		v[pEName] = bytesOf(c.EventID)
 		v[pRet] = ret
 	}
 	if token == "" {
 		v[pTok] = "-" // matches no lease: tokens are hex
 	}
-	err := s.retry(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, st.query, st.args(&v)...)
-		return err
-	})
+	err := s.retry(ctx, func() error { return s.exec(ctx, st, &v) })
 	if err != nil {
 		return s.fail(ctx, "complete", c, err)
 	}
@@ -208,16 +224,58 @@ func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) er
 		token = "-"
 	}
 	var v [nParams]any
-	v[pKID] = rowID('k', c.Connector, c.Key)
+	kid, _ := rowIDs(c)
+	v[pKID] = kid
 	v[pTok] = token
-	err := s.retry(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.release.query, s.release.args(&v)...)
-		return err
-	})
+	err := s.retry(ctx, func() error { return s.exec(ctx, &s.release, &v) })
 	if err != nil {
 		return s.fail(ctx, "release", c, err)
 	}
 	return nil
+}
+
+// prepare returns st prepared on s.db, preparing it on first use:
+// database/sql then re-prepares it on each connection once, so that every
+// later call is a single round trip (go-sql-driver/mysql would otherwise
+// prepare, execute and close each statement).
+func (s *Store) prepare(ctx context.Context, st *stmt) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ps, ok := s.prepared[st]; ok {
+		return ps, nil
+	}
+	ps, err := s.db.PrepareContext(ctx, st.query)
+	if err != nil {
+		return nil, err
+	}
+	if s.prepared == nil {
+		s.prepared = make(map[*stmt]*sql.Stmt)
+	}
+	s.prepared[st] = ps
+	return ps, nil
+}
+
+func (s *Store) exec(ctx context.Context, st *stmt, v *[nParams]any) error {
+	ps, err := s.prepare(ctx, st)
+	if err != nil {
+		return err
+	}
+	_, err = ps.ExecContext(ctx, st.args(v)...)
+	return err
+}
+
+// Close releases the store's prepared statements. It does not close the
+// *sql.DB, which belongs to the caller. A closed store prepares its
+// statements again if used.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, ps := range s.prepared {
+		errs = append(errs, ps.Close())
+	}
+	s.prepared = nil
+	return errors.Join(errs...)
 }
 
 // retry runs f, again after errors the dialect reports as rolled back and

@@ -26,24 +26,24 @@ type backend struct {
 	dialect *sqlstore.Dialect
 	// dsn returns the DSN for a store over table; for SQLite, a file
 	// shared by every store of the same table within one test.
-	dsn func(t *testing.T, table string) string
+	dsn func(t testing.TB, table string) string
 }
 
 var backends = []backend{
-	{"postgres", "pgx", sqlstore.Postgres, func(t *testing.T, _ string) string { return testenv.Postgres.Need(t) }},
-	{"mariadb", "mysql", sqlstore.MariaDB, func(t *testing.T, _ string) string { return testenv.MySQL.Need(t) }},
+	{"postgres", "pgx", sqlstore.Postgres, func(t testing.TB, _ string) string { return testenv.Postgres.Need(t) }},
+	{"mariadb", "mysql", sqlstore.MariaDB, func(t testing.TB, _ string) string { return testenv.MySQL.Need(t) }},
 	{"sqlite", "sqlite", sqlstore.SQLite, sqliteDSN},
 }
 
 var sqliteFiles sync.Map // table -> file path
 
-func sqliteDSN(t *testing.T, table string) string {
+func sqliteDSN(t testing.TB, table string) string {
 	path, _ := sqliteFiles.LoadOrStore(table, filepath.Join(t.TempDir(), table+".db"))
 	return "file:" + path.(string) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 }
 
 // openDB opens a pool of the backend and closes it at the end of the test.
-func openDB(t *testing.T, b backend, table string) *sql.DB {
+func openDB(t testing.TB, b backend, table string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open(b.driver, b.dsn(t, table))
 	if err != nil {
@@ -55,7 +55,7 @@ func openDB(t *testing.T, b backend, table string) *sql.DB {
 
 // openStore opens a store over table, migrates it, and drops the table at
 // the end of the test (once, whoever opened it first).
-func openStore(t *testing.T, b backend, table string, dropped *sync.Map) (*sqlstore.Store, *sql.DB) {
+func openStore(t testing.TB, b backend, table string, dropped *sync.Map) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
 	db := openDB(t, b, table)
 	s, err := sqlstore.New(db, b.dialect, table)
@@ -73,7 +73,7 @@ func openStore(t *testing.T, b backend, table string, dropped *sync.Map) (*sqlst
 	return s, db
 }
 
-func dropTable(t *testing.T, b backend, table string) {
+func dropTable(t testing.TB, b backend, table string) {
 	if b.name == "sqlite" {
 		return // the file goes with t.TempDir
 	}
