@@ -1,0 +1,301 @@
+// Package arcgistest is an in-memory ArcGIS feature layer for tests: an
+// [http.Handler] that answers the layer's query and applyEdits operations
+// in the JSON the ArcGIS REST API documents, so the arcgis connector (or
+// your own client) can be tested against it without a network.
+//
+// Serve it with httptest.NewServer and point arcgis.Config.LayerURL at any
+// path ending in FeatureServer/<n>; wrap it in synclayertest.ChaosServer to
+// add faults. Errors come back as ArcGIS does: HTTP 200 with an
+// {"error":{...}} body. Like a layer without a unique index on the key
+// field, it accepts two features with the same key, so a test can see a
+// connector that duplicates.
+package arcgistest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Feature is one stored feature.
+type Feature struct {
+	ObjectID   int64
+	Attributes map[string]any
+	Geometry   json.RawMessage
+}
+
+// Layer is a fake feature layer. It is safe for concurrent use.
+type Layer struct {
+	keyField string
+	token    string
+
+	mu       sync.Mutex
+	nextOID  int64
+	features map[int64]*Feature
+	edits    int
+}
+
+// Option configures [NewLayer].
+type Option func(*Layer)
+
+// RequireToken makes the layer demand `X-Esri-Authorization: Bearer
+// <token>`, answering 499 (token required) or 498 (invalid token) as
+// ArcGIS does.
+func RequireToken(token string) Option { return func(l *Layer) { l.token = token } }
+
+// NewLayer returns an empty layer whose where clauses may name keyField.
+func NewLayer(keyField string, opts ...Option) *Layer {
+	l := &Layer{keyField: keyField, features: map[int64]*Feature{}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// Features returns the stored features, by object id.
+func (l *Layer) Features() []Feature {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Feature, 0, len(l.features))
+	for _, f := range l.features {
+		out = append(out, clone(f))
+	}
+	slices.SortFunc(out, func(a, b Feature) int { return int(a.ObjectID - b.ObjectID) })
+	return out
+}
+
+// ByKey returns the features whose key field holds key, by object id.
+func (l *Layer) ByKey(key string) []Feature {
+	var out []Feature
+	for _, f := range l.Features() {
+		if f.Attributes[l.keyField] == key {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Edits returns how many applyEdits requests changed the layer.
+func (l *Layer) Edits() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.edits
+}
+
+func clone(f *Feature) Feature {
+	c := *f
+	c.Attributes = make(map[string]any, len(f.Attributes))
+	for k, v := range f.Attributes {
+		c.Attributes[k] = v
+	}
+	return c
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, code int, msg string, details ...string) {
+	if details == nil {
+		details = []string{}
+	}
+	reply(w, map[string]any{"error": map[string]any{"code": code, "message": msg, "details": details}})
+}
+
+// ServeHTTP answers <layer>/query and <layer>/applyEdits.
+func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		fail(w, 400, "Unable to parse the request body.")
+		return
+	}
+	if r.Form.Get("f") != "json" {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body>ArcGIS REST Services Directory</body></html>")
+		return
+	}
+	if l.token != "" {
+		switch r.Header.Get("X-Esri-Authorization") {
+		case "Bearer " + l.token:
+		case "":
+			fail(w, 499, "Token Required")
+			return
+		default:
+			fail(w, 498, "Invalid token.")
+			return
+		}
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/query"):
+		l.query(w, r)
+	case strings.HasSuffix(r.URL.Path, "/applyEdits") && r.Method == http.MethodPost:
+		l.applyEdits(w, r)
+	default:
+		fail(w, 400, "Invalid URL", "unsupported operation "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// parseWhere accepts `FIELD = 'literal'`, quotes doubled inside the
+// literal, and nothing else: an injection attempt is a syntax error.
+func parseWhere(where string) (field, lit string, ok bool) {
+	field, rest, found := strings.Cut(where, " = ")
+	if !found || len(rest) < 2 || rest[0] != '\'' {
+		return "", "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(rest); i++ {
+		if rest[i] != '\'' {
+			b.WriteByte(rest[i])
+			continue
+		}
+		if i+1 < len(rest) && rest[i+1] == '\'' {
+			b.WriteByte('\'')
+			i++
+			continue
+		}
+		return field, b.String(), i == len(rest)-1
+	}
+	return "", "", false
+}
+
+func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
+	field, lit, ok := parseWhere(r.Form.Get("where"))
+	if !ok || field != l.keyField {
+		fail(w, 400, "Unable to complete operation.", "'where' parameter is invalid")
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []int64
+	for id, f := range l.features {
+		if f.Attributes[l.keyField] == lit {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if r.Form.Get("returnIdsOnly") == "true" {
+		reply(w, map[string]any{"objectIdFieldName": "OBJECTID", "objectIds": ids})
+		return
+	}
+	out := []map[string]any{}
+	fields := strings.Split(r.Form.Get("outFields"), ",")
+	for _, id := range ids {
+		attrs := map[string]any{}
+		for k, v := range l.features[id].Attributes {
+			if slices.Contains(fields, "*") || slices.Contains(fields, k) {
+				attrs[k] = v
+			}
+		}
+		out = append(out, map[string]any{"attributes": attrs})
+	}
+	reply(w, map[string]any{"objectIdFieldName": "OBJECTID", "features": out})
+}
+
+type editResult struct {
+	ObjectID int64          `json:"objectId"`
+	Success  bool           `json:"success"`
+	Error    map[string]any `json:"error,omitempty"`
+}
+
+type edit struct {
+	Attributes map[string]any  `json:"attributes"`
+	Geometry   json.RawMessage `json:"geometry,omitempty"`
+}
+
+// applyEdits applies adds, updates and deletes; with
+// rollbackOnFailure=true (the default) one failed edit undoes them all.
+func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request) {
+	var adds, updates []edit
+	for name, dst := range map[string]*[]edit{"adds": &adds, "updates": &updates} {
+		if v := r.Form.Get(name); v != "" {
+			if err := json.Unmarshal([]byte(v), dst); err != nil {
+				fail(w, 400, "Unable to complete operation.", "Invalid "+name+": "+err.Error())
+				return
+			}
+		}
+	}
+	var deletes []int64
+	if v := strings.TrimSpace(r.Form.Get("deletes")); v != "" {
+		v = strings.Trim(v, "[]")
+		for _, s := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				fail(w, 400, "Unable to complete operation.", "Invalid deletes")
+				return
+			}
+			deletes = append(deletes, id)
+		}
+	}
+	rollback := r.Form.Get("rollbackOnFailure") != "false"
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := make(map[int64]*Feature, len(l.features))
+	for id, f := range l.features {
+		c := clone(f)
+		next[id] = &c
+	}
+	nextOID, failed := l.nextOID, false
+	notFound := func(id int64) editResult {
+		failed = true
+		return editResult{ObjectID: id, Error: map[string]any{"code": 1019, "description": "Object is missing."}}
+	}
+	addRes, updRes, delRes := []editResult{}, []editResult{}, []editResult{}
+	for _, a := range adds {
+		nextOID++
+		attrs := map[string]any{"OBJECTID": nextOID}
+		for k, v := range a.Attributes {
+			if k != "OBJECTID" {
+				attrs[k] = v
+			}
+		}
+		next[nextOID] = &Feature{ObjectID: nextOID, Attributes: attrs, Geometry: a.Geometry}
+		addRes = append(addRes, editResult{ObjectID: nextOID, Success: true})
+	}
+	for _, u := range updates {
+		id := toInt(u.Attributes["OBJECTID"])
+		cur, ok := next[id]
+		if !ok {
+			updRes = append(updRes, notFound(id))
+			continue
+		}
+		for k, v := range u.Attributes {
+			cur.Attributes[k] = v
+		}
+		cur.Attributes["OBJECTID"] = id
+		if u.Geometry != nil {
+			cur.Geometry = u.Geometry
+		}
+		updRes = append(updRes, editResult{ObjectID: id, Success: true})
+	}
+	for _, id := range deletes {
+		if _, ok := next[id]; !ok {
+			delRes = append(delRes, notFound(id))
+			continue
+		}
+		delete(next, id)
+		delRes = append(delRes, editResult{ObjectID: id, Success: true})
+	}
+	if !failed || !rollback {
+		l.features, l.nextOID = next, nextOID
+		l.edits++
+	}
+	reply(w, map[string]any{"addResults": addRes, "updateResults": updRes, "deleteResults": delRes})
+}
+
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case json.Number:
+		i, _ := n.Int64()
+		return i
+	case int64:
+		return n
+	}
+	return -1
+}
