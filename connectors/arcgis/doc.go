@@ -27,7 +27,11 @@
 // applyEdits request: an update by object id when the feature exists, an
 // add otherwise. Features found twice for one key (left by a writer that
 // did not serialise) are merged: the lowest object id is updated, the
-// others deleted. A delete removes every feature of the key; a missing
+// others deleted. Only features whose key attribute equals the key exactly
+// count, so a case- or accent-insensitive database collation cannot make
+// one key update another's feature. Keys holding a backslash (an escape
+// character in some databases) or control characters are refused with a
+// permanent [ErrInvalidPayload]. A delete removes every feature of the key; a missing
 // feature is not an error. Retrying Sync after a lost response therefore
 // leaves one feature.
 //

@@ -22,9 +22,9 @@
 // # Delivery semantics
 //
 // Each key has one object at a deterministic path in the collection,
-// [ObjectName] of the namespace and the key (hex-free base32 of a SHA-256
-// digest, so a key with "/", "..", or any Unicode is safe in a URL), whose
-// UID is [UID] of the same. Sync reads the object, then writes it with a
+// [ObjectName] of the namespace and the key (lowercase base32hex of a
+// SHA-256 digest, so a key with "/", "..", "%" or any Unicode is safe in a
+// URL and a file name), whose UID is [UID] of the same. Sync reads the object, then writes it with a
 // conditional PUT: If-None-Match: * when it does not exist yet, If-Match
 // with its ETag otherwise. If another client changed or created the object
 // in between, the server answers 412 and Sync reads it again and retries,
@@ -40,17 +40,24 @@
 // The conditional requests are plain net/http: go-webdav's
 // PutCalendarObject sends no preconditions.
 //
+// The server must give strong ETags (Radicale and Xandikos do): If-Match
+// compares strongly, so with a weak ETag every write would meet 412.
+//
 // A Connector is safe for concurrent use.
 //
 // # Errors
 //
 // Errors are classified by the shared HTTP rules (network errors, 408,
-// 425, 429 and 5xx retryable; other 4xx permanent), with the server's
-// answer in an error found with errors.As. On top of them:
+// 425, 429, 500, 502, 503 and 504 retryable; any other status permanent),
+// with the exchange in an [*Error] found with errors.As. On top of them:
 //
-//   - a 409 with CALDAV:no-uid-conflict (another object of the collection
-//     already has this UID), or a multi-status answer to the PUT, wraps
-//     [ErrUIDConflict] and is permanent;
+//   - CALDAV:no-uid-conflict (another object of the collection already
+//     has this UID), whether in a 409 (Radicale) or inside a multi-status
+//     answer (Xandikos), wraps [ErrUIDConflict] and [ErrConflict] and is
+//     permanent; any other multi-status answer to a PUT is a permanent
+//     [ErrConflict];
+//   - a 412 on every one of Config.MaxConflicts tries wraps [ErrConflict]
+//     and is retryable;
 //   - an object at the key's path that names another key wraps
 //     [ErrKeyMismatch] and is permanent;
 //   - an invalid payload wraps [ErrInvalidPayload] and is permanent.

@@ -50,7 +50,7 @@
 //
 // # Errors
 //
-// Errors are [*Error] values, found with errors.As, carrying the
+// A failed API call is an [*Error], found with errors.As, carrying the
 // operation, HTTP code, Google's reasons and message, and wrapping a
 // category:
 //
@@ -58,9 +58,13 @@
 //     rateLimitExceeded, userRateLimitExceeded or quotaExceeded are
 //     retryable ([ErrRateLimited], [ErrUnavailable], [ErrNetwork]); a
 //     Retry-After header becomes a [synclayer.RetryAfter] hint;
+//   - a 412 (conditionNotMet) on every one of Config.MaxConflicts tries
+//     wraps [ErrConflict] and is retryable;
 //   - every other 4xx is permanent: [ErrUnauthorized] (401, other 403),
 //     [ErrNotFound] (404, 410), [ErrConflict], [ErrRejected] (400, ...);
-//   - an invalid payload wraps [ErrInvalidPayload] and is permanent.
+//     but a 404 or 410 on delete means the event is already gone: done;
+//   - an invalid payload wraps [ErrInvalidPayload], and an event of another
+//     key [ErrKeyMismatch]; both are permanent.
 //
 // Messages never include credentials: an API key in a URL is redacted.
 package googlecalendar
