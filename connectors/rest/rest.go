@@ -180,13 +180,14 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 // if they hold valid JSON; anything else goes through encoding/json.
 func (c *Connector) body(p any) ([]byte, error) {
 	var b []byte
+	raw := false
 	switch v := p.(type) {
 	case nil:
 		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
 	case json.RawMessage:
-		b = v
+		b, raw = v, true
 	case []byte:
-		b = v
+		b, raw = v, true
 	default:
 		var err error
 		if b, err = json.Marshal(p); err != nil {
@@ -196,7 +197,7 @@ func (c *Connector) body(p any) ([]byte, error) {
 	if len(b) > c.cfg.MaxPayloadBytes {
 		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
 	}
-	if !json.Valid(b) {
+	if raw && !json.Valid(b) {
 		return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, p)
 	}
 	return b, nil
