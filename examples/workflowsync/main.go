@@ -2,12 +2,13 @@
 // defaults: when the platform deploys a workflow, a partner calendar, a GIS
 // resource planner and a records database must reflect it at once.
 //
-// It starts three small fake partner servers on 127.0.0.1, wires a
-// connector to each, publishes WorkflowDeployed on the in-memory bus and
-// prints what happened: the first push, a redelivery of the same event (all
-// duplicates, nothing written), a newer version (each partner still holds
-// one record, now updated), and a partner that fails twice before it
-// succeeds.
+// It serves three fake partners on 127.0.0.1 (the Google Calendar Events
+// API, an ArcGIS feature layer and a records API), wires the library's
+// googlecalendar, arcgis and rest connectors to them, publishes
+// WorkflowDeployed on the in-memory bus and prints what happened: the first
+// push, a redelivery of the same event (all duplicates, nothing written), a
+// newer version (each partner still holds one record, now updated), and a
+// partner that fails twice before it succeeds.
 //
 //	go run ./examples/workflowsync
 package main
@@ -19,14 +20,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"sort"
 	"sync"
 	"time"
 
+	"google.golang.org/api/calendar/v3"
+
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
+	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
 // WorkflowDeployed is the Data of the platform's WorkflowDeployed event.
@@ -43,36 +50,102 @@ func main() {
 	}
 }
 
+// partners are the three fake partner systems and the connectors to them.
+type partners struct {
+	calendar *calendartest.Fake
+	gis      *arcgistest.Layer
+	records  *partner
+	stops    []func()
+}
+
+func (p *partners) close() {
+	for _, stop := range p.stops {
+		stop()
+	}
+}
+
+func startPartners(ctx context.Context, reg *synclayer.Registry) (*partners, error) {
+	p := &partners{calendar: calendartest.New(), records: newPartner("records"),
+		gis: arcgistest.NewLayer("WORKFLOW_ID", arcgistest.RequireToken("demo-token"))}
+	urls := make([]string, 3)
+	for i, h := range []http.Handler{p.calendar, p.gis, p.records} {
+		u, stop, err := serve(h)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		urls[i] = u
+		p.stops = append(p.stops, stop)
+	}
+
+	svc, err := p.calendar.Service(ctx, urls[0], nil) // in production: the caller's credentials
+	if err != nil {
+		return nil, err
+	}
+	cal, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: "ops"})
+	if err != nil {
+		return nil, err
+	}
+	gis, err := arcgis.New(arcgis.Config{
+		LayerURL:     urls[1] + "/arcgis/rest/services/Workflows/FeatureServer/0",
+		KeyField:     "WORKFLOW_ID",
+		VersionField: "SYNC_VERSION",
+		Token:        "demo-token",
+	})
+	if err != nil {
+		return nil, err
+	}
+	records, err := rest.New(rest.Config{BaseURL: urls[2], Name: "records"})
+	if err != nil {
+		return nil, err
+	}
+	p.stops = append(p.stops, func() { records.Close() })
+
+	// One connector per partner, each with its own mapping of the event.
+	retry := synclayer.WithRetry(synclayer.RetryPolicy{InitialInterval: 50 * time.Millisecond, MaxAttempts: 5})
+	for _, c := range []struct {
+		name string
+		conn synclayer.Connector
+		m    synclayer.Mapper
+	}{
+		{"calendar", cal, synclayer.MapJSON(toCalendarEvent)},
+		{"gis", gis, synclayer.MapJSON(toFeature)},
+		{"records", records, synclayer.MapJSON(toRecord)},
+	} {
+		if err := reg.Register(c.name, c.conn, synclayer.Route("WorkflowDeployed", c.m), retry); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// describe says what each partner holds.
+func (p *partners) describe() string {
+	var b bytes.Buffer
+	evs := p.calendar.Events("ops")
+	fmt.Fprintf(&b, "  calendar  %d event(s)\n", len(evs))
+	for _, ev := range evs {
+		fmt.Fprintf(&b, "            %s %q %s..%s (%s)\n", ev.ExtendedProperties.Private[googlecalendar.PropertyKey], ev.Summary, ev.Start.Date, ev.End.Date, ev.Status)
+	}
+	fs := p.gis.Features()
+	fmt.Fprintf(&b, "  gis       %d feature(s)\n", len(fs))
+	for _, f := range fs {
+		fmt.Fprintf(&b, "            OBJECTID %d %s %s starts %s\n", f.ObjectID, f.Attributes["WORKFLOW_ID"], f.Attributes["NAME"], f.Attributes["START_DATE"])
+	}
+	b.WriteString(p.records.describe())
+	return b.String()
+}
+
 func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// Three partner systems, each on its own loopback port.
-	calendar, err := startPartner("calendar")
-	if err != nil {
-		return err
-	}
-	defer calendar.srv.Close()
-	gis, err := startPartner("gis")
-	if err != nil {
-		return err
-	}
-	defer gis.srv.Close()
-	records, err := startPartner("records")
-	if err != nil {
-		return err
-	}
-	defer records.srv.Close()
-
-	// One connector per partner, each with its own mapping of the event.
 	reg := synclayer.NewRegistry()
-	retry := synclayer.WithRetry(synclayer.RetryPolicy{InitialInterval: 50 * time.Millisecond, MaxAttempts: 5})
-	must(reg.Register("calendar", putJSON(calendar.url+"/calendars/ops/events/"),
-		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toCalendarEvent)), retry))
-	must(reg.Register("gis", putJSON(gis.url+"/FeatureServer/0/features/"),
-		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toFeature)), retry))
-	must(reg.Register("records", putJSON(records.url+"/records/"),
-		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toRecord)), retry))
+	p, err := startPartners(ctx, reg)
+	if err != nil {
+		return err
+	}
+	defer p.close()
 
 	bus := memory.New()
 	results := newResultLog()
@@ -129,10 +202,10 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "   each partner still holds one record, now updated:")
-	fmt.Fprint(out, calendar.describe(), gis.describe(), records.describe())
+	fmt.Fprint(out, p.describe())
 
 	fmt.Fprintln(out, "\n4. The records API is busy: it answers 503 twice")
-	records.failNext(2)
+	p.records.failNext(2)
 	if err := publishAndWait(ctx, bus, results, deployed("evt-3", t0.Add(2*time.Hour), "2024-09-01"), 3); err != nil {
 		return err
 	}
@@ -140,7 +213,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := printAnnouncement(ctx, out, announcements, false); err != nil {
 		return err
 	}
-	fmt.Fprint(out, records.describe())
+	fmt.Fprint(out, p.records.describe())
 
 	cancel()
 	wg.Wait()
@@ -157,52 +230,22 @@ func toCalendarEvent(_ context.Context, ev synclayer.Event, w WorkflowDeployed) 
 	if err != nil {
 		return synclayer.Record{}, fmt.Errorf(`field "startDate": %w`, err)
 	}
-	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: map[string]any{
-		"summary": "Workflow " + w.Name + " goes live",
-		"start":   map[string]string{"date": w.StartDate},
-		"end":     map[string]string{"date": start.AddDate(0, 0, 1).Format(time.DateOnly)}, // exclusive
+	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: &calendar.Event{
+		Summary: "Workflow " + w.Name + " goes live",
+		Start:   &calendar.EventDateTime{Date: w.StartDate},
+		End:     &calendar.EventDateTime{Date: start.AddDate(0, 0, 1).Format(time.DateOnly)}, // exclusive
 	}}, nil
 }
 
 func toFeature(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
-	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: map[string]any{
-		"attributes": map[string]string{"WORKFLOW_ID": w.WorkflowID, "NAME": w.Name, "START_DATE": w.StartDate},
+	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: arcgis.Feature{
+		Attributes: map[string]any{"NAME": w.Name, "START_DATE": w.StartDate},
+		Geometry:   arcgis.Point{X: 174.7762, Y: -41.2865, SpatialReference: arcgis.SpatialReference{WKID: 4326}},
 	}}, nil
 }
 
 func toRecord(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
 	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: w}, nil
-}
-
-// putJSON is a minimal connector: PUT the payload as JSON to base+key.
-// (The library's own connectors add error classification, redaction and
-// Retry-After handling; this one only tells retryable from permanent.)
-func putJSON(base string) synclayer.Connector {
-	return synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
-		body, err := json.Marshal(rec.Payload)
-		if err != nil {
-			return synclayer.Permanent(err)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+url.PathEscape(rec.Key), bytes.NewReader(body))
-		if err != nil {
-			return synclayer.Permanent(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		switch {
-		case resp.StatusCode < 300:
-			return nil
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg))
-		default:
-			return synclayer.Permanent(fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(msg)))
-		}
-	})
 }
 
 // resultLog is an Observer that collects results per event, to print them
@@ -294,11 +337,5 @@ func printAnnouncement(ctx context.Context, out io.Writer, ch <-chan synclayer.E
 		return fmt.Errorf("no announcement within 10s")
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-func must(err error) {
-	if err != nil {
-		panic(err)
 	}
 }

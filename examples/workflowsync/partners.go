@@ -11,29 +11,32 @@ import (
 	"sync"
 )
 
-// partner is a small fake partner system: it keeps JSON documents by path,
-// answers PUT (upsert) and DELETE, and can be told to fail the next few
-// writes with 503 Service Unavailable, as a busy partner would.
+// serve runs h on a free port of 127.0.0.1 and returns its base URL and a
+// function that stops it.
+func serve(h http.Handler) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// partner is the records database: a small records API that keeps JSON
+// documents by path, answers PUT (upsert) and DELETE, and can be told to
+// fail the next few writes with 503 Service Unavailable, as a busy partner
+// would.
 type partner struct {
 	name   string
-	srv    *http.Server
-	url    string
 	mu     sync.Mutex
 	docs   map[string]json.RawMessage
 	writes int
 	fail   int
 }
 
-// startPartner serves a partner on a free port of 127.0.0.1.
-func startPartner(name string) (*partner, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("start %s partner: %w", name, err)
-	}
-	p := &partner{name: name, docs: map[string]json.RawMessage{}, url: "http://" + ln.Addr().String()}
-	p.srv = &http.Server{Handler: p}
-	go p.srv.Serve(ln)
-	return p, nil
+func newPartner(name string) *partner {
+	return &partner{name: name, docs: map[string]json.RawMessage{}}
 }
 
 func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
