@@ -38,8 +38,8 @@
 //     stored one -> stale; SET NX PX of the lease fails -> busy, with the
 //     lease's remaining PTTL; else acquired.
 //   - Complete: deletes the lease if it holds the token, writes the
-//     done-marker with the retention as TTL, raises the version and keeps
-//     the version's hash at least for the retention.
+//     done-marker with the retention as TTL, raises the version, and sets
+//     the TTL of the version's hash to the retention.
 //   - Release: deletes the lease if it holds the token.
 //
 // Versions are compared as decimal strings, exactly, over the whole int64

@@ -70,7 +70,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 func (s *Store) Prefix() string { return s.prefix }
 
 // Claim decides done -> stale -> busy -> acquired in one script, taking the
-// lease with SET NX PX. KEYS: done-marker, lease, key hash. ARGV: version,
+// lease with SET NX PX. A lease that already holds this claim's token is
+// this claim's own, taken by a first try whose reply was lost before the
+// client resent the script: it is acquired, not busy. KEYS: done-marker, lease, key hash. ARGV: version,
 // token, lease TTL in ms. Reply: {status, last version[, lease ms left]}.
 var claimScript = redis.NewScript(versionCmp + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {1, '0'} end
@@ -78,6 +80,7 @@ local cur = redis.call('HGET', KEYS[3], 'v') or '0'
 local want = ARGV[1]
 if want ~= '0' and not greater(want, cur) then return {2, cur} end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {4, cur} end
+if redis.call('GET', KEYS[2]) == ARGV[2] then return {4, cur} end
 return {3, cur, redis.call('PTTL', KEYS[2])}
 `)
 
@@ -94,10 +97,7 @@ if want ~= '0' and string.sub(want, 1, 1) ~= '-' then
 	if not cur or greater(want, cur) then
 		redis.call('HSET', KEYS[3], 'v', want, 'key', ARGV[4], 'connector', ARGV[5])
 	end
-	if ret > 0 then
-		local left = redis.call('PTTL', KEYS[3])
-		if left == -1 or left < ret then redis.call('PEXPIRE', KEYS[3], ret) end
-	end
+	if ret > 0 then redis.call('PEXPIRE', KEYS[3], ret) end
 end
 return 1
 `)

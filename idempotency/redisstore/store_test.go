@@ -22,7 +22,7 @@ func newClient(t *testing.T) *redis.Client {
 }
 
 // removePrefix deletes every key under prefix at the end of the test.
-func removePrefix(t *testing.T, prefix string) {
+func removePrefix(t testing.TB, prefix string) {
 	t.Cleanup(func() {
 		c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Addr()})
 		defer c.Close()

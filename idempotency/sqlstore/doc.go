@@ -27,11 +27,10 @@
 // # Schema
 //
 // [Store.Migrate] creates one table (shown for PostgreSQL; the other
-// dialects use their own binary and integer types) and an index on
-// purge_at named after it:
+// dialects use their own binary and integer types):
 //
 //	CREATE TABLE <table> (
-//	    id          bytea PRIMARY KEY,  -- SHA-256 of kind, connector and name
+//	    id          bytea PRIMARY KEY,  -- see below
 //	    kind        char(1) NOT NULL,   -- 'k': a record key, 'e': an event's done-marker
 //	    connector   bytea NOT NULL,     -- connector name, as given
 //	    name        bytea NOT NULL,     -- record key or event ID, as given (any bytes, any length)
@@ -43,10 +42,19 @@
 //	    purge_at    bigint NOT NULL     -- Cleanup may delete the row after this, Unix ms
 //	);
 //
-// Keys and event IDs of any bytes and length are hashed into the primary
-// key and kept as given in the name column, for inspection. Times are the
-// database server's clock, so processes with skewed clocks agree on when
-// a lease ends.
+// A key's row has the id tag+'k', where tag is the first 16 bytes of a
+// SHA-256 of the connector (length-prefixed) and the record key; an
+// event's done-marker has the id tag+'e'+(the first 16 bytes of a SHA-256
+// of the event ID). Keys and event IDs of any bytes and length so fit in
+// short primary keys, and are kept as given in the name column, for
+// inspection. A done-marker sorts next to its key's row, so that a
+// Complete touches one index page; it is found through the record key its
+// event was completed with (as in the memory store), so a Mapper must map
+// an event to the same key every time. There is no index on expiry: the
+// hot path maintains the primary key only, and [Store.Cleanup] walks it.
+//
+// Times are the database server's clock, so processes with skewed clocks
+// agree on when a lease ends.
 //
 // # Delivery semantics
 //
@@ -71,11 +79,15 @@
 // same event waits for the key's row is seen through the row's last_event,
 // which that Complete set in the same statement.
 //
-// Deadlocks and busy-database errors, after which the database rolled the
-// statement back, are retried up to five times. [Store.Cleanup] deletes
-// expired done-markers, and key rows whose lease has ended and whose last
-// Complete's retention has passed (forgetting the key's version then, as
-// the memory store does); [Store.RunJanitor] runs it periodically.
+// Statements are prepared once per connection (database/sql does it
+// lazily), so each call is one round trip with every driver; [Store.Close]
+// releases them. Deadlocks and busy-database errors, after which the
+// database rolled the statement back, are retried up to five times.
+//
+// [Store.Cleanup] deletes expired done-markers, and key rows whose lease
+// has ended and whose last Complete's retention has passed (forgetting the
+// key's version then, as the memory store does), in batches along the
+// primary key; [Store.RunJanitor] runs it periodically.
 //
 // # Errors
 //
