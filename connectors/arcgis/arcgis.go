@@ -158,14 +158,35 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		}
 	case len(found) == 0:
 		ed.adds = []wireFeature{feat}
-	default:
-		feat.Attributes[c.cfg.ObjectIDField] = found[0].oid
-		ed.updates = []wireFeature{feat}
-		for _, f := range found[1:] {
-			ed.deletes = append(ed.deletes, f.oid)
+		err := c.applyEdits(ctx, ed)
+		if err == nil || !errors.Is(err, ErrEdit) || errors.Is(err, ErrToken) {
+			return err
 		}
+		// The add was refused: perhaps another writer added the key
+		// meanwhile and a unique index said no. If so, update that one.
+		again, qerr := c.find(ctx, rec.Key)
+		if qerr != nil || len(again) == 0 {
+			return err
+		}
+		if rec.Version != 0 && c.cfg.VersionField != "" && again[0].version > rec.Version {
+			return nil
+		}
+		return c.applyEdits(ctx, c.update(feat, again))
+	default:
+		ed = c.update(feat, found)
 	}
 	return c.applyEdits(ctx, ed)
+}
+
+// update makes the edits that update the first of found with feat and
+// delete the others.
+func (c *Connector) update(feat wireFeature, found []found) edits {
+	feat.Attributes[c.cfg.ObjectIDField] = found[0].oid
+	ed := edits{updates: []wireFeature{feat}}
+	for _, f := range found[1:] {
+		ed.deletes = append(ed.deletes, f.oid)
+	}
+	return ed
 }
 
 // feature validates the payload and makes the feature to send.

@@ -467,3 +467,35 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	f.unique = true
+	c := newConnector(t, f, nil)
+	// Another writer adds the key between our query and our add.
+	f.inject(fakeFault{op: "applyEdits", before: func() {
+		f.seed(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
+	}})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ft := onlyFeature(t, f, "k"); ft.Attributes["NAME"] != "ours" {
+		t.Errorf("%v", ft.Attributes)
+	}
+	// A refused add with no feature behind it stays an error.
+	f.inject(fakeFault{op: "applyEdits", featureCode: 1000})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k2", Payload: arcgis.Feature{}})
+	if !errors.Is(err, arcgis.ErrEdit) || !synclayer.IsPermanent(err) {
+		t.Errorf("%v", err)
+	}
+}
+
+func TestQueryWithNullFeatures(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	f.inject(fakeFault{op: "query", body: `{"objectIdFieldName":"OBJECTID","features":null}`})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}}); err != nil {
+		t.Fatal(err)
+	}
+	onlyFeature(t, f, "k")
+}

@@ -27,7 +27,9 @@
 // applyEdits request: an update by object id when the feature exists, an
 // add otherwise. Features found twice for one key (left by a writer that
 // did not serialise) are merged: the lowest object id is updated, the
-// others deleted. Only features whose key attribute equals the key exactly
+// others deleted. An add the service refuses (a unique index on the key
+// field meeting a feature another writer added meanwhile) is followed by
+// one more query, and an update if the key is now there. Only features whose key attribute equals the key exactly
 // count, so a case- or accent-insensitive database collation cannot make
 // one key update another's feature. Keys holding a backslash (an escape
 // character in some databases) or control characters are refused with a

@@ -20,6 +20,7 @@ type fakeLayer struct {
 	srv      *httptest.Server
 	keyField string
 	token    string // required bearer token, "" for none
+	unique   bool   // a unique index on keyField: adding a taken key fails
 
 	mu       sync.Mutex
 	nextOID  int64
@@ -44,6 +45,9 @@ type fakeFault struct {
 	lost bool
 	// stall holds the request until the client gives up.
 	stall bool
+	// before runs before the request is handled, without the lock (a
+	// concurrent writer).
+	before func()
 	// featureCode fails the first edit of applyEdits with this code (and
 	// rolls back the whole request).
 	featureCode int
@@ -169,6 +173,9 @@ func (f *fakeLayer) serve(w http.ResponseWriter, r *http.Request) {
 	if fault != nil && fault.stall {
 		<-r.Context().Done()
 		return
+	}
+	if fault != nil && fault.before != nil {
+		fault.before()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -319,6 +326,11 @@ func (f *fakeLayer) applyEdits(w http.ResponseWriter, r *http.Request, featureCo
 			addRes = append(addRes, editRes{Success: false, Error: fail(featureCode)})
 			continue
 		}
+		if f.unique && slices.ContainsFunc(mapsValues(next), func(ft *fakeFeature) bool { return ft.Attributes[f.keyField] == a.Attributes[f.keyField] }) {
+			failed = true
+			addRes = append(addRes, editRes{Success: false, Error: map[string]any{"code": 1000, "description": "Cannot insert duplicate key row in object with unique index"}})
+			continue
+		}
 		nextOID++
 		attrs := map[string]any{}
 		for k, v := range a.Attributes {
@@ -360,4 +372,12 @@ func (f *fakeLayer) applyEdits(w http.ResponseWriter, r *http.Request, featureCo
 		f.features, f.nextOID = next, nextOID
 	}
 	return map[string]any{"addResults": addRes, "updateResults": updRes, "deleteResults": delRes}, true
+}
+
+func mapsValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }

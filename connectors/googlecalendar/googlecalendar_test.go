@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 	"google.golang.org/api/calendar/v3"
+	"google.golang.org/api/option"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
@@ -453,5 +454,29 @@ func TestNamespaceSeparatesIDs(t *testing.T) {
 	}
 	if googlecalendar.EventID("synclayer", "k") == googlecalendar.EventID("other", "k") {
 		t.Error("namespace ignored")
+	}
+}
+
+func TestAPIKeyNeverInErrors(t *testing.T) {
+	const apiKey = "AIzaSyTEST-secret-0123456789"
+	for _, status := range []int{0, 503} {
+		f := newFakeCalendar(t)
+		if status == 0 {
+			f.srv.Close() // connection refused
+		} else {
+			f.inject(calFault{code: status, reason: "backendError"})
+		}
+		svc, err := calendar.NewService(t.Context(), option.WithEndpoint(f.srv.URL+"/"), option.WithAPIKey(apiKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: calID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
+		if err == nil || synclayer.IsPermanent(err) || strings.Contains(err.Error(), apiKey) {
+			t.Errorf("status %d: %v", status, err)
+		}
 	}
 }
