@@ -116,7 +116,7 @@ func checkKey(key string) error {
 		return errors.New("empty key")
 	}
 	for _, r := range key {
-		if r == '\\' || unicode.IsControl(r) || r == unicode.ReplacementChar {
+		if r == '\\' || unicode.IsControl(r) {
 			return fmt.Errorf("key %q holds %U, which a where clause cannot carry safely", key, r)
 		}
 	}
