@@ -276,6 +276,7 @@ type Dispatcher struct {
 	watchMu  sync.Mutex
 	watchSeq uint64
 	watchers atomic.Pointer[map[uint64]func(Delivery)]
+	tasks    chan routeTask // idle route workers wait here
 }
 
 // NewDispatcher returns a dispatcher over reg. Options may be nil.
@@ -304,6 +305,7 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	}
 	d.evObs, _ = d.obs.(EventObserver)
 	d.watchers.Store(&map[uint64]func(Delivery){})
+	d.tasks = make(chan routeTask)
 	return d
 }
 
@@ -338,10 +340,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
 		var wg sync.WaitGroup
 		wg.Add(len(routes) - 1)
 		for i := 1; i < len(routes); i++ {
-			go func() {
-				defer wg.Done()
-				d.runRoute(ctx, &ev, &routes[i], &rep.Results[i])
-			}()
+			d.goRoute(routeTask{ctx: ctx, ev: &ev, rt: &routes[i], res: &rep.Results[i], wg: &wg})
 		}
 		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0])
 		wg.Wait()
