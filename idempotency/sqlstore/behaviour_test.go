@@ -15,7 +15,6 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
-	"github.com/hmsplatform/synclayer/internal/testenv"
 )
 
 // Table names that are not plain identifiers are refused at construction,
@@ -203,98 +202,115 @@ func TestRunJanitor(t *testing.T) {
 	db.Close()
 }
 
-// Killing the database session in the middle of a claim (with
-// pg_terminate_backend while the claim waits for a lock) gives an error,
-// never a false "done", and the store works again on a fresh connection.
-func TestPostgresBackendKilledMidClaim(t *testing.T) {
-	dsn := testenv.Postgres.Need(t)
-	b := backends[0]
-	table := uniqueTable("sqlkill")
-	app := "synclayer_" + table
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
+// Killing the database session in the middle of a claim (while the claim
+// waits for a table lock another session holds: pg_terminate_backend on
+// PostgreSQL, KILL CONNECTION on MariaDB) gives an error, never a false
+// "done", and the store works again on a fresh connection.
+func TestBackendKilledMidClaim(t *testing.T) {
+	type killer struct {
+		lock, unlock string // run on one pinned admin connection
+		find         string // the blocked claim's session id, by its query text
+		kill         string
 	}
-	db, err := sql.Open("pgx", dsn+sep+"application_name="+app)
-	if err != nil {
-		t.Fatal(err)
+	killers := map[string]killer{
+		"postgres": {
+			lock:   "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE",
+			unlock: "ROLLBACK",
+			find:   `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO %s %%'`,
+			kill:   "SELECT pg_terminate_backend(%d)",
+		},
+		"mariadb": {
+			lock:   "LOCK TABLES %s WRITE",
+			unlock: "UNLOCK TABLES",
+			find:   `SELECT id FROM information_schema.processlist WHERE info LIKE 'INSERT INTO %s %%' AND state LIKE '%%lock%%'`,
+			kill:   "KILL CONNECTION %d",
+		},
 	}
-	defer db.Close()
-	s, err := sqlstore.New(db, sqlstore.Postgres, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dropTable(t, b, table) })
-	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
-	r, err := s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimAcquired {
-		t.Fatalf("claim: %v, %v", r.Status, err)
-	}
-	if err := s.Complete(ctx, c, r.Token); err != nil {
-		t.Fatal(err)
-	}
+	for _, b := range backends[:2] {
+		t.Run(b.name, func(t *testing.T) {
+			k := killers[b.name]
+			table := uniqueTable("sqlkill")
+			var dropped sync.Map
+			s, _ := openStore(t, b, table, &dropped)
+			ctx := context.Background()
+			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
+			r, err := s.Claim(ctx, c)
+			if err != nil || r.Status != synclayer.ClaimAcquired {
+				t.Fatalf("claim: %v, %v", r.Status, err)
+			}
+			if err := s.Complete(ctx, c, r.Token); err != nil {
+				t.Fatal(err)
+			}
 
-	admin := openDB(t, b, table)
-	locker, err := admin.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Rollback()
-	if _, err := locker.Exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+			admin := openDB(t, b, table)
+			locker, err := admin.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer locker.Close()
+			for _, q := range strings.Split(fmt.Sprintf(k.lock, table), "; ") {
+				if _, err := locker.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unlocked := false
+			unlock := func() {
+				if !unlocked {
+					unlocked = true
+					if _, err := locker.ExecContext(ctx, k.unlock); err != nil {
+						t.Errorf("unlock: %v", err)
+					}
+				}
+			}
+			defer unlock()
 
-	type outcome struct {
-		r   synclayer.ClaimResult
-		err error
-	}
-	got := make(chan outcome, 1)
-	go func() {
-		r, err := s.Claim(ctx, c) // the done event: must not answer "done" once killed
-		got <- outcome{r, err}
-	}()
-	var pid int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := admin.QueryRow(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&pid)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			t.Fatal(err)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the claim never waited for the table lock")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var killed bool
-	if err := admin.QueryRow("SELECT pg_terminate_backend($1)", pid).Scan(&killed); err != nil || !killed {
-		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, killed, err)
-	}
-	select {
-	case o := <-got:
-		if o.err == nil {
-			t.Fatalf("claim on a killed session returned %v and no error", o.r.Status)
-		}
-		if o.r.Status != 0 {
-			t.Errorf("claim on a killed session returned status %v beside its error", o.r.Status)
-		}
-		if !strings.HasPrefix(o.err.Error(), "sqlstore: postgres claim") {
-			t.Errorf("error %q does not name the package and operation", o.err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("claim on a killed session did not return")
-	}
-	if err := locker.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	r, err = s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimDone {
-		t.Errorf("claim on a fresh connection: %v, %v; want done", r.Status, err)
+			type outcome struct {
+				r   synclayer.ClaimResult
+				err error
+			}
+			got := make(chan outcome, 1)
+			go func() {
+				r, err := s.Claim(ctx, c) // the done event: must not answer "done" once killed
+				got <- outcome{r, err}
+			}()
+			var id int64
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				err := admin.QueryRow(fmt.Sprintf(k.find, table)).Scan(&id)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, sql.ErrNoRows) {
+					t.Fatal(err)
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the claim never waited for the table lock")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if _, err := admin.Exec(fmt.Sprintf(k.kill, id)); err != nil {
+				t.Fatalf("kill session %d: %v", id, err)
+			}
+			select {
+			case o := <-got:
+				if o.err == nil {
+					t.Fatalf("claim on a killed session returned %v and no error", o.r.Status)
+				}
+				if o.r.Status != 0 {
+					t.Errorf("claim on a killed session returned status %v beside its error", o.r.Status)
+				}
+				if want := "sqlstore: " + b.name + " claim"; !strings.HasPrefix(o.err.Error(), want) {
+					t.Errorf("error %q does not start with %q", o.err, want)
+				}
+				t.Logf("claim on a killed session: %v", o.err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("claim on a killed session did not return")
+			}
+			unlock()
+			r, err = s.Claim(ctx, c)
+			if err != nil || r.Status != synclayer.ClaimDone {
+				t.Errorf("claim on a fresh connection: %v, %v; want done", r.Status, err)
+			}
+		})
 	}
 }
