@@ -1,0 +1,62 @@
+package nats_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/nats"
+)
+
+// This example needs NATS with JetStream on SYNCLAYER_NATS_URL (default
+// nats://127.0.0.1:4222).
+func Example() {
+	url := os.Getenv("SYNCLAYER_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	nc, err := natsgo.Connect(url)
+	if err != nil {
+		fmt.Println("NATS unavailable:", err)
+		return
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	stream := fmt.Sprintf("example-%d", time.Now().UnixNano())
+	bus, err := nats.NewBus(ctx, nc, stream, nats.WithGroup("calendar-sync"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() {
+		js, _ := jetstream.New(nc)
+		_ = js.DeleteStream(context.Background(), stream)
+	}()
+
+	err = bus.Publish(ctx, synclayer.Event{
+		ID:   "evt-1",
+		Type: "WorkflowDeployed",
+		Data: json.RawMessage(`{"id":"WF-123"}`),
+	})
+	fmt.Println("published:", err)
+
+	subCtx, stop := context.WithCancel(ctx)
+	err = bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
+		fmt.Println("received:", ev.ID, ev.Type, string(ev.Data))
+		stop()
+		return nil
+	})
+	fmt.Println("subscribe returned:", err)
+	// Output:
+	// published: <nil>
+	// received: evt-1 WorkflowDeployed {"id":"WF-123"}
+	// subscribe returned: <nil>
+}
