@@ -100,7 +100,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw(`{"specversion":"1.0","type":"Order"`, nil)                // bad JSON
+	raw(`{"specversion":"1.0","type":"Order"`, nil)               // bad JSON
 	raw(`{"specversion":"1.0","type":"Order","source":"x"}`, nil) // no id
 	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
 	if err != nil {
