@@ -314,3 +314,53 @@ func TestBackendKilledMidClaim(t *testing.T) {
 		})
 	}
 }
+
+// Keys and event IDs of any bytes and length are hashed into short primary
+// keys, and kept exactly as given in the name column, for inspection.
+func TestNamesKeptForDisplay(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("sqlnames")
+			var dropped sync.Map
+			s, db := openStore(t, b, table, &dropped)
+			key := strings.Repeat("k\x00'\xff", 2560) // 10 KB, NUL, quote, invalid UTF-8
+			event := "évt\x00\"1\""
+			c := synclayer.Claim{Connector: "conn'\x00", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+			r, err := s.Claim(context.Background(), c)
+			if err != nil || r.Status != synclayer.ClaimAcquired {
+				t.Fatalf("claim: %v, %v", r.Status, err)
+			}
+			if err := s.Complete(context.Background(), c, r.Token); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.Query("SELECT kind, connector, name, length(id) FROM " + table + " ORDER BY kind")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var kind string
+				var conn, name []byte
+				var idLen int
+				if err := rows.Scan(&kind, &conn, &name, &idLen); err != nil {
+					t.Fatal(err)
+				}
+				if string(conn) != c.Connector {
+					t.Errorf("row %s: connector %q, want %q", kind, conn, c.Connector)
+				}
+				if idLen > 40 {
+					t.Errorf("row %s: primary key of %d bytes, want a short hash", kind, idLen)
+				}
+				got = append(got, kind+":"+string(name))
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"e:" + event, "k:" + key}
+			if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+				t.Errorf("rows (kind:name) = %.60q, want %.60q", got, want)
+			}
+		})
+	}
+}
