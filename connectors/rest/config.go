@@ -21,9 +21,10 @@ const (
 // has a documented default, so a Config with only BaseURL set works.
 type Config struct {
 	// BaseURL is the partner's API root, an absolute http or https URL such
-	// as "https://records.example.com/api/v2". Required. Put credentials in
-	// Client or Header, not here; if a token does end up in its query, it
-	// is still redacted from errors.
+	// as "https://records.example.com/api/v2", without a query or fragment
+	// (a query belongs in Path). Required. Put credentials in Client or
+	// Header; a URL password or a token in Path's query is still redacted
+	// from errors.
 	BaseURL string
 
 	// Name identifies the connector in the Idempotency-Key it derives and
