@@ -13,15 +13,19 @@ var ErrFault = errors.New("soap: fault")
 
 // Fault is a SOAP Fault returned by the partner, in either version's
 // shape: SOAP 1.1 faultcode, faultstring, faultactor and detail; SOAP 1.2
-// Code/Value, Subcode/Value, Reason/Text, Node, Role and Detail.
+// Code/Value, Subcode/Value, Reason/Text (the first), Node and Detail.
 type Fault struct {
 	Version Version
 	Code    string // the fault code's local name: "Server", "Client", "Receiver", "Sender", ...; a SOAP 1.1 dotted code keeps its dots ("Client.Auth")
 	Subcode string // SOAP 1.2 Subcode/Value as sent (a QName), if any
 	Reason  string // faultstring or the first Reason/Text, bounded
-	Actor   string // faultactor or Node
+	Actor   string // faultactor (1.1) or Node (1.2)
 	Detail  string // the detail element's content, bounded
 }
+
+// unparsable is the Code of a Fault element that could not be decoded
+// (cut short, or malformed).
+const unparsable = "(unparsable)"
 
 // maxFaultText bounds the texts a Fault keeps.
 const maxFaultText = 1024
@@ -136,7 +140,7 @@ func decodeFault(d *xml.Decoder, start xml.StartElement, ns string) *Fault {
 	if ns == NamespaceSOAP11 {
 		var f fault11
 		if err := d.DecodeElement(&f, &start); err != nil {
-			return &Fault{Version: SOAP11, Code: "Unparsable", Reason: bound(err.Error())}
+			return &Fault{Version: SOAP11, Code: unparsable, Reason: bound(err.Error())}
 		}
 		return &Fault{
 			Version: SOAP11,
@@ -148,7 +152,7 @@ func decodeFault(d *xml.Decoder, start xml.StartElement, ns string) *Fault {
 	}
 	var f fault12
 	if err := d.DecodeElement(&f, &start); err != nil {
-		return &Fault{Version: SOAP12, Code: "Unparsable", Reason: bound(err.Error())}
+		return &Fault{Version: SOAP12, Code: unparsable, Reason: bound(err.Error())}
 	}
 	out := &Fault{
 		Version: SOAP12,

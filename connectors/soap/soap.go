@@ -142,17 +142,20 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		return c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
-	if f := parseFault(body); f != nil {
+	f := parseFault(body)
+	switch {
+	case f != nil && f.Code != unparsable:
 		kind := ErrRejected
 		if f.Retryable() {
 			kind = ErrUnavailable
 		}
-		e := c.classes.New(req, resp, nil, kind, f)
-		return httpx.Wrap(e)
-	}
-	if rerr != nil {
+		return httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
+	case rerr != nil:
 		// Cut short: the partner may or may not have applied the call.
 		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
+	case f != nil && resp.StatusCode/100 == 2:
+		// A fault we cannot read in a success status: not a success.
+		return httpx.Wrap(c.classes.New(req, resp, body, ErrRejected, f))
 	}
 	return c.classes.Response(req, resp, body)
 }

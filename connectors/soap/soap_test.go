@@ -321,3 +321,24 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestMalformedFault(t *testing.T) {
+	const broken = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>oops</s:Fault>`
+	tests := []struct {
+		status    int
+		kind      error
+		permanent bool
+	}{
+		{200, soap.ErrRejected, true},
+		{500, soap.ErrUnavailable, false},
+		{400, soap.ErrRejected, true},
+	}
+	for _, tt := range tests {
+		conn, mt := mockConn(t, soap.Config{})
+		mt.RegisterResponder(http.MethodPost, endpoint, httpmock.NewStringResponder(tt.status, broken))
+		err := conn.Sync(context.Background(), upsert("k", 1))
+		if !errors.Is(err, tt.kind) || synclayer.IsPermanent(err) != tt.permanent {
+			t.Errorf("%d with a malformed fault: %v, want %v (permanent %v)", tt.status, err, tt.kind, tt.permanent)
+		}
+	}
+}
