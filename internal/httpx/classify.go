@@ -54,6 +54,9 @@ func (c *Classifier) Check(req *http.Request, resp *http.Response, err error) er
 		}
 		return c.Network(req, err)
 	}
+	if resp == nil {
+		return c.Network(req, errors.New("no response and no error"))
+	}
 	if req == nil {
 		req = resp.Request
 	}
