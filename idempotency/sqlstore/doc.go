@@ -77,7 +77,14 @@
 //
 // A done-marker written by a Complete that commits while a Claim of the
 // same event waits for the key's row is seen through the row's last_event,
-// which that Complete set in the same statement.
+// which that Complete set in the same statement. The one case left open:
+// while a claim waits for the row lock (microseconds, unless the database
+// stalls), its event completes and then a whole claim-push-complete cycle
+// of another event of the same key runs before the waiting claim gets the
+// lock. The claim then misses the first event's marker (PostgreSQL and
+// MariaDB check it against the statement's snapshot) and the event is
+// pushed again: an idempotent upsert, and for a versioned record still
+// refused as stale. SQLite runs each statement alone and has no such case.
 //
 // Statements are prepared once per connection (database/sql does it
 // lazily), so each call is one round trip with every driver; [Store.Close]
