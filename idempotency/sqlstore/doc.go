@@ -81,8 +81,9 @@
 // while a claim waits for the row lock (microseconds, unless the database
 // stalls), its event completes and then a whole claim-push-complete cycle
 // of another event of the same key runs before the waiting claim gets the
-// lock. The claim then misses the first event's marker (PostgreSQL and
-// MariaDB check it against the statement's snapshot) and the event is
+// lock. The claim then misses the first event's marker (PostgreSQL checks
+// it against the statement's snapshot; MariaDB under READ COMMITTED may
+// too) and the event is
 // pushed again: an idempotent upsert, and for a versioned record still
 // refused as stale. SQLite runs each statement alone and has no such case.
 //
