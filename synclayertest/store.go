@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ const storeShortTTL = 300 * time.Millisecond
 //     acquired.
 //   - Versions: a version not newer than the last applied is stale;
 //     version 0 is never stale and never raises; versions never fall.
+//   - LargeVersions: versions compare exactly up to the largest int64.
 //   - OneWinnerOf50: 50 goroutines claiming one key get exactly one winner.
 //   - ExpiredLeaseTaken: a lease never released (its holder died) can be
 //     taken once its TTL has passed, and not before.
@@ -231,6 +233,24 @@ func TestStore(t *testing.T, open StoreOpener) {
 		s.release(t, st, s.claim("k1", "e7", 6), tok)
 		// Versions are per key: another key starts from nothing.
 		s.mustAcquire(t, st, s.claim("k2", "e8", 1))
+	})
+
+	// Versions are compared exactly over the whole int64 range, also where
+	// a float64 would round (above 2^53): 2^53+1 is newer than 2^53, and
+	// nothing is newer than the largest int64.
+	run("LargeVersions", func(t *testing.T, s *storeSuite) {
+		st := s.store(t)
+		const big = int64(1) << 53
+		c := s.claim("k1", "e1", big+1)
+		s.complete(t, st, c, s.mustAcquire(t, st, c))
+		s.expect(t, st, s.claim("k1", "e2", big), synclayer.ClaimStale, "version 2^53 after 2^53+1")
+		s.expect(t, st, s.claim("k1", "e3", big+1), synclayer.ClaimStale, "version 2^53+1 again")
+		c2 := s.claim("k1", "e4", big+2)
+		s.complete(t, st, c2, s.mustAcquire(t, st, c2))
+		top := s.claim("k2", "e5", math.MaxInt64)
+		s.complete(t, st, top, s.mustAcquire(t, st, top))
+		s.expect(t, st, s.claim("k2", "e6", math.MaxInt64), synclayer.ClaimStale, "the largest int64 again")
+		s.expect(t, st, s.claim("k2", "e7", math.MaxInt64-1), synclayer.ClaimStale, "the largest int64 minus one")
 	})
 
 	// Fifty goroutines claim the same key at once, each for its own event:
