@@ -49,9 +49,16 @@ type partner struct {
 	conns  atomic.Int32 // connections opened
 }
 
-func newPartner(t testing.TB) *partner {
+func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+
+// newPartnerBehind serves the partner through wrap (a chaos handler, say).
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
 	p := &partner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
-	p.srv = httptest.NewUnstartedServer(p)
+	var h http.Handler = p
+	if wrap != nil {
+		h = wrap(p)
+	}
+	p.srv = httptest.NewUnstartedServer(h)
 	p.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			p.conns.Add(1)
