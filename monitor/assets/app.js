@@ -1,0 +1,255 @@
+// synclayer monitor dashboard. Every text from the server is inserted with
+// textContent, never as HTML.
+"use strict";
+(function () {
+  const writes = document.body.dataset.writes === "true";
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const MAX_ROWS = 200;
+  const rows = new Map(); // eventId \u0000 connector -> { tr, d }
+  let selected = null;    // key of the delivery shown in the detail panel
+  let lastDropped = 0;
+
+  const $ = (id) => document.getElementById(id);
+  const feed = $("feed").tBodies[0];
+  const conns = $("connectors").tBodies[0];
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  const BAD = new Set(["failed", "dead"]);
+  const GOOD = new Set(["synced", "duplicate", "stale"]);
+  function tone(state) {
+    if (BAD.has(state)) return "bad";
+    if (GOOD.has(state)) return "good";
+    if (state === "pending") return "warn";
+    return "busy";
+  }
+  const LABEL = { in_progress: "in progress", dead: "dead letter", half_open: "half-open" };
+  const label = (s) => LABEL[s] || s;
+
+  function fmtDuration(ns) {
+    if (!ns) return "";
+    const ms = ns / 1e6;
+    if (ms < 1) return "<1 ms";
+    if (ms < 1000) return Math.round(ms) + " ms";
+    return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+  }
+  function fmtTime(iso) {
+    const t = new Date(iso);
+    return isNaN(t) ? "" : t.toLocaleTimeString();
+  }
+  function fmtRate(perMin) { return (perMin < 10 ? perMin.toFixed(1) : Math.round(perMin)) + " /min"; }
+  function fmtPct(x) { return (x * 100).toFixed(x > 0 && x < 0.1 ? 1 : 0) + " %"; }
+
+  function toast(text, bad) {
+    const t = $("toast");
+    t.textContent = text;
+    t.className = bad ? "bad" : "";
+    t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+  }
+
+  async function post(url) {
+    try {
+      const res = await fetch(url, { method: "POST", headers: { "X-Synclayer-CSRF": token }, credentials: "same-origin" });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) { toast(body.error || ("HTTP " + res.status), true); return null; }
+      if (body.error) toast(body.error, true);
+      return body;
+    } catch (e) {
+      toast("request failed: " + e, true);
+      return null;
+    }
+  }
+
+  // ---- connectors and totals
+
+  function renderStatus(st) {
+    const t = st.totals;
+    $("t-synced").textContent = String(t.synced);
+    $("t-throughput").textContent = st.windowSeconds > 0 ? fmtRate(t.throughputPerMin) : "–";
+    $("t-errors").textContent = st.windowSeconds > 0 ? fmtPct(t.errorRate) : "–";
+    $("t-errors").className = "value " + (t.errorRate > 0 ? "bad" : "good");
+    const count = (n) => (n < 0 ? "?" : String(n));
+    $("t-dead").textContent = count(t.deadLetters);
+    $("t-dead").className = "value " + (t.deadLetters > 0 ? "bad" : "good");
+    $("t-pending").textContent = count(t.queued);
+    $("t-pending").className = "value " + (t.queued > 0 ? "warn" : "");
+    $("t-inflight").textContent = String(t.inFlight);
+
+    const out = [];
+    for (const c of st.connectors) {
+      const tr = el("tr");
+      tr.dataset.connector = c.name;
+      tr.dataset.state = c.state;
+      tr.appendChild(el("td", "name", c.name));
+      const state = el("td");
+      state.appendChild(el("span", "badge " + (c.state === "running" ? "good" : c.state === "paused" ? "warn" : "bad"), label(c.state)));
+      tr.appendChild(state);
+      const br = el("td");
+      br.appendChild(el("span", "badge " + (c.breaker === "closed" ? "plain" : "bad"), label(c.breaker)));
+      tr.appendChild(br);
+      tr.appendChild(el("td", "num", st.windowSeconds > 0 ? fmtRate(c.throughputPerMin) : "–"));
+      tr.appendChild(el("td", "num" + (c.errorRate > 0 ? " bad" : ""), st.windowSeconds > 0 ? fmtPct(c.errorRate) : "–"));
+      tr.appendChild(el("td", "num", c.synced));
+      tr.appendChild(el("td", "num", c.duplicate + c.stale));
+      tr.appendChild(el("td", "num", c.failed + c.dead));
+      tr.appendChild(el("td", "num" + (c.deadLetters > 0 ? " bad" : ""), count(c.deadLetters)));
+      tr.appendChild(el("td", "num" + (c.queued > 0 ? " warn" : ""), count(c.queued)));
+      tr.appendChild(el("td", "num", c.inFlight));
+      const act = el("td", "actions");
+      if (writes) {
+        const paused = c.paused;
+        const b = el("button", "small", paused ? "Resume" : "Pause");
+        b.type = "button";
+        b.addEventListener("click", async () => {
+          b.disabled = true;
+          const r = await post("api/connectors/" + encodeURIComponent(c.name) + (paused ? "/resume" : "/pause"));
+          if (r) toast((paused ? "Resumed " : "Paused ") + c.name);
+        });
+        act.appendChild(b);
+      }
+      tr.appendChild(act);
+      out.push(tr);
+    }
+    conns.replaceChildren(...out);
+    if (st.dropped > lastDropped) { lastDropped = st.dropped; loadRecent(); }
+  }
+
+  // ---- delivery feed
+
+  const keyOf = (d) => d.eventId + "\u0000" + d.connector;
+
+  function replayButton(d) {
+    const b = el("button", "replay small", "Replay");
+    b.type = "button";
+    b.addEventListener("click", async (ev) => {
+      ev.stopPropagation();
+      b.disabled = true;
+      const q = "api/replay?event=" + encodeURIComponent(d.eventId) + "&connector=" + encodeURIComponent(d.connector);
+      const r = await post(q);
+      b.disabled = false;
+      if (r && r.results) {
+        const res = r.results[0];
+        toast(res ? ("Replayed " + d.connector + ": " + res.status) : "Nothing to replay", res && res.status === "failed");
+      }
+    });
+    return b;
+  }
+
+  function fillRow(tr, d) {
+    const t = tone(d.state);
+    tr.className = "row " + t;
+    tr.dataset.state = d.state;
+    const cells = [
+      el("td", "time", fmtTime(d.updated)),
+      (() => { const td = el("td"); td.appendChild(el("span", "badge " + t, label(d.state))); return td; })(),
+      el("td", "name", d.connector),
+      el("td", null, d.eventType),
+      el("td", "mono", d.key || ""),
+      el("td", "mono dim", d.eventId),
+      el("td", "num", d.attempts || ""),
+      el("td", "num", fmtDuration(d.durationNs)),
+    ];
+    const act = el("td", "actions");
+    if (writes && BAD.has(d.state)) act.appendChild(replayButton(d));
+    cells.push(act);
+    tr.replaceChildren(...cells);
+    if (d.error) tr.title = "Click to see the error";
+    else tr.removeAttribute("title");
+  }
+
+  function upsert(d, atTop) {
+    const k = keyOf(d);
+    let r = rows.get(k);
+    if (!r) {
+      const tr = el("tr");
+      tr.dataset.event = d.eventId;
+      tr.dataset.connector = d.connector;
+      tr.tabIndex = 0;
+      r = { tr, d };
+      tr.addEventListener("click", () => showDetail(k));
+      tr.addEventListener("keydown", (e) => { if (e.key === "Enter") showDetail(k); });
+      rows.set(k, r);
+    }
+    r.d = d;
+    fillRow(r.tr, d);
+    if (atTop) feed.insertBefore(r.tr, feed.firstChild);
+    else feed.appendChild(r.tr);
+    while (feed.rows.length > MAX_ROWS) {
+      const last = feed.rows[feed.rows.length - 1];
+      rows.delete(last.dataset.event + "\u0000" + last.dataset.connector);
+      last.remove();
+    }
+    applyFilter(r.tr);
+    $("empty").hidden = feed.rows.length > 0;
+    if (selected === k) showDetail(k);
+  }
+
+  function applyFilter(tr) {
+    tr.hidden = $("only-failures").checked && !BAD.has(tr.dataset.state);
+  }
+
+  function showDetail(k) {
+    const r = rows.get(k);
+    if (!r) return;
+    selected = k;
+    const d = r.d;
+    const dl = $("detail-fields");
+    const fields = [
+      ["State", label(d.state)], ["Connector", d.connector], ["Event type", d.eventType], ["Event id", d.eventId],
+      ["Key", d.key], ["Attempts", d.attempts], ["First attempt", d.firstAttempt && new Date(d.firstAttempt).toLocaleString()],
+      ["Last attempt", d.lastAttempt && new Date(d.lastAttempt).toLocaleString()], ["Duration", fmtDuration(d.durationNs)],
+      ["Partner id", d.partnerId], ["Payload hash", d.payloadHash],
+    ];
+    const out = [];
+    for (const [name, v] of fields) {
+      if (v === undefined || v === null || v === "") continue;
+      out.push(el("dt", null, name), el("dd", name === "Payload hash" || name === "Event id" ? "mono" : null, v));
+    }
+    dl.replaceChildren(...out);
+    const pre = $("detail-error");
+    pre.textContent = d.error || "none";
+    pre.className = d.error ? "bad" : "dim";
+    const rb = $("detail-replay");
+    rb.hidden = !(writes && BAD.has(d.state));
+    rb.onclick = () => { const b = r.tr.querySelector("button.replay"); if (b) b.click(); };
+    for (const x of feed.querySelectorAll("tr.selected")) x.classList.remove("selected");
+    r.tr.classList.add("selected");
+    $("detail").hidden = false;
+  }
+
+  async function loadRecent() {
+    try {
+      const res = await fetch("api/deliveries?limit=" + MAX_ROWS, { credentials: "same-origin" });
+      if (!res.ok) return;
+      const body = await res.json();
+      const list = body.deliveries || [];
+      for (let i = list.length - 1; i >= 0; i--) upsert(list[i], true);
+    } catch (e) { /* the stream keeps the page live */ }
+  }
+
+  function connect() {
+    const es = new EventSource("api/stream");
+    const live = $("live");
+    es.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
+    es.addEventListener("error", () => { live.textContent = "reconnecting…"; live.className = "live off"; });
+    es.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
+    es.addEventListener("delivery", (e) => upsert(JSON.parse(e.data), true));
+  }
+
+  $("only-failures").addEventListener("change", () => { for (const tr of feed.rows) applyFilter(tr); });
+  $("detail-close").addEventListener("click", () => {
+    $("detail").hidden = true;
+    selected = null;
+    for (const x of feed.querySelectorAll("tr.selected")) x.classList.remove("selected");
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("detail-close").click(); });
+
+  loadRecent().then(connect);
+})();

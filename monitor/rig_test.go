@@ -1,0 +1,151 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/monitor"
+)
+
+// partner is a connector that fails permanently with failWith while it is
+// set, and counts its successful writes per key.
+type partner struct {
+	mu       sync.Mutex
+	failWith string
+	writes   map[string]int
+	calls    atomic.Int64
+}
+
+func (p *partner) Sync(_ context.Context, rec synclayer.Record) error {
+	p.calls.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failWith != "" {
+		return synclayer.Permanent(errors.New(p.failWith))
+	}
+	if p.writes == nil {
+		p.writes = map[string]int{}
+	}
+	p.writes[rec.Key]++
+	return nil
+}
+
+func (p *partner) fail(msg string) {
+	p.mu.Lock()
+	p.failWith = msg
+	p.mu.Unlock()
+}
+
+func (p *partner) written(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes[key]
+}
+
+// rig is a dispatcher with two partners, "calendar" and "records", both
+// routed for WorkflowDeployed (key: the event's Subject), and its monitor
+// served under /ops/sync/ as a service would mount it.
+type rig struct {
+	d         *synclayer.Dispatcher
+	h         *monitor.Handler
+	srv       *httptest.Server
+	calendar  *partner
+	records   *partner
+	eventType string
+}
+
+func newRig(t testing.TB, opts ...monitor.Option) *rig {
+	t.Helper()
+	r := &rig{calendar: &partner{}, records: &partner{}, eventType: "WorkflowDeployed"}
+	byKey := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject, Payload: map[string]string{"id": ev.Subject}}, nil
+	})
+	reg := synclayer.NewRegistry()
+	if err := reg.Register("calendar", r.calendar, synclayer.Route(r.eventType, byKey)); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register("records", r.records, synclayer.Route(r.eventType, byKey)); err != nil {
+		t.Fatal(err)
+	}
+	r.d = synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	r.h = monitor.New(r.d, opts...)
+	mux := http.NewServeMux()
+	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		r.h.Close()
+		r.srv.Close()
+	})
+	return r
+}
+
+func (r *rig) url(path string) string {
+	return r.srv.URL + "/ops/sync/" + strings.TrimPrefix(path, "/")
+}
+
+func (r *rig) dispatch(t *testing.T, id, key string) synclayer.Report {
+	t.Helper()
+	rep, _ := r.d.Dispatch(context.Background(), synclayer.Event{ID: id, Type: r.eventType, Subject: key, Data: []byte(`{}`)})
+	return rep
+}
+
+// get fetches path and decodes the JSON body into v (when not nil); it
+// returns the status code and the raw body.
+func (r *rig) do(t *testing.T, method, path string, hdr http.Header, v any) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, r.url(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	res, err := r.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil && res.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return res.StatusCode, string(b)
+}
+
+func (r *rig) get(t *testing.T, path string, v any) (int, string) {
+	t.Helper()
+	return r.do(t, http.MethodGet, path, nil, v)
+}
+
+// post sends a write action with a valid token, as the dashboard does.
+func (r *rig) post(t *testing.T, path string, v any) (int, string) {
+	t.Helper()
+	return r.do(t, http.MethodPost, path, http.Header{monitor.TokenHeader: {r.h.Token()}, "Sec-Fetch-Site": {"same-origin"}}, v)
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
