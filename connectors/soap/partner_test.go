@@ -55,9 +55,16 @@ type partner struct {
 	faults []fault
 }
 
-func newPartner(t testing.TB) *partner {
+func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+
+// newPartnerBehind serves the partner through wrap (a chaos handler).
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
 	p := &partner{recs: map[string]UpsertRecord{}}
-	p.srv = httptest.NewServer(p)
+	var h http.Handler = p
+	if wrap != nil {
+		h = wrap(p)
+	}
+	p.srv = httptest.NewServer(h)
 	t.Cleanup(p.srv.Close)
 	return p
 }

@@ -48,8 +48,8 @@ func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
 			if got, _ := rc.lookup(t.Context(), "WF-1"); len(got) != 1 || got[0] != 1 {
 				t.Errorf("receiver holds %v", got)
 			}
-			if rc.rejected != 0 {
-				t.Errorf("%d signatures rejected", rc.rejected)
+			if n := rc.rejections(); n != 0 {
+				t.Errorf("%d signatures rejected", n)
 			}
 		})
 	}

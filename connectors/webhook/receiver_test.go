@@ -38,9 +38,16 @@ type receiver struct {
 	rejected int // bad signatures
 }
 
-func newReceiver(t testing.TB) *receiver {
+func newReceiver(t testing.TB) *receiver { return newReceiverBehind(t, nil) }
+
+// newReceiverBehind serves the receiver through wrap (a chaos handler).
+func newReceiverBehind(t testing.TB, wrap func(http.Handler) http.Handler) *receiver {
 	rc := &receiver{t: t, recs: map[string]payload{}, ids: map[string]int{}}
-	rc.srv = httptest.NewServer(rc)
+	var h http.Handler = rc
+	if wrap != nil {
+		h = wrap(rc)
+	}
+	rc.srv = httptest.NewServer(h)
 	t.Cleanup(rc.srv.Close)
 	return rc
 }
@@ -105,6 +112,12 @@ func (rc *receiver) lookup(_ context.Context, key string) ([]int64, error) {
 		return []int64{p.Version}, nil
 	}
 	return []int64{}, nil
+}
+
+func (rc *receiver) rejections() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.rejected
 }
 
 func (rc *receiver) messages() ([]webhook.Message, []http.Header) {
