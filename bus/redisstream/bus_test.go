@@ -1,0 +1,279 @@
+package redisstream_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/redisstream"
+	"github.com/hmsplatform/synclayer/internal/cloudevents"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// client opens a client named name, closed at cleanup.
+func client(t testing.TB, name string) *redis.Client {
+	t.Helper()
+	addr := testenv.Redis.Need(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ClientName: name})
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		testenv.Unavailable(t, "Redis at "+addr, err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// cleanup deletes every key of the prefix at the end of the test.
+func cleanup(t testing.TB, rdb *redis.Client, prefix string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, err := rdb.Keys(ctx, "{"+prefix+"}:*").Result()
+		if err == nil && len(keys) > 0 {
+			err = rdb.Del(ctx, keys...).Err()
+		}
+		if err != nil {
+			t.Errorf("delete keys of %s: %v", prefix, err)
+		}
+	})
+}
+
+func TestBus(t *testing.T) {
+	synclayertest.TestBus(t, func(t *testing.T, cfg synclayertest.BusConfig) synclayertest.BusFixture {
+		rdb := client(t, cfg.Name)
+		admin := client(t, cfg.Name+"-admin")
+		cleanup(t, admin, cfg.Name)
+		b, err := redisstream.NewBus(rdb, cfg.Name,
+			redisstream.WithMaxDeliveries(cfg.MaxDeliveries),
+			redisstream.WithRedeliveryDelay(cfg.RedeliveryDelay),
+			redisstream.WithClaimIdle(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return synclayertest.BusFixture{
+			Bus:         b,
+			DeadLetters: deadLetters(b),
+			// Kill the bus's own connections (found by client name) from
+			// another connection, as a Redis restart would drop them.
+			CutConnection: func(ctx context.Context) error {
+				return killClients(ctx, admin, cfg.Name)
+			},
+		}
+	})
+}
+
+func killClients(ctx context.Context, admin *redis.Client, name string) error {
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		return err
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		var id, n string
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "id="); ok {
+				id = v
+			}
+			if v, ok := strings.CutPrefix(f, "name="); ok {
+				n = v
+			}
+		}
+		if n == name && id != "" {
+			if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+				return err
+			}
+			killed++
+		}
+	}
+	if killed == 0 {
+		return fmt.Errorf("no connection named %s", name)
+	}
+	return nil
+}
+
+func deadLetters(b *redisstream.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
+	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
+		dls, err := b.DeadLetters(ctx, 0)
+		var out []synclayertest.DeadLetter
+		for _, dl := range dls {
+			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
+		}
+		return out, err
+	}
+}
+
+func uniquePrefix(t testing.TB) string {
+	return fmt.Sprintf("sltest-redis-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
+}
+
+// subscribe runs Subscribe in the background until the test ends.
+func subscribe(t *testing.T, b *redisstream.Bus, types []string, h synclayer.Handler) (stop func() error) {
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Subscribe(ctx, types, h) }()
+	var err error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			cancel()
+			err = <-done
+			stopped = true
+		}
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// Entries that are not valid events are dead-lettered at once with the
+// reason, and do not hold up the valid events behind them. Binary-mode
+// entries (ce- fields) are accepted.
+func TestInvalidAndBinaryEntries(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t)
+	cleanup(t, rdb, prefix)
+	b, err := redisstream.NewBus(rdb, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 30*time.Second)
+	add := func(vals ...any) {
+		t.Helper()
+		if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.Stream("Order"), Values: vals}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("event", `{"specversion":"1.0","type":"Order"`)  // bad JSON
+	add("other", "x")                                    // no event field
+	add("event", `{"specversion":"1.0","type":"Order"}`) // no id
+	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []any
+	for k, v := range hdr {
+		vals = append(vals, k, v)
+	}
+	add(append(vals, "data", string(body))...)
+	if err := b.Publish(ctx, synclayer.Event{ID: "ok-1", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(chan synclayer.Event, 10)
+	stop := subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		got <- ev
+		return nil
+	})
+	var ids []string
+	for len(ids) < 2 {
+		select {
+		case ev := <-got:
+			ids = append(ids, ev.ID)
+			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
+				t.Errorf("binary event data = %s", ev.Data)
+			}
+		case <-ctx.Done():
+			t.Fatalf("valid events not delivered; got %v", ids)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Subscribe: %v", err)
+	}
+	slices.Sort(ids)
+	if strings.Join(ids, ",") != "bin-1,ok-1" {
+		t.Errorf("delivered %v, want [bin-1 ok-1]", ids)
+	}
+	dls, err := b.DeadLetters(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 3 {
+		t.Fatalf("%d dead letters, want 3: %+v", len(dls), dls)
+	}
+	slices.SortFunc(dls, func(a, b redisstream.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
+	for i, want := range []string{"body is not a JSON object", "entry has no \"event\" field", "no id"} {
+		dl := dls[i]
+		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
+			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
+		}
+		if dl.Deliveries != 1 || dl.Stream != b.Stream("Order") || dl.EntryID == "" {
+			t.Errorf("dead letter %d = %+v", i, dl)
+		}
+	}
+	// Nothing is left pending in the group.
+	p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
+	if err != nil || p.Count != 0 {
+		t.Errorf("pending = %+v, %v; want none", p, err)
+	}
+}
+
+// An entry read by a consumer that then died (it never acknowledges) is
+// reclaimed by a live subscriber once idle for the claim idle time, with
+// its delivery count taken from the pending entries list.
+func TestDeadConsumerReclaimed(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t)
+	cleanup(t, rdb, prefix)
+	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond), redisstream.WithMaxDeliveries(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 30*time.Second)
+	st := b.Stream("Order")
+	if err := rdb.XGroupCreateMkStream(ctx, st, "synclayer", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, synclayer.Event{ID: "orphan", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	// The dead consumer reads the entry and vanishes.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "synclayer", Consumer: "dead", Streams: []string{st, ">"}, Count: 1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		t.Fatalf("dead consumer read %v, %v", res, err)
+	}
+	got := make(chan synclayer.Event, 1)
+	subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		got <- ev
+		return nil
+	})
+	select {
+	case ev := <-got:
+		if ev.ID != "orphan" {
+			t.Errorf("got %q, want the orphan", ev.ID)
+		}
+	case <-ctx.Done():
+		t.Fatal("the dead consumer's entry was never reclaimed")
+	}
+	for {
+		p, err := rdb.XPending(ctx, st, "synclayer").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Count == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestNewBusValidates(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	for _, p := range []string{"", "a{b", "}"} {
+		if _, err := redisstream.NewBus(rdb, p); err == nil {
+			t.Errorf("NewBus(%q) succeeded", p)
+		}
+	}
+	if _, err := redisstream.NewBus(nil, "x"); err == nil {
+		t.Error("NewBus(nil) succeeded")
+	}
+}

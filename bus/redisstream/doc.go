@@ -1,0 +1,48 @@
+// Package redisstream is a synclayer bus on Redis Streams: a
+// [synclayer.Publisher] and [synclayer.Subscriber] that let several
+// instances of a service share the events through a consumer group.
+//
+// # Configuration
+//
+// [NewBus] takes the caller's go-redis client (addresses, credentials, TLS
+// and pool are configured there) and a key prefix. Events of type T are
+// appended with XADD to the stream "{prefix}:event:T", bounded to about
+// [WithMaxLen] entries; dead letters go to "{prefix}:deadletter". The braces
+// keep every key of a bus in one Redis Cluster slot.
+//
+// Every [Bus.Subscribe] joins the consumer group [WithGroup] (default
+// "synclayer", created at the start of the stream if missing) as a consumer
+// of its own, and reads with XREADGROUP: subscribers of one group, in one
+// process or many, share the events.
+//
+// # Delivery semantics
+//
+// Delivery is at least once; the delivery count is the one Redis keeps in
+// the group's pending entries list:
+//
+//   - a handler's nil acknowledges the entry (XACK);
+//   - a handler's error hands the entry to the group's retry consumer
+//     ("synclayer-retry"); a subscriber claims it back and redelivers it
+//     once it has waited [WithRedeliveryDelay], doubled for every delivery;
+//   - a [synclayer.IsPermanent] error, or an error on the last of
+//     [WithMaxDeliveries] deliveries, appends the entry to the dead-letter
+//     stream with the fields "deadletter-reason", "deadletter-deliveries",
+//     "deadletter-stream" and "deadletter-id", and acknowledges it, in one
+//     transaction;
+//   - an entry that is not a valid CloudEvent is dead-lettered at once.
+//
+// The entries of a running handler are kept fresh; those of a consumer that
+// died are reclaimed by the others with XAUTOCLAIM once idle for
+// [WithClaimIdle].
+//
+// Entries hold a structured-mode CloudEvent 1.0 in the field "event".
+// Binary-mode entries ("ce-" fields and the data in "data") are accepted.
+//
+// # Errors
+//
+// Publish fails with a [synclayer.Permanent] error for an event that cannot
+// be encoded, and with the Redis error otherwise. Subscribe retries failing
+// Redis calls with a growing wait and returns an error when they keep
+// failing for a minute; [ErrDeadLetter] is logged when a dead letter cannot
+// be written (the entry then stays pending and is tried again).
+package redisstream
