@@ -395,3 +395,35 @@ func TestNoDeliveryLog(t *testing.T) {
 		t.Errorf("status without a log: %v %+v", err, st)
 	}
 }
+
+func TestBreakerState(t *testing.T) {
+	failing := &partner{}
+	failing.fail("503 partner down")
+	reg := synclayer.NewRegistry()
+	if err := reg.Register("gis", failing,
+		synclayer.Route("T", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+			return synclayer.Record{Key: ev.Subject}, nil
+		})),
+		synclayer.WithBreaker(synclayer.BreakerPolicy{MinRequests: 1, FailureRate: 1, OpenFor: time.Hour})); err != nil {
+		t.Fatal(err)
+	}
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	srv := httptest.NewServer(monitor.New(d))
+	defer srv.Close()
+	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e1", Type: "T", Subject: "k1"})
+	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e2", Type: "T", Subject: "k2"}) // held: pending
+
+	res, err := srv.Client().Get(srv.URL + "/api/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var st monitor.Status
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	c := st.Connectors[0]
+	if c.State != "open" || c.Breaker != "open" || c.DeadLetters != 1 || c.Queued != 1 || failing.calls.Load() != 1 {
+		t.Errorf("gis with an open breaker: %+v (calls %d)", c, failing.calls.Load())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -86,6 +87,32 @@ type Observer struct {
 	breakerState metric.Int64Gauge
 	breakerMoves metric.Int64Counter
 	dead         metric.Int64Counter
+
+	sets sync.Map // setKey -> metric.MeasurementOption, so hot paths do not rebuild attribute sets
+}
+
+// setKey names a metric attribute set: a connector and, for some
+// instruments, one more attribute.
+type setKey struct {
+	connector string
+	extra     attribute.Key
+	value     string
+}
+
+// attrs returns the cached measurement option for the connector and the
+// extra attribute (none when extra is "").
+func (o *Observer) attrs(connector string, extra attribute.Key, value string) metric.MeasurementOption {
+	k := setKey{connector, extra, value}
+	if v, ok := o.sets.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	kv := []attribute.KeyValue{AttrConnector.String(connector)}
+	if extra != "" {
+		kv = append(kv, extra.String(value))
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(kv...))
+	v, _ := o.sets.LoadOrStore(k, opt)
+	return v.(metric.MeasurementOption)
 }
 
 var (
@@ -203,17 +230,16 @@ func (o *Observer) EndEvent(ctx context.Context, rep synclayer.Report) {
 // connector, as a child of the event's span, with the attempt's real start
 // and end times.
 func (o *Observer) ObserveAttempt(ctx context.Context, a synclayer.Attempt) {
-	conn := AttrConnector.String(a.Connector)
 	outcome := "ok"
 	if a.Err != nil {
 		outcome = "error"
 	}
-	o.duration.Record(ctx, a.Duration.Seconds(), metric.WithAttributes(conn, AttrOutcome.String(outcome)))
+	o.duration.Record(ctx, a.Duration.Seconds(), o.attrs(a.Connector, AttrOutcome, outcome))
 	if a.Attempt > 1 {
-		o.retries.Add(ctx, 1, metric.WithAttributes(conn))
+		o.retries.Add(ctx, 1, o.attrs(a.Connector, "", ""))
 	}
 	attrs := []attribute.KeyValue{
-		conn,
+		AttrConnector.String(a.Connector),
 		AttrEventID.String(a.Event.ID),
 		AttrEventType.String(a.Event.Type),
 		AttrKey.String(a.Key),
@@ -237,17 +263,16 @@ func (o *Observer) ObserveAttempt(ctx context.Context, a synclayer.Attempt) {
 // outcome and its dead letter, and adds a "result" span event to the event's
 // span.
 func (o *Observer) ObserveResult(ctx context.Context, ev synclayer.Event, r synclayer.Result) {
-	conn := AttrConnector.String(r.Connector)
 	status := r.Status.String()
-	o.deliveries.Add(ctx, 1, metric.WithAttributes(conn, AttrStatus.String(status)))
+	o.deliveries.Add(ctx, 1, o.attrs(r.Connector, AttrStatus, status))
 	if r.Status == synclayer.StatusFailed && synclayer.IsPermanent(r.Err) {
-		o.dead.Add(ctx, 1, metric.WithAttributes(conn))
+		o.dead.Add(ctx, 1, o.attrs(r.Connector, "", ""))
 	}
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	attrs := []attribute.KeyValue{conn, AttrStatus.String(status), AttrKey.String(r.Key), AttrAttempt.Int(r.Attempts)}
+	attrs := []attribute.KeyValue{AttrConnector.String(r.Connector), AttrStatus.String(status), AttrKey.String(r.Key), AttrAttempt.Int(r.Attempts)}
 	if r.Err != nil {
 		attrs = append(attrs, attribute.String("error", r.Err.Error()))
 	}
