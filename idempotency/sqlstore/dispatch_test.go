@@ -11,11 +11,17 @@ import (
 )
 
 // Two Dispatchers, as two processes would, each with its own pool and
-// store over one PostgreSQL table, receive the same 1,000 events
-// concurrently: every partner record is written exactly once, and for each
-// event one dispatcher reports it synced and the other a duplicate.
-func TestTwoDispatchersSharePostgres(t *testing.T) {
-	b := backends[0]
+// store over one table (PostgreSQL, and also MariaDB and SQLite), receive
+// the same 1,000 events concurrently: every partner record is written
+// exactly once, and for each event one dispatcher reports it synced and
+// the other a duplicate.
+func TestTwoDispatchersShareStore(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { testTwoDispatchers(t, b) })
+	}
+}
+
+func testTwoDispatchers(t *testing.T, b backend) {
 	table := uniqueTable("sqltwo")
 	var dropped sync.Map
 

@@ -1,0 +1,114 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+)
+
+// Two Dispatchers, as two processes would, each with its own client and
+// store over one key prefix, receive the same 1,000 events concurrently:
+// every partner record is written exactly once, and for each event one
+// dispatcher reports it synced and the other a duplicate.
+func TestTwoDispatchersShareRedis(t *testing.T) {
+	addr := testenv.Redis.Need(t)
+	prefix := "synclayertest:two:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	removePrefix(t, prefix)
+
+	var mu sync.Mutex
+	writes := map[string]int{}
+	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
+		time.Sleep(time.Millisecond) // the partner's latency widens the race
+		mu.Lock()
+		writes[rec.Key]++
+		mu.Unlock()
+		return nil
+	})
+	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject}, nil
+	})
+
+	newDispatcher := func() *synclayer.Dispatcher {
+		client := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 8})
+		t.Cleanup(func() { client.Close() })
+		s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := synclayer.NewRegistry()
+		if err := reg.Register("partner", partner, synclayer.Route("ThingChanged", mapper)); err != nil {
+			t.Fatal(err)
+		}
+		return synclayer.NewDispatcher(reg, synclayer.WithStore(s), synclayer.WithObserver(nil))
+	}
+	ds := []*synclayer.Dispatcher{newDispatcher(), newDispatcher()}
+
+	const n = 1000
+	type outcome struct {
+		status synclayer.Status
+		err    error
+	}
+	results := make([][2]outcome, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	sem := make(chan struct{}, 32)
+	var wg sync.WaitGroup
+	for i := range n {
+		ev := synclayer.Event{ID: fmt.Sprintf("evt-%d", i), Type: "ThingChanged", Subject: fmt.Sprintf("rec-%d", i)}
+		sem <- struct{}{}
+		var pair sync.WaitGroup
+		for j, d := range ds {
+			pair.Add(1)
+			wg.Go(func() {
+				defer pair.Done()
+				rep, err := d.Dispatch(ctx, ev)
+				o := outcome{err: err}
+				if len(rep.Results) == 1 {
+					o.status = rep.Results[0].Status
+				}
+				results[i][j] = o
+			})
+		}
+		go func() { pair.Wait(); <-sem }()
+	}
+	wg.Wait()
+
+	for i, r := range results {
+		for j, o := range r {
+			if o.err != nil {
+				t.Errorf("event %d at dispatcher %d: %v", i, j, o.err)
+			}
+		}
+		synced, dup := 0, 0
+		for _, o := range r {
+			switch o.status {
+			case synclayer.StatusSynced:
+				synced++
+			case synclayer.StatusDuplicate:
+				dup++
+			}
+		}
+		if synced != 1 || dup != 1 {
+			t.Errorf("event %d: statuses %v and %v, want one synced and one duplicate", i, r[0].status, r[1].status)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(writes) != n {
+		t.Errorf("%d partner records written, want %d", len(writes), n)
+	}
+	for key, w := range writes {
+		if w != 1 {
+			t.Errorf("partner record %s written %d times, want once", key, w)
+		}
+	}
+}
