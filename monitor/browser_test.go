@@ -125,6 +125,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("open the error: %v", err)
 	}
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS("#detail-outcome li:nth-child(2)"))); err != nil {
+		t.Errorf("the event's outcome on every connector did not show: %v", err)
+	}
+	outcome, _ := chromedp.Run(step, chromedp.TextContent(chromedp.CSS("#detail-outcome")))
+	if !strings.Contains(outcome, "calendarsynced") || !strings.Contains(outcome, "recordsdead letter") {
+		t.Errorf("event outcome %q, want calendar synced and records dead", outcome)
+	}
 	shown, err := chromedp.Run(step, chromedp.TextContent(chromedp.CSS("#detail-error")))
 	if err != nil || !strings.Contains(shown, evil) {
 		t.Errorf("detail error %q (%v), want it to show %q as text", shown, err, evil)

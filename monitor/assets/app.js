@@ -222,6 +222,26 @@
     for (const x of feed.querySelectorAll("tr.selected")) x.classList.remove("selected");
     r.tr.classList.add("selected");
     $("detail").hidden = false;
+    loadOutcome(d.eventId);
+  }
+
+  // loadOutcome lists the event's state on every connector in the panel.
+  async function loadOutcome(eventId) {
+    const list = $("detail-outcome");
+    try {
+      const res = await fetch("api/events/" + encodeURIComponent(eventId), { credentials: "same-origin" });
+      if (!res.ok) { list.replaceChildren(); return; }
+      const body = await res.json();
+      if (!selected || rows.get(selected).d.eventId !== eventId) return;
+      const items = [];
+      for (const d of body.deliveries || []) {
+        const li = el("li");
+        li.appendChild(el("span", "name", d.connector));
+        li.appendChild(el("span", "badge " + tone(d.state), label(d.state)));
+        items.push(li);
+      }
+      list.replaceChildren(...items);
+    } catch (e) { list.replaceChildren(); }
   }
 
   async function loadRecent() {
@@ -237,8 +257,14 @@
   function connect() {
     const es = new EventSource("api/stream");
     const live = $("live");
-    es.addEventListener("open", () => { live.textContent = "live"; live.className = "live on"; });
-    es.addEventListener("error", () => { live.textContent = "reconnecting…"; live.className = "live off"; });
+    let lost = false;
+    es.addEventListener("open", () => {
+      live.textContent = "live";
+      live.className = "live on";
+      if (lost) loadRecent(); // catch up on what happened while disconnected
+      lost = false;
+    });
+    es.addEventListener("error", () => { lost = true; live.textContent = "reconnecting…"; live.className = "live off"; });
     es.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
     es.addEventListener("delivery", (e) => upsert(JSON.parse(e.data), true));
   }
