@@ -1,0 +1,176 @@
+package amqp_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqpgo "github.com/rabbitmq/amqp091-go"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/amqp"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+)
+
+const (
+	benchEvents     = 10_000
+	benchPublishers = 16
+)
+
+func publishAll(b *testing.B, publish func(i int) error) {
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	for p := range benchPublishers {
+		wg.Go(func() {
+			for i := p; i < benchEvents; i += benchPublishers {
+				if err := publish(i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkThroughput publishes then consumes 10,000 small events, once
+// with the raw amqp091 client (confirmed persistent publishes on one
+// channel, consume with prefetch 16, ack) and once through this bus and a
+// Dispatcher's Run with a no-op connector, and reports both rates and
+// their ratio.
+func BenchmarkThroughput(b *testing.B) {
+	url := testenv.RabbitMQ.Need(b)
+	conn, err := amqpgo.Dial(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	var rawTime, busTime time.Duration
+	for n := 0; b.Loop(); n++ {
+		rawTime += benchRaw(b, conn, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
+		busTime += benchBus(b, url, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
+	}
+	runs := float64(b.N)
+	rawRate := runs * benchEvents / rawTime.Seconds()
+	busRate := runs * benchEvents / busTime.Seconds()
+	b.ReportMetric(rawRate, "raw-events/s")
+	b.ReportMetric(busRate, "bus-events/s")
+	b.ReportMetric(busRate/rawRate, "ratio")
+}
+
+func benchRaw(b *testing.B, conn *amqpgo.Connection, name string) time.Duration {
+	ctx := context.Background()
+	ch, err := conn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ch.Close()
+	if err := ch.Confirm(false); err != nil {
+		b.Fatal(err)
+	}
+	if err := ch.ExchangeDeclare(name, "topic", true, false, false, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer ch.ExchangeDelete(name, false, false)
+	if _, err := ch.QueueDeclare(name, true, false, false, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	defer ch.QueueDelete(name, false, false, false)
+	if err := ch.QueueBind(name, "Bench", name, false, nil); err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"specversion":"1.0","id":"x","type":"Bench","data":{"n":1}}`)
+	var mu sync.Mutex
+	start := time.Now()
+	publishAll(b, func(i int) error {
+		mu.Lock()
+		conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, name, "Bench", false, false, amqpgo.Publishing{DeliveryMode: amqpgo.Persistent, Body: body})
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if !conf.Wait() {
+			return fmt.Errorf("nack")
+		}
+		return nil
+	})
+	cch, err := conn.Channel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cch.Close()
+	cch.Qos(16, 0, false)
+	ds, err := cch.Consume(name, "", false, false, false, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range benchEvents {
+		d := <-ds
+		if err := d.Ack(false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+func benchBus(b *testing.B, url, name string) time.Duration {
+	ctx := context.Background()
+	bus, err := amqp.NewBus(ctx, url, name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		conn, err := amqpgo.Dial(url)
+		if err == nil {
+			ch, _ := conn.Channel()
+			ch.QueueDelete(bus.Queue(), false, false, false)
+			ch.ExchangeDelete(name, false, false)
+			conn.Close()
+		}
+		bus.Close()
+	}()
+	if err := bus.Declare(ctx, []string{"Bench"}); err != nil {
+		b.Fatal(err)
+	}
+	var handled atomic.Int64
+	done := make(chan struct{})
+	reg := synclayer.NewRegistry()
+	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
+		if handled.Add(1) == benchEvents {
+			close(done)
+		}
+		return nil
+	})
+	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.ID}, nil
+	})
+	if err := reg.Register("noop", noop, synclayer.Route("Bench", mapper)); err != nil {
+		b.Fatal(err)
+	}
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+
+	start := time.Now()
+	publishAll(b, func(i int) error {
+		return bus.Publish(ctx, synclayer.Event{ID: fmt.Sprint("bus-", i), Type: "Bench", Data: []byte(`{"n":1}`)})
+	})
+	runCtx, cancel := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- d.Run(runCtx, bus) }()
+	select {
+	case <-done:
+	case err := <-runErr:
+		b.Fatalf("Run returned before every event was handled (%d of %d): %v", handled.Load(), benchEvents, err)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	if err := <-runErr; err != nil {
+		b.Fatal(err)
+	}
+	return elapsed
+}

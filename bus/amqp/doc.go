@@ -1,0 +1,54 @@
+// Package amqp is a synclayer bus on RabbitMQ (AMQP 0-9-1, with
+// github.com/rabbitmq/amqp091-go): a [synclayer.Publisher] and
+// [synclayer.Subscriber] that let several instances of a service share the
+// events through one durable queue per consumer group.
+//
+// # Configuration
+//
+// [NewBus] takes the broker's URL and the name of a durable topic exchange,
+// which it declares. Publish sends an event with its type as the routing
+// key, as a persistent message, and waits for the broker's publisher
+// confirm. Every [Bus.Subscribe] of a group ([WithGroup], default
+// "synclayer") consumes from the durable queue "<exchange>.<group>", bound
+// to the exchange for each of its event types, with manual
+// acknowledgements and a prefetch of [WithConcurrency]. An event published
+// before any queue is bound to its type is dropped by the broker, as AMQP
+// routing does: declare the group first ([Bus.Declare], or a Subscribe).
+//
+// When the broker drops the connection, the bus dials again: Publish
+// retries once on a new connection, and Subscribe opens a new channel and
+// consumes again, with a growing wait between attempts.
+//
+// # Delivery semantics
+//
+// Delivery is at least once:
+//
+//   - a handler's nil acknowledges the message;
+//   - a handler's error republishes a copy (with the delivery count in the
+//     header "x-synclayer-deliveries") to the retry queue of its delay,
+//     "<queue>.retry.<ms>ms", then acknowledges the original; the retry
+//     queue's message TTL and dead-letter exchange route the copy back to
+//     the group's queue once the delay ([WithRedeliveryDelay], doubled for
+//     every delivery) has passed. One queue per delay avoids the
+//     head-of-line blocking of per-message TTLs;
+//   - a [synclayer.IsPermanent] error, or an error on the last of
+//     [WithMaxDeliveries] deliveries, publishes a copy to the dead-letter
+//     queue "<queue>.deadletter" with the reason in "x-synclayer-reason",
+//     then acknowledges the original;
+//   - a message that is not a valid CloudEvent is dead-lettered at once.
+//
+// A message whose subscriber died before acknowledging it is requeued by
+// the broker and delivered again; such deliveries are not counted.
+//
+// The wire format is CloudEvents 1.0 in structured JSON mode (content type
+// application/cloudevents+json). Binary mode is accepted on receive, with
+// the attributes in "cloudEvents:"-, "cloudEvents_"- or "ce-"-prefixed
+// headers.
+//
+// # Errors
+//
+// Publish fails with a [synclayer.Permanent] error for an event that cannot
+// be encoded, with [ErrNotConfirmed] when the broker refuses it, and with
+// the connection's error otherwise. Subscribe returns an error only when
+// reconnecting keeps failing for a minute, or after [Bus.Close].
+package amqp
