@@ -1,0 +1,25 @@
+// Package guarantee holds the tests that prove synclayer's promise: exactly
+// one record per key in every partner system, holding the newest version,
+// and one SyncCompleted or SyncFailed per event, whatever fails on the way.
+// It has no API; everything is in its _test.go files.
+//
+// # The tests
+//
+//   - TestSoak: thousands of events, several versions per key out of
+//     order and some delivered twice, through bus/memory and
+//     Dispatcher.Run into the rest, arcgis and googlecalendar connectors,
+//     each partner behind a synclayertest.ChaosServer (5xx, 429, resets
+//     before and after the write, stalls, truncated and slow bodies, ArcGIS
+//     error bodies). Afterwards every partner holds one record per key at
+//     the newest version, every event was announced exactly once, and the
+//     dispatcher's counters and delivery log agree with the partners. It
+//     logs a one-line summary (go test -v prints it).
+//
+// No goroutine outlives the package's tests (goleak, in TestMain).
+//
+// # Sizes and replay
+//
+// The soak runs 5,000 events over 500 keys (about 6s, 15s under the race
+// detector, on two cores), 500 events under -short. Randomised tests log
+// their seed; set SYNCLAYER_SEED to replay one.
+package guarantee

@@ -1,0 +1,435 @@
+package guarantee
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	calendar "google.golang.org/api/calendar/v3"
+	"google.golang.org/api/option"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// seed returns the seed of a randomised test: $SYNCLAYER_SEED when set (to
+// replay a failure), else a fresh one. It is logged either way.
+func seed(t *testing.T) uint64 {
+	t.Helper()
+	s := rand.Uint64() >> 1
+	if v := os.Getenv("SYNCLAYER_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("SYNCLAYER_SEED=%q: %v", v, err)
+		}
+		s = n
+	}
+	t.Logf("seed %d (replay with SYNCLAYER_SEED=%d)", s, s)
+	return s
+}
+
+// soakSize is the soak's size: 5,000 events over 500 keys, a tenth of it
+// under -short. The full size takes about 6s, and 15s under the race
+// detector, on two cores.
+func soakSize() (keys, versions int) {
+	if testing.Short() {
+		return 50, 10
+	}
+	return 500, 10
+}
+
+// soakChaos is the fault mix of every soak partner: 20% 5xx, 5% 429, 5%
+// resets before the partner, 5% lost responses, 2% stalls past the attempt
+// timeout, plus 2% truncated and 1% slow bodies.
+func soakChaos(seed uint64) synclayertest.Chaos {
+	return synclayertest.Chaos{
+		Seed:          seed,
+		ServerError:   0.20,
+		RateLimited:   0.05,
+		ResetBefore:   0.05,
+		LostResponse:  0.05,
+		Stall:         0.02,
+		TruncatedBody: 0.02,
+		SlowBody:      0.01,
+		RetryAfter:    time.Second, // capped by the policy's MaxInterval
+		StallFor:      10 * time.Second,
+		SlowBodyDelay: time.Millisecond,
+	}
+}
+
+const (
+	soakType       = "ItemChanged"
+	attemptTimeout = 300 * time.Millisecond
+)
+
+// soakPolicy retries fast and long enough that no route gives up: with the
+// soak's fault rates an ArcGIS attempt (two requests) fails about 65% of the
+// time, so 60 attempts fail in a row with odds of about 1e-11.
+var soakPolicy = synclayer.RetryPolicy{
+	MaxAttempts:     60,
+	InitialInterval: time.Millisecond,
+	MaxInterval:     10 * time.Millisecond,
+	MaxElapsed:      2 * time.Minute,
+	Multiplier:      2,
+	Jitter:          0.5,
+}
+
+// chaosPartner serves h behind a ChaosServer on a loopback port and returns
+// the server and a client of its own; everything is shut down at cleanup.
+func chaosPartner(t *testing.T, h http.Handler, c synclayertest.Chaos) (*synclayertest.ChaosServer, *httptest.Server, *http.Client) {
+	t.Helper()
+	cs := synclayertest.NewChaosServer(h, c)
+	srv := httptest.NewServer(cs)
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	})
+	t.Cleanup(cs.Close) // ends stalls first, so that srv.Close does not wait for them
+	return cs, srv, &http.Client{Transport: tr}
+}
+
+// soakEvent is one published event and what it carries.
+type soakEvent struct {
+	ev      synclayer.Event
+	key     string
+	version int64
+}
+
+// soakEvents makes versions events for each of keys keys, shuffled so that
+// versions arrive out of order, with about 10% of them published a second
+// time at a random later point. Some keys hold characters that are special
+// in URLs and in ArcGIS where clauses.
+func soakEvents(rng *rand.Rand, run string, keys, versions int) (unique []soakEvent, seq []soakEvent) {
+	for k := range keys {
+		key := fmt.Sprintf("%s-%04d", run, k)
+		switch k % 10 {
+		case 3:
+			key += " O'Brien/è"
+		case 7:
+			key += " 50% ..?#&"
+		}
+		for v := 1; v <= versions; v++ {
+			data, _ := json.Marshal(item{Key: key, Version: int64(v), Title: fmt.Sprintf("%s v%d", key, v)})
+			unique = append(unique, soakEvent{
+				ev:  synclayer.Event{ID: fmt.Sprintf("%s-%04d-v%02d", run, k, v), Type: soakType, Source: "guarantee/soak", Data: data},
+				key: key, version: int64(v),
+			})
+		}
+	}
+	seq = slices.Clone(unique)
+	rng.Shuffle(len(seq), func(i, j int) { seq[i], seq[j] = seq[j], seq[i] })
+	n := len(seq)
+	for i := range n {
+		if rng.IntN(10) == 0 {
+			at := i + 1 + rng.IntN(len(seq)-i)
+			seq = slices.Insert(seq, at, seq[i])
+		}
+	}
+	return unique, seq
+}
+
+// announcements collects SyncCompleted and SyncFailed events.
+type announcements struct {
+	mu     sync.Mutex
+	byID   map[string][]string // source event id -> kinds announced
+	failed []string
+}
+
+func (a *announcements) handle(_ context.Context, ev synclayer.Event) error {
+	var an synclayer.Announcement
+	if err := json.Unmarshal(ev.Data, &an); err != nil {
+		return synclayer.Permanent(fmt.Errorf("announcement %s: %w", ev.ID, err))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.byID[an.EventID] = append(a.byID[an.EventID], ev.Type)
+	if ev.Type == synclayer.SyncFailed {
+		a.failed = append(a.failed, string(ev.Data))
+	}
+	return nil
+}
+
+func (a *announcements) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.byID)
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what func() string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting: %s", timeout, what())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSoak pushes thousands of events, several versions per key out of
+// order and some delivered twice, through bus/memory and Dispatcher.Run
+// into the rest, arcgis and googlecalendar connectors, each partner behind
+// a ChaosServer. Afterwards each partner must hold exactly one record per
+// key at the newest version, every event must have been announced exactly
+// once and never as SyncFailed, and the dispatcher's counters and delivery
+// log must agree with the partners.
+func TestSoak(t *testing.T) {
+	s := seed(t)
+	rng := rand.New(rand.NewPCG(s, 0x50a4))
+	keys, versions := soakSize()
+	run := fmt.Sprintf("soak%x", rng.Uint32())
+	unique, seq := soakEvents(rng, run, keys, versions)
+	ctx := t.Context()
+
+	restP, arcP, calP := newRESTPartner(), newArcGISPartner(), newCalendarPartner()
+	restCS, restSrv, restClient := chaosPartner(t, restP, soakChaos(s+1))
+	arcChaos := soakChaos(s + 2)
+	arcChaos.ErrorBody = 0.03 // ArcGIS also fails inside 200s
+	arcCS, arcSrv, arcClient := chaosPartner(t, arcP, arcChaos)
+	calCS, calSrv, calClient := chaosPartner(t, calP, soakChaos(s+3))
+
+	restConn, err := rest.New(rest.Config{BaseURL: restSrv.URL, Client: restClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arcConn, err := arcgis.New(arcgis.Config{LayerURL: arcSrv.URL + layerPath, KeyField: "KEY", VersionField: "VERSION", HTTPClient: arcClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := calendar.NewService(ctx, option.WithEndpoint(calSrv.URL+"/"), option.WithHTTPClient(calClient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calConn, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: "soak@example.com", Namespace: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mapper := func(payload func(it item) any) synclayer.Mapper {
+		return synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, it item) (synclayer.Record, error) {
+			return synclayer.Record{Key: it.Key, Version: it.Version, Payload: payload(it)}, nil
+		})
+	}
+	reg := synclayer.NewRegistry()
+	for _, c := range []struct {
+		name    string
+		conn    synclayer.Connector
+		payload func(item) any
+	}{
+		{"records", restConn, func(it item) any { return it }},
+		{"gis", arcConn, func(it item) any {
+			return arcgis.Feature{Attributes: map[string]any{"TITLE": it.Title},
+				Geometry: arcgis.Point{X: 8.5, Y: 47.3, SpatialReference: arcgis.SpatialReference{WKID: 4326}}}
+		}},
+		{"calendar", calConn, func(it item) any {
+			return &calendar.Event{Summary: it.Title,
+				Start: &calendar.EventDateTime{Date: "2026-03-10"}, End: &calendar.EventDateTime{Date: "2026-03-11"}}
+		}},
+	} {
+		if err := reg.Register(c.name, c.conn, synclayer.Route(soakType, mapper(c.payload)),
+			synclayer.WithRetry(soakPolicy), synclayer.WithTimeout(attemptTimeout)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conns := reg.Connectors()
+
+	bus := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
+		memory.WithBacklog(4*len(seq)))
+	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
+		synclayer.WithDeliveryLog(synclayer.NewMemoryLog(2*len(conns)*len(seq))))
+
+	ann := &announcements{byID: map[string][]string{}}
+	annCtx, stopAnn := context.WithCancel(ctx)
+	annDone := make(chan error, 1)
+	go func() {
+		annDone <- bus.Subscribe(annCtx, []string{synclayer.SyncCompleted, synclayer.SyncFailed}, ann.handle)
+	}()
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	start := time.Now()
+	go func() { runDone <- d.Run(runCtx, bus) }()
+	// shutdown stops Run, lets the announcements drain to the collector,
+	// and stops it; deferred too, so a failed test still leaks nothing.
+	var (
+		shutOnce                 sync.Once
+		runErr, closeErr, annErr error
+	)
+	shutdown := func() {
+		shutOnce.Do(func() {
+			stopRun()
+			runErr = <-runDone
+			closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			closeErr = bus.Close(closeCtx)
+			cancelClose()
+			stopAnn()
+			annErr = <-annDone
+		})
+	}
+	defer shutdown()
+
+	for _, se := range seq {
+		if err := bus.Publish(ctx, se.ev); err != nil {
+			t.Fatalf("publish %s: %v", se.ev.ID, err)
+		}
+	}
+
+	settled := func() bool {
+		if ann.count() < len(unique) {
+			return false
+		}
+		for _, st := range d.Status() {
+			if st.Synced+st.Duplicate+st.Stale+st.Failed+st.Dead+st.Pending < int64(len(seq)) {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 3*time.Minute, func() string {
+		return fmt.Sprintf("%d of %d events announced; status %+v", ann.count(), len(unique), d.Status())
+	}, settled)
+	elapsed := time.Since(start)
+
+	shutdown()
+	if errors.Is(annErr, memory.ErrClosed) {
+		annErr = nil // Close ended it, after the announcements drained
+	}
+	if runErr != nil || closeErr != nil || annErr != nil {
+		t.Errorf("shutdown: Run: %v; bus.Close: %v; announcement subscriber: %v", runErr, closeErr, annErr)
+	}
+	restConn.Close()
+
+	// 1. Each partner holds exactly one record per key, at the newest version.
+	want := map[string]int64{}
+	for _, se := range unique {
+		want[se.key] = max(want[se.key], se.version)
+	}
+	partners := map[string]func() map[string][]int64{
+		"records": restP.versions, "gis": arcP.versions, "calendar": calP.versions,
+	}
+	for _, name := range conns {
+		got := partners[name]()
+		if len(got) != len(want) {
+			t.Errorf("%s holds %d keys, want %d", name, len(got), len(want))
+		}
+		bad := 0
+		for k, v := range want {
+			if vs := got[k]; len(vs) != 1 || vs[0] != v {
+				if bad++; bad <= 5 {
+					t.Errorf("%s: key %q holds versions %v, want exactly [%d]", name, k, vs, v)
+				}
+			}
+		}
+		if bad > 5 {
+			t.Errorf("%s: %d keys wrong in all", name, bad)
+		}
+	}
+	restP.mu.Lock()
+	if len(restP.regress) > 0 {
+		t.Errorf("records partner saw %d writes of an older version over a newer one, first: %s", len(restP.regress), restP.regress[0])
+	}
+	restWrites := restP.writes
+	restP.mu.Unlock()
+
+	// 2. Every event was announced exactly once, and nothing failed.
+	ann.mu.Lock()
+	for _, se := range unique {
+		if kinds := ann.byID[se.ev.ID]; len(kinds) != 1 || kinds[0] != synclayer.SyncCompleted {
+			t.Errorf("event %s announced %v, want exactly [SyncCompleted]", se.ev.ID, kinds)
+		}
+	}
+	if len(ann.byID) != len(unique) {
+		t.Errorf("%d events announced, want %d", len(ann.byID), len(unique))
+	}
+	if len(ann.failed) > 0 {
+		t.Errorf("%d SyncFailed announcements, first: %s", len(ann.failed), ann.failed[0])
+	}
+	ann.mu.Unlock()
+	if dl := bus.DeadLetters(); len(dl) > 0 {
+		t.Errorf("%d events dead-lettered by the bus, first %s: %v", len(dl), dl[0].Event.ID, dl[0].Err)
+	}
+
+	// 3. The counters and the delivery log agree with the partners.
+	version := map[string]soakEvent{}
+	for _, se := range unique {
+		version[se.ev.ID] = se
+	}
+	var attempts, retries, dups, stale int64
+	for _, st := range d.Status() {
+		attempts += st.Attempts
+		retries += st.Retries
+		dups += st.Duplicate
+		stale += st.Stale
+		if st.Failed != 0 || st.Dead != 0 || st.Pending != 0 || st.InFlight != 0 {
+			t.Errorf("%s: status %+v, want no failed, dead, pending or in-flight route", st.Name, st)
+		}
+		if n := st.Synced + st.Duplicate + st.Stale; n != int64(len(seq)) {
+			t.Errorf("%s: %d routes synced, duplicate or stale; want one per delivery, %d", st.Name, n, len(seq))
+		}
+		if st.Synced < int64(len(want)) || st.Synced > int64(len(unique)) {
+			t.Errorf("%s: %d routes synced; want between %d keys and %d events", st.Name, st.Synced, len(want), len(unique))
+		}
+		if st.Name == "records" && int64(restWrites) < st.Synced {
+			t.Errorf("records partner applied %d writes, fewer than the %d synced routes", restWrites, st.Synced)
+		}
+		log, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Connector: st.Name, Limit: 10_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != len(unique) {
+			t.Errorf("%s: delivery log holds %d entries, want one per event, %d", st.Name, len(log), len(unique))
+		}
+		newest := map[string]int64{} // key -> newest version the log says was pushed
+		for _, dl := range log {
+			switch dl.State {
+			case synclayer.StateSynced, synclayer.StateDuplicate:
+				se := version[dl.EventID]
+				if dl.Key != se.key {
+					t.Errorf("%s: delivery %s has key %q, want %q", st.Name, dl.EventID, dl.Key, se.key)
+				}
+				newest[se.key] = max(newest[se.key], se.version)
+			case synclayer.StateStale:
+			default:
+				t.Errorf("%s: delivery %s ended %s: %s", st.Name, dl.EventID, dl.State, dl.Error)
+			}
+		}
+		got := partners[st.Name]()
+		for k, v := range newest {
+			if vs := got[k]; len(vs) != 1 || vs[0] != v {
+				t.Errorf("%s: the log says key %q was pushed up to version %d, the partner holds %v", st.Name, k, v, vs)
+			}
+		}
+		if len(newest) != len(got) {
+			t.Errorf("%s: the log names %d pushed keys, the partner holds %d", st.Name, len(newest), len(got))
+		}
+	}
+
+	faults := restCS.Counts().Add(arcCS.Counts()).Add(calCS.Counts())
+	summary := fmt.Sprintf("soak: events=%d (+%d redelivered) keys=%d connectors=%d attempts=%d retries=%d duplicates-suppressed=%d stale-skipped=%d elapsed=%v race=%v seed=%d; chaos: %v",
+		len(unique), len(seq)-len(unique), len(want), len(conns), attempts, retries, dups, stale,
+		elapsed.Round(time.Millisecond), raceEnabled, s, faults)
+	t.Log(summary)
+	if testing.Verbose() {
+		fmt.Println(summary)
+	}
+	for name, c := range map[string]synclayertest.ChaosCounts{"records": restCS.Counts(), "gis": arcCS.Counts(), "calendar": calCS.Counts()} {
+		if c.ServerError == 0 || c.LostResponse == 0 || c.ResetBefore == 0 || c.RateLimited == 0 {
+			t.Errorf("%s: chaos %v: some fault never happened; the soak proves less than it claims", name, c)
+		}
+	}
+}
