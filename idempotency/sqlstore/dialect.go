@@ -27,6 +27,16 @@ type Dialect struct {
 
 	claim, completeMark, completeOnly, release, scan, cleanup string
 
+	// The delivery log's statements (see log.go). logSchema creates its
+	// table and indexes (%[1]s: the table); logSet is one assignment of
+	// an upsert's update clause (%[1]s: a column), logUpsert the clause
+	// around the assignments (%[1]s); logCleanup deletes one batch of
+	// expired entries (%[1]s: the table, %[2]s: the condition, %[3]s: the
+	// placeholder of the batch size).
+	logSchema         []string
+	logUpsert, logSet string
+	logCleanup        string
+
 	// retryable reports errors after which the statement was rolled back
 	// and may simply be run again (deadlock, busy database).
 	retryable func(error) bool
@@ -84,6 +94,33 @@ ON CONFLICT (id) DO UPDATE SET
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
+	logSchema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id           bytea PRIMARY KEY,
+	event_hash   bigint NOT NULL,
+	conn_hash    bigint NOT NULL,
+	event_id     bytea NOT NULL,
+	event_type   bytea NOT NULL,
+	connector    bytea NOT NULL,
+	record_key   bytea NOT NULL,
+	state        smallint NOT NULL,
+	attempts     integer NOT NULL,
+	first_ns     bigint NOT NULL,
+	last_ns      bigint NOT NULL,
+	duration_ns  bigint NOT NULL,
+	last_error   bytea NOT NULL,
+	partner_id   bytea NOT NULL,
+	payload_hash bytea NOT NULL,
+	updated_ns   bigint NOT NULL,
+	event_json   text
+)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_u ON %[1]s (updated_ns)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
+	},
+	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
+	logSet:     `%[1]s = EXCLUDED.%[1]s`,
+	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
 	retryable: func(err error) bool {
 		var e interface{ SQLState() string }
 		if errors.As(err, &e) {
@@ -148,6 +185,35 @@ ON DUPLICATE KEY UPDATE
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
+	// The indexes are part of CREATE TABLE, so that creating the table
+	// and its indexes is one atomic statement.
+	logSchema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id           BINARY(16) NOT NULL PRIMARY KEY,
+	event_hash   BIGINT NOT NULL,
+	conn_hash    BIGINT NOT NULL,
+	event_id     MEDIUMBLOB NOT NULL,
+	event_type   MEDIUMBLOB NOT NULL,
+	connector    MEDIUMBLOB NOT NULL,
+	record_key   MEDIUMBLOB NOT NULL,
+	state        SMALLINT NOT NULL,
+	attempts     INT NOT NULL,
+	first_ns     BIGINT NOT NULL,
+	last_ns      BIGINT NOT NULL,
+	duration_ns  BIGINT NOT NULL,
+	last_error   MEDIUMBLOB NOT NULL,
+	partner_id   MEDIUMBLOB NOT NULL,
+	payload_hash MEDIUMBLOB NOT NULL,
+	updated_ns   BIGINT NOT NULL,
+	event_json   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+	INDEX %[1]s_u (updated_ns),
+	INDEX %[1]s_c (conn_hash, state, updated_ns),
+	INDEX %[1]s_e (event_hash)
+) ENGINE=InnoDB`,
+	},
+	logUpsert:  `ON DUPLICATE KEY UPDATE %[1]s`,
+	logSet:     `%[1]s = VALUES(%[1]s)`,
+	logCleanup: `DELETE FROM %[1]s WHERE %[2]s LIMIT %[3]s`,
 	retryable: func(err error) bool {
 		var e *mysql.MySQLError
 		// 1213: deadlock found; 1205: lock wait timeout. Both roll back the
@@ -208,6 +274,33 @@ ON CONFLICT (id) DO UPDATE SET
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
+	logSchema: []string{
+		`CREATE TABLE IF NOT EXISTS %[1]s (
+	id           BLOB PRIMARY KEY,
+	event_hash   INTEGER NOT NULL,
+	conn_hash    INTEGER NOT NULL,
+	event_id     BLOB NOT NULL,
+	event_type   BLOB NOT NULL,
+	connector    BLOB NOT NULL,
+	record_key   BLOB NOT NULL,
+	state        INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL,
+	first_ns     INTEGER NOT NULL,
+	last_ns      INTEGER NOT NULL,
+	duration_ns  INTEGER NOT NULL,
+	last_error   BLOB NOT NULL,
+	partner_id   BLOB NOT NULL,
+	payload_hash BLOB NOT NULL,
+	updated_ns   INTEGER NOT NULL,
+	event_json   TEXT
+)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_u ON %[1]s (updated_ns)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
+		`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
+	},
+	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
+	logSet:     `%[1]s = excluded.%[1]s`,
+	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
 	retryable: func(err error) bool {
 		var e interface{ Code() int }
 		if errors.As(err, &e) {
@@ -325,3 +418,12 @@ func (d *Dialect) compile(tmpl, table string) stmt {
 }
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// placeholder returns the dialect's placeholder of the nth (1-based)
+// parameter of a statement whose parameters are each used once.
+func (d *Dialect) placeholder(n int) string {
+	if d.numbered == "" {
+		return "?"
+	}
+	return d.numbered + strconv.Itoa(n)
+}

@@ -1,0 +1,511 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// LogOption configures a [Log].
+type LogOption func(*Log)
+
+// WithDeadRetention lets [Log.Cleanup] delete dead and failed entries (the
+// dead letters) once they are older than d, or than Cleanup's own
+// olderThan if that is longer. The default, 0, keeps dead letters until an
+// operator replays them: a replay that succeeds turns them into synced
+// entries, which the usual retention then removes.
+func WithDeadRetention(d time.Duration) LogOption {
+	return func(l *Log) {
+		if d > 0 {
+			l.deadRetention = d
+		}
+	}
+}
+
+// WithLogCleanupBatch sets how many entries one statement of [Log.Cleanup]
+// deletes at most (default 1000).
+func WithLogCleanupBatch(n int) LogOption {
+	return func(l *Log) {
+		if n > 0 {
+			l.batch = n
+		}
+	}
+}
+
+// Log is a [synclayer.DeliveryLog] in a SQL table: one row per (event,
+// connector), so that the dispatcher's dead letters and pending routes
+// survive a restart and are shared by every process on the database. It is
+// safe for concurrent use, by many goroutines and many processes.
+type Log struct {
+	db            *sql.DB
+	dialect       *Dialect
+	table         string
+	batch         int
+	deadRetention time.Duration
+
+	put     string // the upsert
+	columns string // the columns List reads, in scan order
+
+	mu       sync.Mutex
+	prepared *sql.Stmt // put, prepared on first use
+}
+
+var _ synclayer.DeliveryLog = (*Log)(nil)
+
+// logColumns are the columns of the log's table in the order of Put's
+// parameters; the first is the primary key.
+var logColumns = []string{"id", "event_hash", "conn_hash", "event_id", "event_type", "connector", "record_key",
+	"state", "attempts", "first_ns", "last_ns", "duration_ns", "last_error", "partner_id", "payload_hash",
+	"updated_ns", "event_json"}
+
+// NewLog returns a delivery log over the table of db, written in the
+// dialect. The caller opens and closes db. table must be a plain
+// identifier, as for [New], and must not be the table of a [Store]; the
+// log also names its indexes after it (table_u, table_c, table_e). NewLog
+// does not touch the database: call [Log.Migrate] once before use.
+func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...LogOption) (*Log, error) {
+	if db == nil || dialect == nil {
+		return nil, fmt.Errorf("%w: NewLog needs a *sql.DB and a Dialect", ErrConfig)
+	}
+	if !tableName.MatchString(table) {
+		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
+	}
+	l := &Log{db: db, dialect: dialect, table: table, batch: 1000}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	ph := make([]string, len(logColumns))
+	set := make([]string, 0, len(logColumns)-1)
+	for i, c := range logColumns {
+		ph[i] = dialect.placeholder(i + 1)
+		if i > 0 {
+			set = append(set, fmt.Sprintf(dialect.logSet, c))
+		}
+	}
+	l.put = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s", table, strings.Join(logColumns, ", "),
+		strings.Join(ph, ", "), fmt.Sprintf(dialect.logUpsert, strings.Join(set, ", ")))
+	l.columns = strings.Join(logColumns[3:], ", ")
+	return l, nil
+}
+
+// Table returns the log's table name.
+func (l *Log) Table() string { return l.table }
+
+// Migrate creates the log's table and indexes if they are missing. It is
+// idempotent and safe when several processes start at once, as
+// [Store.Migrate] is.
+func (l *Log) Migrate(ctx context.Context) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if l.dialect.lock != "" {
+		h := fnv.New64a()
+		h.Write([]byte("synclayer/sqlstore:" + l.table))
+		id := strconv.FormatInt(int64(h.Sum64()), 10)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(l.dialect.lock, id)); err != nil {
+			return fmt.Errorf("sqlstore: migrate log %s: lock: %w", l.table, err)
+		}
+	}
+	for _, q := range l.dialect.logSchema {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, l.table)); err != nil {
+			return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
+	}
+	return nil
+}
+
+// Put implements [synclayer.DeliveryLog] with one upsert of the row of
+// (d.EventID, d.Connector), replacing every column.
+func (l *Log) Put(ctx context.Context, d synclayer.Delivery) error {
+	ev, err := encodeEvent(d.Event)
+	if err != nil {
+		return l.fail(ctx, "put", d.EventID, d.Connector, err)
+	}
+	args := []any{
+		logRowID(d.EventID, d.Connector), hash64(d.EventID), hash64(d.Connector),
+		bytesOf(d.EventID), bytesOf(d.EventType), bytesOf(d.Connector), bytesOf(d.Key),
+		int64(d.State), int64(d.Attempts), nanos(d.FirstAttempt), nanos(d.LastAttempt), int64(d.Duration),
+		bytesOf(d.Error), bytesOf(d.PartnerID), bytesOf(d.PayloadHash), nanos(d.Updated), ev,
+	}
+	err = retryOn(ctx, l.dialect, func() error {
+		ps, err := l.prepare(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = ps.ExecContext(ctx, args...)
+		return err
+	})
+	if err != nil {
+		return l.fail(ctx, "put", d.EventID, d.Connector, err)
+	}
+	return nil
+}
+
+// List implements [synclayer.DeliveryLog] with one SELECT, newest first.
+// A filter on the event uses the event's index, one on the connector (and
+// states) the connector's, and an unfiltered list the index on the update
+// time.
+func (l *Log) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return l.dialect.placeholder(len(args))
+	}
+	// Each hashed column narrows the search through an index; the exact
+	// name beside it rules out collisions.
+	if f.EventID != "" && f.Connector != "" {
+		where = append(where, "id = "+arg(logRowID(f.EventID, f.Connector)))
+	}
+	if f.EventID != "" {
+		where = append(where, "event_hash = "+arg(hash64(f.EventID)), "event_id = "+arg(bytesOf(f.EventID)))
+	}
+	if f.Connector != "" {
+		where = append(where, "conn_hash = "+arg(hash64(f.Connector)), "connector = "+arg(bytesOf(f.Connector)))
+	}
+	if f.EventType != "" {
+		where = append(where, "event_type = "+arg(bytesOf(f.EventType)))
+	}
+	if f.Key != "" {
+		where = append(where, "record_key = "+arg(bytesOf(f.Key)))
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN ("+stateList(f.States...)+")")
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "updated_ns >= "+arg(nanos(f.Since)))
+	}
+	q := "SELECT " + l.columns + " FROM " + l.table
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY updated_ns DESC, id DESC LIMIT " + strconv.Itoa(f.Max())
+
+	var out []synclayer.Delivery
+	err := retryOn(ctx, l.dialect, func() error {
+		out = out[:0]
+		rows, err := l.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, l.fail(ctx, "list", f.EventID, f.Connector, err)
+	}
+	return out, nil
+}
+
+// scanDelivery reads one row of List's columns.
+func scanDelivery(rows *sql.Rows) (synclayer.Delivery, error) {
+	var (
+		eventID, eventType, conn, key, lastErr, partner, payload, evJSON []byte
+		state, attempts, first, last, dur, updated                       int64
+	)
+	if err := rows.Scan(&eventID, &eventType, &conn, &key, &state, &attempts, &first, &last, &dur,
+		&lastErr, &partner, &payload, &updated, &evJSON); err != nil {
+		return synclayer.Delivery{}, err
+	}
+	d := synclayer.Delivery{
+		EventID: string(eventID), EventType: string(eventType), Connector: string(conn), Key: string(key),
+		State: synclayer.DeliveryState(state), Attempts: int(attempts),
+		FirstAttempt: fromNanos(first), LastAttempt: fromNanos(last), Duration: time.Duration(dur),
+		Error: string(lastErr), PartnerID: string(partner), PayloadHash: string(payload), Updated: fromNanos(updated),
+	}
+	if evJSON != nil {
+		ev, err := decodeEvent(evJSON)
+		if err != nil {
+			return synclayer.Delivery{}, fmt.Errorf("decode the event of %s: %w", quote(d.EventID), err)
+		}
+		// JSON keeps only valid UTF-8: restore the exact ID and type
+		// from their own columns when they are the same text.
+		if ev.ID == strings.ToValidUTF8(d.EventID, "\uFFFD") {
+			ev.ID = d.EventID
+		}
+		if ev.Type == strings.ToValidUTF8(d.EventType, "\uFFFD") {
+			ev.Type = d.EventType
+		}
+		d.Event = ev
+	}
+	return d, nil
+}
+
+// The states [Log.Cleanup] removes after the retention: outcomes, and
+// pushes under way that are older than the retention (their process died
+// mid-push; a redelivery of the event makes a new entry). Dead and failed
+// entries wait for the dead-letter retention; pending ones are never
+// removed.
+var (
+	expiringStates = []synclayer.DeliveryState{synclayer.StateInProgress, synclayer.StateSynced,
+		synclayer.StateDuplicate, synclayer.StateStale}
+	deadStates = []synclayer.DeliveryState{synclayer.StateFailed, synclayer.StateDead}
+)
+
+// Cleanup deletes the entries that the retention lets go, and returns how
+// many it deleted:
+//
+//   - synced, duplicate and stale entries, and in-progress ones (left by
+//     a process that died mid-push), updated more than olderThan ago;
+//   - dead and failed entries (dead letters) only when [WithDeadRetention]
+//     is set, once updated more than that retention (or olderThan, if
+//     longer) ago;
+//   - pending entries never: they are pushed, and so replaced, when their
+//     connector resumes.
+//
+// Each statement deletes at most the batch size of entries (see
+// [WithLogCleanupBatch]), so no statement holds many locks; Cleanup runs
+// statements until one deletes less than a batch, or ctx ends. Times are
+// the entries' Updated times against this process's clock. olderThan <= 0
+// deletes nothing.
+func (l *Log) Cleanup(ctx context.Context, olderThan time.Duration) (int64, error) {
+	if olderThan <= 0 {
+		return 0, nil
+	}
+	now := time.Now()
+	cond := "(state IN (" + stateList(expiringStates...) + ") AND updated_ns < " + l.dialect.placeholder(1) + ")"
+	args := []any{nanos(now.Add(-olderThan))}
+	if l.deadRetention > 0 {
+		cond += " OR (state IN (" + stateList(deadStates...) + ") AND updated_ns < " + l.dialect.placeholder(2) + ")"
+		args = append(args, nanos(now.Add(-max(l.deadRetention, olderThan))))
+	}
+	q := fmt.Sprintf(l.dialect.logCleanup, l.table, cond, l.dialect.placeholder(len(args)+1))
+	args = append(args, int64(l.batch))
+	var total int64
+	for {
+		var n int64
+		err := retryOn(ctx, l.dialect, func() error {
+			res, err := l.db.ExecContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			err = fmt.Errorf("sqlstore: %s cleanup of log %s: %w", l.dialect.name, l.table, err)
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", err, cerr)
+			}
+			return total, err
+		}
+		total += n
+		if n < int64(l.batch) {
+			return total, nil
+		}
+	}
+}
+
+// RunJanitor calls [Log.Cleanup] with olderThan every interval (default a
+// minute) until ctx ends, then returns ctx's error. Errors of a round go to
+// onErr (which may be nil) and do not stop the janitor.
+func (l *Log) RunJanitor(ctx context.Context, every, olderThan time.Duration, onErr func(error)) error {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if _, err := l.Cleanup(ctx, olderThan); err != nil && onErr != nil && ctx.Err() == nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// Close releases the log's prepared statement. It does not close the
+// *sql.DB, which belongs to the caller. A closed log prepares its
+// statement again if used.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.prepared == nil {
+		return nil
+	}
+	err := l.prepared.Close()
+	l.prepared = nil
+	return err
+}
+
+// prepare returns the upsert prepared on l.db, preparing it on first use.
+func (l *Log) prepare(ctx context.Context) (*sql.Stmt, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.prepared != nil {
+		return l.prepared, nil
+	}
+	ps, err := l.db.PrepareContext(ctx, l.put)
+	if err != nil {
+		return nil, err
+	}
+	l.prepared = ps
+	return ps, nil
+}
+
+// fail wraps err with the operation and names; if ctx has ended, the
+// error also matches ctx.Err() with errors.Is.
+func (l *Log) fail(ctx context.Context, op, eventID, connector string, err error) error {
+	what := fmt.Sprintf("sqlstore: %s %s of log %s", l.dialect.name, op, l.table)
+	if eventID != "" {
+		what += ", event " + quote(eventID)
+	}
+	if connector != "" {
+		what += ", connector " + quote(connector)
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%s: %w (%w)", what, cerr, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// retryOn runs f, again after errors the dialect reports as rolled back
+// and safe to repeat (a deadlock, a busy database), up to 5 times.
+func retryOn(ctx context.Context, d *Dialect, f func() error) error {
+	wait := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || attempt == 5 || d.retryable == nil || !d.retryable(err) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// logRowID is the primary key of (event, connector): the first 16 bytes of
+// a SHA-256 of the event ID (length-prefixed, so no two pairs meet) and the
+// connector.
+func logRowID(eventID, connector string) []byte {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(eventID)))
+	h.Write(n[:])
+	h.Write([]byte(eventID))
+	h.Write([]byte(connector))
+	var sum [sha256.Size]byte
+	return h.Sum(sum[:0])[:16]
+}
+
+// hash64 is the indexed stand-in of a name of any length: the first 8
+// bytes of its SHA-256, as a signed integer.
+func hash64(s string) int64 {
+	sum := sha256.Sum256([]byte(s))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// stateList renders states as a SQL list of integers.
+func stateList(states ...synclayer.DeliveryState) string {
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = strconv.Itoa(int(s))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// nanos is t in Unix nanoseconds; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromNanos inverts nanos.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// storedEvent is the JSON form of an event in the log. Data is kept as
+// JSON when it is compact, valid UTF-8 JSON (so that it reads as itself
+// in the table), otherwise in base64, so that its bytes come back exact.
+type storedEvent struct {
+	ID         string            `json:"id"`
+	Type       string            `json:"type"`
+	Source     string            `json:"source,omitempty"`
+	Subject    string            `json:"subject,omitempty"`
+	Time       time.Time         `json:"time,omitzero"`
+	Data       json.RawMessage   `json:"data,omitempty"`
+	DataBase64 []byte            `json:"dataBase64,omitempty"`
+	Meta       map[string]string `json:"meta,omitempty"`
+}
+
+// encodeEvent returns ev as JSON text, or nil (SQL NULL) for no event.
+func encodeEvent(ev *synclayer.Event) (any, error) {
+	if ev == nil {
+		return nil, nil
+	}
+	se := storedEvent{ID: ev.ID, Type: ev.Type, Source: ev.Source, Subject: ev.Subject, Time: ev.Time, Meta: ev.Meta}
+	if len(ev.Data) > 0 {
+		var c bytes.Buffer
+		if utf8.Valid(ev.Data) && json.Compact(&c, ev.Data) == nil && bytes.Equal(c.Bytes(), ev.Data) {
+			se.Data = ev.Data
+		} else {
+			se.DataBase64 = ev.Data
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(se); err != nil {
+		return nil, fmt.Errorf("encode the event: %w", err)
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// decodeEvent inverts encodeEvent.
+func decodeEvent(b []byte) (*synclayer.Event, error) {
+	var se storedEvent
+	if err := json.Unmarshal(b, &se); err != nil {
+		return nil, err
+	}
+	ev := &synclayer.Event{ID: se.ID, Type: se.Type, Source: se.Source, Subject: se.Subject, Time: se.Time, Meta: se.Meta}
+	switch {
+	case se.DataBase64 != nil:
+		ev.Data = json.RawMessage(se.DataBase64)
+	case se.Data != nil:
+		ev.Data = se.Data
+	}
+	return ev, nil
+}
