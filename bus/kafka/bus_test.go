@@ -1,0 +1,175 @@
+package kafka_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/kafka"
+	"github.com/hmsplatform/synclayer/internal/cloudevents"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// cluster starts an in-process Kafka cluster, closed at cleanup.
+func cluster(t testing.TB) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// fast makes clients notice new topics and rebalances quickly.
+var fast = kafka.WithClientOptions(
+	kgo.MetadataMinAge(50*time.Millisecond),
+	kgo.MetadataMaxAge(500*time.Millisecond),
+	kgo.HeartbeatInterval(100*time.Millisecond),
+)
+
+func newBus(t testing.TB, seeds []string, prefix string, opts ...kafka.Option) *kafka.Bus {
+	t.Helper()
+	b, err := kafka.NewBus(seeds, prefix, append([]kafka.Option{fast}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// The bus on an in-process cluster. The reconnection rule is skipped: kfake
+// offers no way to cut a client's connection.
+func TestBus(t *testing.T) {
+	synclayertest.TestBus(t, func(t *testing.T, cfg synclayertest.BusConfig) synclayertest.BusFixture {
+		b := newBus(t, cluster(t), cfg.Name,
+			kafka.WithMaxDeliveries(cfg.MaxDeliveries),
+			kafka.WithRedeliveryDelay(cfg.RedeliveryDelay))
+		return synclayertest.BusFixture{Bus: b, DeadLetters: deadLetters(b)}
+	})
+}
+
+func deadLetters(b *kafka.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
+	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
+		dls, err := b.DeadLetters(ctx)
+		var out []synclayertest.DeadLetter
+		for _, dl := range dls {
+			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
+		}
+		return out, err
+	}
+}
+
+// Records that are not valid events are dead-lettered at once with the
+// reason, and do not hold up the valid events behind them. Binary-mode
+// records (ce_ headers) are accepted. Events of one subject keep their
+// order.
+func TestInvalidBinaryAndOrder(t *testing.T) {
+	seeds := cluster(t)
+	b := newBus(t, seeds, "orders")
+	ctx := synclayertest.Within(t, 30*time.Second)
+	raw, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	produce := func(r *kgo.Record) {
+		t.Helper()
+		r.Topic = b.Topic("Order")
+		r.Key = []byte("same-key")
+		if err := raw.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(&kgo.Record{Value: []byte(`{"specversion":"1.0","type":"Order"`)})  // bad JSON
+	produce(&kgo.Record{Value: []byte(`{"specversion":"1.0","type":"Order"}`)}) // no id
+	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &kgo.Record{Value: body}
+	for k, v := range hdr {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: strings.Replace(k, "ce-", "ce_", 1), Value: []byte(v)})
+	}
+	produce(rec)
+	for i := range 5 {
+		if err := b.Publish(ctx, synclayer.Event{ID: fmt.Sprint("ok-", i), Type: "Order", Subject: "same-key"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got := make(chan synclayer.Event, 10)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+			got <- ev
+			return nil
+		})
+	}()
+	var ids []string
+	for len(ids) < 6 {
+		select {
+		case ev := <-got:
+			ids = append(ids, ev.ID)
+			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
+				t.Errorf("binary event data = %s", ev.Data)
+			}
+		case <-ctx.Done():
+			t.Fatalf("valid events not delivered; got %v", ids)
+		}
+	}
+	if want := "bin-1,ok-0,ok-1,ok-2,ok-3,ok-4"; strings.Join(ids, ",") != want {
+		t.Errorf("delivered %v, want %s in this order (one key, one partition)", ids, want)
+	}
+	var dls []kafka.DeadLetter
+	for len(dls) < 2 && ctx.Err() == nil {
+		if dls, err = b.DeadLetters(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Subscribe: %v", err)
+	}
+	if len(dls) != 2 {
+		t.Fatalf("%d dead letters, want 2: %+v", len(dls), dls)
+	}
+	slices.SortFunc(dls, func(a, b kafka.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
+	for i, want := range []string{"body is not a JSON object", "no id"} {
+		dl := dls[i]
+		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
+			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
+		}
+		if dl.Deliveries != 1 || dl.Topic != b.Topic("Order") || string(dl.Key) != "same-key" {
+			t.Errorf("dead letter %d = %+v", i, dl)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	if _, err := kafka.NewBus(nil, "x"); err == nil {
+		t.Error("NewBus without seeds succeeded")
+	}
+	for _, p := range []string{"", "a b", "a/b"} {
+		if _, err := kafka.NewBus([]string{"127.0.0.1:1"}, p); err == nil {
+			t.Errorf("NewBus(%q) succeeded", p)
+		}
+	}
+	b := newBus(t, []string{"127.0.0.1:1"}, "x")
+	err := b.Publish(context.Background(), synclayer.Event{ID: "a", Type: "has space"})
+	if err == nil || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "kafka: ") {
+		t.Errorf("Publish with a bad type = %v, want a permanent kafka: error", err)
+	}
+}

@@ -1,0 +1,55 @@
+// Package kafka is a synclayer bus on Apache Kafka (with
+// github.com/twmb/franz-go): a [synclayer.Publisher] and
+// [synclayer.Subscriber] that let several instances of a service share the
+// events through a consumer group.
+//
+// # Configuration
+//
+// [NewBus] takes the seed brokers and a topic prefix; franz-go options
+// (SASL, TLS, timeouts) are added with [WithClientOptions]. Topics, created
+// by the brokers on first use when they allow it (or by you beforehand):
+//
+//   - "<prefix>.event.<type>": the events of one type. Publish keys each
+//     record by the event's Subject, or its ID when it has none, so the
+//     events of one subject stay in one partition, in order;
+//   - "<prefix>.retry.<group>.<type>": the group's redeliveries;
+//   - "<prefix>.deadletter": the dead letters.
+//
+// Every [Bus.Subscribe] is a member of the consumer group [WithGroup]
+// (default "synclayer"), consuming the event and retry topics of its types:
+// the group's members share the partitions.
+//
+// # Delivery semantics
+//
+// Delivery is at least once. Each partition's records are handled one at a
+// time, in order, and up to [WithConcurrency] partitions at once; offsets
+// are committed only after the handlers of a polled batch are done:
+//
+//   - a handler's nil lets the offset be committed;
+//   - a handler's error produces a copy to the group's retry topic, with
+//     the delivery count ("synclayer-deliveries") and the time before which
+//     it is not handled ("synclayer-not-before": now plus
+//     [WithRedeliveryDelay], doubled for every delivery); the retry topic's
+//     partitions wait for that time, so a retry may wait behind an older
+//     one. Keep 64 times the delay below the group's rebalance timeout;
+//   - a [synclayer.IsPermanent] error, or an error on the last of
+//     [WithMaxDeliveries] deliveries, produces a copy to the dead-letter
+//     topic with the reason ("synclayer-reason") and the source topic;
+//   - a record that is not a valid CloudEvent is dead-lettered at once.
+//
+// A member that dies before committing leaves its records to the member
+// that takes its partitions, which delivers them again (not counted).
+//
+// The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
+// (ce_ headers, as the Kafka binding of CloudEvents writes them) is
+// accepted on receive.
+//
+// # Errors
+//
+// Publish fails with a [synclayer.Permanent] error for an event that cannot
+// be sent at all (a type that cannot be part of a topic name:
+// [ErrInvalidType]; no ID or type; data that is not JSON), and with the
+// client's error otherwise. Subscribe returns an error wrapping
+// [ErrProduce] when a retry or dead letter cannot be produced: it then
+// stops without committing the record, which the group delivers again.
+package kafka
