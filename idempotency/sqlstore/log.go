@@ -249,15 +249,34 @@ func scanDelivery(rows *sql.Rows) (synclayer.Delivery, error) {
 		}
 		// JSON keeps only valid UTF-8: restore the exact ID and type
 		// from their own columns when they are the same text.
-		if ev.ID == strings.ToValidUTF8(d.EventID, "\uFFFD") {
+		if ev.ID == asJSONText(d.EventID) {
 			ev.ID = d.EventID
 		}
-		if ev.Type == strings.ToValidUTF8(d.EventType, "\uFFFD") {
+		if ev.Type == asJSONText(d.EventType) {
 			ev.Type = d.EventType
 		}
 		d.Event = ev
 	}
 	return d, nil
+}
+
+// asJSONText returns s as encoding/json keeps it: each byte that is not
+// part of valid UTF-8 becomes U+FFFD.
+func asJSONText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // The states [Log.Cleanup] removes after the retention: outcomes, and

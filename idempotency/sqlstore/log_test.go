@@ -3,6 +3,11 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +48,257 @@ func TestLogConformance(t *testing.T) {
 				l, _ := openLog(t, b, ns, &dropped)
 				return l
 			})
+		})
+	}
+}
+
+// NewLog refuses what New refuses: table names that are not plain
+// identifiers, a nil pool or dialect.
+func TestNewLogRefusesBadConfig(t *testing.T) {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"", "1abc", "a-b", "x; DROP TABLE y", `"q"`, "s.t", strings.Repeat("a", 58)} {
+		if _, err := sqlstore.NewLog(db, sqlstore.SQLite, name); !errors.Is(err, sqlstore.ErrInvalidTable) {
+			t.Errorf("NewLog(%q): error %v, want ErrInvalidTable", name, err)
+		}
+	}
+	if _, err := sqlstore.NewLog(db, sqlstore.SQLite, strings.Repeat("a", 57)); err != nil {
+		t.Errorf("NewLog(57 letters): %v, want success", err)
+	}
+	if _, err := sqlstore.NewLog(nil, sqlstore.SQLite, "t"); !errors.Is(err, sqlstore.ErrConfig) {
+		t.Errorf("NewLog(nil db): error %v, want ErrConfig", err)
+	}
+	if _, err := sqlstore.NewLog(db, nil, "t"); !errors.Is(err, sqlstore.ErrConfig) {
+		t.Errorf("NewLog(nil dialect): error %v, want ErrConfig", err)
+	}
+}
+
+// Several processes starting at once migrate the same log table (with the
+// longest table name allowed, so the index names are the longest too):
+// all succeed, the table works, and migrating again is a no-op. The three
+// indexes exist.
+func TestLogMigrateConcurrently(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("sqllogmig")
+			table += strings.Repeat("x", 57-len(table))
+			t.Cleanup(func() { dropTable(t, b, table) })
+			const procs = 6
+			var wg sync.WaitGroup
+			errs := make([]error, procs)
+			logs := make([]*sqlstore.Log, procs)
+			var db *sql.DB
+			for i := range procs {
+				db = openDB(t, b, table)
+				l, err := sqlstore.NewLog(db, b.dialect, table)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logs[i] = l
+				wg.Go(func() { errs[i] = l.Migrate(context.Background()) })
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("process %d: Migrate: %v", i, err)
+				}
+			}
+			if err := logs[0].Migrate(context.Background()); err != nil {
+				t.Errorf("Migrate again: %v", err)
+			}
+			d := synclayer.Delivery{EventID: "e", Connector: "c", State: synclayer.StateSynced, Updated: time.Now()}
+			if err := logs[2].Put(context.Background(), d); err != nil {
+				t.Fatalf("Put after concurrent migrations: %v", err)
+			}
+			got, err := logs[4].List(context.Background(), synclayer.DeliveryFilter{})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("List after concurrent migrations: %d entries, %v", len(got), err)
+			}
+			for _, l := range logs {
+				l.Close()
+			}
+			if want, got := []string{table + "_c", table + "_e", table + "_u"}, indexNames(t, b, db, table); !slices.Equal(got, want) {
+				t.Errorf("indexes of %s = %q, want %q", table, got, want)
+			}
+		})
+	}
+}
+
+// indexNames lists the secondary indexes of table, sorted.
+func indexNames(t *testing.T, b backend, db *sql.DB, table string) []string {
+	t.Helper()
+	var q string
+	switch b.name {
+	case "postgres":
+		q = "SELECT indexname FROM pg_indexes WHERE tablename = '" + table + "' AND indexname NOT LIKE '%_pkey'"
+	case "mariadb":
+		q = "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = '" + table + "' AND index_name <> 'PRIMARY'"
+	case "sqlite":
+		q = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '" + table + "' AND name NOT LIKE 'sqlite_autoindex%'"
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("list indexes: %v", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Cleanup removes, in batches, the outcomes (and abandoned in-progress
+// entries) older than the retention; it keeps pending entries always, and
+// dead or failed ones until the separate dead-letter retention, which is
+// off by default.
+func TestLogCleanup(t *testing.T) {
+	states := []synclayer.DeliveryState{synclayer.StatePending, synclayer.StateInProgress, synclayer.StateSynced,
+		synclayer.StateDuplicate, synclayer.StateStale, synclayer.StateFailed, synclayer.StateDead}
+	ages := []time.Duration{time.Minute, 80 * time.Minute, 2 * time.Hour, 5 * time.Hour}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("sqllogcl")
+			var dropped sync.Map
+			plain, _ := openLog(t, b, table, &dropped, sqlstore.WithLogCleanupBatch(3))
+			withDead, _ := openLog(t, b, table, &dropped, sqlstore.WithLogCleanupBatch(3), sqlstore.WithDeadRetention(90*time.Minute))
+			ctx := context.Background()
+			now := time.Now()
+			for _, st := range states {
+				for _, age := range ages {
+					d := synclayer.Delivery{EventID: fmt.Sprintf("%s-%v", st, age), EventType: "T", Connector: "c",
+						Key: "k", State: st, Updated: now.Add(-age)}
+					if err := plain.Put(ctx, d); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			remaining := func() []string {
+				got, err := plain.List(ctx, synclayer.DeliveryFilter{Limit: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ids []string
+				for _, d := range got {
+					ids = append(ids, d.EventID)
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			expect := func(keep func(st synclayer.DeliveryState, age time.Duration) bool) []string {
+				var ids []string
+				for _, st := range states {
+					for _, age := range ages {
+						if keep(st, age) {
+							ids = append(ids, fmt.Sprintf("%s-%v", st, age))
+						}
+					}
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			final := func(st synclayer.DeliveryState) bool {
+				return st != synclayer.StatePending && st != synclayer.StateDead && st != synclayer.StateFailed
+			}
+			dead := func(st synclayer.DeliveryState) bool {
+				return st == synclayer.StateDead || st == synclayer.StateFailed
+			}
+
+			// Retention of an hour, no dead-letter retention: the outcomes
+			// of 80 minutes, 2 and 5 hours go (4 states x 3 ages = 12, in
+			// four batches of 3 and a last empty one).
+			n, err := plain.Cleanup(ctx, time.Hour)
+			if err != nil || n != 12 {
+				t.Fatalf("Cleanup(1h) = %d, %v; want 12 entries deleted", n, err)
+			}
+			if got, want := remaining(), expect(func(st synclayer.DeliveryState, age time.Duration) bool {
+				return !final(st) || age < time.Hour
+			}); !slices.Equal(got, want) {
+				t.Errorf("after Cleanup(1h): %q\nwant %q", got, want)
+			}
+			if n, err := plain.Cleanup(ctx, time.Hour); err != nil || n != 0 {
+				t.Errorf("Cleanup(1h) again = %d, %v; want 0", n, err)
+			}
+
+			// With a dead-letter retention of 90 minutes, the dead and failed
+			// entries of 2 and 5 hours go too, but not those of 80 minutes.
+			// A retention longer than that (3h) protects them as well.
+			if n, err := withDead.Cleanup(ctx, 3*time.Hour); err != nil || n != 2 {
+				t.Errorf("Cleanup(3h) with dead retention 90m = %d, %v; want 2 (the dead and failed of 5h)", n, err)
+			}
+			if n, err := withDead.Cleanup(ctx, time.Hour); err != nil || n != 2 {
+				t.Errorf("Cleanup(1h) with dead retention 90m = %d, %v; want 2 (the dead and failed of 2h)", n, err)
+			}
+			if got, want := remaining(), expect(func(st synclayer.DeliveryState, age time.Duration) bool {
+				return st == synclayer.StatePending || (dead(st) && age < 90*time.Minute) || age < time.Hour
+			}); !slices.Equal(got, want) {
+				t.Errorf("after Cleanup with dead retention: %q\nwant %q", got, want)
+			}
+			if n, err := plain.Cleanup(ctx, 0); err != nil || n != 0 {
+				t.Errorf("Cleanup(0) = %d, %v; want nothing deleted", n, err)
+			}
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, err := plain.Cleanup(cancelled, time.Nanosecond); !errors.Is(err, context.Canceled) {
+				t.Errorf("Cleanup with a cancelled context: %v, want context.Canceled", err)
+			}
+		})
+	}
+}
+
+// Beyond the suite: the event's bytes come back exact even when they are
+// not JSON (Data that is not valid, or not UTF-8), and an event ID of
+// bytes that are not UTF-8 comes back exact in the entry and its event.
+// The Data is stored as JSON text when it is compact JSON, so that it
+// reads as itself in the table.
+func TestLogEventBytesExact(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			var dropped sync.Map
+			table := uniqueTable("sqllogev")
+			l, db := openLog(t, b, table, &dropped)
+			ctx := context.Background()
+			cases := []struct {
+				id   string
+				data string
+			}{
+				{"compact", `{"a":[1,2],"s":"<é>"}`},
+				{"spaced", "{ \"a\" : 1 }\n"},
+				{"not-json", `{"a":`},
+				{"not-utf8", "{\"a\":\"\xff\xfe\"}"},
+				{"binary", "\x00\x01\x02\xff"},
+				{"id-\xff\xfe-not-utf8", `{}`},
+			}
+			for _, c := range cases {
+				ev := &synclayer.Event{ID: c.id, Type: "T\xff", Data: json.RawMessage(c.data), Time: time.Unix(1700000000, 123456789)}
+				d := synclayer.Delivery{EventID: c.id, EventType: ev.Type, Connector: "c", State: synclayer.StateDead, Updated: time.Now(), Event: ev}
+				if err := l.Put(ctx, d); err != nil {
+					t.Fatalf("%q: Put: %v", c.id, err)
+				}
+				got, err := l.List(ctx, synclayer.DeliveryFilter{EventID: c.id})
+				if err != nil || len(got) != 1 || got[0].Event == nil {
+					t.Fatalf("%q: List = %v, %v", c.id, got, err)
+				}
+				g := got[0]
+				if g.EventID != c.id || g.Event.ID != c.id || g.Event.Type != ev.Type || string(g.Event.Data) != c.data || !g.Event.Time.Equal(ev.Time) {
+					t.Errorf("%q: came back as id %q, event id %q, type %q, data %q, time %v", c.id, g.EventID, g.Event.ID, g.Event.Type, g.Event.Data, g.Event.Time)
+				}
+			}
+			var stored string
+			if err := db.QueryRow("SELECT event_json FROM " + table + " WHERE event_hash IS NOT NULL AND event_json LIKE '%<é>%'").Scan(&stored); err != nil {
+				t.Fatalf("read the stored event: %v", err)
+			}
+			if !strings.Contains(stored, `"data":{"a":[1,2],"s":"<é>"}`) {
+				t.Errorf("compact JSON Data stored as %s, want it as itself", stored)
+			}
 		})
 	}
 }
