@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -299,6 +301,162 @@ func TestLogEventBytesExact(t *testing.T) {
 			if !strings.Contains(stored, `"data":{"a":[1,2],"s":"<é>"}`) {
 				t.Errorf("compact JSON Data stored as %s, want it as itself", stored)
 			}
+		})
+	}
+}
+
+// A dead letter survives a restart: a Dispatcher with a PostgreSQL store
+// and a PostgreSQL log pushes to a partner that refuses the record for
+// good; a new Dispatcher on the same tables (a restarted process, with the
+// partner fixed) lists the dead letter with its event, connector, key,
+// error and attempts, and Replay pushes it once. A second Replay pushes
+// nothing, and the original event dispatched again is a duplicate. A route
+// queued as pending while the connector was paused is likewise pushed by
+// the new Dispatcher's Resume.
+func TestLogDeadLetterSurvivesRestart(t *testing.T) {
+	b := backends[0]
+	if b.name != "postgres" {
+		t.Fatal("backends[0] is not PostgreSQL")
+	}
+	storeTable, logTable := uniqueTable("sqllogrs"), uniqueTable("sqllogrl")
+	var dropped sync.Map
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var (
+		mu     sync.Mutex
+		pushes = map[string]int{} // writes the partner accepted, by key
+		broken = true
+	)
+	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if broken {
+			return synclayer.Permanent(errors.New("records: 422 Unprocessable Entity: field \"owner\" is unknown"))
+		}
+		pushes[rec.Key]++
+		return nil
+	})
+	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(ev.Data, &v); err != nil {
+			return synclayer.Record{}, err
+		}
+		return synclayer.Record{Key: v.ID, Payload: v}, nil
+	})
+	start := func() *synclayer.Dispatcher {
+		store, _ := openStore(t, b, storeTable, &dropped)
+		log, _ := openLog(t, b, logTable, &dropped)
+		reg := synclayer.NewRegistry()
+		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper),
+			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond})); err != nil {
+			t.Fatal(err)
+		}
+		return synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log), synclayer.WithObserver(nil))
+	}
+
+	first := start()
+	ev := synclayer.Event{ID: "evt-dead-1", Type: "WorkflowDeployed", Subject: "WF-1",
+		Data: json.RawMessage(`{"id":"WF-1","title":"Night shift"}`), Meta: map[string]string{"correlation": "c-1"}}
+	rep, err := first.Dispatch(ctx, ev)
+	if err == nil || len(rep.Results) != 1 || rep.Results[0].Status != synclayer.StatusFailed {
+		t.Fatalf("dispatch to the broken partner: %+v, %v; want one failed result", rep.Results, err)
+	}
+	if err := first.Pause("records"); err != nil {
+		t.Fatal(err)
+	}
+	held := synclayer.Event{ID: "evt-held-2", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-2"}`)}
+	if rep, err := first.Dispatch(ctx, held); err != nil || rep.Results[0].Status != synclayer.StatusPending {
+		t.Fatalf("dispatch while paused: %+v, %v; want pending", rep.Results, err)
+	}
+
+	// The restart: new pools, stores, log and dispatcher; the partner is
+	// fixed.
+	mu.Lock()
+	broken = false
+	mu.Unlock()
+	second := start()
+	dead, err := second.DeadLetters(ctx, synclayer.ReplayFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 {
+		t.Fatalf("dead letters after the restart: %d, want 1: %+v", len(dead), dead)
+	}
+	dl := dead[0]
+	if dl.EventID != ev.ID || dl.Connector != "records" || dl.Key != "WF-1" || dl.State != synclayer.StateDead ||
+		dl.Attempts != 1 || !strings.Contains(dl.Error, `field "owner" is unknown`) || dl.Event == nil ||
+		string(dl.Event.Data) != string(ev.Data) || dl.Event.Meta["correlation"] != "c-1" || dl.LastAttempt.IsZero() {
+		t.Errorf("the dead letter after the restart: %+v (event %+v)", dl, dl.Event)
+	}
+
+	res, err := second.Replay(ctx, synclayer.ReplayFilter{Connector: "records"})
+	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced {
+		t.Fatalf("Replay: %+v, %v; want one synced result", res, err)
+	}
+	res, err = second.Replay(ctx, synclayer.ReplayFilter{})
+	if err != nil || len(res) != 0 {
+		t.Errorf("second Replay: %+v, %v; want nothing replayed", res, err)
+	}
+	if rep, err := second.Dispatch(ctx, ev); err != nil || rep.Results[0].Status != synclayer.StatusDuplicate {
+		t.Errorf("the replayed event dispatched again: %+v, %v; want duplicate", rep.Results, err)
+	}
+	got, err := second.Deliveries(ctx, synclayer.DeliveryFilter{EventID: ev.ID})
+	if err != nil || len(got) != 1 || got[0].State != synclayer.StateDuplicate {
+		t.Errorf("log entry of the replayed event: %+v, %v", got, err)
+	}
+
+	res, err = second.Resume(ctx, "records")
+	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced || res[0].Key != "WF-2" {
+		t.Fatalf("Resume after the restart: %+v, %v; want WF-2 synced", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"WF-1": 1, "WF-2": 1}; !maps.Equal(pushes, want) {
+		t.Errorf("partner writes = %v, want %v", pushes, want)
+	}
+}
+
+// BenchmarkLogPut measures Put of a realistic entry (a dead letter with
+// its event) into the SQL log beside the same Put into a MemoryLog,
+// interleaved in the same run. It reports both times per Put and the SQL
+// log's rate as a fraction of the memory log's ("of-memory-rate").
+func BenchmarkLogPut(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			var dropped sync.Map
+			l, _ := openLog(b, be, uniqueTable("sqllogbench"), &dropped)
+			mem := synclayer.NewMemoryLog(0)
+			ctx := context.Background()
+			ev := &synclayer.Event{ID: "evt", Type: "WorkflowDeployed", Source: "hms/management-layer", Subject: "WF-123",
+				Time: time.Now(), Data: json.RawMessage(`{"id":"WF-123","title":"Night shift","steps":[1,2,3]}`),
+				Meta: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+			var memT, sqlT time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				now := time.Now()
+				d := synclayer.Delivery{EventID: "evt-" + strconv.Itoa(i), EventType: ev.Type, Connector: "records",
+					Key: "WF-" + strconv.Itoa(i%1000), State: synclayer.StateDead, Attempts: 6, FirstAttempt: now,
+					LastAttempt: now, Duration: time.Second, Error: "records: 503 Service Unavailable",
+					PayloadHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Updated: now, Event: ev}
+				t0 := time.Now()
+				if err := mem.Put(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := l.Put(ctx, d); err != nil {
+					b.Fatal(err)
+				}
+				memT += t1.Sub(t0)
+				sqlT += time.Since(t1)
+			}
+			b.StopTimer()
+			n := float64(b.N)
+			b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-put-ns")
+			b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-put-ns")
+			b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-rate")
 		})
 	}
 }
