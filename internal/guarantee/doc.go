@@ -14,6 +14,13 @@
 //     the newest version, every event was announced exactly once, and the
 //     dispatcher's counters and delivery log agree with the partners. It
 //     logs a one-line summary (go test -v prints it).
+//   - TestBadInput: malformed, mistyped, empty, oversized and hostile
+//     events (bad keys: '/', '..', quotes, CR/LF, NUL, invisible
+//     characters, 2 KB of Unicode; no ID, no type, no route) through the
+//     whole path, each followed by a good event. Each bad event fails
+//     alone, permanently, with an error that names what is wrong, and is
+//     announced as SyncFailed or dead-lettered; odd but legal keys are
+//     stored exactly; every good event syncs.
 //
 // No goroutine outlives the package's tests (goleak, in TestMain).
 //
