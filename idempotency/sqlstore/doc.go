@@ -97,6 +97,69 @@
 // key's version then, as the memory store does), in batches along the
 // primary key; [Store.RunJanitor] runs it periodically.
 //
+// # Delivery log
+//
+// [Log] is a [synclayer.DeliveryLog] in its own table of the same
+// database, so that the dispatcher's dead letters (for
+// [synclayer.Dispatcher.Replay]) and pending routes (for
+// [synclayer.Dispatcher.Resume]) survive a restart and are shared by every
+// process, and the status page sees every process's pushes:
+//
+//	log, err := sqlstore.NewLog(db, sqlstore.Postgres, "synclayer_deliveries")
+//	err = log.Migrate(ctx)
+//	d := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log))
+//
+// [Log.Migrate] creates one table and three indexes (shown for
+// PostgreSQL; MariaDB uses BINARY, MEDIUMBLOB, BIGINT and a utf8mb4
+// LONGTEXT, SQLite BLOB, INTEGER and TEXT):
+//
+//	CREATE TABLE <table> (
+//	    id           bytea PRIMARY KEY, -- first 16 bytes of a SHA-256 of the event ID (length-prefixed) and connector
+//	    event_hash   bigint NOT NULL,   -- first 8 bytes of a SHA-256 of the event ID
+//	    conn_hash    bigint NOT NULL,   -- first 8 bytes of a SHA-256 of the connector
+//	    event_id     bytea NOT NULL,    -- the names as given (any bytes, any length)
+//	    event_type   bytea NOT NULL,
+//	    connector    bytea NOT NULL,
+//	    record_key   bytea NOT NULL,
+//	    state        smallint NOT NULL, -- 1 pending, 2 in_progress, 3 synced, 4 duplicate, 5 stale, 6 failed, 7 dead
+//	    attempts     integer NOT NULL,
+//	    first_ns     bigint NOT NULL,   -- first attempt, Unix ns (0: none)
+//	    last_ns      bigint NOT NULL,   -- last attempt, Unix ns (0: none)
+//	    duration_ns  bigint NOT NULL,
+//	    last_error   bytea NOT NULL,    -- the last error, as the dispatcher bounded it
+//	    partner_id   bytea NOT NULL,
+//	    payload_hash bytea NOT NULL,
+//	    updated_ns   bigint NOT NULL,   -- Delivery.Updated, Unix ns
+//	    event_json   text               -- the source event as JSON, NULL when the entry has none
+//	);
+//	CREATE INDEX <table>_u ON <table> (updated_ns);                   -- the recent deliveries, Cleanup
+//	CREATE INDEX <table>_c ON <table> (conn_hash, state, updated_ns); -- a connector's pending or dead entries
+//	CREATE INDEX <table>_e ON <table> (event_hash);                   -- one event's outcome on every connector
+//
+// The indexes hold fixed-size hashes rather than the names, so names of
+// any length fit in them; each query also compares the names themselves,
+// so a collision of hashes never mixes two entries. Put is one upsert of
+// the entry's row, prepared once per connection; List is one SELECT
+// ordered by updated_ns, newest first. The event is stored as JSON text
+// with its fields named as in [synclayer.Event]; its Data is kept as JSON
+// when it is compact, valid UTF-8 JSON, and otherwise in base64 under
+// "dataBase64", so that its bytes come back exact. The names of the event
+// go through JSON, which keeps valid UTF-8 only; the event ID and type
+// are restored from their own columns. Times are the entries' own (the
+// dispatcher's clock), to the nanosecond, from 1678 to 2262.
+//
+// Retention: [Log.Cleanup] deletes synced, duplicate and stale entries,
+// and in-progress ones left by a process that died mid-push, once they are
+// older than its olderThan; dead and failed entries, the dead letters,
+// only past the longer retention set with [WithDeadRetention] (by default
+// never); pending entries never. It deletes in batches of
+// [WithLogCleanupBatch] rows; [Log.RunJanitor] runs it periodically.
+//
+// A [Log] is safe for concurrent use by any number of goroutines and
+// processes. Its errors name the dialect, the operation, the table, the
+// event and the connector, wrap the driver's error, and match ctx.Err()
+// with errors.Is when the context ended.
+//
 // # Errors
 //
 // Every error names the dialect, the operation, the connector, the key and
