@@ -118,9 +118,12 @@ ON CONFLICT (id) DO UPDATE SET
 		`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
 		`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
 	},
-	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
-	logSet:     `%[1]s = EXCLUDED.%[1]s`,
-	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
+	logUpsert: `ON CONFLICT (id) DO UPDATE SET %[1]s`,
+	logSet:    `%[1]s = EXCLUDED.%[1]s`,
+	// = ANY(ARRAY(...)) collects the batch's ids first and deletes them
+	// through the primary key; with IN (...) the planner may join by
+	// scanning the whole table for each batch.
+	logCleanup: `DELETE FROM %[1]s WHERE id = ANY(ARRAY(SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s))`,
 	retryable: func(err error) bool {
 		var e interface{ SQLState() string }
 		if errors.As(err, &e) {

@@ -460,3 +460,46 @@ func BenchmarkLogPut(b *testing.B) {
 		})
 	}
 }
+
+// RunJanitor cleans the log periodically: an old synced entry goes within
+// a few rounds, a pending one stays; cancelling stops the janitor with the
+// context's error.
+func TestLogRunJanitor(t *testing.T) {
+	b := backends[2] // SQLite: no server needed
+	var dropped sync.Map
+	l, _ := openLog(t, b, uniqueTable("sqllogjan"), &dropped)
+	ctx := context.Background()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, d := range []synclayer.Delivery{
+		{EventID: "old-synced", Connector: "c", State: synclayer.StateSynced, Updated: old},
+		{EventID: "old-pending", Connector: "c", State: synclayer.StatePending, Updated: old},
+	} {
+		if err := l.Put(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- l.RunJanitor(jctx, 10*time.Millisecond, time.Hour, func(err error) { t.Errorf("janitor: %v", err) }) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := l.List(ctx, synclayer.DeliveryFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 {
+			if got[0].EventID != "old-pending" {
+				t.Errorf("the janitor kept %q, want old-pending", got[0].EventID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the janitor did not delete the old synced entry within 10s: %d entries", len(got))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunJanitor returned %v, want context.Canceled", err)
+	}
+}
