@@ -480,7 +480,9 @@ func TestLogRunJanitor(t *testing.T) {
 	}
 	jctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- l.RunJanitor(jctx, 10*time.Millisecond, time.Hour, func(err error) { t.Errorf("janitor: %v", err) }) }()
+	go func() {
+		done <- l.RunJanitor(jctx, 10*time.Millisecond, time.Hour, func(err error) { t.Errorf("janitor: %v", err) })
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got, err := l.List(ctx, synclayer.DeliveryFilter{})
