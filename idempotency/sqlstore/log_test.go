@@ -505,3 +505,53 @@ func TestLogRunJanitor(t *testing.T) {
 		t.Errorf("RunJanitor returned %v, want context.Canceled", err)
 	}
 }
+
+// BenchmarkDispatchWithLog measures one event dispatched to one connector
+// through a PostgreSQL store, with the delivery log in PostgreSQL beside
+// the default MemoryLog, interleaved in the same run: the dispatcher puts
+// two entries per route (in progress, then the outcome), so the SQL log
+// adds two round trips to the store's two. It reports both times and the
+// rate with the SQL log as a fraction of the rate with the memory log
+// ("of-memory-log-rate").
+func BenchmarkDispatchWithLog(b *testing.B) {
+	be := backends[0]
+	var dropped sync.Map
+	storeTable, logTable := uniqueTable("sqllogbds"), uniqueTable("sqllogbdl")
+	store, _ := openStore(b, be, storeTable, &dropped)
+	log, _ := openLog(b, be, logTable, &dropped)
+	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
+	})
+	newDispatcher := func(l synclayer.DeliveryLog) *synclayer.Dispatcher {
+		reg := synclayer.NewRegistry()
+		ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
+		if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
+			b.Fatal(err)
+		}
+		return synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(l), synclayer.WithObserver(nil))
+	}
+	withMem, withSQL := newDispatcher(synclayer.NewMemoryLog(0)), newDispatcher(log)
+	ctx := context.Background()
+	var memT, sqlT time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		for j, d := range []*synclayer.Dispatcher{withMem, withSQL} {
+			ev := synclayer.Event{ID: fmt.Sprintf("evt-%d-%d", i, j), Type: "WorkflowDeployed",
+				Subject: fmt.Sprintf("WF-%d-%d", i, j), Data: json.RawMessage(`{"title":"Night shift"}`)}
+			t0 := time.Now()
+			if _, err := d.Dispatch(ctx, ev); err != nil {
+				b.Fatal(err)
+			}
+			if j == 0 {
+				memT += time.Since(t0)
+			} else {
+				sqlT += time.Since(t0)
+			}
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-log-ns")
+	b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-log-ns")
+	b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-log-rate")
+}
