@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
 )
@@ -238,20 +239,23 @@ func decodeBinary(attrs map[string]string, contentType string, body []byte) (syn
 }
 
 func decodeStructured(body []byte, contentType string) (synclayer.Event, error) {
-	if contentType != "" {
+	if contentType != "" && contentType != ContentType {
 		mt, _, err := mime.ParseMediaType(contentType)
 		if err == nil && strings.HasPrefix(mt, "application/cloudevents-batch") {
 			return synclayer.Event{}, fmt.Errorf("%w: batched mode (%s) is not supported", ErrInvalid, mt)
 		}
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	raw, err := members(body)
+	if err != nil {
 		return synclayer.Event{}, fmt.Errorf("%w: body is not a JSON object: %w", ErrInvalid, err)
 	}
 	str := func(name string) (string, error) {
 		v, ok := raw[name]
 		if !ok || string(v) == "null" {
 			return "", nil
+		}
+		if s, ok := plainString(v); ok {
+			return s, nil
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
@@ -321,8 +325,8 @@ func decodeStructured(body []byte, contentType string) (synclayer.Event, error) 
 				continue
 			}
 		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
+		s, ok := plainString(v)
+		if !ok && json.Unmarshal(v, &s) != nil {
 			// Extension attributes of other producers may be numbers or
 			// booleans: keep their JSON text.
 			s = string(bytes.TrimSpace(v))
@@ -332,6 +336,105 @@ func decodeStructured(body []byte, contentType string) (synclayer.Event, error) 
 		}
 	}
 	return ev, nil
+}
+
+// members splits a JSON object into its members (the last of duplicate
+// keys wins, as encoding/json does). It validates body first, so the
+// scanning below can trust its structure; this avoids the reflection of
+// decoding into a map.
+func members(body []byte) (map[string]json.RawMessage, error) {
+	if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return nil, err
+	}
+	i := skipSpace(body, 0)
+	if body[i] != '{' {
+		return nil, errors.New("not an object")
+	}
+	m := make(map[string]json.RawMessage, 10)
+	i = skipSpace(body, i+1)
+	if body[i] == '}' {
+		return m, nil
+	}
+	for {
+		end := skipString(body, i)
+		key, ok := plainString(body[i:end])
+		if !ok {
+			if err := json.Unmarshal(body[i:end], &key); err != nil {
+				return nil, err
+			}
+		}
+		i = skipSpace(body, end)   // at ':'
+		i = skipSpace(body, i+1)   // at the value
+		vend := skipValue(body, i) // just after it
+		m[key] = body[i:vend]
+		i = skipSpace(body, vend) // at ',' or '}'
+		if body[i] == '}' {
+			return m, nil
+		}
+		i = skipSpace(body, i+1)
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just after the string starting at b[i].
+func skipString(b []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+}
+
+// skipValue returns the index just after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch b[j] {
+			case '"':
+				j = skipString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// plainString returns the text of a JSON string value without escapes or
+// invalid UTF-8 (which encoding/json would replace), the common case,
+// without a full decode. v is already known to be valid
+// JSON.
+func plainString(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' || bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 func checkCore(spec, id, typ string) error {
