@@ -160,13 +160,15 @@ func (b *Bus) Close() error {
 	return nil
 }
 
-var errClosed = errors.New("amqp: bus closed")
+// ErrClosed is returned by Publish, Subscribe and Declare after
+// [Bus.Close].
+var ErrClosed = errors.New("amqp: bus closed")
 
 // connection returns a live connection, dialling a new one if needed.
 // b.mu must be held.
 func (b *Bus) connection() (*amqp.Connection, error) {
 	if b.closed {
-		return nil, errClosed
+		return nil, ErrClosed
 	}
 	if b.conn != nil && !b.conn.IsClosed() {
 		return b.conn, nil
@@ -225,7 +227,7 @@ func (b *Bus) send(ctx context.Context, exchange, key string, msg amqp.Publishin
 		ch, err = b.publisher(ctx)
 		if err != nil {
 			b.mu.Unlock()
-			if errors.Is(err, errClosed) {
+			if errors.Is(err, ErrClosed) {
 				return err
 			}
 			continue
@@ -334,7 +336,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 			wait = 50 * time.Millisecond
 			continue
 		}
-		if errors.Is(err, errClosed) {
+		if errors.Is(err, ErrClosed) {
 			return err
 		}
 		if firstFail.IsZero() {

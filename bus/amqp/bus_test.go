@@ -3,6 +3,7 @@ package amqp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -231,5 +232,21 @@ func TestNewBusValidates(t *testing.T) {
 	_, err := amqp.NewBus(ctx, "amqp://guest:s3cret@127.0.0.1:1/", "x")
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.HasPrefix(err.Error(), "amqp: ") {
 		t.Errorf("NewBus on a closed port = %v, want an amqp: error without the password", err)
+	}
+}
+
+// After Close, the bus refuses work with ErrClosed instead of dialling
+// again.
+func TestClosed(t *testing.T) {
+	b, _ := newBus(t, uniqueName(t))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 10*time.Second)
+	if err := b.Publish(ctx, synclayer.Event{ID: "a", Type: "T"}); !errors.Is(err, amqp.ErrClosed) {
+		t.Errorf("Publish after Close = %v, want ErrClosed", err)
+	}
+	if err := b.Subscribe(ctx, []string{"T"}, func(context.Context, synclayer.Event) error { return nil }); !errors.Is(err, amqp.ErrClosed) {
+		t.Errorf("Subscribe after Close = %v, want ErrClosed", err)
 	}
 }

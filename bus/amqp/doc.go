@@ -50,5 +50,5 @@
 // Publish fails with a [synclayer.Permanent] error for an event that cannot
 // be encoded, with [ErrNotConfirmed] when the broker refuses it, and with
 // the connection's error otherwise. Subscribe returns an error only when
-// reconnecting keeps failing for a minute, or after [Bus.Close].
+// reconnecting keeps failing for a minute, or [ErrClosed] after [Bus.Close].
 package amqp
