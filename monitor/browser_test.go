@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,24 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if injected, _ := chromedp.Run(step, chromedp.Evaluate[bool](`window.__pwned !== undefined`)); injected {
 		t.Error("the partner's script ran")
+	}
+
+	// A read-only monitor of the same dispatcher shows the dead letter
+	// without any action button.
+	r.records.fail("still down")
+	r.dispatch(t, "evt-103", "WF-103")
+	roMon := monitor.New(r.d)
+	ro := httptest.NewServer(roMon)
+	defer ro.Close()
+	defer roMon.Close() // first: ends the page's live stream, so ro.Close need not wait for it
+	if err := chromedp.Do(step,
+		chromedp.Navigate(ro.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#feed tr[data-event="evt-103"][data-connector="records"][data-state="dead"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#connectors tr[data-connector="records"]`)),
+	); err != nil {
+		t.Fatalf("read-only dashboard: %v", err)
+	}
+	if n, _ := chromedp.Run(step, chromedp.Evaluate[int](`document.querySelectorAll("main button").length`)); n != 0 {
+		t.Errorf("read-only dashboard shows %d buttons, want none", n)
 	}
 }

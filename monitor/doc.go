@@ -52,7 +52,11 @@
 // a stream: each client has a bounded buffer, and what overflows it is
 // dropped and counted in the next status ("dropped"), upon which the page
 // reloads the list. A stream ends when its client goes, when its request's
-// context ends, or at [Handler.Close].
+// context ends, or at [Handler.Close]. [http.Server.Shutdown] waits for
+// active requests, so register the monitor's Close with the server to end
+// the streams at once:
+//
+//	srv.RegisterOnShutdown(func() { mon.Close() })
 //
 // # Security
 //
