@@ -82,7 +82,7 @@ func benchRaw(b *testing.B, nc *natsgo.Conn, js jetstream.JetStream, stream stri
 		b.Fatal(err)
 	}
 	// The same pull settings as the bus uses.
-	it, err := c.Messages(jetstream.PullMaxMessages(16), jetstream.PullExpiry(5*time.Second), jetstream.WithMessagesErrOnMissingHeartbeat(false))
+	it, err := c.Messages(jetstream.PullMaxMessages(64), jetstream.PullExpiry(5*time.Second), jetstream.WithMessagesErrOnMissingHeartbeat(false))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -301,8 +301,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 func (b *Bus) consume(ctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
+	// The client buffers up to twice the handler slots (at least 64), so
+	// handlers rarely wait for a pull; on the way out the buffered
+	// messages are given back at once (giveBack).
 	it, err := c.Messages(
-		jetstream.PullMaxMessages(b.concurrency),
+		jetstream.PullMaxMessages(max(64, 2*b.concurrency)),
 		jetstream.PullExpiry(pullExpiry),
 		jetstream.WithMessagesErrOnMissingHeartbeat(false),
 	)
