@@ -277,3 +277,50 @@ func TestNewBusValidates(t *testing.T) {
 		t.Error("NewBus(nil) succeeded")
 	}
 }
+
+// A handler that runs longer than the claim idle time keeps its entry: the
+// subscriber keeps it fresh, so the other subscriber does not reclaim it
+// and the event is handled once.
+func TestLongHandlerNotReclaimed(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t)
+	cleanup(t, rdb, prefix)
+	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 30*time.Second)
+	calls := make(chan string, 10)
+	h := func(_ context.Context, ev synclayer.Event) error {
+		calls <- ev.ID
+		time.Sleep(1500 * time.Millisecond) // five times the claim idle time
+		return nil
+	}
+	stopA := subscribe(t, b, []string{"Order"}, h)
+	stopB := subscribe(t, b, []string{"Order"}, h)
+	if err := b.Publish(ctx, synclayer.Event{ID: "slow", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-calls:
+	case <-ctx.Done():
+		t.Fatal("event not delivered")
+	}
+	// Wait for the entry to be acknowledged, then stop both subscribers:
+	// no second call may have started meanwhile.
+	for {
+		p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Count == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopA()
+	stopB()
+	if n := len(calls); n != 0 {
+		t.Errorf("the event was handled %d more time(s): reclaimed from a live handler", n)
+	}
+}
