@@ -39,7 +39,8 @@ func publishAll(b *testing.B, publish func(i int) error) {
 }
 
 // BenchmarkThroughput publishes then consumes 10,000 small events, once
-// with the raw go-redis client (XADD, XREADGROUP, XACK) and once through
+// with the raw go-redis client (XADD from 16 goroutines, XREADGROUP of 16,
+// one XACK per batch) and once through
 // this bus and a Dispatcher's Run with a no-op connector, and reports both
 // rates and their ratio.
 func BenchmarkThroughput(b *testing.B) {
@@ -73,12 +74,16 @@ func benchRaw(b *testing.B, rdb *redis.Client, key string) time.Duration {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Acknowledge the whole batch in one XACK: the fastest a raw
+		// client can go.
+		ids := make([]string, 0, len(res[0].Messages))
 		for _, m := range res[0].Messages {
-			if err := rdb.XAck(ctx, key, "raw", m.ID).Err(); err != nil {
-				b.Fatal(err)
-			}
-			got++
+			ids = append(ids, m.ID)
 		}
+		if err := rdb.XAck(ctx, key, "raw", ids...).Err(); err != nil {
+			b.Fatal(err)
+		}
+		got += len(ids)
 	}
 	return time.Since(start)
 }

@@ -227,9 +227,51 @@ type subscription struct {
 
 	mu       sync.Mutex
 	inflight map[entryKey]bool
+
+	acks      chan entryKey // entries to acknowledge, batched by acker
+	ackerDone chan struct{}
+}
+
+// acker acknowledges entries in batches: it sends what has queued up while
+// the previous XACK was on its way, one XACK per stream, pipelined. Under
+// load this saves most round trips; when idle, an ack leaves at once.
+func (s *subscription) acker() {
+	defer close(s.ackerDone)
+	const most = 512
+	for k := range s.acks {
+		batch := map[string][]string{k.stream: {k.id}}
+		n := 1
+	drain:
+		for n < most {
+			select {
+			case k, ok := <-s.acks:
+				if !ok {
+					break drain
+				}
+				batch[k.stream] = append(batch[k.stream], k.id)
+				n++
+			default:
+				break drain
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := s.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for st, ids := range batch {
+				p.XAck(ctx, st, s.b.group, ids...)
+			}
+			return nil
+		})
+		cancel()
+		if err != nil && s.b.log != nil {
+			s.b.log.Warn("redisstream: XACK failed; the events will be redelivered", "entries", n, "err", err)
+		}
+	}
 }
 
 func (s *subscription) run(ctx context.Context) error {
+	s.acks = make(chan entryKey, cap(s.sem))
+	s.ackerDone = make(chan struct{})
+	go s.acker()
 	var loops sync.WaitGroup
 	errc := make(chan error, 2)
 	loops.Go(func() {
@@ -244,6 +286,8 @@ func (s *subscription) run(ctx context.Context) error {
 	})
 	loops.Wait()
 	s.handlers.Wait()
+	close(s.acks)
+	<-s.ackerDone
 	s.leave()
 	select {
 	case err := <-errc:
@@ -317,8 +361,9 @@ func (s *subscription) readLoop(ctx context.Context) error {
 		if !s.acquire(ctx) {
 			return nil
 		}
-		// One slot is ours; read as many entries as there are free slots.
-		args.Count = int64(cap(s.sem) - len(s.sem) + 1)
+		// One slot is ours. Read a full batch anyway: the entries beyond the
+		// free slots wait for one below (few round trips under load).
+		args.Count = int64(cap(s.sem))
 		res, err := s.b.rdb.XReadGroup(ctx, args).Result()
 		if errors.Is(err, redis.Nil) {
 			err = nil
@@ -340,11 +385,15 @@ func (s *subscription) readLoop(ctx context.Context) error {
 			continue
 		}
 		fails.check(ctx, "", nil)
-		first := true
+		first, stopping := true, false
 		for _, st := range res {
-			for _, m := range st.Messages {
-				if !first && !s.acquire(context.WithoutCancel(ctx)) {
-					return nil
+			for i, m := range st.Messages {
+				if stopping || (!first && !s.acquire(ctx)) {
+					// Stopping: hand the entries not started to the retry
+					// consumer, so another subscriber takes them soon.
+					stopping = true
+					s.park(st.Stream, st.Messages[i:])
+					break
 				}
 				first = false
 				s.dispatch(ctx, st.Stream, m, 1)
@@ -355,6 +404,20 @@ func (s *subscription) readLoop(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// park hands entries to the retry consumer unhandled.
+func (s *subscription) park(stream string, msgs []redis.XMessage) {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.b.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: stream, Group: s.b.group, Consumer: retryConsumer, Messages: ids}).Err()
+	if err != nil && s.b.log != nil {
+		s.b.log.Warn("redisstream: could not hand back entries; they will be reclaimed after the claim idle time", "entries", len(ids), "err", err)
+	}
 }
 
 func isNoGroup(err error) bool { return strings.HasPrefix(err.Error(), "NOGROUP") }
@@ -525,9 +588,7 @@ func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage,
 	s.forget(k)
 	switch {
 	case herr == nil:
-		if err := b.rdb.XAck(sctx, stream, b.group, m.ID).Err(); err != nil && b.log != nil {
-			b.log.Warn("redisstream: XACK failed; the event will be redelivered", "event", ev.ID, "err", err)
-		}
+		s.acks <- k
 	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
 		s.deadLetter(sctx, stream, m, herr, deliveries)
 	default:

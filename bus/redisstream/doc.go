@@ -20,7 +20,8 @@
 // Delivery is at least once; the delivery count is the one Redis keeps in
 // the group's pending entries list:
 //
-//   - a handler's nil acknowledges the entry (XACK);
+//   - a handler's nil acknowledges the entry (XACK, sent together with the
+//     acknowledgements that queued up meanwhile);
 //   - a handler's error hands the entry to the group's retry consumer
 //     ("synclayer-retry"); a subscriber claims it back and redelivers it
 //     once it has waited [WithRedeliveryDelay], doubled for every delivery;
@@ -33,7 +34,9 @@
 //
 // The entries of a running handler are kept fresh; those of a consumer that
 // died are reclaimed by the others with XAUTOCLAIM once idle for
-// [WithClaimIdle].
+// [WithClaimIdle]. A subscriber reads entries in batches of
+// [WithConcurrency]; when it stops, those it had read but not started go to
+// the retry consumer at once (the read counts as a delivery).
 //
 // Entries hold a structured-mode CloudEvent 1.0 in the field "event".
 // Binary-mode entries ("ce-" fields and the data in "data") are accepted.
