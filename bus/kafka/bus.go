@@ -362,23 +362,31 @@ func decode(r *kgo.Record) (synclayer.Event, error) {
 // handle processes one record; an error means it could not be settled.
 func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 	b := s.b
-	before, _ := strconv.Atoi(header(r, HeaderDeliveries))
-	deliveries := before + 1
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
+	deliveries := 1
+	if h := header(r, HeaderDeliveries); h != "" {
+		before, _ := strconv.Atoi(h)
+		deliveries += before
+	}
+	// Settling uses its own context: it must happen even after ctx ended.
+	settle := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	}
 	ev, err := decode(r)
 	if err != nil {
+		sctx, cancel := settle()
+		defer cancel()
 		return b.deadLetter(sctx, r, fmt.Errorf("kafka: record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err), deliveries)
 	}
 	herr := call(ctx, s.h, ev)
-	switch {
-	case herr == nil:
+	if herr == nil {
 		return nil
-	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
-		return b.deadLetter(sctx, r, herr, deliveries)
-	default:
-		return b.retry(sctx, r, ev, deliveries)
 	}
+	sctx, cancel := settle()
+	defer cancel()
+	if synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries {
+		return b.deadLetter(sctx, r, herr, deliveries)
+	}
+	return b.retry(sctx, r, ev, deliveries)
 }
 
 func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
