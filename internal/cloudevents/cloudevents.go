@@ -180,6 +180,11 @@ func Decode(body []byte, headers iter.Seq2[string, string]) (synclayer.Event, er
 			case lk == "content-type":
 				contentType = v
 			case strings.HasPrefix(lk, "ce-") || strings.HasPrefix(lk, "ce_"):
+				if !utf8.ValidString(k) || !utf8.ValidString(v) {
+					// ToLower has already replaced bad bytes of the key:
+					// keep a mark that decodeBinary refuses.
+					lk = lk[:3] + badUTF8 + lk[3:]
+				}
 				if attrs == nil {
 					attrs = make(map[string]string)
 				}
@@ -207,7 +212,20 @@ func Headers(m map[string]string) iter.Seq2[string, string] {
 	}
 }
 
+// badUTF8 marks, in decodeBinary's attribute names, a header whose name
+// or value was not valid UTF-8. It cannot occur in a real name: it is not
+// lowercase ASCII.
+const badUTF8 = "\x00bad-utf8\x00"
+
 func decodeBinary(attrs map[string]string, contentType string, body []byte) (synclayer.Event, error) {
+	// Headers are bytes; attributes are strings of Unicode. Bad UTF-8
+	// would be rewritten by the next encoding, changing the event's ID or
+	// Meta on its way through a retry or a dead letter.
+	for k, v := range attrs {
+		if k, bad := strings.CutPrefix(k, badUTF8); bad || !utf8.ValidString(v) {
+			return synclayer.Event{}, fmt.Errorf("%w: event %q: attribute %q is not valid UTF-8", ErrInvalid, attrs["id"], k)
+		}
+	}
 	ev := synclayer.Event{ID: attrs["id"], Type: attrs["type"], Source: attrs["source"], Subject: attrs["subject"]}
 	if err := checkCore(attrs["specversion"], ev.ID, ev.Type); err != nil {
 		return synclayer.Event{}, err

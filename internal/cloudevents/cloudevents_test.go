@@ -156,6 +156,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{"batch", `[{"id":"x"}]`, map[string]string{"content-type": "application/cloudevents-batch+json"}, "batched mode"},
 		{"binary without id", `{}`, map[string]string{"ce-specversion": "1.0", "ce-type": "T"}, "no id"},
 		{"binary with non-JSON body", `hello`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "content-type": "text/plain"}, "data is not JSON"},
+		{"binary with a bad UTF-8 id", `{}`, map[string]string{"ce-specversion": "1.0", "ce-id": "x\xff", "ce-type": "T"}, `attribute "id" is not valid UTF-8`},
+		{"binary with a bad UTF-8 extension", `{}`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "ce-k\xfe": "v"}, "is not valid UTF-8"},
 		{"binary with invalid JSON body", `{"a":`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T"}, "data is not JSON"},
 	}
 	for _, tt := range tests {
