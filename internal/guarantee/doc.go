@@ -27,6 +27,16 @@
 //     370 measured) plus 16 MB; with a store bounded by MemoryMaxEntries,
 //     the second 100,000 events add at most 8 MB (about 0 measured). Then
 //     goleak checks that no goroutine remains.
+//   - TestCrash: a child process (the test binary re-executed, running
+//     TestCrashChild) consumes from NATS JetStream with the PostgreSQL
+//     store, then from Redis Streams with the SQLite store, and pushes to a
+//     records partner (connectors/rest) and an ArcGIS layer
+//     (connectors/arcgis on arcgistest, no unique index) held by the
+//     parent. The parent SIGKILLs it at random points five times and
+//     restarts it while it keeps publishing; after the last run drains,
+//     every key holds one record at its newest version in both partners and
+//     every event was announced SyncCompleted. It needs the real services
+//     (internal/testenv) and logs a one-line summary.
 //
 // No goroutine outlives the package's tests (goleak, in TestMain).
 //
