@@ -445,7 +445,7 @@ func crashRun(t *testing.T, s crashSetup) {
 		}
 		return true
 	})
-	for deadline := time.Now().Add(3 * crashLease); len(missing()) > 0 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(2 * crashLease); len(missing()) > 0 && time.Now().Before(deadline); {
 		alive()
 		time.Sleep(20 * time.Millisecond)
 	}

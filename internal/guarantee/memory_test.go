@@ -53,8 +53,11 @@ const (
 )
 
 func memoryEvents() int {
-	if testing.Short() {
+	switch {
+	case testing.Short():
 		return 20_000
+	case raceEnabled: // ten times slower; keeps the package under a minute
+		return 100_000
 	}
 	return 200_000
 }
@@ -136,7 +139,8 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 	return half, end, pub
 }
 
-// TestMemoryBound pushes 200,000 unique events (20,000 under -short) through Run, first with the default memory store, whose
+// TestMemoryBound pushes 200,000 unique events (100,000 under the race
+// detector, 20,000 under -short) through Run, first with the default memory store, whose
 // heap must stay under maxBytesPerEvent per event, then with a store
 // bounded by MemoryMaxEntries, whose heap must stop growing: the second
 // half of the events may add at most maxFlatGrowth. No goroutine may
