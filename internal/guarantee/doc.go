@@ -8,9 +8,10 @@
 //   - TestSoak: thousands of events, several versions per key out of
 //     order and some delivered twice, through bus/memory and
 //     Dispatcher.Run into the rest, arcgis and googlecalendar connectors,
-//     each partner behind a synclayertest.ChaosServer (5xx, 429, resets
-//     before and after the write, stalls, truncated and slow bodies, ArcGIS
-//     error bodies). Afterwards every partner holds one record per key at
+//     with faults injected by a synclayertest.ChaosServer in front of the
+//     records and ArcGIS partners and a synclayertest.ChaosTransport in the
+//     calendar's client (5xx, 429, resets before and after the write,
+//     stalls, truncated and slow bodies, ArcGIS error bodies). Afterwards every partner holds one record per key at
 //     the newest version, every event was announced exactly once, and the
 //     dispatcher's counters and delivery log agree with the partners. It
 //     logs a one-line summary (go test -v prints it).
