@@ -364,3 +364,22 @@ func ExampleChaosServer() {
 	// 429 true
 	// requests=1 passed=0 rate-limited=1
 }
+
+// A ChaosTransport in a connector's client fails some exchanges on the
+// client side; with rate 1 every exchange meets the fault, here a
+// connection reset before the request leaves.
+func ExampleChaosTransport() {
+	partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "stored")
+	}))
+	defer partner.Close()
+	ct := synclayertest.NewChaosTransport(partner.Client().Transport, synclayertest.Chaos{Seed: 1, ResetBefore: 1})
+	client := &http.Client{Transport: ct}
+
+	_, err := client.Get(partner.URL + "/records/a")
+	fmt.Println(errors.Is(err, syscall.ECONNRESET))
+	fmt.Println(ct.Counts())
+	// Output:
+	// true
+	// requests=1 passed=0 reset-before=1
+}
