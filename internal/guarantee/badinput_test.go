@@ -171,6 +171,17 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("Dispatch(%+v) = %v; want a permanent ErrInvalidEvent saying %q", ev, err, why)
 		}
 	}
+	// The size limit is configurable, and checked before any decoding: a
+	// body that is not even JSON is refused for its size.
+	small := synclayer.NewDispatcher(reg, synclayer.WithMaxEventBytes(100), synclayer.WithObserver(nil))
+	_, err = small.Dispatch(ctx, synclayer.Event{ID: "big-1", Type: typ, Data: []byte(strings.Repeat("{", 101))})
+	if !errors.Is(err, synclayer.ErrInvalidEvent) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "101 bytes, over the limit of 100") {
+		t.Errorf("WithMaxEventBytes(100), 101 bytes: %v; want a permanent ErrInvalidEvent naming the size", err)
+	}
+	if rep, err := small.Dispatch(ctx, synclayer.Event{ID: "fits-1", Type: typ, Data: itemData("fits")}); err != nil || !rep.OK() {
+		t.Errorf("WithMaxEventBytes(100), %d bytes: %v", len(itemData("fits")), err)
+	}
+
 	// A type with no route: Dispatch reports nothing to do; on the bus, Run
 	// does not take it, and Close reports it undelivered.
 	unrouted := synclayer.Event{ID: "unrouted-1", Type: "NobodyListens", Data: itemData("u")}
@@ -228,8 +239,8 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("pending after Close: %v; want only %s", q, unrouted.ID)
 	}
 
-	wantKeys := slices.Clone(goods)
-	wantRecords := slices.Clone(goods)
+	wantKeys := append(slices.Clone(goods), "fits") // "fits" came through the small dispatcher
+	wantRecords := slices.Clone(wantKeys)
 	mu.Lock()
 	defer mu.Unlock()
 	for i, c := range cases {
