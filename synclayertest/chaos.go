@@ -317,8 +317,9 @@ func (d *dice) retryAfter(variant uint64) string {
 //
 // Faults that keep the request from the partner (server errors, 429,
 // resets before, stalls, error bodies) never call the wrapped handler;
-// the others call it first, with a recorder, and then spoil the delivery of
-// its response. A ChaosServer is safe for concurrent use.
+// the others call it first, with an httptest.ResponseRecorder (so the
+// handler must not hijack or stream), and then spoil the delivery of its
+// response. A ChaosServer is safe for concurrent use.
 type ChaosServer struct {
 	h    http.Handler
 	dice *dice
