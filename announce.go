@@ -12,6 +12,10 @@ import (
 // done-markers make them at-least-once with deduplication, like pushes.
 const announceConnector = "$announce"
 
+// announceLease bounds how long a process that died while announcing delays
+// the announcement: a redelivery after it ends announces again.
+const announceLease = 15 * time.Second
+
 // announce publishes SyncCompleted or SyncFailed for rep, once per event and
 // outcome. It stays silent when some route did not finish (a store failure,
 // a cancelled context): the event will be redelivered and announced then.
@@ -33,16 +37,21 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 		Connector: announceConnector,
 		Key:       ev.ID,
 		EventID:   kind + "/" + ev.ID,
-		LeaseTTL:  time.Minute,
+		LeaseTTL:  announceLease,
 		Retention: d.retention,
 	}
 	cr, err := d.store.Claim(ctx, c)
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w: %w", quote(ev.ID), kind, ErrStore, err)
 	}
-	if cr.Status != ClaimAcquired {
-		// Done: announced before. Busy: another process is announcing it now.
-		return nil
+	switch cr.Status {
+	case ClaimDone:
+		return nil // announced before
+	case ClaimBusy:
+		// Another process is announcing it now, or died doing so: ask for a
+		// redelivery, so the announcement is made once that lease ends.
+		return fmt.Errorf("synclayer: event %s: %w: %s is being announced elsewhere until %s",
+			quote(ev.ID), ErrPublish, kind, cr.Expires.Format(time.RFC3339))
 	}
 	out, err := announcement(d.source, kind, rep)
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // Mapper turns an [Event] into the [Record] one connector pushes. A mapper
@@ -49,6 +50,9 @@ func MapJSON[T any](fn func(ctx context.Context, ev Event, v T) (Record, error))
 func decodeJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Permanent(fmt.Errorf("%w: data is empty, want a JSON object", ErrMapping))
+	}
+	if !utf8.Valid(data) {
+		return Permanent(fmt.Errorf("%w: data is not valid UTF-8 (JSON would silently replace the bad bytes)", ErrMapping))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
