@@ -15,9 +15,18 @@
 // Each pluggable interface has a suite that an implementation runs with one
 // call, one subtest per rule, each rule explained in its doc:
 //
-//   - TestStore for a [synclayer.Store];
-//   - TestConnector for a [synclayer.Connector];
-//   - TestBus for a bus adapter (a Publisher and Subscriber).
+//   - [TestStore] for a [synclayer.Store];
+//   - [TestConnector] for a [synclayer.Connector];
+//   - [TestBus] for a bus adapter (a Publisher and Subscriber);
+//   - [TestDeliveryLog] for a [synclayer.DeliveryLog].
+//
+// # Chaos
+//
+// [ChaosServer] wraps a partner's handler and [ChaosTransport] a client's
+// transport to inject, at seeded rates, 5xx and 429 answers (Retry-After in
+// both forms), resets before the partner sees a request and after it
+// applied it (a lost response), stalls, slow and truncated bodies, and error
+// bodies inside a 200.
 //
 // The suites import only the standard library and synclayer, so they fit
 // any test setup.
