@@ -40,6 +40,12 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 		LeaseTTL:  announceLease,
 		Retention: d.retention,
 	}
+	// In process, duplicates of one event wait for each other here, so only
+	// another process's lease (live, or left by a crash) reads as busy.
+	if err := d.announceLocks.lock(ctx, ev.ID); err != nil {
+		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
+	}
+	defer d.announceLocks.unlock(ev.ID)
 	cr, err := d.store.Claim(ctx, c)
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w: %w", quote(ev.ID), kind, ErrStore, err)

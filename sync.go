@@ -277,6 +277,8 @@ type Dispatcher struct {
 	watchSeq uint64
 	watchers atomic.Pointer[map[uint64]func(Delivery)]
 	tasks    chan routeTask // idle route workers wait here
+
+	announceLocks keyLocks // per event ID
 }
 
 // NewDispatcher returns a dispatcher over reg. Options may be nil.
@@ -306,6 +308,7 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	d.evObs, _ = d.obs.(EventObserver)
 	d.watchers.Store(&map[uint64]func(Delivery){})
 	d.tasks = make(chan routeTask)
+	d.announceLocks.init()
 	return d
 }
 
