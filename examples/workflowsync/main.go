@@ -11,16 +11,19 @@
 // partner that fails twice before it succeeds.
 //
 //	go run ./examples/workflowsync
+//	go run ./examples/workflowsync -serve 127.0.0.1:8080   # then keep going, with the live dashboard
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"sync"
 	"time"
@@ -44,7 +47,15 @@ type WorkflowDeployed struct {
 }
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	serveAddr := flag.String("serve", "", "after the account, keep running with the live dashboard on this address, e.g. 127.0.0.1:8080 (default off)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := run(ctx, os.Stdout)
+	if err == nil && *serveAddr != "" {
+		err = serveLive(ctx, *serveAddr, os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "workflowsync:", err)
 		os.Exit(1)
 	}

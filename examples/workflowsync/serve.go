@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/monitor"
+)
+
+// serveLive keeps the example running with the monitor's dashboard on addr:
+// it publishes a new version of a workflow every few seconds, and now and
+// then the records API fails long enough for the push to fail for good, so
+// a newcomer sees failures appear live and can replay them from the page.
+// It stops when ctx ends (Ctrl-C).
+func serveLive(ctx context.Context, addr string, out io.Writer) error {
+	reg := synclayer.NewRegistry()
+	p, err := startPartners(ctx, reg)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+
+	bus := memory.New()
+	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
+		synclayer.WithSource("examples/workflowsync"))
+	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"))
+	srv := &http.Server{Addr: addr, Handler: mon}
+	srv.RegisterOnShutdown(func() { mon.Close() })
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- d.Run(ctx, bus) }()
+	fmt.Fprintf(out, "dashboard on http://%s/ (Ctrl-C to stop)\n", addr)
+
+	tick := time.NewTicker(3 * time.Second)
+	defer tick.Stop()
+	start := time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC)
+	for i := 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			_ = bus.Close(sctx)
+			return nil
+		case err := <-errc:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+		case <-tick.C:
+			if i%5 == 0 {
+				p.records.failNext(5) // more than the retry policy's attempts
+			}
+			data, _ := json.Marshal(WorkflowDeployed{
+				WorkflowID: fmt.Sprintf("WF-%d", 100+i%7),
+				Name:       "AutoApproveLowRisk",
+				StartDate:  start.AddDate(0, 0, i).Format(time.DateOnly),
+			})
+			ev := synclayer.Event{ID: fmt.Sprintf("live-%d", i), Type: "WorkflowDeployed",
+				Source: "hms/management-layer", Time: time.Now(), Data: data}
+			if err := bus.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+				return err
+			}
+		}
+	}
+}
