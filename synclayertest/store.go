@@ -89,6 +89,10 @@ const storeShortTTL = 300 * time.Millisecond
 //   - BrokenConnection: when the store implements [BreakableStore], every
 //     call after the connection broke returns an error, never a
 //     ClaimDone or ClaimStale. Skipped for other stores.
+//   - TwoDispatchers: two Dispatchers, each with its own store instance over
+//     one namespace (two processes on one database), receive the same 1,000
+//     events concurrently: each partner record is written once, and each
+//     event is reported synced by one and duplicate by the other.
 //
 // Timing: the suite uses 300 ms leases and retention and polls with a
 // deadline, so a run takes a few seconds.
@@ -506,6 +510,10 @@ func TestStore(t *testing.T, open StoreOpener) {
 			t.Errorf("calls on a broken connection took more than %v", storeWait)
 		}
 	})
+
+	// Two dispatchers over two store instances of one namespace, given the
+	// same events at once, push each record exactly once.
+	run("TwoDispatchers", storeTwoDispatchers)
 }
 
 // storeSuite carries one subtest's namespace and opener.

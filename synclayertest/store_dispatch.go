@@ -1,4 +1,4 @@
-package sqlstore_test
+package synclayertest
 
 import (
 	"context"
@@ -10,21 +10,12 @@ import (
 	"github.com/hmsplatform/synclayer"
 )
 
-// Two Dispatchers, as two processes would, each with its own pool and
-// store over one table (PostgreSQL, and also MariaDB and SQLite), receive
-// the same 1,000 events concurrently: every partner record is written
-// exactly once, and for each event one dispatcher reports it synced and
-// the other a duplicate.
-func TestTwoDispatchersShareStore(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { testTwoDispatchers(t, b) })
-	}
-}
-
-func testTwoDispatchers(t *testing.T, b backend) {
-	table := uniqueTable("sqltwo")
-	var dropped sync.Map
-
+// storeTwoDispatchers is TestStore's TwoDispatchers rule: two Dispatchers,
+// as two processes would, each with its own store instance over one
+// namespace, receive the same 1,000 events concurrently. Every partner
+// record is written exactly once, and for each event one dispatcher reports
+// it synced and the other a duplicate.
+func storeTwoDispatchers(t *testing.T, s *storeSuite) {
 	var mu sync.Mutex
 	writes := map[string]int{}
 	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
@@ -37,15 +28,12 @@ func testTwoDispatchers(t *testing.T, b backend) {
 	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})
-
 	newDispatcher := func() *synclayer.Dispatcher {
-		s, db := openStore(t, b, table, &dropped)
-		db.SetMaxOpenConns(8)
 		reg := synclayer.NewRegistry()
 		if err := reg.Register("partner", partner, synclayer.Route("ThingChanged", mapper)); err != nil {
 			t.Fatal(err)
 		}
-		return synclayer.NewDispatcher(reg, synclayer.WithStore(s), synclayer.WithObserver(nil))
+		return synclayer.NewDispatcher(reg, synclayer.WithStore(s.store(t)), synclayer.WithObserver(nil))
 	}
 	ds := []*synclayer.Dispatcher{newDispatcher(), newDispatcher()}
 
@@ -57,7 +45,7 @@ func testTwoDispatchers(t *testing.T, b backend) {
 	results := make([][2]outcome, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
-	sem := make(chan struct{}, 32)
+	sem := make(chan struct{}, 8) // events in flight, each at both dispatchers
 	var wg sync.WaitGroup
 	for i := range n {
 		ev := synclayer.Event{ID: fmt.Sprintf("evt-%d", i), Type: "ThingChanged", Subject: fmt.Sprintf("rec-%d", i)}
@@ -75,7 +63,7 @@ func testTwoDispatchers(t *testing.T, b backend) {
 				results[i][j] = o
 			})
 		}
-		go func() { pair.Wait(); <-sem }()
+		wg.Go(func() { pair.Wait(); <-sem })
 	}
 	wg.Wait()
 
