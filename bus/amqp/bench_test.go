@@ -4,40 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	amqpgo "github.com/rabbitmq/amqp091-go"
 
-	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/amqp"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
-
-const (
-	benchEvents     = 10_000
-	benchPublishers = 16
-)
-
-func publishAll(b *testing.B, publish func(i int) error) {
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for p := range benchPublishers {
-		wg.Go(func() {
-			for i := p; i < benchEvents; i += benchPublishers {
-				if err := publish(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
-}
 
 // BenchmarkThroughput publishes then consumes 10,000 small events, once
 // with the raw amqp091 client (confirmed persistent publishes on one
@@ -56,12 +31,7 @@ func BenchmarkThroughput(b *testing.B) {
 		rawTime += benchRaw(b, conn, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
 		busTime += benchBus(b, url, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
 	}
-	runs := float64(b.N)
-	rawRate := runs * benchEvents / rawTime.Seconds()
-	busRate := runs * benchEvents / busTime.Seconds()
-	b.ReportMetric(rawRate, "raw-events/s")
-	b.ReportMetric(busRate, "bus-events/s")
-	b.ReportMetric(busRate/rawRate, "ratio")
+	synclayertest.ReportThroughput(b, rawTime, busTime)
 }
 
 func benchRaw(b *testing.B, conn *amqpgo.Connection, name string) time.Duration {
@@ -88,7 +58,7 @@ func benchRaw(b *testing.B, conn *amqpgo.Connection, name string) time.Duration 
 	body := []byte(`{"specversion":"1.0","id":"x","type":"Bench","data":{"n":1}}`)
 	var mu sync.Mutex
 	start := time.Now()
-	publishAll(b, func(i int) error {
+	synclayertest.PublishAll(b, func(i int) error {
 		mu.Lock()
 		conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, name, "Bench", false, false, amqpgo.Publishing{DeliveryMode: amqpgo.Persistent, Body: body})
 		mu.Unlock()
@@ -110,7 +80,7 @@ func benchRaw(b *testing.B, conn *amqpgo.Connection, name string) time.Duration 
 	if err != nil {
 		b.Fatal(err)
 	}
-	for range benchEvents {
+	for range synclayertest.BenchEvents {
 		d := <-ds
 		if err := d.Ack(false); err != nil {
 			b.Fatal(err)
@@ -138,39 +108,5 @@ func benchBus(b *testing.B, url, name string) time.Duration {
 	if err := bus.Declare(ctx, []string{"Bench"}); err != nil {
 		b.Fatal(err)
 	}
-	var handled atomic.Int64
-	done := make(chan struct{})
-	reg := synclayer.NewRegistry()
-	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
-		if handled.Add(1) == benchEvents {
-			close(done)
-		}
-		return nil
-	})
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.ID}, nil
-	})
-	if err := reg.Register("noop", noop, synclayer.Route("Bench", mapper)); err != nil {
-		b.Fatal(err)
-	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
-
-	start := time.Now()
-	publishAll(b, func(i int) error {
-		return bus.Publish(ctx, synclayer.Event{ID: fmt.Sprint("bus-", i), Type: "Bench", Data: []byte(`{"n":1}`)})
-	})
-	runCtx, cancel := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() { runErr <- d.Run(runCtx, bus) }()
-	select {
-	case <-done:
-	case err := <-runErr:
-		b.Fatalf("Run returned before every event was handled (%d of %d): %v", handled.Load(), benchEvents, err)
-	}
-	elapsed := time.Since(start)
-	cancel()
-	if err := <-runErr; err != nil {
-		b.Fatal(err)
-	}
-	return elapsed
+	return synclayertest.BenchRun(b, bus, bus)
 }

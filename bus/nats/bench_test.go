@@ -3,43 +3,15 @@ package nats_test
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/nats"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
-
-const (
-	benchEvents     = 10_000
-	benchPublishers = 16
-)
-
-// publishAll calls publish for benchEvents events from benchPublishers
-// goroutines.
-func publishAll(b *testing.B, publish func(i int) error) {
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	for p := range benchPublishers {
-		wg.Go(func() {
-			for i := p; i < benchEvents; i += benchPublishers {
-				if err := publish(i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
-}
 
 // BenchmarkThroughput publishes then consumes 10,000 small events, once
 // with the raw JetStream client (publish, pull, ack) and once through this
@@ -57,12 +29,7 @@ func BenchmarkThroughput(b *testing.B) {
 		rawTime += benchRaw(b, nc, js, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
 		busTime += benchBus(b, ctx, nc, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
 	}
-	runs := float64(b.N)
-	rawRate := runs * benchEvents / rawTime.Seconds()
-	busRate := runs * benchEvents / busTime.Seconds()
-	b.ReportMetric(rawRate, "raw-events/s")
-	b.ReportMetric(busRate, "bus-events/s")
-	b.ReportMetric(busRate/rawRate, "ratio")
+	synclayertest.ReportThroughput(b, rawTime, busTime)
 }
 
 func benchRaw(b *testing.B, nc *natsgo.Conn, js jetstream.JetStream, stream string) time.Duration {
@@ -73,7 +40,7 @@ func benchRaw(b *testing.B, nc *natsgo.Conn, js jetstream.JetStream, stream stri
 	defer js.DeleteStream(ctx, stream)
 	body := []byte(`{"specversion":"1.0","id":"x","type":"Bench","data":{"n":1}}`)
 	start := time.Now()
-	publishAll(b, func(i int) error {
+	synclayertest.PublishAll(b, func(i int) error {
 		_, err := js.Publish(ctx, stream+".event.Bench", body, jetstream.WithMsgID(fmt.Sprint("raw-", i)))
 		return err
 	})
@@ -87,7 +54,7 @@ func benchRaw(b *testing.B, nc *natsgo.Conn, js jetstream.JetStream, stream stri
 		b.Fatal(err)
 	}
 	defer it.Stop()
-	for range benchEvents {
+	for range synclayertest.BenchEvents {
 		msg, err := it.Next()
 		if err != nil {
 			b.Fatal(err)
@@ -108,39 +75,5 @@ func benchBus(b *testing.B, ctx context.Context, nc *natsgo.Conn, stream string)
 		js, _ := jetstream.New(nc)
 		js.DeleteStream(context.Background(), stream)
 	}()
-	var handled atomic.Int64
-	done := make(chan struct{})
-	reg := synclayer.NewRegistry()
-	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
-		if handled.Add(1) == benchEvents {
-			close(done)
-		}
-		return nil
-	})
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.ID}, nil
-	})
-	if err := reg.Register("noop", noop, synclayer.Route("Bench", mapper)); err != nil {
-		b.Fatal(err)
-	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
-
-	start := time.Now()
-	publishAll(b, func(i int) error {
-		return bus.Publish(ctx, synclayer.Event{ID: fmt.Sprint("bus-", i), Type: "Bench", Data: []byte(`{"n":1}`)})
-	})
-	runCtx, cancel := context.WithCancel(ctx)
-	runErr := make(chan error, 1)
-	go func() { runErr <- d.Run(runCtx, bus) }()
-	select {
-	case <-done:
-	case err := <-runErr:
-		b.Fatalf("Run returned before every event was handled (%d of %d): %v", handled.Load(), benchEvents, err)
-	}
-	elapsed := time.Since(start)
-	cancel()
-	if err := <-runErr; err != nil {
-		b.Fatal(err)
-	}
-	return elapsed
+	return synclayertest.BenchRun(b, bus, bus)
 }
