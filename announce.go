@@ -12,10 +12,6 @@ import (
 // done-markers make them at-least-once with deduplication, like pushes.
 const announceConnector = "$announce"
 
-// announceLease bounds how long a process that died while announcing delays
-// the announcement: a redelivery after it ends announces again.
-const announceLease = 15 * time.Second
-
 // announce publishes SyncCompleted or SyncFailed for rep, once per event and
 // outcome. It stays silent when some route did not finish (a store failure,
 // a cancelled context): the event will be redelivered and announced then.
@@ -37,7 +33,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 		Connector: announceConnector,
 		Key:       ev.ID,
 		EventID:   kind + "/" + ev.ID,
-		LeaseTTL:  announceLease,
+		LeaseTTL:  d.leaseTTL, // a redelivery after it ends announces again
 		Retention: d.retention,
 	}
 	// In process, duplicates of one event wait for each other here, so only
@@ -56,8 +52,8 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 	case ClaimBusy:
 		// Another process is announcing it now, or died doing so: ask for a
 		// redelivery, so the announcement is made once that lease ends.
-		return fmt.Errorf("synclayer: event %s: %w: %s is being announced elsewhere until %s",
-			quote(ev.ID), ErrPublish, kind, cr.Expires.Format(time.RFC3339))
+		return busyErr(cr.Expires, time.Until(cr.Expires), fmt.Errorf("synclayer: event %s: %w: %s is being announced elsewhere",
+			quote(ev.ID), ErrPublish, kind))
 	}
 	out, err := announcement(d.source, kind, rep)
 	if err == nil {

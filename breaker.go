@@ -166,6 +166,16 @@ func (b *breaker) record(now time.Time, failed, probe bool) (from, to BreakerSta
 	return from, b.state
 }
 
+// cancelProbe gives back the probe slot of a probe that did not run (its
+// wait for the rate limiter or a concurrency slot failed) or whose outcome
+// is unknown (its dispatch was cancelled, it panicked on the way): the
+// breaker stays half-open and the next attempt probes.
+func (b *breaker) cancelProbe() {
+	b.mu.Lock()
+	b.probing = false
+	b.mu.Unlock()
+}
+
 func (b *breaker) current(now time.Time) BreakerState {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -16,7 +16,7 @@ var ErrUnknownConnector = errors.New("unknown connector")
 
 // errHeld stops a push whose connector was paused or whose breaker opened;
 // the route queues as pending.
-var errHeld = errors.New("connector held: paused or circuit open")
+var errHeld = ErrHeld
 
 // connControl is a dispatcher's runtime state of one connector.
 type connControl struct {
@@ -48,6 +48,25 @@ func (d *Dispatcher) entry(name string) (*connEntry, error) {
 		return nil, fmt.Errorf("synclayer: connector %s: %w", quote(name), ErrUnknownConnector)
 	}
 	return ce, nil
+}
+
+// Redelivery delays of a held route that Run leaves on the bus (the
+// delivery log is not durable, or full): a paused connector is asked about
+// again after pausedRedelay; an open breaker's routes come back when it
+// may probe, within these bounds.
+const (
+	pausedRedelay     = 5 * time.Second
+	minBreakerRedelay = time.Second
+	maxBreakerRedelay = 30 * time.Second
+)
+
+// holdDelay says when a held route of the connector is worth delivering
+// again.
+func (c *connControl) holdDelay(now time.Time) time.Duration {
+	if c.paused.Load() || c.br == nil {
+		return pausedRedelay
+	}
+	return min(max(c.br.reopenAt().Sub(now), minBreakerRedelay), maxBreakerRedelay)
 }
 
 // held reports whether new pushes to the connector must queue as pending:
@@ -189,7 +208,7 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
 		return Result{}, fmt.Errorf("synclayer: event %s: no route of %s to connector %s: %w", quote(ev.ID), quote(ev.Type), quote(dl.Connector), ErrUnknownConnector)
 	}
 	var res Result
-	d.runRoute(ctx, &ev, rt, &res)
+	d.runRoute(ctx, &ev, rt, &res, false)
 	if d.pub != nil && res.Status != StatusPending {
 		if err := d.announceFromLog(ctx, ev); err != nil {
 			return res, err
@@ -322,6 +341,11 @@ func (d *Dispatcher) record(ctx context.Context, dl Delivery) {
 	if d.log != nil {
 		_ = d.log.Put(ctx, dl) // the log is for operators; a failing log must not fail pushes
 	}
+	d.notify(dl)
+}
+
+// notify tells the watchers of dl, already in the log.
+func (d *Dispatcher) notify(dl Delivery) {
 	for _, fn := range *d.watchers.Load() {
 		fn(dl)
 	}
@@ -338,13 +362,12 @@ func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to
 	}
 	switch to {
 	case BreakerOpen:
-		// Probe once OpenFor has passed: push the oldest pending item.
+		// Probe once OpenFor has passed: push the oldest pending item. The
+		// wait and the drain end with the Run they belong to.
 		at := d.control(ce).br.reopenAt()
-		time.AfterFunc(time.Until(at), func() {
-			_, _ = d.drain(context.WithoutCancel(ctx), ce)
-		})
+		d.background(ctx, time.Until(at), func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
 	case BreakerClosed:
-		go func() { _, _ = d.drain(context.WithoutCancel(ctx), ce) }()
+		d.background(ctx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
 	}
 }
 

@@ -1,14 +1,12 @@
 package synclayer
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -146,87 +144,6 @@ type DeliveryLog interface {
 	Put(ctx context.Context, d Delivery) error
 	// List returns the entries that match f, most recently updated first.
 	List(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
-}
-
-// MemoryLog is the default [DeliveryLog]: in memory, bounded, newest first.
-// When full it forgets the least recently updated final entries first, so
-// pending and dead deliveries are kept as long as possible. It is safe for
-// concurrent use.
-type MemoryLog struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // of *Delivery, most recently updated at the front
-	index map[ckey]*list.Element
-}
-
-// NewMemoryLog returns a log that keeps at most max entries (default 10,000
-// when max <= 0).
-func NewMemoryLog(max int) *MemoryLog {
-	if max <= 0 {
-		max = 10_000
-	}
-	return &MemoryLog{max: max, order: list.New(), index: make(map[ckey]*list.Element)}
-}
-
-// Put implements [DeliveryLog].
-func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := ckey{d.EventID, d.Connector}
-	if e, ok := l.index[k]; ok {
-		*e.Value.(*Delivery) = d
-		l.order.MoveToFront(e)
-		return nil
-	}
-	l.index[k] = l.order.PushFront(&d)
-	for l.order.Len() > l.max {
-		l.evict()
-	}
-	return nil
-}
-
-// evict drops the oldest final entry, or the oldest entry if none is final.
-func (l *MemoryLog) evict() {
-	victim := l.order.Back()
-	for e, n := l.order.Back(), 0; e != nil && n < 64; e, n = e.Prev(), n+1 {
-		if st := e.Value.(*Delivery).State; st != StatePending && st != StateDead {
-			victim = e
-			break
-		}
-	}
-	d := victim.Value.(*Delivery)
-	delete(l.index, ckey{d.EventID, d.Connector})
-	l.order.Remove(victim)
-}
-
-// List implements [DeliveryLog].
-func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := f.Max()
-	var out []Delivery
-	if f.EventID != "" && f.Connector != "" {
-		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.Match(e.Value.(*Delivery)) {
-			out = append(out, *e.Value.(*Delivery))
-		}
-		return out, nil
-	}
-	for e := l.order.Front(); e != nil && len(out) < n; e = e.Next() {
-		if d := e.Value.(*Delivery); f.Match(d) {
-			out = append(out, *d)
-		}
-	}
-	return out, nil
-}
-
-// Len returns the number of entries.
-func (l *MemoryLog) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.order.Len()
 }
 
 // payloadHash hashes the payload's JSON encoding.

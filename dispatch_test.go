@@ -243,8 +243,8 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 		is     error
 		substr []string
 	}{
-		{1, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-mapper"`, "boom in mapper"}},
-		{2, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-conn"`, `key "WF-7"`, "boom in connector"}},
+		{1, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-mapper"`, "panic recovered in mapper (value of type string)"}},
+		{2, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-conn"`, `key "WF-7"`, "panic recovered in connector (value of type string)"}},
 		{3, synclayer.ErrInvalidKey, []string{`event "evt-7"`, `connector "bad-key"`, `control character U+000D`, `"a\r\nInjected: yes"`}},
 	}
 	for _, c := range checks {
@@ -260,6 +260,18 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 			if !strings.Contains(rerr.Error(), s) {
 				t.Errorf("%s: error %q lacks %q", rep.Results[c.i].Connector, rerr, s)
 			}
+		}
+	}
+	// The panic's value stays out of error texts (they reach announcements),
+	// and is kept for the local log on the *PanicError.
+	for i, want := range map[int]string{1: "boom in mapper", 2: "boom in connector"} {
+		rerr := rep.Results[i].Err
+		if strings.Contains(rerr.Error(), want) {
+			t.Errorf("error %q repeats the panic's value", rerr)
+		}
+		var pe *synclayer.PanicError
+		if !errors.As(rerr, &pe) || pe.Value != want {
+			t.Errorf("error %v: PanicError value %+v, want %q", rerr, pe, want)
 		}
 	}
 }

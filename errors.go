@@ -54,7 +54,7 @@ func (e *SyncError) Error() string {
 	b.WriteString(quote(e.EventID))
 	if e.EventType != "" {
 		b.WriteString(" (")
-		b.WriteString(e.EventType)
+		b.WriteString(quote(e.EventType))
 		b.WriteString(")")
 	}
 	b.WriteString(" connector ")
@@ -78,6 +78,30 @@ func (e *SyncError) Error() string {
 
 // Unwrap returns the cause.
 func (e *SyncError) Unwrap() error { return e.Err }
+
+// PanicError is the cause of a route whose mapper or connector panicked;
+// it unwraps to [ErrPanic]. Its Error text says where the panic happened
+// and the Go type of the panic's value, never the value itself: a panic's
+// value can be large or hold anything (a request, a secret), and error
+// texts travel in announcements across the bus. Value keeps the value, as
+// text bounded in size, for the local log only ([LogObserver] writes it).
+type PanicError struct {
+	Where string // "mapper" or "connector"
+	Type  string // the Go type of the panic's value, e.g. "runtime.boundsError"
+	Value string // the panic's value as text, bounded in size
+}
+
+// Error says where the panic happened and the type of its value.
+func (e *PanicError) Error() string {
+	return "panic recovered in " + e.Where + " (value of type " + e.Type + ")"
+}
+
+// Unwrap returns [ErrPanic].
+func (e *PanicError) Unwrap() error { return ErrPanic }
+
+func newPanicError(where string, v any) *PanicError {
+	return &PanicError{Where: where, Type: fmt.Sprintf("%T", v), Value: bound(fmt.Sprint(v))}
+}
 
 // maxQuoted bounds how much of an identifier an error message repeats, so a
 // hostile 10 MB key cannot blow up log lines.

@@ -53,5 +53,5 @@ func ExamplePermanent() {
 	fmt.Println(err)
 	// Output:
 	// 1 true
-	// synclayer: event "evt-8" (PolicyUpdated) connector "records" key "POL-9": sync: 400 Bad Request: title is required
+	// synclayer: event "evt-8" ("PolicyUpdated") connector "records" key "POL-9": sync: 400 Bad Request: title is required
 }

@@ -130,12 +130,15 @@ const memoryShards = 32
 // MemoryStore is the in-process [Store]: fast, bounded, and gone with the
 // process. Use it for one process, for tests, and as the default; use a
 // durable store when several processes share the work or a restart must not
-// push again. It is safe for concurrent use.
+// push again. The zero value is an empty store with the default bound, like
+// NewMemoryStore(). It is safe for concurrent use.
 //
 // Done-markers are found through the record key they were completed with,
 // so a Mapper must map an event to the same key every time (as it must for
 // any store, for the partner's sake).
 type MemoryStore struct {
+	once   sync.Once
+	max    int
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
 	token  atomic.Uint64
@@ -170,18 +173,27 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 			o(&cfg)
 		}
 	}
-	per := max(cfg.maxEntries/memoryShards, 1)
-	s := &MemoryStore{seed: maphash.MakeSeed()}
+	s := &MemoryStore{max: cfg.maxEntries}
+	s.once.Do(s.init)
+	return s
+}
+
+func (s *MemoryStore) init() {
+	if s.max <= 0 {
+		s.max = 1_000_000
+	}
+	per := max(s.max/memoryShards, 1)
+	s.seed = maphash.MakeSeed()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.keys = make(map[ckey]keyState)
 		sh.done = make(map[ckey]time.Time)
 		sh.maxDone, sh.maxKeys = per, per
 	}
-	return s
 }
 
 func (s *MemoryStore) shard(conn, key string) *memoryShard {
+	s.once.Do(s.init)
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	h.WriteString(conn)
@@ -280,6 +292,7 @@ func (sh *memoryShard) put(k ckey, st keyState, now time.Time) {
 // expired ones included until they are swept. It is meant for tests and
 // metrics.
 func (s *MemoryStore) Len() (done, versions, leases int) {
+	s.once.Do(s.init)
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()

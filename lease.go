@@ -1,6 +1,12 @@
 package synclayer
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
 
 // LeaseRenewer is an optional interface of a [Store]. A store that has it
 // lets the dispatcher keep leases short: it takes each lease for
@@ -33,4 +39,80 @@ type LogCompleter interface {
 // [Dispatcher.Run] leaves the event for the bus to redeliver.
 type DurableLog interface {
 	Durable() bool
+}
+
+// errLeaseLost is the cause with which a push is cancelled when its lease
+// could not be kept.
+var errLeaseLost = errors.New("lease lost")
+
+// leaseTTLFor is the lease a route of ce asks for: short when the store
+// renews leases, else long enough for the whole retry budget.
+func (d *Dispatcher) leaseTTLFor(ce *connEntry) time.Duration {
+	if d.renewer != nil {
+		return d.leaseTTL
+	}
+	return ce.leaseTTL
+}
+
+// heartbeat renews one lease every third of its TTL while a push runs. If
+// the store says the lease is gone, or cannot answer for a whole TTL, it
+// cancels the push's context: another process may hold the key now.
+type heartbeat struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	renewed time.Time // last time the store confirmed the lease
+	done    bool
+	lost    bool
+}
+
+// keepLease starts renewing the lease token holds on c's key. The push
+// runs under the returned heartbeat's ctx; stop ends the renewals.
+func (d *Dispatcher) keepLease(ctx context.Context, c Claim, token string) *heartbeat {
+	hctx, cancel := context.WithCancelCause(ctx)
+	h := &heartbeat{ctx: hctx, cancel: cancel, renewed: time.Now()}
+	every := max(c.LeaseTTL/3, time.Millisecond)
+	h.mu.Lock()
+	h.timer = time.AfterFunc(every, func() { h.beat(d.renewer, c, token, every) })
+	h.mu.Unlock()
+	return h
+}
+
+func (h *heartbeat) beat(r LeaseRenewer, c Claim, token string, every time.Duration) {
+	rctx, cancel := context.WithTimeout(h.ctx, every)
+	ok, err := r.Renew(rctx, c, token)
+	cancel()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done {
+		return
+	}
+	now := time.Now()
+	switch {
+	case err == nil && ok:
+		h.renewed = now
+	case err == nil, now.Sub(h.renewed) >= c.LeaseTTL:
+		h.lost = true
+		h.cancel(errLeaseLost)
+		return
+	}
+	h.timer.Reset(every)
+}
+
+// stop ends the renewals and reports whether the lease was lost.
+func (h *heartbeat) stop() (lost bool) {
+	h.mu.Lock()
+	h.done = true
+	h.timer.Stop()
+	lost = h.lost
+	h.mu.Unlock()
+	h.cancel(nil)
+	return lost
+}
+
+//go:noinline
+func leaseLost(err error) error {
+	return fmt.Errorf("%w: the lease on the key was lost during the push (it could not be renewed in time): %w", ErrStore, err)
 }

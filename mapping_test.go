@@ -60,7 +60,7 @@ func TestMappingErrorThroughDispatchNamesEverything(t *testing.T) {
 		synclayer.Route("WorkflowDeployed", workflowMapper)))
 	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
 	_, err := d.Dispatch(t.Context(), synclayer.Event{ID: "evt-42", Type: "WorkflowDeployed", Data: json.RawMessage(`{"workflowId":7}`)})
-	want := `synclayer: event "evt-42" (WorkflowDeployed) connector "records": map: mapping failed: field "workflowId": got JSON number, want string`
+	want := `synclayer: event "evt-42" ("WorkflowDeployed") connector "records": map: mapping failed: field "workflowId": got JSON number, want string`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant  %s", err, want)
 	}

@@ -2,6 +2,7 @@ package synclayer
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -92,9 +93,12 @@ func (m multiObserver) EndEvent(ctx context.Context, rep Report) {
 }
 
 // LogObserver returns the default [Observer]: it writes one record per
-// attempt at Debug level and one per result, at Info for Synced, Duplicate
-// and Stale and at Warn for Failed, with the event id and type, connector,
-// key, attempt, duration, status and error. A nil logger discards.
+// attempt and one per result at Debug level, and a result that failed at
+// Warn, with the event id and type, connector, key, attempt, duration,
+// status and error. A route that succeeds costs nothing unless Debug is on,
+// so a library default never floods the caller's log. A failure caused by
+// a panic also carries the panic's value (attribute "panic"), which is kept
+// out of error texts and announcements. A nil logger discards.
 // Connectors are expected to keep secrets out of their errors (see
 // internal/httpx); the observer logs no payloads.
 func LogObserver(l *slog.Logger) Observer {
@@ -125,7 +129,7 @@ func (o logObserver) ObserveAttempt(ctx context.Context, a Attempt) {
 }
 
 func (o logObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
-	level := slog.LevelInfo
+	level := slog.LevelDebug
 	if r.Status == StatusFailed {
 		level = slog.LevelWarn
 	}
@@ -143,6 +147,10 @@ func (o logObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
 	}
 	if r.Err != nil {
 		attrs = append(attrs, slog.String("error", r.Err.Error()))
+		var p *PanicError
+		if errors.As(r.Err, &p) {
+			attrs = append(attrs, slog.String("panic", p.Value))
+		}
 	}
 	o.l.LogAttrs(ctx, level, "synclayer: result", attrs...)
 }

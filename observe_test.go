@@ -2,6 +2,7 @@ package synclayer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -12,9 +13,9 @@ import (
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// The default observer writes one record per attempt at debug and one per
-// result at info (or warn for failures), with the fields operators filter
-// on, and nothing of the payload.
+// The default observer writes one record per attempt and per result at
+// debug (or warn for failures), with the fields operators filter on, and
+// nothing of the payload.
 func TestLogObserver(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -47,11 +48,38 @@ func TestLogObserver(t *testing.T) {
 		first["error"] != "503 Service Unavailable" || first["connector"] != "records" || first["key"] != "WF-1" {
 		t.Errorf("attempt line = %v", first)
 	}
-	if result["level"] != "INFO" || result["msg"] != "synclayer: result" || result["status"] != "synced" ||
+	if result["level"] != "DEBUG" || result["msg"] != "synclayer: result" || result["status"] != "synced" ||
 		result["attempts"] != 2.0 || result["event_id"] != "evt-1" || result["event_type"] != "WorkflowDeployed" {
 		t.Errorf("result line = %v", result)
 	}
 	if synclayer.LogObserver(nil) != nil {
 		t.Error("LogObserver(nil) should be nil: nothing to log to")
+	}
+}
+
+// At the default Info level a successful route writes nothing, and a
+// failed one writes one Warn line; a panic's value goes to that line only.
+func TestLogObserverQuietOnSuccess(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	reg := synclayer.NewRegistry()
+	must(t, reg.Register("records", synclayertest.NewFake(), synclayer.Route("WorkflowDeployed", keyMapper)))
+	must(t, reg.Register("crashy", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { panic("secret-ish value") }),
+		synclayer.Route("WorkflowDeployed", keyMapper)))
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
+	rep, _ := d.Dispatch(t.Context(), event("evt-1", "WF-1", 0))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d log lines, want only the failure's:\n%s", len(lines), buf.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["level"] != "WARN" || m["connector"] != "crashy" || m["panic"] != "secret-ish value" {
+		t.Errorf("failure line = %v", m)
+	}
+	if strings.Contains(rep.Results[1].Err.Error(), "secret-ish") {
+		t.Errorf("the panic's value reached the error text: %v", rep.Results[1].Err)
 	}
 }

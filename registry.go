@@ -20,7 +20,8 @@ const (
 // Registry is the set of connectors and the event types routed to each.
 // The caller owns it; there is no global registry. Register connectors
 // before dispatching; registering later is allowed and takes effect for the
-// next event. A Registry is safe for concurrent use.
+// next event. The zero value is an empty registry, like NewRegistry(). A
+// Registry is safe for concurrent use.
 type Registry struct {
 	mu     sync.Mutex
 	conns  []*connEntry
@@ -165,9 +166,15 @@ func (r *Registry) Register(name string, c Connector, opts ...ConnectorOption) e
 	if _, dup := r.byName[name]; dup {
 		return fail("name already registered")
 	}
+	if r.byName == nil {
+		r.byName = make(map[string]*connEntry)
+	}
 	r.byName[name] = ce
 	r.conns = append(r.conns, ce)
-	old := *r.routes.Load()
+	var old map[string][]route
+	if m := r.routes.Load(); m != nil {
+		old = *m
+	}
 	next := make(map[string][]route, len(old)+len(cfg.routes))
 	for t, rs := range old {
 		next[t] = rs
@@ -215,7 +222,11 @@ func (r *Registry) route(eventType, connector string) (*route, bool) {
 }
 
 func (r *Registry) routesFor(eventType string) []route {
-	return (*r.routes.Load())[eventType]
+	m := r.routes.Load()
+	if m == nil {
+		return nil
+	}
+	return (*m)[eventType]
 }
 
 type route struct {

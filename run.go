@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,15 +12,27 @@ import (
 // Run consumes sub until ctx ends, dispatching every event of a routed type.
 // When ctx ends, Run stops taking events, lets the dispatches in flight
 // finish for up to the drain timeout ([WithDrainTimeout]), then cancels them,
-// and returns once all have returned. It returns nil after such a shutdown,
-// or the subscriber's error if the bus failed first.
+// and returns once all have returned, background drains of pending routes
+// included: no Connector.Sync is called by this Run after it returns. It
+// returns nil after such a shutdown, or the subscriber's error if the bus
+// failed first.
+//
+// When it starts, Run pushes what a durable delivery log ([DurableLog])
+// holds as pending for connectors that are not paused: routes held before
+// a restart are not forgotten.
 //
 // The handler it gives the bus acknowledges an event whose routes all
-// finished (synced, duplicate, stale, or failed for good: a permanent error,
-// or the retry policy gave up; those are announced with SyncFailed and
-// returned as [Permanent] so the bus dead-letters the event). It asks for a
-// redelivery when a route did not finish (the store failed, the dispatch
-// was cancelled) or the announcement could not be published.
+// finished (synced, duplicate, stale, or failed for good: a permanent
+// error, or the retry policy gave up; those are announced with SyncFailed
+// and returned as [Permanent] so the bus dead-letters the event), or are
+// held as pending in a durable log. It asks for a redelivery when a route
+// did not finish (the store failed, the dispatch was cancelled) or the
+// announcement could not be published. It hands the event back with
+// [Redeliver], a redelivery that the bus does not count as a failure, when
+// a route's key is leased by another process (it waits at most a quarter
+// of a second for it, so a busy or dead process's keys never fill the
+// handler slots), or when a route is held by a paused connector or an open
+// breaker and the log would keep it only in memory.
 func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	if sub == nil {
 		return errors.New("synclayer: Run: nil subscriber")
@@ -35,6 +48,18 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 		context.AfterFunc(workCtx, func() { t.Stop() })
 	})
 	defer stopDrain()
+	life := d.startLife(workCtx)
+	defer d.endLife(life, cancelWork)
+	if d.durableLog {
+		d.reg.mu.Lock()
+		conns := slices.Clone(d.reg.conns)
+		d.reg.mu.Unlock()
+		for _, ce := range conns {
+			if !d.control(ce).paused.Load() {
+				d.background(workCtx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+			}
+		}
+	}
 
 	var (
 		mu       sync.Mutex
@@ -83,17 +108,99 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 
 // handle turns a dispatch into the bus's ack, redeliver or dead-letter.
 func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
-	rep, err := d.Dispatch(ctx, ev)
-	if err == nil {
-		return nil
-	}
-	if rep.err != nil && !IsPermanent(rep.err) {
-		return err // announcement not published: redeliver to publish it
-	}
-	for _, r := range rep.Results {
-		if r.Status == StatusFailed && !IsPermanent(r.Err) {
-			return err
+	rep, err := d.dispatch(ctx, ev, true)
+	var (
+		later   time.Duration
+		retry   bool // redeliver as a failure
+		deferTo bool // redeliver as "too early"
+	)
+	note := func(e error) {
+		if after, ok := RedeliverAfter(e); ok {
+			deferTo, later = true, max(later, after)
+		} else {
+			retry = true
 		}
 	}
-	return Permanent(err)
+	if rep.err != nil && !IsPermanent(rep.err) {
+		note(rep.err)
+	}
+	for _, r := range rep.Results {
+		switch {
+		case r.Status == StatusFailed && !IsPermanent(r.Err):
+			note(r.Err)
+		case r.Status == StatusPending && !d.durableLog:
+			deferTo = true
+			if ce, cerr := d.entry(r.Connector); cerr == nil {
+				later = max(later, d.control(ce).holdDelay(time.Now()))
+			}
+			if err == nil {
+				err = fmt.Errorf("synclayer: event %s connector %s: %w; its delivery log does not survive a restart, so the bus keeps the event",
+					quote(ev.ID), quote(r.Connector), ErrHeld)
+			}
+		}
+	}
+	switch {
+	case retry:
+		return err
+	case deferTo:
+		return Redeliver(err, later)
+	case err != nil:
+		return Permanent(err)
+	}
+	return nil
+}
+
+// runLife is one Run in progress: background work it started (drains of
+// pending routes) runs under its context and is waited for before Run
+// returns.
+type runLife struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func (d *Dispatcher) startLife(ctx context.Context) *runLife {
+	l := &runLife{ctx: ctx}
+	d.runsMu.Lock()
+	d.runs = append(d.runs, l)
+	d.runsMu.Unlock()
+	return l
+}
+
+// endLife ends l's background work and waits for it.
+func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
+	d.runsMu.Lock()
+	d.runs = slices.DeleteFunc(d.runs, func(x *runLife) bool { return x == l })
+	d.runsMu.Unlock()
+	cancel()
+	l.wg.Wait()
+}
+
+// background runs fn on its own goroutine once delay has passed. Under a
+// Run, fn gets that Run's context, does not start if the Run ends first,
+// and Run waits for it; with no Run in progress (Dispatch alone), fn gets
+// ctx without its cancellation, as nothing else would ever carry the work
+// on.
+func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {
+	d.runsMu.Lock()
+	var l *runLife
+	if n := len(d.runs); n > 0 {
+		l = d.runs[n-1]
+		l.wg.Add(1)
+	}
+	d.runsMu.Unlock()
+	if l == nil {
+		time.AfterFunc(delay, func() { fn(context.WithoutCancel(ctx)) })
+		return
+	}
+	t := time.AfterFunc(delay, func() {
+		defer l.wg.Done()
+		if l.ctx.Err() == nil {
+			fn(l.ctx)
+		}
+	})
+	context.AfterFunc(l.ctx, func() {
+		if t.Stop() {
+			l.wg.Done()
+		}
+	})
 }

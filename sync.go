@@ -32,7 +32,10 @@ type Event struct {
 	// Data is the event's JSON payload.
 	Data json.RawMessage `json:"data,omitempty"`
 	// Meta carries context across the bus: a correlation id, a W3C
-	// traceparent, and so on. Announcements copy it from their source event.
+	// traceparent, and so on. All of it travels: bus adapters carry every
+	// entry (as CloudEvents extension attributes or message headers), and
+	// the SyncCompleted or SyncFailed announcement of an event copies its
+	// Meta whole onto the bus. Keep secrets and personal data out of it.
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
@@ -231,7 +234,27 @@ func WithDrainTimeout(d time.Duration) Option {
 // (event, connector) delivery, keeps dead letters for [Dispatcher.Replay]
 // and pending routes for [Dispatcher.Resume] (default: a [NewMemoryLog] of
 // 10,000 entries). nil turns the log off, and with it replay and pausing.
+// Only a log that survives a restart ([DurableLog], such as sqlstore's)
+// lets [Dispatcher.Run] acknowledge an event whose route it holds.
 func WithDeliveryLog(l DeliveryLog) Option { return func(d *Dispatcher) { d.log = l; d.logSet = true } }
+
+// WithLeaseTTL sets how long the lease on a record key lives without being
+// renewed (default [DefaultLeaseTTL]), when the store can renew leases
+// ([LeaseRenewer]; the durable stores can). While a push runs, the
+// dispatcher renews its lease every third of the TTL, retry waits
+// included, and releases it as soon as the route ends; a process that dies
+// stops renewing, so its keys free up within one TTL. A push that loses
+// its lease (the store could not renew it in time and another process took
+// the key) is cancelled and left for a redelivery. A zero or negative d
+// keeps the default. A store without renewal gets leases that cover the
+// connector's whole retry budget instead.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(x *Dispatcher) {
+		if d > 0 {
+			x.leaseTTL = d
+		}
+	}
+}
 
 // WithMaxEventBytes bounds the size of Event.Data (default 1 MiB). A larger
 // event is refused with a permanent [ErrInvalidEvent] before any decoding.
@@ -249,6 +272,8 @@ const (
 	MaxKeyBytes = 1024
 	// DefaultMaxEventBytes is the default bound on Event.Data.
 	DefaultMaxEventBytes = 1 << 20
+	// DefaultLeaseTTL is the default of [WithLeaseTTL].
+	DefaultLeaseTTL = 10 * time.Second
 )
 
 // Dispatcher fans events out to the connectors of a [Registry]: it maps each
@@ -272,6 +297,11 @@ type Dispatcher struct {
 	drainTimeout  time.Duration
 	maxEventBytes int
 
+	leaseTTL     time.Duration
+	renewer      LeaseRenewer // store, when it can renew leases
+	logCompleter LogCompleter // store, when it can write the log with Complete
+	durableLog   bool         // log survives a restart (DurableLog)
+
 	ctl      sync.Map // *connEntry -> *connControl
 	watchMu  sync.Mutex
 	watchSeq uint64
@@ -279,6 +309,9 @@ type Dispatcher struct {
 	tasks    chan routeTask // idle route workers wait here
 
 	announceLocks keyLocks // per event ID
+
+	runsMu sync.Mutex
+	runs   []*runLife // the Runs in progress, newest last
 }
 
 // NewDispatcher returns a dispatcher over reg. Options may be nil.
@@ -292,6 +325,7 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 		source:        "synclayer",
 		retention:     7 * 24 * time.Hour,
 		drainTimeout:  30 * time.Second,
+		leaseTTL:      DefaultLeaseTTL,
 		maxEventBytes: DefaultMaxEventBytes,
 	}
 	for _, o := range opts {
@@ -304,6 +338,11 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	}
 	if !d.logSet {
 		d.log = NewMemoryLog(0)
+	}
+	d.renewer, _ = d.store.(LeaseRenewer)
+	d.logCompleter, _ = d.store.(LogCompleter)
+	if dl, ok := d.log.(DurableLog); ok {
+		d.durableLog = dl.Durable()
 	}
 	d.evObs, _ = d.obs.(EventObserver)
 	d.watchers.Store(&map[uint64]func(Delivery){})
@@ -318,11 +357,23 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 // retries, and recorded. Then, when a Publisher is set, it announces
 // SyncCompleted or SyncFailed once per event.
 //
+// A route whose key is leased by another process waits here until the
+// lease ends or ctx does ([Dispatcher.Run] does not wait: it hands such an
+// event back to the bus). A route held by a paused connector or an open
+// circuit breaker is Pending, kept in the delivery log for
+// [Dispatcher.Resume].
+//
 // An event type with no route gives an empty report and a nil error. The
 // returned error equals report.Err(): the failed routes, an invalid event,
 // or an announcement that could not be published. Failures of one route
 // never affect another.
 func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
+	return d.dispatch(ctx, ev, false)
+}
+
+// dispatch is Dispatch; fromBus says the event came through Run, whose
+// handler must not wait long for a key another process holds.
+func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Report, error) {
 	rep := Report{Event: ev}
 	if err := d.validateEvent(ev); err != nil {
 		rep.err = err
@@ -338,14 +389,14 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
 	}
 	rep.Results = make([]Result, len(routes))
 	if len(routes) == 1 {
-		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0])
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
 	} else {
 		var wg sync.WaitGroup
 		wg.Add(len(routes) - 1)
 		for i := 1; i < len(routes); i++ {
-			d.goRoute(routeTask{ctx: ctx, ev: &ev, rt: &routes[i], res: &rep.Results[i], wg: &wg})
+			d.goRoute(routeTask{ctx: ctx, ev: &ev, rt: &routes[i], res: &rep.Results[i], wg: &wg, fromBus: fromBus})
 		}
-		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0])
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
 		wg.Wait()
 	}
 	if d.pub != nil {
@@ -405,11 +456,11 @@ func isNoncharacter(r rune) bool {
 // never panics. The work is split so that the frames on the hot path stay
 // small: a route runs on a fresh goroutine, and a deep stack would be copied
 // as it grows.
-func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result) {
+func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result, fromBus bool) {
 	start := time.Now()
 	res.Connector = rt.conn.name
 	ctl := d.control(rt.conn)
-	op, err := d.routeSteps(ctx, ev, rt, ctl, res)
+	op, err := d.routeSteps(ctx, ev, rt, ctl, res, start, fromBus)
 	if err != nil {
 		failRoute(ev, res, op, err)
 	}
@@ -432,8 +483,8 @@ func failRoute(ev *Event, res *Result, op string, err error) {
 }
 
 // routeSteps maps, serialises, claims, pushes and records. It returns the
-// step that failed and why.
-func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result) (op string, err error) {
+// step that failed and why. start is when the route began.
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus bool) (op string, err error) {
 	ce := rt.conn
 	rec, err := safeMap(ctx, rt.mapper, ev)
 	if err != nil {
@@ -445,9 +496,8 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	res.Key = rec.Key
 	rec.Event = *ev
 
-	if ctl.held(time.Now()) && d.log != nil {
-		d.hold(ctx, ev, &rec, res)
-		return "", nil
+	if d.log != nil && ctl.held(start) {
+		return d.hold(ctx, ev, &rec, ctl, res)
 	}
 
 	if err := ce.locks.lock(ctx, rec.Key); err != nil {
@@ -460,28 +510,36 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		Key:       rec.Key,
 		EventID:   ev.ID,
 		Version:   rec.Version,
-		LeaseTTL:  ce.leaseTTL,
+		LeaseTTL:  d.leaseTTLFor(ce),
 		Retention: d.retention,
 	}
-	cr, err := d.claim(ctx, claim)
+	cr, err := d.claim(ctx, claim, fromBus)
 	if err != nil {
 		return "claim", err
 	}
 	switch cr.Status {
 	case ClaimDone:
 		res.Status = StatusDuplicate
-		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateDuplicate})
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateDuplicate, Updated: start})
 		return "", nil
 	case ClaimStale:
 		res.Status = StatusStale
-		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateStale})
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateStale, Updated: start})
 		return "", nil
 	}
 
 	first := time.Now()
 	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
-	out := d.push(ctx, ce, ctl, &rec)
+	pctx, hb := ctx, (*heartbeat)(nil)
+	if d.renewer != nil {
+		hb = d.keepLease(ctx, claim, cr.Token)
+		pctx = hb.ctx
+	}
+	out := d.push(pctx, ce, ctl, &rec, first)
+	if hb != nil && hb.stop() && out.err != nil {
+		out.err = leaseLost(out.err)
+	}
 	ctl.inFlight.Add(-1)
 	res.Attempts = out.attempts
 	end := time.Now()
@@ -495,8 +553,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 			err = joinStoreErr(err, "release lease", rerr)
 		}
 		if errors.Is(err, errHeld) && d.log != nil {
-			d.hold(ctx, ev, &rec, res)
-			return "", nil
+			return d.hold(ctx, ev, &rec, ctl, res)
 		}
 		dl.State, dl.Error, dl.Event = StateFailed, bound(err.Error()), cloneEvent(ev)
 		if IsPermanent(err) {
@@ -505,23 +562,54 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, dl)
 		return "sync", err
 	}
-	if err := settle(ctx, d.store.Complete, claim, cr.Token); err != nil {
+	dl.State = StateSynced
+	if err := d.complete(ctx, claim, cr.Token, dl); err != nil {
 		err = joinStoreErr(nil, "pushed, but could not record it", err)
 		dl.State, dl.Error, dl.Event = StateFailed, bound(err.Error()), cloneEvent(ev)
 		d.record(ctx, dl)
 		return "complete", err
 	}
 	res.Status = StatusSynced
-	dl.State = StateSynced
-	d.record(ctx, dl)
 	return "", nil
 }
 
-// hold queues the route as pending in the delivery log.
-func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, res *Result) {
+// complete marks the route done in the store and records dl, in one round
+// trip when the store can write the log too ([LogCompleter]).
+func (d *Dispatcher) complete(ctx context.Context, c Claim, token string, dl Delivery) error {
+	if d.logCompleter != nil && d.log != nil {
+		var done bool
+		err := settle(ctx, func(ctx context.Context, c Claim, token string) error {
+			var err error
+			done, err = d.logCompleter.CompleteLogged(ctx, c, token, d.log, dl)
+			return err
+		}, c, token)
+		if err != nil {
+			return err
+		}
+		if done {
+			d.notify(dl)
+			return nil
+		}
+	}
+	if err := settle(ctx, d.store.Complete, c, token); err != nil {
+		return err
+	}
+	d.record(ctx, dl)
+	return nil
+}
+
+// hold queues the route as pending in the delivery log. When the log
+// cannot take it (a [MemoryLog] full of pending entries, a failing log),
+// the route fails with a redelivery request, so the bus keeps the event.
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *connControl, res *Result) (string, error) {
+	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
+		State: StatePending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
+	if err := d.log.Put(ctx, dl); err != nil {
+		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", ErrHeld, err), ctl.holdDelay(time.Now()))
+	}
+	d.notify(dl)
 	res.Status = StatusPending
-	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
-		State: StatePending, Attempts: res.Attempts, Event: cloneEvent(ev)})
+	return "", nil
 }
 
 // count adds a result to the connector's counters.
@@ -574,9 +662,23 @@ func settle(ctx context.Context, op func(context.Context, Claim, string) error, 
 	return op(dctx, c, token)
 }
 
-// claim asks the store, waiting while another process holds the key.
-func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
-	wait := 10 * time.Millisecond
+// How long a route that finds its key leased by another process waits in
+// a handler of Run before it hands the event back to the bus, and the
+// bounds of the redelivery delay it asks for. The delay is short even when
+// the lease has long to run: a live holder renews its lease, so its expiry
+// says little about when it will be done.
+const (
+	busyWait        = 250 * time.Millisecond
+	minBusyRedelay  = 100 * time.Millisecond
+	maxBusyRedelay  = time.Second
+	busyPollInitial = 10 * time.Millisecond
+)
+
+// claim asks the store, waiting while another process holds the key. From
+// the bus it waits at most busyWait, then asks for a redelivery.
+func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimResult, error) {
+	wait := busyPollInitial
+	var since time.Time
 	for {
 		cr, err := d.store.Claim(ctx, c)
 		if err != nil {
@@ -591,8 +693,16 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
 			}
 			return cr, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
 		}
+		now := time.Now()
+		if since.IsZero() {
+			since = now
+		}
+		until := cr.Expires.Sub(now)
+		if fromBus && now.Sub(since) >= busyWait {
+			return cr, busyErr(cr.Expires, until, ErrKeyBusy)
+		}
 		w := jitter(wait, 0.2)
-		if until := time.Until(cr.Expires); until > 0 && until < w {
+		if until > 0 && until < w {
 			w = until
 		}
 		if err := sleep(ctx, w); err != nil {
@@ -600,6 +710,12 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim) (ClaimResult, error) {
 		}
 		wait = min(wait*2, time.Second)
 	}
+}
+
+//go:noinline
+func busyErr(expires time.Time, until time.Duration, what error) error {
+	return Redeliver(fmt.Errorf("%w: its lease runs until %s", what, expires.UTC().Format(time.RFC3339Nano)),
+		jitter(min(max(until, minBusyRedelay), maxBusyRedelay), 0.2))
 }
 
 // pushOutcome is what push reports about its attempts.
@@ -610,34 +726,51 @@ type pushOutcome struct {
 	err       error
 }
 
-// push calls the connector under its retry policy.
-func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, rec *Record) (out pushOutcome) {
+// push calls the connector under its retry policy. first is when the first
+// attempt may start (the caller read the clock just before).
+func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, rec *Record, first time.Time) (out pushOutcome) {
 	var sched *backoff.ExponentialBackOff
-	var first time.Time
+	probe := false
+	defer func() {
+		if probe {
+			// The probe never ran, or its outcome is unknown: give the slot
+			// back so that the next attempt probes.
+			ctl.br.cancelProbe()
+		}
+	}()
+	aStart := first
 	for attempt := 1; ; attempt++ {
-		probe := false
+		if attempt > 1 {
+			aStart = time.Now()
+		}
 		if ctl.br != nil {
 			var ok bool
-			if ok, probe = ctl.br.allow(time.Now()); !ok {
+			if ok, probe = ctl.br.allow(aStart); !ok {
 				out.err = errHeld
 				return out
 			}
 		}
+		waited := false
 		if ce.limiter != nil {
 			if err := ce.limiter.Wait(ctx); err != nil {
 				out.err = fmt.Errorf("rate limit: %w", err)
 				return out
 			}
+			waited = true
 		}
 		select {
 		case ce.sem <- struct{}{}:
-		case <-ctx.Done():
-			out.err = ctx.Err()
-			return out
+		default:
+			waited = true
+			select {
+			case ce.sem <- struct{}{}:
+			case <-ctx.Done():
+				out.err = ctx.Err()
+				return out
+			}
 		}
-		aStart := time.Now()
-		if attempt == 1 {
-			first = aStart
+		if waited {
+			aStart = time.Now() // the attempt's timeout starts now
 		}
 		actx := &attemptCtx{parent: ctx, deadline: aStart.Add(ce.timeout)}
 		err := safeSync(actx, ce.conn, rec)
@@ -651,11 +784,18 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 		if actx.partnerID != "" {
 			out.partnerID = actx.partnerID
 		}
+		var now time.Time
+		if ctl.br != nil || err != nil || d.obs != nil {
+			now = time.Now()
+		}
 		if ctl.br != nil {
-			// Only the partner's failures count, not a cancelled dispatch.
-			failed := err != nil && ctx.Err() == nil
-			if from, to := ctl.br.record(time.Now(), failed, probe); from != to {
-				d.breakerChanged(ctx, ce, from, to)
+			// Only the partner's answers count, not a cancelled dispatch.
+			if err == nil || ctx.Err() == nil {
+				from, to := ctl.br.record(now, err != nil, probe)
+				probe = false
+				if from != to {
+					d.breakerChanged(ctx, ce, from, to)
+				}
 			}
 		}
 
@@ -665,10 +805,10 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 			if sched == nil {
 				sched = ce.policy.schedule()
 			}
-			wait, final = nextWait(ctx, &ce.policy, sched, attempt, first, err)
+			wait, final = nextWait(ctx, &ce.policy, sched, attempt, first, now, err)
 		}
 		if d.obs != nil {
-			d.observeAttempt(ctx, ce, rec, attempt, aStart, err, wait)
+			d.observeAttempt(ctx, ce, rec, attempt, aStart, now.Sub(aStart), err, wait)
 		}
 		if err == nil {
 			return out
@@ -688,21 +828,21 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 // next one, or returns the route's final error.
 //
 //go:noinline
-func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBackOff, attempt int, first time.Time, err error) (time.Duration, error) {
+func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBackOff, attempt int, first, now time.Time, err error) (time.Duration, error) {
 	switch {
 	case IsPermanent(err):
 		return 0, err
 	case ctx.Err() != nil:
 		return 0, afterErr(ctx.Err(), err)
 	case attempt >= p.MaxAttempts:
-		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, time.Since(first).Round(time.Millisecond), err))
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, now.Sub(first).Round(time.Millisecond), err))
 	}
 	wait := sched.NextBackOff()
 	if hint, ok := RetryAfterHint(err); ok {
 		wait = min(hint, p.MaxInterval)
 	}
-	if wait < 0 || time.Since(first)+wait > p.MaxElapsed {
-		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, time.Since(first).Round(time.Millisecond), p.MaxElapsed, err))
+	if wait < 0 || now.Sub(first)+wait > p.MaxElapsed {
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, now.Sub(first).Round(time.Millisecond), p.MaxElapsed, err))
 	}
 	return wait, nil
 }
@@ -711,8 +851,8 @@ func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBac
 func afterErr(ctxErr, last error) error { return fmt.Errorf("%w (after: %w)", ctxErr, last) }
 
 //go:noinline
-func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Record, attempt int, start time.Time, err error, wait time.Duration) {
-	d.obs.ObserveAttempt(ctx, Attempt{Event: rec.Event, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: start, Duration: time.Since(start), Err: err, Wait: wait})
+func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Record, attempt int, start time.Time, took time.Duration, err error, wait time.Duration) {
+	d.obs.ObserveAttempt(ctx, Attempt{Event: rec.Event, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: start, Duration: took, Err: err, Wait: wait})
 }
 
 // sleep waits d or until ctx ends.
@@ -733,7 +873,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func safeMap(ctx context.Context, m Mapper, ev *Event) (rec Record, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Permanent(fmt.Errorf("%w: %w in mapper: %s", ErrMapping, ErrPanic, bound(fmt.Sprint(p))))
+			err = Permanent(fmt.Errorf("%w: %w", ErrMapping, newPanicError("mapper", p)))
 		}
 	}()
 	rec, err = m.Map(ctx, *ev)
@@ -754,7 +894,7 @@ func mappingErr(err error) error {
 func safeSync(ctx context.Context, c Connector, rec *Record) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = Permanent(fmt.Errorf("%w in connector: %s", ErrPanic, bound(fmt.Sprint(p))))
+			err = Permanent(newPanicError("connector", p))
 		}
 	}()
 	return c.Sync(ctx, *rec)

@@ -13,6 +13,8 @@ type routeTask struct {
 	rt  *route
 	res *Result
 	wg  *sync.WaitGroup
+
+	fromBus bool
 }
 
 // workerIdle is how long an idle route worker waits for more work before
@@ -35,7 +37,7 @@ func (d *Dispatcher) worker(t routeTask) {
 	timer := time.NewTimer(workerIdle)
 	defer timer.Stop()
 	for {
-		d.runRoute(t.ctx, t.ev, t.rt, t.res)
+		d.runRoute(t.ctx, t.ev, t.rt, t.res, t.fromBus)
 		t.wg.Done()
 		t = routeTask{} // drop references while idle
 		timer.Reset(workerIdle)

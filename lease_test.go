@@ -1,0 +1,196 @@
+package synclayer_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// leaseStore is a minimal Store with renewable leases, standing in for the
+// durable stores in tests of the dispatcher's lease rules. It keeps leases
+// and versions only; done-markers are not needed here.
+type leaseStore struct {
+	mu       sync.Mutex
+	leases   map[string]lease
+	versions map[string]int64
+	renews   int
+	refuse   bool // Renew says the lease is gone
+	next     int
+}
+
+type lease struct {
+	token   string
+	expires time.Time
+}
+
+var _ synclayer.LeaseRenewer = (*leaseStore)(nil)
+
+func newLeaseStore() *leaseStore {
+	return &leaseStore{leases: map[string]lease{}, versions: map[string]int64{}}
+}
+
+func (s *leaseStore) Claim(_ context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := c.Connector + "/" + c.Key
+	if c.Version != 0 && c.Version <= s.versions[k] {
+		return synclayer.ClaimResult{Status: synclayer.ClaimStale}, nil
+	}
+	if l, ok := s.leases[k]; ok && time.Now().Before(l.expires) {
+		return synclayer.ClaimResult{Status: synclayer.ClaimBusy, Expires: l.expires}, nil
+	}
+	s.next++
+	l := lease{token: strings.Repeat("t", s.next), expires: time.Now().Add(c.LeaseTTL)}
+	s.leases[k] = l
+	return synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: l.token}, nil
+}
+
+func (s *leaseStore) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+	s.mu.Lock()
+	k := c.Connector + "/" + c.Key
+	s.versions[k] = max(s.versions[k], c.Version)
+	s.mu.Unlock()
+	return s.Release(ctx, c, token)
+}
+
+func (s *leaseStore) Release(_ context.Context, c synclayer.Claim, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := c.Connector + "/" + c.Key
+	if s.leases[k].token == token {
+		delete(s.leases, k)
+	}
+	return nil
+}
+
+func (s *leaseStore) Renew(_ context.Context, c synclayer.Claim, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.renews++
+	k := c.Connector + "/" + c.Key
+	l, ok := s.leases[k]
+	if s.refuse || !ok || l.token != token || !time.Now().Before(l.expires) {
+		return false, nil
+	}
+	s.leases[k] = lease{token: token, expires: time.Now().Add(c.LeaseTTL)}
+	return true, nil
+}
+
+func (s *leaseStore) held(key string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases["p0/"+key]
+	return l.expires, ok && time.Now().Before(l.expires)
+}
+
+// A lease lives WithLeaseTTL and is renewed every third of it while the
+// push runs, however long; it is released the moment the route ends.
+func TestLeaseIsRenewedDuringAPushAndReleasedAtItsEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeaseStore()
+		reg, fakes := newFakes(t, 1)
+		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		release := fakes[0].Hold()
+		done := make(chan synclayer.Report, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
+		synctest.Wait()
+		start := time.Now()
+		exp, ok := store.held("K")
+		if !ok || exp.Sub(start) != 3*time.Second {
+			t.Fatalf("lease = %v (held %v), want 3s from now", exp.Sub(start), ok)
+		}
+		time.Sleep(20 * time.Second) // far past the TTL
+		synctest.Wait()
+		if _, ok := store.held("K"); !ok {
+			t.Fatal("the lease of a running push expired")
+		}
+		if store.renews < 6 {
+			t.Fatalf("%d renewals in 20s with a 3s TTL, want one per second", store.renews)
+		}
+		release()
+		rep := <-done
+		if rep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("result = %+v", rep.Results[0])
+		}
+		if _, ok := store.held("K"); ok {
+			t.Fatal("the lease outlived the route")
+		}
+		renews := store.renews
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if store.renews != renews {
+			t.Fatal("renewals went on after the route ended")
+		}
+	})
+}
+
+// A push whose lease cannot be kept is cancelled and left for a
+// redelivery: another process may hold the key by now.
+func TestLostLeaseCancelsThePush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeaseStore()
+		reg, fakes := newFakes(t, 1)
+		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		defer fakes[0].Hold()()
+		store.mu.Lock()
+		store.refuse = true
+		store.mu.Unlock()
+		rep, err := d.Dispatch(context.Background(), event("e1", "K", 1))
+		r := rep.Results[0]
+		if r.Status != synclayer.StatusFailed || synclayer.IsPermanent(err) || !errors.Is(err, synclayer.ErrStore) ||
+			!strings.Contains(err.Error(), "lease on the key was lost") {
+			t.Fatalf("result %v, err %v; want a retryable ErrStore naming the lost lease", r.Status, err)
+		}
+	})
+}
+
+// Run does not let a key leased by another process hold a handler slot: it
+// waits a quarter of a second at most, then asks the bus to redeliver the
+// event soon, not counted as a failure. Dispatch, with no bus to hand the
+// event back to, waits for the lease.
+func TestBusyKeyIsHandedBackToTheBus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeaseStore()
+		reg, fakes := newFakes(t, 1)
+		other := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store)) // "another process"
+		release := fakes[0].Hold()
+		go func() { _, _ = other.Dispatch(context.Background(), event("e1", "K", 1)) }()
+		synctest.Wait()
+
+		reg2, fakes2 := newFakes(t, 1)
+		d := synclayer.NewDispatcher(reg2, synclayer.WithObserver(nil), synclayer.WithStore(store))
+		h, stop := runHandler(t, d)
+		defer stop()
+		start := time.Now()
+		err := h(context.Background(), event("e2", "K", 2))
+		waited := time.Since(start)
+		after, ok := synclayer.RedeliverAfter(err)
+		if !ok || !errors.Is(err, synclayer.ErrKeyBusy) || synclayer.IsPermanent(err) {
+			t.Fatalf("handler = %v, want a redelivery request for ErrKeyBusy", err)
+		}
+		if waited > time.Second || after > 2*time.Second || after <= 0 {
+			t.Fatalf("handler held its slot %v and asks for a redelivery in %v; want both short", waited, after)
+		}
+		// Unrelated keys go through at once meanwhile.
+		if err := h(context.Background(), event("e3", "OTHER", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := fakes2[0].Record("OTHER"); !ok {
+			t.Fatal("an unrelated key waited behind the busy one")
+		}
+		// Direct Dispatch waits for the other holder instead.
+		got := make(chan synclayer.Status, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e4", "K", 3)); got <- rep.Results[0].Status }()
+		synctest.Wait()
+		release()
+		if s := <-got; s != synclayer.StatusSynced {
+			t.Fatalf("Dispatch after the holder finished: %v", s)
+		}
+	})
+}

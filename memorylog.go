@@ -1,0 +1,260 @@
+package synclayer
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrLogFull is returned by [MemoryLog.Put] when the log is at its bound
+// and everything it could forget is pending: a pending entry is never
+// forgotten, so the new entry is not kept. The dispatcher then leaves a
+// held route's event on the bus instead of acknowledging it.
+var ErrLogFull = errors.New("delivery log full of pending entries")
+
+// Defaults of [NewMemoryLog].
+const (
+	DefaultMemoryLogEntries = 10_000
+	DefaultMemoryLogBytes   = 64 << 20
+)
+
+// MemoryLog is the default [DeliveryLog]: in memory, bounded in entries and
+// in bytes, newest first. When full it forgets the least recently updated
+// entries that need no more work first (synced, duplicate, stale, in
+// progress, failed), then the oldest dead letters. It never forgets a
+// pending entry: when only pending entries are left to forget, Put refuses
+// the new entry with [ErrLogFull].
+//
+// Its entries are gone with the process, so it is not a [DurableLog]:
+// [Dispatcher.Run] does not acknowledge an event whose route it holds.
+//
+// The zero value is an empty log with the default bounds. A MemoryLog is
+// safe for concurrent use.
+type MemoryLog struct {
+	mu         sync.Mutex
+	maxEntries int
+	maxBytes   int64
+	index      map[ckey]*logEntry
+	lists      [logClasses]logList
+	bytes      int64
+	seq        uint64
+	free       *logEntry // forgotten entries, for reuse
+}
+
+// An entry's class decides the order in which entries are forgotten.
+const (
+	classSettled = iota // forgotten first
+	classDead
+	classPending // never forgotten
+	logClasses
+)
+
+func classOf(s DeliveryState) int {
+	switch s {
+	case StatePending:
+		return classPending
+	case StateDead:
+		return classDead
+	}
+	return classSettled
+}
+
+type logEntry struct {
+	d          Delivery
+	seq        uint64 // order of the last Put; higher is newer
+	size       int64
+	class      int
+	prev, next *logEntry // towards newer, towards older
+}
+
+// logList is a doubly linked list of entries, newest at head.
+type logList struct {
+	head, tail *logEntry
+	n          int
+}
+
+func (l *logList) pushFront(e *logEntry) {
+	e.prev, e.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = e
+	} else {
+		l.tail = e
+	}
+	l.head = e
+	l.n++
+}
+
+func (l *logList) remove(e *logEntry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	l.n--
+}
+
+// MemoryLogOption configures [NewMemoryLog].
+type MemoryLogOption func(*MemoryLog)
+
+// MemoryLogMaxBytes bounds the approximate memory the log's entries take
+// (default [DefaultMemoryLogBytes], 64 MiB), kept events included. A zero
+// or negative n keeps the default.
+func MemoryLogMaxBytes(n int64) MemoryLogOption {
+	return func(l *MemoryLog) {
+		if n > 0 {
+			l.maxBytes = n
+		}
+	}
+}
+
+// NewMemoryLog returns a log that keeps at most max entries (default
+// [DefaultMemoryLogEntries], 10,000, when max <= 0) and at most
+// [MemoryLogMaxBytes] of them.
+func NewMemoryLog(max int, opts ...MemoryLogOption) *MemoryLog {
+	l := &MemoryLog{maxEntries: max}
+	for _, o := range opts {
+		if o != nil {
+			o(l)
+		}
+	}
+	l.init()
+	return l
+}
+
+func (l *MemoryLog) init() {
+	if l.index == nil {
+		l.index = make(map[ckey]*logEntry)
+	}
+	if l.maxEntries <= 0 {
+		l.maxEntries = DefaultMemoryLogEntries
+	}
+	if l.maxBytes <= 0 {
+		l.maxBytes = DefaultMemoryLogBytes
+	}
+}
+
+// Put implements [DeliveryLog]. It returns [ErrLogFull] when the entry
+// cannot be kept because the log is full of pending entries.
+func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.init()
+	k := ckey{d.EventID, d.Connector}
+	e := l.index[k]
+	if e != nil {
+		l.lists[e.class].remove(e)
+		l.bytes -= e.size
+	} else {
+		if e = l.free; e != nil {
+			l.free = e.next
+			e.next = nil
+		} else {
+			e = new(logEntry)
+		}
+		l.index[k] = e
+	}
+	l.seq++
+	e.d, e.seq, e.size, e.class = d, l.seq, deliverySize(&d), classOf(d.State)
+	l.lists[e.class].pushFront(e)
+	l.bytes += e.size
+	for len(l.index) > l.maxEntries || l.bytes > l.maxBytes {
+		victim := l.lists[classSettled].tail
+		if victim == nil {
+			victim = l.lists[classDead].tail
+		}
+		if victim == nil {
+			victim = e // only pending entries are left: refuse the new one
+		}
+		l.forget(victim)
+		if victim == e {
+			return ErrLogFull
+		}
+	}
+	return nil
+}
+
+func (l *MemoryLog) forget(e *logEntry) {
+	l.lists[e.class].remove(e)
+	delete(l.index, ckey{e.d.EventID, e.d.Connector})
+	l.bytes -= e.size
+	e.d = Delivery{}
+	e.next, l.free = l.free, e
+}
+
+// deliverySize approximates the memory an entry takes.
+func deliverySize(d *Delivery) int64 {
+	const overhead = 256 // the entry, the index slot, the fixed fields
+	n := overhead + len(d.EventID) + len(d.EventType) + len(d.Connector) + len(d.Key) +
+		len(d.Error) + len(d.PartnerID) + len(d.PayloadHash)
+	if ev := d.Event; ev != nil {
+		n += 128 + len(ev.ID) + len(ev.Type) + len(ev.Source) + len(ev.Subject) + len(ev.Data)
+		for k, v := range ev.Meta {
+			n += 32 + len(k) + len(v)
+		}
+	}
+	return int64(n)
+}
+
+// List implements [DeliveryLog].
+func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Delivery
+	if f.EventID != "" && f.Connector != "" {
+		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.Match(&e.d) {
+			out = append(out, e.d)
+		}
+		return out, nil
+	}
+	// Merge the class lists, newest first; skip the lists the filter's
+	// states rule out.
+	var cur [logClasses]*logEntry
+	for c := range cur {
+		if len(f.States) == 0 || l.classWanted(c, f.States) {
+			cur[c] = l.lists[c].head
+		}
+	}
+	n := f.Max()
+	for len(out) < n {
+		best := -1
+		for c, e := range cur {
+			if e != nil && (best < 0 || e.seq > cur[best].seq) {
+				best = c
+			}
+		}
+		if best < 0 {
+			break
+		}
+		e := cur[best]
+		cur[best] = e.next
+		if f.Match(&e.d) {
+			out = append(out, e.d)
+		}
+	}
+	return out, nil
+}
+
+func (l *MemoryLog) classWanted(c int, states []DeliveryState) bool {
+	for _, s := range states {
+		if classOf(s) == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of entries.
+func (l *MemoryLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.index)
+}
