@@ -87,7 +87,9 @@ type Delivery struct {
 	// FirstAttempt and LastAttempt are zero until an attempt was made.
 	FirstAttempt time.Time     `json:"firstAttempt,omitzero"`
 	LastAttempt  time.Time     `json:"lastAttempt,omitzero"`
-	Duration     time.Duration `json:"durationNs"`
+	// Duration is the time from the first attempt to the outcome. JSON
+	// carries it in milliseconds, as "durationMs", like announcements.
+	Duration time.Duration `json:"-"`
 	// Error is the last error's text, bounded in size. Connectors keep
 	// secrets out of their errors (see internal/httpx).
 	Error string `json:"error,omitempty"`
@@ -102,6 +104,31 @@ type Delivery struct {
 	// Event is the source event, kept for pending, failed and dead
 	// deliveries so they can be pushed again.
 	Event *Event `json:"event,omitempty"`
+}
+
+// deliveryJSON is a Delivery as JSON encodes it.
+type deliveryJSON struct {
+	plainDelivery
+	DurationMs int64 `json:"durationMs"`
+}
+
+type plainDelivery Delivery // without the methods
+
+// MarshalJSON encodes the delivery with its Duration in whole
+// milliseconds, as "durationMs".
+func (d Delivery) MarshalJSON() ([]byte, error) {
+	return json.Marshal(deliveryJSON{plainDelivery(d), d.Duration.Milliseconds()})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (d *Delivery) UnmarshalJSON(b []byte) error {
+	var v deliveryJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*d = Delivery(v.plainDelivery)
+	d.Duration = time.Duration(v.DurationMs) * time.Millisecond
+	return nil
 }
 
 // DeliveryFilter selects deliveries. Zero fields match everything.

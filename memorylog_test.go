@@ -2,10 +2,12 @@ package synclayer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -104,5 +106,22 @@ func TestZeroValuesWork(t *testing.T) {
 	}
 	if done, versions, _ := store.Len(); done != 1 || versions != 1 {
 		t.Fatalf("store holds %d markers and %d versions", done, versions)
+	}
+}
+
+// A delivery's JSON carries its duration in milliseconds, like
+// announcements, and decodes back.
+func TestDeliveryJSONUsesMilliseconds(t *testing.T) {
+	d := synclayer.Delivery{EventID: "e1", Connector: "c", State: synclayer.StateSynced, Duration: 1500 * time.Millisecond}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"durationMs":1500`) || strings.Contains(string(b), "durationNs") || !strings.Contains(string(b), `"state":"synced"`) {
+		t.Fatalf("JSON = %s", b)
+	}
+	var back synclayer.Delivery
+	if err := json.Unmarshal(b, &back); err != nil || back.Duration != d.Duration || back.EventID != "e1" || back.State != synclayer.StateSynced {
+		t.Fatalf("decoded %+v, %v", back, err)
 	}
 }
