@@ -85,8 +85,8 @@ type Delivery struct {
 	State     DeliveryState `json:"state"`
 	Attempts  int           `json:"attempts"`
 	// FirstAttempt and LastAttempt are zero until an attempt was made.
-	FirstAttempt time.Time     `json:"firstAttempt,omitzero"`
-	LastAttempt  time.Time     `json:"lastAttempt,omitzero"`
+	FirstAttempt time.Time `json:"firstAttempt,omitzero"`
+	LastAttempt  time.Time `json:"lastAttempt,omitzero"`
 	// Duration is the time from the first attempt to the outcome. JSON
 	// carries it in milliseconds, as "durationMs", like announcements.
 	Duration time.Duration `json:"-"`
