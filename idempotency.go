@@ -252,7 +252,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	if c.Retention > 0 {
 		dk := ckey{c.Connector, c.EventID}
 		if _, ok := sh.done[dk]; !ok {
-			sh.order.push(dk)
+			sh.order.push(marker{dk, now.Add(c.Retention)})
 		}
 		sh.done[dk] = now.Add(c.Retention)
 		sh.sweepDone(now)
@@ -315,13 +315,19 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 // one retention for all, that is expiry order.
 func (sh *memoryShard) sweepDone(now time.Time) {
 	for sh.order.len() > 0 {
-		k := sh.order.peek()
-		exp, ok := sh.done[k]
-		if ok && now.Before(exp) && len(sh.done) <= sh.maxDone {
-			return
+		m := sh.order.peek()
+		if now.Before(m.expires) && len(sh.done) <= sh.maxDone {
+			return // the oldest marker is live: nothing to do, no map lookup
+		}
+		if exp, ok := sh.done[m.k]; ok && now.Before(exp) && len(sh.done) <= sh.maxDone {
+			// Completed again since it was queued: queue it again with its
+			// new expiry.
+			sh.order.pop()
+			sh.order.push(marker{m.k, exp})
+			continue
 		}
 		sh.order.pop()
-		delete(sh.done, k)
+		delete(sh.done, m.k)
 	}
 }
 
@@ -394,18 +400,24 @@ func nthOldest(ts []time.Time, n int) time.Time {
 	return ts[k]
 }
 
-// ring is a growable FIFO queue of keys that reuses its buffer.
+// marker is a done-marker's key with the expiry it was queued with.
+type marker struct {
+	k       ckey
+	expires time.Time
+}
+
+// ring is a growable FIFO queue of markers that reuses its buffer.
 type ring struct {
-	buf        []ckey
+	buf        []marker
 	head, size int
 }
 
 func (r *ring) len() int { return r.size }
 
-func (r *ring) push(k ckey) {
+func (r *ring) push(k marker) {
 	if r.size == len(r.buf) {
 		n := max(2*len(r.buf), 16)
-		nb := make([]ckey, n)
+		nb := make([]marker, n)
 		for i := 0; i < r.size; i++ {
 			nb[i] = r.buf[(r.head+i)%len(r.buf)]
 		}
@@ -415,10 +427,10 @@ func (r *ring) push(k ckey) {
 	r.size++
 }
 
-func (r *ring) peek() ckey { return r.buf[r.head] }
+func (r *ring) peek() marker { return r.buf[r.head] }
 
 func (r *ring) pop() {
-	r.buf[r.head] = ckey{}
+	r.buf[r.head] = marker{}
 	r.head = (r.head + 1) % len(r.buf)
 	r.size--
 }
