@@ -76,6 +76,29 @@
 // SQLite) and idempotency/redisstore are durable and shared by several
 // processes. synclayertest.TestStore checks any implementation.
 //
+// # The durable path
+//
+// Several replicas consuming one broker and sharing one durable store is
+// how a real deployment runs. Three rules keep it fast and safe:
+//
+//   - Leases are short and renewed. With a store that is a [LeaseRenewer],
+//     a lease lives [WithLeaseTTL] (10s by default) and is renewed while
+//     its push runs; a process that dies frees its keys within one TTL.
+//   - A busy key never holds a handler slot for long. A route whose key
+//     another process holds hands its event back to the bus with
+//     [Redeliver] after a quarter of a second ([ErrKeyBusy]); bus adapters
+//     redeliver it soon without counting it toward dead-lettering, so keys
+//     the other process never touched keep flowing.
+//   - Nothing acknowledged lives only in memory. A route held by
+//     [Dispatcher.Pause] or an open circuit breaker is acknowledged only
+//     when its pending entry is in a [DurableLog] (sqlstore's log);
+//     otherwise the event goes back to the bus ([ErrHeld]).
+//
+// Durable stores group-commit: the concurrent claims and completes of one
+// process go to the database together, one statement per round trip, and a
+// store that is a [LogCompleter] writes the delivery log's entry in the same
+// round trip as the Complete.
+//
 // # Buses
 //
 // [Publisher] and [Subscriber] are the bus adapter interfaces. bus/memory
@@ -92,13 +115,17 @@
 //
 // Every error of a route is a [*SyncError] naming the event, the connector
 // and the key, and wraps a category that [errors.Is] can test: [ErrMapping],
-// [ErrInvalidKey], [ErrInvalidEvent], [ErrStore], [ErrPanic], [ErrPublish].
+// [ErrInvalidKey], [ErrInvalidEvent], [ErrStore], [ErrPanic], [ErrPublish],
+// [ErrKeyBusy], [ErrHeld]. A panic's value stays out of error texts (they
+// travel in announcements); [PanicError] keeps it for the local log.
 // Bad input (malformed JSON, bad keys, oversized events) fails only its own
 // route or event, permanently; a mapper or connector that panics is
 // recovered; nothing panics out of the library.
 //
 // # Concurrency
 //
-// [Registry], [Dispatcher] and [MemoryStore] are safe for concurrent use.
-// Connectors, mappers, stores, publishers and observers must be too.
+// [Registry], [Dispatcher], [MemoryStore] and [MemoryLog] are safe for
+// concurrent use, and the zero values of Registry, MemoryStore and
+// MemoryLog are ready to use. Connectors, mappers, stores, publishers and
+// observers must be safe for concurrent use too.
 package synclayer
