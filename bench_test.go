@@ -23,13 +23,19 @@ var idMapper = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) 
 })
 
 func benchDispatcher(b *testing.B, conns int, opts ...synclayer.Option) *synclayer.Dispatcher {
+	return benchDispatcherWith(b, conns, append([]synclayer.Option{synclayer.WithObserver(nil)}, opts...)...)
+}
+
+// benchDispatcherWith is benchDispatcher with only the given options: no
+// options means the library's defaults (slog observer, memory log).
+func benchDispatcherWith(b *testing.B, conns int, opts ...synclayer.Option) *synclayer.Dispatcher {
 	reg := synclayer.NewRegistry()
 	for i := range conns {
 		if err := reg.Register(fmt.Sprint("c", i), noop, synclayer.Route("E", idMapper), synclayer.WithConcurrency(1024)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return synclayer.NewDispatcher(reg, append([]synclayer.Option{synclayer.WithObserver(nil)}, opts...)...)
+	return synclayer.NewDispatcher(reg, opts...)
 }
 
 func ids(n int) []string {
@@ -52,6 +58,9 @@ func BenchmarkDispatch(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("connectors=%d/nolog", conns), func(b *testing.B) {
 			benchSequential(b, benchDispatcher(b, conns, synclayer.WithDeliveryLog(nil)), conns)
+		})
+		b.Run(fmt.Sprintf("connectors=%d/defaults", conns), func(b *testing.B) {
+			benchSequential(b, benchDispatcherWith(b, conns), conns)
 		})
 	}
 }
