@@ -18,10 +18,6 @@ const ledgerQueue = 8192
 // track of; past that it reads the log again.
 const ledgerMax = 100_000
 
-// reseedEvery bounds how often the ledger reads the whole log again after
-// it lost track (a burst over ledgerQueue between two status reads).
-const reseedEvery = time.Minute
-
 // seedLimit is how many log entries of each kind a (re)seed reads.
 const seedLimit = 10_000
 
@@ -36,12 +32,11 @@ type ledger struct {
 	in   chan synclayer.Delivery
 	lost atomic.Bool // in overflowed: the ledger missed deliveries
 
-	mu       sync.Mutex
-	seeded   bool
-	lastSeed time.Time
-	open     map[dkey]*openEntry
-	keys     map[kkey]*keyState
-	counts   map[string]*Waiting
+	mu     sync.Mutex
+	seeded bool
+	open   map[dkey]*openEntry
+	keys   map[kkey]*keyState
+	counts map[string]*Waiting
 }
 
 type dkey struct{ event, connector string }
@@ -75,14 +70,15 @@ func (l *ledger) watch(d synclayer.Delivery) {
 	}
 }
 
-// refresh brings the ledger up to date: it (re)reads the log when it has
-// not yet or lost track, and applies the deliveries that queued. It
-// returns false when the log cannot be read.
-func (l *ledger) refresh(ctx context.Context, d *synclayer.Dispatcher, now time.Time) bool {
+// refresh brings the ledger up to date: it reads the log when it has not
+// yet, or when it lost track (more than ledgerQueue deliveries since the
+// last refresh), and applies the deliveries that queued. It returns false
+// when the log cannot be read.
+func (l *ledger) refresh(ctx context.Context, d *synclayer.Dispatcher) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.seeded || (l.lost.Load() && now.Sub(l.lastSeed) >= reseedEvery) {
-		if err := l.seed(ctx, d, now); err != nil {
+	if !l.seeded || l.lost.Load() {
+		if err := l.seed(ctx, d); err != nil {
 			return false
 		}
 	}
@@ -97,7 +93,7 @@ func (l *ledger) refresh(ctx context.Context, d *synclayer.Dispatcher, now time.
 
 // seed rebuilds the ledger from the log. Deliveries queued before are
 // dropped: the log holds them, or newer states of them.
-func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher, now time.Time) error {
+func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher) error {
 	for n := len(l.in); n > 0; n-- {
 		<-l.in
 	}
@@ -119,7 +115,7 @@ func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher, now time.Tim
 	for _, dl := range all {
 		l.apply(dl)
 	}
-	l.seeded, l.lastSeed = true, now
+	l.seeded = true
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -57,9 +56,9 @@ func (h *Handler) deliveries(list []synclayer.Delivery) []Delivery {
 }
 
 // Cursor marks where a page of a list starts: after the row it names, in
-// the list's order (most recently updated first; rows updated at the same
-// time by event id, then connector). Its text form, the "next" of a page,
-// is opaque. The zero Cursor is the start of the list.
+// the delivery log's order (most recently updated first). Its text form,
+// the "next" of a page, is opaque. The zero Cursor is the start of the
+// list.
 type Cursor struct {
 	updated          time.Time
 	event, connector string
@@ -99,26 +98,17 @@ func cursorOf(d synclayer.Delivery) Cursor {
 	return Cursor{updated: d.Updated, event: d.EventID, connector: d.Connector}
 }
 
-// listOrder is the order of every list: most recently updated first, then
-// by event id and connector.
-func listOrder(a, b synclayer.Delivery) int {
-	return cmp.Or(b.Updated.Compare(a.Updated), cmp.Compare(a.EventID, b.EventID), cmp.Compare(a.Connector, b.Connector))
-}
-
-// before reports whether d comes before (or is) the row c names.
-func (c Cursor) before(d synclayer.Delivery) bool {
-	return listOrder(d, synclayer.Delivery{Updated: c.updated, EventID: c.event, Connector: c.connector}) <= 0
-}
-
 // logWindow is the most a page reads from the log to find its rows; a
 // list walks at most this many rows.
 const logWindow = 10_000
 
-// listPage returns the n rows after c of the list that list(limit) reads from
-// the log (its most recently updated rows, up to limit), and the cursor of
-// the next page (zero at the end). The delivery log has no cursor of its
-// own, so listPage reads a growing window of the newest rows until it holds n
-// rows past c, and never more than logWindow rows.
+// listPage returns the n rows after c of the list that list(limit) reads
+// from the log (its most recently updated rows, up to limit, in the log's
+// order), and the cursor of the next page (zero at the end). The delivery
+// log has no cursor of its own, so listPage reads a growing window of the
+// newest rows until it holds n rows past the cursor's row, and never more
+// than logWindow rows. When the cursor's row was updated since (it moved
+// to the front), the page goes on with the rows updated before it.
 func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error), c Cursor, n int) ([]synclayer.Delivery, Cursor, error) {
 	for window := n + 1; ; window *= 4 {
 		window = min(window, logWindow)
@@ -126,41 +116,37 @@ func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]
 		if err != nil {
 			return nil, Cursor{}, err
 		}
-		slices.SortStableFunc(rows, listOrder)
-		full := len(rows) >= window
-		if full && len(rows) > 0 {
-			// Rows as old as the window's oldest may have been cut at its
-			// edge, in the log's own order: keep only those newer.
-			oldest := rows[len(rows)-1].Updated
-			cut := len(rows)
-			for cut > 0 && rows[cut-1].Updated.Equal(oldest) {
-				cut--
-			}
-			if cut > 0 || window < logWindow {
-				rows = rows[:cut]
-			}
-		}
+		end := len(rows) < window || window >= logWindow // the window holds all there is to read
 		i := 0
 		if !c.IsZero() {
-			i, _ = slices.BinarySearchFunc(rows, c, func(d synclayer.Delivery, c Cursor) int {
-				if c.before(d) {
-					return -1
+			i = slices.IndexFunc(rows, c.is) + 1
+			if i == 0 && !end {
+				continue // the cursor's row is further on
+			}
+			if i == 0 {
+				i = slices.IndexFunc(rows, func(d synclayer.Delivery) bool { return d.Updated.Before(c.updated) })
+				if i < 0 {
+					i = len(rows)
 				}
-				return 1
-			})
+			}
 		}
 		rest := rows[i:]
 		if len(rest) > n {
 			return rest[:n], cursorOf(rest[n-1]), nil
 		}
-		if !full || window >= logWindow {
-			if full && len(rest) > 0 {
+		if end {
+			if len(rows) >= window && len(rest) > 0 {
 				// The window's edge: go on from its last row.
 				return rest, cursorOf(rest[len(rest)-1]), nil
 			}
 			return rest, Cursor{}, nil
 		}
 	}
+}
+
+// is reports whether d is the row c names, unchanged.
+func (c Cursor) is(d synclayer.Delivery) bool {
+	return d.EventID == c.event && d.Connector == c.connector && d.Updated.Equal(c.updated)
 }
 
 // DeliveryPage is the body of GET api/deliveries.
@@ -192,7 +178,7 @@ func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
 		return
 	}
-	h.ledger.refresh(r.Context(), h.d, h.now())
+	h.ledger.refresh(r.Context(), h.d)
 	writeJSON(w, http.StatusOK, DeliveryPage{Deliveries: h.deliveries(rows), Next: next.String()})
 }
 
@@ -211,7 +197,7 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
 		return
 	}
-	h.ledger.refresh(r.Context(), h.d, h.now())
+	h.ledger.refresh(r.Context(), h.d)
 	writeJSON(w, http.StatusOK, DeadLetterPage{DeadLetters: h.deliveries(rows), Next: next.String()})
 }
 
@@ -240,6 +226,6 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request, id string) 
 		writeError(w, http.StatusNotFound, "monitor: no such event")
 		return
 	}
-	h.ledger.refresh(r.Context(), h.d, h.now())
+	h.ledger.refresh(r.Context(), h.d)
 	writeJSON(w, http.StatusOK, EventOutcome{EventID: id, EventType: list[0].EventType, Deliveries: h.deliveries(list)})
 }

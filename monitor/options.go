@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,7 +146,10 @@ func parseHostPattern(s string) (hostPattern, error) {
 	if err != nil {
 		name, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
 	}
-	if name == "" || strings.ContainsAny(name, "/ \t\r\n@") {
+	if _, err := strconv.ParseUint(port, 10, 16); port != "" && err != nil {
+		name = ""
+	}
+	if name == "" || strings.ContainsAny(s, "/ \t\r\n@?#") {
 		return hostPattern{}, fmt.Errorf("monitor: allowed host %q is not a host name or host:port", s)
 	}
 	return hostPattern{strings.TrimSuffix(name, "."), port}, nil

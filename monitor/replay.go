@@ -71,7 +71,7 @@ func (h *Handler) replaySet(ctx context.Context, q replayQuery) (take []synclaye
 	if len(list) > q.filter.Limit {
 		list, more = list[:q.filter.Limit], true
 	}
-	h.ledger.refresh(ctx, h.d, h.now())
+	h.ledger.refresh(ctx, h.d)
 	for _, d := range list {
 		if h.ledger.superseded(d.EventID, d.Connector) {
 			skipped++

@@ -97,7 +97,7 @@ func (h *Handler) status(ctx context.Context) Status {
 	cur := h.d.Status()
 	base, span := h.rates.sample(now, cur)
 	st := Status{Time: now, WindowSeconds: span.Seconds(), Writes: h.writes, Connectors: make([]ConnectorStatus, len(cur))}
-	logOK := h.ledger.refresh(ctx, h.d, now)
+	logOK := h.ledger.refresh(ctx, h.d)
 	waiting := h.ledger.waiting()
 	var tot, totBase synclayer.ConnectorStatus
 	st.Totals.Waiting = Waiting{DeadLetters: -1, Superseded: -1, Queued: -1}
