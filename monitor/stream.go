@@ -59,6 +59,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		// The write deadlines stay on an HTTP/1 connection after the
+		// stream: never reuse it for another request.
+		hd.Set("Connection", "close")
+	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return

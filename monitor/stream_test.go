@@ -79,6 +79,9 @@ func TestStream(t *testing.T) {
 	if ct := res.Header.Get("Content-Type"); res.StatusCode != 200 || ct != "text/event-stream" {
 		t.Fatalf("stream: %d %s", res.StatusCode, ct)
 	}
+	if !res.Close {
+		t.Error("an HTTP/1 stream's connection is kept for reuse, with its write deadline")
+	}
 	events := readEvents(bufio.NewReader(res.Body))
 	var st monitor.Status
 	if err := json.Unmarshal([]byte(next(t, events, "status").data), &st); err != nil || len(st.Connectors) != 2 {
