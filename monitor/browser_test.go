@@ -87,6 +87,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// A short token TTL: the page must renew its token to keep writing.
 	var renewals atomic.Int64
 	r := newRig(t, monitor.WithWrites(true), monitor.WithTitle("Management Layer"), monitor.WithStatusInterval(200*time.Millisecond),
+		monitor.WithBacklog("outbox", &fakeBacklog{n: 3, oldest: time.Now().Add(-90 * time.Second)}),
 		monitor.WithTokenTTL(2*time.Second), monitor.WithAuthorize(func(req *http.Request) error {
 			if req.URL.Path == "/api/token" {
 				renewals.Add(1)
@@ -188,6 +189,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if injected, _ := chromedp.Run(step, chromedp.Evaluate[bool](`window.__pwned !== undefined`)); injected {
 		t.Error("the partner's script ran")
+	}
+
+	// The outbox's backlog shows with its count and the age of its oldest.
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`#backlogs tr[data-backlog="outbox"]`))); err != nil {
+		t.Errorf("the backlog did not show: %v", err)
+	}
+	row, _ := chromedp.Run(step, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#backlogs tr[data-backlog="outbox"] td')].map(td => td.textContent)`))
+	if len(row) != 3 || row[1] != "3" || !strings.HasSuffix(row[2], "min") {
+		t.Errorf("backlog row %q, want outbox, 3 and an age in minutes", row)
 	}
 
 	// Failed and dead show apart, as in the JSON.
