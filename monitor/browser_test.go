@@ -2,10 +2,13 @@ package monitor_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,7 +84,16 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 // its error (a partner's "<script>" shown as text, never run); replay turns
 // it green.
 func TestDashboardInBrowser(t *testing.T) {
-	r := newRig(t, monitor.WithWrites(true), monitor.WithTitle("Management Layer"), monitor.WithStatusInterval(200*time.Millisecond))
+	// A short token TTL: the page must renew its token to keep writing.
+	var renewals atomic.Int64
+	r := newRig(t, monitor.WithWrites(true), monitor.WithTitle("Management Layer"), monitor.WithStatusInterval(200*time.Millisecond),
+		monitor.WithBacklog("outbox", &fakeBacklog{n: 3, oldest: time.Now().Add(-90 * time.Second)}),
+		monitor.WithTokenTTL(2*time.Second), monitor.WithAuthorize(func(req *http.Request) error {
+			if req.URL.Path == "/api/token" {
+				renewals.Add(1)
+			}
+			return nil
+		}))
 	ctx := browser(t)
 	step, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
@@ -177,6 +189,61 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if injected, _ := chromedp.Run(step, chromedp.Evaluate[bool](`window.__pwned !== undefined`)); injected {
 		t.Error("the partner's script ran")
+	}
+
+	// The outbox's backlog shows with its count and the age of its oldest.
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`#backlogs tr[data-backlog="outbox"]`))); err != nil {
+		t.Errorf("the backlog did not show: %v", err)
+	}
+	row, _ := chromedp.Run(step, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#backlogs tr[data-backlog="outbox"] td')].map(td => td.textContent)`))
+	if len(row) != 3 || row[1] != "3" || !strings.HasSuffix(row[2], "min") {
+		t.Errorf("backlog row %q, want outbox, 3 and an age in minutes", row)
+	}
+
+	// Failed and dead show apart, as in the JSON.
+	var st monitor.Status
+	r.get(t, "api/status", &st)
+	cells, err := chromedp.Run(step, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#connectors tr[data-connector="records"] td')].map(td => td.textContent)`))
+	if err != nil || len(cells) < 11 || cells[7] != fmt.Sprint(st.Connectors[1].Failed) || cells[8] != fmt.Sprint(st.Connectors[1].Dead) {
+		t.Errorf("records row %q (%v), want failed %d and dead %d in columns 8 and 9", cells, err, st.Connectors[1].Failed, st.Connectors[1].Dead)
+	}
+
+	// Bulk replay: two more dead letters on records; the connector's
+	// Replay… button asks for confirmation with the count, then replays
+	// both, with a token the page renewed (the one it loaded with expired).
+	r.records.fail("503 records down")
+	r.dispatch(t, "evt-110", "WF-110")
+	r.dispatch(t, "evt-111", "WF-111")
+	r.records.fail("")
+	bulkBtn := `#connectors tr[data-connector="records"] button.bulk-replay`
+	if err := chromedp.Do(step,
+		chromedp.WaitVisible(chromedp.CSS(`#feed tr[data-event="evt-111"][data-connector="records"][data-state="dead"]`)),
+		chromedp.WaitVisible(chromedp.CSS(bulkBtn)),
+		chromedp.Click(chromedp.CSS(bulkBtn)),
+		chromedp.WaitVisible(chromedp.CSS(`#bulk`)),
+		chromedp.WaitVisible(chromedp.CSS(`#bulk-count[data-count="2"]`)),
+	); err != nil {
+		t.Fatalf("open the bulk replay: %v", err)
+	}
+	text, _ := chromedp.Run(step, chromedp.TextContent(chromedp.CSS("#bulk-count")))
+	if !strings.Contains(text, "2 dead letters will be replayed") {
+		t.Errorf("confirmation says %q", text)
+	}
+	if n := r.records.written("WF-110") + r.records.written("WF-111"); n != 0 {
+		t.Fatalf("replayed before the confirmation (%d writes)", n)
+	}
+	screenshot(t, step, shots, "dashboard-bulk-replay.png")
+	waitFor(t, "the page to renew its token past the TTL", func() bool { return renewals.Load() >= 3 })
+	if err := chromedp.Do(step,
+		chromedp.Click(chromedp.CSS("#bulk-confirm")),
+		chromedp.WaitNotVisible(chromedp.CSS("#bulk")),
+		chromedp.WaitVisible(chromedp.CSS(`#feed tr[data-event="evt-110"][data-connector="records"][data-state="synced"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#feed tr[data-event="evt-111"][data-connector="records"][data-state="synced"]`)),
+	); err != nil {
+		t.Fatalf("confirm the bulk replay: %v", err)
+	}
+	if a, b := r.records.written("WF-110"), r.records.written("WF-111"); a != 1 || b != 1 {
+		t.Errorf("bulk replay wrote WF-110 %d and WF-111 %d times, want once each", a, b)
 	}
 
 	// A read-only monitor of the same dispatcher shows the dead letter

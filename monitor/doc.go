@@ -4,12 +4,25 @@
 // happens, and lets an operator replay dead letters and pause or resume a
 // connector.
 //
-// [New] returns an [http.Handler]. The service mounts it behind its own
-// authentication, under a path that ends in a slash:
+// [New] returns an [http.Handler]. The service mounts it under a path that
+// ends in a slash, behind its own authentication middleware, or with an
+// authorization check of its own ([WithAuthorize]), or both:
 //
-//	mon := monitor.New(d, monitor.WithWrites(true))
+//	mon := monitor.New(d,
+//		monitor.WithWrites(true),
+//		monitor.WithAllowedHosts("ops.example.com"),
+//		monitor.WithAuthorize(func(r *http.Request) error {
+//			u := userFrom(r.Context()) // set by the service's middleware
+//			switch {
+//			case u == nil:
+//				return monitor.ErrUnauthenticated // 401
+//			case r.Method != http.MethodGet && r.Method != http.MethodHead && !u.Admin:
+//				return errors.New("read only") // 403
+//			}
+//			return nil
+//		}))
 //	defer mon.Close()
-//	mux.Handle("/ops/sync/", requireAdmin(http.StripPrefix("/ops/sync", mon)))
+//	mux.Handle("/ops/sync/", requireLogin(http.StripPrefix("/ops/sync", mon)))
 //
 // The page refers to its assets and the API by relative URLs, so it works
 // under any prefix. Its assets are embedded; it loads nothing from
@@ -19,26 +32,78 @@
 //
 // Paths are relative to the mount point.
 //
-//	GET  /                          the dashboard
-//	GET  api/status                 counts, backlog and rates, overall and per connector ([Status])
-//	GET  api/deliveries?…           the delivery log, newest first, filtered (see [ParseFilter])
-//	GET  api/dead-letters?…         dead letters and failed deliveries (see [ParseReplayFilter])
+//	GET  /                          the dashboard (starts the session when writes are on)
+//	GET  assets/app.js, style.css   its script and style
+//	GET  api/status                 counts, dead letters, backlogs and rates, overall and per connector ([Status])
+//	GET  api/deliveries?…           the delivery log, newest first, one page ([DeliveryPage], [ParseFilter])
+//	GET  api/dead-letters?…         dead letters and failed deliveries, one page ([DeadLetterPage], [ParseReplayFilter])
 //	GET  api/events/{id}            one event's outcome on every connector ([EventOutcome])
-//	GET  api/stream                 Server-Sent Events: "status" and "delivery"
-//	POST api/replay?…               replay dead letters ([synclayer.Dispatcher.Replay]); needs a filter or all=1
+//	GET  api/backlogs               the queues added with [WithBacklog] ([QueuePage])
+//	GET  api/stream                 Server-Sent Events: "status", "delivery" and "overflow"
+//	GET  api/token                  renews the session and returns a CSRF token ([Token])
+//	GET  api/replay?…               what a bulk replay with the same query would push ([ReplayPreview])
+//	POST api/replay?…               replay dead letters; see Bulk replay
 //	POST api/connectors/{name}/pause
 //	POST api/connectors/{name}/resume
 //
-// Deliveries are the JSON of [synclayer.Delivery] without the source event,
-// so event data never leaves through the monitor.
+// Deliveries are [Delivery] values: the delivery log's entries without the
+// source event, so event data never leaves through the monitor, and with
+// their duration in milliseconds ("durationMs").
+//
+// # Lists
+//
+// api/deliveries and api/dead-letters return one page: limit rows
+// ([DefaultLimit] 100 when not set, at most [MaxLimit] 1000), newest first,
+// and "next", an opaque cursor; pass it as cursor= with the same filter
+// for the next page. The last page has no "next". A walk of all pages
+// lists every row once as long as the rows do not change meanwhile (a row
+// updated during the walk moves to the front and is not listed again); it
+// reads at most the newest 10,000 rows of the log.
+//
+// # Counts
+//
+// The counts of a connector (synced, duplicate, stale, failed, dead, ...)
+// are those of [synclayer.Dispatcher.Status], since the dispatcher
+// started. Failed (did not finish; a redelivery tries again) and dead
+// (failed for good) are apart in the JSON and in two columns on the page.
+//
+// What waits now ([Waiting]) comes from the delivery log: "deadLetters"
+// are the dead letters and failed deliveries that wait for a replay;
+// "superseded" are those whose key a later delivery to the same connector
+// synced (they need no replay: one would push an older version), counted
+// apart and not in "deadLetters"; "queued" are the pending deliveries.
+// The handler reads the log for them once, at the first status, and then
+// follows the dispatcher's deliveries through
+// [synclayer.Dispatcher.Watch], so a status costs no listing of the log.
+// It reads the log again only after it fell behind (a burst of more than
+// 8192 deliveries between two status reads). A log shared by several
+// processes shows the other processes' deliveries from that first reading
+// only.
+//
+// # Bulk replay
+//
+// POST api/replay with event= replays that event's dead letters (on one
+// connector with connector=), superseded or not. Without event= it is a
+// bulk replay of the letters that match connector, type and since (or
+// all=1): at most limit of them (the newest; default 100, at most 1000),
+// superseded ones left alone, pushed oldest first. It must carry expect=N,
+// the count that GET api/replay with the same query showed the operator;
+// when the count is no longer N, it answers 409 with the new "count" and
+// replays nothing. The page's "Replay…" button of a connector does this
+// with a confirmation that shows the count.
 //
 // # Configuration
 //
-// Write actions are off unless [WithWrites] enables them. [WithTitle] names
-// the dashboard; [WithRateWindow] sets the span of the throughput and error
-// rates (default one minute); [WithStatusInterval] sets how often the
-// stream sends the status (default 2s); [WithTrustedOrigin] lets another
-// origin's page make write actions.
+// Write actions are off unless [WithWrites] enables them. [WithAuthorize]
+// checks every request; [WithAllowedHosts] names the hosts the service is
+// reached by; [WithTokenTTL] sets how long a session and its tokens live
+// (default 1h). [WithTitle] names the dashboard; [WithRateWindow] sets the
+// span of the throughput and error rates (default one minute);
+// [WithStatusInterval] sets how often the stream sends the status
+// (default 2s); [WithMaxStreams] caps the live streams (default 64) and
+// [WithStreamWriteTimeout] bounds each write to one (default 10s);
+// [WithTrustedOrigin] lets another origin's page make write actions;
+// [WithBacklog] shows a queue such as a transactional outbox.
 //
 // Rates are computed from samples of [synclayer.Dispatcher.Status] taken
 // when the status is read (by the API or a stream), so the handler runs no
@@ -49,24 +114,42 @@
 // api/stream sends a "status" event at once and then every status
 // interval, and a "delivery" event for every delivery the dispatcher
 // records, through [synclayer.Dispatcher.Watch]. The pushes never wait for
-// a stream: each client has a bounded buffer, and what overflows it is
-// dropped and counted in the next status ("dropped"), upon which the page
-// reloads the list. A stream ends when its client goes, when its request's
-// context ends, or at [Handler.Close]. [http.Server.Shutdown] waits for
-// active requests, so register the monitor's Close with the server to end
-// the streams at once:
+// a stream: the Watch callback only hands the delivery to the stream's
+// bounded buffer, and when that is full it marks the stream as behind
+// instead of waiting. A stream that fell behind gets an "overflow" event
+// and ends; the browser reconnects and the page reloads the list. Every
+// write to a stream has a deadline ([WithStreamWriteTimeout]), so a client
+// that stops reading holds it no longer than that. At most
+// [WithMaxStreams] streams are served at once; one more answers 503.
+//
+// A stream ends when its client goes, when its request's context ends, or
+// at [Handler.Close]. [http.Server.Shutdown] waits for active requests, so
+// register the monitor's Close with the server to end the streams at
+// once:
 //
 //	srv.RegisterOnShutdown(func() { mon.Close() })
 //
 // # Security
 //
-// The handler does no authentication: the service's middleware does. A
-// write action must be a POST, pass [http.CrossOriginProtection] (the
-// browser's Sec-Fetch-Site or Origin must show the same origin or a trusted
-// one), and carry in the [TokenHeader] header a token the handler issued:
-// the page holds one, and [Handler.Token] makes one for other clients. A
-// token is a random nonce with its HMAC under a secret made by [New], so it
-// is valid for the handler's lifetime.
+// Every request passes two checks before anything else. The Host header
+// must name an allowed host ([WithAllowedHosts]; by default the loopback
+// names localhost, 127.0.0.1 and [::1] on the port the request came in
+// on), else 403: a foreign site whose name was pointed at the service's
+// address (DNS rebinding) sends its own name and is refused. Then the
+// [WithAuthorize] checks run: an error answers 401 when it wraps
+// [ErrUnauthenticated], else 403, with a generic body.
+//
+// A write action must be a POST, be enabled ([WithWrites]), pass
+// [http.CrossOriginProtection] and carry an Origin, when it has one, of
+// the request's own host or a trusted origin, and carry in the
+// [TokenHeader] header a CSRF token bound to the request's session. GET /
+// and GET api/token start the session (or renew it): they set the
+// [SessionCookie] cookie (HttpOnly, SameSite=Strict, Secure over TLS,
+// scoped to the mount path) holding a random session id, and give a token
+// made from it by HMAC under a key drawn at random by [New]. Both expire
+// after the token TTL; the page renews them at half of it. A script
+// first GETs api/token with a cookie jar, then sends the token with its
+// POSTs.
 //
 // The page is served with a Content-Security-Policy that allows only its
 // own script and style, and its script puts every text from the server in
@@ -77,11 +160,13 @@
 //
 // Every error answer is JSON, {"error": "monitor: ..."} ([Error]): 400 for a
 // malformed or unknown query parameter (the errors of [ParseFilter] wrap
-// [ErrBadQuery]); 403 when write actions are disabled, the origin is
-// foreign or the token is missing or invalid; 404 for an unknown route,
-// connector or event id; 405 for a wrong method; 503 when the delivery log
-// cannot be read or the handler is closed. A write action that stopped
-// part way answers 200 with the results so far and the error.
+// [ErrBadQuery]); 401 and 403 as above, and 403 when write actions are
+// disabled, the origin is foreign or the session or token is missing,
+// invalid or expired; 404 for an unknown route, connector or event id; 405
+// for a wrong method; 409 for a bulk replay whose count changed; 503 when
+// the delivery log cannot be read, the handler is closed or the streams
+// are at their cap. A write action that stopped part way answers 200 with
+// the results so far and the error.
 //
 // A [Handler] is safe for concurrent use.
 package monitor

@@ -22,13 +22,13 @@ func FuzzParseFilter(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		df, err := monitor.ParseFilter(q)
+		df, _, err := monitor.ParseFilter(q)
 		if err != nil {
 			if !errors.Is(err, monitor.ErrBadQuery) || !strings.HasPrefix(err.Error(), "monitor: bad query: ") {
 				t.Fatalf("ParseFilter(%q) error %v does not wrap ErrBadQuery", q, err)
 			}
 		} else {
-			if df.Limit < 0 || df.Limit > 10_000 {
+			if df.Limit < 1 || df.Limit > monitor.MaxLimit {
 				t.Fatalf("ParseFilter(%q) limit %d", q, df.Limit)
 			}
 			for _, st := range df.States {
@@ -42,11 +42,11 @@ func FuzzParseFilter(f *testing.F) {
 				}
 			}
 		}
-		rf, err := monitor.ParseReplayFilter(q)
+		rf, _, err := monitor.ParseReplayFilter(q)
 		if err != nil && !errors.Is(err, monitor.ErrBadQuery) {
 			t.Fatalf("ParseReplayFilter(%q) error %v does not wrap ErrBadQuery", q, err)
 		}
-		if err == nil && (rf.Limit < 0 || rf.Limit > 10_000) {
+		if err == nil && (rf.Limit < 1 || rf.Limit > monitor.MaxLimit) {
 			t.Fatalf("ParseReplayFilter(%q) limit %d", q, rf.Limit)
 		}
 	})
@@ -66,7 +66,7 @@ func FuzzHandler(f *testing.F) {
 	r := newRig(f, monitor.WithWrites(true))
 	// A closed handler answers the live stream at once (503) instead of
 	// holding it open; every other route works as usual.
-	h := monitor.New(r.d, monitor.WithWrites(true))
+	h := monitor.New(r.d, monitor.WithWrites(true), monitor.WithAllowedHosts("example.com"))
 	h.Close()
 	f.Fuzz(func(t *testing.T, method, path, query string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") || !strings.HasPrefix(path, "/") {
@@ -79,7 +79,7 @@ func FuzzHandler(f *testing.F) {
 		calls := r.records.calls.Load()
 		h.ServeHTTP(w, req)
 		switch w.Code {
-		case 200, 400, 403, 404, 405, 503:
+		case 200, 400, 403, 404, 405, 409, 503:
 		default:
 			t.Fatalf("%s %s?%s: code %d", method, path, query, w.Code)
 		}

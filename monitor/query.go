@@ -30,22 +30,42 @@ const (
 	paramKey       = "key"       // record key
 	paramState     = "state"     // delivery states, comma-separated or repeated
 	paramSince     = "since"     // RFC 3339 time, or a duration back from now ("15m")
-	paramLimit     = "limit"     // 1 to 10000
+	paramLimit     = "limit"     // 1 to MaxLimit
+	paramCursor    = "cursor"    // where a page starts: the "next" of the page before
 	paramAll       = "all"       // replay: "1" to replay every dead letter
+	paramExpect    = "expect"    // bulk replay: the count the operator confirmed
+)
+
+// DefaultLimit is the page size of a list, and the bound of a bulk replay,
+// when the query sets no limit; MaxLimit is the largest limit a query may
+// set.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
 )
 
 // ParseFilter parses the query of GET api/deliveries: event, connector,
 // type, key, state (names of [synclayer.DeliveryState], comma-separated or
 // repeated), since (an RFC 3339 time, or a duration back from now such as
-// "15m") and limit (1 to 10000). Unknown parameters, repeated single
-// parameters, unknown states and malformed values are errors wrapping
-// [ErrBadQuery].
-func ParseFilter(rawQuery string) (synclayer.DeliveryFilter, error) {
-	var f synclayer.DeliveryFilter
-	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramKey, paramState, paramSince, paramLimit)
+// "15m"), limit (the page size, 1 to [MaxLimit]; default [DefaultLimit])
+// and cursor (the "next" of the page before). Unknown parameters,
+// repeated single parameters, unknown states and malformed values are
+// errors wrapping [ErrBadQuery].
+func ParseFilter(rawQuery string) (f synclayer.DeliveryFilter, c Cursor, err error) {
+	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramKey, paramState, paramSince, paramLimit, paramCursor)
 	if err != nil {
-		return f, err
+		return f, c, err
 	}
+	if c, err = cursorParam(q); err != nil {
+		return f, c, err
+	}
+	f, err = deliveryFilter(q)
+	return f, c, err
+}
+
+func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
+	var f synclayer.DeliveryFilter
+	var err error
 	if f.EventID, err = text(q, paramEvent); err != nil {
 		return f, err
 	}
@@ -78,15 +98,59 @@ func ParseFilter(rawQuery string) (synclayer.DeliveryFilter, error) {
 	return f, nil
 }
 
-// ParseReplayFilter parses the query of GET api/dead-letters and POST
-// api/replay: event, connector, type, since and limit, as [ParseFilter]
-// reads them. POST api/replay also takes all=1.
-func ParseReplayFilter(rawQuery string) (synclayer.ReplayFilter, error) {
-	var f synclayer.ReplayFilter
-	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramAll)
+// ParseReplayFilter parses the query of GET api/dead-letters: event,
+// connector, type, since, limit and cursor, as [ParseFilter] reads them.
+func ParseReplayFilter(rawQuery string) (synclayer.ReplayFilter, Cursor, error) {
+	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramCursor)
 	if err != nil {
-		return f, err
+		return synclayer.ReplayFilter{}, Cursor{}, err
 	}
+	c, err := cursorParam(q)
+	if err != nil {
+		return synclayer.ReplayFilter{}, c, err
+	}
+	f, err := replayFilter(q)
+	return f, c, err
+}
+
+// replayQuery is the query of GET and POST api/replay.
+type replayQuery struct {
+	filter synclayer.ReplayFilter
+	all    bool
+	expect int // -1: not given
+}
+
+// parseReplay parses the query of api/replay: the parameters of
+// [ParseReplayFilter] but cursor, and all=1 and expect=N.
+func parseReplay(rawQuery string) (rq replayQuery, err error) {
+	rq.expect = -1
+	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramAll, paramExpect)
+	if err != nil {
+		return rq, err
+	}
+	if rq.filter, err = replayFilter(q); err != nil {
+		return rq, err
+	}
+	switch q.Get(paramAll) {
+	case "":
+	case "1":
+		rq.all = true
+	default:
+		return rq, badQuery("all must be 1")
+	}
+	if v := q.Get(paramExpect); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxLimit {
+			return rq, badQuery("expect %s is not a number from 0 to %d", strconv.Quote(clip(v)), MaxLimit)
+		}
+		rq.expect = n
+	}
+	return rq, nil
+}
+
+func replayFilter(q url.Values) (synclayer.ReplayFilter, error) {
+	var f synclayer.ReplayFilter
+	var err error
 	if f.EventID, err = text(q, paramEvent); err != nil {
 		return f, err
 	}
@@ -101,11 +165,6 @@ func ParseReplayFilter(rawQuery string) (synclayer.ReplayFilter, error) {
 	}
 	if f.Limit, err = limit(q); err != nil {
 		return f, err
-	}
-	if all, err := text(q, paramAll); err != nil {
-		return f, err
-	} else if all != "" && all != "1" {
-		return f, badQuery("all must be 1")
 	}
 	return f, nil
 }
@@ -182,16 +241,29 @@ func since(q url.Values) (time.Time, error) {
 	return time.Now().Add(-d), nil
 }
 
+// limit returns the limit parameter, DefaultLimit when absent.
 func limit(q url.Values) (int, error) {
 	v := q.Get(paramLimit)
 	if v == "" {
-		return 0, nil
+		return DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 10_000 {
-		return 0, badQuery("limit %s is not a number from 1 to 10000", strconv.Quote(clip(v)))
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, badQuery("limit %s is not a number from 1 to %d", strconv.Quote(clip(v)), MaxLimit)
 	}
 	return n, nil
+}
+
+func cursorParam(q url.Values) (Cursor, error) {
+	v := q.Get(paramCursor)
+	if v == "" {
+		return Cursor{}, nil
+	}
+	c, err := parseCursor(v)
+	if err != nil {
+		return Cursor{}, badQuery("cursor %s is not the next of a page", strconv.Quote(clip(v)))
+	}
+	return c, nil
 }
 
 // clip bounds user text echoed in an error.

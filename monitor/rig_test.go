@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ type rig struct {
 	d         *synclayer.Dispatcher
 	h         *monitor.Handler
 	srv       *httptest.Server
+	client    *http.Client // with a cookie jar: one browser session
 	calendar  *partner
 	records   *partner
 	eventType string
@@ -82,6 +84,12 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))
 	r.srv = httptest.NewServer(mux)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.client = r.srv.Client()
+	r.client.Jar = jar
 	t.Cleanup(func() {
 		r.h.Close()
 		r.srv.Close()
@@ -110,7 +118,7 @@ func (r *rig) do(t *testing.T, method, path string, hdr http.Header, v any) (int
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
-	res, err := r.srv.Client().Do(req)
+	res, err := r.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +140,22 @@ func (r *rig) get(t *testing.T, path string, v any) (int, string) {
 	return r.do(t, http.MethodGet, path, nil, v)
 }
 
-// post sends a write action with a valid token, as the dashboard does.
+// token starts (or renews) the rig client's session and returns a token
+// bound to it, as the dashboard gets one.
+func (r *rig) token(t *testing.T) string {
+	t.Helper()
+	var tok monitor.Token
+	if code, body := r.get(t, "api/token", &tok); code != http.StatusOK || tok.Token == "" {
+		t.Fatalf("api/token: %d %s", code, body)
+	}
+	return tok.Token
+}
+
+// post sends a write action with a valid session and token, as the
+// dashboard does.
 func (r *rig) post(t *testing.T, path string, v any) (int, string) {
 	t.Helper()
-	return r.do(t, http.MethodPost, path, http.Header{monitor.TokenHeader: {r.h.Token()}, "Sec-Fetch-Site": {"same-origin"}}, v)
+	return r.do(t, http.MethodPost, path, http.Header{monitor.TokenHeader: {r.token(t)}, "Sec-Fetch-Site": {"same-origin"}}, v)
 }
 
 // waitFor polls cond until it holds or the deadline passes.

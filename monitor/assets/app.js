@@ -3,11 +3,12 @@
 "use strict";
 (function () {
   const writes = document.body.dataset.writes === "true";
-  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  let token = meta.content;
+  const ttl = Number(meta.dataset.ttl) || 0; // seconds the token lives
   const MAX_ROWS = 200;
   const rows = new Map(); // eventId \u0000 connector -> { tr, d }
   let selected = null;    // key of the delivery shown in the detail panel
-  let lastDropped = 0;
 
   const $ = (id) => document.getElementById(id);
   const feed = $("feed").tBodies[0];
@@ -31,9 +32,8 @@
   const LABEL = { in_progress: "in progress", dead: "dead letter", half_open: "half-open" };
   const label = (s) => LABEL[s] || s;
 
-  function fmtDuration(ns) {
-    if (!ns) return "";
-    const ms = ns / 1e6;
+  function fmtDuration(ms) {
+    if (!ms) return "";
     if (ms < 1) return "<1 ms";
     if (ms < 1000) return Math.round(ms) + " ms";
     return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
@@ -54,11 +54,31 @@
     toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
   }
 
-  async function post(url) {
+  // renewToken fetches a fresh token (and renews the session cookie)
+  // before the old one expires: at half its lifetime.
+  let renewTimer = null;
+  async function renewToken() {
+    clearTimeout(renewTimer);
+    try {
+      const res = await fetch("api/token", { credentials: "same-origin" });
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      const body = await res.json();
+      token = body.token;
+      renewTimer = setTimeout(renewToken, (body.ttlSeconds || ttl) * 500);
+      return true;
+    } catch (e) {
+      renewTimer = setTimeout(renewToken, 10000);
+      return false;
+    }
+  }
+  if (writes && ttl > 0) renewTimer = setTimeout(renewToken, ttl * 500);
+
+  async function post(url, retried) {
     try {
       const res = await fetch(url, { method: "POST", headers: { "X-Synclayer-CSRF": token }, credentials: "same-origin" });
       const body = await res.json().catch(() => ({}));
-      if (!res.ok) { toast(body.error || ("HTTP " + res.status), true); return null; }
+      if (res.status === 403 && !retried && /token|session/.test(body.error || "") && await renewToken()) return post(url, true);
+      if (!res.ok) { toast(body.error || ("HTTP " + res.status), true); return res.status === 409 ? body : null; }
       if (body.error) toast(body.error, true);
       return body;
     } catch (e) {
@@ -78,6 +98,7 @@
     const count = (n) => (n < 0 ? "?" : String(n));
     $("t-dead").textContent = count(t.deadLetters);
     $("t-dead").className = "value " + (t.deadLetters > 0 ? "bad" : "good");
+    $("t-superseded").textContent = t.superseded > 0 ? t.superseded + " superseded" : "";
     $("t-pending").textContent = count(t.queued);
     $("t-pending").className = "value " + (t.queued > 0 ? "warn" : "");
     $("t-inflight").textContent = String(t.inFlight);
@@ -98,8 +119,10 @@
       tr.appendChild(el("td", "num" + (c.errorRate > 0 ? " bad" : ""), st.windowSeconds > 0 ? fmtPct(c.errorRate) : "–"));
       tr.appendChild(el("td", "num", c.synced));
       tr.appendChild(el("td", "num", c.duplicate + c.stale));
-      tr.appendChild(el("td", "num", c.failed + c.dead));
-      tr.appendChild(el("td", "num" + (c.deadLetters > 0 ? " bad" : ""), count(c.deadLetters)));
+      tr.appendChild(el("td", "num", c.failed));
+      tr.appendChild(el("td", "num", c.dead));
+      tr.appendChild(el("td", "num dead-letters" + (c.deadLetters > 0 ? " bad" : ""), count(c.deadLetters)));
+      tr.appendChild(el("td", "num dim", count(c.superseded)));
       tr.appendChild(el("td", "num" + (c.queued > 0 ? " warn" : ""), count(c.queued)));
       tr.appendChild(el("td", "num", c.inFlight));
       const act = el("td", "actions");
@@ -113,13 +136,96 @@
           if (r) toast((paused ? "Resumed " : "Paused ") + c.name);
         });
         act.appendChild(b);
+        if (c.deadLetters > 0) {
+          const rb = el("button", "small bulk-replay", "Replay…");
+          rb.type = "button";
+          rb.title = "Replay the dead letters of " + c.name;
+          rb.addEventListener("click", () => openBulk(c.name));
+          act.appendChild(rb);
+        }
       }
       tr.appendChild(act);
       out.push(tr);
     }
     conns.replaceChildren(...out);
-    if (st.dropped > lastDropped) { lastDropped = st.dropped; loadRecent(); }
+    renderBacklogs(st.backlogs || []);
   }
+
+  function fmtAge(sec) {
+    if (sec < 60) return Math.round(sec) + " s";
+    if (sec < 3600) return Math.round(sec / 60) + " min";
+    return (sec / 3600).toFixed(1) + " h";
+  }
+
+  function renderBacklogs(list) {
+    $("backlogs-section").hidden = list.length === 0;
+    const out = [];
+    for (const q of list) {
+      const tr = el("tr");
+      tr.dataset.backlog = q.name;
+      tr.appendChild(el("td", "name", q.name));
+      tr.appendChild(el("td", "num" + (q.count < 0 ? " bad" : ""), q.count < 0 ? "?" : q.count));
+      tr.appendChild(el("td", "num", q.error ? q.error : (q.count > 0 ? fmtAge(q.ageSeconds) : "–")));
+      out.push(tr);
+    }
+    $("backlogs").tBodies[0].replaceChildren(...out);
+  }
+
+  // ---- bulk replay: all dead letters of one connector since a time, after
+  // a confirmation that shows how many will be replayed.
+
+  let bulk = null; // { connector, query, count }
+  function bulkQuery() {
+    let q = "connector=" + encodeURIComponent(bulk.connector) + "&limit=1000";
+    const sec = $("bulk-since").value;
+    if (sec) q += "&since=" + encodeURIComponent(new Date(bulk.opened - Number(sec) * 1000).toISOString());
+    return q;
+  }
+  async function countBulk() {
+    const confirm = $("bulk-confirm");
+    confirm.disabled = true;
+    $("bulk-count").textContent = "Counting…";
+    const q = bulkQuery();
+    try {
+      const res = await fetch("api/replay?" + q, { credentials: "same-origin" });
+      const body = await res.json();
+      if (!bulk || bulkQuery() !== q) return;
+      if (!res.ok) { $("bulk-count").textContent = body.error || ("HTTP " + res.status); return; }
+      bulk.query = q;
+      bulk.count = body.count;
+      let text = body.count === 1 ? "1 dead letter will be replayed" : body.count + " dead letters will be replayed";
+      if (body.more) text += " (the oldest 1000; more match)";
+      if (body.superseded > 0) text += "; " + body.superseded + " superseded left alone";
+      $("bulk-count").textContent = text + ".";
+      $("bulk-count").dataset.count = String(body.count);
+      confirm.textContent = "Replay " + body.count;
+      confirm.disabled = body.count === 0;
+    } catch (e) { $("bulk-count").textContent = "Could not count: " + e; }
+  }
+  function openBulk(connector) {
+    bulk = { connector, opened: Date.now(), query: "", count: 0 };
+    $("bulk-connector").textContent = connector;
+    $("bulk").hidden = false;
+    countBulk();
+  }
+  function closeBulk() { bulk = null; $("bulk").hidden = true; }
+  $("bulk-since").addEventListener("change", countBulk);
+  $("bulk-cancel").addEventListener("click", closeBulk);
+  $("bulk-confirm").addEventListener("click", async () => {
+    if (!bulk || !bulk.query) return;
+    const b = bulk;
+    $("bulk-confirm").disabled = true;
+    const r = await post("api/replay?" + b.query + "&expect=" + b.count);
+    if (r && r.results) {
+      const failed = r.results.filter((x) => x.status === "failed").length;
+      toast("Replayed " + r.results.length + " of " + b.connector + (failed ? ", " + failed + " failed again" : ": synced"), failed > 0);
+      closeBulk();
+    } else if (r && typeof r.count === "number") {
+      countBulk(); // the count changed since it was shown: show the new one
+    } else {
+      $("bulk-confirm").disabled = false;
+    }
+  });
 
   // ---- delivery feed
 
@@ -154,7 +260,7 @@
       el("td", "mono", d.key || ""),
       el("td", "mono dim", d.eventId),
       el("td", "num", d.attempts || ""),
-      el("td", "num", fmtDuration(d.durationNs)),
+      el("td", "num", fmtDuration(d.durationMs)),
     ];
     const act = el("td", "actions");
     if (writes && BAD.has(d.state)) act.appendChild(replayButton(d));
@@ -204,7 +310,8 @@
     const fields = [
       ["State", label(d.state)], ["Connector", d.connector], ["Event type", d.eventType], ["Event id", d.eventId],
       ["Key", d.key], ["Attempts", d.attempts], ["First attempt", d.firstAttempt && new Date(d.firstAttempt).toLocaleString()],
-      ["Last attempt", d.lastAttempt && new Date(d.lastAttempt).toLocaleString()], ["Duration", fmtDuration(d.durationNs)],
+      ["Last attempt", d.lastAttempt && new Date(d.lastAttempt).toLocaleString()], ["Duration", fmtDuration(d.durationMs)],
+      ["Superseded", d.superseded ? "yes: a later delivery synced this key" : ""],
       ["Partner id", d.partnerId], ["Payload hash", d.payloadHash],
     ];
     const out = [];
@@ -275,7 +382,10 @@
     selected = null;
     for (const x of feed.querySelectorAll("tr.selected")) x.classList.remove("selected");
   });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape") $("detail-close").click(); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape") return;
+    if (!$("bulk").hidden) closeBulk(); else $("detail-close").click();
+  });
 
   loadRecent().then(connect);
 })();

@@ -1,0 +1,112 @@
+package monitor
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ErrUnauthenticated, wrapped by an error of a [WithAuthorize] check,
+// makes the handler answer 401 instead of 403.
+var ErrUnauthenticated = errors.New("monitor: unauthenticated")
+
+// loopback are the host names allowed by default.
+var loopback = []string{"localhost", "127.0.0.1", "::1"}
+
+// admit runs the checks every request passes: the Host header, then the
+// authorization hooks. It answers the refusal itself and reports whether
+// the request may go on.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request) bool {
+	if !h.hostAllowed(r) {
+		writeError(w, http.StatusForbidden, "monitor: host not allowed")
+		return false
+	}
+	for _, fn := range h.authorize {
+		if err := fn(r); err != nil {
+			if errors.Is(err, ErrUnauthenticated) {
+				writeError(w, http.StatusUnauthorized, "monitor: authentication required")
+			} else {
+				writeError(w, http.StatusForbidden, "monitor: access denied")
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// hostAllowed reports whether r's Host header names an allowed host.
+func (h *Handler) hostAllowed(r *http.Request) bool {
+	name, port := splitHost(r.Host)
+	if name == "" {
+		return false
+	}
+	if port == "" {
+		port = "80"
+		if r.TLS != nil {
+			port = "443"
+		}
+	}
+	if len(h.hosts) > 0 {
+		for _, p := range h.hosts {
+			if p.name == name && (p.port == "" || p.port == port) {
+				return true
+			}
+		}
+		return false
+	}
+	if !slices.Contains(loopback, name) {
+		return false
+	}
+	// The listener's own port, when the server tells it.
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			return strconv.Itoa(ta.Port) == port
+		}
+	}
+	return true
+}
+
+// splitHost splits a Host header into a lower-case name (no brackets, no
+// trailing dot) and a port ("" when absent).
+func splitHost(host string) (name, port string) {
+	host = strings.ToLower(host)
+	if n, p, err := net.SplitHostPort(host); err == nil {
+		name, port = n, p
+	} else {
+		name = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	return strings.TrimSuffix(name, "."), port
+}
+
+// originAllowed reports whether a write's Origin header, when present,
+// is the request's own host or a trusted origin. (Browsers send Origin
+// with every POST; other clients need not.)
+func (h *Handler) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	if slices.Contains(h.trusted, strings.ToLower(o)) {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	on, op := splitHost(u.Host)
+	rn, rp := splitHost(r.Host)
+	if op == "" {
+		op = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if rp == "" {
+		rp = "80"
+		if r.TLS != nil {
+			rp = "443"
+		}
+	}
+	return on == rn && op == rp
+}

@@ -1,0 +1,231 @@
+package monitor
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// Delivery is a delivery as the monitor shows it: [synclayer.Delivery]
+// without the source event (event data never leaves through the monitor),
+// with its duration in milliseconds.
+type Delivery struct {
+	EventID      string                  `json:"eventId"`
+	EventType    string                  `json:"eventType"`
+	Connector    string                  `json:"connector"`
+	Key          string                  `json:"key,omitempty"`
+	State        synclayer.DeliveryState `json:"state"`
+	Attempts     int                     `json:"attempts"`
+	FirstAttempt time.Time               `json:"firstAttempt,omitzero"`
+	LastAttempt  time.Time               `json:"lastAttempt,omitzero"`
+	// DurationMs is the time the push took, in milliseconds (fractional).
+	DurationMs  float64   `json:"durationMs"`
+	Error       string    `json:"error,omitempty"`
+	PartnerID   string    `json:"partnerId,omitempty"`
+	PayloadHash string    `json:"payloadHash,omitempty"`
+	Updated     time.Time `json:"updated"`
+	// Superseded marks a dead letter (or failed delivery) whose key a later
+	// delivery to the same connector synced: replaying it would push an
+	// older version.
+	Superseded bool `json:"superseded,omitempty"`
+}
+
+func toDelivery(d synclayer.Delivery) Delivery {
+	return Delivery{EventID: d.EventID, EventType: d.EventType, Connector: d.Connector, Key: d.Key, State: d.State,
+		Attempts: d.Attempts, FirstAttempt: d.FirstAttempt, LastAttempt: d.LastAttempt,
+		DurationMs: float64(d.Duration.Microseconds()) / 1000, Error: d.Error, PartnerID: d.PartnerID,
+		PayloadHash: d.PayloadHash, Updated: d.Updated}
+}
+
+// deliveries converts a list, marking superseded dead letters.
+func (h *Handler) deliveries(list []synclayer.Delivery) []Delivery {
+	out := make([]Delivery, len(list))
+	for i, d := range list {
+		out[i] = toDelivery(d)
+		if d.State == synclayer.StateDead || d.State == synclayer.StateFailed {
+			out[i].Superseded = h.ledger.superseded(d.EventID, d.Connector)
+		}
+	}
+	return out
+}
+
+// Cursor marks where a page of a list starts: after the row it names, in
+// the delivery log's order (most recently updated first). Its text form,
+// the "next" of a page, is opaque. The zero Cursor is the start of the
+// list.
+type Cursor struct {
+	updated          time.Time
+	event, connector string
+}
+
+// IsZero reports whether c is the start of the list.
+func (c Cursor) IsZero() bool { return c.updated.IsZero() && c.event == "" && c.connector == "" }
+
+// String returns the cursor's text form ("" for the zero Cursor).
+func (c Cursor) String() string {
+	if c.IsZero() {
+		return ""
+	}
+	b, _ := json.Marshal([]any{c.updated.UnixNano(), c.event, c.connector})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseCursor(s string) (Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, err
+	}
+	var v struct {
+		ns               int64
+		event, connector string
+	}
+	if err := json.Unmarshal(b, &[]any{&v.ns, &v.event, &v.connector}); err != nil {
+		return Cursor{}, err
+	}
+	if v.ns <= 0 || checkText("cursor", v.event) != nil || checkText("cursor", v.connector) != nil {
+		return Cursor{}, errors.New("monitor: bad cursor")
+	}
+	return Cursor{updated: time.Unix(0, v.ns), event: v.event, connector: v.connector}, nil
+}
+
+func cursorOf(d synclayer.Delivery) Cursor {
+	return Cursor{updated: d.Updated, event: d.EventID, connector: d.Connector}
+}
+
+// logWindow is the most a page reads from the log to find its rows; a
+// list walks at most this many rows.
+const logWindow = 10_000
+
+// listPage returns the n rows after c of the list that list(limit) reads
+// from the log (its most recently updated rows, up to limit, in the log's
+// order), and the cursor of the next page (zero at the end). The delivery
+// log has no cursor of its own, so listPage reads a growing window of the
+// newest rows until it holds n rows past the cursor's row, and never more
+// than logWindow rows. When the cursor's row was updated since (it moved
+// to the front), the page goes on with the rows updated before it.
+func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error), c Cursor, n int) ([]synclayer.Delivery, Cursor, error) {
+	for window := n + 1; ; window *= 4 {
+		window = min(window, logWindow)
+		rows, err := list(ctx, window)
+		if err != nil {
+			return nil, Cursor{}, err
+		}
+		end := len(rows) < window || window >= logWindow // the window holds all there is to read
+		i := 0
+		if !c.IsZero() {
+			i = slices.IndexFunc(rows, c.is) + 1
+			if i == 0 && !end {
+				continue // the cursor's row is further on
+			}
+			if i == 0 {
+				i = slices.IndexFunc(rows, func(d synclayer.Delivery) bool { return d.Updated.Before(c.updated) })
+				if i < 0 {
+					i = len(rows)
+				}
+			}
+		}
+		rest := rows[i:]
+		if len(rest) > n {
+			return rest[:n], cursorOf(rest[n-1]), nil
+		}
+		if end {
+			if len(rows) >= window && len(rest) > 0 {
+				// The window's edge: go on from its last row.
+				return rest, cursorOf(rest[len(rest)-1]), nil
+			}
+			return rest, Cursor{}, nil
+		}
+	}
+}
+
+// is reports whether d is the row c names, unchanged.
+func (c Cursor) is(d synclayer.Delivery) bool {
+	return d.EventID == c.event && d.Connector == c.connector && d.Updated.Equal(c.updated)
+}
+
+// DeliveryPage is the body of GET api/deliveries.
+type DeliveryPage struct {
+	Deliveries []Delivery `json:"deliveries"`
+	// Next is the cursor of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// DeadLetterPage is the body of GET api/dead-letters.
+type DeadLetterPage struct {
+	DeadLetters []Delivery `json:"deadLetters"`
+	// Next is the cursor of the next page; empty on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
+	f, c, err := ParseFilter(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n := f.Limit
+	rows, next, err := listPage(r.Context(), func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
+		f.Limit = limit
+		return h.d.Deliveries(ctx, f)
+	}, c, n)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		return
+	}
+	h.ledger.refresh(r.Context(), h.d)
+	writeJSON(w, http.StatusOK, DeliveryPage{Deliveries: h.deliveries(rows), Next: next.String()})
+}
+
+func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
+	f, c, err := ParseReplayFilter(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n := f.Limit
+	rows, next, err := listPage(r.Context(), func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
+		f.Limit = limit
+		return h.d.DeadLetters(ctx, f)
+	}, c, n)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		return
+	}
+	h.ledger.refresh(r.Context(), h.d)
+	writeJSON(w, http.StatusOK, DeadLetterPage{DeadLetters: h.deliveries(rows), Next: next.String()})
+}
+
+// EventOutcome is the body of GET api/events/{id}.
+type EventOutcome struct {
+	EventID    string     `json:"eventId"`
+	EventType  string     `json:"eventType"`
+	Deliveries []Delivery `json:"deliveries"`
+}
+
+func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request, id string) {
+	if err := noQuery(r.URL.RawQuery); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if checkText("event id", id) != nil {
+		writeError(w, http.StatusNotFound, "monitor: no such event")
+		return
+	}
+	list, err := h.d.Deliveries(r.Context(), synclayer.DeliveryFilter{EventID: id, Limit: MaxLimit})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		return
+	}
+	if len(list) == 0 {
+		writeError(w, http.StatusNotFound, "monitor: no such event")
+		return
+	}
+	h.ledger.refresh(r.Context(), h.d)
+	writeJSON(w, http.StatusOK, EventOutcome{EventID: id, EventType: list[0].EventType, Deliveries: h.deliveries(list)})
+}
