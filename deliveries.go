@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -109,15 +110,15 @@ type Delivery struct {
 // deliveryJSON is a Delivery as JSON encodes it.
 type deliveryJSON struct {
 	plainDelivery
-	DurationMs int64 `json:"durationMs"`
+	DurationMs float64 `json:"durationMs"`
 }
 
 type plainDelivery Delivery // without the methods
 
-// MarshalJSON encodes the delivery with its Duration in whole
-// milliseconds, as "durationMs".
+// MarshalJSON encodes the delivery with its Duration in milliseconds, as
+// "durationMs" (a fraction below one millisecond).
 func (d Delivery) MarshalJSON() ([]byte, error) {
-	return json.Marshal(deliveryJSON{plainDelivery(d), d.Duration.Milliseconds()})
+	return json.Marshal(deliveryJSON{plainDelivery(d), float64(d.Duration) / float64(time.Millisecond)})
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
@@ -127,7 +128,7 @@ func (d *Delivery) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = Delivery(v.plainDelivery)
-	d.Duration = time.Duration(v.DurationMs) * time.Millisecond
+	d.Duration = time.Duration(math.Round(v.DurationMs * float64(time.Millisecond)))
 	return nil
 }
 
