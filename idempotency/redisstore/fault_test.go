@@ -2,8 +2,11 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +122,105 @@ func blockedClient(t *testing.T, admin *redis.Client, name string) string {
 		}
 	}
 	return ""
+}
+
+// A script reply of another shape than the store's scripts give (too
+// short, too long, of other types, an unknown status) is an error that
+// wraps ErrNoAnswer and names the operation, connector and key, for a lone
+// call and for calls in a batch; never a panic and never a status. The
+// replies are rewritten on their way from the server by a client hook.
+func TestMalformedReplies(t *testing.T) {
+	claimReplies := []any{
+		[]any{int64(3), "0"}, // busy without the lease's time left
+		[]any{int64(1)},
+		[]any{},
+		nil,
+		"OK",
+		int64(4),
+		[]any{int64(9), "0"},
+		[]any{int64(2), "x"},
+		[]any{"4", "0"},
+		[]any{int64(4), int64(0)},
+		[]any{int64(4), "0", int64(5)},
+		[]any{int64(3), "0", "soon"},
+	}
+	s, hook := openStore(t)
+	ctx := t.Context()
+	check := func(t *testing.T, op, key string, err error) {
+		t.Helper()
+		want := fmt.Sprintf("redisstore: %s of connector \"conn\", key %q", op, key)
+		if !errors.Is(err, redisstore.ErrNoAnswer) {
+			t.Errorf("%s: error %v, want ErrNoAnswer", op, err)
+		} else if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: error %q, want it to begin %q", op, err, want)
+		}
+	}
+	for i, reply := range claimReplies {
+		t.Run(fmt.Sprintf("claim %#v", reply), func(t *testing.T) {
+			hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal(reply) })
+			defer hook.setMutate(nil)
+			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("k%d", i), "e", 1))
+			if r.Status != 0 || r.Token != "" {
+				t.Errorf("claim returned %+v beside its error", r)
+			}
+			check(t, "claim", fmt.Sprintf("k%d", i), err)
+		})
+	}
+	for _, tc := range []struct {
+		op    string
+		reply any
+		call  func(c synclayer.Claim) error
+	}{
+		{"complete", int64(0), func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"complete", []any{}, func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"release", int64(2), func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
+		{"release", "1", func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
+		{"renew", int64(-1), func(c synclayer.Claim) error {
+			ok, err := s.Renew(ctx, c, "t")
+			if ok {
+				t.Error("renew returned true beside an error")
+			}
+			return err
+		}},
+		{"renew", nil, func(c synclayer.Claim) error { _, err := s.Renew(ctx, c, "t"); return err }},
+	} {
+		t.Run(fmt.Sprintf("%s %#v", tc.op, tc.reply), func(t *testing.T) {
+			hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal(tc.reply) })
+			defer hook.setMutate(nil)
+			check(t, tc.op, "k", tc.call(claimOf("k", "e", 1)))
+		})
+	}
+
+	// In a batch: eight claims gather behind a held one, and every reply
+	// of their round trip is short.
+	t.Run("batch", func(t *testing.T) {
+		waiting, release := hook.holdNext()
+		defer release()
+		first := make(chan error, 1)
+		go func() {
+			_, err := s.Claim(ctx, claimOf("first", "e", 1))
+			first <- err
+		}()
+		<-waiting
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "e", 1))
+				if err == nil {
+					err = fmt.Errorf("status %v and no error", r.Status)
+				}
+				errs[i] = err
+			})
+		}
+		waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
+		hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal([]any{int64(3), "0"}) })
+		defer hook.setMutate(nil)
+		release()
+		check(t, "claim", "first", <-first) // its reply, read after the release, is rewritten too
+		wg.Wait()
+		for i, err := range errs {
+			check(t, "claim", fmt.Sprintf("b%d", i), err)
+		}
+	})
 }
