@@ -224,3 +224,86 @@ func TestMalformedReplies(t *testing.T) {
 		}
 	})
 }
+
+// Killing the connection of a batch while it waits on the server (paused
+// with CLIENT PAUSE WRITE) fails the calls of that batch, each with an
+// error naming its operation and key, and only them: the claim killed
+// before it failed on its own, and once Redis is back every key is free,
+// as no killed script ever ran.
+func TestConnectionKilledMidBatch(t *testing.T) {
+	addr := testenv.Redis.Need(t)
+	name := "synclayertest-killbatch-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	prefix := name + ":"
+	removePrefix(t, prefix)
+	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name, MaxRetries: -1})
+	defer client.Close()
+	admin := newClient(t)
+	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	unpaused := false
+	unpause := func() {
+		if !unpaused {
+			unpaused = true
+			if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+				t.Errorf("unpause: %v", err)
+			}
+		}
+	}
+	defer unpause()
+	// kill kills the store's connection that waits on the pause, other
+	// than the one with id skip, and returns its id.
+	kill := func(what, skip string) string {
+		t.Helper()
+		var id string
+		waitFor(t, what+" blocked on the paused server", func() bool {
+			id = blockedClient(t, admin, name)
+			return id != "" && id != skip
+		})
+		if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, claimOf("a", "ea", 1))
+		first <- err
+	}()
+	waitFor(t, "the first claim blocked", func() bool { return blockedClient(t, admin, name) != "" })
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "eb", 1))
+			if err == nil {
+				err = fmt.Errorf("status %v and no error", r.Status)
+			}
+			errs[i] = err
+		})
+	}
+	waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
+	firstConn := kill("the first claim", "")
+	if err := <-first; err == nil || !strings.HasPrefix(err.Error(), `redisstore: claim of connector "conn", key "a"`) {
+		t.Errorf("the killed lone claim: %v, want a named error", err)
+	}
+	kill("the batch", firstConn)
+	wg.Wait()
+	for i, err := range errs {
+		want := fmt.Sprintf(`redisstore: claim of connector "conn", key "b%d", event "eb" (in a round trip of 8 operations): `, i)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("claim %d of the killed batch: %v, want an error beginning %q", i, err, want)
+		}
+	}
+	unpause()
+	mustClaim(t, s, claimOf("a", "ea", 1), synclayer.ClaimAcquired)
+	for i := range 8 {
+		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), "eb", 1), synclayer.ClaimAcquired)
+	}
+}
