@@ -94,8 +94,7 @@ func (s *Store) submit(ctx context.Context, o *op) error {
 		b.ops++
 		o.state = opSent
 		b.mu.Unlock()
-		s.roundTrip(ctx, []*op{o})
-		s.finish([]*op{o})
+		s.flush(ctx, []*op{o})
 		return nil
 	}
 	o.done = make(chan struct{})
@@ -114,6 +113,13 @@ func (s *Store) submit(ctx context.Context, o *op) error {
 	}
 	o.state = opAbandoned
 	return ctx.Err()
+}
+
+// flush runs the round trip of ops and ends it, even if it panics, so
+// that the batcher never stays stuck in flight.
+func (s *Store) flush(ctx context.Context, ops []*op) {
+	defer s.finish(ops)
+	s.roundTrip(ctx, ops)
 }
 
 // finish ends a round trip: it hands each op its reply, releases the
@@ -143,8 +149,7 @@ func (s *Store) finish(ops []*op) {
 		go func() {
 			// The round trip serves many callers: no single caller's
 			// cancellation ends it (each caller stops waiting on its own).
-			s.roundTrip(context.WithoutCancel(batch[0].ctx), batch)
-			s.finish(batch)
+			s.flush(context.WithoutCancel(batch[0].ctx), batch)
 		}()
 	}
 }

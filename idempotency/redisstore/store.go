@@ -142,7 +142,8 @@ func (s *Store) do(ctx context.Context, kind opKind, c synclayer.Claim, token st
 	}
 	o := s.newOp(ctx, kind, c, token)
 	if err := s.submit(ctx, o); err != nil {
-		return nil, s.fail(ctx, kind, c, o.batch, err)
+		// o may still be in a round trip: read nothing of it.
+		return nil, s.fail(ctx, kind, c, 0, err)
 	}
 	if o.err != nil {
 		return nil, s.fail(ctx, kind, c, o.batch, o.err)
