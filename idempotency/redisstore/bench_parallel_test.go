@@ -88,13 +88,13 @@ func benchStore(b *testing.B, batched bool) *redisstore.Store {
 }
 
 // BenchmarkCycleParallel runs claim-then-complete cycles (distinct keys and
-// events) from 16 and 64 goroutines, with group commit ("batched") and
+// events) from 1 (every call a lone call), 16 and 64 goroutines, with group commit ("batched") and
 // without it ("unbatched": each call its own EVALSHA round trip, as
 // before), interleaved in one run. It reports both rates in cycles/s, the
 // batched one as a multiple of the unbatched one, and the operations per
 // round trip of the batched store.
 func BenchmarkCycleParallel(b *testing.B) {
-	for _, g := range []int{16, 64} {
+	for _, g := range []int{1, 16, 64} {
 		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
 			ctx := context.Background()
 			cycles := func(s *redisstore.Store) func(b *testing.B, from, to int64) {
