@@ -140,17 +140,18 @@ func (s *Store) finish(ops []*op) {
 	b.inflight--
 	next := b.take()
 	b.mu.Unlock()
-	for _, o := range ops {
-		if o.done != nil {
-			close(o.done)
-		}
-	}
+	// What gathered goes first, then the callers of ops wake.
 	for _, batch := range next {
 		go func() {
 			// The round trip serves many callers: no single caller's
 			// cancellation ends it (each caller stops waiting on its own).
 			s.flush(context.WithoutCancel(batch[0].ctx), batch)
 		}()
+	}
+	for _, o := range ops {
+		if o.done != nil {
+			close(o.done)
+		}
 	}
 }
 
