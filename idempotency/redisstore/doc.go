@@ -30,9 +30,7 @@
 //
 // # Delivery semantics
 //
-// Each operation is one Lua script, run atomically by Redis in one round
-// trip (EVALSHA, falling back to EVAL once per connection if the script
-// cache was flushed), so a claim-then-complete cycle costs two round trips:
+// Each operation is one Lua script, run atomically by Redis:
 //
 //   - Claim: the done-marker exists -> done; the version is not above the
 //     stored one -> stale; SET NX PX of the lease fails -> busy, with the
@@ -41,6 +39,43 @@
 //     done-marker with the retention as TTL, raises the version, and sets
 //     the TTL of the version's hash to the retention.
 //   - Release: deletes the lease if it holds the token.
+//   - Renew ([synclayer.LeaseRenewer]): sets the lease's TTL to the claim's
+//     LeaseTTL from now if the token holds it, and reports whether it did.
+//     A lease that expired, was taken by another holder or was released is
+//     left as it is. The dispatcher takes short leases and renews them
+//     while a push runs, so a dead process frees its keys within one TTL.
+//
+// # Group commit
+//
+// The concurrent calls of one [Store] share round trips. A call that finds
+// no round trip in flight is sent at once, alone, by its caller, with the
+// caller's context: a lone call waits for no timer and no other call. The
+// calls that arrive while a round trip is in flight gather, and go as soon
+// as it returns, in one pipeline (at most 128 calls a pipeline; more go as
+// several pipelines at once). A pipeline holds one EVALSHA per call, so
+// each call stays atomic on its own and gets its own reply, with exactly
+// the semantics of a call sent alone. Under concurrency many events thus
+// share each round trip. The store runs no goroutine between calls and
+// has nothing to close.
+//
+// Why a pipeline and not one script over many calls: a script may only
+// touch keys of one cluster slot, and the keys of two record keys almost
+// never share one. A pipeline needs no common slot: a cluster client
+// splits it per node, one round trip to each, and a single node runs it
+// as it comes.
+//
+// A round trip that fails (a broken connection, a timeout, a closed
+// client) fails the calls it carried, each with an error naming its
+// operation, connector, key and event and the size of its round trip; the
+// next round trip starts afresh. A script the server no longer has (its
+// cache was flushed: NOSCRIPT) did not run, and is sent again in full with
+// EVAL, in one more round trip.
+//
+// Each caller's context is honoured: a call whose context ends while it
+// waits returns at once with the context's error. If it had not been sent
+// yet it never is; if it had, it may still take effect in Redis, as any
+// call cut off mid-flight may, and a lease that such an abandoned claim
+// acquired is released by the store, as nobody holds its token.
 //
 // Versions are compared as decimal strings, exactly, over the whole int64
 // range. The version of a key is forgotten when its hash expires, one
@@ -57,8 +92,10 @@
 // Every error names the operation, the connector, the key and the event,
 // and wraps the go-redis error (redis.ErrClosed for a closed client, a
 // net.Error for a broken connection); when the context ended, it also
-// matches ctx.Err() with errors.Is. The store never answers ClaimDone or
-// ClaimStale without a reply from Redis.
+// matches ctx.Err() with errors.Is. Every reply is checked for its whole
+// shape before it is read: a reply the scripts never give is [ErrNoAnswer].
+// The store never answers ClaimDone or ClaimStale without a reply from
+// Redis.
 //
 // A [Store] is safe for concurrent use by any number of goroutines and
 // processes.

@@ -2,8 +2,11 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +122,188 @@ func blockedClient(t *testing.T, admin *redis.Client, name string) string {
 		}
 	}
 	return ""
+}
+
+// A script reply of another shape than the store's scripts give (too
+// short, too long, of other types, an unknown status) is an error that
+// wraps ErrNoAnswer and names the operation, connector and key, for a lone
+// call and for calls in a batch; never a panic and never a status. The
+// replies are rewritten on their way from the server by a client hook.
+func TestMalformedReplies(t *testing.T) {
+	claimReplies := []any{
+		[]any{int64(3), "0"}, // busy without the lease's time left
+		[]any{int64(1)},
+		[]any{},
+		nil,
+		"OK",
+		int64(4),
+		[]any{int64(9), "0"},
+		[]any{int64(2), "x"},
+		[]any{"4", "0"},
+		[]any{int64(4), int64(0)},
+		[]any{int64(4), "0", int64(5)},
+		[]any{int64(3), "0", "soon"},
+	}
+	s, hook := openStore(t)
+	ctx := t.Context()
+	check := func(t *testing.T, op, key string, err error) {
+		t.Helper()
+		want := fmt.Sprintf("redisstore: %s of connector \"conn\", key %q", op, key)
+		if !errors.Is(err, redisstore.ErrNoAnswer) {
+			t.Errorf("%s: error %v, want ErrNoAnswer", op, err)
+		} else if !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: error %q, want it to begin %q", op, err, want)
+		}
+	}
+	for i, reply := range claimReplies {
+		t.Run(fmt.Sprintf("claim %#v", reply), func(t *testing.T) {
+			hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal(reply) })
+			defer hook.setMutate(nil)
+			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("k%d", i), "e", 1))
+			if r.Status != 0 || r.Token != "" {
+				t.Errorf("claim returned %+v beside its error", r)
+			}
+			check(t, "claim", fmt.Sprintf("k%d", i), err)
+		})
+	}
+	for _, tc := range []struct {
+		op    string
+		reply any
+		call  func(c synclayer.Claim) error
+	}{
+		{"complete", int64(0), func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"complete", []any{}, func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"release", int64(2), func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
+		{"release", "1", func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
+		{"renew", int64(-1), func(c synclayer.Claim) error {
+			ok, err := s.Renew(ctx, c, "t")
+			if ok {
+				t.Error("renew returned true beside an error")
+			}
+			return err
+		}},
+		{"renew", nil, func(c synclayer.Claim) error { _, err := s.Renew(ctx, c, "t"); return err }},
+	} {
+		t.Run(fmt.Sprintf("%s %#v", tc.op, tc.reply), func(t *testing.T) {
+			hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal(tc.reply) })
+			defer hook.setMutate(nil)
+			check(t, tc.op, "k", tc.call(claimOf("k", "e", 1)))
+		})
+	}
+
+	// In a batch: eight claims gather behind a held one, and every reply
+	// of their round trip is short.
+	t.Run("batch", func(t *testing.T) {
+		waiting, release := hook.holdNext()
+		defer release()
+		first := make(chan error, 1)
+		go func() {
+			_, err := s.Claim(ctx, claimOf("first", "e", 1))
+			first <- err
+		}()
+		<-waiting
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "e", 1))
+				if err == nil {
+					err = fmt.Errorf("status %v and no error", r.Status)
+				}
+				errs[i] = err
+			})
+		}
+		waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
+		hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal([]any{int64(3), "0"}) })
+		defer hook.setMutate(nil)
+		release()
+		check(t, "claim", "first", <-first) // its reply, read after the release, is rewritten too
+		wg.Wait()
+		for i, err := range errs {
+			check(t, "claim", fmt.Sprintf("b%d", i), err)
+		}
+	})
+}
+
+// Killing the connection of a batch while it waits on the server (paused
+// with CLIENT PAUSE WRITE) fails the calls of that batch, each with an
+// error naming its operation and key, and only them: the claim killed
+// before it failed on its own, and once Redis is back every key is free,
+// as no killed script ever ran.
+func TestConnectionKilledMidBatch(t *testing.T) {
+	addr := testenv.Redis.Need(t)
+	name := "synclayertest-killbatch-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	prefix := name + ":"
+	removePrefix(t, prefix)
+	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name, MaxRetries: -1})
+	defer client.Close()
+	admin := newClient(t)
+	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := admin.Do(ctx, "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	unpaused := false
+	unpause := func() {
+		if !unpaused {
+			unpaused = true
+			if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+				t.Errorf("unpause: %v", err)
+			}
+		}
+	}
+	defer unpause()
+	// kill kills the store's connection that waits on the pause, other
+	// than the one with id skip, and returns its id.
+	kill := func(what, skip string) string {
+		t.Helper()
+		var id string
+		waitFor(t, what+" blocked on the paused server", func() bool {
+			id = blockedClient(t, admin, name)
+			return id != "" && id != skip
+		})
+		if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, claimOf("a", "ea", 1))
+		first <- err
+	}()
+	waitFor(t, "the first claim blocked", func() bool { return blockedClient(t, admin, name) != "" })
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "eb", 1))
+			if err == nil {
+				err = fmt.Errorf("status %v and no error", r.Status)
+			}
+			errs[i] = err
+		})
+	}
+	waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
+	firstConn := kill("the first claim", "")
+	if err := <-first; err == nil || !strings.HasPrefix(err.Error(), `redisstore: claim of connector "conn", key "a"`) {
+		t.Errorf("the killed lone claim: %v, want a named error", err)
+	}
+	kill("the batch", firstConn)
+	wg.Wait()
+	for i, err := range errs {
+		want := fmt.Sprintf(`redisstore: claim of connector "conn", key "b%d", event "eb" (in a round trip of 8 operations): `, i)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("claim %d of the killed batch: %v, want an error beginning %q", i, err, want)
+		}
+	}
+	unpause()
+	mustClaim(t, s, claimOf("a", "ea", 1), synclayer.ClaimAcquired)
+	for i := range 8 {
+		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), "eb", 1), synclayer.ClaimAcquired)
+	}
 }

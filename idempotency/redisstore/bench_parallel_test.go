@@ -1,0 +1,176 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+)
+
+// The concurrency benchmarks compare contenders in one run, interleaved:
+// each does b.N items, in turns of benchTurn items, so that the load of
+// a shared machine weighs on all alike. Each reports its own rate, and
+// the ratios are reported beside them.
+
+const benchTurn = 250
+
+// contender is one side of a comparison: do runs items [from, to) with g
+// goroutines.
+type contender struct {
+	name string
+	do   func(b *testing.B, from, to int64)
+	took time.Duration
+}
+
+// interleave runs every contender over b.N items, turn by turn.
+func interleave(b *testing.B, cs []*contender) {
+	b.ResetTimer()
+	for done := int64(0); done < int64(b.N); done += benchTurn {
+		to := min(done+benchTurn, int64(b.N))
+		for _, c := range cs {
+			t0 := time.Now()
+			c.do(b, done, to)
+			c.took += time.Since(t0)
+		}
+	}
+	b.StopTimer()
+}
+
+func (c *contender) rate(n int) float64 { return float64(n) / c.took.Seconds() }
+
+// parallel runs f(i) for i in [from, to) on g goroutines.
+func parallel(b *testing.B, g int, from, to int64, f func(i int64) error) {
+	next := atomic.Int64{}
+	next.Store(from)
+	var wg sync.WaitGroup
+	for range g {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= to {
+					return
+				}
+				if err := f(i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// benchStore opens a store under a fresh prefix, batched or not, over a
+// client with go-redis's default pool.
+func benchStore(b *testing.B, batched bool) *redisstore.Store {
+	b.Helper()
+	client := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(b)})
+	b.Cleanup(func() { client.Close() })
+	prefix := "synclayerbench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	removePrefix(b, prefix)
+	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !batched {
+		redisstore.Unbatched(s)
+	}
+	return s
+}
+
+// BenchmarkCycleParallel runs claim-then-complete cycles (distinct keys and
+// events) from 1 (every call a lone call), 16 and 64 goroutines, with group commit ("batched") and
+// without it ("unbatched": each call its own EVALSHA round trip, as
+// before), interleaved in one run. It reports both rates in cycles/s, the
+// batched one as a multiple of the unbatched one, and the operations per
+// round trip of the batched store.
+func BenchmarkCycleParallel(b *testing.B) {
+	for _, g := range []int{1, 16, 64} {
+		b.Run("goroutines="+strconv.Itoa(g), func(b *testing.B) {
+			ctx := context.Background()
+			cycles := func(s *redisstore.Store) func(b *testing.B, from, to int64) {
+				return func(b *testing.B, from, to int64) {
+					parallel(b, g, from, to, func(i int64) error {
+						n := strconv.FormatInt(i, 10)
+						c := synclayer.Claim{Connector: "bench", Key: "record-" + n, EventID: "evt-" + n,
+							Version: i + 1, LeaseTTL: time.Minute, Retention: time.Hour}
+						r, err := s.Claim(ctx, c)
+						if err != nil || r.Status != synclayer.ClaimAcquired {
+							return fmt.Errorf("claim: %v, %w", r.Status, err)
+						}
+						return s.Complete(ctx, c, r.Token)
+					})
+				}
+			}
+			batched, unbatched := benchStore(b, true), benchStore(b, false)
+			cb := &contender{name: "batched", do: cycles(batched)}
+			cu := &contender{name: "unbatched", do: cycles(unbatched)}
+			interleave(b, []*contender{cb, cu})
+			b.ReportMetric(cb.rate(b.N), "batched-cycles/s")
+			b.ReportMetric(cu.rate(b.N), "unbatched-cycles/s")
+			b.ReportMetric(cb.rate(b.N)/cu.rate(b.N), "batched/unbatched")
+			st := redisstore.Stats(batched)
+			b.ReportMetric(float64(st.Ops)/float64(max(st.Rounds, 1)), "ops/round")
+		})
+	}
+}
+
+// publishNothing is a Publisher that drops announcements, so that each
+// event also costs the announcement's claim and complete.
+type publishNothing struct{}
+
+func (publishNothing) Publish(context.Context, synclayer.Event) error { return nil }
+
+// BenchmarkDispatch16 is the store's share of the durable path: 16
+// goroutines Dispatch events (distinct IDs and keys) to one no-op
+// connector, with a publisher, so each event costs four store calls (claim
+// and complete of the route, then of the announcement). The memory store,
+// this store batched and this store unbatched run interleaved in one run;
+// the Redis rates are also reported as fractions of the memory store's.
+func BenchmarkDispatch16(b *testing.B) {
+	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil })
+	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject}, nil
+	})
+	ctx := context.Background()
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	dispatch := func(store synclayer.Store) func(b *testing.B, from, to int64) {
+		reg := synclayer.NewRegistry()
+		if err := reg.Register("partner", noop, synclayer.Route("E", mapper), synclayer.WithConcurrency(1024)); err != nil {
+			b.Fatal(err)
+		}
+		d := synclayer.NewDispatcher(reg, synclayer.WithStore(store),
+			synclayer.WithObserver(nil), synclayer.WithPublisher(publishNothing{}))
+		return func(b *testing.B, from, to int64) {
+			parallel(b, 16, from, to, func(i int64) error {
+				id := run + "-" + strconv.FormatInt(i, 10)
+				rep, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: "rec-" + id})
+				if err != nil || len(rep.Results) != 1 || rep.Results[0].Status != synclayer.StatusSynced {
+					return fmt.Errorf("dispatch %s: %+v, %w", id, rep.Results, err)
+				}
+				return nil
+			})
+		}
+	}
+	batched := benchStore(b, true)
+	cm := &contender{name: "memory", do: dispatch(synclayer.NewMemoryStore())}
+	cb := &contender{name: "redis-batched", do: dispatch(batched)}
+	cu := &contender{name: "redis-unbatched", do: dispatch(benchStore(b, false))}
+	interleave(b, []*contender{cm, cb, cu})
+	for _, c := range []*contender{cm, cb, cu} {
+		b.ReportMetric(c.rate(b.N), c.name+"-events/s")
+	}
+	b.ReportMetric(cb.rate(b.N)/cm.rate(b.N), "batched/memory")
+	b.ReportMetric(cu.rate(b.N)/cm.rate(b.N), "unbatched/memory")
+	st := redisstore.Stats(batched)
+	b.ReportMetric(float64(st.Ops)/float64(max(st.Rounds, 1)), "ops/round")
+}

@@ -1,0 +1,142 @@
+package redisstore_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// faultHook is a go-redis hook that sees every round trip of a client
+// (a single command or a pipeline) and can hold one, fail one without
+// sending it, or rewrite the replies of the scripts, as a faulty server
+// or network would.
+type faultHook struct {
+	mu     sync.Mutex
+	rounds []int         // commands per round trip, in order
+	hold   chan struct{} // when set, the next round trip waits for it to close
+	held   chan struct{} // closed once that round trip waits
+	fail   error         // when set, the next round trip fails with it, unsent
+	failed []redis.Cmder // the commands of the round trip that failed
+	mutate func(cmd *redis.Cmd)
+}
+
+func (h *faultHook) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return next(ctx, network, addr)
+	}
+}
+
+func (h *faultHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if !isScript(cmd) {
+			return next(ctx, cmd)
+		}
+		cmds := []redis.Cmder{cmd}
+		if err := h.before(cmds); err != nil {
+			return err
+		}
+		err := next(ctx, cmd)
+		h.after(cmds)
+		return err
+	}
+}
+
+func (h *faultHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) == 0 || !isScript(cmds[0]) {
+			return next(ctx, cmds)
+		}
+		if err := h.before(cmds); err != nil {
+			return err
+		}
+		err := next(ctx, cmds)
+		h.after(cmds)
+		return err
+	}
+}
+
+// before records the round trip, waits if it is to be held, and fails it
+// if it is to fail (as armed when it began).
+func (h *faultHook) before(cmds []redis.Cmder) error {
+	h.mu.Lock()
+	h.rounds = append(h.rounds, len(cmds))
+	hold, held, fail := h.hold, h.held, h.fail
+	h.hold, h.held, h.fail = nil, nil, nil
+	if fail != nil {
+		h.failed = cmds
+	}
+	h.mu.Unlock()
+	if hold != nil {
+		close(held)
+		<-hold
+	}
+	if fail != nil {
+		for _, c := range cmds {
+			c.SetErr(fail)
+		}
+		return fail
+	}
+	return nil
+}
+
+func (h *faultHook) after(cmds []redis.Cmder) {
+	h.mu.Lock()
+	mutate := h.mutate
+	h.mu.Unlock()
+	if mutate == nil {
+		return
+	}
+	for _, c := range cmds {
+		if cmd, ok := c.(*redis.Cmd); ok && cmd.Err() == nil {
+			mutate(cmd)
+		}
+	}
+}
+
+// holdNext makes the next round trip wait until the returned release is
+// called; held is closed once it waits.
+func (h *faultHook) holdNext() (held <-chan struct{}, release func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	hold, hd := make(chan struct{}), make(chan struct{})
+	h.hold, h.held = hold, hd
+	var once sync.Once
+	return hd, func() { once.Do(func() { close(hold) }) }
+}
+
+// failNext makes the next round trip fail with err, unsent.
+func (h *faultHook) failNext(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fail = err
+}
+
+// setMutate makes f rewrite the reply of every script call that succeeded.
+func (h *faultHook) setMutate(f func(cmd *redis.Cmd)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mutate = f
+}
+
+// failedCmds returns the commands of the round trip that failNext failed.
+func (h *faultHook) failedCmds() []redis.Cmder {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failed
+}
+
+// roundTrips returns the commands per round trip seen so far.
+func (h *faultHook) roundTrips() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.rounds...)
+}
+
+// isScript reports whether cmd runs a script (the store's commands).
+func isScript(cmd redis.Cmder) bool {
+	name := strings.ToLower(cmd.Name())
+	return name == "evalsha" || name == "eval"
+}
