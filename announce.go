@@ -15,7 +15,12 @@ const announceConnector = "$announce"
 // announce publishes SyncCompleted or SyncFailed for rep, once per event and
 // outcome. It stays silent when some route did not finish (a store failure,
 // a cancelled context): the event will be redelivered and announced then.
-func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
+//
+// Under Run, with a store across the network, the announcement's done-marker
+// is written after the handler returns, so the bus's acknowledgement does
+// not wait a round trip for it: if that write is lost, a later redelivery
+// announces again, which at-least-once allows.
+func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool) error {
 	kind := SyncCompleted
 	for _, r := range rep.Results {
 		if r.Status == StatusPending {
@@ -62,6 +67,10 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report) error {
 	if err != nil {
 		_ = settle(ctx, d.store.Release, c, cr.Token) // the lease expires anyway
 		return fmt.Errorf("synclayer: event %s: %w: %s: %w", quote(ev.ID), ErrPublish, kind, err)
+	}
+	if _, local := d.store.(*MemoryStore); fromBus && !local {
+		d.finishLater(ctx, func(ctx context.Context) { _ = settle(ctx, d.store.Complete, c, cr.Token) })
+		return nil
 	}
 	if err := settle(ctx, d.store.Complete, c, cr.Token); err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: published, but %w: %w", quote(ev.ID), kind, ErrStore, err)

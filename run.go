@@ -181,6 +181,16 @@ func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
 // ctx without its cancellation, as nothing else would ever carry the work
 // on.
 func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {
+	d.goBackground(ctx, delay, false, fn)
+}
+
+// finishLater runs fn on its own goroutine now, and under a Run makes Run
+// wait for it; fn runs even if the Run is ending (it must bound itself).
+func (d *Dispatcher) finishLater(ctx context.Context, fn func(context.Context)) {
+	d.goBackground(ctx, 0, true, fn)
+}
+
+func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, always bool, fn func(context.Context)) {
 	d.runsMu.Lock()
 	var l *runLife
 	if n := len(d.runs); n > 0 {
@@ -194,13 +204,15 @@ func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn fun
 	}
 	t := time.AfterFunc(delay, func() {
 		defer l.wg.Done()
-		if l.ctx.Err() == nil {
+		if always || l.ctx.Err() == nil {
 			fn(l.ctx)
 		}
 	})
-	context.AfterFunc(l.ctx, func() {
-		if t.Stop() {
-			l.wg.Done()
-		}
-	})
+	if !always {
+		context.AfterFunc(l.ctx, func() {
+			if t.Stop() {
+				l.wg.Done()
+			}
+		})
+	}
 }

@@ -400,7 +400,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Repo
 		wg.Wait()
 	}
 	if d.pub != nil {
-		if err := d.announce(ctx, rep); err != nil {
+		if err := d.announce(ctx, rep, fromBus); err != nil {
 			rep.err = err
 		}
 	}
