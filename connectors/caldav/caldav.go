@@ -65,7 +65,7 @@ func New(cfg Config) (*Connector, error) {
 	case cfg.CollectionURL == "":
 		return nil, errors.New("caldav: Config.CollectionURL is required")
 	case err != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL: %w", err)
+		return nil, fmt.Errorf("caldav: Config.CollectionURL %s", httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return nil, fmt.Errorf("caldav: Config.CollectionURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
 	case u.User != nil:

@@ -1,13 +1,13 @@
 package rest
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
 // Defaults of [Config].
@@ -95,7 +95,7 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	}
 	base, perr := url.Parse(cfg.BaseURL)
 	if perr != nil {
-		return fail("BaseURL: %w", errors.New(redactParseError(perr)))
+		return fail("BaseURL %s", httpx.URLProblem(perr))
 	}
 	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fail("BaseURL must be an absolute http or https URL")
@@ -137,16 +137,6 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 		}
 	}
 	return prefix, suffix, nil
-}
-
-// redactParseError keeps a URL parse error free of the URL, which may hold
-// a secret.
-func redactParseError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
-	}
-	return "invalid URL"
 }
 
 func validHeaderName(s string) bool {

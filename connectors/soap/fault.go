@@ -54,6 +54,14 @@ func (f *Fault) Error() string {
 // Unwrap returns [ErrFault].
 func (f *Fault) Unwrap() error { return ErrFault }
 
+// Redacted returns a copy of f with scrub applied to its texts, so that a
+// fault echoing the request keeps no credential (see httpx.Redactable).
+func (f *Fault) Redacted(scrub func(string) string) error {
+	c := *f
+	c.Subcode, c.Reason, c.Actor, c.Detail = scrub(f.Subcode), scrub(f.Reason), scrub(f.Actor), scrub(f.Detail)
+	return &c
+}
+
 // Retryable reports whether the fault may pass if the same request is sent
 // again: Server (1.1) and Receiver (1.2) faults. Client, Sender,
 // MustUnderstand, VersionMismatch, DataEncodingUnknown and unknown codes
