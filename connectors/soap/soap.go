@@ -61,12 +61,11 @@ func New(cfg Config) (*Connector, error) {
 		c.classes.Secrets = []string{cfg.Security.Password}
 	}
 	if c.client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.Concurrency
-		tr.MaxConnsPerHost = cfg.Concurrency
-		tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Concurrency)
+		// A replaced http.DefaultTransport (httpmock) is used as it is, and
+		// not ours to close.
+		tr, shared := httpx.NewTransport(cfg.Concurrency)
 		c.client = &http.Client{Transport: tr}
-		c.owned = true
+		c.owned = !shared
 	}
 	return c, nil
 }
