@@ -141,7 +141,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		return c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
-	f := parseFault(body)
+	f := parseFault(body, resp.Header.Get("Content-Type"))
 	switch {
 	case f != nil && f.Code != unparsable:
 		kind := ErrRejected
