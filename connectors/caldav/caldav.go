@@ -205,9 +205,9 @@ func (c *Connector) get(ctx context.Context, target, key string) (stored, string
 			errors.New("the server sent no ETag, so the object cannot be updated safely")))
 	}
 	s := parse(body)
-	if s.key != "" && s.key != key {
+	if other, ok := s.otherKey(key); ok {
 		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %s: %w: it holds key %q, not %q",
-			httpx.RedactURL(req.URL, false), ErrKeyMismatch, s.key, key))
+			httpx.RedactURL(req.URL, false), ErrKeyMismatch, other, key))
 	}
 	return s, etag, true, nil
 }

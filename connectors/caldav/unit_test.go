@@ -86,8 +86,8 @@ func TestInvalidPayloads(t *testing.T) {
 	}{
 		{"wrong type", "event", "want caldav.Event"},
 		{"nil", (*caldav.Event)(nil), "nil *caldav.Event"},
-		{"no start", caldav.Event{Summary: "x"}, "Start is required"},
-		{"end before start", caldav.Event{Start: day.Add(time.Hour), End: day}, "before Start"},
+		{"no start", caldav.Event{Summary: "x"}, "needs a Start"},
+		{"end before start", caldav.Event{Start: day.Add(time.Hour), End: day}, "before its Start"},
 		{"all-day end not after", caldav.Event{Start: day, End: day.Add(3 * time.Hour), AllDay: true}, "exclusive"},
 	} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
