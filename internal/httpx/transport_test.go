@@ -7,7 +7,9 @@ import (
 
 type otherTransport struct{}
 
-func (otherTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, http.ErrNotSupported }
+func (otherTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, http.ErrNotSupported
+}
 
 func TestNewTransport(t *testing.T) {
 	tr, shared := NewTransport(7)
