@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -41,6 +42,10 @@ func (f *Fault) Error() string {
 	var b strings.Builder
 	b.WriteString("soap: fault ")
 	b.WriteString(f.Code)
+	if f.Code != unparsable && f.Namespace != f.Version.namespace() {
+		b.WriteString(" of namespace ")
+		b.WriteString(strconv.Quote(f.Namespace))
+	}
 	if f.Subcode != "" {
 		b.WriteString(" (")
 		b.WriteString(f.Subcode)
@@ -113,8 +118,9 @@ func (s scope) with(attrs []xml.Attr) scope {
 }
 
 // resolve splits a QName into its namespace and local name. An unbound
-// prefix gives the namespace "" (unknown); so does an unprefixed name
-// under no default namespace, which the caller treats as SOAP's own.
+// prefix gives the namespace "" (unknown). An unprefixed name takes the
+// default namespace in scope or, with none, envelopeNS: servers commonly
+// send SOAP's own codes unprefixed.
 func (s scope) resolve(q string, envelopeNS string) (ns, local string) {
 	q = strings.TrimSpace(q)
 	prefix, local, ok := strings.Cut(q, ":")

@@ -139,6 +139,9 @@ func TestFaultCodeNamespaces(t *testing.T) {
 			if f.Namespace != tt.ns || strings.Contains(f.Code, ":") {
 				t.Errorf("fault code %q in namespace %q, want a local name in %q", f.Code, f.Namespace, tt.ns)
 			}
+			if foreign := tt.ns != soap.NamespaceSOAP11 && tt.ns != soap.NamespaceSOAP12; foreign != strings.Contains(err.Error(), "of namespace") {
+				t.Errorf("error text %q: the namespace of a foreign code must show, SOAP's must not", err)
+			}
 		})
 	}
 }
