@@ -106,6 +106,8 @@ func TestConfigValidation(t *testing.T) {
 		{caldav.Config{CollectionURL: "/cal/"}, "absolute"},
 		{caldav.Config{CollectionURL: "https://alice:s3cret-pw@dav.example/cal/"}, "carries credentials"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/?x=1"}, "query"},
+		{caldav.Config{CollectionURL: "https://alice:s3cret@dav.example/%zz/?token=s3cret"}, "CollectionURL holds an invalid %-escape"},
+		{caldav.Config{CollectionURL: "https://alice:s3cret@dav.example:port/?token=s3cret"}, "CollectionURL has an invalid port"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", MaxConflicts: -1}, "MaxConflicts"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", ProdID: "a\r\nb"}, "ProdID"},
 	} {
