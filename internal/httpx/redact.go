@@ -58,8 +58,12 @@ var secretXMLElement = regexp.MustCompile(`(?is)(<(?:[a-z0-9_.\-]+:)?(` + secret
 // bearerInText matches credentials of the Bearer and Basic schemes.
 // The scheme may be followed by a URL-encoded space, and the credential
 // runs to the next space, quote or raw backslash (a JSON \u escape
-// continues it).
-var bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+|\+|%20)(?:[^\s"'\\]|\\u[0-9a-f]{4})+`)
+// continues it). A "credential" of lowercase letters only is a word of
+// prose ("basic authentication"), which [redactor.text] keeps.
+var bearerInText = regexp.MustCompile(`(?i)\b(bearer|basic)(\s+|\+|%20)((?:[^\s"'\\]|\\u[0-9a-f]{4})+)`)
+
+// proseWord matches a lowercase word.
+var proseWord = regexp.MustCompile(`^[a-z]+[.,;:!?)]*$`)
 
 // urlInText matches absolute URLs in free text.
 var urlInText = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.\-]*://[^\s"'<>\\]+`)
@@ -246,7 +250,13 @@ func (r redactor) text(s string) string {
 	s = secretJSONField.ReplaceAllString(s, "${1}"+Redacted+"${2}")
 	s = secretXMLElement.ReplaceAllString(s, "${1}"+Redacted+"${3}")
 	s = secretParamInText.ReplaceAllString(s, "${1}"+Redacted)
-	s = bearerInText.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = bearerInText.ReplaceAllStringFunc(s, func(m string) string {
+		sub := bearerInText.FindStringSubmatch(m)
+		if proseWord.MatchString(sub[3]) {
+			return m
+		}
+		return sub[1] + sub[2] + Redacted
+	})
 	for _, v := range r.values {
 		if strings.Contains(s, v) {
 			return Withheld
