@@ -64,7 +64,7 @@ func New(cfg Config) (*Connector, error) {
 	case cfg.LayerURL == "":
 		return nil, errors.New("arcgis: Config.LayerURL is required")
 	case err != nil:
-		return nil, fmt.Errorf("arcgis: Config.LayerURL: %w", err)
+		return nil, fmt.Errorf("arcgis: Config.LayerURL %s", httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return nil, fmt.Errorf("arcgis: Config.LayerURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:

@@ -440,6 +440,9 @@ func TestConfigValidation(t *testing.T) {
 		{"relative", func(c *arcgis.Config) { c.LayerURL = "/FeatureServer/0" }, "absolute"},
 		{"ftp", func(c *arcgis.Config) { c.LayerURL = "ftp://h/FeatureServer/0" }, "absolute"},
 		{"token in URL", func(c *arcgis.Config) { c.LayerURL += "?token=s3cr3t-value" }, "must not carry a query"},
+		{"unparsable, with user info and token", func(c *arcgis.Config) {
+			c.LayerURL = "https://u:s3cr3t@gis.example/%zz/FeatureServer/0?token=s3cr3t"
+		}, "LayerURL holds an invalid %-escape"},
 		{"not a layer", func(c *arcgis.Config) { c.LayerURL = "https://h/arcgis/rest/services/A/MapServer" }, "FeatureServer/{layer}"},
 		{"no key field", func(c *arcgis.Config) { c.KeyField = "" }, "KeyField"},
 		{"bad key field", func(c *arcgis.Config) { c.KeyField = "KEY = 1 OR" }, "KeyField"},

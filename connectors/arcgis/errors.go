@@ -44,6 +44,21 @@ type APIError struct {
 	Details  []string // extra lines the service gave
 }
 
+// Redacted returns a copy of e with scrub applied to its texts, so that
+// an error echoing the request keeps no credential.
+func (e *APIError) Redacted(scrub func(string) string) error {
+	c := *e
+	c.Message = scrub(e.Message)
+	c.Details = make([]string, len(e.Details))
+	for i, d := range e.Details {
+		c.Details[i] = scrub(d)
+	}
+	if e.Details == nil {
+		c.Details = nil
+	}
+	return &c
+}
+
 // Error reports the operation, code and message.
 func (e *APIError) Error() string {
 	var b strings.Builder

@@ -65,7 +65,7 @@ func New(cfg Config) (*Connector, error) {
 	case cfg.CollectionURL == "":
 		return nil, errors.New("caldav: Config.CollectionURL is required")
 	case err != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL: %w", err)
+		return nil, fmt.Errorf("caldav: Config.CollectionURL %s", httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return nil, fmt.Errorf("caldav: Config.CollectionURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
 	case u.User != nil:
@@ -205,9 +205,9 @@ func (c *Connector) get(ctx context.Context, target, key string) (stored, string
 			errors.New("the server sent no ETag, so the object cannot be updated safely")))
 	}
 	s := parse(body)
-	if s.key != "" && s.key != key {
+	if other, ok := s.otherKey(key); ok {
 		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %s: %w: it holds key %q, not %q",
-			httpx.RedactURL(req.URL, false), ErrKeyMismatch, s.key, key))
+			httpx.RedactURL(req.URL, false), ErrKeyMismatch, other, key))
 	}
 	return s, etag, true, nil
 }

@@ -37,6 +37,15 @@
 // overwrites a newer one, even across processes with different
 // idempotency stores. Unversioned records (Version 0) are always written.
 //
+// The stored object is read as a whole. A calendar client that edits one
+// occurrence of a recurring event adds an override VEVENT (with a
+// RECURRENCE-ID) to the object, in any order and copying the master's
+// properties or not; every VEVENT counts: the object's version is the
+// highest X-SYNCLAYER-VERSION any of them carries, and one naming another
+// key makes a key mismatch. A newer record replaces the whole object with
+// its single VEVENT, overrides included: the record is the source of
+// truth.
+//
 // The conditional requests are plain net/http: go-webdav's
 // PutCalendarObject sends no preconditions.
 //
@@ -58,7 +67,7 @@
 //     [ErrConflict];
 //   - a 412 on every one of Config.MaxConflicts tries wraps [ErrConflict]
 //     and is retryable;
-//   - an object at the key's path that names another key wraps
+//   - an object at the key's path of which any VEVENT names another key wraps
 //     [ErrKeyMismatch] and is permanent;
 //   - an invalid payload wraps [ErrInvalidPayload] and is permanent.
 //

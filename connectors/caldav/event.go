@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,7 +43,7 @@ const maxLine = 75
 // encode builds the iCalendar object of ev for key.
 func (c *Connector) encode(key string, version int64, ev Event) ([]byte, error) {
 	if ev.Start.IsZero() {
-		return nil, errors.New("Start is required")
+		return nil, errors.New("the event needs a Start")
 	}
 	cal := ical.NewCalendar()
 	cal.Props.SetText(ical.PropVersion, "2.0")
@@ -57,7 +58,7 @@ func (c *Connector) encode(key string, version int64, ev Event) ([]byte, error) 
 			end = date(ev.End)
 		}
 		if !end.After(start) {
-			return nil, fmt.Errorf("all-day End %s must come after Start %s (End is exclusive)", end.Format(time.DateOnly), start.Format(time.DateOnly))
+			return nil, fmt.Errorf("the all-day event's End %s must come after its Start %s (End is exclusive)", end.Format(time.DateOnly), start.Format(time.DateOnly))
 		}
 		ve.Props.SetDate(ical.PropDateTimeStart, start)
 		ve.Props.SetDate(ical.PropDateTimeEnd, end)
@@ -65,7 +66,7 @@ func (c *Connector) encode(key string, version int64, ev Event) ([]byte, error) 
 		ve.Props.SetDateTime(ical.PropDateTimeStart, ev.Start.UTC().Truncate(time.Second))
 		if !ev.End.IsZero() {
 			if ev.End.Before(ev.Start) {
-				return nil, fmt.Errorf("End %s is before Start %s", ev.End.Format(time.RFC3339), ev.Start.Format(time.RFC3339))
+				return nil, fmt.Errorf("the event's End %s is before its Start %s", ev.End.Format(time.RFC3339), ev.Start.Format(time.RFC3339))
 			}
 			ve.Props.SetDateTime(ical.PropDateTimeEnd, ev.End.UTC().Truncate(time.Second))
 		}
@@ -150,27 +151,50 @@ func fold(b []byte) []byte {
 
 // stored is what Sync needs from an object the server holds.
 type stored struct {
-	key     string // X-SYNCLAYER-KEY, "" if absent
-	version int64  // X-SYNCLAYER-VERSION, 0 if absent
+	keys    []string // the distinct X-SYNCLAYER-KEY values, none if absent
+	version int64    // the highest X-SYNCLAYER-VERSION, 0 if absent
+}
+
+// otherKey returns a key of s that is not key, if any.
+func (s stored) otherKey(key string) (string, bool) {
+	for _, k := range s.keys {
+		if k != key {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // parse reads the connector's properties from an object. An object that
 // does not parse gives the zero value: it is overwritten.
+//
+// An object may hold several VEVENTs with one UID: a recurring event's
+// master and its overrides (RECURRENCE-ID), which a calendar client adds
+// when a user edits one occurrence, in any order and copying the master's
+// properties or not. All of them count: the object belongs to each key
+// they name (two keys are a mismatch), and its version is the highest any
+// of them carries (an override copies the master's version of its time,
+// never a newer one), so neither an override listed first nor one without
+// the properties hides what the master says.
 func parse(body []byte) stored {
 	cal, err := ical.NewDecoder(bytes.NewReader(body)).Decode()
 	if err != nil {
 		return stored{}
 	}
+	var s stored
+	seen := false
 	for _, ev := range cal.Events() {
-		var s stored
 		if p := ev.Props.Get(PropKey); p != nil {
-			s.key, _ = p.Text()
+			if k, err := p.Text(); err == nil && k != "" && !slices.Contains(s.keys, k) {
+				s.keys = append(s.keys, k)
+			}
 		}
 		if p := ev.Props.Get(PropVersion); p != nil {
 			v, _ := p.Text()
-			s.version, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && (!seen || n > s.version) {
+				s.version, seen = n, true
+			}
 		}
-		return s
 	}
-	return stored{}
+	return s
 }

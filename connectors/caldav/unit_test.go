@@ -86,8 +86,8 @@ func TestInvalidPayloads(t *testing.T) {
 	}{
 		{"wrong type", "event", "want caldav.Event"},
 		{"nil", (*caldav.Event)(nil), "nil *caldav.Event"},
-		{"no start", caldav.Event{Summary: "x"}, "Start is required"},
-		{"end before start", caldav.Event{Start: day.Add(time.Hour), End: day}, "before Start"},
+		{"no start", caldav.Event{Summary: "x"}, "needs a Start"},
+		{"end before start", caldav.Event{Start: day.Add(time.Hour), End: day}, "before its Start"},
 		{"all-day end not after", caldav.Event{Start: day, End: day.Add(3 * time.Hour), AllDay: true}, "exclusive"},
 	} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
@@ -106,6 +106,8 @@ func TestConfigValidation(t *testing.T) {
 		{caldav.Config{CollectionURL: "/cal/"}, "absolute"},
 		{caldav.Config{CollectionURL: "https://alice:s3cret-pw@dav.example/cal/"}, "carries credentials"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/?x=1"}, "query"},
+		{caldav.Config{CollectionURL: "https://alice:s3cret@dav.example/%zz/?token=s3cret"}, "CollectionURL holds an invalid %-escape"},
+		{caldav.Config{CollectionURL: "https://alice:s3cret@dav.example:port/?token=s3cret"}, "CollectionURL has an invalid port"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", MaxConflicts: -1}, "MaxConflicts"},
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", ProdID: "a\r\nb"}, "ProdID"},
 	} {

@@ -138,7 +138,7 @@ func (c *Connector) classify(op, id, key string, err error) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Op: op, CalendarID: c.cfg.CalendarID, EventID: id, Key: key, Err: err}
+	e := &Error{Op: op, CalendarID: c.cfg.CalendarID, EventID: id, Key: key, Err: c.redactCause(err)}
 	var ge *googleapi.Error
 	switch {
 	case errors.As(err, &ge):
@@ -179,6 +179,27 @@ func (c *Connector) classify(op, id, key string, err error) error {
 		return synclayer.RetryAfter(e, e.RetryAfter)
 	}
 	return e
+}
+
+// redactCause returns what an Error may keep of err: a *googleapi.Error
+// rebuilt from its scrubbed texts (code, reasons, message, a bounded body,
+// the Retry-After header and no other), or any other error as
+// httpx.Classifier.RedactError keeps it. Nothing unscrubbed stays
+// reachable through errors.As or Unwrap.
+func (c *Connector) redactCause(err error) error {
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) {
+		return c.cls.RedactError(nil, err)
+	}
+	scrub := func(s string) string { return c.cls.Redact(nil, s) }
+	cp := &googleapi.Error{Code: ge.Code, Message: scrub(ge.Message), Body: bound(scrub(ge.Body))}
+	if ra := ge.Header.Get("Retry-After"); ra != "" {
+		cp.Header = http.Header{"Retry-After": {ra}}
+	}
+	for _, it := range ge.Errors {
+		cp.Errors = append(cp.Errors, googleapi.ErrorItem{Reason: it.Reason, Message: scrub(it.Message)})
+	}
+	return cp
 }
 
 func bound(s string) string {

@@ -263,10 +263,10 @@ func (c *Connector) event(rec synclayer.Record, id string) (*calendar.Event, err
 // that end comes after start.
 func checkTimes(start, end *calendar.EventDateTime) error {
 	if start == nil || end == nil {
-		return errors.New("Start and End are required")
+		return errors.New("the event needs Start and End")
 	}
 	if (start.Date != "") != (end.Date != "") {
-		return errors.New("Start and End must both be dates (all-day) or both be times")
+		return errors.New("the event's Start and End must both be dates (all-day) or both be times")
 	}
 	if start.Date != "" {
 		s, err1 := time.Parse(time.DateOnly, start.Date)
@@ -278,7 +278,7 @@ func checkTimes(start, end *calendar.EventDateTime) error {
 			return errors.New("set Date or DateTime, not both")
 		}
 		if !e.After(s) {
-			return fmt.Errorf("End %s must be after Start %s (End is exclusive: a one-day event ends the next day)", end.Date, start.Date)
+			return fmt.Errorf("the event's End %s must be after its Start %s (End is exclusive: a one-day event ends the next day)", end.Date, start.Date)
 		}
 		return nil
 	}
@@ -288,7 +288,7 @@ func checkTimes(start, end *calendar.EventDateTime) error {
 		return fmt.Errorf("times must be RFC 3339: %w", err)
 	}
 	if e.Before(s) {
-		return fmt.Errorf("End %s is before Start %s", end.DateTime, start.DateTime)
+		return fmt.Errorf("the event's End %s is before its Start %s", end.DateTime, start.DateTime)
 	}
 	for _, tz := range []string{start.TimeZone, end.TimeZone} {
 		if tz != "" {

@@ -2,6 +2,8 @@ package googlecalendar_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -395,11 +397,11 @@ func TestPayloadValidation(t *testing.T) {
 	}{
 		{"wrong type", "meeting", "want a non-nil *calendar.Event"},
 		{"nil", (*calendar.Event)(nil), "want a non-nil"},
-		{"no start", &calendar.Event{End: day("2026-01-02")}, "Start and End are required"},
+		{"no start", &calendar.Event{End: day("2026-01-02")}, "needs Start and End"},
 		{"mixed", &calendar.Event{Start: day("2026-01-01"), End: at("2026-01-02T10:00:00Z")}, "both be dates"},
 		{"same day all-day", &calendar.Event{Start: day("2026-01-01"), End: day("2026-01-01")}, "exclusive"},
 		{"bad date", &calendar.Event{Start: day("01/01/2026"), End: day("2026-01-02")}, "yyyy-mm-dd"},
-		{"end before start", &calendar.Event{Start: at("2026-01-02T10:00:00Z"), End: at("2026-01-02T09:00:00Z")}, "before Start"},
+		{"end before start", &calendar.Event{Start: at("2026-01-02T10:00:00Z"), End: at("2026-01-02T09:00:00Z")}, "before its Start"},
 		{"bad zone", &calendar.Event{Start: &calendar.EventDateTime{DateTime: "2026-01-02T10:00:00+01:00", TimeZone: "Mars/Olympus"}, End: at("2026-01-02T11:00:00Z")}, "time zone"},
 		{"id set", &calendar.Event{Id: "abcdef", Start: day("2026-01-01"), End: day("2026-01-02")}, "leave it empty"},
 		{"ical uid", &calendar.Event{ICalUID: "x@y", Start: day("2026-01-01"), End: day("2026-01-02")}, "ICalUID"},
@@ -449,8 +451,13 @@ func TestNamespaceSeparatesIDs(t *testing.T) {
 	if googlecalendar.EventID("a", "bc") == googlecalendar.EventID("ab", "c") {
 		t.Error("namespace and key are not separated")
 	}
-	if googlecalendar.EventID("synclayer", "k") != googlecalendar.EventID("synclayer", "k") {
-		t.Error("not deterministic")
+	// The documented derivation, recomputed: lowercase base32hex of
+	// SHA-256 over the uvarint length of the namespace, the namespace and
+	// the key. Ids already written depend on it never changing.
+	sum := sha256.Sum256(append([]byte{byte(len("synclayer"))}, "synclayerWF-1"...))
+	want := strings.ToLower(strings.TrimRight(base32.HexEncoding.EncodeToString(sum[:]), "="))
+	if got := googlecalendar.EventID("synclayer", "WF-1"); got != want || len(got) != 52 || !googlecalendar.ValidEventID(got) {
+		t.Errorf("EventID(synclayer, WF-1) = %q, want %q (52 characters of 0-9, a-v)", got, want)
 	}
 	if googlecalendar.EventID("synclayer", "k") == googlecalendar.EventID("other", "k") {
 		t.Error("namespace ignored")

@@ -1,13 +1,13 @@
 package rest
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
 // Defaults of [Config].
@@ -95,7 +95,7 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	}
 	base, perr := url.Parse(cfg.BaseURL)
 	if perr != nil {
-		return fail("BaseURL: %w", errors.New(redactParseError(perr)))
+		return fail("BaseURL %s", httpx.URLProblem(perr))
 	}
 	if (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return fail("BaseURL must be an absolute http or https URL")
@@ -109,22 +109,23 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 		return fail("Method %q: want PUT, POST or PATCH", cfg.Method)
 	}
 	p := cfg.Path
+	shown := pathForErrors(p)
 	if !strings.HasPrefix(p, "/") {
-		return fail("Path %q must start with /", p)
+		return fail("Path %q must start with /", shown)
 	}
 	if strings.Count(p, keyPlaceholder) != 1 {
-		return fail("Path %q must hold %s exactly once", p, keyPlaceholder)
+		return fail("Path %q must hold %s exactly once", shown, keyPlaceholder)
 	}
 	i := strings.Index(p, keyPlaceholder)
 	prefix, suffix = p[:i], p[i+len(keyPlaceholder):]
 	if strings.ContainsAny(prefix, "?#") {
-		return fail("Path %q: %s must be in the path, not the query", p, keyPlaceholder)
+		return fail("Path %q: %s must be in the path, not the query", shown, keyPlaceholder)
 	}
 	if strings.ContainsAny(prefix+suffix, "{}# \t\r\n") {
-		return fail("Path %q holds a brace, space, control character or fragment besides %s", p, keyPlaceholder)
+		return fail("Path %q holds a brace, space, control character or fragment besides %s", shown, keyPlaceholder)
 	}
 	if _, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/") + prefix + "k" + suffix); err != nil {
-		return fail("Path %q does not make a valid URL", p)
+		return fail("Path %q does not make a valid URL", shown)
 	}
 	for name, vals := range cfg.Header {
 		if !validHeaderName(name) {
@@ -139,14 +140,19 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	return prefix, suffix, nil
 }
 
-// redactParseError keeps a URL parse error free of the URL, which may hold
-// a secret.
-func redactParseError(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Op + ": " + ue.Err.Error()
+// pathForErrors is Path as errors show it: without the values of its
+// query, which may be credentials.
+func pathForErrors(p string) string {
+	path, query, ok := strings.Cut(p, "?")
+	if !ok {
+		return p
 	}
-	return "invalid URL"
+	var names []string
+	for pair := range strings.SplitSeq(query, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		names = append(names, name+"=…")
+	}
+	return path + "?" + strings.Join(names, "&")
 }
 
 func validHeaderName(s string) bool {

@@ -25,6 +25,8 @@ func TestConfigValidation(t *testing.T) {
 		{"no placeholder", rest.Config{BaseURL: "https://x.test", Path: "/records"}, "exactly once"},
 		{"two placeholders", rest.Config{BaseURL: "https://x.test", Path: "/{key}/{key}"}, "exactly once"},
 		{"no leading slash", rest.Config{BaseURL: "https://x.test", Path: "records/{key}"}, "start with /"},
+		{"no leading slash, token in the query", rest.Config{BaseURL: "https://x.test", Path: "records/{key}?access_token=abc&x=abc"}, `"records/{key}?access_token=…&x=…" must start with /`},
+		{"stray brace, token in the query", rest.Config{BaseURL: "https://x.test", Path: "/{id}/{key}?t=abc"}, "brace"},
 		{"placeholder in query", rest.Config{BaseURL: "https://x.test", Path: "/records?id={key}"}, "not the query"},
 		{"stray brace", rest.Config{BaseURL: "https://x.test", Path: "/{id}/{key}"}, "brace"},
 		{"bad method", rest.Config{BaseURL: "https://x.test", Method: "GET"}, "Method"},

@@ -57,7 +57,8 @@ func New(cfg Config) (*Connector, error) {
 	}
 	if c.client == nil {
 		c.client = NewClient(cfg.Concurrency)
-		c.owned = true
+		_, isOwn := c.client.Transport.(*http.Transport)
+		c.owned = isOwn // a replaced http.DefaultTransport is not ours to close
 	}
 	return c, nil
 }
@@ -66,16 +67,16 @@ func New(cfg Config) (*Connector, error) {
 // concurrency requests at once: a clone of http.DefaultTransport whose
 // pool holds concurrency connections per host, all kept when idle
 // (MaxIdleConnsPerHost and MaxConnsPerHost both set to concurrency, so a
-// burst never dials connections the pool cannot keep). It has no overall
-// timeout; the dispatcher bounds each attempt through the context.
+// burst never dials connections the pool cannot keep). When
+// http.DefaultTransport was replaced by a RoundTripper that is not an
+// *http.Transport (httpmock does that), the client uses the replacement as
+// it is. It has no overall timeout; the dispatcher bounds each attempt
+// through the context.
 func NewClient(concurrency int) *http.Client {
 	if concurrency < 1 {
 		concurrency = synclayer.DefaultConcurrency
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = concurrency
-	tr.MaxConnsPerHost = concurrency
-	tr.MaxIdleConns = max(tr.MaxIdleConns, concurrency)
+	tr, _ := httpx.NewTransport(concurrency)
 	return &http.Client{Transport: tr}
 }
 

@@ -105,8 +105,13 @@ func (cfg *Config) validate() error {
 		if s.Username == "" {
 			return fail("Security needs a Username")
 		}
-		if err := checkString(s.Username + s.Password); err != nil {
-			return fail("Security: %s", "username or password holds a character XML cannot carry")
+		// Each on its own: joined, the two halves of one UTF-8 sequence
+		// would pass, and each would then travel as U+FFFD.
+		if checkString(s.Username) != nil {
+			return fail("Security: the username holds a character XML cannot carry")
+		}
+		if checkString(s.Password) != nil {
+			return fail("Security: the password holds a character XML cannot carry")
 		}
 	}
 	for name, vals := range cfg.Header {

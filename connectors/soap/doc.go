@@ -43,7 +43,16 @@
 // whatever the HTTP status (some servers send faults with 200, SOAP 1.2
 // sends Sender faults with 400): Server (1.1) and Receiver (1.2) faults
 // are retried; Client, Sender, MustUnderstand, VersionMismatch and
-// DataEncodingUnknown faults are synclayer.Permanent. The [*Fault] (code,
+// DataEncodingUnknown faults are synclayer.Permanent. A fault code is
+// SOAP's own only when its prefix is bound, where the fault uses it, to
+// the envelope's namespace (an unprefixed code under no default namespace
+// counts as SOAP's too): an application's "app:Server" is an unknown code,
+// and unknown codes are permanent ([Fault.Namespace] tells them apart).
+// Responses are read in the charset they declare (the Content-Type's
+// charset parameter, a byte order mark, UTF-16 bytes, or the XML
+// declaration's encoding: ISO-8859-1, windows-1252, UTF-16 and any other
+// IANA charset golang.org/x/text knows); one it does not know is read as
+// windows-1252, so that a fault's ASCII structure is still recognised. The [*Fault] (code,
 // subcode, reason, actor, bounded detail) is found with errors.As, and its
 // reason is in the error text. Without a fault, the HTTP status decides:
 // network errors and 408, 425, 429, 500, 502, 503, 504 are retried,

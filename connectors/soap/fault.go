@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -17,10 +18,16 @@ var ErrFault = errors.New("soap: fault")
 type Fault struct {
 	Version Version
 	Code    string // the fault code's local name: "Server", "Client", "Receiver", "Sender", ...; a SOAP 1.1 dotted code keeps its dots ("Client.Auth")
-	Subcode string // SOAP 1.2 Subcode/Value as sent (a QName), if any
-	Reason  string // faultstring or the first Reason/Text, bounded
-	Actor   string // faultactor (1.1) or Node (1.2)
-	Detail  string // the detail element's content, bounded
+	// Namespace is the namespace the code's prefix is bound to where the
+	// fault says it: the envelope's namespace for SOAP's own codes, another
+	// for an application's code (such as "app:Server" with app bound to
+	// the application's namespace), which is never retried. An unprefixed
+	// code with no default namespace in scope counts as SOAP's.
+	Namespace string
+	Subcode   string // SOAP 1.2 Subcode/Value as sent (a QName), if any
+	Reason    string // faultstring or the first Reason/Text, bounded
+	Actor     string // faultactor (1.1) or Node (1.2)
+	Detail    string // the detail element's content, bounded
 }
 
 // unparsable is the Code of a Fault element that could not be decoded
@@ -35,6 +42,10 @@ func (f *Fault) Error() string {
 	var b strings.Builder
 	b.WriteString("soap: fault ")
 	b.WriteString(f.Code)
+	if f.Code != unparsable && f.Namespace != f.Version.namespace() {
+		b.WriteString(" of namespace ")
+		b.WriteString(strconv.Quote(f.Namespace))
+	}
 	if f.Subcode != "" {
 		b.WriteString(" (")
 		b.WriteString(f.Subcode)
@@ -54,17 +65,76 @@ func (f *Fault) Error() string {
 // Unwrap returns [ErrFault].
 func (f *Fault) Unwrap() error { return ErrFault }
 
+// Redacted returns a copy of f with scrub applied to its texts, so that a
+// fault echoing the request keeps no credential (see httpx.Redactable).
+func (f *Fault) Redacted(scrub func(string) string) error {
+	c := *f
+	c.Subcode, c.Reason, c.Actor, c.Detail = scrub(f.Subcode), scrub(f.Reason), scrub(f.Actor), scrub(f.Detail)
+	return &c
+}
+
 // Retryable reports whether the fault may pass if the same request is sent
-// again: Server (1.1) and Receiver (1.2) faults. Client, Sender,
-// MustUnderstand, VersionMismatch, DataEncodingUnknown and unknown codes
+// again: SOAP's own Server (1.1) and Receiver (1.2) faults. Client,
+// Sender, MustUnderstand, VersionMismatch, DataEncodingUnknown, unknown
+// codes and codes of another namespace (an application's "app:Server")
 // are not.
 func (f *Fault) Retryable() bool {
-	base, _, _ := strings.Cut(f.Code, ".")
-	return base == "Server" || base == "Receiver"
+	switch f.Version {
+	case SOAP11:
+		base, _, _ := strings.Cut(f.Code, ".")
+		return f.Namespace == NamespaceSOAP11 && base == "Server"
+	case SOAP12:
+		return f.Namespace == NamespaceSOAP12 && f.Code == "Receiver"
+	}
+	return false
+}
+
+// qname is an element whose text is a QName, with the namespace
+// declarations made on it.
+type qname struct {
+	Value string     `xml:",chardata"`
+	Attrs []xml.Attr `xml:",any,attr"`
+}
+
+// scope is the namespace bindings in force at an element: prefix ->
+// namespace, "" for the default namespace.
+type scope map[string]string
+
+// with returns s extended by the declarations among attrs.
+func (s scope) with(attrs []xml.Attr) scope {
+	out := scope{}
+	for k, v := range s {
+		out[k] = v
+	}
+	for _, a := range attrs {
+		switch {
+		case a.Name.Space == "xmlns":
+			out[a.Name.Local] = a.Value
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			out[""] = a.Value
+		}
+	}
+	return out
+}
+
+// resolve splits a QName into its namespace and local name. An unbound
+// prefix gives the namespace "" (unknown). An unprefixed name takes the
+// default namespace in scope or, with none, envelopeNS: servers commonly
+// send SOAP's own codes unprefixed.
+func (s scope) resolve(q string, envelopeNS string) (ns, local string) {
+	q = strings.TrimSpace(q)
+	prefix, local, ok := strings.Cut(q, ":")
+	if !ok {
+		if d := s[""]; d != "" {
+			return d, q
+		}
+		return envelopeNS, q
+	}
+	return s[prefix], local
 }
 
 type fault11 struct {
-	Code   string   `xml:"faultcode"`
+	Code   qname    `xml:"faultcode"`
 	String string   `xml:"faultstring"`
 	Actor  string   `xml:"faultactor"`
 	Detail innerXML `xml:"detail"`
@@ -72,7 +142,8 @@ type fault11 struct {
 
 type fault12 struct {
 	Code struct {
-		Value   string `xml:"http://www.w3.org/2003/05/soap-envelope Value"`
+		Attrs   []xml.Attr `xml:",any,attr"`
+		Value   qname      `xml:"http://www.w3.org/2003/05/soap-envelope Value"`
 		Subcode struct {
 			Value string `xml:"http://www.w3.org/2003/05/soap-envelope Value"`
 		} `xml:"http://www.w3.org/2003/05/soap-envelope Subcode"`
@@ -90,11 +161,18 @@ type innerXML struct {
 
 // parseFault finds a Fault as the first child of the Body of a SOAP 1.1
 // or 1.2 envelope (whatever version was sent: a server may answer in its
-// own). It returns nil when body is not an envelope or holds no fault.
-func parseFault(body []byte) *Fault {
+// own), read in the charset that contentType or the body declares. It
+// returns nil when body is not an envelope or holds no fault.
+func parseFault(body []byte, contentType string) *Fault {
+	body, decoded, err := toUTF8(body, contentType)
+	if err != nil {
+		return nil
+	}
 	d := xml.NewDecoder(bytes.NewReader(body))
+	d.CharsetReader = charsetReader(decoded)
 	depth := 0
 	var ns string
+	sc := scope{}
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -109,6 +187,7 @@ func parseFault(body []byte) *Fault {
 					return nil
 				}
 				ns = t.Name.Space
+				sc = sc.with(t.Attr)
 			case 2:
 				if t.Name.Space != ns {
 					return nil
@@ -120,12 +199,14 @@ func parseFault(body []byte) *Fault {
 					depth--
 				} else if t.Name.Local != "Body" {
 					return nil
+				} else {
+					sc = sc.with(t.Attr)
 				}
 			case 3:
 				if t.Name.Local != "Fault" || t.Name.Space != ns {
 					return nil
 				}
-				return decodeFault(d, t, ns)
+				return decodeFault(d, t, ns, sc.with(t.Attr))
 			}
 		case xml.EndElement:
 			depth--
@@ -136,44 +217,41 @@ func parseFault(body []byte) *Fault {
 	}
 }
 
-func decodeFault(d *xml.Decoder, start xml.StartElement, ns string) *Fault {
+// decodeFault decodes the Fault element start, in the namespace scope sc
+// of its parents and itself.
+func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope) *Fault {
 	if ns == NamespaceSOAP11 {
 		var f fault11
 		if err := d.DecodeElement(&f, &start); err != nil {
 			return &Fault{Version: SOAP11, Code: unparsable, Reason: bound(err.Error())}
 		}
+		codeNS, code := sc.with(f.Code.Attrs).resolve(f.Code.Value, ns)
 		return &Fault{
-			Version: SOAP11,
-			Code:    localName(f.Code),
-			Reason:  bound(strings.TrimSpace(f.String)),
-			Actor:   bound(strings.TrimSpace(f.Actor)),
-			Detail:  bound(strings.TrimSpace(f.Detail.Inner)),
+			Version:   SOAP11,
+			Code:      bound(code),
+			Namespace: codeNS,
+			Reason:    bound(strings.TrimSpace(f.String)),
+			Actor:     bound(strings.TrimSpace(f.Actor)),
+			Detail:    bound(strings.TrimSpace(f.Detail.Inner)),
 		}
 	}
 	var f fault12
 	if err := d.DecodeElement(&f, &start); err != nil {
 		return &Fault{Version: SOAP12, Code: unparsable, Reason: bound(err.Error())}
 	}
+	codeNS, code := sc.with(f.Code.Attrs).with(f.Code.Value.Attrs).resolve(f.Code.Value.Value, ns)
 	out := &Fault{
-		Version: SOAP12,
-		Code:    localName(f.Code.Value),
-		Subcode: bound(strings.TrimSpace(f.Code.Subcode.Value)),
-		Actor:   bound(strings.TrimSpace(f.Node)),
-		Detail:  bound(strings.TrimSpace(f.Detail.Inner)),
+		Version:   SOAP12,
+		Code:      bound(code),
+		Namespace: codeNS,
+		Subcode:   bound(strings.TrimSpace(f.Code.Subcode.Value)),
+		Actor:     bound(strings.TrimSpace(f.Node)),
+		Detail:    bound(strings.TrimSpace(f.Detail.Inner)),
 	}
 	if len(f.Reason.Text) > 0 {
 		out.Reason = bound(strings.TrimSpace(f.Reason.Text[0]))
 	}
 	return out
-}
-
-// localName strips a QName's prefix: "soap:Server" -> "Server".
-func localName(q string) string {
-	q = strings.TrimSpace(q)
-	if i := strings.LastIndexByte(q, ':'); i >= 0 {
-		q = q[i+1:]
-	}
-	return bound(q)
 }
 
 func bound(s string) string {

@@ -61,12 +61,11 @@ func New(cfg Config) (*Connector, error) {
 		c.classes.Secrets = []string{cfg.Security.Password}
 	}
 	if c.client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.Concurrency
-		tr.MaxConnsPerHost = cfg.Concurrency
-		tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Concurrency)
+		// A replaced http.DefaultTransport (httpmock) is used as it is, and
+		// not ours to close.
+		tr, shared := httpx.NewTransport(cfg.Concurrency)
 		c.client = &http.Client{Transport: tr}
-		c.owned = true
+		c.owned = !shared
 	}
 	return c, nil
 }
@@ -142,7 +141,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		return c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
-	f := parseFault(body)
+	f := parseFault(body, resp.Header.Get("Content-Type"))
 	switch {
 	case f != nil && f.Code != unparsable:
 		kind := ErrRejected

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,9 +129,8 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 	if tol <= 0 {
 		tol = DefaultTolerance
 	}
-	skew := now().Unix() - ts
-	if skew > int64(tol/time.Second) || -skew > int64(tol/time.Second) {
-		return fmt.Errorf("%w: %ds from now", ErrTimestamp, -skew)
+	if !within(ts, now().Unix(), int64(tol/time.Second)) {
+		return fmt.Errorf("%w: %d is more than %v from now", ErrTimestamp, ts, tol)
 	}
 	if len(v.Secrets) == 0 {
 		return fmt.Errorf("%w: none given", ErrSecret)
@@ -148,6 +148,20 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 		}
 	}
 	return ErrSignature
+}
+
+// within reports whether ts lies in [now-tol, now+tol], with bounds that
+// saturate instead of overflowing (a timestamp near now-2^63 would wrap
+// a plain difference around to a small one).
+func within(ts, now, tol int64) bool {
+	lo, hi := now-tol, now+tol
+	if now < 0 && lo > now { // now-tol underflowed
+		lo = math.MinInt64
+	}
+	if now > 0 && hi < now { // now+tol overflowed
+		hi = math.MaxInt64
+	}
+	return ts >= lo && ts <= hi
 }
 
 func bounded(s string) string {

@@ -2,7 +2,9 @@ package webhook_test
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,6 +93,53 @@ func TestDecodeSecret(t *testing.T) {
 	for _, bad := range []string{"", "whsec_", "whsec_not base64!", "whsec_AAAA"} {
 		if _, err := webhook.DecodeSecret(bad); !errors.Is(err, webhook.ErrSecret) {
 			t.Errorf("DecodeSecret(%q) = %v, want ErrSecret", bad, err)
+		}
+	}
+}
+
+// TestTimestampExtremes checks the tolerance at the edges of int64, where
+// a plain difference of timestamps overflows: far-off timestamps fail
+// with ErrTimestamp, never pass.
+func TestTimestampExtremes(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	body := []byte(`{"test": 2432232314}`)
+	tests := []struct {
+		now, ts int64
+		tol     time.Duration
+		ok      bool
+	}{
+		{1614265330, 1614265330, 0, true},
+		{1614265330, 1614265330 - 300, 0, true},
+		{1614265330, 1614265330 + 300, 0, true},
+		{1614265330, 1614265330 - 301, 0, false},
+		{1614265330, 1614265330 + 301, 0, false},
+		{1614265330, math.MinInt64, 0, false},
+		{1614265330, math.MinInt64 + 1, 0, false},
+		{1614265330, 1614265330 + math.MinInt64, 0, false}, // now - 2^63
+		{1614265330, 1614265330 + math.MinInt64 + 1, 0, false},
+		{1614265330, math.MaxInt64, 0, false},
+		{-1614265330, math.MaxInt64, 0, false},
+		{-1614265330, math.MaxInt64 - 1614265330 + 1, 0, false},
+		{1614265330, math.MinInt64, time.Duration(math.MaxInt64), false},
+		{1614265330, 0, time.Duration(math.MaxInt64), true}, // 1970 is within 292 years
+	}
+	for _, tt := range tests {
+		id := "msg_p5jXN8AQM9LWM0D4loKWxJek"
+		sig, err := webhook.Sign([]string{secret}, id, time.Unix(tt.ts, 0), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		h.Set(webhook.HeaderID, id)
+		h.Set(webhook.HeaderTimestamp, strconv.FormatInt(tt.ts, 10))
+		h.Set(webhook.HeaderSignature, sig)
+		v := webhook.Verifier{Secrets: []string{secret}, Tolerance: tt.tol, Now: func() time.Time { return time.Unix(tt.now, 0) }}
+		err = v.Verify(h, body)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("now %d, timestamp %d, tolerance %v: %v, want it accepted", tt.now, tt.ts, tt.tol, err)
+		case !tt.ok && !errors.Is(err, webhook.ErrTimestamp):
+			t.Errorf("now %d, timestamp %d, tolerance %v: %v, want ErrTimestamp", tt.now, tt.ts, tt.tol, err)
 		}
 	}
 }

@@ -86,15 +86,14 @@ func New(cfg Config) (*Connector, error) {
 		c.header[http.CanonicalHeaderKey(k)] = v
 	}
 	if c.client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.Concurrency
-		tr.MaxConnsPerHost = cfg.Concurrency
-		tr.MaxIdleConns = max(tr.MaxIdleConns, cfg.Concurrency)
+		// A replaced http.DefaultTransport (httpmock) is used as it is, and
+		// not ours to close.
+		tr, shared := httpx.NewTransport(cfg.Concurrency)
 		c.client = &http.Client{
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
-		c.owned = true
+		c.owned = !shared
 	}
 	return c, nil
 }

@@ -259,6 +259,27 @@ func (s *Server) Get(t testing.TB, url string) (body, etag string, status int) {
 	return string(b), resp.Header.Get("ETag"), resp.StatusCode
 }
 
+// Put stores body at url as a calendar client would (no precondition),
+// with the server's credentials, and fails the test unless the server
+// answers 2xx.
+func (s *Server) Put(t testing.TB, url, body string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "text/calendar; charset=utf-8")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatalf("caldavtest: PUT %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("caldavtest: PUT %s: %s: %s", url, resp.Status, b)
+	}
+}
+
 // StoredFile returns the content Radicale keeps on disk for the object at
 // url, and whether the file exists. It is for Radicale only.
 func (s *Server) StoredFile(t testing.TB, url string) (string, bool) {

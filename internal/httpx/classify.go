@@ -92,12 +92,20 @@ func (c *Classifier) Network(req *http.Request, err error) error {
 }
 
 // New builds an unwrapped, redacted [Error]. resp, body and cause may be
-// nil. Use [Wrap] to classify it.
+// nil. Use [Wrap] to classify it. The secrets scrubbed from the status
+// text, the body and the cause are those of req, of resp.Request (the
+// request as the caller's transport sent it, with any credentials it
+// added) and of the classifier; the cause is kept as [Classifier.RedactError]
+// returns it.
 func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, kind, cause error) *Error {
 	if req == nil && resp != nil {
 		req = resp.Request
 	}
 	e := &Error{Prefix: c.Prefix, Kind: kind}
+	var sent *http.Request
+	if resp != nil && resp.Request != req {
+		sent = resp.Request
+	}
 	var ue *url.Error
 	if errors.As(cause, &ue) {
 		e.Method = strings.ToUpper(ue.Op)
@@ -113,12 +121,12 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 		}
 		e.URL = RedactURL(req.URL, c.HidePath)
 	}
-	r := c.newRedactor(req)
+	r := c.newRedactor(req, sent)
 	if resp != nil {
 		e.StatusCode = resp.StatusCode
-		e.Status = r.text(resp.Status)
-		if e.Status == "" {
-			e.Status = strconv.Itoa(resp.StatusCode)
+		e.Status = strconv.Itoa(resp.StatusCode)
+		if _, reason, ok := strings.Cut(resp.Status, " "); ok && strings.TrimSpace(reason) != "" {
+			e.Status += " " + r.text(strings.TrimSpace(reason))
 		}
 		if (kind == ErrRateLimited || kind == ErrUnavailable) && resp.Header != nil {
 			if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
@@ -126,15 +134,17 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 			}
 		}
 	}
+	if len(body) > MaxSnippet && len(r.values) > 0 {
+		// The body was cut: a credential may straddle the cut, and its
+		// first part would match nothing. Drop as much as the longest.
+		body = body[:max(0, len(body)-len(r.values[0]))]
+	}
 	if len(body) > 0 {
 		e.Body = snippet(r.text(string(body)))
 	}
 	if cause != nil {
-		e.Err = cause
-		e.msg = r.text(cause.Error())
-		if c.HidePath {
-			e.msg = hideURLs(e.msg)
-		}
+		e.Err = r.cause(cause)
+		e.msg = r.text(e.Err.Error())
 	}
 	return e
 }
@@ -235,29 +245,4 @@ func snippet(s string) string {
 		s = s[:cut] + "…"
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// hideURLs cuts the paths of http(s) URLs inside s.
-func hideURLs(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		j := i + 3
-		for j < len(s) && s[j] != '/' && s[j] != '"' && s[j] != ' ' && s[j] != '?' {
-			j++
-		}
-		b.WriteString(s[:j])
-		k := j
-		for k < len(s) && s[k] != '"' && s[k] != ' ' && s[k] != ':' {
-			k++
-		}
-		if k > j {
-			b.WriteString("/…")
-		}
-		s = s[k:]
-	}
 }

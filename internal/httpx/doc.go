@@ -37,16 +37,45 @@
 //
 // # Redaction
 //
-// No secret reaches an error text. The URL loses its userinfo password and
-// the values of query parameters whose names look secret (any name holding
-// token, secret, password, signature, auth, credential, session or
-// api/access/private key, and the bare names key, code, sig); with
-// HidePath it also loses its path and query. The same name=value pairs,
-// and Bearer or Basic credentials, are scrubbed from free text. The values of the request's
-// Authorization, Proxy-Authorization, Cookie and X-Api-Key headers, of
-// the classifier's SecretHeaders, and its literal Secrets are replaced by
-// "REDACTED" wherever they appear: in the body snippet (partners echo
-// requests) and in the text of the cause.
+// No secret reaches an error text, nor anything a caller reaches from an
+// error with errors.As or Unwrap. Redaction goes by structure, not by
+// guessing at text:
+//
+//   - The URL of an error keeps scheme, host and path only: never the
+//     user info, and "?…" in place of a query. With HidePath only scheme
+//     and host remain, for partners whose URL path is itself a credential.
+//   - No request header and no request body is ever put into an error.
+//   - The known credentials of the exchange are collected: the classifier's
+//     Secrets; the values of the Authorization, Proxy-Authorization,
+//     Cookie, X-Api-Key and X-Esri-Authorization headers, of SecretHeaders
+//     and of any header whose name speaks of auth, tokens, keys, secrets,
+//     passwords, sessions, signatures or cookies, with their credential
+//     parts (the token after the scheme, cookie values, the user:password
+//     of Basic credentials and its base64 form); the URL's password and
+//     secret query values (names holding token, secret, password,
+//     signature, auth, credential, session or api/access/private key, and
+//     the bare names key, code, sig); with HidePath the URL path and its
+//     segments. They are taken from the request the connector built and
+//     from the response's Request, which is the request as the caller's
+//     transport sent it, with the credentials it added.
+//   - The partner's texts (status reason, body snippet, the text of the
+//     cause) lose each known credential in every encoding it may be echoed
+//     in (raw, XML-escaped with either entity style, JSON-escaped with or
+//     without HTML escaping, URL-escaped), whatever its length; URLs in
+//     them are rendered as above; and secret-named header lines, JSON
+//     members, XML elements (a WS-Security Password, a Nonce), name=value
+//     pairs and Bearer or Basic credentials lose their values. If a known
+//     credential is still there after that, the whole text is replaced by
+//     [Withheld].
+//   - The cause an [Error] keeps is a scrubbed copy: a [Redactable] cause
+//     (a SOAP fault, an ArcGIS error object) redacts its own texts; a
+//     standard network, OS or context error with nothing to scrub is kept
+//     as it is; anything else (a caller's transport error, which may quote
+//     a header) is replaced by a stand-in with the scrubbed text that
+//     still matches errors.Is as the original did and reports Timeout as
+//     it did, but from which neither Unwrap nor errors.As reaches the
+//     original. A *url.Error is taken apart into the method, the
+//     redacted URL and its cause.
 //
 // # Connection reuse
 //

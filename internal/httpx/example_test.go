@@ -32,6 +32,6 @@ func Example() {
 	}
 	// Output:
 	// true false 3s
-	// 429 /records/a?token=REDACTED
+	// 429 /records/a?…
 	// {"error":"slow down"}
 }

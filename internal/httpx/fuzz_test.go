@@ -1,6 +1,8 @@
 package httpx_test
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"math"
 	"net/url"
 	"strconv"
@@ -89,6 +91,33 @@ func FuzzRedactURL(f *testing.F) {
 			}
 			if strings.Contains(got, placeholder) {
 				t.Fatalf("RedactURL(%q, %v) = %q keeps the secret", with(placeholder), hide, got)
+			}
+		}
+	})
+}
+
+// FuzzRedactSecret checks that a configured secret of any length and
+// content never survives Redact, in any of the forms a partner echoes it
+// in, whatever the text around it.
+func FuzzRedactSecret(f *testing.F) {
+	f.Add("you sent p&amp;ss&lt;word1 and Bearer x", "p&ss<word1")
+	f.Add("xTED11", "TED1")
+	f.Add(`{"password":"a\"b"}`, `a"b`)
+	f.Add("k=%5E&x=^", "^")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		if secret == "" {
+			return
+		}
+		c := &httpx.Classifier{Secrets: []string{secret}}
+		var x strings.Builder
+		_ = xml.EscapeText(&x, []byte(secret))
+		j, _ := json.Marshal(secret)
+		for _, in := range []string{text, text + secret + text, text + x.String() + text, text + strings.Trim(string(j), `"`) + text, text + url.QueryEscape(secret) + text} {
+			got := c.Redact(nil, in)
+			for _, form := range []string{secret, x.String(), strings.Trim(string(j), `"`), url.QueryEscape(secret)} {
+				if form != "" && strings.Contains(got, form) {
+					t.Fatalf("Redact(%q) = %q keeps the secret %q as %q", in, got, secret, form)
+				}
 			}
 		}
 	})

@@ -12,6 +12,9 @@ func TestRedactText(t *testing.T) {
 		{"basic dXNlcjpwYXNz", "basic REDACTED"},
 		{"duplicate key=WF-1 in an invalid token reply", "duplicate key=WF-1 in an invalid token reply"},
 		{"monkey=banana", "monkey=banana"},
+		{"Basic authentication failed, bearer tokens only.", "Basic authentication failed, bearer tokens only."},
+		{"got Bearer+ya29.a0Af%3D and Basic dXNlcjpwdw==", "got Bearer+REDACTED and Basic REDACTED"},
+		{`{"auth":"Bearer x\u003c1"}`, `{"auth":"REDACTED"}`},
 	}
 	for _, tt := range tests {
 		if got := r.text(tt.in); got != tt.want {

@@ -1,0 +1,99 @@
+package soap
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
+)
+
+// Responses are read in the charset they declare, as partners really send
+// them: Java servers often answer in ISO-8859-1 or windows-1252, some
+// .NET ones in UTF-16. The charset comes from, in order of precedence
+// (RFC 7303 §3.2 and XML 1.0 Appendix F): the charset parameter of the
+// Content-Type, a byte order mark, the bytes of a UTF-16 "<?xml", and the
+// encoding of the XML declaration. Any IANA charset name that
+// golang.org/x/text knows is accepted.
+
+// errCharset marks a charset the connector cannot decode.
+var errCharset = errors.New("unsupported charset")
+
+// lookupCharset returns the encoding of an IANA charset name; nil for
+// UTF-8 and US-ASCII, which need no decoding. A name it does not know
+// gives windows-1252 and an error wrapping errCharset: the structure of
+// an envelope (its element names, the fault codes) is ASCII and reads
+// right in any ASCII-compatible charset, so a fault is still recognised
+// (only its texts may come out wrong), rather than taken for a success.
+func lookupCharset(name string) (encoding.Encoding, error) {
+	name = strings.TrimSpace(name)
+	switch strings.ToLower(name) {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		return nil, nil
+	}
+	enc, err := ianaindex.IANA.Encoding(name)
+	if err != nil || enc == nil {
+		return charmap.Windows1252, fmt.Errorf("%w %q", errCharset, bound(name))
+	}
+	if enc == unicode.UTF8 {
+		return nil, nil
+	}
+	return enc, nil
+}
+
+// toUTF8 returns body as UTF-8 when its charset is known before the XML
+// declaration is read (the Content-Type's charset, a byte order mark, or
+// UTF-16 without one); decoded is then true and the declaration's own
+// encoding must be ignored. Otherwise body is returned as it is. err is
+// set only when the bytes do not decode.
+func toUTF8(body []byte, contentType string) (out []byte, decoded bool, err error) {
+	var enc encoding.Encoding
+	if _, params, perr := mime.ParseMediaType(contentType); perr == nil && params["charset"] != "" {
+		enc, _ = lookupCharset(params["charset"])
+		if enc == nil {
+			return bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), true, nil
+		}
+	}
+	if enc == nil {
+		switch {
+		case bytes.HasPrefix(body, []byte{0xFE, 0xFF}), bytes.HasPrefix(body, []byte{0xFF, 0xFE}):
+			enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
+		case bytes.HasPrefix(body, []byte{0x00, '<', 0x00, '?'}):
+			enc = unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)
+		case bytes.HasPrefix(body, []byte{'<', 0x00, '?', 0x00}):
+			enc = unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
+		case bytes.HasPrefix(body, []byte("\xef\xbb\xbf")):
+			return body[3:], true, nil
+		default:
+			return body, false, nil
+		}
+	}
+	out, err = enc.NewDecoder().Bytes(body)
+	if err != nil {
+		return nil, false, fmt.Errorf("decode %s: %w", enc, err)
+	}
+	// A byte order mark survives some decoders as U+FEFF.
+	return bytes.TrimPrefix(out, []byte("\xef\xbb\xbf")), true, nil
+}
+
+// charsetReader is the xml.Decoder's CharsetReader: it decodes the
+// charset the XML declaration names, or, when the body was decoded
+// already, passes it through.
+func charsetReader(decoded bool) func(string, io.Reader) (io.Reader, error) {
+	return func(label string, in io.Reader) (io.Reader, error) {
+		if decoded {
+			return in, nil
+		}
+		enc, _ := lookupCharset(label) // an unknown one reads as windows-1252
+		if enc == nil {
+			return in, nil
+		}
+		return enc.NewDecoder().Reader(in), nil
+	}
+}
