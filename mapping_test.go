@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -79,7 +78,7 @@ func FuzzMapJSON(f *testing.F) {
 			return
 		}
 		if rec.Key == "" {
-			t.Fatal(fmt.Sprintf("success without a key for %q", data))
+			t.Fatalf("success without a key for %q", data)
 		}
 	})
 }
