@@ -16,38 +16,40 @@ const announceConnector = "$announce"
 // outcome. It stays silent when some route did not finish (a store failure,
 // a cancelled context): the event will be redelivered and announced then.
 //
-// Under Run, with a store across the network, the announcement's done-marker
-// is written after the handler returns, so the bus's acknowledgement does
-// not wait a round trip for it: if that write is lost, a later redelivery
-// announces again, which at-least-once allows.
-func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool) error {
-	kind := SyncCompleted
-	for _, r := range rep.Results {
-		if r.Status == StatusPending {
-			return nil // announced when the pending route is pushed
-		}
-		if r.Status == StatusFailed {
-			if !IsPermanent(r.Err) {
-				return nil
-			}
-			kind = SyncFailed
-		}
+// Under Run, with a store across the network, two round trips leave the
+// event's critical path: the SyncCompleted claim was taken early, beside
+// the routes' own claims (ahead), and the announcement's done-marker is
+// written after the handler returns, so the bus's acknowledgement does not
+// wait for it. If that write is lost, a later redelivery announces again,
+// which at-least-once allows.
+func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahead *earlyClaim) error {
+	kind, ok := announceKind(rep)
+	if !ok {
+		ahead.drop(d, ctx)
+		return nil
+	}
+	if kind != SyncCompleted && ahead != nil {
+		// The early claim holds the announcement's key: free it before
+		// claiming the SyncFailed announcement.
+		ahead.release(d, ctx)
+		ahead = nil
 	}
 	ev := rep.Event
-	c := Claim{
-		Connector: announceConnector,
-		Key:       ev.ID,
-		EventID:   kind + "/" + ev.ID,
-		LeaseTTL:  d.leaseTTL, // a redelivery after it ends announces again
-		Retention: d.retention,
-	}
+	c := announceClaim(d, kind, ev.ID)
 	// In process, duplicates of one event wait for each other here, so only
 	// another process's lease (live, or left by a crash) reads as busy.
 	if err := d.announceLocks.lock(ctx, ev.ID); err != nil {
+		ahead.drop(d, ctx)
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
 	}
 	defer d.announceLocks.unlock(ev.ID)
-	cr, err := d.store.Claim(ctx, c)
+	var cr ClaimResult
+	var err error
+	if ahead != nil {
+		cr, err = ahead.result(d, ctx)
+	} else {
+		cr, err = d.store.Claim(ctx, c)
+	}
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w: %w", quote(ev.ID), kind, ErrStore, err)
 	}
@@ -76,6 +78,99 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool) err
 		return fmt.Errorf("synclayer: event %s: announce %s: published, but %w: %w", quote(ev.ID), kind, ErrStore, err)
 	}
 	return nil
+}
+
+// announceKind says which announcement rep calls for, if any yet.
+func announceKind(rep Report) (kind string, ok bool) {
+	kind = SyncCompleted
+	for _, r := range rep.Results {
+		if r.Status == StatusPending {
+			return "", false // announced when the pending route is pushed
+		}
+		if r.Status == StatusFailed {
+			if !IsPermanent(r.Err) {
+				return "", false
+			}
+			kind = SyncFailed
+		}
+	}
+	return kind, true
+}
+
+// announceClaim is the store claim of one announcement.
+func announceClaim(d *Dispatcher, kind, eventID string) Claim {
+	return Claim{
+		Connector: announceConnector,
+		Key:       eventID,
+		EventID:   kind + "/" + eventID,
+		LeaseTTL:  d.leaseTTL, // a redelivery after it ends announces again
+		Retention: d.retention,
+	}
+}
+
+// earlyClaim is the SyncCompleted claim of an event, taken while its routes
+// run: with a group-committing store it rides in the same round trip as
+// the routes' claims, instead of costing one more after them.
+type earlyClaim struct {
+	c     Claim
+	at    time.Time
+	done  chan struct{}
+	cr    ClaimResult
+	err   error
+	taken bool // result, drop or release was called
+}
+
+// claimEarly starts the SyncCompleted claim of ev, when it pays: under Run,
+// with a publisher and a store across the network. It returns nil otherwise.
+func (d *Dispatcher) claimEarly(ctx context.Context, ev *Event, fromBus bool) *earlyClaim {
+	if !fromBus || d.pub == nil {
+		return nil
+	}
+	if _, local := d.store.(*MemoryStore); local {
+		return nil
+	}
+	e := &earlyClaim{c: announceClaim(d, SyncCompleted, ev.ID), at: time.Now(), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.cr, e.err = d.store.Claim(ctx, e.c)
+	}()
+	return e
+}
+
+// result waits for the early claim. A lease taken so long ago that it may
+// lapse before the announcement is published is given back, and the claim
+// made again.
+func (e *earlyClaim) result(d *Dispatcher, ctx context.Context) (ClaimResult, error) {
+	<-e.done
+	e.taken = true
+	if e.err == nil && e.cr.Status == ClaimAcquired && time.Since(e.at) > e.c.LeaseTTL/2 {
+		_ = settle(ctx, d.store.Release, e.c, e.cr.Token)
+		return d.store.Claim(ctx, e.c)
+	}
+	return e.cr, e.err
+}
+
+// drop gives back the early claim's lease, if it took one, after the
+// handler returns: the event is not announced now.
+func (e *earlyClaim) drop(d *Dispatcher, ctx context.Context) {
+	if e == nil || e.taken {
+		return
+	}
+	e.taken = true
+	d.finishLater(ctx, func(ctx context.Context) { e.giveBack(d, ctx) })
+}
+
+// release gives back the early claim's lease now.
+func (e *earlyClaim) release(d *Dispatcher, ctx context.Context) {
+	e.taken = true
+	e.giveBack(d, ctx)
+}
+
+func (e *earlyClaim) giveBack(d *Dispatcher, ctx context.Context) {
+	<-e.done
+	if e.err == nil && e.cr.Status == ClaimAcquired {
+		_ = settle(ctx, d.store.Release, e.c, e.cr.Token)
+	}
 }
 
 // announcement builds the SyncCompleted or SyncFailed event of rep. Its ID is

@@ -231,7 +231,7 @@ func (d *Dispatcher) announceFromLog(ctx context.Context, ev Event) error {
 		}
 		rep.Results = append(rep.Results, resultOf(got[0]))
 	}
-	return d.announce(ctx, rep, false)
+	return d.announce(ctx, rep, false, nil)
 }
 
 // resultOf turns a final log entry back into a Result.

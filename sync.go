@@ -387,6 +387,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Repo
 		ctx = d.evObs.StartEvent(ctx, ev)
 		defer func() { d.evObs.EndEvent(ctx, rep) }()
 	}
+	ahead := d.claimEarly(ctx, &ev, fromBus)
 	rep.Results = make([]Result, len(routes))
 	if len(routes) == 1 {
 		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
@@ -400,7 +401,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Repo
 		wg.Wait()
 	}
 	if d.pub != nil {
-		if err := d.announce(ctx, rep, fromBus); err != nil {
+		if err := d.announce(ctx, rep, fromBus, ahead); err != nil {
 			rep.err = err
 		}
 	}

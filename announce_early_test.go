@@ -1,0 +1,74 @@
+package synclayer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// remoteStore hides a MemoryStore's type, so the dispatcher treats it as a
+// store across the network: under Run it claims SyncCompleted early,
+// beside the routes, and completes the announcement after the handler.
+type remoteStore struct{ synclayer.Store }
+
+// Under Run with a remote store, each outcome is announced exactly once:
+// SyncCompleted (through the early claim), SyncFailed (the early claim
+// given back first, so the key is not busy), and nothing while a route is
+// held, without leaving the announcement's key busy for later.
+func TestEarlyAnnouncementClaim(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, fakes := newFakes(t, 1)
+		pub := &recordingPublisher{}
+		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub),
+			synclayer.WithStore(remoteStore{synclayer.NewMemoryStore()}))
+		h, stop := runHandler(t, d)
+		defer stop()
+		ctx := context.Background()
+
+		if err := h(ctx, event("ok", "K1", 1)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the announcement's done-marker lands
+		if err := h(ctx, event("ok", "K1", 1)); err != nil {
+			t.Fatalf("redelivery: %v", err)
+		}
+
+		fakes[0].Inject(synclayertest.Fault{Err: synclayer.Permanent(errors.New("400 bad record"))})
+		if err := h(ctx, event("bad", "K2", 1)); !synclayer.IsPermanent(err) {
+			t.Fatalf("a route failed for good: handler = %v, want a permanent error", err)
+		}
+		synctest.Wait()
+
+		must(t, d.Pause("p0"))
+		if err := h(ctx, event("held", "K3", 1)); err == nil {
+			t.Fatal("a route held in the memory log was acknowledged")
+		}
+		synctest.Wait()
+		if _, err := d.Resume(ctx, "p0"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := h(ctx, event("held", "K3", 1)); err != nil {
+			t.Fatalf("redelivery after resume: %v", err)
+		}
+		synctest.Wait()
+
+		var got []string
+		for _, ev := range pub.Events() {
+			got = append(got, ev.ID)
+		}
+		want := []string{"SyncCompleted:ok", "SyncFailed:bad", "SyncCompleted:held"}
+		if len(got) != len(want) {
+			t.Fatalf("announcements %q, want %q", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("announcements %q, want %q", got, want)
+			}
+		}
+	})
+}
