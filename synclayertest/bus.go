@@ -86,6 +86,15 @@ const (
 //   - MaxDeliveries: an event whose handler never succeeds is delivered
 //     exactly cfg.MaxDeliveries times, then dead-lettered with the last
 //     error and the delivery count.
+//   - RedeliverUncounted: a handler error marked with synclayer.Redeliver
+//     (the event came too early) is redelivered after about the asked
+//     delay without counting toward cfg.MaxDeliveries: an event deferred
+//     more times than that limit is still delivered again, then
+//     acknowledged, and never dead-lettered.
+//   - RedeliverThenFail: deferrals do not hide real failures: an event
+//     deferred twice whose handler then fails with plain errors is
+//     dead-lettered after exactly cfg.MaxDeliveries failed deliveries, and
+//     the dead letter counts those, not the deferrals.
 //   - SharedGroup: two subscribers of one bus share the events: every event
 //     is acknowledged, none is lost, both subscribers handle some (more
 //     events are published while one has none yet, as a rebalance may take
@@ -116,6 +125,8 @@ func TestBus(t *testing.T, newBus func(t *testing.T, cfg BusConfig) BusFixture) 
 		{"RetryThenAck", testRetryThenAck},
 		{"PermanentDeadLetters", testPermanentDeadLetters},
 		{"MaxDeliveries", testMaxDeliveries},
+		{"RedeliverUncounted", testRedeliverUncounted},
+		{"RedeliverThenFail", testRedeliverThenFail},
 		{"SharedGroup", testSharedGroup},
 		{"StoppedSubscriber", testStoppedSubscriber},
 		{"SubscribeReturns", testSubscribeReturns},

@@ -10,7 +10,15 @@
 // event; an error redelivers it after a delay that doubles with each
 // delivery; after WithMaxDeliveries deliveries, or at once for a
 // [synclayer.Permanent] error, the event becomes a [DeadLetter], which can
-// be read with [Bus.DeadLetters] and sent again with [Bus.Replay].
+// be read with [Bus.DeadLetters] and sent again with [Bus.Replay]. An
+// error marked with [synclayer.Redeliver] (the event came too early)
+// redelivers the event after the delay it asks for, on the bus's own timer,
+// and that delivery does not count toward the limit: deferrals never
+// dead-letter an event.
+//
+// The bus keeps at most [WithMaxDeadLetters] dead letters (default
+// 10,000): once full, each new one drops the oldest, and
+// [Bus.DroppedDeadLetters] counts what was dropped.
 //
 // Events published before anyone takes their type wait in the backlog for
 // the first subscriber instead of vanishing. The backlog is bounded
