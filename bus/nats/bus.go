@@ -81,8 +81,9 @@ func WithRedeliveryDelay(d time.Duration) Option {
 }
 
 // WithAckWait sets how long the broker waits for an acknowledgement before
-// it redelivers an event, e.g. because its process died (default 30s).
-// Handlers may run longer: the bus tells the broker they are in progress.
+// it redelivers an event, e.g. because its process died (default 10s).
+// Handlers may run longer: the bus tells the broker every third of this
+// time that they are in progress.
 func WithAckWait(d time.Duration) Option {
 	return func(b *Bus) {
 		if d > 0 {
@@ -114,6 +115,8 @@ type Bus struct {
 	ackWait       time.Duration
 	concurrency   int
 	log           *slog.Logger
+
+	deferred deferrals
 }
 
 // NewBus returns a bus on the stream named stream, creating the stream if
@@ -137,7 +140,7 @@ func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option)
 		group:         "synclayer",
 		maxDeliveries: 5,
 		delay:         time.Second,
-		ackWait:       30 * time.Second,
+		ackWait:       10 * time.Second,
 		concurrency:   16,
 	}
 	for _, o := range opts {
@@ -363,17 +366,20 @@ func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {
 
 // handle processes one message: decode, call, then ack, nak or dead-letter.
 func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler) {
-	deliveries := 1
+	deliveries, seq := 1, uint64(0)
 	if md, err := msg.Metadata(); err == nil {
-		deliveries = int(md.NumDelivered)
+		seq = md.Sequence.Stream
+		deliveries = max(int(md.NumDelivered)-b.deferred.count(seq), 1)
 	}
 	ev, err := cloudevents.Decode(msg.Data(), headers(msg.Headers()))
 	if err != nil {
+		b.deferred.forget(seq)
 		b.deadLetter(msg, fmt.Errorf("nats: message on %s: %w", msg.Subject(), err), deliveries)
 		return
 	}
 	if deliveries > b.maxDeliveries {
 		// Delivered again after its handlers' processes died.
+		b.deferred.forget(seq)
 		b.deadLetter(msg, fmt.Errorf("nats: event %q delivered %d times, over the limit of %d, without an outcome", ev.ID, deliveries, b.maxDeliveries), deliveries)
 		return
 	}
@@ -382,12 +388,20 @@ func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler
 	herr := call(ctx, h, ev)
 	stopBeat()
 
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		// The event came too early: this delivery is not counted.
+		b.deferred.add(seq)
+		b.nak(msg, after)
+		return
+	}
 	switch {
 	case herr == nil:
+		b.deferred.forget(seq)
 		if err := msg.Ack(); err != nil && b.log != nil {
 			b.log.Warn("nats: ack failed; the event will be redelivered", "event", ev.ID, "err", err)
 		}
 	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
+		b.deferred.forget(seq)
 		b.deadLetter(msg, herr, deliveries)
 	default:
 		b.nak(msg, b.delay<<min(deliveries-1, 6))

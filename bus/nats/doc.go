@@ -31,11 +31,29 @@
 //     [WithMaxDeliveries] deliveries, publishes the message to the
 //     dead-letter subject "<prefix>.deadletter" (in the same stream) with
 //     the reason and the delivery count in headers, then terminates it;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) asks for a redelivery after the delay it names, and that
+//     delivery is not counted toward the limit;
 //   - a message that is not a valid CloudEvent is dead-lettered at once.
 //
-// A handler that runs long is kept alive with in-progress acknowledgements;
-// if its process dies, the broker redelivers the event after the ack wait
-// ([WithAckWait]). Publish sets the Nats-Msg-Id header to the event ID, so
+// JetStream counts every delivery, deferrals included. The bus remembers,
+// per message, how many deliveries were deferrals and takes them off that
+// count. It remembers them in its own process only (for up to 100,000
+// messages): when a deferred event is next delivered to another process
+// of the group, or after a restart, its deferrals count as deliveries and
+// can bring it to the dead-letter limit sooner. Keep [WithMaxDeliveries]
+// above the number of deferrals you expect when several processes share a
+// group.
+//
+// A handler that runs long is kept alive with in-progress acknowledgements,
+// sent every third of the ack wait; if its process dies, the broker
+// redelivers the event after the ack wait ([WithAckWait], default 10s), to
+// another subscriber of the group or to the restarted one. Messages the
+// client has prefetched but not yet handed to a handler (up to twice
+// [WithConcurrency], at least 64) get no in-progress acknowledgements: when
+// every handler slot is busy for longer than about half the ack wait, some
+// of them are delivered a second time (counted). Raise the ack wait when
+// handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
 // JetStream drops a second publish of the same event within its duplicate
 // window (two minutes by default).
 //
