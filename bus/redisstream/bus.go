@@ -72,8 +72,9 @@ func WithRedeliveryDelay(d time.Duration) Option {
 
 // WithClaimIdle sets how long an entry delivered to a consumer may go
 // without news before another consumer reclaims it with XAUTOCLAIM
-// (default 30s). Running handlers keep their entries fresh, so only the
-// entries of dead consumers are reclaimed.
+// (default 10s). Running handlers keep their entries fresh every third of
+// this time, so only the entries of dead consumers are reclaimed; the
+// subscribers look for such entries every fifth of it.
 func WithClaimIdle(d time.Duration) Option {
 	return func(b *Bus) {
 		if d > 0 {
@@ -130,7 +131,7 @@ func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, err
 		group:         "synclayer",
 		maxDeliveries: 5,
 		delay:         time.Second,
-		claimIdle:     30 * time.Second,
+		claimIdle:     10 * time.Second,
 		maxLen:        100_000,
 		concurrency:   16,
 	}
@@ -144,6 +145,11 @@ func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, err
 
 // Stream returns the key of the stream of eventType.
 func (b *Bus) Stream(eventType string) string { return "{" + b.prefix + "}:event:" + eventType }
+
+// DeferralsKey returns the key of the hash that counts, per entry of the
+// group, the deliveries its handler deferred with [synclayer.Redeliver]
+// and the delay it asked for.
+func (b *Bus) DeferralsKey() string { return "{" + b.prefix + "}:deferred:" + b.group }
 
 // DeadLetterStream returns the key of the dead-letter stream.
 func (b *Bus) DeadLetterStream() string { return "{" + b.prefix + "}:deadletter" }
@@ -396,7 +402,7 @@ func (s *subscription) readLoop(ctx context.Context) error {
 					break
 				}
 				first = false
-				s.dispatch(ctx, st.Stream, m, 1)
+				s.dispatch(ctx, st.Stream, m, 1, 0)
 			}
 		}
 		if first {
@@ -442,7 +448,7 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 			lastBeat = time.Now()
 			err = s.touchInflight(ctx)
 		}
-		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/2 {
+		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
 			err = s.claimAbandoned(ctx)
 		}
@@ -456,35 +462,55 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 }
 
 // redeliverDue claims, from the retry consumer, the entries whose delay
-// (growing with their delivery count) has passed.
+// has passed: the delay a deferral asked for, or else the retry delay of
+// their delivery count.
 func (s *subscription) redeliverDue(ctx context.Context) error {
+	const pages = 16 // at most 16 pages of entries per tick and stream
 	for _, st := range s.streams {
-		pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-			Stream: st, Group: s.b.group, Idle: s.b.delay, Start: "-", End: "+",
-			Count: int64(cap(s.sem)), Consumer: retryConsumer,
-		}).Result()
-		if err != nil {
-			return err
-		}
-		for _, p := range pend {
-			wait := s.b.retryDelay(int(p.RetryCount))
-			if p.Idle < wait {
-				continue
+		start := "-"
+		for range pages {
+			pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: st, Group: s.b.group, Start: start, End: "+",
+				Count: int64(cap(s.sem)), Consumer: retryConsumer,
+			}).Result()
+			if err != nil {
+				return err
 			}
-			if !s.acquire(ctx) {
-				return nil
+			if len(pend) == 0 {
+				break
 			}
-			// MinIdle makes the claim fail if another consumer took it
-			// meanwhile (claiming resets the idle time).
-			msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
-			if err != nil || len(msgs) == 0 {
-				<-s.sem
-				if err != nil {
-					return err
+			start = "(" + pend[len(pend)-1].ID
+			defs, err := s.deferrals(ctx, st, pend)
+			if err != nil {
+				return err
+			}
+			for i, p := range pend {
+				d := defs[i]
+				wait := d.delay
+				if wait < 0 {
+					wait = s.b.retryDelay(int(p.RetryCount) - d.count)
 				}
-				continue
+				if p.Idle < wait {
+					continue
+				}
+				if !s.acquire(ctx) {
+					return nil
+				}
+				// MinIdle makes the claim fail if another consumer took it
+				// meanwhile (claiming resets the idle time).
+				msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
+				if err != nil || len(msgs) == 0 {
+					<-s.sem
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				s.dispatch(ctx, st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
 			}
-			s.dispatch(ctx, st, msgs[0], int(p.RetryCount)+1)
+			if len(pend) < cap(s.sem) {
+				break
+			}
 		}
 	}
 	return nil
@@ -528,11 +554,14 @@ func (s *subscription) claimAbandoned(ctx context.Context) error {
 				if !s.acquire(context.WithoutCancel(ctx)) {
 					return nil
 				}
-				n := 1
+				n, d := 1, deferral{delay: -1}
 				if p, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: st, Group: s.b.group, Start: m.ID, End: m.ID, Count: 1}).Result(); err == nil && len(p) == 1 {
 					n = int(p[0].RetryCount)
+					if defs, err := s.deferrals(ctx, st, p); err == nil {
+						d = defs[0]
+					}
 				}
-				s.dispatch(ctx, st, m, n)
+				s.dispatch(ctx, st, m, max(n-d.count, 1), d.count)
 			}
 			if next == "0-0" || len(msgs) == 0 {
 				break
@@ -548,14 +577,16 @@ func (b *Bus) retryDelay(deliveries int) time.Duration {
 }
 
 // dispatch runs the handler for one entry in a slot already acquired.
-func (s *subscription) dispatch(ctx context.Context, stream string, m redis.XMessage, deliveries int) {
+// deliveries is the count of this delivery, deferrals left out; deferred
+// is how many earlier deliveries were deferred.
+func (s *subscription) dispatch(ctx context.Context, stream string, m redis.XMessage, deliveries, deferred int) {
 	k := entryKey{stream, m.ID}
 	s.mu.Lock()
 	s.inflight[k] = true
 	s.mu.Unlock()
 	s.handlers.Go(func() {
 		defer func() { <-s.sem }()
-		s.handle(ctx, k, m, deliveries)
+		s.handle(ctx, k, m, deliveries, deferred)
 	})
 }
 
@@ -567,7 +598,7 @@ func (s *subscription) forget(k entryKey) {
 	s.mu.Unlock()
 }
 
-func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage, deliveries int) {
+func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage, deliveries, deferred int) {
 	b := s.b
 	stream := k.stream
 	// Settling uses its own context: it must happen even after ctx ended.
@@ -586,15 +617,36 @@ func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage,
 	}
 	herr := call(ctx, s.h, ev)
 	s.forget(k)
+	after, deferring := synclayer.RedeliverAfter(herr)
 	switch {
-	case herr == nil:
+	case herr == nil && deferred == 0:
 		s.acks <- k
-	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
+	case herr == nil:
+		_, err := b.rdb.Pipelined(sctx, func(p redis.Pipeliner) error {
+			p.XAck(sctx, stream, b.group, m.ID)
+			p.HDel(sctx, b.DeferralsKey(), deferralField(k))
+			return nil
+		})
+		if err != nil && b.log != nil {
+			b.log.Warn("redisstream: XACK failed; the event will be redelivered", "event", ev.ID, "err", err)
+		}
+	case !deferring && (synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries):
 		s.deadLetter(sctx, stream, m, herr, deliveries)
 	default:
 		// Park the entry with the retry consumer; claiming resets its idle
-		// time, which then measures the redelivery delay.
-		err := b.rdb.XClaimJustID(sctx, &redis.XClaimArgs{Stream: stream, Group: b.group, Consumer: retryConsumer, Messages: []string{m.ID}}).Err()
+		// time, which then measures the redelivery delay. A deferral is
+		// counted, with the delay it asks for, in the deferrals hash.
+		d := deferral{delay: -1, count: deferred}
+		if deferring {
+			d = deferral{delay: after, count: deferred + 1}
+		}
+		_, err := b.rdb.Pipelined(sctx, func(p redis.Pipeliner) error {
+			p.XClaimJustID(sctx, &redis.XClaimArgs{Stream: stream, Group: b.group, Consumer: retryConsumer, Messages: []string{m.ID}})
+			if d.count > 0 {
+				p.HSet(sctx, b.DeferralsKey(), deferralField(k), d.String())
+			}
+			return nil
+		})
 		if err != nil && b.log != nil {
 			b.log.Warn("redisstream: could not schedule a redelivery; the entry will be reclaimed after the claim idle time", "event", ev.ID, "err", err)
 		}
@@ -624,6 +676,7 @@ func (s *subscription) deadLetter(ctx context.Context, stream string, m redis.XM
 	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: b.DeadLetterStream(), MaxLen: b.maxLen, Approx: true, Values: vals})
 		p.XAck(ctx, stream, b.group, m.ID)
+		p.HDel(ctx, b.DeferralsKey(), deferralField(entryKey{stream, m.ID}))
 		return nil
 	})
 	if err != nil {
