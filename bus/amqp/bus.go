@@ -35,6 +35,10 @@ const (
 	HeaderDeliveries = "x-synclayer-deliveries"
 	// HeaderReason holds why a message was dead-lettered.
 	HeaderReason = "x-synclayer-reason"
+	// HeaderDeferrals counts the deliveries of a message that its handler
+	// deferred with [synclayer.Redeliver]; they are not in
+	// HeaderDeliveries.
+	HeaderDeferrals = "x-synclayer-deferrals"
 )
 
 // Option configures [NewBus].
@@ -143,6 +147,33 @@ func (b *Bus) RetryQueues() []string {
 }
 
 func (b *Bus) retryLevels() int { return min(b.maxDeliveries, 7) }
+
+// Deferral queues: a delay asked for with synclayer.Redeliver is rounded up
+// to minDeferral times a power of two, at most minDeferral<<deferralLevels.
+const (
+	minDeferral    = 64 * time.Millisecond
+	deferralLevels = 14 // up to about 17 minutes
+)
+
+// DeferralQueues returns the names of the group's deferral queues, where
+// events deferred with [synclayer.Redeliver] wait; each is declared on
+// first use.
+func (b *Bus) DeferralQueues() []string {
+	var qs []string
+	for i := range deferralLevels + 1 {
+		qs = append(qs, b.deferralQueue(minDeferral<<i))
+	}
+	return qs
+}
+
+// deferralQueue names the deferral queue for a wait of at least d.
+func (b *Bus) deferralQueue(d time.Duration) string {
+	q := minDeferral
+	for i := 0; i < deferralLevels && q < d; i++ {
+		q <<= 1
+	}
+	return b.Queue() + ".defer." + strconv.FormatInt(q.Milliseconds(), 10) + "ms"
+}
 
 func (b *Bus) retryQueue(d time.Duration) string {
 	return b.Queue() + ".retry." + strconv.FormatInt(d.Milliseconds(), 10) + "ms"
@@ -259,14 +290,15 @@ func (b *Bus) send(ctx context.Context, exchange, key string, msg amqp.Publishin
 }
 
 // declareQueue declares, once per connection, a queue the bus publishes to
-// directly: the dead-letter queue or a retry queue. b.mu must be held.
+// directly: the dead-letter queue, a retry queue or a deferral queue.
+// b.mu must be held.
 func (b *Bus) declareQueue(ch *amqp.Channel, name string) error {
 	if b.declared[name] {
 		return nil
 	}
 	var args amqp.Table
 	if name != b.DeadLetterQueue() {
-		// A retry queue: messages wait there for the queue's TTL, then
+		// A retry or deferral queue: messages wait there for the queue's TTL, then
 		// go back to the group's queue.
 		ms, err := strconv.ParseInt(strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "ms"), 10, 64)
 		if err != nil {
@@ -470,8 +502,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(p)
 }
 
-func deliveriesBefore(d amqp.Delivery) int {
-	switch v := d.Headers[HeaderDeliveries].(type) {
+func deliveriesBefore(d amqp.Delivery) int { return intHeader(d, HeaderDeliveries) }
+
+func intHeader(d amqp.Delivery, key string) int {
+	switch v := d.Headers[key].(type) {
 	case int32:
 		return int(v)
 	case int64:
@@ -496,6 +530,10 @@ func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h synclayer.Handler) 
 		return
 	}
 	herr := call(ctx, h, ev)
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		b.deferral(sctx, d, after, deliveries)
+		return
+	}
 	switch {
 	case herr == nil:
 		if err := d.Ack(false); err != nil && b.log != nil {
@@ -567,6 +605,21 @@ func (b *Bus) retry(ctx context.Context, d amqp.Delivery, deliveries int) {
 	if err := b.send(ctx, "", q, copyOf(d, deliveries)); err != nil {
 		if b.log != nil {
 			b.log.Warn("amqp: could not schedule a redelivery; requeued at once", "message", d.MessageId, "err", err)
+		}
+		d.Nack(false, true)
+		return
+	}
+	d.Ack(false)
+}
+
+// deferral parks d in the deferral queue of at least the delay after,
+// without counting this delivery, then acknowledges it.
+func (b *Bus) deferral(ctx context.Context, d amqp.Delivery, after time.Duration, deliveries int) {
+	msg := copyOf(d, deliveries-1)
+	msg.Headers[HeaderDeferrals] = int64(intHeader(d, HeaderDeferrals) + 1)
+	if err := b.send(ctx, "", b.deferralQueue(after), msg); err != nil {
+		if b.log != nil {
+			b.log.Warn("amqp: could not defer a redelivery; requeued at once", "message", d.MessageId, "err", err)
 		}
 		d.Nack(false, true)
 		return

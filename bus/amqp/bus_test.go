@@ -70,7 +70,7 @@ func newBus(t testing.TB, name string, opts ...amqp.Option) (*amqp.Bus, *dialer)
 			return
 		}
 		defer conn.Close()
-		for _, q := range append([]string{b.Queue(), b.DeadLetterQueue()}, b.RetryQueues()...) {
+		for _, q := range append([]string{b.Queue(), b.DeadLetterQueue()}, append(b.RetryQueues(), b.DeferralQueues()...)...) {
 			if ch, err := conn.Channel(); err == nil {
 				ch.QueueDelete(q, false, false, false)
 				ch.Close()
