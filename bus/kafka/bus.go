@@ -42,6 +42,10 @@ const (
 	HeaderReason = "synclayer-reason"
 	// HeaderTopic holds, on a dead letter, the topic the record came from.
 	HeaderTopic = "synclayer-topic"
+	// HeaderDeferrals counts the deliveries of a record that its handler
+	// deferred with [synclayer.Redeliver]; they are not in
+	// HeaderDeliveries.
+	HeaderDeferrals = "synclayer-deferrals"
 )
 
 // Option configures [NewBus].
@@ -383,10 +387,14 @@ func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 	}
 	sctx, cancel := settle()
 	defer cancel()
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		// The event came too early: the copy keeps the delivery count.
+		return b.redeliver(sctx, r, ev, deliveries-1, after, true)
+	}
 	if synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries {
 		return b.deadLetter(sctx, r, herr, deliveries)
 	}
-	return b.retry(sctx, r, ev, deliveries)
+	return b.redeliver(sctx, r, ev, deliveries, b.delay<<min(deliveries-1, 6), false)
 }
 
 func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
@@ -403,20 +411,29 @@ func copyOf(r *kgo.Record, topic string, deliveries int) *kgo.Record {
 	c := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value}
 	for _, h := range r.Headers {
 		switch h.Key {
-		case HeaderDeliveries, HeaderNotBefore, HeaderReason, HeaderTopic:
+		case HeaderDeliveries, HeaderNotBefore, HeaderReason, HeaderTopic, HeaderDeferrals:
 		default:
 			c.Headers = append(c.Headers, h)
 		}
 	}
 	c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeliveries, Value: []byte(strconv.Itoa(deliveries))})
+	if n := header(r, HeaderDeferrals); n != "" {
+		c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeferrals, Value: []byte(n)})
+	}
 	return c
 }
 
-// retry produces a copy of r to the group's retry topic for its type, due
-// after the delay of its delivery count.
-func (b *Bus) retry(ctx context.Context, r *kgo.Record, ev synclayer.Event, deliveries int) error {
+// redeliver produces a copy of r to the group's retry topic for its type,
+// with deliveries as its count of deliveries so far, due after wait. A
+// deferral (synclayer.Redeliver) also counts itself in HeaderDeferrals.
+func (b *Bus) redeliver(ctx context.Context, r *kgo.Record, ev synclayer.Event, deliveries int, wait time.Duration, deferral bool) error {
 	c := copyOf(r, b.RetryTopic(ev.Type), deliveries)
-	due := time.Now().Add(b.delay << min(deliveries-1, 6))
+	if deferral {
+		n, _ := strconv.Atoi(header(r, HeaderDeferrals))
+		c.Headers = slices.DeleteFunc(c.Headers, func(h kgo.RecordHeader) bool { return h.Key == HeaderDeferrals })
+		c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeferrals, Value: []byte(strconv.Itoa(n + 1))})
+	}
+	due := time.Now().Add(wait)
 	c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderNotBefore, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))})
 	if err := b.producer.ProduceSync(ctx, c).FirstErr(); err != nil {
 		return fmt.Errorf("%w: retry of event %q: %w", ErrProduce, ev.ID, err)

@@ -35,10 +35,21 @@
 //   - a [synclayer.IsPermanent] error, or an error on the last of
 //     [WithMaxDeliveries] deliveries, produces a copy to the dead-letter
 //     topic with the reason ("synclayer-reason") and the source topic;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) produces a copy to the retry topic too, not before now plus
+//     the delay it asks for, keeping the delivery count of the original:
+//     deferrals never count toward the limit. They are counted apart in
+//     "synclayer-deferrals". The counts travel in the record, so this
+//     holds across members and restarts; a deferred record may wait behind
+//     an older retry in its partition;
 //   - a record that is not a valid CloudEvent is dead-lettered at once.
 //
 // A member that dies before committing leaves its records to the member
-// that takes its partitions, which delivers them again (not counted).
+// that takes its partitions, which delivers them again (not counted). That
+// happens once the group notices the member is gone: after its session
+// timeout (franz-go's default is 45s; set a shorter one with
+// [WithClientOptions] and kgo.SessionTimeout for a faster recovery), or at
+// once when a member leaves cleanly.
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce_ headers, as the Kafka binding of CloudEvents writes them) is
