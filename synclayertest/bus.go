@@ -107,6 +107,10 @@ const (
 //     before the handler call in flight has returned.
 //   - Reconnect: after the connection to the broker is cut, publishing and
 //     receiving work again (only when CutConnection is set).
+//   - Close (only when the bus has a Close(context.Context) error method):
+//     Close lets the handler call in flight finish with its context intact,
+//     returns nil once it has, after which Subscribe has returned nil and
+//     Publish fails; a second Close returns nil too.
 //   - Dispatcher: a synclayer.Dispatcher running on the bus pushes every
 //     event to a connector, and a permanently failing event is
 //     dead-lettered.
@@ -131,6 +135,7 @@ func TestBus(t *testing.T, newBus func(t *testing.T, cfg BusConfig) BusFixture) 
 		{"StoppedSubscriber", testStoppedSubscriber},
 		{"SubscribeReturns", testSubscribeReturns},
 		{"Reconnect", testReconnect},
+		{"Close", testClose},
 		{"Dispatcher", testBusDispatcher},
 	}
 	for _, r := range rules {

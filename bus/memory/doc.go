@@ -33,9 +33,11 @@
 // # Shutdown
 //
 // Cancelling a Subscribe's context stops it taking events; it returns once
-// its handler calls have returned. [Bus.Close] refuses new events, waits for
-// the backlog of subscribed types and pending redeliveries to drain (or for
-// its context to end), and reports what was left undelivered.
+// its handler calls have returned. [Bus.Close] waits for the backlog of
+// subscribed types and pending redeliveries to drain (or for its context to
+// end), then stops the subscribers, which return nil, refuses new events,
+// and reports what was left undelivered. Every bus adapter of this module
+// has the same Close(ctx) error.
 //
 // Nothing survives the process. For several processes use a broker adapter
 // (bus/nats, bus/redisstream, bus/amqp, bus/kafka).

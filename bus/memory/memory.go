@@ -151,9 +151,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 }
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up
-// to WithConcurrency handler calls at once. It returns nil after ctx ends
-// and every handler call it started has returned, or [ErrClosed] when the
-// bus is closed.
+// to WithConcurrency handler calls at once. It returns nil after ctx ends,
+// or [Bus.Close] stops it, and every handler call it started has
+// returned; it returns [ErrClosed] at once when the bus is already closed.
 //
 // A handler's nil acknowledges the event. An error redelivers it after the
 // redelivery delay, to this or another subscriber, until WithMaxDeliveries
@@ -220,7 +220,7 @@ func (b *Bus) work(ctx context.Context, want map[string]bool, h synclayer.Handle
 			closed := b.closed
 			b.mu.Unlock()
 			if closed {
-				return ErrClosed
+				return nil // Close stopped the subscription
 			}
 			select {
 			case <-wait:
@@ -373,9 +373,12 @@ func (b *Bus) Pending() (queued []synclayer.Event, inflight int) {
 
 // Close stops taking new events and waits until every queued event of a
 // subscribed type has been handled and no redelivery is pending, or until
-// ctx ends. Then it stops the subscribers (Subscribe returns ErrClosed). It
-// returns nil if nothing was left, or an error counting what was not
-// delivered; those events stay readable with Pending. Close is idempotent.
+// ctx ends. Then it stops the subscribers (their Subscribe calls return
+// nil once their handler calls have returned). It returns nil if nothing
+// was left, or an error counting what was not delivered; those events stay
+// readable with Pending. Close is idempotent, and safe to call more than
+// once or concurrently. Publish may be called by handlers while Close
+// drains; afterwards Publish, Replay and Subscribe fail with [ErrClosed].
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closing = true

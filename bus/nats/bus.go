@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -27,6 +28,8 @@ var (
 	// ErrDeadLetter marks a failure to publish a dead letter; the message
 	// is then redelivered later and dead-lettered again.
 	ErrDeadLetter = errors.New("nats: dead letter not published")
+	// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+	ErrClosed = errors.New("nats: bus closed")
 )
 
 // Headers of a dead letter, besides the original message's own.
@@ -117,11 +120,12 @@ type Bus struct {
 	log           *slog.Logger
 
 	deferred deferrals
+	subs     closing.Group
 }
 
 // NewBus returns a bus on the stream named stream, creating the stream if
-// it does not exist. The caller keeps nc and closes it after the bus's
-// last Subscribe has returned.
+// it does not exist. The caller keeps nc: the bus never closes it; close
+// it after [Bus.Close] has returned.
 func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option) (*Bus, error) {
 	if nc == nil {
 		return nil, errors.New("nats: NewBus: nil connection")
@@ -219,8 +223,25 @@ func (b *Bus) durable(eventType string) string {
 	return b.group + "-" + hex.EncodeToString(sum[:8])
 }
 
+// Close stops the bus's Subscribe calls taking new events and waits, until
+// ctx ends, for the handler calls in flight to return (they may still
+// publish meanwhile); then the Subscribe calls return nil. If ctx ends
+// first, the handlers' contexts are cancelled and Close returns ctx's
+// error. Afterwards Publish and Subscribe fail with [ErrClosed]. Close may
+// be called more than once. It does not close the connection given to
+// [NewBus], which stays the caller's.
+func (b *Bus) Close(ctx context.Context) error {
+	if err := b.subs.Close(ctx); err != nil {
+		return fmt.Errorf("nats: close: handlers still running: %w", err)
+	}
+	return nil
+}
+
 // Publish sends ev to the stream and waits for JetStream to store it.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed)
+	}
 	if err := checkType(ev.Type); err != nil {
 		return synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
 	}
@@ -242,8 +263,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned, or an
-// error if a consumer cannot be created or is deleted by the broker.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; [ErrClosed] after Close; or an error if a consumer
+// cannot be created or is deleted by the broker.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("nats: subscribe: nil handler")
@@ -251,6 +273,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("nats: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	seen := map[string]bool{}
 	var consumers []jetstream.Consumer
 	for _, t := range eventTypes {
@@ -285,7 +312,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	errc := make(chan error, len(consumers))
 	for _, c := range consumers {
 		loops.Go(func() {
-			if err := b.consume(ctx, c, sem, &handlers, h); err != nil {
+			if err := b.consume(ctx, hctx, c, sem, &handlers, h); err != nil {
 				errc <- err
 			}
 		})
@@ -300,8 +327,9 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	}
 }
 
-// consume runs one consumer's message loop until ctx ends.
-func (b *Bus) consume(ctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
+// consume runs one consumer's message loop until ctx ends; handlers run
+// with hctx.
+func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
 	// The client buffers up to twice the handler slots (at least 64), so
@@ -334,7 +362,7 @@ func (b *Bus) consume(ctx context.Context, c jetstream.Consumer, sem chan struct
 		}
 		handlers.Go(func() {
 			defer func() { <-sem }()
-			b.handle(ctx, msg, h)
+			b.handle(hctx, msg, h)
 		})
 	}
 }

@@ -60,6 +60,15 @@
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce- headers) is accepted on receive.
 //
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: the messages its client had
+// prefetched are given back at once, and the handlers in flight see their
+// context end. [Bus.Close] stops every Subscribe of the bus more gently:
+// they take no new message, and the handlers in flight may finish (and
+// publish) until Close's context ends. The bus never closes the NATS
+// connection it was given: the caller does, after Close.
+//
 // # Errors
 //
 // Publish fails with a [synclayer.Permanent] error for an event that cannot
