@@ -17,12 +17,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
 // ErrDeadLetter marks a failure to write a dead letter; the entry then
 // stays pending and is dead-lettered again later.
 var ErrDeadLetter = errors.New("redisstream: dead letter not written")
+
+// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+var ErrClosed = errors.New("redisstream: bus closed")
 
 // Fields of stream entries.
 const (
@@ -114,10 +118,12 @@ type Bus struct {
 	maxLen        int64
 	concurrency   int
 	log           *slog.Logger
+
+	subs closing.Group
 }
 
 // NewBus returns a bus whose keys start with "{prefix}:". The caller keeps
-// rdb and closes it after the bus's last Subscribe has returned.
+// rdb: the bus never closes it; close it after [Bus.Close] has returned.
 func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstream: NewBus: nil client")
@@ -154,8 +160,25 @@ func (b *Bus) DeferralsKey() string { return "{" + b.prefix + "}:deferred:" + b.
 // DeadLetterStream returns the key of the dead-letter stream.
 func (b *Bus) DeadLetterStream() string { return "{" + b.prefix + "}:deadletter" }
 
+// Close stops the bus's Subscribe calls taking new entries and waits, until
+// ctx ends, for the handler calls in flight to return (they may still
+// publish meanwhile, and their entries are kept fresh); then the Subscribe
+// calls return nil. If ctx ends first, the handlers' contexts are
+// cancelled and Close returns ctx's error. Afterwards Publish and
+// Subscribe fail with [ErrClosed]. Close may be called more than once. It
+// does not close the client given to [NewBus], which stays the caller's.
+func (b *Bus) Close(ctx context.Context) error {
+	if err := b.subs.Close(ctx); err != nil {
+		return fmt.Errorf("redisstream: close: handlers still running: %w", err)
+	}
+	return nil
+}
+
 // Publish appends ev to the stream of its type.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
+	}
 	body, err := cloudevents.Marshal(ev)
 	if err != nil {
 		return synclayer.Permanent(fmt.Errorf("redisstream: publish %q: %w", ev.ID, err))
@@ -175,8 +198,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned, or an
-// error if Redis fails for longer than a few retries.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; [ErrClosed] after Close; or an error if Redis fails
+// for longer than a few retries.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("redisstream: subscribe: nil handler")
@@ -184,7 +208,13 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("redisstream: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	s := &subscription{
+		hctx:     hctx,
 		b:        b,
 		h:        h,
 		consumer: consumerName(),
@@ -224,6 +254,7 @@ type entryKey struct{ stream, id string }
 
 // subscription is one running Subscribe call: one consumer of the group.
 type subscription struct {
+	hctx     context.Context // handlers run with it
 	b        *Bus
 	h        synclayer.Handler
 	consumer string
@@ -290,8 +321,18 @@ func (s *subscription) run(ctx context.Context) error {
 			errc <- err
 		}
 	})
+	// The heartbeat outlives the loops: handlers may run on after ctx
+	// ends, while Close waits for them.
+	stopBeat := make(chan struct{})
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		s.heartbeat(stopBeat)
+	}()
 	loops.Wait()
 	s.handlers.Wait()
+	close(stopBeat)
+	<-beat
 	close(s.acks)
 	<-s.ackerDone
 	s.leave()
@@ -402,7 +443,7 @@ func (s *subscription) readLoop(ctx context.Context) error {
 					break
 				}
 				first = false
-				s.dispatch(ctx, st.Stream, m, 1, 0)
+				s.dispatch(st.Stream, m, 1, 0)
 			}
 		}
 		if first {
@@ -428,14 +469,32 @@ func (s *subscription) park(stream string, msgs []redis.XMessage) {
 
 func isNoGroup(err error) bool { return strings.HasPrefix(err.Error(), "NOGROUP") }
 
-// reclaimLoop redelivers the entries whose retry delay has passed, keeps
-// the entries of running handlers fresh, and reclaims the entries of dead
-// consumers.
+// heartbeat keeps the entries of running handlers fresh, every third of
+// the claim idle time, until stop is closed or the handlers' context ends.
+func (s *subscription) heartbeat(stop <-chan struct{}) {
+	t := time.NewTicker(s.b.claimIdle / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.hctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.touchInflight(s.hctx); err != nil && s.hctx.Err() == nil && s.b.log != nil {
+			s.b.log.Warn("redisstream: could not keep running entries fresh; another consumer may reclaim them", "err", err)
+		}
+	}
+}
+
+// reclaimLoop redelivers the entries whose retry delay has passed, and
+// reclaims the entries of dead consumers.
 func (s *subscription) reclaimLoop(ctx context.Context) error {
 	tick := min(max(s.b.delay/4, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	lastClaim, lastBeat := time.Now(), time.Now()
+	lastClaim := time.Now()
 	var fails failures
 	for {
 		select {
@@ -444,10 +503,6 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		err := s.redeliverDue(ctx)
-		if err == nil && time.Since(lastBeat) >= s.b.claimIdle/3 {
-			lastBeat = time.Now()
-			err = s.touchInflight(ctx)
-		}
 		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
 			err = s.claimAbandoned(ctx)
@@ -506,7 +561,7 @@ func (s *subscription) redeliverDue(ctx context.Context) error {
 					}
 					continue
 				}
-				s.dispatch(ctx, st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
+				s.dispatch(st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
 			}
 			if len(pend) < cap(s.sem) {
 				break
@@ -561,7 +616,7 @@ func (s *subscription) claimAbandoned(ctx context.Context) error {
 						d = defs[0]
 					}
 				}
-				s.dispatch(ctx, st, m, max(n-d.count, 1), d.count)
+				s.dispatch(st, m, max(n-d.count, 1), d.count)
 			}
 			if next == "0-0" || len(msgs) == 0 {
 				break
@@ -579,14 +634,14 @@ func (b *Bus) retryDelay(deliveries int) time.Duration {
 // dispatch runs the handler for one entry in a slot already acquired.
 // deliveries is the count of this delivery, deferrals left out; deferred
 // is how many earlier deliveries were deferred.
-func (s *subscription) dispatch(ctx context.Context, stream string, m redis.XMessage, deliveries, deferred int) {
+func (s *subscription) dispatch(stream string, m redis.XMessage, deliveries, deferred int) {
 	k := entryKey{stream, m.ID}
 	s.mu.Lock()
 	s.inflight[k] = true
 	s.mu.Unlock()
 	s.handlers.Go(func() {
 		defer func() { <-s.sem }()
-		s.handle(ctx, k, m, deliveries, deferred)
+		s.handle(s.hctx, k, m, deliveries, deferred)
 	})
 }
 

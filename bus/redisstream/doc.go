@@ -61,6 +61,16 @@
 // Entries hold a structured-mode CloudEvent 1.0 in the field "event".
 // Binary-mode entries ("ce-" fields and the data in "data") are accepted.
 //
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: the entries it had read but
+// not started go to the retry consumer, and the handlers in flight see
+// their context end. [Bus.Close] stops every Subscribe of the bus more
+// gently: they read and claim no new entry, and the handlers in flight may
+// finish (and publish), their entries kept fresh, until Close's context
+// ends. The bus never closes the go-redis client it was given: the caller
+// does, after Close.
+//
 // # Errors
 //
 // Publish fails with a [synclayer.Permanent] error for an event that cannot
