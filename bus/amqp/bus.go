@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -94,7 +95,9 @@ type Bus struct {
 	cfg           amqp.Config
 	log           *slog.Logger
 
-	mu       sync.Mutex // guards conn, pub, retries
+	subs closing.Group
+
+	mu       sync.Mutex // guards conn, pub, declared, closed
 	conn     *amqp.Connection
 	pub      *amqp.Channel // in confirm mode
 	declared map[string]bool
@@ -179,14 +182,29 @@ func (b *Bus) retryQueue(d time.Duration) string {
 	return b.Queue() + ".retry." + strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
-// Close closes the bus's connection. Subscribe calls still running return
-// an error.
-func (b *Bus) Close() error {
+// Close stops the bus's Subscribe calls taking new messages and waits,
+// until ctx ends, for the handler calls in flight to return (they may
+// still publish meanwhile); then the Subscribe calls return nil. Then it
+// closes the connection the bus dialled (the bus owns it: NewBus took a
+// URL), which requeues whatever is still unacknowledged. If ctx ends
+// first, the handlers' contexts are cancelled, the connection is closed
+// all the same, and Close returns ctx's error. Afterwards Publish,
+// Subscribe and Declare fail with [ErrClosed]. Close may be called more
+// than once.
+func (b *Bus) Close(ctx context.Context) error {
+	werr := b.subs.Close(ctx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
+	var cerr error
 	if b.conn != nil && !b.conn.IsClosed() {
-		return b.conn.Close()
+		cerr = b.conn.Close()
+	}
+	switch {
+	case werr != nil:
+		return fmt.Errorf("amqp: close: handlers still running: %w", werr)
+	case cerr != nil:
+		return fmt.Errorf("amqp: close: %w", cerr)
 	}
 	return nil
 }
@@ -341,9 +359,10 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned; when the
-// connection drops it reconnects, and it returns an error only if that
-// keeps failing for a minute or the bus is closed.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; when the connection drops it reconnects, and it
+// returns an error only if that keeps failing for a minute, or
+// [ErrClosed] when the bus was closed before.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("amqp: subscribe: nil handler")
@@ -356,13 +375,18 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 			return fmt.Errorf("amqp: subscribe: event type %q cannot be a routing key", t)
 		}
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	var handlers sync.WaitGroup
 	defer handlers.Wait()
 	sem := make(chan struct{}, b.concurrency)
 	var firstFail time.Time
 	wait := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := b.consume(ctx, eventTypes, h, sem, &handlers)
+		err := b.consume(ctx, hctx, eventTypes, h, sem, &handlers)
 		if err == nil || ctx.Err() != nil {
 			firstFail = time.Time{}
 			wait = 50 * time.Millisecond
@@ -390,7 +414,8 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 
 // consume opens a channel, declares the group's queue and bindings, and
 // delivers messages until ctx ends (nil) or the channel dies (an error).
-func (b *Bus) consume(ctx context.Context, types []string, h synclayer.Handler, sem chan struct{}, handlers *sync.WaitGroup) error {
+// Handlers run with hctx.
+func (b *Bus) consume(ctx, hctx context.Context, types []string, h synclayer.Handler, sem chan struct{}, handlers *sync.WaitGroup) error {
 	b.mu.Lock()
 	c, err := b.connection()
 	b.mu.Unlock()
@@ -453,7 +478,7 @@ func (b *Bus) consume(ctx context.Context, types []string, h synclayer.Handler, 
 			mine.Add(1)
 			go func() {
 				defer func() { <-sem; mine.Done(); handlers.Done() }()
-				b.handle(ctx, d, h)
+				b.handle(hctx, d, h)
 			}()
 		}
 	}

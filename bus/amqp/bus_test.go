@@ -63,7 +63,7 @@ func newBus(t testing.TB, name string, opts ...amqp.Option) (*amqp.Bus, *dialer)
 		testenv.Unavailable(t, "RabbitMQ", err)
 	}
 	t.Cleanup(func() {
-		b.Close()
+		b.Close(context.Background())
 		conn, err := amqpgo.Dial(url)
 		if err != nil {
 			t.Errorf("cleanup: %v", err)
@@ -239,7 +239,7 @@ func TestNewBusValidates(t *testing.T) {
 // again.
 func TestClosed(t *testing.T) {
 	b, _ := newBus(t, uniqueName(t))
-	if err := b.Close(); err != nil {
+	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := synclayertest.Within(t, 10*time.Second)

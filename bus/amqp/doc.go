@@ -56,6 +56,16 @@
 // the attributes in "cloudEvents:"-, "cloudEvents_"- or "ce-"-prefixed
 // headers.
 //
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: it cancels its consumer,
+// requeues what was on its way, and the handlers in flight see their
+// context end. [Bus.Close] stops every Subscribe of the bus more gently:
+// they take no new message, and the handlers in flight may finish (and
+// publish) until Close's context ends; then it closes the connection. The
+// bus owns that connection (it dialled it from the URL), so Close is what
+// releases it.
+//
 // # Errors
 //
 // Publish fails with a [synclayer.Permanent] error for an event that cannot

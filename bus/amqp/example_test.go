@@ -29,7 +29,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	defer bus.Close()
+	defer bus.Close(context.Background())
 	defer removeTopology(url, bus, exchange)
 
 	// Declare the group's queue first: AMQP drops events no queue takes.

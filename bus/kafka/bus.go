@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -28,6 +29,8 @@ var (
 	// subscriber then stops with this error without committing the record,
 	// which another member of the group consumes again.
 	ErrProduce = errors.New("kafka: retry or dead letter not produced")
+	// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+	ErrClosed = errors.New("kafka: bus closed")
 )
 
 // Headers the bus sets on retries and dead letters.
@@ -103,6 +106,9 @@ type Bus struct {
 	clientOpts    []kgo.Opt
 	log           *slog.Logger
 	producer      *kgo.Client
+
+	subs      closing.Group
+	closeOnce sync.Once
 }
 
 // NewBus returns a bus on the brokers seeds whose topics start with
@@ -142,9 +148,22 @@ func NewBus(seeds []string, prefix string, opts ...Option) (*Bus, error) {
 	return b, nil
 }
 
-// Close closes the bus's producer. Call it after the last Subscribe has
-// returned.
-func (b *Bus) Close() { b.producer.Close() }
+// Close stops the bus's Subscribe calls taking new records and waits,
+// until ctx ends, for the handler calls in flight to return (they may
+// still publish meanwhile); those calls then commit what they finished,
+// leave the group and return nil. Then it closes the producer the bus made.
+// If ctx ends first, the handlers' contexts are cancelled, the producer is
+// closed all the same, and Close returns ctx's error. Afterwards Publish
+// and Subscribe fail with [ErrClosed]. Close may be called more than once.
+// The bus makes and closes all its clients itself.
+func (b *Bus) Close(ctx context.Context) error {
+	err := b.subs.Close(ctx)
+	b.closeOnce.Do(b.producer.Close)
+	if err != nil {
+		return fmt.Errorf("kafka: close: handlers still running: %w", err)
+	}
+	return nil
+}
 
 func validTopicPart(s string) bool {
 	if s == "" || len(s) > 200 {
@@ -172,6 +191,9 @@ func (b *Bus) DeadLetterTopic() string { return b.prefix + ".deadletter" }
 // Publish produces ev to the topic of its type, keyed by its Subject (or
 // its ID when it has none), and waits for the brokers to acknowledge it.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("kafka: publish %q: %w", ev.ID, ErrClosed)
+	}
 	if !validTopicPart(ev.Type) {
 		return synclayer.Permanent(fmt.Errorf("kafka: publish %q: %w: %q", ev.ID, ErrInvalidType, ev.Type))
 	}
@@ -197,9 +219,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
 // package doc for the delivery semantics. The handler's context ends with
-// ctx. Subscribe returns nil after ctx ends and every handler call has
-// returned, or an error if the client fails or a retry or dead letter
-// cannot be produced.
+// ctx. Subscribe returns nil after ctx ends, or [Bus.Close] stops it, and
+// every handler call has returned; [ErrClosed] after Close; or an error if
+// the client fails or a retry or dead letter cannot be produced.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("kafka: subscribe: nil handler")
@@ -207,6 +229,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("kafka: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	var topics []string
 	for _, t := range eventTypes {
 		if !validTopicPart(t) {
@@ -229,7 +256,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 		return fmt.Errorf("kafka: subscribe: %w", err)
 	}
 	defer cl.Close()
-	s := &subscriber{b: b, cl: cl, h: h}
+	s := &subscriber{b: b, cl: cl, h: h, hctx: hctx}
 	err = s.run(ctx)
 	// Leave the group at once, so the others take over without waiting for
 	// the session to time out.
@@ -243,9 +270,10 @@ type topicPartition struct {
 }
 
 type subscriber struct {
-	b  *Bus
-	cl *kgo.Client
-	h  synclayer.Handler
+	b    *Bus
+	cl   *kgo.Client
+	h    synclayer.Handler
+	hctx context.Context // handlers run with it
 }
 
 func (s *subscriber) run(ctx context.Context) error {
@@ -381,7 +409,7 @@ func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 		defer cancel()
 		return b.deadLetter(sctx, r, fmt.Errorf("kafka: record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err), deliveries)
 	}
-	herr := call(ctx, s.h, ev)
+	herr := call(s.hctx, s.h, ev)
 	if herr == nil {
 		return nil
 	}

@@ -55,6 +55,16 @@
 // (ce_ headers, as the Kafka binding of CloudEvents writes them) is
 // accepted on receive.
 //
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: it commits what its handlers
+// finished and leaves the group at once, so the other members take its
+// partitions without waiting for the session timeout. [Bus.Close] stops
+// every Subscribe of the bus more gently: they poll no new record, and the
+// handlers in flight may finish (and publish) until Close's context ends;
+// then it closes the producer. The bus makes every franz-go client it uses
+// and closes each itself.
+//
 // # Errors
 //
 // Publish fails with a [synclayer.Permanent] error for an event that cannot

@@ -397,9 +397,7 @@ func (f *failures) check(ctx context.Context, what string, err error) error {
 // readLoop reads new entries with XREADGROUP.
 func (s *subscription) readLoop(ctx context.Context) error {
 	args := &redis.XReadGroupArgs{Group: s.b.group, Consumer: s.consumer, Block: 500 * time.Millisecond}
-	for _, st := range s.streams {
-		args.Streams = append(args.Streams, st)
-	}
+	args.Streams = append(args.Streams, s.streams...)
 	for range s.streams {
 		args.Streams = append(args.Streams, ">")
 	}
