@@ -250,3 +250,34 @@ func TestClosed(t *testing.T) {
 		t.Errorf("Subscribe after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestExampleFlow checks the steps of Example, which needs RabbitMQ and so
+// has no Output line: the event published arrives intact, Subscribe
+// returns nil once its context ends, and Close returns nil.
+func TestExampleFlow(t *testing.T) {
+	bus, _ := newBus(t, uniqueName(t), amqp.WithGroup("calendar-sync"))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	if err := bus.Declare(ctx, []string{"WorkflowDeployed"}); err != nil {
+		t.Fatalf("Declare: %v", err)
+	}
+	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	if err := bus.Publish(ctx, want); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	var got synclayer.Event
+	subCtx, stop := context.WithCancel(ctx)
+	err := bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
+		got = ev
+		stop()
+		return nil
+	})
+	if err != nil {
+		t.Errorf("Subscribe returned %v, want nil", err)
+	}
+	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
+		t.Errorf("received %+v, want %+v", got, want)
+	}
+	if err := bus.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
