@@ -6,6 +6,7 @@ package closing
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Group tracks the running Subscribe calls of one bus. The zero value is
@@ -13,7 +14,7 @@ import (
 type Group struct {
 	mu      sync.Mutex
 	closing bool
-	done    bool // Close has returned at least once
+	done    atomic.Bool // Close has returned at least once
 	active  int
 	idle    chan struct{} // closed when closing and active reaches 0
 	calls   map[*call]struct{}
@@ -76,25 +77,19 @@ func (g *Group) Close(ctx context.Context) error {
 	g.mu.Unlock()
 	select {
 	case <-idle:
-		g.mu.Lock()
-		g.done = true
-		g.mu.Unlock()
+		g.done.Store(true)
 		return nil
 	case <-ctx.Done():
 		g.mu.Lock()
 		for c := range g.calls {
 			c.stopHandlers()
 		}
-		g.done = true
 		g.mu.Unlock()
+		g.done.Store(true)
 		return ctx.Err()
 	}
 }
 
 // Closed reports whether Close has returned: the bus then refuses to
 // publish.
-func (g *Group) Closed() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.done
-}
+func (g *Group) Closed() bool { return g.done.Load() }
