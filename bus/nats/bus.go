@@ -110,6 +110,7 @@ const pullExpiry = 5 * time.Second
 // stream. It is safe for concurrent use.
 type Bus struct {
 	js            jetstream.JetStream
+	st            jetstream.Stream
 	stream        string
 	prefix        string
 	group         string
@@ -119,7 +120,7 @@ type Bus struct {
 	concurrency   int
 	log           *slog.Logger
 
-	deferred deferrals
+	deferred localDeferrals // when the stream cannot hold the counts
 	subs     closing.Group
 }
 
@@ -158,18 +159,23 @@ func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option)
 	if !validName(b.group) {
 		return nil, fmt.Errorf("nats: NewBus: invalid group name %q (letters, digits, '-' and '_' only)", b.group)
 	}
-	if _, err := js.Stream(ctx, stream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+	st, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:     stream,
 			Subjects: []string{b.prefix + ".>"},
 			Storage:  jetstream.FileStorage,
 		})
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = js.Stream(ctx, stream)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("nats: create stream %q: %w", stream, err)
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("nats: look up stream %q: %w", stream, err)
 	}
+	b.st = st
 	return b, nil
 }
 
@@ -178,6 +184,12 @@ func (b *Bus) Stream() string { return b.stream }
 
 // Subject returns the subject events of eventType are published on.
 func (b *Bus) Subject(eventType string) string { return b.prefix + ".event." + eventType }
+
+// DeferralSubject returns the subject on which the bus counts the
+// deferrals of the message with stream sequence seq, for its group.
+func (b *Bus) DeferralSubject(seq uint64) string {
+	return b.prefix + ".deferral." + b.group + "." + strconv.FormatUint(seq, 10)
+}
 
 // DeadLetterSubject returns the subject dead letters are published on.
 func (b *Bus) DeadLetterSubject() string { return b.prefix + ".deadletter" }
@@ -394,20 +406,23 @@ func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {
 
 // handle processes one message: decode, call, then ack, nak or dead-letter.
 func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler) {
-	deliveries, seq := 1, uint64(0)
+	deliveries, seq, deferred := 1, uint64(0), 0
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
-		deliveries = max(int(md.NumDelivered)-b.deferred.count(seq), 1)
+		if md.NumDelivered > 1 {
+			deferred = b.deferrals(ctx, seq)
+		}
+		deliveries = max(int(md.NumDelivered)-deferred, 1)
 	}
 	ev, err := cloudevents.Decode(msg.Data(), headers(msg.Headers()))
 	if err != nil {
-		b.deferred.forget(seq)
+		b.settled(seq, deferred)
 		b.deadLetter(msg, fmt.Errorf("nats: message on %s: %w", msg.Subject(), err), deliveries)
 		return
 	}
 	if deliveries > b.maxDeliveries {
 		// Delivered again after its handlers' processes died.
-		b.deferred.forget(seq)
+		b.settled(seq, deferred)
 		b.deadLetter(msg, fmt.Errorf("nats: event %q delivered %d times, over the limit of %d, without an outcome", ev.ID, deliveries, b.maxDeliveries), deliveries)
 		return
 	}
@@ -418,18 +433,18 @@ func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler
 
 	if after, ok := synclayer.RedeliverAfter(herr); ok {
 		// The event came too early: this delivery is not counted.
-		b.deferred.add(seq)
+		b.deferral(seq, deferred+1)
 		b.nak(msg, after)
 		return
 	}
 	switch {
 	case herr == nil:
-		b.deferred.forget(seq)
+		b.settled(seq, deferred)
 		if err := msg.Ack(); err != nil && b.log != nil {
 			b.log.Warn("nats: ack failed; the event will be redelivered", "event", ev.ID, "err", err)
 		}
 	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
-		b.deferred.forget(seq)
+		b.settled(seq, deferred)
 		b.deadLetter(msg, herr, deliveries)
 	default:
 		b.nak(msg, b.delay<<min(deliveries-1, 6))

@@ -36,14 +36,19 @@
 //     delivery is not counted toward the limit;
 //   - a message that is not a valid CloudEvent is dead-lettered at once.
 //
-// JetStream counts every delivery, deferrals included. The bus remembers,
-// per message, how many deliveries were deferrals and takes them off that
-// count. It remembers them in its own process only (for up to 100,000
-// messages): when a deferred event is next delivered to another process
-// of the group, or after a restart, its deferrals count as deliveries and
-// can bring it to the dead-letter limit sooner. Keep [WithMaxDeliveries]
-// above the number of deferrals you expect when several processes share a
-// group.
+// JetStream counts every delivery, deferrals included. The bus takes the
+// deferrals off that count: at each deferral it stores the message's
+// deferral count in the stream itself, as a small message on
+// "<prefix>.deferral.<group>.<sequence>" ([Bus.DeferralSubject]), which any
+// process of the group reads back when the message is redelivered (a
+// direct get, only for redeliveries), and which is purged once the message
+// is acknowledged or dead-lettered. So deferrals are not counted across
+// processes and restarts either. The honest limits: a stream created
+// beforehand that does not capture that subject, or a failure to store
+// the count, leaves the count in the deferring process only (bounded to
+// 100,000 messages), and a redelivery elsewhere then counts those
+// deferrals; messages a stopping subscriber gives back unhandled count as
+// a delivery, as a crash would.
 //
 // A handler that runs long is kept alive with in-progress acknowledgements,
 // sent every third of the ack wait; if its process dies, the broker
