@@ -56,7 +56,7 @@ type BusFixture struct {
 type DeadLetter struct {
 	Event      synclayer.Event
 	Err        string // the handler's last error, as the bus recorded it
-	Deliveries int    // how many times the event was delivered
+	Deliveries int    // how many times the event was delivered, deferrals (synclayer.Redeliver) left out
 }
 
 // Settings of the bus suite.

@@ -24,7 +24,7 @@ var (
 type DeadLetter struct {
 	Event      synclayer.Event
 	Err        error     // the handler's last error
-	Deliveries int       // how many times it was delivered
+	Deliveries int       // how many times it was delivered, deferrals left out
 	At         time.Time // when it was dead-lettered
 }
 
