@@ -368,7 +368,7 @@ func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan 
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			b.nak(msg, 0)
+			b.handBack(msg)
 			b.giveBack(it)
 			return nil
 		}
@@ -388,8 +388,21 @@ func (b *Bus) giveBack(it jetstream.MessagesContext) {
 		if err != nil {
 			return
 		}
-		b.nak(msg, 0)
+		b.handBack(msg)
 	}
+}
+
+// handBack returns a message that no handler saw to the broker at once,
+// recording the delivery as a deferral so that it does not count.
+func (b *Bus) handBack(msg jetstream.Msg) {
+	if md, err := msg.Metadata(); err == nil {
+		n := 0
+		if md.NumDelivered > 1 {
+			n = b.deferrals(context.Background(), md.Sequence.Stream)
+		}
+		b.deferral(md.Sequence.Stream, n+1)
+	}
+	b.nak(msg, 0)
 }
 
 func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {

@@ -47,8 +47,10 @@
 // beforehand that does not capture that subject, or a failure to store
 // the count, leaves the count in the deferring process only (bounded to
 // 100,000 messages), and a redelivery elsewhere then counts those
-// deferrals; messages a stopping subscriber gives back unhandled count as
-// a delivery, as a crash would.
+// deferrals. Messages a stopping subscriber had prefetched are given back
+// unhandled, at once, and counted as deferrals too; those still on their
+// way to it when it stops come back after the ack wait, and count as
+// delivered, as do the messages of a process that dies.
 //
 // A handler that runs long is kept alive with in-progress acknowledgements,
 // sent every third of the ack wait; if its process dies, the broker

@@ -451,7 +451,9 @@ func (s *subscription) readLoop(ctx context.Context) error {
 	return nil
 }
 
-// park hands entries to the retry consumer unhandled.
+// park hands entries to the retry consumer unhandled, due at once. Their
+// read is recorded as a deferral, so that it does not count as a delivery.
+// They were new entries: no deferral was recorded for them before.
 func (s *subscription) park(stream string, msgs []redis.XMessage) {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
@@ -459,7 +461,15 @@ func (s *subscription) park(stream string, msgs []redis.XMessage) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.b.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: stream, Group: s.b.group, Consumer: retryConsumer, Messages: ids}).Err()
+	_, err := s.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.XClaimJustID(ctx, &redis.XClaimArgs{Stream: stream, Group: s.b.group, Consumer: retryConsumer, Messages: ids})
+		vals := make([]any, 0, 2*len(ids))
+		for _, id := range ids {
+			vals = append(vals, deferralField(entryKey{stream, id}), deferral{count: 1}.String())
+		}
+		p.HSet(ctx, s.b.DeferralsKey(), vals...)
+		return nil
+	})
 	if err != nil && s.b.log != nil {
 		s.b.log.Warn("redisstream: could not hand back entries; they will be reclaimed after the claim idle time", "entries", len(ids), "err", err)
 	}

@@ -56,7 +56,8 @@
 // same way if their delay is longer than the claim idle time, so that time
 // also caps the retry delays. A subscriber reads entries in batches of
 // [WithConcurrency]; when it stops, those it had read but not started go to
-// the retry consumer at once (the read counts as a delivery).
+// the retry consumer at once, due at once, their read recorded as a
+// deferral (it does not count as a delivery).
 //
 // Entries hold a structured-mode CloudEvent 1.0 in the field "event".
 // Binary-mode entries ("ce-" fields and the data in "data") are accepted.
