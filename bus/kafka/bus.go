@@ -51,6 +51,13 @@ const (
 	HeaderDeferrals = "synclayer-deferrals"
 )
 
+// DefaultSessionTimeout is the consumer group session timeout of a
+// subscriber unless [WithClientOptions] sets another with
+// kgo.SessionTimeout: when a member dies without leaving the group, its
+// partitions, and the records it had not committed, go to the other
+// members after about this long.
+const DefaultSessionTimeout = 10 * time.Second
+
 // Option configures [NewBus].
 type Option func(*Bus)
 
@@ -243,7 +250,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	}
 	slices.Sort(topics)
 	topics = slices.Compact(topics)
-	cl, err := kgo.NewClient(append(slices.Clone(b.clientOpts),
+	// A member that dies is noticed after the session timeout; the bus's
+	// default is shorter than franz-go's 45s, and WithClientOptions may
+	// set another (handlers do not hold up the heartbeats).
+	opts := append([]kgo.Opt{kgo.SessionTimeout(DefaultSessionTimeout)}, b.clientOpts...)
+	cl, err := kgo.NewClient(append(opts,
 		kgo.SeedBrokers(b.seeds...),
 		kgo.ConsumerGroup(b.group),
 		kgo.ConsumeTopics(topics...),

@@ -46,10 +46,13 @@
 //
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That
-// happens once the group notices the member is gone: after its session
-// timeout (franz-go's default is 45s; set a shorter one with
-// [WithClientOptions] and kgo.SessionTimeout for a faster recovery), or at
-// once when a member leaves cleanly.
+// happens once the group notices the member is gone: at once when a member
+// leaves cleanly (Subscribe leaves the group when it returns), and after
+// the session timeout for a member that died ([DefaultSessionTimeout],
+// 10s, unless [WithClientOptions] sets kgo.SessionTimeout; brokers refuse
+// values outside their group.min/max.session.timeout.ms). Handlers do not
+// hold up the group heartbeats, so a long handler does not lose its
+// partitions.
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce_ headers, as the Kafka binding of CloudEvents writes them) is
