@@ -21,6 +21,10 @@ import (
 // that subject (an existing stream that captures only some subjects), the
 // count is kept in this process instead (localDeferrals).
 
+// deferralTimeout bounds each read or write of a deferral count; when the
+// connection is down they are skipped.
+const deferralTimeout = 2 * time.Second
+
 // deferrals returns how many deliveries of the message with stream
 // sequence seq were deferred.
 func (b *Bus) deferrals(ctx context.Context, seq uint64) int {
@@ -28,7 +32,10 @@ func (b *Bus) deferrals(ctx context.Context, seq uint64) int {
 		return 0
 	}
 	local := b.deferred.count(seq)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	if !b.js.Conn().IsConnected() {
+		return local
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deferralTimeout)
 	defer cancel()
 	m, err := b.st.GetLastMsgForSubject(ctx, b.DeferralSubject(seq))
 	if err != nil {
@@ -51,7 +58,10 @@ func (b *Bus) deferral(seq uint64, n int) {
 		return
 	}
 	b.deferred.set(seq, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if !b.js.Conn().IsConnected() {
+		return // the broker redelivers later; this process still counts it
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deferralTimeout)
 	defer cancel()
 	msg := &natsgo.Msg{Subject: b.DeferralSubject(seq), Data: []byte(strconv.Itoa(n))}
 	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID("deferral-"+b.group+"-"+strconv.FormatUint(seq, 10)+"-"+strconv.Itoa(n)))
@@ -64,10 +74,10 @@ func (b *Bus) deferral(seq uint64, n int) {
 // acknowledged or dead-lettered; deferred is how many there were.
 func (b *Bus) settled(seq uint64, deferred int) {
 	b.deferred.forget(seq)
-	if seq == 0 || deferred == 0 {
+	if seq == 0 || deferred == 0 || !b.js.Conn().IsConnected() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), deferralTimeout)
 	defer cancel()
 	if err := b.st.Purge(ctx, jetstream.WithPurgeSubject(b.DeferralSubject(seq))); err != nil && b.log != nil {
 		b.log.Warn("nats: could not purge a settled message's deferrals", "seq", seq, "err", err)
