@@ -365,12 +365,25 @@ func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan 
 			}
 			return fmt.Errorf("nats: subscribe: %w", err)
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			b.handBack(msg)
 			b.giveBack(it)
 			return nil
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			// Every slot is busy: keep this message while it waits.
+			stopBeat := b.heartbeat(msg)
+			select {
+			case sem <- struct{}{}:
+				stopBeat()
+			case <-ctx.Done():
+				stopBeat()
+				b.handBack(msg)
+				b.giveBack(it)
+				return nil
+			}
 		}
 		handlers.Go(func() {
 			defer func() { <-sem }()

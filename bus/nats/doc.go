@@ -57,10 +57,10 @@
 // redelivers the event after the ack wait ([WithAckWait], default 10s), to
 // another subscriber of the group or to the restarted one. Messages the
 // client has prefetched but not yet handed to a handler (up to twice
-// [WithConcurrency], at least 64) get no in-progress acknowledgements: when
-// every handler slot is busy for longer than about half the ack wait, some
-// of them are delivered a second time (counted). Raise the ack wait when
-// handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
+// [WithConcurrency], at least 64) get no in-progress acknowledgements,
+// except the one waiting for a slot: when every handler slot stays busy
+// for longer than the ack wait, some of them are delivered a second time
+// (counted). Raise the ack wait when handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
 // JetStream drops a second publish of the same event within its duplicate
 // window (two minutes by default).
 //
