@@ -56,7 +56,7 @@ type BusFixture struct {
 type DeadLetter struct {
 	Event      synclayer.Event
 	Err        string // the handler's last error, as the bus recorded it
-	Deliveries int    // how many times the event was delivered
+	Deliveries int    // how many times the event was delivered, deferrals (synclayer.Redeliver) left out
 }
 
 // Settings of the bus suite.
@@ -86,6 +86,15 @@ const (
 //   - MaxDeliveries: an event whose handler never succeeds is delivered
 //     exactly cfg.MaxDeliveries times, then dead-lettered with the last
 //     error and the delivery count.
+//   - RedeliverUncounted: a handler error marked with synclayer.Redeliver
+//     (the event came too early) is redelivered after about the asked
+//     delay without counting toward cfg.MaxDeliveries: an event deferred
+//     more times than that limit is still delivered again, then
+//     acknowledged, and never dead-lettered.
+//   - RedeliverThenFail: deferrals do not hide real failures: an event
+//     deferred twice whose handler then fails with plain errors is
+//     dead-lettered after exactly cfg.MaxDeliveries failed deliveries, and
+//     the dead letter counts those, not the deferrals.
 //   - SharedGroup: two subscribers of one bus share the events: every event
 //     is acknowledged, none is lost, both subscribers handle some (more
 //     events are published while one has none yet, as a rebalance may take
@@ -98,6 +107,10 @@ const (
 //     before the handler call in flight has returned.
 //   - Reconnect: after the connection to the broker is cut, publishing and
 //     receiving work again (only when CutConnection is set).
+//   - Close (only when the bus has a Close(context.Context) error method):
+//     Close lets the handler call in flight finish with its context intact,
+//     returns nil once it has, after which Subscribe has returned nil and
+//     Publish fails; a second Close returns nil too.
 //   - Dispatcher: a synclayer.Dispatcher running on the bus pushes every
 //     event to a connector, and a permanently failing event is
 //     dead-lettered.
@@ -116,10 +129,13 @@ func TestBus(t *testing.T, newBus func(t *testing.T, cfg BusConfig) BusFixture) 
 		{"RetryThenAck", testRetryThenAck},
 		{"PermanentDeadLetters", testPermanentDeadLetters},
 		{"MaxDeliveries", testMaxDeliveries},
+		{"RedeliverUncounted", testRedeliverUncounted},
+		{"RedeliverThenFail", testRedeliverThenFail},
 		{"SharedGroup", testSharedGroup},
 		{"StoppedSubscriber", testStoppedSubscriber},
 		{"SubscribeReturns", testSubscribeReturns},
 		{"Reconnect", testReconnect},
+		{"Close", testClose},
 		{"Dispatcher", testBusDispatcher},
 	}
 	for _, r := range rules {

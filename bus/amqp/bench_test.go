@@ -103,7 +103,7 @@ func benchBus(b *testing.B, url, name string) time.Duration {
 			ch.ExchangeDelete(name, false, false)
 			conn.Close()
 		}
-		bus.Close()
+		bus.Close(context.Background())
 	}()
 	if err := bus.Declare(ctx, []string{"Bench"}); err != nil {
 		b.Fatal(err)

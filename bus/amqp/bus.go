@@ -15,6 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -35,6 +36,10 @@ const (
 	HeaderDeliveries = "x-synclayer-deliveries"
 	// HeaderReason holds why a message was dead-lettered.
 	HeaderReason = "x-synclayer-reason"
+	// HeaderDeferrals counts the deliveries of a message that its handler
+	// deferred with [synclayer.Redeliver]; they are not in
+	// HeaderDeliveries.
+	HeaderDeferrals = "x-synclayer-deferrals"
 )
 
 // Option configures [NewBus].
@@ -90,7 +95,9 @@ type Bus struct {
 	cfg           amqp.Config
 	log           *slog.Logger
 
-	mu       sync.Mutex // guards conn, pub, retries
+	subs closing.Group
+
+	mu       sync.Mutex // guards conn, pub, declared, closed
 	conn     *amqp.Connection
 	pub      *amqp.Channel // in confirm mode
 	declared map[string]bool
@@ -144,18 +151,60 @@ func (b *Bus) RetryQueues() []string {
 
 func (b *Bus) retryLevels() int { return min(b.maxDeliveries, 7) }
 
+// Deferral queues: a delay asked for with synclayer.Redeliver is rounded up
+// to minDeferral times a power of two, at most minDeferral<<deferralLevels.
+const (
+	minDeferral    = 64 * time.Millisecond
+	deferralLevels = 14 // up to about 17 minutes
+)
+
+// DeferralQueues returns the names of the group's deferral queues, where
+// events deferred with [synclayer.Redeliver] wait; each is declared on
+// first use.
+func (b *Bus) DeferralQueues() []string {
+	var qs []string
+	for i := range deferralLevels + 1 {
+		qs = append(qs, b.deferralQueue(minDeferral<<i))
+	}
+	return qs
+}
+
+// deferralQueue names the deferral queue for a wait of at least d.
+func (b *Bus) deferralQueue(d time.Duration) string {
+	q := minDeferral
+	for i := 0; i < deferralLevels && q < d; i++ {
+		q <<= 1
+	}
+	return b.Queue() + ".defer." + strconv.FormatInt(q.Milliseconds(), 10) + "ms"
+}
+
 func (b *Bus) retryQueue(d time.Duration) string {
 	return b.Queue() + ".retry." + strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
-// Close closes the bus's connection. Subscribe calls still running return
-// an error.
-func (b *Bus) Close() error {
+// Close stops the bus's Subscribe calls taking new messages and waits,
+// until ctx ends, for the handler calls in flight to return (they may
+// still publish meanwhile); then the Subscribe calls return nil. Then it
+// closes the connection the bus dialled (the bus owns it: NewBus took a
+// URL), which requeues whatever is still unacknowledged. If ctx ends
+// first, the handlers' contexts are cancelled, the connection is closed
+// all the same, and Close returns ctx's error. Afterwards Publish,
+// Subscribe and Declare fail with [ErrClosed]. Close may be called more
+// than once.
+func (b *Bus) Close(ctx context.Context) error {
+	werr := b.subs.Close(ctx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
+	var cerr error
 	if b.conn != nil && !b.conn.IsClosed() {
-		return b.conn.Close()
+		cerr = b.conn.Close()
+	}
+	switch {
+	case werr != nil:
+		return fmt.Errorf("amqp: close: handlers still running: %w", werr)
+	case cerr != nil:
+		return fmt.Errorf("amqp: close: %w", cerr)
 	}
 	return nil
 }
@@ -259,14 +308,15 @@ func (b *Bus) send(ctx context.Context, exchange, key string, msg amqp.Publishin
 }
 
 // declareQueue declares, once per connection, a queue the bus publishes to
-// directly: the dead-letter queue or a retry queue. b.mu must be held.
+// directly: the dead-letter queue, a retry queue or a deferral queue.
+// b.mu must be held.
 func (b *Bus) declareQueue(ch *amqp.Channel, name string) error {
 	if b.declared[name] {
 		return nil
 	}
 	var args amqp.Table
 	if name != b.DeadLetterQueue() {
-		// A retry queue: messages wait there for the queue's TTL, then
+		// A retry or deferral queue: messages wait there for the queue's TTL, then
 		// go back to the group's queue.
 		ms, err := strconv.ParseInt(strings.TrimSuffix(name[strings.LastIndexByte(name, '.')+1:], "ms"), 10, 64)
 		if err != nil {
@@ -309,9 +359,10 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned; when the
-// connection drops it reconnects, and it returns an error only if that
-// keeps failing for a minute or the bus is closed.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; when the connection drops it reconnects, and it
+// returns an error only if that keeps failing for a minute, or
+// [ErrClosed] when the bus was closed before.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("amqp: subscribe: nil handler")
@@ -324,13 +375,18 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 			return fmt.Errorf("amqp: subscribe: event type %q cannot be a routing key", t)
 		}
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	var handlers sync.WaitGroup
 	defer handlers.Wait()
 	sem := make(chan struct{}, b.concurrency)
 	var firstFail time.Time
 	wait := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := b.consume(ctx, eventTypes, h, sem, &handlers)
+		err := b.consume(ctx, hctx, eventTypes, h, sem, &handlers)
 		if err == nil || ctx.Err() != nil {
 			firstFail = time.Time{}
 			wait = 50 * time.Millisecond
@@ -358,7 +414,8 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 
 // consume opens a channel, declares the group's queue and bindings, and
 // delivers messages until ctx ends (nil) or the channel dies (an error).
-func (b *Bus) consume(ctx context.Context, types []string, h synclayer.Handler, sem chan struct{}, handlers *sync.WaitGroup) error {
+// Handlers run with hctx.
+func (b *Bus) consume(ctx, hctx context.Context, types []string, h synclayer.Handler, sem chan struct{}, handlers *sync.WaitGroup) error {
 	b.mu.Lock()
 	c, err := b.connection()
 	b.mu.Unlock()
@@ -421,7 +478,7 @@ func (b *Bus) consume(ctx context.Context, types []string, h synclayer.Handler, 
 			mine.Add(1)
 			go func() {
 				defer func() { <-sem; mine.Done(); handlers.Done() }()
-				b.handle(ctx, d, h)
+				b.handle(hctx, d, h)
 			}()
 		}
 	}
@@ -470,8 +527,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(p)
 }
 
-func deliveriesBefore(d amqp.Delivery) int {
-	switch v := d.Headers[HeaderDeliveries].(type) {
+func deliveriesBefore(d amqp.Delivery) int { return intHeader(d, HeaderDeliveries) }
+
+func intHeader(d amqp.Delivery, key string) int {
+	switch v := d.Headers[key].(type) {
 	case int32:
 		return int(v)
 	case int64:
@@ -496,6 +555,10 @@ func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h synclayer.Handler) 
 		return
 	}
 	herr := call(ctx, h, ev)
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		b.deferral(sctx, d, after, deliveries)
+		return
+	}
 	switch {
 	case herr == nil:
 		if err := d.Ack(false); err != nil && b.log != nil {
@@ -567,6 +630,21 @@ func (b *Bus) retry(ctx context.Context, d amqp.Delivery, deliveries int) {
 	if err := b.send(ctx, "", q, copyOf(d, deliveries)); err != nil {
 		if b.log != nil {
 			b.log.Warn("amqp: could not schedule a redelivery; requeued at once", "message", d.MessageId, "err", err)
+		}
+		d.Nack(false, true)
+		return
+	}
+	d.Ack(false)
+}
+
+// deferral parks d in the deferral queue of at least the delay after,
+// without counting this delivery, then acknowledges it.
+func (b *Bus) deferral(ctx context.Context, d amqp.Delivery, after time.Duration, deliveries int) {
+	msg := copyOf(d, deliveries-1)
+	msg.Headers[HeaderDeferrals] = int64(intHeader(d, HeaderDeferrals) + 1)
+	if err := b.send(ctx, "", b.deferralQueue(after), msg); err != nil {
+		if b.log != nil {
+			b.log.Warn("amqp: could not defer a redelivery; requeued at once", "message", d.MessageId, "err", err)
 		}
 		d.Nack(false, true)
 		return

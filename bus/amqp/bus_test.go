@@ -63,14 +63,14 @@ func newBus(t testing.TB, name string, opts ...amqp.Option) (*amqp.Bus, *dialer)
 		testenv.Unavailable(t, "RabbitMQ", err)
 	}
 	t.Cleanup(func() {
-		b.Close()
+		b.Close(context.Background())
 		conn, err := amqpgo.Dial(url)
 		if err != nil {
 			t.Errorf("cleanup: %v", err)
 			return
 		}
 		defer conn.Close()
-		for _, q := range append([]string{b.Queue(), b.DeadLetterQueue()}, b.RetryQueues()...) {
+		for _, q := range append([]string{b.Queue(), b.DeadLetterQueue()}, append(b.RetryQueues(), b.DeferralQueues()...)...) {
 			if ch, err := conn.Channel(); err == nil {
 				ch.QueueDelete(q, false, false, false)
 				ch.Close()
@@ -239,7 +239,7 @@ func TestNewBusValidates(t *testing.T) {
 // again.
 func TestClosed(t *testing.T) {
 	b, _ := newBus(t, uniqueName(t))
-	if err := b.Close(); err != nil {
+	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := synclayertest.Within(t, 10*time.Second)
@@ -248,5 +248,36 @@ func TestClosed(t *testing.T) {
 	}
 	if err := b.Subscribe(ctx, []string{"T"}, func(context.Context, synclayer.Event) error { return nil }); !errors.Is(err, amqp.ErrClosed) {
 		t.Errorf("Subscribe after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestExampleFlow checks the steps of Example, which needs RabbitMQ and so
+// has no Output line: the event published arrives intact, Subscribe
+// returns nil once its context ends, and Close returns nil.
+func TestExampleFlow(t *testing.T) {
+	bus, _ := newBus(t, uniqueName(t), amqp.WithGroup("calendar-sync"))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	if err := bus.Declare(ctx, []string{"WorkflowDeployed"}); err != nil {
+		t.Fatalf("Declare: %v", err)
+	}
+	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	if err := bus.Publish(ctx, want); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	var got synclayer.Event
+	subCtx, stop := context.WithCancel(ctx)
+	err := bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
+		got = ev
+		stop()
+		return nil
+	})
+	if err != nil {
+		t.Errorf("Subscribe returned %v, want nil", err)
+	}
+	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
+		t.Errorf("received %+v, want %+v", got, want)
+	}
+	if err := bus.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

@@ -35,15 +35,36 @@
 //     [WithMaxDeliveries] deliveries, publishes a copy to the dead-letter
 //     queue "<queue>.deadletter" with the reason in "x-synclayer-reason",
 //     then acknowledges the original;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) republishes a copy to the deferral queue
+//     "<queue>.defer.<ms>ms" whose delay is the one asked for rounded up
+//     to 64ms times a power of two (at most about 17 minutes), then
+//     acknowledges the original. The copy keeps the delivery count of the
+//     original, so deferrals never count toward the limit; they are
+//     counted apart in "x-synclayer-deferrals". This holds across
+//     processes and restarts, as the counts travel in the message;
 //   - a message that is not a valid CloudEvent is dead-lettered at once.
 //
-// A message whose subscriber died before acknowledging it is requeued by
-// the broker and delivered again; such deliveries are not counted.
+// A message whose subscriber died before acknowledging it (a process
+// killed, a connection lost) is requeued by the broker as soon as it sees
+// the connection close, at once for a closed socket or after the missed
+// heartbeats (amqp091's default heartbeat is 10s) for a host gone silent,
+// and delivered again; such deliveries are not counted.
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode (content type
 // application/cloudevents+json). Binary mode is accepted on receive, with
 // the attributes in "cloudEvents:"-, "cloudEvents_"- or "ce-"-prefixed
 // headers.
+//
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: it cancels its consumer,
+// requeues what was on its way, and the handlers in flight see their
+// context end. [Bus.Close] stops every Subscribe of the bus more gently:
+// they take no new message, and the handlers in flight may finish (and
+// publish) until Close's context ends; then it closes the connection. The
+// bus owns that connection (it dialled it from the URL), so Close is what
+// releases it.
 //
 // # Errors
 //

@@ -63,6 +63,6 @@ func benchBus(b *testing.B, seeds []string, prefix string) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer bus.Close()
+	defer bus.Close(context.Background())
 	return synclayertest.BenchRun(b, bus, bus)
 }

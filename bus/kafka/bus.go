@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -28,6 +29,8 @@ var (
 	// subscriber then stops with this error without committing the record,
 	// which another member of the group consumes again.
 	ErrProduce = errors.New("kafka: retry or dead letter not produced")
+	// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+	ErrClosed = errors.New("kafka: bus closed")
 )
 
 // Headers the bus sets on retries and dead letters.
@@ -42,7 +45,18 @@ const (
 	HeaderReason = "synclayer-reason"
 	// HeaderTopic holds, on a dead letter, the topic the record came from.
 	HeaderTopic = "synclayer-topic"
+	// HeaderDeferrals counts the deliveries of a record that its handler
+	// deferred with [synclayer.Redeliver]; they are not in
+	// HeaderDeliveries.
+	HeaderDeferrals = "synclayer-deferrals"
 )
+
+// DefaultSessionTimeout is the consumer group session timeout of a
+// subscriber unless [WithClientOptions] sets another with
+// kgo.SessionTimeout: when a member dies without leaving the group, its
+// partitions, and the records it had not committed, go to the other
+// members after about this long.
+const DefaultSessionTimeout = 10 * time.Second
 
 // Option configures [NewBus].
 type Option func(*Bus)
@@ -99,6 +113,9 @@ type Bus struct {
 	clientOpts    []kgo.Opt
 	log           *slog.Logger
 	producer      *kgo.Client
+
+	subs      closing.Group
+	closeOnce sync.Once
 }
 
 // NewBus returns a bus on the brokers seeds whose topics start with
@@ -138,9 +155,22 @@ func NewBus(seeds []string, prefix string, opts ...Option) (*Bus, error) {
 	return b, nil
 }
 
-// Close closes the bus's producer. Call it after the last Subscribe has
-// returned.
-func (b *Bus) Close() { b.producer.Close() }
+// Close stops the bus's Subscribe calls taking new records and waits,
+// until ctx ends, for the handler calls in flight to return (they may
+// still publish meanwhile); those calls then commit what they finished,
+// leave the group and return nil. Then it closes the producer the bus made.
+// If ctx ends first, the handlers' contexts are cancelled, the producer is
+// closed all the same, and Close returns ctx's error. Afterwards Publish
+// and Subscribe fail with [ErrClosed]. Close may be called more than once.
+// The bus makes and closes all its clients itself.
+func (b *Bus) Close(ctx context.Context) error {
+	err := b.subs.Close(ctx)
+	b.closeOnce.Do(b.producer.Close)
+	if err != nil {
+		return fmt.Errorf("kafka: close: handlers still running: %w", err)
+	}
+	return nil
+}
 
 func validTopicPart(s string) bool {
 	if s == "" || len(s) > 200 {
@@ -168,6 +198,9 @@ func (b *Bus) DeadLetterTopic() string { return b.prefix + ".deadletter" }
 // Publish produces ev to the topic of its type, keyed by its Subject (or
 // its ID when it has none), and waits for the brokers to acknowledge it.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("kafka: publish %q: %w", ev.ID, ErrClosed)
+	}
 	if !validTopicPart(ev.Type) {
 		return synclayer.Permanent(fmt.Errorf("kafka: publish %q: %w: %q", ev.ID, ErrInvalidType, ev.Type))
 	}
@@ -193,9 +226,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
 // package doc for the delivery semantics. The handler's context ends with
-// ctx. Subscribe returns nil after ctx ends and every handler call has
-// returned, or an error if the client fails or a retry or dead letter
-// cannot be produced.
+// ctx. Subscribe returns nil after ctx ends, or [Bus.Close] stops it, and
+// every handler call has returned; [ErrClosed] after Close; or an error if
+// the client fails or a retry or dead letter cannot be produced.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("kafka: subscribe: nil handler")
@@ -203,6 +236,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("kafka: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	var topics []string
 	for _, t := range eventTypes {
 		if !validTopicPart(t) {
@@ -212,7 +250,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	}
 	slices.Sort(topics)
 	topics = slices.Compact(topics)
-	cl, err := kgo.NewClient(append(slices.Clone(b.clientOpts),
+	// A member that dies is noticed after the session timeout; the bus's
+	// default is shorter than franz-go's 45s, and WithClientOptions may
+	// set another (handlers do not hold up the heartbeats).
+	opts := append([]kgo.Opt{kgo.SessionTimeout(DefaultSessionTimeout)}, b.clientOpts...)
+	cl, err := kgo.NewClient(append(opts,
 		kgo.SeedBrokers(b.seeds...),
 		kgo.ConsumerGroup(b.group),
 		kgo.ConsumeTopics(topics...),
@@ -225,7 +267,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 		return fmt.Errorf("kafka: subscribe: %w", err)
 	}
 	defer cl.Close()
-	s := &subscriber{b: b, cl: cl, h: h}
+	s := &subscriber{b: b, cl: cl, h: h, hctx: hctx}
 	err = s.run(ctx)
 	// Leave the group at once, so the others take over without waiting for
 	// the session to time out.
@@ -239,9 +281,10 @@ type topicPartition struct {
 }
 
 type subscriber struct {
-	b  *Bus
-	cl *kgo.Client
-	h  synclayer.Handler
+	b    *Bus
+	cl   *kgo.Client
+	h    synclayer.Handler
+	hctx context.Context // handlers run with it
 }
 
 func (s *subscriber) run(ctx context.Context) error {
@@ -377,16 +420,20 @@ func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 		defer cancel()
 		return b.deadLetter(sctx, r, fmt.Errorf("kafka: record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err), deliveries)
 	}
-	herr := call(ctx, s.h, ev)
+	herr := call(s.hctx, s.h, ev)
 	if herr == nil {
 		return nil
 	}
 	sctx, cancel := settle()
 	defer cancel()
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		// The event came too early: the copy keeps the delivery count.
+		return b.redeliver(sctx, r, ev, deliveries-1, after, true)
+	}
 	if synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries {
 		return b.deadLetter(sctx, r, herr, deliveries)
 	}
-	return b.retry(sctx, r, ev, deliveries)
+	return b.redeliver(sctx, r, ev, deliveries, b.delay<<min(deliveries-1, 6), false)
 }
 
 func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
@@ -403,20 +450,29 @@ func copyOf(r *kgo.Record, topic string, deliveries int) *kgo.Record {
 	c := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value}
 	for _, h := range r.Headers {
 		switch h.Key {
-		case HeaderDeliveries, HeaderNotBefore, HeaderReason, HeaderTopic:
+		case HeaderDeliveries, HeaderNotBefore, HeaderReason, HeaderTopic, HeaderDeferrals:
 		default:
 			c.Headers = append(c.Headers, h)
 		}
 	}
 	c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeliveries, Value: []byte(strconv.Itoa(deliveries))})
+	if n := header(r, HeaderDeferrals); n != "" {
+		c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeferrals, Value: []byte(n)})
+	}
 	return c
 }
 
-// retry produces a copy of r to the group's retry topic for its type, due
-// after the delay of its delivery count.
-func (b *Bus) retry(ctx context.Context, r *kgo.Record, ev synclayer.Event, deliveries int) error {
+// redeliver produces a copy of r to the group's retry topic for its type,
+// with deliveries as its count of deliveries so far, due after wait. A
+// deferral (synclayer.Redeliver) also counts itself in HeaderDeferrals.
+func (b *Bus) redeliver(ctx context.Context, r *kgo.Record, ev synclayer.Event, deliveries int, wait time.Duration, deferral bool) error {
 	c := copyOf(r, b.RetryTopic(ev.Type), deliveries)
-	due := time.Now().Add(b.delay << min(deliveries-1, 6))
+	if deferral {
+		n, _ := strconv.Atoi(header(r, HeaderDeferrals))
+		c.Headers = slices.DeleteFunc(c.Headers, func(h kgo.RecordHeader) bool { return h.Key == HeaderDeferrals })
+		c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderDeferrals, Value: []byte(strconv.Itoa(n + 1))})
+	}
+	due := time.Now().Add(wait)
 	c.Headers = append(c.Headers, kgo.RecordHeader{Key: HeaderNotBefore, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))})
 	if err := b.producer.ProduceSync(ctx, c).FirstErr(); err != nil {
 		return fmt.Errorf("%w: retry of event %q: %w", ErrProduce, ev.ID, err)

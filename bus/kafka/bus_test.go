@@ -45,7 +45,7 @@ func newBus(t testing.TB, seeds []string, prefix string, opts ...kafka.Option) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(b.Close)
+	t.Cleanup(func() { b.Close(context.Background()) })
 	return b
 }
 

@@ -35,14 +35,38 @@
 //   - a [synclayer.IsPermanent] error, or an error on the last of
 //     [WithMaxDeliveries] deliveries, produces a copy to the dead-letter
 //     topic with the reason ("synclayer-reason") and the source topic;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) produces a copy to the retry topic too, not before now plus
+//     the delay it asks for, keeping the delivery count of the original:
+//     deferrals never count toward the limit. They are counted apart in
+//     "synclayer-deferrals". The counts travel in the record, so this
+//     holds across members and restarts; a deferred record may wait behind
+//     an older retry in its partition;
 //   - a record that is not a valid CloudEvent is dead-lettered at once.
 //
 // A member that dies before committing leaves its records to the member
-// that takes its partitions, which delivers them again (not counted).
+// that takes its partitions, which delivers them again (not counted). That
+// happens once the group notices the member is gone: at once when a member
+// leaves cleanly (Subscribe leaves the group when it returns), and after
+// the session timeout for a member that died ([DefaultSessionTimeout],
+// 10s, unless [WithClientOptions] sets kgo.SessionTimeout; brokers refuse
+// values outside their group.min/max.session.timeout.ms). Handlers do not
+// hold up the group heartbeats, so a long handler does not lose its
+// partitions.
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce_ headers, as the Kafka binding of CloudEvents writes them) is
 // accepted on receive.
+//
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: it commits what its handlers
+// finished and leaves the group at once, so the other members take its
+// partitions without waiting for the session timeout. [Bus.Close] stops
+// every Subscribe of the bus more gently: they poll no new record, and the
+// handlers in flight may finish (and publish) until Close's context ends;
+// then it closes the producer. The bus makes every franz-go client it uses
+// and closes each itself.
 //
 // # Errors
 //

@@ -10,7 +10,15 @@
 // event; an error redelivers it after a delay that doubles with each
 // delivery; after WithMaxDeliveries deliveries, or at once for a
 // [synclayer.Permanent] error, the event becomes a [DeadLetter], which can
-// be read with [Bus.DeadLetters] and sent again with [Bus.Replay].
+// be read with [Bus.DeadLetters] and sent again with [Bus.Replay]. An
+// error marked with [synclayer.Redeliver] (the event came too early)
+// redelivers the event after the delay it asks for, on the bus's own timer,
+// and that delivery does not count toward the limit: deferrals never
+// dead-letter an event.
+//
+// The bus keeps at most [WithMaxDeadLetters] dead letters (default
+// 10,000): once full, each new one drops the oldest, and
+// [Bus.DroppedDeadLetters] counts what was dropped.
 //
 // Events published before anyone takes their type wait in the backlog for
 // the first subscriber instead of vanishing. The backlog is bounded
@@ -25,9 +33,11 @@
 // # Shutdown
 //
 // Cancelling a Subscribe's context stops it taking events; it returns once
-// its handler calls have returned. [Bus.Close] refuses new events, waits for
-// the backlog of subscribed types and pending redeliveries to drain (or for
-// its context to end), and reports what was left undelivered.
+// its handler calls have returned. [Bus.Close] waits for the backlog of
+// subscribed types and pending redeliveries to drain (or for its context to
+// end), then stops the subscribers, which return nil, refuses new events,
+// and reports what was left undelivered. Every bus adapter of this module
+// has the same Close(ctx) error.
 //
 // Nothing survives the process. For several processes use a broker adapter
 // (bus/nats, bus/redisstream, bus/amqp, bus/kafka).

@@ -24,7 +24,7 @@ var (
 type DeadLetter struct {
 	Event      synclayer.Event
 	Err        error     // the handler's last error
-	Deliveries int       // how many times it was delivered
+	Deliveries int       // how many times it was delivered, deferrals left out
 	At         time.Time // when it was dead-lettered
 }
 
@@ -55,6 +55,11 @@ func WithBacklog(n int) Option { return func(b *Bus) { b.backlog = max(n, 1) } }
 // (default 16).
 func WithConcurrency(n int) Option { return func(b *Bus) { b.workers = max(n, 1) } }
 
+// WithMaxDeadLetters bounds the dead letters the bus keeps (default
+// 10,000; n < 1 is taken as 1). Once full, the oldest is dropped for each
+// new one; [Bus.DroppedDeadLetters] counts them.
+func WithMaxDeadLetters(n int) Option { return func(b *Bus) { b.maxDead = max(n, 1) } }
+
 // Bus is an in-process event bus: a [synclayer.Publisher] and a
 // [synclayer.Subscriber]. Every Subscribe call on one Bus joins one consumer
 // group: each event goes to one of the subscribers that take its type.
@@ -64,6 +69,7 @@ type Bus struct {
 	delay         time.Duration
 	backlog       int
 	workers       int
+	maxDead       int
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever the queue changes
@@ -72,6 +78,7 @@ type Bus struct {
 	inflight int
 	timers   map[*delivery]*time.Timer
 	dead     []DeadLetter
+	dropped  int // dead letters dropped by the bound
 	closing  bool
 	closed   bool
 }
@@ -89,6 +96,7 @@ func New(opts ...Option) *Bus {
 		delay:         100 * time.Millisecond,
 		backlog:       10_000,
 		workers:       16,
+		maxDead:       10_000,
 		changed:       make(chan struct{}),
 		types:         make(map[string]int),
 		timers:        make(map[*delivery]*time.Timer),
@@ -143,14 +151,17 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 }
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up
-// to WithConcurrency handler calls at once. It returns nil after ctx ends
-// and every handler call it started has returned, or [ErrClosed] when the
-// bus is closed.
+// to WithConcurrency handler calls at once. It returns nil after ctx ends,
+// or [Bus.Close] stops it, and every handler call it started has
+// returned; it returns [ErrClosed] at once when the bus is already closed.
 //
 // A handler's nil acknowledges the event. An error redelivers it after the
 // redelivery delay, to this or another subscriber, until WithMaxDeliveries
 // is reached; then, or at once for a [synclayer.IsPermanent] error, the
-// event becomes a [DeadLetter]. A panicking handler counts as an error.
+// event becomes a [DeadLetter]. An error marked with [synclayer.Redeliver]
+// redelivers the event after the delay it asks for, and that delivery does
+// not count toward WithMaxDeliveries. A panicking handler counts as an
+// error.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("memory: subscribe: nil handler")
@@ -209,7 +220,7 @@ func (b *Bus) work(ctx context.Context, want map[string]bool, h synclayer.Handle
 			closed := b.closed
 			b.mu.Unlock()
 			if closed {
-				return ErrClosed
+				return nil // Close stopped the subscription
 			}
 			select {
 			case <-wait:
@@ -260,12 +271,28 @@ func (b *Bus) settle(d *delivery, err error) {
 	if err == nil {
 		return
 	}
+	if after, ok := synclayer.RedeliverAfter(err); ok {
+		// The event came too early: this delivery does not count.
+		d.deliveries--
+		b.schedule(d, after)
+		return
+	}
 	d.lastErr = err
 	if synclayer.IsPermanent(err) || d.deliveries >= b.maxDeliveries {
+		if len(b.dead) >= b.maxDead {
+			n := len(b.dead) - b.maxDead + 1
+			clear(b.dead[:n])
+			b.dead = b.dead[n:]
+			b.dropped += n
+		}
 		b.dead = append(b.dead, DeadLetter{Event: d.ev, Err: err, Deliveries: d.deliveries, At: time.Now()})
 		return
 	}
-	wait := b.delay << min(d.deliveries-1, 6)
+	b.schedule(d, b.delay<<min(d.deliveries-1, 6))
+}
+
+// schedule queues d again after wait. b.mu must be held.
+func (b *Bus) schedule(d *delivery, wait time.Duration) {
 	b.timers[d] = time.AfterFunc(wait, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -287,11 +314,20 @@ func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err err
 	return h(ctx, ev)
 }
 
-// DeadLetters returns the dead letters, oldest first.
+// DeadLetters returns the dead letters, oldest first: at most
+// WithMaxDeadLetters of them, the most recent.
 func (b *Bus) DeadLetters() []DeadLetter {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return slices.Clone(b.dead)
+}
+
+// DroppedDeadLetters returns how many dead letters were dropped, oldest
+// first, because WithMaxDeadLetters were already kept.
+func (b *Bus) DroppedDeadLetters() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dropped
 }
 
 // Replay moves dead letters back to the queue with a fresh delivery count:
@@ -337,9 +373,12 @@ func (b *Bus) Pending() (queued []synclayer.Event, inflight int) {
 
 // Close stops taking new events and waits until every queued event of a
 // subscribed type has been handled and no redelivery is pending, or until
-// ctx ends. Then it stops the subscribers (Subscribe returns ErrClosed). It
-// returns nil if nothing was left, or an error counting what was not
-// delivered; those events stay readable with Pending. Close is idempotent.
+// ctx ends. Then it stops the subscribers (their Subscribe calls return
+// nil once their handler calls have returned). It returns nil if nothing
+// was left, or an error counting what was not delivered; those events stay
+// readable with Pending. Close is idempotent, and safe to call more than
+// once or concurrently. Publish may be called by handlers while Close
+// drains; afterwards Publish, Replay and Subscribe fail with [ErrClosed].
 func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	b.closing = true

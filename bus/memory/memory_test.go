@@ -206,3 +206,43 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeadLettersAreBounded(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithMaxDeadLetters(3), memory.WithConcurrency(1))
+	stop := subscribe(t, b, func(_ context.Context, e synclayer.Event) error {
+		return synclayer.Permanent(fmt.Errorf("refused %s", e.ID))
+	})
+	for i := range 5 {
+		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
+	}
+	eventually(t, func() bool { return b.DroppedDeadLetters() == 2 })
+	must(t, stop())
+	var ids []string
+	for _, dl := range b.DeadLetters() {
+		ids = append(ids, dl.Event.ID)
+	}
+	if strings.Join(ids, ",") != "e2,e3,e4" {
+		t.Fatalf("dead letters kept %v, want the newest three e2,e3,e4", ids)
+	}
+	must(t, b.Close(t.Context()))
+}
+
+func TestRedeliverDoesNotCount(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := memory.New(memory.WithMaxDeliveries(2), memory.WithConcurrency(1))
+	var calls atomic.Int32
+	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
+		if calls.Add(1) <= 5 {
+			return synclayer.Redeliver(synclayer.ErrKeyBusy, time.Millisecond)
+		}
+		return nil
+	})
+	must(t, b.Publish(t.Context(), ev("e1")))
+	eventually(t, func() bool { q, inflight := b.Pending(); return calls.Load() == 6 && len(q) == 0 && inflight == 0 })
+	must(t, stop())
+	if dls := b.DeadLetters(); len(dls) != 0 {
+		t.Fatalf("deferred event dead-lettered: %+v", dls)
+	}
+	must(t, b.Close(t.Context()))
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
@@ -27,6 +28,8 @@ var (
 	// ErrDeadLetter marks a failure to publish a dead letter; the message
 	// is then redelivered later and dead-lettered again.
 	ErrDeadLetter = errors.New("nats: dead letter not published")
+	// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+	ErrClosed = errors.New("nats: bus closed")
 )
 
 // Headers of a dead letter, besides the original message's own.
@@ -81,8 +84,9 @@ func WithRedeliveryDelay(d time.Duration) Option {
 }
 
 // WithAckWait sets how long the broker waits for an acknowledgement before
-// it redelivers an event, e.g. because its process died (default 30s).
-// Handlers may run longer: the bus tells the broker they are in progress.
+// it redelivers an event, e.g. because its process died (default 10s).
+// Handlers may run longer: the bus tells the broker every third of this
+// time that they are in progress.
 func WithAckWait(d time.Duration) Option {
 	return func(b *Bus) {
 		if d > 0 {
@@ -106,6 +110,7 @@ const pullExpiry = 5 * time.Second
 // stream. It is safe for concurrent use.
 type Bus struct {
 	js            jetstream.JetStream
+	st            jetstream.Stream
 	stream        string
 	prefix        string
 	group         string
@@ -114,11 +119,14 @@ type Bus struct {
 	ackWait       time.Duration
 	concurrency   int
 	log           *slog.Logger
+
+	deferred localDeferrals // when the stream cannot hold the counts
+	subs     closing.Group
 }
 
 // NewBus returns a bus on the stream named stream, creating the stream if
-// it does not exist. The caller keeps nc and closes it after the bus's
-// last Subscribe has returned.
+// it does not exist. The caller keeps nc: the bus never closes it; close
+// it after [Bus.Close] has returned.
 func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option) (*Bus, error) {
 	if nc == nil {
 		return nil, errors.New("nats: NewBus: nil connection")
@@ -137,7 +145,7 @@ func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option)
 		group:         "synclayer",
 		maxDeliveries: 5,
 		delay:         time.Second,
-		ackWait:       30 * time.Second,
+		ackWait:       10 * time.Second,
 		concurrency:   16,
 	}
 	for _, o := range opts {
@@ -151,18 +159,23 @@ func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option)
 	if !validName(b.group) {
 		return nil, fmt.Errorf("nats: NewBus: invalid group name %q (letters, digits, '-' and '_' only)", b.group)
 	}
-	if _, err := js.Stream(ctx, stream); errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+	st, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		st, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:     stream,
 			Subjects: []string{b.prefix + ".>"},
 			Storage:  jetstream.FileStorage,
 		})
-		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = js.Stream(ctx, stream)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("nats: create stream %q: %w", stream, err)
 		}
 	} else if err != nil {
 		return nil, fmt.Errorf("nats: look up stream %q: %w", stream, err)
 	}
+	b.st = st
 	return b, nil
 }
 
@@ -171,6 +184,12 @@ func (b *Bus) Stream() string { return b.stream }
 
 // Subject returns the subject events of eventType are published on.
 func (b *Bus) Subject(eventType string) string { return b.prefix + ".event." + eventType }
+
+// DeferralSubject returns the subject on which the bus counts the
+// deferrals of the message with stream sequence seq, for its group.
+func (b *Bus) DeferralSubject(seq uint64) string {
+	return b.prefix + ".deferral." + b.group + "." + strconv.FormatUint(seq, 10)
+}
 
 // DeadLetterSubject returns the subject dead letters are published on.
 func (b *Bus) DeadLetterSubject() string { return b.prefix + ".deadletter" }
@@ -216,8 +235,25 @@ func (b *Bus) durable(eventType string) string {
 	return b.group + "-" + hex.EncodeToString(sum[:8])
 }
 
+// Close stops the bus's Subscribe calls taking new events and waits, until
+// ctx ends, for the handler calls in flight to return (they may still
+// publish meanwhile); then the Subscribe calls return nil. If ctx ends
+// first, the handlers' contexts are cancelled and Close returns ctx's
+// error. Afterwards Publish and Subscribe fail with [ErrClosed]. Close may
+// be called more than once. It does not close the connection given to
+// [NewBus], which stays the caller's.
+func (b *Bus) Close(ctx context.Context) error {
+	if err := b.subs.Close(ctx); err != nil {
+		return fmt.Errorf("nats: close: handlers still running: %w", err)
+	}
+	return nil
+}
+
 // Publish sends ev to the stream and waits for JetStream to store it.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed)
+	}
 	if err := checkType(ev.Type); err != nil {
 		return synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
 	}
@@ -239,8 +275,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned, or an
-// error if a consumer cannot be created or is deleted by the broker.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; [ErrClosed] after Close; or an error if a consumer
+// cannot be created or is deleted by the broker.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("nats: subscribe: nil handler")
@@ -248,6 +285,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("nats: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	seen := map[string]bool{}
 	var consumers []jetstream.Consumer
 	for _, t := range eventTypes {
@@ -282,7 +324,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	errc := make(chan error, len(consumers))
 	for _, c := range consumers {
 		loops.Go(func() {
-			if err := b.consume(ctx, c, sem, &handlers, h); err != nil {
+			if err := b.consume(ctx, hctx, c, sem, &handlers, h); err != nil {
 				errc <- err
 			}
 		})
@@ -297,8 +339,9 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	}
 }
 
-// consume runs one consumer's message loop until ctx ends.
-func (b *Bus) consume(ctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
+// consume runs one consumer's message loop until ctx ends; handlers run
+// with hctx.
+func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
 	// The client buffers up to twice the handler slots (at least 64), so
@@ -322,16 +365,29 @@ func (b *Bus) consume(ctx context.Context, c jetstream.Consumer, sem chan struct
 			}
 			return fmt.Errorf("nats: subscribe: %w", err)
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			b.nak(msg, 0)
+		if ctx.Err() != nil {
+			b.handBack(msg)
 			b.giveBack(it)
 			return nil
 		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			// Every slot is busy: keep this message while it waits.
+			stopBeat := b.heartbeat(msg)
+			select {
+			case sem <- struct{}{}:
+				stopBeat()
+			case <-ctx.Done():
+				stopBeat()
+				b.handBack(msg)
+				b.giveBack(it)
+				return nil
+			}
+		}
 		handlers.Go(func() {
 			defer func() { <-sem }()
-			b.handle(ctx, msg, h)
+			b.handle(hctx, msg, h)
 		})
 	}
 }
@@ -345,8 +401,21 @@ func (b *Bus) giveBack(it jetstream.MessagesContext) {
 		if err != nil {
 			return
 		}
-		b.nak(msg, 0)
+		b.handBack(msg)
 	}
+}
+
+// handBack returns a message that no handler saw to the broker at once,
+// recording the delivery as a deferral so that it does not count.
+func (b *Bus) handBack(msg jetstream.Msg) {
+	if md, err := msg.Metadata(); err == nil {
+		n := 0
+		if md.NumDelivered > 1 {
+			n = b.deferrals(context.Background(), md.Sequence.Stream)
+		}
+		b.deferral(md.Sequence.Stream, n+1)
+	}
+	b.nak(msg, 0)
 }
 
 func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {
@@ -363,17 +432,23 @@ func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {
 
 // handle processes one message: decode, call, then ack, nak or dead-letter.
 func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler) {
-	deliveries := 1
+	deliveries, seq, deferred := 1, uint64(0), 0
 	if md, err := msg.Metadata(); err == nil {
-		deliveries = int(md.NumDelivered)
+		seq = md.Sequence.Stream
+		if md.NumDelivered > 1 {
+			deferred = b.deferrals(ctx, seq)
+		}
+		deliveries = max(int(md.NumDelivered)-deferred, 1)
 	}
 	ev, err := cloudevents.Decode(msg.Data(), headers(msg.Headers()))
 	if err != nil {
+		b.settled(seq, deferred)
 		b.deadLetter(msg, fmt.Errorf("nats: message on %s: %w", msg.Subject(), err), deliveries)
 		return
 	}
 	if deliveries > b.maxDeliveries {
 		// Delivered again after its handlers' processes died.
+		b.settled(seq, deferred)
 		b.deadLetter(msg, fmt.Errorf("nats: event %q delivered %d times, over the limit of %d, without an outcome", ev.ID, deliveries, b.maxDeliveries), deliveries)
 		return
 	}
@@ -382,12 +457,20 @@ func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler
 	herr := call(ctx, h, ev)
 	stopBeat()
 
+	if after, ok := synclayer.RedeliverAfter(herr); ok {
+		// The event came too early: this delivery is not counted.
+		b.deferral(seq, deferred+1)
+		b.nak(msg, after)
+		return
+	}
 	switch {
 	case herr == nil:
+		b.settled(seq, deferred)
 		if err := msg.Ack(); err != nil && b.log != nil {
 			b.log.Warn("nats: ack failed; the event will be redelivered", "event", ev.ID, "err", err)
 		}
 	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
+		b.settled(seq, deferred)
 		b.deadLetter(msg, herr, deliveries)
 	default:
 		b.nak(msg, b.delay<<min(deliveries-1, 6))

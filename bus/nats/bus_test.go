@@ -242,3 +242,31 @@ func TestLongHandlerKeepsMessage(t *testing.T) {
 		t.Errorf("the event was handled %d more time(s): redelivered while its handler ran", n)
 	}
 }
+
+// TestExampleFlow checks the steps of Example, which needs NATS JetStream and so
+// has no Output line: the event published arrives intact, Subscribe
+// returns nil once its context ends, and Close returns nil.
+func TestExampleFlow(t *testing.T) {
+	bus := newBus(t, connect(t), uniqueName(t), nats.WithGroup("calendar-sync"))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	if err := bus.Publish(ctx, want); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	var got synclayer.Event
+	subCtx, stop := context.WithCancel(ctx)
+	err := bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
+		got = ev
+		stop()
+		return nil
+	})
+	if err != nil {
+		t.Errorf("Subscribe returned %v, want nil", err)
+	}
+	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
+		t.Errorf("received %+v, want %+v", got, want)
+	}
+	if err := bus.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}

@@ -31,16 +31,50 @@
 //     [WithMaxDeliveries] deliveries, publishes the message to the
 //     dead-letter subject "<prefix>.deadletter" (in the same stream) with
 //     the reason and the delivery count in headers, then terminates it;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) asks for a redelivery after the delay it names, and that
+//     delivery is not counted toward the limit;
 //   - a message that is not a valid CloudEvent is dead-lettered at once.
 //
-// A handler that runs long is kept alive with in-progress acknowledgements;
-// if its process dies, the broker redelivers the event after the ack wait
-// ([WithAckWait]). Publish sets the Nats-Msg-Id header to the event ID, so
+// JetStream counts every delivery, deferrals included. The bus takes the
+// deferrals off that count: at each deferral it stores the message's
+// deferral count in the stream itself, as a small message on
+// "<prefix>.deferral.<group>.<sequence>" ([Bus.DeferralSubject]), which any
+// process of the group reads back when the message is redelivered (a
+// direct get, only for redeliveries), and which is purged once the message
+// is acknowledged or dead-lettered. So deferrals are not counted across
+// processes and restarts either. The honest limits: a stream created
+// beforehand that does not capture that subject, or a failure to store
+// the count, leaves the count in the deferring process only (bounded to
+// 100,000 messages), and a redelivery elsewhere then counts those
+// deferrals. Messages a stopping subscriber had prefetched are given back
+// unhandled, at once, and counted as deferrals too; those still on their
+// way to it when it stops come back after the ack wait, and count as
+// delivered, as do the messages of a process that dies.
+//
+// A handler that runs long is kept alive with in-progress acknowledgements,
+// sent every third of the ack wait; if its process dies, the broker
+// redelivers the event after the ack wait ([WithAckWait], default 10s), to
+// another subscriber of the group or to the restarted one. Messages the
+// client has prefetched but not yet handed to a handler (up to twice
+// [WithConcurrency], at least 64) get no in-progress acknowledgements,
+// except the one waiting for a slot: when every handler slot stays busy
+// for longer than the ack wait, some of them are delivered a second time
+// (counted). Raise the ack wait when handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
 // JetStream drops a second publish of the same event within its duplicate
 // window (two minutes by default).
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce- headers) is accepted on receive.
+//
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: the messages its client had
+// prefetched are given back at once, and the handlers in flight see their
+// context end. [Bus.Close] stops every Subscribe of the bus more gently:
+// they take no new message, and the handlers in flight may finish (and
+// publish) until Close's context ends. The bus never closes the NATS
+// connection it was given: the caller does, after Close.
 //
 // # Errors
 //

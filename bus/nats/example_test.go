@@ -55,8 +55,13 @@ func Example() {
 		return nil
 	})
 	fmt.Println("subscribe returned:", err)
-	// Output:
-	// published: <nil>
-	// received: evt-1 WorkflowDeployed {"id":"WF-123"}
-	// subscribe returned: <nil>
+	fmt.Println("closed:", bus.Close(ctx))
+	// With the service running, it prints the following. It has no Output
+	// line, so that go test does not run it where the service is missing;
+	// TestExampleFlow checks the same steps.
+	//
+	//	published: <nil>
+	//	received: evt-1 WorkflowDeployed {"id":"WF-123"}
+	//	subscribe returned: <nil>
+	//	closed: <nil>
 }

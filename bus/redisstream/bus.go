@@ -17,12 +17,16 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/closing"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
 // ErrDeadLetter marks a failure to write a dead letter; the entry then
 // stays pending and is dead-lettered again later.
 var ErrDeadLetter = errors.New("redisstream: dead letter not written")
+
+// ErrClosed is returned by Publish and Subscribe after [Bus.Close].
+var ErrClosed = errors.New("redisstream: bus closed")
 
 // Fields of stream entries.
 const (
@@ -72,8 +76,9 @@ func WithRedeliveryDelay(d time.Duration) Option {
 
 // WithClaimIdle sets how long an entry delivered to a consumer may go
 // without news before another consumer reclaims it with XAUTOCLAIM
-// (default 30s). Running handlers keep their entries fresh, so only the
-// entries of dead consumers are reclaimed.
+// (default 10s). Running handlers keep their entries fresh every third of
+// this time, so only the entries of dead consumers are reclaimed; the
+// subscribers look for such entries every fifth of it.
 func WithClaimIdle(d time.Duration) Option {
 	return func(b *Bus) {
 		if d > 0 {
@@ -113,10 +118,12 @@ type Bus struct {
 	maxLen        int64
 	concurrency   int
 	log           *slog.Logger
+
+	subs closing.Group
 }
 
 // NewBus returns a bus whose keys start with "{prefix}:". The caller keeps
-// rdb and closes it after the bus's last Subscribe has returned.
+// rdb: the bus never closes it; close it after [Bus.Close] has returned.
 func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstream: NewBus: nil client")
@@ -130,7 +137,7 @@ func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, err
 		group:         "synclayer",
 		maxDeliveries: 5,
 		delay:         time.Second,
-		claimIdle:     30 * time.Second,
+		claimIdle:     10 * time.Second,
 		maxLen:        100_000,
 		concurrency:   16,
 	}
@@ -145,11 +152,33 @@ func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, err
 // Stream returns the key of the stream of eventType.
 func (b *Bus) Stream(eventType string) string { return "{" + b.prefix + "}:event:" + eventType }
 
+// DeferralsKey returns the key of the hash that counts, per entry of the
+// group, the deliveries its handler deferred with [synclayer.Redeliver]
+// and the delay it asked for.
+func (b *Bus) DeferralsKey() string { return "{" + b.prefix + "}:deferred:" + b.group }
+
 // DeadLetterStream returns the key of the dead-letter stream.
 func (b *Bus) DeadLetterStream() string { return "{" + b.prefix + "}:deadletter" }
 
+// Close stops the bus's Subscribe calls taking new entries and waits, until
+// ctx ends, for the handler calls in flight to return (they may still
+// publish meanwhile, and their entries are kept fresh); then the Subscribe
+// calls return nil. If ctx ends first, the handlers' contexts are
+// cancelled and Close returns ctx's error. Afterwards Publish and
+// Subscribe fail with [ErrClosed]. Close may be called more than once. It
+// does not close the client given to [NewBus], which stays the caller's.
+func (b *Bus) Close(ctx context.Context) error {
+	if err := b.subs.Close(ctx); err != nil {
+		return fmt.Errorf("redisstream: close: handlers still running: %w", err)
+	}
+	return nil
+}
+
 // Publish appends ev to the stream of its type.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
+	if b.subs.Closed() {
+		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
+	}
 	body, err := cloudevents.Marshal(ev)
 	if err != nil {
 		return synclayer.Permanent(fmt.Errorf("redisstream: publish %q: %w", ev.ID, err))
@@ -169,8 +198,9 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
 // WithConcurrency handler calls at once; see the package doc for the
 // delivery semantics. The handler's context ends with ctx. Subscribe
-// returns nil after ctx ends and every handler call has returned, or an
-// error if Redis fails for longer than a few retries.
+// returns nil after ctx ends, or [Bus.Close] stops it, and every handler
+// call has returned; [ErrClosed] after Close; or an error if Redis fails
+// for longer than a few retries.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
 	if h == nil {
 		return errors.New("redisstream: subscribe: nil handler")
@@ -178,7 +208,13 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 	if len(eventTypes) == 0 {
 		return errors.New("redisstream: subscribe: no event types")
 	}
+	ctx, hctx, leave, ok := b.subs.Enter(ctx)
+	if !ok {
+		return ErrClosed
+	}
+	defer leave()
 	s := &subscription{
+		hctx:     hctx,
 		b:        b,
 		h:        h,
 		consumer: consumerName(),
@@ -218,6 +254,7 @@ type entryKey struct{ stream, id string }
 
 // subscription is one running Subscribe call: one consumer of the group.
 type subscription struct {
+	hctx     context.Context // handlers run with it
 	b        *Bus
 	h        synclayer.Handler
 	consumer string
@@ -284,8 +321,18 @@ func (s *subscription) run(ctx context.Context) error {
 			errc <- err
 		}
 	})
+	// The heartbeat outlives the loops: handlers may run on after ctx
+	// ends, while Close waits for them.
+	stopBeat := make(chan struct{})
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		s.heartbeat(stopBeat)
+	}()
 	loops.Wait()
 	s.handlers.Wait()
+	close(stopBeat)
+	<-beat
 	close(s.acks)
 	<-s.ackerDone
 	s.leave()
@@ -350,9 +397,7 @@ func (f *failures) check(ctx context.Context, what string, err error) error {
 // readLoop reads new entries with XREADGROUP.
 func (s *subscription) readLoop(ctx context.Context) error {
 	args := &redis.XReadGroupArgs{Group: s.b.group, Consumer: s.consumer, Block: 500 * time.Millisecond}
-	for _, st := range s.streams {
-		args.Streams = append(args.Streams, st)
-	}
+	args.Streams = append(args.Streams, s.streams...)
 	for range s.streams {
 		args.Streams = append(args.Streams, ">")
 	}
@@ -396,7 +441,7 @@ func (s *subscription) readLoop(ctx context.Context) error {
 					break
 				}
 				first = false
-				s.dispatch(ctx, st.Stream, m, 1)
+				s.dispatch(st.Stream, m, 1, 0)
 			}
 		}
 		if first {
@@ -406,7 +451,9 @@ func (s *subscription) readLoop(ctx context.Context) error {
 	return nil
 }
 
-// park hands entries to the retry consumer unhandled.
+// park hands entries to the retry consumer unhandled, due at once. Their
+// read is recorded as a deferral, so that it does not count as a delivery.
+// They were new entries: no deferral was recorded for them before.
 func (s *subscription) park(stream string, msgs []redis.XMessage) {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
@@ -414,7 +461,15 @@ func (s *subscription) park(stream string, msgs []redis.XMessage) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.b.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: stream, Group: s.b.group, Consumer: retryConsumer, Messages: ids}).Err()
+	_, err := s.b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.XClaimJustID(ctx, &redis.XClaimArgs{Stream: stream, Group: s.b.group, Consumer: retryConsumer, Messages: ids})
+		vals := make([]any, 0, 2*len(ids))
+		for _, id := range ids {
+			vals = append(vals, deferralField(entryKey{stream, id}), deferral{count: 1}.String())
+		}
+		p.HSet(ctx, s.b.DeferralsKey(), vals...)
+		return nil
+	})
 	if err != nil && s.b.log != nil {
 		s.b.log.Warn("redisstream: could not hand back entries; they will be reclaimed after the claim idle time", "entries", len(ids), "err", err)
 	}
@@ -422,14 +477,32 @@ func (s *subscription) park(stream string, msgs []redis.XMessage) {
 
 func isNoGroup(err error) bool { return strings.HasPrefix(err.Error(), "NOGROUP") }
 
-// reclaimLoop redelivers the entries whose retry delay has passed, keeps
-// the entries of running handlers fresh, and reclaims the entries of dead
-// consumers.
+// heartbeat keeps the entries of running handlers fresh, every third of
+// the claim idle time, until stop is closed or the handlers' context ends.
+func (s *subscription) heartbeat(stop <-chan struct{}) {
+	t := time.NewTicker(s.b.claimIdle / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.hctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.touchInflight(s.hctx); err != nil && s.hctx.Err() == nil && s.b.log != nil {
+			s.b.log.Warn("redisstream: could not keep running entries fresh; another consumer may reclaim them", "err", err)
+		}
+	}
+}
+
+// reclaimLoop redelivers the entries whose retry delay has passed, and
+// reclaims the entries of dead consumers.
 func (s *subscription) reclaimLoop(ctx context.Context) error {
 	tick := min(max(s.b.delay/4, 10*time.Millisecond), time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	lastClaim, lastBeat := time.Now(), time.Now()
+	lastClaim := time.Now()
 	var fails failures
 	for {
 		select {
@@ -438,11 +511,7 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		err := s.redeliverDue(ctx)
-		if err == nil && time.Since(lastBeat) >= s.b.claimIdle/3 {
-			lastBeat = time.Now()
-			err = s.touchInflight(ctx)
-		}
-		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/2 {
+		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
 			err = s.claimAbandoned(ctx)
 		}
@@ -456,35 +525,55 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 }
 
 // redeliverDue claims, from the retry consumer, the entries whose delay
-// (growing with their delivery count) has passed.
+// has passed: the delay a deferral asked for, or else the retry delay of
+// their delivery count.
 func (s *subscription) redeliverDue(ctx context.Context) error {
+	const pages = 16 // at most 16 pages of entries per tick and stream
 	for _, st := range s.streams {
-		pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-			Stream: st, Group: s.b.group, Idle: s.b.delay, Start: "-", End: "+",
-			Count: int64(cap(s.sem)), Consumer: retryConsumer,
-		}).Result()
-		if err != nil {
-			return err
-		}
-		for _, p := range pend {
-			wait := s.b.retryDelay(int(p.RetryCount))
-			if p.Idle < wait {
-				continue
+		start := "-"
+		for range pages {
+			pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: st, Group: s.b.group, Start: start, End: "+",
+				Count: int64(cap(s.sem)), Consumer: retryConsumer,
+			}).Result()
+			if err != nil {
+				return err
 			}
-			if !s.acquire(ctx) {
-				return nil
+			if len(pend) == 0 {
+				break
 			}
-			// MinIdle makes the claim fail if another consumer took it
-			// meanwhile (claiming resets the idle time).
-			msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
-			if err != nil || len(msgs) == 0 {
-				<-s.sem
-				if err != nil {
-					return err
+			start = "(" + pend[len(pend)-1].ID
+			defs, err := s.deferrals(ctx, st, pend)
+			if err != nil {
+				return err
+			}
+			for i, p := range pend {
+				d := defs[i]
+				wait := d.delay
+				if wait < 0 {
+					wait = s.b.retryDelay(int(p.RetryCount) - d.count)
 				}
-				continue
+				if p.Idle < wait {
+					continue
+				}
+				if !s.acquire(ctx) {
+					return nil
+				}
+				// MinIdle makes the claim fail if another consumer took it
+				// meanwhile (claiming resets the idle time).
+				msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
+				if err != nil || len(msgs) == 0 {
+					<-s.sem
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				s.dispatch(st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
 			}
-			s.dispatch(ctx, st, msgs[0], int(p.RetryCount)+1)
+			if len(pend) < cap(s.sem) {
+				break
+			}
 		}
 	}
 	return nil
@@ -528,11 +617,14 @@ func (s *subscription) claimAbandoned(ctx context.Context) error {
 				if !s.acquire(context.WithoutCancel(ctx)) {
 					return nil
 				}
-				n := 1
+				n, d := 1, deferral{delay: -1}
 				if p, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: st, Group: s.b.group, Start: m.ID, End: m.ID, Count: 1}).Result(); err == nil && len(p) == 1 {
 					n = int(p[0].RetryCount)
+					if defs, err := s.deferrals(ctx, st, p); err == nil {
+						d = defs[0]
+					}
 				}
-				s.dispatch(ctx, st, m, n)
+				s.dispatch(st, m, max(n-d.count, 1), d.count)
 			}
 			if next == "0-0" || len(msgs) == 0 {
 				break
@@ -548,14 +640,16 @@ func (b *Bus) retryDelay(deliveries int) time.Duration {
 }
 
 // dispatch runs the handler for one entry in a slot already acquired.
-func (s *subscription) dispatch(ctx context.Context, stream string, m redis.XMessage, deliveries int) {
+// deliveries is the count of this delivery, deferrals left out; deferred
+// is how many earlier deliveries were deferred.
+func (s *subscription) dispatch(stream string, m redis.XMessage, deliveries, deferred int) {
 	k := entryKey{stream, m.ID}
 	s.mu.Lock()
 	s.inflight[k] = true
 	s.mu.Unlock()
 	s.handlers.Go(func() {
 		defer func() { <-s.sem }()
-		s.handle(ctx, k, m, deliveries)
+		s.handle(s.hctx, k, m, deliveries, deferred)
 	})
 }
 
@@ -567,7 +661,7 @@ func (s *subscription) forget(k entryKey) {
 	s.mu.Unlock()
 }
 
-func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage, deliveries int) {
+func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage, deliveries, deferred int) {
 	b := s.b
 	stream := k.stream
 	// Settling uses its own context: it must happen even after ctx ended.
@@ -586,15 +680,36 @@ func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage,
 	}
 	herr := call(ctx, s.h, ev)
 	s.forget(k)
+	after, deferring := synclayer.RedeliverAfter(herr)
 	switch {
-	case herr == nil:
+	case herr == nil && deferred == 0:
 		s.acks <- k
-	case synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries:
+	case herr == nil:
+		_, err := b.rdb.Pipelined(sctx, func(p redis.Pipeliner) error {
+			p.XAck(sctx, stream, b.group, m.ID)
+			p.HDel(sctx, b.DeferralsKey(), deferralField(k))
+			return nil
+		})
+		if err != nil && b.log != nil {
+			b.log.Warn("redisstream: XACK failed; the event will be redelivered", "event", ev.ID, "err", err)
+		}
+	case !deferring && (synclayer.IsPermanent(herr) || deliveries >= b.maxDeliveries):
 		s.deadLetter(sctx, stream, m, herr, deliveries)
 	default:
 		// Park the entry with the retry consumer; claiming resets its idle
-		// time, which then measures the redelivery delay.
-		err := b.rdb.XClaimJustID(sctx, &redis.XClaimArgs{Stream: stream, Group: b.group, Consumer: retryConsumer, Messages: []string{m.ID}}).Err()
+		// time, which then measures the redelivery delay. A deferral is
+		// counted, with the delay it asks for, in the deferrals hash.
+		d := deferral{delay: -1, count: deferred}
+		if deferring {
+			d = deferral{delay: after, count: deferred + 1}
+		}
+		_, err := b.rdb.Pipelined(sctx, func(p redis.Pipeliner) error {
+			p.XClaimJustID(sctx, &redis.XClaimArgs{Stream: stream, Group: b.group, Consumer: retryConsumer, Messages: []string{m.ID}})
+			if d.count > 0 {
+				p.HSet(sctx, b.DeferralsKey(), deferralField(k), d.String())
+			}
+			return nil
+		})
 		if err != nil && b.log != nil {
 			b.log.Warn("redisstream: could not schedule a redelivery; the entry will be reclaimed after the claim idle time", "event", ev.ID, "err", err)
 		}
@@ -624,6 +739,7 @@ func (s *subscription) deadLetter(ctx context.Context, stream string, m redis.XM
 	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.XAdd(ctx, &redis.XAddArgs{Stream: b.DeadLetterStream(), MaxLen: b.maxLen, Approx: true, Values: vals})
 		p.XAck(ctx, stream, b.group, m.ID)
+		p.HDel(ctx, b.DeferralsKey(), deferralField(entryKey{stream, m.ID}))
 		return nil
 	})
 	if err != nil {

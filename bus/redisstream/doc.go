@@ -30,16 +30,47 @@
 //     stream with the fields "deadletter-reason", "deadletter-deliveries",
 //     "deadletter-stream" and "deadletter-id", and acknowledges it, in one
 //     transaction;
+//   - an error marked with [synclayer.Redeliver] (the event came too
+//     early) hands the entry to the retry consumer too, to be redelivered
+//     once the delay it names has passed, and that delivery is not counted
+//     toward the limit;
 //   - an entry that is not a valid CloudEvent is dead-lettered at once.
 //
-// The entries of a running handler are kept fresh; those of a consumer that
-// died are reclaimed by the others with XAUTOCLAIM once idle for
-// [WithClaimIdle]. A subscriber reads entries in batches of
+// Redis counts every delivery, deferrals included. The bus counts the
+// deferrals of each entry in a hash of the group, [Bus.DeferralsKey]
+// (field "<entry id> <stream>", value "<delay ms>:<deferrals>"), and takes
+// them off Redis's count; the field goes when the entry is acknowledged or
+// dead-lettered. The hash is shared by every process of the group and
+// survives restarts, so deferrals are never counted, except when the
+// deferral could not be written (Redis failing at that moment): that
+// delivery then counts. A field outlives its entry only when the entry
+// leaves the stream without being settled (trimmed by [WithMaxLen] while
+// pending).
+//
+// The entries of a running handler are kept fresh every third of
+// [WithClaimIdle] (default 10s); those of a consumer that died (a process
+// killed, say) are reclaimed by the others, or by the restarted process,
+// with XAUTOCLAIM once idle that long: the subscribers look for them every
+// fifth of it, so such entries are delivered again within about 12s with
+// the defaults. Parked entries (retries and deferrals) are reclaimed the
+// same way if their delay is longer than the claim idle time, so that time
+// also caps the retry delays. A subscriber reads entries in batches of
 // [WithConcurrency]; when it stops, those it had read but not started go to
-// the retry consumer at once (the read counts as a delivery).
+// the retry consumer at once, due at once, their read recorded as a
+// deferral (it does not count as a delivery).
 //
 // Entries hold a structured-mode CloudEvent 1.0 in the field "event".
 // Binary-mode entries ("ce-" fields and the data in "data") are accepted.
+//
+// # Shutdown
+//
+// Cancelling a Subscribe's context stops it: the entries it had read but
+// not started go to the retry consumer, and the handlers in flight see
+// their context end. [Bus.Close] stops every Subscribe of the bus more
+// gently: they read and claim no new entry, and the handlers in flight may
+// finish (and publish), their entries kept fresh, until Close's context
+// ends. The bus never closes the go-redis client it was given: the caller
+// does, after Close.
 //
 // # Errors
 //

@@ -1,0 +1,81 @@
+package nats_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/nats"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// Deferrals are counted in the stream, not in one process: an event that
+// one bus deferred more times than the limit, then handed over (its
+// subscriber stopped), is delivered by another bus of the group, in
+// another process as far as the buses know, without being dead-lettered.
+func TestDeferralsCountAcrossProcesses(t *testing.T) {
+	nc := connect(t)
+	stream := uniqueName(t)
+	const limit = 2
+	first := newBus(t, nc, stream, nats.WithMaxDeliveries(limit))
+	second, err := nats.NewBus(context.Background(), connect(t), stream, nats.WithMaxDeliveries(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 60*time.Second)
+	defer_ := func(context.Context, synclayer.Event) error {
+		return synclayer.Redeliver(synclayer.ErrKeyBusy, 10*time.Millisecond)
+	}
+
+	deferred := make(chan struct{}, 100)
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- first.Subscribe(sctx, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
+			deferred <- struct{}{}
+			return defer_(ctx, ev)
+		})
+	}()
+	if err := first.Publish(ctx, synclayer.Event{ID: "busy", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	for range limit + 2 {
+		select {
+		case <-deferred:
+		case <-ctx.Done():
+			t.Fatal("the first bus did not get the event again after deferring it")
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(chan string, 10)
+	sctx, stop = context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		done <- second.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+			got <- ev.ID
+			return nil
+		})
+	}()
+	select {
+	case id := <-got:
+		if id != "busy" {
+			t.Errorf("second bus got %q, want the deferred event", id)
+		}
+	case <-ctx.Done():
+		dls, _ := first.DeadLetters(context.Background())
+		t.Fatalf("the deferred event never reached the second bus; dead letters: %+v", dls)
+	}
+	stop()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if dls, err := first.DeadLetters(ctx); err != nil || len(dls) != 0 {
+		t.Errorf("dead letters %+v, %v; want none", dls, err)
+	}
+}

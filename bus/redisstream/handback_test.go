@@ -1,0 +1,103 @@
+package redisstream_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/redisstream"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// Entries a stopping subscriber had read but not handled are handed back,
+// and that does not count as a delivery: with a limit of one delivery,
+// another subscriber still handles every one of them.
+//
+// With two handler slots, the first subscriber reads [hold-0 quick-1]: it
+// holds hold-0 and acknowledges quick-1; then it reads [hold-1 e-0] with
+// one free slot, holds hold-1, and e-0 waits for a slot until the
+// subscriber stops and hands it back. The e-* events left are read by the
+// second subscriber.
+func TestHandedBackEventsAreNotCounted(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t)
+	cleanup(t, rdb, prefix)
+	first, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := synclayertest.Within(t, 60*time.Second)
+	const n = 4 // e-* events
+	ids := []string{"hold-0", "quick-1", "hold-1"}
+	for i := range n {
+		ids = append(ids, fmt.Sprint("e-", i))
+	}
+	for _, id := range ids {
+		if err := first.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := make(chan string, 2)
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- first.Subscribe(sctx, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
+			if strings.HasPrefix(ev.ID, "hold-") {
+				held <- ev.ID
+				<-ctx.Done() // hold the slot until the subscriber stops
+			} else if ev.ID != "quick-1" {
+				t.Errorf("the first subscriber handled %s; it should have handed it back", ev.ID)
+			}
+			return nil
+		})
+	}()
+	for range 2 {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			t.Fatal("the first subscriber never held both slots")
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	got := map[string]bool{}
+	sctx, stop = context.WithCancel(ctx)
+	defer func() { stop(); <-done }()
+	go func() {
+		done <- second.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+			mu.Lock()
+			got[ev.ID] = true
+			mu.Unlock()
+			return nil
+		})
+	}()
+	for {
+		mu.Lock()
+		k := len(got)
+		mu.Unlock()
+		if k == n {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			dls, _ := first.DeadLetters(context.Background(), 0)
+			t.Fatalf("the second subscriber handled %d of the %d events left; dead letters: %+v", k, n, dls)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if dls, err := first.DeadLetters(context.Background(), 0); err != nil || len(dls) != 0 {
+		t.Errorf("dead letters %+v, %v; want none", dls, err)
+	}
+}

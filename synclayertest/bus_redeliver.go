@@ -1,0 +1,77 @@
+package synclayertest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// busDeferDelay is the delay the redelivery rules ask for with
+// synclayer.Redeliver: short, so the rules stay quick.
+const busDeferDelay = busRedeliveryDelay
+
+func testRedeliverUncounted(t *testing.T, r *busRun) {
+	c := newCounter()
+	deferrals := r.cfg.MaxDeliveries + 2
+	r.subscribe("a", true, func(_ context.Context, ev synclayer.Event) error {
+		n := c.enter(ev.ID)
+		var err error
+		if n <= deferrals {
+			err = synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d came too early: %w", n, synclayer.ErrKeyBusy), busDeferDelay)
+		}
+		c.exit(ev.ID, err)
+		return err
+	})
+	ev := r.event(busEventType)
+	r.publish(ev)
+	r.waitFor("the event to be acknowledged after its deferrals", func() bool { return c.ackedCount() == 1 })
+	r.settle()
+	if n := c.get(ev.ID); n != deferrals+1 {
+		t.Errorf("handler called %d times, want %d (%d deferrals, then one success)", n, deferrals+1, deferrals)
+	}
+	if dls := r.deadLetters(); len(dls) != 0 {
+		t.Errorf("an event that was only deferred was dead-lettered: %+v", dls)
+	}
+}
+
+func testRedeliverThenFail(t *testing.T, r *busRun) {
+	c := newCounter()
+	const deferrals = 2
+	r.subscribe("a", true, func(_ context.Context, ev synclayer.Event) error {
+		n := c.enter(ev.ID)
+		var err error
+		if n <= deferrals {
+			err = synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d held: %w", n, synclayer.ErrHeld), busDeferDelay)
+		} else {
+			err = fmt.Errorf("synclayertest: failure %d", n-deferrals)
+		}
+		c.exit(ev.ID, err)
+		return err
+	})
+	ev := r.event(busEventType)
+	r.publish(ev)
+	var dls []DeadLetter
+	r.waitFor("a dead letter", func() bool { dls = r.deadLetters(); return len(dls) > 0 })
+	r.settle()
+	dls = r.deadLetters()
+	if len(dls) != 1 {
+		t.Fatalf("got %d dead letters, want 1: %+v", len(dls), dls)
+	}
+	max := r.cfg.MaxDeliveries
+	dl := dls[0]
+	if dl.Event.ID != ev.ID {
+		t.Errorf("dead letter holds event %q, want %q", dl.Event.ID, ev.ID)
+	}
+	if dl.Deliveries != max {
+		t.Errorf("dead letter says %d deliveries, want %d (the failed ones, not the %d deferrals)", dl.Deliveries, max, deferrals)
+	}
+	if want := fmt.Sprintf("failure %d", max); !strings.Contains(dl.Err, want) {
+		t.Errorf("dead letter error %q does not contain the last error %q", dl.Err, want)
+	}
+	if n := c.get(ev.ID); n != deferrals+max {
+		t.Errorf("handler called %d times, want %d (%d deferrals, then %d failures)", n, deferrals+max, deferrals, max)
+	}
+}
