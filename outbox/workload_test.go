@@ -39,6 +39,7 @@ type workload struct {
 	events   int // committed events to reach
 	subjects int
 	run      string
+	pause    time.Duration // after each transaction, per writer
 
 	mu         sync.Mutex
 	committed  map[string]item
@@ -163,6 +164,9 @@ func (w *workload) drive(t testing.TB) {
 					return
 				}
 				done.Add(int64(n))
+				if w.pause > 0 {
+					time.Sleep(w.pause)
+				}
 			}
 		})
 	}
