@@ -79,6 +79,7 @@
 // delivered at commit, and a relay LISTENs on one connection of the pool
 // (so give the pool at least two) and claims at once. It still polls
 // ([WithPollInterval], 1s by default) in case a notification is lost.
-// Elsewhere, a relay polls (100ms by default). A relay that found a full
-// batch claims again at once.
+// Elsewhere, a relay polls (100ms by default). A relay that published
+// something claims again at once (the next events of those subjects have
+// just become eligible); it waits only after a claim found nothing.
 package outbox

@@ -123,18 +123,14 @@ func (r *relay) run(ctx context.Context) (held []int64) {
 				held = append(held, rw.id)
 			}
 		}
-		switch {
-		case len(sent) == 0:
+		if len(sent) == 0 {
 			pause = min(max(2*pause, minPause), maxPause)
 			sleep(ctx, pause, nil)
-		case len(rows) < r.o.batch:
-			pause = 0
-			// Fewer than a batch: wait for news, unless a notification
-			// came in meanwhile.
-			sleep(ctx, r.o.poll, r.wake)
-		default:
-			pause = 0
+			continue
 		}
+		// Claim again at once: the next events of these subjects became
+		// eligible with this round's deletes.
+		pause = 0
 	}
 	return held
 }
