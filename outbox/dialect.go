@@ -37,8 +37,9 @@ type dialect struct {
 	// lock, if set, serialises concurrent migrations (%[1]s: a lock id).
 	lock string
 	now  string
-	// insertArrays: Write passes two arrays (subjects, events) to insert;
-	// otherwise insertHead is followed by one insertRow per event.
+	// insertArrays: Write passes two arrays (subjects, events) and the
+	// time to insert; otherwise insert is followed by one insertRow per
+	// event, whose :now Write replaces with the time.
 	insertArrays         bool
 	insert, insertRow    string
 	maxRows              int
@@ -53,7 +54,7 @@ type dialect struct {
 
 var dialects = map[Dialect]*dialect{
 	Postgres: {
-		now:  "CAST(EXTRACT(EPOCH FROM clock_timestamp())*1000 AS bigint)",
+		now:  "CAST(EXTRACT(EPOCH FROM now())*1000 AS bigint)",
 		lock: "SELECT pg_advisory_xact_lock(%[1]s)",
 		schema: []string{
 			`CREATE TABLE IF NOT EXISTS %[1]s (
@@ -78,12 +79,12 @@ END $$`,
 		},
 		insertArrays: true,
 		insert: `INSERT INTO %[1]s (subject, event, created_ms)
-SELECT v.s, v.e, :now FROM unnest(CAST($1 AS bytea[]), CAST($2 AS bytea[])) WITH ORDINALITY AS v(s, e, n) ORDER BY v.n`,
+SELECT v.s, v.e, CAST($3 AS bigint) FROM unnest(CAST($1 AS bytea[]), CAST($2 AS bytea[])) WITH ORDINALITY AS v(s, e, n) ORDER BY v.n`,
 		claim: `UPDATE %[1]s SET lease_until = :now + $1, owner = $2
 WHERE id IN (
 	SELECT o.id FROM %[1]s AS o
-	WHERE (o.lease_until < :now OR o.owner = $2)
-		AND NOT EXISTS (SELECT 1 FROM %[1]s AS p WHERE p.subject = o.subject AND p.id < o.id)
+	WHERE o.lease_until < :now
+		AND o.id = (SELECT MIN(p.id) FROM %[1]s AS p WHERE p.subject = o.subject)
 	ORDER BY o.id
 	LIMIT $3
 	FOR UPDATE OF o SKIP LOCKED)
@@ -120,12 +121,12 @@ RETURNING id, event, created_ms`,
 		insertRow: `(?, ?, :now)`,
 		maxRows:   maxRows,
 		candidates: `SELECT o.id FROM %[1]s AS o
-WHERE (o.lease_until < :now OR o.owner = ?)
-	AND NOT EXISTS (SELECT 1 FROM %[1]s AS p WHERE p.subject = o.subject AND p.id < o.id)
+WHERE o.lease_until < :now
+	AND o.id = (SELECT MIN(p.id) FROM %[1]s AS p WHERE p.subject = o.subject)
 ORDER BY o.id
 LIMIT ?`,
 		lockRows: `SELECT id, event, created_ms FROM %[1]s FORCE INDEX (PRIMARY)
-WHERE id IN (%[3]s) AND (lease_until < :now OR owner = ?)
+WHERE id IN (%[3]s) AND lease_until < :now
 FOR UPDATE SKIP LOCKED`,
 		// FORCE INDEX: a scan of the whole table would wait for the
 		// rows of open transactions.
@@ -158,8 +159,8 @@ FOR UPDATE SKIP LOCKED`,
 		claim: `UPDATE %[1]s SET lease_until = :now + ?1, owner = ?2
 WHERE id IN (
 	SELECT o.id FROM %[1]s AS o
-	WHERE (o.lease_until < :now OR o.owner = ?2)
-		AND NOT EXISTS (SELECT 1 FROM %[1]s AS p WHERE p.subject = o.subject AND p.id < o.id)
+	WHERE o.lease_until < :now
+		AND o.id = (SELECT MIN(p.id) FROM %[1]s AS p WHERE p.subject = o.subject)
 	ORDER BY o.id
 	LIMIT ?3)
 RETURNING id, event, created_ms`,

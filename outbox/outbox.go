@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,9 +196,10 @@ func (o *Outbox) Write(ctx context.Context, tx *sql.Tx, evs ...synclayer.Event) 
 	}
 	var err error
 	if o.d.insertArrays {
-		_, err = tx.ExecContext(ctx, o.insert, subjects, bodies)
+		_, err = tx.ExecContext(ctx, o.insert, subjects, bodies, time.Now().UnixMilli())
 	} else {
-		row := o.d.expand(o.d.insertRow, o.table, o.channel)
+		// The clock of the writer, as a literal: one value for all rows.
+		row := strings.ReplaceAll(o.d.insertRow, ":now", strconv.FormatInt(time.Now().UnixMilli(), 10))
 		var q strings.Builder
 		q.Grow(len(o.insert) + len(evs)*(len(row)+2))
 		q.WriteString(o.insert)
@@ -229,8 +231,8 @@ func subjectKey(ev synclayer.Event) []byte {
 
 // Backlog returns how many events wait in the outbox (written and
 // committed, not yet published and deleted), and when the oldest of them
-// was written (the zero time when there is none). The clock is the
-// database's.
+// was written (the zero time when there is none), by the clock of the
+// process that wrote it.
 func (o *Outbox) Backlog(ctx context.Context) (n int64, oldest time.Time, err error) {
 	var ms int64
 	if err := o.db.QueryRowContext(ctx, o.backlog).Scan(&n, &ms); err != nil {

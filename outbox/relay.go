@@ -28,13 +28,17 @@ type row struct {
 // one process or many: each event is claimed by one relay at a time, and
 // one that dies loses its claims after the lease ([WithLease]).
 //
-// Each round claims the oldest unpublished event of up to [WithBatch]
-// subjects, publishes them concurrently, and deletes those pub accepted.
-// An event pub refused stays in the outbox and is tried again next round,
-// after a pause that grows while nothing gets through (as during a broker
-// outage); the later events of its subject wait for it. Every committed
-// event is published at least once: pub must deduplicate by event ID where
-// a duplicate matters (bus/nats does, with the JetStream message id).
+// A relay is a pipeline of three stages, each with one batch in hand: one
+// claims the oldest unpublished event of up to [WithBatch] subjects, one
+// publishes a claimed batch concurrently, one deletes the events pub
+// accepted and gives back those it refused. While a batch is in the
+// pipeline its rows are leased, so no later event of its subjects is
+// claimed until it is deleted. An event pub refused is claimed and tried
+// again, after a pause that grows while nothing gets through (as during a
+// broker outage); the later events of its subject wait for it. Every
+// committed event is published at least once: pub must deduplicate by
+// event ID where a duplicate matters (bus/nats does, with the JetStream
+// message id).
 func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 	if pub == nil {
 		return fmt.Errorf("%w: Relay needs a Publisher", ErrConfig)
@@ -51,19 +55,19 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 			wg.Wait()
 		}()
 	}
-	held := r.run(ctx)
-	if len(r.unremoved) > 0 {
-		r.remove(ctx, r.unremoved)
-	}
-	if len(held) > 0 {
-		// Give the claims up at once, so another relay need not wait for
-		// the lease to end.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := o.execIDs(rctx, o.release, r.owner, held); err != nil {
-			r.warn("release claims", err)
-		}
-	}
+	claimed := make(chan []row, 1)
+	published := make(chan []row, 1)
+	var stages sync.WaitGroup
+	stages.Go(func() {
+		defer close(claimed)
+		r.claimStage(ctx, claimed)
+	})
+	stages.Go(func() {
+		defer close(published)
+		r.publishStage(ctx, claimed, published)
+	})
+	r.finishStage(ctx, published)
+	stages.Wait()
 	return nil
 }
 
@@ -73,9 +77,6 @@ type relay struct {
 	pub   synclayer.Publisher
 	owner string
 	wake  chan struct{}
-	// unremoved: ids of published events whose delete failed; they are
-	// deleted before the next claim, which would return them again.
-	unremoved []int64
 }
 
 func (r *relay) warn(what string, err error) {
@@ -84,61 +85,101 @@ func (r *relay) warn(what string, err error) {
 	}
 }
 
-// run runs rounds until ctx ends, and returns the ids of the last round's
-// events that it still holds.
-func (r *relay) run(ctx context.Context) (held []int64) {
-	const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
+const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
+
+// claimStage claims batches until ctx ends. It waits for news only when a
+// claim found nothing: a notification, the poll interval, or the finish
+// stage's word that it deleted events (which makes their subjects' next
+// events eligible).
+func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
 	pause := time.Duration(0)
 	for ctx.Err() == nil {
-		if len(r.unremoved) > 0 {
-			if !r.remove(ctx, r.unremoved) {
-				pause = min(max(2*pause, minPause), maxPause)
-				sleep(ctx, pause, nil)
-				continue
-			}
-			r.unremoved = nil
-		}
 		rows, err := r.o.claimRows(ctx, r.owner)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				r.warn("claim", err)
 			}
-			r.warn("claim", err)
 			pause = min(max(2*pause, minPause), maxPause)
 			sleep(ctx, pause, nil)
-			continue
-		}
-		if len(rows) == 0 {
+		case len(rows) == 0:
 			pause = 0
 			sleep(ctx, r.o.poll, r.wake)
-			continue
+		default:
+			pause = 0
+			out <- rows // never blocks for long: the next stage drains until the end
 		}
-		held = held[:0]
-		sent := r.publish(ctx, rows)
-		if len(sent) > 0 && !r.remove(ctx, sent) {
-			r.unremoved = sent
-		}
-		for _, rw := range rows {
-			if !slices.Contains(sent, rw.id) {
-				held = append(held, rw.id)
-			}
-		}
-		if len(sent) == 0 {
-			pause = min(max(2*pause, minPause), maxPause)
-			sleep(ctx, pause, nil)
-			continue
-		}
-		// Claim again at once: the next events of these subjects became
-		// eligible with this round's deletes.
-		pause = 0
 	}
-	return held
 }
 
-// publish publishes rows concurrently (they have different subjects) and
-// returns the ids of those pub accepted.
-func (r *relay) publish(ctx context.Context, rows []row) []int64 {
-	pctx, cancel := context.WithTimeout(ctx, r.o.lease/2)
+// publishStage publishes each claimed batch and passes it on. When nothing
+// of a batch got through it pauses, longer each time, before passing it on
+// (its events stay leased meanwhile).
+func (r *relay) publishStage(ctx context.Context, in <-chan []row, out chan<- []row) {
+	pause := time.Duration(0)
+	for rows := range in {
+		if r.publish(ctx, rows) == 0 && ctx.Err() == nil {
+			pause = min(max(2*pause, minPause), maxPause)
+			sleep(ctx, pause, nil)
+		} else {
+			pause = 0
+		}
+		out <- rows
+	}
+}
+
+// finishStage deletes the published events of each batch and gives back
+// the others. It runs until the publish stage ends, and finishes its
+// batches even after ctx ended: their events went out.
+func (r *relay) finishStage(ctx context.Context, in <-chan []row) {
+	fctx := context.WithoutCancel(ctx)
+	for rows := range in {
+		var sent, failed []int64
+		for _, rw := range rows {
+			if rw.err == nil {
+				sent = append(sent, rw.id)
+			} else {
+				failed = append(failed, rw.id)
+			}
+		}
+		if len(sent) > 0 {
+			r.finish(ctx, fctx, "delete published events", r.o.remove, sent)
+		}
+		if len(failed) > 0 {
+			r.finish(ctx, fctx, "give back unpublished events", r.o.release, failed)
+		}
+		notify(r.wake)
+	}
+}
+
+// finish runs remove or release for ids, trying again while ctx lasts;
+// after ctx ended it tries for a few seconds. If it never succeeds the
+// events stay leased to this relay until the lease ends, and then another
+// claim publishes the deleted ones again.
+func (r *relay) finish(ctx, fctx context.Context, what, stmt string, ids []int64) {
+	pause := time.Duration(0)
+	for {
+		dctx, cancel := context.WithTimeout(fctx, 5*time.Second)
+		err := r.o.retry(dctx, func() error { return r.o.execIDs(dctx, stmt, r.owner, ids) })
+		cancel()
+		if err == nil {
+			return
+		}
+		r.warn(what, err)
+		if ctx.Err() != nil {
+			return
+		}
+		pause = min(max(2*pause, minPause), maxPause)
+		sleep(ctx, pause, nil)
+	}
+}
+
+// publish publishes rows concurrently (they have different subjects),
+// marks those that failed, and returns how many went out. It gives up on a
+// publish after a third of the lease, so that the batch is finished while
+// its lease lasts.
+func (r *relay) publish(ctx context.Context, rows []row) int {
+	pctx, cancel := context.WithTimeout(ctx, r.o.lease/3)
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range rows {
@@ -152,31 +193,15 @@ func (r *relay) publish(ctx context.Context, rows []row) []int64 {
 		})
 	}
 	wg.Wait()
-	sent := make([]int64, 0, len(rows))
+	n := 0
 	for _, rw := range rows {
 		if rw.err == nil {
-			sent = append(sent, rw.id)
+			n++
 		} else if ctx.Err() == nil {
 			r.warn(fmt.Sprintf("publish event %q (%s)", rw.ev.ID, rw.ev.Type), rw.err)
 		}
 	}
-	return sent
-}
-
-// remove deletes published rows that this relay still holds, and reports
-// whether it did. It runs even after ctx ended: the events went out.
-func (r *relay) remove(ctx context.Context, ids []int64) bool {
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease)
-	defer cancel()
-	err := r.o.retry(dctx, func() error { return r.o.execIDs(dctx, r.o.remove, r.owner, ids) })
-	if err != nil {
-		// The rows stay claimed by this relay, which deletes them before
-		// its next claim (or, if their lease ends first, another relay
-		// publishes them again).
-		r.warn("delete published events", err)
-		return false
-	}
-	return true
+	return n
 }
 
 // execIDs runs remove or release for owner's rows among ids.
@@ -193,7 +218,8 @@ func (o *Outbox) execIDs(ctx context.Context, stmt, owner string, ids []int64) e
 }
 
 // claimRows leases up to a batch of events, the oldest unpublished one of
-// each subject, to owner, and returns them in id order.
+// each subject whose lease is free, to owner, and returns them in id
+// order.
 func (o *Outbox) claimRows(ctx context.Context, owner string) ([]row, error) {
 	var rows []row
 	ttl := o.lease.Milliseconds()
@@ -226,7 +252,7 @@ func (o *Outbox) claimInTx(ctx context.Context, owner string, ttl int64, out *[]
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	rs, err := tx.QueryContext(ctx, o.candidates, owner, o.batch)
+	rs, err := tx.QueryContext(ctx, o.candidates, o.batch)
 	if err != nil {
 		return err
 	}
@@ -245,7 +271,7 @@ func (o *Outbox) claimInTx(ctx context.Context, owner string, ttl int64, out *[]
 	if len(ids) == 0 {
 		return tx.Commit()
 	}
-	rs, err = tx.QueryContext(ctx, list(o.lockRows, len(ids)), append(ids, owner)...)
+	rs, err = tx.QueryContext(ctx, list(o.lockRows, len(ids)), ids...)
 	if err != nil {
 		return err
 	}
