@@ -30,10 +30,10 @@
 // Never skipped. Relays that remember how far they read ("every id above
 // n") skip a row whose transaction commits after a row with a higher id was
 // read: ids are handed out at insert, visibility comes at commit. This
-// relay keeps no position. Every round asks for all unclaimed rows (in id
-// order, for fairness), and a row stays in the table, and so eligible,
-// until it is deleted after its publication. A row that becomes visible
-// late is simply found by the next round. Per dialect:
+// relay keeps no position. Every claim looks at all rows whose lease is
+// free (in id order, for fairness), and a row stays in the table, and so
+// eligible, until it is deleted after its publication. A row that becomes
+// visible late is simply found by the next claim. Per dialect:
 //   - PostgreSQL: one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
 //     LOCKED) RETURNING claims. A row another relay is claiming at that
 //     moment is locked and skipped; a row whose claim has committed is
@@ -51,9 +51,10 @@
 //
 // Order per subject. Events with the same Subject (the aggregate) are
 // published in the order of their rows' ids, one at a time: a row is
-// eligible only if no older row of its subject is in the table, so the next
-// event of a subject is claimed only after the previous one was published
-// and deleted, by whichever relay. Every relay applies the same rule, so
+// eligible only if it is the oldest row of its subject in the table (its
+// id is the subject's MIN(id), probed through the (subject, id) index), so
+// the next event of a subject is claimed only after the previous one was
+// published and deleted, by whichever relay. Every relay applies the same rule, so
 // several relays keep it as one does. The order of the ids is the commit
 // order of the transactions that wrote them whenever those transactions
 // are serialised on the aggregate, which they are when each changes the
@@ -67,10 +68,12 @@
 // after a lease expired mid-publish can follow a later event, and the bus's
 // ID deduplication drops it.
 //
-// An event the publisher refuses stays in the outbox and is retried every
-// round, with a pause that grows while nothing gets through; the later
-// events of its subject wait behind it, and Backlog shows its age. An
-// event never leaves the outbox unpublished.
+// An event the publisher refuses stays in the outbox: its lease is given
+// back and it is claimed again, by this relay or another, after a pause
+// that grows while nothing gets through; the later events of its subject
+// wait behind it, and Backlog shows its age. An event never leaves the
+// outbox unpublished. A publish is given up after a third of the lease, so
+// a batch is normally deleted or given back while its lease lasts.
 //
 // # Waking up
 //
@@ -79,7 +82,9 @@
 // delivered at commit, and a relay LISTENs on one connection of the pool
 // (so give the pool at least two) and claims at once. It still polls
 // ([WithPollInterval], 1s by default) in case a notification is lost.
-// Elsewhere, a relay polls (100ms by default). A relay that published
-// something claims again at once (the next events of those subjects have
-// just become eligible); it waits only after a claim found nothing.
+// Elsewhere, a relay polls (100ms by default). A relay claims,
+// publishes and deletes in three concurrent stages, one batch each; it
+// claims again at once after a claim that found events, and after each
+// delete (the next events of those subjects have just become eligible); it
+// waits only after a claim that found nothing.
 package outbox
