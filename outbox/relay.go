@@ -55,8 +55,8 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 			wg.Wait()
 		}()
 	}
-	claimed := make(chan []row, 1)
-	published := make(chan []row, 1)
+	claimed := make(chan []row) // unbuffered: a batch waits for its publication at most once
+	published := make(chan []row)
 	var stages sync.WaitGroup
 	stages.Go(func() {
 		defer close(claimed)
