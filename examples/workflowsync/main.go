@@ -4,8 +4,11 @@
 //
 // It serves three fake partners on 127.0.0.1 (the Google Calendar Events
 // API, an ArcGIS feature layer and a records API), wires the library's
-// googlecalendar, arcgis and rest connectors to them, publishes
-// WorkflowDeployed on the in-memory bus and prints what happened: the first
+// googlecalendar, arcgis and rest connectors to them, deploys the workflow
+// in a SQLite database (in a temporary directory) and writes
+// WorkflowDeployed in the same transaction through a transactional outbox,
+// whose relay publishes it on the in-memory bus once the transaction has
+// committed, and prints what happened: the first
 // push, a redelivery of the same event (all duplicates, nothing written), a
 // newer version (each partner still holds one record, now updated), and a
 // partner that fails twice before it succeeds.
@@ -17,6 +20,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -37,6 +42,9 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/outbox"
+
+	_ "modernc.org/sqlite" // the "sqlite" driver
 )
 
 // WorkflowDeployed is the Data of the platform's WorkflowDeployed event.
@@ -181,6 +189,40 @@ func run(ctx context.Context, out io.Writer) error {
 		})
 	})
 
+	// The platform's own database: its workflows, and the outbox whose
+	// relay publishes the committed events on the bus.
+	db, ob, cleanup, err := openPlatformDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	wg.Go(func() {
+		if err := ob.Relay(ctx, bus); err != nil {
+			fmt.Fprintln(out, "relay:", err)
+		}
+	})
+	// deploy changes the workflow and writes its event in one transaction:
+	// the event reaches the bus if and only if the change commits.
+	deploy := func(ctx context.Context, ev synclayer.Event) error {
+		var w WorkflowDeployed
+		if err := json.Unmarshal(ev.Data, &w); err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (id, name, start_date) VALUES (?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, start_date = excluded.start_date`, w.WorkflowID, w.Name, w.StartDate); err != nil {
+			return err
+		}
+		if err := ob.Write(ctx, tx, ev); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+
 	deployed := func(id string, at time.Time, startDate string) synclayer.Event {
 		data, _ := json.Marshal(WorkflowDeployed{WorkflowID: "WF-123", Name: "AutoApproveLowRisk", StartDate: startDate})
 		return synclayer.Event{ID: id, Type: "WorkflowDeployed", Source: "hms/management-layer", Subject: "WF-123", Time: at, Data: data}
@@ -189,7 +231,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	fmt.Fprintln(out, "1. WorkflowDeployed WF-123 (startDate 2024-07-01) published")
 	ev1 := deployed("evt-1", t0, "2024-07-01")
-	if err := publishAndWait(ctx, bus, results, ev1, 3); err != nil {
+	if err := publishAndWait(ctx, deploy, results, ev1, 3); err != nil {
 		return err
 	}
 	fmt.Fprint(out, results.take("evt-1"))
@@ -198,14 +240,14 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	fmt.Fprintln(out, "\n2. The bus delivers evt-1 again")
-	if err := publishAndWait(ctx, bus, results, ev1, 3); err != nil {
+	if err := publishAndWait(ctx, bus.Publish, results, ev1, 3); err != nil {
 		return err
 	}
 	fmt.Fprint(out, results.take("evt-1"))
 	fmt.Fprintln(out, "   nothing was written again, and no second announcement was made")
 
 	fmt.Fprintln(out, "\n3. A newer version moves the start date to 2024-08-01")
-	if err := publishAndWait(ctx, bus, results, deployed("evt-2", t0.Add(time.Hour), "2024-08-01"), 3); err != nil {
+	if err := publishAndWait(ctx, deploy, results, deployed("evt-2", t0.Add(time.Hour), "2024-08-01"), 3); err != nil {
 		return err
 	}
 	fmt.Fprint(out, results.take("evt-2"))
@@ -217,7 +259,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	fmt.Fprintln(out, "\n4. The records API is busy: it answers 503 twice")
 	p.records.failNext(2)
-	if err := publishAndWait(ctx, bus, results, deployed("evt-3", t0.Add(2*time.Hour), "2024-09-01"), 3); err != nil {
+	if err := publishAndWait(ctx, deploy, results, deployed("evt-3", t0.Add(2*time.Hour), "2024-09-01"), 3); err != nil {
 		return err
 	}
 	fmt.Fprint(out, results.take("evt-3"))
@@ -316,8 +358,10 @@ func (l *resultLog) take(id string) string {
 	return b.String()
 }
 
-func publishAndWait(ctx context.Context, bus *memory.Bus, l *resultLog, ev synclayer.Event, n int) error {
-	if err := bus.Publish(ctx, ev); err != nil {
+// publishAndWait publishes ev through publish (the outbox, or the bus for a
+// redelivery) and waits for n results.
+func publishAndWait(ctx context.Context, publish func(context.Context, synclayer.Event) error, l *resultLog, ev synclayer.Event, n int) error {
+	if err := publish(ctx, ev); err != nil {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -349,4 +393,35 @@ func printAnnouncement(ctx context.Context, out io.Writer, ch <-chan synclayer.E
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// openPlatformDB opens the platform's SQLite database in a temporary
+// directory, with its workflows table and its outbox. cleanup closes and
+// removes it.
+func openPlatformDB(ctx context.Context) (db *sql.DB, ob *outbox.Outbox, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "workflowsync")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, err = sql.Open("sqlite", "file:"+filepath.Join(dir, "platform.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err == nil {
+		_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS workflows (id TEXT PRIMARY KEY, name TEXT NOT NULL, start_date TEXT NOT NULL)")
+	}
+	if err == nil {
+		ob, err = outbox.New(db, outbox.SQLite, "outbox", outbox.WithPollInterval(10*time.Millisecond))
+	}
+	if err == nil {
+		err = ob.Migrate(ctx)
+	}
+	cleanup = func() {
+		if db != nil {
+			db.Close()
+		}
+		os.RemoveAll(dir)
+	}
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	return db, ob, cleanup, nil
 }

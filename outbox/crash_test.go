@@ -1,0 +1,291 @@
+package outbox_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/nats"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/outbox"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// crashEnv carries a crashConfig to a relay child process.
+const crashEnv = "SYNCLAYER_OUTBOX_RELAY_CHILD"
+
+// crashConfig tells a child which outbox to relay to which stream.
+type crashConfig struct {
+	DSN, Table, NATS, Stream string
+}
+
+// crashLease is the children's lease: a killed child's claims pass to the
+// other within about a second.
+const crashLease = time.Second
+
+// TestRelayChild is the child process of TestRelayCrash: it relays the
+// outbox to JetStream until it is killed. It skips unless TestRelayCrash
+// started it.
+func TestRelayChild(t *testing.T) {
+	raw := os.Getenv(crashEnv)
+	if raw == "" {
+		t.Skip("the child process of TestRelayCrash; runs only when TestRelayCrash starts it")
+	}
+	var cfg crashConfig
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The parent kills the child; the timeout only guards against an
+	// orphan if the parent dies first.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	db, err := sql.Open("pgx", cfg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	nc, err := natsgo.Connect(cfg.NATS, natsgo.Timeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	bus, err := nats.NewBus(ctx, nc, cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(db, outbox.Postgres, cfg.Table, outbox.WithLease(crashLease), outbox.WithBatch(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Relay(ctx, bus); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncBuffer collects a child's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.b.Bytes()
+	return string(b[max(len(b)-4096, 0):])
+}
+
+// relayChild is one run of the child process.
+type relayChild struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan error
+}
+
+func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayChild$", "-test.count=1", "-test.timeout=4m")
+	cmd.Env = append(os.Environ(), crashEnv+"="+string(raw))
+	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.done <- cmd.Wait() }()
+	return c
+}
+
+// kill SIGKILLs the child and waits for it; it reports an early exit.
+func (c *relayChild) kill() error {
+	select {
+	case err := <-c.done:
+		return fmt.Errorf("relay child exited before it was killed: %v\n%s", err, c.out)
+	default:
+	}
+	_ = c.cmd.Process.Kill()
+	<-c.done
+	return nil
+}
+
+// TestRelayCrash writes 5,000 events through the outbox on PostgreSQL
+// while two relay processes publish them to NATS JetStream, one of them
+// SIGKILLed five times at random points and restarted. Every committed
+// event must reach the stream (once: JetStream drops the republished ones
+// by message id), no rolled-back one ever, and through a Dispatcher each of
+// two recording partners must end with one record per key at the newest
+// version.
+func TestRelayCrash(t *testing.T) {
+	if os.Getenv(crashEnv) != "" {
+		t.Skip("inside the child")
+	}
+	natsURL := testenv.NATS.Need(t)
+	dsn := testenv.Postgres.Need(t)
+	db := openDB(t, "pgx", dsn)
+	ob := newOutbox(t, db, outbox.Postgres)
+	cfg := crashConfig{DSN: dsn, Table: ob.Table(), NATS: natsURL, Stream: "outbox-crash-" + strings.ReplaceAll(uniqueName("s"), "_", "-")}
+	ctx := t.Context()
+
+	nc, err := natsgo.Connect(natsURL, natsgo.Timeout(3*time.Second))
+	if err != nil {
+		testenv.Unavailable(t, "NATS JetStream", err)
+	}
+	t.Cleanup(nc.Close)
+	t.Cleanup(func() {
+		if js, err := jetstream.New(nc); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = js.DeleteStream(ctx, cfg.Stream)
+		}
+	})
+	observerBus, err := nats.NewBus(ctx, nc, cfg.Stream, nats.WithGroup("observer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	partnerBus, err := nats.NewBus(ctx, nc, cfg.Stream, nats.WithGroup("partners"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The observer: every event that reaches the stream.
+	arrived := newRecorder()
+	// The partners, behind a dispatcher.
+	records, calendar := synclayertest.NewFake(), synclayertest.NewFake()
+	toRecord := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, it item) (synclayer.Record, error) {
+		return synclayer.Record{Key: it.Key, Version: it.V*10 + int64(it.J), Payload: it}, nil
+	})
+	reg := synclayer.NewRegistry()
+	for name, f := range map[string]*synclayertest.Fake{"records": records, "calendar": calendar} {
+		if err := reg.Register(name, f, synclayer.Route("ItemChanged", toRecord)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	subCtx, stopSubs := context.WithCancel(context.Background())
+	var subs sync.WaitGroup
+	subs.Go(func() {
+		if err := observerBus.Subscribe(subCtx, []string{"ItemChanged"}, arrived.Publish); err != nil {
+			t.Errorf("observer: %v", err)
+		}
+	})
+	subs.Go(func() {
+		if err := d.Run(subCtx, partnerBus); err != nil {
+			t.Errorf("dispatcher: %v", err)
+		}
+	})
+	t.Cleanup(func() {
+		stopSubs()
+		subs.Wait()
+	})
+
+	// The second relay lives through the whole run; the first is killed
+	// five times, each after 300ms to 1.2s.
+	second := startRelayChild(t, cfg)
+	kills := make(chan error, 1)
+	go func() {
+		for range 5 {
+			c := startRelayChild(t, cfg)
+			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
+			if err := c.kill(); err != nil {
+				kills <- err
+				return
+			}
+		}
+		kills <- nil
+	}()
+	w := newWorkload(t, db, outbox.Postgres, ob, 5000, 8, 100)
+	w.pause = 12 * time.Millisecond // spread the writes over the kills
+	start := time.Now()
+	w.drive(t)
+	if err := <-kills; err != nil {
+		t.Fatal(err)
+	}
+	first := startRelayChild(t, cfg)
+
+	want := map[string]int64{}
+	w.mu.Lock()
+	for _, it := range w.committed {
+		want[it.Key] = max(want[it.Key], it.V*10+int64(it.J))
+	}
+	committed := len(w.committed)
+	w.mu.Unlock()
+	atNewest := func(f *synclayertest.Fake) bool {
+		got := f.Records()
+		if len(got) != len(want) {
+			return false
+		}
+		for k, v := range want {
+			if got[k].Version != v {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, 90*time.Second, func() string {
+		return fmt.Sprintf("%d of %d committed events arrived; relay outputs:\n%s\n%s", arrived.distinct(), committed, first.out, second.out)
+	}, func() bool {
+		if arrived.distinct() < committed || !atNewest(records) || !atNewest(calendar) {
+			return false
+		}
+		n, _, err := ob.Backlog(ctx)
+		return err == nil && n == 0
+	})
+	elapsed := time.Since(start)
+	for _, c := range []*relayChild{first, second} {
+		if err := c.kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	w.mu.Lock()
+	for _, ev := range arrived.events() {
+		if _, ok := w.committed[ev.ID]; !ok {
+			t.Errorf("event %s arrived but was never committed", ev.ID)
+		}
+	}
+	w.mu.Unlock()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != uint64(committed) {
+		t.Errorf("the stream holds %d messages for %d committed events", info.State.Msgs, committed)
+	}
+	for name, f := range map[string]*synclayertest.Fake{"records": records, "calendar": calendar} {
+		if !atNewest(f) {
+			t.Errorf("%s: %d keys, not all at the newest version", name, len(f.Records()))
+		}
+	}
+	t.Logf("%d committed events (%d rolled back) over %d keys, relay killed 5 times: all on the stream (%d messages), deliveries to the observer %d, both partners at the newest version, in %v",
+		committed, len(w.rolledBack), len(want), info.State.Msgs, len(arrived.events()), elapsed.Round(time.Millisecond))
+}

@@ -1,0 +1,90 @@
+// Package outbox is a transactional outbox: a publisher writes its domain
+// events into a table of its own database, in the same transaction as the
+// change they describe, and a relay publishes the committed ones to a bus.
+// So a committed change always reaches the partners, and a rolled-back one
+// never does:
+//
+//	tx, _ := db.BeginTx(ctx, nil)
+//	// ... change the workflow's rows ...
+//	ob.Write(ctx, tx, synclayer.Event{ID: id, Type: "WorkflowDeployed", Subject: "WF-123", Data: data})
+//	tx.Commit()
+//
+// and, in the same process or another, go ob.Relay(ctx, bus).
+//
+// It runs on database/sql with PostgreSQL (driver pgx), MariaDB (driver
+// mysql) and SQLite (driver sqlite of modernc.org/sqlite); see [Dialect].
+// [Outbox.Write] adds any number of events with one statement. The table
+// holds only events not yet published: the relay deletes each event once
+// the bus has accepted it, so it does not grow beyond the backlog, which
+// [Outbox.Backlog] reports (count and age of the oldest).
+//
+// # What the relay guarantees, and why
+//
+// At least once. A relay claims events by a lease (a row's lease_until
+// and owner), publishes them, and deletes a row only after the publisher
+// accepted its event. A relay that dies before the delete leaves its claim
+// to expire, and a relay publishes the event again. The bus deduplicates by
+// event ID: bus/nats sets the JetStream message id to it, and the
+// dispatcher's done-markers make a redelivery a no-op at the partners.
+//
+// Never skipped. Relays that remember how far they read ("every id above
+// n") skip a row whose transaction commits after a row with a higher id was
+// read: ids are handed out at insert, visibility comes at commit. This
+// relay keeps no position. Every claim looks at all rows whose lease is
+// free (in id order, for fairness), and a row stays in the table, and so
+// eligible, until it is deleted after its publication. A row that becomes
+// visible late is simply found by the next claim. Per dialect:
+//   - PostgreSQL: one UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP
+//     LOCKED) RETURNING claims. A row another relay is claiming at that
+//     moment is locked and skipped; a row whose claim has committed is
+//     re-checked on its newest version and has a live lease. Rows of open
+//     transactions are invisible and never locked, so they delay nothing.
+//   - MariaDB: the same in one READ COMMITTED transaction of three steps,
+//     since MariaDB cannot update a table through a subquery on itself:
+//     select the candidates without locking, lock those whose lease is
+//     still free with FOR UPDATE SKIP LOCKED (which reads each row's newest
+//     committed version), and lease them. The statements that touch known
+//     rows use the primary key only, so they never wait for the rows of
+//     open transactions.
+//   - SQLite: one UPDATE ... RETURNING. SQLite has a single writer, so a
+//     claim never overlaps another, and rows commit in id order anyway.
+//
+// Order per subject. Events with the same Subject (the aggregate) are
+// published in the order of their rows' ids, one at a time: a row is
+// eligible only if it is the oldest row of its subject in the table (its
+// id is the subject's MIN(id), probed through the (subject, id) index), so
+// the next event of a subject is claimed only after the previous one was
+// published and deleted, by whichever relay. Every relay applies the same rule, so
+// several relays keep it as one does. The order of the ids is the commit
+// order of the transactions that wrote them whenever those transactions
+// are serialised on the aggregate, which they are when each changes the
+// aggregate's row before writing its events (the row lock holds the second
+// writer until the first commits), and always on SQLite. Two transactions
+// on one aggregate that are not serialised have no commit order that the
+// database records; then the one whose row becomes visible first is
+// published first, which is its commit order too, unless both have
+// committed before a relay looks. Within one Write, events keep the order
+// given. The order is that of first publication: a second publication
+// after a lease expired mid-publish can follow a later event, and the bus's
+// ID deduplication drops it.
+//
+// An event the publisher refuses stays in the outbox: its lease is given
+// back and it is claimed again, by this relay or another, after a pause
+// that grows while nothing gets through; the later events of its subject
+// wait behind it, and Backlog shows its age. An event never leaves the
+// outbox unpublished. A publish is given up after a third of the lease, so
+// a batch is normally deleted or given back while its lease lasts.
+//
+// # Waking up
+//
+// On PostgreSQL with the pgx driver, the table has a trigger that
+// notifies a channel named after it on every insert; notifications are
+// delivered at commit, and a relay LISTENs on one connection of the pool
+// (so give the pool at least two) and claims at once. It still polls
+// ([WithPollInterval], 1s by default) in case a notification is lost.
+// Elsewhere, a relay polls (100ms by default). A relay claims,
+// publishes and deletes in three concurrent stages, one batch each; it
+// claims again at once after a claim that found events, and after each
+// delete (the next events of those subjects have just become eligible); it
+// waits only after a claim that found nothing.
+package outbox

@@ -1,0 +1,166 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the "mysql" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+	_ "modernc.org/sqlite"             // the "sqlite" driver
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/outbox"
+)
+
+// dbCase is one database the tests run on.
+type dbCase struct {
+	name    string
+	dialect outbox.Dialect
+	open    func(t testing.TB) *sql.DB
+}
+
+var dbCases = []dbCase{
+	{"postgres", outbox.Postgres, func(t testing.TB) *sql.DB { return openDB(t, "pgx", testenv.Postgres.Need(t)) }},
+	{"mariadb", outbox.MariaDB, func(t testing.TB) *sql.DB { return openDB(t, "mysql", testenv.MySQL.Need(t)) }},
+	{"sqlite", outbox.SQLite, func(t testing.TB) *sql.DB {
+		db := openDB(t, "sqlite", "file:"+filepath.Join(t.TempDir(), "outbox.db")+
+			"?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		// SQLite has one writer at a time, and its busy wait is not fair:
+		// a small pool makes the writers and the relays queue in order.
+		db.SetMaxOpenConns(4)
+		return db
+	}},
+}
+
+func openDB(t testing.TB, driver, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(48)
+	db.SetMaxIdleConns(48)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		testenv.Unavailable(t, driver, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// uniqueName returns a table name no other run uses.
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s_%d_%x", prefix, time.Now().UnixNano()%1e9, rand.Uint32())
+}
+
+// newOutbox migrates a fresh outbox table in db and drops it at the end.
+func newOutbox(t testing.TB, db *sql.DB, d outbox.Dialect, opts ...outbox.Option) *outbox.Outbox {
+	t.Helper()
+	table := uniqueName("ob")
+	o, err := outbox.New(db, d, table, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = db.ExecContext(ctx, "DROP TABLE IF EXISTS "+table)
+		if d == outbox.Postgres {
+			_, _ = db.ExecContext(ctx, "DROP FUNCTION IF EXISTS "+table+"_notify()")
+		}
+	})
+	return o
+}
+
+// recorder is a Publisher that records what it is given, in order.
+type recorder struct {
+	mu    sync.Mutex
+	order []synclayer.Event
+	times map[string]int
+	fail  func(ev synclayer.Event) error // optional: refuse some
+	added chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{times: map[string]int{}, added: make(chan struct{}, 1)}
+}
+
+func (r *recorder) Publish(_ context.Context, ev synclayer.Event) error {
+	if r.fail != nil {
+		if err := r.fail(ev); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.order = append(r.order, ev)
+	r.times[ev.ID]++
+	r.mu.Unlock()
+	select {
+	case r.added <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (r *recorder) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.times[id]
+}
+
+func (r *recorder) distinct() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.times)
+}
+
+func (r *recorder) events() []synclayer.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.order)
+}
+
+// waitFor polls cond until it holds or the timeout passes, then fails t
+// with what().
+func waitFor(t testing.TB, timeout time.Duration, what func() string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v: %s", timeout, what())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startRelay runs o.Relay(pub) until the test ends.
+func startRelay(t testing.TB, o *outbox.Outbox, pub synclayer.Publisher) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- o.Relay(ctx, pub) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Relay: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}

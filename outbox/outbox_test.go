@@ -1,0 +1,256 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/outbox"
+)
+
+// lateCommitEvents is how many committed events TestLateCommitsNeverSkipped
+// publishes on d: 20,000, or 2,000 under -short. Under the race detector
+// SQLite (a pure Go build) takes 40 to 65 s for 20,000 on a loaded 2-core
+// machine, so it runs 10,000 there; PostgreSQL and MariaDB run 20,000 in
+// 17 to 48 s.
+func lateCommitEvents(d outbox.Dialect) int {
+	switch {
+	case testing.Short():
+		return 2000
+	case raceEnabled && d == outbox.SQLite:
+		return 10000
+	}
+	return 20000
+}
+
+// TestRollbackNeverPublished: events of a rolled-back transaction are
+// never published; those of a committed one are, and the table is empty
+// afterwards.
+func TestRollbackNeverPublished(t *testing.T) {
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) {
+			db := c.open(t)
+			ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(10*time.Millisecond))
+			rec := newRecorder()
+			stop := startRelay(t, ob, rec)
+			ctx := t.Context()
+
+			ev := func(id string) synclayer.Event {
+				return synclayer.Event{ID: id, Type: "WorkflowDeployed", Subject: "WF-1", Data: []byte(`{"n":1}`)}
+			}
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ob.Write(ctx, tx, ev("rolled-1"), ev("rolled-2")); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			tx, err = db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ob.Write(ctx, tx, ev("kept-1")); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
+			waitFor(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
+				n, _, err := ob.Backlog(ctx)
+				return err == nil && n == 0
+			})
+			stop()
+			if got := rec.events(); len(got) != 1 || got[0].ID != "kept-1" || string(got[0].Data) != `{"n":1}` || got[0].Subject != "WF-1" {
+				t.Fatalf("published %+v; want only kept-1 with its subject and data", got)
+			}
+		})
+	}
+}
+
+// TestLateCommitsNeverSkipped runs 32 writers whose transactions of random
+// length commit out of id order, with two relays publishing at once, and
+// one transaction held open until the relays have published rows with
+// higher ids. Every committed event must be published exactly once, no
+// rolled-back one ever, and per subject in commit order (each aggregate's
+// version order). The same workload under a naive relay that reads by an
+// increasing id cursor must lose rows: that shows the test can fail.
+func TestLateCommitsNeverSkipped(t *testing.T) {
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) {
+			db := c.open(t)
+			n := lateCommitEvents(c.dialect)
+			ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(20*time.Millisecond), outbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+			w := newWorkload(t, db, c.dialect, ob, n, 32, 500)
+			rec := newRecorder()
+			// SQLite has one writer at a time: a transaction held open
+			// would stop every other writer, and ids commit in order.
+			var commitLate func()
+			if c.dialect != outbox.SQLite {
+				commitLate = w.late(t, func() bool { return rec.distinct() >= 200 })
+			}
+			start := time.Now()
+			stop1 := startRelay(t, ob, rec)
+			stop2 := startRelay(t, ob, rec)
+			lateDone := make(chan struct{})
+			go func() {
+				defer close(lateDone)
+				if commitLate != nil {
+					commitLate()
+				}
+			}()
+			w.drive(t)
+			<-lateDone
+			waitFor(t, 60*time.Second, func() string {
+				return fmt.Sprintf("%d of %d committed events published", rec.distinct(), len(w.committed))
+			}, func() bool { return rec.distinct() >= len(w.committed) })
+			stop1()
+			stop2()
+			w.check(t, rec.events())
+			if left, _, err := ob.Backlog(context.Background()); err != nil || left != 0 {
+				t.Errorf("backlog after the run: %d, %v; want 0", left, err)
+			}
+			t.Logf("%s: %d committed events (%d rolled back) published by two relays in %v",
+				c.name, len(w.committed), len(w.rolledBack), time.Since(start).Round(time.Millisecond))
+
+			if c.dialect == outbox.SQLite {
+				return
+			}
+			// The same workload, smaller, under a naive relay.
+			nob := newOutbox(t, db, c.dialect)
+			nw := newWorkload(t, db, c.dialect, nob, min(n, 3000), 32, 500)
+			naive := &naiveRelay{db: db, table: nob.Table(), ph: nw.ph(1), seen: map[string]bool{}}
+			ctx, cancel := context.WithCancel(t.Context())
+			naiveDone := make(chan error, 1)
+			commitLate = nw.late(t, func() bool { return naive.count() >= 200 })
+			go func() { naiveDone <- naive.run(ctx) }()
+			lateDone = make(chan struct{})
+			go func() { defer close(lateDone); commitLate() }()
+			nw.drive(t)
+			<-lateDone
+			cancel()
+			if err := <-naiveDone; err != nil {
+				t.Fatal(err)
+			}
+			// A last pass after every writer is done: what it does not
+			// find now, it never will.
+			if err := naive.pass(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			skipped := 0
+			for id := range nw.committed {
+				if !naive.seen[id] {
+					skipped++
+				}
+			}
+			if naive.seen[nw.run+"-late"] || skipped == 0 {
+				t.Fatalf("the naive relay skipped %d of %d committed events (late one seen: %v); the test cannot tell a naive relay from a correct one",
+					skipped, len(nw.committed), naive.seen[nw.run+"-late"])
+			}
+			t.Logf("%s: a naive id-cursor relay skipped %d of %d committed events, the held-open one included", c.name, skipped, len(nw.committed))
+		})
+	}
+}
+
+// naiveRelay reads an outbox table by an increasing id cursor: the design
+// that skips a row whose transaction commits after a row with a higher id
+// was read.
+type naiveRelay struct {
+	db     *sql.DB
+	table  string
+	ph     string
+	cursor int64
+	mu     sync.Mutex
+	seen   map[string]bool
+}
+
+func (r *naiveRelay) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+func (r *naiveRelay) run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if err := r.pass(ctx); err != nil && ctx.Err() == nil {
+			return err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+
+// pass reads every row past the cursor.
+func (r *naiveRelay) pass(ctx context.Context) error {
+	for {
+		rs, err := r.db.QueryContext(ctx, "SELECT id, event FROM "+r.table+" WHERE id > "+r.ph+" ORDER BY id LIMIT 500", r.cursor)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for rs.Next() {
+			var id int64
+			var body []byte
+			if err := rs.Scan(&id, &body); err != nil {
+				rs.Close()
+				return err
+			}
+			var ev synclayer.Event
+			if err := json.Unmarshal(body, &ev); err != nil {
+				rs.Close()
+				return err
+			}
+			r.mu.Lock()
+			r.seen[ev.ID] = true
+			r.mu.Unlock()
+			r.cursor = max(r.cursor, id)
+			n++
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// TestWriteValidates: an event without ID or Type, or with Data that is
+// not JSON, is refused before anything is written.
+func TestWriteValidates(t *testing.T) {
+	c := dbCases[2]
+	db := c.open(t)
+	ob := newOutbox(t, db, c.dialect)
+	ctx := t.Context()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, ev := range []synclayer.Event{
+		{Type: "T"},
+		{ID: "a"},
+		{ID: "b", Type: "T", Data: []byte("{not json")},
+	} {
+		if err := ob.Write(ctx, tx, ev); !errors.Is(err, synclayer.ErrInvalidEvent) {
+			t.Errorf("Write(%+v) = %v; want ErrInvalidEvent", ev, err)
+		}
+	}
+	if _, err := outbox.New(db, "oracle", "t"); !errors.Is(err, outbox.ErrConfig) {
+		t.Errorf("New with an unknown dialect = %v; want ErrConfig", err)
+	}
+	if _, err := outbox.New(db, outbox.SQLite, "t; DROP TABLE x"); !errors.Is(err, outbox.ErrConfig) {
+		t.Errorf("New with a bad table name = %v; want ErrConfig", err)
+	}
+}

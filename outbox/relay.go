@@ -1,0 +1,355 @@
+package outbox
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// row is one claimed event.
+type row struct {
+	id      int64
+	created int64
+	ev      synclayer.Event
+	err     error // decoding or publishing failed
+}
+
+// Relay publishes the outbox's committed events to pub until ctx ends,
+// then gives up its claims and returns nil. Run any number of relays, in
+// one process or many: each event is claimed by one relay at a time, and
+// one that dies loses its claims after the lease ([WithLease]).
+//
+// A relay is a pipeline of three stages, each with one batch in hand: one
+// claims the oldest unpublished event of up to [WithBatch] subjects, one
+// publishes a claimed batch concurrently, one deletes the events pub
+// accepted and gives back those it refused. While a batch is in the
+// pipeline its rows are leased, so no later event of its subjects is
+// claimed until it is deleted. An event pub refused is claimed and tried
+// again, after a pause that grows while nothing gets through (as during a
+// broker outage); the later events of its subject wait for it. Every
+// committed event is published at least once: pub must deduplicate by
+// event ID where a duplicate matters (bus/nats does, with the JetStream
+// message id).
+func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
+	if pub == nil {
+		return fmt.Errorf("%w: Relay needs a Publisher", ErrConfig)
+	}
+	var tok [12]byte
+	_, _ = rand.Read(tok[:])
+	r := &relay{o: o, pub: pub, owner: hex.EncodeToString(tok[:]), wake: make(chan struct{}, 1)}
+	var wg sync.WaitGroup
+	if o.name == Postgres && !o.noNotify {
+		lctx, stop := context.WithCancel(ctx)
+		wg.Go(func() { o.listen(lctx, r.wake) })
+		defer func() {
+			stop()
+			wg.Wait()
+		}()
+	}
+	claimed := make(chan []row) // unbuffered: a batch waits for its publication at most once
+	published := make(chan []row)
+	var stages sync.WaitGroup
+	stages.Go(func() {
+		defer close(claimed)
+		r.claimStage(ctx, claimed)
+	})
+	stages.Go(func() {
+		defer close(published)
+		r.publishStage(ctx, claimed, published)
+	})
+	r.finishStage(ctx, published)
+	stages.Wait()
+	return nil
+}
+
+// relay is one run of Relay.
+type relay struct {
+	o     *Outbox
+	pub   synclayer.Publisher
+	owner string
+	wake  chan struct{}
+}
+
+func (r *relay) warn(what string, err error) {
+	if r.o.log != nil {
+		r.o.log.Warn("outbox: relay: "+what, "table", r.o.table, "error", err)
+	}
+}
+
+const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
+
+// claimStage claims batches until ctx ends. It waits for news only when a
+// claim found nothing: a notification, the poll interval, or the finish
+// stage's word that it deleted events (which makes their subjects' next
+// events eligible).
+func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
+	pause := time.Duration(0)
+	for ctx.Err() == nil {
+		rows, err := r.o.claimRows(ctx, r.owner)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				r.warn("claim", err)
+			}
+			pause = min(max(2*pause, minPause), maxPause)
+			sleep(ctx, pause, nil)
+		case len(rows) == 0:
+			pause = 0
+			sleep(ctx, r.o.poll, r.wake)
+		default:
+			pause = 0
+			out <- rows // never blocks for long: the next stage drains until the end
+		}
+	}
+}
+
+// publishStage publishes each claimed batch and passes it on. When nothing
+// of a batch got through it pauses, longer each time, before passing it on
+// (its events stay leased meanwhile).
+func (r *relay) publishStage(ctx context.Context, in <-chan []row, out chan<- []row) {
+	pause := time.Duration(0)
+	for rows := range in {
+		if r.publish(ctx, rows) == 0 && ctx.Err() == nil {
+			pause = min(max(2*pause, minPause), maxPause)
+			sleep(ctx, pause, nil)
+		} else {
+			pause = 0
+		}
+		out <- rows
+	}
+}
+
+// finishStage deletes the published events of each batch and gives back
+// the others. It runs until the publish stage ends, and finishes its
+// batches even after ctx ended: their events went out.
+func (r *relay) finishStage(ctx context.Context, in <-chan []row) {
+	fctx := context.WithoutCancel(ctx)
+	for rows := range in {
+		var sent, failed []int64
+		for _, rw := range rows {
+			if rw.err == nil {
+				sent = append(sent, rw.id)
+			} else {
+				failed = append(failed, rw.id)
+			}
+		}
+		if len(sent) > 0 {
+			r.finish(ctx, fctx, "delete published events", r.o.remove, sent)
+		}
+		if len(failed) > 0 {
+			r.finish(ctx, fctx, "give back unpublished events", r.o.release, failed)
+		}
+		notify(r.wake)
+	}
+}
+
+// finish runs remove or release for ids, trying again while ctx lasts;
+// after ctx ended it tries for a few seconds. If it never succeeds the
+// events stay leased to this relay until the lease ends, and then another
+// claim publishes the deleted ones again.
+func (r *relay) finish(ctx, fctx context.Context, what, stmt string, ids []int64) {
+	pause := time.Duration(0)
+	for {
+		dctx, cancel := context.WithTimeout(fctx, 5*time.Second)
+		err := r.o.retry(dctx, func() error { return r.o.execIDs(dctx, stmt, r.owner, ids) })
+		cancel()
+		if err == nil {
+			return
+		}
+		r.warn(what, err)
+		if ctx.Err() != nil {
+			return
+		}
+		pause = min(max(2*pause, minPause), maxPause)
+		sleep(ctx, pause, nil)
+	}
+}
+
+// publish publishes rows concurrently (they have different subjects),
+// marks those that failed, and returns how many went out. It gives up on a
+// publish after a third of the lease, so that the batch is finished while
+// its lease lasts.
+func (r *relay) publish(ctx context.Context, rows []row) int {
+	pctx, cancel := context.WithTimeout(ctx, r.o.lease/3)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range rows {
+		if rows[i].err != nil {
+			continue
+		}
+		wg.Go(func() {
+			if err := r.pub.Publish(pctx, rows[i].ev); err != nil {
+				rows[i].err = err
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for _, rw := range rows {
+		if rw.err == nil {
+			n++
+		} else if ctx.Err() == nil {
+			r.warn(fmt.Sprintf("publish event %q (%s)", rw.ev.ID, rw.ev.Type), rw.err)
+		}
+	}
+	return n
+}
+
+// execIDs runs remove or release for owner's rows among ids.
+func (o *Outbox) execIDs(ctx context.Context, stmt, owner string, ids []int64) error {
+	if o.d.deleteArray {
+		return o.exec(ctx, stmt, owner, ids)
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, owner)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return o.exec(ctx, list(stmt, len(ids)), args...)
+}
+
+// claimRows leases up to a batch of events, the oldest unpublished one of
+// each subject whose lease is free, to owner, and returns them in id
+// order.
+func (o *Outbox) claimRows(ctx context.Context, owner string) ([]row, error) {
+	var rows []row
+	ttl := o.lease.Milliseconds()
+	err := o.retry(ctx, func() error {
+		rows = rows[:0]
+		if o.claim != "" {
+			rs, err := o.db.QueryContext(ctx, o.claim, ttl, owner, o.batch)
+			if err != nil {
+				return err
+			}
+			rows, err = scanRows(rs, rows)
+			return err
+		}
+		return o.claimInTx(ctx, owner, ttl, &rows)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim %s: %w", o.table, err)
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	return rows, nil
+}
+
+// claimInTx claims in three steps in one READ COMMITTED transaction (for
+// MariaDB, which cannot update a table through a subquery on itself): find
+// the candidates without locking, lock those still unclaimed skipping any
+// another relay is locking, and lease them.
+func (o *Outbox) claimInTx(ctx context.Context, owner string, ttl int64, out *[]row) error {
+	tx, err := o.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rs, err := tx.QueryContext(ctx, o.candidates, o.batch)
+	if err != nil {
+		return err
+	}
+	var ids []any
+	for rs.Next() {
+		var id int64
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rs.Close(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return tx.Commit()
+	}
+	rs, err = tx.QueryContext(ctx, list(o.lockRows, len(ids)), ids...)
+	if err != nil {
+		return err
+	}
+	if *out, err = scanRows(rs, *out); err != nil {
+		return err
+	}
+	if len(*out) == 0 {
+		return tx.Commit()
+	}
+	args := make([]any, 0, len(*out)+2)
+	args = append(args, ttl, owner)
+	for _, rw := range *out {
+		args = append(args, rw.id)
+	}
+	if _, err := tx.ExecContext(ctx, list(o.setLease, len(*out)), args...); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// scanRows reads (id, event, created_ms) rows and closes rs. An event that
+// does not decode is kept with its error: it is reported, never published
+// and never deleted.
+func scanRows(rs *sql.Rows, out []row) ([]row, error) {
+	defer rs.Close()
+	for rs.Next() {
+		var rw row
+		var body []byte
+		if err := rs.Scan(&rw.id, &body, &rw.created); err != nil {
+			return out, err
+		}
+		if err := json.Unmarshal(body, &rw.ev); err != nil {
+			rw.err = fmt.Errorf("outbox: row %d: decode event: %w", rw.id, err)
+		}
+		out = append(out, rw)
+	}
+	return out, rs.Err()
+}
+
+// retry runs f again, a few times, after errors that rolled the statement
+// back (deadlock, busy database).
+func (o *Outbox) retry(ctx context.Context, f func() error) error {
+	for i := 0; ; i++ {
+		err := f()
+		if err == nil || i >= 8 || !o.d.retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		sleep(ctx, time.Duration(1<<i)*time.Millisecond, nil)
+	}
+}
+
+// sleep waits for d, for ctx to end or for a value on wake (nil: none).
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
+}
+
+// exec runs one statement that changes the relay's own rows. On MariaDB it
+// runs in a READ COMMITTED transaction: under the default REPEATABLE READ
+// InnoDB would lock every row the statement scans, and wait for rows that
+// open transactions have inserted but not committed.
+func (o *Outbox) exec(ctx context.Context, query string, args ...any) error {
+	if o.name != MariaDB {
+		_, err := o.db.ExecContext(ctx, query, args...)
+		return err
+	}
+	tx, err := o.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
