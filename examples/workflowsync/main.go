@@ -201,27 +201,7 @@ func run(ctx context.Context, out io.Writer) error {
 			fmt.Fprintln(out, "relay:", err)
 		}
 	})
-	// deploy changes the workflow and writes its event in one transaction:
-	// the event reaches the bus if and only if the change commits.
-	deploy := func(ctx context.Context, ev synclayer.Event) error {
-		var w WorkflowDeployed
-		if err := json.Unmarshal(ev.Data, &w); err != nil {
-			return err
-		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-		if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (id, name, start_date) VALUES (?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET name = excluded.name, start_date = excluded.start_date`, w.WorkflowID, w.Name, w.StartDate); err != nil {
-			return err
-		}
-		if err := ob.Write(ctx, tx, ev); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}
+	deploy := func(ctx context.Context, ev synclayer.Event) error { return deployWorkflow(ctx, db, ob, ev) }
 
 	deployed := func(id string, at time.Time, startDate string) synclayer.Event {
 		data, _ := json.Marshal(WorkflowDeployed{WorkflowID: "WF-123", Name: "AutoApproveLowRisk", StartDate: startDate})
@@ -393,6 +373,28 @@ func printAnnouncement(ctx context.Context, out io.Writer, ch <-chan synclayer.E
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// deployWorkflow changes the workflow and writes its event in one
+// transaction: the event reaches the bus if and only if the change commits.
+func deployWorkflow(ctx context.Context, db *sql.DB, ob *outbox.Outbox, ev synclayer.Event) error {
+	var w WorkflowDeployed
+	if err := json.Unmarshal(ev.Data, &w); err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if _, err := tx.ExecContext(ctx, `INSERT INTO workflows (id, name, start_date) VALUES (?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, start_date = excluded.start_date`, w.WorkflowID, w.Name, w.StartDate); err != nil {
+		return err
+	}
+	if err := ob.Write(ctx, tx, ev); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // openPlatformDB opens the platform's SQLite database in a temporary

@@ -15,7 +15,8 @@ import (
 )
 
 // serveLive keeps the example running with the monitor's dashboard on addr:
-// it publishes a new version of a workflow every few seconds, and now and
+// it deploys a new version of a workflow every few seconds (through the
+// outbox, whose backlog the dashboard shows), and now and
 // then the records API fails long enough for the push to fail for good, so
 // a newcomer sees failures appear live and can replay them from the page.
 // It stops when ctx ends (Ctrl-C).
@@ -28,9 +29,15 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	defer p.close()
 
 	bus := memory.New()
+	db, ob, cleanup, err := openPlatformDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	go func() { _ = ob.Relay(ctx, bus) }()
 	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
 		synclayer.WithSource("examples/workflowsync"))
-	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"))
+	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
 	srv := &http.Server{Addr: addr, Handler: mon}
 	srv.RegisterOnShutdown(func() { mon.Close() })
 	errc := make(chan error, 2)
@@ -64,7 +71,7 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 			})
 			ev := synclayer.Event{ID: fmt.Sprintf("live-%d", i), Type: "WorkflowDeployed",
 				Source: "hms/management-layer", Time: time.Now(), Data: data}
-			if err := bus.Publish(ctx, ev); err != nil && ctx.Err() == nil {
+			if err := deployWorkflow(ctx, db, ob, ev); err != nil && ctx.Err() == nil {
 				return err
 			}
 		}
