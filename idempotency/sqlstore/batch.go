@@ -58,12 +58,14 @@ type batchState struct {
 // lane gathers the concurrent calls of one kind and sends them as one
 // statement per round trip: a call that finds the lane idle starts a batch
 // at once (no timer); calls that arrive while a batch is in flight wait in
-// pending and leave together, up to max, as soon as it returns. A lane has
-// at most one batch in flight, so it uses at most one connection.
+// pending and leave together, up to max, as soon as one returns. A lane
+// has at most inflight batches in flight, so it uses at most that many
+// connections.
 type lane struct {
-	kind opKind
-	max  int
-	run  func(ctx context.Context, ops []*op) error // fills each op's result
+	kind     opKind
+	max      int
+	inflight int
+	run      func(ctx context.Context, ops []*op) error // fills each op's result
 	// retry runs the batch again after errors the database rolled back.
 	retry func(ctx context.Context, f func() error) error
 	// after, if set, is called after each batch (pool checks).
@@ -71,7 +73,7 @@ type lane struct {
 
 	mu      sync.Mutex
 	pending []*op
-	busy    bool
+	running int // batches in flight
 }
 
 // do sends o through the lane and waits for its batch, or for ctx. A
@@ -84,8 +86,10 @@ func (l *lane) do(ctx context.Context, o *op) error {
 	o.done = make(chan struct{})
 	l.mu.Lock()
 	l.pending = append(l.pending, o)
-	start := !l.busy
-	l.busy = true
+	start := l.running < max(l.inflight, 1)
+	if start {
+		l.running++
+	}
 	l.mu.Unlock()
 	if start {
 		go l.loop()
@@ -119,7 +123,7 @@ func (l *lane) loop() {
 		l.mu.Lock()
 		ops := l.take()
 		if len(ops) == 0 {
-			l.busy = false
+			l.running--
 			l.mu.Unlock()
 			return
 		}

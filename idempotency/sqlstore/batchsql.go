@@ -22,6 +22,11 @@ type batchSQL struct {
 // are unique and only ever stored in the row of the key they were issued
 // for, so the row's token is the caller's exactly when it is one of the
 // batch's tokens, a jsonb object's keys (a binary search).
+//
+// The plans must probe the primary key per row whatever the table's size
+// and statistics: OFFSET 0 keeps the claim's done check a correlated
+// subquery (an anti join may hash the whole table), and the UPDATEs name
+// their rows with = ANY so that they find them through the index.
 func pgBatch(table string) batchSQL {
 	const now = "CAST(EXTRACT(EPOCH FROM now())*1000 AS bigint)"
 	// Three passes: a replacer does not rescan what it inserted.
@@ -35,7 +40,7 @@ func pgBatch(table string) batchSQL {
 		claim: r.Replace(`INSERT INTO %T AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 SELECT u.kid, 'k', u.conn, u.key, 0, u.tok, NOW + u.ttl, 0, NOW + u.ttl
 FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bytea[], $5::text[], $6::bigint[]) AS u(kid, conn, key, eid, tok, ttl)
-WHERE NOT EXISTS (SELECT 1 FROM %T AS d WHERE d.id = u.eid AND d.done_until > NOW)
+WHERE NOT EXISTS (SELECT 1 FROM %T AS d WHERE d.id = u.eid AND d.done_until > NOW OFFSET 0)
 ORDER BY u.kid
 ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN OK THEN EXCLUDED.token ELSE k.token END,
@@ -56,9 +61,9 @@ ON CONFLICT (id) DO UPDATE SET
 	purge_at = GREATEST(CASE WHEN MINE THEN 0 ELSE k.lease_until END,
 		CASE WHEN EXCLUDED.done_until > 0 THEN EXCLUDED.done_until ELSE k.done_until END)`),
 		release: r.Replace(`UPDATE %T AS k SET lease_until = 0, token = '', purge_at = k.done_until
-FROM unnest($1::bytea[], $2::text[]) AS u(id, tok) WHERE k.id = u.id AND k.token = u.tok`),
+FROM unnest($1::bytea[], $2::text[]) AS u(id, tok) WHERE k.id = ANY($1::bytea[]) AND k.id = u.id AND k.token = u.tok`),
 		renew: r.Replace(`UPDATE %T AS k SET lease_until = NOW + u.ttl, purge_at = GREATEST(NOW + u.ttl, k.done_until)
-FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS u(id, tok, ttl) WHERE k.id = u.id AND k.token = u.tok
+FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS u(id, tok, ttl) WHERE k.id = ANY($1::bytea[]) AND k.id = u.id AND k.token = u.tok
 RETURNING k.id`),
 	}
 }

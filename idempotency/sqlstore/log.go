@@ -119,7 +119,7 @@ func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...LogOption) (*Log
 		}
 	}
 	l.pool.db = db
-	l.puts = &lane{kind: opPut, max: l.maxBatch, run: l.runPuts,
+	l.puts = &lane{kind: opPut, max: l.maxBatch, inflight: 2, run: l.runPuts,
 		retry: func(ctx context.Context, f func() error) error { return retryOn(ctx, dialect, f) }, after: l.pool.after}
 	ph := make([]string, len(logColumns))
 	set := make([]string, 0, len(logColumns)-1)

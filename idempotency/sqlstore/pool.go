@@ -7,10 +7,12 @@ import (
 	"sync"
 )
 
-// BatchConns is how many connections a [Store]'s batches use at most at
-// once: one per kind of call (claims, completes, releases, renews), each
-// with at most one batch in flight. A [Log] uses one more for its puts.
-const BatchConns = 4
+// BatchConns returns how many connections a [Store]'s batches use at most
+// at once with k batches in flight per kind of call (see [WithInflight];
+// default 2): 4*k, one per batch of claims, completes, releases and
+// renews. In steady use mostly claims and completes are in flight, 2*k
+// connections. A [Log] uses up to two more for its puts.
+func BatchConns(k int) int { return 4 * max(k, 1) }
 
 // Warnings given through [WithWarn].
 var (

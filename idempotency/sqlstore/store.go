@@ -58,6 +58,21 @@ func WithMaxBatch(n int) Option {
 	}
 }
 
+// WithInflight sets how many batches of one kind (claims, completes,
+// releases, renews) the store sends at once, each on its own connection
+// (default 2). With 1, calls gather only while the one batch is in flight,
+// so batches are largest; a second batch in flight overlaps the
+// database's commit (a disk flush, which it shares between concurrent
+// commits) with the next statement, which pays where commits are slow.
+// The store then uses up to 4*k connections (see [BatchConns]).
+func WithInflight(k int) Option {
+	return func(s *Store) {
+		if k > 0 {
+			s.inflight = k
+		}
+	}
+}
+
 // WithWarn sets a function that receives the store's warnings: that the
 // pool cannot serve its batches ([ErrPoolTooSmall]), or that its
 // connections churn ([ErrPoolChurn]). Each warning is given once. By
@@ -74,6 +89,7 @@ type Store struct {
 	table    string
 	batch    int
 	maxBatch int
+	inflight int
 	warn     func(error)
 
 	claim, completeMark, completeOnly, release, renew, scan, cleanup stmt
@@ -103,7 +119,7 @@ var (
 // starting with a digit, at most 57 bytes); the store also names its index
 // after it. New does not touch the database: call [Store.Migrate] once
 // before use. If db's MaxOpenConns is below the connections the store's
-// batches use ([BatchConns]), New warns through [WithWarn].
+// batches use (see [BatchConns]), New warns through [WithWarn].
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
 	if db == nil || dialect == nil {
 		return nil, fmt.Errorf("%w: New needs a *sql.DB and a Dialect", ErrConfig)
@@ -111,7 +127,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	if !tableName.MatchString(table) {
 		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
 	}
-	s := &Store{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch}
+	s := &Store{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch, inflight: 2}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
@@ -134,9 +150,9 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 		opClaim: s.runClaims, opComplete: s.runCompletes, opRelease: s.runReleases, opRenew: s.runRenews,
 	}
 	for k := range s.lanes {
-		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, run: runs[k], retry: s.retry, after: s.pool.after}
+		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
 	}
-	s.pool.check(BatchConns)
+	s.pool.check(BatchConns(s.inflight))
 	return s, nil
 }
 
