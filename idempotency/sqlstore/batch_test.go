@@ -553,8 +553,17 @@ func TestWarnsSmallPool(t *testing.T) {
 	}
 	db.SetMaxOpenConns(0)
 	got = nil
-	if _, err := sqlstore.New(db, b.dialect, "t", sqlstore.WithWarn(func(err error) { got = append(got, err) })); err != nil || len(got) != 0 {
+	s, err := sqlstore.New(db, b.dialect, "t", sqlstore.WithWarn(func(err error) { got = append(got, err) }))
+	if err != nil || len(got) != 0 {
 		t.Errorf("unbounded pool: warnings %v, %v; want none", got, err)
+	}
+	// The pool shrunk after New: Migrate sees it.
+	db.SetMaxOpenConns(3)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !errors.Is(got[0], sqlstore.ErrPoolTooSmall) {
+		t.Errorf("warnings after Migrate on a shrunk pool: %v; want one ErrPoolTooSmall", got)
 	}
 }
 
@@ -600,4 +609,36 @@ func TestLoneCallNotDelayed(t *testing.T) {
 			t.Errorf("batch sizes %v; want [1 1]", sizes)
 		}
 	})
+}
+
+// A store whose pool keeps no idle connection opens one per batch; it
+// warns once, through WithWarn, that the pool churns.
+func TestWarnsChurn(t *testing.T) {
+	b := backends[2]
+	table := uniqueTable("sqlchurn")
+	var dropped sync.Map
+	_, db := openStore(t, b, table, &dropped)
+	db.SetMaxIdleConns(-1) // none: every returned connection is closed
+	var mu sync.Mutex
+	var got []error
+	s, err := sqlstore.New(db, b.dialect, table, sqlstore.WithWarn(func(err error) {
+		mu.Lock()
+		got = append(got, err)
+		mu.Unlock()
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 300 { // the pool is looked at every 256 batches
+		c := synclayer.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: "e", LeaseTTL: time.Minute}
+		if _, err := s.Claim(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || !errors.Is(got[0], sqlstore.ErrPoolChurn) {
+		t.Errorf("warnings %v; want one ErrPoolChurn", got)
+	}
 }
