@@ -10,7 +10,14 @@ import (
 // runs the single-row statements in one transaction (see runSQLite).
 type batchSQL struct {
 	claim, complete, release, renew, renewCheck string
+	// claimLong is the claim for batches with names longer than
+	// mariaShortName bytes (MariaDB; see mariaBatch).
+	claimLong string
 }
+
+// mariaShortName is the longest connector or key, in bytes, that the
+// MariaDB claim reads into a short column.
+const mariaShortName = 500
 
 // pgBatch builds the PostgreSQL batch statements over table.
 //
@@ -72,17 +79,21 @@ RETURNING k.id`),
 // one JSON array of rows, binary values in hex, numbers as strings (exact
 // to the largest int64); ON DUPLICATE KEY UPDATE may name the JSON_TABLE's
 // columns. MariaDB's UPDATE has no RETURNING, so a renew is an UPDATE and
-// then a SELECT of the rows that the batch's tokens still hold. The
-// claim's names are MEDIUMTEXT (keys up to 8 MB): MariaDB 10.11 loses
-// LONGTEXT columns of a JSON_TABLE when the INSERT ... SELECT reads its own
-// table, as the claim's done check does.
+// then a SELECT of the rows that the batch's tokens still hold.
+//
+// The claim's INSERT ... SELECT reads its own table (the done check), so
+// MariaDB first copies the selected rows into a temporary table: in memory
+// while the names' columns are short ASCII VARCHARs, on disk for long
+// ones. So the claim reads names of up to mariaShortName bytes (hex: twice
+// that) into VARCHAR(1000) CHARACTER SET ascii, and a batch with a longer
+// name takes claimLong, with MEDIUMTEXT (names up to 8 MB; MariaDB 10.11
+// loses LONGTEXT columns of a JSON_TABLE on that copy).
 func mariaBatch(table string) batchSQL {
 	const now = "CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS SIGNED)"
 	r := strings.NewReplacer("%T", table, "NOW", now)
-	return batchSQL{
-		claim: r.Replace(`INSERT INTO %T (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
+	claim := r.Replace(`INSERT INTO %T (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
 SELECT UNHEX(u.j_kid), 'k', UNHEX(u.j_conn), UNHEX(u.j_key), 0, u.j_tok, NOW + u.j_ttl, 0, NOW + u.j_ttl
-FROM JSON_TABLE(?, '$[*]' COLUMNS (j_kid VARCHAR(80) PATH '$[0]', j_conn MEDIUMTEXT PATH '$[1]', j_key MEDIUMTEXT PATH '$[2]',
+FROM JSON_TABLE(?, '$[*]' COLUMNS (j_kid VARCHAR(80) PATH '$[0]', j_conn NAMETYPE PATH '$[1]', j_key NAMETYPE PATH '$[2]',
 	j_eid VARCHAR(80) PATH '$[3]', j_tok VARCHAR(64) PATH '$[4]', j_ttl BIGINT PATH '$[5]', j_ver BIGINT PATH '$[6]')) AS u
 WHERE NOT EXISTS (SELECT 1 FROM %T AS d WHERE d.id = UNHEX(u.j_eid) AND d.done_until > NOW)
 ORDER BY u.j_kid
@@ -91,7 +102,10 @@ ON DUPLICATE KEY UPDATE
 		AND (u.j_ver = 0 OR version < u.j_ver) AND lease_until <= NOW, VALUES(token), token),
 	lease_until = IF(token = VALUES(token), VALUES(lease_until), lease_until),
 	purge_at = IF(token = VALUES(token), GREATEST(lease_until, done_until), purge_at)
-RETURNING id, token, version, lease_until, COALESCE(last_event, ''), done_until > NOW`),
+RETURNING id, token, version, lease_until, COALESCE(last_event, ''), done_until > NOW`)
+	return batchSQL{
+		claim:     strings.ReplaceAll(claim, "NAMETYPE", "VARCHAR(1000) CHARACTER SET ascii"),
+		claimLong: strings.ReplaceAll(claim, "NAMETYPE", "MEDIUMTEXT"),
 		complete: r.Replace(`INSERT INTO %T (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
 SELECT UNHEX(u.j_id), u.j_kind, UNHEX(u.j_conn), UNHEX(u.j_name), GREATEST(u.j_ver, 0), '', 0,
 	IF(u.j_ret > 0, UNHEX(u.j_le), NULL), IF(u.j_ret > 0, NOW + u.j_ret, 0), NOW + u.j_ret

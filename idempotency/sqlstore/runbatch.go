@@ -93,7 +93,14 @@ func (s *Store) runClaims(ctx context.Context, ops []*op) error {
 		}
 		args = []any{jsonArg(rows)}
 	}
-	ps, err := s.prepareQ(ctx, s.sql.claim)
+	q := s.sql.claim
+	for _, o := range ops {
+		if s.sql.claimLong != "" && (len(o.c.Connector) > mariaShortName || len(o.c.Key) > mariaShortName) {
+			q = s.sql.claimLong
+			break
+		}
+	}
+	ps, err := s.prepareQ(ctx, q)
 	if err != nil {
 		return err
 	}
