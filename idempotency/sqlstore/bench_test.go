@@ -129,15 +129,33 @@ func runCycles(b *testing.B, s synclayer.Store, prefix string, n, conc int) time
 // 64 goroutines through the batching store and through the same store with
 // group commit off (WithMaxBatch(1): one statement per call, as before),
 // on one pool and table, alternating in the same run. It reports the time
-// per cycle of each and the batching store's speed-up ("batched-x").
+// per cycle of each and the batching store's speed-up ("batched-x"). The
+// pool is sized (32 open and idle connections) except in the
+// "pool=default" runs on PostgreSQL, which keep database/sql's defaults
+// (no bound, 2 idle), as an application that sizes nothing.
 func BenchmarkConcurrentCycle(b *testing.B) {
+	type variant struct {
+		conc  int
+		sized bool
+	}
 	for _, be := range backends {
-		for _, conc := range []int{16, 64} {
-			b.Run(fmt.Sprintf("%s/conc=%d", be.name, conc), func(b *testing.B) {
+		variants := []variant{{16, true}, {64, true}}
+		if be.name == "postgres" {
+			variants = append(variants, variant{16, false})
+		}
+		for _, v := range variants {
+			conc := v.conc
+			name := fmt.Sprintf("%s/conc=%d", be.name, conc)
+			if !v.sized {
+				name += "/pool=default"
+			}
+			b.Run(name, func(b *testing.B) {
 				table := uniqueTable("sqlbcc")
 				var dropped sync.Map
 				_, db := openStore(b, be, table, &dropped)
-				benchPool(db)
+				if v.sized {
+					benchPool(db)
+				}
 				batched, err := sqlstore.New(db, be.dialect, table)
 				if err != nil {
 					b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,6 +220,8 @@ func (l *Log) runPuts(ctx context.Context, ops []*op) error {
 		_, err = ps.ExecContext(ctx, ops[0].logArgs...)
 		return err
 	}
+	ops = slices.Clone(ops)
+	byLogID(ops)
 	args := make([]any, 0, len(ops)*len(logColumns))
 	for _, o := range ops {
 		args = append(args, o.logArgs...)

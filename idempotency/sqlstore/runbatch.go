@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -104,6 +106,13 @@ func (s *Store) runClaims(ctx context.Context, ops []*op) error {
 	if err != nil {
 		return err
 	}
+	return s.readClaims(ctx, ps, args, ops)
+}
+
+// readClaims runs the batch claim ps and decides each claim from the rows
+// it returns.
+func (s *Store) readClaims(ctx context.Context, ps *sql.Stmt, args []any, ops []*op) error {
+	n := len(ops)
 	rows, err := ps.QueryContext(ctx, args...)
 	if err != nil {
 		return err
@@ -186,6 +195,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			logged = append(logged, o)
 		}
 	}
+	byLogID(logged)
 	if s.dialect == SQLite {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			for _, o := range ops {
@@ -437,6 +447,12 @@ func (s *Store) runRenews(ctx context.Context, ops []*op) error {
 		}
 	}
 	return rows.Err()
+}
+
+// byLogID sorts log writes by their row's id, so that concurrent batches
+// take the log's row locks in one order.
+func byLogID(ops []*op) {
+	slices.SortFunc(ops, func(a, b *op) int { return strings.Compare(a.logID, b.logID) })
 }
 
 // tokenOrNone returns token, or a value that matches no lease for "".
