@@ -642,3 +642,96 @@ func TestWarnsChurn(t *testing.T) {
 		t.Errorf("warnings %v; want one ErrPoolChurn", got)
 	}
 }
+
+// Releases and renews of many keys that queue behind a batch in flight go
+// together in the next one, and each does what it would alone: renews of
+// held leases report true, of others false; released keys are free.
+func TestBatchedReleasesAndRenews(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := batchStore(t, b, "sqlbrr", sqlstore.WithInflight(1))
+			ctx := context.Background()
+			const n = 16
+			claims, tokens := make([]synclayer.Claim, n), make([]string, n)
+			for i := range n {
+				claims[i] = synclayer.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i),
+					LeaseTTL: time.Minute, Retention: time.Hour}
+				r, err := s.Claim(ctx, claims[i])
+				if err != nil || r.Status != synclayer.ClaimAcquired {
+					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
+				}
+				tokens[i] = r.Token
+			}
+			for _, op := range []string{"renew", "release"} {
+				var mu sync.Mutex
+				var sizes []int
+				entered, release := make(chan struct{}), make(chan struct{})
+				first := true
+				sqlstore.SetTestHook(s, func(o string, k int) error {
+					if o != op {
+						return nil
+					}
+					mu.Lock()
+					sizes = append(sizes, k)
+					hold := first
+					first = false
+					mu.Unlock()
+					if hold {
+						close(entered)
+						<-release
+					}
+					return nil
+				})
+				renewed := make([]bool, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				call := func(i int) {
+					tok := tokens[i]
+					if i%4 == 3 {
+						tok = "not-the-token"
+					}
+					if op == "renew" {
+						renewed[i], errs[i] = s.Renew(ctx, claims[i], tok)
+					} else {
+						errs[i] = s.Release(ctx, claims[i], tok)
+					}
+				}
+				wg.Go(func() { call(0) })
+				<-entered
+				for i := 1; i < n; i++ {
+					wg.Go(func() { call(i) })
+				}
+				waitPending(t, s, op, n-1)
+				close(release)
+				wg.Wait()
+				mu.Lock()
+				if len(sizes) != 2 || sizes[1] != n-1 {
+					t.Errorf("%s batch sizes %v; want [1 %d]", op, sizes, n-1)
+				}
+				mu.Unlock()
+				for i := range n {
+					if errs[i] != nil {
+						t.Errorf("%s %d: %v", op, i, errs[i])
+					}
+					if op == "renew" && renewed[i] != (i%4 != 3) {
+						t.Errorf("renew %d: %v; want %v", i, renewed[i], i%4 != 3)
+					}
+				}
+			}
+			sqlstore.SetTestHook(s, nil)
+			for i := range n {
+				c := claims[i]
+				c.EventID = "next"
+				r, err := s.Claim(ctx, c)
+				want := synclayer.ClaimAcquired
+				if i%4 == 3 {
+					want = synclayer.ClaimBusy // released with a wrong token: still held
+				}
+				if err != nil || r.Status != want {
+					t.Errorf("claim of k%d after the releases: %v, %v; want %v", i, r.Status, err, want)
+				}
+			}
+		})
+	}
+}

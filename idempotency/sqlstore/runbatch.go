@@ -74,6 +74,16 @@ func (s *Store) runClaims(ctx context.Context, ops []*op) error {
 			return nil
 		})
 	}
+	if len(ops) == 1 {
+		// A lone claim takes the single-row statement, which costs the
+		// database less than the batch's.
+		ops[0].token = newToken()
+		ps, err := s.prepare(ctx, &s.claim)
+		if err != nil {
+			return err
+		}
+		return s.claimOne(ctx, ps, ops[0])
+	}
 	var args []any
 	n := len(ops)
 	if s.dialect == Postgres {
@@ -211,6 +221,10 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			return s.putLogged(ctx, tx, log, logged)
 		})
 	}
+	if len(ops) == 1 && log == nil {
+		st, v := s.completeParams(ops[0])
+		return s.exec(ctx, st, &v)
+	}
 	var args []any
 	if s.dialect == Postgres {
 		var (
@@ -328,8 +342,7 @@ func (s *Store) runReleases(ctx context.Context, ops []*op) error {
 	if err := s.hook(opRelease, ops); err != nil {
 		return err
 	}
-	switch s.dialect {
-	case SQLite:
+	if s.dialect == SQLite {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			ps, err := s.txStmt(ctx, tx, &s.release)
 			if err != nil {
@@ -344,7 +357,13 @@ func (s *Store) runReleases(ctx context.Context, ops []*op) error {
 			}
 			return nil
 		})
-	case Postgres:
+	}
+	if len(ops) == 1 {
+		var v [nParams]any
+		v[pKID], v[pTok] = ops[0].kid, tokenOrNone(ops[0].token)
+		return s.exec(ctx, &s.release, &v)
+	}
+	if s.dialect == Postgres {
 		ids, toks := make([][]byte, len(ops)), make([]string, len(ops))
 		for i, o := range ops {
 			ids[i], toks[i] = o.kid, tokenOrNone(o.token)
