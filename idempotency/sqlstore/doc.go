@@ -106,7 +106,7 @@
 // 2) is sent at once, alone, with no timer and no added latency; calls
 // that arrive while the batches are in flight gather, and leave together
 // as one statement, up to [WithMaxBatch] calls (default 256), as soon as
-// a batch returns. Claims of the route and of the announcement ("$announce")
+// a batch returns. A batch of one call runs the single-row statement. Claims of the route and of the announcement ("$announce")
 // ride in the same batches. Each caller gets its own answer; the batch
 // decides each claim with the same rules, in the same order, as the
 // single-row statement above.
