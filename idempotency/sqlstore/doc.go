@@ -77,7 +77,8 @@
 //   - Release is one UPDATE guarded by the token.
 //   - Renew ([Store.Renew], the dispatcher's lease heartbeat) is one
 //     UPDATE guarded by the token that sets the lease's end to the claim's
-//     LeaseTTL from now.
+//     LeaseTTL from now (on MariaDB, followed by a SELECT of the leases the
+//     tokens still hold, as its UPDATE has no RETURNING).
 //
 // A done-marker written by a Complete that commits while a Claim of the
 // same event waits for the key's row is seen through the row's last_event,
@@ -92,7 +93,7 @@
 // refused as stale. SQLite runs each statement alone and has no such case.
 //
 // Statements are prepared once per connection (database/sql does it
-// lazily), so each call is one round trip with every driver; [Store.Close]
+// lazily), so each statement is one round trip with every driver; [Store.Close]
 // releases them. Deadlocks and busy-database errors, after which the
 // database rolled the statement back, are retried up to five times; a
 // retried batch runs whole again, with fresh tokens, as the failed run
