@@ -3,13 +3,16 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
 
 // rawUpsert is the baseline: one upsert of a row by a 32-byte key through
@@ -79,5 +82,107 @@ func BenchmarkCycle(b *testing.B) {
 			b.ReportMetric(float64(claimT.Nanoseconds())/n, "claim-ns")
 			b.ReportMetric(float64(rawT)/float64(cycleT), "of-raw-rate")
 		})
+	}
+}
+
+// benchPool sizes a benchmark's pool the same for both sides of a
+// comparison: enough open and idle connections for the unbatched side's
+// goroutines (capped, as the database is shared), so neither side churns.
+func benchPool(db *sql.DB) {
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+}
+
+// runCycles runs n claim-then-complete cycles on s from conc goroutines,
+// each cycle on its own key and event, and returns the time taken.
+func runCycles(b *testing.B, s synclayer.Store, prefix string, n, conc int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	t0 := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				c := synclayer.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
+					Version: i, LeaseTTL: time.Minute, Retention: time.Hour}
+				r, err := s.Claim(ctx, c)
+				if err != nil || r.Status != synclayer.ClaimAcquired {
+					b.Errorf("claim: %v, %v", r.Status, err)
+					return
+				}
+				if err := s.Complete(ctx, c, r.Token); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(t0)
+}
+
+// BenchmarkConcurrentCycle measures claim-then-complete cycles from 16 and
+// 64 goroutines through the batching store and through the same store with
+// group commit off (WithMaxBatch(1): one statement per call, as before),
+// on one pool and table, alternating in the same run. It reports the time
+// per cycle of each and the batching store's speed-up ("batched-x"). The
+// pool is sized (32 open and idle connections) except in the
+// "pool=default" runs on PostgreSQL, which keep database/sql's defaults
+// (no bound, 2 idle), as an application that sizes nothing.
+func BenchmarkConcurrentCycle(b *testing.B) {
+	type variant struct {
+		conc  int
+		sized bool
+	}
+	for _, be := range backends {
+		variants := []variant{{16, true}, {64, true}}
+		if be.name == "postgres" {
+			variants = append(variants, variant{16, false})
+		}
+		for _, v := range variants {
+			conc := v.conc
+			name := fmt.Sprintf("%s/conc=%d", be.name, conc)
+			if !v.sized {
+				name += "/pool=default"
+			}
+			b.Run(name, func(b *testing.B) {
+				table := uniqueTable("sqlbcc")
+				var dropped sync.Map
+				_, db := openStore(b, be, table, &dropped)
+				if v.sized {
+					benchPool(db)
+				}
+				batched, err := sqlstore.New(db, be.dialect, table)
+				if err != nil {
+					b.Fatal(err)
+				}
+				single, err := sqlstore.New(db, be.dialect, table, sqlstore.WithMaxBatch(1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer batched.Close()
+				defer single.Close()
+				runCycles(b, batched, "warm-b", 2*conc, conc) // prepare on every connection
+				runCycles(b, single, "warm-s", 2*conc, conc)
+				const rounds = 4
+				var bt, st time.Duration
+				b.ResetTimer()
+				for r := range rounds {
+					n := max(b.N/rounds, 1)
+					p := fmt.Sprintf("r%d-%d-", r, b.N)
+					bt += runCycles(b, batched, "b"+p, n, conc)
+					st += runCycles(b, single, "s"+p, n, conc)
+				}
+				b.StopTimer()
+				n := float64(max(b.N/rounds, 1) * rounds)
+				b.ReportMetric(float64(bt.Nanoseconds())/n, "batched-ns/cycle")
+				b.ReportMetric(float64(st.Nanoseconds())/n, "single-ns/cycle")
+				b.ReportMetric(float64(st)/float64(bt), "batched-x")
+			})
+		}
 	}
 }

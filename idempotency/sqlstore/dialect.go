@@ -26,6 +26,11 @@ type Dialect struct {
 	lock string
 
 	claim, completeMark, completeOnly, release, scan, cleanup string
+	// renew is the single-row renew, for dialects whose batches run
+	// single-row statements in a transaction (SQLite).
+	renew string
+	// batch builds the multi-row statements of a batch (nil: SQLite).
+	batch func(table string) batchSQL
 
 	// The delivery log's statements (see log.go). logSchema creates its
 	// table and indexes (%[1]s: the table); logSet is one assignment of
@@ -92,6 +97,7 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
 	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, k.done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
+	batch:   pgBatch,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
 	logSchema: []string{
@@ -186,6 +192,7 @@ ON DUPLICATE KEY UPDATE
 	token = IF(token = :tok, '', token),
 	purge_at = GREATEST(lease_until, done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
+	batch:   mariaBatch,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
 	// The indexes are part of CREATE TABLE, so that creating the table
@@ -275,6 +282,7 @@ ON CONFLICT (id) DO UPDATE SET
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
 	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
+	renew:   `UPDATE %[1]s SET lease_until = :now + :ttl, purge_at = max(:now + :ttl, done_until) WHERE id = :kid AND token = :tok`,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
 	logSchema: []string{

@@ -58,8 +58,9 @@
 //
 // # Delivery semantics
 //
-// Every operation is one statement, so a claim-then-complete cycle costs
-// two round trips:
+// Every operation is one statement (shown here for one call; see Group
+// commit for how concurrent calls share one), so a claim-then-complete
+// cycle costs two round trips:
 //
 //   - Claim is one INSERT ... SELECT ... ON CONFLICT (ON DUPLICATE KEY)
 //     UPDATE ... RETURNING on the key's row. It selects nothing when the
@@ -74,6 +75,10 @@
 //     GREATEST, lease dropped only if the token still holds it, last event
 //     recorded).
 //   - Release is one UPDATE guarded by the token.
+//   - Renew ([Store.Renew], the dispatcher's lease heartbeat) is one
+//     UPDATE guarded by the token that sets the lease's end to the claim's
+//     LeaseTTL from now (on MariaDB, followed by a SELECT of the leases the
+//     tokens still hold, as its UPDATE has no RETURNING).
 //
 // A done-marker written by a Complete that commits while a Claim of the
 // same event waits for the key's row is seen through the row's last_event,
@@ -88,9 +93,106 @@
 // refused as stale. SQLite runs each statement alone and has no such case.
 //
 // Statements are prepared once per connection (database/sql does it
-// lazily), so each call is one round trip with every driver; [Store.Close]
+// lazily), so each statement is one round trip with every driver; [Store.Close]
 // releases them. Deadlocks and busy-database errors, after which the
-// database rolled the statement back, are retried up to five times.
+// database rolled the statement back, are retried up to five times; a
+// retried batch runs whole again, with fresh tokens, as the failed run
+// left nothing behind.
+//
+// # Group commit
+//
+// The concurrent calls of one process share statements. Each kind of call
+// (claims, completes, releases, renews) has its own queue: a call that
+// finds fewer than [WithInflight] batches of its kind in flight (default
+// 2) is sent at once, alone, with no timer and no added latency; calls
+// that arrive while the batches are in flight gather, and leave together
+// as one statement, up to [WithMaxBatch] calls (default 256), as soon as
+// a batch returns. A batch of one call runs the single-row statement. Claims of the route and of the announcement ("$announce")
+// ride in the same batches. Each caller gets its own answer; the batch
+// decides each claim with the same rules, in the same order, as the
+// single-row statement above.
+//
+//   - PostgreSQL: the batch is arrays; one INSERT ... SELECT FROM
+//     unnest(...) ... ON CONFLICT DO UPDATE ... RETURNING decides every
+//     claim of the batch, one INSERT of the key rows and done-markers
+//     records every complete, and one UPDATE ... FROM unnest(...) releases
+//     or renews every lease of the batch.
+//   - MariaDB: the batch is one JSON document, read with JSON_TABLE, in
+//     the same statements (ON DUPLICATE KEY UPDATE); a renew is an UPDATE
+//     and then a SELECT of the leases the batch's tokens still hold, as
+//     MariaDB's UPDATE has no RETURNING.
+//   - SQLite: one transaction runs the single-row statement of each call.
+//     SQLite has no round trip to save (it runs in process) and one writer
+//     at a time; what costs is the commit, and the batch commits once.
+//
+// A batch never holds two calls on the same connector and key (nor two
+// writes of the same log entry): the second waits for the next batch, so
+// one statement never decides two claims of one key. Claims and completes
+// write their rows in primary-key order, so concurrent batches take their
+// row locks in one order. A statement that fails (a dropped connection, a deadlock retried
+// five times) fails the calls of its batch only, each with an error that
+// names the operation, the connector, the key and the event; the next
+// batch runs on as usual, and a failed complete has recorded nothing. A
+// caller whose context ends gets the context's error at once: if its call
+// was not sent yet, it is never sent; if it was, the batch runs on for the
+// others (it is not undone), and is cancelled once all of its callers have
+// left. WithMaxBatch(1) turns group commit off: each call is then its
+// own statement on the caller's goroutine.
+//
+// # Pool sizing
+//
+// The store never changes the caller's *sql.DB. Its batches use at most
+// [BatchConns] connections at once (4 per batch in flight per kind: 8 by
+// default; in steady use claims and completes are in flight, 4), and a
+// [Log] up to 2 more. Set MaxOpenConns, if at all, to at least that plus
+// what the application uses, and MaxIdleConns to at least as many:
+// database/sql's default of 2 idle connections closes the others as soon
+// as they are returned, and opens new ones for the next batch (on
+// PostgreSQL a new server process each time):
+//
+//	db.SetMaxOpenConns(32)
+//	db.SetMaxIdleConns(32)
+//
+// [New] warns through [WithWarn] with [ErrPoolTooSmall] when MaxOpenConns
+// is below [BatchConns]. database/sql does not expose MaxIdleConns, so the
+// store cannot check it beforehand; instead it watches the pool's count of
+// connections closed for exceeding it, and warns once with [ErrPoolChurn]
+// when that count keeps rising.
+//
+// A batch's round trip is mostly the database's commit, which on a disk
+// that flushes slowly is milliseconds; more batches then do not cost more,
+// and more concurrent callers (handlers) fill larger batches. Group commit
+// pays where many calls are concurrent: on SQLite always (one writer, one
+// commit per batch), on PostgreSQL and MariaDB from a few dozen concurrent
+// calls, with a handful of connections where one statement per call would
+// need one connection per caller. With only a few concurrent callers on a
+// server database, one statement per call (WithMaxBatch(1)) can be as fast
+// or faster, as the server then flushes the commits of many connections
+// together; measure with the package's benchmarks on your own database. Where losing
+// the last moments of commits in a crash of the database is acceptable,
+// PostgreSQL's synchronous_commit = off (for the store's role, or as a
+// session setting in the DSN) removes that wait; it may then forget
+// leases, done-markers and versions of the last fraction of a second, so
+// an event may be pushed again, or, rarely, an older version over a newer
+// one. The store does not do it for you.
+//
+// # Leases, and the log written with the complete
+//
+// [Store] implements [synclayer.LeaseRenewer]: the dispatcher takes short
+// leases and renews them while a push runs, so the keys of a process that
+// died free up within one lease TTL. Renew reports false once the token no
+// longer holds the lease (released, completed, or expired and taken by
+// another claim); a lease that expired but that nobody took is renewed.
+//
+// [Store] also implements [synclayer.LogCompleter]: when the dispatcher's
+// delivery log is a [Log] on the same *sql.DB and dialect,
+// [Store.CompleteLogged] records the complete and the log entry together,
+// in the same batch as the other completes: on PostgreSQL in one statement
+// (the log's upsert is a WITH clause of the complete), on MariaDB and
+// SQLite in one transaction. Either both are written or neither. With any
+// other log it reports false and does nothing, and the dispatcher calls
+// Complete and the log's Put in turn. [Log.Put] batches too, as one
+// multi-row upsert per round trip; [Log] implements [synclayer.DurableLog].
 //
 // [Store.Cleanup] deletes expired done-markers, and key rows whose lease
 // has ended and whose last Complete's retention has passed (forgetting the

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,13 +58,42 @@ type Log struct {
 	deadRetention time.Duration
 
 	put     string // the upsert
+	upsert  string // its ON CONFLICT (ON DUPLICATE KEY) clause
 	columns string // the columns List reads, in scan order
+
+	maxBatch int
+	puts     *lane
+	pool     poolWatch
 
 	mu       sync.Mutex
 	prepared *sql.Stmt // put, prepared on first use
 }
 
-var _ synclayer.DeliveryLog = (*Log)(nil)
+var (
+	_ synclayer.DeliveryLog = (*Log)(nil)
+	_ synclayer.DurableLog  = (*Log)(nil)
+)
+
+// WithLogMaxBatch bounds how many concurrent Puts one statement carries
+// (default 256). n = 1 turns group commit off: every Put is then its own
+// statement, run on the caller's goroutine.
+func WithLogMaxBatch(n int) LogOption {
+	return func(l *Log) {
+		if n > 0 {
+			l.maxBatch = n
+		}
+	}
+}
+
+// WithLogWarn sets a function that receives the log's warnings, as
+// [WithWarn] does for a [Store].
+func WithLogWarn(f func(error)) LogOption {
+	return func(l *Log) { l.pool.warn = f }
+}
+
+// Durable implements [synclayer.DurableLog]: the entries are in the
+// database, so they survive a restart of the process.
+func (l *Log) Durable() bool { return true }
 
 // logColumns are the columns of the log's table in the order of Put's
 // parameters; the first is the primary key.
@@ -83,12 +113,15 @@ func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...LogOption) (*Log
 	if !tableName.MatchString(table) {
 		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
 	}
-	l := &Log{db: db, dialect: dialect, table: table, batch: 1000}
+	l := &Log{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch}
 	for _, o := range opts {
 		if o != nil {
 			o(l)
 		}
 	}
+	l.pool.db = db
+	l.puts = &lane{kind: opPut, max: l.maxBatch, inflight: 2, run: l.runPuts,
+		retry: func(ctx context.Context, f func() error) error { return retryOn(ctx, dialect, f) }, after: l.pool.after}
 	ph := make([]string, len(logColumns))
 	set := make([]string, 0, len(logColumns)-1)
 	for i, c := range logColumns {
@@ -97,8 +130,9 @@ func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...LogOption) (*Log
 			set = append(set, fmt.Sprintf(dialect.logSet, c))
 		}
 	}
+	l.upsert = fmt.Sprintf(dialect.logUpsert, strings.Join(set, ", "))
 	l.put = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) %s", table, strings.Join(logColumns, ", "),
-		strings.Join(ph, ", "), fmt.Sprintf(dialect.logUpsert, strings.Join(set, ", ")))
+		strings.Join(ph, ", "), l.upsert)
 	l.columns = strings.Join(logColumns[3:], ", ")
 	return l, nil
 }
@@ -135,30 +169,94 @@ func (l *Log) Migrate(ctx context.Context) error {
 }
 
 // Put implements [synclayer.DeliveryLog] with one upsert of the row of
-// (d.EventID, d.Connector), replacing every column.
+// (d.EventID, d.Connector), replacing every column. Concurrent Puts go to
+// the database together, as one multi-row upsert per round trip; two Puts
+// of one entry never share a statement, so the later one wins.
 func (l *Log) Put(ctx context.Context, d synclayer.Delivery) error {
-	ev, err := encodeEvent(d.Event)
+	args, err := l.putArgs(d)
 	if err != nil {
 		return l.fail(ctx, "put", d.EventID, d.Connector, err)
 	}
-	args := []any{
-		logRowID(d.EventID, d.Connector), hash64(d.EventID), hash64(d.Connector),
-		bytesOf(d.EventID), bytesOf(d.EventType), bytesOf(d.Connector), bytesOf(d.Key),
-		int64(d.State), int64(d.Attempts), nanos(d.FirstAttempt), nanos(d.LastAttempt), int64(d.Duration),
-		bytesOf(d.Error), bytesOf(d.PartnerID), bytesOf(d.PayloadHash), nanos(d.Updated), ev,
-	}
-	err = retryOn(ctx, l.dialect, func() error {
-		ps, err := l.prepare(ctx)
-		if err != nil {
+	if l.maxBatch == 1 {
+		err = retryOn(ctx, l.dialect, func() error {
+			ps, err := l.prepare(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = ps.ExecContext(ctx, args...)
 			return err
-		}
-		_, err = ps.ExecContext(ctx, args...)
-		return err
-	})
+		})
+	} else {
+		err = l.puts.do(ctx, &op{kind: opPut, log: l, logArgs: args, logID: string(args[0].([]byte))})
+	}
 	if err != nil {
 		return l.fail(ctx, "put", d.EventID, d.Connector, err)
 	}
 	return nil
+}
+
+// putArgs returns the parameters of the upsert of d, in the order of
+// logColumns.
+func (l *Log) putArgs(d synclayer.Delivery) ([]any, error) {
+	ev, err := encodeEvent(d.Event)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		logRowID(d.EventID, d.Connector), hash64(d.EventID), hash64(d.Connector),
+		bytesOf(d.EventID), bytesOf(d.EventType), bytesOf(d.Connector), bytesOf(d.Key),
+		int64(d.State), int64(d.Attempts), nanos(d.FirstAttempt), nanos(d.LastAttempt), int64(d.Duration),
+		bytesOf(d.Error), bytesOf(d.PartnerID), bytesOf(d.PayloadHash), nanos(d.Updated), ev,
+	}, nil
+}
+
+// runPuts sends a batch of Puts as one multi-row upsert.
+func (l *Log) runPuts(ctx context.Context, ops []*op) error {
+	if len(ops) == 1 {
+		ps, err := l.prepare(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = ps.ExecContext(ctx, ops[0].logArgs...)
+		return err
+	}
+	ops = slices.Clone(ops)
+	byLogID(ops)
+	args := make([]any, 0, len(ops)*len(logColumns))
+	for _, o := range ops {
+		args = append(args, o.logArgs...)
+	}
+	_, err := l.db.ExecContext(ctx, l.putMany(len(ops), 1), args...)
+	return err
+}
+
+// putMany returns the upsert of n entries, its placeholders numbered from
+// first (for dialects that number them).
+func (l *Log) putMany(n, first int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(l.table)
+	b.WriteString(" (")
+	b.WriteString(strings.Join(logColumns, ", "))
+	b.WriteString(") VALUES ")
+	p := first
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range logColumns {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(l.dialect.placeholder(p))
+			p++
+		}
+		b.WriteByte(')')
+	}
+	b.WriteByte(' ')
+	b.WriteString(l.upsert)
+	return b.String()
 }
 
 // List implements [synclayer.DeliveryLog] with one SELECT, newest first.

@@ -13,8 +13,11 @@ import (
 // Migrate creates the store's table and index if they are missing. It is
 // idempotent, and safe when several processes start at once: on
 // PostgreSQL it runs under a transaction-scoped advisory lock; MariaDB's
-// CREATE TABLE IF NOT EXISTS is atomic; SQLite serialises writers.
+// CREATE TABLE IF NOT EXISTS is atomic; SQLite serialises writers. Like
+// [New], it warns through [WithWarn] if the pool's MaxOpenConns is below
+// what the batches use (once per store).
 func (s *Store) Migrate(ctx context.Context) error {
+	s.pool.check(BatchConns(s.inflight))
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)

@@ -47,27 +47,79 @@ func WithCleanupBatch(n int) Option {
 	}
 }
 
+// WithMaxBatch bounds how many concurrent calls of one kind one statement
+// carries (default 256). n = 1 turns group commit off: every call is then
+// its own statement, run on the caller's goroutine.
+func WithMaxBatch(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.maxBatch = n
+		}
+	}
+}
+
+// WithInflight sets how many batches of one kind (claims, completes,
+// releases, renews) the store sends at once, each on its own connection
+// (default 2). With 1, calls gather only while the one batch is in flight,
+// so batches are largest; a second batch in flight overlaps the
+// database's commit (a disk flush, which it shares between concurrent
+// commits) with the next statement, which pays where commits are slow.
+// The store then uses up to 4*k connections (see [BatchConns]).
+func WithInflight(k int) Option {
+	return func(s *Store) {
+		if k > 0 {
+			s.inflight = k
+		}
+	}
+}
+
+// WithWarn sets a function that receives the store's warnings: that the
+// pool cannot serve its batches ([ErrPoolTooSmall]), or that its
+// connections churn ([ErrPoolChurn]). Each warning is given once. By
+// default warnings are dropped.
+func WithWarn(f func(error)) Option {
+	return func(s *Store) { s.warn = f }
+}
+
 // Store is a [synclayer.Store] in a SQL table. It is safe for concurrent
 // use, by many goroutines and many processes sharing the database.
 type Store struct {
-	db      *sql.DB
-	dialect *Dialect
-	table   string
-	batch   int
+	db       *sql.DB
+	dialect  *Dialect
+	table    string
+	batch    int
+	maxBatch int
+	inflight int
+	warn     func(error)
 
-	claim, completeMark, completeOnly, release, scan, cleanup stmt
+	claim, completeMark, completeOnly, release, renew, scan, cleanup stmt
+	sql                                                              batchSQL
 
-	mu       sync.Mutex
-	prepared map[*stmt]*sql.Stmt
+	lanes [opPut]*lane
+	pool  poolWatch
+
+	// testHook, when set (by tests), runs before each batch is sent; an
+	// error fails the batch as a failed statement would.
+	testHook func(op string, n int) error
+
+	mu        sync.Mutex
+	prepared  map[*stmt]*sql.Stmt
+	preparedQ map[string]*sql.Stmt
 }
 
-var _ synclayer.Store = (*Store)(nil)
+var (
+	_ synclayer.Store        = (*Store)(nil)
+	_ synclayer.LeaseRenewer = (*Store)(nil)
+	_ synclayer.LogCompleter = (*Store)(nil)
+)
 
 // New returns a store over the table of db, written in the dialect. The
-// caller opens and closes db. table must be a plain identifier (letters,
-// digits and underscores, not starting with a digit, at most 57 bytes);
-// the store also names its index after it. New does not touch the
-// database: call [Store.Migrate] once before use.
+// caller opens and closes db, and keeps its settings: New changes none.
+// table must be a plain identifier (letters, digits and underscores, not
+// starting with a digit, at most 57 bytes); the store also names its index
+// after it. New does not touch the database: call [Store.Migrate] once
+// before use. If db's MaxOpenConns is below the connections the store's
+// batches use (see [BatchConns]), New warns through [WithWarn].
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
 	if db == nil || dialect == nil {
 		return nil, fmt.Errorf("%w: New needs a *sql.DB and a Dialect", ErrConfig)
@@ -75,7 +127,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	if !tableName.MatchString(table) {
 		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
 	}
-	s := &Store{db: db, dialect: dialect, table: table, batch: 1000}
+	s := &Store{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch, inflight: 2}
 	for _, o := range opts {
 		if o != nil {
 			o(s)
@@ -85,8 +137,22 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	s.completeMark = dialect.compile(dialect.completeMark, table)
 	s.completeOnly = dialect.compile(dialect.completeOnly, table)
 	s.release = dialect.compile(dialect.release, table)
+	if dialect.renew != "" {
+		s.renew = dialect.compile(dialect.renew, table)
+	}
+	if dialect.batch != nil {
+		s.sql = dialect.batch(table)
+	}
 	s.scan = dialect.compile(dialect.scan, table)
 	s.cleanup = dialect.compile(dialect.cleanup, table)
+	s.pool = poolWatch{db: db, warn: s.warn}
+	runs := [opPut]func(context.Context, []*op) error{
+		opClaim: s.runClaims, opComplete: s.runCompletes, opRelease: s.runReleases, opRenew: s.runRenews,
+	}
+	for k := range s.lanes {
+		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
+	}
+	s.pool.check(BatchConns(s.inflight))
 	return s, nil
 }
 
@@ -137,101 +203,124 @@ func millis(d time.Duration) int64 {
 	return max(d.Milliseconds(), 1)
 }
 
-// Claim implements [synclayer.Store] with one INSERT ... ON CONFLICT (ON
-// DUPLICATE KEY) UPDATE ... RETURNING statement, which decides done ->
-// stale -> busy -> acquired and takes the lease at once.
-func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
-	var v [nParams]any
+// newOp returns the op of a call on c.
+func newOp(k opKind, c synclayer.Claim, token string) *op {
 	kid, eid := rowIDs(c)
-	v[pKID] = kid
-	v[pConn] = bytesOf(c.Connector)
-	v[pKey] = bytesOf(c.Key)
-	v[pEID] = eid
-	v[pVer] = c.Version
-	tok := newToken()
-	v[pTok] = tok
-	v[pTTL] = millis(c.LeaseTTL)
-	var (
-		gotTok     string
-		version    int64
-		leaseUntil int64
-		doneInRow  bool
-		noRow      bool
-	)
-	err := s.retry(ctx, func() error {
-		noRow = false
-		ps, err := s.prepare(ctx, &s.claim)
-		if err != nil {
-			return err
+	return &op{kind: k, c: c, kid: kid, eid: eid, token: token}
+}
+
+// Claim implements [synclayer.Store]. Concurrent claims go to the database
+// together, as one statement that decides each of them done -> stale ->
+// busy -> acquired and takes the acquired leases at once.
+func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+	o := newOp(opClaim, c, "")
+	var err error
+	if s.maxBatch == 1 {
+		o.token = newToken()
+		err = s.retry(ctx, func() error {
+			ps, err := s.prepare(ctx, &s.claim)
+			if err != nil {
+				return err
+			}
+			return s.claimOne(ctx, ps, o)
+		})
+		if err == nil {
+			err = o.err
 		}
-		err = ps.QueryRowContext(ctx, s.claim.args(&v)...).Scan(&gotTok, &version, &leaseUntil, &doneInRow)
-		if errors.Is(err, sql.ErrNoRows) {
-			// The INSERT ... SELECT selected nothing: the event's
-			// done-marker is live.
-			noRow = true
-			return nil
-		}
-		return err
-	})
+	} else {
+		err = s.lanes[opClaim].do(ctx, o)
+	}
 	if err != nil {
 		return synclayer.ClaimResult{}, s.fail(ctx, "claim", c, err)
 	}
-	switch {
-	case noRow || doneInRow:
-		return synclayer.ClaimResult{Status: synclayer.ClaimDone}, nil
-	case gotTok == tok:
-		return synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: tok, Version: version}, nil
-	case c.Version != 0 && c.Version <= version:
-		return synclayer.ClaimResult{Status: synclayer.ClaimStale, Version: version}, nil
-	case leaseUntil > 0:
-		return synclayer.ClaimResult{Status: synclayer.ClaimBusy, Version: version, Expires: time.UnixMilli(leaseUntil)}, nil
-	}
-	return synclayer.ClaimResult{}, s.fail(ctx, "claim", c, ErrNoAnswer)
+	return o.res, nil
 }
 
-// Complete implements [synclayer.Store] with one statement that upserts the
-// event's done-marker row and the key's row (version raised, lease dropped
-// if token holds it) together. With a zero Retention no marker is written.
+// Complete implements [synclayer.Store]: it upserts the event's
+// done-marker row and the key's row (version raised, lease dropped if
+// token holds it) together, in one statement with the concurrent
+// completes of the process. With a zero Retention no marker is written.
 func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) error {
-	var v [nParams]any
-	kid, eid := rowIDs(c)
-	v[pKID] = kid
-	v[pConn] = bytesOf(c.Connector)
-	v[pKey] = bytesOf(c.Key)
-	v[pVer] = c.Version
-	v[pTok] = token
-	st := &s.completeOnly
-	if ret := millis(c.Retention); ret > 0 {
-		st = &s.completeMark
-		v[pEID] = eid
-		v[pEName] = bytesOf(c.EventID)
-		v[pRet] = ret
+	o := newOp(opComplete, c, token)
+	var err error
+	if s.maxBatch == 1 {
+		st, v := s.completeParams(o)
+		err = s.retry(ctx, func() error { return s.exec(ctx, st, &v) })
+	} else {
+		err = s.lanes[opComplete].do(ctx, o)
 	}
-	if token == "" {
-		v[pTok] = "-" // matches no lease: tokens are hex
-	}
-	err := s.retry(ctx, func() error { return s.exec(ctx, st, &v) })
 	if err != nil {
 		return s.fail(ctx, "complete", c, err)
 	}
 	return nil
 }
 
-// Release implements [synclayer.Store]: one UPDATE that drops the lease
-// only where token still holds it.
+// Release implements [synclayer.Store]: it drops the lease only where token
+// still holds it, in one statement with the concurrent releases of the
+// process.
 func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) error {
-	if token == "" {
-		token = "-"
+	o := newOp(opRelease, c, token)
+	var err error
+	if s.maxBatch == 1 {
+		var v [nParams]any
+		v[pKID], v[pTok] = o.kid, tokenOrNone(token)
+		err = s.retry(ctx, func() error { return s.exec(ctx, &s.release, &v) })
+	} else {
+		err = s.lanes[opRelease].do(ctx, o)
 	}
-	var v [nParams]any
-	kid, _ := rowIDs(c)
-	v[pKID] = kid
-	v[pTok] = token
-	err := s.retry(ctx, func() error { return s.exec(ctx, &s.release, &v) })
 	if err != nil {
 		return s.fail(ctx, "release", c, err)
 	}
 	return nil
+}
+
+// Renew implements [synclayer.LeaseRenewer]: it extends the lease that
+// token holds on (c.Connector, c.Key) to c.LeaseTTL from now (the
+// database's clock), and reports false, changing nothing, when token no
+// longer holds it (it was released, completed, or expired and taken). A
+// lease that expired but was not taken is still token's, and is renewed.
+// Concurrent renews go together, as the other calls do.
+func (s *Store) Renew(ctx context.Context, c synclayer.Claim, token string) (bool, error) {
+	o := newOp(opRenew, c, token)
+	var err error
+	if s.maxBatch == 1 {
+		err = s.retry(ctx, func() error { return s.runRenews(ctx, []*op{o}) })
+	} else {
+		err = s.lanes[opRenew].do(ctx, o)
+	}
+	if err != nil {
+		return false, s.fail(ctx, "renew", c, err)
+	}
+	return o.ok, nil
+}
+
+// CompleteLogged implements [synclayer.LogCompleter]. When log is a [*Log]
+// on the same *sql.DB and dialect as the store, it does what Complete does
+// and puts d in log atomically: on PostgreSQL in one statement (the log's
+// upsert rides in a WITH clause), on MariaDB and SQLite in one
+// transaction; either way in the same batch as the concurrent completes.
+// Otherwise it reports false and does nothing. On an error neither is
+// written.
+func (s *Store) CompleteLogged(ctx context.Context, c synclayer.Claim, token string, log synclayer.DeliveryLog, d synclayer.Delivery) (bool, error) {
+	l, ok := log.(*Log)
+	if !ok || l == nil || l.db != s.db || l.dialect != s.dialect {
+		return false, nil
+	}
+	o := newOp(opComplete, c, token)
+	args, err := l.putArgs(d)
+	if err != nil {
+		return true, s.fail(ctx, "complete", c, err)
+	}
+	o.log, o.logArgs, o.logID = l, args, string(args[0].([]byte))
+	if s.maxBatch == 1 {
+		err = s.retry(ctx, func() error { return s.runCompletes(ctx, []*op{o}) })
+	} else {
+		err = s.lanes[opComplete].do(ctx, o)
+	}
+	if err != nil {
+		return true, s.fail(ctx, "complete", c, err)
+	}
+	return true, nil
 }
 
 // prepare returns st prepared on s.db, preparing it on first use:
@@ -255,6 +344,25 @@ func (s *Store) prepare(ctx context.Context, st *stmt) (*sql.Stmt, error) {
 	return ps, nil
 }
 
+// prepareQ returns the batch statement q prepared on s.db, preparing it
+// on first use.
+func (s *Store) prepareQ(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ps, ok := s.preparedQ[q]; ok {
+		return ps, nil
+	}
+	ps, err := s.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if s.preparedQ == nil {
+		s.preparedQ = make(map[string]*sql.Stmt)
+	}
+	s.preparedQ[q] = ps
+	return ps, nil
+}
+
 func (s *Store) exec(ctx context.Context, st *stmt, v *[nParams]any) error {
 	ps, err := s.prepare(ctx, st)
 	if err != nil {
@@ -274,7 +382,10 @@ func (s *Store) Close() error {
 	for _, ps := range s.prepared {
 		errs = append(errs, ps.Close())
 	}
-	s.prepared = nil
+	for _, ps := range s.preparedQ {
+		errs = append(errs, ps.Close())
+	}
+	s.prepared, s.preparedQ = nil, nil
 	return errors.Join(errs...)
 }
 

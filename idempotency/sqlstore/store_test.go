@@ -114,6 +114,25 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestConformanceUnbatched runs synclayertest.TestStore on every backend
+// with group commit off (WithMaxBatch(1)), the single-statement path.
+func TestConformanceUnbatched(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			var dropped sync.Map
+			synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
+				_, db := openStore(t, b, ns, &dropped)
+				s, err := sqlstore.New(db, b.dialect, ns, sqlstore.WithMaxBatch(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return breakable{s, db}
+			})
+		})
+	}
+}
+
 func uniqueTable(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e12)
 }

@@ -1,0 +1,134 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+)
+
+// nopPublisher takes the dispatcher's announcements and drops them, so
+// that each event also claims and completes its announcement in the store.
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, synclayer.Event) error { return nil }
+
+// dispatchAll sends n events through d from conc goroutines and returns
+// the time taken.
+func dispatchAll(b *testing.B, d *synclayer.Dispatcher, prefix string, n, conc int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	t0 := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				ev := synclayer.Event{ID: fmt.Sprintf("%s-%d", prefix, i), Type: "WorkflowDeployed",
+					Subject: fmt.Sprintf("%s-WF-%d", prefix, i), Data: json.RawMessage(`{"title":"Night shift"}`)}
+				if _, err := d.Dispatch(ctx, ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(t0)
+}
+
+// BenchmarkDispatchStore measures events per second through a Dispatcher
+// with a no-op connector and announcements on, from 16 and 128 concurrent
+// dispatches, with the memory store (the baseline), the SQL store, and the
+// SQL store with group commit off, alternating in the same run. The pool
+// is sized for the batches (MaxIdleConns = MaxOpenConns = 32, which also
+// caps the unbatched store's connections, as a shared database would).
+// It reports each rate and the SQL stores' rates as fractions of the
+// memory store's. On PostgreSQL it also runs the batching store on a pool
+// whose sessions commit asynchronously (synchronous_commit=off), to show
+// how much of the time is the commit's disk flush.
+func BenchmarkDispatchStore(b *testing.B) {
+	for _, be := range backends {
+		for _, conc := range []int{16, 128} {
+			b.Run(fmt.Sprintf("%s/conc=%d", be.name, conc), func(b *testing.B) {
+				table := uniqueTable("sqlbdisp")
+				var dropped sync.Map
+				_, db := openStore(b, be, table, &dropped)
+				benchPool(db)
+				batched, err := sqlstore.New(db, be.dialect, table)
+				if err != nil {
+					b.Fatal(err)
+				}
+				single, err := sqlstore.New(db, be.dialect, table, sqlstore.WithMaxBatch(1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer batched.Close()
+				defer single.Close()
+				mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
+					return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
+				})
+				newDispatcher := func(s synclayer.Store) *synclayer.Dispatcher {
+					reg := synclayer.NewRegistry()
+					ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
+					if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
+						b.Fatal(err)
+					}
+					return synclayer.NewDispatcher(reg, synclayer.WithStore(s), synclayer.WithPublisher(nopPublisher{}),
+						synclayer.WithObserver(nil), synclayer.WithDeliveryLog(synclayer.NewMemoryLog(0)))
+				}
+				mem, bat, sgl := newDispatcher(synclayer.NewMemoryStore()), newDispatcher(batched), newDispatcher(single)
+				dispatchAll(b, bat, "warm-b", 2*conc, conc)
+				dispatchAll(b, sgl, "warm-s", 2*conc, conc)
+				const rounds = 4
+				var mt, bt, st time.Duration
+				n := max(b.N/rounds, 1)
+				b.ResetTimer()
+				for r := range rounds {
+					p := fmt.Sprintf("r%d-%d", r, b.N)
+					mt += dispatchAll(b, mem, "m"+p, n, conc)
+					bt += dispatchAll(b, bat, "b"+p, n, conc)
+					st += dispatchAll(b, sgl, "s"+p, n, conc)
+				}
+				b.StopTimer()
+				total := float64(n * rounds)
+				b.ReportMetric(total/mt.Seconds(), "memory-ev/s")
+				b.ReportMetric(total/bt.Seconds(), "batched-ev/s")
+				b.ReportMetric(total/st.Seconds(), "single-ev/s")
+				b.ReportMetric(float64(mt)/float64(bt), "batched-of-memory")
+				b.ReportMetric(float64(mt)/float64(st), "single-of-memory")
+				if be.name != "postgres" {
+					return
+				}
+				// pgx sends DSN parameters it does not know as session settings.
+				adb, err := sql.Open(be.driver, be.dsn(b, table)+"&synchronous_commit=off")
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer adb.Close()
+				benchPool(adb)
+				async, err := sqlstore.New(adb, be.dialect, table)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer async.Close()
+				ad := newDispatcher(async)
+				var at time.Duration
+				for r := range rounds {
+					at += dispatchAll(b, ad, fmt.Sprintf("a%d-%d", r, b.N), n, conc)
+				}
+				b.ReportMetric(total/at.Seconds(), "async-commit-ev/s")
+			})
+		}
+	}
+}

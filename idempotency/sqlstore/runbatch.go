@@ -1,0 +1,519 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// The runners of the store's lanes: each sends one batch as one statement
+// (PostgreSQL, MariaDB) or one transaction (SQLite) and fills in each op's
+// result. A runner may run again after a rolled-back attempt (see
+// Store.retry), so it sets every result afresh.
+
+// decide turns the key's row as a claim left it into the claim's answer.
+func decide(o *op, gotTok string, version, leaseUntil int64, doneInRow bool) {
+	c := o.c
+	switch {
+	case doneInRow:
+		o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+	case gotTok == o.token:
+		o.res = synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: o.token, Version: version}
+	case c.Version != 0 && c.Version <= version:
+		o.res = synclayer.ClaimResult{Status: synclayer.ClaimStale, Version: version}
+	case leaseUntil > 0:
+		o.res = synclayer.ClaimResult{Status: synclayer.ClaimBusy, Version: version, Expires: time.UnixMilli(leaseUntil)}
+	default:
+		o.err = ErrNoAnswer
+	}
+}
+
+// reset clears the results of ops before an attempt.
+func reset(ops []*op) {
+	for _, o := range ops {
+		o.res, o.ok, o.err = synclayer.ClaimResult{}, false, nil
+	}
+}
+
+// byKID indexes a batch by the key row's id (unique within a batch).
+func byKID(ops []*op) map[string]*op {
+	m := make(map[string]*op, len(ops))
+	for _, o := range ops {
+		m[string(o.kid)] = o
+	}
+	return m
+}
+
+// runClaims decides a batch of claims.
+func (s *Store) runClaims(ctx context.Context, ops []*op) error {
+	reset(ops)
+	if err := s.hook(opClaim, ops); err != nil {
+		return err
+	}
+	if s.dialect == SQLite {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			ps, err := s.txStmt(ctx, tx, &s.claim)
+			if err != nil {
+				return err
+			}
+			for _, o := range ops {
+				o.token = newToken()
+				if err := s.claimOne(ctx, ps, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if len(ops) == 1 {
+		// A lone claim takes the single-row statement, which costs the
+		// database less than the batch's.
+		ops[0].token = newToken()
+		ps, err := s.prepare(ctx, &s.claim)
+		if err != nil {
+			return err
+		}
+		return s.claimOne(ctx, ps, ops[0])
+	}
+	var args []any
+	n := len(ops)
+	if s.dialect == Postgres {
+		kids, conns, keys, eids := make([][]byte, n), make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		toks, ttls, vers := make([]string, n), make([]int64, n), make([]int64, n)
+		for i, o := range ops {
+			o.token = strconv.Itoa(i+1) + "." + newToken()
+			kids[i], conns[i], keys[i], eids[i] = o.kid, bytesOf(o.c.Connector), bytesOf(o.c.Key), o.eid
+			toks[i], ttls[i], vers[i] = o.token, millis(o.c.LeaseTTL), o.c.Version
+		}
+		args = []any{kids, conns, keys, eids, toks, ttls, vers}
+	} else {
+		rows := make([][]string, n)
+		for i, o := range ops {
+			o.token = newToken()
+			rows[i] = []string{hex.EncodeToString(o.kid), hex.EncodeToString([]byte(o.c.Connector)),
+				hex.EncodeToString([]byte(o.c.Key)), hex.EncodeToString(o.eid), o.token,
+				strconv.FormatInt(millis(o.c.LeaseTTL), 10), strconv.FormatInt(o.c.Version, 10)}
+		}
+		args = []any{jsonArg(rows)}
+	}
+	q := s.sql.claim
+	for _, o := range ops {
+		if s.sql.claimLong != "" && (len(o.c.Connector) > mariaShortName || len(o.c.Key) > mariaShortName) {
+			q = s.sql.claimLong
+			break
+		}
+	}
+	ps, err := s.prepareQ(ctx, q)
+	if err != nil {
+		return err
+	}
+	return s.readClaims(ctx, ps, args, ops)
+}
+
+// readClaims runs the batch claim ps and decides each claim from the rows
+// it returns.
+func (s *Store) readClaims(ctx context.Context, ps *sql.Stmt, args []any, ops []*op) error {
+	n := len(ops)
+	rows, err := ps.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	idx := byKID(ops)
+	seen := make(map[*op]bool, n)
+	for rows.Next() {
+		var (
+			id, lastEvent       []byte
+			gotTok              string
+			version, leaseUntil int64
+			doneLive            bool
+		)
+		if err := rows.Scan(&id, &gotTok, &version, &leaseUntil, &lastEvent, &doneLive); err != nil {
+			return err
+		}
+		o := idx[string(id)]
+		if o == nil {
+			return errors.New("the database returned a row the batch did not claim")
+		}
+		seen[o] = true
+		decide(o, gotTok, version, leaseUntil, doneLive && bytes.Equal(lastEvent, o.eid))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, o := range ops {
+		if !seen[o] {
+			// The INSERT ... SELECT selected nothing for it: the event's
+			// done-marker is live.
+			o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+		}
+	}
+	return nil
+}
+
+// claimOne runs the single-row claim of o on ps.
+func (s *Store) claimOne(ctx context.Context, ps *sql.Stmt, o *op) error {
+	var v [nParams]any
+	v[pKID] = o.kid
+	v[pConn] = bytesOf(o.c.Connector)
+	v[pKey] = bytesOf(o.c.Key)
+	v[pEID] = o.eid
+	v[pVer] = o.c.Version
+	v[pTok] = o.token
+	v[pTTL] = millis(o.c.LeaseTTL)
+	var (
+		gotTok              string
+		version, leaseUntil int64
+		doneInRow           bool
+	)
+	o.res, o.err = synclayer.ClaimResult{}, nil
+	err := ps.QueryRowContext(ctx, s.claim.args(&v)...).Scan(&gotTok, &version, &leaseUntil, &doneInRow)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The INSERT ... SELECT selected nothing: the done-marker is live.
+		o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	decide(o, gotTok, version, leaseUntil, doneInRow)
+	return nil
+}
+
+// runCompletes records a batch of completes, and the log entries of the
+// logged ones (all to one log, see lane.take) in the same statement or
+// transaction.
+func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
+	reset(ops)
+	if err := s.hook(opComplete, ops); err != nil {
+		return err
+	}
+	var log *Log
+	var logged []*op
+	for _, o := range ops {
+		if o.log != nil {
+			log = o.log
+			logged = append(logged, o)
+		}
+	}
+	byLogID(logged)
+	if s.dialect == SQLite {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, o := range ops {
+				st, v := s.completeParams(o)
+				ps, err := s.txStmt(ctx, tx, st)
+				if err != nil {
+					return err
+				}
+				if _, err := ps.ExecContext(ctx, st.args(&v)...); err != nil {
+					return err
+				}
+			}
+			return s.putLogged(ctx, tx, log, logged)
+		})
+	}
+	if len(ops) == 1 && log == nil {
+		st, v := s.completeParams(ops[0])
+		return s.exec(ctx, st, &v)
+	}
+	var args []any
+	if s.dialect == Postgres {
+		var (
+			ids, conns, names, les [][]byte
+			kinds                  []string
+			vers, rets             []int64
+		)
+		mine := make(map[string]int, len(ops))
+		for _, o := range ops {
+			ret := millis(o.c.Retention)
+			var le []byte
+			if ret > 0 {
+				le = o.eid
+			}
+			ids, kinds, conns, names = append(ids, o.kid), append(kinds, "k"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.Key))
+			vers, les, rets = append(vers, o.c.Version), append(les, le), append(rets, ret)
+			if ret > 0 {
+				ids, kinds, conns, names = append(ids, o.eid), append(kinds, "e"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.EventID))
+				vers, les, rets = append(vers, 0), append(les, o.eid), append(rets, ret)
+			}
+			if o.token != "" {
+				mine[o.token] = 1
+			}
+		}
+		set, err := json.Marshal(mine)
+		if err != nil {
+			return err
+		}
+		args = []any{ids, kinds, conns, names, vers, les, rets, string(set)}
+		if log != nil {
+			// One statement: the log's upsert rides as a CTE.
+			q := "WITH lg AS (" + log.putMany(len(logged), len(args)+1) + ") " + s.sql.complete
+			for _, o := range logged {
+				args = append(args, o.logArgs...)
+			}
+			_, err := s.db.ExecContext(ctx, q, args...)
+			return err
+		}
+	} else {
+		rows := make([][]string, 0, 2*len(ops))
+		for _, o := range ops {
+			ret := millis(o.c.Retention)
+			r, v := strconv.FormatInt(ret, 10), strconv.FormatInt(o.c.Version, 10)
+			kid, eid, conn := hex.EncodeToString(o.kid), hex.EncodeToString(o.eid), hex.EncodeToString([]byte(o.c.Connector))
+			tok := o.token
+			if tok == "" {
+				tok = "-"
+			}
+			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok})
+			if ret > 0 {
+				rows = append(rows, []string{eid, "e", conn, hex.EncodeToString([]byte(o.c.EventID)), "0", eid, r, "-"})
+			}
+		}
+		args = []any{jsonArg(rows)}
+		if log != nil {
+			return s.inTx(ctx, func(tx *sql.Tx) error {
+				ps, err := s.prepareQ(ctx, s.sql.complete)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.StmtContext(ctx, ps).ExecContext(ctx, args...); err != nil {
+					return err
+				}
+				return s.putLogged(ctx, tx, log, logged)
+			})
+		}
+	}
+	ps, err := s.prepareQ(ctx, s.sql.complete)
+	if err != nil {
+		return err
+	}
+	_, err = ps.ExecContext(ctx, args...)
+	return err
+}
+
+// putLogged writes the log entries of logged completes in tx.
+func (s *Store) putLogged(ctx context.Context, tx *sql.Tx, log *Log, logged []*op) error {
+	if log == nil {
+		return nil
+	}
+	args := make([]any, 0, len(logged)*len(logColumns))
+	for _, o := range logged {
+		args = append(args, o.logArgs...)
+	}
+	_, err := tx.ExecContext(ctx, log.putMany(len(logged), 1), args...)
+	return err
+}
+
+// completeParams returns the single-row complete statement of o and its
+// parameters.
+func (s *Store) completeParams(o *op) (*stmt, [nParams]any) {
+	var v [nParams]any
+	v[pKID] = o.kid
+	v[pConn] = bytesOf(o.c.Connector)
+	v[pKey] = bytesOf(o.c.Key)
+	v[pVer] = o.c.Version
+	v[pTok] = o.token
+	st := &s.completeOnly
+	if ret := millis(o.c.Retention); ret > 0 {
+		st = &s.completeMark
+		v[pEID] = o.eid
+		v[pEName] = bytesOf(o.c.EventID)
+		v[pRet] = ret
+	}
+	if o.token == "" {
+		v[pTok] = "-" // matches no lease: tokens are never "-"
+	}
+	return st, v
+}
+
+// runReleases drops the leases of a batch where their tokens still hold
+// them.
+func (s *Store) runReleases(ctx context.Context, ops []*op) error {
+	reset(ops)
+	if err := s.hook(opRelease, ops); err != nil {
+		return err
+	}
+	if s.dialect == SQLite {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			ps, err := s.txStmt(ctx, tx, &s.release)
+			if err != nil {
+				return err
+			}
+			for _, o := range ops {
+				var v [nParams]any
+				v[pKID], v[pTok] = o.kid, tokenOrNone(o.token)
+				if _, err := ps.ExecContext(ctx, s.release.args(&v)...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if len(ops) == 1 {
+		var v [nParams]any
+		v[pKID], v[pTok] = ops[0].kid, tokenOrNone(ops[0].token)
+		return s.exec(ctx, &s.release, &v)
+	}
+	if s.dialect == Postgres {
+		ids, toks := make([][]byte, len(ops)), make([]string, len(ops))
+		for i, o := range ops {
+			ids[i], toks[i] = o.kid, tokenOrNone(o.token)
+		}
+		ps, err := s.prepareQ(ctx, s.sql.release)
+		if err != nil {
+			return err
+		}
+		_, err = ps.ExecContext(ctx, ids, toks)
+		return err
+	}
+	rows := make([][]string, len(ops))
+	for i, o := range ops {
+		rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token)}
+	}
+	ps, err := s.prepareQ(ctx, s.sql.release)
+	if err != nil {
+		return err
+	}
+	_, err = ps.ExecContext(ctx, jsonArg(rows))
+	return err
+}
+
+// runRenews extends the leases of a batch that their tokens still hold,
+// and reports which.
+func (s *Store) runRenews(ctx context.Context, ops []*op) error {
+	reset(ops)
+	if err := s.hook(opRenew, ops); err != nil {
+		return err
+	}
+	if s.dialect == SQLite {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			ps, err := s.txStmt(ctx, tx, &s.renew)
+			if err != nil {
+				return err
+			}
+			for _, o := range ops {
+				var v [nParams]any
+				v[pKID], v[pTok], v[pTTL] = o.kid, tokenOrNone(o.token), millis(o.c.LeaseTTL)
+				res, err := ps.ExecContext(ctx, s.renew.args(&v)...)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				o.ok = n > 0
+			}
+			return nil
+		})
+	}
+	idx := byKID(ops)
+	var (
+		q    *sql.Stmt
+		args []any
+	)
+	if s.dialect == Postgres {
+		ids, toks, ttls := make([][]byte, len(ops)), make([]string, len(ops)), make([]int64, len(ops))
+		for i, o := range ops {
+			ids[i], toks[i], ttls[i] = o.kid, tokenOrNone(o.token), millis(o.c.LeaseTTL)
+		}
+		args = []any{ids, toks, ttls}
+		ps, err := s.prepareQ(ctx, s.sql.renew)
+		if err != nil {
+			return err
+		}
+		q = ps
+	} else {
+		rows := make([][]string, len(ops))
+		for i, o := range ops {
+			rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token), strconv.FormatInt(millis(o.c.LeaseTTL), 10)}
+		}
+		args = []any{jsonArg(rows)}
+		ps, err := s.prepareQ(ctx, s.sql.renew)
+		if err != nil {
+			return err
+		}
+		if _, err := ps.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		// The tokens that still hold their rows held them during the
+		// UPDATE too (a token never comes back), so it extended them.
+		if q, err = s.prepareQ(ctx, s.sql.renewCheck); err != nil {
+			return err
+		}
+	}
+	rows, err := q.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if o := idx[string(id)]; o != nil {
+			o.ok = true
+		}
+	}
+	return rows.Err()
+}
+
+// byLogID sorts log writes by their row's id, so that concurrent batches
+// take the log's row locks in one order.
+func byLogID(ops []*op) {
+	slices.SortFunc(ops, func(a, b *op) int { return strings.Compare(a.logID, b.logID) })
+}
+
+// tokenOrNone returns token, or a value that matches no lease for "".
+func tokenOrNone(token string) string {
+	if token == "" {
+		return "-"
+	}
+	return token
+}
+
+// jsonArg encodes the rows of a MariaDB batch.
+func jsonArg(rows [][]string) string {
+	b, _ := json.Marshal(rows) // strings only: never fails
+	return string(b)
+}
+
+// inTx runs f in a transaction, committed if f succeeds.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback() //nolint:errcheck // the error of f is the one to report
+		return err
+	}
+	return tx.Commit()
+}
+
+// txStmt returns st prepared on s.db, bound to tx.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, st *stmt) (*sql.Stmt, error) {
+	ps, err := s.prepare(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, ps), nil
+}
+
+// hook runs the test hook, if any, before a batch is sent.
+func (s *Store) hook(k opKind, ops []*op) error {
+	if s.testHook == nil {
+		return nil
+	}
+	return s.testHook(opNames[k], len(ops))
+}
