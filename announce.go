@@ -47,20 +47,21 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 	var err error
 	if ahead != nil {
 		cr, err = ahead.result(d, ctx)
-	} else {
-		cr, err = d.store.Claim(ctx, c)
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrStore, err)
+		}
+	}
+	if ahead == nil || err == nil && cr.Status == ClaimBusy {
+		// Another process is announcing it now, or died doing so. Off the
+		// bus, wait for its lease; from the bus, wait briefly, then ask for
+		// a redelivery so the announcement is made once that lease ends.
+		cr, err = d.claim(ctx, c, fromBus)
 	}
 	if err != nil {
-		return fmt.Errorf("synclayer: event %s: announce %s: %w: %w", quote(ev.ID), kind, ErrStore, err)
+		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
 	}
-	switch cr.Status {
-	case ClaimDone:
+	if cr.Status == ClaimDone {
 		return nil // announced before
-	case ClaimBusy:
-		// Another process is announcing it now, or died doing so: ask for a
-		// redelivery, so the announcement is made once that lease ends.
-		return busyErr(cr.Expires, time.Until(cr.Expires), fmt.Errorf("synclayer: event %s: %w: %s is being announced elsewhere",
-			quote(ev.ID), ErrPublish, kind))
 	}
 	out, err := announcement(d.source, kind, rep)
 	if err == nil {
@@ -121,13 +122,20 @@ type earlyClaim struct {
 }
 
 // claimEarly starts the SyncCompleted claim of ev, when it pays: under Run,
-// with a publisher and a store across the network. It returns nil otherwise.
-func (d *Dispatcher) claimEarly(ctx context.Context, ev *Event, fromBus bool) *earlyClaim {
+// with a publisher and a store across the network, and no route held (a
+// held route is not announced now). It returns nil otherwise.
+func (d *Dispatcher) claimEarly(ctx context.Context, ev *Event, routes []route, fromBus bool) *earlyClaim {
 	if !fromBus || d.pub == nil {
 		return nil
 	}
 	if _, local := d.store.(*MemoryStore); local {
 		return nil
+	}
+	now := time.Now()
+	for i := range routes {
+		if d.control(routes[i].conn).held(now) {
+			return nil
+		}
 	}
 	e := &earlyClaim{c: announceClaim(d, SyncCompleted, ev.ID), at: time.Now(), done: make(chan struct{})}
 	go func() {

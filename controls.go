@@ -119,6 +119,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	}
 	defer ctl.draining.Store(false)
 	var results []Result
+	var errs []error
 	for {
 		pending, err := d.log.List(ctx, DeliveryFilter{Connector: ce.name, States: []DeliveryState{StatePending}, Limit: 10_000})
 		if err != nil {
@@ -136,22 +137,27 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 		progress := false
 		for _, p := range pending {
 			if err := ctx.Err(); err != nil {
-				return results, err
+				return results, errors.Join(append(errs, err)...)
 			}
 			if ctl.held(time.Now()) {
-				return results, nil // paused again, or the breaker reopened
+				return results, errors.Join(errs...) // paused again, or the breaker reopened
 			}
+			// One item's failure (its announcement could not be made, the log
+			// kept no event) does not stop the others.
 			res, err := d.redo(ctx, p)
 			if err != nil {
-				return results, err
+				errs = append(errs, err)
+				if res.Connector == "" {
+					continue // nothing was pushed
+				}
 			}
 			results = append(results, res)
-			if res.Status != StatusPending {
+			if err == nil && res.Status != StatusPending {
 				progress = true
 			}
 		}
 		if !progress {
-			return results, nil
+			return results, errors.Join(errs...)
 		}
 	}
 }

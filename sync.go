@@ -387,7 +387,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Repo
 		ctx = d.evObs.StartEvent(ctx, ev)
 		defer func() { d.evObs.EndEvent(ctx, rep) }()
 	}
-	ahead := d.claimEarly(ctx, &ev, fromBus)
+	ahead := d.claimEarly(ctx, &ev, routes, fromBus)
 	rep.Results = make([]Result, len(routes))
 	if len(routes) == 1 {
 		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
