@@ -23,12 +23,16 @@
 //   - stores: memory (synclayer.NewMemoryStore), postgres and sqlite
 //     (idempotency/sqlstore; SQLite is modernc.org/sqlite on a file in WAL
 //     mode), redis (idempotency/redisstore);
-//   - observers: none (WithObserver(nil)) and log (the default
-//     LogObserver, writing to a discarded slog text handler at Info, so
-//     the cost of building the records is measured without the terminal).
+//   - observers: none (WithObserver(nil)) and, for NATS with the memory
+//     store, log (the default LogObserver, writing to a discarded slog text
+//     handler at Info, so the cost of building its records is measured
+//     without the terminal's).
 //
 // Each reports events/s (publish excluded: the events wait on the broker
-// when Run starts) and pushes/event (1 when no event was pushed twice).
+// when Run starts) and pushes/event: 1 when every event was pushed once;
+// above 1, pushes were repeated; below 1, a newer version of a key
+// overtook an older one between the bus and the key's lock, and the older
+// was skipped as stale.
 // Broker sub-benchmarks also run the raw client over the same 20,000
 // events, after the Dispatcher, through a second consumer group or queue
 // that received them too, and report raw-events/s and of-raw (events/s ÷
@@ -44,6 +48,15 @@
 //   - amqp: Consume with prefetch 100; each announcement is published,
 //     persistent, on a confirm channel as its event arrives, and the event
 //     is acknowledged once the broker confirmed it.
+//
+// Every sub-benchmark but bus=nats/store=memory is paired with that one,
+// the baseline the targets divide by: in the same iteration, before or
+// after the sub-benchmark's own run in turn, a Dispatcher with the memory
+// store and no observer consumes 20,000 events published to a NATS stream
+// of its own. It reports nats-mem-events/s and of-nats-mem (events/s ÷
+// nats-mem-events/s), so that the ratio holds even when the machine's load
+// changes between sub-benchmarks. Without a reachable NATS the pairing is
+// left out.
 //
 // The SQL pool is set in one place, sqlPool in stores_test.go: 16 open and
 // 16 idle connections, matching the bus's 16 handler calls.

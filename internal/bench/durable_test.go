@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testenv"
 )
 
 // A broker makes the bus of one run: fresh names on the broker, removed at
@@ -83,7 +86,11 @@ func BenchmarkDurable(b *testing.B) {
 }
 
 func benchDurable(b *testing.B, br broker, st storeKind, obs synclayer.Observer) {
-	var busTime, rawTime time.Duration
+	// Every other combination is paired with the baseline the targets
+	// divide by, NATS with the memory store, run in the same iteration,
+	// before or after it in turn.
+	paired := (br.name != natsBroker.name || st.name != memoryStore.name) && natsReachable()
+	var busTime, rawTime, baseTime time.Duration
 	var pushes int64
 	hasRaw := false
 	for b.Loop() {
@@ -92,12 +99,30 @@ func benchDurable(b *testing.B, br broker, st storeKind, obs synclayer.Observer)
 		fx := br.open(b, run)
 		store := st.open(b, run)
 		publishAll(b, fx.bus, run, benchEvents)
+		var base func()
+		if paired {
+			baseRun := runName()
+			baseFx := natsBroker.open(b, baseRun)
+			publishAll(b, baseFx.bus, baseRun, benchEvents)
+			base = func() {
+				out := runDispatcher(b, baseFx.bus, baseFx.bus, synclayer.NewMemoryStore(), noObserver, benchEvents)
+				baseFx.settled(b, benchEvents)
+				baseTime += out.elapsed
+			}
+		}
+		baseFirst := paired && runSeq.Load()%2 == 0
+		if baseFirst {
+			base()
+		}
 		b.StartTimer()
 		out := runDispatcher(b, fx.bus, fx.bus, store, obs, benchEvents)
 		b.StopTimer()
 		fx.settled(b, benchEvents)
 		busTime += out.elapsed
 		pushes += out.pushes
+		if paired && !baseFirst {
+			base()
+		}
 		if fx.raw != nil {
 			hasRaw = true
 			rawTime += fx.raw(b, benchEvents)
@@ -114,4 +139,24 @@ func benchDurable(b *testing.B, br broker, st storeKind, obs synclayer.Observer)
 		b.ReportMetric(raw, "raw-events/s")
 		b.ReportMetric(rate/raw, "of-raw")
 	}
+	if paired {
+		base := events / baseTime.Seconds()
+		b.ReportMetric(base, "nats-mem-events/s")
+		b.ReportMetric(rate/base, "of-nats-mem")
+	}
+}
+
+// natsReachable reports whether the NATS server accepts connections, so
+// that a benchmark without NATS runs unpaired instead of being skipped.
+func natsReachable() bool {
+	addr := testenv.NATS.Addr()
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
