@@ -74,7 +74,10 @@
 //	for i in 1 2 3; do go test -run '^$' -bench Durable -benchtime 1x -count 1 ./internal/bench; done | tee durable.txt
 //	benchstat durable.txt
 //
-// Narrow with the sub-benchmark names, e.g. -bench 'Durable/bus=nats/'.
+// A round's time is mostly the SQL stores' sub-benchmarks: each is as long
+// as 20,000 events take at the store's rate, plus publishing 40,000 events
+// (its own and its NATS baseline's). Narrow with the sub-benchmark names,
+// e.g. -bench 'Durable/bus=nats/' or -bench 'Durable/.*/store=memory/'.
 // The services come from the SYNCLAYER_*_DSN, _ADDR and _URL variables as
 // in every test; a sub-benchmark whose service is unreachable is skipped,
 // or fails when SYNCLAYER_REQUIRE_SERVICES=1.
