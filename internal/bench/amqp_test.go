@@ -35,7 +35,7 @@ func openAMQP(tb testing.TB, run string) *fixture {
 	}
 	rawQ, announcedQ, rawAnnouncedQ := run+".raw", run+".announced", run+".raw-announced"
 	tb.Cleanup(func() {
-		bus.Close()
+		_ = bus.Close(context.Background())
 		ch, err := conn.Channel()
 		if err != nil {
 			tb.Errorf("cleanup %s: %v", run, err)

@@ -29,12 +29,10 @@ var (
 	redisStore    = storeKind{"redis", openRedisStore}
 )
 
-// sqlPool sizes the pool of a SQL store. sqlstore gives no pool advice
-// yet; 16 open and 16 idle connections match the bus's 16 handler calls.
-// Change it here when sqlstore's documentation says otherwise.
+// sqlPool sizes the pool of a SQL store as sqlstore's doc says.
 func sqlPool(db *sql.DB) {
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
 }
 
 func openPostgres(tb testing.TB, run string) synclayer.Store {
