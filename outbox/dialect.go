@@ -80,14 +80,19 @@ END $$`,
 		insertArrays: true,
 		insert: `INSERT INTO %[1]s (subject, event, created_ms)
 SELECT v.s, v.e, CAST($3 AS bigint) FROM unnest(CAST($1 AS bytea[]), CAST($2 AS bytea[])) WITH ORDINALITY AS v(s, e, n) ORDER BY v.n`,
+		// NOT EXISTS rather than MIN(id): the planner then walks the
+		// primary key in id order and stops at the limit, probing the
+		// (subject, id) index per row, instead of testing every row of
+		// the table and sorting; ARRAY lets the update find the claimed
+		// rows by the primary key.
 		claim: `UPDATE %[1]s SET lease_until = :now + $1, owner = $2
-WHERE id IN (
+WHERE id = ANY(ARRAY(
 	SELECT o.id FROM %[1]s AS o
 	WHERE o.lease_until < :now
-		AND o.id = (SELECT MIN(p.id) FROM %[1]s AS p WHERE p.subject = o.subject)
+		AND NOT EXISTS (SELECT FROM %[1]s AS p WHERE p.subject = o.subject AND p.id < o.id)
 	ORDER BY o.id
 	LIMIT $3
-	FOR UPDATE OF o SKIP LOCKED)
+	FOR UPDATE OF o SKIP LOCKED))
 RETURNING id, event, created_ms`,
 		deleteArray: true,
 		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[]))`,
