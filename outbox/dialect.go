@@ -49,10 +49,7 @@ type dialect struct {
 	deleteArray          bool // delete takes (owner, ids array) rather than a list
 	remove, release      string
 	backlog              string
-	// asyncCommit, if set, runs first in the transaction of each claim,
-	// delete and give-back, to commit them without waiting for the disk.
-	asyncCommit string
-	retryable   func(error) bool
+	retryable            func(error) bool
 }
 
 var dialects = map[Dialect]*dialect{
@@ -96,12 +93,12 @@ WHERE id = ANY(ARRAY(
 	ORDER BY o.id
 	LIMIT $3
 	FOR UPDATE OF o SKIP LOCKED))
+	AND ` + asyncCommit + `
 RETURNING id, event, created_ms`,
 		deleteArray: true,
-		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[]))`,
-		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[]))`,
+		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
+		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
 		backlog:     `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
-		asyncCommit: `SET LOCAL synchronous_commit = off`,
 		retryable: func(err error) bool {
 			var e interface{ SQLState() string }
 			if errors.As(err, &e) {
@@ -188,6 +185,17 @@ RETURNING id, event, created_ms`,
 		},
 	},
 }
+
+// asyncCommit is a condition that holds and makes the PostgreSQL
+// statement's own transaction commit without waiting for its write-ahead
+// log to reach the disk (synchronous_commit off, for that transaction
+// only; a one-time filter, evaluated once). The relay's claims, deletes
+// and give-backs use it: a server crash can then lose the last of them,
+// which costs a lease given up early or an event published again, both
+// within the relay's at-least-once guarantee. It saves a log flush per
+// statement, 2-3ms of a 256-row claim here. Writers' transactions keep
+// their own setting.
+const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
 
 // maxRows is the most events one Write takes on MariaDB and SQLite, whose
 // statements carry two parameters per event and at most 32,766 in all.

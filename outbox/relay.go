@@ -264,23 +264,13 @@ func (o *Outbox) claimRows(ctx context.Context, owner string) ([]row, error) {
 	ttl := o.lease.Milliseconds()
 	err := o.retry(ctx, func() error {
 		rows = rows[:0]
-		if o.claim != "" && o.d.asyncCommit == "" {
+		if o.claim != "" {
 			rs, err := o.db.QueryContext(ctx, o.claim, ttl, owner, o.batch)
 			if err != nil {
 				return err
 			}
 			rows, err = scanRows(rs, rows)
 			return err
-		}
-		if o.claim != "" {
-			return o.inTx(ctx, func(tx *sql.Tx) error {
-				rs, err := tx.QueryContext(ctx, o.claim, ttl, owner, o.batch)
-				if err != nil {
-					return err
-				}
-				rows, err = scanRows(rs, rows)
-				return err
-			})
 		}
 		return o.claimInTx(ctx, owner, ttl, &rows)
 	})
@@ -383,41 +373,21 @@ func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) {
 	}
 }
 
-// exec runs one statement that changes the relay's own rows, in a
-// transaction (see inTx) where the dialect wants one.
+// exec runs one statement that changes the relay's own rows. On MariaDB it
+// runs in a READ COMMITTED transaction: under the default REPEATABLE READ
+// InnoDB would lock every row the statement scans, and wait for rows that
+// open transactions have inserted but not committed.
 func (o *Outbox) exec(ctx context.Context, query string, args ...any) error {
-	if o.name != MariaDB && o.d.asyncCommit == "" {
+	if o.name != MariaDB {
 		_, err := o.db.ExecContext(ctx, query, args...)
 		return err
 	}
-	return o.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, query, args...)
-		return err
-	})
-}
-
-// inTx runs f in a READ COMMITTED transaction for a statement of the
-// relay's own: a claim, a delete or a give-back. On MariaDB, because
-// under the default REPEATABLE READ InnoDB would lock every row the
-// statement scans, and wait for rows that open transactions have inserted
-// but not committed. On PostgreSQL, to commit without waiting for the
-// write-ahead log to reach the disk (synchronous_commit off, for this
-// transaction only): a server crash can then lose the last of these
-// commits, which costs a lease given up early or an event published again,
-// both within the relay's at-least-once guarantee; the writers' own
-// transactions keep their setting.
-func (o *Outbox) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := o.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if o.d.asyncCommit != "" {
-		if _, err := tx.ExecContext(ctx, o.d.asyncCommit); err != nil {
-			return err
-		}
-	}
-	if err := f(tx); err != nil {
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 		return err
 	}
 	return tx.Commit()
