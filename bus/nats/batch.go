@@ -57,6 +57,15 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 		if f == nil {
 			continue
 		}
+		// An acknowledgement that has arrived counts even after ctx ended.
+		select {
+		case <-f.Ok():
+			continue
+		case err := <-f.Err():
+			fail(i, fmt.Errorf("nats: publish %q: %w", evs[i].ID, err))
+			continue
+		default:
+		}
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
