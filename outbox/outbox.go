@@ -37,8 +37,9 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,54}$`)
 type Option func(*Outbox)
 
 // WithBatch sets how many events one relay round claims at most (default
-// 256). The round publishes them concurrently: they all have different
-// subjects.
+// 256). The round publishes them together (they all have different
+// subjects): with one PublishBatch call when the publisher is a
+// [synclayer.BatchPublisher], else with concurrent Publish calls.
 func WithBatch(n int) Option {
 	return func(o *Outbox) {
 		if n > 0 {

@@ -31,7 +31,9 @@ type row struct {
 //
 // A relay is a pipeline of three stages, each with one batch in hand: one
 // claims the oldest unpublished event of up to [WithBatch] subjects, one
-// publishes a claimed batch concurrently, one deletes the events pub
+// publishes a claimed batch (with one PublishBatch when pub is a
+// [synclayer.BatchPublisher], which may report each event's failure
+// apart, else with concurrent Publish calls), one deletes the events pub
 // accepted and gives back those it refused. While a batch is in the
 // pipeline its rows are leased, so no later event of its subjects is
 // claimed until it is deleted. An event pub refused is claimed and tried
@@ -92,10 +94,18 @@ const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
 // claim found nothing: a notification, the poll interval, or the finish
 // stage's word that it deleted events (which makes their subjects' next
 // events eligible).
+//
+// A claim is not cut short when ctx ends: the database could still
+// commit a claim the relay no longer reads, and its rows, and the later
+// events of their subjects, would wait for the lease to end. A batch
+// claimed after ctx ended goes down the pipeline like any other, fails to
+// publish at once, and is given back.
 func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
 	pause := time.Duration(0)
 	for ctx.Err() == nil {
-		rows, err := r.o.claimRows(ctx, r.owner)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease/3)
+		rows, err := r.o.claimRows(cctx, r.owner)
+		cancel()
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
