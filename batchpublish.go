@@ -52,7 +52,8 @@ func (e *BatchError) Error() string {
 }
 
 // Unwrap returns the events' errors, so that [errors.Is] and [errors.As]
-// look into them.
+// look into them: they hold for the batch if they hold for any of its
+// events ([IsPermanent] too). Decide event by event with Errs.
 func (e *BatchError) Unwrap() []error {
 	var out []error
 	for _, err := range e.Errs {
