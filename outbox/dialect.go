@@ -64,7 +64,7 @@ var dialects = map[Dialect]*dialect{
 	created_ms  bigint NOT NULL,
 	lease_until bigint NOT NULL DEFAULT 0,
 	owner       text NOT NULL DEFAULT ''
-)`,
+) WITH (fillfactor = 50)`,
 			`CREATE INDEX IF NOT EXISTS %[1]s_s ON %[1]s (subject, id)`,
 			`CREATE OR REPLACE FUNCTION %[1]s_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -80,18 +80,24 @@ END $$`,
 		insertArrays: true,
 		insert: `INSERT INTO %[1]s (subject, event, created_ms)
 SELECT v.s, v.e, CAST($3 AS bigint) FROM unnest(CAST($1 AS bytea[]), CAST($2 AS bytea[])) WITH ORDINALITY AS v(s, e, n) ORDER BY v.n`,
+		// NOT EXISTS rather than MIN(id): the planner then walks the
+		// primary key in id order and stops at the limit, probing the
+		// (subject, id) index per row, instead of testing every row of
+		// the table and sorting; ARRAY lets the update find the claimed
+		// rows by the primary key.
 		claim: `UPDATE %[1]s SET lease_until = :now + $1, owner = $2
-WHERE id IN (
+WHERE id = ANY(ARRAY(
 	SELECT o.id FROM %[1]s AS o
 	WHERE o.lease_until < :now
-		AND o.id = (SELECT MIN(p.id) FROM %[1]s AS p WHERE p.subject = o.subject)
+		AND NOT EXISTS (SELECT FROM %[1]s AS p WHERE p.subject = o.subject AND p.id < o.id)
 	ORDER BY o.id
 	LIMIT $3
-	FOR UPDATE OF o SKIP LOCKED)
+	FOR UPDATE OF o SKIP LOCKED))
+	AND ` + asyncCommit + `
 RETURNING id, event, created_ms`,
 		deleteArray: true,
-		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[]))`,
-		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[]))`,
+		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
+		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
 		backlog:     `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
 		retryable: func(err error) bool {
 			var e interface{ SQLState() string }
@@ -179,6 +185,17 @@ RETURNING id, event, created_ms`,
 		},
 	},
 }
+
+// asyncCommit is a condition that holds and makes the PostgreSQL
+// statement's own transaction commit without waiting for its write-ahead
+// log to reach the disk (synchronous_commit off, for that transaction
+// only; a one-time filter, evaluated once). The relay's claims, deletes
+// and give-backs use it: a server crash can then lose the last of them,
+// which costs a lease given up early or an event published again, both
+// within the relay's at-least-once guarantee. It saves a log flush per
+// statement, 2-3ms of a 256-row claim here. Writers' transactions keep
+// their own setting.
+const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) = 'off'`
 
 // maxRows is the most events one Write takes on MariaDB and SQLite, whose
 // statements carry two parameters per event and at most 32,766 in all.

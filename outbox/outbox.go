@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -38,8 +37,9 @@ var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,54}$`)
 type Option func(*Outbox)
 
 // WithBatch sets how many events one relay round claims at most (default
-// 256). The round publishes them concurrently: they all have different
-// subjects.
+// 256). The round publishes them together (they all have different
+// subjects): with one PublishBatch call when the publisher is a
+// [synclayer.BatchPublisher], else with concurrent Publish calls.
 func WithBatch(n int) Option {
 	return func(o *Outbox) {
 		if n > 0 {
@@ -178,21 +178,37 @@ func (o *Outbox) Write(ctx context.Context, tx *sql.Tx, evs ...synclayer.Event) 
 	if o.d.maxRows > 0 && len(evs) > o.d.maxRows {
 		return fmt.Errorf("%w: %d events, at most %d on %s", ErrTooMany, len(evs), o.d.maxRows, o.name)
 	}
-	subjects := make([][]byte, len(evs))
-	bodies := make([][]byte, len(evs))
+	// One buffer for all subjects and documents; ends[i] is where event
+	// i's pair ends.
+	size := 0
+	for _, ev := range evs {
+		size += encodedSize(ev)
+	}
+	buf := make([]byte, 0, size)
+	type span struct{ key, body int }
+	ends := make([]span, len(evs))
 	for i, ev := range evs {
 		if ev.ID == "" || ev.Type == "" {
 			return fmt.Errorf("outbox: write %s: event %d (%q): %w: needs an ID and a Type", o.table, i, ev.ID, synclayer.ErrInvalidEvent)
 		}
-		key := subjectKey(ev)
-		if len(key) > maxSubject+1 {
-			return fmt.Errorf("outbox: write %s: event %q: %w: subject of %d bytes, at most %d", o.table, ev.ID, synclayer.ErrInvalidEvent, len(key)-1, maxSubject)
+		n := len(buf)
+		buf = appendSubjectKey(buf, ev)
+		if k := len(buf) - n; k > maxSubject+1 {
+			return fmt.Errorf("outbox: write %s: event %q: %w: subject of %d bytes, at most %d", o.table, ev.ID, synclayer.ErrInvalidEvent, k-1, maxSubject)
 		}
-		b, err := json.Marshal(ev)
-		if err != nil {
+		ends[i].key = len(buf)
+		var err error
+		if buf, err = encodeEvent(buf, ev); err != nil {
 			return fmt.Errorf("outbox: write %s: event %q: %w: %w", o.table, ev.ID, synclayer.ErrInvalidEvent, err)
 		}
-		subjects[i], bodies[i] = key, b
+		ends[i].body = len(buf)
+	}
+	subjects := make([][]byte, len(evs))
+	bodies := make([][]byte, len(evs))
+	start := 0
+	for i, e := range ends {
+		subjects[i], bodies[i] = buf[start:e.key:e.key], buf[e.key:e.body:e.body]
+		start = e.body
 	}
 	var err error
 	if o.d.insertArrays {
@@ -219,14 +235,14 @@ func (o *Outbox) Write(ctx context.Context, tx *sql.Tx, evs ...synclayer.Event) 
 	return nil
 }
 
-// subjectKey is the key an event's order is kept under: its Subject, or,
-// for an event without one, its ID (such events are ordered against
-// nothing). A prefix keeps the two kinds apart.
-func subjectKey(ev synclayer.Event) []byte {
+// appendSubjectKey appends the key an event's order is kept under: its
+// Subject, or, for an event without one, its ID (such events are ordered
+// against nothing). A prefix keeps the two kinds apart.
+func appendSubjectKey(dst []byte, ev synclayer.Event) []byte {
 	if ev.Subject != "" {
-		return append([]byte{'s'}, ev.Subject...)
+		return append(append(dst, 's'), ev.Subject...)
 	}
-	return append([]byte{'i'}, ev.ID...)
+	return append(append(dst, 'i'), ev.ID...)
 }
 
 // Backlog returns how many events wait in the outbox (written and

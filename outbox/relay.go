@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -30,7 +31,9 @@ type row struct {
 //
 // A relay is a pipeline of three stages, each with one batch in hand: one
 // claims the oldest unpublished event of up to [WithBatch] subjects, one
-// publishes a claimed batch concurrently, one deletes the events pub
+// publishes a claimed batch (with one PublishBatch when pub is a
+// [synclayer.BatchPublisher], which may report each event's failure
+// apart, else with concurrent Publish calls), one deletes the events pub
 // accepted and gives back those it refused. While a batch is in the
 // pipeline its rows are leased, so no later event of its subjects is
 // claimed until it is deleted. An event pub refused is claimed and tried
@@ -91,10 +94,18 @@ const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
 // claim found nothing: a notification, the poll interval, or the finish
 // stage's word that it deleted events (which makes their subjects' next
 // events eligible).
+//
+// A claim is not cut short when ctx ends: the database could still
+// commit a claim the relay no longer reads, and its rows, and the later
+// events of their subjects, would wait for the lease to end. A batch
+// claimed after ctx ended goes down the pipeline like any other, fails to
+// publish at once, and is given back.
 func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
 	pause := time.Duration(0)
 	for ctx.Err() == nil {
-		rows, err := r.o.claimRows(ctx, r.owner)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease/3)
+		rows, err := r.o.claimRows(cctx, r.owner)
+		cancel()
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
@@ -174,25 +185,30 @@ func (r *relay) finish(ctx, fctx context.Context, what, stmt string, ids []int64
 	}
 }
 
-// publish publishes rows concurrently (they have different subjects),
-// marks those that failed, and returns how many went out. It gives up on a
-// publish after a third of the lease, so that the batch is finished while
-// its lease lasts.
+// publish publishes rows (they have different subjects), marks those that
+// failed, and returns how many went out: with one PublishBatch when the
+// publisher is a [synclayer.BatchPublisher], else with concurrent
+// Publish calls. It gives up on a publish after a third of the lease, so
+// that the batch is finished while its lease lasts.
 func (r *relay) publish(ctx context.Context, rows []row) int {
 	pctx, cancel := context.WithTimeout(ctx, r.o.lease/3)
 	defer cancel()
-	var wg sync.WaitGroup
-	for i := range rows {
-		if rows[i].err != nil {
-			continue
-		}
-		wg.Go(func() {
-			if err := r.pub.Publish(pctx, rows[i].ev); err != nil {
-				rows[i].err = err
+	if bp, ok := r.pub.(synclayer.BatchPublisher); ok {
+		r.publishBatch(pctx, bp, rows)
+	} else {
+		var wg sync.WaitGroup
+		for i := range rows {
+			if rows[i].err != nil {
+				continue
 			}
-		})
+			wg.Go(func() {
+				if err := r.pub.Publish(pctx, rows[i].ev); err != nil {
+					rows[i].err = err
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	n := 0
 	for _, rw := range rows {
 		if rw.err == nil {
@@ -202,6 +218,39 @@ func (r *relay) publish(ctx context.Context, rows []row) int {
 		}
 	}
 	return n
+}
+
+// publishBatch publishes the rows that decoded with one PublishBatch and
+// marks those it reports as failed; an error that is not a
+// [synclayer.BatchError] of the batch's length marks them all.
+func (r *relay) publishBatch(ctx context.Context, bp synclayer.BatchPublisher, rows []row) {
+	idx := make([]int, 0, len(rows))
+	evs := make([]synclayer.Event, 0, len(rows))
+	for i, rw := range rows {
+		if rw.err == nil {
+			idx = append(idx, i)
+			evs = append(evs, rw.ev)
+		}
+	}
+	if len(evs) == 0 {
+		return
+	}
+	err := bp.PublishBatch(ctx, evs)
+	if err == nil {
+		return
+	}
+	var be *synclayer.BatchError
+	if errors.As(err, &be) && len(be.Errs) == len(evs) {
+		for j, e := range be.Errs {
+			if e != nil {
+				rows[idx[j]].err = e
+			}
+		}
+		return
+	}
+	for _, i := range idx {
+		rows[i].err = err
+	}
 }
 
 // execIDs runs remove or release for owner's rows among ids.

@@ -78,6 +78,10 @@ const (
 //   - PublishReceive: an event published is delivered to a subscriber of
 //     its type with every field intact (ID, Type, Source, Subject, Time,
 //     Data, Meta); an event of a type nobody subscribed to is not.
+//   - PublishBatch (only when the bus is a synclayer.BatchPublisher): the
+//     events of one PublishBatch call are each delivered once, intact, and
+//     PublishBatch of no events returns nil. (The order within the batch
+//     cannot be seen through concurrent handlers; a bus tests it itself.)
 //   - RetryThenAck: a handler error redelivers the event; a later success
 //     acknowledges it, after which it is not delivered again and not
 //     dead-lettered.
@@ -126,6 +130,7 @@ func TestBus(t *testing.T, newBus func(t *testing.T, cfg BusConfig) BusFixture) 
 		fn   func(*testing.T, *busRun)
 	}{
 		{"PublishReceive", testPublishReceive},
+		{"PublishBatch", testPublishBatch},
 		{"RetryThenAck", testRetryThenAck},
 		{"PermanentDeadLetters", testPermanentDeadLetters},
 		{"MaxDeliveries", testMaxDeliveries},

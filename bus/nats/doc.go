@@ -62,7 +62,10 @@
 // for longer than the ack wait, some of them are delivered a second time
 // (counted). Raise the ack wait when handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
 // JetStream drops a second publish of the same event within its duplicate
-// window (two minutes by default).
+// window (two minutes by default). [Bus.PublishBatch] (the
+// [synclayer.BatchPublisher] the outbox relay uses) sends a batch in order
+// without waiting between events, with the same header, then waits for
+// every acknowledgement, and reports each event's failure apart.
 //
 // The wire format is CloudEvents 1.0 in structured JSON mode; binary mode
 // (ce- headers) is accepted on receive.
@@ -78,7 +81,8 @@
 //
 // # Errors
 //
-// Publish fails with a [synclayer.Permanent] error for an event that cannot
+// Publish (and PublishBatch, for each event) fails with a
+// [synclayer.Permanent] error for an event that cannot
 // be sent at all (no ID or type, a type that is not a subject token, data
 // that is not JSON) and with JetStream's error otherwise. Subscribe returns
 // an error if it cannot create its consumers, or if the broker deletes

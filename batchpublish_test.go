@@ -1,0 +1,25 @@
+package synclayer_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// TestBatchError: the message counts the failures and names the first;
+// errors.Is finds each event's error through it.
+func TestBatchError(t *testing.T) {
+	down := errors.New("broker down")
+	err := error(&synclayer.BatchError{Errs: []error{nil, synclayer.Permanent(errors.New("bad type")), nil, down}})
+	if msg := err.Error(); !strings.Contains(msg, "2 of 4 events failed") || !strings.Contains(msg, "bad type") {
+		t.Errorf("Error() = %q; want the count and the first failure", msg)
+	}
+	if !errors.Is(err, down) {
+		t.Errorf("errors.Is(%v, down) = false", err)
+	}
+	if !synclayer.IsPermanent(err) {
+		t.Errorf("IsPermanent(%v) = false; one of its errors is permanent (as documented)", err)
+	}
+}

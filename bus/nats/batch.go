@@ -1,0 +1,81 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/cloudevents"
+)
+
+// PublishBatch sends evs to the stream without waiting between them, in
+// their order, then waits until JetStream has stored each one or ctx ends
+// (it implements [synclayer.BatchPublisher]). Each message carries its
+// event's ID as the JetStream message id, as Publish does, so the stream
+// drops a copy sent again within its duplicate window. It returns nil
+// when every event was stored, else a *[synclayer.BatchError] naming each
+// failure; an event whose acknowledgement ctx cut short may be stored
+// nonetheless.
+func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
+	errs := make([]error, len(evs))
+	failed := false
+	fail := func(i int, err error) {
+		errs[i], failed = err, true
+	}
+	acks := make([]jetstream.PubAckFuture, len(evs))
+	for i, ev := range evs {
+		if b.subs.Closed() {
+			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed))
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+			continue
+		}
+		if err := checkType(ev.Type); err != nil {
+			fail(i, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err)))
+			continue
+		}
+		body, err := cloudevents.Marshal(ev)
+		if err != nil {
+			fail(i, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err)))
+			continue
+		}
+		msg := &natsgo.Msg{
+			Subject: b.Subject(ev.Type),
+			Data:    body,
+			Header:  natsgo.Header{"Content-Type": []string{cloudevents.ContentType}},
+		}
+		if acks[i], err = b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID)); err != nil {
+			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+		}
+	}
+	for i, f := range acks {
+		if f == nil {
+			continue
+		}
+		// An acknowledgement that has arrived counts even after ctx ended.
+		select {
+		case <-f.Ok():
+			continue
+		case err := <-f.Err():
+			fail(i, fmt.Errorf("nats: publish %q: %w", evs[i].ID, err))
+			continue
+		default:
+		}
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			fail(i, fmt.Errorf("nats: publish %q: %w", evs[i].ID, err))
+		case <-ctx.Done():
+			fail(i, fmt.Errorf("nats: publish %q: no acknowledgement: %w", evs[i].ID, ctx.Err()))
+		}
+	}
+	if failed {
+		return &synclayer.BatchError{Errs: errs}
+	}
+	return nil
+}
