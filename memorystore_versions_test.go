@@ -11,7 +11,7 @@ import (
 
 // After the retention window the done-marker is gone, but the version check
 // still holds: a redelivery, or an older version arriving late, is stale,
-// not pushed again over the newer version. Claims on many other keys let
+// not pushed again over the newer version. Pushes of many other keys let
 // every shard of the store sweep in between.
 func TestMemoryStoreKeepsVersionsPastRetention(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -31,7 +31,7 @@ func TestMemoryStoreKeepsVersionsPastRetention(t *testing.T) {
 			if err != nil || cr.Status != synclayer.ClaimAcquired {
 				t.Fatalf("claim of %s: %v, %v", o.Key, cr, err)
 			}
-			must(t, s.Release(ctx, o, cr.Token))
+			must(t, s.Complete(ctx, o, cr.Token))
 		}
 
 		for _, late := range []synclayer.Claim{
@@ -71,4 +71,62 @@ func TestMemoryMaxEntriesIgnoresNonPositive(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A holder whose lease expired and was taken by another can still complete
+// its push (the push happened), but never drops the new holder's lease, on
+// a versioned or an unversioned key.
+func TestMemoryStoreLateCompleteKeepsNewLease(t *testing.T) {
+	for _, version := range []int64{0, 4} {
+		synctest.Test(t, func(t *testing.T) {
+			s := synclayer.NewMemoryStore()
+			ctx := t.Context()
+			claim := func(id string, v int64) synclayer.Claim {
+				return synclayer.Claim{Connector: "p", Key: "K", EventID: id, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
+			}
+			old := claim("e1", version)
+			oldTok := mustClaim(t, s, old, synclayer.ClaimAcquired).Token
+			time.Sleep(2 * time.Minute) // the first holder stalls past its lease
+			mustClaim(t, s, claim("e2", version*2), synclayer.ClaimAcquired)
+
+			must(t, s.Complete(ctx, old, oldTok))
+			mustClaim(t, s, old, synclayer.ClaimDone)
+			if cr := mustClaim(t, s, claim("e3", version*3), synclayer.ClaimBusy); !cr.Expires.After(time.Now()) {
+				t.Fatalf("v%d: busy until %v, want a live lease", version, cr.Expires)
+			}
+			must(t, s.Release(ctx, old, oldTok))
+			mustClaim(t, s, claim("e3", version*3), synclayer.ClaimBusy)
+			if _, versions, leases := s.Len(); leases != 1 || versions != min(int(version), 1) {
+				t.Fatalf("v%d: Len reports %d versions and %d leases; want %d and 1", version, versions, leases, min(int(version), 1))
+			}
+		})
+	}
+}
+
+// A lease its holder never gave back (the holder died) is forgotten once
+// it has expired and the store sweeps: it does not count forever.
+func TestMemoryStoreSweepsExpiredLeases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(1)) // sweeps at every claim of a busy shard
+		ctx := t.Context()
+		mustClaim(t, s, synclayer.Claim{Connector: "p", Key: "dead", EventID: "e0", LeaseTTL: time.Minute}, synclayer.ClaimAcquired)
+		time.Sleep(2 * time.Minute)
+		for i := range 1000 {
+			c := synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i+1), LeaseTTL: time.Minute}
+			cr := mustClaim(t, s, c, synclayer.ClaimAcquired)
+			must(t, s.Release(ctx, c, cr.Token))
+		}
+		if done, versions, leases := s.Len(); done != 0 || versions != 0 || leases != 0 {
+			t.Fatalf("Len = %d done-markers, %d versions, %d leases; want nothing left", done, versions, leases)
+		}
+	})
+}
+
+func mustClaim(t *testing.T, s synclayer.Store, c synclayer.Claim, want synclayer.ClaimStatus) synclayer.ClaimResult {
+	t.Helper()
+	cr, err := s.Claim(t.Context(), c)
+	if err != nil || cr.Status != want {
+		t.Fatalf("claim of %s (v%d): %v, %v; want %v", c.EventID, c.Version, cr.Status, err, want)
+	}
+	return cr
 }
