@@ -130,3 +130,30 @@ func mustClaim(t *testing.T, s synclayer.Store, c synclayer.Claim, want synclaye
 	}
 	return cr
 }
+
+// Over its bound the store forgets the least recently raised versions
+// first: however the keys fall into its shards, the newest ones are kept
+// and still protect their keys from stale pushes.
+func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const bound, n, newest = 1280, 3000, 30
+		s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(bound))
+		ctx := t.Context()
+		claim := func(i int, v int64) synclayer.Claim {
+			return synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprintf("e%d-v%d", i, v), Version: v, LeaseTTL: time.Minute, Retention: 24 * time.Hour}
+		}
+		for i := range n {
+			cr := mustClaim(t, s, claim(i, 2), synclayer.ClaimAcquired)
+			must(t, s.Complete(ctx, claim(i, 2), cr.Token))
+			time.Sleep(time.Second) // each version raised at its own time
+		}
+		if _, versions, _ := s.Len(); versions > bound || versions < bound/2 {
+			t.Errorf("%d versions kept, want about the bound, %d", versions, bound)
+		}
+		for i := n - newest; i < n; i++ {
+			if cr, err := s.Claim(ctx, claim(i, 1)); err != nil || cr.Status != synclayer.ClaimStale {
+				t.Errorf("K%d, one of the %d newest keys, at an older version: %v, %v; want stale", i, newest, cr.Status, err)
+			}
+		}
+	})
+}
