@@ -157,3 +157,15 @@ func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 		}
 	})
 }
+
+// A claim with no retention records the version but keeps no done-marker.
+func TestMemoryStoreZeroRetentionKeepsNoMarker(t *testing.T) {
+	s := synclayer.NewMemoryStore()
+	c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", Version: 3, LeaseTTL: time.Minute}
+	cr := mustClaim(t, s, c, synclayer.ClaimAcquired)
+	must(t, s.Complete(t.Context(), c, cr.Token))
+	if done, versions, leases := s.Len(); done != 0 || versions != 1 || leases != 0 {
+		t.Fatalf("Len = %d done-markers, %d versions, %d leases; want 0, 1, 0", done, versions, leases)
+	}
+	mustClaim(t, s, c, synclayer.ClaimStale) // not done, but stale
+}
