@@ -1,6 +1,7 @@
 package synclayer_test
 
 import (
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -74,4 +75,23 @@ func TestRetryPolicyDefaultJitter(t *testing.T) {
 	if len(seen) < 2 {
 		t.Fatalf("20 first waits all took %v: no jitter", seen)
 	}
+}
+
+// When the retry budget is spent, the error says how many attempts were
+// made over how long, counted from the first attempt.
+func TestRetryGiveUpSaysAttemptsAndTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := synclayertest.NewFake()
+		fake.Inject(synclayertest.Fault{Times: -1})
+		d := oneConnector(t, fake, synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 100, InitialInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second, Jitter: -1}))
+		_, err := d.Dispatch(t.Context(), event("e1", "K", 0))
+		if err == nil || !strings.Contains(err.Error(), "gave up after 4 attempts in 7s (retry budget 10s spent)") {
+			t.Fatalf("err %v; want it to say it gave up after 4 attempts in 7s", err)
+		}
+		d = oneConnector(t, fake, synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, Multiplier: 2, Jitter: -1}))
+		_, err = d.Dispatch(t.Context(), event("e2", "K", 0))
+		if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts in 3s") {
+			t.Fatalf("err %v; want it to say it gave up after 3 attempts in 3s", err)
+		}
+	})
 }
