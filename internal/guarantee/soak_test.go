@@ -1,10 +1,12 @@
 package guarantee
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -143,6 +145,101 @@ func soakEvents(rng *rand.Rand, run string, keys, versions int) (unique []soakEv
 	return unique, seq
 }
 
+// resend adds a second event for some versions: the same key and version
+// under another ID and with another title, as a publisher that re-sends a
+// state would. It does so for the newest version of every tenth key, and
+// for about 2% of the other versions. Of the two events, only the first to
+// be pushed may reach a partner; the other is stale, as its version is not
+// newer than the one applied. The copies go to random places in seq.
+func resend(rng *rand.Rand, unique, seq []soakEvent, versions int) (u, s []soakEvent, copies int) {
+	n := len(unique)
+	for i := range n {
+		se := unique[i]
+		newest := se.version == int64(versions)
+		if !(newest && (i/versions)%10 == 5) && rng.IntN(50) != 0 {
+			continue
+		}
+		var it item
+		if err := json.Unmarshal(se.ev.Data, &it); err != nil {
+			panic(err)
+		}
+		it.Title += " (re-sent)"
+		data, _ := json.Marshal(it)
+		again := se
+		again.ev.ID += "-again"
+		again.ev.Data = data
+		unique = append(unique, again)
+		seq = slices.Insert(seq, rng.IntN(len(seq)+1), again)
+		copies++
+	}
+	return unique, seq, copies
+}
+
+// writeLog sits in front of a records partner, behind the chaos, and checks
+// every write the partner accepts against the one it accepted before for
+// the same key: the version must rise, or stay the same for another try of
+// the same change (the same title). Anything else is a stale write: an
+// older version over a newer one, or another event's copy of the version
+// the partner already holds. It holds one lock across the partner's
+// handler, so it sees the writes in the order the partner applied them.
+type writeLog struct {
+	next  http.Handler
+	mu    sync.Mutex
+	last  map[string]item
+	stale []string
+}
+
+func newWriteLog(next http.Handler) *writeLog {
+	return &writeLog{next: next, last: map[string]item{}}
+}
+
+func (l *writeLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPut {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var it item
+	if err := json.Unmarshal(body, &it); err != nil {
+		l.next.ServeHTTP(w, r) // the partner refuses it
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.next.ServeHTTP(sw, r)
+	if sw.code/100 != 2 {
+		return
+	}
+	if prev, ok := l.last[it.Key]; ok && (it.Version < prev.Version || it.Version == prev.Version && it.Title != prev.Title) {
+		l.stale = append(l.stale, fmt.Sprintf("%q: v%d %q over v%d %q", it.Key, it.Version, it.Title, prev.Version, prev.Title))
+	}
+	l.last[it.Key] = it
+}
+
+// staleWrites returns the stale writes seen so far.
+func (l *writeLog) staleWrites() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.stale)
+}
+
+// statusWriter remembers the status code of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
 // announcements collects SyncCompleted and SyncFailed events.
 type announcements struct {
 	mu     sync.Mutex
@@ -183,23 +280,27 @@ func waitFor(t *testing.T, timeout time.Duration, what func() string, cond func(
 }
 
 // TestSoak pushes thousands of events, several versions per key out of
-// order and some delivered twice, through bus/memory and Dispatcher.Run
-// into the rest, arcgis and googlecalendar connectors, the first two
-// partners behind a ChaosServer, the calendar's client on a
-// ChaosTransport. Afterwards each partner must hold exactly one record per
-// key at the newest version, every event must have been announced exactly
-// once and never as SyncFailed, and the dispatcher's counters and delivery
-// log must agree with the partners.
+// order, some delivered twice and some versions re-sent under another event
+// ID, through bus/memory and Dispatcher.Run into the rest, arcgis and
+// googlecalendar connectors, the first two partners behind a ChaosServer,
+// the calendar's client on a ChaosTransport. Afterwards each partner must hold exactly one record per
+// key at the newest version, no version may have been pushed twice or over
+// a newer one, every event must have been announced exactly once and never
+// as SyncFailed, and the dispatcher's counters and delivery log must agree
+// with the partners.
 func TestSoak(t *testing.T) {
 	s := seed(t)
 	rng := rand.New(rand.NewPCG(s, 0x50a4))
 	keys, versions := soakSize()
 	run := fmt.Sprintf("soak%x", rng.Uint32())
 	unique, seq := soakEvents(rng, run, keys, versions)
+	unique, seq, copies := resend(rng, unique, seq, versions)
+	pairs := len(unique) - copies // distinct (key, version)
 	ctx := t.Context()
 
 	restP, arcP, calP := newRESTPartner(), newArcGISPartner(), newCalendarPartner()
-	restCS, restSrv, restClient := chaosPartner(t, restP, soakChaos(s+1))
+	restWrites := newWriteLog(restP)
+	restCS, restSrv, restClient := chaosPartner(t, restWrites, soakChaos(s+1))
 	arcChaos := soakChaos(s + 2)
 	arcChaos.ErrorBody = 0.03 // ArcGIS also fails inside 200s
 	arcCS, arcSrv, arcClient := chaosPartner(t, arcP, arcChaos)
@@ -353,8 +454,11 @@ func TestSoak(t *testing.T) {
 	if len(restP.regress) > 0 {
 		t.Errorf("records partner saw %d writes of an older version over a newer one, first: %s", len(restP.regress), restP.regress[0])
 	}
-	restWrites := restP.writes
+	restApplied := restP.writes
 	restP.mu.Unlock()
+	if stale := restWrites.staleWrites(); len(stale) > 0 {
+		t.Errorf("records partner accepted %d stale writes, first: %s", len(stale), stale[0])
+	}
 
 	// 2. Every event was announced exactly once, and nothing failed.
 	ann.mu.Lock()
@@ -391,11 +495,11 @@ func TestSoak(t *testing.T) {
 		if n := st.Synced + st.Duplicate + st.Stale; n != int64(len(seq)) {
 			t.Errorf("%s: %d routes synced, duplicate or stale; want one per delivery, %d", st.Name, n, len(seq))
 		}
-		if st.Synced < int64(len(want)) || st.Synced > int64(len(unique)) {
-			t.Errorf("%s: %d routes synced; want between %d keys and %d events", st.Name, st.Synced, len(want), len(unique))
+		if st.Synced < int64(len(want)) || st.Synced > int64(pairs) {
+			t.Errorf("%s: %d routes synced; want between %d keys and %d versions", st.Name, st.Synced, len(want), pairs)
 		}
-		if st.Name == "records" && int64(restWrites) < st.Synced {
-			t.Errorf("records partner applied %d writes, fewer than the %d synced routes", restWrites, st.Synced)
+		if st.Name == "records" && int64(restApplied) < st.Synced {
+			t.Errorf("records partner applied %d writes, fewer than the %d synced routes", restApplied, st.Synced)
 		}
 		log, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Connector: st.Name, Limit: 10_000})
 		if err != nil {
@@ -405,6 +509,11 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s: delivery log holds %d entries, want one per event, %d", st.Name, len(log), len(unique))
 		}
 		newest := map[string]int64{} // key -> newest version the log says was pushed
+		type keyVersion struct {
+			key     string
+			version int64
+		}
+		pushedBy := map[keyVersion]string{} // the event that pushed each version
 		for _, dl := range log {
 			switch dl.State {
 			case synclayer.StateSynced, synclayer.StateDuplicate:
@@ -413,6 +522,11 @@ func TestSoak(t *testing.T) {
 					t.Errorf("%s: delivery %s has key %q, want %q", st.Name, dl.EventID, dl.Key, se.key)
 				}
 				newest[se.key] = max(newest[se.key], se.version)
+				kv := keyVersion{se.key, se.version}
+				if other, ok := pushedBy[kv]; ok {
+					t.Errorf("%s: key %q version %d pushed by both %s and %s; the later one is stale", st.Name, se.key, se.version, other, dl.EventID)
+				}
+				pushedBy[kv] = dl.EventID
 			case synclayer.StateStale:
 			default:
 				t.Errorf("%s: delivery %s ended %s: %s", st.Name, dl.EventID, dl.State, dl.Error)
@@ -430,8 +544,8 @@ func TestSoak(t *testing.T) {
 	}
 
 	faults := restCS.Counts().Add(arcCS.Counts()).Add(calCT.Counts())
-	summary := fmt.Sprintf("soak: events=%d (+%d redelivered) keys=%d connectors=%d attempts=%d retries=%d duplicates-suppressed=%d stale-skipped=%d elapsed=%v race=%v seed=%d; chaos: %v",
-		len(unique), len(seq)-len(unique), len(want), len(conns), attempts, retries, dups, stale,
+	summary := fmt.Sprintf("soak: events=%d (%d re-sent versions, +%d redelivered) keys=%d connectors=%d attempts=%d retries=%d duplicates-suppressed=%d stale-skipped=%d elapsed=%v race=%v seed=%d; chaos: %v",
+		len(unique), copies, len(seq)-len(unique), len(want), len(conns), attempts, retries, dups, stale,
 		elapsed.Round(time.Millisecond), raceEnabled, s, faults)
 	t.Log(summary)
 	if testing.Verbose() {

@@ -1,0 +1,164 @@
+package synclayer_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hmsplatform/synclayer"
+)
+
+func TestDeliveryStateNamesAndFinal(t *testing.T) {
+	for _, c := range []struct {
+		s     synclayer.DeliveryState
+		name  string
+		final bool
+	}{
+		{0, "DeliveryState(0)", false},
+		{synclayer.StatePending, "pending", false},
+		{synclayer.StateInProgress, "in_progress", false},
+		{synclayer.StateSynced, "synced", true},
+		{synclayer.StateDuplicate, "duplicate", true},
+		{synclayer.StateStale, "stale", true},
+		{synclayer.StateFailed, "failed", false},
+		{synclayer.StateDead, "dead", true},
+		{synclayer.StateDead + 1, fmt.Sprintf("DeliveryState(%d)", int(synclayer.StateDead)+1), false},
+		{-1, "DeliveryState(-1)", false},
+	} {
+		if got := c.s.String(); got != c.name {
+			t.Errorf("DeliveryState(%d).String() = %q, want %q", int(c.s), got, c.name)
+		}
+		if got := c.s.Final(); got != c.final {
+			t.Errorf("%s.Final() = %v, want %v", c.name, got, c.final)
+		}
+		if c.final || c.s == synclayer.StatePending || c.s == synclayer.StateInProgress || c.s == synclayer.StateFailed {
+			if got, ok := synclayer.ParseDeliveryState(c.name); !ok || got != c.s {
+				t.Errorf("ParseDeliveryState(%q) = %v, %v; want %d", c.name, got, ok, int(c.s))
+			}
+		}
+	}
+}
+
+func TestDeliveryFilterMatchesEveryField(t *testing.T) {
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	d := synclayer.Delivery{EventID: "e1", EventType: "WorkflowDeployed", Connector: "calendar", Key: "WF-1",
+		State: synclayer.StateSynced, Updated: at}
+	for _, c := range []struct {
+		name string
+		f    synclayer.DeliveryFilter
+		want bool
+	}{
+		{"empty", synclayer.DeliveryFilter{}, true},
+		{"event", synclayer.DeliveryFilter{EventID: "e1"}, true},
+		{"other event", synclayer.DeliveryFilter{EventID: "e2"}, false},
+		{"type", synclayer.DeliveryFilter{EventType: "WorkflowDeployed"}, true},
+		{"other type", synclayer.DeliveryFilter{EventType: "PolicyUpdated"}, false},
+		{"connector", synclayer.DeliveryFilter{Connector: "calendar"}, true},
+		{"other connector", synclayer.DeliveryFilter{Connector: "gis"}, false},
+		{"key", synclayer.DeliveryFilter{Key: "WF-1"}, true},
+		{"other key", synclayer.DeliveryFilter{Key: "WF-2"}, false},
+		{"state", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead, synclayer.StateSynced}}, true},
+		{"other state", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead}}, false},
+		{"since before", synclayer.DeliveryFilter{Since: at.Add(-time.Second)}, true},
+		{"since at", synclayer.DeliveryFilter{Since: at}, true},
+		{"since after", synclayer.DeliveryFilter{Since: at.Add(time.Second)}, false},
+		{"all fields", synclayer.DeliveryFilter{EventID: "e1", EventType: "WorkflowDeployed", Connector: "calendar", Key: "WF-1",
+			States: []synclayer.DeliveryState{synclayer.StateSynced}, Since: at}, true},
+	} {
+		if got := c.f.Match(&d); got != c.want {
+			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDeliveryFilterMax(t *testing.T) {
+	for limit, want := range map[int]int{-1: 100, 0: 100, 1: 1, 250: 250, 10_000: 10_000, 10_001: 10_000} {
+		if got := (synclayer.DeliveryFilter{Limit: limit}).Max(); got != want {
+			t.Errorf("Limit %d: Max() = %d, want %d", limit, got, want)
+		}
+	}
+}
+
+// logIDs lists the event IDs of the log's entries, newest first.
+func logIDs(t *testing.T, l *synclayer.MemoryLog, f synclayer.DeliveryFilter) []string {
+	t.Helper()
+	ds, err := l.List(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.EventID
+	}
+	return out
+}
+
+func logPut(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.DeliveryState) {
+	t.Helper()
+	if err := l.Put(t.Context(), synclayer.Delivery{EventID: id, Connector: "p", Key: "K", State: st}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The memory log keeps max entries, lists them newest first within the
+// limit, replaces an entry of the same (event, connector), and when full
+// forgets final entries before pending and dead ones.
+func TestMemoryLogBoundAndEviction(t *testing.T) {
+	t.Run("keeps max entries", func(t *testing.T) {
+		l := synclayer.NewMemoryLog(3)
+		for _, id := range []string{"a", "b", "c"} {
+			logPut(t, l, id, synclayer.StateSynced)
+		}
+		if diff := cmp.Diff([]string{"c", "b", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+			t.Fatalf("entries (-want +got):\n%s", diff)
+		}
+		logPut(t, l, "b", synclayer.StateDead) // replaces, moves to the front
+		if diff := cmp.Diff([]string{"b", "c", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+			t.Fatalf("after replacing b (-want +got):\n%s", diff)
+		}
+		logPut(t, l, "d", synclayer.StateSynced)
+		if diff := cmp.Diff([]string{"d", "b", "c"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+			t.Fatalf("after a fourth entry (-want +got):\n%s", diff)
+		}
+		if l.Len() != 3 {
+			t.Fatalf("Len() = %d, want 3", l.Len())
+		}
+	})
+	t.Run("limit", func(t *testing.T) {
+		l := synclayer.NewMemoryLog(0)
+		for i := range 5 {
+			logPut(t, l, fmt.Sprint("e", i), synclayer.StateSynced)
+		}
+		if diff := cmp.Diff([]string{"e4", "e3"}, logIDs(t, l, synclayer.DeliveryFilter{Limit: 2})); diff != "" {
+			t.Fatalf("Limit 2 (-want +got):\n%s", diff)
+		}
+		if got := logIDs(t, l, synclayer.DeliveryFilter{EventID: "e2", Connector: "p"}); !cmp.Equal(got, []string{"e2"}) {
+			t.Fatalf("by event and connector: %v, want [e2]", got)
+		}
+		if got := logIDs(t, l, synclayer.DeliveryFilter{EventID: "e2", Connector: "p", States: []synclayer.DeliveryState{synclayer.StateDead}}); len(got) != 0 {
+			t.Fatalf("by event, connector and another state: %v, want none", got)
+		}
+	})
+	for _, held := range []synclayer.DeliveryState{synclayer.StatePending, synclayer.StateDead} {
+		t.Run("keeps "+held.String(), func(t *testing.T) {
+			l := synclayer.NewMemoryLog(2)
+			logPut(t, l, "old", held)
+			logPut(t, l, "synced", synclayer.StateSynced)
+			logPut(t, l, "new", synclayer.StateSynced)
+			if diff := cmp.Diff([]string{"new", "old"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+				t.Fatalf("the full log forgot the wrong entry (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("nothing final", func(t *testing.T) {
+		l := synclayer.NewMemoryLog(2)
+		logPut(t, l, "a", synclayer.StatePending)
+		logPut(t, l, "b", synclayer.StateDead)
+		logPut(t, l, "c", synclayer.StatePending)
+		// A pending entry is never forgotten: the dead letter goes.
+		if diff := cmp.Diff([]string{"c", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+			t.Fatalf("with nothing final the dead letter goes (-want +got):\n%s", diff)
+		}
+	})
+}

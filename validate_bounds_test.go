@@ -1,0 +1,139 @@
+package synclayer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// subjectKey maps an event to the record named by its Subject, as is.
+var subjectKey = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+	return synclayer.Record{Key: ev.Subject}, nil
+})
+
+// Keys at and just past each limit: the longest key, the edges of the
+// control ranges, and Unicode noncharacters and invisible formatting
+// characters beside their visible neighbours.
+func TestRecordKeyLimits(t *testing.T) {
+	fake := synclayertest.NewFake()
+	reg := synclayer.NewRegistry()
+	must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", subjectKey)))
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	for i, c := range []struct {
+		name, key string
+		why       string // "" when the key is fine
+	}{
+		{"longest", strings.Repeat("k", synclayer.MaxKeyBytes), ""},
+		{"one byte longer", strings.Repeat("k", synclayer.MaxKeyBytes+1), "1025 bytes, over the limit of 1024"},
+		{"longest, multibyte", strings.Repeat("é", synclayer.MaxKeyBytes/2), ""},
+		{"empty", "", "empty"},
+		{"space", "a b", ""},
+		{"unit separator", "a\x1fb", "control character U+001F"},
+		{"NUL", "a\x00b", "control character U+0000"},
+		{"tilde", "a~b", ""},
+		{"DEL", "a\x7fb", "control character U+007F"},
+		{"C1 control", "a\u0080b", "invisible or control character U+0080"},
+		{"no-break space", "a\u00a0b", ""},
+		{"zero-width space", "a\u200bb", "invisible or control character U+200B"},
+		{"before the noncharacters", "a\ufdcfb", ""},
+		{"first noncharacter", "a\ufdd0b", "invisible or control character U+FDD0"},
+		{"last of the block", "a\ufdefb", "invisible or control character U+FDEF"},
+		{"after the noncharacters", "a\ufdf0b", ""},
+		{"replacement character", "a\ufffdb", ""},
+		{"U+FFFE", "a\ufffeb", "invisible or control character U+FFFE"},
+		{"U+FFFF", "a\uffffb", "invisible or control character U+FFFF"},
+		{"U+1FFFE", "a\U0001fffeb", "invisible or control character U+1FFFE"},
+		{"U+10000", "a\U00010000b", ""},
+		{"not UTF-8", "a\xffb", "not valid UTF-8"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ev := synclayer.Event{ID: fmt.Sprint("e", i), Type: "WorkflowDeployed", Subject: c.key}
+			rep, err := d.Dispatch(t.Context(), ev)
+			res := rep.Results[0]
+			if c.why == "" {
+				if err != nil || res.Status != synclayer.StatusSynced || res.Key != c.key {
+					t.Fatalf("%v, %v; want synced", res.Status, err)
+				}
+				if _, ok := fake.Record(c.key); !ok {
+					t.Fatal("the key did not reach the partner")
+				}
+				return
+			}
+			if res.Status != synclayer.StatusFailed || !errors.Is(err, synclayer.ErrInvalidKey) || !synclayer.IsPermanent(err) ||
+				!strings.Contains(err.Error(), c.why) || res.Key != "" || res.Attempts != 0 {
+				t.Fatalf("status %v, key echoed %v, attempts %d, err %.300v; want a permanent ErrInvalidKey saying %q, no key echoed, no attempt",
+					res.Status, res.Key != "", res.Attempts, err, c.why)
+			}
+		})
+	}
+}
+
+// Event data at the size limit is accepted, one byte more is refused; a
+// limit that is not positive keeps the default.
+func TestEventSizeLimit(t *testing.T) {
+	reg, fakes := newFakes(t, 1)
+	const limit = 64
+	pad := func(n int) []byte { // valid JSON of exactly n bytes
+		b := []byte(`{"version":1,"pad":"`)
+		b = append(b, strings.Repeat("x", n-len(b)-2)...)
+		return append(b, `"}`...)
+	}
+	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithMaxEventBytes(limit))
+	if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "at", Type: "WorkflowDeployed", Subject: "K1", Data: pad(limit)}); err != nil {
+		t.Fatalf("event of %d bytes, the limit: %v", limit, err)
+	}
+	_, err := d.Dispatch(t.Context(), synclayer.Event{ID: "over", Type: "WorkflowDeployed", Subject: "K2", Data: pad(limit + 1)})
+	if !errors.Is(err, synclayer.ErrInvalidEvent) || !strings.Contains(err.Error(), "65 bytes, over the limit of 64") {
+		t.Fatalf("event of %d bytes: %v; want ErrInvalidEvent", limit+1, err)
+	}
+	if fakes[0].CallCount() != 1 {
+		t.Fatalf("partner called %d times, want 1", fakes[0].CallCount())
+	}
+
+	for _, n := range []int{0, -1} {
+		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithMaxEventBytes(n))
+		ev := synclayer.Event{ID: fmt.Sprint("big", n), Type: "WorkflowDeployed", Subject: "K3", Data: pad(synclayer.DefaultMaxEventBytes)}
+		if _, err := d.Dispatch(t.Context(), ev); err != nil {
+			t.Fatalf("WithMaxEventBytes(%d), event of the default limit: %v", n, err)
+		}
+		ev.Data = pad(synclayer.DefaultMaxEventBytes + 1)
+		if _, err := d.Dispatch(t.Context(), ev); !errors.Is(err, synclayer.ErrInvalidEvent) {
+			t.Fatalf("WithMaxEventBytes(%d), event over the default limit: %v; want ErrInvalidEvent", n, err)
+		}
+	}
+}
+
+func TestStatusNames(t *testing.T) {
+	for s, name := range map[synclayer.Status]string{
+		synclayer.StatusSynced: "synced", synclayer.StatusDuplicate: "duplicate", synclayer.StatusStale: "stale",
+		synclayer.StatusFailed: "failed", synclayer.StatusPending: "pending",
+	} {
+		b, err := s.MarshalText()
+		if s.String() != name || err != nil || string(b) != name {
+			t.Errorf("status %d: String %q, MarshalText %q, %v; want %q", int(s), s.String(), b, err, name)
+		}
+		var back synclayer.Status
+		if err := back.UnmarshalText([]byte(name)); err != nil || back != s {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %d", name, back, err, int(s))
+		}
+	}
+	for _, s := range []synclayer.Status{0, -1, synclayer.StatusPending + 1} {
+		if want := fmt.Sprintf("Status(%d)", int(s)); s.String() != want {
+			t.Errorf("String() = %q, want %q", s.String(), want)
+		}
+		if b, err := s.MarshalText(); err == nil {
+			t.Errorf("Status(%d).MarshalText() = %q, want an error", int(s), b)
+		}
+	}
+	var s synclayer.Status
+	for _, bad := range []string{"", "Synced", "unknown"} {
+		if err := s.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("UnmarshalText(%q) = %v, want an error", bad, s)
+		}
+	}
+}
