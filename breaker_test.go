@@ -114,3 +114,35 @@ func TestBreakerDrainEndsWithRun(t *testing.T) {
 		}
 	})
 }
+
+// A breaker that opens while a route waits for its key holds that route as
+// pending once it gets the key, instead of failing it.
+func TestBreakerOpeningWhileARouteWaitsForItsKeyHoldsIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := synclayertest.NewFake()
+		d := newBreakerDispatcher(t, fake)
+		gate := make(chan struct{})
+		fake.Inject(synclayertest.Fault{Err: errors.New("503"), Wait: gate})
+		first := make(chan synclayer.Report, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); first <- rep }()
+		synctest.Wait() // e1 is in flight on K
+		second := make(chan synclayer.Report, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e2", "K", 2)); second <- rep }()
+		synctest.Wait() // e2 waits for K
+		close(gate)     // e1 fails: the breaker opens
+		if rep := <-first; rep.Results[0].Status != synclayer.StatusFailed {
+			t.Fatalf("e1: %v", statuses(rep))
+		}
+		rep := <-second
+		if rep.Results[0].Status != synclayer.StatusPending {
+			t.Fatalf("e2, which got the key after the breaker opened: %v, %v", statuses(rep), rep.Results[0].Err)
+		}
+		if fake.CallCount() != 1 {
+			t.Fatalf("%d calls; the held route must not reach the partner", fake.CallCount())
+		}
+		got, _ := d.Deliveries(context.Background(), synclayer.DeliveryFilter{EventID: "e2", Connector: "p0"})
+		if len(got) != 1 || got[0].State != synclayer.StatePending || got[0].Event == nil {
+			t.Fatalf("e2's log entry: %+v", got)
+		}
+	})
+}
