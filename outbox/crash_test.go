@@ -94,7 +94,8 @@ func (s *syncBuffer) String() string {
 type relayChild struct {
 	cmd  *exec.Cmd
 	out  *syncBuffer
-	done chan error
+	done chan struct{} // closed once the child has exited
+	err  error         // how it exited, once done is closed
 }
 
 func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
@@ -105,20 +106,28 @@ func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayChild$", "-test.count=1", "-test.timeout=4m")
 	cmd.Env = append(os.Environ(), crashEnv+"="+string(raw))
-	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { c.done <- cmd.Wait() }()
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	// A test that fails before it kills its children leaves none behind.
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-c.done
+	})
 	return c
 }
 
 // kill SIGKILLs the child and waits for it; it reports an early exit.
 func (c *relayChild) kill() error {
 	select {
-	case err := <-c.done:
-		return fmt.Errorf("relay child exited before it was killed: %v\n%s", err, c.out)
+	case <-c.done:
+		return fmt.Errorf("relay child exited before it was killed: %v\n%s", c.err, c.out)
 	default:
 	}
 	_ = c.cmd.Process.Kill()
