@@ -3,7 +3,6 @@ package outbox_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -29,7 +28,8 @@ const crashEnv = "SYNCLAYER_OUTBOX_RELAY_CHILD"
 
 // crashConfig tells a child which outbox to relay to which stream.
 type crashConfig struct {
-	DSN, Table, NATS, Stream string
+	Driver, DSN, Table, NATS, Stream string
+	Dialect                          outbox.Dialect
 }
 
 // crashLease is the children's lease: a killed child's claims pass to the
@@ -52,11 +52,7 @@ func TestRelayChild(t *testing.T) {
 	// orphan if the parent dies first.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	db, err := sql.Open("pgx", cfg.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDialect(t, cfg.Driver, cfg.Dialect, cfg.DSN)
 	nc, err := natsgo.Connect(cfg.NATS, natsgo.Timeout(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +62,7 @@ func TestRelayChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := outbox.New(db, outbox.Postgres, cfg.Table, outbox.WithLease(crashLease), outbox.WithBatch(64))
+	ob, err := outbox.New(db, cfg.Dialect, cfg.Table, outbox.WithLease(crashLease), outbox.WithBatch(64))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +94,8 @@ func (s *syncBuffer) String() string {
 type relayChild struct {
 	cmd  *exec.Cmd
 	out  *syncBuffer
-	done chan error
+	done chan struct{} // closed once the child has exited
+	err  error         // how it exited, once done is closed
 }
 
 func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
@@ -109,20 +106,28 @@ func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayChild$", "-test.count=1", "-test.timeout=4m")
 	cmd.Env = append(os.Environ(), crashEnv+"="+string(raw))
-	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { c.done <- cmd.Wait() }()
+	go func() {
+		c.err = cmd.Wait()
+		close(c.done)
+	}()
+	// A test that fails before it kills its children leaves none behind.
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-c.done
+	})
 	return c
 }
 
 // kill SIGKILLs the child and waits for it; it reports an early exit.
 func (c *relayChild) kill() error {
 	select {
-	case err := <-c.done:
-		return fmt.Errorf("relay child exited before it was killed: %v\n%s", err, c.out)
+	case <-c.done:
+		return fmt.Errorf("relay child exited before it was killed: %v\n%s", c.err, c.out)
 	default:
 	}
 	_ = c.cmd.Process.Kill()
@@ -130,7 +135,7 @@ func (c *relayChild) kill() error {
 	return nil
 }
 
-// TestRelayCrash writes 5,000 events through the outbox on PostgreSQL
+// TestRelayCrash writes 5,000 events through the outbox on each database
 // while two relay processes publish them to NATS JetStream, one of them
 // SIGKILLed five times at random points and restarted. Every committed
 // event must reach the stream (once: JetStream drops the republished ones
@@ -141,11 +146,20 @@ func TestRelayCrash(t *testing.T) {
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("inside the child")
 	}
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) { relayCrash(t, c) })
+	}
+}
+
+// relayCrash is TestRelayCrash on one database. The parent and the
+// children share it: on SQLite, a file in the parent's t.TempDir().
+func relayCrash(t *testing.T, c dbCase) {
 	natsURL := testenv.NATS.Need(t)
-	dsn := testenv.Postgres.Need(t)
-	db := openDB(t, "pgx", dsn)
-	ob := newOutbox(t, db, outbox.Postgres)
-	cfg := crashConfig{DSN: dsn, Table: ob.Table(), NATS: natsURL, Stream: "outbox-crash-" + strings.ReplaceAll(uniqueName("s"), "_", "-")}
+	dsn := c.dsn(t)
+	db := openDialect(t, c.driver, c.dialect, dsn)
+	ob := newOutbox(t, db, c.dialect)
+	cfg := crashConfig{Driver: c.driver, DSN: dsn, Dialect: c.dialect, Table: ob.Table(), NATS: natsURL,
+		Stream: "outbox-crash-" + c.name + "-" + strings.ReplaceAll(uniqueName("s"), "_", "-")}
 	ctx := t.Context()
 
 	nc, err := natsgo.Connect(natsURL, natsgo.Timeout(3*time.Second))
@@ -215,7 +229,7 @@ func TestRelayCrash(t *testing.T) {
 		}
 		kills <- nil
 	}()
-	w := newWorkload(t, db, outbox.Postgres, ob, 5000, 8, 100)
+	w := newWorkload(t, db, c.dialect, ob, 5000, 8, 100)
 	w.pause = 12 * time.Millisecond // spread the writes over the kills
 	start := time.Now()
 	w.drive(t)

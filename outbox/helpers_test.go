@@ -24,20 +24,35 @@ import (
 type dbCase struct {
 	name    string
 	dialect outbox.Dialect
-	open    func(t testing.TB) *sql.DB
+	driver  string
+	// dsn returns the service's DSN (skipping t when it is absent), or
+	// that of a new SQLite file in t.TempDir(), which other processes may
+	// open too.
+	dsn func(t testing.TB) string
 }
 
 var dbCases = []dbCase{
-	{"postgres", outbox.Postgres, func(t testing.TB) *sql.DB { return openDB(t, "pgx", testenv.Postgres.Need(t)) }},
-	{"mariadb", outbox.MariaDB, func(t testing.TB) *sql.DB { return openDB(t, "mysql", testenv.MySQL.Need(t)) }},
-	{"sqlite", outbox.SQLite, func(t testing.TB) *sql.DB {
-		db := openDB(t, "sqlite", "file:"+filepath.Join(t.TempDir(), "outbox.db")+
-			"?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	{"postgres", outbox.Postgres, "pgx", func(t testing.TB) string { return testenv.Postgres.Need(t) }},
+	{"mariadb", outbox.MariaDB, "mysql", func(t testing.TB) string { return testenv.MySQL.Need(t) }},
+	{"sqlite", outbox.SQLite, "sqlite", func(t testing.TB) string {
+		return "file:" + filepath.Join(t.TempDir(), "outbox.db") +
+			"?_pragma=busy_timeout(20000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	}},
+}
+
+// open connects to a new database of the case.
+func (c dbCase) open(t testing.TB) *sql.DB { return openDialect(t, c.driver, c.dialect, c.dsn(t)) }
+
+// openDialect connects to dsn with the pool the dialect wants.
+func openDialect(t testing.TB, driver string, d outbox.Dialect, dsn string) *sql.DB {
+	t.Helper()
+	db := openDB(t, driver, dsn)
+	if d == outbox.SQLite {
 		// SQLite has one writer at a time, and its busy wait is not fair:
 		// a small pool makes the writers and the relays queue in order.
 		db.SetMaxOpenConns(4)
-		return db
-	}},
+	}
+	return db
 }
 
 func openDB(t testing.TB, driver, dsn string) *sql.DB {

@@ -91,18 +91,27 @@ func (s *natsServer) stop() {
 // TestBrokerOutage stops the broker for ten seconds while the publisher
 // keeps writing through the outbox and a relay keeps trying: the events
 // wait in the outbox, and once the broker is back the relay catches up.
-// Every committed event must be on the stream, each once.
+// Every committed event must be on the stream, each once. It runs on each
+// database, with a broker of its own.
 func TestBrokerOutage(t *testing.T) {
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("inside the child")
 	}
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) { brokerOutage(t, c) })
+	}
+}
+
+// brokerOutage is TestBrokerOutage on one database, with a broker of its
+// own.
+func brokerOutage(t *testing.T, c dbCase) {
 	srv := &natsServer{bin: findNATSServer(t), dir: t.TempDir(), port: freePort(t)}
 	if err := srv.start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.stop)
-	db := openDB(t, "pgx", testenv.Postgres.Need(t))
-	ob := newOutbox(t, db, outbox.Postgres, outbox.WithLease(3*time.Second))
+	db := c.open(t)
+	ob := newOutbox(t, db, c.dialect, outbox.WithLease(3*time.Second))
 	ctx := t.Context()
 
 	url := fmt.Sprintf("nats://127.0.0.1:%d", srv.port)
@@ -162,7 +171,7 @@ func TestBrokerOutage(t *testing.T) {
 		}
 		outage <- outcome{peak: peak, err: srv.start()}
 	}()
-	w := newWorkload(t, db, outbox.Postgres, ob, 3000, 8, 50)
+	w := newWorkload(t, db, c.dialect, ob, 3000, 8, 50)
 	w.pause = 20 * time.Millisecond // writes go on while the broker is down
 	start := time.Now()
 	w.drive(t)
