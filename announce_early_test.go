@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -69,6 +70,38 @@ func TestEarlyAnnouncementClaim(t *testing.T) {
 			if got[i] != want[i] {
 				t.Fatalf("announcements %q, want %q", got, want)
 			}
+		}
+	})
+}
+
+// An early claim that finds the announcement leased by another process
+// does not publish: from the bus the event goes back for a redelivery, and
+// once the other lease is gone it is announced once.
+func TestEarlyAnnouncementClaimBusyElsewhere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := synclayer.NewMemoryStore()
+		reg, _ := newFakes(t, 1)
+		pub := &recordingPublisher{}
+		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub), synclayer.WithStore(remoteStore{mem}))
+		h, stop := runHandler(t, d)
+		defer stop()
+		ctx := context.Background()
+		other := synclayer.Claim{Connector: "$announce", Key: "x", EventID: synclayer.SyncCompleted + "/x", LeaseTTL: 5 * time.Second}
+		cr, err := mem.Claim(ctx, other)
+		if err != nil || cr.Status != synclayer.ClaimAcquired {
+			t.Fatalf("the other process's claim: %+v, %v", cr, err)
+		}
+		err = h(ctx, event("x", "K", 1))
+		if _, ok := synclayer.RedeliverAfter(err); !ok || len(pub.Events()) != 0 {
+			t.Fatalf("handler = %v with %d announcements; want a redelivery and none", err, len(pub.Events()))
+		}
+		time.Sleep(6 * time.Second) // the other process died: its lease lapses
+		if err := h(ctx, event("x", "K", 1)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := len(pub.Events()); n != 1 {
+			t.Fatalf("%d announcements, want 1", n)
 		}
 	})
 }
