@@ -18,8 +18,9 @@ type remoteStore struct{ synclayer.Store }
 
 // Under Run with a remote store, each outcome is announced exactly once:
 // SyncCompleted (through the early claim), SyncFailed (the early claim
-// given back first, so the key is not busy), and nothing while a route is
-// held, without leaving the announcement's key busy for later.
+// given back first, so the key is not busy, and its own claim recorded, so
+// a later success is still announced), and nothing while a route is held,
+// without leaving the announcement's key busy for later.
 func TestEarlyAnnouncementClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
@@ -43,6 +44,12 @@ func TestEarlyAnnouncementClaim(t *testing.T) {
 			t.Fatalf("a route failed for good: handler = %v, want a permanent error", err)
 		}
 		synctest.Wait()
+		// Replayed once the partner is fixed, it completes: a new outcome,
+		// announced as such.
+		if err := h(ctx, event("bad", "K2", 1)); err != nil {
+			t.Fatalf("redelivery of the failed event: %v", err)
+		}
+		synctest.Wait()
 
 		must(t, d.Pause("p0"))
 		if err := h(ctx, event("held", "K3", 1)); err == nil {
@@ -62,7 +69,7 @@ func TestEarlyAnnouncementClaim(t *testing.T) {
 		for _, ev := range pub.Events() {
 			got = append(got, ev.ID)
 		}
-		want := []string{"SyncCompleted:ok", "SyncFailed:bad", "SyncCompleted:held"}
+		want := []string{"SyncCompleted:ok", "SyncFailed:bad", "SyncCompleted:bad", "SyncCompleted:held"}
 		if len(got) != len(want) {
 			t.Fatalf("announcements %q, want %q", got, want)
 		}
