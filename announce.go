@@ -71,7 +71,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 		_ = settle(ctx, d.store.Release, c, cr.Token) // the lease expires anyway
 		return fmt.Errorf("synclayer: event %s: %w: %s: %w", quote(ev.ID), ErrPublish, kind, err)
 	}
-	if _, local := d.store.(*MemoryStore); fromBus && !local {
+	if fromBus && d.remoteStore {
 		d.finishLater(ctx, func(ctx context.Context) { _ = settle(ctx, d.store.Complete, c, cr.Token) })
 		return nil
 	}
@@ -125,10 +125,7 @@ type earlyClaim struct {
 // with a publisher and a store across the network, and no route held (a
 // held route is not announced now). It returns nil otherwise.
 func (d *Dispatcher) claimEarly(ctx context.Context, ev *Event, routes []route, fromBus bool) *earlyClaim {
-	if !fromBus || d.pub == nil {
-		return nil
-	}
-	if _, local := d.store.(*MemoryStore); local {
+	if !fromBus || d.pub == nil || !d.remoteStore {
 		return nil
 	}
 	now := time.Now()

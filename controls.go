@@ -14,10 +14,6 @@ import (
 // ErrUnknownConnector: no connector of that name is registered.
 var ErrUnknownConnector = errors.New("unknown connector")
 
-// errHeld stops a push whose connector was paused or whose breaker opened;
-// the route queues as pending.
-var errHeld = ErrHeld
-
 // connControl is a dispatcher's runtime state of one connector.
 type connControl struct {
 	paused   atomic.Bool

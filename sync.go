@@ -301,6 +301,7 @@ type Dispatcher struct {
 	renewer      LeaseRenewer // store, when it can renew leases
 	logCompleter LogCompleter // store, when it can write the log with Complete
 	durableLog   bool         // log survives a restart (DurableLog)
+	remoteStore  bool         // store is across the network (not the MemoryStore)
 
 	ctl      sync.Map // *connEntry -> *connControl
 	watchMu  sync.Mutex
@@ -341,6 +342,8 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	}
 	d.renewer, _ = d.store.(LeaseRenewer)
 	d.logCompleter, _ = d.store.(LogCompleter)
+	_, local := d.store.(*MemoryStore)
+	d.remoteStore = !local
 	if dl, ok := d.log.(DurableLog); ok {
 		d.durableLog = dl.Durable()
 	}
@@ -553,7 +556,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		if rerr := settle(ctx, d.store.Release, claim, cr.Token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
 		}
-		if errors.Is(err, errHeld) && d.log != nil {
+		if errors.Is(err, ErrHeld) && d.log != nil {
 			return d.hold(ctx, ev, &rec, ctl, res)
 		}
 		dl.State, dl.Error, dl.Event = StateFailed, bound(err.Error()), cloneEvent(ev)
@@ -747,7 +750,7 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 		if ctl.br != nil {
 			var ok bool
 			if ok, probe = ctl.br.allow(aStart); !ok {
-				out.err = errHeld
+				out.err = ErrHeld // the route queues as pending
 				return out
 			}
 		}
