@@ -452,26 +452,35 @@ func jsonEqual(a, b json.RawMessage) bool {
 }
 
 func testRetryThenAck(t *testing.T, r *busRun) {
+	ackAfter(t, r, r.cfg.MaxDeliveries-1, "failures", func(n int) error {
+		return fmt.Errorf("synclayertest: delivery %d fails on purpose", n)
+	})
+}
+
+// ackAfter publishes one event to a handler that returns errFor(n) for its
+// first k deliveries (what they are, for messages) and then succeeds. The
+// event must be acknowledged after exactly k+1 calls, with no dead letter.
+func ackAfter(t *testing.T, r *busRun, k int, what string, errFor func(n int) error) {
+	t.Helper()
 	c := newCounter()
-	fails := r.cfg.MaxDeliveries - 1
 	r.subscribe("a", true, func(_ context.Context, ev synclayer.Event) error {
 		n := c.enter(ev.ID)
 		var err error
-		if n <= fails {
-			err = fmt.Errorf("synclayertest: delivery %d fails on purpose", n)
+		if n <= k {
+			err = errFor(n)
 		}
 		c.exit(ev.ID, err)
 		return err
 	})
 	ev := r.event(busEventType)
 	r.publish(ev)
-	r.waitFor("the event to be acknowledged", func() bool { return c.ackedCount() == 1 })
+	r.waitFor("the event to be acknowledged after its "+what, func() bool { return c.ackedCount() == 1 })
 	r.settle()
-	if n := c.get(ev.ID); n != fails+1 {
-		t.Errorf("handler called %d times, want %d (%d failures, then one success)", n, fails+1, fails)
+	if n := c.get(ev.ID); n != k+1 {
+		t.Errorf("handler called %d times, want %d (%d %s, then one success)", n, k+1, k, what)
 	}
 	if dls := r.deadLetters(); len(dls) != 0 {
-		t.Errorf("dead letters after a success: %+v", dls)
+		t.Errorf("dead letters after %d %s and a success: %+v", k, what, dls)
 	}
 }
 

@@ -14,27 +14,9 @@ import (
 const busDeferDelay = busRedeliveryDelay
 
 func testRedeliverUncounted(t *testing.T, r *busRun) {
-	c := newCounter()
-	deferrals := r.cfg.MaxDeliveries + 2
-	r.subscribe("a", true, func(_ context.Context, ev synclayer.Event) error {
-		n := c.enter(ev.ID)
-		var err error
-		if n <= deferrals {
-			err = synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d came too early: %w", n, synclayer.ErrKeyBusy), busDeferDelay)
-		}
-		c.exit(ev.ID, err)
-		return err
+	ackAfter(t, r, r.cfg.MaxDeliveries+2, "deferrals", func(n int) error {
+		return synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d came too early: %w", n, synclayer.ErrKeyBusy), busDeferDelay)
 	})
-	ev := r.event(busEventType)
-	r.publish(ev)
-	r.waitFor("the event to be acknowledged after its deferrals", func() bool { return c.ackedCount() == 1 })
-	r.settle()
-	if n := c.get(ev.ID); n != deferrals+1 {
-		t.Errorf("handler called %d times, want %d (%d deferrals, then one success)", n, deferrals+1, deferrals)
-	}
-	if dls := r.deadLetters(); len(dls) != 0 {
-		t.Errorf("an event that was only deferred was dead-lettered: %+v", dls)
-	}
 }
 
 func testRedeliverThenFail(t *testing.T, r *busRun) {
