@@ -169,17 +169,13 @@ func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n := f.Limit
-	rows, next, err := listPage(r.Context(), func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
+	rows, next, ok := h.page(w, r, c, f.Limit, func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
 		f.Limit = limit
 		return h.d.Deliveries(ctx, f)
-	}, c, n)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
-		return
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, DeliveryPage{Deliveries: rows, Next: next})
 	}
-	h.ledger.refresh(r.Context(), h.d)
-	writeJSON(w, http.StatusOK, DeliveryPage{Deliveries: h.deliveries(rows), Next: next.String()})
 }
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
@@ -188,17 +184,26 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	n := f.Limit
-	rows, next, err := listPage(r.Context(), func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
+	rows, next, ok := h.page(w, r, c, f.Limit, func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
 		f.Limit = limit
 		return h.d.DeadLetters(ctx, f)
-	}, c, n)
+	})
+	if ok {
+		writeJSON(w, http.StatusOK, DeadLetterPage{DeadLetters: rows, Next: next})
+	}
+}
+
+// page reads the page of n rows after cursor c through list, as the
+// monitor shows them, and the next page's cursor. On failure it answers
+// the request itself and reports false.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, c Cursor, n int, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error)) ([]Delivery, string, bool) {
+	rows, next, err := listPage(r.Context(), list, c, n)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
-		return
+		return nil, "", false
 	}
 	h.ledger.refresh(r.Context(), h.d)
-	writeJSON(w, http.StatusOK, DeadLetterPage{DeadLetters: h.deliveries(rows), Next: next.String()})
+	return h.deliveries(rows), next.String(), true
 }
 
 // EventOutcome is the body of GET api/events/{id}.
