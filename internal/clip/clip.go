@@ -1,0 +1,32 @@
+// Package clip bounds strings for error messages and logs. It is the one
+// truncation helper of the module: every package that shortens text it did not
+// write calls it, so no message is ever cut in the middle of a UTF-8 sequence.
+package clip
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Ellipsis marks where String cut its input.
+const Ellipsis = "…"
+
+// String returns s cut to at most n bytes of valid UTF-8, with Ellipsis added
+// when anything was cut. A cut never splits a multi-byte character, and bytes
+// that are not UTF-8 become U+FFFD. n <= 0 gives the empty string.
+func String(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) > n {
+		cut := n
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + Ellipsis
+	}
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

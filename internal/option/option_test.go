@@ -1,0 +1,60 @@
+package option_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer/internal/option"
+)
+
+type config struct {
+	timeout time.Duration
+	name    string
+}
+
+type Option func(*config) error
+
+func withTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if err := option.NonNegative("WithTimeout", d); err != nil {
+			return err
+		}
+		c.timeout = option.Default(d, 5*time.Second)
+		return nil
+	}
+}
+
+func withName(s string) Option {
+	return func(c *config) error { c.name = s; return nil }
+}
+
+func TestApply(t *testing.T) {
+	var c config
+	if err := option.Apply("New", &c, []Option{nil, withTimeout(0), withName("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if c.timeout != 5*time.Second || c.name != "x" {
+		t.Fatalf("config = %+v: a zero timeout must mean the default", c)
+	}
+
+	c = config{}
+	err := option.Apply("New", &c, []Option{withTimeout(-time.Second), withName("never")})
+	if !errors.Is(err, option.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	if got, want := err.Error(), "New: invalid option WithTimeout(-1s): must not be negative"; got != want {
+		t.Fatalf("err = %q, want %q", got, want)
+	}
+	if c.name != "" {
+		t.Fatal("Apply ran an option after a failing one")
+	}
+}
+
+func ExampleApply() {
+	var c config
+	err := option.Apply("New", &c, []Option{withTimeout(-time.Second)})
+	fmt.Println(err)
+	// Output: New: invalid option WithTimeout(-1s): must not be negative
+}
