@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // announceConnector is the reserved store namespace of announcements: their
@@ -191,7 +193,7 @@ func announcement(source, kind string, rep Report) (Event, error) {
 			DurationMs: r.Duration.Milliseconds(),
 		}
 		if r.Err != nil {
-			a.Results[i].Error = bound(r.Err.Error())
+			a.Results[i].Error = clip.String(r.Err.Error(), maxMessage)
 		}
 	}
 	data, err := json.Marshal(a)

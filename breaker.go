@@ -1,7 +1,7 @@
 package synclayer
 
 import (
-	"strconv"
+	"context"
 	"sync"
 	"time"
 )
@@ -39,18 +39,6 @@ func (p BreakerPolicy) withDefaults() BreakerPolicy {
 	return p
 }
 
-// WithBreaker gives the connector a circuit breaker (default: none).
-func WithBreaker(p BreakerPolicy) ConnectorOption {
-	return func(c *connConfig) error {
-		if p.FailureRate < 0 || p.FailureRate > 1 {
-			return errorf("breaker failure rate %v is outside [0, 1]", p.FailureRate)
-		}
-		pp := p.withDefaults()
-		c.breaker = &pp
-		return nil
-	}
-}
-
 // BreakerState is the state of a circuit breaker.
 type BreakerState int
 
@@ -63,21 +51,23 @@ const (
 	BreakerHalfOpen
 )
 
-// String returns "closed", "open" or "half_open".
-func (s BreakerState) String() string {
-	switch s {
-	case BreakerClosed:
-		return "closed"
-	case BreakerOpen:
-		return "open"
-	case BreakerHalfOpen:
-		return "half_open"
-	}
-	return "BreakerState(" + strconv.Itoa(int(s)) + ")"
-}
+var breakerEnum = enum{"BreakerState", []string{BreakerClosed: "closed", BreakerOpen: "open", BreakerHalfOpen: "half_open"}}
 
-// MarshalText encodes the state as its name.
-func (s BreakerState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// String returns "closed", "open" or "half_open", or "BreakerState(n)" for
+// an unknown value.
+func (s BreakerState) String() string { return breakerEnum.String(int(s)) }
+
+// MarshalText encodes the state as its name; an unknown value is an error.
+func (s BreakerState) MarshalText() ([]byte, error) { return breakerEnum.MarshalText(int(s)) }
+
+// UnmarshalText decodes a state name; anything else is an error.
+func (s *BreakerState) UnmarshalText(b []byte) error {
+	v, err := breakerEnum.UnmarshalText(b)
+	if err == nil {
+		*s = BreakerState(v)
+	}
+	return err
+}
 
 const breakerBuckets = 10
 
@@ -190,4 +180,31 @@ func (b *breaker) reopenAt() time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.openedAt.Add(b.p.OpenFor)
+}
+
+// breakerChanged tells the observers and, when the breaker closes or may
+// probe, drains what queued.
+func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to BreakerState) {
+	if from == to {
+		return
+	}
+	if bo, ok := d.obs.(BreakerObserver); ok {
+		bo.ObserveBreaker(ctx, ce.name, from, to)
+	}
+	switch to {
+	case BreakerOpen:
+		// Probe once OpenFor has passed: push the oldest pending item. The
+		// wait and the drain end with the Run they belong to.
+		at := d.control(ce).br.reopenAt()
+		d.background(ctx, time.Until(at), func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+	case BreakerClosed:
+		d.background(ctx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+	}
+}
+
+// BreakerObserver is an optional extension of [Observer]: the dispatcher
+// calls ObserveBreaker when a connector's circuit breaker changes state, so
+// an alert can be sent when one opens.
+type BreakerObserver interface {
+	ObserveBreaker(ctx context.Context, connector string, from, to BreakerState)
 }

@@ -11,9 +11,6 @@ import (
 	"time"
 )
 
-// ErrUnknownConnector: no connector of that name is registered.
-var ErrUnknownConnector = errors.New("unknown connector")
-
 // connControl is a dispatcher's runtime state of one connector.
 type connControl struct {
 	paused   atomic.Bool
@@ -329,62 +326,4 @@ func (d *Dispatcher) Watch(fn func(Delivery)) (stop func()) {
 			d.watchers.Store(&next)
 		})
 	}
-}
-
-// record puts dl in the log and tells the watchers. dl.Updated is set to
-// now unless the caller set it (saving a clock read on the hot path).
-func (d *Dispatcher) record(ctx context.Context, dl Delivery) {
-	if d.log == nil && len(*d.watchers.Load()) == 0 {
-		return
-	}
-	if dl.Updated.IsZero() {
-		dl.Updated = time.Now()
-	}
-	if d.log != nil {
-		_ = d.log.Put(ctx, dl) // the log is for operators; a failing log must not fail pushes
-	}
-	d.notify(dl)
-}
-
-// notify tells the watchers of dl, already in the log.
-func (d *Dispatcher) notify(dl Delivery) {
-	for _, fn := range *d.watchers.Load() {
-		fn(dl)
-	}
-}
-
-// breakerChanged tells the observers and, when the breaker closes or may
-// probe, drains what queued.
-func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to BreakerState) {
-	if from == to {
-		return
-	}
-	if bo, ok := d.obs.(BreakerObserver); ok {
-		bo.ObserveBreaker(ctx, ce.name, from, to)
-	}
-	switch to {
-	case BreakerOpen:
-		// Probe once OpenFor has passed: push the oldest pending item. The
-		// wait and the drain end with the Run they belong to.
-		at := d.control(ce).br.reopenAt()
-		d.background(ctx, time.Until(at), func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
-	case BreakerClosed:
-		d.background(ctx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
-	}
-}
-
-// BreakerObserver is an optional extension of [Observer]: the dispatcher
-// calls ObserveBreaker when a connector's circuit breaker changes state, so
-// an alert can be sent when one opens.
-type BreakerObserver interface {
-	ObserveBreaker(ctx context.Context, connector string, from, to BreakerState)
-}
-
-// EventObserver is an optional extension of [Observer] for tracing: the
-// dispatcher calls StartEvent before it works on an event and uses the
-// returned context for the event's routes and attempts, then calls EndEvent
-// with the report.
-type EventObserver interface {
-	StartEvent(ctx context.Context, ev Event) context.Context
-	EndEvent(ctx context.Context, rep Report)
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -35,39 +34,30 @@ const (
 	StateDead
 )
 
-var stateNames = [...]string{StatePending: "pending", StateInProgress: "in_progress", StateSynced: "synced",
-	StateDuplicate: "duplicate", StateStale: "stale", StateFailed: "failed", StateDead: "dead"}
+var stateEnum = enum{"DeliveryState", []string{StatePending: "pending", StateInProgress: "in_progress",
+	StateSynced: "synced", StateDuplicate: "duplicate", StateStale: "stale", StateFailed: "failed", StateDead: "dead"}}
 
 // String returns the state's name: "pending", "in_progress", "synced",
-// "duplicate", "stale", "failed" or "dead".
-func (s DeliveryState) String() string {
-	if s > 0 && int(s) < len(stateNames) {
-		return stateNames[s]
-	}
-	return "DeliveryState(" + strconv.Itoa(int(s)) + ")"
-}
+// "duplicate", "stale", "failed" or "dead", or "DeliveryState(n)" for an
+// unknown value.
+func (s DeliveryState) String() string { return stateEnum.String(int(s)) }
 
-// MarshalText encodes the state as its name.
-func (s DeliveryState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// MarshalText encodes the state as its name; an unknown value is an error.
+func (s DeliveryState) MarshalText() ([]byte, error) { return stateEnum.MarshalText(int(s)) }
 
-// UnmarshalText decodes a state name.
+// UnmarshalText decodes a state name; anything else is an error.
 func (s *DeliveryState) UnmarshalText(b []byte) error {
-	st, ok := ParseDeliveryState(string(b))
-	if !ok {
-		return &json.UnsupportedValueError{Str: "synclayer: unknown delivery state " + strconv.Quote(string(b))}
+	v, err := stateEnum.UnmarshalText(b)
+	if err == nil {
+		*s = DeliveryState(v)
 	}
-	*s = st
-	return nil
+	return err
 }
 
 // ParseDeliveryState returns the state named name.
 func ParseDeliveryState(name string) (DeliveryState, bool) {
-	for i, n := range stateNames {
-		if n != "" && n == name {
-			return DeliveryState(i), true
-		}
-	}
-	return 0, false
+	v, err := stateEnum.UnmarshalText([]byte(name))
+	return DeliveryState(v), err == nil
 }
 
 // Final reports whether the state is an outcome that needs no more work

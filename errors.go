@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // Error categories. Test for them with [errors.Is]; the details of a failure
@@ -100,8 +102,13 @@ func (e *PanicError) Error() string {
 func (e *PanicError) Unwrap() error { return ErrPanic }
 
 func newPanicError(where string, v any) *PanicError {
-	return &PanicError{Where: where, Type: fmt.Sprintf("%T", v), Value: bound(fmt.Sprint(v))}
+	return &PanicError{Where: where, Type: fmt.Sprintf("%T", v), Value: clip.String(fmt.Sprint(v), maxMessage)}
 }
+
+// maxMessage bounds an error text the package keeps (in a delivery, an
+// announcement, a PanicError), so a partner's 10 MB error page cannot blow
+// up the log.
+const maxMessage = 1024
 
 // maxQuoted bounds how much of an identifier an error message repeats, so a
 // hostile 10 MB key cannot blow up log lines.
@@ -111,13 +118,24 @@ const maxQuoted = 256
 // and invalid UTF-8 are visible and harmless) and bounded in length.
 func quote(s string) string {
 	if len(s) > maxQuoted {
-		cut := maxQuoted
-		for cut > 0 && !isRuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%q…(%d bytes)", s[:cut], len(s))
+		return fmt.Sprintf("%q…(%d bytes)", clip.Prefix(s, maxQuoted), len(s))
 	}
 	return fmt.Sprintf("%q", s)
 }
 
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+// ErrUnknownConnector: no connector of that name is registered.
+var ErrUnknownConnector = errors.New("unknown connector")
+
+// ErrKeyBusy marks a route whose record key is leased by another process
+// (pushing it now, or dead and not yet past its lease). [Dispatcher.Run]
+// does not wait for such a key in a handler slot: it gives the slot back
+// and asks the bus, with [Redeliver], to bring the event again once the
+// lease can have ended.
+var ErrKeyBusy = errors.New("record key busy in another process")
+
+// ErrHeld marks a route held back because its connector is paused or its
+// circuit breaker is open, while the delivery log cannot keep it across a
+// restart (it is not a [DurableLog], or it is full). [Dispatcher.Run] asks
+// the bus, with [Redeliver], to bring the event again later rather than
+// acknowledge what lives only in memory.
+var ErrHeld = errors.New("connector held: paused or circuit open")

@@ -154,3 +154,12 @@ func (o logObserver) ObserveResult(ctx context.Context, ev Event, r Result) {
 	}
 	o.l.LogAttrs(ctx, level, "synclayer: result", attrs...)
 }
+
+// EventObserver is an optional extension of [Observer] for tracing: the
+// dispatcher calls StartEvent before it works on an event and uses the
+// returned context for the event's routes and attempts, then calls EndEvent
+// with the report.
+type EventObserver interface {
+	StartEvent(ctx context.Context, ev Event) context.Context
+	EndEvent(ctx context.Context, rep Report)
+}

@@ -11,12 +11,6 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Defaults of a connector registered without the matching option.
-const (
-	DefaultTimeout     = 30 * time.Second // per attempt
-	DefaultConcurrency = 32               // Sync calls in flight per connector
-)
-
 // Registry is the set of connectors and the event types routed to each.
 // The caller owns it; there is no global registry. Register connectors
 // before dispatching; registering later is allowed and takes effect for the
@@ -36,86 +30,6 @@ func NewRegistry() *Registry {
 	empty := map[string][]route{}
 	r.routes.Store(&empty)
 	return r
-}
-
-// ConnectorOption configures one connector at [Registry.Register].
-type ConnectorOption func(*connConfig) error
-
-type connConfig struct {
-	routes      []route
-	policy      RetryPolicy
-	timeout     time.Duration
-	concurrency int
-	rateLimit   rate.Limit
-	burst       int
-	breaker     *BreakerPolicy
-}
-
-// Route sends events of eventType to the connector, mapped by m. Repeat it
-// for each event type the connector handles; a connector needs at least one.
-func Route(eventType string, m Mapper) ConnectorOption {
-	return func(c *connConfig) error {
-		if eventType == "" {
-			return errors.New("route with an empty event type")
-		}
-		if m == nil {
-			return fmt.Errorf("route %q has a nil mapper", eventType)
-		}
-		for _, r := range c.routes {
-			if r.eventType == eventType {
-				return fmt.Errorf("event type %q routed twice", eventType)
-			}
-		}
-		c.routes = append(c.routes, route{eventType: eventType, mapper: m})
-		return nil
-	}
-}
-
-// WithRetry sets the connector's retry policy (default [DefaultRetryPolicy];
-// zero fields take its values).
-func WithRetry(p RetryPolicy) ConnectorOption {
-	return func(c *connConfig) error {
-		if p.MaxAttempts < 0 || p.InitialInterval < 0 || p.MaxInterval < 0 || p.MaxElapsed < 0 || p.Multiplier < 0 {
-			return fmt.Errorf("retry policy has a negative field: %+v", p)
-		}
-		c.policy = p
-		return nil
-	}
-}
-
-// WithTimeout bounds each attempt of Sync (default [DefaultTimeout]).
-func WithTimeout(perAttempt time.Duration) ConnectorOption {
-	return func(c *connConfig) error {
-		if perAttempt <= 0 {
-			return fmt.Errorf("timeout %v is not positive", perAttempt)
-		}
-		c.timeout = perAttempt
-		return nil
-	}
-}
-
-// WithConcurrency bounds how many Sync calls of the connector run at once
-// (default [DefaultConcurrency]). Waiting for a retry does not hold a slot.
-func WithConcurrency(n int) ConnectorOption {
-	return func(c *connConfig) error {
-		if n < 1 {
-			return fmt.Errorf("concurrency %d is less than 1", n)
-		}
-		c.concurrency = n
-		return nil
-	}
-}
-
-// WithRateLimit bounds the connector's attempts to perSecond on average,
-// with bursts of up to burst (default: no limit). Retries count too.
-func WithRateLimit(perSecond float64, burst int) ConnectorOption {
-	return func(c *connConfig) error {
-		if perSecond <= 0 || burst < 1 {
-			return fmt.Errorf("rate limit %v/s with burst %d: both must be positive", perSecond, burst)
-		}
-		c.rateLimit, c.burst = rate.Limit(perSecond), burst
-		return nil
-	}
 }
 
 // Register adds the connector c under name. The name identifies the

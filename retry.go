@@ -1,7 +1,9 @@
 package synclayer
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -147,4 +149,45 @@ func jitter(d time.Duration, f float64) time.Duration {
 	}
 	delta := f * float64(d)
 	return time.Duration(float64(d) - delta + rand.Float64()*2*delta)
+}
+
+// nextWait decides, after a failed attempt, how long to wait before the
+// next one, or returns the route's final error.
+//
+//go:noinline
+func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBackOff, attempt int, first, now time.Time, err error) (time.Duration, error) {
+	switch {
+	case IsPermanent(err):
+		return 0, err
+	case ctx.Err() != nil:
+		return 0, afterErr(ctx.Err(), err)
+	case attempt >= p.MaxAttempts:
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, now.Sub(first).Round(time.Millisecond), err))
+	}
+	wait := sched.NextBackOff()
+	if hint, ok := RetryAfterHint(err); ok {
+		wait = min(hint, p.MaxInterval)
+	}
+	if wait < 0 || now.Sub(first)+wait > p.MaxElapsed {
+		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v (retry budget %v spent): %w", attempt, now.Sub(first).Round(time.Millisecond), p.MaxElapsed, err))
+	}
+	return wait, nil
+}
+
+//go:noinline
+func afterErr(ctxErr, last error) error { return fmt.Errorf("%w (after: %w)", ctxErr, last) }
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -19,14 +19,27 @@ func String(s string, n int) string {
 		return ""
 	}
 	if len(s) > n {
-		cut := n
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + Ellipsis
+		s = Prefix(s, n) + Ellipsis
 	}
 	if utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// Prefix returns the longest prefix of s of at most n bytes that does not end
+// inside a multi-byte character. It adds nothing and repairs nothing, so a
+// caller that quotes the result (%q) still shows invalid bytes as they are.
+func Prefix(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }

@@ -49,3 +49,21 @@ func ExampleString() {
 	fmt.Println(clip.String("partner said: service unavailable", 13))
 	// Output: partner said:…
 }
+
+func TestPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"héllo", 2, "h"},
+		{"héllo", 3, "hé"},
+		{"bad\xffbyte", 5, "bad\xffb"}, // invalid bytes are kept for %q to show
+		{"abc", 10, "abc"},
+		{"abc", 0, ""},
+	} {
+		if got := clip.Prefix(tc.in, tc.n); got != tc.want {
+			t.Errorf("Prefix(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package synclayer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Dispatcher fans events out to the connectors of a [Registry]: it maps each
+// event for every connector routed for its type, serialises pushes per
+// record key (in process, and across processes through the [Store]'s
+// leases), skips what was already done or is stale, pushes under the
+// connector's retry policy, and reports and announces the outcome.
+//
+// A Dispatcher is safe for concurrent use. Its zero value is not usable;
+// call [NewDispatcher].
+type Dispatcher struct {
+	reg           *Registry
+	store         Store
+	pub           Publisher
+	obs           Observer
+	evObs         EventObserver // obs, when it implements EventObserver
+	log           DeliveryLog
+	logSet        bool
+	source        string
+	retention     time.Duration
+	drainTimeout  time.Duration
+	maxEventBytes int
+
+	leaseTTL     time.Duration
+	renewer      LeaseRenewer // store, when it can renew leases
+	logCompleter LogCompleter // store, when it can write the log with Complete
+	durableLog   bool         // log survives a restart (DurableLog)
+	remoteStore  bool         // store is across the network (not the MemoryStore)
+
+	ctl      sync.Map // *connEntry -> *connControl
+	watchMu  sync.Mutex
+	watchSeq uint64
+	watchers atomic.Pointer[map[uint64]func(Delivery)]
+	tasks    chan routeTask // idle route workers wait here
+
+	announceLocks keyLocks // per event ID
+
+	runsMu sync.Mutex
+	runs   []*runLife // the Runs in progress, newest last
+}
+
+// NewDispatcher returns a dispatcher over reg. Options may be nil.
+func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	d := &Dispatcher{
+		reg:           reg,
+		obs:           LogObserver(slog.Default()),
+		source:        "synclayer",
+		retention:     7 * 24 * time.Hour,
+		drainTimeout:  30 * time.Second,
+		leaseTTL:      DefaultLeaseTTL,
+		maxEventBytes: DefaultMaxEventBytes,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(d)
+		}
+	}
+	if d.store == nil {
+		d.store = NewMemoryStore()
+	}
+	if !d.logSet {
+		d.log = NewMemoryLog(0)
+	}
+	d.renewer, _ = d.store.(LeaseRenewer)
+	d.logCompleter, _ = d.store.(LogCompleter)
+	_, local := d.store.(*MemoryStore)
+	d.remoteStore = !local
+	if dl, ok := d.log.(DurableLog); ok {
+		d.durableLog = dl.Durable()
+	}
+	d.evObs, _ = d.obs.(EventObserver)
+	d.watchers.Store(&map[uint64]func(Delivery){})
+	d.tasks = make(chan routeTask)
+	d.announceLocks.init()
+	return d
+}
+
+// Dispatch pushes ev to every connector routed for ev.Type, concurrently,
+// and waits for all of them. Each route is mapped, checked against the
+// store (already done: Duplicate; older version: Stale), pushed with
+// retries, and recorded. Then, when a Publisher is set, it announces
+// SyncCompleted or SyncFailed once per event.
+//
+// A route whose key is leased by another process waits here until the
+// lease ends or ctx does ([Dispatcher.Run] does not wait: it hands such an
+// event back to the bus). A route held by a paused connector or an open
+// circuit breaker is Pending, kept in the delivery log for
+// [Dispatcher.Resume].
+//
+// An event type with no route gives an empty report and a nil error. The
+// returned error equals report.Err(): the failed routes, an invalid event,
+// or an announcement that could not be published. Failures of one route
+// never affect another.
+func (d *Dispatcher) Dispatch(ctx context.Context, ev Event) (Report, error) {
+	return d.dispatch(ctx, ev, false)
+}
+
+// dispatch is Dispatch; fromBus says the event came through Run, whose
+// handler must not wait long for a key another process holds.
+func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Report, error) {
+	rep := Report{Event: ev}
+	if err := d.validateEvent(ev); err != nil {
+		rep.err = err
+		return rep, err
+	}
+	routes := d.reg.routesFor(ev.Type)
+	if len(routes) == 0 {
+		return rep, nil
+	}
+	if d.evObs != nil {
+		ctx = d.evObs.StartEvent(ctx, ev)
+		defer func() { d.evObs.EndEvent(ctx, rep) }()
+	}
+	ahead := d.claimEarly(ctx, &ev, routes, fromBus)
+	rep.Results = make([]Result, len(routes))
+	if len(routes) == 1 {
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
+	} else {
+		var wg sync.WaitGroup
+		wg.Add(len(routes) - 1)
+		for i := 1; i < len(routes); i++ {
+			d.goRoute(routeTask{ctx: ctx, ev: &ev, rt: &routes[i], res: &rep.Results[i], wg: &wg, fromBus: fromBus})
+		}
+		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
+		wg.Wait()
+	}
+	if d.pub != nil {
+		if err := d.announce(ctx, rep, fromBus, ahead); err != nil {
+			rep.err = err
+		}
+	}
+	return rep, rep.Err()
+}
+
+func (d *Dispatcher) validateEvent(ev Event) error {
+	var why string
+	switch {
+	case ev.ID == "":
+		why = "no ID"
+	case ev.Type == "":
+		why = "no Type"
+	case len(ev.Data) > d.maxEventBytes:
+		why = fmt.Sprintf("Data is %d bytes, over the limit of %d", len(ev.Data), d.maxEventBytes)
+	default:
+		return nil
+	}
+	return Permanent(fmt.Errorf("synclayer: event %s (%s): %w: %s", quote(ev.ID), quote(ev.Type), ErrInvalidEvent, why))
+}

@@ -1,0 +1,529 @@
+package synclayer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/hmsplatform/synclayer/internal/clip"
+)
+
+// This file is the path of one route, one event pushed to one connector,
+// top to bottom in the order the stages run:
+//
+//  1. map: the connector's Mapper turns the event into a Record (mapRecord);
+//  2. validate: the record key is checked (validateKey);
+//  3. hold: a paused connector or an open breaker queues the route as
+//     pending in the delivery log (hold);
+//  4. lock: one push per key at a time in this process (keylock.go);
+//  5. claim: the store's lease on the key, or Duplicate or Stale (claim);
+//  6. push: the connector's Sync under the retry policy, with the lease
+//     kept alive (pushClaimed, push; retry.go has the policy);
+//  7. settle: Complete on success, Release on failure (settle);
+//  8. record: the outcome goes to the delivery log and the watchers
+//     (record);
+//  9. observe: the counters and the Observer see the result (observe).
+//
+// Dispatch (dispatcher.go) runs one route per connector routed for the
+// event, concurrently.
+
+// runRoute runs one route through every stage, fills res, and never
+// panics.
+func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result, fromBus bool) {
+	start := time.Now()
+	res.Connector = rt.conn.name
+	ctl := d.control(rt.conn)
+	op, err := d.routeSteps(ctx, ev, rt, ctl, res, start, fromBus)
+	if err != nil {
+		failRoute(ev, res, op, err)
+	}
+	res.Duration = time.Since(start)
+	if op == "map" {
+		// No push was attempted; record the dead letter with its event.
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, State: StateDead,
+			Error: clip.String(res.Err.Error(), maxMessage), Event: cloneEvent(ev)})
+	}
+	d.observe(ctx, ctl, ev, res)
+}
+
+//go:noinline
+func failRoute(ev *Event, res *Result, op string, err error) {
+	res.Status = StatusFailed
+	res.Err = &SyncError{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: res.Key, Op: op, Err: err}
+}
+
+// routeSteps runs the stages from map to record. It returns the stage
+// that failed and why. start is when the route began.
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus bool) (op string, err error) {
+	rec, err := mapRecord(ctx, rt.mapper, ev)
+	if err != nil {
+		return "map", err // res.Key stays empty: reports never echo a bad key
+	}
+	res.Key = rec.Key
+
+	if d.log != nil && ctl.held(start) {
+		return d.hold(ctx, ev, &rec, ctl, res)
+	}
+
+	ce := rt.conn
+	if err := ce.locks.lock(ctx, rec.Key); err != nil {
+		return "wait for key", err
+	}
+	defer ce.locks.unlock(rec.Key)
+
+	claim := Claim{
+		Connector: ce.name,
+		Key:       rec.Key,
+		EventID:   ev.ID,
+		Version:   rec.Version,
+		LeaseTTL:  d.leaseTTLFor(ce),
+		Retention: d.retention,
+	}
+	cr, err := d.claim(ctx, claim, fromBus)
+	if err != nil {
+		return "claim", err
+	}
+	switch cr.Status {
+	case ClaimDone:
+		res.Status = StatusDuplicate
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateDuplicate, Updated: start})
+		return "", nil
+	case ClaimStale:
+		res.Status = StatusStale
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateStale, Updated: start})
+		return "", nil
+	}
+	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, claim, cr.Token)
+}
+
+// 1. map and 2. validate.
+
+// mapRecord maps the event and checks the key. Every failure is
+// permanent: a mapping does not heal by itself.
+func mapRecord(ctx context.Context, m Mapper, ev *Event) (Record, error) {
+	rec, err := safeMap(ctx, m, ev)
+	if err != nil {
+		return rec, err
+	}
+	if err := validateKey(rec.Key); err != nil {
+		return Record{}, badKey(err, rec.Key)
+	}
+	rec.Event = *ev
+	return rec, nil
+}
+
+func safeMap(ctx context.Context, m Mapper, ev *Event) (rec Record, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(fmt.Errorf("%w: %w", ErrMapping, newPanicError("mapper", p)))
+		}
+	}()
+	rec, err = m.Map(ctx, *ev)
+	if err != nil {
+		err = mappingErr(err)
+	}
+	return rec, err
+}
+
+//go:noinline
+func mappingErr(err error) error {
+	if errors.Is(err, ErrMapping) {
+		return Permanent(err)
+	}
+	return Permanent(fmt.Errorf("%w: %w", ErrMapping, err))
+}
+
+// validateKey checks a mapped key. It refuses what no partner can hold
+// safely; characters that are merely special in one protocol ('/', '..',
+// quotes) are the connector's to escape.
+func validateKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrInvalidKey, len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidKey)
+	}
+	for i, r := range key {
+		if r < 0x80 {
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("%w: control character %U at byte %d", ErrInvalidKey, r, i)
+			}
+			continue
+		}
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || isNoncharacter(r) {
+			return fmt.Errorf("%w: invisible or control character %U at byte %d", ErrInvalidKey, r, i)
+		}
+	}
+	return nil
+}
+
+func isNoncharacter(r rune) bool {
+	return (r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
+}
+
+//go:noinline
+func badKey(err error, key string) error {
+	return Permanent(fmt.Errorf("%w (key %s)", err, quote(key)))
+}
+
+// 3. hold.
+
+// hold queues the route as pending in the delivery log. When the log
+// cannot take it (a [MemoryLog] full of pending entries, a failing log),
+// the route fails with a redelivery request, so the bus keeps the event.
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *connControl, res *Result) (string, error) {
+	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
+		State: StatePending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
+	if err := d.log.Put(ctx, dl); err != nil {
+		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", ErrHeld, err), ctl.holdDelay(time.Now()))
+	}
+	d.notify(dl)
+	res.Status = StatusPending
+	return "", nil
+}
+
+// 4. lock: keyLocks in keylock.go. 5. claim.
+
+// How long a route that finds its key leased by another process waits in
+// a handler of Run before it hands the event back to the bus, and the
+// bounds of the redelivery delay it asks for. The delay is short even when
+// the lease has long to run: a live holder renews its lease, so its expiry
+// says little about when it will be done.
+const (
+	busyWait        = 250 * time.Millisecond
+	minBusyRedelay  = 100 * time.Millisecond
+	maxBusyRedelay  = time.Second
+	busyPollInitial = 10 * time.Millisecond
+)
+
+// claim asks the store, waiting while another process holds the key. From
+// the bus it waits at most busyWait, then asks for a redelivery.
+func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimResult, error) {
+	wait := busyPollInitial
+	var since time.Time
+	for {
+		cr, err := d.store.Claim(ctx, c)
+		if err != nil {
+			if ctx.Err() != nil {
+				return cr, ctx.Err()
+			}
+			return cr, fmt.Errorf("%w: %w", ErrStore, err)
+		}
+		if cr.Status != ClaimBusy {
+			if cr.Status == ClaimAcquired || cr.Status == ClaimDone || cr.Status == ClaimStale {
+				return cr, nil
+			}
+			return cr, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
+		}
+		now := time.Now()
+		if since.IsZero() {
+			since = now
+		}
+		until := cr.Expires.Sub(now)
+		if fromBus && now.Sub(since) >= busyWait {
+			return cr, busyErr(cr.Expires, until, ErrKeyBusy)
+		}
+		w := jitter(wait, 0.2)
+		if until > 0 && until < w {
+			w = until
+		}
+		if err := sleep(ctx, w); err != nil {
+			return cr, err
+		}
+		wait = min(wait*2, time.Second)
+	}
+}
+
+//go:noinline
+func busyErr(expires time.Time, until time.Duration, what error) error {
+	return Redeliver(fmt.Errorf("%w: its lease runs until %s", what, expires.UTC().Format(time.RFC3339Nano)),
+		jitter(min(max(until, minBusyRedelay), maxBusyRedelay), 0.2))
+}
+
+// 6. push, 7. settle and 8. record, for a claimed key.
+
+// pushClaimed pushes a record whose key the route has claimed, with the
+// lease kept alive while it runs, then settles the claim and records the
+// outcome. A route whose breaker opened during its retries is held.
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim Claim, token string) (op string, err error) {
+	first := time.Now()
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first, Updated: first})
+	ctl.inFlight.Add(1)
+	pctx, hb := ctx, (*heartbeat)(nil)
+	if d.renewer != nil {
+		hb = d.keepLease(ctx, claim, token)
+		pctx = hb.ctx
+	}
+	out := d.push(pctx, ce, ctl, rec, first)
+	if hb != nil && hb.stop() && out.err != nil {
+		out.err = leaseLost(out.err)
+	}
+	ctl.inFlight.Add(-1)
+	res.Attempts = out.attempts
+	end := time.Now()
+	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: out.attempts,
+		FirstAttempt: first, LastAttempt: out.last, Duration: end.Sub(first), PartnerID: out.partnerID, Updated: end}
+	if d.log != nil {
+		dl.PayloadHash = payloadHash(rec.Payload)
+	}
+	if err := out.err; err != nil {
+		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
+			err = joinStoreErr(err, "release lease", rerr)
+		}
+		if errors.Is(err, ErrHeld) && d.log != nil {
+			return d.hold(ctx, ev, rec, ctl, res)
+		}
+		dl.State, dl.Error, dl.Event = StateFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		if IsPermanent(err) {
+			dl.State = StateDead
+		}
+		d.record(ctx, dl)
+		return "sync", err
+	}
+	dl.State = StateSynced
+	if err := d.complete(ctx, claim, token, dl); err != nil {
+		err = joinStoreErr(nil, "pushed, but could not record it", err)
+		dl.State, dl.Error, dl.Event = StateFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		d.record(ctx, dl)
+		return "complete", err
+	}
+	res.Status = StatusSynced
+	return "", nil
+}
+
+// pushOutcome is what push reports about its attempts.
+type pushOutcome struct {
+	attempts  int
+	last      time.Time // start of the last attempt
+	partnerID string
+	err       error
+}
+
+// push calls the connector under its retry policy. first is when the first
+// attempt may start (the caller read the clock just before).
+func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, rec *Record, first time.Time) (out pushOutcome) {
+	var sched *backoff.ExponentialBackOff
+	probe := false
+	defer func() {
+		if probe {
+			// The probe never ran, or its outcome is unknown: give the slot
+			// back so that the next attempt probes.
+			ctl.br.cancelProbe()
+		}
+	}()
+	aStart := first
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			aStart = time.Now()
+		}
+		if ctl.br != nil {
+			var ok bool
+			if ok, probe = ctl.br.allow(aStart); !ok {
+				out.err = ErrHeld // the route queues as pending
+				return out
+			}
+		}
+		waited, err := ce.acquire(ctx)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		if waited {
+			aStart = time.Now() // the attempt's timeout starts now
+		}
+		actx := &attemptCtx{parent: ctx, deadline: aStart.Add(ce.timeout)}
+		err = safeSync(actx, ce.conn, rec)
+		actx.release()
+		<-ce.sem
+		out.attempts, out.last = attempt, aStart
+		ctl.attempts.Add(1)
+		if attempt > 1 {
+			ctl.retries.Add(1)
+		}
+		if actx.partnerID != "" {
+			out.partnerID = actx.partnerID
+		}
+		var now time.Time
+		if ctl.br != nil || err != nil || d.obs != nil {
+			now = time.Now()
+		}
+		if ctl.br != nil {
+			// Only the partner's answers count, not a cancelled dispatch.
+			if err == nil || ctx.Err() == nil {
+				from, to := ctl.br.record(now, err != nil, probe)
+				probe = false
+				if from != to {
+					d.breakerChanged(ctx, ce, from, to)
+				}
+			}
+		}
+
+		var wait time.Duration
+		var final error
+		if err != nil {
+			if sched == nil {
+				sched = ce.policy.schedule()
+			}
+			wait, final = nextWait(ctx, &ce.policy, sched, attempt, first, now, err)
+		}
+		if d.obs != nil {
+			d.observeAttempt(ctx, ce, rec, attempt, aStart, now.Sub(aStart), err, wait)
+		}
+		if err == nil {
+			return out
+		}
+		if final != nil {
+			out.err = final
+			return out
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			out.err = afterErr(serr, err)
+			return out
+		}
+	}
+}
+
+// acquire waits for the connector's rate limiter and for one of its
+// concurrency slots; the caller gives the slot back with <-ce.sem. waited
+// says whether it had to wait, so the attempt's timeout starts after.
+func (ce *connEntry) acquire(ctx context.Context) (waited bool, err error) {
+	if ce.limiter != nil {
+		if err := ce.limiter.Wait(ctx); err != nil {
+			return true, fmt.Errorf("rate limit: %w", err)
+		}
+		waited = true
+	}
+	select {
+	case ce.sem <- struct{}{}:
+		return waited, nil
+	default:
+	}
+	select {
+	case ce.sem <- struct{}{}:
+		return true, nil
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+}
+
+func safeSync(ctx context.Context, c Connector, rec *Record) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(newPanicError("connector", p))
+		}
+	}()
+	return c.Sync(ctx, *rec)
+}
+
+//go:noinline
+func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Record, attempt int, start time.Time, took time.Duration, err error, wait time.Duration) {
+	d.obs.ObserveAttempt(ctx, Attempt{Event: rec.Event, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: start, Duration: took, Err: err, Wait: wait})
+}
+
+// 7. settle.
+
+// complete marks the route done in the store and records dl, in one round
+// trip when the store can write the log too ([LogCompleter]).
+func (d *Dispatcher) complete(ctx context.Context, c Claim, token string, dl Delivery) error {
+	if d.logCompleter != nil && d.log != nil {
+		var done bool
+		err := settle(ctx, func(ctx context.Context, c Claim, token string) error {
+			var err error
+			done, err = d.logCompleter.CompleteLogged(ctx, c, token, d.log, dl)
+			return err
+		}, c, token)
+		if err != nil {
+			return err
+		}
+		if done {
+			d.notify(dl)
+			return nil
+		}
+	}
+	if err := settle(ctx, d.store.Complete, c, token); err != nil {
+		return err
+	}
+	d.record(ctx, dl)
+	return nil
+}
+
+// settle calls Complete or Release. The outcome must be recorded even when
+// ctx ended during the push (the push happened), so a failure under a done
+// ctx is retried once under a detached context with its own time limit.
+func settle(ctx context.Context, op func(context.Context, Claim, string) error, c Claim, token string) error {
+	if ctx.Err() == nil {
+		err := op(ctx, c, token)
+		if err == nil || ctx.Err() == nil {
+			return err
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return op(dctx, c, token)
+}
+
+//go:noinline
+func joinStoreErr(err error, what string, serr error) error {
+	return errors.Join(err, fmt.Errorf("%w: %s: %w", ErrStore, what, serr))
+}
+
+// 8. record.
+
+// record puts dl in the log and tells the watchers. dl.Updated is set to
+// now unless the caller set it (saving a clock read on the hot path).
+func (d *Dispatcher) record(ctx context.Context, dl Delivery) {
+	if d.log == nil && len(*d.watchers.Load()) == 0 {
+		return
+	}
+	if dl.Updated.IsZero() {
+		dl.Updated = time.Now()
+	}
+	if d.log != nil {
+		_ = d.log.Put(ctx, dl) // the log is for operators; a failing log must not fail pushes
+	}
+	d.notify(dl)
+}
+
+// notify tells the watchers of dl, already in the log.
+func (d *Dispatcher) notify(dl Delivery) {
+	for _, fn := range *d.watchers.Load() {
+		fn(dl)
+	}
+}
+
+// 9. observe.
+
+// observe adds the result to the connector's counters and hands it to the
+// observer.
+func (d *Dispatcher) observe(ctx context.Context, ctl *connControl, ev *Event, res *Result) {
+	switch res.Status {
+	case StatusSynced:
+		ctl.synced.Add(1)
+	case StatusDuplicate:
+		ctl.duplicate.Add(1)
+	case StatusStale:
+		ctl.stale.Add(1)
+	case StatusPending:
+		ctl.pending.Add(1)
+	case StatusFailed:
+		if IsPermanent(res.Err) {
+			ctl.dead.Add(1)
+		} else {
+			ctl.failed.Add(1)
+		}
+	}
+	if d.obs != nil {
+		d.obs.ObserveResult(ctx, *ev, *res)
+	}
+}
+
+func cloneEvent(ev *Event) *Event {
+	c := *ev
+	return &c
+}
