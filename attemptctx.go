@@ -23,7 +23,6 @@ type attemptCtx struct {
 	inner     context.Context
 	cancel    context.CancelFunc
 	released  bool
-	partnerID string // reported by the connector with SetPartnerID
 }
 
 func (c *attemptCtx) Deadline() (time.Time, bool) {
@@ -34,9 +33,6 @@ func (c *attemptCtx) Deadline() (time.Time, bool) {
 }
 
 func (c *attemptCtx) Value(key any) any {
-	if _, ok := key.(partnerIDKey); ok {
-		return c
-	}
 	return c.parent.Value(key)
 }
 

@@ -49,6 +49,16 @@ type Connector interface {
 	Sync(ctx context.Context, rec Record) error
 }
 
+// PartnerIDSyncer is an optional interface of a [Connector] that learns the
+// partner's own id for the record it writes: an ArcGIS objectId, a Google
+// Calendar event id, a CalDAV href. When a connector has it, the dispatcher
+// calls SyncID instead of Sync, and keeps a non-empty id in the route's
+// [Delivery] (PartnerID), so an operator can find the record at the partner.
+// SyncID follows every rule of Sync.
+type PartnerIDSyncer interface {
+	SyncID(ctx context.Context, rec Record) (partnerID string, err error)
+}
+
 // ConnectorFunc adapts an ordinary function to the [Connector] interface.
 type ConnectorFunc func(ctx context.Context, rec Record) error
 

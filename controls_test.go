@@ -17,10 +17,7 @@ import (
 func TestDeliveryLogRecordsEveryRoute(t *testing.T) {
 	reg := synclayer.NewRegistry()
 	fake := synclayertest.NewFake()
-	withID := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
-		synclayer.SetPartnerID(ctx, "objectId=42")
-		return fake.Sync(ctx, rec)
-	})
+	withID := idConnector{fake}
 	must(t, reg.Register("gis", withID, synclayer.Route("WorkflowDeployed", keyMapper)))
 	var mu sync.Mutex
 	var seen []string
@@ -236,4 +233,12 @@ func TestEventObserverWrapsTheEvent(t *testing.T) {
 	if diff := cmp.Diff([]string{"attempt span-e1 p0", "end span-e1 1"}, tr.events); diff != "" {
 		t.Fatalf("observer calls (-want +got):\n%s", diff)
 	}
+}
+
+// idConnector reports a partner id for every record it writes, as a
+// [synclayer.PartnerIDSyncer].
+type idConnector struct{ *synclayertest.Fake }
+
+func (c idConnector) SyncID(ctx context.Context, rec synclayer.Record) (string, error) {
+	return "objectId=42", c.Sync(ctx, rec)
 }

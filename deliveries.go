@@ -85,8 +85,8 @@ type Delivery struct {
 	// secrets out of their errors (see internal/httpx).
 	Error string `json:"error,omitempty"`
 	// PartnerID is the partner's own id for the record, when the connector
-	// reported one with [SetPartnerID] (an ArcGIS objectId, a Google
-	// Calendar event id, a CalDAV href).
+	// reported one (it is a [PartnerIDSyncer]): an ArcGIS objectId, a
+	// Google Calendar event id, a CalDAV href.
 	PartnerID string `json:"partnerId,omitempty"`
 	// PayloadHash is the SHA-256 of the mapped payload's JSON encoding, in
 	// hex, to tell whether two pushes carried the same content.
@@ -175,18 +175,4 @@ func payloadHash(p any) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-type partnerIDKey struct{}
-
-// SetPartnerID lets a connector report, from inside Sync, the partner's own
-// id for the record it just wrote (an ArcGIS objectId, a Google Calendar
-// event id, a CalDAV href). The dispatcher keeps it in the [DeliveryLog].
-// It does nothing when ctx is not a Sync attempt's context.
-func SetPartnerID(ctx context.Context, id string) {
-	if a, ok := ctx.Value(partnerIDKey{}).(*attemptCtx); ok {
-		a.mu.Lock()
-		a.partnerID = id
-		a.mu.Unlock()
-	}
 }

@@ -68,6 +68,7 @@ func (r *Registry) Register(name string, c Connector, opts ...ConnectorOption) e
 		sem:     make(chan struct{}, cfg.concurrency),
 		breaker: cfg.breaker,
 	}
+	ce.idSyncer, _ = c.(PartnerIDSyncer)
 	if cfg.rateLimit > 0 {
 		ce.limiter = rate.NewLimiter(cfg.rateLimit, cfg.burst)
 	}
@@ -153,6 +154,7 @@ type route struct {
 type connEntry struct {
 	name     string
 	conn     Connector
+	idSyncer PartnerIDSyncer // conn, when it reports partner ids
 	policy   RetryPolicy
 	timeout  time.Duration
 	leaseTTL time.Duration

@@ -338,7 +338,8 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 			aStart = time.Now() // the attempt's timeout starts now
 		}
 		actx := &attemptCtx{parent: ctx, deadline: aStart.Add(ce.timeout)}
-		err = safeSync(actx, ce.conn, rec)
+		var partnerID string
+		partnerID, err = safeSync(actx, ce, rec)
 		actx.release()
 		<-ce.sem
 		out.attempts, out.last = attempt, aStart
@@ -346,8 +347,8 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 		if attempt > 1 {
 			ctl.retries.Add(1)
 		}
-		if actx.partnerID != "" {
-			out.partnerID = actx.partnerID
+		if partnerID != "" {
+			out.partnerID = partnerID
 		}
 		var now time.Time
 		if ctl.br != nil || err != nil || d.obs != nil {
@@ -412,13 +413,18 @@ func (ce *connEntry) acquire(ctx context.Context) (waited bool, err error) {
 	}
 }
 
-func safeSync(ctx context.Context, c Connector, rec *Record) (err error) {
+// safeSync calls the connector (SyncID when it is a [PartnerIDSyncer]) and
+// turns a panic into a permanent error.
+func safeSync(ctx context.Context, ce *connEntry, rec *Record) (partnerID string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = Permanent(newPanicError("connector", p))
 		}
 	}()
-	return c.Sync(ctx, *rec)
+	if ce.idSyncer != nil {
+		return ce.idSyncer.SyncID(ctx, *rec)
+	}
+	return "", ce.conn.Sync(ctx, *rec)
 }
 
 //go:noinline
