@@ -6,11 +6,19 @@ import (
 	"strings"
 
 	"github.com/hmsplatform/synclayer/internal/clip"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Error categories. Test for them with [errors.Is]; the details of a failure
 // (event, connector, key) are in [*SyncError], found with [errors.As].
 var (
+	// ErrInvalidOption marks a bad value given to an option (a negative
+	// timeout, a failure rate above 1): the constructor, or
+	// [Registry.Register] for connector options, returns an error wrapping
+	// it that names the option. A zero value is never invalid: it means the
+	// default.
+	ErrInvalidOption = option.ErrInvalid
+
 	// ErrInvalidEvent marks an event the library cannot process at all: no ID,
 	// no Type, or Data larger than the dispatcher's limit. It is permanent.
 	ErrInvalidEvent = errors.New("invalid event")

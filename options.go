@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hmsplatform/synclayer/internal/option"
 	"golang.org/x/time/rate"
 )
 
@@ -101,8 +102,8 @@ const (
 
 // Defaults of a connector registered without the matching option.
 const (
-	DefaultTimeout     = 30 * time.Second // per attempt
-	DefaultConcurrency = 32               // Sync calls in flight per connector
+	defaultTimeout     = 30 * time.Second // per attempt
+	defaultConcurrency = 32               // Sync calls in flight per connector
 )
 
 // ConnectorOption configures one connector at [Registry.Register].
@@ -139,57 +140,66 @@ func Route(eventType string, m Mapper) ConnectorOption {
 }
 
 // WithRetry sets the connector's retry policy (default [DefaultRetryPolicy];
-// zero fields take its values).
+// zero fields take its values, a negative field is an error).
 func WithRetry(p RetryPolicy) ConnectorOption {
 	return func(c *connConfig) error {
 		if p.MaxAttempts < 0 || p.InitialInterval < 0 || p.MaxInterval < 0 || p.MaxElapsed < 0 || p.Multiplier < 0 {
-			return fmt.Errorf("retry policy has a negative field: %+v", p)
+			return option.Invalid("WithRetry", fmt.Sprintf("%+v", p), "a field is negative")
 		}
 		c.policy = p
 		return nil
 	}
 }
 
-// WithTimeout bounds each attempt of Sync (default [DefaultTimeout]).
+// WithTimeout bounds each attempt of Sync (default 30s; zero keeps the
+// default, a negative value is an error).
 func WithTimeout(perAttempt time.Duration) ConnectorOption {
 	return func(c *connConfig) error {
-		if perAttempt <= 0 {
-			return fmt.Errorf("timeout %v is not positive", perAttempt)
+		if err := option.NonNegative("WithTimeout", perAttempt); err != nil {
+			return err
 		}
-		c.timeout = perAttempt
+		c.timeout = option.Default(perAttempt, defaultTimeout)
 		return nil
 	}
 }
 
 // WithConcurrency bounds how many Sync calls of the connector run at once
-// (default [DefaultConcurrency]). Waiting for a retry does not hold a slot.
+// (default 32; zero keeps the default, a negative value is an error).
+// Waiting for a retry does not hold a slot.
 func WithConcurrency(n int) ConnectorOption {
 	return func(c *connConfig) error {
-		if n < 1 {
-			return fmt.Errorf("concurrency %d is less than 1", n)
+		if err := option.NonNegative("WithConcurrency", n); err != nil {
+			return err
 		}
-		c.concurrency = n
+		c.concurrency = option.Default(n, defaultConcurrency)
 		return nil
 	}
 }
 
 // WithRateLimit bounds the connector's attempts to perSecond on average,
-// with bursts of up to burst (default: no limit). Retries count too.
+// with bursts of up to burst (default: no limit, which a zero perSecond
+// keeps; a zero burst means 1). Retries count too. A negative value is an
+// error.
 func WithRateLimit(perSecond float64, burst int) ConnectorOption {
 	return func(c *connConfig) error {
-		if perSecond <= 0 || burst < 1 {
-			return fmt.Errorf("rate limit %v/s with burst %d: both must be positive", perSecond, burst)
+		if err := option.NonNegative("WithRateLimit", perSecond); err != nil {
+			return err
 		}
-		c.rateLimit, c.burst = rate.Limit(perSecond), burst
+		if err := option.NonNegative("WithRateLimit burst", burst); err != nil {
+			return err
+		}
+		c.rateLimit, c.burst = rate.Limit(perSecond), option.Default(burst, 1)
 		return nil
 	}
 }
 
-// WithBreaker gives the connector a circuit breaker (default: none).
+// WithBreaker gives the connector a circuit breaker (default: none). Zero
+// fields of p take their defaults; a failure rate outside [0, 1] is an
+// error.
 func WithBreaker(p BreakerPolicy) ConnectorOption {
 	return func(c *connConfig) error {
 		if p.FailureRate < 0 || p.FailureRate > 1 {
-			return errorf("breaker failure rate %v is outside [0, 1]", p.FailureRate)
+			return option.Invalid("WithBreaker", p.FailureRate, "the failure rate is outside [0, 1]")
 		}
 		pp := p.withDefaults()
 		c.breaker = &pp

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hmsplatform/synclayer/internal/option"
 	"golang.org/x/time/rate"
 )
 
@@ -48,14 +49,9 @@ func (r *Registry) Register(name string, c Connector, opts ...ConnectorOption) e
 	case c == nil:
 		return fail("nil connector")
 	}
-	cfg := connConfig{timeout: DefaultTimeout, concurrency: DefaultConcurrency}
-	for _, o := range opts {
-		if o == nil {
-			return fail("nil option")
-		}
-		if err := o(&cfg); err != nil {
-			return fail("%w", err)
-		}
+	cfg := connConfig{timeout: defaultTimeout, concurrency: defaultConcurrency}
+	if err := option.Apply(fmt.Sprintf("synclayer: register connector %q", name), &cfg, opts); err != nil {
+		return err
 	}
 	if len(cfg.routes) == 0 {
 		return fail("no route: add at least one Route(eventType, mapper)")
@@ -122,8 +118,6 @@ func (r *Registry) Connectors() []string {
 	}
 	return out
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // route returns the route of eventType to the named connector.
 func (r *Registry) route(eventType, connector string) (*route, bool) {
