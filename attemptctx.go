@@ -19,10 +19,10 @@ type attemptCtx struct {
 	parent   context.Context
 	deadline time.Time
 
-	mu        sync.Mutex
-	inner     context.Context
-	cancel    context.CancelFunc
-	released  bool
+	mu       sync.Mutex
+	inner    context.Context
+	cancel   context.CancelFunc
+	released bool
 }
 
 func (c *attemptCtx) Deadline() (time.Time, bool) {
