@@ -25,8 +25,8 @@ func TestEarlyAnnouncementClaim(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		pub := &recordingPublisher{}
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub),
-			synclayer.WithStore(remoteStore{synclayer.NewMemoryStore()}))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub),
+			synclayer.WithStore(remoteStore{new(synclayer.MemoryStore)}))
 		h, stop := runHandler(t, d)
 		defer stop()
 		ctx := context.Background()
@@ -86,10 +86,10 @@ func TestEarlyAnnouncementClaim(t *testing.T) {
 // once the other lease is gone it is announced once.
 func TestEarlyAnnouncementClaimBusyElsewhere(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := synclayer.NewMemoryStore()
+		mem := new(synclayer.MemoryStore)
 		reg, _ := newFakes(t, 1)
 		pub := &recordingPublisher{}
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub), synclayer.WithStore(remoteStore{mem}))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub), synclayer.WithStore(remoteStore{mem}))
 		h, stop := runHandler(t, d)
 		defer stop()
 		ctx := context.Background()

@@ -15,7 +15,7 @@ import (
 func TestSyncCompletedOncePerEvent(t *testing.T) {
 	reg, _ := newFakes(t, 2)
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub), synclayer.WithSource("test"))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub), synclayer.WithSource("test"))
 	ev := event("e1", "WF-1", 1)
 	ev.Meta = map[string]string{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 	for range 3 {
@@ -57,7 +57,7 @@ func TestSyncFailedNamesRouteAndError(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
 	fakes[1].Inject(synclayertest.Fault{Err: synclayer.Permanent(errors.New("partner said 400: field title missing"))})
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 	ev := event("e9", "WF-9", 0)
 	if _, err := d.Dispatch(t.Context(), ev); err == nil {
 		t.Fatal("want an error")
@@ -89,7 +89,7 @@ func TestSyncFailedNamesRouteAndError(t *testing.T) {
 func TestAnnouncementRetriedOnRedeliveryWhenPublishFailed(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
 	pub := &recordingPublisher{failing: errors.New("bus down")}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 	ev := event("e1", "WF-1", 0)
 	rep, err := d.Dispatch(t.Context(), ev)
 	if !errors.Is(err, synclayer.ErrPublish) || !strings.Contains(err.Error(), "bus down") || synclayer.IsPermanent(err) {
@@ -116,7 +116,7 @@ func TestAnnouncementRetriedOnRedeliveryWhenPublishFailed(t *testing.T) {
 func TestNoAnnouncementWithoutRoutes(t *testing.T) {
 	reg, _ := newFakes(t, 1)
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 	if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "x", Type: synclayer.SyncCompleted}); err != nil {
 		t.Fatal(err)
 	}

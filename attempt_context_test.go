@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // The context a connector gets for one attempt ends at the attempt timeout
@@ -30,9 +31,9 @@ func TestAttemptContextEndsAtTimeoutAndWithDispatch(t *testing.T) {
 			s.after = ctx.Err()
 			return nil
 		})
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p", conn, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithTimeout(timeout)))
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 		if _, err := d.Dispatch(t.Context(), event("e1", "K", 0)); err != nil {
 			t.Fatal(err)
 		}
@@ -59,9 +60,9 @@ func TestAttemptContextEndsAtTimeoutAndWithDispatch(t *testing.T) {
 				s.after = actx.Err()
 				return nil
 			})
-			reg := synclayer.NewRegistry()
+			reg := new(synclayer.Registry)
 			must(t, reg.Register("p", conn, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithTimeout(timeout)))
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 			_, _ = d.Dispatch(ctx, event("e1", "K", 0))
 			if !errors.Is(s.after, context.Canceled) {
 				t.Fatalf("after the dispatch's context ended: Err %v, want context.Canceled", s.after)
@@ -78,9 +79,9 @@ func TestAttemptContextEndsAtTimeoutAndWithDispatch(t *testing.T) {
 				dl = time.Until(d)
 				return nil
 			})
-			reg := synclayer.NewRegistry()
+			reg := new(synclayer.Registry)
 			must(t, reg.Register("p", conn, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithTimeout(timeout)))
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 			if _, err := d.Dispatch(ctx, event("e1", "K", 0)); err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -23,19 +24,19 @@ var idMapper = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) 
 })
 
 func benchDispatcher(b *testing.B, conns int, opts ...synclayer.Option) *synclayer.Dispatcher {
-	return benchDispatcherWith(b, conns, append([]synclayer.Option{synclayer.WithObserver(nil)}, opts...)...)
+	return benchDispatcherWith(b, conns, append([]synclayer.Option{synclayer.WithObserver(synclayer.NoObserver)}, opts...)...)
 }
 
 // benchDispatcherWith is benchDispatcher with only the given options: no
 // options means the library's defaults (slog observer, memory log).
 func benchDispatcherWith(b *testing.B, conns int, opts ...synclayer.Option) *synclayer.Dispatcher {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	for i := range conns {
 		if err := reg.Register(fmt.Sprint("c", i), noop, synclayer.Route("E", idMapper), synclayer.WithConcurrency(1024)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return synclayer.NewDispatcher(reg, opts...)
+	return synclayertest.NewDispatcher(b, reg, opts...)
 }
 
 func ids(n int) []string {
@@ -57,7 +58,7 @@ func BenchmarkDispatch(b *testing.B) {
 			benchSequential(b, benchDispatcher(b, conns), conns)
 		})
 		b.Run(fmt.Sprintf("connectors=%d/nolog", conns), func(b *testing.B) {
-			benchSequential(b, benchDispatcher(b, conns, synclayer.WithDeliveryLog(nil)), conns)
+			benchSequential(b, benchDispatcher(b, conns, synclayer.WithDeliveryLog(synclayer.NoDeliveryLog)), conns)
 		})
 		b.Run(fmt.Sprintf("connectors=%d/defaults", conns), func(b *testing.B) {
 			benchSequential(b, benchDispatcherWith(b, conns), conns)

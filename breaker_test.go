@@ -16,12 +16,12 @@ import (
 // one failure and probes after 10s, with the given extra options.
 func newBreakerDispatcher(t *testing.T, fake *synclayertest.Fake, opts ...synclayer.ConnectorOption) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	o := append([]synclayer.ConnectorOption{synclayer.Route("WorkflowDeployed", keyMapper),
 		synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
 		synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})}, opts...)
 	must(t, reg.Register("p0", fake, o...))
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 // The reproduction of a stuck half-open breaker: the probe is granted, then
@@ -94,11 +94,11 @@ func TestBreakerSettlesWhenTheProbeIsCancelled(t *testing.T) {
 func TestBreakerDrainEndsWithRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := synclayertest.NewFake()
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
 			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
 			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(durableLog{synclayer.NewMemoryLog(0)}))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
 		h, stop := runHandler(t, d)
 		fake.Inject(synclayertest.Fault{Err: errors.New("503")})
 		_ = h(context.Background(), event("f", "F", 0))
@@ -141,7 +141,7 @@ func TestBreakerOpeningWhileARouteWaitsForItsKeyHoldsIt(t *testing.T) {
 			t.Fatalf("%d calls; the held route must not reach the partner", fake.CallCount())
 		}
 		got, _ := d.Deliveries(context.Background(), synclayer.DeliveryFilter{EventID: "e2", Connector: "p0"})
-		if len(got) != 1 || got[0].State != synclayer.StatePending || got[0].Event == nil {
+		if len(got) != 1 || got[0].State != synclayer.StatusPending || got[0].Event == nil {
 			t.Fatalf("e2's log entry: %+v", got)
 		}
 	})

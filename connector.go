@@ -7,7 +7,7 @@ import "context"
 // the connector understands.
 type Record struct {
 	// Key is the record's identity in the partner system. It is required,
-	// at most MaxKeyBytes long, valid UTF-8, and free of control and
+	// at most 1,024 bytes long, valid UTF-8, and free of control and
 	// invisible formatting characters. Connectors escape it for their
 	// protocol (a URL path segment, an ArcGIS where clause, ...).
 	Key string

@@ -74,7 +74,7 @@ func (c *connControl) held(now time.Time) bool {
 
 // Pause stops pushes to the named connector: its routes queue as pending
 // (in the [DeliveryLog]) until [Dispatcher.Resume]. Pushes already under
-// way finish. Pausing needs the delivery log: with WithDeliveryLog(nil) it
+// way finish. Pausing needs the delivery log: with WithDeliveryLog(synclayer.NoDeliveryLog) it
 // returns an error.
 func (d *Dispatcher) Pause(name string) error {
 	ce, err := d.entry(name)
@@ -114,7 +114,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	var results []Result
 	var errs []error
 	for {
-		pending, err := d.log.List(ctx, DeliveryFilter{Connector: ce.name, States: []DeliveryState{StatePending}, Limit: 10_000})
+		pending, err := d.log.List(ctx, DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: 10_000})
 		if err != nil {
 			return results, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), err)
 		}
@@ -155,30 +155,21 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	}
 }
 
-// ReplayFilter selects the dead letters to replay: by event, connector,
-// event type, or age. Zero fields match everything.
-type ReplayFilter struct {
-	EventID   string
-	Connector string
-	EventType string
-	Since     time.Time
-	Limit     int // 0: 100
-}
-
-// DeadLetters lists the routes that failed for good, newest first.
-func (d *Dispatcher) DeadLetters(ctx context.Context, f ReplayFilter) ([]Delivery, error) {
+// DeadLetters lists the routes that failed for good (Dead) or did not
+// finish (Failed), newest first, selected by f; f.States is ignored.
+func (d *Dispatcher) DeadLetters(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
 	if d.log == nil {
 		return nil, errors.New("synclayer: dead letters: no delivery log")
 	}
-	return d.log.List(ctx, DeliveryFilter{EventID: f.EventID, Connector: f.Connector, EventType: f.EventType,
-		Since: f.Since, Limit: f.Limit, States: []DeliveryState{StateDead, StateFailed}})
+	f.States = []Status{StatusDead, StatusFailed}
+	return d.log.List(ctx, f)
 }
 
 // Replay pushes dead letters (and failed deliveries) again, one by one,
 // through the same idempotency rules as any push: a replay that finds the
 // route done reports Duplicate, so replaying twice never duplicates. It
 // returns the results in the order replayed.
-func (d *Dispatcher) Replay(ctx context.Context, f ReplayFilter) ([]Result, error) {
+func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, error) {
 	dead, err := d.DeadLetters(ctx, f)
 	if err != nil {
 		return nil, err
@@ -235,16 +226,9 @@ func (d *Dispatcher) announceFromLog(ctx context.Context, ev Event) error {
 
 // resultOf turns a final log entry back into a Result.
 func resultOf(dl Delivery) Result {
-	r := Result{Connector: dl.Connector, Key: dl.Key, Attempts: dl.Attempts, Duration: dl.Duration}
-	switch dl.State {
-	case StateSynced:
-		r.Status = StatusSynced
-	case StateDuplicate:
-		r.Status = StatusDuplicate
-	case StateStale:
-		r.Status = StatusStale
-	default:
-		r.Status = StatusFailed
+	r := Result{Connector: dl.Connector, Key: dl.Key, Status: dl.State, Attempts: dl.Attempts, Duration: dl.Duration}
+	if dl.State == StatusDead {
+		r.Status = StatusFailed // a Result that failed for good is Failed, with a permanent error
 		r.Err = Permanent(errors.New(dl.Error))
 	}
 	return r

@@ -15,13 +15,13 @@ import (
 )
 
 func TestDeliveryLogRecordsEveryRoute(t *testing.T) {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	fake := synclayertest.NewFake()
 	withID := idConnector{fake}
 	must(t, reg.Register("gis", withID, synclayer.Route("WorkflowDeployed", keyMapper)))
 	var mu sync.Mutex
 	var seen []string
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	stop := d.Watch(func(dl synclayer.Delivery) {
 		mu.Lock()
 		seen = append(seen, dl.EventID+":"+dl.State.String())
@@ -40,7 +40,7 @@ func TestDeliveryLogRecordsEveryRoute(t *testing.T) {
 	}
 	dl := got[0]
 	// The second delivery was a duplicate; the entry keeps that latest state.
-	if dl.State != synclayer.StateDuplicate || dl.Connector != "gis" || dl.Key != "WF-1" {
+	if dl.State != synclayer.StatusDuplicate || dl.Connector != "gis" || dl.Key != "WF-1" {
 		t.Fatalf("entry = %+v", dl)
 	}
 	mu.Lock()
@@ -49,12 +49,12 @@ func TestDeliveryLogRecordsEveryRoute(t *testing.T) {
 		t.Fatalf("watched states (-want +got):\n%s", diff)
 	}
 	// The synced entry carried the partner id, payload hash and timing.
-	d2 := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d2 := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	if _, err := d2.Dispatch(t.Context(), event("e2", "WF-2", 1)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = d2.Deliveries(t.Context(), synclayer.DeliveryFilter{EventID: "e2"})
-	if e := got[0]; e.State != synclayer.StateSynced || e.PartnerID != "objectId=42" || len(e.PayloadHash) != 64 || e.Attempts != 1 || e.FirstAttempt.IsZero() {
+	if e := got[0]; e.State != synclayer.StatusSynced || e.PartnerID != "objectId=42" || len(e.PayloadHash) != 64 || e.Attempts != 1 || e.FirstAttempt.IsZero() {
 		t.Fatalf("synced entry = %+v", e)
 	}
 }
@@ -63,27 +63,27 @@ func TestDeadLettersAndReplayNeverDuplicates(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
 	fakes[1].Inject(synclayertest.Fault{Times: 2, Err: synclayer.Permanent(errors.New("400 missing title"))})
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 	for i := range 2 {
 		_, _ = d.Dispatch(t.Context(), event(fmt.Sprint("e", i), fmt.Sprint("K", i), 0))
 	}
-	dead, err := d.DeadLetters(t.Context(), synclayer.ReplayFilter{Connector: "p1"})
+	dead, err := d.DeadLetters(t.Context(), synclayer.DeliveryFilter{Connector: "p1"})
 	if err != nil || len(dead) != 2 {
 		t.Fatalf("dead letters = %v, %v; want 2", dead, err)
 	}
-	if dead[0].State != synclayer.StateDead || dead[0].Event == nil || dead[0].Error == "" || dead[0].Attempts != 1 {
+	if dead[0].State != synclayer.StatusDead || dead[0].Event == nil || dead[0].Error == "" || dead[0].Attempts != 1 {
 		t.Fatalf("dead letter = %+v", dead[0])
 	}
 	// Replay one by event id, then all; then all again.
-	res, err := d.Replay(t.Context(), synclayer.ReplayFilter{EventID: "e0"})
+	res, err := d.Replay(t.Context(), synclayer.DeliveryFilter{EventID: "e0"})
 	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced {
 		t.Fatalf("replay e0 = %v, %v", res, err)
 	}
-	res, err = d.Replay(t.Context(), synclayer.ReplayFilter{Connector: "p1"})
+	res, err = d.Replay(t.Context(), synclayer.DeliveryFilter{Connector: "p1"})
 	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced || res[0].Key != "K1" {
 		t.Fatalf("replay p1 = %v, %v", res, err)
 	}
-	res, _ = d.Replay(t.Context(), synclayer.ReplayFilter{})
+	res, _ = d.Replay(t.Context(), synclayer.DeliveryFilter{})
 	if len(res) != 0 {
 		t.Fatalf("third replay found %v, want nothing left", res)
 	}
@@ -103,7 +103,7 @@ func TestDeadLettersAndReplayNeverDuplicates(t *testing.T) {
 func TestPauseQueuesAndResumePushesInKeyOrder(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 	must(t, d.Pause("p1"))
 	if err := d.Pause("nope"); !errors.Is(err, synclayer.ErrUnknownConnector) {
 		t.Fatalf("pause of an unknown connector = %v", err)
@@ -160,13 +160,13 @@ func TestCircuitBreakerOpensHoldsProbesAndDrains(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := synclayertest.NewFake()
 		healthy := synclayertest.NewFake()
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("dead", fake, synclayer.Route("WorkflowDeployed", keyMapper),
 			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
 			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 4, FailureRate: 0.5, OpenFor: 10 * time.Second})))
 		must(t, reg.Register("healthy", healthy, synclayer.Route("WorkflowDeployed", keyMapper)))
 		obs := &breakerLog{}
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 		fake.Inject(synclayertest.Fault{Times: -1, Err: errors.New("503")})
 		for i := range 4 {
 			_, _ = d.Dispatch(t.Context(), event(fmt.Sprint("f", i), fmt.Sprint("K", i), 0))
@@ -226,7 +226,7 @@ func (tr *tracer) ObserveResult(context.Context, synclayer.Event, synclayer.Resu
 func TestEventObserverWrapsTheEvent(t *testing.T) {
 	reg, _ := newFakes(t, 1)
 	tr := &tracer{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.Observers(tr, nil)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.Observers(tr, nil)))
 	if _, err := d.Dispatch(t.Context(), event("e1", "K", 0)); err != nil {
 		t.Fatal(err)
 	}

@@ -10,71 +10,15 @@ import (
 	"time"
 )
 
-// DeliveryState is the state of one (event, connector) delivery in the
-// [DeliveryLog].
-type DeliveryState int
-
-const (
-	// StatePending: queued because the connector is paused or its circuit
-	// breaker is open; pushed on resume, in key order.
-	StatePending DeliveryState = iota + 1
-	// StateInProgress: being pushed now.
-	StateInProgress
-	// StateSynced: pushed.
-	StateSynced
-	// StateDuplicate: the event had been pushed already; nothing sent.
-	StateDuplicate
-	// StateStale: a newer version was applied already; nothing sent.
-	StateStale
-	// StateFailed: did not finish (a store failure, a cancelled dispatch);
-	// a redelivery of the event will try again.
-	StateFailed
-	// StateDead: failed for good (a permanent error, or retries spent): a
-	// dead letter, to be replayed with [Dispatcher.Replay].
-	StateDead
-)
-
-var stateEnum = enum{"DeliveryState", []string{StatePending: "pending", StateInProgress: "in_progress",
-	StateSynced: "synced", StateDuplicate: "duplicate", StateStale: "stale", StateFailed: "failed", StateDead: "dead"}}
-
-// String returns the state's name: "pending", "in_progress", "synced",
-// "duplicate", "stale", "failed" or "dead", or "DeliveryState(n)" for an
-// unknown value.
-func (s DeliveryState) String() string { return stateEnum.String(int(s)) }
-
-// MarshalText encodes the state as its name; an unknown value is an error.
-func (s DeliveryState) MarshalText() ([]byte, error) { return stateEnum.MarshalText(int(s)) }
-
-// UnmarshalText decodes a state name; anything else is an error.
-func (s *DeliveryState) UnmarshalText(b []byte) error {
-	v, err := stateEnum.UnmarshalText(b)
-	if err == nil {
-		*s = DeliveryState(v)
-	}
-	return err
-}
-
-// ParseDeliveryState returns the state named name.
-func ParseDeliveryState(name string) (DeliveryState, bool) {
-	v, err := stateEnum.UnmarshalText([]byte(name))
-	return DeliveryState(v), err == nil
-}
-
-// Final reports whether the state is an outcome that needs no more work
-// unless an operator replays it.
-func (s DeliveryState) Final() bool {
-	return s == StateSynced || s == StateDuplicate || s == StateStale || s == StateDead
-}
-
 // Delivery is one entry of the delivery log: the state of one event's push
 // to one connector.
 type Delivery struct {
-	EventID   string        `json:"eventId"`
-	EventType string        `json:"eventType"`
-	Connector string        `json:"connector"`
-	Key       string        `json:"key,omitempty"`
-	State     DeliveryState `json:"state"`
-	Attempts  int           `json:"attempts"`
+	EventID   string `json:"eventId"`
+	EventType string `json:"eventType"`
+	Connector string `json:"connector"`
+	Key       string `json:"key,omitempty"`
+	State     Status `json:"state"`
+	Attempts  int    `json:"attempts"`
 	// FirstAttempt and LastAttempt are zero until an attempt was made.
 	FirstAttempt time.Time `json:"firstAttempt,omitzero"`
 	LastAttempt  time.Time `json:"lastAttempt,omitzero"`
@@ -128,13 +72,13 @@ type DeliveryFilter struct {
 	EventType string
 	Connector string
 	Key       string
-	States    []DeliveryState
+	States    []Status
 	Since     time.Time // updated at or after
 	Limit     int       // at most this many (0: 100; capped at 10,000)
 }
 
-// Match reports whether d passes the filter (Limit aside).
-func (f DeliveryFilter) Match(d *Delivery) bool {
+// match reports whether d passes the filter (Limit aside).
+func (f DeliveryFilter) match(d *Delivery) bool {
 	return (f.EventID == "" || f.EventID == d.EventID) &&
 		(f.EventType == "" || f.EventType == d.EventType) &&
 		(f.Connector == "" || f.Connector == d.Connector) &&
@@ -143,8 +87,8 @@ func (f DeliveryFilter) Match(d *Delivery) bool {
 		(f.Since.IsZero() || !d.Updated.Before(f.Since))
 }
 
-// Max returns the effective limit of the filter.
-func (f DeliveryFilter) Max() int {
+// limit returns the effective limit of the filter.
+func (f DeliveryFilter) limit() int {
 	switch {
 	case f.Limit <= 0:
 		return 100

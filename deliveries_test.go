@@ -9,32 +9,33 @@ import (
 	"github.com/hmsplatform/synclayer"
 )
 
-func TestDeliveryStateNamesAndFinal(t *testing.T) {
+func TestStatusNamesAndFinal(t *testing.T) {
 	for _, c := range []struct {
-		s     synclayer.DeliveryState
+		s     synclayer.Status
 		name  string
 		final bool
 	}{
-		{0, "DeliveryState(0)", false},
-		{synclayer.StatePending, "pending", false},
-		{synclayer.StateInProgress, "in_progress", false},
-		{synclayer.StateSynced, "synced", true},
-		{synclayer.StateDuplicate, "duplicate", true},
-		{synclayer.StateStale, "stale", true},
-		{synclayer.StateFailed, "failed", false},
-		{synclayer.StateDead, "dead", true},
-		{synclayer.StateDead + 1, fmt.Sprintf("DeliveryState(%d)", int(synclayer.StateDead)+1), false},
-		{-1, "DeliveryState(-1)", false},
+		{0, "Status(0)", false},
+		{synclayer.StatusPending, "pending", false},
+		{synclayer.StatusInProgress, "in_progress", false},
+		{synclayer.StatusSynced, "synced", true},
+		{synclayer.StatusDuplicate, "duplicate", true},
+		{synclayer.StatusStale, "stale", true},
+		{synclayer.StatusFailed, "failed", false},
+		{synclayer.StatusDead, "dead", true},
+		{synclayer.StatusDead + 1, fmt.Sprintf("Status(%d)", int(synclayer.StatusDead)+1), false},
+		{-1, "Status(-1)", false},
 	} {
 		if got := c.s.String(); got != c.name {
-			t.Errorf("DeliveryState(%d).String() = %q, want %q", int(c.s), got, c.name)
+			t.Errorf("Status(%d).String() = %q, want %q", int(c.s), got, c.name)
 		}
 		if got := c.s.Final(); got != c.final {
 			t.Errorf("%s.Final() = %v, want %v", c.name, got, c.final)
 		}
-		if c.final || c.s == synclayer.StatePending || c.s == synclayer.StateInProgress || c.s == synclayer.StateFailed {
-			if got, ok := synclayer.ParseDeliveryState(c.name); !ok || got != c.s {
-				t.Errorf("ParseDeliveryState(%q) = %v, %v; want %d", c.name, got, ok, int(c.s))
+		if c.final || c.s == synclayer.StatusPending || c.s == synclayer.StatusInProgress || c.s == synclayer.StatusFailed {
+			var got synclayer.Status
+			if err := got.UnmarshalText([]byte(c.name)); err != nil || got != c.s {
+				t.Errorf("UnmarshalText(%q) = %v, %v; want %d", c.name, got, err, int(c.s))
 			}
 		}
 	}
@@ -43,7 +44,7 @@ func TestDeliveryStateNamesAndFinal(t *testing.T) {
 func TestDeliveryFilterMatchesEveryField(t *testing.T) {
 	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	d := synclayer.Delivery{EventID: "e1", EventType: "WorkflowDeployed", Connector: "calendar", Key: "WF-1",
-		State: synclayer.StateSynced, Updated: at}
+		State: synclayer.StatusSynced, Updated: at}
 	for _, c := range []struct {
 		name string
 		f    synclayer.DeliveryFilter
@@ -58,13 +59,13 @@ func TestDeliveryFilterMatchesEveryField(t *testing.T) {
 		{"other connector", synclayer.DeliveryFilter{Connector: "gis"}, false},
 		{"key", synclayer.DeliveryFilter{Key: "WF-1"}, true},
 		{"other key", synclayer.DeliveryFilter{Key: "WF-2"}, false},
-		{"state", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead, synclayer.StateSynced}}, true},
-		{"other state", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead}}, false},
+		{"state", synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead, synclayer.StatusSynced}}, true},
+		{"other state", synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead}}, false},
 		{"since before", synclayer.DeliveryFilter{Since: at.Add(-time.Second)}, true},
 		{"since at", synclayer.DeliveryFilter{Since: at}, true},
 		{"since after", synclayer.DeliveryFilter{Since: at.Add(time.Second)}, false},
 		{"all fields", synclayer.DeliveryFilter{EventID: "e1", EventType: "WorkflowDeployed", Connector: "calendar", Key: "WF-1",
-			States: []synclayer.DeliveryState{synclayer.StateSynced}, Since: at}, true},
+			States: []synclayer.Status{synclayer.StatusSynced}, Since: at}, true},
 	} {
 		if got := c.f.Match(&d); got != c.want {
 			t.Errorf("%s: Match = %v, want %v", c.name, got, c.want)
@@ -94,7 +95,7 @@ func logIDs(t *testing.T, l *synclayer.MemoryLog, f synclayer.DeliveryFilter) []
 	return out
 }
 
-func logPut(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.DeliveryState) {
+func logPut(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.Status) {
 	t.Helper()
 	if err := l.Put(t.Context(), synclayer.Delivery{EventID: id, Connector: "p", Key: "K", State: st}); err != nil {
 		t.Fatal(err)
@@ -106,18 +107,18 @@ func logPut(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.Delive
 // forgets final entries before pending and dead ones.
 func TestMemoryLogBoundAndEviction(t *testing.T) {
 	t.Run("keeps max entries", func(t *testing.T) {
-		l := synclayer.NewMemoryLog(3)
+		l := &synclayer.MemoryLog{MaxEntries: 3}
 		for _, id := range []string{"a", "b", "c"} {
-			logPut(t, l, id, synclayer.StateSynced)
+			logPut(t, l, id, synclayer.StatusSynced)
 		}
 		if diff := cmp.Diff([]string{"c", "b", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("entries (-want +got):\n%s", diff)
 		}
-		logPut(t, l, "b", synclayer.StateDead) // replaces, moves to the front
+		logPut(t, l, "b", synclayer.StatusDead) // replaces, moves to the front
 		if diff := cmp.Diff([]string{"b", "c", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("after replacing b (-want +got):\n%s", diff)
 		}
-		logPut(t, l, "d", synclayer.StateSynced)
+		logPut(t, l, "d", synclayer.StatusSynced)
 		if diff := cmp.Diff([]string{"d", "b", "c"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("after a fourth entry (-want +got):\n%s", diff)
 		}
@@ -126,9 +127,9 @@ func TestMemoryLogBoundAndEviction(t *testing.T) {
 		}
 	})
 	t.Run("limit", func(t *testing.T) {
-		l := synclayer.NewMemoryLog(0)
+		l := new(synclayer.MemoryLog)
 		for i := range 5 {
-			logPut(t, l, fmt.Sprint("e", i), synclayer.StateSynced)
+			logPut(t, l, fmt.Sprint("e", i), synclayer.StatusSynced)
 		}
 		if diff := cmp.Diff([]string{"e4", "e3"}, logIDs(t, l, synclayer.DeliveryFilter{Limit: 2})); diff != "" {
 			t.Fatalf("Limit 2 (-want +got):\n%s", diff)
@@ -136,26 +137,26 @@ func TestMemoryLogBoundAndEviction(t *testing.T) {
 		if got := logIDs(t, l, synclayer.DeliveryFilter{EventID: "e2", Connector: "p"}); !cmp.Equal(got, []string{"e2"}) {
 			t.Fatalf("by event and connector: %v, want [e2]", got)
 		}
-		if got := logIDs(t, l, synclayer.DeliveryFilter{EventID: "e2", Connector: "p", States: []synclayer.DeliveryState{synclayer.StateDead}}); len(got) != 0 {
+		if got := logIDs(t, l, synclayer.DeliveryFilter{EventID: "e2", Connector: "p", States: []synclayer.Status{synclayer.StatusDead}}); len(got) != 0 {
 			t.Fatalf("by event, connector and another state: %v, want none", got)
 		}
 	})
-	for _, held := range []synclayer.DeliveryState{synclayer.StatePending, synclayer.StateDead} {
+	for _, held := range []synclayer.Status{synclayer.StatusPending, synclayer.StatusDead} {
 		t.Run("keeps "+held.String(), func(t *testing.T) {
-			l := synclayer.NewMemoryLog(2)
+			l := &synclayer.MemoryLog{MaxEntries: 2}
 			logPut(t, l, "old", held)
-			logPut(t, l, "synced", synclayer.StateSynced)
-			logPut(t, l, "new", synclayer.StateSynced)
+			logPut(t, l, "synced", synclayer.StatusSynced)
+			logPut(t, l, "new", synclayer.StatusSynced)
 			if diff := cmp.Diff([]string{"new", "old"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 				t.Fatalf("the full log forgot the wrong entry (-want +got):\n%s", diff)
 			}
 		})
 	}
 	t.Run("nothing final", func(t *testing.T) {
-		l := synclayer.NewMemoryLog(2)
-		logPut(t, l, "a", synclayer.StatePending)
-		logPut(t, l, "b", synclayer.StateDead)
-		logPut(t, l, "c", synclayer.StatePending)
+		l := &synclayer.MemoryLog{MaxEntries: 2}
+		logPut(t, l, "a", synclayer.StatusPending)
+		logPut(t, l, "b", synclayer.StatusDead)
+		logPut(t, l, "c", synclayer.StatusPending)
 		// A pending entry is never forgotten: the dead letter goes.
 		if diff := cmp.Diff([]string{"c", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("with nothing final the dead letter goes (-want +got):\n%s", diff)

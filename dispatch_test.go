@@ -17,7 +17,7 @@ import (
 // Rule 1: one event reaches every routed connector, concurrently.
 func TestDispatchFansOutConcurrently(t *testing.T) {
 	reg, fakes := newFakes(t, 3)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	release := fakes[0].Hold()
 	defer release()
 
@@ -53,7 +53,7 @@ func TestDispatchFansOutConcurrently(t *testing.T) {
 
 func TestDispatchUnroutedTypeIsEmpty(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	rep, err := d.Dispatch(t.Context(), synclayer.Event{ID: "x", Type: "NobodyCares"})
 	if err != nil || len(rep.Results) != 0 || !rep.OK() {
 		t.Fatalf("got %v, %v; want an empty report and no error", rep.Results, err)
@@ -65,7 +65,7 @@ func TestDispatchUnroutedTypeIsEmpty(t *testing.T) {
 
 func TestDispatchRespectsConcurrencyLimit(t *testing.T) {
 	reg, fakes := newFakes(t, 1, synclayer.WithConcurrency(2))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	release := fakes[0].Hold()
 	var wg sync.WaitGroup
 	for i := range 10 {
@@ -92,7 +92,7 @@ func TestDispatchRespectsConcurrencyLimit(t *testing.T) {
 // Rule 3: the same event twice calls each connector once.
 func TestDispatchDuplicateSequential(t *testing.T) {
 	reg, fakes := newFakes(t, 3)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ev := event("e1", "WF-1", 1)
 	if _, err := d.Dispatch(t.Context(), ev); err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestDispatchDuplicateSequential(t *testing.T) {
 
 func TestDispatchDuplicateConcurrent(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ev := event("e1", "WF-1", 1)
 	var mu sync.Mutex
 	count := map[string]int{}
@@ -145,7 +145,7 @@ func TestDispatchDuplicateConcurrent(t *testing.T) {
 
 func TestRedeliveryAfterPartialFailureCallsOnlyFailed(t *testing.T) {
 	reg, fakes := newFakes(t, 3)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	fakes[1].Inject(synclayertest.Fault{Err: synclayer.Permanent(errors.New("400 bad request"))})
 	ev := event("e1", "WF-1", 1)
 	rep, err := d.Dispatch(t.Context(), ev)
@@ -170,7 +170,7 @@ func TestRedeliveryAfterPartialFailureCallsOnlyFailed(t *testing.T) {
 // Rule 4: one key at a time per connector, and stale versions skipped.
 func TestSameKeyNeverConcurrent(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
@@ -190,7 +190,7 @@ func TestSameKeyNeverConcurrent(t *testing.T) {
 
 func TestStaleVersionSkipped(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ctx := t.Context()
 	for _, step := range []struct {
 		id      string
@@ -220,7 +220,7 @@ func TestStaleVersionSkipped(t *testing.T) {
 // Rule 6: errors and panics stay on their route and name it.
 func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 	good := synclayertest.NewFake()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("good", good, synclayer.Route("WorkflowDeployed", keyMapper)))
 	must(t, reg.Register("panicky-mapper", synclayertest.NewFake(), synclayer.Route("WorkflowDeployed",
 		synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) { panic("boom in mapper") }))))
@@ -230,7 +230,7 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 		synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: "a\r\nInjected: yes"}, nil
 		}))))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	rep, err := d.Dispatch(t.Context(), event("evt-7", "WF-7", 0))
 	if err == nil {
 		t.Fatal("want an error")
@@ -243,13 +243,14 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 		is     error
 		substr []string
 	}{
-		{1, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-mapper"`, "panic recovered in mapper (value of type string)"}},
-		{2, synclayer.ErrPanic, []string{`event "evt-7"`, `connector "panicky-conn"`, `key "WF-7"`, "panic recovered in connector (value of type string)"}},
-		{3, synclayer.ErrInvalidKey, []string{`event "evt-7"`, `connector "bad-key"`, `control character U+000D`, `"a\r\nInjected: yes"`}},
+		{1, synclayer.ErrMapping, []string{`event "evt-7"`, `connector "panicky-mapper"`, "panic recovered in mapper (value of type string)"}},
+		{2, nil, []string{`event "evt-7"`, `connector "panicky-conn"`, `key "WF-7"`, "panic recovered in connector (value of type string)"}},
+		{3, synclayer.ErrMapping, []string{`event "evt-7"`, `connector "bad-key"`, `control character U+000D`, `"a\r\nInjected: yes"`}},
 	}
 	for _, c := range checks {
 		rerr := rep.Results[c.i].Err
-		if !errors.Is(rerr, c.is) || !synclayer.IsPermanent(rerr) {
+		var pe *synclayer.PanicError
+		if (c.is == nil && !errors.As(rerr, &pe)) || (c.is != nil && !errors.Is(rerr, c.is)) || !synclayer.IsPermanent(rerr) {
 			t.Errorf("%s: error %v is not a permanent %v", rep.Results[c.i].Connector, rerr, c.is)
 		}
 		var se *synclayer.SyncError
@@ -278,7 +279,7 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 
 func TestInvalidEvents(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithMaxEventBytes(100))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithMaxEventBytes(100))
 	for _, tc := range []struct {
 		name string
 		ev   synclayer.Event

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Dispatcher fans events out to the connectors of a [Registry]: it maps each
@@ -24,7 +26,6 @@ type Dispatcher struct {
 	obs           Observer
 	evObs         EventObserver // obs, when it implements EventObserver
 	log           DeliveryLog
-	logSet        bool
 	source        string
 	retention     time.Duration
 	drainTimeout  time.Duration
@@ -48,30 +49,36 @@ type Dispatcher struct {
 	runs   []*runLife // the Runs in progress, newest last
 }
 
-// NewDispatcher returns a dispatcher over reg. Options may be nil.
-func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
+// NewDispatcher returns a dispatcher over reg (nil: an empty registry).
+// A nil option is skipped; an option given a bad value makes it return an
+// error wrapping [ErrInvalidOption].
+func NewDispatcher(reg *Registry, opts ...Option) (*Dispatcher, error) {
 	if reg == nil {
-		reg = NewRegistry()
+		reg = new(Registry)
 	}
-	d := &Dispatcher{
-		reg:           reg,
-		obs:           LogObserver(slog.Default()),
-		source:        "synclayer",
-		retention:     7 * 24 * time.Hour,
-		drainTimeout:  30 * time.Second,
-		leaseTTL:      DefaultLeaseTTL,
-		maxEventBytes: DefaultMaxEventBytes,
+	d := &Dispatcher{reg: reg}
+	if err := option.Apply("synclayer: new dispatcher", d, opts); err != nil {
+		return nil, err
 	}
-	for _, o := range opts {
-		if o != nil {
-			o(d)
-		}
+	d.source = option.Default(d.source, defaultSource)
+	d.retention = option.Default(d.retention, defaultRetention)
+	d.drainTimeout = option.Default(d.drainTimeout, defaultDrainTimeout)
+	d.leaseTTL = option.Default(d.leaseTTL, defaultLeaseTTL)
+	d.maxEventBytes = option.Default(d.maxEventBytes, defaultMaxEventBytes)
+	switch d.obs {
+	case nil:
+		d.obs = LogObserver(slog.Default())
+	case NoObserver:
+		d.obs = nil
+	}
+	switch d.log {
+	case nil:
+		d.log = new(MemoryLog)
+	case NoDeliveryLog:
+		d.log = nil
 	}
 	if d.store == nil {
-		d.store = NewMemoryStore()
-	}
-	if !d.logSet {
-		d.log = NewMemoryLog(0)
+		d.store = new(MemoryStore)
 	}
 	d.renewer, _ = d.store.(LeaseRenewer)
 	d.logCompleter, _ = d.store.(LogCompleter)
@@ -84,7 +91,7 @@ func NewDispatcher(reg *Registry, opts ...Option) *Dispatcher {
 	d.watchers.Store(&map[uint64]func(Delivery){})
 	d.tasks = make(chan routeTask)
 	d.announceLocks.init()
-	return d
+	return d, nil
 }
 
 // Dispatch pushes ev to every connector routed for ev.Type, concurrently,

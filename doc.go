@@ -10,15 +10,18 @@
 //
 // # The central use case
 //
-//	reg := synclayer.NewRegistry()
+//	reg := new(synclayer.Registry)
 //	reg.Register("calendar", calendarConn,
 //		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toCalendarEvent)))
 //	reg.Register("records", recordsConn,
 //		synclayer.Route("WorkflowDeployed", synclayer.MapJSON(toRecord)),
 //		synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 8}))
 //
-//	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus))
-//	err := d.Run(ctx, bus) // until ctx ends
+//	d, err := synclayer.NewDispatcher(&reg, synclayer.WithPublisher(bus))
+//	if err != nil {
+//		return err
+//	}
+//	err = d.Run(ctx, bus) // until ctx ends
 //
 // The runnable version is examples/workflowsync.
 //
@@ -64,14 +67,14 @@
 // # Retries
 //
 // A [RetryPolicy] is exponential backoff with jitter, bounded by attempts
-// and by elapsed time; zero fields take [DefaultRetryPolicy]'s values. A
+// and by elapsed time; zero fields take their defaults. A
 // route whose retries are spent has failed for good: it is reported as
 // [StatusFailed] with a permanent error, announced with SyncFailed, and
 // [Dispatcher.Run] tells the bus to dead-letter the event.
 //
 // # Stores
 //
-// The [Store] holds leases, done-markers and versions. [NewMemoryStore] is
+// The [Store] holds leases, done-markers and versions. [MemoryStore] is
 // the default, for one process; idempotency/sqlstore (PostgreSQL, MariaDB,
 // SQLite) and idempotency/redisstore are durable and shared by several
 // processes. synclayertest.TestStore checks any implementation.
@@ -86,13 +89,13 @@
 //     its push runs; a process that dies frees its keys within one TTL.
 //   - A busy key never holds a handler slot for long. A route whose key
 //     another process holds hands its event back to the bus with
-//     [Redeliver] after a quarter of a second ([ErrKeyBusy]); bus adapters
+//     [Redeliver] after a quarter of a second; bus adapters
 //     redeliver it soon without counting it toward dead-lettering, so keys
 //     the other process never touched keep flowing.
 //   - Nothing acknowledged lives only in memory. A route held by
 //     [Dispatcher.Pause] or an open circuit breaker is acknowledged only
 //     when its pending entry is in a [DurableLog] (sqlstore's log);
-//     otherwise the event goes back to the bus ([ErrHeld]).
+//     otherwise the event goes back to the bus.
 //
 // Durable stores group-commit: the concurrent claims and completes of one
 // process go to the database together, one statement per round trip, and a
@@ -109,18 +112,64 @@
 //
 // An [Observer] hears every attempt and every result. The default writes
 // structured records with log/slog ([LogObserver]); [Observers] combines
-// several, and [WithObserver](nil) turns observation off.
+// several, and [NoObserver] turns observation off.
 //
 // # Errors
 //
 // Every error of a route is a [*SyncError] naming the event, the connector
-// and the key, and wraps a category that [errors.Is] can test: [ErrMapping],
-// [ErrInvalidKey], [ErrInvalidEvent], [ErrStore], [ErrPanic], [ErrPublish],
-// [ErrKeyBusy], [ErrHeld]. A panic's value stays out of error texts (they
-// travel in announcements); [PanicError] keeps it for the local log.
+// and the key, and wraps a category that [errors.Is] can test: [ErrMapping]
+// (a bad key included), [ErrInvalidEvent], [ErrStore], [ErrPublish],
+// [ErrUnknownConnector], [ErrInvalidOption]. A route whose mapper or
+// connector panicked failed for good with a [*PanicError]: the panic's value
+// stays out of error texts (they travel in announcements), and PanicError
+// keeps it for the local log.
 // Bad input (malformed JSON, bad keys, oversized events) fails only its own
 // route or event, permanently; a mapper or connector that panics is
 // recovered; nothing panics out of the library.
+//
+// # Options
+//
+// Every constructor of the module follows one rule: a zero or nil value
+// means the default, a bad value makes the constructor (or
+// [Registry.Register], for connector options) return an error wrapping
+// [ErrInvalidOption] that names the option, nothing panics, and "off" is a
+// named value ([NoObserver], [NoDeliveryLog]). Types configured by their
+// fields ([RetryPolicy], [BreakerPolicy], [MemoryStore], [MemoryLog]) take
+// the default for every zero field.
+//
+// # The exported names, by audience
+//
+// Those who wire the library into a service:
+//
+//   - events in and out: [Event], [Publisher], [Subscriber], [SyncCompleted],
+//     [SyncFailed], [Announcement], [AnnouncedResult], [BatchPublisher],
+//     [BatchError], [Redeliver], [RedeliverAfter];
+//   - the registry: [Registry], [Route], [ConnectorOption], [WithRetry],
+//     [RetryPolicy], [WithTimeout], [WithConcurrency], [WithRateLimit],
+//     [WithBreaker], [BreakerPolicy];
+//   - the dispatcher: [NewDispatcher], [Dispatcher], [Option], [WithStore],
+//     [WithPublisher], [WithObserver], [WithDeliveryLog], [WithSource],
+//     [WithRetention], [WithDrainTimeout], [WithLeaseTTL],
+//     [WithMaxEventBytes], [NoObserver], [NoDeliveryLog], [ErrInvalidOption];
+//   - outcomes: [Report], [Result], [Status] and its values, [SyncError],
+//     [PanicError], [ErrInvalidEvent], [ErrMapping], [ErrStore],
+//     [ErrPublish];
+//   - stores and logs: [Store], [MemoryStore], [DeliveryLog], [MemoryLog],
+//     and for those who write one, [Claim], [ClaimResult], [ClaimStatus]
+//     and its values, [LeaseRenewer], [LogCompleter], [DurableLog].
+//
+// Those who write connectors and mappings: [Connector], [ConnectorFunc],
+// [Record], [PartnerIDSyncer], [Mapper], [MapperFunc], [MapJSON],
+// [Permanent], [IsPermanent], [RetryAfter]. The synclayertest package holds
+// their fakes and conformance suites.
+//
+// Those who operate it: [Dispatcher.Pause], [Dispatcher.Resume],
+// [Dispatcher.Replay], [Dispatcher.DeadLetters], [Dispatcher.Deliveries],
+// [DeliveryFilter], [Delivery], [Dispatcher.Status], [ConnectorStatus],
+// [Dispatcher.Watch], [ErrUnknownConnector], [BreakerState] and its values,
+// and the observers: [Observer], [Attempt], [LogObserver], [Observers],
+// [EventObserver], [BreakerObserver]. The monitor package serves all of it
+// over HTTP, and otelsync turns it into OpenTelemetry.
 //
 // # Concurrency
 //

@@ -6,7 +6,7 @@ import (
 )
 
 // enum is the one pattern behind every exported enum of the package
-// ([Status], [DeliveryState], [ClaimStatus], [BreakerState]): the names sit
+// ([Status], [Status], [ClaimStatus], [BreakerState]): the names sit
 // in a table indexed by value, and an unknown value behaves the same way
 // for all of them. String gives "Type(n)", MarshalText fails, and
 // UnmarshalText accepts only a name of the table.

@@ -28,24 +28,13 @@ func TestEnums(t *testing.T) {
 	cases := []enumCase{
 		{
 			typ: "Status",
-			named: map[string]textEnum{"synced": synclayer.StatusSynced, "duplicate": synclayer.StatusDuplicate,
-				"stale": synclayer.StatusStale, "failed": synclayer.StatusFailed, "pending": synclayer.StatusPending},
+			named: map[string]textEnum{"pending": synclayer.StatusPending, "in_progress": synclayer.StatusInProgress,
+				"synced": synclayer.StatusSynced, "duplicate": synclayer.StatusDuplicate, "stale": synclayer.StatusStale,
+				"failed": synclayer.StatusFailed, "dead": synclayer.StatusDead},
 			unknown: synclayer.Status(99),
 			parse: func(b []byte) (textEnum, error) {
 				var v synclayer.Status
 				return v, v.UnmarshalText(b)
-			},
-		},
-		{
-			typ: "DeliveryState",
-			named: map[string]textEnum{"pending": synclayer.StatePending, "in_progress": synclayer.StateInProgress,
-				"synced": synclayer.StateSynced, "duplicate": synclayer.StateDuplicate, "stale": synclayer.StateStale,
-				"failed": synclayer.StateFailed, "dead": synclayer.StateDead},
-			unknown: synclayer.DeliveryState(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v synclayer.DeliveryState
-				err := v.UnmarshalText(b)
-				return v, err
 			},
 		},
 		{

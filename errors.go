@@ -24,20 +24,14 @@ var (
 	ErrInvalidEvent = errors.New("invalid event")
 
 	// ErrMapping marks a Mapper failure: malformed Data, a missing or
-	// mistyped field, or a mapper that panicked. It is permanent.
+	// mistyped field, a mapper that panicked, or a record key that is
+	// empty, longer than 1,024 bytes, not UTF-8, or holds control or
+	// invisible formatting characters. It is permanent.
 	ErrMapping = errors.New("mapping failed")
-
-	// ErrInvalidKey marks a Record whose Key is empty, too long, not UTF-8, or
-	// holds control or invisible formatting characters. It is permanent.
-	ErrInvalidKey = errors.New("invalid record key")
 
 	// ErrStore marks a failure of the idempotency [Store]. Such a route did
 	// not finish; redelivering the event is safe and will try it again.
 	ErrStore = errors.New("idempotency store failed")
-
-	// ErrPanic marks a connector or mapper that panicked. The panic is
-	// recovered and reported as a permanent failure of that route only.
-	ErrPanic = errors.New("panic recovered")
 
 	// ErrPublish marks a failure to publish a SyncCompleted or SyncFailed
 	// announcement. Redelivering the event publishes it again.
@@ -89,8 +83,8 @@ func (e *SyncError) Error() string {
 // Unwrap returns the cause.
 func (e *SyncError) Unwrap() error { return e.Err }
 
-// PanicError is the cause of a route whose mapper or connector panicked;
-// it unwraps to [ErrPanic]. Its Error text says where the panic happened
+// PanicError is the cause of a route whose mapper or connector panicked
+// (find it with errors.As); the route failed for good. Its Error text says where the panic happened
 // and the Go type of the panic's value, never the value itself: a panic's
 // value can be large or hold anything (a request, a secret), and error
 // texts travel in announcements across the bus. Value keeps the value, as
@@ -105,9 +99,6 @@ type PanicError struct {
 func (e *PanicError) Error() string {
 	return "panic recovered in " + e.Where + " (value of type " + e.Type + ")"
 }
-
-// Unwrap returns [ErrPanic].
-func (e *PanicError) Unwrap() error { return ErrPanic }
 
 func newPanicError(where string, v any) *PanicError {
 	return &PanicError{Where: where, Type: fmt.Sprintf("%T", v), Value: clip.String(fmt.Sprint(v), maxMessage)}
@@ -134,16 +125,20 @@ func quote(s string) string {
 // ErrUnknownConnector: no connector of that name is registered.
 var ErrUnknownConnector = errors.New("unknown connector")
 
-// ErrKeyBusy marks a route whose record key is leased by another process
+// errKeyBusy marks a route whose record key is leased by another process
 // (pushing it now, or dead and not yet past its lease). [Dispatcher.Run]
 // does not wait for such a key in a handler slot: it gives the slot back
 // and asks the bus, with [Redeliver], to bring the event again once the
 // lease can have ended.
-var ErrKeyBusy = errors.New("record key busy in another process")
+var errKeyBusy = errors.New("record key busy in another process")
 
-// ErrHeld marks a route held back because its connector is paused or its
+// errHeld marks a route held back because its connector is paused or its
 // circuit breaker is open, while the delivery log cannot keep it across a
 // restart (it is not a [DurableLog], or it is full). [Dispatcher.Run] asks
 // the bus, with [Redeliver], to bring the event again later rather than
 // acknowledge what lives only in memory.
-var ErrHeld = errors.New("connector held: paused or circuit open")
+var errHeld = errors.New("connector held: paused or circuit open")
+
+// errInvalidKey marks a mapped Record whose Key no partner can hold safely
+// (see validateKey). It is a mapping failure.
+var errInvalidKey = fmt.Errorf("%w: invalid record key", ErrMapping)

@@ -3,6 +3,7 @@ package synclayer_test
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -20,14 +21,17 @@ func ExampleDispatcher_Dispatch() {
 	})
 
 	calendar, records := synclayertest.NewFake(), synclayertest.NewFake()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("calendar", calendar, synclayer.Route("WorkflowDeployed", toRecord)); err != nil {
 		panic(err)
 	}
 	if err := reg.Register("records", records, synclayer.Route("WorkflowDeployed", toRecord)); err != nil {
 		panic(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ev := synclayer.Event{
 		ID:   "evt-1",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -20,7 +21,7 @@ func ExampleRetryPolicy() {
 		}
 		return nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	err := reg.Register("records", flaky,
 		synclayer.Route("PolicyUpdated", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject}, nil
@@ -30,7 +31,10 @@ func ExampleRetryPolicy() {
 	if err != nil {
 		panic(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		log.Fatal(err)
+	}
 	rep, err := d.Dispatch(context.Background(), synclayer.Event{ID: "evt-7", Type: "PolicyUpdated", Subject: "POL-9"})
 	fmt.Println(rep.Results[0].Status, rep.Results[0].Attempts, err)
 	// Output: synced 3 <nil>
@@ -42,12 +46,15 @@ func ExamplePermanent() {
 	reject := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
 		return synclayer.Permanent(errors.New("400 Bad Request: title is required"))
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	_ = reg.Register("records", reject, synclayer.Route("PolicyUpdated", synclayer.MapperFunc(
 		func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject}, nil
 		})))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		log.Fatal(err)
+	}
 	rep, err := d.Dispatch(context.Background(), synclayer.Event{ID: "evt-8", Type: "PolicyUpdated", Subject: "POL-9"})
 	fmt.Println(rep.Results[0].Attempts, synclayer.IsPermanent(err))
 	fmt.Println(err)

@@ -41,7 +41,7 @@ var fastRetry = synclayer.RetryPolicy{MaxAttempts: 5, InitialInterval: time.Mill
 // newFakes registers n fakes named p0..pn-1 for WorkflowDeployed.
 func newFakes(t *testing.T, n int, opts ...synclayer.ConnectorOption) (*synclayer.Registry, []*synclayertest.Fake) {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	fakes := make([]*synclayertest.Fake, n)
 	for i := range fakes {
 		fakes[i] = synclayertest.NewFake()

@@ -2,8 +2,8 @@ package synclayer_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -11,18 +11,21 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // handlerSub is a Subscriber that hands Run's handler to the test, so the
 // test can call it and see exactly what Run tells the bus.
 type handlerSub struct {
 	once sync.Once
-	got  chan synclayer.Handler
+	got  chan func(context.Context, synclayer.Event) error
 }
 
-func newHandlerSub() *handlerSub { return &handlerSub{got: make(chan synclayer.Handler, 1)} }
+func newHandlerSub() *handlerSub {
+	return &handlerSub{got: make(chan func(context.Context, synclayer.Event) error, 1)}
+}
 
-func (s *handlerSub) Subscribe(ctx context.Context, _ []string, h synclayer.Handler) error {
+func (s *handlerSub) Subscribe(ctx context.Context, _ []string, h func(context.Context, synclayer.Event) error) error {
 	s.once.Do(func() { s.got <- h })
 	<-ctx.Done()
 	return ctx.Err()
@@ -30,7 +33,7 @@ func (s *handlerSub) Subscribe(ctx context.Context, _ []string, h synclayer.Hand
 
 // runHandler starts d.Run on a handlerSub and returns its handler and a
 // stop function that ends Run and waits for it.
-func runHandler(t *testing.T, d *synclayer.Dispatcher) (synclayer.Handler, func()) {
+func runHandler(t *testing.T, d *synclayer.Dispatcher) (func(context.Context, synclayer.Event) error, func()) {
 	t.Helper()
 	sub := newHandlerSub()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -60,12 +63,12 @@ func TestHeldRouteIsAckedOnlyWithADurableLog(t *testing.T) {
 		log     synclayer.DeliveryLog
 		wantAck bool
 	}{
-		{"memory log", synclayer.NewMemoryLog(0), false},
-		{"durable log", durableLog{synclayer.NewMemoryLog(0)}, true},
+		{"memory log", new(synclayer.MemoryLog), false},
+		{"durable log", durableLog{new(synclayer.MemoryLog)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg, fakes := newFakes(t, 1)
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(tc.log))
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(tc.log))
 			h, stop := runHandler(t, d)
 			defer stop()
 			must(t, d.Pause("p0"))
@@ -76,11 +79,11 @@ func TestHeldRouteIsAckedOnlyWithADurableLog(t *testing.T) {
 				}
 			} else {
 				after, ok := synclayer.RedeliverAfter(err)
-				if !ok || !errors.Is(err, synclayer.ErrHeld) || synclayer.IsPermanent(err) || after <= 0 {
-					t.Fatalf("handler = %v (redeliver %v, %v), want a delayed redelivery for ErrHeld", err, after, ok)
+				if !ok || !strings.Contains(err.Error(), "connector held: paused or circuit open") || synclayer.IsPermanent(err) || after <= 0 {
+					t.Fatalf("handler = %v (redeliver %v, %v), want a delayed redelivery of a held route", err, after, ok)
 				}
 			}
-			if got, _ := d.Deliveries(t.Context(), synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StatePending}}); len(got) != 1 {
+			if got, _ := d.Deliveries(t.Context(), synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusPending}}); len(got) != 1 {
 				t.Fatalf("%d pending entries, want 1", len(got))
 			}
 			if _, err := d.Resume(t.Context(), "p0"); err != nil {
@@ -104,7 +107,7 @@ func TestSmallMemoryLogLosesNoHeldRoute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		bus := memory.New()
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(synclayer.NewMemoryLog(5)))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 5}))
 		must(t, d.Pause("p0"))
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -144,9 +147,9 @@ func TestSmallMemoryLogLosesNoHeldRoute(t *testing.T) {
 // Run starts again, without Resume, and only once.
 func TestRunPushesPendingRoutesOfADurableLogAtStart(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	log := durableLog{synclayer.NewMemoryLog(0)}
-	store := synclayer.NewMemoryStore()
-	first := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(log), synclayer.WithStore(store))
+	log := durableLog{new(synclayer.MemoryLog)}
+	store := new(synclayer.MemoryStore)
+	first := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log), synclayer.WithStore(store))
 	must(t, first.Pause("p0"))
 	for i := range 3 {
 		if rep, err := first.Dispatch(t.Context(), event(fmt.Sprint("e", i), "K", int64(i+1))); err != nil || rep.Results[0].Status != synclayer.StatusPending {
@@ -154,7 +157,7 @@ func TestRunPushesPendingRoutesOfADurableLogAtStart(t *testing.T) {
 		}
 	}
 	// "Restart": a new dispatcher on the same log and store, not paused.
-	second := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(log), synclayer.WithStore(store))
+	second := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log), synclayer.WithStore(store))
 	_, stop := runHandler(t, second)
 	if err := fakes[0].WaitCalls(t.Context(), 3); err != nil {
 		t.Fatal(err)
@@ -163,7 +166,7 @@ func TestRunPushesPendingRoutesOfADurableLogAtStart(t *testing.T) {
 	if rec, _ := fakes[0].Record("K"); rec.Version != 3 || fakes[0].CallCount() != 3 {
 		t.Fatalf("partner holds v%d after %d calls, want v3 after 3", rec.Version, fakes[0].CallCount())
 	}
-	if got, _ := log.List(t.Context(), synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StatePending}}); len(got) != 0 {
+	if got, _ := log.List(t.Context(), synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusPending}}); len(got) != 0 {
 		t.Fatalf("%d entries still pending", len(got))
 	}
 }

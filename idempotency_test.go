@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // Rule 8: the memory store forgets what expired and stays within its bound.
 func TestMemoryStoreExpiresDoneMarkersAndLeases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := synclayer.NewMemoryStore()
+		s := new(synclayer.MemoryStore)
 		ctx := t.Context()
 		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
 		cr, err := s.Claim(ctx, c)
@@ -44,8 +45,8 @@ func TestMemoryStoreExpiresDoneMarkersAndLeases(t *testing.T) {
 func TestMemoryStoreBoundedUnderUniqueEvents(t *testing.T) {
 	const bound = 2048
 	reg, _ := newFakes(t, 1)
-	s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(bound))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(s))
+	s := &synclayer.MemoryStore{MaxEntries: bound}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(s))
 	n := 50_000
 	if testing.Short() {
 		n = 10_000

@@ -39,10 +39,10 @@ func (s *leaselessStore) Claim(ctx context.Context, c synclayer.Claim) (synclaye
 func TestDispatchSerialisesOneKeyInProcess(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := synclayertest.NewFake()
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
-		store := &leaselessStore{Store: synclayer.NewMemoryStore()}
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store))
+		store := &leaselessStore{Store: new(synclayer.MemoryStore)}
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
 		release := fake.Hold()
 		defer release()
 
@@ -108,10 +108,10 @@ func TestDispatchSerialisesOneKeyInProcess(t *testing.T) {
 func TestDispatchGivesUpWaitingForKeyWhenContextEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fake := synclayertest.NewFake()
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil),
-			synclayer.WithStore(&leaselessStore{Store: synclayer.NewMemoryStore()}))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver),
+			synclayer.WithStore(&leaselessStore{Store: new(synclayer.MemoryStore)}))
 		release := fake.Hold()
 		defer release()
 

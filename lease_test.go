@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // leaseStore is a minimal Store with renewable leases, standing in for the
@@ -95,7 +96,7 @@ func TestLeaseIsRenewedDuringAPushAndReleasedAtItsEnd(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newLeaseStore()
 		reg, fakes := newFakes(t, 1)
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
 		release := fakes[0].Hold()
 		done := make(chan synclayer.Report, 1)
 		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
@@ -136,7 +137,7 @@ func TestLostLeaseCancelsThePush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newLeaseStore()
 		reg, fakes := newFakes(t, 1)
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
 		defer fakes[0].Hold()()
 		store.mu.Lock()
 		store.refuse = true
@@ -158,21 +159,21 @@ func TestBusyKeyIsHandedBackToTheBus(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newLeaseStore()
 		reg, fakes := newFakes(t, 1)
-		other := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store)) // "another process"
+		other := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store)) // "another process"
 		release := fakes[0].Hold()
 		go func() { _, _ = other.Dispatch(context.Background(), event("e1", "K", 1)) }()
 		synctest.Wait()
 
 		reg2, fakes2 := newFakes(t, 1)
-		d := synclayer.NewDispatcher(reg2, synclayer.WithObserver(nil), synclayer.WithStore(store))
+		d := synclayertest.NewDispatcher(t, reg2, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
 		h, stop := runHandler(t, d)
 		defer stop()
 		start := time.Now()
 		err := h(context.Background(), event("e2", "K", 2))
 		waited := time.Since(start)
 		after, ok := synclayer.RedeliverAfter(err)
-		if !ok || !errors.Is(err, synclayer.ErrKeyBusy) || synclayer.IsPermanent(err) {
-			t.Fatalf("handler = %v, want a redelivery request for ErrKeyBusy", err)
+		if !ok || !strings.Contains(err.Error(), "record key busy in another process") || synclayer.IsPermanent(err) {
+			t.Fatalf("handler = %v, want a redelivery request for a busy key", err)
 		}
 		if waited > time.Second || after > 2*time.Second || after <= 0 {
 			t.Fatalf("handler held its slot %v and asks for a redelivery in %v; want both short", waited, after)

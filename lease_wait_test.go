@@ -16,15 +16,15 @@ import (
 // not before.
 //
 // Dispatch waits for such a key; Run may hand the event back to the bus
-// instead (see ErrKeyBusy).
+// instead (a busy key).
 func TestDispatchWaitsForAnotherProcessLease(t *testing.T) {
 	const ttl = time.Minute
 	setup := func(t *testing.T) (*synclayer.MemoryStore, *synclayertest.Fake, *synclayer.Dispatcher) {
-		store := synclayer.NewMemoryStore()
+		store := new(synclayer.MemoryStore)
 		fake := synclayertest.NewFake()
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
-		return store, fake, synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store))
+		return store, fake, synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
 	}
 	other := synclayer.Claim{Connector: "p", Key: "K", EventID: "other-v2", Version: 2, LeaseTTL: ttl, Retention: time.Hour}
 

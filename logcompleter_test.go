@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // loggingStore is a Store that writes the delivery log with Complete, as
@@ -33,13 +34,13 @@ func (s *loggingStore) CompleteLogged(ctx context.Context, c synclayer.Claim, to
 // the watchers see the synced entry once.
 func TestCompleteLoggedIsUsedWhenOffered(t *testing.T) {
 	for _, accept := range []bool{true, false} {
-		store := &loggingStore{Store: synclayer.NewMemoryStore(), accept: accept}
+		store := &loggingStore{Store: new(synclayer.MemoryStore), accept: accept}
 		reg, fakes := newFakes(t, 1)
-		log := synclayer.NewMemoryLog(0)
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store), synclayer.WithDeliveryLog(log))
+		log := new(synclayer.MemoryLog)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithDeliveryLog(log))
 		var seen atomic.Int32
 		stop := d.Watch(func(dl synclayer.Delivery) {
-			if dl.State == synclayer.StateSynced {
+			if dl.State == synclayer.StatusSynced {
 				seen.Add(1)
 			}
 		})
@@ -48,7 +49,7 @@ func TestCompleteLoggedIsUsedWhenOffered(t *testing.T) {
 		}
 		stop()
 		got, _ := log.List(t.Context(), synclayer.DeliveryFilter{EventID: "e1", Connector: "p0"})
-		if store.calls.Load() != 1 || len(got) != 1 || got[0].State != synclayer.StateSynced || seen.Load() != 1 || fakes[0].CallCount() != 1 {
+		if store.calls.Load() != 1 || len(got) != 1 || got[0].State != synclayer.StatusSynced || seen.Load() != 1 || fakes[0].CallCount() != 1 {
 			t.Fatalf("accept=%v: %d CompleteLogged calls, log %+v, %d watcher calls, %d pushes", accept, store.calls.Load(), got, seen.Load(), fakes[0].CallCount())
 		}
 		// The done-marker was written either way.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 type workflow struct {
@@ -54,10 +55,10 @@ func TestMapJSON(t *testing.T) {
 }
 
 func TestMappingErrorThroughDispatchNamesEverything(t *testing.T) {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("records", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("WorkflowDeployed", workflowMapper)))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	_, err := d.Dispatch(t.Context(), synclayer.Event{ID: "evt-42", Type: "WorkflowDeployed", Data: json.RawMessage(`{"workflowId":7}`)})
 	want := `synclayer: event "evt-42" ("WorkflowDeployed") connector "records": map: mapping failed: field "workflowId": got JSON number, want string`
 	if err == nil || err.Error() != want {

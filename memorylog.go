@@ -6,16 +6,16 @@ import (
 	"sync"
 )
 
-// ErrLogFull is returned by [MemoryLog.Put] when the log is at its bound
+// errLogFull is returned by [MemoryLog.Put] when the log is at its bound
 // and everything it could forget is pending: a pending entry is never
 // forgotten, so the new entry is not kept. The dispatcher then leaves a
 // held route's event on the bus instead of acknowledging it.
-var ErrLogFull = errors.New("delivery log full of pending entries")
+var errLogFull = errors.New("delivery log full of pending entries")
 
-// Defaults of [NewMemoryLog].
+// Defaults of a [MemoryLog]'s bounds.
 const (
-	DefaultMemoryLogEntries = 10_000
-	DefaultMemoryLogBytes   = 64 << 20
+	defaultMemoryLogEntries = 10_000
+	defaultMemoryLogBytes   = 64 << 20
 )
 
 // MemoryLog is the default [DeliveryLog]: in memory, bounded in entries and
@@ -23,14 +23,25 @@ const (
 // entries that need no more work first (synced, duplicate, stale, in
 // progress, failed), then the oldest dead letters. It never forgets a
 // pending entry: when only pending entries are left to forget, Put refuses
-// the new entry with [ErrLogFull].
+// the new entry with errLogFull.
 //
 // Its entries are gone with the process, so it is not a [DurableLog]:
 // [Dispatcher.Run] does not acknowledge an event whose route it holds.
 //
-// The zero value is an empty log with the default bounds. A MemoryLog is
-// safe for concurrent use.
+// Its zero value is an empty log with the default bounds, ready to use; set
+// the bounds before the first use, as with an http.Server:
+//
+//	log := &synclayer.MemoryLog{MaxEntries: 50_000}
+//
+// A MemoryLog is safe for concurrent use.
 type MemoryLog struct {
+	// MaxEntries bounds how many entries the log keeps (zero or less:
+	// 10,000).
+	MaxEntries int
+	// MaxBytes bounds the approximate memory the entries take, kept events
+	// included (zero or less: 64 MiB).
+	MaxBytes int64
+
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
@@ -49,11 +60,11 @@ const (
 	logClasses
 )
 
-func classOf(s DeliveryState) int {
+func classOf(s Status) int {
 	switch s {
-	case StatePending:
+	case StatusPending:
 		return classPending
-	case StateDead:
+	case StatusDead:
 		return classDead
 	}
 	return classSettled
@@ -99,47 +110,24 @@ func (l *logList) remove(e *logEntry) {
 	l.n--
 }
 
-// MemoryLogOption configures [NewMemoryLog].
-type MemoryLogOption func(*MemoryLog)
-
-// MemoryLogMaxBytes bounds the approximate memory the log's entries take
-// (default [DefaultMemoryLogBytes], 64 MiB), kept events included. A zero
-// or negative n keeps the default.
-func MemoryLogMaxBytes(n int64) MemoryLogOption {
-	return func(l *MemoryLog) {
-		if n > 0 {
-			l.maxBytes = n
-		}
-	}
-}
-
-// NewMemoryLog returns a log that keeps at most max entries (default
-// [DefaultMemoryLogEntries], 10,000, when max <= 0) and at most
-// [MemoryLogMaxBytes] of them.
-func NewMemoryLog(max int, opts ...MemoryLogOption) *MemoryLog {
-	l := &MemoryLog{maxEntries: max}
-	for _, o := range opts {
-		if o != nil {
-			o(l)
-		}
-	}
-	l.init()
-	return l
-}
-
+// init applies the bounds at first use; the caller holds l.mu.
 func (l *MemoryLog) init() {
 	if l.index == nil {
 		l.index = make(map[ckey]*logEntry)
 	}
-	if l.maxEntries <= 0 {
-		l.maxEntries = DefaultMemoryLogEntries
-	}
-	if l.maxBytes <= 0 {
-		l.maxBytes = DefaultMemoryLogBytes
+	if l.maxEntries == 0 {
+		l.maxEntries = l.MaxEntries
+		if l.maxEntries <= 0 {
+			l.maxEntries = defaultMemoryLogEntries
+		}
+		l.maxBytes = l.MaxBytes
+		if l.maxBytes <= 0 {
+			l.maxBytes = defaultMemoryLogBytes
+		}
 	}
 }
 
-// Put implements [DeliveryLog]. It returns [ErrLogFull] when the entry
+// Put implements [DeliveryLog]. It returns errLogFull when the entry
 // cannot be kept because the log is full of pending entries.
 func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 	l.mu.Lock()
@@ -173,7 +161,7 @@ func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 		}
 		l.forget(victim)
 		if victim == e {
-			return ErrLogFull
+			return errLogFull
 		}
 	}
 	return nil
@@ -210,7 +198,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	defer l.mu.Unlock()
 	var out []Delivery
 	if f.EventID != "" && f.Connector != "" {
-		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.Match(&e.d) {
+		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.match(&e.d) {
 			out = append(out, e.d)
 		}
 		return out, nil
@@ -223,7 +211,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 			cur[c] = l.lists[c].head
 		}
 	}
-	n := f.Max()
+	n := f.limit()
 	for len(out) < n {
 		best := -1
 		for c, e := range cur {
@@ -236,14 +224,14 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 		}
 		e := cur[best]
 		cur[best] = e.next
-		if f.Match(&e.d) {
+		if f.match(&e.d) {
 			out = append(out, e.d)
 		}
 	}
 	return out, nil
 }
 
-func (l *MemoryLog) classWanted(c int, states []DeliveryState) bool {
+func (l *MemoryLog) classWanted(c int, states []Status) bool {
 	for _, s := range states {
 		if classOf(s) == c {
 			return true

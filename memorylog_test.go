@@ -3,7 +3,6 @@ package synclayer_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,12 +12,12 @@ import (
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-func put(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.DeliveryState) error {
+func put(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.Status) error {
 	t.Helper()
 	return l.Put(context.Background(), synclayer.Delivery{EventID: id, Connector: "c", State: st})
 }
 
-func listIDs(t *testing.T, l *synclayer.MemoryLog, states ...synclayer.DeliveryState) string {
+func listIDs(t *testing.T, l *synclayer.MemoryLog, states ...synclayer.Status) string {
 	t.Helper()
 	got, err := l.List(context.Background(), synclayer.DeliveryFilter{States: states, Limit: 100})
 	if err != nil {
@@ -33,37 +32,37 @@ func listIDs(t *testing.T, l *synclayer.MemoryLog, states ...synclayer.DeliveryS
 
 // A full memory log forgets settled entries first, then dead letters, and
 // never a pending entry: a new entry that could only fit by dropping one is
-// refused with ErrLogFull.
+// refused with an error.
 func TestMemoryLogNeverForgetsPending(t *testing.T) {
-	l := synclayer.NewMemoryLog(4)
-	for i, st := range []synclayer.DeliveryState{synclayer.StatePending, synclayer.StateDead, synclayer.StateSynced, synclayer.StatePending} {
+	l := &synclayer.MemoryLog{MaxEntries: 4}
+	for i, st := range []synclayer.Status{synclayer.StatusPending, synclayer.StatusDead, synclayer.StatusSynced, synclayer.StatusPending} {
 		if err := put(t, l, fmt.Sprint("e", i), st); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := put(t, l, "e4", synclayer.StateSynced); err != nil { // forgets e2, the settled one
+	if err := put(t, l, "e4", synclayer.StatusSynced); err != nil { // forgets e2, the settled one
 		t.Fatal(err)
 	}
 	if got := listIDs(t, l); got != "e4 e3 e1 e0" {
 		t.Fatalf("after one eviction: %q", got)
 	}
-	if err := put(t, l, "e5", synclayer.StatePending); err != nil { // forgets e4, then nothing settled is left
+	if err := put(t, l, "e5", synclayer.StatusPending); err != nil { // forgets e4, then nothing settled is left
 		t.Fatal(err)
 	}
-	if err := put(t, l, "e6", synclayer.StatePending); err != nil { // forgets the dead letter e1
+	if err := put(t, l, "e6", synclayer.StatusPending); err != nil { // forgets the dead letter e1
 		t.Fatal(err)
 	}
 	if got := listIDs(t, l); got != "e6 e5 e3 e0" {
 		t.Fatalf("after evicting settled then dead: %q", got)
 	}
-	if err := put(t, l, "e7", synclayer.StatePending); !errors.Is(err, synclayer.ErrLogFull) {
-		t.Fatalf("pending put into a log full of pending = %v, want ErrLogFull", err)
+	if err := put(t, l, "e7", synclayer.StatusPending); err == nil || err.Error() != "delivery log full of pending entries" {
+		t.Fatalf("pending put into a log full of pending = %v, want the log-full error", err)
 	}
-	if got := listIDs(t, l, synclayer.StatePending); got != "e6 e5 e3 e0" {
+	if got := listIDs(t, l, synclayer.StatusPending); got != "e6 e5 e3 e0" {
 		t.Fatalf("pending entries after a refused put: %q", got)
 	}
 	// An update in place of a pending entry needs no room.
-	if err := put(t, l, "e0", synclayer.StateSynced); err != nil {
+	if err := put(t, l, "e0", synclayer.StatusSynced); err != nil {
 		t.Fatal(err)
 	}
 	if got := listIDs(t, l); got != "e0 e6 e5 e3" {
@@ -73,10 +72,10 @@ func TestMemoryLogNeverForgetsPending(t *testing.T) {
 
 // The log is bounded in bytes too: kept events count.
 func TestMemoryLogBoundsBytes(t *testing.T) {
-	l := synclayer.NewMemoryLog(0, synclayer.MemoryLogMaxBytes(64<<10))
+	l := &synclayer.MemoryLog{MaxEntries: 0, MaxBytes: 64 << 10}
 	ev := &synclayer.Event{ID: "x", Type: "T", Data: []byte(strings.Repeat("a", 10<<10))}
 	for i := range 100 {
-		if err := l.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprint("e", i), Connector: "c", State: synclayer.StateDead, Event: ev}); err != nil {
+		if err := l.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprint("e", i), Connector: "c", State: synclayer.StatusDead, Event: ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,7 +94,7 @@ func TestZeroValuesWork(t *testing.T) {
 	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
 	var store synclayer.MemoryStore
 	var log synclayer.MemoryLog
-	d := synclayer.NewDispatcher(&reg, synclayer.WithObserver(nil), synclayer.WithStore(&store), synclayer.WithDeliveryLog(&log))
+	d := synclayertest.NewDispatcher(t, &reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(&store), synclayer.WithDeliveryLog(&log))
 	for range 2 {
 		if _, err := d.Dispatch(t.Context(), event("e1", "K", 1)); err != nil {
 			t.Fatal(err)
@@ -112,7 +111,7 @@ func TestZeroValuesWork(t *testing.T) {
 // A delivery's JSON carries its duration in milliseconds, like
 // announcements, and decodes back.
 func TestDeliveryJSONUsesMilliseconds(t *testing.T) {
-	d := synclayer.Delivery{EventID: "e1", Connector: "c", State: synclayer.StateSynced, Duration: 1500 * time.Millisecond}
+	d := synclayer.Delivery{EventID: "e1", Connector: "c", State: synclayer.StatusSynced, Duration: 1500 * time.Millisecond}
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +120,7 @@ func TestDeliveryJSONUsesMilliseconds(t *testing.T) {
 		t.Fatalf("JSON = %s", b)
 	}
 	var back synclayer.Delivery
-	if err := json.Unmarshal(b, &back); err != nil || back.Duration != d.Duration || back.EventID != "e1" || back.State != synclayer.StateSynced {
+	if err := json.Unmarshal(b, &back); err != nil || back.Duration != d.Duration || back.EventID != "e1" || back.State != synclayer.StatusSynced {
 		t.Fatalf("decoded %+v, %v", back, err)
 	}
 }

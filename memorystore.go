@@ -9,26 +9,6 @@ import (
 	"time"
 )
 
-// MemoryOption configures [NewMemoryStore].
-type MemoryOption func(*memoryConfig)
-
-type memoryConfig struct {
-	maxEntries int
-}
-
-// MemoryMaxEntries bounds the done-markers and the versions the memory store
-// keeps, each, to about n (default 1,000,000). Past the bound the oldest are
-// forgotten first, even inside their retention window; a forgotten version
-// no longer protects its key from a stale push, so size n above the number
-// of keys in play.
-func MemoryMaxEntries(n int) MemoryOption {
-	return func(c *memoryConfig) {
-		if n > 0 {
-			c.maxEntries = n
-		}
-	}
-}
-
 // memoryShards spreads the store over independent locks. A key, its lease,
 // its version and the done-markers of the events pushed for it live in one
 // shard, so every Claim and Complete is atomic under one lock.
@@ -37,13 +17,25 @@ const memoryShards = 32
 // MemoryStore is the in-process [Store]: fast, bounded, and gone with the
 // process. Use it for one process, for tests, and as the default; use a
 // durable store when several processes share the work or a restart must not
-// push again. The zero value is an empty store with the default bound, like
-// NewMemoryStore(). It is safe for concurrent use.
+// push again. The zero value is an empty store with the default bound. It is safe for
+// concurrent use.
 //
 // Done-markers are found through the record key they were completed with,
 // so a Mapper must map an event to the same key every time (as it must for
 // any store, for the partner's sake).
+//
+// Its zero value is an empty store, ready to use; set MaxEntries before the
+// first use:
+//
+//	store := &synclayer.MemoryStore{MaxEntries: 5_000_000}
 type MemoryStore struct {
+	// MaxEntries bounds the done-markers and the versions the store keeps,
+	// each, to about MaxEntries (zero or less: 1,000,000). Past the bound
+	// the oldest are forgotten first, even inside their retention window; a
+	// forgotten version no longer protects its key from a stale push, so
+	// size it above the number of keys in play.
+	MaxEntries int
+
 	once   sync.Once
 	max    int
 	seed   maphash.Seed
@@ -72,20 +64,8 @@ type keyState struct {
 	keep    time.Duration
 }
 
-// NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	cfg := memoryConfig{maxEntries: 1_000_000}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	s := &MemoryStore{max: cfg.maxEntries}
-	s.once.Do(s.init)
-	return s
-}
-
 func (s *MemoryStore) init() {
+	s.max = s.MaxEntries
 	if s.max <= 0 {
 		s.max = 1_000_000
 	}

@@ -15,7 +15,7 @@ import (
 // every shard of the store sweep in between.
 func TestMemoryStoreKeepsVersionsPastRetention(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := synclayer.NewMemoryStore()
+		s := new(synclayer.MemoryStore)
 		ctx := t.Context()
 		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e5", Version: 5, LeaseTTL: time.Minute, Retention: time.Hour}
 		cr, err := s.Claim(ctx, c)
@@ -46,11 +46,11 @@ func TestMemoryStoreKeepsVersionsPastRetention(t *testing.T) {
 	})
 }
 
-// MemoryMaxEntries(n) with n <= 0 keeps the default bound of a million
+// A MaxEntries of zero or less keeps the default bound of a million
 // entries: a thousand done-markers are all kept.
-func TestMemoryMaxEntriesIgnoresNonPositive(t *testing.T) {
+func TestMemoryStoreMaxEntriesNonPositiveMeansDefault(t *testing.T) {
 	for _, n := range []int{0, -1} {
-		s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(n))
+		s := &synclayer.MemoryStore{MaxEntries: n}
 		ctx := t.Context()
 		claim := func(i int) synclayer.Claim {
 			return synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i), Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
@@ -58,16 +58,16 @@ func TestMemoryMaxEntriesIgnoresNonPositive(t *testing.T) {
 		for i := range 1000 {
 			cr, err := s.Claim(ctx, claim(i))
 			if err != nil || cr.Status != synclayer.ClaimAcquired {
-				t.Fatalf("MemoryMaxEntries(%d): claim %d: %v, %v", n, i, cr, err)
+				t.Fatalf("MaxEntries %d: claim %d: %v, %v", n, i, cr, err)
 			}
 			must(t, s.Complete(ctx, claim(i), cr.Token))
 		}
 		if done, versions, _ := s.Len(); done != 1000 || versions != 1000 {
-			t.Errorf("MemoryMaxEntries(%d): %d done-markers and %d versions kept of 1000; want all", n, done, versions)
+			t.Errorf("MaxEntries %d: %d done-markers and %d versions kept of 1000; want all", n, done, versions)
 		}
 		for i := range 1000 {
 			if cr, _ := s.Claim(ctx, claim(i)); cr.Status != synclayer.ClaimDone {
-				t.Fatalf("MemoryMaxEntries(%d): event %d again: %v, want done", n, i, cr.Status)
+				t.Fatalf("MaxEntries %d: event %d again: %v, want done", n, i, cr.Status)
 			}
 		}
 	}
@@ -79,7 +79,7 @@ func TestMemoryMaxEntriesIgnoresNonPositive(t *testing.T) {
 func TestMemoryStoreLateCompleteKeepsNewLease(t *testing.T) {
 	for _, version := range []int64{0, 4} {
 		synctest.Test(t, func(t *testing.T) {
-			s := synclayer.NewMemoryStore()
+			s := new(synclayer.MemoryStore)
 			ctx := t.Context()
 			claim := func(id string, v int64) synclayer.Claim {
 				return synclayer.Claim{Connector: "p", Key: "K", EventID: id, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
@@ -107,7 +107,7 @@ func TestMemoryStoreLateCompleteKeepsNewLease(t *testing.T) {
 // it has expired and the store sweeps: it does not count forever.
 func TestMemoryStoreSweepsExpiredLeases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(1)) // sweeps at every claim of a busy shard
+		s := &synclayer.MemoryStore{MaxEntries: 1} // sweeps at every claim of a busy shard
 		ctx := t.Context()
 		mustClaim(t, s, synclayer.Claim{Connector: "p", Key: "dead", EventID: "e0", LeaseTTL: time.Minute}, synclayer.ClaimAcquired)
 		time.Sleep(2 * time.Minute)
@@ -137,7 +137,7 @@ func mustClaim(t *testing.T, s synclayer.Store, c synclayer.Claim, want synclaye
 func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const bound, n, newest = 1280, 3000, 30
-		s := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(bound))
+		s := &synclayer.MemoryStore{MaxEntries: bound}
 		ctx := t.Context()
 		claim := func(i int, v int64) synclayer.Claim {
 			return synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprintf("e%d-v%d", i, v), Version: v, LeaseTTL: time.Minute, Retention: 24 * time.Hour}
@@ -160,7 +160,7 @@ func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 
 // A claim with no retention records the version but keeps no done-marker.
 func TestMemoryStoreZeroRetentionKeepsNoMarker(t *testing.T) {
-	s := synclayer.NewMemoryStore()
+	s := new(synclayer.MemoryStore)
 	c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", Version: 3, LeaseTTL: time.Minute}
 	cr := mustClaim(t, s, c, synclayer.ClaimAcquired)
 	must(t, s.Complete(t.Context(), c, cr.Token))

@@ -19,11 +19,11 @@ import (
 func TestLogObserver(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	fake := synclayertest.NewFake()
 	fake.Inject(synclayertest.Fault{Err: errors.New("503 Service Unavailable")})
 	must(t, reg.Register("records", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
 	ev := event("evt-1", "WF-1", 0)
 	ev.Data = []byte(`{"version":0,"password":"hunter2"}`)
 	if _, err := d.Dispatch(t.Context(), ev); err != nil {
@@ -62,11 +62,11 @@ func TestLogObserver(t *testing.T) {
 func TestLogObserverQuietOnSuccess(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("records", synclayertest.NewFake(), synclayer.Route("WorkflowDeployed", keyMapper)))
 	must(t, reg.Register("crashy", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { panic("secret-ish value") }),
 		synclayer.Route("WorkflowDeployed", keyMapper)))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
 	rep, _ := d.Dispatch(t.Context(), event("evt-1", "WF-1", 0))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1 {

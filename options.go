@@ -1,6 +1,7 @@
 package synclayer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -9,96 +10,138 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Option configures a [Dispatcher].
-type Option func(*Dispatcher)
+// Option configures a [Dispatcher]. Every option follows one rule: a zero
+// or nil value means the default, a bad value (a negative duration) makes
+// [NewDispatcher] return an error wrapping [ErrInvalidOption], and "off" is
+// a named value ([NoObserver], [NoDeliveryLog]).
+type Option func(*Dispatcher) error
 
-// WithStore sets the idempotency store (default: a [NewMemoryStore]).
-// A nil store keeps the default.
+// WithStore sets the idempotency store (default, and with nil: a new
+// [MemoryStore]).
 func WithStore(s Store) Option {
-	return func(d *Dispatcher) {
-		if s != nil {
-			d.store = s
-		}
+	return func(d *Dispatcher) error {
+		d.store = s
+		return nil
 	}
 }
 
-// WithPublisher sets where SyncCompleted and SyncFailed go (default: they
-// are not published).
-func WithPublisher(p Publisher) Option { return func(d *Dispatcher) { d.pub = p } }
+// WithPublisher sets where SyncCompleted and SyncFailed go (default, and
+// with nil: they are not published).
+func WithPublisher(p Publisher) Option {
+	return func(d *Dispatcher) error {
+		d.pub = p
+		return nil
+	}
+}
 
-// WithObserver sets the observer (default: [LogObserver] of
-// [slog.Default]). A nil observer observes nothing; combine several with
+// WithObserver sets the observer (default, and with nil: [LogObserver] of
+// [slog.Default]). [NoObserver] observes nothing; combine several with
 // [Observers].
-func WithObserver(o Observer) Option { return func(d *Dispatcher) { d.obs = o } }
+func WithObserver(o Observer) Option {
+	return func(d *Dispatcher) error {
+		d.obs = o
+		return nil
+	}
+}
 
-// WithSource sets the Source of announcement events (default "synclayer").
-func WithSource(source string) Option { return func(d *Dispatcher) { d.source = source } }
+// WithSource sets the Source of announcement events (default, and with "":
+// "synclayer").
+func WithSource(source string) Option {
+	return func(d *Dispatcher) error {
+		d.source = source
+		return nil
+	}
+}
 
-// WithRetention sets how long done-markers are kept (default 7 days): a
-// redelivery within it is reported Duplicate without a push.
-func WithRetention(d time.Duration) Option {
-	return func(x *Dispatcher) {
-		if d > 0 {
-			x.retention = d
-		}
+// WithRetention sets how long done-markers are kept (default, and with 0:
+// 7 days): a redelivery within it is reported Duplicate without a push.
+func WithRetention(keep time.Duration) Option {
+	return func(d *Dispatcher) error {
+		d.retention = keep
+		return option.NonNegative("WithRetention", keep)
 	}
 }
 
 // WithDrainTimeout sets how long [Dispatcher.Run] lets in-flight dispatches
-// finish after its context ends before cancelling them (default 30s).
-func WithDrainTimeout(d time.Duration) Option {
-	return func(x *Dispatcher) {
-		if d >= 0 {
-			x.drainTimeout = d
-		}
+// finish after its context ends before cancelling them (default, and with
+// 0: 30s).
+func WithDrainTimeout(wait time.Duration) Option {
+	return func(d *Dispatcher) error {
+		d.drainTimeout = wait
+		return option.NonNegative("WithDrainTimeout", wait)
 	}
 }
 
 // WithDeliveryLog sets the delivery log that records the state of every
 // (event, connector) delivery, keeps dead letters for [Dispatcher.Replay]
-// and pending routes for [Dispatcher.Resume] (default: a [NewMemoryLog] of
-// 10,000 entries). nil turns the log off, and with it replay and pausing.
-// Only a log that survives a restart ([DurableLog], such as sqlstore's)
-// lets [Dispatcher.Run] acknowledge an event whose route it holds.
-func WithDeliveryLog(l DeliveryLog) Option { return func(d *Dispatcher) { d.log = l; d.logSet = true } }
+// and pending routes for [Dispatcher.Resume] (default, and with nil: a
+// [MemoryLog] of 10,000 entries). [NoDeliveryLog] turns the log off, and
+// with it replay and pausing. Only a log that survives a restart
+// ([DurableLog], such as sqlstore's) lets [Dispatcher.Run] acknowledge an
+// event whose route it holds.
+func WithDeliveryLog(l DeliveryLog) Option {
+	return func(d *Dispatcher) error {
+		d.log = l
+		return nil
+	}
+}
 
 // WithLeaseTTL sets how long the lease on a record key lives without being
-// renewed (default [DefaultLeaseTTL]), when the store can renew leases
+// renewed (default, and with 0: 10s), when the store can renew leases
 // ([LeaseRenewer]; the durable stores can). While a push runs, the
 // dispatcher renews its lease every third of the TTL, retry waits
 // included, and releases it as soon as the route ends; a process that dies
 // stops renewing, so its keys free up within one TTL. A push that loses
 // its lease (the store could not renew it in time and another process took
-// the key) is cancelled and left for a redelivery. A zero or negative d
-// keeps the default. A store without renewal gets leases that cover the
-// connector's whole retry budget instead.
-func WithLeaseTTL(d time.Duration) Option {
-	return func(x *Dispatcher) {
-		if d > 0 {
-			x.leaseTTL = d
-		}
+// the key) is cancelled and left for a redelivery. A store without renewal
+// gets leases that cover the connector's whole retry budget instead.
+func WithLeaseTTL(ttl time.Duration) Option {
+	return func(d *Dispatcher) error {
+		d.leaseTTL = ttl
+		return option.NonNegative("WithLeaseTTL", ttl)
 	}
 }
 
-// WithMaxEventBytes bounds the size of Event.Data (default 1 MiB). A larger
-// event is refused with a permanent [ErrInvalidEvent] before any decoding.
+// WithMaxEventBytes bounds the size of Event.Data (default, and with 0:
+// 1 MiB). A larger event is refused with a permanent [ErrInvalidEvent]
+// before any decoding.
 func WithMaxEventBytes(n int) Option {
-	return func(d *Dispatcher) {
-		if n > 0 {
-			d.maxEventBytes = n
-		}
+	return func(d *Dispatcher) error {
+		d.maxEventBytes = n
+		return option.NonNegative("WithMaxEventBytes", n)
 	}
 }
 
-// Limits on input, applied by every Dispatcher.
+// NoObserver, given to [WithObserver], turns observation off: no log lines,
+// no metrics, no traces.
+var NoObserver Observer = noObserver{}
+
+type noObserver struct{}
+
+func (noObserver) ObserveAttempt(context.Context, Attempt)      {}
+func (noObserver) ObserveResult(context.Context, Event, Result) {}
+
+// NoDeliveryLog, given to [WithDeliveryLog], turns the delivery log off,
+// and with it [Dispatcher.Pause], [Dispatcher.Replay] and
+// [Dispatcher.Deliveries]. Used as a log, it keeps nothing.
+var NoDeliveryLog DeliveryLog = noLog{}
+
+type noLog struct{}
+
+func (noLog) Put(context.Context, Delivery) error                      { return nil }
+func (noLog) List(context.Context, DeliveryFilter) ([]Delivery, error) { return nil, nil }
+
+// Defaults of the Dispatcher's options.
 const (
-	// MaxKeyBytes is the longest Record.Key accepted.
-	MaxKeyBytes = 1024
-	// DefaultMaxEventBytes is the default bound on Event.Data.
-	DefaultMaxEventBytes = 1 << 20
-	// DefaultLeaseTTL is the default of [WithLeaseTTL].
-	DefaultLeaseTTL = 10 * time.Second
+	defaultSource        = "synclayer"
+	defaultRetention     = 7 * 24 * time.Hour
+	defaultDrainTimeout  = 30 * time.Second
+	defaultLeaseTTL      = 10 * time.Second
+	defaultMaxEventBytes = 1 << 20
 )
+
+// maxKeyBytes is the longest Record.Key accepted.
+const maxKeyBytes = 1024
 
 // Defaults of a connector registered without the matching option.
 const (
@@ -139,8 +182,9 @@ func Route(eventType string, m Mapper) ConnectorOption {
 	}
 }
 
-// WithRetry sets the connector's retry policy (default [DefaultRetryPolicy];
-// zero fields take its values, a negative field is an error).
+// WithRetry sets the connector's retry policy (default: the zero
+// [RetryPolicy]; zero fields take their defaults, a negative field is an
+// error).
 func WithRetry(p RetryPolicy) ConnectorOption {
 	return func(c *connConfig) error {
 		if p.MaxAttempts < 0 || p.InitialInterval < 0 || p.MaxInterval < 0 || p.MaxElapsed < 0 || p.Multiplier < 0 {

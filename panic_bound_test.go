@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // A connector's panic value is kept, for the local log, whole up to 1024
@@ -24,10 +25,10 @@ func TestConnectorPanicTextIsBounded(t *testing.T) {
 		{"no rune start at all", strings.Repeat("\x80", limit+1), "…"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			reg := synclayer.NewRegistry()
+			reg := new(synclayer.Registry)
 			must(t, reg.Register("p", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { panic(c.text) }),
 				synclayer.Route("WorkflowDeployed", keyMapper)))
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 			_, err := d.Dispatch(t.Context(), event("e1", "K", 0))
 			if err == nil {
 				t.Fatal("a panicking connector did not fail its route")

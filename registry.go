@@ -15,7 +15,7 @@ import (
 // Registry is the set of connectors and the event types routed to each.
 // The caller owns it; there is no global registry. Register connectors
 // before dispatching; registering later is allowed and takes effect for the
-// next event. The zero value is an empty registry, like NewRegistry(). A
+// next event. The zero value is an empty registry, ready to use. A
 // Registry is safe for concurrent use.
 type Registry struct {
 	mu     sync.Mutex
@@ -23,14 +23,6 @@ type Registry struct {
 	types  []string // routed event types, in order of first registration
 	byName map[string]*connEntry
 	routes atomic.Pointer[map[string][]route] // event type -> routes, copy on write
-}
-
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry {
-	r := &Registry{byName: make(map[string]*connEntry)}
-	empty := map[string][]route{}
-	r.routes.Store(&empty)
-	return r
 }
 
 // Register adds the connector c under name. The name identifies the

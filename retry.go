@@ -16,8 +16,10 @@ import (
 // Retrying stops after MaxAttempts attempts or once MaxElapsed has passed
 // since the first attempt, whichever comes first.
 //
-// The zero value, and every zero field, means the field's value in
-// [DefaultRetryPolicy]. To disable retries set MaxAttempts to 1; to disable
+// The zero value, and every zero field, means the default: 6 attempts
+// over at most two minutes, waits from 200ms doubling to 30s, ±50% jitter
+// (MaxAttempts 6, InitialInterval 200ms, MaxInterval 30s, MaxElapsed 2m,
+// Multiplier 2, Jitter 0.5). To disable retries set MaxAttempts to 1; to disable
 // jitter set Jitter to a negative number.
 type RetryPolicy struct {
 	MaxAttempts     int
@@ -28,10 +30,10 @@ type RetryPolicy struct {
 	Jitter          float64
 }
 
-// DefaultRetryPolicy is the policy of a connector registered without
+// defaultRetryPolicy is the policy of a connector registered without
 // [WithRetry]: 6 attempts over at most two minutes, waits from 200ms
 // doubling to 30s, ±50% jitter.
-var DefaultRetryPolicy = RetryPolicy{
+var defaultRetryPolicy = RetryPolicy{
 	MaxAttempts:     6,
 	InitialInterval: 200 * time.Millisecond,
 	MaxInterval:     30 * time.Second,
@@ -40,9 +42,9 @@ var DefaultRetryPolicy = RetryPolicy{
 	Jitter:          0.5,
 }
 
-// withDefaults fills zero fields from DefaultRetryPolicy.
+// withDefaults fills zero fields from defaultRetryPolicy.
 func (p RetryPolicy) withDefaults() RetryPolicy {
-	d := DefaultRetryPolicy
+	d := defaultRetryPolicy
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = d.MaxAttempts
 	}
@@ -132,8 +134,13 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
-// RetryAfterHint returns the wait attached to err by [RetryAfter], if any.
-func RetryAfterHint(err error) (time.Duration, bool) {
+// RetryAfter returns the wait the partner asked for. synclayertest's
+// RetryAfterHint finds it, so connector tests can check their
+// classification.
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
+
+// retryAfterHint returns the wait attached to err by [RetryAfter], if any.
+func retryAfterHint(err error) (time.Duration, bool) {
 	var r *retryAfterError
 	if errors.As(err, &r) {
 		return r.after, true
@@ -165,7 +172,7 @@ func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBac
 		return 0, Permanent(fmt.Errorf("gave up after %d attempts in %v: %w", attempt, now.Sub(first).Round(time.Millisecond), err))
 	}
 	wait := sched.NextBackOff()
-	if hint, ok := RetryAfterHint(err); ok {
+	if hint, ok := retryAfterHint(err); ok {
 		wait = min(hint, p.MaxInterval)
 	}
 	if wait < 0 || now.Sub(first)+wait > p.MaxElapsed {

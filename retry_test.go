@@ -16,9 +16,9 @@ import (
 
 func oneConnector(t *testing.T, c synclayer.Connector, opts ...synclayer.ConnectorOption) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", c, append([]synclayer.ConnectorOption{synclayer.Route("WorkflowDeployed", keyMapper)}, opts...)...))
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 // attemptTimes records when each attempt started, relative to the first.

@@ -44,7 +44,7 @@ func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Re
 	res.Duration = time.Since(start)
 	if op == "map" {
 		// No push was attempted; record the dead letter with its event.
-		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, State: StateDead,
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, State: StatusDead,
 			Error: clip.String(res.Err.Error(), maxMessage), Event: cloneEvent(ev)})
 	}
 	d.observe(ctx, ctl, ev, res)
@@ -90,11 +90,11 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	switch cr.Status {
 	case ClaimDone:
 		res.Status = StatusDuplicate
-		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateDuplicate, Updated: start})
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusDuplicate, Updated: start})
 		return "", nil
 	case ClaimStale:
 		res.Status = StatusStale
-		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateStale, Updated: start})
+		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
 	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, claim, cr.Token)
@@ -143,21 +143,21 @@ func mappingErr(err error) error {
 func validateKey(key string) error {
 	switch {
 	case key == "":
-		return fmt.Errorf("%w: empty", ErrInvalidKey)
-	case len(key) > MaxKeyBytes:
-		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrInvalidKey, len(key), MaxKeyBytes)
+		return fmt.Errorf("%w: empty", errInvalidKey)
+	case len(key) > maxKeyBytes:
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", errInvalidKey, len(key), maxKeyBytes)
 	case !utf8.ValidString(key):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidKey)
+		return fmt.Errorf("%w: not valid UTF-8", errInvalidKey)
 	}
 	for i, r := range key {
 		if r < 0x80 {
 			if r < 0x20 || r == 0x7f {
-				return fmt.Errorf("%w: control character %U at byte %d", ErrInvalidKey, r, i)
+				return fmt.Errorf("%w: control character %U at byte %d", errInvalidKey, r, i)
 			}
 			continue
 		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || isNoncharacter(r) {
-			return fmt.Errorf("%w: invisible or control character %U at byte %d", ErrInvalidKey, r, i)
+			return fmt.Errorf("%w: invisible or control character %U at byte %d", errInvalidKey, r, i)
 		}
 	}
 	return nil
@@ -179,9 +179,9 @@ func badKey(err error, key string) error {
 // the route fails with a redelivery request, so the bus keeps the event.
 func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *connControl, res *Result) (string, error) {
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
-		State: StatePending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
+		State: StatusPending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
 	if err := d.log.Put(ctx, dl); err != nil {
-		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", ErrHeld, err), ctl.holdDelay(time.Now()))
+		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
 	d.notify(dl)
 	res.Status = StatusPending
@@ -227,7 +227,7 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimRes
 		}
 		until := cr.Expires.Sub(now)
 		if fromBus && now.Sub(since) >= busyWait {
-			return cr, busyErr(cr.Expires, until, ErrKeyBusy)
+			return cr, busyErr(cr.Expires, until, errKeyBusy)
 		}
 		w := jitter(wait, 0.2)
 		if until > 0 && until < w {
@@ -253,7 +253,7 @@ func busyErr(expires time.Time, until time.Duration, what error) error {
 // outcome. A route whose breaker opened during its retries is held.
 func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim Claim, token string) (op string, err error) {
 	first := time.Now()
-	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StateInProgress, FirstAttempt: first, Updated: first})
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
 	pctx, hb := ctx, (*heartbeat)(nil)
 	if d.renewer != nil {
@@ -276,20 +276,20 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
 		}
-		if errors.Is(err, ErrHeld) && d.log != nil {
+		if errors.Is(err, errHeld) && d.log != nil {
 			return d.hold(ctx, ev, rec, ctl, res)
 		}
-		dl.State, dl.Error, dl.Event = StateFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
 		if IsPermanent(err) {
-			dl.State = StateDead
+			dl.State = StatusDead
 		}
 		d.record(ctx, dl)
 		return "sync", err
 	}
-	dl.State = StateSynced
+	dl.State = StatusSynced
 	if err := d.complete(ctx, claim, token, dl); err != nil {
 		err = joinStoreErr(nil, "pushed, but could not record it", err)
-		dl.State, dl.Error, dl.Event = StateFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
 		d.record(ctx, dl)
 		return "complete", err
 	}
@@ -325,7 +325,7 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 		if ctl.br != nil {
 			var ok bool
 			if ok, probe = ctl.br.allow(aStart); !ok {
-				out.err = ErrHeld // the route queues as pending
+				out.err = errHeld // the route queues as pending
 				return out
 			}
 		}

@@ -135,7 +135,7 @@ func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
 			}
 			if err == nil {
 				err = fmt.Errorf("synclayer: event %s connector %s: %w; its delivery log does not survive a restart, so the bus keeps the event",
-					quote(ev.ID), quote(r.Connector), ErrHeld)
+					quote(ev.ID), quote(r.Connector), errHeld)
 			}
 		}
 	}

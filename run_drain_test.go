@@ -42,13 +42,13 @@ func (g *gate) Sync(ctx context.Context, rec synclayer.Record) error {
 func TestRunDrainLetsInFlightPushFinish(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	g := newGate()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", g, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
 	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
 	pub := &recordingPublisher{}
 	// The drain timeout is far longer than the test: only a Run that cancels
 	// its work at once could cut the push short.
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub),
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub),
 		synclayer.WithDrainTimeout(time.Hour))
 
 	ctx, cancel := context.WithCancel(t.Context())

@@ -12,9 +12,9 @@ import (
 
 // subscriberFunc is a Subscriber made of a function, to drive Run's handler
 // by hand.
-type subscriberFunc func(ctx context.Context, types []string, h synclayer.Handler) error
+type subscriberFunc func(ctx context.Context, types []string, h func(context.Context, synclayer.Event) error) error
 
-func (f subscriberFunc) Subscribe(ctx context.Context, types []string, h synclayer.Handler) error {
+func (f subscriberFunc) Subscribe(ctx context.Context, types []string, h func(context.Context, synclayer.Event) error) error {
 	return f(ctx, types, h)
 }
 
@@ -24,12 +24,12 @@ func (f subscriberFunc) Subscribe(ctx context.Context, types []string, h synclay
 func TestRunHandlerAcksRedeliversOrDeadLetters(t *testing.T) {
 	reg, fakes := newFakes(t, 2, synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}))
 	pub := &recordingPublisher{}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(pub))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
 
 	var got []error
 	var types []string
 	ctx, cancel := context.WithCancel(t.Context())
-	sub := subscriberFunc(func(_ context.Context, ts []string, h synclayer.Handler) error {
+	sub := subscriberFunc(func(_ context.Context, ts []string, h func(context.Context, synclayer.Event) error) error {
 		types = ts
 		hctx := t.Context()
 		got = append(got, h(hctx, event("ok", "K1", 0)))
@@ -83,10 +83,10 @@ func TestRunHandlerAcksRedeliversOrDeadLetters(t *testing.T) {
 // dead-lettered, though it made no attempt.
 func TestRunHandlerRedeliversStoreFailures(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(failingStore{}))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(failingStore{}))
 	ctx, cancel := context.WithCancel(t.Context())
 	var err error
-	sub := subscriberFunc(func(_ context.Context, _ []string, h synclayer.Handler) error {
+	sub := subscriberFunc(func(_ context.Context, _ []string, h func(context.Context, synclayer.Event) error) error {
 		err = h(t.Context(), event("e1", "K", 0))
 		cancel()
 		return nil
@@ -118,7 +118,7 @@ func (failingStore) Release(context.Context, synclayer.Claim, string) error  { r
 // called after Subscribe returned is refused.
 func TestRunReturnsWhatTheBusSays(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	errBus := errors.New("connection refused")
 	for _, c := range []struct {
 		name   string
@@ -135,8 +135,8 @@ func TestRunReturnsWhatTheBusSays(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			var h synclayer.Handler
-			err := d.Run(ctx, subscriberFunc(func(_ context.Context, _ []string, hh synclayer.Handler) error {
+			var h func(context.Context, synclayer.Event) error
+			err := d.Run(ctx, subscriberFunc(func(_ context.Context, _ []string, hh func(context.Context, synclayer.Event) error) error {
 				h = hh
 				if c.cancel {
 					cancel()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // runHeld starts Run in a synctest bubble over a subscriber that hands one
@@ -17,13 +18,13 @@ import (
 // result channel, the handler's, the gate and the cancel func.
 func runHeld(t *testing.T, opts ...synclayer.Option) (runErr, handled chan error, g *gate, cancel context.CancelFunc) {
 	g = newGate()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", g, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}), synclayer.WithTimeout(time.Hour)))
-	d := synclayer.NewDispatcher(reg, append([]synclayer.Option{synclayer.WithObserver(nil)}, opts...)...)
+	d := synclayertest.NewDispatcher(t, reg, append([]synclayer.Option{synclayer.WithObserver(synclayer.NoObserver)}, opts...)...)
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr, handled = make(chan error, 1), make(chan error, 1)
 	go func() {
-		runErr <- d.Run(ctx, subscriberFunc(func(ctx context.Context, _ []string, h synclayer.Handler) error {
+		runErr <- d.Run(ctx, subscriberFunc(func(ctx context.Context, _ []string, h func(context.Context, synclayer.Event) error) error {
 			go func() { handled <- h(context.WithoutCancel(ctx), event("e1", "K", 0)) }()
 			<-ctx.Done()
 			return ctx.Err()
@@ -58,9 +59,9 @@ func TestRunWaitsForHandlersTheSubscriberLeft(t *testing.T) {
 	})
 }
 
-// The drain timeout is 30 seconds by default, and 0 cancels the work in
-// flight as soon as Run's context ends. The cancelled event is handed back
-// for redelivery.
+// The drain timeout is 30 seconds by default (zero means the default), and
+// a tiny one cancels the work in flight as soon as Run's context ends. The
+// cancelled event is handed back for redelivery.
 func TestRunDrainTimeoutDefaultAndZero(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -68,8 +69,8 @@ func TestRunDrainTimeoutDefaultAndZero(t *testing.T) {
 		want time.Duration
 	}{
 		{"default", nil, 30 * time.Second},
-		{"zero", []synclayer.Option{synclayer.WithDrainTimeout(0)}, 0},
-		{"negative keeps the default", []synclayer.Option{synclayer.WithDrainTimeout(-time.Second)}, 30 * time.Second},
+		{"zero means the default", []synclayer.Option{synclayer.WithDrainTimeout(0)}, 30 * time.Second},
+		{"one nanosecond", []synclayer.Option{synclayer.WithDrainTimeout(time.Nanosecond)}, time.Nanosecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -19,7 +19,7 @@ func TestRunConsumesAndShutsDownCleanly(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, fakes := newFakes(t, 3)
 	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithPublisher(bus))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(bus))
 
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr := make(chan error, 1)
@@ -82,7 +82,7 @@ func TestRunDrainsInFlightThenCancelsAfterTimeout(t *testing.T) {
 	release := fakes[0].Hold()
 	defer release()
 	bus := memory.New()
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDrainTimeout(50*time.Millisecond))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDrainTimeout(50*time.Millisecond))
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr := make(chan error, 1)
 	go func() { runErr <- d.Run(ctx, bus) }()
@@ -136,7 +136,7 @@ func TestRunDeadLettersFinalFailures(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
 	fakes[1].Inject(synclayertest.Fault{Key: "K", Times: -1, Err: synclayer.Permanent(errors.New("400 invalid title"))})
 	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr := make(chan error, 1)
 	go func() { runErr <- d.Run(ctx, bus) }()
@@ -157,7 +157,7 @@ func TestRunDeadLettersFinalFailures(t *testing.T) {
 }
 
 func TestRunRejectsEmptySetup(t *testing.T) {
-	d := synclayer.NewDispatcher(synclayer.NewRegistry(), synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, new(synclayer.Registry), synclayer.WithObserver(synclayer.NoObserver))
 	if err := d.Run(t.Context(), memory.New()); err == nil {
 		t.Fatal("Run with no routes should fail")
 	}

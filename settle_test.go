@@ -33,11 +33,11 @@ func (s *endingStore) Complete(ctx context.Context, c synclayer.Claim, token str
 // recorded: a redelivery of the event is a duplicate, not a second push.
 func TestPushRecordedWhenDispatchEndsDuringComplete(t *testing.T) {
 	fake := synclayertest.NewFake()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
 	ctx, cancel := context.WithCancel(t.Context())
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil),
-		synclayer.WithStore(&endingStore{Store: synclayer.NewMemoryStore(), cancel: cancel}))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver),
+		synclayer.WithStore(&endingStore{Store: new(synclayer.MemoryStore), cancel: cancel}))
 	rep, err := d.Dispatch(ctx, event("e1", "K", 1))
 	if ctx.Err() == nil {
 		t.Fatal("the store did not end the dispatch's context")

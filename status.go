@@ -5,30 +5,49 @@ import (
 	"time"
 )
 
-// Status is the outcome of one route of one event.
+// Status is where one route of one event stands: the outcome in a
+// [Result], and the state of its [Delivery] in the delivery log.
+//
+// A Result is Synced, Duplicate, Stale, Pending or Failed; a route that
+// failed for good is Failed with a permanent error. InProgress and Dead
+// occur only in the log, which tells a dead letter (Dead: a permanent
+// error, or retries spent) from a route a redelivery will try again
+// (Failed).
 type Status int
 
+// The values are stored as numbers by the durable delivery logs: never
+// renumber them.
 const (
+	// StatusPending: the connector is paused or its circuit breaker is open;
+	// the route waits in the delivery log and is pushed on resume, in key
+	// order.
+	StatusPending Status = iota + 1
+	// StatusInProgress: being pushed now (delivery log only).
+	StatusInProgress
 	// StatusSynced: the connector pushed the record.
-	StatusSynced Status = iota + 1
+	StatusSynced
 	// StatusDuplicate: this event was already pushed to this connector;
 	// nothing was sent.
 	StatusDuplicate
 	// StatusStale: a newer version of the record was already applied;
 	// nothing was sent.
 	StatusStale
-	// StatusFailed: the route failed; Result.Err says why.
+	// StatusFailed: the route failed; Result.Err says why. In the delivery
+	// log: it did not finish (a store failure, a cancelled dispatch), and a
+	// redelivery of the event will try again.
 	StatusFailed
-	// StatusPending: the connector is paused or its circuit breaker is open;
-	// the route waits in the delivery log and is pushed on resume.
-	StatusPending
+	// StatusDead: failed for good (a permanent error, or retries spent): a
+	// dead letter, to be replayed with [Dispatcher.Replay] (delivery log
+	// only).
+	StatusDead
 )
 
-var statusEnum = enum{"Status", []string{StatusSynced: "synced", StatusDuplicate: "duplicate",
-	StatusStale: "stale", StatusFailed: "failed", StatusPending: "pending"}}
+var statusEnum = enum{"Status", []string{StatusPending: "pending", StatusInProgress: "in_progress",
+	StatusSynced: "synced", StatusDuplicate: "duplicate", StatusStale: "stale", StatusFailed: "failed",
+	StatusDead: "dead"}}
 
-// String returns "synced", "duplicate", "stale", "failed" or "pending", or
-// "Status(n)" for an unknown value.
+// String returns "pending", "in_progress", "synced", "duplicate", "stale",
+// "failed" or "dead", or "Status(n)" for an unknown value.
 func (s Status) String() string { return statusEnum.String(int(s)) }
 
 // MarshalText encodes the status as its name; an unknown value is an error.
@@ -41,6 +60,12 @@ func (s *Status) UnmarshalText(b []byte) error {
 		*s = Status(v)
 	}
 	return err
+}
+
+// Final reports whether the status is an outcome that needs no more work
+// unless an operator replays it: Synced, Duplicate, Stale or Dead.
+func (s Status) Final() bool {
+	return s == StatusSynced || s == StatusDuplicate || s == StatusStale || s == StatusDead
 }
 
 // Result is the outcome of one route (one connector) of one event.

@@ -92,7 +92,7 @@ type ClaimResult struct {
 // rather than a guess when the backend cannot answer: a store must never
 // report ClaimDone or ClaimStale it cannot prove.
 //
-// Implementations: [NewMemoryStore] (one process), idempotency/sqlstore
+// Implementations: [MemoryStore] (one process), idempotency/sqlstore
 // (PostgreSQL, MariaDB, SQLite) and idempotency/redisstore. Check a new one
 // with synclayertest.TestStore.
 type Store interface {

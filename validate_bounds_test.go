@@ -21,16 +21,16 @@ var subjectKey = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event
 // characters beside their visible neighbours.
 func TestRecordKeyLimits(t *testing.T) {
 	fake := synclayertest.NewFake()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", subjectKey)))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	for i, c := range []struct {
 		name, key string
 		why       string // "" when the key is fine
 	}{
-		{"longest", strings.Repeat("k", synclayer.MaxKeyBytes), ""},
-		{"one byte longer", strings.Repeat("k", synclayer.MaxKeyBytes+1), "1025 bytes, over the limit of 1024"},
-		{"longest, multibyte", strings.Repeat("é", synclayer.MaxKeyBytes/2), ""},
+		{"longest", strings.Repeat("k", maxKeyBytes), ""},
+		{"one byte longer", strings.Repeat("k", maxKeyBytes+1), "1025 bytes, over the limit of 1024"},
+		{"longest, multibyte", strings.Repeat("é", maxKeyBytes/2), ""},
 		{"empty", "", "empty"},
 		{"space", "a b", ""},
 		{"unit separator", "a\x1fb", "control character U+001F"},
@@ -64,7 +64,7 @@ func TestRecordKeyLimits(t *testing.T) {
 				}
 				return
 			}
-			if res.Status != synclayer.StatusFailed || !errors.Is(err, synclayer.ErrInvalidKey) || !synclayer.IsPermanent(err) ||
+			if res.Status != synclayer.StatusFailed || !errors.Is(err, synclayer.ErrMapping) || !synclayer.IsPermanent(err) ||
 				!strings.Contains(err.Error(), c.why) || res.Key != "" || res.Attempts != 0 {
 				t.Fatalf("status %v, key echoed %v, attempts %d, err %.300v; want a permanent ErrInvalidKey saying %q, no key echoed, no attempt",
 					res.Status, res.Key != "", res.Attempts, err, c.why)
@@ -74,7 +74,7 @@ func TestRecordKeyLimits(t *testing.T) {
 }
 
 // Event data at the size limit is accepted, one byte more is refused; a
-// limit that is not positive keeps the default.
+// zero limit means the default.
 func TestEventSizeLimit(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
 	const limit = 64
@@ -83,7 +83,7 @@ func TestEventSizeLimit(t *testing.T) {
 		b = append(b, strings.Repeat("x", n-len(b)-2)...)
 		return append(b, `"}`...)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithMaxEventBytes(limit))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithMaxEventBytes(limit))
 	if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "at", Type: "WorkflowDeployed", Subject: "K1", Data: pad(limit)}); err != nil {
 		t.Fatalf("event of %d bytes, the limit: %v", limit, err)
 	}
@@ -95,45 +95,17 @@ func TestEventSizeLimit(t *testing.T) {
 		t.Fatalf("partner called %d times, want 1", fakes[0].CallCount())
 	}
 
-	for _, n := range []int{0, -1} {
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithMaxEventBytes(n))
-		ev := synclayer.Event{ID: fmt.Sprint("big", n), Type: "WorkflowDeployed", Subject: "K3", Data: pad(synclayer.DefaultMaxEventBytes)}
-		if _, err := d.Dispatch(t.Context(), ev); err != nil {
-			t.Fatalf("WithMaxEventBytes(%d), event of the default limit: %v", n, err)
-		}
-		ev.Data = pad(synclayer.DefaultMaxEventBytes + 1)
-		if _, err := d.Dispatch(t.Context(), ev); !errors.Is(err, synclayer.ErrInvalidEvent) {
-			t.Fatalf("WithMaxEventBytes(%d), event over the default limit: %v; want ErrInvalidEvent", n, err)
-		}
+	d = synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithMaxEventBytes(0))
+	const defaultLimit = 1 << 20
+	ev := synclayer.Event{ID: "big", Type: "WorkflowDeployed", Subject: "K3", Data: pad(defaultLimit)}
+	if _, err := d.Dispatch(t.Context(), ev); err != nil {
+		t.Fatalf("WithMaxEventBytes(0), event of the default limit: %v", err)
+	}
+	ev.Data = pad(defaultLimit + 1)
+	if _, err := d.Dispatch(t.Context(), ev); !errors.Is(err, synclayer.ErrInvalidEvent) {
+		t.Fatalf("WithMaxEventBytes(0), event over the default limit: %v; want ErrInvalidEvent", err)
 	}
 }
 
-func TestStatusNames(t *testing.T) {
-	for s, name := range map[synclayer.Status]string{
-		synclayer.StatusSynced: "synced", synclayer.StatusDuplicate: "duplicate", synclayer.StatusStale: "stale",
-		synclayer.StatusFailed: "failed", synclayer.StatusPending: "pending",
-	} {
-		b, err := s.MarshalText()
-		if s.String() != name || err != nil || string(b) != name {
-			t.Errorf("status %d: String %q, MarshalText %q, %v; want %q", int(s), s.String(), b, err, name)
-		}
-		var back synclayer.Status
-		if err := back.UnmarshalText([]byte(name)); err != nil || back != s {
-			t.Errorf("UnmarshalText(%q) = %v, %v; want %d", name, back, err, int(s))
-		}
-	}
-	for _, s := range []synclayer.Status{0, -1, synclayer.StatusPending + 1} {
-		if want := fmt.Sprintf("Status(%d)", int(s)); s.String() != want {
-			t.Errorf("String() = %q, want %q", s.String(), want)
-		}
-		if b, err := s.MarshalText(); err == nil {
-			t.Errorf("Status(%d).MarshalText() = %q, want an error", int(s), b)
-		}
-	}
-	var s synclayer.Status
-	for _, bad := range []string{"", "Synced", "unknown"} {
-		if err := s.UnmarshalText([]byte(bad)); err == nil {
-			t.Errorf("UnmarshalText(%q) = %v, want an error", bad, s)
-		}
-	}
-}
+// maxKeyBytes is the longest record key the dispatcher accepts.
+const maxKeyBytes = 1024

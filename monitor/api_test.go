@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -183,12 +184,12 @@ func TestEventOutcome(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("%d %s", code, body)
 	}
-	states := map[string]synclayer.DeliveryState{}
+	states := map[string]synclayer.Status{}
 	for _, d := range got.Deliveries {
 		states[d.Connector] = d.State
 	}
 	if got.EventID != "evt/1 ü" || got.EventType != "WorkflowDeployed" || len(states) != 2 ||
-		states["calendar"] != synclayer.StateSynced || states["records"] != synclayer.StateDead {
+		states["calendar"] != synclayer.StatusSynced || states["records"] != synclayer.StatusDead {
 		t.Errorf("outcome = %+v", got)
 	}
 }
@@ -365,14 +366,14 @@ func TestPage(t *testing.T) {
 }
 
 func TestNoDeliveryLog(t *testing.T) {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("T", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: "k"}, nil
 		}))); err != nil {
 		t.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
 	srv := httptest.NewServer(monitor.New(d))
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/api/deliveries")
@@ -397,7 +398,7 @@ func TestNoDeliveryLog(t *testing.T) {
 func TestBreakerState(t *testing.T) {
 	failing := &partner{}
 	failing.fail("503 partner down")
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("gis", failing,
 		synclayer.Route("T", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject}, nil
@@ -405,7 +406,7 @@ func TestBreakerState(t *testing.T) {
 		synclayer.WithBreaker(synclayer.BreakerPolicy{MinRequests: 1, FailureRate: 1, OpenFor: time.Hour})); err != nil {
 		t.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	srv := httptest.NewServer(monitor.New(d))
 	defer srv.Close()
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e1", Type: "T", Subject: "k1"})

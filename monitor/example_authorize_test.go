@@ -37,12 +37,15 @@ func requireLogin(next http.Handler) http.Handler {
 // admins write. A script renews its session with GET api/token and sends
 // the token with each write.
 func ExampleWithAuthorize() {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	_ = reg.Register("records", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("WorkflowDeployed", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject}, nil
 		})))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		panic(err)
+	}
 
 	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithAuthorize(func(r *http.Request) error {
 		u, ok := r.Context().Value(userKey{}).(user)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 
@@ -18,13 +19,16 @@ func Example() {
 	byKey := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	_ = reg.Register("calendar", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("WorkflowDeployed", byKey))
 	_ = reg.Register("records", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
 		return synclayer.Permanent(errors.New("records: 422 invalid start date"))
 	}), synclayer.Route("WorkflowDeployed", byKey))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		log.Fatal(err)
+	}
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Subject: "WF-1"})
 
 	mon := monitor.New(d, monitor.WithTitle("Management Layer"), monitor.WithWrites(true))

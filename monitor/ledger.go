@@ -45,7 +45,7 @@ type kkey struct{ connector, key string }
 // openEntry is a dead, failed or pending delivery.
 type openEntry struct {
 	key        string
-	state      synclayer.DeliveryState
+	state      synclayer.Status
 	updated    time.Time
 	superseded bool
 }
@@ -99,12 +99,12 @@ func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher) error {
 	}
 	l.lost.Store(false)
 	open, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: seedLimit,
-		States: []synclayer.DeliveryState{synclayer.StateDead, synclayer.StateFailed, synclayer.StatePending}})
+		States: []synclayer.Status{synclayer.StatusDead, synclayer.StatusFailed, synclayer.StatusPending}})
 	if err != nil {
 		l.lost.Store(true)
 		return err
 	}
-	synced, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: seedLimit, States: []synclayer.DeliveryState{synclayer.StateSynced}})
+	synced, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: seedLimit, States: []synclayer.Status{synclayer.StatusSynced}})
 	if err != nil {
 		l.lost.Store(true)
 		return err
@@ -131,7 +131,7 @@ func (l *ledger) apply(d synclayer.Delivery) {
 		l.remove(dk, old)
 	}
 	switch d.State {
-	case synclayer.StateDead, synclayer.StateFailed:
+	case synclayer.StatusDead, synclayer.StatusFailed:
 		kk := kkey{d.Connector, d.Key}
 		ks := l.keys[kk]
 		if ks == nil {
@@ -147,10 +147,10 @@ func (l *ledger) apply(d synclayer.Delivery) {
 		} else {
 			c.DeadLetters++
 		}
-	case synclayer.StatePending:
+	case synclayer.StatusPending:
 		l.open[dk] = &openEntry{key: d.Key, state: d.State, updated: d.Updated}
 		l.count(d.Connector).Queued++
-	case synclayer.StateSynced:
+	case synclayer.StatusSynced:
 		ks := l.keys[kkey{d.Connector, d.Key}]
 		if ks == nil || !d.Updated.After(ks.lastSynced) {
 			return
@@ -171,7 +171,7 @@ func (l *ledger) remove(dk dkey, e *openEntry) {
 	delete(l.open, dk)
 	c := l.count(dk.connector)
 	switch {
-	case e.state == synclayer.StatePending:
+	case e.state == synclayer.StatusPending:
 		c.Queued--
 		return
 	case e.superseded:

@@ -16,14 +16,14 @@ import (
 // without the source event (event data never leaves through the monitor),
 // with its duration in milliseconds.
 type Delivery struct {
-	EventID      string                  `json:"eventId"`
-	EventType    string                  `json:"eventType"`
-	Connector    string                  `json:"connector"`
-	Key          string                  `json:"key,omitempty"`
-	State        synclayer.DeliveryState `json:"state"`
-	Attempts     int                     `json:"attempts"`
-	FirstAttempt time.Time               `json:"firstAttempt,omitzero"`
-	LastAttempt  time.Time               `json:"lastAttempt,omitzero"`
+	EventID      string           `json:"eventId"`
+	EventType    string           `json:"eventType"`
+	Connector    string           `json:"connector"`
+	Key          string           `json:"key,omitempty"`
+	State        synclayer.Status `json:"state"`
+	Attempts     int              `json:"attempts"`
+	FirstAttempt time.Time        `json:"firstAttempt,omitzero"`
+	LastAttempt  time.Time        `json:"lastAttempt,omitzero"`
 	// DurationMs is the time the push took, in milliseconds (fractional).
 	DurationMs  float64   `json:"durationMs"`
 	Error       string    `json:"error,omitempty"`
@@ -48,7 +48,7 @@ func (h *Handler) deliveries(list []synclayer.Delivery) []Delivery {
 	out := make([]Delivery, len(list))
 	for i, d := range list {
 		out[i] = toDelivery(d)
-		if d.State == synclayer.StateDead || d.State == synclayer.StateFailed {
+		if d.State == synclayer.StatusDead || d.State == synclayer.StatusFailed {
 			out[i].Superseded = h.ledger.superseded(d.EventID, d.Connector)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // walk follows a list's next cursors from path (a query without cursor)
@@ -121,18 +122,18 @@ func (l *countingLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]s
 // Rows updated at the same instant still page exactly once, however the
 // page edges fall among them.
 func TestPaginationTies(t *testing.T) {
-	log := &countingLog{MemoryLog: synclayer.NewMemoryLog(0)}
-	reg := synclayer.NewRegistry()
+	log := &countingLog{MemoryLog: new(synclayer.MemoryLog)}
+	reg := new(synclayer.Registry)
 	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: "k"}, nil
 		})))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(log))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 40 {
 		// Four instants, ten rows each, put in an order unlike the list's.
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%02d", (i*7)%40), Connector: "c",
-			State: synclayer.StateSynced, Updated: at.Add(time.Duration(i%4) * time.Second)})
+			State: synclayer.StatusSynced, Updated: at.Add(time.Duration(i%4) * time.Second)})
 	}
 	h := monitor.New(d)
 	defer h.Close()
@@ -148,14 +149,14 @@ func TestPaginationTies(t *testing.T) {
 // Reading the status lists the log only once (to start the ledger); after
 // that a status costs no listing, and its counts follow the deliveries.
 func TestStatusReadsNoLog(t *testing.T) {
-	log := &countingLog{MemoryLog: synclayer.NewMemoryLog(0)}
+	log := &countingLog{MemoryLog: new(synclayer.MemoryLog)}
 	p := &partner{}
 	p.fail("down")
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	_ = reg.Register("c", p, synclayer.Route("T", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})))
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(log))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
 	for i := range 30 {
 		_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: fmt.Sprintf("old%d", i), Type: "T", Subject: fmt.Sprintf("k%d", i)})
 	}

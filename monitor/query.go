@@ -18,9 +18,9 @@ import (
 // [ParseReplayFilter]; the handler answers it with 400.
 var ErrBadQuery = errors.New("bad query")
 
-// maxText bounds every text parameter (ids, names, keys), as
-// [synclayer.MaxKeyBytes] bounds keys.
-const maxText = synclayer.MaxKeyBytes
+// maxText bounds every text parameter (ids, names, keys): 1,024 bytes, the
+// longest record key synclayer accepts.
+const maxText = 1024
 
 // The query parameters of the filters.
 const (
@@ -45,7 +45,7 @@ const (
 )
 
 // ParseFilter parses the query of GET api/deliveries: event, connector,
-// type, key, state (names of [synclayer.DeliveryState], comma-separated or
+// type, key, state (names of [synclayer.Status], comma-separated or
 // repeated), since (an RFC 3339 time, or a duration back from now such as
 // "15m"), limit (the page size, 1 to [MaxLimit]; default [DefaultLimit])
 // and cursor (the "next" of the page before). Unknown parameters,
@@ -100,14 +100,14 @@ func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
 
 // ParseReplayFilter parses the query of GET api/dead-letters: event,
 // connector, type, since, limit and cursor, as [ParseFilter] reads them.
-func ParseReplayFilter(rawQuery string) (synclayer.ReplayFilter, Cursor, error) {
+func ParseReplayFilter(rawQuery string) (synclayer.DeliveryFilter, Cursor, error) {
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramCursor)
 	if err != nil {
-		return synclayer.ReplayFilter{}, Cursor{}, err
+		return synclayer.DeliveryFilter{}, Cursor{}, err
 	}
 	c, err := cursorParam(q)
 	if err != nil {
-		return synclayer.ReplayFilter{}, c, err
+		return synclayer.DeliveryFilter{}, c, err
 	}
 	f, err := replayFilter(q)
 	return f, c, err
@@ -115,7 +115,7 @@ func ParseReplayFilter(rawQuery string) (synclayer.ReplayFilter, Cursor, error) 
 
 // replayQuery is the query of GET and POST api/replay.
 type replayQuery struct {
-	filter synclayer.ReplayFilter
+	filter synclayer.DeliveryFilter
 	all    bool
 	expect int // -1: not given
 }
@@ -148,8 +148,8 @@ func parseReplay(rawQuery string) (rq replayQuery, err error) {
 	return rq, nil
 }
 
-func replayFilter(q url.Values) (synclayer.ReplayFilter, error) {
-	var f synclayer.ReplayFilter
+func replayFilter(q url.Values) (synclayer.DeliveryFilter, error) {
+	var f synclayer.DeliveryFilter
 	var err error
 	if f.EventID, err = text(q, paramEvent); err != nil {
 		return f, err

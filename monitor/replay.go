@@ -86,8 +86,7 @@ func (h *Handler) replaySet(ctx context.Context, q replayQuery) (take []synclaye
 // checkReplay refuses a replay without a filter (unless all=1).
 func checkReplay(w http.ResponseWriter, q replayQuery) bool {
 	f := q.filter
-	f.Limit = 0
-	if f == (synclayer.ReplayFilter{}) && !q.all {
+	if f.EventID == "" && f.EventType == "" && f.Connector == "" && f.Key == "" && f.Since.IsZero() && !q.all {
 		writeError(w, http.StatusBadRequest, "monitor: replay needs a filter (event, connector, type, since) or all=1")
 		return false
 	}
@@ -151,7 +150,7 @@ func (h *Handler) serveReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	var res []synclayer.Result
 	for _, d := range take {
-		got, err := h.d.Replay(r.Context(), synclayer.ReplayFilter{EventID: d.EventID, Connector: d.Connector, Limit: 1})
+		got, err := h.d.Replay(r.Context(), synclayer.DeliveryFilter{EventID: d.EventID, Connector: d.Connector, Limit: 1})
 		res = append(res, got...)
 		if err != nil {
 			out := actionResult(res, err)

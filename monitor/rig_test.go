@@ -16,6 +16,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // partner is a connector that fails permanently with failWith while it is
@@ -72,14 +73,14 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 	byKey := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject, Payload: map[string]string{"id": ev.Subject}}, nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("calendar", r.calendar, synclayer.Route(r.eventType, byKey)); err != nil {
 		t.Fatal(err)
 	}
 	if err := reg.Register("records", r.records, synclayer.Route(r.eventType, byKey)); err != nil {
 		t.Fatal(err)
 	}
-	r.d = synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	r.d = synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	r.h = monitor.New(r.d, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))

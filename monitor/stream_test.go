@@ -101,7 +101,7 @@ func TestStream(t *testing.T) {
 			t.Fatalf("delivery %+v", d)
 		}
 		states[d.Connector] = append(states[d.Connector], d.State.String())
-		if d.Connector == "records" && d.State == synclayer.StateDead && !strings.Contains(d.Error, "<script>") {
+		if d.Connector == "records" && d.State == synclayer.StatusDead && !strings.Contains(d.Error, "<script>") {
 			t.Errorf("dead delivery error = %q", d.Error)
 		}
 	}

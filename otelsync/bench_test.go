@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/otelsync"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // discard is a span exporter that drops the spans.
@@ -22,14 +23,14 @@ func (discard) Shutdown(context.Context) error                             { ret
 // benchDispatcher has one connector that succeeds at once, so the cost
 // measured is the dispatcher's and the observer's.
 func benchDispatcher(b *testing.B, obs synclayer.Observer) *synclayer.Dispatcher {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("T", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject}, nil
 		}))); err != nil {
 		b.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs), synclayer.WithDeliveryLog(nil))
+	return synclayertest.NewDispatcher(b, reg, synclayer.WithObserver(obs), synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
 }
 
 // BenchmarkObserverOverhead dispatches alternately through a dispatcher

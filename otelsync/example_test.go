@@ -3,6 +3,7 @@ package otelsync_test
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -22,7 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	err = reg.Register("calendar",
 		synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
 		synclayer.Route("WorkflowDeployed", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
@@ -31,7 +32,10 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// The publisher sends its trace context in Event.Meta.
 	ctx, publish := tp.Tracer("publisher").Start(context.Background(), "publish WorkflowDeployed")

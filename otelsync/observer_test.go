@@ -19,6 +19,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/otelsync"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,7 +54,7 @@ func newRig(t *testing.T, opts ...synclayer.ConnectorOption) *rig {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})
 	var flakyCalls atomic.Int64
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	fast := synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond,
 		MaxInterval: 2 * time.Millisecond, MaxElapsed: 5 * time.Second, Multiplier: 2})
 	must(t, reg.Register("ok", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
@@ -67,7 +68,7 @@ func newRig(t *testing.T, opts ...synclayer.ConnectorOption) *rig {
 		}
 		return nil
 	}), append([]synclayer.ConnectorOption{synclayer.Route("WorkflowDeployed", byKey), fast}, opts...)...))
-	r.d = synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	r.d = synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 	return r
 }
 

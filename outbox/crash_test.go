@@ -190,13 +190,13 @@ func relayCrash(t *testing.T, c dbCase) {
 	toRecord := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, it item) (synclayer.Record, error) {
 		return synclayer.Record{Key: it.Key, Version: it.V*10 + int64(it.J), Payload: it}, nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	for name, f := range map[string]*synclayertest.Fake{"records": records, "calendar": calendar} {
 		if err := reg.Register(name, f, synclayer.Route("ItemChanged", toRecord)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	subCtx, stopSubs := context.WithCancel(context.Background())
 	var subs sync.WaitGroup
 	subs.Go(func() {

@@ -226,7 +226,7 @@ func (s *subscription) stop(t *testing.T) error {
 // subscribe starts Subscribe for the suite's event type. Warm-up events
 // are acknowledged without reaching h. With warm set, it publishes warm-up
 // events until this subscriber has received one.
-func (r *busRun) subscribe(name string, warm bool, h synclayer.Handler) *subscription {
+func (r *busRun) subscribe(name string, warm bool, h func(context.Context, synclayer.Event) error) *subscription {
 	r.t.Helper()
 	ctx, cancel := context.WithCancel(r.ctx)
 	s := &subscription{cancel: cancel, done: make(chan struct{})}
@@ -554,7 +554,7 @@ func testSharedGroup(t *testing.T, r *busRun) {
 	c := newCounter()
 	var mu sync.Mutex
 	by := map[string]int{}
-	h := func(name string) synclayer.Handler {
+	h := func(name string) func(context.Context, synclayer.Event) error {
 		return func(_ context.Context, ev synclayer.Event) error {
 			c.enter(ev.ID)
 			time.Sleep(5 * time.Millisecond) // some work, so both subscribers get a share
@@ -728,7 +728,7 @@ func testReconnect(t *testing.T, r *busRun) {
 func testBusDispatcher(t *testing.T, r *busRun) {
 	fake := NewFake()
 	fake.Inject(Fault{Key: "bad", Times: -1, Err: synclayer.Permanent(errors.New("synclayertest: partner refuses key bad"))})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		var v struct {
 			Key string `json:"key"`
@@ -741,7 +741,7 @@ func testBusDispatcher(t *testing.T, r *busRun) {
 	if err := reg.Register("fake", fake, synclayer.Route(busEventType, mapper)); err != nil {
 		t.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ctx, cancel := context.WithCancel(r.ctx)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, r.fx.Bus) }()

@@ -2,6 +2,7 @@ package synclayertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ const busDeferDelay = busRedeliveryDelay
 
 func testRedeliverUncounted(t *testing.T, r *busRun) {
 	ackAfter(t, r, r.cfg.MaxDeliveries+2, "deferrals", func(n int) error {
-		return synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d came too early: %w", n, synclayer.ErrKeyBusy), busDeferDelay)
+		return synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d came too early: %w", n, errBusyForTest), busDeferDelay)
 	})
 }
 
@@ -26,7 +27,7 @@ func testRedeliverThenFail(t *testing.T, r *busRun) {
 		n := c.enter(ev.ID)
 		var err error
 		if n <= deferrals {
-			err = synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d held: %w", n, synclayer.ErrHeld), busDeferDelay)
+			err = synclayer.Redeliver(fmt.Errorf("synclayertest: delivery %d held: %w", n, errHeldForTest), busDeferDelay)
 		} else {
 			err = fmt.Errorf("synclayertest: failure %d", n-deferrals)
 		}
@@ -57,3 +58,10 @@ func testRedeliverThenFail(t *testing.T, r *busRun) {
 		t.Errorf("handler called %d times, want %d (%d deferrals, then %d failures)", n, deferrals+max, deferrals, max)
 	}
 }
+
+// The reasons the bus rules give for their redeliveries, as the dispatcher
+// gives its own for a busy key or a held route.
+var (
+	errBusyForTest = errors.New("record key busy in another process")
+	errHeldForTest = errors.New("connector held: paused or circuit open")
+)

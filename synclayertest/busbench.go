@@ -50,7 +50,7 @@ func BenchRun(tb testing.TB, pub synclayer.Publisher, sub synclayer.Subscriber) 
 	ctx := context.Background()
 	var handled atomic.Int64
 	done := make(chan struct{})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error {
 		if handled.Add(1) == BenchEvents {
 			close(done)
@@ -63,7 +63,7 @@ func BenchRun(tb testing.TB, pub synclayer.Publisher, sub synclayer.Subscriber) 
 	if err := reg.Register("noop", noop, synclayer.Route("Bench", mapper)); err != nil {
 		tb.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := NewDispatcher(tb, reg, synclayer.WithObserver(synclayer.NoObserver))
 
 	start := time.Now()
 	PublishAll(tb, func(i int) error {

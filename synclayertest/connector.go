@@ -226,7 +226,7 @@ const connectorName = "conformance"
 
 func (s *suite) newDispatcher(t *testing.T) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapJSON(func(_ context.Context, ev synclayer.Event, d pushData) (synclayer.Record, error) {
 		rec := synclayer.Record{Key: d.Key, Version: d.Version, Delete: d.Delete}
 		if !d.Delete {
@@ -243,7 +243,7 @@ func (s *suite) newDispatcher(t *testing.T) *synclayer.Dispatcher {
 	if err != nil {
 		t.Fatalf("synclayertest: register: %v", err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 // key returns a key unique to this run and rule.

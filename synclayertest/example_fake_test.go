@@ -16,7 +16,7 @@ func ExampleFake() {
 	partner := synclayertest.NewFake()
 	partner.Inject(synclayertest.Fault{Apply: true}) // applied, then the response was lost
 
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	err := reg.Register("records", partner,
 		synclayer.Route("PolicyUpdated", synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 			return synclayer.Record{Key: ev.Subject, Version: 1}, nil
@@ -25,7 +25,10 @@ func ExampleFake() {
 	if err != nil {
 		panic(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		panic(err)
+	}
 	rep, _ := d.Dispatch(context.Background(), synclayer.Event{ID: "evt-1", Type: "PolicyUpdated", Subject: "POL-7"})
 
 	fmt.Println(rep.Results[0].Status, "after", rep.Results[0].Attempts, "attempts")

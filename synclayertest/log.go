@@ -76,7 +76,7 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 	run("RoundTrip", func(t *testing.T, s *logSuite) {
 		l := s.log(t)
 		want := s.delivery("evt-1", "calendar", 0)
-		want.State = synclayer.StateDead
+		want.State = synclayer.StatusDead
 		want.Attempts = 6
 		want.FirstAttempt = s.t0.Add(-3*time.Second + 123*time.Millisecond)
 		want.LastAttempt = s.t0.Add(-time.Second + 456*time.Millisecond)
@@ -92,7 +92,7 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 		}
 		s.put(t, l, want)
 		plain := s.delivery("evt-2", "calendar", time.Second)
-		plain.State = synclayer.StateSynced
+		plain.State = synclayer.StatusSynced
 		s.put(t, l, plain)
 
 		s.expectOne(t, l, want, "the dead letter with its event")
@@ -106,11 +106,11 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 	run("PutReplaces", func(t *testing.T, s *logSuite) {
 		l := s.log(t)
 		first := s.delivery("evt-1", "calendar", 0)
-		first.State = synclayer.StateInProgress
+		first.State = synclayer.StatusInProgress
 		first.Event = &synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"v":1}`)}
 		s.put(t, l, first)
 		final := s.delivery("evt-1", "calendar", time.Second)
-		final.State, final.Attempts = synclayer.StateSynced, 1
+		final.State, final.Attempts = synclayer.StatusSynced, 1
 		s.put(t, l, final)
 		s.expectOne(t, l, final, "after the second Put (the event must be gone too)")
 		all := s.list(t, l, synclayer.DeliveryFilter{})
@@ -141,7 +141,7 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 		}
 		s.expectKeys(t, l, synclayer.DeliveryFilter{}, want, "newest first")
 		d := s.delivery("evt-0", "calendar", 10*time.Second)
-		d.State = synclayer.StateSynced
+		d.State = synclayer.StatusSynced
 		s.put(t, l, d)
 		want = append([]string{"evt-0/calendar"}, want[:9]...)
 		s.expectKeys(t, l, synclayer.DeliveryFilter{}, want, "after the oldest entry was updated")
@@ -154,16 +154,16 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 		l := s.log(t)
 		type row struct {
 			ev, typ, conn, key string
-			state              synclayer.DeliveryState
+			state              synclayer.Status
 		}
 		rows := []row{
-			{"e1", "WorkflowDeployed", "calendar", "WF-1", synclayer.StateSynced},
-			{"e1", "WorkflowDeployed", "records", "WF-1", synclayer.StateDead},
-			{"e2", "WorkflowDeployed", "calendar", "WF-2", synclayer.StateDead},
-			{"e2", "WorkflowDeployed", "records", "WF-2", synclayer.StatePending},
-			{"e3", "PolicyUpdated", "calendar", "P-1", synclayer.StateFailed},
-			{"e3", "PolicyUpdated", "gis", "P-1", synclayer.StateSynced},
-			{"e4", "PolicyUpdated", "records", "WF-1", synclayer.StateStale},
+			{"e1", "WorkflowDeployed", "calendar", "WF-1", synclayer.StatusSynced},
+			{"e1", "WorkflowDeployed", "records", "WF-1", synclayer.StatusDead},
+			{"e2", "WorkflowDeployed", "calendar", "WF-2", synclayer.StatusDead},
+			{"e2", "WorkflowDeployed", "records", "WF-2", synclayer.StatusPending},
+			{"e3", "PolicyUpdated", "calendar", "P-1", synclayer.StatusFailed},
+			{"e3", "PolicyUpdated", "gis", "P-1", synclayer.StatusSynced},
+			{"e4", "PolicyUpdated", "records", "WF-1", synclayer.StatusStale},
 		}
 		for i, r := range rows {
 			d := s.delivery(r.ev, r.conn, time.Duration(i)*time.Second)
@@ -179,18 +179,18 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 			{"EventType", synclayer.DeliveryFilter{EventType: "PolicyUpdated"}, []string{"e4/records", "e3/gis", "e3/calendar"}},
 			{"Connector", synclayer.DeliveryFilter{Connector: "calendar"}, []string{"e3/calendar", "e2/calendar", "e1/calendar"}},
 			{"Key", synclayer.DeliveryFilter{Key: "WF-1"}, []string{"e4/records", "e1/records", "e1/calendar"}},
-			{"OneState", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead}}, []string{"e2/calendar", "e1/records"}},
-			{"States", synclayer.DeliveryFilter{States: []synclayer.DeliveryState{synclayer.StateDead, synclayer.StateFailed, synclayer.StatePending}},
+			{"OneState", synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead}}, []string{"e2/calendar", "e1/records"}},
+			{"States", synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead, synclayer.StatusFailed, synclayer.StatusPending}},
 				[]string{"e3/calendar", "e2/records", "e2/calendar", "e1/records"}},
 			{"EventAndConnector", synclayer.DeliveryFilter{EventID: "e3", Connector: "gis"}, []string{"e3/gis"}},
 			{"EventAndWrongConnector", synclayer.DeliveryFilter{EventID: "e4", Connector: "calendar"}, nil},
-			{"ConnectorAndStates", synclayer.DeliveryFilter{Connector: "records", States: []synclayer.DeliveryState{synclayer.StateDead, synclayer.StatePending}},
+			{"ConnectorAndStates", synclayer.DeliveryFilter{Connector: "records", States: []synclayer.Status{synclayer.StatusDead, synclayer.StatusPending}},
 				[]string{"e2/records", "e1/records"}},
 			{"TypeAndKey", synclayer.DeliveryFilter{EventType: "WorkflowDeployed", Key: "WF-1"}, []string{"e1/records", "e1/calendar"}},
 			{"AllFields", synclayer.DeliveryFilter{EventID: "e1", EventType: "WorkflowDeployed", Connector: "records", Key: "WF-1",
-				States: []synclayer.DeliveryState{synclayer.StateDead}, Since: s.t0}, []string{"e1/records"}},
+				States: []synclayer.Status{synclayer.StatusDead}, Since: s.t0}, []string{"e1/records"}},
 			{"AllFieldsOneWrong", synclayer.DeliveryFilter{EventID: "e1", EventType: "WorkflowDeployed", Connector: "records", Key: "WF-1",
-				States: []synclayer.DeliveryState{synclayer.StateSynced}}, nil},
+				States: []synclayer.Status{synclayer.StatusSynced}}, nil},
 			{"NoMatch", synclayer.DeliveryFilter{EventID: "nope"}, nil},
 			{"NamesAreExact", synclayer.DeliveryFilter{Connector: "Calendar"}, nil},
 			{"NoPrefixMatch", synclayer.DeliveryFilter{Key: "WF"}, nil},
@@ -247,13 +247,13 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 	run("RestartSharesState", func(t *testing.T, s *logSuite) {
 		first := s.log(t)
 		d := s.delivery("evt-1", "calendar", 0)
-		d.State, d.Error = synclayer.StateDead, "calendar: 400 Bad Request"
+		d.State, d.Error = synclayer.StatusDead, "calendar: 400 Bad Request"
 		d.Event = &synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"a":1}`)}
 		s.put(t, first, d)
 		second := s.log(t)
 		s.expectOne(t, second, d, "in a log opened anew on the same namespace")
 		p := s.delivery("evt-2", "calendar", time.Second)
-		p.State = synclayer.StatePending
+		p.State = synclayer.StatusPending
 		s.put(t, second, p)
 		s.expectKeys(t, first, synclayer.DeliveryFilter{}, []string{"evt-2/calendar", "evt-1/calendar"},
 			"the first log sees what the second recorded")
@@ -358,7 +358,7 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 		for i, v := range odd {
 			d := s.delivery(fmt.Sprintf("%s #%d", v, i), v, time.Duration(i)*time.Second)
 			d.EventType, d.Key, d.PartnerID, d.PayloadHash = v, v, v, v
-			d.State = synclayer.StateDead
+			d.State = synclayer.StatusDead
 			d.Error = v + " " + strings.Repeat("x", 10_000) + " ✓"
 			d.Event = &synclayer.Event{ID: d.EventID, Type: v, Source: v, Subject: v,
 				Data: json.RawMessage(`{"text":` + logJSON(v) + `,"esc":"\u00e9\n\t\"","n":[1.5e10,-0,null]}`),
@@ -371,7 +371,7 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 			}
 		}
 		spaced := s.delivery("evt-spaced", "calendar", time.Minute)
-		spaced.State = synclayer.StateFailed
+		spaced.State = synclayer.StatusFailed
 		spaced.Event = &synclayer.Event{ID: "evt-spaced", Type: "T", Data: json.RawMessage("{ \"a\" : [ 1 , 2 ] }\n")}
 		s.put(t, l, spaced)
 		s.expectOne(t, l, spaced, "Data that is valid but not compact JSON")
@@ -400,7 +400,7 @@ func (s *logSuite) openNS(t *testing.T, ns string) synclayer.DeliveryLog {
 func (s *logSuite) delivery(eventID, connector string, at time.Duration) synclayer.Delivery {
 	return synclayer.Delivery{
 		EventID: eventID, EventType: "WorkflowDeployed", Connector: connector, Key: "WF-" + eventID,
-		State: synclayer.StateInProgress, Attempts: 1, FirstAttempt: s.t0.Add(at - time.Second),
+		State: synclayer.StatusInProgress, Attempts: 1, FirstAttempt: s.t0.Add(at - time.Second),
 		Updated: s.t0.Add(at),
 	}
 }

@@ -20,7 +20,7 @@ func TestMemoryLog(t *testing.T) {
 		if l, ok := logs[ns]; ok {
 			return l
 		}
-		l := synclayer.NewMemoryLog(0)
+		l := new(synclayer.MemoryLog)
 		logs[ns] = l
 		return l
 	})

@@ -29,11 +29,11 @@ func storeTwoDispatchers(t *testing.T, s *storeSuite) {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})
 	newDispatcher := func() *synclayer.Dispatcher {
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		if err := reg.Register("partner", partner, synclayer.Route("ThingChanged", mapper)); err != nil {
 			t.Fatal(err)
 		}
-		return synclayer.NewDispatcher(reg, synclayer.WithStore(s.store(t)), synclayer.WithObserver(nil))
+		return NewDispatcher(t, reg, synclayer.WithStore(s.store(t)), synclayer.WithObserver(synclayer.NoObserver))
 	}
 	ds := []*synclayer.Dispatcher{newDispatcher(), newDispatcher()}
 

@@ -20,7 +20,7 @@ func TestMemoryStore(t *testing.T) {
 		if s, ok := stores[ns]; ok {
 			return s
 		}
-		s := synclayer.NewMemoryStore()
+		s := new(synclayer.MemoryStore)
 		stores[ns] = s
 		return s
 	})

@@ -363,7 +363,7 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // call has returned; when the connection drops it reconnects, and it
 // returns an error only if that keeps failing for a minute, or
 // [ErrClosed] when the bus was closed before.
-func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
+func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if h == nil {
 		return errors.New("amqp: subscribe: nil handler")
 	}
@@ -415,7 +415,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 // consume opens a channel, declares the group's queue and bindings, and
 // delivers messages until ctx ends (nil) or the channel dies (an error).
 // Handlers run with hctx.
-func (b *Bus) consume(ctx, hctx context.Context, types []string, h synclayer.Handler, sem chan struct{}, handlers *sync.WaitGroup) error {
+func (b *Bus) consume(ctx, hctx context.Context, types []string, h func(context.Context, synclayer.Event) error, sem chan struct{}, handlers *sync.WaitGroup) error {
 	b.mu.Lock()
 	c, err := b.connection()
 	b.mu.Unlock()
@@ -541,7 +541,7 @@ func intHeader(d amqp.Delivery, key string) int {
 	return 0
 }
 
-func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h synclayer.Handler) {
+func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h func(context.Context, synclayer.Event) error) {
 	deliveries := deliveriesBefore(d) + 1
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -571,7 +571,7 @@ func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h synclayer.Handler) 
 	}
 }
 
-func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
+func call(ctx context.Context, h func(context.Context, synclayer.Event) error, ev synclayer.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("amqp: handler panicked on event %q: %v", ev.ID, p)

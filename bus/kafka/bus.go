@@ -229,7 +229,7 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // ctx. Subscribe returns nil after ctx ends, or [Bus.Close] stops it, and
 // every handler call has returned; [ErrClosed] after Close; or an error if
 // the client fails or a retry or dead letter cannot be produced.
-func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
+func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if h == nil {
 		return errors.New("kafka: subscribe: nil handler")
 	}
@@ -283,7 +283,7 @@ type topicPartition struct {
 type subscriber struct {
 	b    *Bus
 	cl   *kgo.Client
-	h    synclayer.Handler
+	h    func(context.Context, synclayer.Event) error
 	hctx context.Context // handlers run with it
 }
 
@@ -436,7 +436,7 @@ func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 	return b.redeliver(sctx, r, ev, deliveries, b.delay<<min(deliveries-1, 6), false)
 }
 
-func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
+func call(ctx context.Context, h func(context.Context, synclayer.Event) error, ev synclayer.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("kafka: handler panicked on event %q: %v", ev.ID, p)

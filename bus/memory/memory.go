@@ -162,7 +162,7 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // redelivers the event after the delay it asks for, and that delivery does
 // not count toward WithMaxDeliveries. A panicking handler counts as an
 // error.
-func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
+func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if h == nil {
 		return errors.New("memory: subscribe: nil handler")
 	}
@@ -212,7 +212,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 }
 
 // work is one handler slot of a subscription.
-func (b *Bus) work(ctx context.Context, want map[string]bool, h synclayer.Handler) error {
+func (b *Bus) work(ctx context.Context, want map[string]bool, h func(context.Context, synclayer.Event) error) error {
 	for {
 		b.mu.Lock()
 		d, wait := b.take(want)
@@ -305,7 +305,7 @@ func (b *Bus) schedule(d *delivery, wait time.Duration) {
 	})
 }
 
-func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
+func call(ctx context.Context, h func(context.Context, synclayer.Event) error, ev synclayer.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("memory: handler panicked on event %q: %v", ev.ID, p)

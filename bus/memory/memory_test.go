@@ -19,7 +19,7 @@ func ev(id string) synclayer.Event { return synclayer.Event{ID: id, Type: "T"} }
 
 // subscribe runs Subscribe in the background and returns a stop function
 // that cancels it and waits for it to return.
-func subscribe(t *testing.T, b *memory.Bus, h synclayer.Handler) (stop func() error) {
+func subscribe(t *testing.T, b *memory.Bus, h func(context.Context, synclayer.Event) error) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -234,7 +234,7 @@ func TestRedeliverDoesNotCount(t *testing.T) {
 	var calls atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 		if calls.Add(1) <= 5 {
-			return synclayer.Redeliver(synclayer.ErrKeyBusy, time.Millisecond)
+			return synclayer.Redeliver(errors.New("record key busy"), time.Millisecond)
 		}
 		return nil
 	})

@@ -278,7 +278,7 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // returns nil after ctx ends, or [Bus.Close] stops it, and every handler
 // call has returned; [ErrClosed] after Close; or an error if a consumer
 // cannot be created or is deleted by the broker.
-func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
+func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if h == nil {
 		return errors.New("nats: subscribe: nil handler")
 	}
@@ -341,7 +341,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Ha
 
 // consume runs one consumer's message loop until ctx ends; handlers run
 // with hctx.
-func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h synclayer.Handler) error {
+func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h func(context.Context, synclayer.Event) error) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
 	// The client buffers up to twice the handler slots (at least 64), so
@@ -431,7 +431,7 @@ func (b *Bus) nak(msg jetstream.Msg, delay time.Duration) {
 }
 
 // handle processes one message: decode, call, then ack, nak or dead-letter.
-func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h synclayer.Handler) {
+func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h func(context.Context, synclayer.Event) error) {
 	deliveries, seq, deferred := 1, uint64(0), 0
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
@@ -504,7 +504,7 @@ func (b *Bus) heartbeat(msg jetstream.Msg) (stop func()) {
 	}
 }
 
-func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
+func call(ctx context.Context, h func(context.Context, synclayer.Event) error, ev synclayer.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("nats: handler panicked on event %q: %v", ev.ID, p)

@@ -26,7 +26,7 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 	}
 	ctx := synclayertest.Within(t, 60*time.Second)
 	defer_ := func(context.Context, synclayer.Event) error {
-		return synclayer.Redeliver(synclayer.ErrKeyBusy, 10*time.Millisecond)
+		return synclayer.Redeliver(errors.New("record key busy"), 10*time.Millisecond)
 	}
 
 	deferred := make(chan struct{}, 100)

@@ -63,7 +63,7 @@ func TestDeadSubscriberRecoveredWithDefaults(t *testing.T) {
 }
 
 // subscribeUntilCleanup runs Subscribe for "Order" until the test ends.
-func subscribeUntilCleanup(t *testing.T, b *nats.Bus, h synclayer.Handler) {
+func subscribeUntilCleanup(t *testing.T, b *nats.Bus, h func(context.Context, synclayer.Event) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Subscribe(ctx, []string{"Order"}, h) }()

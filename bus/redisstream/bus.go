@@ -201,7 +201,7 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 // returns nil after ctx ends, or [Bus.Close] stops it, and every handler
 // call has returned; [ErrClosed] after Close; or an error if Redis fails
 // for longer than a few retries.
-func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
+func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if h == nil {
 		return errors.New("redisstream: subscribe: nil handler")
 	}
@@ -256,7 +256,7 @@ type entryKey struct{ stream, id string }
 type subscription struct {
 	hctx     context.Context // handlers run with it
 	b        *Bus
-	h        synclayer.Handler
+	h        func(context.Context, synclayer.Event) error
 	consumer string
 	streams  []string
 	sem      chan struct{}
@@ -716,7 +716,7 @@ func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage,
 	}
 }
 
-func call(ctx context.Context, h synclayer.Handler, ev synclayer.Event) (err error) {
+func call(ctx context.Context, h func(context.Context, synclayer.Event) error, ev synclayer.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("redisstream: handler panicked on event %q: %v", ev.ID, p)

@@ -116,7 +116,7 @@ func uniquePrefix(t testing.TB) string {
 }
 
 // subscribe runs Subscribe in the background until the test ends.
-func subscribe(t *testing.T, b *redisstream.Bus, types []string, h synclayer.Handler) (stop func() error) {
+func subscribe(t *testing.T, b *redisstream.Bus, types []string, h func(context.Context, synclayer.Event) error) (stop func() error) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- b.Subscribe(ctx, types, h) }()

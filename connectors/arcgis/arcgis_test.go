@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/synclayertest"
 	"go.uber.org/goleak"
 )
 
@@ -55,11 +56,11 @@ func assetMapper() synclayer.Mapper {
 
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("gis", c, synclayer.Route("AssetChanged", assetMapper()), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 var evSeq struct {
@@ -323,7 +324,7 @@ func TestRetryAfterHint(t *testing.T) {
 	c := newConnector(t, f, nil)
 	f.inject(fakeFault{op: "query", status: 429, body: `{}`, header: map[string][]string{"Retry-After": {"7"}}})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
-	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, arcgis.ErrRateLimited) {
+	if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, arcgis.ErrRateLimited) {
 		t.Errorf("hint %v %v: %v", d, ok, err)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -109,7 +110,7 @@ type meeting struct {
 
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, m meeting) (synclayer.Record, error) {
 		return synclayer.Record{Key: m.Key, Version: m.Version, Delete: m.Delete, Payload: caldav.Event{
 			Summary: m.Title, Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}}, nil
@@ -117,7 +118,7 @@ func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	if err := reg.Register("caldav", c, synclayer.Route("MeetingChanged", m), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(20*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 func dispatch(t *testing.T, d *synclayer.Dispatcher, m meeting) synclayer.Result {

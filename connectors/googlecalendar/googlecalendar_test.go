@@ -20,6 +20,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -55,14 +56,14 @@ func meetingEvent(title string) *calendar.Event {
 
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, m meeting) (synclayer.Record, error) {
 		return synclayer.Record{Key: m.Key, Version: m.Version, Delete: m.Delete, Payload: meetingEvent(m.Title)}, nil
 	})
 	if err := reg.Register("calendar", c, synclayer.Route("MeetingChanged", m), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 }
 
 func dispatch(t *testing.T, d *synclayer.Dispatcher, m meeting) synclayer.Result {
@@ -322,7 +323,7 @@ func TestRetryAfter(t *testing.T) {
 	c := newConnector(t, f)
 	f.inject(calFault{method: "POST", code: 429, reason: "rateLimitExceeded", header: http.Header{"Retry-After": {"9"}}})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
-	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 9*time.Second {
+	if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 9*time.Second {
 		t.Errorf("hint %v %v: %v", d, ok, err)
 	}
 	// Retried by the dispatcher, the event arrives once.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // BenchmarkPut compares the connector's Sync with a raw net/http client
@@ -87,14 +88,14 @@ func BenchmarkPut(b *testing.B) {
 			}
 
 			// The same connector behind a Dispatcher, as users run it.
-			reg := synclayer.NewRegistry()
+			reg := new(synclayer.Registry)
 			mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 				return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Key: ev.Subject, Version: 1}}, nil
 			})
 			if err := reg.Register("records", conn, synclayer.Route("Push", mapper), synclayer.WithConcurrency(conc)); err != nil {
 				b.Fatal(err)
 			}
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+			d := synclayertest.NewDispatcher(b, reg, synclayer.WithObserver(synclayer.NoObserver))
 			dispatchPut := func(i int) error {
 				k := "d" + strconv.Itoa(i)
 				_, err := d.Dispatch(b.Context(), synclayer.Event{ID: k, Type: "Push", Subject: k})

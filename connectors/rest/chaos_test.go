@@ -46,7 +46,7 @@ func TestChaosOneRecordPerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		var v int64
 		if _, err := fmt.Sscan(ev.Meta["version"], &v); err != nil {
@@ -59,7 +59,7 @@ func TestChaosOneRecordPerKey(t *testing.T) {
 		synclayer.WithTimeout(250*time.Millisecond), synclayer.WithConcurrency(16)); err != nil {
 		t.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, keys*3)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 
@@ -31,7 +32,7 @@ func Example() {
 		ID    string `json:"id"`
 		Title string `json:"title"`
 	}
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapJSON(func(_ context.Context, ev synclayer.Event, wf workflow) (synclayer.Record, error) {
 		return synclayer.Record{Key: wf.ID, Payload: wf}, nil
 	})
@@ -39,7 +40,10 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver))
+	if err != nil {
+		log.Fatal(err)
+	}
 	rep, err := d.Dispatch(context.Background(), synclayer.Event{
 		ID:   "evt-1",
 		Type: "WorkflowDeployed",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // fastRetry keeps the network tests short.
@@ -54,7 +55,7 @@ func setupTimeout(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs sy
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Key: ev.Subject, Version: 1}}, nil
 	})
@@ -62,7 +63,7 @@ func setupTimeout(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs sy
 		synclayer.WithRetry(policy), synclayer.WithTimeout(timeout)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 }
 
 func push(t *testing.T, d *synclayer.Dispatcher, key string) synclayer.Result {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // TestNoSecretInErrorsOrLogs drives every kind of failure through a
@@ -69,7 +70,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}
 	defer refused.Close()
 
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject, Payload: payload{Key: ev.Subject}}, nil
 	})
@@ -79,7 +80,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.LogObserver(logger)))
 	var texts []string
 	for _, key := range []string{"k1", "k2", "k3", "k4", "k5"} {
 		rep, err := d.Dispatch(t.Context(), synclayer.Event{ID: "evt-" + key, Type: "Push", Subject: key})

@@ -11,11 +11,12 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/soap"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return upsert(ev.Subject, 1), nil
 	})
@@ -23,7 +24,7 @@ func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) 
 	if err := reg.Register("soap", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 }
 
 func writeRaw(w http.ResponseWriter, raw string) {

@@ -12,11 +12,12 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Version: 1}}, nil
 	})
@@ -24,7 +25,7 @@ func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) 
 	if err := reg.Register("hooks", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 }
 
 func TestLostResponseDeliversOnceWithSameID(t *testing.T) {

@@ -128,7 +128,7 @@ func run(ctx context.Context, natsURL, pgDSN string, out io.Writer) (Outcome, er
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range 2 {
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		conn := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
 			handled[i].Add(1)
 			return partner.Sync(ctx, rec)
@@ -136,7 +136,10 @@ func run(ctx context.Context, natsURL, pgDSN string, out io.Writer) (Outcome, er
 		if err := reg.Register("records", conn, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
 			return res, err
 		}
-		d := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithObserver(nil))
+		d, err := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithObserver(synclayer.NoObserver))
+		if err != nil {
+			return res, err
+		}
 		wg.Go(func() { errs[i] = d.Run(runCtx, bus) })
 	}
 

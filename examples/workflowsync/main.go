@@ -159,7 +159,7 @@ func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	p, err := startPartners(ctx, reg)
 	if err != nil {
 		return err
@@ -168,10 +168,13 @@ func run(ctx context.Context, out io.Writer) error {
 
 	bus := memory.New()
 	results := newResultLog()
-	d := synclayer.NewDispatcher(reg,
+	d, err := synclayer.NewDispatcher(reg,
 		synclayer.WithPublisher(bus), // SyncCompleted / SyncFailed go back on the bus
 		synclayer.WithObserver(results),
 		synclayer.WithSource("examples/workflowsync"))
+	if err != nil {
+		return err
+	}
 
 	// The dispatcher consumes the bus; an operator console listens for the
 	// announcements.

@@ -21,7 +21,7 @@ import (
 // a newcomer sees failures appear live and can replay them from the page.
 // It stops when ctx ends (Ctrl-C).
 func serveLive(ctx context.Context, addr string, out io.Writer) error {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	p, err := startPartners(ctx, reg)
 	if err != nil {
 		return err
@@ -35,8 +35,11 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	}
 	defer cleanup()
 	go func() { _ = ob.Relay(ctx, bus) }()
-	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
 		synclayer.WithSource("examples/workflowsync"))
+	if err != nil {
+		return err
+	}
 	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
 	srv := &http.Server{Addr: addr, Handler: mon}
 	srv.RegisterOnShutdown(func() { mon.Close() })

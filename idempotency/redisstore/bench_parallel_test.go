@@ -14,6 +14,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // The concurrency benchmarks compare contenders in one run, interleaved:
@@ -144,12 +145,12 @@ func BenchmarkDispatch16(b *testing.B) {
 	ctx := context.Background()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dispatch := func(store synclayer.Store) func(b *testing.B, from, to int64) {
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		if err := reg.Register("partner", noop, synclayer.Route("E", mapper), synclayer.WithConcurrency(1024)); err != nil {
 			b.Fatal(err)
 		}
-		d := synclayer.NewDispatcher(reg, synclayer.WithStore(store),
-			synclayer.WithObserver(nil), synclayer.WithPublisher(publishNothing{}))
+		d := synclayertest.NewDispatcher(b, reg, synclayer.WithStore(store),
+			synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(publishNothing{}))
 		return func(b *testing.B, from, to int64) {
 			parallel(b, 16, from, to, func(i int64) error {
 				id := run + "-" + strconv.FormatInt(i, 10)
@@ -162,7 +163,7 @@ func BenchmarkDispatch16(b *testing.B) {
 		}
 	}
 	batched := benchStore(b, true)
-	cm := &contender{name: "memory", do: dispatch(synclayer.NewMemoryStore())}
+	cm := &contender{name: "memory", do: dispatch(new(synclayer.MemoryStore))}
 	cb := &contender{name: "redis-batched", do: dispatch(batched)}
 	cu := &contender{name: "redis-unbatched", do: dispatch(benchStore(b, false))}
 	interleave(b, []*contender{cm, cb, cu})

@@ -443,7 +443,7 @@ func TestCompleteLogged(t *testing.T) {
 			delivery := func(c synclayer.Claim) synclayer.Delivery {
 				now := time.Now()
 				return synclayer.Delivery{EventID: c.EventID, EventType: "T", Connector: c.Connector, Key: c.Key,
-					State: synclayer.StateSynced, Attempts: 1, FirstAttempt: now, LastAttempt: now, Updated: now}
+					State: synclayer.StatusSynced, Attempts: 1, FirstAttempt: now, LastAttempt: now, Updated: now}
 			}
 			logged := func(c synclayer.Claim) []synclayer.Delivery {
 				t.Helper()
@@ -476,7 +476,7 @@ func TestCompleteLogged(t *testing.T) {
 				if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimDone {
 					t.Errorf("claim of a logged complete: %v, %v; want done", r.Status, err)
 				}
-				if ds := logged(c); len(ds) != 1 || ds[0].State != synclayer.StateSynced {
+				if ds := logged(c); len(ds) != 1 || ds[0].State != synclayer.StatusSynced {
 					t.Errorf("log entry of e%d: %+v; want one synced entry", i, ds)
 				}
 			}
@@ -512,7 +512,7 @@ func TestCompleteLogged(t *testing.T) {
 			}
 
 			// Not a log it can share a statement with: false, nothing done.
-			mem := synclayer.NewMemoryLog(0)
+			mem := new(synclayer.MemoryLog)
 			c2 := claim("ky", "ey", 1)
 			r, err = s.Claim(ctx, c2)
 			if err != nil || r.Status != synclayer.ClaimAcquired {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // nopPublisher takes the dispatcher's announcements and drops them, so
@@ -79,15 +80,15 @@ func BenchmarkDispatchStore(b *testing.B) {
 					return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
 				})
 				newDispatcher := func(s synclayer.Store) *synclayer.Dispatcher {
-					reg := synclayer.NewRegistry()
+					reg := new(synclayer.Registry)
 					ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
 					if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
 						b.Fatal(err)
 					}
-					return synclayer.NewDispatcher(reg, synclayer.WithStore(s), synclayer.WithPublisher(nopPublisher{}),
-						synclayer.WithObserver(nil), synclayer.WithDeliveryLog(synclayer.NewMemoryLog(0)))
+					return synclayertest.NewDispatcher(b, reg, synclayer.WithStore(s), synclayer.WithPublisher(nopPublisher{}),
+						synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(new(synclayer.MemoryLog)))
 				}
-				mem, bat, sgl := newDispatcher(synclayer.NewMemoryStore()), newDispatcher(batched), newDispatcher(single)
+				mem, bat, sgl := newDispatcher(new(synclayer.MemoryStore)), newDispatcher(batched), newDispatcher(single)
 				dispatchAll(b, bat, "warm-b", 2*conc, conc)
 				dispatchAll(b, sgl, "warm-s", 2*conc, conc)
 				const rounds = 4

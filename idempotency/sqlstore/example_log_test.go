@@ -57,12 +57,16 @@ func ExampleNewLog() {
 		if err := errors.Join(store.Migrate(ctx), log.Migrate(ctx)); err != nil {
 			panic(err)
 		}
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
 			panic(err)
 		}
-		return synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
-			synclayer.WithObserver(nil)), db
+		d, err := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
+			synclayer.WithObserver(synclayer.NoObserver))
+		if err != nil {
+			panic(err)
+		}
+		return d, db
 	}
 
 	d, db := start()
@@ -74,13 +78,13 @@ func ExampleNewLog() {
 	fixed = true
 	d, db = start() // a restarted process
 	defer db.Close()
-	dead, _ := d.DeadLetters(ctx, synclayer.ReplayFilter{})
+	dead, _ := d.DeadLetters(ctx, synclayer.DeliveryFilter{})
 	for _, dl := range dead {
 		fmt.Printf("dead letter: %s %s %s: %s\n", dl.EventID, dl.Connector, dl.Key, dl.Error)
 	}
-	res, _ := d.Replay(ctx, synclayer.ReplayFilter{})
+	res, _ := d.Replay(ctx, synclayer.DeliveryFilter{})
 	fmt.Println("replayed:", res[0].Status)
-	res, _ = d.Replay(ctx, synclayer.ReplayFilter{})
+	res, _ = d.Replay(ctx, synclayer.DeliveryFilter{})
 	fmt.Println("replayed again:", len(res))
 	// Output:
 	// dispatch failed: true

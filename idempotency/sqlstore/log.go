@@ -299,7 +299,7 @@ func (l *Log) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY updated_ns DESC, id DESC LIMIT " + strconv.Itoa(f.Max())
+	q += " ORDER BY updated_ns DESC, id DESC LIMIT " + strconv.Itoa(listLimit(f.Limit))
 
 	var out []synclayer.Delivery
 	err := retryOn(ctx, l.dialect, func() error {
@@ -336,7 +336,7 @@ func scanDelivery(rows *sql.Rows) (synclayer.Delivery, error) {
 	}
 	d := synclayer.Delivery{
 		EventID: string(eventID), EventType: string(eventType), Connector: string(conn), Key: string(key),
-		State: synclayer.DeliveryState(state), Attempts: int(attempts),
+		State: synclayer.Status(state), Attempts: int(attempts),
 		FirstAttempt: fromNanos(first), LastAttempt: fromNanos(last), Duration: time.Duration(dur),
 		Error: string(lastErr), PartnerID: string(partner), PayloadHash: string(payload), Updated: fromNanos(updated),
 	}
@@ -383,9 +383,9 @@ func asJSONText(s string) string {
 // entries wait for the dead-letter retention; pending ones are never
 // removed.
 var (
-	expiringStates = []synclayer.DeliveryState{synclayer.StateInProgress, synclayer.StateSynced,
-		synclayer.StateDuplicate, synclayer.StateStale}
-	deadStates = []synclayer.DeliveryState{synclayer.StateFailed, synclayer.StateDead}
+	expiringStates = []synclayer.Status{synclayer.StatusInProgress, synclayer.StatusSynced,
+		synclayer.StatusDuplicate, synclayer.StatusStale}
+	deadStates = []synclayer.Status{synclayer.StatusFailed, synclayer.StatusDead}
 )
 
 // Cleanup deletes the entries that the retention lets go, and returns how
@@ -550,7 +550,7 @@ func hash64(s string) int64 {
 }
 
 // stateList renders states as a SQL list of integers.
-func stateList(states ...synclayer.DeliveryState) string {
+func stateList(states ...synclayer.Status) string {
 	parts := make([]string, len(states))
 	for i, s := range states {
 		parts[i] = strconv.Itoa(int(s))
@@ -625,4 +625,16 @@ func decodeEvent(b []byte) (*synclayer.Event, error) {
 		ev.Data = se.Data
 	}
 	return ev, nil
+}
+
+// listLimit is the DeliveryLog contract's limit: 0 or less means 100, and
+// no list is longer than 10,000.
+func listLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 100
+	case n > 10_000:
+		return 10_000
+	}
+	return n
 }

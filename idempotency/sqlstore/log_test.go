@@ -111,7 +111,7 @@ func TestLogMigrateConcurrently(t *testing.T) {
 			if err := logs[0].Migrate(context.Background()); err != nil {
 				t.Errorf("Migrate again: %v", err)
 			}
-			d := synclayer.Delivery{EventID: "e", Connector: "c", State: synclayer.StateSynced, Updated: time.Now()}
+			d := synclayer.Delivery{EventID: "e", Connector: "c", State: synclayer.StatusSynced, Updated: time.Now()}
 			if err := logs[2].Put(context.Background(), d); err != nil {
 				t.Fatalf("Put after concurrent migrations: %v", err)
 			}
@@ -163,8 +163,8 @@ func indexNames(t *testing.T, b backend, db *sql.DB, table string) []string {
 // dead or failed ones until the separate dead-letter retention, which is
 // off by default.
 func TestLogCleanup(t *testing.T) {
-	states := []synclayer.DeliveryState{synclayer.StatePending, synclayer.StateInProgress, synclayer.StateSynced,
-		synclayer.StateDuplicate, synclayer.StateStale, synclayer.StateFailed, synclayer.StateDead}
+	states := []synclayer.Status{synclayer.StatusPending, synclayer.StatusInProgress, synclayer.StatusSynced,
+		synclayer.StatusDuplicate, synclayer.StatusStale, synclayer.StatusFailed, synclayer.StatusDead}
 	ages := []time.Duration{time.Minute, 80 * time.Minute, 2 * time.Hour, 5 * time.Hour}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -195,7 +195,7 @@ func TestLogCleanup(t *testing.T) {
 				slices.Sort(ids)
 				return ids
 			}
-			expect := func(keep func(st synclayer.DeliveryState, age time.Duration) bool) []string {
+			expect := func(keep func(st synclayer.Status, age time.Duration) bool) []string {
 				var ids []string
 				for _, st := range states {
 					for _, age := range ages {
@@ -207,11 +207,11 @@ func TestLogCleanup(t *testing.T) {
 				slices.Sort(ids)
 				return ids
 			}
-			final := func(st synclayer.DeliveryState) bool {
-				return st != synclayer.StatePending && st != synclayer.StateDead && st != synclayer.StateFailed
+			final := func(st synclayer.Status) bool {
+				return st != synclayer.StatusPending && st != synclayer.StatusDead && st != synclayer.StatusFailed
 			}
-			dead := func(st synclayer.DeliveryState) bool {
-				return st == synclayer.StateDead || st == synclayer.StateFailed
+			dead := func(st synclayer.Status) bool {
+				return st == synclayer.StatusDead || st == synclayer.StatusFailed
 			}
 
 			// Retention of an hour, no dead-letter retention: the outcomes
@@ -221,7 +221,7 @@ func TestLogCleanup(t *testing.T) {
 			if err != nil || n != 12 {
 				t.Fatalf("Cleanup(1h) = %d, %v; want 12 entries deleted", n, err)
 			}
-			if got, want := remaining(), expect(func(st synclayer.DeliveryState, age time.Duration) bool {
+			if got, want := remaining(), expect(func(st synclayer.Status, age time.Duration) bool {
 				return !final(st) || age < time.Hour
 			}); !slices.Equal(got, want) {
 				t.Errorf("after Cleanup(1h): %q\nwant %q", got, want)
@@ -239,8 +239,8 @@ func TestLogCleanup(t *testing.T) {
 			if n, err := withDead.Cleanup(ctx, time.Hour); err != nil || n != 2 {
 				t.Errorf("Cleanup(1h) with dead retention 90m = %d, %v; want 2 (the dead and failed of 2h)", n, err)
 			}
-			if got, want := remaining(), expect(func(st synclayer.DeliveryState, age time.Duration) bool {
-				return st == synclayer.StatePending || (dead(st) && age < 90*time.Minute) || age < time.Hour
+			if got, want := remaining(), expect(func(st synclayer.Status, age time.Duration) bool {
+				return st == synclayer.StatusPending || (dead(st) && age < 90*time.Minute) || age < time.Hour
 			}); !slices.Equal(got, want) {
 				t.Errorf("after Cleanup with dead retention: %q\nwant %q", got, want)
 			}
@@ -281,7 +281,7 @@ func TestLogEventBytesExact(t *testing.T) {
 			}
 			for _, c := range cases {
 				ev := &synclayer.Event{ID: c.id, Type: "T\xff", Data: json.RawMessage(c.data), Time: time.Unix(1700000000, 123456789)}
-				d := synclayer.Delivery{EventID: c.id, EventType: ev.Type, Connector: "c", State: synclayer.StateDead, Updated: time.Now(), Event: ev}
+				d := synclayer.Delivery{EventID: c.id, EventType: ev.Type, Connector: "c", State: synclayer.StatusDead, Updated: time.Now(), Event: ev}
 				if err := l.Put(ctx, d); err != nil {
 					t.Fatalf("%q: Put: %v", c.id, err)
 				}
@@ -349,12 +349,12 @@ func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 	start := func() *synclayer.Dispatcher {
 		store, _ := openStore(t, b, storeTable, &dropped)
 		log, _ := openLog(t, b, logTable, &dropped)
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper),
 			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond})); err != nil {
 			t.Fatal(err)
 		}
-		return synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log), synclayer.WithObserver(nil))
+		return synclayertest.NewDispatcher(t, reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log), synclayer.WithObserver(synclayer.NoObserver))
 	}
 
 	first := start()
@@ -378,7 +378,7 @@ func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 	broken = false
 	mu.Unlock()
 	second := start()
-	dead, err := second.DeadLetters(ctx, synclayer.ReplayFilter{})
+	dead, err := second.DeadLetters(ctx, synclayer.DeliveryFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,17 +386,17 @@ func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 		t.Fatalf("dead letters after the restart: %d, want 1: %+v", len(dead), dead)
 	}
 	dl := dead[0]
-	if dl.EventID != ev.ID || dl.Connector != "records" || dl.Key != "WF-1" || dl.State != synclayer.StateDead ||
+	if dl.EventID != ev.ID || dl.Connector != "records" || dl.Key != "WF-1" || dl.State != synclayer.StatusDead ||
 		dl.Attempts != 1 || !strings.Contains(dl.Error, `field "owner" is unknown`) || dl.Event == nil ||
 		string(dl.Event.Data) != string(ev.Data) || dl.Event.Meta["correlation"] != "c-1" || dl.LastAttempt.IsZero() {
 		t.Errorf("the dead letter after the restart: %+v (event %+v)", dl, dl.Event)
 	}
 
-	res, err := second.Replay(ctx, synclayer.ReplayFilter{Connector: "records"})
+	res, err := second.Replay(ctx, synclayer.DeliveryFilter{Connector: "records"})
 	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced {
 		t.Fatalf("Replay: %+v, %v; want one synced result", res, err)
 	}
-	res, err = second.Replay(ctx, synclayer.ReplayFilter{})
+	res, err = second.Replay(ctx, synclayer.DeliveryFilter{})
 	if err != nil || len(res) != 0 {
 		t.Errorf("second Replay: %+v, %v; want nothing replayed", res, err)
 	}
@@ -404,7 +404,7 @@ func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 		t.Errorf("the replayed event dispatched again: %+v, %v; want duplicate", rep.Results, err)
 	}
 	got, err := second.Deliveries(ctx, synclayer.DeliveryFilter{EventID: ev.ID})
-	if err != nil || len(got) != 1 || got[0].State != synclayer.StateDuplicate {
+	if err != nil || len(got) != 1 || got[0].State != synclayer.StatusDuplicate {
 		t.Errorf("log entry of the replayed event: %+v, %v", got, err)
 	}
 
@@ -428,7 +428,7 @@ func BenchmarkLogPut(b *testing.B) {
 		b.Run(be.name, func(b *testing.B) {
 			var dropped sync.Map
 			l, _ := openLog(b, be, uniqueTable("sqllogbench"), &dropped)
-			mem := synclayer.NewMemoryLog(0)
+			mem := new(synclayer.MemoryLog)
 			ctx := context.Background()
 			ev := &synclayer.Event{ID: "evt", Type: "WorkflowDeployed", Source: "hms/management-layer", Subject: "WF-123",
 				Time: time.Now(), Data: json.RawMessage(`{"id":"WF-123","title":"Night shift","steps":[1,2,3]}`),
@@ -438,7 +438,7 @@ func BenchmarkLogPut(b *testing.B) {
 			for i := range b.N {
 				now := time.Now()
 				d := synclayer.Delivery{EventID: "evt-" + strconv.Itoa(i), EventType: ev.Type, Connector: "records",
-					Key: "WF-" + strconv.Itoa(i%1000), State: synclayer.StateDead, Attempts: 6, FirstAttempt: now,
+					Key: "WF-" + strconv.Itoa(i%1000), State: synclayer.StatusDead, Attempts: 6, FirstAttempt: now,
 					LastAttempt: now, Duration: time.Second, Error: "records: 503 Service Unavailable",
 					PayloadHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Updated: now, Event: ev}
 				t0 := time.Now()
@@ -471,8 +471,8 @@ func TestLogRunJanitor(t *testing.T) {
 	ctx := context.Background()
 	old := time.Now().Add(-2 * time.Hour)
 	for _, d := range []synclayer.Delivery{
-		{EventID: "old-synced", Connector: "c", State: synclayer.StateSynced, Updated: old},
-		{EventID: "old-pending", Connector: "c", State: synclayer.StatePending, Updated: old},
+		{EventID: "old-synced", Connector: "c", State: synclayer.StatusSynced, Updated: old},
+		{EventID: "old-pending", Connector: "c", State: synclayer.StatusPending, Updated: old},
 	} {
 		if err := l.Put(ctx, d); err != nil {
 			t.Fatal(err)
@@ -523,14 +523,14 @@ func BenchmarkDispatchWithLog(b *testing.B) {
 		return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
 	})
 	newDispatcher := func(l synclayer.DeliveryLog) *synclayer.Dispatcher {
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
 		if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
 			b.Fatal(err)
 		}
-		return synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(l), synclayer.WithObserver(nil))
+		return synclayertest.NewDispatcher(b, reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(l), synclayer.WithObserver(synclayer.NoObserver))
 	}
-	withMem, withSQL := newDispatcher(synclayer.NewMemoryLog(0)), newDispatcher(log)
+	withMem, withSQL := newDispatcher(new(synclayer.MemoryLog)), newDispatcher(log)
 	ctx := context.Background()
 	var memT, sqlT time.Duration
 	b.ResetTimer()

@@ -20,10 +20,10 @@
 //
 //   - buses: nats (JetStream), redis (Redis Streams), amqp (RabbitMQ), and
 //     memory (bus/memory, for the SQLite store);
-//   - stores: memory (synclayer.NewMemoryStore), postgres and sqlite
+//   - stores: memory (synclayer.MemoryStore), postgres and sqlite
 //     (idempotency/sqlstore; SQLite is modernc.org/sqlite on a file in WAL
 //     mode), redis (idempotency/redisstore);
-//   - observers: none (WithObserver(nil)) and, for NATS with the memory
+//   - observers: none (WithObserver(synclayer.NoObserver)) and, for NATS with the memory
 //     store, log (the default LogObserver, writing to a discarded slog text
 //     handler at Info, so the cost of building its records is measured
 //     without the terminal's).

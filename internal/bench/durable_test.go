@@ -105,7 +105,7 @@ func benchDurable(b *testing.B, br broker, st storeKind, obs synclayer.Observer)
 			baseFx := natsBroker.open(b, baseRun)
 			publishAll(b, baseFx.bus, baseRun, benchEvents)
 			base = func() {
-				out := runDispatcher(b, baseFx.bus, baseFx.bus, synclayer.NewMemoryStore(), noObserver, benchEvents)
+				out := runDispatcher(b, baseFx.bus, baseFx.bus, new(synclayer.MemoryStore), noObserver, benchEvents)
 				baseFx.settled(b, benchEvents)
 				baseTime += out.elapsed
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // The shape of one run.
@@ -112,7 +113,7 @@ type ackCounter struct {
 	t *tracker
 }
 
-func (s ackCounter) Subscribe(ctx context.Context, types []string, h synclayer.Handler) error {
+func (s ackCounter) Subscribe(ctx context.Context, types []string, h func(context.Context, synclayer.Event) error) error {
 	return s.Subscriber.Subscribe(ctx, types, func(ctx context.Context, ev synclayer.Event) error {
 		err := h(ctx, ev)
 		if err == nil && ev.Type == benchType {
@@ -138,11 +139,11 @@ func runDispatcher(tb testing.TB, sub synclayer.Subscriber, pub synclayer.Publis
 		pushes.Add(1)
 		return nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("noop", noop, synclayer.Route(benchType, mapper)); err != nil {
 		tb.Fatal(err)
 	}
-	d := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(obs))
+	d := synclayertest.NewDispatcher(tb, reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(obs))
 	tr := newTracker(n)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -23,7 +23,7 @@ type storeKind struct {
 }
 
 var (
-	memoryStore   = storeKind{"memory", func(testing.TB, string) synclayer.Store { return synclayer.NewMemoryStore() }}
+	memoryStore   = storeKind{"memory", func(testing.TB, string) synclayer.Store { return new(synclayer.MemoryStore) }}
 	postgresStore = storeKind{"postgres", openPostgres}
 	sqliteStore   = storeKind{"sqlite", openSQLite}
 	redisStore    = storeKind{"redis", openRedisStore}

@@ -66,11 +66,11 @@ func badCases() []badCase {
 		{name: "dot-dot inside key", data: itemData("a/../b"), want: both(""), key: "a/../b"},
 		{name: "quotes in key", data: itemData(`it's "quoted"`), want: both(""), key: `it's "quoted"`},
 		{name: "percent and query in key", data: itemData("50%?x=1#f"), want: both(""), key: "50%?x=1#f"},
-		{name: "CR LF in key", data: itemData("a\r\nSet-Cookie: x"), want: both("control character U+000D"), category: synclayer.ErrInvalidKey},
-		{name: "NUL in key", data: itemData("a\x00b"), want: both("control character U+0000"), category: synclayer.ErrInvalidKey},
-		{name: "zero-width joiner in key", data: itemData("a\u200db"), want: both("U+200D"), category: synclayer.ErrInvalidKey},
-		{name: "right-to-left override in key", data: itemData("abc\u202Etxt.exe"), want: both("U+202E"), category: synclayer.ErrInvalidKey},
-		{name: "2 KB of Unicode key", data: itemData(strings.Repeat("é", 1024)), want: both("over the limit of 1024"), category: synclayer.ErrInvalidKey},
+		{name: "CR LF in key", data: itemData("a\r\nSet-Cookie: x"), want: both("control character U+000D"), category: synclayer.ErrMapping},
+		{name: "NUL in key", data: itemData("a\x00b"), want: both("control character U+0000"), category: synclayer.ErrMapping},
+		{name: "zero-width joiner in key", data: itemData("a\u200db"), want: both("U+200D"), category: synclayer.ErrMapping},
+		{name: "right-to-left override in key", data: itemData("abc\u202Etxt.exe"), want: both("U+202E"), category: synclayer.ErrMapping},
+		{name: "2 KB of Unicode key", data: itemData(strings.Repeat("é", 1024)), want: both("over the limit of 1024"), category: synclayer.ErrMapping},
 		{name: "1 KB of Unicode key", data: itemData(strings.Repeat("日", 341)), want: both(""), key: strings.Repeat("日", 341)},
 	}
 }
@@ -105,7 +105,7 @@ func TestBadInput(t *testing.T) {
 		return synclayer.Record{Key: it.Key, Version: it.Version, Payload: it}, nil
 	})
 	fast := synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("fake", fake, synclayer.Route(typ, mapper), fast); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond), memory.WithMaxDeliveries(3))
-	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver))
 
 	var (
 		mu   sync.Mutex
@@ -168,7 +168,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// The size limit is configurable, and checked before any decoding: a
 	// body that is not even JSON is refused for its size.
-	small := synclayer.NewDispatcher(reg, synclayer.WithMaxEventBytes(100), synclayer.WithObserver(nil))
+	small := synclayertest.NewDispatcher(t, reg, synclayer.WithMaxEventBytes(100), synclayer.WithObserver(synclayer.NoObserver))
 	_, err = small.Dispatch(ctx, synclayer.Event{ID: "big-1", Type: typ, Data: []byte(strings.Repeat("{", 101))})
 	if !errors.Is(err, synclayer.ErrInvalidEvent) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "101 bytes, over the limit of 100") {
 		t.Errorf("WithMaxEventBytes(100), 101 bytes: %v; want a permanent ErrInvalidEvent naming the size", err)

@@ -147,7 +147,7 @@ func runChild(ctx context.Context, cfg crashConfig) error {
 			return synclayer.Record{Key: it.Key, Version: it.Version, Payload: payload(it)}, nil
 		})
 	}
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("records", restConn, synclayer.Route(crashType, mapper(func(it item) any { return it })),
 		policy, synclayer.WithTimeout(time.Second)); err != nil {
 		return err
@@ -157,7 +157,7 @@ func runChild(ctx context.Context, cfg crashConfig) error {
 	})), policy, synclayer.WithTimeout(time.Second)); err != nil {
 		return err
 	}
-	opts := []synclayer.Option{synclayer.WithStore(store), synclayer.WithPublisher(bus), synclayer.WithObserver(nil)}
+	opts := []synclayer.Option{synclayer.WithStore(store), synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver)}
 	if !cfg.Defaults {
 		opts = append(opts, synclayer.WithLeaseTTL(crashLease))
 	}
@@ -168,9 +168,12 @@ func runChild(ctx context.Context, cfg crashConfig) error {
 		}
 		opts = append(opts, synclayer.WithDeliveryLog(log))
 	}
-	d := synclayer.NewDispatcher(reg, opts...)
+	d, err := synclayer.NewDispatcher(reg, opts...)
+	if err != nil {
+		return err
+	}
 	stop := d.Watch(func(dl synclayer.Delivery) {
-		if dl.State == synclayer.StatePending {
+		if dl.State == synclayer.StatusPending {
 			fmt.Printf("%s%s %s\n", pendingMark, dl.EventID, dl.Connector)
 		}
 	})

@@ -25,7 +25,7 @@
 //   - TestMemoryBound: 200,000 unique events through Run. With the default
 //     memory store, which keeps every done-marker for its retention window,
 //     the heap in use after GC grows by at most 600 bytes per event (about
-//     370 measured) plus 16 MB; with a store bounded by MemoryMaxEntries,
+//     370 measured) plus 16 MB; with a store bounded by MemoryStore.MaxEntries,
 //     the second 100,000 events add at most 8 MB (about 0 measured). Then
 //     goleak checks that no goroutine remains.
 //   - TestCrash: a child process (the test binary re-executed, running

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // countingPublisher counts the announcements it is given and drops them.
@@ -41,13 +42,13 @@ func heapInUse() uint64 {
 // dispatcher retains: with the default memory store, two done-markers per
 // event (the route's and the announcement's) for the retention window
 // (7 days), and the key's version; the delivery log is bounded at 10,000
-// entries whatever the traffic. With MemoryMaxEntries(n) the store is
+// entries whatever the traffic. With MemoryStore.MaxEntries the store is
 // bounded too and the heap stops growing.
 const (
 	maxBytesPerEvent = 600             // default store, everything retained
 	maxFlatGrowth    = 8 << 20         // bounded store: second half vs first half
 	memoryKeys       = 10_000          // distinct record keys
-	memoryBoundedMax = 20_000          // MemoryMaxEntries of the bounded run
+	memoryBoundedMax = 20_000          // MemoryStore.MaxEntries of the bounded run
 	memoryBaseSlack  = 16 << 20        // runtime, bus, log, timers
 	memoryDrain      = 2 * time.Minute // bound on one run
 )
@@ -74,7 +75,7 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 		pushed.Add(1)
 		return nil
 	})
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	if err := reg.Register("sink", conn, synclayer.Route("ItemChanged", synclayer.MapJSON(
 		func(_ context.Context, _ synclayer.Event, it item) (synclayer.Record, error) {
 			return synclayer.Record{Key: it.Key, Version: it.Version}, nil
@@ -83,7 +84,7 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 	}
 	pub = &countingPublisher{}
 	bus := memory.New(memory.WithConcurrency(8), memory.WithBacklog(1024), memory.WithRedeliveryDelay(time.Millisecond))
-	d := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(nil))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(synclayer.NoObserver))
 	runCtx, stop := context.WithCancel(ctx)
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.Run(runCtx, bus) }()
@@ -142,7 +143,7 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 // TestMemoryBound pushes 200,000 unique events (100,000 under the race
 // detector, 20,000 under -short) through Run, first with the default memory store, whose
 // heap must stay under maxBytesPerEvent per event, then with a store
-// bounded by MemoryMaxEntries, whose heap must stop growing: the second
+// bounded by MemoryStore.MaxEntries, whose heap must stop growing: the second
 // half of the events may add at most maxFlatGrowth. No goroutine may
 // remain after shutdown.
 func TestMemoryBound(t *testing.T) {
@@ -150,7 +151,7 @@ func TestMemoryBound(t *testing.T) {
 	base := heapInUse()
 
 	t.Run("default store", func(t *testing.T) {
-		store := synclayer.NewMemoryStore()
+		store := new(synclayer.MemoryStore)
 		_, end, pub := pushAll(t, n, store)
 		done, versions, leases := store.Len()
 		grown := int64(end) - int64(base)
@@ -168,7 +169,7 @@ func TestMemoryBound(t *testing.T) {
 	})
 
 	t.Run("bounded store", func(t *testing.T) {
-		store := synclayer.NewMemoryStore(synclayer.MemoryMaxEntries(memoryBoundedMax))
+		store := &synclayer.MemoryStore{MaxEntries: memoryBoundedMax}
 		half, end, _ := pushAll(t, n, store)
 		done, versions, _ := store.Len()
 		t.Logf("%d events: heap in use %.1f MB after half, %.1f MB at the end; store holds %d done-markers, %d versions",

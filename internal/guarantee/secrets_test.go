@@ -437,7 +437,7 @@ func TestNoPlantedSecretLeaks(t *testing.T) {
 		Key     string   `xml:"Key"`
 	}
 	start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
 	for _, c := range []struct {
 		name    string
@@ -463,7 +463,7 @@ func TestNoPlantedSecretLeaks(t *testing.T) {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(announcePublisher{sink}),
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(announcePublisher{sink}),
 		synclayer.WithObserver(synclayer.Observers(synclayer.LogObserver(logger), errObserver{sink})))
 
 	var wg sync.WaitGroup

@@ -337,7 +337,7 @@ func TestSoak(t *testing.T) {
 			return synclayer.Record{Key: it.Key, Version: it.Version, Payload: payload(it)}, nil
 		})
 	}
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	for _, c := range []struct {
 		name    string
 		conn    synclayer.Connector
@@ -362,8 +362,8 @@ func TestSoak(t *testing.T) {
 
 	bus := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
 		memory.WithBacklog(4*len(seq)))
-	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
-		synclayer.WithDeliveryLog(synclayer.NewMemoryLog(2*len(conns)*len(seq))))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
+		synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 2 * len(conns) * len(seq)}))
 
 	ann := &announcements{byID: map[string][]string{}}
 	annCtx, stopAnn := context.WithCancel(ctx)
@@ -516,7 +516,7 @@ func TestSoak(t *testing.T) {
 		pushedBy := map[keyVersion]string{} // the event that pushed each version
 		for _, dl := range log {
 			switch dl.State {
-			case synclayer.StateSynced, synclayer.StateDuplicate:
+			case synclayer.StatusSynced, synclayer.StatusDuplicate:
 				se := version[dl.EventID]
 				if dl.Key != se.key {
 					t.Errorf("%s: delivery %s has key %q, want %q", st.Name, dl.EventID, dl.Key, se.key)
@@ -527,7 +527,7 @@ func TestSoak(t *testing.T) {
 					t.Errorf("%s: key %q version %d pushed by both %s and %s; the later one is stale", st.Name, se.key, se.version, other, dl.EventID)
 				}
 				pushedBy[kv] = dl.EventID
-			case synclayer.StateStale:
+			case synclayer.StatusStale:
 			default:
 				t.Errorf("%s: delivery %s ended %s: %s", st.Name, dl.EventID, dl.State, dl.Error)
 			}

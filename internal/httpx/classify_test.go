@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestCheckStatuses(t *testing.T) {
@@ -134,7 +135,7 @@ func TestRetryAfter(t *testing.T) {
 			req, _ := http.NewRequest("PUT", "http://partner.test/x", nil)
 			c := &Classifier{Prefix: "test", Now: func() time.Time { return now }}
 			err := c.Check(req, resp, nil)
-			if d, ok := synclayer.RetryAfterHint(err); !ok || d != 7*time.Second {
+			if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 7*time.Second {
 				t.Errorf("%d with Retry-After %q: hint %v %v, want 7s (%v)", code, h, d, ok, err)
 			}
 			if synclayer.IsPermanent(err) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func Example() {
@@ -23,7 +24,7 @@ func Example() {
 	resp, err := srv.Client().Do(req)
 	err = c.Check(req, resp, err)
 
-	hint, _ := synclayer.RetryAfterHint(err)
+	hint, _ := synclayertest.RetryAfterHint(err)
 	fmt.Println(errors.Is(err, httpx.ErrRateLimited), synclayer.IsPermanent(err), hint)
 	var e *httpx.Error
 	if errors.As(err, &e) {

@@ -18,7 +18,7 @@
 //   - default: bus/memory and Dispatcher.Run with three no-op connectors
 //     routed for the event type, every option at its default (memory
 //     store, memory delivery log, the LogObserver of slog.Default()).
-//   - tuned: the same with WithObserver(nil) and WithDeliveryLog(nil).
+//   - tuned: the same with WithObserver(synclayer.NoObserver) and WithDeliveryLog(synclayer.NoDeliveryLog).
 //
 // An event counts once all three of its handlers have acknowledged it
 // (Watermill: three acks; synclayer: the bus handler returned nil, after

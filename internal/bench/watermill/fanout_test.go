@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 const (
@@ -58,7 +59,7 @@ func BenchmarkFanOut(b *testing.B) {
 		{"watermill", runWatermill},
 		{"default", func(tb testing.TB) time.Duration { return runSynclayer(tb) }},
 		{"tuned", func(tb testing.TB) time.Duration {
-			return runSynclayer(tb, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(nil))
+			return runSynclayer(tb, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
 		}},
 	}
 	times := make([]time.Duration, len(variants))
@@ -126,7 +127,7 @@ func runWatermill(tb testing.TB) time.Duration {
 
 // runSynclayer: bus/memory and Run with three no-op connectors.
 func runSynclayer(tb testing.TB, opts ...synclayer.Option) time.Duration {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject}, nil
 	})
@@ -136,7 +137,7 @@ func runSynclayer(tb testing.TB, opts ...synclayer.Option) time.Duration {
 			tb.Fatal(err)
 		}
 	}
-	d := synclayer.NewDispatcher(reg, opts...)
+	d := synclayertest.NewDispatcher(t, reg, opts...)
 	bus := memory.New()
 	var acked atomic.Int64
 	done, ready := make(chan struct{}), make(chan struct{})
@@ -181,7 +182,7 @@ type countingSub struct {
 	acked func(synclayer.Event)
 }
 
-func (s countingSub) Subscribe(ctx context.Context, types []string, h synclayer.Handler) error {
+func (s countingSub) Subscribe(ctx context.Context, types []string, h func(context.Context, synclayer.Event) error) error {
 	return s.Subscriber.Subscribe(ctx, types, func(ctx context.Context, ev synclayer.Event) error {
 		err := h(ctx, ev)
 		if err == nil {

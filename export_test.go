@@ -1,0 +1,9 @@
+package synclayer
+
+// Plumbing that the package's own external tests check directly.
+
+// Match is DeliveryFilter.match, for tests.
+func (f DeliveryFilter) Match(d *Delivery) bool { return f.match(d) }
+
+// Max is DeliveryFilter.limit, for tests.
+func (f DeliveryFilter) Max() int { return f.limit() }
