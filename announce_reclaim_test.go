@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // announceCalls is a store across the network (a MemoryStore behind an
@@ -27,7 +28,7 @@ type announceCall struct {
 }
 
 func newAnnounceCalls() *announceCalls {
-	return &announceCalls{Store: synclayer.NewMemoryStore(), claimed: make(chan struct{})}
+	return &announceCalls{Store: new(synclayer.MemoryStore), claimed: make(chan struct{})}
 }
 
 func (s *announceCalls) add(op string, c synclayer.Claim, token string) {
@@ -80,7 +81,7 @@ func (s *announceCalls) seen() bool {
 
 func oneRoute(t *testing.T, c synclayer.Connector) *synclayer.Registry {
 	t.Helper()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	must(t, reg.Register("p0", c, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
 	return reg
 }
@@ -119,12 +120,12 @@ func TestEarlyAnnouncementClaimOnlyUnderRunWithAPublisher(t *testing.T) {
 					during = store.seen()
 					return nil
 				})
-				opts := []synclayer.Option{synclayer.WithObserver(nil), synclayer.WithStore(store)}
+				opts := []synclayer.Option{synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store)}
 				pub := &recordingPublisher{}
 				if tc.publisher {
 					opts = append(opts, synclayer.WithPublisher(pub))
 				}
-				d := synclayer.NewDispatcher(oneRoute(t, push), opts...)
+				d := synclayertest.NewDispatcher(t, oneRoute(t, push), opts...)
 				ctx := context.Background()
 				if tc.run {
 					h, stop := runHandler(t, d)
@@ -185,10 +186,10 @@ func TestEarlyAnnouncementClaimRetakenAfterASlowPush(t *testing.T) {
 					return nil
 				})
 				pub := &recordingPublisher{}
-				reg := synclayer.NewRegistry()
+				reg := new(synclayer.Registry)
 				must(t, reg.Register("p0", push, synclayer.Route("WorkflowDeployed", keyMapper),
 					synclayer.WithRetry(fastRetry), synclayer.WithTimeout(time.Minute)))
-				d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(store),
+				d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
 					synclayer.WithPublisher(pub), synclayer.WithLeaseTTL(ttl))
 				h, stop := runHandler(t, d)
 				if err := h(context.Background(), event("e1", "K1", 1)); err != nil {
