@@ -82,7 +82,10 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 		t.Fatal(err)
 	}
 	pub = &countingPublisher{}
-	bus := memory.New(memory.WithConcurrency(8), memory.WithBacklog(1024), memory.WithRedeliveryDelay(time.Millisecond))
+	bus, err := memory.New(memory.WithConcurrency(8), memory.WithBacklog(1024), memory.WithRedeliveryDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(nil))
 	runCtx, stop := context.WithCancel(ctx)
 	runDone := make(chan error, 1)

@@ -360,8 +360,11 @@ func TestSoak(t *testing.T) {
 	}
 	conns := reg.Connectors()
 
-	bus := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
+	bus, err := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
 		memory.WithBacklog(4*len(seq)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
 		synclayer.WithDeliveryLog(synclayer.NewMemoryLog(2*len(conns)*len(seq))))
 

@@ -1,0 +1,40 @@
+// Package bustest holds the tests that the bus adapters share beyond the
+// conformance suite (synclayertest.TestBus): the steps of their package
+// Examples, recovery from a subscriber that died, and the checks on
+// messages that are not valid events. Each bus test calls them with its
+// own buses and its own way of writing raw messages.
+package bustest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// Bus is a bus adapter as these tests use it.
+type Bus interface {
+	synclayer.Publisher
+	synclayer.Subscriber
+	Close(ctx context.Context) error
+}
+
+// Subscribe runs b.Subscribe for types in the background until stop is
+// called or the test ends; stop returns what Subscribe returned.
+func Subscribe(t testing.TB, b synclayer.Subscriber, types []string, h synclayer.Handler) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Subscribe(ctx, types, h) }()
+	var err error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			cancel()
+			err = <-done
+			stopped = true
+		}
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
