@@ -23,14 +23,15 @@ func shared(o config.Option) Option { return func(b *Bus) error { return o(&b.cf
 // "synclayer".
 func WithGroup(name string) Option { return shared(config.Group(name)) }
 
-// WithMaxDeliveries sets how many times an event is delivered before it is
-// dead-lettered. 0 means the default, 5; a negative n is an error.
+// WithMaxDeliveries sets how many times a message is delivered before a
+// copy goes to the dead-letter queue, [Bus.DeadLetterQueue]. 0 means the
+// default, 5; a negative n is an error.
 func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 
-// WithRedeliveryDelay sets the wait before the first redelivery of an event
-// whose handler failed; each further redelivery waits twice as long, up to
-// 64 times this delay. 0 means the default, 1s. The retry queues hold
-// messages for whole milliseconds, so a d that is negative or under a
+// WithRedeliveryDelay sets the TTL of the first retry queue, where a
+// message waits after its handler failed once; each further failure
+// doubles it, up to 64 times this delay. 0 means the default, 1s. Queue
+// TTLs are whole milliseconds, so a d that is negative or under a
 // millisecond is an error.
 func WithRedeliveryDelay(d time.Duration) Option {
 	return func(b *Bus) error {

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -23,11 +24,8 @@ import (
 // returns an error only if that keeps failing for a minute, or
 // [ErrClosed] when the bus was closed before.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if h == nil {
-		return errors.New("amqp: subscribe: nil handler")
-	}
-	if len(eventTypes) == 0 {
-		return errors.New("amqp: subscribe: no event types")
+	if err := deliver.CheckSubscribe("amqp", eventTypes, h); err != nil {
+		return err
 	}
 	for _, t := range eventTypes {
 		if t == "" || strings.ContainsAny(t, "*#") {

@@ -30,13 +30,15 @@ func WithGroup(name string) Option {
 	}
 }
 
-// WithMaxDeliveries sets how many times an event is delivered before it is
-// dead-lettered. 0 means the default, 5; a negative n is an error.
+// WithMaxDeliveries sets how many times a record is delivered before a
+// copy goes to the dead-letter topic, [Bus.DeadLetterTopic]. 0 means the
+// default, 5; a negative n is an error.
 func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 
-// WithRedeliveryDelay sets the wait before the first redelivery of an event
-// whose handler failed; each further redelivery waits twice as long, up to
-// 64 times this delay. 0 means the default, 1s; a negative d is an error.
+// WithRedeliveryDelay sets how long the retry copy of a record whose
+// handler failed once waits in the retry topic; each further failure
+// doubles it, up to 64 times this delay. 0 means the default, 1s; a
+// negative d is an error.
 func WithRedeliveryDelay(d time.Duration) Option { return shared(config.RedeliveryDelay(d)) }
 
 // WithConcurrency sets how many partitions each Subscribe works on at

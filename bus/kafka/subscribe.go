@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
@@ -20,11 +21,8 @@ import (
 // every handler call has returned; [ErrClosed] after Close; or an error if
 // the client fails or a retry or dead letter cannot be produced.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if h == nil {
-		return errors.New("kafka: subscribe: nil handler")
-	}
-	if len(eventTypes) == 0 {
-		return errors.New("kafka: subscribe: no event types")
+	if err := deliver.CheckSubscribe("kafka", eventTypes, h); err != nil {
+		return err
 	}
 	ctx, hctx, leave, ok := b.subs.Enter(ctx)
 	if !ok {

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [New]. A zero value given to an option means its
@@ -15,13 +14,15 @@ type Option func(*Bus) error
 // shared wraps a setting every bus has as an Option.
 func shared(o config.Option) Option { return func(b *Bus) error { return o(&b.cfg) } }
 
-// WithMaxDeliveries sets how many times an event is delivered before it is
-// dead-lettered. 0 means the default, 5; a negative n is an error.
+// WithMaxDeliveries sets how many times an event is delivered before it
+// becomes a [DeadLetter] kept in memory. 0 means the default, 5; a
+// negative n is an error.
 func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 
-// WithRedeliveryDelay sets the wait before the first redelivery; each
-// further redelivery of the same event waits twice as long, up to 64 times
-// this delay. 0 means the default, 100ms; a negative d is an error.
+// WithRedeliveryDelay sets the bus's timer for the first redelivery of an
+// event whose handler failed; each further failure of the same event
+// doubles it, up to 64 times this delay. 0 means the default, 100ms; a
+// negative d is an error.
 func WithRedeliveryDelay(d time.Duration) Option { return shared(config.RedeliveryDelay(d)) }
 
 // WithBacklog bounds the events waiting for a handler. When the bound is
@@ -29,13 +30,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // and fails at once with [ErrBacklogFull] if none does. 0 means the
 // default, 10,000; a negative n is an error.
 func WithBacklog(n int) Option {
-	return func(b *Bus) error {
-		if err := option.NonNegative("WithBacklog", n); err != nil {
-			return err
-		}
-		b.backlog = n
-		return nil
-	}
+	return func(b *Bus) error { return config.Set("WithBacklog", n, &b.backlog) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.
@@ -46,11 +41,5 @@ func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 // oldest is dropped for each new one; [Bus.DroppedDeadLetters] counts
 // them. 0 means the default, 10,000; a negative n is an error.
 func WithMaxDeadLetters(n int) Option {
-	return func(b *Bus) error {
-		if err := option.NonNegative("WithMaxDeadLetters", n); err != nil {
-			return err
-		}
-		b.maxDead = n
-		return nil
-	}
+	return func(b *Bus) error { return config.Set("WithMaxDeadLetters", n, &b.maxDead) }
 }

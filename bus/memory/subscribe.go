@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
@@ -23,11 +22,8 @@ import (
 // not count toward WithMaxDeliveries. A panicking handler counts as an
 // error.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if h == nil {
-		return errors.New("memory: subscribe: nil handler")
-	}
-	if len(eventTypes) == 0 {
-		return errors.New("memory: subscribe: no event types")
+	if err := deliver.CheckSubscribe("memory", eventTypes, h); err != nil {
+		return err
 	}
 	want := make(map[string]bool, len(eventTypes))
 	b.mu.Lock()

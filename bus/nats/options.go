@@ -42,12 +42,14 @@ func WithGroup(name string) Option {
 }
 
 // WithMaxDeliveries sets how many times an event is delivered before it is
-// dead-lettered. 0 means the default, 5; a negative n is an error.
+// published to the dead-letter subject, [Bus.DeadLetterSubject]. 0 means
+// the default, 5; a negative n is an error.
 func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 
-// WithRedeliveryDelay sets the wait before the first redelivery of an event
-// whose handler failed; each further redelivery waits twice as long, up to
-// 64 times this delay. 0 means the default, 1s; a negative d is an error.
+// WithRedeliveryDelay sets the delay of the negative acknowledgement that
+// follows a handler's first failure on an event; each further failure
+// doubles it, up to 64 times this delay. 0 means the default, 1s; a
+// negative d is an error.
 func WithRedeliveryDelay(d time.Duration) Option { return shared(config.RedeliveryDelay(d)) }
 
 // WithAckWait sets how long the broker waits for an acknowledgement before
@@ -55,13 +57,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // longer: the bus tells the broker every third of this time that they are
 // in progress. 0 means the default, 10s; a negative d is an error.
 func WithAckWait(d time.Duration) Option {
-	return func(b *Bus) error {
-		if err := option.NonNegative("WithAckWait", d); err != nil {
-			return err
-		}
-		b.ackWait = d
-		return nil
-	}
+	return func(b *Bus) error { return config.Set("WithAckWait", d, &b.ackWait) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // pullExpiry is how long one pull request waits at the server.
@@ -33,11 +33,8 @@ func (b *Bus) durable(eventType string) string {
 // call has returned; [ErrClosed] after Close; or an error if a consumer
 // cannot be created or is deleted by the broker.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if h == nil {
-		return errors.New("nats: subscribe: nil handler")
-	}
-	if len(eventTypes) == 0 {
-		return errors.New("nats: subscribe: no event types")
+	if err := deliver.CheckSubscribe("nats", eventTypes, h); err != nil {
+		return err
 	}
 	ctx, hctx, leave, ok := b.subs.Enter(ctx)
 	if !ok {

@@ -139,13 +139,7 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h, got := bustest.Collector()
-	stop := bustest.Subscribe(t, b, []string{"Order"}, h)
-	ids := bustest.Received(ctx, t, got, 2)
-	if err := stop(); err != nil {
-		t.Errorf("Subscribe: %v", err)
-	}
-	bustest.SameIDs(t, ids, "bin-1", "ok-1")
+	bustest.SameIDs(t, bustest.ReceiveAll(ctx, t, b, 2), "bin-1", "ok-1")
 	dls, err := b.DeadLetters(ctx, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [NewBus]. A zero or nil value given to an option means
@@ -20,13 +19,15 @@ func shared(o config.Option) Option { return func(b *Bus) error { return o(&b.cf
 // the events. "" means the default, "synclayer".
 func WithGroup(name string) Option { return shared(config.Group(name)) }
 
-// WithMaxDeliveries sets how many times an event is delivered before it is
-// dead-lettered. 0 means the default, 5; a negative n is an error.
+// WithMaxDeliveries sets how many times an entry is delivered before it is
+// appended to the dead-letter stream, [Bus.DeadLetterStream]. 0 means the
+// default, 5; a negative n is an error.
 func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 
-// WithRedeliveryDelay sets the wait before the first redelivery of an event
-// whose handler failed; each further redelivery waits twice as long, up to
-// 64 times this delay. 0 means the default, 1s; a negative d is an error.
+// WithRedeliveryDelay sets how long an entry whose handler failed once
+// stays with the retry consumer before a subscriber claims it back; each
+// further failure doubles it, up to 64 times this delay. 0 means the
+// default, 1s; a negative d is an error.
 func WithRedeliveryDelay(d time.Duration) Option { return shared(config.RedeliveryDelay(d)) }
 
 // WithClaimIdle sets how long an entry delivered to a consumer may go
@@ -36,13 +37,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // for such entries every fifth of it. 0 means the default, 10s; a negative
 // d is an error.
 func WithClaimIdle(d time.Duration) Option {
-	return func(b *Bus) error {
-		if err := option.NonNegative("WithClaimIdle", d); err != nil {
-			return err
-		}
-		b.claimIdle = d
-		return nil
-	}
+	return func(b *Bus) error { return config.Set("WithClaimIdle", d, &b.claimIdle) }
 }
 
 // WithMaxLen bounds each stream to about n entries, trimmed approximately
@@ -50,13 +45,7 @@ func WithClaimIdle(d time.Duration) Option {
 // size it well above the backlog you expect. 0 means the default,
 // 100,000; a negative n is an error.
 func WithMaxLen(n int64) Option {
-	return func(b *Bus) error {
-		if err := option.NonNegative("WithMaxLen", n); err != nil {
-			return err
-		}
-		b.maxLen = n
-		return nil
-	}
+	return func(b *Bus) error { return config.Set("WithMaxLen", n, &b.maxLen) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -23,11 +24,8 @@ import (
 // call has returned; [ErrClosed] after Close; or an error if Redis fails
 // for longer than a few retries.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if h == nil {
-		return errors.New("redisstream: subscribe: nil handler")
-	}
-	if len(eventTypes) == 0 {
-		return errors.New("redisstream: subscribe: no event types")
+	if err := deliver.CheckSubscribe("redisstream", eventTypes, h); err != nil {
+		return err
 	}
 	ctx, hctx, leave, ok := b.subs.Enter(ctx)
 	if !ok {

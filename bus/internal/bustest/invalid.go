@@ -53,6 +53,20 @@ func Received(ctx context.Context, t testing.TB, got <-chan synclayer.Event, n i
 	return ids
 }
 
+// ReceiveAll subscribes to "Order" on b until n events have arrived, as
+// [Received] reads them, and returns their IDs once Subscribe has
+// returned nil.
+func ReceiveAll(ctx context.Context, t *testing.T, b synclayer.Subscriber, n int) []string {
+	t.Helper()
+	h, got := Collector()
+	stop := Subscribe(t, b, []string{"Order"}, h)
+	ids := Received(ctx, t, got, n)
+	if err := stop(); err != nil {
+		t.Errorf("Subscribe: %v", err)
+	}
+	return ids
+}
+
 // SameIDs checks that ids, in any order, are want.
 func SameIDs(t testing.TB, ids []string, want ...string) {
 	t.Helper()

@@ -10,10 +10,11 @@
 package config
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 
-	"github.com/hmsplatform/synclayer/internal/option"
+	opt "github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Settings are what every bus is configured with. The zero value means
@@ -56,37 +57,19 @@ func Group(name string) Option {
 // MaxDeliveries sets the delivery limit; 0 means the default, a negative
 // value is an error naming WithMaxDeliveries.
 func MaxDeliveries(n int) Option {
-	return func(s *Settings) error {
-		if err := option.NonNegative("WithMaxDeliveries", n); err != nil {
-			return err
-		}
-		s.MaxDeliveries = n
-		return nil
-	}
+	return func(s *Settings) error { return Set("WithMaxDeliveries", n, &s.MaxDeliveries) }
 }
 
 // RedeliveryDelay sets the first redelivery delay; 0 means the default, a
 // negative value is an error naming WithRedeliveryDelay.
 func RedeliveryDelay(d time.Duration) Option {
-	return func(s *Settings) error {
-		if err := option.NonNegative("WithRedeliveryDelay", d); err != nil {
-			return err
-		}
-		s.RedeliveryDelay = d
-		return nil
-	}
+	return func(s *Settings) error { return Set("WithRedeliveryDelay", d, &s.RedeliveryDelay) }
 }
 
 // Concurrency sets how much one Subscribe runs at once; 0 means the
 // default, a negative value is an error naming WithConcurrency.
 func Concurrency(n int) Option {
-	return func(s *Settings) error {
-		if err := option.NonNegative("WithConcurrency", n); err != nil {
-			return err
-		}
-		s.Concurrency = n
-		return nil
-	}
+	return func(s *Settings) error { return Set("WithConcurrency", n, &s.Concurrency) }
 }
 
 // Logger sets the logger; nil logs nothing.
@@ -94,14 +77,24 @@ func Logger(l *slog.Logger) Option {
 	return func(s *Settings) error { s.Logger = l; return nil }
 }
 
+// Set stores v in *to for the option named option, or returns the error
+// naming it when v is negative. Zero is stored: it means the default.
+func Set[N cmp.Ordered](option string, v N, to *N) error {
+	if err := opt.NonNegative(option, v); err != nil {
+		return err
+	}
+	*to = v
+	return nil
+}
+
 // Resolve replaces every zero setting by def's. The logger stays nil when
 // none was given.
 func (s *Settings) Resolve(def Settings) {
-	s.Group = option.Default(s.Group, def.Group)
-	s.MaxDeliveries = option.Default(s.MaxDeliveries, def.MaxDeliveries)
-	s.RedeliveryDelay = option.Default(s.RedeliveryDelay, def.RedeliveryDelay)
-	s.Concurrency = option.Default(s.Concurrency, def.Concurrency)
-	s.Logger = option.Default(s.Logger, def.Logger)
+	s.Group = opt.Default(s.Group, def.Group)
+	s.MaxDeliveries = opt.Default(s.MaxDeliveries, def.MaxDeliveries)
+	s.RedeliveryDelay = opt.Default(s.RedeliveryDelay, def.RedeliveryDelay)
+	s.Concurrency = opt.Default(s.Concurrency, def.Concurrency)
+	s.Logger = opt.Default(s.Logger, def.Logger)
 }
 
 // RetryDelay is the wait before the redelivery that follows delivery

@@ -11,6 +11,18 @@ import (
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
+// CheckSubscribe returns the error a bus's Subscribe gives for a nil
+// handler or no event types, naming the bus (pkg), or nil.
+func CheckSubscribe(pkg string, eventTypes []string, h synclayer.Handler) error {
+	if h == nil {
+		return fmt.Errorf("%s: subscribe: nil handler", pkg)
+	}
+	if len(eventTypes) == 0 {
+		return fmt.Errorf("%s: subscribe: no event types", pkg)
+	}
+	return nil
+}
+
 // MaxReason bounds, in bytes, the reason a bus writes on a dead letter.
 const MaxReason = 2048
 

@@ -37,3 +37,22 @@ func TestReasonIsBounded(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestCheckSubscribe(t *testing.T) {
+	h := func(context.Context, synclayer.Event) error { return nil }
+	for _, tc := range []struct {
+		types []string
+		h     synclayer.Handler
+		want  string
+	}{
+		{[]string{"T"}, nil, "kafka: subscribe: nil handler"},
+		{nil, h, "kafka: subscribe: no event types"},
+	} {
+		if err := deliver.CheckSubscribe("kafka", tc.types, tc.h); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v, want %q", err, tc.want)
+		}
+	}
+	if err := deliver.CheckSubscribe("kafka", []string{"T"}, h); err != nil {
+		t.Errorf("err = %v, want nil", err)
+	}
+}
