@@ -41,16 +41,13 @@ func eventually(t *testing.T, cond func() bool) {
 
 func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithBacklog(3))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithBacklog(3))
 	for i := range 3 {
 		if err := b.Publish(t.Context(), ev(fmt.Sprint("e", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err = b.Publish(t.Context(), ev("e3"))
+	err := b.Publish(t.Context(), ev("e3"))
 	if !errors.Is(err, memory.ErrBacklogFull) || !strings.Contains(err.Error(), `"e3"`) {
 		t.Fatalf("publish over the bound = %v, want ErrBacklogFull naming the event", err)
 	}
@@ -77,10 +74,7 @@ func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
 
 func TestPublishWaitsForRoomWhileSubscribed(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithBacklog(1), memory.WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithBacklog(1), memory.WithConcurrency(1))
 	var n atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error { n.Add(1); return nil })
 	must(t, b.Publish(t.Context(), ev("first")))
@@ -102,10 +96,7 @@ func TestMaxDeliveriesThenDeadLetter(t *testing.T) {
 	for _, tc := range []struct{ n, want int }{{3, 3}, {0, 5}} {
 		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
 			defer goleak.VerifyNone(t)
-			b, err := memory.New(memory.WithMaxDeliveries(tc.n), memory.WithRedeliveryDelay(time.Millisecond))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := newBus(t, memory.WithMaxDeliveries(tc.n), memory.WithRedeliveryDelay(time.Millisecond))
 			var calls atomic.Int32
 			stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 				calls.Add(1)
@@ -139,10 +130,7 @@ func TestInvalidOptions(t *testing.T) {
 
 func TestPanickingHandlerIsRedelivered(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithRedeliveryDelay(time.Millisecond))
 	var calls atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 		if calls.Add(1) == 1 {
@@ -161,10 +149,7 @@ func TestPanickingHandlerIsRedelivered(t *testing.T) {
 
 func TestCloseDrainsThenRefuses(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithConcurrency(1))
 	var n atomic.Int32
 	release := make(chan struct{})
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
@@ -195,10 +180,7 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 
 func TestCloseReportsWhatWasLeft(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithConcurrency(1))
 	block := make(chan struct{})
 	stop := subscribe(t, b, func(ctx context.Context, _ synclayer.Event) error {
 		select {
@@ -214,7 +196,7 @@ func TestCloseReportsWhatWasLeft(t *testing.T) {
 	eventually(t, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	err = b.Close(ctx)
+	err := b.Close(ctx)
 	if err == nil || !strings.Contains(err.Error(), "2 events undelivered and 1 in flight") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close = %v; want a count of what was left", err)
 	}
@@ -227,10 +209,7 @@ func TestCloseReportsWhatWasLeft(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	b, err := memory.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t)
 	if err := b.Publish(t.Context(), synclayer.Event{Type: "T"}); err == nil || !synclayer.IsPermanent(err) {
 		t.Fatalf("publish without ID = %v, want a permanent error", err)
 	}
@@ -242,6 +221,16 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// newBus returns a bus with opts, failing the test if New refuses them.
+func newBus(t *testing.T, opts ...memory.Option) *memory.Bus {
+	t.Helper()
+	b, err := memory.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -251,10 +240,7 @@ func must(t *testing.T, err error) {
 
 func TestDeadLettersAreBounded(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithMaxDeadLetters(3), memory.WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithMaxDeadLetters(3), memory.WithConcurrency(1))
 	stop := subscribe(t, b, func(_ context.Context, e synclayer.Event) error {
 		return synclayer.Permanent(fmt.Errorf("refused %s", e.ID))
 	})
@@ -275,10 +261,7 @@ func TestDeadLettersAreBounded(t *testing.T) {
 
 func TestRedeliverDoesNotCount(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b, err := memory.New(memory.WithMaxDeliveries(2), memory.WithConcurrency(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, memory.WithMaxDeliveries(2), memory.WithConcurrency(1))
 	var calls atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 		if calls.Add(1) <= 5 {
