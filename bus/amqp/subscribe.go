@@ -13,7 +13,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -24,19 +23,16 @@ import (
 // returns an error only if that keeps failing for a minute, or
 // [ErrClosed] when the bus was closed before.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if err := deliver.CheckSubscribe("amqp", eventTypes, h); err != nil {
+	ctx, hctx, leave, err := b.subs.Start(ctx, "amqp", eventTypes, h, ErrClosed)
+	if err != nil {
 		return err
 	}
+	defer leave()
 	for _, t := range eventTypes {
 		if t == "" || strings.ContainsAny(t, "*#") {
 			return fmt.Errorf("amqp: subscribe: event type %q cannot be a routing key", t)
 		}
 	}
-	ctx, hctx, leave, ok := b.subs.Enter(ctx)
-	if !ok {
-		return ErrClosed
-	}
-	defer leave()
 	var handlers sync.WaitGroup
 	defer handlers.Wait()
 	sem := make(chan struct{}, b.cfg.Concurrency)

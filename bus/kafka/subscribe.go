@@ -12,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
@@ -21,12 +20,9 @@ import (
 // every handler call has returned; [ErrClosed] after Close; or an error if
 // the client fails or a retry or dead letter cannot be produced.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if err := deliver.CheckSubscribe("kafka", eventTypes, h); err != nil {
+	ctx, hctx, leave, err := b.subs.Start(ctx, "kafka", eventTypes, h, ErrClosed)
+	if err != nil {
 		return err
-	}
-	ctx, hctx, leave, ok := b.subs.Enter(ctx)
-	if !ok {
-		return ErrClosed
 	}
 	defer leave()
 	var topics []string

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // pullExpiry is how long one pull request waits at the server.
@@ -33,12 +32,9 @@ func (b *Bus) durable(eventType string) string {
 // call has returned; [ErrClosed] after Close; or an error if a consumer
 // cannot be created or is deleted by the broker.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if err := deliver.CheckSubscribe("nats", eventTypes, h); err != nil {
+	ctx, hctx, leave, err := b.subs.Start(ctx, "nats", eventTypes, h, ErrClosed)
+	if err != nil {
 		return err
-	}
-	ctx, hctx, leave, ok := b.subs.Enter(ctx)
-	if !ok {
-		return ErrClosed
 	}
 	defer leave()
 	seen := map[string]bool{}

@@ -14,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -24,12 +23,9 @@ import (
 // call has returned; [ErrClosed] after Close; or an error if Redis fails
 // for longer than a few retries.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h synclayer.Handler) error {
-	if err := deliver.CheckSubscribe("redisstream", eventTypes, h); err != nil {
+	ctx, hctx, leave, err := b.subs.Start(ctx, "redisstream", eventTypes, h, ErrClosed)
+	if err != nil {
 		return err
-	}
-	ctx, hctx, leave, ok := b.subs.Enter(ctx)
-	if !ok {
-		return ErrClosed
 	}
 	defer leave()
 	s := &subscription{
