@@ -101,15 +101,11 @@ func deadLetters(b *amqp.Bus) func(ctx context.Context) ([]synclayertest.DeadLet
 	})
 }
 
-func uniqueName(t testing.TB) string {
-	return fmt.Sprintf("sltest-amqp-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
-}
-
 // Messages that are not valid events are dead-lettered at once with the
 // reason, and do not hold up the valid events behind them. Binary-mode
 // messages (cloudEvents: headers) are accepted.
 func TestInvalidAndBinaryMessages(t *testing.T) {
-	name := uniqueName(t)
+	name := bustest.UniqueName(t, "amqp")
 	b, _ := newBus(t, name)
 	ctx := synclayertest.Within(t, 30*time.Second)
 
@@ -198,7 +194,7 @@ func TestNewBusValidates(t *testing.T) {
 // After Close, the bus refuses work with ErrClosed instead of dialling
 // again.
 func TestClosed(t *testing.T) {
-	b, _ := newBus(t, uniqueName(t))
+	b, _ := newBus(t, bustest.UniqueName(t, "amqp"))
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +210,7 @@ func TestClosed(t *testing.T) {
 // TestExampleFlow checks the steps of Example, which declares the group's
 // queue first.
 func TestExampleFlow(t *testing.T) {
-	bus, _ := newBus(t, uniqueName(t), amqp.WithGroup("calendar-sync"))
+	bus, _ := newBus(t, bustest.UniqueName(t, "amqp"), amqp.WithGroup("calendar-sync"))
 	if err := bus.Declare(synclayertest.Within(t, 30*time.Second), []string{"WorkflowDeployed"}); err != nil {
 		t.Fatalf("Declare: %v", err)
 	}

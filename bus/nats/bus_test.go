@@ -73,16 +73,12 @@ func deadLetters(b *nats.Bus) func(ctx context.Context) ([]synclayertest.DeadLet
 	})
 }
 
-func uniqueName(t testing.TB) string {
-	return "sltest-nats-" + strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())) + "-" + time.Now().Format("150405.000000")[7:]
-}
-
 // Messages that are not valid events are dead-lettered at once with the
 // reason, and do not hold up the valid events behind them. Binary-mode
 // messages (ce- headers) are accepted.
 func TestInvalidAndBinaryMessages(t *testing.T) {
 	nc := connect(t)
-	stream := uniqueName(t)
+	stream := bustest.UniqueName(t, "nats")
 	b := newBus(t, nc, stream, nats.WithRedeliveryDelay(20*time.Millisecond))
 	ctx := synclayertest.Within(t, 30*time.Second)
 
@@ -121,7 +117,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 
 func TestPublishRefusesBadEvents(t *testing.T) {
 	nc := connect(t)
-	b := newBus(t, nc, uniqueName(t))
+	b := newBus(t, nc, bustest.UniqueName(t, "nats"))
 	ctx := synclayertest.Within(t, 10*time.Second)
 	for _, ev := range []synclayer.Event{
 		{ID: "a", Type: "has space"},
@@ -159,14 +155,14 @@ func TestNewBusValidates(t *testing.T) {
 // A handler that runs longer than the ack wait keeps its message: the bus
 // tells the broker it is in progress, so the event is handled once.
 func TestLongHandlerKeepsMessage(t *testing.T) {
-	b := newBus(t, connect(t), uniqueName(t), nats.WithAckWait(500*time.Millisecond))
+	b := newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithAckWait(500*time.Millisecond))
 	// Four times the ack wait; the call's return settles the message.
 	bustest.LongHandlerKept(t, b, 2*time.Second, func(context.Context) bool { return true })
 }
 
 // TestExampleFlow checks the steps of Example.
 func TestExampleFlow(t *testing.T) {
-	bustest.ExampleFlow(t, newBus(t, connect(t), uniqueName(t), nats.WithGroup("calendar-sync")))
+	bustest.ExampleFlow(t, newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithGroup("calendar-sync")))
 }
 
 // Every option follows the option rule: a bad value is an error naming it.

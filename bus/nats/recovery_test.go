@@ -13,7 +13,7 @@ import (
 // the ack wait.
 func TestDeadSubscriberRecoveredWithDefaults(t *testing.T) {
 	doomed := connect(t)
-	stream := uniqueName(t)
+	stream := bustest.UniqueName(t, "nats")
 	survivor := newBus(t, connect(t), stream)
 	dying, err := nats.NewBus(context.Background(), doomed, stream)
 	if err != nil {

@@ -104,16 +104,12 @@ func deadLetters(b *redisstream.Bus) func(ctx context.Context) ([]synclayertest.
 	})
 }
 
-func uniquePrefix(t testing.TB) string {
-	return fmt.Sprintf("sltest-redis-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
-}
-
 // Entries that are not valid events are dead-lettered at once with the
 // reason, and do not hold up the valid events behind them. Binary-mode
 // entries (ce- fields) are accepted.
 func TestInvalidAndBinaryEntries(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix)
 	if err != nil {
@@ -162,7 +158,7 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 // its delivery count taken from the pending entries list.
 func TestDeadConsumerReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond), redisstream.WithMaxDeliveries(3))
 	if err != nil {
@@ -224,7 +220,7 @@ func TestNewBusValidates(t *testing.T) {
 // and the event is handled once.
 func TestLongHandlerNotReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond))
 	if err != nil {

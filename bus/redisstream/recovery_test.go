@@ -13,7 +13,7 @@ import (
 func TestDeadSubscriberRecoveredWithDefaults(t *testing.T) {
 	rdb := client(t, "survivor")
 	doomed := client(t, "doomed")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	survivor, err := redisstream.NewBus(rdb, prefix)
 	if err != nil {

@@ -7,7 +7,10 @@ package bustest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 )
@@ -37,4 +40,12 @@ func Subscribe(t testing.TB, b synclayer.Subscriber, types []string, h synclayer
 	}
 	t.Cleanup(func() { stop() })
 	return stop
+}
+
+// UniqueName returns a name for what a test of the bus named bus creates
+// on its broker: lower-case, from the test's name, with a time stamp so
+// that runs do not collide.
+func UniqueName(t testing.TB, bus string) string {
+	name := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
+	return fmt.Sprintf("sltest-%s-%s-%d", bus, name, time.Now().UnixNano())
 }
