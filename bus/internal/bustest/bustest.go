@@ -49,3 +49,27 @@ func UniqueName(t testing.TB, bus string) string {
 	name := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
 	return fmt.Sprintf("sltest-%s-%s-%d", bus, name, time.Now().UnixNano())
 }
+
+// publishAndWait publishes the event id of type "Order" on p, then waits
+// for a value on ch (a handler saying it got the event), failing the test
+// with what if ctx ends first.
+func publishAndWait[T any](ctx context.Context, t testing.TB, p synclayer.Publisher, id string, ch <-chan T, what string) {
+	t.Helper()
+	if err := p.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	wait(ctx, t, ch, what)
+}
+
+// wait waits for a value on ch, failing the test with what if ctx ends
+// first.
+func wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	var v T
+	select {
+	case v = <-ch:
+	case <-ctx.Done():
+		t.Fatal(what)
+	}
+	return v
+}

@@ -25,19 +25,8 @@ func LongHandlerKept(t *testing.T, b Bus, hold time.Duration, settled func(conte
 		return nil
 	}
 	stops := []func() error{Subscribe(t, b, []string{"Order"}, h), Subscribe(t, b, []string{"Order"}, h)}
-	if err := b.Publish(ctx, synclayer.Event{ID: "slow", Type: "Order"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-calls:
-	case <-ctx.Done():
-		t.Fatal("event not delivered")
-	}
-	select {
-	case <-finished:
-	case <-ctx.Done():
-		t.Fatal("the handler call never returned")
-	}
+	publishAndWait(ctx, t, b, "slow", calls, "event not delivered")
+	wait(ctx, t, finished, "the handler call never returned")
 	for !settled(ctx) {
 		select {
 		case <-time.After(10 * time.Millisecond):

@@ -31,14 +31,7 @@ func DeadSubscriberRecovered(t *testing.T, survivor, dying Bus, cut func()) {
 	// Registered after Subscribe's cleanup, so it runs first: the held
 	// handler returns before that Subscribe is stopped.
 	t.Cleanup(func() { close(release) })
-	if err := survivor.Publish(ctx, synclayer.Event{ID: "held", Type: "Order"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-held:
-	case <-ctx.Done():
-		t.Fatal("the first subscriber never received the event")
-	}
+	publishAndWait(ctx, t, survivor, "held", held, "the first subscriber never received the event")
 	got := make(chan string, 1)
 	Subscribe(t, survivor, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
 		got <- ev.ID
