@@ -106,7 +106,10 @@ func TestHeldRouteIsAckedOnlyWithADurableLog(t *testing.T) {
 func TestSmallMemoryLogLosesNoHeldRoute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
-		bus := memory.New()
+		bus, err := memory.New()
+		if err != nil {
+			t.Fatal(err)
+		}
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 5}))
 		must(t, d.Pause("p0"))
 		ctx, cancel := context.WithCancel(context.Background())

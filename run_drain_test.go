@@ -44,7 +44,10 @@ func TestRunDrainLetsInFlightPushFinish(t *testing.T) {
 	g := newGate()
 	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", g, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
-	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	bus, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pub := &recordingPublisher{}
 	// The drain timeout is far longer than the test: only a Run that cancels
 	// its work at once could cut the push short.

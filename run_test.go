@@ -18,7 +18,10 @@ import (
 func TestRunConsumesAndShutsDownCleanly(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, fakes := newFakes(t, 3)
-	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	bus, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(bus))
 
 	ctx, cancel := context.WithCancel(t.Context())
@@ -81,7 +84,10 @@ func TestRunDrainsInFlightThenCancelsAfterTimeout(t *testing.T) {
 	reg, fakes := newFakes(t, 1)
 	release := fakes[0].Hold()
 	defer release()
-	bus := memory.New()
+	bus, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDrainTimeout(50*time.Millisecond))
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr := make(chan error, 1)
@@ -135,7 +141,10 @@ func TestRunDeadLettersFinalFailures(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	reg, fakes := newFakes(t, 2)
 	fakes[1].Inject(synclayertest.Fault{Key: "K", Times: -1, Err: synclayer.Permanent(errors.New("400 invalid title"))})
-	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	bus, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	ctx, cancel := context.WithCancel(t.Context())
 	runErr := make(chan error, 1)
@@ -158,7 +167,11 @@ func TestRunDeadLettersFinalFailures(t *testing.T) {
 
 func TestRunRejectsEmptySetup(t *testing.T) {
 	d := synclayertest.NewDispatcher(t, new(synclayer.Registry), synclayer.WithObserver(synclayer.NoObserver))
-	if err := d.Run(t.Context(), memory.New()); err == nil {
+	bus, err := memory.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(t.Context(), bus); err == nil {
 		t.Fatal("Run with no routes should fail")
 	}
 	if err := d.Run(t.Context(), nil); err == nil {

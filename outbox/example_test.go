@@ -44,7 +44,10 @@ func Example() {
 	}
 
 	// The relay: committed events to the bus.
-	bus := memory.New()
+	bus, err := memory.New()
+	if err != nil {
+		log.Fatal(err)
+	}
 	received := make(chan synclayer.Event, 1)
 	subCtx, stopSub := context.WithCancel(ctx)
 	subDone := make(chan error, 1)

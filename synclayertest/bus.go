@@ -302,6 +302,32 @@ func (r *busRun) settle() {
 	}
 }
 
+// publishUntil publishes an event and waits until the handler says, on
+// entered, that it holds it.
+func (r *busRun) publishUntil(entered <-chan struct{}) {
+	r.t.Helper()
+	r.publish(r.event(busEventType))
+	select {
+	case <-entered:
+	case <-r.ctx.Done():
+		r.t.Fatal("the event never reached the handler")
+	}
+}
+
+// onlyDeadLetter publishes ev, waits for the bus to dead-letter it and to
+// settle, and returns the one dead letter there is then.
+func (r *busRun) onlyDeadLetter(ev synclayer.Event) DeadLetter {
+	r.t.Helper()
+	r.publish(ev)
+	r.waitFor("a dead letter", func() bool { return len(r.deadLetters()) > 0 })
+	r.settle()
+	dls := r.deadLetters()
+	if len(dls) != 1 {
+		r.t.Fatalf("got %d dead letters, want 1: %+v", len(dls), dls)
+	}
+	return dls[0]
+}
+
 func (r *busRun) deadLetters() []DeadLetter {
 	r.t.Helper()
 	dls, err := r.fx.DeadLetters(r.ctx)
@@ -493,15 +519,7 @@ func testPermanentDeadLetters(t *testing.T, r *busRun) {
 		return err
 	})
 	ev := r.event(busEventType)
-	r.publish(ev)
-	var dls []DeadLetter
-	r.waitFor("a dead letter", func() bool { dls = r.deadLetters(); return len(dls) > 0 })
-	r.settle()
-	dls = r.deadLetters()
-	if len(dls) != 1 {
-		t.Fatalf("got %d dead letters, want 1: %+v", len(dls), dls)
-	}
-	dl := dls[0]
+	dl := r.onlyDeadLetter(ev)
 	if dl.Event.ID != ev.ID || dl.Event.Type != ev.Type || !jsonEqual(dl.Event.Data, ev.Data) {
 		t.Errorf("dead letter holds %+v, want the event %s with its data", dl.Event, ev.ID)
 	}
@@ -525,15 +543,7 @@ func testMaxDeliveries(t *testing.T, r *busRun) {
 		return err
 	})
 	ev := r.event(busEventType)
-	r.publish(ev)
-	var dls []DeadLetter
-	r.waitFor("a dead letter", func() bool { dls = r.deadLetters(); return len(dls) > 0 })
-	r.settle()
-	dls = r.deadLetters()
-	if len(dls) != 1 {
-		t.Fatalf("got %d dead letters, want 1: %+v", len(dls), dls)
-	}
-	dl := dls[0]
+	dl := r.onlyDeadLetter(ev)
 	if dl.Event.ID != ev.ID {
 		t.Errorf("dead letter holds event %q, want %q", dl.Event.ID, ev.ID)
 	}
@@ -668,12 +678,7 @@ func testSubscribeReturns(t *testing.T, r *busRun) {
 		mu.Unlock()
 		return nil
 	})
-	r.publish(r.event(busEventType))
-	select {
-	case <-entered:
-	case <-r.ctx.Done():
-		t.Fatal("the event never reached the handler")
-	}
+	r.publishUntil(entered)
 	s.cancel()
 	go func() {
 		time.Sleep(100 * time.Millisecond)

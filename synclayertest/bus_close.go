@@ -27,12 +27,7 @@ func testClose(t *testing.T, r *busRun) {
 		handlerErr <- ctx.Err()
 		return nil
 	})
-	r.publish(r.event(busEventType))
-	select {
-	case <-entered:
-	case <-r.ctx.Done():
-		t.Fatal("the event never reached the handler")
-	}
+	r.publishUntil(entered)
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close(r.ctx) }()
 	select {

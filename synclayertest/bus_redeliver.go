@@ -35,16 +35,8 @@ func testRedeliverThenFail(t *testing.T, r *busRun) {
 		return err
 	})
 	ev := r.event(busEventType)
-	r.publish(ev)
-	var dls []DeadLetter
-	r.waitFor("a dead letter", func() bool { dls = r.deadLetters(); return len(dls) > 0 })
-	r.settle()
-	dls = r.deadLetters()
-	if len(dls) != 1 {
-		t.Fatalf("got %d dead letters, want 1: %+v", len(dls), dls)
-	}
+	dl := r.onlyDeadLetter(ev)
 	max := r.cfg.MaxDeliveries
-	dl := dls[0]
 	if dl.Event.ID != ev.ID {
 		t.Errorf("dead letter holds event %q, want %q", dl.Event.ID, ev.ID)
 	}

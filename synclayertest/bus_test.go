@@ -10,7 +10,10 @@ import (
 
 func TestBusMemory(t *testing.T) {
 	synclayertest.TestBus(t, func(t *testing.T, cfg synclayertest.BusConfig) synclayertest.BusFixture {
-		b := memory.New(memory.WithMaxDeliveries(cfg.MaxDeliveries), memory.WithRedeliveryDelay(cfg.RedeliveryDelay))
+		b, err := memory.New(memory.WithMaxDeliveries(cfg.MaxDeliveries), memory.WithRedeliveryDelay(cfg.RedeliveryDelay))
+		if err != nil {
+			t.Fatal(err)
+		}
 		return synclayertest.BusFixture{
 			Bus: b,
 			DeadLetters: func(context.Context) ([]synclayertest.DeadLetter, error) {

@@ -26,12 +26,9 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	var rawTime, busTime time.Duration
-	for n := 0; b.Loop(); n++ {
-		rawTime += benchRaw(b, conn, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
-		busTime += benchBus(b, url, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
-	}
-	synclayertest.ReportThroughput(b, rawTime, busTime)
+	synclayertest.CompareThroughput(b,
+		func(name string) time.Duration { return benchRaw(b, conn, name) },
+		func(name string) time.Duration { return benchBus(b, url, name) })
 }
 
 func benchRaw(b *testing.B, conn *amqpgo.Connection, name string) time.Duration {

@@ -2,11 +2,9 @@ package amqp_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +15,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/amqp"
-	"github.com/hmsplatform/synclayer/internal/cloudevents"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -98,37 +96,21 @@ func TestBus(t *testing.T) {
 }
 
 func deadLetters(b *amqp.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-		dls, err := b.DeadLetters(ctx, 1000)
-		var out []synclayertest.DeadLetter
-		for _, dl := range dls {
-			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
-		}
-		return out, err
-	}
-}
-
-func uniqueName(t testing.TB) string {
-	return fmt.Sprintf("sltest-amqp-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
+	return bustest.Letters(func(ctx context.Context) ([]amqp.DeadLetter, error) { return b.DeadLetters(ctx, 1000) }, func(dl amqp.DeadLetter) synclayertest.DeadLetter {
+		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
+	})
 }
 
 // Messages that are not valid events are dead-lettered at once with the
 // reason, and do not hold up the valid events behind them. Binary-mode
 // messages (cloudEvents: headers) are accepted.
 func TestInvalidAndBinaryMessages(t *testing.T) {
-	name := uniqueName(t)
+	name := bustest.UniqueName(t, "amqp")
 	b, _ := newBus(t, name)
 	ctx := synclayertest.Within(t, 30*time.Second)
 
-	got := make(chan synclayer.Event, 10)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- b.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-			got <- ev
-			return nil
-		})
-	}()
+	h, got := bustest.Collector()
+	stop := bustest.Subscribe(t, b, []string{"Order"}, h)
 	// Wait until the queue is bound: publish until an event arrives.
 	for warm := 0; ; warm++ {
 		if err := b.Publish(ctx, synclayer.Event{ID: fmt.Sprint("warm-", warm), Type: "Order"}); err != nil {
@@ -164,10 +146,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 	}
 	raw(amqpgo.Publishing{Body: []byte(`{"specversion":"1.0","type":"Order"`)})  // bad JSON
 	raw(amqpgo.Publishing{Body: []byte(`{"specversion":"1.0","type":"Order"}`)}) // no id
-	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hdr, body := bustest.Binary(t)
 	table := amqpgo.Table{}
 	for k, v := range hdr {
 		if k != "content-type" {
@@ -179,22 +158,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var ids []string
-	for len(ids) < 2 {
-		select {
-		case ev := <-got:
-			ids = append(ids, ev.ID)
-			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
-				t.Errorf("binary event data = %s", ev.Data)
-			}
-		case <-ctx.Done():
-			t.Fatalf("valid events not delivered; got %v", ids)
-		}
-	}
-	slices.Sort(ids)
-	if strings.Join(ids, ",") != "bin-1,ok-1" {
-		t.Errorf("delivered %v, want [bin-1 ok-1]", ids)
-	}
+	bustest.SameIDs(t, bustest.Received(ctx, t, got, 2), "bin-1", "ok-1")
 	var dls []amqp.DeadLetter
 	for len(dls) < 2 && ctx.Err() == nil {
 		dls, err = b.DeadLetters(ctx, 10)
@@ -203,19 +167,11 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}
-	if len(dls) != 2 {
-		t.Fatalf("%d dead letters, want 2: %+v", len(dls), dls)
-	}
-	slices.SortFunc(dls, func(a, b amqp.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
-	for i, want := range []string{"body is not a JSON object", "no id"} {
-		dl := dls[i]
-		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
-			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
-		}
+	dls = bustest.Reasons(t, dls, func(dl amqp.DeadLetter) string { return dl.Reason }, "body is not a JSON object", "no id")
+	for i, dl := range dls {
 		if dl.Deliveries != 1 || len(dl.Body) == 0 {
 			t.Errorf("dead letter %d = %+v", i, dl)
 		}
@@ -238,7 +194,7 @@ func TestNewBusValidates(t *testing.T) {
 // After Close, the bus refuses work with ErrClosed instead of dialling
 // again.
 func TestClosed(t *testing.T) {
-	b, _ := newBus(t, uniqueName(t))
+	b, _ := newBus(t, bustest.UniqueName(t, "amqp"))
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -251,33 +207,26 @@ func TestClosed(t *testing.T) {
 	}
 }
 
-// TestExampleFlow checks the steps of Example, which needs RabbitMQ and so
-// has no Output line: the event published arrives intact, Subscribe
-// returns nil once its context ends, and Close returns nil.
+// TestExampleFlow checks the steps of Example, which declares the group's
+// queue first.
 func TestExampleFlow(t *testing.T) {
-	bus, _ := newBus(t, uniqueName(t), amqp.WithGroup("calendar-sync"))
-	ctx := synclayertest.Within(t, 30*time.Second)
-	if err := bus.Declare(ctx, []string{"WorkflowDeployed"}); err != nil {
+	bus, _ := newBus(t, bustest.UniqueName(t, "amqp"), amqp.WithGroup("calendar-sync"))
+	if err := bus.Declare(synclayertest.Within(t, 30*time.Second), []string{"WorkflowDeployed"}); err != nil {
 		t.Fatalf("Declare: %v", err)
 	}
-	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
-	if err := bus.Publish(ctx, want); err != nil {
-		t.Fatalf("Publish: %v", err)
-	}
-	var got synclayer.Event
-	subCtx, stop := context.WithCancel(ctx)
-	err := bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
-		got = ev
-		stop()
-		return nil
+	bustest.ExampleFlow(t, bus)
+}
+
+// Every option follows the option rule: a bad value is an error naming it,
+// returned before the bus dials.
+func TestInvalidOptions(t *testing.T) {
+	bustest.InvalidOptions(t, func(o amqp.Option) error {
+		_, err := amqp.NewBus(context.Background(), "amqp://guest:guest@127.0.0.1:1/", "x", o)
+		return err
+	}, map[string]amqp.Option{
+		"WithMaxDeliveries(-1)":    amqp.WithMaxDeliveries(-1),
+		"WithRedeliveryDelay(-1s)": amqp.WithRedeliveryDelay(-time.Second),
+		"WithRedeliveryDelay(1µs)": amqp.WithRedeliveryDelay(time.Microsecond),
+		"WithConcurrency(-1)":      amqp.WithConcurrency(-1),
 	})
-	if err != nil {
-		t.Errorf("Subscribe returned %v, want nil", err)
-	}
-	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
-		t.Errorf("received %+v, want %+v", got, want)
-	}
-	if err := bus.Close(ctx); err != nil {
-		t.Errorf("Close: %v", err)
-	}
 }

@@ -19,6 +19,10 @@
 // retries once on a new connection, and Subscribe opens a new channel and
 // consumes again, with a growing wait between attempts.
 //
+// Each option's doc gives its default. A zero value given to an option means
+// that default; a value the option cannot take makes [NewBus] fail with an
+// error wrapping [synclayer.ErrInvalidOption] that names the option.
+//
 // # Delivery semantics
 //
 // Delivery is at least once:

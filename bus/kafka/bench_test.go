@@ -19,12 +19,9 @@ import (
 // reports both rates and their ratio.
 func BenchmarkThroughput(b *testing.B) {
 	seeds := cluster(b)
-	var rawTime, busTime time.Duration
-	for n := 0; b.Loop(); n++ {
-		rawTime += benchRaw(b, seeds, fmt.Sprintf("bench-raw-%d", n))
-		busTime += benchBus(b, seeds, fmt.Sprintf("bench-bus-%d", n))
-	}
-	synclayertest.ReportThroughput(b, rawTime, busTime)
+	synclayertest.CompareThroughput(b,
+		func(name string) time.Duration { return benchRaw(b, seeds, name) },
+		func(name string) time.Duration { return benchBus(b, seeds, name) })
 }
 
 func benchRaw(b *testing.B, seeds []string, topic string) time.Duration {

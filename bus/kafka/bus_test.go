@@ -2,9 +2,7 @@ package kafka_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/kafka"
-	"github.com/hmsplatform/synclayer/internal/cloudevents"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -61,14 +59,9 @@ func TestBus(t *testing.T) {
 }
 
 func deadLetters(b *kafka.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-		dls, err := b.DeadLetters(ctx)
-		var out []synclayertest.DeadLetter
-		for _, dl := range dls {
-			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
-		}
-		return out, err
-	}
+	return bustest.Letters(b.DeadLetters, func(dl kafka.DeadLetter) synclayertest.DeadLetter {
+		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
+	})
 }
 
 // Records that are not valid events are dead-lettered at once with the
@@ -94,10 +87,7 @@ func TestInvalidBinaryAndOrder(t *testing.T) {
 	}
 	produce(&kgo.Record{Value: []byte(`{"specversion":"1.0","type":"Order"`)})  // bad JSON
 	produce(&kgo.Record{Value: []byte(`{"specversion":"1.0","type":"Order"}`)}) // no id
-	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hdr, body := bustest.Binary(t)
 	rec := &kgo.Record{Value: body}
 	for k, v := range hdr {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: strings.Replace(k, "ce-", "ce_", 1), Value: []byte(v)})
@@ -109,27 +99,9 @@ func TestInvalidBinaryAndOrder(t *testing.T) {
 		}
 	}
 
-	got := make(chan synclayer.Event, 10)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- b.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-			got <- ev
-			return nil
-		})
-	}()
-	var ids []string
-	for len(ids) < 6 {
-		select {
-		case ev := <-got:
-			ids = append(ids, ev.ID)
-			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
-				t.Errorf("binary event data = %s", ev.Data)
-			}
-		case <-ctx.Done():
-			t.Fatalf("valid events not delivered; got %v", ids)
-		}
-	}
+	h, got := bustest.Collector()
+	stop := bustest.Subscribe(t, b, []string{"Order"}, h)
+	ids := bustest.Received(ctx, t, got, 6)
 	if want := "bin-1,ok-0,ok-1,ok-2,ok-3,ok-4"; strings.Join(ids, ",") != want {
 		t.Errorf("delivered %v, want %s in this order (one key, one partition)", ids, want)
 	}
@@ -139,19 +111,11 @@ func TestInvalidBinaryAndOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}
-	if len(dls) != 2 {
-		t.Fatalf("%d dead letters, want 2: %+v", len(dls), dls)
-	}
-	slices.SortFunc(dls, func(a, b kafka.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
-	for i, want := range []string{"body is not a JSON object", "no id"} {
-		dl := dls[i]
-		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
-			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
-		}
+	dls = bustest.Reasons(t, dls, func(dl kafka.DeadLetter) string { return dl.Reason }, "body is not a JSON object", "no id")
+	for i, dl := range dls {
 		if dl.Deliveries != 1 || dl.Topic != b.Topic("Order") || string(dl.Key) != "same-key" {
 			t.Errorf("dead letter %d = %+v", i, dl)
 		}
@@ -172,4 +136,17 @@ func TestValidation(t *testing.T) {
 	if err == nil || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "kafka: ") {
 		t.Errorf("Publish with a bad type = %v, want a permanent kafka: error", err)
 	}
+}
+
+// Every option follows the option rule: a bad value is an error naming it.
+func TestInvalidOptions(t *testing.T) {
+	bustest.InvalidOptions(t, func(o kafka.Option) error {
+		_, err := kafka.NewBus([]string{"127.0.0.1:1"}, "x", o)
+		return err
+	}, map[string]kafka.Option{
+		"WithMaxDeliveries(-1)":    kafka.WithMaxDeliveries(-1),
+		"WithRedeliveryDelay(-1s)": kafka.WithRedeliveryDelay(-time.Second),
+		"WithConcurrency(-1)":      kafka.WithConcurrency(-1),
+		"WithGroup(a b)":           kafka.WithGroup("a b"),
+	})
 }

@@ -19,6 +19,10 @@
 // (default "synclayer"), consuming the event and retry topics of its types:
 // the group's members share the partitions.
 //
+// Each option's doc gives its default. A zero value given to an option means
+// that default; a value the option cannot take makes [NewBus] fail with an
+// error wrapping [synclayer.ErrInvalidOption] that names the option.
+//
 // # Delivery semantics
 //
 // Delivery is at least once. Each partition's records are handled one at a

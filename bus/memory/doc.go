@@ -2,6 +2,12 @@
 // [synclayer.Publisher] and [synclayer.Subscriber] for one process, for
 // tests, and for the library's in-memory defaults.
 //
+// # Configuration
+//
+// Each option's doc gives its default. A zero value given to an option means
+// that default; a value the option cannot take makes [New] fail with an
+// error wrapping [synclayer.ErrInvalidOption] that names the option.
+//
 // # Delivery semantics
 //
 // Delivery is at least once. Every Subscribe call on one [Bus] joins one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -13,7 +14,10 @@ import (
 // A handler that fails is redelivered; one that fails permanently is
 // dead-lettered, and can be replayed once the cause is fixed.
 func Example() {
-	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond), memory.WithConcurrency(1))
+	bus, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond), memory.WithConcurrency(1))
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 
 	handled := make(chan string)

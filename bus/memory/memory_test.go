@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/memory"
 	"go.uber.org/goleak"
 )
@@ -40,7 +41,7 @@ func eventually(t *testing.T, cond func() bool) {
 
 func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithBacklog(3))
+	b := newBus(t, memory.WithBacklog(3))
 	for i := range 3 {
 		if err := b.Publish(t.Context(), ev(fmt.Sprint("e", i))); err != nil {
 			t.Fatal(err)
@@ -73,7 +74,7 @@ func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
 
 func TestPublishWaitsForRoomWhileSubscribed(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithBacklog(1), memory.WithConcurrency(1))
+	b := newBus(t, memory.WithBacklog(1), memory.WithConcurrency(1))
 	var n atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error { n.Add(1); return nil })
 	must(t, b.Publish(t.Context(), ev("first")))
@@ -89,27 +90,47 @@ func TestPublishWaitsForRoomWhileSubscribed(t *testing.T) {
 	must(t, b.Close(t.Context()))
 }
 
+// An event whose handler always fails is delivered WithMaxDeliveries
+// times, then dead-lettered; WithMaxDeliveries(0) means the default, 5.
 func TestMaxDeliveriesThenDeadLetter(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithMaxDeliveries(3), memory.WithRedeliveryDelay(time.Millisecond))
-	var calls atomic.Int32
-	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
-		calls.Add(1)
-		return errors.New("partner down")
-	})
-	must(t, b.Publish(t.Context(), ev("e1")))
-	eventually(t, func() bool { return len(b.DeadLetters()) == 1 })
-	must(t, stop())
-	dl := b.DeadLetters()[0]
-	if dl.Deliveries != 3 || calls.Load() != 3 || dl.Err.Error() != "partner down" {
-		t.Fatalf("dead letter %+v after %d calls; want 3 deliveries and the last error", dl, calls.Load())
+	for _, tc := range []struct{ n, want int }{{3, 3}, {0, 5}} {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			defer goleak.VerifyNone(t)
+			b := newBus(t, memory.WithMaxDeliveries(tc.n), memory.WithRedeliveryDelay(time.Millisecond))
+			var calls atomic.Int32
+			stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
+				calls.Add(1)
+				return errors.New("partner down")
+			})
+			must(t, b.Publish(t.Context(), ev("e1")))
+			eventually(t, func() bool { return len(b.DeadLetters()) == 1 })
+			must(t, stop())
+			dl := b.DeadLetters()[0]
+			if dl.Deliveries != tc.want || int(calls.Load()) != tc.want || dl.Err.Error() != "partner down" {
+				t.Fatalf("dead letter %+v after %d calls; want %d deliveries and the last error", dl, calls.Load(), tc.want)
+			}
+			must(t, b.Close(t.Context()))
+		})
 	}
-	must(t, b.Close(t.Context()))
+}
+
+// Every option follows the option rule: a bad value is an error naming it.
+func TestInvalidOptions(t *testing.T) {
+	bustest.InvalidOptions(t, func(o memory.Option) error {
+		_, err := memory.New(o)
+		return err
+	}, map[string]memory.Option{
+		"WithMaxDeliveries(-1)":    memory.WithMaxDeliveries(-1),
+		"WithRedeliveryDelay(-1s)": memory.WithRedeliveryDelay(-time.Second),
+		"WithBacklog(-1)":          memory.WithBacklog(-1),
+		"WithConcurrency(-1)":      memory.WithConcurrency(-1),
+		"WithMaxDeadLetters(-1)":   memory.WithMaxDeadLetters(-1),
+	})
 }
 
 func TestPanickingHandlerIsRedelivered(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithRedeliveryDelay(time.Millisecond))
+	b := newBus(t, memory.WithRedeliveryDelay(time.Millisecond))
 	var calls atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 		if calls.Add(1) == 1 {
@@ -128,7 +149,7 @@ func TestPanickingHandlerIsRedelivered(t *testing.T) {
 
 func TestCloseDrainsThenRefuses(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithConcurrency(1))
+	b := newBus(t, memory.WithConcurrency(1))
 	var n atomic.Int32
 	release := make(chan struct{})
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
@@ -159,7 +180,7 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 
 func TestCloseReportsWhatWasLeft(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithConcurrency(1))
+	b := newBus(t, memory.WithConcurrency(1))
 	block := make(chan struct{})
 	stop := subscribe(t, b, func(ctx context.Context, _ synclayer.Event) error {
 		select {
@@ -188,7 +209,7 @@ func TestCloseReportsWhatWasLeft(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	b := memory.New()
+	b := newBus(t)
 	if err := b.Publish(t.Context(), synclayer.Event{Type: "T"}); err == nil || !synclayer.IsPermanent(err) {
 		t.Fatalf("publish without ID = %v, want a permanent error", err)
 	}
@@ -200,6 +221,16 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// newBus returns a bus with opts, failing the test if New refuses them.
+func newBus(t *testing.T, opts ...memory.Option) *memory.Bus {
+	t.Helper()
+	b, err := memory.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -209,7 +240,7 @@ func must(t *testing.T, err error) {
 
 func TestDeadLettersAreBounded(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithMaxDeadLetters(3), memory.WithConcurrency(1))
+	b := newBus(t, memory.WithMaxDeadLetters(3), memory.WithConcurrency(1))
 	stop := subscribe(t, b, func(_ context.Context, e synclayer.Event) error {
 		return synclayer.Permanent(fmt.Errorf("refused %s", e.ID))
 	})
@@ -230,7 +261,7 @@ func TestDeadLettersAreBounded(t *testing.T) {
 
 func TestRedeliverDoesNotCount(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	b := memory.New(memory.WithMaxDeliveries(2), memory.WithConcurrency(1))
+	b := newBus(t, memory.WithMaxDeliveries(2), memory.WithConcurrency(1))
 	var calls atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error {
 		if calls.Add(1) <= 5 {

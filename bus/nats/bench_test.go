@@ -24,12 +24,9 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	var rawTime, busTime time.Duration
-	for n := 0; b.Loop(); n++ {
-		rawTime += benchRaw(b, nc, js, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
-		busTime += benchBus(b, ctx, nc, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
-	}
-	synclayertest.ReportThroughput(b, rawTime, busTime)
+	synclayertest.CompareThroughput(b,
+		func(name string) time.Duration { return benchRaw(b, nc, js, name) },
+		func(name string) time.Duration { return benchBus(b, ctx, nc, name) })
 }
 
 func benchRaw(b *testing.B, nc *natsgo.Conn, js jetstream.JetStream, stream string) time.Duration {

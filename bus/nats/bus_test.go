@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/nats"
-	"github.com/hmsplatform/synclayer/internal/cloudevents"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -69,18 +68,9 @@ func TestBus(t *testing.T) {
 }
 
 func deadLetters(b *nats.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-		dls, err := b.DeadLetters(ctx)
-		var out []synclayertest.DeadLetter
-		for _, dl := range dls {
-			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
-		}
-		return out, err
-	}
-}
-
-func uniqueName(t testing.TB) string {
-	return "sltest-nats-" + strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())) + "-" + time.Now().Format("150405.000000")[7:]
+	return bustest.Letters(b.DeadLetters, func(dl nats.DeadLetter) synclayertest.DeadLetter {
+		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
+	})
 }
 
 // Messages that are not valid events are dead-lettered at once with the
@@ -88,7 +78,7 @@ func uniqueName(t testing.TB) string {
 // messages (ce- headers) are accepted.
 func TestInvalidAndBinaryMessages(t *testing.T) {
 	nc := connect(t)
-	stream := uniqueName(t)
+	stream := bustest.UniqueName(t, "nats")
 	b := newBus(t, nc, stream, nats.WithRedeliveryDelay(20*time.Millisecond))
 	ctx := synclayertest.Within(t, 30*time.Second)
 
@@ -102,10 +92,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 	}
 	raw(`{"specversion":"1.0","type":"Order"`, nil)               // bad JSON
 	raw(`{"specversion":"1.0","type":"Order","source":"x"}`, nil) // no id
-	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hdr, body := bustest.Binary(t)
 	nh := natsgo.Header{}
 	for k, v := range hdr {
 		nh.Set(k, v)
@@ -115,49 +102,13 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := make(chan synclayer.Event, 10)
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- b.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-			got <- ev
-			return nil
-		})
-	}()
-	var ids []string
-	for len(ids) < 2 {
-		select {
-		case ev := <-got:
-			ids = append(ids, ev.ID)
-			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
-				t.Errorf("binary event data = %s", ev.Data)
-			}
-		case <-ctx.Done():
-			t.Fatalf("valid events not delivered; got %v", ids)
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Subscribe: %v", err)
-	}
-	slices.Sort(ids)
-	if strings.Join(ids, ",") != "bin-1,ok-1" {
-		t.Errorf("delivered %v, want [bin-1 ok-1]", ids)
-	}
+	bustest.SameIDs(t, bustest.ReceiveAll(ctx, t, b, 2), "bin-1", "ok-1")
 	dls, err := b.DeadLetters(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dls) != 2 {
-		t.Fatalf("%d dead letters, want 2: %+v", len(dls), dls)
-	}
-	// Handlers run concurrently: order the dead letters by reason.
-	slices.SortFunc(dls, func(a, b nats.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
-	for i, want := range []string{"body is not a JSON object", "no id"} {
-		dl := dls[i]
-		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
-			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
-		}
+	dls = bustest.Reasons(t, dls, func(dl nats.DeadLetter) string { return dl.Reason }, "body is not a JSON object", "no id")
+	for i, dl := range dls {
 		if dl.Deliveries != 1 || dl.Subject != b.Subject("Order") || len(dl.Body) == 0 {
 			t.Errorf("dead letter %d = %+v", i, dl)
 		}
@@ -166,7 +117,7 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 
 func TestPublishRefusesBadEvents(t *testing.T) {
 	nc := connect(t)
-	b := newBus(t, nc, uniqueName(t))
+	b := newBus(t, nc, bustest.UniqueName(t, "nats"))
 	ctx := synclayertest.Within(t, 10*time.Second)
 	for _, ev := range []synclayer.Event{
 		{ID: "a", Type: "has space"},
@@ -204,69 +155,28 @@ func TestNewBusValidates(t *testing.T) {
 // A handler that runs longer than the ack wait keeps its message: the bus
 // tells the broker it is in progress, so the event is handled once.
 func TestLongHandlerKeepsMessage(t *testing.T) {
-	nc := connect(t)
-	b := newBus(t, nc, uniqueName(t), nats.WithAckWait(500*time.Millisecond))
-	ctx := synclayertest.Within(t, 30*time.Second)
-	calls := make(chan string, 10)
-	finished := make(chan struct{}, 10)
-	h := func(_ context.Context, ev synclayer.Event) error {
-		calls <- ev.ID
-		time.Sleep(2 * time.Second) // four times the ack wait
-		finished <- struct{}{}
-		return nil
-	}
-	stops := make([]func() error, 2)
-	for i := range stops {
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- b.Subscribe(sctx, []string{"Order"}, h) }()
-		stops[i] = func() error { cancel(); return <-done }
-	}
-	if err := b.Publish(ctx, synclayer.Event{ID: "slow", Type: "Order"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-calls:
-	case <-ctx.Done():
-		t.Fatal("event not delivered")
-	}
-	// Both subscribers stay up until the first call is done: a redelivery
-	// while it ran would have started a second call.
-	<-finished
-	for _, stop := range stops {
-		if err := stop(); err != nil {
-			t.Errorf("Subscribe: %v", err)
-		}
-	}
-	if n := len(calls); n != 0 {
-		t.Errorf("the event was handled %d more time(s): redelivered while its handler ran", n)
-	}
+	b := newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithAckWait(500*time.Millisecond))
+	// Four times the ack wait; the call's return settles the message.
+	bustest.LongHandlerKept(t, b, 2*time.Second, func(context.Context) bool { return true })
 }
 
-// TestExampleFlow checks the steps of Example, which needs NATS JetStream and so
-// has no Output line: the event published arrives intact, Subscribe
-// returns nil once its context ends, and Close returns nil.
+// TestExampleFlow checks the steps of Example.
 func TestExampleFlow(t *testing.T) {
-	bus := newBus(t, connect(t), uniqueName(t), nats.WithGroup("calendar-sync"))
-	ctx := synclayertest.Within(t, 30*time.Second)
-	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
-	if err := bus.Publish(ctx, want); err != nil {
-		t.Fatalf("Publish: %v", err)
-	}
-	var got synclayer.Event
-	subCtx, stop := context.WithCancel(ctx)
-	err := bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
-		got = ev
-		stop()
-		return nil
+	bustest.ExampleFlow(t, newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithGroup("calendar-sync")))
+}
+
+// Every option follows the option rule: a bad value is an error naming it.
+func TestInvalidOptions(t *testing.T) {
+	nc := connect(t)
+	bustest.InvalidOptions(t, func(o nats.Option) error {
+		_, err := nats.NewBus(context.Background(), nc, "x", o)
+		return err
+	}, map[string]nats.Option{
+		"WithMaxDeliveries(-1)":    nats.WithMaxDeliveries(-1),
+		"WithRedeliveryDelay(-1s)": nats.WithRedeliveryDelay(-time.Second),
+		"WithAckWait(-1s)":         nats.WithAckWait(-time.Second),
+		"WithConcurrency(-1)":      nats.WithConcurrency(-1),
+		"WithGroup(a.b)":           nats.WithGroup("a.b"),
+		"WithSubjectPrefix(a..b)":  nats.WithSubjectPrefix("a..b"),
 	})
-	if err != nil {
-		t.Errorf("Subscribe returned %v, want nil", err)
-	}
-	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
-		t.Errorf("received %+v, want %+v", got, want)
-	}
-	if err := bus.Close(ctx); err != nil {
-		t.Errorf("Close: %v", err)
-	}
 }

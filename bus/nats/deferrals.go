@@ -39,8 +39,8 @@ func (b *Bus) deferrals(ctx context.Context, seq uint64) int {
 	defer cancel()
 	m, err := b.st.GetLastMsgForSubject(ctx, b.DeferralSubject(seq))
 	if err != nil {
-		if !errors.Is(err, jetstream.ErrMsgNotFound) && b.log != nil {
-			b.log.Warn("nats: could not read a message's deferrals; using this process's count", "seq", seq, "err", err)
+		if !errors.Is(err, jetstream.ErrMsgNotFound) && b.cfg.Logger != nil {
+			b.cfg.Logger.Warn("nats: could not read a message's deferrals; using this process's count", "seq", seq, "err", err)
 		}
 		return local
 	}
@@ -64,9 +64,9 @@ func (b *Bus) deferral(seq uint64, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), deferralTimeout)
 	defer cancel()
 	msg := &natsgo.Msg{Subject: b.DeferralSubject(seq), Data: []byte(strconv.Itoa(n))}
-	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID("deferral-"+b.group+"-"+strconv.FormatUint(seq, 10)+"-"+strconv.Itoa(n)))
-	if err != nil && b.log != nil {
-		b.log.Warn("nats: could not record a deferral in the stream; only this process counts it", "seq", seq, "err", err)
+	_, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID("deferral-"+b.cfg.Group+"-"+strconv.FormatUint(seq, 10)+"-"+strconv.Itoa(n)))
+	if err != nil && b.cfg.Logger != nil {
+		b.cfg.Logger.Warn("nats: could not record a deferral in the stream; only this process counts it", "seq", seq, "err", err)
 	}
 }
 
@@ -79,8 +79,8 @@ func (b *Bus) settled(seq uint64, deferred int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), deferralTimeout)
 	defer cancel()
-	if err := b.st.Purge(ctx, jetstream.WithPurgeSubject(b.DeferralSubject(seq))); err != nil && b.log != nil {
-		b.log.Warn("nats: could not purge a settled message's deferrals", "seq", seq, "err", err)
+	if err := b.st.Purge(ctx, jetstream.WithPurgeSubject(b.DeferralSubject(seq))); err != nil && b.cfg.Logger != nil {
+		b.cfg.Logger.Warn("nats: could not purge a settled message's deferrals", "seq", seq, "err", err)
 	}
 }
 

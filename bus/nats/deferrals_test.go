@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -17,7 +18,7 @@ import (
 // another process as far as the buses know, without being dead-lettered.
 func TestDeferralsCountAcrossProcesses(t *testing.T) {
 	nc := connect(t)
-	stream := uniqueName(t)
+	stream := bustest.UniqueName(t, "nats")
 	const limit = 2
 	first := newBus(t, nc, stream, nats.WithMaxDeliveries(limit))
 	second, err := nats.NewBus(context.Background(), connect(t), stream, nats.WithMaxDeliveries(limit))

@@ -19,6 +19,10 @@
 // "<group>-<type>": several processes subscribing with the same group share
 // the work, each event going to one of them.
 //
+// Each option's doc gives its default. A zero value given to an option means
+// that default; a value the option cannot take makes [NewBus] fail with an
+// error wrapping [synclayer.ErrInvalidOption] that names the option.
+//
 // # Delivery semantics
 //
 // Delivery is at least once, with explicit acknowledgements:

@@ -2,7 +2,6 @@ package redisstream_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -19,12 +18,9 @@ import (
 // rates and their ratio.
 func BenchmarkThroughput(b *testing.B) {
 	rdb := client(b, "")
-	var rawTime, busTime time.Duration
-	for n := 0; b.Loop(); n++ {
-		rawTime += benchRaw(b, rdb, fmt.Sprintf("bench-raw-%d-%d", time.Now().UnixNano(), n))
-		busTime += benchBus(b, rdb, fmt.Sprintf("bench-bus-%d-%d", time.Now().UnixNano(), n))
-	}
-	synclayertest.ReportThroughput(b, rawTime, busTime)
+	synclayertest.CompareThroughput(b,
+		func(name string) time.Duration { return benchRaw(b, rdb, name) },
+		func(name string) time.Duration { return benchBus(b, rdb, name) })
 }
 
 func benchRaw(b *testing.B, rdb *redis.Client, key string) time.Duration {

@@ -2,9 +2,7 @@ package redisstream_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +11,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/redisstream"
-	"github.com/hmsplatform/synclayer/internal/cloudevents"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -101,37 +99,9 @@ func killClients(ctx context.Context, admin *redis.Client, name string) error {
 }
 
 func deadLetters(b *redisstream.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-		dls, err := b.DeadLetters(ctx, 0)
-		var out []synclayertest.DeadLetter
-		for _, dl := range dls {
-			out = append(out, synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries})
-		}
-		return out, err
-	}
-}
-
-func uniquePrefix(t testing.TB) string {
-	return fmt.Sprintf("sltest-redis-%s-%d", strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano())
-}
-
-// subscribe runs Subscribe in the background until the test ends.
-func subscribe(t *testing.T, b *redisstream.Bus, types []string, h func(context.Context, synclayer.Event) error) (stop func() error) {
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Subscribe(ctx, types, h) }()
-	var err error
-	stopped := false
-	stop = func() error {
-		if !stopped {
-			cancel()
-			err = <-done
-			stopped = true
-		}
-		return err
-	}
-	t.Cleanup(func() { stop() })
-	return stop
+	return bustest.Letters(func(ctx context.Context) ([]redisstream.DeadLetter, error) { return b.DeadLetters(ctx, 0) }, func(dl redisstream.DeadLetter) synclayertest.DeadLetter {
+		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
+	})
 }
 
 // Entries that are not valid events are dead-lettered at once with the
@@ -139,7 +109,7 @@ func subscribe(t *testing.T, b *redisstream.Bus, types []string, h func(context.
 // entries (ce- fields) are accepted.
 func TestInvalidAndBinaryEntries(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix)
 	if err != nil {
@@ -155,10 +125,7 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 	add("event", `{"specversion":"1.0","type":"Order"`)  // bad JSON
 	add("other", "x")                                    // no event field
 	add("event", `{"specversion":"1.0","type":"Order"}`) // no id
-	hdr, body, err := cloudevents.Binary(synclayer.Event{ID: "bin-1", Type: "Order", Data: json.RawMessage(`{"n":1}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hdr, body := bustest.Binary(t)
 	var vals []any
 	for k, v := range hdr {
 		vals = append(vals, k, v)
@@ -168,43 +135,13 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := make(chan synclayer.Event, 10)
-	stop := subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-		got <- ev
-		return nil
-	})
-	var ids []string
-	for len(ids) < 2 {
-		select {
-		case ev := <-got:
-			ids = append(ids, ev.ID)
-			if ev.ID == "bin-1" && string(ev.Data) != `{"n":1}` {
-				t.Errorf("binary event data = %s", ev.Data)
-			}
-		case <-ctx.Done():
-			t.Fatalf("valid events not delivered; got %v", ids)
-		}
-	}
-	if err := stop(); err != nil {
-		t.Errorf("Subscribe: %v", err)
-	}
-	slices.Sort(ids)
-	if strings.Join(ids, ",") != "bin-1,ok-1" {
-		t.Errorf("delivered %v, want [bin-1 ok-1]", ids)
-	}
+	bustest.SameIDs(t, bustest.ReceiveAll(ctx, t, b, 2), "bin-1", "ok-1")
 	dls, err := b.DeadLetters(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dls) != 3 {
-		t.Fatalf("%d dead letters, want 3: %+v", len(dls), dls)
-	}
-	slices.SortFunc(dls, func(a, b redisstream.DeadLetter) int { return strings.Compare(a.Reason, b.Reason) })
-	for i, want := range []string{"body is not a JSON object", "entry has no \"event\" field", "no id"} {
-		dl := dls[i]
-		if !strings.Contains(dl.Reason, "cloudevents: invalid event") || !strings.Contains(dl.Reason, want) {
-			t.Errorf("dead letter %d reason = %q, want it to say %q", i, dl.Reason, want)
-		}
+	dls = bustest.Reasons(t, dls, func(dl redisstream.DeadLetter) string { return dl.Reason }, "body is not a JSON object", "entry has no \"event\" field", "no id")
+	for i, dl := range dls {
 		if dl.Deliveries != 1 || dl.Stream != b.Stream("Order") || dl.EntryID == "" {
 			t.Errorf("dead letter %d = %+v", i, dl)
 		}
@@ -221,7 +158,7 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 // its delivery count taken from the pending entries list.
 func TestDeadConsumerReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond), redisstream.WithMaxDeliveries(3))
 	if err != nil {
@@ -241,7 +178,7 @@ func TestDeadConsumerReclaimed(t *testing.T) {
 		t.Fatalf("dead consumer read %v, %v", res, err)
 	}
 	got := make(chan synclayer.Event, 1)
-	subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+	bustest.Subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
 		got <- ev
 		return nil
 	})
@@ -283,51 +220,23 @@ func TestNewBusValidates(t *testing.T) {
 // and the event is handled once.
 func TestLongHandlerNotReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := synclayertest.Within(t, 30*time.Second)
-	calls := make(chan string, 10)
-	h := func(_ context.Context, ev synclayer.Event) error {
-		calls <- ev.ID
-		time.Sleep(1500 * time.Millisecond) // five times the claim idle time
-		return nil
-	}
-	stopA := subscribe(t, b, []string{"Order"}, h)
-	stopB := subscribe(t, b, []string{"Order"}, h)
-	if err := b.Publish(ctx, synclayer.Event{ID: "slow", Type: "Order"}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-calls:
-	case <-ctx.Done():
-		t.Fatal("event not delivered")
-	}
-	// Wait for the entry to be acknowledged, then stop both subscribers:
-	// no second call may have started meanwhile.
-	for {
+	// Five times the claim idle time; settled once nothing is pending.
+	bustest.LongHandlerKept(t, b, 1500*time.Millisecond, func(ctx context.Context) bool {
 		p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Count == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	stopA()
-	stopB()
-	if n := len(calls); n != 0 {
-		t.Errorf("the event was handled %d more time(s): reclaimed from a live handler", n)
-	}
+		return p.Count == 0
+	})
 }
 
-// TestExampleFlow checks the steps of Example, which needs Redis and so
-// has no Output line: the event published arrives intact, Subscribe
-// returns nil once its context ends, and Close returns nil.
+// TestExampleFlow checks the steps of Example.
 func TestExampleFlow(t *testing.T) {
 	rdb := client(t, "example-flow")
 	prefix := fmt.Sprintf("sltest-example-%d", time.Now().UnixNano())
@@ -336,25 +245,21 @@ func TestExampleFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := synclayertest.Within(t, 30*time.Second)
-	want := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
-	if err := bus.Publish(ctx, want); err != nil {
-		t.Fatalf("Publish: %v", err)
-	}
-	var got synclayer.Event
-	subCtx, stop := context.WithCancel(ctx)
-	err = bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
-		got = ev
-		stop()
-		return nil
+	bustest.ExampleFlow(t, bus)
+}
+
+// Every option follows the option rule: a bad value is an error naming it.
+func TestInvalidOptions(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	bustest.InvalidOptions(t, func(o redisstream.Option) error {
+		_, err := redisstream.NewBus(rdb, "x", o)
+		return err
+	}, map[string]redisstream.Option{
+		"WithMaxDeliveries(-1)":    redisstream.WithMaxDeliveries(-1),
+		"WithRedeliveryDelay(-1s)": redisstream.WithRedeliveryDelay(-time.Second),
+		"WithClaimIdle(-1s)":       redisstream.WithClaimIdle(-time.Second),
+		"WithMaxLen(-1)":           redisstream.WithMaxLen(-1),
+		"WithConcurrency(-1)":      redisstream.WithConcurrency(-1),
 	})
-	if err != nil {
-		t.Errorf("Subscribe returned %v, want nil", err)
-	}
-	if got.ID != want.ID || got.Type != want.Type || string(got.Data) != string(want.Data) {
-		t.Errorf("received %+v, want %+v", got, want)
-	}
-	if err := bus.Close(ctx); err != nil {
-		t.Errorf("Close: %v", err)
-	}
 }

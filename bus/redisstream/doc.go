@@ -15,6 +15,10 @@
 // of its own, and reads with XREADGROUP: subscribers of one group, in one
 // process or many, share the events.
 //
+// Each option's doc gives its default. A zero value given to an option means
+// that default; a value the option cannot take makes [NewBus] fail with an
+// error wrapping [synclayer.ErrInvalidOption] that names the option.
+//
 // # Delivery semantics
 //
 // Delivery is at least once; the delivery count is the one Redis keeps in

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/redisstream"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -24,7 +25,7 @@ import (
 // second subscriber.
 func TestHandedBackEventsAreNotCounted(t *testing.T) {
 	rdb := client(t, "")
-	prefix := uniquePrefix(t)
+	prefix := bustest.UniqueName(t, "redis")
 	cleanup(t, rdb, prefix)
 	first, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
 	if err != nil {

@@ -166,7 +166,10 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer p.close()
 
-	bus := memory.New()
+	bus, err := memory.New()
+	if err != nil {
+		return err
+	}
 	results := newResultLog()
 	d, err := synclayer.NewDispatcher(reg,
 		synclayer.WithPublisher(bus), // SyncCompleted / SyncFailed go back on the bus

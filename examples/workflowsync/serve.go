@@ -28,7 +28,10 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	}
 	defer p.close()
 
-	bus := memory.New()
+	bus, err := memory.New()
+	if err != nil {
+		return err
+	}
 	db, ob, cleanup, err := openPlatformDB(ctx)
 	if err != nil {
 		return err

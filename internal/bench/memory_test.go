@@ -13,7 +13,10 @@ import (
 var memoryBroker = broker{name: "memory", open: openMemory}
 
 func openMemory(tb testing.TB, run string) *fixture {
-	bus := memory.New(memory.WithBacklog(2 * benchEvents))
+	bus, err := memory.New(memory.WithBacklog(2 * benchEvents))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return &fixture{bus: bus, settled: func(tb testing.TB, n int) {
 		queued, inflight := bus.Pending()
 		announced := 0

@@ -112,7 +112,10 @@ func TestBadInput(t *testing.T) {
 	if err := reg.Register("records", restConn, synclayer.Route(typ, mapper), fast); err != nil {
 		t.Fatal(err)
 	}
-	bus := memory.New(memory.WithRedeliveryDelay(time.Millisecond), memory.WithMaxDeliveries(3))
+	bus, err := memory.New(memory.WithRedeliveryDelay(time.Millisecond), memory.WithMaxDeliveries(3))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver))
 
 	var (

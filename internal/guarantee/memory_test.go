@@ -42,13 +42,13 @@ func heapInUse() uint64 {
 // dispatcher retains: with the default memory store, two done-markers per
 // event (the route's and the announcement's) for the retention window
 // (7 days), and the key's version; the delivery log is bounded at 10,000
-// entries whatever the traffic. With MemoryStore.MaxEntries the store is
+// entries whatever the traffic. With MemoryMaxEntries(n) the store is
 // bounded too and the heap stops growing.
 const (
 	maxBytesPerEvent = 600             // default store, everything retained
 	maxFlatGrowth    = 8 << 20         // bounded store: second half vs first half
 	memoryKeys       = 10_000          // distinct record keys
-	memoryBoundedMax = 20_000          // MemoryStore.MaxEntries of the bounded run
+	memoryBoundedMax = 20_000          // MemoryMaxEntries of the bounded run
 	memoryBaseSlack  = 16 << 20        // runtime, bus, log, timers
 	memoryDrain      = 2 * time.Minute // bound on one run
 )
@@ -83,7 +83,10 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 		t.Fatal(err)
 	}
 	pub = &countingPublisher{}
-	bus := memory.New(memory.WithConcurrency(8), memory.WithBacklog(1024), memory.WithRedeliveryDelay(time.Millisecond))
+	bus, err := memory.New(memory.WithConcurrency(8), memory.WithBacklog(1024), memory.WithRedeliveryDelay(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithStore(store), synclayer.WithPublisher(pub), synclayer.WithObserver(synclayer.NoObserver))
 	runCtx, stop := context.WithCancel(ctx)
 	runDone := make(chan error, 1)
@@ -143,7 +146,7 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 // TestMemoryBound pushes 200,000 unique events (100,000 under the race
 // detector, 20,000 under -short) through Run, first with the default memory store, whose
 // heap must stay under maxBytesPerEvent per event, then with a store
-// bounded by MemoryStore.MaxEntries, whose heap must stop growing: the second
+// bounded by MemoryMaxEntries, whose heap must stop growing: the second
 // half of the events may add at most maxFlatGrowth. No goroutine may
 // remain after shutdown.
 func TestMemoryBound(t *testing.T) {

@@ -360,8 +360,11 @@ func TestSoak(t *testing.T) {
 	}
 	conns := reg.Connectors()
 
-	bus := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
+	bus, err := memory.New(memory.WithConcurrency(32), memory.WithRedeliveryDelay(time.Millisecond),
 		memory.WithBacklog(4*len(seq)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
 		synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 2 * len(conns) * len(seq)}))
 

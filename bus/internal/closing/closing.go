@@ -7,6 +7,9 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Group tracks the running Subscribe calls of one bus. The zero value is
@@ -55,6 +58,21 @@ func (g *Group) Enter(ctx context.Context) (take, handle context.Context, leave 
 		})
 	}
 	return take, handle, leave, true
+}
+
+// Start checks the arguments of a bus's Subscribe call as every bus does
+// (deliver.CheckSubscribe, naming the bus pkg), then registers the call as
+// Enter does. Once Close has started it registers nothing and returns
+// closed, the bus's own sentinel.
+func (g *Group) Start(ctx context.Context, pkg string, eventTypes []string, h func(context.Context, synclayer.Event) error, closed error) (take, handle context.Context, leave func(), err error) {
+	if err := deliver.CheckSubscribe(pkg, eventTypes, h); err != nil {
+		return nil, nil, nil, err
+	}
+	take, handle, leave, ok := g.Enter(ctx)
+	if !ok {
+		return nil, nil, nil, closed
+	}
+	return take, handle, leave, nil
 }
 
 // Close makes every registered call stop taking events and refuses new

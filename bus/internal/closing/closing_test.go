@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/closing"
 )
 
@@ -57,5 +58,27 @@ func TestCloseCancelsHandlersAtItsDeadline(t *testing.T) {
 	case <-handle.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("handlers' context not cancelled when Close gave up")
+	}
+}
+
+// Start refuses bad arguments, registers a call like Enter, and returns
+// the bus's own sentinel once Close has started.
+func TestStart(t *testing.T) {
+	var g closing.Group
+	errClosed := errors.New("x: bus closed")
+	h := func(context.Context, synclayer.Event) error { return nil }
+	if _, _, _, err := g.Start(context.Background(), "x", nil, h, errClosed); err == nil || err.Error() != "x: subscribe: no event types" {
+		t.Errorf("Start with no types = %v", err)
+	}
+	_, _, leave, err := g.Start(context.Background(), "x", []string{"T"}, h, errClosed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave()
+	if err := g.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := g.Start(context.Background(), "x", []string{"T"}, h, errClosed); err != errClosed {
+		t.Errorf("Start after Close = %v, want the bus's sentinel", err)
 	}
 }

@@ -138,7 +138,10 @@ func runSynclayer(tb testing.TB, opts ...synclayer.Option) time.Duration {
 		}
 	}
 	d := synclayertest.NewDispatcher(t, reg, opts...)
-	bus := memory.New()
+	bus, err := memory.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var acked atomic.Int64
 	done, ready := make(chan struct{}), make(chan struct{})
 	sub := countingSub{bus, func(ev synclayer.Event) {

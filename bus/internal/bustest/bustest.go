@@ -1,0 +1,75 @@
+// Package bustest holds the tests that the bus adapters share beyond the
+// conformance suite (synclayertest.TestBus): the steps of their package
+// Examples, recovery from a subscriber that died, and the checks on
+// messages that are not valid events. Each bus test calls them with its
+// own buses and its own way of writing raw messages.
+package bustest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// Bus is a bus adapter as these tests use it.
+type Bus interface {
+	synclayer.Publisher
+	synclayer.Subscriber
+	Close(ctx context.Context) error
+}
+
+// Subscribe runs b.Subscribe for types in the background until stop is
+// called or the test ends; stop returns what Subscribe returned.
+func Subscribe(t testing.TB, b synclayer.Subscriber, types []string, h func(context.Context, synclayer.Event) error) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Subscribe(ctx, types, h) }()
+	var err error
+	stopped := false
+	stop = func() error {
+		if !stopped {
+			cancel()
+			err = <-done
+			stopped = true
+		}
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// UniqueName returns a name for what a test of the bus named bus creates
+// on its broker: lower-case, from the test's name, with a time stamp so
+// that runs do not collide.
+func UniqueName(t testing.TB, bus string) string {
+	name := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
+	return fmt.Sprintf("sltest-%s-%s-%d", bus, name, time.Now().UnixNano())
+}
+
+// publishAndWait publishes the event id of type "Order" on p, then waits
+// for a value on ch (a handler saying it got the event), failing the test
+// with what if ctx ends first.
+func publishAndWait[T any](ctx context.Context, t testing.TB, p synclayer.Publisher, id string, ch <-chan T, what string) {
+	t.Helper()
+	if err := p.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	wait(ctx, t, ch, what)
+}
+
+// wait waits for a value on ch, failing the test with what if ctx ends
+// first.
+func wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	var v T
+	select {
+	case v = <-ch:
+	case <-ctx.Done():
+		t.Fatal(what)
+	}
+	return v
+}

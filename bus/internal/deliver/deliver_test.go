@@ -1,0 +1,58 @@
+package deliver_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
+)
+
+func TestCallTurnsAPanicIntoAnError(t *testing.T) {
+	err := deliver.Call(context.Background(), "nats", func(context.Context, synclayer.Event) error { panic("boom") }, synclayer.Event{ID: "e-1"})
+	if err == nil || err.Error() != `nats: handler panicked on event "e-1": boom` {
+		t.Errorf("err = %v", err)
+	}
+	want := errors.New("plain")
+	if err := deliver.Call(context.Background(), "nats", func(context.Context, synclayer.Event) error { return want }, synclayer.Event{}); err != want {
+		t.Errorf("err = %v, want the handler's own", err)
+	}
+}
+
+func TestOverLimit(t *testing.T) {
+	if got, want := deliver.OverLimit("amqp", "e-1", 6, 5).Error(), `amqp: event "e-1" delivered 6 times, over the limit of 5, without an outcome`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestReasonIsBounded(t *testing.T) {
+	got := deliver.Reason(errors.New(strings.Repeat("é", deliver.MaxReason)))
+	if len(got) > deliver.MaxReason+len("…") || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
+		t.Errorf("reason of %d bytes, valid UTF-8 %v", len(got), utf8.ValidString(got))
+	}
+	if got := deliver.Reason(errors.New("short")); got != "short" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestCheckSubscribe(t *testing.T) {
+	h := func(context.Context, synclayer.Event) error { return nil }
+	for _, tc := range []struct {
+		types []string
+		h     func(context.Context, synclayer.Event) error
+		want  string
+	}{
+		{[]string{"T"}, nil, "kafka: subscribe: nil handler"},
+		{nil, h, "kafka: subscribe: no event types"},
+	} {
+		if err := deliver.CheckSubscribe("kafka", tc.types, tc.h); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v, want %q", err, tc.want)
+		}
+	}
+	if err := deliver.CheckSubscribe("kafka", []string{"T"}, h); err != nil {
+		t.Errorf("err = %v, want nil", err)
+	}
+}

@@ -1,0 +1,166 @@
+package redisstream
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// heartbeat keeps the entries of running handlers fresh, every third of
+// the claim idle time, until stop is closed or the handlers' context ends.
+func (s *subscription) heartbeat(stop <-chan struct{}) {
+	t := time.NewTicker(s.b.claimIdle / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-s.hctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.touchInflight(s.hctx); err != nil && s.hctx.Err() == nil && s.b.cfg.Logger != nil {
+			s.b.cfg.Logger.Warn("redisstream: could not keep running entries fresh; another consumer may reclaim them", "err", err)
+		}
+	}
+}
+
+// reclaimLoop redelivers the entries whose retry delay has passed, and
+// reclaims the entries of dead consumers.
+func (s *subscription) reclaimLoop(ctx context.Context) error {
+	tick := min(max(s.b.cfg.RedeliveryDelay/4, 10*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	lastClaim := time.Now()
+	var fails failures
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		err := s.redeliverDue(ctx)
+		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
+			lastClaim = time.Now()
+			err = s.claimAbandoned(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if ferr := fails.check(ctx, "reclaiming entries", err); ferr != nil {
+			return ferr
+		}
+	}
+}
+
+// redeliverDue claims, from the retry consumer, the entries whose delay
+// has passed: the delay a deferral asked for, or else the retry delay of
+// their delivery count.
+func (s *subscription) redeliverDue(ctx context.Context) error {
+	const pages = 16 // at most 16 pages of entries per tick and stream
+	for _, st := range s.streams {
+		start := "-"
+		for range pages {
+			pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+				Stream: st, Group: s.b.cfg.Group, Start: start, End: "+",
+				Count: int64(cap(s.sem)), Consumer: retryConsumer,
+			}).Result()
+			if err != nil {
+				return err
+			}
+			if len(pend) == 0 {
+				break
+			}
+			start = "(" + pend[len(pend)-1].ID
+			defs, err := s.deferrals(ctx, st, pend)
+			if err != nil {
+				return err
+			}
+			for i, p := range pend {
+				d := defs[i]
+				wait := d.delay
+				if wait < 0 {
+					wait = s.b.cfg.RetryDelay(int(p.RetryCount) - d.count)
+				}
+				if p.Idle < wait {
+					continue
+				}
+				if !s.acquire(ctx) {
+					return nil
+				}
+				// MinIdle makes the claim fail if another consumer took it
+				// meanwhile (claiming resets the idle time).
+				msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
+				if err != nil || len(msgs) == 0 {
+					<-s.sem
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				s.dispatch(st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
+			}
+			if len(pend) < cap(s.sem) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// touchInflight resets the idle time of the entries of running handlers,
+// so that no other consumer reclaims them.
+// It holds s.mu throughout, so that an entry is not settled meanwhile.
+func (s *subscription) touchInflight(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byStream := map[string][]string{}
+	for k := range s.inflight {
+		byStream[k.stream] = append(byStream[k.stream], k.id)
+	}
+	for st, ids := range byStream {
+		if err := s.b.rdb.XClaimJustID(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, Messages: ids}).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// claimAbandoned takes over, with XAUTOCLAIM, entries that have been idle
+// longer than the claim idle time: their consumer died.
+func (s *subscription) claimAbandoned(ctx context.Context) error {
+	for _, st := range s.streams {
+		start := "0-0"
+		for ctx.Err() == nil {
+			free := int64(cap(s.sem) - len(s.sem))
+			if free == 0 {
+				return nil
+			}
+			msgs, next, err := s.b.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+				Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: s.b.claimIdle, Start: start, Count: free,
+			}).Result()
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if !s.acquire(context.WithoutCancel(ctx)) {
+					return nil
+				}
+				n, d := 1, deferral{delay: -1}
+				if p, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: st, Group: s.b.cfg.Group, Start: m.ID, End: m.ID, Count: 1}).Result(); err == nil && len(p) == 1 {
+					n = int(p[0].RetryCount)
+					if defs, err := s.deferrals(ctx, st, p); err == nil {
+						d = defs[0]
+					}
+				}
+				s.dispatch(st, m, max(n-d.count, 1), d.count)
+			}
+			if next == "0-0" || len(msgs) == 0 {
+				break
+			}
+			start = next
+		}
+	}
+	return nil
+}
