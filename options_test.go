@@ -86,8 +86,8 @@ func TestDispatcherOptionRule(t *testing.T) {
 		{nil, ""},
 		{synclayer.WithStore(nil), ""},
 		{synclayer.WithPublisher(nil), ""},
-		{synclayer.WithObserver(synclayer.NoObserver), ""},
-		{synclayer.WithDeliveryLog(synclayer.NoDeliveryLog), ""},
+		{synclayer.WithObserver(nil), ""},
+		{synclayer.WithDeliveryLog(nil), ""},
 		{synclayer.WithSource(""), ""},
 		{synclayer.WithRetention(0), ""},
 		{synclayer.WithDrainTimeout(0), ""},
@@ -111,14 +111,14 @@ func TestDispatcherOptionRule(t *testing.T) {
 	}
 }
 
-// TestNilMeansDefaultAndOffIsNamed: WithDeliveryLog(synclayer.NoDeliveryLog) keeps the default
+// TestNilMeansDefaultAndOffIsNamed: WithDeliveryLog(nil) keeps the default
 // memory log (Pause works), while NoDeliveryLog turns the log off (Pause
-// refuses); WithObserver(synclayer.NoObserver) keeps the default observer, NoObserver sees
+// refuses); WithObserver(nil) keeps the default observer, NoObserver sees
 // nothing.
 func TestNilMeansDefaultAndOffIsNamed(t *testing.T) {
 	reg := new(synclayer.Registry)
 	must(t, reg.Register("p", synclayertest.NewFake(), synclayer.Route("WorkflowDeployed", keyMapper)))
-	withDefault := synclayertest.NewDispatcher(t, reg, synclayer.WithDeliveryLog(synclayer.NoDeliveryLog), synclayer.WithObserver(synclayer.NoObserver))
+	withDefault := synclayertest.NewDispatcher(t, reg, synclayer.WithDeliveryLog(nil), synclayer.WithObserver(synclayer.NoObserver))
 	if err := withDefault.Pause("p"); err != nil {
 		t.Fatalf("Pause with the default log: %v", err)
 	}
