@@ -373,7 +373,7 @@ func TestNoDeliveryLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithDeliveryLog(nil))
-	srv := httptest.NewServer(monitor.New(d))
+	srv := httptest.NewServer(newHandler(t, d))
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/api/deliveries")
 	if err != nil {
@@ -406,7 +406,7 @@ func TestBreakerState(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
-	srv := httptest.NewServer(monitor.New(d))
+	srv := httptest.NewServer(newHandler(t, d))
 	defer srv.Close()
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e1", Type: "T", Subject: "k1"})
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e2", Type: "T", Subject: "k2"}) // held: pending

@@ -250,7 +250,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// without any action button.
 	r.records.fail("still down")
 	r.dispatch(t, "evt-103", "WF-103")
-	roMon := monitor.New(r.d)
+	roMon := newHandler(t, r.d)
 	ro := httptest.NewServer(roMon)
 	defer ro.Close()
 	defer roMon.Close() // first: ends the page's live stream, so ro.Close need not wait for it

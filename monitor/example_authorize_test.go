@@ -44,7 +44,7 @@ func ExampleWithAuthorize() {
 		})))
 	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
 
-	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithAuthorize(func(r *http.Request) error {
+	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithAuthorize(func(r *http.Request) error {
 		u, ok := r.Context().Value(userKey{}).(user)
 		switch {
 		case !ok:
@@ -54,6 +54,9 @@ func ExampleWithAuthorize() {
 		}
 		return nil
 	}))
+	if err != nil {
+		panic(err)
+	}
 	defer mon.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", requireLogin(http.StripPrefix("/ops/sync", mon)))

@@ -66,7 +66,7 @@ func FuzzHandler(f *testing.F) {
 	r := newRig(f, monitor.WithWrites(true))
 	// A closed handler answers the live stream at once (503) instead of
 	// holding it open; every other route works as usual.
-	h := monitor.New(r.d, monitor.WithWrites(true), monitor.WithAllowedHosts("example.com"))
+	h := newHandler(f, r.d, monitor.WithWrites(true), monitor.WithAllowedHosts("example.com"))
 	h.Close()
 	f.Fuzz(func(t *testing.T, method, path, query string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") || !strings.HasPrefix(path, "/") {

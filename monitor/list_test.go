@@ -134,7 +134,7 @@ func TestPaginationTies(t *testing.T) {
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%02d", (i*7)%40), Connector: "c",
 			State: synclayer.StateSynced, Updated: at.Add(time.Duration(i%4) * time.Second)})
 	}
-	h := monitor.New(d)
+	h := newHandler(t, d)
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -159,7 +159,7 @@ func TestStatusReadsNoLog(t *testing.T) {
 	for i := range 30 {
 		_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: fmt.Sprintf("old%d", i), Type: "T", Subject: fmt.Sprintf("k%d", i)})
 	}
-	h := monitor.New(d)
+	h := newHandler(t, d)
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()

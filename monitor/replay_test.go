@@ -45,7 +45,7 @@ func TestSupersededDeadLetters(t *testing.T) {
 		}
 	}
 	check("live", func(p string, v any) (int, string) { return r.get(t, p, v) })
-	later := monitor.New(r.d)
+	later := newHandler(t, r.d)
 	defer later.Close()
 	srv := httptest.NewServer(later)
 	defer srv.Close()

@@ -80,7 +80,7 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 		t.Fatal(err)
 	}
 	r.d = synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
-	r.h = monitor.New(r.d, opts...)
+	r.h = newHandler(t, r.d, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))
 	r.srv = httptest.NewServer(mux)
@@ -168,4 +168,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// newHandler is monitor.New for options that are valid.
+func newHandler(t testing.TB, d *synclayer.Dispatcher, opts ...monitor.Option) *monitor.Handler {
+	t.Helper()
+	h, err := monitor.New(d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

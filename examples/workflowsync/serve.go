@@ -37,7 +37,10 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	go func() { _ = ob.Relay(ctx, bus) }()
 	d := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(nil),
 		synclayer.WithSource("examples/workflowsync"))
-	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
+	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Addr: addr, Handler: mon}
 	srv.RegisterOnShutdown(func() { mon.Close() })
 	errc := make(chan error, 2)
