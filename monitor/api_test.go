@@ -262,10 +262,7 @@ func TestWriteChecks(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	r := newRig(t, monitor.WithWrites(true))
-	r.records.fail("<b>records down</b>")
-	r.dispatch(t, "e1", "WF-1")
-	r.dispatch(t, "e2", "WF-2")
-	r.records.fail("")
+	r.deadLetters(t, "<b>records down</b>", "e1", "WF-1", "e2", "WF-2")
 
 	var res monitor.ActionResult
 	if code, body := r.post(t, "api/replay?event=e1&connector=records", &res); code != http.StatusOK {

@@ -2,9 +2,7 @@ package monitor_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -201,19 +199,5 @@ func TestStatusAfterBurst(t *testing.T) {
 // getURL fetches srv's path and decodes a 200 body into v (when not nil).
 func getURL(t *testing.T, srv *httptest.Server, path string, v any) (int, string) {
 	t.Helper()
-	res, err := srv.Client().Get(srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v != nil && res.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("GET %s: decode %q: %v", path, b, err)
-		}
-	}
-	return res.StatusCode, string(b)
+	return send(t, srv.Client(), newRequest(t, http.MethodGet, srv.URL+path, nil), v)
 }

@@ -65,24 +65,12 @@ func parseFilter(rawQuery string) (f synclayer.DeliveryFilter, c cursor, err err
 }
 
 func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
-	var f synclayer.DeliveryFilter
-	var err error
-	if f.EventID, err = text(q, paramEvent); err != nil {
-		return f, err
-	}
-	if f.Connector, err = text(q, paramConnector); err != nil {
-		return f, err
-	}
-	if f.EventType, err = text(q, paramType); err != nil {
+	r, err := replayFilter(q)
+	f := synclayer.DeliveryFilter{EventID: r.EventID, Connector: r.Connector, EventType: r.EventType, Since: r.Since, Limit: r.Limit}
+	if err != nil {
 		return f, err
 	}
 	if f.Key, err = text(q, paramKey); err != nil {
-		return f, err
-	}
-	if f.Since, err = since(q); err != nil {
-		return f, err
-	}
-	if f.Limit, err = limit(q); err != nil {
 		return f, err
 	}
 	for _, v := range q[paramState] {
@@ -149,25 +137,26 @@ func parseReplay(rawQuery string) (rq replayQuery, err error) {
 	return rq, nil
 }
 
+// replayFilter reads the parameters every filter takes: event,
+// connector, type, since and limit.
 func replayFilter(q url.Values) (synclayer.ReplayFilter, error) {
 	var f synclayer.ReplayFilter
+	for _, p := range []struct {
+		name string
+		to   *string
+	}{{paramEvent, &f.EventID}, {paramConnector, &f.Connector}, {paramType, &f.EventType}} {
+		v, err := text(q, p.name)
+		if err != nil {
+			return f, err
+		}
+		*p.to = v
+	}
 	var err error
-	if f.EventID, err = text(q, paramEvent); err != nil {
-		return f, err
-	}
-	if f.Connector, err = text(q, paramConnector); err != nil {
-		return f, err
-	}
-	if f.EventType, err = text(q, paramType); err != nil {
-		return f, err
-	}
 	if f.Since, err = since(q); err != nil {
 		return f, err
 	}
-	if f.Limit, err = limit(q); err != nil {
-		return f, err
-	}
-	return f, nil
+	f.Limit, err = limit(q)
+	return f, err
 }
 
 // noQuery refuses any query on routes that take none.
