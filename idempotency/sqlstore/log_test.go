@@ -446,10 +446,7 @@ func BenchmarkLogPut(b *testing.B) {
 				sqlT += time.Since(t1)
 			}
 			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-put-ns")
-			b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-put-ns")
-			b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-rate")
+			reportVs(b, "memory-put-ns", memT, "sql-put-ns", sqlT, "of-memory-rate")
 		})
 	}
 }
@@ -543,8 +540,5 @@ func BenchmarkDispatchWithLog(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	n := float64(b.N)
-	b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-log-ns")
-	b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-log-ns")
-	b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-log-rate")
+	reportVs(b, "memory-log-ns", memT, "sql-log-ns", sqlT, "of-memory-log-rate")
 }
