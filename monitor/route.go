@@ -41,23 +41,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// apiGets are the routes api/{name} that only read.
+var apiGets = map[string]func(*Handler, http.ResponseWriter, *http.Request){
+	"status":       (*Handler).serveStatus,
+	"deliveries":   (*Handler).serveDeliveries,
+	"dead-letters": (*Handler).serveDeadLetters,
+	"backlogs":     (*Handler).serveBacklogs,
+	"stream":       (*Handler).serveStream,
+	"token":        (*Handler).serveToken,
+}
+
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, segs []string) {
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch {
-	case len(segs) == 1 && segs[0] == "status":
-		h.get(w, r, h.serveStatus)
-	case len(segs) == 1 && segs[0] == "deliveries":
-		h.get(w, r, h.serveDeliveries)
-	case len(segs) == 1 && segs[0] == "dead-letters":
-		h.get(w, r, h.serveDeadLetters)
-	case len(segs) == 1 && segs[0] == "backlogs":
-		h.get(w, r, h.serveBacklogs)
-	case len(segs) == 1 && segs[0] == "stream":
-		h.get(w, r, h.serveStream)
-	case len(segs) == 1 && segs[0] == "token":
-		h.get(w, r, h.serveToken)
+	case len(segs) == 1 && apiGets[segs[0]] != nil:
+		h.get(w, r, func(w http.ResponseWriter, r *http.Request) { apiGets[segs[0]](h, w, r) })
 	case len(segs) == 2 && segs[0] == "events":
 		h.get(w, r, func(w http.ResponseWriter, r *http.Request) { h.serveEvent(w, r, segs[1]) })
-	case len(segs) == 1 && segs[0] == "replay" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+	case len(segs) == 1 && segs[0] == "replay" && read:
 		h.serveReplayPreview(w, r)
 	case len(segs) == 1 && segs[0] == "replay":
 		h.post(w, r, h.serveReplay)
