@@ -110,3 +110,24 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	}
 	return on == rn && op == rp
 }
+
+// hostPattern is one allowed host: a lower-case name without brackets,
+// and a port ("" for any).
+type hostPattern struct{ name, port string }
+
+// parseHostPattern reads "name" or "name:port"; ok is false when s is
+// neither.
+func parseHostPattern(s string) (hp hostPattern, ok bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	name, port, err := net.SplitHostPort(s)
+	if err != nil {
+		name, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); port != "" && err != nil {
+		name = ""
+	}
+	if name == "" || strings.ContainsAny(s, "/ \t\r\n@?#") {
+		return hostPattern{}, false
+	}
+	return hostPattern{strings.TrimSuffix(name, "."), port}, true
+}

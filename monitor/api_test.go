@@ -263,10 +263,7 @@ func TestWriteChecks(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	r := newRig(t, monitor.WithWrites(true))
-	r.records.fail("<b>records down</b>")
-	r.dispatch(t, "e1", "WF-1")
-	r.dispatch(t, "e2", "WF-2")
-	r.records.fail("")
+	r.deadLetters(t, "<b>records down</b>", "e1", "WF-1", "e2", "WF-2")
 
 	var res monitor.ActionResult
 	if code, body := r.post(t, "api/replay?event=e1&connector=records", &res); code != http.StatusOK {
@@ -374,7 +371,7 @@ func TestNoDeliveryLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
-	srv := httptest.NewServer(monitor.New(d))
+	srv := httptest.NewServer(newHandler(t, d))
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/api/deliveries")
 	if err != nil {
@@ -407,7 +404,7 @@ func TestBreakerState(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
-	srv := httptest.NewServer(monitor.New(d))
+	srv := httptest.NewServer(newHandler(t, d))
 	defer srv.Close()
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e1", Type: "T", Subject: "k1"})
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "e2", Type: "T", Subject: "k2"}) // held: pending

@@ -211,10 +211,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Bulk replay: two more dead letters on records; the connector's
 	// Replay… button asks for confirmation with the count, then replays
 	// both, with a token the page renewed (the one it loaded with expired).
-	r.records.fail("503 records down")
-	r.dispatch(t, "evt-110", "WF-110")
-	r.dispatch(t, "evt-111", "WF-111")
-	r.records.fail("")
+	r.deadLetters(t, "503 records down", "evt-110", "WF-110", "evt-111", "WF-111")
 	bulkBtn := `#connectors tr[data-connector="records"] button.bulk-replay`
 	if err := chromedp.Do(step,
 		chromedp.WaitVisible(chromedp.CSS(`#feed tr[data-event="evt-111"][data-connector="records"][data-state="dead"]`)),
@@ -250,7 +247,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// without any action button.
 	r.records.fail("still down")
 	r.dispatch(t, "evt-103", "WF-103")
-	roMon := monitor.New(r.d)
+	roMon := newHandler(t, r.d)
 	ro := httptest.NewServer(roMon)
 	defer ro.Close()
 	defer roMon.Close() // first: ends the page's live stream, so ro.Close need not wait for it

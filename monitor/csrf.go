@@ -137,3 +137,16 @@ func mountPath(r *http.Request) string {
 	}
 	return "/"
 }
+
+// serveToken renews the session (or starts one) and returns a fresh token.
+func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
+	if err := noQuery(r.URL.RawQuery); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !h.writes {
+		writeError(w, http.StatusForbidden, "monitor: write actions are disabled")
+		return
+	}
+	writeJSON(w, http.StatusOK, h.session(w, r))
+}

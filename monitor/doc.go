@@ -8,7 +8,7 @@
 // ends in a slash, behind its own authentication middleware, or with an
 // authorization check of its own ([WithAuthorize]), or both:
 //
-//	mon := monitor.New(d,
+//	mon, err := monitor.New(d,
 //		monitor.WithWrites(true),
 //		monitor.WithAllowedHosts("ops.example.com"),
 //		monitor.WithAuthorize(func(r *http.Request) error {
@@ -21,6 +21,9 @@
 //			}
 //			return nil
 //		}))
+//	if err != nil {
+//		return err // an invalid option
+//	}
 //	defer mon.Close()
 //	mux.Handle("/ops/sync/", requireLogin(http.StripPrefix("/ops/sync", mon)))
 //
@@ -35,8 +38,8 @@
 //	GET  /                          the dashboard (starts the session when writes are on)
 //	GET  assets/app.js, style.css   its script and style
 //	GET  api/status                 counts, dead letters, backlogs and rates, overall and per connector ([Status])
-//	GET  api/deliveries?…           the delivery log, newest first, one page ([DeliveryPage], [ParseFilter])
-//	GET  api/dead-letters?…         dead letters and failed deliveries, one page ([DeadLetterPage], [ParseReplayFilter])
+//	GET  api/deliveries?…           the delivery log, newest first, one page ([DeliveryPage]; see Lists)
+//	GET  api/dead-letters?…         dead letters and failed deliveries, one page ([DeadLetterPage]; see Lists)
 //	GET  api/events/{id}            one event's outcome on every connector ([EventOutcome])
 //	GET  api/backlogs               the queues added with [WithBacklog] ([QueuePage])
 //	GET  api/stream                 Server-Sent Events: "status", "delivery" and "overflow"
@@ -52,7 +55,15 @@
 //
 // # Lists
 //
-// api/deliveries and api/dead-letters return one page: limit rows
+// api/deliveries takes the query parameters event (an event id),
+// connector, type (an event type), key (a record key), state (names of
+// [synclayer.Status], comma-separated or repeated), since (an RFC
+// 3339 time, or a duration back from now such as "15m"), limit and cursor.
+// api/dead-letters takes the same but key and state. Unknown parameters,
+// repeated ones other than state, unknown states and malformed values
+// answer 400.
+//
+// Both return one page: limit rows
 // ([DefaultLimit] 100 when not set, at most [MaxLimit] 1000), newest first,
 // and "next", an opaque cursor; pass it as cursor= with the same filter
 // for the next page. The last page has no "next". A walk of all pages
@@ -103,7 +114,10 @@
 // (default 2s); [WithMaxStreams] caps the live streams (default 64) and
 // [WithStreamWriteTimeout] bounds each write to one (default 10s);
 // [WithTrustedOrigin] lets another origin's page make write actions;
-// [WithBacklog] shows a queue such as a transactional outbox.
+// [WithBacklog] shows a queue such as a transactional outbox. A zero value
+// of an option means its default; an invalid value (a negative duration,
+// a malformed host) makes [New] return an error that names the option and
+// wraps synclayer.ErrInvalidOption. New never panics.
 //
 // Rates are computed from samples of [synclayer.Dispatcher.Status] taken
 // when the status is read (by the API or a stream), so the handler runs no
@@ -159,8 +173,7 @@
 // # Errors
 //
 // Every error answer is JSON, {"error": "monitor: ..."} ([Error]): 400 for a
-// malformed or unknown query parameter (the errors of [ParseFilter] wrap
-// [ErrBadQuery]); 401 and 403 as above, and 403 when write actions are
+// malformed or unknown query parameter; 401 and 403 as above, and 403 when write actions are
 // disabled, the origin is foreign or the session or token is missing,
 // invalid or expired; 404 for an unknown route, connector or event id; 405
 // for a wrong method; 409 for a bulk replay whose count changed; 503 when

@@ -47,7 +47,7 @@ func ExampleWithAuthorize() {
 		panic(err)
 	}
 
-	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithAuthorize(func(r *http.Request) error {
+	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithAuthorize(func(r *http.Request) error {
 		u, ok := r.Context().Value(userKey{}).(user)
 		switch {
 		case !ok:
@@ -57,6 +57,9 @@ func ExampleWithAuthorize() {
 		}
 		return nil
 	}))
+	if err != nil {
+		panic(err)
+	}
 	defer mon.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", requireLogin(http.StripPrefix("/ops/sync", mon)))

@@ -31,7 +31,10 @@ func Example() {
 	}
 	_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Subject: "WF-1"})
 
-	mon := monitor.New(d, monitor.WithTitle("Management Layer"), monitor.WithWrites(true))
+	mon, err := monitor.New(d, monitor.WithTitle("Management Layer"), monitor.WithWrites(true))
+	if err != nil {
+		panic(err)
+	}
 	defer mon.Close()
 	requireAdmin := func(h http.Handler) http.Handler { return h } // the service's own auth middleware
 	mux := http.NewServeMux()

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -32,7 +31,7 @@ func FuzzParseFilter(f *testing.F) {
 				t.Fatalf("ParseFilter(%q) limit %d", q, df.Limit)
 			}
 			for _, st := range df.States {
-				if _, ok := synclayer.ParseDeliveryState(st.String()); !ok {
+				if _, err := st.MarshalText(); err != nil {
 					t.Fatalf("ParseFilter(%q) state %v", q, st)
 				}
 			}
@@ -66,7 +65,7 @@ func FuzzHandler(f *testing.F) {
 	r := newRig(f, monitor.WithWrites(true))
 	// A closed handler answers the live stream at once (503) instead of
 	// holding it open; every other route works as usual.
-	h := monitor.New(r.d, monitor.WithWrites(true), monitor.WithAllowedHosts("example.com"))
+	h := newHandler(f, r.d, monitor.WithWrites(true), monitor.WithAllowedHosts("example.com"))
 	h.Close()
 	f.Fuzz(func(t *testing.T, method, path, query string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") || !strings.HasPrefix(path, "/") {

@@ -2,9 +2,6 @@ package monitor
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -55,49 +52,6 @@ func (h *Handler) deliveries(list []synclayer.Delivery) []Delivery {
 	return out
 }
 
-// Cursor marks where a page of a list starts: after the row it names, in
-// the delivery log's order (most recently updated first). Its text form,
-// the "next" of a page, is opaque. The zero Cursor is the start of the
-// list.
-type Cursor struct {
-	updated          time.Time
-	event, connector string
-}
-
-// IsZero reports whether c is the start of the list.
-func (c Cursor) IsZero() bool { return c.updated.IsZero() && c.event == "" && c.connector == "" }
-
-// String returns the cursor's text form ("" for the zero Cursor).
-func (c Cursor) String() string {
-	if c.IsZero() {
-		return ""
-	}
-	b, _ := json.Marshal([]any{c.updated.UnixNano(), c.event, c.connector})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func parseCursor(s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, err
-	}
-	var v struct {
-		ns               int64
-		event, connector string
-	}
-	if err := json.Unmarshal(b, &[]any{&v.ns, &v.event, &v.connector}); err != nil {
-		return Cursor{}, err
-	}
-	if v.ns <= 0 || checkText("cursor", v.event) != nil || checkText("cursor", v.connector) != nil {
-		return Cursor{}, errors.New("monitor: bad cursor")
-	}
-	return Cursor{updated: time.Unix(0, v.ns), event: v.event, connector: v.connector}, nil
-}
-
-func cursorOf(d synclayer.Delivery) Cursor {
-	return Cursor{updated: d.Updated, event: d.EventID, connector: d.Connector}
-}
-
 // logWindow is the most a page reads from the log to find its rows; a
 // list walks at most this many rows.
 const logWindow = 10_000
@@ -109,12 +63,12 @@ const logWindow = 10_000
 // newest rows until it holds n rows past the cursor's row, and never more
 // than logWindow rows. When the cursor's row was updated since (it moved
 // to the front), the page goes on with the rows updated before it.
-func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error), c Cursor, n int) ([]synclayer.Delivery, Cursor, error) {
+func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error), c cursor, n int) ([]synclayer.Delivery, cursor, error) {
 	for window := n + 1; ; window *= 4 {
 		window = min(window, logWindow)
 		rows, err := list(ctx, window)
 		if err != nil {
-			return nil, Cursor{}, err
+			return nil, cursor{}, err
 		}
 		end := len(rows) < window || window >= logWindow // the window holds all there is to read
 		i := 0
@@ -139,14 +93,9 @@ func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]
 				// The window's edge: go on from its last row.
 				return rest, cursorOf(rest[len(rest)-1]), nil
 			}
-			return rest, Cursor{}, nil
+			return rest, cursor{}, nil
 		}
 	}
-}
-
-// is reports whether d is the row c names, unchanged.
-func (c Cursor) is(d synclayer.Delivery) bool {
-	return d.EventID == c.event && d.Connector == c.connector && d.Updated.Equal(c.updated)
 }
 
 // DeliveryPage is the body of GET api/deliveries.
@@ -164,7 +113,7 @@ type DeadLetterPage struct {
 }
 
 func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
-	f, c, err := ParseFilter(r.URL.RawQuery)
+	f, c, err := parseFilter(r.URL.RawQuery)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -179,7 +128,7 @@ func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
-	f, c, err := ParseReplayFilter(r.URL.RawQuery)
+	f, c, err := parseReplayFilter(r.URL.RawQuery)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -196,7 +145,7 @@ func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 // page reads the page of n rows after cursor c through list, as the
 // monitor shows them, and the next page's cursor. On failure it answers
 // the request itself and reports false.
-func (h *Handler) page(w http.ResponseWriter, r *http.Request, c Cursor, n int, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error)) ([]Delivery, string, bool) {
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, c cursor, n int, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error)) ([]Delivery, string, bool) {
 	rows, next, err := listPage(r.Context(), list, c, n)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())

@@ -2,9 +2,7 @@ package monitor_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -135,7 +133,7 @@ func TestPaginationTies(t *testing.T) {
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%02d", (i*7)%40), Connector: "c",
 			State: synclayer.StatusSynced, Updated: at.Add(time.Duration(i%4) * time.Second)})
 	}
-	h := monitor.New(d)
+	h := newHandler(t, d)
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -160,7 +158,7 @@ func TestStatusReadsNoLog(t *testing.T) {
 	for i := range 30 {
 		_, _ = d.Dispatch(context.Background(), synclayer.Event{ID: fmt.Sprintf("old%d", i), Type: "T", Subject: fmt.Sprintf("k%d", i)})
 	}
-	h := monitor.New(d)
+	h := newHandler(t, d)
 	defer h.Close()
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -202,19 +200,5 @@ func TestStatusAfterBurst(t *testing.T) {
 // getURL fetches srv's path and decodes a 200 body into v (when not nil).
 func getURL(t *testing.T, srv *httptest.Server, path string, v any) (int, string) {
 	t.Helper()
-	res, err := srv.Client().Get(srv.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v != nil && res.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("GET %s: decode %q: %v", path, b, err)
-		}
-	}
-	return res.StatusCode, string(b)
+	return send(t, srv.Client(), newRequest(t, http.MethodGet, srv.URL+path, nil), v)
 }

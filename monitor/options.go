@@ -1,19 +1,30 @@
 package monitor
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
-// Option configures a [Handler].
+// Option configures a [Handler]. A zero value (0, "", nil) means the
+// default; an invalid value makes [New] return an error that names the
+// option and wraps synclayer.ErrInvalidOption.
 type Option func(*Handler) error
 
+// The defaults of the options.
+const (
+	defaultTitle              = "synclayer"
+	defaultRateWindow         = time.Minute
+	defaultStatusInterval     = 2 * time.Second
+	defaultTokenTTL           = time.Hour
+	defaultMaxStreams         = 64
+	defaultStreamWriteTimeout = 10 * time.Second
+)
+
 // WithWrites enables the write actions: replay, pause and resume (default:
-// disabled; they answer 403). Who may use them is decided apart, by
+// false, disabled; they answer 403). Who may use them is decided apart, by
 // [WithAuthorize] or the service's own middleware.
 func WithWrites(enabled bool) Option {
 	return func(h *Handler) error { h.writes = enabled; return nil }
@@ -21,40 +32,44 @@ func WithWrites(enabled bool) Option {
 
 // WithTitle sets the dashboard's title (default "synclayer").
 func WithTitle(title string) Option {
-	return func(h *Handler) error { h.title = title; return nil }
+	return func(h *Handler) error { h.title = option.Default(title, defaultTitle); return nil }
 }
 
 // WithRateWindow sets the span over which throughput and error rates are
-// computed (default one minute).
+// computed (default one minute). It must not be negative.
 func WithRateWindow(d time.Duration) Option {
 	return func(h *Handler) error {
-		if d <= 0 {
-			return fmt.Errorf("monitor: rate window %v is not positive", d)
+		if err := option.NonNegative("WithRateWindow", d); err != nil {
+			return err
 		}
-		h.rates.window = d
+		h.rates.window = option.Default(d, defaultRateWindow)
 		return nil
 	}
 }
 
 // WithStatusInterval sets how often the live stream sends the connectors'
-// status (default 2s).
+// status (default 2s). It must not be negative.
 func WithStatusInterval(d time.Duration) Option {
 	return func(h *Handler) error {
-		if d <= 0 {
-			return fmt.Errorf("monitor: status interval %v is not positive", d)
+		if err := option.NonNegative("WithStatusInterval", d); err != nil {
+			return err
 		}
-		h.statusEvery = d
+		h.statusEvery = option.Default(d, defaultStatusInterval)
 		return nil
 	}
 }
 
 // WithTrustedOrigin lets write actions come from a page of another origin
-// (scheme://host[:port]), such as a separate admin front end. By default
-// only same-origin browser requests may write.
+// (scheme://host[:port]), such as a separate admin front end. Repeatable.
+// By default only same-origin browser requests may write. An empty origin
+// adds none; a malformed one is an error.
 func WithTrustedOrigin(origin string) Option {
 	return func(h *Handler) error {
+		if origin == "" {
+			return nil
+		}
 		if err := h.cop.AddTrustedOrigin(origin); err != nil {
-			return fmt.Errorf("monitor: trusted origin: %w", err)
+			return option.Invalid("WithTrustedOrigin", origin, err.Error())
 		}
 		h.trusted = append(h.trusted, strings.ToLower(origin))
 		return nil
@@ -65,7 +80,8 @@ func WithTrustedOrigin(origin string) Option {
 // serves, the page and its assets included. A non-nil error refuses the
 // request: with 401 when it wraps [ErrUnauthenticated], else with 403. The
 // answer's body is generic; the error's text is never sent. Checks added
-// by several WithAuthorize options all run, in order. A nil fn is ignored.
+// by several WithAuthorize options all run, in order. A nil fn adds none
+// (the default: no check).
 //
 // Authorization is apart from [WithWrites]: fn may look at r.Method (GET
 // and HEAD read, POST writes) to let some users read only.
@@ -82,15 +98,16 @@ func WithAuthorize(fn func(r *http.Request) error) Option {
 // as "name" (any port) or "name:port" ("[::1]:8080" for IPv6). A request
 // for another host answers 403, which defeats DNS rebinding: a page of a
 // foreign site whose name was pointed at the service's address sends that
-// foreign name. The default allows only the loopback names (localhost,
-// 127.0.0.1 and [::1]) with the port the request came in on; a service
-// reached by another name must list it. Names are compared case-blind.
+// foreign name. The default (no hosts) allows only the loopback names
+// (localhost, 127.0.0.1 and [::1]) with the port the request came in on; a
+// service reached by another name must list it. Names are compared
+// case-blind. A value that is not a host name or host:port is an error.
 func WithAllowedHosts(hosts ...string) Option {
 	return func(h *Handler) error {
 		for _, s := range hosts {
-			hp, err := parseHostPattern(s)
-			if err != nil {
-				return err
+			hp, ok := parseHostPattern(s)
+			if !ok {
+				return option.Invalid("WithAllowedHosts", strings.Join(hosts, ","), "want host names or host:port, got "+s)
 			}
 			h.hosts = append(h.hosts, hp)
 		}
@@ -99,58 +116,41 @@ func WithAllowedHosts(hosts ...string) Option {
 }
 
 // WithTokenTTL sets how long a session and its CSRF tokens stay valid
-// (default 1h). The dashboard renews both when half the time has passed,
-// so an open page keeps working; a page left closed longer must be loaded
-// again. d must be at least a second.
+// (default 1h). The dashboard renews both when half the
+// time has passed, so an open page keeps working; a page left closed
+// longer must be loaded again. A value other than 0 must be at least a
+// second.
 func WithTokenTTL(d time.Duration) Option {
 	return func(h *Handler) error {
-		if d < time.Second {
-			return fmt.Errorf("monitor: token TTL %v is under a second", d)
+		if d != 0 && d < time.Second {
+			return option.Invalid("WithTokenTTL", d, "must be at least 1s")
 		}
-		h.tokenTTL = d
+		h.tokenTTL = option.Default(d, defaultTokenTTL)
 		return nil
 	}
 }
 
-// WithMaxStreams bounds the live streams served at once (default 64); one
-// more answers 503.
+// WithMaxStreams bounds the live streams served at once (default
+// 64); one more answers 503. It must not be negative.
 func WithMaxStreams(n int) Option {
 	return func(h *Handler) error {
-		if n < 1 {
-			return fmt.Errorf("monitor: max streams %d is under 1", n)
+		if err := option.NonNegative("WithMaxStreams", n); err != nil {
+			return err
 		}
-		h.maxStreams = int64(n)
+		h.maxStreams = int64(option.Default(n, defaultMaxStreams))
 		return nil
 	}
 }
 
 // WithStreamWriteTimeout sets how long one write to a live stream may take
-// before the stream is ended as stalled (default 10s).
+// before the stream is ended as stalled (default
+// 10s). It must not be negative.
 func WithStreamWriteTimeout(d time.Duration) Option {
 	return func(h *Handler) error {
-		if d <= 0 {
-			return fmt.Errorf("monitor: stream write timeout %v is not positive", d)
+		if err := option.NonNegative("WithStreamWriteTimeout", d); err != nil {
+			return err
 		}
-		h.writeTimeout = d
+		h.writeTimeout = option.Default(d, defaultStreamWriteTimeout)
 		return nil
 	}
-}
-
-// hostPattern is one allowed host: a lower-case name without brackets,
-// and a port ("" for any).
-type hostPattern struct{ name, port string }
-
-func parseHostPattern(s string) (hostPattern, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	name, port, err := net.SplitHostPort(s)
-	if err != nil {
-		name, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); port != "" && err != nil {
-		name = ""
-	}
-	if name == "" || strings.ContainsAny(s, "/ \t\r\n@?#") {
-		return hostPattern{}, fmt.Errorf("monitor: allowed host %q is not a host name or host:port", s)
-	}
-	return hostPattern{strings.TrimSuffix(name, "."), port}, nil
 }

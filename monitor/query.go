@@ -12,11 +12,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
-// ErrBadQuery is wrapped by every error of [ParseFilter] and
-// [ParseReplayFilter]; the handler answers it with 400.
-var ErrBadQuery = errors.New("bad query")
+// errBadQuery is wrapped by every error of [parseFilter] and
+// [parseReplayFilter]; the handler answers it with 400.
+var errBadQuery = errors.New("bad query")
 
 // maxText bounds every text parameter (ids, names, keys): 1,024 bytes, the
 // longest record key synclayer accepts.
@@ -44,14 +45,14 @@ const (
 	MaxLimit     = 1000
 )
 
-// ParseFilter parses the query of GET api/deliveries: event, connector,
+// parseFilter parses the query of GET api/deliveries: event, connector,
 // type, key, state (names of [synclayer.Status], comma-separated or
 // repeated), since (an RFC 3339 time, or a duration back from now such as
 // "15m"), limit (the page size, 1 to [MaxLimit]; default [DefaultLimit])
 // and cursor (the "next" of the page before). Unknown parameters,
 // repeated single parameters, unknown states and malformed values are
-// errors wrapping [ErrBadQuery].
-func ParseFilter(rawQuery string) (f synclayer.DeliveryFilter, c Cursor, err error) {
+// errors wrapping [errBadQuery].
+func parseFilter(rawQuery string) (f synclayer.DeliveryFilter, c cursor, err error) {
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramKey, paramState, paramSince, paramLimit, paramCursor)
 	if err != nil {
 		return f, c, err
@@ -64,31 +65,20 @@ func ParseFilter(rawQuery string) (f synclayer.DeliveryFilter, c Cursor, err err
 }
 
 func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
-	var f synclayer.DeliveryFilter
-	var err error
-	if f.EventID, err = text(q, paramEvent); err != nil {
-		return f, err
-	}
-	if f.Connector, err = text(q, paramConnector); err != nil {
-		return f, err
-	}
-	if f.EventType, err = text(q, paramType); err != nil {
+	r, err := replayFilter(q)
+	f := synclayer.DeliveryFilter{EventID: r.EventID, Connector: r.Connector, EventType: r.EventType, Since: r.Since, Limit: r.Limit}
+	if err != nil {
 		return f, err
 	}
 	if f.Key, err = text(q, paramKey); err != nil {
 		return f, err
 	}
-	if f.Since, err = since(q); err != nil {
-		return f, err
-	}
-	if f.Limit, err = limit(q); err != nil {
-		return f, err
-	}
 	for _, v := range q[paramState] {
 		for name := range strings.SplitSeq(v, ",") {
-			st, ok := synclayer.ParseDeliveryState(strings.TrimSpace(name))
+			var st synclayer.Status
+			ok := st.UnmarshalText([]byte(strings.TrimSpace(name))) == nil
 			if !ok {
-				return f, badQuery("unknown state %s (want pending, in_progress, synced, duplicate, stale, failed or dead)", strconv.Quote(clip(name)))
+				return f, badQuery("unknown state %s (want pending, in_progress, synced, duplicate, stale, failed or dead)", echo(name))
 			}
 			if !slices.Contains(f.States, st) {
 				f.States = append(f.States, st)
@@ -98,12 +88,12 @@ func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
 	return f, nil
 }
 
-// ParseReplayFilter parses the query of GET api/dead-letters: event,
-// connector, type, since, limit and cursor, as [ParseFilter] reads them.
-func ParseReplayFilter(rawQuery string) (synclayer.DeliveryFilter, Cursor, error) {
+// parseReplayFilter parses the query of GET api/dead-letters: event,
+// connector, type, since, limit and cursor, as [parseFilter] reads them.
+func parseReplayFilter(rawQuery string) (synclayer.DeliveryFilter, cursor, error) {
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramCursor)
 	if err != nil {
-		return synclayer.DeliveryFilter{}, Cursor{}, err
+		return synclayer.DeliveryFilter{}, cursor{}, err
 	}
 	c, err := cursorParam(q)
 	if err != nil {
@@ -121,7 +111,7 @@ type replayQuery struct {
 }
 
 // parseReplay parses the query of api/replay: the parameters of
-// [ParseReplayFilter] but cursor, and all=1 and expect=N.
+// [parseReplayFilter] but cursor, and all=1 and expect=N.
 func parseReplay(rawQuery string) (rq replayQuery, err error) {
 	rq.expect = -1
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramAll, paramExpect)
@@ -141,32 +131,33 @@ func parseReplay(rawQuery string) (rq replayQuery, err error) {
 	if v := q.Get(paramExpect); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > MaxLimit {
-			return rq, badQuery("expect %s is not a number from 0 to %d", strconv.Quote(clip(v)), MaxLimit)
+			return rq, badQuery("expect %s is not a number from 0 to %d", echo(v), MaxLimit)
 		}
 		rq.expect = n
 	}
 	return rq, nil
 }
 
+// replayFilter reads the parameters every filter takes: event,
+// connector, type, since and limit.
 func replayFilter(q url.Values) (synclayer.DeliveryFilter, error) {
 	var f synclayer.DeliveryFilter
+	for _, p := range []struct {
+		name string
+		to   *string
+	}{{paramEvent, &f.EventID}, {paramConnector, &f.Connector}, {paramType, &f.EventType}} {
+		v, err := text(q, p.name)
+		if err != nil {
+			return f, err
+		}
+		*p.to = v
+	}
 	var err error
-	if f.EventID, err = text(q, paramEvent); err != nil {
-		return f, err
-	}
-	if f.Connector, err = text(q, paramConnector); err != nil {
-		return f, err
-	}
-	if f.EventType, err = text(q, paramType); err != nil {
-		return f, err
-	}
 	if f.Since, err = since(q); err != nil {
 		return f, err
 	}
-	if f.Limit, err = limit(q); err != nil {
-		return f, err
-	}
-	return f, nil
+	f.Limit, err = limit(q)
+	return f, err
 }
 
 // noQuery refuses any query on routes that take none.
@@ -176,7 +167,7 @@ func noQuery(rawQuery string) error {
 }
 
 func badQuery(format string, args ...any) error {
-	return fmt.Errorf("monitor: %w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
+	return fmt.Errorf("monitor: %w: %s", errBadQuery, fmt.Sprintf(format, args...))
 }
 
 // parse decodes the query and refuses parameters not in allowed and
@@ -191,7 +182,7 @@ func parse(rawQuery string, allowed ...string) (url.Values, error) {
 	}
 	for k, v := range q {
 		if !slices.Contains(allowed, k) {
-			return nil, badQuery("unknown parameter %s", strconv.Quote(clip(k)))
+			return nil, badQuery("unknown parameter %s", echo(k))
 		}
 		if len(v) > 1 && k != paramState {
 			return nil, badQuery("parameter %s given %d times", k, len(v))
@@ -236,7 +227,7 @@ func since(q url.Values) (time.Time, error) {
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 || d > 100*365*24*time.Hour {
-		return time.Time{}, badQuery("since %s is neither an RFC 3339 time nor a duration such as 15m", strconv.Quote(clip(v)))
+		return time.Time{}, badQuery("since %s is neither an RFC 3339 time nor a duration such as 15m", echo(v))
 	}
 	return time.Now().Add(-d), nil
 }
@@ -249,31 +240,22 @@ func limit(q url.Values) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > MaxLimit {
-		return 0, badQuery("limit %s is not a number from 1 to %d", strconv.Quote(clip(v)), MaxLimit)
+		return 0, badQuery("limit %s is not a number from 1 to %d", echo(v), MaxLimit)
 	}
 	return n, nil
 }
 
-func cursorParam(q url.Values) (Cursor, error) {
+func cursorParam(q url.Values) (cursor, error) {
 	v := q.Get(paramCursor)
 	if v == "" {
-		return Cursor{}, nil
+		return cursor{}, nil
 	}
 	c, err := parseCursor(v)
 	if err != nil {
-		return Cursor{}, badQuery("cursor %s is not the next of a page", strconv.Quote(clip(v)))
+		return cursor{}, badQuery("cursor %s is not the next of a page", echo(v))
 	}
 	return c, nil
 }
 
-// clip bounds user text echoed in an error.
-func clip(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	i := 64
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "..."
-}
+// echo bounds and quotes user text echoed in an error.
+func echo(s string) string { return strconv.Quote(clip.String(s, 64)) }

@@ -2,11 +2,11 @@ package monitor
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Backlog reports a queue's size and its oldest item.
@@ -17,19 +17,21 @@ type Backlog interface {
 // WithBacklog shows a queue the service keeps besides the dispatcher, such
 // as a transactional outbox, under name: its size and the age of its
 // oldest item, in the status, api/backlogs and on the page. Repeatable;
-// names must differ. The handler asks b at most once a second, with a
-// timeout of five seconds.
+// names must differ (default: no backlogs). An empty or unprintable name,
+// a nil b or a name given twice is an error. The handler asks b at most
+// once a second, with a timeout of five seconds.
 func WithBacklog(name string, b Backlog) Option {
 	return func(h *Handler) error {
-		if name == "" || b == nil {
-			return errors.New("monitor: backlog needs a name and a Backlog")
-		}
-		if checkText("backlog name", name) != nil {
-			return fmt.Errorf("monitor: backlog name %q is not printable text", clip(name))
+		const opt = "WithBacklog"
+		switch {
+		case name == "" || b == nil:
+			return option.Invalid(opt, echo(name), "needs a name and a Backlog")
+		case checkText("backlog name", name) != nil:
+			return option.Invalid(opt, echo(name), "the name is not printable text")
 		}
 		for _, q := range h.queues.list {
 			if q.name == name {
-				return fmt.Errorf("monitor: backlog %q added twice", name)
+				return option.Invalid(opt, name, "the name is added twice")
 			}
 		}
 		h.queues.list = append(h.queues.list, queue{name, b})

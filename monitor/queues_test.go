@@ -69,18 +69,4 @@ func TestBacklogs(t *testing.T) {
 		t.Errorf("no backlogs: %+v", none.Backlogs)
 	}
 
-	for _, opts := range [][]monitor.Option{
-		{monitor.WithBacklog("", outbox)},
-		{monitor.WithBacklog("x", nil)},
-		{monitor.WithBacklog("x", outbox), monitor.WithBacklog("x", empty)},
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("options %d did not panic", len(opts))
-				}
-			}()
-			monitor.New(r.d, opts...)
-		}()
-	}
 }

@@ -17,10 +17,7 @@ import (
 // counts the same.
 func TestSupersededDeadLetters(t *testing.T) {
 	r := newRig(t, monitor.WithWrites(true))
-	r.records.fail("down")
-	r.dispatch(t, "e1", "WF-1")
-	r.dispatch(t, "e2", "WF-2")
-	r.records.fail("")
+	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
 	r.dispatch(t, "e3", "WF-1") // WF-1 syncs: e1's letter is superseded
 
 	check := func(what string, get func(string, any) (int, string)) {
@@ -45,7 +42,7 @@ func TestSupersededDeadLetters(t *testing.T) {
 		}
 	}
 	check("live", func(p string, v any) (int, string) { return r.get(t, p, v) })
-	later := monitor.New(r.d)
+	later := newHandler(t, r.d)
 	defer later.Close()
 	srv := httptest.NewServer(later)
 	defer srv.Close()

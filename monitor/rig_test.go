@@ -81,7 +81,7 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 		t.Fatal(err)
 	}
 	r.d = synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
-	r.h = monitor.New(r.d, opts...)
+	r.h = newHandler(t, r.d, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))
 	r.srv = httptest.NewServer(mux)
@@ -108,18 +108,43 @@ func (r *rig) dispatch(t *testing.T, id, key string) synclayer.Report {
 	return rep
 }
 
-// get fetches path and decodes the JSON body into v (when not nil); it
-// returns the status code and the raw body.
+// deadLetters dispatches the events given as id, key pairs while records
+// fails with msg, so that each leaves a dead letter at records.
+func (r *rig) deadLetters(t *testing.T, msg string, idKeys ...string) {
+	t.Helper()
+	r.records.fail(msg)
+	for i := 0; i+1 < len(idKeys); i += 2 {
+		r.dispatch(t, idKeys[i], idKeys[i+1])
+	}
+	r.records.fail("")
+}
+
+// do sends a request for path with the headers through the rig's
+// client, decodes a 200 body into v (when not nil), and returns the
+// status code and the raw body.
 func (r *rig) do(t *testing.T, method, path string, hdr http.Header, v any) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, r.url(path), nil)
+	return send(t, r.client, newRequest(t, method, r.url(path), hdr), v)
+}
+
+// newRequest is http.NewRequest with the headers hdr added.
+func newRequest(t *testing.T, method, url string, hdr http.Header) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
-	res, err := r.client.Do(req)
+	return req
+}
+
+// send sends req through client, decodes a 200 body into v (when not
+// nil), and returns the status code and the raw body.
+func send(t *testing.T, client *http.Client, req *http.Request, v any) (int, string) {
+	t.Helper()
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +155,7 @@ func (r *rig) do(t *testing.T, method, path string, hdr http.Header, v any) (int
 	}
 	if v != nil && res.StatusCode == http.StatusOK {
 		if err := json.Unmarshal(b, v); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+			t.Fatalf("%s %s: decode %q: %v", req.Method, req.URL.Path, b, err)
 		}
 	}
 	return res.StatusCode, string(b)
@@ -169,4 +194,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// newHandler is monitor.New for options that are valid.
+func newHandler(t testing.TB, d *synclayer.Dispatcher, opts ...monitor.Option) *monitor.Handler {
+	t.Helper()
+	h, err := monitor.New(d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -18,6 +18,9 @@
 // OpenTelemetry's global one ([otel.GetTracerProvider],
 // [otel.GetMeterProvider]) or, for the propagator, to W3C Trace Context, so
 // New() with no options works and costs nothing until a provider is set.
+// A nil option value means the same default. To turn traces or metrics
+// off, pass OpenTelemetry's no-op provider (packages trace/noop and
+// metric/noop).
 //
 // # Traces
 //

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
@@ -15,62 +14,6 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 )
-
-// ScopeName is the instrumentation scope of the tracer and meter.
-const ScopeName = "github.com/hmsplatform/synclayer/otelsync"
-
-// Attribute keys set on spans and metric points.
-const (
-	AttrEventID     = attribute.Key("synclayer.event.id")
-	AttrEventType   = attribute.Key("synclayer.event.type")
-	AttrEventSource = attribute.Key("synclayer.event.source")
-	AttrConnector   = attribute.Key("synclayer.connector")
-	AttrKey         = attribute.Key("synclayer.key")
-	AttrAttempt     = attribute.Key("synclayer.attempt")
-	AttrRetryIn     = attribute.Key("synclayer.retry_in_ms")
-	AttrStatus      = attribute.Key("synclayer.status")
-	AttrOutcome     = attribute.Key("synclayer.outcome")
-	AttrBreaker     = attribute.Key("synclayer.breaker.state")
-)
-
-// Metric names.
-const (
-	MetricDeliveries      = "synclayer.deliveries"
-	MetricAttemptDuration = "synclayer.attempt.duration"
-	MetricRetries         = "synclayer.retries"
-	MetricInFlight        = "synclayer.events.in_flight"
-	MetricBreakerState    = "synclayer.breaker.state"
-	MetricBreakerChanges  = "synclayer.breaker.transitions"
-	MetricDeadLetters     = "synclayer.dead_letters"
-	MetricConnInFlight    = "synclayer.connector.in_flight"
-	MetricConnPending     = "synclayer.connector.pending"
-)
-
-// Option configures an [Observer].
-type Option func(*config)
-
-type config struct {
-	tp   trace.TracerProvider
-	mp   metric.MeterProvider
-	prop propagation.TextMapPropagator
-}
-
-// WithTracerProvider sets where spans go (default: [otel.GetTracerProvider]).
-func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tp = tp }
-}
-
-// WithMeterProvider sets where metrics go (default: [otel.GetMeterProvider]).
-func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) { c.mp = mp }
-}
-
-// WithPropagator sets how the publisher's trace context is read from
-// Event.Meta (default: the W3C Trace Context propagator, which reads the
-// "traceparent" and "tracestate" entries).
-func WithPropagator(p propagation.TextMapPropagator) Option {
-	return func(c *config) { c.prop = p }
-}
 
 // Observer is a [synclayer.Observer] that emits OpenTelemetry traces and
 // metrics. It also implements [synclayer.EventObserver] and
@@ -121,60 +64,36 @@ var (
 	_ synclayer.BreakerObserver = (*Observer)(nil)
 )
 
-// New returns an Observer. Nil options are ignored. It fails only when the
+// New returns an Observer. A nil option is skipped. It fails only when the
 // meter provider refuses to create an instrument.
 func New(opts ...Option) (*Observer, error) {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	if c.tp == nil {
-		c.tp = otel.GetTracerProvider()
-	}
-	if c.mp == nil {
-		c.mp = otel.GetMeterProvider()
-	}
-	if c.prop == nil {
-		c.prop = propagation.TraceContext{}
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	o := &Observer{
 		tracer: c.tp.Tracer(ScopeName),
 		meter:  c.mp.Meter(ScopeName),
 		prop:   c.prop,
 	}
-	var errs []error
-	add := func(err error) {
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	var err error
-	o.deliveries, err = o.meter.Int64Counter(MetricDeliveries, metric.WithUnit("{delivery}"),
+	var errs [7]error
+	o.deliveries, errs[0] = o.meter.Int64Counter(MetricDeliveries, metric.WithUnit("{delivery}"),
 		metric.WithDescription("Route outcomes, by connector and status (synced, duplicate, stale, pending, failed)."))
-	add(err)
-	o.duration, err = o.meter.Float64Histogram(MetricAttemptDuration, metric.WithUnit("s"),
+	o.duration, errs[1] = o.meter.Float64Histogram(MetricAttemptDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of each call of Connector.Sync, by connector and outcome (ok, error)."),
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
-	add(err)
-	o.retries, err = o.meter.Int64Counter(MetricRetries, metric.WithUnit("{attempt}"),
+	o.retries, errs[2] = o.meter.Int64Counter(MetricRetries, metric.WithUnit("{attempt}"),
 		metric.WithDescription("Attempts after the first one of a route, by connector."))
-	add(err)
-	o.inFlight, err = o.meter.Int64UpDownCounter(MetricInFlight, metric.WithUnit("{event}"),
+	o.inFlight, errs[3] = o.meter.Int64UpDownCounter(MetricInFlight, metric.WithUnit("{event}"),
 		metric.WithDescription("Events being dispatched now."))
-	add(err)
-	o.breakerState, err = o.meter.Int64Gauge(MetricBreakerState, metric.WithUnit("1"),
+	o.breakerState, errs[4] = o.meter.Int64Gauge(MetricBreakerState, metric.WithUnit("1"),
 		metric.WithDescription("Circuit breaker state by connector: 0 closed, 1 open, 2 half-open."))
-	add(err)
-	o.breakerMoves, err = o.meter.Int64Counter(MetricBreakerChanges, metric.WithUnit("{transition}"),
+	o.breakerMoves, errs[5] = o.meter.Int64Counter(MetricBreakerChanges, metric.WithUnit("{transition}"),
 		metric.WithDescription("Circuit breaker state changes, by connector and new state."))
-	add(err)
-	o.dead, err = o.meter.Int64Counter(MetricDeadLetters, metric.WithUnit("{delivery}"),
+	o.dead, errs[6] = o.meter.Int64Counter(MetricDeadLetters, metric.WithUnit("{delivery}"),
 		metric.WithDescription("Routes that failed for good (dead letters), by connector."))
-	add(err)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("otelsync: create instruments: %w", errors.Join(errs...))
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, fmt.Errorf("otelsync: create instruments: %w", err)
 	}
 	return o, nil
 }
@@ -289,33 +208,4 @@ func (o *Observer) ObserveBreaker(ctx context.Context, connector string, from, t
 		span.AddEvent("breaker", trace.WithAttributes(conn,
 			attribute.String("from", from.String()), attribute.String("to", to.String())))
 	}
-}
-
-// WatchDispatcher reports, at each collection, the in-flight attempts and
-// pending routes of every connector of d (from [synclayer.Dispatcher.Status])
-// as the gauges synclayer.connector.in_flight and synclayer.connector.pending.
-// Call the returned function to stop.
-func (o *Observer) WatchDispatcher(d *synclayer.Dispatcher) (stop func() error, err error) {
-	inFlight, err := o.meter.Int64ObservableGauge(MetricConnInFlight, metric.WithUnit("{attempt}"),
-		metric.WithDescription("Attempts under way now, by connector."))
-	if err != nil {
-		return nil, fmt.Errorf("otelsync: create instrument: %w", err)
-	}
-	pending, err := o.meter.Int64ObservableCounter(MetricConnPending, metric.WithUnit("{delivery}"),
-		metric.WithDescription("Routes queued as pending (connector paused or breaker open) since start, by connector."))
-	if err != nil {
-		return nil, fmt.Errorf("otelsync: create instrument: %w", err)
-	}
-	reg, err := o.meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
-		for _, s := range d.Status() {
-			set := metric.WithAttributes(AttrConnector.String(s.Name))
-			obs.ObserveInt64(inFlight, s.InFlight, set)
-			obs.ObserveInt64(pending, s.Pending, set)
-		}
-		return nil
-	}, inFlight, pending)
-	if err != nil {
-		return nil, fmt.Errorf("otelsync: register callback: %w", err)
-	}
-	return reg.Unregister, nil
 }

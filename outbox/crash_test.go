@@ -143,12 +143,8 @@ func (c *relayChild) kill() error {
 // two recording partners must end with one record per key at the newest
 // version.
 func TestRelayCrash(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
-	for _, c := range dbCases {
-		t.Run(c.name, func(t *testing.T) { relayCrash(t, c) })
-	}
+	inParent(t)
+	eachDB(t, relayCrash)
 }
 
 // relayCrash is TestRelayCrash on one database. The parent and the

@@ -18,6 +18,15 @@
 // the bus has accepted it, so it does not grow beyond the backlog, which
 // [Outbox.Backlog] reports (count and age of the oldest).
 //
+// # Configuration
+//
+// [New] takes the database, the [Dialect] and the table, and options:
+// [WithBatch] (events per relay round), [WithLease] (how long a claim
+// lasts), [WithPollInterval], [WithLogger] and [WithoutNotify]. A zero
+// value means the default; an invalid value (a negative number, a lease
+// under 100ms) makes New return an error that names the option and wraps
+// synclayer.ErrInvalidOption. Nothing panics.
+//
 // # What the relay guarantees, and why
 //
 // At least once. A relay claims events by a lease (a row's lease_until

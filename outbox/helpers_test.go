@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -178,4 +179,18 @@ func startRelay(t testing.TB, o *outbox.Outbox, pub synclayer.Publisher) (stop f
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// eachDB runs f on every database, each in a subtest of its own.
+func eachDB(t *testing.T, f func(*testing.T, dbCase)) {
+	for _, c := range dbCases {
+		t.Run(c.name, func(t *testing.T) { f(t, c) })
+	}
+}
+
+// inParent skips a test inside the crash test's child processes.
+func inParent(t *testing.T) {
+	if os.Getenv(crashEnv) != "" {
+		t.Skip("inside the child")
+	}
 }

@@ -94,12 +94,8 @@ func (s *natsServer) stop() {
 // Every committed event must be on the stream, each once. It runs on each
 // database, with a broker of its own.
 func TestBrokerOutage(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
-	for _, c := range dbCases {
-		t.Run(c.name, func(t *testing.T) { brokerOutage(t, c) })
-	}
+	inParent(t)
+	eachDB(t, brokerOutage)
 }
 
 // brokerOutage is TestBrokerOutage on one database, with a broker of its

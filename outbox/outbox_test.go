@@ -35,48 +35,46 @@ func lateCommitEvents(d outbox.Dialect) int {
 // never published; those of a committed one are, and the table is empty
 // afterwards.
 func TestRollbackNeverPublished(t *testing.T) {
-	for _, c := range dbCases {
-		t.Run(c.name, func(t *testing.T) {
-			db := c.open(t)
-			ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(10*time.Millisecond))
-			rec := newRecorder()
-			stop := startRelay(t, ob, rec)
-			ctx := t.Context()
+	eachDB(t, func(t *testing.T, c dbCase) {
+		db := c.open(t)
+		ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(10*time.Millisecond))
+		rec := newRecorder()
+		stop := startRelay(t, ob, rec)
+		ctx := t.Context()
 
-			ev := func(id string) synclayer.Event {
-				return synclayer.Event{ID: id, Type: "WorkflowDeployed", Subject: "WF-1", Data: []byte(`{"n":1}`)}
-			}
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ob.Write(ctx, tx, ev("rolled-1"), ev("rolled-2")); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Rollback(); err != nil {
-				t.Fatal(err)
-			}
-			tx, err = db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ob.Write(ctx, tx, ev("kept-1")); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
-			waitFor(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
-				n, _, err := ob.Backlog(ctx)
-				return err == nil && n == 0
-			})
-			stop()
-			if got := rec.events(); len(got) != 1 || got[0].ID != "kept-1" || string(got[0].Data) != `{"n":1}` || got[0].Subject != "WF-1" {
-				t.Fatalf("published %+v; want only kept-1 with its subject and data", got)
-			}
+		ev := func(id string) synclayer.Event {
+			return synclayer.Event{ID: id, Type: "WorkflowDeployed", Subject: "WF-1", Data: []byte(`{"n":1}`)}
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ob.Write(ctx, tx, ev("rolled-1"), ev("rolled-2")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		tx, err = db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ob.Write(ctx, tx, ev("kept-1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
+		waitFor(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
+			n, _, err := ob.Backlog(ctx)
+			return err == nil && n == 0
 		})
-	}
+		stop()
+		if got := rec.events(); len(got) != 1 || got[0].ID != "kept-1" || string(got[0].Data) != `{"n":1}` || got[0].Subject != "WF-1" {
+			t.Fatalf("published %+v; want only kept-1 with its subject and data", got)
+		}
+	})
 }
 
 // TestLateCommitsNeverSkipped runs 32 writers whose transactions of random
@@ -87,80 +85,78 @@ func TestRollbackNeverPublished(t *testing.T) {
 // version order). The same workload under a naive relay that reads by an
 // increasing id cursor must lose rows: that shows the test can fail.
 func TestLateCommitsNeverSkipped(t *testing.T) {
-	for _, c := range dbCases {
-		t.Run(c.name, func(t *testing.T) {
-			db := c.open(t)
-			n := lateCommitEvents(c.dialect)
-			ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(20*time.Millisecond), outbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
-			w := newWorkload(t, db, c.dialect, ob, n, 32, 500)
-			rec := newRecorder()
-			// SQLite has one writer at a time: a transaction held open
-			// would stop every other writer, and ids commit in order.
-			var commitLate func()
-			if c.dialect != outbox.SQLite {
-				commitLate = w.late(t, func() bool { return rec.distinct() >= 200 })
+	eachDB(t, func(t *testing.T, c dbCase) {
+		db := c.open(t)
+		n := lateCommitEvents(c.dialect)
+		ob := newOutbox(t, db, c.dialect, outbox.WithPollInterval(20*time.Millisecond), outbox.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+		w := newWorkload(t, db, c.dialect, ob, n, 32, 500)
+		rec := newRecorder()
+		// SQLite has one writer at a time: a transaction held open
+		// would stop every other writer, and ids commit in order.
+		var commitLate func()
+		if c.dialect != outbox.SQLite {
+			commitLate = w.late(t, func() bool { return rec.distinct() >= 200 })
+		}
+		start := time.Now()
+		stop1 := startRelay(t, ob, rec)
+		stop2 := startRelay(t, ob, rec)
+		lateDone := make(chan struct{})
+		go func() {
+			defer close(lateDone)
+			if commitLate != nil {
+				commitLate()
 			}
-			start := time.Now()
-			stop1 := startRelay(t, ob, rec)
-			stop2 := startRelay(t, ob, rec)
-			lateDone := make(chan struct{})
-			go func() {
-				defer close(lateDone)
-				if commitLate != nil {
-					commitLate()
-				}
-			}()
-			w.drive(t)
-			<-lateDone
-			waitFor(t, 60*time.Second, func() string {
-				return fmt.Sprintf("%d of %d committed events published", rec.distinct(), len(w.committed))
-			}, func() bool { return rec.distinct() >= len(w.committed) })
-			stop1()
-			stop2()
-			w.check(t, rec.events())
-			if left, _, err := ob.Backlog(context.Background()); err != nil || left != 0 {
-				t.Errorf("backlog after the run: %d, %v; want 0", left, err)
-			}
-			t.Logf("%s: %d committed events (%d rolled back) published by two relays in %v",
-				c.name, len(w.committed), len(w.rolledBack), time.Since(start).Round(time.Millisecond))
+		}()
+		w.drive(t)
+		<-lateDone
+		waitFor(t, 60*time.Second, func() string {
+			return fmt.Sprintf("%d of %d committed events published", rec.distinct(), len(w.committed))
+		}, func() bool { return rec.distinct() >= len(w.committed) })
+		stop1()
+		stop2()
+		w.check(t, rec.events())
+		if left, _, err := ob.Backlog(context.Background()); err != nil || left != 0 {
+			t.Errorf("backlog after the run: %d, %v; want 0", left, err)
+		}
+		t.Logf("%s: %d committed events (%d rolled back) published by two relays in %v",
+			c.name, len(w.committed), len(w.rolledBack), time.Since(start).Round(time.Millisecond))
 
-			if c.dialect == outbox.SQLite {
-				return
+		if c.dialect == outbox.SQLite {
+			return
+		}
+		// The same workload, smaller, under a naive relay.
+		nob := newOutbox(t, db, c.dialect)
+		nw := newWorkload(t, db, c.dialect, nob, min(n, 3000), 32, 500)
+		naive := &naiveRelay{db: db, table: nob.Table(), ph: nw.ph(1), seen: map[string]bool{}}
+		ctx, cancel := context.WithCancel(t.Context())
+		naiveDone := make(chan error, 1)
+		commitLate = nw.late(t, func() bool { return naive.count() >= 200 })
+		go func() { naiveDone <- naive.run(ctx) }()
+		lateDone = make(chan struct{})
+		go func() { defer close(lateDone); commitLate() }()
+		nw.drive(t)
+		<-lateDone
+		cancel()
+		if err := <-naiveDone; err != nil {
+			t.Fatal(err)
+		}
+		// A last pass after every writer is done: what it does not
+		// find now, it never will.
+		if err := naive.pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		skipped := 0
+		for id := range nw.committed {
+			if !naive.seen[id] {
+				skipped++
 			}
-			// The same workload, smaller, under a naive relay.
-			nob := newOutbox(t, db, c.dialect)
-			nw := newWorkload(t, db, c.dialect, nob, min(n, 3000), 32, 500)
-			naive := &naiveRelay{db: db, table: nob.Table(), ph: nw.ph(1), seen: map[string]bool{}}
-			ctx, cancel := context.WithCancel(t.Context())
-			naiveDone := make(chan error, 1)
-			commitLate = nw.late(t, func() bool { return naive.count() >= 200 })
-			go func() { naiveDone <- naive.run(ctx) }()
-			lateDone = make(chan struct{})
-			go func() { defer close(lateDone); commitLate() }()
-			nw.drive(t)
-			<-lateDone
-			cancel()
-			if err := <-naiveDone; err != nil {
-				t.Fatal(err)
-			}
-			// A last pass after every writer is done: what it does not
-			// find now, it never will.
-			if err := naive.pass(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			skipped := 0
-			for id := range nw.committed {
-				if !naive.seen[id] {
-					skipped++
-				}
-			}
-			if naive.seen[nw.run+"-late"] || skipped == 0 {
-				t.Fatalf("the naive relay skipped %d of %d committed events (late one seen: %v); the test cannot tell a naive relay from a correct one",
-					skipped, len(nw.committed), naive.seen[nw.run+"-late"])
-			}
-			t.Logf("%s: a naive id-cursor relay skipped %d of %d committed events, the held-open one included", c.name, skipped, len(nw.committed))
-		})
-	}
+		}
+		if naive.seen[nw.run+"-late"] || skipped == 0 {
+			t.Fatalf("the naive relay skipped %d of %d committed events (late one seen: %v); the test cannot tell a naive relay from a correct one",
+				skipped, len(nw.committed), naive.seen[nw.run+"-late"])
+		}
+		t.Logf("%s: a naive id-cursor relay skipped %d of %d committed events, the held-open one included", c.name, skipped, len(nw.committed))
+	})
 }
 
 // naiveRelay reads an outbox table by an increasing id cursor: the design

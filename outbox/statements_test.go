@@ -103,59 +103,57 @@ func (c dsnConnector) Driver() driver.Driver                        { return c.d
 // TestWriteIsOneStatement counts the statements Write runs: one for 1, 10
 // or 2,000 events, none for no event.
 func TestWriteIsOneStatement(t *testing.T) {
-	for _, c := range dbCases {
-		t.Run(c.name, func(t *testing.T) {
-			var conn driver.Connector
-			switch c.dialect {
-			case outbox.Postgres:
-				cfg, err := pgx.ParseConfig(testenv.Postgres.Need(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				conn = stdlib.GetConnector(*cfg)
-			case outbox.MariaDB:
-				cfg, err := mysql.ParseDSN(testenv.MySQL.Need(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if conn, err = mysql.NewConnector(cfg); err != nil {
-					t.Fatal(err)
-				}
-			default:
-				conn = dsnConnector{d: &sqlite.Driver{}, dsn: "file:" + filepath.Join(t.TempDir(), "count.db")}
+	eachDB(t, func(t *testing.T, c dbCase) {
+		var conn driver.Connector
+		switch c.dialect {
+		case outbox.Postgres:
+			cfg, err := pgx.ParseConfig(testenv.Postgres.Need(t))
+			if err != nil {
+				t.Fatal(err)
 			}
-			var n atomic.Int64
-			db := sql.OpenDB(counting{Connector: conn, n: &n})
-			t.Cleanup(func() { db.Close() })
-			if err := db.PingContext(t.Context()); err != nil {
-				testenv.Unavailable(t, c.name, err)
+			conn = stdlib.GetConnector(*cfg)
+		case outbox.MariaDB:
+			cfg, err := mysql.ParseDSN(testenv.MySQL.Need(t))
+			if err != nil {
+				t.Fatal(err)
 			}
-			ob := newOutbox(t, db, c.dialect)
-			ctx := t.Context()
-			for _, count := range []int{0, 1, 10, 2000} {
-				evs := make([]synclayer.Event, count)
-				for i := range evs {
-					evs[i] = synclayer.Event{ID: fmt.Sprintf("e%d-%d", count, i), Type: "T", Subject: fmt.Sprint(i % 7)}
-				}
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				before := n.Load()
-				if err := ob.Write(ctx, tx, evs...); err != nil {
-					t.Fatal(err)
-				}
-				got := n.Load() - before
-				if err := tx.Commit(); err != nil {
-					t.Fatal(err)
-				}
-				if want := int64(min(count, 1)); got != want {
-					t.Errorf("Write of %d events ran %d statements, want %d", count, got, want)
-				}
+			if conn, err = mysql.NewConnector(cfg); err != nil {
+				t.Fatal(err)
 			}
-			if total, _, err := ob.Backlog(ctx); err != nil || total != 2011 {
-				t.Errorf("Backlog() = %d, %v; want 2011", total, err)
+		default:
+			conn = dsnConnector{d: &sqlite.Driver{}, dsn: "file:" + filepath.Join(t.TempDir(), "count.db")}
+		}
+		var n atomic.Int64
+		db := sql.OpenDB(counting{Connector: conn, n: &n})
+		t.Cleanup(func() { db.Close() })
+		if err := db.PingContext(t.Context()); err != nil {
+			testenv.Unavailable(t, c.name, err)
+		}
+		ob := newOutbox(t, db, c.dialect)
+		ctx := t.Context()
+		for _, count := range []int{0, 1, 10, 2000} {
+			evs := make([]synclayer.Event, count)
+			for i := range evs {
+				evs[i] = synclayer.Event{ID: fmt.Sprintf("e%d-%d", count, i), Type: "T", Subject: fmt.Sprint(i % 7)}
 			}
-		})
-	}
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := n.Load()
+			if err := ob.Write(ctx, tx, evs...); err != nil {
+				t.Fatal(err)
+			}
+			got := n.Load() - before
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if want := int64(min(count, 1)); got != want {
+				t.Errorf("Write of %d events ran %d statements, want %d", count, got, want)
+			}
+		}
+		if total, _, err := ob.Backlog(ctx); err != nil || total != 2011 {
+			t.Errorf("Backlog() = %d, %v; want 2011", total, err)
+		}
+	})
 }

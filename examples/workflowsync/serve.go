@@ -43,7 +43,10 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mon := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
+	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{Addr: addr, Handler: mon}
 	srv.RegisterOnShutdown(func() { mon.Close() })
 	errc := make(chan error, 2)

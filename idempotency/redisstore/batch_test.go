@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,13 +23,7 @@ func openStore(t *testing.T) (*redisstore.Store, *faultHook) {
 	client := newClient(t)
 	hook := &faultHook{}
 	client.AddHook(hook)
-	prefix := "synclayertest:" + strings.ToLower(t.Name()) + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	removePrefix(t, prefix)
-	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, hook
+	return openPrefixed(t, client, uniquePrefix(t)), hook
 }
 
 func claimOf(key, event string, version int64) synclayer.Claim {

@@ -76,12 +76,7 @@ func benchStore(b *testing.B, batched bool) *redisstore.Store {
 	b.Helper()
 	client := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(b)})
 	b.Cleanup(func() { client.Close() })
-	prefix := "synclayerbench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	removePrefix(b, prefix)
-	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openPrefixed(b, client, uniquePrefix(b))
 	if !batched {
 		redisstore.Unbatched(s)
 	}

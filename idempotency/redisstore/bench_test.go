@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 )
 
@@ -22,12 +21,8 @@ func BenchmarkCycle(b *testing.B) {
 	addr := testenv.Redis.Need(b)
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
-	prefix := "synclayerbench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	removePrefix(b, prefix)
-	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		b.Fatal(err)
-	}
+	prefix := uniquePrefix(b)
+	s := openPrefixed(b, client, prefix)
 	ctx := context.Background()
 	var rawT, cycleT, claimT time.Duration
 	b.ResetTimer()

@@ -10,8 +10,9 @@
 // [New] takes any redis.UniversalClient the caller opened (a single node,
 // a failover client or a cluster) and options: [WithPrefix] sets the
 // prefix of every key (default [DefaultPrefix]), so that several
-// applications share one Redis without meeting. There is nothing to
-// migrate and nothing to clean: every key expires by itself.
+// applications share one Redis without meeting; a prefix with a brace is
+// an error that names the option and wraps synclayer.ErrInvalidOption. There
+// is nothing to migrate and nothing to clean: every key expires by itself.
 //
 // # Keys
 //

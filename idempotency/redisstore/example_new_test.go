@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
@@ -22,10 +21,10 @@ func ExampleNew() {
 	fmt.Println(store.Prefix(), err)
 
 	_, err = redisstore.New(client, redisstore.WithPrefix("bad{prefix}:"))
-	fmt.Println(errors.Is(err, redisstore.ErrConfig))
+	fmt.Println(err)
 
 	// Output:
 	// synclayer:idem: <nil>
 	// billing:idem: <nil>
-	// true
+	// redisstore: New: invalid option WithPrefix(bad{prefix}:): contains a brace, which the store uses for hash tags
 }

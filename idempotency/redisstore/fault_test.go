@@ -22,17 +22,8 @@ import (
 // operation, never a false "done", and the store answers truly again once
 // Redis is back.
 func TestConnectionKilledMidClaim(t *testing.T) {
-	addr := testenv.Redis.Need(t)
-	name := "synclayertest-kill-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	prefix := name + ":"
-	removePrefix(t, prefix)
-	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name, MaxRetries: -1})
-	defer client.Close()
-	admin := newClient(t)
-	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPausable(t, "synclayertest-kill-")
+	s := p.s
 	ctx := context.Background()
 	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
 	r, err := s.Claim(ctx, c)
@@ -43,19 +34,7 @@ func TestConnectionKilledMidClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
-		t.Fatal(err)
-	}
-	unpaused := false
-	unpause := func() {
-		if !unpaused {
-			unpaused = true
-			if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
-				t.Errorf("unpause: %v", err)
-			}
-		}
-	}
-	defer unpause()
+	unpause := p.pause(t)
 
 	type outcome struct {
 		r   synclayer.ClaimResult
@@ -66,21 +45,7 @@ func TestConnectionKilledMidClaim(t *testing.T) {
 		r, err := s.Claim(ctx, c)
 		got <- outcome{r, err}
 	}()
-	// Find the store's connection once it waits on the pause, and kill it.
-	deadline := time.Now().Add(4 * time.Second)
-	for {
-		id := blockedClient(t, admin, name)
-		if id != "" {
-			if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the claim never waited on the paused server")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	p.kill(t, "the claim", "")
 	select {
 	case o := <-got:
 		if o.err == nil {
@@ -102,11 +67,70 @@ func TestConnectionKilledMidClaim(t *testing.T) {
 	}
 }
 
-// blockedClient returns the id of the connection named name if it is
-// blocked (by the pause), else "".
-func blockedClient(t *testing.T, admin *redis.Client, name string) string {
+// pausable is a store over a client of its own name, beside an admin
+// client that pauses the server's writes and kills the store's connection
+// while it waits on the pause.
+type pausable struct {
+	s     *redisstore.Store
+	admin *redis.Client
+	name  string
+}
+
+// newPausable opens a pausable store under a prefix made of namePrefix and
+// the time, removed at the end of the test.
+func newPausable(t *testing.T, namePrefix string) *pausable {
 	t.Helper()
-	list, err := admin.ClientList(context.Background()).Result()
+	name := namePrefix + strconv.FormatInt(time.Now().UnixNano(), 36)
+	removePrefix(t, name+":")
+	client := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(t), ClientName: name, MaxRetries: -1})
+	t.Cleanup(func() { client.Close() })
+	s, err := redisstore.New(client, redisstore.WithPrefix(name+":"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pausable{s: s, admin: newClient(t), name: name}
+}
+
+// pause pauses the server's writes for at most 5s and returns the
+// function that ends the pause, which also runs at the end of the test.
+func (p *pausable) pause(t *testing.T) (unpause func()) {
+	t.Helper()
+	ctx := context.Background()
+	if err := p.admin.Do(ctx, "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	unpause = func() {
+		once.Do(func() {
+			if err := p.admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
+				t.Errorf("unpause: %v", err)
+			}
+		})
+	}
+	t.Cleanup(unpause)
+	return unpause
+}
+
+// kill waits until a connection of the store other than the one with id
+// skip is blocked on the pause, kills it, and returns its id.
+func (p *pausable) kill(t *testing.T, what, skip string) string {
+	t.Helper()
+	var id string
+	waitFor(t, what+" blocked on the paused server", func() bool {
+		id = p.blocked(t)
+		return id != "" && id != skip
+	})
+	if err := p.admin.Do(context.Background(), "CLIENT", "KILL", "ID", id).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// blocked returns the id of the store's connection if it is blocked (by
+// the pause), else "".
+func (p *pausable) blocked(t *testing.T) string {
+	t.Helper()
+	list, err := p.admin.ClientList(context.Background()).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +141,7 @@ func blockedClient(t *testing.T, admin *redis.Client, name string) string {
 				fields[k] = v
 			}
 		}
-		if fields["name"] == name && strings.Contains(fields["flags"], "b") {
+		if fields["name"] == p.name && strings.Contains(fields["flags"], "b") {
 			return fields["id"]
 		}
 	}
@@ -231,52 +255,16 @@ func TestMalformedReplies(t *testing.T) {
 // before it failed on its own, and once Redis is back every key is free,
 // as no killed script ever ran.
 func TestConnectionKilledMidBatch(t *testing.T) {
-	addr := testenv.Redis.Need(t)
-	name := "synclayertest-killbatch-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	prefix := name + ":"
-	removePrefix(t, prefix)
-	client := redis.NewClient(&redis.Options{Addr: addr, ClientName: name, MaxRetries: -1})
-	defer client.Close()
-	admin := newClient(t)
-	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPausable(t, "synclayertest-killbatch-")
+	s := p.s
 	ctx := context.Background()
-	if err := admin.Do(ctx, "CLIENT", "PAUSE", 5000, "WRITE").Err(); err != nil {
-		t.Fatal(err)
-	}
-	unpaused := false
-	unpause := func() {
-		if !unpaused {
-			unpaused = true
-			if err := admin.Do(ctx, "CLIENT", "UNPAUSE").Err(); err != nil {
-				t.Errorf("unpause: %v", err)
-			}
-		}
-	}
-	defer unpause()
-	// kill kills the store's connection that waits on the pause, other
-	// than the one with id skip, and returns its id.
-	kill := func(what, skip string) string {
-		t.Helper()
-		var id string
-		waitFor(t, what+" blocked on the paused server", func() bool {
-			id = blockedClient(t, admin, name)
-			return id != "" && id != skip
-		})
-		if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-
+	unpause := p.pause(t)
 	first := make(chan error, 1)
 	go func() {
 		_, err := s.Claim(ctx, claimOf("a", "ea", 1))
 		first <- err
 	}()
-	waitFor(t, "the first claim blocked", func() bool { return blockedClient(t, admin, name) != "" })
+	waitFor(t, "the first claim blocked", func() bool { return p.blocked(t) != "" })
 	errs := make([]error, 8)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -289,11 +277,11 @@ func TestConnectionKilledMidBatch(t *testing.T) {
 		})
 	}
 	waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
-	firstConn := kill("the first claim", "")
+	firstConn := p.kill(t, "the first claim", "")
 	if err := <-first; err == nil || !strings.HasPrefix(err.Error(), `redisstore: claim of connector "conn", key "a"`) {
 		t.Errorf("the killed lone claim: %v, want a named error", err)
 	}
-	kill("the batch", firstConn)
+	p.kill(t, "the batch", firstConn)
 	wg.Wait()
 	for i, err := range errs {
 		want := fmt.Sprintf(`redisstore: claim of connector "conn", key "b%d", event "eb" (in a round trip of 8 operations): `, i)

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -19,23 +18,13 @@ import (
 func TestTwoProcessesShareOneRedis(t *testing.T) {
 	addr := testenv.Redis.Need(t)
 	ctx := t.Context()
-	prefix := fmt.Sprintf("shared:%d:", time.Now().UnixNano())
-	open := func() (*redisstore.Store, *redis.Client) {
+	prefix := uniquePrefix(t)
+	open := func() *redisstore.Store {
 		client := redis.NewClient(&redis.Options{Addr: addr})
 		t.Cleanup(func() { client.Close() })
-		store, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store, client
+		return openPrefixed(t, client, prefix)
 	}
-	first, c1 := open()
-	second, _ := open()
-	t.Cleanup(func() {
-		if keys, _ := c1.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
-			c1.Del(ctx, keys...)
-		}
-	})
+	first, second := open(), open()
 
 	c := synclayer.Claim{
 		Connector: "calendar", Key: "workflow-42", EventID: "evt-1", Version: 3,

@@ -9,35 +9,24 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/clip"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Errors of this package. Failures of Redis are returned wrapped, with the
 // operation, connector and key in the message.
 var (
-	// ErrConfig: a nil client, or a prefix with a brace (braces are the
-	// store's hash tags).
+	// ErrConfig: a nil client.
 	ErrConfig = errors.New("redisstore: invalid configuration")
 	// ErrNoAnswer: a script returned something it never returns; the store
 	// reports it rather than guess.
 	ErrNoAnswer = errors.New("redisstore: unexpected reply from Redis")
 )
-
-// DefaultPrefix is the key prefix when none is set.
-const DefaultPrefix = "synclayer:idem:"
-
-// Option configures a [Store].
-type Option func(*Store)
-
-// WithPrefix sets the prefix of every key the store writes (default
-// [DefaultPrefix]). Stores with different prefixes on one Redis are
-// independent. The prefix must not contain '{' or '}'.
-func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 
 // Store is a [synclayer.Store] in Redis. It is safe for concurrent use, by
 // many goroutines and many processes sharing the Redis.
@@ -59,19 +48,16 @@ var (
 )
 
 // New returns a store over client, which the caller opened and closes: a
-// *redis.Client, a *redis.ClusterClient or any redis.UniversalClient.
+// *redis.Client, a *redis.ClusterClient or any redis.UniversalClient. An
+// invalid option makes it return an error that names the option and wraps
+// synclayer.ErrInvalidOption.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: New needs a client", ErrConfig)
 	}
 	s := &Store{client: client, prefix: DefaultPrefix}
-	for _, o := range opts {
-		if o != nil {
-			o(s)
-		}
-	}
-	if strings.ContainsAny(s.prefix, "{}") {
-		return nil, fmt.Errorf("%w: prefix %q contains a brace", ErrConfig, s.prefix)
+	if err := option.Apply("redisstore: New", s, opts); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -224,10 +210,4 @@ func (s *Store) fail(ctx context.Context, kind opKind, c synclayer.Claim, batch 
 }
 
 // quote quotes a name for an error message, bounded to 64 bytes.
-func quote(s string) string {
-	const max = 64
-	if len(s) > max {
-		return strconv.Quote(s[:max]) + "..." + strconv.Itoa(len(s)) + " bytes"
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return strconv.Quote(clip.String(s, 64)) }

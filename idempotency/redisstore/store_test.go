@@ -2,7 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -43,6 +46,24 @@ func removePrefix(t testing.TB, prefix string) {
 	})
 }
 
+// uniquePrefix is a key prefix no other test or run uses.
+func uniquePrefix(tb testing.TB) string {
+	name := strings.NewReplacer("{", "", "}", "").Replace(strings.ToLower(tb.Name()))
+	return "synclayertest:" + name + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+}
+
+// openPrefixed opens a store over client under prefix, whose keys are
+// removed at the end of the test.
+func openPrefixed(tb testing.TB, client redis.UniversalClient, prefix string) *redisstore.Store {
+	tb.Helper()
+	removePrefix(tb, prefix)
+	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // breakable offers synclayertest.BreakableStore: breaking closes the client.
 type breakable struct {
 	*redisstore.Store
@@ -59,12 +80,6 @@ func TestConformance(t *testing.T) {
 	testenv.Redis.Need(t)
 	synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
 		c := newClient(t)
-		prefix := "synclayertest:" + ns + ":"
-		removePrefix(t, prefix)
-		s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return breakable{s, c}
+		return breakable{openPrefixed(t, c, "synclayertest:"+ns+":"), c}
 	})
 }

@@ -7,9 +7,6 @@ import (
 	"github.com/hmsplatform/synclayer"
 )
 
-// defaultMaxBatch bounds the calls one statement carries.
-const defaultMaxBatch = 256
-
 // opKind is the kind of a store call, and of the lane it goes through.
 type opKind int
 

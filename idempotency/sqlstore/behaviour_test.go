@@ -20,11 +20,7 @@ import (
 // Table names that are not plain identifiers are refused at construction,
 // before any SQL is built from them.
 func TestNewRefusesBadTableNames(t *testing.T) {
-	db, err := sql.Open("sqlite", "file::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memoryDB(t)
 	for _, name := range []string{"", "1abc", "a-b", "a b", "x; DROP TABLE y", `"quoted"`, "schema.table",
 		"ünï", strings.Repeat("a", 58), "a\x00"} {
 		if _, err := sqlstore.New(db, sqlstore.SQLite, name); !errors.Is(err, sqlstore.ErrInvalidTable) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,28 +23,16 @@ func (nopPublisher) Publish(context.Context, synclayer.Event) error { return nil
 // dispatchAll sends n events through d from conc goroutines and returns
 // the time taken.
 func dispatchAll(b *testing.B, d *synclayer.Dispatcher, prefix string, n, conc int) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	ctx := context.Background()
-	t0 := time.Now()
-	for range conc {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				ev := synclayer.Event{ID: fmt.Sprintf("%s-%d", prefix, i), Type: "WorkflowDeployed",
-					Subject: fmt.Sprintf("%s-WF-%d", prefix, i), Data: json.RawMessage(`{"title":"Night shift"}`)}
-				if _, err := d.Dispatch(ctx, ev); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return time.Since(t0)
+	return spread(n, conc, func(i int64) bool {
+		ev := synclayer.Event{ID: fmt.Sprintf("%s-%d", prefix, i), Type: "WorkflowDeployed",
+			Subject: fmt.Sprintf("%s-WF-%d", prefix, i), Data: json.RawMessage(`{"title":"Night shift"}`)}
+		if _, err := d.Dispatch(ctx, ev); err != nil {
+			b.Error(err)
+			return false
+		}
+		return true
+	})
 }
 
 // BenchmarkDispatchStore measures events per second through a Dispatcher
@@ -66,16 +53,7 @@ func BenchmarkDispatchStore(b *testing.B) {
 				var dropped sync.Map
 				_, db := openStore(b, be, table, &dropped)
 				benchPool(db)
-				batched, err := sqlstore.New(db, be.dialect, table)
-				if err != nil {
-					b.Fatal(err)
-				}
-				single, err := sqlstore.New(db, be.dialect, table, sqlstore.WithMaxBatch(1))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer batched.Close()
-				defer single.Close()
+				batched, single := storePair(b, db, be.dialect, table)
 				mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
 					return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
 				})

@@ -76,13 +76,39 @@ func BenchmarkCycle(b *testing.B) {
 				cycleT += t2.Sub(t1)
 			}
 			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(float64(rawT.Nanoseconds())/n, "raw-upsert-ns")
-			b.ReportMetric(float64(cycleT.Nanoseconds())/n, "cycle-ns")
-			b.ReportMetric(float64(claimT.Nanoseconds())/n, "claim-ns")
-			b.ReportMetric(float64(rawT)/float64(cycleT), "of-raw-rate")
+			reportVs(b, "raw-upsert-ns", rawT, "cycle-ns", cycleT, "of-raw-rate")
+			b.ReportMetric(float64(claimT.Nanoseconds())/float64(b.N), "claim-ns")
 		})
 	}
+}
+
+// reportVs reports the time per operation of a baseline and of another
+// way, both run b.N times, and the other's rate as a fraction of the
+// baseline's (ratio).
+func reportVs(b *testing.B, baseName string, base time.Duration, otherName string, other time.Duration, ratio string) {
+	n := float64(b.N)
+	b.ReportMetric(float64(base.Nanoseconds())/n, baseName)
+	b.ReportMetric(float64(other.Nanoseconds())/n, otherName)
+	b.ReportMetric(float64(base)/float64(other), ratio)
+}
+
+// storePair opens two stores over one table of db: one with group commit
+// and one without, closed at the end of the benchmark.
+func storePair(b *testing.B, db *sql.DB, d *sqlstore.Dialect, table string) (batched, single *sqlstore.Store) {
+	b.Helper()
+	batched, err := sqlstore.New(db, d, table)
+	if err != nil {
+		b.Fatal(err)
+	}
+	single, err = sqlstore.New(db, d, table, sqlstore.WithMaxBatch(sqlstore.NoGroupCommit))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		batched.Close()
+		single.Close()
+	})
+	return batched, single
 }
 
 // benchPool sizes a benchmark's pool the same for both sides of a
@@ -96,26 +122,34 @@ func benchPool(db *sql.DB) {
 // runCycles runs n claim-then-complete cycles on s from conc goroutines,
 // each cycle on its own key and event, and returns the time taken.
 func runCycles(b *testing.B, s synclayer.Store, prefix string, n, conc int) time.Duration {
+	ctx := context.Background()
+	return spread(n, conc, func(i int64) bool {
+		c := synclayer.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
+			Version: i, LeaseTTL: time.Minute, Retention: time.Hour}
+		r, err := s.Claim(ctx, c)
+		if err != nil || r.Status != synclayer.ClaimAcquired {
+			b.Errorf("claim: %v, %v", r.Status, err)
+			return false
+		}
+		if err := s.Complete(ctx, c, r.Token); err != nil {
+			b.Error(err)
+			return false
+		}
+		return true
+	})
+}
+
+// spread runs f(1) to f(n) from conc goroutines and returns the time
+// taken; a goroutine stops at the first f that returns false.
+func spread(n, conc int, f func(i int64) bool) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	ctx := context.Background()
 	t0 := time.Now()
 	for range conc {
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				c := synclayer.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
-					Version: i, LeaseTTL: time.Minute, Retention: time.Hour}
-				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired {
-					b.Errorf("claim: %v, %v", r.Status, err)
-					return
-				}
-				if err := s.Complete(ctx, c, r.Token); err != nil {
-					b.Error(err)
+				if i > int64(n) || !f(i) {
 					return
 				}
 			}
@@ -156,16 +190,7 @@ func BenchmarkConcurrentCycle(b *testing.B) {
 				if v.sized {
 					benchPool(db)
 				}
-				batched, err := sqlstore.New(db, be.dialect, table)
-				if err != nil {
-					b.Fatal(err)
-				}
-				single, err := sqlstore.New(db, be.dialect, table, sqlstore.WithMaxBatch(1))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer batched.Close()
-				defer single.Close()
+				batched, single := storePair(b, db, be.dialect, table)
 				runCycles(b, batched, "warm-b", 2*conc, conc) // prepare on every connection
 				runCycles(b, single, "warm-s", 2*conc, conc)
 				const rounds = 4

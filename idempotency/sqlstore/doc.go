@@ -24,6 +24,11 @@
 // [ErrInvalidTable]. [WithCleanupBatch] bounds the statements of
 // [Store.Cleanup].
 //
+// One [Option] type configures both [New] and [NewLog]. A zero value means
+// the default; an invalid value (a negative number or duration) makes the
+// constructor return an error that names the option and wraps
+// synclayer.ErrInvalidOption. Nothing panics.
+//
 // # Schema
 //
 // [Store.Migrate] creates one table (shown for PostgreSQL; the other
@@ -136,7 +141,7 @@
 // caller whose context ends gets the context's error at once: if its call
 // was not sent yet, it is never sent; if it was, the batch runs on for the
 // others (it is not undone), and is cancelled once all of its callers have
-// left. WithMaxBatch(1) turns group commit off: each call is then its
+// left. WithMaxBatch([NoGroupCommit]) turns group commit off: each call is then its
 // own statement on the caller's goroutine.
 //
 // # Pool sizing
@@ -166,7 +171,7 @@
 // commit per batch), on PostgreSQL and MariaDB from a few dozen concurrent
 // calls, with a handful of connections where one statement per call would
 // need one connection per caller. With only a few concurrent callers on a
-// server database, one statement per call (WithMaxBatch(1)) can be as fast
+// server database, one statement per call (WithMaxBatch(NoGroupCommit)) can be as fast
 // or faster, as the server then flushes the commits of many connections
 // together; measure with the package's benchmarks on your own database. Where losing
 // the last moments of commits in a crash of the database is acceptable,
@@ -255,7 +260,7 @@
 // older than its olderThan; dead and failed entries, the dead letters,
 // only past the longer retention set with [WithDeadRetention] (by default
 // never); pending entries never. It deletes in batches of
-// [WithLogCleanupBatch] rows; [Log.RunJanitor] runs it periodically.
+// [WithCleanupBatch] rows; [Log.RunJanitor] runs it periodically.
 //
 // A [Log] is safe for concurrent use by any number of goroutines and
 // processes. Its errors name the dialect, the operation, the table, the

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,50 +19,22 @@ import (
 	"github.com/hmsplatform/synclayer"
 )
 
-// LogOption configures a [Log].
-type LogOption func(*Log)
-
-// WithDeadRetention lets [Log.Cleanup] delete dead and failed entries (the
-// dead letters) once they are older than d, or than Cleanup's own
-// olderThan if that is longer. The default, 0, keeps dead letters until an
-// operator replays them: a replay that succeeds turns them into synced
-// entries, which the usual retention then removes.
-func WithDeadRetention(d time.Duration) LogOption {
-	return func(l *Log) {
-		if d > 0 {
-			l.deadRetention = d
-		}
-	}
-}
-
-// WithLogCleanupBatch sets how many entries one statement of [Log.Cleanup]
-// deletes at most (default 1000).
-func WithLogCleanupBatch(n int) LogOption {
-	return func(l *Log) {
-		if n > 0 {
-			l.batch = n
-		}
-	}
-}
-
 // Log is a [synclayer.DeliveryLog] in a SQL table: one row per (event,
 // connector), so that the dispatcher's dead letters and pending routes
 // survive a restart and are shared by every process on the database. It is
 // safe for concurrent use, by many goroutines and many processes.
 type Log struct {
-	db            *sql.DB
-	dialect       *Dialect
-	table         string
-	batch         int
-	deadRetention time.Duration
+	db      *sql.DB
+	dialect *Dialect
+	table   string
+	config
 
 	put     string // the upsert
 	upsert  string // its ON CONFLICT (ON DUPLICATE KEY) clause
 	columns string // the columns List reads, in scan order
 
-	maxBatch int
-	puts     *lane
-	pool     poolWatch
+	puts *lane
+	pool poolWatch
 
 	mu       sync.Mutex
 	prepared *sql.Stmt // put, prepared on first use
@@ -73,23 +44,6 @@ var (
 	_ synclayer.DeliveryLog = (*Log)(nil)
 	_ synclayer.DurableLog  = (*Log)(nil)
 )
-
-// WithLogMaxBatch bounds how many concurrent Puts one statement carries
-// (default 256). n = 1 turns group commit off: every Put is then its own
-// statement, run on the caller's goroutine.
-func WithLogMaxBatch(n int) LogOption {
-	return func(l *Log) {
-		if n > 0 {
-			l.maxBatch = n
-		}
-	}
-}
-
-// WithLogWarn sets a function that receives the log's warnings, as
-// [WithWarn] does for a [Store].
-func WithLogWarn(f func(error)) LogOption {
-	return func(l *Log) { l.pool.warn = f }
-}
 
 // Durable implements [synclayer.DurableLog]: the entries are in the
 // database, so they survive a restart of the process.
@@ -106,21 +60,17 @@ var logColumns = []string{"id", "event_hash", "conn_hash", "event_id", "event_ty
 // identifier, as for [New], and must not be the table of a [Store]; the
 // log also names its indexes after it (table_u, table_c, table_e). NewLog
 // does not touch the database: call [Log.Migrate] once before use.
-func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...LogOption) (*Log, error) {
-	if db == nil || dialect == nil {
-		return nil, fmt.Errorf("%w: NewLog needs a *sql.DB and a Dialect", ErrConfig)
+func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Log, error) {
+	if err := checkArgs("NewLog", db, dialect, table); err != nil {
+		return nil, err
 	}
-	if !tableName.MatchString(table) {
-		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
+	c, err := newConfig("NewLog", opts)
+	if err != nil {
+		return nil, err
 	}
-	l := &Log{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch}
-	for _, o := range opts {
-		if o != nil {
-			o(l)
-		}
-	}
-	l.pool.db = db
-	l.puts = &lane{kind: opPut, max: l.maxBatch, inflight: 2, run: l.runPuts,
+	l := &Log{db: db, dialect: dialect, table: table, config: c}
+	l.pool = poolWatch{db: db, warn: c.warn}
+	l.puts = &lane{kind: opPut, max: l.maxBatch, inflight: l.inflight, run: l.runPuts,
 		retry: func(ctx context.Context, f func() error) error { return retryOn(ctx, dialect, f) }, after: l.pool.after}
 	ph := make([]string, len(logColumns))
 	set := make([]string, 0, len(logColumns)-1)
@@ -144,28 +94,7 @@ func (l *Log) Table() string { return l.table }
 // idempotent and safe when several processes start at once, as
 // [Store.Migrate] is.
 func (l *Log) Migrate(ctx context.Context) error {
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if l.dialect.lock != "" {
-		h := fnv.New64a()
-		h.Write([]byte("synclayer/sqlstore:" + l.table))
-		id := strconv.FormatInt(int64(h.Sum64()), 10)
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(l.dialect.lock, id)); err != nil {
-			return fmt.Errorf("sqlstore: migrate log %s: lock: %w", l.table, err)
-		}
-	}
-	for _, q := range l.dialect.logSchema {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, l.table)); err != nil {
-			return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: migrate log %s: %w", l.table, err)
-	}
-	return nil
+	return migrate(ctx, l.db, l.dialect, "migrate log "+l.table, l.table, l.dialect.logSchema)
 }
 
 // Put implements [synclayer.DeliveryLog] with one upsert of the row of
@@ -400,7 +329,7 @@ var (
 //     connector resumes.
 //
 // Each statement deletes at most the batch size of entries (see
-// [WithLogCleanupBatch]), so no statement holds many locks; Cleanup runs
+// [WithCleanupBatch]), so no statement holds many locks; Cleanup runs
 // statements until one deletes less than a batch, or ctx ends. Times are
 // the entries' Updated times against this process's clock. olderThan <= 0
 // deletes nothing.
@@ -416,7 +345,7 @@ func (l *Log) Cleanup(ctx context.Context, olderThan time.Duration) (int64, erro
 		args = append(args, nanos(now.Add(-max(l.deadRetention, olderThan))))
 	}
 	q := fmt.Sprintf(l.dialect.logCleanup, l.table, cond, l.dialect.placeholder(len(args)+1))
-	args = append(args, int64(l.batch))
+	args = append(args, int64(l.cleanupBatch))
 	var total int64
 	for {
 		var n int64
@@ -436,7 +365,7 @@ func (l *Log) Cleanup(ctx context.Context, olderThan time.Duration) (int64, erro
 			return total, err
 		}
 		total += n
-		if n < int64(l.batch) {
+		if n < int64(l.cleanupBatch) {
 			return total, nil
 		}
 	}
@@ -446,21 +375,7 @@ func (l *Log) Cleanup(ctx context.Context, olderThan time.Duration) (int64, erro
 // minute) until ctx ends, then returns ctx's error. Errors of a round go to
 // onErr (which may be nil) and do not stop the janitor.
 func (l *Log) RunJanitor(ctx context.Context, every, olderThan time.Duration, onErr func(error)) error {
-	if every <= 0 {
-		every = time.Minute
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := l.Cleanup(ctx, olderThan); err != nil && onErr != nil && ctx.Err() == nil {
-				onErr(err)
-			}
-		}
-	}
+	return janitor(ctx, every, onErr, func(ctx context.Context) error { _, err := l.Cleanup(ctx, olderThan); return err })
 }
 
 // Close releases the log's prepared statement. It does not close the
@@ -506,26 +421,6 @@ func (l *Log) fail(ctx context.Context, op, eventID, connector string, err error
 		return fmt.Errorf("%s: %w (%w)", what, cerr, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
-}
-
-// retryOn runs f, again after errors the dialect reports as rolled back
-// and safe to repeat (a deadlock, a busy database), up to 5 times.
-func retryOn(ctx context.Context, d *Dialect, f func() error) error {
-	wait := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if err == nil || attempt == 5 || d.retryable == nil || !d.retryable(err) {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait *= 2
-	}
 }
 
 // logRowID is the primary key of (event, connector): the first 16 bytes of

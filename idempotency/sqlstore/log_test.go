@@ -21,7 +21,7 @@ import (
 
 // openLog opens a delivery log over table, migrates it, and drops the
 // table at the end of the test (once, whoever opened it first).
-func openLog(t testing.TB, b backend, table string, dropped *sync.Map, opts ...sqlstore.LogOption) (*sqlstore.Log, *sql.DB) {
+func openLog(t testing.TB, b backend, table string, dropped *sync.Map, opts ...sqlstore.Option) (*sqlstore.Log, *sql.DB) {
 	t.Helper()
 	db := openDB(t, b, table)
 	l, err := sqlstore.NewLog(db, b.dialect, table, opts...)
@@ -29,14 +29,7 @@ func openLog(t testing.TB, b backend, table string, dropped *sync.Map, opts ...s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := l.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, loaded := dropped.LoadOrStore(table, true); !loaded {
-		t.Cleanup(func() { dropTable(t, b, table) })
-	}
+	migrated(t, b, table, dropped, l)
 	return l, db
 }
 
@@ -170,8 +163,8 @@ func TestLogCleanup(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			table := uniqueTable("sqllogcl")
 			var dropped sync.Map
-			plain, _ := openLog(t, b, table, &dropped, sqlstore.WithLogCleanupBatch(3))
-			withDead, _ := openLog(t, b, table, &dropped, sqlstore.WithLogCleanupBatch(3), sqlstore.WithDeadRetention(90*time.Minute))
+			plain, _ := openLog(t, b, table, &dropped, sqlstore.WithCleanupBatch(3))
+			withDead, _ := openLog(t, b, table, &dropped, sqlstore.WithCleanupBatch(3), sqlstore.WithDeadRetention(90*time.Minute))
 			ctx := context.Background()
 			now := time.Now()
 			for _, st := range states {
@@ -453,10 +446,7 @@ func BenchmarkLogPut(b *testing.B) {
 				sqlT += time.Since(t1)
 			}
 			b.StopTimer()
-			n := float64(b.N)
-			b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-put-ns")
-			b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-put-ns")
-			b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-rate")
+			reportVs(b, "memory-put-ns", memT, "sql-put-ns", sqlT, "of-memory-rate")
 		})
 	}
 }
@@ -550,8 +540,5 @@ func BenchmarkDispatchWithLog(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	n := float64(b.N)
-	b.ReportMetric(float64(memT.Nanoseconds())/n, "memory-log-ns")
-	b.ReportMetric(float64(sqlT.Nanoseconds())/n, "sql-log-ns")
-	b.ReportMetric(float64(memT)/float64(sqlT), "of-memory-log-rate")
+	reportVs(b, "memory-log-ns", memT, "sql-log-ns", sqlT, "of-memory-log-rate")
 }

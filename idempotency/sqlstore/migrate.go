@@ -18,26 +18,33 @@ import (
 // what the batches use (once per store).
 func (s *Store) Migrate(ctx context.Context) error {
 	s.pool.check(BatchConns(s.inflight))
-	tx, err := s.db.BeginTx(ctx, nil)
+	return migrate(ctx, s.db, s.dialect, "migrate "+s.table, s.table, s.dialect.schema)
+}
+
+// migrate runs the schema statements of table (each with %s for the
+// table's name) in one transaction, under the dialect's migration lock,
+// if it has one. what names the step in errors.
+func migrate(ctx context.Context, db *sql.DB, d *Dialect, what, table string, schema []string) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if s.dialect.lock != "" {
+	if d.lock != "" {
 		h := fnv.New64a()
-		h.Write([]byte("synclayer/sqlstore:" + s.table))
+		h.Write([]byte("synclayer/sqlstore:" + table))
 		id := strconv.FormatInt(int64(h.Sum64()), 10)
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(s.dialect.lock, id)); err != nil {
-			return fmt.Errorf("sqlstore: migrate %s: lock: %w", s.table, err)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(d.lock, id)); err != nil {
+			return fmt.Errorf("sqlstore: %s: lock: %w", what, err)
 		}
 	}
-	for _, q := range s.dialect.schema {
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, s.table)); err != nil {
-			return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, table)); err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", what, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: migrate %s: %w", s.table, err)
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
 	}
 	return nil
 }
@@ -53,7 +60,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 	var total int64
 	var v [nParams]any
-	v[pLim] = s.batch
+	v[pLim] = s.cleanupBatch
 	after := []byte{}
 	for {
 		var upto []byte
@@ -102,19 +109,5 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 // do not stop the janitor. Run it in its own goroutine; cancel ctx to stop
 // it, and it returns once the current round has ended.
 func (s *Store) RunJanitor(ctx context.Context, every time.Duration, onErr func(error)) error {
-	if every <= 0 {
-		every = time.Minute
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := s.Cleanup(ctx); err != nil && onErr != nil && ctx.Err() == nil {
-				onErr(err)
-			}
-		}
-	}
+	return janitor(ctx, every, onErr, func(ctx context.Context) error { _, err := s.Cleanup(ctx); return err })
 }

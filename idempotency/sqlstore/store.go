@@ -9,88 +9,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
-
-// Errors of this package. Failures of the database are returned wrapped,
-// with the operation, connector and key in the message; test them with
-// errors.Is against the driver's errors or context errors.
-var (
-	// ErrInvalidTable: the table name is not a plain SQL identifier.
-	ErrInvalidTable = errors.New("sqlstore: invalid table name")
-	// ErrConfig: a nil *sql.DB or Dialect.
-	ErrConfig = errors.New("sqlstore: invalid configuration")
-	// ErrNoAnswer: the database ran a claim but returned no decision, which
-	// a working database never does. The store reports it rather than guess.
-	ErrNoAnswer = errors.New("sqlstore: database returned no claim decision")
-)
-
-// tableName is a plain identifier, short enough for every dialect once the
-// index suffix is added (PostgreSQL allows 63 bytes).
-var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,56}$`)
-
-// Option configures a [Store].
-type Option func(*Store)
-
-// WithCleanupBatch sets how many expired rows one statement of
-// [Store.Cleanup] deletes at most (default 1000).
-func WithCleanupBatch(n int) Option {
-	return func(s *Store) {
-		if n > 0 {
-			s.batch = n
-		}
-	}
-}
-
-// WithMaxBatch bounds how many concurrent calls of one kind one statement
-// carries (default 256). n = 1 turns group commit off: every call is then
-// its own statement, run on the caller's goroutine.
-func WithMaxBatch(n int) Option {
-	return func(s *Store) {
-		if n > 0 {
-			s.maxBatch = n
-		}
-	}
-}
-
-// WithInflight sets how many batches of one kind (claims, completes,
-// releases, renews) the store sends at once, each on its own connection
-// (default 2). With 1, calls gather only while the one batch is in flight,
-// so batches are largest; a second batch in flight overlaps the
-// database's commit (a disk flush, which it shares between concurrent
-// commits) with the next statement, which pays where commits are slow.
-// The store then uses up to 4*k connections (see [BatchConns]).
-func WithInflight(k int) Option {
-	return func(s *Store) {
-		if k > 0 {
-			s.inflight = k
-		}
-	}
-}
-
-// WithWarn sets a function that receives the store's warnings: that the
-// pool cannot serve its batches ([ErrPoolTooSmall]), or that its
-// connections churn ([ErrPoolChurn]). Each warning is given once. By
-// default warnings are dropped.
-func WithWarn(f func(error)) Option {
-	return func(s *Store) { s.warn = f }
-}
 
 // Store is a [synclayer.Store] in a SQL table. It is safe for concurrent
 // use, by many goroutines and many processes sharing the database.
 type Store struct {
-	db       *sql.DB
-	dialect  *Dialect
-	table    string
-	batch    int
-	maxBatch int
-	inflight int
-	warn     func(error)
+	db      *sql.DB
+	dialect *Dialect
+	table   string
+	config
 
 	claim, completeMark, completeOnly, release, renew, scan, cleanup stmt
 	sql                                                              batchSQL
@@ -121,18 +54,14 @@ var (
 // before use. If db's MaxOpenConns is below the connections the store's
 // batches use (see [BatchConns]), New warns through [WithWarn].
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
-	if db == nil || dialect == nil {
-		return nil, fmt.Errorf("%w: New needs a *sql.DB and a Dialect", ErrConfig)
+	if err := checkArgs("New", db, dialect, table); err != nil {
+		return nil, err
 	}
-	if !tableName.MatchString(table) {
-		return nil, fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
+	c, err := newConfig("New", opts)
+	if err != nil {
+		return nil, err
 	}
-	s := &Store{db: db, dialect: dialect, table: table, batch: 1000, maxBatch: defaultMaxBatch, inflight: 2}
-	for _, o := range opts {
-		if o != nil {
-			o(s)
-		}
-	}
+	s := &Store{db: db, dialect: dialect, table: table, config: c}
 	s.claim = dialect.compile(dialect.claim, table)
 	s.completeMark = dialect.compile(dialect.completeMark, table)
 	s.completeOnly = dialect.compile(dialect.completeOnly, table)
@@ -391,23 +320,7 @@ func (s *Store) Close() error {
 
 // retry runs f, again after errors the dialect reports as rolled back and
 // safe to repeat (a deadlock, a busy database), up to 5 times.
-func (s *Store) retry(ctx context.Context, f func() error) error {
-	wait := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if err == nil || attempt == 5 || s.dialect.retryable == nil || !s.dialect.retryable(err) {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait *= 2
-	}
-}
+func (s *Store) retry(ctx context.Context, f func() error) error { return retryOn(ctx, s.dialect, f) }
 
 // fail wraps err with the operation and names; if ctx has ended, the
 // error also matches ctx.Err() with errors.Is.
@@ -421,10 +334,4 @@ func (s *Store) fail(ctx context.Context, op string, c synclayer.Claim, err erro
 }
 
 // quote quotes a name for an error message, bounded to 64 bytes.
-func quote(s string) string {
-	const max = 64
-	if len(s) > max {
-		return strconv.Quote(s[:max]) + "..." + strconv.Itoa(len(s)) + " bytes"
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return strconv.Quote(clip.String(s, 64)) }

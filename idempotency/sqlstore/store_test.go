@@ -53,24 +53,43 @@ func openDB(t testing.TB, b backend, table string) *sql.DB {
 	return db
 }
 
-// openStore opens a store over table, migrates it, and drops the table at
-// the end of the test (once, whoever opened it first).
-func openStore(t testing.TB, b backend, table string, dropped *sync.Map) (*sqlstore.Store, *sql.DB) {
+// memoryDB opens an in-memory SQLite database, closed at the end of the
+// test, for tests of the constructors, which do not touch it.
+func memoryDB(t testing.TB) *sql.DB {
 	t.Helper()
-	db := openDB(t, b, table)
-	s, err := sqlstore.New(db, b.dialect, table)
+	db, err := sql.Open("sqlite", "file::memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openStore opens a store over table, migrates it, and drops the table at
+// the end of the test (once, whoever opened it first).
+func openStore(t testing.TB, b backend, table string, dropped *sync.Map, opts ...sqlstore.Option) (*sqlstore.Store, *sql.DB) {
+	t.Helper()
+	db := openDB(t, b, table)
+	s, err := sqlstore.New(db, b.dialect, table, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrated(t, b, table, dropped, s)
+	return s, db
+}
+
+// migrated migrates m, the store or log of table, and drops the table at
+// the end of the test (once, whoever migrated it first).
+func migrated(t testing.TB, b backend, table string, dropped *sync.Map, m interface{ Migrate(context.Context) error }) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.Migrate(ctx); err != nil {
+	if err := m.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, loaded := dropped.LoadOrStore(table, true); !loaded {
 		t.Cleanup(func() { dropTable(t, b, table) })
 	}
-	return s, db
 }
 
 func dropTable(t testing.TB, b backend, table string) {
@@ -101,32 +120,23 @@ func (b breakable) BreakConnection(t *testing.T) {
 }
 
 // TestConformance runs synclayertest.TestStore on every backend.
-func TestConformance(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			var dropped sync.Map
-			synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
-				s, db := openStore(t, b, ns, &dropped)
-				return breakable{s, db}
-			})
-		})
-	}
-}
+func TestConformance(t *testing.T) { conformance(t) }
 
 // TestConformanceUnbatched runs synclayertest.TestStore on every backend
-// with group commit off (WithMaxBatch(1)), the single-statement path.
+// with group commit off (WithMaxBatch(NoGroupCommit)), the single-statement path.
 func TestConformanceUnbatched(t *testing.T) {
+	conformance(t, sqlstore.WithMaxBatch(sqlstore.NoGroupCommit))
+}
+
+// conformance runs synclayertest.TestStore on every backend, with stores
+// made with opts.
+func conformance(t *testing.T, opts ...sqlstore.Option) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			var dropped sync.Map
 			synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
-				_, db := openStore(t, b, ns, &dropped)
-				s, err := sqlstore.New(db, b.dialect, ns, sqlstore.WithMaxBatch(1))
-				if err != nil {
-					t.Fatal(err)
-				}
+				s, db := openStore(t, b, ns, &dropped, opts...)
 				return breakable{s, db}
 			})
 		})

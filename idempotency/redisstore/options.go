@@ -1,0 +1,29 @@
+package redisstore
+
+import (
+	"strings"
+
+	"github.com/hmsplatform/synclayer/internal/option"
+)
+
+// Option configures a [Store]. A zero value means the default; an invalid
+// value makes [New] return an error that names the option and wraps
+// synclayer.ErrInvalidOption.
+type Option func(*Store) error
+
+// DefaultPrefix is the key prefix when none is set.
+const DefaultPrefix = "synclayer:idem:"
+
+// WithPrefix sets the prefix of every key the store writes (default, and
+// for "", [DefaultPrefix]). Stores with different prefixes on one Redis
+// are independent. A prefix with '{' or '}' is an error: braces are the
+// store's hash tags.
+func WithPrefix(p string) Option {
+	return func(s *Store) error {
+		if strings.ContainsAny(p, "{}") {
+			return option.Invalid("WithPrefix", p, "contains a brace, which the store uses for hash tags")
+		}
+		s.prefix = option.Default(p, DefaultPrefix)
+		return nil
+	}
+}

@@ -1,0 +1,44 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/internal/option"
+)
+
+// One Option type serves New and NewLog: zero values mean the defaults,
+// and an invalid value makes either constructor return an error that names
+// the option and wraps ErrInvalid.
+func TestOptions(t *testing.T) {
+	db := memoryDB(t)
+	zero := []sqlstore.Option{sqlstore.WithCleanupBatch(0), sqlstore.WithMaxBatch(0), sqlstore.WithInflight(0),
+		sqlstore.WithWarn(nil), sqlstore.WithDeadRetention(0), nil}
+	if _, err := sqlstore.New(db, sqlstore.SQLite, "t", zero...); err != nil {
+		t.Errorf("New with zero options: %v", err)
+	}
+	if _, err := sqlstore.NewLog(db, sqlstore.SQLite, "l", zero...); err != nil {
+		t.Errorf("NewLog with zero options: %v", err)
+	}
+	for _, c := range []struct {
+		opt  sqlstore.Option
+		name string
+	}{
+		{sqlstore.WithCleanupBatch(-1), "WithCleanupBatch"},
+		{sqlstore.WithMaxBatch(-1), "WithMaxBatch"},
+		{sqlstore.WithInflight(-1), "WithInflight"},
+		{sqlstore.WithDeadRetention(-time.Hour), "WithDeadRetention"},
+	} {
+		_, err := sqlstore.New(db, sqlstore.SQLite, "t", c.opt)
+		if !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "sqlstore: New: invalid option "+c.name+"(") {
+			t.Errorf("New with %s: %v, want an error naming it that wraps ErrInvalid", c.name, err)
+		}
+		_, err = sqlstore.NewLog(db, sqlstore.SQLite, "l", c.opt)
+		if !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "sqlstore: NewLog: invalid option "+c.name+"(") {
+			t.Errorf("NewLog with %s: %v, want an error naming it that wraps ErrInvalid", c.name, err)
+		}
+	}
+}
