@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
@@ -126,13 +127,13 @@ func checkKey(key string) error {
 // Sync upserts or deletes the feature of rec.Key; see the package doc.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	if err := checkKey(rec.Key); err != nil {
-		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 	}
 	var feat wireFeature
 	if !rec.Delete {
 		f, err := c.feature(rec)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, partner.ErrPayload, err))
 		}
 		feat = f
 	}
@@ -308,14 +309,14 @@ func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
 	if len(ed.adds) > 0 {
 		b, err := json.Marshal(ed.adds)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("adds", string(b))
 	}
 	if len(ed.updates) > 0 {
 		b, err := json.Marshal(ed.updates)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("updates", string(b))
 	}
@@ -409,15 +410,15 @@ func (c *Connector) post(ctx context.Context, op, u string, form url.Values, out
 		return err
 	}
 	if jerr != nil {
-		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: response is not JSON: %w", op, jerr)))
+		return httpx.Wrap(c.cls.New(req, resp, body, partner.ErrUnavailable, fmt.Errorf("%s: response is not JSON: %w", op, jerr)))
 	}
 	if len(body) >= maxResponse {
-		return httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrUnavailable, fmt.Errorf("%s: response over %d bytes", op, maxResponse)))
+		return httpx.Wrap(c.cls.New(req, resp, nil, partner.ErrUnavailable, fmt.Errorf("%s: response over %d bytes", op, maxResponse)))
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(out); err != nil {
-		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err)))
+		return httpx.Wrap(c.cls.New(req, resp, body, partner.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err)))
 	}
 	return nil
 }
@@ -439,7 +440,7 @@ func (c *Connector) apiErr(ae *APIError, _ []byte) error {
 // malformed reports a response that does not say what it should; the
 // request may or may not have been applied, so it is retryable.
 func (c *Connector) malformed(op string, err error) error {
-	e := c.cls.New(nil, nil, nil, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err))
+	e := c.cls.New(nil, nil, nil, partner.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err))
 	return httpx.Wrap(e)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"go.uber.org/goleak"
 )
 
@@ -263,7 +264,7 @@ func TestWhereClauseInjection(t *testing.T) {
 	}
 	// Keys a where clause cannot carry safely are refused up front.
 	err := c.Sync(t.Context(), synclayer.Record{Key: `a\' OR 1=1`, Payload: arcgis.Feature{}})
-	if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 		t.Errorf("backslash key: %v", err)
 	}
 }
@@ -276,15 +277,15 @@ func TestErrorsInBodies(t *testing.T) {
 		is        error
 		text      string
 	}{
-		{"error in 200, 500", fakeFault{op: "query", body: `{"error":{"code":500,"message":"Unable to complete operation.","details":[]}}`}, true, arcgis.ErrUnavailable, "error 500: Unable to complete operation."},
-		{"error in 200, 503 on edit", fakeFault{op: "applyEdits", body: `{"error":{"code":503,"message":"Service unavailable","details":[]}}`}, true, arcgis.ErrUnavailable, "error 503"},
-		{"error in 200, 400", fakeFault{op: "applyEdits", body: `{"error":{"code":400,"message":"Cannot perform operation.","details":["Field NAME too long"]}}`}, false, arcgis.ErrRejected, "Field NAME too long"},
-		{"error in 200, 404", fakeFault{op: "query", body: `{"error":{"code":404,"message":"Service not found"}}`}, false, arcgis.ErrNotFound, "Service not found"},
-		{"status failed", fakeFault{op: "query", body: `{"status":"failed","code":500}`}, true, arcgis.ErrUnavailable, "error 500"},
-		{"error with HTTP 500", fakeFault{op: "query", status: 500, body: `{"error":{"code":400,"message":"Invalid parameters"}}`}, false, arcgis.ErrRejected, "Invalid parameters"},
-		{"HTTP 503 with HTML", fakeFault{op: "query", status: 503, body: `<html>down</html>`, header: map[string][]string{"Retry-After": {"2"}}}, true, arcgis.ErrUnavailable, "503"},
-		{"HTML in 200", fakeFault{op: "query", body: `<html>login</html>`}, true, arcgis.ErrUnavailable, "not JSON"},
-		{"missing results", fakeFault{op: "applyEdits", body: `{"addResults":[]}`}, true, arcgis.ErrUnavailable, "0 addResults for 1 add"},
+		{"error in 200, 500", fakeFault{op: "query", body: `{"error":{"code":500,"message":"Unable to complete operation.","details":[]}}`}, true, partner.ErrUnavailable, "error 500: Unable to complete operation."},
+		{"error in 200, 503 on edit", fakeFault{op: "applyEdits", body: `{"error":{"code":503,"message":"Service unavailable","details":[]}}`}, true, partner.ErrUnavailable, "error 503"},
+		{"error in 200, 400", fakeFault{op: "applyEdits", body: `{"error":{"code":400,"message":"Cannot perform operation.","details":["Field NAME too long"]}}`}, false, partner.ErrRejected, "Field NAME too long"},
+		{"error in 200, 404", fakeFault{op: "query", body: `{"error":{"code":404,"message":"Service not found"}}`}, false, partner.ErrNotFound, "Service not found"},
+		{"status failed", fakeFault{op: "query", body: `{"status":"failed","code":500}`}, true, partner.ErrUnavailable, "error 500"},
+		{"error with HTTP 500", fakeFault{op: "query", status: 500, body: `{"error":{"code":400,"message":"Invalid parameters"}}`}, false, partner.ErrRejected, "Invalid parameters"},
+		{"HTTP 503 with HTML", fakeFault{op: "query", status: 503, body: `<html>down</html>`, header: map[string][]string{"Retry-After": {"2"}}}, true, partner.ErrUnavailable, "503"},
+		{"HTML in 200", fakeFault{op: "query", body: `<html>login</html>`}, true, partner.ErrUnavailable, "not JSON"},
+		{"missing results", fakeFault{op: "applyEdits", body: `{"addResults":[]}`}, true, partner.ErrUnavailable, "0 addResults for 1 add"},
 		{"partial failure, permanent", fakeFault{op: "applyEdits", featureCode: 1000}, false, arcgis.ErrEdit, "add failed: error 1000: Unable to edit"},
 		{"partial failure, retryable", fakeFault{op: "applyEdits", featureCode: 503}, true, arcgis.ErrEdit, "error 503"},
 	}
@@ -323,7 +324,7 @@ func TestRetryAfterHint(t *testing.T) {
 	c := newConnector(t, f, nil)
 	f.inject(fakeFault{op: "query", status: 429, body: `{}`, header: map[string][]string{"Retry-After": {"7"}}})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
-	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, arcgis.ErrRateLimited) {
+	if d, ok := synclayer.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, partner.ErrRateLimited) {
 		t.Errorf("hint %v %v: %v", d, ok, err)
 	}
 }
@@ -417,7 +418,7 @@ func TestInvalidPayloads(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 1, Payload: tc.payload})
-		if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
@@ -175,8 +176,8 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		}
 		// 412: changed since we read it; read again.
 	}
-	e := &httpx.Error{Prefix: "caldav", Method: http.MethodPut, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
-		Status: fmt.Sprintf("412 Precondition Failed %d times in a row (changed concurrently)", c.cfg.MaxConflicts), Kind: httpx.ErrConflict}
+	e := &partner.Error{Prefix: "caldav", Method: http.MethodPut, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
+		Status: fmt.Sprintf("412 Precondition Failed %d times in a row (changed concurrently)", c.cfg.MaxConflicts), Kind: partner.ErrConflict}
 	return e // retryable: the next attempt reads again
 }
 
@@ -201,13 +202,13 @@ func (c *Connector) get(ctx context.Context, target, key string) (stored, string
 	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
-		return stored{}, "", false, httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrRejected,
+		return stored{}, "", false, httpx.Wrap(c.cls.New(req, resp, nil, partner.ErrRejected,
 			errors.New("the server sent no ETag, so the object cannot be updated safely")))
 	}
 	s := parse(body)
 	if other, ok := s.otherKey(key); ok {
 		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %s: %w: it holds key %q, not %q",
-			httpx.RedactURL(req.URL, false), ErrKeyMismatch, other, key))
+			httpx.RedactURL(req.URL, false), partner.ErrKeyMismatch, other, key))
 	}
 	return s, etag, true, nil
 }
@@ -243,7 +244,7 @@ func (c *Connector) put(ctx context.Context, target string, body []byte, etag st
 			}
 			cause = errors.New("multi-status answer to PUT: the object was not stored")
 		}
-		return false, httpx.Wrap(c.cls.New(req, resp, b, httpx.ErrConflict, cause))
+		return false, httpx.Wrap(c.cls.New(req, resp, b, partner.ErrConflict, cause))
 	}
 	if err := c.cls.Check(req, resp, nil); err != nil {
 		return false, err
@@ -277,7 +278,7 @@ func (c *Connector) remove(ctx context.Context, target, etag string) (bool, erro
 }
 
 func (c *Connector) invalid(key string, err error) error {
-	return synclayer.Permanent(fmt.Errorf("caldav: key %q: %w: %w", key, ErrInvalidPayload, err))
+	return synclayer.Permanent(fmt.Errorf("caldav: key %q: %w: %w", key, partner.ErrPayload, err))
 }
 
 func mustParse(s string) *url.URL {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 )
 
@@ -91,7 +92,7 @@ func TestInvalidPayloads(t *testing.T) {
 		{"all-day end not after", caldav.Event{Start: day, End: day.Add(3 * time.Hour), AllDay: true}, "exclusive"},
 	} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
-		if !errors.Is(err, caldav.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -139,7 +140,7 @@ func TestBasicAuth(t *testing.T) {
 	const wrong = "wrong-password-99"
 	bad, _ := caldav.New(caldav.Config{CollectionURL: cal, HTTPClient: &http.Client{Transport: caldavtest.BasicAuth(http.DefaultTransport, "alice", wrong)}})
 	err = bad.Sync(t.Context(), synclayer.Record{Key: "k", Payload: caldav.Event{Summary: "y", Start: stamp}})
-	if !errors.Is(err, caldav.ErrUnauthorized) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
+	if !errors.Is(err, partner.ErrUnauthorized) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
 		t.Errorf("%v", err)
 	}
 	if strings.Contains(err.Error(), wrong) {
@@ -158,7 +159,7 @@ func TestBearerTokenRedacted(t *testing.T) {
 	client := &http.Client{Transport: bearer{token}}
 	c, _ := caldav.New(caldav.Config{CollectionURL: srv.URL + "/cal/", HTTPClient: client})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: caldav.Event{Summary: "x", Start: stamp}})
-	if !errors.Is(err, caldav.ErrUnauthorized) || strings.Contains(err.Error(), token) {
+	if !errors.Is(err, partner.ErrUnauthorized) || strings.Contains(err.Error(), token) {
 		t.Errorf("%v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
@@ -188,7 +189,7 @@ func (c *Connector) get(ctx context.Context, id, key string) (*calendar.Event, e
 	}
 	if cur.ExtendedProperties != nil {
 		if k, ok := cur.ExtendedProperties.Private[PropertyKey]; ok && k != key {
-			return nil, synclayer.Permanent(fmt.Errorf("googlecalendar: event %s in calendar %q: %w: it holds key %q, not %q", id, c.cfg.CalendarID, ErrKeyMismatch, k, key))
+			return nil, synclayer.Permanent(fmt.Errorf("googlecalendar: event %s in calendar %q: %w: it holds key %q, not %q", id, c.cfg.CalendarID, partner.ErrKeyMismatch, k, key))
 		}
 	}
 	return cur, nil
@@ -198,7 +199,7 @@ func (c *Connector) get(ctx context.Context, id, key string) (*calendar.Event, e
 // the dispatcher comes back later.
 func (c *Connector) conflict(id, key string) error {
 	return &Error{Op: "update", CalendarID: c.cfg.CalendarID, EventID: id, Key: key, Code: 412,
-		Reasons: []string{"conditionNotMet"}, Message: fmt.Sprintf("changed concurrently %d times in a row", c.cfg.MaxConflicts), Kind: ErrConflict}
+		Reasons: []string{"conditionNotMet"}, Message: fmt.Sprintf("changed concurrently %d times in a row", c.cfg.MaxConflicts), Kind: partner.ErrConflict}
 }
 
 // newer reports whether the stored event holds a newer version than rec.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -196,7 +197,7 @@ func TestConcurrentChangeRereads(t *testing.T) {
 	// Endless concurrent changes: a retryable conflict after MaxConflicts.
 	f.inject(calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("three")})
-	if !errors.Is(err, googlecalendar.ErrConflict) || synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrConflict) || synclayer.IsPermanent(err) {
 		t.Errorf("%v", err)
 	}
 }
@@ -270,21 +271,21 @@ func TestErrorClasses(t *testing.T) {
 		retryable bool
 		kind      error
 	}{
-		{429, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "userRateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "quotaExceeded", true, googlecalendar.ErrRateLimited},
-		{500, "backendError", true, googlecalendar.ErrUnavailable},
-		{502, "badGateway", true, googlecalendar.ErrUnavailable},
-		{503, "backendError", true, googlecalendar.ErrUnavailable},
-		{504, "gatewayTimeout", true, googlecalendar.ErrUnavailable},
-		{400, "invalid", false, googlecalendar.ErrRejected},
-		{400, "timeRangeEmpty", false, googlecalendar.ErrRejected},
-		{401, "authError", false, googlecalendar.ErrUnauthorized},
-		{403, "forbiddenForNonOrganizer", false, googlecalendar.ErrUnauthorized},
-		{403, "forbidden", false, googlecalendar.ErrUnauthorized},
-		{404, "notFound", false, googlecalendar.ErrNotFound},
-		{409, "conflict", false, googlecalendar.ErrConflict},
+		{429, "rateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "rateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "userRateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "quotaExceeded", true, partner.ErrRateLimited},
+		{500, "backendError", true, partner.ErrUnavailable},
+		{502, "badGateway", true, partner.ErrUnavailable},
+		{503, "backendError", true, partner.ErrUnavailable},
+		{504, "gatewayTimeout", true, partner.ErrUnavailable},
+		{400, "invalid", false, partner.ErrRejected},
+		{400, "timeRangeEmpty", false, partner.ErrRejected},
+		{401, "authError", false, partner.ErrUnauthorized},
+		{403, "forbiddenForNonOrganizer", false, partner.ErrUnauthorized},
+		{403, "forbidden", false, partner.ErrUnauthorized},
+		{404, "notFound", false, partner.ErrNotFound},
+		{409, "conflict", false, partner.ErrConflict},
 	}
 	for _, op := range []string{"POST", "GET", "PUT"} {
 		for _, tc := range cases {
@@ -347,7 +348,7 @@ func TestDeleteErrors(t *testing.T) {
 	}
 	f.inject(calFault{method: "DELETE", code: 403, reason: "forbiddenForNonOrganizer"})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true})
-	if !synclayer.IsPermanent(err) || !errors.Is(err, googlecalendar.ErrUnauthorized) || !strings.Contains(err.Error(), "delete event") {
+	if !synclayer.IsPermanent(err) || !errors.Is(err, partner.ErrUnauthorized) || !strings.Contains(err.Error(), "delete event") {
 		t.Errorf("403: %v", err)
 	}
 	f.inject(calFault{method: "DELETE", code: 412, reason: "conditionNotMet"})
@@ -366,7 +367,7 @@ func TestKeyMismatchIsRefused(t *testing.T) {
 		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"synclayerKey": "other"}}})
 	for _, del := range []bool{false, true} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: del, Payload: meetingEvent("mine")})
-		if !errors.Is(err, googlecalendar.ErrKeyMismatch) || !synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrKeyMismatch) || !synclayer.IsPermanent(err) {
 			t.Errorf("delete=%v: %v", del, err)
 		}
 	}
@@ -380,7 +381,7 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	c := newConnector(t, f)
 	f.srv.Close()
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
-	if !errors.Is(err, googlecalendar.ErrNetwork) || synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrNetwork) || synclayer.IsPermanent(err) {
 		t.Errorf("%v", err)
 	}
 }
@@ -409,7 +410,7 @@ func TestPayloadValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
-		if !errors.Is(err, googlecalendar.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
@@ -41,13 +42,13 @@ func (a *attempts) waits() []time.Duration {
 
 // setup wires a rest connector for p into a dispatcher routing "Push"
 // events whose Subject is the key and version 1.
-func setup(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs synclayer.Observer) *synclayer.Dispatcher {
+func setup(t *testing.T, p *fakePartner, policy synclayer.RetryPolicy, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
 	return setupTimeout(t, p, policy, obs, 300*time.Millisecond)
 }
 
 // setupTimeout is setup with the given per-attempt timeout.
-func setupTimeout(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs synclayer.Observer, timeout time.Duration) *synclayer.Dispatcher {
+func setupTimeout(t *testing.T, p *fakePartner, policy synclayer.RetryPolicy, obs synclayer.Observer, timeout time.Duration) *synclayer.Dispatcher {
 	t.Helper()
 	conn, err := rest.New(rest.Config{BaseURL: p.srv.URL, Name: "records"})
 	if err != nil {
@@ -169,7 +170,7 @@ func TestRedirectToGetIsPermanent(t *testing.T) {
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	res := push(t, setup(t, p, fastRetry, nil), "WF-1")
-	if res.Status != synclayer.StatusFailed || res.Attempts != 1 || !errors.Is(res.Err, rest.ErrRejected) {
+	if res.Status != synclayer.StatusFailed || res.Attempts != 1 || !errors.Is(res.Err, partner.ErrRejected) {
 		t.Fatalf("status %v after %d attempts: %v", res.Status, res.Attempts, res.Err)
 	}
 	if got := p.versions("WF-1"); len(got) != 0 {

@@ -35,10 +35,10 @@ type seen struct {
 	Body         []byte
 }
 
-// partner is a records API on an httptest server: PUT and PATCH upsert the
+// fakePartner is a records API on an httptest server: PUT and PATCH upsert the
 // record at /records/{key}, POST appends one (so a non-idempotent client
 // shows as duplicates), DELETE removes them.
-type partner struct {
+type fakePartner struct {
 	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -49,11 +49,11 @@ type partner struct {
 	conns  atomic.Int32 // connections opened
 }
 
-func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
 
 // newPartnerBehind serves the partner through wrap (a chaos handler, say).
-func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
-	p := &partner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakePartner {
+	p := &fakePartner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
 	var h http.Handler = p
 	if wrap != nil {
 		h = wrap(p)
@@ -70,13 +70,13 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partn
 }
 
 // inject queues faults for the next requests, one each.
-func (p *partner) inject(fs ...fault) {
+func (p *fakePartner) inject(fs ...fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append(p.faults, fs...)
 }
 
-func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -137,7 +137,7 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // versions returns the version of each record held for key.
-func (p *partner) versions(key string) []int64 {
+func (p *fakePartner) versions(key string) []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := []int64{}
@@ -151,13 +151,13 @@ func (p *partner) versions(key string) []int64 {
 	return out
 }
 
-func (p *partner) requests() []seen {
+func (p *fakePartner) requests() []seen {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]seen(nil), p.seen...)
 }
 
-func (p *partner) writesTo(key string) int {
+func (p *fakePartner) writesTo(key string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.writes[key]
@@ -198,7 +198,7 @@ func stall(_ http.ResponseWriter, r *http.Request, _ func() int) {
 }
 
 // failures maps the conformance suite's failures to faults.
-func (p *partner) fail(f synclayertest.Failure, times int) bool {
+func (p *fakePartner) fail(f synclayertest.Failure, times int) bool {
 	var fl fault
 	switch f {
 	case synclayertest.FailRetryable:
@@ -218,6 +218,6 @@ func (p *partner) fail(f synclayertest.Failure, times int) bool {
 	return true
 }
 
-func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+func (p *fakePartner) lookup(_ context.Context, key string) ([]int64, error) {
 	return p.versions(key), nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
@@ -184,7 +185,7 @@ func (c *Connector) body(p any) ([]byte, error) {
 	raw := false
 	switch v := p.(type) {
 	case nil:
-		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
+		return nil, fmt.Errorf("rest: %w: no payload (nil)", partner.ErrPayload)
 	case json.RawMessage:
 		b, raw = v, true
 	case []byte:
@@ -192,14 +193,14 @@ func (c *Connector) body(p any) ([]byte, error) {
 	default:
 		var err error
 		if b, err = json.Marshal(p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+			return nil, fmt.Errorf("rest: %w: %w", partner.ErrPayload, err)
 		}
 	}
 	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("rest: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
 	}
 	if raw && !json.Valid(b) {
-		return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, p)
+		return nil, fmt.Errorf("rest: %w: %T is not valid JSON", partner.ErrPayload, p)
 	}
 	return b, nil
 }

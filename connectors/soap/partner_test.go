@@ -46,8 +46,8 @@ type call struct {
 
 type fault func(w http.ResponseWriter, r *http.Request, apply func())
 
-// partner is a SOAP records service on an httptest server.
-type partner struct {
+// fakePartner is a SOAP records service on an httptest server.
+type fakePartner struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	recs   map[string]UpsertRecord
@@ -55,11 +55,11 @@ type partner struct {
 	faults []fault
 }
 
-func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
 
 // newPartnerBehind serves the partner through wrap (a chaos handler).
-func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
-	p := &partner{recs: map[string]UpsertRecord{}}
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakePartner {
+	p := &fakePartner{recs: map[string]UpsertRecord{}}
 	var h http.Handler = p
 	if wrap != nil {
 		h = wrap(p)
@@ -69,7 +69,7 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partn
 	return p
 }
 
-func (p *partner) inject(fs ...fault) {
+func (p *fakePartner) inject(fs ...fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = append(p.faults, fs...)
@@ -110,7 +110,7 @@ func parse(raw []byte) (call, error) {
 	return c, nil
 }
 
-func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -198,7 +198,7 @@ func lostResponse(w http.ResponseWriter, _ *http.Request, apply func()) {
 
 func stall(_ http.ResponseWriter, r *http.Request, _ func()) { <-r.Context().Done() }
 
-func (p *partner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
+func (p *fakePartner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
 	return func(f synclayertest.Failure, times int) bool {
 		var fl fault
 		switch f {
@@ -220,7 +220,7 @@ func (p *partner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
 	}
 }
 
-func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+func (p *fakePartner) lookup(_ context.Context, key string) ([]int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r, ok := p.recs[key]; ok {
@@ -229,7 +229,7 @@ func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
 	return []int64{}, nil
 }
 
-func (p *partner) requests() []call {
+func (p *fakePartner) requests() []call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]call(nil), p.calls...)

@@ -15,6 +15,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
@@ -97,7 +98,7 @@ func TestContractDelete(t *testing.T) {
 	}
 	noDelete, _ := mockConn(t, soap.Config{})
 	err := noDelete.Sync(context.Background(), synclayer.Record{Key: "WF-1", Delete: true})
-	if !errors.Is(err, soap.ErrPayload) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 		t.Errorf("delete without DeleteBody: %v", err)
 	}
 }
@@ -154,7 +155,7 @@ func TestFaultClassification(t *testing.T) {
 			if !strings.Contains(err.Error(), "the reason <&>") || !strings.Contains(err.Error(), tt.code) {
 				t.Errorf("error text %q lacks the fault", err)
 			}
-			var he *soap.Error
+			var he *partner.Error
 			if !errors.As(err, &he) || he.StatusCode != tt.status {
 				t.Errorf("status not carried: %+v", he)
 			}
@@ -167,8 +168,8 @@ func TestStatusWithoutFault(t *testing.T) {
 		status int
 		kind   error
 	}{
-		{503, soap.ErrUnavailable}, {429, soap.ErrRateLimited}, {500, soap.ErrUnavailable},
-		{400, soap.ErrRejected}, {404, soap.ErrNotFound}, {401, soap.ErrUnauthorized},
+		{503, partner.ErrUnavailable}, {429, partner.ErrRateLimited}, {500, partner.ErrUnavailable},
+		{400, partner.ErrRejected}, {404, partner.ErrNotFound}, {401, partner.ErrUnauthorized},
 	}
 	for _, tt := range tests {
 		conn, mt := mockConn(t, soap.Config{})
@@ -221,7 +222,7 @@ func TestBadPayloads(t *testing.T) {
 	}
 	for name, p := range bad {
 		err := conn.Sync(context.Background(), synclayer.Record{Key: "k", Payload: p})
-		if !errors.Is(err, soap.ErrPayload) || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "soap: ") {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "soap: ") {
 			t.Errorf("%s: %v, want permanent ErrPayload", name, err)
 		}
 	}
@@ -329,9 +330,9 @@ func TestMalformedFault(t *testing.T) {
 		kind      error
 		permanent bool
 	}{
-		{200, soap.ErrRejected, true},
-		{500, soap.ErrUnavailable, false},
-		{400, soap.ErrRejected, true},
+		{200, partner.ErrRejected, true},
+		{500, partner.ErrUnavailable, false},
+		{400, partner.ErrRejected, true},
 	}
 	for _, tt := range tests {
 		conn, mt := mockConn(t, soap.Config{})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
 )
 
@@ -104,7 +105,7 @@ func TestBuiltClientDoesNotFollowRedirects(t *testing.T) {
 	}
 	defer conn.Close()
 	err = conn.Sync(t.Context(), record("k", 1))
-	if !errors.Is(err, webhook.ErrRejected) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrRejected) || !synclayer.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}
 	if msgs, _ := rc.messages(); len(msgs) != 1 {

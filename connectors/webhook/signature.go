@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // Standard Webhooks header names.
@@ -119,7 +121,7 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp %q", ErrMissingHeaders, bounded(tsText))
+		return fmt.Errorf("%w: timestamp %q", ErrMissingHeaders, clip.String(tsText, 32))
 	}
 	now := time.Now
 	if v.Now != nil {
@@ -162,11 +164,4 @@ func within(ts, now, tol int64) bool {
 		hi = math.MaxInt64
 	}
 	return ts >= lo && ts <= hi
-}
-
-func bounded(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }

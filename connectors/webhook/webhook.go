@@ -13,28 +13,9 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
-
-// Categories of failure, tested with errors.Is (shared by synclayer's HTTP
-// connectors).
-var (
-	ErrNetwork      = httpx.ErrNetwork      // retried
-	ErrUnavailable  = httpx.ErrUnavailable  // 408, 425, 500, 502, 503, 504: retried
-	ErrRateLimited  = httpx.ErrRateLimited  // 429: retried after Retry-After
-	ErrNotFound     = httpx.ErrNotFound     // 404, 410 (the receiver asks to be disabled): permanent
-	ErrConflict     = httpx.ErrConflict     // 409, 412: permanent
-	ErrUnauthorized = httpx.ErrUnauthorized // 401, 403: permanent
-	ErrRejected     = httpx.ErrRejected     // any other status, a 3xx included: permanent
-
-	// ErrPayload: the message body cannot be built (a payload that does
-	// not marshal, raw JSON that is not valid, or too large). Permanent.
-	ErrPayload = errors.New("webhook: payload cannot be sent")
-)
-
-// Error describes one failed HTTP exchange (method, redacted URL, status,
-// bounded body snippet). Find it with errors.As.
-type Error = httpx.Error
 
 // Message is the JSON body of every webhook, in the shape the Standard
 // Webhooks spec recommends (type, timestamp, data) plus the record's
@@ -185,20 +166,20 @@ func (c *Connector) body(rec synclayer.Record) ([]byte, error) {
 		default:
 			b, err := json.Marshal(p)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+				return nil, fmt.Errorf("webhook: %w: %w", partner.ErrPayload, err)
 			}
 			m.Data = b
 		}
 		if len(m.Data) > 0 && !json.Valid(m.Data) {
-			return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, rec.Payload)
+			return nil, fmt.Errorf("webhook: %w: %T is not valid JSON", partner.ErrPayload, rec.Payload)
 		}
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+		return nil, fmt.Errorf("webhook: %w: %w", partner.ErrPayload, err)
 	}
 	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("webhook: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
 	}
 	return b, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
 )
 
@@ -149,10 +150,10 @@ func TestContractResponseClasses(t *testing.T) {
 		permanent bool
 	}{
 		{200, nil, false}, {202, nil, false}, {204, nil, false},
-		{301, webhook.ErrRejected, true}, {302, webhook.ErrRejected, true}, {307, webhook.ErrRejected, true},
-		{400, webhook.ErrRejected, true}, {401, webhook.ErrUnauthorized, true}, {410, webhook.ErrNotFound, true},
-		{408, webhook.ErrUnavailable, false}, {429, webhook.ErrRateLimited, false},
-		{500, webhook.ErrUnavailable, false}, {502, webhook.ErrUnavailable, false}, {504, webhook.ErrUnavailable, false},
+		{301, partner.ErrRejected, true}, {302, partner.ErrRejected, true}, {307, partner.ErrRejected, true},
+		{400, partner.ErrRejected, true}, {401, partner.ErrUnauthorized, true}, {410, partner.ErrNotFound, true},
+		{408, partner.ErrUnavailable, false}, {429, partner.ErrRateLimited, false},
+		{500, partner.ErrUnavailable, false}, {502, partner.ErrUnavailable, false}, {504, partner.ErrUnavailable, false},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.code), func(t *testing.T) {
@@ -191,7 +192,7 @@ func TestBadPayloads(t *testing.T) {
 		r := record("k", 1)
 		r.Payload = p
 		err := conn.Sync(context.Background(), r)
-		if !errors.Is(err, webhook.ErrPayload) || !synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"io"
 	"net"
 	"net/http"
@@ -111,8 +112,8 @@ func TestRedactByStructure(t *testing.T) {
 	c := &Classifier{Prefix: "test", Secrets: []string{xmlPass}}
 	resp, err := client.Do(req)
 	got := c.Check(req, resp, err)
-	if !errors.Is(got, ErrRejected) {
-		t.Fatalf("Check = %v, want ErrRejected", got)
+	if !errors.Is(got, partner.ErrRejected) {
+		t.Fatalf("Check = %v, want partner.ErrRejected", got)
 	}
 	text := reachable(got)
 	if !strings.Contains(text, "User-Agent") || !strings.Contains(text, "bad password") {
@@ -125,7 +126,7 @@ func TestRedactByStructure(t *testing.T) {
 			}
 		}
 	}
-	var e *Error
+	var e *partner.Error
 	if !errors.As(got, &e) || e.URL != srv.URL+"/records/a?…" {
 		t.Errorf("URL %q, want scheme, host and path only", e.URL)
 	}
@@ -156,7 +157,7 @@ func TestCauseRedacted(t *testing.T) {
 			t.Errorf("%q reachable from the error:\n%s", s, text)
 		}
 	}
-	if !errors.Is(got, errLeaky) || !errors.Is(got, ErrNetwork) {
+	if !errors.Is(got, errLeaky) || !errors.Is(got, partner.ErrNetwork) {
 		t.Errorf("errors.Is lost the cause's sentinel: %v", got)
 	}
 	var ue *url.Error
