@@ -17,9 +17,16 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Config configures a [Connector]. LayerURL and KeyField are required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// LayerURL is the layer's REST endpoint, an http or https URL ending in
 	// "/FeatureServer/{layer}", without query or fragment.
@@ -63,32 +70,32 @@ func New(cfg Config) (*Connector, error) {
 	u, err := url.Parse(cfg.LayerURL)
 	switch {
 	case cfg.LayerURL == "":
-		return nil, errors.New("arcgis: Config.LayerURL is required")
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %s", httpx.URLProblem(err))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %s", option.ErrInvalid, httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", httpx.RedactURL(u, true))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", option.ErrInvalid, httpx.RedactURL(u, true))
 	case !layerPath.MatchString(u.Path):
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q does not end in /FeatureServer/{layer}", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q does not end in /FeatureServer/{layer}", option.ErrInvalid, httpx.RedactURL(u, false))
 	}
 	if cfg.ObjectIDField == "" {
 		cfg.ObjectIDField = "OBJECTID"
 	}
 	for _, f := range []struct{ name, v string }{{"KeyField", cfg.KeyField}, {"ObjectIDField", cfg.ObjectIDField}} {
 		if !fieldName.MatchString(f.v) {
-			return nil, fmt.Errorf("arcgis: Config.%s %q is not a field name (letters, digits, _; required)", f.name, f.v)
+			return nil, fmt.Errorf("arcgis: %w: Config.%s %q is not a field name (letters, digits, _; required)", option.ErrInvalid, f.name, f.v)
 		}
 	}
 	if cfg.VersionField != "" && !fieldName.MatchString(cfg.VersionField) {
-		return nil, fmt.Errorf("arcgis: Config.VersionField %q is not a field name", cfg.VersionField)
+		return nil, fmt.Errorf("arcgis: %w: Config.VersionField %q is not a field name", option.ErrInvalid, cfg.VersionField)
 	}
 	if strings.EqualFold(cfg.KeyField, cfg.ObjectIDField) || strings.EqualFold(cfg.KeyField, cfg.VersionField) || strings.EqualFold(cfg.VersionField, cfg.ObjectIDField) {
-		return nil, errors.New("arcgis: Config.KeyField, VersionField and ObjectIDField must differ")
+		return nil, fmt.Errorf("arcgis: %w: Config.KeyField, VersionField and ObjectIDField must differ", option.ErrInvalid)
 	}
 	if strings.ContainsAny(cfg.Token, "\r\n") {
-		return nil, errors.New("arcgis: Config.Token holds a line break")
+		return nil, fmt.Errorf("arcgis: %w: Config.Token holds a line break", option.ErrInvalid)
 	}
 	c := &Connector{cfg: cfg, client: cfg.HTTPClient}
 	if c.client == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/partner"
+	"github.com/hmsplatform/synclayer/internal/option"
 	"go.uber.org/goleak"
 )
 
@@ -455,7 +456,7 @@ func TestConfigValidation(t *testing.T) {
 		cfg := good
 		tc.mod(&cfg)
 		_, err := arcgis.New(cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cr3t") {
+		if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}

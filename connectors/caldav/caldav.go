@@ -16,6 +16,8 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // DefaultNamespace is the namespace of a Config that sets none.
@@ -25,6 +27,11 @@ const DefaultNamespace = "synclayer"
 const DefaultProdID = "-//hmsplatform//synclayer//EN"
 
 // Config configures a [Connector]. CollectionURL is required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// CollectionURL is the calendar collection, an absolute http(s) URL
 	// such as "https://dav.example/alice/work/". A missing final slash is
@@ -64,17 +71,17 @@ func New(cfg Config) (*Connector, error) {
 	u, err := url.Parse(cfg.CollectionURL)
 	switch {
 	case cfg.CollectionURL == "":
-		return nil, errors.New("caldav: Config.CollectionURL is required")
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %s", httpx.URLProblem(err))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %s", option.ErrInvalid, httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
 	case u.User != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", httpx.RedactURL(u, true))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", option.ErrInvalid, httpx.RedactURL(u, true))
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q must not have a query or fragment", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q must not have a query or fragment", option.ErrInvalid, httpx.RedactURL(u, false))
 	case cfg.MaxConflicts < 0:
-		return nil, fmt.Errorf("caldav: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+		return nil, fmt.Errorf("caldav: %w", option.NonNegative("Config.MaxConflicts", cfg.MaxConflicts))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -89,7 +96,7 @@ func New(cfg Config) (*Connector, error) {
 		cfg.ProdID = DefaultProdID
 	}
 	if strings.ContainsFunc(cfg.ProdID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, errors.New("caldav: Config.ProdID holds control characters")
+		return nil, fmt.Errorf("caldav: %w: Config.ProdID holds control characters", option.ErrInvalid)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

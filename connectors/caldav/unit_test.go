@@ -13,6 +13,7 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/caldav"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // captured is a stand-in server that records the PUT body and answers as
@@ -113,7 +114,7 @@ func TestConfigValidation(t *testing.T) {
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", ProdID: "a\r\nb"}, "ProdID"},
 	} {
 		_, err := caldav.New(tc.cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), "caldav: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cret") {
+		if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "caldav: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%+v: %v", tc.cfg, err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Names of the private extended properties the connector sets on every
@@ -27,6 +29,11 @@ const (
 const DefaultNamespace = "synclayer"
 
 // Config configures a [Connector]. Service and CalendarID are required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// Service is the caller's Calendar API client, built with
 	// calendar.NewService and the caller's credentials.
@@ -59,20 +66,20 @@ var _ synclayer.Connector = (*Connector)(nil)
 func New(cfg Config) (*Connector, error) {
 	switch {
 	case cfg.Service == nil:
-		return nil, errors.New("googlecalendar: Config.Service is required")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.Service is required", option.ErrInvalid)
 	case cfg.Service.Events == nil:
-		return nil, errors.New("googlecalendar: Config.Service was not built by calendar.NewService")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.Service was not built by calendar.NewService", option.ErrInvalid)
 	case cfg.CalendarID == "":
-		return nil, errors.New("googlecalendar: Config.CalendarID is required")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.CalendarID is required", option.ErrInvalid)
 	case len(cfg.CalendarID) > 1024:
-		return nil, errors.New("googlecalendar: Config.CalendarID is longer than 1024 bytes")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.CalendarID is longer than 1024 bytes", option.ErrInvalid)
 	case cfg.MaxConflicts < 0:
-		return nil, fmt.Errorf("googlecalendar: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+		return nil, fmt.Errorf("googlecalendar: %w", option.NonNegative("Config.MaxConflicts", cfg.MaxConflicts))
 	}
 	switch cfg.SendUpdates {
 	case "", "all", "externalOnly", "none":
 	default:
-		return nil, fmt.Errorf("googlecalendar: Config.SendUpdates %q is not all, externalOnly or none", cfg.SendUpdates)
+		return nil, fmt.Errorf("googlecalendar: %w: Config.SendUpdates %q is not all, externalOnly or none", option.ErrInvalid, cfg.SendUpdates)
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace

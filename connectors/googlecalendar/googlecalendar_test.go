@@ -21,6 +21,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/partner"
+	sloption "github.com/hmsplatform/synclayer/internal/option"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -442,7 +443,7 @@ func TestConfigValidation(t *testing.T) {
 		{"conflicts", googlecalendar.Config{Service: svc, CalendarID: "primary", MaxConflicts: -1}, "MaxConflicts"},
 	}
 	for _, tc := range cases {
-		if _, err := googlecalendar.New(tc.cfg); err == nil || !strings.HasPrefix(err.Error(), "googlecalendar: ") || !strings.Contains(err.Error(), tc.text) {
+		if _, err := googlecalendar.New(tc.cfg); err == nil || !errors.Is(err, sloption.ErrInvalid) || !strings.HasPrefix(err.Error(), "googlecalendar: ") || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Defaults of [Config].
@@ -19,6 +22,11 @@ const (
 
 // Config configures a [Connector]. BaseURL is required; every other field
 // has a documented default, so a Config with only BaseURL set works.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// BaseURL is the partner's API root, an absolute http or https URL such
 	// as "https://records.example.com/api/v2", without a query or fragment
@@ -73,7 +81,10 @@ const keyPlaceholder = "{key}"
 // and the template split around {key}.
 func (cfg *Config) validate() (prefix, suffix string, err error) {
 	fail := func(format string, args ...any) (string, string, error) {
-		return "", "", fmt.Errorf("rest: config: "+format, args...)
+		return "", "", fmt.Errorf("rest: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
+	}
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes)); err != nil {
+		return "", "", fmt.Errorf("rest: config: %w", err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "rest"
@@ -84,10 +95,10 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	if cfg.Method == "" {
 		cfg.Method = DefaultMethod
 	}
-	if cfg.Concurrency <= 0 {
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = synclayer.DefaultConcurrency
 	}
-	if cfg.MaxPayloadBytes <= 0 {
+	if cfg.MaxPayloadBytes == 0 {
 		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	if cfg.BaseURL == "" {

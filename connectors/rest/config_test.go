@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer/connectors/rest"
+
+	"errors"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -32,6 +35,8 @@ func TestConfigValidation(t *testing.T) {
 		{"bad method", rest.Config{BaseURL: "https://x.test", Method: "GET"}, "Method"},
 		{"header CRLF", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X-A": {"a\r\nX-B: b"}}}, "CR, LF"},
 		{"header name", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X A": {"a"}}}, "header name"},
+		{"negative concurrency", rest.Config{BaseURL: "https://x.test", Concurrency: -1}, "Concurrency(-1): must not be negative"},
+		{"negative payload bound", rest.Config{BaseURL: "https://x.test", MaxPayloadBytes: -5}, "MaxPayloadBytes(-5)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,7 +48,7 @@ func TestConfigValidation(t *testing.T) {
 				c.Close()
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "rest: config: ") {
+			if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "rest: config: ") {
 				t.Fatalf("New: %v, want an error about %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "abc") {

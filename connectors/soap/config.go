@@ -1,6 +1,7 @@
 package soap
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Defaults of [Config].
@@ -18,6 +21,11 @@ const (
 
 // Config configures a [Connector]. URL is required; every other field has
 // a documented default.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// URL is the SOAP endpoint, an absolute http or https URL. Required.
 	URL string
@@ -69,18 +77,21 @@ type Config struct {
 
 func (cfg *Config) validate() error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("soap: config: "+format, args...)
+		return fmt.Errorf("soap: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
+	}
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes), option.NonNegative("MaxResponseBytes", cfg.MaxResponseBytes)); err != nil {
+		return fmt.Errorf("soap: config: %w", err)
 	}
 	if cfg.Version == 0 {
 		cfg.Version = SOAP11
 	}
-	if cfg.Concurrency <= 0 {
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = synclayer.DefaultConcurrency
 	}
-	if cfg.MaxPayloadBytes <= 0 {
+	if cfg.MaxPayloadBytes == 0 {
 		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
-	if cfg.MaxResponseBytes <= 0 {
+	if cfg.MaxResponseBytes == 0 {
 		cfg.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if cfg.Now == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 const endpoint = "https://soap.example.test/RecordService"
@@ -302,6 +303,9 @@ func TestConfigValidation(t *testing.T) {
 		{"no username", soap.Config{URL: endpoint, Security: &soap.UsernameToken{Password: "hunter2"}}, "Username"},
 		{"content type header", soap.Config{URL: endpoint, Header: http.Header{"Content-Type": {"x"}}}, "set by the connector"},
 		{"header CRLF", soap.Config{URL: endpoint, Header: http.Header{"X-A": {"a\nb"}}}, "CR, LF"},
+		{"negative concurrency", soap.Config{URL: endpoint, Concurrency: -1}, "Concurrency(-1): must not be negative"},
+		{"negative payload bound", soap.Config{URL: endpoint, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
+		{"negative response bound", soap.Config{URL: endpoint, MaxResponseBytes: -1}, "MaxResponseBytes(-1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,7 +317,7 @@ func TestConfigValidation(t *testing.T) {
 				c.Close()
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "soap: config: ") {
+			if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "soap: config: ") {
 				t.Fatalf("New: %v, want %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "hunter2") {

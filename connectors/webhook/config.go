@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // DefaultMaxPayloadBytes bounds the JSON body unless Config says otherwise.
@@ -15,6 +18,11 @@ const DefaultMaxPayloadBytes = 1 << 20
 
 // Config configures a [Connector]. URL and Secrets are required; every
 // other field has a documented default.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// URL is the receiver's endpoint, an absolute http or https URL. Its
 	// path and query never appear in errors (many endpoints carry a
@@ -53,15 +61,18 @@ type Config struct {
 
 func (cfg *Config) validate() error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("webhook: config: "+format, args...)
+		return fmt.Errorf("webhook: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
+	}
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes)); err != nil {
+		return fmt.Errorf("webhook: config: %w", err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "webhook"
 	}
-	if cfg.Concurrency <= 0 {
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = synclayer.DefaultConcurrency
 	}
-	if cfg.MaxPayloadBytes <= 0 {
+	if cfg.MaxPayloadBytes == 0 {
 		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	if cfg.Now == nil {

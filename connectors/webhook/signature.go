@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/internal/clip"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Standard Webhooks header names.
@@ -92,8 +93,8 @@ func Sign(secrets []string, id string, ts time.Time, body []byte) (string, error
 }
 
 // Verifier checks signed webhooks on the receiving side. The zero
-// Tolerance means [DefaultTolerance]; a nil Now means time.Now. A Verifier
-// is safe for concurrent use.
+// Tolerance means [DefaultTolerance]; a negative one makes Verify fail with
+// an error wrapping synclayer.ErrInvalidOption. A nil Now means time.Now. A Verifier is safe for concurrent use.
 type Verifier struct {
 	// Secrets accepted, in whsec_ form; a message signed with any of them
 	// passes (the receiver's half of a rotation).
@@ -127,10 +128,10 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 	if v.Now != nil {
 		now = v.Now
 	}
-	tol := v.Tolerance
-	if tol <= 0 {
-		tol = DefaultTolerance
+	if err := option.NonNegative("Verifier.Tolerance", v.Tolerance); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
+	tol := option.Default(v.Tolerance, DefaultTolerance)
 	if !within(ts, now().Unix(), int64(tol/time.Second)) {
 		return fmt.Errorf("%w: %d is more than %v from now", ErrTimestamp, ts, tol)
 	}

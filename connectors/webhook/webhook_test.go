@@ -16,6 +16,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 var fixedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -217,6 +218,8 @@ func TestConfigValidation(t *testing.T) {
 		{"not base64", webhook.Config{URL: "https://h.test/x", Secrets: []string{"whsec_SECRETPATH!!"}}, "not base64"},
 		{"webhook header", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"Webhook-Id": {"x"}}}, "set by the connector"},
 		{"header CRLF", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"X-A": {"a\nb"}}}, "CR, LF"},
+		{"negative concurrency", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Concurrency: -2}, "Concurrency(-2): must not be negative"},
+		{"negative payload bound", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,7 +231,7 @@ func TestConfigValidation(t *testing.T) {
 				c.Close()
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "webhook: config: ") {
+			if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "webhook: config: ") {
 				t.Fatalf("New: %v, want %q", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "SECRETPATH") {
