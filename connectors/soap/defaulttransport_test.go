@@ -15,6 +15,8 @@ import (
 func TestReplacedDefaultTransport(t *testing.T) {
 	conntest.ReplacedDefaultTransport(t, "POST", "https://soap.example.test/RecordService",
 		httpmock.NewStringResponder(200, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`),
-		func() (conntest.Closer, error) { return soap.New(soap.Config{URL: "https://soap.example.test/RecordService"}) },
+		func() (conntest.Closer, error) {
+			return soap.New(soap.Config{URL: "https://soap.example.test/RecordService"})
+		},
 		upsert("WF-1", 1))
 }
