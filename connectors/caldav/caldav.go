@@ -3,9 +3,6 @@ package caldav
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 
@@ -111,27 +109,12 @@ func New(cfg Config) (*Connector, error) {
 	return c, nil
 }
 
-// lowerBase32Hex is base32hex in lowercase: safe in URLs and file names
-// on case-insensitive file systems alike.
-var lowerBase32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
-
-// digest is the base32hex SHA-256 of the length-prefixed namespace and
-// the key.
-func digest(namespace, key string) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(namespace)))])
-	h.Write([]byte(namespace))
-	h.Write([]byte(key))
-	return lowerBase32Hex.EncodeToString(h.Sum(nil))
-}
-
 // ObjectName returns the name of key's object in the collection: 52
 // characters of 0-9 and a-v, then ".ics".
-func ObjectName(namespace, key string) string { return digest(namespace, key) + ".ics" }
+func ObjectName(namespace, key string) string { return keyid.Object(namespace, key) + ".ics" }
 
 // UID returns the UID of key's event.
-func UID(namespace, key string) string { return digest(namespace, key) + "@synclayer" }
+func UID(namespace, key string) string { return keyid.Object(namespace, key) + "@synclayer" }
 
 // ObjectURL returns the URL of key's object.
 func (c *Connector) ObjectURL(key string) string {

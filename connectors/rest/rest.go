@@ -3,16 +3,14 @@ package rest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
@@ -25,8 +23,7 @@ type Connector struct {
 	prefix  string // Path before {key}
 	suffix  string // Path after {key}
 	header  http.Header
-	client  *http.Client
-	owned   bool // client built by New
+	client  httpx.Client
 	classes httpx.Classifier
 }
 
@@ -43,7 +40,7 @@ func New(cfg Config) (*Connector, error) {
 		base:   strings.TrimSuffix(cfg.BaseURL, "/"),
 		prefix: prefix,
 		suffix: suffix,
-		client: cfg.Client,
+		client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil),
 		classes: httpx.Classifier{
 			Prefix:        "rest",
 			SecretHeaders: cfg.SecretHeaders,
@@ -55,11 +52,6 @@ func New(cfg Config) (*Connector, error) {
 	}
 	for k, v := range cfg.Header {
 		c.header[http.CanonicalHeaderKey(k)] = v
-	}
-	if c.client == nil {
-		c.client = NewClient(cfg.Concurrency)
-		_, isOwn := c.client.Transport.(*http.Transport)
-		c.owned = isOwn // a replaced http.DefaultTransport is not ours to close
 	}
 	return c, nil
 }
@@ -84,10 +76,7 @@ func NewClient(concurrency int) *http.Client {
 // Close releases the idle connections of a client built by [New]; a
 // caller's client is left alone. The connector stays usable.
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // URL returns the URL of the record key: the template with the key escaped
@@ -105,23 +94,7 @@ func (c *Connector) URL(key string) (string, error) {
 // An unversioned record (Version 0) uses its event ID instead of the
 // version.
 func (c *Connector) IdempotencyKey(rec synclayer.Record) string {
-	h := sha256.New()
-	op := "upsert"
-	if rec.Delete {
-		op = "delete"
-	}
-	h.Write([]byte(c.cfg.Name))
-	h.Write([]byte{0})
-	h.Write([]byte(rec.Key))
-	h.Write([]byte{0})
-	h.Write([]byte(op))
-	h.Write([]byte{0})
-	if rec.Version != 0 {
-		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
-	} else {
-		h.Write([]byte("e" + rec.Event.ID))
-	}
-	return "sl1-" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "sl1-" + keyid.Change(c.cfg.Name, rec)
 }
 
 // Sync upserts rec (Method on the key's URL with the payload as JSON) or,

@@ -16,8 +16,7 @@ import (
 // It is safe for concurrent use.
 type Connector struct {
 	cfg     Config
-	client  *http.Client
-	owned   bool
+	client  httpx.Client
 	header  http.Header
 	classes httpx.Classifier
 }
@@ -32,7 +31,7 @@ func New(cfg Config) (*Connector, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Connector{cfg: cfg, client: cfg.Client, header: http.Header{}}
+	c := &Connector{cfg: cfg, header: http.Header{}, client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil)}
 	for k, v := range cfg.Header {
 		c.header[http.CanonicalHeaderKey(k)] = v
 	}
@@ -40,22 +39,12 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.Security != nil && cfg.Security.Password != "" {
 		c.classes.Secrets = []string{cfg.Security.Password}
 	}
-	if c.client == nil {
-		// A replaced http.DefaultTransport (httpmock) is used as it is, and
-		// not ours to close.
-		tr, shared := httpx.NewTransport(cfg.Concurrency)
-		c.client = &http.Client{Transport: tr}
-		c.owned = !shared
-	}
 	return c, nil
 }
 
 // Close releases the idle connections of a client built by [New].
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // Envelope returns the request envelope of rec, as Sync would send it

@@ -3,8 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
@@ -41,8 +40,7 @@ type Message struct {
 // safe for concurrent use.
 type Connector struct {
 	cfg     Config
-	client  *http.Client
-	owned   bool
+	client  httpx.Client
 	header  http.Header
 	classes httpx.Classifier
 }
@@ -55,8 +53,9 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	c := &Connector{
-		cfg:    cfg,
-		client: cfg.Client,
+		cfg: cfg,
+		// The spec counts a 3xx as a failure: redirects are not followed.
+		client: httpx.NewClient(cfg.Client, cfg.Concurrency, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }),
 		header: http.Header{
 			"Content-Type": {"application/json"},
 			"User-Agent":   {"synclayer-webhook/1"},
@@ -66,25 +65,12 @@ func New(cfg Config) (*Connector, error) {
 	for k, v := range cfg.Header {
 		c.header[http.CanonicalHeaderKey(k)] = v
 	}
-	if c.client == nil {
-		// A replaced http.DefaultTransport (httpmock) is used as it is, and
-		// not ours to close.
-		tr, shared := httpx.NewTransport(cfg.Concurrency)
-		c.client = &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-		c.owned = !shared
-	}
 	return c, nil
 }
 
 // Close releases the idle connections of a client built by [New].
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // MessageID returns the webhook-id of rec: "msg_" and a hash of the
@@ -92,21 +78,7 @@ func (c *Connector) Close() error {
 // an unversioned record). Retries and redeliveries of one change share it,
 // so the receiver can deduplicate by it, as the spec asks.
 func (c *Connector) MessageID(rec synclayer.Record) string {
-	h := sha256.New()
-	op := "upsert"
-	if rec.Delete {
-		op = "delete"
-	}
-	for _, s := range []string{c.cfg.Name, rec.Key, op} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	if rec.Version != 0 {
-		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
-	} else {
-		h.Write([]byte("e" + rec.Event.ID))
-	}
-	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "msg_" + keyid.Change(c.cfg.Name, rec)
 }
 
 // Sync POSTs rec as a signed [Message]. Each attempt has a fresh
