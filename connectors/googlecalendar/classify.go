@@ -1,7 +1,6 @@
 package googlecalendar
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	"google.golang.org/api/googleapi"
 
-	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/clip"
 	"github.com/hmsplatform/synclayer/internal/httpx"
@@ -63,21 +61,12 @@ func (c *Connector) classify(op, id, key string, err error) error {
 				e.RetryAfter = d
 			}
 		}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		e.Kind = partner.ErrNetwork
-		e.Message = err.Error()
-	default:
+	default: // a transport error, a timeout, a cancelled context
 		e.Kind = partner.ErrNetwork
 		e.Message = err.Error()
 	}
 	e.Message = clip.String(strings.TrimSpace(c.cls.Redact(nil, e.Message)), maxMessage)
-	switch {
-	case !e.Retryable():
-		return synclayer.Permanent(e)
-	case e.RetryAfter > 0:
-		return synclayer.RetryAfter(e, e.RetryAfter)
-	}
-	return e
+	return httpx.Mark(e, e.Retryable(), e.RetryAfter)
 }
 
 // redactCause returns what an Error may keep of err: a *googleapi.Error

@@ -153,14 +153,20 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 // Wrap classifies e for the dispatcher: a retryable category stays
 // retryable (with a [synclayer.RetryAfter] hint when e.RetryAfter > 0);
 // any other is [synclayer.Permanent].
-func Wrap(e *partner.Error) error {
+func Wrap(e *partner.Error) error { return Mark(e, e.Retryable(), e.RetryAfter) }
+
+// Mark classifies any connector error for the dispatcher: a permanent
+// error is wrapped in [synclayer.Permanent], a retryable one with a wait
+// the partner asked for in [synclayer.RetryAfter], and any other retryable
+// one is returned as it is.
+func Mark(err error, retryable bool, after time.Duration) error {
 	switch {
-	case !e.Retryable():
-		return synclayer.Permanent(e)
-	case e.RetryAfter > 0:
-		return synclayer.RetryAfter(e, e.RetryAfter)
+	case !retryable:
+		return synclayer.Permanent(err)
+	case after > 0:
+		return synclayer.RetryAfter(err, after)
 	}
-	return e
+	return err
 }
 
 func (c *Classifier) now() time.Time {

@@ -2,7 +2,6 @@ package calendartest_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -15,14 +14,7 @@ import (
 // lost answer still applies the request, and Put and Log show the state
 // and the traffic.
 func TestFaults(t *testing.T) {
-	fake := calendartest.New()
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	svc, err := fake.Service(t.Context(), srv.URL, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	day := func(d string) *calendar.EventDateTime { return &calendar.EventDateTime{Date: d} }
+	fake, svc, _ := serve(t)
 	fake.Put("c", calendar.Event{Id: "theirs0001", Summary: "theirs", Start: day("2024-07-01"), End: day("2024-07-02")})
 	if ev, ok := fake.Event("c", "theirs0001"); !ok || ev.Status != "confirmed" || ev.Etag == "" {
 		t.Fatalf("Put stored %+v, %v", ev, ok)
@@ -31,7 +23,7 @@ func TestFaults(t *testing.T) {
 	fake.Inject(calendartest.Fault{Method: http.MethodGet, Code: 503, Reason: "backendError"},
 		calendartest.Fault{Method: http.MethodPost, Code: 429, Reason: "rateLimitExceeded", Header: http.Header{"Retry-After": {"7"}}})
 	ev := &calendar.Event{Id: "mine000001", Summary: "s", Start: day("2024-07-01"), End: day("2024-07-02")}
-	_, err = svc.Events.Insert("c", ev).Do()
+	_, err := svc.Events.Insert("c", ev).Do()
 	if c, r := reason(err); c != 429 || r != "rateLimitExceeded" {
 		t.Fatalf("insert = %v, want the injected 429", err)
 	}
