@@ -138,15 +138,8 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	if _, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/") + prefix + "k" + suffix); err != nil {
 		return fail("Path %q does not make a valid URL", shown)
 	}
-	for name, vals := range cfg.Header {
-		if !validHeaderName(name) {
-			return fail("header name %q is not a valid token", name)
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fail("header %s: value holds CR, LF or NUL", name)
-			}
-		}
+	if err := httpx.CheckHeader(cfg.Header, nil); err != nil {
+		return fail("%w", err)
 	}
 	return prefix, suffix, nil
 }
@@ -164,20 +157,4 @@ func pathForErrors(p string) string {
 		names = append(names, name+"=…")
 	}
 	return path + "?" + strings.Join(names, "&")
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/rest"
 
 	"errors"
+
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 

@@ -46,13 +46,10 @@ func New(cfg Config) (*Connector, error) {
 			SecretHeaders: cfg.SecretHeaders,
 		},
 	}
-	c.header = http.Header{
+	c.header = httpx.MergeHeader(http.Header{
 		"Content-Type": {"application/json"},
 		"Accept":       {"application/json"},
-	}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
-	}
+	}, cfg.Header)
 	return c, nil
 }
 

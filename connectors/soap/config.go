@@ -10,6 +10,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 
+	"github.com/hmsplatform/synclayer/internal/httpx"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 
@@ -125,19 +126,8 @@ func (cfg *Config) validate() error {
 			return fail("Security: the password holds a character XML cannot carry")
 		}
 	}
-	for name, vals := range cfg.Header {
-		if name == "" || strings.ContainsAny(name, " \t\r\n:\x00") {
-			return fail("header name %q is not a valid token", name)
-		}
-		switch http.CanonicalHeaderKey(name) {
-		case "Content-Type", "Soapaction":
-			return fail("header %s is set by the connector", name)
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fail("header %s: value holds CR, LF or NUL", name)
-			}
-		}
+	if err := httpx.CheckHeader(cfg.Header, func(name string) bool { return name == "Content-Type" || name == "Soapaction" }); err != nil {
+		return fail("%w", err)
 	}
 	return nil
 }

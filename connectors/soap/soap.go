@@ -31,10 +31,7 @@ func New(cfg Config) (*Connector, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Connector{cfg: cfg, header: http.Header{}, client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil)}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
-	}
+	c := &Connector{cfg: cfg, header: httpx.MergeHeader(nil, cfg.Header), client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil)}
 	c.classes = httpx.Classifier{Prefix: "soap", SecretHeaders: cfg.SecretHeaders}
 	if cfg.Security != nil && cfg.Security.Password != "" {
 		c.classes.Secrets = []string{cfg.Security.Password}

@@ -56,14 +56,11 @@ func New(cfg Config) (*Connector, error) {
 		cfg: cfg,
 		// The spec counts a 3xx as a failure: redirects are not followed.
 		client: httpx.NewClient(cfg.Client, cfg.Concurrency, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }),
-		header: http.Header{
+		header: httpx.MergeHeader(http.Header{
 			"Content-Type": {"application/json"},
 			"User-Agent":   {"synclayer-webhook/1"},
-		},
+		}, cfg.Header),
 		classes: httpx.Classifier{Prefix: "webhook", Secrets: cfg.Secrets, HidePath: true},
-	}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
 	}
 	return c, nil
 }
