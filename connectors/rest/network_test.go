@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
@@ -91,7 +92,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 		name  string
 		fault fault
 	}{
-		{"ResetBeforeResponse", func(w http.ResponseWriter, _ *http.Request, _ func() int) { dropConn(w) }},
+		{"ResetBeforeResponse", conntest.Reset},
 		{"ResetMidResponse", func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
 			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Ty")

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -23,9 +24,8 @@ type payload struct {
 	Note    string `json:"note,omitempty"`
 }
 
-// fault answers one request instead of the partner. apply performs the
-// write and returns the status the partner would have sent.
-type fault func(w http.ResponseWriter, r *http.Request, apply func() int)
+// fault answers one request instead of the partner (see conntest.Fault).
+type fault = conntest.Fault
 
 // seen is one request as the partner received it.
 type seen struct {
@@ -45,7 +45,7 @@ type fakePartner struct {
 	recs   map[string][][]byte // key -> stored bodies, one per record
 	writes map[string]int      // key -> applied writes
 	seen   []seen
-	faults []fault
+	faults conntest.Faults
 	conns  atomic.Int32 // connections opened
 }
 
@@ -70,11 +70,7 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakeP
 }
 
 // inject queues faults for the next requests, one each.
-func (p *fakePartner) inject(fs ...fault) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults = append(p.faults, fs...)
-}
+func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
 func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
@@ -90,10 +86,7 @@ func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.seen = append(p.seen, seen{Method: r.Method, Path: esc, Key: key, Header: r.Header.Clone(), Body: body})
-	var f fault
-	if len(p.faults) > 0 {
-		f, p.faults = p.faults[0], p.faults[1:]
-	}
+	f := p.faults.Next()
 	p.mu.Unlock()
 
 	apply := func() int {
@@ -166,56 +159,14 @@ func (p *fakePartner) writesTo(key string) int {
 // Faults.
 
 func status(code int, header ...string) fault {
-	return func(w http.ResponseWriter, _ *http.Request, _ func() int) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, `{"error":"injected `+http.StatusText(code)+`"}`)
-	}
+	return conntest.Status(code, `{"error":"injected `+http.StatusText(code)+`"}`, header...)
 }
 
-// dropConn closes the connection without a response.
-func dropConn(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // a reset, not a clean close
-		}
-		conn.Close()
-	}
-}
-
-// lostResponse applies the write, then drops the connection.
-func lostResponse(w http.ResponseWriter, _ *http.Request, apply func() int) {
-	apply()
-	dropConn(w)
-}
-
-// stall holds the request until the client gives up.
-func stall(_ http.ResponseWriter, r *http.Request, _ func() int) {
-	<-r.Context().Done()
-}
+var lostResponse, stall fault = conntest.LostResponse, conntest.Stall
 
 // failures maps the conformance suite's failures to faults.
 func (p *fakePartner) fail(f synclayertest.Failure, times int) bool {
-	var fl fault
-	switch f {
-	case synclayertest.FailRetryable:
-		fl = status(http.StatusServiceUnavailable)
-	case synclayertest.FailPermanent:
-		fl = status(http.StatusBadRequest)
-	case synclayertest.FailStall:
-		fl = stall
-	case synclayertest.FailLostResponse:
-		fl = lostResponse
-	default:
-		return false
-	}
-	for range times {
-		p.inject(fl)
-	}
-	return true
+	return p.faults.Fail(f, times, status(http.StatusServiceUnavailable), status(http.StatusBadRequest))
 }
 
 func (p *fakePartner) lookup(_ context.Context, key string) ([]int64, error) {

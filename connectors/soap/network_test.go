@@ -40,7 +40,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	tests := map[string]fault{
 		"LostResponse": lostResponse,
 		"Stall":        stall,
-		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func()) {
+		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
 			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
 		},
@@ -71,7 +71,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	p := newPartner(t)
 	// The partner echoes the whole request in its fault, as some do.
 	echo := func(code string) fault {
-		return func(w http.ResponseWriter, r *http.Request, _ func()) {
+		return func(w http.ResponseWriter, r *http.Request, _ func() int) {
 			calls := p.requests()
 			writeFault(w, soap.SOAP11, 500, code, "rejected: "+string(calls[len(calls)-1].Raw)+" auth="+r.Header.Get("Authorization"))
 		}
