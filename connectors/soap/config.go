@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -83,27 +82,15 @@ func (cfg *Config) validate() error {
 	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes), option.NonNegative("MaxResponseBytes", cfg.MaxResponseBytes)); err != nil {
 		return fmt.Errorf("soap: config: %w", err)
 	}
-	if cfg.Version == 0 {
-		cfg.Version = SOAP11
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = synclayer.DefaultConcurrency
-	}
-	if cfg.MaxPayloadBytes == 0 {
-		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
-	}
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	cfg.Version = option.Default(cfg.Version, SOAP11)
+	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
+	cfg.MaxResponseBytes = option.Default(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.URL == "" {
-		return fail("URL is required")
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail("URL must be an absolute http or https URL")
+	if err := httpx.CheckEndpoint("URL", cfg.URL); err != nil {
+		return fail("%w", err)
 	}
 	if cfg.Version != SOAP11 && cfg.Version != SOAP12 {
 		return fail("unknown %v: use SOAP11 or SOAP12", cfg.Version)

@@ -61,12 +61,7 @@ func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
 // newPartnerBehind serves the partner through wrap (a chaos handler).
 func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakePartner {
 	p := &fakePartner{recs: map[string]UpsertRecord{}}
-	var h http.Handler = p
-	if wrap != nil {
-		h = wrap(p)
-	}
-	p.srv = httptest.NewServer(h)
-	t.Cleanup(p.srv.Close)
+	p.srv = conntest.Serve(t, p, wrap)
 	return p
 }
 

@@ -15,9 +15,9 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 const endpoint = "https://soap.example.test/RecordService"
@@ -292,7 +292,7 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  soap.Config
-		want string
+		want string // part of the error; "" means valid
 	}{
 		{"valid", soap.Config{URL: endpoint}, ""},
 		{"missing URL", soap.Config{}, "URL is required"},
@@ -307,23 +307,9 @@ func TestConfigValidation(t *testing.T) {
 		{"negative payload bound", soap.Config{URL: endpoint, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
 		{"negative response bound", soap.Config{URL: endpoint, MaxResponseBytes: -1}, "MaxResponseBytes(-1)"},
 	}
+	newConn := func(cfg soap.Config) (conntest.Closer, error) { return soap.New(cfg) }
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := soap.New(tt.cfg)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Close()
-				return
-			}
-			if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "soap: config: ") {
-				t.Fatalf("New: %v, want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("password in %v", err)
-			}
-		})
+		conntest.CheckConfig(t, tt.name, "soap: config: ", "hunter2", newConn, tt.cfg, tt.want)
 	}
 }
 

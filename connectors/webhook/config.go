@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -70,22 +69,13 @@ func (cfg *Config) validate() error {
 	if cfg.Name == "" {
 		cfg.Name = "webhook"
 	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = synclayer.DefaultConcurrency
-	}
-	if cfg.MaxPayloadBytes == 0 {
-		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
-	}
+	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.URL == "" {
-		return fail("URL is required")
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// Never repeat the URL: its path may be a credential.
-		return fail("URL must be an absolute http or https URL")
+	if err := httpx.CheckEndpoint("URL", cfg.URL); err != nil {
+		return fail("%w", err)
 	}
 	if len(cfg.Secrets) == 0 {
 		return fail("at least one secret is required")

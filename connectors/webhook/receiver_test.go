@@ -44,12 +44,7 @@ func newReceiver(t testing.TB) *receiver { return newReceiverBehind(t, nil) }
 // newReceiverBehind serves the receiver through wrap (a chaos handler).
 func newReceiverBehind(t testing.TB, wrap func(http.Handler) http.Handler) *receiver {
 	rc := &receiver{t: t, recs: map[string]payload{}, ids: map[string]int{}}
-	var h http.Handler = rc
-	if wrap != nil {
-		h = wrap(rc)
-	}
-	rc.srv = httptest.NewServer(h)
-	t.Cleanup(rc.srv.Close)
+	rc.srv = conntest.Serve(t, rc, wrap)
 	return rc
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 var fixedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -206,7 +206,7 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  webhook.Config
-		want string
+		want string // part of the error; "" means valid
 	}{
 		{"valid", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}}, ""},
 		{"no prefix", webhook.Config{URL: "https://h.test/x", Secrets: []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, ""},
@@ -221,22 +221,8 @@ func TestConfigValidation(t *testing.T) {
 		{"negative concurrency", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Concurrency: -2}, "Concurrency(-2): must not be negative"},
 		{"negative payload bound", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
 	}
+	newConn := func(cfg webhook.Config) (conntest.Closer, error) { return webhook.New(cfg) }
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := webhook.New(tt.cfg)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Close()
-				return
-			}
-			if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "webhook: config: ") {
-				t.Fatalf("New: %v, want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "SECRETPATH") {
-				t.Errorf("error repeats a secret: %v", err)
-			}
-		})
+		conntest.CheckConfig(t, tt.name, "webhook: config: ", "SECRETPATH", newConn, tt.cfg, tt.want)
 	}
 }

@@ -40,3 +40,19 @@ func TestMergeHeader(t *testing.T) {
 		t.Error("MergeHeader changed its defaults")
 	}
 }
+
+func TestCheckEndpoint(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://h.test/x?token=s3cret": "",
+		"http://h.test":                 "",
+		"":                              "URL is required",
+		"/relative/s3cret":              "URL must be an absolute http or https URL",
+		"ftp://h.test/s3cret":           "URL must be an absolute http or https URL",
+		"https://h.test/%zz/s3cret":     "URL must be an absolute http or https URL",
+	} {
+		err := CheckEndpoint("URL", raw)
+		if want == "" && err != nil || want != "" && (err == nil || err.Error() != want) {
+			t.Errorf("CheckEndpoint(%q) = %v, want %q", raw, err, want)
+		}
+	}
+}
