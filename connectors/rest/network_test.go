@@ -56,15 +56,10 @@ func setupTimeout(t *testing.T, p *fakePartner, policy synclayer.RetryPolicy, ob
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	reg := synclayer.NewRegistry()
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Key: ev.Subject, Version: 1}}, nil
-	})
-	if err := reg.Register("records", conn, synclayer.Route("Push", mapper),
-		synclayer.WithRetry(policy), synclayer.WithTimeout(timeout)); err != nil {
-		t.Fatal(err)
+	record := func(key string) synclayer.Record {
+		return synclayer.Record{Key: key, Version: 1, Payload: payload{Key: key, Version: 1}}
 	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
+	return conntest.Dispatcher(t, "records", conn, record, policy, timeout, obs)
 }
 
 func push(t *testing.T, d *synclayer.Dispatcher, key string) synclayer.Result {
@@ -76,17 +71,6 @@ func push(t *testing.T, d *synclayer.Dispatcher, key string) synclayer.Result {
 	return rep.Results[0]
 }
 
-// writeRaw hijacks the connection, writes raw bytes and resets it.
-func writeRaw(w http.ResponseWriter, raw string) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	_, _ = buf.WriteString(raw)
-	_ = buf.Flush()
-	conn.Close()
-}
-
 func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -95,11 +79,11 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 		{"ResetBeforeResponse", conntest.Reset},
 		{"ResetMidResponse", func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Ty")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Ty")
 		}},
 		{"TruncatedSuccessBody", func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
 		}},
 		{"StallPastAttemptTimeout", stall},
 		{"LostResponse", lostResponse},

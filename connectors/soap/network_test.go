@@ -2,7 +2,6 @@ package soap_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,30 +9,14 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
-	reg := synclayer.NewRegistry()
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return upsert(ev.Subject, 1), nil
-	})
 	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
-	if err := reg.Register("soap", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	return synclayer.NewDispatcher(reg, synclayer.WithObserver(obs))
-}
-
-func writeRaw(w http.ResponseWriter, raw string) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	_, _ = buf.WriteString(raw)
-	_ = buf.Flush()
-	conn.Close()
+	return conntest.Dispatcher(t, "soap", conn, func(key string) synclayer.Record { return upsert(key, 1) }, policy, 300*time.Millisecond, obs)
 }
 
 func TestNetworkFailuresDeliverOnce(t *testing.T) {
@@ -42,7 +25,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 		"Stall":        stall,
 		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
 		},
 		"ServerFaultWith200": faultWith(soap.SOAP11, 200, "Server", "try later"),
 	}
