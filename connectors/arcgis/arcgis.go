@@ -15,10 +15,18 @@ import (
 	"unicode"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Config configures a [Connector]. LayerURL and KeyField are required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// LayerURL is the layer's REST endpoint, an http or https URL ending in
 	// "/FeatureServer/{layer}", without query or fragment.
@@ -62,32 +70,32 @@ func New(cfg Config) (*Connector, error) {
 	u, err := url.Parse(cfg.LayerURL)
 	switch {
 	case cfg.LayerURL == "":
-		return nil, errors.New("arcgis: Config.LayerURL is required")
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %s", httpx.URLProblem(err))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %s", option.ErrInvalid, httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", httpx.RedactURL(u, true))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", option.ErrInvalid, httpx.RedactURL(u, true))
 	case !layerPath.MatchString(u.Path):
-		return nil, fmt.Errorf("arcgis: Config.LayerURL %q does not end in /FeatureServer/{layer}", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q does not end in /FeatureServer/{layer}", option.ErrInvalid, httpx.RedactURL(u, false))
 	}
 	if cfg.ObjectIDField == "" {
 		cfg.ObjectIDField = "OBJECTID"
 	}
 	for _, f := range []struct{ name, v string }{{"KeyField", cfg.KeyField}, {"ObjectIDField", cfg.ObjectIDField}} {
 		if !fieldName.MatchString(f.v) {
-			return nil, fmt.Errorf("arcgis: Config.%s %q is not a field name (letters, digits, _; required)", f.name, f.v)
+			return nil, fmt.Errorf("arcgis: %w: Config.%s %q is not a field name (letters, digits, _; required)", option.ErrInvalid, f.name, f.v)
 		}
 	}
 	if cfg.VersionField != "" && !fieldName.MatchString(cfg.VersionField) {
-		return nil, fmt.Errorf("arcgis: Config.VersionField %q is not a field name", cfg.VersionField)
+		return nil, fmt.Errorf("arcgis: %w: Config.VersionField %q is not a field name", option.ErrInvalid, cfg.VersionField)
 	}
 	if strings.EqualFold(cfg.KeyField, cfg.ObjectIDField) || strings.EqualFold(cfg.KeyField, cfg.VersionField) || strings.EqualFold(cfg.VersionField, cfg.ObjectIDField) {
-		return nil, errors.New("arcgis: Config.KeyField, VersionField and ObjectIDField must differ")
+		return nil, fmt.Errorf("arcgis: %w: Config.KeyField, VersionField and ObjectIDField must differ", option.ErrInvalid)
 	}
 	if strings.ContainsAny(cfg.Token, "\r\n") {
-		return nil, errors.New("arcgis: Config.Token holds a line break")
+		return nil, fmt.Errorf("arcgis: %w: Config.Token holds a line break", option.ErrInvalid)
 	}
 	c := &Connector{cfg: cfg, client: cfg.HTTPClient}
 	if c.client == nil {
@@ -126,13 +134,13 @@ func checkKey(key string) error {
 // Sync upserts or deletes the feature of rec.Key; see the package doc.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	if err := checkKey(rec.Key); err != nil {
-		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 	}
 	var feat wireFeature
 	if !rec.Delete {
 		f, err := c.feature(rec)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, partner.ErrPayload, err))
 		}
 		feat = f
 	}
@@ -308,14 +316,14 @@ func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
 	if len(ed.adds) > 0 {
 		b, err := json.Marshal(ed.adds)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("adds", string(b))
 	}
 	if len(ed.updates) > 0 {
 		b, err := json.Marshal(ed.updates)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", ErrInvalidPayload, err))
+			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("updates", string(b))
 	}
@@ -409,15 +417,15 @@ func (c *Connector) post(ctx context.Context, op, u string, form url.Values, out
 		return err
 	}
 	if jerr != nil {
-		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: response is not JSON: %w", op, jerr)))
+		return httpx.Wrap(c.cls.New(req, resp, body, partner.ErrUnavailable, fmt.Errorf("%s: response is not JSON: %w", op, jerr)))
 	}
 	if len(body) >= maxResponse {
-		return httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrUnavailable, fmt.Errorf("%s: response over %d bytes", op, maxResponse)))
+		return httpx.Wrap(c.cls.New(req, resp, nil, partner.ErrUnavailable, fmt.Errorf("%s: response over %d bytes", op, maxResponse)))
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(out); err != nil {
-		return httpx.Wrap(c.cls.New(req, resp, body, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err)))
+		return httpx.Wrap(c.cls.New(req, resp, body, partner.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err)))
 	}
 	return nil
 }
@@ -439,7 +447,7 @@ func (c *Connector) apiErr(ae *APIError, _ []byte) error {
 // malformed reports a response that does not say what it should; the
 // request may or may not have been applied, so it is retryable.
 func (c *Connector) malformed(op string, err error) error {
-	e := c.cls.New(nil, nil, nil, httpx.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err))
+	e := c.cls.New(nil, nil, nil, partner.ErrUnavailable, fmt.Errorf("%s: unexpected response: %w", op, err))
 	return httpx.Wrap(e)
 }
 

@@ -14,6 +14,9 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
+	"github.com/hmsplatform/synclayer/internal/option"
 	"github.com/hmsplatform/synclayer/synclayertest"
 	"go.uber.org/goleak"
 )
@@ -86,9 +89,9 @@ func dispatch(t *testing.T, d *synclayer.Dispatcher, a asset) synclayer.Result {
 	return rep.Results[0]
 }
 
-func onlyFeature(t *testing.T, f *fakeLayer, key string) fakeFeature {
+func onlyFeature(t *testing.T, f *fakeLayer, key string) arcgistest.Feature {
 	t.Helper()
-	got := f.byKey(key)
+	got := f.ByKey(key)
 	if len(got) != 1 {
 		t.Fatalf("key %q: %d features, want exactly 1: %+v", key, len(got), got)
 	}
@@ -122,7 +125,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if r := dispatch(t, d, asset{Key: "pump-7", Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
 	}
-	if n := len(f.byKey("pump-7")); n != 0 {
+	if n := len(f.ByKey("pump-7")); n != 0 {
 		t.Errorf("%d features after delete", n)
 	}
 	// Deleting what is gone is done, not an error.
@@ -160,9 +163,9 @@ func TestLostResponseRetryLeavesOneFeature(t *testing.T) {
 			f := newFakeLayer(t, "SYNC_KEY")
 			d := newDispatcher(t, newConnector(t, f, nil))
 			if op == "update" {
-				f.seed(map[string]any{"SYNC_KEY": "valve-1", "NAME": "old", "SYNC_VERSION": float64(1)})
+				f.Add(map[string]any{"SYNC_KEY": "valve-1", "NAME": "old", "SYNC_VERSION": float64(1)})
 			}
-			f.inject(fakeFault{op: "applyEdits", lost: true})
+			f.Inject(arcgistest.Fault{Op: "applyEdits", Lost: true})
 			r := dispatch(t, d, asset{Key: "valve-1", Name: "Valve 1", Version: 2})
 			if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 				t.Fatalf("status %v after %d attempts, want synced after 2: %v", r.Status, r.Attempts, r.Err)
@@ -227,7 +230,7 @@ func TestStaleVersionDoesNotOverwrite(t *testing.T) {
 func TestWhereClauseInjection(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
-	victim := f.seed(map[string]any{"SYNC_KEY": "victim", "NAME": "untouched"})
+	victim := f.Add(map[string]any{"SYNC_KEY": "victim", "NAME": "untouched"})
 	keys := []string{
 		"O'Brien's pump",
 		"x' OR '1'='1",
@@ -252,19 +255,19 @@ func TestWhereClauseInjection(t *testing.T) {
 			t.Errorf("key %q: %v", k, ft.Attributes)
 		}
 	}
-	if v := onlyFeature(t, f, "victim"); v.Attributes["NAME"] != "untouched" || v.Attributes["OBJECTID"] != float64(victim) {
+	if v := onlyFeature(t, f, "victim"); v.Attributes["NAME"] != "untouched" || v.ObjectID != victim {
 		t.Errorf("victim changed: %v", v.Attributes)
 	}
 	if n := f.count(); n != len(keys)+1 {
 		t.Errorf("%d features, want %d", n, len(keys)+1)
 	}
-	wheres := f.whereClauses()
+	wheres := f.Wheres()
 	if !slices.Contains(wheres, `SYNC_KEY = 'x'' OR ''1''=''1'`) {
 		t.Errorf("where clauses sent: %q", wheres)
 	}
 	// Keys a where clause cannot carry safely are refused up front.
 	err := c.Sync(t.Context(), synclayer.Record{Key: `a\' OR 1=1`, Payload: arcgis.Feature{}})
-	if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 		t.Errorf("backslash key: %v", err)
 	}
 }
@@ -272,28 +275,28 @@ func TestWhereClauseInjection(t *testing.T) {
 func TestErrorsInBodies(t *testing.T) {
 	cases := []struct {
 		name      string
-		fault     fakeFault
+		fault     arcgistest.Fault
 		retryable bool
 		is        error
 		text      string
 	}{
-		{"error in 200, 500", fakeFault{op: "query", body: `{"error":{"code":500,"message":"Unable to complete operation.","details":[]}}`}, true, arcgis.ErrUnavailable, "error 500: Unable to complete operation."},
-		{"error in 200, 503 on edit", fakeFault{op: "applyEdits", body: `{"error":{"code":503,"message":"Service unavailable","details":[]}}`}, true, arcgis.ErrUnavailable, "error 503"},
-		{"error in 200, 400", fakeFault{op: "applyEdits", body: `{"error":{"code":400,"message":"Cannot perform operation.","details":["Field NAME too long"]}}`}, false, arcgis.ErrRejected, "Field NAME too long"},
-		{"error in 200, 404", fakeFault{op: "query", body: `{"error":{"code":404,"message":"Service not found"}}`}, false, arcgis.ErrNotFound, "Service not found"},
-		{"status failed", fakeFault{op: "query", body: `{"status":"failed","code":500}`}, true, arcgis.ErrUnavailable, "error 500"},
-		{"error with HTTP 500", fakeFault{op: "query", status: 500, body: `{"error":{"code":400,"message":"Invalid parameters"}}`}, false, arcgis.ErrRejected, "Invalid parameters"},
-		{"HTTP 503 with HTML", fakeFault{op: "query", status: 503, body: `<html>down</html>`, header: map[string][]string{"Retry-After": {"2"}}}, true, arcgis.ErrUnavailable, "503"},
-		{"HTML in 200", fakeFault{op: "query", body: `<html>login</html>`}, true, arcgis.ErrUnavailable, "not JSON"},
-		{"missing results", fakeFault{op: "applyEdits", body: `{"addResults":[]}`}, true, arcgis.ErrUnavailable, "0 addResults for 1 add"},
-		{"partial failure, permanent", fakeFault{op: "applyEdits", featureCode: 1000}, false, arcgis.ErrEdit, "add failed: error 1000: Unable to edit"},
-		{"partial failure, retryable", fakeFault{op: "applyEdits", featureCode: 503}, true, arcgis.ErrEdit, "error 503"},
+		{"error in 200, 500", arcgistest.Fault{Op: "query", Body: `{"error":{"code":500,"message":"Unable to complete operation.","details":[]}}`}, true, partner.ErrUnavailable, "error 500: Unable to complete operation."},
+		{"error in 200, 503 on edit", arcgistest.Fault{Op: "applyEdits", Body: `{"error":{"code":503,"message":"Service unavailable","details":[]}}`}, true, partner.ErrUnavailable, "error 503"},
+		{"error in 200, 400", arcgistest.Fault{Op: "applyEdits", Body: `{"error":{"code":400,"message":"Cannot perform operation.","details":["Field NAME too long"]}}`}, false, partner.ErrRejected, "Field NAME too long"},
+		{"error in 200, 404", arcgistest.Fault{Op: "query", Body: `{"error":{"code":404,"message":"Service not found"}}`}, false, partner.ErrNotFound, "Service not found"},
+		{"status failed", arcgistest.Fault{Op: "query", Body: `{"status":"failed","code":500}`}, true, partner.ErrUnavailable, "error 500"},
+		{"error with HTTP 500", arcgistest.Fault{Op: "query", Status: 500, Body: `{"error":{"code":400,"message":"Invalid parameters"}}`}, false, partner.ErrRejected, "Invalid parameters"},
+		{"HTTP 503 with HTML", arcgistest.Fault{Op: "query", Status: 503, Body: `<html>down</html>`, Header: map[string][]string{"Retry-After": {"2"}}}, true, partner.ErrUnavailable, "503"},
+		{"HTML in 200", arcgistest.Fault{Op: "query", Body: `<html>login</html>`}, true, partner.ErrUnavailable, "not JSON"},
+		{"missing results", arcgistest.Fault{Op: "applyEdits", Body: `{"addResults":[]}`}, true, partner.ErrUnavailable, "0 addResults for 1 add"},
+		{"partial failure, permanent", arcgistest.Fault{Op: "applyEdits", FeatureCode: 1000}, false, arcgis.ErrEdit, "add failed: error 1000: Unable to edit"},
+		{"partial failure, retryable", arcgistest.Fault{Op: "applyEdits", FeatureCode: 503}, true, arcgis.ErrEdit, "error 503"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLayer(t, "SYNC_KEY")
 			c := newConnector(t, f, nil)
-			f.inject(tc.fault)
+			f.Inject(tc.fault)
 			err := c.Sync(t.Context(), synclayer.Record{Key: "k1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "n"}}})
 			if err == nil {
 				t.Fatal("no error")
@@ -322,9 +325,9 @@ func TestErrorsInBodies(t *testing.T) {
 func TestRetryAfterHint(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
-	f.inject(fakeFault{op: "query", status: 429, body: `{}`, header: map[string][]string{"Retry-After": {"7"}}})
+	f.Inject(arcgistest.Fault{Op: "query", Status: 429, Body: `{}`, Header: map[string][]string{"Retry-After": {"7"}}})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
-	if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, arcgis.ErrRateLimited) {
+	if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 7*time.Second || !errors.Is(err, partner.ErrRateLimited) {
 		t.Errorf("hint %v %v: %v", d, ok, err)
 	}
 }
@@ -332,9 +335,9 @@ func TestRetryAfterHint(t *testing.T) {
 func TestErrorInBodyRetriedByDispatcher(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	d := newDispatcher(t, newConnector(t, f, nil))
-	f.inject(
-		fakeFault{op: "query", body: `{"error":{"code":503,"message":"busy"}}`},
-		fakeFault{op: "applyEdits", featureCode: 500},
+	f.Inject(
+		arcgistest.Fault{Op: "query", Body: `{"error":{"code":503,"message":"busy"}}`},
+		arcgistest.Fault{Op: "applyEdits", FeatureCode: 500},
 	)
 	r := dispatch(t, d, asset{Key: "k", Name: "n", Version: 1})
 	if r.Status != synclayer.StatusSynced || r.Attempts != 3 {
@@ -345,8 +348,7 @@ func TestErrorInBodyRetriedByDispatcher(t *testing.T) {
 
 func TestToken(t *testing.T) {
 	const secret = "good-token-9f8e7d"
-	f := newFakeLayer(t, "SYNC_KEY")
-	f.token = secret
+	f := newFakeLayer(t, "SYNC_KEY", arcgistest.RequireToken(secret))
 	rec := synclayer.Record{Key: "k", Version: 1, Payload: arcgis.Feature{}}
 
 	if err := newConnector(t, f, func(c *arcgis.Config) { c.Token = secret }).Sync(t.Context(), rec); err != nil {
@@ -371,10 +373,9 @@ func TestToken(t *testing.T) {
 
 func TestTokenNeverInErrors(t *testing.T) {
 	const secret = "tok-abcdef123456"
-	f := newFakeLayer(t, "SYNC_KEY")
-	f.token = secret
+	f := newFakeLayer(t, "SYNC_KEY", arcgistest.RequireToken(secret))
 	// The service echoes the request's credentials in its error.
-	f.inject(fakeFault{op: "query", body: `{"error":{"code":400,"message":"bad request from Bearer ` + secret + `"}}`})
+	f.Inject(arcgistest.Fault{Op: "query", Body: `{"error":{"code":400,"message":"bad request from Bearer ` + secret + `"}}`})
 	err := newConnector(t, f, func(c *arcgis.Config) { c.Token = secret }).Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}})
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("error %q", err)
@@ -384,13 +385,13 @@ func TestTokenNeverInErrors(t *testing.T) {
 func TestMergesDuplicateFeatures(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
-	first := f.seed(map[string]any{"SYNC_KEY": "dup", "NAME": "a"})
-	f.seed(map[string]any{"SYNC_KEY": "dup", "NAME": "b"})
+	first := f.Add(map[string]any{"SYNC_KEY": "dup", "NAME": "a"})
+	f.Add(map[string]any{"SYNC_KEY": "dup", "NAME": "b"})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "dup", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "merged"}}}); err != nil {
 		t.Fatal(err)
 	}
 	ft := onlyFeature(t, f, "dup")
-	if ft.Attributes["OBJECTID"] != float64(first) || ft.Attributes["NAME"] != "merged" {
+	if ft.ObjectID != first || ft.Attributes["NAME"] != "merged" {
 		t.Errorf("%v", ft.Attributes)
 	}
 }
@@ -418,12 +419,12 @@ func TestInvalidPayloads(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 1, Payload: tc.payload})
-		if !errors.Is(err, arcgis.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	if f.count() != 0 || f.requests != 0 {
-		t.Errorf("invalid payloads reached the service: %d requests", f.requests)
+	if f.count() != 0 || f.Requests() != 0 {
+		t.Errorf("invalid payloads reached the service: %d requests", f.Requests())
 	}
 }
 
@@ -455,7 +456,7 @@ func TestConfigValidation(t *testing.T) {
 		cfg := good
 		tc.mod(&cfg)
 		_, err := arcgis.New(cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cr3t") {
+		if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "arcgis: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -473,12 +474,11 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
-	f := newFakeLayer(t, "SYNC_KEY")
-	f.unique = true
+	f := newFakeLayer(t, "SYNC_KEY", arcgistest.UniqueKey())
 	c := newConnector(t, f, nil)
 	// Another writer adds the key between our query and our add.
-	f.inject(fakeFault{op: "applyEdits", before: func() {
-		f.seed(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
+	f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() {
+		f.Add(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
 	}})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}}); err != nil {
 		t.Fatal(err)
@@ -487,7 +487,7 @@ func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
 		t.Errorf("%v", ft.Attributes)
 	}
 	// A refused add with no feature behind it stays an error.
-	f.inject(fakeFault{op: "applyEdits", featureCode: 1000})
+	f.Inject(arcgistest.Fault{Op: "applyEdits", FeatureCode: 1000})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k2", Payload: arcgis.Feature{}})
 	if !errors.Is(err, arcgis.ErrEdit) || !synclayer.IsPermanent(err) {
 		t.Errorf("%v", err)
@@ -497,7 +497,7 @@ func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
 func TestQueryWithNullFeatures(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
-	f.inject(fakeFault{op: "query", body: `{"objectIdFieldName":"OBJECTID","features":null}`})
+	f.Inject(arcgistest.Fault{Op: "query", Body: `{"objectIdFieldName":"OBJECTID","features":null}`})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: arcgis.Feature{}}); err != nil {
 		t.Fatal(err)
 	}

@@ -60,13 +60,13 @@ func BenchmarkUpsert(b *testing.B) {
 	b.ReportMetric(float64(rawT.Nanoseconds())/float64(b.N), "raw-ns/upsert")
 	b.ReportMetric(float64(connT.Nanoseconds())/float64(b.N), "connector-ns/upsert")
 	b.ReportMetric(float64(connT)/float64(rawT), "connector/raw")
-	if n := len(f.byKey("k")); n != 1 {
+	if n := len(f.ByKey("k")); n != 1 {
 		b.Fatalf("%d features", n)
 	}
 }
 
 func onlyFeatureB(b *testing.B, f *fakeLayer, key string) any {
-	got := f.byKey(key)
+	got := f.ByKey(key)
 	if len(got) != 1 {
 		b.Fatalf("%d features for %q", len(got), key)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
+	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -23,7 +24,7 @@ func TestConformance(t *testing.T) {
 				Connector: newConnector(t, f, nil),
 				Lookup: func(_ context.Context, key string) ([]int64, error) {
 					var out []int64
-					for _, ft := range f.byKey(key) {
+					for _, ft := range f.ByKey(key) {
 						v, _ := ft.Attributes["PAYLOAD_VERSION"].(float64)
 						out = append(out, int64(v))
 					}
@@ -33,13 +34,13 @@ func TestConformance(t *testing.T) {
 					for range times {
 						switch kind {
 						case synclayertest.FailRetryable:
-							f.inject(fakeFault{body: `{"error":{"code":503,"message":"Service unavailable"}}`})
+							f.Inject(arcgistest.Fault{Body: `{"error":{"code":503,"message":"Service unavailable"}}`})
 						case synclayertest.FailPermanent:
-							f.inject(fakeFault{body: `{"error":{"code":400,"message":"Cannot perform operation"}}`})
+							f.Inject(arcgistest.Fault{Body: `{"error":{"code":400,"message":"Cannot perform operation"}}`})
 						case synclayertest.FailStall:
-							f.inject(fakeFault{stall: true})
+							f.Inject(arcgistest.Fault{Stall: true})
 						case synclayertest.FailLostResponse:
-							f.inject(fakeFault{op: "applyEdits", lost: true})
+							f.Inject(arcgistest.Fault{Op: "applyEdits", Lost: true})
 						default:
 							return false
 						}

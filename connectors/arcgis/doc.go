@@ -33,7 +33,7 @@
 // count, so a case- or accent-insensitive database collation cannot make
 // one key update another's feature. Keys holding a backslash (an escape
 // character in some databases) or control characters are refused with a
-// permanent [ErrInvalidPayload]. A delete removes every feature of the key; a missing
+// permanent [partner.ErrPayload]. A delete removes every feature of the key; a missing
 // feature is not an error. Retrying Sync after a lost response therefore
 // leaves one feature.
 //
@@ -52,15 +52,19 @@
 // statuses too, and classifies them:
 //
 //   - codes 498 (invalid or expired token) and 499 (token required) are
-//     permanent and wrap [ErrToken]: the caller must renew the token;
-//   - codes 408, 429, 500, 502, 503 and 504, network errors and
-//     unreadable responses are retryable;
-//   - every other code is permanent; a feature the service refused wraps
-//     [ErrEdit];
+//     permanent and wrap [ErrToken] and [partner.ErrUnauthorized]: the
+//     caller must renew the token;
+//   - codes 408, 500, 502, 503 and 504 and unreadable responses wrap
+//     [partner.ErrUnavailable], 429 [partner.ErrRateLimited], network
+//     errors [partner.ErrNetwork]; all are retryable;
+//   - every other code is permanent: 401 and 403 wrap
+//     [partner.ErrUnauthorized], 404 [partner.ErrNotFound] (the layer or
+//     service does not exist), the rest [partner.ErrRejected]; a feature
+//     the service refused wraps [ErrEdit];
 //   - an invalid payload (no geometry spatial reference, an open polygon
 //     ring, a key attribute that disagrees with the key) wraps
-//     [ErrInvalidPayload] and is permanent.
+//     [partner.ErrPayload] and is permanent.
 //
-// The service's own code and message are in an [*APIError], found with
-// errors.As.
+// The service's own code and message are in an [*APIError], and the HTTP
+// exchange in a [*partner.Error], both found with errors.As.
 package arcgis

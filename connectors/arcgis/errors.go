@@ -5,11 +5,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
-// Error categories, tested with errors.Is. The HTTP ones are shared with
-// the other HTTP connectors of synclayer.
+// Categories of failure found only at ArcGIS, tested with errors.Is. The
+// others are those of package partner (see the package doc).
 var (
 	// ErrToken: the service answered 498 (invalid or expired token) or 499
 	// (token required). Permanent: renew the token and rebuild the
@@ -18,20 +19,6 @@ var (
 	// ErrEdit: applyEdits refused a feature (success false in its
 	// addResults, updateResults or deleteResults).
 	ErrEdit = errors.New("edit refused")
-
-	// ErrNetwork: the exchange failed below HTTP. Retryable.
-	ErrNetwork = httpx.ErrNetwork
-	// ErrUnavailable: HTTP or ArcGIS code 408, 500, 502, 503 or 504, or an
-	// unreadable response. Retryable.
-	ErrUnavailable = httpx.ErrUnavailable
-	// ErrRateLimited: HTTP or ArcGIS code 429. Retryable.
-	ErrRateLimited = httpx.ErrRateLimited
-	// ErrUnauthorized: 401, 403, 498 or 499. Permanent.
-	ErrUnauthorized = httpx.ErrUnauthorized
-	// ErrNotFound: 404 (the layer or service does not exist). Permanent.
-	ErrNotFound = httpx.ErrNotFound
-	// ErrRejected: any other error code. Permanent.
-	ErrRejected = httpx.ErrRejected
 )
 
 // APIError is an error object of the ArcGIS REST API, either the body's
@@ -103,16 +90,16 @@ func (e *APIError) Unwrap() error {
 func kindOf(code int) error {
 	switch code {
 	case 498, 499:
-		return httpx.ErrUnauthorized
+		return partner.ErrUnauthorized
 	case 408, 500, 502, 503, 504:
-		return httpx.ErrUnavailable
+		return partner.ErrUnavailable
 	case 429:
-		return httpx.ErrRateLimited
+		return partner.ErrRateLimited
 	}
-	if k := httpx.KindOf(code); k == httpx.ErrUnauthorized || k == httpx.ErrNotFound || k == httpx.ErrConflict {
+	if k := httpx.KindOf(code); k == partner.ErrUnauthorized || k == partner.ErrNotFound || k == partner.ErrConflict {
 		return k
 	}
-	return httpx.ErrRejected
+	return partner.ErrRejected
 }
 
 // wireError is the JSON of an ArcGIS error object.

@@ -53,11 +53,6 @@ type Polygon struct {
 	SpatialReference SpatialReference `json:"spatialReference"`
 }
 
-// ErrInvalidPayload marks a record the connector cannot send: a payload of
-// the wrong type, a bad attribute name, an invalid geometry. It is
-// permanent.
-var ErrInvalidPayload = errors.New("invalid payload")
-
 func (p Point) validate() error {
 	if !finite(p.X) || !finite(p.Y) {
 		return fmt.Errorf("point (%v, %v) is not finite", p.X, p.Y)

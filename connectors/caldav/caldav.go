@@ -3,9 +3,6 @@ package caldav
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +11,11 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // DefaultNamespace is the namespace of a Config that sets none.
@@ -24,6 +25,11 @@ const DefaultNamespace = "synclayer"
 const DefaultProdID = "-//hmsplatform//synclayer//EN"
 
 // Config configures a [Connector]. CollectionURL is required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// CollectionURL is the calendar collection, an absolute http(s) URL
 	// such as "https://dav.example/alice/work/". A missing final slash is
@@ -63,17 +69,17 @@ func New(cfg Config) (*Connector, error) {
 	u, err := url.Parse(cfg.CollectionURL)
 	switch {
 	case cfg.CollectionURL == "":
-		return nil, errors.New("caldav: Config.CollectionURL is required")
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %s", httpx.URLProblem(err))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %s", option.ErrInvalid, httpx.URLProblem(err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q is not an absolute http(s) URL", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
 	case u.User != nil:
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", httpx.RedactURL(u, true))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", option.ErrInvalid, httpx.RedactURL(u, true))
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("caldav: Config.CollectionURL %q must not have a query or fragment", httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q must not have a query or fragment", option.ErrInvalid, httpx.RedactURL(u, false))
 	case cfg.MaxConflicts < 0:
-		return nil, fmt.Errorf("caldav: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+		return nil, fmt.Errorf("caldav: %w", option.NonNegative("Config.MaxConflicts", cfg.MaxConflicts))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -88,7 +94,7 @@ func New(cfg Config) (*Connector, error) {
 		cfg.ProdID = DefaultProdID
 	}
 	if strings.ContainsFunc(cfg.ProdID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, errors.New("caldav: Config.ProdID holds control characters")
+		return nil, fmt.Errorf("caldav: %w: Config.ProdID holds control characters", option.ErrInvalid)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -103,27 +109,12 @@ func New(cfg Config) (*Connector, error) {
 	return c, nil
 }
 
-// lowerBase32Hex is base32hex in lowercase: safe in URLs and file names
-// on case-insensitive file systems alike.
-var lowerBase32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
-
-// digest is the base32hex SHA-256 of the length-prefixed namespace and
-// the key.
-func digest(namespace, key string) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(namespace)))])
-	h.Write([]byte(namespace))
-	h.Write([]byte(key))
-	return lowerBase32Hex.EncodeToString(h.Sum(nil))
-}
-
 // ObjectName returns the name of key's object in the collection: 52
 // characters of 0-9 and a-v, then ".ics".
-func ObjectName(namespace, key string) string { return digest(namespace, key) + ".ics" }
+func ObjectName(namespace, key string) string { return keyid.Object(namespace, key) + ".ics" }
 
 // UID returns the UID of key's event.
-func UID(namespace, key string) string { return digest(namespace, key) + "@synclayer" }
+func UID(namespace, key string) string { return keyid.Object(namespace, key) + "@synclayer" }
 
 // ObjectURL returns the URL of key's object.
 func (c *Connector) ObjectURL(key string) string {
@@ -175,8 +166,8 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		}
 		// 412: changed since we read it; read again.
 	}
-	e := &httpx.Error{Prefix: "caldav", Method: http.MethodPut, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
-		Status: fmt.Sprintf("412 Precondition Failed %d times in a row (changed concurrently)", c.cfg.MaxConflicts), Kind: httpx.ErrConflict}
+	e := &partner.Error{Prefix: "caldav", Method: http.MethodPut, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
+		Status: fmt.Sprintf("412 Precondition Failed %d times in a row (changed concurrently)", c.cfg.MaxConflicts), Kind: partner.ErrConflict}
 	return e // retryable: the next attempt reads again
 }
 
@@ -201,13 +192,13 @@ func (c *Connector) get(ctx context.Context, target, key string) (stored, string
 	}
 	etag := resp.Header.Get("ETag")
 	if etag == "" {
-		return stored{}, "", false, httpx.Wrap(c.cls.New(req, resp, nil, httpx.ErrRejected,
+		return stored{}, "", false, httpx.Wrap(c.cls.New(req, resp, nil, partner.ErrRejected,
 			errors.New("the server sent no ETag, so the object cannot be updated safely")))
 	}
 	s := parse(body)
 	if other, ok := s.otherKey(key); ok {
 		return stored{}, "", false, synclayer.Permanent(fmt.Errorf("caldav: %s: %w: it holds key %q, not %q",
-			httpx.RedactURL(req.URL, false), ErrKeyMismatch, other, key))
+			httpx.RedactURL(req.URL, false), partner.ErrKeyMismatch, other, key))
 	}
 	return s, etag, true, nil
 }
@@ -243,7 +234,7 @@ func (c *Connector) put(ctx context.Context, target string, body []byte, etag st
 			}
 			cause = errors.New("multi-status answer to PUT: the object was not stored")
 		}
-		return false, httpx.Wrap(c.cls.New(req, resp, b, httpx.ErrConflict, cause))
+		return false, httpx.Wrap(c.cls.New(req, resp, b, partner.ErrConflict, cause))
 	}
 	if err := c.cls.Check(req, resp, nil); err != nil {
 		return false, err
@@ -277,7 +268,7 @@ func (c *Connector) remove(ctx context.Context, target, etag string) (bool, erro
 }
 
 func (c *Connector) invalid(key string, err error) error {
-	return synclayer.Permanent(fmt.Errorf("caldav: key %q: %w: %w", key, ErrInvalidPayload, err))
+	return synclayer.Permanent(fmt.Errorf("caldav: key %q: %w: %w", key, partner.ErrPayload, err))
 }
 
 func mustParse(s string) *url.URL {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -282,7 +283,7 @@ func testConcurrentEdit(t *testing.T, e *env) {
 		e.tr.inject(fault{method: http.MethodPut, status: http.StatusPreconditionFailed})
 	}
 	err := e.conn.Sync(t.Context(), synclayer.Record{Key: key, Payload: caldav.Event{Summary: "ours v3", Start: stamp}})
-	if !errors.Is(err, caldav.ErrConflict) || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "412") {
+	if !errors.Is(err, partner.ErrConflict) || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "412") {
 		t.Errorf("%v", err)
 	}
 }
@@ -411,7 +412,7 @@ func testUIDConflict(t *testing.T, e *env) {
 	resp.Body.Close()
 
 	err = e.conn.Sync(t.Context(), synclayer.Record{Key: "taken", Payload: caldav.Event{Summary: "mine", Start: stamp}})
-	if !synclayer.IsPermanent(err) || !errors.Is(err, caldav.ErrConflict) {
+	if !synclayer.IsPermanent(err) || !errors.Is(err, partner.ErrConflict) {
 		t.Fatalf("%v", err)
 	}
 	if !errors.Is(err, caldav.ErrUIDConflict) || !strings.Contains(err.Error(), `UID already used by another object of the collection: UID `+caldav.UID(caldav.DefaultNamespace, "taken")+` (key "taken")`) {

@@ -58,18 +58,18 @@
 //
 // Errors are classified by the shared HTTP rules (network errors, 408,
 // 425, 429, 500, 502, 503 and 504 retryable; any other status permanent),
-// with the exchange in an [*Error] found with errors.As. On top of them:
+// with the exchange in a [*partner.Error] found with errors.As. On top of them:
 //
 //   - CALDAV:no-uid-conflict (another object of the collection already
 //     has this UID), whether in a 409 (Radicale) or inside a multi-status
-//     answer (Xandikos), wraps [ErrUIDConflict] and [ErrConflict] and is
+//     answer (Xandikos), wraps [ErrUIDConflict] and [partner.ErrConflict] and is
 //     permanent; any other multi-status answer to a PUT is a permanent
-//     [ErrConflict];
-//   - a 412 on every one of Config.MaxConflicts tries wraps [ErrConflict]
+//     [partner.ErrConflict];
+//   - a 412 on every one of Config.MaxConflicts tries wraps [partner.ErrConflict]
 //     and is retryable;
 //   - an object at the key's path of which any VEVENT names another key wraps
-//     [ErrKeyMismatch] and is permanent;
-//   - an invalid payload wraps [ErrInvalidPayload] and is permanent.
+//     [partner.ErrKeyMismatch] and is permanent;
+//   - an invalid payload wraps [partner.ErrPayload] and is permanent.
 //
 // Credentials (the Authorization header, a password in the URL) never
 // appear in an error.

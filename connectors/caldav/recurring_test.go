@@ -9,6 +9,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 )
 
@@ -80,7 +81,7 @@ func TestRecurringWithOverrides(t *testing.T) {
 		// An override naming another key: the object is not this key's.
 		srv.Put(t, e.conn.ObjectURL(key), recurring(uid, key, "WF-other", "9"))
 		r := dispatch(t, d, meeting{Key: key, Title: "x", Version: 10})
-		if r.Status != synclayer.StatusFailed || !errors.Is(r.Err, caldav.ErrKeyMismatch) || !synclayer.IsPermanent(r.Err) {
+		if r.Status != synclayer.StatusFailed || !errors.Is(r.Err, partner.ErrKeyMismatch) || !synclayer.IsPermanent(r.Err) {
 			t.Errorf("override of another key: %v %v, want a permanent ErrKeyMismatch", r.Status, r.Err)
 		}
 	})

@@ -11,7 +11,9 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // captured is a stand-in server that records the PUT body and answers as
@@ -91,7 +93,7 @@ func TestInvalidPayloads(t *testing.T) {
 		{"all-day end not after", caldav.Event{Start: day, End: day.Add(3 * time.Hour), AllDay: true}, "exclusive"},
 	} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
-		if !errors.Is(err, caldav.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -112,7 +114,7 @@ func TestConfigValidation(t *testing.T) {
 		{caldav.Config{CollectionURL: "https://dav.example/cal/", ProdID: "a\r\nb"}, "ProdID"},
 	} {
 		_, err := caldav.New(tc.cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), "caldav: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cret") {
+		if err == nil || !errors.Is(err, option.ErrInvalid) || !strings.HasPrefix(err.Error(), "caldav: ") || !strings.Contains(err.Error(), tc.text) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%+v: %v", tc.cfg, err)
 		}
 	}
@@ -139,7 +141,7 @@ func TestBasicAuth(t *testing.T) {
 	const wrong = "wrong-password-99"
 	bad, _ := caldav.New(caldav.Config{CollectionURL: cal, HTTPClient: &http.Client{Transport: caldavtest.BasicAuth(http.DefaultTransport, "alice", wrong)}})
 	err = bad.Sync(t.Context(), synclayer.Record{Key: "k", Payload: caldav.Event{Summary: "y", Start: stamp}})
-	if !errors.Is(err, caldav.ErrUnauthorized) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
+	if !errors.Is(err, partner.ErrUnauthorized) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
 		t.Errorf("%v", err)
 	}
 	if strings.Contains(err.Error(), wrong) {
@@ -158,7 +160,7 @@ func TestBearerTokenRedacted(t *testing.T) {
 	client := &http.Client{Transport: bearer{token}}
 	c, _ := caldav.New(caldav.Config{CollectionURL: srv.URL + "/cal/", HTTPClient: client})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: caldav.Event{Summary: "x", Start: stamp}})
-	if !errors.Is(err, caldav.ErrUnauthorized) || strings.Contains(err.Error(), token) {
+	if !errors.Is(err, partner.ErrUnauthorized) || strings.Contains(err.Error(), token) {
 		t.Errorf("%v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/api/calendar/v3"
 
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -42,13 +43,13 @@ func TestConformance(t *testing.T) {
 					for range times {
 						switch kind {
 						case synclayertest.FailRetryable:
-							f.inject(calFault{code: 503, reason: "backendError"})
+							f.Inject(calendartest.Fault{Code: 503, Reason: "backendError"})
 						case synclayertest.FailPermanent:
-							f.inject(calFault{code: 400, reason: "invalid"})
+							f.Inject(calendartest.Fault{Code: 400, Reason: "invalid"})
 						case synclayertest.FailStall:
-							f.inject(calFault{stall: true})
+							f.Inject(calendartest.Fault{Stall: true})
 						case synclayertest.FailLostResponse:
-							f.inject(calFault{lost: true})
+							f.Inject(calendartest.Fault{Lost: true})
 						default:
 							return false
 						}

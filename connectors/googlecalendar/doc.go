@@ -44,7 +44,7 @@
 // one, even across processes with different idempotency stores.
 // Unversioned records (Version 0) are always written. An event whose
 // private key property names another key is never touched: Sync reports
-// [ErrKeyMismatch].
+// [partner.ErrKeyMismatch].
 //
 // A Connector is safe for concurrent use.
 //
@@ -56,15 +56,15 @@
 //
 //   - 429, 408, 500, 502, 503, 504, network errors, and 403 with reason
 //     rateLimitExceeded, userRateLimitExceeded or quotaExceeded are
-//     retryable ([ErrRateLimited], [ErrUnavailable], [ErrNetwork]); a
+//     retryable ([partner.ErrRateLimited], [partner.ErrUnavailable], [partner.ErrNetwork]); a
 //     Retry-After header becomes a [synclayer.RetryAfter] hint;
 //   - a 412 (conditionNotMet) on every one of Config.MaxConflicts tries
-//     wraps [ErrConflict] and is retryable;
-//   - every other 4xx is permanent: [ErrUnauthorized] (401, other 403),
-//     [ErrNotFound] (404, 410), [ErrConflict], [ErrRejected] (400, ...);
+//     wraps [partner.ErrConflict] and is retryable;
+//   - every other 4xx is permanent: [partner.ErrUnauthorized] (401, other 403),
+//     [partner.ErrNotFound] (404, 410), [partner.ErrConflict], [partner.ErrRejected] (400, ...);
 //     but a 404 or 410 on delete means the event is already gone: done;
-//   - an invalid payload wraps [ErrInvalidPayload], and an event of another
-//     key [ErrKeyMismatch]; both are permanent.
+//   - an invalid payload wraps [partner.ErrPayload], and an event of another
+//     key [partner.ErrKeyMismatch]; both are permanent.
 //
 // Messages never include credentials: an API key in a URL is redacted.
 package googlecalendar

@@ -1,15 +1,10 @@
 package googlecalendar
 
 import (
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
 	"strings"
-)
 
-// lowerBase32Hex is base32hex with the lowercase letters a-v, the only
-// letters Google accepts in an event id.
-var lowerBase32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
+)
 
 // EventID returns the Google Calendar event id of key in namespace: the
 // lowercase base32hex encoding, without padding, of SHA-256 over the
@@ -18,12 +13,7 @@ var lowerBase32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").With
 // base32hex). The namespace is length-prefixed, so no (namespace, key)
 // pair is a re-split of another.
 func EventID(namespace, key string) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(namespace)))])
-	h.Write([]byte(namespace))
-	h.Write([]byte(key))
-	return lowerBase32Hex.EncodeToString(h.Sum(nil))
+	return keyid.Object(namespace, key)
 }
 
 // ValidEventID reports whether id is an event id Google accepts:

@@ -12,7 +12,10 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Names of the private extended properties the connector sets on every
@@ -26,6 +29,11 @@ const (
 const DefaultNamespace = "synclayer"
 
 // Config configures a [Connector]. Service and CalendarID are required.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// Service is the caller's Calendar API client, built with
 	// calendar.NewService and the caller's credentials.
@@ -58,20 +66,20 @@ var _ synclayer.Connector = (*Connector)(nil)
 func New(cfg Config) (*Connector, error) {
 	switch {
 	case cfg.Service == nil:
-		return nil, errors.New("googlecalendar: Config.Service is required")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.Service is required", option.ErrInvalid)
 	case cfg.Service.Events == nil:
-		return nil, errors.New("googlecalendar: Config.Service was not built by calendar.NewService")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.Service was not built by calendar.NewService", option.ErrInvalid)
 	case cfg.CalendarID == "":
-		return nil, errors.New("googlecalendar: Config.CalendarID is required")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.CalendarID is required", option.ErrInvalid)
 	case len(cfg.CalendarID) > 1024:
-		return nil, errors.New("googlecalendar: Config.CalendarID is longer than 1024 bytes")
+		return nil, fmt.Errorf("googlecalendar: %w: Config.CalendarID is longer than 1024 bytes", option.ErrInvalid)
 	case cfg.MaxConflicts < 0:
-		return nil, fmt.Errorf("googlecalendar: Config.MaxConflicts %d is negative", cfg.MaxConflicts)
+		return nil, fmt.Errorf("googlecalendar: %w", option.NonNegative("Config.MaxConflicts", cfg.MaxConflicts))
 	}
 	switch cfg.SendUpdates {
 	case "", "all", "externalOnly", "none":
 	default:
-		return nil, fmt.Errorf("googlecalendar: Config.SendUpdates %q is not all, externalOnly or none", cfg.SendUpdates)
+		return nil, fmt.Errorf("googlecalendar: %w: Config.SendUpdates %q is not all, externalOnly or none", option.ErrInvalid, cfg.SendUpdates)
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
@@ -188,7 +196,7 @@ func (c *Connector) get(ctx context.Context, id, key string) (*calendar.Event, e
 	}
 	if cur.ExtendedProperties != nil {
 		if k, ok := cur.ExtendedProperties.Private[PropertyKey]; ok && k != key {
-			return nil, synclayer.Permanent(fmt.Errorf("googlecalendar: event %s in calendar %q: %w: it holds key %q, not %q", id, c.cfg.CalendarID, ErrKeyMismatch, k, key))
+			return nil, synclayer.Permanent(fmt.Errorf("googlecalendar: event %s in calendar %q: %w: it holds key %q, not %q", id, c.cfg.CalendarID, partner.ErrKeyMismatch, k, key))
 		}
 	}
 	return cur, nil
@@ -198,7 +206,7 @@ func (c *Connector) get(ctx context.Context, id, key string) (*calendar.Event, e
 // the dispatcher comes back later.
 func (c *Connector) conflict(id, key string) error {
 	return &Error{Op: "update", CalendarID: c.cfg.CalendarID, EventID: id, Key: key, Code: 412,
-		Reasons: []string{"conditionNotMet"}, Message: fmt.Sprintf("changed concurrently %d times in a row", c.cfg.MaxConflicts), Kind: ErrConflict}
+		Reasons: []string{"conditionNotMet"}, Message: fmt.Sprintf("changed concurrently %d times in a row", c.cfg.MaxConflicts), Kind: partner.ErrConflict}
 }
 
 // newer reports whether the stored event holds a newer version than rec.

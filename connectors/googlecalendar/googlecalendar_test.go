@@ -20,6 +20,9 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
+	sloption "github.com/hmsplatform/synclayer/internal/option"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -99,29 +102,29 @@ func TestCreateUpdateDelete(t *testing.T) {
 		ev.ExtendedProperties.Private["synclayerKey"] != key || ev.ExtendedProperties.Private["synclayerVersion"] != "1" {
 		t.Errorf("created %+v %+v", ev, ev.ExtendedProperties)
 	}
-	if got := methods(f.requests()); got != "POST" {
+	if got := methods(f.Log()); got != "POST" {
 		t.Errorf("requests %q", got)
 	}
 
-	f.resetLog()
+	f.ResetLog()
 	if r := dispatch(t, d, meeting{Key: key, Title: "Review v2", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("update: %v %v", r.Status, r.Err)
 	}
 	if ev := only(t, f, key); ev.Summary != "Review v2" || ev.ExtendedProperties.Private["synclayerVersion"] != "2" {
 		t.Errorf("updated %+v", ev)
 	}
-	if got := methods(f.requests()); got != "POST GET PUT" {
+	if got := methods(f.Log()); got != "POST GET PUT" {
 		t.Errorf("requests %q, want insert, 409, get, update", got)
 	}
 
-	f.resetLog()
+	f.ResetLog()
 	if r := dispatch(t, d, meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
 	}
-	if got, _ := f.get(calID, c.EventID(key)); got.Status != "cancelled" {
+	if got, _ := f.Event(calID, c.EventID(key)); got.Status != "cancelled" {
 		t.Errorf("after delete, status %q", got.Status)
 	}
-	if got := methods(f.requests()); got != "GET DELETE" {
+	if got := methods(f.Log()); got != "GET DELETE" {
 		t.Errorf("requests %q", got)
 	}
 	// Deleting again, and deleting what never existed, is done.
@@ -137,7 +140,7 @@ func TestInsertConflictTurnsIntoUpdate(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	// The event exists already: an earlier insert whose response was lost.
-	f.put(calID, calendar.Event{Id: c.EventID("k"), Summary: "old", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
+	f.Put(calID, calendar.Event{Id: c.EventID("k"), Summary: "old", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
 		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"synclayerKey": "k"}}})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("new")}); err != nil {
 		t.Fatal(err)
@@ -145,7 +148,7 @@ func TestInsertConflictTurnsIntoUpdate(t *testing.T) {
 	if ev := only(t, f, "k"); ev.Summary != "new" {
 		t.Errorf("summary %q", ev.Summary)
 	}
-	if got := methods(f.requests()); got != "POST GET PUT" {
+	if got := methods(f.Log()); got != "POST GET PUT" {
 		t.Errorf("requests %q", got)
 	}
 }
@@ -154,11 +157,11 @@ func TestCancelledEventIsRestored(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	id := c.EventID("k")
-	f.put(calID, calendar.Event{Id: id, Status: "cancelled", Summary: "gone", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"}})
+	f.Put(calID, calendar.Event{Id: id, Status: "cancelled", Summary: "gone", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"}})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: meetingEvent("back")}); err != nil {
 		t.Fatal(err)
 	}
-	ev, _ := f.get(calID, id)
+	ev, _ := f.Event(calID, id)
 	if ev.Status != "confirmed" || ev.Summary != "back" {
 		t.Errorf("status %q summary %q", ev.Status, ev.Summary)
 	}
@@ -183,21 +186,21 @@ func TestConcurrentChangeRereads(t *testing.T) {
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("one")}); err != nil {
 		t.Fatal(err)
 	}
-	f.resetLog()
-	f.inject(calFault{method: "PUT", code: 412, reason: "conditionNotMet"})
+	f.ResetLog()
+	f.Inject(calendartest.Fault{Method: "PUT", Code: 412, Reason: "conditionNotMet"})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("two")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := methods(f.requests()); got != "POST GET PUT GET PUT" {
+	if got := methods(f.Log()); got != "POST GET PUT GET PUT" {
 		t.Errorf("requests %q", got)
 	}
 	if ev := only(t, f, "k"); ev.Summary != "two" {
 		t.Errorf("summary %q", ev.Summary)
 	}
 	// Endless concurrent changes: a retryable conflict after MaxConflicts.
-	f.inject(calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"}, calFault{method: "PUT", code: 412, reason: "conditionNotMet"})
+	f.Inject(calendartest.Fault{Method: "PUT", Code: 412, Reason: "conditionNotMet"}, calendartest.Fault{Method: "PUT", Code: 412, Reason: "conditionNotMet"}, calendartest.Fault{Method: "PUT", Code: 412, Reason: "conditionNotMet"})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("three")})
-	if !errors.Is(err, googlecalendar.ErrConflict) || synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrConflict) || synclayer.IsPermanent(err) {
 		t.Errorf("%v", err)
 	}
 }
@@ -211,7 +214,7 @@ func TestLostResponseRetryLeavesOneEvent(t *testing.T) {
 			if method == "PUT" {
 				dispatch(t, d, meeting{Key: "k", Title: "v1", Version: 1})
 			}
-			f.inject(calFault{method: method, lost: true})
+			f.Inject(calendartest.Fault{Method: method, Lost: true})
 			r := dispatch(t, d, meeting{Key: "k", Title: "v2", Version: 2})
 			if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 				t.Fatalf("%v after %d attempts: %v", r.Status, r.Attempts, r.Err)
@@ -271,21 +274,21 @@ func TestErrorClasses(t *testing.T) {
 		retryable bool
 		kind      error
 	}{
-		{429, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "rateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "userRateLimitExceeded", true, googlecalendar.ErrRateLimited},
-		{403, "quotaExceeded", true, googlecalendar.ErrRateLimited},
-		{500, "backendError", true, googlecalendar.ErrUnavailable},
-		{502, "badGateway", true, googlecalendar.ErrUnavailable},
-		{503, "backendError", true, googlecalendar.ErrUnavailable},
-		{504, "gatewayTimeout", true, googlecalendar.ErrUnavailable},
-		{400, "invalid", false, googlecalendar.ErrRejected},
-		{400, "timeRangeEmpty", false, googlecalendar.ErrRejected},
-		{401, "authError", false, googlecalendar.ErrUnauthorized},
-		{403, "forbiddenForNonOrganizer", false, googlecalendar.ErrUnauthorized},
-		{403, "forbidden", false, googlecalendar.ErrUnauthorized},
-		{404, "notFound", false, googlecalendar.ErrNotFound},
-		{409, "conflict", false, googlecalendar.ErrConflict},
+		{429, "rateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "rateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "userRateLimitExceeded", true, partner.ErrRateLimited},
+		{403, "quotaExceeded", true, partner.ErrRateLimited},
+		{500, "backendError", true, partner.ErrUnavailable},
+		{502, "badGateway", true, partner.ErrUnavailable},
+		{503, "backendError", true, partner.ErrUnavailable},
+		{504, "gatewayTimeout", true, partner.ErrUnavailable},
+		{400, "invalid", false, partner.ErrRejected},
+		{400, "timeRangeEmpty", false, partner.ErrRejected},
+		{401, "authError", false, partner.ErrUnauthorized},
+		{403, "forbiddenForNonOrganizer", false, partner.ErrUnauthorized},
+		{403, "forbidden", false, partner.ErrUnauthorized},
+		{404, "notFound", false, partner.ErrNotFound},
+		{409, "conflict", false, partner.ErrConflict},
 	}
 	for _, op := range []string{"POST", "GET", "PUT"} {
 		for _, tc := range cases {
@@ -300,7 +303,7 @@ func TestErrorClasses(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				f.inject(calFault{method: op, code: tc.code, reason: tc.reason})
+				f.Inject(calendartest.Fault{Method: op, Code: tc.code, Reason: tc.reason})
 				err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("b")})
 				var ge *googlecalendar.Error
 				if !errors.As(err, &ge) || ge.Code != tc.code || ge.Reasons[0] != tc.reason {
@@ -321,13 +324,13 @@ func TestErrorClasses(t *testing.T) {
 func TestRetryAfter(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
-	f.inject(calFault{method: "POST", code: 429, reason: "rateLimitExceeded", header: http.Header{"Retry-After": {"9"}}})
+	f.Inject(calendartest.Fault{Method: "POST", Code: 429, Reason: "rateLimitExceeded", Header: http.Header{"Retry-After": {"9"}}})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
 	if d, ok := synclayertest.RetryAfterHint(err); !ok || d != 9*time.Second {
 		t.Errorf("hint %v %v: %v", d, ok, err)
 	}
 	// Retried by the dispatcher, the event arrives once.
-	f.inject(calFault{method: "POST", code: 503, reason: "backendError"}, calFault{method: "GET", code: 403, reason: "userRateLimitExceeded"})
+	f.Inject(calendartest.Fault{Method: "POST", Code: 503, Reason: "backendError"}, calendartest.Fault{Method: "GET", Code: 403, Reason: "userRateLimitExceeded"})
 	d := newDispatcher(t, c)
 	if r := dispatch(t, d, meeting{Key: "k2", Title: "x", Version: 1}); r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 		t.Errorf("%v after %d: %v", r.Status, r.Attempts, r.Err)
@@ -342,16 +345,16 @@ func TestDeleteErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 410 on delete: someone else deleted it meanwhile; done.
-	f.inject(calFault{method: "DELETE", code: 410, reason: "deleted"})
+	f.Inject(calendartest.Fault{Method: "DELETE", Code: 410, Reason: "deleted"})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true}); err != nil {
 		t.Errorf("410: %v", err)
 	}
-	f.inject(calFault{method: "DELETE", code: 403, reason: "forbiddenForNonOrganizer"})
+	f.Inject(calendartest.Fault{Method: "DELETE", Code: 403, Reason: "forbiddenForNonOrganizer"})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true})
-	if !synclayer.IsPermanent(err) || !errors.Is(err, googlecalendar.ErrUnauthorized) || !strings.Contains(err.Error(), "delete event") {
+	if !synclayer.IsPermanent(err) || !errors.Is(err, partner.ErrUnauthorized) || !strings.Contains(err.Error(), "delete event") {
 		t.Errorf("403: %v", err)
 	}
-	f.inject(calFault{method: "DELETE", code: 412, reason: "conditionNotMet"})
+	f.Inject(calendartest.Fault{Method: "DELETE", Code: 412, Reason: "conditionNotMet"})
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: true}); err != nil {
 		t.Errorf("412 then retry: %v", err)
 	}
@@ -363,15 +366,15 @@ func TestDeleteErrors(t *testing.T) {
 func TestKeyMismatchIsRefused(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
-	f.put(calID, calendar.Event{Id: c.EventID("k"), Summary: "theirs", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
+	f.Put(calID, calendar.Event{Id: c.EventID("k"), Summary: "theirs", Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
 		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"synclayerKey": "other"}}})
 	for _, del := range []bool{false, true} {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Delete: del, Payload: meetingEvent("mine")})
-		if !errors.Is(err, googlecalendar.ErrKeyMismatch) || !synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrKeyMismatch) || !synclayer.IsPermanent(err) {
 			t.Errorf("delete=%v: %v", del, err)
 		}
 	}
-	if ev, _ := f.get(calID, c.EventID("k")); ev.Summary != "theirs" || ev.Status != "confirmed" {
+	if ev, _ := f.Event(calID, c.EventID("k")); ev.Summary != "theirs" || ev.Status != "confirmed" {
 		t.Errorf("touched: %+v", ev)
 	}
 }
@@ -381,7 +384,7 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	c := newConnector(t, f)
 	f.srv.Close()
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: meetingEvent("a")})
-	if !errors.Is(err, googlecalendar.ErrNetwork) || synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrNetwork) || synclayer.IsPermanent(err) {
 		t.Errorf("%v", err)
 	}
 }
@@ -410,11 +413,11 @@ func TestPayloadValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := c.Sync(t.Context(), synclayer.Record{Key: "k", Payload: tc.payload})
-		if !errors.Is(err, googlecalendar.ErrInvalidPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	if n := len(f.requests()); n != 0 {
+	if n := len(f.Log()); n != 0 {
 		t.Errorf("%d requests for invalid payloads", n)
 	}
 	// The caller's event is not changed by the connector.
@@ -442,7 +445,7 @@ func TestConfigValidation(t *testing.T) {
 		{"conflicts", googlecalendar.Config{Service: svc, CalendarID: "primary", MaxConflicts: -1}, "MaxConflicts"},
 	}
 	for _, tc := range cases {
-		if _, err := googlecalendar.New(tc.cfg); err == nil || !strings.HasPrefix(err.Error(), "googlecalendar: ") || !strings.Contains(err.Error(), tc.text) {
+		if _, err := googlecalendar.New(tc.cfg); err == nil || !errors.Is(err, sloption.ErrInvalid) || !strings.HasPrefix(err.Error(), "googlecalendar: ") || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
@@ -472,7 +475,7 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 		if status == 0 {
 			f.srv.Close() // connection refused
 		} else {
-			f.inject(calFault{code: status, reason: "backendError"})
+			f.Inject(calendartest.Fault{Code: status, Reason: "backendError"})
 		}
 		svc, err := calendar.NewService(t.Context(), option.WithEndpoint(f.srv.URL+"/"), option.WithAPIKey(apiKey))
 		if err != nil {

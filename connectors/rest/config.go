@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/httpx"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Defaults of [Config].
@@ -19,6 +22,11 @@ const (
 
 // Config configures a [Connector]. BaseURL is required; every other field
 // has a documented default, so a Config with only BaseURL set works.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// BaseURL is the partner's API root, an absolute http or https URL such
 	// as "https://records.example.com/api/v2", without a query or fragment
@@ -73,7 +81,10 @@ const keyPlaceholder = "{key}"
 // and the template split around {key}.
 func (cfg *Config) validate() (prefix, suffix string, err error) {
 	fail := func(format string, args ...any) (string, string, error) {
-		return "", "", fmt.Errorf("rest: config: "+format, args...)
+		return "", "", fmt.Errorf("rest: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
+	}
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes)); err != nil {
+		return "", "", fmt.Errorf("rest: config: %w", err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "rest"
@@ -84,10 +95,10 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	if cfg.Method == "" {
 		cfg.Method = DefaultMethod
 	}
-	if cfg.Concurrency <= 0 {
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = synclayer.DefaultConcurrency
 	}
-	if cfg.MaxPayloadBytes <= 0 {
+	if cfg.MaxPayloadBytes == 0 {
 		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	if cfg.BaseURL == "" {
@@ -127,15 +138,8 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	if _, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/") + prefix + "k" + suffix); err != nil {
 		return fail("Path %q does not make a valid URL", shown)
 	}
-	for name, vals := range cfg.Header {
-		if !validHeaderName(name) {
-			return fail("header name %q is not a valid token", name)
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fail("header %s: value holds CR, LF or NUL", name)
-			}
-		}
+	if err := httpx.CheckHeader(cfg.Header, nil); err != nil {
+		return fail("%w", err)
 	}
 	return prefix, suffix, nil
 }
@@ -153,20 +157,4 @@ func pathForErrors(p string) string {
 		names = append(names, name+"=…")
 	}
 	return path + "?" + strings.Join(names, "&")
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

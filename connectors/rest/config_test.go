@@ -2,9 +2,9 @@ package rest_test
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
@@ -12,7 +12,7 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  rest.Config
-		want string // substring of the error; "" means valid
+		want string // part of the error; "" means valid
 	}{
 		{"minimal", rest.Config{BaseURL: "https://x.test"}, ""},
 		{"trailing slash", rest.Config{BaseURL: "https://x.test/api/"}, ""},
@@ -32,24 +32,12 @@ func TestConfigValidation(t *testing.T) {
 		{"bad method", rest.Config{BaseURL: "https://x.test", Method: "GET"}, "Method"},
 		{"header CRLF", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X-A": {"a\r\nX-B: b"}}}, "CR, LF"},
 		{"header name", rest.Config{BaseURL: "https://x.test", Header: http.Header{"X A": {"a"}}}, "header name"},
+		{"negative concurrency", rest.Config{BaseURL: "https://x.test", Concurrency: -1}, "Concurrency(-1): must not be negative"},
+		{"negative payload bound", rest.Config{BaseURL: "https://x.test", MaxPayloadBytes: -5}, "MaxPayloadBytes(-5)"},
 	}
+	newConn := func(cfg rest.Config) (conntest.Closer, error) { return rest.New(cfg) }
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := rest.New(tt.cfg)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				c.Close()
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "rest: config: ") {
-				t.Fatalf("New: %v, want an error about %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "abc") {
-				t.Errorf("error repeats a secret: %v", err)
-			}
-		})
+		conntest.CheckConfig(t, tt.name, "rest: config: ", "abc", newConn, tt.cfg, tt.want)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
@@ -150,7 +151,7 @@ func TestContractDelete(t *testing.T) {
 	conn, mt := mockConn(t, rest.Config{})
 	mt.RegisterResponder(http.MethodDelete, "https://records.example.test/api/records/WF-1", httpmock.NewStringResponder(503, "busy"))
 	err := conn.Sync(context.Background(), synclayer.Record{Key: "WF-1", Delete: true})
-	if !errors.Is(err, rest.ErrUnavailable) || synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrUnavailable) || synclayer.IsPermanent(err) {
 		t.Errorf("delete answered 503: %v, want retryable ErrUnavailable", err)
 	}
 }
@@ -162,14 +163,14 @@ func TestContractResponseClasses(t *testing.T) {
 		permanent bool
 	}{
 		{200, nil, false}, {201, nil, false}, {202, nil, false}, {204, nil, false},
-		{408, rest.ErrUnavailable, false}, {425, rest.ErrUnavailable, false},
-		{429, rest.ErrRateLimited, false}, {500, rest.ErrUnavailable, false},
-		{502, rest.ErrUnavailable, false}, {503, rest.ErrUnavailable, false},
-		{504, rest.ErrUnavailable, false},
-		{400, rest.ErrRejected, true}, {401, rest.ErrUnauthorized, true},
-		{403, rest.ErrUnauthorized, true}, {404, rest.ErrNotFound, true},
-		{409, rest.ErrConflict, true}, {412, rest.ErrConflict, true},
-		{422, rest.ErrRejected, true}, {501, rest.ErrRejected, true},
+		{408, partner.ErrUnavailable, false}, {425, partner.ErrUnavailable, false},
+		{429, partner.ErrRateLimited, false}, {500, partner.ErrUnavailable, false},
+		{502, partner.ErrUnavailable, false}, {503, partner.ErrUnavailable, false},
+		{504, partner.ErrUnavailable, false},
+		{400, partner.ErrRejected, true}, {401, partner.ErrUnauthorized, true},
+		{403, partner.ErrUnauthorized, true}, {404, partner.ErrNotFound, true},
+		{409, partner.ErrConflict, true}, {412, partner.ErrConflict, true},
+		{422, partner.ErrRejected, true}, {501, partner.ErrRejected, true},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.code), func(t *testing.T) {
@@ -189,7 +190,7 @@ func TestContractResponseClasses(t *testing.T) {
 			if synclayer.IsPermanent(err) != tt.permanent {
 				t.Errorf("permanent = %v, want %v", synclayer.IsPermanent(err), tt.permanent)
 			}
-			var he *rest.Error
+			var he *partner.Error
 			if !errors.As(err, &he) || he.StatusCode != tt.code || he.Body != `{"message":"partner detail"}` || he.Method != "PUT" {
 				t.Errorf("details: %+v", he)
 			}
@@ -199,7 +200,7 @@ func TestContractResponseClasses(t *testing.T) {
 		conn, mt := mockConn(t, rest.Config{})
 		mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1", httpmock.ConnectionFailure)
 		err := conn.Sync(context.Background(), rec("WF-1", 1))
-		if !errors.Is(err, rest.ErrNetwork) || synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrNetwork) || synclayer.IsPermanent(err) {
 			t.Errorf("got %v, want retryable ErrNetwork", err)
 		}
 	})

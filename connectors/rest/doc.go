@@ -45,10 +45,10 @@
 // retryable (429 and 503 with the partner's Retry-After, in seconds or as
 // an HTTP-date, as a synclayer.RetryAfter hint). Every other status, a
 // redirect that turned the write into a GET, a payload that is not JSON
-// ([ErrPayload]) and a dot-segment key ([ErrKey]) are
-// synclayer.Permanent. Test the category with errors.Is ([ErrRateLimited],
-// [ErrNotFound], ...) and read the details (status, redacted URL, up to 4
-// KiB of the partner's body) from [*Error] with errors.As. No error text
+// ([partner.ErrPayload]) and a dot-segment key ([ErrKey]) are
+// synclayer.Permanent. Test the category with errors.Is ([partner.ErrRateLimited],
+// [partner.ErrNotFound], ...) and read the details (status, redacted URL, up to 4
+// KiB of the partner's body) from [*partner.Error] with errors.As. No error text
 // holds the Authorization header, the values of SecretHeaders, a URL
 // password, or token-, key-, signature- or password-like query values.
 package rest

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
@@ -79,7 +80,7 @@ func TestBadPayloads(t *testing.T) {
 		r := rec("k", 1)
 		r.Payload = pl
 		err := conn.Sync(context.Background(), r)
-		if !errors.Is(err, rest.ErrPayload) || !synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 			t.Errorf("%s: %v, want permanent ErrPayload", name, err)
 		}
 		if !strings.HasPrefix(err.Error(), "rest: ") {

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // fastRetry keeps the network tests short.
@@ -42,28 +43,23 @@ func (a *attempts) waits() []time.Duration {
 
 // setup wires a rest connector for p into a dispatcher routing "Push"
 // events whose Subject is the key and version 1.
-func setup(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs synclayer.Observer) *synclayer.Dispatcher {
+func setup(t *testing.T, p *fakePartner, policy synclayer.RetryPolicy, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
 	return setupTimeout(t, p, policy, obs, 300*time.Millisecond)
 }
 
 // setupTimeout is setup with the given per-attempt timeout.
-func setupTimeout(t *testing.T, p *partner, policy synclayer.RetryPolicy, obs synclayer.Observer, timeout time.Duration) *synclayer.Dispatcher {
+func setupTimeout(t *testing.T, p *fakePartner, policy synclayer.RetryPolicy, obs synclayer.Observer, timeout time.Duration) *synclayer.Dispatcher {
 	t.Helper()
 	conn, err := rest.New(rest.Config{BaseURL: p.srv.URL, Name: "records"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	reg := new(synclayer.Registry)
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Key: ev.Subject, Version: 1}}, nil
-	})
-	if err := reg.Register("records", conn, synclayer.Route("Push", mapper),
-		synclayer.WithRetry(policy), synclayer.WithTimeout(timeout)); err != nil {
-		t.Fatal(err)
+	record := func(key string) synclayer.Record {
+		return synclayer.Record{Key: key, Version: 1, Payload: payload{Key: key, Version: 1}}
 	}
-	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
+	return conntest.Dispatcher(t, "records", conn, record, policy, timeout, obs)
 }
 
 func push(t *testing.T, d *synclayer.Dispatcher, key string) synclayer.Result {
@@ -75,30 +71,19 @@ func push(t *testing.T, d *synclayer.Dispatcher, key string) synclayer.Result {
 	return rep.Results[0]
 }
 
-// writeRaw hijacks the connection, writes raw bytes and resets it.
-func writeRaw(w http.ResponseWriter, raw string) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	_, _ = buf.WriteString(raw)
-	_ = buf.Flush()
-	conn.Close()
-}
-
 func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault fault
 	}{
-		{"ResetBeforeResponse", func(w http.ResponseWriter, _ *http.Request, _ func() int) { dropConn(w) }},
+		{"ResetBeforeResponse", conntest.Reset},
 		{"ResetMidResponse", func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Ty")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Ty")
 		}},
 		{"TruncatedSuccessBody", func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"partial\":")
 		}},
 		{"StallPastAttemptTimeout", stall},
 		{"LostResponse", lostResponse},
@@ -170,7 +155,7 @@ func TestRedirectToGetIsPermanent(t *testing.T) {
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	res := push(t, setup(t, p, fastRetry, nil), "WF-1")
-	if res.Status != synclayer.StatusFailed || res.Attempts != 1 || !errors.Is(res.Err, rest.ErrRejected) {
+	if res.Status != synclayer.StatusFailed || res.Attempts != 1 || !errors.Is(res.Err, partner.ErrRejected) {
 		t.Fatalf("status %v after %d attempts: %v", res.Status, res.Attempts, res.Err)
 	}
 	if got := p.versions("WF-1"); len(got) != 0 {

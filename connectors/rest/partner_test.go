@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -23,9 +24,8 @@ type payload struct {
 	Note    string `json:"note,omitempty"`
 }
 
-// fault answers one request instead of the partner. apply performs the
-// write and returns the status the partner would have sent.
-type fault func(w http.ResponseWriter, r *http.Request, apply func() int)
+// fault answers one request instead of the partner (see conntest.Fault).
+type fault = conntest.Fault
 
 // seen is one request as the partner received it.
 type seen struct {
@@ -35,25 +35,25 @@ type seen struct {
 	Body         []byte
 }
 
-// partner is a records API on an httptest server: PUT and PATCH upsert the
+// fakePartner is a records API on an httptest server: PUT and PATCH upsert the
 // record at /records/{key}, POST appends one (so a non-idempotent client
 // shows as duplicates), DELETE removes them.
-type partner struct {
+type fakePartner struct {
 	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
 	recs   map[string][][]byte // key -> stored bodies, one per record
 	writes map[string]int      // key -> applied writes
 	seen   []seen
-	faults []fault
+	faults conntest.Faults
 	conns  atomic.Int32 // connections opened
 }
 
-func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
 
 // newPartnerBehind serves the partner through wrap (a chaos handler, say).
-func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
-	p := &partner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakePartner {
+	p := &fakePartner{t: t, recs: map[string][][]byte{}, writes: map[string]int{}}
 	var h http.Handler = p
 	if wrap != nil {
 		h = wrap(p)
@@ -70,13 +70,9 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partn
 }
 
 // inject queues faults for the next requests, one each.
-func (p *partner) inject(fs ...fault) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults = append(p.faults, fs...)
-}
+func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
-func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -90,10 +86,7 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.seen = append(p.seen, seen{Method: r.Method, Path: esc, Key: key, Header: r.Header.Clone(), Body: body})
-	var f fault
-	if len(p.faults) > 0 {
-		f, p.faults = p.faults[0], p.faults[1:]
-	}
+	f := p.faults.Next()
 	p.mu.Unlock()
 
 	apply := func() int {
@@ -137,7 +130,7 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // versions returns the version of each record held for key.
-func (p *partner) versions(key string) []int64 {
+func (p *fakePartner) versions(key string) []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := []int64{}
@@ -151,13 +144,13 @@ func (p *partner) versions(key string) []int64 {
 	return out
 }
 
-func (p *partner) requests() []seen {
+func (p *fakePartner) requests() []seen {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]seen(nil), p.seen...)
 }
 
-func (p *partner) writesTo(key string) int {
+func (p *fakePartner) writesTo(key string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.writes[key]
@@ -166,58 +159,16 @@ func (p *partner) writesTo(key string) int {
 // Faults.
 
 func status(code int, header ...string) fault {
-	return func(w http.ResponseWriter, _ *http.Request, _ func() int) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, `{"error":"injected `+http.StatusText(code)+`"}`)
-	}
+	return conntest.Status(code, `{"error":"injected `+http.StatusText(code)+`"}`, header...)
 }
 
-// dropConn closes the connection without a response.
-func dropConn(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // a reset, not a clean close
-		}
-		conn.Close()
-	}
-}
-
-// lostResponse applies the write, then drops the connection.
-func lostResponse(w http.ResponseWriter, _ *http.Request, apply func() int) {
-	apply()
-	dropConn(w)
-}
-
-// stall holds the request until the client gives up.
-func stall(_ http.ResponseWriter, r *http.Request, _ func() int) {
-	<-r.Context().Done()
-}
+var lostResponse, stall fault = conntest.LostResponse, conntest.Stall
 
 // failures maps the conformance suite's failures to faults.
-func (p *partner) fail(f synclayertest.Failure, times int) bool {
-	var fl fault
-	switch f {
-	case synclayertest.FailRetryable:
-		fl = status(http.StatusServiceUnavailable)
-	case synclayertest.FailPermanent:
-		fl = status(http.StatusBadRequest)
-	case synclayertest.FailStall:
-		fl = stall
-	case synclayertest.FailLostResponse:
-		fl = lostResponse
-	default:
-		return false
-	}
-	for range times {
-		p.inject(fl)
-	}
-	return true
+func (p *fakePartner) fail(f synclayertest.Failure, times int) bool {
+	return p.faults.Fail(f, times, status(http.StatusServiceUnavailable), status(http.StatusBadRequest))
 }
 
-func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+func (p *fakePartner) lookup(_ context.Context, key string) ([]int64, error) {
 	return p.versions(key), nil
 }

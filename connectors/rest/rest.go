@@ -3,16 +3,15 @@ package rest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
 
@@ -24,8 +23,7 @@ type Connector struct {
 	prefix  string // Path before {key}
 	suffix  string // Path after {key}
 	header  http.Header
-	client  *http.Client
-	owned   bool // client built by New
+	client  httpx.Client
 	classes httpx.Classifier
 }
 
@@ -42,24 +40,16 @@ func New(cfg Config) (*Connector, error) {
 		base:   strings.TrimSuffix(cfg.BaseURL, "/"),
 		prefix: prefix,
 		suffix: suffix,
-		client: cfg.Client,
+		client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil),
 		classes: httpx.Classifier{
 			Prefix:        "rest",
 			SecretHeaders: cfg.SecretHeaders,
 		},
 	}
-	c.header = http.Header{
+	c.header = httpx.MergeHeader(http.Header{
 		"Content-Type": {"application/json"},
 		"Accept":       {"application/json"},
-	}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
-	}
-	if c.client == nil {
-		c.client = NewClient(cfg.Concurrency)
-		_, isOwn := c.client.Transport.(*http.Transport)
-		c.owned = isOwn // a replaced http.DefaultTransport is not ours to close
-	}
+	}, cfg.Header)
 	return c, nil
 }
 
@@ -83,10 +73,7 @@ func NewClient(concurrency int) *http.Client {
 // Close releases the idle connections of a client built by [New]; a
 // caller's client is left alone. The connector stays usable.
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // URL returns the URL of the record key: the template with the key escaped
@@ -104,23 +91,7 @@ func (c *Connector) URL(key string) (string, error) {
 // An unversioned record (Version 0) uses its event ID instead of the
 // version.
 func (c *Connector) IdempotencyKey(rec synclayer.Record) string {
-	h := sha256.New()
-	op := "upsert"
-	if rec.Delete {
-		op = "delete"
-	}
-	h.Write([]byte(c.cfg.Name))
-	h.Write([]byte{0})
-	h.Write([]byte(rec.Key))
-	h.Write([]byte{0})
-	h.Write([]byte(op))
-	h.Write([]byte{0})
-	if rec.Version != 0 {
-		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
-	} else {
-		h.Write([]byte("e" + rec.Event.ID))
-	}
-	return "sl1-" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "sl1-" + keyid.Change(c.cfg.Name, rec)
 }
 
 // Sync upserts rec (Method on the key's URL with the payload as JSON) or,
@@ -184,7 +155,7 @@ func (c *Connector) body(p any) ([]byte, error) {
 	raw := false
 	switch v := p.(type) {
 	case nil:
-		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
+		return nil, fmt.Errorf("rest: %w: no payload (nil)", partner.ErrPayload)
 	case json.RawMessage:
 		b, raw = v, true
 	case []byte:
@@ -192,14 +163,14 @@ func (c *Connector) body(p any) ([]byte, error) {
 	default:
 		var err error
 		if b, err = json.Marshal(p); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+			return nil, fmt.Errorf("rest: %w: %w", partner.ErrPayload, err)
 		}
 	}
 	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("rest: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
 	}
 	if raw && !json.Valid(b) {
-		return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, p)
+		return nil, fmt.Errorf("rest: %w: %T is not valid JSON", partner.ErrPayload, p)
 	}
 	return b, nil
 }

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/unicode"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // Responses are read in the charset they declare, as partners really send
@@ -39,7 +41,7 @@ func lookupCharset(name string) (encoding.Encoding, error) {
 	}
 	enc, err := ianaindex.IANA.Encoding(name)
 	if err != nil || enc == nil {
-		return charmap.Windows1252, fmt.Errorf("%w %q", errCharset, bound(name))
+		return charmap.Windows1252, fmt.Errorf("%w %q", errCharset, clip.String(name, maxFaultText))
 	}
 	if enc == unicode.UTF8 {
 		return nil, nil

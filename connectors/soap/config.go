@@ -1,13 +1,16 @@
 package soap
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+
+	"github.com/hmsplatform/synclayer/internal/httpx"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Defaults of [Config].
@@ -18,6 +21,11 @@ const (
 
 // Config configures a [Connector]. URL is required; every other field has
 // a documented default.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// URL is the SOAP endpoint, an absolute http or https URL. Required.
 	URL string
@@ -69,29 +77,20 @@ type Config struct {
 
 func (cfg *Config) validate() error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("soap: config: "+format, args...)
+		return fmt.Errorf("soap: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
 	}
-	if cfg.Version == 0 {
-		cfg.Version = SOAP11
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes), option.NonNegative("MaxResponseBytes", cfg.MaxResponseBytes)); err != nil {
+		return fmt.Errorf("soap: config: %w", err)
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = synclayer.DefaultConcurrency
-	}
-	if cfg.MaxPayloadBytes <= 0 {
-		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
-	}
-	if cfg.MaxResponseBytes <= 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	cfg.Version = option.Default(cfg.Version, SOAP11)
+	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
+	cfg.MaxResponseBytes = option.Default(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.URL == "" {
-		return fail("URL is required")
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail("URL must be an absolute http or https URL")
+	if err := httpx.CheckEndpoint("URL", cfg.URL); err != nil {
+		return fail("%w", err)
 	}
 	if cfg.Version != SOAP11 && cfg.Version != SOAP12 {
 		return fail("unknown %v: use SOAP11 or SOAP12", cfg.Version)
@@ -114,19 +113,8 @@ func (cfg *Config) validate() error {
 			return fail("Security: the password holds a character XML cannot carry")
 		}
 	}
-	for name, vals := range cfg.Header {
-		if name == "" || strings.ContainsAny(name, " \t\r\n:\x00") {
-			return fail("header name %q is not a valid token", name)
-		}
-		switch http.CanonicalHeaderKey(name) {
-		case "Content-Type", "Soapaction":
-			return fail("header %s is set by the connector", name)
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fail("header %s: value holds CR, LF or NUL", name)
-			}
-		}
+	if err := httpx.CheckHeader(cfg.Header, func(name string) bool { return name == "Content-Type" || name == "Soapaction" }); err != nil {
+		return fail("%w", err)
 	}
 	return nil
 }

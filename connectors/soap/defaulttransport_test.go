@@ -5,25 +5,18 @@ import (
 
 	"github.com/jarcoal/httpmock"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
-// TestReplacedDefaultTransport replaces http.DefaultTransport with a
-// RoundTripper that is not an *http.Transport, as httpmock does: New must
-// not panic, and the connector's own client must send through the
+// TestReplacedDefaultTransport: with http.DefaultTransport replaced (as
+// httpmock does), the connector's own client sends through the
 // replacement.
 func TestReplacedDefaultTransport(t *testing.T) {
-	httpmock.Activate(t) // restored at cleanup
-	httpmock.RegisterResponder("POST", "https://soap.example.test/RecordService", httpmock.NewStringResponder(200, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`))
-	conn, err := soap.New(soap.Config{URL: "https://soap.example.test/RecordService"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Sync(t.Context(), upsert("WF-1", 1)); err != nil {
-		t.Fatalf("Sync through the replaced transport: %v", err)
-	}
-	if n := httpmock.GetTotalCallCount(); n != 1 {
-		t.Errorf("the replaced transport saw %d requests, want 1", n)
-	}
+	conntest.ReplacedDefaultTransport(t, "POST", "https://soap.example.test/RecordService",
+		httpmock.NewStringResponder(200, `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`),
+		func() (conntest.Closer, error) {
+			return soap.New(soap.Config{URL: "https://soap.example.test/RecordService"})
+		},
+		upsert("WF-1", 1))
 }

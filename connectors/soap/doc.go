@@ -27,7 +27,7 @@
 // their own namespaces. encoding/xml escapes all text, so values with
 // <, &, quotes or "]]>" arrive exactly as sent; text holding characters
 // XML 1.0 cannot carry (control characters, invalid UTF-8) is refused
-// with [ErrPayload] rather than altered.
+// with [partner.ErrPayload] rather than altered.
 //
 // # Delivery semantics
 //

@@ -11,16 +11,6 @@ import (
 	"unicode/utf8"
 )
 
-// Version is a SOAP version.
-type Version int
-
-const (
-	// SOAP11 is SOAP 1.1: text/xml and a SOAPAction header. The default.
-	SOAP11 Version = 11
-	// SOAP12 is SOAP 1.2: application/soap+xml with an action parameter.
-	SOAP12 Version = 12
-)
-
 // Envelope namespaces.
 const (
 	NamespaceSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -36,17 +26,6 @@ const (
 	passwordDigest = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordDigest"
 	nonceEncoding  = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
 )
-
-// String returns "SOAP 1.1" or "SOAP 1.2".
-func (v Version) String() string {
-	switch v {
-	case SOAP11:
-		return "SOAP 1.1"
-	case SOAP12:
-		return "SOAP 1.2"
-	}
-	return fmt.Sprintf("Version(%d)", int(v))
-}
 
 func (v Version) namespace() string {
 	if v == SOAP12 {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // ErrFault marks an error that is a SOAP Fault; find the details with
@@ -223,44 +225,33 @@ func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope) *F
 	if ns == NamespaceSOAP11 {
 		var f fault11
 		if err := d.DecodeElement(&f, &start); err != nil {
-			return &Fault{Version: SOAP11, Code: unparsable, Reason: bound(err.Error())}
+			return &Fault{Version: SOAP11, Code: unparsable, Reason: clip.String(err.Error(), maxFaultText)}
 		}
 		codeNS, code := sc.with(f.Code.Attrs).resolve(f.Code.Value, ns)
 		return &Fault{
 			Version:   SOAP11,
-			Code:      bound(code),
+			Code:      clip.String(code, maxFaultText),
 			Namespace: codeNS,
-			Reason:    bound(strings.TrimSpace(f.String)),
-			Actor:     bound(strings.TrimSpace(f.Actor)),
-			Detail:    bound(strings.TrimSpace(f.Detail.Inner)),
+			Reason:    clip.String(strings.TrimSpace(f.String), maxFaultText),
+			Actor:     clip.String(strings.TrimSpace(f.Actor), maxFaultText),
+			Detail:    clip.String(strings.TrimSpace(f.Detail.Inner), maxFaultText),
 		}
 	}
 	var f fault12
 	if err := d.DecodeElement(&f, &start); err != nil {
-		return &Fault{Version: SOAP12, Code: unparsable, Reason: bound(err.Error())}
+		return &Fault{Version: SOAP12, Code: unparsable, Reason: clip.String(err.Error(), maxFaultText)}
 	}
 	codeNS, code := sc.with(f.Code.Attrs).with(f.Code.Value.Attrs).resolve(f.Code.Value.Value, ns)
 	out := &Fault{
 		Version:   SOAP12,
-		Code:      bound(code),
+		Code:      clip.String(code, maxFaultText),
 		Namespace: codeNS,
-		Subcode:   bound(strings.TrimSpace(f.Code.Subcode.Value)),
-		Actor:     bound(strings.TrimSpace(f.Node)),
-		Detail:    bound(strings.TrimSpace(f.Detail.Inner)),
+		Subcode:   clip.String(strings.TrimSpace(f.Code.Subcode.Value), maxFaultText),
+		Actor:     clip.String(strings.TrimSpace(f.Node), maxFaultText),
+		Detail:    clip.String(strings.TrimSpace(f.Detail.Inner), maxFaultText),
 	}
 	if len(f.Reason.Text) > 0 {
-		out.Reason = bound(strings.TrimSpace(f.Reason.Text[0]))
+		out.Reason = clip.String(strings.TrimSpace(f.Reason.Text[0]), maxFaultText)
 	}
 	return out
-}
-
-func bound(s string) string {
-	if len(s) <= maxFaultText {
-		return s
-	}
-	cut := maxFaultText
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
@@ -78,7 +79,7 @@ func FuzzEnvelope(f *testing.F) {
 		env, err := c.Envelope(rec)
 		valid := xmlText(key) && xmlText(title) && xmlText(note)
 		if err != nil {
-			if !errors.Is(err, soap.ErrPayload) {
+			if !errors.Is(err, partner.ErrPayload) {
 				t.Fatalf("error %v is not ErrPayload", err)
 			}
 			if valid {

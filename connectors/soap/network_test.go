@@ -2,7 +2,6 @@ package soap_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,40 +9,23 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/soap"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
-	reg := new(synclayer.Registry)
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return upsert(ev.Subject, 1), nil
-	})
 	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
-	if err := reg.Register("soap", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
-	}
-	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
-}
-
-func writeRaw(w http.ResponseWriter, raw string) {
-	conn, buf, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	_, _ = buf.WriteString(raw)
-	_ = buf.Flush()
-	conn.Close()
+	return conntest.Dispatcher(t, "soap", conn, func(key string) synclayer.Record { return upsert(key, 1) }, policy, 300*time.Millisecond, obs)
 }
 
 func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	tests := map[string]fault{
 		"LostResponse": lostResponse,
 		"Stall":        stall,
-		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func()) {
+		"TruncatedSuccess": func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 			apply()
-			writeRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
+			conntest.WriteRaw(w, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 400\r\n\r\n<soap:Envelope xmlns:soap=")
 		},
 		"ServerFaultWith200": faultWith(soap.SOAP11, 200, "Server", "try later"),
 	}
@@ -72,7 +54,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	p := newPartner(t)
 	// The partner echoes the whole request in its fault, as some do.
 	echo := func(code string) fault {
-		return func(w http.ResponseWriter, r *http.Request, _ func()) {
+		return func(w http.ResponseWriter, r *http.Request, _ func() int) {
 			calls := p.requests()
 			writeFault(w, soap.SOAP11, 500, code, "rejected: "+string(calls[len(calls)-1].Raw)+" auth="+r.Header.Get("Authorization"))
 		}

@@ -6,12 +6,12 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -44,36 +44,28 @@ type call struct {
 	Raw         []byte
 }
 
-type fault func(w http.ResponseWriter, r *http.Request, apply func())
+// fault answers one request instead of the service (see conntest.Fault).
+type fault = conntest.Fault
 
-// partner is a SOAP records service on an httptest server.
-type partner struct {
+// fakePartner is a SOAP records service on an httptest server.
+type fakePartner struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	recs   map[string]UpsertRecord
 	calls  []call
-	faults []fault
+	faults conntest.Faults
 }
 
-func newPartner(t testing.TB) *partner { return newPartnerBehind(t, nil) }
+func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
 
 // newPartnerBehind serves the partner through wrap (a chaos handler).
-func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *partner {
-	p := &partner{recs: map[string]UpsertRecord{}}
-	var h http.Handler = p
-	if wrap != nil {
-		h = wrap(p)
-	}
-	p.srv = httptest.NewServer(h)
-	t.Cleanup(p.srv.Close)
+func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakePartner {
+	p := &fakePartner{recs: map[string]UpsertRecord{}}
+	p.srv = conntest.Serve(t, p, wrap)
 	return p
 }
 
-func (p *partner) inject(fs ...fault) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.faults = append(p.faults, fs...)
-}
+func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
 // parse reads a request envelope with namespace-aware decoding.
 func parse(raw []byte) (call, error) {
@@ -110,7 +102,7 @@ func parse(raw []byte) (call, error) {
 	return c, nil
 }
 
-func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -124,12 +116,9 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.SOAPAction = r.Header.Values("SOAPAction")
 	p.mu.Lock()
 	p.calls = append(p.calls, c)
-	var f fault
-	if len(p.faults) > 0 {
-		f, p.faults = p.faults[0], p.faults[1:]
-	}
+	f := p.faults.Next()
 	p.mu.Unlock()
-	apply := func() {
+	apply := func() int {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		switch {
@@ -138,6 +127,7 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case c.Delete != nil:
 			delete(p.recs, c.Delete.Key)
 		}
+		return http.StatusOK
 	}
 	if f != nil {
 		f(w, r, apply)
@@ -182,45 +172,18 @@ func writeFault(w http.ResponseWriter, v soap.Version, status int, code, reason 
 }
 
 func faultWith(v soap.Version, status int, code, reason string) fault {
-	return func(w http.ResponseWriter, _ *http.Request, _ func()) { writeFault(w, v, status, code, reason) }
+	return func(w http.ResponseWriter, _ *http.Request, _ func() int) { writeFault(w, v, status, code, reason) }
 }
 
-func lostResponse(w http.ResponseWriter, _ *http.Request, apply func()) {
-	apply()
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		conn.Close()
-	}
+var lostResponse, stall fault = conntest.LostResponse, conntest.Stall
+
+func (p *fakePartner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
+	retryable := faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Server", soap.SOAP12: "Receiver"}[v], "database busy")
+	permanent := faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Client", soap.SOAP12: "Sender"}[v], "bad record")
+	return func(f synclayertest.Failure, times int) bool { return p.faults.Fail(f, times, retryable, permanent) }
 }
 
-func stall(_ http.ResponseWriter, r *http.Request, _ func()) { <-r.Context().Done() }
-
-func (p *partner) failer(v soap.Version) func(synclayertest.Failure, int) bool {
-	return func(f synclayertest.Failure, times int) bool {
-		var fl fault
-		switch f {
-		case synclayertest.FailRetryable:
-			fl = faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Server", soap.SOAP12: "Receiver"}[v], "database busy")
-		case synclayertest.FailPermanent:
-			fl = faultWith(v, 500, map[soap.Version]string{soap.SOAP11: "Client", soap.SOAP12: "Sender"}[v], "bad record")
-		case synclayertest.FailStall:
-			fl = stall
-		case synclayertest.FailLostResponse:
-			fl = lostResponse
-		default:
-			return false
-		}
-		for range times {
-			p.inject(fl)
-		}
-		return true
-	}
-}
-
-func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
+func (p *fakePartner) lookup(_ context.Context, key string) ([]int64, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r, ok := p.recs[key]; ok {
@@ -229,7 +192,7 @@ func (p *partner) lookup(_ context.Context, key string) ([]int64, error) {
 	return []int64{}, nil
 }
 
-func (p *partner) requests() []call {
+func (p *fakePartner) requests() []call {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]call(nil), p.calls...)

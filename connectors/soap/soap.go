@@ -8,36 +8,15 @@ import (
 	"net/http"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
-
-// Categories of failure, tested with errors.Is (shared by synclayer's HTTP
-// connectors). A SOAP fault also matches [ErrFault].
-var (
-	ErrNetwork      = httpx.ErrNetwork      // retried
-	ErrUnavailable  = httpx.ErrUnavailable  // 408, 425, 500, 502, 503, 504 without a fault, or a Server/Receiver fault: retried
-	ErrRateLimited  = httpx.ErrRateLimited  // 429: retried after Retry-After
-	ErrNotFound     = httpx.ErrNotFound     // 404, 410: permanent
-	ErrConflict     = httpx.ErrConflict     // 409, 412: permanent
-	ErrUnauthorized = httpx.ErrUnauthorized // 401, 403: permanent
-	ErrRejected     = httpx.ErrRejected     // any other status, or a Client/Sender fault: permanent
-
-	// ErrPayload: the record's payload cannot be sent: it does not
-	// marshal with encoding/xml, holds text XML cannot carry, is too
-	// large, or a delete has no body. Permanent.
-	ErrPayload = errors.New("soap: payload cannot be sent")
-)
-
-// Error describes one failed HTTP exchange (method, URL, status, bounded
-// body snippet; a *Fault as its cause for faults). Find it with errors.As.
-type Error = httpx.Error
 
 // Connector calls a SOAP endpoint for each record. Create it with [New].
 // It is safe for concurrent use.
 type Connector struct {
 	cfg     Config
-	client  *http.Client
-	owned   bool
+	client  httpx.Client
 	header  http.Header
 	classes httpx.Classifier
 }
@@ -52,30 +31,17 @@ func New(cfg Config) (*Connector, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Connector{cfg: cfg, client: cfg.Client, header: http.Header{}}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
-	}
+	c := &Connector{cfg: cfg, header: httpx.MergeHeader(nil, cfg.Header), client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil)}
 	c.classes = httpx.Classifier{Prefix: "soap", SecretHeaders: cfg.SecretHeaders}
 	if cfg.Security != nil && cfg.Security.Password != "" {
 		c.classes.Secrets = []string{cfg.Security.Password}
-	}
-	if c.client == nil {
-		// A replaced http.DefaultTransport (httpmock) is used as it is, and
-		// not ours to close.
-		tr, shared := httpx.NewTransport(cfg.Concurrency)
-		c.client = &http.Client{Transport: tr}
-		c.owned = !shared
 	}
 	return c, nil
 }
 
 // Close releases the idle connections of a client built by [New].
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // Envelope returns the request envelope of rec, as Sync would send it
@@ -84,19 +50,19 @@ func (c *Connector) Envelope(rec synclayer.Record) ([]byte, error) {
 	content := rec.Payload
 	if rec.Delete && content == nil {
 		if c.cfg.DeleteBody == nil {
-			return nil, fmt.Errorf("%w: a delete needs a Payload or Config.DeleteBody", ErrPayload)
+			return nil, fmt.Errorf("soap: %w: a delete needs a Payload or Config.DeleteBody", partner.ErrPayload)
 		}
 		content = c.cfg.DeleteBody(rec.Key, rec.Version)
 	}
 	if content == nil {
-		return nil, fmt.Errorf("%w: no payload (nil)", ErrPayload)
+		return nil, fmt.Errorf("soap: %w: no payload (nil)", partner.ErrPayload)
 	}
 	env, err := buildEnvelope(c.cfg.Version, c.cfg.Security, content, c.cfg.Now())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrPayload, c.classes.Redact(nil, err.Error()))
+		return nil, fmt.Errorf("soap: %w: %s", partner.ErrPayload, c.classes.Redact(nil, err.Error()))
 	}
 	if len(env) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: envelope of %d bytes, over the limit of %d", ErrPayload, len(env), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("soap: %w: envelope of %d bytes, over the limit of %d", partner.ErrPayload, len(env), c.cfg.MaxPayloadBytes)
 	}
 	return env, nil
 }
@@ -144,9 +110,9 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	f := parseFault(body, resp.Header.Get("Content-Type"))
 	switch {
 	case f != nil && f.Code != unparsable:
-		kind := ErrRejected
+		kind := partner.ErrRejected
 		if f.Retryable() {
-			kind = ErrUnavailable
+			kind = partner.ErrUnavailable
 		}
 		return httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
 	case rerr != nil:
@@ -154,7 +120,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
 	case f != nil && resp.StatusCode/100 == 2:
 		// A fault we cannot read in a success status: not a success.
-		return httpx.Wrap(c.classes.New(req, resp, body, ErrRejected, f))
+		return httpx.Wrap(c.classes.New(req, resp, body, partner.ErrRejected, f))
 	}
 	return c.classes.Response(req, resp, body)
 }

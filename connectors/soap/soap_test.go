@@ -15,6 +15,8 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
@@ -97,7 +99,7 @@ func TestContractDelete(t *testing.T) {
 	}
 	noDelete, _ := mockConn(t, soap.Config{})
 	err := noDelete.Sync(context.Background(), synclayer.Record{Key: "WF-1", Delete: true})
-	if !errors.Is(err, soap.ErrPayload) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 		t.Errorf("delete without DeleteBody: %v", err)
 	}
 }
@@ -154,7 +156,7 @@ func TestFaultClassification(t *testing.T) {
 			if !strings.Contains(err.Error(), "the reason <&>") || !strings.Contains(err.Error(), tt.code) {
 				t.Errorf("error text %q lacks the fault", err)
 			}
-			var he *soap.Error
+			var he *partner.Error
 			if !errors.As(err, &he) || he.StatusCode != tt.status {
 				t.Errorf("status not carried: %+v", he)
 			}
@@ -167,8 +169,8 @@ func TestStatusWithoutFault(t *testing.T) {
 		status int
 		kind   error
 	}{
-		{503, soap.ErrUnavailable}, {429, soap.ErrRateLimited}, {500, soap.ErrUnavailable},
-		{400, soap.ErrRejected}, {404, soap.ErrNotFound}, {401, soap.ErrUnauthorized},
+		{503, partner.ErrUnavailable}, {429, partner.ErrRateLimited}, {500, partner.ErrUnavailable},
+		{400, partner.ErrRejected}, {404, partner.ErrNotFound}, {401, partner.ErrUnauthorized},
 	}
 	for _, tt := range tests {
 		conn, mt := mockConn(t, soap.Config{})
@@ -221,7 +223,7 @@ func TestBadPayloads(t *testing.T) {
 	}
 	for name, p := range bad {
 		err := conn.Sync(context.Background(), synclayer.Record{Key: "k", Payload: p})
-		if !errors.Is(err, soap.ErrPayload) || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "soap: ") {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) || !strings.HasPrefix(err.Error(), "soap: ") {
 			t.Errorf("%s: %v, want permanent ErrPayload", name, err)
 		}
 	}
@@ -290,7 +292,7 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  soap.Config
-		want string
+		want string // part of the error; "" means valid
 	}{
 		{"valid", soap.Config{URL: endpoint}, ""},
 		{"missing URL", soap.Config{}, "URL is required"},
@@ -301,24 +303,13 @@ func TestConfigValidation(t *testing.T) {
 		{"no username", soap.Config{URL: endpoint, Security: &soap.UsernameToken{Password: "hunter2"}}, "Username"},
 		{"content type header", soap.Config{URL: endpoint, Header: http.Header{"Content-Type": {"x"}}}, "set by the connector"},
 		{"header CRLF", soap.Config{URL: endpoint, Header: http.Header{"X-A": {"a\nb"}}}, "CR, LF"},
+		{"negative concurrency", soap.Config{URL: endpoint, Concurrency: -1}, "Concurrency(-1): must not be negative"},
+		{"negative payload bound", soap.Config{URL: endpoint, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
+		{"negative response bound", soap.Config{URL: endpoint, MaxResponseBytes: -1}, "MaxResponseBytes(-1)"},
 	}
+	newConn := func(cfg soap.Config) (conntest.Closer, error) { return soap.New(cfg) }
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := soap.New(tt.cfg)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Close()
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "soap: config: ") {
-				t.Fatalf("New: %v, want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("password in %v", err)
-			}
-		})
+		conntest.CheckConfig(t, tt.name, "soap: config: ", "hunter2", newConn, tt.cfg, tt.want)
 	}
 }
 
@@ -329,9 +320,9 @@ func TestMalformedFault(t *testing.T) {
 		kind      error
 		permanent bool
 	}{
-		{200, soap.ErrRejected, true},
-		{500, soap.ErrUnavailable, false},
-		{400, soap.ErrRejected, true},
+		{200, partner.ErrRejected, true},
+		{500, partner.ErrUnavailable, false},
+		{400, partner.ErrRejected, true},
 	}
 	for _, tt := range tests {
 		conn, mt := mockConn(t, soap.Config{})

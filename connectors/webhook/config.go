@@ -1,13 +1,16 @@
 package webhook
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+
+	"github.com/hmsplatform/synclayer/internal/httpx"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // DefaultMaxPayloadBytes bounds the JSON body unless Config says otherwise.
@@ -15,6 +18,11 @@ const DefaultMaxPayloadBytes = 1 << 20
 
 // Config configures a [Connector]. URL and Secrets are required; every
 // other field has a documented default.
+//
+// A zero field means its default; New refuses an invalid value (a
+// negative number, a malformed URL, a field it cannot use) with an error
+// that names the field and wraps synclayer.ErrInvalidOption. Nothing
+// panics.
 type Config struct {
 	// URL is the receiver's endpoint, an absolute http or https URL. Its
 	// path and query never appear in errors (many endpoints carry a
@@ -53,27 +61,21 @@ type Config struct {
 
 func (cfg *Config) validate() error {
 	fail := func(format string, args ...any) error {
-		return fmt.Errorf("webhook: config: "+format, args...)
+		return fmt.Errorf("webhook: config: %w: "+format, append([]any{option.ErrInvalid}, args...)...)
+	}
+	if err := errors.Join(option.NonNegative("Concurrency", cfg.Concurrency), option.NonNegative("MaxPayloadBytes", cfg.MaxPayloadBytes)); err != nil {
+		return fmt.Errorf("webhook: config: %w", err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = "webhook"
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = synclayer.DefaultConcurrency
-	}
-	if cfg.MaxPayloadBytes <= 0 {
-		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes
-	}
+	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.URL == "" {
-		return fail("URL is required")
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// Never repeat the URL: its path may be a credential.
-		return fail("URL must be an absolute http or https URL")
+	if err := httpx.CheckEndpoint("URL", cfg.URL); err != nil {
+		return fail("%w", err)
 	}
 	if len(cfg.Secrets) == 0 {
 		return fail("at least one secret is required")
@@ -83,18 +85,8 @@ func (cfg *Config) validate() error {
 			return fail("secret %d: %w", i+1, err)
 		}
 	}
-	for name, vals := range cfg.Header {
-		if name == "" || strings.ContainsAny(name, " \t\r\n:\x00") {
-			return fail("header name %q is not a valid token", name)
-		}
-		if strings.HasPrefix(strings.ToLower(name), "webhook-") {
-			return fail("header %s is set by the connector", name)
-		}
-		for _, v := range vals {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return fail("header %s: value holds CR, LF or NUL", name)
-			}
-		}
+	if err := httpx.CheckHeader(cfg.Header, func(name string) bool { return strings.HasPrefix(name, "Webhook-") }); err != nil {
+		return fail("%w", err)
 	}
 	return nil
 }

@@ -6,25 +6,17 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
 )
 
-// TestReplacedDefaultTransport replaces http.DefaultTransport with a
-// RoundTripper that is not an *http.Transport, as httpmock does: New must
-// not panic, and the connector's own client must send through the
+// TestReplacedDefaultTransport: with http.DefaultTransport replaced (as
+// httpmock does), the connector's own client sends through the
 // replacement.
 func TestReplacedDefaultTransport(t *testing.T) {
-	httpmock.Activate(t) // restored at cleanup
-	httpmock.RegisterResponder("POST", "https://hooks.example.test/in", httpmock.NewStringResponder(204, ""))
-	conn, err := webhook.New(webhook.Config{URL: "https://hooks.example.test/in", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Sync(t.Context(), synclayer.Record{Key: "WF-1", Version: 1, Payload: map[string]string{"key": "WF-1"}}); err != nil {
-		t.Fatalf("Sync through the replaced transport: %v", err)
-	}
-	if n := httpmock.GetTotalCallCount(); n != 1 {
-		t.Errorf("the replaced transport saw %d requests, want 1", n)
-	}
+	conntest.ReplacedDefaultTransport(t, "POST", "https://hooks.example.test/in", httpmock.NewStringResponder(204, ""),
+		func() (conntest.Closer, error) {
+			return webhook.New(webhook.Config{URL: "https://hooks.example.test/in", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})
+		},
+		synclayer.Record{Key: "WF-1", Version: 1, Payload: map[string]string{"key": "WF-1"}})
 }

@@ -2,7 +2,6 @@ package webhook_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,21 +10,18 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
 	t.Helper()
-	reg := new(synclayer.Registry)
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject, Version: 1, Payload: payload{Version: 1}}, nil
-	})
 	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
-	if err := reg.Register("hooks", conn, synclayer.Route("Push", mapper), synclayer.WithRetry(policy), synclayer.WithTimeout(300*time.Millisecond)); err != nil {
-		t.Fatal(err)
+	record := func(key string) synclayer.Record {
+		return synclayer.Record{Key: key, Version: 1, Payload: payload{Version: 1}}
 	}
-	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
+	return conntest.Dispatcher(t, "hooks", conn, record, policy, 300*time.Millisecond, obs)
 }
 
 func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
@@ -105,7 +101,7 @@ func TestBuiltClientDoesNotFollowRedirects(t *testing.T) {
 	}
 	defer conn.Close()
 	err = conn.Sync(t.Context(), record("k", 1))
-	if !errors.Is(err, webhook.ErrRejected) || !synclayer.IsPermanent(err) {
+	if !errors.Is(err, partner.ErrRejected) || !synclayer.IsPermanent(err) {
 		t.Fatalf("got %v", err)
 	}
 	if msgs, _ := rc.messages(); len(msgs) != 1 {

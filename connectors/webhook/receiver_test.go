@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -22,7 +22,8 @@ type payload struct {
 	Note    string `json:"note,omitempty"`
 }
 
-type fault func(w http.ResponseWriter, r *http.Request, apply func() int)
+// fault answers one request instead of the receiver (see conntest.Fault).
+type fault = conntest.Fault
 
 // receiver verifies every webhook and applies it as an upsert (or delete)
 // by key; it also remembers the webhook-ids it applied.
@@ -34,7 +35,7 @@ type receiver struct {
 	ids      map[string]int // webhook-id -> times applied
 	msgs     []webhook.Message
 	headers  []http.Header
-	faults   []fault
+	faults   conntest.Faults
 	rejected int // bad signatures
 }
 
@@ -43,20 +44,11 @@ func newReceiver(t testing.TB) *receiver { return newReceiverBehind(t, nil) }
 // newReceiverBehind serves the receiver through wrap (a chaos handler).
 func newReceiverBehind(t testing.TB, wrap func(http.Handler) http.Handler) *receiver {
 	rc := &receiver{t: t, recs: map[string]payload{}, ids: map[string]int{}}
-	var h http.Handler = rc
-	if wrap != nil {
-		h = wrap(rc)
-	}
-	rc.srv = httptest.NewServer(h)
-	t.Cleanup(rc.srv.Close)
+	rc.srv = conntest.Serve(t, rc, wrap)
 	return rc
 }
 
-func (rc *receiver) inject(fs ...fault) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.faults = append(rc.faults, fs...)
-}
+func (rc *receiver) inject(fs ...fault) { rc.faults.Inject(fs...) }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
@@ -78,10 +70,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	rc.msgs = append(rc.msgs, m)
 	rc.headers = append(rc.headers, r.Header.Clone())
-	var f fault
-	if len(rc.faults) > 0 {
-		f, rc.faults = rc.faults[0], rc.faults[1:]
-	}
+	f := rc.faults.Next()
 	rc.mu.Unlock()
 	apply := func() int {
 		rc.mu.Lock()
@@ -126,45 +115,10 @@ func (rc *receiver) messages() ([]webhook.Message, []http.Header) {
 	return append([]webhook.Message(nil), rc.msgs...), append([]http.Header(nil), rc.headers...)
 }
 
-func status(code int, header ...string) fault {
-	return func(w http.ResponseWriter, _ *http.Request, _ func() int) {
-		for i := 0; i+1 < len(header); i += 2 {
-			w.Header().Set(header[i], header[i+1])
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, "injected")
-	}
-}
+func status(code int, header ...string) fault { return conntest.Status(code, "injected", header...) }
 
-func lostResponse(w http.ResponseWriter, _ *http.Request, apply func() int) {
-	apply()
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err == nil {
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		conn.Close()
-	}
-}
-
-func stall(_ http.ResponseWriter, r *http.Request, _ func() int) { <-r.Context().Done() }
+var lostResponse, stall fault = conntest.LostResponse, conntest.Stall
 
 func (rc *receiver) fail(f synclayertest.Failure, times int) bool {
-	var fl fault
-	switch f {
-	case synclayertest.FailRetryable:
-		fl = status(http.StatusServiceUnavailable)
-	case synclayertest.FailPermanent:
-		fl = status(http.StatusUnprocessableEntity)
-	case synclayertest.FailStall:
-		fl = stall
-	case synclayertest.FailLostResponse:
-		fl = lostResponse
-	default:
-		return false
-	}
-	for range times {
-		rc.inject(fl)
-	}
-	return true
+	return rc.faults.Fail(f, times, status(http.StatusServiceUnavailable), status(http.StatusUnprocessableEntity))
 }

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Standard Webhooks header names.
@@ -90,8 +93,8 @@ func Sign(secrets []string, id string, ts time.Time, body []byte) (string, error
 }
 
 // Verifier checks signed webhooks on the receiving side. The zero
-// Tolerance means [DefaultTolerance]; a nil Now means time.Now. A Verifier
-// is safe for concurrent use.
+// Tolerance means [DefaultTolerance]; a negative one makes Verify fail with
+// an error wrapping synclayer.ErrInvalidOption. A nil Now means time.Now. A Verifier is safe for concurrent use.
 type Verifier struct {
 	// Secrets accepted, in whsec_ form; a message signed with any of them
 	// passes (the receiver's half of a rotation).
@@ -119,16 +122,16 @@ func (v Verifier) Verify(h http.Header, body []byte) error {
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp %q", ErrMissingHeaders, bounded(tsText))
+		return fmt.Errorf("%w: timestamp %q", ErrMissingHeaders, clip.String(tsText, 32))
 	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
-	tol := v.Tolerance
-	if tol <= 0 {
-		tol = DefaultTolerance
+	if err := option.NonNegative("Verifier.Tolerance", v.Tolerance); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
+	tol := option.Default(v.Tolerance, DefaultTolerance)
 	if !within(ts, now().Unix(), int64(tol/time.Second)) {
 		return fmt.Errorf("%w: %d is more than %v from now", ErrTimestamp, ts, tol)
 	}
@@ -162,11 +165,4 @@ func within(ts, now, tol int64) bool {
 		hi = math.MaxInt64
 	}
 	return ts >= lo && ts <= hi
-}
-
-func bounded(s string) string {
-	if len(s) > 32 {
-		return s[:32] + "…"
-	}
-	return s
 }

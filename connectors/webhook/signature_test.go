@@ -5,10 +5,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer/connectors/webhook"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // The Standard Webhooks test vector (PROTOCOLS.md §5, from the spec's
@@ -68,6 +70,14 @@ func TestVerifyVector(t *testing.T) {
 				t.Errorf("Verify = %v, want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestVerifyNegativeTolerance(t *testing.T) {
+	v := webhook.Verifier{Secrets: []string{vecSecret}, Tolerance: -time.Second, Now: atVector}
+	err := v.Verify(vecHeader(vecSig), []byte(vecBody))
+	if !errors.Is(err, option.ErrInvalid) || !strings.Contains(err.Error(), "Verifier.Tolerance(-1s)") {
+		t.Errorf("Verify with a negative Tolerance = %v, want an invalid-option error naming it", err)
 	}
 }
 

@@ -3,8 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,28 +11,10 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 )
-
-// Categories of failure, tested with errors.Is (shared by synclayer's HTTP
-// connectors).
-var (
-	ErrNetwork      = httpx.ErrNetwork      // retried
-	ErrUnavailable  = httpx.ErrUnavailable  // 408, 425, 500, 502, 503, 504: retried
-	ErrRateLimited  = httpx.ErrRateLimited  // 429: retried after Retry-After
-	ErrNotFound     = httpx.ErrNotFound     // 404, 410 (the receiver asks to be disabled): permanent
-	ErrConflict     = httpx.ErrConflict     // 409, 412: permanent
-	ErrUnauthorized = httpx.ErrUnauthorized // 401, 403: permanent
-	ErrRejected     = httpx.ErrRejected     // any other status, a 3xx included: permanent
-
-	// ErrPayload: the message body cannot be built (a payload that does
-	// not marshal, raw JSON that is not valid, or too large). Permanent.
-	ErrPayload = errors.New("webhook: payload cannot be sent")
-)
-
-// Error describes one failed HTTP exchange (method, redacted URL, status,
-// bounded body snippet). Find it with errors.As.
-type Error = httpx.Error
 
 // Message is the JSON body of every webhook, in the shape the Standard
 // Webhooks spec recommends (type, timestamp, data) plus the record's
@@ -60,8 +40,7 @@ type Message struct {
 // safe for concurrent use.
 type Connector struct {
 	cfg     Config
-	client  *http.Client
-	owned   bool
+	client  httpx.Client
 	header  http.Header
 	classes httpx.Classifier
 }
@@ -74,36 +53,21 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	c := &Connector{
-		cfg:    cfg,
-		client: cfg.Client,
-		header: http.Header{
+		cfg: cfg,
+		// The spec counts a 3xx as a failure: redirects are not followed.
+		client: httpx.NewClient(cfg.Client, cfg.Concurrency, func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }),
+		header: httpx.MergeHeader(http.Header{
 			"Content-Type": {"application/json"},
 			"User-Agent":   {"synclayer-webhook/1"},
-		},
+		}, cfg.Header),
 		classes: httpx.Classifier{Prefix: "webhook", Secrets: cfg.Secrets, HidePath: true},
-	}
-	for k, v := range cfg.Header {
-		c.header[http.CanonicalHeaderKey(k)] = v
-	}
-	if c.client == nil {
-		// A replaced http.DefaultTransport (httpmock) is used as it is, and
-		// not ours to close.
-		tr, shared := httpx.NewTransport(cfg.Concurrency)
-		c.client = &http.Client{
-			Transport:     tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-		c.owned = !shared
 	}
 	return c, nil
 }
 
 // Close releases the idle connections of a client built by [New].
 func (c *Connector) Close() error {
-	if c.owned {
-		c.client.CloseIdleConnections()
-	}
-	return nil
+	return c.client.Close()
 }
 
 // MessageID returns the webhook-id of rec: "msg_" and a hash of the
@@ -111,21 +75,7 @@ func (c *Connector) Close() error {
 // an unversioned record). Retries and redeliveries of one change share it,
 // so the receiver can deduplicate by it, as the spec asks.
 func (c *Connector) MessageID(rec synclayer.Record) string {
-	h := sha256.New()
-	op := "upsert"
-	if rec.Delete {
-		op = "delete"
-	}
-	for _, s := range []string{c.cfg.Name, rec.Key, op} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	if rec.Version != 0 {
-		h.Write([]byte("v" + strconv.FormatInt(rec.Version, 10)))
-	} else {
-		h.Write([]byte("e" + rec.Event.ID))
-	}
-	return "msg_" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "msg_" + keyid.Change(c.cfg.Name, rec)
 }
 
 // Sync POSTs rec as a signed [Message]. Each attempt has a fresh
@@ -185,20 +135,20 @@ func (c *Connector) body(rec synclayer.Record) ([]byte, error) {
 		default:
 			b, err := json.Marshal(p)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+				return nil, fmt.Errorf("webhook: %w: %w", partner.ErrPayload, err)
 			}
 			m.Data = b
 		}
 		if len(m.Data) > 0 && !json.Valid(m.Data) {
-			return nil, fmt.Errorf("%w: %T is not valid JSON", ErrPayload, rec.Payload)
+			return nil, fmt.Errorf("webhook: %w: %T is not valid JSON", partner.ErrPayload, rec.Payload)
 		}
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPayload, err)
+		return nil, fmt.Errorf("webhook: %w: %w", partner.ErrPayload, err)
 	}
 	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("%w: %d bytes, over the limit of %d", ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("webhook: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
 	}
 	return b, nil
 }

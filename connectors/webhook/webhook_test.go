@@ -14,6 +14,8 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
 )
 
@@ -149,10 +151,10 @@ func TestContractResponseClasses(t *testing.T) {
 		permanent bool
 	}{
 		{200, nil, false}, {202, nil, false}, {204, nil, false},
-		{301, webhook.ErrRejected, true}, {302, webhook.ErrRejected, true}, {307, webhook.ErrRejected, true},
-		{400, webhook.ErrRejected, true}, {401, webhook.ErrUnauthorized, true}, {410, webhook.ErrNotFound, true},
-		{408, webhook.ErrUnavailable, false}, {429, webhook.ErrRateLimited, false},
-		{500, webhook.ErrUnavailable, false}, {502, webhook.ErrUnavailable, false}, {504, webhook.ErrUnavailable, false},
+		{301, partner.ErrRejected, true}, {302, partner.ErrRejected, true}, {307, partner.ErrRejected, true},
+		{400, partner.ErrRejected, true}, {401, partner.ErrUnauthorized, true}, {410, partner.ErrNotFound, true},
+		{408, partner.ErrUnavailable, false}, {429, partner.ErrRateLimited, false},
+		{500, partner.ErrUnavailable, false}, {502, partner.ErrUnavailable, false}, {504, partner.ErrUnavailable, false},
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.code), func(t *testing.T) {
@@ -191,7 +193,7 @@ func TestBadPayloads(t *testing.T) {
 		r := record("k", 1)
 		r.Payload = p
 		err := conn.Sync(context.Background(), r)
-		if !errors.Is(err, webhook.ErrPayload) || !synclayer.IsPermanent(err) {
+		if !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -204,7 +206,7 @@ func TestConfigValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  webhook.Config
-		want string
+		want string // part of the error; "" means valid
 	}{
 		{"valid", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}}, ""},
 		{"no prefix", webhook.Config{URL: "https://h.test/x", Secrets: []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, ""},
@@ -216,23 +218,11 @@ func TestConfigValidation(t *testing.T) {
 		{"not base64", webhook.Config{URL: "https://h.test/x", Secrets: []string{"whsec_SECRETPATH!!"}}, "not base64"},
 		{"webhook header", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"Webhook-Id": {"x"}}}, "set by the connector"},
 		{"header CRLF", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Header: http.Header{"X-A": {"a\nb"}}}, "CR, LF"},
+		{"negative concurrency", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, Concurrency: -2}, "Concurrency(-2): must not be negative"},
+		{"negative payload bound", webhook.Config{URL: "https://h.test/x", Secrets: []string{testSecret}, MaxPayloadBytes: -1}, "MaxPayloadBytes(-1)"},
 	}
+	newConn := func(cfg webhook.Config) (conntest.Closer, error) { return webhook.New(cfg) }
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := webhook.New(tt.cfg)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				c.Close()
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "webhook: config: ") {
-				t.Fatalf("New: %v, want %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "SECRETPATH") {
-				t.Errorf("error repeats a secret: %v", err)
-			}
-		})
+		conntest.CheckConfig(t, tt.name, "webhook: config: ", "SECRETPATH", newConn, tt.cfg, tt.want)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // Redactable is a cause that carries partner text, such as a SOAP fault
 // or an ArcGIS error object. Redacted returns a copy of it with scrub
-// applied to each of its texts; an [Error] keeps that copy, so what a
+// applied to each of its texts; a [partner.Error] keeps that copy, so what a
 // caller reaches with errors.As is scrubbed too.
 type Redactable interface {
 	error
@@ -92,7 +92,7 @@ func safeChain(err error) bool {
 	return true
 }
 
-// cause returns what an [Error] may keep of err: a [Redactable]'s
+// cause returns what a [partner.Error] may keep of err: a [Redactable]'s
 // scrubbed copy; err itself when it is a standard network, OS or context
 // error whose text holds nothing to scrub; else a stand-in with the
 // scrubbed text.
@@ -110,7 +110,7 @@ func (r redactor) cause(err error) error {
 	return &redactedError{msg: msg, orig: err}
 }
 
-// RedactError returns err as an [Error] would keep it: scrubbed of the
+// RedactError returns err as a [partner.Error] would keep it: scrubbed of the
 // secrets of req and of the classifier (see the package doc), with
 // nothing unscrubbed reachable through Unwrap or errors.As. errors.Is
 // still matches what err matched. req may be nil.

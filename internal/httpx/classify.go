@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // MaxDrain bounds how much of an unread body is drained before closing it,
@@ -46,7 +47,7 @@ type Classifier struct {
 //
 // A response to a request whose method the client changed while following
 // a redirect (a PUT turned into a GET by a 302) is a permanent
-// [ErrRejected]: the write did not happen.
+// [partner.ErrRejected]: the write did not happen.
 func (c *Classifier) Check(req *http.Request, resp *http.Response, err error) error {
 	if err != nil {
 		if resp != nil {
@@ -62,7 +63,7 @@ func (c *Classifier) Check(req *http.Request, resp *http.Response, err error) er
 	}
 	if resp.Request != nil && req != nil && resp.Request.Method != req.Method {
 		Discard(resp)
-		e := c.New(req, resp, nil, ErrRejected,
+		e := c.New(req, resp, nil, partner.ErrRejected,
 			fmt.Errorf("redirected to %s %s, the %s was not applied", resp.Request.Method, RedactURL(resp.Request.URL, c.HidePath), req.Method))
 		e.Status = ""
 		return Wrap(e)
@@ -86,22 +87,22 @@ func (c *Classifier) Response(req *http.Request, resp *http.Response, body []byt
 }
 
 // Network classifies a transport error (from client.Do, or from reading a
-// body): a retryable [ErrNetwork] wrapping the cause.
+// body): a retryable [partner.ErrNetwork] wrapping the cause.
 func (c *Classifier) Network(req *http.Request, err error) error {
-	return Wrap(c.New(req, nil, nil, ErrNetwork, err))
+	return Wrap(c.New(req, nil, nil, partner.ErrNetwork, err))
 }
 
-// New builds an unwrapped, redacted [Error]. resp, body and cause may be
+// New builds an unwrapped, redacted [partner.Error]. resp, body and cause may be
 // nil. Use [Wrap] to classify it. The secrets scrubbed from the status
 // text, the body and the cause are those of req, of resp.Request (the
 // request as the caller's transport sent it, with any credentials it
 // added) and of the classifier; the cause is kept as [Classifier.RedactError]
 // returns it.
-func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, kind, cause error) *Error {
+func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, kind, cause error) *partner.Error {
 	if req == nil && resp != nil {
 		req = resp.Request
 	}
-	e := &Error{Prefix: c.Prefix, Kind: kind}
+	e := &partner.Error{Prefix: c.Prefix, Kind: kind}
 	var sent *http.Request
 	if resp != nil && resp.Request != req {
 		sent = resp.Request
@@ -128,7 +129,7 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 		if _, reason, ok := strings.Cut(resp.Status, " "); ok && strings.TrimSpace(reason) != "" {
 			e.Status += " " + r.text(strings.TrimSpace(reason))
 		}
-		if (kind == ErrRateLimited || kind == ErrUnavailable) && resp.Header != nil {
+		if (kind == partner.ErrRateLimited || kind == partner.ErrUnavailable) && resp.Header != nil {
 			if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()); ok {
 				e.RetryAfter = d
 			}
@@ -140,11 +141,11 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 		body = body[:max(0, len(body)-len(r.values[0]))]
 	}
 	if len(body) > 0 {
-		e.Body = snippet(r.text(string(body)))
+		e.Body = clip.String(strings.TrimSpace(r.text(string(body))), MaxSnippet)
 	}
 	if cause != nil {
 		e.Err = r.cause(cause)
-		e.msg = r.text(e.Err.Error())
+		e.Message = r.text(e.Err.Error())
 	}
 	return e
 }
@@ -152,14 +153,20 @@ func (c *Classifier) New(req *http.Request, resp *http.Response, body []byte, ki
 // Wrap classifies e for the dispatcher: a retryable category stays
 // retryable (with a [synclayer.RetryAfter] hint when e.RetryAfter > 0);
 // any other is [synclayer.Permanent].
-func Wrap(e *Error) error {
+func Wrap(e *partner.Error) error { return Mark(e, e.Retryable(), e.RetryAfter) }
+
+// Mark classifies any connector error for the dispatcher: a permanent
+// error is wrapped in [synclayer.Permanent], a retryable one with a wait
+// the partner asked for in [synclayer.RetryAfter], and any other retryable
+// one is returned as it is.
+func Mark(err error, retryable bool, after time.Duration) error {
 	switch {
-	case !e.Retryable():
-		return synclayer.Permanent(e)
-	case e.RetryAfter > 0:
-		return synclayer.RetryAfter(e, e.RetryAfter)
+	case !retryable:
+		return synclayer.Permanent(err)
+	case after > 0:
+		return synclayer.RetryAfter(err, after)
 	}
-	return e
+	return err
 }
 
 func (c *Classifier) now() time.Time {
@@ -232,17 +239,4 @@ func ReadBody(resp *http.Response, limit int64) ([]byte, error) {
 		err = cerr
 	}
 	return b, err
-}
-
-// snippet bounds s to MaxSnippet bytes of valid UTF-8.
-func snippet(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > MaxSnippet {
-		cut := MaxSnippet
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }

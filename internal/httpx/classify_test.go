@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hmsplatform/synclayer/connectors/partner"
+
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -25,23 +27,23 @@ func TestCheckStatuses(t *testing.T) {
 		{200, nil, false},
 		{201, nil, false},
 		{204, nil, false},
-		{408, ErrUnavailable, false},
-		{425, ErrUnavailable, false},
-		{429, ErrRateLimited, false},
-		{500, ErrUnavailable, false},
-		{502, ErrUnavailable, false},
-		{503, ErrUnavailable, false},
-		{504, ErrUnavailable, false},
-		{400, ErrRejected, true},
-		{401, ErrUnauthorized, true},
-		{403, ErrUnauthorized, true},
-		{404, ErrNotFound, true},
-		{409, ErrConflict, true},
-		{410, ErrNotFound, true},
-		{412, ErrConflict, true},
-		{422, ErrRejected, true},
-		{501, ErrRejected, true},
-		{304, ErrRejected, true},
+		{408, partner.ErrUnavailable, false},
+		{425, partner.ErrUnavailable, false},
+		{429, partner.ErrRateLimited, false},
+		{500, partner.ErrUnavailable, false},
+		{502, partner.ErrUnavailable, false},
+		{503, partner.ErrUnavailable, false},
+		{504, partner.ErrUnavailable, false},
+		{400, partner.ErrRejected, true},
+		{401, partner.ErrUnauthorized, true},
+		{403, partner.ErrUnauthorized, true},
+		{404, partner.ErrNotFound, true},
+		{409, partner.ErrConflict, true},
+		{410, partner.ErrNotFound, true},
+		{412, partner.ErrConflict, true},
+		{422, partner.ErrRejected, true},
+		{501, partner.ErrRejected, true},
+		{304, partner.ErrRejected, true},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var code int
@@ -74,9 +76,9 @@ func TestCheckStatuses(t *testing.T) {
 			if synclayer.IsPermanent(got) != tt.permanent {
 				t.Errorf("IsPermanent = %v, want %v", synclayer.IsPermanent(got), tt.permanent)
 			}
-			var e *Error
+			var e *partner.Error
 			if !errors.As(got, &e) {
-				t.Fatalf("no *Error in %v", got)
+				t.Fatalf("no *partner.Error in %v", got)
 			}
 			if e.StatusCode != tt.code || e.Method != "PUT" {
 				t.Errorf("Error = %+v", e)
@@ -168,8 +170,8 @@ func TestNetworkErrors(t *testing.T) {
 	req, _ := http.NewRequest("PUT", "http://"+ln.Addr().String()+"/r?token=s3cr3tvalue", strings.NewReader("{}"))
 	resp, err := http.DefaultClient.Do(req)
 	got := c.Check(req, resp, err)
-	if !errors.Is(got, ErrNetwork) || synclayer.IsPermanent(got) {
-		t.Fatalf("reset: %v, want retryable ErrNetwork", got)
+	if !errors.Is(got, partner.ErrNetwork) || synclayer.IsPermanent(got) {
+		t.Fatalf("reset: %v, want retryable partner.ErrNetwork", got)
 	}
 	if strings.Contains(got.Error(), "s3cr3tvalue") {
 		t.Errorf("secret in %q", got.Error())
@@ -185,7 +187,7 @@ func TestNetworkErrors(t *testing.T) {
 	req, _ = http.NewRequestWithContext(ctx, "PUT", stall.URL, nil)
 	resp, err = stall.Client().Do(req)
 	got = c.Check(req, resp, err)
-	if !errors.Is(got, ErrNetwork) || !errors.Is(got, context.DeadlineExceeded) || synclayer.IsPermanent(got) {
+	if !errors.Is(got, partner.ErrNetwork) || !errors.Is(got, context.DeadlineExceeded) || synclayer.IsPermanent(got) {
 		t.Fatalf("timeout: %v", got)
 	}
 }
@@ -240,7 +242,7 @@ func TestBodySnippetBounded(t *testing.T) {
 	resp := &http.Response{StatusCode: 500, Status: "500 Internal Server Error", Body: io.NopCloser(strings.NewReader(big))}
 	req, _ := http.NewRequest("PUT", "http://partner.test/x", nil)
 	got := (&Classifier{}).Check(req, resp, nil)
-	var e *Error
+	var e *partner.Error
 	if !errors.As(got, &e) {
 		t.Fatal(got)
 	}
@@ -262,7 +264,7 @@ func TestRedirectChangingMethodIsRejected(t *testing.T) {
 	req, _ := http.NewRequest("PUT", srv.URL+"/old", strings.NewReader("{}"))
 	resp, err := srv.Client().Do(req)
 	got := (&Classifier{Prefix: "test"}).Check(req, resp, err)
-	if !errors.Is(got, ErrRejected) || !synclayer.IsPermanent(got) || !strings.Contains(got.Error(), "redirected to GET") {
+	if !errors.Is(got, partner.ErrRejected) || !synclayer.IsPermanent(got) || !strings.Contains(got.Error(), "redirected to GET") {
 		t.Fatalf("got %v", got)
 	}
 }
@@ -284,7 +286,7 @@ func TestDiscardReusesConnections(t *testing.T) {
 	for range 20 {
 		req, _ := http.NewRequest("PUT", srv.URL, nil)
 		resp, err := srv.Client().Do(req)
-		if got := c.Check(req, resp, err); !errors.Is(got, ErrUnavailable) {
+		if got := c.Check(req, resp, err); !errors.Is(got, partner.ErrUnavailable) {
 			t.Fatal(got)
 		}
 	}

@@ -1,8 +1,8 @@
 // Package httpx turns one HTTP exchange with a partner system into
 // synclayer's error model. It is shared by the HTTP connectors (rest,
-// webhook, soap, googlecalendar, caldav, arcgis) and is not public API;
-// connectors re-export what their users need (the sentinels and the
-// [Error] type, as aliases).
+// webhook, soap, googlecalendar, caldav, arcgis) and is not public API. What
+// users of a connector see of it is in package [partner]: the failure
+// categories and the [partner.Error] built here.
 //
 // # Classification
 //
@@ -11,17 +11,17 @@
 // for instance with [Discard]) or an error:
 //
 //   - network errors, timeouts and broken connections: retryable, wrapping
-//     [ErrNetwork] and the cause (so errors.Is(err, context.DeadlineExceeded)
+//     [partner.ErrNetwork] and the cause (so errors.Is(err, context.DeadlineExceeded)
 //     works);
-//   - 408, 425, 500, 502, 503, 504: retryable, wrapping [ErrUnavailable];
-//   - 429: retryable, wrapping [ErrRateLimited];
+//   - 408, 425, 500, 502, 503, 504: retryable, wrapping [partner.ErrUnavailable];
+//   - 429: retryable, wrapping [partner.ErrRateLimited];
 //   - any other status: permanent ([synclayer.Permanent]), wrapping
-//     [ErrNotFound] (404, 410), [ErrConflict] (409, 412),
-//     [ErrUnauthorized] (401, 403) or [ErrRejected] (the rest).
+//     [partner.ErrNotFound] (404, 410), [partner.ErrConflict] (409, 412),
+//     [partner.ErrUnauthorized] (401, 403) or [partner.ErrRejected] (the rest).
 //
 // A Retry-After header on a retryable response, in seconds or as an
 // HTTP-date (all three formats of RFC 9110 §5.6.7), becomes a
-// [synclayer.RetryAfter] hint and [Error.RetryAfter].
+// [synclayer.RetryAfter] hint and [partner.Error.RetryAfter].
 //
 // Connectors whose partner reports errors inside the body whatever the
 // status (SOAP faults, ArcGIS error objects) read the body themselves with
@@ -29,7 +29,7 @@
 //
 // # Errors
 //
-// Every error is an [*Error] (found with errors.As) carrying the method,
+// Every error is an [*partner.Error] (found with errors.As) carrying the method,
 // the redacted URL, the status and a bounded snippet of the partner's
 // body (at most [MaxSnippet] bytes), wrapped with [synclayer.Permanent] or
 // [synclayer.RetryAfter] as classified. Its text starts with the
@@ -67,7 +67,7 @@
 //     pairs and Bearer or Basic credentials lose their values. If a known
 //     credential is still there after that, the whole text is replaced by
 //     [Withheld].
-//   - The cause an [Error] keeps is a scrubbed copy: a [Redactable] cause
+//   - The cause an [partner.Error] keeps is a scrubbed copy: a [Redactable] cause
 //     (a SOAP fault, an ArcGIS error object) redacts its own texts; a
 //     standard network, OS or context error with nothing to scrub is kept
 //     as it is; anything else (a caller's transport error, which may quote

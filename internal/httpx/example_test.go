@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -25,8 +26,8 @@ func Example() {
 	err = c.Check(req, resp, err)
 
 	hint, _ := synclayertest.RetryAfterHint(err)
-	fmt.Println(errors.Is(err, httpx.ErrRateLimited), synclayer.IsPermanent(err), hint)
-	var e *httpx.Error
+	fmt.Println(errors.Is(err, partner.ErrRateLimited), synclayer.IsPermanent(err), hint)
+	var e *partner.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.StatusCode, e.URL[len(srv.URL):])
 		fmt.Println(e.Body)

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hmsplatform/synclayer/connectors/partner"
 )
 
 // forms returns v as raw text and in the encodings partners echo it in.
@@ -111,8 +113,8 @@ func TestRedactByStructure(t *testing.T) {
 	c := &Classifier{Prefix: "test", Secrets: []string{xmlPass}}
 	resp, err := client.Do(req)
 	got := c.Check(req, resp, err)
-	if !errors.Is(got, ErrRejected) {
-		t.Fatalf("Check = %v, want ErrRejected", got)
+	if !errors.Is(got, partner.ErrRejected) {
+		t.Fatalf("Check = %v, want partner.ErrRejected", got)
 	}
 	text := reachable(got)
 	if !strings.Contains(text, "User-Agent") || !strings.Contains(text, "bad password") {
@@ -125,7 +127,7 @@ func TestRedactByStructure(t *testing.T) {
 			}
 		}
 	}
-	var e *Error
+	var e *partner.Error
 	if !errors.As(got, &e) || e.URL != srv.URL+"/records/a?…" {
 		t.Errorf("URL %q, want scheme, host and path only", e.URL)
 	}
@@ -156,7 +158,7 @@ func TestCauseRedacted(t *testing.T) {
 			t.Errorf("%q reachable from the error:\n%s", s, text)
 		}
 	}
-	if !errors.Is(got, errLeaky) || !errors.Is(got, ErrNetwork) {
+	if !errors.Is(got, errLeaky) || !errors.Is(got, partner.ErrNetwork) {
 		t.Errorf("errors.Is lost the cause's sentinel: %v", got)
 	}
 	var ue *url.Error

@@ -34,3 +34,25 @@ func TestNewTransport(t *testing.T) {
 		t.Errorf("with no default: %T, want a fresh *http.Transport with 1 connection per host", tr)
 	}
 }
+
+func TestNewClient(t *testing.T) {
+	caller := &http.Client{}
+	if c := NewClient(caller, 4, nil); c.Client != caller || c.owned {
+		t.Errorf("with a caller's client: %+v, want it, not owned", c)
+	}
+	stop := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c := NewClient(nil, 4, stop)
+	if ht, ok := c.Transport.(*http.Transport); !ok || ht.MaxConnsPerHost != 4 || !c.owned || c.CheckRedirect == nil {
+		t.Errorf("built: %T owned %v redirect policy %v, want an owned pool of 4 with the policy", c.Transport, c.owned, c.CheckRedirect != nil)
+	}
+	if err := c.Close(); err != nil {
+		t.Error(err)
+	}
+
+	saved := http.DefaultTransport
+	t.Cleanup(func() { http.DefaultTransport = saved })
+	http.DefaultTransport = otherTransport{}
+	if c := NewClient(nil, 4, nil); c.owned || c.Transport != (otherTransport{}) {
+		t.Errorf("with a replaced default: %T owned %v, want the replacement, not owned", c.Transport, c.owned)
+	}
+}

@@ -4,8 +4,9 @@
 // your own client) can be tested against it without a network.
 //
 // Serve it with httptest.NewServer and point arcgis.Config.LayerURL at any
-// path ending in FeatureServer/<n>; wrap it in synclayertest.ChaosServer to
-// add faults. Errors come back as ArcGIS does: HTTP 200 with an
+// path ending in FeatureServer/<n>; inject a [Fault] to make chosen requests
+// fail, stall or lose their answer, or wrap it in synclayertest.ChaosServer
+// for random faults. Errors come back as ArcGIS does: HTTP 200 with an
 // {"error":{...}} body. Like a layer without a unique index on the key
 // field, it accepts two features with the same key, so a test can see a
 // connector that duplicates.
@@ -14,6 +15,7 @@ package arcgistest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,10 +35,15 @@ type Layer struct {
 	keyField string
 	token    string
 
+	unique bool
+
 	mu       sync.Mutex
 	nextOID  int64
 	features map[int64]*Feature
 	edits    int
+	requests int
+	wheres   []string
+	faults   []Fault
 }
 
 // Option configures [NewLayer].
@@ -46,6 +53,11 @@ type Option func(*Layer)
 // <token>`, answering 499 (token required) or 498 (invalid token) as
 // ArcGIS does.
 func RequireToken(token string) Option { return func(l *Layer) { l.token = token } }
+
+// UniqueKey gives the layer a unique index on the key field: an add whose
+// key another feature holds fails with code 1000, as a layer with such an
+// index does.
+func UniqueKey() Option { return func(l *Layer) { l.unique = true } }
 
 // NewLayer returns an empty layer whose where clauses may name keyField.
 func NewLayer(keyField string, opts ...Option) *Layer {
@@ -77,6 +89,37 @@ func (l *Layer) ByKey(key string) []Feature {
 		}
 	}
 	return out
+}
+
+// Add stores a feature directly, as another editor would, and returns its
+// object id.
+func (l *Layer) Add(attrs map[string]any) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nextOID++
+	a := map[string]any{"OBJECTID": l.nextOID}
+	for k, v := range attrs {
+		if k != "OBJECTID" {
+			a[k] = v
+		}
+	}
+	l.features[l.nextOID] = &Feature{ObjectID: l.nextOID, Attributes: a}
+	return l.nextOID
+}
+
+// Requests returns how many query and applyEdits requests reached the
+// layer (past the token check).
+func (l *Layer) Requests() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.requests
+}
+
+// Wheres returns the where clause of every query, in order.
+func (l *Layer) Wheres() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.wheres)
 }
 
 // Edits returns how many applyEdits requests changed the layer.
@@ -129,13 +172,47 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var op string
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/query"):
-		l.query(w, r)
+		op = "query"
 	case strings.HasSuffix(r.URL.Path, "/applyEdits") && r.Method == http.MethodPost:
-		l.applyEdits(w, r)
+		op = "applyEdits"
 	default:
 		fail(w, 400, "Invalid URL", "unsupported operation "+r.Method+" "+r.URL.Path)
+		return
+	}
+	l.mu.Lock()
+	l.requests++
+	fault := l.takeFault(op)
+	l.mu.Unlock()
+	switch {
+	case fault == nil:
+	case fault.Stall:
+		<-r.Context().Done()
+		return
+	case fault.Before != nil:
+		fault.Before()
+	}
+	if fault != nil && fault.Body != "" {
+		fault.answer(w)
+		return
+	}
+	out := w
+	if fault != nil && fault.Lost {
+		out = &discard{h: http.Header{}}
+	}
+	if op == "query" {
+		l.query(out, r)
+	} else {
+		featureCode := 0
+		if fault != nil {
+			featureCode = fault.FeatureCode
+		}
+		l.applyEdits(out, r, featureCode)
+	}
+	if fault != nil && fault.Lost {
+		drop(w)
 	}
 }
 
@@ -163,6 +240,9 @@ func parseWhere(where string) (field, lit string, ok bool) {
 }
 
 func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.wheres = append(l.wheres, r.Form.Get("where"))
+	l.mu.Unlock()
 	field, lit, ok := parseWhere(r.Form.Get("where"))
 	if !ok || field != l.keyField {
 		fail(w, 400, "Unable to complete operation.", "'where' parameter is invalid")
@@ -208,7 +288,8 @@ type edit struct {
 
 // applyEdits applies adds, updates and deletes; with
 // rollbackOnFailure=true (the default) one failed edit undoes them all.
-func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request) {
+// A featureCode other than 0 refuses the first add or update with it.
+func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request, featureCode int) {
 	var adds, updates []edit
 	for name, dst := range map[string]*[]edit{"adds": &adds, "updates": &updates} {
 		if v := r.Form.Get(name); v != "" {
@@ -245,7 +326,20 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request) {
 		return editResult{ObjectID: id, Error: map[string]any{"code": 1019, "description": "Object is missing."}}
 	}
 	addRes, updRes, delRes := []editResult{}, []editResult{}, []editResult{}
+	refuse := func(id int64, code int, desc string) editResult {
+		failed = true
+		return editResult{ObjectID: id, Error: map[string]any{"code": code, "description": desc}}
+	}
+	injected := func() bool { return featureCode != 0 && !failed }
 	for _, a := range adds {
+		if injected() {
+			addRes = append(addRes, refuse(0, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
+			continue
+		}
+		if l.unique && slices.ContainsFunc(slices.Collect(maps.Values(next)), func(f *Feature) bool { return f.Attributes[l.keyField] == a.Attributes[l.keyField] }) {
+			addRes = append(addRes, refuse(0, 1000, "Cannot insert duplicate key row in object with unique index"))
+			continue
+		}
 		nextOID++
 		attrs := map[string]any{"OBJECTID": nextOID}
 		for k, v := range a.Attributes {
@@ -258,6 +352,10 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, u := range updates {
 		id := toInt(u.Attributes["OBJECTID"])
+		if injected() {
+			updRes = append(updRes, refuse(id, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
+			continue
+		}
 		cur, ok := next[id]
 		if !ok {
 			updRes = append(updRes, notFound(id))

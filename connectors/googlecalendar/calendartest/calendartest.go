@@ -7,7 +7,8 @@
 // 0-9) and 5 to 1024 long; inserting an existing id, cancelled ones
 // included, answers 409 with reason "duplicate"; delete marks the event
 // cancelled and a second delete answers 410 "deleted"; ETags and If-Match
-// give 412 "conditionNotMet"; errors use Google's JSON shape.
+// give 412 "conditionNotMet"; errors use Google's JSON shape. Injected
+// [Fault]s make chosen requests fail, stall or lose their answer.
 //
 //	fake := calendartest.New()
 //	srv := httptest.NewServer(fake)
@@ -34,6 +35,8 @@ type Fake struct {
 	events   map[string]map[string]*stored // calendar -> id -> event
 	etag     int
 	requests int
+	log      []string // "METHOD id" of every request
+	faults   []Fault
 }
 
 type stored struct {
@@ -85,6 +88,29 @@ func (f *Fake) Event(calendarID, id string) (calendar.Event, bool) {
 	return s.ev, true
 }
 
+// Put stores an event directly, as another client of the calendar would.
+// A missing Status becomes "confirmed"; the event gets a fresh ETag.
+func (f *Fake) Put(calendarID string, ev calendar.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.store(calendarID, ev.Id, ev)
+}
+
+// Log returns "METHOD id" for every request that reached the fake, in
+// order (the id is the one of the event addressed or inserted).
+func (f *Fake) Log() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
+}
+
+// ResetLog empties the request log (Requests keeps counting).
+func (f *Fake) ResetLog() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = nil
+}
+
 // Requests returns how many requests reached the fake.
 func (f *Fake) Requests() int {
 	f.mu.Lock()
@@ -132,8 +158,29 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests++
+	f.log = append(f.log, r.Method+" "+id)
+	fault := f.takeFault(r.Method)
+	f.mu.Unlock()
+	if fault != nil && fault.Stall {
+		<-r.Context().Done()
+		return
+	}
+	if fault != nil && fault.Code != 0 {
+		for k, v := range fault.Header {
+			w.Header()[k] = v
+		}
+		apiError(w, fault.Code, fault.Reason, "injected "+fault.Reason)
+		return
+	}
+	f.mu.Lock()
 	code, reason, out := f.apply(r.Method, r.Header.Get("If-Match"), cal, id, &body)
 	f.mu.Unlock()
+	if fault != nil && fault.Lost {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
+		return
+	}
 	switch {
 	case code >= 400:
 		apiError(w, code, reason, reason)

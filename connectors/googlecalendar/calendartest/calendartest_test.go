@@ -20,16 +20,25 @@ func reason(err error) (int, string) {
 	return ge.Code, ge.Errors[0].Reason
 }
 
-// The fake answers the official client as the Calendar API documents.
-func TestFakeFollowsTheAPI(t *testing.T) {
+// serve starts a fake and returns it, the official client pointed at it and
+// its server.
+func serve(t *testing.T) (*calendartest.Fake, *calendar.Service, *httptest.Server) {
+	t.Helper()
 	fake := calendartest.New()
 	srv := httptest.NewServer(fake)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	svc, err := fake.Service(t.Context(), srv.URL, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	day := func(d string) *calendar.EventDateTime { return &calendar.EventDateTime{Date: d} }
+	return fake, svc, srv
+}
+
+func day(d string) *calendar.EventDateTime { return &calendar.EventDateTime{Date: d} }
+
+// The fake answers the official client as the Calendar API documents.
+func TestFakeFollowsTheAPI(t *testing.T) {
+	fake, svc, srv := serve(t)
 	ev := &calendar.Event{Id: "abcdef0123", Summary: "s", Start: day("2024-07-01"), End: day("2024-07-02")}
 	got, err := svc.Events.Insert("c", ev).Do()
 	if err != nil || got.Status != "confirmed" || got.Etag == "" {
