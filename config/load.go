@@ -226,7 +226,7 @@ func (v *validator) sections() {
 	v.table("log.table", c.Log.Table)
 
 	if c.Monitor != nil && c.HTTP.Addr == "" {
-		v.at("http.addr", "the monitor needs http.addr, the address to serve it on")
+		v.at("monitor", "the monitor needs http.addr, the address to serve it on")
 	}
 	if c.HTTP.Addr != "" && !strings.Contains(c.HTTP.Addr, ":") {
 		v.at("http.addr", "want host:port, got %q", c.HTTP.Addr)
