@@ -7,7 +7,7 @@ type Expr struct {
 	at     pos
 	quoted bool // written in quotes: columns inside are one further right
 	block  bool // a block scalar: the text starts on the next line
-	indent int  // a block scalar's indentation
+	textAt pos  // a block scalar's first line of text
 	path   string
 }
 
@@ -21,7 +21,7 @@ func (e *Expr) decodeNode(d *decoder, n *node, path string) {
 	}
 	*e = Expr{Text: text, at: n.at, quoted: n.quoted && !n.block, block: n.block, path: path}
 	if n.block {
-		e.indent = n.at.col + 1
+		e.textAt = n.textAt
 	}
 }
 
@@ -30,7 +30,7 @@ func (e *Expr) decodeNode(d *decoder, n *node, path string) {
 func (e Expr) place(line, col int) pos {
 	switch {
 	case e.block:
-		return pos{e.at.line + line, e.indent + col}
+		return pos{e.textAt.line + line - 1, e.textAt.col + col}
 	case line > 1:
 		return pos{e.at.line + line - 1, col + 1}
 	case e.quoted:

@@ -319,6 +319,18 @@ partners:
         key: frobnicate@(data.id)
         record: data
 `, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"error inside a block expression", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: |
+          "k-" +
+            frobnicate@(data.id)
+        record: data
+`, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
 		{"unknown event field", `
 partners:
   - name: records

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -38,6 +39,7 @@ type node struct {
 	null   bool   // a null scalar (~, null, or nothing)
 	quoted bool   // a quoted scalar: never a number, bool or null
 	block  bool   // a literal or folded block scalar (| or >)
+	textAt pos    // a block scalar's first line of text
 	keys   []*node
 	values []*node // mapping values beside keys, or sequence items
 }
@@ -80,7 +82,7 @@ func parseTree(file string, data []byte) (*node, *Error) {
 		}
 		return nil, &Error{File: file, Line: at.line, Column: at.col, Msg: "more than one YAML document"}
 	}
-	c := &converter{file: file, anchors: map[string]ast.Node{}}
+	c := &converter{file: file, data: data, anchors: map[string]ast.Node{}}
 	n, cerr := c.convert(f.Docs[0].Body, 0)
 	if cerr != nil {
 		return nil, cerr
@@ -139,6 +141,7 @@ func tokenPos(tk *token.Token) pos {
 // budget of nodes.
 type converter struct {
 	file    string
+	data    []byte
 	anchors map[string]ast.Node
 	nodes   int
 }
@@ -221,7 +224,8 @@ func (c *converter) convert(n ast.Node, depth int) (*node, *Error) {
 		return &node{kind: scalarNode, at: at, text: v.Value,
 			quoted: tt == token.SingleQuoteType || tt == token.DoubleQuoteType}, nil
 	case *ast.LiteralNode:
-		return &node{kind: scalarNode, at: tokenPos(v.Start), text: v.Value.Value, quoted: true, block: true}, nil
+		return &node{kind: scalarNode, at: tokenPos(v.Start), text: v.Value.Value, quoted: true, block: true,
+			textAt: c.lineStart(tokenPos(v.Value.Token).line)}, nil
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 		return &node{kind: scalarNode, at: at, text: n.GetToken().Value}, nil
 	case *ast.MergeKeyNode:
@@ -230,6 +234,24 @@ func (c *converter) convert(n ast.Node, depth int) (*node, *Error) {
 		return &node{kind: scalarNode, at: at, null: true}, nil
 	}
 	return nil, c.fail(n.GetToken(), "unsupported YAML construct (%s)", n.Type())
+}
+
+// lineStart returns the place of the first character of a line that is
+// not a space.
+func (c *converter) lineStart(line int) pos {
+	rest := c.data
+	for i := 1; i < line; i++ {
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			return pos{line, 1}
+		}
+		rest = rest[nl+1:]
+	}
+	col := 1
+	for col <= len(rest) && rest[col-1] == ' ' {
+		col++
+	}
+	return pos{line, col}
 }
 
 // pair adds one key and value to the mapping out.
