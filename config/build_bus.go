@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
@@ -20,17 +21,7 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 	var bus Bus
 	switch c.Kind {
 	case "", "memory":
-		var opts []memory.Option
-		if c.Concurrency > 0 {
-			opts = append(opts, memory.WithConcurrency(c.Concurrency))
-		}
-		if c.MaxDeliveries > 0 {
-			opts = append(opts, memory.WithMaxDeliveries(c.MaxDeliveries))
-		}
-		if c.RedeliveryDelay > 0 {
-			opts = append(opts, memory.WithRedeliveryDelay(c.RedeliveryDelay))
-		}
-		mb := memory.New(opts...)
+		mb := memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...)
 		b.closeWith(mb.Close)
 		bus = mb
 	case "nats":
@@ -43,21 +34,10 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 			return nil, b.fail("bus.url", "nats: cannot connect: %s", redactText(err.Error(), url))
 		}
 		b.closeWith(func(context.Context) error { nc.Close(); return nil })
-		opts := []nats.Option{nats.WithLogger(b.log)}
+		opts := append(busOptions(c, nats.WithGroup, nats.WithConcurrency, nats.WithMaxDeliveries, nats.WithRedeliveryDelay),
+			nats.WithLogger(b.log))
 		if c.Prefix != "" {
 			opts = append(opts, nats.WithSubjectPrefix(c.Prefix))
-		}
-		if c.Group != "" {
-			opts = append(opts, nats.WithGroup(c.Group))
-		}
-		if c.Concurrency > 0 {
-			opts = append(opts, nats.WithConcurrency(c.Concurrency))
-		}
-		if c.MaxDeliveries > 0 {
-			opts = append(opts, nats.WithMaxDeliveries(c.MaxDeliveries))
-		}
-		if c.RedeliveryDelay > 0 {
-			opts = append(opts, nats.WithRedeliveryDelay(c.RedeliveryDelay))
 		}
 		if c.AckWait > 0 {
 			opts = append(opts, nats.WithAckWait(c.AckWait))
@@ -80,19 +60,8 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		}
 		rdb := redis.NewClient(ropts)
 		b.closeWith(func(context.Context) error { return rdb.Close() })
-		opts := []redisstream.Option{redisstream.WithLogger(b.log)}
-		if c.Group != "" {
-			opts = append(opts, redisstream.WithGroup(c.Group))
-		}
-		if c.Concurrency > 0 {
-			opts = append(opts, redisstream.WithConcurrency(c.Concurrency))
-		}
-		if c.MaxDeliveries > 0 {
-			opts = append(opts, redisstream.WithMaxDeliveries(c.MaxDeliveries))
-		}
-		if c.RedeliveryDelay > 0 {
-			opts = append(opts, redisstream.WithRedeliveryDelay(c.RedeliveryDelay))
-		}
+		opts := append(busOptions(c, redisstream.WithGroup, redisstream.WithConcurrency, redisstream.WithMaxDeliveries,
+			redisstream.WithRedeliveryDelay), redisstream.WithLogger(b.log))
 		if c.ClaimIdle > 0 {
 			opts = append(opts, redisstream.WithClaimIdle(c.ClaimIdle))
 		}
@@ -112,19 +81,8 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts := []amqp.Option{amqp.WithLogger(b.log)}
-		if c.Group != "" {
-			opts = append(opts, amqp.WithGroup(c.Group))
-		}
-		if c.Concurrency > 0 {
-			opts = append(opts, amqp.WithConcurrency(c.Concurrency))
-		}
-		if c.MaxDeliveries > 0 {
-			opts = append(opts, amqp.WithMaxDeliveries(c.MaxDeliveries))
-		}
-		if c.RedeliveryDelay > 0 {
-			opts = append(opts, amqp.WithRedeliveryDelay(c.RedeliveryDelay))
-		}
+		opts := append(busOptions(c, amqp.WithGroup, amqp.WithConcurrency, amqp.WithMaxDeliveries, amqp.WithRedeliveryDelay),
+			amqp.WithLogger(b.log))
 		ab, err := amqp.NewBus(ctx, url, c.Exchange, opts...)
 		if err != nil {
 			return nil, b.fail("bus", "amqp: %s", redactText(err.Error(), url))
@@ -132,19 +90,8 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		b.closeWith(ab.Close)
 		bus = ab
 	case "kafka":
-		opts := []kafka.Option{kafka.WithLogger(b.log)}
-		if c.Group != "" {
-			opts = append(opts, kafka.WithGroup(c.Group))
-		}
-		if c.Concurrency > 0 {
-			opts = append(opts, kafka.WithConcurrency(c.Concurrency))
-		}
-		if c.MaxDeliveries > 0 {
-			opts = append(opts, kafka.WithMaxDeliveries(c.MaxDeliveries))
-		}
-		if c.RedeliveryDelay > 0 {
-			opts = append(opts, kafka.WithRedeliveryDelay(c.RedeliveryDelay))
-		}
+		opts := append(busOptions(c, kafka.WithGroup, kafka.WithConcurrency, kafka.WithMaxDeliveries, kafka.WithRedeliveryDelay),
+			kafka.WithLogger(b.log))
 		prefix := c.Prefix
 		if prefix == "" {
 			prefix = "synclayer"
@@ -158,4 +105,24 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 	}
 	b.svc.Bus = bus
 	return []synclayer.Option{synclayer.WithPublisher(bus)}, nil
+}
+
+// busOptions are the options every bus adapter shares, made with the
+// adapter's own constructors; a nil group constructor means the adapter
+// has no consumer groups.
+func busOptions[O any](c BusSection, group func(string) O, concurrency, maxDeliveries func(int) O, delay func(time.Duration) O) []O {
+	var opts []O
+	if c.Group != "" && group != nil {
+		opts = append(opts, group(c.Group))
+	}
+	if c.Concurrency > 0 {
+		opts = append(opts, concurrency(c.Concurrency))
+	}
+	if c.MaxDeliveries > 0 {
+		opts = append(opts, maxDeliveries(c.MaxDeliveries))
+	}
+	if c.RedeliveryDelay > 0 {
+		opts = append(opts, delay(c.RedeliveryDelay))
+	}
+	return opts
 }
