@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Bus is an event bus the dispatcher consumes and announces on.
@@ -33,8 +34,8 @@ type Service struct {
 	secrets []string
 }
 
-// BuildOption configures [Build].
-type BuildOption func(*buildOptions)
+// BuildOption configures [Build]. A nil BuildOption is skipped.
+type BuildOption func(*buildOptions) error
 
 type buildOptions struct {
 	getenv   func(string) (string, bool)
@@ -46,32 +47,34 @@ type buildOptions struct {
 // WithLookupEnv sets how ${env:NAME} references are resolved (default
 // os.LookupEnv).
 func WithLookupEnv(f func(string) (string, bool)) BuildOption {
-	return func(o *buildOptions) {
+	return func(o *buildOptions) error {
 		if f != nil {
 			o.getenv = f
 		}
+		return nil
 	}
 }
 
 // WithLogger sets the logger of the dispatcher's observer and the bus
 // adapters (default slog.Default()).
 func WithLogger(l *slog.Logger) BuildOption {
-	return func(o *buildOptions) {
+	return func(o *buildOptions) error {
 		if l != nil {
 			o.logger = l
 		}
+		return nil
 	}
 }
 
-// WithObserver adds an observer beside the log observer.
+// WithObserver adds an observer beside the log observer (default: none).
 func WithObserver(obs synclayer.Observer) BuildOption {
-	return func(o *buildOptions) { o.observer = obs }
+	return func(o *buildOptions) error { o.observer = obs; return nil }
 }
 
 // WithDispatcherOptions adds options to the dispatcher, after those of
 // the configuration.
 func WithDispatcherOptions(opts ...synclayer.Option) BuildOption {
-	return func(o *buildOptions) { o.dopts = append(o.dopts, opts...) }
+	return func(o *buildOptions) error { o.dopts = append(o.dopts, opts...); return nil }
 }
 
 // Build resolves the configuration's secrets and constructs what it
@@ -82,10 +85,8 @@ func WithDispatcherOptions(opts ...synclayer.Option) BuildOption {
 // on error, whatever was opened is closed.
 func Build(ctx context.Context, cfg *Config, opts ...BuildOption) (_ *Service, err error) {
 	o := buildOptions{getenv: os.LookupEnv, logger: slog.Default()}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	if err := option.Apply("config: Build", &o, opts); err != nil {
+		return nil, err
 	}
 	sec := osSecrets(cfg.dir)
 	sec.getenv = o.getenv

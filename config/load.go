@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
-// Option configures [Load] and [Parse].
+// Option configures [Load] and [Parse]. A nil Option is skipped.
 type Option func(*options) error
 
 type options struct {
@@ -20,25 +22,27 @@ type options struct {
 
 // WithKind adds a connector kind beside the built-in ones ([Kinds]), so a
 // program's own connectors can be named in its configuration. A kind with
-// the name of a built-in one replaces it.
+// the name of a built-in one replaces it. A nil kind adds nothing; a kind
+// without a Name, Settings, New or Payload is an error wrapping
+// synclayer.ErrInvalidOption.
 func WithKind(k *Kind) Option {
 	return func(o *options) error {
-		if k == nil || k.Name == "" || k.Settings == nil || k.New == nil || k.Payload == nil {
-			return fmt.Errorf("config: WithKind: a kind needs a Name, Settings, New and Payload")
+		if k == nil {
+			return nil
+		}
+		if k.Name == "" || k.Settings == nil || k.New == nil || k.Payload == nil {
+			return option.Invalid("WithKind", k.Name, "a kind needs a Name, Settings, New and Payload")
 		}
 		o.kinds = append(o.kinds, k)
 		return nil
 	}
 }
 
-// WithCostLimit sets the cost limit of each expression's evaluation
-// (default [DefaultCostLimit]).
+// WithCostLimit sets the cost limit of each expression's evaluation; 0
+// keeps the default, [DefaultCostLimit].
 func WithCostLimit(n uint64) Option {
 	return func(o *options) error {
-		if n == 0 {
-			return fmt.Errorf("config: WithCostLimit: the limit must be positive")
-		}
-		o.costLimit = n
+		o.costLimit = option.Default(n, DefaultCostLimit)
 		return nil
 	}
 }
@@ -58,13 +62,8 @@ func Load(path string, opts ...Option) (*Config, error) {
 // Parse is [Load] of data, reported as the file name.
 func Parse(name string, data []byte, opts ...Option) (*Config, error) {
 	o := options{costLimit: DefaultCostLimit}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
+	if err := option.Apply("config: Parse", &o, opts); err != nil {
+		return nil, err
 	}
 	tree, perr := parseTree(name, data)
 	if perr != nil {
