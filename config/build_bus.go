@@ -1,0 +1,128 @@
+package config
+
+import (
+	"context"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/amqp"
+	"github.com/hmsplatform/synclayer/bus/kafka"
+	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/bus/nats"
+	"github.com/hmsplatform/synclayer/bus/redisstream"
+)
+
+// bus builds the event bus; announcements go to it too.
+func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
+	c := b.cfg.Bus
+	var bus Bus
+	switch c.Kind {
+	case "", "memory":
+		mb := memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...)
+		b.closeWith(mb.Close)
+		bus = mb
+	case "nats":
+		url, err := b.value(c.URL)
+		if err != nil {
+			return nil, err
+		}
+		nc, err := natsgo.Connect(url)
+		if err != nil {
+			return nil, b.fail("bus.url", "nats: cannot connect: %s", redactText(err.Error(), url))
+		}
+		b.closeWith(func(context.Context) error { nc.Close(); return nil })
+		opts := append(busOptions(c, nats.WithGroup, nats.WithConcurrency, nats.WithMaxDeliveries, nats.WithRedeliveryDelay),
+			nats.WithLogger(b.log))
+		if c.Prefix != "" {
+			opts = append(opts, nats.WithSubjectPrefix(c.Prefix))
+		}
+		if c.AckWait > 0 {
+			opts = append(opts, nats.WithAckWait(c.AckWait))
+		}
+		nb, err := nats.NewBus(ctx, nc, c.Stream, opts...)
+		if err != nil {
+			return nil, b.fail("bus", "%v", err)
+		}
+		b.closeWith(nb.Close)
+		b.pingWith(func(ctx context.Context) error { return nc.FlushWithContext(ctx) })
+		bus = nb
+	case "redisstream":
+		url, err := b.value(c.URL)
+		if err != nil {
+			return nil, err
+		}
+		ropts, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, b.fail("bus.url", "not a redis URL")
+		}
+		rdb := redis.NewClient(ropts)
+		b.closeWith(func(context.Context) error { return rdb.Close() })
+		opts := append(busOptions(c, redisstream.WithGroup, redisstream.WithConcurrency, redisstream.WithMaxDeliveries,
+			redisstream.WithRedeliveryDelay), redisstream.WithLogger(b.log))
+		if c.ClaimIdle > 0 {
+			opts = append(opts, redisstream.WithClaimIdle(c.ClaimIdle))
+		}
+		prefix := c.Prefix
+		if prefix == "" {
+			prefix = "synclayer"
+		}
+		rb, err := redisstream.NewBus(rdb, prefix, opts...)
+		if err != nil {
+			return nil, b.fail("bus", "%v", err)
+		}
+		b.closeWith(rb.Close)
+		b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+		bus = rb
+	case "amqp":
+		url, err := b.value(c.URL)
+		if err != nil {
+			return nil, err
+		}
+		opts := append(busOptions(c, amqp.WithGroup, amqp.WithConcurrency, amqp.WithMaxDeliveries, amqp.WithRedeliveryDelay),
+			amqp.WithLogger(b.log))
+		ab, err := amqp.NewBus(ctx, url, c.Exchange, opts...)
+		if err != nil {
+			return nil, b.fail("bus", "amqp: %s", redactText(err.Error(), url))
+		}
+		b.closeWith(ab.Close)
+		bus = ab
+	case "kafka":
+		opts := append(busOptions(c, kafka.WithGroup, kafka.WithConcurrency, kafka.WithMaxDeliveries, kafka.WithRedeliveryDelay),
+			kafka.WithLogger(b.log))
+		prefix := c.Prefix
+		if prefix == "" {
+			prefix = "synclayer"
+		}
+		kb, err := kafka.NewBus(c.Brokers, prefix, opts...)
+		if err != nil {
+			return nil, b.fail("bus", "%v", err)
+		}
+		b.closeWith(kb.Close)
+		bus = kb
+	}
+	b.svc.Bus = bus
+	return []synclayer.Option{synclayer.WithPublisher(bus)}, nil
+}
+
+// busOptions are the options every bus adapter shares, made with the
+// adapter's own constructors; a nil group constructor means the adapter
+// has no consumer groups.
+func busOptions[O any](c BusSection, group func(string) O, concurrency, maxDeliveries func(int) O, delay func(time.Duration) O) []O {
+	var opts []O
+	if c.Group != "" && group != nil {
+		opts = append(opts, group(c.Group))
+	}
+	if c.Concurrency > 0 {
+		opts = append(opts, concurrency(c.Concurrency))
+	}
+	if c.MaxDeliveries > 0 {
+		opts = append(opts, maxDeliveries(c.MaxDeliveries))
+	}
+	if c.RedeliveryDelay > 0 {
+		opts = append(opts, delay(c.RedeliveryDelay))
+	}
+	return opts
+}

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+
+	_ "github.com/go-sql-driver/mysql" // the "mysql" driver, for mariadb
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for postgres
+	_ "modernc.org/sqlite"             // the "sqlite" driver
+)
+
+// Default table names of the SQL store and log.
+const (
+	DefaultStoreTable = "synclayer_store"
+	DefaultLogTable   = "synclayer_log"
+)
+
+// sqlKinds maps a store or log kind to its database/sql driver and
+// dialect.
+var sqlKinds = map[string]struct {
+	driver  string
+	dialect *sqlstore.Dialect
+}{
+	"postgres": {"pgx", sqlstore.Postgres},
+	"mariadb":  {"mysql", sqlstore.MariaDB},
+	"sqlite":   {"sqlite", sqlstore.SQLite},
+}
+
+// openDB opens (once per DSN) a database of a kind and checks it answers.
+func (b *builder) openDB(ctx context.Context, kind, path string, v Value) (*sql.DB, error) {
+	dsn, err := b.value(v)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(sqlKinds[kind].driver, dsn)
+	if err != nil {
+		return nil, b.fail(path, "open %s: %v", kind, err)
+	}
+	if kind == "sqlite" {
+		db.SetMaxOpenConns(1)
+	}
+	b.closeWith(func(context.Context) error { return db.Close() })
+	if err := db.PingContext(ctx); err != nil {
+		return nil, b.fail(path, "%s does not answer: %v", kind, redactDSN(err, dsn))
+	}
+	b.pingWith(db.PingContext)
+	return db, nil
+}
+
+// redactDSN keeps a DSN (which may hold a password) out of an error.
+func redactDSN(err error, dsn string) string {
+	return redactText(err.Error(), dsn)
+}
+
+func migrateOn(p *bool) bool { return p == nil || *p }
+
+// store builds the idempotency store.
+func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
+	s := b.cfg.Store
+	switch s.Kind {
+	case "", "memory":
+		var opts []synclayer.MemoryOption
+		if s.MaxEntries > 0 {
+			opts = append(opts, synclayer.MemoryMaxEntries(s.MaxEntries))
+		}
+		return []synclayer.Option{synclayer.WithStore(synclayer.NewMemoryStore(opts...))}, nil
+	case "redis":
+		url, err := b.value(s.URL)
+		if err != nil {
+			return nil, err
+		}
+		ropts, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, b.fail("store.url", "not a redis URL")
+		}
+		rdb := redis.NewClient(ropts)
+		b.closeWith(func(context.Context) error { return rdb.Close() })
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return nil, b.fail("store.url", "redis does not answer: %s", redactText(err.Error(), url))
+		}
+		b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+		var opts []redisstore.Option
+		if s.Prefix != "" {
+			opts = append(opts, redisstore.WithPrefix(s.Prefix))
+		}
+		st, err := redisstore.New(rdb, opts...)
+		if err != nil {
+			return nil, b.fail("store", "%v", err)
+		}
+		return []synclayer.Option{synclayer.WithStore(st)}, nil
+	}
+	db, err := b.openDB(ctx, s.Kind, "store.dsn", s.DSN)
+	if err != nil {
+		return nil, err
+	}
+	table := s.Table
+	if table == "" {
+		table = DefaultStoreTable
+	}
+	st, err := sqlstore.New(db, sqlKinds[s.Kind].dialect, table)
+	if err != nil {
+		return nil, b.fail("store", "%v", err)
+	}
+	b.closeWith(func(context.Context) error { return st.Close() })
+	if migrateOn(s.Migrate) {
+		if err := st.Migrate(ctx); err != nil {
+			return nil, b.fail("store", "migrate: %v", err)
+		}
+	}
+	if s.Kind == b.cfg.Log.Kind && !b.cfg.Log.DSN.Set() {
+		b.storeDB = db
+	}
+	return []synclayer.Option{synclayer.WithStore(st)}, nil
+}
+
+// deliveryLog builds the delivery log.
+func (b *builder) deliveryLog(ctx context.Context) ([]synclayer.Option, error) {
+	l := b.cfg.Log
+	switch l.Kind {
+	case "", "memory":
+		return []synclayer.Option{synclayer.WithDeliveryLog(synclayer.NewMemoryLog(l.MaxEntries))}, nil
+	case "none":
+		return []synclayer.Option{synclayer.WithDeliveryLog(nil)}, nil
+	}
+	db := b.storeDB
+	if db == nil {
+		var err error
+		if db, err = b.openDB(ctx, l.Kind, "log.dsn", l.DSN); err != nil {
+			return nil, err
+		}
+	}
+	table := l.Table
+	if table == "" {
+		table = DefaultLogTable
+	}
+	lg, err := sqlstore.NewLog(db, sqlKinds[l.Kind].dialect, table)
+	if err != nil {
+		return nil, b.fail("log", "%v", err)
+	}
+	b.closeWith(func(context.Context) error { return lg.Close() })
+	if migrateOn(l.Migrate) {
+		if err := lg.Migrate(ctx); err != nil {
+			return nil, b.fail("log", "migrate: %v", err)
+		}
+	}
+	return []synclayer.Option{synclayer.WithDeliveryLog(lg)}, nil
+}

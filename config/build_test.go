@@ -1,0 +1,240 @@
+package config_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/config"
+	"github.com/hmsplatform/synclayer/connectors/rest"
+)
+
+// recorder is a partner that records every request it gets, as text.
+type recorder struct {
+	mu       sync.Mutex
+	requests []string
+	status   int
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	var h []string
+	for name, vs := range req.Header {
+		if name == "Accept-Encoding" || name == "Content-Length" {
+			continue
+		}
+		h = append(h, name+": "+strings.Join(vs, ","))
+	}
+	slices.Sort(h)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests = append(r.requests, fmt.Sprintf("%s %s\n%s\n\n%s", req.Method, req.URL.RequestURI(), strings.Join(h, "\n"), body))
+	if r.status != 0 {
+		// A partner that echoes the request's headers in its error.
+		w.WriteHeader(r.status)
+		fmt.Fprintf(w, "rejected: %s", strings.Join(h, "; "))
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (r *recorder) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.requests)
+}
+
+// WorkflowDeployed is the data of the central use case's event.
+type WorkflowDeployed struct {
+	WorkflowID string `json:"workflowId"`
+	Name       string `json:"name"`
+	StartDate  string `json:"startDate"`
+}
+
+func workflowEvents() []synclayer.Event {
+	t0 := time.Date(2024, 6, 20, 9, 0, 0, 0, time.UTC)
+	var evs []synclayer.Event
+	for i, w := range []WorkflowDeployed{
+		{"WF-123", "AutoApproveLowRisk", "2024-07-01"},
+		{"WF-124", "Ünïcode & <escapes> \"quoted\"", "2024-08-01"},
+		{"WF-123", "AutoApproveLowRisk", "2024-09-01"},
+	} {
+		data, _ := json.Marshal(w)
+		evs = append(evs, synclayer.Event{ID: fmt.Sprintf("evt-%d", i+1), Type: "WorkflowDeployed",
+			Source: "hms/management-layer", Subject: w.WorkflowID, Time: t0.Add(time.Duration(i) * time.Hour), Data: data})
+	}
+	return evs
+}
+
+const recordsConfig = `
+bus: {kind: memory}
+partners:
+  - name: records
+    kind: rest
+    settings:
+      baseUrl: %s
+      headers:
+        X-Api-Key: ${env:RECORDS_KEY}
+    retry: {maxAttempts: 1}
+    routes:
+      WorkflowDeployed:
+        key: data.workflowId
+        version: unixNanos(event.time)
+        record:
+          workflowId: data.workflowId
+          name: data.name
+          startDate: data.startDate
+`
+
+const plantedKey = "PLANTED-secret-7f3a9c"
+
+func env(name string) (string, bool) {
+	if name == "RECORDS_KEY" {
+		return plantedKey, true
+	}
+	return "", false
+}
+
+// Two identical partners, one mapped in Go with MapJSON and one in
+// config, receive byte-identical requests for the same events.
+func TestGoAndConfigPartnersReceiveIdenticalRequests(t *testing.T) {
+	ctx := context.Background()
+	goSide, cfgSide := &recorder{}, &recorder{}
+	goSrv, cfgSrv := httptest.NewServer(goSide), httptest.NewServer(cfgSide)
+	defer goSrv.Close()
+	defer cfgSrv.Close()
+
+	conn, err := rest.New(rest.Config{BaseURL: goSrv.URL, Name: "records",
+		Header: http.Header{"X-Api-Key": {plantedKey}}, SecretHeaders: []string{"X-Api-Key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	reg := synclayer.NewRegistry()
+	toRecord := synclayer.MapJSON(func(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
+		return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: w}, nil
+	})
+	if err := reg.Register("records", conn, synclayer.Route("WorkflowDeployed", toRecord), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})); err != nil {
+		t.Fatal(err)
+	}
+	goD := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+
+	cfg, err := config.Parse("records.yaml", fmt.Appendf(nil, recordsConfig, cfgSrv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+
+	for _, ev := range workflowEvents() {
+		if _, err := goD.Dispatch(ctx, ev); err != nil {
+			t.Fatalf("Go partner: %v", err)
+		}
+		rep, err := svc.Dispatcher.Dispatch(ctx, ev)
+		if err != nil {
+			t.Fatalf("config partner: %v", err)
+		}
+		if rep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("config partner: status %v", rep.Results[0].Status)
+		}
+	}
+	got, want := cfgSide.all(), goSide.all()
+	if len(want) != 3 {
+		t.Fatalf("Go partner got %d requests, want 3", len(want))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("requests differ:\nconfig:\n%s\n\nGo:\n%s", strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
+	}
+}
+
+// A planted secret never appears in an error, a log line, a preview or a
+// report, even when the partner echoes it back.
+func TestPlantedSecretNeverShows(t *testing.T) {
+	ctx := context.Background()
+	partner := &recorder{status: http.StatusBadRequest}
+	srv := httptest.NewServer(partner)
+	defer srv.Close()
+	cfg, err := config.Parse("records.yaml", fmt.Appendf(nil, recordsConfig, srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	if !slices.Contains(svc.Secrets(), plantedKey) {
+		t.Fatal("the secret was not resolved")
+	}
+	var seen []string
+	ev := workflowEvents()[0]
+	rep, err := svc.Dispatcher.Dispatch(ctx, ev)
+	if err == nil {
+		t.Fatal("the partner refused, yet Dispatch succeeded")
+	}
+	if reqs := partner.all(); len(reqs) == 0 || !strings.Contains(reqs[0], plantedKey) {
+		t.Fatal("the partner did not receive the secret, so the test proves nothing")
+	}
+	seen = append(seen, err.Error(), fmt.Sprintf("%+v", rep), logs.String())
+	pv, _ := json.Marshal(cfg.Preview(ctx, ev))
+	seen = append(seen, string(pv), fmt.Sprintf("%+v %#v", cfg, cfg.Partners))
+
+	// Build errors that hold a secret: a DSN with a password, refused.
+	bad := `
+store: {kind: postgres, dsn: "${env:DSN}"}
+partners:
+  - name: r
+    kind: rest
+    settings: {baseUrl: "http://127.0.0.1:1"}
+    routes: {A: {key: data.id, record: data}}
+`
+	badCfg, err := config.Parse("bad.yaml", []byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Build(ctx, badCfg, config.WithLookupEnv(func(string) (string, bool) {
+		return "postgres://postgres:" + plantedKey + "@127.0.0.1:1/test?connect_timeout=2", true
+	}))
+	if err == nil {
+		t.Fatal("Build with an unreachable store succeeded")
+	}
+	seen = append(seen, err.Error())
+	for i, s := range seen {
+		if strings.Contains(s, plantedKey) {
+			t.Errorf("output %d shows the secret: %s", i, s)
+		}
+	}
+}
+
+// An unresolved secret is an error at Build that names the place of the
+// reference.
+func TestUnresolvedSecret(t *testing.T) {
+	cfg, err := config.Parse("records.yaml", fmt.Appendf(nil, recordsConfig, "http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = config.Build(context.Background(), cfg, config.WithLookupEnv(func(string) (string, bool) { return "", false }))
+	var ce *config.Error
+	if err == nil || !errorsAs(err, &ce) {
+		t.Fatalf("got %v, want a *config.Error", err)
+	}
+	if ce.Line != 9 || ce.Column != 20 || ce.Path != `partners[0].settings.headers.X-Api-Key` || !strings.Contains(ce.Msg, "${env:RECORDS_KEY} is not resolved") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -1,0 +1,57 @@
+// Package config describes partners as configuration: a YAML (or JSON)
+// file names the bus, the idempotency store, the delivery log, the monitor
+// and each partner, with its connector kind, its settings, its delivery
+// limits and one route per event type whose mapping is written in CEL.
+// The `synclayer` binary (cmd/synclayer) runs such a file; a Go program
+// can load one too, with its own connector kinds beside the built-in ones.
+//
+// # Loading
+//
+// [Load] reads a file, decodes it strictly (an unknown field is an
+// error), checks every setting, and compiles and type-checks every
+// mapping against the record fields of its partner's connector kind. It
+// returns [Errors], every problem with its file, line, column and field
+// path:
+//
+//	config: sync.yaml:31:18: partners[2].routes.WorkflowDeployed.record.start: expression gives string, but record field "start" takes timestamp
+//
+// Hostile files stay cheap: a file is at most [MaxFileBytes], nesting is
+// bounded, and aliases expand within a fixed budget of values.
+//
+// # Mappings
+//
+// A route gives a key, an optional version and delete flag, and a record:
+// one expression giving the whole record, or a map from field name to
+// expression. Expressions see `event` (id, type, source, subject, time,
+// meta) and `data`, the event's JSON data decoded (numbers are int when
+// integral, double otherwise). Besides CEL's standard functions and the
+// string extensions there are date("2024-07-01"), a timestamp at midnight
+// UTC, and unixNanos(t). A compiled route is a [Mapping], a
+// [synclayer.Mapper]: a failure at run time is a permanent
+// [synclayer.ErrMapping] naming the partner, route, field and expression,
+// and every evaluation is bounded by a cost limit ([DefaultCostLimit]).
+//
+// # Kinds
+//
+// A connector [Kind] declares its settings, its record fields with their
+// types, and how it builds a connector and a payload. [Kinds] lists the
+// built-in ones, one per package in connectors/; [WithKind] adds a
+// program's own.
+//
+// # Secrets
+//
+// A credential is never written in the file: a secret setting takes only
+// a reference, ${env:NAME} or ${file:PATH}, which [Build] resolves. No
+// error, log line, preview or monitor page shows a resolved value.
+//
+// # Building
+//
+// [Build] resolves the secrets and constructs the bus, the store, the log
+// and every connector, and returns a [Service] holding the dispatcher.
+// [Config.Preview] maps an event for every partner without building
+// anything, which is what `synclayer check` prints.
+//
+// The full format, every kind with its settings and record fields, is in
+// REFERENCE.md beside this file. A loaded [Config] is safe for concurrent
+// use once loaded.
+package config

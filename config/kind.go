@@ -1,0 +1,113 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+
+	"github.com/hmsplatform/synclayer"
+)
+
+// FieldType is the type of a record field, as mapping expressions see it.
+type FieldType int
+
+// The record field types.
+const (
+	String    FieldType = iota // CEL string
+	Int                        // CEL int (int64)
+	Double                     // CEL double; an int is accepted too
+	Bool                       // CEL bool
+	Timestamp                  // CEL google.protobuf.Timestamp: date("2024-07-01"), timestamp("...Z"), event.time
+	Map                        // CEL map(string, dyn): a JSON object
+	Any                        // CEL dyn: any JSON value
+)
+
+// String names the type as the reference does.
+func (t FieldType) String() string {
+	switch t {
+	case String:
+		return "string"
+	case Int:
+		return "int"
+	case Double:
+		return "double"
+	case Bool:
+		return "bool"
+	case Timestamp:
+		return "timestamp"
+	case Map:
+		return "map(string, dyn)"
+	}
+	return "dyn"
+}
+
+// Field is one record field a connector kind takes.
+type Field struct {
+	Name     string
+	Type     FieldType
+	Required bool
+	Doc      string // one line for the reference
+}
+
+// Kind is a connector kind: the settings it takes, the record fields its
+// mappings make, and how it builds a connector and a payload. The kinds of
+// every connector in connectors/ are built in ([Kinds]); a program adds
+// its own with [WithKind].
+//
+// Settings returns a pointer to a new settings struct whose fields carry
+// yaml tags (",required" for required ones); it is decoded strictly from
+// the partner's settings mapping. Fields of type [Secret] take only
+// secret references; fields of type [Value] take either. Check, if set,
+// validates decoded settings and names the offending field. New builds
+// the connector; it resolves secrets with the [Binding]. Payload turns an evaluated
+// record into the connector's Payload.
+//
+// When Open is true the kind takes any record field names, each of any
+// type, and a whole-record expression may give any JSON value.
+type Kind struct {
+	Name     string
+	Doc      string // one paragraph for the reference
+	Settings func() any
+	Check    func(settings any) []FieldError
+	New      func(ctx context.Context, b *Binding, settings any) (synclayer.Connector, error)
+	Fields   []Field
+	Open     bool
+	Payload  func(rec RecordValue) (any, error)
+}
+
+// FieldError is a problem with one setting of a kind, found by its Check.
+type FieldError struct {
+	Field string // the setting as the file names it, e.g. "baseUrl" or "headers.X-Token"
+	Msg   string
+}
+
+func (k *Kind) field(name string) (Field, bool) {
+	i := slices.IndexFunc(k.Fields, func(f Field) bool { return f.Name == name })
+	if i < 0 {
+		return Field{}, false
+	}
+	return k.Fields[i], true
+}
+
+// Kinds returns the built-in connector kinds, one per package in
+// connectors/: arcgis, caldav, googlecalendar, rest, soap and webhook.
+func Kinds() []*Kind {
+	return []*Kind{arcgisKind(), caldavKind(), googleCalendarKind(), restKind(), soapKind(), webhookKind()}
+}
+
+// checkURL reports a problem with an http(s) URL setting, or "".
+func checkURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("want an absolute http or https URL, got scheme %q", u.Scheme)
+	case u.Host == "":
+		return "the URL has no host"
+	case u.User != nil:
+		return "the URL must not carry credentials; use a secret setting"
+	}
+	return ""
+}

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/api/calendar/v3"
+	"google.golang.org/api/option"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+)
+
+// GoogleCalendarSettings are the settings of kind googlecalendar.
+type GoogleCalendarSettings struct {
+	CalendarID   string `yaml:"calendarId,required"`
+	Credentials  Secret `yaml:"credentials"`
+	Endpoint     string `yaml:"endpoint"`
+	Namespace    string `yaml:"namespace"`
+	SendUpdates  string `yaml:"sendUpdates"`
+	MaxConflicts int    `yaml:"maxConflicts"`
+}
+
+func googleCalendarKind() *Kind {
+	return &Kind{
+		Name: "googlecalendar",
+		Doc: "A Google Calendar (connectors/googlecalendar): one event per key. credentials is a service account's JSON key; without it, " +
+			"Application Default Credentials are used, or no authentication when endpoint names a test server.",
+		Settings: func() any { return new(GoogleCalendarSettings) },
+		Fields:   calendarFields,
+		Check: func(s any) []FieldError {
+			cfg := s.(*GoogleCalendarSettings)
+			var errs []FieldError
+			if cfg.Endpoint != "" {
+				if msg := checkURL(cfg.Endpoint); msg != "" {
+					errs = append(errs, FieldError{"endpoint", msg})
+				}
+			}
+			switch cfg.SendUpdates {
+			case "", "all", "externalOnly", "none":
+			default:
+				errs = append(errs, FieldError{"sendUpdates", `want "all", "externalOnly" or "none", got ` + quoteText(cfg.SendUpdates)})
+			}
+			if cfg.MaxConflicts < 0 {
+				errs = append(errs, FieldError{"maxConflicts", "must not be negative"})
+			}
+			return errs
+		},
+		New: func(ctx context.Context, b *Binding, s any) (synclayer.Connector, error) {
+			cfg := s.(*GoogleCalendarSettings)
+			var opts []option.ClientOption
+			if cfg.Endpoint != "" {
+				opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+			}
+			creds, err := b.Secret(cfg.Credentials)
+			switch {
+			case err != nil:
+				return nil, err
+			case creds != "":
+				opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(creds)))
+			case cfg.Endpoint != "":
+				opts = append(opts, option.WithoutAuthentication())
+			}
+			svc, err := calendar.NewService(ctx, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: cfg.CalendarID,
+				Namespace: cfg.Namespace, SendUpdates: cfg.SendUpdates, MaxConflicts: cfg.MaxConflicts})
+		},
+		Payload: func(r RecordValue) (any, error) {
+			ev, err := readCalendarEvent(r)
+			if err != nil {
+				return nil, err
+			}
+			out := &calendar.Event{Summary: ev.summary, Description: ev.description, Location: ev.location}
+			if ev.allDay {
+				out.Start = &calendar.EventDateTime{Date: ev.start.Format(time.DateOnly)}
+				out.End = &calendar.EventDateTime{Date: ev.end.Format(time.DateOnly)}
+				return out, nil
+			}
+			end := ev.end
+			if end.IsZero() {
+				end = ev.start
+			}
+			out.Start = &calendar.EventDateTime{DateTime: ev.start.UTC().Format(time.RFC3339)}
+			out.End = &calendar.EventDateTime{DateTime: end.UTC().Format(time.RFC3339)}
+			return out, nil
+		},
+	}
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"context"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/webhook"
+)
+
+// WebhookSettings are the settings of kind webhook.
+type WebhookSettings struct {
+	URL             string           `yaml:"url,required"`
+	Secrets         []Secret         `yaml:"secrets,required"`
+	Headers         map[string]Value `yaml:"headers"`
+	MaxPayloadBytes int              `yaml:"maxPayloadBytes"`
+}
+
+func webhookKind() *Kind {
+	return &Kind{
+		Name:     "webhook",
+		Doc:      "A Standard Webhooks receiver (connectors/webhook): each record is POSTed as a signed message. The record is the message's data.",
+		Settings: func() any { return new(WebhookSettings) },
+		Open:     true,
+		Check: func(s any) []FieldError {
+			cfg := s.(*WebhookSettings)
+			var errs []FieldError
+			if msg := checkURL(cfg.URL); msg != "" {
+				errs = append(errs, FieldError{"url", msg})
+			}
+			if len(cfg.Secrets) == 0 {
+				errs = append(errs, FieldError{"secrets", "at least one signing secret is required"})
+			}
+			return append(errs, checkHeaders(cfg.Headers)...)
+		},
+		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
+			cfg := s.(*WebhookSettings)
+			h, _, err := resolveHeaders(b, cfg.Headers)
+			if err != nil {
+				return nil, err
+			}
+			keys := make([]string, len(cfg.Secrets))
+			for i, sec := range cfg.Secrets {
+				if keys[i], err = b.Secret(sec); err != nil {
+					return nil, err
+				}
+			}
+			return webhook.New(webhook.Config{URL: cfg.URL, Secrets: keys, Name: b.Name, Header: h,
+				Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
+		},
+		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },
+	}
+}

@@ -1,0 +1,390 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hmsplatform/synclayer/config"
+)
+
+// marked splits a test file at its "@" marker: the file without it, and
+// the line and column where the marker was.
+func marked(t *testing.T, src string) (string, int, int) {
+	t.Helper()
+	i := strings.Index(src, "@")
+	if i < 0 {
+		t.Fatal("test file has no @ marker")
+	}
+	before := src[:i]
+	line := strings.Count(before, "\n") + 1
+	col := i - strings.LastIndex(before, "\n")
+	return before + src[i+1:], line, col
+}
+
+const restPartner = `
+partners:
+  - name: records
+    kind: rest
+    settings:
+      baseUrl: http://127.0.0.1:1
+    routes:
+      WorkflowDeployed:
+        key: data.workflowId
+        record: data
+`
+
+func TestBadConfigs(t *testing.T) {
+	cases := []struct {
+		name, src, path, msg string
+	}{
+		{"unknown kind", `
+partners:
+  - name: records
+    kind: @telex
+    routes:
+      A: {key: data.id, record: data}
+`, "partners[0].kind", `unknown connector kind "telex"`},
+		{"missing required setting", `
+partners:
+  - name: records
+    kind: rest
+    settings:
+      @path: /r/{key}
+    routes:
+      A: {key: data.id, record: data}
+`, "partners[0].settings.baseUrl", "required setting is missing"},
+		{"no settings at all", `
+partners:
+  - name: gis
+    kind: @arcgis
+    routes:
+      A: {key: data.id, record: {attributes: data}}
+`, "partners[0].settings.layerUrl", "required setting is missing"},
+		{"bad URL", `
+partners:
+  - name: records
+    kind: rest
+    settings:
+      baseUrl: @ftp://example.com
+    routes:
+      A: {key: data.id, record: data}
+`, "partners[0].settings.baseUrl", "want an absolute http or https URL"},
+		{"URL with credentials", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: @"https://u:p@gis.example/0", keyField: K}
+    routes:
+      A: {key: data.id, record: {attributes: data}}
+`, "partners[0].settings.layerUrl", "must not carry credentials"},
+		{"expression does not compile", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: data.id +@
+        record: data
+`, "partners[0].routes.A.key", "expression does not compile"},
+		{"record field the connector does not take", `
+partners:
+  - name: cal
+    kind: googlecalendar
+    settings: {calendarId: ops}
+    routes:
+      A:
+        key: data.id
+        record:
+          summary: data.name
+          start: date(data.day)
+          @colour: '"red"'
+`, "partners[0].routes.A.record.colour", `takes no record field "colour"`},
+		{"type mismatch", `
+partners:
+  - name: cal
+    kind: googlecalendar
+    settings: {calendarId: ops}
+    routes:
+      A:
+        key: data.id
+        record:
+          summary: data.name
+          start: @'"2024-07-01"'
+`, "partners[0].routes.A.record.start", "expression gives string, but record field \"start\" takes timestamp"},
+		{"key of the wrong type", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: @1 + 2
+        record: data
+`, "partners[0].routes.A.key", "expression gives int, but key takes string"},
+		{"required record field missing", `
+partners:
+  - name: cal
+    kind: caldav
+    settings: {collectionUrl: "https://dav.example/c/"}
+    routes:
+      A:
+        key: data.id
+        record:
+          @summary: data.name
+`, "partners[0].routes.A.record.start", `needs record field "start"`},
+		{"duplicate partner name", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes: {A: {key: data.id, record: data}}
+  - name: @records
+    kind: rest
+    settings: {baseUrl: "http://y"}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[1].name", "already named by partners[0]"},
+		{"bad event type", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      @"Workflow Deployed!": {key: data.id, record: data}
+`, `partners[0].routes["Workflow Deployed!"]`, "is not a valid name"},
+		{"negative duration", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    timeout: @-5s
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].timeout", "duration -5s is negative"},
+		{"negative retry interval", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    retry: {initialInterval: @-1ms}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].retry.initialInterval", "is negative"},
+		{"not a duration", `
+dispatcher:
+  drainTimeout: @soon
+` + restPartner, "dispatcher.drainTimeout", "want a duration"},
+		{"unknown field", `
+partners:
+  - name: records
+    kind: rest
+    @colour: blue
+    settings: {baseUrl: "http://x"}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].colour", `unknown field "colour"`},
+		{"unknown setting of a kind", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x", @token: abc}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].settings.token", `unknown field "token"`},
+		{"secret written in the file", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: K, token: @hunter2}
+    routes:
+      A: {key: data.id, record: {attributes: data}}
+`, "partners[0].settings.token", "a secret must be a reference"},
+		{"malformed secret reference", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: K, token: @"${vault:x}"}
+    routes:
+      A: {key: data.id, record: {attributes: data}}
+`, "partners[0].settings.token", "malformed secret reference"},
+		{"reference where no secret goes", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: @"${env:KEY}"}
+    routes:
+      A: {key: data.id, record: {attributes: data}}
+`, "partners[0].settings.keyField", "a secret reference is not allowed here"},
+		{"unknown bus kind", `
+bus:
+  kind: @carrier-pigeon
+` + restPartner, "bus.kind", `unknown bus kind "carrier-pigeon"`},
+		{"bus setting of another kind", `
+bus:
+  kind: memory
+  stream: @SYNC
+` + restPartner, "bus.stream", `does not apply to bus kind "memory"`},
+		{"nats without a stream", `
+bus:
+  @kind: nats
+  url: nats://127.0.0.1:4222
+` + restPartner, "bus.stream", "required setting is missing"},
+		{"bus URL of the wrong scheme", `
+bus:
+  kind: nats
+  url: @http://127.0.0.1:4222
+  stream: S
+` + restPartner, "bus.url", "want a nats:// or tls:// URL"},
+		{"unknown store kind", `
+store:
+  kind: @mongo
+` + restPartner, "store.kind", `unknown store kind "mongo"`},
+		{"store without a DSN", `
+store:
+  @kind: postgres
+` + restPartner, "store.dsn", "required setting is missing"},
+		{"bad table name", `
+store:
+  kind: sqlite
+  dsn: /tmp/x.db
+  table: @"drop table; --"
+` + restPartner, "store.table", "want a table name"},
+		{"number out of range", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    concurrency: @99999999999999999999999
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].concurrency", "want an integer"},
+		{"concurrency below one", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    concurrency: @0
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].concurrency", "must be at least 1"},
+		{"failure rate above one", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    breaker: {failureRate: @1.5}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].breaker.failureRate", "between 0 and 1"},
+		{"rate limit without burst", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    rateLimit: {@perSecond: 5}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].rateLimit.burst", "required setting is missing"},
+		{"no routes", `
+partners:
+  - @name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+`, "partners[0].routes", "required setting is missing"},
+		{"no partners", `
+@bus: {kind: memory}
+`, "partners", "required setting is missing"},
+		{"a list where a mapping goes", `
+partners:
+  - name: records
+    kind: rest
+    settings: @[a, b]
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].settings", "want a mapping, got a list"},
+		{"bad rest method", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x", method: @GET}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].settings.method", "want PUT, POST or PATCH"},
+		{"duplicate key", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes: {A: {key: data.id, record: data}}
+    @kind: soap
+`, "", `already defined`},
+		{"unknown function", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: frobnicate@(data.id)
+        record: data
+`, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"error inside a block expression", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: |
+          "k-" +
+            frobnicate@(data.id)
+        record: data
+`, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"unknown event field", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: event@.subjekt
+        record: data
+`, "partners[0].routes.A.key", "subjekt"},
+		{"monitor without an address", `
+monitor: {@title: ops}
+` + restPartner, "monitor", "the monitor needs http.addr"},
+		{"YAML syntax error", `
+partners:
+  - name: @"records
+`, "", "YAML"},
+	}
+	if len(cases) < 25 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src, line, col := marked(t, tc.src)
+			_, err := config.Parse("bad.yaml", []byte(src))
+			if err == nil {
+				t.Fatalf("no error for:\n%s", src)
+			}
+			if !errors.Is(err, config.ErrInvalid) {
+				t.Errorf("error does not wrap ErrInvalid: %v", err)
+			}
+			var ce *config.Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error is not a *config.Error: %v", err)
+			}
+			if ce.File != "bad.yaml" || ce.Line != line || ce.Column != col || ce.Path != tc.path {
+				t.Errorf("got %s:%d:%d path %q, want bad.yaml:%d:%d path %q\n(error: %v)", ce.File, ce.Line, ce.Column, ce.Path, line, col, tc.path, err)
+			}
+			if !strings.Contains(ce.Msg, tc.msg) {
+				t.Errorf("message %q does not say %q", ce.Msg, tc.msg)
+			}
+			want := "bad.yaml:" + itoa(line) + ":" + itoa(col)
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error text %q does not name %s", err.Error(), want)
+			}
+		})
+	}
+}
+
+func itoa(n int) string {
+	var b []byte
+	for n >= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(append([]byte{byte('0' + n)}, b...))
+}
