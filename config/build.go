@@ -107,7 +107,11 @@ func Build(ctx context.Context, cfg *Config, opts ...BuildOption) (_ *Service, e
 	}
 	dopts = append(dopts, b.dispatcherOptions()...)
 	dopts = append(dopts, o.dopts...)
-	s.Dispatcher = synclayer.NewDispatcher(s.Registry, dopts...)
+	d, err := synclayer.NewDispatcher(s.Registry, dopts...)
+	if err != nil {
+		return nil, fmt.Errorf("config: build dispatcher: %w", err)
+	}
+	s.Dispatcher = d
 	if err := b.monitor(); err != nil {
 		return nil, err
 	}

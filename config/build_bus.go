@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
@@ -21,7 +22,10 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 	var bus Bus
 	switch c.Kind {
 	case "", "memory":
-		mb := memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...)
+		mb, err := memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...)
+		if err != nil {
+			return nil, fmt.Errorf("config: bus: %w", err)
+		}
 		b.closeWith(mb.Close)
 		bus = mb
 	case "nats":

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/hmsplatform/synclayer/monitor"
@@ -41,7 +42,10 @@ func (b *builder) monitor() error {
 			return nil
 		}))
 	}
-	h := monitor.New(b.svc.Dispatcher, opts...)
+	h, err := monitor.New(b.svc.Dispatcher, opts...)
+	if err != nil {
+		return fmt.Errorf("config: monitor: %w", err)
+	}
 	b.closeWith(func(context.Context) error { return h.Close() })
 	b.svc.Monitor = h
 	return nil

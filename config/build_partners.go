@@ -8,7 +8,7 @@ import (
 
 // partners builds one connector per partner and registers it.
 func (b *builder) partners(ctx context.Context) ([]synclayer.Option, error) {
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	b.svc.Registry = reg
 	for _, p := range b.cfg.Partners {
 		k := b.cfg.kinds[p.Kind]

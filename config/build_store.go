@@ -65,11 +65,7 @@ func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
 	s := b.cfg.Store
 	switch s.Kind {
 	case "", "memory":
-		var opts []synclayer.MemoryOption
-		if s.MaxEntries > 0 {
-			opts = append(opts, synclayer.MemoryMaxEntries(s.MaxEntries))
-		}
-		return []synclayer.Option{synclayer.WithStore(synclayer.NewMemoryStore(opts...))}, nil
+		return []synclayer.Option{synclayer.WithStore(&synclayer.MemoryStore{MaxEntries: s.MaxEntries})}, nil
 	case "redis":
 		url, err := b.value(s.URL)
 		if err != nil {
@@ -124,9 +120,9 @@ func (b *builder) deliveryLog(ctx context.Context) ([]synclayer.Option, error) {
 	l := b.cfg.Log
 	switch l.Kind {
 	case "", "memory":
-		return []synclayer.Option{synclayer.WithDeliveryLog(synclayer.NewMemoryLog(l.MaxEntries))}, nil
+		return []synclayer.Option{synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: l.MaxEntries})}, nil
 	case "none":
-		return []synclayer.Option{synclayer.WithDeliveryLog(nil)}, nil
+		return []synclayer.Option{synclayer.WithDeliveryLog(synclayer.NoDeliveryLog)}, nil
 	}
 	db := b.storeDB
 	if db == nil {

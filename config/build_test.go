@@ -18,6 +18,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/config"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // recorder is a partner that records every request it gets, as text.
@@ -121,14 +122,14 @@ func TestGoAndConfigPartnersReceiveIdenticalRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	reg := synclayer.NewRegistry()
+	reg := new(synclayer.Registry)
 	toRecord := synclayer.MapJSON(func(_ context.Context, ev synclayer.Event, w WorkflowDeployed) (synclayer.Record, error) {
 		return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: w}, nil
 	})
 	if err := reg.Register("records", conn, synclayer.Route("WorkflowDeployed", toRecord), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})); err != nil {
 		t.Fatal(err)
 	}
-	goD := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+	goD := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 
 	cfg, err := config.Parse("records.yaml", fmt.Appendf(nil, recordsConfig, cfgSrv.URL))
 	if err != nil {
