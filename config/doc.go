@@ -51,7 +51,7 @@
 // [Config.Preview] maps an event for every partner without building
 // anything, which is what `synclayer check` prints.
 //
-// The full format, every kind with its settings and record fields, is in
-// REFERENCE.md beside this file. A loaded [Config] is safe for concurrent
+// The full format, every kind with its settings and record fields, is the
+// "Configuration" section of the module's README. A loaded [Config] is safe for concurrent
 // use once loaded.
 package config

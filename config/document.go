@@ -7,7 +7,7 @@ import (
 
 // Config is a loaded configuration: every section decoded and checked, and
 // every mapping compiled. Load returns it; Build turns it into a running
-// dispatcher. Its fields mirror the file; see REFERENCE.md.
+// dispatcher. Its fields mirror the file; see the README's "Configuration" section.
 type Config struct {
 	Bus        BusSection        `yaml:"bus"`
 	Store      StoreSection      `yaml:"store"`

@@ -270,9 +270,10 @@ func toCalendarEvent(_ context.Context, ev synclayer.Event, w WorkflowDeployed) 
 		return synclayer.Record{}, fmt.Errorf(`field "startDate": %w`, err)
 	}
 	return synclayer.Record{Key: w.WorkflowID, Version: ev.Time.UnixNano(), Payload: &calendar.Event{
-		Summary: "Workflow " + w.Name + " goes live",
-		Start:   &calendar.EventDateTime{Date: w.StartDate},
-		End:     &calendar.EventDateTime{Date: start.AddDate(0, 0, 1).Format(time.DateOnly)}, // exclusive
+		Summary:     "New Workflow: " + w.Name,
+		Description: "ID: " + w.WorkflowID,
+		Start:       &calendar.EventDateTime{Date: w.StartDate},
+		End:         &calendar.EventDateTime{Date: start.AddDate(0, 0, 1).Format(time.DateOnly)}, // exclusive
 	}}, nil
 }
 

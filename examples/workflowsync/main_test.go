@@ -20,7 +20,7 @@ func TestWorkflowSyncAccount(t *testing.T) {
 		`{"eventId":"evt-1","eventType":"WorkflowDeployed","results":[{"connector":"calendar","key":"WF-123","status":"synced","attempts":1,"durationMs":0}`,
 		"records   WF-123  duplicate attempts=0",
 		"calendar  1 event(s)",
-		`WF-123 "Workflow AutoApproveLowRisk goes live" 2024-08-01..2024-08-02 (confirmed)`,
+		`WF-123 "New Workflow: AutoApproveLowRisk" 2024-08-01..2024-08-02 (confirmed)`,
 		"gis       1 feature(s)",
 		"OBJECTID 1 WF-123 AutoApproveLowRisk starts 2024-08-01",
 		"records   1 record(s), 2 write(s) so far",
