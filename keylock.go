@@ -25,8 +25,6 @@ type keyLock struct {
 	waiters []chan struct{} // FIFO; closing one hands the lock over
 }
 
-var keyLockPool = sync.Pool{New: func() any { return new(keyLock) }}
-
 func (l *keyLocks) init() {
 	l.seed = maphash.MakeSeed()
 	for i := range l.shards {
@@ -45,7 +43,7 @@ func (l *keyLocks) lock(ctx context.Context, key string) error {
 	sh.mu.Lock()
 	kl := sh.m[key]
 	if kl == nil {
-		kl = keyLockPool.Get().(*keyLock)
+		kl = new(keyLock)
 		sh.m[key] = kl
 	}
 	kl.refs++
@@ -99,7 +97,5 @@ func (l *keyLocks) unlock(key string) {
 	}
 	if kl.refs == 0 {
 		delete(sh.m, key)
-		kl.waiters = kl.waiters[:0]
-		keyLockPool.Put(kl)
 	}
 }

@@ -112,7 +112,6 @@ func (h *heartbeat) stop() (lost bool) {
 	return lost
 }
 
-//go:noinline
 func leaseLost(err error) error {
 	return fmt.Errorf("%w: the lease on the key was lost during the push (it could not be renewed in time): %w", ErrStore, err)
 }

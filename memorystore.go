@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,9 +50,8 @@ type memoryShard struct {
 	mu               sync.Mutex
 	keys             map[ckey]keyState  // per (connector, key): lease and last version
 	done             map[ckey]time.Time // per (connector, event): done-marker expiry
-	order            ring               // done-marker keys in insertion order
+	order            []marker           // done-marker keys in insertion order
 	maxDone, maxKeys int
-	_                [64]byte // keep shards on separate cache lines
 }
 
 // keyState is what the store knows of one key. An entry with no live lease
@@ -139,7 +139,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	if c.Retention > 0 {
 		dk := ckey{c.Connector, c.EventID}
 		if _, ok := sh.done[dk]; !ok {
-			sh.order.push(marker{dk, now.Add(c.Retention)})
+			sh.order = append(sh.order, marker{dk, now.Add(c.Retention)})
 		}
 		sh.done[dk] = now.Add(c.Retention)
 		sh.sweepDone(now)
@@ -201,19 +201,19 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 // the shard is over its bound. Markers are queued in completion order; with
 // one retention for all, that is expiry order.
 func (sh *memoryShard) sweepDone(now time.Time) {
-	for sh.order.len() > 0 {
-		m := sh.order.peek()
+	for len(sh.order) > 0 {
+		m := sh.order[0]
 		if now.Before(m.expires) && len(sh.done) <= sh.maxDone {
 			return // the oldest marker is live: nothing to do, no map lookup
 		}
+		sh.order[0] = marker{} // let its key be collected
+		sh.order = sh.order[1:]
 		if exp, ok := sh.done[m.k]; ok && now.Before(exp) && len(sh.done) <= sh.maxDone {
 			// Completed again since it was queued: queue it again with its
 			// new expiry.
-			sh.order.pop()
-			sh.order.push(marker{m.k, exp})
+			sh.order = append(sh.order, marker{m.k, exp})
 			continue
 		}
-		sh.order.pop()
 		delete(sh.done, m.k)
 	}
 }
@@ -244,7 +244,8 @@ func (sh *memoryShard) sweepKeys(now time.Time) {
 	for _, st := range sh.keys {
 		ages = append(ages, st.touched)
 	}
-	cut := nthOldest(ages, len(sh.keys)-target)
+	slices.SortFunc(ages, time.Time.Compare)
+	cut := ages[len(sh.keys)-target-1]
 	for k, st := range sh.keys {
 		if len(sh.keys) <= target {
 			break
@@ -255,69 +256,8 @@ func (sh *memoryShard) sweepKeys(now time.Time) {
 	}
 }
 
-// nthOldest returns the n-th smallest time (1-based) by quickselect.
-func nthOldest(ts []time.Time, n int) time.Time {
-	lo, hi := 0, len(ts)-1
-	k := n - 1
-	for lo < hi {
-		p := ts[(lo+hi)/2]
-		i, j := lo, hi
-		for i <= j {
-			for ts[i].Before(p) {
-				i++
-			}
-			for p.Before(ts[j]) {
-				j--
-			}
-			if i <= j {
-				ts[i], ts[j] = ts[j], ts[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return ts[k]
-		}
-	}
-	return ts[k]
-}
-
 // marker is a done-marker's key with the expiry it was queued with.
 type marker struct {
 	k       ckey
 	expires time.Time
-}
-
-// ring is a growable FIFO queue of markers that reuses its buffer.
-type ring struct {
-	buf        []marker
-	head, size int
-}
-
-func (r *ring) len() int { return r.size }
-
-func (r *ring) push(k marker) {
-	if r.size == len(r.buf) {
-		n := max(2*len(r.buf), 16)
-		nb := make([]marker, n)
-		for i := 0; i < r.size; i++ {
-			nb[i] = r.buf[(r.head+i)%len(r.buf)]
-		}
-		r.buf, r.head = nb, 0
-	}
-	r.buf[(r.head+r.size)%len(r.buf)] = k
-	r.size++
-}
-
-func (r *ring) peek() marker { return r.buf[r.head] }
-
-func (r *ring) pop() {
-	r.buf[r.head] = marker{}
-	r.head = (r.head + 1) % len(r.buf)
-	r.size--
 }

@@ -7,16 +7,18 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// A retention of zero or less keeps the default (days), like every other
-// zero option: a redelivery is reported Duplicate and not pushed again. A
-// positive retention is kept as given.
+// A retention of zero keeps the default (days), like every other zero
+// option: a redelivery is reported Duplicate and not pushed again. A
+// positive retention is kept as given. (A negative one is refused by
+// NewDispatcher: TestDispatcherOptionRule.)
 func TestRetentionZeroKeepsTheDefault(t *testing.T) {
-	for _, r := range []time.Duration{0, -time.Second, time.Hour} {
+	for _, r := range []time.Duration{0, time.Hour} {
 		t.Run(r.String(), func(t *testing.T) {
 			reg, fakes := newFakes(t, 1)
-			d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithRetention(r))
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithRetention(r))
 			ctx := context.Background()
 			var got []string
 			for range 2 { // the event, then its redelivery

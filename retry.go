@@ -160,8 +160,6 @@ func jitter(d time.Duration, f float64) time.Duration {
 
 // nextWait decides, after a failed attempt, how long to wait before the
 // next one, or returns the route's final error.
-//
-//go:noinline
 func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBackOff, attempt int, first, now time.Time, err error) (time.Duration, error) {
 	switch {
 	case IsPermanent(err):
@@ -181,7 +179,6 @@ func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBac
 	return wait, nil
 }
 
-//go:noinline
 func afterErr(ctxErr, last error) error { return fmt.Errorf("%w (after: %w)", ctxErr, last) }
 
 // sleep waits d or until ctx ends.

@@ -50,7 +50,6 @@ func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Re
 	d.observe(ctx, ctl, ev, res)
 }
 
-//go:noinline
 func failRoute(ev *Event, res *Result, op string, err error) {
 	res.Status = StatusFailed
 	res.Err = &SyncError{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: res.Key, Op: op, Err: err}
@@ -129,7 +128,6 @@ func safeMap(ctx context.Context, m Mapper, ev *Event) (rec Record, err error) {
 	return rec, err
 }
 
-//go:noinline
 func mappingErr(err error) error {
 	if errors.Is(err, ErrMapping) {
 		return Permanent(err)
@@ -167,7 +165,6 @@ func isNoncharacter(r rune) bool {
 	return (r >= 0xFDD0 && r <= 0xFDEF) || r&0xFFFE == 0xFFFE
 }
 
-//go:noinline
 func badKey(err error, key string) error {
 	return Permanent(fmt.Errorf("%w (key %s)", err, quote(key)))
 }
@@ -240,7 +237,6 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimRes
 	}
 }
 
-//go:noinline
 func busyErr(expires time.Time, until time.Duration, what error) error {
 	return Redeliver(fmt.Errorf("%w: its lease runs until %s", what, expires.UTC().Format(time.RFC3339Nano)),
 		jitter(min(max(until, minBusyRedelay), maxBusyRedelay), 0.2))
@@ -427,7 +423,6 @@ func safeSync(ctx context.Context, ce *connEntry, rec *Record) (partnerID string
 	return "", ce.conn.Sync(ctx, *rec)
 }
 
-//go:noinline
 func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Record, attempt int, start time.Time, took time.Duration, err error, wait time.Duration) {
 	d.obs.ObserveAttempt(ctx, Attempt{Event: rec.Event, Connector: ce.name, Key: rec.Key, Attempt: attempt, Start: start, Duration: took, Err: err, Wait: wait})
 }
@@ -474,7 +469,6 @@ func settle(ctx context.Context, op func(context.Context, Claim, string) error, 
 	return op(dctx, c, token)
 }
 
-//go:noinline
 func joinStoreErr(err error, what string, serr error) error {
 	return errors.Join(err, fmt.Errorf("%w: %s: %w", ErrStore, what, serr))
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 
 	"github.com/hmsplatform/synclayer/internal/option"
@@ -68,7 +67,7 @@ type Config struct {
 
 	// Concurrency sizes the idle pool of the built client. Set it to the
 	// connector's synclayer.WithConcurrency. Default
-	// synclayer.DefaultConcurrency. Ignored when Client is set.
+	// httpx.DefaultConcurrency. Ignored when Client is set.
 	Concurrency int
 
 	// MaxPayloadBytes bounds the JSON body (default 8 MiB).
@@ -96,7 +95,7 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 		cfg.Method = DefaultMethod
 	}
 	if cfg.Concurrency == 0 {
-		cfg.Concurrency = synclayer.DefaultConcurrency
+		cfg.Concurrency = httpx.DefaultConcurrency
 	}
 	if cfg.MaxPayloadBytes == 0 {
 		cfg.MaxPayloadBytes = DefaultMaxPayloadBytes

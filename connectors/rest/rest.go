@@ -64,7 +64,7 @@ func New(cfg Config) (*Connector, error) {
 // through the context.
 func NewClient(concurrency int) *http.Client {
 	if concurrency < 1 {
-		concurrency = synclayer.DefaultConcurrency
+		concurrency = httpx.DefaultConcurrency
 	}
 	tr, _ := httpx.NewTransport(concurrency)
 	return &http.Client{Transport: tr}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
-
 	"github.com/hmsplatform/synclayer/internal/httpx"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -62,7 +60,7 @@ type Config struct {
 	Client *http.Client
 
 	// Concurrency sizes the built client's pool (default
-	// synclayer.DefaultConcurrency). Ignored when Client is set.
+	// httpx.DefaultConcurrency). Ignored when Client is set.
 	Concurrency int
 
 	// MaxPayloadBytes bounds the request envelope (default 4 MiB);
@@ -83,7 +81,7 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("soap: config: %w", err)
 	}
 	cfg.Version = option.Default(cfg.Version, SOAP11)
-	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.Concurrency = option.Default(cfg.Concurrency, httpx.DefaultConcurrency)
 	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
 	cfg.MaxResponseBytes = option.Default(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
 	if cfg.Now == nil {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
-
 	"github.com/hmsplatform/synclayer/internal/httpx"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -49,7 +47,7 @@ type Config struct {
 	Client *http.Client
 
 	// Concurrency sizes the built client's pool (default
-	// synclayer.DefaultConcurrency). Ignored when Client is set.
+	// httpx.DefaultConcurrency). Ignored when Client is set.
 	Concurrency int
 
 	// MaxPayloadBytes bounds the body (default 1 MiB).
@@ -69,7 +67,7 @@ func (cfg *Config) validate() error {
 	if cfg.Name == "" {
 		cfg.Name = "webhook"
 	}
-	cfg.Concurrency = option.Default(cfg.Concurrency, synclayer.DefaultConcurrency)
+	cfg.Concurrency = option.Default(cfg.Concurrency, httpx.DefaultConcurrency)
 	cfg.MaxPayloadBytes = option.Default(cfg.MaxPayloadBytes, DefaultMaxPayloadBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -18,13 +18,15 @@ func String(s string, n int) string {
 	if n <= 0 {
 		return ""
 	}
+	if !utf8.ValidString(s) {
+		// Repair first: U+FFFD is three bytes, so repairing after the cut
+		// could grow the result past n.
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if len(s) > n {
 		s = Prefix(s, n) + Ellipsis
 	}
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	return s
 }
 
 // Prefix returns the longest prefix of s of at most n bytes that does not end

@@ -25,6 +25,7 @@ func TestString(t *testing.T) {
 		{"anything", 0, ""},
 		{"anything", -1, ""},
 		{"", 5, ""},
+		{"\xffa\xffb\xffc", 4, "\uFFFDa…"}, // repaired before the cut: never more than n bytes before the ellipsis
 	} {
 		if got := clip.String(tc.in, tc.n); got != tc.want {
 			t.Errorf("String(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
@@ -33,7 +34,7 @@ func TestString(t *testing.T) {
 }
 
 func TestStringNeverSplitsARune(t *testing.T) {
-	s := strings.Repeat("aé日😀", 50)
+	s := strings.Repeat("aé日😀\xff", 50)
 	for n := 1; n < len(s)+2; n++ {
 		got := clip.String(s, n)
 		if !utf8.ValidString(got) {

@@ -31,3 +31,8 @@ func (c Client) Close() error {
 	}
 	return nil
 }
+
+// DefaultConcurrency is the connection pool a connector's own client keeps
+// when its Config leaves Concurrency zero: the dispatcher's default number
+// of Sync calls in flight per connector (synclayer.WithConcurrency).
+const DefaultConcurrency = 32
