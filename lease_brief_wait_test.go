@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // Under Run, a key leased by another process is waited for briefly before
@@ -15,9 +16,9 @@ import (
 // pushes.
 func TestBusyKeyFreedWithinTheBriefWaitIsTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := synclayer.NewMemoryStore()
+		mem := new(synclayer.MemoryStore)
 		reg, fakes := newFakes(t, 1)
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil), synclayer.WithStore(mem))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem))
 		h, stop := runHandler(t, d)
 		defer stop()
 		ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // Each attempt gets the whole of WithTimeout from its own start: a retry
@@ -28,11 +29,11 @@ func TestRetryGetsItsOwnAttemptTimeout(t *testing.T) {
 				return ctx.Err()
 			}
 		})
-		reg := synclayer.NewRegistry()
+		reg := new(synclayer.Registry)
 		must(t, reg.Register("p0", push, synclayer.Route("WorkflowDeployed", keyMapper),
 			synclayer.WithTimeout(time.Second),
 			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 2, InitialInterval: 5 * time.Second, MaxInterval: 5 * time.Second, MaxElapsed: time.Minute})))
-		d := synclayer.NewDispatcher(reg, synclayer.WithObserver(nil))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 		rep, err := d.Dispatch(context.Background(), event("e1", "K1", 1))
 		if err != nil {
 			t.Fatalf("dispatch: %v; want the retry to succeed within its own timeout", err)
