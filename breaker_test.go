@@ -93,12 +93,7 @@ func TestBreakerSettlesWhenTheProbeIsCancelled(t *testing.T) {
 // end with it, and no Sync is called after Run returns.
 func TestBreakerDrainEndsWithRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fake := synclayertest.NewFake()
-		reg := new(synclayer.Registry)
-		must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
-			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
-			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
+		fake, d := breakerOnDurableLog(t)
 		h, stop := runHandler(t, d)
 		fake.Inject(synclayertest.Fault{Err: errors.New("503")})
 		_ = h(context.Background(), event("f", "F", 0))
@@ -145,4 +140,17 @@ func TestBreakerOpeningWhileARouteWaitsForItsKeyHoldsIt(t *testing.T) {
 			t.Fatalf("e2's log entry: %+v", got)
 		}
 	})
+}
+
+// breakerOnDurableLog is one connector, p0, that tries once and whose
+// breaker opens on the first failure for 10s, on a dispatcher whose log
+// counts as durable (so Run acknowledges held routes).
+func breakerOnDurableLog(t *testing.T) (*synclayertest.Fake, *synclayer.Dispatcher) {
+	t.Helper()
+	fake := synclayertest.NewFake()
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
+		synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
+		synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
+	return fake, synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
 }

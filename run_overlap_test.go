@@ -17,12 +17,7 @@ import (
 // returned still probes, and the route it held reaches the partner.
 func TestRunEndingLeavesAnOverlappingRunsWork(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fake := synclayertest.NewFake()
-		reg := new(synclayer.Registry)
-		must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
-			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
-			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
+		fake, d := breakerOnDurableLog(t)
 		_, stop1 := runHandler(t, d)
 		h2, stop2 := runHandler(t, d)
 		defer stop2()
