@@ -23,11 +23,22 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // migrate runs the schema statements of table (each with %s for the
 // table's name) in one transaction, under the dialect's migration lock,
-// if it has one. what names the step in errors.
+// if it has one. what names the step in errors. A transaction the database
+// rolled back is run again (retryOn): two SQLite processes that both begin
+// and then both write get SQLITE_BUSY at once, without the busy timeout, as
+// SQLite's way out of that deadlock.
 func migrate(ctx context.Context, db *sql.DB, d *Dialect, what, table string, schema []string) error {
-	tx, err := db.BeginTx(ctx, nil)
+	err := retryOn(ctx, d, func() error { return migrateOnce(ctx, db, d, table, schema) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	return nil
+}
+
+func migrateOnce(ctx context.Context, db *sql.DB, d *Dialect, table string, schema []string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if d.lock != "" {
@@ -35,18 +46,15 @@ func migrate(ctx context.Context, db *sql.DB, d *Dialect, what, table string, sc
 		h.Write([]byte("synclayer/sqlstore:" + table))
 		id := strconv.FormatInt(int64(h.Sum64()), 10)
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(d.lock, id)); err != nil {
-			return fmt.Errorf("sqlstore: %s: lock: %w", what, err)
+			return fmt.Errorf("lock: %w", err)
 		}
 	}
 	for _, q := range schema {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(q, table)); err != nil {
-			return fmt.Errorf("sqlstore: %s: %w", what, err)
+			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", what, err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // Cleanup deletes expired rows: done-markers past their retention, and key
