@@ -224,7 +224,7 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimRes
 		}
 		until := cr.Expires.Sub(now)
 		if fromBus && now.Sub(since) >= busyWait {
-			return cr, busyErr(cr.Expires, until, errKeyBusy)
+			return cr, busyErr(cr.Expires, until)
 		}
 		w := jitter(wait, 0.2)
 		if until > 0 && until < w {
@@ -237,8 +237,10 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimRes
 	}
 }
 
-func busyErr(expires time.Time, until time.Duration, what error) error {
-	return Redeliver(fmt.Errorf("%w: its lease runs until %s", what, expires.UTC().Format(time.RFC3339Nano)),
+// busyErr hands a route whose key another process holds back to the bus,
+// to come again soon (see busyWait).
+func busyErr(expires time.Time, until time.Duration) error {
+	return Redeliver(fmt.Errorf("%w: its lease runs until %s", errKeyBusy, expires.UTC().Format(time.RFC3339Nano)),
 		jitter(min(max(until, minBusyRedelay), maxBusyRedelay), 0.2))
 }
 
