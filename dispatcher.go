@@ -35,6 +35,8 @@ type Dispatcher struct {
 	renewer      LeaseRenewer // store, when it can renew leases
 	logCompleter LogCompleter // store, when it can write the log with Complete
 	durableLog   bool         // log survives a restart (DurableLog)
+	ledger       Ledger       // nil when off
+	storeLedger  bool         // ledger is the store: Complete writes it
 	remoteStore  bool         // store is across the network (not the MemoryStore)
 
 	ctl      sync.Map // *connEntry -> *connControl
@@ -79,6 +81,15 @@ func NewDispatcher(reg *Registry, opts ...Option) (*Dispatcher, error) {
 	}
 	if d.store == nil {
 		d.store = new(MemoryStore)
+	}
+	if l, ok := d.store.(Ledger); ok && d.ledger != NoLedger {
+		d.ledger, d.storeLedger = l, true
+	}
+	switch d.ledger {
+	case nil:
+		d.ledger = new(MemoryLedger)
+	case NoLedger:
+		d.ledger = nil
 	}
 	d.renewer, _ = d.store.(LeaseRenewer)
 	d.logCompleter, _ = d.store.(LogCompleter)

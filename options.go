@@ -86,6 +86,37 @@ func WithDeliveryLog(l DeliveryLog) Option {
 	}
 }
 
+// WithLedger sets the freshness ledger the Dispatcher writes after every
+// push when its store keeps none (default, and with nil: a new
+// [MemoryLedger]). A store that is a [Ledger] (sqlstore's, redisstore's)
+// is the ledger, written in the same statement as Complete, and this
+// option is then ignored. [NoLedger] turns the ledger off, and with it
+// [Dispatcher.Holding] and the skipping of a resync.
+func WithLedger(l Ledger) Option {
+	return func(d *Dispatcher) error {
+		d.ledger = l
+		return nil
+	}
+}
+
+// NoLedger, given to [WithLedger], turns the freshness ledger off.
+var NoLedger Ledger = noLedger{}
+
+type noLedger struct{}
+
+func (noLedger) Pushed(context.Context, Holding) error                            { return nil }
+func (noLedger) Want(context.Context, string, string, int64) error                { return nil }
+func (noLedger) Verified(context.Context, string, string, time.Time, Drift) error { return nil }
+func (noLedger) Holding(context.Context, string, string) (Holding, bool, error) {
+	return Holding{}, false, ErrNoLedger
+}
+func (noLedger) Holdings(context.Context, string, string, int) ([]Holding, error) {
+	return nil, ErrNoLedger
+}
+func (noLedger) Summary(context.Context, string) (LedgerSummary, error) {
+	return LedgerSummary{}, ErrNoLedger
+}
+
 // WithLeaseTTL sets how long the lease on a record key lives without being
 // renewed (default, and with 0: 10s), when the store can renew leases
 // ([LeaseRenewer]; the durable stores can). While a push runs, the

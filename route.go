@@ -181,6 +181,7 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *conn
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
 	d.notify(dl)
+	d.want(ctx, res.Connector, rec)
 	res.Status = StatusPending
 	return "", nil
 }
@@ -267,7 +268,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 	end := time.Now()
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: out.attempts,
 		FirstAttempt: first, LastAttempt: out.last, Duration: end.Sub(first), PartnerID: out.partnerID, Updated: end}
-	if d.log != nil {
+	if d.log != nil || d.ledger != nil {
 		dl.PayloadHash = payloadHash(rec.Payload)
 	}
 	if err := out.err; err != nil {
@@ -282,17 +283,33 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 			dl.State = StatusDead
 		}
 		d.record(ctx, dl)
+		d.want(ctx, ce.name, rec)
 		return "sync", err
 	}
 	dl.State = StatusSynced
+	claim.Hash = dl.PayloadHash
 	if err := d.complete(ctx, claim, token, dl); err != nil {
 		err = joinStoreErr(nil, "pushed, but could not record it", err)
 		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
 		d.record(ctx, dl)
 		return "complete", err
 	}
+	if d.ledger != nil && !d.storeLedger {
+		// The ledger is for operators and the reconciler: a failing one
+		// must not fail a push that happened.
+		_ = d.ledger.Pushed(ctx, Holding{Connector: ce.name, Key: rec.Key, Version: rec.Version,
+			EventID: ev.ID, Hash: dl.PayloadHash, PushedAt: end})
+	}
 	res.Status = StatusSynced
 	return "", nil
+}
+
+// want tells the ledger that the partner lacks rec's version: its route
+// failed or is held.
+func (d *Dispatcher) want(ctx context.Context, connector string, rec *Record) {
+	if d.ledger != nil && rec.Version != 0 {
+		_ = d.ledger.Want(ctx, connector, rec.Key, rec.Version)
+	}
 }
 
 // pushOutcome is what push reports about its attempts.

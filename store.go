@@ -20,6 +20,11 @@ type Claim struct {
 	// EventID). A redelivery after that is pushed again (harmless: pushes
 	// are idempotent upserts) and then subject to the version check only.
 	Retention time.Duration
+
+	// Hash is the hex SHA-256 of the record's payload as pushed (its JSON
+	// encoding), set on Complete only. A Store that is also a [Ledger]
+	// records it, with Version and EventID, in the key's ledger entry.
+	Hash string
 }
 
 // ClaimStatus is the outcome of [Store.Claim].

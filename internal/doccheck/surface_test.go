@@ -14,7 +14,13 @@ import (
 // functions, constants, variables; methods and fields count with their
 // type). Every name there is one a newcomer meets in the package index, so
 // a new one should replace an old one or justify raising this bound.
-const maxRootNames = 90
+//
+// Raised from 90 to 105 for the freshness ledger (issue 16): Holding,
+// Ledger, LedgerSummary, MemoryLedger, WithLedger, NoLedger, ErrNoLedger,
+// the Drift kind with its four values (kept in the root because a ledger
+// entry carries it), and resync's options, progress and observer hook.
+// Verifiers and the Reconciler live in package drift instead.
+const maxRootNames = 105
 
 func TestRootSurface(t *testing.T) {
 	fset := token.NewFileSet()

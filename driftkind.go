@@ -1,0 +1,38 @@
+package synclayer
+
+// Drift is the result of the last check of a ledger entry: what a partner
+// held of a record compared with what synclayer would push (see package
+// drift, whose Verifiers give it).
+type Drift int
+
+const (
+	// InSync: the partner's record matches, once normalised the way that
+	// partner stores it, except perhaps in fields the partner owns.
+	InSync Drift = iota + 1
+	// DriftMissing: the partner has no record for the key (deleted by
+	// hand, or never arrived).
+	DriftMissing
+	// DriftDiffers: the partner's record differs in some fields.
+	DriftDiffers
+	// DriftUnexpected: the partner holds a record for a key that should be
+	// absent (a delete undone, or a record added by hand).
+	DriftUnexpected
+)
+
+var driftEnum = enum{"Drift", []string{InSync: "in-sync", DriftMissing: "missing", DriftDiffers: "differs", DriftUnexpected: "unexpected"}}
+
+// String returns "in-sync", "missing", "differs" or "unexpected", or
+// "Drift(n)" for an unknown value.
+func (d Drift) String() string { return driftEnum.String(int(d)) }
+
+// MarshalText encodes the drift as its name; an unknown value is an error.
+func (d Drift) MarshalText() ([]byte, error) { return driftEnum.MarshalText(int(d)) }
+
+// UnmarshalText decodes a drift name; anything else is an error.
+func (d *Drift) UnmarshalText(b []byte) error {
+	v, err := driftEnum.UnmarshalText(b)
+	if err == nil {
+		*d = Drift(v)
+	}
+	return err
+}

@@ -1,0 +1,125 @@
+package synclayer
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Holding is one entry of the freshness ledger: what one partner holds of
+// one record key, as far as synclayer brought it there and last checked.
+type Holding struct {
+	Connector string `json:"connector"`
+	Key       string `json:"key"`
+
+	// Version is the version the partner was last brought to (0: the
+	// record is unversioned), by the event EventID, at PushedAt. Hash is
+	// the hex SHA-256 of the record's payload as pushed (its JSON
+	// encoding), "" when it has none.
+	Version  int64     `json:"version"`
+	EventID  string    `json:"eventId,omitempty"`
+	Hash     string    `json:"hash,omitempty"`
+	PushedAt time.Time `json:"pushedAt,omitzero"`
+
+	// Wanted is the newest version an event asked for that has not been
+	// pushed yet (its route failed or is held), since WantedAt; 0 when
+	// the partner is not behind.
+	Wanted   int64     `json:"wanted,omitempty"`
+	WantedAt time.Time `json:"wantedAt,omitzero"`
+
+	// VerifiedAt is when a reconciler (package drift) last compared the partner's record
+	// with the wanted one, with the result Drift; zero (and Drift 0) when
+	// it never has.
+	VerifiedAt time.Time `json:"verifiedAt,omitzero"`
+	Drift      Drift     `json:"drift,omitempty"`
+}
+
+// Behind reports whether the partner does not hold what it should: a newer
+// version is wanted, or the last check found the record missing or
+// different.
+func (h Holding) Behind() bool {
+	return h.Wanted > h.Version || h.Drift == DriftMissing || h.Drift == DriftDiffers || h.Drift == DriftUnexpected
+}
+
+// Ledger is the freshness ledger: per (connector, key), the version and
+// hash a partner was brought to, what is wanted of it, and when it was last
+// verified. The Dispatcher writes it after every push; [Dispatcher.Holding]
+// and the monitor read it; package drift's Reconciler verifies against it.
+//
+// A [Store] that is also a Ledger keeps the entry next to the key's lease
+// and version, and writes it inside Complete from the claim (Claim.Hash),
+// in the same statement, so the durable path pays no extra round trip; the
+// Dispatcher then never calls its Pushed. With any other store the
+// Dispatcher writes to the ledger of [WithLedger] (default: a
+// [MemoryLedger]) after Complete.
+//
+// Each method is safe for concurrent use and honours ctx. Check an
+// implementation with synclayertest.TestLedger.
+type Ledger interface {
+	// Pushed records that h.Connector's partner was brought to h.Version
+	// of h.Key by h.EventID. It keeps the newer of the stored and the
+	// given version (a late write never lowers it) and clears Wanted once
+	// the version reaches it.
+	Pushed(ctx context.Context, h Holding) error
+	// Want records that an event asked for version of key and the
+	// partner does not have it yet (the route failed or is held). A
+	// version not above the held one, or not above one already wanted,
+	// changes nothing but keeps the earlier WantedAt.
+	Want(ctx context.Context, connector, key string, version int64) error
+	// Verified records the result of a check of the key at time at.
+	Verified(ctx context.Context, connector, key string, at time.Time, d Drift) error
+	// Holding returns the entry of (connector, key), and false when the
+	// ledger has none.
+	Holding(ctx context.Context, connector, key string) (Holding, bool, error)
+	// Holdings returns up to limit entries of connector whose keys sort
+	// after after, in key order: a page of a walk over the ledger.
+	Holdings(ctx context.Context, connector, after string, limit int) ([]Holding, error)
+	// Summary counts connector's entries: see [LedgerSummary].
+	Summary(ctx context.Context, connector string) (LedgerSummary, error)
+}
+
+// LedgerSummary is what a [Ledger] holds for one connector.
+type LedgerSummary struct {
+	Connector  string `json:"connector"`
+	Keys       int    `json:"keys"`       // entries
+	Behind     int    `json:"behind"`     // entries whose Behind() is true
+	Unverified int    `json:"unverified"` // entries never verified, or pushed since their last check
+	// OldestUnverified is the key of the unverified entry pushed first,
+	// and OldestUnverifiedAt its PushedAt; "" and zero when none.
+	OldestUnverified   string    `json:"oldestUnverified,omitempty"`
+	OldestUnverifiedAt time.Time `json:"oldestUnverifiedAt,omitzero"`
+	// OldestBehindAt is the earliest WantedAt (or, for a drifted entry,
+	// VerifiedAt) of the entries behind; zero when none.
+	OldestBehindAt time.Time `json:"oldestBehindAt,omitzero"`
+}
+
+// ErrNoLedger is returned by [Dispatcher.Holding] when the Dispatcher keeps
+// no ledger ([WithLedger]([NoLedger])).
+var ErrNoLedger = errors.New("synclayer: no freshness ledger")
+
+// unverified reports whether h counts as unverified in a summary.
+func (h Holding) unverified() bool {
+	return h.VerifiedAt.IsZero() || h.VerifiedAt.Before(h.PushedAt)
+}
+
+// behindSince is when h fell behind (see LedgerSummary.OldestBehindAt).
+func (h Holding) behindSince() time.Time {
+	if h.Wanted > h.Version {
+		return h.WantedAt
+	}
+	return h.VerifiedAt
+}
+
+// Holding returns what connector's partner holds of key according to the
+// freshness ledger, and false when the ledger has no entry for it. It
+// returns [ErrNoLedger] when the ledger is off.
+func (d *Dispatcher) Holding(ctx context.Context, connector, key string) (Holding, bool, error) {
+	if d.ledger == nil {
+		return Holding{}, false, ErrNoLedger
+	}
+	return d.ledger.Holding(ctx, connector, key)
+}
+
+// Ledger returns the Dispatcher's freshness ledger (the store, when it is
+// one), or nil when the ledger is off.
+func (d *Dispatcher) Ledger() Ledger { return d.ledger }
