@@ -1,0 +1,164 @@
+package synclayer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
+)
+
+// Map maps ev for connector with the route registered for ev.Type, and
+// checks the record's key as a dispatch would. It reports false when the
+// connector has no route for ev.Type, and wraps [ErrUnknownConnector] when
+// there is no such connector.
+func (d *Dispatcher) Map(ctx context.Context, connector string, ev Event) (Record, bool, error) {
+	if _, err := d.entry(connector); err != nil {
+		return Record{}, false, err
+	}
+	rt, ok := d.reg.route(ev.Type, connector)
+	if !ok {
+		return Record{}, false, nil
+	}
+	rec, err := mapRecord(ctx, rt.mapper, &ev)
+	if err != nil {
+		return Record{}, true, fmt.Errorf("synclayer: event %s (%s) for connector %s: %w", quote(ev.ID), quote(ev.Type), quote(connector), err)
+	}
+	return rec, true, nil
+}
+
+// Connector returns the connector registered under name, so that a caller
+// can look for its optional interfaces (a drift.Verifier). It wraps
+// [ErrUnknownConnector] when there is none.
+func (d *Dispatcher) Connector(name string) (Connector, error) {
+	ce, err := d.entry(name)
+	if err != nil {
+		return nil, err
+	}
+	return ce.conn, nil
+}
+
+// Reapply writes rec to connector's partner again through the claim path,
+// even when the store says the partner already holds rec.Version: a forced
+// resync and a drift repair write this way. It takes the key's lock and
+// lease (waiting while another process holds the key) and reports Stale,
+// without a push, when a version newer than rec.Version has been applied
+// meanwhile, so a live update always wins. Otherwise it pushes, then
+// completes the claim, records the delivery and the ledger entry, and
+// observes the result, as a dispatch does.
+//
+// With a nil push the record goes through the connector's Sync under its
+// retry policy. Otherwise push is called once, in place of Sync, with one
+// of the connector's concurrency slots and under the key's lease (kept
+// alive while it runs); an error from it is the route's error, and it is
+// not retried.
+//
+// rec.Event is set to ev. The error equals the result's Err.
+func (d *Dispatcher) Reapply(ctx context.Context, connector string, ev Event, rec Record, push func(ctx context.Context) error) (Result, error) {
+	res := Result{Connector: connector, Key: rec.Key}
+	ce, err := d.entry(connector)
+	if err != nil {
+		return res, err
+	}
+	start := time.Now()
+	ctl := d.control(ce)
+	rec.Event = ev
+	op, err := d.reapply(ctx, &ev, &rec, ce, ctl, &res, push)
+	if err != nil {
+		failRoute(&ev, &res, op, err)
+	}
+	res.Duration = time.Since(start)
+	d.observe(ctx, ctl, &ev, &res)
+	return res, res.Err
+}
+
+// reapply is Reapply's route: validate, lock, claim without the version
+// check, check the version under the lease, push, settle.
+func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, push func(context.Context) error) (op string, err error) {
+	if err := validateKey(rec.Key); err != nil {
+		return "validate", Permanent(badKey(err, rec.Key))
+	}
+	if err := ce.locks.lock(ctx, rec.Key); err != nil {
+		return "wait for key", err
+	}
+	defer ce.locks.unlock(rec.Key)
+	// An unversioned claim under an event ID of its own passes the done
+	// and stale checks; the lease still serialises it with every other
+	// push of the key.
+	claim := Claim{
+		Connector: ce.name,
+		Key:       rec.Key,
+		EventID:   ev.ID + "\x00reapply\x00" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		LeaseTTL:  d.leaseTTLFor(ce),
+		Retention: d.retention,
+	}
+	cr, err := d.claim(ctx, claim, false)
+	if err != nil {
+		return "claim", err
+	}
+	if rec.Version != 0 && cr.Version > rec.Version {
+		if err := settle(ctx, d.store.Release, claim, cr.Token); err != nil {
+			return "release", joinStoreErr(nil, "release lease", err)
+		}
+		res.Status = StatusStale
+		return "", nil
+	}
+	claim.Version = rec.Version
+	if push == nil {
+		return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token)
+	}
+	return d.pushOnce(ctx, ev, rec, ce, res, claim, cr.Token, push)
+}
+
+// pushOnce runs push in place of the connector's Sync, once, under the
+// claimed lease and a concurrency slot, then settles the claim.
+func (d *Dispatcher) pushOnce(ctx context.Context, ev *Event, rec *Record, ce *connEntry, res *Result, claim Claim, token string, push func(context.Context) error) (string, error) {
+	pctx, hb := ctx, (*heartbeat)(nil)
+	if d.renewer != nil {
+		hb = d.keepLease(ctx, claim, token)
+		pctx = hb.ctx
+	}
+	first := time.Now()
+	_, err := ce.acquire(pctx)
+	if err == nil {
+		err = safePush(pctx, push)
+		<-ce.sem
+		res.Attempts = 1
+	}
+	if hb != nil && hb.stop() && err != nil {
+		err = leaseLost(err)
+	}
+	end := time.Now()
+	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: res.Attempts,
+		FirstAttempt: first, LastAttempt: first, Duration: end.Sub(first), PayloadHash: payloadHash(rec.Payload), Updated: end}
+	if err != nil {
+		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
+			err = joinStoreErr(err, "release lease", rerr)
+		}
+		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		d.record(ctx, dl)
+		return "sync", err
+	}
+	dl.State = StatusSynced
+	claim.Hash = dl.PayloadHash
+	if err := d.complete(ctx, claim, token, dl); err != nil {
+		return "complete", joinStoreErr(nil, "pushed, but could not record it", err)
+	}
+	if d.ledger != nil && !d.storeLedger {
+		_ = d.ledger.Pushed(ctx, Holding{Connector: ce.name, Key: rec.Key, Version: rec.Version,
+			EventID: ev.ID, Hash: dl.PayloadHash, PushedAt: end})
+	}
+	res.Status = StatusSynced
+	return "", nil
+}
+
+// safePush calls push and turns a panic into a permanent error.
+func safePush(ctx context.Context, push func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(newPanicError("push", p))
+		}
+	}()
+	return push(ctx)
+}

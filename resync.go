@@ -1,0 +1,198 @@
+package synclayer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// ResyncOptions configures [Dispatcher.Resync]. The zero value resyncs
+// every connector routed for each event, skipping what the partners hold,
+// at up to 100 events a second, two at a time.
+type ResyncOptions struct {
+	// Connectors limits the resync to these connectors (default: all).
+	Connectors []string
+	// Rate bounds the events taken from the source per second (default
+	// 100); Burst is how many may go at once after a pause (default 1).
+	Rate  float64
+	Burst int
+	// Concurrency is how many events are in flight at once (default 2).
+	// Each holds at most one of a connector's concurrency slots while it
+	// pushes, so live traffic keeps the rest.
+	Concurrency int
+	// Force pushes records the partner already holds at their version too,
+	// for a partner that lost its data. It never pushes a version older
+	// than one already applied.
+	Force bool
+	// Name labels the resync in its progress reports (default "resync").
+	Name string
+}
+
+// ResyncProgress is where a resync stands. Routes are counted once each:
+// Pushed, Skipped (the partner held that version or a newer one, or the
+// event was done already: no request was made), Failed.
+type ResyncProgress struct {
+	Name    string    `json:"name"`
+	Started time.Time `json:"started"`
+	Events  int       `json:"events"` // taken from the source so far
+	Pushed  int       `json:"pushed"`
+	Skipped int       `json:"skipped"`
+	Failed  int       `json:"failed"`
+	// Done is set in the last report; Err then holds why the resync
+	// stopped early ("" when it read the whole source).
+	Done bool   `json:"done"`
+	Err  string `json:"error,omitempty"`
+}
+
+// ResyncObserver is an optional interface of an [Observer] that hears a
+// resync's progress: after every event, and once more with Done set. It is
+// called from the resync's goroutines, one call at a time.
+type ResyncObserver interface {
+	ObserveResync(ctx context.Context, p ResyncProgress)
+}
+
+// Resync pushes the authoritative state of every record to the partners
+// again, from the source of truth: events yields the newest event of each
+// record (a database scan, an export), and each goes through the normal
+// pipeline (map, claim, stale check, push, complete, ledger) of every
+// connector routed for its type, without announcements.
+//
+// What a partner already holds at the event's version (or newer) is
+// skipped by the store's claim, without a request to the partner, unless
+// opt.Force is set. So a resync killed halfway and started again over the
+// same source skips what was done (with a durable store) instead of
+// pushing it again, and live events for the same keys still win by
+// version. Resync runs at opt.Rate beside live traffic.
+//
+// It returns when the source is exhausted, it yields an error, or ctx
+// ends, with the final progress; the error is the source's or ctx's (route
+// failures are counted in Failed, reported to the Observer, and kept as
+// dead letters like any other).
+func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error], opt ResyncOptions) (ResyncProgress, error) {
+	if opt.Rate < 0 || opt.Burst < 0 || opt.Concurrency < 0 {
+		return ResyncProgress{}, fmt.Errorf("synclayer: resync: %w: Rate, Burst and Concurrency must not be negative", ErrInvalidOption)
+	}
+	only := map[string]bool{}
+	for _, name := range opt.Connectors {
+		if _, err := d.entry(name); err != nil {
+			return ResyncProgress{}, fmt.Errorf("synclayer: resync: %w", err)
+		}
+		only[name] = true
+	}
+	r := &resync{d: d, opt: opt, only: only,
+		limit: rate.NewLimiter(rate.Limit(cmp.Or(opt.Rate, 100)), max(opt.Burst, 1)),
+		p:     ResyncProgress{Name: cmp.Or(opt.Name, "resync"), Started: time.Now()}}
+	r.obs, _ = d.obs.(ResyncObserver)
+	err := r.run(ctx, events, max(opt.Concurrency, 2))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p.Done = true
+	if err != nil {
+		r.p.Err = err.Error()
+	}
+	if r.obs != nil {
+		r.obs.ObserveResync(context.WithoutCancel(ctx), r.p)
+	}
+	return r.p, err
+}
+
+// resync is one run of Dispatcher.Resync.
+type resync struct {
+	d     *Dispatcher
+	opt   ResyncOptions
+	only  map[string]bool
+	limit *rate.Limiter
+	obs   ResyncObserver
+
+	mu sync.Mutex
+	p  ResyncProgress
+}
+
+// run feeds the source's events to workers at the set rate.
+func (r *resync) run(ctx context.Context, events iter.Seq2[Event, error], workers int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	todo := make(chan Event)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for ev := range todo {
+				r.event(ctx, ev)
+			}
+		})
+	}
+	err := func() error {
+		defer close(todo)
+		for ev, err := range events {
+			if err != nil {
+				return fmt.Errorf("synclayer: resync: the source failed: %w", err)
+			}
+			if err := r.limit.Wait(ctx); err != nil {
+				return fmt.Errorf("synclayer: resync: %w", context.Cause(ctx))
+			}
+			select {
+			case todo <- ev:
+			case <-ctx.Done():
+				return fmt.Errorf("synclayer: resync: %w", context.Cause(ctx))
+			}
+		}
+		return nil
+	}()
+	wg.Wait()
+	return err
+}
+
+// event resyncs one event through each of its routes.
+func (r *resync) event(ctx context.Context, ev Event) {
+	d := r.d
+	var pushed, skipped, failed int
+	if err := d.validateEvent(ev); err != nil {
+		failed++
+	} else {
+		for _, rt := range d.reg.routesFor(ev.Type) {
+			if len(r.only) > 0 && !r.only[rt.conn.name] {
+				continue
+			}
+			var res Result
+			if r.opt.Force {
+				res = r.force(ctx, ev, &rt)
+			} else {
+				d.runRoute(ctx, &ev, &rt, &res, false)
+			}
+			switch res.Status {
+			case StatusSynced:
+				pushed++
+			case StatusDuplicate, StatusStale:
+				skipped++
+			default:
+				failed++
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p.Events++
+	r.p.Pushed += pushed
+	r.p.Skipped += skipped
+	r.p.Failed += failed
+	if r.obs != nil {
+		r.obs.ObserveResync(ctx, r.p)
+	}
+}
+
+// force pushes ev's record for rt's connector through Reapply.
+func (r *resync) force(ctx context.Context, ev Event, rt *route) Result {
+	rec, err := mapRecord(ctx, rt.mapper, &ev)
+	if err != nil {
+		res := Result{Connector: rt.conn.name}
+		failRoute(&ev, &res, "map", err)
+		return res
+	}
+	res, _ := r.d.Reapply(ctx, rt.conn.name, ev, rec, nil) // the error is res.Err
+	return res
+}

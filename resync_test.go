@@ -1,0 +1,234 @@
+package synclayer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// source yields n events, one per key K0..Kn-1, at version v.
+func source(n int, v int64) iter.Seq2[synclayer.Event, error] {
+	return func(yield func(synclayer.Event, error) bool) {
+		for i := range n {
+			if !yield(event(fmt.Sprintf("src-%d-v%d", i, v), fmt.Sprintf("K%d", i), v), nil) {
+				return
+			}
+		}
+	}
+}
+
+// fast lets a resync go as fast as the test machine allows.
+var fast = synclayer.ResyncOptions{Rate: 1e9, Burst: 1000, Concurrency: 8}
+
+func TestResyncPushesEveryKeyOnceThenNothing(t *testing.T) {
+	const n = 10_000
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	p, err := d.Resync(t.Context(), source(n, 1), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Events != n || p.Pushed != n || p.Skipped != 0 || p.Failed != 0 || !p.Done {
+		t.Fatalf("first resync: %+v, want %d events pushed", p, n)
+	}
+	recs := fakes[0].Records()
+	if len(recs) != n {
+		t.Fatalf("the partner holds %d records, want %d", len(recs), n)
+	}
+	for k, r := range recs {
+		if r.Writes != 1 || r.Version != 1 {
+			t.Fatalf("%s: %d writes at version %d, want 1 at 1", k, r.Writes, r.Version)
+		}
+	}
+	h, ok, err := d.Holding(t.Context(), "p0", "K42")
+	if err != nil || !ok || h.Version != 1 || h.EventID != "src-42-v1" || h.Hash == "" || h.PushedAt.IsZero() {
+		t.Fatalf("ledger for K42: %+v, %v, %v", h, ok, err)
+	}
+
+	calls := fakes[0].CallCount()
+	p, err = d.Resync(t.Context(), source(n, 1), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pushed != 0 || p.Skipped != n {
+		t.Fatalf("second resync: %+v, want all %d skipped", p, n)
+	}
+	if got := fakes[0].CallCount(); got != calls {
+		t.Fatalf("the second resync made %d requests, want none", got-calls)
+	}
+}
+
+// A resync killed halfway and started again in a new process over the same
+// store finishes without pushing again what the first one did.
+func TestResyncResumesAfterAKill(t *testing.T) {
+	const n = 2_000
+	store := new(synclayer.MemoryStore) // survives the "process", as a durable store does
+	fake := synclayertest.NewFake()
+	ctx, kill := context.WithCancel(t.Context())
+	var calls atomic.Int64
+	first := synclayer.ConnectorFunc(func(c context.Context, rec synclayer.Record) error {
+		err := fake.Sync(c, rec)
+		if calls.Add(1) == n/2 {
+			kill()
+		}
+		return err
+	})
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", first, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
+	d1 := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
+	p1, err := d1.Resync(ctx, source(n, 1), fast)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("killed resync returned %v, want context.Canceled", err)
+	}
+	if p1.Pushed < n/2 || p1.Pushed >= n {
+		t.Fatalf("killed resync pushed %d, want about half of %d", p1.Pushed, n)
+	}
+
+	reg2 := new(synclayer.Registry)
+	must(t, reg2.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
+	d2 := synclayertest.NewDispatcher(t, reg2, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
+	p2, err := d2.Resync(t.Context(), source(n, 1), fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2.Pushed+p2.Skipped != n || p2.Pushed > n-p1.Pushed {
+		t.Fatalf("restarted resync: %+v after %d pushed; want only the rest pushed", p2, p1.Pushed)
+	}
+	recs := fake.Records()
+	if len(recs) != n {
+		t.Fatalf("the partner holds %d records, want %d", len(recs), n)
+	}
+	for k, r := range recs {
+		if r.Writes != 1 {
+			t.Fatalf("%s written %d times, want once", k, r.Writes)
+		}
+	}
+}
+
+// Live events for the keys a resync is pushing win by version.
+func TestResyncLiveEventsWinByVersion(t *testing.T) {
+	const n = 1_000
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
+			t.Error(err)
+		}
+	})
+	for i := range n {
+		if _, err := d.Dispatch(t.Context(), event(fmt.Sprintf("live-%d", i), fmt.Sprintf("K%d", i), 2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for k, r := range fakes[0].Records() {
+		if r.Version != 2 {
+			t.Fatalf("%s holds version %d, want the live 2", k, r.Version)
+		}
+	}
+}
+
+// A forced resync pushes what the partner already holds, for a partner that
+// lost its data, but never an older version over a newer one.
+func TestResyncForce(t *testing.T) {
+	const n = 50
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Dispatch(t.Context(), event("live-7", "K7", 5)); err != nil {
+		t.Fatal(err)
+	}
+	force := fast
+	force.Force = true
+	p, err := d.Resync(t.Context(), source(n, 1), force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pushed != n-1 || p.Skipped != 1 {
+		t.Fatalf("forced resync: %+v, want %d pushed and K7 skipped", p, n-1)
+	}
+	for k, r := range fakes[0].Records() {
+		want := 2
+		if k == "K7" {
+			want = 2 // resync v1, live v5; the forced v1 is not pushed
+			if r.Version != 5 {
+				t.Fatalf("K7 holds version %d after a forced resync, want 5", r.Version)
+			}
+		}
+		if r.Writes != want {
+			t.Fatalf("%s written %d times, want %d", k, r.Writes, want)
+		}
+	}
+	h, _, err := d.Holding(t.Context(), "p0", "K7")
+	if err != nil || h.Version != 5 || h.EventID != "live-7" {
+		t.Fatalf("ledger for K7: %+v, %v; want version 5 by live-7", h, err)
+	}
+}
+
+type resyncReports struct {
+	synclayer.Observer
+	mu      sync.Mutex
+	reports []synclayer.ResyncProgress
+}
+
+func (r *resyncReports) ObserveResync(_ context.Context, p synclayer.ResyncProgress) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reports = append(r.reports, p)
+}
+
+func TestResyncReportsProgress(t *testing.T) {
+	const n = 20
+	reg, _ := newFakes(t, 1)
+	obs := &resyncReports{Observer: synclayer.NoObserver}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
+	opt := fast
+	opt.Name = "agency-7"
+	if _, err := d.Resync(t.Context(), source(n, 1), opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.reports) != n+1 {
+		t.Fatalf("%d progress reports, want one per event and a last one: %d", len(obs.reports), n+1)
+	}
+	for i, p := range obs.reports[:n] {
+		if p.Events != i+1 || p.Done || p.Name != "agency-7" {
+			t.Fatalf("report %d: %+v", i, p)
+		}
+	}
+	if last := obs.reports[n]; !last.Done || last.Events != n || last.Pushed != n || last.Err != "" {
+		t.Fatalf("last report: %+v", last)
+	}
+}
+
+func TestResyncRefuses(t *testing.T) {
+	reg, _ := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	if _, err := d.Resync(t.Context(), source(1, 1), synclayer.ResyncOptions{Rate: -1}); !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("negative rate: %v, want ErrInvalidOption", err)
+	}
+	if _, err := d.Resync(t.Context(), source(1, 1), synclayer.ResyncOptions{Connectors: []string{"nope"}}); !errors.Is(err, synclayer.ErrUnknownConnector) {
+		t.Errorf("unknown connector: %v, want ErrUnknownConnector", err)
+	}
+	broken := func(yield func(synclayer.Event, error) bool) {
+		if yield(event("a", "K1", 1), nil) {
+			yield(synclayer.Event{}, errors.New("scan: connection reset"))
+		}
+	}
+	p, err := d.Resync(t.Context(), broken, fast)
+	if err == nil || err.Error() != "synclayer: resync: the source failed: scan: connection reset" {
+		t.Errorf("failing source: %v", err)
+	}
+	if p.Events != 1 || p.Pushed != 1 || !p.Done || p.Err != err.Error() {
+		t.Errorf("failing source progress: %+v", p)
+	}
+}
