@@ -1,0 +1,313 @@
+package drift
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"golang.org/x/time/rate"
+)
+
+// Config configures a [Reconciler]. The zero value verifies every
+// connector that is a [Verifier], ten requests a second, and repairs
+// nothing.
+type Config struct {
+	// Connectors limits the reconciler to these connectors (default: every
+	// registered connector that implements Verifier).
+	Connectors []string
+	// Rate bounds the reconciler's requests to the partners per second,
+	// reads and repairs together, over all connectors (default 10); Burst
+	// is how many may go at once (default 1).
+	Rate  float64
+	Burst int
+	// Repair pushes the wanted record again where drift is found, through
+	// the Dispatcher's claim path ([synclayer.Dispatcher.Reapply]).
+	Repair bool
+	// Publisher receives a DriftDetected event for every drifted key and a
+	// DriftRepaired event for every repair (default: none).
+	Publisher synclayer.Publisher
+	// Source is the Source of those events (default "synclayer").
+	Source string
+	// Lookup returns the newest event of a record key, the source of truth
+	// a ledger walk ([Reconciler.Walk]) compares with; false when the
+	// source has none (the record should be absent at the partner).
+	Lookup func(ctx context.Context, connector, key string) (synclayer.Event, bool, error)
+}
+
+// Summary counts what one pass of a [Reconciler] found. Each checked
+// (connector, key) counts once in InSync, Missing, Differs, Unexpected or
+// Failed; Repaired and Conflicts count the repairs among the drifted.
+type Summary struct {
+	Checked    int `json:"checked"`
+	InSync     int `json:"inSync"`
+	Missing    int `json:"missing"`
+	Differs    int `json:"differs"`
+	Unexpected int `json:"unexpected"`
+	Failed     int `json:"failed"`    // the check itself failed
+	Repaired   int `json:"repaired"`  // drift repaired
+	Conflicts  int `json:"conflicts"` // repair left undone: the partner's record changed meanwhile
+}
+
+// Reconciler verifies what partners hold against what they should hold,
+// and repairs drift. It is safe for concurrent use; its passes share one
+// rate limit.
+type Reconciler struct {
+	d     *synclayer.Dispatcher
+	cfg   Config
+	conns map[string]Verifier
+	limit *rate.Limiter
+}
+
+// New returns a reconciler over d's connectors and ledger. It refuses a
+// negative Rate or Burst, an unknown connector, and a named connector that
+// is not a Verifier.
+func New(d *synclayer.Dispatcher, cfg Config) (*Reconciler, error) {
+	if cfg.Rate < 0 || cfg.Burst < 0 {
+		return nil, fmt.Errorf("drift: new reconciler: %w: Rate and Burst must not be negative", synclayer.ErrInvalidOption)
+	}
+	r := &Reconciler{d: d, cfg: cfg, conns: map[string]Verifier{},
+		limit: rate.NewLimiter(rate.Limit(cmp.Or(cfg.Rate, 10)), max(cfg.Burst, 1))}
+	r.cfg.Source = cmp.Or(cfg.Source, "synclayer")
+	for _, name := range cfg.Connectors {
+		c, err := d.Connector(name)
+		if err != nil {
+			return nil, fmt.Errorf("drift: new reconciler: %w", err)
+		}
+		v, ok := c.(Verifier)
+		if !ok {
+			return nil, fmt.Errorf("drift: new reconciler: connector %q cannot read its partner (it is not a drift.Verifier)", name)
+		}
+		r.conns[name] = v
+	}
+	if len(cfg.Connectors) == 0 {
+		for _, st := range d.Status() {
+			if c, err := d.Connector(st.Name); err == nil {
+				if v, ok := c.(Verifier); ok {
+					r.conns[st.Name] = v
+				}
+			}
+		}
+	}
+	return r, nil
+}
+
+// Check verifies the record each event maps to, for every reconciled
+// connector routed for the event's type: events is the caller's source of
+// truth, the newest event of each record. It returns what it found, and
+// the source's error or ctx's.
+func (r *Reconciler) Check(ctx context.Context, events iter.Seq2[synclayer.Event, error]) (Summary, error) {
+	var s Summary
+	for ev, err := range events {
+		if err != nil {
+			return s, fmt.Errorf("drift: check: the source failed: %w", err)
+		}
+		for _, name := range r.names() {
+			rec, routed, err := r.d.Map(ctx, name, ev)
+			if !routed {
+				continue
+			}
+			if err != nil {
+				s.Checked++
+				s.Failed++
+				continue
+			}
+			if err := r.one(ctx, &s, name, ev, rec); err != nil {
+				return s, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// Walk verifies every key of the reconciled connectors' ledger entries, in
+// key order, against the event Config.Lookup gives for it. A key the source
+// no longer has is checked as a delete: the partner should hold nothing.
+func (r *Reconciler) Walk(ctx context.Context) (Summary, error) {
+	var s Summary
+	if r.cfg.Lookup == nil {
+		return s, errors.New("drift: walk: no Lookup configured to find the wanted record of a key")
+	}
+	ledger := r.d.Ledger()
+	if ledger == nil {
+		return s, fmt.Errorf("drift: walk: %w", synclayer.ErrNoLedger)
+	}
+	for _, name := range r.names() {
+		for after := ""; ; {
+			page, err := ledger.Holdings(ctx, name, after, 256)
+			if err != nil {
+				return s, fmt.Errorf("drift: walk %q: %w", name, err)
+			}
+			for _, h := range page {
+				if err := r.walkKey(ctx, &s, name, h); err != nil {
+					return s, err
+				}
+			}
+			if len(page) < 256 {
+				break
+			}
+			after = page[len(page)-1].Key
+		}
+	}
+	return s, nil
+}
+
+// walkKey checks one ledger entry against the source of truth.
+func (r *Reconciler) walkKey(ctx context.Context, s *Summary, name string, h synclayer.Holding) error {
+	ev, ok, err := r.cfg.Lookup(ctx, name, h.Key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.Checked++
+		s.Failed++
+		return nil
+	}
+	rec := synclayer.Record{Key: h.Key, Delete: true}
+	if ok {
+		m, routed, err := r.d.Map(ctx, name, ev)
+		if !routed || err != nil {
+			s.Checked++
+			s.Failed++
+			return nil
+		}
+		rec = m
+	} else {
+		ev = synclayer.Event{ID: "drift/" + h.Key, Type: "Deleted", Subject: h.Key}
+	}
+	return r.one(ctx, s, name, ev, rec)
+}
+
+// Run walks the ledger every interval until ctx ends, and returns ctx's
+// error. A failed walk is retried at the next interval.
+func (r *Reconciler) Run(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("drift: run: %w: the interval must be positive", synclayer.ErrInvalidOption)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := r.Walk(ctx); err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// names lists the reconciled connectors in order.
+func (r *Reconciler) names() []string {
+	names := make([]string, 0, len(r.conns))
+	for n := range r.conns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// one verifies one record, records the verdict in the ledger, announces
+// drift and repairs it when told to. Only ctx's end stops the pass.
+func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev synclayer.Event, rec synclayer.Record) error {
+	v := r.conns[name]
+	if err := r.limit.Wait(ctx); err != nil {
+		return err
+	}
+	s.Checked++
+	verdict, err := v.Verify(ctx, rec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.Failed++
+		return nil
+	}
+	if l := r.d.Ledger(); l != nil {
+		_ = l.Verified(ctx, name, rec.Key, time.Now(), verdict.Kind) // the ledger is advisory here
+	}
+	switch verdict.Kind {
+	case InSync:
+		s.InSync++
+		return nil
+	case Missing:
+		s.Missing++
+	case Differs:
+		s.Differs++
+	case Unexpected:
+		s.Unexpected++
+	}
+	r.announce(ctx, Detected, name, rec, verdict)
+	if !r.cfg.Repair {
+		return nil
+	}
+	repaired, err := r.repair(ctx, name, v, ev, rec)
+	switch {
+	case errors.Is(err, ErrConflict):
+		s.Conflicts++
+	case err != nil:
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	case repaired:
+		s.Repaired++
+		r.announce(ctx, Repaired, name, rec, verdict)
+	}
+	return nil
+}
+
+// repair writes rec again under the key's lease: it reads the partner once
+// more, and writes only if the record still drifts, over exactly the state
+// it read. It reports false when the re-read found the record in sync.
+func (r *Reconciler) repair(ctx context.Context, name string, v Verifier, ev synclayer.Event, rec synclayer.Record) (bool, error) {
+	wrote := false
+	_, err := r.d.Reapply(ctx, name, ev, rec, func(ctx context.Context) error {
+		if err := r.limit.Wait(ctx); err != nil {
+			return err
+		}
+		now, err := v.Verify(ctx, rec)
+		if err != nil || now.Kind == InSync {
+			return err
+		}
+		if err := r.limit.Wait(ctx); err != nil {
+			return err
+		}
+		wrote = true
+		if rp, ok := v.(Repairer); ok {
+			return rp.Repair(ctx, rec, now)
+		}
+		c, err := r.d.Connector(name)
+		if err != nil {
+			return err
+		}
+		return c.Sync(ctx, rec)
+	})
+	return wrote && err == nil, err
+}
+
+// announce publishes a DriftDetected or DriftRepaired event, if a
+// Publisher is set. A failure to publish does not stop the pass.
+func (r *Reconciler) announce(ctx context.Context, typ, name string, rec synclayer.Record, v Verdict) {
+	if r.cfg.Publisher == nil {
+		return
+	}
+	data, err := json.Marshal(Report{Connector: name, Key: rec.Key, Drift: v.Kind, Fields: v.Fields, Version: rec.Version})
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	_ = r.cfg.Publisher.Publish(ctx, synclayer.Event{
+		ID:      fmt.Sprintf("%s/%s/%s/%d", typ, name, rec.Key, now.UnixNano()),
+		Type:    typ,
+		Source:  r.cfg.Source,
+		Subject: rec.Key,
+		Time:    now,
+		Data:    data,
+	})
+}

@@ -1,0 +1,312 @@
+package drift_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/drift"
+	"github.com/hmsplatform/synclayer/synclayertest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type policy struct {
+	Key     string `json:"key"`
+	Version int64  `json:"version"`
+	Name    string `json:"name"`
+	Area    string `json:"area"`
+}
+
+var mapper = synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, p policy) (synclayer.Record, error) {
+	return synclayer.Record{Key: p.Key, Version: p.Version, Payload: map[string]string{"name": p.Name, "area": p.Area}}, nil
+})
+
+func policyEvent(p policy) synclayer.Event {
+	data, _ := json.Marshal(p)
+	return synclayer.Event{ID: fmt.Sprintf("%s-v%d", p.Key, p.Version), Type: "PolicyUpdated", Data: data}
+}
+
+// truth is the source of truth: n policies at version 1.
+func truth(n int) []policy {
+	out := make([]policy, n)
+	for i := range out {
+		out[i] = policy{Key: fmt.Sprintf("P%d", i), Version: 1, Name: fmt.Sprintf("Policy %d", i), Area: "north"}
+	}
+	return out
+}
+
+func events(ps []policy) iter.Seq2[synclayer.Event, error] {
+	return func(yield func(synclayer.Event, error) bool) {
+		for _, p := range ps {
+			if !yield(policyEvent(p), nil) {
+				return
+			}
+		}
+	}
+}
+
+// synced returns a dispatcher whose partner holds every policy of ps.
+func synced(t *testing.T, ps []policy) (*synclayer.Dispatcher, *partner) {
+	t.Helper()
+	p := newPartner()
+	reg := new(synclayer.Registry)
+	if err := reg.Register("gis", p, synclayer.Route("PolicyUpdated", mapper)); err != nil {
+		t.Fatal(err)
+	}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	for ev := range events(ps) {
+		if _, err := d.Dispatch(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d, p
+}
+
+func reports(t *testing.T, pub *publisher, typ string) []drift.Report {
+	t.Helper()
+	var out []drift.Report
+	for _, ev := range pub.all() {
+		if ev.Type != typ {
+			continue
+		}
+		var r drift.Report
+		if err := json.Unmarshal(ev.Data, &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b drift.Report) int { return cmpString(a.Key, b.Key) })
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+var fastCfg = drift.Config{Rate: 1e6, Burst: 100}
+
+func TestCheckReportsEachKindOfDrift(t *testing.T) {
+	ps := truth(6)
+	d, p := synced(t, ps)
+	p.edit("P1", "name", "Policy one (typo fixed by hand)")
+	p.remove("P2")
+	p.edit("P3", "notes", "agency note") // the partner's own field
+	p.edit("P4", "area", "south")
+	p.edit("P4", "extra", "added by hand")
+	pub := &publisher{}
+	cfg := fastCfg
+	cfg.Publisher = pub
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Check(t.Context(), events(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := drift.Summary{Checked: 6, InSync: 3, Missing: 1, Differs: 2}
+	if s != want {
+		t.Fatalf("summary %+v, want %+v", s, want)
+	}
+	got := reports(t, pub, drift.Detected)
+	wantReports := []drift.Report{
+		{Connector: "gis", Key: "P1", Drift: drift.Differs, Fields: []string{"name"}, Version: 1},
+		{Connector: "gis", Key: "P2", Drift: drift.Missing, Version: 1},
+		{Connector: "gis", Key: "P4", Drift: drift.Differs, Fields: []string{"area", "extra"}, Version: 1},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(wantReports) {
+		t.Fatalf("DriftDetected %v, want %v", got, wantReports)
+	}
+	if n := len(reports(t, pub, drift.Repaired)); n != 0 {
+		t.Fatalf("%d repairs announced without Repair", n)
+	}
+	for key, wantDrift := range map[string]synclayer.Drift{"P0": drift.InSync, "P1": drift.Differs, "P2": drift.Missing, "P3": drift.InSync} {
+		h, _, err := d.Holding(t.Context(), "gis", key)
+		if err != nil || h.Drift != wantDrift || h.VerifiedAt.IsZero() {
+			t.Errorf("ledger %s: %+v, %v; want drift %v", key, h, err, wantDrift)
+		}
+	}
+	if h, _, _ := d.Holding(t.Context(), "gis", "P1"); !h.Behind() {
+		t.Errorf("a drifted key is not behind: %+v", h)
+	}
+}
+
+func TestRepairRestoresAndKeepsPartnerFields(t *testing.T) {
+	ps := truth(4)
+	d, p := synced(t, ps)
+	p.edit("P0", "notes", "call before visiting")
+	p.edit("P0", "name", "renamed by hand")
+	p.remove("P1")
+	pub := &publisher{}
+	cfg := fastCfg
+	cfg.Publisher, cfg.Repair = pub, true
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Check(t.Context(), events(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Repaired != 2 || s.Differs != 1 || s.Missing != 1 || s.Conflicts != 0 {
+		t.Fatalf("summary %+v, want 2 repaired", s)
+	}
+	want0 := map[string]string{"name": "Policy 0", "area": "north", "notes": "call before visiting"}
+	if got := p.get("P0"); !maps.Equal(got, want0) {
+		t.Fatalf("P0 after repair: %v, want %v", got, want0)
+	}
+	if got := p.get("P1"); !maps.Equal(got, map[string]string{"name": "Policy 1", "area": "north"}) {
+		t.Fatalf("P1 after repair: %v", got)
+	}
+	if n := len(reports(t, pub, drift.Repaired)); n != 2 {
+		t.Fatalf("%d DriftRepaired, want 2", n)
+	}
+	// A second pass finds everything in sync, and the ledger agrees.
+	s, err = r.Check(t.Context(), events(ps))
+	if err != nil || s.InSync != 4 {
+		t.Fatalf("second pass: %+v, %v; want all in sync", s, err)
+	}
+	h, _, _ := d.Holding(t.Context(), "gis", "P1")
+	if h.Behind() || h.Version != 1 {
+		t.Fatalf("ledger for P1 after repair: %+v", h)
+	}
+}
+
+// A repair never overwrites an edit made at the partner after its check.
+func TestRepairDoesNotOverwriteAConcurrentEdit(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	p.edit("P0", "name", "first hand edit")
+	p.onWrite = func() {
+		p.onWrite = nil
+		p.edit("P0", "name", "second hand edit, during the repair")
+	}
+	cfg := fastCfg
+	cfg.Repair = true
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Check(t.Context(), events(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Conflicts != 1 || s.Repaired != 0 {
+		t.Fatalf("summary %+v, want one conflict and no repair", s)
+	}
+	if got := p.get("P0")["name"]; got != "second hand edit, during the repair" {
+		t.Fatalf("the concurrent edit was overwritten: name %q", got)
+	}
+}
+
+// A ledger walk checks every key the ledger holds against the source of
+// truth, and a key the source no longer has as a delete.
+func TestWalkChecksTheLedger(t *testing.T) {
+	ps := truth(5)
+	d, p := synced(t, ps)
+	p.edit("P3", "area", "east")
+	byKey := map[string]policy{}
+	for _, x := range ps[:4] { // P4 was withdrawn at the source, not at the partner
+		byKey[x.Key] = x
+	}
+	cfg := fastCfg
+	cfg.Lookup = func(_ context.Context, _, key string) (synclayer.Event, bool, error) {
+		x, ok := byKey[key]
+		return policyEvent(x), ok, nil
+	}
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Walk(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := drift.Summary{Checked: 5, InSync: 3, Differs: 1, Unexpected: 1}
+	if s != want {
+		t.Fatalf("walk: %+v, want %+v", s, want)
+	}
+}
+
+// The reconciler's requests stay within its rate, and Run stops when its
+// context ends.
+func TestRateAndStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := truth(21)
+		d, p := synced(t, ps)
+		r, err := drift.New(d, drift.Config{Rate: 10, Lookup: func(_ context.Context, _, key string) (synclayer.Event, bool, error) {
+			for _, x := range ps {
+				if x.Key == key {
+					return policyEvent(x), true, nil
+				}
+			}
+			return synclayer.Event{}, false, nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx, time.Hour) }()
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		p.mu.Lock()
+		reads := slices.Clone(p.reads)
+		p.mu.Unlock()
+		if len(reads) != 21 { // 1 at once, then one every 100ms: 21 by 2s
+			t.Fatalf("%d reads in 3s at 10/s with 21 keys, want all 21", len(reads))
+		}
+		for i := 1; i < len(reads); i++ {
+			if gap := reads[i].Sub(reads[i-1]); gap < 100*time.Millisecond {
+				t.Fatalf("reads %d and %d %v apart, under the 100ms a rate of 10/s allows", i-1, i, gap)
+			}
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run returned %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestNewRefuses(t *testing.T) {
+	d, _ := synced(t, nil)
+	if _, err := drift.New(d, drift.Config{Rate: -1}); !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("negative rate: %v", err)
+	}
+	if _, err := drift.New(d, drift.Config{Connectors: []string{"nope"}}); !errors.Is(err, synclayer.ErrUnknownConnector) {
+		t.Errorf("unknown connector: %v", err)
+	}
+	reg := new(synclayer.Registry)
+	if err := reg.Register("blind", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
+		synclayer.Route("PolicyUpdated", mapper)); err != nil {
+		t.Fatal(err)
+	}
+	d2 := synclayertest.NewDispatcher(t, reg)
+	_, err := drift.New(d2, drift.Config{Connectors: []string{"blind"}})
+	if err == nil || err.Error() != `drift: new reconciler: connector "blind" cannot read its partner (it is not a drift.Verifier)` {
+		t.Errorf("connector without Verify: %v", err)
+	}
+	r, err := drift.New(d, drift.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Walk(t.Context()); err == nil || err.Error() != "drift: walk: no Lookup configured to find the wanted record of a key" {
+		t.Errorf("walk without Lookup: %v", err)
+	}
+}
