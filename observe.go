@@ -71,6 +71,15 @@ func (m multiObserver) ObserveBreaker(ctx context.Context, connector string, fro
 	}
 }
 
+// ObserveResync forwards to the observers that implement ResyncObserver.
+func (m multiObserver) ObserveResync(ctx context.Context, p ResyncProgress) {
+	for _, o := range m {
+		if ro, ok := o.(ResyncObserver); ok {
+			ro.ObserveResync(ctx, p)
+		}
+	}
+}
+
 // StartEvent forwards to the observers that implement EventObserver, in
 // order, each seeing the context the previous returned.
 func (m multiObserver) StartEvent(ctx context.Context, ev Event) context.Context {

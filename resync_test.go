@@ -191,7 +191,8 @@ func TestResyncReportsProgress(t *testing.T) {
 	const n = 20
 	reg, _ := newFakes(t, 1)
 	obs := &resyncReports{Observer: synclayer.NoObserver}
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
+	// Through Observers, as a caller combines a logger and the monitor.
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.Observers(synclayer.NoObserver, obs)))
 	opt := fast
 	opt.Name = "agency-7"
 	if _, err := d.Resync(t.Context(), source(n, 1), opt); err != nil {
