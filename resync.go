@@ -117,7 +117,7 @@ type resync struct {
 func (r *resync) run(ctx context.Context, events iter.Seq2[Event, error], workers int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	todo := make(chan Event)
+	todo := make(chan Event, 4*workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
