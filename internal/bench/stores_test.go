@@ -1,7 +1,6 @@
 package bench_test
 
 import (
-	"os"
 	"context"
 	"database/sql"
 	"path/filepath"
@@ -65,11 +64,6 @@ func openSQL(tb testing.TB, driver, dsn string, dialect *sqlstore.Dialect, table
 	})
 	if err := store.Migrate(context.Background()); err != nil {
 		tb.Fatal(err)
-	}
-	if ff := os.Getenv("FF"); ff != "" && dialect == sqlstore.Postgres {
-		if _, err := db.Exec("ALTER TABLE " + table + " SET (fillfactor=" + ff + ")"); err != nil {
-			tb.Fatal(err)
-		}
 	}
 	return store
 }
