@@ -282,3 +282,24 @@ func TestFreshnessLedgerUnavailable(t *testing.T) {
 		t.Errorf("the cause leaked: %s", body)
 	}
 }
+
+// The dashboard has the freshness section, with its search by key, and
+// its script reads the freshness routes.
+func TestDashboardFreshnessSection(t *testing.T) {
+	r := newRig(t)
+	code, page := r.get(t, "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("page: %d", code)
+	}
+	for _, s := range []string{`id="freshness-section"`, `<form id="freshness-search"`, `id="freshness-key"`, `<table id="freshness">`, `<table id="holdings">`} {
+		if !strings.Contains(page, s) {
+			t.Errorf("page lacks %s", s)
+		}
+	}
+	_, js := r.get(t, "assets/app.js", nil)
+	for _, s := range []string{`fetch("api/freshness"`, `"api/freshness/" + encodeURIComponent(name) + "?key=" + encodeURIComponent(key)`, "function resyncCell"} {
+		if !strings.Contains(js, s) {
+			t.Errorf("app.js lacks %s", s)
+		}
+	}
+}
