@@ -44,6 +44,9 @@
 //	GET  api/backlogs               the queues added with [WithBacklog] ([QueuePage])
 //	GET  api/stream                 Server-Sent Events: "status", "delivery" and "overflow"
 //	GET  api/token                  renews the session and returns a CSRF token ([Token])
+//	GET  api/freshness              every connector's freshness ledger summary ([Freshness])
+//	GET  api/freshness/{name}?key=K what the connector's partner holds of key K ([Holding])
+//	GET  api/freshness/{name}?…     a page of its ledger entries in key order ([HoldingPage]; see Freshness)
 //	GET  api/replay?…               what a bulk replay with the same query would push ([ReplayPreview])
 //	POST api/replay?…               replay dead letters; see Bulk replay
 //	POST api/connectors/{name}/pause
@@ -90,6 +93,26 @@
 // 8192 deliveries between two status reads). A log shared by several
 // processes shows the other processes' deliveries from that first reading
 // only.
+//
+// # Freshness
+//
+// api/freshness reads the dispatcher's freshness ledger
+// ([synclayer.Dispatcher.Ledger]): for every registered connector, in
+// registration order, its [synclayer.LedgerSummary] (keys held, keys
+// behind, keys unverified, the oldest unverified key and the time the
+// oldest key behind fell behind) with the ages of the oldest entries in
+// seconds. api/freshness/{name}?key=K answers the entry of key K, with
+// its "behind" verdict, or 404 when the ledger has none; without key=, it
+// answers a page of the connector's entries in key order: after= (a key;
+// the page starts past it) and limit (default [DefaultLimit], at most
+// [MaxLimit]), and "next", the after= of the next page, on all but the
+// last. The dashboard shows the summaries and finds a key on every
+// connector.
+//
+// A dispatcher built with synclayer.WithLedger(synclayer.NoLedger) keeps
+// no ledger: the freshness routes answer 501 and the dashboard leaves the
+// section out. A ledger that cannot be read gives a connector counts of
+// -1 and an "error" in api/freshness, and 503 on api/freshness/{name}.
 //
 // # Bulk replay
 //
@@ -175,9 +198,11 @@
 // Every error answer is JSON, {"error": "monitor: ..."} ([Error]): 400 for a
 // malformed or unknown query parameter; 401 and 403 as above, and 403 when write actions are
 // disabled, the origin is foreign or the session or token is missing,
-// invalid or expired; 404 for an unknown route, connector or event id; 405
-// for a wrong method; 409 for a bulk replay whose count changed; 503 when
-// the delivery log cannot be read, the handler is closed or the streams
+// invalid or expired; 404 for an unknown route, connector or event id, or
+// a key the freshness ledger holds no entry of; 405
+// for a wrong method; 409 for a bulk replay whose count changed; 501 for
+// the freshness routes of a dispatcher without a freshness ledger; 503 when
+// the delivery log or the freshness ledger cannot be read, the handler is closed or the streams
 // are at their cap. A write action that stopped part way answers 200 with
 // the results so far and the error.
 //

@@ -59,6 +59,8 @@ func FuzzHandler(f *testing.F) {
 		{"GET", "/api/status", ""}, {"GET", "/api/deliveries", "state=dead"}, {"GET", "/api/events/e1", ""},
 		{"GET", "/api/events/%2e%2e", ""}, {"POST", "/api/replay", "all=1"}, {"POST", "/api/connectors/c/pause", ""},
 		{"DELETE", "/api/status", ""}, {"GET", "//api//status", ""}, {"GET", "/assets/app.js", "x"}, {"GET", "/api/dead-letters", "limit=5"},
+		{"GET", "/api/freshness", ""}, {"GET", "/api/freshness/records", "key=WF-1"}, {"GET", "/api/freshness/records", "after=a&limit=5"},
+		{"POST", "/api/freshness/records", "key=WF-1"},
 	} {
 		f.Add(s[0], s[1], s[2])
 	}

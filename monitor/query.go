@@ -35,6 +35,7 @@ const (
 	paramCursor    = "cursor"    // where a page starts: the "next" of the page before
 	paramAll       = "all"       // replay: "1" to replay every dead letter
 	paramExpect    = "expect"    // bulk replay: the count the operator confirmed
+	paramAfter     = "after"     // freshness: the page starts after this key
 )
 
 // DefaultLimit is the page size of a list, and the bound of a bulk replay,
@@ -158,6 +159,43 @@ func replayFilter(q url.Values) (synclayer.DeliveryFilter, error) {
 	}
 	f.Limit, err = limit(q)
 	return f, err
+}
+
+// holdingQuery is the query of GET api/freshness/{connector}: one key, or
+// a page of keys.
+type holdingQuery struct {
+	byKey bool
+	key   string
+	after string
+	limit int
+}
+
+// parseHoldingQuery parses the query of GET api/freshness/{connector}:
+// key=K alone, or after= (a key) and limit (1 to [MaxLimit]; default
+// [DefaultLimit]).
+func parseHoldingQuery(rawQuery string) (hq holdingQuery, err error) {
+	q, err := parse(rawQuery, paramKey, paramAfter, paramLimit)
+	if err != nil {
+		return hq, err
+	}
+	if q.Has(paramKey) {
+		if q.Has(paramAfter) || q.Has(paramLimit) {
+			return hq, badQuery("key names one entry: it takes neither after nor limit")
+		}
+		if hq.key, err = text(q, paramKey); err != nil {
+			return hq, err
+		}
+		if hq.key == "" {
+			return hq, badQuery("key is empty")
+		}
+		hq.byKey = true
+		return hq, nil
+	}
+	if hq.after, err = text(q, paramAfter); err != nil {
+		return hq, err
+	}
+	hq.limit, err = limit(q)
+	return hq, err
 }
 
 // noQuery refuses any query on routes that take none.

@@ -69,6 +69,12 @@ type rig struct {
 
 func newRig(t testing.TB, opts ...monitor.Option) *rig {
 	t.Helper()
+	return newRigWith(t, nil, opts...)
+}
+
+// newRigWith is newRig with dispatcher options dopts too.
+func newRigWith(t testing.TB, dopts []synclayer.Option, opts ...monitor.Option) *rig {
+	t.Helper()
 	r := &rig{calendar: &partner{}, records: &partner{}, eventType: "WorkflowDeployed"}
 	byKey := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
 		return synclayer.Record{Key: ev.Subject, Payload: map[string]string{"id": ev.Subject}}, nil
@@ -80,7 +86,7 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 	if err := reg.Register("records", r.records, synclayer.Route(r.eventType, byKey)); err != nil {
 		t.Fatal(err)
 	}
-	r.d = synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	r.d = synclayertest.NewDispatcher(t, reg, append([]synclayer.Option{synclayer.WithObserver(synclayer.NoObserver)}, dopts...)...)
 	r.h = newHandler(t, r.d, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/ops/sync/", http.StripPrefix("/ops/sync", r.h))

@@ -49,6 +49,7 @@ var apiGets = map[string]func(*Handler, http.ResponseWriter, *http.Request){
 	"backlogs":     (*Handler).serveBacklogs,
 	"stream":       (*Handler).serveStream,
 	"token":        (*Handler).serveToken,
+	"freshness":    (*Handler).serveFreshness,
 }
 
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, segs []string) {
@@ -58,6 +59,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, segs []string
 		h.get(w, r, func(w http.ResponseWriter, r *http.Request) { apiGets[segs[0]](h, w, r) })
 	case len(segs) == 2 && segs[0] == "events":
 		h.get(w, r, func(w http.ResponseWriter, r *http.Request) { h.serveEvent(w, r, segs[1]) })
+	case len(segs) == 2 && segs[0] == "freshness":
+		h.get(w, r, func(w http.ResponseWriter, r *http.Request) { h.serveConnectorFreshness(w, r, segs[1]) })
 	case len(segs) == 1 && segs[0] == "replay" && read:
 		h.serveReplayPreview(w, r)
 	case len(segs) == 1 && segs[0] == "replay":

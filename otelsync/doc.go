@@ -69,6 +69,13 @@
 // and synclayer.connector.pending (routes queued while paused or while the
 // breaker was open).
 //
+// [Observer.WatchLedger] adds, read from the dispatcher's freshness ledger
+// ([synclayer.Dispatcher.Ledger]) at each collection,
+// synclayer.ledger.oldest_behind.age (gauge, seconds): per connector, how
+// long the key behind for the longest has been behind (its
+// LedgerSummary.OldestBehindAt), 0 when none is. Alert on it to learn that
+// a partner stopped getting updates of some key.
+//
 // Attributes never include payloads; error texts come from the connectors,
 // which keep secrets out of them.
 //

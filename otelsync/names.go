@@ -32,4 +32,5 @@ const (
 	MetricDeadLetters     = "synclayer.dead_letters"
 	MetricConnInFlight    = "synclayer.connector.in_flight"
 	MetricConnPending     = "synclayer.connector.pending"
+	MetricLedgerBehindAge = "synclayer.ledger.oldest_behind.age"
 )

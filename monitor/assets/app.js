@@ -171,6 +171,108 @@
     $("backlogs").tBodies[0].replaceChildren(...out);
   }
 
+  // ---- freshness: what every partner holds (the freshness ledger), and a
+  // search by key across the connectors.
+
+  let freshConns = []; // connector names of the last freshness read
+  const FRESH_EVERY = 10000;
+
+  async function loadFreshness() {
+    try {
+      const res = await fetch("api/freshness", { credentials: "same-origin" });
+      if (res.status === 501) { $("freshness-section").hidden = true; return; } // the ledger is off
+      if (res.ok) renderFreshness(await res.json());
+    } catch (e) { /* tried again at the next refresh */ }
+    setTimeout(loadFreshness, FRESH_EVERY);
+  }
+
+  function renderFreshness(f) {
+    $("freshness-section").hidden = false;
+    freshConns = f.connectors.map((c) => c.connector);
+    const out = [];
+    for (const c of f.connectors) {
+      const tr = el("tr");
+      tr.dataset.connector = c.connector;
+      tr.appendChild(el("td", "name", c.connector));
+      if (c.error) {
+        const td = el("td", "bad", c.error);
+        td.colSpan = 6;
+        tr.appendChild(td);
+        out.push(tr);
+        continue;
+      }
+      tr.appendChild(el("td", "num", c.keys));
+      tr.appendChild(el("td", "num behind" + (c.behind > 0 ? " bad" : ""), c.behind));
+      tr.appendChild(el("td", "num" + (c.behind > 0 ? " bad" : ""), c.behind > 0 ? fmtAge(c.oldestBehindSeconds) : "–"));
+      tr.appendChild(el("td", "num", c.unverified));
+      const ou = el("td", "mono", c.oldestUnverified ? c.oldestUnverified + " (" + fmtAge(c.oldestUnverifiedSeconds) + ")" : "–");
+      tr.appendChild(ou);
+      tr.appendChild(resyncCell(c.resync));
+      out.push(tr);
+    }
+    $("freshness").tBodies[0].replaceChildren(...out);
+  }
+
+  // resyncCell shows a connector's resync in progress. It is where the
+  // resync progress of the freshness ledger goes once the API reports it
+  // as "resync" ({done, total}); until then the cell shows "–".
+  function resyncCell(p) {
+    const td = el("td", "resync");
+    if (!p || !(p.total > 0)) { td.textContent = "–"; return td; }
+    const bar = el("progress");
+    bar.max = p.total;
+    bar.value = Math.min(p.done || 0, p.total);
+    td.appendChild(bar);
+    td.appendChild(el("span", "dim", " " + (p.done || 0) + " / " + p.total));
+    return td;
+  }
+
+  async function findKey(key) {
+    $("holding-key").textContent = key;
+    const rows = await Promise.all(freshConns.map(async (name) => {
+      const tr = el("tr");
+      tr.dataset.connector = name;
+      tr.appendChild(el("td", "name", name));
+      let res, h;
+      try {
+        res = await fetch("api/freshness/" + encodeURIComponent(name) + "?key=" + encodeURIComponent(key), { credentials: "same-origin" });
+        h = await res.json();
+      } catch (e) { res = null; h = { error: String(e) }; }
+      if (!res || !res.ok) {
+        const notHeld = res && res.status === 404;
+        tr.dataset.state = notHeld ? "absent" : "error";
+        const st = el("td");
+        st.appendChild(el("span", "badge " + (notHeld ? "plain" : "bad"), notHeld ? "not held" : "error"));
+        tr.appendChild(st);
+        const msg = el("td", "dim", notHeld ? "" : (h.error || ("HTTP " + res.status)));
+        msg.colSpan = 6;
+        tr.appendChild(msg);
+        return tr;
+      }
+      tr.dataset.state = h.behind ? "behind" : "held";
+      const st = el("td");
+      st.appendChild(el("span", "badge " + (h.behind ? "bad" : "good"), h.behind ? "behind" : "up to date"));
+      tr.appendChild(st);
+      tr.appendChild(el("td", "num", h.version || "–"));
+      tr.appendChild(el("td", "num" + (h.wanted ? " bad" : ""), h.wanted || "–"));
+      tr.appendChild(el("td", "time", h.pushedAt ? new Date(h.pushedAt).toLocaleString() : "–"));
+      tr.appendChild(el("td", "mono dim", h.eventId || ""));
+      tr.appendChild(el("td", "time", h.verifiedAt ? new Date(h.verifiedAt).toLocaleString() : "never"));
+      tr.appendChild(el("td", h.drift && h.drift !== "in-sync" ? "bad" : null, h.drift || "–"));
+      return tr;
+    }));
+    if ($("freshness-key").value !== key) return; // a newer search runs
+    $("holdings").tBodies[0].replaceChildren(...rows);
+    $("holding").hidden = false;
+  }
+
+  $("freshness-search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = $("freshness-key").value; // keys are exact: no trimming
+    if (!key.trim()) { $("holding").hidden = true; return; }
+    findKey(key);
+  });
+
   // ---- bulk replay: all dead letters of one connector since a time, after
   // a confirmation that shows how many will be replayed.
 
@@ -388,4 +490,5 @@
   });
 
   loadRecent().then(connect);
+  loadFreshness();
 })();
