@@ -18,7 +18,7 @@ var _ drift.Repairer = (*Connector)(nil)
 
 // Verify reads the object of rec.Key, the one Sync writes, with one GET
 // and compares its VEVENT with the one Sync would write for rec, normalised as the
-// package doc says (# Drift). The Verdict's ETag is the object's; its
+// package doc's Drift section says. The Verdict's ETag is the object's; its
 // State is the object as read, for [Connector.Repair].
 //
 //   - No object: Missing, or InSync when rec.Delete is set.

@@ -14,7 +14,7 @@ var _ drift.Repairer = (*Connector)(nil)
 
 // Verify reads the event of rec.Key (events.get of [Connector.EventID])
 // and compares it with the event Sync would write for rec, normalised as
-// the package doc says (# Drift). The Verdict's ETag is the event's; its
+// the package doc's Drift section says. The Verdict's ETag is the event's; its
 // State is the *calendar.Event read, for [Connector.Repair].
 //
 //   - No event, or a cancelled one: Missing, or InSync when rec.Delete is
