@@ -48,6 +48,14 @@ type Config struct {
 	// MaxConflicts is how often a write that meets a concurrent change
 	// (412) re-reads and tries again within one Sync (default 3).
 	MaxConflicts int
+	// OwnedFields names the VEVENT properties the partner owns, such as
+	// "DESCRIPTION" for notes a team adds in its calendar client (case
+	// does not matter). They are never compared by Verify, and Sync and
+	// Repair keep the values the server holds (or their absence) when
+	// they overwrite an object; a new object gets the record's values.
+	// Owning DTEND owns DURATION too. UID, X-SYNCLAYER-KEY and
+	// X-SYNCLAYER-VERSION cannot be owned.
+	OwnedFields []string
 }
 
 // Connector keeps one calendar object per record key in a CalDAV
@@ -57,6 +65,7 @@ type Connector struct {
 	client     *http.Client
 	collection *url.URL
 	cls        httpx.Classifier
+	owned      map[string]bool // upper-case names of the owned properties
 }
 
 var _ synclayer.Connector = (*Connector)(nil)
@@ -102,7 +111,11 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.MaxConflicts == 0 {
 		cfg.MaxConflicts = 3
 	}
-	c := &Connector{cfg: cfg, client: cfg.HTTPClient, collection: u, cls: httpx.Classifier{Prefix: "caldav"}}
+	owned, err := ownedSet(cfg.OwnedFields)
+	if err != nil {
+		return nil, err
+	}
+	c := &Connector{cfg: cfg, client: cfg.HTTPClient, collection: u, cls: httpx.Classifier{Prefix: "caldav"}, owned: owned}
 	if c.client == nil {
 		c.client = http.DefaultClient
 	}
@@ -123,25 +136,18 @@ func (c *Connector) ObjectURL(key string) string {
 
 // Sync upserts or deletes the object of rec.Key; see the package doc.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	var ev Event
 	var body []byte
 	if !rec.Delete {
-		var ev Event
-		switch p := rec.Payload.(type) {
-		case Event:
-			ev = p
-		case *Event:
-			if p == nil {
-				return c.invalid(rec.Key, errors.New("payload is a nil *caldav.Event"))
-			}
-			ev = *p
-		default:
-			return c.invalid(rec.Key, fmt.Errorf("payload is %T, want caldav.Event or *caldav.Event", rec.Payload))
+		p, err := c.payload(rec)
+		if err != nil {
+			return err
 		}
-		b, err := c.encode(rec.Key, rec.Version, ev)
+		b, err := c.encode(rec.Key, rec.Version, p)
 		if err != nil {
 			return c.invalid(rec.Key, err)
 		}
-		body = b
+		ev, body = p, b
 	}
 	target := c.ObjectURL(rec.Key)
 	for range c.cfg.MaxConflicts {
@@ -159,7 +165,14 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 			}
 			done, err = c.remove(ctx, target, etag)
 		} else {
-			done, err = c.put(ctx, target, body, etag, exists, rec.Key)
+			b := body
+			if held := cur.master(); exists && len(c.owned) > 0 && held != nil {
+				// Keep the properties the partner owns as it holds them.
+				if b, err = c.body(rec.Key, rec.Version, ev, held); err != nil {
+					return c.invalid(rec.Key, err)
+				}
+			}
+			done, err = c.put(ctx, target, b, etag, exists, rec.Key)
 		}
 		if err != nil || done {
 			return err
@@ -265,6 +278,21 @@ func (c *Connector) remove(ctx context.Context, target, etag string) (bool, erro
 		return false, err
 	}
 	return true, httpx.Discard(resp)
+}
+
+// payload returns rec's Event, or a permanent error naming what it holds
+// instead.
+func (c *Connector) payload(rec synclayer.Record) (Event, error) {
+	switch p := rec.Payload.(type) {
+	case Event:
+		return p, nil
+	case *Event:
+		if p == nil {
+			return Event{}, c.invalid(rec.Key, errors.New("payload is a nil *caldav.Event"))
+		}
+		return *p, nil
+	}
+	return Event{}, c.invalid(rec.Key, fmt.Errorf("payload is %T, want caldav.Event or *caldav.Event", rec.Payload))
 }
 
 func (c *Connector) invalid(key string, err error) error {

@@ -54,6 +54,28 @@
 //
 // A Connector is safe for concurrent use.
 //
+// # Drift
+//
+// The Connector is a [drift.Verifier] and [drift.Repairer].
+// [Connector.Verify] GETs the key's object and compares its VEVENT (a
+// recurring event's master) with the one Sync would write, by meaning
+// rather than spelling, as CalDAV servers and clients rewrite what they
+// store: property names in any case, folded lines and escaped TEXT read
+// as their values, DTSTART and DTEND compared as instants (a TZID time
+// equals the same instant in UTC; a floating time is read as UTC) or as
+// dates, DTEND also when given as a DURATION or left to its default,
+// CLASS:PUBLIC, PRIORITY:0 and TRANSP:OPAQUE as if absent, repeated
+// properties (ATTENDEE, CATEGORIES) as sets. What servers and clients
+// fill in themselves is not compared: DTSTAMP, CREATED, LAST-MODIFIED,
+// SEQUENCE, PRODID, the X- properties of other programs, alarms. Nor are
+// Config.OwnedFields. Any other property added, removed or changed at
+// the server is named in Verdict.Fields, and an object holding overrides
+// of single occurrences differs in "RECURRENCE-ID", as Sync replaces them.
+//
+// [Connector.Repair] sends the write Sync would send, conditional on the
+// ETag Verify read: an object edited meanwhile is left as it is and
+// Repair's error wraps [drift.ErrConflict].
+//
 // # Errors
 //
 // Errors are classified by the shared HTTP rules (network errors, 408,

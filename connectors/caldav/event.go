@@ -42,6 +42,15 @@ const maxLine = 75
 
 // encode builds the iCalendar object of ev for key.
 func (c *Connector) encode(key string, version int64, ev Event) ([]byte, error) {
+	cal, err := c.build(key, version, ev)
+	if err != nil {
+		return nil, err
+	}
+	return serialise(cal)
+}
+
+// build makes the calendar of ev for key: one VEVENT, its first child.
+func (c *Connector) build(key string, version int64, ev Event) (*ical.Calendar, error) {
 	if ev.Start.IsZero() {
 		return nil, errors.New("the event needs a Start")
 	}
@@ -85,6 +94,11 @@ func (c *Connector) encode(key string, version int64, ev Event) ([]byte, error) 
 		setXText(ve.Props, PropVersion, strconv.FormatInt(version, 10))
 	}
 	cal.Children = append(cal.Children, ve.Component)
+	return cal, nil
+}
+
+// serialise writes cal as an iCalendar object with folded lines.
+func serialise(cal *ical.Calendar) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, err
@@ -149,10 +163,11 @@ func fold(b []byte) []byte {
 	return out.Bytes()
 }
 
-// stored is what Sync needs from an object the server holds.
+// stored is what Sync and Verify need from an object the server holds.
 type stored struct {
-	keys    []string // the distinct X-SYNCLAYER-KEY values, none if absent
-	version int64    // the highest X-SYNCLAYER-VERSION, 0 if absent
+	cal     *ical.Calendar // the object as parsed, nil if it does not parse
+	keys    []string       // the distinct X-SYNCLAYER-KEY values, none if absent
+	version int64          // the highest X-SYNCLAYER-VERSION, 0 if absent
 }
 
 // otherKey returns a key of s that is not key, if any.
@@ -181,7 +196,7 @@ func parse(body []byte) stored {
 	if err != nil {
 		return stored{}
 	}
-	var s stored
+	s := stored{cal: cal}
 	seen := false
 	for _, ev := range cal.Events() {
 		if p := ev.Props.Get(PropKey); p != nil {

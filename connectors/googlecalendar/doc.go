@@ -48,6 +48,29 @@
 //
 // A Connector is safe for concurrent use.
 //
+// # Drift
+//
+// The Connector is a [drift.Verifier] and [drift.Repairer].
+// [Connector.Verify] reads the key's event (events.get) and compares it
+// with the event Sync would write, by meaning rather than spelling: start
+// and end as instants (any offset or time zone; the time zone itself only
+// for a recurring event) or as dates, text with any line breaks,
+// attendees as a set of addresses in any case with their optional flag
+// (not their answers), recurrence lines as a set, and transparency,
+// visibility, guest permissions and reminders at Google's defaults as if
+// unset. What Google fills in itself (etag, created, updated, creator,
+// organizer, iCalUID, sequence, htmlLink, eventType, ...) is not
+// compared, nor are Config.OwnedFields. The content fields (summary,
+// description, location, start, end, attendees, recurrence, colorId,
+// status, reminders, ...) are compared whichever side sets them, as Sync's
+// update replaces the whole event; any other field only when the record
+// sets it. Extended properties are compared one by one. A cancelled event
+// is missing.
+//
+// [Connector.Repair] makes the call Sync would make, conditional on the
+// ETag Verify read: an event edited meanwhile is left as it is and
+// Repair's error wraps [drift.ErrConflict].
+//
 // # Errors
 //
 // A failed API call is an [*Error], found with errors.As, carrying the

@@ -50,6 +50,15 @@ type Config struct {
 	// MaxConflicts is how often an update that meets a concurrent change
 	// (412) re-reads and tries again within one Sync (default 3).
 	MaxConflicts int
+	// OwnedFields names the event fields the partner owns, by their wire
+	// names: "description" for notes someone keeps in Google Calendar,
+	// "attendees", or one extended property as
+	// "extendedProperties.shared.<name>" (or .private.). They are never
+	// compared by Verify, and Sync's and Repair's updates keep the values
+	// Google holds (or their absence); a new event gets the record's
+	// values. id, status, extendedProperties as a whole and the
+	// connector's own properties cannot be owned.
+	OwnedFields []string
 }
 
 // Connector keeps one event per record key in a Google calendar. Build it
@@ -58,6 +67,7 @@ type Connector struct {
 	cfg    Config
 	events *calendar.EventsService
 	cls    httpx.Classifier
+	owned  map[string]bool // wire names of the owned fields
 }
 
 var _ synclayer.Connector = (*Connector)(nil)
@@ -87,7 +97,11 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.MaxConflicts == 0 {
 		cfg.MaxConflicts = 3
 	}
-	return &Connector{cfg: cfg, events: cfg.Service.Events, cls: httpx.Classifier{Prefix: "googlecalendar"}}, nil
+	owned, err := ownedSet(cfg.OwnedFields)
+	if err != nil {
+		return nil, err
+	}
+	return &Connector{cfg: cfg, events: cfg.Service.Events, cls: httpx.Classifier{Prefix: "googlecalendar"}, owned: owned}, nil
 }
 
 // EventID returns the event id the connector uses for key.
@@ -129,14 +143,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		if newer(cur, rec) {
 			return nil
 		}
-		upd := c.events.Update(c.cfg.CalendarID, id, ev).Context(ctx)
-		if c.cfg.SendUpdates != "" {
-			upd.SendUpdates(c.cfg.SendUpdates)
-		}
-		if cur.Etag != "" {
-			upd.Header().Set("If-Match", cur.Etag)
-		}
-		_, err = upd.Do()
+		err = c.update(ctx, id, ev, cur)
 		if err == nil {
 			return nil
 		}
@@ -145,6 +152,25 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		}
 	}
 	return c.conflict(id, rec.Key)
+}
+
+// update replaces the event cur with ev, keeping the owned fields of cur
+// unless it is cancelled, if cur's ETag still matches.
+func (c *Connector) update(ctx context.Context, id string, ev, cur *calendar.Event) error {
+	if len(c.owned) > 0 && cur.Status != "cancelled" {
+		cp := *ev
+		c.keepOwned(&cp, cur)
+		ev = &cp
+	}
+	upd := c.events.Update(c.cfg.CalendarID, id, ev).Context(ctx)
+	if c.cfg.SendUpdates != "" {
+		upd.SendUpdates(c.cfg.SendUpdates)
+	}
+	if cur.Etag != "" {
+		upd.Header().Set("If-Match", cur.Etag)
+	}
+	_, err := upd.Do()
+	return err
 }
 
 // insert creates ev.

@@ -8,7 +8,9 @@
 // included, answers 409 with reason "duplicate"; delete marks the event
 // cancelled and a second delete answers 410 "deleted"; ETags and If-Match
 // give 412 "conditionNotMet"; errors use Google's JSON shape. Injected
-// [Fault]s make chosen requests fail, stall or lose their answer.
+// [Fault]s make chosen requests fail, stall or lose their answer, and
+// [Fake.Put], [Fake.Edit] and [Fake.Remove] change events as other users
+// of the calendar (or Google's purge) would.
 //
 //	fake := calendartest.New()
 //	srv := httptest.NewServer(fake)

@@ -1,0 +1,124 @@
+package caldav
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/emersion/go-ical"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
+	"github.com/hmsplatform/synclayer/drift"
+	"github.com/hmsplatform/synclayer/internal/httpx"
+)
+
+var _ drift.Repairer = (*Connector)(nil)
+
+// Verify reads the object of rec.Key, the one Sync writes, with one GET
+// and compares its VEVENT with the one Sync would write for rec, normalised as the
+// package doc's Drift section says. The Verdict's ETag is the object's; its
+// State is the object as read, for [Connector.Repair].
+//
+//   - No object: Missing, or InSync when rec.Delete is set.
+//   - An object when rec.Delete is set: Unexpected.
+//   - An object with a higher X-SYNCLAYER-VERSION than rec.Version (and
+//     rec versioned): InSync, since Sync would not write over it.
+//   - Otherwise Differs with the names of the differing properties
+//     ("DTSTART", "SUMMARY"; "RECURRENCE-ID" when the object holds
+//     overrides of single occurrences, "VEVENT" when it holds no event
+//     that parses), or InSync.
+//
+// Errors are those of Sync's read: an object that names another key wraps
+// [partner.ErrKeyMismatch], an invalid payload [partner.ErrPayload].
+func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Verdict, error) {
+	var want *ical.Component
+	if !rec.Delete {
+		ev, err := c.payload(rec)
+		if err != nil {
+			return drift.Verdict{}, err
+		}
+		cal, err := c.build(rec.Key, rec.Version, ev)
+		if err != nil {
+			return drift.Verdict{}, c.invalid(rec.Key, err)
+		}
+		want = cal.Children[0]
+	}
+	cur, etag, exists, err := c.get(ctx, c.ObjectURL(rec.Key), rec.Key)
+	switch {
+	case err != nil:
+		return drift.Verdict{}, err
+	case !exists && rec.Delete:
+		return drift.Verdict{Kind: drift.InSync}, nil
+	case !exists:
+		return drift.Verdict{Kind: drift.Missing}, nil
+	}
+	v := drift.Verdict{Kind: drift.InSync, ETag: etag, State: cur}
+	switch {
+	case rec.Version != 0 && cur.version > rec.Version:
+		// A newer version is there: Sync leaves it alone.
+	case rec.Delete:
+		v.Kind = drift.Unexpected
+	case cur.master() == nil:
+		v.Kind, v.Fields = drift.Differs, []string{ical.CompEvent}
+	default:
+		v.Fields = c.diff(want, cur.master())
+		if cur.events() > 1 && !c.owned[ical.PropRecurrenceID] {
+			v.Fields = append(v.Fields, ical.PropRecurrenceID)
+			slices.Sort(v.Fields)
+		}
+		if len(v.Fields) > 0 {
+			v.Kind = drift.Differs
+		}
+	}
+	return v, nil
+}
+
+// Repair writes rec over the object v describes, with the request Sync
+// would send, conditional on what Verify read: a PUT with If-Match:
+// v.ETag (If-None-Match: * when v is Missing), or for a record to delete a
+// DELETE with If-Match. The owned properties keep the values of v.State.
+// An InSync verdict writes nothing.
+//
+// When the object changed since v was read (412 Precondition Failed),
+// nothing is written and the error wraps [drift.ErrConflict] and
+// [partner.ErrConflict].
+func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Verdict) error {
+	if v.Kind == drift.InSync || rec.Delete && v.Kind == drift.Missing {
+		return nil
+	}
+	target := c.ObjectURL(rec.Key)
+	create := v.Kind == drift.Missing
+	if !create && v.ETag == "" {
+		return synclayer.Permanent(fmt.Errorf("caldav: key %q: repair of a %s verdict without the ETag Verify read", rec.Key, v.Kind))
+	}
+	var (
+		done bool
+		err  error
+	)
+	method := http.MethodPut
+	if rec.Delete {
+		method = http.MethodDelete
+		done, err = c.remove(ctx, target, v.ETag)
+	} else {
+		ev, perr := c.payload(rec)
+		if perr != nil {
+			return perr
+		}
+		var held *ical.Component
+		if s, ok := v.State.(stored); ok && len(c.owned) > 0 {
+			held = s.master()
+		}
+		body, berr := c.body(rec.Key, rec.Version, ev, held)
+		if berr != nil {
+			return c.invalid(rec.Key, berr)
+		}
+		done, err = c.put(ctx, target, body, v.ETag, !create, rec.Key)
+	}
+	if err != nil || done {
+		return err
+	}
+	return &partner.Error{Prefix: "caldav", Method: method, URL: httpx.RedactURL(mustParse(target), false), StatusCode: http.StatusPreconditionFailed,
+		Status: "412 Precondition Failed", Kind: partner.ErrConflict, Err: fmt.Errorf("key %q: %w", rec.Key, drift.ErrConflict)}
+}
