@@ -46,6 +46,7 @@ type Dispatcher struct {
 	tasks    chan routeTask // idle route workers wait here
 
 	announceLocks keyLocks // per event ID
+	resyncs       resyncList
 
 	runsMu sync.Mutex
 	runs   []*runLife // the Runs in progress, newest last

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,15 +32,20 @@ type ResyncOptions struct {
 	Force bool
 	// Name labels the resync in its progress reports (default "resync").
 	Name string
+	// Total is how many events the source holds, when the caller knows
+	// (a COUNT(*) beside the scan), for a progress bar; 0 when unknown.
+	Total int
 }
 
 // ResyncProgress is where a resync stands. Routes are counted once each:
 // Pushed, Skipped (the partner held that version or a newer one, or the
 // event was done already: no request was made), Failed.
 type ResyncProgress struct {
-	Name    string    `json:"name"`
-	Started time.Time `json:"started"`
-	Events  int       `json:"events"` // taken from the source so far
+	Name       string    `json:"name"`
+	Connectors []string  `json:"connectors"` // the connectors resynced
+	Started    time.Time `json:"started"`
+	Total      int       `json:"total,omitempty"` // ResyncOptions.Total
+	Events     int       `json:"events"`          // taken from the source so far
 	Pushed  int       `json:"pushed"`
 	Skipped int       `json:"skipped"`
 	Failed  int       `json:"failed"`
@@ -84,21 +90,71 @@ func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error],
 		}
 		only[name] = true
 	}
+	conns := slices.Clone(opt.Connectors)
+	if len(conns) == 0 {
+		conns = d.reg.Connectors()
+	}
 	r := &resync{d: d, opt: opt, only: only,
 		limit: rate.NewLimiter(rate.Limit(cmp.Or(opt.Rate, 100)), max(opt.Burst, 1)),
-		p:     ResyncProgress{Name: cmp.Or(opt.Name, "resync"), Started: time.Now()}}
+		p:     ResyncProgress{Name: cmp.Or(opt.Name, "resync"), Connectors: conns, Started: time.Now(), Total: max(opt.Total, 0)}}
 	r.obs, _ = d.obs.(ResyncObserver)
+	d.resyncs.start(r)
 	err := r.run(ctx, events, max(opt.Concurrency, 2))
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.p.Done = true
 	if err != nil {
 		r.p.Err = err.Error()
 	}
+	p := r.p
 	if r.obs != nil {
-		r.obs.ObserveResync(context.WithoutCancel(ctx), r.p)
+		r.obs.ObserveResync(context.WithoutCancel(ctx), p)
 	}
-	return r.p, err
+	r.mu.Unlock()
+	d.resyncs.end(r)
+	return p, err
+}
+
+// Resyncs returns the progress of the resyncs running now and of the last
+// finished one of each name, oldest first: what the monitor shows.
+func (d *Dispatcher) Resyncs() []ResyncProgress {
+	return d.resyncs.list()
+}
+
+// resyncList keeps the resyncs of a Dispatcher for Resyncs.
+type resyncList struct {
+	mu      sync.Mutex
+	running []*resync
+	last    []ResyncProgress // the last finished of each name
+}
+
+func (l *resyncList) start(r *resync) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running = append(l.running, r)
+}
+
+func (l *resyncList) end(r *resync) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.running = slices.DeleteFunc(l.running, func(x *resync) bool { return x == r })
+	r.mu.Lock()
+	p := r.p
+	r.mu.Unlock()
+	l.last = slices.DeleteFunc(l.last, func(x ResyncProgress) bool { return x.Name == p.Name })
+	l.last = append(l.last, p)
+}
+
+func (l *resyncList) list() []ResyncProgress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := slices.Clone(l.last)
+	for _, r := range l.running {
+		r.mu.Lock()
+		out = append(out, r.p)
+		r.mu.Unlock()
+	}
+	slices.SortStableFunc(out, func(a, b ResyncProgress) int { return a.Started.Compare(b.Started) })
+	return out
 }
 
 // resync is one run of Dispatcher.Resync.

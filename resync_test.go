@@ -206,8 +206,24 @@ func TestResyncReportsProgress(t *testing.T) {
 			t.Fatalf("report %d: %+v", i, p)
 		}
 	}
-	if last := obs.reports[n]; !last.Done || last.Events != n || last.Pushed != n || last.Err != "" {
+	if last := obs.reports[n]; !last.Done || last.Events != n || last.Pushed != n || last.Err != "" || len(last.Connectors) != 1 || last.Connectors[0] != "p0" {
 		t.Fatalf("last report: %+v", last)
+	}
+	if rs := d.Resyncs(); len(rs) != 1 || rs[0].Name != "agency-7" || !rs[0].Done || rs[0].Pushed != n {
+		t.Fatalf("Resyncs after the run: %+v", rs)
+	}
+	// While a resync runs, Resyncs shows it as it stands.
+	var during []synclayer.ResyncProgress
+	src := func(yield func(synclayer.Event, error) bool) {
+		yield(event("late", "K1", 9), nil)
+		during = d.Resyncs()
+	}
+	opt.Name = "second"
+	if _, err := d.Resync(t.Context(), src, opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 2 || during[0].Name != "agency-7" || during[1].Name != "second" || during[1].Done {
+		t.Fatalf("Resyncs during a run: %+v", during)
 	}
 }
 

@@ -27,6 +27,9 @@ type ConnectorFreshness struct {
 	// OldestUnverifiedSeconds is the age of the push of the oldest
 	// unverified entry (0 when none is).
 	OldestUnverifiedSeconds float64 `json:"oldestUnverifiedSeconds"`
+	// Resync is the newest resync of the connector, running or finished
+	// ([synclayer.Dispatcher.Resyncs]); absent when there has been none.
+	Resync *synclayer.ResyncProgress `json:"resync,omitempty"`
 	// Error is set, and Keys, Behind and Unverified are -1, when the
 	// ledger could not be read. It says only that: the cause may name the
 	// database.
@@ -85,6 +88,7 @@ func (h *Handler) serveFreshness(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) freshness(ctx context.Context, l synclayer.Ledger) Freshness {
 	now := h.now()
 	st := h.d.Status()
+	resyncs := h.d.Resyncs()
 	out := Freshness{Time: now, Connectors: make([]ConnectorFreshness, len(st))}
 	for i, c := range st {
 		s, err := l.Summary(ctx, c.Name)
@@ -96,10 +100,21 @@ func (h *Handler) freshness(ctx context.Context, l synclayer.Ledger) Freshness {
 			continue
 		}
 		s.Connector = c.Name
-		out.Connectors[i] = ConnectorFreshness{LedgerSummary: s,
+		out.Connectors[i] = ConnectorFreshness{LedgerSummary: s, Resync: newestResync(resyncs, c.Name),
 			OldestBehindSeconds: age(now, s.OldestBehindAt), OldestUnverifiedSeconds: age(now, s.OldestUnverifiedAt)}
 	}
 	return out
+}
+
+// newestResync returns the last of ps (oldest first) that covers
+// connector, or nil.
+func newestResync(ps []synclayer.ResyncProgress, connector string) *synclayer.ResyncProgress {
+	for i := len(ps) - 1; i >= 0; i-- {
+		if slices.Contains(ps[i].Connectors, connector) {
+			return &ps[i]
+		}
+	}
+	return nil
 }
 
 // age is how long before now t was, in seconds; 0 for the zero time or a

@@ -106,6 +106,32 @@ func TestFreshnessEndToEnd(t *testing.T) {
 	if hr.Version != 2 || hr.Wanted != 0 || hr.Behind {
 		t.Errorf("records WF-1 after the retry = %+v, want version 2, not behind", hr)
 	}
+
+	// A resync of the records partner shows on its row, and only there.
+	src := func(yield func(synclayer.Event, error) bool) {
+		for i := range 3 {
+			if !yield(synclayer.Event{ID: fmt.Sprint("r", i), Type: "WorkflowDeployed", Subject: fmt.Sprint("WF-", i+1), Data: []byte(`{"v":2}`)}, nil) {
+				return
+			}
+		}
+	}
+	if _, err := d.Resync(t.Context(), src, synclayer.ResyncOptions{Name: "backfill", Connectors: []string{"records"}, Total: 3, Rate: 1e6}); err != nil {
+		t.Fatal(err)
+	}
+	fr = monitor.Freshness{}
+	get("api/freshness", &fr)
+	for _, c := range fr.Connectors {
+		switch p := c.Resync; c.Connector {
+		case "records":
+			if p == nil || p.Name != "backfill" || !p.Done || p.Total != 3 || p.Events != 3 || p.Pushed != 2 || p.Skipped != 1 {
+				t.Errorf("records resync = %+v, want backfill done: 3 of 3 read, 2 pushed, WF-1 skipped", p)
+			}
+		case "calendar":
+			if p != nil {
+				t.Errorf("calendar shows a resync it was not part of: %+v", p)
+			}
+		}
+	}
 }
 
 // filledRig is a rig whose dispatcher keeps the ledger l.

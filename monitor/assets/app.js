@@ -213,17 +213,23 @@
     $("freshness").tBodies[0].replaceChildren(...out);
   }
 
-  // resyncCell shows a connector's resync in progress. It is where the
-  // resync progress of the freshness ledger goes once the API reports it
-  // as "resync" ({done, total}); until then the cell shows "–".
+  // resyncCell shows the connector's newest resync (a ResyncProgress): a
+  // progress bar of events read over the total when the caller gave one,
+  // the counts, and whether it finished or stopped early.
   function resyncCell(p) {
     const td = el("td", "resync");
-    if (!p || !(p.total > 0)) { td.textContent = "–"; return td; }
-    const bar = el("progress");
-    bar.max = p.total;
-    bar.value = Math.min(p.done || 0, p.total);
-    td.appendChild(bar);
-    td.appendChild(el("span", "dim", " " + (p.done || 0) + " / " + p.total));
+    if (!p) { td.textContent = "–"; return td; }
+    if (p.total > 0) {
+      const bar = el("progress");
+      bar.max = p.total;
+      bar.value = Math.min(p.events || 0, p.total);
+      td.appendChild(bar);
+      td.appendChild(el("span", "dim", " " + (p.events || 0) + " / " + p.total));
+    } else {
+      td.appendChild(el("span", "dim", (p.events || 0) + " read"));
+    }
+    const state = p.done ? (p.error ? "stopped: " + p.error : "done") : "running";
+    td.appendChild(el("span", "dim", " · " + (p.pushed || 0) + " pushed, " + (p.skipped || 0) + " skipped, " + (p.failed || 0) + " failed · " + state));
     return td;
   }
 
