@@ -17,8 +17,10 @@ var _ drift.Repairer = (*Connector)(nil)
 
 // ErrNoRead is returned, permanent, by [Connector.Verify] and
 // [Connector.Repair] of a connector without Config.Read: the partner's
-// WSDL has no read operation, so its state cannot be checked.
-var ErrNoRead = errors.New("soap: no read operation configured (Config.Read)")
+// WSDL has no read operation, so its state cannot be checked. It wraps
+// errors.ErrUnsupported, so a reconciler can tell "cannot verify here"
+// from a failed check without knowing this package.
+var ErrNoRead = fmt.Errorf("soap: no read operation configured (Config.Read): %w", errors.ErrUnsupported)
 
 // readState is the Verdict.State of a Connector: the record Config.Read
 // returned and its XML (nil when the partner has none).

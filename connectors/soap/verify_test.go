@@ -367,7 +367,7 @@ func TestVerifyWithoutReadOperation(t *testing.T) {
 	}
 	defer c.Close()
 	rec := assetRecord("A-1")
-	if _, err := c.Verify(t.Context(), rec); !errors.Is(err, soap.ErrNoRead) || !synclayer.IsPermanent(err) {
+	if _, err := c.Verify(t.Context(), rec); !errors.Is(err, soap.ErrNoRead) || !errors.Is(err, errors.ErrUnsupported) || !synclayer.IsPermanent(err) {
 		t.Errorf("Verify without Read = %v, want permanent ErrNoRead", err)
 	}
 	if err := c.Repair(t.Context(), rec, drift.Verdict{Kind: drift.Missing}); !errors.Is(err, soap.ErrNoRead) {
