@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -43,6 +44,21 @@ type Config struct {
 	Token string
 	// HTTPClient sends the requests (default http.DefaultClient).
 	HTTPClient *http.Client
+
+	// OwnedFields names the attributes the partner owns (notes an agency
+	// adds, say): [Connector.Verify] never compares them, and
+	// [Connector.Repair] keeps the values the feature holds. Names compare
+	// case-insensitively, as ArcGIS field names do. Sync still sends what
+	// the payload holds.
+	OwnedFields []string
+
+	// GeometryTolerance is how far apart, in the units of the geometry's
+	// spatial reference, a vertex the layer holds may be from the one sent
+	// and still be the same (the layer snaps coordinates to its XY
+	// resolution). Default: ArcGIS's default XY tolerance, 1e-8 for a
+	// geographic spatial reference (WKID 4326 and the other common
+	// degree-based ones), else 0.001 (a millimetre in metres).
+	GeometryTolerance float64
 }
 
 // Connector keeps one feature per record key in an ArcGIS layer. Build it
@@ -53,6 +69,7 @@ type Connector struct {
 	queryURL string
 	editsURL string
 	cls      httpx.Classifier
+	owned    map[string]bool // Config.OwnedFields, lowercase
 }
 
 var _ synclayer.Connector = (*Connector)(nil)
@@ -94,10 +111,25 @@ func New(cfg Config) (*Connector, error) {
 	if strings.EqualFold(cfg.KeyField, cfg.ObjectIDField) || strings.EqualFold(cfg.KeyField, cfg.VersionField) || strings.EqualFold(cfg.VersionField, cfg.ObjectIDField) {
 		return nil, fmt.Errorf("arcgis: %w: Config.KeyField, VersionField and ObjectIDField must differ", option.ErrInvalid)
 	}
+	for _, name := range cfg.OwnedFields {
+		if !fieldName.MatchString(name) {
+			return nil, fmt.Errorf("arcgis: %w: Config.OwnedFields holds %q, which is not a field name", option.ErrInvalid, name)
+		}
+		if strings.EqualFold(name, cfg.KeyField) || strings.EqualFold(name, cfg.ObjectIDField) || strings.EqualFold(name, cfg.VersionField) {
+			return nil, fmt.Errorf("arcgis: %w: Config.OwnedFields holds %s, which the connector manages", option.ErrInvalid, name)
+		}
+	}
+	if cfg.GeometryTolerance < 0 || !finite(cfg.GeometryTolerance) {
+		return nil, fmt.Errorf("arcgis: %w: Config.GeometryTolerance %v is negative or not finite", option.ErrInvalid, cfg.GeometryTolerance)
+	}
+	cfg.OwnedFields = slices.Clone(cfg.OwnedFields)
 	if strings.ContainsAny(cfg.Token, "\r\n") {
 		return nil, fmt.Errorf("arcgis: %w: Config.Token holds a line break", option.ErrInvalid)
 	}
-	c := &Connector{cfg: cfg, client: cfg.HTTPClient}
+	c := &Connector{cfg: cfg, client: cfg.HTTPClient, owned: map[string]bool{}}
+	for _, name := range cfg.OwnedFields {
+		c.owned[strings.ToLower(name)] = true
+	}
 	if c.client == nil {
 		c.client = http.DefaultClient
 	}
@@ -245,29 +277,40 @@ func (c *Connector) feature(rec synclayer.Record) (wireFeature, error) {
 	return wireFeature{Attributes: attrs, Geometry: f.Geometry}, nil
 }
 
-// found is one feature of a key.
+// found is one feature of a key: its object id and version and, when read
+// in full, its attributes and geometry.
 type found struct {
-	oid     int64
-	version int64
+	oid      int64
+	version  int64
+	attrs    map[string]any
+	geometry json.RawMessage
 }
 
 // find returns the features whose key attribute equals key, lowest object
-// id first.
+// id first, with the key, object id and version attributes.
 func (c *Connector) find(ctx context.Context, key string) ([]found, error) {
 	fields := []string{c.cfg.ObjectIDField, c.cfg.KeyField}
 	if c.cfg.VersionField != "" {
 		fields = append(fields, c.cfg.VersionField)
 	}
-	form := url.Values{
-		"f":              {"json"},
-		"where":          {c.cfg.KeyField + " = " + Quote(key)},
+	return c.query(ctx, key, url.Values{
 		"outFields":      {strings.Join(fields, ",")},
 		"returnGeometry": {"false"},
+	})
+}
+
+// query runs the query of key's features with the form fields extra.
+func (c *Connector) query(ctx context.Context, key string, extra url.Values) ([]found, error) {
+	form := url.Values{
+		"f":     {"json"},
+		"where": {c.cfg.KeyField + " = " + Quote(key)},
 	}
+	maps.Copy(form, extra)
 	var resp struct {
 		ObjectIDFieldName string `json:"objectIdFieldName"`
 		Features          []struct {
-			Attributes map[string]any `json:"attributes"`
+			Attributes map[string]any  `json:"attributes"`
+			Geometry   json.RawMessage `json:"geometry"`
 		} `json:"features"`
 	}
 	if err := c.post(ctx, "query", c.queryURL, form, &resp); err != nil {
@@ -292,7 +335,11 @@ func (c *Connector) find(ctx context.Context, key string) ([]found, error) {
 		if c.cfg.VersionField != "" {
 			ver, _ = asInt(f.Attributes[c.cfg.VersionField])
 		}
-		out = append(out, found{oid: oid, version: ver})
+		geom := f.Geometry
+		if string(geom) == "null" {
+			geom = nil
+		}
+		out = append(out, found{oid: oid, version: ver, attrs: f.Attributes, geometry: geom})
 	}
 	slices.SortFunc(out, func(a, b found) int { return int(min(max(a.oid-b.oid, -1), 1)) })
 	return out, nil

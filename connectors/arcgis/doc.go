@@ -45,6 +45,20 @@
 //
 // A Connector is safe for concurrent use.
 //
+// # Drift
+//
+// [Connector] implements drift.Verifier and drift.Repairer.
+// [Connector.Verify] runs Sync's query by key with all attributes and the
+// geometry, and compares what the layer holds with the feature Sync would
+// write: numbers within float rounding, dates as epoch milliseconds,
+// strings exactly, vertices within Config.GeometryTolerance; the
+// attributes of Config.OwnedFields and those the layer adds are not
+// compared. [Connector.Repair] sends Sync's applyEdits, leaving the owned
+// attributes as the layer holds them. ArcGIS has no ETags, so Repair reads
+// the feature again right before writing and returns drift.ErrConflict,
+// writing nothing, when it changed since Verify; an edit in the moment
+// between that read and the write is not detected.
+//
 // # Errors
 //
 // ArcGIS reports errors inside HTTP 200 bodies ({"error":{"code":498,...}})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hmsplatform/synclayer/internal/httpx"
@@ -70,8 +71,22 @@ type Config struct {
 	// httpx.DefaultConcurrency. Ignored when Client is set.
 	Concurrency int
 
-	// MaxPayloadBytes bounds the JSON body (default 8 MiB).
+	// MaxPayloadBytes bounds the JSON body (default 8 MiB), and the
+	// record body Verify reads.
 	MaxPayloadBytes int
+
+	// OwnedFields names the fields of the record that the partner owns
+	// (notes an agency adds, say): [Connector.Verify] never compares them,
+	// and [Connector.Repair] sends the partner's values of them as it read
+	// them. A nested field is named by its path with dots
+	// ("contact.note"). Sync still sends what the payload holds.
+	OwnedFields []string
+
+	// FoldCase names the fields whose strings the partner stores in a case
+	// of its own (an e-mail address it lowercases, say): Verify compares
+	// them case-insensitively. Dotted paths as in OwnedFields; "$" names
+	// the whole body when the payload is not a JSON object.
+	FoldCase []string
 }
 
 const keyPlaceholder = "{key}"
@@ -139,6 +154,13 @@ func (cfg *Config) validate() (prefix, suffix string, err error) {
 	}
 	if err := httpx.CheckHeader(cfg.Header, nil); err != nil {
 		return fail("%w", err)
+	}
+	for field, names := range map[string][]string{"OwnedFields": cfg.OwnedFields, "FoldCase": cfg.FoldCase} {
+		for _, n := range names {
+			if n == "" || slices.Contains(strings.Split(n, "."), "") {
+				return fail("%s holds %q: want a field name, or a path of names joined by dots", field, n)
+			}
+		}
 	}
 	return prefix, suffix, nil
 }

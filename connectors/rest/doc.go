@@ -38,6 +38,20 @@
 // otherwise retries can create duplicates. A delete answered with 404 or
 // 410 counts as done.
 //
+// # Drift
+//
+// [Connector] implements drift.Verifier and drift.Repairer.
+// [Connector.Verify] GETs the record's URL and compares the JSON it finds
+// with the JSON Sync would send, normalised the way partners store JSON:
+// numbers as numbers, RFC 3339 times as instants, the strings of
+// Config.FoldCase fields case-insensitively; the partner's own extra
+// fields are ignored and Config.OwnedFields are never compared.
+// [Connector.Repair] writes what Sync would, with the owned fields as the
+// partner held them, conditional on the ETag Verify read (If-Match), or on
+// there being no record (If-None-Match: *) when Verify found none; a 412
+// is drift.ErrConflict and nothing is overwritten. Without ETags the repair
+// is unconditional.
+//
 // # Errors
 //
 // Sync classifies, the dispatcher retries. Network errors, timeouts, a

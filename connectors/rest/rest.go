@@ -25,12 +25,16 @@ type Connector struct {
 	header  http.Header
 	client  httpx.Client
 	classes httpx.Classifier
+	owned   fieldSet // Config.OwnedFields
+	fold    fieldSet // Config.FoldCase
 }
 
 // New validates cfg and returns a connector. Errors name the bad field.
 func New(cfg Config) (*Connector, error) {
 	cfg.Header = cfg.Header.Clone()
 	cfg.SecretHeaders = append([]string(nil), cfg.SecretHeaders...)
+	cfg.OwnedFields = append([]string(nil), cfg.OwnedFields...)
+	cfg.FoldCase = append([]string(nil), cfg.FoldCase...)
 	prefix, suffix, err := cfg.validate()
 	if err != nil {
 		return nil, err
@@ -45,6 +49,8 @@ func New(cfg Config) (*Connector, error) {
 			Prefix:        "rest",
 			SecretHeaders: cfg.SecretHeaders,
 		},
+		owned: newFieldSet(cfg.OwnedFields),
+		fold:  newFieldSet(cfg.FoldCase),
 	}
 	c.header = httpx.MergeHeader(http.Header{
 		"Content-Type": {"application/json"},
@@ -102,20 +108,27 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	if err != nil {
 		return synclayer.Permanent(err)
 	}
-	method := c.cfg.Method
 	var body []byte
-	if rec.Delete {
-		method = http.MethodDelete
-	} else if body, err = c.body(rec.Payload); err != nil {
-		return synclayer.Permanent(err)
+	if !rec.Delete {
+		if body, err = c.body(rec.Payload); err != nil {
+			return synclayer.Permanent(err)
+		}
 	}
-	var rd *bytes.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	return c.write(ctx, target, rec.Delete, body, c.IdempotencyKey(rec), nil)
+}
+
+// write sends the upsert of body (or, with del, the delete) to target,
+// with the Idempotency-Key idem and the headers cond sets (nil for none),
+// and classifies the outcome.
+func (c *Connector) write(ctx context.Context, target string, del bool, body []byte, idem string, cond func(http.Header)) error {
+	method := c.cfg.Method
+	if del {
+		method = http.MethodDelete
 	}
 	var req *http.Request
-	if rd != nil {
-		req, err = http.NewRequestWithContext(ctx, method, target, rd)
+	var err error
+	if body != nil {
+		req, err = http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	} else {
 		req, err = http.NewRequestWithContext(ctx, method, target, nil)
 	}
@@ -125,13 +138,16 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	for k, v := range c.header {
 		req.Header[k] = v
 	}
-	if rec.Delete {
+	if del {
 		req.Header.Del("Content-Type")
 	}
-	req.Header.Set("Idempotency-Key", c.IdempotencyKey(rec))
+	req.Header.Set("Idempotency-Key", idem)
+	if cond != nil {
+		cond(req.Header)
+	}
 
 	resp, err := c.client.Do(req)
-	if rec.Delete && err == nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) &&
+	if del && err == nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) &&
 		(resp.Request == nil || resp.Request.Method == http.MethodDelete) {
 		httpx.Discard(resp)
 		return nil

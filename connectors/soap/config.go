@@ -1,9 +1,11 @@
 package soap
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +73,24 @@ type Config struct {
 
 	// Now is the clock of UsernameToken digests; nil means time.Now.
 	Now func() time.Time
+
+	// Read, when set, reads the partner's current record of key through a
+	// read operation of its WSDL (GetRecord, say), usually with
+	// [Connector.Call], and makes [Connector.Verify] and
+	// [Connector.Repair] work. It returns the record as a value that
+	// encoding/xml marshals in the shape of the upsert Payload (the
+	// payload's own type, typically; the root element's name aside), or
+	// nil with a nil error when the partner has no record of key (map the
+	// partner's "not found" fault to that). Without Read, Verify and
+	// Repair return [ErrNoRead].
+	Read func(ctx context.Context, c *Connector, key string) (any, error)
+
+	// OwnedFields names the elements of the record that the partner owns
+	// (notes an agency adds, say), by their dotted path below the
+	// payload's root element ("Contact.Note"; "@name" for an attribute):
+	// Verify never compares them, and Repair sends the partner's values
+	// of them, which needs Read to return the payload's type.
+	OwnedFields []string
 }
 
 func (cfg *Config) validate() error {
@@ -113,6 +133,11 @@ func (cfg *Config) validate() error {
 	}
 	if err := httpx.CheckHeader(cfg.Header, func(name string) bool { return name == "Content-Type" || name == "Soapaction" }); err != nil {
 		return fail("%w", err)
+	}
+	for _, n := range cfg.OwnedFields {
+		if n == "" || slices.Contains(strings.Split(n, "."), "") {
+			return fail("OwnedFields holds %q: want an element name, or a path of names joined by dots", n)
+		}
 	}
 	return nil
 }

@@ -37,6 +37,20 @@
 // response. Deletes send the record's Payload, or Config.DeleteBody, with
 // DeleteAction.
 //
+// # Drift
+//
+// [Connector] implements drift.Verifier and drift.Repairer where the
+// partner's WSDL has a read operation: set Config.Read to call it (with
+// [Connector.Call], which sends any operation through the connector).
+// [Connector.Verify] compares the XML of the record read with the XML of
+// the payload, element by element (numbers, dateTimes and booleans as
+// values; Config.OwnedFields skipped; elements the partner adds ignored).
+// [Connector.Repair] reads again right before the call and returns
+// drift.ErrConflict, calling nothing, when the record changed since
+// Verify (SOAP has no ETags; an edit in the moment between that read and
+// the call is not detected), and keeps the partner's values of the owned
+// fields. Without Config.Read, both return the permanent [ErrNoRead].
+//
 // # Errors
 //
 // A response whose Body holds a Fault is judged by its fault code,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/partner"
@@ -19,11 +20,13 @@ type Connector struct {
 	client  httpx.Client
 	header  http.Header
 	classes httpx.Classifier
+	owned   map[string]bool // Config.OwnedFields
 }
 
 // New validates cfg and returns a connector.
 func New(cfg Config) (*Connector, error) {
 	cfg.Header = cfg.Header.Clone()
+	cfg.OwnedFields = slices.Clone(cfg.OwnedFields)
 	if cfg.Security != nil {
 		sec := *cfg.Security
 		cfg.Security = &sec
@@ -32,6 +35,10 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	c := &Connector{cfg: cfg, header: httpx.MergeHeader(nil, cfg.Header), client: httpx.NewClient(cfg.Client, cfg.Concurrency, nil)}
+	c.owned = map[string]bool{}
+	for _, n := range cfg.OwnedFields {
+		c.owned[n] = true
+	}
 	c.classes = httpx.Classifier{Prefix: "soap", SecretHeaders: cfg.SecretHeaders}
 	if cfg.Security != nil && cfg.Security.Password != "" {
 		c.classes.Secrets = []string{cfg.Security.Password}
@@ -77,16 +84,24 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	if err != nil {
 		return synclayer.Permanent(err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(env))
-	if err != nil {
-		return synclayer.Permanent(errors.New("soap: build request: invalid URL"))
-	}
-	for k, v := range c.header {
-		req.Header[k] = v
-	}
 	action := c.cfg.Action
 	if rec.Delete {
 		action = c.cfg.DeleteAction
+	}
+	_, _, _, err = c.exchange(ctx, action, env)
+	return err
+}
+
+// exchange POSTs the envelope env with action and classifies the answer
+// as the package doc says. On success it returns the request, the
+// response (its body closed) and up to MaxResponseBytes of the body.
+func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*http.Request, *http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(env))
+	if err != nil {
+		return nil, nil, nil, synclayer.Permanent(errors.New("soap: build request: invalid URL"))
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	if c.cfg.Version == SOAP12 {
 		ct := "application/soap+xml; charset=utf-8"
@@ -101,10 +116,10 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return c.classes.Check(req, resp, err)
+		return nil, nil, nil, c.classes.Check(req, resp, err)
 	}
 	if resp.Request != nil && resp.Request.Method != req.Method {
-		return c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
+		return nil, nil, nil, c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
 	f := parseFault(body, resp.Header.Get("Content-Type"))
@@ -114,13 +129,16 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		if f.Retryable() {
 			kind = partner.ErrUnavailable
 		}
-		return httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
+		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
 	case rerr != nil:
 		// Cut short: the partner may or may not have applied the call.
-		return c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
+		return nil, nil, nil, c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
 	case f != nil && resp.StatusCode/100 == 2:
 		// A fault we cannot read in a success status: not a success.
-		return httpx.Wrap(c.classes.New(req, resp, body, partner.ErrRejected, f))
+		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrRejected, f))
 	}
-	return c.classes.Response(req, resp, body)
+	if err := c.classes.Response(req, resp, body); err != nil {
+		return nil, nil, nil, err
+	}
+	return req, resp, body, nil
 }

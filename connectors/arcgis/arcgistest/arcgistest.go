@@ -6,7 +6,9 @@
 // Serve it with httptest.NewServer and point arcgis.Config.LayerURL at any
 // path ending in FeatureServer/<n>; inject a [Fault] to make chosen requests
 // fail, stall or lose their answer, or wrap it in synclayertest.ChaosServer
-// for random faults. Errors come back as ArcGIS does: HTTP 200 with an
+// for random faults. [Layer.Add], [Layer.Edit], [Layer.SetGeometry] and
+// [Layer.Delete] change features by hand, as another editor would, for
+// tests of drift detection. Errors come back as ArcGIS does: HTTP 200 with an
 // {"error":{...}} body. Like a layer without a unique index on the key
 // field, it accepts two features with the same key, so a test can see a
 // connector that duplicates.
@@ -107,6 +109,58 @@ func (l *Layer) Add(attrs map[string]any) int64 {
 	return l.nextOID
 }
 
+// Edit sets attrs on every feature of key, as another editor would, and
+// reports how many it changed. A nil value stores a null; the object id
+// cannot be changed.
+func (l *Layer) Edit(key string, attrs map[string]any) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, f := range l.features {
+		if f.Attributes[l.keyField] != key {
+			continue
+		}
+		for k, v := range attrs {
+			if k != "OBJECTID" {
+				f.Attributes[k] = v
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// SetGeometry replaces the geometry of every feature of key with geometry
+// (JSON as the REST API writes it; nil removes it) and reports how many it
+// changed.
+func (l *Layer) SetGeometry(key string, geometry json.RawMessage) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, f := range l.features {
+		if f.Attributes[l.keyField] == key {
+			f.Geometry = slices.Clone(geometry)
+			n++
+		}
+	}
+	return n
+}
+
+// Delete removes every feature of key, as another editor would, and
+// reports how many it removed.
+func (l *Layer) Delete(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for id, f := range l.features {
+		if f.Attributes[l.keyField] == key {
+			delete(l.features, id)
+			n++
+		}
+	}
+	return n
+}
+
 // Requests returns how many query and applyEdits requests reached the
 // layer (past the token check).
 func (l *Layer) Requests() int {
@@ -131,6 +185,7 @@ func (l *Layer) Edits() int {
 
 func clone(f *Feature) Feature {
 	c := *f
+	c.Geometry = slices.Clone(f.Geometry)
 	c.Attributes = make(map[string]any, len(f.Attributes))
 	for k, v := range f.Attributes {
 		c.Attributes[k] = v
@@ -270,7 +325,11 @@ func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 				attrs[k] = v
 			}
 		}
-		out = append(out, map[string]any{"attributes": attrs})
+		feat := map[string]any{"attributes": attrs}
+		if g := l.features[id].Geometry; r.Form.Get("returnGeometry") != "false" && len(g) > 0 {
+			feat["geometry"] = g
+		}
+		out = append(out, feat)
 	}
 	reply(w, map[string]any{"objectIdFieldName": "OBJECTID", "features": out})
 }

@@ -1,0 +1,118 @@
+package rest_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/drift"
+)
+
+// BenchmarkVerify compares the connector's Verify (GET, decode, compare)
+// with a raw net/http client doing the same GETs (same URL and headers,
+// same pool size, body read), in the same run, at concurrency 1 and 64,
+// taking turns in rounds. It reports both throughputs and the ratio
+// verify/raw (the median of the rounds' ratios). The issue wants the
+// ratio at 0.5 or more for 10,000 keys:
+//
+//	go test -run '^$' -bench Verify -benchtime 10000x ./connectors/rest/
+func BenchmarkVerify(b *testing.B) {
+	for _, conc := range []int{1, 64} {
+		b.Run("c="+strconv.Itoa(conc), func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				key := strings.TrimPrefix(r.URL.Path, "/records/")
+				w.Header().Set("ETag", `"`+key+`"`)
+				io.WriteString(w, `{"key":"`+key+`","version":1,"note":"a note of the partner's own","updated":"2026-11-29T17:00:00Z"}`)
+			}))
+			defer srv.Close()
+
+			raw := rest.NewClient(conc)
+			defer raw.CloseIdleConnections()
+			rawGet := func(i int) error {
+				req, err := http.NewRequest(http.MethodGet, srv.URL+"/records/k"+strconv.Itoa(i), nil)
+				if err != nil {
+					return err
+				}
+				req.Header.Set("Accept", "application/json")
+				resp, err := raw.Do(req)
+				if err != nil {
+					return err
+				}
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return err
+			}
+			conn, err := rest.New(rest.Config{BaseURL: srv.URL, Concurrency: conc})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			verify := func(i int) error {
+				k := "k" + strconv.Itoa(i)
+				v, err := conn.Verify(b.Context(), synclayer.Record{Key: k, Version: 1, Payload: payload{Key: k, Version: 1}})
+				if err == nil && v.Kind != drift.InSync {
+					b.Fatalf("Verify of %s = %v %q", k, v.Kind, v.Fields)
+				}
+				return err
+			}
+
+			run := func(op func(int) error, base, ops int) time.Duration {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				var failed atomic.Value
+				start := time.Now()
+				for range conc {
+					wg.Go(func() {
+						for {
+							i := int(next.Add(1))
+							if i > ops {
+								return
+							}
+							if err := op(base + i); err != nil {
+								failed.Store(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				d := time.Since(start)
+				if err := failed.Load(); err != nil {
+					b.Fatal(err)
+				}
+				return d
+			}
+
+			const rounds = 10
+			var rawDur, verDur time.Duration
+			var ratios []float64
+			b.ResetTimer()
+			for r := range rounds {
+				ops := b.N / rounds
+				if r == rounds-1 {
+					ops = b.N - ops*(rounds-1)
+				}
+				base := r * (b.N / rounds)
+				rd := run(rawGet, base, ops)
+				vd := run(verify, base, ops)
+				rawDur, verDur = rawDur+rd, verDur+vd
+				if ops > 0 {
+					ratios = append(ratios, rd.Seconds()/vd.Seconds())
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(verDur.Nanoseconds())/float64(b.N), "ns/op")
+			b.ReportMetric(float64(b.N)/verDur.Seconds(), "verify/s")
+			b.ReportMetric(float64(b.N)/rawDur.Seconds(), "raw-get/s")
+			b.ReportMetric(median(ratios), "ratio")
+		})
+	}
+}

@@ -1,0 +1,446 @@
+package soap_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
+	"github.com/hmsplatform/synclayer/connectors/soap"
+	"github.com/hmsplatform/synclayer/drift"
+)
+
+// Asset is the record of the drift tests, the same in the upsert and in the
+// read response.
+type Asset struct {
+	Key     string   `xml:"Key"`
+	Title   string   `xml:"Title"`
+	Count   string   `xml:"Count"`
+	Due     string   `xml:"Due"`
+	Active  string   `xml:"Active,omitempty"`
+	Tags    []string `xml:"Tag"`
+	Note    string   `xml:"Note"`
+	Contact *Contact `xml:"Contact,omitempty"`
+}
+
+// Contact is a nested element of an Asset.
+type Contact struct {
+	Email string `xml:"Email"`
+	Phone string `xml:"Phone,omitempty"`
+	Kind  string `xml:"kind,attr,omitempty"`
+}
+
+// SaveAsset is the upsert payload.
+type SaveAsset struct {
+	XMLName xml.Name `xml:"urn:example:records SaveAsset"`
+	Asset
+}
+
+// GetAsset asks for one asset; GetAssetResponse answers, without an Asset
+// when there is none.
+type GetAsset struct {
+	XMLName xml.Name `xml:"urn:example:records GetAsset"`
+	Key     string   `xml:"Key"`
+}
+
+type GetAssetResponse struct {
+	XMLName xml.Name `xml:"urn:example:records GetAssetResponse"`
+	Asset   *Asset   `xml:"Asset"`
+}
+
+// assetService is a SOAP 1.1 service on an httptest server with the
+// operations SaveAsset, DeleteAsset and GetAsset. It stores each asset as
+// the XML of its SaveAsset content.
+type assetService struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	assets  map[string][]byte // key -> <Asset> XML as stored
+	actions []string
+}
+
+func newAssetService(t *testing.T) *assetService {
+	s := &assetService{assets: map[string][]byte{}}
+	s.srv = httptest.NewServer(s)
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *assetService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var env struct {
+		Body struct {
+			Save *SaveAsset `xml:"urn:example:records SaveAsset"`
+			Get  *GetAsset  `xml:"urn:example:records GetAsset"`
+			Del  *struct {
+				Key string `xml:"Key"`
+			} `xml:"urn:example:records DeleteAsset"`
+		} `xml:"Body"`
+	}
+	if err := xml.Unmarshal(raw, &env); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.actions = append(s.actions, strings.Trim(r.Header.Get("SOAPAction"), `"`))
+	var content any = struct {
+		XMLName xml.Name `xml:"urn:example:records Done"`
+	}{}
+	switch b := env.Body; {
+	case b.Save != nil:
+		a, _ := xml.Marshal(struct {
+			XMLName xml.Name `xml:"Asset"`
+			Asset
+		}{Asset: b.Save.Asset})
+		s.assets[b.Save.Key] = a
+	case b.Del != nil:
+		delete(s.assets, b.Del.Key)
+	case b.Get != nil:
+		resp := GetAssetResponse{}
+		if a, ok := s.assets[b.Get.Key]; ok {
+			resp.Asset = new(Asset)
+			if err := xml.Unmarshal(a, resp.Asset); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		content = resp
+	default:
+		http.Error(w, "unknown operation", http.StatusBadRequest)
+		return
+	}
+	body, _ := xml.Marshal(content)
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	io.WriteString(w, `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>`)
+	w.Write(body)
+	io.WriteString(w, `</s:Body></s:Envelope>`)
+}
+
+// edit stores an asset by hand, as the partner's own users would.
+func (s *assetService) edit(key, assetXML string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.assets[key] = []byte(assetXML)
+}
+
+func (s *assetService) remove(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.assets, key)
+}
+
+// held returns the stored asset of key, nil when there is none.
+func (s *assetService) held(t *testing.T, key string) *Asset {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.assets[key]
+	if !ok {
+		return nil
+	}
+	var a Asset
+	if err := xml.Unmarshal(b, &a); err != nil {
+		t.Fatal(err)
+	}
+	return &a
+}
+
+func (s *assetService) calls() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.actions)
+}
+
+// readAsset is the Config.Read of the tests: GetAsset through the
+// connector, the answer converted to the payload's type.
+func readAsset(ctx context.Context, c *soap.Connector, key string) (any, error) {
+	var resp GetAssetResponse
+	if err := c.Call(ctx, "urn:example:records/Get", GetAsset{Key: key}, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Asset == nil {
+		return nil, nil
+	}
+	return &SaveAsset{Asset: *resp.Asset}, nil
+}
+
+func newAssetConn(t *testing.T, s *assetService, owned ...string) *soap.Connector {
+	t.Helper()
+	c, err := soap.New(soap.Config{
+		URL: s.srv.URL, Action: "urn:example:records/Save", DeleteAction: "urn:example:records/Delete",
+		DeleteBody: func(key string, _ int64) any {
+			return struct {
+				XMLName xml.Name `xml:"urn:example:records DeleteAsset"`
+				Key     string   `xml:"Key"`
+			}{Key: key}
+		},
+		Read:        readAsset,
+		OwnedFields: owned,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func assetRecord(key string) synclayer.Record {
+	return synclayer.Record{Key: key, Version: 2, Payload: &SaveAsset{Asset: Asset{
+		Key: key, Title: "Pump 1", Count: "3", Due: "2026-11-29T18:00:00+01:00", Active: "true",
+		Tags: []string{"a", "b"}, Note: "ours", Contact: &Contact{Email: "ops@example.com", Kind: "work"},
+	}}}
+}
+
+func TestVerifyReportsKindAndFields(t *testing.T) {
+	cases := []struct {
+		name   string
+		del    bool
+		before func(*assetService)
+		want   drift.Kind
+		fields []string
+	}{
+		{name: "as pushed", want: drift.InSync},
+		{name: "stored the partner's way", before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Title> Pump 1 </Title><Count>3.0</Count><Due>2026-11-29T17:00:00Z</Due>
+				<Active>1</Active><Tag>a</Tag><Tag>b</Tag><Note>ours</Note><Contact kind="work"><Email>ops@example.com</Email></Contact>
+				<Modified>2026-11-29T17:00:01Z</Modified></Asset>`)
+		}, want: drift.InSync},
+		{name: "edited", before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Title>Pump one</Title><Count>4</Count><Due>2026-11-29T18:00:00Z</Due>
+				<Active>true</Active><Tag>b</Tag><Tag>a</Tag><Note>ours</Note><Contact kind="home"><Email>x@example.com</Email></Contact></Asset>`)
+		}, want: drift.Differs, fields: []string{"Contact.@kind", "Contact.Email", "Count", "Due", "Tag", "Title"}},
+		{name: "elements dropped", before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Count>3</Count><Due>2026-11-29T18:00:00+01:00</Due><Active>true</Active><Note>ours</Note></Asset>`)
+		}, want: drift.Differs, fields: []string{"Contact", "Tag", "Title"}},
+		{name: "deleted by hand", before: func(s *assetService) { s.remove("A-1") }, want: drift.Missing},
+		{name: "delete done", del: true, before: func(s *assetService) { s.remove("A-1") }, want: drift.InSync},
+		{name: "delete undone", del: true, want: drift.Unexpected},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newAssetService(t)
+			c := newAssetConn(t, s)
+			rec := assetRecord("A-1")
+			if err := c.Sync(t.Context(), rec); err != nil {
+				t.Fatal(err)
+			}
+			if tc.before != nil {
+				tc.before(s)
+			}
+			if tc.del {
+				rec = synclayer.Record{Key: "A-1", Version: 3, Delete: true}
+			}
+			v, err := c.Verify(t.Context(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Kind != tc.want || !slices.Equal(v.Fields, tc.fields) {
+				t.Fatalf("Verify = %v %q, want %v %q", v.Kind, v.Fields, tc.want, tc.fields)
+			}
+			if got := s.calls()[1:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
+				t.Errorf("Verify called %v, want only Get", got)
+			}
+		})
+	}
+}
+
+func TestRepairRestoresTheRecord(t *testing.T) {
+	cases := []struct {
+		name   string
+		del    bool
+		before func(*assetService)
+		want   drift.Kind
+	}{
+		{name: "edited", want: drift.Differs, before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Title>by hand</Title></Asset>`)
+		}},
+		{name: "deleted", want: drift.Missing, before: func(s *assetService) { s.remove("A-1") }},
+		{name: "added", del: true, want: drift.Unexpected},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newAssetService(t)
+			c := newAssetConn(t, s)
+			rec := assetRecord("A-1")
+			if err := c.Sync(t.Context(), rec); err != nil {
+				t.Fatal(err)
+			}
+			pushed := s.held(t, "A-1")
+			if tc.before != nil {
+				tc.before(s)
+			}
+			if tc.del {
+				rec = synclayer.Record{Key: "A-1", Version: 3, Delete: true}
+			}
+			v, err := c.Verify(t.Context(), rec)
+			if err != nil || v.Kind != tc.want {
+				t.Fatalf("Verify = %v, %v; want %v", v.Kind, err, tc.want)
+			}
+			if err := c.Repair(t.Context(), rec, v); err != nil {
+				t.Fatalf("Repair: %v", err)
+			}
+			held := s.held(t, "A-1")
+			if tc.del {
+				if held != nil {
+					t.Fatalf("after the repair of a delete the partner holds %+v", held)
+				}
+				return
+			}
+			if held == nil || held.Title != pushed.Title || !slices.Equal(held.Tags, pushed.Tags) || held.Contact == nil || *held.Contact != *pushed.Contact {
+				t.Fatalf("after the repair the partner holds %+v, want %+v", held, pushed)
+			}
+			if v, err := c.Verify(t.Context(), rec); err != nil || v.Kind != drift.InSync {
+				t.Fatalf("Verify after Repair = %v %q, %v; want in-sync", v.Kind, v.Fields, err)
+			}
+		})
+	}
+}
+
+func TestOwnedFieldsAreLeftToThePartner(t *testing.T) {
+	s := newAssetService(t)
+	c := newAssetConn(t, s, "Note", "Contact.Phone")
+	rec := assetRecord("A-1")
+	if err := c.Sync(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	s.edit("A-1", `<Asset><Key>A-1</Key><Title>Pump 1</Title><Count>3</Count><Due>2026-11-29T18:00:00+01:00</Due><Active>true</Active>
+		<Tag>a</Tag><Tag>b</Tag><Note>call first</Note><Contact kind="work"><Email>ops@example.com</Email><Phone>555-0100</Phone></Contact></Asset>`)
+	v, err := c.Verify(t.Context(), rec)
+	if err != nil || v.Kind != drift.InSync {
+		t.Fatalf("Verify after an owned-field edit = %v %q, %v; want in-sync", v.Kind, v.Fields, err)
+	}
+	s.edit("A-1", `<Asset><Key>A-1</Key><Title>renamed</Title><Count>3</Count><Due>2026-11-29T18:00:00+01:00</Due><Active>true</Active>
+		<Tag>a</Tag><Tag>b</Tag><Note>call first</Note><Contact kind="work"><Email>ops@example.com</Email><Phone>555-0100</Phone></Contact></Asset>`)
+	if v, err = c.Verify(t.Context(), rec); err != nil || v.Kind != drift.Differs || !slices.Equal(v.Fields, []string{"Title"}) {
+		t.Fatalf("Verify = %v %q, %v; want differs [Title]", v.Kind, v.Fields, err)
+	}
+	if err := c.Repair(t.Context(), rec, v); err != nil {
+		t.Fatal(err)
+	}
+	held := s.held(t, "A-1")
+	if held.Title != "Pump 1" || held.Note != "call first" || held.Contact == nil || held.Contact.Phone != "555-0100" || held.Contact.Email != "ops@example.com" {
+		t.Fatalf("after the repair the partner holds %+v %+v; want Title restored, the partner's Note and Phone kept", held, held.Contact)
+	}
+	if p := rec.Payload.(*SaveAsset); p.Note != "ours" || p.Contact.Phone != "" {
+		t.Errorf("Repair changed the caller's payload: %+v %+v", p, p.Contact)
+	}
+}
+
+func TestRepairDoesNotOverwriteALaterEdit(t *testing.T) {
+	s := newAssetService(t)
+	c := newAssetConn(t, s)
+	rec := assetRecord("A-1")
+	if err := c.Sync(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	s.edit("A-1", `<Asset><Key>A-1</Key><Title>first edit</Title></Asset>`)
+	v, err := c.Verify(t.Context(), rec)
+	if err != nil || v.Kind != drift.Differs {
+		t.Fatalf("Verify = %v, %v; want differs", v.Kind, err)
+	}
+	s.edit("A-1", `<Asset><Key>A-1</Key><Title>second edit</Title></Asset>`)
+	n := len(s.calls())
+	if err := c.Repair(t.Context(), rec, v); !errors.Is(err, drift.ErrConflict) {
+		t.Fatalf("Repair over a later edit = %v, want drift.ErrConflict", err)
+	}
+	if held := s.held(t, "A-1"); held.Title != "second edit" {
+		t.Fatalf("the partner holds %+v, want the second edit kept", held)
+	}
+	if got := s.calls()[n:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
+		t.Errorf("Repair called %v, want only the re-read", got)
+	}
+}
+
+func TestVerifyWithoutReadOperation(t *testing.T) {
+	s := newAssetService(t)
+	c, err := soap.New(soap.Config{URL: s.srv.URL, Action: "urn:example:records/Save"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rec := assetRecord("A-1")
+	if _, err := c.Verify(t.Context(), rec); !errors.Is(err, soap.ErrNoRead) || !errors.Is(err, errors.ErrUnsupported) || !synclayer.IsPermanent(err) {
+		t.Errorf("Verify without Read = %v, want permanent ErrNoRead", err)
+	}
+	if err := c.Repair(t.Context(), rec, drift.Verdict{Kind: drift.Missing}); !errors.Is(err, soap.ErrNoRead) {
+		t.Errorf("Repair without Read = %v, want ErrNoRead", err)
+	}
+	if n := len(s.calls()); n != 0 {
+		t.Errorf("the service got %d calls, want none", n)
+	}
+}
+
+func TestCallClassifiesAsSync(t *testing.T) {
+	answers := []struct {
+		status int
+		body   string
+		kind   error
+		perm   bool
+	}{
+		{500, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>busy</faultstring></s:Fault></s:Body></s:Envelope>`, partner.ErrUnavailable, false},
+		{500, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>no such op</faultstring></s:Fault></s:Body></s:Envelope>`, partner.ErrRejected, true},
+		{200, `<html>not soap</html>`, partner.ErrRejected, true},
+		{200, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body></s:Body></s:Envelope>`, partner.ErrRejected, true},
+		{503, ``, partner.ErrUnavailable, false},
+	}
+	for _, a := range answers {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(a.status)
+			io.WriteString(w, a.body)
+		}))
+		c, err := soap.New(soap.Config{URL: srv.URL, Read: readAsset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Verify(t.Context(), assetRecord("A-1"))
+		if !errors.Is(err, a.kind) || synclayer.IsPermanent(err) != a.perm {
+			t.Errorf("answer %d %q: Verify = %v, want %v (permanent %v)", a.status, a.body, err, a.kind, a.perm)
+		}
+		c.Close()
+		srv.Close()
+	}
+}
+
+func TestRepairNeedsThePayloadTypeForOwnedFields(t *testing.T) {
+	s := newAssetService(t)
+	c, err := soap.New(soap.Config{
+		URL: s.srv.URL, Action: "urn:example:records/Save", OwnedFields: []string{"Note"},
+		Read: func(ctx context.Context, c *soap.Connector, key string) (any, error) {
+			var resp GetAssetResponse
+			err := c.Call(ctx, "urn:example:records/Get", GetAsset{Key: key}, &resp)
+			return resp.Asset, err // an *Asset, not the payload's *SaveAsset
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rec := assetRecord("A-1")
+	if err := c.Sync(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	s.edit("A-1", `<Asset><Key>A-1</Key><Title>by hand</Title><Note>theirs</Note></Asset>`)
+	v, err := c.Verify(t.Context(), rec)
+	if err != nil || v.Kind != drift.Differs {
+		t.Fatalf("Verify = %v %q, %v; want differs", v.Kind, v.Fields, err)
+	}
+	n := len(s.calls())
+	if err := c.Repair(t.Context(), rec, v); !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
+		t.Fatalf("Repair = %v, want a permanent ErrPayload", err)
+	}
+	if got := s.calls()[n:]; len(got) != 1 {
+		t.Errorf("Repair called %v, want only the re-read", got)
+	}
+	if held := s.held(t, "A-1"); held.Note != "theirs" || held.Title != "by hand" {
+		t.Errorf("the partner holds %+v, want it untouched", held)
+	}
+}
