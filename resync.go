@@ -46,9 +46,9 @@ type ResyncProgress struct {
 	Started    time.Time `json:"started"`
 	Total      int       `json:"total,omitempty"` // ResyncOptions.Total
 	Events     int       `json:"events"`          // taken from the source so far
-	Pushed  int       `json:"pushed"`
-	Skipped int       `json:"skipped"`
-	Failed  int       `json:"failed"`
+	Pushed     int       `json:"pushed"`
+	Skipped    int       `json:"skipped"`
+	Failed     int       `json:"failed"`
 	// Done is set in the last report; Err then holds why the resync
 	// stopped early ("" when it read the whole source).
 	Done bool   `json:"done"`
