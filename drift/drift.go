@@ -55,7 +55,10 @@ type Verdict struct {
 // connector's configuration names as owned by the partner are never
 // compared. A record with rec.Delete set is in sync when the partner has
 // none. Verify makes read requests only, classifies its errors as Sync
-// does, and returns promptly when ctx is done.
+// does, and returns promptly when ctx is done. A connector that cannot
+// read its partner as configured (a SOAP partner without a read
+// operation) returns an error wrapping [errors.ErrUnsupported], and the
+// [Reconciler] passes its records by.
 type Verifier interface {
 	Verify(ctx context.Context, rec synclayer.Record) (Verdict, error)
 }

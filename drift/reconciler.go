@@ -220,8 +220,11 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 	if err := r.limit.Wait(ctx); err != nil {
 		return err
 	}
-	s.Checked++
 	verdict, err := v.Verify(ctx, rec)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil // the connector cannot read its partner as configured
+	}
+	s.Checked++
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
