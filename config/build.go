@@ -157,6 +157,20 @@ func (b *builder) value(v Value) (string, error) {
 	return s, nil
 }
 
+// address resolves an address setting of a section, such as a Kafka
+// broker: the text written in the file, or its reference's value, which
+// is not kept as a secret's (see [Binding.URL]).
+func (b *builder) address(v Value) (string, error) {
+	if !v.secret.Set() {
+		return v.lit, nil
+	}
+	s, err := b.sec.lookup(b.cfg.file, v.secret, "reference")
+	if err != nil {
+		return "", Errors{err}
+	}
+	return s, nil
+}
+
 // closeWith registers a release, run by Close in reverse order.
 func (b *builder) closeWith(f func(context.Context) error) { b.svc.closers = append(b.svc.closers, f) }
 

@@ -100,7 +100,14 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		if prefix == "" {
 			prefix = "synclayer"
 		}
-		kb, err := kafka.NewBus(c.Brokers, prefix, opts...)
+		brokers := make([]string, len(c.Brokers))
+		for i, v := range c.Brokers {
+			var err error
+			if brokers[i], err = b.address(v); err != nil {
+				return nil, err
+			}
+		}
+		kb, err := kafka.NewBus(brokers, prefix, opts...)
 		if err != nil {
 			return nil, b.fail("bus", "%v", err)
 		}

@@ -97,7 +97,7 @@ func (d *decoder) decode(n *node, path string, v reflect.Value) {
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a text"); ok {
 			if looksLikeReference(s) {
-				d.errorAt(n.at, path, "a secret reference is not allowed here; only secret settings take ${env:...} or ${file:...}")
+				d.errorAt(n.at, path, "a reference is not allowed here; only secret, value-or-secret and address settings take ${env:...} or ${file:...}")
 				return
 			}
 			v.SetString(s)

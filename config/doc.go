@@ -38,11 +38,18 @@
 // built-in ones, one per package in connectors/; [WithKind] adds a
 // program's own.
 //
-// # Secrets
+// # Secrets and addresses
 //
 // A credential is never written in the file: a secret setting takes only
 // a reference, ${env:NAME} or ${file:PATH}, which [Build] resolves. No
-// error, log line, preview or monitor page shows a resolved value.
+// error, log line, preview or monitor page shows a resolved secret.
+//
+// An address setting (a partner's URL, a Kafka broker) takes the address
+// or a reference of the same forms, resolved by [Build] too and checked
+// there as a URL written in the file is checked by [Load]. An address is
+// not a secret: it is not kept among [Service.Secrets]. An unresolved
+// reference of either kind is an error naming the file, its place, the
+// setting and the partner.
 //
 // # Building
 //

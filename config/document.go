@@ -30,7 +30,7 @@ func (c *Config) File() string { return c.file }
 type BusSection struct {
 	Kind            string        `yaml:"kind"`
 	URL             Value         `yaml:"url"`
-	Brokers         []string      `yaml:"brokers"`
+	Brokers         []Value       `yaml:"brokers"`
 	Stream          string        `yaml:"stream"`
 	Prefix          string        `yaml:"prefix"`
 	Exchange        string        `yaml:"exchange"`

@@ -58,7 +58,9 @@ type Field struct {
 // Settings returns a pointer to a new settings struct whose fields carry
 // yaml tags (",required" for required ones); it is decoded strictly from
 // the partner's settings mapping. Fields of type [Secret] take only
-// secret references; fields of type [Value] take either. Check, if set,
+// secret references; fields of type [Value] take either a text or a
+// reference, resolved with [Binding.Value] for a setting that may hold a
+// credential and with [Binding.URL] for an address. Check, if set,
 // validates decoded settings and names the offending field. New builds
 // the connector; it resolves secrets with the [Binding]. Payload turns an evaluated
 // record into the connector's Payload.
@@ -94,6 +96,24 @@ func (k *Kind) field(name string) (Field, bool) {
 // connectors/: arcgis, caldav, googlecalendar, rest, soap and webhook.
 func Kinds() []*Kind {
 	return []*Kind{arcgisKind(), caldavKind(), googleCalendarKind(), restKind(), soapKind(), webhookKind()}
+}
+
+// checkAddress reports a problem with an address setting written in the
+// file, or "". A reference is checked once resolved, by [Binding.URL].
+func checkAddress(v Value) string {
+	if v.IsSecret() {
+		return ""
+	}
+	return checkURL(v.lit)
+}
+
+// checkResolvedURL is checkURL for a value resolved from a reference: its
+// text never shows in the problem.
+func checkResolvedURL(s string) string {
+	if _, err := url.Parse(s); err != nil {
+		return "not a URL"
+	}
+	return checkURL(s)
 }
 
 // checkURL reports a problem with an http(s) URL setting, or "".

@@ -10,7 +10,7 @@ import (
 
 // ArcGISSettings are the settings of kind arcgis.
 type ArcGISSettings struct {
-	LayerURL      string `yaml:"layerUrl,required"`
+	LayerURL      Value  `yaml:"layerUrl,required"`
 	KeyField      string `yaml:"keyField,required"`
 	VersionField  string `yaml:"versionField"`
 	ObjectIDField string `yaml:"objectIdField"`
@@ -29,18 +29,22 @@ func arcgisKind() *Kind {
 			{Name: "wkid", Type: Int, Doc: "the point's spatial reference (default 4326)"},
 		},
 		Check: func(s any) []FieldError {
-			if msg := checkURL(s.(*ArcGISSettings).LayerURL); msg != "" {
+			if msg := checkAddress(s.(*ArcGISSettings).LayerURL); msg != "" {
 				return []FieldError{{"layerUrl", msg}}
 			}
 			return nil
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*ArcGISSettings)
+			layer, err := b.URL(cfg.LayerURL)
+			if err != nil {
+				return nil, err
+			}
 			token, err := b.Secret(cfg.Token)
 			if err != nil {
 				return nil, err
 			}
-			return arcgis.New(arcgis.Config{LayerURL: cfg.LayerURL, KeyField: cfg.KeyField, VersionField: cfg.VersionField,
+			return arcgis.New(arcgis.Config{LayerURL: layer, KeyField: cfg.KeyField, VersionField: cfg.VersionField,
 				ObjectIDField: cfg.ObjectIDField, Token: token})
 		},
 		Payload: func(r RecordValue) (any, error) {

@@ -10,7 +10,7 @@ import (
 
 // CalDAVSettings are the settings of kind caldav.
 type CalDAVSettings struct {
-	CollectionURL string `yaml:"collectionUrl,required"`
+	CollectionURL Value  `yaml:"collectionUrl,required"`
 	Username      Value  `yaml:"username"`
 	Password      Secret `yaml:"password"`
 	Token         Secret `yaml:"token"`
@@ -28,7 +28,7 @@ func caldavKind() *Kind {
 		Check: func(s any) []FieldError {
 			cfg := s.(*CalDAVSettings)
 			var errs []FieldError
-			if msg := checkURL(cfg.CollectionURL); msg != "" {
+			if msg := checkAddress(cfg.CollectionURL); msg != "" {
 				errs = append(errs, FieldError{"collectionUrl", msg})
 			}
 			if cfg.Password.Set() != cfg.Username.Set() {
@@ -44,6 +44,10 @@ func caldavKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*CalDAVSettings)
+			collection, err := b.URL(cfg.CollectionURL)
+			if err != nil {
+				return nil, err
+			}
 			user, err := b.Value(cfg.Username)
 			if err != nil {
 				return nil, err
@@ -60,7 +64,7 @@ func caldavKind() *Kind {
 			if user != "" || token != "" {
 				client = &http.Client{Transport: &authTransport{user: user, pass: pass, token: token, next: http.DefaultTransport}}
 			}
-			return caldav.New(caldav.Config{CollectionURL: cfg.CollectionURL, HTTPClient: client,
+			return caldav.New(caldav.Config{CollectionURL: collection, HTTPClient: client,
 				Namespace: cfg.Namespace, ProdID: cfg.ProdID, MaxConflicts: cfg.MaxConflicts})
 		},
 		Payload: func(r RecordValue) (any, error) {

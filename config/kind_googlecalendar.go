@@ -15,7 +15,7 @@ import (
 type GoogleCalendarSettings struct {
 	CalendarID   string `yaml:"calendarId,required"`
 	Credentials  Secret `yaml:"credentials"`
-	Endpoint     string `yaml:"endpoint"`
+	Endpoint     Value  `yaml:"endpoint"`
 	Namespace    string `yaml:"namespace"`
 	SendUpdates  string `yaml:"sendUpdates"`
 	MaxConflicts int    `yaml:"maxConflicts"`
@@ -31,8 +31,8 @@ func googleCalendarKind() *Kind {
 		Check: func(s any) []FieldError {
 			cfg := s.(*GoogleCalendarSettings)
 			var errs []FieldError
-			if cfg.Endpoint != "" {
-				if msg := checkURL(cfg.Endpoint); msg != "" {
+			if cfg.Endpoint.Set() {
+				if msg := checkAddress(cfg.Endpoint); msg != "" {
 					errs = append(errs, FieldError{"endpoint", msg})
 				}
 			}
@@ -48,9 +48,13 @@ func googleCalendarKind() *Kind {
 		},
 		New: func(ctx context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*GoogleCalendarSettings)
+			endpoint, err := b.URL(cfg.Endpoint)
+			if err != nil {
+				return nil, err
+			}
 			var opts []option.ClientOption
-			if cfg.Endpoint != "" {
-				opts = append(opts, option.WithEndpoint(cfg.Endpoint))
+			if endpoint != "" {
+				opts = append(opts, option.WithEndpoint(endpoint))
 			}
 			creds, err := b.Secret(cfg.Credentials)
 			switch {
@@ -58,7 +62,7 @@ func googleCalendarKind() *Kind {
 				return nil, err
 			case creds != "":
 				opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(creds)))
-			case cfg.Endpoint != "":
+			case endpoint != "":
 				opts = append(opts, option.WithoutAuthentication())
 			}
 			svc, err := calendar.NewService(ctx, opts...)

@@ -11,7 +11,7 @@ import (
 
 // RestSettings are the settings of kind rest.
 type RestSettings struct {
-	BaseURL         string           `yaml:"baseUrl,required"`
+	BaseURL         Value            `yaml:"baseUrl,required"`
 	Path            string           `yaml:"path"`
 	Method          string           `yaml:"method"`
 	Headers         map[string]Value `yaml:"headers"`
@@ -27,7 +27,7 @@ func restKind() *Kind {
 		Check: func(s any) []FieldError {
 			cfg := s.(*RestSettings)
 			var errs []FieldError
-			if msg := checkURL(cfg.BaseURL); msg != "" {
+			if msg := checkAddress(cfg.BaseURL); msg != "" {
 				errs = append(errs, FieldError{"baseUrl", msg})
 			}
 			if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.Count(cfg.Path, "{key}") != 1) {
@@ -42,11 +42,15 @@ func restKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*RestSettings)
+			base, err := b.URL(cfg.BaseURL)
+			if err != nil {
+				return nil, err
+			}
 			h, secret, err := resolveHeaders(b, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}
-			return rest.New(rest.Config{BaseURL: cfg.BaseURL, Name: b.Name, Path: cfg.Path, Method: cfg.Method,
+			return rest.New(rest.Config{BaseURL: base, Name: b.Name, Path: cfg.Path, Method: cfg.Method,
 				Header: h, SecretHeaders: secret, Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
 		},
 		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },

@@ -14,7 +14,7 @@ import (
 
 // SOAPSettings are the settings of kind soap.
 type SOAPSettings struct {
-	URL            string           `yaml:"url,required"`
+	URL            Value            `yaml:"url,required"`
 	Version        string           `yaml:"version"`
 	Action         string           `yaml:"action"`
 	DeleteAction   string           `yaml:"deleteAction"`
@@ -39,7 +39,7 @@ func soapKind() *Kind {
 		Check: func(s any) []FieldError {
 			cfg := s.(*SOAPSettings)
 			var errs []FieldError
-			if msg := checkURL(cfg.URL); msg != "" {
+			if msg := checkAddress(cfg.URL); msg != "" {
 				errs = append(errs, FieldError{"url", msg})
 			}
 			switch cfg.Version {
@@ -57,11 +57,15 @@ func soapKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*SOAPSettings)
+			u, err := b.URL(cfg.URL)
+			if err != nil {
+				return nil, err
+			}
 			h, secret, err := resolveHeaders(b, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}
-			c := soap.Config{URL: cfg.URL, Version: soap.SOAP11, Action: cfg.Action, DeleteAction: cfg.DeleteAction,
+			c := soap.Config{URL: u, Version: soap.SOAP11, Action: cfg.Action, DeleteAction: cfg.DeleteAction,
 				Header: h, SecretHeaders: secret, Concurrency: b.Concurrency}
 			if cfg.Version == "1.2" {
 				c.Version = soap.SOAP12

@@ -9,7 +9,7 @@ import (
 
 // WebhookSettings are the settings of kind webhook.
 type WebhookSettings struct {
-	URL             string           `yaml:"url,required"`
+	URL             Value            `yaml:"url,required"`
 	Secrets         []Secret         `yaml:"secrets,required"`
 	Headers         map[string]Value `yaml:"headers"`
 	MaxPayloadBytes int              `yaml:"maxPayloadBytes"`
@@ -24,7 +24,7 @@ func webhookKind() *Kind {
 		Check: func(s any) []FieldError {
 			cfg := s.(*WebhookSettings)
 			var errs []FieldError
-			if msg := checkURL(cfg.URL); msg != "" {
+			if msg := checkAddress(cfg.URL); msg != "" {
 				errs = append(errs, FieldError{"url", msg})
 			}
 			if len(cfg.Secrets) == 0 {
@@ -34,6 +34,10 @@ func webhookKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*WebhookSettings)
+			u, err := b.URL(cfg.URL)
+			if err != nil {
+				return nil, err
+			}
 			h, _, err := resolveHeaders(b, cfg.Headers)
 			if err != nil {
 				return nil, err
@@ -44,7 +48,7 @@ func webhookKind() *Kind {
 					return nil, err
 				}
 			}
-			return webhook.New(webhook.Config{URL: cfg.URL, Secrets: keys, Name: b.Name, Header: h,
+			return webhook.New(webhook.Config{URL: u, Secrets: keys, Name: b.Name, Header: h,
 				Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
 		},
 		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },

@@ -78,6 +78,23 @@ partners:
     routes:
       A: {key: data.id, record: {attributes: data}}
 `, "partners[0].settings.layerUrl", "must not carry credentials"},
+		{"reference inside a URL", `
+partners:
+  - name: records
+    kind: rest
+    settings:
+      baseUrl: @"http://${env:RECORDS_HOST}:8080"
+    routes:
+      A: {key: data.id, record: data}
+`, "partners[0].settings.baseUrl", "a reference cannot be part of a text"},
+		{"malformed address reference", `
+partners:
+  - name: cal
+    kind: googlecalendar
+    settings: {calendarId: ops, endpoint: @"${env:CAL-URL}"}
+    routes:
+      A: {key: data.id, record: {summary: data.s, start: event.time}}
+`, "partners[0].settings.endpoint", "is not an environment variable name"},
 		{"expression does not compile", `
 partners:
   - name: records
@@ -203,7 +220,7 @@ partners:
     settings: {layerUrl: "https://gis.example/0", keyField: K, token: @"${vault:x}"}
     routes:
       A: {key: data.id, record: {attributes: data}}
-`, "partners[0].settings.token", "malformed secret reference"},
+`, "partners[0].settings.token", "malformed reference"},
 		{"reference where no secret goes", `
 partners:
   - name: gis
@@ -211,7 +228,7 @@ partners:
     settings: {layerUrl: "https://gis.example/0", keyField: @"${env:KEY}"}
     routes:
       A: {key: data.id, record: {attributes: data}}
-`, "partners[0].settings.keyField", "a secret reference is not allowed here"},
+`, "partners[0].settings.keyField", "a reference is not allowed here"},
 		{"unknown bus kind", `
 bus:
   kind: @carrier-pigeon

@@ -57,7 +57,7 @@ func (s *Secret) parse(d *decoder, n *node, path, text string) bool {
 	m := referenceRE.FindStringSubmatch(text)
 	if m == nil {
 		if looksLikeReference(text) {
-			d.errorAt(n.at, path, "malformed secret reference: want ${env:NAME} or ${file:PATH}")
+			d.errorAt(n.at, path, "malformed reference: want ${env:NAME} or ${file:PATH} as the whole value; a reference cannot be part of a text")
 			*s = Secret{ref: "invalid"} // reported; keeps Set true so no "missing" error follows
 			return true
 		}
@@ -70,9 +70,11 @@ func (s *Secret) parse(d *decoder, n *node, path, text string) bool {
 	return true
 }
 
-// Value is a setting that is either written in the file or, when it may
-// hold a credential (a DSN with a password, a header), a secret reference
-// like [Secret].
+// Value is a setting that is either written in the file or a reference
+// like [Secret]'s. It serves two kinds of setting: one that may hold a
+// credential (a DSN with a password, a header), resolved as a secret with
+// [Binding.Value]; and an address (a partner's URL), resolved with
+// [Binding.URL], whose value is not a secret.
 type Value struct {
 	lit    string
 	secret Secret
@@ -114,7 +116,19 @@ type secrets struct {
 // maxSecretBytes bounds a secret read from a file.
 const maxSecretBytes = 64 << 10
 
+// resolve resolves a secret and keeps its value among the secrets.
 func (r *secrets) resolve(file string, s Secret) (string, *Error) {
+	v, err := r.lookup(file, s, "secret")
+	if err != nil {
+		return "", err
+	}
+	r.values = append(r.values, v)
+	return v, nil
+}
+
+// lookup resolves a reference without keeping its value. what names the
+// reference in an error: "secret", or "reference" for an address.
+func (r *secrets) lookup(file string, s Secret, what string) (string, *Error) {
 	fail := func(format string, args ...any) (string, *Error) {
 		return "", &Error{File: file, Line: s.at.line, Column: s.at.col, Path: s.path, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -123,7 +137,7 @@ func (r *secrets) resolve(file string, s Secret) (string, *Error) {
 	case "env":
 		val, ok := r.getenv(s.name)
 		if !ok || val == "" {
-			return fail("secret %s is not resolved: the environment variable is not set", s.ref)
+			return fail("%s %s is not resolved: the environment variable is not set", what, s.ref)
 		}
 		v = val
 	case "file":
@@ -133,19 +147,18 @@ func (r *secrets) resolve(file string, s Secret) (string, *Error) {
 		}
 		b, err := r.read(p)
 		if err != nil {
-			return fail("secret %s is not resolved: the file cannot be read", s.ref)
+			return fail("%s %s is not resolved: the file cannot be read", what, s.ref)
 		}
 		if len(b) > maxSecretBytes {
-			return fail("secret %s is not resolved: the file is larger than %d bytes", s.ref, maxSecretBytes)
+			return fail("%s %s is not resolved: the file is larger than %d bytes", what, s.ref, maxSecretBytes)
 		}
 		v = strings.TrimRight(string(b), "\r\n")
 		if v == "" {
-			return fail("secret %s is not resolved: the file is empty", s.ref)
+			return fail("%s %s is not resolved: the file is empty", what, s.ref)
 		}
 	default:
-		return fail("secret reference is malformed")
+		return fail("%s reference is malformed", what)
 	}
-	r.values = append(r.values, v)
 	return v, nil
 }
 
@@ -170,7 +183,7 @@ func (b *Binding) Secret(s Secret) (string, error) {
 	}
 	v, err := b.secrets.resolve(b.file, s)
 	if err != nil {
-		return "", err
+		return "", b.named(err)
 	}
 	return v, nil
 }
@@ -181,6 +194,38 @@ func (b *Binding) Value(v Value) (string, error) {
 		return b.Secret(v.secret)
 	}
 	return v.lit, nil
+}
+
+// URL resolves an address setting, such as a partner's base URL: the
+// URL written in the file, or the value of its ${env:NAME} or
+// ${file:PATH} reference, which must then be an absolute http or https
+// URL without credentials (a URL written in the file is checked by
+// Load). An unset variable, an unreadable file or a value that is no such
+// URL is an [*Error] naming the file, the place of the reference, the
+// setting and the partner; it never shows the value. An address is not a
+// secret: its value is not kept among [Service.Secrets], and connectors
+// show it in their errors as they show a URL written in the file.
+// Credentials go in secret settings. An unset setting gives "".
+func (b *Binding) URL(v Value) (string, error) {
+	if !v.secret.Set() {
+		return v.lit, nil
+	}
+	s := v.secret
+	u, err := b.secrets.lookup(b.file, s, "reference")
+	if err != nil {
+		return "", b.named(err)
+	}
+	if msg := checkResolvedURL(u); msg != "" {
+		return "", b.named(&Error{File: b.file, Line: s.at.line, Column: s.at.col, Path: s.path,
+			Msg: fmt.Sprintf("reference %s does not give a usable URL: %s", s.ref, msg)})
+	}
+	return u, nil
+}
+
+// named puts the partner's name in an error about one of its settings.
+func (b *Binding) named(e *Error) *Error {
+	e.Msg = fmt.Sprintf("partner %q: %s", b.Name, e.Msg)
+	return e
 }
 
 // redactText replaces a secret, and the password of a URL-shaped secret,

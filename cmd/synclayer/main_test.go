@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -12,8 +13,13 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 // The check of the central use case's configuration prints the three
-// records, exactly as the golden file holds them.
+// records, exactly as the golden file holds them. It resolves no
+// reference: the partner addresses and the GIS token are unset here, as
+// they are in CI.
 func TestCheckGolden(t *testing.T) {
+	for _, name := range []string{"CALENDAR_ENDPOINT", "GIS_LAYER_URL", "RECORDS_URL", "GIS_TOKEN"} {
+		t.Setenv(name, "") // empty is unset for a reference
+	}
 	t.Chdir("../..")
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"check", "-config", "examples/workflowsync/sync.yaml",
@@ -62,5 +68,37 @@ func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"version"}, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "synclayer ") {
 		t.Errorf("exit %d, output %q", code, out.String())
+	}
+}
+
+// run resolves the partner addresses of the central use case's
+// configuration from the environment: with one unset it exits 1 naming
+// the file, the place, the setting and the partner; with all set it
+// builds, and exits 0 once stopped.
+func TestRunResolvesAddressesFromTheEnvironment(t *testing.T) {
+	t.Chdir("../..")
+	t.Setenv("CALENDAR_ENDPOINT", "http://127.0.0.1:1/")
+	t.Setenv("GIS_LAYER_URL", "http://127.0.0.1:1/arcgis/rest/services/Workflows/FeatureServer/0")
+	t.Setenv("GIS_TOKEN", "demo-token")
+	t.Setenv("RECORDS_URL", "")
+	args := []string{"run", "-config", "examples/workflowsync/sync.yaml"}
+	var errb bytes.Buffer
+	if code := run(t.Context(), args, io.Discard, &errb); code != 1 {
+		t.Fatalf("exit %d with RECORDS_URL unset, want 1:\n%s", code, errb.String())
+	}
+	want := `config: examples/workflowsync/sync.yaml:58:16: partners[2].settings.baseUrl: partner \"records\": reference ${env:RECORDS_URL} is not resolved: the environment variable is not set`
+	if !strings.Contains(errb.String(), want) {
+		t.Errorf("log does not say %s:\n%s", want, errb.String())
+	}
+
+	t.Setenv("RECORDS_URL", "http://127.0.0.1:1")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // stop at once: only the build is under test
+	errb.Reset()
+	if code := run(ctx, args, io.Discard, &errb); code != 0 {
+		t.Fatalf("exit %d with every address set, want 0:\n%s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), `"msg":"running"`) {
+		t.Errorf("the service did not run:\n%s", errb.String())
 	}
 }

@@ -2,30 +2,88 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// The account shows every step and the partners' final records.
+// account runs the example from the module root and returns what it
+// printed.
+func account(t *testing.T) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(t.Context(), file, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+// The account shows every step: the first push announced, the redelivery
+// all duplicates, the newer version in each partner's one record, and the
+// records API retried through its 503s.
 func TestAccount(t *testing.T) {
 	t.Chdir("../..")
-	var out bytes.Buffer
-	if err := run(context.Background(), file, &out); err != nil {
-		t.Fatal(err)
-	}
+	got := account(t)
 	for _, want := range []string{
-		"   records   duplicate key WF-123, 0 attempt(s)",
-		"   records   synced    key WF-123, 3 attempt(s)",
-		`  calendar  WF-123 "New Workflow: AutoApproveLowRisk" 2024-09-01..2024-09-02 "ID: WF-123"`,
-		"  gis       OBJECTID 1 WF-123 AutoApproveLowRisk starts 2024-09-01",
-		`  records   /records/WF-123 {"workflowId":"WF-123","name":"AutoApproveLowRisk","startDate":"2024-09-01"}`,
+		"   calendar  WF-123  synced    attempts=1",
+		`   announced SyncCompleted (id SyncCompleted:evt-1) with data:`,
+		`{"eventId":"evt-1","eventType":"WorkflowDeployed","results":[{"connector":"calendar","key":"WF-123","status":"synced","attempts":1,"durationMs":0}`,
+		"   records   WF-123  duplicate attempts=0",
+		"  calendar  1 event(s)",
+		`WF-123 "New Workflow: AutoApproveLowRisk" 2024-08-01..2024-08-02 (confirmed)`,
+		"  gis       1 feature(s)",
+		"OBJECTID 1 WF-123 AutoApproveLowRisk starts 2024-08-01",
+		"  records   1 record(s), 2 write(s) so far",
+		"   records   WF-123  synced    attempts=3",
+		"  records   1 record(s), 3 write(s) so far",
+		`            /records/WF-123 {"workflowId":"WF-123","name":"AutoApproveLowRisk","startDate":"2024-09-01"}`,
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("account lacks %q:\n%s", want, out.String())
+		if !strings.Contains(got, want) {
+			t.Errorf("account lacks %q", want)
 		}
 	}
-	if strings.Count(out.String(), " duplicate ") != 3 {
-		t.Errorf("want three duplicates on redelivery:\n%s", out.String())
+	if n := strings.Count(got, " duplicate "); n != 3 {
+		t.Errorf("%d duplicates on redelivery, want 3", n)
 	}
+	if n := strings.Count(got, "announced"); n != 3 {
+		t.Errorf("%d announcements printed, want 3 (none for the redelivery)", n)
+	}
+	if t.Failed() {
+		t.Logf("account:\n%s", got)
+	}
+}
+
+// The configuration prints, line for line, the account that
+// examples/workflowsync prints with its partners and mappings written in
+// Go.
+func TestAccountMatchesWorkflowSync(t *testing.T) {
+	t.Chdir("../..")
+	bin := filepath.Join(t.TempDir(), "workflowsync")
+	if out, err := exec.Command("go", "build", "-o", bin, "./examples/workflowsync").CombinedOutput(); err != nil {
+		t.Fatalf("build examples/workflowsync: %v\n%s", err, out)
+	}
+	want, err := exec.CommandContext(t.Context(), bin).Output()
+	if err != nil {
+		t.Fatalf("examples/workflowsync: %v", err)
+	}
+	got := account(t)
+	if got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gl), len(wl)) {
+			g, w := line(gl, i), line(wl, i)
+			if g != w {
+				t.Errorf("line %d differs:\nconfigsync:   %q\nworkflowsync: %q", i+1, g, w)
+				break
+			}
+		}
+		t.Logf("configsync:\n%s\nworkflowsync:\n%s", got, want)
+	}
+}
+
+func line(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "<end>"
 }
