@@ -546,6 +546,23 @@ func TestSoak(t *testing.T) {
 		}
 	}
 
+	// 4. The freshness ledger matches what every partner holds, key by key:
+	// the version each holds, nothing wanted, and a summary that agrees.
+	for _, name := range conns {
+		got := partners[name]()
+		for k, vs := range got {
+			h, ok, err := d.Holding(ctx, name, k)
+			if err != nil || !ok || len(vs) != 1 || h.Version != vs[0] || h.Behind() || h.Hash == "" || version[h.EventID].version != h.Version {
+				t.Errorf("%s: ledger for %q is %+v (%v, %v); the partner holds %v", name, k, h, ok, err, vs)
+				break
+			}
+		}
+		sum, err := d.Ledger().Summary(ctx, name)
+		if err != nil || sum.Keys != len(got) || sum.Behind != 0 {
+			t.Errorf("%s: ledger summary %+v, %v; the partner holds %d keys, none behind", name, sum, err, len(got))
+		}
+	}
+
 	faults := restCS.Counts().Add(arcCS.Counts()).Add(calCT.Counts())
 	summary := fmt.Sprintf("soak: events=%d (%d re-sent versions, +%d redelivered) keys=%d connectors=%d attempts=%d retries=%d duplicates-suppressed=%d stale-skipped=%d elapsed=%v race=%v seed=%d; chaos: %v",
 		len(unique), copies, len(seq)-len(unique), len(want), len(conns), attempts, retries, dups, stale,
