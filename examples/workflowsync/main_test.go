@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,7 @@ func TestWorkflowSyncAccount(t *testing.T) {
 		t.Errorf("%d sync announcements printed, want 3 (none for the redelivery)", n)
 	}
 	checkLastAct(t, got)
+	checkREADMEQuote(t, got)
 	if t.Failed() {
 		t.Logf("output:\n%s", got)
 	}
@@ -81,5 +83,22 @@ func checkLastAct(t *testing.T, got string) {
 	}
 	if strings.Contains(repaired, "ManualReviewEverything") {
 		t.Errorf("the hand edit is still there after the repair:\n%s", repaired)
+	}
+}
+
+// checkREADMEQuote checks that the README quotes the last act as the
+// example prints it.
+func checkREADMEQuote(t *testing.T, got string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(got, "5. Someone edits")
+	if i < 0 {
+		t.Fatal("no step 5 in the account")
+	}
+	if !strings.Contains(string(readme), got[i:]) {
+		t.Errorf("README.md does not quote steps 5 and 6 as the example prints them:\n%s", got[i:])
 	}
 }
