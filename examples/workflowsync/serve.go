@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/examples/internal/demo"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -21,29 +21,34 @@ import (
 // a newcomer sees failures appear live and can replay them from the page.
 // It stops when ctx ends (Ctrl-C).
 func serveLive(ctx context.Context, addr string, out io.Writer) error {
-	reg := new(synclayer.Registry)
-	p, err := startPartners(ctx, reg)
+	p, err := demo.StartPartners()
 	if err != nil {
 		return err
 	}
-	defer p.close()
+	defer p.Close()
+	reg := new(synclayer.Registry)
+	closeConns, err := register(ctx, reg, p)
+	if err != nil {
+		return err
+	}
+	defer closeConns()
 
 	bus, err := memory.New()
 	if err != nil {
 		return err
 	}
-	db, ob, cleanup, err := openPlatformDB(ctx)
+	platform, err := demo.OpenPlatform(ctx)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	go func() { _ = ob.Relay(ctx, bus) }()
+	defer platform.Close()
+	go func() { _ = platform.Outbox.Relay(ctx, bus) }()
 	d, err := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
 		synclayer.WithSource("examples/workflowsync"))
 	if err != nil {
 		return err
 	}
-	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", ob))
+	mon, err := monitor.New(d, monitor.WithWrites(true), monitor.WithTitle("workflowsync"), monitor.WithBacklog("outbox", platform.Outbox))
 	if err != nil {
 		return err
 	}
@@ -71,16 +76,14 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 			}
 		case <-tick.C:
 			if i%5 == 0 {
-				p.records.failNext(5) // more than the retry policy's attempts
+				p.Records.FailNext(5) // more than the retry policy's attempts
 			}
-			data, _ := json.Marshal(WorkflowDeployed{
+			ev := demo.Deployed(fmt.Sprintf("live-%d", i), time.Now(), demo.WorkflowDeployed{
 				WorkflowID: fmt.Sprintf("WF-%d", 100+i%7),
 				Name:       "AutoApproveLowRisk",
 				StartDate:  start.AddDate(0, 0, i).Format(time.DateOnly),
 			})
-			ev := synclayer.Event{ID: fmt.Sprintf("live-%d", i), Type: "WorkflowDeployed",
-				Source: "hms/management-layer", Time: time.Now(), Data: data}
-			if err := deployWorkflow(ctx, db, ob, ev); err != nil && ctx.Err() == nil {
+			if err := platform.Deploy(ctx, ev); err != nil && ctx.Err() == nil {
 				return err
 			}
 		}

@@ -1,33 +1,20 @@
-package main
+package demo
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 )
 
-// serve runs h on a free port of 127.0.0.1 and returns its base URL and a
-// function that stops it.
-func serve(h http.Handler) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("listen: %w", err)
-	}
-	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
-}
-
-// partner is the records database: a small records API that keeps JSON
-// documents by path, answers PUT (upsert) and DELETE, and can be told to
-// fail the next few writes with 503 Service Unavailable, as a busy partner
-// would.
-type partner struct {
+// Records is a fake records API: it keeps JSON documents by path, answers
+// PUT (upsert), DELETE and GET, and can be told to fail the next few
+// writes with 503 Service Unavailable, as a busy partner would. It is safe
+// for concurrent use.
+type Records struct {
 	name   string
 	mu     sync.Mutex
 	docs   map[string]json.RawMessage
@@ -35,11 +22,13 @@ type partner struct {
 	fail   int
 }
 
-func newPartner(name string) *partner {
-	return &partner{name: name, docs: map[string]json.RawMessage{}}
+// NewRecords returns an empty records API; name labels it in [Records.Describe].
+func NewRecords(name string) *Records {
+	return &Records{name: name, docs: map[string]json.RawMessage{}}
 }
 
-func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers the records API's requests.
+func (p *Records) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "bad body", http.StatusBadRequest)
@@ -54,6 +43,14 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.Method {
+	case http.MethodGet:
+		doc, ok := p.docs[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
 	case http.MethodPut:
 		if !json.Valid(body) {
 			http.Error(w, "body is not JSON", http.StatusBadRequest)
@@ -76,15 +73,16 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// failNext makes the next n writes answer 503.
-func (p *partner) failNext(n int) {
+// FailNext makes the next n writes answer 503.
+func (p *Records) FailNext(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fail = n
 }
 
-// describe says what the partner holds, one line per record.
-func (p *partner) describe() string {
+// Describe says what the records API holds, one line per record, after a
+// line with its name, its count of records and of writes so far.
+func (p *Records) Describe() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	paths := make([]string, 0, len(p.docs))
