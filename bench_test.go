@@ -6,7 +6,9 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -176,4 +178,59 @@ func BenchmarkDispatchHeap(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
 	runtime.KeepAlive(d)
+}
+
+// BenchmarkMemoryStore: one Claim and one Complete per op, each for a new
+// event and key, on three connectors in turn: the store's share of a route.
+func BenchmarkMemoryStore(b *testing.B) {
+	s := new(synclayer.MemoryStore)
+	idv := ids(b.N)
+	conns := []string{"c0", "c1", "c2"}
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			c := synclayer.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
+			cr, err := s.Claim(ctx, c)
+			if err != nil || cr.Status != synclayer.ClaimAcquired {
+				b.Errorf("claim %d: %v %v", i, cr.Status, err)
+				return
+			}
+			if err := s.Complete(ctx, c, cr.Token); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkMemoryLog: the two Puts of a route (in progress, then synced)
+// per op, each for a new event, into a default log that is full after the
+// first 5,000 ops.
+func BenchmarkMemoryLog(b *testing.B) {
+	l := new(synclayer.MemoryLog)
+	idv := ids(b.N)
+	now := time.Now()
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			dl := synclayer.Delivery{EventID: idv[i], EventType: "E", Connector: "c0", Key: idv[i], State: synclayer.StatusInProgress, FirstAttempt: now, Updated: now}
+			if err := l.Put(ctx, dl); err != nil {
+				b.Error(err)
+				return
+			}
+			dl.State, dl.Attempts, dl.LastAttempt = synclayer.StatusSynced, 1, now
+			if err := l.Put(ctx, dl); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -40,6 +41,7 @@ type MemoryStore struct {
 	once   sync.Once
 	max    int
 	seed   maphash.Seed
+	epoch  time.Time // the store's clock counts from here (see now)
 	shards [memoryShards]memoryShard
 	token  atomic.Uint64
 }
@@ -48,19 +50,19 @@ type ckey struct{ conn, id string }
 
 type memoryShard struct {
 	mu               sync.Mutex
-	keys             map[ckey]keyState  // per (connector, key): lease and last version
-	done             map[ckey]time.Time // per (connector, event): done-marker expiry
-	order            []marker           // done-marker keys in insertion order
+	keys             map[ckey]keyState // per (connector, key): lease and last version
+	done             map[ckey]int64    // per (connector, event): done-marker expiry
+	order            fifo[marker]      // done-marker keys in insertion order
 	maxDone, maxKeys int
 }
 
 // keyState is what the store knows of one key. An entry with no live lease
-// and no version is removed.
+// and no version is removed. Times are on the store's clock (see now).
 type keyState struct {
 	version int64
-	token   string    // "" when no lease
-	expires time.Time // of the lease
-	touched time.Time // when the version was last raised
+	token   string // "" when no lease
+	expires int64  // of the lease
+	touched int64  // when the version was last raised
 	keep    time.Duration
 }
 
@@ -71,10 +73,11 @@ func (s *MemoryStore) init() {
 	}
 	per := max(s.max/memoryShards, 1)
 	s.seed = maphash.MakeSeed()
+	s.epoch = time.Now()
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.keys = make(map[ckey]keyState)
-		sh.done = make(map[ckey]time.Time)
+		sh.done = make(map[ckey]int64)
 		sh.maxDone, sh.maxKeys = per, per
 	}
 }
@@ -89,16 +92,32 @@ func (s *MemoryStore) shard(conn, key string) *memoryShard {
 	return &s.shards[h.Sum64()%memoryShards]
 }
 
+// now reads the store's clock: nanoseconds since s.epoch. time.Since reads
+// only the monotonic clock, half the cost of time.Now, and an int64 is a
+// third of a time.Time in the maps.
+func (s *MemoryStore) now() int64 {
+	return int64(time.Since(s.epoch))
+}
+
+// after returns t+d on the store's clock, saturated instead of wrapping
+// for a very long d.
+func after(t int64, d time.Duration) int64 {
+	if d > 0 && t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return t + int64(d)
+}
+
 // Claim implements [Store].
 func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
 	if err := ctx.Err(); err != nil {
 		return ClaimResult{}, err
 	}
-	now := time.Now()
 	sh := s.shard(c.Connector, c.Key)
+	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if exp, ok := sh.done[ckey{c.Connector, c.EventID}]; ok && now.Before(exp) {
+	if exp, ok := sh.done[ckey{c.Connector, c.EventID}]; ok && now < exp {
 		return ClaimResult{Status: ClaimDone}, nil
 	}
 	k := ckey{c.Connector, c.Key}
@@ -106,11 +125,11 @@ func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
 	if c.Version != 0 && c.Version <= st.version {
 		return ClaimResult{Status: ClaimStale, Version: st.version}, nil
 	}
-	if st.token != "" && now.Before(st.expires) {
-		return ClaimResult{Status: ClaimBusy, Version: st.version, Expires: st.expires}, nil
+	if st.token != "" && now < st.expires {
+		return ClaimResult{Status: ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
 	}
 	st.token = strconv.FormatUint(s.token.Add(1), 36)
-	st.expires = now.Add(c.LeaseTTL)
+	st.expires = after(now, c.LeaseTTL)
 	sh.keys[k] = st
 	if len(sh.keys) > sh.maxKeys {
 		sh.sweepKeys(now)
@@ -123,14 +142,14 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	now := time.Now()
 	sh := s.shard(c.Connector, c.Key)
+	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := ckey{c.Connector, c.Key}
 	st := sh.keys[k]
 	if st.token == token {
-		st.token, st.expires = "", time.Time{}
+		st.token, st.expires = "", 0
 	}
 	if c.Version > st.version {
 		st.version, st.touched, st.keep = c.Version, now, c.Retention
@@ -138,10 +157,11 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	sh.put(k, st, now)
 	if c.Retention > 0 {
 		dk := ckey{c.Connector, c.EventID}
+		exp := after(now, c.Retention)
 		if _, ok := sh.done[dk]; !ok {
-			sh.order = append(sh.order, marker{dk, now.Add(c.Retention)})
+			sh.order.push(marker{dk, exp})
 		}
-		sh.done[dk] = now.Add(c.Retention)
+		sh.done[dk] = exp
 		sh.sweepDone(now)
 	}
 	return nil
@@ -157,14 +177,14 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error 
 	defer sh.mu.Unlock()
 	k := ckey{c.Connector, c.Key}
 	if st, ok := sh.keys[k]; ok && st.token == token {
-		st.token, st.expires = "", time.Time{}
-		sh.put(k, st, time.Now())
+		st.token, st.expires = "", 0
+		sh.put(k, st, s.now())
 	}
 	return nil
 }
 
 // put stores st, or drops the entry when it holds nothing worth keeping.
-func (sh *memoryShard) put(k ckey, st keyState, now time.Time) {
+func (sh *memoryShard) put(k ckey, st keyState, now int64) {
 	if st.token == "" && st.version == 0 {
 		delete(sh.keys, k)
 		return
@@ -200,21 +220,23 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 // sweepDone forgets done-markers from the oldest while they have expired or
 // the shard is over its bound. Markers are queued in completion order; with
 // one retention for all, that is expiry order.
-func (sh *memoryShard) sweepDone(now time.Time) {
-	for len(sh.order) > 0 {
-		m := sh.order[0]
-		if now.Before(m.expires) && len(sh.done) <= sh.maxDone {
+func (sh *memoryShard) sweepDone(now int64) {
+	for sh.order.len() > 0 {
+		m := sh.order.front()
+		over := len(sh.done) > sh.maxDone
+		if !over && now < m.expires {
 			return // the oldest marker is live: nothing to do, no map lookup
 		}
-		sh.order[0] = marker{} // let its key be collected
-		sh.order = sh.order[1:]
-		if exp, ok := sh.done[m.k]; ok && now.Before(exp) && len(sh.done) <= sh.maxDone {
-			// Completed again since it was queued: queue it again with its
-			// new expiry.
-			sh.order = append(sh.order, marker{m.k, exp})
-			continue
+		sh.order.pop()
+		if !over {
+			if exp, ok := sh.done[m.k]; ok && now < exp {
+				// Completed again since it was queued: queue it again with
+				// its new expiry.
+				sh.order.push(marker{m.k, exp})
+				continue
+			}
 		}
-		delete(sh.done, m.k)
+		delete(sh.done, m.k) // over the bound, the oldest goes, live or not
 	}
 }
 
@@ -222,12 +244,12 @@ func (sh *memoryShard) sweepDone(now time.Time) {
 // leases and versions, then, if still over, the least recently raised
 // versions down to 3/4 of the bound, so the cost is amortised over many
 // raises. A live lease is never dropped.
-func (sh *memoryShard) sweepKeys(now time.Time) {
+func (sh *memoryShard) sweepKeys(now int64) {
 	for k, st := range sh.keys {
-		if st.token != "" && !now.Before(st.expires) {
-			st.token, st.expires = "", time.Time{}
+		if st.token != "" && now >= st.expires {
+			st.token, st.expires = "", 0
 		}
-		if st.version != 0 && st.keep > 0 && now.Sub(st.touched) > st.keep {
+		if st.version != 0 && st.keep > 0 && now > after(st.touched, st.keep) {
 			st.version = 0
 		}
 		if st.token == "" && st.version == 0 {
@@ -240,17 +262,17 @@ func (sh *memoryShard) sweepKeys(now time.Time) {
 	if len(sh.keys) <= target {
 		return
 	}
-	ages := make([]time.Time, 0, len(sh.keys))
+	ages := make([]int64, 0, len(sh.keys))
 	for _, st := range sh.keys {
 		ages = append(ages, st.touched)
 	}
-	slices.SortFunc(ages, time.Time.Compare)
+	slices.Sort(ages)
 	cut := ages[len(sh.keys)-target-1]
 	for k, st := range sh.keys {
 		if len(sh.keys) <= target {
 			break
 		}
-		if st.token == "" && !st.touched.After(cut) {
+		if st.token == "" && st.touched <= cut {
 			delete(sh.keys, k)
 		}
 	}
@@ -259,5 +281,39 @@ func (sh *memoryShard) sweepKeys(now time.Time) {
 // marker is a done-marker's key with the expiry it was queued with.
 type marker struct {
 	k       ckey
-	expires time.Time
+	expires int64
+}
+
+// fifo is a first-in, first-out queue in a ring buffer that doubles when
+// full and is reused as it drains: no allocation and no copying in the
+// steady state, where a slice queue (q = q[1:] then append) copies its
+// whole window each time it outgrows its array.
+type fifo[T any] struct {
+	buf  []T // len is zero or a power of two
+	head int
+	n    int
+}
+
+func (q *fifo[T]) len() int { return q.n }
+
+func (q *fifo[T]) push(v T) {
+	if q.n == len(q.buf) {
+		grown := make([]T, max(2*len(q.buf), 16))
+		k := copy(grown, q.buf[q.head:])
+		copy(grown[k:], q.buf[:q.head])
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
+	q.n++
+}
+
+// front returns the oldest element; the queue must not be empty.
+func (q *fifo[T]) front() T { return q.buf[q.head] }
+
+// pop drops the oldest element; the queue must not be empty.
+func (q *fifo[T]) pop() {
+	var zero T
+	q.buf[q.head] = zero // let what it references be collected
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
 }
