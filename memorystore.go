@@ -49,10 +49,15 @@ type MemoryStore struct {
 type ckey struct{ conn, id string }
 
 type memoryShard struct {
-	mu               sync.Mutex
-	keys             map[ckey]keyState // per (connector, key): lease and last version
-	done             map[ckey]int64    // per (connector, event): done-marker expiry
-	order            fifo[marker]      // done-marker keys in insertion order
+	mu   sync.Mutex
+	keys map[ckey]keyState // per (connector, key): lease and last version
+	// The done-markers, per (connector, event), queued in completion order
+	// in markers, and found through done: the position of the newest marker
+	// of each hash (see marker). A map of integers is a third of the size
+	// of one keyed by two strings, and neither hashes nor compares strings
+	// inside.
+	markers          fifo[marker]
+	done             map[uint64]uint64
 	maxDone, maxKeys int
 }
 
@@ -77,20 +82,21 @@ func (s *MemoryStore) init() {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.keys = make(map[ckey]keyState)
-		sh.done = make(map[ckey]int64)
+		sh.done = make(map[uint64]uint64)
 		sh.maxDone, sh.maxKeys = per, per
 	}
 }
 
-func (s *MemoryStore) shard(conn, key string) *memoryShard {
+// shard returns the shard of c's key, and the hash of c's done-marker.
+func (s *MemoryStore) shard(c *Claim) (sh *memoryShard, doneHash uint64) {
 	s.once.Do(s.init)
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	h.WriteString(conn)
-	h.WriteByte(0)
-	h.WriteString(key)
-	return &s.shards[h.Sum64()%memoryShards]
+	hc := maphash.String(s.seed, c.Connector)
+	sh = &s.shards[pairHash(hc, maphash.String(s.seed, c.Key))%memoryShards]
+	return sh, pairHash(hc, maphash.String(s.seed, c.EventID))
 }
+
+// pairHash combines the hashes of two strings.
+func pairHash(a, b uint64) uint64 { return a*31 + b }
 
 // now reads the store's clock: nanoseconds since s.epoch. time.Since reads
 // only the monotonic clock, half the cost of time.Now, and an int64 is a
@@ -113,11 +119,11 @@ func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
 	if err := ctx.Err(); err != nil {
 		return ClaimResult{}, err
 	}
-	sh := s.shard(c.Connector, c.Key)
+	sh, h := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if exp, ok := sh.done[ckey{c.Connector, c.EventID}]; ok && now < exp {
+	if m, _ := sh.marker(ckey{c.Connector, c.EventID}, h); m != nil && now < m.expires {
 		return ClaimResult{Status: ClaimDone}, nil
 	}
 	k := ckey{c.Connector, c.Key}
@@ -142,7 +148,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sh := s.shard(c.Connector, c.Key)
+	sh, h := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -156,13 +162,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	}
 	sh.put(k, st, now)
 	if c.Retention > 0 {
-		dk := ckey{c.Connector, c.EventID}
-		exp := after(now, c.Retention)
-		if _, ok := sh.done[dk]; !ok {
-			sh.order.push(marker{dk, exp})
-		}
-		sh.done[dk] = exp
-		sh.sweepDone(now)
+		sh.markDone(ckey{c.Connector, c.EventID}, h, now, after(now, c.Retention))
 	}
 	return nil
 }
@@ -172,7 +172,7 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sh := s.shard(c.Connector, c.Key)
+	sh, _ := s.shard(&c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := ckey{c.Connector, c.Key}
@@ -203,7 +203,7 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		done += len(sh.done)
+		done += sh.markers.len()
 		for _, st := range sh.keys {
 			if st.version != 0 {
 				versions++
@@ -217,26 +217,62 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 	return done, versions, leases
 }
 
+// marker returns k's done-marker, or nil, and the position of the newest
+// marker of hash h (0 if none).
+func (sh *memoryShard) marker(k ckey, h uint64) (m *marker, newest uint64) {
+	newest = sh.done[h]
+	for p := newest; p != 0; {
+		m := sh.markers.at(p)
+		if m == nil {
+			break // the rest of the chain has been swept
+		}
+		if m.k == k {
+			return m, newest
+		}
+		p = m.older
+	}
+	return nil, newest
+}
+
+// markDone records k's done-marker (of hash h) until exp, then sweeps.
+func (sh *memoryShard) markDone(k ckey, h uint64, now, exp int64) {
+	if m, newest := sh.marker(k, h); m != nil {
+		m.expires = exp // sweepDone queues it again when its turn comes
+	} else {
+		sh.done[h] = sh.markers.push(marker{k: k, hash: h, queued: exp, expires: exp, older: newest})
+	}
+	sh.sweepDone(now)
+}
+
 // sweepDone forgets done-markers from the oldest while they have expired or
 // the shard is over its bound. Markers are queued in completion order; with
 // one retention for all, that is expiry order.
 func (sh *memoryShard) sweepDone(now int64) {
-	for sh.order.len() > 0 {
-		m := sh.order.front()
-		over := len(sh.done) > sh.maxDone
+	for sh.markers.len() > 0 {
+		m := *sh.markers.front()
+		over := sh.markers.len() > sh.maxDone
+		if !over && now < m.queued {
+			return // the oldest marker is live: nothing to do
+		}
+		p := sh.markers.pop()
+		newest := sh.done[m.hash]
 		if !over && now < m.expires {
-			return // the oldest marker is live: nothing to do, no map lookup
-		}
-		sh.order.pop()
-		if !over {
-			if exp, ok := sh.done[m.k]; ok && now < exp {
-				// Completed again since it was queued: queue it again with
-				// its new expiry.
-				sh.order.push(marker{m.k, exp})
-				continue
+			// Completed again since it was queued: queue it again with its
+			// new expiry, the newest of its hash.
+			m.queued = m.expires
+			if newest != p {
+				m.older = newest
+			} else {
+				m.older = 0 // it was the oldest marker: none is older
 			}
+			sh.done[m.hash] = sh.markers.push(m)
+			continue
 		}
-		delete(sh.done, m.k) // over the bound, the oldest goes, live or not
+		// Forget it (over the bound, the oldest goes, live or not). It is
+		// the oldest marker, so the chain of its hash ends with it.
+		if newest == p {
+			delete(sh.done, m.hash)
+		}
 	}
 }
 
@@ -278,25 +314,35 @@ func (sh *memoryShard) sweepKeys(now int64) {
 	}
 }
 
-// marker is a done-marker's key with the expiry it was queued with.
+// marker is a done-marker. Markers whose keys share a hash chain from the
+// newest, whose position done holds, through older, so a collision costs a
+// comparison, never a wrong answer. The oldest marker is always swept first,
+// so a chain only ever loses its end.
 type marker struct {
 	k       ckey
-	expires int64
+	hash    uint64
+	queued  int64  // the expiry it was queued with
+	expires int64  // the expiry of its last Complete
+	older   uint64 // position of the next older marker of the same hash, 0 if none
 }
 
 // fifo is a first-in, first-out queue in a ring buffer that doubles when
 // full and is reused as it drains: no allocation and no copying in the
 // steady state, where a slice queue (q = q[1:] then append) copies its
-// whole window each time it outgrows its array.
+// whole window each time it outgrows its array. Each element has a
+// position, counted from 1 in push order, by which at finds it while it
+// is queued.
 type fifo[T any] struct {
-	buf  []T // len is zero or a power of two
-	head int
-	n    int
+	buf    []T // len is zero or a power of two
+	head   int
+	n      int
+	popped uint64 // how many have been popped: the front's position is popped+1
 }
 
 func (q *fifo[T]) len() int { return q.n }
 
-func (q *fifo[T]) push(v T) {
+// push queues v and returns its position.
+func (q *fifo[T]) push(v T) uint64 {
 	if q.n == len(q.buf) {
 		grown := make([]T, max(2*len(q.buf), 16))
 		k := copy(grown, q.buf[q.head:])
@@ -305,15 +351,28 @@ func (q *fifo[T]) push(v T) {
 	}
 	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
 	q.n++
+	return q.popped + uint64(q.n)
+}
+
+// at returns the element at position p, or nil if it is no longer queued.
+func (q *fifo[T]) at(p uint64) *T {
+	i := p - q.popped - 1 // wraps to a huge number when p was popped
+	if i >= uint64(q.n) {
+		return nil
+	}
+	return &q.buf[(q.head+int(i))&(len(q.buf)-1)]
 }
 
 // front returns the oldest element; the queue must not be empty.
-func (q *fifo[T]) front() T { return q.buf[q.head] }
+func (q *fifo[T]) front() *T { return &q.buf[q.head] }
 
-// pop drops the oldest element; the queue must not be empty.
-func (q *fifo[T]) pop() {
+// pop drops the oldest element and returns its position; the queue must
+// not be empty.
+func (q *fifo[T]) pop() uint64 {
 	var zero T
 	q.buf[q.head] = zero // let what it references be collected
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
+	q.popped++
+	return q.popped
 }
