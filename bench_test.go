@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -233,4 +234,43 @@ func BenchmarkMemoryLog(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLogCost: what the default memory log adds to an in-process
+// fan-out to three connectors. Two dispatchers, one with the default log
+// and one with none, take turns on blocks of the same events, so that both
+// see the same machine. It reports each one's time per event, and the
+// log's cost in percent of the dispatcher without it: the median over the
+// pairs of blocks, which a burst of load from elsewhere does not move.
+func BenchmarkLogCost(b *testing.B) {
+	withLog := benchDispatcher(b, 3)
+	noLog := benchDispatcher(b, 3, synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
+	idv := ids(b.N)
+	ctx := context.Background()
+	const block = 200
+	var took [2]time.Duration // with the log, without
+	var ratios []float64      // per pair of blocks: with the log ÷ without
+	b.ReportAllocs()
+	b.ResetTimer()
+	for from := 0; from < b.N; from += block {
+		to := min(from+block, b.N)
+		var pair [2]time.Duration
+		for turn := range 2 {
+			which := (from/block + turn) % 2 // who goes first alternates
+			d := [2]*synclayer.Dispatcher{withLog, noLog}[which]
+			start := time.Now()
+			for _, id := range idv[from:to] {
+				if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			pair[which] = time.Since(start)
+			took[which] += pair[which]
+		}
+		ratios = append(ratios, float64(pair[0])/float64(pair[1]))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(float64(took[0].Nanoseconds())/float64(b.N), "log-ns/event")
+	b.ReportMetric(float64(took[1].Nanoseconds())/float64(b.N), "nolog-ns/event")
+	b.ReportMetric(100*(ratios[len(ratios)/2]-1), "log-cost-%")
 }
