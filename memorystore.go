@@ -327,11 +327,11 @@ type marker struct {
 }
 
 // fifo is a first-in, first-out queue in a ring buffer that doubles when
-// full and is reused as it drains: no allocation and no copying in the
-// steady state, where a slice queue (q = q[1:] then append) copies its
-// whole window each time it outgrows its array. Each element has a
-// position, counted from 1 in push order, by which at finds it while it
-// is queued.
+// full, halves when a quarter full, and is reused in between: no
+// allocation and no copying in the steady state, where a slice queue
+// (q = q[1:] then append) copies its whole window each time it outgrows
+// its array. Each element has a position, counted from 1 in push order, by
+// which at finds it while it is queued.
 type fifo[T any] struct {
 	buf    []T // len is zero or a power of two
 	head   int
@@ -344,10 +344,7 @@ func (q *fifo[T]) len() int { return q.n }
 // push queues v and returns its position.
 func (q *fifo[T]) push(v T) uint64 {
 	if q.n == len(q.buf) {
-		grown := make([]T, max(2*len(q.buf), 16))
-		k := copy(grown, q.buf[q.head:])
-		copy(grown[k:], q.buf[:q.head])
-		q.buf, q.head = grown, 0
+		q.resize(max(2*len(q.buf), 16))
 	}
 	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
 	q.n++
@@ -374,5 +371,20 @@ func (q *fifo[T]) pop() uint64 {
 	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	q.popped++
+	if len(q.buf) > 16 && q.n < len(q.buf)/4 {
+		q.resize(len(q.buf) / 2)
+	}
 	return q.popped
+}
+
+// resize moves the elements to a buffer of size n, a power of two.
+func (q *fifo[T]) resize(n int) {
+	buf := make([]T, n)
+	if q.head+q.n <= len(q.buf) {
+		copy(buf, q.buf[q.head:q.head+q.n])
+	} else {
+		k := copy(buf, q.buf[q.head:])
+		copy(buf[k:], q.buf[:q.n-k])
+	}
+	q.buf, q.head = buf, 0
 }

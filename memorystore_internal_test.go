@@ -58,3 +58,59 @@ func setOf(xs []int) map[int]bool {
 	}
 	return m
 }
+
+// The queue keeps its elements in order and at their positions while its
+// buffer grows, wraps around and shrinks again.
+func TestFifoGrowsAndShrinks(t *testing.T) {
+	var q fifo[int]
+	next, front := 0, 0 // next value to push, value expected at the front
+	check := func() {
+		t.Helper()
+		if q.len() != next-front {
+			t.Fatalf("len %d, want %d", q.len(), next-front)
+		}
+		for v := front; v < next; v++ {
+			if p := q.at(uint64(v + 1)); p == nil || *p != v {
+				t.Fatalf("at(%d) = %v, want %d", v+1, p, v)
+			}
+		}
+		if front > 0 && q.at(uint64(front)) != nil {
+			t.Fatalf("at(%d) finds a popped element", front)
+		}
+	}
+	push := func(n int) {
+		for range n {
+			if p := q.push(next); p != uint64(next+1) {
+				t.Fatalf("push(%d) at %d, want %d", next, p, next+1)
+			}
+			next++
+		}
+		check()
+	}
+	pop := func(n int) {
+		for range n {
+			if *q.front() != front {
+				t.Fatalf("front %d, want %d", *q.front(), front)
+			}
+			if p := q.pop(); p != uint64(front+1) {
+				t.Fatalf("pop at %d, want %d", p, front+1)
+			}
+			front++
+		}
+		check()
+	}
+	push(10)
+	pop(7)
+	push(20) // wraps, then grows from a wrapped buffer
+	pop(5)
+	push(100)
+	if len(q.buf) != 128 {
+		t.Errorf("buffer of %d for %d elements, want 128", len(q.buf), q.len())
+	}
+	pop(115) // shrinks as it drains
+	if len(q.buf) > 16 {
+		t.Errorf("buffer of %d for %d elements, want 16", len(q.buf), q.len())
+	}
+	push(40)
+	pop(43)
+}
