@@ -209,8 +209,8 @@ func BenchmarkMemoryStore(b *testing.B) {
 }
 
 // BenchmarkMemoryLog: the two Puts of a route (in progress, then synced)
-// per op, each for a new event, into a default log that is full after the
-// first 5,000 ops.
+// per op, each for a new event, into a default log, full after the first
+// 10,000 ops: from then on each op forgets the oldest entry.
 func BenchmarkMemoryLog(b *testing.B) {
 	l := new(synclayer.MemoryLog)
 	idv := ids(b.N)
