@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -176,4 +179,98 @@ func BenchmarkDispatchHeap(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMB")
 	runtime.KeepAlive(d)
+}
+
+// BenchmarkMemoryStore: one Claim and one Complete per op, each for a new
+// event and key, on three connectors in turn: the store's share of a route.
+func BenchmarkMemoryStore(b *testing.B) {
+	s := new(synclayer.MemoryStore)
+	idv := ids(b.N)
+	conns := []string{"c0", "c1", "c2"}
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			c := synclayer.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
+			cr, err := s.Claim(ctx, c)
+			if err != nil || cr.Status != synclayer.ClaimAcquired {
+				b.Errorf("claim %d: %v %v", i, cr.Status, err)
+				return
+			}
+			if err := s.Complete(ctx, c, cr.Token); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkMemoryLog: the two Puts of a route (in progress, then synced)
+// per op, each for a new event, into a default log, full after the first
+// 10,000 ops: from then on each op forgets the oldest entry.
+func BenchmarkMemoryLog(b *testing.B) {
+	l := new(synclayer.MemoryLog)
+	idv := ids(b.N)
+	now := time.Now()
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			dl := synclayer.Delivery{EventID: idv[i], EventType: "E", Connector: "c0", Key: idv[i], State: synclayer.StatusInProgress, FirstAttempt: now, Updated: now}
+			if err := l.Put(ctx, dl); err != nil {
+				b.Error(err)
+				return
+			}
+			dl.State, dl.Attempts, dl.LastAttempt = synclayer.StatusSynced, 1, now
+			if err := l.Put(ctx, dl); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkLogCost: what the default memory log adds to an in-process
+// fan-out to three connectors. Two dispatchers, one with the default log
+// and one with none, take turns on blocks of the same events, so that both
+// see the same machine. It reports each one's time per event, and the
+// log's cost in percent of the dispatcher without it: the median over the
+// pairs of blocks, which a burst of load from elsewhere does not move.
+func BenchmarkLogCost(b *testing.B) {
+	withLog := benchDispatcher(b, 3)
+	noLog := benchDispatcher(b, 3, synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
+	idv := ids(b.N)
+	ctx := context.Background()
+	const block = 200
+	var took [2]time.Duration // with the log, without
+	var ratios []float64      // per pair of blocks: with the log ÷ without
+	b.ReportAllocs()
+	b.ResetTimer()
+	for from := 0; from < b.N; from += block {
+		to := min(from+block, b.N)
+		var pair [2]time.Duration
+		for turn := range 2 {
+			which := (from/block + turn) % 2 // who goes first alternates
+			d := [2]*synclayer.Dispatcher{withLog, noLog}[which]
+			start := time.Now()
+			for _, id := range idv[from:to] {
+				if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			pair[which] = time.Since(start)
+			took[which] += pair[which]
+		}
+		ratios = append(ratios, float64(pair[0])/float64(pair[1]))
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(float64(took[0].Nanoseconds())/float64(b.N), "log-ns/event")
+	b.ReportMetric(float64(took[1].Nanoseconds())/float64(b.N), "nolog-ns/event")
+	b.ReportMetric(100*(ratios[len(ratios)/2]-1), "log-cost-%")
 }

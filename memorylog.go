@@ -3,6 +3,7 @@ package synclayer
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"sync"
 )
 
@@ -45,7 +46,8 @@ type MemoryLog struct {
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
-	index      map[ckey]*logEntry
+	index      map[uint64]*logEntry // by logHash; see lookup
+	size       int                  // entries in index
 	lists      [logClasses]logList
 	bytes      int64
 	seq        uint64
@@ -72,10 +74,41 @@ func classOf(s Status) int {
 
 type logEntry struct {
 	d          Delivery
+	hash       uint64 // logHash(d.EventID, d.Connector)
 	seq        uint64 // order of the last Put; higher is newer
 	size       int64
 	class      int
 	prev, next *logEntry // towards newer, towards older
+	// The entries of one hash chain from the index: sameNext leads away
+	// from the entry the index holds, samePrev back towards it (nil at
+	// that entry).
+	samePrev, sameNext *logEntry
+}
+
+// logSeed seeds logHash. It is the same for every log, so that Put hashes
+// before it takes the lock.
+var logSeed = maphash.MakeSeed()
+
+// logHash hashes an entry's identity, (event ID, connector). The index is
+// keyed by it rather than by the two strings: a map of integers needs no
+// string hashing or comparing inside, and forgetting the oldest entry does
+// not read its cold strings again. Two identities that share a hash chain
+// (logEntry.sameNext), so a collision costs a string comparison, never a
+// wrong answer.
+func logHash(eventID, connector string) uint64 {
+	return maphash.String(logSeed, eventID)*31 + maphash.String(logSeed, connector)
+}
+
+// lookup returns the entry of (eventID, connector), or nil, and the first
+// entry of the hash's chain.
+func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e, head *logEntry) {
+	head = l.index[h]
+	for e := head; e != nil; e = e.sameNext {
+		if e.d.EventID == eventID && e.d.Connector == connector {
+			return e, head
+		}
+	}
+	return nil, head
 }
 
 // logList is a doubly linked list of entries, newest at head.
@@ -113,7 +146,7 @@ func (l *logList) remove(e *logEntry) {
 // init applies the bounds at first use; the caller holds l.mu.
 func (l *MemoryLog) init() {
 	if l.index == nil {
-		l.index = make(map[ckey]*logEntry)
+		l.index = make(map[uint64]*logEntry)
 	}
 	if l.maxEntries == 0 {
 		l.maxEntries = l.MaxEntries
@@ -130,11 +163,17 @@ func (l *MemoryLog) init() {
 // Put implements [DeliveryLog]. It returns errLogFull when the entry
 // cannot be kept because the log is full of pending entries.
 func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
+	return l.put(logHash(d.EventID, d.Connector), &d)
+}
+
+// put is Put with the entry's hash worked out, so that a test can make
+// hashes collide.
+func (l *MemoryLog) put(h uint64, d *Delivery) error {
+	size, class := deliverySize(d), classOf(d.State)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	k := ckey{d.EventID, d.Connector}
-	e := l.index[k]
+	e, head := l.lookup(h, d.EventID, d.Connector)
 	if e != nil {
 		l.lists[e.class].remove(e)
 		l.bytes -= e.size
@@ -145,13 +184,18 @@ func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 		} else {
 			e = new(logEntry)
 		}
-		l.index[k] = e
+		e.hash, e.sameNext = h, head
+		if head != nil {
+			head.samePrev = e
+		}
+		l.index[h] = e
+		l.size++
 	}
 	l.seq++
-	e.d, e.seq, e.size, e.class = d, l.seq, deliverySize(&d), classOf(d.State)
+	e.d, e.seq, e.size, e.class = *d, l.seq, size, class
 	l.lists[e.class].pushFront(e)
 	l.bytes += e.size
-	for len(l.index) > l.maxEntries || l.bytes > l.maxBytes {
+	for l.size > l.maxEntries || l.bytes > l.maxBytes {
 		victim := l.lists[classSettled].tail
 		if victim == nil {
 			victim = l.lists[classDead].tail
@@ -169,9 +213,20 @@ func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 
 func (l *MemoryLog) forget(e *logEntry) {
 	l.lists[e.class].remove(e)
-	delete(l.index, ckey{e.d.EventID, e.d.Connector})
+	switch {
+	case e.samePrev != nil:
+		e.samePrev.sameNext = e.sameNext
+	case e.sameNext != nil:
+		l.index[e.hash] = e.sameNext
+	default:
+		delete(l.index, e.hash)
+	}
+	if e.sameNext != nil {
+		e.sameNext.samePrev = e.samePrev
+	}
+	l.size--
 	l.bytes -= e.size
-	e.d = Delivery{}
+	e.d, e.samePrev, e.sameNext = Delivery{}, nil, nil
 	e.next, l.free = l.free, e
 }
 
@@ -198,7 +253,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	defer l.mu.Unlock()
 	var out []Delivery
 	if f.EventID != "" && f.Connector != "" {
-		if e, ok := l.index[ckey{f.EventID, f.Connector}]; ok && f.match(&e.d) {
+		if e, _ := l.lookup(logHash(f.EventID, f.Connector), f.EventID, f.Connector); e != nil && f.match(&e.d) {
 			out = append(out, e.d)
 		}
 		return out, nil
@@ -244,5 +299,5 @@ func (l *MemoryLog) classWanted(c int, states []Status) bool {
 func (l *MemoryLog) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.index)
+	return l.size
 }

@@ -169,3 +169,50 @@ func TestMemoryStoreZeroRetentionKeepsNoMarker(t *testing.T) {
 	}
 	mustClaim(t, s, c, synclayer.ClaimStale) // not done, but stale
 }
+
+// A done-marker completed again lives for the retention from its last
+// Complete, while the pushes of other events sweep the store around it;
+// then it is forgotten.
+func TestMemoryStoreCompletedAgainKeepsMarkerLonger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &synclayer.MemoryStore{MaxEntries: 64 * 32}
+		ctx := t.Context()
+		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
+		others := 0
+		pushOthers := func() {
+			for range 200 {
+				o := synclayer.Claim{Connector: "p", Key: fmt.Sprint("other-", others), EventID: fmt.Sprint("o", others), LeaseTTL: time.Minute, Retention: time.Hour}
+				others++
+				cr, err := s.Claim(ctx, o)
+				if err != nil || cr.Status != synclayer.ClaimAcquired {
+					t.Fatalf("claim of %s: %v, %v", o.EventID, cr, err)
+				}
+				must(t, s.Complete(ctx, o, cr.Token))
+			}
+		}
+		cr, err := s.Claim(ctx, c)
+		if err != nil || cr.Status != synclayer.ClaimAcquired {
+			t.Fatalf("claim: %v, %v", cr, err)
+		}
+		must(t, s.Complete(ctx, c, cr.Token))
+		time.Sleep(30 * time.Minute)
+		must(t, s.Complete(ctx, c, "")) // completed again, without a lease
+		for _, step := range []struct {
+			sleep time.Duration
+			want  synclayer.ClaimStatus
+		}{
+			{31 * time.Minute, synclayer.ClaimDone},     // an hour after the first Complete
+			{30 * time.Minute, synclayer.ClaimAcquired}, // an hour after the second
+		} {
+			time.Sleep(step.sleep)
+			pushOthers()
+			cr, err := s.Claim(ctx, c)
+			if err != nil || cr.Status != step.want {
+				t.Fatalf("e1 after %v more: %v, %v; want %v", step.sleep, cr.Status, err, step.want)
+			}
+			if cr.Status == synclayer.ClaimAcquired {
+				must(t, s.Release(ctx, c, cr.Token))
+			}
+		}
+	})
+}
