@@ -488,8 +488,20 @@ func jsonArg(rows [][]string) string {
 	return string(b)
 }
 
-// inTx runs f in a transaction, committed if f succeeds.
+// inTx runs f in a transaction, committed if f succeeds. Every statement
+// a transaction may use is prepared before it begins: in a pool of one
+// connection (the usual one for SQLite) a prepare inside the transaction
+// would wait forever for a second connection.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	if s.dialect == SQLite {
+		for _, st := range []*stmt{&s.claim, &s.completeMark, &s.completeOnly, &s.release, &s.renew} {
+			if _, err := s.prepare(ctx, st); err != nil {
+				return err
+			}
+		}
+	} else if _, err := s.prepareQ(ctx, s.sql.complete); err != nil { // a logged complete's
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -257,38 +257,41 @@ func (s *Store) CompleteLogged(ctx context.Context, c synclayer.Claim, token str
 // later call is a single round trip (go-sql-driver/mysql would otherwise
 // prepare, execute and close each statement).
 func (s *Store) prepare(ctx context.Context, st *stmt) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ps, ok := s.prepared[st]; ok {
-		return ps, nil
-	}
-	ps, err := s.db.PrepareContext(ctx, st.query)
-	if err != nil {
-		return nil, err
-	}
-	if s.prepared == nil {
-		s.prepared = make(map[*stmt]*sql.Stmt)
-	}
-	s.prepared[st] = ps
-	return ps, nil
+	return prepareOnce(ctx, s.db, &s.mu, &s.prepared, st, st.query)
 }
 
 // prepareQ returns the batch statement q prepared on s.db, preparing it
 // on first use.
 func (s *Store) prepareQ(ctx context.Context, q string) (*sql.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ps, ok := s.preparedQ[q]; ok {
+	return prepareOnce(ctx, s.db, &s.mu, &s.preparedQ, q, q)
+}
+
+// prepareOnce returns the statement cached under k in *cache, preparing
+// query on db when there is none. The lock is not held while the database
+// prepares: the prepare may wait for a connection that a transaction holds,
+// and that transaction may need the cache for a statement already there.
+// Two first uses may both prepare; the second closes its copy.
+func prepareOnce[K comparable](ctx context.Context, db *sql.DB, mu *sync.Mutex, cache *map[K]*sql.Stmt, k K, query string) (*sql.Stmt, error) {
+	mu.Lock()
+	ps, ok := (*cache)[k]
+	mu.Unlock()
+	if ok {
 		return ps, nil
 	}
-	ps, err := s.db.PrepareContext(ctx, q)
+	ps, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if s.preparedQ == nil {
-		s.preparedQ = make(map[string]*sql.Stmt)
+	mu.Lock()
+	defer mu.Unlock()
+	if had, ok := (*cache)[k]; ok {
+		ps.Close()
+		return had, nil
 	}
-	s.preparedQ[q] = ps
+	if *cache == nil {
+		*cache = make(map[K]*sql.Stmt)
+	}
+	(*cache)[k] = ps
 	return ps, nil
 }
 
