@@ -14,6 +14,7 @@ import (
 	"github.com/hmsplatform/synclayer/bus/memory"
 	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/bus/redisstream"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // bus builds the event bus; announcements go to it too.
@@ -96,6 +97,10 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 	case "kafka":
 		opts := append(busOptions(c, kafka.WithGroup, kafka.WithConcurrency, kafka.WithMaxDeliveries, kafka.WithRedeliveryDelay),
 			kafka.WithLogger(b.log))
+		if age := c.MetadataMaxAge; age > 0 {
+			// How soon the client sees a topic created after it started.
+			opts = append(opts, kafka.WithClientOptions(kgo.MetadataMaxAge(age), kgo.MetadataMinAge(min(age, 5*time.Second))))
+		}
 		prefix := c.Prefix
 		if prefix == "" {
 			prefix = "synclayer"

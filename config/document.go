@@ -40,6 +40,7 @@ type BusSection struct {
 	RedeliveryDelay time.Duration `yaml:"redeliveryDelay"`
 	AckWait         time.Duration `yaml:"ackWait"`
 	ClaimIdle       time.Duration `yaml:"claimIdle"`
+	MetadataMaxAge  time.Duration `yaml:"metadataMaxAge"`
 }
 
 // StoreSection is the idempotency store: memory, postgres, mariadb, sqlite

@@ -175,7 +175,7 @@ func (v *validator) sections() {
 		v.required("bus.exchange", c.Bus.Exchange != "")
 		v.scheme("bus.url", c.Bus.URL, "amqp", "amqps")
 	case "kafka":
-		v.only("bus", "kafka", "brokers", "prefix", "group", "concurrency", "maxDeliveries", "redeliveryDelay")
+		v.only("bus", "kafka", "brokers", "prefix", "group", "concurrency", "maxDeliveries", "redeliveryDelay", "metadataMaxAge")
 		v.required("bus.brokers", len(c.Bus.Brokers) > 0)
 	default:
 		v.at("bus.kind", "unknown bus kind %q (want memory, nats, redisstream, amqp or kafka)", c.Bus.Kind)
