@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,12 @@ import (
 // (<prefix>ledger:<connector>, all scores 0, so in byte order), which
 // Holdings walks with ZRANGEBYLEX. Complete writes the entry in its script
 // and adds the key to the index in the same round trip.
+
+// ledgered reports whether Complete writes the ledger entry of
+// connector's keys: not for synclayer's own namespaces, whose names start
+// with '$' (a registered connector's never does), such as the
+// announcements' done-markers, which no partner holds.
+func ledgered(connector string) bool { return !strings.HasPrefix(connector, "$") }
 
 // ledgerFields are the fields an entry is read from, in scanEntry's order.
 var ledgerFields = []string{"v", "e", "h", "p", "w", "wa", "va", "dr"}
@@ -186,14 +193,11 @@ func (s *Store) Holding(ctx context.Context, connector, key string) (synclayer.H
 	return h, true, nil
 }
 
-// page reads up to n members of connector's index after after (from the
-// start for ""), and the entries of those that have one, in key order: two
-// round trips. more reports whether the index may go on.
-func (s *Store) page(ctx context.Context, connector, after string, n int) (hs []synclayer.Holding, last string, more bool, err error) {
-	min := "-"
-	if after != "" {
-		min = "(" + after
-	}
+// page reads up to n members of connector's index from min (a
+// ZRANGEBYLEX bound: "-" the first, "(k" the members above k), and the
+// entries of those that have one, in key order: two round trips. more
+// reports whether the index may go on.
+func (s *Store) page(ctx context.Context, connector, min string, n int) (hs []synclayer.Holding, last string, more bool, err error) {
 	keys, err := s.client.ZRangeByLex(ctx, s.indexKey(connector), &redis.ZRangeBy{Min: min, Max: "+", Count: int64(n)}).Result()
 	if err != nil || len(keys) == 0 {
 		return nil, "", false, err
@@ -234,7 +238,9 @@ func (s *Store) Holdings(ctx context.Context, connector, after string, limit int
 		if limit > 0 {
 			n = min(n, limit-len(out))
 		}
-		hs, last, more, err := s.page(ctx, connector, after, n)
+		// Keys above after only: with after "", the key "" is left out,
+		// as by the MemoryLedger's Holdings.
+		hs, last, more, err := s.page(ctx, connector, "("+after, n)
 		if err != nil {
 			return nil, s.ledgerFail(ctx, "holdings", connector, "", err)
 		}
@@ -257,9 +263,9 @@ func (s *Store) Summary(ctx context.Context, connector string) (synclayer.Ledger
 		return synclayer.LedgerSummary{}, s.ledgerFail(ctx, "summary", connector, "", err)
 	}
 	sum := synclayer.LedgerSummary{Connector: connector}
-	after := ""
+	from := "-"
 	for {
-		hs, last, more, err := s.page(ctx, connector, after, ledgerPage)
+		hs, last, more, err := s.page(ctx, connector, from, ledgerPage)
 		if err != nil {
 			return synclayer.LedgerSummary{}, s.ledgerFail(ctx, "summary", connector, "", err)
 		}
@@ -269,7 +275,7 @@ func (s *Store) Summary(ctx context.Context, connector string) (synclayer.Ledger
 		if !more {
 			return sum, nil
 		}
-		after = last
+		from = "(" + last
 	}
 }
 

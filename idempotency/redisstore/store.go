@@ -117,10 +117,14 @@ func (s *Store) newOp(ctx context.Context, kind opKind, c synclayer.Claim, token
 			ret = millis(c.Retention)
 		}
 		o.keys = s.keys(c)
-		o.args = []any{strconv.FormatInt(c.Version, 10), token, ret, c.Key, c.Connector, c.EventID, c.Hash}
-		if s.indexInScript {
+		o.args = []any{strconv.FormatInt(c.Version, 10), token, ret, c.Key, c.Connector, c.EventID, c.Hash, "0"}
+		switch {
+		case !ledgered(c.Connector):
+		case s.indexInScript:
+			o.args[7] = "1"
 			o.keys = append(o.keys, s.indexKey(c.Connector))
-		} else {
+		default:
+			o.args[7] = "1"
 			o.index = s.indexKey(c.Connector)
 		}
 	case opRelease:

@@ -82,7 +82,7 @@ RETURNING k.token, k.version, k.lease_until, COALESCE(k.last_event = CAST(:eid A
 	completeMark: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint), NULL, CAST('' AS bytea), 0),
 	(CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint),
-		CAST(:ename AS bytea), CAST(:hash AS bytea), :now)
+		CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
 ON CONFLICT (id) DO UPDATE SET
 	LEDGERSET
 	version = GREATEST(k.version, EXCLUDED.version),
@@ -93,7 +93,7 @@ ON CONFLICT (id) DO UPDATE SET
 	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, EXCLUDED.done_until)`,
 	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now,
-	CAST(:ename AS bytea), CAST(:hash AS bytea), :now)
+	CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
 ON CONFLICT (id) DO UPDATE SET
 	LEDGERSET
 	version = GREATEST(k.version, EXCLUDED.version),
@@ -180,7 +180,7 @@ ON DUPLICATE KEY UPDATE
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, '', 0),
-	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now)
+	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
 ON DUPLICATE KEY UPDATE
 	LEDGERSET
 	version = GREATEST(version, VALUES(version)),
@@ -190,7 +190,7 @@ ON DUPLICATE KEY UPDATE
 	done_until = VALUES(done_until),
 	purge_at = GREATEST(lease_until, done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
-VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now, :ename, :hash, :now)
+VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
 ON DUPLICATE KEY UPDATE
 	LEDGERSET
 	version = GREATEST(version, VALUES(version)),
@@ -272,7 +272,7 @@ ON CONFLICT (id) DO UPDATE SET
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, X'', 0),
-	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now)
+	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
 ON CONFLICT (id) DO UPDATE SET
 	LEDGERSET
 	version = max(version, excluded.version),
@@ -282,7 +282,7 @@ ON CONFLICT (id) DO UPDATE SET
 	done_until = excluded.done_until,
 	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, excluded.done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
-VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now, :ename, :hash, :now)
+VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
 ON CONFLICT (id) DO UPDATE SET
 	LEDGERSET
 	version = max(version, excluded.version),
@@ -374,13 +374,14 @@ const (
 	pHash               // ledger: the payload's hash
 	pAt                 // ledger: a time, Unix ms
 	pDrift              // ledger: a Drift
+	pLed                // complete: 1 to write the ledger entry, 0 not
 	nParams
 )
 
 var paramNames = map[string]param{
 	"kid": pKID, "conn": pConn, "key": pKey, "eid": pEID, "ename": pEName,
 	"ver": pVer, "tok": pTok, "ttl": pTTL, "ret": pRet, "lim": pLim,
-	"after": pAfter, "upto": pUpto, "hash": pHash, "at": pAt, "drift": pDrift,
+	"after": pAfter, "upto": pUpto, "hash": pHash, "at": pAt, "drift": pDrift, "led": pLed,
 }
 
 // stmt is a statement compiled for one dialect and table.

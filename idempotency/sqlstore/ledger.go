@@ -33,6 +33,12 @@ import (
 
 var _ synclayer.Ledger = (*Store)(nil)
 
+// ledgered reports whether Complete writes the ledger entry of
+// connector's keys: not for synclayer's own namespaces, whose names start
+// with '$' (a registered connector's never does), such as the
+// announcements' done-markers, which no partner holds.
+func ledgered(connector string) bool { return !strings.HasPrefix(connector, "$") }
+
 // ledgerColumns returns the ledger's columns and their types in d.
 func ledgerColumns(d *Dialect) [][2]string {
 	bin, hash, big, small, empty := "bytea", "bytea", "bigint", "smallint", "''"

@@ -241,7 +241,11 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			}
 			ids, kinds, conns, names = append(ids, o.kid), append(kinds, "k"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.Key))
 			vers, les, rets = append(vers, o.c.Version), append(les, le), append(rets, ret)
-			evids, hashes = append(evids, bytesOf(o.c.EventID)), append(hashes, bytesOf(o.c.Hash))
+			evid := bytesOf(o.c.EventID)
+			if !ledgered(o.c.Connector) {
+				evid = nil // NULL: no ledger entry (see pgBatch)
+			}
+			evids, hashes = append(evids, evid), append(hashes, bytesOf(o.c.Hash))
 			if ret > 0 {
 				ids, kinds, conns, names = append(ids, o.eid), append(kinds, "e"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.EventID))
 				vers, les, rets = append(vers, 0), append(les, o.eid), append(rets, ret)
@@ -275,8 +279,11 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			if tok == "" {
 				tok = "-"
 			}
-			ename := hex.EncodeToString([]byte(o.c.EventID))
-			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok, ename, hex.EncodeToString([]byte(o.c.Hash))})
+			ename, hash := hex.EncodeToString([]byte(o.c.EventID)), hex.EncodeToString([]byte(o.c.Hash))
+			if !ledgered(o.c.Connector) {
+				hash = "-" // no ledger entry (see mariaBatch)
+			}
+			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok, ename, hash})
 			if ret > 0 {
 				rows = append(rows, []string{eid, "e", conn, ename, "0", eid, r, "-", "", ""})
 			}
@@ -327,6 +334,10 @@ func (s *Store) completeParams(o *op) (*stmt, [nParams]any) {
 	v[pTok] = o.token
 	v[pEName] = bytesOf(o.c.EventID)
 	v[pHash] = bytesOf(o.c.Hash)
+	v[pLed] = int64(0)
+	if ledgered(o.c.Connector) {
+		v[pLed] = int64(1)
+	}
 	st := &s.completeOnly
 	if ret := millis(o.c.Retention); ret > 0 {
 		st = &s.completeMark
