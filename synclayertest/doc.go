@@ -18,7 +18,9 @@
 //   - [TestStore] for a [synclayer.Store];
 //   - [TestConnector] for a [synclayer.Connector];
 //   - [TestBus] for a bus adapter (a Publisher and Subscriber);
-//   - [TestDeliveryLog] for a [synclayer.DeliveryLog].
+//   - [TestDeliveryLog] for a [synclayer.DeliveryLog];
+//   - [TestLedger] for a [synclayer.Ledger], and [TestStoreLedger] for a
+//     Store that writes the ledger in Complete.
 //
 // # Chaos
 //

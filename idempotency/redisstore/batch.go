@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ type op struct {
 	token string // a claim's new token
 	keys  []string
 	args  []any
+	// index, for a complete, is the connector's ledger index, to which the
+	// round trip adds the record key (see Store.send).
+	index string
+	zadd  *redis.IntCmd
 
 	// Set by the round trip before done is closed (or, for an op sent by
 	// its own caller, before the caller reads them).
@@ -205,6 +210,9 @@ func (s *Store) roundTrip(ctx context.Context, ops []*op) {
 			continue
 		}
 		ops[i].reply, ops[i].err = cmd.Val(), cmd.Err()
+		if z := ops[i].zadd; z != nil && z.Err() != nil && ops[i].err == nil {
+			ops[i].err = fmt.Errorf("add the key to the ledger's index: %w", z.Err())
+		}
 	}
 	if len(again) > 0 {
 		for i, cmd := range s.send(ctx, again, true) {
@@ -214,14 +222,20 @@ func (s *Store) roundTrip(ctx context.Context, ops []*op) {
 }
 
 // send writes one script call per op, by hash, or in full when full is
-// set, and reads the replies.
+// set, and reads the replies. A complete also adds its record key to the
+// connector's ledger index (ZADD, first sends only), in the same round
+// trip but not in the script: the index is in another cluster slot than
+// the key's hash.
 func (s *Store) send(ctx context.Context, ops []*op, full bool) []*redis.Cmd {
-	if len(ops) == 1 {
+	if len(ops) == 1 && (full || ops[0].index == "") {
 		return []*redis.Cmd{eval(ctx, s.client, ops[0], full)}
 	}
 	pipe := s.client.Pipeline()
 	cmds := make([]*redis.Cmd, len(ops))
 	for i, o := range ops {
+		if o.index != "" && !full {
+			o.zadd = pipe.ZAdd(ctx, o.index, redis.Z{Member: o.c.Key})
+		}
 		cmds[i] = eval(ctx, pipe, o, full)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error

@@ -12,7 +12,8 @@
 // prefix of every key (default [DefaultPrefix]), so that several
 // applications share one Redis without meeting; a prefix with a brace is
 // an error that names the option and wraps synclayer.ErrInvalidOption. There
-// is nothing to migrate and nothing to clean: every key expires by itself.
+// is nothing to migrate. Every key but the ledger's indexes expires by
+// itself (see Freshness ledger).
 //
 // # Keys
 //
@@ -20,8 +21,10 @@
 // SHA-256 of the connector and the key, in hex:
 //
 //	<prefix>{h}:l         the lease: a string holding the holder's token, with the lease TTL (SET NX PX)
-//	<prefix>{h}:k         a hash: v = last version applied, key and connector as given (for inspection)
+//	<prefix>{h}:k         a hash: v = last version applied, key and connector as given (for inspection),
+//	                      and the key's freshness ledger entry
 //	<prefix>{h}:d:<e>     the done-marker of an event (e: hash of the event ID), with the retention TTL
+//	<prefix>ledger:<c>    a sorted set: the record keys of connector c that have a ledger entry
 //
 // The braces make all keys of a record key share a cluster slot, so every
 // operation is one script on one node. Keys and event IDs of any bytes and
@@ -37,14 +40,33 @@
 //     stored one -> stale; SET NX PX of the lease fails -> busy, with the
 //     lease's remaining PTTL; else acquired.
 //   - Complete: deletes the lease if it holds the token, writes the
-//     done-marker with the retention as TTL, raises the version, and sets
-//     the TTL of the version's hash to the retention.
+//     done-marker with the retention as TTL, raises the version, writes
+//     the key's ledger entry, and sets the TTL of the key's hash to the
+//     retention.
 //   - Release: deletes the lease if it holds the token.
 //   - Renew ([synclayer.LeaseRenewer]): sets the lease's TTL to the claim's
 //     LeaseTTL from now if the token holds it, and reports whether it did.
 //     A lease that expired, was taken by another holder or was released is
 //     left as it is. The dispatcher takes short leases and renews them
 //     while a push runs, so a dead process frees its keys within one TTL.
+//
+// # Freshness ledger
+//
+// [Store] is a [synclayer.Ledger] too, so a Dispatcher over it keeps its
+// freshness ledger in the keys' hashes: fields e (event of the last push),
+// h (its payload's hash), p (when, Redis's clock, Unix ms), w and wa (the
+// version wanted, since when), va and dr (the last check and its drift).
+// Complete's script writes them and adds the record key to the
+// connector's index, a sorted set whose scores are all 0, so that
+// ZRANGEBYLEX walks it in byte order. On a cluster or a ring the index
+// lives in another slot or shard than the key's hash, so there the ZADD is
+// a command of its own beside the script, in the same round trip. An entry lives as long as its hash: one retention after
+// the key's last Complete, or, once Want asked for a newer version, until
+// the next Complete. The index keeps the keys of expired hashes; Holdings
+// and Summary skip them. [Store.Holding] is one HMGET; [Store.Holdings] and
+// [Store.Summary] cost two round trips per 512 keys of the index, Summary
+// reading the whole index: for a reconciler's walk and a status page, not a
+// hot path.
 //
 // # Group commit
 //

@@ -23,15 +23,25 @@ return {3, cur, redis.call('PTTL', KEYS[2])}
 `)
 
 // completeScript drops the lease if the token holds it, writes the
-// done-marker for the retention, and raises the version. KEYS: done-marker,
-// lease, key hash. ARGV: version, token, retention ms, record key,
-// connector. Reply: 1.
-var completeScript = redis.NewScript(versionCmp + `
+// done-marker for the retention, raises the version and sets the TTL of
+// the key's hash to the retention. With ARGV[8] "1" it also writes the
+// key's ledger entry (see pushedLua) and, given a fourth key, adds the
+// record key to that ledger index (unless the hash had a push, which put
+// it there). Without, as for synclayer's own namespaces (a connector
+// starting with '$'), an unversioned Complete leaves the hash alone. KEYS:
+// done-marker, lease, key hash[, the connector's ledger index]. ARGV:
+// version, token, retention ms, record key, connector, event ID, payload
+// hash, "1" to write the ledger. Reply: 1.
+var completeScript = redis.NewScript(versionCmp + nowLua + pushedLua + `
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 local ret = tonumber(ARGV[3])
 if ret > 0 then redis.call('SET', KEYS[1], '1', 'PX', ret) end
 local want = ARGV[1]
-if want ~= '0' and string.sub(want, 1, 1) ~= '-' then
+if ARGV[8] == '1' then
+	local was = pushed(KEYS[3], want, ARGV[6], ARGV[7], now(), ARGV[4], ARGV[5])
+	if ret > 0 then redis.call('PEXPIRE', KEYS[3], ret) end
+	if KEYS[4] and not was then redis.call('ZADD', KEYS[4], 0, ARGV[4]) end
+elseif want ~= '0' and string.sub(want, 1, 1) ~= '-' then
 	local cur = redis.call('HGET', KEYS[3], 'v')
 	if not cur or greater(want, cur) then
 		redis.call('HSET', KEYS[3], 'v', want, 'key', ARGV[4], 'connector', ARGV[5])
@@ -66,3 +76,57 @@ local function greater(a, b)
 	return a > b
 end
 `
+
+// nowLua is now(): the server's clock in Unix ms, as a decimal string.
+const nowLua = `
+local function now()
+	local t = redis.call('TIME')
+	return string.format('%d', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
+`
+
+// pushedLua is pushed(k, version, event, hash, at, key, connector): the
+// rule of synclayer.Ledger.Pushed on the key hash k. A push of version 0
+// or of at least the stored version sets e (event), h (hash) and p
+// (pushed at, Unix ms), raises v, and drops w and wa (wanted, since) once
+// v reaches w, and dr (drift) unless it is 1 (in sync); an older push
+// changes nothing. It returns the p the hash had before (false if none).
+const pushedLua = `
+local function pushed(k, want, e, h, at, key, conn)
+	local f = redis.call('HMGET', k, 'v', 'w', 'dr', 'p')
+	local cur = f[1] or '0'
+	if want ~= '0' and greater(cur, want) then return f[4] end
+	if want ~= '0' and greater(want, cur) then
+		redis.call('HSET', k, 'e', e, 'h', h, 'p', at, 'v', want, 'key', key, 'connector', conn)
+		cur = want
+	else
+		redis.call('HSET', k, 'e', e, 'h', h, 'p', at)
+	end
+	if f[2] and not greater(f[2], cur) then redis.call('HDEL', k, 'w', 'wa') end
+	if f[3] and f[3] ~= '1' then redis.call('HDEL', k, 'dr') end
+	return f[4]
+end
+`
+
+// pushedScript is synclayer.Ledger.Pushed. KEYS: key hash. ARGV: version,
+// event ID, payload hash, pushed at (Unix ms), record key, connector.
+// Reply: 1.
+var pushedScript = redis.NewScript(versionCmp + pushedLua + `
+pushed(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return 1
+`)
+
+// wantScript is synclayer.Ledger.Want: a version above the held and the
+// wanted one becomes w, since now if nothing was wanted, and the hash
+// loses its TTL, so that a key behind is not forgotten before it is
+// pushed. KEYS: key hash. ARGV: version. Reply: 1.
+var wantScript = redis.NewScript(versionCmp + nowLua + `
+local cur = redis.call('HGET', KEYS[1], 'v') or '0'
+local w = redis.call('HGET', KEYS[1], 'w')
+if greater(ARGV[1], cur) and (not w or greater(ARGV[1], w)) then
+	if not w then redis.call('HSET', KEYS[1], 'wa', now()) end
+	redis.call('HSET', KEYS[1], 'w', ARGV[1])
+	redis.call('PERSIST', KEYS[1])
+end
+return 1
+`)

@@ -40,11 +40,18 @@ type Store struct {
 
 	batch     batcher
 	unbatched bool // each call its own round trip (for comparisons in tests)
+
+	// indexInScript: Complete's script adds the key to the ledger's index
+	// itself. Only on a single node (a *redis.Client): a cluster or a ring
+	// keeps the index elsewhere than the key's hash, and the round trip
+	// carries a ZADD of its own beside the script (see Store.send).
+	indexInScript bool
 }
 
 var (
 	_ synclayer.Store        = (*Store)(nil)
 	_ synclayer.LeaseRenewer = (*Store)(nil)
+	_ synclayer.Ledger       = (*Store)(nil)
 )
 
 // New returns a store over client, which the caller opened and closes: a
@@ -55,7 +62,8 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: New needs a client", ErrConfig)
 	}
-	s := &Store{client: client, prefix: DefaultPrefix}
+	_, single := client.(*redis.Client)
+	s := &Store{client: client, prefix: DefaultPrefix, indexInScript: single}
 	if err := option.Apply("redisstore: New", s, opts); err != nil {
 		return nil, err
 	}
@@ -109,7 +117,16 @@ func (s *Store) newOp(ctx context.Context, kind opKind, c synclayer.Claim, token
 			ret = millis(c.Retention)
 		}
 		o.keys = s.keys(c)
-		o.args = []any{strconv.FormatInt(c.Version, 10), token, ret, c.Key, c.Connector}
+		o.args = []any{strconv.FormatInt(c.Version, 10), token, ret, c.Key, c.Connector, c.EventID, c.Hash, "0"}
+		switch {
+		case !ledgered(c.Connector):
+		case s.indexInScript:
+			o.args[7] = "1"
+			o.keys = append(o.keys, s.indexKey(c.Connector))
+		default:
+			o.args[7] = "1"
+			o.index = s.indexKey(c.Connector)
+		}
 	case opRelease:
 		o.keys = []string{s.tag(c) + "l"}
 		o.args = []any{token}

@@ -19,7 +19,9 @@ type batchSQL struct {
 // MariaDB claim reads into a short column.
 const mariaShortName = 500
 
-// pgBatch builds the PostgreSQL batch statements over table.
+// pgBatch builds the PostgreSQL batch statements over table. In a
+// complete, a key row whose event ID is NULL writes no ledger entry
+// (pushed_at 0: see ledgered); MariaDB's marks it with the hash "-".
 //
 // In ON CONFLICT DO UPDATE only the conflicting row (k) and the proposed
 // row (EXCLUDED) are in scope, not the rest of the source row. A claim
@@ -54,12 +56,15 @@ ON CONFLICT (id) DO UPDATE SET
 	lease_until = CASE WHEN OK THEN EXCLUDED.lease_until ELSE k.lease_until END,
 	purge_at = CASE WHEN OK THEN GREATEST(EXCLUDED.lease_until, k.done_until) ELSE k.purge_at END
 RETURNING k.id, k.token, k.version, k.lease_until, COALESCE(k.last_event, '\x'::bytea), k.done_until > NOW`),
-		complete: r.Replace(`INSERT INTO %T AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
+		complete: r.Replace(`INSERT INTO %T AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 SELECT u.id, u.kind, u.conn, u.name, GREATEST(u.ver, 0), '', 0, CASE WHEN u.ret > 0 THEN u.le END,
-	CASE WHEN u.ret > 0 THEN NOW + u.ret ELSE 0 END, NOW + u.ret
-FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[], $6::bytea[], $7::bigint[]) AS u(id, kind, conn, name, ver, le, ret)
+	CASE WHEN u.ret > 0 THEN NOW + u.ret ELSE 0 END, NOW + u.ret,
+	CASE WHEN u.kind = 'k' THEN u.evid END, u.hash, CASE WHEN u.kind = 'k' AND u.evid IS NOT NULL THEN NOW ELSE 0 END
+FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[], $5::bigint[], $6::bytea[], $7::bigint[], $9::bytea[], $10::bytea[])
+	AS u(id, kind, conn, name, ver, le, ret, evid, hash)
 ORDER BY u.id
 ON CONFLICT (id) DO UPDATE SET
+	` + ledgerSet("postgres") + `
 	version = GREATEST(k.version, EXCLUDED.version),
 	lease_until = CASE WHEN MINE THEN 0 ELSE k.lease_until END,
 	token = CASE WHEN MINE THEN '' ELSE k.token END,
@@ -106,14 +111,16 @@ RETURNING id, token, version, lease_until, COALESCE(last_event, ''), done_until 
 	return batchSQL{
 		claim:     strings.ReplaceAll(claim, "NAMETYPE", "VARCHAR(1000) CHARACTER SET ascii"),
 		claimLong: strings.ReplaceAll(claim, "NAMETYPE", "MEDIUMTEXT"),
-		complete: r.Replace(`INSERT INTO %T (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
+		complete: r.Replace(`INSERT INTO %T (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 SELECT UNHEX(u.j_id), u.j_kind, UNHEX(u.j_conn), UNHEX(u.j_name), GREATEST(u.j_ver, 0), '', 0,
-	IF(u.j_ret > 0, UNHEX(u.j_le), NULL), IF(u.j_ret > 0, NOW + u.j_ret, 0), NOW + u.j_ret
+	IF(u.j_ret > 0, UNHEX(u.j_le), NULL), IF(u.j_ret > 0, NOW + u.j_ret, 0), NOW + u.j_ret,
+	IF(u.j_kind = 'k', UNHEX(u.j_name2), NULL), IF(u.j_hash = '-', '', UNHEX(u.j_hash)), IF(u.j_kind = 'k' AND u.j_hash <> '-', NOW, 0)
 FROM JSON_TABLE(?, '$[*]' COLUMNS (j_id VARCHAR(80) PATH '$[0]', j_kind CHAR(1) PATH '$[1]', j_conn LONGTEXT PATH '$[2]',
 	j_name LONGTEXT PATH '$[3]', j_ver BIGINT PATH '$[4]', j_le VARCHAR(80) PATH '$[5]', j_ret BIGINT PATH '$[6]',
-	j_tok VARCHAR(64) PATH '$[7]')) AS u
+	j_tok VARCHAR(64) PATH '$[7]', j_name2 LONGTEXT PATH '$[8]', j_hash VARCHAR(600) PATH '$[9]')) AS u
 ORDER BY u.j_id
 ON DUPLICATE KEY UPDATE
+	` + ledgerSet("mariadb") + `
 	version = GREATEST(version, VALUES(version)),
 	lease_until = IF(token = u.j_tok, 0, lease_until),
 	token = IF(token = u.j_tok, '', token),

@@ -79,19 +79,23 @@ ON CONFLICT (id) DO UPDATE SET
 	lease_until = CASE WHEN :ok THEN EXCLUDED.lease_until ELSE k.lease_until END,
 	purge_at = CASE WHEN :ok THEN GREATEST(EXCLUDED.lease_until, k.done_until) ELSE k.purge_at END
 RETURNING k.token, k.version, k.lease_until, COALESCE(k.last_event = CAST(:eid AS bytea) AND k.done_until > :now, false)`,
-	completeMark: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
-VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint)),
-	(CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint))
+	completeMark: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint), NULL, CAST('' AS bytea), 0),
+	(CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint),
+		CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
 ON CONFLICT (id) DO UPDATE SET
+	LEDGERSET
 	version = GREATEST(k.version, EXCLUDED.version),
 	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
 	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
 	last_event = EXCLUDED.last_event,
 	done_until = EXCLUDED.done_until,
 	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, EXCLUDED.done_until)`,
-	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
-VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now)
+	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now,
+	CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
 ON CONFLICT (id) DO UPDATE SET
+	LEDGERSET
 	version = GREATEST(k.version, EXCLUDED.version),
 	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
 	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
@@ -174,19 +178,21 @@ ON DUPLICATE KEY UPDATE
 	lease_until = IF(token = VALUES(token), VALUES(lease_until), lease_until),
 	purge_at = IF(token = VALUES(token), GREATEST(lease_until, done_until), purge_at)
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
-	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
-VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
-	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret)
+	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, '', 0),
+	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
 ON DUPLICATE KEY UPDATE
+	LEDGERSET
 	version = GREATEST(version, VALUES(version)),
 	lease_until = IF(token = :tok, 0, lease_until),
 	token = IF(token = :tok, '', token),
 	last_event = VALUES(last_event),
 	done_until = VALUES(done_until),
 	purge_at = GREATEST(lease_until, done_until)`,
-	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
-VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now)
+	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
 ON DUPLICATE KEY UPDATE
+	LEDGERSET
 	version = GREATEST(version, VALUES(version)),
 	lease_until = IF(token = :tok, 0, lease_until),
 	token = IF(token = :tok, '', token),
@@ -264,19 +270,21 @@ ON CONFLICT (id) DO UPDATE SET
 	lease_until = CASE WHEN :ok THEN excluded.lease_until ELSE lease_until END,
 	purge_at = CASE WHEN :ok THEN max(excluded.lease_until, done_until) ELSE purge_at END
 RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until > :now, 0)`,
-	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at)
-VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret),
-	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret)
+	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, X'', 0),
+	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
 ON CONFLICT (id) DO UPDATE SET
+	LEDGERSET
 	version = max(version, excluded.version),
 	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
 	last_event = excluded.last_event,
 	done_until = excluded.done_until,
 	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, excluded.done_until)`,
-	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at)
-VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now)
+	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
+VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
 ON CONFLICT (id) DO UPDATE SET
+	LEDGERSET
 	version = max(version, excluded.version),
 	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
@@ -363,13 +371,17 @@ const (
 	pLim                // batch size
 	pAfter              // cleanup: scan ids above this one
 	pUpto               // cleanup: up to this id
+	pHash               // ledger: the payload's hash
+	pAt                 // ledger: a time, Unix ms
+	pDrift              // ledger: a Drift
+	pLed                // complete: 1 to write the ledger entry, 0 not
 	nParams
 )
 
 var paramNames = map[string]param{
 	"kid": pKID, "conn": pConn, "key": pKey, "eid": pEID, "ename": pEName,
 	"ver": pVer, "tok": pTok, "ttl": pTTL, "ret": pRet, "lim": pLim,
-	"after": pAfter, "upto": pUpto,
+	"after": pAfter, "upto": pUpto, "hash": pHash, "at": pAt, "drift": pDrift, "led": pLed,
 }
 
 // stmt is a statement compiled for one dialect and table.
@@ -391,6 +403,7 @@ func (s *stmt) args(v *[nParams]any) []any {
 // placeholder.
 func (d *Dialect) compile(tmpl, table string) stmt {
 	tmpl = strings.ReplaceAll(tmpl, "%[1]s", table)
+	tmpl = strings.ReplaceAll(tmpl, "LEDGERSET", d.ledgerSet())
 	tmpl = strings.ReplaceAll(tmpl, ":ok", d.okCond())
 	tmpl = strings.ReplaceAll(tmpl, ":now", d.now)
 	var b strings.Builder

@@ -45,6 +45,14 @@
 //	    last_event  bytea,              -- id of the last event completed ('e': itself)
 //	    done_until  bigint NOT NULL,    -- end of that event's retention, Unix ms
 //	    purge_at    bigint NOT NULL     -- Cleanup may delete the row after this, Unix ms
+//	    -- the freshness ledger, 'k' rows only (see Freshness ledger):
+//	    event_id    bytea,              -- event of the last push
+//	    hash        bytea NOT NULL,     -- its payload's hash
+//	    pushed_at   bigint NOT NULL,    -- when, Unix ms
+//	    wanted      bigint NOT NULL,    -- version wanted and not pushed yet
+//	    wanted_at   bigint NOT NULL,    -- since when, Unix ms
+//	    verified_at bigint NOT NULL,    -- last check, Unix ms
+//	    drift       smallint NOT NULL   -- its result (a synclayer.Drift)
 //	);
 //
 // A key's row has the id tag+'k', where tag is the first 16 bytes of a
@@ -203,6 +211,20 @@
 // has ended and whose last Complete's retention has passed (forgetting the
 // key's version then, as the memory store does), in batches along the
 // primary key; [Store.RunJanitor] runs it periodically.
+//
+// # Freshness ledger
+//
+// [Store] is a [synclayer.Ledger] too, so a Dispatcher over it keeps its
+// freshness ledger in the key rows: Complete writes the entry (version,
+// event, Claim.Hash and the database's time) in its own statement, batch
+// or not, with no round trip more; Want, Verified and Pushed are one
+// upsert each. A Want pins its key row against Cleanup until the next
+// Complete; otherwise an entry lives as long as its key row (its
+// version). [Store.Holding] reads one row by primary key; [Store.Holdings]
+// and [Store.Summary] scan the table's key rows (there is no index on the
+// connector, so that the hot path keeps maintaining the primary key only):
+// they suit a reconciler's walk and a status page, not a hot path.
+// [Store.Migrate] adds the columns to a table made before them.
 //
 // # Delivery log
 //

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Migrate creates the store's table and index if they are missing. It is
+// Migrate creates the store's table if it is missing, and adds the
+// freshness ledger's columns to a table made before them. It is
 // idempotent, and safe when several processes start at once: on
 // PostgreSQL it runs under a transaction-scoped advisory lock; MariaDB's
 // CREATE TABLE IF NOT EXISTS is atomic; SQLite serialises writers. Like
@@ -18,7 +19,10 @@ import (
 // what the batches use (once per store).
 func (s *Store) Migrate(ctx context.Context) error {
 	s.pool.check(BatchConns(s.inflight))
-	return migrate(ctx, s.db, s.dialect, "migrate "+s.table, s.table, s.dialect.schema)
+	if err := migrate(ctx, s.db, s.dialect, "migrate "+s.table, s.table, s.dialect.schema); err != nil {
+		return err
+	}
+	return s.migrateLedger(ctx)
 }
 
 // migrate runs the schema statements of table (each with %s for the

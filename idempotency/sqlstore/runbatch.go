@@ -228,9 +228,9 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 	var args []any
 	if s.dialect == Postgres {
 		var (
-			ids, conns, names, les [][]byte
-			kinds                  []string
-			vers, rets             []int64
+			ids, conns, names, les, evids, hashes [][]byte
+			kinds                                 []string
+			vers, rets                            []int64
 		)
 		mine := make(map[string]int, len(ops))
 		for _, o := range ops {
@@ -241,9 +241,15 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			}
 			ids, kinds, conns, names = append(ids, o.kid), append(kinds, "k"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.Key))
 			vers, les, rets = append(vers, o.c.Version), append(les, le), append(rets, ret)
+			evid := bytesOf(o.c.EventID)
+			if !ledgered(o.c.Connector) {
+				evid = nil // NULL: no ledger entry (see pgBatch)
+			}
+			evids, hashes = append(evids, evid), append(hashes, bytesOf(o.c.Hash))
 			if ret > 0 {
 				ids, kinds, conns, names = append(ids, o.eid), append(kinds, "e"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.EventID))
 				vers, les, rets = append(vers, 0), append(les, o.eid), append(rets, ret)
+				evids, hashes = append(evids, []byte{}), append(hashes, []byte{})
 			}
 			if o.token != "" {
 				mine[o.token] = 1
@@ -253,7 +259,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 		if err != nil {
 			return err
 		}
-		args = []any{ids, kinds, conns, names, vers, les, rets, string(set)}
+		args = []any{ids, kinds, conns, names, vers, les, rets, string(set), evids, hashes}
 		if log != nil {
 			// One statement: the log's upsert rides as a CTE.
 			q := "WITH lg AS (" + log.putMany(len(logged), len(args)+1) + ") " + s.sql.complete
@@ -273,9 +279,13 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			if tok == "" {
 				tok = "-"
 			}
-			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok})
+			ename, hash := hex.EncodeToString([]byte(o.c.EventID)), hex.EncodeToString([]byte(o.c.Hash))
+			if !ledgered(o.c.Connector) {
+				hash = "-" // no ledger entry (see mariaBatch)
+			}
+			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok, ename, hash})
 			if ret > 0 {
-				rows = append(rows, []string{eid, "e", conn, hex.EncodeToString([]byte(o.c.EventID)), "0", eid, r, "-"})
+				rows = append(rows, []string{eid, "e", conn, ename, "0", eid, r, "-", "", ""})
 			}
 		}
 		args = []any{jsonArg(rows)}
@@ -322,11 +332,16 @@ func (s *Store) completeParams(o *op) (*stmt, [nParams]any) {
 	v[pKey] = bytesOf(o.c.Key)
 	v[pVer] = o.c.Version
 	v[pTok] = o.token
+	v[pEName] = bytesOf(o.c.EventID)
+	v[pHash] = bytesOf(o.c.Hash)
+	v[pLed] = int64(0)
+	if ledgered(o.c.Connector) {
+		v[pLed] = int64(1)
+	}
 	st := &s.completeOnly
 	if ret := millis(o.c.Retention); ret > 0 {
 		st = &s.completeMark
 		v[pEID] = o.eid
-		v[pEName] = bytesOf(o.c.EventID)
 		v[pRet] = ret
 	}
 	if o.token == "" {

@@ -27,6 +27,7 @@ type Store struct {
 
 	claim, completeMark, completeOnly, release, renew, scan, cleanup stmt
 	sql                                                              batchSQL
+	led                                                              ledgerStmts
 
 	lanes [opPut]*lane
 	pool  poolWatch
@@ -44,6 +45,7 @@ var (
 	_ synclayer.Store        = (*Store)(nil)
 	_ synclayer.LeaseRenewer = (*Store)(nil)
 	_ synclayer.LogCompleter = (*Store)(nil)
+	_ synclayer.Ledger       = (*Store)(nil)
 )
 
 // New returns a store over the table of db, written in the dialect. The
@@ -73,6 +75,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 		s.sql = dialect.batch(table)
 	}
 	s.scan = dialect.compile(dialect.scan, table)
+	s.compileLedger()
 	s.cleanup = dialect.compile(dialect.cleanup, table)
 	s.pool = poolWatch{db: db, warn: s.warn}
 	runs := [opPut]func(context.Context, []*op) error{

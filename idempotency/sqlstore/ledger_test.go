@@ -1,0 +1,202 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// TestLedgerConformance runs synclayertest.TestLedger on every backend,
+// every subtest on one table (the suite keeps them apart by connector),
+// and synclayertest.TestStoreLedger with group commit on and off, so that
+// the batch statements and the single-row ones both write the entry.
+func TestLedgerConformance(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			var dropped sync.Map
+			table := uniqueTable("sqlledger")
+			s, _ := openStore(t, b, table, &dropped)
+			synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return s })
+			for _, mode := range []struct {
+				name string
+				opts []sqlstore.Option
+			}{{"batched", nil}, {"unbatched", []sqlstore.Option{sqlstore.WithMaxBatch(sqlstore.NoGroupCommit)}}} {
+				t.Run("Complete/"+mode.name, func(t *testing.T) {
+					synclayertest.TestStoreLedger(t, func(t *testing.T, ns string) synclayer.Store {
+						s, _ := openStore(t, b, ns, &dropped, mode.opts...)
+						return s
+					})
+				})
+			}
+		})
+	}
+}
+
+// TestLedgerConcurrentCompletes writes the entries of 64 keys with
+// concurrent Completes, so that they go in multi-row batches (PostgreSQL's
+// arrays, MariaDB's JSON document), each key with and without a
+// done-marker: every entry holds its own event and hash.
+func TestLedgerConcurrentCompletes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			var dropped sync.Map
+			s, _ := openStore(t, b, uniqueTable("sqlledgerc"), &dropped)
+			ctx := t.Context()
+			const n = 64
+			claims := make([]synclayer.Claim, n)
+			toks := make([]string, n)
+			for i := range n {
+				c := synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
+					Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
+				if i%2 == 0 {
+					c.Retention = time.Hour
+				}
+				r, err := s.Claim(ctx, c)
+				if err != nil || r.Status != synclayer.ClaimAcquired {
+					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
+				}
+				claims[i], toks[i] = c, r.Token
+			}
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
+						t.Errorf("complete %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			checkInternalNamespace(t, s)
+			hs, err := s.Holdings(ctx, "c", "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hs) != n {
+				t.Fatalf("Holdings after %d completes: %d entries", n, len(hs))
+			}
+			for i, h := range hs {
+				c := claims[i]
+				if h.Key != c.Key || h.Version != c.Version || h.EventID != c.EventID || h.Hash != c.Hash || h.PushedAt.IsZero() {
+					t.Errorf("entry %d = %+v, want key %q v%d, event %q, hash %q, a PushedAt", i, h, c.Key, c.Version, c.EventID, c.Hash)
+				}
+			}
+			if sum, err := s.Summary(ctx, "c"); err != nil || sum.Keys != n || sum.Unverified != n || sum.Behind != 0 {
+				t.Errorf("Summary = %+v, %v; want %d keys, all unverified, none behind", sum, err, n)
+			}
+		})
+	}
+}
+
+// TestLedgerMigratesOldTable: Migrate adds the ledger's columns to a table
+// made before them, keeping its rows, and running it again changes
+// nothing.
+func TestLedgerMigratesOldTable(t *testing.T) {
+	old := map[string]string{
+		"postgres": `CREATE TABLE %s (id bytea PRIMARY KEY, kind char(1) NOT NULL, connector bytea NOT NULL, name bytea NOT NULL,
+	version bigint NOT NULL DEFAULT 0, token text NOT NULL DEFAULT '', lease_until bigint NOT NULL DEFAULT 0, last_event bytea,
+	done_until bigint NOT NULL DEFAULT 0, purge_at bigint NOT NULL)`,
+		"mariadb": `CREATE TABLE %s (id VARBINARY(40) NOT NULL PRIMARY KEY, kind CHAR(1) CHARACTER SET ascii NOT NULL, connector BLOB NOT NULL,
+	name MEDIUMBLOB NOT NULL, version BIGINT NOT NULL DEFAULT 0, token VARCHAR(64) CHARACTER SET ascii NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0, last_event VARBINARY(40) NULL, done_until BIGINT NOT NULL DEFAULT 0, purge_at BIGINT NOT NULL) ENGINE=InnoDB`,
+		"sqlite": `CREATE TABLE %s (id BLOB PRIMARY KEY, kind TEXT NOT NULL, connector BLOB NOT NULL, name BLOB NOT NULL,
+	version INTEGER NOT NULL DEFAULT 0, token TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0, last_event BLOB,
+	done_until INTEGER NOT NULL DEFAULT 0, purge_at INTEGER NOT NULL) WITHOUT ROWID`,
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			table := uniqueTable("sqlledgerm")
+			db := openDB(t, b, table)
+			ctx := t.Context()
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(old[b.name], table)); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { dropTable(t, b, table) })
+			oldRow := map[string]string{"postgres": `'\x01'::bytea`, "mariadb": "X'01'", "sqlite": "X'01'"}[b.name]
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, kind, connector, name, purge_at) VALUES (%s, 'e', %[2]s, %[2]s, 0)",
+				table, oldRow)); err != nil {
+				t.Fatal(err)
+			}
+			s, err := sqlstore.New(db, b.dialect, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if err := s.Migrate(ctx); err != nil {
+					t.Fatalf("Migrate of a table without the ledger's columns: %v", err)
+				}
+			}
+			if n := countRows(t, db, table); n != 1 {
+				t.Errorf("%d rows after Migrate, want the old one", n)
+			}
+			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", Version: 4, LeaseTTL: time.Minute, Retention: time.Hour, Hash: "h"}
+			r, err := s.Claim(ctx, c)
+			if err != nil || r.Status != synclayer.ClaimAcquired {
+				t.Fatalf("claim after Migrate: %v, %v", r.Status, err)
+			}
+			if err := s.Complete(context.WithoutCancel(ctx), c, r.Token); err != nil {
+				t.Fatal(err)
+			}
+			if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Version != 4 || h.Hash != "h" {
+				t.Errorf("Holding after Complete on a migrated table = %+v, %v, %v; want v4, hash \"h\"", h, ok, err)
+			}
+		})
+	}
+}
+
+// checkInternalNamespace completes claims of synclayer's own namespace
+// "$announce", concurrently (in batches) and alone: they record their
+// versions and done-markers, and no ledger entry.
+func checkInternalNamespace(t *testing.T, s interface {
+	synclayer.Store
+	synclayer.Ledger
+}) {
+	t.Helper()
+	ctx := t.Context()
+	const n = 9
+	claims := make([]synclayer.Claim, n)
+	toks := make([]string, n)
+	for i := range n {
+		c := synclayer.Claim{Connector: "$announce", Key: fmt.Sprint("a", i), EventID: fmt.Sprint("ea", i),
+			Version: int64(i % 2), LeaseTTL: time.Minute, Retention: time.Duration(i%3) * time.Hour}
+		r, err := s.Claim(ctx, c)
+		if err != nil || r.Status != synclayer.ClaimAcquired {
+			t.Fatalf("claim of $announce %d: %v, %v", i, r.Status, err)
+		}
+		claims[i], toks[i] = c, r.Token
+	}
+	var wg sync.WaitGroup
+	for i := range n - 1 {
+		wg.Go(func() {
+			if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
+				t.Errorf("complete of $announce %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Complete(ctx, claims[n-1], toks[n-1]); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range claims {
+		if h, ok, err := s.Holding(ctx, c.Connector, c.Key); err != nil || ok {
+			t.Errorf("Holding of $announce key %d = %+v, %v, %v; want no entry", i, h, ok, err)
+		}
+		if c.Version != 0 {
+			c.EventID += "-next"
+			if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimStale {
+				t.Errorf("claim of $announce key %d again at v%d: %v, %v; want stale (the version was recorded)", i, c.Version, r.Status, err)
+			}
+		}
+	}
+	if hs, err := s.Holdings(ctx, "$announce", "", 0); err != nil || len(hs) != 0 {
+		t.Errorf("Holdings of $announce = %v, %v; want none", hs, err)
+	}
+}
