@@ -197,20 +197,20 @@ func (w *walk) next() ([]string, error) {
 // fill reads the next page of every set whose page is used up, in one
 // pipeline, so that the merge sees the head of every set.
 func (w *walk) fill() error {
-	var (
-		need []*stream
-		cmds []*redis.ZSliceCmd
-	)
-	pipe := w.client.Pipeline()
+	var need []*stream
 	for _, s := range w.streams {
 		if len(s.buf) == 0 && !s.done {
 			need = append(need, s)
-			cmds = append(cmds, pipe.ZRevRangeByScoreWithScores(w.ctx, s.key,
-				&redis.ZRangeBy{Max: "+inf", Min: w.min, Offset: s.off, Count: w.page}))
 		}
 	}
 	if len(need) == 0 {
 		return nil
+	}
+	pipe := w.client.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(need))
+	for i, s := range need {
+		cmds[i] = pipe.ZRevRangeByScoreWithScores(w.ctx, s.key,
+			&redis.ZRangeBy{Max: "+inf", Min: w.min, Offset: s.off, Count: w.page})
 	}
 	if _, err := pipe.Exec(w.ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return err

@@ -23,7 +23,7 @@ import (
 
 // logClient opens a client to the test Redis, closed at the end of the
 // test.
-func logClient(t *testing.T, hooks ...redis.Hook) *redis.Client {
+func logClient(t testing.TB, hooks ...redis.Hook) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(t)})
 	for _, h := range hooks {
@@ -35,7 +35,7 @@ func logClient(t *testing.T, hooks ...redis.Hook) *redis.Client {
 
 // logPrefix is a log key prefix no other test or run uses; its keys are
 // deleted at the end of the test.
-func logPrefix(t *testing.T, ns string) string {
+func logPrefix(t testing.TB, ns string) string {
 	t.Helper()
 	p := "synclayertest:log:" + ns + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
 	t.Cleanup(func() {
@@ -375,5 +375,59 @@ func TestLogErrors(t *testing.T) {
 	_, err = l.List(t.Context(), synclayer.DeliveryFilter{Connector: "calendar"})
 	if !errors.Is(err, redis.ErrClosed) || !strings.Contains(err.Error(), `list of log`) {
 		t.Errorf("List on a closed client: %v", err)
+	}
+}
+
+// RunJanitor drops an old synced entry within a few rounds and keeps an
+// old pending one; cancelling stops it with the context's error.
+func TestLogRunJanitor(t *testing.T) {
+	c := logClient(t)
+	p := logPrefix(t, "janitor")
+	writer := openLog(t, c, p, redisstore.WithLogRetention(1000*time.Hour))
+	old := time.Now().Add(-2 * time.Hour)
+	for _, d := range []synclayer.Delivery{
+		{EventID: "old-synced", Connector: "gis", State: synclayer.StatusSynced, Updated: old},
+		{EventID: "old-pending", Connector: "gis", State: synclayer.StatusPending, Updated: old},
+	} {
+		if err := writer.Put(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := openLog(t, c, p, redisstore.WithLogRetention(time.Hour))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- l.RunJanitor(ctx, time.Millisecond, func(err error) { t.Errorf("janitor round: %v", err) })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := l.List(t.Context(), synclayer.DeliveryFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1 {
+			if got[0].EventID != "old-pending" {
+				t.Errorf("the janitor left %s, want old-pending", got[0].EventID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the janitor did not drop the old synced entry in 10s: %v", keysOf(got))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("RunJanitor after cancel = %v, want context.Canceled", err)
+	}
+}
+
+// Cleanup with an ended context drops nothing and says why.
+func TestLogCleanupHonoursContext(t *testing.T) {
+	l := openLog(t, logClient(t), logPrefix(t, "cleanupctx"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if n, err := l.Cleanup(ctx); n != 0 || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cleanup of log") {
+		t.Errorf("Cleanup with a cancelled context = %d, %v; want 0 and an error naming the cleanup, matching context.Canceled", n, err)
 	}
 }
