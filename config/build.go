@@ -134,7 +134,8 @@ type builder struct {
 	svc *Service
 	log *slog.Logger
 
-	storeDB *sql.DB // the store's database, when the log shares it
+	storeDB    *sql.DB     // the store's database, when the log shares it
+	storeRedis *storeRedis // the store's Redis, when the log may share it
 }
 
 // fail reports a problem at the place of a field path.

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/config"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 )
 
@@ -43,7 +45,7 @@ func TestEveryBusStoreAndLogKindRuns(t *testing.T) {
 				testenv.NATS.Need(t), strings.ToUpper(id), id, id, id), map[string]string{"DSN": testenv.Postgres.Need(t)}
 		}},
 		{"redisstream+redis", false, func(t *testing.T, id string) (string, map[string]string) {
-			return fmt.Sprintf("bus: {kind: redisstream, url: \"${env:REDIS}\", prefix: cfgk-%s}\nstore: {kind: redis, url: \"${env:REDIS}\", prefix: cfgk-%s}\n", id, id),
+			return fmt.Sprintf("bus: {kind: redisstream, url: \"${env:REDIS}\", prefix: cfgk-%s}\nstore: {kind: redis, url: \"${env:REDIS}\", prefix: cfgk-%s}\nlog: {kind: redis, url: \"${env:REDIS}\", prefix: \"cfgkl-%s:\"}\n", id, id, id),
 				map[string]string{"REDIS": redisAddr(t)}
 		}},
 		{"amqp+mariadb", false, func(t *testing.T, id string) (string, map[string]string) {
@@ -54,6 +56,24 @@ func TestEveryBusStoreAndLogKindRuns(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "store.db")
 			return fmt.Sprintf("bus: {kind: kafka, brokers: [%q], prefix: cfgk-%s, group: g%s, metadataMaxAge: 500ms}\nstore: {kind: sqlite, dsn: %q}\nlog: {kind: sqlite}\n", kafka.ListenAddrs()[0], id, id, db), nil
 		}},
+	}
+	// after checks, by case, what the run left behind.
+	after := map[string]func(t *testing.T, ctx context.Context, id string, ev synclayer.Event){
+		// The delivery log is the one in Redis: a log opened anew on its
+		// prefix lists the synced entry.
+		"redisstream+redis": func(t *testing.T, ctx context.Context, id string, ev synclayer.Event) {
+			rdb := redis.NewClient(&redis.Options{Addr: testenv.Redis.Addr()})
+			defer rdb.Close()
+			defer deleteKeys(t, rdb, "cfgkl-"+id+":*")
+			lg, err := redisstore.NewLog(rdb, redisstore.WithLogPrefix("cfgkl-"+id+":"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := lg.List(ctx, synclayer.DeliveryFilter{EventID: ev.ID})
+			if err != nil || len(got) != 1 || got[0].Connector != "records" || got[0].State != synclayer.StatusSynced {
+				t.Errorf("the Redis delivery log holds %+v, %v; want the event synced to records", got, err)
+			}
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,6 +137,9 @@ partners:
 			}
 			if got := partner.all()[0]; !strings.HasPrefix(got, "PUT /records/WF-1") || !strings.HasSuffix(got, `{"workflowId":"WF-1"}`) {
 				t.Errorf("partner got %s", got)
+			}
+			if f := after[tc.name]; f != nil {
+				f(t, ctx, id, ev)
 			}
 		})
 	}

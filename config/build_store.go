@@ -71,16 +71,11 @@ func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
 		if err != nil {
 			return nil, err
 		}
-		ropts, err := redis.ParseURL(url)
+		rdb, err := b.openRedis(ctx, "store.url", url)
 		if err != nil {
-			return nil, b.fail("store.url", "not a redis URL")
+			return nil, err
 		}
-		rdb := redis.NewClient(ropts)
-		b.closeWith(func(context.Context) error { return rdb.Close() })
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			return nil, b.fail("store.url", "redis does not answer: %s", redactText(err.Error(), url))
-		}
-		b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+		b.storeRedis = &storeRedis{url: url, client: rdb}
 		var opts []redisstore.Option
 		if s.Prefix != "" {
 			opts = append(opts, redisstore.WithPrefix(s.Prefix))
@@ -115,6 +110,60 @@ func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
 	return []synclayer.Option{synclayer.WithStore(st)}, nil
 }
 
+// storeRedis is the store's Redis client and URL, which a redis log on
+// the same URL shares.
+type storeRedis struct {
+	url    string
+	client *redis.Client
+}
+
+// openRedis opens a Redis client on url, closed with the service, and
+// checks it answers. path is the setting, for errors.
+func (b *builder) openRedis(ctx context.Context, path, url string) (*redis.Client, error) {
+	ropts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, b.fail(path, "not a redis URL")
+	}
+	rdb := redis.NewClient(ropts)
+	b.closeWith(func(context.Context) error { return rdb.Close() })
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return nil, b.fail(path, "redis does not answer: %s", redactText(err.Error(), url))
+	}
+	b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	return rdb, nil
+}
+
+// redisLog builds a redis delivery log, on the store's client when the
+// store is redis on the same URL (or the log gives none).
+func (b *builder) redisLog(ctx context.Context) ([]synclayer.Option, error) {
+	l := b.cfg.Log
+	var rdb *redis.Client
+	if l.URL.Set() {
+		url, err := b.value(l.URL)
+		if err != nil {
+			return nil, err
+		}
+		if sr := b.storeRedis; sr != nil && sr.url == url {
+			rdb = sr.client
+		} else if rdb, err = b.openRedis(ctx, "log.url", url); err != nil {
+			return nil, err
+		}
+	} else if b.storeRedis != nil {
+		rdb = b.storeRedis.client
+	} else {
+		return nil, b.fail("log.url", "required setting is missing (it defaults to store.url only when the store is redis)")
+	}
+	opts := []redisstore.LogOption{redisstore.WithLogRetention(l.Retention), redisstore.WithLogDeadRetention(l.DeadRetention)}
+	if l.Prefix != "" {
+		opts = append(opts, redisstore.WithLogPrefix(l.Prefix))
+	}
+	lg, err := redisstore.NewLog(rdb, opts...)
+	if err != nil {
+		return nil, b.fail("log", "%v", err)
+	}
+	return []synclayer.Option{synclayer.WithDeliveryLog(lg)}, nil
+}
+
 // deliveryLog builds the delivery log.
 func (b *builder) deliveryLog(ctx context.Context) ([]synclayer.Option, error) {
 	l := b.cfg.Log
@@ -123,6 +172,8 @@ func (b *builder) deliveryLog(ctx context.Context) ([]synclayer.Option, error) {
 		return []synclayer.Option{synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: l.MaxEntries})}, nil
 	case "none":
 		return []synclayer.Option{synclayer.WithDeliveryLog(synclayer.NoDeliveryLog)}, nil
+	case "redis":
+		return b.redisLog(ctx)
 	}
 	db := b.storeDB
 	if db == nil {

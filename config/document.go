@@ -55,14 +55,21 @@ type StoreSection struct {
 	MaxEntries int    `yaml:"maxEntries"`
 }
 
-// LogSection is the delivery log: memory, postgres, mariadb, sqlite or
-// none.
+// LogSection is the delivery log: memory, postgres, mariadb, sqlite,
+// redis or none.
 type LogSection struct {
 	Kind       string `yaml:"kind"`
 	DSN        Value  `yaml:"dsn"`
+	URL        Value  `yaml:"url"`
 	Table      string `yaml:"table"`
+	Prefix     string `yaml:"prefix"`
 	Migrate    *bool  `yaml:"migrate"`
 	MaxEntries int    `yaml:"maxEntries"`
+	// Retention is how long a redis log keeps settled entries (0: 7 days).
+	Retention time.Duration `yaml:"retention"`
+	// DeadRetention lets a redis log drop dead letters this long after
+	// their last update (0: kept until replayed).
+	DeadRetention time.Duration `yaml:"deadRetention"`
 }
 
 // HTTPSection is where the binary serves /healthz, /readyz, /metrics and

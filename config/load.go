@@ -217,8 +217,17 @@ func (v *validator) sections() {
 		if !c.Log.DSN.Set() && c.Store.Kind != c.Log.Kind {
 			v.at("log.dsn", "required setting is missing (it defaults to store.dsn only when the store is of the same kind)")
 		}
+	case "redis":
+		v.only("log", "redis", "url", "prefix", "retention", "deadRetention")
+		if !c.Log.URL.Set() && c.Store.Kind != "redis" {
+			v.at("log.url", "required setting is missing (it defaults to store.url only when the store is redis)")
+		}
+		v.scheme("log.url", c.Log.URL, "redis", "rediss")
+		if strings.ContainsAny(c.Log.Prefix, "{}") {
+			v.at("log.prefix", "must not contain a brace (the log's keys carry the hash tag {log} after it), got %q", c.Log.Prefix)
+		}
 	default:
-		v.at("log.kind", "unknown log kind %q (want memory, postgres, mariadb, sqlite or none)", c.Log.Kind)
+		v.at("log.kind", "unknown log kind %q (want memory, postgres, mariadb, sqlite, redis or none)", c.Log.Kind)
 	}
 	v.positive("log.maxEntries", c.Log.MaxEntries)
 	v.table("store.table", c.Store.Table)

@@ -263,6 +263,40 @@ store:
   dsn: /tmp/x.db
   table: @"drop table; --"
 ` + restPartner, "store.table", "want a table name"},
+		{"redis log without a URL", `
+log:
+  @kind: redis
+` + restPartner, "log.url", "required setting is missing (it defaults to store.url only when the store is redis)"},
+		{"redis log URL of the wrong scheme", `
+store: {kind: redis, url: "redis://127.0.0.1:6379"}
+log:
+  kind: redis
+  url: @http://127.0.0.1:6379
+` + restPartner, "log.url", "want a redis:// or rediss:// URL"},
+		{"redis log with a table", `
+store: {kind: redis, url: "redis://127.0.0.1:6379"}
+log:
+  kind: redis
+  table: @deliveries
+` + restPartner, "log.table", `setting "table" does not apply to log kind "redis"`},
+		{"redis log prefix with a brace", `
+store: {kind: redis, url: "redis://127.0.0.1:6379"}
+log:
+  kind: redis
+  prefix: @"app:{x}:"
+` + restPartner, "log.prefix", "must not contain a brace"},
+		{"redis log with a negative retention", `
+store: {kind: redis, url: "redis://127.0.0.1:6379"}
+log:
+  kind: redis
+  retention: @-1h
+` + restPartner, "log.retention", "is negative"},
+		{"unknown log field", `
+log:
+  kind: redis
+  url: redis://127.0.0.1:6379
+  @ttl: 1h
+` + restPartner, "log.ttl", "unknown field"},
 		{"number out of range", `
 partners:
   - name: records
