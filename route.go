@@ -180,8 +180,8 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *conn
 	if err := d.log.Put(ctx, dl); err != nil {
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
-	d.notify(dl)
 	d.want(ctx, res.Connector, rec)
+	d.notify(dl)
 	res.Status = StatusPending
 	return "", nil
 }
