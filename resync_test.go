@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -247,5 +248,44 @@ func TestResyncRefuses(t *testing.T) {
 	}
 	if p.Events != 1 || p.Pushed != 1 || !p.Done || p.Err != err.Error() {
 		t.Errorf("failing source progress: %+v", p)
+	}
+}
+
+// A resync holds at most its Concurrency of a connector's slots, so live
+// events still get through while every resync push is stuck at the partner.
+func TestResyncNeverStarvesLiveTraffic(t *testing.T) {
+	fake := synclayertest.NewFake()
+	stuck := make(chan struct{})
+	for i := range 100 {
+		fake.Inject(synclayertest.Fault{Key: fmt.Sprintf("K%d", i), Times: -1, Wait: stuck})
+	}
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
+		synclayer.WithRetry(fastRetry), synclayer.WithConcurrency(3)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Resync(t.Context(), source(100, 1), synclayer.ResyncOptions{Rate: 1e9, Burst: 100, Concurrency: 2})
+		done <- err
+	}()
+	if err := fake.WaitInFlight(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	// Both resync workers are stuck at the partner, each on one slot; a
+	// resync that took every slot would leave this waiting.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := d.Dispatch(ctx, event("live", "L1", 1)); err != nil {
+		t.Fatalf("a live event beside a stuck resync: %v", err)
+	}
+	if r, ok := fake.Record("L1"); !ok || r.EventID != "live" {
+		t.Fatalf("the live event did not reach the partner: %+v", r)
+	}
+	close(stuck)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Records()); n != 101 {
+		t.Fatalf("the partner holds %d records, want 100 resynced and 1 live", n)
 	}
 }
