@@ -83,14 +83,14 @@ func NewDispatcher(reg *Registry, opts ...Option) (*Dispatcher, error) {
 	if d.store == nil {
 		d.store = new(MemoryStore)
 	}
-	if l, ok := d.store.(Ledger); ok && d.ledger != NoLedger {
-		d.ledger, d.storeLedger = l, true
-	}
-	switch d.ledger {
-	case nil:
-		d.ledger = new(MemoryLedger)
-	case NoLedger:
+	switch l, isLedger := d.store.(Ledger); {
+	case d.ledger == NoLedger:
 		d.ledger = nil
+	case d.ledger != nil: // the caller's, written after Complete
+	case isLedger:
+		d.ledger, d.storeLedger = l, true
+	default:
+		d.ledger = new(MemoryLedger)
 	}
 	d.renewer, _ = d.store.(LeaseRenewer)
 	d.logCompleter, _ = d.store.(LogCompleter)

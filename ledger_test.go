@@ -71,35 +71,25 @@ func TestNoLedger(t *testing.T) {
 	}
 }
 
-// ledgerStore is a store that keeps the ledger itself: it writes the entry
-// in Complete from the claim, and counts the Pushed calls the Dispatcher
-// must not make.
+// ledgerStore is the MemoryStore, which keeps the ledger itself, counting
+// the Pushed calls the Dispatcher must not make.
 type ledgerStore struct {
-	synclayer.MemoryStore
-	synclayer.MemoryLedger
+	*synclayer.MemoryStore
 	mu     sync.Mutex
 	pushed int
-}
-
-func (s *ledgerStore) Complete(ctx context.Context, c synclayer.Claim, token string) error {
-	if err := s.MemoryStore.Complete(ctx, c, token); err != nil {
-		return err
-	}
-	return s.MemoryLedger.Pushed(ctx, synclayer.Holding{Connector: c.Connector, Key: c.Key, Version: c.Version, EventID: c.EventID, Hash: c.Hash})
 }
 
 func (s *ledgerStore) Pushed(ctx context.Context, h synclayer.Holding) error {
 	s.mu.Lock()
 	s.pushed++
 	s.mu.Unlock()
-	return s.MemoryLedger.Pushed(ctx, h)
+	return s.MemoryStore.Pushed(ctx, h)
 }
 
 func TestAStoreThatIsALedgerWritesItWithComplete(t *testing.T) {
 	reg, _ := newFakes(t, 1)
-	store := new(ledgerStore)
-	other := new(synclayer.MemoryLedger)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLedger(other))
+	store := &ledgerStore{MemoryStore: new(synclayer.MemoryStore)}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
 	if _, err := d.Dispatch(t.Context(), event("e1", "K1", 2)); err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +97,25 @@ func TestAStoreThatIsALedgerWritesItWithComplete(t *testing.T) {
 		t.Fatal("the Dispatcher's ledger is not its store")
 	}
 	h, ok, err := d.Holding(t.Context(), "p0", "K1")
-	if err != nil || !ok || h.Version != 2 || h.EventID != "e1" || len(h.Hash) != 64 {
+	if err != nil || !ok || h.Version != 2 || h.EventID != "e1" || len(h.Hash) != 64 || h.PushedAt.IsZero() {
 		t.Fatalf("Holding: %+v, %v, %v", h, ok, err)
 	}
 	if store.pushed != 0 {
 		t.Fatalf("the Dispatcher called Pushed %d times on a store that writes the ledger with Complete", store.pushed)
 	}
-	if _, ok, _ := other.Holding(t.Context(), "p0", "K1"); ok {
-		t.Fatal("WithLedger's ledger was written although the store is one")
+	// The store's own namespaces get no entry.
+	if _, ok, _ := store.Holding(t.Context(), "$announce", "e1"); ok {
+		t.Fatal("an announcement has a ledger entry")
+	}
+
+	// A ledger given with WithLedger is the one written, after Complete.
+	other := new(synclayer.MemoryLedger)
+	d2 := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLedger(other))
+	if _, err := d2.Dispatch(t.Context(), event("e2", "K1", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok, _ := other.Holding(t.Context(), "p0", "K1"); !ok || h.Version != 3 || h.EventID != "e2" {
+		t.Fatalf("WithLedger's ledger after a push: %+v, %v", h, ok)
 	}
 }
 

@@ -67,8 +67,9 @@ type keyState struct {
 	version int64
 	token   string // "" when no lease
 	expires int64  // of the lease
-	touched int64  // when the version was last raised
+	touched int64  // when the version was last raised, or the key last pushed
 	keep    time.Duration
+	led     *ledgerState // the key's freshness ledger entry; nil when none
 }
 
 func (s *MemoryStore) init() {
@@ -78,7 +79,7 @@ func (s *MemoryStore) init() {
 	}
 	per := max(s.max/memoryShards, 1)
 	s.seed = maphash.MakeSeed()
-	s.epoch = time.Now()
+	s.epoch = time.Now().Add(-time.Nanosecond) // now() is never 0, which means "none" in the ledger
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.keys = make(map[ckey]keyState)
@@ -157,6 +158,9 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 	if st.token == token {
 		st.token, st.expires = "", 0
 	}
+	if c.Version == 0 || c.Version >= st.version {
+		st.pushed(&c, now)
+	}
 	if c.Version > st.version {
 		st.version, st.touched, st.keep = c.Version, now, c.Retention
 	}
@@ -185,7 +189,7 @@ func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error 
 
 // put stores st, or drops the entry when it holds nothing worth keeping.
 func (sh *memoryShard) put(k ckey, st keyState, now int64) {
-	if st.token == "" && st.version == 0 {
+	if st.token == "" && st.version == 0 && st.led == nil {
 		delete(sh.keys, k)
 		return
 	}
@@ -287,8 +291,11 @@ func (sh *memoryShard) sweepKeys(now int64) {
 		}
 		if st.version != 0 && st.keep > 0 && now > after(st.touched, st.keep) {
 			st.version = 0
+			if !st.led.behind() {
+				st.led = nil // the ledger entry goes with its version
+			}
 		}
-		if st.token == "" && st.version == 0 {
+		if st.token == "" && st.version == 0 && st.led == nil {
 			delete(sh.keys, k)
 		} else {
 			sh.keys[k] = st
@@ -308,7 +315,7 @@ func (sh *memoryShard) sweepKeys(now int64) {
 		if len(sh.keys) <= target {
 			break
 		}
-		if st.token == "" && st.touched <= cut {
+		if st.token == "" && st.touched <= cut && !st.led.behind() {
 			delete(sh.keys, k)
 		}
 	}

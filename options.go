@@ -86,12 +86,12 @@ func WithDeliveryLog(l DeliveryLog) Option {
 	}
 }
 
-// WithLedger sets the freshness ledger the Dispatcher writes after every
-// push when its store keeps none (default, and with nil: a new
-// [MemoryLedger]). A store that is a [Ledger] (sqlstore's, redisstore's)
-// is the ledger, written in the same statement as Complete, and this
-// option is then ignored. [NoLedger] turns the ledger off, and with it
-// [Dispatcher.Holding] and the skipping of a resync.
+// WithLedger sets the freshness ledger, which the Dispatcher then writes
+// after every push. By default (and with nil) the store is the ledger when
+// it is one (the [MemoryStore], sqlstore's and redisstore's are: each
+// writes the entry with Complete, in the same statement), else a new
+// [MemoryLedger]. [NoLedger] turns the ledger off, and with it
+// [Dispatcher.Holding]; a store that is a ledger still keeps its entries.
 func WithLedger(l Ledger) Option {
 	return func(d *Dispatcher) error {
 		d.ledger = l

@@ -104,7 +104,10 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 		res.Status = StatusStale
 		return "", nil
 	}
-	claim.Version = rec.Version
+	// Settle as the event itself: its done-marker and the ledger's entry
+	// name the event that brought the partner there, not the claim's
+	// stand-in ID.
+	claim.Version, claim.EventID = rec.Version, ev.ID
 	if push == nil {
 		return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token)
 	}

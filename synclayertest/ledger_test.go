@@ -20,3 +20,10 @@ func TestMemoryLedgerShared(t *testing.T) {
 	l := new(synclayer.MemoryLedger)
 	synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return l })
 }
+
+// TestMemoryStoreLedger runs the suites against the MemoryStore, which is
+// the default store and keeps each key's ledger entry beside its version.
+func TestMemoryStoreLedger(t *testing.T) {
+	synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return new(synclayer.MemoryStore) })
+	synclayertest.TestStoreLedger(t, func(t *testing.T, _ string) synclayer.Store { return new(synclayer.MemoryStore) })
+}

@@ -1,0 +1,203 @@
+package synclayer
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The MemoryStore is a [Ledger]: each key's entry lives beside its lease
+// and version, written by Complete under the lock it already holds, so the
+// default in-process path keeps no second map of every key. It is bounded
+// with the versions (MaxEntries), except that an entry behind (a version
+// wanted and not pushed) is never the one forgotten.
+
+// ledgerState is a key's ledger entry in the MemoryStore. Times are on the
+// store's clock (see MemoryStore.now); 0 means none.
+type ledgerState struct {
+	event, hash      string
+	pushed           int64
+	wanted, wantedAt int64 // wanted is a version
+	verified         int64
+	drift            Drift
+}
+
+// behind reports whether the entry is behind (see Holding.Behind); false
+// for nil.
+func (l *ledgerState) behind() bool {
+	return l != nil && (l.wanted != 0 || l.drift == DriftMissing || l.drift == DriftDiffers || l.drift == DriftUnexpected)
+}
+
+// pushed applies a Complete of c at now to the key's ledger entry, by the
+// rule of Ledger.Pushed; the caller checked that c.Version is 0 or not
+// older than the key's. Synclayer's own namespaces ("$announce") get no
+// entry.
+func (st *keyState) pushed(c *Claim, now int64) {
+	if strings.HasPrefix(c.Connector, "$") {
+		return
+	}
+	if st.led == nil {
+		st.led = new(ledgerState)
+	}
+	l := st.led
+	l.event, l.hash, l.pushed = c.EventID, c.Hash, now
+	if l.wanted != 0 && max(c.Version, st.version) >= l.wanted {
+		l.wanted, l.wantedAt = 0, 0
+	}
+	if l.drift != InSync {
+		l.drift = 0 // the push replaced what was checked
+	}
+	st.touched = now
+}
+
+// clock turns a time into the store's clock (0 for the zero time).
+func (s *MemoryStore) clock(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return int64(t.Sub(s.epoch))
+}
+
+// wall turns the store's clock into a time (the zero time for 0).
+func (s *MemoryStore) wall(t int64) time.Time {
+	if t == 0 {
+		return time.Time{}
+	}
+	return s.epoch.Add(time.Duration(t))
+}
+
+// holding is the Holding of k's state; false when it has no ledger entry.
+func (s *MemoryStore) holding(k ckey, st keyState) (Holding, bool) {
+	l := st.led
+	if l == nil {
+		return Holding{}, false
+	}
+	return Holding{Connector: k.conn, Key: k.id, Version: st.version, EventID: l.event, Hash: l.hash,
+		PushedAt: s.wall(l.pushed), Wanted: l.wanted, WantedAt: s.wall(l.wantedAt),
+		VerifiedAt: s.wall(l.verified), Drift: l.drift}, true
+}
+
+// ledgerUpdate applies f to the state of (connector, key) under its lock.
+func (s *MemoryStore) ledgerUpdate(ctx context.Context, connector, key string, f func(st *keyState, now int64)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := Claim{Connector: connector, Key: key}
+	sh, _ := s.shard(&c)
+	now := s.now()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := ckey{connector, key}
+	st := sh.keys[k]
+	f(&st, now)
+	sh.put(k, st, now)
+	return nil
+}
+
+// Pushed implements [Ledger], for a push made outside this store's
+// Complete.
+func (s *MemoryStore) Pushed(ctx context.Context, h Holding) error {
+	return s.ledgerUpdate(ctx, h.Connector, h.Key, func(st *keyState, now int64) {
+		if h.Version != 0 && h.Version < st.version {
+			return
+		}
+		c := Claim{Connector: h.Connector, Key: h.Key, EventID: h.EventID, Version: h.Version, Hash: h.Hash}
+		at := s.clock(h.PushedAt)
+		if at == 0 {
+			at = now
+		}
+		st.pushed(&c, at)
+		st.version = max(st.version, h.Version)
+	})
+}
+
+// Want implements [Ledger].
+func (s *MemoryStore) Want(ctx context.Context, connector, key string, version int64) error {
+	return s.ledgerUpdate(ctx, connector, key, func(st *keyState, now int64) {
+		if version <= st.version || (st.led != nil && version <= st.led.wanted) {
+			return
+		}
+		if st.led == nil {
+			st.led = new(ledgerState)
+		}
+		if st.led.wanted == 0 {
+			st.led.wantedAt = now
+		}
+		st.led.wanted = version
+	})
+}
+
+// Verified implements [Ledger].
+func (s *MemoryStore) Verified(ctx context.Context, connector, key string, at time.Time, d Drift) error {
+	return s.ledgerUpdate(ctx, connector, key, func(st *keyState, now int64) {
+		if st.led == nil {
+			st.led = new(ledgerState)
+		}
+		st.led.verified, st.led.drift = s.clock(at), d
+		if st.led.verified == 0 {
+			st.led.verified = now
+		}
+	})
+}
+
+// Holding implements [Ledger].
+func (s *MemoryStore) Holding(ctx context.Context, connector, key string) (Holding, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Holding{}, false, err
+	}
+	c := Claim{Connector: connector, Key: key}
+	sh, _ := s.shard(&c)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	k := ckey{connector, key}
+	h, ok := s.holding(k, sh.keys[k])
+	return h, ok, nil
+}
+
+// Holdings implements [Ledger]. It sorts the connector's keys on every
+// call: a page costs O(n log n) in the store's keys.
+func (s *MemoryStore) Holdings(ctx context.Context, connector, after string, limit int) ([]Holding, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var all []Holding
+	s.eachHolding(connector, func(h Holding) {
+		if h.Key > after {
+			all = append(all, h)
+		}
+	})
+	slices.SortFunc(all, func(a, b Holding) int { return strings.Compare(a.Key, b.Key) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit:limit]
+	}
+	return all, nil
+}
+
+// Summary implements [Ledger].
+func (s *MemoryStore) Summary(ctx context.Context, connector string) (LedgerSummary, error) {
+	if err := ctx.Err(); err != nil {
+		return LedgerSummary{}, err
+	}
+	sum := LedgerSummary{Connector: connector}
+	s.eachHolding(connector, sum.add)
+	return sum, nil
+}
+
+// eachHolding calls f with every ledger entry of connector, one shard
+// locked at a time.
+func (s *MemoryStore) eachHolding(connector string, f func(Holding)) {
+	s.once.Do(s.init)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k, st := range sh.keys {
+			if k.conn == connector {
+				if h, ok := s.holding(k, st); ok {
+					f(h)
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+}
