@@ -46,12 +46,13 @@ func (h Holding) Behind() bool {
 // verified. The Dispatcher writes it after every push; [Dispatcher.Holding]
 // and the monitor read it; package drift's Reconciler verifies against it.
 //
-// A [Store] that is also a Ledger keeps the entry next to the key's lease
-// and version, and writes it inside Complete from the claim (Claim.Hash),
+// A [Store] that is also a Ledger (the [MemoryStore], sqlstore's and
+// redisstore's) keeps the entry next to the key's lease and version, and
+// writes it inside Complete from the claim (Claim.Hash, Version, EventID),
 // in the same statement, so the durable path pays no extra round trip; the
-// Dispatcher then never calls its Pushed. With any other store the
-// Dispatcher writes to the ledger of [WithLedger] (default: a
-// [MemoryLedger]) after Complete.
+// Dispatcher then never calls its Pushed. Given [WithLedger], or with a
+// store that is no Ledger, the Dispatcher writes to that ledger (default:
+// a [MemoryLedger]) after Complete.
 //
 // Each method is safe for concurrent use and honours ctx. Check an
 // implementation with synclayertest.TestLedger.

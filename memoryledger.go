@@ -12,8 +12,9 @@ import (
 // ledgerShards spreads a MemoryLedger over independent locks.
 const ledgerShards = 32
 
-// MemoryLedger is the in-process [Ledger], the Dispatcher's default when its
-// store keeps none: fast, and gone with the process. Its zero value is an
+// MemoryLedger is an in-process [Ledger], the Dispatcher's default when its
+// store keeps none (the [MemoryStore] does): fast, and gone with the
+// process. Its zero value is an
 // empty ledger, ready to use. It is safe for concurrent use.
 //
 // It keeps every key it is told of; a deployment with more keys than
