@@ -137,7 +137,7 @@ func runSynclayer(tb testing.TB, opts ...synclayer.Option) time.Duration {
 			tb.Fatal(err)
 		}
 	}
-	d := synclayertest.NewDispatcher(t, reg, opts...)
+	d := synclayertest.NewDispatcher(tb, reg, opts...)
 	bus, err := memory.New()
 	if err != nil {
 		tb.Fatal(err)
