@@ -3,6 +3,8 @@ package synclayer
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -124,3 +126,35 @@ func (d *Dispatcher) Holding(ctx context.Context, connector, key string) (Holdin
 // Ledger returns the Dispatcher's freshness ledger (the store, when it is
 // one), or nil when the ledger is off.
 func (d *Dispatcher) Ledger() Ledger { return d.ledger }
+
+// The in-memory ledgers (MemoryLedger, MemoryStore) walk their entries
+// with each, which calls its function with every entry of one connector.
+
+// pageOf is Ledger.Holdings over each: the entries whose keys sort after
+// after, in key order, up to limit. It sorts on every call.
+func pageOf(ctx context.Context, each func(func(Holding)), after string, limit int) ([]Holding, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var all []Holding
+	each(func(h Holding) {
+		if h.Key > after {
+			all = append(all, h)
+		}
+	})
+	slices.SortFunc(all, func(a, b Holding) int { return strings.Compare(a.Key, b.Key) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit:limit]
+	}
+	return all, nil
+}
+
+// summaryOf is Ledger.Summary over each.
+func summaryOf(ctx context.Context, connector string, each func(func(Holding))) (LedgerSummary, error) {
+	if err := ctx.Err(); err != nil {
+		return LedgerSummary{}, err
+	}
+	s := LedgerSummary{Connector: connector}
+	each(s.add)
+	return s, nil
+}

@@ -3,8 +3,6 @@ package synclayer
 import (
 	"context"
 	"hash/maphash"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -119,30 +117,12 @@ func (l *MemoryLedger) Holding(ctx context.Context, connector, key string) (Hold
 // Holdings implements [Ledger]. It sorts the connector's keys on every
 // call: a page costs O(n log n) in the connector's entries.
 func (l *MemoryLedger) Holdings(ctx context.Context, connector, after string, limit int) ([]Holding, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var all []Holding
-	l.each(connector, func(h Holding) {
-		if h.Key > after {
-			all = append(all, h)
-		}
-	})
-	slices.SortFunc(all, func(a, b Holding) int { return strings.Compare(a.Key, b.Key) })
-	if limit > 0 && len(all) > limit {
-		all = all[:limit:limit]
-	}
-	return all, nil
+	return pageOf(ctx, func(f func(Holding)) { l.each(connector, f) }, after, limit)
 }
 
 // Summary implements [Ledger].
 func (l *MemoryLedger) Summary(ctx context.Context, connector string) (LedgerSummary, error) {
-	if err := ctx.Err(); err != nil {
-		return LedgerSummary{}, err
-	}
-	s := LedgerSummary{Connector: connector}
-	l.each(connector, s.add)
-	return s, nil
+	return summaryOf(ctx, connector, func(f func(Holding)) { l.each(connector, f) })
 }
 
 // add counts h into s.

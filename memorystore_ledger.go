@@ -2,7 +2,6 @@ package synclayer
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 )
@@ -158,30 +157,12 @@ func (s *MemoryStore) Holding(ctx context.Context, connector, key string) (Holdi
 // Holdings implements [Ledger]. It sorts the connector's keys on every
 // call: a page costs O(n log n) in the store's keys.
 func (s *MemoryStore) Holdings(ctx context.Context, connector, after string, limit int) ([]Holding, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	var all []Holding
-	s.eachHolding(connector, func(h Holding) {
-		if h.Key > after {
-			all = append(all, h)
-		}
-	})
-	slices.SortFunc(all, func(a, b Holding) int { return strings.Compare(a.Key, b.Key) })
-	if limit > 0 && len(all) > limit {
-		all = all[:limit:limit]
-	}
-	return all, nil
+	return pageOf(ctx, func(f func(Holding)) { s.eachHolding(connector, f) }, after, limit)
 }
 
 // Summary implements [Ledger].
 func (s *MemoryStore) Summary(ctx context.Context, connector string) (LedgerSummary, error) {
-	if err := ctx.Err(); err != nil {
-		return LedgerSummary{}, err
-	}
-	sum := LedgerSummary{Connector: connector}
-	s.eachHolding(connector, sum.add)
-	return sum, nil
+	return summaryOf(ctx, connector, func(f func(Holding)) { s.eachHolding(connector, f) })
 }
 
 // eachHolding calls f with every ledger entry of connector, one shard
