@@ -87,8 +87,10 @@ func (f DeliveryFilter) match(d *Delivery) bool {
 		(f.Since.IsZero() || !d.Updated.Before(f.Since))
 }
 
-// limit returns the effective limit of the filter.
-func (f DeliveryFilter) limit() int {
+// Max is the most entries a [DeliveryLog]'s List may return for f: Limit,
+// or 100 when Limit is zero or less, and never more than 10,000. Every log
+// applies this one rule.
+func (f DeliveryFilter) Max() int {
 	switch {
 	case f.Limit <= 0:
 		return 100

@@ -4,6 +4,3 @@ package synclayer
 
 // Match is DeliveryFilter.match, for tests.
 func (f DeliveryFilter) Match(d *Delivery) bool { return f.match(d) }
-
-// Max is DeliveryFilter.limit, for tests.
-func (f DeliveryFilter) Max() int { return f.limit() }

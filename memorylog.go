@@ -266,7 +266,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 			cur[c] = l.lists[c].head
 		}
 	}
-	n := f.limit()
+	n := f.Max()
 	for len(out) < n {
 		best := -1
 		for c, e := range cur {

@@ -38,7 +38,7 @@ func (l *Log) list(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer
 		return nil, err
 	}
 	want := filterAsStored(f)
-	limit := listLimit(f.Limit)
+	limit := f.Max()
 	if f.EventID != "" && f.Connector != "" {
 		b, err := l.client.Get(ctx, l.base+"e:"+nameHash(f.EventID)+nameHash(f.Connector)).Bytes()
 		if errors.Is(err, redis.Nil) {
@@ -278,16 +278,4 @@ func asJSONText(s string) string {
 		i += n
 	}
 	return b.String()
-}
-
-// listLimit is the DeliveryLog contract's limit: 0 or less means 100, and
-// no list is longer than 10,000.
-func listLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 10_000:
-		return 10_000
-	}
-	return n
 }

@@ -228,7 +228,7 @@ func (l *Log) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY updated_ns DESC, id DESC LIMIT " + strconv.Itoa(listLimit(f.Limit))
+	q += " ORDER BY updated_ns DESC, id DESC LIMIT " + strconv.Itoa(f.Max())
 
 	var out []synclayer.Delivery
 	err := retryOn(ctx, l.dialect, func() error {
@@ -520,16 +520,4 @@ func decodeEvent(b []byte) (*synclayer.Event, error) {
 		ev.Data = se.Data
 	}
 	return ev, nil
-}
-
-// listLimit is the DeliveryLog contract's limit: 0 or less means 100, and
-// no list is longer than 10,000.
-func listLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 100
-	case n > 10_000:
-		return 10_000
-	}
-	return n
 }
