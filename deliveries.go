@@ -77,8 +77,9 @@ type DeliveryFilter struct {
 	Limit     int       // at most this many (0: 100; capped at 10,000)
 }
 
-// match reports whether d passes the filter (Limit aside).
-func (f DeliveryFilter) match(d *Delivery) bool {
+// Match reports whether d passes the filter, Limit aside. Every
+// [DeliveryLog] applies this one rule.
+func (f DeliveryFilter) Match(d *Delivery) bool {
 	return (f.EventID == "" || f.EventID == d.EventID) &&
 		(f.EventType == "" || f.EventType == d.EventType) &&
 		(f.Connector == "" || f.Connector == d.Connector) &&

@@ -253,7 +253,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	defer l.mu.Unlock()
 	var out []Delivery
 	if f.EventID != "" && f.Connector != "" {
-		if e, _ := l.lookup(logHash(f.EventID, f.Connector), f.EventID, f.Connector); e != nil && f.match(&e.d) {
+		if e, _ := l.lookup(logHash(f.EventID, f.Connector), f.EventID, f.Connector); e != nil && f.Match(&e.d) {
 			out = append(out, e.d)
 		}
 		return out, nil
@@ -279,7 +279,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 		}
 		e := cur[best]
 		cur[best] = e.next
-		if f.match(&e.d) {
+		if f.Match(&e.d) {
 			out = append(out, e.d)
 		}
 	}

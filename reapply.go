@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // Map maps ev for connector with the route registered for ev.Type, and
@@ -108,52 +106,18 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// name the event that brought the partner there, not the claim's
 	// stand-in ID.
 	claim.Version, claim.EventID = rec.Version, ev.ID
-	if push == nil {
-		return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token)
-	}
-	return d.pushOnce(ctx, ev, rec, ce, res, claim, cr.Token, push)
+	return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token, push)
 }
 
-// pushOnce runs push in place of the connector's Sync, once, under the
-// claimed lease and a concurrency slot, then settles the claim.
-func (d *Dispatcher) pushOnce(ctx context.Context, ev *Event, rec *Record, ce *connEntry, res *Result, claim Claim, token string, push func(context.Context) error) (string, error) {
-	pctx, hb := ctx, (*heartbeat)(nil)
-	if d.renewer != nil {
-		hb = d.keepLease(ctx, claim, token)
-		pctx = hb.ctx
+// pushOnce calls push in place of the connector's Sync, once, with one of
+// the connector's concurrency slots.
+func pushOnce(ctx context.Context, ce *connEntry, first time.Time, push func(context.Context) error) pushOutcome {
+	if _, err := ce.acquire(ctx); err != nil {
+		return pushOutcome{last: first, err: err}
 	}
-	first := time.Now()
-	_, err := ce.acquire(pctx)
-	if err == nil {
-		err = safePush(pctx, push)
-		<-ce.sem
-		res.Attempts = 1
-	}
-	if hb != nil && hb.stop() && err != nil {
-		err = leaseLost(err)
-	}
-	end := time.Now()
-	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, Attempts: res.Attempts,
-		FirstAttempt: first, LastAttempt: first, Duration: end.Sub(first), PayloadHash: payloadHash(rec.Payload), Updated: end}
-	if err != nil {
-		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
-			err = joinStoreErr(err, "release lease", rerr)
-		}
-		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
-		d.record(ctx, dl)
-		return "sync", err
-	}
-	dl.State = StatusSynced
-	claim.Hash = dl.PayloadHash
-	if err := d.complete(ctx, claim, token, dl); err != nil {
-		return "complete", joinStoreErr(nil, "pushed, but could not record it", err)
-	}
-	if d.ledger != nil && !d.storeLedger {
-		_ = d.ledger.Pushed(ctx, Holding{Connector: ce.name, Key: rec.Key, Version: rec.Version,
-			EventID: ev.ID, Hash: dl.PayloadHash, PushedAt: end})
-	}
-	res.Status = StatusSynced
-	return "", nil
+	err := safePush(ctx, push)
+	<-ce.sem
+	return pushOutcome{attempts: 1, last: first, err: err}
 }
 
 // safePush calls push and turns a panic into a permanent error.

@@ -96,7 +96,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
-	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, claim, cr.Token)
+	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, claim, cr.Token, nil)
 }
 
 // 1. map and 2. validate.
@@ -249,8 +249,10 @@ func busyErr(expires time.Time, until time.Duration) error {
 
 // pushClaimed pushes a record whose key the route has claimed, with the
 // lease kept alive while it runs, then settles the claim and records the
-// outcome. A route whose breaker opened during its retries is held.
-func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim Claim, token string) (op string, err error) {
+// outcome. A route whose breaker opened during its retries is held. once,
+// when set, is called once in place of the connector's retried Sync (see
+// Dispatcher.Reapply).
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim Claim, token string, once func(context.Context) error) (op string, err error) {
 	first := time.Now()
 	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
@@ -259,7 +261,12 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		hb = d.keepLease(ctx, claim, token)
 		pctx = hb.ctx
 	}
-	out := d.push(pctx, ce, ctl, rec, first)
+	var out pushOutcome
+	if once != nil {
+		out = pushOnce(pctx, ce, first, once)
+	} else {
+		out = d.push(pctx, ce, ctl, rec, first)
+	}
 	if hb != nil && hb.stop() && out.err != nil {
 		out.err = leaseLost(out.err)
 	}

@@ -165,27 +165,16 @@ func checkKey(key string) error {
 
 // Sync upserts or deletes the feature of rec.Key; see the package doc.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
-	if err := checkKey(rec.Key); err != nil {
-		return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
-	}
-	var feat wireFeature
-	if !rec.Delete {
-		f, err := c.feature(rec)
-		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: key %q: %w: %w", rec.Key, partner.ErrPayload, err))
-		}
-		feat = f
+	feat, err := c.wanted(rec)
+	if err != nil {
+		return err
 	}
 	found, err := c.find(ctx, rec.Key)
 	if err != nil {
 		return err
 	}
-	if rec.Version != 0 && c.cfg.VersionField != "" {
-		for _, f := range found {
-			if f.version > rec.Version {
-				return nil // a newer version is already there
-			}
-		}
+	if c.newerThere(rec, found) {
+		return nil
 	}
 	var ed edits
 	switch {
@@ -193,9 +182,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		if len(found) == 0 {
 			return nil
 		}
-		for _, f := range found {
-			ed.deletes = append(ed.deletes, f.oid)
-		}
+		ed = deletesOf(found)
 	case len(found) == 0:
 		ed.adds = []wireFeature{feat}
 		err := c.applyEdits(ctx, ed)
@@ -208,7 +195,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		if qerr != nil || len(again) == 0 {
 			return err
 		}
-		if rec.Version != 0 && c.cfg.VersionField != "" && again[0].version > rec.Version {
+		if c.newerThere(rec, again[:1]) {
 			return nil
 		}
 		return c.applyEdits(ctx, c.update(feat, again))
@@ -216,6 +203,29 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 		ed = c.update(feat, found)
 	}
 	return c.applyEdits(ctx, ed)
+}
+
+// newerThere reports whether one of found holds a version newer than
+// rec's, which Sync and Repair leave alone (Config.VersionField only).
+func (c *Connector) newerThere(rec synclayer.Record, found []found) bool {
+	if rec.Version == 0 || c.cfg.VersionField == "" {
+		return false
+	}
+	for _, f := range found {
+		if f.version > rec.Version {
+			return true
+		}
+	}
+	return false
+}
+
+// deletesOf makes the edits that delete every one of found.
+func deletesOf(found []found) edits {
+	var ed edits
+	for _, f := range found {
+		ed.deletes = append(ed.deletes, f.oid)
+	}
+	return ed
 }
 
 // update makes the edits that update the first of found with feat and

@@ -107,12 +107,8 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 	if st, ok := v.State.(*state); ok && !sameFeatures(st.features, now) {
 		return fmt.Errorf("arcgis: repair of key %q: %w", rec.Key, drift.ErrConflict)
 	}
-	if rec.Version != 0 && c.cfg.VersionField != "" {
-		for _, f := range now {
-			if f.version > rec.Version {
-				return nil // a newer version is already there
-			}
-		}
+	if c.newerThere(rec, now) {
+		return nil
 	}
 	var ed edits
 	switch {
@@ -120,9 +116,7 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 		if len(now) == 0 {
 			return nil
 		}
-		for _, f := range now {
-			ed.deletes = append(ed.deletes, f.oid)
-		}
+		ed = deletesOf(now)
 	case len(now) == 0:
 		ed.adds = []wireFeature{feat}
 		err := c.applyEdits(ctx, ed)

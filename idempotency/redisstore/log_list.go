@@ -48,7 +48,7 @@ func (l *Log) list(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer
 			return nil, err
 		}
 		d, err := decodeEntry(b)
-		if err != nil || !matches(want, &d) {
+		if err != nil || !want.Match(&d) {
 			return nil, err
 		}
 		return []synclayer.Delivery{d}, nil
@@ -92,7 +92,7 @@ func (l *Log) list(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer
 			if err != nil {
 				return nil, fmt.Errorf("entry %s: %w", ids[i], err)
 			}
-			if matches(want, &d) && len(out) < limit {
+			if want.Match(&d) && len(out) < limit {
 				out = append(out, d)
 			}
 		}
@@ -250,16 +250,6 @@ func decodeEntry(b []byte) (synclayer.Delivery, error) {
 func filterAsStored(f synclayer.DeliveryFilter) synclayer.DeliveryFilter {
 	f.EventID, f.EventType, f.Connector, f.Key = asJSONText(f.EventID), asJSONText(f.EventType), asJSONText(f.Connector), asJSONText(f.Key)
 	return f
-}
-
-// matches reports whether d passes f, Limit aside.
-func matches(f synclayer.DeliveryFilter, d *synclayer.Delivery) bool {
-	return (f.EventID == "" || f.EventID == d.EventID) &&
-		(f.EventType == "" || f.EventType == d.EventType) &&
-		(f.Connector == "" || f.Connector == d.Connector) &&
-		(f.Key == "" || f.Key == d.Key) &&
-		(len(f.States) == 0 || slices.Contains(f.States, d.State)) &&
-		(f.Since.IsZero() || !d.Updated.Before(f.Since))
 }
 
 // asJSONText returns s as encoding/json keeps it.
