@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -111,13 +112,7 @@ func (b *Bus) consume(ctx, hctx context.Context, types []string, h func(context.
 				}
 				return fmt.Errorf("amqp: consumer channel closed: %v", <-closed)
 			}
-			if ctx.Err() != nil {
-				d.Nack(false, true)
-				continue
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
+			if !deliver.Acquire(ctx, sem) {
 				d.Nack(false, true)
 				continue
 			}

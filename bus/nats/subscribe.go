@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // pullExpiry is how long one pull request waits at the server.
@@ -122,11 +123,9 @@ func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan 
 		default:
 			// Every slot is busy: keep this message while it waits.
 			stopBeat := b.heartbeat(msg)
-			select {
-			case sem <- struct{}{}:
-				stopBeat()
-			case <-ctx.Done():
-				stopBeat()
+			ok := deliver.Acquire(ctx, sem)
+			stopBeat()
+			if !ok {
 				b.handBack(msg)
 				b.giveBack(it)
 				return nil

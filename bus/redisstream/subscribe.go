@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends, running up to
@@ -136,15 +137,8 @@ func (s *subscription) leave() {
 	}
 }
 
-// acquire takes a handler slot, or reports false when ctx ends first.
-func (s *subscription) acquire(ctx context.Context) bool {
-	select {
-	case s.sem <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// acquire takes a handler slot, or reports false once ctx has ended.
+func (s *subscription) acquire(ctx context.Context) bool { return deliver.Acquire(ctx, s.sem) }
 
 // readLoop reads new entries with XREADGROUP.
 func (s *subscription) readLoop(ctx context.Context) error {

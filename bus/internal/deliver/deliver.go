@@ -1,6 +1,7 @@
-// Package deliver holds what every bus does around one handler call: run
-// the handler with a panic turned into an error, say why an event went
-// over its delivery limit, and word a dead letter's reason.
+// Package deliver holds what every bus does around one handler call: take
+// a handler slot, run the handler with a panic turned into an error, say
+// why an event went over its delivery limit, and word a dead letter's
+// reason.
 package deliver
 
 import (
@@ -21,6 +22,24 @@ func CheckSubscribe(pkg string, eventTypes []string, h func(context.Context, syn
 		return fmt.Errorf("%s: subscribe: no event types", pkg)
 	}
 	return nil
+}
+
+// Acquire takes one of sem's handler slots, waiting for one, and reports
+// true; or reports false, holding none, once ctx has ended. Handlers end
+// with ctx, so slots come free just as it ends: a slot taken then is given
+// back, because a handler started after the subscriber stopped would run
+// with an ended context and keep an event another subscriber should take.
+func Acquire(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	if ctx.Err() != nil {
+		<-sem
+		return false
+	}
+	return true
 }
 
 // MaxReason bounds, in bytes, the reason a bus writes on a dead letter.

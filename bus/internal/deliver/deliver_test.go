@@ -56,3 +56,23 @@ func TestCheckSubscribe(t *testing.T) {
 		t.Errorf("err = %v, want nil", err)
 	}
 }
+
+// A slot free when the subscriber's context has already ended is not
+// taken: select would pick either case at random, and a handler started
+// then runs with an ended context. Many tries make a random pick show.
+func TestAcquireLosesToAnEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sem := make(chan struct{}, 1)
+	for i := range 200 {
+		if deliver.Acquire(ctx, sem) {
+			t.Fatalf("try %d: Acquire took a slot after its context ended", i)
+		}
+		if len(sem) != 0 {
+			t.Fatalf("try %d: %d slots held after a refused Acquire; want 0", i, len(sem))
+		}
+	}
+	if !deliver.Acquire(context.Background(), sem) || len(sem) != 1 {
+		t.Fatalf("Acquire with a free slot and a live context: held %d slots; want 1", len(sem))
+	}
+}
