@@ -78,11 +78,15 @@ const (
 	attemptTimeout = 300 * time.Millisecond
 )
 
-// soakPolicy retries fast and long enough that no route gives up: with the
-// soak's fault rates an ArcGIS attempt (two requests) fails about 65% of the
-// time, so 60 attempts fail in a row with odds of about 1e-11.
+// soakPolicy retries fast and long enough that no route gives up. With the
+// soak's fault rates alone an ArcGIS attempt (two requests) fails about 65%
+// of the time, so 60 attempts would fail in a row with odds of about 1e-11;
+// but on a loaded machine (the race detector, other test binaries) many
+// attempts also run out of attemptTimeout, and a route that gave up after
+// 60 of those died. The bound is therefore the elapsed time, with an
+// attempt count no run reaches before it.
 var soakPolicy = synclayer.RetryPolicy{
-	MaxAttempts:     60,
+	MaxAttempts:     100_000,
 	InitialInterval: time.Millisecond,
 	MaxInterval:     10 * time.Millisecond,
 	MaxElapsed:      2 * time.Minute,
@@ -415,7 +419,14 @@ func TestSoak(t *testing.T) {
 		return true
 	}
 	waitFor(t, 3*time.Minute, func() string {
-		return fmt.Sprintf("%d of %d events announced; status %+v", ann.count(), len(unique), d.Status())
+		// Name a few routes that failed for good: they say why the run
+		// could not settle.
+		dead, _ := d.Deliveries(context.Background(), synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead}, Limit: 5})
+		var why []string
+		for _, dl := range dead {
+			why = append(why, fmt.Sprintf("%s %s: %s", dl.Connector, dl.EventID, dl.Error))
+		}
+		return fmt.Sprintf("%d of %d events announced; status %+v; dead: %q", ann.count(), len(unique), d.Status(), why)
 	}, settled)
 	elapsed := time.Since(start)
 
