@@ -54,6 +54,20 @@ func (e *env) handEdit(t *testing.T, key string, fn func(ev *ical.Component)) {
 	e.srv.Put(t, url, buf.String())
 }
 
+// repaired returns key's event after a Repair, which must hold one, with
+// kickoff's SUMMARY.
+func (e *env) repaired(t *testing.T, key string) *ical.Event {
+	t.Helper()
+	ev, _, ok := e.object(t, key)
+	if !ok {
+		t.Fatal("no object after Repair")
+	}
+	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
+		t.Errorf("SUMMARY after Repair = %q", got)
+	}
+	return ev
+}
+
 // handDelete deletes key's object without a precondition.
 func (e *env) handDelete(t *testing.T, key string) {
 	t.Helper()
@@ -121,13 +135,7 @@ func testEditedAndRepaired(t *testing.T, e *env) {
 	})
 	v := conntest.Verify(t, e.conn, rec, drift.Differs, "DTEND", "DTSTART", "LOCATION", "STATUS", "SUMMARY")
 	conntest.Repair(t, e.conn, rec, v)
-	ev, _, ok := e.object(t, rec.Key)
-	if !ok {
-		t.Fatal("the object is gone after Repair")
-	}
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
+	ev := e.repaired(t, rec.Key)
 	if got := text(t, ev, ical.PropLocation); got != "Room 4" {
 		t.Errorf("LOCATION after Repair = %q", got)
 	}
@@ -149,13 +157,7 @@ func testDeletedAndRepaired(t *testing.T, e *env) {
 		t.Errorf("a Missing verdict has ETag %q", v.ETag)
 	}
 	conntest.Repair(t, e.conn, rec, v)
-	ev, _, ok := e.object(t, rec.Key)
-	if !ok {
-		t.Fatal("Repair did not bring the object back")
-	}
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
+	e.repaired(t, rec.Key)
 	conntest.Verify(t, e.conn, rec, drift.InSync)
 }
 
@@ -248,10 +250,7 @@ func testOwnedFields(t *testing.T, srv *caldavtest.Server) {
 	e.handEdit(t, rec.Key, func(ev *ical.Component) { ev.Props.SetText(ical.PropSummary, "renamed") })
 	v = conntest.Verify(t, owned, rec, drift.Differs, "SUMMARY")
 	conntest.Repair(t, owned, rec, v)
-	ev, _, _ := e.object(t, rec.Key)
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
+	ev := e.repaired(t, rec.Key)
 	if got := text(t, ev, ical.PropDescription); got != notes {
 		t.Errorf("DESCRIPTION after Repair = %q, want the partner's %q", got, notes)
 	}

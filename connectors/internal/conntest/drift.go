@@ -60,7 +60,9 @@ type DriftCase[P any] struct {
 	// cases only).
 	During func(P)
 	// Kept, when not nil, checks that the partner kept During's edit.
-	Kept   func(*testing.T, P)
+	Kept func(*testing.T, P)
+	// Want and Fields are the verdict Verify must give (for conflict
+	// cases, Want is checked when set; any drift will do otherwise).
 	Want   drift.Kind
 	Fields []string
 }
