@@ -15,23 +15,6 @@ import (
 	"github.com/hmsplatform/synclayer/config"
 )
 
-// addressConfig is a records partner whose base URL and API key are both
-// references.
-const addressConfig = `
-partners:
-  - name: records
-    kind: rest
-    settings:
-      baseUrl: %s
-      headers:
-        X-Api-Key: ${env:RECORDS_KEY}
-    retry: {maxAttempts: 1}
-    routes:
-      WorkflowDeployed:
-        key: data.workflowId
-        record: {name: data.name}
-`
-
 func lookup(vars map[string]string) config.BuildOption {
 	return config.WithLookupEnv(func(name string) (string, bool) { v, ok := vars[name]; return v, ok })
 }
@@ -53,7 +36,7 @@ func TestAddressFromReference(t *testing.T) {
 	for _, ref := range []string{"${env:RECORDS_URL}", "${file:records.url}"} {
 		t.Run(ref, func(t *testing.T) {
 			before := len(partner.all())
-			cfg, err := config.Parse(filepath.Join(dir, "sync.yaml"), fmt.Appendf(nil, addressConfig, ref))
+			cfg, err := config.Parse(filepath.Join(dir, "sync.yaml"), fmt.Appendf(nil, recordsConfig, ref))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +120,7 @@ func TestAddressUnresolved(t *testing.T) {
 // without credentials is refused at Build, and the error does not show
 // the value.
 func TestAddressResolvedToABadURL(t *testing.T) {
-	cfg, err := config.Parse("sync.yaml", fmt.Appendf(nil, addressConfig, "${env:RECORDS_URL}"))
+	cfg, err := config.Parse("sync.yaml", fmt.Appendf(nil, recordsConfig, "${env:RECORDS_URL}"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +136,8 @@ func TestAddressResolvedToABadURL(t *testing.T) {
 			t.Fatalf("%s: Build: %v, want a *config.Error", value, err)
 		}
 		wantMsg := `partner "records": reference ${env:RECORDS_URL} does not give a usable URL: ` + msg
-		if ce.Path != "partners[0].settings.baseUrl" || ce.Line != 6 || !strings.HasPrefix(ce.Msg, wantMsg) {
-			t.Errorf("%s: got %v, want %s at line 6", value, err, wantMsg)
+		if ce.Path != "partners[0].settings.baseUrl" || ce.Line != 7 || !strings.HasPrefix(ce.Msg, wantMsg) {
+			t.Errorf("%s: got %v, want %s at line 7", value, err, wantMsg)
 		}
 		if strings.Contains(err.Error(), "PLANTED") {
 			t.Errorf("the error shows the value: %v", err)
@@ -166,7 +149,7 @@ func TestAddressResolvedToABadURL(t *testing.T) {
 // references are all unset still loads and previews.
 func TestReferencesUnresolvedByPreview(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := config.Parse("sync.yaml", fmt.Appendf(nil, addressConfig, "${env:RECORDS_URL}"))
+	cfg, err := config.Parse("sync.yaml", fmt.Appendf(nil, recordsConfig, "${env:RECORDS_URL}"))
 	if err != nil {
 		t.Fatal(err)
 	}

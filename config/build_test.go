@@ -78,6 +78,8 @@ func workflowEvents() []synclayer.Event {
 	return evs
 }
 
+// recordsConfig is a records partner on the memory bus: its base URL is
+// the %s (a URL or a reference), its API key a reference.
 const recordsConfig = `
 bus: {kind: memory}
 partners:

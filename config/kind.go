@@ -107,6 +107,15 @@ func checkAddress(v Value) string {
 	return checkURL(v.lit)
 }
 
+// addressErrors is checkAddress as the problems of the setting field:
+// none or one.
+func addressErrors(field string, v Value) []FieldError {
+	if msg := checkAddress(v); msg != "" {
+		return []FieldError{{field, msg}}
+	}
+	return nil
+}
+
 // checkResolvedURL is checkURL for a value resolved from a reference: its
 // text never shows in the problem.
 func checkResolvedURL(s string) string {

@@ -28,12 +28,7 @@ func arcgisKind() *Kind {
 			{Name: "y", Type: Double, Doc: "the point's y (latitude)"},
 			{Name: "wkid", Type: Int, Doc: "the point's spatial reference (default 4326)"},
 		},
-		Check: func(s any) []FieldError {
-			if msg := checkAddress(s.(*ArcGISSettings).LayerURL); msg != "" {
-				return []FieldError{{"layerUrl", msg}}
-			}
-			return nil
-		},
+		Check: func(s any) []FieldError { return addressErrors("layerUrl", s.(*ArcGISSettings).LayerURL) },
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*ArcGISSettings)
 			layer, err := b.URL(cfg.LayerURL)

@@ -27,10 +27,7 @@ func caldavKind() *Kind {
 		Fields:   calendarFields,
 		Check: func(s any) []FieldError {
 			cfg := s.(*CalDAVSettings)
-			var errs []FieldError
-			if msg := checkAddress(cfg.CollectionURL); msg != "" {
-				errs = append(errs, FieldError{"collectionUrl", msg})
-			}
+			errs := addressErrors("collectionUrl", cfg.CollectionURL)
 			if cfg.Password.Set() != cfg.Username.Set() {
 				errs = append(errs, FieldError{"password", "username and password go together"})
 			}
@@ -48,11 +45,7 @@ func caldavKind() *Kind {
 			if err != nil {
 				return nil, err
 			}
-			user, err := b.Value(cfg.Username)
-			if err != nil {
-				return nil, err
-			}
-			pass, err := b.Secret(cfg.Password)
+			user, pass, err := b.login(cfg.Username, cfg.Password)
 			if err != nil {
 				return nil, err
 			}

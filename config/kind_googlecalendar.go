@@ -32,9 +32,7 @@ func googleCalendarKind() *Kind {
 			cfg := s.(*GoogleCalendarSettings)
 			var errs []FieldError
 			if cfg.Endpoint.Set() {
-				if msg := checkAddress(cfg.Endpoint); msg != "" {
-					errs = append(errs, FieldError{"endpoint", msg})
-				}
+				errs = addressErrors("endpoint", cfg.Endpoint)
 			}
 			switch cfg.SendUpdates {
 			case "", "all", "externalOnly", "none":

@@ -26,10 +26,7 @@ func restKind() *Kind {
 		Open:     true,
 		Check: func(s any) []FieldError {
 			cfg := s.(*RestSettings)
-			var errs []FieldError
-			if msg := checkAddress(cfg.BaseURL); msg != "" {
-				errs = append(errs, FieldError{"baseUrl", msg})
-			}
+			errs := addressErrors("baseUrl", cfg.BaseURL)
 			if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.Count(cfg.Path, "{key}") != 1) {
 				errs = append(errs, FieldError{"path", `want a path starting with "/" holding "{key}" once`})
 			}
@@ -42,11 +39,7 @@ func restKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*RestSettings)
-			base, err := b.URL(cfg.BaseURL)
-			if err != nil {
-				return nil, err
-			}
-			h, secret, err := resolveHeaders(b, cfg.Headers)
+			base, h, secret, err := resolveEndpoint(b, cfg.BaseURL, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}
@@ -91,6 +84,20 @@ func resolveHeaders(b *Binding, in map[string]Value) (http.Header, []string, err
 		}
 	}
 	return h, secret, nil
+}
+
+// resolveEndpoint resolves the address and the headers of an HTTP kind,
+// and names the headers whose values are secrets.
+func resolveEndpoint(b *Binding, address Value, headers map[string]Value) (string, http.Header, []string, error) {
+	u, err := b.URL(address)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	h, secret, err := resolveHeaders(b, headers)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return u, h, secret, nil
 }
 
 func quoteText(s string) string { return `"` + clipQuoted(s) + `"` }

@@ -38,10 +38,7 @@ func soapKind() *Kind {
 		Open:     true,
 		Check: func(s any) []FieldError {
 			cfg := s.(*SOAPSettings)
-			var errs []FieldError
-			if msg := checkAddress(cfg.URL); msg != "" {
-				errs = append(errs, FieldError{"url", msg})
-			}
+			errs := addressErrors("url", cfg.URL)
 			switch cfg.Version {
 			case "", "1.1", "1.2":
 			default:
@@ -57,11 +54,7 @@ func soapKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*SOAPSettings)
-			u, err := b.URL(cfg.URL)
-			if err != nil {
-				return nil, err
-			}
-			h, secret, err := resolveHeaders(b, cfg.Headers)
+			u, h, secret, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}
@@ -71,11 +64,7 @@ func soapKind() *Kind {
 				c.Version = soap.SOAP12
 			}
 			if cfg.Username.Set() {
-				user, err := b.Value(cfg.Username)
-				if err != nil {
-					return nil, err
-				}
-				pass, err := b.Secret(cfg.Password)
+				user, pass, err := b.login(cfg.Username, cfg.Password)
 				if err != nil {
 					return nil, err
 				}

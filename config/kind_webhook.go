@@ -23,10 +23,7 @@ func webhookKind() *Kind {
 		Open:     true,
 		Check: func(s any) []FieldError {
 			cfg := s.(*WebhookSettings)
-			var errs []FieldError
-			if msg := checkAddress(cfg.URL); msg != "" {
-				errs = append(errs, FieldError{"url", msg})
-			}
+			errs := addressErrors("url", cfg.URL)
 			if len(cfg.Secrets) == 0 {
 				errs = append(errs, FieldError{"secrets", "at least one signing secret is required"})
 			}
@@ -34,11 +31,7 @@ func webhookKind() *Kind {
 		},
 		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
 			cfg := s.(*WebhookSettings)
-			u, err := b.URL(cfg.URL)
-			if err != nil {
-				return nil, err
-			}
-			h, _, err := resolveHeaders(b, cfg.Headers)
+			u, h, _, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}

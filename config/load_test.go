@@ -34,6 +34,20 @@ partners:
         record: data
 `
 
+// calRecord is a calendar partner whose route maps the summary; a case
+// adds the rest of the record's fields.
+const calRecord = `
+partners:
+  - name: cal
+    kind: googlecalendar
+    settings: {calendarId: ops}
+    routes:
+      A:
+        key: data.id
+        record:
+          summary: data.name
+`
+
 func TestBadConfigs(t *testing.T) {
 	cases := []struct {
 		name, src, path, msg string
@@ -105,30 +119,10 @@ partners:
         key: data.id +@
         record: data
 `, "partners[0].routes.A.key", "expression does not compile"},
-		{"record field the connector does not take", `
-partners:
-  - name: cal
-    kind: googlecalendar
-    settings: {calendarId: ops}
-    routes:
-      A:
-        key: data.id
-        record:
-          summary: data.name
-          start: date(data.day)
+		{"record field the connector does not take", calRecord + `          start: date(data.day)
           @colour: '"red"'
 `, "partners[0].routes.A.record.colour", `takes no record field "colour"`},
-		{"type mismatch", `
-partners:
-  - name: cal
-    kind: googlecalendar
-    settings: {calendarId: ops}
-    routes:
-      A:
-        key: data.id
-        record:
-          summary: data.name
-          start: @'"2024-07-01"'
+		{"type mismatch", calRecord + `          start: @'"2024-07-01"'
 `, "partners[0].routes.A.record.start", "expression gives string, but record field \"start\" takes timestamp"},
 		{"key of the wrong type", `
 partners:

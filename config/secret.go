@@ -196,6 +196,19 @@ func (b *Binding) Value(v Value) (string, error) {
 	return v.lit, nil
 }
 
+// login resolves a username setting and its password.
+func (b *Binding) login(user Value, pass Secret) (string, string, error) {
+	u, err := b.Value(user)
+	if err != nil {
+		return "", "", err
+	}
+	p, err := b.Secret(pass)
+	if err != nil {
+		return "", "", err
+	}
+	return u, p, nil
+}
+
 // URL resolves an address setting, such as a partner's base URL: the
 // URL written in the file, or the value of its ${env:NAME} or
 // ${file:PATH} reference, which must then be an absolute http or https

@@ -15,6 +15,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/option"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -206,25 +207,16 @@ func TestBurstOfVersionsLeavesNewest(t *testing.T) {
 func TestStaleVersionDoesNotOverwrite(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
-	// Through one dispatcher: its store refuses the stale version.
-	d := newDispatcher(t, c)
-	dispatch(t, d, asset{Key: "k", Name: "five", Version: 5})
-	if r := dispatch(t, d, asset{Key: "k", Name: "three", Version: 3}); r.Status != synclayer.StatusStale {
-		t.Errorf("status %v, want stale", r.Status)
-	}
-	// Through a second dispatcher with its own store: the connector's
-	// version guard refuses it.
-	d2 := newDispatcher(t, c)
-	if r := dispatch(t, d2, asset{Key: "k", Name: "three", Version: 3}); r.Status != synclayer.StatusSynced {
-		t.Errorf("second dispatcher: %v %v", r.Status, r.Err)
-	}
-	if r := dispatch(t, d2, asset{Key: "k", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
-		t.Errorf("stale delete: %v %v", r.Status, r.Err)
-	}
-	ft := onlyFeature(t, f, "k")
-	if ft.Attributes["NAME"] != "five" || ft.Attributes["SYNC_VERSION"] != float64(5) {
-		t.Errorf("stale write overwrote: %v", ft.Attributes)
-	}
+	conntest.StaleVersion(t, func() *synclayer.Dispatcher { return newDispatcher(t, c) },
+		func(d *synclayer.Dispatcher, m conntest.Meeting) synclayer.Result {
+			return dispatch(t, d, asset{Key: m.Key, Name: m.Title, Version: m.Version, Delete: m.Delete})
+		},
+		func(t *testing.T) {
+			ft := onlyFeature(t, f, "k")
+			if ft.Attributes["NAME"] != "five" || ft.Attributes["SYNC_VERSION"] != float64(5) {
+				t.Errorf("stale write overwrote: %v", ft.Attributes)
+			}
+		})
 }
 
 func TestWhereClauseInjection(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -30,23 +31,11 @@ func TestConformance(t *testing.T) {
 					}
 					return out, nil
 				},
-				Fail: func(kind synclayertest.Failure, times int) bool {
-					for range times {
-						switch kind {
-						case synclayertest.FailRetryable:
-							f.Inject(arcgistest.Fault{Body: `{"error":{"code":503,"message":"Service unavailable"}}`})
-						case synclayertest.FailPermanent:
-							f.Inject(arcgistest.Fault{Body: `{"error":{"code":400,"message":"Cannot perform operation"}}`})
-						case synclayertest.FailStall:
-							f.Inject(arcgistest.Fault{Stall: true})
-						case synclayertest.FailLostResponse:
-							f.Inject(arcgistest.Fault{Op: "applyEdits", Lost: true})
-						default:
-							return false
-						}
-					}
-					return true
-				},
+				Fail: conntest.Failer(f.Inject,
+					arcgistest.Fault{Body: `{"error":{"code":503,"message":"Service unavailable"}}`},
+					arcgistest.Fault{Body: `{"error":{"code":400,"message":"Cannot perform operation"}}`},
+					arcgistest.Fault{Stall: true},
+					arcgistest.Fault{Op: "applyEdits", Lost: true}),
 			}
 		},
 	})

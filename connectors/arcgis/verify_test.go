@@ -10,6 +10,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/drift"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -24,68 +25,70 @@ func pumpRecord(key string) synclayer.Record {
 	}}
 }
 
+// pumpDrift is the drift scenario of the tests: pumpRecord of P-1 pushed
+// to a fresh layer keyed by SYNC_KEY.
+func pumpDrift() conntest.Drift[*fakeLayer] {
+	rec := pumpRecord("P-1")
+	del := rec
+	del.Delete = true
+	return conntest.Drift[*fakeLayer]{
+		New: func(t *testing.T) (*fakeLayer, conntest.Verifier) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			return f, newConnector(t, f, nil)
+		},
+		Record: rec, Deleted: del,
+	}
+}
+
+// noEdits returns a check that the layer got no edits since it was called.
+func noEdits(f *fakeLayer, what string) func(*testing.T) {
+	edits := f.Edits()
+	return func(t *testing.T) {
+		if f.Edits() != edits {
+			t.Errorf("%s made %d edits, want none", what, f.Edits()-edits)
+		}
+	}
+}
+
 func TestVerifyReportsKindAndFields(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*fakeLayer)
-		want   drift.Kind
-		fields []string
-	}{
-		{name: "as pushed", want: drift.InSync},
-		{name: "stored the layer's way", before: func(f *fakeLayer) {
+	pumpDrift().VerifyCases(t, []conntest.DriftCase[*fakeLayer]{
+		{Name: "as pushed", Want: drift.InSync},
+		{Name: "stored the layer's way", Before: func(f *fakeLayer) {
 			// A Single field's rounding, the date as epoch milliseconds, an
 			// integer as a float, the null left out, the point snapped, and
 			// an attribute of the layer's own.
 			f.Edit("P-1", map[string]any{"FLOW": float64(float32(0.1)), "INSTALLED": installed.UnixMilli(), "COUNT": 3.0, "EDITOR": "gis"})
 			f.Edit("P-1", map[string]any{"RETIRED": nil})
 			f.SetGeometry("P-1", json.RawMessage(`{"x":13.400000004,"y":52.5,"spatialReference":{"wkid":4326}}`))
-		}, want: drift.InSync},
-		{name: "name edited", before: func(f *fakeLayer) {
+		}, Want: drift.InSync},
+		{Name: "name edited", Before: func(f *fakeLayer) {
 			f.Edit("P-1", map[string]any{"NAME": "Pump one"})
-		}, want: drift.Differs, fields: []string{"NAME"}},
-		{name: "numbers and date edited", before: func(f *fakeLayer) {
+		}, Want: drift.Differs, Fields: []string{"NAME"}},
+		{Name: "numbers and date edited", Before: func(f *fakeLayer) {
 			f.Edit("P-1", map[string]any{"FLOW": 0.1000001, "COUNT": 4, "INSTALLED": installed.Add(time.Second).UnixMilli()})
-		}, want: drift.Differs, fields: []string{"COUNT", "FLOW", "INSTALLED"}},
-		{name: "moved", before: func(f *fakeLayer) {
+		}, Want: drift.Differs, Fields: []string{"COUNT", "FLOW", "INSTALLED"}},
+		{Name: "moved", Before: func(f *fakeLayer) {
 			f.SetGeometry("P-1", json.RawMessage(`{"x":13.4001,"y":52.5,"spatialReference":{"wkid":4326}}`))
-		}, want: drift.Differs, fields: []string{"geometry"}},
-		{name: "geometry removed, text nulled", before: func(f *fakeLayer) {
+		}, Want: drift.Differs, Fields: []string{"geometry"}},
+		{Name: "geometry removed, text nulled", Before: func(f *fakeLayer) {
 			f.SetGeometry("P-1", nil)
 			f.Edit("P-1", map[string]any{"NAME": nil})
-		}, want: drift.Differs, fields: []string{"NAME", "geometry"}},
-		{name: "duplicated", before: func(f *fakeLayer) {
+		}, Want: drift.Differs, Fields: []string{"NAME", "geometry"}},
+		{Name: "duplicated", Before: func(f *fakeLayer) {
 			f.Add(map[string]any{"SYNC_KEY": "P-1", "NAME": "copy"})
-		}, want: drift.Differs, fields: []string{"OBJECTID"}},
-		{name: "deleted by hand", before: func(f *fakeLayer) { f.Delete("P-1") }, want: drift.Missing},
-		{name: "delete done", del: true, before: func(f *fakeLayer) { f.Delete("P-1") }, want: drift.InSync},
-		{name: "delete undone", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeLayer(t, "SYNC_KEY")
-			c := newConnector(t, f, nil)
-			rec := pumpRecord("P-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
+		}, Want: drift.Differs, Fields: []string{"OBJECTID"}},
+		{Name: "deleted by hand", Before: func(f *fakeLayer) { f.Delete("P-1") }, Want: drift.Missing},
+		{Name: "delete done", Delete: true, Before: func(f *fakeLayer) { f.Delete("P-1") }, Want: drift.InSync},
+		{Name: "delete undone", Delete: true, Want: drift.Unexpected},
+	}, func(t *testing.T, f *fakeLayer) func(*testing.T, drift.Verdict) {
+		unedited := noEdits(f, "Verify")
+		return func(t *testing.T, v drift.Verdict) {
+			if v.ETag != "" {
+				t.Errorf("Verify gave ETag %q; want none", v.ETag)
 			}
-			if tc.before != nil {
-				tc.before(f)
-			}
-			edits := f.Edits()
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Kind != tc.want || !slices.Equal(v.Fields, tc.fields) {
-				t.Fatalf("Verify = %v %q, want %v %q", v.Kind, v.Fields, tc.want, tc.fields)
-			}
-			if v.ETag != "" || f.Edits() != edits {
-				t.Errorf("Verify gave ETag %q and made %d edits; want none", v.ETag, f.Edits()-edits)
-			}
-		})
-	}
+			unedited(t)
+		}
+	})
 }
 
 func TestVerifyPolygonAsTheLayerStoresIt(t *testing.T) {
@@ -119,61 +122,39 @@ func TestVerifyPolygonAsTheLayerStoresIt(t *testing.T) {
 }
 
 func TestRepairRestoresTheFeature(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*fakeLayer)
-		want   drift.Kind
-	}{
-		{name: "edited and moved", want: drift.Differs, before: func(f *fakeLayer) {
+	conntest.RepairCases(t, pumpDrift(), []conntest.DriftCase[*fakeLayer]{
+		{Name: "edited and moved", Want: drift.Differs, Before: func(f *fakeLayer) {
 			f.Edit("P-1", map[string]any{"NAME": "by hand", "FLOW": 7})
 			f.SetGeometry("P-1", json.RawMessage(`{"x":1,"y":2,"spatialReference":{"wkid":4326}}`))
 		}},
-		{name: "duplicated", want: drift.Differs, before: func(f *fakeLayer) {
+		{Name: "duplicated", Want: drift.Differs, Before: func(f *fakeLayer) {
 			f.Add(map[string]any{"SYNC_KEY": "P-1", "NAME": "copy"})
 		}},
-		{name: "deleted", want: drift.Missing, before: func(f *fakeLayer) { f.Delete("P-1") }},
-		{name: "added", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeLayer(t, "SYNC_KEY")
-			c := newConnector(t, f, nil)
-			rec := pumpRecord("P-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
+		{Name: "deleted", Want: drift.Missing, Before: func(f *fakeLayer) { f.Delete("P-1") }},
+		{Name: "added", Delete: true, Want: drift.Unexpected},
+	}, func(_ *testing.T, f *fakeLayer) []arcgistest.Feature { return f.ByKey("P-1") },
+		func(t *testing.T, del bool, pushed, held []arcgistest.Feature) {
+			if len(pushed) != 1 {
+				t.Fatalf("after the push the layer holds %d features of the key, want 1: %+v", len(pushed), pushed)
 			}
-			pushed := onlyFeature(t, f, "P-1")
-			if tc.before != nil {
-				tc.before(f)
-			}
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil || v.Kind != tc.want {
-				t.Fatalf("Verify = %v, %v; want %v", v.Kind, err, tc.want)
-			}
-			if err := c.Repair(t.Context(), rec, v); err != nil {
-				t.Fatalf("Repair: %v", err)
-			}
-			if tc.del {
-				if n := len(f.ByKey("P-1")); n != 0 {
-					t.Fatalf("after the repair of a delete the layer holds %d features of the key", n)
+			if del {
+				if len(held) != 0 {
+					t.Fatalf("after the repair of a delete the layer holds %d features of the key", len(held))
 				}
 				return
 			}
-			got := onlyFeature(t, f, "P-1")
-			delete(got.Attributes, "OBJECTID")
-			delete(pushed.Attributes, "OBJECTID")
-			gotAttrs, _ := json.Marshal(got.Attributes)
-			wantAttrs, _ := json.Marshal(pushed.Attributes)
-			if string(gotAttrs) != string(wantAttrs) || string(got.Geometry) != string(pushed.Geometry) {
-				t.Fatalf("after the repair the layer holds %s %s, want %s %s", gotAttrs, got.Geometry, wantAttrs, pushed.Geometry)
+			if len(held) != 1 {
+				t.Fatalf("after the repair the layer holds %d features of the key, want 1: %+v", len(held), held)
 			}
-			if v, err := c.Verify(t.Context(), rec); err != nil || v.Kind != drift.InSync {
-				t.Fatalf("Verify after Repair = %v %q, %v; want in-sync", v.Kind, v.Fields, err)
+			got, want := held[0], pushed[0]
+			delete(got.Attributes, "OBJECTID")
+			delete(want.Attributes, "OBJECTID")
+			gotAttrs, _ := json.Marshal(got.Attributes)
+			wantAttrs, _ := json.Marshal(want.Attributes)
+			if string(gotAttrs) != string(wantAttrs) || string(got.Geometry) != string(want.Geometry) {
+				t.Fatalf("after the repair the layer holds %s %s, want %s %s", gotAttrs, got.Geometry, wantAttrs, want.Geometry)
 			}
 		})
-	}
 }
 
 func TestOwnedAttributesAreLeftToTheLayer(t *testing.T) {
@@ -202,74 +183,38 @@ func TestOwnedAttributesAreLeftToTheLayer(t *testing.T) {
 }
 
 func TestRepairDoesNotOverwriteALaterEdit(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*fakeLayer)
-		during func(*fakeLayer)
-		check  func(*testing.T, *fakeLayer)
-	}{
-		{name: "edited again",
-			before: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "first edit"}) },
-			during: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "second edit"}) },
-			check: func(t *testing.T, f *fakeLayer) {
-				if a := onlyFeature(t, f, "P-1").Attributes; a["NAME"] != "second edit" {
-					t.Errorf("the layer holds %v, want the second edit kept", a)
-				}
-			}},
-		{name: "moved after the edit",
-			before: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "first edit"}) },
-			during: func(f *fakeLayer) {
+	firstEdit := func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "first edit"}) }
+	named := func(name, kept string) func(*testing.T, *fakeLayer) {
+		return func(t *testing.T, f *fakeLayer) {
+			if a := onlyFeature(t, f, "P-1").Attributes; a["NAME"] != name {
+				t.Errorf("the layer holds %v, want %s kept", a, kept)
+			}
+		}
+	}
+	pumpDrift().ConflictCases(t, []conntest.DriftCase[*fakeLayer]{
+		{Name: "edited again", Before: firstEdit,
+			During: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "second edit"}) },
+			Kept:   named("second edit", "the second edit")},
+		{Name: "moved after the edit", Before: firstEdit,
+			During: func(f *fakeLayer) {
 				f.SetGeometry("P-1", json.RawMessage(`{"x":1,"y":2,"spatialReference":{"wkid":4326}}`))
 			},
-			check: func(t *testing.T, f *fakeLayer) {
+			Kept: func(t *testing.T, f *fakeLayer) {
 				if g := string(onlyFeature(t, f, "P-1").Geometry); g != `{"x":1,"y":2,"spatialReference":{"wkid":4326}}` {
 					t.Errorf("the layer holds geometry %s, want the move kept", g)
 				}
 			}},
-		{name: "deleted, then added by hand",
-			before: func(f *fakeLayer) { f.Delete("P-1") },
-			during: func(f *fakeLayer) { f.Add(map[string]any{"SYNC_KEY": "P-1", "NAME": "by hand"}) },
-			check: func(t *testing.T, f *fakeLayer) {
-				if a := onlyFeature(t, f, "P-1").Attributes; a["NAME"] != "by hand" {
-					t.Errorf("the layer holds %v, want the hand-made feature kept", a)
-				}
-			}},
-		{name: "added, then edited", del: true,
-			during: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "keep me"}) },
-			check: func(t *testing.T, f *fakeLayer) {
-				if a := onlyFeature(t, f, "P-1").Attributes; a["NAME"] != "keep me" {
-					t.Errorf("the layer holds %v, want the edit kept", a)
-				}
-			}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeLayer(t, "SYNC_KEY")
-			c := newConnector(t, f, nil)
-			rec := pumpRecord("P-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			if tc.before != nil {
-				tc.before(f)
-			}
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil || v.Kind == drift.InSync {
-				t.Fatalf("Verify = %v, %v; want drift", v.Kind, err)
-			}
-			tc.during(f)
-			edits := f.Edits()
-			if err := c.Repair(t.Context(), rec, v); !errors.Is(err, drift.ErrConflict) {
-				t.Fatalf("Repair over a later edit = %v, want drift.ErrConflict", err)
-			}
-			if f.Edits() != edits {
-				t.Errorf("Repair made %d edits, want none", f.Edits()-edits)
-			}
-			tc.check(t, f)
-		})
-	}
+		{Name: "deleted, then added by hand",
+			Before: func(f *fakeLayer) { f.Delete("P-1") },
+			During: func(f *fakeLayer) { f.Add(map[string]any{"SYNC_KEY": "P-1", "NAME": "by hand"}) },
+			Kept:   named("by hand", "the hand-made feature")},
+		{Name: "added, then edited", Delete: true,
+			During: func(f *fakeLayer) { f.Edit("P-1", map[string]any{"NAME": "keep me"}) },
+			Kept:   named("keep me", "the edit")},
+	}, func(t *testing.T, f *fakeLayer) func(*testing.T, error) {
+		unedited := noEdits(f, "Repair")
+		return func(t *testing.T, _ error) { unedited(t) }
+	})
 }
 
 func TestVerifyErrorsAreClassifiedAsSync(t *testing.T) {

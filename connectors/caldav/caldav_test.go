@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -18,9 +17,9 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -36,6 +35,13 @@ type env struct {
 	cal  string
 	tr   *transport
 	conn *caldav.Connector
+}
+
+func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
+	t.Helper()
+	return conntest.MeetingDispatcher(t, "caldav", c, func(title string) any {
+		return caldav.Event{Summary: title, Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}
+	}, fastRetry, 20*time.Second)
 }
 
 func newEnv(t *testing.T, srv *caldavtest.Server) *env {
@@ -102,36 +108,6 @@ func text(t *testing.T, ev *ical.Event, name string) string {
 	return s
 }
 
-type meeting struct {
-	Key     string `json:"key"`
-	Title   string `json:"title"`
-	Version int64  `json:"version"`
-	Delete  bool   `json:"delete"`
-}
-
-func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
-	t.Helper()
-	reg := new(synclayer.Registry)
-	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, m meeting) (synclayer.Record, error) {
-		return synclayer.Record{Key: m.Key, Version: m.Version, Delete: m.Delete, Payload: caldav.Event{
-			Summary: m.Title, Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}}, nil
-	})
-	if err := reg.Register("caldav", c, synclayer.Route("MeetingChanged", m), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(20*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
-}
-
-func dispatch(t *testing.T, d *synclayer.Dispatcher, m meeting) synclayer.Result {
-	t.Helper()
-	data := fmt.Sprintf(`{"key":%q,"title":%q,"version":%d,"delete":%v}`, m.Key, m.Title, m.Version, m.Delete)
-	rep, _ := d.Dispatch(t.Context(), synclayer.Event{ID: fmt.Sprintf("evt-%x", rand.Uint64()), Type: "MeetingChanged", Data: []byte(data)})
-	if len(rep.Results) != 1 {
-		t.Fatalf("%d results", len(rep.Results))
-	}
-	return rep.Results[0]
-}
-
 // servers runs fn against a real Radicale and a real Xandikos.
 func servers(t *testing.T, fn func(t *testing.T, srv *caldavtest.Server)) {
 	t.Run("Radicale", func(t *testing.T) { fn(t, caldavtest.StartRadicale(t, caldavtest.RadicaleOptions{})) })
@@ -157,7 +133,7 @@ func TestServers(t *testing.T) {
 func testCreateUpdateDelete(t *testing.T, e *env) {
 	d := newDispatcher(t, e.conn)
 	key := "WF-123"
-	if r := dispatch(t, d, meeting{Key: key, Title: "Go live", Version: 1}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Go live", Version: 1}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("create: %v %v", r.Status, r.Err)
 	}
 	ev, _, ok := e.object(t, key)
@@ -185,7 +161,7 @@ func testCreateUpdateDelete(t *testing.T, e *env) {
 	}
 
 	e.tr.reset()
-	if r := dispatch(t, d, meeting{Key: key, Title: "Go live, moved", Version: 2}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Go live, moved", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("update: %v %v", r.Status, r.Err)
 	}
 	if got := e.objectsFor(t, key); len(got) != 1 || got[0] != "Go live, moved" {
@@ -195,7 +171,7 @@ func testCreateUpdateDelete(t *testing.T, e *env) {
 		t.Errorf("update requests %q", log)
 	}
 
-	if r := dispatch(t, d, meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
 	}
 	if _, _, ok := e.object(t, key); ok {
@@ -206,7 +182,7 @@ func testCreateUpdateDelete(t *testing.T, e *env) {
 			t.Error("file still stored")
 		}
 	}
-	if r := dispatch(t, d, meeting{Key: key, Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Errorf("second delete: %v %v", r.Status, r.Err)
 	}
 }
@@ -336,12 +312,12 @@ func testOddKey(t *testing.T, e *env) {
 func testLostResponse(t *testing.T, e *env) {
 	d := newDispatcher(t, e.conn)
 	e.tr.inject(fault{method: http.MethodPut, lost: true})
-	r := dispatch(t, d, meeting{Key: "lost", Title: "v1", Version: 1})
+	r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "lost", Title: "v1", Version: 1})
 	if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 		t.Fatalf("%v after %d attempts: %v", r.Status, r.Attempts, r.Err)
 	}
 	e.tr.inject(fault{method: http.MethodPut, lost: true})
-	if r := dispatch(t, d, meeting{Key: "lost", Title: "v2", Version: 2}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "lost", Title: "v2", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("%v: %v", r.Status, r.Err)
 	}
 	if got := e.objectsFor(t, "lost"); len(got) != 1 || got[0] != "v2" {
@@ -355,7 +331,7 @@ func testBurst(t *testing.T, e *env) {
 	var wg sync.WaitGroup
 	for _, v := range rand.Perm(n) {
 		wg.Go(func() {
-			r := dispatch(t, d, meeting{Key: "standup", Title: "v" + strconv.Itoa(v+1), Version: int64(v + 1)})
+			r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "standup", Title: "v" + strconv.Itoa(v+1), Version: int64(v + 1)})
 			if r.Status != synclayer.StatusSynced && r.Status != synclayer.StatusStale {
 				t.Errorf("version %d: %v %v", v+1, r.Status, r.Err)
 			}
@@ -372,21 +348,15 @@ func testBurst(t *testing.T, e *env) {
 }
 
 func testStale(t *testing.T, e *env) {
-	d := newDispatcher(t, e.conn)
-	dispatch(t, d, meeting{Key: "k", Title: "five", Version: 5})
-	if r := dispatch(t, d, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusStale {
-		t.Errorf("%v", r.Status)
-	}
-	d2 := newDispatcher(t, e.conn) // its own store: the connector guards
-	if r := dispatch(t, d2, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusSynced {
-		t.Errorf("%v %v", r.Status, r.Err)
-	}
-	if r := dispatch(t, d2, meeting{Key: "k", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
-		t.Errorf("%v %v", r.Status, r.Err)
-	}
-	if got := e.objectsFor(t, "k"); len(got) != 1 || got[0] != "five" {
-		t.Errorf("stale write landed: %q", got)
-	}
+	conntest.StaleVersion(t, func() *synclayer.Dispatcher { return newDispatcher(t, e.conn) },
+		func(d *synclayer.Dispatcher, m conntest.Meeting) synclayer.Result {
+			return conntest.SendMeeting(t, d, m)
+		},
+		func(t *testing.T) {
+			if got := e.objectsFor(t, "k"); len(got) != 1 || got[0] != "five" {
+				t.Errorf("stale write landed: %q", got)
+			}
+		})
 }
 
 func testUIDConflict(t *testing.T, e *env) {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -26,33 +25,13 @@ func testConformance(t *testing.T, srv *caldavtest.Server) {
 			return &synclayertest.Partner{
 				Connector: e.conn,
 				Lookup: func(_ context.Context, key string) ([]int64, error) {
-					var out []int64
-					for _, s := range e.objectsFor(t, key) {
-						v, err := strconv.ParseInt(strings.TrimPrefix(s, "payload v"), 10, 64)
-						if err != nil {
-							return nil, fmt.Errorf("summary %q", s)
-						}
-						out = append(out, v)
-					}
-					return out, nil
+					return conntest.SummaryVersions(e.objectsFor(t, key))
 				},
-				Fail: func(kind synclayertest.Failure, times int) bool {
-					for range times {
-						switch kind {
-						case synclayertest.FailRetryable:
-							e.tr.inject(fault{status: http.StatusServiceUnavailable})
-						case synclayertest.FailPermanent:
-							e.tr.inject(fault{status: http.StatusForbidden})
-						case synclayertest.FailStall:
-							e.tr.inject(fault{stall: true})
-						case synclayertest.FailLostResponse:
-							e.tr.inject(fault{method: http.MethodPut, lost: true})
-						default:
-							return false
-						}
-					}
-					return true
-				},
+				Fail: conntest.Failer(e.tr.inject,
+					fault{status: http.StatusServiceUnavailable},
+					fault{status: http.StatusForbidden},
+					fault{stall: true},
+					fault{method: http.MethodPut, lost: true}),
 			}
 		},
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
@@ -29,14 +30,6 @@ func kickoff(key string, version int64) synclayer.Record {
 		Start:       time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC),
 		End:         time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC),
 	}}
-}
-
-// push syncs rec and fails the test on error.
-func push(t *testing.T, c *caldav.Connector, rec synclayer.Record) {
-	t.Helper()
-	if err := c.Sync(t.Context(), rec); err != nil {
-		t.Fatalf("Sync %s: %v", rec.Key, err)
-	}
 }
 
 // handEdit changes key's stored VEVENT as a calendar client would: it
@@ -61,6 +54,20 @@ func (e *env) handEdit(t *testing.T, key string, fn func(ev *ical.Component)) {
 	e.srv.Put(t, url, buf.String())
 }
 
+// repaired returns key's event after a Repair, which must hold one, with
+// kickoff's SUMMARY.
+func (e *env) repaired(t *testing.T, key string) *ical.Event {
+	t.Helper()
+	ev, _, ok := e.object(t, key)
+	if !ok {
+		t.Fatal("no object after Repair")
+	}
+	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
+		t.Errorf("SUMMARY after Repair = %q", got)
+	}
+	return ev
+}
+
 // handDelete deletes key's object without a precondition.
 func (e *env) handDelete(t *testing.T, key string) {
 	t.Helper()
@@ -76,19 +83,6 @@ func (e *env) handDelete(t *testing.T, key string) {
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("DELETE %s: %s", key, resp.Status)
 	}
-}
-
-// verify runs Verify and checks the verdict's kind and fields.
-func verify(t *testing.T, c *caldav.Connector, rec synclayer.Record, kind drift.Kind, fields ...string) drift.Verdict {
-	t.Helper()
-	v, err := c.Verify(t.Context(), rec)
-	if err != nil {
-		t.Fatalf("Verify %s: %v", rec.Key, err)
-	}
-	if v.Kind != kind || !slices.Equal(v.Fields, fields) {
-		t.Fatalf("Verify %s = %v %q, want %v %q", rec.Key, v.Kind, v.Fields, kind, fields)
-	}
-	return v
 }
 
 func TestDrift(t *testing.T) {
@@ -107,25 +101,25 @@ func TestDrift(t *testing.T) {
 
 func testVerifyInSync(t *testing.T, e *env) {
 	rec := kickoff("WF-1", 1)
-	push(t, e.conn, rec)
+	conntest.Push(t, e.conn, rec)
 	e.tr.reset()
-	v := verify(t, e.conn, rec, drift.InSync)
+	v := conntest.Verify(t, e.conn, rec, drift.InSync)
 	if got := e.tr.requests(); !slices.Equal(got, []string{"GET 200"}) {
 		t.Errorf("Verify sent %q, want one GET", got)
 	}
 	if _, etag, _ := e.srv.Get(t, e.conn.ObjectURL(rec.Key)); v.ETag == "" || v.ETag != etag {
 		t.Errorf("Verdict.ETag %q, the server's is %q", v.ETag, etag)
 	}
-	verify(t, e.conn, synclayer.Record{Key: "WF-never", Delete: true}, drift.InSync)
+	conntest.Verify(t, e.conn, synclayer.Record{Key: "WF-never", Delete: true}, drift.InSync)
 	// An all-day event, whose dates are stored as dates.
 	day := synclayer.Record{Key: "WF-day", Version: 1, Payload: caldav.Event{Summary: "Go live", Start: time.Date(2026, 3, 12, 0, 0, 0, 0, time.UTC), AllDay: true}}
-	push(t, e.conn, day)
-	verify(t, e.conn, day, drift.InSync)
+	conntest.Push(t, e.conn, day)
+	conntest.Verify(t, e.conn, day, drift.InSync)
 }
 
 func testEditedAndRepaired(t *testing.T, e *env) {
 	rec := kickoff("WF-2", 2)
-	push(t, e.conn, rec)
+	conntest.Push(t, e.conn, rec)
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Skip(err)
@@ -139,17 +133,9 @@ func testEditedAndRepaired(t *testing.T, e *env) {
 		ev.Props.SetText(ical.PropStatus, "CANCELLED")
 		ev.Props.SetText(ical.PropSequence, "1") // what the client bumps: not drift
 	})
-	v := verify(t, e.conn, rec, drift.Differs, "DTEND", "DTSTART", "LOCATION", "STATUS", "SUMMARY")
-	if err := e.conn.Repair(t.Context(), rec, v); err != nil {
-		t.Fatalf("Repair: %v", err)
-	}
-	ev, _, ok := e.object(t, rec.Key)
-	if !ok {
-		t.Fatal("the object is gone after Repair")
-	}
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
+	v := conntest.Verify(t, e.conn, rec, drift.Differs, "DTEND", "DTSTART", "LOCATION", "STATUS", "SUMMARY")
+	conntest.Repair(t, e.conn, rec, v)
+	ev := e.repaired(t, rec.Key)
 	if got := text(t, ev, ical.PropLocation); got != "Room 4" {
 		t.Errorf("LOCATION after Repair = %q", got)
 	}
@@ -159,53 +145,43 @@ func testEditedAndRepaired(t *testing.T, e *env) {
 	if ev.Props.Get(ical.PropStatus) != nil {
 		t.Errorf("STATUS survived the Repair")
 	}
-	verify(t, e.conn, rec, drift.InSync)
+	conntest.Verify(t, e.conn, rec, drift.InSync)
 }
 
 func testDeletedAndRepaired(t *testing.T, e *env) {
 	rec := kickoff("WF-3", 1)
-	push(t, e.conn, rec)
+	conntest.Push(t, e.conn, rec)
 	e.handDelete(t, rec.Key)
-	v := verify(t, e.conn, rec, drift.Missing)
+	v := conntest.Verify(t, e.conn, rec, drift.Missing)
 	if v.ETag != "" {
 		t.Errorf("a Missing verdict has ETag %q", v.ETag)
 	}
-	if err := e.conn.Repair(t.Context(), rec, v); err != nil {
-		t.Fatalf("Repair: %v", err)
-	}
-	ev, _, ok := e.object(t, rec.Key)
-	if !ok {
-		t.Fatal("Repair did not bring the object back")
-	}
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
-	verify(t, e.conn, rec, drift.InSync)
+	conntest.Repair(t, e.conn, rec, v)
+	e.repaired(t, rec.Key)
+	conntest.Verify(t, e.conn, rec, drift.InSync)
 }
 
 func testAddedAndRepaired(t *testing.T, e *env) {
 	// The record was deleted; someone put an event back by hand.
 	rec := kickoff("WF-4", 3)
-	push(t, e.conn, rec)
+	conntest.Push(t, e.conn, rec)
 	gone := synclayer.Record{Key: rec.Key, Version: 4, Delete: true}
-	push(t, e.conn, gone)
-	verify(t, e.conn, gone, drift.InSync)
+	conntest.Push(t, e.conn, gone)
+	conntest.Verify(t, e.conn, gone, drift.InSync)
 	body, err := caldav.New(caldav.Config{CollectionURL: e.cal, HTTPClient: e.srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	push(t, body, kickoff(rec.Key, 0)) // an unversioned write, as a restore would
-	v := verify(t, e.conn, gone, drift.Unexpected)
+	conntest.Push(t, body, kickoff(rec.Key, 0)) // an unversioned write, as a restore would
+	v := conntest.Verify(t, e.conn, gone, drift.Unexpected)
 	if v.ETag == "" {
 		t.Error("an Unexpected verdict has no ETag")
 	}
-	if err := e.conn.Repair(t.Context(), gone, v); err != nil {
-		t.Fatalf("Repair: %v", err)
-	}
+	conntest.Repair(t, e.conn, gone, v)
 	if _, _, ok := e.object(t, rec.Key); ok {
 		t.Fatal("Repair left the object")
 	}
-	verify(t, e.conn, gone, drift.InSync)
+	conntest.Verify(t, e.conn, gone, drift.InSync)
 }
 
 // berlinTZ defines Europe/Berlin for objects that use it.
@@ -245,10 +221,10 @@ func testVerifyNormalised(t *testing.T, e *env) {
 		"BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:soon\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n" +
 		"END:VEVENT\r\nEND:VCALENDAR\r\n"
 	e.srv.Put(t, e.conn.ObjectURL(rec.Key), obj)
-	verify(t, e.conn, rec, drift.InSync)
+	conntest.Verify(t, e.conn, rec, drift.InSync)
 	// The same object with another summary differs in it alone.
 	e.srv.Put(t, e.conn.ObjectURL(rec.Key), strings.Replace(obj, "summary:Kick-off\\, room 4", "SUMMARY:Kick-off\\, room 5", 1))
-	verify(t, e.conn, rec, drift.Differs, "SUMMARY")
+	conntest.Verify(t, e.conn, rec, drift.Differs, "SUMMARY")
 }
 
 func testOwnedFields(t *testing.T, srv *caldavtest.Server) {
@@ -258,28 +234,23 @@ func testOwnedFields(t *testing.T, srv *caldavtest.Server) {
 		t.Fatal(err)
 	}
 	rec := kickoff("WF-6", 1)
-	push(t, owned, rec)
+	conntest.Push(t, owned, rec)
 	const notes = "Agency notes: bring the permits."
 	e.handEdit(t, rec.Key, func(ev *ical.Component) {
 		ev.Props.SetText(ical.PropDescription, notes)
 		ev.Props.SetText(ical.PropCategories, "AGENCY")
 	})
-	v := verify(t, owned, rec, drift.InSync)
+	v := conntest.Verify(t, owned, rec, drift.InSync)
 	if err := owned.Repair(t.Context(), rec, v); err != nil {
 		t.Fatalf("Repair of an in-sync verdict: %v", err)
 	}
 	// The connector without owned fields sees the edit.
-	verify(t, e.conn, rec, drift.Differs, "CATEGORIES", "DESCRIPTION")
+	conntest.Verify(t, e.conn, rec, drift.Differs, "CATEGORIES", "DESCRIPTION")
 
 	e.handEdit(t, rec.Key, func(ev *ical.Component) { ev.Props.SetText(ical.PropSummary, "renamed") })
-	v = verify(t, owned, rec, drift.Differs, "SUMMARY")
-	if err := owned.Repair(t.Context(), rec, v); err != nil {
-		t.Fatalf("Repair: %v", err)
-	}
-	ev, _, _ := e.object(t, rec.Key)
-	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 4" {
-		t.Errorf("SUMMARY after Repair = %q", got)
-	}
+	v = conntest.Verify(t, owned, rec, drift.Differs, "SUMMARY")
+	conntest.Repair(t, owned, rec, v)
+	ev := e.repaired(t, rec.Key)
 	if got := text(t, ev, ical.PropDescription); got != notes {
 		t.Errorf("DESCRIPTION after Repair = %q, want the partner's %q", got, notes)
 	}
@@ -291,7 +262,7 @@ func testOwnedFields(t *testing.T, srv *caldavtest.Server) {
 	p := next.Payload.(caldav.Event)
 	p.Summary = "Kick-off, room 7"
 	next.Payload = p
-	push(t, owned, next)
+	conntest.Push(t, owned, next)
 	ev, _, _ = e.object(t, rec.Key)
 	if got := text(t, ev, ical.PropSummary); got != "Kick-off, room 7" {
 		t.Errorf("SUMMARY after Sync = %q", got)
@@ -299,14 +270,14 @@ func testOwnedFields(t *testing.T, srv *caldavtest.Server) {
 	if got := text(t, ev, ical.PropDescription); got != notes {
 		t.Errorf("DESCRIPTION after Sync = %q, want the partner's %q", got, notes)
 	}
-	verify(t, owned, next, drift.InSync)
+	conntest.Verify(t, owned, next, drift.InSync)
 }
 
 func testRepairConflict(t *testing.T, e *env) {
 	rec := kickoff("WF-7", 1)
-	push(t, e.conn, rec)
+	conntest.Push(t, e.conn, rec)
 	e.handEdit(t, rec.Key, func(ev *ical.Component) { ev.Props.SetText(ical.PropSummary, "first edit") })
-	v := verify(t, e.conn, rec, drift.Differs, "SUMMARY")
+	v := conntest.Verify(t, e.conn, rec, drift.Differs, "SUMMARY")
 	// Someone edits again between the check and the repair.
 	e.handEdit(t, rec.Key, func(ev *ical.Component) { ev.Props.SetText(ical.PropSummary, "second edit") })
 	err := e.conn.Repair(t.Context(), rec, v)
@@ -321,16 +292,14 @@ func testRepairConflict(t *testing.T, e *env) {
 		t.Errorf("SUMMARY = %q: the Repair overwrote the later edit", got)
 	}
 	// Read again, decide again: the repair goes through.
-	v = verify(t, e.conn, rec, drift.Differs, "SUMMARY")
-	if err := e.conn.Repair(t.Context(), rec, v); err != nil {
-		t.Fatal(err)
-	}
-	verify(t, e.conn, rec, drift.InSync)
+	v = conntest.Verify(t, e.conn, rec, drift.Differs, "SUMMARY")
+	conntest.Repair(t, e.conn, rec, v)
+	conntest.Verify(t, e.conn, rec, drift.InSync)
 }
 
 func testRepairCreateConflict(t *testing.T, e *env) {
 	rec := kickoff("WF-8", 1)
-	v := verify(t, e.conn, rec, drift.Missing)
+	v := conntest.Verify(t, e.conn, rec, drift.Missing)
 	other, err := caldav.New(caldav.Config{CollectionURL: e.cal, HTTPClient: e.srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +308,7 @@ func testRepairCreateConflict(t *testing.T, e *env) {
 	p := mine.Payload.(caldav.Event)
 	p.Summary = "made elsewhere"
 	mine.Payload = p
-	push(t, other, mine)
+	conntest.Push(t, other, mine)
 	if err := e.conn.Repair(t.Context(), rec, v); !errors.Is(err, drift.ErrConflict) {
 		t.Fatalf("Repair of a Missing verdict over a new object: %v, want drift.ErrConflict", err)
 	}
@@ -351,15 +320,15 @@ func testRepairCreateConflict(t *testing.T, e *env) {
 
 func testVerifyNewerVersion(t *testing.T, e *env) {
 	newer := kickoff("WF-9", 5)
-	push(t, e.conn, newer)
+	conntest.Push(t, e.conn, newer)
 	old := kickoff("WF-9", 3)
 	p := old.Payload.(caldav.Event)
 	p.Summary = "old title"
 	old.Payload = p
 	// Sync would not write version 3 over 5, so there is nothing to repair.
-	verify(t, e.conn, old, drift.InSync)
-	verify(t, e.conn, synclayer.Record{Key: "WF-9", Version: 4, Delete: true}, drift.InSync)
-	verify(t, e.conn, synclayer.Record{Key: "WF-9", Version: 6, Delete: true}, drift.Unexpected)
+	conntest.Verify(t, e.conn, old, drift.InSync)
+	conntest.Verify(t, e.conn, synclayer.Record{Key: "WF-9", Version: 4, Delete: true}, drift.InSync)
+	conntest.Verify(t, e.conn, synclayer.Record{Key: "WF-9", Version: 6, Delete: true}, drift.Unexpected)
 }
 
 func TestOwnedFieldsValidation(t *testing.T) {

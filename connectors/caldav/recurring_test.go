@@ -9,6 +9,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 )
@@ -59,7 +60,7 @@ func TestRecurringWithOverrides(t *testing.T) {
 
 		// Version 3 is older than the master's 5: nothing is written.
 		e.tr.reset()
-		if r := dispatch(t, d, meeting{Key: key, Title: "old", Version: 3}); r.Status != synclayer.StatusSynced || r.Err != nil {
+		if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "old", Version: 3}); r.Status != synclayer.StatusSynced || r.Err != nil {
 			t.Fatalf("older version: %v %v", r.Status, r.Err)
 		}
 		if log := e.tr.requests(); len(log) != 1 || log[0] != "GET 200" {
@@ -70,7 +71,7 @@ func TestRecurringWithOverrides(t *testing.T) {
 		}
 
 		// Version 7 is newer: the object becomes the connector's single event.
-		if r := dispatch(t, d, meeting{Key: key, Title: "new", Version: 7}); r.Status != synclayer.StatusSynced || r.Err != nil {
+		if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "new", Version: 7}); r.Status != synclayer.StatusSynced || r.Err != nil {
 			t.Fatalf("newer version: %v %v", r.Status, r.Err)
 		}
 		ev, _, ok := e.object(t, key) // fails unless exactly one VEVENT
@@ -80,7 +81,7 @@ func TestRecurringWithOverrides(t *testing.T) {
 
 		// An override naming another key: the object is not this key's.
 		srv.Put(t, e.conn.ObjectURL(key), recurring(uid, key, "WF-other", "9"))
-		r := dispatch(t, d, meeting{Key: key, Title: "x", Version: 10})
+		r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "x", Version: 10})
 		if r.Status != synclayer.StatusFailed || !errors.Is(r.Err, partner.ErrKeyMismatch) || !synclayer.IsPermanent(r.Err) {
 			t.Errorf("override of another key: %v %v, want a permanent ErrKeyMismatch", r.Status, r.Err)
 		}

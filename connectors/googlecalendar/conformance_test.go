@@ -3,13 +3,12 @@ package googlecalendar_test
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 
 	"google.golang.org/api/calendar/v3"
 
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -29,33 +28,17 @@ func TestConformance(t *testing.T) {
 			return &synclayertest.Partner{
 				Connector: newConnector(t, f),
 				Lookup: func(_ context.Context, key string) ([]int64, error) {
-					var out []int64
+					var summaries []string
 					for _, ev := range f.byKey(calID, key) {
-						v, err := strconv.ParseInt(strings.TrimPrefix(ev.Summary, "payload v"), 10, 64)
-						if err != nil {
-							return nil, fmt.Errorf("event %s: summary %q", ev.Id, ev.Summary)
-						}
-						out = append(out, v)
+						summaries = append(summaries, ev.Summary)
 					}
-					return out, nil
+					return conntest.SummaryVersions(summaries)
 				},
-				Fail: func(kind synclayertest.Failure, times int) bool {
-					for range times {
-						switch kind {
-						case synclayertest.FailRetryable:
-							f.Inject(calendartest.Fault{Code: 503, Reason: "backendError"})
-						case synclayertest.FailPermanent:
-							f.Inject(calendartest.Fault{Code: 400, Reason: "invalid"})
-						case synclayertest.FailStall:
-							f.Inject(calendartest.Fault{Stall: true})
-						case synclayertest.FailLostResponse:
-							f.Inject(calendartest.Fault{Lost: true})
-						default:
-							return false
-						}
-					}
-					return true
-				},
+				Fail: conntest.Failer(f.Inject,
+					calendartest.Fault{Code: 503, Reason: "backendError"},
+					calendartest.Fault{Code: 400, Reason: "invalid"},
+					calendartest.Fault{Stall: true},
+					calendartest.Fault{Lost: true}),
 			}
 		},
 	})

@@ -2,7 +2,6 @@ package googlecalendar_test
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 	sloption "github.com/hmsplatform/synclayer/internal/option"
@@ -30,32 +30,6 @@ func review(key string, version int64) synclayer.Record {
 	}}
 }
 
-func syncRec(t *testing.T, c *googlecalendar.Connector, rec synclayer.Record) {
-	t.Helper()
-	if err := c.Sync(t.Context(), rec); err != nil {
-		t.Fatalf("Sync %s: %v", rec.Key, err)
-	}
-}
-
-func checkVerify(t *testing.T, c *googlecalendar.Connector, rec synclayer.Record, kind drift.Kind, fields ...string) drift.Verdict {
-	t.Helper()
-	v, err := c.Verify(t.Context(), rec)
-	if err != nil {
-		t.Fatalf("Verify %s: %v", rec.Key, err)
-	}
-	if v.Kind != kind || !slices.Equal(v.Fields, fields) {
-		t.Fatalf("Verify %s = %v %q, want %v %q", rec.Key, v.Kind, v.Fields, kind, fields)
-	}
-	return v
-}
-
-func repair(t *testing.T, c *googlecalendar.Connector, rec synclayer.Record, v drift.Verdict) {
-	t.Helper()
-	if err := c.Repair(t.Context(), rec, v); err != nil {
-		t.Fatalf("Repair %s: %v", rec.Key, err)
-	}
-}
-
 // stored returns the event of key as the fake holds it.
 func stored(t *testing.T, f *fakeCalendar, c *googlecalendar.Connector, key string) calendar.Event {
 	t.Helper()
@@ -70,26 +44,26 @@ func TestVerifyInSync(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	rec := review("WF-1", 1)
-	syncRec(t, c, rec)
+	conntest.Push(t, c, rec)
 	f.ResetLog()
-	v := checkVerify(t, c, rec, drift.InSync)
+	v := conntest.Verify(t, c, rec, drift.InSync)
 	if got := methods(f.Log()); got != "GET" {
 		t.Errorf("Verify sent %s, want one GET", got)
 	}
 	if ev := stored(t, f, c, rec.Key); v.ETag == "" || v.ETag != ev.Etag {
 		t.Errorf("Verdict.ETag %q, the event's is %q", v.ETag, ev.Etag)
 	}
-	checkVerify(t, c, synclayer.Record{Key: "WF-never", Delete: true}, drift.InSync)
+	conntest.Verify(t, c, synclayer.Record{Key: "WF-never", Delete: true}, drift.InSync)
 	allDay := synclayer.Record{Key: "WF-day", Payload: meetingEvent("Go live")}
-	syncRec(t, c, allDay)
-	checkVerify(t, c, allDay, drift.InSync)
+	conntest.Push(t, c, allDay)
+	conntest.Verify(t, c, allDay, drift.InSync)
 }
 
 func TestVerifyEditedAndRepaired(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	rec := review("WF-2", 2)
-	syncRec(t, c, rec)
+	conntest.Push(t, c, rec)
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Summary = "Design review (moved)"
 		ev.Start = &calendar.EventDateTime{DateTime: "2026-03-10T10:00:00Z"} // an hour later
@@ -99,13 +73,13 @@ func TestVerifyEditedAndRepaired(t *testing.T) {
 		ev.ExtendedProperties.Private[googlecalendar.PropertyVersion] = "1"
 		ev.Sequence++ // Google's bookkeeping: not drift
 	})
-	v := checkVerify(t, c, rec, drift.Differs, "attendees", "colorId", "extendedProperties.private.synclayerVersion", "location", "start", "summary")
-	repair(t, c, rec, v)
+	v := conntest.Verify(t, c, rec, drift.Differs, "attendees", "colorId", "extendedProperties.private.synclayerVersion", "location", "start", "summary")
+	conntest.Repair(t, c, rec, v)
 	ev := stored(t, f, c, rec.Key)
 	if ev.Summary != "Design review" || ev.Location != "Room 4" || ev.ColorId != "" || len(ev.Attendees) != 2 || ev.Start.DateTime != "2026-03-10T10:00:00+01:00" {
 		t.Errorf("after Repair: %+v", ev)
 	}
-	checkVerify(t, c, rec, drift.InSync)
+	conntest.Verify(t, c, rec, drift.InSync)
 }
 
 func TestVerifyDeletedAndRepaired(t *testing.T) {
@@ -114,19 +88,19 @@ func TestVerifyDeletedAndRepaired(t *testing.T) {
 			f := newFakeCalendar(t)
 			c := newConnector(t, f)
 			rec := review("WF-3", 1)
-			syncRec(t, c, rec)
+			conntest.Push(t, c, rec)
 			id := c.EventID(rec.Key)
 			if how == "cancelled" {
 				f.Edit(calID, id, func(ev *calendar.Event) { ev.Status = "cancelled" })
 			} else {
 				f.Remove(calID, id)
 			}
-			v := checkVerify(t, c, rec, drift.Missing)
-			repair(t, c, rec, v)
+			v := conntest.Verify(t, c, rec, drift.Missing)
+			conntest.Repair(t, c, rec, v)
 			if ev := stored(t, f, c, rec.Key); ev.Status != "confirmed" || ev.Summary != "Design review" {
 				t.Errorf("after Repair: status %q, summary %q", ev.Status, ev.Summary)
 			}
-			checkVerify(t, c, rec, drift.InSync)
+			conntest.Verify(t, c, rec, drift.InSync)
 		})
 	}
 }
@@ -135,19 +109,19 @@ func TestVerifyAddedAndRepaired(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	gone := synclayer.Record{Key: "WF-4", Version: 2, Delete: true}
-	checkVerify(t, c, gone, drift.InSync)
+	conntest.Verify(t, c, gone, drift.InSync)
 	// Someone puts the event back by hand.
 	f.Put(calID, calendar.Event{Id: c.EventID(gone.Key), Summary: "restored", Start: &calendar.EventDateTime{Date: "2026-03-10"}, End: &calendar.EventDateTime{Date: "2026-03-11"},
 		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{googlecalendar.PropertyKey: gone.Key}}})
-	v := checkVerify(t, c, gone, drift.Unexpected)
+	v := conntest.Verify(t, c, gone, drift.Unexpected)
 	if v.ETag == "" {
 		t.Error("an Unexpected verdict has no ETag")
 	}
-	repair(t, c, gone, v)
+	conntest.Repair(t, c, gone, v)
 	if ev := stored(t, f, c, gone.Key); ev.Status != "cancelled" {
 		t.Errorf("after Repair the event is %q", ev.Status)
 	}
-	checkVerify(t, c, gone, drift.InSync)
+	conntest.Verify(t, c, gone, drift.InSync)
 }
 
 // TestVerifyNormalised stores the event as Google returns it: times in
@@ -157,7 +131,7 @@ func TestVerifyNormalised(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	rec := review("WF-5", 1)
-	syncRec(t, c, rec)
+	conntest.Push(t, c, rec)
 	yes := true
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Start = &calendar.EventDateTime{DateTime: "2026-03-10T09:00:00Z", TimeZone: "UTC"}
@@ -175,13 +149,13 @@ func TestVerifyNormalised(t *testing.T) {
 		ev.Transparency, ev.Visibility, ev.GuestsCanInviteOthers = "opaque", "default", &yes
 		ev.ConferenceData = &calendar.ConferenceData{ConferenceId: "abc-defg-hij"} // Meet added by Google
 	})
-	checkVerify(t, c, rec, drift.InSync)
+	conntest.Verify(t, c, rec, drift.InSync)
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Attendees[0].Optional = false
 		ev.Reminders = &calendar.EventReminders{Overrides: []*calendar.EventReminder{{Method: "popup", Minutes: 5}}}
 		ev.End.DateTime = "2026-03-10T04:30:00-06:00"
 	})
-	checkVerify(t, c, rec, drift.Differs, "attendees", "end", "reminders")
+	conntest.Verify(t, c, rec, drift.Differs, "attendees", "end", "reminders")
 }
 
 func TestVerifyOwnedFields(t *testing.T) {
@@ -193,19 +167,19 @@ func TestVerifyOwnedFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := review("WF-6", 1)
-	syncRec(t, c, rec)
+	conntest.Push(t, c, rec)
 	const notes = "Agency notes: bring the permits."
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Description = notes
 		ev.ExtendedProperties.Shared = map[string]string{"agencyRef": "AG-77"}
 	})
-	v := checkVerify(t, c, rec, drift.InSync)
-	repair(t, c, rec, v)
-	checkVerify(t, plain, rec, drift.Differs, "description", "extendedProperties.shared.agencyRef")
+	v := conntest.Verify(t, c, rec, drift.InSync)
+	conntest.Repair(t, c, rec, v)
+	conntest.Verify(t, plain, rec, drift.Differs, "description", "extendedProperties.shared.agencyRef")
 
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) { ev.Summary = "renamed" })
-	v = checkVerify(t, c, rec, drift.Differs, "summary")
-	repair(t, c, rec, v)
+	v = conntest.Verify(t, c, rec, drift.Differs, "summary")
+	conntest.Repair(t, c, rec, v)
 	ev := stored(t, f, c, rec.Key)
 	if ev.Summary != "Design review" || ev.Description != notes || ev.ExtendedProperties.Shared["agencyRef"] != "AG-77" {
 		t.Errorf("after Repair: summary %q, description %q, shared %v", ev.Summary, ev.Description, ev.ExtendedProperties.Shared)
@@ -213,22 +187,22 @@ func TestVerifyOwnedFields(t *testing.T) {
 	// A later update by Sync keeps them too.
 	next := review(rec.Key, 2)
 	next.Payload.(*calendar.Event).Summary = "Design review 2"
-	syncRec(t, c, next)
+	conntest.Push(t, c, next)
 	ev = stored(t, f, c, rec.Key)
 	if ev.Summary != "Design review 2" || ev.Description != notes || ev.ExtendedProperties.Shared["agencyRef"] != "AG-77" {
 		t.Errorf("after Sync: summary %q, description %q, shared %v", ev.Summary, ev.Description, ev.ExtendedProperties.Shared)
 	}
-	checkVerify(t, c, next, drift.InSync)
+	conntest.Verify(t, c, next, drift.InSync)
 }
 
 func TestRepairConflict(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	rec := review("WF-7", 1)
-	syncRec(t, c, rec)
+	conntest.Push(t, c, rec)
 	id := c.EventID(rec.Key)
 	f.Edit(calID, id, func(ev *calendar.Event) { ev.Summary = "first edit" })
-	v := checkVerify(t, c, rec, drift.Differs, "summary")
+	v := conntest.Verify(t, c, rec, drift.Differs, "summary")
 	f.Edit(calID, id, func(ev *calendar.Event) { ev.Summary = "second edit" })
 	err := c.Repair(t.Context(), rec, v)
 	if !errors.Is(err, drift.ErrConflict) || !errors.Is(err, partner.ErrConflict) || !strings.Contains(err.Error(), "412") {
@@ -237,13 +211,13 @@ func TestRepairConflict(t *testing.T) {
 	if ev := stored(t, f, c, rec.Key); ev.Summary != "second edit" {
 		t.Errorf("summary %q: the Repair overwrote the later edit", ev.Summary)
 	}
-	v = checkVerify(t, c, rec, drift.Differs, "summary")
-	repair(t, c, rec, v)
-	checkVerify(t, c, rec, drift.InSync)
+	v = conntest.Verify(t, c, rec, drift.Differs, "summary")
+	conntest.Repair(t, c, rec, v)
+	conntest.Verify(t, c, rec, drift.InSync)
 
 	// Purged, then made again by hand before the repair.
 	f.Remove(calID, id)
-	v = checkVerify(t, c, rec, drift.Missing)
+	v = conntest.Verify(t, c, rec, drift.Missing)
 	f.Put(calID, calendar.Event{Id: id, Summary: "made by hand", Start: &calendar.EventDateTime{Date: "2026-03-10"}, End: &calendar.EventDateTime{Date: "2026-03-11"}})
 	if err := c.Repair(t.Context(), rec, v); !errors.Is(err, drift.ErrConflict) {
 		t.Fatalf("Repair of a Missing verdict over a new event: %v, want drift.ErrConflict", err)
@@ -254,7 +228,7 @@ func TestRepairConflict(t *testing.T) {
 
 	// Deleted by hand between the check and the repair of an unexpected event.
 	gone := synclayer.Record{Key: rec.Key, Version: 3, Delete: true}
-	v = checkVerify(t, c, gone, drift.Unexpected)
+	v = conntest.Verify(t, c, gone, drift.Unexpected)
 	f.Edit(calID, id, nil)
 	if err := c.Repair(t.Context(), gone, v); !errors.Is(err, drift.ErrConflict) {
 		t.Fatalf("Repair (delete) over a newer edit: %v, want drift.ErrConflict", err)
@@ -267,12 +241,12 @@ func TestRepairConflict(t *testing.T) {
 func TestVerifyNewerVersion(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
-	syncRec(t, c, review("WF-9", 5))
+	conntest.Push(t, c, review("WF-9", 5))
 	old := review("WF-9", 3)
 	old.Payload.(*calendar.Event).Summary = "old title"
-	checkVerify(t, c, old, drift.InSync)
-	checkVerify(t, c, synclayer.Record{Key: "WF-9", Version: 4, Delete: true}, drift.InSync)
-	checkVerify(t, c, synclayer.Record{Key: "WF-9", Version: 6, Delete: true}, drift.Unexpected)
+	conntest.Verify(t, c, old, drift.InSync)
+	conntest.Verify(t, c, synclayer.Record{Key: "WF-9", Version: 4, Delete: true}, drift.InSync)
+	conntest.Verify(t, c, synclayer.Record{Key: "WF-9", Version: 6, Delete: true}, drift.Unexpected)
 }
 
 func TestVerifyErrors(t *testing.T) {

@@ -1,7 +1,6 @@
 package googlecalendar_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base32"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	sloption "github.com/hmsplatform/synclayer/internal/option"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -41,14 +41,6 @@ func newConnector(t *testing.T, f *fakeCalendar) *googlecalendar.Connector {
 	return c
 }
 
-// meeting is the Data of the test events.
-type meeting struct {
-	Key     string `json:"key"`
-	Title   string `json:"title"`
-	Version int64  `json:"version"`
-	Delete  bool   `json:"delete"`
-}
-
 func meetingEvent(title string) *calendar.Event {
 	return &calendar.Event{
 		Summary: title,
@@ -59,24 +51,7 @@ func meetingEvent(title string) *calendar.Event {
 
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
-	reg := new(synclayer.Registry)
-	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, m meeting) (synclayer.Record, error) {
-		return synclayer.Record{Key: m.Key, Version: m.Version, Delete: m.Delete, Payload: meetingEvent(m.Title)}, nil
-	})
-	if err := reg.Register("calendar", c, synclayer.Route("MeetingChanged", m), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
-}
-
-func dispatch(t *testing.T, d *synclayer.Dispatcher, m meeting) synclayer.Result {
-	t.Helper()
-	data := fmt.Sprintf(`{"key":%q,"title":%q,"version":%d,"delete":%v}`, m.Key, m.Title, m.Version, m.Delete)
-	rep, _ := d.Dispatch(t.Context(), synclayer.Event{ID: fmt.Sprintf("evt-%x", rand.Uint64()), Type: "MeetingChanged", Data: []byte(data)})
-	if len(rep.Results) != 1 {
-		t.Fatalf("%d results", len(rep.Results))
-	}
-	return rep.Results[0]
+	return conntest.MeetingDispatcher(t, "calendar", c, func(title string) any { return meetingEvent(title) }, fastRetry, 5*time.Second)
 }
 
 func only(t *testing.T, f *fakeCalendar, key string) calendar.Event {
@@ -94,7 +69,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	d := newDispatcher(t, c)
 	key := "WF-123/review"
 
-	if r := dispatch(t, d, meeting{Key: key, Title: "Review", Version: 1}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Review", Version: 1}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("create: %v %v", r.Status, r.Err)
 	}
 	ev := only(t, f, key)
@@ -107,7 +82,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	}
 
 	f.ResetLog()
-	if r := dispatch(t, d, meeting{Key: key, Title: "Review v2", Version: 2}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Review v2", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("update: %v %v", r.Status, r.Err)
 	}
 	if ev := only(t, f, key); ev.Summary != "Review v2" || ev.ExtendedProperties.Private["synclayerVersion"] != "2" {
@@ -118,7 +93,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	}
 
 	f.ResetLog()
-	if r := dispatch(t, d, meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
 	}
 	if got, _ := f.Event(calID, c.EventID(key)); got.Status != "cancelled" {
@@ -128,10 +103,10 @@ func TestCreateUpdateDelete(t *testing.T) {
 		t.Errorf("requests %q", got)
 	}
 	// Deleting again, and deleting what never existed, is done.
-	if r := dispatch(t, d, meeting{Key: key, Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Errorf("second delete: %v %v", r.Status, r.Err)
 	}
-	if r := dispatch(t, d, meeting{Key: "never", Version: 1, Delete: true}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "never", Version: 1, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Errorf("delete of a missing event: %v %v", r.Status, r.Err)
 	}
 }
@@ -168,11 +143,11 @@ func TestCancelledEventIsRestored(t *testing.T) {
 
 	// And through a dispatcher: delete, then a newer version restores it.
 	d := newDispatcher(t, c)
-	dispatch(t, d, meeting{Key: "k", Version: 3, Delete: true})
+	conntest.SendMeeting(t, d, conntest.Meeting{Key: "k", Version: 3, Delete: true})
 	if len(f.byKey(calID, "k")) != 0 {
 		t.Fatal("not deleted")
 	}
-	if r := dispatch(t, d, meeting{Key: "k", Title: "again", Version: 4}); r.Status != synclayer.StatusSynced {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "k", Title: "again", Version: 4}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("%v %v", r.Status, r.Err)
 	}
 	if ev := only(t, f, "k"); ev.Summary != "again" || ev.Id != id {
@@ -212,10 +187,10 @@ func TestLostResponseRetryLeavesOneEvent(t *testing.T) {
 			c := newConnector(t, f)
 			d := newDispatcher(t, c)
 			if method == "PUT" {
-				dispatch(t, d, meeting{Key: "k", Title: "v1", Version: 1})
+				conntest.SendMeeting(t, d, conntest.Meeting{Key: "k", Title: "v1", Version: 1})
 			}
 			f.Inject(calendartest.Fault{Method: method, Lost: true})
-			r := dispatch(t, d, meeting{Key: "k", Title: "v2", Version: 2})
+			r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "k", Title: "v2", Version: 2})
 			if r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 				t.Fatalf("%v after %d attempts: %v", r.Status, r.Attempts, r.Err)
 			}
@@ -233,7 +208,7 @@ func TestBurstOfVersionsLeavesNewest(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, v := range rand.Perm(n) {
 		wg.Go(func() {
-			r := dispatch(t, d, meeting{Key: "standup", Title: fmt.Sprintf("v%d", v+1), Version: int64(v + 1)})
+			r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "standup", Title: fmt.Sprintf("v%d", v+1), Version: int64(v + 1)})
 			if r.Status != synclayer.StatusSynced && r.Status != synclayer.StatusStale {
 				t.Errorf("version %d: %v %v", v+1, r.Status, r.Err)
 			}
@@ -249,22 +224,15 @@ func TestBurstOfVersionsLeavesNewest(t *testing.T) {
 func TestStaleVersionDoesNotOverwrite(t *testing.T) {
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
-	d := newDispatcher(t, c)
-	dispatch(t, d, meeting{Key: "k", Title: "five", Version: 5})
-	if r := dispatch(t, d, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusStale {
-		t.Errorf("status %v", r.Status)
-	}
-	// A second dispatcher with its own store: the connector guards.
-	d2 := newDispatcher(t, c)
-	if r := dispatch(t, d2, meeting{Key: "k", Title: "three", Version: 3}); r.Status != synclayer.StatusSynced {
-		t.Errorf("%v %v", r.Status, r.Err)
-	}
-	if r := dispatch(t, d2, meeting{Key: "k", Version: 4, Delete: true}); r.Status != synclayer.StatusSynced {
-		t.Errorf("%v %v", r.Status, r.Err)
-	}
-	if ev := only(t, f, "k"); ev.Summary != "five" {
-		t.Errorf("stale write landed: %q", ev.Summary)
-	}
+	conntest.StaleVersion(t, func() *synclayer.Dispatcher { return newDispatcher(t, c) },
+		func(d *synclayer.Dispatcher, m conntest.Meeting) synclayer.Result {
+			return conntest.SendMeeting(t, d, m)
+		},
+		func(t *testing.T) {
+			if ev := only(t, f, "k"); ev.Summary != "five" || ev.ExtendedProperties.Private["synclayerVersion"] != "5" {
+				t.Errorf("stale write landed: %q at version %q", ev.Summary, ev.ExtendedProperties.Private["synclayerVersion"])
+			}
+		})
 }
 
 func TestErrorClasses(t *testing.T) {
@@ -332,7 +300,7 @@ func TestRetryAfter(t *testing.T) {
 	// Retried by the dispatcher, the event arrives once.
 	f.Inject(calendartest.Fault{Method: "POST", Code: 503, Reason: "backendError"}, calendartest.Fault{Method: "GET", Code: 403, Reason: "userRateLimitExceeded"})
 	d := newDispatcher(t, c)
-	if r := dispatch(t, d, meeting{Key: "k2", Title: "x", Version: 1}); r.Status != synclayer.StatusSynced || r.Attempts != 2 {
+	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: "k2", Title: "x", Version: 1}); r.Status != synclayer.StatusSynced || r.Attempts != 2 {
 		t.Errorf("%v after %d: %v", r.Status, r.Attempts, r.Err)
 	}
 	only(t, f, "k2")

@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,45 +104,16 @@ func BenchmarkPut(b *testing.B) {
 			// workers, and returns the time taken and connections opened.
 			run := func(put func(int) error, base, ops int) (time.Duration, int64) {
 				conns.Store(0)
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				var failed atomic.Value
-				start := time.Now()
-				for range conc {
-					wg.Go(func() {
-						for {
-							i := int(next.Add(1))
-							if i > ops {
-								return
-							}
-							if err := put(base + i); err != nil {
-								failed.Store(err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				d := time.Since(start)
-				if err := failed.Load(); err != nil {
-					b.Fatal(err)
-				}
+				d := runOps(b, conc, put, base, ops)
 				return d, conns.Load()
 			}
 
-			// The three paths take turns in rounds, so that a change in the
-			// machine's load during the run hits them alike.
-			const rounds = 10
+			// The three paths take turns in rounds.
 			var rawDur, connDur, dispDur time.Duration
 			var rawConns, connConns int64
 			var connRatios, dispRatios []float64
 			b.ResetTimer()
-			for r := range rounds {
-				ops := b.N / rounds
-				if r == rounds-1 {
-					ops = b.N - ops*(rounds-1)
-				}
-				base := r * (b.N / rounds)
+			inRounds(b.N, func(base, ops int) {
 				rd, c := run(rawPut, base, ops)
 				rawDur, rawConns = rawDur+rd, rawConns+c
 				cd, c := run(connPut, base, ops)
@@ -155,7 +124,7 @@ func BenchmarkPut(b *testing.B) {
 					connRatios = append(connRatios, rd.Seconds()/cd.Seconds())
 					dispRatios = append(dispRatios, rd.Seconds()/dd.Seconds())
 				}
-			}
+			})
 			b.StopTimer()
 
 			dispRate := float64(b.N) / dispDur.Seconds()
@@ -173,16 +142,4 @@ func BenchmarkPut(b *testing.B) {
 			b.ReportMetric(median(dispRatios), "dispatch-ratio")
 		})
 	}
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

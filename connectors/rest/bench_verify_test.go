@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,50 +62,17 @@ func BenchmarkVerify(b *testing.B) {
 				return err
 			}
 
-			run := func(op func(int) error, base, ops int) time.Duration {
-				var next atomic.Int64
-				var wg sync.WaitGroup
-				var failed atomic.Value
-				start := time.Now()
-				for range conc {
-					wg.Go(func() {
-						for {
-							i := int(next.Add(1))
-							if i > ops {
-								return
-							}
-							if err := op(base + i); err != nil {
-								failed.Store(err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				d := time.Since(start)
-				if err := failed.Load(); err != nil {
-					b.Fatal(err)
-				}
-				return d
-			}
-
-			const rounds = 10
 			var rawDur, verDur time.Duration
 			var ratios []float64
 			b.ResetTimer()
-			for r := range rounds {
-				ops := b.N / rounds
-				if r == rounds-1 {
-					ops = b.N - ops*(rounds-1)
-				}
-				base := r * (b.N / rounds)
-				rd := run(rawGet, base, ops)
-				vd := run(verify, base, ops)
+			inRounds(b.N, func(base, ops int) {
+				rd := runOps(b, conc, rawGet, base, ops)
+				vd := runOps(b, conc, verify, base, ops)
 				rawDur, verDur = rawDur+rd, verDur+vd
 				if ops > 0 {
 					ratios = append(ratios, rd.Seconds()/vd.Seconds())
 				}
-			}
+			})
 			b.StopTimer()
 			b.ReportMetric(float64(verDur.Nanoseconds())/float64(b.N), "ns/op")
 			b.ReportMetric(float64(b.N)/verDur.Seconds(), "verify/s")

@@ -19,11 +19,7 @@ func TestChaosOneRecordPerKey(t *testing.T) {
 		Start: func(t *testing.T, wrap func(http.Handler) http.Handler) (synclayer.Connector, conntest.Lookup) {
 			p := newPartnerBehind(t, wrap)
 			conn, err := rest.New(rest.Config{BaseURL: p.srv.URL, Name: "records", Concurrency: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close() })
-			return conn, p.lookup
+			return conntest.Open(t, conn, err), p.lookup
 		},
 	}.Run(t)
 }

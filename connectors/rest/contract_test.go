@@ -11,6 +11,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 )
@@ -18,16 +19,13 @@ import (
 // mockConn returns a connector whose client talks to an httpmock transport.
 func mockConn(t *testing.T, cfg rest.Config) (*rest.Connector, *httpmock.MockTransport) {
 	t.Helper()
-	mt := httpmock.NewMockTransport()
-	cfg.Client = &http.Client{Transport: mt}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "https://records.example.test/api"
 	}
-	conn, err := rest.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conn, mt
+	return conntest.Mock(t, func(c *http.Client) (*rest.Connector, error) {
+		cfg.Client = c
+		return rest.New(cfg)
+	})
 }
 
 func rec(key string, version int64) synclayer.Record {

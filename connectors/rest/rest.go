@@ -104,17 +104,26 @@ func (c *Connector) IdempotencyKey(rec synclayer.Record) string {
 // when rec.Delete is set, deletes it (DELETE; a 404 or 410 counts as done).
 // Errors are classified as the package doc says.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
-	target, err := c.URL(rec.Key)
+	target, body, err := c.request(rec)
 	if err != nil {
-		return synclayer.Permanent(err)
-	}
-	var body []byte
-	if !rec.Delete {
-		if body, err = c.body(rec.Payload); err != nil {
-			return synclayer.Permanent(err)
-		}
+		return err
 	}
 	return c.write(ctx, target, rec.Delete, body, c.IdempotencyKey(rec), nil)
+}
+
+// request gives the URL of rec's key and, unless rec.Delete is set, the
+// JSON body of its payload: what Sync and Repair write. Its errors are
+// permanent.
+func (c *Connector) request(rec synclayer.Record) (target string, body []byte, err error) {
+	if target, err = c.URL(rec.Key); err != nil {
+		return "", nil, synclayer.Permanent(err)
+	}
+	if !rec.Delete {
+		if body, err = c.body(rec.Payload); err != nil {
+			return "", nil, synclayer.Permanent(err)
+		}
+	}
+	return target, body, nil
 }
 
 // write sends the upsert of body (or, with del, the delete) to target,

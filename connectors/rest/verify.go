@@ -121,15 +121,11 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 // it hashes the change with the verdict's kind, ETag and state, so retries
 // of one repair share it.
 func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Verdict) error {
-	target, err := c.URL(rec.Key)
+	target, body, err := c.request(rec)
 	if err != nil {
-		return synclayer.Permanent(err)
+		return err
 	}
-	var body []byte
 	if !rec.Delete {
-		if body, err = c.body(rec.Payload); err != nil {
-			return synclayer.Permanent(err)
-		}
 		if body, err = c.keepOwned(body, v.State); err != nil {
 			return synclayer.Permanent(err)
 		}

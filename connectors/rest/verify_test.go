@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/drift"
@@ -142,65 +143,57 @@ func wfRecord(key string) synclayer.Record {
 		"contact": {"email": "Ops@Example.com", "phone": null}, "tags": ["a", "b"], "note": "ours"}`)}
 }
 
+// wfDrift is the drift scenario of the tests: wfRecord of WF-1 pushed to
+// a fresh tagPartner by a connector with cfg.
+func wfDrift(cfg rest.Config) conntest.Drift[*tagPartner] {
+	rec := wfRecord("WF-1")
+	del := rec
+	del.Delete = true
+	return conntest.Drift[*tagPartner]{
+		New: func(t *testing.T) (*tagPartner, conntest.Verifier) {
+			p := newTagPartner(t)
+			return p, newTagConn(t, p, cfg)
+		},
+		Record: rec, Deleted: del,
+	}
+}
+
 func TestVerifyReportsKindAndFields(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool              // verify a delete of the key
-		before func(*tagPartner) // what happens at the partner after the push
-		want   drift.Kind
-		fields []string
-	}{
-		{name: "as pushed", want: drift.InSync},
-		{name: "stored the partner's way", before: func(p *tagPartner) {
+	wfDrift(rest.Config{FoldCase: []string{"contact.email"}}).VerifyCases(t, []conntest.DriftCase[*tagPartner]{
+		{Name: "as pushed", Want: drift.InSync},
+		{Name: "stored the partner's way", Before: func(p *tagPartner) {
 			// Numbers as floats, the time in UTC, the email folded, the null
 			// left out, and the partner's own fields added.
 			p.edit("WF-1", `{"id":"WF-1","title":"Intake","count":1.0,"due":"2026-11-29T17:00:00Z",
 				"contact":{"email":"ops@example.com","createdBy":"agency"},"tags":["a","b"],"note":"ours",
 				"rowid":17,"updated":"2026-11-29T17:00:01Z"}`)
-		}, want: drift.InSync},
-		{name: "title edited", before: func(p *tagPartner) {
+		}, Want: drift.InSync},
+		{Name: "title edited", Before: func(p *tagPartner) {
 			p.edit("WF-1", `{"id":"WF-1","title":"Intake (edited)","count":1,"due":"2026-11-29T17:00:00Z",
 				"contact":{"email":"ops@example.com"},"tags":["a","b"],"note":"ours"}`)
-		}, want: drift.Differs, fields: []string{"title"}},
-		{name: "nested, array, number and time edited", before: func(p *tagPartner) {
+		}, Want: drift.Differs, Fields: []string{"title"}},
+		{Name: "nested, array, number and time edited", Before: func(p *tagPartner) {
 			p.edit("WF-1", `{"id":"WF-1","title":"Intake","count":2,"due":"2026-11-29T18:00:00Z",
 				"contact":{"email":"other@example.com"},"tags":["b","a"],"note":"ours"}`)
-		}, want: drift.Differs, fields: []string{"contact.email", "count", "due", "tags"}},
-		{name: "fields dropped and retyped", before: func(p *tagPartner) {
+		}, Want: drift.Differs, Fields: []string{"contact.email", "count", "due", "tags"}},
+		{Name: "fields dropped and retyped", Before: func(p *tagPartner) {
 			p.edit("WF-1", `{"id":"WF-1","count":"1","due":"2026-11-29T17:00:00Z","contact":"none","tags":["a","b"],"note":"ours"}`)
-		}, want: drift.Differs, fields: []string{"contact", "count", "title"}},
-		{name: "deleted by hand", before: func(p *tagPartner) { p.remove("WF-1") }, want: drift.Missing},
-		{name: "delete done", del: true, before: func(p *tagPartner) { p.remove("WF-1") }, want: drift.InSync},
-		{name: "delete undone", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newTagPartner(t)
-			c := newTagConn(t, p, rest.Config{FoldCase: []string{"contact.email"}})
-			rec := wfRecord("WF-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			if tc.before != nil {
-				tc.before(p)
-			}
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Kind != tc.want || !slices.Equal(v.Fields, tc.fields) {
-				t.Fatalf("Verify = %v %q, want %v %q", v.Kind, v.Fields, tc.want, tc.fields)
-			}
+		}, Want: drift.Differs, Fields: []string{"contact", "count", "title"}},
+		{Name: "deleted by hand", Before: func(p *tagPartner) { p.remove("WF-1") }, Want: drift.Missing},
+		{Name: "delete done", Delete: true, Before: func(p *tagPartner) { p.remove("WF-1") }, Want: drift.InSync},
+		{Name: "delete undone", Delete: true, Want: drift.Unexpected},
+	}, func(t *testing.T, p *tagPartner) func(*testing.T, drift.Verdict) {
+		n := len(p.requestMethods())
+		return func(t *testing.T, v drift.Verdict) {
 			held := p.held(t, "WF-1") != nil
 			if held != (v.ETag != "") || held != (v.State != nil) {
 				t.Errorf("partner holds the record: %v, but the verdict's ETag is %q and State %v", held, v.ETag, v.State)
 			}
-			if got := p.requestMethods()[1:]; !slices.Equal(got, []string{http.MethodGet}) {
+			if got := p.requestMethods()[n:]; !slices.Equal(got, []string{http.MethodGet}) {
 				t.Errorf("Verify sent %v, want one GET", got)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestVerifyCaseFoldingIsOptIn(t *testing.T) {
@@ -219,50 +212,21 @@ func TestVerifyCaseFoldingIsOptIn(t *testing.T) {
 }
 
 func TestRepairRestoresTheRecord(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*tagPartner)
-		want   drift.Kind
-	}{
-		{name: "edited", want: drift.Differs, before: func(p *tagPartner) {
+	conntest.RepairCases(t, wfDrift(rest.Config{}), []conntest.DriftCase[*tagPartner]{
+		{Name: "edited", Want: drift.Differs, Before: func(p *tagPartner) {
 			p.edit("WF-1", `{"id":"WF-1","title":"changed by hand","extra":true}`)
 		}},
-		{name: "deleted", want: drift.Missing, before: func(p *tagPartner) { p.remove("WF-1") }},
-		{name: "added", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newTagPartner(t)
-			c := newTagConn(t, p, rest.Config{})
-			rec := wfRecord("WF-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			pushed := p.held(t, "WF-1")
-			if tc.before != nil {
-				tc.before(p)
-			}
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil || v.Kind != tc.want {
-				t.Fatalf("Verify = %v, %v; want %v", v.Kind, err, tc.want)
-			}
-			if err := c.Repair(t.Context(), rec, v); err != nil {
-				t.Fatalf("Repair: %v", err)
-			}
-			held := p.held(t, "WF-1")
-			if tc.del && held != nil {
+		{Name: "deleted", Want: drift.Missing, Before: func(p *tagPartner) { p.remove("WF-1") }},
+		{Name: "added", Delete: true, Want: drift.Unexpected},
+	}, func(t *testing.T, p *tagPartner) map[string]any { return p.held(t, "WF-1") },
+		func(t *testing.T, del bool, pushed, held map[string]any) {
+			if del && held != nil {
 				t.Fatalf("after the repair of a delete the partner holds %v", held)
 			}
-			if !tc.del && !equalAsJSON(t, held, pushed) {
+			if !del && !equalAsJSON(t, held, pushed) {
 				t.Fatalf("after the repair the partner holds %v, want %v", held, pushed)
 			}
-			if v, err := c.Verify(t.Context(), rec); err != nil || v.Kind != drift.InSync {
-				t.Fatalf("Verify after Repair = %v %q, %v; want in-sync", v.Kind, v.Fields, err)
-			}
 		})
-	}
 }
 
 func TestOwnedFieldsAreLeftToThePartner(t *testing.T) {
@@ -310,46 +274,23 @@ func TestOwnedFieldsAreLeftToThePartner(t *testing.T) {
 }
 
 func TestRepairDoesNotOverwriteALaterEdit(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*tagPartner) // the drift Verify sees
-		during func(*tagPartner) // the edit between Verify and Repair
-	}{
-		{name: "edited again", before: func(p *tagPartner) {
+	secondEdit := func(p *tagPartner) { p.edit("WF-1", `{"id":"WF-1","title":"second edit"}`) }
+	wfDrift(rest.Config{}).ConflictCases(t, []conntest.DriftCase[*tagPartner]{
+		{Name: "edited again", Before: func(p *tagPartner) {
 			p.edit("WF-1", `{"id":"WF-1","title":"first edit"}`)
-		}, during: func(p *tagPartner) { p.edit("WF-1", `{"id":"WF-1","title":"second edit"}`) }},
-		{name: "deleted, then created by hand", before: func(p *tagPartner) { p.remove("WF-1") },
-			during: func(p *tagPartner) { p.edit("WF-1", `{"id":"WF-1","title":"second edit"}`) }},
-		{name: "added, then edited", del: true,
-			during: func(p *tagPartner) { p.edit("WF-1", `{"id":"WF-1","title":"second edit"}`) }},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newTagPartner(t)
-			c := newTagConn(t, p, rest.Config{})
-			rec := wfRecord("WF-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			if tc.before != nil {
-				tc.before(p)
-			}
-			rec.Delete = tc.del
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil || v.Kind == drift.InSync {
-				t.Fatalf("Verify = %v, %v; want drift", v.Kind, err)
-			}
-			tc.during(p)
-			err = c.Repair(t.Context(), rec, v)
-			if !errors.Is(err, drift.ErrConflict) || !errors.Is(err, partner.ErrConflict) {
-				t.Fatalf("Repair over a later edit = %v, want drift.ErrConflict", err)
+		}, During: secondEdit},
+		{Name: "deleted, then created by hand", Before: func(p *tagPartner) { p.remove("WF-1") }, During: secondEdit},
+		{Name: "added, then edited", Delete: true, During: secondEdit},
+	}, func(t *testing.T, p *tagPartner) func(*testing.T, error) {
+		return func(t *testing.T, err error) {
+			if !errors.Is(err, partner.ErrConflict) {
+				t.Fatalf("Repair over a later edit = %v, want partner.ErrConflict", err)
 			}
 			if held := p.held(t, "WF-1"); held["title"] != "second edit" {
 				t.Fatalf("the partner holds %v, want the second edit kept", held)
 			}
-		})
-	}
+		}
+	})
 }
 
 func TestRepairWithoutETagsWritesWhatSyncWrites(t *testing.T) {

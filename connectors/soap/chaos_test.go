@@ -18,11 +18,7 @@ func TestChaosOneRecordPerKey(t *testing.T) {
 		Start: func(t *testing.T, wrap func(http.Handler) http.Handler) (synclayer.Connector, conntest.Lookup) {
 			p := newPartnerBehind(t, wrap)
 			conn, err := soap.New(soap.Config{URL: p.srv.URL, Version: soap.SOAP12, Action: "urn:example:records/Upsert", Concurrency: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close() })
-			return conn, p.lookup
+			return conntest.Open(t, conn, err), p.lookup
 		},
 	}.Run(t)
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
@@ -14,9 +12,7 @@ import (
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
-	t.Helper()
-	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
-	return conntest.Dispatcher(t, "soap", conn, func(key string) synclayer.Record { return upsert(key, 1) }, policy, 300*time.Millisecond, obs)
+	return conntest.Retrying(t, "soap", conn, func(key string) synclayer.Record { return upsert(key, 1) }, obs)
 }
 
 func TestNetworkFailuresDeliverOnce(t *testing.T) {
@@ -34,14 +30,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 			p := newPartner(t)
 			p.inject(f)
 			conn, err := soap.New(soap.Config{URL: p.srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			rep, err := dispatcher(t, conn, nil).Dispatch(t.Context(), synclayer.Event{ID: "e1", Type: "Push", Subject: "WF-1"})
-			if err != nil || rep.Results[0].Attempts != 2 {
-				t.Fatalf("%v after %d attempts", err, rep.Results[0].Attempts)
-			}
+			conntest.DeliveredOnRetry(t, dispatcher(t, conntest.Open(t, conn, err), nil), "WF-1")
 			if got, _ := p.lookup(t.Context(), "WF-1"); len(got) != 1 || got[0] != 1 {
 				t.Errorf("partner holds %v", got)
 			}
@@ -67,24 +56,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		Security: &soap.UsernameToken{Username: "svc", Password: password},
 		Header:   http.Header{"Authorization": {"Basic U0VDUkVULUJBU0lDLTg4"}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	d := dispatcher(t, conn, synclayer.LogObserver(logger))
-	var texts []string
-	for _, k := range []string{"a", "b"} {
-		if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "e-" + k, Type: "Push", Subject: k}); err != nil {
-			texts = append(texts, err.Error())
-		}
-	}
-	all := strings.Join(append(texts, logs.String()), "\n")
-	if !strings.Contains(all, "fault Client") || !strings.Contains(all, "fault Server") {
-		t.Fatalf("failures did not happen as planned:\n%s", all)
-	}
-	for _, s := range []string{password, "U0VDUkVULUJBU0lDLTg4"} {
-		if strings.Contains(all, s) {
-			t.Errorf("%q leaked:\n%s", s, all)
-		}
-	}
+	d := dispatcher(t, conntest.Open(t, conn, err), synclayer.LogObserver(logger))
+	texts := conntest.PushFailures(t, d, "a", "b")
+	conntest.NoSecrets(t, texts, logs.String(), []string{"fault Client", "fault Server"}, []string{password, "U0VDUkVULUJBU0lDLTg4"})
 }

@@ -24,16 +24,13 @@ const endpoint = "https://soap.example.test/RecordService"
 
 func mockConn(t *testing.T, cfg soap.Config) (*soap.Connector, *httpmock.MockTransport) {
 	t.Helper()
-	mt := httpmock.NewMockTransport()
-	cfg.Client = &http.Client{Transport: mt}
 	if cfg.URL == "" {
 		cfg.URL = endpoint
 	}
-	conn, err := soap.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conn, mt
+	return conntest.Mock(t, func(c *http.Client) (*soap.Connector, error) {
+		cfg.Client = c
+		return soap.New(cfg)
+	})
 }
 
 func upsert(key string, version int64) synclayer.Record {

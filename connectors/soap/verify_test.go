@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/drift"
@@ -199,96 +200,64 @@ func assetRecord(key string) synclayer.Record {
 	}}}
 }
 
-func TestVerifyReportsKindAndFields(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*assetService)
-		want   drift.Kind
-		fields []string
-	}{
-		{name: "as pushed", want: drift.InSync},
-		{name: "stored the partner's way", before: func(s *assetService) {
-			s.edit("A-1", `<Asset><Key>A-1</Key><Title> Pump 1 </Title><Count>3.0</Count><Due>2026-11-29T17:00:00Z</Due>
-				<Active>1</Active><Tag>a</Tag><Tag>b</Tag><Note>ours</Note><Contact kind="work"><Email>ops@example.com</Email></Contact>
-				<Modified>2026-11-29T17:00:01Z</Modified></Asset>`)
-		}, want: drift.InSync},
-		{name: "edited", before: func(s *assetService) {
-			s.edit("A-1", `<Asset><Key>A-1</Key><Title>Pump one</Title><Count>4</Count><Due>2026-11-29T18:00:00Z</Due>
-				<Active>true</Active><Tag>b</Tag><Tag>a</Tag><Note>ours</Note><Contact kind="home"><Email>x@example.com</Email></Contact></Asset>`)
-		}, want: drift.Differs, fields: []string{"Contact.@kind", "Contact.Email", "Count", "Due", "Tag", "Title"}},
-		{name: "elements dropped", before: func(s *assetService) {
-			s.edit("A-1", `<Asset><Key>A-1</Key><Count>3</Count><Due>2026-11-29T18:00:00+01:00</Due><Active>true</Active><Note>ours</Note></Asset>`)
-		}, want: drift.Differs, fields: []string{"Contact", "Tag", "Title"}},
-		{name: "deleted by hand", before: func(s *assetService) { s.remove("A-1") }, want: drift.Missing},
-		{name: "delete done", del: true, before: func(s *assetService) { s.remove("A-1") }, want: drift.InSync},
-		{name: "delete undone", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+// assetDrift is the drift scenario of the tests: assetRecord of A-1 pushed
+// to a fresh assetService, and its delete at version 3.
+func assetDrift() conntest.Drift[*assetService] {
+	return conntest.Drift[*assetService]{
+		New: func(t *testing.T) (*assetService, conntest.Verifier) {
 			s := newAssetService(t)
-			c := newAssetConn(t, s)
-			rec := assetRecord("A-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			if tc.before != nil {
-				tc.before(s)
-			}
-			if tc.del {
-				rec = synclayer.Record{Key: "A-1", Version: 3, Delete: true}
-			}
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.Kind != tc.want || !slices.Equal(v.Fields, tc.fields) {
-				t.Fatalf("Verify = %v %q, want %v %q", v.Kind, v.Fields, tc.want, tc.fields)
-			}
-			if got := s.calls()[1:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
-				t.Errorf("Verify called %v, want only Get", got)
-			}
-		})
+			return s, newAssetConn(t, s)
+		},
+		Record:  assetRecord("A-1"),
+		Deleted: synclayer.Record{Key: "A-1", Version: 3, Delete: true},
 	}
 }
 
+// onlyGet returns a check that the service got exactly one call since, a
+// Get, made by what (Verify, Repair).
+func onlyGet(s *assetService, what, want string) func(*testing.T) {
+	n := len(s.calls())
+	return func(t *testing.T) {
+		if got := s.calls()[n:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
+			t.Errorf("%s called %v, want %s", what, got, want)
+		}
+	}
+}
+
+func TestVerifyReportsKindAndFields(t *testing.T) {
+	assetDrift().VerifyCases(t, []conntest.DriftCase[*assetService]{
+		{Name: "as pushed", Want: drift.InSync},
+		{Name: "stored the partner's way", Before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Title> Pump 1 </Title><Count>3.0</Count><Due>2026-11-29T17:00:00Z</Due>
+				<Active>1</Active><Tag>a</Tag><Tag>b</Tag><Note>ours</Note><Contact kind="work"><Email>ops@example.com</Email></Contact>
+				<Modified>2026-11-29T17:00:01Z</Modified></Asset>`)
+		}, Want: drift.InSync},
+		{Name: "edited", Before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Title>Pump one</Title><Count>4</Count><Due>2026-11-29T18:00:00Z</Due>
+				<Active>true</Active><Tag>b</Tag><Tag>a</Tag><Note>ours</Note><Contact kind="home"><Email>x@example.com</Email></Contact></Asset>`)
+		}, Want: drift.Differs, Fields: []string{"Contact.@kind", "Contact.Email", "Count", "Due", "Tag", "Title"}},
+		{Name: "elements dropped", Before: func(s *assetService) {
+			s.edit("A-1", `<Asset><Key>A-1</Key><Count>3</Count><Due>2026-11-29T18:00:00+01:00</Due><Active>true</Active><Note>ours</Note></Asset>`)
+		}, Want: drift.Differs, Fields: []string{"Contact", "Tag", "Title"}},
+		{Name: "deleted by hand", Before: func(s *assetService) { s.remove("A-1") }, Want: drift.Missing},
+		{Name: "delete done", Delete: true, Before: func(s *assetService) { s.remove("A-1") }, Want: drift.InSync},
+		{Name: "delete undone", Delete: true, Want: drift.Unexpected},
+	}, func(t *testing.T, s *assetService) func(*testing.T, drift.Verdict) {
+		called := onlyGet(s, "Verify", "only Get")
+		return func(t *testing.T, _ drift.Verdict) { called(t) }
+	})
+}
+
 func TestRepairRestoresTheRecord(t *testing.T) {
-	cases := []struct {
-		name   string
-		del    bool
-		before func(*assetService)
-		want   drift.Kind
-	}{
-		{name: "edited", want: drift.Differs, before: func(s *assetService) {
+	conntest.RepairCases(t, assetDrift(), []conntest.DriftCase[*assetService]{
+		{Name: "edited", Want: drift.Differs, Before: func(s *assetService) {
 			s.edit("A-1", `<Asset><Key>A-1</Key><Title>by hand</Title></Asset>`)
 		}},
-		{name: "deleted", want: drift.Missing, before: func(s *assetService) { s.remove("A-1") }},
-		{name: "added", del: true, want: drift.Unexpected},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newAssetService(t)
-			c := newAssetConn(t, s)
-			rec := assetRecord("A-1")
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			pushed := s.held(t, "A-1")
-			if tc.before != nil {
-				tc.before(s)
-			}
-			if tc.del {
-				rec = synclayer.Record{Key: "A-1", Version: 3, Delete: true}
-			}
-			v, err := c.Verify(t.Context(), rec)
-			if err != nil || v.Kind != tc.want {
-				t.Fatalf("Verify = %v, %v; want %v", v.Kind, err, tc.want)
-			}
-			if err := c.Repair(t.Context(), rec, v); err != nil {
-				t.Fatalf("Repair: %v", err)
-			}
-			held := s.held(t, "A-1")
-			if tc.del {
+		{Name: "deleted", Want: drift.Missing, Before: func(s *assetService) { s.remove("A-1") }},
+		{Name: "added", Delete: true, Want: drift.Unexpected},
+	}, func(t *testing.T, s *assetService) *Asset { return s.held(t, "A-1") },
+		func(t *testing.T, del bool, pushed, held *Asset) {
+			if del {
 				if held != nil {
 					t.Fatalf("after the repair of a delete the partner holds %+v", held)
 				}
@@ -297,11 +266,7 @@ func TestRepairRestoresTheRecord(t *testing.T) {
 			if held == nil || held.Title != pushed.Title || !slices.Equal(held.Tags, pushed.Tags) || held.Contact == nil || *held.Contact != *pushed.Contact {
 				t.Fatalf("after the repair the partner holds %+v, want %+v", held, pushed)
 			}
-			if v, err := c.Verify(t.Context(), rec); err != nil || v.Kind != drift.InSync {
-				t.Fatalf("Verify after Repair = %v %q, %v; want in-sync", v.Kind, v.Fields, err)
-			}
 		})
-	}
 }
 
 func TestOwnedFieldsAreLeftToThePartner(t *testing.T) {
@@ -335,28 +300,20 @@ func TestOwnedFieldsAreLeftToThePartner(t *testing.T) {
 }
 
 func TestRepairDoesNotOverwriteALaterEdit(t *testing.T) {
-	s := newAssetService(t)
-	c := newAssetConn(t, s)
-	rec := assetRecord("A-1")
-	if err := c.Sync(t.Context(), rec); err != nil {
-		t.Fatal(err)
-	}
-	s.edit("A-1", `<Asset><Key>A-1</Key><Title>first edit</Title></Asset>`)
-	v, err := c.Verify(t.Context(), rec)
-	if err != nil || v.Kind != drift.Differs {
-		t.Fatalf("Verify = %v, %v; want differs", v.Kind, err)
-	}
-	s.edit("A-1", `<Asset><Key>A-1</Key><Title>second edit</Title></Asset>`)
-	n := len(s.calls())
-	if err := c.Repair(t.Context(), rec, v); !errors.Is(err, drift.ErrConflict) {
-		t.Fatalf("Repair over a later edit = %v, want drift.ErrConflict", err)
-	}
-	if held := s.held(t, "A-1"); held.Title != "second edit" {
-		t.Fatalf("the partner holds %+v, want the second edit kept", held)
-	}
-	if got := s.calls()[n:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
-		t.Errorf("Repair called %v, want only the re-read", got)
-	}
+	assetDrift().ConflictCases(t, []conntest.DriftCase[*assetService]{{
+		Name:   "edited again",
+		Want:   drift.Differs,
+		Before: func(s *assetService) { s.edit("A-1", `<Asset><Key>A-1</Key><Title>first edit</Title></Asset>`) },
+		During: func(s *assetService) { s.edit("A-1", `<Asset><Key>A-1</Key><Title>second edit</Title></Asset>`) },
+		Kept: func(t *testing.T, s *assetService) {
+			if held := s.held(t, "A-1"); held.Title != "second edit" {
+				t.Fatalf("the partner holds %+v, want the second edit kept", held)
+			}
+		},
+	}}, func(t *testing.T, s *assetService) func(*testing.T, error) {
+		called := onlyGet(s, "Repair", "only the re-read")
+		return func(t *testing.T, _ error) { called(t) }
+	})
 }
 
 func TestVerifyWithoutReadOperation(t *testing.T) {

@@ -20,11 +20,7 @@ func TestChaosOneRecordPerKey(t *testing.T) {
 		Start: func(t *testing.T, wrap func(http.Handler) http.Handler) (synclayer.Connector, conntest.Lookup) {
 			rc = newReceiverBehind(t, wrap)
 			conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}, Concurrency: 16})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close() })
-			return conn, rc.lookup
+			return conntest.Open(t, conn, err), rc.lookup
 		},
 	}.Run(t)
 	if n := rc.rejections(); n != 0 {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
@@ -16,12 +14,10 @@ import (
 )
 
 func dispatcher(t *testing.T, conn synclayer.Connector, obs synclayer.Observer) *synclayer.Dispatcher {
-	t.Helper()
-	policy := synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 10 * time.Millisecond}
 	record := func(key string) synclayer.Record {
 		return synclayer.Record{Key: key, Version: 1, Payload: payload{Version: 1}}
 	}
-	return conntest.Dispatcher(t, "hooks", conn, record, policy, 300*time.Millisecond, obs)
+	return conntest.Retrying(t, "hooks", conn, record, obs)
 }
 
 func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
@@ -30,14 +26,7 @@ func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
 			rc := newReceiver(t)
 			rc.inject(f)
 			conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			rep, err := dispatcher(t, conn, nil).Dispatch(t.Context(), synclayer.Event{ID: "e1", Type: "Push", Subject: "WF-1"})
-			if err != nil || rep.Results[0].Attempts != 2 {
-				t.Fatalf("%v after %d attempts", err, rep.Results[0].Attempts)
-			}
+			conntest.DeliveredOnRetry(t, dispatcher(t, conntest.Open(t, conn, err), nil), "WF-1")
 			_, hs := rc.messages()
 			if len(hs) != 2 || hs[0].Get(webhook.HeaderID) != hs[1].Get(webhook.HeaderID) {
 				t.Fatalf("%d deliveries; the retry must repeat the webhook-id", len(hs))
@@ -58,34 +47,15 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in/SECRETPATH?token=SECRETQUERY", Secrets: []string{testSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn = conntest.Open(t, conn, err)
 	wrong, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in/SECRETPATH", Secrets: []string{"whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wrong.Close()
-	d := dispatcher(t, conn, synclayer.LogObserver(logger))
-	var texts []string
-	for _, k := range []string{"a", "b"} {
-		if _, err := d.Dispatch(t.Context(), synclayer.Event{ID: "e-" + k, Type: "Push", Subject: k}); err != nil {
-			texts = append(texts, err.Error())
-		}
-	}
+	wrong = conntest.Open(t, wrong, err)
+	texts := conntest.PushFailures(t, dispatcher(t, conn, synclayer.LogObserver(logger)), "a", "b")
 	if err := wrong.Sync(t.Context(), record("c", 1)); err != nil {
 		texts = append(texts, err.Error())
 	}
-	all := strings.Join(append(texts, logs.String()), "\n")
-	if !strings.Contains(all, "400") || !strings.Contains(all, "503") || !strings.Contains(all, "401") {
-		t.Fatalf("failures did not happen as planned:\n%s", all)
-	}
-	for _, s := range []string{"SECRETPATH", "SECRETQUERY", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"} {
-		if strings.Contains(all, s) {
-			t.Errorf("%q leaked:\n%s", s, all)
-		}
-	}
+	conntest.NoSecrets(t, texts, logs.String(), []string{"400", "503", "401"},
+		[]string{"SECRETPATH", "SECRETQUERY", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"})
 }
 
 // The client New builds does not follow redirects: the spec counts a 3xx

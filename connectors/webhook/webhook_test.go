@@ -23,20 +23,18 @@ var fixedNow = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func mockConn(t *testing.T, cfg webhook.Config) (*webhook.Connector, *httpmock.MockTransport) {
 	t.Helper()
-	mt := httpmock.NewMockTransport()
-	// Like the client New builds: redirects are not followed.
-	cfg.Client = &http.Client{Transport: mt, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	if cfg.URL == "" {
 		cfg.URL = "https://hooks.example.test/in/T0/SECRETPATH"
 	}
 	if cfg.Secrets == nil {
 		cfg.Secrets = []string{testSecret}
 	}
-	conn, err := webhook.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conn, mt
+	return conntest.Mock(t, func(c *http.Client) (*webhook.Connector, error) {
+		// Like the client New builds: redirects are not followed.
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		cfg.Client = c
+		return webhook.New(cfg)
+	})
 }
 
 func record(key string, version int64) synclayer.Record {

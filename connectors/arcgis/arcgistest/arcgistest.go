@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hmsplatform/synclayer/connectors/internal/faults"
 )
 
 // Feature is one stored feature.
@@ -45,7 +47,7 @@ type Layer struct {
 	edits    int
 	requests int
 	wheres   []string
-	faults   []Fault
+	faults   faults.Queue[Fault]
 }
 
 // Option configures [NewLayer].
@@ -267,7 +269,7 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.applyEdits(out, r, featureCode)
 	}
 	if fault != nil && fault.Lost {
-		drop(w)
+		faults.Drop(w)
 	}
 }
 

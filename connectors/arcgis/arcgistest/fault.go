@@ -3,7 +3,6 @@ package arcgistest
 import (
 	"cmp"
 	"net/http"
-	"slices"
 )
 
 // Fault makes one request misbehave, as a real service or the network
@@ -30,22 +29,12 @@ type Fault struct {
 }
 
 // Inject queues faults for the coming requests.
-func (l *Layer) Inject(faults ...Fault) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.faults = append(l.faults, faults...)
-}
+func (l *Layer) Inject(faults ...Fault) { l.faults.Inject(faults...) }
 
 // takeFault removes and returns the first queued fault matching op, or
-// nil; l.mu is held.
+// nil.
 func (l *Layer) takeFault(op string) *Fault {
-	for i, f := range l.faults {
-		if f.Op == "" || f.Op == op {
-			l.faults = slices.Delete(l.faults, i, i+1)
-			return &f
-		}
-	}
-	return nil
+	return l.faults.Take(func(f Fault) bool { return f.Op == "" || f.Op == op })
 }
 
 // answer writes the canned answer of f.
@@ -56,13 +45,6 @@ func (f *Fault) answer(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(cmp.Or(f.Status, http.StatusOK))
 	_, _ = w.Write([]byte(f.Body))
-}
-
-// drop closes the connection of w without an answer.
-func drop(w http.ResponseWriter) {
-	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-		conn.Close()
-	}
 }
 
 // discard is a ResponseWriter that keeps nothing: the answer to a request

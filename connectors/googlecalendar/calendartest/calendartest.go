@@ -29,6 +29,8 @@ import (
 
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/option"
+
+	"github.com/hmsplatform/synclayer/connectors/internal/faults"
 )
 
 // Fake is an in-memory calendar store. It is safe for concurrent use.
@@ -38,7 +40,7 @@ type Fake struct {
 	etag     int
 	requests int
 	log      []string // "METHOD id" of every request
-	faults   []Fault
+	faults   faults.Queue[Fault]
 }
 
 type stored struct {
@@ -178,9 +180,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code, reason, out := f.apply(r.Method, r.Header.Get("If-Match"), cal, id, &body)
 	f.mu.Unlock()
 	if fault != nil && fault.Lost {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
-		}
+		faults.Drop(w)
 		return
 	}
 	switch {

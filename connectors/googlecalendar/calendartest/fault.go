@@ -2,7 +2,6 @@ package calendartest
 
 import (
 	"net/http"
-	"slices"
 )
 
 // Fault makes one request misbehave, as the real API or the network
@@ -18,20 +17,10 @@ type Fault struct {
 }
 
 // Inject queues faults for the coming requests.
-func (f *Fake) Inject(faults ...Fault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults = append(f.faults, faults...)
-}
+func (f *Fake) Inject(faults ...Fault) { f.faults.Inject(faults...) }
 
 // takeFault removes and returns the first queued fault matching method,
-// or nil; f.mu is held.
+// or nil.
 func (f *Fake) takeFault(method string) *Fault {
-	for i, fl := range f.faults {
-		if fl.Method == "" || fl.Method == method {
-			f.faults = slices.Delete(f.faults, i, i+1)
-			return &fl
-		}
-	}
-	return nil
+	return f.faults.Take(func(fl Fault) bool { return fl.Method == "" || fl.Method == method })
 }

@@ -46,23 +46,7 @@ func (f *Faults) Next() Fault {
 // and lost responses are [Stall] and [LostResponse]. It reports whether
 // the failure is one it knows.
 func (f *Faults) Fail(failure synclayertest.Failure, times int, retryable, permanent Fault) bool {
-	var fl Fault
-	switch failure {
-	case synclayertest.FailRetryable:
-		fl = retryable
-	case synclayertest.FailPermanent:
-		fl = permanent
-	case synclayertest.FailStall:
-		fl = Stall
-	case synclayertest.FailLostResponse:
-		fl = LostResponse
-	default:
-		return false
-	}
-	for range times {
-		f.Inject(fl)
-	}
-	return true
+	return Failer(f.Inject, retryable, permanent, Stall, LostResponse)(failure, times)
 }
 
 // Status answers code with body, after setting the header pairs given

@@ -2,6 +2,7 @@ package conntest
 
 import (
 	"io"
+	"net/http"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -36,4 +37,17 @@ func ReplacedDefaultTransport(t *testing.T, method, url string, resp httpmock.Re
 	if n := httpmock.GetTotalCallCount(); n != 1 {
 		t.Errorf("the replaced transport saw %d requests, want 1", n)
 	}
+}
+
+// Mock builds a connector with build, handing it a client whose transport
+// is a fresh httpmock transport, and returns both. A failed build fails
+// the test at once.
+func Mock[C any](t *testing.T, build func(*http.Client) (C, error)) (C, *httpmock.MockTransport) {
+	t.Helper()
+	mt := httpmock.NewMockTransport()
+	conn, err := build(&http.Client{Transport: mt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, mt
 }

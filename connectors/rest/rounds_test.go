@@ -1,0 +1,68 @@
+package rest_test
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rounds is how many rounds a comparing benchmark splits b.N into.
+const rounds = 10
+
+// inRounds splits n operations into rounds and calls round with each
+// round's first number (base) and size. The paths a benchmark compares
+// take turns within each round, so that a change in the machine's load
+// during the run hits them alike.
+func inRounds(n int, round func(base, ops int)) {
+	for r := range rounds {
+		ops := n / rounds
+		if r == rounds-1 {
+			ops = n - ops*(rounds-1)
+		}
+		round(r*(n/rounds), ops)
+	}
+}
+
+// runOps calls op ops times, numbered base+1 to base+ops, over conc
+// workers, and returns the time taken. The first error fails b.
+func runOps(b *testing.B, conc int, op func(int) error, base, ops int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > ops {
+					return
+				}
+				if err := op(base + i); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	d := time.Since(start)
+	if err := failed.Load(); err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// median is the median of xs, 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
