@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/redisstream"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -25,16 +24,9 @@ import (
 // second subscriber.
 func TestHandedBackEventsAreNotCounted(t *testing.T) {
 	rdb := client(t, "")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	first, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prefix := uniquePrefix(t, rdb)
+	first := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
+	second := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1))
 	ctx := synclayertest.Within(t, 60*time.Second)
 	const n = 4 // e-* events
 	ids := []string{"hold-0", "quick-1", "hold-1"}
