@@ -34,16 +34,7 @@ func benchEvents(run string, n int) []synclayer.Event {
 func fill(b *testing.B, db *sql.DB, ob *outbox.Outbox, evs []synclayer.Event) {
 	b.Helper()
 	for chunk := range slices.Chunk(evs, 500) {
-		tx, err := db.Begin()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := ob.Write(context.Background(), tx, chunk...); err != nil {
-			b.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
+		writeCommitted(b, context.Background(), db, ob, chunk...)
 	}
 }
 
@@ -263,16 +254,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := range b.N {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := ob.Write(ctx, tx, synclayer.Event{ID: fmt.Sprintf("l%d", i), Type: "T", Subject: "s"}); err != nil {
-					b.Fatal(err)
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				writeCommitted(b, ctx, db, ob, synclayer.Event{ID: fmt.Sprintf("l%d", i), Type: "T", Subject: "s"})
 				committed := time.Now()
 				select {
 				case at := <-got:
