@@ -11,7 +11,7 @@ import (
 // CheckAccount checks got, the whole account a command printed: every
 // step, from the first push announced, the redelivery all duplicates, the
 // newer version in each partner's one record and the records API retried
-// through its 503s, to the last act ([checkLastAct]). It logs the account
+// through its 503s, to the last act (checkLastAct). It logs the account
 // if anything is missing.
 func CheckAccount(t *testing.T, got string) {
 	t.Helper()
