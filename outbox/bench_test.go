@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/outbox"
 )
@@ -53,10 +52,7 @@ func BenchmarkRelayVsRaw(b *testing.B) {
 	defer nc.Close()
 	stream := "outbox-bench-" + strings.ReplaceAll(uniqueName("s"), "_", "-")
 	ctx := context.Background()
-	bus, err := nats.NewBus(ctx, nc, stream)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bus := newNATSBus(b, ctx, nc, stream)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		b.Fatal(err)
