@@ -62,16 +62,7 @@ func TestRelayPublishesBatches(t *testing.T) {
 	for i := range 40 {
 		evs = append(evs, synclayer.Event{ID: fmt.Sprint("e-", i), Type: "T", Subject: fmt.Sprint("k", i%10)})
 	}
-	tx, err := db.BeginTx(t.Context(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ob.Write(t.Context(), tx, evs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	writeCommitted(t, t.Context(), db, ob, evs...)
 	startRelay(t, ob, pub)
 	waitFor(t, 20*time.Second, func() string { return fmt.Sprintf("%d of 40 events published", rec.distinct()) },
 		func() bool { return rec.distinct() == 40 })

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/outbox"
 )
@@ -34,16 +33,7 @@ func benchEvents(run string, n int) []synclayer.Event {
 func fill(b *testing.B, db *sql.DB, ob *outbox.Outbox, evs []synclayer.Event) {
 	b.Helper()
 	for chunk := range slices.Chunk(evs, 500) {
-		tx, err := db.Begin()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := ob.Write(context.Background(), tx, chunk...); err != nil {
-			b.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			b.Fatal(err)
-		}
+		writeCommitted(b, context.Background(), db, ob, chunk...)
 	}
 }
 
@@ -62,10 +52,7 @@ func BenchmarkRelayVsRaw(b *testing.B) {
 	defer nc.Close()
 	stream := "outbox-bench-" + strings.ReplaceAll(uniqueName("s"), "_", "-")
 	ctx := context.Background()
-	bus, err := nats.NewBus(ctx, nc, stream)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bus := newNATSBus(b, ctx, nc, stream)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		b.Fatal(err)
@@ -263,16 +250,7 @@ func BenchmarkCommitToPublish(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := range b.N {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := ob.Write(ctx, tx, synclayer.Event{ID: fmt.Sprintf("l%d", i), Type: "T", Subject: "s"}); err != nil {
-					b.Fatal(err)
-				}
-				if err := tx.Commit(); err != nil {
-					b.Fatal(err)
-				}
+				writeCommitted(b, ctx, db, ob, synclayer.Event{ID: fmt.Sprintf("l%d", i), Type: "T", Subject: "s"})
 				committed := time.Now()
 				select {
 				case at := <-got:

@@ -162,6 +162,22 @@ func waitFor(t testing.TB, timeout time.Duration, what func() string, cond func(
 	}
 }
 
+// writeCommitted writes evs through ob in a transaction of db and commits
+// it, failing t at the first error.
+func writeCommitted(t testing.TB, ctx context.Context, db *sql.DB, ob *outbox.Outbox, evs ...synclayer.Event) {
+	t.Helper()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Write(ctx, tx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startRelay runs o.Relay(pub) until the test ends.
 func startRelay(t testing.TB, o *outbox.Outbox, pub synclayer.Publisher) (stop func()) {
 	t.Helper()

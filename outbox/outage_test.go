@@ -14,7 +14,6 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/outbox"
 )
@@ -117,26 +116,16 @@ func brokerOutage(t *testing.T, c dbCase) {
 	}
 	t.Cleanup(nc.Close)
 	const stream = "outage"
-	bus, err := nats.NewBus(ctx, nc, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newNATSBus(t, ctx, nc, stream)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := func() uint64 {
+	stored := func() uint64 { // 0 while the broker is down
 		c, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		st, err := js.Stream(c, stream)
-		if err != nil {
-			return 0
-		}
-		info, err := st.Info(c)
-		if err != nil {
-			return 0
-		}
-		return info.State.Msgs
+		n, _ := streamMsgs(c, js, stream)
+		return n
 	}
 	stopRelay := startRelay(t, ob, bus)
 

@@ -55,16 +55,7 @@ func TestRollbackNeverPublished(t *testing.T) {
 		if err := tx.Rollback(); err != nil {
 			t.Fatal(err)
 		}
-		tx, err = db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ob.Write(ctx, tx, ev("kept-1")); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		writeCommitted(t, ctx, db, ob, ev("kept-1"))
 		waitFor(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
 		waitFor(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
 			n, _, err := ob.Backlog(ctx)

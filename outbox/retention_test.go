@@ -32,21 +32,12 @@ func TestTableStaysBounded(t *testing.T) {
 		peak := int64(0)
 		for wave := range waves {
 			for i := 0; i < perWave; i += 100 {
-				tx, err := db.BeginTx(ctx, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
 				evs := make([]synclayer.Event, 100)
 				for j := range evs {
 					evs[j] = synclayer.Event{ID: fmt.Sprintf("w%d-%d", wave, i+j), Type: "ItemChanged",
 						Subject: fmt.Sprintf("k%d", (i+j)%200), Data: []byte(`{}`)}
 				}
-				if err := ob.Write(ctx, tx, evs...); err != nil {
-					t.Fatal(err)
-				}
-				if err := tx.Commit(); err != nil {
-					t.Fatal(err)
-				}
+				writeCommitted(t, ctx, db, ob, evs...)
 				peak = max(peak, rows())
 			}
 			waitFor(t, 30*time.Second, func() string {
@@ -73,16 +64,7 @@ func TestBacklog(t *testing.T) {
 		ob := newOutbox(t, db, c.dialect)
 		ctx := t.Context()
 		before := time.Now().Add(-2 * time.Second) // database and test clocks may differ slightly
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ob.Write(ctx, tx, synclayer.Event{ID: "a", Type: "T"}, synclayer.Event{ID: "b", Type: "T"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		writeCommitted(t, ctx, db, ob, synclayer.Event{ID: "a", Type: "T"}, synclayer.Event{ID: "b", Type: "T"})
 		n, oldest, err := ob.Backlog(ctx)
 		if err != nil || n != 2 || oldest.Before(before) || oldest.After(time.Now().Add(2*time.Second)) {
 			t.Fatalf("Backlog() = %d, %v, %v; want 2, about now, nil", n, oldest, err)

@@ -31,14 +31,10 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 	}
 
 	deferred := make(chan struct{}, 100)
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- first.Subscribe(sctx, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
-			deferred <- struct{}{}
-			return defer_(ctx, ev)
-		})
-	}()
+	stop := bustest.Subscribe(t, first, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
+		deferred <- struct{}{}
+		return defer_(ctx, ev)
+	})
 	if err := first.Publish(ctx, synclayer.Event{ID: "busy", Type: "Order"}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,20 +45,15 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 			t.Fatal("the first bus did not get the event again after deferring it")
 		}
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 
 	got := make(chan string, 10)
-	sctx, stop = context.WithCancel(ctx)
-	defer stop()
-	go func() {
-		done <- second.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-			got <- ev.ID
-			return nil
-		})
-	}()
+	stop = bustest.Subscribe(t, second, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		got <- ev.ID
+		return nil
+	})
 	select {
 	case id := <-got:
 		if id != "busy" {
@@ -72,8 +63,7 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 		dls, _ := first.DeadLetters(context.Background())
 		t.Fatalf("the deferred event never reached the second bus; dead letters: %+v", dls)
 	}
-	stop()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
 	if dls, err := first.DeadLetters(ctx); err != nil || len(dls) != 0 {

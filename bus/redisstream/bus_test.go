@@ -45,18 +45,34 @@ func cleanup(t testing.TB, rdb *redis.Client, prefix string) {
 	})
 }
 
+// uniquePrefix returns a prefix of the test's own, whose keys are deleted
+// at the end of the test.
+func uniquePrefix(t testing.TB, rdb *redis.Client) string {
+	prefix := bustest.UniqueName(t, "redis")
+	cleanup(t, rdb, prefix)
+	return prefix
+}
+
+// newBus makes a bus on rdb with the prefix, failing the test if it
+// cannot.
+func newBus(t testing.TB, rdb *redis.Client, prefix string, opts ...redisstream.Option) *redisstream.Bus {
+	t.Helper()
+	b, err := redisstream.NewBus(rdb, prefix, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestBus(t *testing.T) {
 	synclayertest.TestBus(t, func(t *testing.T, cfg synclayertest.BusConfig) synclayertest.BusFixture {
 		rdb := client(t, cfg.Name)
 		admin := client(t, cfg.Name+"-admin")
 		cleanup(t, admin, cfg.Name)
-		b, err := redisstream.NewBus(rdb, cfg.Name,
+		b := newBus(t, rdb, cfg.Name,
 			redisstream.WithMaxDeliveries(cfg.MaxDeliveries),
 			redisstream.WithRedeliveryDelay(cfg.RedeliveryDelay),
 			redisstream.WithClaimIdle(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
 		return synclayertest.BusFixture{
 			Bus:         b,
 			DeadLetters: deadLetters(b),
@@ -109,12 +125,7 @@ func deadLetters(b *redisstream.Bus) func(ctx context.Context) ([]synclayertest.
 // entries (ce- fields) are accepted.
 func TestInvalidAndBinaryEntries(t *testing.T) {
 	rdb := client(t, "")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	b, err := redisstream.NewBus(rdb, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, rdb, uniquePrefix(t, rdb))
 	ctx := synclayertest.Within(t, 30*time.Second)
 	add := func(vals ...any) {
 		t.Helper()
@@ -158,12 +169,7 @@ func TestInvalidAndBinaryEntries(t *testing.T) {
 // its delivery count taken from the pending entries list.
 func TestDeadConsumerReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond), redisstream.WithMaxDeliveries(3))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithClaimIdle(300*time.Millisecond), redisstream.WithMaxDeliveries(3))
 	ctx := synclayertest.Within(t, 30*time.Second)
 	st := b.Stream("Order")
 	if err := rdb.XGroupCreateMkStream(ctx, st, "synclayer", "0").Err(); err != nil {
@@ -220,12 +226,7 @@ func TestNewBusValidates(t *testing.T) {
 // and the event is handled once.
 func TestLongHandlerNotReclaimed(t *testing.T) {
 	rdb := client(t, "")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	b, err := redisstream.NewBus(rdb, prefix, redisstream.WithClaimIdle(300*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithClaimIdle(300*time.Millisecond))
 	// Five times the claim idle time; settled once nothing is pending.
 	bustest.LongHandlerKept(t, b, 1500*time.Millisecond, func(ctx context.Context) bool {
 		p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
@@ -239,13 +240,7 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 // TestExampleFlow checks the steps of Example.
 func TestExampleFlow(t *testing.T) {
 	rdb := client(t, "example-flow")
-	prefix := fmt.Sprintf("sltest-example-%d", time.Now().UnixNano())
-	cleanup(t, rdb, prefix)
-	bus, err := redisstream.NewBus(rdb, prefix, redisstream.WithGroup("calendar-sync"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bustest.ExampleFlow(t, bus)
+	bustest.ExampleFlow(t, newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithGroup("calendar-sync")))
 }
 
 // Every option follows the option rule: a bad value is an error naming it.

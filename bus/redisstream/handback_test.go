@@ -25,16 +25,9 @@ import (
 // second subscriber.
 func TestHandedBackEventsAreNotCounted(t *testing.T) {
 	rdb := client(t, "")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	first, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := redisstream.NewBus(rdb, prefix, redisstream.WithMaxDeliveries(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	prefix := uniquePrefix(t, rdb)
+	first := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1), redisstream.WithConcurrency(2))
+	second := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1))
 	ctx := synclayertest.Within(t, 60*time.Second)
 	const n = 4 // e-* events
 	ids := []string{"hold-0", "quick-1", "hold-1"}
@@ -47,19 +40,15 @@ func TestHandedBackEventsAreNotCounted(t *testing.T) {
 		}
 	}
 	held := make(chan string, 2)
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- first.Subscribe(sctx, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
-			if strings.HasPrefix(ev.ID, "hold-") {
-				held <- ev.ID
-				<-ctx.Done() // hold the slot until the subscriber stops
-			} else if ev.ID != "quick-1" {
-				t.Errorf("the first subscriber handled %s; it should have handed it back", ev.ID)
-			}
-			return nil
-		})
-	}()
+	stop := bustest.Subscribe(t, first, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
+		if strings.HasPrefix(ev.ID, "hold-") {
+			held <- ev.ID
+			<-ctx.Done() // hold the slot until the subscriber stops
+		} else if ev.ID != "quick-1" {
+			t.Errorf("the first subscriber handled %s; it should have handed it back", ev.ID)
+		}
+		return nil
+	})
 	for range 2 {
 		select {
 		case <-held:
@@ -67,23 +56,18 @@ func TestHandedBackEventsAreNotCounted(t *testing.T) {
 			t.Fatal("the first subscriber never held both slots")
 		}
 	}
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 
 	var mu sync.Mutex
 	got := map[string]bool{}
-	sctx, stop = context.WithCancel(ctx)
-	defer func() { stop(); <-done }()
-	go func() {
-		done <- second.Subscribe(sctx, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
-			mu.Lock()
-			got[ev.ID] = true
-			mu.Unlock()
-			return nil
-		})
-	}()
+	bustest.Subscribe(t, second, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		mu.Lock()
+		got[ev.ID] = true
+		mu.Unlock()
+		return nil
+	})
 	for {
 		mu.Lock()
 		k := len(got)

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
-	"github.com/hmsplatform/synclayer/bus/redisstream"
 )
 
 // With the default settings, the entry held by a subscriber whose
@@ -13,15 +12,8 @@ import (
 func TestDeadSubscriberRecoveredWithDefaults(t *testing.T) {
 	rdb := client(t, "survivor")
 	doomed := client(t, "doomed")
-	prefix := bustest.UniqueName(t, "redis")
-	cleanup(t, rdb, prefix)
-	survivor, err := redisstream.NewBus(rdb, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dying, err := redisstream.NewBus(doomed, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prefix := uniquePrefix(t, rdb)
+	survivor := newBus(t, rdb, prefix)
+	dying := newBus(t, doomed, prefix)
 	bustest.DeadSubscriberRecovered(t, survivor, dying, func() { doomed.Close() })
 }

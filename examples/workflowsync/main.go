@@ -35,10 +35,7 @@ import (
 	"google.golang.org/api/calendar/v3"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/memory"
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
-	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
-	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/examples/internal/demo"
 )
 
@@ -57,77 +54,21 @@ func main() {
 	}
 }
 
-// register wires one connector per partner into reg, each with its own
-// mapping of WorkflowDeployed. close releases the connectors.
-func register(ctx context.Context, reg *synclayer.Registry, p *demo.Partners) (close func(), err error) {
-	svc, err := p.Calendar.Service(ctx, p.CalendarURL, nil) // in production: the caller's credentials
-	if err != nil {
-		return nil, err
-	}
-	cal, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: "ops"})
-	if err != nil {
-		return nil, err
-	}
-	gis, err := arcgis.New(arcgis.Config{
-		LayerURL:     p.GISLayerURL,
-		KeyField:     "WORKFLOW_ID",
-		VersionField: "SYNC_VERSION",
-		Token:        demo.GISToken,
-	})
-	if err != nil {
-		return nil, err
-	}
-	records, err := rest.New(rest.Config{BaseURL: p.RecordsURL, Name: "records"})
-	if err != nil {
-		return nil, err
-	}
-	retry := synclayer.WithRetry(synclayer.RetryPolicy{InitialInterval: 50 * time.Millisecond, MaxAttempts: 5})
-	for _, c := range []struct {
-		name string
-		conn synclayer.Connector
-		m    synclayer.Mapper
-	}{
-		{"calendar", cal, synclayer.MapJSON(toCalendarEvent)},
-		{"gis", gis, synclayer.MapJSON(toFeature)},
-		{"records", records, synclayer.MapJSON(demo.ToRecord)},
-	} {
-		if err := reg.Register(c.name, c.conn, synclayer.Route("WorkflowDeployed", c.m), retry); err != nil {
-			records.Close()
-			return nil, err
-		}
-	}
-	return func() { records.Close() }, nil
-}
-
 func run(ctx context.Context, out io.Writer) error {
-	p, err := demo.StartPartners()
+	w, err := wire(ctx)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	reg := new(synclayer.Registry)
-	closeConns, err := register(ctx, reg, p)
-	if err != nil {
-		return err
-	}
-	defer closeConns()
-
-	bus, err := memory.New()
-	if err != nil {
-		return err
-	}
+	defer w.close()
 	results := demo.NewResultLog()
-	d, err := synclayer.NewDispatcher(reg,
-		synclayer.WithPublisher(bus), // SyncCompleted / SyncFailed go back on the bus
-		synclayer.WithObserver(results),
-		synclayer.WithSource("examples/workflowsync"))
+	d, err := w.dispatcher(synclayer.WithObserver(results))
 	if err != nil {
 		return err
 	}
-	err = demo.Account(ctx, out, demo.Setup{Dispatcher: d, Registry: reg, Bus: bus, Results: results, Partners: p})
+	err = demo.Account(ctx, out, demo.Setup{Dispatcher: d, Registry: w.reg, Bus: w.bus, Results: results, Partners: w.partners})
 	closeCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer stop()
-	if cerr := bus.Close(closeCtx); err == nil {
+	if cerr := w.bus.Close(closeCtx); err == nil {
 		err = cerr
 	}
 	return err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/bus/memory"
 	"github.com/hmsplatform/synclayer/examples/internal/demo"
 	"github.com/hmsplatform/synclayer/monitor"
 )
@@ -21,30 +20,18 @@ import (
 // a newcomer sees failures appear live and can replay them from the page.
 // It stops when ctx ends (Ctrl-C).
 func serveLive(ctx context.Context, addr string, out io.Writer) error {
-	p, err := demo.StartPartners()
+	w, err := wire(ctx)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	reg := new(synclayer.Registry)
-	closeConns, err := register(ctx, reg, p)
-	if err != nil {
-		return err
-	}
-	defer closeConns()
-
-	bus, err := memory.New()
-	if err != nil {
-		return err
-	}
+	defer w.close()
 	platform, err := demo.OpenPlatform(ctx)
 	if err != nil {
 		return err
 	}
 	defer platform.Close()
-	go func() { _ = platform.Outbox.Relay(ctx, bus) }()
-	d, err := synclayer.NewDispatcher(reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
-		synclayer.WithSource("examples/workflowsync"))
+	go func() { _ = platform.Outbox.Relay(ctx, w.bus) }()
+	d, err := w.dispatcher(synclayer.WithObserver(synclayer.NoObserver))
 	if err != nil {
 		return err
 	}
@@ -56,7 +43,7 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 	srv.RegisterOnShutdown(func() { mon.Close() })
 	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
-	go func() { errc <- d.Run(ctx, bus) }()
+	go func() { errc <- d.Run(ctx, w.bus) }()
 	fmt.Fprintf(out, "dashboard on http://%s/ (Ctrl-C to stop)\n", addr)
 
 	tick := time.NewTicker(3 * time.Second)
@@ -68,7 +55,7 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(sctx)
-			_ = bus.Close(sctx)
+			_ = w.bus.Close(sctx)
 			return nil
 		case err := <-errc:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -76,7 +63,7 @@ func serveLive(ctx context.Context, addr string, out io.Writer) error {
 			}
 		case <-tick.C:
 			if i%5 == 0 {
-				p.Records.FailNext(5) // more than the retry policy's attempts
+				w.partners.Records.FailNext(5) // more than the retry policy's attempts
 			}
 			ev := demo.Deployed(fmt.Sprintf("live-%d", i), time.Now(), demo.WorkflowDeployed{
 				WorkflowID: fmt.Sprintf("WF-%d", 100+i%7),

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// Bus is a bus adapter as these tests use it.
+// Bus is a bus adapter as these tests use it: the conformance suite's
+// [synclayertest.Bus] that can be closed.
 type Bus interface {
-	synclayer.Publisher
-	synclayer.Subscriber
+	synclayertest.Bus
 	Close(ctx context.Context) error
 }
 
