@@ -2,13 +2,13 @@ package redisstore_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -54,28 +54,12 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 	ctx := t.Context()
 	const n = 64
 	claims := make([]synclayer.Claim, n)
-	toks := make([]string, n)
 	for i := range n {
-		c := synclayer.Claim{Connector: "c", Key: fmt.Sprintf("k%02d", i), EventID: fmt.Sprint("e", i),
+		claims[i] = synclayer.Claim{Connector: "c", Key: fmt.Sprintf("k%02d", i), EventID: fmt.Sprint("e", i),
 			Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour, Hash: fmt.Sprint("h", i)}
-		if i == 0 {
-			c.Retention = time.Millisecond
-		}
-		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
-			t.Fatalf("claim %d: %v, %v", i, r.Status, err)
-		}
-		claims[i], toks[i] = c, r.Token
 	}
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
-				t.Errorf("complete %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
+	claims[0].Retention = time.Millisecond
+	storetest.CompleteAtOnce(t, s, claims)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, ok, err := s.Holding(ctx, "c", "k00")

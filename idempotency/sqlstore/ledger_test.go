@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -52,28 +53,14 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 			ctx := t.Context()
 			const n = 64
 			claims := make([]synclayer.Claim, n)
-			toks := make([]string, n)
 			for i := range n {
-				c := synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
+				claims[i] = synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
 					Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
 				if i%2 == 0 {
-					c.Retention = time.Hour
+					claims[i].Retention = time.Hour
 				}
-				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired {
-					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
-				}
-				claims[i], toks[i] = c, r.Token
 			}
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
-						t.Errorf("complete %d: %v", i, err)
-					}
-				})
-			}
-			wg.Wait()
+			storetest.CompleteAtOnce(t, s, claims)
 			hs, err := s.Holdings(ctx, "c", "", 0)
 			if err != nil {
 				t.Fatal(err)
