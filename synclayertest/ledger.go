@@ -265,8 +265,11 @@ func TestLedger(t *testing.T, open LedgerOpener) {
 // (Version, EventID, Hash, and PushedAt from the store's clock), with or
 // without a done-marker (Retention); a Complete of an older version leaves
 // the entry as it is; a claim that is released writes none; Complete of the
-// wanted version clears Wanted. open returns the store over a namespace of
-// its own, as for [TestStore]; run [TestLedger] on it as well.
+// wanted version clears Wanted. Claims of synclayer's own namespaces
+// (connectors whose names begin with '$', such as "$announce"), completed
+// concurrently and alone, record their versions and write no ledger
+// entry. open returns the store over a namespace of its own, as for
+// [TestStore]; run [TestLedger] on it as well.
 func TestStoreLedger(t *testing.T, open StoreOpener) {
 	t.Helper()
 	if open == nil {
@@ -333,6 +336,7 @@ func TestStoreLedger(t *testing.T, open StoreOpener) {
 	if sum := s.summary(t, s.conn); sum.Keys != 2 || sum.Unverified != 2 {
 		t.Errorf("Summary after completes of two keys = %+v, want 2 keys, 2 unverified", sum)
 	}
+	storeLedgerOwnNamespace(t, st, l)
 }
 
 // ledgerSuite is the state of one subtest of TestLedger.

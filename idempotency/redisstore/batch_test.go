@@ -259,14 +259,8 @@ func TestLoneCallNotDelayed(t *testing.T) {
 		t.Errorf("10 sequential calls: %+v, want all 10 sent alone by their callers", st)
 	}
 
-	waiting, release := hook.holdNext()
+	first, release := hook.claimHeld(ctx, s, claimOf("x", "ex", 0))
 	defer release()
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Claim(ctx, claimOf("x", "ex", 0))
-		first <- err
-	}()
-	<-waiting
 	second := make(chan error, 1)
 	go func() {
 		r, err := s.Claim(ctx, claimOf("y", "ey", 0))
@@ -370,14 +364,8 @@ func TestNoScriptResent(t *testing.T) {
 	hook.failNext(redis.ErrNoScript)
 	mustClaim(t, s, claimOf("lone", "e", 0), synclayer.ClaimAcquired)
 
-	waiting, release := hook.holdNext()
+	first, release := hook.claimHeld(ctx, s, claimOf("a", "ea", 0))
 	defer release()
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Claim(ctx, claimOf("a", "ea", 0))
-		first <- err
-	}()
-	<-waiting
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -415,14 +403,8 @@ func TestCallerLeavesBatch(t *testing.T) {
 	s, hook := openStore(t)
 	ctx := t.Context()
 
-	waitingA, releaseA := hook.holdNext()
+	first, releaseA := hook.claimHeld(ctx, s, claimOf("a", "ea", 0))
 	defer releaseA()
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Claim(ctx, claimOf("a", "ea", 0))
-		first <- err
-	}()
-	<-waitingA
 
 	// Leaves while queued.
 	queuedCtx, cancelQueued := context.WithCancel(ctx)

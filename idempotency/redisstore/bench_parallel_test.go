@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
-	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -74,9 +72,7 @@ func parallel(b *testing.B, g int, from, to int64, f func(i int64) error) {
 // client with go-redis's default pool.
 func benchStore(b *testing.B, batched bool) *redisstore.Store {
 	b.Helper()
-	client := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(b)})
-	b.Cleanup(func() { client.Close() })
-	s := openPrefixed(b, client, uniquePrefix(b))
+	s := openPrefixed(b, newClient(b), uniquePrefix(b))
 	if !batched {
 		redisstore.Unbatched(s)
 	}
@@ -120,12 +116,6 @@ func BenchmarkCycleParallel(b *testing.B) {
 	}
 }
 
-// publishNothing is a Publisher that drops announcements, so that each
-// event also costs the announcement's claim and complete.
-type publishNothing struct{}
-
-func (publishNothing) Publish(context.Context, synclayer.Event) error { return nil }
-
 // BenchmarkDispatch16 is the store's share of the durable path: 16
 // goroutines Dispatch events (distinct IDs and keys) to one no-op
 // connector, with a publisher, so each event costs four store calls (claim
@@ -133,23 +123,16 @@ func (publishNothing) Publish(context.Context, synclayer.Event) error { return n
 // this store batched and this store unbatched run interleaved in one run;
 // the Redis rates are also reported as fractions of the memory store's.
 func BenchmarkDispatch16(b *testing.B) {
-	noop := synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil })
-	mapper := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject}, nil
-	})
 	ctx := context.Background()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	dispatch := func(store synclayer.Store) func(b *testing.B, from, to int64) {
-		reg := new(synclayer.Registry)
-		if err := reg.Register("partner", noop, synclayer.Route("E", mapper), synclayer.WithConcurrency(1024)); err != nil {
-			b.Fatal(err)
-		}
+		reg := storetest.Records(b, storetest.Accept, synclayer.WithConcurrency(1024))
 		d := synclayertest.NewDispatcher(b, reg, synclayer.WithStore(store),
-			synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(publishNothing{}))
+			synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(storetest.Discard{}))
 		return func(b *testing.B, from, to int64) {
 			parallel(b, 16, from, to, func(i int64) error {
 				id := run + "-" + strconv.FormatInt(i, 10)
-				rep, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: "rec-" + id})
+				rep, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "WorkflowDeployed", Subject: "rec-" + id})
 				if err != nil || len(rep.Results) != 1 || rep.Results[0].Status != synclayer.StatusSynced {
 					return fmt.Errorf("dispatch %s: %+v, %w", id, rep.Results, err)
 				}

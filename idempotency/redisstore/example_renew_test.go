@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 )
 
 // A holder takes a short lease and renews it while its push runs, as the
@@ -16,12 +13,8 @@ import (
 // free again within one lease TTL. (It needs a Redis server, so it is
 // compiled but not run.)
 func ExampleStore_Renew() {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	store, client := localStore()
 	defer client.Close()
-	store, err := redisstore.New(client, redisstore.WithPrefix("example:idem:"))
-	if err != nil {
-		panic(err)
-	}
 	ctx := context.Background()
 	c := synclayer.Claim{Connector: "calendar", Key: "workflow-42", EventID: "evt-1",
 		LeaseTTL: 10 * time.Second, Retention: 24 * time.Hour}

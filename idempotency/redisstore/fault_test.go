@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 )
@@ -23,48 +24,8 @@ import (
 // Redis is back.
 func TestConnectionKilledMidClaim(t *testing.T) {
 	p := newPausable(t, "synclayertest-kill-")
-	s := p.s
-	ctx := context.Background()
-	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
-	r, err := s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimAcquired {
-		t.Fatalf("claim: %v, %v", r.Status, err)
-	}
-	if err := s.Complete(ctx, c, r.Token); err != nil {
-		t.Fatal(err)
-	}
-
-	unpause := p.pause(t)
-
-	type outcome struct {
-		r   synclayer.ClaimResult
-		err error
-	}
-	got := make(chan outcome, 1)
-	go func() {
-		r, err := s.Claim(ctx, c)
-		got <- outcome{r, err}
-	}()
-	p.kill(t, "the claim", "")
-	select {
-	case o := <-got:
-		if o.err == nil {
-			t.Fatalf("claim on a killed connection returned %v and no error", o.r.Status)
-		}
-		if o.r.Status != 0 {
-			t.Errorf("claim on a killed connection returned status %v beside its error", o.r.Status)
-		}
-		if !strings.HasPrefix(o.err.Error(), "redisstore: claim") {
-			t.Errorf("error %q does not name the package and operation", o.err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("claim on a killed connection did not return")
-	}
-	unpause()
-	r, err = s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimDone {
-		t.Errorf("claim after Redis is back: %v, %v; want done", r.Status, err)
-	}
+	storetest.ClaimKilled(t, p.s, func() func() { return p.pause(t) },
+		func() { p.kill(t, "the claim", "") }, "redisstore: claim")
 }
 
 // pausable is a store over a client of its own name, beside an admin
@@ -218,14 +179,8 @@ func TestMalformedReplies(t *testing.T) {
 	// In a batch: eight claims gather behind a held one, and every reply
 	// of their round trip is short.
 	t.Run("batch", func(t *testing.T) {
-		waiting, release := hook.holdNext()
+		first, release := hook.claimHeld(ctx, s, claimOf("first", "e", 1))
 		defer release()
-		first := make(chan error, 1)
-		go func() {
-			_, err := s.Claim(ctx, claimOf("first", "e", 1))
-			first <- err
-		}()
-		<-waiting
 		errs := make([]error, 8)
 		var wg sync.WaitGroup
 		for i := range 8 {

@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 )
 
 // faultHook is a go-redis hook that sees every round trip of a client
@@ -105,6 +108,20 @@ func (h *faultHook) holdNext() (held <-chan struct{}, release func()) {
 	h.hold, h.held = hold, hd
 	var once sync.Once
 	return hd, func() { once.Do(func() { close(hold) }) }
+}
+
+// claimHeld starts a claim of c on s with ctx, whose round trip the hook
+// holds, and returns once it is held, with the channel that gets the
+// claim's error and the function that lets the round trip go on.
+func (h *faultHook) claimHeld(ctx context.Context, s *redisstore.Store, c synclayer.Claim) (first <-chan error, release func()) {
+	held, release := h.holdNext()
+	ch := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, c)
+		ch <- err
+	}()
+	<-held
+	return ch, release
 }
 
 // failNext makes the next round trip fail with err, unsent.

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/janitor"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 
@@ -29,9 +30,8 @@ const (
 // How many entries the log drops at most: after each Put, and per script
 // of [Log.Cleanup].
 const (
-	logTrimPerPut    = 8
-	logCleanupBatch  = 500
-	logJanitorPeriod = time.Minute
+	logTrimPerPut   = 8
+	logCleanupBatch = 500
 )
 
 // Log is a [synclayer.DeliveryLog] in Redis: one key per (event,
@@ -214,21 +214,7 @@ func (l *Log) Cleanup(ctx context.Context) (int64, error) {
 // minute) until ctx ends, then returns ctx's error. Errors of a round go
 // to onErr (which may be nil) and do not stop the janitor.
 func (l *Log) RunJanitor(ctx context.Context, every time.Duration, onErr func(error)) error {
-	if every <= 0 {
-		every = logJanitorPeriod
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if _, err := l.Cleanup(ctx); err != nil && onErr != nil && ctx.Err() == nil {
-				onErr(err)
-			}
-		}
-	}
+	return janitor.Run(ctx, every, onErr, func(ctx context.Context) error { _, err := l.Cleanup(ctx); return err })
 }
 
 // cutoffs returns the scores before which settled and dead entries go

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/jsontext"
 )
 
 // List implements [synclayer.DeliveryLog], newest first. A filter on both
@@ -248,24 +247,6 @@ func decodeEntry(b []byte) (synclayer.Delivery, error) {
 // that is not valid UTF-8 becomes U+FFFD), to compare with decoded
 // entries.
 func filterAsStored(f synclayer.DeliveryFilter) synclayer.DeliveryFilter {
-	f.EventID, f.EventType, f.Connector, f.Key = asJSONText(f.EventID), asJSONText(f.EventType), asJSONText(f.Connector), asJSONText(f.Key)
+	f.EventID, f.EventType, f.Connector, f.Key = jsontext.Kept(f.EventID), jsontext.Kept(f.EventType), jsontext.Kept(f.Connector), jsontext.Kept(f.Key)
 	return f
-}
-
-// asJSONText returns s as encoding/json keeps it.
-func asJSONText(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteRune(utf8.RuneError)
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }

@@ -2,10 +2,8 @@ package redisstore_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,43 +14,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// logClient opens a client to the test Redis, closed at the end of the
-// test.
-func logClient(t testing.TB, hooks ...redis.Hook) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(t)})
-	for _, h := range hooks {
-		c.AddHook(h)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // logPrefix is a log key prefix no other test or run uses; its keys are
 // deleted at the end of the test.
 func logPrefix(t testing.TB, ns string) string {
-	t.Helper()
 	p := "synclayertest:log:" + ns + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	t.Cleanup(func() {
-		c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Addr()})
-		defer c.Close()
-		ctx := context.Background()
-		var keys []string
-		iter := c.Scan(ctx, 0, p+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			if err := c.Del(ctx, keys...).Err(); err != nil {
-				t.Errorf("delete %s*: %v", p, err)
-			}
-		}
-	})
+	removePrefix(t, p)
 	return p
 }
 
@@ -77,7 +49,7 @@ func TestLogConformance(t *testing.T) {
 			prefixes[ns] = p
 		}
 		mu.Unlock()
-		return openLog(t, logClient(t), p)
+		return openLog(t, newClient(t), p)
 	})
 }
 
@@ -120,7 +92,7 @@ func keysOf(ds []synclayer.Delivery) []string {
 // set; every index forgets what it drops.
 func TestLogCleanup(t *testing.T) {
 	ctx := t.Context()
-	c := logClient(t)
+	c := newClient(t)
 	p := logPrefix(t, "cleanup")
 	l := openLog(t, c, p, redisstore.WithLogRetention(time.Hour))
 	old := time.Now().Add(-2 * time.Hour)
@@ -179,7 +151,7 @@ func TestLogCleanup(t *testing.T) {
 // a pending one, so a log written to stays bounded without a janitor.
 func TestLogPutTrims(t *testing.T) {
 	ctx := t.Context()
-	c := logClient(t)
+	c := newClient(t)
 	p := logPrefix(t, "trim")
 	writer := openLog(t, c, p, redisstore.WithLogRetention(1000*time.Hour))
 	old := time.Now().Add(-2 * time.Hour)
@@ -235,7 +207,7 @@ func (h *mgetCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 func TestLogListReadsOnlyTheIndex(t *testing.T) {
 	ctx := t.Context()
 	counter := new(mgetCounter)
-	c := logClient(t, counter)
+	c := newClient(t, counter)
 	l := openLog(t, c, logPrefix(t, "index"))
 	now := time.Now()
 	for i := range 2000 {
@@ -277,95 +249,23 @@ func TestLogListReadsOnlyTheIndex(t *testing.T) {
 	}
 }
 
-// A held route survives a restart: a Dispatcher over a Redis store and
-// log, with its connector paused, dispatches an event; the route's pending
-// entry, with its event, is in Redis; a new Dispatcher over the same
-// Redis (a restarted process) Resumes the connector and pushes it once. A
-// dead letter likewise survives and Replay pushes it once.
+// A held route and a dead letter survive a restart of a Dispatcher over a
+// Redis store and log: see storetest.Restart.
 func TestLogHoldsSurviveRestart(t *testing.T) {
-	addr := testenv.Redis.Need(t)
 	storePrefix, lp := logPrefix(t, "restart_store"), logPrefix(t, "restart_log")
-	ctx := t.Context()
-	var (
-		mu     sync.Mutex
-		pushes = map[string]int{}
-		broken = true
-	)
-	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if broken {
-			return synclayer.Permanent(errors.New("records: 422 Unprocessable Entity"))
-		}
-		pushes[rec.Key]++
-		return nil
-	})
-	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject}, nil
-	})
-	start := func() (*synclayer.Dispatcher, *redisstore.Log) {
-		c := redis.NewClient(&redis.Options{Addr: addr})
-		t.Cleanup(func() { c.Close() })
+	storetest.Restart(t, func(t *testing.T) (synclayer.Store, synclayer.DeliveryLog) {
+		c := newClient(t)
 		store, err := redisstore.New(c, redisstore.WithPrefix(storePrefix))
 		if err != nil {
 			t.Fatal(err)
 		}
-		log := openLog(t, c, lp)
-		reg := new(synclayer.Registry)
-		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
-			t.Fatal(err)
-		}
-		return synclayertest.NewDispatcher(t, reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
-			synclayer.WithObserver(synclayer.NoObserver)), log
-	}
-
-	first, _ := start()
-	dead := synclayer.Event{ID: "evt-dead", Type: "WorkflowDeployed", Subject: "WF-1", Data: json.RawMessage(`{"id":"WF-1"}`),
-		Meta: map[string]string{"correlation": "c-1"}}
-	if _, err := first.Dispatch(ctx, dead); err == nil {
-		t.Fatal("dispatch to the broken partner succeeded")
-	}
-	if err := first.Pause("records"); err != nil {
-		t.Fatal(err)
-	}
-	held := synclayer.Event{ID: "evt-held", Type: "WorkflowDeployed", Subject: "WF-2", Data: json.RawMessage(`{"id":"WF-2","n":[1,2]}`)}
-	if rep, err := first.Dispatch(ctx, held); err != nil || rep.Results[0].Status != synclayer.StatusPending {
-		t.Fatalf("dispatch while paused: %+v, %v; want pending", rep.Results, err)
-	}
-
-	mu.Lock()
-	broken = false
-	mu.Unlock()
-	second, log := start() // a restarted process
-	pending, err := log.List(ctx, synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusPending}})
-	if err != nil || len(pending) != 1 || pending[0].EventID != held.ID || pending[0].Event == nil ||
-		string(pending[0].Event.Data) != string(held.Data) {
-		t.Fatalf("pending entries in Redis after the restart: %+v, %v; want evt-held with its event", pending, err)
-	}
-	res, err := second.Resume(ctx, "records")
-	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced || res[0].Key != "WF-2" {
-		t.Fatalf("Resume after the restart: %+v, %v; want WF-2 synced", res, err)
-	}
-	letters, err := second.DeadLetters(ctx, synclayer.DeliveryFilter{})
-	if err != nil || len(letters) != 1 || letters[0].Event == nil || letters[0].Event.Meta["correlation"] != "c-1" {
-		t.Fatalf("dead letters after the restart: %+v, %v; want evt-dead with its event", letters, err)
-	}
-	if res, err := second.Replay(ctx, synclayer.DeliveryFilter{}); err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced {
-		t.Fatalf("Replay: %+v, %v; want one synced", res, err)
-	}
-	if res, err := second.Replay(ctx, synclayer.DeliveryFilter{}); err != nil || len(res) != 0 {
-		t.Errorf("second Replay: %+v, %v; want nothing", res, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := map[string]int{"WF-1": 1, "WF-2": 1}; !maps.Equal(pushes, want) {
-		t.Errorf("partner writes = %v, want %v", pushes, want)
-	}
+		return store, openLog(t, c, lp)
+	})
 }
 
 // Errors name the operation and the entry and wrap the client's error.
 func TestLogErrors(t *testing.T) {
-	c := logClient(t)
+	c := newClient(t)
 	l := openLog(t, c, logPrefix(t, "errors"))
 	c.Close()
 	err := l.Put(t.Context(), synclayer.Delivery{EventID: "evt-1", Connector: "calendar", State: synclayer.StatusSynced})
@@ -381,50 +281,18 @@ func TestLogErrors(t *testing.T) {
 // RunJanitor drops an old synced entry within a few rounds and keeps an
 // old pending one; cancelling stops it with the context's error.
 func TestLogRunJanitor(t *testing.T) {
-	c := logClient(t)
+	c := newClient(t)
 	p := logPrefix(t, "janitor")
 	writer := openLog(t, c, p, redisstore.WithLogRetention(1000*time.Hour))
-	old := time.Now().Add(-2 * time.Hour)
-	for _, d := range []synclayer.Delivery{
-		{EventID: "old-synced", Connector: "gis", State: synclayer.StatusSynced, Updated: old},
-		{EventID: "old-pending", Connector: "gis", State: synclayer.StatusPending, Updated: old},
-	} {
-		if err := writer.Put(t.Context(), d); err != nil {
-			t.Fatal(err)
-		}
-	}
 	l := openLog(t, c, p, redisstore.WithLogRetention(time.Hour))
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- l.RunJanitor(ctx, time.Millisecond, func(err error) { t.Errorf("janitor round: %v", err) })
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := l.List(t.Context(), synclayer.DeliveryFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 1 {
-			if got[0].EventID != "old-pending" {
-				t.Errorf("the janitor left %s, want old-pending", got[0].EventID)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the janitor did not drop the old synced entry in 10s: %v", keysOf(got))
-		}
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("RunJanitor after cancel = %v, want context.Canceled", err)
-	}
+	storetest.LogJanitor(t, writer, l, func(ctx context.Context, onErr func(error)) error {
+		return l.RunJanitor(ctx, time.Millisecond, onErr)
+	})
 }
 
 // Cleanup with an ended context drops nothing and says why.
 func TestLogCleanupHonoursContext(t *testing.T) {
-	l := openLog(t, logClient(t), logPrefix(t, "cleanupctx"))
+	l := openLog(t, newClient(t), logPrefix(t, "cleanupctx"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if n, err := l.Cleanup(ctx); n != 0 || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "cleanup of log") {

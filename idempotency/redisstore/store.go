@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
 	"github.com/hmsplatform/synclayer/internal/clip"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -76,13 +76,8 @@ func (s *Store) Prefix() string { return s.prefix }
 // tag returns the common beginning of the keys of (c.Connector, c.Key):
 // the prefix and a hash tag made of a hash of connector and record key.
 func (s *Store) tag(c synclayer.Claim) string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(c.Connector)))
-	h.Write(n[:])
-	h.Write([]byte(c.Connector))
-	h.Write([]byte(c.Key))
-	return s.prefix + "{" + hex.EncodeToString(h.Sum(nil)[:16]) + "}:"
+	tag := pairhash.Sum(c.Connector, c.Key)
+	return s.prefix + "{" + hex.EncodeToString(tag[:]) + "}:"
 }
 
 // keys returns the done-marker, lease and version keys of a claim. All

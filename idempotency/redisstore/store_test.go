@@ -15,11 +15,14 @@ import (
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// newClient opens a client to the test Redis, closed at the end of the
-// test (closing twice is harmless).
-func newClient(t *testing.T) *redis.Client {
+// newClient opens a client to the test Redis with hooks, closed at the
+// end of the test (closing twice is harmless).
+func newClient(t testing.TB, hooks ...redis.Hook) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: testenv.Redis.Need(t)})
+	for _, h := range hooks {
+		c.AddHook(h)
+	}
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -82,4 +85,32 @@ func TestConformance(t *testing.T) {
 		c := newClient(t)
 		return breakable{openPrefixed(t, c, "synclayertest:"+ns+":"), c}
 	})
+}
+
+// Two processes share one Redis: while the first holds the lease on a
+// record key the second is told to wait, and once the first has completed
+// the event the second sees it done. (This was an Example; it needs a Redis
+// server, and an Example cannot skip when there is none.)
+func TestTwoProcessesShareOneRedis(t *testing.T) {
+	ctx := t.Context()
+	prefix := uniquePrefix(t)
+	first, second := openPrefixed(t, newClient(t), prefix), openPrefixed(t, newClient(t), prefix)
+
+	c := synclayer.Claim{
+		Connector: "calendar", Key: "workflow-42", EventID: "evt-1", Version: 3,
+		LeaseTTL: time.Minute, Retention: time.Hour,
+	}
+	r1, err := first.Claim(ctx, c)
+	if err != nil || r1.Status != synclayer.ClaimAcquired {
+		t.Fatalf("first process: %v, %v; want acquired", r1.Status, err)
+	}
+	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != synclayer.ClaimBusy {
+		t.Fatalf("second process while held: %v, %v; want busy", r2.Status, err)
+	}
+	if err := first.Complete(ctx, c, r1.Token); err != nil {
+		t.Fatal(err)
+	}
+	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != synclayer.ClaimDone {
+		t.Fatalf("second process after Complete: %v, %v; want done", r2.Status, err)
+	}
 }

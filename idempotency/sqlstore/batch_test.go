@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // batchStore opens a store over a fresh table of b with opts, the pool
@@ -731,6 +733,54 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 				if err != nil || r.Status != want {
 					t.Errorf("claim of k%d after the releases: %v, %v; want %v", i, r.Status, err, want)
 				}
+			}
+		})
+	}
+}
+
+// A pool of one connection, SQLite's usual one, serves every kind of batch
+// and the delivery log written with Complete: no statement waits for a
+// second connection while a transaction holds the only one. It deadlocked
+// before inTx prepared its statements first.
+func TestOneConnectionPool(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			table := uniqueTable("one")
+			db := openDB(t, b, table)
+			db.SetMaxOpenConns(1)
+			store, err := sqlstore.New(db, b.dialect, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dropped sync.Map
+			migrated(t, b, table, &dropped, store)
+			log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			migrated(t, b, table+"_log", &dropped, log)
+
+			fake := synclayertest.NewFake()
+			d := synclayertest.NewDispatcher(t, storetest.Records(t, fake), synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
+				synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(storetest.Discard{}))
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			for i := range 40 {
+				wg.Go(func() {
+					ev := synclayer.Event{ID: fmt.Sprint("e", i), Type: "WorkflowDeployed", Subject: fmt.Sprint("k", i%8)}
+					if _, err := d.Dispatch(ctx, ev); err != nil {
+						t.Errorf("dispatch %s: %v", ev.ID, err)
+					}
+				})
+			}
+			wg.Wait()
+			if n := fake.CallCount(); n != 40 {
+				t.Fatalf("%d pushes, want 40", n)
+			}
+			got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: 100})
+			if err != nil || len(got) != 40 {
+				t.Fatalf("%d deliveries logged, %v; want 40", len(got), err)
 			}
 		})
 	}

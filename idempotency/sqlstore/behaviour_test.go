@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
 
@@ -229,84 +230,45 @@ func TestBackendKilledMidClaim(t *testing.T) {
 			var dropped sync.Map
 			s, _ := openStore(t, b, table, &dropped)
 			ctx := context.Background()
-			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
-			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
-				t.Fatalf("claim: %v, %v", r.Status, err)
-			}
-			if err := s.Complete(ctx, c, r.Token); err != nil {
-				t.Fatal(err)
-			}
-
 			admin := openDB(t, b, table)
-			locker, err := admin.Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer locker.Close()
-			for _, q := range strings.Split(fmt.Sprintf(k.lock, table), "; ") {
-				if _, err := locker.ExecContext(ctx, q); err != nil {
+			hold := func() func() {
+				locker, err := admin.Conn(ctx)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			unlocked := false
-			unlock := func() {
-				if !unlocked {
-					unlocked = true
+				t.Cleanup(func() { locker.Close() })
+				for _, q := range strings.Split(fmt.Sprintf(k.lock, table), "; ") {
+					if _, err := locker.ExecContext(ctx, q); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return func() {
 					if _, err := locker.ExecContext(ctx, k.unlock); err != nil {
 						t.Errorf("unlock: %v", err)
 					}
 				}
 			}
-			defer unlock()
-
-			type outcome struct {
-				r   synclayer.ClaimResult
-				err error
+			kill := func() {
+				var id int64
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					err := admin.QueryRow(fmt.Sprintf(k.find, table)).Scan(&id)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, sql.ErrNoRows) {
+						t.Fatal(err)
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the claim never waited for the table lock")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				if _, err := admin.Exec(fmt.Sprintf(k.kill, id)); err != nil {
+					t.Fatalf("kill session %d: %v", id, err)
+				}
 			}
-			got := make(chan outcome, 1)
-			go func() {
-				r, err := s.Claim(ctx, c) // the done event: must not answer "done" once killed
-				got <- outcome{r, err}
-			}()
-			var id int64
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				err := admin.QueryRow(fmt.Sprintf(k.find, table)).Scan(&id)
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, sql.ErrNoRows) {
-					t.Fatal(err)
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the claim never waited for the table lock")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			if _, err := admin.Exec(fmt.Sprintf(k.kill, id)); err != nil {
-				t.Fatalf("kill session %d: %v", id, err)
-			}
-			select {
-			case o := <-got:
-				if o.err == nil {
-					t.Fatalf("claim on a killed session returned %v and no error", o.r.Status)
-				}
-				if o.r.Status != 0 {
-					t.Errorf("claim on a killed session returned status %v beside its error", o.r.Status)
-				}
-				if want := "sqlstore: " + b.name + " claim"; !strings.HasPrefix(o.err.Error(), want) {
-					t.Errorf("error %q does not start with %q", o.err, want)
-				}
-				t.Logf("claim on a killed session: %v", o.err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("claim on a killed session did not return")
-			}
-			unlock()
-			r, err = s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimDone {
-				t.Errorf("claim on a fresh connection: %v, %v; want done", r.Status, err)
-			}
+			storetest.ClaimKilled(t, s, hold, kill, "sqlstore: "+b.name+" claim")
 		})
 	}
 }

@@ -10,15 +10,10 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
-
-// nopPublisher takes the dispatcher's announcements and drops them, so
-// that each event also claims and completes its announcement in the store.
-type nopPublisher struct{}
-
-func (nopPublisher) Publish(context.Context, synclayer.Event) error { return nil }
 
 // dispatchAll sends n events through d from conc goroutines and returns
 // the time taken.
@@ -54,16 +49,8 @@ func BenchmarkDispatchStore(b *testing.B) {
 				_, db := openStore(b, be, table, &dropped)
 				benchPool(db)
 				batched, single := storePair(b, db, be.dialect, table)
-				mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
-					return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
-				})
 				newDispatcher := func(s synclayer.Store) *synclayer.Dispatcher {
-					reg := new(synclayer.Registry)
-					ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
-					if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
-						b.Fatal(err)
-					}
-					return synclayertest.NewDispatcher(b, reg, synclayer.WithStore(s), synclayer.WithPublisher(nopPublisher{}),
+					return synclayertest.NewDispatcher(b, storetest.Records(b, storetest.Accept), synclayer.WithStore(s), synclayer.WithPublisher(storetest.Discard{}),
 						synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(new(synclayer.MemoryLog)))
 				}
 				mem, bat, sgl := newDispatcher(new(synclayer.MemoryStore)), newDispatcher(batched), newDispatcher(single)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
 
@@ -32,9 +32,8 @@ var rawTable = map[string]string{
 
 // BenchmarkCycle measures a claim-then-complete cycle of the store (two
 // statements) beside the raw driver doing one equivalent upsert (prepared,
-// on the same pool), interleaved in the same run. It reports both times
-// and the store's rate as a fraction of the raw single-upsert rate
-// ("of-raw-rate"; 0.5 is the cost of exactly two round trips).
+// on the same pool), interleaved in the same run (see
+// storetest.BenchCycle for what it reports).
 func BenchmarkCycle(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
@@ -51,56 +50,13 @@ func BenchmarkCycle(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer up.Close()
-			ctx := context.Background()
-			var rawT, cycleT, claimT time.Duration
-			cycles, completes := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			for i := range b.N {
-				key := "record-" + strconv.Itoa(i)
-				id := sha256.Sum256([]byte(key))
-				t0 := time.Now()
-				if _, err := up.ExecContext(ctx, id[:], int64(i)); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				c := synclayer.Claim{Connector: "bench", Key: key, EventID: "evt-" + strconv.Itoa(i),
-					Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour, Hash: benchHash}
-				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired {
-					b.Fatalf("claim: %v, %v", r.Status, err)
-				}
-				tc := time.Now()
-				claimT += tc.Sub(t1)
-				if err := s.Complete(ctx, c, r.Token); err != nil {
-					b.Fatal(err)
-				}
-				t2 := time.Now()
-				cycles, completes = append(cycles, t2.Sub(t1)), append(completes, t2.Sub(tc))
-				rawT += t1.Sub(t0)
-				cycleT += t2.Sub(t1)
-			}
-			b.StopTimer()
-			reportVs(b, "raw-upsert-ns", rawT, "cycle-ns", cycleT, "of-raw-rate")
-			b.ReportMetric(float64(claimT.Nanoseconds())/float64(b.N), "claim-ns")
-			b.ReportMetric(float64((cycleT-claimT).Nanoseconds())/float64(b.N), "complete-ns")
-			reportMedian(b, "cycle-p50-ns", cycles)
-			reportMedian(b, "complete-p50-ns", completes)
+			storetest.BenchCycle(b, s, func(ctx context.Context, i int) error {
+				id := sha256.Sum256([]byte("record-" + strconv.Itoa(i)))
+				_, err := up.ExecContext(ctx, id[:], int64(i))
+				return err
+			})
 		})
 	}
-}
-
-// benchHash is the payload hash the benchmarks' claims carry, as the
-// Dispatcher's do: a store that is a ledger writes it with Complete.
-const benchHash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-// reportVs reports the time per operation of a baseline and of another
-// way, both run b.N times, and the other's rate as a fraction of the
-// baseline's (ratio).
-func reportVs(b *testing.B, baseName string, base time.Duration, otherName string, other time.Duration, ratio string) {
-	n := float64(b.N)
-	b.ReportMetric(float64(base.Nanoseconds())/n, baseName)
-	b.ReportMetric(float64(other.Nanoseconds())/n, otherName)
-	b.ReportMetric(float64(base)/float64(other), ratio)
 }
 
 // storePair opens two stores over one table of db: one with group commit
@@ -221,14 +177,4 @@ func BenchmarkConcurrentCycle(b *testing.B) {
 			})
 		}
 	}
-}
-
-// reportMedian reports the median of ds: unlike the mean, it shrugs off the
-// stalls that other processes on a shared machine cause.
-func reportMedian(b *testing.B, name string, ds []time.Duration) {
-	if len(ds) == 0 {
-		return
-	}
-	slices.Sort(ds)
-	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), name)
 }

@@ -104,7 +104,7 @@ ON CONFLICT (id) DO UPDATE SET
 	batch:   pgBatch,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
-	logSchema: []string{
+	logSchema: append([]string{
 		`CREATE TABLE IF NOT EXISTS %[1]s (
 	id           bytea PRIMARY KEY,
 	event_hash   bigint NOT NULL,
@@ -124,10 +124,7 @@ ON CONFLICT (id) DO UPDATE SET
 	updated_ns   bigint NOT NULL,
 	event_json   text
 )`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_u ON %[1]s (updated_ns)`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
-	},
+	}, logIndexes...),
 	logUpsert: `ON CONFLICT (id) DO UPDATE SET %[1]s`,
 	logSet:    `%[1]s = EXCLUDED.%[1]s`,
 	// = ANY(ARRAY(...)) collects the batch's ids first and deletes them
@@ -293,7 +290,7 @@ ON CONFLICT (id) DO UPDATE SET
 	renew:   `UPDATE %[1]s SET lease_until = :now + :ttl, purge_at = max(:now + :ttl, done_until) WHERE id = :kid AND token = :tok`,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
 	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
-	logSchema: []string{
+	logSchema: append([]string{
 		`CREATE TABLE IF NOT EXISTS %[1]s (
 	id           BLOB PRIMARY KEY,
 	event_hash   INTEGER NOT NULL,
@@ -313,10 +310,7 @@ ON CONFLICT (id) DO UPDATE SET
 	updated_ns   INTEGER NOT NULL,
 	event_json   TEXT
 )`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_u ON %[1]s (updated_ns)`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
-		`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
-	},
+	}, logIndexes...),
 	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
 	logSet:     `%[1]s = excluded.%[1]s`,
 	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
@@ -330,6 +324,15 @@ ON CONFLICT (id) DO UPDATE SET
 		}
 		return false
 	},
+}
+
+// logIndexes are the delivery log's indexes on PostgreSQL and SQLite (%[1]s:
+// the table), which MariaDB declares in its CREATE TABLE: by update time,
+// by connector and state, by event.
+var logIndexes = []string{
+	`CREATE INDEX IF NOT EXISTS %[1]s_u ON %[1]s (updated_ns)`,
+	`CREATE INDEX IF NOT EXISTS %[1]s_c ON %[1]s (conn_hash, state, updated_ns)`,
+	`CREATE INDEX IF NOT EXISTS %[1]s_e ON %[1]s (event_hash)`,
 }
 
 // okCond is the claim's "may take the lease" condition over the key's row

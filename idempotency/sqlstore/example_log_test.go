@@ -2,14 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-
-	_ "modernc.org/sqlite"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
@@ -19,65 +13,34 @@ import (
 // partner refuses for good is a dead letter, which a restarted process
 // still lists and replays once the partner is fixed.
 func ExampleNewLog() {
-	dir, err := os.MkdirTemp("", "sqlstore-log-example")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer os.RemoveAll(dir)
-	dsn := "file:" + filepath.Join(dir, "sync.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	dsn, remove := tempDSN()
+	defer remove()
 	ctx := context.Background()
-
 	fixed := false
-	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
-		if !fixed {
-			return synclayer.Permanent(errors.New("records: 422 unknown field \"owner\""))
-		}
-		fmt.Println("pushed", rec.Key)
-		return nil
-	})
-	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject}, nil
-	})
+	partner := refusingPartner(&fixed)
 
-	// start opens the database as a process would at start-up.
-	start := func() (*synclayer.Dispatcher, *sql.DB) {
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			panic(err)
-		}
-		store, err := sqlstore.New(db, sqlstore.SQLite, "synclayer_idempotency")
-		if err != nil {
-			panic(err)
-		}
+	// start opens the store and the log as a process would at start-up.
+	start := func() (*synclayer.Dispatcher, func() error) {
+		store, db := openSQLite(ctx, dsn)
 		log, err := sqlstore.NewLog(db, sqlstore.SQLite, "synclayer_deliveries")
 		if err != nil {
 			panic(err)
 		}
-		if err := errors.Join(store.Migrate(ctx), log.Migrate(ctx)); err != nil {
+		if err := log.Migrate(ctx); err != nil {
 			panic(err)
 		}
-		reg := new(synclayer.Registry)
-		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
-			panic(err)
-		}
-		d, err := synclayer.NewDispatcher(reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
-			synclayer.WithObserver(synclayer.NoObserver))
-		if err != nil {
-			panic(err)
-		}
-		return d, db
+		return recordsDispatcher(partner, synclayer.WithStore(store), synclayer.WithDeliveryLog(log)), db.Close
 	}
 
-	d, db := start()
+	d, closeDB := start()
 	ev := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Subject: "WF-123", Data: json.RawMessage(`{"title":"Night shift"}`)}
-	_, err = d.Dispatch(ctx, ev)
+	_, err := d.Dispatch(ctx, ev)
 	fmt.Println("dispatch failed:", err != nil)
-	db.Close()
+	closeDB()
 
 	fixed = true
-	d, db = start() // a restarted process
-	defer db.Close()
+	d, closeDB = start() // a restarted process
+	defer closeDB()
 	dead, _ := d.DeadLetters(ctx, synclayer.DeliveryFilter{})
 	for _, dl := range dead {
 		fmt.Printf("dead letter: %s %s %s: %s\n", dl.EventID, dl.Connector, dl.Key, dl.Error)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -52,29 +53,14 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 			ctx := t.Context()
 			const n = 64
 			claims := make([]synclayer.Claim, n)
-			toks := make([]string, n)
 			for i := range n {
-				c := synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
+				claims[i] = synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
 					Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
 				if i%2 == 0 {
-					c.Retention = time.Hour
+					claims[i].Retention = time.Hour
 				}
-				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired {
-					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
-				}
-				claims[i], toks[i] = c, r.Token
 			}
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
-						t.Errorf("complete %d: %v", i, err)
-					}
-				})
-			}
-			wg.Wait()
-			checkInternalNamespace(t, s)
+			storetest.CompleteAtOnce(t, s, claims)
 			hs, err := s.Holdings(ctx, "c", "", 0)
 			if err != nil {
 				t.Fatal(err)
@@ -149,54 +135,5 @@ func TestLedgerMigratesOldTable(t *testing.T) {
 				t.Errorf("Holding after Complete on a migrated table = %+v, %v, %v; want v4, hash \"h\"", h, ok, err)
 			}
 		})
-	}
-}
-
-// checkInternalNamespace completes claims of synclayer's own namespace
-// "$announce", concurrently (in batches) and alone: they record their
-// versions and done-markers, and no ledger entry.
-func checkInternalNamespace(t *testing.T, s interface {
-	synclayer.Store
-	synclayer.Ledger
-}) {
-	t.Helper()
-	ctx := t.Context()
-	const n = 9
-	claims := make([]synclayer.Claim, n)
-	toks := make([]string, n)
-	for i := range n {
-		c := synclayer.Claim{Connector: "$announce", Key: fmt.Sprint("a", i), EventID: fmt.Sprint("ea", i),
-			Version: int64(i % 2), LeaseTTL: time.Minute, Retention: time.Duration(i%3) * time.Hour}
-		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
-			t.Fatalf("claim of $announce %d: %v, %v", i, r.Status, err)
-		}
-		claims[i], toks[i] = c, r.Token
-	}
-	var wg sync.WaitGroup
-	for i := range n - 1 {
-		wg.Go(func() {
-			if err := s.Complete(ctx, claims[i], toks[i]); err != nil {
-				t.Errorf("complete of $announce %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := s.Complete(ctx, claims[n-1], toks[n-1]); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range claims {
-		if h, ok, err := s.Holding(ctx, c.Connector, c.Key); err != nil || ok {
-			t.Errorf("Holding of $announce key %d = %+v, %v, %v; want no entry", i, h, ok, err)
-		}
-		if c.Version != 0 {
-			c.EventID += "-next"
-			if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimStale {
-				t.Errorf("claim of $announce key %d again at v%d: %v, %v; want stale (the version was recorded)", i, c.Version, r.Status, err)
-			}
-		}
-	}
-	if hs, err := s.Holdings(ctx, "$announce", "", 0); err != nil || len(hs) != 0 {
-		t.Errorf("Holdings of $announce = %v, %v; want none", hs, err)
 	}
 }

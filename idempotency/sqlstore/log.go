@@ -17,6 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/janitor"
+	"github.com/hmsplatform/synclayer/idempotency/internal/jsontext"
+	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
 )
 
 // Log is a [synclayer.DeliveryLog] in a SQL table: one row per (event,
@@ -276,34 +279,15 @@ func scanDelivery(rows *sql.Rows) (synclayer.Delivery, error) {
 		}
 		// JSON keeps only valid UTF-8: restore the exact ID and type
 		// from their own columns when they are the same text.
-		if ev.ID == asJSONText(d.EventID) {
+		if ev.ID == jsontext.Kept(d.EventID) {
 			ev.ID = d.EventID
 		}
-		if ev.Type == asJSONText(d.EventType) {
+		if ev.Type == jsontext.Kept(d.EventType) {
 			ev.Type = d.EventType
 		}
 		d.Event = ev
 	}
 	return d, nil
-}
-
-// asJSONText returns s as encoding/json keeps it: each byte that is not
-// part of valid UTF-8 becomes U+FFFD.
-func asJSONText(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteRune(utf8.RuneError)
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }
 
 // The states [Log.Cleanup] removes after the retention: outcomes, and
@@ -375,7 +359,7 @@ func (l *Log) Cleanup(ctx context.Context, olderThan time.Duration) (int64, erro
 // minute) until ctx ends, then returns ctx's error. Errors of a round go to
 // onErr (which may be nil) and do not stop the janitor.
 func (l *Log) RunJanitor(ctx context.Context, every, olderThan time.Duration, onErr func(error)) error {
-	return janitor(ctx, every, onErr, func(ctx context.Context) error { _, err := l.Cleanup(ctx, olderThan); return err })
+	return janitor.Run(ctx, every, onErr, func(ctx context.Context) error { _, err := l.Cleanup(ctx, olderThan); return err })
 }
 
 // Close releases the log's prepared statement. It does not close the
@@ -427,14 +411,8 @@ func (l *Log) fail(ctx context.Context, op, eventID, connector string, err error
 // a SHA-256 of the event ID (length-prefixed, so no two pairs meet) and the
 // connector.
 func logRowID(eventID, connector string) []byte {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(eventID)))
-	h.Write(n[:])
-	h.Write([]byte(eventID))
-	h.Write([]byte(connector))
-	var sum [sha256.Size]byte
-	return h.Sum(sum[:0])[:16]
+	id := pairhash.Sum(eventID, connector)
+	return id[:]
 }
 
 // hash64 is the indexed stand-in of a name of any length: the first 8

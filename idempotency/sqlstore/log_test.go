@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -298,14 +297,8 @@ func TestLogEventBytesExact(t *testing.T) {
 	}
 }
 
-// A dead letter survives a restart: a Dispatcher with a PostgreSQL store
-// and a PostgreSQL log pushes to a partner that refuses the record for
-// good; a new Dispatcher on the same tables (a restarted process, with the
-// partner fixed) lists the dead letter with its event, connector, key,
-// error and attempts, and Replay pushes it once. A second Replay pushes
-// nothing, and the original event dispatched again is a duplicate. A route
-// queued as pending while the connector was paused is likewise pushed by
-// the new Dispatcher's Resume.
+// A dead letter and a held route survive a restart of a Dispatcher with a
+// PostgreSQL store and a PostgreSQL log: see storetest.Restart.
 func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 	b := backends[0]
 	if b.name != "postgres" {
@@ -313,140 +306,21 @@ func TestLogDeadLetterSurvivesRestart(t *testing.T) {
 	}
 	storeTable, logTable := uniqueTable("sqllogrs"), uniqueTable("sqllogrl")
 	var dropped sync.Map
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	var (
-		mu     sync.Mutex
-		pushes = map[string]int{} // writes the partner accepted, by key
-		broken = true
-	)
-	partner := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if broken {
-			return synclayer.Permanent(errors.New("records: 422 Unprocessable Entity: field \"owner\" is unknown"))
-		}
-		pushes[rec.Key]++
-		return nil
-	})
-	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		var v struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(ev.Data, &v); err != nil {
-			return synclayer.Record{}, err
-		}
-		return synclayer.Record{Key: v.ID, Payload: v}, nil
-	})
-	start := func() *synclayer.Dispatcher {
+	storetest.Restart(t, func(t *testing.T) (synclayer.Store, synclayer.DeliveryLog) {
 		store, _ := openStore(t, b, storeTable, &dropped)
 		log, _ := openLog(t, b, logTable, &dropped)
-		reg := new(synclayer.Registry)
-		if err := reg.Register("records", partner, synclayer.Route("WorkflowDeployed", mapper),
-			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond})); err != nil {
-			t.Fatal(err)
-		}
-		return synclayertest.NewDispatcher(t, reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(log), synclayer.WithObserver(synclayer.NoObserver))
-	}
-
-	first := start()
-	ev := synclayer.Event{ID: "evt-dead-1", Type: "WorkflowDeployed", Subject: "WF-1",
-		Data: json.RawMessage(`{"id":"WF-1","title":"Night shift"}`), Meta: map[string]string{"correlation": "c-1"}}
-	rep, err := first.Dispatch(ctx, ev)
-	if err == nil || len(rep.Results) != 1 || rep.Results[0].Status != synclayer.StatusFailed {
-		t.Fatalf("dispatch to the broken partner: %+v, %v; want one failed result", rep.Results, err)
-	}
-	if err := first.Pause("records"); err != nil {
-		t.Fatal(err)
-	}
-	held := synclayer.Event{ID: "evt-held-2", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-2"}`)}
-	if rep, err := first.Dispatch(ctx, held); err != nil || rep.Results[0].Status != synclayer.StatusPending {
-		t.Fatalf("dispatch while paused: %+v, %v; want pending", rep.Results, err)
-	}
-
-	// The restart: new pools, stores, log and dispatcher; the partner is
-	// fixed.
-	mu.Lock()
-	broken = false
-	mu.Unlock()
-	second := start()
-	dead, err := second.DeadLetters(ctx, synclayer.DeliveryFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(dead) != 1 {
-		t.Fatalf("dead letters after the restart: %d, want 1: %+v", len(dead), dead)
-	}
-	dl := dead[0]
-	if dl.EventID != ev.ID || dl.Connector != "records" || dl.Key != "WF-1" || dl.State != synclayer.StatusDead ||
-		dl.Attempts != 1 || !strings.Contains(dl.Error, `field "owner" is unknown`) || dl.Event == nil ||
-		string(dl.Event.Data) != string(ev.Data) || dl.Event.Meta["correlation"] != "c-1" || dl.LastAttempt.IsZero() {
-		t.Errorf("the dead letter after the restart: %+v (event %+v)", dl, dl.Event)
-	}
-
-	res, err := second.Replay(ctx, synclayer.DeliveryFilter{Connector: "records"})
-	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced {
-		t.Fatalf("Replay: %+v, %v; want one synced result", res, err)
-	}
-	res, err = second.Replay(ctx, synclayer.DeliveryFilter{})
-	if err != nil || len(res) != 0 {
-		t.Errorf("second Replay: %+v, %v; want nothing replayed", res, err)
-	}
-	if rep, err := second.Dispatch(ctx, ev); err != nil || rep.Results[0].Status != synclayer.StatusDuplicate {
-		t.Errorf("the replayed event dispatched again: %+v, %v; want duplicate", rep.Results, err)
-	}
-	got, err := second.Deliveries(ctx, synclayer.DeliveryFilter{EventID: ev.ID})
-	if err != nil || len(got) != 1 || got[0].State != synclayer.StatusDuplicate {
-		t.Errorf("log entry of the replayed event: %+v, %v", got, err)
-	}
-
-	res, err = second.Resume(ctx, "records")
-	if err != nil || len(res) != 1 || res[0].Status != synclayer.StatusSynced || res[0].Key != "WF-2" {
-		t.Fatalf("Resume after the restart: %+v, %v; want WF-2 synced", res, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := map[string]int{"WF-1": 1, "WF-2": 1}; !maps.Equal(pushes, want) {
-		t.Errorf("partner writes = %v, want %v", pushes, want)
-	}
+		return store, log
+	})
 }
 
-// BenchmarkLogPut measures Put of a realistic entry (a dead letter with
-// its event) into the SQL log beside the same Put into a MemoryLog,
-// interleaved in the same run. It reports both times per Put and the SQL
-// log's rate as a fraction of the memory log's ("of-memory-rate").
+// BenchmarkLogPut measures Put of a realistic entry into the SQL log
+// beside the same Put into a MemoryLog (see storetest.BenchLogPut).
 func BenchmarkLogPut(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			var dropped sync.Map
 			l, _ := openLog(b, be, uniqueTable("sqllogbench"), &dropped)
-			mem := new(synclayer.MemoryLog)
-			ctx := context.Background()
-			ev := &synclayer.Event{ID: "evt", Type: "WorkflowDeployed", Source: "hms/management-layer", Subject: "WF-123",
-				Time: time.Now(), Data: json.RawMessage(`{"id":"WF-123","title":"Night shift","steps":[1,2,3]}`),
-				Meta: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
-			var memT, sqlT time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				now := time.Now()
-				d := synclayer.Delivery{EventID: "evt-" + strconv.Itoa(i), EventType: ev.Type, Connector: "records",
-					Key: "WF-" + strconv.Itoa(i%1000), State: synclayer.StatusDead, Attempts: 6, FirstAttempt: now,
-					LastAttempt: now, Duration: time.Second, Error: "records: 503 Service Unavailable",
-					PayloadHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Updated: now, Event: ev}
-				t0 := time.Now()
-				if err := mem.Put(ctx, d); err != nil {
-					b.Fatal(err)
-				}
-				t1 := time.Now()
-				if err := l.Put(ctx, d); err != nil {
-					b.Fatal(err)
-				}
-				memT += t1.Sub(t0)
-				sqlT += time.Since(t1)
-			}
-			b.StopTimer()
-			reportVs(b, "memory-put-ns", memT, "sql-put-ns", sqlT, "of-memory-rate")
+			storetest.BenchLogPut(b, l, "sql")
 		})
 	}
 }
@@ -458,42 +332,9 @@ func TestLogRunJanitor(t *testing.T) {
 	b := backends[2] // SQLite: no server needed
 	var dropped sync.Map
 	l, _ := openLog(t, b, uniqueTable("sqllogjan"), &dropped)
-	ctx := context.Background()
-	old := time.Now().Add(-2 * time.Hour)
-	for _, d := range []synclayer.Delivery{
-		{EventID: "old-synced", Connector: "c", State: synclayer.StatusSynced, Updated: old},
-		{EventID: "old-pending", Connector: "c", State: synclayer.StatusPending, Updated: old},
-	} {
-		if err := l.Put(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	jctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- l.RunJanitor(jctx, 10*time.Millisecond, time.Hour, func(err error) { t.Errorf("janitor: %v", err) })
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, err := l.List(ctx, synclayer.DeliveryFilter{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 1 {
-			if got[0].EventID != "old-pending" {
-				t.Errorf("the janitor kept %q, want old-pending", got[0].EventID)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the janitor did not delete the old synced entry within 10s: %d entries", len(got))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("RunJanitor returned %v, want context.Canceled", err)
-	}
+	storetest.LogJanitor(t, l, l, func(ctx context.Context, onErr func(error)) error {
+		return l.RunJanitor(ctx, 10*time.Millisecond, time.Hour, onErr)
+	})
 }
 
 // BenchmarkDispatchWithLog measures one event dispatched to one connector
@@ -509,16 +350,8 @@ func BenchmarkDispatchWithLog(b *testing.B) {
 	storeTable, logTable := uniqueTable("sqllogbds"), uniqueTable("sqllogbdl")
 	store, _ := openStore(b, be, storeTable, &dropped)
 	log, _ := openLog(b, be, logTable, &dropped)
-	mapper := synclayer.MapperFunc(func(ctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject, Payload: ev.Data}, nil
-	})
 	newDispatcher := func(l synclayer.DeliveryLog) *synclayer.Dispatcher {
-		reg := new(synclayer.Registry)
-		ok := synclayer.ConnectorFunc(func(ctx context.Context, rec synclayer.Record) error { return nil })
-		if err := reg.Register("records", ok, synclayer.Route("WorkflowDeployed", mapper)); err != nil {
-			b.Fatal(err)
-		}
-		return synclayertest.NewDispatcher(b, reg, synclayer.WithStore(store), synclayer.WithDeliveryLog(l), synclayer.WithObserver(synclayer.NoObserver))
+		return synclayertest.NewDispatcher(b, storetest.Records(b, storetest.Accept), synclayer.WithStore(store), synclayer.WithDeliveryLog(l), synclayer.WithObserver(synclayer.NoObserver))
 	}
 	withMem, withSQL := newDispatcher(new(synclayer.MemoryLog)), newDispatcher(log)
 	ctx := context.Background()
@@ -540,5 +373,5 @@ func BenchmarkDispatchWithLog(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	reportVs(b, "memory-log-ns", memT, "sql-log-ns", sqlT, "of-memory-log-rate")
+	storetest.ReportVs(b, b.N, "memory-log-ns", memT, "sql-log-ns", sqlT, "of-memory-log-rate")
 }

@@ -8,6 +8,8 @@ import (
 	"hash/fnv"
 	"strconv"
 	"time"
+
+	"github.com/hmsplatform/synclayer/idempotency/internal/janitor"
 )
 
 // Migrate creates the store's table if it is missing, and adds the
@@ -121,5 +123,5 @@ func (s *Store) Cleanup(ctx context.Context) (int64, error) {
 // do not stop the janitor. Run it in its own goroutine; cancel ctx to stop
 // it, and it returns once the current round has ended.
 func (s *Store) RunJanitor(ctx context.Context, every time.Duration, onErr func(error)) error {
-	return janitor(ctx, every, onErr, func(ctx context.Context) error { _, err := s.Cleanup(ctx); return err })
+	return janitor.Run(ctx, every, onErr, func(ctx context.Context) error { _, err := s.Cleanup(ctx); return err })
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
@@ -100,17 +100,10 @@ func (s *Store) Table() string { return s.table }
 // any length and bytes fit in short keys; the names themselves are kept in
 // their own column.
 func rowIDs(c synclayer.Claim) (kid, eid []byte) {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(c.Connector)))
-	h.Write(n[:])
-	h.Write([]byte(c.Connector))
-	h.Write([]byte(c.Key))
-	var sum [sha256.Size]byte
-	tag := h.Sum(sum[:0])[:16]
-	kid = append(append(make([]byte, 0, 17), tag...), 'k')
+	tag := pairhash.Sum(c.Connector, c.Key)
+	kid = append(append(make([]byte, 0, 17), tag[:]...), 'k')
 	e := sha256.Sum256([]byte(c.EventID))
-	eid = append(append(append(make([]byte, 0, 33), tag...), 'e'), e[:16]...)
+	eid = append(append(append(make([]byte, 0, 33), tag[:]...), 'e'), e[:16]...)
 	return kid, eid
 }
 
