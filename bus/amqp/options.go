@@ -45,7 +45,8 @@ func WithRedeliveryDelay(d time.Duration) Option {
 // WithConcurrency sets how many handler calls each Subscribe runs at once,
 // which is also its prefetch count. 0 means the default, 64: on the
 // durable path each handler call waits on store round trips, so
-// throughput grows with it. A negative n is an error.
+// throughput grows with it; with a shared database or Redis store, 512
+// (see the README's "The durable path"). A negative n is an error.
 func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 
 // WithConfig sets the amqp091 connection configuration (TLS, heartbeat, a

@@ -29,7 +29,7 @@ func openAMQP(tb testing.TB, run string) *fixture {
 		testenv.Unavailable(tb, "RabbitMQ", err)
 	}
 	tb.Cleanup(func() { conn.Close() })
-	bus, err := amqp.NewBus(ctx, url, run)
+	bus, err := amqp.NewBus(ctx, url, run, amqp.WithConcurrency(benchHandlers))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -58,8 +58,12 @@
 // changes between sub-benchmarks. Without a reachable NATS the pairing is
 // left out.
 //
-// The SQL pool is set in one place, sqlPool in stores_test.go: 16 open and
-// 16 idle connections, matching the bus's 16 handler calls.
+// The bus and the SQL pool are sized as the README's "The durable path"
+// advises for a shared store: every bus runs 512 handler calls at once
+// (benchHandlers in harness_test.go, through each bus's WithConcurrency;
+// the default is 64), and sqlPool in stores_test.go keeps 32 open and 32
+// idle connections. Handlers on the durable path mostly wait for store
+// round trips, and more of them at once fill larger group-commit batches.
 //
 // # Running
 //

@@ -22,8 +22,11 @@ const (
 	benchKeys       = 2_000
 	benchPublishers = 16 // benchKeys is a multiple: each key has one publisher
 	benchBatch      = 100
-	benchType       = "Bench"
-	runTimeout      = 3 * time.Minute // a stuck run fails instead of hanging
+	// benchHandlers is every bus's handler concurrency (WithConcurrency),
+	// as the README's "The durable path" advises for a shared store.
+	benchHandlers = 512
+	benchType     = "Bench"
+	runTimeout    = 3 * time.Minute // a stuck run fails instead of hanging
 )
 
 // payload is the Data of a benchmark event.

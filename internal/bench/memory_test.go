@@ -13,7 +13,7 @@ import (
 var memoryBroker = broker{name: "memory", open: openMemory}
 
 func openMemory(tb testing.TB, run string) *fixture {
-	bus, err := memory.New(memory.WithBacklog(2 * benchEvents))
+	bus, err := memory.New(memory.WithBacklog(2*benchEvents), memory.WithConcurrency(benchHandlers))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func openNATS(tb testing.TB, run string) *fixture {
 		return nc
 	}
 	busConn, rawConn := connect(), connect()
-	bus, err := nats.NewBus(ctx, busConn, run)
+	bus, err := nats.NewBus(ctx, busConn, run, nats.WithConcurrency(benchHandlers))
 	if err != nil {
 		tb.Fatal(err)
 	}

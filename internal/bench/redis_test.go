@@ -34,7 +34,7 @@ func redisClient(tb testing.TB) *redis.Client {
 func openRedisStreams(tb testing.TB, run string) *fixture {
 	ctx := context.Background()
 	busClient, rawClient := redisClient(tb), redisClient(tb)
-	bus, err := redisstream.NewBus(busClient, run)
+	bus, err := redisstream.NewBus(busClient, run, redisstream.WithConcurrency(benchHandlers))
 	if err != nil {
 		tb.Fatal(err)
 	}
