@@ -16,7 +16,9 @@ var (
 	// timeout, a failure rate above 1): the constructor, or
 	// [Registry.Register] for connector options, returns an error wrapping
 	// it that names the option. A zero value is never invalid: it means the
-	// default.
+	// default. It also marks a bad required argument of a constructor (a
+	// nil client, *sql.DB or Dispatcher), directly or through the package's
+	// own sentinel, such as sqlstore.ErrConfig, which matches it too.
 	ErrInvalidOption = option.ErrInvalid
 
 	// ErrInvalidEvent marks an event the library cannot process at all: no ID,

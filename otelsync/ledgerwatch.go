@@ -24,7 +24,7 @@ import (
 // ledger. Call the returned function to stop.
 func (o *Observer) WatchLedger(d *synclayer.Dispatcher) (stop func() error, err error) {
 	if d == nil {
-		return nil, errors.New("otelsync: WatchLedger: nil Dispatcher")
+		return nil, fmt.Errorf("otelsync: WatchLedger: %w: nil Dispatcher", synclayer.ErrInvalidOption)
 	}
 	l := d.Ledger()
 	if l == nil {

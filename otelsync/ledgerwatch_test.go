@@ -163,7 +163,7 @@ func TestWatchLedgerWithoutLedger(t *testing.T) {
 	if _, err := obs.WatchLedger(d); !errors.Is(err, synclayer.ErrNoLedger) {
 		t.Errorf("WatchLedger without a ledger: %v, want ErrNoLedger", err)
 	}
-	if _, err := obs.WatchLedger(nil); err == nil {
-		t.Error("WatchLedger(nil) did not fail")
+	if _, err := obs.WatchLedger(nil); !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("WatchLedger(nil): %v; want an error wrapping ErrInvalidOption", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 // with the operation and the table in the message.
 var (
 	// ErrConfig: a nil *sql.DB, an unknown dialect or an invalid table name.
-	ErrConfig = errors.New("outbox: invalid configuration")
+	// It matches synclayer.ErrInvalidOption too, as every bad option does.
+	ErrConfig = option.Kind("outbox: invalid configuration")
 	// ErrTooMany: one Write call got more events than the dialect takes in
 	// one statement (16,000 on MariaDB and SQLite; PostgreSQL has no limit).
 	ErrTooMany = errors.New("outbox: too many events in one write")

@@ -234,8 +234,8 @@ func TestWriteValidates(t *testing.T) {
 			t.Errorf("Write(%+v) = %v; want ErrInvalidEvent", ev, err)
 		}
 	}
-	if _, err := outbox.New(db, "oracle", "t"); !errors.Is(err, outbox.ErrConfig) {
-		t.Errorf("New with an unknown dialect = %v; want ErrConfig", err)
+	if _, err := outbox.New(db, "oracle", "t"); !errors.Is(err, outbox.ErrConfig) || !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("New with an unknown dialect = %v; want ErrConfig, which is an ErrInvalidOption", err)
 	}
 	if _, err := outbox.New(db, outbox.SQLite, "t; DROP TABLE x"); !errors.Is(err, outbox.ErrConfig) {
 		t.Errorf("New with a bad table name = %v; want ErrConfig", err)

@@ -46,7 +46,7 @@ type Bus struct {
 // it after [Bus.Close] has returned.
 func NewBus(ctx context.Context, nc *natsgo.Conn, stream string, opts ...Option) (*Bus, error) {
 	if nc == nil {
-		return nil, errors.New("nats: NewBus: nil connection")
+		return nil, fmt.Errorf("nats: NewBus: %w: nil connection", option.ErrInvalid)
 	}
 	if stream == "" || strings.ContainsAny(stream, " \t\r\n.*>/\\") {
 		return nil, fmt.Errorf("nats: NewBus: invalid stream name %q", stream)

@@ -147,8 +147,8 @@ func TestNewBusValidates(t *testing.T) {
 	if _, err := nats.NewBus(ctx, nc, "x", nats.WithGroup("a.b")); err == nil {
 		t.Error("NewBus with group a.b succeeded")
 	}
-	if _, err := nats.NewBus(ctx, nil, "x"); err == nil {
-		t.Error("NewBus with a nil connection succeeded")
+	if _, err := nats.NewBus(ctx, nil, "x"); !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("NewBus with a nil connection: %v; want an error wrapping ErrInvalidOption", err)
 	}
 }
 

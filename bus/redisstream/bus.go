@@ -55,7 +55,7 @@ type Bus struct {
 // rdb: the bus never closes it; close it after [Bus.Close] has returned.
 func NewBus(rdb redis.UniversalClient, prefix string, opts ...Option) (*Bus, error) {
 	if rdb == nil {
-		return nil, errors.New("redisstream: NewBus: nil client")
+		return nil, fmt.Errorf("redisstream: NewBus: %w: nil client", option.ErrInvalid)
 	}
 	if prefix == "" || strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("redisstream: NewBus: invalid prefix %q (empty, or holds braces)", prefix)

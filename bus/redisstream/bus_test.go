@@ -2,6 +2,7 @@ package redisstream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -216,8 +217,8 @@ func TestNewBusValidates(t *testing.T) {
 			t.Errorf("NewBus(%q) succeeded", p)
 		}
 	}
-	if _, err := redisstream.NewBus(nil, "x"); err == nil {
-		t.Error("NewBus(nil) succeeded")
+	if _, err := redisstream.NewBus(nil, "x"); !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("NewBus(nil): %v; want an error wrapping ErrInvalidOption", err)
 	}
 }
 

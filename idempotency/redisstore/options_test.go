@@ -6,6 +6,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -25,7 +26,7 @@ func TestOptions(t *testing.T) {
 			t.Errorf("WithPrefix(%q): %v, want %q wrapping ErrInvalid", p, err, want)
 		}
 	}
-	if _, err := redisstore.New(nil); !errors.Is(err, redisstore.ErrConfig) {
-		t.Errorf("New(nil): %v, want ErrConfig", err)
+	if _, err := redisstore.New(nil); !errors.Is(err, redisstore.ErrConfig) || !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("New(nil): %v, want ErrConfig, which is an ErrInvalidOption", err)
 	}
 }

@@ -21,8 +21,9 @@ import (
 // Errors of this package. Failures of Redis are returned wrapped, with the
 // operation, connector and key in the message.
 var (
-	// ErrConfig: a nil client.
-	ErrConfig = errors.New("redisstore: invalid configuration")
+	// ErrConfig: a nil client. It matches synclayer.ErrInvalidOption
+	// too, as every bad option does.
+	ErrConfig = option.Kind("redisstore: invalid configuration")
 	// ErrNoAnswer: a script returned something it never returns; the store
 	// reports it rather than guess.
 	ErrNoAnswer = errors.New("redisstore: unexpected reply from Redis")

@@ -33,8 +33,8 @@ func TestNewRefusesBadTableNames(t *testing.T) {
 			t.Errorf("New(%q): %v, want success", name, err)
 		}
 	}
-	if _, err := sqlstore.New(nil, sqlstore.SQLite, "t"); !errors.Is(err, sqlstore.ErrConfig) {
-		t.Errorf("New(nil db): error %v, want ErrConfig", err)
+	if _, err := sqlstore.New(nil, sqlstore.SQLite, "t"); !errors.Is(err, sqlstore.ErrConfig) || !errors.Is(err, synclayer.ErrInvalidOption) {
+		t.Errorf("New(nil db): error %v, want ErrConfig, which is an ErrInvalidOption", err)
 	}
 	if _, err := sqlstore.New(db, nil, "t"); !errors.Is(err, sqlstore.ErrConfig) {
 		t.Errorf("New(nil dialect): error %v, want ErrConfig", err)

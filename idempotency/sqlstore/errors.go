@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Errors of this package. Failures of the database are returned wrapped,
@@ -13,8 +15,9 @@ import (
 var (
 	// ErrInvalidTable: the table name is not a plain SQL identifier.
 	ErrInvalidTable = errors.New("sqlstore: invalid table name")
-	// ErrConfig: a nil *sql.DB or Dialect.
-	ErrConfig = errors.New("sqlstore: invalid configuration")
+	// ErrConfig: a nil *sql.DB or Dialect. It matches
+	// synclayer.ErrInvalidOption too, as every bad option does.
+	ErrConfig = option.Kind("sqlstore: invalid configuration")
 	// ErrNoAnswer: the database ran a claim but returned no decision, which
 	// a working database never does. The store reports it rather than guess.
 	ErrNoAnswer = errors.New("sqlstore: database returned no claim decision")

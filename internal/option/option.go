@@ -40,6 +40,20 @@ func Apply[T any, O ~func(*T) error](constructor string, c *T, opts []O) error {
 	return nil
 }
 
+// Kind returns a package's own sentinel for a bad argument to its
+// constructors (a nil *sql.DB, an unknown dialect): an error with the given
+// text that errors.Is also matches to ErrInvalid, so that one check finds
+// every bad option or argument the library is given, while the package's
+// sentinel keeps its own name and text.
+func Kind(text string) error { return &kind{text} }
+
+type kind struct{ text string }
+
+func (k *kind) Error() string { return k.text }
+
+// Is makes errors.Is(k, ErrInvalid) hold.
+func (k *kind) Is(target error) bool { return target == ErrInvalid }
+
 // Invalid returns an error wrapping ErrInvalid that names the option and says
 // what is wrong with the value it was given.
 func Invalid(option string, value any, why string) error {

@@ -58,3 +58,22 @@ func ExampleApply() {
 	fmt.Println(err)
 	// Output: New: invalid option WithTimeout(-1s): must not be negative
 }
+
+// A package's Kind keeps its own identity and text, and matches ErrInvalid
+// too; two kinds with the same text are still two sentinels.
+func TestKind(t *testing.T) {
+	errConfig := option.Kind("store: invalid configuration")
+	err := fmt.Errorf("%w: New needs a client", errConfig)
+	if !errors.Is(err, errConfig) || !errors.Is(err, option.ErrInvalid) {
+		t.Errorf("errors.Is(%v, its kind / ErrInvalid) = %v / %v; want both true", err, errors.Is(err, errConfig), errors.Is(err, option.ErrInvalid))
+	}
+	if got, want := err.Error(), "store: invalid configuration: New needs a client"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if errors.Is(err, option.Kind("store: invalid configuration")) {
+		t.Error("a second Kind with the same text matched the first")
+	}
+	if errors.Is(errors.New("other"), errConfig) {
+		t.Error("an unrelated error matched the kind")
+	}
+}
