@@ -50,7 +50,8 @@ type Layer struct {
 	faults   faults.Queue[Fault]
 }
 
-// Option configures [NewLayer].
+// Option configures [NewLayer]. No option can be given a bad value, so
+// options return no error; a nil Option is skipped.
 type Option func(*Layer)
 
 // RequireToken makes the layer demand `X-Esri-Authorization: Bearer
@@ -67,7 +68,9 @@ func UniqueKey() Option { return func(l *Layer) { l.unique = true } }
 func NewLayer(keyField string, opts ...Option) *Layer {
 	l := &Layer{keyField: keyField, features: map[int64]*Feature{}}
 	for _, o := range opts {
-		o(l)
+		if o != nil {
+			o(l)
+		}
 	}
 	return l
 }

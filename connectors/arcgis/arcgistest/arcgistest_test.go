@@ -82,3 +82,14 @@ func TestLayer(t *testing.T) {
 		t.Fatalf("%d features after delete, want 0", n)
 	}
 }
+
+// A nil Option is skipped, as every constructor of the library skips one,
+// so an option list can be built conditionally.
+func TestNilOptionSkipped(t *testing.T) {
+	var none arcgistest.Option
+	l := arcgistest.NewLayer("KEY", none, arcgistest.UniqueKey())
+	l.Add(map[string]any{"KEY": "a"})
+	if got := len(l.ByKey("a")); got != 1 {
+		t.Fatalf("a layer built with a nil option holds %d features for key a; want 1", got)
+	}
+}
