@@ -19,6 +19,11 @@ const (
 	DriftUnexpected
 )
 
+// off reports whether the check found the partner's record off: missing,
+// different, or there when it should not be. It is the drift half of
+// Holding.Behind.
+func (d Drift) off() bool { return d == DriftMissing || d == DriftDiffers || d == DriftUnexpected }
+
 var driftEnum = enum{"Drift", []string{InSync: "in-sync", DriftMissing: "missing", DriftDiffers: "differs", DriftUnexpected: "unexpected"}}
 
 // String returns "in-sync", "missing", "differs" or "unexpected", or

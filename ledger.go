@@ -40,7 +40,7 @@ type Holding struct {
 // version is wanted, or the last check found the record missing or
 // different.
 func (h Holding) Behind() bool {
-	return h.Wanted > h.Version || h.Drift == DriftMissing || h.Drift == DriftDiffers || h.Drift == DriftUnexpected
+	return h.Wanted > h.Version || h.Drift.off()
 }
 
 // Ledger is the freshness ledger: per (connector, key), the version and

@@ -25,7 +25,7 @@ type ledgerState struct {
 // behind reports whether the entry is behind (see Holding.Behind); false
 // for nil.
 func (l *ledgerState) behind() bool {
-	return l != nil && (l.wanted != 0 || l.drift == DriftMissing || l.drift == DriftDiffers || l.drift == DriftUnexpected)
+	return l != nil && (l.wanted != 0 || l.drift.off())
 }
 
 // pushed applies a Complete of c at now to the key's ledger entry, by the

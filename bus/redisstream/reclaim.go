@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
 // heartbeat keeps the entries of running handlers fresh, every third of
@@ -86,7 +88,7 @@ func (s *subscription) redeliverDue(ctx context.Context) error {
 				if p.Idle < wait {
 					continue
 				}
-				if !s.acquire(ctx) {
+				if !deliver.Acquire(ctx, s.sem) {
 					return nil
 				}
 				// MinIdle makes the claim fail if another consumer took it
@@ -144,7 +146,7 @@ func (s *subscription) claimAbandoned(ctx context.Context) error {
 				return err
 			}
 			for _, m := range msgs {
-				if !s.acquire(context.WithoutCancel(ctx)) {
+				if !deliver.Acquire(context.WithoutCancel(ctx), s.sem) {
 					return nil
 				}
 				n, d := 1, deferral{delay: -1}

@@ -137,9 +137,6 @@ func (s *subscription) leave() {
 	}
 }
 
-// acquire takes a handler slot, or reports false once ctx has ended.
-func (s *subscription) acquire(ctx context.Context) bool { return deliver.Acquire(ctx, s.sem) }
-
 // readLoop reads new entries with XREADGROUP.
 func (s *subscription) readLoop(ctx context.Context) error {
 	args := &redis.XReadGroupArgs{Group: s.b.cfg.Group, Consumer: s.consumer, Block: 500 * time.Millisecond}
@@ -149,7 +146,7 @@ func (s *subscription) readLoop(ctx context.Context) error {
 	}
 	var fails failures
 	for ctx.Err() == nil {
-		if !s.acquire(ctx) {
+		if !deliver.Acquire(ctx, s.sem) {
 			return nil
 		}
 		// One slot is ours. Read a full batch anyway: the entries beyond the
@@ -179,7 +176,7 @@ func (s *subscription) readLoop(ctx context.Context) error {
 		first, stopping := true, false
 		for _, st := range res {
 			for i, m := range st.Messages {
-				if stopping || (!first && !s.acquire(ctx)) {
+				if stopping || (!first && !deliver.Acquire(ctx, s.sem)) {
 					// Stopping: hand the entries not started to the retry
 					// consumer, so another subscriber takes them soon.
 					stopping = true
