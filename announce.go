@@ -7,6 +7,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
@@ -45,7 +46,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
 	}
 	defer d.announceLocks.unlock(ev.ID)
-	var cr ClaimResult
+	var cr idempotency.ClaimResult
 	var err error
 	if ahead != nil {
 		cr, err = ahead.result(d, ctx)
@@ -53,7 +54,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 			err = fmt.Errorf("%w: %w", ErrStore, err)
 		}
 	}
-	if ahead == nil || err == nil && cr.Status == ClaimBusy {
+	if ahead == nil || err == nil && cr.Status == idempotency.ClaimBusy {
 		// Another process is announcing it now, or died doing so. Off the
 		// bus, wait for its lease; from the bus, wait briefly, then ask for
 		// a redelivery so the announcement is made once that lease ends.
@@ -62,7 +63,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
 	}
-	if cr.Status == ClaimDone {
+	if cr.Status == idempotency.ClaimDone {
 		return nil // announced before
 	}
 	out, err := announcement(d.source, kind, rep)
@@ -101,8 +102,8 @@ func announceKind(rep Report) (kind string, ok bool) {
 }
 
 // announceClaim is the store claim of one announcement.
-func announceClaim(d *Dispatcher, kind, eventID string) Claim {
-	return Claim{
+func announceClaim(d *Dispatcher, kind, eventID string) idempotency.Claim {
+	return idempotency.Claim{
 		Connector: announceConnector,
 		Key:       eventID,
 		EventID:   kind + "/" + eventID,
@@ -115,10 +116,10 @@ func announceClaim(d *Dispatcher, kind, eventID string) Claim {
 // run: with a group-committing store it rides in the same round trip as
 // the routes' claims, instead of costing one more after them.
 type earlyClaim struct {
-	c     Claim
+	c     idempotency.Claim
 	at    time.Time
 	done  chan struct{}
-	cr    ClaimResult
+	cr    idempotency.ClaimResult
 	err   error
 	taken bool // result, drop or release was called
 }
@@ -147,10 +148,10 @@ func (d *Dispatcher) claimEarly(ctx context.Context, ev *Event, routes []route, 
 // result waits for the early claim. A lease taken so long ago that it may
 // lapse before the announcement is published is given back, and the claim
 // made again.
-func (e *earlyClaim) result(d *Dispatcher, ctx context.Context) (ClaimResult, error) {
+func (e *earlyClaim) result(d *Dispatcher, ctx context.Context) (idempotency.ClaimResult, error) {
 	<-e.done
 	e.taken = true
-	if e.err == nil && e.cr.Status == ClaimAcquired && time.Since(e.at) > e.c.LeaseTTL/2 {
+	if e.err == nil && e.cr.Status == idempotency.ClaimAcquired && time.Since(e.at) > e.c.LeaseTTL/2 {
 		_ = settle(ctx, d.store.Release, e.c, e.cr.Token)
 		return d.store.Claim(ctx, e.c)
 	}
@@ -175,7 +176,7 @@ func (e *earlyClaim) release(d *Dispatcher, ctx context.Context) {
 
 func (e *earlyClaim) giveBack(d *Dispatcher, ctx context.Context) {
 	<-e.done
-	if e.err == nil && e.cr.Status == ClaimAcquired {
+	if e.err == nil && e.cr.Status == idempotency.ClaimAcquired {
 		_ = settle(ctx, d.store.Release, e.c, e.cr.Token)
 	}
 }

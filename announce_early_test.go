@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -93,9 +94,9 @@ func TestEarlyAnnouncementClaimBusyElsewhere(t *testing.T) {
 		h, stop := runHandler(t, d)
 		defer stop()
 		ctx := context.Background()
-		other := synclayer.Claim{Connector: "$announce", Key: "x", EventID: synclayer.SyncCompleted + "/x", LeaseTTL: 5 * time.Second}
+		other := idempotency.Claim{Connector: "$announce", Key: "x", EventID: synclayer.SyncCompleted + "/x", LeaseTTL: 5 * time.Second}
 		cr, err := mem.Claim(ctx, other)
-		if err != nil || cr.Status != synclayer.ClaimAcquired {
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("the other process's claim: %+v, %v", cr, err)
 		}
 		err = h(ctx, event("x", "K", 1))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -31,7 +32,7 @@ func newAnnounceCalls() *announceCalls {
 	return &announceCalls{Store: new(synclayer.MemoryStore), claimed: make(chan struct{})}
 }
 
-func (s *announceCalls) add(op string, c synclayer.Claim, token string) {
+func (s *announceCalls) add(op string, c idempotency.Claim, token string) {
 	if c.Connector != "$announce" {
 		return
 	}
@@ -43,18 +44,18 @@ func (s *announceCalls) add(op string, c synclayer.Claim, token string) {
 	s.calls = append(s.calls, announceCall{op: op, token: token, at: time.Now()})
 }
 
-func (s *announceCalls) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+func (s *announceCalls) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	cr, err := s.Store.Claim(ctx, c)
 	s.add("claim", c, cr.Token)
 	return cr, err
 }
 
-func (s *announceCalls) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *announceCalls) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	s.add("complete", c, token)
 	return s.Store.Complete(ctx, c, token)
 }
 
-func (s *announceCalls) Release(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *announceCalls) Release(ctx context.Context, c idempotency.Claim, token string) error {
 	s.add("release", c, token)
 	return s.Store.Release(ctx, c, token)
 }
@@ -154,11 +155,11 @@ func TestEarlyAnnouncementClaimOnlyUnderRunWithAPublisher(t *testing.T) {
 					t.Errorf("%d announcements published, want %d", n, tc.wantPublish)
 				}
 				// Nothing holds the announcement's key now.
-				c := synclayer.Claim{Connector: "$announce", Key: "e1", EventID: synclayer.SyncCompleted + "/e1", LeaseTTL: time.Second}
+				c := idempotency.Claim{Connector: "$announce", Key: "e1", EventID: synclayer.SyncCompleted + "/e1", LeaseTTL: time.Second}
 				cr, err := store.Store.Claim(ctx, c)
-				want := synclayer.ClaimAcquired
+				want := idempotency.ClaimAcquired
 				if tc.publisher {
-					want = synclayer.ClaimDone
+					want = idempotency.ClaimDone
 				}
 				if err != nil || cr.Status != want {
 					t.Errorf("claim of the announcement afterwards: %v, %v; want %v", cr.Status, err, want)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 	"golang.org/x/sync/errgroup"
 )
@@ -194,9 +195,9 @@ func BenchmarkMemoryStore(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1) - 1)
-			c := synclayer.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
+			c := idempotency.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
 			cr, err := s.Claim(ctx, c)
-			if err != nil || cr.Status != synclayer.ClaimAcquired {
+			if err != nil || cr.Status != idempotency.ClaimAcquired {
 				b.Errorf("claim %d: %v %v", i, cr.Status, err)
 				return
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
 // BreakerPolicy configures a connector's circuit breaker ([WithBreaker]).
@@ -51,7 +53,7 @@ const (
 	BreakerHalfOpen
 )
 
-var breakerEnum = enum{"BreakerState", []string{BreakerClosed: "closed", BreakerOpen: "open", BreakerHalfOpen: "half_open"}}
+var breakerEnum = enum.Names{Type: "BreakerState", Names: []string{BreakerClosed: "closed", BreakerOpen: "open", BreakerHalfOpen: "half_open"}}
 
 // String returns "closed", "open" or "half_open", or "BreakerState(n)" for
 // an unknown value.

@@ -226,7 +226,7 @@ func (tr *tracer) ObserveResult(context.Context, synclayer.Event, synclayer.Resu
 func TestEventObserverWrapsTheEvent(t *testing.T) {
 	reg, _ := newFakes(t, 1)
 	tr := &tracer{}
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.Observers(tr, nil)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(tr, nil))
 	if _, err := d.Dispatch(t.Context(), event("e1", "K", 0)); err != nil {
 		t.Fatal(err)
 	}

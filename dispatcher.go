@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 
@@ -32,12 +33,12 @@ type Dispatcher struct {
 	maxEventBytes int
 
 	leaseTTL     time.Duration
-	renewer      LeaseRenewer // store, when it can renew leases
-	logCompleter LogCompleter // store, when it can write the log with Complete
-	durableLog   bool         // log survives a restart (DurableLog)
-	ledger       Ledger       // nil when off
-	storeLedger  bool         // ledger is the store: Complete writes it
-	remoteStore  bool         // store is across the network (not the MemoryStore)
+	renewer      idempotency.LeaseRenewer // store, when it can renew leases
+	logCompleter LogCompleter             // store, when it can write the log with Complete
+	durableLog   bool                     // log survives a restart (DurableLog)
+	ledger       Ledger                   // nil when off
+	storeLedger  bool                     // ledger is the store: Complete writes it
+	remoteStore  bool                     // store is across the network (not the MemoryStore)
 
 	ctl      sync.Map // *connEntry -> *connControl
 	watchMu  sync.Mutex
@@ -90,13 +91,13 @@ func NewDispatcher(reg *Registry, opts ...Option) (*Dispatcher, error) {
 	case isLedger:
 		d.ledger, d.storeLedger = l, true
 	default:
-		d.ledger = new(MemoryLedger)
+		d.ledger = new(MemoryStore) // used as a ledger only
 	}
-	d.renewer, _ = d.store.(LeaseRenewer)
+	d.renewer, _ = d.store.(idempotency.LeaseRenewer)
 	d.logCompleter, _ = d.store.(LogCompleter)
 	_, local := d.store.(*MemoryStore)
 	d.remoteStore = !local
-	if dl, ok := d.log.(DurableLog); ok {
+	if dl, ok := d.log.(idempotency.DurableLog); ok {
 		d.durableLog = dl.Durable()
 	}
 	d.evObs, _ = d.obs.(EventObserver)

@@ -84,9 +84,10 @@
 // Several replicas consuming one broker and sharing one durable store is
 // how a real deployment runs. Three rules keep it fast and safe:
 //
-//   - Leases are short and renewed. With a store that is a [LeaseRenewer],
-//     a lease lives [WithLeaseTTL] (10s by default) and is renewed while
-//     its push runs; a process that dies frees its keys within one TTL.
+//   - Leases are short and renewed. With a store that is an
+//     [idempotency.LeaseRenewer], a lease lives [WithLeaseTTL] (10s by
+//     default) and is renewed while its push runs; a process that dies
+//     frees its keys within one TTL.
 //   - A busy key never holds a handler slot for long. A route whose key
 //     another process holds hands its event back to the bus with
 //     [Redeliver] after a quarter of a second; bus adapters
@@ -94,8 +95,8 @@
 //     the other process never touched keep flowing.
 //   - Nothing acknowledged lives only in memory. A route held by
 //     [Dispatcher.Pause] or an open circuit breaker is acknowledged only
-//     when its pending entry is in a [DurableLog] (sqlstore's log);
-//     otherwise the event goes back to the bus.
+//     when its pending entry is in an [idempotency.DurableLog] (sqlstore's
+//     log); otherwise the event goes back to the bus.
 //
 // Durable stores group-commit: the concurrent claims and completes of one
 // process go to the database together, one statement per round trip, and a
@@ -111,7 +112,7 @@
 // # Observing
 //
 // An [Observer] hears every attempt and every result. The default writes
-// structured records with log/slog ([LogObserver]); [Observers] combines
+// structured records with log/slog ([LogObserver]); [WithObserver] takes
 // several, and [NoObserver] turns observation off.
 //
 // # Errors
@@ -142,34 +143,46 @@
 // Those who wire the library into a service:
 //
 //   - events in and out: [Event], [Publisher], [Subscriber], [SyncCompleted],
-//     [SyncFailed], [Announcement], [AnnouncedResult], [BatchPublisher],
-//     [BatchError], [Redeliver], [RedeliverAfter];
+//     [SyncFailed], [Announcement], [AnnouncedResult], [Redeliver],
+//     [RedeliverAfter] (package bus adds batch publishing);
 //   - the registry: [Registry], [Route], [ConnectorOption], [WithRetry],
 //     [RetryPolicy], [WithTimeout], [WithConcurrency], [WithRateLimit],
 //     [WithBreaker], [BreakerPolicy];
 //   - the dispatcher: [NewDispatcher], [Dispatcher], [Option], [WithStore],
-//     [WithPublisher], [WithObserver], [WithDeliveryLog], [WithSource],
-//     [WithRetention], [WithDrainTimeout], [WithLeaseTTL],
-//     [WithMaxEventBytes], [NoObserver], [NoDeliveryLog], [ErrInvalidOption];
+//     [WithPublisher], [WithObserver], [WithDeliveryLog], [WithLedger],
+//     [WithSource], [WithRetention], [WithDrainTimeout], [WithLeaseTTL],
+//     [WithMaxEventBytes], [NoObserver], [NoDeliveryLog], [NoLedger],
+//     [ErrInvalidOption];
 //   - outcomes: [Report], [Result], [Status] and its values, [SyncError],
 //     [PanicError], [ErrInvalidEvent], [ErrMapping], [ErrStore],
 //     [ErrPublish];
 //   - stores and logs: [Store], [MemoryStore], [DeliveryLog], [MemoryLog],
-//     and for those who write one, [Claim], [ClaimResult], [ClaimStatus]
-//     and its values, [LeaseRenewer], [LogCompleter], [DurableLog].
+//     [LogCompleter], [Ledger]. Those who write a store find the types of
+//     its calls, and the optional interfaces it may add, in package
+//     idempotency.
 //
 // Those who write connectors and mappings: [Connector], [ConnectorFunc],
 // [Record], [PartnerIDSyncer], [Mapper], [MapperFunc], [MapJSON],
 // [Permanent], [IsPermanent], [RetryAfter]. The synclayertest package holds
-// their fakes and conformance suites.
+// their fakes and conformance suites, and package drift the interfaces of
+// a connector that can read its partner back.
 //
-// Those who operate it: [Dispatcher.Pause], [Dispatcher.Resume],
-// [Dispatcher.Replay], [Dispatcher.DeadLetters], [Dispatcher.Deliveries],
-// [DeliveryFilter], [Delivery], [Dispatcher.Status], [ConnectorStatus],
-// [Dispatcher.Watch], [ErrUnknownConnector], [BreakerState] and its values,
-// and the observers: [Observer], [Attempt], [LogObserver], [Observers],
-// [EventObserver], [BreakerObserver]. The monitor package serves all of it
-// over HTTP, and otelsync turns it into OpenTelemetry.
+// Those who operate it:
+//
+//   - controls: [Dispatcher.Pause], [Dispatcher.Resume],
+//     [Dispatcher.Replay], [Dispatcher.DeadLetters], [Dispatcher.Watch],
+//     [ErrUnknownConnector];
+//   - what each push did: [Dispatcher.Deliveries], [DeliveryFilter],
+//     [Delivery], [Dispatcher.Status], [ConnectorStatus], [BreakerState] and
+//     its values;
+//   - what each partner holds: [Dispatcher.Holding], [Holding],
+//     [LedgerSummary], [Drift] and its values; and [Dispatcher.Resync] with
+//     [ResyncOptions] and [ResyncProgress] to push it all again;
+//   - the observers: [Observer], [Attempt], [LogObserver], [EventObserver],
+//     [BreakerObserver].
+//
+// The monitor package serves all of it over HTTP, and otelsync turns it
+// into OpenTelemetry.
 //
 // # Concurrency
 //

@@ -1,5 +1,7 @@
 package synclayer
 
+import "github.com/hmsplatform/synclayer/internal/enum"
+
 // Drift is the result of the last check of a ledger entry: what a partner
 // held of a record compared with what synclayer would push (see package
 // drift, whose Verifiers give it).
@@ -24,7 +26,7 @@ const (
 // Holding.Behind.
 func (d Drift) off() bool { return d == DriftMissing || d == DriftDiffers || d == DriftUnexpected }
 
-var driftEnum = enum{"Drift", []string{InSync: "in-sync", DriftMissing: "missing", DriftDiffers: "differs", DriftUnexpected: "unexpected"}}
+var driftEnum = enum.Names{Type: "Drift", Names: []string{InSync: "in-sync", DriftMissing: "missing", DriftDiffers: "differs", DriftUnexpected: "unexpected"}}
 
 // String returns "in-sync", "missing", "differs" or "unexpected", or
 // "Drift(n)" for an unknown value.

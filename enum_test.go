@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // textEnum is what every exported enum of the package offers.
@@ -39,11 +40,11 @@ func TestEnums(t *testing.T) {
 		},
 		{
 			typ: "ClaimStatus",
-			named: map[string]textEnum{"acquired": synclayer.ClaimAcquired, "done": synclayer.ClaimDone,
-				"stale": synclayer.ClaimStale, "busy": synclayer.ClaimBusy},
-			unknown: synclayer.ClaimStatus(99),
+			named: map[string]textEnum{"acquired": idempotency.ClaimAcquired, "done": idempotency.ClaimDone,
+				"stale": idempotency.ClaimStale, "busy": idempotency.ClaimBusy},
+			unknown: idempotency.ClaimStatus(99),
 			parse: func(b []byte) (textEnum, error) {
-				var v synclayer.ClaimStatus
+				var v idempotency.ClaimStatus
 				err := v.UnmarshalText(b)
 				return v, err
 			},

@@ -136,7 +136,7 @@ var errKeyBusy = errors.New("record key busy in another process")
 
 // errHeld marks a route held back because its connector is paused or its
 // circuit breaker is open, while the delivery log cannot keep it across a
-// restart (it is not a [DurableLog], or it is full). [Dispatcher.Run] asks
+// restart (it is not a [idempotency.DurableLog], or it is full). [Dispatcher.Run] asks
 // the bus, with [Redeliver], to bring the event again later rather than
 // acknowledge what lives only in memory.
 var errHeld = errors.New("connector held: paused or circuit open")

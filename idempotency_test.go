@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -15,28 +16,28 @@ func TestMemoryStoreExpiresDoneMarkersAndLeases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := new(synclayer.MemoryStore)
 		ctx := t.Context()
-		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
+		c := idempotency.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
 		cr, err := s.Claim(ctx, c)
-		if err != nil || cr.Status != synclayer.ClaimAcquired {
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("first claim: %v, %v", cr, err)
 		}
 		// A crashed holder never releases: the lease blocks until it expires.
 		c2 := c
 		c2.EventID = "e2"
-		if cr, _ := s.Claim(ctx, c2); cr.Status != synclayer.ClaimBusy {
+		if cr, _ := s.Claim(ctx, c2); cr.Status != idempotency.ClaimBusy {
 			t.Fatalf("claim while leased = %v, want busy", cr.Status)
 		}
 		time.Sleep(time.Minute)
 		cr2, err := s.Claim(ctx, c2)
-		if err != nil || cr2.Status != synclayer.ClaimAcquired {
+		if err != nil || cr2.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim after lease expiry = %v, %v; want acquired", cr2.Status, err)
 		}
 		must(t, s.Complete(ctx, c2, cr2.Token))
-		if cr, _ := s.Claim(ctx, c2); cr.Status != synclayer.ClaimDone {
+		if cr, _ := s.Claim(ctx, c2); cr.Status != idempotency.ClaimDone {
 			t.Fatalf("claim of a completed event = %v, want done", cr.Status)
 		}
 		time.Sleep(time.Hour + time.Second)
-		if cr, _ := s.Claim(ctx, c2); cr.Status != synclayer.ClaimAcquired {
+		if cr, _ := s.Claim(ctx, c2); cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim after retention = %v, want acquired (the marker expired)", cr.Status)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -22,13 +23,13 @@ type leaselessStore struct {
 	busy atomic.Int64 // claims the inner store found busy, granted anyway
 }
 
-func (s *leaselessStore) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+func (s *leaselessStore) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	cr, err := s.Store.Claim(ctx, c)
-	if err == nil && cr.Status == synclayer.ClaimBusy {
+	if err == nil && cr.Status == idempotency.ClaimBusy {
 		s.busy.Add(1)
 		// A token the inner store never issued: Complete still records the
 		// done-marker and the version, and drops no one's lease.
-		return synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: "leaseless", Version: cr.Version}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: "leaseless", Version: cr.Version}, nil
 	}
 	return cr, err
 }

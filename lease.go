@@ -6,21 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
-)
 
-// LeaseRenewer is an optional interface of a [Store]. A store that has it
-// lets the dispatcher keep leases short: it takes each lease for
-// [WithLeaseTTL] and renews it while the push runs, across retry waits, so
-// a process that dies frees its keys within one TTL. A store without it gets
-// leases long enough to cover the connector's whole retry budget, as it
-// cannot be asked again.
-type LeaseRenewer interface {
-	// Renew extends the lease that token holds on (c.Connector, c.Key) to
-	// c.LeaseTTL from now. It reports false, and changes nothing, when
-	// token no longer holds the lease (it expired and was taken, or was
-	// released).
-	Renew(ctx context.Context, c Claim, token string) (bool, error)
-}
+	"github.com/hmsplatform/synclayer/idempotency"
+)
 
 // LogCompleter is an optional interface of a [Store] that can share a
 // database with a [DeliveryLog]. CompleteLogged does what Complete does and
@@ -29,16 +17,7 @@ type LeaseRenewer interface {
 // not one it can write together with the store (the dispatcher then calls
 // Complete and log.Put one after the other).
 type LogCompleter interface {
-	CompleteLogged(ctx context.Context, c Claim, token string, log DeliveryLog, d Delivery) (bool, error)
-}
-
-// DurableLog is an optional interface of a [DeliveryLog]. Durable reports
-// whether the log's entries survive a restart of the process. A route held
-// by [Dispatcher.Pause] or an open circuit breaker is acknowledged on the
-// bus only when its pending entry is in a durable log; otherwise
-// [Dispatcher.Run] leaves the event for the bus to redeliver.
-type DurableLog interface {
-	Durable() bool
+	CompleteLogged(ctx context.Context, c idempotency.Claim, token string, log DeliveryLog, d Delivery) (bool, error)
 }
 
 // errLeaseLost is the cause with which a push is cancelled when its lease
@@ -70,7 +49,7 @@ type heartbeat struct {
 
 // keepLease starts renewing the lease token holds on c's key. The push
 // runs under the returned heartbeat's ctx; stop ends the renewals.
-func (d *Dispatcher) keepLease(ctx context.Context, c Claim, token string) *heartbeat {
+func (d *Dispatcher) keepLease(ctx context.Context, c idempotency.Claim, token string) *heartbeat {
 	hctx, cancel := context.WithCancelCause(ctx)
 	h := &heartbeat{ctx: hctx, cancel: cancel, renewed: time.Now()}
 	every := max(c.LeaseTTL/3, time.Millisecond)
@@ -80,7 +59,7 @@ func (d *Dispatcher) keepLease(ctx context.Context, c Claim, token string) *hear
 	return h
 }
 
-func (h *heartbeat) beat(r LeaseRenewer, c Claim, token string, every time.Duration) {
+func (h *heartbeat) beat(r idempotency.LeaseRenewer, c idempotency.Claim, token string, every time.Duration) {
 	rctx, cancel := context.WithTimeout(h.ctx, every)
 	ok, err := r.Renew(rctx, c, token)
 	cancel()

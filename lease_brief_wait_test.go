@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -22,8 +23,8 @@ func TestBusyKeyFreedWithinTheBriefWaitIsTaken(t *testing.T) {
 		h, stop := runHandler(t, d)
 		defer stop()
 		ctx := context.Background()
-		other := synclayer.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: 100 * time.Millisecond}
-		if cr, err := mem.Claim(ctx, other); err != nil || cr.Status != synclayer.ClaimAcquired {
+		other := idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: 100 * time.Millisecond}
+		if cr, err := mem.Claim(ctx, other); err != nil || cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("the other process's claim: %+v, %v", cr, err)
 		}
 		if err := h(ctx, event("e1", "K", 1)); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -30,29 +31,29 @@ type lease struct {
 	expires time.Time
 }
 
-var _ synclayer.LeaseRenewer = (*leaseStore)(nil)
+var _ idempotency.LeaseRenewer = (*leaseStore)(nil)
 
 func newLeaseStore() *leaseStore {
 	return &leaseStore{leases: map[string]lease{}, versions: map[string]int64{}}
 }
 
-func (s *leaseStore) Claim(_ context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+func (s *leaseStore) Claim(_ context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := c.Connector + "/" + c.Key
 	if c.Version != 0 && c.Version <= s.versions[k] {
-		return synclayer.ClaimResult{Status: synclayer.ClaimStale}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimStale}, nil
 	}
 	if l, ok := s.leases[k]; ok && time.Now().Before(l.expires) {
-		return synclayer.ClaimResult{Status: synclayer.ClaimBusy, Expires: l.expires}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Expires: l.expires}, nil
 	}
 	s.next++
 	l := lease{token: strings.Repeat("t", s.next), expires: time.Now().Add(c.LeaseTTL)}
 	s.leases[k] = l
-	return synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: l.token}, nil
+	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: l.token}, nil
 }
 
-func (s *leaseStore) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *leaseStore) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	s.mu.Lock()
 	k := c.Connector + "/" + c.Key
 	s.versions[k] = max(s.versions[k], c.Version)
@@ -60,7 +61,7 @@ func (s *leaseStore) Complete(ctx context.Context, c synclayer.Claim, token stri
 	return s.Release(ctx, c, token)
 }
 
-func (s *leaseStore) Release(_ context.Context, c synclayer.Claim, token string) error {
+func (s *leaseStore) Release(_ context.Context, c idempotency.Claim, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := c.Connector + "/" + c.Key
@@ -70,7 +71,7 @@ func (s *leaseStore) Release(_ context.Context, c synclayer.Claim, token string)
 	return nil
 }
 
-func (s *leaseStore) Renew(_ context.Context, c synclayer.Claim, token string) (bool, error) {
+func (s *leaseStore) Renew(_ context.Context, c idempotency.Claim, token string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.renews++

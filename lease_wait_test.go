@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -26,12 +27,12 @@ func TestDispatchWaitsForAnotherProcessLease(t *testing.T) {
 		must(t, reg.Register("p", fake, synclayer.Route("WorkflowDeployed", keyMapper)))
 		return store, fake, synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store))
 	}
-	other := synclayer.Claim{Connector: "p", Key: "K", EventID: "other-v2", Version: 2, LeaseTTL: ttl, Retention: time.Hour}
+	other := idempotency.Claim{Connector: "p", Key: "K", EventID: "other-v2", Version: 2, LeaseTTL: ttl, Retention: time.Hour}
 
 	t.Run("other finishes", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			store, fake, d := setup(t)
-			cr := mustClaim(t, store, other, synclayer.ClaimAcquired)
+			cr := mustClaim(t, store, other, idempotency.ClaimAcquired)
 			expires := time.Now().Add(ttl)
 			done := make(chan synclayer.Report, 1)
 			go func() {
@@ -56,7 +57,7 @@ func TestDispatchWaitsForAnotherProcessLease(t *testing.T) {
 	t.Run("other died", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			store, fake, d := setup(t)
-			mustClaim(t, store, other, synclayer.ClaimAcquired) // never completed nor released
+			mustClaim(t, store, other, idempotency.ClaimAcquired) // never completed nor released
 			start := time.Now()
 			rep, err := d.Dispatch(t.Context(), event("e3", "K", 3))
 			if err != nil || rep.Results[0].Status != synclayer.StatusSynced {

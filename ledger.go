@@ -54,7 +54,7 @@ func (h Holding) Behind() bool {
 // in the same statement, so the durable path pays no extra round trip; the
 // Dispatcher then never calls its Pushed. Given [WithLedger], or with a
 // store that is no Ledger, the Dispatcher writes to that ledger (default:
-// a [MemoryLedger]) after Complete.
+// a [MemoryStore] of its own, used as a ledger only) after Complete.
 //
 // Each method is safe for concurrent use and honours ctx. Check an
 // implementation with synclayertest.TestLedger.
@@ -96,9 +96,10 @@ type LedgerSummary struct {
 	OldestBehindAt time.Time `json:"oldestBehindAt,omitzero"`
 }
 
-// ErrNoLedger is returned by [Dispatcher.Holding] when the Dispatcher keeps
-// no ledger ([WithLedger]([NoLedger])).
-var ErrNoLedger = errors.New("synclayer: no freshness ledger")
+// errNoLedger is what [Dispatcher.Holding] and [NoLedger] return when the
+// ledger is off. Callers that must tell ask [Dispatcher.Ledger], which is
+// nil then, as the delivery log's readers do with no delivery log.
+var errNoLedger = errors.New("synclayer: no freshness ledger")
 
 // unverified reports whether h counts as unverified in a summary.
 func (h Holding) unverified() bool {
@@ -115,10 +116,10 @@ func (h Holding) behindSince() time.Time {
 
 // Holding returns what connector's partner holds of key according to the
 // freshness ledger, and false when the ledger has no entry for it. It
-// returns [ErrNoLedger] when the ledger is off.
+// returns an error when the ledger is off ([Dispatcher.Ledger] is nil).
 func (d *Dispatcher) Holding(ctx context.Context, connector, key string) (Holding, bool, error) {
 	if d.ledger == nil {
-		return Holding{}, false, ErrNoLedger
+		return Holding{}, false, errNoLedger
 	}
 	return d.ledger.Holding(ctx, connector, key)
 }
@@ -127,8 +128,8 @@ func (d *Dispatcher) Holding(ctx context.Context, connector, key string) (Holdin
 // one), or nil when the ledger is off.
 func (d *Dispatcher) Ledger() Ledger { return d.ledger }
 
-// The in-memory ledgers (MemoryLedger, MemoryStore) walk their entries
-// with each, which calls its function with every entry of one connector.
+// The in-memory ledger (the MemoryStore) walks its entries with
+// eachHolding, which calls its function with every entry of one connector.
 
 // pageOf is Ledger.Holdings over each: the entries whose keys sort after
 // after, in key order, up to limit. It sorts on every call.
@@ -147,6 +148,23 @@ func pageOf(ctx context.Context, each func(func(Holding)), after string, limit i
 		all = all[:limit:limit]
 	}
 	return all, nil
+}
+
+// add counts h into s.
+func (s *LedgerSummary) add(h Holding) {
+	s.Keys++
+	if h.Behind() {
+		s.Behind++
+		if t := h.behindSince(); s.OldestBehindAt.IsZero() || t.Before(s.OldestBehindAt) {
+			s.OldestBehindAt = t
+		}
+	}
+	if h.unverified() {
+		s.Unverified++
+		if s.OldestUnverified == "" || h.PushedAt.Before(s.OldestUnverifiedAt) {
+			s.OldestUnverified, s.OldestUnverifiedAt = h.Key, h.PushedAt
+		}
+	}
 }
 
 // summaryOf is Ledger.Summary over each.

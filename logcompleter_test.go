@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -18,7 +19,7 @@ type loggingStore struct {
 	calls  atomic.Int32
 }
 
-func (s *loggingStore) CompleteLogged(ctx context.Context, c synclayer.Claim, token string, log synclayer.DeliveryLog, d synclayer.Delivery) (bool, error) {
+func (s *loggingStore) CompleteLogged(ctx context.Context, c idempotency.Claim, token string, log synclayer.DeliveryLog, d synclayer.Delivery) (bool, error) {
 	s.calls.Add(1)
 	if !s.accept {
 		return false, nil

@@ -26,7 +26,7 @@ const (
 // pending entry: when only pending entries are left to forget, Put refuses
 // the new entry with errLogFull.
 //
-// Its entries are gone with the process, so it is not a [DurableLog]:
+// Its entries are gone with the process, so it is not a [idempotency.DurableLog]:
 // [Dispatcher.Run] does not acknowledge an event whose route it holds.
 //
 // Its zero value is an empty log with the default bounds, ready to use; set

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // memoryShards spreads the store over independent locks. A key, its lease,
@@ -89,7 +91,7 @@ func (s *MemoryStore) init() {
 }
 
 // shard returns the shard of c's key, and the hash of c's done-marker.
-func (s *MemoryStore) shard(c *Claim) (sh *memoryShard, doneHash uint64) {
+func (s *MemoryStore) shard(c *idempotency.Claim) (sh *memoryShard, doneHash uint64) {
 	s.once.Do(s.init)
 	hc := maphash.String(s.seed, c.Connector)
 	sh = &s.shards[pairHash(hc, maphash.String(s.seed, c.Key))%memoryShards]
@@ -116,24 +118,24 @@ func after(t int64, d time.Duration) int64 {
 }
 
 // Claim implements [Store].
-func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
+func (s *MemoryStore) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	if err := ctx.Err(); err != nil {
-		return ClaimResult{}, err
+		return idempotency.ClaimResult{}, err
 	}
 	sh, h := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if m, _ := sh.marker(ckey{c.Connector, c.EventID}, h); m != nil && now < m.expires {
-		return ClaimResult{Status: ClaimDone}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimDone}, nil
 	}
 	k := ckey{c.Connector, c.Key}
 	st := sh.keys[k]
 	if c.Version != 0 && c.Version <= st.version {
-		return ClaimResult{Status: ClaimStale, Version: st.version}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimStale, Version: st.version}, nil
 	}
 	if st.token != "" && now < st.expires {
-		return ClaimResult{Status: ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
 	}
 	st.token = strconv.FormatUint(s.token.Add(1), 36)
 	st.expires = after(now, c.LeaseTTL)
@@ -141,11 +143,11 @@ func (s *MemoryStore) Claim(ctx context.Context, c Claim) (ClaimResult, error) {
 	if len(sh.keys) > sh.maxKeys {
 		sh.sweepKeys(now)
 	}
-	return ClaimResult{Status: ClaimAcquired, Token: st.token, Version: st.version}, nil
+	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: st.token, Version: st.version}, nil
 }
 
 // Complete implements [Store].
-func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error {
+func (s *MemoryStore) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -172,7 +174,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c Claim, token string) error
 }
 
 // Release implements [Store].
-func (s *MemoryStore) Release(ctx context.Context, c Claim, token string) error {
+func (s *MemoryStore) Release(ctx context.Context, c idempotency.Claim, token string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // The MemoryStore is a [Ledger]: each key's entry lives beside its lease
@@ -32,7 +34,7 @@ func (l *ledgerState) behind() bool {
 // rule of Ledger.Pushed; the caller checked that c.Version is 0 or not
 // older than the key's. Synclayer's own namespaces ("$announce") get no
 // entry.
-func (st *keyState) pushed(c *Claim, now int64) {
+func (st *keyState) pushed(c *idempotency.Claim, now int64) {
 	if strings.HasPrefix(c.Connector, "$") {
 		return
 	}
@@ -82,7 +84,7 @@ func (s *MemoryStore) ledgerUpdate(ctx context.Context, connector, key string, f
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := Claim{Connector: connector, Key: key}
+	c := idempotency.Claim{Connector: connector, Key: key}
 	sh, _ := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
@@ -101,7 +103,7 @@ func (s *MemoryStore) Pushed(ctx context.Context, h Holding) error {
 		if h.Version != 0 && h.Version < st.version {
 			return
 		}
-		c := Claim{Connector: h.Connector, Key: h.Key, EventID: h.EventID, Version: h.Version, Hash: h.Hash}
+		c := idempotency.Claim{Connector: h.Connector, Key: h.Key, EventID: h.EventID, Version: h.Version, Hash: h.Hash}
 		at := s.clock(h.PushedAt)
 		if at == 0 {
 			at = now
@@ -145,7 +147,7 @@ func (s *MemoryStore) Holding(ctx context.Context, connector, key string) (Holdi
 	if err := ctx.Err(); err != nil {
 		return Holding{}, false, err
 	}
-	c := Claim{Connector: connector, Key: key}
+	c := idempotency.Claim{Connector: connector, Key: key}
 	sh, _ := s.shard(&c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

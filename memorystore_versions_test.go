@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // After the retention window the done-marker is gone, but the version check
@@ -17,29 +18,29 @@ func TestMemoryStoreKeepsVersionsPastRetention(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := new(synclayer.MemoryStore)
 		ctx := t.Context()
-		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e5", Version: 5, LeaseTTL: time.Minute, Retention: time.Hour}
+		c := idempotency.Claim{Connector: "p", Key: "K", EventID: "e5", Version: 5, LeaseTTL: time.Minute, Retention: time.Hour}
 		cr, err := s.Claim(ctx, c)
-		if err != nil || cr.Status != synclayer.ClaimAcquired {
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim: %v, %v", cr, err)
 		}
 		must(t, s.Complete(ctx, c, cr.Token))
 
 		time.Sleep(2 * time.Hour)
 		for i := range 1000 {
-			o := synclayer.Claim{Connector: "p", Key: fmt.Sprint("other-", i), EventID: fmt.Sprint("o", i), Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+			o := idempotency.Claim{Connector: "p", Key: fmt.Sprint("other-", i), EventID: fmt.Sprint("o", i), Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
 			cr, err := s.Claim(ctx, o)
-			if err != nil || cr.Status != synclayer.ClaimAcquired {
+			if err != nil || cr.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim of %s: %v, %v", o.Key, cr, err)
 			}
 			must(t, s.Complete(ctx, o, cr.Token))
 		}
 
-		for _, late := range []synclayer.Claim{
+		for _, late := range []idempotency.Claim{
 			c, // the same event again, its done-marker expired
 			{Connector: "p", Key: "K", EventID: "e3", Version: 3, LeaseTTL: time.Minute, Retention: time.Hour},
 		} {
 			cr, err := s.Claim(ctx, late)
-			if err != nil || cr.Status != synclayer.ClaimStale || cr.Version != 5 {
+			if err != nil || cr.Status != idempotency.ClaimStale || cr.Version != 5 {
 				t.Errorf("%s (v%d) after the retention window: %v, %v; want stale behind v5", late.EventID, late.Version, cr, err)
 			}
 		}
@@ -52,12 +53,12 @@ func TestMemoryStoreMaxEntriesNonPositiveMeansDefault(t *testing.T) {
 	for _, n := range []int{0, -1} {
 		s := &synclayer.MemoryStore{MaxEntries: n}
 		ctx := t.Context()
-		claim := func(i int) synclayer.Claim {
-			return synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i), Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+		claim := func(i int) idempotency.Claim {
+			return idempotency.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i), Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
 		}
 		for i := range 1000 {
 			cr, err := s.Claim(ctx, claim(i))
-			if err != nil || cr.Status != synclayer.ClaimAcquired {
+			if err != nil || cr.Status != idempotency.ClaimAcquired {
 				t.Fatalf("MaxEntries %d: claim %d: %v, %v", n, i, cr, err)
 			}
 			must(t, s.Complete(ctx, claim(i), cr.Token))
@@ -66,7 +67,7 @@ func TestMemoryStoreMaxEntriesNonPositiveMeansDefault(t *testing.T) {
 			t.Errorf("MaxEntries %d: %d done-markers and %d versions kept of 1000; want all", n, done, versions)
 		}
 		for i := range 1000 {
-			if cr, _ := s.Claim(ctx, claim(i)); cr.Status != synclayer.ClaimDone {
+			if cr, _ := s.Claim(ctx, claim(i)); cr.Status != idempotency.ClaimDone {
 				t.Fatalf("MaxEntries %d: event %d again: %v, want done", n, i, cr.Status)
 			}
 		}
@@ -81,21 +82,21 @@ func TestMemoryStoreLateCompleteKeepsNewLease(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := new(synclayer.MemoryStore)
 			ctx := t.Context()
-			claim := func(id string, v int64) synclayer.Claim {
-				return synclayer.Claim{Connector: "p", Key: "K", EventID: id, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
+			claim := func(id string, v int64) idempotency.Claim {
+				return idempotency.Claim{Connector: "p", Key: "K", EventID: id, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
 			}
 			old := claim("e1", version)
-			oldTok := mustClaim(t, s, old, synclayer.ClaimAcquired).Token
+			oldTok := mustClaim(t, s, old, idempotency.ClaimAcquired).Token
 			time.Sleep(2 * time.Minute) // the first holder stalls past its lease
-			mustClaim(t, s, claim("e2", version*2), synclayer.ClaimAcquired)
+			mustClaim(t, s, claim("e2", version*2), idempotency.ClaimAcquired)
 
 			must(t, s.Complete(ctx, old, oldTok))
-			mustClaim(t, s, old, synclayer.ClaimDone)
-			if cr := mustClaim(t, s, claim("e3", version*3), synclayer.ClaimBusy); !cr.Expires.After(time.Now()) {
+			mustClaim(t, s, old, idempotency.ClaimDone)
+			if cr := mustClaim(t, s, claim("e3", version*3), idempotency.ClaimBusy); !cr.Expires.After(time.Now()) {
 				t.Fatalf("v%d: busy until %v, want a live lease", version, cr.Expires)
 			}
 			must(t, s.Release(ctx, old, oldTok))
-			mustClaim(t, s, claim("e3", version*3), synclayer.ClaimBusy)
+			mustClaim(t, s, claim("e3", version*3), idempotency.ClaimBusy)
 			if _, versions, leases := s.Len(); leases != 1 || versions != min(int(version), 1) {
 				t.Fatalf("v%d: Len reports %d versions and %d leases; want %d and 1", version, versions, leases, min(int(version), 1))
 			}
@@ -109,11 +110,11 @@ func TestMemoryStoreSweepsExpiredLeases(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &synclayer.MemoryStore{MaxEntries: 1} // sweeps at every claim of a busy shard
 		ctx := t.Context()
-		mustClaim(t, s, synclayer.Claim{Connector: "p", Key: "dead", EventID: "e0", LeaseTTL: time.Minute}, synclayer.ClaimAcquired)
+		mustClaim(t, s, idempotency.Claim{Connector: "p", Key: "dead", EventID: "e0", LeaseTTL: time.Minute}, idempotency.ClaimAcquired)
 		time.Sleep(2 * time.Minute)
 		for i := range 1000 {
-			c := synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i+1), LeaseTTL: time.Minute}
-			cr := mustClaim(t, s, c, synclayer.ClaimAcquired)
+			c := idempotency.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprint("e", i+1), LeaseTTL: time.Minute}
+			cr := mustClaim(t, s, c, idempotency.ClaimAcquired)
 			must(t, s.Release(ctx, c, cr.Token))
 		}
 		if done, versions, leases := s.Len(); done != 0 || versions != 0 || leases != 0 {
@@ -122,7 +123,7 @@ func TestMemoryStoreSweepsExpiredLeases(t *testing.T) {
 	})
 }
 
-func mustClaim(t *testing.T, s synclayer.Store, c synclayer.Claim, want synclayer.ClaimStatus) synclayer.ClaimResult {
+func mustClaim(t *testing.T, s synclayer.Store, c idempotency.Claim, want idempotency.ClaimStatus) idempotency.ClaimResult {
 	t.Helper()
 	cr, err := s.Claim(t.Context(), c)
 	if err != nil || cr.Status != want {
@@ -139,11 +140,11 @@ func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 		const bound, n, newest = 1280, 3000, 30
 		s := &synclayer.MemoryStore{MaxEntries: bound}
 		ctx := t.Context()
-		claim := func(i int, v int64) synclayer.Claim {
-			return synclayer.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprintf("e%d-v%d", i, v), Version: v, LeaseTTL: time.Minute, Retention: 24 * time.Hour}
+		claim := func(i int, v int64) idempotency.Claim {
+			return idempotency.Claim{Connector: "p", Key: fmt.Sprint("K", i), EventID: fmt.Sprintf("e%d-v%d", i, v), Version: v, LeaseTTL: time.Minute, Retention: 24 * time.Hour}
 		}
 		for i := range n {
-			cr := mustClaim(t, s, claim(i, 2), synclayer.ClaimAcquired)
+			cr := mustClaim(t, s, claim(i, 2), idempotency.ClaimAcquired)
 			must(t, s.Complete(ctx, claim(i, 2), cr.Token))
 			time.Sleep(time.Second) // each version raised at its own time
 		}
@@ -151,7 +152,7 @@ func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 			t.Errorf("%d versions kept, want about the bound, %d", versions, bound)
 		}
 		for i := n - newest; i < n; i++ {
-			if cr, err := s.Claim(ctx, claim(i, 1)); err != nil || cr.Status != synclayer.ClaimStale {
+			if cr, err := s.Claim(ctx, claim(i, 1)); err != nil || cr.Status != idempotency.ClaimStale {
 				t.Errorf("K%d, one of the %d newest keys, at an older version: %v, %v; want stale", i, newest, cr.Status, err)
 			}
 		}
@@ -161,13 +162,13 @@ func TestMemoryStoreForgetsOldestVersionsFirst(t *testing.T) {
 // A claim with no retention records the version but keeps no done-marker.
 func TestMemoryStoreZeroRetentionKeepsNoMarker(t *testing.T) {
 	s := new(synclayer.MemoryStore)
-	c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", Version: 3, LeaseTTL: time.Minute}
-	cr := mustClaim(t, s, c, synclayer.ClaimAcquired)
+	c := idempotency.Claim{Connector: "p", Key: "K", EventID: "e1", Version: 3, LeaseTTL: time.Minute}
+	cr := mustClaim(t, s, c, idempotency.ClaimAcquired)
 	must(t, s.Complete(t.Context(), c, cr.Token))
 	if done, versions, leases := s.Len(); done != 0 || versions != 1 || leases != 0 {
 		t.Fatalf("Len = %d done-markers, %d versions, %d leases; want 0, 1, 0", done, versions, leases)
 	}
-	mustClaim(t, s, c, synclayer.ClaimStale) // not done, but stale
+	mustClaim(t, s, c, idempotency.ClaimStale) // not done, but stale
 }
 
 // A done-marker completed again lives for the retention from its last
@@ -177,21 +178,21 @@ func TestMemoryStoreCompletedAgainKeepsMarkerLonger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &synclayer.MemoryStore{MaxEntries: 64 * 32}
 		ctx := t.Context()
-		c := synclayer.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
+		c := idempotency.Claim{Connector: "p", Key: "K", EventID: "e1", LeaseTTL: time.Minute, Retention: time.Hour}
 		others := 0
 		pushOthers := func() {
 			for range 200 {
-				o := synclayer.Claim{Connector: "p", Key: fmt.Sprint("other-", others), EventID: fmt.Sprint("o", others), LeaseTTL: time.Minute, Retention: time.Hour}
+				o := idempotency.Claim{Connector: "p", Key: fmt.Sprint("other-", others), EventID: fmt.Sprint("o", others), LeaseTTL: time.Minute, Retention: time.Hour}
 				others++
 				cr, err := s.Claim(ctx, o)
-				if err != nil || cr.Status != synclayer.ClaimAcquired {
+				if err != nil || cr.Status != idempotency.ClaimAcquired {
 					t.Fatalf("claim of %s: %v, %v", o.EventID, cr, err)
 				}
 				must(t, s.Complete(ctx, o, cr.Token))
 			}
 		}
 		cr, err := s.Claim(ctx, c)
-		if err != nil || cr.Status != synclayer.ClaimAcquired {
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim: %v, %v", cr, err)
 		}
 		must(t, s.Complete(ctx, c, cr.Token))
@@ -199,10 +200,10 @@ func TestMemoryStoreCompletedAgainKeepsMarkerLonger(t *testing.T) {
 		must(t, s.Complete(ctx, c, "")) // completed again, without a lease
 		for _, step := range []struct {
 			sleep time.Duration
-			want  synclayer.ClaimStatus
+			want  idempotency.ClaimStatus
 		}{
-			{31 * time.Minute, synclayer.ClaimDone},     // an hour after the first Complete
-			{30 * time.Minute, synclayer.ClaimAcquired}, // an hour after the second
+			{31 * time.Minute, idempotency.ClaimDone},     // an hour after the first Complete
+			{30 * time.Minute, idempotency.ClaimAcquired}, // an hour after the second
 		} {
 			time.Sleep(step.sleep)
 			pushOthers()
@@ -210,7 +211,7 @@ func TestMemoryStoreCompletedAgainKeepsMarkerLonger(t *testing.T) {
 			if err != nil || cr.Status != step.want {
 				t.Fatalf("e1 after %v more: %v, %v; want %v", step.sleep, cr.Status, err, step.want)
 			}
-			if cr.Status == synclayer.ClaimAcquired {
+			if cr.Status == idempotency.ClaimAcquired {
 				must(t, s.Release(ctx, c, cr.Token))
 			}
 		}

@@ -36,14 +36,28 @@ type Attempt struct {
 	Wait time.Duration
 }
 
-// Observers combines observers into one that calls each in order. Nil
-// entries are skipped.
-func Observers(obs ...Observer) Observer {
+// combine makes one observer of obs for [WithObserver]: nil when none is
+// given (the default), NoObserver when only NoObserver is, the observer
+// itself when there is one, else one that calls each in order.
+func combine(obs []Observer) Observer {
 	var list multiObserver
+	off := false
 	for _, o := range obs {
-		if o != nil {
+		switch o {
+		case nil:
+		case NoObserver:
+			off = true
+		default:
 			list = append(list, o)
 		}
+	}
+	switch {
+	case len(list) == 0 && off:
+		return NoObserver
+	case len(list) == 0:
+		return nil
+	case len(list) == 1:
+		return list[0]
 	}
 	return list
 }
@@ -67,15 +81,6 @@ func (m multiObserver) ObserveBreaker(ctx context.Context, connector string, fro
 	for _, o := range m {
 		if bo, ok := o.(BreakerObserver); ok {
 			bo.ObserveBreaker(ctx, connector, from, to)
-		}
-	}
-}
-
-// ObserveResync forwards to the observers that implement ResyncObserver.
-func (m multiObserver) ObserveResync(ctx context.Context, p ResyncProgress) {
-	for _, o := range m {
-		if ro, ok := o.(ResyncObserver); ok {
-			ro.ObserveResync(ctx, p)
 		}
 	}
 }

@@ -83,3 +83,30 @@ func TestLogObserverQuietOnSuccess(t *testing.T) {
 		t.Errorf("the panic's value reached the error text: %v", rep.Results[1].Err)
 	}
 }
+
+// orderObserver notes its name in a shared list for every result.
+type orderObserver struct {
+	name string
+	seen *[]string
+}
+
+func (orderObserver) ObserveAttempt(context.Context, synclayer.Attempt) {}
+func (o orderObserver) ObserveResult(context.Context, synclayer.Event, synclayer.Result) {
+	*o.seen = append(*o.seen, o.name)
+}
+
+// TestWithObserverTakesSeveral: the observers hear each result in the order
+// given; nil entries are skipped, and NoObserver beside others adds nothing.
+func TestWithObserverTakesSeveral(t *testing.T) {
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p", synclayertest.NewFake(), synclayer.Route("WorkflowDeployed", keyMapper)))
+	var seen []string
+	a, b := orderObserver{"a", &seen}, orderObserver{"b", &seen}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver, a, nil, b))
+	if _, err := d.Dispatch(t.Context(), event("e1", "K1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(seen, ",") != "a,b" {
+		t.Fatalf("observers heard the result as %v; want a then b", seen)
+	}
+}

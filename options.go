@@ -34,12 +34,13 @@ func WithPublisher(p Publisher) Option {
 	}
 }
 
-// WithObserver sets the observer (default, and with nil: [LogObserver] of
-// [slog.Default]). [NoObserver] observes nothing; combine several with
-// [Observers].
-func WithObserver(o Observer) Option {
+// WithObserver sets the observers, which hear every attempt and result in
+// the order given (their optional hooks too). Nil entries are skipped; with
+// none left the default holds: [LogObserver] of [slog.Default].
+// [NoObserver] alone observes nothing; beside others it adds nothing.
+func WithObserver(obs ...Observer) Option {
 	return func(d *Dispatcher) error {
-		d.obs = o
+		d.obs = combine(obs)
 		return nil
 	}
 }
@@ -77,7 +78,7 @@ func WithDrainTimeout(wait time.Duration) Option {
 // and pending routes for [Dispatcher.Resume] (default, and with nil: a
 // [MemoryLog] of 10,000 entries). [NoDeliveryLog] turns the log off, and
 // with it replay and pausing. Only a log that survives a restart
-// ([DurableLog], such as sqlstore's) lets [Dispatcher.Run] acknowledge an
+// ([idempotency.DurableLog], such as sqlstore's) lets [Dispatcher.Run] acknowledge an
 // event whose route it holds.
 func WithDeliveryLog(l DeliveryLog) Option {
 	return func(d *Dispatcher) error {
@@ -90,7 +91,7 @@ func WithDeliveryLog(l DeliveryLog) Option {
 // after every push. By default (and with nil) the store is the ledger when
 // it is one (the [MemoryStore], sqlstore's and redisstore's are: each
 // writes the entry with Complete, in the same statement), else a new
-// [MemoryLedger]. [NoLedger] turns the ledger off, and with it
+// [MemoryStore] used as a ledger only. [NoLedger] turns the ledger off, and with it
 // [Dispatcher.Holding]; a store that is a ledger still keeps its entries.
 func WithLedger(l Ledger) Option {
 	return func(d *Dispatcher) error {
@@ -108,18 +109,18 @@ func (noLedger) Pushed(context.Context, Holding) error                          
 func (noLedger) Want(context.Context, string, string, int64) error                { return nil }
 func (noLedger) Verified(context.Context, string, string, time.Time, Drift) error { return nil }
 func (noLedger) Holding(context.Context, string, string) (Holding, bool, error) {
-	return Holding{}, false, ErrNoLedger
+	return Holding{}, false, errNoLedger
 }
 func (noLedger) Holdings(context.Context, string, string, int) ([]Holding, error) {
-	return nil, ErrNoLedger
+	return nil, errNoLedger
 }
 func (noLedger) Summary(context.Context, string) (LedgerSummary, error) {
-	return LedgerSummary{}, ErrNoLedger
+	return LedgerSummary{}, errNoLedger
 }
 
 // WithLeaseTTL sets how long the lease on a record key lives without being
 // renewed (default, and with 0: 10s), when the store can renew leases
-// ([LeaseRenewer]; the durable stores can). While a push runs, the
+// ([idempotency.LeaseRenewer]; the durable stores can). While a push runs, the
 // dispatcher renews its lease every third of the TTL, retry waits
 // included, and releases it as soon as the route ends; a process that dies
 // stops renewing, so its keys free up within one TTL. A push that loses

@@ -35,6 +35,11 @@ type ResyncOptions struct {
 	// Total is how many events the source holds, when the caller knows
 	// (a COUNT(*) beside the scan), for a progress bar; 0 when unknown.
 	Total int
+	// Progress, when set, hears where the resync stands: after every
+	// event, and once more with Done set. It is called from the resync's
+	// goroutines, one call at a time, and must not block for long.
+	// [Dispatcher.Resyncs] tells the same to whoever asks.
+	Progress func(ResyncProgress)
 }
 
 // ResyncProgress is where a resync stands. Routes are counted once each:
@@ -53,13 +58,6 @@ type ResyncProgress struct {
 	// stopped early ("" when it read the whole source).
 	Done bool   `json:"done"`
 	Err  string `json:"error,omitempty"`
-}
-
-// ResyncObserver is an optional interface of an [Observer] that hears a
-// resync's progress: after every event, and once more with Done set. It is
-// called from the resync's goroutines, one call at a time.
-type ResyncObserver interface {
-	ObserveResync(ctx context.Context, p ResyncProgress)
 }
 
 // Resync pushes the authoritative state of every record to the partners
@@ -97,7 +95,6 @@ func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error],
 	r := &resync{d: d, opt: opt, only: only,
 		limit: rate.NewLimiter(rate.Limit(cmp.Or(opt.Rate, 100)), max(opt.Burst, 1)),
 		p:     ResyncProgress{Name: cmp.Or(opt.Name, "resync"), Connectors: conns, Started: time.Now(), Total: max(opt.Total, 0)}}
-	r.obs, _ = d.obs.(ResyncObserver)
 	d.resyncs.start(r)
 	err := r.run(ctx, events, max(opt.Concurrency, 2))
 	r.mu.Lock()
@@ -106,8 +103,8 @@ func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error],
 		r.p.Err = err.Error()
 	}
 	p := r.p
-	if r.obs != nil {
-		r.obs.ObserveResync(context.WithoutCancel(ctx), p)
+	if opt.Progress != nil {
+		opt.Progress(p)
 	}
 	r.mu.Unlock()
 	d.resyncs.end(r)
@@ -163,7 +160,6 @@ type resync struct {
 	opt   ResyncOptions
 	only  map[string]bool
 	limit *rate.Limiter
-	obs   ResyncObserver
 
 	mu sync.Mutex
 	p  ResyncProgress
@@ -236,8 +232,8 @@ func (r *resync) event(ctx context.Context, ev Event) {
 	r.p.Pushed += pushed
 	r.p.Skipped += skipped
 	r.p.Failed += failed
-	if r.obs != nil {
-		r.obs.ObserveResync(ctx, r.p)
+	if r.opt.Progress != nil {
+		r.opt.Progress(r.p)
 	}
 }
 

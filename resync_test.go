@@ -177,12 +177,11 @@ func TestResyncForce(t *testing.T) {
 }
 
 type resyncReports struct {
-	synclayer.Observer
 	mu      sync.Mutex
 	reports []synclayer.ResyncProgress
 }
 
-func (r *resyncReports) ObserveResync(_ context.Context, p synclayer.ResyncProgress) {
+func (r *resyncReports) progress(p synclayer.ResyncProgress) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reports = append(r.reports, p)
@@ -191,11 +190,11 @@ func (r *resyncReports) ObserveResync(_ context.Context, p synclayer.ResyncProgr
 func TestResyncReportsProgress(t *testing.T) {
 	const n = 20
 	reg, _ := newFakes(t, 1)
-	obs := &resyncReports{Observer: synclayer.NoObserver}
-	// Through Observers, as a caller combines a logger and the monitor.
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.Observers(synclayer.NoObserver, obs)))
+	obs := new(resyncReports)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 	opt := fast
 	opt.Name = "agency-7"
+	opt.Progress = obs.progress
 	if _, err := d.Resync(t.Context(), source(n, 1), opt); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +218,7 @@ func TestResyncReportsProgress(t *testing.T) {
 		yield(event("late", "K1", 9), nil)
 		during = d.Resyncs()
 	}
-	opt.Name = "second"
+	opt.Name, opt.Progress = "second", nil
 	if _, err := d.Resync(t.Context(), src, opt); err != nil {
 		t.Fatal(err)
 	}

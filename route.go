@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
@@ -74,7 +75,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	}
 	defer ce.locks.unlock(rec.Key)
 
-	claim := Claim{
+	claim := idempotency.Claim{
 		Connector: ce.name,
 		Key:       rec.Key,
 		EventID:   ev.ID,
@@ -87,11 +88,11 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		return "claim", err
 	}
 	switch cr.Status {
-	case ClaimDone:
+	case idempotency.ClaimDone:
 		res.Status = StatusDuplicate
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusDuplicate, Updated: start})
 		return "", nil
-	case ClaimStale:
+	case idempotency.ClaimStale:
 		res.Status = StatusStale
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
@@ -202,7 +203,7 @@ const (
 
 // claim asks the store, waiting while another process holds the key. From
 // the bus it waits at most busyWait, then asks for a redelivery.
-func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimResult, error) {
+func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool) (idempotency.ClaimResult, error) {
 	wait := busyPollInitial
 	var since time.Time
 	for {
@@ -213,8 +214,8 @@ func (d *Dispatcher) claim(ctx context.Context, c Claim, fromBus bool) (ClaimRes
 			}
 			return cr, fmt.Errorf("%w: %w", ErrStore, err)
 		}
-		if cr.Status != ClaimBusy {
-			if cr.Status == ClaimAcquired || cr.Status == ClaimDone || cr.Status == ClaimStale {
+		if cr.Status != idempotency.ClaimBusy {
+			if cr.Status == idempotency.ClaimAcquired || cr.Status == idempotency.ClaimDone || cr.Status == idempotency.ClaimStale {
 				return cr, nil
 			}
 			return cr, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
@@ -252,7 +253,7 @@ func busyErr(expires time.Time, until time.Duration) error {
 // outcome. A route whose breaker opened during its retries is held. once,
 // when set, is called once in place of the connector's retried Sync (see
 // Dispatcher.Reapply).
-func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim Claim, token string, once func(context.Context) error) (op string, err error) {
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim idempotency.Claim, token string, once func(context.Context) error) (op string, err error) {
 	first := time.Now()
 	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
@@ -457,10 +458,10 @@ func (d *Dispatcher) observeAttempt(ctx context.Context, ce *connEntry, rec *Rec
 
 // complete marks the route done in the store and records dl, in one round
 // trip when the store can write the log too ([LogCompleter]).
-func (d *Dispatcher) complete(ctx context.Context, c Claim, token string, dl Delivery) error {
+func (d *Dispatcher) complete(ctx context.Context, c idempotency.Claim, token string, dl Delivery) error {
 	if d.logCompleter != nil && d.log != nil {
 		var done bool
-		err := settle(ctx, func(ctx context.Context, c Claim, token string) error {
+		err := settle(ctx, func(ctx context.Context, c idempotency.Claim, token string) error {
 			var err error
 			done, err = d.logCompleter.CompleteLogged(ctx, c, token, d.log, dl)
 			return err
@@ -483,7 +484,7 @@ func (d *Dispatcher) complete(ctx context.Context, c Claim, token string, dl Del
 // settle calls Complete or Release. The outcome must be recorded even when
 // ctx ended during the push (the push happened), so a failure under a done
 // ctx is retried once under a detached context with its own time limit.
-func settle(ctx context.Context, op func(context.Context, Claim, string) error, c Claim, token string) error {
+func settle(ctx context.Context, op func(context.Context, idempotency.Claim, string) error, c idempotency.Claim, token string) error {
 	if ctx.Err() == nil {
 		err := op(ctx, c, token)
 		if err == nil || ctx.Err() == nil {

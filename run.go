@@ -17,7 +17,7 @@ import (
 // returns nil after such a shutdown, or the subscriber's error if the bus
 // failed first.
 //
-// When it starts, Run pushes what a durable delivery log ([DurableLog])
+// When it starts, Run pushes what a durable delivery log ([idempotency.DurableLog])
 // holds as pending for connectors that are not paused: routes held before
 // a restart are not forgotten.
 //

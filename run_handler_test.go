@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -107,11 +108,11 @@ type failingStore struct{}
 
 var errStoreDown = errors.New("store down")
 
-func (failingStore) Claim(context.Context, synclayer.Claim) (synclayer.ClaimResult, error) {
-	return synclayer.ClaimResult{}, errStoreDown
+func (failingStore) Claim(context.Context, idempotency.Claim) (idempotency.ClaimResult, error) {
+	return idempotency.ClaimResult{}, errStoreDown
 }
-func (failingStore) Complete(context.Context, synclayer.Claim, string) error { return errStoreDown }
-func (failingStore) Release(context.Context, synclayer.Claim, string) error  { return errStoreDown }
+func (failingStore) Complete(context.Context, idempotency.Claim, string) error { return errStoreDown }
+func (failingStore) Release(context.Context, idempotency.Claim, string) error  { return errStoreDown }
 
 // Run returns nil after a shutdown, the bus's error when the bus fails, and
 // an error when the subscriber returns while it should still run. A handler

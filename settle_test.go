@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -20,7 +21,7 @@ type endingStore struct {
 	once   sync.Once
 }
 
-func (s *endingStore) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *endingStore) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	ended := false
 	s.once.Do(func() { s.cancel(); ended = true })
 	if ended {

@@ -3,6 +3,8 @@ package synclayer
 import (
 	"errors"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
 // Status is where one route of one event stands: the outcome in a
@@ -42,7 +44,7 @@ const (
 	StatusDead
 )
 
-var statusEnum = enum{"Status", []string{StatusPending: "pending", StatusInProgress: "in_progress",
+var statusEnum = enum.Names{Type: "Status", Names: []string{StatusPending: "pending", StatusInProgress: "in_progress",
 	StatusSynced: "synced", StatusDuplicate: "duplicate", StatusStale: "stale", StatusFailed: "failed",
 	StatusDead: "dead"}}
 

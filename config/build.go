@@ -97,7 +97,7 @@ func Build(ctx context.Context, cfg *Config, opts ...BuildOption) (_ *Service, e
 		}
 	}()
 	b := &builder{cfg: cfg, sec: sec, svc: s, log: o.logger}
-	dopts := []synclayer.Option{synclayer.WithObserver(observer(o))}
+	dopts := []synclayer.Option{synclayer.WithObserver(synclayer.LogObserver(o.logger), o.observer)}
 	for _, step := range []func(context.Context) ([]synclayer.Option, error){b.partners, b.store, b.deliveryLog, b.bus} {
 		more, err := step(ctx)
 		if err != nil {
@@ -117,14 +117,6 @@ func Build(ctx context.Context, cfg *Config, opts ...BuildOption) (_ *Service, e
 	}
 	s.secrets = sec.values
 	return s, nil
-}
-
-func observer(o buildOptions) synclayer.Observer {
-	logObs := synclayer.LogObserver(o.logger)
-	if o.observer == nil {
-		return logObs
-	}
-	return synclayer.Observers(logObs, o.observer)
 }
 
 // builder holds the state of one Build.

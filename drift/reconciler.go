@@ -135,7 +135,7 @@ func (r *Reconciler) Walk(ctx context.Context) (Summary, error) {
 	}
 	ledger := r.d.Ledger()
 	if ledger == nil {
-		return s, fmt.Errorf("drift: walk: %w", synclayer.ErrNoLedger)
+		return s, errors.New("drift: walk: the Dispatcher keeps no freshness ledger (it was built with synclayer.NoLedger)")
 	}
 	for _, name := range r.names() {
 		for after := ""; ; {

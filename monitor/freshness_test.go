@@ -143,7 +143,7 @@ func filledRig(t *testing.T, l synclayer.Ledger) *rig {
 // in key order; ages count from the handler's clock.
 func TestFreshnessPages(t *testing.T) {
 	ctx := t.Context()
-	l := new(synclayer.MemoryLedger)
+	l := new(synclayer.MemoryStore)
 	pushed := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i := range 5 {
 		k := fmt.Sprintf("k%02d", 5-i) // written out of order
@@ -267,7 +267,7 @@ func TestFreshnessLedgerOff(t *testing.T) {
 
 // brokenLedger is a ledger whose reads fail with a cause that names the
 // database.
-type brokenLedger struct{ synclayer.MemoryLedger }
+type brokenLedger struct{ synclayer.MemoryStore }
 
 var errBroken = errors.New("dial tcp db.internal:5432: connection refused")
 

@@ -9,7 +9,7 @@
 //	obs, err := otelsync.New(otelsync.WithTracerProvider(tp), otelsync.WithMeterProvider(mp))
 //	...
 //	d := synclayer.NewDispatcher(reg, synclayer.WithObserver(
-//		synclayer.Observers(synclayer.LogObserver(logger), obs)))
+//		synclayer.LogObserver(logger), obs))
 //
 // # Configuration
 //

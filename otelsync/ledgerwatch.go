@@ -16,19 +16,19 @@ import (
 // seconds) the entry of d's freshness ledger that has been behind the
 // longest has been so, from the connector's [synclayer.LedgerSummary]
 // (OldestBehindAt); 0 when no entry is behind. Each collection reads
-// every connector's summary, which for a [synclayer.MemoryLedger] walks
+// every connector's summary, which for a [synclayer.MemoryStore] walks
 // all its entries. A connector whose summary cannot be read is left out
 // of that collection, and the error goes to the reader.
 //
-// It returns an error wrapping [synclayer.ErrNoLedger] when d keeps no
-// ledger. Call the returned function to stop.
+// It returns an error wrapping [synclayer.ErrInvalidOption] when d keeps
+// no ledger (it was built with [synclayer.NoLedger]). Call the returned function to stop.
 func (o *Observer) WatchLedger(d *synclayer.Dispatcher) (stop func() error, err error) {
 	if d == nil {
 		return nil, fmt.Errorf("otelsync: WatchLedger: %w: nil Dispatcher", synclayer.ErrInvalidOption)
 	}
 	l := d.Ledger()
 	if l == nil {
-		return nil, fmt.Errorf("otelsync: WatchLedger: %w", synclayer.ErrNoLedger)
+		return nil, fmt.Errorf("otelsync: WatchLedger: %w: the Dispatcher keeps no freshness ledger", synclayer.ErrInvalidOption)
 	}
 	age, err := o.meter.Float64ObservableGauge(MetricLedgerBehindAge, metric.WithUnit("s"),
 		metric.WithDescription("How long the ledger entry behind for the longest has been behind, by connector; 0 when none is."))

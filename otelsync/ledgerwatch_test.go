@@ -103,7 +103,7 @@ func TestLedgerBehindAge(t *testing.T) {
 // from its check.
 func TestLedgerBehindAgeOwnLedger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := new(synclayer.MemoryLedger)
+		l := new(synclayer.MemoryStore)
 		r := newLedgerRig(t, synclayer.WithLedger(l))
 		defer r.stop()
 		must(t, l.Verified(t.Context(), "ok", "WF-7", time.Now(), synclayer.DriftDiffers))
@@ -115,7 +115,7 @@ func TestLedgerBehindAgeOwnLedger(t *testing.T) {
 }
 
 // failingLedger cannot tell its summary.
-type failingLedger struct{ synclayer.MemoryLedger }
+type failingLedger struct{ synclayer.MemoryStore }
 
 func (*failingLedger) Summary(_ context.Context, c string) (synclayer.LedgerSummary, error) {
 	if c == "down" {
@@ -160,8 +160,8 @@ func TestWatchLedgerWithoutLedger(t *testing.T) {
 			return synclayer.Record{Key: ev.Subject}, nil
 		}))))
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithLedger(synclayer.NoLedger))
-	if _, err := obs.WatchLedger(d); !errors.Is(err, synclayer.ErrNoLedger) {
-		t.Errorf("WatchLedger without a ledger: %v, want ErrNoLedger", err)
+	if _, err := obs.WatchLedger(d); !errors.Is(err, synclayer.ErrInvalidOption) || !strings.Contains(err.Error(), "no freshness ledger") {
+		t.Errorf("WatchLedger without a ledger: %v, want ErrInvalidOption naming the ledger", err)
 	}
 	if _, err := obs.WatchLedger(nil); !errors.Is(err, synclayer.ErrInvalidOption) {
 		t.Errorf("WatchLedger(nil): %v; want an error wrapping ErrInvalidOption", err)

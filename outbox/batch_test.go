@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 )
 
-// batchRecorder is a recorder that is also a synclayer.BatchPublisher: it
+// batchRecorder is a recorder that is also a bus.BatchPublisher: it
 // records each batch's size and refuses the events fail refuses, one by
-// one, through a synclayer.BatchError.
+// one, through a bus.BatchError.
 type batchRecorder struct {
 	*recorder
 	mu      sync.Mutex
@@ -32,7 +33,7 @@ func (b *batchRecorder) PublishBatch(ctx context.Context, evs []synclayer.Event)
 		}
 	}
 	if failed {
-		return &synclayer.BatchError{Errs: errs}
+		return &bus.BatchError{Errs: errs}
 	}
 	return nil
 }

@@ -100,7 +100,7 @@
 // batch each; it claims again at once after a claim that found events,
 // and after each delete (the next events of those subjects have just
 // become eligible); it waits only after a claim that found nothing. A batch goes to the bus in
-// one call when the publisher implements [synclayer.BatchPublisher]
+// one call when the publisher implements [bus.BatchPublisher]
 // (bus/nats does, with asynchronous JetStream publishes), and the relay
 // gives back just the events the batch reports as failed. On PostgreSQL
 // the relay's own statements (claim, delete, give back) commit with

@@ -24,7 +24,7 @@ const (
 // WithBatch sets how many events one relay round claims at most (default
 // 256). The round publishes them together (they all have different
 // subjects): with one PublishBatch call when the publisher is a
-// [synclayer.BatchPublisher], else with concurrent Publish calls. A
+// [bus.BatchPublisher], else with concurrent Publish calls. A
 // negative n is an error.
 func WithBatch(n int) Option {
 	return func(o *Outbox) error {

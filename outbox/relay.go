@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 )
 
 // row is one claimed event.
@@ -32,7 +33,7 @@ type row struct {
 // A relay is a pipeline of three stages, each with one batch in hand: one
 // claims the oldest unpublished event of up to [WithBatch] subjects, one
 // publishes a claimed batch (with one PublishBatch when pub is a
-// [synclayer.BatchPublisher], which may report each event's failure
+// [bus.BatchPublisher], which may report each event's failure
 // apart, else with concurrent Publish calls), one deletes the events pub
 // accepted and gives back those it refused. While a batch is in the
 // pipeline its rows are leased, so no later event of its subjects is
@@ -187,13 +188,13 @@ func (r *relay) finish(ctx, fctx context.Context, what, stmt string, ids []int64
 
 // publish publishes rows (they have different subjects), marks those that
 // failed, and returns how many went out: with one PublishBatch when the
-// publisher is a [synclayer.BatchPublisher], else with concurrent
+// publisher is a [bus.BatchPublisher], else with concurrent
 // Publish calls. It gives up on a publish after a third of the lease, so
 // that the batch is finished while its lease lasts.
 func (r *relay) publish(ctx context.Context, rows []row) int {
 	pctx, cancel := context.WithTimeout(ctx, r.o.lease/3)
 	defer cancel()
-	if bp, ok := r.pub.(synclayer.BatchPublisher); ok {
+	if bp, ok := r.pub.(bus.BatchPublisher); ok {
 		r.publishBatch(pctx, bp, rows)
 	} else {
 		var wg sync.WaitGroup
@@ -222,8 +223,8 @@ func (r *relay) publish(ctx context.Context, rows []row) int {
 
 // publishBatch publishes the rows that decoded with one PublishBatch and
 // marks those it reports as failed; an error that is not a
-// [synclayer.BatchError] of the batch's length marks them all.
-func (r *relay) publishBatch(ctx context.Context, bp synclayer.BatchPublisher, rows []row) {
+// [bus.BatchError] of the batch's length marks them all.
+func (r *relay) publishBatch(ctx context.Context, bp bus.BatchPublisher, rows []row) {
 	idx := make([]int, 0, len(rows))
 	evs := make([]synclayer.Event, 0, len(rows))
 	for i, rw := range rows {
@@ -239,7 +240,7 @@ func (r *relay) publishBatch(ctx context.Context, bp synclayer.BatchPublisher, r
 	if err == nil {
 		return
 	}
-	var be *synclayer.BatchError
+	var be *bus.BatchError
 	if errors.As(err, &be) && len(be.Errs) == len(evs) {
 		for j, e := range be.Errs {
 			if e != nil {

@@ -78,7 +78,7 @@ const (
 //   - PublishReceive: an event published is delivered to a subscriber of
 //     its type with every field intact (ID, Type, Source, Subject, Time,
 //     Data, Meta); an event of a type nobody subscribed to is not.
-//   - PublishBatch (only when the bus is a synclayer.BatchPublisher): the
+//   - PublishBatch (only when the bus is a bus.BatchPublisher): the
 //     events of one PublishBatch call are each delivered once, intact, and
 //     PublishBatch of no events returns nil. (The order within the batch
 //     cannot be seen through concurrent handlers; a bus tests it itself.)

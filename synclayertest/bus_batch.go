@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 )
 
 // busBatchSize is how many events the PublishBatch rule sends in one call.
 const busBatchSize = 20
 
 func testPublishBatch(t *testing.T, r *busRun) {
-	bp, ok := r.fx.Bus.(synclayer.BatchPublisher)
+	bp, ok := r.fx.Bus.(bus.BatchPublisher)
 	if !ok {
-		t.Skip("the bus does not implement synclayer.BatchPublisher")
+		t.Skip("the bus does not implement bus.BatchPublisher")
 	}
 	var mu sync.Mutex
 	got := map[string]synclayer.Event{}

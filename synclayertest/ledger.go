@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // LedgerOpener returns the [synclayer.Ledger] under test. Ledgers it
@@ -22,7 +23,7 @@ type LedgerOpener func(t *testing.T) synclayer.Ledger
 const ledgerClockSlack = time.Minute
 
 // TestLedger runs the conformance suite for a [synclayer.Ledger], whose
-// reference is [synclayer.MemoryLedger]: one subtest per rule.
+// reference is [synclayer.MemoryStore]: one subtest per rule.
 //
 //   - UnknownKey: Holding reports false for a key never written; Holdings
 //     and Summary of an unknown connector are empty.
@@ -282,11 +283,11 @@ func TestStoreLedger(t *testing.T, open StoreOpener) {
 	}
 	s := &ledgerSuite{l: l, conn: "conn_" + storeRandHex(3)}
 	ss := &storeSuite{}
-	claim := func(key, event string, version int64, retention time.Duration) synclayer.Claim {
-		return synclayer.Claim{Connector: s.conn, Key: key, EventID: event, Version: version,
+	claim := func(key, event string, version int64, retention time.Duration) idempotency.Claim {
+		return idempotency.Claim{Connector: s.conn, Key: key, EventID: event, Version: version,
 			LeaseTTL: time.Minute, Retention: retention, Hash: "hash-of-" + event}
 	}
-	push := func(c synclayer.Claim) {
+	push := func(c idempotency.Claim) {
 		t.Helper()
 		tok := ss.mustAcquire(t, st, c)
 		ss.complete(t, st, c, tok)

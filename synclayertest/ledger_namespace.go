@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // storeLedgerOwnNamespace is the part of TestStoreLedger about synclayer's
@@ -18,13 +19,13 @@ func storeLedgerOwnNamespace(t *testing.T, st synclayer.Store, l synclayer.Ledge
 	t.Helper()
 	ctx := t.Context()
 	const conn, n = "$announce", 9
-	claims := make([]synclayer.Claim, n)
+	claims := make([]idempotency.Claim, n)
 	toks := make([]string, n)
 	for i := range n {
-		c := synclayer.Claim{Connector: conn, Key: fmt.Sprint("a", i), EventID: fmt.Sprint("ea", i),
+		c := idempotency.Claim{Connector: conn, Key: fmt.Sprint("a", i), EventID: fmt.Sprint("ea", i),
 			Version: int64(i % 2), LeaseTTL: time.Minute, Retention: time.Duration(i%3) * time.Hour}
 		r, err := st.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
+		if err != nil || r.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim of %s key %d: %v, %v", conn, i, r.Status, err)
 		}
 		claims[i], toks[i] = c, r.Token
@@ -47,7 +48,7 @@ func storeLedgerOwnNamespace(t *testing.T, st synclayer.Store, l synclayer.Ledge
 		}
 		if c.Version != 0 {
 			c.EventID += "-next"
-			if r, err := st.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimStale {
+			if r, err := st.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimStale {
 				t.Errorf("claim of %s key %d again at v%d: %v, %v; want stale (the version was recorded)", conn, i, c.Version, r.Status, err)
 			}
 		}

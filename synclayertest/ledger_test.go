@@ -7,17 +7,11 @@ import (
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
-// TestMemoryLedger runs the Ledger conformance suite against the reference,
-// synclayer.MemoryLedger: a fresh one per subtest.
-func TestMemoryLedger(t *testing.T) {
-	synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return new(synclayer.MemoryLedger) })
-}
-
-// TestMemoryLedgerShared runs the suite with every subtest on one
-// MemoryLedger, as a durable ledger's subtests share one table: the suite's
+// TestMemoryLedgerShared runs the Ledger suite with every subtest on one
+// MemoryStore, as a durable ledger's subtests share one table: the suite's
 // subtests must keep apart by connector.
 func TestMemoryLedgerShared(t *testing.T) {
-	l := new(synclayer.MemoryLedger)
+	l := new(synclayer.MemoryStore)
 	synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return l })
 }
 

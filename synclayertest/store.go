@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // StoreOpener opens the [synclayer.Store] under test over the namespace ns:
@@ -120,7 +121,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		c := s.claim("k1", "e1", 0)
 		tok := s.mustAcquire(t, st, c)
 		s.complete(t, st, c, tok)
-		s.expect(t, st, c, synclayer.ClaimDone, "the same event after Complete")
+		s.expect(t, st, c, idempotency.ClaimDone, "the same event after Complete")
 		s.mustAcquire(t, st, s.claim("k1", "e2", 0))
 	})
 
@@ -145,13 +146,13 @@ func TestStore(t *testing.T, open StoreOpener) {
 		before := time.Now()
 		s.mustAcquire(t, st, c)
 		after := time.Now()
-		r := s.expect(t, st, s.claim("k1", "e2", 0), synclayer.ClaimBusy, "another event of a held key")
+		r := s.expect(t, st, s.claim("k1", "e2", 0), idempotency.ClaimBusy, "another event of a held key")
 		if r.Expires.IsZero() {
 			t.Error("a busy claim reported no Expires: the dispatcher cannot tell when to try again")
 		} else if lo, hi := before.Add(time.Hour-time.Second), after.Add(time.Hour+time.Second); r.Expires.Before(lo) || r.Expires.After(hi) {
 			t.Errorf("busy Expires = %v, want the end of the 1h lease, between %v and %v", r.Expires, lo, hi)
 		}
-		s.expect(t, st, s.claim("k1", "e1", 0), synclayer.ClaimBusy, "the holder's own event claimed again")
+		s.expect(t, st, s.claim("k1", "e1", 0), idempotency.ClaimBusy, "the holder's own event claimed again")
 		s.mustAcquire(t, st, s.claim("k2", "e3", 0))
 		other := s.claim("k1", "e2", 0)
 		other.Connector = "other"
@@ -189,12 +190,12 @@ func TestStore(t *testing.T, open StoreOpener) {
 			t.Fatalf("the new holder got the expired holder's token %q", tokA)
 		}
 		s.release(t, st, a, tokA)
-		s.expect(t, st, s.claim("k1", "ec", 0), synclayer.ClaimBusy, "after a stale holder's Release")
+		s.expect(t, st, s.claim("k1", "ec", 0), idempotency.ClaimBusy, "after a stale holder's Release")
 		s.release(t, st, a, "not-a-token")
-		s.expect(t, st, s.claim("k1", "ec", 0), synclayer.ClaimBusy, "after a Release with a made-up token")
+		s.expect(t, st, s.claim("k1", "ec", 0), idempotency.ClaimBusy, "after a Release with a made-up token")
 		s.complete(t, st, a, tokA)
-		s.expect(t, st, s.claim("k1", "ec", 0), synclayer.ClaimBusy, "after a stale holder's Complete")
-		s.expect(t, st, a, synclayer.ClaimDone, "the stale holder's event after its Complete")
+		s.expect(t, st, s.claim("k1", "ec", 0), idempotency.ClaimBusy, "after a stale holder's Complete")
+		s.expect(t, st, a, idempotency.ClaimDone, "the stale holder's event after its Complete")
 		s.complete(t, st, b, tokB)
 		s.mustAcquire(t, st, s.claim("k1", "ec", 0))
 	})
@@ -209,9 +210,9 @@ func TestStore(t *testing.T, open StoreOpener) {
 		holder := s.claim("k1", "e2", 6)
 		holder.LeaseTTL = time.Hour
 		s.mustAcquire(t, st, holder)
-		s.expect(t, st, c1, synclayer.ClaimDone, "a done event whose version is stale, on a held key")
-		s.expect(t, st, s.claim("k1", "e3", 5), synclayer.ClaimStale, "a stale version on a held key")
-		s.expect(t, st, s.claim("k1", "e4", 7), synclayer.ClaimBusy, "a newer version on a held key")
+		s.expect(t, st, c1, idempotency.ClaimDone, "a done event whose version is stale, on a held key")
+		s.expect(t, st, s.claim("k1", "e3", 5), idempotency.ClaimStale, "a stale version on a held key")
+		s.expect(t, st, s.claim("k1", "e4", 7), idempotency.ClaimBusy, "a newer version on a held key")
 	})
 
 	// A version not newer than the last one applied for the key is stale,
@@ -223,16 +224,16 @@ func TestStore(t *testing.T, open StoreOpener) {
 		st := s.store(t)
 		c := s.claim("k1", "e1", 5)
 		s.complete(t, st, c, s.mustAcquire(t, st, c))
-		r := s.expect(t, st, s.claim("k1", "e2", 5), synclayer.ClaimStale, "an equal version")
+		r := s.expect(t, st, s.claim("k1", "e2", 5), idempotency.ClaimStale, "an equal version")
 		if r.Version != 0 && r.Version != 5 {
 			t.Errorf("stale claim reported last version %d, want 5", r.Version)
 		}
-		s.expect(t, st, s.claim("k1", "e3", 4), synclayer.ClaimStale, "an older version")
-		s.expect(t, st, s.claim("k1", "e3b", -1), synclayer.ClaimStale, "a negative version")
+		s.expect(t, st, s.claim("k1", "e3", 4), idempotency.ClaimStale, "an older version")
+		s.expect(t, st, s.claim("k1", "e3b", -1), idempotency.ClaimStale, "a negative version")
 		u := s.claim("k1", "e4", 0)
 		s.complete(t, st, u, s.mustAcquire(t, st, u)) // unversioned: not stale
 		s.complete(t, st, s.claim("k1", "e5", 3), "") // late push of an older version
-		s.expect(t, st, s.claim("k1", "e6", 5), synclayer.ClaimStale, "version 5 after Completes with 0 and 3")
+		s.expect(t, st, s.claim("k1", "e6", 5), idempotency.ClaimStale, "version 5 after Completes with 0 and 3")
 		tok := s.mustAcquire(t, st, s.claim("k1", "e7", 6))
 		s.release(t, st, s.claim("k1", "e7", 6), tok)
 		// Versions are per key: another key starts from nothing.
@@ -247,14 +248,14 @@ func TestStore(t *testing.T, open StoreOpener) {
 		const big = int64(1) << 53
 		c := s.claim("k1", "e1", big+1)
 		s.complete(t, st, c, s.mustAcquire(t, st, c))
-		s.expect(t, st, s.claim("k1", "e2", big), synclayer.ClaimStale, "version 2^53 after 2^53+1")
-		s.expect(t, st, s.claim("k1", "e3", big+1), synclayer.ClaimStale, "version 2^53+1 again")
+		s.expect(t, st, s.claim("k1", "e2", big), idempotency.ClaimStale, "version 2^53 after 2^53+1")
+		s.expect(t, st, s.claim("k1", "e3", big+1), idempotency.ClaimStale, "version 2^53+1 again")
 		c2 := s.claim("k1", "e4", big+2)
 		s.complete(t, st, c2, s.mustAcquire(t, st, c2))
 		top := s.claim("k2", "e5", math.MaxInt64)
 		s.complete(t, st, top, s.mustAcquire(t, st, top))
-		s.expect(t, st, s.claim("k2", "e6", math.MaxInt64), synclayer.ClaimStale, "the largest int64 again")
-		s.expect(t, st, s.claim("k2", "e7", math.MaxInt64-1), synclayer.ClaimStale, "the largest int64 minus one")
+		s.expect(t, st, s.claim("k2", "e6", math.MaxInt64), idempotency.ClaimStale, "the largest int64 again")
+		s.expect(t, st, s.claim("k2", "e7", math.MaxInt64-1), idempotency.ClaimStale, "the largest int64 minus one")
 	})
 
 	// Fifty goroutines claim the same key at once, each for its own event:
@@ -263,7 +264,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		st := s.store(t)
 		const n = 50
 		var wg sync.WaitGroup
-		results := make([]synclayer.ClaimResult, n)
+		results := make([]idempotency.ClaimResult, n)
 		errs := make([]error, n)
 		start := make(chan struct{})
 		for i := range n {
@@ -281,9 +282,9 @@ func TestStore(t *testing.T, open StoreOpener) {
 			switch {
 			case errs[i] != nil:
 				t.Errorf("claim %d failed: %v", i, errs[i])
-			case results[i].Status == synclayer.ClaimAcquired:
+			case results[i].Status == idempotency.ClaimAcquired:
 				won++
-			case results[i].Status == synclayer.ClaimBusy:
+			case results[i].Status == idempotency.ClaimBusy:
 				busy++
 			default:
 				t.Errorf("claim %d: status %v, want acquired or busy", i, results[i].Status)
@@ -304,7 +305,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		t0 := time.Now()
 		s.mustAcquire(t, st, dead)
 		next := s.claim("k1", "e2", 0)
-		s.expect(t, st, next, synclayer.ClaimBusy, "right after a claim with a 300ms lease")
+		s.expect(t, st, next, idempotency.ClaimBusy, "right after a claim with a 300ms lease")
 		deadline := time.Now().Add(storeWait)
 		for {
 			began := time.Now()
@@ -312,7 +313,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 			if err != nil {
 				t.Fatalf("claim while waiting for the lease to expire: %v", err)
 			}
-			if r.Status == synclayer.ClaimAcquired {
+			if r.Status == idempotency.ClaimAcquired {
 				// The store's clock (a server's) starts the lease a little
 				// after t0 and may see the claim a little after it began:
 				// allow 100ms for that, well below the 300ms TTL.
@@ -321,7 +322,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 				}
 				return
 			}
-			if r.Status != synclayer.ClaimBusy {
+			if r.Status != idempotency.ClaimBusy {
 				t.Fatalf("claim while the dead holder's lease runs: status %v, want busy or acquired", r.Status)
 			}
 			if time.Now().After(deadline) {
@@ -344,9 +345,9 @@ func TestStore(t *testing.T, open StoreOpener) {
 		s.mustAcquire(t, first, held)
 
 		second := s.open(t, s.ns)
-		s.expect(t, second, c, synclayer.ClaimDone, "a done event, on a new store instance")
-		s.expect(t, second, s.claim("k1", "e3", 9), synclayer.ClaimStale, "version 9, on a new store instance")
-		s.expect(t, second, s.claim("k2", "e4", 0), synclayer.ClaimBusy, "a key held through the first instance")
+		s.expect(t, second, c, idempotency.ClaimDone, "a done event, on a new store instance")
+		s.expect(t, second, s.claim("k1", "e3", 9), idempotency.ClaimStale, "version 9, on a new store instance")
+		s.expect(t, second, s.claim("k2", "e4", 0), idempotency.ClaimBusy, "a key held through the first instance")
 
 		other := s.open(t, s.ns+"_x")
 		s.mustAcquire(t, other, c)
@@ -378,7 +379,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		for err := range errs {
 			t.Error(err)
 		}
-		s.expect(t, st, s.claim("k1", "f1", n), synclayer.ClaimStale, fmt.Sprintf("version %d after concurrent Completes up to %d", n, n))
+		s.expect(t, st, s.claim("k1", "f1", n), idempotency.ClaimStale, fmt.Sprintf("version %d after concurrent Completes up to %d", n, n))
 		s.mustAcquire(t, st, s.claim("k1", "f2", n+1))
 	})
 
@@ -390,7 +391,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		c := s.claim("k1", "e1", 0)
 		c.Retention = storeShortTTL
 		s.complete(t, st, c, s.mustAcquire(t, st, c))
-		s.expect(t, st, c, synclayer.ClaimDone, "right after Complete with a 300ms retention")
+		s.expect(t, st, c, idempotency.ClaimDone, "right after Complete with a 300ms retention")
 		s.acquireEventually(t, st, c)
 	})
 
@@ -457,8 +458,8 @@ func TestStore(t *testing.T, open StoreOpener) {
 		}
 		for i, key := range keys {
 			what := fmt.Sprintf("key #%d (%d bytes)", i, len(key))
-			s.expect(t, st, s.claim(key, key+"\x00event", 0), synclayer.ClaimDone, "the event of "+what)
-			s.expect(t, st, s.claim(key, "fresh", int64(i+10)), synclayer.ClaimStale, "the recorded version of "+what)
+			s.expect(t, st, s.claim(key, key+"\x00event", 0), idempotency.ClaimDone, "the event of "+what)
+			s.expect(t, st, s.claim(key, "fresh", int64(i+10)), idempotency.ClaimStale, "the recorded version of "+what)
 			tok := s.mustAcquire(t, st, s.claim(key, "fresh", int64(i+11)))
 			s.release(t, st, s.claim(key, "fresh", int64(i+11)), tok)
 		}
@@ -472,7 +473,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		odd := s.claim("k", "x2", 1)
 		odd.Connector = "conn\x00\xff'"
 		s.complete(t, st, odd, s.mustAcquire(t, st, odd))
-		s.expect(t, st, odd, synclayer.ClaimDone, "an event of a connector named with odd bytes")
+		s.expect(t, st, odd, idempotency.ClaimDone, "an event of a connector named with odd bytes")
 	})
 
 	// A store whose connection broke answers every call with an error, and
@@ -492,11 +493,11 @@ func TestStore(t *testing.T, open StoreOpener) {
 		b.BreakConnection(t)
 		ctx, cancel := context.WithTimeout(context.Background(), storeWait)
 		defer cancel()
-		for _, cl := range []synclayer.Claim{c, s.claim("k1", "e3", 2), s.claim("k3", "e4", 0)} {
+		for _, cl := range []idempotency.Claim{c, s.claim("k1", "e3", 2), s.claim("k3", "e4", 0)} {
 			r, err := st.Claim(ctx, cl)
 			if err == nil {
 				t.Errorf("claim (key %q, event %q) on a broken connection: status %v and no error, want an error", cl.Key, cl.EventID, r.Status)
-			} else if r.Status == synclayer.ClaimDone || r.Status == synclayer.ClaimStale {
+			} else if r.Status == idempotency.ClaimDone || r.Status == idempotency.ClaimStale {
 				t.Errorf("claim on a broken connection returned status %v with its error %v", r.Status, err)
 			}
 		}
@@ -533,8 +534,8 @@ func (s *storeSuite) store(t *testing.T) synclayer.Store {
 
 // claim builds a claim for the suite's default connector with a long lease
 // and retention.
-func (s *storeSuite) claim(key, event string, version int64) synclayer.Claim {
-	return synclayer.Claim{
+func (s *storeSuite) claim(key, event string, version int64) idempotency.Claim {
+	return idempotency.Claim{
 		Connector: "conn",
 		Key:       key,
 		EventID:   event,
@@ -544,7 +545,7 @@ func (s *storeSuite) claim(key, event string, version int64) synclayer.Claim {
 	}
 }
 
-func (s *storeSuite) expect(t *testing.T, st synclayer.Store, c synclayer.Claim, want synclayer.ClaimStatus, what string) synclayer.ClaimResult {
+func (s *storeSuite) expect(t *testing.T, st synclayer.Store, c idempotency.Claim, want idempotency.ClaimStatus, what string) idempotency.ClaimResult {
 	t.Helper()
 	r, err := st.Claim(context.Background(), c)
 	if err != nil {
@@ -556,9 +557,9 @@ func (s *storeSuite) expect(t *testing.T, st synclayer.Store, c synclayer.Claim,
 	return r
 }
 
-func (s *storeSuite) mustAcquire(t *testing.T, st synclayer.Store, c synclayer.Claim) string {
+func (s *storeSuite) mustAcquire(t *testing.T, st synclayer.Store, c idempotency.Claim) string {
 	t.Helper()
-	r := s.expect(t, st, c, synclayer.ClaimAcquired, fmt.Sprintf("key %q", storeShort(c.Key)))
+	r := s.expect(t, st, c, idempotency.ClaimAcquired, fmt.Sprintf("key %q", storeShort(c.Key)))
 	if r.Token == "" {
 		t.Fatalf("acquired claim of key %q has an empty token", storeShort(c.Key))
 	}
@@ -567,16 +568,16 @@ func (s *storeSuite) mustAcquire(t *testing.T, st synclayer.Store, c synclayer.C
 
 // acquireEventually claims until acquired, while busy or done, up to the
 // suite's deadline.
-func (s *storeSuite) acquireEventually(t *testing.T, st synclayer.Store, c synclayer.Claim) string {
+func (s *storeSuite) acquireEventually(t *testing.T, st synclayer.Store, c idempotency.Claim) string {
 	t.Helper()
 	deadline := time.Now().Add(storeWait)
-	var last synclayer.ClaimStatus
+	var last idempotency.ClaimStatus
 	for time.Now().Before(deadline) {
 		r, err := st.Claim(context.Background(), c)
 		if err != nil {
 			t.Fatalf("claim of key %q: %v", storeShort(c.Key), err)
 		}
-		if r.Status == synclayer.ClaimAcquired {
+		if r.Status == idempotency.ClaimAcquired {
 			return r.Token
 		}
 		last = r.Status
@@ -586,14 +587,14 @@ func (s *storeSuite) acquireEventually(t *testing.T, st synclayer.Store, c syncl
 	return ""
 }
 
-func (s *storeSuite) complete(t *testing.T, st synclayer.Store, c synclayer.Claim, tok string) {
+func (s *storeSuite) complete(t *testing.T, st synclayer.Store, c idempotency.Claim, tok string) {
 	t.Helper()
 	if err := st.Complete(context.Background(), c, tok); err != nil {
 		t.Fatalf("complete of key %q (event %q): %v", storeShort(c.Key), storeShort(c.EventID), err)
 	}
 }
 
-func (s *storeSuite) release(t *testing.T, st synclayer.Store, c synclayer.Claim, tok string) {
+func (s *storeSuite) release(t *testing.T, st synclayer.Store, c idempotency.Claim, tok string) {
 	t.Helper()
 	if err := st.Release(context.Background(), c, tok); err != nil {
 		t.Fatalf("release of key %q: %v", storeShort(c.Key), err)

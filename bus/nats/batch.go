@@ -8,15 +8,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
 // PublishBatch sends evs to the stream without waiting between them, in
 // their order, then waits until JetStream has stored each one or ctx ends
-// (it implements [synclayer.BatchPublisher]). Each message carries its
+// (it implements [bus.BatchPublisher]). Each message carries its
 // event's ID as the JetStream message id, as Publish does, so the stream
 // drops a copy sent again within its duplicate window. It returns nil
-// when every event was stored, else a *[synclayer.BatchError] naming each
+// when every event was stored, else a *[bus.BatchError] naming each
 // failure; an event whose acknowledgement ctx cut short may be stored
 // nonetheless.
 func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
@@ -75,7 +76,7 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 		}
 	}
 	if failed {
-		return &synclayer.BatchError{Errs: errs}
+		return &bus.BatchError{Errs: errs}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 )
 
 // TestPublishBatch: PublishBatch stores the events in the stream in the
@@ -26,7 +27,7 @@ func TestPublishBatch(t *testing.T) {
 	}
 	evs[17].Type = "bad type"
 	err := b.PublishBatch(ctx, evs)
-	var be *synclayer.BatchError
+	var be *bus.BatchError
 	if !errors.As(err, &be) || len(be.Errs) != len(evs) {
 		t.Fatalf("PublishBatch = %v; want a BatchError with %d entries", err, len(evs))
 	}

@@ -67,7 +67,7 @@
 // (counted). Raise the ack wait when handlers routinely run that long. Publish sets the Nats-Msg-Id header to the event ID, so
 // JetStream drops a second publish of the same event within its duplicate
 // window (two minutes by default). [Bus.PublishBatch] (the
-// [synclayer.BatchPublisher] the outbox relay uses) sends a batch in order
+// [bus.BatchPublisher] the outbox relay uses) sends a batch in order
 // without waiting between events, with the same header, then waits for
 // every acknowledgement, and reports each event's failure apart.
 //

@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/hmsplatform/synclayer"
 )
 
 // maxBatch bounds the operations sent in one round trip. What gathers
@@ -46,7 +45,7 @@ const (
 type op struct {
 	ctx   context.Context
 	kind  opKind
-	c     synclayer.Claim
+	c     idempotency.Claim
 	token string // a claim's new token
 	keys  []string
 	args  []any
@@ -135,7 +134,7 @@ func (s *Store) finish(ops []*op) {
 	b.mu.Lock()
 	for _, o := range ops {
 		if o.state == opAbandoned && o.kind == opClaim && o.err == nil {
-			if r, err := o.claimResult(); err == nil && r.Status == synclayer.ClaimAcquired {
+			if r, err := o.claimResult(); err == nil && r.Status == idempotency.ClaimAcquired {
 				rel := s.newOp(context.WithoutCancel(o.ctx), opRelease, o.c, r.Token)
 				b.queue = append(b.queue, rel)
 			}

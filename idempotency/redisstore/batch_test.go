@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 )
 
@@ -26,8 +26,8 @@ func openStore(t *testing.T) (*redisstore.Store, *faultHook) {
 	return openPrefixed(t, client, uniquePrefix(t)), hook
 }
 
-func claimOf(key, event string, version int64) synclayer.Claim {
-	return synclayer.Claim{Connector: "conn", Key: key, EventID: event, Version: version,
+func claimOf(key, event string, version int64) idempotency.Claim {
+	return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: version,
 		LeaseTTL: time.Minute, Retention: time.Hour}
 }
 
@@ -43,7 +43,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustClaim(t *testing.T, s *redisstore.Store, c synclayer.Claim, want synclayer.ClaimStatus) synclayer.ClaimResult {
+func mustClaim(t *testing.T, s *redisstore.Store, c idempotency.Claim, want idempotency.ClaimStatus) idempotency.ClaimResult {
 	t.Helper()
 	r, err := s.Claim(context.Background(), c)
 	if err != nil {
@@ -81,7 +81,7 @@ func TestConcurrentClaimsOnEightKeys(t *testing.T) {
 			wasPushed := false
 			for delivery := range 2 {
 				r, err := s.Claim(ctx, c)
-				for err == nil && r.Status == synclayer.ClaimBusy {
+				for err == nil && r.Status == idempotency.ClaimBusy {
 					time.Sleep(time.Millisecond)
 					r, err = s.Claim(ctx, c)
 				}
@@ -90,13 +90,13 @@ func TestConcurrentClaimsOnEightKeys(t *testing.T) {
 					return
 				}
 				switch {
-				case delivery == 1 && wasPushed && r.Status != synclayer.ClaimDone:
+				case delivery == 1 && wasPushed && r.Status != idempotency.ClaimDone:
 					errs <- fmt.Errorf("redelivery of pushed event %s: %v, want done", c.EventID, r.Status)
-				case delivery == 1 && !wasPushed && r.Status != synclayer.ClaimStale:
+				case delivery == 1 && !wasPushed && r.Status != idempotency.ClaimStale:
 					errs <- fmt.Errorf("redelivery of skipped event %s: %v, want stale", c.EventID, r.Status)
-				case delivery == 0 && r.Status == synclayer.ClaimDone:
+				case delivery == 0 && r.Status == idempotency.ClaimDone:
 					errs <- fmt.Errorf("first delivery of event %s: done before any push", c.EventID)
-				case r.Status == synclayer.ClaimAcquired:
+				case r.Status == idempotency.ClaimAcquired:
 					mu.Lock()
 					if h := holder[c.Key]; h != "" {
 						errs <- fmt.Errorf("event %s acquired key %s while event %s holds it", c.EventID, c.Key, h)
@@ -139,8 +139,8 @@ func TestConcurrentClaimsOnEightKeys(t *testing.T) {
 			t.Errorf("the newest event %s of key k%d was pushed %d times, want once", newest, k, pushed[newest])
 		}
 		key := fmt.Sprintf("k%d", k)
-		mustClaim(t, s, claimOf(key, "late", keys), synclayer.ClaimStale)
-		mustClaim(t, s, claimOf(key, "newer", keys+1), synclayer.ClaimAcquired)
+		mustClaim(t, s, claimOf(key, "late", keys), idempotency.ClaimStale)
+		mustClaim(t, s, claimOf(key, "newer", keys+1), idempotency.ClaimAcquired)
 	}
 	st := redisstore.Stats(s)
 	if st.Queued == 0 || st.Rounds >= st.Ops {
@@ -156,11 +156,11 @@ func TestConcurrentClaimsOnEightKeys(t *testing.T) {
 func TestFailedBatchFailsOnlyItsCalls(t *testing.T) {
 	s, hook := openStore(t)
 	ctx := t.Context()
-	held := make([]synclayer.Claim, 4)
+	held := make([]idempotency.Claim, 4)
 	tokens := make([]string, 4)
 	for i := range held {
 		held[i] = claimOf(fmt.Sprintf("c%d", i), fmt.Sprintf("ec%d", i), 1)
-		tokens[i] = mustClaim(t, s, held[i], synclayer.ClaimAcquired).Token
+		tokens[i] = mustClaim(t, s, held[i], idempotency.ClaimAcquired).Token
 	}
 
 	waiting, release := hook.holdNext()
@@ -168,7 +168,7 @@ func TestFailedBatchFailsOnlyItsCalls(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		r, err := s.Claim(ctx, claimOf("a", "ea", 1))
-		if err == nil && r.Status != synclayer.ClaimAcquired {
+		if err == nil && r.Status != idempotency.ClaimAcquired {
 			err = fmt.Errorf("status %v, want acquired", r.Status)
 		}
 		first <- err
@@ -227,14 +227,14 @@ func TestFailedBatchFailsOnlyItsCalls(t *testing.T) {
 	// Complete failed are not done (their leases are still held), and the
 	// keys of the failed claims are free.
 	for i, c := range held {
-		mustClaim(t, s, c, synclayer.ClaimBusy)
+		mustClaim(t, s, c, idempotency.ClaimBusy)
 		if err := s.Complete(ctx, c, tokens[i]); err != nil {
 			t.Fatalf("complete after the failed round trip: %v", err)
 		}
-		mustClaim(t, s, c, synclayer.ClaimDone)
+		mustClaim(t, s, c, idempotency.ClaimDone)
 	}
 	for i := range 4 {
-		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), fmt.Sprintf("eb%d", i), 1), synclayer.ClaimAcquired)
+		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), fmt.Sprintf("eb%d", i), 1), idempotency.ClaimAcquired)
 	}
 }
 
@@ -247,7 +247,7 @@ func TestLoneCallNotDelayed(t *testing.T) {
 	ctx := t.Context()
 	for i := range 5 {
 		c := claimOf("k", fmt.Sprintf("e%d", i), 0)
-		r := mustClaim(t, s, c, synclayer.ClaimAcquired)
+		r := mustClaim(t, s, c, idempotency.ClaimAcquired)
 		if err := s.Complete(ctx, c, r.Token); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +264,7 @@ func TestLoneCallNotDelayed(t *testing.T) {
 	second := make(chan error, 1)
 	go func() {
 		r, err := s.Claim(ctx, claimOf("y", "ey", 0))
-		if err == nil && r.Status != synclayer.ClaimAcquired {
+		if err == nil && r.Status != idempotency.ClaimAcquired {
 			err = fmt.Errorf("status %v, want acquired", r.Status)
 		}
 		second <- err
@@ -296,13 +296,13 @@ func TestRenew(t *testing.T) {
 
 	a := claimOf("k1", "ea", 0)
 	a.LeaseTTL = 300 * time.Millisecond
-	ra := mustClaim(t, s, a, synclayer.ClaimAcquired)
+	ra := mustClaim(t, s, a, idempotency.ClaimAcquired)
 	a.LeaseTTL = time.Hour
 	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || !ok {
 		t.Fatalf("renew of a held lease: %v, %v; want true", ok, err)
 	}
 	before := time.Now()
-	busy := mustClaim(t, s, claimOf("k1", "eb", 0), synclayer.ClaimBusy)
+	busy := mustClaim(t, s, claimOf("k1", "eb", 0), idempotency.ClaimBusy)
 	if busy.Expires.Before(before.Add(59 * time.Minute)) {
 		t.Errorf("after renewing to 1h, the lease ends at %v, %v from now", busy.Expires, time.Until(busy.Expires))
 	}
@@ -315,7 +315,7 @@ func TestRenew(t *testing.T) {
 	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || ok {
 		t.Errorf("renew after release: %v, %v; want false", ok, err)
 	}
-	rc := mustClaim(t, s, claimOf("k1", "ec", 0), synclayer.ClaimAcquired) // no lease came back
+	rc := mustClaim(t, s, claimOf("k1", "ec", 0), idempotency.ClaimAcquired) // no lease came back
 	if err := s.Release(ctx, claimOf("k1", "ec", 0), rc.Token); err != nil {
 		t.Fatal(err)
 	}
@@ -324,22 +324,22 @@ func TestRenew(t *testing.T) {
 	// it is (1 minute, not the hour the old holder asks for).
 	d := claimOf("k2", "ed", 0)
 	d.LeaseTTL = 300 * time.Millisecond
-	rd := mustClaim(t, s, d, synclayer.ClaimAcquired)
+	rd := mustClaim(t, s, d, idempotency.ClaimAcquired)
 	e := claimOf("k2", "ee", 0)
-	var re synclayer.ClaimResult
+	var re idempotency.ClaimResult
 	waitFor(t, "acquired after the 300ms lease", func() bool {
 		var err error
 		re, err = s.Claim(ctx, e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return re.Status == synclayer.ClaimAcquired
+		return re.Status == idempotency.ClaimAcquired
 	})
 	d.LeaseTTL = time.Hour
 	if ok, err := s.Renew(ctx, d, rd.Token); err != nil || ok {
 		t.Errorf("renew of an expired lease taken by another: %v, %v; want false", ok, err)
 	}
-	busy = mustClaim(t, s, claimOf("k2", "ef", 0), synclayer.ClaimBusy)
+	busy = mustClaim(t, s, claimOf("k2", "ef", 0), idempotency.ClaimBusy)
 	if left := time.Until(busy.Expires); left > 2*time.Minute {
 		t.Errorf("the new holder's 1m lease now ends in %v: the old holder's Renew changed it", left)
 	}
@@ -362,7 +362,7 @@ func TestNoScriptResent(t *testing.T) {
 	s, hook := openStore(t)
 	ctx := t.Context()
 	hook.failNext(redis.ErrNoScript)
-	mustClaim(t, s, claimOf("lone", "e", 0), synclayer.ClaimAcquired)
+	mustClaim(t, s, claimOf("lone", "e", 0), idempotency.ClaimAcquired)
 
 	first, release := hook.claimHeld(ctx, s, claimOf("a", "ea", 0))
 	defer release()
@@ -371,7 +371,7 @@ func TestNoScriptResent(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "eb", 0))
-			if err == nil && r.Status != synclayer.ClaimAcquired {
+			if err == nil && r.Status != idempotency.ClaimAcquired {
 				err = fmt.Errorf("status %v, want acquired", r.Status)
 			}
 			errs <- err
@@ -447,7 +447,7 @@ func TestCallerLeavesBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r.Status == synclayer.ClaimAcquired
+		return r.Status == idempotency.ClaimAcquired
 	})
 	if got := hook.roundTrips(); len(got) < 2 || got[1] != 1 {
 		t.Errorf("round trips %v: the batch after the first should carry only the claim of \"s\"", got)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -93,10 +94,10 @@ func BenchmarkCycleParallel(b *testing.B) {
 				return func(b *testing.B, from, to int64) {
 					parallel(b, g, from, to, func(i int64) error {
 						n := strconv.FormatInt(i, 10)
-						c := synclayer.Claim{Connector: "bench", Key: "record-" + n, EventID: "evt-" + n,
+						c := idempotency.Claim{Connector: "bench", Key: "record-" + n, EventID: "evt-" + n,
 							Version: i + 1, LeaseTTL: time.Minute, Retention: time.Hour}
 						r, err := s.Claim(ctx, c)
-						if err != nil || r.Status != synclayer.ClaimAcquired {
+						if err != nil || r.Status != idempotency.ClaimAcquired {
 							return fmt.Errorf("claim: %v, %w", r.Status, err)
 						}
 						return s.Complete(ctx, c, r.Token)

@@ -44,7 +44,7 @@
 //     the key's ledger entry, and sets the TTL of the key's hash to the
 //     retention.
 //   - Release: deletes the lease if it holds the token.
-//   - Renew ([synclayer.LeaseRenewer]): sets the lease's TTL to the claim's
+//   - Renew ([idempotency.LeaseRenewer]): sets the lease's TTL to the claim's
 //     LeaseTTL from now if the token holds it, and reports whether it did.
 //     A lease that expired, was taken by another holder or was released is
 //     left as it is. The dispatcher takes short leases and renews them

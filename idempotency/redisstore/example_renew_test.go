@@ -5,21 +5,21 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // A holder takes a short lease and renews it while its push runs, as the
-// dispatcher does through synclayer.LeaseRenewer; if it dies, the key is
+// dispatcher does through idempotency.LeaseRenewer; if it dies, the key is
 // free again within one lease TTL. (It needs a Redis server, so it is
 // compiled but not run.)
 func ExampleStore_Renew() {
 	store, client := localStore()
 	defer client.Close()
 	ctx := context.Background()
-	c := synclayer.Claim{Connector: "calendar", Key: "workflow-42", EventID: "evt-1",
+	c := idempotency.Claim{Connector: "calendar", Key: "workflow-42", EventID: "evt-1",
 		LeaseTTL: 10 * time.Second, Retention: 24 * time.Hour}
 	r, err := store.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimAcquired {
+	if err != nil || r.Status != idempotency.ClaimAcquired {
 		fmt.Println(r.Status, err)
 		return
 	}

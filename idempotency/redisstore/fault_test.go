@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
@@ -154,20 +154,20 @@ func TestMalformedReplies(t *testing.T) {
 	for _, tc := range []struct {
 		op    string
 		reply any
-		call  func(c synclayer.Claim) error
+		call  func(c idempotency.Claim) error
 	}{
-		{"complete", int64(0), func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
-		{"complete", []any{}, func(c synclayer.Claim) error { return s.Complete(ctx, c, "t") }},
-		{"release", int64(2), func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
-		{"release", "1", func(c synclayer.Claim) error { return s.Release(ctx, c, "t") }},
-		{"renew", int64(-1), func(c synclayer.Claim) error {
+		{"complete", int64(0), func(c idempotency.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"complete", []any{}, func(c idempotency.Claim) error { return s.Complete(ctx, c, "t") }},
+		{"release", int64(2), func(c idempotency.Claim) error { return s.Release(ctx, c, "t") }},
+		{"release", "1", func(c idempotency.Claim) error { return s.Release(ctx, c, "t") }},
+		{"renew", int64(-1), func(c idempotency.Claim) error {
 			ok, err := s.Renew(ctx, c, "t")
 			if ok {
 				t.Error("renew returned true beside an error")
 			}
 			return err
 		}},
-		{"renew", nil, func(c synclayer.Claim) error { _, err := s.Renew(ctx, c, "t"); return err }},
+		{"renew", nil, func(c idempotency.Claim) error { _, err := s.Renew(ctx, c, "t"); return err }},
 	} {
 		t.Run(fmt.Sprintf("%s %#v", tc.op, tc.reply), func(t *testing.T) {
 			hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal(tc.reply) })
@@ -245,8 +245,8 @@ func TestConnectionKilledMidBatch(t *testing.T) {
 		}
 	}
 	unpause()
-	mustClaim(t, s, claimOf("a", "ea", 1), synclayer.ClaimAcquired)
+	mustClaim(t, s, claimOf("a", "ea", 1), idempotency.ClaimAcquired)
 	for i := range 8 {
-		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), "eb", 1), synclayer.ClaimAcquired)
+		mustClaim(t, s, claimOf(fmt.Sprintf("b%d", i), "eb", 1), idempotency.ClaimAcquired)
 	}
 }

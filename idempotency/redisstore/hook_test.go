@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 )
 
@@ -113,7 +113,7 @@ func (h *faultHook) holdNext() (held <-chan struct{}, release func()) {
 // claimHeld starts a claim of c on s with ctx, whose round trip the hook
 // holds, and returns once it is held, with the channel that gets the
 // claim's error and the function that lets the round trip go on.
-func (h *faultHook) claimHeld(ctx context.Context, s *redisstore.Store, c synclayer.Claim) (first <-chan error, release func()) {
+func (h *faultHook) claimHeld(ctx context.Context, s *redisstore.Store, c idempotency.Claim) (first <-chan error, release func()) {
 	held, release := h.holdNext()
 	ch := make(chan error, 1)
 	go func() {

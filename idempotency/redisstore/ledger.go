@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // The freshness ledger ([synclayer.Ledger]) lives in each key's hash
@@ -41,7 +42,7 @@ func (s *Store) indexKey(connector string) string { return s.prefix + "ledger:" 
 
 // hashKey returns the key of the hash of (connector, key).
 func (s *Store) hashKey(connector, key string) string {
-	return s.tag(synclayer.Claim{Connector: connector, Key: key}) + "k"
+	return s.tag(idempotency.Claim{Connector: connector, Key: key}) + "k"
 }
 
 // ledgerFail wraps err with the call and the names; if ctx has ended, the
@@ -105,7 +106,7 @@ func (s *Store) Pushed(ctx context.Context, h synclayer.Holding) error {
 // Want implements [synclayer.Ledger] in one round trip, stamped with
 // Redis's clock. A key that wants a version loses its hash's TTL until
 // the next Complete with a retention. A version of 0 or less changes
-// nothing (and, unlike the MemoryLedger, makes no empty entry).
+// nothing (and, unlike the MemoryStore, makes no empty entry).
 func (s *Store) Want(ctx context.Context, connector, key string, version int64) error {
 	if err := ctx.Err(); err != nil {
 		return s.ledgerFail(ctx, "want", connector, key, err)
@@ -239,7 +240,7 @@ func (s *Store) Holdings(ctx context.Context, connector, after string, limit int
 			n = min(n, limit-len(out))
 		}
 		// Keys above after only: with after "", the key "" is left out,
-		// as by the MemoryLedger's Holdings.
+		// as by the MemoryStore's Holdings.
 		hs, last, more, err := s.page(ctx, connector, "("+after, n)
 		if err != nil {
 			return nil, s.ledgerFail(ctx, "holdings", connector, "", err)

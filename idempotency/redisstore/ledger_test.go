@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
@@ -53,9 +54,9 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 	s := openPrefixed(t, newClient(t), uniquePrefix(t))
 	ctx := t.Context()
 	const n = 64
-	claims := make([]synclayer.Claim, n)
+	claims := make([]idempotency.Claim, n)
 	for i := range n {
-		claims[i] = synclayer.Claim{Connector: "c", Key: fmt.Sprintf("k%02d", i), EventID: fmt.Sprint("e", i),
+		claims[i] = idempotency.Claim{Connector: "c", Key: fmt.Sprintf("k%02d", i), EventID: fmt.Sprint("e", i),
 			Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour, Hash: fmt.Sprint("h", i)}
 	}
 	claims[0].Retention = time.Millisecond

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/janitor"
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -78,8 +79,8 @@ type Log struct {
 }
 
 var (
-	_ synclayer.DeliveryLog = (*Log)(nil)
-	_ synclayer.DurableLog  = (*Log)(nil)
+	_ synclayer.DeliveryLog  = (*Log)(nil)
+	_ idempotency.DurableLog = (*Log)(nil)
 )
 
 // LogOption configures a [Log]. A zero value means the default; an invalid
@@ -148,7 +149,7 @@ func NewLog(client redis.UniversalClient, opts ...LogOption) (*Log, error) {
 // Prefix returns the log's key prefix.
 func (l *Log) Prefix() string { return l.prefix }
 
-// Durable implements [synclayer.DurableLog]: the entries are in Redis, so
+// Durable implements [idempotency.DurableLog]: the entries are in Redis, so
 // they survive a restart of the process.
 func (l *Log) Durable() bool { return true }
 

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // The scripts' replies are checked for their whole shape before any part
@@ -16,36 +16,36 @@ import (
 // claimResult reads a claim's reply: {1, v} done, {2, v} stale, {3, v,
 // ms left} busy, {4, v} acquired, with v the last version as a decimal
 // string.
-func (o *op) claimResult() (synclayer.ClaimResult, error) {
+func (o *op) claimResult() (idempotency.ClaimResult, error) {
 	reply, ok := o.reply.([]any)
 	if !ok || len(reply) < 2 {
-		return synclayer.ClaimResult{}, unexpected(o.reply)
+		return idempotency.ClaimResult{}, unexpected(o.reply)
 	}
 	status, ok1 := reply[0].(int64)
 	vs, ok2 := reply[1].(string)
 	if !ok1 || !ok2 {
-		return synclayer.ClaimResult{}, unexpected(o.reply)
+		return idempotency.ClaimResult{}, unexpected(o.reply)
 	}
 	version, err := strconv.ParseInt(vs, 10, 64)
 	if err != nil {
-		return synclayer.ClaimResult{}, unexpected(o.reply)
+		return idempotency.ClaimResult{}, unexpected(o.reply)
 	}
 	switch {
 	case status == 1 && len(reply) == 2:
-		return synclayer.ClaimResult{Status: synclayer.ClaimDone}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimDone}, nil
 	case status == 2 && len(reply) == 2:
-		return synclayer.ClaimResult{Status: synclayer.ClaimStale, Version: version}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimStale, Version: version}, nil
 	case status == 3 && len(reply) == 3:
 		left, ok := reply[2].(int64)
 		if !ok {
 			break
 		}
-		return synclayer.ClaimResult{Status: synclayer.ClaimBusy, Version: version,
+		return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: version,
 			Expires: o.sent.Add(time.Duration(max(left, 0)) * time.Millisecond)}, nil
 	case status == 4 && len(reply) == 2:
-		return synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: o.token, Version: version}, nil
+		return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: o.token, Version: version}, nil
 	}
-	return synclayer.ClaimResult{}, unexpected(o.reply)
+	return idempotency.ClaimResult{}, unexpected(o.reply)
 }
 
 // flag reads the reply of complete (always 1), release and renew (1 done,

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
 	"github.com/hmsplatform/synclayer/internal/clip"
 	"github.com/hmsplatform/synclayer/internal/option"
@@ -50,9 +51,9 @@ type Store struct {
 }
 
 var (
-	_ synclayer.Store        = (*Store)(nil)
-	_ synclayer.LeaseRenewer = (*Store)(nil)
-	_ synclayer.Ledger       = (*Store)(nil)
+	_ synclayer.Store          = (*Store)(nil)
+	_ idempotency.LeaseRenewer = (*Store)(nil)
+	_ synclayer.Ledger         = (*Store)(nil)
 )
 
 // New returns a store over client, which the caller opened and closes: a
@@ -76,7 +77,7 @@ func (s *Store) Prefix() string { return s.prefix }
 
 // tag returns the common beginning of the keys of (c.Connector, c.Key):
 // the prefix and a hash tag made of a hash of connector and record key.
-func (s *Store) tag(c synclayer.Claim) string {
+func (s *Store) tag(c idempotency.Claim) string {
 	tag := pairhash.Sum(c.Connector, c.Key)
 	return s.prefix + "{" + hex.EncodeToString(tag[:]) + "}:"
 }
@@ -85,7 +86,7 @@ func (s *Store) tag(c synclayer.Claim) string {
 // three share a hash tag, so they live in one slot of a cluster; so the
 // done-marker of an event is found through the record key it was
 // completed with.
-func (s *Store) keys(c synclayer.Claim) []string {
+func (s *Store) keys(c idempotency.Claim) []string {
 	tag := s.tag(c)
 	e := sha256.Sum256([]byte(c.EventID))
 	return []string{tag + "d:" + hex.EncodeToString(e[:16]), tag + "l", tag + "k"}
@@ -101,7 +102,7 @@ func newToken() string {
 
 // newOp builds the script call of an operation on c. token is the new
 // token of a claim, the caller's token otherwise.
-func (s *Store) newOp(ctx context.Context, kind opKind, c synclayer.Claim, token string) *op {
+func (s *Store) newOp(ctx context.Context, kind opKind, c idempotency.Claim, token string) *op {
 	o := &op{ctx: ctx, kind: kind, c: c, token: token}
 	switch kind {
 	case opClaim:
@@ -135,7 +136,7 @@ func (s *Store) newOp(ctx context.Context, kind opKind, c synclayer.Claim, token
 
 // do runs an operation through the batcher and returns its reply's error,
 // or the context's.
-func (s *Store) do(ctx context.Context, kind opKind, c synclayer.Claim, token string) (*op, error) {
+func (s *Store) do(ctx context.Context, kind opKind, c idempotency.Claim, token string) (*op, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, s.fail(ctx, kind, c, 0, err)
 	}
@@ -152,21 +153,21 @@ func (s *Store) do(ctx context.Context, kind opKind, c synclayer.Claim, token st
 
 // Claim implements [synclayer.Store] in one round trip, shared with the
 // other calls that gathered while the previous one was in flight.
-func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	o, err := s.do(ctx, opClaim, c, newToken())
 	if err != nil {
-		return synclayer.ClaimResult{}, err
+		return idempotency.ClaimResult{}, err
 	}
 	r, err := o.claimResult()
 	if err != nil {
-		return synclayer.ClaimResult{}, s.fail(ctx, opClaim, c, o.batch, err)
+		return idempotency.ClaimResult{}, s.fail(ctx, opClaim, c, o.batch, err)
 	}
 	return r, nil
 }
 
 // Complete implements [synclayer.Store] in one round trip, shared as
 // Claim's is.
-func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *Store) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	o, err := s.do(ctx, opComplete, c, token)
 	if err != nil {
 		return err
@@ -179,7 +180,7 @@ func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) e
 
 // Release implements [synclayer.Store] in one round trip, shared as
 // Claim's is.
-func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *Store) Release(ctx context.Context, c idempotency.Claim, token string) error {
 	o, err := s.do(ctx, opRelease, c, token)
 	if err != nil {
 		return err
@@ -190,12 +191,12 @@ func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) er
 	return nil
 }
 
-// Renew implements [synclayer.LeaseRenewer] in one round trip, shared as
+// Renew implements [idempotency.LeaseRenewer] in one round trip, shared as
 // Claim's is: if token holds the lease on (c.Connector, c.Key), its TTL is
 // set to c.LeaseTTL from now and Renew reports true; otherwise (the lease
 // expired, was taken by another holder, or was released) it changes
 // nothing and reports false.
-func (s *Store) Renew(ctx context.Context, c synclayer.Claim, token string) (bool, error) {
+func (s *Store) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
 	o, err := s.do(ctx, opRenew, c, token)
 	if err != nil {
 		return false, err
@@ -210,7 +211,7 @@ func (s *Store) Renew(ctx context.Context, c synclayer.Claim, token string) (boo
 // fail wraps err with the operation, the names and, for a batch, its
 // size; if ctx has ended, the error also matches ctx.Err() with
 // errors.Is.
-func (s *Store) fail(ctx context.Context, kind opKind, c synclayer.Claim, batch int, err error) error {
+func (s *Store) fail(ctx context.Context, kind opKind, c idempotency.Claim, batch int, err error) error {
 	what := fmt.Sprintf("redisstore: %s of connector %s, key %s, event %s", opNames[kind],
 		quote(c.Connector), quote(c.Key), quote(c.EventID))
 	if batch > 1 {

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -96,21 +97,21 @@ func TestTwoProcessesShareOneRedis(t *testing.T) {
 	prefix := uniquePrefix(t)
 	first, second := openPrefixed(t, newClient(t), prefix), openPrefixed(t, newClient(t), prefix)
 
-	c := synclayer.Claim{
+	c := idempotency.Claim{
 		Connector: "calendar", Key: "workflow-42", EventID: "evt-1", Version: 3,
 		LeaseTTL: time.Minute, Retention: time.Hour,
 	}
 	r1, err := first.Claim(ctx, c)
-	if err != nil || r1.Status != synclayer.ClaimAcquired {
+	if err != nil || r1.Status != idempotency.ClaimAcquired {
 		t.Fatalf("first process: %v, %v; want acquired", r1.Status, err)
 	}
-	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != synclayer.ClaimBusy {
+	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != idempotency.ClaimBusy {
 		t.Fatalf("second process while held: %v, %v; want busy", r2.Status, err)
 	}
 	if err := first.Complete(ctx, c, r1.Token); err != nil {
 		t.Fatal(err)
 	}
-	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != synclayer.ClaimDone {
+	if r2, err := second.Claim(ctx, c); err != nil || r2.Status != idempotency.ClaimDone {
 		t.Fatalf("second process after Complete: %v, %v; want done", r2.Status, err)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"sync"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // opKind is the kind of a store call, and of the lane it goes through.
@@ -25,7 +25,7 @@ var opNames = [...]string{opClaim: "claim", opComplete: "complete", opRelease: "
 // that carries it fills in.
 type op struct {
 	kind  opKind
-	c     synclayer.Claim
+	c     idempotency.Claim
 	kid   []byte
 	eid   []byte
 	token string // claim: the fresh token; otherwise the caller's
@@ -36,7 +36,7 @@ type op struct {
 	logID   string
 
 	// Results, set by the batch before done is closed.
-	res synclayer.ClaimResult
+	res idempotency.ClaimResult
 	ok  bool // renew: the lease was extended
 	err error
 

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -76,7 +77,7 @@ func TestBatchedClaimsOneHolderPerKey(t *testing.T) {
 			for i := range events {
 				wg.Go(func() {
 					<-start
-					c := synclayer.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", i%keys), EventID: fmt.Sprintf("evt-%d", i),
+					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", i%keys), EventID: fmt.Sprintf("evt-%d", i),
 						Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour}
 					for {
 						r, err := s.Claim(ctx, c)
@@ -85,10 +86,10 @@ func TestBatchedClaimsOneHolderPerKey(t *testing.T) {
 							return
 						}
 						switch r.Status {
-						case synclayer.ClaimBusy:
+						case idempotency.ClaimBusy:
 							time.Sleep(time.Millisecond) // a retry, as the dispatcher's
 							continue
-						case synclayer.ClaimAcquired:
+						case idempotency.ClaimAcquired:
 							if n := holders[i%keys].Add(1); n != 1 {
 								t.Errorf("key-%d has %d live holders", i%keys, n)
 							}
@@ -114,17 +115,17 @@ func TestBatchedClaimsOneHolderPerKey(t *testing.T) {
 				if pushes[newest].Load() != 1 {
 					t.Errorf("the newest event of key-%d (evt-%d) was not pushed", k, newest)
 				}
-				c := synclayer.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: "check", LeaseTTL: time.Minute}
+				c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: "check", LeaseTTL: time.Minute}
 				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired || r.Version != int64(newest+1) {
+				if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != int64(newest+1) {
 					t.Errorf("key-%d after the run: %v, version %d, %v; want acquired at version %d", k, r.Status, r.Version, err, newest+1)
 				}
 				// A redelivery of every pushed event is done.
 				for i := k; i < events; i += keys {
 					if pushes[i].Load() == 1 {
-						c := synclayer.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: fmt.Sprintf("evt-%d", i),
+						c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: fmt.Sprintf("evt-%d", i),
 							Version: int64(i + 1), LeaseTTL: time.Minute}
-						if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimDone {
+						if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
 							t.Errorf("redelivery of evt-%d: %v, %v; want done", i, r.Status, err)
 						}
 					}
@@ -159,11 +160,11 @@ func TestBatchFailureStaysInBatch(t *testing.T) {
 				return nil
 			})
 			ctx := context.Background()
-			claim := func(key, event string) synclayer.Claim {
-				return synclayer.Claim{Connector: "conn", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+			claim := func(key, event string) idempotency.Claim {
+				return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
 			}
 			type out struct {
-				r   synclayer.ClaimResult
+				r   idempotency.ClaimResult
 				err error
 			}
 			first := make(chan out, 1)
@@ -191,13 +192,13 @@ func TestBatchFailureStaysInBatch(t *testing.T) {
 				}
 			}
 			for range 2 {
-				if o := <-rest; o.err != nil || o.r.Status != synclayer.ClaimAcquired {
+				if o := <-rest; o.err != nil || o.r.Status != idempotency.ClaimAcquired {
 					t.Errorf("claim in the next batch: %v, %v; want acquired", o.r.Status, o.err)
 				}
 			}
 			// A claim that failed took nothing.
 			r, err := s.Claim(ctx, claim("a", "ea"))
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim after the failed batch: %v, %v; want acquired", r.Status, err)
 			}
 
@@ -213,7 +214,7 @@ func TestBatchFailureStaysInBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, err = s.Claim(ctx, claim("a", "ea"))
-			if err != nil || r.Status != synclayer.ClaimAcquired || r.Version != 0 {
+			if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
 				t.Errorf("claim after a failed complete: %v, version %d, %v; want acquired at version 0 (nothing recorded)", r.Status, r.Version, err)
 			}
 		})
@@ -257,17 +258,17 @@ func TestBatchRetried(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range 8 {
 				wg.Go(func() {
-					c := synclayer.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i), Version: 3,
+					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i), Version: 3,
 						LeaseTTL: time.Minute, Retention: time.Hour}
 					r, err := s.Claim(ctx, c)
-					if err != nil || r.Status != synclayer.ClaimAcquired {
+					if err != nil || r.Status != idempotency.ClaimAcquired {
 						t.Errorf("claim %d: %v, %v; want acquired", i, r.Status, err)
 						return
 					}
 					if err := s.Complete(ctx, c, r.Token); err != nil {
 						t.Errorf("complete %d: %v", i, err)
 					}
-					if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimDone {
+					if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
 						t.Errorf("claim %d again: %v, %v; want done", i, r.Status, err)
 					}
 				})
@@ -300,8 +301,8 @@ func TestBatchCallerLeaves(t *testing.T) {
 		}
 		return nil
 	})
-	claim := func(key string) synclayer.Claim {
-		return synclayer.Claim{Connector: "conn", Key: key, EventID: "e-" + key, LeaseTTL: time.Minute}
+	claim := func(key string) idempotency.Claim {
+		return idempotency.Claim{Connector: "conn", Key: key, EventID: "e-" + key, LeaseTTL: time.Minute}
 	}
 	first := make(chan error, 1)
 	go func() {
@@ -325,7 +326,7 @@ func TestBatchCallerLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := s.Claim(context.Background(), claim("b"))
-	if err != nil || r.Status != synclayer.ClaimAcquired {
+	if err != nil || r.Status != idempotency.ClaimAcquired {
 		t.Errorf("claim of b after its caller left: %v, %v; want acquired (the left call took nothing)", r.Status, err)
 	}
 	mu.Lock()
@@ -344,9 +345,9 @@ func TestRenew(t *testing.T) {
 			t.Parallel()
 			s := batchStore(t, b, "sqlrenew")
 			ctx := context.Background()
-			c := synclayer.Claim{Connector: "conn", Key: "k", EventID: "e1", LeaseTTL: 200 * time.Millisecond, Retention: time.Hour}
+			c := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e1", LeaseTTL: 200 * time.Millisecond, Retention: time.Hour}
 			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim: %v, %v", r.Status, err)
 			}
 			long := c
@@ -354,9 +355,9 @@ func TestRenew(t *testing.T) {
 			if ok, err := s.Renew(ctx, long, r.Token); err != nil || !ok {
 				t.Fatalf("renew own lease: %v, %v; want true", ok, err)
 			}
-			other := synclayer.Claim{Connector: "conn", Key: "k", EventID: "e2", LeaseTTL: time.Minute, Retention: time.Hour}
+			other := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e2", LeaseTTL: time.Minute, Retention: time.Hour}
 			busy, err := s.Claim(ctx, other)
-			if err != nil || busy.Status != synclayer.ClaimBusy {
+			if err != nil || busy.Status != idempotency.ClaimBusy {
 				t.Fatalf("claim of a renewed key: %v, %v; want busy", busy.Status, err)
 			}
 			if min := time.Now().Add(30 * time.Minute); busy.Expires.Before(min) {
@@ -374,17 +375,17 @@ func TestRenew(t *testing.T) {
 
 			// Expiry and takeover.
 			r, err = s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim again: %v, %v", r.Status, err)
 			}
-			var r2 synclayer.ClaimResult
+			var r2 idempotency.ClaimResult
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				r2, err = s.Claim(ctx, other)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r2.Status == synclayer.ClaimAcquired {
+				if r2.Status == idempotency.ClaimAcquired {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -439,15 +440,15 @@ func TestCompleteLogged(t *testing.T) {
 				t.Error("a SQL log is not durable")
 			}
 			ctx := context.Background()
-			claim := func(key, event string, v int64) synclayer.Claim {
-				return synclayer.Claim{Connector: "conn", Key: key, EventID: event, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
+			claim := func(key, event string, v int64) idempotency.Claim {
+				return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
 			}
-			delivery := func(c synclayer.Claim) synclayer.Delivery {
+			delivery := func(c idempotency.Claim) synclayer.Delivery {
 				now := time.Now()
 				return synclayer.Delivery{EventID: c.EventID, EventType: "T", Connector: c.Connector, Key: c.Key,
 					State: synclayer.StatusSynced, Attempts: 1, FirstAttempt: now, LastAttempt: now, Updated: now}
 			}
-			logged := func(c synclayer.Claim) []synclayer.Delivery {
+			logged := func(c idempotency.Claim) []synclayer.Delivery {
 				t.Helper()
 				ds, err := log.List(ctx, synclayer.DeliveryFilter{EventID: c.EventID, Connector: c.Connector})
 				if err != nil {
@@ -462,7 +463,7 @@ func TestCompleteLogged(t *testing.T) {
 				wg.Go(func() {
 					c := claim(fmt.Sprint("k", i), fmt.Sprint("e", i), 5)
 					r, err := s.Claim(ctx, c)
-					if err != nil || r.Status != synclayer.ClaimAcquired {
+					if err != nil || r.Status != idempotency.ClaimAcquired {
 						t.Errorf("claim: %v, %v", r.Status, err)
 						return
 					}
@@ -475,7 +476,7 @@ func TestCompleteLogged(t *testing.T) {
 			wg.Wait()
 			for i := range 8 {
 				c := claim(fmt.Sprint("k", i), fmt.Sprint("e", i), 5)
-				if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimDone {
+				if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
 					t.Errorf("claim of a logged complete: %v, %v; want done", r.Status, err)
 				}
 				if ds := logged(c); len(ds) != 1 || ds[0].State != synclayer.StatusSynced {
@@ -487,7 +488,7 @@ func TestCompleteLogged(t *testing.T) {
 			// so the complete is rolled back with it.
 			c := claim("kx", "ex", 7)
 			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim: %v, %v", r.Status, err)
 			}
 			if _, err := db.Exec("ALTER TABLE " + logTable + " RENAME TO " + logTable + "_away"); err != nil {
@@ -509,7 +510,7 @@ func TestCompleteLogged(t *testing.T) {
 			if err := s.Release(ctx, c, r.Token); err != nil {
 				t.Fatal(err)
 			}
-			if r, err := s.Claim(ctx, c); err != nil || r.Status != synclayer.ClaimAcquired || r.Version != 0 {
+			if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
 				t.Errorf("claim after a failed CompleteLogged: %v, version %d, %v; want acquired at version 0", r.Status, r.Version, err)
 			}
 
@@ -517,7 +518,7 @@ func TestCompleteLogged(t *testing.T) {
 			mem := new(synclayer.MemoryLog)
 			c2 := claim("ky", "ey", 1)
 			r, err = s.Claim(ctx, c2)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim: %v, %v", r.Status, err)
 			}
 			otherDB := openDB(t, b, logTable)
@@ -533,7 +534,7 @@ func TestCompleteLogged(t *testing.T) {
 			if mem.Len() != 0 || len(logged(c2)) != 0 {
 				t.Error("CompleteLogged that reported false wrote to the log")
 			}
-			if r, err := s.Claim(ctx, claim("ky", "ey2", 2)); err != nil || r.Status != synclayer.ClaimBusy {
+			if r, err := s.Claim(ctx, claim("ky", "ey2", 2)); err != nil || r.Status != idempotency.ClaimBusy {
 				t.Errorf("claim of a key whose CompleteLogged reported false: %v, %v; want busy (lease still held)", r.Status, err)
 			}
 		})
@@ -595,10 +596,10 @@ func TestLoneCallNotDelayed(t *testing.T) {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c := synclayer.Claim{Connector: "conn", Key: "k", EventID: "e", Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+		c := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e", Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
 		t0 := time.Now()
 		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
+		if err != nil || r.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim: %v, %v", r.Status, err)
 		}
 		if err := s.Complete(ctx, c, r.Token); err != nil {
@@ -633,7 +634,7 @@ func TestWarnsChurn(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := range 300 { // the pool is looked at every 256 batches
-		c := synclayer.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: "e", LeaseTTL: time.Minute}
+		c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: "e", LeaseTTL: time.Minute}
 		if _, err := s.Claim(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -655,12 +656,12 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 			s := batchStore(t, b, "sqlbrr", sqlstore.WithInflight(1))
 			ctx := context.Background()
 			const n = 16
-			claims, tokens := make([]synclayer.Claim, n), make([]string, n)
+			claims, tokens := make([]idempotency.Claim, n), make([]string, n)
 			for i := range n {
-				claims[i] = synclayer.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i),
+				claims[i] = idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i),
 					LeaseTTL: time.Minute, Retention: time.Hour}
 				r, err := s.Claim(ctx, claims[i])
-				if err != nil || r.Status != synclayer.ClaimAcquired {
+				if err != nil || r.Status != idempotency.ClaimAcquired {
 					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
 				}
 				tokens[i] = r.Token
@@ -726,9 +727,9 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 				c := claims[i]
 				c.EventID = "next"
 				r, err := s.Claim(ctx, c)
-				want := synclayer.ClaimAcquired
+				want := idempotency.ClaimAcquired
 				if i%4 == 3 {
-					want = synclayer.ClaimBusy // released with a wrong token: still held
+					want = idempotency.ClaimBusy // released with a wrong token: still held
 				}
 				if err != nil || r.Status != want {
 					t.Errorf("claim of k%d after the releases: %v, %v; want %v", i, r.Status, err, want)

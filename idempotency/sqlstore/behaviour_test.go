@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
@@ -72,9 +73,9 @@ func TestMigrateConcurrently(t *testing.T) {
 			if err := stores[0].Migrate(context.Background()); err != nil {
 				t.Errorf("Migrate again: %v", err)
 			}
-			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Hour}
+			c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Hour}
 			r, err := stores[3].Claim(context.Background(), c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim after concurrent migrations: %v, %v", r.Status, err)
 			}
 		})
@@ -108,9 +109,9 @@ func TestCleanup(t *testing.T) {
 			}
 			ctx := context.Background()
 			cycle := func(key, event string, ret time.Duration) {
-				c := synclayer.Claim{Connector: "c", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: ret}
+				c := idempotency.Claim{Connector: "c", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: ret}
 				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != synclayer.ClaimAcquired {
+				if err != nil || r.Status != idempotency.ClaimAcquired {
 					t.Fatalf("claim %s: %v, %v", key, r.Status, err)
 				}
 				if err := s.Complete(ctx, c, r.Token); err != nil {
@@ -121,8 +122,8 @@ func TestCleanup(t *testing.T) {
 				cycle(fmt.Sprintf("short%d", i), fmt.Sprintf("es%d", i), time.Millisecond)
 			}
 			cycle("long", "el", time.Hour) // 2 rows that stay
-			held := synclayer.Claim{Connector: "c", Key: "held", EventID: "eh", LeaseTTL: time.Hour}
-			if r, err := s.Claim(ctx, held); err != nil || r.Status != synclayer.ClaimAcquired {
+			held := idempotency.Claim{Connector: "c", Key: "held", EventID: "eh", LeaseTTL: time.Hour}
+			if r, err := s.Claim(ctx, held); err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim held: %v, %v", r.Status, err)
 			}
 			if n := countRows(t, db, table); n != 23 {
@@ -144,10 +145,10 @@ func TestCleanup(t *testing.T) {
 			if n := countRows(t, db, table); n != 3 {
 				t.Errorf("%d rows after cleanup, want 3 (a live marker, its key, a held lease)", n)
 			}
-			if r, err := s.Claim(ctx, synclayer.Claim{Connector: "c", Key: "long", EventID: "el", LeaseTTL: time.Minute}); err != nil || r.Status != synclayer.ClaimDone {
+			if r, err := s.Claim(ctx, idempotency.Claim{Connector: "c", Key: "long", EventID: "el", LeaseTTL: time.Minute}); err != nil || r.Status != idempotency.ClaimDone {
 				t.Errorf("claim of the live event after cleanup: %v, %v; want done", r.Status, err)
 			}
-			if r, err := s.Claim(ctx, synclayer.Claim{Connector: "c", Key: "held", EventID: "ex", LeaseTTL: time.Minute}); err != nil || r.Status != synclayer.ClaimBusy {
+			if r, err := s.Claim(ctx, idempotency.Claim{Connector: "c", Key: "held", EventID: "ex", LeaseTTL: time.Minute}); err != nil || r.Status != idempotency.ClaimBusy {
 				t.Errorf("claim of the held key after cleanup: %v, %v; want busy", r.Status, err)
 			}
 		})
@@ -162,7 +163,7 @@ func TestRunJanitor(t *testing.T) {
 	table := uniqueTable("sqljan")
 	var dropped sync.Map
 	s, db := openStore(t, b, table, &dropped)
-	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Millisecond}
+	c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Minute, Retention: time.Millisecond}
 	r, err := s.Claim(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
@@ -283,9 +284,9 @@ func TestNamesKeptForDisplay(t *testing.T) {
 			s, db := openStore(t, b, table, &dropped)
 			key := strings.Repeat("k\x00'\xff", 2560) // 10 KB, NUL, quote, invalid UTF-8
 			event := "évt\x00\"1\""
-			c := synclayer.Claim{Connector: "conn'\x00", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+			c := idempotency.Claim{Connector: "conn'\x00", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
 			r, err := s.Claim(context.Background(), c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim: %v, %v", r.Status, err)
 			}
 			if err := s.Complete(context.Background(), c, r.Token); err != nil {

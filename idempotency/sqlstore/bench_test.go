@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
@@ -91,10 +92,10 @@ func benchPool(db *sql.DB) {
 func runCycles(b *testing.B, s synclayer.Store, prefix string, n, conc int) time.Duration {
 	ctx := context.Background()
 	return spread(n, conc, func(i int64) bool {
-		c := synclayer.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
+		c := idempotency.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
 			Version: i, LeaseTTL: time.Minute, Retention: time.Hour}
 		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
+		if err != nil || r.Status != idempotency.ClaimAcquired {
 			b.Errorf("claim: %v, %v", r.Status, err)
 			return false
 		}

@@ -191,7 +191,7 @@
 //
 // # Leases, and the log written with the complete
 //
-// [Store] implements [synclayer.LeaseRenewer]: the dispatcher takes short
+// [Store] implements [idempotency.LeaseRenewer]: the dispatcher takes short
 // leases and renews them while a push runs, so the keys of a process that
 // died free up within one lease TTL. Renew reports false once the token no
 // longer holds the lease (released, completed, or expired and taken by
@@ -205,7 +205,7 @@
 // SQLite in one transaction. Either both are written or neither. With any
 // other log it reports false and does nothing, and the dispatcher calls
 // Complete and the log's Put in turn. [Log.Put] batches too, as one
-// multi-row upsert per round trip; [Log] implements [synclayer.DurableLog].
+// multi-row upsert per round trip; [Log] implements [idempotency.DurableLog].
 //
 // [Store.Cleanup] deletes expired done-markers, and key rows whose lease
 // has ended and whose last Complete's retention has passed (forgetting the

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 )
 
@@ -21,7 +21,7 @@ func ExampleStore_Renew() {
 	// Room for the store's batches; see the package doc on pool sizing.
 	db.SetMaxIdleConns(sqlstore.BatchConns(2))
 
-	c := synclayer.Claim{Connector: "calendar", Key: "WF-1", EventID: "evt-1", Version: 1,
+	c := idempotency.Claim{Connector: "calendar", Key: "WF-1", EventID: "evt-1", Version: 1,
 		LeaseTTL: 10 * time.Second, Retention: time.Hour}
 	r, err := store.Claim(ctx, c)
 	if err != nil {

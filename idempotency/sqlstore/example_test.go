@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // A store in a local SQLite file: the second claim of a completed event is
@@ -17,7 +17,7 @@ func Example() {
 	ctx := context.Background()
 
 	store, db := openSQLite(ctx, dsn)
-	c := synclayer.Claim{
+	c := idempotency.Claim{
 		Connector: "calendar", Key: "workflow-42", EventID: "evt-1", Version: 3,
 		LeaseTTL: time.Minute, Retention: 24 * time.Hour,
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // The freshness ledger ([synclayer.Ledger]) lives in the key rows (kind
@@ -236,7 +237,7 @@ func (s *Store) compileLedger() {
 // keyParams returns the parameters that name the key row of (connector, key).
 func keyParams(connector, key string) [nParams]any {
 	var v [nParams]any
-	kid, _ := rowIDs(synclayer.Claim{Connector: connector, Key: key})
+	kid, _ := rowIDs(idempotency.Claim{Connector: connector, Key: key})
 	v[pKID], v[pConn], v[pKey] = kid, bytesOf(connector), bytesOf(key)
 	return v
 }
@@ -290,7 +291,7 @@ func (s *Store) Pushed(ctx context.Context, h synclayer.Holding) error {
 // Want implements [synclayer.Ledger] in one statement on the key's row,
 // stamped with the database's clock. A key that wants a version is kept
 // by Cleanup until a Complete. A version of 0 or less changes nothing (and,
-// unlike the MemoryLedger, makes no empty entry).
+// unlike the MemoryStore, makes no empty entry).
 func (s *Store) Want(ctx context.Context, connector, key string, version int64) error {
 	if err := ctx.Err(); err != nil {
 		return s.ledgerFail(ctx, "want", connector, key, err)

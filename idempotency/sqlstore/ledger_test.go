@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/synclayertest"
@@ -52,9 +53,9 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 			s, _ := openStore(t, b, uniqueTable("sqlledgerc"), &dropped)
 			ctx := t.Context()
 			const n = 64
-			claims := make([]synclayer.Claim, n)
+			claims := make([]idempotency.Claim, n)
 			for i := range n {
-				claims[i] = synclayer.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
+				claims[i] = idempotency.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
 					Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
 				if i%2 == 0 {
 					claims[i].Retention = time.Hour
@@ -123,9 +124,9 @@ func TestLedgerMigratesOldTable(t *testing.T) {
 			if n := countRows(t, db, table); n != 1 {
 				t.Errorf("%d rows after Migrate, want the old one", n)
 			}
-			c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e", Version: 4, LeaseTTL: time.Minute, Retention: time.Hour, Hash: "h"}
+			c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e", Version: 4, LeaseTTL: time.Minute, Retention: time.Hour, Hash: "h"}
 			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != synclayer.ClaimAcquired {
+			if err != nil || r.Status != idempotency.ClaimAcquired {
 				t.Fatalf("claim after Migrate: %v, %v", r.Status, err)
 			}
 			if err := s.Complete(context.WithoutCancel(ctx), c, r.Token); err != nil {

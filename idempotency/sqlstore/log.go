@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/janitor"
 	"github.com/hmsplatform/synclayer/idempotency/internal/jsontext"
 	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
@@ -44,11 +45,11 @@ type Log struct {
 }
 
 var (
-	_ synclayer.DeliveryLog = (*Log)(nil)
-	_ synclayer.DurableLog  = (*Log)(nil)
+	_ synclayer.DeliveryLog  = (*Log)(nil)
+	_ idempotency.DurableLog = (*Log)(nil)
 )
 
-// Durable implements [synclayer.DurableLog]: the entries are in the
+// Durable implements [idempotency.DurableLog]: the entries are in the
 // database, so they survive a restart of the process.
 func (l *Log) Durable() bool { return true }
 

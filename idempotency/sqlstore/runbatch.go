@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // The runners of the store's lanes: each sends one batch as one statement
@@ -25,13 +25,13 @@ func decide(o *op, gotTok string, version, leaseUntil int64, doneInRow bool) {
 	c := o.c
 	switch {
 	case doneInRow:
-		o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+		o.res = idempotency.ClaimResult{Status: idempotency.ClaimDone}
 	case gotTok == o.token:
-		o.res = synclayer.ClaimResult{Status: synclayer.ClaimAcquired, Token: o.token, Version: version}
+		o.res = idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: o.token, Version: version}
 	case c.Version != 0 && c.Version <= version:
-		o.res = synclayer.ClaimResult{Status: synclayer.ClaimStale, Version: version}
+		o.res = idempotency.ClaimResult{Status: idempotency.ClaimStale, Version: version}
 	case leaseUntil > 0:
-		o.res = synclayer.ClaimResult{Status: synclayer.ClaimBusy, Version: version, Expires: time.UnixMilli(leaseUntil)}
+		o.res = idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: version, Expires: time.UnixMilli(leaseUntil)}
 	default:
 		o.err = ErrNoAnswer
 	}
@@ -40,7 +40,7 @@ func decide(o *op, gotTok string, version, leaseUntil int64, doneInRow bool) {
 // reset clears the results of ops before an attempt.
 func reset(ops []*op) {
 	for _, o := range ops {
-		o.res, o.ok, o.err = synclayer.ClaimResult{}, false, nil
+		o.res, o.ok, o.err = idempotency.ClaimResult{}, false, nil
 	}
 }
 
@@ -154,7 +154,7 @@ func (s *Store) readClaims(ctx context.Context, ps *sql.Stmt, args []any, ops []
 		if !seen[o] {
 			// The INSERT ... SELECT selected nothing for it: the event's
 			// done-marker is live.
-			o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+			o.res = idempotency.ClaimResult{Status: idempotency.ClaimDone}
 		}
 	}
 	return nil
@@ -175,11 +175,11 @@ func (s *Store) claimOne(ctx context.Context, ps *sql.Stmt, o *op) error {
 		version, leaseUntil int64
 		doneInRow           bool
 	)
-	o.res, o.err = synclayer.ClaimResult{}, nil
+	o.res, o.err = idempotency.ClaimResult{}, nil
 	err := ps.QueryRowContext(ctx, s.claim.args(&v)...).Scan(&gotTok, &version, &leaseUntil, &doneInRow)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The INSERT ... SELECT selected nothing: the done-marker is live.
-		o.res = synclayer.ClaimResult{Status: synclayer.ClaimDone}
+		o.res = idempotency.ClaimResult{Status: idempotency.ClaimDone}
 		return nil
 	}
 	if err != nil {

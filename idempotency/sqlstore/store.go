@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/pairhash"
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
@@ -42,10 +43,10 @@ type Store struct {
 }
 
 var (
-	_ synclayer.Store        = (*Store)(nil)
-	_ synclayer.LeaseRenewer = (*Store)(nil)
-	_ synclayer.LogCompleter = (*Store)(nil)
-	_ synclayer.Ledger       = (*Store)(nil)
+	_ synclayer.Store          = (*Store)(nil)
+	_ idempotency.LeaseRenewer = (*Store)(nil)
+	_ synclayer.LogCompleter   = (*Store)(nil)
+	_ synclayer.Ledger         = (*Store)(nil)
 )
 
 // New returns a store over the table of db, written in the dialect. The
@@ -99,7 +100,7 @@ func (s *Store) Table() string { return s.table }
 // key's row, so a Complete writes one index page rather than two. Names of
 // any length and bytes fit in short keys; the names themselves are kept in
 // their own column.
-func rowIDs(c synclayer.Claim) (kid, eid []byte) {
+func rowIDs(c idempotency.Claim) (kid, eid []byte) {
 	tag := pairhash.Sum(c.Connector, c.Key)
 	kid = append(append(make([]byte, 0, 17), tag[:]...), 'k')
 	e := sha256.Sum256([]byte(c.EventID))
@@ -129,7 +130,7 @@ func millis(d time.Duration) int64 {
 }
 
 // newOp returns the op of a call on c.
-func newOp(k opKind, c synclayer.Claim, token string) *op {
+func newOp(k opKind, c idempotency.Claim, token string) *op {
 	kid, eid := rowIDs(c)
 	return &op{kind: k, c: c, kid: kid, eid: eid, token: token}
 }
@@ -137,7 +138,7 @@ func newOp(k opKind, c synclayer.Claim, token string) *op {
 // Claim implements [synclayer.Store]. Concurrent claims go to the database
 // together, as one statement that decides each of them done -> stale ->
 // busy -> acquired and takes the acquired leases at once.
-func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimResult, error) {
+func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
 	o := newOp(opClaim, c, "")
 	var err error
 	if s.maxBatch == 1 {
@@ -156,7 +157,7 @@ func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimRe
 		err = s.lanes[opClaim].do(ctx, o)
 	}
 	if err != nil {
-		return synclayer.ClaimResult{}, s.fail(ctx, "claim", c, err)
+		return idempotency.ClaimResult{}, s.fail(ctx, "claim", c, err)
 	}
 	return o.res, nil
 }
@@ -165,7 +166,7 @@ func (s *Store) Claim(ctx context.Context, c synclayer.Claim) (synclayer.ClaimRe
 // done-marker row and the key's row (version raised, lease dropped if
 // token holds it) together, in one statement with the concurrent
 // completes of the process. With a zero Retention no marker is written.
-func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *Store) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	o := newOp(opComplete, c, token)
 	var err error
 	if s.maxBatch == 1 {
@@ -183,7 +184,7 @@ func (s *Store) Complete(ctx context.Context, c synclayer.Claim, token string) e
 // Release implements [synclayer.Store]: it drops the lease only where token
 // still holds it, in one statement with the concurrent releases of the
 // process.
-func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) error {
+func (s *Store) Release(ctx context.Context, c idempotency.Claim, token string) error {
 	o := newOp(opRelease, c, token)
 	var err error
 	if s.maxBatch == 1 {
@@ -199,13 +200,13 @@ func (s *Store) Release(ctx context.Context, c synclayer.Claim, token string) er
 	return nil
 }
 
-// Renew implements [synclayer.LeaseRenewer]: it extends the lease that
+// Renew implements [idempotency.LeaseRenewer]: it extends the lease that
 // token holds on (c.Connector, c.Key) to c.LeaseTTL from now (the
 // database's clock), and reports false, changing nothing, when token no
 // longer holds it (it was released, completed, or expired and taken). A
 // lease that expired but was not taken is still token's, and is renewed.
 // Concurrent renews go together, as the other calls do.
-func (s *Store) Renew(ctx context.Context, c synclayer.Claim, token string) (bool, error) {
+func (s *Store) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
 	o := newOp(opRenew, c, token)
 	var err error
 	if s.maxBatch == 1 {
@@ -226,7 +227,7 @@ func (s *Store) Renew(ctx context.Context, c synclayer.Claim, token string) (boo
 // transaction; either way in the same batch as the concurrent completes.
 // Otherwise it reports false and does nothing. On an error neither is
 // written.
-func (s *Store) CompleteLogged(ctx context.Context, c synclayer.Claim, token string, log synclayer.DeliveryLog, d synclayer.Delivery) (bool, error) {
+func (s *Store) CompleteLogged(ctx context.Context, c idempotency.Claim, token string, log synclayer.DeliveryLog, d synclayer.Delivery) (bool, error) {
 	l, ok := log.(*Log)
 	if !ok || l == nil || l.db != s.db || l.dialect != s.dialect {
 		return false, nil
@@ -323,7 +324,7 @@ func (s *Store) retry(ctx context.Context, f func() error) error { return retryO
 
 // fail wraps err with the operation and names; if ctx has ended, the
 // error also matches ctx.Err() with errors.Is.
-func (s *Store) fail(ctx context.Context, op string, c synclayer.Claim, err error) error {
+func (s *Store) fail(ctx context.Context, op string, c idempotency.Claim, err error) error {
 	what := fmt.Sprintf("sqlstore: %s %s of connector %s, key %s, event %s", s.dialect.name, op,
 		quote(c.Connector), quote(c.Key), quote(c.EventID))
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {

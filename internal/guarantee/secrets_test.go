@@ -464,7 +464,7 @@ func TestNoPlantedSecretLeaks(t *testing.T) {
 	}
 	logger := slog.New(slog.NewJSONHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(announcePublisher{sink}),
-		synclayer.WithObserver(synclayer.Observers(synclayer.LogObserver(logger), errObserver{sink})))
+		synclayer.WithObserver(synclayer.LogObserver(logger), errObserver{sink}))
 
 	var wg sync.WaitGroup
 	for i := range 24 {

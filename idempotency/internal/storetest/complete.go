@@ -5,18 +5,19 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // CompleteAtOnce claims each of cs on s, each to be acquired, then
 // completes them all at once, a goroutine each, so that the store may
 // gather the Completes in batches.
-func CompleteAtOnce(t *testing.T, s synclayer.Store, cs []synclayer.Claim) {
+func CompleteAtOnce(t *testing.T, s synclayer.Store, cs []idempotency.Claim) {
 	t.Helper()
 	ctx := t.Context()
 	toks := make([]string, len(cs))
 	for i, c := range cs {
 		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
+		if err != nil || r.Status != idempotency.ClaimAcquired {
 			t.Fatalf("claim %d: %v, %v", i, r.Status, err)
 		}
 		toks[i] = r.Token

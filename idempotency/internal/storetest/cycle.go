@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // BenchHash is the payload hash the benchmarks' claims carry, as the
@@ -31,10 +32,10 @@ func BenchCycle(b *testing.B, s synclayer.Store, raw func(ctx context.Context, i
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		c := synclayer.Claim{Connector: "bench", Key: "record-" + strconv.Itoa(i), EventID: "evt-" + strconv.Itoa(i),
+		c := idempotency.Claim{Connector: "bench", Key: "record-" + strconv.Itoa(i), EventID: "evt-" + strconv.Itoa(i),
 			Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour, Hash: BenchHash}
 		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != synclayer.ClaimAcquired {
+		if err != nil || r.Status != idempotency.ClaimAcquired {
 			b.Fatalf("claim: %v, %v", r.Status, err)
 		}
 		tc := time.Now()

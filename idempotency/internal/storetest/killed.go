@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // ClaimKilled checks a claim whose connection is killed while it waits on
@@ -23,9 +24,9 @@ import (
 func ClaimKilled(t *testing.T, s synclayer.Store, hold func() (release func()), kill func(), errPrefix string) {
 	t.Helper()
 	ctx := context.Background()
-	c := synclayer.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
+	c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 2, LeaseTTL: time.Minute, Retention: time.Hour}
 	r, err := s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimAcquired {
+	if err != nil || r.Status != idempotency.ClaimAcquired {
 		t.Fatalf("claim: %v, %v", r.Status, err)
 	}
 	if err := s.Complete(ctx, c, r.Token); err != nil {
@@ -37,7 +38,7 @@ func ClaimKilled(t *testing.T, s synclayer.Store, hold func() (release func()), 
 	release := func() { once.Do(hold1) }
 	defer release()
 	type outcome struct {
-		r   synclayer.ClaimResult
+		r   idempotency.ClaimResult
 		err error
 	}
 	got := make(chan outcome, 1)
@@ -63,7 +64,7 @@ func ClaimKilled(t *testing.T, s synclayer.Store, hold func() (release func()), 
 	}
 	release()
 	r, err = s.Claim(ctx, c)
-	if err != nil || r.Status != synclayer.ClaimDone {
+	if err != nil || r.Status != idempotency.ClaimDone {
 		t.Errorf("claim after the server is back: %v, %v; want done", r.Status, err)
 	}
 }

@@ -1,11 +1,13 @@
-package synclayer
+package bus
 
 import (
 	"context"
 	"fmt"
+
+	"github.com/hmsplatform/synclayer"
 )
 
-// BatchPublisher is an optional interface of a [Publisher] that can
+// BatchPublisher is an optional interface of a [synclayer.Publisher] that can
 // publish several events in one go, for example by sending them all before
 // it waits for the broker's acknowledgements. Callers find it by type
 // assertion and fall back to one Publish per event.
@@ -22,8 +24,8 @@ import (
 // this one for the events it accepts. Implementations are safe for
 // concurrent use, as Publishers are.
 type BatchPublisher interface {
-	Publisher
-	PublishBatch(ctx context.Context, evs []Event) error
+	synclayer.Publisher
+	PublishBatch(ctx context.Context, evs []synclayer.Event) error
 }
 
 // BatchError reports which events of a batch a [BatchPublisher] did not
@@ -46,14 +48,14 @@ func (e *BatchError) Error() string {
 		}
 	}
 	if first == nil {
-		return "synclayer: publish batch: no event failed"
+		return "bus: publish batch: no event failed"
 	}
-	return fmt.Sprintf("synclayer: publish batch: %d of %d events failed, first: %v", n, len(e.Errs), first)
+	return fmt.Sprintf("bus: publish batch: %d of %d events failed, first: %v", n, len(e.Errs), first)
 }
 
 // Unwrap returns the events' errors, so that [errors.Is] and [errors.As]
 // look into them: they hold for the batch if they hold for any of its
-// events ([IsPermanent] too). Decide event by event with Errs.
+// events ([synclayer.IsPermanent] too). Decide event by event with Errs.
 func (e *BatchError) Unwrap() []error {
 	var out []error
 	for _, err := range e.Errs {

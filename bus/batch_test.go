@@ -1,4 +1,4 @@
-package synclayer_test
+package bus_test
 
 import (
 	"errors"
@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus"
 )
 
 // TestBatchError: the message counts the failures and names the first;
 // errors.Is finds each event's error through it.
 func TestBatchError(t *testing.T) {
 	down := errors.New("broker down")
-	err := error(&synclayer.BatchError{Errs: []error{nil, synclayer.Permanent(errors.New("bad type")), nil, down}})
+	err := error(&bus.BatchError{Errs: []error{nil, synclayer.Permanent(errors.New("bad type")), nil, down}})
 	if msg := err.Error(); !strings.Contains(msg, "2 of 4 events failed") || !strings.Contains(msg, "bad type") {
 		t.Errorf("Error() = %q; want the count and the first failure", msg)
 	}
