@@ -44,11 +44,7 @@ func TestDispatchFansOutConcurrently(t *testing.T) {
 	if diff := cmp.Diff([]string{"p0:synced", "p1:synced", "p2:synced"}, statuses(rep)); diff != "" {
 		t.Fatalf("statuses (-want +got):\n%s", diff)
 	}
-	for i, f := range fakes {
-		if n := f.CallCount(); n != 1 {
-			t.Errorf("p%d called %d times, want 1", i, n)
-		}
-	}
+	wantOneCallEach(t, fakes)
 }
 
 func TestDispatchUnroutedTypeIsEmpty(t *testing.T) {
@@ -104,11 +100,7 @@ func TestDispatchDuplicateSequential(t *testing.T) {
 	if diff := cmp.Diff([]string{"p0:duplicate", "p1:duplicate", "p2:duplicate"}, statuses(rep)); diff != "" {
 		t.Fatalf("redelivery statuses (-want +got):\n%s", diff)
 	}
-	for i, f := range fakes {
-		if n := f.CallCount(); n != 1 {
-			t.Errorf("p%d called %d times, want 1", i, n)
-		}
-	}
+	wantOneCallEach(t, fakes)
 }
 
 func TestDispatchDuplicateConcurrent(t *testing.T) {
@@ -136,11 +128,7 @@ func TestDispatchDuplicateConcurrent(t *testing.T) {
 	if diff := cmp.Diff(want, count); diff != "" {
 		t.Fatalf("statuses over 50 deliveries (-want +got):\n%s", diff)
 	}
-	for i, f := range fakes {
-		if n := f.CallCount(); n != 1 {
-			t.Errorf("p%d called %d times, want 1", i, n)
-		}
-	}
+	wantOneCallEach(t, fakes)
 }
 
 func TestRedeliveryAfterPartialFailureCallsOnlyFailed(t *testing.T) {

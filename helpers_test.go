@@ -83,3 +83,13 @@ func statuses(rep synclayer.Report) []string {
 	}
 	return out
 }
+
+// wantOneCallEach fails the test unless every fake was called exactly once.
+func wantOneCallEach(t *testing.T, fakes []*synclayertest.Fake) {
+	t.Helper()
+	for i, f := range fakes {
+		if n := f.CallCount(); n != 1 {
+			t.Errorf("p%d called %d times, want 1", i, n)
+		}
+	}
+}

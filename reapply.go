@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/hmsplatform/synclayer/idempotency"
 )
 
 // Map maps ev for connector with the route registered for ev.Type, and
@@ -86,13 +84,7 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// An unversioned claim under an event ID of its own passes the done
 	// and stale checks; the lease still serialises it with every other
 	// push of the key.
-	claim := idempotency.Claim{
-		Connector: ce.name,
-		Key:       rec.Key,
-		EventID:   ev.ID + "\x00reapply\x00" + strconv.FormatInt(time.Now().UnixNano(), 36),
-		LeaseTTL:  d.leaseTTLFor(ce),
-		Retention: d.retention,
-	}
+	claim := d.claimOf(ce, rec.Key, ev.ID+"\x00reapply\x00"+strconv.FormatInt(time.Now().UnixNano(), 36), 0)
 	cr, err := d.claim(ctx, claim, false)
 	if err != nil {
 		return "claim", err

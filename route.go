@@ -75,14 +75,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	}
 	defer ce.locks.unlock(rec.Key)
 
-	claim := idempotency.Claim{
-		Connector: ce.name,
-		Key:       rec.Key,
-		EventID:   ev.ID,
-		Version:   rec.Version,
-		LeaseTTL:  d.leaseTTLFor(ce),
-		Retention: d.retention,
-	}
+	claim := d.claimOf(ce, rec.Key, ev.ID, rec.Version)
 	cr, err := d.claim(ctx, claim, fromBus)
 	if err != nil {
 		return "claim", err
@@ -237,6 +230,12 @@ func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus boo
 		}
 		wait = min(wait*2, time.Second)
 	}
+}
+
+// claimOf is the claim for a push of key to ce under eventID.
+func (d *Dispatcher) claimOf(ce *connEntry, key, eventID string, version int64) idempotency.Claim {
+	return idempotency.Claim{Connector: ce.name, Key: key, EventID: eventID, Version: version,
+		LeaseTTL: d.leaseTTLFor(ce), Retention: d.retention}
 }
 
 // busyErr hands a route whose key another process holds back to the bus,
