@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -107,34 +106,17 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 	if st, ok := v.State.(*state); ok && !sameFeatures(st.features, now) {
 		return fmt.Errorf("arcgis: repair of key %q: %w", rec.Key, drift.ErrConflict)
 	}
-	if c.newerThere(rec, now) {
-		return nil
-	}
-	var ed edits
-	switch {
-	case rec.Delete:
-		if len(now) == 0 {
-			return nil
-		}
-		ed = deletesOf(now)
-	case len(now) == 0:
-		ed.adds = []wireFeature{feat}
-		err := c.applyEdits(ctx, ed)
-		if err != nil && errors.Is(err, ErrEdit) && !errors.Is(err, ErrToken) {
-			if again, qerr := c.find(ctx, rec.Key); qerr == nil && len(again) > 0 {
-				return fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
-			}
-		}
-		return err
-	default:
+	if !rec.Delete && len(now) > 0 {
+		// An update keeps the feature's own values of the owned fields.
 		for name := range feat.Attributes {
 			if c.owned[strings.ToLower(name)] {
 				delete(feat.Attributes, name)
 			}
 		}
-		ed = c.update(feat, now)
 	}
-	return c.applyEdits(ctx, ed)
+	return c.write(ctx, rec, feat, now, func(_ []found, err error) error {
+		return fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
+	})
 }
 
 // wanted checks rec as Sync does and returns the feature Sync would write
