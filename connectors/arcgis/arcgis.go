@@ -84,14 +84,10 @@ const maxResponse = 4 << 20
 
 // New checks cfg and returns a connector.
 func New(cfg Config) (*Connector, error) {
-	u, err := url.Parse(cfg.LayerURL)
+	u, err := httpx.ParseEndpoint("Config.LayerURL", cfg.LayerURL)
 	switch {
-	case cfg.LayerURL == "":
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %s", option.ErrInvalid, httpx.URLProblem(err))
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: %w", option.ErrInvalid, err)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", option.ErrInvalid, httpx.RedactURL(u, true))
 	case !layerPath.MatchString(u.Path):
