@@ -67,18 +67,21 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakeP
 
 func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
+// security is a WS-Security header as the tests read it back.
+type security struct {
+	Token struct {
+		Username string `xml:"Username"`
+		Password string `xml:"Password"`
+	} `xml:"UsernameToken"`
+}
+
 // parse reads a request envelope with namespace-aware decoding.
 func parse(raw []byte) (call, error) {
 	var c call
 	var env struct {
 		XMLName xml.Name
 		Header  struct {
-			Security struct {
-				Token struct {
-					Username string `xml:"Username"`
-					Password string `xml:"Password"`
-				} `xml:"UsernameToken"`
-			} `xml:"Security"`
+			Security security `xml:"Security"`
 		} `xml:"Header"`
 		Body struct {
 			Upsert *UpsertRecord
