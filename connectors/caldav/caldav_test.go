@@ -160,14 +160,14 @@ func testCreateUpdateDelete(t *testing.T, e *env) {
 		}
 	}
 
-	e.tr.reset()
+	e.tr.log.Reset()
 	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Go live, moved", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("update: %v %v", r.Status, r.Err)
 	}
 	if got := e.objectsFor(t, key); len(got) != 1 || got[0] != "Go live, moved" {
 		t.Errorf("after update: %q", got)
 	}
-	if log := e.tr.requests(); len(log) != 2 || log[0] != "GET 200" || !strings.HasPrefix(log[1], "PUT 20") {
+	if log := e.tr.log.Lines(); len(log) != 2 || log[0] != "GET 200" || !strings.HasPrefix(log[1], "PUT 20") {
 		t.Errorf("update requests %q", log)
 	}
 
@@ -228,7 +228,7 @@ func testConcurrentEdit(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	_, etag, _ := e.object(t, key)
-	e.tr.reset()
+	e.tr.log.Reset()
 	e.tr.inject(fault{method: http.MethodPut, before: func() {
 		// Someone edits the event directly in the server.
 		body, _, _ := e.srv.Get(t, e.conn.ObjectURL(key))
@@ -247,7 +247,7 @@ func testConcurrentEdit(t *testing.T, e *env) {
 	if err := e.conn.Sync(t.Context(), synclayer.Record{Key: key, Payload: caldav.Event{Summary: "ours v2", Start: stamp}}); err != nil {
 		t.Fatal(err)
 	}
-	log := e.tr.requests()
+	log := e.tr.log.Lines()
 	if len(log) != 4 || log[0] != "GET 200" || log[1] != "PUT 412" || log[2] != "GET 200" || !strings.HasPrefix(log[3], "PUT 20") {
 		t.Errorf("requests %q, want GET, PUT 412, GET, PUT", log)
 	}
@@ -276,7 +276,7 @@ func testConcurrentCreate(t *testing.T, e *env) {
 	if err := e.conn.Sync(t.Context(), synclayer.Record{Key: key, Payload: caldav.Event{Summary: "second", Start: stamp}}); err != nil {
 		t.Fatal(err)
 	}
-	log := e.tr.requests()
+	log := e.tr.log.Lines()
 	if len(log) < 5 || log[0] != "GET 404" || log[3] != "PUT 412" {
 		t.Errorf("requests %q", log)
 	}
