@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 )
@@ -55,27 +56,17 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 	if err != nil {
 		return drift.Verdict{}, err
 	}
-	v := drift.Verdict{Kind: drift.InSync, State: &state{features: fs}}
-	switch {
-	case len(fs) == 0 && !rec.Delete:
-		v.Kind = drift.Missing
-	case len(fs) == 0:
-	case rec.Delete:
-		v.Kind = drift.Unexpected
-	default:
-		v.Fields = c.attrDiff(feat.Attributes, fs[0].attrs)
+	return verdict.Of(rec, verdict.Held{Exists: len(fs) > 0, State: &state{features: fs}}, func() ([]string, error) {
+		fields := c.attrDiff(feat.Attributes, fs[0].attrs)
 		if feat.Geometry != nil && !c.equalGeometry(feat.Geometry, fs[0].geometry) {
-			v.Fields = append(v.Fields, geometryField)
+			fields = append(fields, geometryField)
 		}
 		if len(fs) > 1 {
-			v.Fields = append(v.Fields, c.cfg.ObjectIDField)
+			fields = append(fields, c.cfg.ObjectIDField)
 		}
-		if len(v.Fields) > 0 {
-			slices.Sort(v.Fields)
-			v.Kind = drift.Differs
-		}
-	}
-	return v, nil
+		slices.Sort(fields)
+		return fields, nil
+	})
 }
 
 // Repair writes rec over the layer's state v describes, as Sync would: an
