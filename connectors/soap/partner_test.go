@@ -53,7 +53,7 @@ type fakePartner struct {
 	mu     sync.Mutex
 	recs   map[string]UpsertRecord
 	calls  []call
-	faults conntest.Faults
+	faults conntest.Faults // answer the next requests in its place, one each
 }
 
 func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
@@ -64,8 +64,6 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakeP
 	p.srv = conntest.Serve(t, p, wrap)
 	return p
 }
-
-func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
 // security is a WS-Security header as the tests read it back.
 type security struct {

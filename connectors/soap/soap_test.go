@@ -121,7 +121,7 @@ func TestFaultClassification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.version.String()+"/"+tt.code+"/"+http.StatusText(tt.status), func(t *testing.T) {
 			p := newPartner(t)
-			p.inject(faultWith(tt.version, tt.status, tt.code, "the reason <&>"))
+			p.faults.Inject(faultWith(tt.version, tt.status, tt.code, "the reason <&>"))
 			conn, err := soap.New(soap.Config{URL: p.srv.URL, Version: tt.version})
 			if err != nil {
 				t.Fatal(err)
