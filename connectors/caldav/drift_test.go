@@ -19,8 +19,6 @@ import (
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 )
 
-var _ drift.Repairer = (*caldav.Connector)(nil)
-
 // kickoff is the record the drift tests push: 09:00-10:00 UTC.
 func kickoff(key string, version int64) synclayer.Record {
 	return synclayer.Record{Key: key, Version: version, Payload: caldav.Event{

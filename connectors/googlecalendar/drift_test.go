@@ -15,8 +15,6 @@ import (
 	sloption "github.com/hmsplatform/synclayer/internal/option"
 )
 
-var _ drift.Repairer = (*googlecalendar.Connector)(nil)
-
 // review is the record the drift tests push: 09:00-10:00 UTC, written
 // in Berlin time, with two attendees.
 func review(key string, version int64) synclayer.Record {
