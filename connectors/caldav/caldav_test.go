@@ -24,8 +24,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 20 * time.Second}
-
 var stamp = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // env is one fresh calendar on a real server, with a connector whose
@@ -41,7 +39,7 @@ func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
 	return conntest.MeetingDispatcher(t, "caldav", c, func(title string) any {
 		return caldav.Event{Summary: title, Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}
-	}, fastRetry, 20*time.Second)
+	}, conntest.FastRetry(20*time.Second), 20*time.Second)
 }
 
 func newEnv(t *testing.T, srv *caldavtest.Server) *env {
