@@ -84,14 +84,10 @@ const maxResponse = 4 << 20
 
 // New checks cfg and returns a connector.
 func New(cfg Config) (*Connector, error) {
-	u, err := url.Parse(cfg.LayerURL)
+	u, err := httpx.ParseEndpoint("Config.LayerURL", cfg.LayerURL)
 	switch {
-	case cfg.LayerURL == "":
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %s", option.ErrInvalid, httpx.URLProblem(err))
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("arcgis: %w: %w", option.ErrInvalid, err)
 	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
 		return nil, fmt.Errorf("arcgis: %w: Config.LayerURL %q must not carry a query, fragment or user info (put the token in Config.Token)", option.ErrInvalid, httpx.RedactURL(u, true))
 	case !layerPath.MatchString(u.Path):
@@ -169,40 +165,49 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	if err != nil {
 		return err
 	}
-	found, err := c.find(ctx, rec.Key)
+	have, err := c.find(ctx, rec.Key)
 	if err != nil {
 		return err
 	}
-	if c.newerThere(rec, found) {
-		return nil
-	}
-	var ed edits
-	switch {
-	case rec.Delete:
-		if len(found) == 0 {
-			return nil
-		}
-		ed = deletesOf(found)
-	case len(found) == 0:
-		ed.adds = []wireFeature{feat}
-		err := c.applyEdits(ctx, ed)
-		if err == nil || !errors.Is(err, ErrEdit) || errors.Is(err, ErrToken) {
-			return err
-		}
-		// The add was refused: perhaps another writer added the key
-		// meanwhile and a unique index said no. If so, update that one.
-		again, qerr := c.find(ctx, rec.Key)
-		if qerr != nil || len(again) == 0 {
-			return err
-		}
+	return c.write(ctx, rec, feat, have, func(again []found, _ error) error {
+		// Perhaps another writer added the key meanwhile and a unique
+		// index said no: update that one.
 		if c.newerThere(rec, again[:1]) {
 			return nil
 		}
 		return c.applyEdits(ctx, c.update(feat, again))
-	default:
-		ed = c.update(feat, found)
+	})
+}
+
+// write brings have, the features of rec.Key, to rec, as Sync and Repair
+// do: it deletes them all for a delete, adds feat when there are none,
+// and otherwise updates the first with feat and deletes the others. When
+// one of have holds a newer version it writes nothing. When the layer
+// refuses the add (an [ErrEdit] but not an [ErrToken]) and a query then
+// finds features of the key, it returns refused of those features and
+// the add's error; otherwise the add's error.
+func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
+	if c.newerThere(rec, have) {
+		return nil
 	}
-	return c.applyEdits(ctx, ed)
+	switch {
+	case rec.Delete:
+		if len(have) == 0 {
+			return nil
+		}
+		return c.applyEdits(ctx, deletesOf(have))
+	case len(have) == 0:
+		err := c.applyEdits(ctx, edits{adds: []wireFeature{feat}})
+		if err == nil || !errors.Is(err, ErrEdit) || errors.Is(err, ErrToken) {
+			return err
+		}
+		again, qerr := c.find(ctx, rec.Key)
+		if qerr != nil || len(again) == 0 {
+			return err
+		}
+		return refused(again, err)
+	}
+	return c.applyEdits(ctx, c.update(feat, have))
 }
 
 // newerThere reports whether one of found holds a version newer than

@@ -24,8 +24,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 10 * time.Second}
-
 func newConnector(t *testing.T, f *fakeLayer, mod func(*arcgis.Config)) *arcgis.Connector {
 	t.Helper()
 	cfg := arcgis.Config{LayerURL: f.layerURL(), KeyField: "SYNC_KEY", VersionField: "SYNC_VERSION", HTTPClient: f.srv.Client()}
@@ -61,7 +59,7 @@ func assetMapper() synclayer.Mapper {
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
 	reg := new(synclayer.Registry)
-	if err := reg.Register("gis", c, synclayer.Route("AssetChanged", assetMapper()), synclayer.WithRetry(fastRetry), synclayer.WithTimeout(5*time.Second)); err != nil {
+	if err := reg.Register("gis", c, synclayer.Route("AssetChanged", assetMapper()), synclayer.WithRetry(conntest.FastRetry(10*time.Second)), synclayer.WithTimeout(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))

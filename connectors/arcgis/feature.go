@@ -61,36 +61,39 @@ func (p Point) validate() error {
 }
 
 func (l Polyline) validate() error {
-	if len(l.Paths) == 0 {
-		return errors.New("polyline has no path")
-	}
-	for i, path := range l.Paths {
-		if len(path) < 2 {
-			return fmt.Errorf("polyline path %d has %d vertices, fewer than 2", i, len(path))
-		}
-		if err := vertices(path); err != nil {
-			return fmt.Errorf("polyline path %d: %w", i, err)
-		}
+	if err := checkParts("polyline", "path", l.Paths, 2, false); err != nil {
+		return err
 	}
 	return l.SpatialReference.validate()
 }
 
 func (g Polygon) validate() error {
-	if len(g.Rings) == 0 {
-		return errors.New("polygon has no ring")
-	}
-	for i, ring := range g.Rings {
-		if len(ring) < 4 {
-			return fmt.Errorf("polygon ring %d has %d vertices, fewer than 4", i, len(ring))
-		}
-		if ring[0] != ring[len(ring)-1] {
-			return fmt.Errorf("polygon ring %d is not closed (first vertex %v, last %v)", i, ring[0], ring[len(ring)-1])
-		}
-		if err := vertices(ring); err != nil {
-			return fmt.Errorf("polygon ring %d: %w", i, err)
-		}
+	if err := checkParts("polygon", "ring", g.Rings, 4, true); err != nil {
+		return err
 	}
 	return g.SpatialReference.validate()
+}
+
+// checkParts checks the paths of a polyline or the rings of a polygon
+// (shape and part name them in errors): at least one, each of fewest
+// vertices or more, all finite, and each closed (first vertex equal to
+// the last) when closed is set.
+func checkParts(shape, part string, parts [][][2]float64, fewest int, closed bool) error {
+	if len(parts) == 0 {
+		return fmt.Errorf("%s has no %s", shape, part)
+	}
+	for i, p := range parts {
+		if len(p) < fewest {
+			return fmt.Errorf("%s %s %d has %d vertices, fewer than %d", shape, part, i, len(p), fewest)
+		}
+		if closed && p[0] != p[len(p)-1] {
+			return fmt.Errorf("%s %s %d is not closed (first vertex %v, last %v)", shape, part, i, p[0], p[len(p)-1])
+		}
+		if err := vertices(p); err != nil {
+			return fmt.Errorf("%s %s %d: %w", shape, part, i, err)
+		}
+	}
+	return nil
 }
 
 // validGeometry checks g, including nil pointers inside the interface.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 )
@@ -56,27 +56,17 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 	if err != nil {
 		return drift.Verdict{}, err
 	}
-	v := drift.Verdict{Kind: drift.InSync, State: &state{features: fs}}
-	switch {
-	case len(fs) == 0 && !rec.Delete:
-		v.Kind = drift.Missing
-	case len(fs) == 0:
-	case rec.Delete:
-		v.Kind = drift.Unexpected
-	default:
-		v.Fields = c.attrDiff(feat.Attributes, fs[0].attrs)
+	return verdict.Of(rec, verdict.Held{Exists: len(fs) > 0, State: &state{features: fs}}, func() ([]string, error) {
+		fields := c.attrDiff(feat.Attributes, fs[0].attrs)
 		if feat.Geometry != nil && !c.equalGeometry(feat.Geometry, fs[0].geometry) {
-			v.Fields = append(v.Fields, geometryField)
+			fields = append(fields, geometryField)
 		}
 		if len(fs) > 1 {
-			v.Fields = append(v.Fields, c.cfg.ObjectIDField)
+			fields = append(fields, c.cfg.ObjectIDField)
 		}
-		if len(v.Fields) > 0 {
-			slices.Sort(v.Fields)
-			v.Kind = drift.Differs
-		}
-	}
-	return v, nil
+		slices.Sort(fields)
+		return fields, nil
+	})
 }
 
 // Repair writes rec over the layer's state v describes, as Sync would: an
@@ -107,34 +97,17 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 	if st, ok := v.State.(*state); ok && !sameFeatures(st.features, now) {
 		return fmt.Errorf("arcgis: repair of key %q: %w", rec.Key, drift.ErrConflict)
 	}
-	if c.newerThere(rec, now) {
-		return nil
-	}
-	var ed edits
-	switch {
-	case rec.Delete:
-		if len(now) == 0 {
-			return nil
-		}
-		ed = deletesOf(now)
-	case len(now) == 0:
-		ed.adds = []wireFeature{feat}
-		err := c.applyEdits(ctx, ed)
-		if err != nil && errors.Is(err, ErrEdit) && !errors.Is(err, ErrToken) {
-			if again, qerr := c.find(ctx, rec.Key); qerr == nil && len(again) > 0 {
-				return fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
-			}
-		}
-		return err
-	default:
+	if !rec.Delete && len(now) > 0 {
+		// An update keeps the feature's own values of the owned fields.
 		for name := range feat.Attributes {
 			if c.owned[strings.ToLower(name)] {
 				delete(feat.Attributes, name)
 			}
 		}
-		ed = c.update(feat, now)
 	}
-	return c.applyEdits(ctx, ed)
+	return c.write(ctx, rec, feat, now, func(_ []found, err error) error {
+		return fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
+	})
 }
 
 // wanted checks rec as Sync does and returns the feature Sync would write

@@ -75,14 +75,10 @@ const maxObject = 1 << 20
 
 // New checks cfg and returns a connector.
 func New(cfg Config) (*Connector, error) {
-	u, err := url.Parse(cfg.CollectionURL)
+	u, err := httpx.ParseEndpoint("Config.CollectionURL", cfg.CollectionURL)
 	switch {
-	case cfg.CollectionURL == "":
-		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL is required", option.ErrInvalid)
 	case err != nil:
-		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %s", option.ErrInvalid, httpx.URLProblem(err))
-	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
-		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q is not an absolute http(s) URL", option.ErrInvalid, httpx.RedactURL(u, false))
+		return nil, fmt.Errorf("caldav: %w: %w", option.ErrInvalid, err)
 	case u.User != nil:
 		return nil, fmt.Errorf("caldav: %w: Config.CollectionURL %q carries credentials; put them in Config.HTTPClient", option.ErrInvalid, httpx.RedactURL(u, true))
 	case u.RawQuery != "" || u.Fragment != "":

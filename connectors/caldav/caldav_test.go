@@ -24,8 +24,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 20 * time.Second}
-
 var stamp = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // env is one fresh calendar on a real server, with a connector whose
@@ -41,7 +39,7 @@ func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
 	return conntest.MeetingDispatcher(t, "caldav", c, func(title string) any {
 		return caldav.Event{Summary: title, Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)}
-	}, fastRetry, 20*time.Second)
+	}, conntest.FastRetry(20*time.Second), 20*time.Second)
 }
 
 func newEnv(t *testing.T, srv *caldavtest.Server) *env {
@@ -160,14 +158,14 @@ func testCreateUpdateDelete(t *testing.T, e *env) {
 		}
 	}
 
-	e.tr.reset()
+	e.tr.log.Reset()
 	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Go live, moved", Version: 2}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("update: %v %v", r.Status, r.Err)
 	}
 	if got := e.objectsFor(t, key); len(got) != 1 || got[0] != "Go live, moved" {
 		t.Errorf("after update: %q", got)
 	}
-	if log := e.tr.requests(); len(log) != 2 || log[0] != "GET 200" || !strings.HasPrefix(log[1], "PUT 20") {
+	if log := e.tr.log.Lines(); len(log) != 2 || log[0] != "GET 200" || !strings.HasPrefix(log[1], "PUT 20") {
 		t.Errorf("update requests %q", log)
 	}
 
@@ -228,7 +226,7 @@ func testConcurrentEdit(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	_, etag, _ := e.object(t, key)
-	e.tr.reset()
+	e.tr.log.Reset()
 	e.tr.inject(fault{method: http.MethodPut, before: func() {
 		// Someone edits the event directly in the server.
 		body, _, _ := e.srv.Get(t, e.conn.ObjectURL(key))
@@ -247,7 +245,7 @@ func testConcurrentEdit(t *testing.T, e *env) {
 	if err := e.conn.Sync(t.Context(), synclayer.Record{Key: key, Payload: caldav.Event{Summary: "ours v2", Start: stamp}}); err != nil {
 		t.Fatal(err)
 	}
-	log := e.tr.requests()
+	log := e.tr.log.Lines()
 	if len(log) != 4 || log[0] != "GET 200" || log[1] != "PUT 412" || log[2] != "GET 200" || !strings.HasPrefix(log[3], "PUT 20") {
 		t.Errorf("requests %q, want GET, PUT 412, GET, PUT", log)
 	}
@@ -276,7 +274,7 @@ func testConcurrentCreate(t *testing.T, e *env) {
 	if err := e.conn.Sync(t.Context(), synclayer.Record{Key: key, Payload: caldav.Event{Summary: "second", Start: stamp}}); err != nil {
 		t.Fatal(err)
 	}
-	log := e.tr.requests()
+	log := e.tr.log.Lines()
 	if len(log) < 5 || log[0] != "GET 404" || log[3] != "PUT 412" {
 		t.Errorf("requests %q", log)
 	}

@@ -19,8 +19,6 @@ import (
 	"github.com/hmsplatform/synclayer/internal/caldavtest"
 )
 
-var _ drift.Repairer = (*caldav.Connector)(nil)
-
 // kickoff is the record the drift tests push: 09:00-10:00 UTC.
 func kickoff(key string, version int64) synclayer.Record {
 	return synclayer.Record{Key: key, Version: version, Payload: caldav.Event{
@@ -102,9 +100,9 @@ func TestDrift(t *testing.T) {
 func testVerifyInSync(t *testing.T, e *env) {
 	rec := kickoff("WF-1", 1)
 	conntest.Push(t, e.conn, rec)
-	e.tr.reset()
+	e.tr.log.Reset()
 	v := conntest.Verify(t, e.conn, rec, drift.InSync)
-	if got := e.tr.requests(); !slices.Equal(got, []string{"GET 200"}) {
+	if got := e.tr.log.Lines(); !slices.Equal(got, []string{"GET 200"}) {
 		t.Errorf("Verify sent %q, want one GET", got)
 	}
 	if _, etag, _ := e.srv.Get(t, e.conn.ObjectURL(rec.Key)); v.ETag == "" || v.ETag != etag {

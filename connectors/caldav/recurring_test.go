@@ -59,11 +59,11 @@ func TestRecurringWithOverrides(t *testing.T) {
 		}
 
 		// Version 3 is older than the master's 5: nothing is written.
-		e.tr.reset()
+		e.tr.log.Reset()
 		if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "old", Version: 3}); r.Status != synclayer.StatusSynced || r.Err != nil {
 			t.Fatalf("older version: %v %v", r.Status, r.Err)
 		}
-		if log := e.tr.requests(); len(log) != 1 || log[0] != "GET 200" {
+		if log := e.tr.log.Lines(); len(log) != 1 || log[0] != "GET 200" {
 			t.Errorf("older version: requests %q, want only the GET", log)
 		}
 		if after, _, _ := srv.Get(t, e.conn.ObjectURL(key)); after != body {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 )
 
 // transport wraps the client's transport: it logs requests and misbehaves
@@ -16,7 +18,7 @@ type transport struct {
 	next http.RoundTripper
 
 	mu     sync.Mutex
-	log    []string // "METHOD status" per request
+	log    reqlog.Log // "METHOD status" per request
 	faults []fault
 }
 
@@ -42,18 +44,6 @@ func (tr *transport) inject(f ...fault) {
 	tr.faults = append(tr.faults, f...)
 }
 
-func (tr *transport) requests() []string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return slices.Clone(tr.log)
-}
-
-func (tr *transport) reset() {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.log = nil
-}
-
 func (tr *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	tr.mu.Lock()
 	var f *fault
@@ -65,11 +55,7 @@ func (tr *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	tr.mu.Unlock()
-	record := func(s string) {
-		tr.mu.Lock()
-		tr.log = append(tr.log, r.Method+" "+s)
-		tr.mu.Unlock()
-	}
+	record := func(s string) { tr.log.Add(r.Method + " " + s) }
 	if f != nil {
 		switch {
 		case f.stall:

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-ical"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 	"github.com/hmsplatform/synclayer/internal/httpx"
@@ -46,33 +47,24 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 		want = cal.Children[0]
 	}
 	cur, etag, exists, err := c.get(ctx, c.ObjectURL(rec.Key), rec.Key)
-	switch {
-	case err != nil:
+	if err != nil {
 		return drift.Verdict{}, err
-	case !exists && rec.Delete:
-		return drift.Verdict{Kind: drift.InSync}, nil
-	case !exists:
-		return drift.Verdict{Kind: drift.Missing}, nil
 	}
-	v := drift.Verdict{Kind: drift.InSync, ETag: etag, State: cur}
-	switch {
-	case rec.Version != 0 && cur.version > rec.Version:
-		// A newer version is there: Sync leaves it alone.
-	case rec.Delete:
-		v.Kind = drift.Unexpected
-	case cur.master() == nil:
-		v.Kind, v.Fields = drift.Differs, []string{ical.CompEvent}
-	default:
-		v.Fields = c.diff(want, cur.master())
+	var held verdict.Held
+	if exists {
+		held = verdict.Held{Exists: true, Newer: rec.Version != 0 && cur.version > rec.Version, ETag: etag, State: cur}
+	}
+	return verdict.Of(rec, held, func() ([]string, error) {
+		if cur.master() == nil {
+			return []string{ical.CompEvent}, nil
+		}
+		fields := c.diff(want, cur.master())
 		if cur.events() > 1 && !c.owned[ical.PropRecurrenceID] {
-			v.Fields = append(v.Fields, ical.PropRecurrenceID)
-			slices.Sort(v.Fields)
+			fields = append(fields, ical.PropRecurrenceID)
+			slices.Sort(fields)
 		}
-		if len(v.Fields) > 0 {
-			v.Kind = drift.Differs
-		}
-	}
-	return v, nil
+		return fields, nil
+	})
 }
 
 // Repair writes rec over the object v describes, with the request Sync
@@ -85,7 +77,7 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 // nothing is written and the error wraps [drift.ErrConflict] and
 // [partner.ErrConflict].
 func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Verdict) error {
-	if v.Kind == drift.InSync || rec.Delete && v.Kind == drift.Missing {
+	if verdict.Settled(rec, v) {
 		return nil
 	}
 	target := c.ObjectURL(rec.Key)

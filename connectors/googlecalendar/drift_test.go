@@ -15,8 +15,6 @@ import (
 	sloption "github.com/hmsplatform/synclayer/internal/option"
 )
 
-var _ drift.Repairer = (*googlecalendar.Connector)(nil)
-
 // review is the record the drift tests push: 09:00-10:00 UTC, written
 // in Berlin time, with two attendees.
 func review(key string, version int64) synclayer.Record {
@@ -30,6 +28,17 @@ func review(key string, version int64) synclayer.Record {
 	}}
 }
 
+// pushed makes a fake calendar and a connector to it, and pushes
+// review(key, version) through the connector.
+func pushed(t *testing.T, key string, version int64) (*fakeCalendar, *googlecalendar.Connector, synclayer.Record) {
+	t.Helper()
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	rec := review(key, version)
+	conntest.Push(t, c, rec)
+	return f, c, rec
+}
+
 // stored returns the event of key as the fake holds it.
 func stored(t *testing.T, f *fakeCalendar, c *googlecalendar.Connector, key string) calendar.Event {
 	t.Helper()
@@ -41,10 +50,7 @@ func stored(t *testing.T, f *fakeCalendar, c *googlecalendar.Connector, key stri
 }
 
 func TestVerifyInSync(t *testing.T) {
-	f := newFakeCalendar(t)
-	c := newConnector(t, f)
-	rec := review("WF-1", 1)
-	conntest.Push(t, c, rec)
+	f, c, rec := pushed(t, "WF-1", 1)
 	f.ResetLog()
 	v := conntest.Verify(t, c, rec, drift.InSync)
 	if got := methods(f.Log()); got != "GET" {
@@ -60,10 +66,7 @@ func TestVerifyInSync(t *testing.T) {
 }
 
 func TestVerifyEditedAndRepaired(t *testing.T) {
-	f := newFakeCalendar(t)
-	c := newConnector(t, f)
-	rec := review("WF-2", 2)
-	conntest.Push(t, c, rec)
+	f, c, rec := pushed(t, "WF-2", 2)
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Summary = "Design review (moved)"
 		ev.Start = &calendar.EventDateTime{DateTime: "2026-03-10T10:00:00Z"} // an hour later
@@ -85,10 +88,7 @@ func TestVerifyEditedAndRepaired(t *testing.T) {
 func TestVerifyDeletedAndRepaired(t *testing.T) {
 	for _, how := range []string{"cancelled", "purged"} {
 		t.Run(how, func(t *testing.T) {
-			f := newFakeCalendar(t)
-			c := newConnector(t, f)
-			rec := review("WF-3", 1)
-			conntest.Push(t, c, rec)
+			f, c, rec := pushed(t, "WF-3", 1)
 			id := c.EventID(rec.Key)
 			if how == "cancelled" {
 				f.Edit(calID, id, func(ev *calendar.Event) { ev.Status = "cancelled" })
@@ -128,10 +128,7 @@ func TestVerifyAddedAndRepaired(t *testing.T) {
 // another offset, addresses in other case, Google's own fields and
 // defaults. It is the same event.
 func TestVerifyNormalised(t *testing.T) {
-	f := newFakeCalendar(t)
-	c := newConnector(t, f)
-	rec := review("WF-5", 1)
-	conntest.Push(t, c, rec)
+	f, c, rec := pushed(t, "WF-5", 1)
 	yes := true
 	f.Edit(calID, c.EventID(rec.Key), func(ev *calendar.Event) {
 		ev.Start = &calendar.EventDateTime{DateTime: "2026-03-10T09:00:00Z", TimeZone: "UTC"}
@@ -196,10 +193,7 @@ func TestVerifyOwnedFields(t *testing.T) {
 }
 
 func TestRepairConflict(t *testing.T) {
-	f := newFakeCalendar(t)
-	c := newConnector(t, f)
-	rec := review("WF-7", 1)
-	conntest.Push(t, c, rec)
+	f, c, rec := pushed(t, "WF-7", 1)
 	id := c.EventID(rec.Key)
 	f.Edit(calID, id, func(ev *calendar.Event) { ev.Summary = "first edit" })
 	v := conntest.Verify(t, c, rec, drift.Differs, "summary")

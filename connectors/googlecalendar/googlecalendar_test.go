@@ -30,8 +30,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const calID = "team@group.calendar.google.com"
 
-var fastRetry = synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 10 * time.Second}
-
 func newConnector(t *testing.T, f *fakeCalendar) *googlecalendar.Connector {
 	t.Helper()
 	c, err := googlecalendar.New(googlecalendar.Config{Service: f.service(t), CalendarID: calID})
@@ -51,7 +49,7 @@ func meetingEvent(title string) *calendar.Event {
 
 func newDispatcher(t *testing.T, c synclayer.Connector) *synclayer.Dispatcher {
 	t.Helper()
-	return conntest.MeetingDispatcher(t, "calendar", c, func(title string) any { return meetingEvent(title) }, fastRetry, 5*time.Second)
+	return conntest.MeetingDispatcher(t, "calendar", c, func(title string) any { return meetingEvent(title) }, conntest.FastRetry(10*time.Second), 5*time.Second)
 }
 
 func only(t *testing.T, f *fakeCalendar, key string) calendar.Event {

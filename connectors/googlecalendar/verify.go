@@ -7,6 +7,7 @@ import (
 	"google.golang.org/api/calendar/v3"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/drift"
 )
 
@@ -42,25 +43,13 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 	if err != nil {
 		return drift.Verdict{}, err
 	}
-	v := drift.Verdict{Kind: drift.InSync}
+	var held verdict.Held
 	if cur != nil {
-		v.ETag, v.State = cur.Etag, cur
+		// A cancelled event is none, but Repair restores it by an update
+		// conditional on its ETag.
+		held = verdict.Held{Exists: cur.Status != "cancelled", Newer: newer(cur, rec), ETag: cur.Etag, State: cur}
 	}
-	switch {
-	case cur == nil || cur.Status == "cancelled":
-		if !rec.Delete {
-			v.Kind = drift.Missing
-		}
-	case newer(cur, rec):
-		// A newer version is there: Sync leaves it alone.
-	case rec.Delete:
-		v.Kind = drift.Unexpected
-	default:
-		if v.Fields = c.diff(want, cur); len(v.Fields) > 0 {
-			v.Kind = drift.Differs
-		}
-	}
-	return v, nil
+	return verdict.Of(rec, held, func() ([]string, error) { return c.diff(want, cur), nil })
 }
 
 // Repair writes rec over the event v describes, with the call Sync would
@@ -74,7 +63,7 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 // when an event was created meanwhile), nothing is written and the
 // error wraps [drift.ErrConflict] and [partner.ErrConflict].
 func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Verdict) error {
-	if v.Kind == drift.InSync || rec.Delete && v.Kind == drift.Missing {
+	if verdict.Settled(rec, v) {
 		return nil
 	}
 	id := c.EventID(rec.Key)

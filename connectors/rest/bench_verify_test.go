@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/drift"
 )
 
@@ -23,61 +22,53 @@ import (
 //
 //	go test -run '^$' -bench Verify -benchtime 10000x ./connectors/rest/
 func BenchmarkVerify(b *testing.B) {
-	for _, conc := range []int{1, 64} {
-		b.Run("c="+strconv.Itoa(conc), func(b *testing.B) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				key := strings.TrimPrefix(r.URL.Path, "/records/")
-				w.Header().Set("ETag", `"`+key+`"`)
-				io.WriteString(w, `{"key":"`+key+`","version":1,"note":"a note of the partner's own","updated":"2026-11-29T17:00:00Z"}`)
-			}))
-			defer srv.Close()
+	atConcurrencies(b, func(b *testing.B, conc int) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key := strings.TrimPrefix(r.URL.Path, "/records/")
+			w.Header().Set("ETag", `"`+key+`"`)
+			io.WriteString(w, `{"key":"`+key+`","version":1,"note":"a note of the partner's own","updated":"2026-11-29T17:00:00Z"}`)
+		}))
+		defer srv.Close()
 
-			raw := rest.NewClient(conc)
-			defer raw.CloseIdleConnections()
-			rawGet := func(i int) error {
-				req, err := http.NewRequest(http.MethodGet, srv.URL+"/records/k"+strconv.Itoa(i), nil)
-				if err != nil {
-					return err
-				}
-				req.Header.Set("Accept", "application/json")
-				resp, err := raw.Do(req)
-				if err != nil {
-					return err
-				}
-				_, err = io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return err
-			}
-			conn, err := rest.New(rest.Config{BaseURL: srv.URL, Concurrency: conc})
+		raw, conn := clients(b, srv.URL, conc)
+		rawGet := func(i int) error {
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/records/k"+strconv.Itoa(i), nil)
 			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			verify := func(i int) error {
-				k := "k" + strconv.Itoa(i)
-				v, err := conn.Verify(b.Context(), synclayer.Record{Key: k, Version: 1, Payload: payload{Key: k, Version: 1}})
-				if err == nil && v.Kind != drift.InSync {
-					b.Fatalf("Verify of %s = %v %q", k, v.Kind, v.Fields)
-				}
 				return err
 			}
+			req.Header.Set("Accept", "application/json")
+			resp, err := raw.Do(req)
+			if err != nil {
+				return err
+			}
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return err
+		}
+		verify := func(i int) error {
+			k := "k" + strconv.Itoa(i)
+			v, err := conn.Verify(b.Context(), synclayer.Record{Key: k, Version: 1, Payload: payload{Key: k, Version: 1}})
+			if err == nil && v.Kind != drift.InSync {
+				b.Fatalf("Verify of %s = %v %q", k, v.Kind, v.Fields)
+			}
+			return err
+		}
 
-			var rawDur, verDur time.Duration
-			var ratios []float64
-			b.ResetTimer()
-			inRounds(b.N, func(base, ops int) {
-				rd := runOps(b, conc, rawGet, base, ops)
-				vd := runOps(b, conc, verify, base, ops)
-				rawDur, verDur = rawDur+rd, verDur+vd
-				if ops > 0 {
-					ratios = append(ratios, rd.Seconds()/vd.Seconds())
-				}
-			})
-			b.StopTimer()
-			b.ReportMetric(float64(verDur.Nanoseconds())/float64(b.N), "ns/op")
-			b.ReportMetric(float64(b.N)/verDur.Seconds(), "verify/s")
-			b.ReportMetric(float64(b.N)/rawDur.Seconds(), "raw-get/s")
-			b.ReportMetric(median(ratios), "ratio")
+		var rawDur, verDur time.Duration
+		var ratios []float64
+		b.ResetTimer()
+		inRounds(b.N, func(base, ops int) {
+			rd := runOps(b, conc, rawGet, base, ops)
+			vd := runOps(b, conc, verify, base, ops)
+			rawDur, verDur = rawDur+rd, verDur+vd
+			if ops > 0 {
+				ratios = append(ratios, rd.Seconds()/vd.Seconds())
+			}
 		})
-	}
+		b.StopTimer()
+		b.ReportMetric(float64(verDur.Nanoseconds())/float64(b.N), "ns/op")
+		b.ReportMetric(float64(b.N)/verDur.Seconds(), "verify/s")
+		b.ReportMetric(float64(b.N)/rawDur.Seconds(), "raw-get/s")
+		b.ReportMetric(median(ratios), "ratio")
+	})
 }

@@ -38,19 +38,12 @@ func rec(key string, version int64) synclayer.Record {
 
 func TestContractUpsert(t *testing.T) {
 	conn, mt := mockConn(t, rest.Config{Name: "records", Header: http.Header{"X-Tenant": {"hms"}}})
-	var got *http.Request
-	var body []byte
-	mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1",
-		func(r *http.Request) (*http.Response, error) {
-			got = r
-			body, _ = io.ReadAll(r.Body)
-			return httpmock.NewStringResponse(http.StatusCreated, `{"id":"WF-1"}`), nil
-		})
+	sent := conntest.Capture(mt, http.MethodPut, "https://records.example.test/api/records/WF-1", http.StatusCreated, `{"id":"WF-1"}`)
 	r := rec("WF-1", 3)
 	if err := conn.Sync(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
-	if got == nil {
+	if sent.Request == nil {
 		t.Fatal("no request")
 	}
 	wantHeaders := map[string]string{
@@ -60,12 +53,12 @@ func TestContractUpsert(t *testing.T) {
 		"Idempotency-Key": conn.IdempotencyKey(r),
 	}
 	for k, v := range wantHeaders {
-		if g := got.Header.Get(k); g != v {
+		if g := sent.Request.Header.Get(k); g != v {
 			t.Errorf("header %s = %q, want %q", k, g, v)
 		}
 	}
-	if want := `{"key":"WF-1","version":3,"note":"ok"}`; string(body) != want {
-		t.Errorf("body %s, want %s", body, want)
+	if want := `{"key":"WF-1","version":3,"note":"ok"}`; string(sent.Body) != want {
+		t.Errorf("body %s, want %s", sent.Body, want)
 	}
 	if n := mt.GetTotalCallCount(); n != 1 {
 		t.Errorf("%d calls, want 1", n)
@@ -124,24 +117,15 @@ func TestContractDelete(t *testing.T) {
 	for _, code := range []int{200, 202, 204, 404, 410} {
 		t.Run(http.StatusText(code), func(t *testing.T) {
 			conn, mt := mockConn(t, rest.Config{})
-			var got *http.Request
-			var body []byte
-			mt.RegisterResponder(http.MethodDelete, "https://records.example.test/api/records/WF-1",
-				func(r *http.Request) (*http.Response, error) {
-					got = r
-					if r.Body != nil {
-						body, _ = io.ReadAll(r.Body)
-					}
-					return httpmock.NewStringResponse(code, ""), nil
-				})
+			sent := conntest.Capture(mt, http.MethodDelete, "https://records.example.test/api/records/WF-1", code, "")
 			r := synclayer.Record{Key: "WF-1", Version: 2, Delete: true}
 			if err := conn.Sync(context.Background(), r); err != nil {
 				t.Fatalf("delete answered %d: %v", code, err)
 			}
-			if len(body) != 0 || got.Header.Get("Content-Type") != "" {
-				t.Errorf("delete sent a body %q / content type %q", body, got.Header.Get("Content-Type"))
+			if len(sent.Body) != 0 || sent.Request.Header.Get("Content-Type") != "" {
+				t.Errorf("delete sent a body %q / content type %q", sent.Body, sent.Request.Header.Get("Content-Type"))
 			}
-			if got.Header.Get("Idempotency-Key") != conn.IdempotencyKey(r) {
+			if sent.Request.Header.Get("Idempotency-Key") != conn.IdempotencyKey(r) {
 				t.Error("delete lacks its Idempotency-Key")
 			}
 		})

@@ -98,7 +98,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPartner(t)
-			p.inject(tt.fault)
+			p.faults.Inject(tt.fault)
 			d := setup(t, p, fastRetry, nil)
 			res := push(t, d, "WF-1")
 			if res.Status != synclayer.StatusSynced {
@@ -113,7 +113,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 
 func TestSlowBodyWithinTimeout(t *testing.T) {
 	p := newPartner(t)
-	p.inject(func(w http.ResponseWriter, _ *http.Request, apply func() int) {
+	p.faults.Inject(func(w http.ResponseWriter, _ *http.Request, apply func() int) {
 		w.WriteHeader(apply())
 		rc := http.NewResponseController(w)
 		for range 5 {
@@ -132,7 +132,7 @@ func TestSlowBodyWithinTimeout(t *testing.T) {
 
 func TestLostResponseRetrySameIdempotencyKey(t *testing.T) {
 	p := newPartner(t)
-	p.inject(lostResponse)
+	p.faults.Inject(lostResponse)
 	res := push(t, setup(t, p, fastRetry, nil), "WF-1")
 	if res.Status != synclayer.StatusSynced || res.Attempts != 2 {
 		t.Fatalf("status %v after %d attempts: %v", res.Status, res.Attempts, res.Err)
@@ -151,7 +151,7 @@ func TestLostResponseRetrySameIdempotencyKey(t *testing.T) {
 
 func TestRedirectToGetIsPermanent(t *testing.T) {
 	p := newPartner(t)
-	p.inject(func(w http.ResponseWriter, r *http.Request, _ func() int) {
+	p.faults.Inject(func(w http.ResponseWriter, r *http.Request, _ func() int) {
 		http.Redirect(w, r, r.URL.Path, http.StatusFound)
 	})
 	res := push(t, setup(t, p, fastRetry, nil), "WF-1")
@@ -167,7 +167,7 @@ func TestRetryAfterForms(t *testing.T) {
 	policy := synclayer.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Second, MaxElapsed: time.Minute}
 	t.Run("Seconds", func(t *testing.T) {
 		p := newPartner(t)
-		p.inject(status(429, "Retry-After", "1"))
+		p.faults.Inject(status(429, "Retry-After", "1"))
 		obs := &attempts{}
 		res := push(t, setup(t, p, policy, obs), "WF-1")
 		if res.Status != synclayer.StatusSynced || res.Attempts != 2 {
@@ -183,7 +183,7 @@ func TestRetryAfterForms(t *testing.T) {
 	t.Run("HTTPDate", func(t *testing.T) {
 		p := newPartner(t)
 		date := time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
-		p.inject(status(503, "Retry-After", date))
+		p.faults.Inject(status(503, "Retry-After", date))
 		obs := &attempts{}
 		res := push(t, setup(t, p, policy, obs), "WF-1")
 		if res.Status != synclayer.StatusSynced || res.Attempts != 2 {

@@ -45,8 +45,8 @@ type fakePartner struct {
 	recs   map[string][][]byte // key -> stored bodies, one per record
 	writes map[string]int      // key -> applied writes
 	seen   []seen
-	faults conntest.Faults
-	conns  atomic.Int32 // connections opened
+	faults conntest.Faults // answer the next requests in its place, one each
+	conns  atomic.Int32    // connections opened
 }
 
 func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
@@ -68,9 +68,6 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakeP
 	t.Cleanup(p.srv.Close)
 	return p
 }
-
-// inject queues faults for the next requests, one each.
-func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
 
 func (p *fakePartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)

@@ -1,15 +1,42 @@
 package rest_test
 
 import (
+	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hmsplatform/synclayer/connectors/rest"
 )
 
 // rounds is how many rounds a comparing benchmark splits b.N into.
 const rounds = 10
+
+// atConcurrencies runs bench as a sub-benchmark at concurrency 1 and at 64.
+func atConcurrencies(b *testing.B, bench func(b *testing.B, conc int)) {
+	for _, conc := range []int{1, 64} {
+		b.Run("c="+strconv.Itoa(conc), func(b *testing.B) { bench(b, conc) })
+	}
+}
+
+// clients returns what a comparing benchmark sets side by side: a raw
+// client with the connector's pool for conc requests at a time, and a
+// connector to baseURL with that concurrency. Both are closed when b
+// ends.
+func clients(b *testing.B, baseURL string, conc int) (*http.Client, *rest.Connector) {
+	b.Helper()
+	raw := rest.NewClient(conc)
+	b.Cleanup(raw.CloseIdleConnections)
+	conn, err := rest.New(rest.Config{BaseURL: baseURL, Concurrency: conc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	return raw, conn
+}
 
 // inRounds splits n operations into rounds and calls round with each
 // round's first number (base) and size. The paths a benchmark compares

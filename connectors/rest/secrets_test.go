@@ -36,7 +36,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		}
 	}
 	p := newPartner(t)
-	p.inject(echo(400), echo(503), echo(503), echo(503), echo(404), lostResponse, stall, stall, stall)
+	p.faults.Inject(echo(400), echo(503), echo(503), echo(503), echo(404), lostResponse, stall, stall, stall)
 
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 	"github.com/hmsplatform/synclayer/internal/httpx"
@@ -64,10 +65,7 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 	resp, err := c.client.Do(req)
 	if err == nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone) {
 		httpx.Discard(resp)
-		if rec.Delete {
-			return drift.Verdict{Kind: drift.InSync}, nil
-		}
-		return drift.Verdict{Kind: drift.Missing}, nil
+		return verdict.Of(rec, verdict.Held{}, nil)
 	}
 	if err := c.classes.Check(req, resp, err); err != nil {
 		return drift.Verdict{}, err
@@ -91,15 +89,9 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 		return drift.Verdict{}, httpx.Wrap(c.classes.New(req, resp, b, partner.ErrRejected,
 			fmt.Errorf("the record read is not JSON: %w", err)))
 	}
-	v := drift.Verdict{Kind: drift.InSync, ETag: resp.Header.Get("ETag"), State: got}
-	if rec.Delete {
-		v.Kind = drift.Unexpected
-		return v, nil
-	}
-	if v.Fields = differences(want, got, c.owned, c.fold); len(v.Fields) > 0 {
-		v.Kind = drift.Differs
-	}
-	return v, nil
+	return verdict.Of(rec, verdict.Held{Exists: true, ETag: resp.Header.Get("ETag"), State: got}, func() ([]string, error) {
+		return differences(want, got, c.owned, c.fold), nil
+	})
 }
 
 // Repair sends what Sync would send for rec over the partner state v

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/drift"
@@ -29,7 +30,7 @@ type tagPartner struct {
 	recs    map[string][]byte
 	tags    map[string]string
 	n       int
-	methods []string // every request's method, in order
+	methods reqlog.Log // every request's method, in order
 	answer  func(w http.ResponseWriter) bool
 }
 
@@ -45,7 +46,7 @@ func (p *tagPartner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key, _ := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/records/"))
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.methods = append(p.methods, r.Method)
+	p.methods.Add(r.Method)
 	if p.answer != nil && p.answer(w) {
 		return
 	}
@@ -119,12 +120,6 @@ func (p *tagPartner) held(t *testing.T, key string) map[string]any {
 	return m
 }
 
-func (p *tagPartner) requestMethods() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.methods)
-}
-
 func newTagConn(t *testing.T, p *tagPartner, cfg rest.Config) *rest.Connector {
 	t.Helper()
 	cfg.BaseURL = p.srv.URL
@@ -183,13 +178,13 @@ func TestVerifyReportsKindAndFields(t *testing.T) {
 		{Name: "delete done", Delete: true, Before: func(p *tagPartner) { p.remove("WF-1") }, Want: drift.InSync},
 		{Name: "delete undone", Delete: true, Want: drift.Unexpected},
 	}, func(t *testing.T, p *tagPartner) func(*testing.T, drift.Verdict) {
-		n := len(p.requestMethods())
+		n := len(p.methods.Lines())
 		return func(t *testing.T, v drift.Verdict) {
 			held := p.held(t, "WF-1") != nil
 			if held != (v.ETag != "") || held != (v.State != nil) {
 				t.Errorf("partner holds the record: %v, but the verdict's ETag is %q and State %v", held, v.ETag, v.State)
 			}
-			if got := p.requestMethods()[n:]; !slices.Equal(got, []string{http.MethodGet}) {
+			if got := p.methods.Lines()[n:]; !slices.Equal(got, []string{http.MethodGet}) {
 				t.Errorf("Verify sent %v, want one GET", got)
 			}
 		}
@@ -381,7 +376,7 @@ func TestVerifyClassifiesErrorsAsSync(t *testing.T) {
 		if _, err := c.Verify(t.Context(), synclayer.Record{Key: "k"}); !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 			t.Errorf("Verify without payload = %v, want permanent ErrPayload", err)
 		}
-		if n := len(p.requestMethods()); n != 0 {
+		if n := len(p.methods.Lines()); n != 0 {
 			t.Errorf("the partner got %d requests, want none", n)
 		}
 	})

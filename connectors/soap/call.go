@@ -1,7 +1,6 @@
 package soap
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -47,12 +46,10 @@ func (c *Connector) Call(ctx context.Context, action string, body, out any) erro
 // decodeBody decodes the first element of the Body of a SOAP 1.1 or 1.2
 // envelope into out.
 func decodeBody(body []byte, contentType string, out any) error {
-	body, decoded, err := toUTF8(body, contentType)
+	d, err := newDecoder(body, contentType)
 	if err != nil {
 		return err
 	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = charsetReader(decoded)
 	depth := 0
 	for {
 		tok, err := d.Token()

@@ -2,6 +2,7 @@ package soap
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +83,19 @@ func toUTF8(body []byte, contentType string) (out []byte, decoded bool, err erro
 	}
 	// A byte order mark survives some decoders as U+FEFF.
 	return bytes.TrimPrefix(out, []byte("\xef\xbb\xbf")), true, nil
+}
+
+// newDecoder returns an XML decoder of body, read in the charset that
+// contentType or body declares. err is set only when the bytes do not
+// decode (see toUTF8).
+func newDecoder(body []byte, contentType string) (*xml.Decoder, error) {
+	body, decoded, err := toUTF8(body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.CharsetReader = charsetReader(decoded)
+	return d, nil
 }
 
 // charsetReader is the xml.Decoder's CharsetReader: it decodes the

@@ -1,7 +1,6 @@
 package soap
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"strconv"
@@ -166,12 +165,10 @@ type innerXML struct {
 // own), read in the charset that contentType or the body declares. It
 // returns nil when body is not an envelope or holds no fault.
 func parseFault(body []byte, contentType string) *Fault {
-	body, decoded, err := toUTF8(body, contentType)
+	d, err := newDecoder(body, contentType)
 	if err != nil {
 		return nil
 	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.CharsetReader = charsetReader(decoded)
 	depth := 0
 	var ns string
 	sc := scope{}

@@ -98,12 +98,7 @@ func FuzzEnvelope(f *testing.F) {
 		var doc struct {
 			XMLName xml.Name
 			Header  struct {
-				Security []struct {
-					Token struct {
-						Username string `xml:"Username"`
-						Password string `xml:"Password"`
-					} `xml:"UsernameToken"`
-				} `xml:"Security"`
+				Security []security `xml:"Security"`
 			} `xml:"Header"`
 			Body struct {
 				Records []fuzzRecord `xml:"urn:example:records UpsertRecord"`

@@ -28,7 +28,7 @@ func TestNetworkFailuresDeliverOnce(t *testing.T) {
 	for name, f := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := newPartner(t)
-			p.inject(f)
+			p.faults.Inject(f)
 			conn, err := soap.New(soap.Config{URL: p.srv.URL})
 			conntest.DeliveredOnRetry(t, dispatcher(t, conntest.Open(t, conn, err), nil), "WF-1")
 			if got, _ := p.lookup(t.Context(), "WF-1"); len(got) != 1 || got[0] != 1 {
@@ -48,7 +48,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 			writeFault(w, soap.SOAP11, 500, code, "rejected: "+string(calls[len(calls)-1].Raw)+" auth="+r.Header.Get("Authorization"))
 		}
 	}
-	p.inject(echo("Client"), echo("Server"), echo("Server"), echo("Server"), echo("Server"))
+	p.faults.Inject(echo("Client"), echo("Server"), echo("Server"), echo("Server"), echo("Server"))
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	conn, err := soap.New(soap.Config{

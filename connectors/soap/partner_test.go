@@ -53,7 +53,7 @@ type fakePartner struct {
 	mu     sync.Mutex
 	recs   map[string]UpsertRecord
 	calls  []call
-	faults conntest.Faults
+	faults conntest.Faults // answer the next requests in its place, one each
 }
 
 func newPartner(t testing.TB) *fakePartner { return newPartnerBehind(t, nil) }
@@ -65,7 +65,13 @@ func newPartnerBehind(t testing.TB, wrap func(http.Handler) http.Handler) *fakeP
 	return p
 }
 
-func (p *fakePartner) inject(fs ...fault) { p.faults.Inject(fs...) }
+// security is a WS-Security header as the tests read it back.
+type security struct {
+	Token struct {
+		Username string `xml:"Username"`
+		Password string `xml:"Password"`
+	} `xml:"UsernameToken"`
+}
 
 // parse reads a request envelope with namespace-aware decoding.
 func parse(raw []byte) (call, error) {
@@ -73,12 +79,7 @@ func parse(raw []byte) (call, error) {
 	var env struct {
 		XMLName xml.Name
 		Header  struct {
-			Security struct {
-				Token struct {
-					Username string `xml:"Username"`
-					Password string `xml:"Password"`
-				} `xml:"UsernameToken"`
-			} `xml:"Security"`
+			Security security `xml:"Security"`
 		} `xml:"Header"`
 		Body struct {
 			Upsert *UpsertRecord

@@ -55,24 +55,18 @@ func TestContractEnvelopes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.version.String()+"/"+tt.action, func(t *testing.T) {
 			conn, mt := mockConn(t, soap.Config{Version: tt.version, Action: tt.action})
-			var got *http.Request
-			var body []byte
-			mt.RegisterResponder(http.MethodPost, endpoint, func(r *http.Request) (*http.Response, error) {
-				got = r
-				body, _ = io.ReadAll(r.Body)
-				return httpmock.NewStringResponse(200, `<soap:Envelope xmlns:soap="`+soap.NamespaceSOAP11+`"><soap:Body/></soap:Envelope>`), nil
-			})
+			sent := conntest.Capture(mt, http.MethodPost, endpoint, 200, `<soap:Envelope xmlns:soap="`+soap.NamespaceSOAP11+`"><soap:Body/></soap:Envelope>`)
 			if err := conn.Sync(context.Background(), upsert("WF-1", 3)); err != nil {
 				t.Fatal(err)
 			}
-			if ct := got.Header.Get("Content-Type"); ct != tt.contentType {
+			if ct := sent.Request.Header.Get("Content-Type"); ct != tt.contentType {
 				t.Errorf("Content-Type %q, want %q", ct, tt.contentType)
 			}
-			if sa := got.Header.Values("SOAPAction"); strings.Join(sa, ",") != strings.Join(tt.soapAction, ",") {
+			if sa := sent.Request.Header.Values("SOAPAction"); strings.Join(sa, ",") != strings.Join(tt.soapAction, ",") {
 				t.Errorf("SOAPAction %q, want %q", sa, tt.soapAction)
 			}
-			if tt.envelope != "" && string(body) != tt.envelope {
-				t.Errorf("envelope\n%s\nwant\n%s", body, tt.envelope)
+			if tt.envelope != "" && string(sent.Body) != tt.envelope {
+				t.Errorf("envelope\n%s\nwant\n%s", sent.Body, tt.envelope)
 			}
 		})
 	}
@@ -127,7 +121,7 @@ func TestFaultClassification(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.version.String()+"/"+tt.code+"/"+http.StatusText(tt.status), func(t *testing.T) {
 			p := newPartner(t)
-			p.inject(faultWith(tt.version, tt.status, tt.code, "the reason <&>"))
+			p.faults.Inject(faultWith(tt.version, tt.status, tt.code, "the reason <&>"))
 			conn, err := soap.New(soap.Config{URL: p.srv.URL, Version: tt.version})
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"reflect"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/verdict"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/drift"
 )
@@ -64,27 +65,17 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 	if err != nil {
 		return drift.Verdict{}, err
 	}
-	v := drift.Verdict{Kind: drift.InSync, State: st}
-	switch {
-	case st.xml == nil && !rec.Delete:
-		v.Kind = drift.Missing
-	case st.xml == nil:
-	case rec.Delete:
-		v.Kind = drift.Unexpected
-	default:
+	return verdict.Of(rec, verdict.Held{Exists: st.xml != nil, State: st}, func() ([]string, error) {
 		wt, err := parseTree(want)
 		if err != nil {
-			return drift.Verdict{}, synclayer.Permanent(fmt.Errorf("soap: %w: %w", partner.ErrPayload, err))
+			return nil, synclayer.Permanent(fmt.Errorf("soap: %w: %w", partner.ErrPayload, err))
 		}
 		gt, err := parseTree(st.xml)
 		if err != nil {
-			return drift.Verdict{}, synclayer.Permanent(fmt.Errorf("soap: read of key %q: %w", rec.Key, err))
+			return nil, synclayer.Permanent(fmt.Errorf("soap: read of key %q: %w", rec.Key, err))
 		}
-		if v.Fields = differences(wt, gt, c.owned); len(v.Fields) > 0 {
-			v.Kind = drift.Differs
-		}
-	}
-	return v, nil
+		return differences(wt, gt, c.owned), nil
+	})
 }
 
 // Repair sends rec as Sync does, over the state v describes. SOAP has no

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/drift"
@@ -64,7 +65,7 @@ type assetService struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	assets  map[string][]byte // key -> <Asset> XML as stored
-	actions []string
+	actions reqlog.Log
 }
 
 func newAssetService(t *testing.T) *assetService {
@@ -91,7 +92,7 @@ func (s *assetService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.actions = append(s.actions, strings.Trim(r.Header.Get("SOAPAction"), `"`))
+	s.actions.Add(strings.Trim(r.Header.Get("SOAPAction"), `"`))
 	var content any = struct {
 		XMLName xml.Name `xml:"urn:example:records Done"`
 	}{}
@@ -154,12 +155,6 @@ func (s *assetService) held(t *testing.T, key string) *Asset {
 	return &a
 }
 
-func (s *assetService) calls() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.actions)
-}
-
 // readAsset is the Config.Read of the tests: GetAsset through the
 // connector, the answer converted to the payload's type.
 func readAsset(ctx context.Context, c *soap.Connector, key string) (any, error) {
@@ -216,9 +211,9 @@ func assetDrift() conntest.Drift[*assetService] {
 // onlyGet returns a check that the service got exactly one call since, a
 // Get, made by what (Verify, Repair).
 func onlyGet(s *assetService, what, want string) func(*testing.T) {
-	n := len(s.calls())
+	n := len(s.actions.Lines())
 	return func(t *testing.T) {
-		if got := s.calls()[n:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
+		if got := s.actions.Lines()[n:]; !slices.Equal(got, []string{"urn:example:records/Get"}) {
 			t.Errorf("%s called %v, want %s", what, got, want)
 		}
 	}
@@ -330,7 +325,7 @@ func TestVerifyWithoutReadOperation(t *testing.T) {
 	if err := c.Repair(t.Context(), rec, drift.Verdict{Kind: drift.Missing}); !errors.Is(err, soap.ErrNoRead) {
 		t.Errorf("Repair without Read = %v, want ErrNoRead", err)
 	}
-	if n := len(s.calls()); n != 0 {
+	if n := len(s.actions.Lines()); n != 0 {
 		t.Errorf("the service got %d calls, want none", n)
 	}
 }
@@ -390,11 +385,11 @@ func TestRepairNeedsThePayloadTypeForOwnedFields(t *testing.T) {
 	if err != nil || v.Kind != drift.Differs {
 		t.Fatalf("Verify = %v %q, %v; want differs", v.Kind, v.Fields, err)
 	}
-	n := len(s.calls())
+	n := len(s.actions.Lines())
 	if err := c.Repair(t.Context(), rec, v); !errors.Is(err, partner.ErrPayload) || !synclayer.IsPermanent(err) {
 		t.Fatalf("Repair = %v, want a permanent ErrPayload", err)
 	}
-	if got := s.calls()[n:]; len(got) != 1 {
+	if got := s.actions.Lines()[n:]; len(got) != 1 {
 		t.Errorf("Repair called %v, want only the re-read", got)
 	}
 	if held := s.held(t, "A-1"); held.Note != "theirs" || held.Title != "by hand" {

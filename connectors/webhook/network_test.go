@@ -24,7 +24,7 @@ func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
 	for name, f := range map[string]fault{"LostResponse": lostResponse, "Stall": stall, "TooManyRequests": status(429, "Retry-After", "0")} {
 		t.Run(name, func(t *testing.T) {
 			rc := newReceiver(t)
-			rc.inject(f)
+			rc.faults.Inject(f)
 			conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}})
 			conntest.DeliveredOnRetry(t, dispatcher(t, conntest.Open(t, conn, err), nil), "WF-1")
 			_, hs := rc.messages()
@@ -43,7 +43,7 @@ func TestLostResponseDeliversOnceWithSameID(t *testing.T) {
 
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	rc := newReceiver(t)
-	rc.inject(status(400), status(503), status(503), status(503), status(503))
+	rc.faults.Inject(status(400), status(503), status(503), status(503), status(503))
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in/SECRETPATH?token=SECRETQUERY", Secrets: []string{testSecret}})
@@ -62,7 +62,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 // as a failure, and following one could post the message elsewhere.
 func TestBuiltClientDoesNotFollowRedirects(t *testing.T) {
 	rc := newReceiver(t)
-	rc.inject(func(w http.ResponseWriter, r *http.Request, _ func() int) {
+	rc.faults.Inject(func(w http.ResponseWriter, r *http.Request, _ func() int) {
 		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
 	})
 	conn, err := webhook.New(webhook.Config{URL: rc.srv.URL + "/in", Secrets: []string{testSecret}})

@@ -35,8 +35,8 @@ type receiver struct {
 	ids      map[string]int // webhook-id -> times applied
 	msgs     []webhook.Message
 	headers  []http.Header
-	faults   conntest.Faults
-	rejected int // bad signatures
+	faults   conntest.Faults // answer the next requests in its place, one each
+	rejected int             // bad signatures
 }
 
 func newReceiver(t testing.TB) *receiver { return newReceiverBehind(t, nil) }
@@ -47,8 +47,6 @@ func newReceiverBehind(t testing.TB, wrap func(http.Handler) http.Handler) *rece
 	rc.srv = conntest.Serve(t, rc, wrap)
 	return rc
 }
-
-func (rc *receiver) inject(fs ...fault) { rc.faults.Inject(fs...) }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)

@@ -46,33 +46,26 @@ func record(key string, version int64) synclayer.Record {
 
 func TestContractRequest(t *testing.T) {
 	conn, mt := mockConn(t, webhook.Config{Now: func() time.Time { return fixedNow }, Header: http.Header{"X-Tenant": {"hms"}}})
-	var got *http.Request
-	var body []byte
-	mt.RegisterResponder(http.MethodPost, "https://hooks.example.test/in/T0/SECRETPATH",
-		func(r *http.Request) (*http.Response, error) {
-			got = r
-			body, _ = io.ReadAll(r.Body)
-			return httpmock.NewStringResponse(http.StatusNoContent, ""), nil
-		})
+	sent := conntest.Capture(mt, http.MethodPost, "https://hooks.example.test/in/T0/SECRETPATH", http.StatusNoContent, "")
 	rec := record("WF-1", 3)
 	if err := conn.Sync(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
 	want := `{"type":"WorkflowDeployed","timestamp":"2026-03-10T12:00:00Z","eventId":"evt-1","key":"WF-1","version":3,"data":{"version":3,"note":"\u003c\u0026\u003e"}}`
-	if string(body) != want {
-		t.Errorf("body\n%s\nwant\n%s", body, want)
+	if string(sent.Body) != want {
+		t.Errorf("body\n%s\nwant\n%s", sent.Body, want)
 	}
-	if got.Header.Get("Content-Type") != "application/json" || got.Header.Get("X-Tenant") != "hms" {
-		t.Errorf("headers %v", got.Header)
+	if sent.Request.Header.Get("Content-Type") != "application/json" || sent.Request.Header.Get("X-Tenant") != "hms" {
+		t.Errorf("headers %v", sent.Request.Header)
 	}
-	if id := got.Header.Get(webhook.HeaderID); id != conn.MessageID(rec) || !strings.HasPrefix(id, "msg_") {
+	if id := sent.Request.Header.Get(webhook.HeaderID); id != conn.MessageID(rec) || !strings.HasPrefix(id, "msg_") {
 		t.Errorf("webhook-id %q", id)
 	}
-	if ts := got.Header.Get(webhook.HeaderTimestamp); ts != "1773144000" {
+	if ts := sent.Request.Header.Get(webhook.HeaderTimestamp); ts != "1773144000" {
 		t.Errorf("webhook-timestamp %q", ts)
 	}
 	v := webhook.Verifier{Secrets: []string{testSecret}, Now: func() time.Time { return fixedNow }}
-	if err := v.Verify(got.Header, body); err != nil {
+	if err := v.Verify(sent.Request.Header, sent.Body); err != nil {
 		t.Errorf("own signature does not verify: %v", err)
 	}
 }

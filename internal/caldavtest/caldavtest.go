@@ -247,16 +247,29 @@ func (s *Server) do(t testing.TB, method, path string) error {
 // ETag and status.
 func (s *Server) Get(t testing.TB, url string) (body, etag string, status int) {
 	t.Helper()
-	resp, err := s.Client().Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatalf("caldavtest: GET %s: %v", url, err)
+	}
+	resp, b := s.send(t, req)
+	return string(b), resp.Header.Get("ETag"), resp.StatusCode
+}
+
+// send sends req with the server's credentials and returns the response
+// with its body read, failing t ("caldavtest: METHOD url: ...") when
+// either cannot be had.
+func (s *Server) send(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatalf("caldavtest: %s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("caldavtest: GET %s: %v", url, err)
+		t.Fatalf("caldavtest: %s %s: %v", req.Method, req.URL, err)
 	}
-	return string(b), resp.Header.Get("ETag"), resp.StatusCode
+	return resp, b
 }
 
 // Put stores body at url as a calendar client would (no precondition),

@@ -2,7 +2,6 @@ package caldavtest
 
 import (
 	"encoding/xml"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,15 +36,7 @@ func (s *Server) Objects(t testing.TB, collectionURL string) map[string]string {
 	}
 	req.Header.Set("Depth", "1")
 	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
-	resp, err := s.Client().Do(req)
-	if err != nil {
-		t.Fatalf("caldavtest: REPORT %s: %v", collectionURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("caldavtest: REPORT %s: %v", collectionURL, err)
-	}
+	resp, body := s.send(t, req)
 	if resp.StatusCode != http.StatusMultiStatus {
 		t.Fatalf("caldavtest: REPORT %s: %s: %s", collectionURL, resp.Status, body)
 	}

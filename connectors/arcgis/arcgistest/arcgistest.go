@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/hmsplatform/synclayer/connectors/internal/faults"
+	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 )
 
 // Feature is one stored feature.
@@ -46,7 +47,7 @@ type Layer struct {
 	features map[int64]*Feature
 	edits    int
 	requests int
-	wheres   []string
+	wheres   reqlog.Log
 	faults   faults.Queue[Fault]
 }
 
@@ -175,11 +176,7 @@ func (l *Layer) Requests() int {
 }
 
 // Wheres returns the where clause of every query, in order.
-func (l *Layer) Wheres() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.wheres)
-}
+func (l *Layer) Wheres() []string { return l.wheres.Lines() }
 
 // Edits returns how many applyEdits requests changed the layer.
 func (l *Layer) Edits() int {
@@ -300,9 +297,7 @@ func parseWhere(where string) (field, lit string, ok bool) {
 }
 
 func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
-	l.mu.Lock()
-	l.wheres = append(l.wheres, r.Form.Get("where"))
-	l.mu.Unlock()
+	l.wheres.Add(r.Form.Get("where"))
 	field, lit, ok := parseWhere(r.Form.Get("where"))
 	if !ok || field != l.keyField {
 		fail(w, 400, "Unable to complete operation.", "'where' parameter is invalid")

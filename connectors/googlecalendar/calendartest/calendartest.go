@@ -31,6 +31,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/hmsplatform/synclayer/connectors/internal/faults"
+	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 )
 
 // Fake is an in-memory calendar store. It is safe for concurrent use.
@@ -39,7 +40,7 @@ type Fake struct {
 	events   map[string]map[string]*stored // calendar -> id -> event
 	etag     int
 	requests int
-	log      []string // "METHOD id" of every request
+	log      reqlog.Log // "METHOD id" of every request
 	faults   faults.Queue[Fault]
 }
 
@@ -102,18 +103,10 @@ func (f *Fake) Put(calendarID string, ev calendar.Event) {
 
 // Log returns "METHOD id" for every request that reached the fake, in
 // order (the id is the one of the event addressed or inserted).
-func (f *Fake) Log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.log)
-}
+func (f *Fake) Log() []string { return f.log.Lines() }
 
 // ResetLog empties the request log (Requests keeps counting).
-func (f *Fake) ResetLog() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.log = nil
-}
+func (f *Fake) ResetLog() { f.log.Reset() }
 
 // Requests returns how many requests reached the fake.
 func (f *Fake) Requests() int {
@@ -162,7 +155,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests++
-	f.log = append(f.log, r.Method+" "+id)
+	f.log.Add(r.Method + " " + id)
 	fault := f.takeFault(r.Method)
 	f.mu.Unlock()
 	if fault != nil && fault.Stall {

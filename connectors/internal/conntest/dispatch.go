@@ -29,6 +29,12 @@ func Dispatcher(t *testing.T, name string, conn synclayer.Connector, record func
 	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(obs))
 }
 
+// FastRetry is the retry policy that keeps a connector's dispatcher tests
+// short: four attempts, 1 to 5 ms apart, given up after maxElapsed.
+func FastRetry(maxElapsed time.Duration) synclayer.RetryPolicy {
+	return synclayer.RetryPolicy{MaxAttempts: 4, InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: maxElapsed}
+}
+
 // WriteRaw hijacks the connection, writes raw bytes (a malformed or cut
 // response) and closes it.
 func WriteRaw(w http.ResponseWriter, raw string) {
