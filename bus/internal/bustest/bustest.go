@@ -59,12 +59,12 @@ func publishAndWait[T any](ctx context.Context, t testing.TB, p synclayer.Publis
 	if err := p.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
 		t.Fatal(err)
 	}
-	wait(ctx, t, ch, what)
+	Wait(ctx, t, ch, what)
 }
 
-// wait waits for a value on ch, failing the test with what if ctx ends
+// Wait waits for a value on ch, failing the test with what if ctx ends
 // first.
-func wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
+func Wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	var v T
 	select {

@@ -26,7 +26,7 @@ func LongHandlerKept(t *testing.T, b Bus, hold time.Duration, settled func(conte
 	}
 	stops := []func() error{Subscribe(t, b, []string{"Order"}, h), Subscribe(t, b, []string{"Order"}, h)}
 	publishAndWait(ctx, t, b, "slow", calls, "event not delivered")
-	wait(ctx, t, finished, "the handler call never returned")
+	Wait(ctx, t, finished, "the handler call never returned")
 	for !settled(ctx) {
 		select {
 		case <-time.After(10 * time.Millisecond):
