@@ -156,13 +156,12 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 
 	bustest.SameIDs(t, bustest.Received(ctx, t, got, 2), "bin-1", "ok-1")
 	var dls []amqp.DeadLetter
-	for len(dls) < 2 && ctx.Err() == nil {
-		dls, err = b.DeadLetters(ctx, 10)
-		if err != nil {
+	bustest.Eventually(ctx, t, func() bool {
+		if dls, err = b.DeadLetters(ctx, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(dls) >= 2
+	}, "the invalid messages were never dead-lettered")
 	if err := stop(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}

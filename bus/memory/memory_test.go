@@ -13,6 +13,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/synclayertest"
 	"go.uber.org/goleak"
 )
 
@@ -28,15 +29,10 @@ func subscribe(t *testing.T, b *memory.Bus, h func(context.Context, synclayer.Ev
 	return func() error { cancel(); return <-done }
 }
 
+// eventually waits up to 10s for cond to hold.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	bustest.Eventually(synclayertest.Within(t, 10*time.Second), t, cond, "condition not reached within 10s")
 }
 
 func TestEventsWaitForTheFirstSubscriber(t *testing.T) {

@@ -187,16 +187,7 @@ func TestDeadConsumerReclaimed(t *testing.T) {
 	if ev := bustest.Wait(ctx, t, got, "the dead consumer's entry was never reclaimed"); ev.ID != "orphan" {
 		t.Errorf("got %q, want the orphan", ev.ID)
 	}
-	for {
-		p, err := rdb.XPending(ctx, st, "synclayer").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Count == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	bustest.Eventually(ctx, t, func() bool { return pending(ctx, t, rdb, st) == 0 }, "the reclaimed entry was never acknowledged")
 }
 
 func TestNewBusValidates(t *testing.T) {
@@ -220,12 +211,19 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 	b := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithClaimIdle(300*time.Millisecond))
 	// Five times the claim idle time; settled once nothing is pending.
 	bustest.LongHandlerKept(t, b, 1500*time.Millisecond, func(ctx context.Context) bool {
-		p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p.Count == 0
+		return pending(ctx, t, rdb, b.Stream("Order")) == 0
 	})
+}
+
+// pending returns how many entries of stream the group "synclayer" has
+// read and not acknowledged.
+func pending(ctx context.Context, t testing.TB, rdb *redis.Client, stream string) int64 {
+	t.Helper()
+	p, err := rdb.XPending(ctx, stream, "synclayer").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Count
 }
 
 // TestExampleFlow checks the steps of Example.

@@ -62,6 +62,19 @@ func publishAndWait[T any](ctx context.Context, t testing.TB, p synclayer.Publis
 	Wait(ctx, t, ch, what)
 }
 
+// Eventually waits until cond holds, asking it again every 10ms, failing
+// the test with what if ctx ends first.
+func Eventually(ctx context.Context, t testing.TB, cond func() bool, what string) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal(what)
+		}
+	}
+}
+
 // Wait waits for a value on ch, failing the test with what if ctx ends
 // first.
 func Wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
