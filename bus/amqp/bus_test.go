@@ -87,18 +87,14 @@ func TestBus(t *testing.T) {
 		b, d := newBus(t, cfg.Name,
 			amqp.WithMaxDeliveries(cfg.MaxDeliveries),
 			amqp.WithRedeliveryDelay(cfg.RedeliveryDelay))
-		return synclayertest.BusFixture{
-			Bus:           b,
-			DeadLetters:   deadLetters(b),
-			CutConnection: func(context.Context) error { return d.cut() },
-		}
+		read := func(ctx context.Context) ([]amqp.DeadLetter, error) { return b.DeadLetters(ctx, 1000) }
+		return bustest.Fixture(b, read, letter, func(context.Context) error { return d.cut() })
 	})
 }
 
-func deadLetters(b *amqp.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return bustest.Letters(func(ctx context.Context) ([]amqp.DeadLetter, error) { return b.DeadLetters(ctx, 1000) }, func(dl amqp.DeadLetter) synclayertest.DeadLetter {
-		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
-	})
+// letter says what a dead letter holds, for bustest.Fixture.
+func letter(dl amqp.DeadLetter) (synclayer.Event, string, int) {
+	return dl.Event, dl.Reason, dl.Deliveries
 }
 
 // Messages that are not valid events are dead-lettered at once with the
@@ -160,13 +156,12 @@ func TestInvalidAndBinaryMessages(t *testing.T) {
 
 	bustest.SameIDs(t, bustest.Received(ctx, t, got, 2), "bin-1", "ok-1")
 	var dls []amqp.DeadLetter
-	for len(dls) < 2 && ctx.Err() == nil {
-		dls, err = b.DeadLetters(ctx, 10)
-		if err != nil {
+	bustest.Eventually(ctx, t, func() bool {
+		if dls, err = b.DeadLetters(ctx, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(dls) >= 2
+	}, "the invalid messages were never dead-lettered")
 	if err := stop(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}

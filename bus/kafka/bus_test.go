@@ -54,14 +54,13 @@ func TestBus(t *testing.T) {
 		b := newBus(t, cluster(t), cfg.Name,
 			kafka.WithMaxDeliveries(cfg.MaxDeliveries),
 			kafka.WithRedeliveryDelay(cfg.RedeliveryDelay))
-		return synclayertest.BusFixture{Bus: b, DeadLetters: deadLetters(b)}
+		return bustest.Fixture(b, b.DeadLetters, letter, nil)
 	})
 }
 
-func deadLetters(b *kafka.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return bustest.Letters(b.DeadLetters, func(dl kafka.DeadLetter) synclayertest.DeadLetter {
-		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
-	})
+// letter says what a dead letter holds, for bustest.Fixture.
+func letter(dl kafka.DeadLetter) (synclayer.Event, string, int) {
+	return dl.Event, dl.Reason, dl.Deliveries
 }
 
 // Records that are not valid events are dead-lettered at once with the

@@ -7,7 +7,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [NewBus]. A zero or nil value given to an option means
@@ -22,12 +21,7 @@ func shared(o config.Option) Option { return func(b *Bus) error { return o(&b.cf
 // name that cannot be part of a topic name (ASCII letters, digits, '.',
 // '_' and '-', at most 200 of them) is an error.
 func WithGroup(name string) Option {
-	return func(b *Bus) error {
-		if name != "" && !validTopicPart(name) {
-			return option.Invalid("WithGroup", name, "letters, digits, '.', '_' and '-' only, at most 200")
-		}
-		return config.Group(name)(&b.cfg)
-	}
+	return shared(config.GroupWhere(name, validTopicPart, "letters, digits, '.', '_' and '-' only, at most 200"))
 }
 
 // WithMaxDeliveries sets how many times a record is delivered before a

@@ -13,30 +13,22 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/synclayertest"
 	"go.uber.org/goleak"
 )
 
 func ev(id string) synclayer.Event { return synclayer.Event{ID: id, Type: "T"} }
 
-// subscribe runs Subscribe in the background and returns a stop function
-// that cancels it and waits for it to return.
+// subscribe runs Subscribe to type "T" in the background, as
+// bustest.Subscribe does.
 func subscribe(t *testing.T, b *memory.Bus, h func(context.Context, synclayer.Event) error) (stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Subscribe(ctx, []string{"T"}, h) }()
-	return func() error { cancel(); return <-done }
+	return bustest.Subscribe(t, b, []string{"T"}, h)
 }
 
+// eventually waits up to 10s for cond to hold.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	bustest.Eventually(synclayertest.Within(t, 10*time.Second), t, cond, "condition not reached within 10s")
 }
 
 func TestEventsWaitForTheFirstSubscriber(t *testing.T) {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus"
-	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
 // PublishBatch sends evs to the stream without waiting between them, in
@@ -36,19 +34,10 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))
 			continue
 		}
-		if err := checkType(ev.Type); err != nil {
-			fail(i, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err)))
-			continue
-		}
-		body, err := cloudevents.Marshal(ev)
+		msg, err := b.message(ev)
 		if err != nil {
-			fail(i, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err)))
+			fail(i, err)
 			continue
-		}
-		msg := &natsgo.Msg{
-			Subject: b.Subject(ev.Type),
-			Data:    body,
-			Header:  natsgo.Header{"Content-Type": []string{cloudevents.ContentType}},
 		}
 		if acks[i], err = b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID)); err != nil {
 			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))

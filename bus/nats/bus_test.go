@@ -36,17 +36,24 @@ func connect(t testing.TB) *natsgo.Conn {
 // newBus makes a bus on a fresh stream, deleted at cleanup.
 func newBus(t testing.TB, nc *natsgo.Conn, stream string, opts ...nats.Option) *nats.Bus {
 	t.Helper()
-	ctx := context.Background()
-	b, err := nats.NewBus(ctx, nc, stream, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBus(t, nc, stream, opts...)
 	t.Cleanup(func() {
 		js, _ := jetstream.New(nc)
 		if err := js.DeleteStream(context.Background(), stream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 			t.Errorf("delete stream %s: %v", stream, err)
 		}
 	})
+	return b
+}
+
+// openBus makes a bus on the stream, which it leaves in place: alone for
+// newBus, or for one more bus on the stream of a bus newBus made.
+func openBus(t testing.TB, nc *natsgo.Conn, stream string, opts ...nats.Option) *nats.Bus {
+	t.Helper()
+	b, err := nats.NewBus(context.Background(), nc, stream, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 
@@ -57,20 +64,13 @@ func TestBus(t *testing.T) {
 			nats.WithMaxDeliveries(cfg.MaxDeliveries),
 			nats.WithRedeliveryDelay(cfg.RedeliveryDelay),
 			nats.WithAckWait(5*time.Second))
-		return synclayertest.BusFixture{
-			Bus:         b,
-			DeadLetters: deadLetters(b),
-			CutConnection: func(context.Context) error {
-				return nc.ForceReconnect()
-			},
-		}
+		return bustest.Fixture(b, b.DeadLetters, letter, func(context.Context) error { return nc.ForceReconnect() })
 	})
 }
 
-func deadLetters(b *nats.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return bustest.Letters(b.DeadLetters, func(dl nats.DeadLetter) synclayertest.DeadLetter {
-		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
-	})
+// letter says what a dead letter holds, for bustest.Fixture.
+func letter(dl nats.DeadLetter) (synclayer.Event, string, int) {
+	return dl.Event, dl.Reason, dl.Deliveries
 }
 
 // Messages that are not valid events are dead-lettered at once with the

@@ -21,10 +21,7 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 	stream := bustest.UniqueName(t, "nats")
 	const limit = 2
 	first := newBus(t, nc, stream, nats.WithMaxDeliveries(limit))
-	second, err := nats.NewBus(context.Background(), connect(t), stream, nats.WithMaxDeliveries(limit))
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := openBus(t, connect(t), stream, nats.WithMaxDeliveries(limit))
 	ctx := synclayertest.Within(t, 60*time.Second)
 	defer_ := func(context.Context, synclayer.Event) error {
 		return synclayer.Redeliver(errors.New("record key busy"), 10*time.Millisecond)
@@ -39,11 +36,7 @@ func TestDeferralsCountAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range limit + 2 {
-		select {
-		case <-deferred:
-		case <-ctx.Done():
-			t.Fatal("the first bus did not get the event again after deferring it")
-		}
+		bustest.Wait(ctx, t, deferred, "the first bus did not get the event again after deferring it")
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

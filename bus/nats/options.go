@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
-	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [NewBus]. A zero or nil value given to an option means
@@ -21,11 +20,7 @@ func shared(o config.Option) Option { return func(b *Bus) error { return o(&b.cf
 // error.
 func WithSubjectPrefix(p string) Option {
 	return func(b *Bus) error {
-		if p != "" && !validSubject(p) {
-			return option.Invalid("WithSubjectPrefix", p, "not a valid subject")
-		}
-		b.prefix = p
-		return nil
+		return config.SetName("WithSubjectPrefix", p, validSubject, "not a valid subject", &b.prefix)
 	}
 }
 
@@ -33,12 +28,7 @@ func WithSubjectPrefix(p string) Option {
 // the events. "" means the default, "synclayer"; a name with other than
 // ASCII letters, digits, '-' and '_' is an error.
 func WithGroup(name string) Option {
-	return func(b *Bus) error {
-		if name != "" && !validName(name) {
-			return option.Invalid("WithGroup", name, "letters, digits, '-' and '_' only")
-		}
-		return config.Group(name)(&b.cfg)
-	}
+	return shared(config.GroupWhere(name, validName, "letters, digits, '-' and '_' only"))
 }
 
 // WithMaxDeliveries sets how many times an event is delivered before it is

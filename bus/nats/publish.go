@@ -37,20 +37,29 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 	if b.subs.Closed() {
 		return fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed)
 	}
-	if err := checkType(ev.Type); err != nil {
-		return synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
-	}
-	body, err := cloudevents.Marshal(ev)
+	msg, err := b.message(ev)
 	if err != nil {
-		return synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
-	}
-	msg := &natsgo.Msg{
-		Subject: b.Subject(ev.Type),
-		Data:    body,
-		Header:  natsgo.Header{"Content-Type": []string{cloudevents.ContentType}},
+		return err
 	}
 	if _, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ev.ID)); err != nil {
 		return fmt.Errorf("nats: publish %q: %w", ev.ID, err)
 	}
 	return nil
+}
+
+// message is ev as Publish and PublishBatch send it, or the permanent
+// error they return for an event that cannot be sent.
+func (b *Bus) message(ev synclayer.Event) (*natsgo.Msg, error) {
+	if err := checkType(ev.Type); err != nil {
+		return nil, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+	}
+	body, err := cloudevents.Marshal(ev)
+	if err != nil {
+		return nil, synclayer.Permanent(fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+	}
+	return &natsgo.Msg{
+		Subject: b.Subject(ev.Type),
+		Data:    body,
+		Header:  natsgo.Header{"Content-Type": []string{cloudevents.ContentType}},
+	}, nil
 }

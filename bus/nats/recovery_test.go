@@ -1,11 +1,9 @@
 package nats_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
-	"github.com/hmsplatform/synclayer/bus/nats"
 )
 
 // With the default settings, the message held by a subscriber whose
@@ -15,9 +13,6 @@ func TestDeadSubscriberRecoveredWithDefaults(t *testing.T) {
 	doomed := connect(t)
 	stream := bustest.UniqueName(t, "nats")
 	survivor := newBus(t, connect(t), stream)
-	dying, err := nats.NewBus(context.Background(), doomed, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dying := openBus(t, doomed, stream)
 	bustest.DeadSubscriberRecovered(t, survivor, dying, doomed.Close)
 }

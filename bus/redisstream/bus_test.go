@@ -74,15 +74,11 @@ func TestBus(t *testing.T) {
 			redisstream.WithMaxDeliveries(cfg.MaxDeliveries),
 			redisstream.WithRedeliveryDelay(cfg.RedeliveryDelay),
 			redisstream.WithClaimIdle(5*time.Second))
-		return synclayertest.BusFixture{
-			Bus:         b,
-			DeadLetters: deadLetters(b),
-			// Kill the bus's own connections (found by client name) from
-			// another connection, as a Redis restart would drop them.
-			CutConnection: func(ctx context.Context) error {
-				return killClients(ctx, admin, cfg.Name)
-			},
-		}
+		// Cutting the connection kills the bus's own connections (found by
+		// client name) from another connection, as a Redis restart would
+		// drop them.
+		read := func(ctx context.Context) ([]redisstream.DeadLetter, error) { return b.DeadLetters(ctx, 0) }
+		return bustest.Fixture(b, read, letter, func(ctx context.Context) error { return killClients(ctx, admin, cfg.Name) })
 	})
 }
 
@@ -115,10 +111,9 @@ func killClients(ctx context.Context, admin *redis.Client, name string) error {
 	return nil
 }
 
-func deadLetters(b *redisstream.Bus) func(ctx context.Context) ([]synclayertest.DeadLetter, error) {
-	return bustest.Letters(func(ctx context.Context) ([]redisstream.DeadLetter, error) { return b.DeadLetters(ctx, 0) }, func(dl redisstream.DeadLetter) synclayertest.DeadLetter {
-		return synclayertest.DeadLetter{Event: dl.Event, Err: dl.Reason, Deliveries: dl.Deliveries}
-	})
+// letter says what a dead letter holds, for bustest.Fixture.
+func letter(dl redisstream.DeadLetter) (synclayer.Event, string, int) {
+	return dl.Event, dl.Reason, dl.Deliveries
 }
 
 // Entries that are not valid events are dead-lettered at once with the
@@ -189,24 +184,10 @@ func TestDeadConsumerReclaimed(t *testing.T) {
 		got <- ev
 		return nil
 	})
-	select {
-	case ev := <-got:
-		if ev.ID != "orphan" {
-			t.Errorf("got %q, want the orphan", ev.ID)
-		}
-	case <-ctx.Done():
-		t.Fatal("the dead consumer's entry was never reclaimed")
+	if ev := bustest.Wait(ctx, t, got, "the dead consumer's entry was never reclaimed"); ev.ID != "orphan" {
+		t.Errorf("got %q, want the orphan", ev.ID)
 	}
-	for {
-		p, err := rdb.XPending(ctx, st, "synclayer").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Count == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	bustest.Eventually(ctx, t, func() bool { return pending(ctx, t, rdb, st) == 0 }, "the reclaimed entry was never acknowledged")
 }
 
 func TestNewBusValidates(t *testing.T) {
@@ -230,12 +211,19 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 	b := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithClaimIdle(300*time.Millisecond))
 	// Five times the claim idle time; settled once nothing is pending.
 	bustest.LongHandlerKept(t, b, 1500*time.Millisecond, func(ctx context.Context) bool {
-		p, err := rdb.XPending(ctx, b.Stream("Order"), "synclayer").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p.Count == 0
+		return pending(ctx, t, rdb, b.Stream("Order")) == 0
 	})
+}
+
+// pending returns how many entries of stream the group "synclayer" has
+// read and not acknowledged.
+func pending(ctx context.Context, t testing.TB, rdb *redis.Client, stream string) int64 {
+	t.Helper()
+	p, err := rdb.XPending(ctx, stream, "synclayer").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Count
 }
 
 // TestExampleFlow checks the steps of Example.

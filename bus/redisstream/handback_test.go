@@ -50,11 +50,7 @@ func TestHandedBackEventsAreNotCounted(t *testing.T) {
 		return nil
 	})
 	for range 2 {
-		select {
-		case <-held:
-		case <-ctx.Done():
-			t.Fatal("the first subscriber never held both slots")
-		}
+		bustest.Wait(ctx, t, held, "the first subscriber never held both slots")
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)

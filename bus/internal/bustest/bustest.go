@@ -1,7 +1,10 @@
 // Package bustest holds the tests that the bus adapters share beyond the
 // conformance suite (synclayertest.TestBus): the steps of their package
 // Examples, recovery from a subscriber that died, and the checks on
-// messages that are not valid events. Each bus test calls them with its
+// messages that are not valid events; and what their tests share: the
+// fixture they give the conformance suite ([Fixture]), background
+// subscribers ([Subscribe]) and waits that fail the test when their
+// context ends ([Wait], [Eventually]). Each bus test calls them with its
 // own buses and its own way of writing raw messages.
 package bustest
 
@@ -59,12 +62,25 @@ func publishAndWait[T any](ctx context.Context, t testing.TB, p synclayer.Publis
 	if err := p.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
 		t.Fatal(err)
 	}
-	wait(ctx, t, ch, what)
+	Wait(ctx, t, ch, what)
 }
 
-// wait waits for a value on ch, failing the test with what if ctx ends
+// Eventually waits until cond holds, asking it again every 10ms, failing
+// the test with what if ctx ends first.
+func Eventually(ctx context.Context, t testing.TB, cond func() bool, what string) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal(what)
+		}
+	}
+}
+
+// Wait waits for a value on ch, failing the test with what if ctx ends
 // first.
-func wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
+func Wait[T any](ctx context.Context, t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	var v T
 	select {

@@ -26,14 +26,8 @@ func LongHandlerKept(t *testing.T, b Bus, hold time.Duration, settled func(conte
 	}
 	stops := []func() error{Subscribe(t, b, []string{"Order"}, h), Subscribe(t, b, []string{"Order"}, h)}
 	publishAndWait(ctx, t, b, "slow", calls, "event not delivered")
-	wait(ctx, t, finished, "the handler call never returned")
-	for !settled(ctx) {
-		select {
-		case <-time.After(10 * time.Millisecond):
-		case <-ctx.Done():
-			t.Fatal("the event was never acknowledged")
-		}
-	}
+	Wait(ctx, t, finished, "the handler call never returned")
+	Eventually(ctx, t, func() bool { return settled(ctx) }, "the event was never acknowledged")
 	for _, stop := range stops {
 		if err := stop(); err != nil {
 			t.Errorf("Subscribe: %v", err)

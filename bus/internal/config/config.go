@@ -54,6 +54,13 @@ func Group(name string) Option {
 	return func(s *Settings) error { s.Group = name; return nil }
 }
 
+// GroupWhere is Group for a bus whose broker restricts the names: a name
+// that valid rejects is an error naming WithGroup, with rule saying which
+// names are allowed.
+func GroupWhere(name string, valid func(string) bool, rule string) Option {
+	return func(s *Settings) error { return SetName("WithGroup", name, valid, rule, &s.Group) }
+}
+
 // MaxDeliveries sets the delivery limit; 0 means the default, a negative
 // value is an error naming WithMaxDeliveries.
 func MaxDeliveries(n int) Option {
@@ -84,6 +91,17 @@ func Set[N cmp.Ordered](option string, v N, to *N) error {
 		return err
 	}
 	*to = v
+	return nil
+}
+
+// SetName stores name in *to for the option named option, or returns the
+// error naming it when name is not "" (the default, which is stored) and
+// valid rejects it; rule says which names are allowed.
+func SetName(option, name string, valid func(string) bool, rule string, to *string) error {
+	if name != "" && !valid(name) {
+		return opt.Invalid(option, name, rule)
+	}
+	*to = name
 	return nil
 }
 

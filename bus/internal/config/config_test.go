@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,23 @@ func TestNegativeIsAnError(t *testing.T) {
 		err := option.Apply("nats: NewBus", &s, []config.Option{tc.opt})
 		if !errors.Is(err, option.ErrInvalid) || err.Error() != tc.want {
 			t.Errorf("err = %v, want %q wrapping ErrInvalid", err, tc.want)
+		}
+	}
+}
+
+// A name the broker does not allow is an error naming the option; "" is
+// the default and always allowed.
+func TestGroupWhere(t *testing.T) {
+	lower := func(s string) bool { return strings.ToLower(s) == s }
+	var s config.Settings
+	err := option.Apply("nats: NewBus", &s, []config.Option{config.GroupWhere("A", lower, "lower case only")})
+	if want := "nats: NewBus: invalid option WithGroup(A): lower case only"; !errors.Is(err, option.ErrInvalid) || err.Error() != want {
+		t.Errorf("err = %v, want %q wrapping ErrInvalid", err, want)
+	}
+	for _, name := range []string{"a", ""} {
+		s.Group = "before"
+		if err := option.Apply("nats: NewBus", &s, []config.Option{config.GroupWhere(name, lower, "lower case only")}); err != nil || s.Group != name {
+			t.Errorf("GroupWhere(%q): group %q, err %v; want it set", name, s.Group, err)
 		}
 	}
 }
