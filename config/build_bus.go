@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -20,25 +21,33 @@ import (
 // bus builds the event bus; announcements go to it too.
 func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 	c := b.cfg.Bus
-	var bus Bus
-	switch c.Kind {
-	case "", "memory":
-		mb, err := memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...)
-		if err != nil {
-			return nil, fmt.Errorf("config: bus: %w", err)
+	var (
+		url string
+		err error
+		bus interface {
+			Bus
+			Close(context.Context) error
 		}
-		b.closeWith(mb.Close)
-		bus = mb
-	case "nats":
-		url, err := b.value(c.URL)
-		if err != nil {
+	)
+	switch c.Kind {
+	case "nats", "redisstream", "amqp":
+		if url, err = b.value(c.URL); err != nil {
 			return nil, err
 		}
-		nc, err := natsgo.Connect(url)
-		if err != nil {
+	}
+	prefix := cmp.Or(c.Prefix, "synclayer") // of redisstream and kafka
+	switch c.Kind {
+	case "", "memory":
+		if bus, err = memory.New(busOptions(c, nil, memory.WithConcurrency, memory.WithMaxDeliveries, memory.WithRedeliveryDelay)...); err != nil {
+			return nil, fmt.Errorf("config: bus: %w", err)
+		}
+	case "nats":
+		var nc *natsgo.Conn
+		if nc, err = natsgo.Connect(url); err != nil {
 			return nil, b.fail("bus.url", "nats: cannot connect: %s", redactText(err.Error(), url))
 		}
 		b.closeWith(func(context.Context) error { nc.Close(); return nil })
+		b.pingWith(func(ctx context.Context) error { return nc.FlushWithContext(ctx) })
 		opts := append(busOptions(c, nats.WithGroup, nats.WithConcurrency, nats.WithMaxDeliveries, nats.WithRedeliveryDelay),
 			nats.WithLogger(b.log))
 		if c.Prefix != "" {
@@ -47,53 +56,27 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		if c.AckWait > 0 {
 			opts = append(opts, nats.WithAckWait(c.AckWait))
 		}
-		nb, err := nats.NewBus(ctx, nc, c.Stream, opts...)
-		if err != nil {
-			return nil, b.fail("bus", "%v", err)
-		}
-		b.closeWith(nb.Close)
-		b.pingWith(func(ctx context.Context) error { return nc.FlushWithContext(ctx) })
-		bus = nb
+		bus, err = nats.NewBus(ctx, nc, c.Stream, opts...)
 	case "redisstream":
-		url, err := b.value(c.URL)
-		if err != nil {
-			return nil, err
-		}
-		ropts, err := redis.ParseURL(url)
-		if err != nil {
+		ropts, perr := redis.ParseURL(url)
+		if perr != nil {
 			return nil, b.fail("bus.url", "not a redis URL")
 		}
 		rdb := redis.NewClient(ropts)
 		b.closeWith(func(context.Context) error { return rdb.Close() })
+		b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 		opts := append(busOptions(c, redisstream.WithGroup, redisstream.WithConcurrency, redisstream.WithMaxDeliveries,
 			redisstream.WithRedeliveryDelay), redisstream.WithLogger(b.log))
 		if c.ClaimIdle > 0 {
 			opts = append(opts, redisstream.WithClaimIdle(c.ClaimIdle))
 		}
-		prefix := c.Prefix
-		if prefix == "" {
-			prefix = "synclayer"
-		}
-		rb, err := redisstream.NewBus(rdb, prefix, opts...)
-		if err != nil {
-			return nil, b.fail("bus", "%v", err)
-		}
-		b.closeWith(rb.Close)
-		b.pingWith(func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-		bus = rb
+		bus, err = redisstream.NewBus(rdb, prefix, opts...)
 	case "amqp":
-		url, err := b.value(c.URL)
-		if err != nil {
-			return nil, err
-		}
 		opts := append(busOptions(c, amqp.WithGroup, amqp.WithConcurrency, amqp.WithMaxDeliveries, amqp.WithRedeliveryDelay),
 			amqp.WithLogger(b.log))
-		ab, err := amqp.NewBus(ctx, url, c.Exchange, opts...)
-		if err != nil {
+		if bus, err = amqp.NewBus(ctx, url, c.Exchange, opts...); err != nil {
 			return nil, b.fail("bus", "amqp: %s", redactText(err.Error(), url))
 		}
-		b.closeWith(ab.Close)
-		bus = ab
 	case "kafka":
 		opts := append(busOptions(c, kafka.WithGroup, kafka.WithConcurrency, kafka.WithMaxDeliveries, kafka.WithRedeliveryDelay),
 			kafka.WithLogger(b.log))
@@ -101,23 +84,19 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 			// How soon the client sees a topic created after it started.
 			opts = append(opts, kafka.WithClientOptions(kgo.MetadataMaxAge(age), kgo.MetadataMinAge(min(age, 5*time.Second))))
 		}
-		prefix := c.Prefix
-		if prefix == "" {
-			prefix = "synclayer"
-		}
 		brokers := make([]string, len(c.Brokers))
 		for i, v := range c.Brokers {
-			var err error
 			if brokers[i], err = b.address(v); err != nil {
 				return nil, err
 			}
 		}
-		kb, err := kafka.NewBus(brokers, prefix, opts...)
-		if err != nil {
-			return nil, b.fail("bus", "%v", err)
-		}
-		b.closeWith(kb.Close)
-		bus = kb
+		bus, err = kafka.NewBus(brokers, prefix, opts...)
+	}
+	if err != nil {
+		return nil, b.fail("bus", "%v", err)
+	}
+	if bus != nil { // nil for a kind Load refuses
+		b.closeWith(bus.Close)
 	}
 	b.svc.Bus = bus
 	return []synclayer.Option{synclayer.WithPublisher(bus)}, nil

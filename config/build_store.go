@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 
@@ -58,7 +59,26 @@ func redactDSN(err error, dsn string) string {
 	return redactText(err.Error(), dsn)
 }
 
-func migrateOn(p *bool) bool { return p == nil || *p }
+// openSQL makes the SQL store or log of section ("store" or "log") with
+// open (sqlstore.New or sqlstore.NewLog) on db in table, closed with the
+// service, and migrates its table unless migrate is false.
+func openSQL[T interface {
+	Migrate(context.Context) error
+	Close() error
+}](ctx context.Context, b *builder, section string, open func(*sql.DB, *sqlstore.Dialect, string, ...sqlstore.Option) (T, error),
+	db *sql.DB, kind, table string, migrate *bool) (T, error) {
+	t, err := open(db, sqlKinds[kind].dialect, table)
+	if err != nil {
+		return t, b.fail(section, "%v", err)
+	}
+	b.closeWith(func(context.Context) error { return t.Close() })
+	if migrate == nil || *migrate {
+		if err := t.Migrate(ctx); err != nil {
+			return t, b.fail(section, "migrate: %v", err)
+		}
+	}
+	return t, nil
+}
 
 // store builds the idempotency store.
 func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
@@ -90,19 +110,9 @@ func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	table := s.Table
-	if table == "" {
-		table = DefaultStoreTable
-	}
-	st, err := sqlstore.New(db, sqlKinds[s.Kind].dialect, table)
+	st, err := openSQL(ctx, b, "store", sqlstore.New, db, s.Kind, cmp.Or(s.Table, DefaultStoreTable), s.Migrate)
 	if err != nil {
-		return nil, b.fail("store", "%v", err)
-	}
-	b.closeWith(func(context.Context) error { return st.Close() })
-	if migrateOn(s.Migrate) {
-		if err := st.Migrate(ctx); err != nil {
-			return nil, b.fail("store", "migrate: %v", err)
-		}
+		return nil, err
 	}
 	if s.Kind == b.cfg.Log.Kind && !b.cfg.Log.DSN.Set() {
 		b.storeDB = db
@@ -182,19 +192,9 @@ func (b *builder) deliveryLog(ctx context.Context) ([]synclayer.Option, error) {
 			return nil, err
 		}
 	}
-	table := l.Table
-	if table == "" {
-		table = DefaultLogTable
-	}
-	lg, err := sqlstore.NewLog(db, sqlKinds[l.Kind].dialect, table)
+	lg, err := openSQL(ctx, b, "log", sqlstore.NewLog, db, l.Kind, cmp.Or(l.Table, DefaultLogTable), l.Migrate)
 	if err != nil {
-		return nil, b.fail("log", "%v", err)
-	}
-	b.closeWith(func(context.Context) error { return lg.Close() })
-	if migrateOn(l.Migrate) {
-		if err := lg.Migrate(ctx); err != nil {
-			return nil, b.fail("log", "migrate: %v", err)
-		}
+		return nil, err
 	}
 	return []synclayer.Option{synclayer.WithDeliveryLog(lg)}, nil
 }

@@ -46,29 +46,32 @@ func newCELEnv() (*cel.Env, error) {
 		cel.CrossTypeNumericComparisons(true),
 		cel.ParserRecursionLimit(maxExprRecursion),
 		cel.ParserExpressionSizeLimit(maxExprBytes),
-		cel.Function("date",
-			cel.Overload("date_string", []*cel.Type{cel.StringType}, cel.TimestampType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					s, ok := v.(types.String)
-					if !ok {
-						return types.MaybeNoSuchOverloadErr(v)
-					}
-					t, err := time.Parse(time.DateOnly, string(s))
-					if err != nil {
-						return types.NewErr("date(%q): want a date as yyyy-mm-dd", clipQuoted(string(s)))
-					}
-					return types.Timestamp{Time: t}
-				}))),
-		cel.Function("unixNanos",
-			cel.Overload("unixNanos_timestamp", []*cel.Type{cel.TimestampType}, cel.IntType,
-				cel.UnaryBinding(func(v ref.Val) ref.Val {
-					t, ok := v.(types.Timestamp)
-					if !ok {
-						return types.MaybeNoSuchOverloadErr(v)
-					}
-					return types.Int(t.UnixNano())
-				}))),
+		unaryFunction("date", "date_string", cel.StringType, cel.TimestampType, func(s types.String) ref.Val {
+			t, err := time.Parse(time.DateOnly, string(s))
+			if err != nil {
+				return types.NewErr("date(%q): want a date as yyyy-mm-dd", clipQuoted(string(s)))
+			}
+			return types.Timestamp{Time: t}
+		}),
+		unaryFunction("unixNanos", "unixNanos_timestamp", cel.TimestampType, cel.IntType, func(t types.Timestamp) ref.Val {
+			return types.Int(t.UnixNano())
+		}),
 	)
+}
+
+// unaryFunction declares the CEL function name with one overload, id
+// overload, of one argument of type arg (a CEL value A) and a result of
+// type result. A call with another argument type is no such overload.
+func unaryFunction[A ref.Val](name, overload string, arg, result *cel.Type, f func(A) ref.Val) cel.EnvOption {
+	return cel.Function(name,
+		cel.Overload(overload, []*cel.Type{arg}, result,
+			cel.UnaryBinding(func(v ref.Val) ref.Val {
+				a, ok := v.(A)
+				if !ok {
+					return types.MaybeNoSuchOverloadErr(v)
+				}
+				return f(a)
+			})))
 }
 
 func clipQuoted(s string) string {

@@ -90,14 +90,18 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func FuzzMapping(f *testing.F) {
-	cfg, err := config.Parse("fuzz.yaml", []byte(`
+// restRouteA begins a file with one rest partner, r, and its route of
+// events of type A, whose settings follow (indented by 8).
+const restRouteA = `
 partners:
   - name: r
     kind: rest
     settings: {baseUrl: "http://x"}
     routes:
-      A:
+      A:`
+
+func FuzzMapping(f *testing.F) {
+	cfg, err := config.Parse("fuzz.yaml", []byte(restRouteA+`
         key: string(data.id)
         version: int(data.v)
         record:
@@ -146,13 +150,7 @@ partners:
 // An expression that would build a huge value stops at the cost limit
 // with a permanent mapping error naming the field and the expression.
 func TestCostLimitStopsAnExpression(t *testing.T) {
-	cfg, err := config.Parse("cost.yaml", []byte(`
-partners:
-  - name: r
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
+	cfg, err := config.Parse("cost.yaml", []byte(restRouteA+`
         key: data.id
         record:
           blowup: data.list.map(a, data.list.map(b, data.list.map(c, a + b + c)))

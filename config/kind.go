@@ -78,6 +78,28 @@ type Kind struct {
 	Payload  func(rec RecordValue) (any, error)
 }
 
+// typedKind is a built-in [Kind] as written, with its settings type S:
+// Check and New take the decoded settings as an *S. Its kind method makes
+// the Kind, whose Settings returns a new S.
+type typedKind[S any] struct {
+	Name, Doc string
+	Fields    []Field
+	Open      bool
+	Check     func(cfg *S) []FieldError
+	New       func(ctx context.Context, b *Binding, cfg *S) (synclayer.Connector, error)
+	Payload   func(rec RecordValue) (any, error)
+}
+
+func (k typedKind[S]) kind() *Kind {
+	return &Kind{Name: k.Name, Doc: k.Doc, Fields: k.Fields, Open: k.Open, Payload: k.Payload,
+		Settings: func() any { return new(S) },
+		Check:    func(s any) []FieldError { return k.Check(s.(*S)) },
+		New: func(ctx context.Context, b *Binding, s any) (synclayer.Connector, error) {
+			return k.New(ctx, b, s.(*S))
+		},
+	}
+}
+
 // FieldError is a problem with one setting of a kind, found by its Check.
 type FieldError struct {
 	Field string // the setting as the file names it, e.g. "baseUrl" or "headers.X-Token"

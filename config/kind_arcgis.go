@@ -18,19 +18,17 @@ type ArcGISSettings struct {
 }
 
 func arcgisKind() *Kind {
-	return &Kind{
-		Name:     "arcgis",
-		Doc:      "An ArcGIS feature layer, such as a GIS resource planner (connectors/arcgis): one feature per key, with attributes and an optional point.",
-		Settings: func() any { return new(ArcGISSettings) },
+	return typedKind[ArcGISSettings]{
+		Name: "arcgis",
+		Doc:  "An ArcGIS feature layer, such as a GIS resource planner (connectors/arcgis): one feature per key, with attributes and an optional point.",
 		Fields: []Field{
 			{Name: "attributes", Type: Map, Required: true, Doc: "the feature's attributes (the key field is set by the connector)"},
 			{Name: "x", Type: Double, Doc: "the point's x (longitude); with y, the feature gets a point"},
 			{Name: "y", Type: Double, Doc: "the point's y (latitude)"},
 			{Name: "wkid", Type: Int, Doc: "the point's spatial reference (default 4326)"},
 		},
-		Check: func(s any) []FieldError { return addressErrors("layerUrl", s.(*ArcGISSettings).LayerURL) },
-		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*ArcGISSettings)
+		Check: func(cfg *ArcGISSettings) []FieldError { return addressErrors("layerUrl", cfg.LayerURL) },
+		New: func(_ context.Context, b *Binding, cfg *ArcGISSettings) (synclayer.Connector, error) {
 			layer, err := b.URL(cfg.LayerURL)
 			if err != nil {
 				return nil, err
@@ -59,5 +57,5 @@ func arcgisKind() *Kind {
 			}
 			return f, nil
 		},
-	}
+	}.kind()
 }

@@ -20,13 +20,11 @@ type CalDAVSettings struct {
 }
 
 func caldavKind() *Kind {
-	return &Kind{
-		Name:     "caldav",
-		Doc:      "A CalDAV calendar collection such as Radicale, Xandikos or Nextcloud (connectors/caldav): one VEVENT per key. Credentials: username and password (basic), or a bearer token.",
-		Settings: func() any { return new(CalDAVSettings) },
-		Fields:   calendarFields,
-		Check: func(s any) []FieldError {
-			cfg := s.(*CalDAVSettings)
+	return typedKind[CalDAVSettings]{
+		Name:   "caldav",
+		Doc:    "A CalDAV calendar collection such as Radicale, Xandikos or Nextcloud (connectors/caldav): one VEVENT per key. Credentials: username and password (basic), or a bearer token.",
+		Fields: calendarFields,
+		Check: func(cfg *CalDAVSettings) []FieldError {
 			errs := addressErrors("collectionUrl", cfg.CollectionURL)
 			if cfg.Password.Set() != cfg.Username.Set() {
 				errs = append(errs, FieldError{"password", "username and password go together"})
@@ -39,8 +37,7 @@ func caldavKind() *Kind {
 			}
 			return errs
 		},
-		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*CalDAVSettings)
+		New: func(_ context.Context, b *Binding, cfg *CalDAVSettings) (synclayer.Connector, error) {
 			collection, err := b.URL(cfg.CollectionURL)
 			if err != nil {
 				return nil, err
@@ -68,7 +65,7 @@ func caldavKind() *Kind {
 			return caldav.Event{Summary: ev.summary, Description: ev.description, Location: ev.location,
 				Start: ev.start, End: ev.end, AllDay: ev.allDay}, nil
 		},
-	}
+	}.kind()
 }
 
 // authTransport adds basic or bearer credentials to each request.

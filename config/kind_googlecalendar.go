@@ -22,14 +22,12 @@ type GoogleCalendarSettings struct {
 }
 
 func googleCalendarKind() *Kind {
-	return &Kind{
+	return typedKind[GoogleCalendarSettings]{
 		Name: "googlecalendar",
 		Doc: "A Google Calendar (connectors/googlecalendar): one event per key. credentials is a service account's JSON key; without it, " +
 			"Application Default Credentials are used, or no authentication when endpoint names a test server.",
-		Settings: func() any { return new(GoogleCalendarSettings) },
-		Fields:   calendarFields,
-		Check: func(s any) []FieldError {
-			cfg := s.(*GoogleCalendarSettings)
+		Fields: calendarFields,
+		Check: func(cfg *GoogleCalendarSettings) []FieldError {
 			var errs []FieldError
 			if cfg.Endpoint.Set() {
 				errs = addressErrors("endpoint", cfg.Endpoint)
@@ -44,8 +42,7 @@ func googleCalendarKind() *Kind {
 			}
 			return errs
 		},
-		New: func(ctx context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*GoogleCalendarSettings)
+		New: func(ctx context.Context, b *Binding, cfg *GoogleCalendarSettings) (synclayer.Connector, error) {
 			endpoint, err := b.URL(cfg.Endpoint)
 			if err != nil {
 				return nil, err
@@ -89,5 +86,5 @@ func googleCalendarKind() *Kind {
 			out.End = &calendar.EventDateTime{DateTime: end.UTC().Format(time.RFC3339)}
 			return out, nil
 		},
-	}
+	}.kind()
 }

@@ -19,13 +19,11 @@ type RestSettings struct {
 }
 
 func restKind() *Kind {
-	return &Kind{
-		Name:     "rest",
-		Doc:      "A JSON REST API that upserts by key (connectors/rest): one PUT (or POST, PATCH) per record to baseUrl + path, DELETE for deletes. The record is the JSON body.",
-		Settings: func() any { return new(RestSettings) },
-		Open:     true,
-		Check: func(s any) []FieldError {
-			cfg := s.(*RestSettings)
+	return typedKind[RestSettings]{
+		Name: "rest",
+		Doc:  "A JSON REST API that upserts by key (connectors/rest): one PUT (or POST, PATCH) per record to baseUrl + path, DELETE for deletes. The record is the JSON body.",
+		Open: true,
+		Check: func(cfg *RestSettings) []FieldError {
 			errs := addressErrors("baseUrl", cfg.BaseURL)
 			if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.Count(cfg.Path, "{key}") != 1) {
 				errs = append(errs, FieldError{"path", `want a path starting with "/" holding "{key}" once`})
@@ -37,8 +35,7 @@ func restKind() *Kind {
 			}
 			return append(errs, checkHeaders(cfg.Headers)...)
 		},
-		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*RestSettings)
+		New: func(_ context.Context, b *Binding, cfg *RestSettings) (synclayer.Connector, error) {
 			base, h, secret, err := resolveEndpoint(b, cfg.BaseURL, cfg.Headers)
 			if err != nil {
 				return nil, err
@@ -47,7 +44,7 @@ func restKind() *Kind {
 				Header: h, SecretHeaders: secret, Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
 		},
 		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },
-	}
+	}.kind()
 }
 
 // checkHeaders refuses header names and literal values that cannot be

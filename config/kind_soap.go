@@ -30,14 +30,12 @@ type SOAPSettings struct {
 var xmlNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 func soapKind() *Kind {
-	return &Kind{
+	return typedKind[SOAPSettings]{
 		Name: "soap",
 		Doc: "A SOAP 1.1 or 1.2 endpoint whose operation upserts by key (connectors/soap). The record becomes the Body's element (settings element and namespace), " +
 			"each record field a child element in the order given, its value as text.",
-		Settings: func() any { return new(SOAPSettings) },
-		Open:     true,
-		Check: func(s any) []FieldError {
-			cfg := s.(*SOAPSettings)
+		Open: true,
+		Check: func(cfg *SOAPSettings) []FieldError {
 			errs := addressErrors("url", cfg.URL)
 			switch cfg.Version {
 			case "", "1.1", "1.2":
@@ -52,8 +50,7 @@ func soapKind() *Kind {
 			}
 			return append(errs, checkHeaders(cfg.Headers)...)
 		},
-		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*SOAPSettings)
+		New: func(_ context.Context, b *Binding, cfg *SOAPSettings) (synclayer.Connector, error) {
 			u, h, secret, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
 			if err != nil {
 				return nil, err
@@ -95,7 +92,7 @@ func soapKind() *Kind {
 			}
 			return &soapElement{names: r.names, values: r.values}, nil
 		},
-	}
+	}.kind()
 }
 
 // payloadConnector names the Body element of the soap kind's payloads.

@@ -16,21 +16,18 @@ type WebhookSettings struct {
 }
 
 func webhookKind() *Kind {
-	return &Kind{
-		Name:     "webhook",
-		Doc:      "A Standard Webhooks receiver (connectors/webhook): each record is POSTed as a signed message. The record is the message's data.",
-		Settings: func() any { return new(WebhookSettings) },
-		Open:     true,
-		Check: func(s any) []FieldError {
-			cfg := s.(*WebhookSettings)
+	return typedKind[WebhookSettings]{
+		Name: "webhook",
+		Doc:  "A Standard Webhooks receiver (connectors/webhook): each record is POSTed as a signed message. The record is the message's data.",
+		Open: true,
+		Check: func(cfg *WebhookSettings) []FieldError {
 			errs := addressErrors("url", cfg.URL)
 			if len(cfg.Secrets) == 0 {
 				errs = append(errs, FieldError{"secrets", "at least one signing secret is required"})
 			}
 			return append(errs, checkHeaders(cfg.Headers)...)
 		},
-		New: func(_ context.Context, b *Binding, s any) (synclayer.Connector, error) {
-			cfg := s.(*WebhookSettings)
+		New: func(_ context.Context, b *Binding, cfg *WebhookSettings) (synclayer.Connector, error) {
 			u, h, _, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
 			if err != nil {
 				return nil, err
@@ -45,5 +42,5 @@ func webhookKind() *Kind {
 				Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
 		},
 		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },
-	}
+	}.kind()
 }

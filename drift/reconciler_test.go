@@ -101,6 +101,21 @@ func cmpString(a, b string) int {
 
 var fastCfg = drift.Config{Rate: 1e6, Burst: 100}
 
+// checkOnce makes a reconciler of d with cfg and runs one Check of ps,
+// failing the test on an error of either.
+func checkOnce(t *testing.T, d *synclayer.Dispatcher, cfg drift.Config, ps []policy) (*drift.Reconciler, drift.Summary) {
+	t.Helper()
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Check(t.Context(), events(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, s
+}
+
 func TestCheckReportsEachKindOfDrift(t *testing.T) {
 	ps := truth(6)
 	d, p := synced(t, ps)
@@ -112,14 +127,7 @@ func TestCheckReportsEachKindOfDrift(t *testing.T) {
 	pub := &publisher{}
 	cfg := fastCfg
 	cfg.Publisher = pub
-	r, err := drift.New(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := r.Check(t.Context(), events(ps))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := checkOnce(t, d, cfg, ps)
 	want := drift.Summary{Checked: 6, InSync: 3, Missing: 1, Differs: 2}
 	if s != want {
 		t.Fatalf("summary %+v, want %+v", s, want)
@@ -156,14 +164,7 @@ func TestRepairRestoresAndKeepsPartnerFields(t *testing.T) {
 	pub := &publisher{}
 	cfg := fastCfg
 	cfg.Publisher, cfg.Repair = pub, true
-	r, err := drift.New(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := r.Check(t.Context(), events(ps))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, s := checkOnce(t, d, cfg, ps)
 	if s.Repaired != 2 || s.Differs != 1 || s.Missing != 1 || s.Conflicts != 0 {
 		t.Fatalf("summary %+v, want 2 repaired", s)
 	}
@@ -178,7 +179,7 @@ func TestRepairRestoresAndKeepsPartnerFields(t *testing.T) {
 		t.Fatalf("%d DriftRepaired, want 2", n)
 	}
 	// A second pass finds everything in sync, and the ledger agrees.
-	s, err = r.Check(t.Context(), events(ps))
+	s, err := r.Check(t.Context(), events(ps))
 	if err != nil || s.InSync != 4 {
 		t.Fatalf("second pass: %+v, %v; want all in sync", s, err)
 	}
@@ -199,14 +200,7 @@ func TestRepairDoesNotOverwriteAConcurrentEdit(t *testing.T) {
 	}
 	cfg := fastCfg
 	cfg.Repair = true
-	r, err := drift.New(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := r.Check(t.Context(), events(ps))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := checkOnce(t, d, cfg, ps)
 	if s.Conflicts != 1 || s.Repaired != 0 {
 		t.Fatalf("summary %+v, want one conflict and no repair", s)
 	}

@@ -114,45 +114,37 @@ type DeadLetterPage struct {
 
 func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseFilter(r.URL.RawQuery)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	rows, next, ok := h.page(w, r, c, f.Limit, func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
-		f.Limit = limit
-		return h.d.Deliveries(ctx, f)
-	})
-	if ok {
-		writeJSON(w, http.StatusOK, DeliveryPage{Deliveries: rows, Next: next})
-	}
+	h.serveList(w, r, err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.Deliveries(ctx, f) },
+		func(rows []Delivery, next string) any { return DeliveryPage{Deliveries: rows, Next: next} })
 }
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseReplayFilter(r.URL.RawQuery)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	rows, next, ok := h.page(w, r, c, f.Limit, func(ctx context.Context, limit int) ([]synclayer.Delivery, error) {
-		f.Limit = limit
-		return h.d.DeadLetters(ctx, f)
-	})
-	if ok {
-		writeJSON(w, http.StatusOK, DeadLetterPage{DeadLetters: rows, Next: next})
-	}
+	h.serveList(w, r, err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.DeadLetters(ctx, f) },
+		func(rows []Delivery, next string) any { return DeadLetterPage{DeadLetters: rows, Next: next} })
 }
 
-// page reads the page of n rows after cursor c through list, as the
-// monitor shows them, and the next page's cursor. On failure it answers
-// the request itself and reports false.
-func (h *Handler) page(w http.ResponseWriter, r *http.Request, c cursor, n int, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error)) ([]Delivery, string, bool) {
-	rows, next, err := listPage(r.Context(), list, c, n)
+// serveList answers a list request whose query parsed with error
+// parseErr (400 when not nil) into a filter and cursor c. It reads the
+// page after c through list, which sees the filter's limit, *limit, set to
+// what it should read; and answers with body, given the rows as the
+// monitor shows them and the next page's cursor.
+func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, parseErr error, c cursor, limit *int,
+	list func(ctx context.Context) ([]synclayer.Delivery, error), body func(rows []Delivery, next string) any) {
+	if parseErr != nil {
+		writeError(w, http.StatusBadRequest, parseErr.Error())
+		return
+	}
+	rows, next, err := listPage(r.Context(), func(ctx context.Context, n int) ([]synclayer.Delivery, error) {
+		*limit = n
+		return list(ctx)
+	}, c, *limit)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
-		return nil, "", false
+		return
 	}
 	h.ledger.refresh(r.Context(), h.d)
-	return h.deliveries(rows), next.String(), true
+	writeJSON(w, http.StatusOK, body(h.deliveries(rows), next.String()))
 }
 
 // EventOutcome is the body of GET api/events/{id}.

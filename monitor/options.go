@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 	"time"
@@ -38,25 +39,13 @@ func WithTitle(title string) Option {
 // WithRateWindow sets the span over which throughput and error rates are
 // computed (default one minute). It must not be negative.
 func WithRateWindow(d time.Duration) Option {
-	return func(h *Handler) error {
-		if err := option.NonNegative("WithRateWindow", d); err != nil {
-			return err
-		}
-		h.rates.window = option.Default(d, defaultRateWindow)
-		return nil
-	}
+	return nonNegative("WithRateWindow", d, defaultRateWindow, func(h *Handler, d time.Duration) { h.rates.window = d })
 }
 
 // WithStatusInterval sets how often the live stream sends the connectors'
 // status (default 2s). It must not be negative.
 func WithStatusInterval(d time.Duration) Option {
-	return func(h *Handler) error {
-		if err := option.NonNegative("WithStatusInterval", d); err != nil {
-			return err
-		}
-		h.statusEvery = option.Default(d, defaultStatusInterval)
-		return nil
-	}
+	return nonNegative("WithStatusInterval", d, defaultStatusInterval, func(h *Handler, d time.Duration) { h.statusEvery = d })
 }
 
 // WithTrustedOrigin lets write actions come from a page of another origin
@@ -133,24 +122,24 @@ func WithTokenTTL(d time.Duration) Option {
 // WithMaxStreams bounds the live streams served at once (default
 // 64); one more answers 503. It must not be negative.
 func WithMaxStreams(n int) Option {
-	return func(h *Handler) error {
-		if err := option.NonNegative("WithMaxStreams", n); err != nil {
-			return err
-		}
-		h.maxStreams = int64(option.Default(n, defaultMaxStreams))
-		return nil
-	}
+	return nonNegative("WithMaxStreams", n, defaultMaxStreams, func(h *Handler, n int) { h.maxStreams = int64(n) })
 }
 
 // WithStreamWriteTimeout sets how long one write to a live stream may take
 // before the stream is ended as stalled (default
 // 10s). It must not be negative.
 func WithStreamWriteTimeout(d time.Duration) Option {
+	return nonNegative("WithStreamWriteTimeout", d, defaultStreamWriteTimeout, func(h *Handler, d time.Duration) { h.writeTimeout = d })
+}
+
+// nonNegative is the option name that sets v, or def when v is zero, with
+// set; a negative v is an error.
+func nonNegative[T cmp.Ordered](name string, v, def T, set func(*Handler, T)) Option {
 	return func(h *Handler) error {
-		if err := option.NonNegative("WithStreamWriteTimeout", d); err != nil {
+		if err := option.NonNegative(name, v); err != nil {
 			return err
 		}
-		h.writeTimeout = option.Default(d, defaultStreamWriteTimeout)
+		set(h, option.Default(v, def))
 		return nil
 	}
 }

@@ -79,6 +79,16 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// publish starts and ends a span of a publisher, named name, and returns
+// the Event.Meta that carries it across a bus, and the span's context.
+func (r *rig) publish(name string) (map[string]string, trace.SpanContext) {
+	ctx, span := r.tp.Tracer("publisher").Start(context.Background(), name)
+	meta := map[string]string{}
+	propagation.TraceContext{}.Inject(ctx, propagation.MapCarrier(meta))
+	span.End()
+	return meta, span.SpanContext()
+}
+
 func attrOf(attrs []attribute.KeyValue, k attribute.Key) (attribute.Value, bool) {
 	for _, a := range attrs {
 		if a.Key == k {
@@ -91,10 +101,7 @@ func attrOf(attrs []attribute.KeyValue, k attribute.Key) (attribute.Value, bool)
 func TestTraceJoinsPublisher(t *testing.T) {
 	r := newRig(t)
 	// The publisher's span, carried across the bus in Event.Meta.
-	pubCtx, pubSpan := r.tp.Tracer("publisher").Start(context.Background(), "publish WorkflowDeployed")
-	meta := map[string]string{}
-	propagation.TraceContext{}.Inject(pubCtx, propagation.MapCarrier(meta))
-	pubSpan.End()
+	meta, want := r.publish("publish WorkflowDeployed")
 	if meta["traceparent"] == "" {
 		t.Fatal("no traceparent injected")
 	}
@@ -123,7 +130,6 @@ func TestTraceJoinsPublisher(t *testing.T) {
 	if !event.SpanContext.IsValid() {
 		t.Fatalf("no event span among %d spans", len(spans))
 	}
-	want := pubSpan.SpanContext()
 	if event.Parent.TraceID() != want.TraceID() || event.Parent.SpanID() != want.SpanID() || !event.Parent.IsRemote() {
 		t.Errorf("event span parent = %v, want the publisher's remote span %v", event.Parent, want)
 	}
@@ -186,10 +192,7 @@ func TestTraceJoinsPublisher(t *testing.T) {
 
 func TestTraceLocalParentLinksPublisher(t *testing.T) {
 	r := newRig(t)
-	pubCtx, pubSpan := r.tp.Tracer("publisher").Start(context.Background(), "publish")
-	meta := map[string]string{}
-	propagation.TraceContext{}.Inject(pubCtx, propagation.MapCarrier(meta))
-	pubSpan.End()
+	meta, pubSpan := r.publish("publish")
 	busCtx, busSpan := r.tp.Tracer("bus").Start(context.Background(), "receive")
 	r.spans.Reset()
 
@@ -205,7 +208,7 @@ func TestTraceLocalParentLinksPublisher(t *testing.T) {
 		if s.Parent.SpanID() != busSpan.SpanContext().SpanID() {
 			t.Errorf("event span parent = %v, want the bus span", s.Parent.SpanID())
 		}
-		if len(s.Links) != 1 || s.Links[0].SpanContext.SpanID() != pubSpan.SpanContext().SpanID() {
+		if len(s.Links) != 1 || s.Links[0].SpanContext.SpanID() != pubSpan.SpanID() {
 			t.Errorf("event span links = %v, want one to the publisher span", s.Links)
 		}
 		return

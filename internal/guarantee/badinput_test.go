@@ -123,38 +123,18 @@ func TestBadInput(t *testing.T) {
 		ann  = map[string][]synclayer.Announcement{} // by source event id
 		typ2 = map[string][]string{}
 	)
-	annCtx, stopAnn := context.WithCancel(ctx)
-	annDone := make(chan error, 1)
-	go func() {
-		annDone <- bus.Subscribe(annCtx, []string{synclayer.SyncCompleted, synclayer.SyncFailed}, func(_ context.Context, ev synclayer.Event) error {
-			var a synclayer.Announcement
-			if err := json.Unmarshal(ev.Data, &a); err != nil {
-				return synclayer.Permanent(err)
-			}
-			mu.Lock()
-			ann[a.EventID] = append(ann[a.EventID], a)
-			typ2[a.EventID] = append(typ2[a.EventID], ev.Type)
-			mu.Unlock()
-			return nil
-		})
-	}()
-	runCtx, stopRun := context.WithCancel(ctx)
-	runDone := make(chan error, 1)
-	go func() { runDone <- d.Run(runCtx, bus) }()
-	var once sync.Once
-	var runErr, closeErr, annErr error
-	shutdown := func() {
-		once.Do(func() {
-			stopRun()
-			runErr = <-runDone
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			closeErr = bus.Close(cctx)
-			cancel()
-			stopAnn()
-			annErr = <-annDone
-		})
-	}
-	defer shutdown()
+	live := runWithAnnouncements(ctx, d, bus, 10*time.Second, func(_ context.Context, ev synclayer.Event) error {
+		var a synclayer.Announcement
+		if err := json.Unmarshal(ev.Data, &a); err != nil {
+			return synclayer.Permanent(err)
+		}
+		mu.Lock()
+		ann[a.EventID] = append(ann[a.EventID], a)
+		typ2[a.EventID] = append(typ2[a.EventID], ev.Type)
+		mu.Unlock()
+		return nil
+	})
+	defer live.stop()
 
 	// The bus itself refuses events without an ID or a type, and the
 	// dispatcher does too when called directly.
@@ -223,10 +203,7 @@ func TestBadInput(t *testing.T) {
 		return true
 	}
 	waitFor(t, time.Minute, func() string { return fmt.Sprintf("announcements %v; dead letters %d", typ2, len(bus.DeadLetters())) }, done)
-	shutdown()
-	if errors.Is(annErr, memory.ErrClosed) {
-		annErr = nil
-	}
+	runErr, closeErr, annErr := live.stop()
 	if runErr != nil || annErr != nil {
 		t.Errorf("shutdown: Run: %v; announcement subscriber: %v", runErr, annErr)
 	}

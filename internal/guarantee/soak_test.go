@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -373,33 +372,9 @@ func TestSoak(t *testing.T) {
 		synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 2 * len(conns) * len(seq)}))
 
 	ann := &announcements{byID: map[string][]string{}}
-	annCtx, stopAnn := context.WithCancel(ctx)
-	annDone := make(chan error, 1)
-	go func() {
-		annDone <- bus.Subscribe(annCtx, []string{synclayer.SyncCompleted, synclayer.SyncFailed}, ann.handle)
-	}()
-	runCtx, stopRun := context.WithCancel(ctx)
-	runDone := make(chan error, 1)
 	start := time.Now()
-	go func() { runDone <- d.Run(runCtx, bus) }()
-	// shutdown stops Run, lets the announcements drain to the collector,
-	// and stops it; deferred too, so a failed test still leaks nothing.
-	var (
-		shutOnce                 sync.Once
-		runErr, closeErr, annErr error
-	)
-	shutdown := func() {
-		shutOnce.Do(func() {
-			stopRun()
-			runErr = <-runDone
-			closeCtx, cancelClose := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			closeErr = bus.Close(closeCtx)
-			cancelClose()
-			stopAnn()
-			annErr = <-annDone
-		})
-	}
-	defer shutdown()
+	live := runWithAnnouncements(ctx, d, bus, 30*time.Second, ann.handle)
+	defer live.stop()
 
 	for _, se := range seq {
 		if err := bus.Publish(ctx, se.ev); err != nil {
@@ -430,10 +405,7 @@ func TestSoak(t *testing.T) {
 	}, settled)
 	elapsed := time.Since(start)
 
-	shutdown()
-	if errors.Is(annErr, memory.ErrClosed) {
-		annErr = nil // Close ended it, after the announcements drained
-	}
+	runErr, closeErr, annErr := live.stop() // Close ends the subscriber after the announcements drained
 	if runErr != nil || closeErr != nil || annErr != nil {
 		t.Errorf("shutdown: Run: %v; bus.Close: %v; announcement subscriber: %v", runErr, closeErr, annErr)
 	}
