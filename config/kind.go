@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
 // FieldType is the type of a record field, as mapping expressions see it.
@@ -23,23 +24,23 @@ const (
 	Any                        // CEL dyn: any JSON value
 )
 
-// String names the type as the reference does.
-func (t FieldType) String() string {
-	switch t {
-	case String:
-		return "string"
-	case Int:
-		return "int"
-	case Double:
-		return "double"
-	case Bool:
-		return "bool"
-	case Timestamp:
-		return "timestamp"
-	case Map:
-		return "map(string, dyn)"
+var fieldTypes = enum.Names{Type: "FieldType", Names: []string{String: "string", Int: "int", Double: "double",
+	Bool: "bool", Timestamp: "timestamp", Map: "map(string, dyn)", Any: "dyn"}}
+
+// String names the type as the reference does, or "FieldType(n)" for an
+// unknown value.
+func (t FieldType) String() string { return fieldTypes.String(int(t)) }
+
+// MarshalText encodes the type as its name; an unknown value is an error.
+func (t FieldType) MarshalText() ([]byte, error) { return fieldTypes.MarshalText(int(t)) }
+
+// UnmarshalText decodes a type name; anything else is an error.
+func (t *FieldType) UnmarshalText(b []byte) error {
+	v, err := fieldTypes.UnmarshalText(b)
+	if err == nil {
+		*t = FieldType(v)
 	}
-	return "dyn"
+	return err
 }
 
 // Field is one record field a connector kind takes.

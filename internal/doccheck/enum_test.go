@@ -1,4 +1,4 @@
-package synclayer_test
+package doccheck
 
 import (
 	"encoding"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/config"
+	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/idempotency"
 )
 
@@ -16,15 +18,21 @@ type textEnum interface {
 	encoding.TextMarshaler
 }
 
-// TestEnums holds every exported enum to one behaviour: each name
-// round-trips through MarshalText and UnmarshalText; an unknown value prints
-// as "Type(n)" and does not marshal; an unknown name does not unmarshal.
+// TestEnums holds every exported enum of the module to one behaviour: each
+// name round-trips through MarshalText and UnmarshalText; an unknown value
+// prints as "Type(n)" and does not marshal; an unknown name does not
+// unmarshal, and the error says what is unknown. Most share
+// internal/enum; soap.Version keeps the empty text for its zero value,
+// which means the default.
 func TestEnums(t *testing.T) {
 	type enumCase struct {
 		typ     string
 		named   map[string]textEnum
 		unknown textEnum
 		parse   func([]byte) (textEnum, error)
+		// emptyIsZero: the empty text decodes to the zero value (the
+		// default) instead of failing.
+		emptyIsZero bool
 	}
 	cases := []enumCase{
 		{
@@ -60,6 +68,28 @@ func TestEnums(t *testing.T) {
 				return v, err
 			},
 		},
+		{
+			typ: "FieldType",
+			named: map[string]textEnum{"string": config.String, "int": config.Int, "double": config.Double,
+				"bool": config.Bool, "timestamp": config.Timestamp, "map(string, dyn)": config.Map, "dyn": config.Any},
+			unknown: config.FieldType(99),
+			parse: func(b []byte) (textEnum, error) {
+				var v config.FieldType
+				err := v.UnmarshalText(b)
+				return v, err
+			},
+		},
+		{
+			typ:     "Version",
+			named:   map[string]textEnum{"SOAP 1.1": soap.SOAP11, "SOAP 1.2": soap.SOAP12},
+			unknown: soap.Version(99),
+			parse: func(b []byte) (textEnum, error) {
+				var v soap.Version
+				err := v.UnmarshalText(b)
+				return v, err
+			},
+			emptyIsZero: true,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.typ, func(t *testing.T) {
@@ -81,14 +111,27 @@ func TestEnums(t *testing.T) {
 			}
 			if b, err := c.unknown.MarshalText(); err == nil {
 				t.Errorf("MarshalText of an unknown %s = %q, want an error", c.typ, b)
-			} else if want := "synclayer: unknown " + c.typ + " 99"; err.Error() != want {
-				t.Errorf("MarshalText error = %q, want %q", err, want)
+			} else if !strings.Contains(strings.ToLower(err.Error()), "unknown "+strings.ToLower(c.typ)+" 99") {
+				t.Errorf("MarshalText error = %q, want it to name the unknown %s 99", err, c.typ)
 			}
-			for _, bad := range []string{"", "bogus", strings.ToUpper(firstName(c.named))} {
+			first := firstName(c.named)
+			other := strings.ToUpper(first) // names are case-sensitive
+			if other == first {
+				other = strings.ToLower(first)
+			}
+			bad := []string{"bogus", other}
+			if c.emptyIsZero {
+				if v, err := c.parse(nil); err != nil || v.String() != c.typ+"(0)" {
+					t.Errorf("UnmarshalText of the empty text = %v, %v; want the zero value", v, err)
+				}
+			} else {
+				bad = append(bad, "")
+			}
+			for _, bad := range bad {
 				if _, err := c.parse([]byte(bad)); err == nil {
 					t.Errorf("UnmarshalText(%q) of %s succeeded, want an error", bad, c.typ)
-				} else if want := fmt.Sprintf("synclayer: unknown %s %q", c.typ, bad); err.Error() != want {
-					t.Errorf("UnmarshalText(%q) error = %q, want %q", bad, err, want)
+				} else if want := fmt.Sprintf("unknown %s %q", strings.ToLower(c.typ), bad); !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {
+					t.Errorf("UnmarshalText(%q) error = %q, want it to contain %q", bad, err, want)
 				}
 			}
 		})
