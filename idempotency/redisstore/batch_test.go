@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 )
 
 // openStore opens a store over a client of its own, with a faultHook,
@@ -34,13 +35,7 @@ func claimOf(key, event string, version int64) idempotency.Claim {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, func() string { return "waiting for " + what }, cond)
 }
 
 func mustClaim(t *testing.T, s *redisstore.Store, c idempotency.Claim, want idempotency.ClaimStatus) idempotency.ClaimResult {
@@ -165,14 +160,7 @@ func TestFailedBatchFailsOnlyItsCalls(t *testing.T) {
 
 	waiting, release := hook.holdNext()
 	defer release()
-	first := make(chan error, 1)
-	go func() {
-		r, err := s.Claim(ctx, claimOf("a", "ea", 1))
-		if err == nil && r.Status != idempotency.ClaimAcquired {
-			err = fmt.Errorf("status %v, want acquired", r.Status)
-		}
-		first <- err
-	}()
+	first := goClaim(ctx, s, claimOf("a", "ea", 1), acquired)
 	<-waiting
 
 	type call struct {
@@ -261,14 +249,7 @@ func TestLoneCallNotDelayed(t *testing.T) {
 
 	first, release := hook.claimHeld(ctx, s, claimOf("x", "ex", 0))
 	defer release()
-	second := make(chan error, 1)
-	go func() {
-		r, err := s.Claim(ctx, claimOf("y", "ey", 0))
-		if err == nil && r.Status != idempotency.ClaimAcquired {
-			err = fmt.Errorf("status %v, want acquired", r.Status)
-		}
-		second <- err
-	}()
+	second := goClaim(ctx, s, claimOf("y", "ey", 0), acquired)
 	waitFor(t, "the second call queued", func() bool { return redisstore.Waiting(s) == 1 })
 	if n := len(hook.roundTrips()); n != 11 {
 		t.Fatalf("%d round trips while one is held, want 11: the second call was sent beside the first", n)
