@@ -26,7 +26,6 @@ type dialect struct {
 	setLease             string
 	deleteArray          bool // delete takes (owner, ids array) rather than a list
 	remove, release      string
-	backlog              string
 	retryable            func(error) bool
 }
 
@@ -76,7 +75,6 @@ RETURNING id, event, created_ms`,
 		deleteArray: true,
 		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
 		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
-		backlog:     `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
 		retryable:   sqlerr.Postgres,
 	},
 	MariaDB: {
@@ -108,7 +106,6 @@ FOR UPDATE SKIP LOCKED`,
 		setLease:  `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + ?, owner = ? WHERE id IN (%[3]s)`,
 		remove:    `DELETE o FROM %[1]s AS o FORCE INDEX (PRIMARY) WHERE o.owner = ? AND o.id IN (%[3]s)`,
 		release:   `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
-		backlog:   `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
 		retryable: sqlerr.MariaDB,
 	},
 	SQLite: {
@@ -137,10 +134,12 @@ WHERE id IN (
 RETURNING id, event, created_ms`,
 		remove:    `DELETE FROM %[1]s WHERE owner = ? AND id IN (%[3]s)`,
 		release:   `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
-		backlog:   `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
 		retryable: sqlerr.SQLite,
 	},
 }
+
+// backlogQuery counts the events and finds the oldest, in every dialect.
+const backlogQuery = `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`
 
 // asyncCommit is a condition that holds and makes the PostgreSQL
 // statement's own transaction commit without waiting for its write-ahead
