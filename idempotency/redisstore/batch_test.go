@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer/idempotency"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
 	"github.com/hmsplatform/synclayer/internal/testwait"
 )
@@ -270,69 +271,19 @@ func TestLoneCallNotDelayed(t *testing.T) {
 }
 
 // Renew extends its own lease, and reports false, changing nothing, for a
-// lease it no longer holds: released, or expired and taken by another.
+// lease it no longer holds (see storetest.Renew). With a cancelled context
+// it fails with the context's error, named.
 func TestRenew(t *testing.T) {
 	s, _ := openStore(t)
-	ctx := t.Context()
+	storetest.Renew(t, s, 300*time.Millisecond)
 
-	a := claimOf("k1", "ea", 0)
-	a.LeaseTTL = 300 * time.Millisecond
-	ra := mustClaim(t, s, a, idempotency.ClaimAcquired)
-	a.LeaseTTL = time.Hour
-	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || !ok {
-		t.Fatalf("renew of a held lease: %v, %v; want true", ok, err)
-	}
-	before := time.Now()
-	busy := mustClaim(t, s, claimOf("k1", "eb", 0), idempotency.ClaimBusy)
-	if busy.Expires.Before(before.Add(59 * time.Minute)) {
-		t.Errorf("after renewing to 1h, the lease ends at %v, %v from now", busy.Expires, time.Until(busy.Expires))
-	}
-	if ok, err := s.Renew(ctx, a, "not-a-token"); err != nil || ok {
-		t.Errorf("renew with a made-up token: %v, %v; want false", ok, err)
-	}
-	if err := s.Release(ctx, a, ra.Token); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || ok {
-		t.Errorf("renew after release: %v, %v; want false", ok, err)
-	}
-	rc := mustClaim(t, s, claimOf("k1", "ec", 0), idempotency.ClaimAcquired) // no lease came back
-	if err := s.Release(ctx, claimOf("k1", "ec", 0), rc.Token); err != nil {
-		t.Fatal(err)
-	}
-
-	// Expired, then taken: the old holder's Renew leaves the new lease as
-	// it is (1 minute, not the hour the old holder asks for).
-	d := claimOf("k2", "ed", 0)
-	d.LeaseTTL = 300 * time.Millisecond
-	rd := mustClaim(t, s, d, idempotency.ClaimAcquired)
-	e := claimOf("k2", "ee", 0)
-	var re idempotency.ClaimResult
-	waitFor(t, "acquired after the 300ms lease", func() bool {
-		var err error
-		re, err = s.Claim(ctx, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return re.Status == idempotency.ClaimAcquired
-	})
-	d.LeaseTTL = time.Hour
-	if ok, err := s.Renew(ctx, d, rd.Token); err != nil || ok {
-		t.Errorf("renew of an expired lease taken by another: %v, %v; want false", ok, err)
-	}
-	busy = mustClaim(t, s, claimOf("k2", "ef", 0), idempotency.ClaimBusy)
-	if left := time.Until(busy.Expires); left > 2*time.Minute {
-		t.Errorf("the new holder's 1m lease now ends in %v: the old holder's Renew changed it", left)
-	}
-	if ok, err := s.Renew(ctx, e, re.Token); err != nil || !ok {
-		t.Errorf("renew by the new holder: %v, %v; want true", ok, err)
-	}
-
-	cancelled, cancel := context.WithCancel(ctx)
+	c := claimOf("k3", "eg", 0)
+	r := mustClaim(t, s, c, idempotency.ClaimAcquired)
+	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
-	if ok, err := s.Renew(cancelled, e, re.Token); !errors.Is(err, context.Canceled) || ok {
+	if ok, err := s.Renew(cancelled, c, r.Token); !errors.Is(err, context.Canceled) || ok {
 		t.Errorf("renew with a cancelled context: %v, %v; want context.Canceled", ok, err)
-	} else if !strings.HasPrefix(err.Error(), `redisstore: renew of connector "conn", key "k2"`) {
+	} else if !strings.HasPrefix(err.Error(), `redisstore: renew of connector "conn", key "k3"`) {
 		t.Errorf("error %q does not name the operation, connector and key", err)
 	}
 }

@@ -331,76 +331,11 @@ func TestBatchCallerLeaves(t *testing.T) {
 }
 
 // Renew extends the lease its token holds, and reports false once the
-// token no longer holds it: after a release, a complete, or an expiry
-// and takeover.
+// token no longer holds it (see storetest.Renew).
 func TestRenew(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
-		s := batchStore(t, b, "sqlrenew")
-		ctx := context.Background()
-		c := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e1", LeaseTTL: 200 * time.Millisecond, Retention: time.Hour}
-		r, err := s.Claim(ctx, c)
-		if err != nil || r.Status != idempotency.ClaimAcquired {
-			t.Fatalf("claim: %v, %v", r.Status, err)
-		}
-		long := c
-		long.LeaseTTL = time.Hour
-		if ok, err := s.Renew(ctx, long, r.Token); err != nil || !ok {
-			t.Fatalf("renew own lease: %v, %v; want true", ok, err)
-		}
-		other := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e2", LeaseTTL: time.Minute, Retention: time.Hour}
-		busy, err := s.Claim(ctx, other)
-		if err != nil || busy.Status != idempotency.ClaimBusy {
-			t.Fatalf("claim of a renewed key: %v, %v; want busy", busy.Status, err)
-		}
-		if min := time.Now().Add(30 * time.Minute); busy.Expires.Before(min) {
-			t.Errorf("renewed lease ends %v; want about an hour from now", busy.Expires)
-		}
-		if ok, err := s.Renew(ctx, long, "not-the-token"); err != nil || ok {
-			t.Errorf("renew with another token: %v, %v; want false", ok, err)
-		}
-		if err := s.Release(ctx, c, r.Token); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := s.Renew(ctx, long, r.Token); err != nil || ok {
-			t.Errorf("renew after release: %v, %v; want false", ok, err)
-		}
-
-		// Expiry and takeover.
-		r, err = s.Claim(ctx, c)
-		if err != nil || r.Status != idempotency.ClaimAcquired {
-			t.Fatalf("claim again: %v, %v", r.Status, err)
-		}
-		var r2 idempotency.ClaimResult
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			r2, err = s.Claim(ctx, other)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r2.Status == idempotency.ClaimAcquired {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the expired lease was never taken: %v", r2.Status)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if ok, err := s.Renew(ctx, long, r.Token); err != nil || ok {
-			t.Errorf("renew after expiry and takeover: %v, %v; want false", ok, err)
-		}
-		if ok, err := s.Renew(ctx, other, r2.Token); err != nil || !ok {
-			t.Errorf("renew by the new holder: %v, %v; want true", ok, err)
-		}
-		if err := s.Complete(ctx, other, r2.Token); err != nil {
-			t.Fatal(err)
-		}
-		if ok, err := s.Renew(ctx, other, r2.Token); err != nil || ok {
-			t.Errorf("renew after complete: %v, %v; want false", ok, err)
-		}
-		if ok, err := s.Renew(ctx, other, ""); err != nil || ok {
-			t.Errorf("renew with no token: %v, %v; want false", ok, err)
-		}
+		storetest.Renew(t, batchStore(t, b, "sqlrenew"), 200*time.Millisecond)
 	})
 }
 
