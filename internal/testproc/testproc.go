@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -81,18 +82,43 @@ func Start(t testing.TB, test, env string, cfg any) *Child {
 // Kill SIGKILLs the child and waits for it to exit. It returns an error,
 // with the child's output, if the child had exited before.
 func (c *Child) Kill() error {
-	select {
-	case <-c.done:
-		return fmt.Errorf("child %s exited before it was killed: %v\n%s", c.name, c.err, c.out)
-	default:
+	if err := c.exited(" before it was killed"); err != nil {
+		return err
 	}
 	_ = c.cmd.Process.Kill()
 	<-c.done
 	return nil
 }
 
+// Alive returns nil while the child runs, and once it has exited an error
+// saying how, with its output.
+func (c *Child) Alive() error { return c.exited("") }
+
+func (c *Child) exited(when string) error {
+	select {
+	case <-c.done:
+		return fmt.Errorf("child %s exited%s: %v\n%s", c.name, when, c.err, c.out)
+	default:
+		return nil
+	}
+}
+
 // Output returns the last 4 KB the child printed, for failure messages.
 func (c *Child) Output() string { return c.out.String() }
+
+// Lines returns the distinct lines of all the child printed so far that
+// start with prefix: marks a child prints for its parent to count.
+func (c *Child) Lines(prefix string) map[string]bool {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	seen := map[string]bool{}
+	for _, l := range strings.Split(c.out.b.String(), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			seen[l] = true
+		}
+	}
+	return seen
+}
 
 // tail collects a child's output; String returns its last 4 KB.
 type tail struct {
