@@ -10,6 +10,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 )
 
 // batchRecorder is a recorder that is also a bus.BatchPublisher: it
@@ -65,9 +66,9 @@ func TestRelayPublishesBatches(t *testing.T) {
 	}
 	writeCommitted(t, t.Context(), db, ob, evs...)
 	startRelay(t, ob, pub)
-	waitFor(t, 20*time.Second, func() string { return fmt.Sprintf("%d of 40 events published", rec.distinct()) },
+	testwait.For(t, 20*time.Second, func() string { return fmt.Sprintf("%d of 40 events published", rec.distinct()) },
 		func() bool { return rec.distinct() == 40 })
-	waitFor(t, 20*time.Second, func() string { return "the table to empty" }, func() bool {
+	testwait.For(t, 20*time.Second, func() string { return "the table to empty" }, func() bool {
 		n, _, err := ob.Backlog(t.Context())
 		return err == nil && n == 0
 	})

@@ -1,13 +1,9 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +15,8 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -40,14 +38,8 @@ const crashLease = time.Second
 // outbox to JetStream until it is killed. It skips unless TestRelayCrash
 // started it.
 func TestRelayChild(t *testing.T) {
-	raw := os.Getenv(crashEnv)
-	if raw == "" {
-		t.Skip("the child process of TestRelayCrash; runs only when TestRelayCrash starts it")
-	}
 	var cfg crashConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	testproc.Config(t, crashEnv, "TestRelayCrash", &cfg)
 	// The parent kills the child; the timeout only guards against an
 	// orphan if the parent dies first.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -68,68 +60,10 @@ func TestRelayChild(t *testing.T) {
 	}
 }
 
-// syncBuffer collects a child's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	return string(b[max(len(b)-4096, 0):])
-}
-
-// relayChild is one run of the child process.
-type relayChild struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed once the child has exited
-	err  error         // how it exited, once done is closed
-}
-
-func startRelayChild(t *testing.T, cfg crashConfig) *relayChild {
+// startRelayChild starts a relay child process (TestRelayChild) with cfg.
+func startRelayChild(t *testing.T, cfg crashConfig) *testproc.Child {
 	t.Helper()
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRelayChild$", "-test.count=1", "-test.timeout=4m")
-	cmd.Env = append(os.Environ(), crashEnv+"="+string(raw))
-	c := &relayChild{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = c.out, c.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
-	}()
-	// A test that fails before it kills its children leaves none behind.
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-c.done
-	})
-	return c
-}
-
-// kill SIGKILLs the child and waits for it; it reports an early exit.
-func (c *relayChild) kill() error {
-	select {
-	case <-c.done:
-		return fmt.Errorf("relay child exited before it was killed: %v\n%s", c.err, c.out)
-	default:
-	}
-	_ = c.cmd.Process.Kill()
-	<-c.done
-	return nil
+	return testproc.Start(t, "TestRelayChild", crashEnv, cfg)
 }
 
 // TestRelayCrash writes 5,000 events through the outbox on each database
@@ -209,7 +143,7 @@ func relayCrash(t *testing.T, c dbCase) {
 		for range 5 {
 			c := startRelayChild(t, cfg)
 			time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
-			if err := c.kill(); err != nil {
+			if err := c.Kill(); err != nil {
 				kills <- err
 				return
 			}
@@ -244,8 +178,8 @@ func relayCrash(t *testing.T, c dbCase) {
 		}
 		return true
 	}
-	waitFor(t, 90*time.Second, func() string {
-		return fmt.Sprintf("%d of %d committed events arrived; relay outputs:\n%s\n%s", arrived.distinct(), committed, first.out, second.out)
+	testwait.For(t, 90*time.Second, func() string {
+		return fmt.Sprintf("%d of %d committed events arrived; relay outputs:\n%s\n%s", arrived.distinct(), committed, first.Output(), second.Output())
 	}, func() bool {
 		if arrived.distinct() < committed || !atNewest(records) || !atNewest(calendar) {
 			return false
@@ -254,8 +188,8 @@ func relayCrash(t *testing.T, c dbCase) {
 		return err == nil && n == 0
 	})
 	elapsed := time.Since(start)
-	for _, c := range []*relayChild{first, second} {
-		if err := c.kill(); err != nil {
+	for _, c := range []*testproc.Child{first, second} {
+		if err := c.Kill(); err != nil {
 			t.Fatal(err)
 		}
 	}

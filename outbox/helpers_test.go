@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 	"github.com/hmsplatform/synclayer/outbox"
 )
 
@@ -132,34 +132,15 @@ func (r *recorder) Publish(_ context.Context, ev synclayer.Event) error {
 }
 
 func (r *recorder) count(id string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.times[id]
+	return locked(&r.mu, func() int { return r.times[id] })
 }
 
 func (r *recorder) distinct() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.times)
+	return locked(&r.mu, func() int { return len(r.times) })
 }
 
 func (r *recorder) events() []synclayer.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.order)
-}
-
-// waitFor polls cond until it holds or the timeout passes, then fails t
-// with what().
-func waitFor(t testing.TB, timeout time.Duration, what func() string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: %s", timeout, what())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return locked(&r.mu, func() []synclayer.Event { return slices.Clone(r.order) })
 }
 
 // writeCommitted writes evs through ob in a transaction of db and commits
@@ -206,7 +187,12 @@ func eachDB(t *testing.T, f func(*testing.T, dbCase)) {
 
 // inParent skips a test inside the crash test's child processes.
 func inParent(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
+	testproc.SkipInChild(t, crashEnv)
+}
+
+// locked returns f's result, computed while holding mu.
+func locked[T any](mu sync.Locker, f func() T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	return f()
 }

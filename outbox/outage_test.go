@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 )
 
@@ -170,7 +171,7 @@ func brokerOutage(t *testing.T, c dbCase) {
 		t.Fatal("nothing waited in the outbox while the broker was down")
 	}
 	committed := len(w.committed)
-	waitFor(t, 60*time.Second, func() string {
+	testwait.For(t, 60*time.Second, func() string {
 		return fmt.Sprintf("%d of %d committed events on the stream after the outage", stored(), committed)
 	}, func() bool {
 		n, _, err := ob.Backlog(ctx)

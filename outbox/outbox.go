@@ -76,7 +76,7 @@ func New(db *sql.DB, dialect Dialect, table string, opts ...Option) (*Outbox, er
 	}
 	x := func(s string) string { return d.expand(s, table, o.channel) }
 	o.insert, o.claim, o.candidates, o.lockRows = x(d.insert), x(d.claim), x(d.candidates), x(d.lockRows)
-	o.setLease, o.remove, o.release, o.backlog = x(d.setLease), x(d.remove), x(d.release), x(d.backlog)
+	o.setLease, o.remove, o.release, o.backlog = x(d.setLease), x(d.remove), x(d.release), x(backlogQuery)
 	return o, nil
 }
 

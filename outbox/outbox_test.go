@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 )
 
@@ -56,8 +57,8 @@ func TestRollbackNeverPublished(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeCommitted(t, ctx, db, ob, ev("kept-1"))
-		waitFor(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
-		waitFor(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
+		testwait.For(t, 20*time.Second, func() string { return "kept-1 published" }, func() bool { return rec.count("kept-1") > 0 })
+		testwait.For(t, 20*time.Second, func() string { return "empty outbox" }, func() bool {
 			n, _, err := ob.Backlog(ctx)
 			return err == nil && n == 0
 		})
@@ -100,7 +101,7 @@ func TestLateCommitsNeverSkipped(t *testing.T) {
 		}()
 		w.drive(t)
 		<-lateDone
-		waitFor(t, 60*time.Second, func() string {
+		testwait.For(t, 60*time.Second, func() string {
 			return fmt.Sprintf("%d of %d committed events published", rec.distinct(), len(w.committed))
 		}, func() bool { return rec.distinct() >= len(w.committed) })
 		stop1()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 )
 
@@ -40,7 +41,7 @@ func TestTableStaysBounded(t *testing.T) {
 				writeCommitted(t, ctx, db, ob, evs...)
 				peak = max(peak, rows())
 			}
-			waitFor(t, 30*time.Second, func() string {
+			testwait.For(t, 30*time.Second, func() string {
 				return fmt.Sprintf("wave %d: %d rows left, %d of %d events published", wave, rows(), rec.distinct(), (wave+1)*perWave)
 			}, func() bool { return rows() == 0 })
 		}

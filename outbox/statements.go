@@ -1,11 +1,10 @@
 package outbox
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/hmsplatform/synclayer/internal/sqlerr"
 )
 
 // dialect holds one dialect's statements. In every template %[1]s is the
@@ -27,7 +26,6 @@ type dialect struct {
 	setLease             string
 	deleteArray          bool // delete takes (owner, ids array) rather than a list
 	remove, release      string
-	backlog              string
 	retryable            func(error) bool
 }
 
@@ -77,17 +75,7 @@ RETURNING id, event, created_ms`,
 		deleteArray: true,
 		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
 		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
-		backlog:     `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
-		retryable: func(err error) bool {
-			var e interface{ SQLState() string }
-			if errors.As(err, &e) {
-				switch e.SQLState() {
-				case "40P01", "40001": // deadlock_detected, serialization_failure
-					return true
-				}
-			}
-			return false
-		},
+		retryable:   sqlerr.Postgres,
 	},
 	MariaDB: {
 		now: "CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS SIGNED)",
@@ -115,15 +103,10 @@ WHERE id IN (%[3]s) AND lease_until < :now
 FOR UPDATE SKIP LOCKED`,
 		// FORCE INDEX: a scan of the whole table would wait for the
 		// rows of open transactions.
-		setLease: `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + ?, owner = ? WHERE id IN (%[3]s)`,
-		remove:   `DELETE o FROM %[1]s AS o FORCE INDEX (PRIMARY) WHERE o.owner = ? AND o.id IN (%[3]s)`,
-		release:  `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
-		backlog:  `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
-		retryable: func(err error) bool {
-			var e *mysql.MySQLError
-			// 1213: deadlock found; 1205: lock wait timeout.
-			return errors.As(err, &e) && (e.Number == 1213 || e.Number == 1205)
-		},
+		setLease:  `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + ?, owner = ? WHERE id IN (%[3]s)`,
+		remove:    `DELETE o FROM %[1]s AS o FORCE INDEX (PRIMARY) WHERE o.owner = ? AND o.id IN (%[3]s)`,
+		release:   `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		retryable: sqlerr.MariaDB,
 	},
 	SQLite: {
 		now: "CAST(unixepoch('subsec')*1000 AS INTEGER)",
@@ -149,21 +132,14 @@ WHERE id IN (
 	ORDER BY o.id
 	LIMIT ?3)
 RETURNING id, event, created_ms`,
-		remove:  `DELETE FROM %[1]s WHERE owner = ? AND id IN (%[3]s)`,
-		release: `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
-		backlog: `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`,
-		retryable: func(err error) bool {
-			var e interface{ Code() int }
-			if errors.As(err, &e) {
-				switch e.Code() & 0xff {
-				case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
-					return true
-				}
-			}
-			return false
-		},
+		remove:    `DELETE FROM %[1]s WHERE owner = ? AND id IN (%[3]s)`,
+		release:   `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		retryable: sqlerr.SQLite,
 	},
 }
+
+// backlogQuery counts the events and finds the oldest, in every dialect.
+const backlogQuery = `SELECT COUNT(*), COALESCE(MIN(created_ms), 0) FROM %[1]s`
 
 // asyncCommit is a condition that holds and makes the PostgreSQL
 // statement's own transaction commit without waiting for its write-ahead

@@ -42,27 +42,28 @@ type countingConn struct {
 }
 
 func (c *countingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
-	e, ok := c.Conn.(driver.ExecerContext)
-	if !ok {
-		return nil, driver.ErrSkip
-	}
-	res, err := e.ExecContext(ctx, q, args)
-	if err != driver.ErrSkip {
-		c.n.Add(1)
-	}
-	return res, err
+	return countCall(c, func(e driver.ExecerContext) (driver.Result, error) { return e.ExecContext(ctx, q, args) })
 }
 
 func (c *countingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
-	e, ok := c.Conn.(driver.QueryerContext)
+	return countCall(c, func(e driver.QueryerContext) (driver.Rows, error) { return e.QueryContext(ctx, q, args) })
+}
+
+// countCall makes a call through the connection's optional interface I,
+// and counts it unless the driver declined it (driver.ErrSkip, also when
+// the connection lacks I): database/sql then prepares the statement, which
+// counts.
+func countCall[I, T any](c *countingConn, call func(I) (T, error)) (T, error) {
+	e, ok := c.Conn.(I)
 	if !ok {
-		return nil, driver.ErrSkip
+		var zero T
+		return zero, driver.ErrSkip
 	}
-	rows, err := e.QueryContext(ctx, q, args)
+	v, err := call(e)
 	if err != driver.ErrSkip {
 		c.n.Add(1)
 	}
-	return rows, err
+	return v, err
 }
 
 func (c *countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {

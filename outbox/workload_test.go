@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 )
 
@@ -136,7 +137,7 @@ func (w *workload) late(t testing.TB, until func() bool) (commit func()) {
 		t.Fatal(err)
 	}
 	return func() {
-		waitFor(t, 60*time.Second, func() string { return "the late transaction's condition" }, until)
+		testwait.For(t, 60*time.Second, func() string { return "the late transaction's condition" }, until)
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}

@@ -378,15 +378,11 @@ func (c *counter) exit(id string, err error) {
 }
 
 func (c *counter) get(id string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.calls[id]
+	return locked(&c.mu, func() int { return c.calls[id] })
 }
 
 func (c *counter) ackedCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.acked)
+	return locked(&c.mu, func() int { return len(c.acked) })
 }
 
 func testPublishReceive(t *testing.T, r *busRun) {

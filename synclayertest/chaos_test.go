@@ -36,23 +36,18 @@ func (p *partner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // only returns a Chaos that injects fault f on every exchange.
 func only(f synclayertest.ChaosFault) synclayertest.Chaos {
 	c := synclayertest.Chaos{Seed: 7, StallFor: 5 * time.Second, SlowBodyDelay: time.Millisecond}
-	switch f {
-	case synclayertest.ChaosServerError:
-		c.ServerError = 1
-	case synclayertest.ChaosRateLimited:
-		c.RateLimited = 1
-	case synclayertest.ChaosResetBefore:
-		c.ResetBefore = 1
-	case synclayertest.ChaosLostResponse:
-		c.LostResponse = 1
-	case synclayertest.ChaosStall:
-		c.Stall = 1
-	case synclayertest.ChaosSlowBody:
-		c.SlowBody = 1
-	case synclayertest.ChaosTruncatedBody:
-		c.TruncatedBody = 1
-	case synclayertest.ChaosErrorBody:
-		c.ErrorBody = 1
+	rate := map[synclayertest.ChaosFault]*float64{
+		synclayertest.ChaosServerError:   &c.ServerError,
+		synclayertest.ChaosRateLimited:   &c.RateLimited,
+		synclayertest.ChaosResetBefore:   &c.ResetBefore,
+		synclayertest.ChaosLostResponse:  &c.LostResponse,
+		synclayertest.ChaosStall:         &c.Stall,
+		synclayertest.ChaosSlowBody:      &c.SlowBody,
+		synclayertest.ChaosTruncatedBody: &c.TruncatedBody,
+		synclayertest.ChaosErrorBody:     &c.ErrorBody,
+	}
+	if r := rate[f]; r != nil {
+		*r = 1
 	}
 	return c
 }

@@ -212,9 +212,7 @@ func (f *Fake) signal() {
 
 // Records returns a copy of the partner's state: one entry per key.
 func (f *Fake) Records() map[string]Stored {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return maps.Clone(f.records)
+	return locked(&f.mu, func() map[string]Stored { return maps.Clone(f.records) })
 }
 
 // Record returns what the partner holds for key.
@@ -227,38 +225,28 @@ func (f *Fake) Record(key string) (Stored, bool) {
 
 // Calls returns every call so far, in the order they started.
 func (f *Fake) Calls() []Call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
+	return locked(&f.mu, func() []Call { return slices.Clone(f.calls) })
 }
 
 // CallCount returns how many calls have started.
 func (f *Fake) CallCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls)
+	return locked(&f.mu, func() int { return len(f.calls) })
 }
 
 // Writes returns how many writes reached key (the partner's own count).
 func (f *Fake) Writes(key string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.writes[key]
+	return locked(&f.mu, func() int { return f.writes[key] })
 }
 
 // MaxInFlight returns the most calls that ran at once.
 func (f *Fake) MaxInFlight() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.maxInFlight
+	return locked(&f.mu, func() int { return f.maxInFlight })
 }
 
 // Overlaps returns how many calls started while another call for the same
 // key was running. The dispatcher promises zero.
 func (f *Fake) Overlaps() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.overlaps
+	return locked(&f.mu, func() int { return f.overlaps })
 }
 
 // WaitCalls waits until at least n calls have started, or ctx ends.
@@ -300,4 +288,11 @@ func Within(t interface {
 	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// locked returns f's result, computed while holding mu.
+func locked[T any](mu sync.Locker, f func() T) T {
+	mu.Lock()
+	defer mu.Unlock()
+	return f()
 }

@@ -53,14 +53,9 @@ func TestLedger(t *testing.T, open LedgerOpener) {
 	if open == nil {
 		t.Fatal("synclayertest: TestLedger needs a LedgerOpener")
 	}
-	base := "led" + storeRandHex(4)
-	n := 0
-	run := func(name string, f func(t *testing.T, s *ledgerSuite)) {
-		n++
-		t.Run(name, func(t *testing.T) {
-			f(t, &ledgerSuite{l: open(t), conn: fmt.Sprintf("%s_%02d", base, n)})
-		})
-	}
+	run := suiteRunner(t, "led", func(t *testing.T, ns string) *ledgerSuite {
+		return &ledgerSuite{l: open(t), conn: ns}
+	})
 
 	run("UnknownKey", func(t *testing.T, s *ledgerSuite) {
 		s.absent(t, "k1", "a key never written")

@@ -59,15 +59,9 @@ func TestDeliveryLog(t *testing.T, open DeliveryLogOpener) {
 	if open == nil {
 		t.Fatal("synclayertest: TestDeliveryLog needs a DeliveryLogOpener")
 	}
-	base := "dl" + storeRandHex(4)
-	n := 0
-	run := func(name string, f func(t *testing.T, s *logSuite)) {
-		n++
-		ns := fmt.Sprintf("%s_%02d", base, n)
-		t.Run(name, func(t *testing.T) {
-			f(t, &logSuite{open: open, ns: ns, t0: time.Now().Truncate(time.Millisecond)})
-		})
-	}
+	run := suiteRunner(t, "dl", func(t *testing.T, ns string) *logSuite {
+		return &logSuite{open: open, ns: ns, t0: time.Now().Truncate(time.Millisecond)}
+	})
 
 	// Put then List returns the entry with every field as it was put. A
 	// dead letter keeps its source event, which Replay pushes again, so the

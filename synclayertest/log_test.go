@@ -1,7 +1,6 @@
 package synclayertest_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
@@ -12,16 +11,5 @@ import (
 // in-memory log. Opening the same namespace twice returns the same
 // *MemoryLog, as the suite requires of two processes on one database.
 func TestMemoryLog(t *testing.T) {
-	var mu sync.Mutex
-	logs := map[string]*synclayer.MemoryLog{}
-	synclayertest.TestDeliveryLog(t, func(t *testing.T, ns string) synclayer.DeliveryLog {
-		mu.Lock()
-		defer mu.Unlock()
-		if l, ok := logs[ns]; ok {
-			return l
-		}
-		l := new(synclayer.MemoryLog)
-		logs[ns] = l
-		return l
-	})
+	synclayertest.TestDeliveryLog(t, perNamespace(func() synclayer.DeliveryLog { return new(synclayer.MemoryLog) }))
 }

@@ -102,15 +102,9 @@ func TestStore(t *testing.T, open StoreOpener) {
 	if open == nil {
 		t.Fatal("synclayertest: TestStore needs a StoreOpener")
 	}
-	base := "st" + storeRandHex(4)
-	n := 0
-	run := func(name string, f func(t *testing.T, s *storeSuite)) {
-		n++
-		ns := fmt.Sprintf("%s_%02d", base, n)
-		t.Run(name, func(t *testing.T) {
-			f(t, &storeSuite{open: open, ns: ns})
-		})
-	}
+	run := suiteRunner(t, "st", func(t *testing.T, ns string) *storeSuite {
+		return &storeSuite{open: open, ns: ns}
+	})
 
 	// A fresh claim takes the lease and returns a token; Complete with that
 	// token records the event as done, so a redelivery of the same event is
@@ -206,10 +200,8 @@ func TestStore(t *testing.T, open StoreOpener) {
 	run("DecisionOrder", func(t *testing.T, s *storeSuite) {
 		st := s.store(t)
 		c1 := s.claim("k1", "e1", 5)
-		s.complete(t, st, c1, s.mustAcquire(t, st, c1))
-		holder := s.claim("k1", "e2", 6)
-		holder.LeaseTTL = time.Hour
-		s.mustAcquire(t, st, holder)
+		s.done(t, st, c1)
+		s.hold(t, st, s.claim("k1", "e2", 6))
 		s.expect(t, st, c1, idempotency.ClaimDone, "a done event whose version is stale, on a held key")
 		s.expect(t, st, s.claim("k1", "e3", 5), idempotency.ClaimStale, "a stale version on a held key")
 		s.expect(t, st, s.claim("k1", "e4", 7), idempotency.ClaimBusy, "a newer version on a held key")
@@ -223,15 +215,15 @@ func TestStore(t *testing.T, open StoreOpener) {
 	run("Versions", func(t *testing.T, s *storeSuite) {
 		st := s.store(t)
 		c := s.claim("k1", "e1", 5)
-		s.complete(t, st, c, s.mustAcquire(t, st, c))
+		s.done(t, st, c)
 		r := s.expect(t, st, s.claim("k1", "e2", 5), idempotency.ClaimStale, "an equal version")
 		if r.Version != 0 && r.Version != 5 {
 			t.Errorf("stale claim reported last version %d, want 5", r.Version)
 		}
 		s.expect(t, st, s.claim("k1", "e3", 4), idempotency.ClaimStale, "an older version")
 		s.expect(t, st, s.claim("k1", "e3b", -1), idempotency.ClaimStale, "a negative version")
-		u := s.claim("k1", "e4", 0)
-		s.complete(t, st, u, s.mustAcquire(t, st, u)) // unversioned: not stale
+		// An unversioned claim is never stale.
+		s.done(t, st, s.claim("k1", "e4", 0))
 		s.complete(t, st, s.claim("k1", "e5", 3), "") // late push of an older version
 		s.expect(t, st, s.claim("k1", "e6", 5), idempotency.ClaimStale, "version 5 after Completes with 0 and 3")
 		tok := s.mustAcquire(t, st, s.claim("k1", "e7", 6))
@@ -247,13 +239,13 @@ func TestStore(t *testing.T, open StoreOpener) {
 		st := s.store(t)
 		const big = int64(1) << 53
 		c := s.claim("k1", "e1", big+1)
-		s.complete(t, st, c, s.mustAcquire(t, st, c))
+		s.done(t, st, c)
 		s.expect(t, st, s.claim("k1", "e2", big), idempotency.ClaimStale, "version 2^53 after 2^53+1")
 		s.expect(t, st, s.claim("k1", "e3", big+1), idempotency.ClaimStale, "version 2^53+1 again")
 		c2 := s.claim("k1", "e4", big+2)
-		s.complete(t, st, c2, s.mustAcquire(t, st, c2))
+		s.done(t, st, c2)
 		top := s.claim("k2", "e5", math.MaxInt64)
-		s.complete(t, st, top, s.mustAcquire(t, st, top))
+		s.done(t, st, top)
 		s.expect(t, st, s.claim("k2", "e6", math.MaxInt64), idempotency.ClaimStale, "the largest int64 again")
 		s.expect(t, st, s.claim("k2", "e7", math.MaxInt64-1), idempotency.ClaimStale, "the largest int64 minus one")
 	})
@@ -339,10 +331,8 @@ func TestStore(t *testing.T, open StoreOpener) {
 	run("RestartKeepsState", func(t *testing.T, s *storeSuite) {
 		first := s.store(t)
 		c := s.claim("k1", "e1", 9)
-		s.complete(t, first, c, s.mustAcquire(t, first, c))
-		held := s.claim("k2", "e2", 0)
-		held.LeaseTTL = time.Hour
-		s.mustAcquire(t, first, held)
+		s.done(t, first, c)
+		s.hold(t, first, s.claim("k2", "e2", 0))
 
 		second := s.open(t, s.ns)
 		s.expect(t, second, c, idempotency.ClaimDone, "a done event, on a new store instance")
@@ -390,7 +380,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		st := s.store(t)
 		c := s.claim("k1", "e1", 0)
 		c.Retention = storeShortTTL
-		s.complete(t, st, c, s.mustAcquire(t, st, c))
+		s.done(t, st, c)
 		s.expect(t, st, c, idempotency.ClaimDone, "right after Complete with a 300ms retention")
 		s.acquireEventually(t, st, c)
 	})
@@ -454,7 +444,7 @@ func TestStore(t *testing.T, open StoreOpener) {
 		}
 		for i, key := range keys {
 			c := s.claim(key, key+"\x00event", int64(i+10))
-			s.complete(t, st, c, s.mustAcquire(t, st, c))
+			s.done(t, st, c)
 		}
 		for i, key := range keys {
 			what := fmt.Sprintf("key #%d (%d bytes)", i, len(key))
@@ -466,13 +456,13 @@ func TestStore(t *testing.T, open StoreOpener) {
 		// The connector/key boundary: ("c", "ab") and ("ca", "b") differ.
 		ab := s.claim("ab", "x1", 5)
 		ab.Connector = "c"
-		s.complete(t, st, ab, s.mustAcquire(t, st, ab))
+		s.done(t, st, ab)
 		cab := s.claim("b", "x1", 5)
 		cab.Connector = "ca"
 		s.mustAcquire(t, st, cab)
 		odd := s.claim("k", "x2", 1)
 		odd.Connector = "conn\x00\xff'"
-		s.complete(t, st, odd, s.mustAcquire(t, st, odd))
+		s.done(t, st, odd)
 		s.expect(t, st, odd, idempotency.ClaimDone, "an event of a connector named with odd bytes")
 	})
 
@@ -566,6 +556,19 @@ func (s *storeSuite) mustAcquire(t *testing.T, st synclayer.Store, c idempotency
 	return r.Token
 }
 
+// hold acquires c with an hour's lease, which outlasts the subtest.
+func (s *storeSuite) hold(t *testing.T, st synclayer.Store, c idempotency.Claim) string {
+	t.Helper()
+	c.LeaseTTL = time.Hour
+	return s.mustAcquire(t, st, c)
+}
+
+// done acquires c and completes it.
+func (s *storeSuite) done(t *testing.T, st synclayer.Store, c idempotency.Claim) {
+	t.Helper()
+	s.complete(t, st, c, s.mustAcquire(t, st, c))
+}
+
 // acquireEventually claims until acquired, while busy or done, up to the
 // suite's deadline.
 func (s *storeSuite) acquireEventually(t *testing.T, st synclayer.Store, c idempotency.Claim) string {
@@ -608,6 +611,22 @@ func storeShort(s string) string {
 		return s
 	}
 	return s[:max] + fmt.Sprintf("...(%d bytes)", len(s))
+}
+
+// suiteRunner returns the run function of a conformance suite: run(name,
+// f) runs f as a subtest with the suite value that newSuite builds, inside
+// the subtest, for a namespace of its own: prefix, a random part shared by
+// the suite's subtests, and the subtest's number.
+func suiteRunner[S any](t *testing.T, prefix string, newSuite func(t *testing.T, ns string) S) func(name string, f func(t *testing.T, s S)) {
+	base := prefix + storeRandHex(4)
+	n := 0
+	return func(name string, f func(t *testing.T, s S)) {
+		n++
+		ns := fmt.Sprintf("%s_%02d", base, n)
+		t.Run(name, func(t *testing.T) {
+			f(t, newSuite(t, ns))
+		})
+	}
 }
 
 func storeRandHex(n int) string {

@@ -13,7 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hmsplatform/synclayer/idempotency"
+	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 )
 
 // openStore opens a store over a client of its own, with a faultHook,
@@ -34,13 +36,7 @@ func claimOf(key, event string, version int64) idempotency.Claim {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, func() string { return "waiting for " + what }, cond)
 }
 
 func mustClaim(t *testing.T, s *redisstore.Store, c idempotency.Claim, want idempotency.ClaimStatus) idempotency.ClaimResult {
@@ -165,14 +161,7 @@ func TestFailedBatchFailsOnlyItsCalls(t *testing.T) {
 
 	waiting, release := hook.holdNext()
 	defer release()
-	first := make(chan error, 1)
-	go func() {
-		r, err := s.Claim(ctx, claimOf("a", "ea", 1))
-		if err == nil && r.Status != idempotency.ClaimAcquired {
-			err = fmt.Errorf("status %v, want acquired", r.Status)
-		}
-		first <- err
-	}()
+	first := goClaim(ctx, s, claimOf("a", "ea", 1), acquired)
 	<-waiting
 
 	type call struct {
@@ -261,14 +250,7 @@ func TestLoneCallNotDelayed(t *testing.T) {
 
 	first, release := hook.claimHeld(ctx, s, claimOf("x", "ex", 0))
 	defer release()
-	second := make(chan error, 1)
-	go func() {
-		r, err := s.Claim(ctx, claimOf("y", "ey", 0))
-		if err == nil && r.Status != idempotency.ClaimAcquired {
-			err = fmt.Errorf("status %v, want acquired", r.Status)
-		}
-		second <- err
-	}()
+	second := goClaim(ctx, s, claimOf("y", "ey", 0), acquired)
 	waitFor(t, "the second call queued", func() bool { return redisstore.Waiting(s) == 1 })
 	if n := len(hook.roundTrips()); n != 11 {
 		t.Fatalf("%d round trips while one is held, want 11: the second call was sent beside the first", n)
@@ -289,69 +271,19 @@ func TestLoneCallNotDelayed(t *testing.T) {
 }
 
 // Renew extends its own lease, and reports false, changing nothing, for a
-// lease it no longer holds: released, or expired and taken by another.
+// lease it no longer holds (see storetest.Renew). With a cancelled context
+// it fails with the context's error, named.
 func TestRenew(t *testing.T) {
 	s, _ := openStore(t)
-	ctx := t.Context()
+	storetest.Renew(t, s, 300*time.Millisecond)
 
-	a := claimOf("k1", "ea", 0)
-	a.LeaseTTL = 300 * time.Millisecond
-	ra := mustClaim(t, s, a, idempotency.ClaimAcquired)
-	a.LeaseTTL = time.Hour
-	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || !ok {
-		t.Fatalf("renew of a held lease: %v, %v; want true", ok, err)
-	}
-	before := time.Now()
-	busy := mustClaim(t, s, claimOf("k1", "eb", 0), idempotency.ClaimBusy)
-	if busy.Expires.Before(before.Add(59 * time.Minute)) {
-		t.Errorf("after renewing to 1h, the lease ends at %v, %v from now", busy.Expires, time.Until(busy.Expires))
-	}
-	if ok, err := s.Renew(ctx, a, "not-a-token"); err != nil || ok {
-		t.Errorf("renew with a made-up token: %v, %v; want false", ok, err)
-	}
-	if err := s.Release(ctx, a, ra.Token); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := s.Renew(ctx, a, ra.Token); err != nil || ok {
-		t.Errorf("renew after release: %v, %v; want false", ok, err)
-	}
-	rc := mustClaim(t, s, claimOf("k1", "ec", 0), idempotency.ClaimAcquired) // no lease came back
-	if err := s.Release(ctx, claimOf("k1", "ec", 0), rc.Token); err != nil {
-		t.Fatal(err)
-	}
-
-	// Expired, then taken: the old holder's Renew leaves the new lease as
-	// it is (1 minute, not the hour the old holder asks for).
-	d := claimOf("k2", "ed", 0)
-	d.LeaseTTL = 300 * time.Millisecond
-	rd := mustClaim(t, s, d, idempotency.ClaimAcquired)
-	e := claimOf("k2", "ee", 0)
-	var re idempotency.ClaimResult
-	waitFor(t, "acquired after the 300ms lease", func() bool {
-		var err error
-		re, err = s.Claim(ctx, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return re.Status == idempotency.ClaimAcquired
-	})
-	d.LeaseTTL = time.Hour
-	if ok, err := s.Renew(ctx, d, rd.Token); err != nil || ok {
-		t.Errorf("renew of an expired lease taken by another: %v, %v; want false", ok, err)
-	}
-	busy = mustClaim(t, s, claimOf("k2", "ef", 0), idempotency.ClaimBusy)
-	if left := time.Until(busy.Expires); left > 2*time.Minute {
-		t.Errorf("the new holder's 1m lease now ends in %v: the old holder's Renew changed it", left)
-	}
-	if ok, err := s.Renew(ctx, e, re.Token); err != nil || !ok {
-		t.Errorf("renew by the new holder: %v, %v; want true", ok, err)
-	}
-
-	cancelled, cancel := context.WithCancel(ctx)
+	c := claimOf("k3", "eg", 0)
+	r := mustClaim(t, s, c, idempotency.ClaimAcquired)
+	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
-	if ok, err := s.Renew(cancelled, e, re.Token); !errors.Is(err, context.Canceled) || ok {
+	if ok, err := s.Renew(cancelled, c, r.Token); !errors.Is(err, context.Canceled) || ok {
 		t.Errorf("renew with a cancelled context: %v, %v; want context.Canceled", ok, err)
-	} else if !strings.HasPrefix(err.Error(), `redisstore: renew of connector "conn", key "k2"`) {
+	} else if !strings.HasPrefix(err.Error(), `redisstore: renew of connector "conn", key "k3"`) {
 		t.Errorf("error %q does not name the operation, connector and key", err)
 	}
 }

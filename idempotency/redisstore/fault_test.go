@@ -181,24 +181,13 @@ func TestMalformedReplies(t *testing.T) {
 	t.Run("batch", func(t *testing.T) {
 		first, release := hook.claimHeld(ctx, s, claimOf("first", "e", 1))
 		defer release()
-		errs := make([]error, 8)
-		var wg sync.WaitGroup
-		for i := range 8 {
-			wg.Go(func() {
-				r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "e", 1))
-				if err == nil {
-					err = fmt.Errorf("status %v and no error", r.Status)
-				}
-				errs[i] = err
-			})
-		}
+		wait := goClaims(ctx, s, 8, "e", failed)
 		waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
 		hook.setMutate(func(cmd *redis.Cmd) { cmd.SetVal([]any{int64(3), "0"}) })
 		defer hook.setMutate(nil)
 		release()
 		check(t, "claim", "first", <-first) // its reply, read after the release, is rewritten too
-		wg.Wait()
-		for i, err := range errs {
+		for i, err := range wait() {
 			check(t, "claim", fmt.Sprintf("b%d", i), err)
 		}
 	})
@@ -214,31 +203,16 @@ func TestConnectionKilledMidBatch(t *testing.T) {
 	s := p.s
 	ctx := context.Background()
 	unpause := p.pause(t)
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Claim(ctx, claimOf("a", "ea", 1))
-		first <- err
-	}()
+	first := goClaim(ctx, s, claimOf("a", "ea", 1), claimErr)
 	waitFor(t, "the first claim blocked", func() bool { return p.blocked(t) != "" })
-	errs := make([]error, 8)
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			r, err := s.Claim(ctx, claimOf(fmt.Sprintf("b%d", i), "eb", 1))
-			if err == nil {
-				err = fmt.Errorf("status %v and no error", r.Status)
-			}
-			errs[i] = err
-		})
-	}
+	wait := goClaims(ctx, s, 8, "eb", failed)
 	waitFor(t, "8 calls waiting", func() bool { return redisstore.Waiting(s) == 8 })
 	firstConn := p.kill(t, "the first claim", "")
 	if err := <-first; err == nil || !strings.HasPrefix(err.Error(), `redisstore: claim of connector "conn", key "a"`) {
 		t.Errorf("the killed lone claim: %v, want a named error", err)
 	}
 	p.kill(t, "the batch", firstConn)
-	wg.Wait()
-	for i, err := range errs {
+	for i, err := range wait() {
 		want := fmt.Sprintf(`redisstore: claim of connector "conn", key "b%d", event "eb" (in a round trip of 8 operations): `, i)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("claim %d of the killed batch: %v, want an error beginning %q", i, err, want)

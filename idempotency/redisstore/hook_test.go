@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -115,13 +116,53 @@ func (h *faultHook) holdNext() (held <-chan struct{}, release func()) {
 // claim's error and the function that lets the round trip go on.
 func (h *faultHook) claimHeld(ctx context.Context, s *redisstore.Store, c idempotency.Claim) (first <-chan error, release func()) {
 	held, release := h.holdNext()
-	ch := make(chan error, 1)
-	go func() {
-		_, err := s.Claim(ctx, c)
-		ch <- err
-	}()
+	ch := goClaim(ctx, s, c, claimErr)
 	<-held
 	return ch, release
+}
+
+// goClaim claims c on s on a goroutine, and sends on the channel what
+// check makes of the claim's result: claimErr, acquired or failed.
+func goClaim(ctx context.Context, s *redisstore.Store, c idempotency.Claim, check func(idempotency.ClaimResult, error) error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- check(s.Claim(ctx, c)) }()
+	return ch
+}
+
+// goClaims claims keys b0 to b<n-1> of event at version 1 on s, each on a
+// goroutine (see goClaim); wait waits for them and returns what check made
+// of each one's result.
+func goClaims(ctx context.Context, s *redisstore.Store, n int, event string, check func(idempotency.ClaimResult, error) error) (wait func() []error) {
+	chans := make([]<-chan error, n)
+	for i := range chans {
+		chans[i] = goClaim(ctx, s, claimOf(fmt.Sprintf("b%d", i), event, 1), check)
+	}
+	return func() []error {
+		errs := make([]error, n)
+		for i, ch := range chans {
+			errs[i] = <-ch
+		}
+		return errs
+	}
+}
+
+// claimErr is the error of a claim.
+func claimErr(_ idempotency.ClaimResult, err error) error { return err }
+
+// acquired is the error of a claim, or one saying it was not acquired.
+func acquired(r idempotency.ClaimResult, err error) error {
+	if err == nil && r.Status != idempotency.ClaimAcquired {
+		err = fmt.Errorf("status %v, want acquired", r.Status)
+	}
+	return err
+}
+
+// failed is the error of a claim, or one saying it had none.
+func failed(r idempotency.ClaimResult, err error) error {
+	if err == nil {
+		err = fmt.Errorf("status %v and no error", r.Status)
+	}
+	return err
 }
 
 // failNext makes the next round trip fail with err, unsent.

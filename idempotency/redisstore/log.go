@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -93,12 +92,9 @@ type LogOption func(*Log) error
 // are independent. A prefix with '{' or '}' is an error: the log's keys
 // carry the hash tag {log} after it.
 func WithLogPrefix(p string) LogOption {
-	return func(l *Log) error {
-		if strings.ContainsAny(p, "{}") {
-			return option.Invalid("WithLogPrefix", p, "contains a brace, which the log uses for its hash tag")
-		}
-		l.prefix = option.Default(p, DefaultLogPrefix)
-		return nil
+	return func(l *Log) (err error) {
+		l.prefix, err = prefix("WithLogPrefix", p, DefaultLogPrefix, "the log uses for its hash tag")
+		return err
 	}
 }
 

@@ -19,11 +19,18 @@ const DefaultPrefix = "synclayer:idem:"
 // are independent. A prefix with '{' or '}' is an error: braces are the
 // store's hash tags.
 func WithPrefix(p string) Option {
-	return func(s *Store) error {
-		if strings.ContainsAny(p, "{}") {
-			return option.Invalid("WithPrefix", p, "contains a brace, which the store uses for hash tags")
-		}
-		s.prefix = option.Default(p, DefaultPrefix)
-		return nil
+	return func(s *Store) (err error) {
+		s.prefix, err = prefix("WithPrefix", p, DefaultPrefix, "the store uses for hash tags")
+		return err
 	}
+}
+
+// prefix is the rule of the key prefix options, of the option name: "" is
+// def, and a prefix with a brace is an error, as braces are what the keys
+// after it use for (usedFor).
+func prefix(name, p, def, usedFor string) (string, error) {
+	if strings.ContainsAny(p, "{}") {
+		return "", option.Invalid(name, p, "contains a brace, which "+usedFor)
+	}
+	return option.Default(p, def), nil
 }

@@ -168,25 +168,23 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 // Complete implements [synclayer.Store] in one round trip, shared as
 // Claim's is.
 func (s *Store) Complete(ctx context.Context, c idempotency.Claim, token string) error {
-	o, err := s.do(ctx, opComplete, c, token)
-	if err != nil {
-		return err
-	}
-	if _, err := o.flag(); err != nil {
-		return s.fail(ctx, opComplete, c, o.batch, err)
-	}
-	return nil
+	return s.settle(ctx, opComplete, c, token)
 }
 
 // Release implements [synclayer.Store] in one round trip, shared as
 // Claim's is.
 func (s *Store) Release(ctx context.Context, c idempotency.Claim, token string) error {
-	o, err := s.do(ctx, opRelease, c, token)
+	return s.settle(ctx, opRelease, c, token)
+}
+
+// settle runs a Complete or Release (k) and checks its reply.
+func (s *Store) settle(ctx context.Context, k opKind, c idempotency.Claim, token string) error {
+	o, err := s.do(ctx, k, c, token)
 	if err != nil {
 		return err
 	}
 	if _, err := o.flag(); err != nil {
-		return s.fail(ctx, opRelease, c, o.batch, err)
+		return s.fail(ctx, k, c, o.batch, err)
 	}
 	return nil
 }

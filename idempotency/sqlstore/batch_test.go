@@ -57,85 +57,83 @@ func waitPending(t *testing.T, s *sqlstore.Store, op string, n int) {
 // each key is pushed, and each key ends at its newest version. The claims
 // did go in shared batches.
 func TestBatchedClaimsOneHolderPerKey(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			s := batchStore(t, b, "sqlb64")
-			var biggest atomic.Int64
-			sqlstore.SetTestHook(s, func(op string, n int) error {
-				if op == "claim" && int64(n) > biggest.Load() {
-					biggest.Store(int64(n))
-				}
-				return nil
-			})
-			const keys, events = 8, 64
-			var holders [keys]atomic.Int32
-			var pushes [events]atomic.Int32
-			ctx := context.Background()
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i := range events {
-				wg.Go(func() {
-					<-start
-					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", i%keys), EventID: fmt.Sprintf("evt-%d", i),
-						Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour}
-					for {
-						r, err := s.Claim(ctx, c)
-						if err != nil {
-							t.Errorf("claim %s: %v", c.EventID, err)
-							return
-						}
-						switch r.Status {
-						case idempotency.ClaimBusy:
-							time.Sleep(time.Millisecond) // a retry, as the dispatcher's
-							continue
-						case idempotency.ClaimAcquired:
-							if n := holders[i%keys].Add(1); n != 1 {
-								t.Errorf("key-%d has %d live holders", i%keys, n)
-							}
-							pushes[i].Add(1)
-							holders[i%keys].Add(-1)
-							if err := s.Complete(ctx, c, r.Token); err != nil {
-								t.Errorf("complete %s: %v", c.EventID, err)
-							}
-						}
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := batchStore(t, b, "sqlb64")
+		var biggest atomic.Int64
+		sqlstore.SetTestHook(s, func(op string, n int) error {
+			if op == "claim" && int64(n) > biggest.Load() {
+				biggest.Store(int64(n))
+			}
+			return nil
+		})
+		const keys, events = 8, 64
+		var holders [keys]atomic.Int32
+		var pushes [events]atomic.Int32
+		ctx := context.Background()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range events {
+			wg.Go(func() {
+				<-start
+				c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", i%keys), EventID: fmt.Sprintf("evt-%d", i),
+					Version: int64(i + 1), LeaseTTL: time.Minute, Retention: time.Hour}
+				for {
+					r, err := s.Claim(ctx, c)
+					if err != nil {
+						t.Errorf("claim %s: %v", c.EventID, err)
 						return
 					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			for i := range events {
-				if n := pushes[i].Load(); n > 1 {
-					t.Errorf("evt-%d pushed %d times", i, n)
-				}
-			}
-			for k := range keys {
-				newest := (events - keys) + k // the highest i with i%keys == k
-				if pushes[newest].Load() != 1 {
-					t.Errorf("the newest event of key-%d (evt-%d) was not pushed", k, newest)
-				}
-				c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: "check", LeaseTTL: time.Minute}
-				r, err := s.Claim(ctx, c)
-				if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != int64(newest+1) {
-					t.Errorf("key-%d after the run: %v, version %d, %v; want acquired at version %d", k, r.Status, r.Version, err, newest+1)
-				}
-				// A redelivery of every pushed event is done.
-				for i := k; i < events; i += keys {
-					if pushes[i].Load() == 1 {
-						c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: fmt.Sprintf("evt-%d", i),
-							Version: int64(i + 1), LeaseTTL: time.Minute}
-						if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
-							t.Errorf("redelivery of evt-%d: %v, %v; want done", i, r.Status, err)
+					switch r.Status {
+					case idempotency.ClaimBusy:
+						time.Sleep(time.Millisecond) // a retry, as the dispatcher's
+						continue
+					case idempotency.ClaimAcquired:
+						if n := holders[i%keys].Add(1); n != 1 {
+							t.Errorf("key-%d has %d live holders", i%keys, n)
 						}
+						pushes[i].Add(1)
+						holders[i%keys].Add(-1)
+						if err := s.Complete(ctx, c, r.Token); err != nil {
+							t.Errorf("complete %s: %v", c.EventID, err)
+						}
+					}
+					return
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range events {
+			if n := pushes[i].Load(); n > 1 {
+				t.Errorf("evt-%d pushed %d times", i, n)
+			}
+		}
+		for k := range keys {
+			newest := (events - keys) + k // the highest i with i%keys == k
+			if pushes[newest].Load() != 1 {
+				t.Errorf("the newest event of key-%d (evt-%d) was not pushed", k, newest)
+			}
+			c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: "check", LeaseTTL: time.Minute}
+			r, err := s.Claim(ctx, c)
+			if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != int64(newest+1) {
+				t.Errorf("key-%d after the run: %v, version %d, %v; want acquired at version %d", k, r.Status, r.Version, err, newest+1)
+			}
+			// A redelivery of every pushed event is done.
+			for i := k; i < events; i += keys {
+				if pushes[i].Load() == 1 {
+					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprintf("key-%d", k), EventID: fmt.Sprintf("evt-%d", i),
+						Version: int64(i + 1), LeaseTTL: time.Minute}
+					if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
+						t.Errorf("redelivery of evt-%d: %v, %v; want done", i, r.Status, err)
 					}
 				}
 			}
-			if biggest.Load() < 2 {
-				t.Errorf("the largest claim batch carried %d calls; 64 concurrent claims never shared a statement", biggest.Load())
-			}
-		})
-	}
+		}
+		if biggest.Load() < 2 {
+			t.Errorf("the largest claim batch carried %d calls; 64 concurrent claims never shared a statement", biggest.Load())
+		}
+	})
 }
 
 var errInjected = errors.New("injected statement failure")
@@ -144,81 +142,79 @@ var errInjected = errors.New("injected statement failure")
 // naming the operation, connector and key; the calls that queued behind it
 // go in the next batch, which works; and a failed complete records nothing.
 func TestBatchFailureStaysInBatch(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			s := batchStore(t, b, "sqlbfail", sqlstore.WithInflight(1))
-			entered, release := make(chan string, 16), make(chan struct{})
-			var failNext atomic.Bool
-			failNext.Store(true)
-			sqlstore.SetTestHook(s, func(op string, n int) error {
-				if failNext.CompareAndSwap(true, false) {
-					entered <- op
-					<-release
-					return errInjected
-				}
-				return nil
-			})
-			ctx := context.Background()
-			claim := func(key, event string) idempotency.Claim {
-				return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := batchStore(t, b, "sqlbfail", sqlstore.WithInflight(1))
+		entered, release := make(chan string, 16), make(chan struct{})
+		var failNext atomic.Bool
+		failNext.Store(true)
+		sqlstore.SetTestHook(s, func(op string, n int) error {
+			if failNext.CompareAndSwap(true, false) {
+				entered <- op
+				<-release
+				return errInjected
 			}
-			type out struct {
-				r   idempotency.ClaimResult
-				err error
-			}
-			first := make(chan out, 1)
-			go func() {
-				r, err := s.Claim(ctx, claim("a", "ea"))
-				first <- out{r, err}
-			}()
-			<-entered // the first batch, of one claim, is in flight
-			rest := make(chan out, 2)
-			for _, k := range []string{"b", "c"} {
-				go func() {
-					r, err := s.Claim(ctx, claim(k, "e"+k))
-					rest <- out{r, err}
-				}()
-			}
-			waitPending(t, s, "claim", 2)
-			close(release)
-			o := <-first
-			if !errors.Is(o.err, errInjected) {
-				t.Fatalf("claim in the failed batch: %v, %v; want the batch's error", o.r.Status, o.err)
-			}
-			for _, want := range []string{"sqlstore: " + b.name + " claim", `connector "conn"`, `key "a"`, `event "ea"`} {
-				if !strings.Contains(o.err.Error(), want) {
-					t.Errorf("error %q does not name %s", o.err, want)
-				}
-			}
-			for range 2 {
-				if o := <-rest; o.err != nil || o.r.Status != idempotency.ClaimAcquired {
-					t.Errorf("claim in the next batch: %v, %v; want acquired", o.r.Status, o.err)
-				}
-			}
-			// A claim that failed took nothing.
-			r, err := s.Claim(ctx, claim("a", "ea"))
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim after the failed batch: %v, %v; want acquired", r.Status, err)
-			}
-
-			// A failed complete records no done-marker and no version.
-			failNext.Store(true)
-			done := make(chan error, 1)
-			go func() { done <- s.Complete(ctx, claim("a", "ea"), r.Token) }()
-			<-entered // release is closed: the hook fails the batch at once
-			if err := <-done; !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "complete") {
-				t.Fatalf("complete in a failed batch: %v; want the batch's error naming the complete", err)
-			}
-			if err := s.Release(ctx, claim("a", "ea"), r.Token); err != nil {
-				t.Fatal(err)
-			}
-			r, err = s.Claim(ctx, claim("a", "ea"))
-			if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
-				t.Errorf("claim after a failed complete: %v, version %d, %v; want acquired at version 0 (nothing recorded)", r.Status, r.Version, err)
-			}
+			return nil
 		})
-	}
+		ctx := context.Background()
+		claim := func(key, event string) idempotency.Claim {
+			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+		}
+		type out struct {
+			r   idempotency.ClaimResult
+			err error
+		}
+		first := make(chan out, 1)
+		go func() {
+			r, err := s.Claim(ctx, claim("a", "ea"))
+			first <- out{r, err}
+		}()
+		<-entered // the first batch, of one claim, is in flight
+		rest := make(chan out, 2)
+		for _, k := range []string{"b", "c"} {
+			go func() {
+				r, err := s.Claim(ctx, claim(k, "e"+k))
+				rest <- out{r, err}
+			}()
+		}
+		waitPending(t, s, "claim", 2)
+		close(release)
+		o := <-first
+		if !errors.Is(o.err, errInjected) {
+			t.Fatalf("claim in the failed batch: %v, %v; want the batch's error", o.r.Status, o.err)
+		}
+		for _, want := range []string{"sqlstore: " + b.name + " claim", `connector "conn"`, `key "a"`, `event "ea"`} {
+			if !strings.Contains(o.err.Error(), want) {
+				t.Errorf("error %q does not name %s", o.err, want)
+			}
+		}
+		for range 2 {
+			if o := <-rest; o.err != nil || o.r.Status != idempotency.ClaimAcquired {
+				t.Errorf("claim in the next batch: %v, %v; want acquired", o.r.Status, o.err)
+			}
+		}
+		// A claim that failed took nothing.
+		r, err := s.Claim(ctx, claim("a", "ea"))
+		if err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Fatalf("claim after the failed batch: %v, %v; want acquired", r.Status, err)
+		}
+
+		// A failed complete records no done-marker and no version.
+		failNext.Store(true)
+		done := make(chan error, 1)
+		go func() { done <- s.Complete(ctx, claim("a", "ea"), r.Token) }()
+		<-entered // release is closed: the hook fails the batch at once
+		if err := <-done; !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "complete") {
+			t.Fatalf("complete in a failed batch: %v; want the batch's error naming the complete", err)
+		}
+		if err := s.Release(ctx, claim("a", "ea"), r.Token); err != nil {
+			t.Fatal(err)
+		}
+		r, err = s.Claim(ctx, claim("a", "ea"))
+		if err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
+			t.Errorf("claim after a failed complete: %v, version %d, %v; want acquired at version 0 (nothing recorded)", r.Status, r.Version, err)
+		}
+	})
 }
 
 // retryable returns an error each dialect reports as rolled back and safe
@@ -242,43 +238,41 @@ func (sqliteBusy) Code() int     { return 5 }
 // its answers are those of the run that committed: of concurrent claims of
 // distinct keys each is acquired once, and completes record their events.
 func TestBatchRetried(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			s := batchStore(t, b, "sqlbretry")
-			var fails atomic.Int32
-			fails.Store(2)
-			sqlstore.SetTestHook(s, func(op string, n int) error {
-				if fails.Add(-1) >= 0 {
-					return retryable(b)
-				}
-				return nil
-			})
-			ctx := context.Background()
-			var wg sync.WaitGroup
-			for i := range 8 {
-				wg.Go(func() {
-					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i), Version: 3,
-						LeaseTTL: time.Minute, Retention: time.Hour}
-					r, err := s.Claim(ctx, c)
-					if err != nil || r.Status != idempotency.ClaimAcquired {
-						t.Errorf("claim %d: %v, %v; want acquired", i, r.Status, err)
-						return
-					}
-					if err := s.Complete(ctx, c, r.Token); err != nil {
-						t.Errorf("complete %d: %v", i, err)
-					}
-					if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
-						t.Errorf("claim %d again: %v, %v; want done", i, r.Status, err)
-					}
-				})
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := batchStore(t, b, "sqlbretry")
+		var fails atomic.Int32
+		fails.Store(2)
+		sqlstore.SetTestHook(s, func(op string, n int) error {
+			if fails.Add(-1) >= 0 {
+				return retryable(b)
 			}
-			wg.Wait()
-			if fails.Load() >= 0 {
-				t.Error("no batch met the injected failures")
-			}
+			return nil
 		})
-	}
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i), Version: 3,
+					LeaseTTL: time.Minute, Retention: time.Hour}
+				r, err := s.Claim(ctx, c)
+				if err != nil || r.Status != idempotency.ClaimAcquired {
+					t.Errorf("claim %d: %v, %v; want acquired", i, r.Status, err)
+					return
+				}
+				if err := s.Complete(ctx, c, r.Token); err != nil {
+					t.Errorf("complete %d: %v", i, err)
+				}
+				if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
+					t.Errorf("claim %d again: %v, %v; want done", i, r.Status, err)
+				}
+			})
+		}
+		wg.Wait()
+		if fails.Load() >= 0 {
+			t.Error("no batch met the injected failures")
+		}
+	})
 }
 
 // A caller whose context ends while its call waits for a batch gets the
@@ -337,208 +331,139 @@ func TestBatchCallerLeaves(t *testing.T) {
 }
 
 // Renew extends the lease its token holds, and reports false once the
-// token no longer holds it: after a release, a complete, or an expiry
-// and takeover.
+// token no longer holds it (see storetest.Renew).
 func TestRenew(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			s := batchStore(t, b, "sqlrenew")
-			ctx := context.Background()
-			c := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e1", LeaseTTL: 200 * time.Millisecond, Retention: time.Hour}
-			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim: %v, %v", r.Status, err)
-			}
-			long := c
-			long.LeaseTTL = time.Hour
-			if ok, err := s.Renew(ctx, long, r.Token); err != nil || !ok {
-				t.Fatalf("renew own lease: %v, %v; want true", ok, err)
-			}
-			other := idempotency.Claim{Connector: "conn", Key: "k", EventID: "e2", LeaseTTL: time.Minute, Retention: time.Hour}
-			busy, err := s.Claim(ctx, other)
-			if err != nil || busy.Status != idempotency.ClaimBusy {
-				t.Fatalf("claim of a renewed key: %v, %v; want busy", busy.Status, err)
-			}
-			if min := time.Now().Add(30 * time.Minute); busy.Expires.Before(min) {
-				t.Errorf("renewed lease ends %v; want about an hour from now", busy.Expires)
-			}
-			if ok, err := s.Renew(ctx, long, "not-the-token"); err != nil || ok {
-				t.Errorf("renew with another token: %v, %v; want false", ok, err)
-			}
-			if err := s.Release(ctx, c, r.Token); err != nil {
-				t.Fatal(err)
-			}
-			if ok, err := s.Renew(ctx, long, r.Token); err != nil || ok {
-				t.Errorf("renew after release: %v, %v; want false", ok, err)
-			}
-
-			// Expiry and takeover.
-			r, err = s.Claim(ctx, c)
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim again: %v, %v", r.Status, err)
-			}
-			var r2 idempotency.ClaimResult
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				r2, err = s.Claim(ctx, other)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r2.Status == idempotency.ClaimAcquired {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the expired lease was never taken: %v", r2.Status)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if ok, err := s.Renew(ctx, long, r.Token); err != nil || ok {
-				t.Errorf("renew after expiry and takeover: %v, %v; want false", ok, err)
-			}
-			if ok, err := s.Renew(ctx, other, r2.Token); err != nil || !ok {
-				t.Errorf("renew by the new holder: %v, %v; want true", ok, err)
-			}
-			if err := s.Complete(ctx, other, r2.Token); err != nil {
-				t.Fatal(err)
-			}
-			if ok, err := s.Renew(ctx, other, r2.Token); err != nil || ok {
-				t.Errorf("renew after complete: %v, %v; want false", ok, err)
-			}
-			if ok, err := s.Renew(ctx, other, ""); err != nil || ok {
-				t.Errorf("renew with no token: %v, %v; want false", ok, err)
-			}
-		})
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		storetest.Renew(t, batchStore(t, b, "sqlrenew"), 200*time.Millisecond)
+	})
 }
 
 // CompleteLogged writes the done-marker, the version and the log entry
 // together, or none of them; with a log it cannot share a statement with,
 // it reports false and does nothing.
 func TestCompleteLogged(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			storeTable, logTable := uniqueTable("sqlclst"), uniqueTable("sqlcllg")
-			var dropped sync.Map
-			_, db := openStore(t, b, storeTable, &dropped)
-			if p, ok := sqliteFiles.Load(storeTable); ok {
-				sqliteFiles.Store(logTable, p) // one SQLite file for both tables
-			}
-			s, err := sqlstore.New(db, b.dialect, storeTable)
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		storeTable, logTable := uniqueTable("sqlclst"), uniqueTable("sqlcllg")
+		var dropped sync.Map
+		_, db := openStore(t, b, storeTable, &dropped)
+		if p, ok := sqliteFiles.Load(storeTable); ok {
+			sqliteFiles.Store(logTable, p) // one SQLite file for both tables
+		}
+		s, err := sqlstore.New(db, b.dialect, storeTable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		openLog(t, b, logTable, &dropped)                    // migrated, dropped at the end
+		log, err := sqlstore.NewLog(db, b.dialect, logTable) // on the store's pool
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer log.Close()
+		if !log.Durable() {
+			t.Error("a SQL log is not durable")
+		}
+		ctx := context.Background()
+		claim := func(key, event string, v int64) idempotency.Claim {
+			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
+		}
+		delivery := func(c idempotency.Claim) synclayer.Delivery {
+			now := time.Now()
+			return synclayer.Delivery{EventID: c.EventID, EventType: "T", Connector: c.Connector, Key: c.Key,
+				State: synclayer.StatusSynced, Attempts: 1, FirstAttempt: now, LastAttempt: now, Updated: now}
+		}
+		logged := func(c idempotency.Claim) []synclayer.Delivery {
+			t.Helper()
+			ds, err := log.List(ctx, synclayer.DeliveryFilter{EventID: c.EventID, Connector: c.Connector})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			openLog(t, b, logTable, &dropped)                    // migrated, dropped at the end
-			log, err := sqlstore.NewLog(db, b.dialect, logTable) // on the store's pool
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer log.Close()
-			if !log.Durable() {
-				t.Error("a SQL log is not durable")
-			}
-			ctx := context.Background()
-			claim := func(key, event string, v int64) idempotency.Claim {
-				return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: v, LeaseTTL: time.Minute, Retention: time.Hour}
-			}
-			delivery := func(c idempotency.Claim) synclayer.Delivery {
-				now := time.Now()
-				return synclayer.Delivery{EventID: c.EventID, EventType: "T", Connector: c.Connector, Key: c.Key,
-					State: synclayer.StatusSynced, Attempts: 1, FirstAttempt: now, LastAttempt: now, Updated: now}
-			}
-			logged := func(c idempotency.Claim) []synclayer.Delivery {
-				t.Helper()
-				ds, err := log.List(ctx, synclayer.DeliveryFilter{EventID: c.EventID, Connector: c.Connector})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return ds
-			}
+			return ds
+		}
 
-			// Both written, by concurrent calls sharing batches.
-			var wg sync.WaitGroup
-			for i := range 8 {
-				wg.Go(func() {
-					c := claim(fmt.Sprint("k", i), fmt.Sprint("e", i), 5)
-					r, err := s.Claim(ctx, c)
-					if err != nil || r.Status != idempotency.ClaimAcquired {
-						t.Errorf("claim: %v, %v", r.Status, err)
-						return
-					}
-					ok, err := s.CompleteLogged(ctx, c, r.Token, log, delivery(c))
-					if err != nil || !ok {
-						t.Errorf("CompleteLogged: %v, %v; want true", ok, err)
-					}
-				})
-			}
-			wg.Wait()
-			for i := range 8 {
+		// Both written, by concurrent calls sharing batches.
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
 				c := claim(fmt.Sprint("k", i), fmt.Sprint("e", i), 5)
-				if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
-					t.Errorf("claim of a logged complete: %v, %v; want done", r.Status, err)
+				r, err := s.Claim(ctx, c)
+				if err != nil || r.Status != idempotency.ClaimAcquired {
+					t.Errorf("claim: %v, %v", r.Status, err)
+					return
 				}
-				if ds := logged(c); len(ds) != 1 || ds[0].State != synclayer.StatusSynced {
-					t.Errorf("log entry of e%d: %+v; want one synced entry", i, ds)
+				ok, err := s.CompleteLogged(ctx, c, r.Token, log, delivery(c))
+				if err != nil || !ok {
+					t.Errorf("CompleteLogged: %v, %v; want true", ok, err)
 				}
+			})
+		}
+		wg.Wait()
+		for i := range 8 {
+			c := claim(fmt.Sprint("k", i), fmt.Sprint("e", i), 5)
+			if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimDone {
+				t.Errorf("claim of a logged complete: %v, %v; want done", r.Status, err)
 			}
+			if ds := logged(c); len(ds) != 1 || ds[0].State != synclayer.StatusSynced {
+				t.Errorf("log entry of e%d: %+v; want one synced entry", i, ds)
+			}
+		}
 
-			// Neither written: the log's write fails (its table is gone),
-			// so the complete is rolled back with it.
-			c := claim("kx", "ex", 7)
-			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim: %v, %v", r.Status, err)
-			}
-			if _, err := db.Exec("ALTER TABLE " + logTable + " RENAME TO " + logTable + "_away"); err != nil {
-				t.Fatal(err)
-			}
-			ok, err := s.CompleteLogged(ctx, c, r.Token, log, delivery(c))
-			if err == nil || !ok {
-				t.Fatalf("CompleteLogged with the log's table gone: %v, %v; want true and an error", ok, err)
-			}
-			if !strings.Contains(err.Error(), "complete") || !strings.Contains(err.Error(), `key "kx"`) {
-				t.Errorf("error %q does not name the complete and the key", err)
-			}
-			if _, err := db.Exec("ALTER TABLE " + logTable + "_away RENAME TO " + logTable); err != nil {
-				t.Fatal(err)
-			}
-			if ds := logged(c); len(ds) != 0 {
-				t.Errorf("log after a failed CompleteLogged: %+v; want nothing", ds)
-			}
-			if err := s.Release(ctx, c, r.Token); err != nil {
-				t.Fatal(err)
-			}
-			if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
-				t.Errorf("claim after a failed CompleteLogged: %v, version %d, %v; want acquired at version 0", r.Status, r.Version, err)
-			}
+		// Neither written: the log's write fails (its table is gone),
+		// so the complete is rolled back with it.
+		c := claim("kx", "ex", 7)
+		r, err := s.Claim(ctx, c)
+		if err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Fatalf("claim: %v, %v", r.Status, err)
+		}
+		if _, err := db.Exec("ALTER TABLE " + logTable + " RENAME TO " + logTable + "_away"); err != nil {
+			t.Fatal(err)
+		}
+		ok, err := s.CompleteLogged(ctx, c, r.Token, log, delivery(c))
+		if err == nil || !ok {
+			t.Fatalf("CompleteLogged with the log's table gone: %v, %v; want true and an error", ok, err)
+		}
+		if !strings.Contains(err.Error(), "complete") || !strings.Contains(err.Error(), `key "kx"`) {
+			t.Errorf("error %q does not name the complete and the key", err)
+		}
+		if _, err := db.Exec("ALTER TABLE " + logTable + "_away RENAME TO " + logTable); err != nil {
+			t.Fatal(err)
+		}
+		if ds := logged(c); len(ds) != 0 {
+			t.Errorf("log after a failed CompleteLogged: %+v; want nothing", ds)
+		}
+		if err := s.Release(ctx, c, r.Token); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := s.Claim(ctx, c); err != nil || r.Status != idempotency.ClaimAcquired || r.Version != 0 {
+			t.Errorf("claim after a failed CompleteLogged: %v, version %d, %v; want acquired at version 0", r.Status, r.Version, err)
+		}
 
-			// Not a log it can share a statement with: false, nothing done.
-			mem := new(synclayer.MemoryLog)
-			c2 := claim("ky", "ey", 1)
-			r, err = s.Claim(ctx, c2)
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim: %v, %v", r.Status, err)
+		// Not a log it can share a statement with: false, nothing done.
+		mem := new(synclayer.MemoryLog)
+		c2 := claim("ky", "ey", 1)
+		r, err = s.Claim(ctx, c2)
+		if err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Fatalf("claim: %v, %v", r.Status, err)
+		}
+		otherDB := openDB(t, b, logTable)
+		otherLog, err := sqlstore.NewLog(otherDB, b.dialect, logTable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, l := range map[string]synclayer.DeliveryLog{"a memory log": mem, "a log on another pool": otherLog} {
+			if ok, err := s.CompleteLogged(ctx, c2, r.Token, l, delivery(c2)); ok || err != nil {
+				t.Errorf("CompleteLogged with %s: %v, %v; want false, nil", name, ok, err)
 			}
-			otherDB := openDB(t, b, logTable)
-			otherLog, err := sqlstore.NewLog(otherDB, b.dialect, logTable)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for name, l := range map[string]synclayer.DeliveryLog{"a memory log": mem, "a log on another pool": otherLog} {
-				if ok, err := s.CompleteLogged(ctx, c2, r.Token, l, delivery(c2)); ok || err != nil {
-					t.Errorf("CompleteLogged with %s: %v, %v; want false, nil", name, ok, err)
-				}
-			}
-			if mem.Len() != 0 || len(logged(c2)) != 0 {
-				t.Error("CompleteLogged that reported false wrote to the log")
-			}
-			if r, err := s.Claim(ctx, claim("ky", "ey2", 2)); err != nil || r.Status != idempotency.ClaimBusy {
-				t.Errorf("claim of a key whose CompleteLogged reported false: %v, %v; want busy (lease still held)", r.Status, err)
-			}
-		})
-	}
+		}
+		if mem.Len() != 0 || len(logged(c2)) != 0 {
+			t.Error("CompleteLogged that reported false wrote to the log")
+		}
+		if r, err := s.Claim(ctx, claim("ky", "ey2", 2)); err != nil || r.Status != idempotency.ClaimBusy {
+			t.Errorf("claim of a key whose CompleteLogged reported false: %v, %v; want busy (lease still held)", r.Status, err)
+		}
+	})
 }
 
 // New warns through WithWarn when the pool allows fewer connections than
@@ -650,93 +575,91 @@ func TestWarnsChurn(t *testing.T) {
 // together in the next one, and each does what it would alone: renews of
 // held leases report true, of others false; released keys are free.
 func TestBatchedReleasesAndRenews(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			s := batchStore(t, b, "sqlbrr", sqlstore.WithInflight(1))
-			ctx := context.Background()
-			const n = 16
-			claims, tokens := make([]idempotency.Claim, n), make([]string, n)
-			for i := range n {
-				claims[i] = idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i),
-					LeaseTTL: time.Minute, Retention: time.Hour}
-				r, err := s.Claim(ctx, claims[i])
-				if err != nil || r.Status != idempotency.ClaimAcquired {
-					t.Fatalf("claim %d: %v, %v", i, r.Status, err)
-				}
-				tokens[i] = r.Token
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := batchStore(t, b, "sqlbrr", sqlstore.WithInflight(1))
+		ctx := context.Background()
+		const n = 16
+		claims, tokens := make([]idempotency.Claim, n), make([]string, n)
+		for i := range n {
+			claims[i] = idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", i), EventID: fmt.Sprint("e", i),
+				LeaseTTL: time.Minute, Retention: time.Hour}
+			r, err := s.Claim(ctx, claims[i])
+			if err != nil || r.Status != idempotency.ClaimAcquired {
+				t.Fatalf("claim %d: %v, %v", i, r.Status, err)
 			}
-			for _, op := range []string{"renew", "release"} {
-				var mu sync.Mutex
-				var sizes []int
-				entered, release := make(chan struct{}), make(chan struct{})
-				first := true
-				sqlstore.SetTestHook(s, func(o string, k int) error {
-					if o != op {
-						return nil
-					}
-					mu.Lock()
-					sizes = append(sizes, k)
-					hold := first
-					first = false
-					mu.Unlock()
-					if hold {
-						close(entered)
-						<-release
-					}
+			tokens[i] = r.Token
+		}
+		for _, op := range []string{"renew", "release"} {
+			var mu sync.Mutex
+			var sizes []int
+			entered, release := make(chan struct{}), make(chan struct{})
+			first := true
+			sqlstore.SetTestHook(s, func(o string, k int) error {
+				if o != op {
 					return nil
-				})
-				renewed := make([]bool, n)
-				errs := make([]error, n)
-				var wg sync.WaitGroup
-				call := func(i int) {
-					tok := tokens[i]
-					if i%4 == 3 {
-						tok = "not-the-token"
-					}
-					if op == "renew" {
-						renewed[i], errs[i] = s.Renew(ctx, claims[i], tok)
-					} else {
-						errs[i] = s.Release(ctx, claims[i], tok)
-					}
 				}
-				wg.Go(func() { call(0) })
-				<-entered
-				for i := 1; i < n; i++ {
-					wg.Go(func() { call(i) })
-				}
-				waitPending(t, s, op, n-1)
-				close(release)
-				wg.Wait()
 				mu.Lock()
-				if len(sizes) != 2 || sizes[1] != n-1 {
-					t.Errorf("%s batch sizes %v; want [1 %d]", op, sizes, n-1)
-				}
+				sizes = append(sizes, k)
+				hold := first
+				first = false
 				mu.Unlock()
-				for i := range n {
-					if errs[i] != nil {
-						t.Errorf("%s %d: %v", op, i, errs[i])
-					}
-					if op == "renew" && renewed[i] != (i%4 != 3) {
-						t.Errorf("renew %d: %v; want %v", i, renewed[i], i%4 != 3)
-					}
+				if hold {
+					close(entered)
+					<-release
 				}
-			}
-			sqlstore.SetTestHook(s, nil)
-			for i := range n {
-				c := claims[i]
-				c.EventID = "next"
-				r, err := s.Claim(ctx, c)
-				want := idempotency.ClaimAcquired
+				return nil
+			})
+			renewed := make([]bool, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			call := func(i int) {
+				tok := tokens[i]
 				if i%4 == 3 {
-					want = idempotency.ClaimBusy // released with a wrong token: still held
+					tok = "not-the-token"
 				}
-				if err != nil || r.Status != want {
-					t.Errorf("claim of k%d after the releases: %v, %v; want %v", i, r.Status, err, want)
+				if op == "renew" {
+					renewed[i], errs[i] = s.Renew(ctx, claims[i], tok)
+				} else {
+					errs[i] = s.Release(ctx, claims[i], tok)
 				}
 			}
-		})
-	}
+			wg.Go(func() { call(0) })
+			<-entered
+			for i := 1; i < n; i++ {
+				wg.Go(func() { call(i) })
+			}
+			waitPending(t, s, op, n-1)
+			close(release)
+			wg.Wait()
+			mu.Lock()
+			if len(sizes) != 2 || sizes[1] != n-1 {
+				t.Errorf("%s batch sizes %v; want [1 %d]", op, sizes, n-1)
+			}
+			mu.Unlock()
+			for i := range n {
+				if errs[i] != nil {
+					t.Errorf("%s %d: %v", op, i, errs[i])
+				}
+				if op == "renew" && renewed[i] != (i%4 != 3) {
+					t.Errorf("renew %d: %v; want %v", i, renewed[i], i%4 != 3)
+				}
+			}
+		}
+		sqlstore.SetTestHook(s, nil)
+		for i := range n {
+			c := claims[i]
+			c.EventID = "next"
+			r, err := s.Claim(ctx, c)
+			want := idempotency.ClaimAcquired
+			if i%4 == 3 {
+				want = idempotency.ClaimBusy // released with a wrong token: still held
+			}
+			if err != nil || r.Status != want {
+				t.Errorf("claim of k%d after the releases: %v, %v; want %v", i, r.Status, err, want)
+			}
+		}
+	})
 }
 
 // A pool of one connection, SQLite's usual one, serves every kind of batch
@@ -744,45 +667,43 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 // second connection while a transaction holds the only one. It deadlocked
 // before inTx prepared its statements first.
 func TestOneConnectionPool(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			table := uniqueTable("one")
-			db := openDB(t, b, table)
-			db.SetMaxOpenConns(1)
-			store, err := sqlstore.New(db, b.dialect, table)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var dropped sync.Map
-			migrated(t, b, table, &dropped, store)
-			log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
-			if err != nil {
-				t.Fatal(err)
-			}
-			migrated(t, b, table+"_log", &dropped, log)
+	eachBackend(t, func(t *testing.T, b backend) {
+		table := uniqueTable("one")
+		db := openDB(t, b, table)
+		db.SetMaxOpenConns(1)
+		store, err := sqlstore.New(db, b.dialect, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dropped sync.Map
+		migrated(t, b, table, &dropped, store)
+		log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrated(t, b, table+"_log", &dropped, log)
 
-			fake := synclayertest.NewFake()
-			d := synclayertest.NewDispatcher(t, storetest.Records(t, fake), synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
-				synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(storetest.Discard{}))
-			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-			defer cancel()
-			var wg sync.WaitGroup
-			for i := range 40 {
-				wg.Go(func() {
-					ev := synclayer.Event{ID: fmt.Sprint("e", i), Type: "WorkflowDeployed", Subject: fmt.Sprint("k", i%8)}
-					if _, err := d.Dispatch(ctx, ev); err != nil {
-						t.Errorf("dispatch %s: %v", ev.ID, err)
-					}
-				})
-			}
-			wg.Wait()
-			if n := fake.CallCount(); n != 40 {
-				t.Fatalf("%d pushes, want 40", n)
-			}
-			got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: 100})
-			if err != nil || len(got) != 40 {
-				t.Fatalf("%d deliveries logged, %v; want 40", len(got), err)
-			}
-		})
-	}
+		fake := synclayertest.NewFake()
+		d := synclayertest.NewDispatcher(t, storetest.Records(t, fake), synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
+			synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(storetest.Discard{}))
+		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+		defer cancel()
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				ev := synclayer.Event{ID: fmt.Sprint("e", i), Type: "WorkflowDeployed", Subject: fmt.Sprint("k", i%8)}
+				if _, err := d.Dispatch(ctx, ev); err != nil {
+					t.Errorf("dispatch %s: %v", ev.ID, err)
+				}
+			})
+		}
+		wg.Wait()
+		if n := fake.CallCount(); n != 40 {
+			t.Fatalf("%d pushes, want 40", n)
+		}
+		got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: 100})
+		if err != nil || len(got) != 40 {
+			t.Fatalf("%d deliveries logged, %v; want 40", len(got), err)
+		}
+	})
 }

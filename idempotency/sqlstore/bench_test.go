@@ -36,28 +36,26 @@ var rawTable = map[string]string{
 // on the same pool), interleaved in the same run (see
 // storetest.BenchCycle for what it reports).
 func BenchmarkCycle(b *testing.B) {
-	for _, be := range backends {
-		b.Run(be.name, func(b *testing.B) {
-			table := uniqueTable("sqlbench")
-			var dropped sync.Map
-			s, db := openStore(b, be, table, &dropped)
-			raw := table + "_raw"
-			if _, err := db.Exec(fmt.Sprintf(rawTable[be.name], raw)); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + raw) })
-			up, err := db.Prepare(fmt.Sprintf(rawUpsert[be.name], raw))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer up.Close()
-			storetest.BenchCycle(b, s, func(ctx context.Context, i int) error {
-				id := sha256.Sum256([]byte("record-" + strconv.Itoa(i)))
-				_, err := up.ExecContext(ctx, id[:], int64(i))
-				return err
-			})
+	eachBackend(b, func(b *testing.B, be backend) {
+		table := uniqueTable("sqlbench")
+		var dropped sync.Map
+		s, db := openStore(b, be, table, &dropped)
+		raw := table + "_raw"
+		if _, err := db.Exec(fmt.Sprintf(rawTable[be.name], raw)); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS " + raw) })
+		up, err := db.Prepare(fmt.Sprintf(rawUpsert[be.name], raw))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer up.Close()
+		storetest.BenchCycle(b, s, func(ctx context.Context, i int) error {
+			id := sha256.Sum256([]byte("record-" + strconv.Itoa(i)))
+			_, err := up.ExecContext(ctx, id[:], int64(i))
+			return err
 		})
-	}
+	})
 }
 
 // storePair opens two stores over one table of db: one with group commit

@@ -1,11 +1,10 @@
 package sqlstore
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/hmsplatform/synclayer/internal/sqlerr"
 )
 
 // Dialect is the SQL flavour of a database: [Postgres], [MariaDB] or
@@ -83,64 +82,25 @@ RETURNING k.token, k.version, k.lease_until, COALESCE(k.last_event = CAST(:eid A
 VALUES (CAST(:eid AS bytea), 'e', CAST(:conn AS bytea), CAST(:ename AS bytea), 0, '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint), NULL, CAST('' AS bytea), 0),
 	(CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, CAST(:eid AS bytea), :now + CAST(:ret AS bigint), :now + CAST(:ret AS bigint),
 		CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
-ON CONFLICT (id) DO UPDATE SET
-	LEDGERSET
-	version = GREATEST(k.version, EXCLUDED.version),
-	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
-	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
-	last_event = EXCLUDED.last_event,
+` + pgCompleteSet + `	last_event = EXCLUDED.last_event,
 	done_until = EXCLUDED.done_until,
 	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, EXCLUDED.done_until)`,
 	completeOnly: `INSERT INTO %[1]s AS k (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GREATEST(CAST(:ver AS bigint), 0), '', 0, 0, :now,
 	CAST(:ename AS bytea), CAST(:hash AS bytea), :now * CAST(:led AS bigint))
-ON CONFLICT (id) DO UPDATE SET
-	LEDGERSET
-	version = GREATEST(k.version, EXCLUDED.version),
-	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
-	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
-	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, k.done_until)`,
-	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
-	batch:   pgBatch,
-	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
-	cleanup: `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
-	logSchema: append([]string{
-		`CREATE TABLE IF NOT EXISTS %[1]s (
-	id           bytea PRIMARY KEY,
-	event_hash   bigint NOT NULL,
-	conn_hash    bigint NOT NULL,
-	event_id     bytea NOT NULL,
-	event_type   bytea NOT NULL,
-	connector    bytea NOT NULL,
-	record_key   bytea NOT NULL,
-	state        smallint NOT NULL,
-	attempts     integer NOT NULL,
-	first_ns     bigint NOT NULL,
-	last_ns      bigint NOT NULL,
-	duration_ns  bigint NOT NULL,
-	last_error   bytea NOT NULL,
-	partner_id   bytea NOT NULL,
-	payload_hash bytea NOT NULL,
-	updated_ns   bigint NOT NULL,
-	event_json   text
-)`,
-	}, logIndexes...),
+` + pgCompleteSet + `	purge_at = GREATEST(CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END, k.done_until)`,
+	release:   `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
+	batch:     pgBatch,
+	scan:      `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
+	cleanup:   `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
+	logSchema: append([]string{pgLogTable}, logIndexes...),
 	logUpsert: `ON CONFLICT (id) DO UPDATE SET %[1]s`,
 	logSet:    `%[1]s = EXCLUDED.%[1]s`,
 	// = ANY(ARRAY(...)) collects the batch's ids first and deletes them
 	// through the primary key; with IN (...) the planner may join by
 	// scanning the whole table for each batch.
 	logCleanup: `DELETE FROM %[1]s WHERE id = ANY(ARRAY(SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s))`,
-	retryable: func(err error) bool {
-		var e interface{ SQLState() string }
-		if errors.As(err, &e) {
-			switch e.SQLState() {
-			case "40P01", "40001": // deadlock_detected, serialization_failure
-				return true
-			}
-		}
-		return false
-	},
+	retryable:  sqlerr.Postgres,
 }
 
 // MariaDB is the dialect of MariaDB 10.5 or later (it needs INSERT ...
@@ -178,22 +138,12 @@ RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, '', 0),
 	(:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
-ON DUPLICATE KEY UPDATE
-	LEDGERSET
-	version = GREATEST(version, VALUES(version)),
-	lease_until = IF(token = :tok, 0, lease_until),
-	token = IF(token = :tok, '', token),
-	last_event = VALUES(last_event),
+` + mariaCompleteSet + `	last_event = VALUES(last_event),
 	done_until = VALUES(done_until),
 	purge_at = GREATEST(lease_until, done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
-ON DUPLICATE KEY UPDATE
-	LEDGERSET
-	version = GREATEST(version, VALUES(version)),
-	lease_until = IF(token = :tok, 0, lease_until),
-	token = IF(token = :tok, '', token),
-	purge_at = GREATEST(lease_until, done_until)`,
+` + mariaCompleteSet + `	purge_at = GREATEST(lease_until, done_until)`,
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	batch:   mariaBatch,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
@@ -227,12 +177,7 @@ ON DUPLICATE KEY UPDATE
 	logUpsert:  `ON DUPLICATE KEY UPDATE %[1]s`,
 	logSet:     `%[1]s = VALUES(%[1]s)`,
 	logCleanup: `DELETE FROM %[1]s WHERE %[2]s LIMIT %[3]s`,
-	retryable: func(err error) bool {
-		var e *mysql.MySQLError
-		// 1213: deadlock found; 1205: lock wait timeout. Both roll back the
-		// statement.
-		return errors.As(err, &e) && (e.Number == 1213 || e.Number == 1205)
-	},
+	retryable:  sqlerr.MariaDB,
 }
 
 // SQLite is the dialect of SQLite 3.42 or later, for example through the
@@ -270,61 +215,80 @@ RETURNING token, version, lease_until, COALESCE(last_event = :eid AND done_until
 	completeMark: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, last_event, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:eid, 'e', :conn, :ename, 0, '', 0, :eid, :now + :ret, :now + :ret, NULL, X'', 0),
 	(:kid, 'k', :conn, :key, max(:ver, 0), '', 0, :eid, :now + :ret, :now + :ret, :ename, :hash, :now * :led)
-ON CONFLICT (id) DO UPDATE SET
-	LEDGERSET
-	version = max(version, excluded.version),
-	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
-	token = CASE WHEN token = :tok THEN '' ELSE token END,
-	last_event = excluded.last_event,
+` + sqliteCompleteSet + `	last_event = excluded.last_event,
 	done_until = excluded.done_until,
 	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, excluded.done_until)`,
 	completeOnly: `INSERT INTO %[1]s (id, kind, connector, name, version, token, lease_until, done_until, purge_at, event_id, hash, pushed_at)
 VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now, :ename, :hash, :now * :led)
-ON CONFLICT (id) DO UPDATE SET
+` + sqliteCompleteSet + `	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, done_until)`,
+	release:    `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
+	renew:      `UPDATE %[1]s SET lease_until = :now + :ttl, purge_at = max(:now + :ttl, done_until) WHERE id = :kid AND token = :tok`,
+	scan:       `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
+	cleanup:    `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
+	logSchema:  append([]string{sqliteLogTable}, logIndexes...),
+	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
+	logSet:     `%[1]s = excluded.%[1]s`,
+	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
+	retryable:  sqlerr.SQLite,
+}
+
+// pgCompleteSet opens a completion's update clause on PostgreSQL: the
+// ledger's columns (LEDGERSET), the version, and the lease, given up when
+// the token is the completing claim's.
+const pgCompleteSet = `ON CONFLICT (id) DO UPDATE SET
+	LEDGERSET
+	version = GREATEST(k.version, EXCLUDED.version),
+	lease_until = CASE WHEN k.token = CAST(:tok AS text) THEN 0 ELSE k.lease_until END,
+	token = CASE WHEN k.token = CAST(:tok AS text) THEN '' ELSE k.token END,
+`
+
+// mariaCompleteSet opens a completion's update clause on MariaDB: the
+// ledger's columns (LEDGERSET), the version, and the lease, given up when
+// the token is the completing claim's.
+const mariaCompleteSet = `ON DUPLICATE KEY UPDATE
+	LEDGERSET
+	version = GREATEST(version, VALUES(version)),
+	lease_until = IF(token = :tok, 0, lease_until),
+	token = IF(token = :tok, '', token),
+`
+
+// sqliteCompleteSet opens a completion's update clause on SQLite: the
+// ledger's columns (LEDGERSET), the version, and the lease, given up when
+// the token is the completing claim's.
+const sqliteCompleteSet = `ON CONFLICT (id) DO UPDATE SET
 	LEDGERSET
 	version = max(version, excluded.version),
 	lease_until = CASE WHEN token = :tok THEN 0 ELSE lease_until END,
 	token = CASE WHEN token = :tok THEN '' ELSE token END,
-	purge_at = max(CASE WHEN token = :tok THEN 0 ELSE lease_until END, done_until)`,
-	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
-	renew:   `UPDATE %[1]s SET lease_until = :now + :ttl, purge_at = max(:now + :ttl, done_until) WHERE id = :kid AND token = :tok`,
-	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
-	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
-	logSchema: append([]string{
-		`CREATE TABLE IF NOT EXISTS %[1]s (
-	id           BLOB PRIMARY KEY,
-	event_hash   INTEGER NOT NULL,
-	conn_hash    INTEGER NOT NULL,
-	event_id     BLOB NOT NULL,
-	event_type   BLOB NOT NULL,
-	connector    BLOB NOT NULL,
-	record_key   BLOB NOT NULL,
-	state        INTEGER NOT NULL,
-	attempts     INTEGER NOT NULL,
-	first_ns     INTEGER NOT NULL,
-	last_ns      INTEGER NOT NULL,
-	duration_ns  INTEGER NOT NULL,
-	last_error   BLOB NOT NULL,
-	partner_id   BLOB NOT NULL,
-	payload_hash BLOB NOT NULL,
-	updated_ns   INTEGER NOT NULL,
-	event_json   TEXT
-)`,
-	}, logIndexes...),
-	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
-	logSet:     `%[1]s = excluded.%[1]s`,
-	logCleanup: `DELETE FROM %[1]s WHERE id IN (SELECT id FROM %[1]s WHERE %[2]s LIMIT %[3]s)`,
-	retryable: func(err error) bool {
-		var e interface{ Code() int }
-		if errors.As(err, &e) {
-			switch e.Code() & 0xff { // primary result code
-			case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
-				return true
-			}
-		}
-		return false
-	},
-}
+`
+
+// pgLogTable creates the delivery log's table on PostgreSQL (%[1]s: the
+// table).
+const pgLogTable = `CREATE TABLE IF NOT EXISTS %[1]s (
+	id           bytea PRIMARY KEY,
+	event_hash   bigint NOT NULL,
+	conn_hash    bigint NOT NULL,
+	event_id     bytea NOT NULL,
+	event_type   bytea NOT NULL,
+	connector    bytea NOT NULL,
+	record_key   bytea NOT NULL,
+	state        smallint NOT NULL,
+	attempts     integer NOT NULL,
+	first_ns     bigint NOT NULL,
+	last_ns      bigint NOT NULL,
+	duration_ns  bigint NOT NULL,
+	last_error   bytea NOT NULL,
+	partner_id   bytea NOT NULL,
+	payload_hash bytea NOT NULL,
+	updated_ns   bigint NOT NULL,
+	event_json   text
+)`
+
+// sqliteLogTable is pgLogTable with SQLite's type names: the columns are
+// the same.
+var sqliteLogTable = strings.NewReplacer(
+	"bytea", "BLOB", "smallint", "INTEGER", "bigint", "INTEGER", "integer", "INTEGER", "text", "TEXT",
+).Replace(pgLogTable)
 
 // logIndexes are the delivery log's indexes on PostgreSQL and SQLite (%[1]s:
 // the table), which MariaDB declares in its CREATE TABLE: by update time,

@@ -19,26 +19,24 @@ import (
 // and synclayertest.TestStoreLedger with group commit on and off, so that
 // the batch statements and the single-row ones both write the entry.
 func TestLedgerConformance(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			var dropped sync.Map
-			table := uniqueTable("sqlledger")
-			s, _ := openStore(t, b, table, &dropped)
-			synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return s })
-			for _, mode := range []struct {
-				name string
-				opts []sqlstore.Option
-			}{{"batched", nil}, {"unbatched", []sqlstore.Option{sqlstore.WithMaxBatch(sqlstore.NoGroupCommit)}}} {
-				t.Run("Complete/"+mode.name, func(t *testing.T) {
-					synclayertest.TestStoreLedger(t, func(t *testing.T, ns string) synclayer.Store {
-						s, _ := openStore(t, b, ns, &dropped, mode.opts...)
-						return s
-					})
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		var dropped sync.Map
+		table := uniqueTable("sqlledger")
+		s, _ := openStore(t, b, table, &dropped)
+		synclayertest.TestLedger(t, func(t *testing.T) synclayer.Ledger { return s })
+		for _, mode := range []struct {
+			name string
+			opts []sqlstore.Option
+		}{{"batched", nil}, {"unbatched", []sqlstore.Option{sqlstore.WithMaxBatch(sqlstore.NoGroupCommit)}}} {
+			t.Run("Complete/"+mode.name, func(t *testing.T) {
+				synclayertest.TestStoreLedger(t, func(t *testing.T, ns string) synclayer.Store {
+					s, _ := openStore(t, b, ns, &dropped, mode.opts...)
+					return s
 				})
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // TestLedgerConcurrentCompletes writes the entries of 64 keys with
@@ -46,40 +44,38 @@ func TestLedgerConformance(t *testing.T) {
 // arrays, MariaDB's JSON document), each key with and without a
 // done-marker: every entry holds its own event and hash.
 func TestLedgerConcurrentCompletes(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			var dropped sync.Map
-			s, _ := openStore(t, b, uniqueTable("sqlledgerc"), &dropped)
-			ctx := t.Context()
-			const n = 64
-			claims := make([]idempotency.Claim, n)
-			for i := range n {
-				claims[i] = idempotency.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
-					Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
-				if i%2 == 0 {
-					claims[i].Retention = time.Hour
-				}
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		var dropped sync.Map
+		s, _ := openStore(t, b, uniqueTable("sqlledgerc"), &dropped)
+		ctx := t.Context()
+		const n = 64
+		claims := make([]idempotency.Claim, n)
+		for i := range n {
+			claims[i] = idempotency.Claim{Connector: "c", Key: string(rune('A' + i)), EventID: "e" + string(rune('A'+i)),
+				Version: int64(i + 1), LeaseTTL: time.Minute, Hash: "h" + string(rune('A'+i))}
+			if i%2 == 0 {
+				claims[i].Retention = time.Hour
 			}
-			storetest.CompleteAtOnce(t, s, claims)
-			hs, err := s.Holdings(ctx, "c", "", 0)
-			if err != nil {
-				t.Fatal(err)
+		}
+		storetest.CompleteAtOnce(t, s, claims)
+		hs, err := s.Holdings(ctx, "c", "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hs) != n {
+			t.Fatalf("Holdings after %d completes: %d entries", n, len(hs))
+		}
+		for i, h := range hs {
+			c := claims[i]
+			if h.Key != c.Key || h.Version != c.Version || h.EventID != c.EventID || h.Hash != c.Hash || h.PushedAt.IsZero() {
+				t.Errorf("entry %d = %+v, want key %q v%d, event %q, hash %q, a PushedAt", i, h, c.Key, c.Version, c.EventID, c.Hash)
 			}
-			if len(hs) != n {
-				t.Fatalf("Holdings after %d completes: %d entries", n, len(hs))
-			}
-			for i, h := range hs {
-				c := claims[i]
-				if h.Key != c.Key || h.Version != c.Version || h.EventID != c.EventID || h.Hash != c.Hash || h.PushedAt.IsZero() {
-					t.Errorf("entry %d = %+v, want key %q v%d, event %q, hash %q, a PushedAt", i, h, c.Key, c.Version, c.EventID, c.Hash)
-				}
-			}
-			if sum, err := s.Summary(ctx, "c"); err != nil || sum.Keys != n || sum.Unverified != n || sum.Behind != 0 {
-				t.Errorf("Summary = %+v, %v; want %d keys, all unverified, none behind", sum, err, n)
-			}
-		})
-	}
+		}
+		if sum, err := s.Summary(ctx, "c"); err != nil || sum.Keys != n || sum.Unverified != n || sum.Behind != 0 {
+			t.Errorf("Summary = %+v, %v; want %d keys, all unverified, none behind", sum, err, n)
+		}
+	})
 }
 
 // TestLedgerMigratesOldTable: Migrate adds the ledger's columns to a table
@@ -97,44 +93,42 @@ func TestLedgerMigratesOldTable(t *testing.T) {
 	version INTEGER NOT NULL DEFAULT 0, token TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0, last_event BLOB,
 	done_until INTEGER NOT NULL DEFAULT 0, purge_at INTEGER NOT NULL) WITHOUT ROWID`,
 	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			table := uniqueTable("sqlledgerm")
-			db := openDB(t, b, table)
-			ctx := t.Context()
-			if _, err := db.ExecContext(ctx, fmt.Sprintf(old[b.name], table)); err != nil {
-				t.Fatal(err)
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		table := uniqueTable("sqlledgerm")
+		db := openDB(t, b, table)
+		ctx := t.Context()
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(old[b.name], table)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { dropTable(t, b, table) })
+		oldRow := map[string]string{"postgres": `'\x01'::bytea`, "mariadb": "X'01'", "sqlite": "X'01'"}[b.name]
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, kind, connector, name, purge_at) VALUES (%s, 'e', %[2]s, %[2]s, 0)",
+			table, oldRow)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlstore.New(db, b.dialect, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate of a table without the ledger's columns: %v", err)
 			}
-			t.Cleanup(func() { dropTable(t, b, table) })
-			oldRow := map[string]string{"postgres": `'\x01'::bytea`, "mariadb": "X'01'", "sqlite": "X'01'"}[b.name]
-			if _, err := db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, kind, connector, name, purge_at) VALUES (%s, 'e', %[2]s, %[2]s, 0)",
-				table, oldRow)); err != nil {
-				t.Fatal(err)
-			}
-			s, err := sqlstore.New(db, b.dialect, table)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 2 {
-				if err := s.Migrate(ctx); err != nil {
-					t.Fatalf("Migrate of a table without the ledger's columns: %v", err)
-				}
-			}
-			if n := countRows(t, db, table); n != 1 {
-				t.Errorf("%d rows after Migrate, want the old one", n)
-			}
-			c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e", Version: 4, LeaseTTL: time.Minute, Retention: time.Hour, Hash: "h"}
-			r, err := s.Claim(ctx, c)
-			if err != nil || r.Status != idempotency.ClaimAcquired {
-				t.Fatalf("claim after Migrate: %v, %v", r.Status, err)
-			}
-			if err := s.Complete(context.WithoutCancel(ctx), c, r.Token); err != nil {
-				t.Fatal(err)
-			}
-			if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Version != 4 || h.Hash != "h" {
-				t.Errorf("Holding after Complete on a migrated table = %+v, %v, %v; want v4, hash \"h\"", h, ok, err)
-			}
-		})
-	}
+		}
+		if n := countRows(t, db, table); n != 1 {
+			t.Errorf("%d rows after Migrate, want the old one", n)
+		}
+		c := idempotency.Claim{Connector: "c", Key: "k", EventID: "e", Version: 4, LeaseTTL: time.Minute, Retention: time.Hour, Hash: "h"}
+		r, err := s.Claim(ctx, c)
+		if err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Fatalf("claim after Migrate: %v, %v", r.Status, err)
+		}
+		if err := s.Complete(context.WithoutCancel(ctx), c, r.Token); err != nil {
+			t.Fatal(err)
+		}
+		if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Version != 4 || h.Hash != "h" {
+			t.Errorf("Holding after Complete on a migrated table = %+v, %v, %v; want v4, hash \"h\"", h, ok, err)
+		}
+	})
 }

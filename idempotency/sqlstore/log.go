@@ -65,10 +65,7 @@ var logColumns = []string{"id", "event_hash", "conn_hash", "event_id", "event_ty
 // log also names its indexes after it (table_u, table_c, table_e). NewLog
 // does not touch the database: call [Log.Migrate] once before use.
 func NewLog(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Log, error) {
-	if err := checkArgs("NewLog", db, dialect, table); err != nil {
-		return nil, err
-	}
-	c, err := newConfig("NewLog", opts)
+	c, err := newConfig("NewLog", db, dialect, table, opts)
 	if err != nil {
 		return nil, err
 	}

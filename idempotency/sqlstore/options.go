@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/hmsplatform/synclayer/internal/option"
@@ -33,8 +34,12 @@ type config struct {
 	deadRetention time.Duration
 }
 
-// newConfig applies opts over the defaults, for the constructor fn.
-func newConfig(fn string, opts []Option) (config, error) {
+// newConfig checks the positional arguments of the constructor fn, and
+// applies opts over the defaults.
+func newConfig(fn string, db *sql.DB, dialect *Dialect, table string, opts []Option) (config, error) {
+	if err := checkArgs(fn, db, dialect, table); err != nil {
+		return config{}, err
+	}
 	c := config{cleanupBatch: defaultCleanupBatch, maxBatch: defaultMaxBatch, inflight: defaultInflight}
 	err := option.Apply("sqlstore: "+fn, &c, opts)
 	return c, err

@@ -37,11 +37,33 @@ func decide(o *op, gotTok string, version, leaseUntil int64, doneInRow bool) {
 	}
 }
 
-// reset clears the results of ops before an attempt.
-func reset(ops []*op) {
+// start begins an attempt at a batch of kind k: it clears the results of
+// ops and runs the test hook, if any.
+func (s *Store) start(k opKind, ops []*op) error {
 	for _, o := range ops {
 		o.res, o.ok, o.err = idempotency.ClaimResult{}, false, nil
 	}
+	if s.testHook == nil {
+		return nil
+	}
+	return s.testHook(opNames[k], len(ops))
+}
+
+// eachInTx runs the single-row statement st for each of ops, through f, in
+// one transaction: how SQLite runs a batch.
+func (s *Store) eachInTx(ctx context.Context, ops []*op, st *stmt, f func(ps *sql.Stmt, o *op) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		ps, err := s.txStmt(ctx, tx, st)
+		if err != nil {
+			return err
+		}
+		for _, o := range ops {
+			if err := f(ps, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // byKID indexes a batch by the key row's id (unique within a batch).
@@ -55,23 +77,13 @@ func byKID(ops []*op) map[string]*op {
 
 // runClaims decides a batch of claims.
 func (s *Store) runClaims(ctx context.Context, ops []*op) error {
-	reset(ops)
-	if err := s.hook(opClaim, ops); err != nil {
+	if err := s.start(opClaim, ops); err != nil {
 		return err
 	}
 	if s.dialect == SQLite {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			ps, err := s.txStmt(ctx, tx, &s.claim)
-			if err != nil {
-				return err
-			}
-			for _, o := range ops {
-				o.token = newToken()
-				if err := s.claimOne(ctx, ps, o); err != nil {
-					return err
-				}
-			}
-			return nil
+		return s.eachInTx(ctx, ops, &s.claim, func(ps *sql.Stmt, o *op) error {
+			o.token = newToken()
+			return s.claimOne(ctx, ps, o)
 		})
 	}
 	if len(ops) == 1 {
@@ -193,8 +205,7 @@ func (s *Store) claimOne(ctx context.Context, ps *sql.Stmt, o *op) error {
 // logged ones (all to one log, see lane.take) in the same statement or
 // transaction.
 func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
-	reset(ops)
-	if err := s.hook(opComplete, ops); err != nil {
+	if err := s.start(opComplete, ops); err != nil {
 		return err
 	}
 	var log *Log
@@ -353,24 +364,15 @@ func (s *Store) completeParams(o *op) (*stmt, [nParams]any) {
 // runReleases drops the leases of a batch where their tokens still hold
 // them.
 func (s *Store) runReleases(ctx context.Context, ops []*op) error {
-	reset(ops)
-	if err := s.hook(opRelease, ops); err != nil {
+	if err := s.start(opRelease, ops); err != nil {
 		return err
 	}
 	if s.dialect == SQLite {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			ps, err := s.txStmt(ctx, tx, &s.release)
-			if err != nil {
-				return err
-			}
-			for _, o := range ops {
-				var v [nParams]any
-				v[pKID], v[pTok] = o.kid, tokenOrNone(o.token)
-				if _, err := ps.ExecContext(ctx, s.release.args(&v)...); err != nil {
-					return err
-				}
-			}
-			return nil
+		return s.eachInTx(ctx, ops, &s.release, func(ps *sql.Stmt, o *op) error {
+			var v [nParams]any
+			v[pKID], v[pTok] = o.kid, tokenOrNone(o.token)
+			_, err := ps.ExecContext(ctx, s.release.args(&v)...)
+			return err
 		})
 	}
 	if len(ops) == 1 {
@@ -378,56 +380,47 @@ func (s *Store) runReleases(ctx context.Context, ops []*op) error {
 		v[pKID], v[pTok] = ops[0].kid, tokenOrNone(ops[0].token)
 		return s.exec(ctx, &s.release, &v)
 	}
+	var args []any
 	if s.dialect == Postgres {
 		ids, toks := make([][]byte, len(ops)), make([]string, len(ops))
 		for i, o := range ops {
 			ids[i], toks[i] = o.kid, tokenOrNone(o.token)
 		}
-		ps, err := s.prepareQ(ctx, s.sql.release)
-		if err != nil {
-			return err
+		args = []any{ids, toks}
+	} else {
+		rows := make([][]string, len(ops))
+		for i, o := range ops {
+			rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token)}
 		}
-		_, err = ps.ExecContext(ctx, ids, toks)
-		return err
-	}
-	rows := make([][]string, len(ops))
-	for i, o := range ops {
-		rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token)}
+		args = []any{jsonArg(rows)}
 	}
 	ps, err := s.prepareQ(ctx, s.sql.release)
 	if err != nil {
 		return err
 	}
-	_, err = ps.ExecContext(ctx, jsonArg(rows))
+	_, err = ps.ExecContext(ctx, args...)
 	return err
 }
 
 // runRenews extends the leases of a batch that their tokens still hold,
 // and reports which.
 func (s *Store) runRenews(ctx context.Context, ops []*op) error {
-	reset(ops)
-	if err := s.hook(opRenew, ops); err != nil {
+	if err := s.start(opRenew, ops); err != nil {
 		return err
 	}
 	if s.dialect == SQLite {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			ps, err := s.txStmt(ctx, tx, &s.renew)
+		return s.eachInTx(ctx, ops, &s.renew, func(ps *sql.Stmt, o *op) error {
+			var v [nParams]any
+			v[pKID], v[pTok], v[pTTL] = o.kid, tokenOrNone(o.token), millis(o.c.LeaseTTL)
+			res, err := ps.ExecContext(ctx, s.renew.args(&v)...)
 			if err != nil {
 				return err
 			}
-			for _, o := range ops {
-				var v [nParams]any
-				v[pKID], v[pTok], v[pTTL] = o.kid, tokenOrNone(o.token), millis(o.c.LeaseTTL)
-				res, err := ps.ExecContext(ctx, s.renew.args(&v)...)
-				if err != nil {
-					return err
-				}
-				n, err := res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				o.ok = n > 0
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
 			}
+			o.ok = n > 0
 			return nil
 		})
 	}
@@ -535,12 +528,4 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, st *stmt) (*sql.Stmt, er
 		return nil, err
 	}
 	return tx.StmtContext(ctx, ps), nil
-}
-
-// hook runs the test hook, if any, before a batch is sent.
-func (s *Store) hook(k opKind, ops []*op) error {
-	if s.testHook == nil {
-		return nil
-	}
-	return s.testHook(opNames[k], len(ops))
 }

@@ -57,10 +57,7 @@ var (
 // before use. If db's MaxOpenConns is below the connections the store's
 // batches use (see [BatchConns]), New warns through [WithWarn].
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
-	if err := checkArgs("New", db, dialect, table); err != nil {
-		return nil, err
-	}
-	c, err := newConfig("New", opts)
+	c, err := newConfig("New", db, dialect, table, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +132,16 @@ func newOp(k opKind, c idempotency.Claim, token string) *op {
 	return &op{kind: k, c: c, kid: kid, eid: eid, token: token}
 }
 
+// send runs o: with group commit off, alone through single, again after
+// errors the dialect reports as safe to repeat; otherwise in the next batch
+// of its lane.
+func (s *Store) send(ctx context.Context, o *op, single func() error) error {
+	if s.maxBatch == 1 {
+		return s.retry(ctx, single)
+	}
+	return s.lanes[o.kind].do(ctx, o)
+}
+
 // Claim implements [synclayer.Store]. Concurrent claims go to the database
 // together, as one statement that decides each of them done -> stale ->
 // busy -> acquired and takes the acquired leases at once.
@@ -168,13 +175,10 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 // completes of the process. With a zero Retention no marker is written.
 func (s *Store) Complete(ctx context.Context, c idempotency.Claim, token string) error {
 	o := newOp(opComplete, c, token)
-	var err error
-	if s.maxBatch == 1 {
+	err := s.send(ctx, o, func() error {
 		st, v := s.completeParams(o)
-		err = s.retry(ctx, func() error { return s.exec(ctx, st, &v) })
-	} else {
-		err = s.lanes[opComplete].do(ctx, o)
-	}
+		return s.exec(ctx, st, &v)
+	})
 	if err != nil {
 		return s.fail(ctx, "complete", c, err)
 	}
@@ -186,14 +190,11 @@ func (s *Store) Complete(ctx context.Context, c idempotency.Claim, token string)
 // process.
 func (s *Store) Release(ctx context.Context, c idempotency.Claim, token string) error {
 	o := newOp(opRelease, c, token)
-	var err error
-	if s.maxBatch == 1 {
+	err := s.send(ctx, o, func() error {
 		var v [nParams]any
 		v[pKID], v[pTok] = o.kid, tokenOrNone(token)
-		err = s.retry(ctx, func() error { return s.exec(ctx, &s.release, &v) })
-	} else {
-		err = s.lanes[opRelease].do(ctx, o)
-	}
+		return s.exec(ctx, &s.release, &v)
+	})
 	if err != nil {
 		return s.fail(ctx, "release", c, err)
 	}
@@ -208,13 +209,7 @@ func (s *Store) Release(ctx context.Context, c idempotency.Claim, token string) 
 // Concurrent renews go together, as the other calls do.
 func (s *Store) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
 	o := newOp(opRenew, c, token)
-	var err error
-	if s.maxBatch == 1 {
-		err = s.retry(ctx, func() error { return s.runRenews(ctx, []*op{o}) })
-	} else {
-		err = s.lanes[opRenew].do(ctx, o)
-	}
-	if err != nil {
+	if err := s.send(ctx, o, func() error { return s.runRenews(ctx, []*op{o}) }); err != nil {
 		return false, s.fail(ctx, "renew", c, err)
 	}
 	return o.ok, nil
@@ -238,12 +233,7 @@ func (s *Store) CompleteLogged(ctx context.Context, c idempotency.Claim, token s
 		return true, s.fail(ctx, "complete", c, err)
 	}
 	o.log, o.logArgs, o.logID = l, args, string(args[0].([]byte))
-	if s.maxBatch == 1 {
-		err = s.retry(ctx, func() error { return s.runCompletes(ctx, []*op{o}) })
-	} else {
-		err = s.lanes[opComplete].do(ctx, o)
-	}
-	if err != nil {
+	if err := s.send(ctx, o, func() error { return s.runCompletes(ctx, []*op{o}) }); err != nil {
 		return true, s.fail(ctx, "complete", c, err)
 	}
 	return true, nil

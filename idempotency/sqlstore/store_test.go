@@ -69,13 +69,53 @@ func memoryDB(t testing.TB) *sql.DB {
 // the end of the test (once, whoever opened it first).
 func openStore(t testing.TB, b backend, table string, dropped *sync.Map, opts ...sqlstore.Option) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
+	return openMigrated(t, b, table, dropped, func(db *sql.DB) (*sqlstore.Store, error) {
+		return sqlstore.New(db, b.dialect, table, opts...)
+	})
+}
+
+// openMigrated opens a store or log of table through newM on a pool of its
+// own, and migrates it (see migrated).
+func openMigrated[M interface{ Migrate(context.Context) error }](t testing.TB, b backend, table string, dropped *sync.Map, newM func(*sql.DB) (M, error)) (M, *sql.DB) {
+	t.Helper()
 	db := openDB(t, b, table)
-	s, err := sqlstore.New(db, b.dialect, table, opts...)
+	m, err := newM(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	migrated(t, b, table, dropped, s)
-	return s, db
+	migrated(t, b, table, dropped, m)
+	return m, db
+}
+
+// migrateConcurrently opens procs stores or logs of table through newM,
+// each on a pool of its own as separate processes would have, migrates
+// them all at once, and fails t unless each Migrate, and one more on the
+// first, succeeds. It returns them and the last one's pool.
+func migrateConcurrently[M interface{ Migrate(context.Context) error }](t *testing.T, b backend, table string, procs int, newM func(*sql.DB) (M, error)) ([]M, *sql.DB) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, procs)
+	ms := make([]M, procs)
+	var db *sql.DB
+	for i := range procs {
+		db = openDB(t, b, table)
+		m, err := newM(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms[i] = m
+		wg.Go(func() { errs[i] = m.Migrate(context.Background()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: Migrate: %v", i, err)
+		}
+	}
+	if err := ms[0].Migrate(context.Background()); err != nil {
+		t.Errorf("Migrate again: %v", err)
+	}
+	return ms, db
 }
 
 // migrated migrates m, the store or log of table, and drops the table at
@@ -131,18 +171,24 @@ func TestConformanceUnbatched(t *testing.T) {
 // conformance runs synclayertest.TestStore on every backend, with stores
 // made with opts.
 func conformance(t *testing.T, opts ...sqlstore.Option) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			var dropped sync.Map
-			synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
-				s, db := openStore(t, b, ns, &dropped, opts...)
-				return breakable{s, db}
-			})
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		var dropped sync.Map
+		synclayertest.TestStore(t, func(t *testing.T, ns string) synclayer.Store {
+			s, db := openStore(t, b, ns, &dropped, opts...)
+			return breakable{s, db}
 		})
-	}
+	})
 }
 
 func uniqueTable(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e12)
+}
+
+// eachBackend runs f as a subtest (or sub-benchmark) for each backend,
+// named after it.
+func eachBackend[T interface{ Run(string, func(T)) bool }](t T, f func(t T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t T) { f(t, b) })
+	}
 }
