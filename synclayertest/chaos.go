@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
 // ChaosFault is one kind of fault a [ChaosServer] or [ChaosTransport]
@@ -58,15 +60,24 @@ const (
 	numChaosFaults
 )
 
-var chaosNames = [numChaosFaults]string{"none", "server-error", "rate-limited", "reset-before", "lost-response",
-	"stall", "slow-body", "truncated-body", "error-body"}
+var chaosNames = enum.Names{Type: "ChaosFault", Names: []string{ChaosNone: "none", ChaosServerError: "server-error",
+	ChaosRateLimited: "rate-limited", ChaosResetBefore: "reset-before", ChaosLostResponse: "lost-response",
+	ChaosStall: "stall", ChaosSlowBody: "slow-body", ChaosTruncatedBody: "truncated-body", ChaosErrorBody: "error-body"}}
 
-// String returns the fault's name, such as "lost-response".
-func (f ChaosFault) String() string {
-	if f >= 0 && f < numChaosFaults {
-		return chaosNames[f]
+// String returns the fault's name, such as "lost-response", or
+// "ChaosFault(n)" for an unknown value.
+func (f ChaosFault) String() string { return chaosNames.String(int(f)) }
+
+// MarshalText encodes the fault as its name; an unknown value is an error.
+func (f ChaosFault) MarshalText() ([]byte, error) { return chaosNames.MarshalText(int(f)) }
+
+// UnmarshalText decodes a fault's name; anything else is an error.
+func (f *ChaosFault) UnmarshalText(b []byte) error {
+	v, err := chaosNames.UnmarshalText(b)
+	if err == nil {
+		*f = ChaosFault(v)
 	}
-	return "ChaosFault(" + strconv.Itoa(int(f)) + ")"
+	return err
 }
 
 // DefaultChaosErrorBody is the body of a [ChaosErrorBody] fault when

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
 // ConnectorHarness is what [TestConnector] needs to know about a connector
@@ -82,19 +83,23 @@ const (
 	FailLostResponse
 )
 
-// String names the failure.
-func (f Failure) String() string {
-	switch f {
-	case FailRetryable:
-		return "FailRetryable"
-	case FailPermanent:
-		return "FailPermanent"
-	case FailStall:
-		return "FailStall"
-	case FailLostResponse:
-		return "FailLostResponse"
+var failureNames = enum.Names{Type: "Failure", Names: []string{FailRetryable: "FailRetryable",
+	FailPermanent: "FailPermanent", FailStall: "FailStall", FailLostResponse: "FailLostResponse"}}
+
+// String names the failure, or gives "Failure(n)" for an unknown value.
+func (f Failure) String() string { return failureNames.String(int(f)) }
+
+// MarshalText encodes the failure as its name; an unknown value is an
+// error.
+func (f Failure) MarshalText() ([]byte, error) { return failureNames.MarshalText(int(f)) }
+
+// UnmarshalText decodes a failure's name; anything else is an error.
+func (f *Failure) UnmarshalText(b []byte) error {
+	v, err := failureNames.UnmarshalText(b)
+	if err == nil {
+		*f = Failure(v)
 	}
-	return fmt.Sprintf("Failure(%d)", int(f))
+	return err
 }
 
 // DefaultOddKeys are the keys of the OddKeys rule when the harness gives

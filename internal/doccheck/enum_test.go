@@ -10,6 +10,7 @@ import (
 	"github.com/hmsplatform/synclayer/config"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/idempotency"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // textEnum is what every exported enum of the package offers.
@@ -89,6 +90,31 @@ func TestEnums(t *testing.T) {
 				return v, err
 			},
 			emptyIsZero: true,
+		},
+		{
+			typ: "ChaosFault",
+			named: map[string]textEnum{"none": synclayertest.ChaosNone, "server-error": synclayertest.ChaosServerError,
+				"rate-limited": synclayertest.ChaosRateLimited, "reset-before": synclayertest.ChaosResetBefore,
+				"lost-response": synclayertest.ChaosLostResponse, "stall": synclayertest.ChaosStall,
+				"slow-body": synclayertest.ChaosSlowBody, "truncated-body": synclayertest.ChaosTruncatedBody,
+				"error-body": synclayertest.ChaosErrorBody},
+			unknown: synclayertest.ChaosFault(99),
+			parse: func(b []byte) (textEnum, error) {
+				var v synclayertest.ChaosFault
+				err := v.UnmarshalText(b)
+				return v, err
+			},
+		},
+		{
+			typ: "Failure",
+			named: map[string]textEnum{"FailRetryable": synclayertest.FailRetryable, "FailPermanent": synclayertest.FailPermanent,
+				"FailStall": synclayertest.FailStall, "FailLostResponse": synclayertest.FailLostResponse},
+			unknown: synclayertest.Failure(99),
+			parse: func(b []byte) (textEnum, error) {
+				var v synclayertest.Failure
+				err := v.UnmarshalText(b)
+				return v, err
+			},
 		},
 	}
 	for _, c := range cases {
