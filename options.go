@@ -231,11 +231,7 @@ func WithRetry(p RetryPolicy) ConnectorOption {
 // default, a negative value is an error).
 func WithTimeout(perAttempt time.Duration) ConnectorOption {
 	return func(c *connConfig) error {
-		if err := option.NonNegative("WithTimeout", perAttempt); err != nil {
-			return err
-		}
-		c.timeout = option.Default(perAttempt, defaultTimeout)
-		return nil
+		return option.Set("WithTimeout", perAttempt, defaultTimeout, &c.timeout)
 	}
 }
 
@@ -244,11 +240,7 @@ func WithTimeout(perAttempt time.Duration) ConnectorOption {
 // Waiting for a retry does not hold a slot.
 func WithConcurrency(n int) ConnectorOption {
 	return func(c *connConfig) error {
-		if err := option.NonNegative("WithConcurrency", n); err != nil {
-			return err
-		}
-		c.concurrency = option.Default(n, defaultConcurrency)
-		return nil
+		return option.Set("WithConcurrency", n, defaultConcurrency, &c.concurrency)
 	}
 }
 

@@ -136,10 +136,11 @@ func WithStreamWriteTimeout(d time.Duration) Option {
 // set; a negative v is an error.
 func nonNegative[T cmp.Ordered](name string, v, def T, set func(*Handler, T)) Option {
 	return func(h *Handler) error {
-		if err := option.NonNegative(name, v); err != nil {
+		var got T
+		if err := option.Set(name, v, def, &got); err != nil {
 			return err
 		}
-		set(h, option.Default(v, def))
+		set(h, got)
 		return nil
 	}
 }

@@ -28,11 +28,7 @@ const (
 // negative n is an error.
 func WithBatch(n int) Option {
 	return func(o *Outbox) error {
-		if err := option.NonNegative("WithBatch", n); err != nil {
-			return err
-		}
-		o.batch = option.Default(n, defaultBatch)
-		return nil
+		return option.Set("WithBatch", n, defaultBatch, &o.batch)
 	}
 }
 
@@ -56,11 +52,7 @@ func WithLease(d time.Duration) Option {
 // error.
 func WithPollInterval(d time.Duration) Option {
 	return func(o *Outbox) error {
-		if err := option.NonNegative("WithPollInterval", d); err != nil {
-			return err
-		}
-		o.poll = d
-		return nil
+		return option.Set("WithPollInterval", d, 0, &o.poll)
 	}
 }
 

@@ -105,11 +105,7 @@ func WithLogPrefix(p string) LogOption {
 // never dropped; dead letters wait for [WithLogDeadRetention].
 func WithLogRetention(d time.Duration) LogOption {
 	return func(l *Log) error {
-		if err := option.NonNegative("WithLogRetention", d); err != nil {
-			return err
-		}
-		l.retention = option.Default(d, DefaultLogRetention)
-		return nil
+		return option.Set("WithLogRetention", d, DefaultLogRetention, &l.retention)
 	}
 }
 
@@ -120,11 +116,7 @@ func WithLogRetention(d time.Duration) LogOption {
 // retention then drops. A negative d is an error.
 func WithLogDeadRetention(d time.Duration) LogOption {
 	return func(l *Log) error {
-		if err := option.NonNegative("WithLogDeadRetention", d); err != nil {
-			return err
-		}
-		l.deadRetention = d
-		return nil
+		return option.Set("WithLogDeadRetention", d, 0, &l.deadRetention)
 	}
 }
 

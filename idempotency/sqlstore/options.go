@@ -48,11 +48,7 @@ func newConfig(fn string, db *sql.DB, dialect *Dialect, table string, opts []Opt
 // count is the rule of the numeric options: negative is invalid, zero
 // keeps the default.
 func count(name string, n int, to *int) error {
-	if err := option.NonNegative(name, n); err != nil {
-		return err
-	}
-	*to = option.Default(n, *to)
-	return nil
+	return option.Set(name, n, *to, to)
 }
 
 // WithCleanupBatch sets how many expired rows one statement of
@@ -94,10 +90,6 @@ func WithWarn(f func(error)) Option {
 // error. A Store has no dead letters and ignores it.
 func WithDeadRetention(d time.Duration) Option {
 	return func(c *config) error {
-		if err := option.NonNegative("WithDeadRetention", d); err != nil {
-			return err
-		}
-		c.deadRetention = d
-		return nil
+		return option.Set("WithDeadRetention", d, 0, &c.deadRetention)
 	}
 }

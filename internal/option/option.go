@@ -69,6 +69,17 @@ func NonNegative[N cmp.Ordered](option string, v N) error {
 	return nil
 }
 
+// Set is the rule of a numeric option named name: a negative v is an
+// error naming it, and nothing is stored; otherwise *to becomes v, or def
+// when v is zero.
+func Set[N cmp.Ordered](name string, v, def N, to *N) error {
+	if err := NonNegative(name, v); err != nil {
+		return err
+	}
+	*to = Default(v, def)
+	return nil
+}
+
 // Default returns v, or def when v is the zero value.
 func Default[V comparable](v, def V) V {
 	var zero V

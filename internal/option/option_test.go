@@ -77,3 +77,17 @@ func TestKind(t *testing.T) {
 		t.Error("an unrelated error matched the kind")
 	}
 }
+
+func TestSet(t *testing.T) {
+	n := 7
+	if err := option.Set("WithBatch", 0, 100, &n); err != nil || n != 100 {
+		t.Fatalf("Set(0) = %v, n = %d; want the default 100", err, n)
+	}
+	if err := option.Set("WithBatch", 5, 100, &n); err != nil || n != 5 {
+		t.Fatalf("Set(5) = %v, n = %d; want 5", err, n)
+	}
+	err := option.Set("WithBatch", -1, 100, &n)
+	if !errors.Is(err, option.ErrInvalid) || err.Error() != "invalid option WithBatch(-1): must not be negative" || n != 5 {
+		t.Fatalf("Set(-1) = %v, n = %d; want the invalid-option error and n unchanged", err, n)
+	}
+}

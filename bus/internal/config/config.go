@@ -87,11 +87,8 @@ func Logger(l *slog.Logger) Option {
 // Set stores v in *to for the option named option, or returns the error
 // naming it when v is negative. Zero is stored: it means the default.
 func Set[N cmp.Ordered](option string, v N, to *N) error {
-	if err := opt.NonNegative(option, v); err != nil {
-		return err
-	}
-	*to = v
-	return nil
+	var zero N // stored as is: Resolve gives it the bus's default
+	return opt.Set(option, v, zero, to)
 }
 
 // SetName stores name in *to for the option named option, or returns the
