@@ -12,6 +12,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
 	"github.com/hmsplatform/synclayer/idempotency"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 	"go.uber.org/goleak"
 )
@@ -153,7 +154,10 @@ func TestRunDeadLettersFinalFailures(t *testing.T) {
 	go func() { runErr <- d.Run(ctx, bus) }()
 	must(t, bus.Publish(t.Context(), synclayer.Event{ID: "bad", Type: "WorkflowDeployed", Subject: "K", Data: json.RawMessage(`{}`)}))
 	must(t, bus.Publish(t.Context(), event("good", "K2", 0)))
-	waitUntil(t, func() bool {
+	testwait.For(t, 10*time.Second, func() string {
+		return fmt.Sprintf("one dead letter and two calls to each fake; got %d dead letters, p0 called %d times, p1 %d",
+			len(bus.DeadLetters()), fakes[0].CallCount(), fakes[1].CallCount())
+	}, func() bool {
 		return len(bus.DeadLetters()) == 1 && fakes[0].CallCount() == 2 && fakes[1].CallCount() == 2
 	})
 	cancel()
@@ -178,18 +182,6 @@ func TestRunRejectsEmptySetup(t *testing.T) {
 	}
 	if err := d.Run(t.Context(), nil); err == nil {
 		t.Fatal("Run with a nil subscriber should fail")
-	}
-}
-
-// waitUntil polls cond until it holds or 10 seconds pass.
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -230,7 +231,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("replayed before the confirmation (%d writes)", n)
 	}
 	screenshot(t, step, shots, "dashboard-bulk-replay.png")
-	waitFor(t, "the page to renew its token past the TTL", func() bool { return renewals.Load() >= 3 })
+	testwait.For(t, 10*time.Second, func() string { return "the page to renew its token past the TTL" }, func() bool { return renewals.Load() >= 3 })
 	if err := chromedp.Do(step,
 		chromedp.Click(chromedp.CSS("#bulk-confirm")),
 		chromedp.WaitNotVisible(chromedp.CSS("#bulk")),

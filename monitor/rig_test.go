@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
@@ -188,18 +187,6 @@ func (r *rig) token(t *testing.T) string {
 func (r *rig) post(t *testing.T, path string, v any) (int, string) {
 	t.Helper()
 	return r.do(t, http.MethodPost, path, http.Header{monitor.TokenHeader: {r.token(t)}, "Sec-Fetch-Site": {"same-origin"}}, v)
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // newHandler is monitor.New for options that are valid.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -230,7 +231,7 @@ func TestStreamDropsSlowReader(t *testing.T) {
 	defer stop()
 	w := &stuckWriter{hdr: http.Header{}, release: make(chan struct{})}
 	_, done := streamTo(t, r.h, w)
-	waitFor(t, "the first status", func() bool { return strings.Contains(w.String(), "event: status") })
+	testwait.For(t, 10*time.Second, func() string { return "the first status" }, func() bool { return strings.Contains(w.String(), "event: status") })
 
 	const events = 700 // 2 routes x 2 deliveries each: far over the stream's buffer
 	finished := make(chan struct{})
@@ -317,7 +318,7 @@ func TestStreamCap(t *testing.T) {
 	}
 	cancels[0]()
 	bodies[0].Close()
-	waitFor(t, "a stream slot to free", func() bool {
+	testwait.For(t, 10*time.Second, func() string { return "a stream slot to free" }, func() bool {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, "GET", r.url("api/stream"), nil)

@@ -13,7 +13,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/memory"
-	"github.com/hmsplatform/synclayer/synclayertest"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"go.uber.org/goleak"
 )
 
@@ -23,12 +23,6 @@ func ev(id string) synclayer.Event { return synclayer.Event{ID: id, Type: "T"} }
 // bustest.Subscribe does.
 func subscribe(t *testing.T, b *memory.Bus, h func(context.Context, synclayer.Event) error) (stop func() error) {
 	return bustest.Subscribe(t, b, []string{"T"}, h)
-}
-
-// eventually waits up to 10s for cond to hold.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	bustest.Eventually(synclayertest.Within(t, 10*time.Second), t, cond, "condition not reached within 10s")
 }
 
 func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
@@ -50,7 +44,7 @@ func TestEventsWaitForTheFirstSubscriber(t *testing.T) {
 		n.Add(1)
 		return nil
 	})
-	eventually(t, func() bool { return n.Load() == 3 })
+	testwait.For(t, 10*time.Second, func() string { return fmt.Sprintf("3 deliveries, got %d", n.Load()) }, func() bool { return n.Load() == 3 })
 	for i := range 3 {
 		if _, ok := got.Load(fmt.Sprint("e", i)); !ok {
 			t.Errorf("e%d was lost", i)
@@ -70,14 +64,14 @@ func TestPublishWaitsForRoomWhileSubscribed(t *testing.T) {
 	var n atomic.Int32
 	stop := subscribe(t, b, func(context.Context, synclayer.Event) error { n.Add(1); return nil })
 	must(t, b.Publish(t.Context(), ev("first")))
-	eventually(t, func() bool { return n.Load() == 1 }) // the subscription is live
+	testwait.For(t, 10*time.Second, func() string { return "the first delivery" }, func() bool { return n.Load() == 1 }) // the subscription is live
 	n.Store(0)
 	for i := range 100 {
 		if err := b.Publish(t.Context(), ev(fmt.Sprint("e", i))); err != nil {
 			t.Fatalf("publish %d: %v (it should wait for room, not fail)", i, err)
 		}
 	}
-	eventually(t, func() bool { return n.Load() == 100 })
+	testwait.For(t, 10*time.Second, func() string { return fmt.Sprintf("100 deliveries, got %d", n.Load()) }, func() bool { return n.Load() == 100 })
 	must(t, stop())
 	must(t, b.Close(t.Context()))
 }
@@ -95,7 +89,8 @@ func TestMaxDeliveriesThenDeadLetter(t *testing.T) {
 				return errors.New("partner down")
 			})
 			must(t, b.Publish(t.Context(), ev("e1")))
-			eventually(t, func() bool { return len(b.DeadLetters()) == 1 })
+			testwait.For(t, 10*time.Second, func() string { return fmt.Sprintf("one dead letter after %d calls", calls.Load()) },
+				func() bool { return len(b.DeadLetters()) == 1 })
 			must(t, stop())
 			dl := b.DeadLetters()[0]
 			if dl.Deliveries != tc.want || int(calls.Load()) != tc.want || dl.Err.Error() != "partner down" {
@@ -131,7 +126,7 @@ func TestPanickingHandlerIsRedelivered(t *testing.T) {
 		return nil
 	})
 	must(t, b.Publish(t.Context(), ev("e1")))
-	eventually(t, func() bool { return calls.Load() == 2 })
+	testwait.For(t, 10*time.Second, func() string { return "the redelivery after the panic" }, func() bool { return calls.Load() == 2 })
 	must(t, stop())
 	must(t, b.Close(t.Context()))
 	if len(b.DeadLetters()) != 0 {
@@ -152,7 +147,7 @@ func TestCloseDrainsThenRefuses(t *testing.T) {
 	for i := range 5 {
 		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
 	}
-	eventually(t, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
+	testwait.For(t, 10*time.Second, func() string { return "one event in flight" }, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
 	closed := make(chan error, 1)
 	go func() { closed <- b.Close(t.Context()) }()
 	close(release)
@@ -185,7 +180,7 @@ func TestCloseReportsWhatWasLeft(t *testing.T) {
 	for i := range 3 {
 		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
 	}
-	eventually(t, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
+	testwait.For(t, 10*time.Second, func() string { return "one event in flight" }, func() bool { _, inflight := b.Pending(); return inflight == 1 }) // subscribed
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	err := b.Close(ctx)
@@ -239,7 +234,8 @@ func TestDeadLettersAreBounded(t *testing.T) {
 	for i := range 5 {
 		must(t, b.Publish(t.Context(), ev(fmt.Sprint("e", i))))
 	}
-	eventually(t, func() bool { return b.DroppedDeadLetters() == 2 })
+	testwait.For(t, 10*time.Second, func() string { return fmt.Sprintf("2 dropped dead letters, got %d", b.DroppedDeadLetters()) },
+		func() bool { return b.DroppedDeadLetters() == 2 })
 	must(t, stop())
 	var ids []string
 	for _, dl := range b.DeadLetters() {
@@ -262,7 +258,10 @@ func TestRedeliverDoesNotCount(t *testing.T) {
 		return nil
 	})
 	must(t, b.Publish(t.Context(), ev("e1")))
-	eventually(t, func() bool { q, inflight := b.Pending(); return calls.Load() == 6 && len(q) == 0 && inflight == 0 })
+	testwait.For(t, 10*time.Second, func() string { return fmt.Sprintf("6 calls and nothing pending, got %d calls", calls.Load()) }, func() bool {
+		q, inflight := b.Pending()
+		return calls.Load() == 6 && len(q) == 0 && inflight == 0
+	})
 	must(t, stop())
 	if dls := b.DeadLetters(); len(dls) != 0 {
 		t.Fatalf("deferred event dead-lettered: %+v", dls)

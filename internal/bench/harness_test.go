@@ -13,6 +13,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -173,21 +174,17 @@ func runDispatcher(tb testing.TB, sub synclayer.Subscriber, pub synclayer.Publis
 	return out
 }
 
-// waitFor polls cond until it holds or 30s pass, then fails tb with
-// what cond last said. It checks broker state after the timed part.
+// waitFor polls cond through testwait.For until it holds or 30s pass,
+// then fails tb with what cond last said. It checks broker state after the
+// timed part.
 func waitFor(tb testing.TB, what string, cond func() (bool, string)) {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: still %s after 30s", what, state)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var state string
+	testwait.For(tb, 30*time.Second, func() string { return what + ": still " + state }, func() bool {
+		ok, s := cond()
+		state = s
+		return ok
+	})
 }
 
 // rawAnnouncement returns what a raw client publishes for event id of key:

@@ -8,7 +8,6 @@
 package caldavtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,11 +20,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 )
 
 // Server is a running CalDAV server.
@@ -41,7 +40,7 @@ type Server struct {
 	// home is the path of the collection that holds the calendars made by
 	// NewCalendar: "/<user>/" on Radicale, "/user/calendars/" on Xandikos.
 	home string
-	out  *syncBuffer
+	out  *testproc.Buffer
 }
 
 // RadicaleOptions configures [StartRadicale].
@@ -128,7 +127,7 @@ func (s *Server) start(t testing.TB, command func(port int) *exec.Cmd) {
 			t.Fatalf("caldavtest: %v", err)
 		}
 		cmd := command(port)
-		s.out = &syncBuffer{}
+		s.out = &testproc.Buffer{Limit: 1 << 20}
 		cmd.Stdout, cmd.Stderr = s.out, s.out
 		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 		if err := cmd.Start(); err != nil {
@@ -318,25 +317,3 @@ func (s *Server) StoredFile(t testing.TB, url string) (string, bool) {
 
 // Output returns what the server printed so far, for failure messages.
 func (s *Server) Output() string { return s.out.String() }
-
-// syncBuffer is a bytes.Buffer safe for the process's writers and the
-// test's readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

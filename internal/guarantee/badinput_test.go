@@ -15,6 +15,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -202,7 +203,7 @@ func TestBadInput(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, time.Minute, func() string { return fmt.Sprintf("announcements %v; dead letters %d", typ2, len(bus.DeadLetters())) }, done)
+	testwait.For(t, time.Minute, func() string { return fmt.Sprintf("announcements %v; dead letters %d", typ2, len(bus.DeadLetters())) }, done)
 	runErr, closeErr, annErr := live.stop()
 	if runErr != nil || annErr != nil {
 		t.Errorf("shutdown: Run: %v; announcement subscriber: %v", runErr, annErr)

@@ -1,7 +1,6 @@
 package guarantee
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,10 +8,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +30,8 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 )
 
 // crashEnv carries a crashConfig to the child process.
@@ -73,14 +73,8 @@ const (
 // and pushes to the parent's partners until it is killed. It skips unless
 // TestCrash started it.
 func TestCrashChild(t *testing.T) {
-	raw := os.Getenv(crashEnv)
-	if raw == "" {
-		t.Skip("the child process of TestCrash; runs only when TestCrash starts it")
-	}
 	var cfg crashConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	testproc.Config(t, crashEnv, "TestCrash", &cfg)
 	// The parent kills the child; the timeout only guards against an
 	// orphan if the parent dies first.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -228,88 +222,29 @@ func slowPartner(h http.Handler) http.Handler {
 	})
 }
 
-// anyInt reads an attribute stored as a JSON number.
-func anyInt(v any) int64 {
-	switch n := v.(type) {
-	case float64:
-		return int64(n)
-	case json.Number:
-		i, _ := n.Int64()
-		return i
-	case int64:
-		return n
+// oneFeatureAt reports whether fs is one feature, at version v. The
+// layer holds the attributes as JSON decoded them; compared as JSON, a
+// number matches whatever Go type holds it.
+func oneFeatureAt(fs []arcgistest.Feature, v int64) bool {
+	if len(fs) != 1 {
+		return false
 	}
-	return -1
+	got, err := json.Marshal(fs[0].Attributes["VERSION"])
+	return err == nil && string(got) == strconv.FormatInt(v, 10)
 }
 
-// output collects a child's output; it is written by exec's copying
-// goroutine and read by the test.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-// marks returns the distinct lines of the output that start with prefix.
-func (o *output) marks(prefix string) map[string]bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	seen := map[string]bool{}
-	for _, l := range strings.Split(o.b.String(), "\n") {
-		if strings.HasPrefix(l, prefix) {
-			seen[l] = true
-		}
-	}
-	return seen
-}
-
-// String returns the last 4 KB of the output.
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	b := o.b.Bytes()
-	return string(b[max(len(b)-4096, 0):])
-}
-
-// child is one run of the child process.
-type child struct {
-	cmd  *exec.Cmd
-	out  *output
-	done chan error
-}
-
-func startChild(t *testing.T, cfg crashConfig) *child {
+// startChild starts TestCrashChild with cfg.
+func startChild(t *testing.T, cfg crashConfig) *testproc.Child {
 	t.Helper()
-	raw, err := json.Marshal(cfg)
-	if err != nil {
+	return testproc.Start(t, "TestCrashChild", crashEnv, cfg)
+}
+
+// kill SIGKILLs c and waits for it, failing t if c had exited before.
+func kill(t *testing.T, c *testproc.Child) {
+	t.Helper()
+	if err := c.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.timeout=4m")
-	cmd.Env = append(os.Environ(), crashEnv+"="+string(raw))
-	c := &child{cmd: cmd, out: &output{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = c.out, c.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- cmd.Wait() }()
-	return c
-}
-
-// kill SIGKILLs the child and waits for it. It reports an early exit.
-func (c *child) kill(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-c.done:
-		t.Fatalf("child exited before it was killed: %v\n%s", err, c.out)
-	default:
-	}
-	_ = c.cmd.Process.Kill()
-	<-c.done
 }
 
 // crashSetup is one combination of bus and store.
@@ -331,9 +266,7 @@ type crashSetup struct {
 // announced SyncCompleted at least once), no key may hold two records, and
 // every key must hold its newest version.
 func TestCrash(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
+	testproc.SkipInChild(t, crashEnv)
 	t.Run("nats+postgres", func(t *testing.T) {
 		cfg, bus := natsPostgres(t)
 		crashRun(t, crashSetup{cfg: cfg, publisher: bus})
@@ -468,7 +401,7 @@ func crashRun(t *testing.T, s crashSetup) {
 	for range kills {
 		c := startChild(t, cfg)
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
-		c.kill(t)
+		kill(t, c)
 	}
 	if err := <-published; err != nil {
 		t.Fatal(err)
@@ -480,10 +413,8 @@ func crashRun(t *testing.T, s crashSetup) {
 	}
 	last := startChild(t, cfg)
 	alive := func() {
-		select {
-		case err := <-last.done:
-			t.Fatalf("the last child exited: %v\n%s", err, last.out)
-		default:
+		if err := last.Alive(); err != nil {
+			t.Fatalf("the last child: %v", err)
 		}
 	}
 	missing := func() (ids []string) {
@@ -498,9 +429,9 @@ func crashRun(t *testing.T, s crashSetup) {
 	}
 	// First the partners must reach the newest version of every key, then
 	// every event must be announced.
-	waitFor(t, 90*time.Second, func() string {
+	testwait.For(t, 90*time.Second, func() string {
 		return fmt.Sprintf("%d of %d keys at the records partner, %d features in the layer; last child's output:\n%s",
-			len(restP.versions()), len(want), len(layer.Features()), last.out)
+			len(restP.versions()), len(want), len(layer.Features()), last.Output())
 	}, func() bool {
 		alive()
 		got := restP.versions()
@@ -508,7 +439,7 @@ func crashRun(t *testing.T, s crashSetup) {
 			if vs := got[k]; len(vs) != 1 || vs[0] != v {
 				return false
 			}
-			if fs := layer.ByKey(k); len(fs) != 1 || anyInt(fs[0].Attributes["VERSION"]) != v {
+			if !oneFeatureAt(layer.ByKey(k), v) {
 				return false
 			}
 		}
@@ -519,7 +450,7 @@ func crashRun(t *testing.T, s crashSetup) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
-	last.kill(t)
+	kill(t, last)
 
 	// No event lost: each announced, never as failed.
 	mu.Lock()
@@ -536,7 +467,7 @@ func crashRun(t *testing.T, s crashSetup) {
 
 	// No duplicate record, every key at its newest version.
 	for k, v := range want {
-		if fs := layer.ByKey(k); len(fs) != 1 || anyInt(fs[0].Attributes["VERSION"]) != v {
+		if fs := layer.ByKey(k); !oneFeatureAt(fs, v) {
 			t.Errorf("gis: key %q holds %d features %+v; want one at version %d", k, len(fs), fs, v)
 		}
 	}

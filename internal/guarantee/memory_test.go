@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -122,7 +123,7 @@ func pushAll(t *testing.T, n int, store synclayer.Store) (half, end uint64, pub 
 				}
 			}
 		}
-		waitFor(t, memoryDrain, func() string { return fmt.Sprintf("%d of %d pushed", pushed.Load(), to) },
+		testwait.For(t, memoryDrain, func() string { return fmt.Sprintf("%d of %d pushed", pushed.Load(), to) },
 			func() bool { return pushed.Load() >= int64(to) && pub.completed.Load()+pub.failed.Load() >= int64(to) })
 	}
 	publish(0, n/2)

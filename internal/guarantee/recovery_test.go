@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,8 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/arcgis/arcgistest"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 )
 
 // gate stands in front of a records partner. Requests for keys starting
@@ -148,7 +149,7 @@ func (r *recoveryRig) holds(want map[string]int64) bool {
 		if vs := got[k]; len(vs) != 1 || vs[0] != v {
 			return false
 		}
-		if fs := r.layer.ByKey(k); len(fs) != 1 || anyInt(fs[0].Attributes["VERSION"]) != v {
+		if !oneFeatureAt(r.layer.ByKey(k), v) {
 			return false
 		}
 	}
@@ -162,7 +163,7 @@ func (r *recoveryRig) checkHolds(t *testing.T, want map[string]int64) {
 		if vs := got[k]; len(vs) != 1 || vs[0] != v {
 			t.Errorf("records: key %q holds %v, want one record at v%d", k, vs, v)
 		}
-		if fs := r.layer.ByKey(k); len(fs) != 1 || anyInt(fs[0].Attributes["VERSION"]) != v {
+		if fs := r.layer.ByKey(k); !oneFeatureAt(fs, v) {
 			t.Errorf("gis: key %q holds %d features, want one at v%d", k, len(fs), v)
 		}
 	}
@@ -181,9 +182,7 @@ func (r *recoveryRig) checkHolds(t *testing.T, want map[string]int64) {
 // closing report, not asserted. Asserted: one record per key, at its
 // version, at both partners.
 func TestRecoveryAfterKillMidPush(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
+	testproc.SkipInChild(t, crashEnv)
 	r := newRecoveryRig(t, "held-")
 	want := map[string]int64{}
 	first := startChild(t, r.cfg)
@@ -192,10 +191,10 @@ func TestRecoveryAfterKillMidPush(t *testing.T) {
 		r.publish(t, k, 1)
 		want[k] = 1
 	}
-	waitFor(t, 60*time.Second, func() string {
-		return fmt.Sprintf("%d held requests at the partner; child:\n%s", r.gate.waitingCount(), first.out)
+	testwait.For(t, 60*time.Second, func() string {
+		return fmt.Sprintf("%d held requests at the partner; child:\n%s", r.gate.waitingCount(), first.Output())
 	}, func() bool { return r.gate.waitingCount() >= 16 })
-	first.kill(t)
+	kill(t, first)
 	killed := time.Now()
 	r.gate.Open()
 
@@ -208,10 +207,10 @@ func TestRecoveryAfterKillMidPush(t *testing.T) {
 		want[k] = 1
 		time.Sleep(150 * time.Millisecond)
 	}
-	waitFor(t, 90*time.Second, func() string {
-		return fmt.Sprintf("%d of %d keys at the records partner; child:\n%s", len(r.rest.versions()), len(want), second.out)
+	testwait.For(t, 90*time.Second, func() string {
+		return fmt.Sprintf("%d of %d keys at the records partner; child:\n%s", len(r.rest.versions()), len(want), second.Output())
 	}, func() bool { return r.holds(want) })
-	second.kill(t)
+	kill(t, second)
 	r.checkHolds(t, want)
 
 	var heldDone, worstFree time.Duration
@@ -242,9 +241,7 @@ func TestRecoveryAfterKillMidPush(t *testing.T) {
 // memory); with the SQL log they are acknowledged, and the new process
 // pushes them from the log.
 func TestPausedRoutesSurviveAKill(t *testing.T) {
-	if os.Getenv(crashEnv) != "" {
-		t.Skip("inside the child")
-	}
+	testproc.SkipInChild(t, crashEnv)
 	for _, log := range []string{"memory", "sql"} {
 		t.Run(log, func(t *testing.T) {
 			r := newRecoveryRig(t, "\x00never")
@@ -262,9 +259,9 @@ func TestPausedRoutesSurviveAKill(t *testing.T) {
 				}
 				want[key] = 2
 			}
-			waitFor(t, 60*time.Second, func() string {
-				return fmt.Sprintf("%d routes held; child:\n%s", len(paused.out.marks(pendingMark)), paused.out)
-			}, func() bool { return len(paused.out.marks(pendingMark)) >= 2*20 })
+			testwait.For(t, 60*time.Second, func() string {
+				return fmt.Sprintf("%d routes held; child:\n%s", len(paused.Lines(pendingMark)), paused.Output())
+			}, func() bool { return len(paused.Lines(pendingMark)) >= 2*20 })
 			if n := len(r.rest.versions()); n != 0 {
 				t.Fatalf("a paused partner received %d keys", n)
 			}
@@ -272,19 +269,19 @@ func TestPausedRoutesSurviveAKill(t *testing.T) {
 			// the bus acknowledges after that: with the durable log, wait
 			// for the acknowledgements to land.
 			if log == "sql" {
-				waitFor(t, 10*time.Second, func() string {
+				testwait.For(t, 10*time.Second, func() string {
 					return fmt.Sprintf("%d held events unacknowledged with a durable log", ackPending(t, r.cfg))
 				}, func() bool { return ackPending(t, r.cfg) == 0 })
 			} else if ackPending(t, r.cfg) == 0 {
 				t.Fatal("held events were acknowledged while their routes lived only in memory")
 			}
-			paused.kill(t)
+			kill(t, paused)
 
 			resumed := startChild(t, r.cfg)
-			waitFor(t, 90*time.Second, func() string {
-				return fmt.Sprintf("%d of %d keys at the records partner; child:\n%s", len(r.rest.versions()), len(want), resumed.out)
+			testwait.For(t, 90*time.Second, func() string {
+				return fmt.Sprintf("%d of %d keys at the records partner; child:\n%s", len(r.rest.versions()), len(want), resumed.Output())
 			}, func() bool { return r.holds(want) })
-			resumed.kill(t)
+			kill(t, resumed)
 			r.checkHolds(t, want)
 		})
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -270,18 +271,6 @@ func (a *announcements) count() int {
 	return len(a.byID)
 }
 
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what func() string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting: %s", timeout, what())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestSoak pushes thousands of events, several versions per key out of
 // order, some delivered twice and some versions re-sent under another event
 // ID, through bus/memory and Dispatcher.Run into the rest, arcgis and
@@ -393,7 +382,7 @@ func TestSoak(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, 3*time.Minute, func() string {
+	testwait.For(t, 3*time.Minute, func() string {
 		// Name a few routes that failed for good: they say why the run
 		// could not settle.
 		dead, _ := d.Deliveries(context.Background(), synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusDead}, Limit: 5})

@@ -46,7 +46,7 @@ func SkipInChild(t *testing.T, env string) {
 type Child struct {
 	name string
 	cmd  *exec.Cmd
-	out  *tail
+	out  *Buffer
 	done chan struct{} // closed once the child has exited
 	err  error         // how it exited, once done is closed
 }
@@ -63,7 +63,7 @@ func Start(t testing.TB, test, env string, cfg any) *Child {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.timeout=4m")
 	cmd.Env = append(os.Environ(), env+"="+string(raw))
-	c := &Child{name: test, cmd: cmd, out: &tail{}, done: make(chan struct{})}
+	c := &Child{name: test, cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -97,44 +97,68 @@ func (c *Child) Alive() error { return c.exited("") }
 func (c *Child) exited(when string) error {
 	select {
 	case <-c.done:
-		return fmt.Errorf("child %s exited%s: %v\n%s", c.name, when, c.err, c.out)
+		return fmt.Errorf("child %s exited%s: %v\n%s", c.name, when, c.err, c.Output())
 	default:
 		return nil
 	}
 }
 
 // Output returns the last 4 KB the child printed, for failure messages.
-func (c *Child) Output() string { return c.out.String() }
+func (c *Child) Output() string { return c.out.Last(4096) }
 
 // Lines returns the distinct lines of all the child printed so far that
 // start with prefix: marks a child prints for its parent to count.
-func (c *Child) Lines(prefix string) map[string]bool {
-	c.out.mu.Lock()
-	defer c.out.mu.Unlock()
+func (c *Child) Lines(prefix string) map[string]bool { return c.out.Lines(prefix) }
+
+// Buffer collects the output of a process a test runs: it is safe for the
+// process's writers (exec's copying goroutines) and the test's readers at
+// once. With Limit > 0 it drops what the process writes once it holds
+// more than Limit bytes. The zero value is an empty Buffer without limit.
+type Buffer struct {
+	// Limit, if > 0, is the size past which writes are dropped.
+	Limit int
+
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p, unless the buffer holds more than Limit bytes. It
+// never fails.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.Limit > 0 && b.b.Len() > b.Limit {
+		return len(p), nil
+	}
+	return b.b.Write(p)
+}
+
+// String returns all the buffer holds.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Last returns the last n bytes the buffer holds, or all of it if it
+// holds fewer.
+func (b *Buffer) Last(n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	bs := b.b.Bytes()
+	return string(bs[max(len(bs)-n, 0):])
+}
+
+// Lines returns the distinct lines the buffer holds that start with
+// prefix.
+func (b *Buffer) Lines(prefix string) map[string]bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	seen := map[string]bool{}
-	for _, l := range strings.Split(c.out.b.String(), "\n") {
+	for _, l := range strings.Split(b.b.String(), "\n") {
 		if strings.HasPrefix(l, prefix) {
 			seen[l] = true
 		}
 	}
 	return seen
-}
-
-// tail collects a child's output; String returns its last 4 KB.
-type tail struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *tail) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *tail) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	return string(b[max(len(b)-4096, 0):])
 }

@@ -50,3 +50,26 @@ func TestStartAndKill(t *testing.T) {
 		t.Errorf("Alive after Kill = %v, want the child's exit", err)
 	}
 }
+
+// A Buffer keeps what is written until it holds more than Limit bytes,
+// returns all of it or its end, and counts its marked lines.
+func TestBuffer(t *testing.T) {
+	b := &testproc.Buffer{Limit: 8}
+	for _, w := range []string{"mark a\n", "mark b\n", "dropped\n"} {
+		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v; want %d, nil", w, n, err, len(w))
+		}
+	}
+	if got := b.String(); got != "mark a\nmark b\n" {
+		t.Errorf("String() = %q, want the writes up to the limit", got)
+	}
+	if got := b.Last(3); got != " b\n" {
+		t.Errorf("Last(3) = %q, want %q", got, " b\n")
+	}
+	if got := b.Lines("mark "); len(got) != 2 || !got["mark a"] || !got["mark b"] {
+		t.Errorf("Lines(\"mark \") = %v, want mark a and mark b", got)
+	}
+	if got := new(testproc.Buffer).Last(4096); got != "" {
+		t.Errorf("an empty Buffer's Last = %q", got)
+	}
+}
