@@ -46,8 +46,8 @@ type MemoryLog struct {
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
-	index      map[uint64]*logEntry // by logHash; see lookup
-	size       int                  // entries in index
+	index      []*logEntry // hash buckets, by logHash; see lookup
+	size       int         // entries in index
 	lists      [logClasses]logList
 	bytes      int64
 	seq        uint64
@@ -79,9 +79,9 @@ type logEntry struct {
 	size       int64
 	class      int
 	prev, next *logEntry // towards newer, towards older
-	// The entries of one hash chain from the index: sameNext leads away
-	// from the entry the index holds, samePrev back towards it (nil at
-	// that entry).
+	// The entries of one bucket of the index: sameNext leads away from
+	// the entry the bucket holds, samePrev back towards it (nil at that
+	// entry).
 	samePrev, sameNext *logEntry
 }
 
@@ -90,25 +90,56 @@ type logEntry struct {
 var logSeed = maphash.MakeSeed()
 
 // logHash hashes an entry's identity, (event ID, connector). The index is
-// keyed by it rather than by the two strings: a map of integers needs no
-// string hashing or comparing inside, and forgetting the oldest entry does
-// not read its cold strings again. Two identities that share a hash chain
-// (logEntry.sameNext), so a collision costs a string comparison, never a
-// wrong answer.
+// a table of buckets chained through the entries themselves
+// (logEntry.sameNext), picked by the hash's low bits: it never allocates
+// once grown, and forgetting the oldest entry unlinks it without reading
+// its cold strings again, where a Go map costs a probe, a tombstone and
+// its regrowth on every insert and delete. Two identities with one hash
+// share a bucket, so a collision costs a string comparison, never a wrong
+// answer.
 func logHash(eventID, connector string) uint64 {
 	return maphash.String(logSeed, eventID)*31 + maphash.String(logSeed, connector)
 }
 
-// lookup returns the entry of (eventID, connector), or nil, and the first
-// entry of the hash's chain.
-func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e, head *logEntry) {
-	head = l.index[h]
-	for e := head; e != nil; e = e.sameNext {
-		if e.d.EventID == eventID && e.d.Connector == connector {
-			return e, head
+// bucket returns the index's slot for hash h.
+func (l *MemoryLog) bucket(h uint64) **logEntry {
+	return &l.index[h&uint64(len(l.index)-1)]
+}
+
+// lookup returns the entry of (eventID, connector), or nil, and the slot of
+// the hash's bucket.
+func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e *logEntry, slot **logEntry) {
+	if len(l.index) == 0 {
+		return nil, nil
+	}
+	slot = l.bucket(h)
+	for e := *slot; e != nil; e = e.sameNext {
+		if e.hash == h && e.d.EventID == eventID && e.d.Connector == connector {
+			return e, slot
 		}
 	}
-	return nil, head
+	return nil, slot
+}
+
+// link puts e at the head of the bucket in slot.
+func link(slot **logEntry, e *logEntry) {
+	e.samePrev, e.sameNext = nil, *slot
+	if e.sameNext != nil {
+		e.sameNext.samePrev = e
+	}
+	*slot = e
+}
+
+// grow doubles the index (from 64 buckets) and moves every entry to its
+// new bucket. The index keeps at least one bucket per entry, so a bucket
+// holds one entry on average.
+func (l *MemoryLog) grow() {
+	l.index = make([]*logEntry, max(2*len(l.index), 64))
+	for c := range l.lists {
+		for e := l.lists[c].head; e != nil; e = e.next {
+			link(l.bucket(e.hash), e)
+		}
+	}
 }
 
 // logList is a doubly linked list of entries, newest at head.
@@ -145,9 +176,6 @@ func (l *logList) remove(e *logEntry) {
 
 // init applies the bounds at first use; the caller holds l.mu.
 func (l *MemoryLog) init() {
-	if l.index == nil {
-		l.index = make(map[uint64]*logEntry)
-	}
 	if l.maxEntries == 0 {
 		l.maxEntries = l.MaxEntries
 		if l.maxEntries <= 0 {
@@ -173,7 +201,7 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	e, head := l.lookup(h, d.EventID, d.Connector)
+	e, slot := l.lookup(h, d.EventID, d.Connector)
 	if e != nil {
 		l.lists[e.class].remove(e)
 		l.bytes -= e.size
@@ -184,11 +212,12 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 		} else {
 			e = new(logEntry)
 		}
-		e.hash, e.sameNext = h, head
-		if head != nil {
-			head.samePrev = e
+		if l.size >= len(l.index) {
+			l.grow()
+			slot = l.bucket(h)
 		}
-		l.index[h] = e
+		e.hash = h
+		link(slot, e)
 		l.size++
 	}
 	l.seq++
@@ -213,13 +242,10 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 
 func (l *MemoryLog) forget(e *logEntry) {
 	l.lists[e.class].remove(e)
-	switch {
-	case e.samePrev != nil:
+	if e.samePrev != nil {
 		e.samePrev.sameNext = e.sameNext
-	case e.sameNext != nil:
-		l.index[e.hash] = e.sameNext
-	default:
-		delete(l.index, e.hash)
+	} else {
+		*l.bucket(e.hash) = e.sameNext
 	}
 	if e.sameNext != nil {
 		e.sameNext.samePrev = e.samePrev

@@ -79,18 +79,21 @@ func (l *MemoryLog) has(id string) bool {
 	return false
 }
 
-// checkChains checks that the index's chains link both ways and hold
-// exactly the entries on the class lists.
+// checkChains checks that the index's chains link both ways, each in the
+// bucket of its hashes, and hold exactly the entries on the class lists.
 func (l *MemoryLog) checkChains(t *testing.T) {
 	t.Helper()
 	n := 0
 	for h, head := range l.index {
+		if head == nil {
+			continue
+		}
 		if head.samePrev != nil {
 			t.Fatalf("chain %d: its first entry has a predecessor", h)
 		}
 		for e := head; e != nil; e = e.sameNext {
 			n++
-			if e.hash != h {
+			if l.bucket(e.hash) != &l.index[h] {
 				t.Fatalf("entry %s of hash %d on chain %d", e.d.EventID, e.hash, h)
 			}
 			if e.sameNext != nil && e.sameNext.samePrev != e {
@@ -100,5 +103,31 @@ func (l *MemoryLog) checkChains(t *testing.T) {
 	}
 	if listed := len(l.entries()); n != listed || n != l.size {
 		t.Fatalf("chains hold %d entries, lists %d, size %d", n, listed, l.size)
+	}
+}
+
+// The index grows as entries come and keeps every entry in the bucket of
+// its hash through the growth and through forgetting: the entries kept
+// are found, the forgotten ones are not.
+func TestMemoryLogIndexGrows(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 300}
+	id := func(i int) string { return fmt.Sprint("e", i) }
+	for i := range 1000 {
+		if err := l.Put(t.Context(), Delivery{EventID: id(i), Connector: "c", State: StatusSynced}); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		if i%97 == 0 {
+			l.checkChains(t)
+		}
+	}
+	l.checkChains(t)
+	if len(l.index) < l.size {
+		t.Errorf("index of %d buckets for %d entries", len(l.index), l.size)
+	}
+	for i := range 1000 {
+		e, _ := l.lookup(logHash(id(i), "c"), id(i), "c")
+		if kept := i >= 700; (e != nil) != kept || (kept && e.d.EventID != id(i)) {
+			t.Errorf("%s: found %v, want kept %v", id(i), e != nil, kept)
+		}
 	}
 }
