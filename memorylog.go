@@ -46,8 +46,8 @@ type MemoryLog struct {
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
-	index      []*logEntry // hash buckets, by logHash; see lookup
-	size       int         // entries in index
+	index      []logSlot // open addressing by logHash; see lookup
+	size       int       // entries in index
 	lists      [logClasses]logList
 	bytes      int64
 	seq        uint64
@@ -79,10 +79,13 @@ type logEntry struct {
 	size       int64
 	class      int
 	prev, next *logEntry // towards newer, towards older
-	// The entries of one bucket of the index: sameNext leads away from
-	// the entry the bucket holds, samePrev back towards it (nil at that
-	// entry).
-	samePrev, sameNext *logEntry
+}
+
+// logSlot is a slot of the index: an entry and its hash, so that probing
+// past other entries does not read them.
+type logSlot struct {
+	hash uint64
+	e    *logEntry // nil: empty
 }
 
 // logSeed seeds logHash. It is the same for every log, so that Put hashes
@@ -90,56 +93,67 @@ type logEntry struct {
 var logSeed = maphash.MakeSeed()
 
 // logHash hashes an entry's identity, (event ID, connector). The index is
-// a table of buckets chained through the entries themselves
-// (logEntry.sameNext), picked by the hash's low bits: it never allocates
-// once grown, and forgetting the oldest entry unlinks it without reading
-// its cold strings again, where a Go map costs a probe, a tombstone and
-// its regrowth on every insert and delete. Two identities with one hash
-// share a bucket, so a collision costs a string comparison, never a wrong
-// answer.
+// a table of (hash, entry) slots with linear probing, at most half full:
+// a lookup reads one or two slots of one cache line, and only the entry
+// whose hash matches, where a Go map pays a probe, a tombstone and its
+// regrowth on every insert and delete, and a chained table reads the cold
+// entries it passes. Two identities with one hash are told apart by their
+// strings, so a collision costs a comparison, never a wrong answer.
 func logHash(eventID, connector string) uint64 {
 	return maphash.String(logSeed, eventID)*31 + maphash.String(logSeed, connector)
 }
 
-// bucket returns the index's slot for hash h.
-func (l *MemoryLog) bucket(h uint64) **logEntry {
-	return &l.index[h&uint64(len(l.index)-1)]
-}
-
-// lookup returns the entry of (eventID, connector), or nil, and the slot of
-// the hash's bucket.
-func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e *logEntry, slot **logEntry) {
+// lookup returns the entry of (eventID, connector) and its slot, or nil
+// and the empty slot where it would go (-1 when the index is empty).
+func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e *logEntry, slot int) {
 	if len(l.index) == 0 {
-		return nil, nil
+		return nil, -1
 	}
-	slot = l.bucket(h)
-	for e := *slot; e != nil; e = e.sameNext {
-		if e.hash == h && e.d.EventID == eventID && e.d.Connector == connector {
-			return e, slot
+	mask := len(l.index) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := &l.index[i]
+		if s.e == nil {
+			return nil, i
+		}
+		if s.hash == h && s.e.d.EventID == eventID && s.e.d.Connector == connector {
+			return s.e, i
 		}
 	}
-	return nil, slot
 }
 
-// link puts e at the head of the bucket in slot.
-func link(slot **logEntry, e *logEntry) {
-	e.samePrev, e.sameNext = nil, *slot
-	if e.sameNext != nil {
-		e.sameNext.samePrev = e
-	}
-	*slot = e
-}
-
-// grow doubles the index (from 64 buckets) and moves every entry to its
-// new bucket. The index keeps at least one bucket per entry, so a bucket
-// holds one entry on average.
+// grow doubles the index (from 64 slots) and puts every entry in it again.
 func (l *MemoryLog) grow() {
-	l.index = make([]*logEntry, max(2*len(l.index), 64))
+	l.index = make([]logSlot, max(2*len(l.index), 64))
+	mask := len(l.index) - 1
 	for c := range l.lists {
 		for e := l.lists[c].head; e != nil; e = e.next {
-			link(l.bucket(e.hash), e)
+			i := int(e.hash) & mask
+			for l.index[i].e != nil {
+				i = (i + 1) & mask
+			}
+			l.index[i] = logSlot{e.hash, e}
 		}
 	}
+}
+
+// unindex empties e's slot, moving back the entries after it that would
+// otherwise no longer be found from their home slots.
+func (l *MemoryLog) unindex(e *logEntry) {
+	mask := len(l.index) - 1
+	i := int(e.hash) & mask
+	for l.index[i].e != e {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; l.index[j].e != nil; j = (j + 1) & mask {
+		// The entry at j stays unless its home slot lies cyclically in
+		// (i, j]; otherwise it moves to the hole at i.
+		home := int(l.index[j].hash) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			l.index[i] = l.index[j]
+			i = j
+		}
+	}
+	l.index[i] = logSlot{}
 }
 
 // logList is a doubly linked list of entries, newest at head.
@@ -212,12 +226,12 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 		} else {
 			e = new(logEntry)
 		}
-		if l.size >= len(l.index) {
+		if 2*(l.size+1) > len(l.index) {
 			l.grow()
-			slot = l.bucket(h)
+			_, slot = l.lookup(h, d.EventID, d.Connector)
 		}
 		e.hash = h
-		link(slot, e)
+		l.index[slot] = logSlot{h, e}
 		l.size++
 	}
 	l.seq++
@@ -242,17 +256,10 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 
 func (l *MemoryLog) forget(e *logEntry) {
 	l.lists[e.class].remove(e)
-	if e.samePrev != nil {
-		e.samePrev.sameNext = e.sameNext
-	} else {
-		*l.bucket(e.hash) = e.sameNext
-	}
-	if e.sameNext != nil {
-		e.sameNext.samePrev = e.samePrev
-	}
+	l.unindex(e)
 	l.size--
 	l.bytes -= e.size
-	e.d, e.samePrev, e.sameNext = Delivery{}, nil, nil
+	e.d = Delivery{}
 	e.next, l.free = l.free, e
 }
 
