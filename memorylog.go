@@ -72,13 +72,16 @@ func classOf(s Status) int {
 	return classSettled
 }
 
+// logEntry keeps its links, hash, size and class first, in one cache
+// line: forgetting the oldest entry unlinks it from its neighbour, which is
+// cold and whose Delivery it never touches.
 type logEntry struct {
-	d          Delivery
-	hash       uint64 // logHash(d.EventID, d.Connector)
-	seq        uint64 // order of the last Put; higher is newer
+	prev, next *logEntry // towards newer, towards older
+	hash       uint64    // logHash(d.EventID, d.Connector)
+	seq        uint64    // order of the last Put; higher is newer
 	size       int64
 	class      int
-	prev, next *logEntry // towards newer, towards older
+	d          Delivery
 }
 
 // logSlot is a slot of the index: an entry and its hash, so that probing
