@@ -288,19 +288,21 @@ func (sh *memoryShard) sweepDone(now int64) {
 // raises. A live lease is never dropped.
 func (sh *memoryShard) sweepKeys(now int64) {
 	for k, st := range sh.keys {
+		changed := false
 		if st.token != "" && now >= st.expires {
-			st.token, st.expires = "", 0
+			st.token, st.expires, changed = "", 0, true
 		}
 		if st.version != 0 && st.keep > 0 && now > after(st.touched, st.keep) {
-			st.version = 0
+			st.version, changed = 0, true
 			if !st.led.behind() {
 				st.led = nil // the ledger entry goes with its version
 			}
 		}
-		if st.token == "" && st.version == 0 && st.led == nil {
+		switch {
+		case st.token == "" && st.version == 0 && st.led == nil:
 			delete(sh.keys, k)
-		} else {
-			sh.keys[k] = st
+		case changed:
+			sh.keys[k] = st // only then: a write hashes the key again
 		}
 	}
 	target := sh.maxKeys * 3 / 4
