@@ -185,23 +185,45 @@ func BenchmarkDispatchHeap(b *testing.B) {
 // BenchmarkMemoryStore: one Claim and one Complete per op, each for a new
 // event and key, on three connectors in turn: the store's share of a route.
 func BenchmarkMemoryStore(b *testing.B) {
-	s := new(synclayer.MemoryStore)
-	idv := ids(b.N)
+	benchMemoryStore(b, new(synclayer.MemoryStore), 0)
+}
+
+// BenchmarkMemoryStoreFull: BenchmarkMemoryStore on a store already at its
+// bound (100,000 entries), so that every op forgets the oldest done-marker
+// and version: the steady state of a long run.
+func BenchmarkMemoryStoreFull(b *testing.B) {
+	benchMemoryStore(b, &synclayer.MemoryStore{MaxEntries: 100_000}, 200_000)
+}
+
+// benchMemoryStore runs BenchmarkMemoryStore's ops on s after fill ops
+// untimed.
+func benchMemoryStore(b *testing.B, s *synclayer.MemoryStore, fill int) {
+	idv := ids(fill + b.N)
 	conns := []string{"c0", "c1", "c2"}
 	var next atomic.Int64
 	ctx := context.Background()
+	op := func(i int) error {
+		c := idempotency.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
+		cr, err := s.Claim(ctx, c)
+		if err != nil {
+			return fmt.Errorf("claim %d: %w", i, err)
+		}
+		if cr.Status != idempotency.ClaimAcquired {
+			return fmt.Errorf("claim %d: %v, want acquired", i, cr.Status)
+		}
+		return s.Complete(ctx, c, cr.Token)
+	}
+	for i := range fill {
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	next.Store(int64(fill))
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := int(next.Add(1) - 1)
-			c := idempotency.Claim{Connector: conns[i%3], Key: idv[i], EventID: idv[i], LeaseTTL: time.Minute, Retention: 7 * 24 * time.Hour}
-			cr, err := s.Claim(ctx, c)
-			if err != nil || cr.Status != idempotency.ClaimAcquired {
-				b.Errorf("claim %d: %v %v", i, cr.Status, err)
-				return
-			}
-			if err := s.Complete(ctx, c, cr.Token); err != nil {
+			if err := op(int(next.Add(1) - 1)); err != nil {
 				b.Error(err)
 				return
 			}

@@ -46,8 +46,8 @@ type MemoryLog struct {
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
-	index      map[uint64]*logEntry // by logHash; see lookup
-	size       int                  // entries in index
+	index      []logSlot // open addressing by logHash; see lookup
+	size       int       // entries in index
 	lists      [logClasses]logList
 	bytes      int64
 	seq        uint64
@@ -72,17 +72,23 @@ func classOf(s Status) int {
 	return classSettled
 }
 
+// logEntry keeps its links, hash, size and class first, in one cache
+// line: forgetting the oldest entry unlinks it from its neighbour, which is
+// cold and whose Delivery it never touches.
 type logEntry struct {
-	d          Delivery
-	hash       uint64 // logHash(d.EventID, d.Connector)
-	seq        uint64 // order of the last Put; higher is newer
+	prev, next *logEntry // towards newer, towards older
+	hash       uint64    // logHash(d.EventID, d.Connector)
+	seq        uint64    // order of the last Put; higher is newer
 	size       int64
 	class      int
-	prev, next *logEntry // towards newer, towards older
-	// The entries of one hash chain from the index: sameNext leads away
-	// from the entry the index holds, samePrev back towards it (nil at
-	// that entry).
-	samePrev, sameNext *logEntry
+	d          Delivery
+}
+
+// logSlot is a slot of the index: an entry and its hash, so that probing
+// past other entries does not read them.
+type logSlot struct {
+	hash uint64
+	e    *logEntry // nil: empty
 }
 
 // logSeed seeds logHash. It is the same for every log, so that Put hashes
@@ -90,25 +96,67 @@ type logEntry struct {
 var logSeed = maphash.MakeSeed()
 
 // logHash hashes an entry's identity, (event ID, connector). The index is
-// keyed by it rather than by the two strings: a map of integers needs no
-// string hashing or comparing inside, and forgetting the oldest entry does
-// not read its cold strings again. Two identities that share a hash chain
-// (logEntry.sameNext), so a collision costs a string comparison, never a
-// wrong answer.
+// a table of (hash, entry) slots with linear probing, at most half full:
+// a lookup reads one or two slots of one cache line, and only the entry
+// whose hash matches, where a Go map pays a probe, a tombstone and its
+// regrowth on every insert and delete, and a chained table reads the cold
+// entries it passes. Two identities with one hash are told apart by their
+// strings, so a collision costs a comparison, never a wrong answer.
 func logHash(eventID, connector string) uint64 {
 	return maphash.String(logSeed, eventID)*31 + maphash.String(logSeed, connector)
 }
 
-// lookup returns the entry of (eventID, connector), or nil, and the first
-// entry of the hash's chain.
-func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e, head *logEntry) {
-	head = l.index[h]
-	for e := head; e != nil; e = e.sameNext {
-		if e.d.EventID == eventID && e.d.Connector == connector {
-			return e, head
+// lookup returns the entry of (eventID, connector) and its slot, or nil
+// and the empty slot where it would go (-1 when the index is empty).
+func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e *logEntry, slot int) {
+	if len(l.index) == 0 {
+		return nil, -1
+	}
+	mask := len(l.index) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := &l.index[i]
+		if s.e == nil {
+			return nil, i
+		}
+		if s.hash == h && s.e.d.EventID == eventID && s.e.d.Connector == connector {
+			return s.e, i
 		}
 	}
-	return nil, head
+}
+
+// grow doubles the index (from 64 slots) and puts every entry in it again.
+func (l *MemoryLog) grow() {
+	l.index = make([]logSlot, max(2*len(l.index), 64))
+	mask := len(l.index) - 1
+	for c := range l.lists {
+		for e := l.lists[c].head; e != nil; e = e.next {
+			i := int(e.hash) & mask
+			for l.index[i].e != nil {
+				i = (i + 1) & mask
+			}
+			l.index[i] = logSlot{e.hash, e}
+		}
+	}
+}
+
+// unindex empties e's slot, moving back the entries after it that would
+// otherwise no longer be found from their home slots.
+func (l *MemoryLog) unindex(e *logEntry) {
+	mask := len(l.index) - 1
+	i := int(e.hash) & mask
+	for l.index[i].e != e {
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; l.index[j].e != nil; j = (j + 1) & mask {
+		// The entry at j stays unless its home slot lies cyclically in
+		// (i, j]; otherwise it moves to the hole at i.
+		home := int(l.index[j].hash) & mask
+		if (j-home)&mask >= (j-i)&mask {
+			l.index[i] = l.index[j]
+			i = j
+		}
+	}
+	l.index[i] = logSlot{}
 }
 
 // logList is a doubly linked list of entries, newest at head.
@@ -145,9 +193,6 @@ func (l *logList) remove(e *logEntry) {
 
 // init applies the bounds at first use; the caller holds l.mu.
 func (l *MemoryLog) init() {
-	if l.index == nil {
-		l.index = make(map[uint64]*logEntry)
-	}
 	if l.maxEntries == 0 {
 		l.maxEntries = l.MaxEntries
 		if l.maxEntries <= 0 {
@@ -173,7 +218,7 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	e, head := l.lookup(h, d.EventID, d.Connector)
+	e, slot := l.lookup(h, d.EventID, d.Connector)
 	if e != nil {
 		l.lists[e.class].remove(e)
 		l.bytes -= e.size
@@ -184,11 +229,12 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 		} else {
 			e = new(logEntry)
 		}
-		e.hash, e.sameNext = h, head
-		if head != nil {
-			head.samePrev = e
+		if 2*(l.size+1) > len(l.index) {
+			l.grow()
+			_, slot = l.lookup(h, d.EventID, d.Connector)
 		}
-		l.index[h] = e
+		e.hash = h
+		l.index[slot] = logSlot{h, e}
 		l.size++
 	}
 	l.seq++
@@ -213,20 +259,10 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 
 func (l *MemoryLog) forget(e *logEntry) {
 	l.lists[e.class].remove(e)
-	switch {
-	case e.samePrev != nil:
-		e.samePrev.sameNext = e.sameNext
-	case e.sameNext != nil:
-		l.index[e.hash] = e.sameNext
-	default:
-		delete(l.index, e.hash)
-	}
-	if e.sameNext != nil {
-		e.sameNext.samePrev = e.samePrev
-	}
+	l.unindex(e)
 	l.size--
 	l.bytes -= e.size
-	e.d, e.samePrev, e.sameNext = Delivery{}, nil, nil
+	e.d = Delivery{}
 	e.next, l.free = l.free, e
 }
 

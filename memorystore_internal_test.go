@@ -59,8 +59,9 @@ func setOf(xs []int) map[int]bool {
 	return m
 }
 
-// The queue keeps its elements in order and at their positions while it
-// grows and drains, and forgets the positions it popped.
+// The queue keeps its elements in order and at their positions while its
+// buffer grows, wraps around and shrinks again, and forgets the positions
+// it popped.
 func TestFifoPositions(t *testing.T) {
 	var q fifo[int]
 	next, front := 0, 0 // next value to push, value expected at the front
@@ -101,10 +102,17 @@ func TestFifoPositions(t *testing.T) {
 	}
 	push(10)
 	pop(7)
-	push(20)
+	push(20) // wraps, then grows from a wrapped buffer
 	pop(5)
 	push(100)
-	pop(118)
+	if len(q.buf) != 128 {
+		t.Errorf("buffer of %d for %d elements, want 128", len(q.buf), q.len())
+	}
+	pop(115) // shrinks as it drains
+	if len(q.buf) > 16 {
+		t.Errorf("buffer of %d for %d elements, want 16", len(q.buf), q.len())
+	}
+	pop(3)
 	push(40)
 	pop(40)
 }
