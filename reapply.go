@@ -102,24 +102,3 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	claim.Version, claim.EventID = rec.Version, ev.ID
 	return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token, push)
 }
-
-// pushOnce calls push in place of the connector's Sync, once, with one of
-// the connector's concurrency slots.
-func pushOnce(ctx context.Context, ce *connEntry, first time.Time, push func(context.Context) error) pushOutcome {
-	if _, err := ce.acquire(ctx); err != nil {
-		return pushOutcome{last: first, err: err}
-	}
-	err := safePush(ctx, push)
-	<-ce.sem
-	return pushOutcome{attempts: 1, last: first, err: err}
-}
-
-// safePush calls push and turns a panic into a permanent error.
-func safePush(ctx context.Context, push func(context.Context) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = Permanent(newPanicError("push", p))
-		}
-	}()
-	return push(ctx)
-}

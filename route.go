@@ -435,6 +435,27 @@ func (ce *connEntry) acquire(ctx context.Context) (waited bool, err error) {
 	}
 }
 
+// pushOnce calls push in place of the connector's Sync, once, with one of
+// the connector's concurrency slots.
+func pushOnce(ctx context.Context, ce *connEntry, first time.Time, push func(context.Context) error) pushOutcome {
+	if _, err := ce.acquire(ctx); err != nil {
+		return pushOutcome{last: first, err: err}
+	}
+	err := safePush(ctx, push)
+	<-ce.sem
+	return pushOutcome{attempts: 1, last: first, err: err}
+}
+
+// safePush calls push and turns a panic into a permanent error.
+func safePush(ctx context.Context, push func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Permanent(newPanicError("push", p))
+		}
+	}()
+	return push(ctx)
+}
+
 // safeSync calls the connector (SyncID when it is a [PartnerIDSyncer]) and
 // turns a panic into a permanent error.
 func safeSync(ctx context.Context, ce *connEntry, rec *Record) (partnerID string, err error) {
