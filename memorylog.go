@@ -246,12 +246,16 @@ func (l *MemoryLog) put(h uint64, d *Delivery) error {
 		if victim == nil {
 			victim = l.lists[classDead].tail
 		}
-		if victim == nil {
+		full := victim == nil
+		if full {
 			victim = e // only pending entries are left: refuse the new one
 		}
 		l.forget(victim)
-		if victim == e {
+		if full {
 			return errLogFull
+		}
+		if victim == e {
+			return nil // the new entry needs no more work and went first, by the rule
 		}
 	}
 	return nil

@@ -183,3 +183,25 @@ func (l *MemoryLog) hashOf(id string) uint64 {
 	e, _ := l.find(id)
 	return e.hash
 }
+
+// TestMemoryLogFullOfDeadLetters: a settled entry put into a log full of
+// dead letters is the one forgotten, as the rule says (settled entries go
+// first), and that is no error: errLogFull is for a pending entry the log
+// cannot keep.
+func TestMemoryLogFullOfDeadLetters(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 2}
+	for _, id := range []string{"d1", "d2"} {
+		if err := l.Put(t.Context(), Delivery{EventID: id, Connector: "c", State: StatusDead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Put(t.Context(), Delivery{EventID: "s1", Connector: "c", State: StatusSynced}); err != nil {
+		t.Fatalf("put a synced entry into a log full of dead letters: %v, want nil", err)
+	}
+	if got := fmt.Sprint(l.entries()); got != "[d2 d1]" {
+		t.Errorf("entries %s, want the two dead letters kept", got)
+	}
+	if err := l.Put(t.Context(), Delivery{EventID: "p1", Connector: "c", State: StatusPending}); err != nil {
+		t.Fatalf("put a pending entry: %v, want nil (it replaces the oldest dead letter)", err)
+	}
+}
