@@ -63,13 +63,7 @@ func (s BreakerState) String() string { return breakerEnum.String(int(s)) }
 func (s BreakerState) MarshalText() ([]byte, error) { return breakerEnum.MarshalText(int(s)) }
 
 // UnmarshalText decodes a state name; anything else is an error.
-func (s *BreakerState) UnmarshalText(b []byte) error {
-	v, err := breakerEnum.UnmarshalText(b)
-	if err == nil {
-		*s = BreakerState(v)
-	}
-	return err
-}
+func (s *BreakerState) UnmarshalText(b []byte) error { return enum.Decode(breakerEnum, b, s) }
 
 const breakerBuckets = 10
 

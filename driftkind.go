@@ -36,10 +36,4 @@ func (d Drift) String() string { return driftEnum.String(int(d)) }
 func (d Drift) MarshalText() ([]byte, error) { return driftEnum.MarshalText(int(d)) }
 
 // UnmarshalText decodes a drift name; anything else is an error.
-func (d *Drift) UnmarshalText(b []byte) error {
-	v, err := driftEnum.UnmarshalText(b)
-	if err == nil {
-		*d = Drift(v)
-	}
-	return err
-}
+func (d *Drift) UnmarshalText(b []byte) error { return enum.Decode(driftEnum, b, d) }

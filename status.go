@@ -56,13 +56,7 @@ func (s Status) String() string { return statusEnum.String(int(s)) }
 func (s Status) MarshalText() ([]byte, error) { return statusEnum.MarshalText(int(s)) }
 
 // UnmarshalText decodes a status name; anything else is an error.
-func (s *Status) UnmarshalText(b []byte) error {
-	v, err := statusEnum.UnmarshalText(b)
-	if err == nil {
-		*s = Status(v)
-	}
-	return err
-}
+func (s *Status) UnmarshalText(b []byte) error { return enum.Decode(statusEnum, b, s) }
 
 // Final reports whether the status is an outcome that needs no more work
 // unless an operator replays it: Synced, Duplicate, Stale or Dead.

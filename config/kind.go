@@ -35,13 +35,7 @@ func (t FieldType) String() string { return fieldTypes.String(int(t)) }
 func (t FieldType) MarshalText() ([]byte, error) { return fieldTypes.MarshalText(int(t)) }
 
 // UnmarshalText decodes a type name; anything else is an error.
-func (t *FieldType) UnmarshalText(b []byte) error {
-	v, err := fieldTypes.UnmarshalText(b)
-	if err == nil {
-		*t = FieldType(v)
-	}
-	return err
-}
+func (t *FieldType) UnmarshalText(b []byte) error { return enum.Decode(fieldTypes, b, t) }
 
 // Field is one record field a connector kind takes.
 type Field struct {

@@ -56,13 +56,7 @@ func (s ClaimStatus) String() string { return claimEnum.String(int(s)) }
 func (s ClaimStatus) MarshalText() ([]byte, error) { return claimEnum.MarshalText(int(s)) }
 
 // UnmarshalText decodes a status name; anything else is an error.
-func (s *ClaimStatus) UnmarshalText(b []byte) error {
-	v, err := claimEnum.UnmarshalText(b)
-	if err == nil {
-		*s = ClaimStatus(v)
-	}
-	return err
-}
+func (s *ClaimStatus) UnmarshalText(b []byte) error { return enum.Decode(claimEnum, b, s) }
 
 // ClaimResult is what synclayer.Store.Claim decided.
 type ClaimResult struct {

@@ -72,13 +72,7 @@ func (f ChaosFault) String() string { return chaosNames.String(int(f)) }
 func (f ChaosFault) MarshalText() ([]byte, error) { return chaosNames.MarshalText(int(f)) }
 
 // UnmarshalText decodes a fault's name; anything else is an error.
-func (f *ChaosFault) UnmarshalText(b []byte) error {
-	v, err := chaosNames.UnmarshalText(b)
-	if err == nil {
-		*f = ChaosFault(v)
-	}
-	return err
-}
+func (f *ChaosFault) UnmarshalText(b []byte) error { return enum.Decode(chaosNames, b, f) }
 
 // DefaultChaosErrorBody is the body of a [ChaosErrorBody] fault when
 // Chaos.ErrorBodyContent is nil: an ArcGIS error object with a retryable

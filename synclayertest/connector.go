@@ -94,13 +94,7 @@ func (f Failure) String() string { return failureNames.String(int(f)) }
 func (f Failure) MarshalText() ([]byte, error) { return failureNames.MarshalText(int(f)) }
 
 // UnmarshalText decodes a failure's name; anything else is an error.
-func (f *Failure) UnmarshalText(b []byte) error {
-	v, err := failureNames.UnmarshalText(b)
-	if err == nil {
-		*f = Failure(v)
-	}
-	return err
-}
+func (f *Failure) UnmarshalText(b []byte) error { return enum.Decode(failureNames, b, f) }
 
 // DefaultOddKeys are the keys of the OddKeys rule when the harness gives
 // none: path separators and dot segments, percent signs (an escaped slash

@@ -42,3 +42,14 @@ func (e Names) UnmarshalText(b []byte) (int, error) {
 	}
 	return 0, fmt.Errorf("synclayer: unknown %s %q", e.Type, b)
 }
+
+// Decode sets *to to the value named b, for an UnmarshalText method of a
+// type whose underlying type is int; any other text is an error and leaves
+// *to as it was.
+func Decode[T ~int](e Names, b []byte, to *T) error {
+	v, err := e.UnmarshalText(b)
+	if err == nil {
+		*to = T(v)
+	}
+	return err
+}

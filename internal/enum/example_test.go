@@ -18,3 +18,19 @@ func Example() {
 	// synclayer: unknown Colour 0
 	// 1
 }
+
+type colour int
+
+var colourNames = enum.Names{Type: "colour", Names: []string{1: "red", 2: "green"}}
+
+// UnmarshalText is one line with Decode.
+func (c *colour) UnmarshalText(b []byte) error { return enum.Decode(colourNames, b, c) }
+
+func ExampleDecode() {
+	var c colour
+	fmt.Println(c.UnmarshalText([]byte("green")), c)
+	fmt.Println(c.UnmarshalText([]byte("blue")), c)
+	// Output:
+	// <nil> 2
+	// synclayer: unknown colour "blue" 2
+}
