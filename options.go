@@ -91,7 +91,8 @@ func WithDeliveryLog(l DeliveryLog) Option {
 // after every push. By default (and with nil) the store is the ledger when
 // it is one (the [MemoryStore], sqlstore's and redisstore's are: each
 // writes the entry with Complete, in the same statement), else a new
-// [MemoryStore] used as a ledger only. [NoLedger] turns the ledger off, and with it
+// [MemoryStore] used as a ledger only (bounded by its default MaxEntries;
+// an entry that is behind is never the one forgotten). [NoLedger] turns the ledger off, and with it
 // [Dispatcher.Holding]; a store that is a ledger still keeps its entries.
 func WithLedger(l Ledger) Option {
 	return func(d *Dispatcher) error {
