@@ -5,7 +5,7 @@
 // # Configuration
 //
 // [New] takes a [Config]: the layer URL, the attribute that holds the
-// record key (a unique index on it is advised), optionally an attribute
+// record key (a unique index on it is advised: see below), optionally an attribute
 // that holds the record version, a token and the caller's *http.Client.
 // The configuration is checked at construction.
 //
@@ -29,7 +29,11 @@
 // did not serialise) are merged: the lowest object id is updated, the
 // others deleted. An add the service refuses (a unique index on the key
 // field meeting a feature another writer added meanwhile) is followed by
-// one more query, and an update if the key is now there. Only features whose key attribute equals the key exactly
+// one more query, and an update if the key is now there. Without that
+// index nothing can stop one case: an add the client gave up on (its
+// attempt timed out) that the service still applies after the retry's
+// query found nothing, which leaves two features for the key until its
+// next push merges them. Only features whose key attribute equals the key exactly
 // count, so a case- or accent-insensitive database collation cannot make
 // one key update another's feature. Keys holding a backslash (an escape
 // character in some databases) or control characters are refused with a

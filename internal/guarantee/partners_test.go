@@ -195,6 +195,21 @@ func (p *arcgisPartner) applyEdits(w http.ResponseWriter, form url.Values) {
 			return
 		}
 	}
+	// A unique index on KEY, as the ArcGIS protocol's idempotent upsert
+	// needs: an add that timed out at the client can still land later, and
+	// without the index the retry's add would make a second feature. The
+	// connector turns a refused add into a query and an update.
+	for _, a := range adds {
+		for _, f := range p.features {
+			if f["KEY"] == a.Attributes["KEY"] {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"addResults": []editResult{{Error: map[string]any{"code": 1000,
+					"description": "Cannot insert duplicate key row in object with unique index"}}},
+					"deleteResults": []editResult{}, "updateResults": []editResult{}})
+				return
+			}
+		}
+	}
 	out := struct {
 		AddResults    []editResult `json:"addResults"`
 		UpdateResults []editResult `json:"updateResults"`
