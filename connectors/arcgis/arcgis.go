@@ -185,7 +185,8 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 // one of have holds a newer version it writes nothing. When the layer
 // refuses the add (an [ErrEdit] but not an [ErrToken]) and a query then
 // finds features of the key, it returns refused of those features and
-// the add's error; otherwise the add's error.
+// the add's error; when that query finds none, the add's error; when the
+// query fails, its error, which is retried if it is transient.
 func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
 	if c.newerThere(rec, have) {
 		return nil
@@ -202,7 +203,12 @@ func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFe
 			return err
 		}
 		again, qerr := c.find(ctx, rec.Key)
-		if qerr != nil || len(again) == 0 {
+		if qerr != nil {
+			// The query that would tell a unique index meeting the key
+			// from a bad feature failed: the refusal is not final yet.
+			return fmt.Errorf("arcgis: add of key %q refused (%v), and the query after it failed: %w", rec.Key, err, qerr)
+		}
+		if len(again) == 0 {
 			return err
 		}
 		return refused(again, err)

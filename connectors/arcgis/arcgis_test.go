@@ -484,6 +484,30 @@ func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
 	}
 }
 
+// TestRefusedAddWhoseQueryFailsIsRetried: when the query after a refused
+// add fails for a moment, the outcome is not known yet (the key may be
+// there), so the error is not permanent; the next attempt updates.
+func TestRefusedAddWhoseQueryFailsIsRetried(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY", arcgistest.UniqueKey())
+	c := newConnector(t, f, nil)
+	// Another writer adds the key between our query and our add, and the
+	// query after the refusal fails.
+	f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() {
+		f.Add(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
+		f.Inject(arcgistest.Fault{Op: "query", Status: 503, Body: `{"error":{"code":503,"message":"busy","details":[]}}`})
+	}})
+	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}})
+	if err == nil || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Sync with the query after the refused add failing: %v; want a retryable error that says the add was refused", err)
+	}
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if ft := onlyFeature(t, f, "k"); ft.Attributes["NAME"] != "ours" {
+		t.Errorf("%v", ft.Attributes)
+	}
+}
+
 func TestQueryWithNullFeatures(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	c := newConnector(t, f, nil)
