@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [New]. A zero value given to an option means its
@@ -30,7 +31,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // and fails at once with [ErrBacklogFull] if none does. 0 means the
 // default, 10,000; a negative n is an error.
 func WithBacklog(n int) Option {
-	return func(b *Bus) error { return config.Set("WithBacklog", n, &b.backlog) }
+	return func(b *Bus) error { return option.Set("WithBacklog", n, 0, &b.backlog) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.
@@ -41,5 +42,5 @@ func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 // oldest is dropped for each new one; [Bus.DroppedDeadLetters] counts
 // them. 0 means the default, 10,000; a negative n is an error.
 func WithMaxDeadLetters(n int) Option {
-	return func(b *Bus) error { return config.Set("WithMaxDeadLetters", n, &b.maxDead) }
+	return func(b *Bus) error { return option.Set("WithMaxDeadLetters", n, 0, &b.maxDead) }
 }

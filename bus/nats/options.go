@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [NewBus]. A zero or nil value given to an option means
@@ -47,7 +48,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // longer: the bus tells the broker every third of this time that they are
 // in progress. 0 means the default, 10s; a negative d is an error.
 func WithAckWait(d time.Duration) Option {
-	return func(b *Bus) error { return config.Set("WithAckWait", d, &b.ackWait) }
+	return func(b *Bus) error { return option.Set("WithAckWait", d, 0, &b.ackWait) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer/bus/internal/config"
+	"github.com/hmsplatform/synclayer/internal/option"
 )
 
 // Option configures [NewBus]. A zero or nil value given to an option means
@@ -37,7 +38,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 // for such entries every fifth of it. 0 means the default, 10s; a negative
 // d is an error.
 func WithClaimIdle(d time.Duration) Option {
-	return func(b *Bus) error { return config.Set("WithClaimIdle", d, &b.claimIdle) }
+	return func(b *Bus) error { return option.Set("WithClaimIdle", d, 0, &b.claimIdle) }
 }
 
 // WithMaxLen bounds each stream to about n entries, trimmed approximately
@@ -45,7 +46,7 @@ func WithClaimIdle(d time.Duration) Option {
 // size it well above the backlog you expect. 0 means the default,
 // 100,000; a negative n is an error.
 func WithMaxLen(n int64) Option {
-	return func(b *Bus) error { return config.Set("WithMaxLen", n, &b.maxLen) }
+	return func(b *Bus) error { return option.Set("WithMaxLen", n, 0, &b.maxLen) }
 }
 
 // WithConcurrency sets how many handler calls each Subscribe runs at once.

@@ -45,22 +45,16 @@ func newConfig(fn string, db *sql.DB, dialect *Dialect, table string, opts []Opt
 	return c, err
 }
 
-// count is the rule of the numeric options: negative is invalid, zero
-// keeps the default.
-func count(name string, n int, to *int) error {
-	return option.Set(name, n, *to, to)
-}
-
 // WithCleanupBatch sets how many expired rows one statement of
 // [Store.Cleanup] or [Log.Cleanup] deletes at most (default 1000).
 func WithCleanupBatch(n int) Option {
-	return func(c *config) error { return count("WithCleanupBatch", n, &c.cleanupBatch) }
+	return func(c *config) error { return option.Set("WithCleanupBatch", n, c.cleanupBatch, &c.cleanupBatch) }
 }
 
 // WithMaxBatch bounds how many concurrent calls of one kind one statement
 // carries (default 256). [NoGroupCommit] turns group commit off.
 func WithMaxBatch(n int) Option {
-	return func(c *config) error { return count("WithMaxBatch", n, &c.maxBatch) }
+	return func(c *config) error { return option.Set("WithMaxBatch", n, c.maxBatch, &c.maxBatch) }
 }
 
 // WithInflight sets how many batches of one kind (claims, completes,
@@ -71,7 +65,7 @@ func WithMaxBatch(n int) Option {
 // commits) with the next statement, which pays where commits are slow.
 // A Store then uses up to 4*k connections (see [BatchConns]).
 func WithInflight(k int) Option {
-	return func(c *config) error { return count("WithInflight", k, &c.inflight) }
+	return func(c *config) error { return option.Set("WithInflight", k, c.inflight, &c.inflight) }
 }
 
 // WithWarn sets a function that receives the warnings of a Store or a

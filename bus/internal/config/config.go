@@ -10,7 +10,6 @@
 package config
 
 import (
-	"cmp"
 	"log/slog"
 	"time"
 
@@ -64,31 +63,24 @@ func GroupWhere(name string, valid func(string) bool, rule string) Option {
 // MaxDeliveries sets the delivery limit; 0 means the default, a negative
 // value is an error naming WithMaxDeliveries.
 func MaxDeliveries(n int) Option {
-	return func(s *Settings) error { return Set("WithMaxDeliveries", n, &s.MaxDeliveries) }
+	return func(s *Settings) error { return opt.Set("WithMaxDeliveries", n, 0, &s.MaxDeliveries) }
 }
 
 // RedeliveryDelay sets the first redelivery delay; 0 means the default, a
 // negative value is an error naming WithRedeliveryDelay.
 func RedeliveryDelay(d time.Duration) Option {
-	return func(s *Settings) error { return Set("WithRedeliveryDelay", d, &s.RedeliveryDelay) }
+	return func(s *Settings) error { return opt.Set("WithRedeliveryDelay", d, 0, &s.RedeliveryDelay) }
 }
 
 // Concurrency sets how much one Subscribe runs at once; 0 means the
 // default, a negative value is an error naming WithConcurrency.
 func Concurrency(n int) Option {
-	return func(s *Settings) error { return Set("WithConcurrency", n, &s.Concurrency) }
+	return func(s *Settings) error { return opt.Set("WithConcurrency", n, 0, &s.Concurrency) }
 }
 
 // Logger sets the logger; nil logs nothing.
 func Logger(l *slog.Logger) Option {
 	return func(s *Settings) error { s.Logger = l; return nil }
-}
-
-// Set stores v in *to for the option named option, or returns the error
-// naming it when v is negative. Zero is stored: it means the default.
-func Set[N cmp.Ordered](option string, v N, to *N) error {
-	var zero N // stored as is: Resolve gives it the bus's default
-	return opt.Set(option, v, zero, to)
 }
 
 // SetName stores name in *to for the option named option, or returns the
