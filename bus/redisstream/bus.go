@@ -48,7 +48,8 @@ type Bus struct {
 	maxLen    int64
 	cfg       config.Settings
 
-	subs closing.Group
+	subs   closing.Group
+	gather gathering // Publish calls waiting for the XADD in flight
 }
 
 // NewBus returns a bus whose keys start with "{prefix}:". The caller keeps

@@ -76,6 +76,15 @@
 // ends. The bus never closes the go-redis client it was given: the caller
 // does, after Close.
 //
+// # Publishing
+//
+// Publish calls made while another call's XADD is in flight gather, and
+// go out together as one pipeline when it returns (no timer: a lone call
+// is sent at once). Under a Dispatcher's Run, where every handler
+// publishes an announcement, this spares Redis's single thread a round
+// trip per event. [Bus.PublishBatch] sends a batch the caller already
+// holds (the outbox's relay) in one pipeline.
+//
 // # Errors
 //
 // Publish fails with a [synclayer.Permanent] error for an event that cannot

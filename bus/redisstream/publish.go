@@ -10,23 +10,39 @@ import (
 	"github.com/hmsplatform/synclayer/internal/cloudevents"
 )
 
-// Publish appends ev to the stream of its type.
+// Publish appends ev to the stream of its type. Calls made while another
+// call's XADD is in flight gather and go out together, as one pipeline,
+// when it returns; each call still gets its own outcome. A call whose ctx
+// ends while it waits returns ctx's error: if its XADD was already on its
+// way, the event may be stored nonetheless.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 	if b.subs.Closed() {
 		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
 	}
+	args, err := b.entry(ev)
+	if err != nil {
+		return err
+	}
+	o := &outgoing{ctx: ctx, args: args}
+	if err := b.send(ctx, o); err != nil {
+		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, err)
+	}
+	if o.err != nil {
+		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, o.err)
+	}
+	return nil
+}
+
+// entry is the XADD of ev, or a permanent error when ev cannot be encoded.
+func (b *Bus) entry(ev synclayer.Event) (*redis.XAddArgs, error) {
 	body, err := cloudevents.Marshal(ev)
 	if err != nil {
-		return synclayer.Permanent(fmt.Errorf("redisstream: publish %q: %w", ev.ID, err))
+		return nil, synclayer.Permanent(fmt.Errorf("redisstream: publish %q: %w", ev.ID, err))
 	}
-	err = b.rdb.XAdd(ctx, &redis.XAddArgs{
+	return &redis.XAddArgs{
 		Stream: b.Stream(ev.Type),
 		MaxLen: b.maxLen,
 		Approx: true,
 		Values: []any{FieldEvent, body},
-	}).Err()
-	if err != nil {
-		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, err)
-	}
-	return nil
+	}, nil
 }
