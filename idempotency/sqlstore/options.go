@@ -48,13 +48,13 @@ func newConfig(fn string, db *sql.DB, dialect *Dialect, table string, opts []Opt
 // WithCleanupBatch sets how many expired rows one statement of
 // [Store.Cleanup] or [Log.Cleanup] deletes at most (default 1000).
 func WithCleanupBatch(n int) Option {
-	return func(c *config) error { return option.Set("WithCleanupBatch", n, c.cleanupBatch, &c.cleanupBatch) }
+	return func(c *config) error { return option.Set("WithCleanupBatch", n, defaultCleanupBatch, &c.cleanupBatch) }
 }
 
 // WithMaxBatch bounds how many concurrent calls of one kind one statement
 // carries (default 256). [NoGroupCommit] turns group commit off.
 func WithMaxBatch(n int) Option {
-	return func(c *config) error { return option.Set("WithMaxBatch", n, c.maxBatch, &c.maxBatch) }
+	return func(c *config) error { return option.Set("WithMaxBatch", n, defaultMaxBatch, &c.maxBatch) }
 }
 
 // WithInflight sets how many batches of one kind (claims, completes,
@@ -65,7 +65,7 @@ func WithMaxBatch(n int) Option {
 // commits) with the next statement, which pays where commits are slow.
 // A Store then uses up to 4*k connections (see [BatchConns]).
 func WithInflight(k int) Option {
-	return func(c *config) error { return option.Set("WithInflight", k, c.inflight, &c.inflight) }
+	return func(c *config) error { return option.Set("WithInflight", k, defaultInflight, &c.inflight) }
 }
 
 // WithWarn sets a function that receives the warnings of a Store or a

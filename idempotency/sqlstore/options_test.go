@@ -42,3 +42,28 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// A zero after a set value means the default again, not "keep what an
+// earlier option set": WithInflight(5) then WithInflight(0) uses the
+// default 2 batches in flight, which a pool of BatchConns(2) connections
+// serves without a warning.
+func TestZeroOptionMeansTheDefaultAgain(t *testing.T) {
+	db := memoryDB(t)
+	db.SetMaxOpenConns(sqlstore.BatchConns(2))
+	for _, c := range []struct {
+		opts []sqlstore.Option
+		warn bool
+	}{
+		{[]sqlstore.Option{sqlstore.WithInflight(5)}, true},
+		{[]sqlstore.Option{sqlstore.WithInflight(5), sqlstore.WithInflight(0)}, false},
+	} {
+		var got []error
+		opts := append(c.opts, sqlstore.WithWarn(func(err error) { got = append(got, err) }))
+		if _, err := sqlstore.New(db, sqlstore.SQLite, "t", opts...); err != nil {
+			t.Fatal(err)
+		}
+		if warned := len(got) == 1 && errors.Is(got[0], sqlstore.ErrPoolTooSmall); warned != c.warn || len(got) > 1 {
+			t.Errorf("%d options ending in WithInflight: warnings %v; want ErrPoolTooSmall: %v", len(c.opts), got, c.warn)
+		}
+	}
+}
