@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"math"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,11 +32,13 @@ const memoryShards = 32
 //
 //	store := &synclayer.MemoryStore{MaxEntries: 5_000_000}
 type MemoryStore struct {
-	// MaxEntries bounds the done-markers and the versions the store keeps,
+	// MaxEntries bounds the done-markers and the keys the store keeps,
 	// each, to about MaxEntries (zero or less: 1,000,000). Past the bound
-	// the oldest are forgotten first, even inside their retention window; a
-	// forgotten version no longer protects its key from a stale push, so
-	// size it above the number of keys in play.
+	// the oldest done-markers and the least recently used keys are
+	// forgotten first, even inside their retention window; a key forgotten
+	// with its version no longer protects it from a stale push, so size
+	// the bound above the number of keys in play. A key under a live
+	// lease, or whose ledger entry is behind, is never forgotten.
 	MaxEntries int
 
 	once   sync.Once
@@ -61,17 +62,22 @@ type memoryShard struct {
 	markers          fifo[marker]
 	done             map[uint64]uint64
 	maxDone, maxKeys int
+	// The keys from the least recently used: sweepKeys forgets from the
+	// front, in constant time per key. A key's record is live while its
+	// state holds the record's position (keyState.age); the older records
+	// of a key used again, or deleted, are stale, and skipped when they
+	// come to the front. See put for when a used key is queued again.
+	ages fifo[ckey]
 }
 
 // keyState is what the store knows of one key. An entry with no live lease
 // and no version is removed. Times are on the store's clock (see now).
 type keyState struct {
 	version int64
-	token   string // "" when no lease
-	expires int64  // of the lease
-	touched int64  // when the version was last raised, or the key last pushed
-	keep    time.Duration
+	token   string       // "" when no lease
+	expires int64        // of the lease
 	led     *ledgerState // the key's freshness ledger entry; nil when none
+	age     uint64       // position of the key's live record in ages; 0 when none
 }
 
 func (s *MemoryStore) init() {
@@ -139,10 +145,7 @@ func (s *MemoryStore) Claim(ctx context.Context, c idempotency.Claim) (idempoten
 	}
 	st.token = strconv.FormatUint(s.token.Add(1), 36)
 	st.expires = after(now, c.LeaseTTL)
-	sh.keys[k] = st
-	if len(sh.keys) > sh.maxKeys {
-		sh.sweepKeys(now)
-	}
+	sh.put(k, st, now)
 	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: st.token, Version: st.version}, nil
 }
 
@@ -164,7 +167,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c idempotency.Claim, token s
 		st.pushed(&c, now)
 	}
 	if c.Version > st.version {
-		st.version, st.touched, st.keep = c.Version, now, c.Retention
+		st.version = c.Version
 	}
 	sh.put(k, st, now)
 	if c.Retention > 0 {
@@ -190,10 +193,21 @@ func (s *MemoryStore) Release(ctx context.Context, c idempotency.Claim, token st
 }
 
 // put stores st, or drops the entry when it holds nothing worth keeping.
+// It is called for every use of a key (claim, complete, release, ledger
+// update). A new key goes to the back of ages, and so does a used key
+// whose record is in the older half of the queue; one in the newer half
+// keeps its place: the Complete that follows a key's Claim costs no second
+// record, and the order stays the order of use to within half the queue.
 func (sh *memoryShard) put(k ckey, st keyState, now int64) {
 	if st.token == "" && st.version == 0 && st.led == nil {
-		delete(sh.keys, k)
+		delete(sh.keys, k) // its record in ages is stale from now on
 		return
+	}
+	if st.age <= sh.ages.popped+uint64(sh.ages.len()/2) {
+		if sh.ages.len() >= 2*len(sh.keys)+64 {
+			sh.compactAges()
+		}
+		st.age = sh.ages.push(k)
 	}
 	sh.keys[k] = st
 	if len(sh.keys) > sh.maxKeys {
@@ -282,45 +296,43 @@ func (sh *memoryShard) sweepDone(now int64) {
 	}
 }
 
-// sweepKeys runs when the shard is over its bound: it forgets expired
-// leases and versions, then, if still over, the least recently raised
-// versions down to 3/4 of the bound, so the cost is amortised over many
-// raises. A live lease is never dropped.
+// sweepKeys runs when the shard is over its bound: it forgets keys from
+// the least recently used until the shard is back at its bound. A key under a live lease, or whose ledger
+// entry is behind, is never forgotten: it goes to the back of the queue.
+// Each call stops after a few such keys, so that a shard full of them
+// costs little; the next call goes on.
 func (sh *memoryShard) sweepKeys(now int64) {
-	for k, st := range sh.keys {
-		changed := false
+	for kept := 0; len(sh.keys) > sh.maxKeys && sh.ages.len() > 0 && kept < 8; {
+		k := *sh.ages.front()
+		p := sh.ages.pop()
+		st, ok := sh.keys[k]
+		if !ok || st.age != p {
+			continue // stale: the key was used again, or deleted
+		}
 		if st.token != "" && now >= st.expires {
-			st.token, st.expires, changed = "", 0, true
+			st.token, st.expires = "", 0 // an expired lease is no reason to keep it
 		}
-		if st.version != 0 && st.keep > 0 && now > after(st.touched, st.keep) {
-			st.version, changed = 0, true
-			if !st.led.behind() {
-				st.led = nil // the ledger entry goes with its version
-			}
+		if st.token != "" || st.led.behind() {
+			st.age = sh.ages.push(k)
+			sh.keys[k] = st
+			kept++
+			continue
 		}
-		switch {
-		case st.token == "" && st.version == 0 && st.led == nil:
-			delete(sh.keys, k)
-		case changed:
-			sh.keys[k] = st // only then: a write hashes the key again
-		}
+		delete(sh.keys, k)
 	}
-	target := sh.maxKeys * 3 / 4
-	if len(sh.keys) <= target {
-		return
-	}
-	ages := make([]int64, 0, len(sh.keys))
-	for _, st := range sh.keys {
-		ages = append(ages, st.touched)
-	}
-	slices.Sort(ages)
-	cut := ages[len(sh.keys)-target-1]
-	for k, st := range sh.keys {
-		if len(sh.keys) <= target {
-			break
-		}
-		if st.token == "" && st.touched <= cut && !st.led.behind() {
-			delete(sh.keys, k)
+}
+
+// compactAges drops the stale records of ages. New positions continue
+// after the old ones, so that no stale position can match a key's new one.
+func (sh *memoryShard) compactAges() {
+	old := sh.ages
+	sh.ages = fifo[ckey]{popped: old.popped + uint64(old.n)}
+	for old.len() > 0 {
+		k := *old.front()
+		p := old.pop()
+		if st, ok := sh.keys[k]; ok && st.age == p {
+			st.age = sh.ages.push(k)
+			sh.keys[k] = st
 		}
 	}
 }

@@ -49,7 +49,6 @@ func (st *keyState) pushed(c *idempotency.Claim, now int64) {
 	if l.drift != InSync {
 		l.drift = 0 // the push replaced what was checked
 	}
-	st.touched = now
 }
 
 // clock turns a time into the store's clock (0 for the zero time).

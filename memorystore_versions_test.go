@@ -217,3 +217,40 @@ func TestMemoryStoreCompletedAgainKeepsMarkerLonger(t *testing.T) {
 		}
 	})
 }
+
+// Over its bound the store forgets the least recently used keys, never a
+// key under a live lease or one whose ledger entry is behind: those stay
+// however many newer keys come after them.
+func TestMemoryStoreForgetsLeastRecentlyUsedKeys(t *testing.T) {
+	const bound, n = 128, 20_000
+	s := &synclayer.MemoryStore{MaxEntries: bound}
+	ctx := t.Context()
+	push := func(key string, v int64) {
+		t.Helper()
+		c := idempotency.Claim{Connector: "p", Key: key, EventID: fmt.Sprintf("%s-v%d", key, v), Version: v, LeaseTTL: time.Hour, Retention: time.Hour}
+		cr := mustClaim(t, s, c, idempotency.ClaimAcquired)
+		must(t, s.Complete(ctx, c, cr.Token))
+	}
+	mustClaim(t, s, idempotency.Claim{Connector: "p", Key: "leased", EventID: "l1", LeaseTTL: time.Hour}, idempotency.ClaimAcquired)
+	must(t, s.Want(ctx, "p", "behind", 9))
+	push("used", 5)
+	for i := range n {
+		push(fmt.Sprint("K", i), 1)
+		if i%3 == 0 {
+			// Claimed again and again (a push that then failed): never the
+			// least recently used, so its version stays.
+			c := idempotency.Claim{Connector: "p", Key: "used", EventID: fmt.Sprint("u", i), LeaseTTL: time.Hour}
+			cr := mustClaim(t, s, c, idempotency.ClaimAcquired)
+			must(t, s.Release(ctx, c, cr.Token))
+		}
+	}
+	if _, versions, leases := s.Len(); versions > bound+32 || leases != 1 {
+		t.Errorf("after %d keys: %d versions, %d leases; want about the bound (%d) and the one live lease", n, versions, leases, bound)
+	}
+	mustClaim(t, s, idempotency.Claim{Connector: "p", Key: "leased", EventID: "l2", LeaseTTL: time.Hour}, idempotency.ClaimBusy)
+	if h, ok, err := s.Holding(ctx, "p", "behind"); err != nil || !ok || h.Wanted != 9 {
+		t.Errorf("ledger entry of a key behind: %+v, %v, %v; want it kept, wanting v9", h, ok, err)
+	}
+	mustClaim(t, s, idempotency.Claim{Connector: "p", Key: "used", EventID: "late", Version: 3, LeaseTTL: time.Hour}, idempotency.ClaimStale)
+	mustClaim(t, s, idempotency.Claim{Connector: "p", Key: "K0", EventID: "late", Version: 1, LeaseTTL: time.Hour}, idempotency.ClaimAcquired)
+}
