@@ -30,6 +30,7 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 	"github.com/hmsplatform/synclayer/connectors/webhook"
+	"github.com/hmsplatform/synclayer/internal/httpx"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -244,9 +245,8 @@ func (s *textSink) add(where, text string) {
 // Unwrap, with the fields of each (what errors.As hands a caller).
 func (s *textSink) addErr(where string, err error) {
 	seen := 0
-	var walk func(error)
-	walk = func(e error) {
-		if e == nil || seen > 100 {
+	for e := range httpx.Chain(err) {
+		if seen > 100 {
 			return
 		}
 		seen++
@@ -254,16 +254,7 @@ func (s *textSink) addErr(where string, err error) {
 		if v := reflect.ValueOf(e); v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct {
 			s.add(where, fmt.Sprintf("%T fields: %+v", e, v.Elem().Interface()))
 		}
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		case interface{ Unwrap() []error }:
-			for _, c := range u.Unwrap() {
-				walk(c)
-			}
-		}
 	}
-	walk(err)
 }
 
 func (s *textSink) all() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -64,9 +65,17 @@ var safeSentinels = []error{
 // safeChain reports whether every error reachable from err is a fixed
 // sentinel or of a standard network, OS or context type.
 func safeChain(err error) bool {
-	if err == nil {
-		return true
+	for e := range Chain(err) {
+		if !safeError(e) {
+			return false
+		}
 	}
+	return true
+}
+
+// safeError reports whether err is a fixed sentinel or of a standard
+// network, OS or context type.
+func safeError(err error) bool {
 	for _, s := range safeSentinels {
 		if err == s {
 			return true
@@ -76,15 +85,31 @@ func safeChain(err error) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if !safePackages[t.PkgPath()] {
+	return safePackages[t.PkgPath()]
+}
+
+// Chain yields err and every error reachable from it by Unwrap, either
+// form, depth first: all that errors.Is and errors.As can reach, so all
+// that redaction has to cover. A nil err yields nothing.
+func Chain(err error) iter.Seq[error] {
+	return func(yield func(error) bool) { walkChain(err, yield) }
+}
+
+// walkChain yields err and what it wraps, and reports whether yield asked
+// for more.
+func walkChain(err error, yield func(error) bool) bool {
+	if err == nil {
+		return true
+	}
+	if !yield(err) {
 		return false
 	}
 	switch u := err.(type) {
 	case interface{ Unwrap() error }:
-		return safeChain(u.Unwrap())
+		return walkChain(u.Unwrap(), yield)
 	case interface{ Unwrap() []error }:
 		for _, c := range u.Unwrap() {
-			if !safeChain(c) {
+			if !walkChain(c, yield) {
 				return false
 			}
 		}

@@ -26,25 +26,12 @@ func forms(v string) []string {
 // Unwrap reach from it, with the fields of each.
 func reachable(err error) string {
 	var b strings.Builder
-	var walk func(error)
-	walk = func(e error) {
-		if e == nil {
-			return
-		}
+	for e := range Chain(err) {
 		fmt.Fprintf(&b, "%s | %+v\n", e.Error(), e)
 		if ue, ok := e.(*url.Error); ok {
 			b.WriteString(ue.URL + "\n")
 		}
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		case interface{ Unwrap() []error }:
-			for _, c := range u.Unwrap() {
-				walk(c)
-			}
-		}
 	}
-	walk(err)
 	return b.String()
 }
 
@@ -226,5 +213,32 @@ func TestURLProblem(t *testing.T) {
 		if p := URLProblem(err); strings.Contains(p, "s3") || p == "" {
 			t.Errorf("URLProblem(%v) = %q", err, p)
 		}
+	}
+}
+
+// TestChain: Chain yields an error and all it wraps, both Unwrap forms,
+// depth first, and stops when the loop does.
+func TestChain(t *testing.T) {
+	a, b, c := errors.New("a"), errors.New("b"), errors.New("c")
+	err := fmt.Errorf("top: %w", errors.Join(fmt.Errorf("left: %w", a), b, c))
+	var got []string
+	for e := range Chain(err) {
+		got = append(got, e.Error())
+	}
+	want := []string{"top: left: a\nb\nc", "left: a\nb\nc", "left: a", "a", "b", "c"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Chain = %q, want %q", got, want)
+	}
+	n := 0
+	for range Chain(err) {
+		if n++; n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Errorf("the loop ran %d times after breaking at 3", n)
+	}
+	for e := range Chain(nil) {
+		t.Errorf("Chain(nil) yielded %v", e)
 	}
 }
