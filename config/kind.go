@@ -133,6 +133,16 @@ func addressErrors(field string, v Value) []FieldError {
 	return nil
 }
 
+// choiceErrors is the problem of the setting field whose value is
+// neither "" (its default) nor one of allowed: want, which names them,
+// followed by the value given. None or one.
+func choiceErrors(field, value, want string, allowed ...string) []FieldError {
+	if value == "" || slices.Contains(allowed, value) {
+		return nil
+	}
+	return []FieldError{{field, want + ", got " + quoteText(value)}}
+}
+
 // checkResolvedURL is checkURL for a value resolved from a reference: its
 // text never shows in the problem.
 func checkResolvedURL(s string) string {

@@ -32,11 +32,7 @@ func googleCalendarKind() *Kind {
 			if cfg.Endpoint.Set() {
 				errs = addressErrors("endpoint", cfg.Endpoint)
 			}
-			switch cfg.SendUpdates {
-			case "", "all", "externalOnly", "none":
-			default:
-				errs = append(errs, FieldError{"sendUpdates", `want "all", "externalOnly" or "none", got ` + quoteText(cfg.SendUpdates)})
-			}
+			errs = append(errs, choiceErrors("sendUpdates", cfg.SendUpdates, `want "all", "externalOnly" or "none"`, "all", "externalOnly", "none")...)
 			if cfg.MaxConflicts < 0 {
 				errs = append(errs, FieldError{"maxConflicts", "must not be negative"})
 			}

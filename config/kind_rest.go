@@ -28,11 +28,7 @@ func restKind() *Kind {
 			if cfg.Path != "" && (!strings.HasPrefix(cfg.Path, "/") || strings.Count(cfg.Path, "{key}") != 1) {
 				errs = append(errs, FieldError{"path", `want a path starting with "/" holding "{key}" once`})
 			}
-			switch cfg.Method {
-			case "", http.MethodPut, http.MethodPost, http.MethodPatch:
-			default:
-				errs = append(errs, FieldError{"method", "want PUT, POST or PATCH, got " + quoteText(cfg.Method)})
-			}
+			errs = append(errs, choiceErrors("method", cfg.Method, "want PUT, POST or PATCH", http.MethodPut, http.MethodPost, http.MethodPatch)...)
 			return append(errs, checkHeaders(cfg.Headers)...)
 		},
 		New: func(_ context.Context, b *Binding, cfg *RestSettings) (synclayer.Connector, error) {

@@ -37,11 +37,7 @@ func soapKind() *Kind {
 		Open: true,
 		Check: func(cfg *SOAPSettings) []FieldError {
 			errs := addressErrors("url", cfg.URL)
-			switch cfg.Version {
-			case "", "1.1", "1.2":
-			default:
-				errs = append(errs, FieldError{"version", `want "1.1" or "1.2", got ` + quoteText(cfg.Version)})
-			}
+			errs = append(errs, choiceErrors("version", cfg.Version, `want "1.1" or "1.2"`, "1.1", "1.2")...)
 			if !xmlNameRE.MatchString(cfg.Element) {
 				errs = append(errs, FieldError{"element", "not an XML element name: " + quoteText(cfg.Element)})
 			}

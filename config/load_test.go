@@ -346,6 +346,20 @@ partners:
     settings: {baseUrl: "http://x", method: @GET}
     routes: {A: {key: data.id, record: data}}
 `, "partners[0].settings.method", "want PUT, POST or PATCH"},
+		{"bad soap version", `
+partners:
+  - name: records
+    kind: soap
+    settings: {url: "http://x", element: Upsert, version: @"1.3"}
+    routes: {A: {key: data.id, record: data}}
+`, "partners[0].settings.version", `want "1.1" or "1.2", got "1.3"`},
+		{"bad calendar sendUpdates", `
+partners:
+  - name: cal
+    kind: googlecalendar
+    settings: {calendarId: ops, sendUpdates: @everyone}
+    routes: {A: {key: data.id, record: {summary: data.s, start: event.time}}}
+`, "partners[0].settings.sendUpdates", `want "all", "externalOnly" or "none", got "everyone"`},
 		{"duplicate key", `
 partners:
   - name: records
