@@ -47,6 +47,32 @@ func waitQueued(t *testing.T, b *redisstream.Bus, n int) {
 		func() bool { return redisstream.QueuedPublishes(b) == n })
 }
 
+// publishGathered publishes evs[0] alone, held in flight, then the rest
+// while it is held, and returns each call's error once all have returned.
+func publishGathered(t *testing.T, b *redisstream.Bus, started <-chan struct{}, release func(), evs []synclayer.Event) []error {
+	t.Helper()
+	errs := make([]error, len(evs))
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = b.Publish(context.Background(), evs[0]) })
+	<-started
+	for i := 1; i < len(evs); i++ {
+		wg.Go(func() { errs[i] = b.Publish(context.Background(), evs[i]) })
+	}
+	waitQueued(t, b, len(evs)-1)
+	release()
+	wg.Wait()
+	return errs
+}
+
+// wantRounds checks how many round trips the bus's Publish calls made, and
+// how many calls they carried.
+func wantRounds(t *testing.T, b *redisstream.Bus, rounds, calls uint64, why string) {
+	t.Helper()
+	if r, c := redisstream.PublishRounds(b); r != rounds || c != calls {
+		t.Errorf("%d round trips carried %d calls; want %d carrying %d (%s)", r, c, rounds, calls, why)
+	}
+}
+
 // streamIDs returns the event IDs stored in the stream, in stream order.
 func streamIDs(t *testing.T, rdb *redis.Client, stream string) []string {
 	t.Helper()
@@ -75,18 +101,11 @@ func event(id, typ string) synclayer.Event {
 func TestPublishesGatherBehindTheRoundTripInFlight(t *testing.T) {
 	rdb := client(t, "")
 	b, started, release := heldBus(t, rdb)
-	ctx := context.Background()
-
-	errs := make([]error, 11)
-	var wg sync.WaitGroup
-	wg.Go(func() { errs[0] = b.Publish(ctx, event("evt-0", "Gathered")) })
-	<-started
-	for i := 1; i <= 10; i++ {
-		wg.Go(func() { errs[i] = b.Publish(ctx, event(fmt.Sprint("evt-", i), "Gathered")) })
+	evs := make([]synclayer.Event, 11)
+	for i := range evs {
+		evs[i] = event(fmt.Sprint("evt-", i), "Gathered")
 	}
-	waitQueued(t, b, 10)
-	release()
-	wg.Wait()
+	errs := publishGathered(t, b, started, release, evs)
 
 	for i, err := range errs {
 		if err != nil {
@@ -103,9 +122,7 @@ func TestPublishesGatherBehindTheRoundTripInFlight(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("stream holds %v; want each of %v once", got, want)
 	}
-	if rounds, calls := redisstream.PublishRounds(b); rounds != 2 || calls != 11 {
-		t.Errorf("%d round trips carried %d calls; want the lone first call, then one pipeline of the 10 that gathered (2 carrying 11)", rounds, calls)
-	}
+	wantRounds(t, b, 2, 11, "the lone first call, then one pipeline of the 10 that gathered")
 }
 
 func TestPublishLeftBeforeItsRoundTripIsNeverSent(t *testing.T) {
@@ -136,9 +153,7 @@ func TestPublishLeftBeforeItsRoundTripIsNeverSent(t *testing.T) {
 	if got := streamIDs(t, rdb, b.Stream("Left")); !slices.Equal(got, []string{"evt-first", "evt-later"}) {
 		t.Errorf("stream holds %v; want [evt-first evt-later] (the abandoned call never sent)", got)
 	}
-	if rounds, calls := redisstream.PublishRounds(b); rounds != 2 || calls != 2 {
-		t.Errorf("%d round trips carried %d calls; want 2 carrying 2", rounds, calls)
-	}
+	wantRounds(t, b, 2, 2, "the first call and the later one, each alone")
 }
 
 func TestPublishErrorInAPipelineFailsOnlyItsCall(t *testing.T) {
@@ -151,16 +166,8 @@ func TestPublishErrorInAPipelineFailsOnlyItsCall(t *testing.T) {
 	}
 
 	evs := []synclayer.Event{event("evt-0", "Fine"), event("evt-1", "Fine"), event("evt-2", "Broken"), event("evt-3", "Fine")}
-	errs := make([]error, len(evs))
-	var wg sync.WaitGroup
-	wg.Go(func() { errs[0] = b.Publish(ctx, evs[0]) })
-	<-started
-	for i := 1; i < len(evs); i++ {
-		wg.Go(func() { errs[i] = b.Publish(ctx, evs[i]) })
-	}
-	waitQueued(t, b, len(evs)-1)
-	release()
-	wg.Wait()
+	errs := publishGathered(t, b, started, release, evs)
+	wantRounds(t, b, 2, 4, "evt-2 failed inside the pipeline, not alone")
 
 	for i, err := range errs {
 		if i == 2 {
