@@ -1,9 +1,11 @@
 package guarantee
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,6 +36,7 @@ type gate struct {
 	open    bool
 	opened  chan struct{}
 	waiting map[string]bool
+	inside  int // requests held now
 	written map[string]time.Time
 }
 
@@ -48,14 +51,11 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	held := strings.HasPrefix(key, g.hold) && !g.open
 	if held {
 		g.waiting[key] = true
+		g.inside++
 	}
 	g.mu.Unlock()
-	if held {
-		select {
-		case <-g.opened:
-		case <-r.Context().Done():
-			return
-		}
+	if held && !g.wait(r) {
+		return // the client left (or was killed): nothing written
 	}
 	rec := httptest.NewRecorder()
 	g.next.ServeHTTP(rec, r)
@@ -80,6 +80,35 @@ func (g *gate) Open() {
 		g.open = true
 		close(g.opened)
 	}
+}
+
+// wait holds r until the gate opens. It returns false when r's client went
+// away first. It reads the body before it waits: the server notices a
+// client that went away (and ends r's context) only once the body is read.
+func (g *gate) wait(r *http.Request) bool {
+	defer func() {
+		g.mu.Lock()
+		g.inside--
+		g.mu.Unlock()
+	}()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	select {
+	case <-g.opened:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// insideCount returns how many requests the gate holds now.
+func (g *gate) insideCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.inside
 }
 
 func (g *gate) waitingCount() int {
@@ -196,6 +225,13 @@ func TestRecoveryAfterKillMidPush(t *testing.T) {
 	}, func() bool { return r.gate.waitingCount() >= 16 })
 	kill(t, first)
 	killed := time.Now()
+	// The killed process's requests end as the server sees its connections
+	// close; only then does the gate open, so that no write of the dead
+	// process lands: what the figure below times is the new process's
+	// recovery.
+	testwait.For(t, 30*time.Second, func() string {
+		return fmt.Sprintf("%d requests of the killed process still held", r.gate.insideCount())
+	}, func() bool { return r.gate.insideCount() == 0 })
 	r.gate.Open()
 
 	second := startChild(t, r.cfg)
