@@ -297,3 +297,24 @@ func BenchmarkLogCost(b *testing.B) {
 	b.ReportMetric(float64(took[1].Nanoseconds())/float64(b.N), "nolog-ns/event")
 	b.ReportMetric(100*(ratios[len(ratios)/2]-1), "log-cost-%")
 }
+
+// BenchmarkMapJSON: MapJSON decoding a small event payload, the mapper
+// most routes use.
+func BenchmarkMapJSON(b *testing.B) {
+	type payload struct {
+		Key     string `json:"key"`
+		Version int64  `json:"version"`
+		Title   string `json:"title"`
+	}
+	m := synclayer.MapJSON(func(_ context.Context, _ synclayer.Event, p payload) (synclayer.Record, error) {
+		return synclayer.Record{Key: p.Key, Version: p.Version}, nil
+	})
+	ev := synclayer.Event{ID: "evt-1", Type: "E", Data: []byte(`{"key":"K-1234","version":17,"title":"Workflow WF-123 deployed","starts":"2026-11-30T10:00:00Z"}`)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Map(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
