@@ -34,11 +34,11 @@ const memoryShards = 32
 type MemoryStore struct {
 	// MaxEntries bounds the done-markers and the keys the store keeps,
 	// each, to about MaxEntries (zero or less: 1,000,000). Past the bound
-	// the oldest done-markers and the least recently used keys are
-	// forgotten first, even inside their retention window; a key forgotten
-	// with its version no longer protects it from a stale push, so size
-	// the bound above the number of keys in play. A key under a live
-	// lease, or whose ledger entry is behind, is never forgotten.
+	// the oldest done-markers, and roughly the least recently used keys,
+	// are forgotten first, even inside their retention window; a key
+	// forgotten with its version no longer protects it from a stale push,
+	// so size the bound above the number of keys in play. A key under a
+	// live lease, or whose ledger entry is behind, is never forgotten.
 	MaxEntries int
 
 	once   sync.Once
@@ -297,10 +297,10 @@ func (sh *memoryShard) sweepDone(now int64) {
 }
 
 // sweepKeys runs when the shard is over its bound: it forgets keys from
-// the least recently used until the shard is back at its bound. A key under a live lease, or whose ledger
-// entry is behind, is never forgotten: it goes to the back of the queue.
-// Each call stops after a few such keys, so that a shard full of them
-// costs little; the next call goes on.
+// the least recently used until the shard is back at its bound. A key
+// under a live lease, or whose ledger entry is behind, is never forgotten:
+// it goes to the back of the queue. Each call stops after a few such keys,
+// so that a shard full of them costs little; the next call goes on.
 func (sh *memoryShard) sweepKeys(now int64) {
 	for kept := 0; len(sh.keys) > sh.maxKeys && sh.ages.len() > 0 && kept < 8; {
 		k := *sh.ages.front()
