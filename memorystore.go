@@ -74,10 +74,13 @@ type memoryShard struct {
 // and no version is removed. Times are on the store's clock (see now).
 type keyState struct {
 	version int64
-	token   string       // "" when no lease
-	expires int64        // of the lease
-	led     *ledgerState // the key's freshness ledger entry; nil when none
-	age     uint64       // position of the key's live record in ages; 0 when none
+	token   string // "" when no lease
+	expires int64  // of the lease
+	age     uint64 // position of the key's live record in ages; 0 when none
+	// The key's freshness ledger entry, held in place (one allocation and
+	// one pointer less per key); valid when hasLed.
+	led    ledgerState
+	hasLed bool
 }
 
 func (s *MemoryStore) init() {
@@ -199,7 +202,7 @@ func (s *MemoryStore) Release(ctx context.Context, c idempotency.Claim, token st
 // keeps its place: the Complete that follows a key's Claim costs no second
 // record, and the order stays the order of use to within half the queue.
 func (sh *memoryShard) put(k ckey, st keyState, now int64) {
-	if st.token == "" && st.version == 0 && st.led == nil {
+	if st.token == "" && st.version == 0 && !st.hasLed {
 		delete(sh.keys, k) // its record in ages is stale from now on
 		return
 	}
@@ -312,7 +315,7 @@ func (sh *memoryShard) sweepKeys(now int64) {
 		if st.token != "" && now >= st.expires {
 			st.token, st.expires = "", 0 // an expired lease is no reason to keep it
 		}
-		if st.token != "" || st.led.behind() {
+		if st.token != "" || st.hasLed && st.led.behind() {
 			st.age = sh.ages.push(k)
 			sh.keys[k] = st
 			kept++

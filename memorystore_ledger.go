@@ -24,10 +24,15 @@ type ledgerState struct {
 	drift            Drift
 }
 
-// behind reports whether the entry is behind (see Holding.Behind); false
-// for nil.
+// behind reports whether the entry is behind (see Holding.Behind).
 func (l *ledgerState) behind() bool {
-	return l != nil && (l.wanted != 0 || l.drift.off())
+	return l.wanted != 0 || l.drift.off()
+}
+
+// ledger returns the key's ledger entry, which it has from now on.
+func (st *keyState) ledger() *ledgerState {
+	st.hasLed = true
+	return &st.led
 }
 
 // pushed applies a Complete of c at now to the key's ledger entry, by the
@@ -38,10 +43,7 @@ func (st *keyState) pushed(c *idempotency.Claim, now int64) {
 	if strings.HasPrefix(c.Connector, "$") {
 		return
 	}
-	if st.led == nil {
-		st.led = new(ledgerState)
-	}
-	l := st.led
+	l := st.ledger()
 	l.event, l.hash, l.pushed = c.EventID, c.Hash, now
 	if l.wanted != 0 && max(c.Version, st.version) >= l.wanted {
 		l.wanted, l.wantedAt = 0, 0
@@ -69,10 +71,10 @@ func (s *MemoryStore) wall(t int64) time.Time {
 
 // holding is the Holding of k's state; false when it has no ledger entry.
 func (s *MemoryStore) holding(k ckey, st keyState) (Holding, bool) {
-	l := st.led
-	if l == nil {
+	if !st.hasLed {
 		return Holding{}, false
 	}
+	l := &st.led
 	return Holding{Connector: k.conn, Key: k.id, Version: st.version, EventID: l.event, Hash: l.hash,
 		PushedAt: s.wall(l.pushed), Wanted: l.wanted, WantedAt: s.wall(l.wantedAt),
 		VerifiedAt: s.wall(l.verified), Drift: l.drift}, true
@@ -115,28 +117,24 @@ func (s *MemoryStore) Pushed(ctx context.Context, h Holding) error {
 // Want implements [Ledger].
 func (s *MemoryStore) Want(ctx context.Context, connector, key string, version int64) error {
 	return s.ledgerUpdate(ctx, connector, key, func(st *keyState, now int64) {
-		if version <= st.version || (st.led != nil && version <= st.led.wanted) {
+		if version <= st.version || (st.hasLed && version <= st.led.wanted) {
 			return
 		}
-		if st.led == nil {
-			st.led = new(ledgerState)
+		l := st.ledger()
+		if l.wanted == 0 {
+			l.wantedAt = now
 		}
-		if st.led.wanted == 0 {
-			st.led.wantedAt = now
-		}
-		st.led.wanted = version
+		l.wanted = version
 	})
 }
 
 // Verified implements [Ledger].
 func (s *MemoryStore) Verified(ctx context.Context, connector, key string, at time.Time, d Drift) error {
 	return s.ledgerUpdate(ctx, connector, key, func(st *keyState, now int64) {
-		if st.led == nil {
-			st.led = new(ledgerState)
-		}
-		st.led.verified, st.led.drift = s.clock(at), d
-		if st.led.verified == 0 {
-			st.led.verified = now
+		l := st.ledger()
+		l.verified, l.drift = s.clock(at), d
+		if l.verified == 0 {
+			l.verified = now
 		}
 	})
 }
