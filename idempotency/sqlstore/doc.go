@@ -86,7 +86,12 @@
 //   - Complete is one upsert of two rows: the event's done-marker (kept for
 //     the claim's Retention) and the key's row (version raised with
 //     GREATEST, lease dropped only if the token still holds it, last event
-//     recorded).
+//     recorded). In a batch, a claim of synclayer's own namespace (a
+//     connector name starting with '$': an event's announcements, whose
+//     key is that event's ID) writes the key's row alone: its last event
+//     and done_until are the done-marker, as nothing older on that key
+//     needs remembering. An announcement then costs two row writes, not
+//     three.
 //   - Release is one UPDATE guarded by the token.
 //   - Renew ([Store.Renew], the dispatcher's lease heartbeat) is one
 //     UPDATE guarded by the token that sets the lease's end to the claim's
