@@ -20,14 +20,16 @@ import (
 // result. A runner may run again after a rolled-back attempt (see
 // Store.retry), so it sets every result afresh.
 
-// ownMarker: a batch completes a claim in synclayer's own namespaces
-// (connector names starting with "$": an event's announcements) with the
-// key's row alone, which records the event as the key's last, done until
-// the retention ends, and which a claim of the same event reads as done.
-// It writes no done-marker row: such a key serves one event (the
+// markerRow reports whether a batch writes a done-marker row for a
+// complete of c with retention ret (milliseconds). A claim in synclayer's
+// own namespaces (connector names starting with "$": an event's
+// announcements) is completed with the key's row alone, which records the
+// event as the key's last, done until the retention ends, and which a
+// claim of the same event reads as done: such a key serves one event (the
 // announcements of one event ID), so nothing older needs remembering. That
 // spares a third of an announcement's row writes. The single-row
 // statements still write the marker row; a claim reads either.
+func markerRow(c idempotency.Claim, ret int64) bool { return ret > 0 && ledgered(c.Connector) }
 
 // decide turns the key's row as a claim left it into the claim's answer.
 func decide(o *op, gotTok string, version, leaseUntil int64, doneInRow bool) {
@@ -266,7 +268,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 				evid = nil // NULL: no ledger entry (see pgBatch)
 			}
 			evids, hashes = append(evids, evid), append(hashes, bytesOf(o.c.Hash))
-			if ret > 0 && ledgered(o.c.Connector) { // see ownMarker
+			if markerRow(o.c, ret) {
 				ids, kinds, conns, names = append(ids, o.eid), append(kinds, "e"), append(conns, bytesOf(o.c.Connector)), append(names, bytesOf(o.c.EventID))
 				vers, les, rets = append(vers, 0), append(les, o.eid), append(rets, ret)
 				evids, hashes = append(evids, []byte{}), append(hashes, []byte{})
@@ -304,7 +306,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 				hash = "-" // no ledger entry (see mariaBatch)
 			}
 			rows = append(rows, []string{kid, "k", conn, hex.EncodeToString([]byte(o.c.Key)), v, eid, r, tok, ename, hash})
-			if ret > 0 && ledgered(o.c.Connector) { // see ownMarker
+			if markerRow(o.c, ret) {
 				rows = append(rows, []string{eid, "e", conn, ename, "0", eid, r, "-", "", ""})
 			}
 		}

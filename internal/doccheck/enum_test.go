@@ -19,6 +19,18 @@ type textEnum interface {
 	encoding.TextMarshaler
 }
 
+// parseAs returns the parse func of a case: UnmarshalText into a fresh T.
+func parseAs[T textEnum, P interface {
+	*T
+	encoding.TextUnmarshaler
+}]() func([]byte) (textEnum, error) {
+	return func(b []byte) (textEnum, error) {
+		var v T
+		err := P(&v).UnmarshalText(b)
+		return v, err
+	}
+}
+
 // TestEnums holds every exported enum of the module to one behaviour: each
 // name round-trips through MarshalText and UnmarshalText; an unknown value
 // prints as "Type(n)" and does not marshal; an unknown name does not
@@ -42,53 +54,34 @@ func TestEnums(t *testing.T) {
 				"synced": synclayer.StatusSynced, "duplicate": synclayer.StatusDuplicate, "stale": synclayer.StatusStale,
 				"failed": synclayer.StatusFailed, "dead": synclayer.StatusDead},
 			unknown: synclayer.Status(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v synclayer.Status
-				return v, v.UnmarshalText(b)
-			},
+			parse:   parseAs[synclayer.Status](),
 		},
 		{
 			typ: "ClaimStatus",
 			named: map[string]textEnum{"acquired": idempotency.ClaimAcquired, "done": idempotency.ClaimDone,
 				"stale": idempotency.ClaimStale, "busy": idempotency.ClaimBusy},
 			unknown: idempotency.ClaimStatus(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v idempotency.ClaimStatus
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			parse:   parseAs[idempotency.ClaimStatus](),
 		},
 		{
 			typ: "BreakerState",
 			named: map[string]textEnum{"closed": synclayer.BreakerClosed, "open": synclayer.BreakerOpen,
 				"half_open": synclayer.BreakerHalfOpen},
 			unknown: synclayer.BreakerState(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v synclayer.BreakerState
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			parse:   parseAs[synclayer.BreakerState](),
 		},
 		{
 			typ: "FieldType",
 			named: map[string]textEnum{"string": config.String, "int": config.Int, "double": config.Double,
 				"bool": config.Bool, "timestamp": config.Timestamp, "map(string, dyn)": config.Map, "dyn": config.Any},
 			unknown: config.FieldType(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v config.FieldType
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			parse:   parseAs[config.FieldType](),
 		},
 		{
-			typ:     "Version",
-			named:   map[string]textEnum{"SOAP 1.1": soap.SOAP11, "SOAP 1.2": soap.SOAP12},
-			unknown: soap.Version(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v soap.Version
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			typ:         "Version",
+			named:       map[string]textEnum{"SOAP 1.1": soap.SOAP11, "SOAP 1.2": soap.SOAP12},
+			unknown:     soap.Version(99),
+			parse:       parseAs[soap.Version](),
 			emptyIsZero: true,
 		},
 		{
@@ -99,22 +92,14 @@ func TestEnums(t *testing.T) {
 				"slow-body": synclayertest.ChaosSlowBody, "truncated-body": synclayertest.ChaosTruncatedBody,
 				"error-body": synclayertest.ChaosErrorBody},
 			unknown: synclayertest.ChaosFault(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v synclayertest.ChaosFault
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			parse:   parseAs[synclayertest.ChaosFault](),
 		},
 		{
 			typ: "Failure",
 			named: map[string]textEnum{"FailRetryable": synclayertest.FailRetryable, "FailPermanent": synclayertest.FailPermanent,
 				"FailStall": synclayertest.FailStall, "FailLostResponse": synclayertest.FailLostResponse},
 			unknown: synclayertest.Failure(99),
-			parse: func(b []byte) (textEnum, error) {
-				var v synclayertest.Failure
-				err := v.UnmarshalText(b)
-				return v, err
-			},
+			parse:   parseAs[synclayertest.Failure](),
 		},
 	}
 	for _, c := range cases {
