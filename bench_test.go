@@ -233,7 +233,8 @@ func benchMemoryStore(b *testing.B, s *synclayer.MemoryStore, fill int) {
 
 // BenchmarkMemoryLog: the two Puts of a route (in progress, then synced)
 // per op, each for a new event, into a default log, full after the first
-// 10,000 ops: from then on each op forgets the oldest entry.
+// 10,000 ops (20,000 records): from then on each Put forgets the oldest
+// record.
 func BenchmarkMemoryLog(b *testing.B) {
 	l := new(synclayer.MemoryLog)
 	idv := ids(b.N)

@@ -102,11 +102,12 @@ func logPut(t *testing.T, l *synclayer.MemoryLog, id string, st synclayer.Status
 	}
 }
 
-// The memory log keeps max entries, lists them newest first within the
-// limit, replaces an entry of the same (event, connector), and when full
-// forgets final entries before pending and dead ones.
+// The memory log keeps max records, lists the entries they make newest
+// first within the limit, replaces an entry of the same (event,
+// connector), and when full forgets final entries before pending and dead
+// ones.
 func TestMemoryLogBoundAndEviction(t *testing.T) {
-	t.Run("keeps max entries", func(t *testing.T) {
+	t.Run("keeps max records", func(t *testing.T) {
 		l := &synclayer.MemoryLog{MaxEntries: 3}
 		for _, id := range []string{"a", "b", "c"} {
 			logPut(t, l, id, synclayer.StatusSynced)
@@ -114,8 +115,11 @@ func TestMemoryLogBoundAndEviction(t *testing.T) {
 		if diff := cmp.Diff([]string{"c", "b", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("entries (-want +got):\n%s", diff)
 		}
-		logPut(t, l, "b", synclayer.StatusDead) // replaces, moves to the front
-		if diff := cmp.Diff([]string{"b", "c", "a"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
+		// b's new record replaces its entry and moves it to the front; its
+		// old record counts toward the bound until the log passes it, so the
+		// oldest, a, goes.
+		logPut(t, l, "b", synclayer.StatusDead)
+		if diff := cmp.Diff([]string{"b", "c"}, logIDs(t, l, synclayer.DeliveryFilter{})); diff != "" {
 			t.Fatalf("after replacing b (-want +got):\n%s", diff)
 		}
 		logPut(t, l, "d", synclayer.StatusSynced)

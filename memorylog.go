@@ -1,9 +1,10 @@
 package synclayer
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"hash/maphash"
+	"slices"
 	"sync"
 )
 
@@ -15,16 +16,23 @@ var errLogFull = errors.New("delivery log full of pending entries")
 
 // Defaults of a [MemoryLog]'s bounds.
 const (
-	defaultMemoryLogEntries = 10_000
+	defaultMemoryLogRecords = 20_000
 	defaultMemoryLogBytes   = 64 << 20
 )
 
-// MemoryLog is the default [DeliveryLog]: in memory, bounded in entries and
-// in bytes, newest first. When full it forgets the least recently updated
-// entries that need no more work first (synced, duplicate, stale, in
-// progress, failed), then the oldest dead letters. It never forgets a
-// pending entry: when only pending entries are left to forget, Put refuses
-// the new entry with errLogFull.
+// MemoryLog is the default [DeliveryLog]: in memory, bounded in records
+// and in bytes, newest first.
+//
+// Every Put writes a record, and an entry is the newest record of its
+// (event, connector). A route that is pushed once writes two: in progress,
+// then its outcome. The older record stays until the log passes it, and
+// counts toward the bound until then, so a log of n records shows the last
+// n/2 routes or more.
+//
+// When full the log forgets the oldest records of entries that need no
+// more work first (synced, duplicate, stale, in progress, failed), then the
+// oldest dead letters. It never forgets a pending entry: when only pending
+// entries are left to forget, Put refuses the new entry with errLogFull.
 //
 // Its entries are gone with the process, so it is not a [idempotency.DurableLog]:
 // [Dispatcher.Run] does not acknowledge an event whose route it holds.
@@ -36,167 +44,56 @@ const (
 //
 // A MemoryLog is safe for concurrent use.
 type MemoryLog struct {
-	// MaxEntries bounds how many entries the log keeps (zero or less:
-	// 10,000).
+	// MaxEntries bounds how many records the log keeps, pending and dead
+	// entries included (zero or less: 20,000).
 	MaxEntries int
-	// MaxBytes bounds the approximate memory the entries take, kept events
+	// MaxBytes bounds the approximate memory the records take, kept events
 	// included (zero or less: 64 MiB).
 	MaxBytes int64
 
 	mu         sync.Mutex
 	maxEntries int
 	maxBytes   int64
-	index      []logSlot // open addressing by logHash; see lookup
-	size       int       // entries in index
-	lists      [logClasses]logList
-	bytes      int64
-	seq        uint64
-	free       *logEntry // forgotten entries, for reuse
+	// The records of entries that need no more work, oldest first: a Put
+	// writes at the back and the bound forgets from the front, so neither
+	// hashes, looks up or touches memory out of order. A record is
+	// superseded by a newer record of its entry, here or in held.
+	ring  ring[logRecord]
+	held  map[logID]*logRecord // pending and dead entries, one record each
+	dead  fifo[heldRef]        // dead letters in order of their Put; see forgetDead
+	ndead int                  // dead entries in held
+	bytes int64
+	seq   uint64
 }
 
-// An entry's class decides the order in which entries are forgotten.
-const (
-	classSettled = iota // forgotten first
-	classDead
-	classPending // never forgotten
-	logClasses
-)
+// logID is the identity of an entry.
+type logID struct{ eventID, connector string }
 
-func classOf(s Status) int {
-	switch s {
-	case StatusPending:
-		return classPending
-	case StatusDead:
-		return classDead
-	}
-	return classSettled
+// logRecord is a Delivery as the log keeps it.
+type logRecord struct {
+	d    Delivery
+	seq  uint64 // order of its Put; higher is newer
+	size int64
 }
 
-// logEntry keeps its links, hash, size and class first, in one cache
-// line: forgetting the oldest entry unlinks it from its neighbour, which is
-// cold and whose Delivery it never touches.
-type logEntry struct {
-	prev, next *logEntry // towards newer, towards older
-	hash       uint64    // logHash(d.EventID, d.Connector)
-	seq        uint64    // order of the last Put; higher is newer
-	size       int64
-	class      int
-	d          Delivery
+func (r *logRecord) id() logID { return logID{r.d.EventID, r.d.Connector} }
+
+// heldRef points at a dead letter in held while it has that seq.
+type heldRef struct {
+	id  logID
+	seq uint64
 }
 
-// logSlot is a slot of the index: an entry and its hash, so that probing
-// past other entries does not read them.
-type logSlot struct {
-	hash uint64
-	e    *logEntry // nil: empty
-}
-
-// logSeed seeds logHash. It is the same for every log, so that Put hashes
-// before it takes the lock.
-var logSeed = maphash.MakeSeed()
-
-// logHash hashes an entry's identity, (event ID, connector). The index is
-// a table of (hash, entry) slots with linear probing, at most half full:
-// a lookup reads one or two slots of one cache line, and only the entry
-// whose hash matches, where a Go map pays a probe, a tombstone and its
-// regrowth on every insert and delete, and a chained table reads the cold
-// entries it passes. Two identities with one hash are told apart by their
-// strings, so a collision costs a comparison, never a wrong answer.
-func logHash(eventID, connector string) uint64 {
-	return maphash.String(logSeed, eventID)*31 + maphash.String(logSeed, connector)
-}
-
-// lookup returns the entry of (eventID, connector) and its slot, or nil
-// and the empty slot where it would go (-1 when the index is empty).
-func (l *MemoryLog) lookup(h uint64, eventID, connector string) (e *logEntry, slot int) {
-	if len(l.index) == 0 {
-		return nil, -1
-	}
-	mask := len(l.index) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
-		s := &l.index[i]
-		if s.e == nil {
-			return nil, i
-		}
-		if s.hash == h && s.e.d.EventID == eventID && s.e.d.Connector == connector {
-			return s.e, i
-		}
-	}
-}
-
-// grow doubles the index (from 64 slots) and puts every entry in it again.
-func (l *MemoryLog) grow() {
-	l.index = make([]logSlot, max(2*len(l.index), 64))
-	mask := len(l.index) - 1
-	for c := range l.lists {
-		for e := l.lists[c].head; e != nil; e = e.next {
-			i := int(e.hash) & mask
-			for l.index[i].e != nil {
-				i = (i + 1) & mask
-			}
-			l.index[i] = logSlot{e.hash, e}
-		}
-	}
-}
-
-// unindex empties e's slot, moving back the entries after it that would
-// otherwise no longer be found from their home slots.
-func (l *MemoryLog) unindex(e *logEntry) {
-	mask := len(l.index) - 1
-	i := int(e.hash) & mask
-	for l.index[i].e != e {
-		i = (i + 1) & mask
-	}
-	for j := (i + 1) & mask; l.index[j].e != nil; j = (j + 1) & mask {
-		// The entry at j stays unless its home slot lies cyclically in
-		// (i, j]; otherwise it moves to the hole at i.
-		home := int(l.index[j].hash) & mask
-		if (j-home)&mask >= (j-i)&mask {
-			l.index[i] = l.index[j]
-			i = j
-		}
-	}
-	l.index[i] = logSlot{}
-}
-
-// logList is a doubly linked list of entries, newest at head.
-type logList struct {
-	head, tail *logEntry
-	n          int
-}
-
-func (l *logList) pushFront(e *logEntry) {
-	e.prev, e.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = e
-	} else {
-		l.tail = e
-	}
-	l.head = e
-	l.n++
-}
-
-func (l *logList) remove(e *logEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
-	l.n--
-}
+// isHeld reports whether an entry in state s goes to held: it needs more
+// work (pending) or an operator's eye (dead), so the ring must not pass it.
+func isHeld(s Status) bool { return s == StatusPending || s == StatusDead }
 
 // init applies the bounds at first use; the caller holds l.mu.
 func (l *MemoryLog) init() {
 	if l.maxEntries == 0 {
 		l.maxEntries = l.MaxEntries
 		if l.maxEntries <= 0 {
-			l.maxEntries = defaultMemoryLogEntries
+			l.maxEntries = defaultMemoryLogRecords
 		}
 		l.maxBytes = l.MaxBytes
 		if l.maxBytes <= 0 {
@@ -208,71 +105,112 @@ func (l *MemoryLog) init() {
 // Put implements [DeliveryLog]. It returns errLogFull when the entry
 // cannot be kept because the log is full of pending entries.
 func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
-	return l.put(logHash(d.EventID, d.Connector), &d)
-}
-
-// put is Put with the entry's hash worked out, so that a test can make
-// hashes collide.
-func (l *MemoryLog) put(h uint64, d *Delivery) error {
-	size, class := deliverySize(d), classOf(d.State)
+	size := deliverySize(&d)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
-	e, slot := l.lookup(h, d.EventID, d.Connector)
-	if e != nil {
-		l.lists[e.class].remove(e)
-		l.bytes -= e.size
-	} else {
-		if e = l.free; e != nil {
-			l.free = e.next
-			e.next = nil
-		} else {
-			e = new(logEntry)
-		}
-		if 2*(l.size+1) > len(l.index) {
-			l.grow()
-			_, slot = l.lookup(h, d.EventID, d.Connector)
-		}
-		e.hash = h
-		l.index[slot] = logSlot{h, e}
-		l.size++
-	}
 	l.seq++
-	e.d, e.seq, e.size, e.class = *d, l.seq, size, class
-	l.lists[e.class].pushFront(e)
-	l.bytes += e.size
-	for l.size > l.maxEntries || l.bytes > l.maxBytes {
-		victim := l.lists[classSettled].tail
-		if victim == nil {
-			victim = l.lists[classDead].tail
-		}
-		full := victim == nil
-		if full {
-			victim = e // only pending entries are left: refuse the new one
-		}
-		l.forget(victim)
-		if full {
-			return errLogFull
-		}
-		if victim == e {
-			return nil // the new entry needs no more work and went first, by the rule
+	id := logID{d.EventID, d.Connector}
+	if len(l.held) > 0 {
+		if r, ok := l.held[id]; ok {
+			l.unhold(id, r) // this record supersedes it
 		}
 	}
-	return nil
+	var added *logRecord
+	if isHeld(d.State) {
+		added = &logRecord{d: d, seq: l.seq, size: size}
+		if l.held == nil {
+			l.held = make(map[logID]*logRecord)
+		}
+		l.held[id] = added
+		if d.State == StatusDead {
+			l.ndead++
+			l.dead.push(heldRef{id, l.seq})
+		}
+	} else {
+		if l.ring.len() > 0 && l.ring.len()+len(l.held) >= l.maxEntries {
+			l.popRing() // first, so that the new record takes the slot just read
+		}
+		l.ring.push(logRecord{d: d, seq: l.seq, size: size}, l.maxEntries)
+	}
+	l.bytes += size
+	return l.shrink(added)
 }
 
-func (l *MemoryLog) forget(e *logEntry) {
-	l.lists[e.class].remove(e)
-	l.unindex(e)
-	l.size--
-	l.bytes -= e.size
-	e.d = Delivery{}
-	e.next, l.free = l.free, e
+// unhold drops id's entry r from held.
+func (l *MemoryLog) unhold(id logID, r *logRecord) {
+	delete(l.held, id)
+	l.bytes -= r.size
+	if r.d.State == StatusDead {
+		l.ndead--
+		if l.dead.len() > 2*l.ndead+64 {
+			l.compactDead()
+		}
+	}
 }
 
-// deliverySize approximates the memory an entry takes.
+// shrink forgets records until the log is within its bounds: the oldest
+// of the ring, then the oldest dead letter. added is the entry the Put
+// just held, if any; when only pending entries are left over the bound in
+// records, it is the one dropped, and shrink returns errLogFull.
+func (l *MemoryLog) shrink(added *logRecord) error {
+	for {
+		overCount := l.ring.len()+len(l.held) > l.maxEntries
+		switch {
+		case !overCount && l.bytes <= l.maxBytes:
+			return nil
+		case l.ring.len() > 0:
+			l.popRing()
+		case l.ndead > 0:
+			l.forgetDead()
+		case overCount && added != nil && added.d.State == StatusPending:
+			// Only pending entries are left. added is a new entry: an
+			// update of a held one leaves the count as it was, and the
+			// ring, where an older record of it could be, is empty.
+			l.unhold(added.id(), added)
+			return errLogFull
+		default:
+			return nil // over its bytes with only pending entries left: they stay
+		}
+	}
+}
+
+// popRing forgets the ring's oldest record.
+func (l *MemoryLog) popRing() {
+	l.bytes -= l.ring.front().size
+	l.ring.pop()
+}
+
+// forgetDead forgets the oldest dead letter. dead lists every dead letter
+// in order, and also those replaced since, which it skips: a ref is live
+// while held has its entry dead with the ref's seq.
+func (l *MemoryLog) forgetDead() {
+	for l.dead.len() > 0 {
+		ref := *l.dead.front()
+		l.dead.pop()
+		if r, ok := l.held[ref.id]; ok && r.seq == ref.seq && r.d.State == StatusDead {
+			l.unhold(ref.id, r)
+			return
+		}
+	}
+}
+
+// compactDead drops the refs of dead that are no longer live.
+func (l *MemoryLog) compactDead() {
+	old := l.dead
+	l.dead = fifo[heldRef]{}
+	for old.len() > 0 {
+		ref := *old.front()
+		old.pop()
+		if r, ok := l.held[ref.id]; ok && r.seq == ref.seq && r.d.State == StatusDead {
+			l.dead.push(ref)
+		}
+	}
+}
+
+// deliverySize approximates the memory a record takes.
 func deliverySize(d *Delivery) int64 {
-	const overhead = 256 // the entry, the index slot, the fixed fields
+	const overhead = 256 // the record and its fixed fields
 	n := overhead + len(d.EventID) + len(d.EventType) + len(d.Connector) + len(d.Key) +
 		len(d.Error) + len(d.PartnerID) + len(d.PayloadHash)
 	if ev := d.Event; ev != nil {
@@ -284,60 +222,127 @@ func deliverySize(d *Delivery) int64 {
 	return int64(n)
 }
 
-// List implements [DeliveryLog].
+// List implements [DeliveryLog]. It reads the records from the newest and
+// skips those a newer record supersedes: a lookup of one (event,
+// connector) costs a walk of the ring, which the log accepts so that Put,
+// on every route, costs none.
 func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []Delivery
-	if f.EventID != "" && f.Connector != "" {
-		if e, _ := l.lookup(logHash(f.EventID, f.Connector), f.EventID, f.Connector); e != nil && f.Match(&e.d) {
-			out = append(out, e.d)
-		}
-		return out, nil
-	}
-	// Merge the class lists, newest first; skip the lists the filter's
-	// states rule out.
-	var cur [logClasses]*logEntry
-	for c := range cur {
-		if len(f.States) == 0 || l.classWanted(c, f.States) {
-			cur[c] = l.lists[c].head
-		}
-	}
 	n := f.Max()
-	for len(out) < n {
-		best := -1
-		for c, e := range cur {
-			if e != nil && (best < 0 || e.seq > cur[best].seq) {
-				best = c
+	if f.EventID != "" && f.Connector != "" {
+		n = 1 // one entry at most
+	}
+	// The held entries that match, newest first. Each is its entry's
+	// newest record.
+	var held []*logRecord
+	for _, r := range l.held {
+		if f.Match(&r.d) {
+			held = append(held, r)
+		}
+	}
+	slices.SortFunc(held, func(a, b *logRecord) int { return cmp.Compare(b.seq, a.seq) })
+	// The ring's entries that match, newest first, one at a time.
+	i := l.ring.len() - 1
+	if len(f.States) > 0 && !slices.ContainsFunc(f.States, func(s Status) bool { return !isHeld(s) }) {
+		i = -1 // only pending or dead entries are wanted: none is in the ring
+	}
+	seen := map[logID]bool{}
+	nextInRing := func() *logRecord {
+		for ; i >= 0; i-- {
+			r := l.ring.at(i)
+			if id := r.id(); !seen[id] && l.held[id] == nil {
+				seen[id] = true // older records of id are superseded
+				if f.Match(&r.d) {
+					i--
+					return r
+				}
 			}
 		}
-		if best < 0 {
-			break
-		}
-		e := cur[best]
-		cur[best] = e.next
-		if f.Match(&e.d) {
-			out = append(out, e.d)
+		return nil
+	}
+	var out []Delivery
+	r := nextInRing()
+	for len(out) < n {
+		switch {
+		case len(held) > 0 && (r == nil || held[0].seq > r.seq):
+			out = append(out, held[0].d)
+			held = held[1:]
+		case r != nil:
+			out = append(out, r.d)
+			r = nextInRing()
+		default:
+			return out, nil
 		}
 	}
 	return out, nil
-}
-
-func (l *MemoryLog) classWanted(c int, states []Status) bool {
-	for _, s := range states {
-		if classOf(s) == c {
-			return true
-		}
-	}
-	return false
 }
 
 // Len returns the number of entries.
 func (l *MemoryLog) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.size
+	ids := make(map[logID]bool, l.ring.len())
+	for i := range l.ring.len() {
+		if id := l.ring.at(i).id(); l.held[id] == nil {
+			ids[id] = true
+		}
+	}
+	return len(ids) + len(l.held)
+}
+
+// ring is a first-in, first-out queue that grows by doubling up to a
+// limit and never shrinks: the log's records, which stay at the bound once
+// it is reached. Unlike fifo, at counts from the front, and the buffer
+// need not be a power of two, so that a full ring's next push goes to the
+// slot its last pop freed.
+type ring[T any] struct {
+	buf  []T
+	head int // index of the front
+	n    int
+}
+
+func (q *ring[T]) len() int { return q.n }
+
+// push adds v at the back, growing the buffer to at most limit elements
+// (or one more than it holds, when it holds limit or more already).
+func (q *ring[T]) push(v T, limit int) {
+	if q.n == len(q.buf) {
+		buf := make([]T, max(min(2*len(q.buf), limit), 16, q.n+1))
+		k := copy(buf, q.buf[q.head:])
+		copy(buf[k:], q.buf[:q.head])
+		q.buf, q.head = buf, 0
+	}
+	i := q.head + q.n
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	q.buf[i] = v
+	q.n++
+}
+
+// at returns the element i places from the front; 0 <= i < len.
+func (q *ring[T]) at(i int) *T {
+	i += q.head
+	if i >= len(q.buf) {
+		i -= len(q.buf)
+	}
+	return &q.buf[i]
+}
+
+// front returns the oldest element; the queue must not be empty.
+func (q *ring[T]) front() *T { return &q.buf[q.head] }
+
+// pop drops the oldest element; the queue must not be empty.
+func (q *ring[T]) pop() {
+	var zero T
+	q.buf[q.head] = zero // let what it references be collected
+	q.head++
+	if q.head == len(q.buf) {
+		q.head = 0
+	}
+	q.n--
 }

@@ -2,186 +2,170 @@ package synclayer
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
-// Entries whose hashes collide share a run of slots in the index: each is
-// still found by its own identity, updated in place, and forgotten without
-// losing the others, wherever it sits in the run.
-func TestMemoryLogHashCollisions(t *testing.T) {
-	// 63 is the last slot of the first index: the run wraps to slot 0.
-	for _, h := range []uint64{7, 63} {
-		t.Run(fmt.Sprint("hash ", h), func(t *testing.T) { testHashCollisions(t, h) })
-	}
-}
-
-func testHashCollisions(t *testing.T, h uint64) {
-	l := &MemoryLog{MaxEntries: 4}
-	gone := map[string]bool{}
-	put := func(id string, st Status) {
+// The ring keeps its elements in order across wrapping round its buffer
+// and across growing while wrapped.
+func TestRingKeepsOrder(t *testing.T) {
+	var q ring[int]
+	next, front := 0, 0
+	check := func() {
 		t.Helper()
-		before := l.entries()
-		if err := l.put(h, &Delivery{EventID: id, Connector: "c", State: st}); err != nil {
-			t.Fatalf("put %s: %v", id, err)
+		if q.len() != next-front {
+			t.Fatalf("len %d, want %d", q.len(), next-front)
 		}
-		delete(gone, id)
-		for _, was := range before {
-			if !l.has(was) {
-				gone[was] = true
-			}
-		}
-		l.checkChains(t)
-		for id := range gone {
-			if e, _ := l.lookup(h, id, "c"); e != nil {
-				t.Fatalf("after put %s: forgotten %s is still found", id, id)
+		for i := range q.len() {
+			if got := *q.at(i); got != front+i {
+				t.Fatalf("at(%d) = %d, want %d", i, got, front+i)
 			}
 		}
 	}
-	// Fill, then forget from the run's start, its middle and its end.
-	for i := range 4 {
-		put(fmt.Sprint("e", i), StatusSynced) // the run: e0 e1 e2 e3
-	}
-	put("e4", StatusSynced)  // forgets e0, at the run's start
-	put("e1", StatusPending) // updated in place, never forgotten from here on
-	put("e5", StatusSynced)  // forgets e2, in the run's middle
-	for _, id := range []string{"e3", "e4", "e5"} {
-		put(id, StatusPending)
-	}
-	// Full of pending entries: e6 is refused, forgotten from the run's
-	// end.
-	if err := l.put(h, &Delivery{EventID: "e6", Connector: "c", State: StatusPending}); err != errLogFull {
-		t.Fatalf("put e6 into a log full of pending entries: %v, want errLogFull", err)
-	}
-	l.checkChains(t)
-	if got, want := fmt.Sprint(len(gone), gone["e0"], gone["e2"]), "2 true true"; got != want {
-		t.Errorf("forgotten: %v, want e0 and e2", gone)
-	}
-	for _, id := range []string{"e1", "e3", "e4", "e5"} {
-		if e, _ := l.lookup(h, id, "c"); e == nil || e.d.EventID != id || e.d.State != StatusPending {
-			t.Errorf("%s under the shared hash: %+v, want it pending", id, e)
+	for round := range 6 {
+		for range 10 + 7*round { // more in than out: it wraps, then grows
+			q.push(next, 1000)
+			next++
 		}
-	}
-	if e, _ := l.lookup(h, "e6", "c"); e != nil {
-		t.Errorf("the refused e6 is found")
+		check()
+		for range 9 {
+			if got := *q.front(); got != front {
+				t.Fatalf("front %d, want %d", got, front)
+			}
+			q.pop()
+			front++
+		}
+		check()
 	}
 }
 
-// entries returns the IDs of the entries on the class lists.
-func (l *MemoryLog) entries() []string {
-	var ids []string
-	for c := range l.lists {
-		for e := l.lists[c].head; e != nil; e = e.next {
-			ids = append(ids, e.d.EventID)
-		}
+// A ring grows to its limit and no further: at the limit, a push after a
+// pop goes to the slot the pop freed.
+func TestRingGrowsToItsLimit(t *testing.T) {
+	var q ring[int]
+	for i := range 40 {
+		q.push(i, 40)
 	}
-	return ids
+	if len(q.buf) != 40 {
+		t.Fatalf("buffer of %d for 40 elements under a limit of 40", len(q.buf))
+	}
+	for i := 40; i < 100; i++ {
+		q.pop()
+		q.push(i, 40)
+	}
+	if len(q.buf) != 40 || *q.front() != 60 || *q.at(39) != 99 {
+		t.Fatalf("buffer of %d, front %d, back %d; want 40, 60, 99", len(q.buf), *q.front(), *q.at(39))
+	}
 }
 
-func (l *MemoryLog) has(id string) bool {
-	for _, e := range l.entries() {
-		if e == id {
-			return true
-		}
-	}
-	return false
-}
-
-// checkChains checks that every entry of the index is found from its home
-// slot without crossing an empty slot, and that the index holds exactly
-// the entries on the class lists.
-func (l *MemoryLog) checkChains(t *testing.T) {
+// entries lists the log's entries, newest first, as "id:state".
+func (l *MemoryLog) entries(t *testing.T) string {
 	t.Helper()
-	n := 0
-	mask := len(l.index) - 1
-	for i, s := range l.index {
-		if s.e == nil {
-			continue
-		}
-		n++
-		if s.hash != s.e.hash {
-			t.Fatalf("slot %d: hash %d for entry %s of hash %d", i, s.hash, s.e.d.EventID, s.e.hash)
-		}
-		for k := int(s.hash) & mask; k != i; k = (k + 1) & mask {
-			if l.index[k].e == nil {
-				t.Fatalf("entry %s at slot %d is cut off from its home slot by the empty slot %d", s.e.d.EventID, i, k)
-			}
-		}
+	got, err := l.List(t.Context(), DeliveryFilter{Limit: 10_000})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if listed := len(l.entries()); n != listed || n != l.size {
-		t.Fatalf("index holds %d entries, lists %d, size %d", n, listed, l.size)
+	var s []string
+	for _, d := range got {
+		s = append(s, d.EventID+":"+d.State.String())
+	}
+	return strings.Join(s, " ")
+}
+
+func (l *MemoryLog) mustPut(t *testing.T, id string, st Status) {
+	t.Helper()
+	if err := l.Put(t.Context(), Delivery{EventID: id, Connector: "c", State: st}); err != nil {
+		t.Fatalf("put %s %v: %v", id, st, err)
 	}
 }
 
-// The index grows as entries come and keeps every entry reachable from its
-// home slot through the growth and through forgetting: the entries kept
-// are found, the forgotten ones are not.
-func TestMemoryLogIndexGrows(t *testing.T) {
-	l := &MemoryLog{MaxEntries: 300}
-	id := func(i int) string { return fmt.Sprint("e", i) }
-	for i := range 1000 {
-		if err := l.Put(t.Context(), Delivery{EventID: id(i), Connector: "c", State: StatusSynced}); err != nil {
-			t.Fatalf("put %d: %v", i, err)
-		}
-		if i%97 == 0 {
-			l.checkChains(t)
+// A record superseded by a newer one of its entry is never listed, counts
+// toward the bound until the ring passes it, and is then forgotten without
+// taking its entry along.
+func TestMemoryLogSupersededRecords(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 4}
+	l.mustPut(t, "a", StatusInProgress)
+	l.mustPut(t, "b", StatusInProgress)
+	l.mustPut(t, "a", StatusSynced)
+	if got, want := l.entries(t), "a:synced b:in_progress"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+	if l.Len() != 2 || l.ring.len() != 3 {
+		t.Fatalf("Len %d over %d records, want 2 over 3", l.Len(), l.ring.len())
+	}
+	l.mustPut(t, "b", StatusSynced)
+	l.mustPut(t, "c", StatusSynced) // the bound passes a's first record
+	if got, want := l.entries(t), "c:synced b:synced a:synced"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+	l.mustPut(t, "d", StatusSynced) // and b's first record
+	l.mustPut(t, "e", StatusSynced) // and a's only one: a is forgotten
+	if got, want := l.entries(t), "e:synced d:synced c:synced b:synced"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+	// One entry is found by its identity, whatever its place.
+	for _, id := range []string{"b", "e"} {
+		got, err := l.List(t.Context(), DeliveryFilter{EventID: id, Connector: "c"})
+		if err != nil || len(got) != 1 || got[0].EventID != id {
+			t.Errorf("lookup of %s: %v, %v", id, got, err)
 		}
 	}
-	l.checkChains(t)
-	if len(l.index) < l.size {
-		t.Errorf("index of %d buckets for %d entries", len(l.index), l.size)
-	}
-	for i := range 1000 {
-		e, _ := l.lookup(logHash(id(i), "c"), id(i), "c")
-		if kept := i >= 700; (e != nil) != kept || (kept && e.d.EventID != id(i)) {
-			t.Errorf("%s: found %v, want kept %v", id(i), e != nil, kept)
-		}
-	}
-}
-
-// Entries of a few hashes crowded at the end of the index, so that their
-// runs meet and wrap, stay found through updates and forgetting in every
-// order.
-func TestMemoryLogCrowdedIndex(t *testing.T) {
-	l := &MemoryLog{MaxEntries: 20}
-	for i := range 2000 {
-		id := fmt.Sprint("e", (i*7919)%97)
-		h := uint64(58 + (i*31)%9) // home slots 58..63, then 0..2
-		if _, err := l.find(id); err == nil {
-			h = l.hashOf(id) // an entry keeps its hash
-		}
-		st := StatusSynced
-		if i%3 == 0 {
-			st = StatusInProgress
-		}
-		if err := l.put(h, &Delivery{EventID: id, Connector: "c", State: st}); err != nil {
-			t.Fatalf("put %s: %v", id, err)
-		}
-		l.checkChains(t)
-		for c := range l.lists {
-			for e := l.lists[c].head; e != nil; e = e.next {
-				if got, _ := l.lookup(e.hash, e.d.EventID, "c"); got != e {
-					t.Fatalf("after %d puts: %s not found", i+1, e.d.EventID)
-				}
-			}
-		}
+	if got, _ := l.List(t.Context(), DeliveryFilter{EventID: "a", Connector: "c"}); len(got) != 0 {
+		t.Errorf("lookup of forgotten a: %v", got)
 	}
 }
 
-// find returns the entry of id on connector "c".
-func (l *MemoryLog) find(id string) (*logEntry, error) {
-	for c := range l.lists {
-		for e := l.lists[c].head; e != nil; e = e.next {
-			if e.d.EventID == id {
-				return e, nil
-			}
-		}
+// A held entry supersedes the ring's records of its entry, and a record
+// written after it supersedes it: the entry moves between the two without
+// ever being listed twice.
+func TestMemoryLogHeldEntriesMove(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 10}
+	l.mustPut(t, "a", StatusInProgress)
+	l.mustPut(t, "b", StatusSynced)
+	l.mustPut(t, "a", StatusPending) // a breaker opened during the push
+	if got, want := l.entries(t), "a:pending b:synced"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
 	}
-	return nil, fmt.Errorf("%s not in the log", id)
+	got, err := l.List(t.Context(), DeliveryFilter{States: []Status{StatusInProgress}})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("in progress: %v, %v; want none: a's record in progress is superseded", got, err)
+	}
+	l.mustPut(t, "a", StatusInProgress) // resumed
+	l.mustPut(t, "a", StatusDead)
+	l.mustPut(t, "c", StatusSynced)
+	if got, want := l.entries(t), "c:synced a:dead b:synced"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+	l.mustPut(t, "a", StatusSynced) // replayed
+	if got, want := l.entries(t), "a:synced c:synced b:synced"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+	if l.ndead != 0 || len(l.held) != 0 {
+		t.Fatalf("%d dead, %d held after the replay; want none", l.ndead, len(l.held))
+	}
 }
 
-func (l *MemoryLog) hashOf(id string) uint64 {
-	e, _ := l.find(id)
-	return e.hash
+// Dead letters replaced since they were queued are skipped when the log
+// forgets the oldest dead letter, and the queue of them stays bounded
+// however many are replaced.
+func TestMemoryLogDeadQueue(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 3}
+	for i := range 1000 { // dead, then replayed: a stale ref each
+		id := fmt.Sprint("r", i)
+		l.mustPut(t, id, StatusDead)
+		l.mustPut(t, id, StatusSynced)
+	}
+	if n := l.dead.len(); n > 2*l.ndead+64 {
+		t.Fatalf("%d refs queued for %d dead letters", n, l.ndead)
+	}
+	l.mustPut(t, "d1", StatusDead)
+	l.mustPut(t, "d2", StatusDead)
+	l.mustPut(t, "d1", StatusPending) // d1's ref is stale from here on
+	l.mustPut(t, "d3", StatusDead)
+	l.mustPut(t, "p1", StatusPending) // forgets the ring, then d2, the oldest live dead letter
+	if got, want := l.entries(t), "p1:pending d3:dead d1:pending"; got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
 }
 
 // TestMemoryLogFullOfDeadLetters: a settled entry put into a log full of
@@ -190,18 +174,14 @@ func (l *MemoryLog) hashOf(id string) uint64 {
 // cannot keep.
 func TestMemoryLogFullOfDeadLetters(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 2}
-	for _, id := range []string{"d1", "d2"} {
-		if err := l.Put(t.Context(), Delivery{EventID: id, Connector: "c", State: StatusDead}); err != nil {
-			t.Fatal(err)
-		}
+	l.mustPut(t, "d1", StatusDead)
+	l.mustPut(t, "d2", StatusDead)
+	l.mustPut(t, "s1", StatusSynced)
+	if got, want := l.entries(t), "d2:dead d1:dead"; got != want {
+		t.Errorf("entries %q, want %q: the two dead letters kept", got, want)
 	}
-	if err := l.Put(t.Context(), Delivery{EventID: "s1", Connector: "c", State: StatusSynced}); err != nil {
-		t.Fatalf("put a synced entry into a log full of dead letters: %v, want nil", err)
-	}
-	if got := fmt.Sprint(l.entries()); got != "[d2 d1]" {
-		t.Errorf("entries %s, want the two dead letters kept", got)
-	}
-	if err := l.Put(t.Context(), Delivery{EventID: "p1", Connector: "c", State: StatusPending}); err != nil {
-		t.Fatalf("put a pending entry: %v, want nil (it replaces the oldest dead letter)", err)
+	l.mustPut(t, "p1", StatusPending) // replaces the oldest dead letter
+	if got, want := l.entries(t), "p1:pending d2:dead"; got != want {
+		t.Errorf("entries %q, want %q", got, want)
 	}
 }

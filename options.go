@@ -76,7 +76,7 @@ func WithDrainTimeout(wait time.Duration) Option {
 // WithDeliveryLog sets the delivery log that records the state of every
 // (event, connector) delivery, keeps dead letters for [Dispatcher.Replay]
 // and pending routes for [Dispatcher.Resume] (default, and with nil: a
-// [MemoryLog] of 10,000 entries). [NoDeliveryLog] turns the log off, and
+// [MemoryLog] of 20,000 records). [NoDeliveryLog] turns the log off, and
 // with it replay and pausing. Only a log that survives a restart
 // ([idempotency.DurableLog], such as sqlstore's) lets [Dispatcher.Run] acknowledge an
 // event whose route it holds.

@@ -358,7 +358,9 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithPublisher(bus), synclayer.WithObserver(synclayer.NoObserver),
-		synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 2 * len(conns) * len(seq)}))
+		// Every Put is a record: a synced route writes two, a retried or
+		// redelivered one more. The bound keeps them all.
+		synclayer.WithDeliveryLog(&synclayer.MemoryLog{MaxEntries: 4 * len(conns) * len(seq)}))
 
 	ann := &announcements{byID: map[string][]string{}}
 	start := time.Now()
