@@ -72,10 +72,26 @@ func (l *MemoryLog) entries(t *testing.T) string {
 	return strings.Join(s, " ")
 }
 
-func (l *MemoryLog) mustPut(t *testing.T, id string, st Status) {
+// expect fails the test unless the log's entries are want (see entries).
+func (l *MemoryLog) expect(t *testing.T, want string) {
 	t.Helper()
-	if err := l.Put(t.Context(), Delivery{EventID: id, Connector: "c", State: st}); err != nil {
-		t.Fatalf("put %s %v: %v", id, st, err)
+	if got := l.entries(t); got != want {
+		t.Fatalf("entries %q, want %q", got, want)
+	}
+}
+
+// put puts each "id:state" in turn, on connector "c".
+func (l *MemoryLog) put(t *testing.T, puts ...string) {
+	t.Helper()
+	for _, p := range puts {
+		id, state, _ := strings.Cut(p, ":")
+		var st Status
+		if err := st.UnmarshalText([]byte(state)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Put(t.Context(), Delivery{EventID: id, Connector: "c", State: st}); err != nil {
+			t.Fatalf("put %s: %v", p, err)
+		}
 	}
 }
 
@@ -84,25 +100,16 @@ func (l *MemoryLog) mustPut(t *testing.T, id string, st Status) {
 // taking its entry along.
 func TestMemoryLogSupersededRecords(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 4}
-	l.mustPut(t, "a", StatusInProgress)
-	l.mustPut(t, "b", StatusInProgress)
-	l.mustPut(t, "a", StatusSynced)
-	if got, want := l.entries(t), "a:synced b:in_progress"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
+	l.put(t, "a:in_progress", "b:in_progress", "a:synced")
+	l.expect(t, "a:synced b:in_progress")
 	if l.Len() != 2 || l.ring.len() != 3 {
 		t.Fatalf("Len %d over %d records, want 2 over 3", l.Len(), l.ring.len())
 	}
-	l.mustPut(t, "b", StatusSynced)
-	l.mustPut(t, "c", StatusSynced) // the bound passes a's first record
-	if got, want := l.entries(t), "c:synced b:synced a:synced"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
-	l.mustPut(t, "d", StatusSynced) // and b's first record
-	l.mustPut(t, "e", StatusSynced) // and a's only one: a is forgotten
-	if got, want := l.entries(t), "e:synced d:synced c:synced b:synced"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
+	l.put(t, "b:synced", "c:synced") // the bound passes a's first record
+	l.expect(t, "c:synced b:synced a:synced")
+	l.put(t, "d:synced") // and b's first record
+	l.put(t, "e:synced") // and a's only one: a is forgotten
+	l.expect(t, "e:synced d:synced c:synced b:synced")
 	// One entry is found by its identity, whatever its place.
 	for _, id := range []string{"b", "e"} {
 		got, err := l.List(t.Context(), DeliveryFilter{EventID: id, Connector: "c"})
@@ -120,26 +127,17 @@ func TestMemoryLogSupersededRecords(t *testing.T) {
 // ever being listed twice.
 func TestMemoryLogHeldEntriesMove(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 10}
-	l.mustPut(t, "a", StatusInProgress)
-	l.mustPut(t, "b", StatusSynced)
-	l.mustPut(t, "a", StatusPending) // a breaker opened during the push
-	if got, want := l.entries(t), "a:pending b:synced"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
+	l.put(t, "a:in_progress", "b:synced", "a:pending") // a breaker opened during the push
+	l.expect(t, "a:pending b:synced")
 	got, err := l.List(t.Context(), DeliveryFilter{States: []Status{StatusInProgress}})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("in progress: %v, %v; want none: a's record in progress is superseded", got, err)
 	}
-	l.mustPut(t, "a", StatusInProgress) // resumed
-	l.mustPut(t, "a", StatusDead)
-	l.mustPut(t, "c", StatusSynced)
-	if got, want := l.entries(t), "c:synced a:dead b:synced"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
-	l.mustPut(t, "a", StatusSynced) // replayed
-	if got, want := l.entries(t), "a:synced c:synced b:synced"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
+	l.put(t, "a:in_progress") // resumed
+	l.put(t, "a:dead", "c:synced")
+	l.expect(t, "c:synced a:dead b:synced")
+	l.put(t, "a:synced") // replayed
+	l.expect(t, "a:synced c:synced b:synced")
 	if l.ndead != 0 || len(l.held) != 0 {
 		t.Fatalf("%d dead, %d held after the replay; want none", l.ndead, len(l.held))
 	}
@@ -152,20 +150,15 @@ func TestMemoryLogDeadQueue(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 3}
 	for i := range 1000 { // dead, then replayed: a stale ref each
 		id := fmt.Sprint("r", i)
-		l.mustPut(t, id, StatusDead)
-		l.mustPut(t, id, StatusSynced)
+		l.put(t, id+":dead", id+":synced")
 	}
 	if n := l.dead.len(); n > 2*l.ndead+64 {
 		t.Fatalf("%d refs queued for %d dead letters", n, l.ndead)
 	}
-	l.mustPut(t, "d1", StatusDead)
-	l.mustPut(t, "d2", StatusDead)
-	l.mustPut(t, "d1", StatusPending) // d1's ref is stale from here on
-	l.mustPut(t, "d3", StatusDead)
-	l.mustPut(t, "p1", StatusPending) // forgets the ring, then d2, the oldest live dead letter
-	if got, want := l.entries(t), "p1:pending d3:dead d1:pending"; got != want {
-		t.Fatalf("entries %q, want %q", got, want)
-	}
+	l.put(t, "d1:dead", "d2:dead", "d1:pending") // d1's ref is stale from here on
+	l.put(t, "d3:dead")
+	l.put(t, "p1:pending") // forgets the ring, then d2, the oldest live dead letter
+	l.expect(t, "p1:pending d3:dead d1:pending")
 }
 
 // TestMemoryLogFullOfDeadLetters: a settled entry put into a log full of
@@ -174,14 +167,8 @@ func TestMemoryLogDeadQueue(t *testing.T) {
 // cannot keep.
 func TestMemoryLogFullOfDeadLetters(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 2}
-	l.mustPut(t, "d1", StatusDead)
-	l.mustPut(t, "d2", StatusDead)
-	l.mustPut(t, "s1", StatusSynced)
-	if got, want := l.entries(t), "d2:dead d1:dead"; got != want {
-		t.Errorf("entries %q, want %q: the two dead letters kept", got, want)
-	}
-	l.mustPut(t, "p1", StatusPending) // replaces the oldest dead letter
-	if got, want := l.entries(t), "p1:pending d2:dead"; got != want {
-		t.Errorf("entries %q, want %q", got, want)
-	}
+	l.put(t, "d1:dead", "d2:dead", "s1:synced")
+	l.expect(t, "d2:dead d1:dead")
+	l.put(t, "p1:pending") // replaces the oldest dead letter
+	l.expect(t, "p1:pending d2:dead")
 }
