@@ -233,10 +233,13 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := f.Max()
 	if f.EventID != "" && f.Connector != "" {
-		n = 1 // one entry at most
+		if r := l.lookup(logID{f.EventID, f.Connector}); r != nil && f.Match(&r.d) {
+			return []Delivery{r.d}, nil
+		}
+		return nil, nil
 	}
+	n := f.Max()
 	// The held entries that match, newest first. Each is its entry's
 	// newest record.
 	var held []*logRecord
@@ -280,6 +283,20 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 		}
 	}
 	return out, nil
+}
+
+// lookup returns id's entry, or nil: its record in held, or its newest
+// in the ring.
+func (l *MemoryLog) lookup(id logID) *logRecord {
+	if r := l.held[id]; r != nil {
+		return r
+	}
+	for i := l.ring.len() - 1; i >= 0; i-- {
+		if r := l.ring.at(i); r.d.EventID == id.eventID && r.d.Connector == id.connector {
+			return r
+		}
+	}
+	return nil
 }
 
 // Len returns the number of entries. It walks the log, as a lookup does.

@@ -102,6 +102,10 @@ func TestMemoryLogSupersededRecords(t *testing.T) {
 	l := &MemoryLog{MaxEntries: 4}
 	l.put(t, "a:in_progress", "b:in_progress", "a:synced")
 	l.expect(t, "a:synced b:in_progress")
+	// A lookup by identity reads the newest record only.
+	if got, _ := l.List(t.Context(), DeliveryFilter{EventID: "a", Connector: "c", States: []Status{StatusInProgress}}); len(got) != 0 {
+		t.Errorf("lookup of a in progress: %v, want none: that record is superseded", got)
+	}
 	if l.Len() != 2 || l.ring.len() != 3 {
 		t.Fatalf("Len %d over %d records, want 2 over 3", l.Len(), l.ring.len())
 	}
