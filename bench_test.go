@@ -235,12 +235,23 @@ func benchMemoryStore(b *testing.B, s *synclayer.MemoryStore, fill int) {
 // per op, each for a new event, into a default log, full after the first
 // 10,000 ops (20,000 records): from then on each Put forgets the oldest
 // record.
-func BenchmarkMemoryLog(b *testing.B) {
+func BenchmarkMemoryLog(b *testing.B) { benchMemoryLog(b, 0) }
+
+// BenchmarkMemoryLogDeadLetters: BenchmarkMemoryLog with 1,000 dead
+// letters waiting in the log, as when a partner refused a batch.
+func BenchmarkMemoryLogDeadLetters(b *testing.B) { benchMemoryLog(b, 1000) }
+
+func benchMemoryLog(b *testing.B, dead int) {
 	l := new(synclayer.MemoryLog)
+	ctx := context.Background()
+	for _, id := range ids(dead) {
+		if err := l.Put(ctx, synclayer.Delivery{EventID: "dead-" + id, EventType: "E", Connector: "c0", State: synclayer.StatusDead}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	idv := ids(b.N)
 	now := time.Now()
 	var next atomic.Int64
-	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
