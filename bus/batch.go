@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hmsplatform/synclayer"
 )
@@ -34,6 +35,16 @@ type BatchError struct {
 	// Errs holds one entry per event of the batch, in its order: nil for an
 	// event the bus accepted, its error for one it did not.
 	Errs []error
+}
+
+// BatchResult is what a [BatchPublisher]'s PublishBatch returns for errs,
+// one entry per event of the batch: nil when every entry is nil, else a
+// *[BatchError] of errs.
+func BatchResult(errs []error) error {
+	if slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return &BatchError{Errs: errs}
+	}
+	return nil
 }
 
 // Error names how many events failed and the first failure.

@@ -24,3 +24,16 @@ func TestBatchError(t *testing.T) {
 		t.Errorf("IsPermanent(%v) = false; one of its errors is permanent (as documented)", err)
 	}
 }
+
+// TestBatchResult: a batch with no failure is nil, one with a failure is
+// a *BatchError holding every event's entry.
+func TestBatchResult(t *testing.T) {
+	if err := bus.BatchResult(make([]error, 3)); err != nil {
+		t.Errorf("BatchResult of three nils = %v, want nil", err)
+	}
+	errs := []error{nil, errors.New("broker down"), nil}
+	var be *bus.BatchError
+	if err := bus.BatchResult(errs); !errors.As(err, &be) || len(be.Errs) != 3 || be.Errs[1] != errs[1] {
+		t.Errorf("BatchResult(%v) = %v, want a *BatchError of the three", errs, err)
+	}
+}

@@ -20,27 +20,23 @@ import (
 // nonetheless.
 func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 	errs := make([]error, len(evs))
-	failed := false
-	fail := func(i int, err error) {
-		errs[i], failed = err, true
-	}
 	acks := make([]jetstream.PubAckFuture, len(evs))
 	for i, ev := range evs {
 		if b.subs.Closed() {
-			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed))
+			errs[i] = fmt.Errorf("nats: publish %q: %w", ev.ID, ErrClosed)
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+			errs[i] = fmt.Errorf("nats: publish %q: %w", ev.ID, err)
 			continue
 		}
 		msg, err := b.message(ev)
 		if err != nil {
-			fail(i, err)
+			errs[i] = err
 			continue
 		}
 		if acks[i], err = b.js.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID)); err != nil {
-			fail(i, fmt.Errorf("nats: publish %q: %w", ev.ID, err))
+			errs[i] = fmt.Errorf("nats: publish %q: %w", ev.ID, err)
 		}
 	}
 	for i, f := range acks {
@@ -52,20 +48,17 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 		case <-f.Ok():
 			continue
 		case err := <-f.Err():
-			fail(i, fmt.Errorf("nats: publish %q: %w", evs[i].ID, err))
+			errs[i] = fmt.Errorf("nats: publish %q: %w", evs[i].ID, err)
 			continue
 		default:
 		}
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			fail(i, fmt.Errorf("nats: publish %q: %w", evs[i].ID, err))
+			errs[i] = fmt.Errorf("nats: publish %q: %w", evs[i].ID, err)
 		case <-ctx.Done():
-			fail(i, fmt.Errorf("nats: publish %q: no acknowledgement: %w", evs[i].ID, ctx.Err()))
+			errs[i] = fmt.Errorf("nats: publish %q: no acknowledgement: %w", evs[i].ID, ctx.Err())
 		}
 	}
-	if failed {
-		return &bus.BatchError{Errs: errs}
-	}
-	return nil
+	return bus.BatchResult(errs)
 }

@@ -15,17 +15,16 @@ import (
 // the others.
 func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 	errs := make([]error, len(evs))
-	failed := false
 	os := make([]*outgoing, 0, len(evs))
 	at := make([]int, 0, len(evs)) // at[j] is the index in evs of os[j]
 	for i, ev := range evs {
 		if b.subs.Closed() {
-			errs[i], failed = fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed), true
+			errs[i] = fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
 			continue
 		}
 		args, err := b.entry(ev)
 		if err != nil {
-			errs[i], failed = err, true
+			errs[i] = err
 			continue
 		}
 		os = append(os, &outgoing{ctx: ctx, args: args})
@@ -35,12 +34,9 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 		for j, cmd := range b.xadds(ctx, os) {
 			if err := cmd.Err(); err != nil {
 				i := at[j]
-				errs[i], failed = fmt.Errorf("redisstream: publish %q: %w", evs[i].ID, err), true
+				errs[i] = fmt.Errorf("redisstream: publish %q: %w", evs[i].ID, err)
 			}
 		}
 	}
-	if failed {
-		return &bus.BatchError{Errs: errs}
-	}
-	return nil
+	return bus.BatchResult(errs)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,46 @@ func waitPending(t *testing.T, s *sqlstore.Store, op string, n int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// heldBatch holds the first batch of one kind that a Store sends until
+// release is closed, and records the size of every batch of that kind.
+type heldBatch struct {
+	entered chan struct{} // closed when the first batch is held
+	release chan struct{} // close it to let the first batch go
+
+	mu    sync.Mutex
+	held  bool
+	sizes []int
+}
+
+// holdFirstBatch sets s's test hook to hold its first batch of op ("":
+// of any kind) and record the sizes of op's batches.
+func holdFirstBatch(s *sqlstore.Store, op string) *heldBatch {
+	h := &heldBatch{entered: make(chan struct{}), release: make(chan struct{})}
+	sqlstore.SetTestHook(s, func(o string, n int) error {
+		if op != "" && o != op {
+			return nil
+		}
+		h.mu.Lock()
+		h.sizes = append(h.sizes, n)
+		first := !h.held
+		h.held = true
+		h.mu.Unlock()
+		if first {
+			close(h.entered)
+			<-h.release
+		}
+		return nil
+	})
+	return h
+}
+
+// batchSizes returns the sizes of the batches recorded so far.
+func (h *heldBatch) batchSizes() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.sizes)
 }
 
 // 64 goroutines claim 8 keys through the batcher, each its own event with
@@ -280,21 +321,7 @@ func TestBatchRetried(t *testing.T) {
 func TestBatchCallerLeaves(t *testing.T) {
 	b := backends[2] // the lane logic is the same for every dialect
 	s := batchStore(t, b, "sqlbleave", sqlstore.WithInflight(1))
-	entered, release := make(chan struct{}), make(chan struct{})
-	var sizes []int
-	var mu sync.Mutex
-	var hold atomic.Bool
-	hold.Store(true)
-	sqlstore.SetTestHook(s, func(op string, n int) error {
-		mu.Lock()
-		sizes = append(sizes, n)
-		mu.Unlock()
-		if hold.CompareAndSwap(true, false) {
-			close(entered)
-			<-release
-		}
-		return nil
-	})
+	h := holdFirstBatch(s, "")
 	claim := func(key string) idempotency.Claim {
 		return idempotency.Claim{Connector: "conn", Key: key, EventID: "e-" + key, LeaseTTL: time.Minute}
 	}
@@ -303,7 +330,7 @@ func TestBatchCallerLeaves(t *testing.T) {
 		_, err := s.Claim(context.Background(), claim("a"))
 		first <- err
 	}()
-	<-entered
+	<-h.entered
 	ctx, cancel := context.WithCancel(context.Background())
 	left := make(chan error, 1)
 	go func() {
@@ -315,7 +342,7 @@ func TestBatchCallerLeaves(t *testing.T) {
 	if err := <-left; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `key "b"`) {
 		t.Errorf("claim whose context ended: %v; want context.Canceled naming the key", err)
 	}
-	close(release)
+	close(h.release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
@@ -323,9 +350,7 @@ func TestBatchCallerLeaves(t *testing.T) {
 	if err != nil || r.Status != idempotency.ClaimAcquired {
 		t.Errorf("claim of b after its caller left: %v, %v; want acquired (the left call took nothing)", r.Status, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(sizes) != 2 || sizes[0] != 1 || sizes[1] != 1 {
+	if sizes := h.batchSizes(); len(sizes) != 2 || sizes[0] != 1 || sizes[1] != 1 {
 		t.Errorf("batch sizes %v; want [1 1] (the left call never sent)", sizes)
 	}
 }
@@ -591,25 +616,7 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 			tokens[i] = r.Token
 		}
 		for _, op := range []string{"renew", "release"} {
-			var mu sync.Mutex
-			var sizes []int
-			entered, release := make(chan struct{}), make(chan struct{})
-			first := true
-			sqlstore.SetTestHook(s, func(o string, k int) error {
-				if o != op {
-					return nil
-				}
-				mu.Lock()
-				sizes = append(sizes, k)
-				hold := first
-				first = false
-				mu.Unlock()
-				if hold {
-					close(entered)
-					<-release
-				}
-				return nil
-			})
+			h := holdFirstBatch(s, op)
 			renewed := make([]bool, n)
 			errs := make([]error, n)
 			var wg sync.WaitGroup
@@ -625,18 +632,16 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 				}
 			}
 			wg.Go(func() { call(0) })
-			<-entered
+			<-h.entered
 			for i := 1; i < n; i++ {
 				wg.Go(func() { call(i) })
 			}
 			waitPending(t, s, op, n-1)
-			close(release)
+			close(h.release)
 			wg.Wait()
-			mu.Lock()
-			if len(sizes) != 2 || sizes[1] != n-1 {
+			if sizes := h.batchSizes(); len(sizes) != 2 || sizes[1] != n-1 {
 				t.Errorf("%s batch sizes %v; want [1 %d]", op, sizes, n-1)
 			}
-			mu.Unlock()
 			for i := range n {
 				if errs[i] != nil {
 					t.Errorf("%s %d: %v", op, i, errs[i])

@@ -25,17 +25,7 @@ func TestOwnNamespaceBatchWritesNoMarkerRow(t *testing.T) {
 			// One batch in flight at a time: the first complete goes alone,
 			// held until the others have queued, which then go as one batch.
 			s, db := openStore(t, b, table, &dropped, sqlstore.WithInflight(1))
-			entered, release := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			sqlstore.SetTestHook(s, func(op string, _ int) error {
-				if op == "complete" {
-					once.Do(func() {
-						close(entered)
-						<-release
-					})
-				}
-				return nil
-			})
+			h := holdFirstBatch(s, "complete")
 			const n = 8
 			ctx := context.Background()
 			claims := make([]idempotency.Claim, n)
@@ -57,11 +47,11 @@ func TestOwnNamespaceBatchWritesNoMarkerRow(t *testing.T) {
 					}
 				})
 				if i == 0 {
-					<-entered
+					<-h.entered
 				}
 			}
 			waitPending(t, s, "complete", n-1)
-			close(release)
+			close(h.release)
 			wg.Wait()
 
 			var markers int
