@@ -445,18 +445,13 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
-// storedEvent is the JSON form of an event in the log. Data is kept as
-// JSON when it is compact, valid UTF-8 JSON (so that it reads as itself
-// in the table), otherwise in base64, so that its bytes come back exact.
+// storedEvent is the JSON form of an event in the log: the event's own
+// JSON, with Data kept as JSON when it is compact, valid UTF-8 JSON (so that
+// it reads as itself in the table), otherwise moved to DataBase64, so that
+// its bytes come back exact.
 type storedEvent struct {
-	ID         string            `json:"id"`
-	Type       string            `json:"type"`
-	Source     string            `json:"source,omitempty"`
-	Subject    string            `json:"subject,omitempty"`
-	Time       time.Time         `json:"time,omitzero"`
-	Data       json.RawMessage   `json:"data,omitempty"`
-	DataBase64 []byte            `json:"dataBase64,omitempty"`
-	Meta       map[string]string `json:"meta,omitempty"`
+	synclayer.Event
+	DataBase64 []byte `json:"dataBase64,omitempty"`
 }
 
 // encodeEvent returns ev as JSON text, or nil (SQL NULL) for no event.
@@ -464,13 +459,11 @@ func encodeEvent(ev *synclayer.Event) (any, error) {
 	if ev == nil {
 		return nil, nil
 	}
-	se := storedEvent{ID: ev.ID, Type: ev.Type, Source: ev.Source, Subject: ev.Subject, Time: ev.Time, Meta: ev.Meta}
+	se := storedEvent{Event: *ev}
 	if len(ev.Data) > 0 {
 		var c bytes.Buffer
-		if utf8.Valid(ev.Data) && json.Compact(&c, ev.Data) == nil && bytes.Equal(c.Bytes(), ev.Data) {
-			se.Data = ev.Data
-		} else {
-			se.DataBase64 = ev.Data
+		if !utf8.Valid(ev.Data) || json.Compact(&c, ev.Data) != nil || !bytes.Equal(c.Bytes(), ev.Data) {
+			se.Data, se.DataBase64 = nil, ev.Data
 		}
 	}
 	var b bytes.Buffer
@@ -488,12 +481,8 @@ func decodeEvent(b []byte) (*synclayer.Event, error) {
 	if err := json.Unmarshal(b, &se); err != nil {
 		return nil, err
 	}
-	ev := &synclayer.Event{ID: se.ID, Type: se.Type, Source: se.Source, Subject: se.Subject, Time: se.Time, Meta: se.Meta}
-	switch {
-	case se.DataBase64 != nil:
-		ev.Data = json.RawMessage(se.DataBase64)
-	case se.Data != nil:
-		ev.Data = se.Data
+	if se.DataBase64 != nil {
+		se.Data = json.RawMessage(se.DataBase64)
 	}
-	return ev, nil
+	return &se.Event, nil
 }
