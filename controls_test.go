@@ -176,9 +176,7 @@ func TestCircuitBreakerOpensHoldsProbesAndDrains(t *testing.T) {
 		}
 		// While open: no call to the dead partner, the healthy one is unaffected.
 		rep, _ := d.Dispatch(t.Context(), event("p1", "K9", 0))
-		if diff := cmp.Diff([]string{"dead:pending", "healthy:synced"}, statuses(rep)); diff != "" {
-			t.Fatalf("while open (-want +got):\n%s", diff)
-		}
+		wantStatuses(t, "while open", rep, "dead:pending", "healthy:synced")
 		if fake.CallCount() != 4 {
 			t.Fatalf("dead partner called %d times, want 4 (none while open)", fake.CallCount())
 		}

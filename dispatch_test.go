@@ -16,8 +16,7 @@ import (
 
 // Rule 1: one event reaches every routed connector, concurrently.
 func TestDispatchFansOutConcurrently(t *testing.T) {
-	reg, fakes := newFakes(t, 3)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 3)
 	release := fakes[0].Hold()
 	defer release()
 
@@ -41,15 +40,12 @@ func TestDispatchFansOutConcurrently(t *testing.T) {
 	}
 	release()
 	rep := <-done
-	if diff := cmp.Diff([]string{"p0:synced", "p1:synced", "p2:synced"}, statuses(rep)); diff != "" {
-		t.Fatalf("statuses (-want +got):\n%s", diff)
-	}
+	wantStatuses(t, "statuses", rep, "p0:synced", "p1:synced", "p2:synced")
 	wantOneCallEach(t, fakes)
 }
 
 func TestDispatchUnroutedTypeIsEmpty(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	rep, err := d.Dispatch(t.Context(), synclayer.Event{ID: "x", Type: "NobodyCares"})
 	if err != nil || len(rep.Results) != 0 || !rep.OK() {
 		t.Fatalf("got %v, %v; want an empty report and no error", rep.Results, err)
@@ -60,8 +56,7 @@ func TestDispatchUnroutedTypeIsEmpty(t *testing.T) {
 }
 
 func TestDispatchRespectsConcurrencyLimit(t *testing.T) {
-	reg, fakes := newFakes(t, 1, synclayer.WithConcurrency(2))
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1, synclayer.WithConcurrency(2))
 	release := fakes[0].Hold()
 	var wg sync.WaitGroup
 	for i := range 10 {
@@ -87,8 +82,7 @@ func TestDispatchRespectsConcurrencyLimit(t *testing.T) {
 
 // Rule 3: the same event twice calls each connector once.
 func TestDispatchDuplicateSequential(t *testing.T) {
-	reg, fakes := newFakes(t, 3)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 3)
 	ev := event("e1", "WF-1", 1)
 	if _, err := d.Dispatch(t.Context(), ev); err != nil {
 		t.Fatal(err)
@@ -97,15 +91,12 @@ func TestDispatchDuplicateSequential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"p0:duplicate", "p1:duplicate", "p2:duplicate"}, statuses(rep)); diff != "" {
-		t.Fatalf("redelivery statuses (-want +got):\n%s", diff)
-	}
+	wantStatuses(t, "redelivery statuses", rep, "p0:duplicate", "p1:duplicate", "p2:duplicate")
 	wantOneCallEach(t, fakes)
 }
 
 func TestDispatchDuplicateConcurrent(t *testing.T) {
-	reg, fakes := newFakes(t, 2)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 2)
 	ev := event("e1", "WF-1", 1)
 	var mu sync.Mutex
 	count := map[string]int{}
@@ -132,24 +123,19 @@ func TestDispatchDuplicateConcurrent(t *testing.T) {
 }
 
 func TestRedeliveryAfterPartialFailureCallsOnlyFailed(t *testing.T) {
-	reg, fakes := newFakes(t, 3)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 3)
 	fakes[1].Inject(synclayertest.Fault{Err: synclayer.Permanent(errors.New("400 bad request"))})
 	ev := event("e1", "WF-1", 1)
 	rep, err := d.Dispatch(t.Context(), ev)
 	if err == nil {
 		t.Fatal("want an error for the failed route")
 	}
-	if diff := cmp.Diff([]string{"p0:synced", "p1:failed", "p2:synced"}, statuses(rep)); diff != "" {
-		t.Fatalf("first delivery (-want +got):\n%s", diff)
-	}
+	wantStatuses(t, "first delivery", rep, "p0:synced", "p1:failed", "p2:synced")
 	rep, err = d.Dispatch(t.Context(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"p0:duplicate", "p1:synced", "p2:duplicate"}, statuses(rep)); diff != "" {
-		t.Fatalf("redelivery (-want +got):\n%s", diff)
-	}
+	wantStatuses(t, "redelivery", rep, "p0:duplicate", "p1:synced", "p2:duplicate")
 	if got := []int{fakes[0].CallCount(), fakes[1].CallCount(), fakes[2].CallCount()}; !cmp.Equal(got, []int{1, 2, 1}) {
 		t.Fatalf("calls per connector = %v, want [1 2 1]", got)
 	}
@@ -157,8 +143,7 @@ func TestRedeliveryAfterPartialFailureCallsOnlyFailed(t *testing.T) {
 
 // Rule 4: one key at a time per connector, and stale versions skipped.
 func TestSameKeyNeverConcurrent(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
@@ -177,8 +162,7 @@ func TestSameKeyNeverConcurrent(t *testing.T) {
 }
 
 func TestStaleVersionSkipped(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	ctx := t.Context()
 	for _, step := range []struct {
 		id      string
@@ -223,9 +207,7 @@ func TestMapperAndConnectorFailuresStayOnTheirRoute(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	if diff := cmp.Diff([]string{"good:synced", "panicky-mapper:failed", "panicky-conn:failed", "bad-key:failed"}, statuses(rep)); diff != "" {
-		t.Fatalf("statuses (-want +got):\n%s", diff)
-	}
+	wantStatuses(t, "statuses", rep, "good:synced", "panicky-mapper:failed", "panicky-conn:failed", "bad-key:failed")
 	checks := []struct {
 		i      int
 		is     error

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -53,6 +54,14 @@ func newFakes(t *testing.T, n int, opts ...synclayer.ConnectorOption) (*synclaye
 	return reg, fakes
 }
 
+// newFakeDispatcher registers n fakes as newFakes does and returns a
+// dispatcher over them with no observer, the start of most tests here.
+func newFakeDispatcher(t *testing.T, n int, opts ...synclayer.ConnectorOption) (*synclayer.Dispatcher, []*synclayertest.Fake) {
+	t.Helper()
+	reg, fakes := newFakes(t, n, opts...)
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver)), fakes
+}
+
 // recordingPublisher keeps published events; it fails while failing is set.
 type recordingPublisher struct {
 	mu      sync.Mutex
@@ -82,6 +91,15 @@ func statuses(rep synclayer.Report) []string {
 		out[i] = r.Connector + ":" + r.Status.String()
 	}
 	return out
+}
+
+// wantStatuses fails the test unless rep's results are want, each
+// "connector:status", in order; what names the dispatch in the message.
+func wantStatuses(t *testing.T, what string, rep synclayer.Report, want ...string) {
+	t.Helper()
+	if diff := cmp.Diff(want, statuses(rep)); diff != "" {
+		t.Fatalf("%s (-want +got):\n%s", what, diff)
+	}
 }
 
 // wantOneCallEach fails the test unless every fake was called exactly once.

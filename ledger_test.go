@@ -15,8 +15,7 @@ import (
 // The Dispatcher writes the ledger after every push, and marks a key
 // wanted when its route fails or is held, until a push brings it there.
 func TestLedgerFollowsPushes(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	ctx := t.Context()
 	if _, err := d.Dispatch(ctx, event("e1", "K1", 3)); err != nil {
 		t.Fatal(err)

@@ -6,12 +6,10 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestReapply(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	ctx := t.Context()
 	if _, err := d.Dispatch(ctx, event("e1", "K1", 2)); err != nil {
 		t.Fatal(err)

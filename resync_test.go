@@ -30,8 +30,7 @@ var fast = synclayer.ResyncOptions{Rate: 1e9, Burst: 1000, Concurrency: 8}
 
 func TestResyncPushesEveryKeyOnceThenNothing(t *testing.T) {
 	const n = 10_000
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	p, err := d.Resync(t.Context(), source(n, 1), fast)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +115,7 @@ func TestResyncResumesAfterAKill(t *testing.T) {
 // Live events for the keys a resync is pushing win by version.
 func TestResyncLiveEventsWinByVersion(t *testing.T) {
 	const n = 1_000
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
@@ -141,8 +139,7 @@ func TestResyncLiveEventsWinByVersion(t *testing.T) {
 // lost its data, but never an older version over a newer one.
 func TestResyncForce(t *testing.T) {
 	const n = 50
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
 		t.Fatal(err)
 	}
@@ -228,8 +225,7 @@ func TestResyncReportsProgress(t *testing.T) {
 }
 
 func TestResyncRefuses(t *testing.T) {
-	reg, _ := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, _ := newFakeDispatcher(t, 1)
 	if _, err := d.Resync(t.Context(), source(1, 1), synclayer.ResyncOptions{Rate: -1}); !errors.Is(err, synclayer.ErrInvalidOption) {
 		t.Errorf("negative rate: %v, want ErrInvalidOption", err)
 	}

@@ -292,8 +292,7 @@ func (failingStore) Release(context.Context, idempotency.Claim, string) error  {
 // an error when the subscriber returns while it should still run. A handler
 // called after Subscribe returned is refused.
 func TestRunReturnsWhatTheBusSays(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	d, fakes := newFakeDispatcher(t, 1)
 	errBus := errors.New("connection refused")
 	for _, c := range []struct {
 		name   string
