@@ -463,19 +463,44 @@ func TestContextCancelled(t *testing.T) {
 	}
 }
 
-func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
+// addedBetween returns a layer with a unique index on SYNC_KEY and a
+// connector to it, where another writer adds key "k" ("theirs", version 1)
+// between the connector's query and its add; more, when not nil, runs in
+// that moment too.
+func addedBetween(t *testing.T, more func(f *fakeLayer)) (*fakeLayer, *arcgis.Connector) {
+	t.Helper()
 	f := newFakeLayer(t, "SYNC_KEY", arcgistest.UniqueKey())
 	c := newConnector(t, f, nil)
-	// Another writer adds the key between our query and our add.
 	f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() {
 		f.Add(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
+		if more != nil {
+			more(f)
+		}
 	}})
-	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}}); err != nil {
-		t.Fatal(err)
-	}
+	return f, c
+}
+
+// syncOurs pushes key "k" at version 2, named "ours", the record the
+// tests of a refused add write.
+func syncOurs(t *testing.T, c *arcgis.Connector) error {
+	return c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}})
+}
+
+// wantOurs fails t unless the layer holds one feature of "k", named "ours".
+func wantOurs(t *testing.T, f *fakeLayer) {
+	t.Helper()
 	if ft := onlyFeature(t, f, "k"); ft.Attributes["NAME"] != "ours" {
 		t.Errorf("%v", ft.Attributes)
 	}
+}
+
+func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
+	// Another writer adds the key between our query and our add.
+	f, c := addedBetween(t, nil)
+	if err := syncOurs(t, c); err != nil {
+		t.Fatal(err)
+	}
+	wantOurs(t, f)
 	// A refused add with no feature behind it stays an error.
 	f.Inject(arcgistest.Fault{Op: "applyEdits", FeatureCode: 1000})
 	err := c.Sync(t.Context(), synclayer.Record{Key: "k2", Payload: arcgis.Feature{}})
@@ -488,24 +513,19 @@ func TestAddRefusedByUniqueIndexTurnsIntoUpdate(t *testing.T) {
 // add fails for a moment, the outcome is not known yet (the key may be
 // there), so the error is not permanent; the next attempt updates.
 func TestRefusedAddWhoseQueryFailsIsRetried(t *testing.T) {
-	f := newFakeLayer(t, "SYNC_KEY", arcgistest.UniqueKey())
-	c := newConnector(t, f, nil)
 	// Another writer adds the key between our query and our add, and the
 	// query after the refusal fails.
-	f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() {
-		f.Add(map[string]any{"SYNC_KEY": "k", "NAME": "theirs", "SYNC_VERSION": float64(1)})
+	f, c := addedBetween(t, func(f *fakeLayer) {
 		f.Inject(arcgistest.Fault{Op: "query", Status: 503, Body: `{"error":{"code":503,"message":"busy","details":[]}}`})
-	}})
-	err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}})
+	})
+	err := syncOurs(t, c)
 	if err == nil || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("Sync with the query after the refused add failing: %v; want a retryable error that says the add was refused", err)
 	}
-	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "ours"}}}); err != nil {
+	if err := syncOurs(t, c); err != nil {
 		t.Fatal(err)
 	}
-	if ft := onlyFeature(t, f, "k"); ft.Attributes["NAME"] != "ours" {
-		t.Errorf("%v", ft.Attributes)
-	}
+	wantOurs(t, f)
 }
 
 func TestQueryWithNullFeatures(t *testing.T) {

@@ -112,19 +112,40 @@ func servers(t *testing.T, fn func(t *testing.T, srv *caldavtest.Server)) {
 	t.Run("Xandikos", func(t *testing.T) { fn(t, caldavtest.StartXandikos(t)) })
 }
 
-func TestServers(t *testing.T) {
+// serverTest is one named test of the connector against a server.
+type serverTest struct {
+	name string
+	run  func(t *testing.T, srv *caldavtest.Server)
+}
+
+// onServers runs each of tests, as a subtest of its name, against a real
+// Radicale and a real Xandikos.
+func onServers(t *testing.T, tests []serverTest) {
 	servers(t, func(t *testing.T, srv *caldavtest.Server) {
-		t.Run("CreateUpdateDelete", func(t *testing.T) { testCreateUpdateDelete(t, newEnv(t, srv)) })
-		t.Run("AllDayAndEscaping", func(t *testing.T) { testAllDayAndEscaping(t, newEnv(t, srv)) })
-		t.Run("ConcurrentEdit", func(t *testing.T) { testConcurrentEdit(t, newEnv(t, srv)) })
-		t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, newEnv(t, srv)) })
-		t.Run("OddKey", func(t *testing.T) { testOddKey(t, newEnv(t, srv)) })
-		t.Run("LostResponse", func(t *testing.T) { testLostResponse(t, newEnv(t, srv)) })
-		t.Run("BurstOfVersions", func(t *testing.T) { testBurst(t, newEnv(t, srv)) })
-		t.Run("StaleVersion", func(t *testing.T) { testStale(t, newEnv(t, srv)) })
-		t.Run("UIDConflict", func(t *testing.T) { testUIDConflict(t, newEnv(t, srv)) })
-		t.Run("MissingCollection", func(t *testing.T) { testMissingCollection(t, srv) })
-		t.Run("Conformance", func(t *testing.T) { testConformance(t, srv) })
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { tt.run(t, srv) })
+		}
+	})
+}
+
+// onEnv runs fn on a fresh env: a calendar of its own on the server.
+func onEnv(fn func(t *testing.T, e *env)) func(t *testing.T, srv *caldavtest.Server) {
+	return func(t *testing.T, srv *caldavtest.Server) { fn(t, newEnv(t, srv)) }
+}
+
+func TestServers(t *testing.T) {
+	onServers(t, []serverTest{
+		{"CreateUpdateDelete", onEnv(testCreateUpdateDelete)},
+		{"AllDayAndEscaping", onEnv(testAllDayAndEscaping)},
+		{"ConcurrentEdit", onEnv(testConcurrentEdit)},
+		{"ConcurrentCreate", onEnv(testConcurrentCreate)},
+		{"OddKey", onEnv(testOddKey)},
+		{"LostResponse", onEnv(testLostResponse)},
+		{"BurstOfVersions", onEnv(testBurst)},
+		{"StaleVersion", onEnv(testStale)},
+		{"UIDConflict", onEnv(testUIDConflict)},
+		{"MissingCollection", testMissingCollection},
+		{"Conformance", testConformance},
 	})
 }
 

@@ -84,16 +84,16 @@ func (e *env) handDelete(t *testing.T, key string) {
 }
 
 func TestDrift(t *testing.T) {
-	servers(t, func(t *testing.T, srv *caldavtest.Server) {
-		t.Run("InSync", func(t *testing.T) { testVerifyInSync(t, newEnv(t, srv)) })
-		t.Run("EditedAndRepaired", func(t *testing.T) { testEditedAndRepaired(t, newEnv(t, srv)) })
-		t.Run("DeletedAndRepaired", func(t *testing.T) { testDeletedAndRepaired(t, newEnv(t, srv)) })
-		t.Run("AddedAndRepaired", func(t *testing.T) { testAddedAndRepaired(t, newEnv(t, srv)) })
-		t.Run("Normalised", func(t *testing.T) { testVerifyNormalised(t, newEnv(t, srv)) })
-		t.Run("OwnedFields", func(t *testing.T) { testOwnedFields(t, srv) })
-		t.Run("ConcurrentEditDuringRepair", func(t *testing.T) { testRepairConflict(t, newEnv(t, srv)) })
-		t.Run("ConcurrentCreateDuringRepair", func(t *testing.T) { testRepairCreateConflict(t, newEnv(t, srv)) })
-		t.Run("NewerVersion", func(t *testing.T) { testVerifyNewerVersion(t, newEnv(t, srv)) })
+	onServers(t, []serverTest{
+		{"InSync", onEnv(testVerifyInSync)},
+		{"EditedAndRepaired", onEnv(testEditedAndRepaired)},
+		{"DeletedAndRepaired", onEnv(testDeletedAndRepaired)},
+		{"AddedAndRepaired", onEnv(testAddedAndRepaired)},
+		{"Normalised", onEnv(testVerifyNormalised)},
+		{"OwnedFields", testOwnedFields},
+		{"ConcurrentEditDuringRepair", onEnv(testRepairConflict)},
+		{"ConcurrentCreateDuringRepair", onEnv(testRepairCreateConflict)},
+		{"NewerVersion", onEnv(testVerifyNewerVersion)},
 	})
 }
 

@@ -275,9 +275,7 @@ func TestErrorClasses(t *testing.T) {
 				if !errors.As(err, &ge) || ge.Code != tc.code || ge.Reasons[0] != tc.reason {
 					t.Fatalf("error %v", err)
 				}
-				if synclayer.IsPermanent(err) == tc.retryable || !errors.Is(err, tc.kind) {
-					t.Errorf("permanent=%v kind %v: %v", synclayer.IsPermanent(err), tc.kind, err)
-				}
+				conntest.CheckClass(t, err, tc.kind, !tc.retryable)
 				want := fmt.Sprintf("googlecalendar: %s event %s (key \"k\") in calendar %q: %d", map[string]string{"POST": "insert", "GET": "get", "PUT": "update"}[op], c.EventID("k"), calID, tc.code)
 				if !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), tc.reason) {
 					t.Errorf("text %q, want prefix %q", err, want)

@@ -160,17 +160,8 @@ func TestContractResponseClasses(t *testing.T) {
 			mt.RegisterResponder(http.MethodPut, "https://records.example.test/api/records/WF-1",
 				httpmock.NewStringResponder(tt.code, `{"message":"partner detail"}`))
 			err := conn.Sync(context.Background(), rec("WF-1", 1))
-			if tt.kind == nil {
-				if err != nil {
-					t.Fatalf("got %v, want success", err)
-				}
+			if !conntest.CheckClass(t, err, tt.kind, tt.permanent) {
 				return
-			}
-			if !errors.Is(err, tt.kind) {
-				t.Fatalf("got %v, want %v", err, tt.kind)
-			}
-			if synclayer.IsPermanent(err) != tt.permanent {
-				t.Errorf("permanent = %v, want %v", synclayer.IsPermanent(err), tt.permanent)
 			}
 			var he *partner.Error
 			if !errors.As(err, &he) || he.StatusCode != tt.code || he.Body != `{"message":"partner detail"}` || he.Method != "PUT" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/rest"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -93,14 +94,5 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 			}
 		}
 	}
-	texts = append(texts, logs.String())
-	all := strings.Join(texts, "\n")
-	if !strings.Contains(all, "503") || !strings.Contains(all, "400") || !strings.Contains(all, "refused") {
-		t.Fatalf("the failures did not happen as planned:\n%s", all)
-	}
-	for _, s := range secrets {
-		if strings.Contains(all, s) {
-			t.Errorf("secret %q leaked:\n%s", s, all)
-		}
-	}
+	conntest.NoSecrets(t, texts, logs.String(), []string{"503", "400", "refused"}, secrets)
 }

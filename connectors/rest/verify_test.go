@@ -332,35 +332,26 @@ func TestRepairWithoutETagsWritesWhatSyncWrites(t *testing.T) {
 }
 
 func TestVerifyClassifiesErrorsAsSync(t *testing.T) {
-	cases := []struct {
-		name      string
-		status    int
-		body      string
-		kind      error
-		retryable bool
-	}{
-		{"unavailable", http.StatusServiceUnavailable, `{"error":"down"}`, partner.ErrUnavailable, true},
-		{"rate limited", http.StatusTooManyRequests, ``, partner.ErrRateLimited, true},
-		{"unauthorized", http.StatusUnauthorized, ``, partner.ErrUnauthorized, false},
-		{"bad request", http.StatusBadRequest, ``, partner.ErrRejected, false},
-		{"not JSON", http.StatusOK, `<html>hello</html>`, partner.ErrRejected, false},
-		{"two values", http.StatusOK, `{} {}`, partner.ErrRejected, false},
+	cases := map[string]conntest.Answer{
+		"unavailable":  {Status: http.StatusServiceUnavailable, Body: `{"error":"down"}`, Kind: partner.ErrUnavailable},
+		"rate limited": {Status: http.StatusTooManyRequests, Kind: partner.ErrRateLimited},
+		"unauthorized": {Status: http.StatusUnauthorized, Kind: partner.ErrUnauthorized, Permanent: true},
+		"bad request":  {Status: http.StatusBadRequest, Kind: partner.ErrRejected, Permanent: true},
+		"not JSON":     {Status: http.StatusOK, Body: `<html>hello</html>`, Kind: partner.ErrRejected, Permanent: true},
+		"two values":   {Status: http.StatusOK, Body: `{} {}`, Kind: partner.ErrRejected, Permanent: true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for name, a := range cases {
+		t.Run(name, func(t *testing.T) {
 			p := newTagPartner(t)
 			p.answer = func(w http.ResponseWriter) bool {
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(tc.body))
+				w.WriteHeader(a.Status)
+				_, _ = w.Write([]byte(a.Body))
 				return true
 			}
 			c := newTagConn(t, p, rest.Config{})
 			_, err := c.Verify(t.Context(), wfRecord("WF-1"))
-			if !errors.Is(err, tc.kind) {
-				t.Fatalf("Verify = %v, want %v", err, tc.kind)
-			}
-			if synclayer.IsPermanent(err) == tc.retryable {
-				t.Errorf("Verify error %v: permanent %v, want %v", err, synclayer.IsPermanent(err), !tc.retryable)
+			if !a.Check(t, err) {
+				return
 			}
 			if !strings.HasPrefix(err.Error(), "rest: ") || !strings.Contains(err.Error(), "GET") {
 				t.Errorf("error text %q should start with rest: and name the GET", err)

@@ -331,32 +331,25 @@ func TestVerifyWithoutReadOperation(t *testing.T) {
 }
 
 func TestCallClassifiesAsSync(t *testing.T) {
-	answers := []struct {
-		status int
-		body   string
-		kind   error
-		perm   bool
-	}{
-		{500, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>busy</faultstring></s:Fault></s:Body></s:Envelope>`, partner.ErrUnavailable, false},
-		{500, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>no such op</faultstring></s:Fault></s:Body></s:Envelope>`, partner.ErrRejected, true},
-		{200, `<html>not soap</html>`, partner.ErrRejected, true},
-		{200, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body></s:Body></s:Envelope>`, partner.ErrRejected, true},
-		{503, ``, partner.ErrUnavailable, false},
+	answers := []conntest.Answer{
+		{Status: 500, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>busy</faultstring></s:Fault></s:Body></s:Envelope>`, Kind: partner.ErrUnavailable},
+		{Status: 500, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>no such op</faultstring></s:Fault></s:Body></s:Envelope>`, Kind: partner.ErrRejected, Permanent: true},
+		{Status: 200, Body: `<html>not soap</html>`, Kind: partner.ErrRejected, Permanent: true},
+		{Status: 200, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body></s:Body></s:Envelope>`, Kind: partner.ErrRejected, Permanent: true},
+		{Status: 503, Kind: partner.ErrUnavailable},
 	}
 	for _, a := range answers {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/xml")
-			w.WriteHeader(a.status)
-			io.WriteString(w, a.body)
+			w.WriteHeader(a.Status)
+			io.WriteString(w, a.Body)
 		}))
 		c, err := soap.New(soap.Config{URL: srv.URL, Read: readAsset})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = c.Verify(t.Context(), assetRecord("A-1"))
-		if !errors.Is(err, a.kind) || synclayer.IsPermanent(err) != a.perm {
-			t.Errorf("answer %d %q: Verify = %v, want %v (permanent %v)", a.status, a.body, err, a.kind, a.perm)
-		}
+		a.Check(t, err)
 		c.Close()
 		srv.Close()
 	}

@@ -152,14 +152,9 @@ func TestContractResponseClasses(t *testing.T) {
 			conn, mt := mockConn(t, webhook.Config{})
 			mt.RegisterNoResponder(httpmock.NewStringResponder(tt.code, "receiver says").HeaderSet(http.Header{"Location": {"https://elsewhere.test/"}}))
 			err := conn.Sync(context.Background(), record("k", 1))
-			if tt.kind == nil {
-				if err != nil {
-					t.Fatal(err)
-				}
+			conntest.CheckClass(t, err, tt.kind, tt.permanent)
+			if err == nil {
 				return
-			}
-			if !errors.Is(err, tt.kind) || synclayer.IsPermanent(err) != tt.permanent {
-				t.Errorf("got %v (permanent %v), want %v (permanent %v)", err, synclayer.IsPermanent(err), tt.kind, tt.permanent)
 			}
 			if strings.Contains(err.Error(), "SECRETPATH") {
 				t.Errorf("URL path in error: %v", err)
