@@ -218,10 +218,7 @@ func TestInvalidOptions(t *testing.T) {
 	bustest.InvalidOptions(t, func(o amqp.Option) error {
 		_, err := amqp.NewBus(context.Background(), "amqp://guest:guest@127.0.0.1:1/", "x", o)
 		return err
-	}, map[string]amqp.Option{
-		"WithMaxDeliveries(-1)":    amqp.WithMaxDeliveries(-1),
-		"WithRedeliveryDelay(-1s)": amqp.WithRedeliveryDelay(-time.Second),
+	}, bustest.SharedOptions(amqp.WithMaxDeliveries, amqp.WithRedeliveryDelay, amqp.WithConcurrency), map[string]amqp.Option{
 		"WithRedeliveryDelay(1µs)": amqp.WithRedeliveryDelay(time.Microsecond),
-		"WithConcurrency(-1)":      amqp.WithConcurrency(-1),
 	})
 }

@@ -142,10 +142,7 @@ func TestInvalidOptions(t *testing.T) {
 	bustest.InvalidOptions(t, func(o kafka.Option) error {
 		_, err := kafka.NewBus([]string{"127.0.0.1:1"}, "x", o)
 		return err
-	}, map[string]kafka.Option{
-		"WithMaxDeliveries(-1)":    kafka.WithMaxDeliveries(-1),
-		"WithRedeliveryDelay(-1s)": kafka.WithRedeliveryDelay(-time.Second),
-		"WithConcurrency(-1)":      kafka.WithConcurrency(-1),
-		"WithGroup(a b)":           kafka.WithGroup("a b"),
+	}, bustest.SharedOptions(kafka.WithMaxDeliveries, kafka.WithRedeliveryDelay, kafka.WithConcurrency), map[string]kafka.Option{
+		"WithGroup(a b)": kafka.WithGroup("a b"),
 	})
 }

@@ -106,12 +106,9 @@ func TestInvalidOptions(t *testing.T) {
 	bustest.InvalidOptions(t, func(o memory.Option) error {
 		_, err := memory.New(o)
 		return err
-	}, map[string]memory.Option{
-		"WithMaxDeliveries(-1)":    memory.WithMaxDeliveries(-1),
-		"WithRedeliveryDelay(-1s)": memory.WithRedeliveryDelay(-time.Second),
-		"WithBacklog(-1)":          memory.WithBacklog(-1),
-		"WithConcurrency(-1)":      memory.WithConcurrency(-1),
-		"WithMaxDeadLetters(-1)":   memory.WithMaxDeadLetters(-1),
+	}, bustest.SharedOptions(memory.WithMaxDeliveries, memory.WithRedeliveryDelay, memory.WithConcurrency), map[string]memory.Option{
+		"WithBacklog(-1)":        memory.WithBacklog(-1),
+		"WithMaxDeadLetters(-1)": memory.WithMaxDeadLetters(-1),
 	})
 }
 

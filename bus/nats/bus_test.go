@@ -171,12 +171,9 @@ func TestInvalidOptions(t *testing.T) {
 	bustest.InvalidOptions(t, func(o nats.Option) error {
 		_, err := nats.NewBus(context.Background(), nc, "x", o)
 		return err
-	}, map[string]nats.Option{
-		"WithMaxDeliveries(-1)":    nats.WithMaxDeliveries(-1),
-		"WithRedeliveryDelay(-1s)": nats.WithRedeliveryDelay(-time.Second),
-		"WithAckWait(-1s)":         nats.WithAckWait(-time.Second),
-		"WithConcurrency(-1)":      nats.WithConcurrency(-1),
-		"WithGroup(a.b)":           nats.WithGroup("a.b"),
-		"WithSubjectPrefix(a..b)":  nats.WithSubjectPrefix("a..b"),
+	}, bustest.SharedOptions(nats.WithMaxDeliveries, nats.WithRedeliveryDelay, nats.WithConcurrency), map[string]nats.Option{
+		"WithAckWait(-1s)":        nats.WithAckWait(-time.Second),
+		"WithGroup(a.b)":          nats.WithGroup("a.b"),
+		"WithSubjectPrefix(a..b)": nats.WithSubjectPrefix("a..b"),
 	})
 }

@@ -239,11 +239,8 @@ func TestInvalidOptions(t *testing.T) {
 	bustest.InvalidOptions(t, func(o redisstream.Option) error {
 		_, err := redisstream.NewBus(rdb, "x", o)
 		return err
-	}, map[string]redisstream.Option{
-		"WithMaxDeliveries(-1)":    redisstream.WithMaxDeliveries(-1),
-		"WithRedeliveryDelay(-1s)": redisstream.WithRedeliveryDelay(-time.Second),
-		"WithClaimIdle(-1s)":       redisstream.WithClaimIdle(-time.Second),
-		"WithMaxLen(-1)":           redisstream.WithMaxLen(-1),
-		"WithConcurrency(-1)":      redisstream.WithConcurrency(-1),
+	}, bustest.SharedOptions(redisstream.WithMaxDeliveries, redisstream.WithRedeliveryDelay, redisstream.WithConcurrency), map[string]redisstream.Option{
+		"WithClaimIdle(-1s)": redisstream.WithClaimIdle(-time.Second),
+		"WithMaxLen(-1)":     redisstream.WithMaxLen(-1),
 	})
 }
