@@ -4,12 +4,11 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/internal/benchrun"
 )
 
 // rounds is how many rounds a comparing benchmark splits b.N into.
@@ -55,30 +54,11 @@ func inRounds(n int, round func(base, ops int)) {
 // runOps calls op ops times, numbered base+1 to base+ops, over conc
 // workers, and returns the time taken. The first error fails b.
 func runOps(b *testing.B, conc int, op func(int) error, base, ops int) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var failed atomic.Value
-	start := time.Now()
-	for range conc {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1))
-				if i > ops {
-					return
-				}
-				if err := op(base + i); err != nil {
-					failed.Store(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	d := time.Since(start)
-	if err := failed.Load(); err != nil {
+	took, err := benchrun.Spread(conc, int64(base+1), int64(base+ops+1), func(i int64) error { return op(int(i)) })
+	if err != nil {
 		b.Fatal(err)
 	}
-	return d
+	return took
 }
 
 // median is the median of xs, 0 for none.

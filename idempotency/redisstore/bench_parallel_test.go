@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/redisstore"
+	"github.com/hmsplatform/synclayer/internal/benchrun"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -47,26 +46,12 @@ func interleave(b *testing.B, cs []*contender) {
 
 func (c *contender) rate(n int) float64 { return float64(n) / c.took.Seconds() }
 
-// parallel runs f(i) for i in [from, to) on g goroutines.
+// parallel runs f(i) for i in [from, to) on g goroutines; the first
+// error fails b.
 func parallel(b *testing.B, g int, from, to int64, f func(i int64) error) {
-	next := atomic.Int64{}
-	next.Store(from)
-	var wg sync.WaitGroup
-	for range g {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= to {
-					return
-				}
-				if err := f(i); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
+	if _, err := benchrun.Spread(g, from, to, f); err != nil {
+		b.Error(err)
 	}
-	wg.Wait()
 }
 
 // benchStore opens a store under a fresh prefix, batched or not, over a

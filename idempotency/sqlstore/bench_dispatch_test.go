@@ -19,14 +19,11 @@ import (
 // the time taken.
 func dispatchAll(b *testing.B, d *synclayer.Dispatcher, prefix string, n, conc int) time.Duration {
 	ctx := context.Background()
-	return spread(n, conc, func(i int64) bool {
+	return spread(b, n, conc, func(i int64) error {
 		ev := synclayer.Event{ID: fmt.Sprintf("%s-%d", prefix, i), Type: "WorkflowDeployed",
 			Subject: fmt.Sprintf("%s-WF-%d", prefix, i), Data: json.RawMessage(`{"title":"Night shift"}`)}
-		if _, err := d.Dispatch(ctx, ev); err != nil {
-			b.Error(err)
-			return false
-		}
-		return true
+		_, err := d.Dispatch(ctx, ev)
+		return err
 	})
 }
 

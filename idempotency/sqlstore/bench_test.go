@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/idempotency/internal/storetest"
 	"github.com/hmsplatform/synclayer/idempotency/sqlstore"
+	"github.com/hmsplatform/synclayer/internal/benchrun"
 )
 
 // rawUpsert is the baseline: one upsert of a row by a 32-byte key through
@@ -89,40 +89,25 @@ func benchPool(db *sql.DB) {
 // each cycle on its own key and event, and returns the time taken.
 func runCycles(b *testing.B, s synclayer.Store, prefix string, n, conc int) time.Duration {
 	ctx := context.Background()
-	return spread(n, conc, func(i int64) bool {
+	return spread(b, n, conc, func(i int64) error {
 		c := idempotency.Claim{Connector: "bench", Key: prefix + strconv.FormatInt(i, 10), EventID: prefix + "e" + strconv.FormatInt(i, 10),
 			Version: i, LeaseTTL: time.Minute, Retention: time.Hour}
 		r, err := s.Claim(ctx, c)
 		if err != nil || r.Status != idempotency.ClaimAcquired {
-			b.Errorf("claim: %v, %v", r.Status, err)
-			return false
+			return fmt.Errorf("claim: %v, %v", r.Status, err)
 		}
-		if err := s.Complete(ctx, c, r.Token); err != nil {
-			b.Error(err)
-			return false
-		}
-		return true
+		return s.Complete(ctx, c, r.Token)
 	})
 }
 
 // spread runs f(1) to f(n) from conc goroutines and returns the time
-// taken; a goroutine stops at the first f that returns false.
-func spread(n, conc int, f func(i int64) bool) time.Duration {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range conc {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > int64(n) || !f(i) {
-					return
-				}
-			}
-		})
+// taken; the first error fails b.
+func spread(b *testing.B, n, conc int, f func(i int64) error) time.Duration {
+	took, err := benchrun.Spread(conc, 1, int64(n)+1, f)
+	if err != nil {
+		b.Error(err)
 	}
-	wg.Wait()
-	return time.Since(t0)
+	return took
 }
 
 // BenchmarkConcurrentCycle measures claim-then-complete cycles from 16 and
