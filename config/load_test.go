@@ -290,7 +290,13 @@ log:
   kind: redis
   url: redis://127.0.0.1:6379
   @ttl: 1h
-` + restPartner, "log.ttl", "unknown field"},
+` + restPartner, "log.ttl", `unknown field "ttl" (want one of kind, dsn, url, table, prefix, migrate, maxEntries, retention, deadRetention)`},
+		{"unknown store field", `
+store:
+  kind: sqlite
+  dsn: /tmp/x.db
+  @ttl: 1h
+` + restPartner, "store.ttl", `unknown field "ttl" (want one of kind, dsn, url, table, prefix, migrate, maxEntries)`},
 		{"number out of range", `
 partners:
   - name: records
