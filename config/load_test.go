@@ -414,6 +414,16 @@ partners:
   - name: @"records
 `, "", "YAML"},
 	}
+	// Both calendar kinds refuse a negative maxConflicts.
+	for kind, settings := range map[string]string{"caldav": `collectionUrl: "http://x/cal/"`, "googlecalendar": "calendarId: ops"} {
+		cases = append(cases, struct{ name, src, path, msg string }{"negative maxConflicts of " + kind, `
+partners:
+  - name: cal
+    kind: ` + kind + `
+    settings: {` + settings + `, maxConflicts: @-1}
+    routes: {A: {key: data.id, record: {summary: data.s, start: event.time}}}
+`, "partners[0].settings.maxConflicts", "must not be negative"})
+	}
 	if len(cases) < 25 {
 		t.Fatalf("only %d cases", len(cases))
 	}
