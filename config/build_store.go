@@ -87,22 +87,14 @@ func (b *builder) store(ctx context.Context) ([]synclayer.Option, error) {
 	case "", "memory":
 		return []synclayer.Option{synclayer.WithStore(&synclayer.MemoryStore{MaxEntries: s.MaxEntries})}, nil
 	case "redis":
-		url, err := b.value(s.URL)
-		if err != nil {
-			return nil, err
-		}
-		rdb, err := b.openRedis(ctx, "store.url", url)
+		rdb, url, err := b.redisClient(ctx, "store.url", s.URL)
 		if err != nil {
 			return nil, err
 		}
 		b.storeRedis = &storeRedis{url: url, client: rdb}
-		var opts []redisstore.Option
-		if s.Prefix != "" {
-			opts = append(opts, redisstore.WithPrefix(s.Prefix))
-		}
-		st, err := redisstore.New(rdb, opts...)
+		st, err := openRedisWith(b, "store", redisstore.New, rdb, s.Prefix, redisstore.WithPrefix)
 		if err != nil {
-			return nil, b.fail("store", "%v", err)
+			return nil, err
 		}
 		return []synclayer.Option{synclayer.WithStore(st)}, nil
 	}
@@ -143,33 +135,56 @@ func (b *builder) openRedis(ctx context.Context, path, url string) (*redis.Clien
 	return rdb, nil
 }
 
+// redisClient resolves the address v of the setting path and returns
+// it with a client on it: the store's when the store is redis on the same
+// URL, else a new one from openRedis.
+func (b *builder) redisClient(ctx context.Context, path string, v Value) (*redis.Client, string, error) {
+	url, err := b.value(v)
+	if err != nil {
+		return nil, "", err
+	}
+	if sr := b.storeRedis; sr != nil && sr.url == url {
+		return sr.client, url, nil
+	}
+	rdb, err := b.openRedis(ctx, path, url)
+	return rdb, url, err
+}
+
+// openRedisWith makes the redis store or log of section ("store" or
+// "log") with open (redisstore.New or redisstore.NewLog) on rdb, with
+// opts and then, when the section gives a prefix, withPrefix(prefix).
+func openRedisWith[T, O any](b *builder, section string, open func(redis.UniversalClient, ...O) (T, error),
+	rdb *redis.Client, prefix string, withPrefix func(string) O, opts ...O) (T, error) {
+	if prefix != "" {
+		opts = append(opts, withPrefix(prefix))
+	}
+	t, err := open(rdb, opts...)
+	if err != nil {
+		return t, b.fail(section, "%v", err)
+	}
+	return t, nil
+}
+
 // redisLog builds a redis delivery log, on the store's client when the
 // store is redis on the same URL (or the log gives none).
 func (b *builder) redisLog(ctx context.Context) ([]synclayer.Option, error) {
 	l := b.cfg.Log
 	var rdb *redis.Client
-	if l.URL.Set() {
-		url, err := b.value(l.URL)
-		if err != nil {
+	switch {
+	case l.URL.Set():
+		var err error
+		if rdb, _, err = b.redisClient(ctx, "log.url", l.URL); err != nil {
 			return nil, err
 		}
-		if sr := b.storeRedis; sr != nil && sr.url == url {
-			rdb = sr.client
-		} else if rdb, err = b.openRedis(ctx, "log.url", url); err != nil {
-			return nil, err
-		}
-	} else if b.storeRedis != nil {
+	case b.storeRedis != nil:
 		rdb = b.storeRedis.client
-	} else {
+	default:
 		return nil, b.fail("log.url", "required setting is missing (it defaults to store.url only when the store is redis)")
 	}
-	opts := []redisstore.LogOption{redisstore.WithLogRetention(l.Retention), redisstore.WithLogDeadRetention(l.DeadRetention)}
-	if l.Prefix != "" {
-		opts = append(opts, redisstore.WithLogPrefix(l.Prefix))
-	}
-	lg, err := redisstore.NewLog(rdb, opts...)
+	lg, err := openRedisWith(b, "log", redisstore.NewLog, rdb, l.Prefix, redisstore.WithLogPrefix,
+		redisstore.WithLogRetention(l.Retention), redisstore.WithLogDeadRetention(l.DeadRetention))
 	if err != nil {
-		return nil, b.fail("log", "%v", err)
+		return nil, err
 	}
 	return []synclayer.Option{synclayer.WithDeliveryLog(lg)}, nil
 }

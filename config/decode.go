@@ -175,10 +175,13 @@ func (d *decoder) duration(n *node, path string, v reflect.Value) {
 // fieldInfo is one field of a struct as the file names it.
 type fieldInfo struct {
 	name     string
-	index    int
+	index    []int // as reflect.Value.FieldByIndex takes it
 	required bool
 }
 
+// structFields lists the fields of t that carry a yaml tag, in order. The
+// fields of an embedded struct tagged `yaml:",inline"` stand in its place,
+// as the mapping's own.
 func structFields(t reflect.Type) []fieldInfo {
 	var out []fieldInfo
 	for i := range t.NumField() {
@@ -188,7 +191,14 @@ func structFields(t reflect.Type) []fieldInfo {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		out = append(out, fieldInfo{name: name, index: i, required: opts == "required"})
+		if opts == "inline" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+			for _, in := range structFields(f.Type) {
+				in.index = append([]int{i}, in.index...)
+				out = append(out, in)
+			}
+			continue
+		}
+		out = append(out, fieldInfo{name: name, index: []int{i}, required: opts == "required"})
 	}
 	return out
 }
@@ -225,7 +235,7 @@ func (d *decoder) structure(n *node, path string, v reflect.Value) {
 			d.errorAt(val.at, pathKey(path, k.text), "required setting is empty")
 			continue
 		}
-		d.decode(val, pathKey(path, k.text), v.Field(fields[j].index))
+		d.decode(val, pathKey(path, k.text), v.FieldByIndex(fields[j].index))
 	}
 	for j, f := range fields {
 		if f.required && !seen[j] {

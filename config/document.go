@@ -43,9 +43,10 @@ type BusSection struct {
 	MetadataMaxAge  time.Duration `yaml:"metadataMaxAge"`
 }
 
-// StoreSection is the idempotency store: memory, postgres, mariadb, sqlite
-// or redis.
-type StoreSection struct {
+// Storage is the settings the store and log sections share: the kind,
+// and where and how it keeps its entries. In the file they are the
+// section's own.
+type Storage struct {
 	Kind       string `yaml:"kind"`
 	DSN        Value  `yaml:"dsn"`
 	URL        Value  `yaml:"url"`
@@ -55,16 +56,16 @@ type StoreSection struct {
 	MaxEntries int    `yaml:"maxEntries"`
 }
 
+// StoreSection is the idempotency store: memory, postgres, mariadb, sqlite
+// or redis.
+type StoreSection struct {
+	Storage `yaml:",inline"`
+}
+
 // LogSection is the delivery log: memory, postgres, mariadb, sqlite,
 // redis or none.
 type LogSection struct {
-	Kind       string `yaml:"kind"`
-	DSN        Value  `yaml:"dsn"`
-	URL        Value  `yaml:"url"`
-	Table      string `yaml:"table"`
-	Prefix     string `yaml:"prefix"`
-	Migrate    *bool  `yaml:"migrate"`
-	MaxEntries int    `yaml:"maxEntries"`
+	Storage `yaml:",inline"`
 	// Retention is how long a redis log keeps settled entries (0: 7 days).
 	Retention time.Duration `yaml:"retention"`
 	// DeadRetention lets a redis log drop dead letters this long after

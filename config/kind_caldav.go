@@ -32,10 +32,7 @@ func caldavKind() *Kind {
 			if cfg.Token.Set() && cfg.Password.Set() {
 				errs = append(errs, FieldError{"token", "give a token or a username and password, not both"})
 			}
-			if cfg.MaxConflicts < 0 {
-				errs = append(errs, FieldError{"maxConflicts", "must not be negative"})
-			}
-			return errs
+			return append(errs, conflictErrors(cfg.MaxConflicts)...)
 		},
 		New: func(_ context.Context, b *Binding, cfg *CalDAVSettings) (synclayer.Connector, error) {
 			collection, err := b.URL(cfg.CollectionURL)

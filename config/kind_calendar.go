@@ -15,6 +15,16 @@ var calendarFields = []Field{
 	{Name: "allDay", Type: Bool, Doc: "an all-day event: start and end are taken as dates (in UTC)"},
 }
 
+// conflictErrors is the problem of a calendar kind's maxConflicts
+// setting, how often a write that meets a concurrent change is tried:
+// none, or that it is negative.
+func conflictErrors(maxConflicts int) []FieldError {
+	if maxConflicts < 0 {
+		return []FieldError{{"maxConflicts", "must not be negative"}}
+	}
+	return nil
+}
+
 // calendarEvent is a calendar record as the calendar kinds read it.
 type calendarEvent struct {
 	summary, description, location string

@@ -33,10 +33,7 @@ func googleCalendarKind() *Kind {
 				errs = addressErrors("endpoint", cfg.Endpoint)
 			}
 			errs = append(errs, choiceErrors("sendUpdates", cfg.SendUpdates, `want "all", "externalOnly" or "none"`, "all", "externalOnly", "none")...)
-			if cfg.MaxConflicts < 0 {
-				errs = append(errs, FieldError{"maxConflicts", "must not be negative"})
-			}
-			return errs
+			return append(errs, conflictErrors(cfg.MaxConflicts)...)
 		},
 		New: func(ctx context.Context, b *Binding, cfg *GoogleCalendarSettings) (synclayer.Connector, error) {
 			endpoint, err := b.URL(cfg.Endpoint)

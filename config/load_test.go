@@ -34,6 +34,19 @@ partners:
         record: data
 `
 
+// restWith is a rest partner with one more line at the partner's level,
+// which holds a case's "@" marker.
+func restWith(line string) string {
+	return `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    ` + line + `
+    routes: {A: {key: data.id, record: data}}
+`
+}
+
 // calRecord is a calendar partner whose route maps the summary; a case
 // adds the rest of the record's fields.
 const calRecord = `
@@ -164,34 +177,13 @@ partners:
     routes:
       @"Workflow Deployed!": {key: data.id, record: data}
 `, `partners[0].routes["Workflow Deployed!"]`, "is not a valid name"},
-		{"negative duration", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    timeout: @-5s
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].timeout", "duration -5s is negative"},
-		{"negative retry interval", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    retry: {initialInterval: @-1ms}
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].retry.initialInterval", "is negative"},
+		{"negative duration", restWith("timeout: @-5s"), "partners[0].timeout", "duration -5s is negative"},
+		{"negative retry interval", restWith("retry: {initialInterval: @-1ms}"), "partners[0].retry.initialInterval", "is negative"},
 		{"not a duration", `
 dispatcher:
   drainTimeout: @soon
 ` + restPartner, "dispatcher.drainTimeout", "want a duration"},
-		{"unknown field", `
-partners:
-  - name: records
-    kind: rest
-    @colour: blue
-    settings: {baseUrl: "http://x"}
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].colour", `unknown field "colour"`},
+		{"unknown field", restWith("@colour: blue"), "partners[0].colour", `unknown field "colour"`},
 		{"unknown setting of a kind", `
 partners:
   - name: records
@@ -290,39 +282,17 @@ log:
   kind: redis
   url: redis://127.0.0.1:6379
   @ttl: 1h
-` + restPartner, "log.ttl", "unknown field"},
-		{"number out of range", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    concurrency: @99999999999999999999999
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].concurrency", "want an integer"},
-		{"concurrency below one", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    concurrency: @0
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].concurrency", "must be at least 1"},
-		{"failure rate above one", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    breaker: {failureRate: @1.5}
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].breaker.failureRate", "between 0 and 1"},
-		{"rate limit without burst", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    rateLimit: {@perSecond: 5}
-    routes: {A: {key: data.id, record: data}}
-`, "partners[0].rateLimit.burst", "required setting is missing"},
+` + restPartner, "log.ttl", `unknown field "ttl" (want one of kind, dsn, url, table, prefix, migrate, maxEntries, retention, deadRetention)`},
+		{"unknown store field", `
+store:
+  kind: sqlite
+  dsn: /tmp/x.db
+  @ttl: 1h
+` + restPartner, "store.ttl", `unknown field "ttl" (want one of kind, dsn, url, table, prefix, migrate, maxEntries)`},
+		{"number out of range", restWith("concurrency: @99999999999999999999999"), "partners[0].concurrency", "want an integer"},
+		{"concurrency below one", restWith("concurrency: @0"), "partners[0].concurrency", "must be at least 1"},
+		{"failure rate above one", restWith("breaker: {failureRate: @1.5}"), "partners[0].breaker.failureRate", "between 0 and 1"},
+		{"rate limit without burst", restWith("rateLimit: {@perSecond: 5}"), "partners[0].rateLimit.burst", "required setting is missing"},
 		{"no routes", `
 partners:
   - @name: records
@@ -407,6 +377,16 @@ monitor: {@title: ops}
 partners:
   - name: @"records
 `, "", "YAML"},
+	}
+	// Both calendar kinds refuse a negative maxConflicts.
+	for kind, settings := range map[string]string{"caldav": `collectionUrl: "http://x/cal/"`, "googlecalendar": "calendarId: ops"} {
+		cases = append(cases, struct{ name, src, path, msg string }{"negative maxConflicts of " + kind, `
+partners:
+  - name: cal
+    kind: ` + kind + `
+    settings: {` + settings + `, maxConflicts: @-1}
+    routes: {A: {key: data.id, record: {summary: data.s, start: event.time}}}
+`, "partners[0].settings.maxConflicts", "must not be negative"})
 	}
 	if len(cases) < 25 {
 		t.Fatalf("only %d cases", len(cases))
