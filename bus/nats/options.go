@@ -54,8 +54,9 @@ func WithAckWait(d time.Duration) Option {
 // WithConcurrency sets how many handler calls each Subscribe runs at once.
 // 0 means the default, 64: on the durable path each handler call waits on
 // store round trips, so throughput grows with it; with a shared database
-// or Redis store, 512 (see the README's "The durable path"). A negative n
-// is an error.
+// or Redis store, 512 (see the README's "The durable path"). The calls
+// run on up to n goroutines, started as needed and kept until Subscribe
+// returns. A negative n is an error.
 func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 
 // WithLogger sets where the bus logs what it cannot return: a failed

@@ -67,18 +67,18 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 	}
 
 	sem := make(chan struct{}, b.cfg.Concurrency)
-	var handlers sync.WaitGroup
+	handlers := deliver.NewPool(b.cfg.Concurrency)
 	var loops sync.WaitGroup
 	errc := make(chan error, len(consumers))
 	for _, c := range consumers {
 		loops.Go(func() {
-			if err := b.consume(ctx, hctx, c, sem, &handlers, h); err != nil {
+			if err := b.consume(ctx, hctx, c, sem, handlers, h); err != nil {
 				errc <- err
 			}
 		})
 	}
 	loops.Wait()
-	handlers.Wait()
+	handlers.Close()
 	select {
 	case err := <-errc:
 		return err
@@ -89,7 +89,7 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 
 // consume runs one consumer's message loop until ctx ends; handlers run
 // with hctx.
-func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *sync.WaitGroup, h func(context.Context, synclayer.Event) error) error {
+func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *deliver.Pool, h func(context.Context, synclayer.Event) error) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
 	// The client buffers up to twice the handler slots (at least 64), so
