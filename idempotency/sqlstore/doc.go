@@ -55,6 +55,10 @@
 //	    drift       smallint NOT NULL   -- its result (a synclayer.Drift)
 //	);
 //
+// On PostgreSQL the table keeps a quarter of each page free (fillfactor
+// 75), so that the update of a key's row by a claim or a complete usually
+// stays in its page and adds no index entry.
+//
 // A key's row has the id tag+'k', where tag is the first 16 bytes of a
 // SHA-256 of the connector (length-prefixed) and the record key; an
 // event's done-marker has the id tag+'e'+(the first 16 bytes of a SHA-256
