@@ -24,7 +24,7 @@ func TestRingKeepsOrder(t *testing.T) {
 	}
 	for round := range 6 {
 		for range 10 + 7*round { // more in than out: it wraps, then grows
-			q.push(next, 1000)
+			*q.add(1000) = next
 			next++
 		}
 		check()
@@ -39,22 +39,28 @@ func TestRingKeepsOrder(t *testing.T) {
 	}
 }
 
-// A ring grows to its limit and no further: at the limit, a push after a
-// pop goes to the slot the pop freed.
-func TestRingGrowsToItsLimit(t *testing.T) {
+// A ring grows to its limit and no further: at the limit, rotate reuses
+// the oldest element's slot for the newest, and so does a rotate in a
+// buffer with room to spare (where it pops, then adds).
+func TestRingGrowsToItsLimitAndRotates(t *testing.T) {
 	var q ring[int]
 	for i := range 40 {
-		q.push(i, 40)
+		*q.add(40) = i
 	}
 	if len(q.buf) != 40 {
 		t.Fatalf("buffer of %d for 40 elements under a limit of 40", len(q.buf))
 	}
 	for i := 40; i < 100; i++ {
-		q.pop()
-		q.push(i, 40)
+		*q.rotate() = i
 	}
-	if len(q.buf) != 40 || *q.front() != 60 || *q.at(39) != 99 {
-		t.Fatalf("buffer of %d, front %d, back %d; want 40, 60, 99", len(q.buf), *q.front(), *q.at(39))
+	if len(q.buf) != 40 || q.len() != 40 || *q.front() != 60 || *q.at(39) != 99 {
+		t.Fatalf("buffer of %d, len %d, front %d, back %d; want 40, 40, 60, 99", len(q.buf), q.len(), *q.front(), *q.at(39))
+	}
+	q.pop()
+	q.pop()
+	*q.rotate() = 100 // room to spare: the front (62) goes, 100 comes last
+	if q.len() != 38 || *q.front() != 63 || *q.at(37) != 100 {
+		t.Fatalf("len %d, front %d, back %d; want 38, 63, 100", q.len(), *q.front(), *q.at(37))
 	}
 }
 
