@@ -17,9 +17,8 @@ import (
 // run (5 pairs each), the NATS bus went +12% with the memory store and
 // +2.4% with PostgreSQL, ahead in every pair, and stack copying fell from
 // 6% to 1% of the subscriber's CPU. Redis Streams gained 2%, within the
-// noise, and RabbitMQ lost 10% (its handlers are shallower, and a parked
-// goroutine's stack is colder than a fresh one's), so those buses still
-// start a goroutine per message.
+// noise, and RabbitMQ lost 8% (3 pairs, behind in each; the cause was
+// not found), so those buses still start a goroutine per message.
 //
 // Callers bound their calls by size themselves (a bus holds one of size
 // handler slots for each call it hands to Go), so a call never waits long
