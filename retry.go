@@ -180,18 +180,3 @@ func nextWait(ctx context.Context, p *RetryPolicy, sched *backoff.ExponentialBac
 }
 
 func afterErr(ctxErr, last error) error { return fmt.Errorf("%w (after: %w)", ctxErr, last) }
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/internal/clip"
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 )
 
 // This file is the path of one route, one event pushed to one connector,
@@ -225,7 +226,7 @@ func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus boo
 		if until > 0 && until < w {
 			w = until
 		}
-		if err := sleep(ctx, w); err != nil {
+		if err := ctxsleep.Sleep(ctx, w); err != nil {
 			return cr, err
 		}
 		wait = min(wait*2, time.Second)
@@ -405,7 +406,7 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 			out.err = final
 			return out
 		}
-		if serr := sleep(ctx, wait); serr != nil {
+		if serr := ctxsleep.Sleep(ctx, wait); serr != nil {
 			out.err = afterErr(serr, err)
 			return out
 		}

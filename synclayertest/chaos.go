@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 	"github.com/hmsplatform/synclayer/internal/enum"
 )
 
@@ -409,7 +410,7 @@ func (s *ChaosServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if fl != nil {
 					fl.Flush()
 				}
-				if len(body) > 0 && !pause(r.Context(), cfg.SlowBodyDelay) {
+				if len(body) > 0 && ctxsleep.Sleep(r.Context(), cfg.SlowBodyDelay) != nil {
 					return
 				}
 			}
@@ -450,18 +451,6 @@ func resetConn(w http.ResponseWriter, reset bool) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
-}
-
-// pause waits d, or less if ctx ends; it reports whether ctx is still live.
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // errReset is what a [ChaosTransport] returns for a reset connection.
@@ -603,7 +592,7 @@ type slowBody struct {
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	if b.started && !pause(b.ctx, b.delay) {
+	if b.started && ctxsleep.Sleep(b.ctx, b.delay) != nil {
 		return 0, b.ctx.Err()
 	}
 	b.started = true

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 )
 
 // retryOn runs f, again after errors the dialect reports as rolled back
@@ -14,12 +16,8 @@ func retryOn(ctx context.Context, d *Dialect, f func() error) error {
 		if err == nil || attempt == 5 || d.retryable == nil || !d.retryable(err) {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxsleep.Sleep(ctx, wait) != nil {
 			return err
-		case <-t.C:
 		}
 		wait *= 2
 	}
