@@ -3,7 +3,6 @@ package rest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -176,26 +175,12 @@ func (c *Connector) write(ctx context.Context, target string, del bool, body []b
 // body encodes a payload: json.RawMessage and []byte are sent as they are
 // if they hold valid JSON; anything else goes through encoding/json.
 func (c *Connector) body(p any) ([]byte, error) {
-	var b []byte
-	raw := false
-	switch v := p.(type) {
-	case nil:
+	if p == nil {
 		return nil, fmt.Errorf("rest: %w: no payload (nil)", partner.ErrPayload)
-	case json.RawMessage:
-		b, raw = v, true
-	case []byte:
-		b, raw = v, true
-	default:
-		var err error
-		if b, err = json.Marshal(p); err != nil {
-			return nil, fmt.Errorf("rest: %w: %w", partner.ErrPayload, err)
-		}
 	}
-	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("rest: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
-	}
-	if raw && !json.Valid(b) {
-		return nil, fmt.Errorf("rest: %w: %T is not valid JSON", partner.ErrPayload, p)
+	b, err := httpx.JSONBody(p, c.cfg.MaxPayloadBytes)
+	if err != nil {
+		return nil, fmt.Errorf("rest: %w", err)
 	}
 	return b, nil
 }

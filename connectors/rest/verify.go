@@ -157,12 +157,9 @@ func (c *Connector) keepOwned(body []byte, state any) ([]byte, error) {
 		val, ok := lookupPath(held, path)
 		setPath(m, path, val, ok)
 	}
-	b, err := json.Marshal(m)
+	b, err := httpx.JSONBody(m, c.cfg.MaxPayloadBytes)
 	if err != nil {
-		return nil, fmt.Errorf("rest: %w: %w", partner.ErrPayload, err)
-	}
-	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("rest: %w: %d bytes with the partner's owned fields, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("rest: the body with the partner's owned fields: %w", err)
 	}
 	return b, nil
 }

@@ -143,12 +143,9 @@ func (c *Connector) body(rec synclayer.Record) ([]byte, error) {
 			return nil, fmt.Errorf("webhook: %w: %T is not valid JSON", partner.ErrPayload, rec.Payload)
 		}
 	}
-	b, err := json.Marshal(m)
+	b, err := httpx.JSONBody(m, c.cfg.MaxPayloadBytes)
 	if err != nil {
-		return nil, fmt.Errorf("webhook: %w: %w", partner.ErrPayload, err)
-	}
-	if len(b) > c.cfg.MaxPayloadBytes {
-		return nil, fmt.Errorf("webhook: %w: %d bytes, over the limit of %d", partner.ErrPayload, len(b), c.cfg.MaxPayloadBytes)
+		return nil, fmt.Errorf("webhook: %w", err)
 	}
 	return b, nil
 }

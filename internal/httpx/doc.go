@@ -77,6 +77,13 @@
 //     original. A *url.Error is taken apart into the method, the
 //     redacted URL and its cause.
 //
+// # Request bodies
+//
+// [JSONBody] is the one rule of the JSON connectors (rest, webhook) for a
+// request body: raw JSON as it is, anything else through encoding/json,
+// and a payload that cannot be sent, being invalid or over the
+// connector's limit, an error in [partner.ErrPayload].
+//
 // # Connection reuse
 //
 // Check drains (up to [MaxDrain] bytes) and closes the body of every
