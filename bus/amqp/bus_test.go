@@ -2,6 +2,7 @@ package amqp_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -203,13 +204,21 @@ func TestClosed(t *testing.T) {
 }
 
 // TestExampleFlow checks the steps of Example, which declares the group's
-// queue first.
+// queue first, and whose handler fails the first delivery.
 func TestExampleFlow(t *testing.T) {
-	bus, _ := newBus(t, bustest.UniqueName(t, "amqp"), amqp.WithGroup("calendar-sync"))
+	bus, _ := newBus(t, bustest.UniqueName(t, "amqp"), amqp.WithGroup("calendar-sync"), amqp.WithRedeliveryDelay(100*time.Millisecond))
 	if err := bus.Declare(synclayertest.Within(t, 30*time.Second), []string{"WorkflowDeployed"}); err != nil {
 		t.Fatalf("Declare: %v", err)
 	}
-	bustest.ExampleFlow(t, bus)
+	ev := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	got := bustest.ExampleFlow(t, bus, func(ctx context.Context) error { return bus.Publish(ctx, ev) }, func(n int, stop func()) error {
+		if n == 1 {
+			return errors.New("partner busy")
+		}
+		stop()
+		return nil
+	})
+	bustest.SameEvents(t, got, ev, ev)
 }
 
 // Every option follows the option rule: a bad value is an error naming it,

@@ -3,8 +3,10 @@ package amqp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	amqpgo "github.com/rabbitmq/amqp091-go"
@@ -14,7 +16,10 @@ import (
 )
 
 // This example needs RabbitMQ on SYNCLAYER_AMQP_URL (default
-// amqp://guest:guest@127.0.0.1:5672/).
+// amqp://guest:guest@127.0.0.1:5672/). It declares the group's queue
+// before it publishes, and shows a handler's failure retried through the
+// broker: the message waits out the redelivery delay in a retry queue,
+// whose TTL sends it back to the group's queue.
 func Example() {
 	url := os.Getenv("SYNCLAYER_AMQP_URL")
 	if url == "" {
@@ -24,7 +29,8 @@ func Example() {
 	defer cancel()
 
 	exchange := fmt.Sprintf("example-%d", time.Now().UnixNano())
-	bus, err := amqp.NewBus(ctx, url, exchange, amqp.WithGroup("calendar-sync"))
+	bus, err := amqp.NewBus(ctx, url, exchange, amqp.WithGroup("calendar-sync"),
+		amqp.WithRedeliveryDelay(100*time.Millisecond))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -41,9 +47,15 @@ func Example() {
 	})
 	fmt.Println("published:", err)
 
+	var deliveries atomic.Int32
 	subCtx, stop := context.WithCancel(ctx)
 	err = bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
-		fmt.Println("received:", ev.ID, ev.Type, string(ev.Data))
+		n := deliveries.Add(1)
+		if n == 1 {
+			fmt.Println("delivery 1 of", ev.ID, "failed: partner busy")
+			return errors.New("partner busy") // back in 100ms, through bus.RetryQueues()[0]
+		}
+		fmt.Println("delivery", n, "of", ev.ID, ev.Type, string(ev.Data), "synced")
 		stop()
 		return nil
 	})
@@ -54,7 +66,8 @@ func Example() {
 	//
 	//	declared: <nil>
 	//	published: <nil>
-	//	received: evt-1 WorkflowDeployed {"id":"WF-123"}
+	//	delivery 1 of evt-1 failed: partner busy
+	//	delivery 2 of evt-1 WorkflowDeployed {"id":"WF-123"} synced
 	//	subscribe returned: <nil>
 }
 
@@ -70,6 +83,8 @@ func removeTopology(url string, bus *amqp.Bus, exchange string) {
 	}
 	defer ch.Close()
 	ch.QueueDelete(bus.Queue(), false, false, false)
-	ch.QueueDelete(bus.DeadLetterQueue(), false, false, false)
+	for _, q := range append([]string{bus.DeadLetterQueue()}, bus.RetryQueues()...) {
+		ch.QueueDelete(q, false, false, false)
+	}
 	ch.ExchangeDelete(exchange, false, false)
 }

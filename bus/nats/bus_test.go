@@ -160,9 +160,21 @@ func TestLongHandlerKeepsMessage(t *testing.T) {
 	bustest.LongHandlerKept(t, b, 2*time.Second, func(context.Context) bool { return true })
 }
 
-// TestExampleFlow checks the steps of Example.
+// TestExampleFlow checks the steps of Example, whose batch sends its first
+// event twice: the copy is dropped.
 func TestExampleFlow(t *testing.T) {
-	bustest.ExampleFlow(t, newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithGroup("calendar-sync")))
+	bus := newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithGroup("calendar-sync"), nats.WithConcurrency(1))
+	first := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	second := synclayer.Event{ID: "evt-2", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-124"}`)}
+	got := bustest.ExampleFlow(t, bus, func(ctx context.Context) error {
+		return bus.PublishBatch(ctx, []synclayer.Event{first, first, second})
+	}, func(n int, stop func()) error {
+		if n == 2 {
+			stop()
+		}
+		return nil
+	})
+	bustest.SameEvents(t, got, first, second)
 }
 
 // Every option follows the option rule: a bad value is an error naming it.

@@ -15,7 +15,10 @@ import (
 )
 
 // This example needs NATS with JetStream on SYNCLAYER_NATS_URL (default
-// nats://127.0.0.1:4222).
+// nats://127.0.0.1:4222). It publishes a batch, as the outbox's relay
+// does, in which an event is sent a second time (as by a relay that
+// stopped before it marked the event sent): JetStream drops the copy,
+// since every message carries its event's ID as its message id.
 func Example() {
 	url := os.Getenv("SYNCLAYER_NATS_URL")
 	if url == "" {
@@ -31,7 +34,8 @@ func Example() {
 	defer cancel()
 
 	stream := fmt.Sprintf("example-%d", time.Now().UnixNano())
-	bus, err := nats.NewBus(ctx, nc, stream, nats.WithGroup("calendar-sync"))
+	bus, err := nats.NewBus(ctx, nc, stream, nats.WithGroup("calendar-sync"),
+		nats.WithConcurrency(1)) // one handler call at a time: events come in the stream's order
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -41,17 +45,16 @@ func Example() {
 		_ = js.DeleteStream(context.Background(), stream)
 	}()
 
-	err = bus.Publish(ctx, synclayer.Event{
-		ID:   "evt-1",
-		Type: "WorkflowDeployed",
-		Data: json.RawMessage(`{"id":"WF-123"}`),
-	})
-	fmt.Println("published:", err)
+	first := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	second := synclayer.Event{ID: "evt-2", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-124"}`)}
+	fmt.Println("published:", bus.PublishBatch(ctx, []synclayer.Event{first, first, second}))
 
 	subCtx, stop := context.WithCancel(ctx)
 	err = bus.Subscribe(subCtx, []string{"WorkflowDeployed"}, func(_ context.Context, ev synclayer.Event) error {
 		fmt.Println("received:", ev.ID, ev.Type, string(ev.Data))
-		stop()
+		if ev.ID == second.ID {
+			stop()
+		}
 		return nil
 	})
 	fmt.Println("subscribe returned:", err)
@@ -62,6 +65,7 @@ func Example() {
 	//
 	//	published: <nil>
 	//	received: evt-1 WorkflowDeployed {"id":"WF-123"}
+	//	received: evt-2 WorkflowDeployed {"id":"WF-124"}
 	//	subscribe returned: <nil>
 	//	closed: <nil>
 }

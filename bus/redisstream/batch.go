@@ -18,10 +18,6 @@ func (b *Bus) PublishBatch(ctx context.Context, evs []synclayer.Event) error {
 	os := make([]*outgoing, 0, len(evs))
 	at := make([]int, 0, len(evs)) // at[j] is the index in evs of os[j]
 	for i, ev := range evs {
-		if b.subs.Closed() {
-			errs[i] = fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
-			continue
-		}
 		args, err := b.entry(ev)
 		if err != nil {
 			errs[i] = err

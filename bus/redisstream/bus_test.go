@@ -2,6 +2,7 @@ package redisstream_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -226,10 +227,24 @@ func pending(ctx context.Context, t testing.TB, rdb *redis.Client, stream string
 	return p.Count
 }
 
-// TestExampleFlow checks the steps of Example.
+// TestExampleFlow checks the steps of Example, whose handler fails for
+// good: the event is then in the dead-letter stream, after one delivery.
 func TestExampleFlow(t *testing.T) {
 	rdb := client(t, "example-flow")
-	bustest.ExampleFlow(t, newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithGroup("calendar-sync")))
+	bus := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithGroup("calendar-sync"), redisstream.WithMaxLen(10_000))
+	ev := synclayer.Event{ID: "evt-1", Type: "WorkflowDeployed", Data: json.RawMessage(`{"id":"WF-123"}`)}
+	got := bustest.ExampleFlow(t, bus, func(ctx context.Context) error { return bus.Publish(ctx, ev) }, func(_ int, stop func()) error {
+		stop()
+		return synclayer.Permanent(errors.New("workflow has no owner"))
+	})
+	bustest.SameEvents(t, got, ev)
+	dead, err := bus.DeadLetters(synclayertest.Within(t, 10*time.Second), 10)
+	if err != nil {
+		t.Fatalf("DeadLetters: %v", err)
+	}
+	if len(dead) != 1 || dead[0].Event.ID != ev.ID || dead[0].Deliveries != 1 || dead[0].Reason != "workflow has no owner" {
+		t.Errorf("dead letters %+v, want evt-1 after 1 delivery: workflow has no owner", dead)
+	}
 }
 
 // Every option follows the option rule: a bad value is an error naming it.

@@ -16,9 +16,6 @@ import (
 // ends while it waits returns ctx's error: if its XADD was already on its
 // way, the event may be stored nonetheless.
 func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
-	if b.subs.Closed() {
-		return fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
-	}
 	args, err := b.entry(ev)
 	if err != nil {
 		return err
@@ -33,8 +30,13 @@ func (b *Bus) Publish(ctx context.Context, ev synclayer.Event) error {
 	return nil
 }
 
-// entry is the XADD of ev, or a permanent error when ev cannot be encoded.
+// entry is the XADD of ev, or the error that Publish and PublishBatch
+// return for ev without sending it: ErrClosed after Close, a permanent
+// error when ev cannot be encoded.
 func (b *Bus) entry(ev synclayer.Event) (*redis.XAddArgs, error) {
+	if b.subs.Closed() {
+		return nil, fmt.Errorf("redisstream: publish %q: %w", ev.ID, ErrClosed)
+	}
 	body, err := cloudevents.Marshal(ev)
 	if err != nil {
 		return nil, synclayer.Permanent(fmt.Errorf("redisstream: publish %q: %w", ev.ID, err))

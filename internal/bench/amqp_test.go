@@ -56,10 +56,7 @@ func openAMQP(tb testing.TB, run string) *fixture {
 	if err := bus.Declare(ctx, []string{benchType}); err != nil {
 		tb.Fatal(err)
 	}
-	ch, err := conn.Channel()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ch := channel(tb, conn)
 	defer ch.Close()
 	for _, b := range []struct{ queue, key string }{{rawQ, benchType}, {announcedQ, synclayer.SyncCompleted}, {rawAnnouncedQ, rawAnnouncedKey}} {
 		if _, err := ch.QueueDeclare(b.queue, true, false, false, false, nil); err != nil {
@@ -82,18 +79,12 @@ func openAMQP(tb testing.TB, run string) *fixture {
 func rawAMQP(tb testing.TB, conn *amqpgo.Connection, exchange, queue string, n int) time.Duration {
 	ctx := context.Background()
 	start := time.Now()
-	pub, err := conn.Channel()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	pub := channel(tb, conn)
 	defer pub.Close()
 	if err := pub.Confirm(false); err != nil {
 		tb.Fatal(err)
 	}
-	sub, err := conn.Channel()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	sub := channel(tb, conn)
 	defer sub.Close()
 	if err := sub.Qos(benchBatch, 0, false); err != nil {
 		tb.Fatal(err)
@@ -160,10 +151,7 @@ func rawAMQP(tb testing.TB, conn *amqpgo.Connection, exchange, queue string, n i
 // holds n messages.
 func amqpSettled(tb testing.TB, conn *amqpgo.Connection, queue, announced string, n int) {
 	tb.Helper()
-	ch, err := conn.Channel()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ch := channel(tb, conn)
 	defer ch.Close()
 	count := func(q string) (amqpgo.Queue, error) {
 		return ch.QueueDeclarePassive(q, true, false, false, false, nil)
@@ -182,4 +170,15 @@ func amqpSettled(tb testing.TB, conn *amqpgo.Connection, queue, announced string
 		}
 		return q.Messages == n, fmt.Sprintf("%d announcements, want %d", q.Messages, n)
 	})
+}
+
+// channel opens a channel on conn, failing the test if it cannot; the
+// caller closes it.
+func channel(tb testing.TB, conn *amqpgo.Connection) *amqpgo.Channel {
+	tb.Helper()
+	ch, err := conn.Channel()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ch
 }
