@@ -104,6 +104,9 @@ func TestDeliveriesFilters(t *testing.T) {
 	}
 }
 
+// TestBadFilters: every bad query of the API, the freshness routes
+// included, is a 400 whose JSON error starts "monitor: bad query: " and
+// says what is wrong.
 func TestBadFilters(t *testing.T) {
 	r := newRig(t)
 	for _, c := range []struct{ path, want string }{
@@ -126,6 +129,16 @@ func TestBadFilters(t *testing.T) {
 		{"api/deliveries?key=" + strings.Repeat("k", 1025), "over the limit"},
 		{"api/dead-letters?state=dead", "unknown parameter"},
 		{"api/status?x=1", "unknown parameter"},
+		{"api/freshness/records?limit=0", "limit"},
+		{"api/freshness/records?limit=1001", "limit"},
+		{"api/freshness/records?limit=ten", "limit"},
+		{"api/freshness/records?key=WF-1&limit=5", "takes neither after nor limit"},
+		{"api/freshness/records?key=WF-1&after=a", "takes neither after nor limit"},
+		{"api/freshness/records?key=", "key is empty"},
+		{"api/freshness/records?key=a%00b", "control character"},
+		{"api/freshness/records?after=a&after=b", "given 2 times"},
+		{"api/freshness/records?colour=red", `unknown parameter \"colour\"`},
+		{"api/freshness?connector=records", "unknown parameter"},
 	} {
 		t.Run(c.path, func(t *testing.T) {
 			code, body := r.get(t, c.path, nil)
