@@ -215,7 +215,7 @@ func (r *recoveryRig) checkHolds(t *testing.T, want map[string]int64) {
 // When the broker has not yet seen the killed process's connection close,
 // it hands that event to the dead process's waiting pull request, and the
 // event comes back after the bus's ack wait (10s by default), as a held
-// key's does: the worst figure is then about 10s (1 run in 9 on
+// key's does: the worst figure is then about 10s (2 runs in 9 on
 // 2026-11-30; the others 90-118ms). No store lease is involved.
 func TestRecoveryAfterKillMidPush(t *testing.T) {
 	testproc.SkipInChild(t, crashEnv)
