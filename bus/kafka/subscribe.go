@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
@@ -148,14 +149,8 @@ func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *k
 		}
 		if nb := header(r, HeaderNotBefore); nb != "" {
 			if ms, err := strconv.ParseInt(nb, 10, 64); err == nil {
-				if wait := time.Until(time.UnixMilli(ms)); wait > 0 {
-					t := time.NewTimer(wait)
-					select {
-					case <-t.C:
-					case <-ctx.Done():
-						t.Stop()
-						return last, nil
-					}
+				if ctxsleep.Sleep(ctx, time.Until(time.UnixMilli(ms))) != nil {
+					return last, nil
 				}
 			}
 		}

@@ -1,7 +1,9 @@
 // Package ctxsleep waits for a duration or for a context to end, whichever
 // comes first. It is the one such wait of the module: the retry loops, the
-// lease busy-wait and the fault-injecting fakes all call it, so each wait
-// stops its timer and answers a cancelled context the same way.
+// lease busy-wait, the Kafka bus's wait for a retry's time and the
+// fault-injecting fakes all call it, so each wait stops its timer and
+// answers a cancelled context the same way. (The outbox relay's wait also
+// ends on a wake-up signal, and stays its own.)
 package ctxsleep
 
 import (
