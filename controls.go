@@ -13,9 +13,10 @@ import (
 
 // connControl is a dispatcher's runtime state of one connector.
 type connControl struct {
-	paused   atomic.Bool
-	br       *breaker // nil without WithBreaker
-	draining atomic.Bool
+	paused atomic.Bool
+	br     *breaker // nil without WithBreaker
+	// drainTurn admits one drain of the connector at a time (see drain).
+	drainTurn chan struct{}
 
 	synced, duplicate, stale, failed, dead, pending atomic.Int64
 	attempts, retries, inFlight                     atomic.Int64
@@ -25,7 +26,7 @@ func (d *Dispatcher) control(ce *connEntry) *connControl {
 	if c, ok := d.ctl.Load(ce); ok {
 		return c.(*connControl)
 	}
-	c := &connControl{}
+	c := &connControl{drainTurn: make(chan struct{}, 1)}
 	if ce.breaker != nil {
 		c.br = newBreaker(*ce.breaker)
 	}
@@ -101,16 +102,21 @@ func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) 
 	return d.drain(ctx, ce)
 }
 
-// drain pushes the connector's pending deliveries in key order.
+// drain pushes the connector's pending deliveries in key order. Drains of
+// one connector take turns: one that finds another at work waits for it,
+// then lists what is still pending, rather than return at once, since the
+// other may have listed the entries before the newest was held.
 func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
 	if d.log == nil {
 		return nil, nil
 	}
 	ctl := d.control(ce)
-	if !ctl.draining.CompareAndSwap(false, true) {
-		return nil, nil // another drain is at work
+	select {
+	case ctl.drainTurn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	defer ctl.draining.Store(false)
+	defer func() { <-ctl.drainTurn }()
 	var results []Result
 	var errs []error
 	for {

@@ -54,6 +54,57 @@ type durableLog struct{ *synclayer.MemoryLog }
 
 func (durableLog) Durable() bool { return true }
 
+// stalledListLog is a durableLog whose first List waits for release and
+// then reports nothing pending, as a drain that listed just before an
+// entry was held sees it.
+type stalledListLog struct {
+	durableLog
+	listing, release chan struct{}
+	once             sync.Once
+}
+
+func (l *stalledListLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
+	first := false
+	l.once.Do(func() { first = true })
+	if first {
+		close(l.listing)
+		<-l.release
+		return nil, nil
+	}
+	return l.durableLog.List(ctx, f)
+}
+
+// Resume pushes what was held while another drain of the connector (here
+// the one Run starts with) was at work: it waits for that drain's end,
+// rather than return at once with nothing pushed.
+func TestResumeWaitsForADrainAtWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &stalledListLog{durableLog: durableLog{new(synclayer.MemoryLog)}, listing: make(chan struct{}), release: make(chan struct{})}
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+		h, stop := runHandler(t, d)
+		defer stop()
+		<-log.listing // Run's drain has listed: nothing pending yet
+		must(t, d.Pause("p0"))
+		if err := h(t.Context(), event("e1", "K", 1)); err != nil {
+			t.Fatalf("handler = %v, want an ack of the held route", err)
+		}
+		resumed := make(chan error, 1)
+		go func() {
+			_, err := d.Resume(t.Context(), "p0")
+			resumed <- err
+		}()
+		synctest.Wait() // Resume waits for its turn, or has returned
+		close(log.release)
+		if err := <-resumed; err != nil {
+			t.Fatal(err)
+		}
+		if rec, ok := fakes[0].Record("K"); !ok || rec.Version != 1 {
+			t.Fatalf("after Resume the partner holds %+v, %v; want K at version 1", rec, ok)
+		}
+	})
+}
+
 // A held route is acknowledged on the bus only when its pending entry is in
 // a durable log; with the memory log the handler asks for a redelivery, and
 // does not count it as a failure.
