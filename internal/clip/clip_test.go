@@ -9,26 +9,35 @@ import (
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
-func TestString(t *testing.T) {
+// TestCut is the table of both cuts: String, which repairs, cuts on a
+// character boundary and marks the cut, and Prefix, which only cuts.
+func TestCut(t *testing.T) {
+	cuts := map[string]func(string, int) string{"String": clip.String, "Prefix": clip.Prefix}
 	for _, tc := range []struct {
+		fn   string
 		in   string
 		n    int
 		want string
 	}{
-		{"short", 10, "short"},
-		{"exact", 5, "exact"},
-		{"abcdef", 3, "abc…"},
-		{"héllo", 2, "h…"}, // é is two bytes: cutting at 2 would split it
-		{"héllo", 3, "hé…"},
-		{"日本語", 4, "日…"},
-		{"bad\xffbyte", 20, "bad\uFFFDbyte"},
-		{"anything", 0, ""},
-		{"anything", -1, ""},
-		{"", 5, ""},
-		{"\xffa\xffb\xffc", 4, "\uFFFDa…"}, // repaired before the cut: never more than n bytes before the ellipsis
+		{"String", "short", 10, "short"},
+		{"String", "exact", 5, "exact"},
+		{"String", "abcdef", 3, "abc…"},
+		{"String", "héllo", 2, "h…"}, // é is two bytes: cutting at 2 would split it
+		{"String", "héllo", 3, "hé…"},
+		{"String", "日本語", 4, "日…"},
+		{"String", "bad\xffbyte", 20, "bad\uFFFDbyte"},
+		{"String", "anything", 0, ""},
+		{"String", "anything", -1, ""},
+		{"String", "", 5, ""},
+		{"String", "\xffa\xffb\xffc", 4, "\uFFFDa…"}, // repaired before the cut: never more than n bytes before the ellipsis
+		{"Prefix", "héllo", 2, "h"},
+		{"Prefix", "héllo", 3, "hé"},
+		{"Prefix", "bad\xffbyte", 5, "bad\xffb"}, // invalid bytes are kept for %q to show
+		{"Prefix", "abc", 10, "abc"},
+		{"Prefix", "abc", 0, ""},
 	} {
-		if got := clip.String(tc.in, tc.n); got != tc.want {
-			t.Errorf("String(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		if got := cuts[tc.fn](tc.in, tc.n); got != tc.want {
+			t.Errorf("%s(%q, %d) = %q, want %q", tc.fn, tc.in, tc.n, got, tc.want)
 		}
 	}
 }
@@ -49,22 +58,4 @@ func TestStringNeverSplitsARune(t *testing.T) {
 func ExampleString() {
 	fmt.Println(clip.String("partner said: service unavailable", 13))
 	// Output: partner said:…
-}
-
-func TestPrefix(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"héllo", 2, "h"},
-		{"héllo", 3, "hé"},
-		{"bad\xffbyte", 5, "bad\xffb"}, // invalid bytes are kept for %q to show
-		{"abc", 10, "abc"},
-		{"abc", 0, ""},
-	} {
-		if got := clip.Prefix(tc.in, tc.n); got != tc.want {
-			t.Errorf("Prefix(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-		}
-	}
 }

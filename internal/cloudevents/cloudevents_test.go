@@ -90,12 +90,16 @@ func TestBinaryRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDecodeForeign(t *testing.T) {
+// TestDecode is the table of Decode's inputs: events from other
+// producers (structured, binary, plain JSON) and what it rejects, each with
+// ErrInvalid and a reason.
+func TestDecode(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
 		headers map[string]string
 		want    synclayer.Event
+		why     string // the reason an invalid input is rejected with; "" for a valid one
 	}{{
 		name: "structured with numeric and boolean extensions",
 		body: `{"specversion":"1.0","id":"a","type":"T","source":"/s","data":[1,2],"count":3,"flag":true}`,
@@ -118,6 +122,76 @@ func TestDecodeForeign(t *testing.T) {
 		body:    `{"specversion":"1.0","id":"e","type":"T"}`,
 		headers: map[string]string{"content-type": ContentType},
 		want:    synclayer.Event{ID: "e", Type: "T"},
+	}, {
+		name: "not JSON",
+		body: `{"id":`,
+		why:  "not a JSON object",
+	}, {
+		name: "JSON array",
+		body: `[1]`,
+		why:  "not a JSON object",
+	}, {
+		name: "no id",
+		body: `{"specversion":"1.0","type":"T"}`,
+		why:  "no id",
+	}, {
+		name: "no type",
+		body: `{"specversion":"1.0","id":"x"}`,
+		why:  `event "x": no type`,
+	}, {
+		name: "id not a string",
+		body: `{"specversion":"1.0","id":5,"type":"T"}`,
+		why:  `attribute "id" is not a string`,
+	}, {
+		name: "old specversion",
+		body: `{"specversion":"0.3","id":"x","type":"T"}`,
+		why:  `specversion "0.3" is not supported`,
+	}, {
+		name: "bad time",
+		body: `{"specversion":"1.0","id":"x","type":"T","time":"yesterday"}`,
+		why:  `time "yesterday" is not RFC 3339`,
+	}, {
+		name: "text data",
+		body: `{"specversion":"1.0","id":"x","type":"T","datacontenttype":"text/plain","data":"hi"}`,
+		why:  "data is not JSON",
+	}, {
+		name: "bad base64",
+		body: `{"specversion":"1.0","id":"x","type":"T","data_base64":"!!"}`,
+		why:  "data_base64",
+	}, {
+		name: "bad meta attribute",
+		body: `{"specversion":"1.0","id":"x","type":"T","synclayermeta":"[1]"}`,
+		why:  "synclayermeta is not a JSON object",
+	}, {
+		name:    "batch",
+		body:    `[{"id":"x"}]`,
+		headers: map[string]string{"content-type": "application/cloudevents-batch+json"},
+		why:     "batched mode",
+	}, {
+		name:    "binary without id",
+		body:    `{}`,
+		headers: map[string]string{"ce-specversion": "1.0", "ce-type": "T"},
+		why:     "no id",
+	}, {
+		name:    "binary with non-JSON body",
+		body:    `hello`,
+		headers: map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "content-type": "text/plain"},
+		why:     "data is not JSON",
+	}, {
+		name:    "binary with a bad UTF-8 id",
+		body:    `{}`,
+		headers: map[string]string{"ce-specversion": "1.0", "ce-id": "x\xff", "ce-type": "T"},
+		why:     `attribute "id" is not valid UTF-8`,
+	}, {
+		name:    "binary with a bad UTF-8 extension",
+		body:    `{}`,
+		headers: map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "ce-k\xfe": "v"},
+		why:     "is not valid UTF-8",
+	}, {
+		name:    "binary with invalid JSON body",
+		body:    `{"a":`,
+		headers: map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T"},
+		why:     "data is not JSON",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,48 +200,20 @@ func TestDecodeForeign(t *testing.T) {
 				h = nil
 			}
 			got, err := Decode([]byte(tt.body), h)
+			if tt.why != "" {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				if !strings.Contains(err.Error(), tt.why) || !strings.HasPrefix(err.Error(), "cloudevents: ") {
+					t.Errorf("err = %q, want it to start with \"cloudevents: \" and say %q", err, tt.why)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestDecodeInvalid(t *testing.T) {
-	tests := []struct {
-		name    string
-		body    string
-		headers map[string]string
-		why     string
-	}{
-		{"not JSON", `{"id":`, nil, "not a JSON object"},
-		{"JSON array", `[1]`, nil, "not a JSON object"},
-		{"no id", `{"specversion":"1.0","type":"T"}`, nil, "no id"},
-		{"no type", `{"specversion":"1.0","id":"x"}`, nil, `event "x": no type`},
-		{"id not a string", `{"specversion":"1.0","id":5,"type":"T"}`, nil, `attribute "id" is not a string`},
-		{"old specversion", `{"specversion":"0.3","id":"x","type":"T"}`, nil, `specversion "0.3" is not supported`},
-		{"bad time", `{"specversion":"1.0","id":"x","type":"T","time":"yesterday"}`, nil, `time "yesterday" is not RFC 3339`},
-		{"text data", `{"specversion":"1.0","id":"x","type":"T","datacontenttype":"text/plain","data":"hi"}`, nil, "data is not JSON"},
-		{"bad base64", `{"specversion":"1.0","id":"x","type":"T","data_base64":"!!"}`, nil, "data_base64"},
-		{"bad meta attribute", `{"specversion":"1.0","id":"x","type":"T","synclayermeta":"[1]"}`, nil, "synclayermeta is not a JSON object"},
-		{"batch", `[{"id":"x"}]`, map[string]string{"content-type": "application/cloudevents-batch+json"}, "batched mode"},
-		{"binary without id", `{}`, map[string]string{"ce-specversion": "1.0", "ce-type": "T"}, "no id"},
-		{"binary with non-JSON body", `hello`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "content-type": "text/plain"}, "data is not JSON"},
-		{"binary with a bad UTF-8 id", `{}`, map[string]string{"ce-specversion": "1.0", "ce-id": "x\xff", "ce-type": "T"}, `attribute "id" is not valid UTF-8`},
-		{"binary with a bad UTF-8 extension", `{}`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T", "ce-k\xfe": "v"}, "is not valid UTF-8"},
-		{"binary with invalid JSON body", `{"a":`, map[string]string{"ce-specversion": "1.0", "ce-id": "x", "ce-type": "T"}, "data is not JSON"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Decode([]byte(tt.body), Headers(tt.headers))
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("err = %v, want ErrInvalid", err)
-			}
-			if !strings.Contains(err.Error(), tt.why) || !strings.HasPrefix(err.Error(), "cloudevents: ") {
-				t.Errorf("err = %q, want it to start with \"cloudevents: \" and say %q", err, tt.why)
 			}
 		})
 	}
