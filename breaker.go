@@ -191,10 +191,9 @@ func (d *Dispatcher) breakerChanged(ctx context.Context, ce *connEntry, from, to
 	case BreakerOpen:
 		// Probe once OpenFor has passed: push the oldest pending item. The
 		// wait and the drain end with the Run they belong to.
-		at := d.control(ce).br.reopenAt()
-		d.background(ctx, time.Until(at), func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+		d.drainLater(ctx, ce, time.Until(d.control(ce).br.reopenAt()))
 	case BreakerClosed:
-		d.background(ctx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+		d.drainLater(ctx, ce, 0)
 	}
 }
 

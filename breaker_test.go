@@ -154,3 +154,28 @@ func breakerOnDurableLog(t *testing.T) (*synclayertest.Fake, *synclayer.Dispatch
 		synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
 	return fake, synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
 }
+
+// With NoDeliveryLog, a route refused by an open breaker goes back to the
+// bus as a redelivery (uncounted) for when the breaker may probe, not as an
+// ordinary failure the bus would count toward dead-lettering.
+func TestOpenBreakerWithoutLogRedelivers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := synclayertest.NewFake()
+		reg := new(synclayer.Registry)
+		must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper),
+			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
+			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 1, FailureRate: 0.5, OpenFor: 10 * time.Second})))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(synclayer.NoDeliveryLog))
+		h, stop := runHandler(t, d)
+		defer stop()
+		fake.Inject(synclayertest.Fault{Err: errors.New("503")})
+		_ = h(context.Background(), event("f", "F", 0))
+		err := h(context.Background(), event("p", "P", 0))
+		if after, ok := synclayer.RedeliverAfter(err); !ok || after <= 0 || synclayer.IsPermanent(err) {
+			t.Fatalf("an event refused by the open breaker: %v (redeliver %v after %v); want a redelivery after a delay", err, ok, after)
+		}
+		if fake.CallCount() != 1 {
+			t.Fatalf("partner called %d times, want 1 (the failure that opened the breaker)", fake.CallCount())
+		}
+	})
+}

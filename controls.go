@@ -17,6 +17,8 @@ type connControl struct {
 	br     *breaker // nil without WithBreaker
 	// drainTurn admits one drain of the connector at a time (see drain).
 	drainTurn chan struct{}
+	// drains counts the drains that took their turn (see hold).
+	drains atomic.Uint64
 
 	synced, duplicate, stale, failed, dead, pending atomic.Int64
 	attempts, retries, inFlight                     atomic.Int64
@@ -91,8 +93,11 @@ func (d *Dispatcher) Pause(name string) error {
 
 // Resume lets pushes to the named connector flow again and pushes what
 // queued while it was paused, in key order (events of one key in arrival
-// order). It returns when the queue is pushed or ctx ends, with the
-// results of the pushes.
+// order). It returns, with the results of the pushes, when the queue is
+// pushed; early when the connector is held again (paused, or its breaker
+// opened) or a pass over the queue moved nothing on (the store or the log
+// did not answer; the results say why), leaving the rest pending; or when
+// ctx ends.
 func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) {
 	ce, err := d.entry(name)
 	if err != nil {
@@ -102,10 +107,22 @@ func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) 
 	return d.drain(ctx, ce)
 }
 
+// drainLater drains the connector's pending deliveries in the background
+// once delay has passed (see Dispatcher.background).
+func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.Duration) {
+	d.background(ctx, delay, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+}
+
 // drain pushes the connector's pending deliveries in key order. Drains of
 // one connector take turns: one that finds another at work waits for it,
 // then lists what is still pending, rather than return at once, since the
 // other may have listed the entries before the newest was held.
+//
+// A drain ends when a pass over the pending entries moved none of them on:
+// all were held again, or failed before an attempt (the store or the log
+// did not answer). It does not go round again at once then; the next
+// Resume, breaker change or hold that finds the connector let go drains
+// again.
 func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
 	if d.log == nil {
 		return nil, nil
@@ -117,10 +134,15 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 		return nil, ctx.Err()
 	}
 	defer func() { <-ctl.drainTurn }()
+	ctl.drains.Add(1)
 	var results []Result
 	var errs []error
 	for {
-		pending, err := d.log.List(ctx, DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: 10_000})
+		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
+		pending, err := d.log.List(ctx, f)
+		if err == nil && len(pending) == maxList {
+			pending, err = d.wholeKeys(ctx, f, pending)
+		}
 		if err != nil {
 			return results, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), err)
 		}
@@ -151,7 +173,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 				}
 			}
 			results = append(results, res)
-			if err == nil && res.Status != StatusPending {
+			if err == nil && movedOn(res) {
 				progress = true
 			}
 		}
@@ -159,6 +181,49 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			return results, errors.Join(errs...)
 		}
 	}
+}
+
+// maxList is the most entries one List of a [DeliveryLog] returns.
+const maxList = 10_000
+
+// wholeKeys is for a drain whose list of pending entries (page, the newest
+// first) was cut at maxList: an older entry of one of its keys may lie
+// beyond the cut, and pushing it after the newer one would leave the
+// partner with the older. It lists each key of the page on its own, so
+// that every key in the pass has all its pending entries (up to maxList
+// of one key); keys wholly beyond the cut come in a later pass.
+func (d *Dispatcher) wholeKeys(ctx context.Context, f DeliveryFilter, page []Delivery) ([]Delivery, error) {
+	var out []Delivery
+	seen := make(map[string]bool)
+	for _, p := range page {
+		if seen[p.Key] {
+			continue
+		}
+		seen[p.Key] = true
+		f.Key = p.Key
+		all, err := d.log.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, all...)
+	}
+	return out, nil
+}
+
+// movedOn reports whether a drained route took its entry out of the
+// pending state: it was pushed, found done or stale, could not be mapped,
+// or failed after its push began (the log then has the failure). A route held again, or one
+// that failed before its push (the key, the store or the log did not
+// answer), leaves the entry pending.
+func movedOn(res Result) bool {
+	switch res.Status {
+	case StatusPending:
+		return false
+	case StatusFailed:
+		var se *SyncError
+		return errors.As(res.Err, &se) && (se.Op == "map" || se.Op == "sync" || se.Op == "complete")
+	}
+	return true
 }
 
 // DeadLetters lists the routes that failed for good (Dead) or did not

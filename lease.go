@@ -33,33 +33,50 @@ func (d *Dispatcher) leaseTTLFor(ce *connEntry) time.Duration {
 	return ce.leaseTTL
 }
 
+// lease is what a route holds once its claim is acquired: the claim, the
+// lease's token, and when the claim was sent. The store's lease runs from
+// no earlier than that, so it ends no earlier than since+LeaseTTL.
+type lease struct {
+	claim idempotency.Claim
+	token string
+	since time.Time
+}
+
 // heartbeat renews one lease every third of its TTL while a push runs. If
-// the store says the lease is gone, or cannot answer for a whole TTL, it
-// cancels the push's context: another process may hold the key now.
+// the store says the lease is gone, or the lease could end before the next
+// renewal is confirmed, it cancels the push's context: another process may
+// claim the key once the lease ends, and must not find this push still
+// running.
 type heartbeat struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
 	mu      sync.Mutex
 	timer   *time.Timer
-	renewed time.Time // last time the store confirmed the lease
+	renewed time.Time // when the last renewal the store confirmed was sent
 	done    bool
 	lost    bool
 }
 
-// keepLease starts renewing the lease token holds on c's key. The push
-// runs under the returned heartbeat's ctx; stop ends the renewals.
-func (d *Dispatcher) keepLease(ctx context.Context, c idempotency.Claim, token string) *heartbeat {
+// keepLease starts renewing l's lease. The push runs under the returned
+// heartbeat's ctx; stop ends the renewals.
+func (d *Dispatcher) keepLease(ctx context.Context, l lease) *heartbeat {
 	hctx, cancel := context.WithCancelCause(ctx)
-	h := &heartbeat{ctx: hctx, cancel: cancel, renewed: time.Now()}
-	every := max(c.LeaseTTL/3, time.Millisecond)
+	h := &heartbeat{ctx: hctx, cancel: cancel, renewed: l.since}
+	every := max(l.claim.LeaseTTL/3, time.Millisecond)
 	h.mu.Lock()
-	h.timer = time.AfterFunc(every, func() { h.beat(d.renewer, c, token, every) })
+	h.timer = time.AfterFunc(every, func() { h.beat(d.renewer, l.claim, l.token, every) })
 	h.mu.Unlock()
 	return h
 }
 
+// beat renews the lease once. A renewal that fails (an error, or no answer
+// within every) is survived only while the lease is sure to outlast the
+// next one: the next is sent every from now, and the lease ends no earlier
+// than TTL after the last confirmed renewal was sent. So one quick failure
+// is survived, and a renewal that hangs is not.
 func (h *heartbeat) beat(r idempotency.LeaseRenewer, c idempotency.Claim, token string, every time.Duration) {
+	sent := time.Now()
 	rctx, cancel := context.WithTimeout(h.ctx, every)
 	ok, err := r.Renew(rctx, c, token)
 	cancel()
@@ -68,11 +85,10 @@ func (h *heartbeat) beat(r idempotency.LeaseRenewer, c idempotency.Claim, token 
 	if h.done {
 		return
 	}
-	now := time.Now()
 	switch {
 	case err == nil && ok:
-		h.renewed = now
-	case err == nil, now.Sub(h.renewed) >= c.LeaseTTL:
+		h.renewed = sent
+	case err == nil, !time.Now().Add(every).Before(h.renewed.Add(c.LeaseTTL)):
 		h.lost = true
 		h.cancel(errLeaseLost)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -282,6 +283,92 @@ func TestBusyKeyFreedWithinTheBriefWaitIsTaken(t *testing.T) {
 		}
 		if n := fakes[0].Writes("K"); n != 1 {
 			t.Fatalf("%d pushes, want 1", n)
+		}
+	})
+}
+
+// hangingRenewStore is a leaseStore whose Renew hangs until its ctx ends
+// while hang is set (a store that stopped answering).
+type hangingRenewStore struct {
+	*leaseStore
+	hang atomic.Bool
+}
+
+func (s *hangingRenewStore) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
+	if s.hang.Load() {
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
+	return s.leaseStore.Renew(ctx, c, token)
+}
+
+// When the store stops answering Renew, the heartbeat cancels the push
+// before the lease can end in the store, so another process that claims
+// the key once it has ended never finds this push still in Sync.
+func TestHeartbeatCancelsBeforeTheLeaseEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &hangingRenewStore{leaseStore: newLeaseStore()}
+		fake := synclayertest.NewFake()
+		mk := func() *synclayer.Dispatcher {
+			reg := new(synclayer.Registry)
+			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		}
+		a, b := mk(), mk()
+		release := fake.Hold()
+		defer release()
+		aDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		synctest.Wait()
+		time.Sleep(1500 * time.Millisecond) // one renewal, at 1s, went through
+		store.hang.Store(true)
+		bDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
+		aRep := <-aDone
+		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !errors.Is(r.Err, synclayer.ErrStore) || !strings.Contains(r.Err.Error(), "lease") {
+			t.Fatalf("A = %v (%v); want Failed with ErrStore: the lease was lost", r.Status, r.Err)
+		}
+		release()
+		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("B = %v, want synced", statuses(bRep))
+		}
+		if n := fake.Overlaps(); n != 0 {
+			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
+		}
+	})
+}
+
+// panicObserver panics in its first ObserveAttempt.
+type panicObserver struct{ once sync.Once }
+
+func (o *panicObserver) ObserveAttempt(context.Context, synclayer.Attempt) {
+	o.once.Do(func() { panic("observer bug") })
+}
+func (o *panicObserver) ObserveResult(context.Context, synclayer.Event, synclayer.Result) {}
+
+// A panic in the Observer during a push ends the lease's renewals and gives
+// the key back on its way out (the bus adapters recover handler panics, so
+// the process lives on): the key is not left leased for ever.
+func TestObserverPanicReleasesTheLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeaseStore()
+		reg, _ := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(&panicObserver{}), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		func() {
+			defer func() {
+				if p := recover(); p != "observer bug" {
+					t.Errorf("recovered %v, want the observer's panic", p)
+				}
+			}()
+			_, _ = d.Dispatch(context.Background(), event("e1", "K", 1))
+		}()
+		if _, held := store.held("K"); held || d.Status()[0].InFlight != 0 {
+			t.Fatalf("after the panic: lease held %v, in flight %d; want released, 0", held, d.Status()[0].InFlight)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if store.renews != 0 {
+			t.Fatalf("%d renewals of a lease whose route ended an hour ago", store.renews)
 		}
 	})
 }

@@ -125,8 +125,10 @@ func (noLedger) Summary(context.Context, string) (LedgerSummary, error) {
 // dispatcher renews its lease every third of the TTL, retry waits
 // included, and releases it as soon as the route ends; a process that dies
 // stops renewing, so its keys free up within one TTL. A push that loses
-// its lease (the store could not renew it in time and another process took
-// the key) is cancelled and left for a redelivery. A store without renewal
+// its lease is cancelled and left for a redelivery: the store said the
+// lease is gone, or a renewal failed when the lease could end before the
+// next one is confirmed (the push is then cancelled before the lease ends,
+// so no other process finds it still running). A store without renewal
 // gets leases that cover the connector's whole retry budget instead.
 func WithLeaseTTL(ttl time.Duration) Option {
 	return func(d *Dispatcher) error {

@@ -85,7 +85,7 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// and stale checks; the lease still serialises it with every other
 	// push of the key.
 	claim := d.claimOf(ce, rec.Key, ev.ID+"\x00reapply\x00"+strconv.FormatInt(time.Now().UnixNano(), 36), 0)
-	cr, err := d.claim(ctx, claim, false)
+	cr, sent, err := d.claim(ctx, claim, false)
 	if err != nil {
 		return "claim", err
 	}
@@ -100,5 +100,5 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// name the event that brought the partner there, not the claim's
 	// stand-in ID.
 	claim.Version, claim.EventID = rec.Version, ev.ID
-	return d.pushClaimed(ctx, ev, rec, ce, ctl, res, claim, cr.Token, push)
+	return d.pushClaimed(ctx, ev, rec, ce, ctl, res, lease{claim, cr.Token, sent}, push)
 }

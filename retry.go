@@ -114,8 +114,9 @@ func IsPermanent(err error) bool {
 
 // RetryAfter attaches the partner's hint to come back after d (from an HTTP
 // Retry-After header, say). The dispatcher waits d instead of its computed
-// backoff, capped by the policy's MaxInterval; a hint that would outlast the
-// policy's MaxElapsed ends the retries. RetryAfter(nil, d) is nil.
+// backoff, capped by the policy's MaxInterval; when that wait would take
+// the route past the policy's MaxElapsed, the retries end. RetryAfter(nil,
+// d) is nil.
 func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil

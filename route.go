@@ -66,18 +66,18 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	}
 	res.Key = rec.Key
 
-	if d.log != nil && ctl.held(start) {
-		return d.hold(ctx, ev, &rec, ctl, res)
+	ce := rt.conn
+	if drains := ctl.drains.Load(); ctl.held(start) {
+		return d.hold(ctx, ev, &rec, ce, ctl, res, drains)
 	}
 
-	ce := rt.conn
 	if err := ce.locks.lock(ctx, rec.Key); err != nil {
 		return "wait for key", err
 	}
 	defer ce.locks.unlock(rec.Key)
 
 	claim := d.claimOf(ce, rec.Key, ev.ID, rec.Version)
-	cr, err := d.claim(ctx, claim, fromBus)
+	cr, sent, err := d.claim(ctx, claim, fromBus)
 	if err != nil {
 		return "claim", err
 	}
@@ -91,7 +91,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
-	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, claim, cr.Token, nil)
+	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil)
 }
 
 // 1. map and 2. validate.
@@ -166,14 +166,28 @@ func badKey(err error, key string) error {
 
 // 3. hold.
 
-// hold queues the route as pending in the delivery log. When the log
-// cannot take it (a [MemoryLog] full of pending entries, a failing log),
-// the route fails with a redelivery request, so the bus keeps the event.
-func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ctl *connControl, res *Result) (string, error) {
+// hold queues the route as pending in the delivery log. With no log, or
+// when the log cannot take it (a [MemoryLog] full of pending entries, a
+// failing log), the route fails with a redelivery request, so the bus
+// keeps the event and brings it back once the connector may take it.
+//
+// drains is the count of the connector's drains read before the route
+// found the connector held. A drain that took its turn since may have
+// listed the pending entries before this one was written, and then
+// nothing would push it: the connector was let go in between (Resume, a
+// breaker that closed or may probe again), so hold drains again.
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64) (string, error) {
+	if d.log == nil {
+		d.want(ctx, res.Connector, rec)
+		return "hold", Redeliver(errHeld, ctl.holdDelay(time.Now()))
+	}
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
 		State: StatusPending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
 	if err := d.log.Put(ctx, dl); err != nil {
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
+	}
+	if ctl.drains.Load() != drains {
+		d.drainLater(ctx, ce, 0)
 	}
 	d.want(ctx, res.Connector, rec)
 	d.notify(dl)
@@ -197,22 +211,27 @@ const (
 
 // claim asks the store, waiting while another process holds the key. From
 // the bus it waits at most busyWait, then asks for a redelivery.
-func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool) (idempotency.ClaimResult, error) {
+// sent is when the answered claim was sent, read only when the store
+// renews leases (see keepLease).
+func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool) (cr idempotency.ClaimResult, sent time.Time, err error) {
 	wait := busyPollInitial
 	var since time.Time
 	for {
+		if d.renewer != nil {
+			sent = time.Now()
+		}
 		cr, err := d.store.Claim(ctx, c)
 		if err != nil {
 			if ctx.Err() != nil {
-				return cr, ctx.Err()
+				return cr, sent, ctx.Err()
 			}
-			return cr, fmt.Errorf("%w: %w", ErrStore, err)
+			return cr, sent, fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		if cr.Status != idempotency.ClaimBusy {
 			if cr.Status == idempotency.ClaimAcquired || cr.Status == idempotency.ClaimDone || cr.Status == idempotency.ClaimStale {
-				return cr, nil
+				return cr, sent, nil
 			}
-			return cr, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
+			return cr, sent, fmt.Errorf("%w: unknown claim status %v", ErrStore, cr.Status)
 		}
 		now := time.Now()
 		if since.IsZero() {
@@ -220,14 +239,14 @@ func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus boo
 		}
 		until := cr.Expires.Sub(now)
 		if fromBus && now.Sub(since) >= busyWait {
-			return cr, busyErr(cr.Expires, until)
+			return cr, sent, busyErr(cr.Expires, until)
 		}
 		w := jitter(wait, 0.2)
 		if until > 0 && until < w {
 			w = until
 		}
 		if err := ctxsleep.Sleep(ctx, w); err != nil {
-			return cr, err
+			return cr, sent, err
 		}
 		wait = min(wait*2, time.Second)
 	}
@@ -248,26 +267,42 @@ func busyErr(expires time.Time, until time.Duration) error {
 
 // 6. push, 7. settle and 8. record, for a claimed key.
 
-// pushClaimed pushes a record whose key the route has claimed, with the
-// lease kept alive while it runs, then settles the claim and records the
-// outcome. A route whose breaker opened during its retries is held. once,
-// when set, is called once in place of the connector's retried Sync (see
-// Dispatcher.Reapply).
-func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, claim idempotency.Claim, token string, once func(context.Context) error) (op string, err error) {
+// pushClaimed pushes a record whose key the route has claimed (l), with
+// the lease kept alive while it runs, then settles the claim and records
+// the outcome. A route whose breaker opened during its retries is held.
+// once, when set, is called once in place of the connector's retried Sync
+// (see Dispatcher.Reapply).
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error) (op string, err error) {
+	claim, token := l.claim, l.token
+	drains := ctl.drains.Load() // before push finds the connector held, if it does
 	first := time.Now()
 	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
 	ctl.inFlight.Add(1)
 	pctx, hb := ctx, (*heartbeat)(nil)
 	if d.renewer != nil {
-		hb = d.keepLease(ctx, claim, token)
+		hb = d.keepLease(ctx, l)
 		pctx = hb.ctx
 	}
+	pushed := false
+	defer func() {
+		if !pushed {
+			// A panic on the way (an Observer's: the connector's are
+			// recovered): end the renewals and give the key back, or
+			// it would stay leased for as long as the process lives.
+			if hb != nil {
+				hb.stop()
+			}
+			ctl.inFlight.Add(-1)
+			_ = settle(ctx, d.store.Release, claim, token)
+		}
+	}()
 	var out pushOutcome
 	if once != nil {
 		out = pushOnce(pctx, ce, first, once)
 	} else {
 		out = d.push(pctx, ce, ctl, rec, first)
 	}
+	pushed = true
 	if hb != nil && hb.stop() && out.err != nil {
 		out.err = leaseLost(out.err)
 	}
@@ -283,8 +318,13 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
 		}
-		if errors.Is(err, errHeld) && d.log != nil {
-			return d.hold(ctx, ev, rec, ctl, res)
+		if errors.Is(err, errHeld) {
+			if d.log != nil {
+				return d.hold(ctx, ev, rec, ce, ctl, res, drains)
+			}
+			// No log to queue it in: back to the bus, uncounted, until
+			// the breaker may let it through.
+			err = Redeliver(err, ctl.holdDelay(end))
 		}
 		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
 		if IsPermanent(err) {
@@ -336,8 +376,13 @@ func (d *Dispatcher) push(ctx context.Context, ce *connEntry, ctl *connControl, 
 	defer func() {
 		if probe {
 			// The probe never ran, or its outcome is unknown: give the slot
-			// back so that the next attempt probes.
+			// back so that the next attempt probes, and drain, since routes
+			// refused while the probe had the slot were held with no
+			// change of state to come that would drain them.
 			ctl.br.cancelProbe()
+			if d.log != nil {
+				d.drainLater(ctx, ce, 0)
+			}
 		}
 	}()
 	aStart := first
