@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/redisstream"
@@ -81,4 +83,72 @@ func TestHandedBackEventsAreNotCounted(t *testing.T) {
 	if dls, err := first.DeadLetters(context.Background(), 0); err != nil || len(dls) != 0 {
 		t.Errorf("dead letters %+v, %v; want none", dls, err)
 	}
+}
+
+// An entry that arrives while XREADGROUP blocks, after the subscriber's
+// context has ended, is handed back, not given to a handler whose context
+// has ended: with a limit of one delivery, the next subscriber still
+// handles it and nothing is dead-lettered.
+func TestEntryReadAfterStopIsHandedBack(t *testing.T) {
+	name := bustest.UniqueName(t, "redis-reader")
+	rdb := client(t, name)
+	admin := client(t, name+"-admin")
+	prefix := uniquePrefix(t, admin)
+	b := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	if err := b.Publish(ctx, synclayer.Event{ID: "warm", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	warm := make(chan struct{}, 1)
+	late := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Subscribe(sctx, []string{"Order"}, func(hctx context.Context, ev synclayer.Event) error {
+			if ev.ID == "warm" {
+				warm <- struct{}{}
+				return nil
+			}
+			late <- hctx.Err()
+			return hctx.Err()
+		})
+	}()
+	bustest.Wait(ctx, t, warm, "the warm-up event was not handled")
+	// Stop while the subscriber blocks in XREADGROUP, then add the entry
+	// that read returns.
+	bustest.Eventually(ctx, t, func() bool { return blockedRead(ctx, t, admin, name) }, "the subscriber never blocked in XREADGROUP")
+	cancel()
+	if err := b.Publish(ctx, synclayer.Event{ID: "late", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := bustest.Wait(ctx, t, done, "Subscribe did not return"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-late:
+		t.Fatalf("the stopped subscriber handed the late entry to a handler (context error %v)", err)
+	default:
+	}
+	if ids := bustest.ReceiveAll(ctx, t, b, 1); len(ids) != 1 || ids[0] != "late" {
+		t.Fatalf("the next subscriber received %v; want [late]", ids)
+	}
+	if dls, err := b.DeadLetters(ctx, 0); err != nil || len(dls) != 0 {
+		t.Fatalf("dead letters %+v (%v); want none", dls, err)
+	}
+}
+
+// blockedRead says whether a connection named name blocks in XREADGROUP.
+func blockedRead(ctx context.Context, t testing.TB, admin *redis.Client, name string) bool {
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatalf("CLIENT LIST: %v", err)
+	}
+	for _, line := range strings.Split(list, "\n") {
+		f := " " + line + " "
+		if strings.Contains(f, " name="+name+" ") && strings.Contains(f, " cmd=xreadgroup ") && strings.Contains(f, " flags=b ") {
+			return true
+		}
+	}
+	return false
 }

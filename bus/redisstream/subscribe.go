@@ -176,8 +176,9 @@ func (s *subscription) readLoop(ctx context.Context) error {
 		first, stopping := true, false
 		for _, st := range res {
 			for i, m := range st.Messages {
-				if stopping || (!first && !deliver.Acquire(ctx, s.sem)) {
-					// Stopping: hand the entries not started to the retry
+				if stopping || ctx.Err() != nil || (!first && !deliver.Acquire(ctx, s.sem)) {
+					// Stopping (ctx may have ended during the blocking
+					// read): hand the entries not started to the retry
 					// consumer, so another subscriber takes them soon.
 					stopping = true
 					s.park(st.Stream, st.Messages[i:])
