@@ -189,3 +189,41 @@ func TestInvalidOptions(t *testing.T) {
 		"WithSubjectPrefix(a..b)": nats.WithSubjectPrefix("a..b"),
 	})
 }
+
+// When the broker deletes the consumer of one of several event types,
+// Subscribe stops consuming the others too and returns the error, instead
+// of running on without that type until its context ends.
+func TestConsumerDeletedEndsSubscribe(t *testing.T) {
+	nc := connect(t)
+	stream := bustest.UniqueName(t, "nats")
+	b := newBus(t, nc, stream)
+	ctx := synclayertest.Within(t, 30*time.Second)
+	got := make(chan string, 2)
+	done := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		done <- b.Subscribe(sctx, []string{"A", "B"}, func(_ context.Context, ev synclayer.Event) error {
+			got <- ev.ID
+			return nil
+		})
+	}()
+	// Both consumers exist once an event of each type is handled.
+	for _, typ := range []string{"A", "B"} {
+		if err := b.Publish(ctx, synclayer.Event{ID: "first-" + typ, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+		bustest.Wait(ctx, t, got, "the event of type "+typ+" was not handled")
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteConsumer(ctx, stream, "synclayer-A"); err != nil {
+		t.Fatal(err)
+	}
+	err = bustest.Wait(ctx, t, done, "Subscribe still runs after the consumer of A was deleted")
+	if !errors.Is(err, jetstream.ErrConsumerDeleted) {
+		t.Fatalf("Subscribe returned %v; want an error wrapping jetstream.ErrConsumerDeleted", err)
+	}
+}
