@@ -3,6 +3,7 @@ package redisstream_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -151,4 +152,60 @@ func blockedRead(ctx context.Context, t testing.TB, admin *redis.Client, name st
 		}
 	}
 	return false
+}
+
+// An entry read in a batch and waiting for a free handler slot is kept
+// fresh like a running one: another live subscriber does not reclaim it
+// while the handlers hold their slots for several claim idle times, so it
+// is handled once, by the subscriber that read it.
+//
+// With two handler slots, the first subscriber reads [hold-0 quick-1],
+// then [hold-1 e-0] with one free slot: hold-1 takes it and e-0 waits
+// until a hold-* handler returns.
+func TestWaitingEntryKeptFresh(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t, rdb)
+	const idle = 300 * time.Millisecond
+	first := newBus(t, rdb, prefix, redisstream.WithConcurrency(2), redisstream.WithClaimIdle(idle))
+	second := newBus(t, rdb, prefix, redisstream.WithClaimIdle(idle))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	for _, id := range []string{"hold-0", "quick-1", "hold-1", "e-0"} {
+		if err := first.Publish(ctx, synclayer.Event{ID: id, Type: "Order"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	calls := map[string][]string{}
+	held := make(chan struct{}, 2)
+	h := func(name string) func(context.Context, synclayer.Event) error {
+		return func(_ context.Context, ev synclayer.Event) error {
+			mu.Lock()
+			calls[ev.ID] = append(calls[ev.ID], name)
+			mu.Unlock()
+			if strings.HasPrefix(ev.ID, "hold-") {
+				held <- struct{}{}
+				time.Sleep(7 * idle) // the long work, in a live process
+			}
+			return nil
+		}
+	}
+	stops := []func() error{bustest.Subscribe(t, first, []string{"Order"}, h("first"))}
+	bustest.Wait(ctx, t, held, "hold-0 was not delivered")
+	bustest.Wait(ctx, t, held, "hold-1 was not delivered")
+	stops = append(stops, bustest.Subscribe(t, second, []string{"Order"}, h("second")))
+	bustest.Eventually(ctx, t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(calls["e-0"], "first")
+	}, "the first subscriber never handled e-0")
+	for _, stop := range stops {
+		if err := stop(); err != nil {
+			t.Errorf("Subscribe: %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := calls["e-0"]; len(got) != 1 {
+		t.Fatalf("e-0 was handled by %v; want once, by the first subscriber (taken from it while it waited for a slot)", got)
+	}
 }
