@@ -48,6 +48,17 @@
 //     an older retry in its partition;
 //   - a record that is not a valid CloudEvent is dead-lettered at once.
 //
+// Partitions are not fully independent: a member handles what one poll
+// returned (up to 4 times [WithConcurrency] records, across its
+// partitions), then commits and polls again. A retry or deferred record
+// waits for its not-before time inside that poll, holding one handler
+// slot, so the records of the other partitions in the same poll are
+// handled meanwhile, but the member polls nothing more, from any of its
+// partitions (event topics included), until that wait is over: up to 64
+// times [WithRedeliveryDelay] for a retry, and the delay a deferral asked
+// for. Other members, with their own partitions, are not held up. Keep
+// retry and deferral delays short where that stall matters.
+//
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That
 // happens once the group notices the member is gone: at once when a member

@@ -36,8 +36,9 @@ func WithMaxDeliveries(n int) Option { return shared(config.MaxDeliveries(n)) }
 func WithRedeliveryDelay(d time.Duration) Option { return shared(config.RedeliveryDelay(d)) }
 
 // WithConcurrency sets how many partitions each Subscribe works on at
-// once. Records of one partition are handled one at a time, in order. 0
-// means the default, 16; a negative n is an error.
+// once. Records of one partition are handled one at a time, in order; a
+// record waiting for its retry time holds up the member's next poll (see
+// the package doc). 0 means the default, 16; a negative n is an error.
 func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 
 // WithClientOptions adds franz-go options to every client the bus makes

@@ -265,3 +265,27 @@ func TestRedeliverDoesNotCount(t *testing.T) {
 	}
 	must(t, b.Close(t.Context()))
 }
+
+// A subscription whose context has ended takes no event: the handler is
+// not called (it would fail on the ended context, and each failure would
+// count toward WithMaxDeliveries), and the events stay queued for the next
+// subscriber.
+func TestEndedContextTakesNoEvent(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	b := newBus(t, memory.WithMaxDeliveries(1))
+	for _, id := range []string{"e1", "e2", "e3"} {
+		must(t, b.Publish(t.Context(), synclayer.Event{ID: id, Type: "Order"}))
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var calls atomic.Int32
+	must(t, b.Subscribe(ctx, []string{"Order"}, func(hctx context.Context, _ synclayer.Event) error {
+		calls.Add(1)
+		return hctx.Err()
+	}))
+	if calls.Load() != 0 || len(b.DeadLetters()) != 0 {
+		t.Fatalf("Subscribe with an ended context called the handler %d times, %d dead letters", calls.Load(), len(b.DeadLetters()))
+	}
+	bustest.SameIDs(t, bustest.ReceiveAll(t.Context(), t, b, 3), "e1", "e2", "e3")
+	must(t, b.Close(t.Context()))
+}

@@ -70,6 +70,9 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 // work is one handler slot of a subscription.
 func (b *Bus) work(ctx context.Context, want map[string]bool, h func(context.Context, synclayer.Event) error) error {
 	for {
+		if ctx.Err() != nil {
+			return nil // an ended subscription takes no more events
+		}
 		b.mu.Lock()
 		d, wait := b.take(want)
 		if d == nil {

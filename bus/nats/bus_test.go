@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +189,77 @@ func TestInvalidOptions(t *testing.T) {
 		"WithGroup(a.b)":          nats.WithGroup("a.b"),
 		"WithSubjectPrefix(a..b)": nats.WithSubjectPrefix("a..b"),
 	})
+}
+
+// When the broker deletes the consumer of one of several event types,
+// Subscribe stops consuming the others too and returns the error, instead
+// of running on without that type until its context ends.
+func TestConsumerDeletedEndsSubscribe(t *testing.T) {
+	nc := connect(t)
+	stream := bustest.UniqueName(t, "nats")
+	b := newBus(t, nc, stream)
+	ctx := synclayertest.Within(t, 30*time.Second)
+	got := make(chan string, 2)
+	done := make(chan error, 1)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		done <- b.Subscribe(sctx, []string{"A", "B"}, func(_ context.Context, ev synclayer.Event) error {
+			got <- ev.ID
+			return nil
+		})
+	}()
+	// Both consumers exist once an event of each type is handled.
+	for _, typ := range []string{"A", "B"} {
+		if err := b.Publish(ctx, synclayer.Event{ID: "first-" + typ, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+		bustest.Wait(ctx, t, got, "the event of type "+typ+" was not handled")
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteConsumer(ctx, stream, "synclayer-A"); err != nil {
+		t.Fatal(err)
+	}
+	err = bustest.Wait(ctx, t, done, "Subscribe still runs after the consumer of A was deleted")
+	if !errors.Is(err, jetstream.ErrConsumerDeleted) {
+		t.Fatalf("Subscribe returned %v; want an error wrapping jetstream.ErrConsumerDeleted", err)
+	}
+}
+
+// Two groups on one stream that both give up on the same message each
+// publish their dead letter: JetStream's duplicate window does not drop
+// the second group's.
+func TestTwoGroupsDeadLetterTheSameMessage(t *testing.T) {
+	nc := connect(t)
+	stream := bustest.UniqueName(t, "nats")
+	a := newBus(t, nc, stream, nats.WithGroup("ga"))
+	b := openBus(t, nc, stream, nats.WithGroup("gb"))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	refuse := func(group string) func(context.Context, synclayer.Event) error {
+		return func(context.Context, synclayer.Event) error {
+			return synclayer.Permanent(errors.New("refused by " + group))
+		}
+	}
+	bustest.Subscribe(t, a, []string{"Order"}, refuse("ga"))
+	bustest.Subscribe(t, b, []string{"Order"}, refuse("gb"))
+	if err := a.Publish(ctx, synclayer.Event{ID: "e1", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	var dls []nats.DeadLetter
+	bustest.Eventually(ctx, t, func() bool {
+		var err error
+		dls, err = a.DeadLetters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(dls) >= 2
+	}, "one group's dead letter is missing")
+	reasons := []string{dls[0].Reason, dls[1].Reason}
+	slices.Sort(reasons)
+	if len(dls) != 2 || reasons[0] != "refused by ga" || reasons[1] != "refused by gb" {
+		t.Fatalf("dead letters %+v; want one of each group", dls)
+	}
 }

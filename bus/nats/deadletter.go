@@ -47,7 +47,10 @@ func (b *Bus) deadLetter(msg jetstream.Msg, reason error, deliveries int) {
 	if md, err := msg.Metadata(); err == nil {
 		seq := strconv.FormatUint(md.Sequence.Stream, 10)
 		dl.Header.Set(HeaderSequence, seq)
-		opts = append(opts, jetstream.WithMsgID("deadletter-"+seq))
+		// The group is part of the id: each group that gives up on the
+		// message has its own dead letter, and JetStream drops only a
+		// second one of the same group as a duplicate.
+		opts = append(opts, jetstream.WithMsgID("deadletter-"+b.cfg.Group+"-"+seq))
 	}
 	if _, err := b.js.PublishMsg(ctx, dl, opts...); err != nil {
 		if b.cfg.Logger != nil {

@@ -89,6 +89,7 @@
 // [synclayer.Permanent] error for an event that cannot
 // be sent at all (no ID or type, a type that is not a subject token, data
 // that is not JSON) and with JetStream's error otherwise. Subscribe returns
-// an error if it cannot create its consumers, or if the broker deletes
-// them; [ErrInvalidType] and [ErrDeadLetter] are the package's sentinels.
+// an error if it cannot create its consumers, or as soon as the broker
+// deletes one of them (the others stop with it); [ErrInvalidType] and
+// [ErrDeadLetter] are the package's sentinels.
 package nats

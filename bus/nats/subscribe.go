@@ -31,7 +31,9 @@ func (b *Bus) durable(eventType string) string {
 // delivery semantics. The handler's context ends with ctx. Subscribe
 // returns nil after ctx ends, or [Bus.Close] stops it, and every handler
 // call has returned; [ErrClosed] after Close; or an error if a consumer
-// cannot be created or is deleted by the broker.
+// cannot be created or is deleted by the broker. When one consumer of
+// several fails, the others stop too (their buffered messages handed back,
+// as when ctx ends) and Subscribe returns that consumer's error.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	ctx, hctx, leave, err := b.subs.Start(ctx, "nats", eventTypes, h, ErrClosed)
 	if err != nil {
@@ -68,12 +70,17 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 
 	sem := make(chan struct{}, b.cfg.Concurrency)
 	handlers := deliver.NewPool(b.cfg.Concurrency)
+	// The first loop to fail stops the others, so that Subscribe returns
+	// its error instead of consuming the other types alone.
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var loops sync.WaitGroup
 	errc := make(chan error, len(consumers))
 	for _, c := range consumers {
 		loops.Go(func() {
-			if err := b.consume(ctx, hctx, c, sem, handlers, h); err != nil {
+			if err := b.consume(lctx, hctx, c, sem, handlers, h); err != nil {
 				errc <- err
+				stop()
 			}
 		})
 	}

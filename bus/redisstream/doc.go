@@ -51,7 +51,8 @@
 // leaves the stream without being settled (trimmed by [WithMaxLen] while
 // pending).
 //
-// The entries of a running handler are kept fresh every third of
+// The entries of a running handler, and those read in a batch and
+// waiting for a free handler slot, are kept fresh every third of
 // [WithClaimIdle] (default 10s); those of a consumer that died (a process
 // killed, say) are reclaimed by the others, or by the restarted process,
 // with XAUTOCLAIM once idle that long: the subscribers look for them every

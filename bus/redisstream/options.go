@@ -33,10 +33,10 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 
 // WithClaimIdle sets how long an entry delivered to a consumer may go
 // without news before another consumer reclaims it with XAUTOCLAIM.
-// Running handlers keep their entries fresh every third of this time, so
-// only the entries of dead consumers are reclaimed; the subscribers look
-// for such entries every fifth of it. 0 means the default, 10s; a negative
-// d is an error.
+// Subscribers keep the entries they handle, or hold for a free handler
+// slot, fresh every third of this time, so only the entries of dead
+// consumers are reclaimed; the subscribers look for such entries every
+// fifth of it. 0 means the default, 10s; a negative d is an error.
 func WithClaimIdle(d time.Duration) Option {
 	return func(b *Bus) error { return option.Set("WithClaimIdle", d, 0, &b.claimIdle) }
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
-// heartbeat keeps the entries of running handlers fresh, every third of
+// heartbeat keeps the entries of running handlers, and those read and
+// waiting for a handler slot, fresh every third of
 // the claim idle time, until stop is closed or the handlers' context ends.
 func (s *subscription) heartbeat(stop <-chan struct{}) {
 	t := time.NewTicker(s.b.claimIdle / 3)
@@ -111,8 +112,9 @@ func (s *subscription) redeliverDue(ctx context.Context) error {
 	return nil
 }
 
-// touchInflight resets the idle time of the entries of running handlers,
-// so that no other consumer reclaims them.
+// touchInflight resets the idle time of the entries of running handlers
+// and of those waiting for a slot, so that no other consumer reclaims
+// them.
 // It holds s.mu throughout, so that an entry is not settled meanwhile.
 func (s *subscription) touchInflight(ctx context.Context) error {
 	s.mu.Lock()

@@ -79,7 +79,7 @@ type subscription struct {
 	handlers sync.WaitGroup
 
 	mu       sync.Mutex
-	inflight map[entryKey]bool
+	inflight map[entryKey]bool // kept fresh: running, or waiting for a slot
 
 	acks      chan entryKey // entries to acknowledge, batched by acker
 	ackerDone chan struct{}
@@ -173,11 +173,22 @@ func (s *subscription) readLoop(ctx context.Context) error {
 			continue
 		}
 		fails.check(ctx, "", nil)
+		// The entries beyond the free slots wait for one: the heartbeat
+		// keeps them fresh from now on, as it does running ones, so that
+		// no other subscriber reclaims them meanwhile.
+		s.mu.Lock()
+		for _, st := range res {
+			for _, m := range st.Messages {
+				s.inflight[entryKey{st.Stream, m.ID}] = true
+			}
+		}
+		s.mu.Unlock()
 		first, stopping := true, false
 		for _, st := range res {
 			for i, m := range st.Messages {
-				if stopping || (!first && !deliver.Acquire(ctx, s.sem)) {
-					// Stopping: hand the entries not started to the retry
+				if stopping || ctx.Err() != nil || (!first && !deliver.Acquire(ctx, s.sem)) {
+					// Stopping (ctx may have ended during the blocking
+					// read): hand the entries not started to the retry
 					// consumer, so another subscriber takes them soon.
 					stopping = true
 					s.park(st.Stream, st.Messages[i:])
@@ -196,11 +207,14 @@ func (s *subscription) readLoop(ctx context.Context) error {
 
 // park hands entries to the retry consumer unhandled, due at once. Their
 // read is recorded as a deferral, so that it does not count as a delivery.
-// They were new entries: no deferral was recorded for them before.
+// They were new entries: no deferral was recorded for them before. They
+// leave the kept-fresh entries first, so that the heartbeat does not take
+// them back from the retry consumer.
 func (s *subscription) park(stream string, msgs []redis.XMessage) {
 	ids := make([]string, len(msgs))
 	for i, m := range msgs {
 		ids[i] = m.ID
+		s.forget(entryKey{stream, m.ID})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -234,8 +248,9 @@ func (s *subscription) dispatch(stream string, m redis.XMessage, deliveries, def
 	})
 }
 
-// forget removes an entry from the running ones, before it is settled, so
-// that touchInflight cannot take it back from where settling puts it.
+// forget removes an entry from the kept-fresh ones (running, or read and
+// waiting for a slot), before it is settled or parked, so that
+// touchInflight cannot take it back from where settling puts it.
 func (s *subscription) forget(k entryKey) {
 	s.mu.Lock()
 	delete(s.inflight, k)
