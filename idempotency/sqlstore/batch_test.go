@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -709,6 +710,82 @@ func TestOneConnectionPool(t *testing.T) {
 		got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: 100})
 		if err != nil || len(got) != 40 {
 			t.Fatalf("%d deliveries logged, %v; want 40", len(got), err)
+		}
+	})
+}
+
+// Close may run while calls do: on a pool of one connection no batch waits
+// for a second connection, and no call fails because Close closed its
+// statement. A transaction used to look its statements up again in the
+// cache that Close empties, and on a miss prepared them on the pool, which
+// waited forever for the connection the transaction held.
+func TestCloseDuringUse(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		table := uniqueTable("closing")
+		db := openDB(t, b, table)
+		db.SetMaxOpenConns(1)
+		s, err := sqlstore.New(db, b.dialect, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dropped sync.Map
+		migrated(t, b, table, &dropped, s)
+		log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrated(t, b, table+"_log", &dropped, log)
+		defer log.Close()
+
+		stop, closerDone := make(chan struct{}), make(chan struct{})
+		var closes atomic.Int64
+		go func() {
+			defer close(closerDone)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.Close()
+				closes.Add(1)
+				runtime.Gosched()
+			}
+		}()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 30 {
+					// A hung call ends at its deadline, and fails the test.
+					ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", g, "-", i), EventID: fmt.Sprint("e", g, "-", i),
+						Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+					r, err := s.Claim(ctx, c)
+					if err == nil {
+						if i%2 == 0 {
+							err = s.Complete(ctx, c, r.Token)
+						} else {
+							now := time.Now()
+							_, err = s.CompleteLogged(ctx, c, r.Token, log, synclayer.Delivery{EventID: c.EventID, EventType: "T",
+								Connector: c.Connector, Key: c.Key, State: synclayer.StatusSynced, Attempts: 1, Updated: now})
+						}
+					}
+					cancel()
+					if err != nil {
+						t.Errorf("call %d of goroutine %d while Close runs: %v", i, g, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		<-closerDone
+		if closes.Load() == 0 {
+			t.Error("Close never ran during the calls")
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
 		}
 	})
 }

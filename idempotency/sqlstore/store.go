@@ -293,7 +293,11 @@ func (s *Store) exec(ctx context.Context, st *stmt, v *[nParams]any) error {
 
 // Close releases the store's prepared statements. It does not close the
 // *sql.DB, which belongs to the caller. A closed store prepares its
-// statements again if used.
+// statements again if used, and Close may run while calls do: a call whose
+// statement Close closed before it ran prepares it again and runs on, and
+// a batch's transaction never asks the pool for another connection (it
+// prepares again on its own), so even a pool of one connection serves
+// them. Statements prepared again so are released by the next Close.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
