@@ -521,6 +521,34 @@ func TestWarnsSmallPool(t *testing.T) {
 	}
 }
 
+// With group commit off no batches run, so a pool of one connection, the
+// usual one for SQLite, is no reason for a warning, from New or Migrate.
+// A Log does not check its pool either: it gives no ErrPoolTooSmall.
+func TestNoPoolWarningWithoutBatches(t *testing.T) {
+	b := backends[2]
+	table := uniqueTable("sqlnowarn")
+	db := openDB(t, b, table)
+	db.SetMaxOpenConns(1)
+	var got []error
+	warn := sqlstore.WithWarn(func(err error) { got = append(got, err) })
+	s, err := sqlstore.New(db, b.dialect, table, sqlstore.WithMaxBatch(sqlstore.NoGroupCommit), warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var dropped sync.Map
+	migrated(t, b, table, &dropped, s)
+	log, err := sqlstore.NewLog(db, b.dialect, table+"_log", warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	migrated(t, b, table+"_log", &dropped, log)
+	if len(got) != 0 {
+		t.Errorf("warnings %v; want none (a store without group commit and a log on a one-connection pool)", got)
+	}
+}
+
 // A lone call is sent at once, in a batch of its own: the batcher waits for
 // no timer to gather company. In a synctest bubble the clock moves only
 // when every goroutine of the bubble waits (for a timer, say); a claim and

@@ -176,7 +176,9 @@
 //	db.SetMaxIdleConns(32)
 //
 // [New] warns through [WithWarn] with [ErrPoolTooSmall] when MaxOpenConns
-// is below [BatchConns]. database/sql does not expose MaxIdleConns, so the
+// is below [BatchConns] (not with group commit off, when no batches run;
+// a [Log]'s connections are not counted, and [NewLog] does not check its
+// pool). database/sql does not expose MaxIdleConns, so the
 // store cannot check it beforehand; instead it watches the pool's count of
 // connections closed for exceeding it, and warns once with [ErrPoolChurn]
 // when that count keeps rising.

@@ -55,7 +55,9 @@ var (
 // starting with a digit, at most 57 bytes); the store also names its index
 // after it. New does not touch the database: call [Store.Migrate] once
 // before use. If db's MaxOpenConns is below the connections the store's
-// batches use (see [BatchConns]), New warns through [WithWarn].
+// batches use (see [BatchConns]), New warns through [WithWarn]; with group
+// commit off (WithMaxBatch([NoGroupCommit])) no batches run, and it does
+// not.
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
 	c, err := newConfig("New", db, dialect, table, opts)
 	if err != nil {
@@ -82,8 +84,18 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	for k := range s.lanes {
 		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
 	}
-	s.pool.check(BatchConns(s.inflight))
+	s.checkPool()
 	return s, nil
+}
+
+// checkPool warns once if the pool's MaxOpenConns is below what the
+// store's batches use. With group commit off no batches run: each call
+// takes one connection, as any query does, and there is nothing to warn
+// of.
+func (s *Store) checkPool() {
+	if s.maxBatch > 1 {
+		s.pool.check(BatchConns(s.inflight))
+	}
 }
 
 // Table returns the store's table name.
