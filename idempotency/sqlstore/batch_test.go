@@ -356,6 +356,71 @@ func TestBatchCallerLeaves(t *testing.T) {
 	}
 }
 
+// A claim whose caller left after its batch was sent does not keep the key
+// busy: the lane releases the lease it took, which nobody would renew,
+// complete or release, before its next batch, so a later claim of the key
+// acquires it at once instead of waiting out the LeaseTTL. The claim that
+// shared the batch keeps its lease.
+func TestBatchCallerLeavesAfterSend(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := batchStore(t, b, "sqlbgone", sqlstore.WithInflight(1))
+		first, pair := make(chan struct{}), make(chan struct{})
+		releaseFirst, releasePair := make(chan struct{}), make(chan struct{})
+		var batches atomic.Int64
+		sqlstore.SetTestHook(s, func(op string, n int) error {
+			if op != "claim" {
+				return nil
+			}
+			switch batches.Add(1) {
+			case 1: // x, alone: a and b gather behind it
+				close(first)
+				<-releaseFirst
+			case 2: // a and b, sent together
+				if n != 2 {
+					return fmt.Errorf("second batch of %d claims; want 2", n)
+				}
+				close(pair)
+				<-releasePair
+			}
+			return nil
+		})
+		claim := func(key, event string) idempotency.Claim {
+			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, LeaseTTL: time.Hour}
+		}
+		type answer struct {
+			r   idempotency.ClaimResult
+			err error
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		bctx, leave := context.WithCancel(ctx)
+		x, a, bAns := make(chan answer, 1), make(chan answer, 1), make(chan answer, 1)
+		go func() { r, err := s.Claim(ctx, claim("x", "ex")); x <- answer{r, err} }()
+		<-first
+		go func() { r, err := s.Claim(ctx, claim("a", "ea")); a <- answer{r, err} }()
+		go func() { r, err := s.Claim(bctx, claim("b", "eb")); bAns <- answer{r, err} }()
+		waitPending(t, s, "claim", 2)
+		close(releaseFirst)
+		<-pair
+		leave() // b's caller leaves while its batch runs
+		if got := <-bAns; !errors.Is(got.err, context.Canceled) {
+			t.Fatalf("claim of b whose caller left: %v, %v; want context.Canceled", got.r.Status, got.err)
+		}
+		close(releasePair)
+		for name, ch := range map[string]chan answer{"x": x, "a": a} {
+			if got := <-ch; got.err != nil || got.r.Status != idempotency.ClaimAcquired {
+				t.Errorf("claim of %s: %v, %v; want acquired", name, got.r.Status, got.err)
+			}
+		}
+		if r, err := s.Claim(ctx, claim("b", "eb2")); err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Errorf("claim of b after its caller left: %v, %v; want acquired (the left claim's lease released)", r.Status, err)
+		}
+		if r, err := s.Claim(ctx, claim("a", "ea2")); err != nil || r.Status != idempotency.ClaimBusy {
+			t.Errorf("claim of a, whose caller stayed: %v, %v; want busy (its lease kept)", r.Status, err)
+		}
+	})
+}
+
 // Renew extends the lease its token holds, and reports false once the
 // token no longer holds it (see storetest.Renew).
 func TestRenew(t *testing.T) {

@@ -84,6 +84,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	for k := range s.lanes {
 		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
 	}
+	s.lanes[opClaim].left = s.releaseLeft
 	s.checkPool()
 	return s, nil
 }
@@ -179,6 +180,24 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 		return idempotency.ClaimResult{}, s.fail(ctx, "claim", c, err)
 	}
 	return o.res, nil
+}
+
+// releaseLeft releases the leases that a batch of claims took for callers
+// who left while it ran: nobody holds their tokens, to renew, complete or
+// release them, and the keys would otherwise stay busy for a whole
+// LeaseTTL. It is best effort: an error is dropped (the lease then
+// expires), and it gives up after the lease's LeaseTTL, when the lease has
+// ended anyway. The claim lane runs it before its next batch, so a later
+// claim of the key finds the lease gone.
+func (s *Store) releaseLeft(ops []*op) {
+	for _, o := range ops {
+		if o.err != nil || o.res.Status != idempotency.ClaimAcquired || o.c.LeaseTTL <= 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
+		s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
+		cancel()
+	}
 }
 
 // Complete implements [synclayer.Store]: it upserts the event's
