@@ -42,7 +42,9 @@ type op struct {
 
 	done  chan struct{}
 	batch *batchState // set under the lane's lock when a batch takes the op
-	gone  bool        // the caller left before a batch took the op (lane's lock)
+	// gone: the caller left (lane's lock). Before a batch took the op, the
+	// op is not sent; after, the lane's left sees it (a claim's lease).
+	gone bool
 }
 
 // batchState is one batch in flight: its context ends once every caller in
@@ -67,6 +69,9 @@ type lane struct {
 	retry func(ctx context.Context, f func() error) error
 	// after, if set, is called after each batch (pool checks).
 	after func()
+	// left, if set, is called after a batch that succeeded with its calls
+	// whose callers left while it ran, before the lane's next batch.
+	left func(ops []*op)
 
 	mu      sync.Mutex
 	pending []*op
@@ -75,7 +80,7 @@ type lane struct {
 
 // do sends o through the lane and waits for its batch, or for ctx. A
 // caller whose ctx ends gets ctx's error; a batch already sent is not
-// undone.
+// undone (but see lane.left).
 func (l *lane) do(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -96,20 +101,20 @@ func (l *lane) do(ctx context.Context, o *op) error {
 		return o.err
 	case <-ctx.Done():
 	}
+	l.mu.Lock()
 	select {
-	case <-o.done: // the answer came at the same time: keep it
+	case <-o.done: // the answer came at the same time (closed under the lock): keep it
+		l.mu.Unlock()
 		return o.err
 	default:
 	}
-	l.mu.Lock()
 	if b := o.batch; b != nil {
 		b.live--
 		if b.live == 0 {
 			b.cancel()
 		}
-	} else {
-		o.gone = true
 	}
+	o.gone = true
 	l.mu.Unlock()
 	return ctx.Err()
 }
@@ -133,11 +138,20 @@ func (l *lane) loop() {
 
 		err := l.retry(ctx, func() error { return l.run(ctx, ops) })
 		cancel()
+		var left []*op
+		l.mu.Lock() // a caller leaving decides under it whether it got its answer
 		for _, o := range ops {
 			if err != nil {
 				o.err = err
 			}
+			if o.gone && err == nil {
+				left = append(left, o)
+			}
 			close(o.done)
+		}
+		l.mu.Unlock()
+		if len(left) > 0 && l.left != nil {
+			l.left(left)
 		}
 		if l.after != nil {
 			l.after()

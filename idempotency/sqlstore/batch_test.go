@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -355,6 +356,71 @@ func TestBatchCallerLeaves(t *testing.T) {
 	}
 }
 
+// A claim whose caller left after its batch was sent does not keep the key
+// busy: the lane releases the lease it took, which nobody would renew,
+// complete or release, before its next batch, so a later claim of the key
+// acquires it at once instead of waiting out the LeaseTTL. The claim that
+// shared the batch keeps its lease.
+func TestBatchCallerLeavesAfterSend(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := batchStore(t, b, "sqlbgone", sqlstore.WithInflight(1))
+		first, pair := make(chan struct{}), make(chan struct{})
+		releaseFirst, releasePair := make(chan struct{}), make(chan struct{})
+		var batches atomic.Int64
+		sqlstore.SetTestHook(s, func(op string, n int) error {
+			if op != "claim" {
+				return nil
+			}
+			switch batches.Add(1) {
+			case 1: // x, alone: a and b gather behind it
+				close(first)
+				<-releaseFirst
+			case 2: // a and b, sent together
+				if n != 2 {
+					return fmt.Errorf("second batch of %d claims; want 2", n)
+				}
+				close(pair)
+				<-releasePair
+			}
+			return nil
+		})
+		claim := func(key, event string) idempotency.Claim {
+			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, LeaseTTL: time.Hour}
+		}
+		type answer struct {
+			r   idempotency.ClaimResult
+			err error
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		bctx, leave := context.WithCancel(ctx)
+		x, a, bAns := make(chan answer, 1), make(chan answer, 1), make(chan answer, 1)
+		go func() { r, err := s.Claim(ctx, claim("x", "ex")); x <- answer{r, err} }()
+		<-first
+		go func() { r, err := s.Claim(ctx, claim("a", "ea")); a <- answer{r, err} }()
+		go func() { r, err := s.Claim(bctx, claim("b", "eb")); bAns <- answer{r, err} }()
+		waitPending(t, s, "claim", 2)
+		close(releaseFirst)
+		<-pair
+		leave() // b's caller leaves while its batch runs
+		if got := <-bAns; !errors.Is(got.err, context.Canceled) {
+			t.Fatalf("claim of b whose caller left: %v, %v; want context.Canceled", got.r.Status, got.err)
+		}
+		close(releasePair)
+		for name, ch := range map[string]chan answer{"x": x, "a": a} {
+			if got := <-ch; got.err != nil || got.r.Status != idempotency.ClaimAcquired {
+				t.Errorf("claim of %s: %v, %v; want acquired", name, got.r.Status, got.err)
+			}
+		}
+		if r, err := s.Claim(ctx, claim("b", "eb2")); err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Errorf("claim of b after its caller left: %v, %v; want acquired (the left claim's lease released)", r.Status, err)
+		}
+		if r, err := s.Claim(ctx, claim("a", "ea2")); err != nil || r.Status != idempotency.ClaimBusy {
+			t.Errorf("claim of a, whose caller stayed: %v, %v; want busy (its lease kept)", r.Status, err)
+		}
+	})
+}
+
 // Renew extends the lease its token holds, and reports false once the
 // token no longer holds it (see storetest.Renew).
 func TestRenew(t *testing.T) {
@@ -517,6 +583,34 @@ func TestWarnsSmallPool(t *testing.T) {
 	}
 	if len(got) != 1 || !errors.Is(got[0], sqlstore.ErrPoolTooSmall) {
 		t.Errorf("warnings after Migrate on a shrunk pool: %v; want one ErrPoolTooSmall", got)
+	}
+}
+
+// With group commit off no batches run, so a pool of one connection, the
+// usual one for SQLite, is no reason for a warning, from New or Migrate.
+// A Log does not check its pool either: it gives no ErrPoolTooSmall.
+func TestNoPoolWarningWithoutBatches(t *testing.T) {
+	b := backends[2]
+	table := uniqueTable("sqlnowarn")
+	db := openDB(t, b, table)
+	db.SetMaxOpenConns(1)
+	var got []error
+	warn := sqlstore.WithWarn(func(err error) { got = append(got, err) })
+	s, err := sqlstore.New(db, b.dialect, table, sqlstore.WithMaxBatch(sqlstore.NoGroupCommit), warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var dropped sync.Map
+	migrated(t, b, table, &dropped, s)
+	log, err := sqlstore.NewLog(db, b.dialect, table+"_log", warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	migrated(t, b, table+"_log", &dropped, log)
+	if len(got) != 0 {
+		t.Errorf("warnings %v; want none (a store without group commit and a log on a one-connection pool)", got)
 	}
 }
 
@@ -709,6 +803,82 @@ func TestOneConnectionPool(t *testing.T) {
 		got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{Limit: 100})
 		if err != nil || len(got) != 40 {
 			t.Fatalf("%d deliveries logged, %v; want 40", len(got), err)
+		}
+	})
+}
+
+// Close may run while calls do: on a pool of one connection no batch waits
+// for a second connection, and no call fails because Close closed its
+// statement. A transaction used to look its statements up again in the
+// cache that Close empties, and on a miss prepared them on the pool, which
+// waited forever for the connection the transaction held.
+func TestCloseDuringUse(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		table := uniqueTable("closing")
+		db := openDB(t, b, table)
+		db.SetMaxOpenConns(1)
+		s, err := sqlstore.New(db, b.dialect, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dropped sync.Map
+		migrated(t, b, table, &dropped, s)
+		log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		migrated(t, b, table+"_log", &dropped, log)
+		defer log.Close()
+
+		stop, closerDone := make(chan struct{}), make(chan struct{})
+		var closes atomic.Int64
+		go func() {
+			defer close(closerDone)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.Close()
+				closes.Add(1)
+				runtime.Gosched()
+			}
+		}()
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Go(func() {
+				for i := range 30 {
+					// A hung call ends at its deadline, and fails the test.
+					ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+					c := idempotency.Claim{Connector: "conn", Key: fmt.Sprint("k", g, "-", i), EventID: fmt.Sprint("e", g, "-", i),
+						Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+					r, err := s.Claim(ctx, c)
+					if err == nil {
+						if i%2 == 0 {
+							err = s.Complete(ctx, c, r.Token)
+						} else {
+							now := time.Now()
+							_, err = s.CompleteLogged(ctx, c, r.Token, log, synclayer.Delivery{EventID: c.EventID, EventType: "T",
+								Connector: c.Connector, Key: c.Key, State: synclayer.StatusSynced, Attempts: 1, Updated: now})
+						}
+					}
+					cancel()
+					if err != nil {
+						t.Errorf("call %d of goroutine %d while Close runs: %v", i, g, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		<-closerDone
+		if closes.Load() == 0 {
+			t.Error("Close never ran during the calls")
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
 		}
 	})
 }

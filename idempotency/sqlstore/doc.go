@@ -158,8 +158,11 @@
 // caller whose context ends gets the context's error at once: if its call
 // was not sent yet, it is never sent; if it was, the batch runs on for the
 // others (it is not undone), and is cancelled once all of its callers have
-// left. WithMaxBatch([NoGroupCommit]) turns group commit off: each call is then its
-// own statement on the caller's goroutine.
+// left. A lease that such a batch took for a caller who left is released
+// (best effort) before the next batch of claims, so the key is not busy
+// for a LeaseTTL with nobody holding the token.
+// WithMaxBatch([NoGroupCommit]) turns group commit off: each call is then
+// its own statement on the caller's goroutine.
 //
 // # Pool sizing
 //
@@ -176,7 +179,9 @@
 //	db.SetMaxIdleConns(32)
 //
 // [New] warns through [WithWarn] with [ErrPoolTooSmall] when MaxOpenConns
-// is below [BatchConns]. database/sql does not expose MaxIdleConns, so the
+// is below [BatchConns] (not with group commit off, when no batches run;
+// a [Log]'s connections are not counted, and [NewLog] does not check its
+// pool). database/sql does not expose MaxIdleConns, so the
 // store cannot check it beforehand; instead it watches the pool's count of
 // connections closed for exceeding it, and warns once with [ErrPoolChurn]
 // when that count keeps rising.

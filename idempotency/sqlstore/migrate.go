@@ -18,9 +18,9 @@ import (
 // PostgreSQL it runs under a transaction-scoped advisory lock; MariaDB's
 // CREATE TABLE IF NOT EXISTS is atomic; SQLite serialises writers. Like
 // [New], it warns through [WithWarn] if the pool's MaxOpenConns is below
-// what the batches use (once per store).
+// what the batches use (once per store, never with group commit off).
 func (s *Store) Migrate(ctx context.Context) error {
-	s.pool.check(BatchConns(s.inflight))
+	s.checkPool()
 	if err := migrate(ctx, s.db, s.dialect, "migrate "+s.table, s.table, s.dialect.schema); err != nil {
 		return err
 	}

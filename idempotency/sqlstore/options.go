@@ -69,9 +69,12 @@ func WithInflight(k int) Option {
 }
 
 // WithWarn sets a function that receives the warnings of a Store or a
-// Log: that the pool cannot serve its batches ([ErrPoolTooSmall]), or
-// that its connections churn ([ErrPoolChurn]). Each warning is given
-// once. By default (nil) warnings are dropped.
+// Log: that the pool cannot serve a Store's batches ([ErrPoolTooSmall],
+// from [New] and [Store.Migrate]; never with group commit off, and never
+// from a Log, whose pool the Log does not check), or that the pool's
+// connections churn under the batches of a Store or a Log
+// ([ErrPoolChurn]). Each warning is given once. By default (nil) warnings
+// are dropped.
 func WithWarn(f func(error)) Option {
 	return func(c *config) error { c.warn = f; return nil }
 }

@@ -11,14 +11,17 @@ import (
 // at once with k batches in flight per kind of call (see [WithInflight];
 // default 2): 4*k, one per batch of claims, completes, releases and
 // renews. In steady use mostly claims and completes are in flight, 2*k
-// connections. A [Log] uses up to two more for its puts.
+// connections. A [Log] uses up to its own [WithInflight] more (two by
+// default) for its puts, which a Store does not count.
 func BatchConns(k int) int { return 4 * max(k, 1) }
 
 // Warnings given through [WithWarn].
 var (
-	// ErrPoolTooSmall: the pool's MaxOpenConns is below [BatchConns] (plus
-	// one per [Log]): batches of different kinds wait for each other's
-	// connections, and the application's own queries wait for them.
+	// ErrPoolTooSmall: the pool's MaxOpenConns is below the [BatchConns]
+	// of a Store with group commit on: batches of different kinds wait
+	// for each other's connections, and the application's own queries
+	// wait for them. A [Log] does not check its pool, and a Store does
+	// not count a Log's connections.
 	ErrPoolTooSmall = errors.New("sqlstore: the pool has fewer connections than the batches use")
 	// ErrPoolChurn: the pool closed connections because more were idle
 	// than MaxIdleConns allows (default 2), so new ones are opened again

@@ -63,11 +63,8 @@ func (s *Store) start(k opKind, ops []*op) error {
 // eachInTx runs the single-row statement st for each of ops, through f, in
 // one transaction: how SQLite runs a batch.
 func (s *Store) eachInTx(ctx context.Context, ops []*op, st *stmt, f func(ps *sql.Stmt, o *op) error) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		ps, err := s.txStmt(ctx, tx, st)
-		if err != nil {
-			return err
-		}
+	return s.inTx(ctx, func(t *txn) error {
+		ps := t.stmt(st)
 		for _, o := range ops {
 			if err := f(ps, o); err != nil {
 				return err
@@ -229,18 +226,14 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 	}
 	byLogID(logged)
 	if s.dialect == SQLite {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.inTx(ctx, func(t *txn) error {
 			for _, o := range ops {
 				st, v := s.completeParams(o)
-				ps, err := s.txStmt(ctx, tx, st)
-				if err != nil {
-					return err
-				}
-				if _, err := ps.ExecContext(ctx, st.args(&v)...); err != nil {
+				if _, err := t.stmt(st).ExecContext(ctx, st.args(&v)...); err != nil {
 					return err
 				}
 			}
-			return s.putLogged(ctx, tx, log, logged)
+			return s.putLogged(ctx, t.tx, log, logged)
 		})
 	}
 	if len(ops) == 1 && log == nil {
@@ -312,15 +305,11 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 		}
 		args = []any{jsonArg(rows)}
 		if log != nil {
-			return s.inTx(ctx, func(tx *sql.Tx) error {
-				ps, err := s.prepareQ(ctx, s.sql.complete)
-				if err != nil {
+			return s.inTx(ctx, func(t *txn) error {
+				if _, err := t.tx.StmtContext(ctx, t.complete).ExecContext(ctx, args...); err != nil {
 					return err
 				}
-				if _, err := tx.StmtContext(ctx, ps).ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				return s.putLogged(ctx, tx, log, logged)
+				return s.putLogged(ctx, t.tx, log, logged)
 			})
 		}
 	}
@@ -507,36 +496,52 @@ func jsonArg(rows [][]string) string {
 	return string(b)
 }
 
+// txn is a transaction of the store's, with the statements it may use,
+// prepared on s.db before it began.
+type txn struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	ps       map[*stmt]*sql.Stmt // SQLite: the single-row statements
+	complete *sql.Stmt           // MariaDB: the batch complete of a logged complete
+}
+
+// stmt returns st, as inTx prepared it, bound to the transaction. It never
+// asks the pool for a connection: tx.StmtContext runs on the transaction's
+// own, and prepares the statement again there if Close closed it since.
+func (t *txn) stmt(st *stmt) *sql.Stmt { return t.tx.StmtContext(t.ctx, t.ps[st]) }
+
 // inTx runs f in a transaction, committed if f succeeds. Every statement
-// a transaction may use is prepared before it begins: in a pool of one
-// connection (the usual one for SQLite) a prepare inside the transaction
-// would wait forever for a second connection.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+// a transaction may use is prepared before it begins, and handed to f in
+// t: in a pool of one connection (the usual one for SQLite) a prepare on
+// s.db inside the transaction would wait forever for a second connection,
+// so f must not look statements up in the store's cache, which Close may
+// empty at any moment.
+func (s *Store) inTx(ctx context.Context, f func(t *txn) error) error {
+	t := &txn{ctx: ctx}
 	if s.dialect == SQLite {
+		t.ps = make(map[*stmt]*sql.Stmt, 5)
 		for _, st := range []*stmt{&s.claim, &s.completeMark, &s.completeOnly, &s.release, &s.renew} {
-			if _, err := s.prepare(ctx, st); err != nil {
+			ps, err := s.prepare(ctx, st)
+			if err != nil {
 				return err
 			}
+			t.ps[st] = ps
 		}
-	} else if _, err := s.prepareQ(ctx, s.sql.complete); err != nil { // a logged complete's
-		return err
+	} else {
+		ps, err := s.prepareQ(ctx, s.sql.complete) // a logged complete's
+		if err != nil {
+			return err
+		}
+		t.complete = ps
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := f(tx); err != nil {
+	t.tx = tx
+	if err := f(t); err != nil {
 		tx.Rollback() //nolint:errcheck // the error of f is the one to report
 		return err
 	}
 	return tx.Commit()
-}
-
-// txStmt returns st prepared on s.db, bound to tx.
-func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, st *stmt) (*sql.Stmt, error) {
-	ps, err := s.prepare(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	return tx.StmtContext(ctx, ps), nil
 }

@@ -55,7 +55,9 @@ var (
 // starting with a digit, at most 57 bytes); the store also names its index
 // after it. New does not touch the database: call [Store.Migrate] once
 // before use. If db's MaxOpenConns is below the connections the store's
-// batches use (see [BatchConns]), New warns through [WithWarn].
+// batches use (see [BatchConns]), New warns through [WithWarn]; with group
+// commit off (WithMaxBatch([NoGroupCommit])) no batches run, and it does
+// not.
 func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, error) {
 	c, err := newConfig("New", db, dialect, table, opts)
 	if err != nil {
@@ -82,8 +84,19 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 	for k := range s.lanes {
 		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
 	}
-	s.pool.check(BatchConns(s.inflight))
+	s.lanes[opClaim].left = s.releaseLeft
+	s.checkPool()
 	return s, nil
+}
+
+// checkPool warns once if the pool's MaxOpenConns is below what the
+// store's batches use. With group commit off no batches run: each call
+// takes one connection, as any query does, and there is nothing to warn
+// of.
+func (s *Store) checkPool() {
+	if s.maxBatch > 1 {
+		s.pool.check(BatchConns(s.inflight))
+	}
 }
 
 // Table returns the store's table name.
@@ -167,6 +180,24 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 		return idempotency.ClaimResult{}, s.fail(ctx, "claim", c, err)
 	}
 	return o.res, nil
+}
+
+// releaseLeft releases the leases that a batch of claims took for callers
+// who left while it ran: nobody holds their tokens, to renew, complete or
+// release them, and the keys would otherwise stay busy for a whole
+// LeaseTTL. It is best effort: an error is dropped (the lease then
+// expires), and it gives up after the lease's LeaseTTL, when the lease has
+// ended anyway. The claim lane runs it before its next batch, so a later
+// claim of the key finds the lease gone.
+func (s *Store) releaseLeft(ops []*op) {
+	for _, o := range ops {
+		if o.err != nil || o.res.Status != idempotency.ClaimAcquired || o.c.LeaseTTL <= 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
+		s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
+		cancel()
+	}
 }
 
 // Complete implements [synclayer.Store]: it upserts the event's
@@ -293,7 +324,11 @@ func (s *Store) exec(ctx context.Context, st *stmt, v *[nParams]any) error {
 
 // Close releases the store's prepared statements. It does not close the
 // *sql.DB, which belongs to the caller. A closed store prepares its
-// statements again if used.
+// statements again if used, and Close may run while calls do: a call whose
+// statement Close closed before it ran prepares it again and runs on, and
+// a batch's transaction never asks the pool for another connection (it
+// prepares again on its own), so even a pool of one connection serves
+// them. Statements prepared again so are released by the next Close.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
