@@ -188,16 +188,22 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 // LeaseTTL. It is best effort: an error is dropped (the lease then
 // expires), and it gives up after the lease's LeaseTTL, when the lease has
 // ended anyway. The claim lane runs it before its next batch, so a later
-// claim of the key finds the lease gone.
+// claim of the key finds the lease gone. The releases run at once, so
+// that they gather into the release lane's batches (many callers leave
+// together when a process stops).
 func (s *Store) releaseLeft(ops []*op) {
+	var wg sync.WaitGroup
 	for _, o := range ops {
 		if o.err != nil || o.res.Status != idempotency.ClaimAcquired || o.c.LeaseTTL <= 0 {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
-		s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
-		cancel()
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
+			defer cancel()
+			s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
+		})
 	}
+	wg.Wait()
 }
 
 // Complete implements [synclayer.Store]: it upserts the event's
