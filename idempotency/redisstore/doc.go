@@ -98,7 +98,14 @@
 // waits returns at once with the context's error. If it had not been sent
 // yet it never is; if it had, it may still take effect in Redis, as any
 // call cut off mid-flight may, and a lease that such an abandoned claim
-// acquired is released by the store, as nobody holds its token.
+// acquired is released by the store, as nobody holds its token. So is,
+// best effort, the lease of any claim that failed after it may have been
+// sent (a lone claim whose caller's context ended mid-flight, a reply
+// lost to a read timeout or a broken connection): the store sends a
+// Release with its token in its next round trip. That Release does
+// nothing if the claim took no lease, and cannot free one the claim takes
+// after it (a claim still on its way to Redis when the Release gets
+// there, or a Release that fails): such a lease ends with its LeaseTTL.
 //
 // Versions are compared as decimal strings, exactly, over the whole int64
 // range. The version of a key is forgotten when its hash expires, one
