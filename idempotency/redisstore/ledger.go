@@ -104,8 +104,8 @@ func (s *Store) Pushed(ctx context.Context, h synclayer.Holding) error {
 }
 
 // Want implements [synclayer.Ledger] in one round trip, stamped with
-// Redis's clock. A key that wants a version loses its hash's TTL until
-// the next Complete with a retention. A version of 0 or less changes
+// Redis's clock. A key that wants a version loses its hash's TTL until a
+// Complete with a retention reaches that version. A version of 0 or less changes
 // nothing (and, unlike the MemoryStore, makes no empty entry).
 func (s *Store) Want(ctx context.Context, connector, key string, version int64) error {
 	if err := ctx.Err(); err != nil {
