@@ -43,7 +43,8 @@
 //     done-marker with the retention as TTL, raises the version, writes
 //     the key's ledger entry, and sets the TTL of the key's hash to the
 //     retention, unless the entry is still behind (a version wanted above
-//     the one completed).
+//     the one completed, or a drift found by a check that an older
+//     Complete does not clear).
 //   - Release: deletes the lease if it holds the token.
 //   - Renew ([idempotency.LeaseRenewer]): sets the lease's TTL to the claim's
 //     LeaseTTL from now if the token holds it, and reports whether it did.
@@ -64,8 +65,9 @@
 // a command of its own beside the script, in the same round trip. An
 // entry lives as long as its hash: one retention after the key's last
 // Complete, or, while it is behind (Want asked for a version not yet
-// completed), for good: its hash keeps no TTL until a Complete brings it
-// level, which sets the TTL again. The index keeps the keys of expired hashes; Holdings
+// completed, or Verified found a drift), for good: its hash keeps no TTL
+// until a Complete brings it level, which sets the TTL again (a later
+// check in sync does not). The index keeps the keys of expired hashes; Holdings
 // and Summary skip them. [Store.Holding] is one HMGET; [Store.Holdings] and
 // [Store.Summary] cost two round trips per 512 keys of the index, Summary
 // reading the whole index: for a reconciler's walk and a status page, not a

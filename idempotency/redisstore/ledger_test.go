@@ -158,3 +158,44 @@ func TestCompleteBelowWantedKeepsEntryBehind(t *testing.T) {
 		t.Errorf("entry after Complete(v5) = %+v, %v, %v; want v5, level", h, ok, err)
 	}
 }
+
+// A check that finds a drift makes the entry behind, and its hash loses
+// the TTL of its last Complete (the drifted entry expired one retention
+// later); an older Complete, which does not bring it level, leaves it
+// without one, and a Complete that brings it level sets it again. A check
+// in sync leaves the TTL as it is.
+func TestDriftedEntryKept(t *testing.T) {
+	c := newClient(t)
+	s := openPrefixed(t, c, uniquePrefix(t))
+	ctx := t.Context()
+	complete(t, s, "k", 2)
+	if err := s.Verified(ctx, "c", "k", time.Now(), synclayer.DriftDiffers); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Errorf("hash of the drifted entry: PTTL %d, want none (-1)", ms)
+	}
+	older := idempotency.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+	if err := s.Complete(ctx, older, "no-lease"); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Errorf("hash of the drifted entry after an older Complete: PTTL %d, want none (-1)", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || !h.Behind() || h.Drift != synclayer.DriftDiffers {
+		t.Errorf("entry after the older Complete = %+v, %v, %v; want it drifted", h, ok, err)
+	}
+	complete(t, s, "k", 3)
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Errorf("hash after Complete(v3), level again: PTTL %d, want the retention", ms)
+	}
+	if err := s.Verified(ctx, "c", "k", time.Now(), synclayer.InSync); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Errorf("hash after a check in sync: PTTL %d, want the retention", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Behind() || h.Version != 3 {
+		t.Errorf("entry after Complete(v3) and a check in sync = %+v, %v, %v; want v3, level", h, ok, err)
+	}
+}
