@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -83,7 +84,10 @@ type batcher struct {
 
 // submit runs o, alone at once or with the next batch, and returns when
 // its reply is in o, or with ctx.Err() when ctx ended first (o may still
-// run in Redis; an acquired lease of an abandoned claim is released).
+// run in Redis). The lease of a claim that may have run for nobody (an
+// abandoned claim that acquired it, or a claim that failed after it may
+// have been sent, such as a lone one whose ctx ended mid-flight) is
+// released by finish, best effort.
 func (s *Store) submit(ctx context.Context, o *op) error {
 	if s.unbatched {
 		s.roundTrip(ctx, []*op{o})
@@ -126,18 +130,16 @@ func (s *Store) flush(ctx context.Context, ops []*op) {
 	s.roundTrip(ctx, ops)
 }
 
-// finish ends a round trip: it hands each op its reply, releases the
-// leases that abandoned claims acquired, and sends what gathered in the
-// meantime.
+// finish ends a round trip: it hands each op its reply, queues a Release
+// of each lease a claim may have taken for nobody (see op.leftLease), and
+// sends what gathered in the meantime.
 func (s *Store) finish(ops []*op) {
 	b := &s.batch
 	b.mu.Lock()
 	for _, o := range ops {
-		if o.state == opAbandoned && o.kind == opClaim && o.err == nil {
-			if r, err := o.claimResult(); err == nil && r.Status == idempotency.ClaimAcquired {
-				rel := s.newOp(context.WithoutCancel(o.ctx), opRelease, o.c, r.Token)
-				b.queue = append(b.queue, rel)
-			}
+		if o.kind == opClaim && o.leftLease() {
+			rel := s.newOp(context.WithoutCancel(o.ctx), opRelease, o.c, o.token)
+			b.queue = append(b.queue, rel)
 		}
 		o.state = opFinished
 	}
@@ -157,6 +159,24 @@ func (s *Store) finish(ops []*op) {
 			close(o.done)
 		}
 	}
+}
+
+// leftLease reports whether claim o may have taken a lease whose token
+// nobody holds, to be released: it was acquired for a caller who left, or
+// it failed after it may have been sent (its caller's context ended
+// mid-flight, a read timed out, the connection broke), so that its caller
+// got an error, not the token, while the script may have run in Redis. An
+// error reply of Redis's took no lease. b.mu is held.
+func (o *op) leftLease() bool {
+	if o.err != nil {
+		var rerr redis.Error
+		return !errors.As(o.err, &rerr)
+	}
+	if o.state != opAbandoned {
+		return false
+	}
+	r, err := o.claimResult()
+	return err == nil && r.Status == idempotency.ClaimAcquired
 }
 
 // take empties the queue into batches of at most maxBatch ops, skipping

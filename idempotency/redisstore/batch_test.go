@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,4 +386,75 @@ func TestCallerLeavesBatch(t *testing.T) {
 	if got := hook.roundTrips(); len(got) < 2 || got[1] != 1 {
 		t.Errorf("round trips %v: the batch after the first should carry only the claim of \"s\"", got)
 	}
+}
+
+// A claim whose reply is lost after its script ran in Redis, and took the
+// lease, fails for its caller, who so holds no token: the store releases
+// the lease. Lone: its caller's context ends once the script has run;
+// batched: the pipeline's reply is lost to a read timeout. Either way a
+// later claim of the key acquires it (it was busy for the whole LeaseTTL).
+func TestClaimFailedAfterSendReleasesLease(t *testing.T) {
+	s, hook := openStore(t)
+	ctx := t.Context()
+	// loseNext makes the next claim reply whose script acquired the lease
+	// an error, calling then first.
+	loseNext := func(err error, then func()) {
+		var armed atomic.Bool
+		armed.Store(true)
+		hook.setMutate(func(cmd *redis.Cmd) {
+			if r, ok := cmd.Val().([]any); ok && len(r) == 2 && r[0] == int64(4) && armed.CompareAndSwap(true, false) {
+				then()
+				cmd.SetErr(err)
+			}
+		})
+	}
+	freed := func(key string) {
+		t.Helper()
+		waitFor(t, "key "+key+" free again", func() bool {
+			r, err := s.Claim(ctx, claimOf(key, "e2", 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r.Status == idempotency.ClaimAcquired
+		})
+	}
+	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+
+	// Lone, sent with its caller's context, which ends after the script ran.
+	loneCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loseNext(context.Canceled, cancel)
+	if _, err := s.Claim(loneCtx, claimOf("lone", "e1", 0)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lone claim whose caller left after the script ran: %v, want context.Canceled", err)
+	}
+	if st := redisstore.Stats(s); st.Lone != 1 {
+		t.Fatalf("stats %+v: the claim should have gone alone", st)
+	}
+	freed("lone")
+
+	// Lone, its reply lost to a read timeout.
+	loseNext(timeout, func() {})
+	if _, err := s.Claim(ctx, claimOf("timeout", "e1", 0)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("lone claim whose reply timed out: %v, want a timeout", err)
+	}
+	freed("timeout")
+
+	// Batched, its pipeline's reply lost to a read timeout.
+	first, releaseA := hook.claimHeld(ctx, s, claimOf("a", "ea", 0))
+	defer releaseA()
+	batched := goClaim(ctx, s, claimOf("batched", "e1", 0), claimErr)
+	waitFor(t, "the call queued", func() bool { return redisstore.Waiting(s) == 1 })
+	heldB, releaseB := hook.holdNext()
+	defer releaseB()
+	releaseA()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-heldB
+	loseNext(timeout, func() {})
+	releaseB()
+	if err := <-batched; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("batched claim whose reply timed out: %v, want a timeout", err)
+	}
+	freed("batched")
 }

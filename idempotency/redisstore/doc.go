@@ -12,8 +12,8 @@
 // prefix of every key (default [DefaultPrefix]), so that several
 // applications share one Redis without meeting; a prefix with a brace is
 // an error that names the option and wraps synclayer.ErrInvalidOption. There
-// is nothing to migrate. Every key but the ledger's indexes expires by
-// itself (see Freshness ledger).
+// is nothing to migrate. Every key but the ledger's indexes, and the
+// hashes of keys behind, expires by itself (see Freshness ledger).
 //
 // # Keys
 //
@@ -42,7 +42,9 @@
 //   - Complete: deletes the lease if it holds the token, writes the
 //     done-marker with the retention as TTL, raises the version, writes
 //     the key's ledger entry, and sets the TTL of the key's hash to the
-//     retention.
+//     retention, unless the entry is still behind (a version wanted above
+//     the one completed, or a drift found by a check that an older
+//     Complete does not clear).
 //   - Release: deletes the lease if it holds the token.
 //   - Renew ([idempotency.LeaseRenewer]): sets the lease's TTL to the claim's
 //     LeaseTTL from now if the token holds it, and reports whether it did.
@@ -60,9 +62,12 @@
 // connector's index, a sorted set whose scores are all 0, so that
 // ZRANGEBYLEX walks it in byte order. On a cluster or a ring the index
 // lives in another slot or shard than the key's hash, so there the ZADD is
-// a command of its own beside the script, in the same round trip. An entry lives as long as its hash: one retention after
-// the key's last Complete, or, once Want asked for a newer version, until
-// the next Complete. The index keeps the keys of expired hashes; Holdings
+// a command of its own beside the script, in the same round trip. An
+// entry lives as long as its hash: one retention after the key's last
+// Complete, or, while it is behind (Want asked for a version not yet
+// completed, or Verified found a drift), for good: its hash keeps no TTL
+// until a Complete brings it level, which sets the TTL again (a later
+// check in sync does not). The index keeps the keys of expired hashes; Holdings
 // and Summary skip them. [Store.Holding] is one HMGET; [Store.Holdings] and
 // [Store.Summary] cost two round trips per 512 keys of the index, Summary
 // reading the whole index: for a reconciler's walk and a status page, not a
@@ -98,11 +103,19 @@
 // waits returns at once with the context's error. If it had not been sent
 // yet it never is; if it had, it may still take effect in Redis, as any
 // call cut off mid-flight may, and a lease that such an abandoned claim
-// acquired is released by the store, as nobody holds its token.
+// acquired is released by the store, as nobody holds its token. So is,
+// best effort, the lease of any claim that failed after it may have been
+// sent (a lone claim whose caller's context ended mid-flight, a reply
+// lost to a read timeout or a broken connection): the store sends a
+// Release with its token in its next round trip. That Release does
+// nothing if the claim took no lease, and cannot free one the claim takes
+// after it (a claim still on its way to Redis when the Release gets
+// there, or a Release that fails): such a lease ends with its LeaseTTL.
 //
 // Versions are compared as decimal strings, exactly, over the whole int64
 // range. The version of a key is forgotten when its hash expires, one
-// retention after the key's last versioned Complete.
+// retention after the key's last versioned Complete, never while its
+// ledger entry is behind.
 //
 // Durability is Redis's: with no persistence, or "appendfsync everysec", a
 // crash of Redis loses recent markers and versions, and the next delivery

@@ -34,3 +34,7 @@ func Waiting(s *Store) int {
 
 // MaxBatch is maxBatch, for tests.
 const MaxBatch = maxBatch
+
+// HashKey is the key of the hash of (connector, key), for tests that look
+// at its TTL.
+func HashKey(s *Store, connector, key string) string { return s.hashKey(connector, key) }

@@ -44,6 +44,11 @@ func (h *faultHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		}
 		err := next(ctx, cmd)
 		h.after(cmds)
+		if err == nil {
+			// go-redis sets the command's error to the hook's: keep one
+			// that mutate set.
+			err = cmd.Err()
+		}
 		return err
 	}
 }

@@ -104,8 +104,8 @@ func (s *Store) Pushed(ctx context.Context, h synclayer.Holding) error {
 }
 
 // Want implements [synclayer.Ledger] in one round trip, stamped with
-// Redis's clock. A key that wants a version loses its hash's TTL until
-// the next Complete with a retention. A version of 0 or less changes
+// Redis's clock. A key that wants a version loses its hash's TTL until a
+// Complete with a retention reaches that version. A version of 0 or less changes
 // nothing (and, unlike the MemoryStore, makes no empty entry).
 func (s *Store) Want(ctx context.Context, connector, key string, version int64) error {
 	if err := ctx.Err(); err != nil {
@@ -117,12 +117,20 @@ func (s *Store) Want(ctx context.Context, connector, key string, version int64) 
 	return s.write(ctx, "want", connector, key, wantScript, strconv.FormatInt(version, 10))
 }
 
-// verifiedScript is synclayer.Ledger.Verified. KEYS: key hash. ARGV: at
-// (Unix ms), drift. Reply: 1.
-var verifiedScript = redis.NewScript(`redis.call('HSET', KEYS[1], 'va', ARGV[1], 'dr', ARGV[2]) return 1`)
+// verifiedScript is synclayer.Ledger.Verified. A drift (missing, differs
+// or unexpected) makes the entry behind, and its hash loses its TTL, as
+// Want's does. KEYS: key hash. ARGV: at (Unix ms), drift. Reply: 1.
+var verifiedScript = redis.NewScript(`
+redis.call('HSET', KEYS[1], 'va', ARGV[1], 'dr', ARGV[2])
+if ARGV[2] == '2' or ARGV[2] == '3' or ARGV[2] == '4' then redis.call('PERSIST', KEYS[1]) end
+return 1
+`)
 
 // Verified implements [synclayer.Ledger] in one round trip; a zero at is
-// taken as now.
+// taken as now. A drift (missing, differs or unexpected) makes the entry
+// behind: its hash loses its TTL until a Complete with a retention brings
+// it level (a later check in sync does not set the TTL again: the
+// retention is Complete's).
 func (s *Store) Verified(ctx context.Context, connector, key string, at time.Time, d synclayer.Drift) error {
 	return s.write(ctx, "verified", connector, key, verifiedScript, unixMilli(at), strconv.Itoa(int(d)))
 }

@@ -102,3 +102,100 @@ func TestLedgerConcurrentCompletes(t *testing.T) {
 		t.Logf("no round trip carried two calls (%+v): the pipelined path went untested this run", st)
 	}
 }
+
+// pttl returns the PTTL of the hash of ("c", key) in ms: -1 for none, -2
+// for no hash.
+func pttl(t *testing.T, c *redis.Client, s *redisstore.Store, key string) int64 {
+	t.Helper()
+	ms, err := c.Do(t.Context(), "PTTL", redisstore.HashKey(s, "c", key)).Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+// complete claims and completes version v (event e<v>) of key.
+func complete(t *testing.T, s *redisstore.Store, key string, v int64) {
+	t.Helper()
+	c := idempotency.Claim{Connector: "c", Key: key, EventID: fmt.Sprint("e", v), Version: v,
+		LeaseTTL: time.Minute, Retention: time.Hour}
+	r := mustClaim(t, s, c, idempotency.ClaimAcquired)
+	if err := s.Complete(t.Context(), c, r.Token); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A key behind (Want of v5) keeps no TTL on its hash until a Complete
+// reaches the wanted version: a Complete of v3 leaves it without one (it
+// set the retention, and the entry behind, with the key's version, would
+// expire before v5 is pushed), and the Complete of v5 sets it again.
+func TestCompleteBelowWantedKeepsEntryBehind(t *testing.T) {
+	c := newClient(t)
+	s := openPrefixed(t, c, uniquePrefix(t))
+	ctx := t.Context()
+	complete(t, s, "k", 1)
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Fatalf("hash after Complete(v1): PTTL %d, want the retention", ms)
+	}
+	if err := s.Want(ctx, "c", "k", 5); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Fatalf("hash after Want(v5): PTTL %d, want none (-1)", ms)
+	}
+	complete(t, s, "k", 3)
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Errorf("hash of the entry behind after Complete(v3), v5 wanted: PTTL %d, want none (-1)", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || !h.Behind() || h.Version != 3 || h.Wanted != 5 {
+		t.Errorf("entry after Complete(v3) = %+v, %v, %v; want v3 behind v5", h, ok, err)
+	}
+	complete(t, s, "k", 5)
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Errorf("hash after Complete(v5), level again: PTTL %d, want the retention", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Behind() || h.Version != 5 {
+		t.Errorf("entry after Complete(v5) = %+v, %v, %v; want v5, level", h, ok, err)
+	}
+}
+
+// A check that finds a drift makes the entry behind, and its hash loses
+// the TTL of its last Complete (the drifted entry expired one retention
+// later); an older Complete, which does not bring it level, leaves it
+// without one, and a Complete that brings it level sets it again. A check
+// in sync leaves the TTL as it is.
+func TestDriftedEntryKept(t *testing.T) {
+	c := newClient(t)
+	s := openPrefixed(t, c, uniquePrefix(t))
+	ctx := t.Context()
+	complete(t, s, "k", 2)
+	if err := s.Verified(ctx, "c", "k", time.Now(), synclayer.DriftDiffers); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Errorf("hash of the drifted entry: PTTL %d, want none (-1)", ms)
+	}
+	older := idempotency.Claim{Connector: "c", Key: "k", EventID: "e1", Version: 1, LeaseTTL: time.Minute, Retention: time.Hour}
+	if err := s.Complete(ctx, older, "no-lease"); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms != -1 {
+		t.Errorf("hash of the drifted entry after an older Complete: PTTL %d, want none (-1)", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || !h.Behind() || h.Drift != synclayer.DriftDiffers {
+		t.Errorf("entry after the older Complete = %+v, %v, %v; want it drifted", h, ok, err)
+	}
+	complete(t, s, "k", 3)
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Errorf("hash after Complete(v3), level again: PTTL %d, want the retention", ms)
+	}
+	if err := s.Verified(ctx, "c", "k", time.Now(), synclayer.InSync); err != nil {
+		t.Fatal(err)
+	}
+	if ms := pttl(t, c, s, "k"); ms <= 0 {
+		t.Errorf("hash after a check in sync: PTTL %d, want the retention", ms)
+	}
+	if h, ok, err := s.Holding(ctx, "c", "k"); err != nil || !ok || h.Behind() || h.Version != 3 {
+		t.Errorf("entry after Complete(v3) and a check in sync = %+v, %v, %v; want v3, level", h, ok, err)
+	}
+}

@@ -25,21 +25,22 @@ return {3, cur, redis.call('PTTL', KEYS[2])}
 // completeScript drops the lease if the token holds it, writes the
 // done-marker for the retention, raises the version and sets the TTL of
 // the key's hash to the retention. With ARGV[8] "1" it also writes the
-// key's ledger entry (see pushedLua) and, given a fourth key, adds the
+// key's ledger entry (see pushedLua), and sets that TTL only if the entry
+// is not still behind (see behindLua), and, given a fourth key, adds the
 // record key to that ledger index (unless the hash had a push, which put
 // it there). Without, as for synclayer's own namespaces (a connector
 // starting with '$'), an unversioned Complete leaves the hash alone. KEYS:
 // done-marker, lease, key hash[, the connector's ledger index]. ARGV:
 // version, token, retention ms, record key, connector, event ID, payload
 // hash, "1" to write the ledger. Reply: 1.
-var completeScript = redis.NewScript(versionCmp + nowLua + pushedLua + `
+var completeScript = redis.NewScript(versionCmp + nowLua + pushedLua + behindLua + `
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 local ret = tonumber(ARGV[3])
 if ret > 0 then redis.call('SET', KEYS[1], '1', 'PX', ret) end
 local want = ARGV[1]
 if ARGV[8] == '1' then
 	local was = pushed(KEYS[3], want, ARGV[6], ARGV[7], now(), ARGV[4], ARGV[5])
-	if ret > 0 then redis.call('PEXPIRE', KEYS[3], ret) end
+	if ret > 0 and not behind(KEYS[3]) then redis.call('PEXPIRE', KEYS[3], ret) end
 	if KEYS[4] and not was then redis.call('ZADD', KEYS[4], 0, ARGV[4]) end
 elseif want ~= '0' and string.sub(want, 1, 1) ~= '-' then
 	local cur = redis.call('HGET', KEYS[3], 'v')
@@ -105,6 +106,18 @@ local function pushed(k, want, e, h, at, key, conn)
 	if f[2] and not greater(f[2], cur) then redis.call('HDEL', k, 'w', 'wa') end
 	if f[3] and f[3] ~= '1' then redis.call('HDEL', k, 'dr') end
 	return f[4]
+end
+`
+
+// behindLua is behind(k): whether the ledger entry in the key hash k is
+// behind (synclayer.Holding.Behind): a version is wanted above the held
+// one (w, which pushed drops once v reaches it), or the last check found a
+// drift (dr missing, differs or unexpected). Such a hash keeps no TTL, so
+// that a key behind is not forgotten before it is pushed.
+const behindLua = `
+local function behind(k)
+	local f = redis.call('HMGET', k, 'w', 'dr')
+	return f[1] ~= false or f[2] == '2' or f[2] == '3' or f[2] == '4'
 end
 `
 
