@@ -25,7 +25,7 @@
 //
 // Connectors whose partner reports errors inside the body whatever the
 // status (SOAP faults, ArcGIS error objects) read the body themselves with
-// [ReadSnippet] and judge it before falling back to [Classifier.Response].
+// [ReadBody] and judge it before falling back to [Classifier.Response].
 //
 // # Errors
 //
