@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
@@ -141,6 +142,39 @@ func TestFaultCodeNamespaces(t *testing.T) {
 			}
 			if foreign := tt.ns != soap.NamespaceSOAP11 && tt.ns != soap.NamespaceSOAP12; foreign != strings.Contains(err.Error(), "of namespace") {
 				t.Errorf("error text %q: the namespace of a foreign code must show, SOAP's must not", err)
+			}
+		})
+	}
+}
+
+// TestCallResponseAtTheBound: Call takes a response of exactly
+// MaxResponseBytes, and refuses (permanent ErrRejected) one a byte over.
+func TestCallResponseAtTheBound(t *testing.T) {
+	type Got struct {
+		Key string `xml:"Key"`
+	}
+	body := []byte(`<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+		`<Got><Key>K-1</Key></Got></soap:Body></soap:Envelope>`)
+	for _, tc := range []struct {
+		name  string
+		limit int
+		ok    bool
+	}{
+		{"exactly the bound", len(body), true},
+		{"a byte over", len(body) - 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mt := mockConn(t, soap.Config{MaxResponseBytes: tc.limit})
+			respond(mt, http.StatusOK, "text/xml; charset=utf-8", body)
+			var got Got
+			err := c.Call(t.Context(), "urn:example:records/Get", struct {
+				XMLName struct{} `xml:"Get"`
+			}{}, &got)
+			switch {
+			case tc.ok && (err != nil || got.Key != "K-1"):
+				t.Errorf("Call = %v, decoded %+v; want K-1", err, got)
+			case !tc.ok && (!errors.Is(err, partner.ErrRejected) || !synclayer.IsPermanent(err)):
+				t.Errorf("Call = %v, want a permanent ErrRejected", err)
 			}
 		})
 	}
