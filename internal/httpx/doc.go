@@ -50,8 +50,9 @@
 //     Cookie, X-Api-Key and X-Esri-Authorization headers, of SecretHeaders
 //     and of any header whose name speaks of auth, tokens, keys, secrets,
 //     passwords, sessions, signatures or cookies, with their credential
-//     parts (the token after the scheme, cookie values, the user:password
-//     of Basic credentials and its base64 form); the URL's password and
+//     parts (the token after the scheme, the values of cookie headers'
+//     name=value pairs unless only punctuation, the user:password of
+//     Basic credentials and its base64 form); the URL's password and
 //     secret query values (names holding token, secret, password,
 //     signature, auth, credential, session or api/access/private key, and
 //     the bare names key, code, sig); with HidePath the URL path and its

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Redacted replaces every secret in error texts.
@@ -122,9 +123,25 @@ func (s *secretCollector) basic(pair string) {
 	s.vals = append(s.vals, base64.StdEncoding.EncodeToString([]byte(pair)))
 }
 
+// fragment records v, a value cut out of a cookie header, unless it is
+// only padding or punctuation (no letter, no digit): such a fragment is
+// no credential, and would scrub the same characters everywhere in the
+// partner's text. Short values count otherwise: a session cookie may be
+// short, and the contract is that no credential shows, whatever its length.
+func (s *secretCollector) fragment(v string) {
+	if !strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	}) {
+		return
+	}
+	s.add(v)
+}
+
 // header collects the secret values of h: the whole value of each secret
-// header, its credential without the scheme, the parts of a cookie, and
-// the user and password of Basic credentials.
+// header, its credential without the scheme, the user and password of
+// Basic credentials and, for cookie headers only (their values are
+// name=value pairs; a Basic credential's base64 padding is not), the
+// cookie values.
 func (s *secretCollector) header(h http.Header) {
 	for name, vs := range h {
 		if !s.secretHeader(name) {
@@ -143,9 +160,12 @@ func (s *secretCollector) header(h http.Header) {
 					}
 				}
 			}
+			if !strings.Contains(strings.ToLower(name), "cookie") {
+				continue
+			}
 			for part := range strings.SplitSeq(v, ";") {
 				if _, val, ok := strings.Cut(part, "="); ok {
-					s.add(strings.TrimSpace(val))
+					s.fragment(strings.TrimSpace(val))
 				}
 			}
 		}

@@ -1,6 +1,10 @@
 package httpx
 
-import "testing"
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
 
 func TestRedactText(t *testing.T) {
 	r := (&Classifier{}).newRedactor(nil)
@@ -20,5 +24,25 @@ func TestRedactText(t *testing.T) {
 		if got := r.text(tt.in); got != tt.want {
 			t.Errorf("text(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestBasicPaddingRedactsEquals: the "=" of a Basic credential's base64
+// padding is no secret of its own (only cookie headers are split into
+// name=value parts), nor is a cookie value of punctuation only; the
+// credentials themselves are still scrubbed.
+func TestBasicPaddingRedactsEquals(t *testing.T) {
+	c := &Classifier{Prefix: "rest"}
+	u, _ := url.Parse("https://r.example.com/records/k")
+	req := &http.Request{Method: http.MethodPut, URL: u, Header: http.Header{
+		"Authorization": {"Basic dXNlcjpwYXNzd29yZA=="}, // user:password
+		"Cookie":        {"sid=s3ss10n-1d; pad=="},
+	}}
+	resp := &http.Response{StatusCode: 422, Status: "422 Unprocessable Entity", Request: req, Header: http.Header{}}
+	const plain = `validation failed: field count must be >= 1, got count=0; a==b`
+	e := c.New(req, resp, []byte(plain+"; echo dXNlcjpwYXNzd29yZA== password s3ss10n-1d"), nil, nil)
+	want := plain + "; echo REDACTED REDACTED REDACTED"
+	if e.Body != want {
+		t.Errorf("body = %q, want %q", e.Body, want)
 	}
 }
