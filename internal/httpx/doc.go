@@ -55,8 +55,11 @@
 //     Basic credentials and its base64 form); the URL's password and
 //     secret query values (names holding token, secret, password,
 //     signature, auth, credential, session or api/access/private key, and
-//     the bare names key, code, sig); with HidePath the URL path and its
-//     segments. They are taken from the request the connector built and
+//     the bare names key, code, sig); with HidePath the whole URL path and
+//     those of its segments that look like tokens (eight bytes or more and
+//     not a lowercase word, or sixteen bytes or more), not the short words
+//     of an API ("api", "v1", "hooks"), which would scrub those words from
+//     every text. They are taken from the request the connector built and
 //     from the response's Request, which is the request as the caller's
 //     transport sent it, with the credentials it added.
 //   - The partner's texts (status reason, body snippet, the text of the

@@ -46,3 +46,31 @@ func TestBasicPaddingRedactsEquals(t *testing.T) {
 		t.Errorf("body = %q, want %q", e.Body, want)
 	}
 }
+
+// TestRedactPathSegments: with HidePath the whole path and the segments
+// that look like tokens are scrubbed, but not the short words of the API
+// ("api", "v1", "E"), which would scrub them from every text, nor, for a
+// path of "/" alone, every slash.
+func TestRedactPathSegments(t *testing.T) {
+	c := &Classifier{Prefix: "webhook", HidePath: true}
+	for _, tt := range []struct{ url, body, want string }{
+		{"https://hooks.example.com/E/api/v1/T0SECRETXYZ",
+			`{"error":"field data.name is required by api v1"} (you sent /E/api/v1/T0SECRETXYZ, token T0SECRETXYZ)`,
+			`{"error":"field data.name is required by api v1"} (you sent REDACTED, token REDACTED)`},
+		{"https://hooks.example.com/services/T00000000/B00000000/xxxxxxxxxxxxxxxxxxxxxxxx",
+			"no hook xxxxxxxxxxxxxxxxxxxxxxxx in team T00000000 for services",
+			"no hook REDACTED in team REDACTED for services"},
+		{"https://hooks.example.com/", "a/b is not c/d", "a/b is not c/d"},
+	} {
+		u, _ := url.Parse(tt.url)
+		req := &http.Request{Method: http.MethodPost, URL: u, Header: http.Header{}}
+		resp := &http.Response{StatusCode: 400, Status: "400 Bad Request", Request: req, Header: http.Header{}}
+		e := c.New(req, resp, []byte(tt.body), nil, nil)
+		if e.Body != tt.want {
+			t.Errorf("%s: body = %q, want %q", tt.url, e.Body, tt.want)
+		}
+		if e.URL != "https://hooks.example.com/…" {
+			t.Errorf("%s: URL = %q, want scheme and host only", tt.url, e.URL)
+		}
+	}
+}
