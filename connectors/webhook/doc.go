@@ -36,7 +36,8 @@
 // synclayer.Permanent. Test the category with errors.Is ([partner.ErrRateLimited],
 // [partner.ErrNotFound], ...) and read the details from [*partner.Error]. Error texts show
 // only the scheme and host of the URL (many endpoints carry a credential
-// in their path) and never a secret.
+// in their path) and never a secret: neither as configured, nor without
+// its whsec_ prefix, nor (when it is text) the key it decodes to.
 //
 // # Receiving
 //
