@@ -65,6 +65,12 @@ func TestFaultCharsets(t *testing.T) {
 		{"UTF-16BE with a BOM, Server", "UTF-16", "text/xml", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Server", "Überlastet"},
 		{"UTF-16BE without a BOM", "UTF-16", "text/xml", utf16(unicode.BigEndian, unicode.IgnoreBOM), 200, "Client", "Falsch ä"},
 		{"UTF-16 in the Content-Type, declaration says so too", "UTF-16", "text/xml; charset=UTF-16", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Client", "Falsch ö"},
+		// A byte order mark is authoritative over the charset parameter
+		// (RFC 7303 §3.2): a partner's framework often says utf-8
+		// whatever its serializer wrote.
+		{"UTF-16LE BOM under charset=utf-8, Client at 200", "", "text/xml; charset=utf-8", utf16(unicode.LittleEndian, unicode.UseBOM), 200, "Client", "Falsch ü"},
+		{"UTF-16BE BOM under charset=utf-8, Server at 500", "", "text/xml; charset=utf-8", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Server", "Überlastet"},
+		{"UTF-8 BOM under charset=ISO-8859-1, Client at 200", "", "text/xml; charset=ISO-8859-1", func(s string) []byte { return append([]byte("\xef\xbb\xbf"), s...) }, 200, "Client", "Données refusées"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
