@@ -185,3 +185,46 @@ func TestCallResponseAtTheBound(t *testing.T) {
 		})
 	}
 }
+
+// TestLargeClientFault: a fault whose detail runs past MaxResponseBytes
+// is cut and cannot be decoded to its end, but its code was read before
+// the cut: it is classified by that code. A Client (1.1) or Sender (1.2)
+// fault at 500 is a refusal, permanent at once, not retried until the
+// budget runs out; a Server or Receiver fault is still retried.
+func TestLargeClientFault(t *testing.T) {
+	const limit = 4 << 10
+	big := strings.Repeat("x", 4*limit)
+	env11 := func(code string) string {
+		return `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>` +
+			`<faultcode>soap:` + code + `</faultcode><faultstring>bad</faultstring><detail>` + big + `</detail></soap:Fault></soap:Body></soap:Envelope>`
+	}
+	env12 := func(code string) string {
+		return `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault><env:Code><env:Value>env:` + code +
+			`</env:Value></env:Code><env:Reason><env:Text xml:lang="en">bad</env:Text></env:Reason><env:Detail>` + big + `</env:Detail></env:Fault></env:Body></env:Envelope>`
+	}
+	for _, tt := range []struct {
+		name, body, code string
+		retryable        bool
+	}{
+		{"1.1 Client", env11("Client"), "Client", false},
+		{"1.1 Server", env11("Server"), "Server", true},
+		{"1.2 Sender", env12("Sender"), "Sender", false},
+		{"1.2 Receiver", env12("Receiver"), "Receiver", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, mt := mockConn(t, soap.Config{MaxResponseBytes: limit})
+			respond(mt, http.StatusInternalServerError, "text/xml; charset=utf-8", []byte(tt.body))
+			err := conn.Sync(t.Context(), upsert("WF-1", 1))
+			var f *soap.Fault
+			if !errors.As(err, &f) || f.Code != tt.code || f.Reason != "bad" {
+				t.Fatalf("Sync = %v, want a %s fault", err, tt.code)
+			}
+			if synclayer.IsPermanent(err) == tt.retryable {
+				t.Errorf("permanent = %v, want %v: %v", synclayer.IsPermanent(err), !tt.retryable, err)
+			}
+			if !strings.Contains(f.Detail, "cut off") {
+				t.Errorf("detail %q does not say the fault was cut", f.Detail)
+			}
+		})
+	}
+}

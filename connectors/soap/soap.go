@@ -123,7 +123,7 @@ func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*h
 		return nil, nil, nil, c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes)+1)
-	f := parseFault(body, resp.Header.Get("Content-Type"))
+	f := parseFault(body, resp.Header.Get("Content-Type"), len(body) > c.cfg.MaxResponseBytes)
 	switch {
 	case f != nil && f.Code != unparsable:
 		kind := partner.ErrRejected
