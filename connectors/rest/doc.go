@@ -56,8 +56,8 @@
 //
 // Sync classifies, the dispatcher retries. Network errors, timeouts, a
 // success body cut short, and 408, 425, 429, 500, 502, 503, 504 are
-// retryable (429 and 503 with the partner's Retry-After, in seconds or as
-// an HTTP-date, as a synclayer.RetryAfter hint). Every other status, a
+// retryable (a Retry-After on any of these statuses, in seconds or as an
+// HTTP-date, becomes a synclayer.RetryAfter hint). Every other status, a
 // redirect that turned the write into a GET, a payload that is not JSON
 // ([partner.ErrPayload]) and a dot-segment key ([ErrKey]) are
 // synclayer.Permanent. Test the category with errors.Is ([partner.ErrRateLimited],

@@ -34,7 +34,7 @@ func (c *Connector) Call(ctx context.Context, action string, body, out any) erro
 	if err != nil || out == nil {
 		return err
 	}
-	if len(got) >= c.cfg.MaxResponseBytes {
+	if len(got) > c.cfg.MaxResponseBytes {
 		return httpx.Wrap(c.classes.New(req, resp, nil, partner.ErrRejected, fmt.Errorf("response over MaxResponseBytes (%d)", c.cfg.MaxResponseBytes)))
 	}
 	if err := decodeBody(got, resp.Header.Get("Content-Type"), out); err != nil {

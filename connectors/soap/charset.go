@@ -20,8 +20,9 @@ import (
 // Responses are read in the charset they declare, as partners really send
 // them: Java servers often answer in ISO-8859-1 or windows-1252, some
 // .NET ones in UTF-16. The charset comes from, in order of precedence
-// (RFC 7303 §3.2 and XML 1.0 Appendix F): the charset parameter of the
-// Content-Type, a byte order mark, the bytes of a UTF-16 "<?xml", and the
+// (RFC 7303 §3.2 and XML 1.0 Appendix F): a byte order mark, which is
+// authoritative when present, whatever the Content-Type says; the charset
+// parameter of the Content-Type; the bytes of a UTF-16 "<?xml"; and the
 // encoding of the XML declaration. Any IANA charset name that
 // golang.org/x/text knows is accepted.
 
@@ -51,28 +52,32 @@ func lookupCharset(name string) (encoding.Encoding, error) {
 }
 
 // toUTF8 returns body as UTF-8 when its charset is known before the XML
-// declaration is read (the Content-Type's charset, a byte order mark, or
-// UTF-16 without one); decoded is then true and the declaration's own
+// declaration is read (a byte order mark, the Content-Type's charset, or
+// UTF-16 without a mark); decoded is then true and the declaration's own
 // encoding must be ignored. Otherwise body is returned as it is. err is
 // set only when the bytes do not decode.
 func toUTF8(body []byte, contentType string) (out []byte, decoded bool, err error) {
 	var enc encoding.Encoding
-	if _, params, perr := mime.ParseMediaType(contentType); perr == nil && params["charset"] != "" {
-		enc, _ = lookupCharset(params["charset"])
-		if enc == nil {
-			return bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), true, nil
+	switch {
+	case bytes.HasPrefix(body, []byte("\xef\xbb\xbf")):
+		return body[3:], true, nil
+	case bytes.HasPrefix(body, []byte{0xFE, 0xFF}), bytes.HasPrefix(body, []byte{0xFF, 0xFE}):
+		enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
+	}
+	if enc == nil {
+		if _, params, perr := mime.ParseMediaType(contentType); perr == nil && params["charset"] != "" {
+			enc, _ = lookupCharset(params["charset"])
+			if enc == nil {
+				return body, true, nil
+			}
 		}
 	}
 	if enc == nil {
 		switch {
-		case bytes.HasPrefix(body, []byte{0xFE, 0xFF}), bytes.HasPrefix(body, []byte{0xFF, 0xFE}):
-			enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
 		case bytes.HasPrefix(body, []byte{0x00, '<', 0x00, '?'}):
 			enc = unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)
 		case bytes.HasPrefix(body, []byte{'<', 0x00, '?', 0x00}):
 			enc = unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
-		case bytes.HasPrefix(body, []byte("\xef\xbb\xbf")):
-			return body[3:], true, nil
 		default:
 			return body, false, nil
 		}

@@ -62,8 +62,12 @@
 // the envelope's namespace (an unprefixed code under no default namespace
 // counts as SOAP's too): an application's "app:Server" is an unknown code,
 // and unknown codes are permanent ([Fault.Namespace] tells them apart).
-// Responses are read in the charset they declare (the Content-Type's
-// charset parameter, a byte order mark, UTF-16 bytes, or the XML
+// A fault cut at MaxResponseBytes (a huge detail) is judged by its code
+// when the code came before the cut; its Detail then says the rest is cut
+// off.
+// Responses are read in the charset they declare (a byte order mark,
+// which wins when present, the Content-Type's charset parameter, UTF-16
+// bytes, or the XML
 // declaration's encoding: ISO-8859-1, windows-1252, UTF-16 and any other
 // IANA charset golang.org/x/text knows); one it does not know is read as
 // windows-1252, so that a fault's ASCII structure is still recognised. The [*Fault] (code,

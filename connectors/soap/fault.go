@@ -32,7 +32,7 @@ type Fault struct {
 }
 
 // unparsable is the Code of a Fault element that could not be decoded
-// (cut short, or malformed).
+// (cut short, or malformed) before its code was read.
 const unparsable = "(unparsable)"
 
 // maxFaultText bounds the texts a Fault keeps.
@@ -162,9 +162,10 @@ type innerXML struct {
 
 // parseFault finds a Fault as the first child of the Body of a SOAP 1.1
 // or 1.2 envelope (whatever version was sent: a server may answer in its
-// own), read in the charset that contentType or the body declares. It
+// own), read in the charset that contentType or the body declares. cut
+// says body is the start of a longer response (see decodeFault). It
 // returns nil when body is not an envelope or holds no fault.
-func parseFault(body []byte, contentType string) *Fault {
+func parseFault(body []byte, contentType string, cut bool) *Fault {
 	d, err := newDecoder(body, contentType)
 	if err != nil {
 		return nil
@@ -205,7 +206,7 @@ func parseFault(body []byte, contentType string) *Fault {
 				if t.Name.Local != "Fault" || t.Name.Space != ns {
 					return nil
 				}
-				return decodeFault(d, t, ns, sc.with(t.Attr))
+				return decodeFault(d, t, ns, sc.with(t.Attr), cut)
 			}
 		case xml.EndElement:
 			depth--
@@ -217,11 +218,17 @@ func parseFault(body []byte, contentType string) *Fault {
 }
 
 // decodeFault decodes the Fault element start, in the namespace scope sc
-// of its parents and itself.
-func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope) *Fault {
+// of its parents and itself. When the body was cut (at MaxResponseBytes,
+// inside a long detail) but the code was read whole before the cut, the
+// fault is classified by that code, with what else was read and, as its
+// Detail, why the rest is missing: a Client fault with a huge detail is
+// still a refusal, not a retryable unknown. A fault that cannot be read
+// otherwise (malformed, or cut before its code) is unparsable.
+func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope, cut bool) *Fault {
 	if ns == NamespaceSOAP11 {
 		var f fault11
-		if err := d.DecodeElement(&f, &start); err != nil {
+		err := d.DecodeElement(&f, &start)
+		if err != nil && (!cut || strings.TrimSpace(f.Code.Value) == "") {
 			return &Fault{Version: SOAP11, Code: unparsable, Reason: clip.String(err.Error(), maxFaultText)}
 		}
 		codeNS, code := sc.with(f.Code.Attrs).resolve(f.Code.Value, ns)
@@ -231,11 +238,12 @@ func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope) *F
 			Namespace: codeNS,
 			Reason:    clip.String(strings.TrimSpace(f.String), maxFaultText),
 			Actor:     clip.String(strings.TrimSpace(f.Actor), maxFaultText),
-			Detail:    clip.String(strings.TrimSpace(f.Detail.Inner), maxFaultText),
+			Detail:    faultDetail(f.Detail.Inner, err),
 		}
 	}
 	var f fault12
-	if err := d.DecodeElement(&f, &start); err != nil {
+	err := d.DecodeElement(&f, &start)
+	if err != nil && (!cut || strings.TrimSpace(f.Code.Value.Value) == "") {
 		return &Fault{Version: SOAP12, Code: unparsable, Reason: clip.String(err.Error(), maxFaultText)}
 	}
 	codeNS, code := sc.with(f.Code.Attrs).with(f.Code.Value.Attrs).resolve(f.Code.Value.Value, ns)
@@ -245,10 +253,19 @@ func decodeFault(d *xml.Decoder, start xml.StartElement, ns string, sc scope) *F
 		Namespace: codeNS,
 		Subcode:   clip.String(strings.TrimSpace(f.Code.Subcode.Value), maxFaultText),
 		Actor:     clip.String(strings.TrimSpace(f.Node), maxFaultText),
-		Detail:    clip.String(strings.TrimSpace(f.Detail.Inner), maxFaultText),
+		Detail:    faultDetail(f.Detail.Inner, err),
 	}
 	if len(f.Reason.Text) > 0 {
 		out.Reason = clip.String(strings.TrimSpace(f.Reason.Text[0]), maxFaultText)
 	}
 	return out
+}
+
+// faultDetail is the bounded Detail of a fault: the detail element's
+// content or, when the body was cut inside the fault (err), why.
+func faultDetail(inner string, err error) string {
+	if err != nil {
+		return clip.String("(the rest of the fault is cut off: "+err.Error()+")", maxFaultText)
+	}
+	return clip.String(strings.TrimSpace(inner), maxFaultText)
 }

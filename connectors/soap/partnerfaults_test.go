@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/soap"
 )
 
@@ -64,6 +65,12 @@ func TestFaultCharsets(t *testing.T) {
 		{"UTF-16BE with a BOM, Server", "UTF-16", "text/xml", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Server", "Überlastet"},
 		{"UTF-16BE without a BOM", "UTF-16", "text/xml", utf16(unicode.BigEndian, unicode.IgnoreBOM), 200, "Client", "Falsch ä"},
 		{"UTF-16 in the Content-Type, declaration says so too", "UTF-16", "text/xml; charset=UTF-16", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Client", "Falsch ö"},
+		// A byte order mark is authoritative over the charset parameter
+		// (RFC 7303 §3.2): a partner's framework often says utf-8
+		// whatever its serializer wrote.
+		{"UTF-16LE BOM under charset=utf-8, Client at 200", "", "text/xml; charset=utf-8", utf16(unicode.LittleEndian, unicode.UseBOM), 200, "Client", "Falsch ü"},
+		{"UTF-16BE BOM under charset=utf-8, Server at 500", "", "text/xml; charset=utf-8", utf16(unicode.BigEndian, unicode.UseBOM), 500, "Server", "Überlastet"},
+		{"UTF-8 BOM under charset=ISO-8859-1, Client at 200", "", "text/xml; charset=ISO-8859-1", func(s string) []byte { return append([]byte("\xef\xbb\xbf"), s...) }, 200, "Client", "Données refusées"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,6 +148,82 @@ func TestFaultCodeNamespaces(t *testing.T) {
 			}
 			if foreign := tt.ns != soap.NamespaceSOAP11 && tt.ns != soap.NamespaceSOAP12; foreign != strings.Contains(err.Error(), "of namespace") {
 				t.Errorf("error text %q: the namespace of a foreign code must show, SOAP's must not", err)
+			}
+		})
+	}
+}
+
+// TestCallResponseAtTheBound: Call takes a response of exactly
+// MaxResponseBytes, and refuses (permanent ErrRejected) one a byte over.
+func TestCallResponseAtTheBound(t *testing.T) {
+	type Got struct {
+		Key string `xml:"Key"`
+	}
+	body := []byte(`<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>` +
+		`<Got><Key>K-1</Key></Got></soap:Body></soap:Envelope>`)
+	for _, tc := range []struct {
+		name  string
+		limit int
+		ok    bool
+	}{
+		{"exactly the bound", len(body), true},
+		{"a byte over", len(body) - 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, mt := mockConn(t, soap.Config{MaxResponseBytes: tc.limit})
+			respond(mt, http.StatusOK, "text/xml; charset=utf-8", body)
+			var got Got
+			err := c.Call(t.Context(), "urn:example:records/Get", struct {
+				XMLName struct{} `xml:"Get"`
+			}{}, &got)
+			switch {
+			case tc.ok && (err != nil || got.Key != "K-1"):
+				t.Errorf("Call = %v, decoded %+v; want K-1", err, got)
+			case !tc.ok && (!errors.Is(err, partner.ErrRejected) || !synclayer.IsPermanent(err)):
+				t.Errorf("Call = %v, want a permanent ErrRejected", err)
+			}
+		})
+	}
+}
+
+// TestLargeClientFault: a fault whose detail runs past MaxResponseBytes
+// is cut and cannot be decoded to its end, but its code was read before
+// the cut: it is classified by that code. A Client (1.1) or Sender (1.2)
+// fault at 500 is a refusal, permanent at once, not retried until the
+// budget runs out; a Server or Receiver fault is still retried.
+func TestLargeClientFault(t *testing.T) {
+	const limit = 4 << 10
+	big := strings.Repeat("x", 4*limit)
+	env11 := func(code string) string {
+		return `<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>` +
+			`<faultcode>soap:` + code + `</faultcode><faultstring>bad</faultstring><detail>` + big + `</detail></soap:Fault></soap:Body></soap:Envelope>`
+	}
+	env12 := func(code string) string {
+		return `<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault><env:Code><env:Value>env:` + code +
+			`</env:Value></env:Code><env:Reason><env:Text xml:lang="en">bad</env:Text></env:Reason><env:Detail>` + big + `</env:Detail></env:Fault></env:Body></env:Envelope>`
+	}
+	for _, tt := range []struct {
+		name, body, code string
+		retryable        bool
+	}{
+		{"1.1 Client", env11("Client"), "Client", false},
+		{"1.1 Server", env11("Server"), "Server", true},
+		{"1.2 Sender", env12("Sender"), "Sender", false},
+		{"1.2 Receiver", env12("Receiver"), "Receiver", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, mt := mockConn(t, soap.Config{MaxResponseBytes: limit})
+			respond(mt, http.StatusInternalServerError, "text/xml; charset=utf-8", []byte(tt.body))
+			err := conn.Sync(t.Context(), upsert("WF-1", 1))
+			var f *soap.Fault
+			if !errors.As(err, &f) || f.Code != tt.code || f.Reason != "bad" {
+				t.Fatalf("Sync = %v, want a %s fault", err, tt.code)
+			}
+			if synclayer.IsPermanent(err) == tt.retryable {
+				t.Errorf("permanent = %v, want %v: %v", synclayer.IsPermanent(err), !tt.retryable, err)
+			}
+			if !strings.Contains(f.Detail, "cut off") {
+				t.Errorf("detail %q does not say the fault was cut", f.Detail)
 			}
 		})
 	}

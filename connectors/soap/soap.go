@@ -94,7 +94,8 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 
 // exchange POSTs the envelope env with action and classifies the answer
 // as the package doc says. On success it returns the request, the
-// response (its body closed) and up to MaxResponseBytes of the body.
+// response (its body closed) and up to MaxResponseBytes+1 bytes of the
+// body: more than MaxResponseBytes means the body was longer, and cut.
 func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*http.Request, *http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(env))
 	if err != nil {
@@ -121,8 +122,8 @@ func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*h
 	if resp.Request != nil && resp.Request.Method != req.Method {
 		return nil, nil, nil, c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
-	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes))
-	f := parseFault(body, resp.Header.Get("Content-Type"))
+	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes)+1)
+	f := parseFault(body, resp.Header.Get("Content-Type"), len(body) > c.cfg.MaxResponseBytes)
 	switch {
 	case f != nil && f.Code != unparsable:
 		kind := partner.ErrRejected

@@ -30,12 +30,14 @@
 // # Errors
 //
 // Sync classifies, the dispatcher retries: network errors, timeouts,
-// 408, 425, 429, 500, 502, 503, 504 are retried (429 and 503 after the
-// receiver's Retry-After); every other status, 3xx and 410 included, is
+// 408, 425, 429, 500, 502, 503, 504 are retried (after the receiver's
+// Retry-After, when one of these responses carries it); every other
+// status, 3xx and 410 included, is
 // synclayer.Permanent. Test the category with errors.Is ([partner.ErrRateLimited],
 // [partner.ErrNotFound], ...) and read the details from [*partner.Error]. Error texts show
 // only the scheme and host of the URL (many endpoints carry a credential
-// in their path) and never a secret.
+// in their path) and never a secret: neither as configured, nor without
+// its whsec_ prefix, nor (when it is text) the key it decodes to.
 //
 // # Receiving
 //

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/internal/keyid"
@@ -60,9 +62,27 @@ func New(cfg Config) (*Connector, error) {
 			"Content-Type": {"application/json"},
 			"User-Agent":   {"synclayer-webhook/1"},
 		}, cfg.Header),
-		classes: httpx.Classifier{Prefix: "webhook", Secrets: cfg.Secrets, HidePath: true},
+		classes: httpx.Classifier{Prefix: "webhook", Secrets: secretForms(cfg.Secrets), HidePath: true},
 	}
 	return c, nil
+}
+
+// secretForms returns the forms in which the signing secrets may be
+// echoed, for redaction: as configured, without the whsec_ prefix (the
+// base64 string receiver libraries hold) and, when it is text, the key it
+// decodes to.
+func secretForms(secrets []string) []string {
+	var out []string
+	for _, s := range secrets {
+		out = append(out, s)
+		if bare := strings.TrimPrefix(strings.TrimSpace(s), secretPrefix); bare != "" {
+			out = append(out, bare)
+		}
+		if key, err := DecodeSecret(s); err == nil && utf8.Valid(key) {
+			out = append(out, string(key))
+		}
+	}
+	return out
 }
 
 // Close releases the idle connections of a client built by [New].

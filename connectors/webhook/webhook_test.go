@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -210,5 +211,29 @@ func TestConfigValidation(t *testing.T) {
 	newConn := func(cfg webhook.Config) (conntest.Closer, error) { return webhook.New(cfg) }
 	for _, tt := range tests {
 		conntest.CheckConfig(t, tt.name, "webhook: config: ", "SECRETPATH", newConn, tt.cfg, tt.want)
+	}
+}
+
+// TestSecretEchoWithoutPrefix: a receiver that echoes the signing secret
+// as its libraries hold it, without the whsec_ prefix, or the text key it
+// decodes to, gets no secret into the error.
+func TestSecretEchoWithoutPrefix(t *testing.T) {
+	const textKey = "a passphrase of text, 32 bytes!!"
+	bare := strings.TrimPrefix(testSecret, "whsec_")
+	textBare := base64.StdEncoding.EncodeToString([]byte(textKey))
+	for _, tt := range []struct{ secret, echo string }{
+		{testSecret, bare},
+		{"whsec_" + textBare, textBare},
+		{"whsec_" + textBare, textKey},
+	} {
+		conn, mt := mockConn(t, webhook.Config{Secrets: []string{tt.secret}})
+		mt.RegisterNoResponder(httpmock.NewStringResponder(http.StatusBadRequest, "signature mismatch; endpoint secret is "+tt.echo))
+		err := conn.Sync(t.Context(), record("k", 1))
+		if err == nil || !strings.Contains(err.Error(), "signature mismatch") {
+			t.Fatalf("Sync = %v, want the receiver's refusal", err)
+		}
+		if strings.Contains(err.Error(), tt.echo) {
+			t.Errorf("the secret, echoed as %q, is in the error: %v", tt.echo, err)
+		}
 	}
 }

@@ -25,7 +25,7 @@
 //
 // Connectors whose partner reports errors inside the body whatever the
 // status (SOAP faults, ArcGIS error objects) read the body themselves with
-// [ReadSnippet] and judge it before falling back to [Classifier.Response].
+// [ReadBody] and judge it before falling back to [Classifier.Response].
 //
 // # Errors
 //
@@ -50,12 +50,16 @@
 //     Cookie, X-Api-Key and X-Esri-Authorization headers, of SecretHeaders
 //     and of any header whose name speaks of auth, tokens, keys, secrets,
 //     passwords, sessions, signatures or cookies, with their credential
-//     parts (the token after the scheme, cookie values, the user:password
-//     of Basic credentials and its base64 form); the URL's password and
+//     parts (the token after the scheme, the values of cookie headers'
+//     name=value pairs unless only punctuation, the user:password of
+//     Basic credentials and its base64 form); the URL's password and
 //     secret query values (names holding token, secret, password,
 //     signature, auth, credential, session or api/access/private key, and
-//     the bare names key, code, sig); with HidePath the URL path and its
-//     segments. They are taken from the request the connector built and
+//     the bare names key, code, sig); with HidePath the whole URL path and
+//     those of its segments that look like tokens (eight bytes or more and
+//     not a lowercase word, or sixteen bytes or more), not the short words
+//     of an API ("api", "v1", "hooks"), which would scrub those words from
+//     every text. They are taken from the request the connector built and
 //     from the response's Request, which is the request as the caller's
 //     transport sent it, with the credentials it added.
 //   - The partner's texts (status reason, body snippet, the text of the

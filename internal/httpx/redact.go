@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Redacted replaces every secret in error texts.
@@ -122,9 +123,25 @@ func (s *secretCollector) basic(pair string) {
 	s.vals = append(s.vals, base64.StdEncoding.EncodeToString([]byte(pair)))
 }
 
+// fragment records v, a part of a request that may be a credential (a
+// cookie value, a URL path), unless it is only padding or punctuation (no
+// letter, no digit: "=", "/"): such a fragment is no credential, and would
+// scrub the same characters everywhere in the partner's text. Short values count otherwise: a session cookie may be
+// short, and the contract is that no credential shows, whatever its length.
+func (s *secretCollector) fragment(v string) {
+	if !strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsDigit(r)
+	}) {
+		return
+	}
+	s.add(v)
+}
+
 // header collects the secret values of h: the whole value of each secret
-// header, its credential without the scheme, the parts of a cookie, and
-// the user and password of Basic credentials.
+// header, its credential without the scheme, the user and password of
+// Basic credentials and, for cookie headers only (their values are
+// name=value pairs; a Basic credential's base64 padding is not), the
+// cookie values.
 func (s *secretCollector) header(h http.Header) {
 	for name, vs := range h {
 		if !s.secretHeader(name) {
@@ -143,9 +160,12 @@ func (s *secretCollector) header(h http.Header) {
 					}
 				}
 			}
+			if !strings.Contains(strings.ToLower(name), "cookie") {
+				continue
+			}
 			for part := range strings.SplitSeq(v, ";") {
 				if _, val, ok := strings.Cut(part, "="); ok {
-					s.add(strings.TrimSpace(val))
+					s.fragment(strings.TrimSpace(val))
 				}
 			}
 		}
@@ -170,17 +190,20 @@ func (s *secretCollector) secretHeader(name string) bool {
 }
 
 // url collects the password of u and the values of its secret query
-// parameters; with hidePath, its path and each segment of it too (the
-// path is then a credential).
+// parameters; with hidePath, its whole path (the path is then a
+// credential) and those of its segments that look like tokens (see
+// tokenSegment), for a partner that echoes a segment alone.
 func (s *secretCollector) url(u *url.URL, hidePath bool) {
 	if u == nil {
 		return
 	}
 	if hidePath {
-		s.add(u.Path)
-		s.add(u.EscapedPath())
+		s.fragment(u.Path)
+		s.fragment(u.EscapedPath())
 		for seg := range strings.SplitSeq(u.Path, "/") {
-			s.add(seg)
+			if tokenSegment(seg) {
+				s.add(seg)
+			}
 		}
 	}
 	if p, ok := u.User.Password(); ok {
@@ -194,6 +217,26 @@ func (s *secretCollector) url(u *url.URL, hidePath bool) {
 			}
 		}
 	}
+}
+
+// minTokenSegment is the length from which a path segment can be a token.
+const minTokenSegment = 8
+
+// tokenSegment reports whether a URL path segment looks like a credential
+// rather than a word of the API ("api", "v1", "hooks", "webhooks"): at
+// least minTokenSegment bytes, and either long (2*minTokenSegment bytes or
+// more) or holding something besides lowercase letters, '-', '_' and '.'
+// (a digit, an uppercase letter, another sign).
+func tokenSegment(seg string) bool {
+	if len(seg) < minTokenSegment {
+		return false
+	}
+	if len(seg) >= 2*minTokenSegment {
+		return true
+	}
+	return strings.ContainsFunc(seg, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || r == '-' || r == '_' || r == '.')
+	})
 }
 
 // newRedactor collects the secret values of c and of the request: the
