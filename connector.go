@@ -50,8 +50,8 @@ type Connector interface {
 }
 
 // PartnerIDSyncer is an optional interface of a [Connector] that learns the
-// partner's own id for the record it writes: an ArcGIS objectId, a Google
-// Calendar event id, a CalDAV href. When a connector has it, the dispatcher
+// partner's own id for the record it writes (a feature's objectId, an
+// event id, a resource's href). When a connector has it, the dispatcher
 // calls SyncID instead of Sync, and keeps a non-empty id in the route's
 // [Delivery] (PartnerID), so an operator can find the record at the partner.
 // SyncID follows every rule of Sync.
