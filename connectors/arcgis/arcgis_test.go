@@ -537,3 +537,31 @@ func TestQueryWithNullFeatures(t *testing.T) {
 	}
 	onlyFeature(t, f, "k")
 }
+
+// TestFieldNamesCaseInsensitive: ArcGIS field names are case-insensitive
+// and a query answers in the layer's own spelling, so a KeyField and
+// VersionField configured in another case must still find the feature
+// (no duplicate per push) and read its version (no stale overwrite).
+func TestFieldNamesCaseInsensitive(t *testing.T) {
+	for _, names := range [][2]string{{"sync_key", "sync_version"}, {"SYNC_KEY", "Sync_Version"}} {
+		t.Run(names[0]+","+names[1], func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			f.Add(map[string]any{"SYNC_KEY": "A-1", "SYNC_VERSION": float64(1), "NAME": "x"})
+			c := newConnector(t, f, func(cfg *arcgis.Config) { cfg.KeyField, cfg.VersionField = names[0], names[1] })
+			for v := int64(2); v <= 3; v++ {
+				rec := synclayer.Record{Key: "A-1", Version: v, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "x"}}}
+				if err := c.Sync(t.Context(), rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A stale record must not be written.
+			if err := c.Sync(t.Context(), synclayer.Record{Key: "A-1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "old"}}}); err != nil {
+				t.Fatal(err)
+			}
+			ft := onlyFeature(t, f, "A-1")
+			if ft.Attributes["NAME"] != "x" || ft.Attributes["SYNC_VERSION"] != float64(3) {
+				t.Errorf("feature %v, want NAME x at SYNC_VERSION 3", ft.Attributes)
+			}
+		})
+	}
+}
