@@ -172,7 +172,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	return c.write(ctx, rec, feat, have, func(again []found, _ error) error {
 		// Perhaps another writer added the key meanwhile and a unique
 		// index said no: update that one.
-		if c.newerThere(rec, again[:1]) {
+		if c.newerThere(rec, again) {
 			return nil
 		}
 		return c.applyEdits(ctx, c.update(feat, again))

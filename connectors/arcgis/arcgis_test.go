@@ -565,3 +565,23 @@ func TestFieldNamesCaseInsensitive(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedAddLeavesNewerFeature: when the query after a refused add
+// finds several features of the key (writers without a unique index), a
+// newer version held by any of them, not only the lowest object id,
+// leaves them all alone.
+func TestRefusedAddLeavesNewerFeature(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	f.Inject(arcgistest.Fault{Op: "applyEdits", FeatureCode: 1000, Before: func() {
+		f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(1), "NAME": "v1"})
+		f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(9), "NAME": "v9"})
+	}})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "K", Version: 5, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "v5"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := f.ByKey("K")
+	if len(got) != 2 || got[0].Attributes["NAME"] != "v1" || got[1].Attributes["NAME"] != "v9" {
+		t.Errorf("a version 5 record changed the key's features, one of which holds version 9: %+v", got)
+	}
+}
