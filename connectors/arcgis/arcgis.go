@@ -187,7 +187,33 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 // finds features of the key, it returns refused of those features and
 // the add's error; when that query finds none, the add's error; when the
 // query fails, its error, which is retried if it is transient.
+//
+// When an update or delete names an object id another editor deleted
+// after have was read (code 1019, "Object is missing"; rollbackOnFailure
+// undid the rest of the request), write queries the key again and writes
+// once more against what is there now: nothing left is a delete done, or
+// an add for an upsert.
 func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
+	err := c.writeOnce(ctx, rec, feat, have, refused)
+	if !missing(err) {
+		return err
+	}
+	again, qerr := c.find(ctx, rec.Key)
+	if qerr != nil {
+		return fmt.Errorf("arcgis: key %q: an edited feature vanished meanwhile (%v), and the query after it failed: %w", rec.Key, err, qerr)
+	}
+	return c.writeOnce(ctx, rec, feat, again, refused)
+}
+
+// missing reports whether err holds the layer's refusal of an update or
+// delete whose object id no longer exists (code 1019).
+func missing(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == 1019 && (ae.Op == "update" || ae.Op == "delete")
+}
+
+// writeOnce is one round of write, against have.
+func (c *Connector) writeOnce(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
 	if c.newerThere(rec, have) {
 		return nil
 	}

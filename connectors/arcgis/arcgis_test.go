@@ -585,3 +585,31 @@ func TestRefusedAddLeavesNewerFeature(t *testing.T) {
 		t.Errorf("a version 5 record changed the key's features, one of which holds version 9: %+v", got)
 	}
 }
+
+// TestFeatureVanishedBeforeEdit: another editor deletes the key's feature
+// between Sync's query and its applyEdits, so the layer refuses the edit
+// with 1019 "Object is missing". A delete has met its goal; an update
+// adds the feature.
+func TestFeatureVanishedBeforeEdit(t *testing.T) {
+	for _, del := range []bool{true, false} {
+		t.Run(fmt.Sprintf("delete=%v", del), func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			c := newConnector(t, f, nil)
+			f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(1), "NAME": "old"})
+			f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() { f.Delete("K") }})
+			rec := synclayer.Record{Key: "K", Version: 2, Delete: del, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "new"}}}
+			if err := c.Sync(t.Context(), rec); err != nil {
+				t.Fatalf("Sync after the feature vanished: %v (permanent: %v)", err, synclayer.IsPermanent(err))
+			}
+			if del {
+				if n := f.count(); n != 0 {
+					t.Errorf("%d features left after the delete", n)
+				}
+				return
+			}
+			if ft := onlyFeature(t, f, "K"); ft.Attributes["NAME"] != "new" || ft.Attributes["SYNC_VERSION"] != float64(2) {
+				t.Errorf("feature %v, want NAME new at SYNC_VERSION 2", ft.Attributes)
+			}
+		})
+	}
+}
