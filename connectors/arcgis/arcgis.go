@@ -172,7 +172,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 	return c.write(ctx, rec, feat, have, func(again []found, _ error) error {
 		// Perhaps another writer added the key meanwhile and a unique
 		// index said no: update that one.
-		if c.newerThere(rec, again[:1]) {
+		if c.newerThere(rec, again) {
 			return nil
 		}
 		return c.applyEdits(ctx, c.update(feat, again))
@@ -187,7 +187,33 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 // finds features of the key, it returns refused of those features and
 // the add's error; when that query finds none, the add's error; when the
 // query fails, its error, which is retried if it is transient.
+//
+// When an update or delete names an object id another editor deleted
+// after have was read (code 1019, "Object is missing"; rollbackOnFailure
+// undid the rest of the request), write queries the key again and writes
+// once more against what is there now: nothing left is a delete done, or
+// an add for an upsert.
 func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
+	err := c.writeOnce(ctx, rec, feat, have, refused)
+	if !missing(err) {
+		return err
+	}
+	again, qerr := c.find(ctx, rec.Key)
+	if qerr != nil {
+		return fmt.Errorf("arcgis: key %q: an edited feature vanished meanwhile (%v), and the query after it failed: %w", rec.Key, err, qerr)
+	}
+	return c.writeOnce(ctx, rec, feat, again, refused)
+}
+
+// missing reports whether err holds the layer's refusal of an update or
+// delete whose object id no longer exists (code 1019).
+func missing(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == 1019 && (ae.Op == "update" || ae.Op == "delete")
+}
+
+// writeOnce is one round of write, against have.
+func (c *Connector) writeOnce(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
 	if c.newerThere(rec, have) {
 		return nil
 	}
@@ -343,18 +369,19 @@ func (c *Connector) query(ctx context.Context, key string, extra url.Values) ([]
 	}
 	var out []found
 	for _, f := range resp.Features {
-		// Keep only exact matches: a case- or accent-insensitive collation
-		// may return features of other keys.
-		if k, ok := f.Attributes[c.cfg.KeyField].(string); !ok || k != key {
+		// Keep only exact matches of the key: a case- or accent-insensitive
+		// collation may return features of other keys. Field names are
+		// case-insensitive, and the answer spells them as the layer does.
+		if k, ok := attr(f.Attributes, c.cfg.KeyField).(string); !ok || k != key {
 			continue
 		}
-		oid, ok := asInt(f.Attributes[oidField])
+		oid, ok := asInt(attr(f.Attributes, oidField))
 		if !ok || oid <= 0 {
-			return nil, c.malformed("query", fmt.Errorf("feature without a valid %s: %v", oidField, f.Attributes[oidField]))
+			return nil, c.malformed("query", fmt.Errorf("feature without a valid %s: %v", oidField, attr(f.Attributes, oidField)))
 		}
 		var ver int64
 		if c.cfg.VersionField != "" {
-			ver, _ = asInt(f.Attributes[c.cfg.VersionField])
+			ver, _ = asInt(attr(f.Attributes, c.cfg.VersionField))
 		}
 		geom := f.Geometry
 		if string(geom) == "null" {
@@ -364,6 +391,21 @@ func (c *Connector) query(ctx context.Context, key string, extra url.Values) ([]
 	}
 	slices.SortFunc(out, func(a, b found) int { return int(min(max(a.oid-b.oid, -1), 1)) })
 	return out, nil
+}
+
+// attr returns the attribute name of attrs, the name compared
+// case-insensitively as ArcGIS compares field names; an exact spelling
+// wins.
+func attr(attrs map[string]any, name string) any {
+	if v, ok := attrs[name]; ok {
+		return v
+	}
+	for k, v := range attrs {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
 }
 
 // edits is one applyEdits request.

@@ -537,3 +537,79 @@ func TestQueryWithNullFeatures(t *testing.T) {
 	}
 	onlyFeature(t, f, "k")
 }
+
+// TestFieldNamesCaseInsensitive: ArcGIS field names are case-insensitive
+// and a query answers in the layer's own spelling, so a KeyField and
+// VersionField configured in another case must still find the feature
+// (no duplicate per push) and read its version (no stale overwrite).
+func TestFieldNamesCaseInsensitive(t *testing.T) {
+	for _, names := range [][2]string{{"sync_key", "sync_version"}, {"SYNC_KEY", "Sync_Version"}} {
+		t.Run(names[0]+","+names[1], func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			f.Add(map[string]any{"SYNC_KEY": "A-1", "SYNC_VERSION": float64(1), "NAME": "x"})
+			c := newConnector(t, f, func(cfg *arcgis.Config) { cfg.KeyField, cfg.VersionField = names[0], names[1] })
+			for v := int64(2); v <= 3; v++ {
+				rec := synclayer.Record{Key: "A-1", Version: v, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "x"}}}
+				if err := c.Sync(t.Context(), rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A stale record must not be written.
+			if err := c.Sync(t.Context(), synclayer.Record{Key: "A-1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "old"}}}); err != nil {
+				t.Fatal(err)
+			}
+			ft := onlyFeature(t, f, "A-1")
+			if ft.Attributes["NAME"] != "x" || ft.Attributes["SYNC_VERSION"] != float64(3) {
+				t.Errorf("feature %v, want NAME x at SYNC_VERSION 3", ft.Attributes)
+			}
+		})
+	}
+}
+
+// TestRefusedAddLeavesNewerFeature: when the query after a refused add
+// finds several features of the key (writers without a unique index), a
+// newer version held by any of them, not only the lowest object id,
+// leaves them all alone.
+func TestRefusedAddLeavesNewerFeature(t *testing.T) {
+	f := newFakeLayer(t, "SYNC_KEY")
+	c := newConnector(t, f, nil)
+	f.Inject(arcgistest.Fault{Op: "applyEdits", FeatureCode: 1000, Before: func() {
+		f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(1), "NAME": "v1"})
+		f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(9), "NAME": "v9"})
+	}})
+	if err := c.Sync(t.Context(), synclayer.Record{Key: "K", Version: 5, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "v5"}}}); err != nil {
+		t.Fatal(err)
+	}
+	got := f.ByKey("K")
+	if len(got) != 2 || got[0].Attributes["NAME"] != "v1" || got[1].Attributes["NAME"] != "v9" {
+		t.Errorf("a version 5 record changed the key's features, one of which holds version 9: %+v", got)
+	}
+}
+
+// TestFeatureVanishedBeforeEdit: another editor deletes the key's feature
+// between Sync's query and its applyEdits, so the layer refuses the edit
+// with 1019 "Object is missing". A delete has met its goal; an update
+// adds the feature.
+func TestFeatureVanishedBeforeEdit(t *testing.T) {
+	for _, del := range []bool{true, false} {
+		t.Run(fmt.Sprintf("delete=%v", del), func(t *testing.T) {
+			f := newFakeLayer(t, "SYNC_KEY")
+			c := newConnector(t, f, nil)
+			f.Add(map[string]any{"SYNC_KEY": "K", "SYNC_VERSION": float64(1), "NAME": "old"})
+			f.Inject(arcgistest.Fault{Op: "applyEdits", Before: func() { f.Delete("K") }})
+			rec := synclayer.Record{Key: "K", Version: 2, Delete: del, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "new"}}}
+			if err := c.Sync(t.Context(), rec); err != nil {
+				t.Fatalf("Sync after the feature vanished: %v (permanent: %v)", err, synclayer.IsPermanent(err))
+			}
+			if del {
+				if n := f.count(); n != 0 {
+					t.Errorf("%d features left after the delete", n)
+				}
+				return
+			}
+			if ft := onlyFeature(t, f, "K"); ft.Attributes["NAME"] != "new" || ft.Attributes["SYNC_VERSION"] != float64(2) {
+				t.Errorf("feature %v, want NAME new at SYNC_VERSION 2", ft.Attributes)
+			}
+		})
+	}
+}

@@ -35,10 +35,16 @@
 // query found nothing, which leaves two features for the key until its
 // next push merges them. Only features whose key attribute equals the key exactly
 // count, so a case- or accent-insensitive database collation cannot make
-// one key update another's feature. Keys holding a backslash (an escape
+// one key update another's feature. Field names, though, compare
+// case-insensitively, as ArcGIS compares them: Config.KeyField "sync_key"
+// finds the layer's SYNC_KEY. Keys holding a backslash (an escape
 // character in some databases) or control characters are refused with a
 // permanent [partner.ErrPayload]. A delete removes every feature of the key; a missing
-// feature is not an error. Retrying Sync after a lost response therefore
+// feature is not an error. When another editor deletes a feature between
+// the query and the applyEdits (the layer answers code 1019, "Object is
+// missing"), Sync queries again and writes once more against what is left:
+// a delete with nothing left is done, an update with nothing left turns
+// into an add. Retrying Sync after a lost response therefore
 // leaves one feature.
 //
 // With Config.VersionField set, a record whose Version is lower than the

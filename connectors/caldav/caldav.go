@@ -53,8 +53,9 @@ type Config struct {
 	// does not matter). They are never compared by Verify, and Sync and
 	// Repair keep the values the server holds (or their absence) when
 	// they overwrite an object; a new object gets the record's values.
-	// Owning DTEND owns DURATION too. UID, X-SYNCLAYER-KEY and
-	// X-SYNCLAYER-VERSION cannot be owned.
+	// Owning DTEND owns DURATION too. A kept property with a TZID
+	// parameter brings the server's VTIMEZONE of that TZID along. UID,
+	// X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION cannot be owned.
 	OwnedFields []string
 }
 
@@ -164,7 +165,7 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 			b := body
 			if held := cur.master(); exists && len(c.owned) > 0 && held != nil {
 				// Keep the properties the partner owns as it holds them.
-				if b, err = c.body(rec.Key, rec.Version, ev, held); err != nil {
+				if b, err = c.body(rec.Key, rec.Version, ev, held, cur.cal); err != nil {
 					return c.invalid(rec.Key, err)
 				}
 			}

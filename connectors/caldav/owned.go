@@ -32,19 +32,38 @@ func ownedSet(names []string) (map[string]bool, error) {
 }
 
 // body encodes ev for key; when held, a VEVENT the server holds, is not
-// nil, the owned properties are taken from it instead.
-func (c *Connector) body(key string, version int64, ev Event, held *ical.Component) ([]byte, error) {
+// nil, the owned properties are taken from it instead, and the VTIMEZONE
+// components of heldCal, the calendar held belongs to, that a kept
+// property names by its TZID parameter are copied too (RFC 4791 section
+// 4.1: a VTIMEZONE for every TZID used).
+func (c *Connector) body(key string, version int64, ev Event, held *ical.Component, heldCal *ical.Calendar) ([]byte, error) {
 	cal, err := c.build(key, version, ev)
 	if err != nil {
 		return nil, err
 	}
 	if held != nil {
 		want := cal.Children[0]
+		tzids := map[string]bool{}
 		for name := range c.owned {
 			want.Props.Del(name)
 			if ps := held.Props[name]; len(ps) > 0 {
 				want.Props[name] = append([]ical.Prop(nil), ps...)
+				for _, p := range ps {
+					if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+						tzids[tz] = true
+					}
+				}
 			}
+		}
+		if len(tzids) > 0 && heldCal != nil {
+			var zones []*ical.Component
+			for _, ch := range heldCal.Children {
+				if tz := ch.Props.Get(ical.PropTimezoneID); ch.Name == ical.CompTimezone && tz != nil && tzids[tz.Value] {
+					zones = append(zones, ch)
+					delete(tzids, tz.Value)
+				}
+			}
+			cal.Children = append(zones, cal.Children...)
 		}
 	}
 	return serialise(cal)

@@ -99,10 +99,11 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 			return perr
 		}
 		var held *ical.Component
+		var heldCal *ical.Calendar
 		if s, ok := v.State.(stored); ok && len(c.owned) > 0 {
-			held = s.master()
+			held, heldCal = s.master(), s.cal
 		}
-		body, berr := c.body(rec.Key, rec.Version, ev, held)
+		body, berr := c.body(rec.Key, rec.Version, ev, held, heldCal)
 		if berr != nil {
 			return c.invalid(rec.Key, berr)
 		}

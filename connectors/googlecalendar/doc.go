@@ -34,9 +34,12 @@
 // reads the event and updates it with If-Match on its ETag, which also
 // restores a cancelled event (status "confirmed"); if someone changed the
 // event in between (412) it reads again, a few times, then reports a
-// retryable conflict. A delete reads the event and deletes it (Google then
-// marks it cancelled); an event that is missing, gone (410) or already
-// cancelled is done. Retrying Sync after a lost response therefore leaves
+// retryable conflict. A delete reads the event, writes the delete's
+// version into its [PropertyVersion] (an update with If-Match that
+// notifies no one), then deletes it with If-Match on the new ETag (Google
+// then marks it cancelled, properties kept), so an upsert older than the
+// delete finds a newer event and does not restore it; an event that is
+// missing, gone (410) or already cancelled is done. Retrying Sync after a lost response therefore leaves
 // one event.
 //
 // A record whose Version is lower than the version the event holds is not

@@ -182,7 +182,9 @@ func (c *Connector) insert(ctx context.Context, ev *calendar.Event) (*calendar.E
 	return call.Do()
 }
 
-// remove deletes the event of rec, if it exists and is not newer.
+// remove deletes the event of rec, if it exists and is not newer. It
+// first writes rec's version onto the event (see stamp), so that the
+// cancelled event refuses a stale upsert as a live one would.
 func (c *Connector) remove(ctx context.Context, rec synclayer.Record, id string) error {
 	for range c.cfg.MaxConflicts {
 		cur, err := c.get(ctx, id, rec.Key)
@@ -192,12 +194,21 @@ func (c *Connector) remove(ctx context.Context, rec synclayer.Record, id string)
 		if cur == nil || cur.Status == "cancelled" || newer(cur, rec) {
 			return nil
 		}
+		etag, err := c.stamp(ctx, id, cur, rec)
+		switch {
+		case hasReason(err, 404, "") || hasReason(err, 410, ""):
+			return nil
+		case hasReason(err, 412, ""):
+			continue
+		case err != nil:
+			return c.classify("update", id, rec.Key, err)
+		}
 		del := c.events.Delete(c.cfg.CalendarID, id).Context(ctx)
 		if c.cfg.SendUpdates != "" {
 			del.SendUpdates(c.cfg.SendUpdates)
 		}
-		if cur.Etag != "" {
-			del.Header().Set("If-Match", cur.Etag)
+		if etag != "" {
+			del.Header().Set("If-Match", etag)
 		}
 		err = del.Do()
 		switch {
@@ -208,6 +219,43 @@ func (c *Connector) remove(ctx context.Context, rec synclayer.Record, id string)
 		}
 	}
 	return c.conflict(id, rec.Key)
+}
+
+// stamp writes the version of rec, a delete, into the [PropertyVersion]
+// of cur, the event as read, by an update conditional on cur's ETag that
+// notifies no one, and returns the ETag to delete with. Google keeps a
+// deleted event (cancelled) with its properties, and a later upsert of
+// the key updates it in place; without the stamp, the cancelled event
+// would still hold the version before the delete, and a stale upsert
+// (redelivered by a process with another idempotency store) would
+// restore it. An unversioned delete, or an event that holds rec's
+// version already, needs no stamp: cur's own ETag is returned.
+func (c *Connector) stamp(ctx context.Context, id string, cur *calendar.Event, rec synclayer.Record) (string, error) {
+	if rec.Version == 0 || (cur.ExtendedProperties != nil && cur.ExtendedProperties.Private[PropertyVersion] == strconv.FormatInt(rec.Version, 10)) {
+		return cur.Etag, nil
+	}
+	ev := *cur
+	ev.ServerResponse = googleapi.ServerResponse{}
+	props := &calendar.EventExtendedProperties{}
+	if cur.ExtendedProperties != nil {
+		*props = *cur.ExtendedProperties
+	}
+	props.Private = maps.Clone(props.Private)
+	if props.Private == nil {
+		props.Private = map[string]string{}
+	}
+	props.Private[PropertyKey] = rec.Key
+	props.Private[PropertyVersion] = strconv.FormatInt(rec.Version, 10)
+	ev.ExtendedProperties = props
+	upd := c.events.Update(c.cfg.CalendarID, id, &ev).Context(ctx).SendUpdates("none")
+	if cur.Etag != "" {
+		upd.Header().Set("If-Match", cur.Etag)
+	}
+	out, err := upd.Do()
+	if err != nil {
+		return "", err
+	}
+	return out.Etag, nil
 }
 
 // get reads the event; nil if it does not exist. It refuses an event that

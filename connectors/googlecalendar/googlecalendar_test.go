@@ -94,10 +94,10 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 3, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
 	}
-	if got, _ := f.Event(calID, c.EventID(key)); got.Status != "cancelled" {
-		t.Errorf("after delete, status %q", got.Status)
+	if got, _ := f.Event(calID, c.EventID(key)); got.Status != "cancelled" || got.ExtendedProperties.Private["synclayerVersion"] != "3" {
+		t.Errorf("after delete, status %q, properties %v", got.Status, got.ExtendedProperties)
 	}
-	if got := methods(f.Log()); got != "GET DELETE" {
+	if got := methods(f.Log()); got != "GET PUT DELETE" {
 		t.Errorf("requests %q", got)
 	}
 	// Deleting again, and deleting what never existed, is done.
@@ -453,5 +453,33 @@ func TestAPIKeyNeverInErrors(t *testing.T) {
 		if err == nil || synclayer.IsPermanent(err) || strings.Contains(err.Error(), apiKey) {
 			t.Errorf("status %d: %v", status, err)
 		}
+	}
+}
+
+// TestStaleUpsertAfterDelete: a delete writes its version onto the event
+// before cancelling it, so an upsert older than the delete (redelivered by
+// a process with another idempotency store) finds the cancelled event
+// newer and leaves it cancelled; a newer upsert restores it.
+func TestStaleUpsertAfterDelete(t *testing.T) {
+	f := newFakeCalendar(t)
+	c := newConnector(t, f)
+	ctx := t.Context()
+	if err := c.Sync(ctx, synclayer.Record{Key: "k", Version: 4, Payload: meetingEvent("four")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx, synclayer.Record{Key: "k", Version: 5, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Sync(ctx, synclayer.Record{Key: "k", Version: 4, Payload: meetingEvent("four")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.byKey(calID, "k"); len(got) != 0 {
+		t.Errorf("version 4 restored the event deleted at version 5: %+v", got)
+	}
+	if err := c.Sync(ctx, synclayer.Record{Key: "k", Version: 6, Payload: meetingEvent("six")}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := only(t, f, "k"); ev.Summary != "six" {
+		t.Errorf("summary %q after version 6", ev.Summary)
 	}
 }

@@ -72,11 +72,26 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 		return synclayer.Permanent(fmt.Errorf("googlecalendar: key %q: repair of a %s verdict without the event and ETag Verify read", rec.Key, v.Kind))
 	}
 	if rec.Delete {
+		etag := v.ETag
+		if held != nil { // as Sync does, write the delete's version first
+			cur := *held
+			cur.Etag = v.ETag
+			var err error
+			etag, err = c.stamp(ctx, id, &cur, rec)
+			switch {
+			case hasReason(err, 404, ""), hasReason(err, 410, ""):
+				return nil
+			case hasReason(err, 412, ""):
+				return c.conflictErr("update", id, rec.Key, err)
+			case err != nil:
+				return c.classify("update", id, rec.Key, err)
+			}
+		}
 		del := c.events.Delete(c.cfg.CalendarID, id).Context(ctx)
 		if c.cfg.SendUpdates != "" {
 			del.SendUpdates(c.cfg.SendUpdates)
 		}
-		del.Header().Set("If-Match", v.ETag)
+		del.Header().Set("If-Match", etag)
 		err := del.Do()
 		switch {
 		case err == nil, hasReason(err, 404, ""), hasReason(err, 410, ""):

@@ -11,7 +11,10 @@
 // tests of drift detection. Errors come back as ArcGIS does: HTTP 200 with an
 // {"error":{...}} body. Like a layer without a unique index on the key
 // field, it accepts two features with the same key, so a test can see a
-// connector that duplicates.
+// connector that duplicates. Field names are case-insensitive, as in
+// ArcGIS: where clauses, outFields and edits may spell a field in any
+// case, and the layer stores and answers each field in its own spelling,
+// the first one it met (the key field's given to [NewLayer]).
 package arcgistest
 
 import (
@@ -43,6 +46,7 @@ type Layer struct {
 	unique bool
 
 	mu       sync.Mutex
+	spelling map[string]string // lower-case field name -> the layer's spelling
 	nextOID  int64
 	features map[int64]*Feature
 	edits    int
@@ -67,7 +71,7 @@ func UniqueKey() Option { return func(l *Layer) { l.unique = true } }
 
 // NewLayer returns an empty layer whose where clauses may name keyField.
 func NewLayer(keyField string, opts ...Option) *Layer {
-	l := &Layer{keyField: keyField, features: map[int64]*Feature{}}
+	l := &Layer{keyField: keyField, features: map[int64]*Feature{}, spelling: map[string]string{strings.ToLower(keyField): keyField, "objectid": "OBJECTID"}}
 	for _, o := range opts {
 		if o != nil {
 			o(l)
@@ -92,7 +96,7 @@ func (l *Layer) Features() []Feature {
 func (l *Layer) ByKey(key string) []Feature {
 	var out []Feature
 	for _, f := range l.Features() {
-		if f.Attributes[l.keyField] == key {
+		if attr(f.Attributes, l.keyField) == key {
 			out = append(out, f)
 		}
 	}
@@ -106,11 +110,7 @@ func (l *Layer) Add(attrs map[string]any) int64 {
 	defer l.mu.Unlock()
 	l.nextOID++
 	a := map[string]any{"OBJECTID": l.nextOID}
-	for k, v := range attrs {
-		if k != "OBJECTID" {
-			a[k] = v
-		}
-	}
+	l.set(a, attrs)
 	l.features[l.nextOID] = &Feature{ObjectID: l.nextOID, Attributes: a}
 	return l.nextOID
 }
@@ -123,14 +123,10 @@ func (l *Layer) Edit(key string, attrs map[string]any) int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, f := range l.features {
-		if f.Attributes[l.keyField] != key {
+		if attr(f.Attributes, l.keyField) != key {
 			continue
 		}
-		for k, v := range attrs {
-			if k != "OBJECTID" {
-				f.Attributes[k] = v
-			}
-		}
+		l.set(f.Attributes, attrs)
 		n++
 	}
 	return n
@@ -144,7 +140,7 @@ func (l *Layer) SetGeometry(key string, geometry json.RawMessage) int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, f := range l.features {
-		if f.Attributes[l.keyField] == key {
+		if attr(f.Attributes, l.keyField) == key {
 			f.Geometry = slices.Clone(geometry)
 			n++
 		}
@@ -159,7 +155,7 @@ func (l *Layer) Delete(key string) int {
 	defer l.mu.Unlock()
 	n := 0
 	for id, f := range l.features {
-		if f.Attributes[l.keyField] == key {
+		if attr(f.Attributes, l.keyField) == key {
 			delete(l.features, id)
 			n++
 		}
@@ -183,6 +179,38 @@ func (l *Layer) Edits() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.edits
+}
+
+// attr returns the attribute name of attrs, the name compared
+// case-insensitively, as ArcGIS compares field names.
+func attr(attrs map[string]any, name string) any {
+	if v, ok := attrs[name]; ok {
+		return v
+	}
+	for k, v := range attrs {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+// set stores attrs into dst under the layer's spelling of each field,
+// learning the spelling of a field it has not met; the object id is left
+// alone. The caller holds l.mu.
+func (l *Layer) set(dst, attrs map[string]any) {
+	for k, v := range attrs {
+		lower := strings.ToLower(k)
+		if lower == "objectid" {
+			continue
+		}
+		name, ok := l.spelling[lower]
+		if !ok {
+			name = k
+			l.spelling[lower] = k
+		}
+		dst[name] = v
+	}
 }
 
 func clone(f *Feature) Feature {
@@ -299,7 +327,7 @@ func parseWhere(where string) (field, lit string, ok bool) {
 func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 	l.wheres.Add(r.Form.Get("where"))
 	field, lit, ok := parseWhere(r.Form.Get("where"))
-	if !ok || field != l.keyField {
+	if !ok || !strings.EqualFold(field, l.keyField) {
 		fail(w, 400, "Unable to complete operation.", "'where' parameter is invalid")
 		return
 	}
@@ -307,7 +335,7 @@ func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 	defer l.mu.Unlock()
 	var ids []int64
 	for id, f := range l.features {
-		if f.Attributes[l.keyField] == lit {
+		if attr(f.Attributes, l.keyField) == lit {
 			ids = append(ids, id)
 		}
 	}
@@ -321,7 +349,7 @@ func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		attrs := map[string]any{}
 		for k, v := range l.features[id].Attributes {
-			if slices.Contains(fields, "*") || slices.Contains(fields, k) {
+			if slices.Contains(fields, "*") || slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(f, k) }) {
 				attrs[k] = v
 			}
 		}
@@ -395,22 +423,18 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request, featureCode i
 			addRes = append(addRes, refuse(0, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
 			continue
 		}
-		if l.unique && slices.ContainsFunc(slices.Collect(maps.Values(next)), func(f *Feature) bool { return f.Attributes[l.keyField] == a.Attributes[l.keyField] }) {
+		if l.unique && slices.ContainsFunc(slices.Collect(maps.Values(next)), func(f *Feature) bool { return attr(f.Attributes, l.keyField) == attr(a.Attributes, l.keyField) }) {
 			addRes = append(addRes, refuse(0, 1000, "Cannot insert duplicate key row in object with unique index"))
 			continue
 		}
 		nextOID++
 		attrs := map[string]any{"OBJECTID": nextOID}
-		for k, v := range a.Attributes {
-			if k != "OBJECTID" {
-				attrs[k] = v
-			}
-		}
+		l.set(attrs, a.Attributes)
 		next[nextOID] = &Feature{ObjectID: nextOID, Attributes: attrs, Geometry: a.Geometry}
 		addRes = append(addRes, editResult{ObjectID: nextOID, Success: true})
 	}
 	for _, u := range updates {
-		id := toInt(u.Attributes["OBJECTID"])
+		id := toInt(attr(u.Attributes, "OBJECTID"))
 		if injected() {
 			updRes = append(updRes, refuse(id, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
 			continue
@@ -420,10 +444,7 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request, featureCode i
 			updRes = append(updRes, notFound(id))
 			continue
 		}
-		for k, v := range u.Attributes {
-			cur.Attributes[k] = v
-		}
-		cur.Attributes["OBJECTID"] = id
+		l.set(cur.Attributes, u.Attributes)
 		if u.Geometry != nil {
 			cur.Geometry = u.Geometry
 		}
