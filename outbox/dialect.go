@@ -16,7 +16,8 @@ const (
 	// MariaDB is MariaDB 10.6 or later (it needs SKIP LOCKED), through
 	// github.com/go-sql-driver/mysql.
 	MariaDB Dialect = "mariadb"
-	// SQLite is SQLite 3.35 or later (it needs RETURNING), for example
+	// SQLite is SQLite 3.42 or later (it needs RETURNING, and
+	// unixepoch('subsec') for the clock in milliseconds), for example
 	// through the driver "sqlite" of modernc.org/sqlite. Open the database
 	// with a busy timeout ("_pragma=busy_timeout(10000)") so that the relay
 	// and the writers wait for each other instead of failing.
