@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +44,7 @@ type Outbox struct {
 	log      *slog.Logger
 	noNotify bool
 
-	insert, claim, candidates, lockRows, setLease, remove, release, backlog string
+	insert, claim, candidates, lockRows, setLease, remove, release, refuse, backlog string
 }
 
 // New returns an outbox in the table of db, written in the dialect. The
@@ -77,6 +78,8 @@ func New(db *sql.DB, dialect Dialect, table string, opts ...Option) (*Outbox, er
 	x := func(s string) string { return d.expand(s, table, o.channel) }
 	o.insert, o.claim, o.candidates, o.lockRows = x(d.insert), x(d.claim), x(d.candidates), x(d.lockRows)
 	o.setLease, o.remove, o.release, o.backlog = x(d.setLease), x(d.remove), x(d.release), x(backlogQuery)
+	o.refuse = strings.NewReplacer(":minwait", strconv.FormatInt(o.minWait().Milliseconds(), 10),
+		":maxwait", strconv.FormatInt(o.maxWait().Milliseconds(), 10)).Replace(x(d.refuse))
 	return o, nil
 }
 

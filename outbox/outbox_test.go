@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,4 +244,53 @@ func TestWriteValidates(t *testing.T) {
 	if _, err := outbox.New(db, outbox.SQLite, "t; DROP TABLE x"); !errors.Is(err, outbox.ErrConfig) {
 		t.Errorf("New with a bad table name = %v; want ErrConfig", err)
 	}
+}
+
+// TestRefusedEventsDoNotHoldUpOthers: events the publisher always refuses,
+// four batches of them, each of its own subject, do not keep the events
+// of other subjects from being published (they were given back at once
+// and, being the oldest, filled every claim); the later event of a
+// refused event's subject still waits for it, and goes out after it once
+// the publisher takes it.
+func TestRefusedEventsDoNotHoldUpOthers(t *testing.T) {
+	inParent(t)
+	eachDB(t, func(t *testing.T, c dbCase) {
+		db := c.open(t)
+		ob := newOutbox(t, db, c.dialect, outbox.WithBatch(2), outbox.WithLease(time.Second),
+			outbox.WithPollInterval(10*time.Millisecond))
+		var refuse atomic.Bool
+		refuse.Store(true)
+		rec := newRecorder()
+		rec.fail = func(ev synclayer.Event) error {
+			if refuse.Load() && strings.HasPrefix(ev.ID, "poison") {
+				return errors.New("the bus refuses this event")
+			}
+			return nil
+		}
+		ctx := t.Context()
+		for i := range 8 {
+			writeCommitted(t, ctx, db, ob, synclayer.Event{ID: fmt.Sprintf("poison-%d", i), Type: "T", Subject: fmt.Sprintf("p%d", i)})
+		}
+		writeCommitted(t, ctx, db, ob, synclayer.Event{ID: "p0-later", Type: "T", Subject: "p0"})
+		for i := range 3 {
+			writeCommitted(t, ctx, db, ob, synclayer.Event{ID: fmt.Sprintf("good-%d", i), Type: "T", Subject: fmt.Sprintf("g%d", i)})
+		}
+		startRelay(t, ob, rec)
+		testwait.For(t, 15*time.Second, func() string {
+			return fmt.Sprintf("%d of 3 events of other subjects published, while 8 refused events of their own subjects fill the claims", rec.count("good-0")+rec.count("good-1")+rec.count("good-2"))
+		}, func() bool { return rec.count("good-0") > 0 && rec.count("good-1") > 0 && rec.count("good-2") > 0 })
+		if n := rec.count("p0-later"); n != 0 {
+			t.Fatalf("p0-later published %d times while the earlier event of its subject is refused", n)
+		}
+		refuse.Store(false)
+		testwait.For(t, 20*time.Second, func() string { return fmt.Sprintf("%d of 12 events published", rec.distinct()) },
+			func() bool { return rec.distinct() == 12 })
+		evs := rec.events()
+		first := func(id string) int {
+			return slices.IndexFunc(evs, func(ev synclayer.Event) bool { return ev.ID == id })
+		}
+		if first("p0-later") < first("poison-0") {
+			t.Fatalf("p0-later published before poison-0, the earlier event of its subject")
+		}
+	})
 }

@@ -38,8 +38,11 @@ type row struct {
 // accepted and gives back those it refused. While a batch is in the
 // pipeline its rows are leased, so no later event of its subjects is
 // claimed until it is deleted. An event pub refused is claimed and tried
-// again, after a pause that grows while nothing gets through (as during a
-// broker outage); the later events of its subject wait for it. Every
+// again, no sooner than a quarter of the lease later and then after
+// longer waits the older it is (half its age, at most four leases), while
+// the events of other subjects go on; the relay also pauses, longer each
+// time, while nothing gets through (as during a broker outage). The later
+// events of its subject wait for it. Every
 // committed event is published at least once: pub must deduplicate by
 // event ID where a duplicate matters (bus/nats does, with the JetStream
 // message id).
@@ -143,6 +146,14 @@ func (r *relay) publishStage(ctx context.Context, in <-chan []row, out chan<- []
 // finishStage deletes the published events of each batch and gives back
 // the others. It runs until the publish stage ends, and finishes its
 // batches even after ctx ended: their events went out.
+//
+// An event that was refused (or did not decode) is given back leased to
+// nobody for a while (see [Outbox.minWait]), not at once: claims take the
+// oldest free events first, and refused events given back at once would
+// be claimed again before any newer event, so that as many refused
+// events of different subjects as a batch holds would keep every other
+// subject waiting. Meanwhile the later events of its subject still wait
+// behind it.
 func (r *relay) finishStage(ctx context.Context, in <-chan []row) {
 	fctx := context.WithoutCancel(ctx)
 	for rows := range in {
@@ -157,8 +168,13 @@ func (r *relay) finishStage(ctx context.Context, in <-chan []row) {
 		if len(sent) > 0 {
 			r.finish(ctx, fctx, "delete published events", r.o.remove, sent)
 		}
-		if len(failed) > 0 {
+		switch {
+		case len(failed) == 0:
+		case ctx.Err() != nil:
+			// The relay is stopping: another may publish them at once.
 			r.finish(ctx, fctx, "give back unpublished events", r.o.release, failed)
+		default:
+			r.finish(ctx, fctx, "give back refused events", r.o.refuse, failed)
 		}
 		notify(r.wake)
 	}
@@ -254,7 +270,15 @@ func (r *relay) publishBatch(ctx context.Context, bp bus.BatchPublisher, rows []
 	}
 }
 
-// execIDs runs remove or release for owner's rows among ids.
+// minWait and maxWait bound how long an event that was refused or did not
+// decode waits before it can be claimed again: half its age, at least a
+// quarter of the lease, at most four leases. That it grows with the age
+// keeps any number of events that are always refused from filling the
+// claims for good; the bound keeps the wait after an outage short.
+func (o *Outbox) minWait() time.Duration { return o.lease / 4 }
+func (o *Outbox) maxWait() time.Duration { return 4 * o.lease }
+
+// execIDs runs remove, release or refuse for owner's rows among ids.
 func (o *Outbox) execIDs(ctx context.Context, stmt, owner string, ids []int64) error {
 	if o.d.deleteArray {
 		return o.exec(ctx, stmt, owner, ids)
