@@ -86,7 +86,10 @@
 // refused events never hold up other subjects for good; the later events
 // of its subject wait behind it, and Backlog shows its age. While nothing
 // gets through at all (a broker outage) the relay also pauses, longer
-// each time. An event never leaves the outbox unpublished. A publish is given up after a third of the lease, so
+// each time. An event never leaves the outbox unpublished. A publish is given up after a third of the lease,
+// and a claimed batch that waited more than a third of its lease to be
+// published (behind the previous batch's publication and pause; the
+// pause is at most a quarter of the lease) is given back unpublished, so
 // a batch is normally deleted or given back while its lease lasts.
 //
 // # Waking up

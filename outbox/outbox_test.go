@@ -294,3 +294,75 @@ func TestRefusedEventsDoNotHoldUpOthers(t *testing.T) {
 		}
 	})
 }
+
+// overlapPub refuses every publish until up, then publishes slowly, and
+// records publishes of one event that ran at the same time.
+type overlapPub struct {
+	mu       sync.Mutex
+	up       bool
+	refused  int
+	inflight map[string]int
+	total    map[string]int
+	overlap  []string
+}
+
+func (p *overlapPub) Publish(ctx context.Context, ev synclayer.Event) error {
+	p.mu.Lock()
+	if !p.up {
+		p.refused++
+		p.mu.Unlock()
+		return errors.New("broker down")
+	}
+	p.inflight[ev.ID]++
+	p.total[ev.ID]++
+	if p.inflight[ev.ID] > 1 {
+		p.overlap = append(p.overlap, ev.ID)
+	}
+	p.mu.Unlock()
+	// A slow publish that ignores ctx, but ends within a third of the
+	// lease.
+	time.Sleep(200 * time.Millisecond)
+	p.mu.Lock()
+	p.inflight[ev.ID]--
+	p.mu.Unlock()
+	return nil
+}
+
+// TestOutagePauseStaysWithinTheLease: during an outage long enough for the
+// relay's pause to grow past the lease (it grew to 5s whatever the
+// lease), a claimed batch that waited behind the pause was published
+// after its lease had ended, while another relay had claimed and was
+// publishing the same events. Two relays with a 1s lease: no event is
+// ever published by both at once.
+func TestOutagePauseStaysWithinTheLease(t *testing.T) {
+	inParent(t)
+	eachDB(t, func(t *testing.T, c dbCase) {
+		db := c.open(t)
+		ob := newOutbox(t, db, c.dialect, outbox.WithLease(time.Second), outbox.WithBatch(5),
+			outbox.WithPollInterval(10*time.Millisecond))
+		ctx := t.Context()
+		for i := range 40 {
+			writeCommitted(t, ctx, db, ob, synclayer.Event{ID: fmt.Sprintf("e%d", i), Type: "T", Subject: fmt.Sprintf("s%d", i)})
+		}
+		p := &overlapPub{inflight: map[string]int{}, total: map[string]int{}}
+		startRelay(t, ob, p)
+		startRelay(t, ob, p)
+		// The outage lasts until a pause doubling from 20ms at each
+		// refused batch would have passed the lease: 7 pauses (2.5s).
+		start := time.Now()
+		testwait.For(t, 30*time.Second, func() string { return "the outage to run its course" }, func() bool {
+			return locked(&p.mu, func() bool { return p.refused >= 20 }) && time.Since(start) > 5*time.Second
+		})
+		locked(&p.mu, func() bool { p.up = true; return true })
+		testwait.For(t, 30*time.Second, func() string { return "the outbox to empty" }, func() bool {
+			n, _, err := ob.Backlog(ctx)
+			return err == nil && n == 0
+		})
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.overlap) > 0 {
+			t.Fatalf("%d publishes of an event ran while another publish of it was in flight (two relays held it), e.g. %v",
+				len(p.overlap), p.overlap[:min(5, len(p.overlap))])
+		}
+	})
+}
