@@ -11,7 +11,9 @@ type Dialect string
 const (
 	// Postgres is PostgreSQL 10 or later through the driver "pgx" of
 	// github.com/jackc/pgx/v5/stdlib. With that driver the relay wakes on
-	// LISTEN/NOTIFY; with another it polls.
+	// LISTEN/NOTIFY; with another it polls (every 100ms by default).
+	// Only pgx is tested: Write and the relay pass Go slices ([][]byte,
+	// []int64) as array parameters, which another driver may not take.
 	Postgres Dialect = "postgres"
 	// MariaDB is MariaDB 10.6 or later (it needs SKIP LOCKED), through
 	// github.com/go-sql-driver/mysql.

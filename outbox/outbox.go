@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 
@@ -43,6 +45,7 @@ type Outbox struct {
 	poll     time.Duration
 	log      *slog.Logger
 	noNotify bool
+	listens  bool // relays LISTEN: PostgreSQL through pgx, without WithoutNotify
 
 	insert, claim, candidates, lockRows, setLease, remove, release, refuse, backlog string
 }
@@ -69,9 +72,13 @@ func New(db *sql.DB, dialect Dialect, table string, opts ...Option) (*Outbox, er
 	if err := option.Apply("outbox: New", o, opts); err != nil {
 		return nil, err
 	}
+	// LISTEN needs the pgx driver; with another the relay only polls, at
+	// the ordinary default.
+	_, pgx := db.Driver().(*stdlib.Driver)
+	o.listens = dialect == Postgres && !o.noNotify && pgx
 	if o.poll == 0 {
 		o.poll = defaultPoll
-		if dialect == Postgres && !o.noNotify {
+		if o.listens {
 			o.poll = defaultNotifyPoll
 		}
 	}

@@ -55,7 +55,7 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 	_, _ = rand.Read(tok[:])
 	r := &relay{o: o, pub: pub, owner: hex.EncodeToString(tok[:]), wake: make(chan struct{}, 1)}
 	var wg sync.WaitGroup
-	if o.name == Postgres && !o.noNotify {
+	if o.listens {
 		lctx, stop := context.WithCancel(ctx)
 		wg.Go(func() { o.listen(lctx, r.wake) })
 		defer func() {
