@@ -23,6 +23,13 @@ const (
 	// through the driver "sqlite" of modernc.org/sqlite. Open the database
 	// with a busy timeout ("_pragma=busy_timeout(10000)") so that the relay
 	// and the writers wait for each other instead of failing.
+	//
+	// Migrate creates the table with AUTOINCREMENT ids, never reused. A
+	// table created by an earlier version has ids that a drained table
+	// reuses, so that a relay whose publish outlived its lease can delete
+	// a newer event by its id unpublished: to upgrade it, stop the
+	// writers, let the relays drain it, stop them, drop the table and
+	// Migrate again.
 	SQLite Dialect = "sqlite"
 )
 

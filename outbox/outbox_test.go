@@ -366,3 +366,88 @@ func TestOutagePauseStaysWithinTheLease(t *testing.T) {
 		}
 	})
 }
+
+// gatePub blocks the publish of the event block until open is closed
+// (ignoring ctx, as a publisher stuck in a call may), and records the
+// others.
+type gatePub struct {
+	block   string
+	blocked chan struct{} // closed when the blocked publish has begun
+	open    chan struct{}
+	once    sync.Once
+	rec     *recorder
+}
+
+func (p *gatePub) Publish(ctx context.Context, ev synclayer.Event) error {
+	if ev.ID == p.block {
+		p.once.Do(func() { close(p.blocked) })
+		<-p.open
+		return nil
+	}
+	return p.rec.Publish(ctx, ev)
+}
+
+// TestStaleDeleteSparesReusedID: a relay whose publish outlived its lease
+// deletes the event afterwards by its id; on SQLite a table that another
+// relay had drained meanwhile gave that id to the next event written, which
+// the stale relay had claimed too, so the delete removed an event that was
+// never published. Ids are now never reused.
+func TestStaleDeleteSparesReusedID(t *testing.T) {
+	inParent(t)
+	eachDB(t, func(t *testing.T, c dbCase) {
+		db := c.open(t)
+		const lease = 300 * time.Millisecond
+		ob := newOutbox(t, db, c.dialect, outbox.WithLease(lease), outbox.WithBatch(1),
+			outbox.WithPollInterval(10*time.Millisecond))
+		ctx := t.Context()
+		writeCommitted(t, ctx, db, ob, synclayer.Event{ID: "old", Type: "T", Subject: "a"})
+		// Relay A refuses every other event, and claims only every second,
+		// so that relay B, not A, takes the event over once its lease
+		// ended.
+		pa := &gatePub{block: "old", blocked: make(chan struct{}), open: make(chan struct{}), rec: newRecorder()}
+		pa.rec.fail = func(synclayer.Event) error { return errors.New("relay A's bus refuses it") }
+		obA, err := outbox.New(db, c.dialect, ob.Table(), outbox.WithLease(lease), outbox.WithBatch(1),
+			outbox.WithPollInterval(time.Second), outbox.WithoutNotify())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopA := startRelay(t, obA, pa)
+		released := false
+		defer func() {
+			if !released {
+				close(pa.open)
+			}
+		}()
+		select {
+		case <-pa.blocked:
+		case <-time.After(10 * time.Second):
+			t.Fatal("relay A did not start publishing the event")
+		}
+		// Relay B takes the event over once A's lease ends, publishes and
+		// deletes it.
+		rb := newRecorder()
+		stopB := startRelay(t, ob, rb)
+		testwait.For(t, 10*time.Second, func() string { return "relay B to publish and delete the event" }, func() bool {
+			n, _, err := ob.Backlog(ctx)
+			return rb.count("old") > 0 && err == nil && n == 0
+		})
+		stopB()
+		// The next event; relay A claims it while its stale publish hangs,
+		// and refuses it once that publish returns.
+		writeCommitted(t, ctx, db, ob, synclayer.Event{ID: "new", Type: "T", Subject: "b"})
+		testwait.For(t, 10*time.Second, func() string { return "relay A to claim the new event" }, func() bool {
+			var n int
+			err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+ob.Table()+" WHERE owner <> ''").Scan(&n)
+			return err == nil && n == 1
+		})
+		released = true
+		close(pa.open)
+		stopA()
+		rc := newRecorder()
+		startRelay(t, ob, rc)
+		testwait.For(t, 10*time.Second, func() string {
+			n, _, _ := ob.Backlog(ctx)
+			return fmt.Sprintf("event \"new\" published (%d events in the outbox)", n)
+		}, func() bool { return rc.count("new") > 0 })
+	})
+}

@@ -118,9 +118,13 @@ WHERE owner = ? AND id IN (%[3]s)`,
 	},
 	SQLite: {
 		now: "CAST(unixepoch('subsec')*1000 AS INTEGER)",
+		// AUTOINCREMENT: without it a drained table gives the next event
+		// the id of the last one deleted, and a relay whose publish
+		// outlived its lease, and that claimed the new event too,
+		// deleted it by that id unpublished.
 		schema: []string{
 			`CREATE TABLE IF NOT EXISTS %[1]s (
-	id          INTEGER PRIMARY KEY,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	subject     BLOB NOT NULL,
 	event       BLOB NOT NULL,
 	created_ms  INTEGER NOT NULL,
