@@ -11,15 +11,25 @@ type Dialect string
 const (
 	// Postgres is PostgreSQL 10 or later through the driver "pgx" of
 	// github.com/jackc/pgx/v5/stdlib. With that driver the relay wakes on
-	// LISTEN/NOTIFY; with another it polls.
+	// LISTEN/NOTIFY; with another it polls (every 100ms by default).
+	// Only pgx is tested: Write and the relay pass Go slices ([][]byte,
+	// []int64) as array parameters, which another driver may not take.
 	Postgres Dialect = "postgres"
 	// MariaDB is MariaDB 10.6 or later (it needs SKIP LOCKED), through
 	// github.com/go-sql-driver/mysql.
 	MariaDB Dialect = "mariadb"
-	// SQLite is SQLite 3.35 or later (it needs RETURNING), for example
+	// SQLite is SQLite 3.42 or later (it needs RETURNING, and
+	// unixepoch('subsec') for the clock in milliseconds), for example
 	// through the driver "sqlite" of modernc.org/sqlite. Open the database
 	// with a busy timeout ("_pragma=busy_timeout(10000)") so that the relay
 	// and the writers wait for each other instead of failing.
+	//
+	// Migrate creates the table with AUTOINCREMENT ids, never reused. A
+	// table created by an earlier version has ids that a drained table
+	// reuses, so that a relay whose publish outlived its lease can delete
+	// a newer event by its id unpublished: to upgrade it, stop the
+	// writers, let the relays drain it, stop them, drop the table and
+	// Migrate again.
 	SQLite Dialect = "sqlite"
 )
 

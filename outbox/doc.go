@@ -78,11 +78,18 @@
 // after a lease expired mid-publish can follow a later event, and the bus's
 // ID deduplication drops it.
 //
-// An event the publisher refuses stays in the outbox: its lease is given
-// back and it is claimed again, by this relay or another, after a pause
-// that grows while nothing gets through; the later events of its subject
-// wait behind it, and Backlog shows its age. An event never leaves the
-// outbox unpublished. A publish is given up after a third of the lease, so
+// An event the publisher refuses (or that does not decode) stays in the
+// outbox: it is given back leased to nobody for half its age (at least a
+// quarter of the lease, at most four leases; the age counts from the
+// writer's clock to the database's) and then claimed again, by this relay
+// or another. Meanwhile claims take the events of other subjects, so
+// refused events never hold up other subjects for good; the later events
+// of its subject wait behind it, and Backlog shows its age. While nothing
+// gets through at all (a broker outage) the relay also pauses, longer
+// each time. An event never leaves the outbox unpublished. A publish is given up after a third of the lease,
+// and a claimed batch that waited more than a third of its lease to be
+// published (behind the previous batch's publication and pause; the
+// pause is at most a quarter of the lease) is given back unpublished, so
 // a batch is normally deleted or given back while its lease lasts.
 //
 // # Waking up

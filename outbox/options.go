@@ -34,7 +34,8 @@ func WithBatch(n int) Option {
 
 // WithLease sets how long a relay's claim on an event lasts (default 10s).
 // A relay that dies loses its claims after this time, and another relay
-// publishes the events again. A relay gives up a publish after half of it.
+// publishes the events again. A relay gives up a publish after a third of
+// it.
 // A value other than 0 must be at least 100ms.
 func WithLease(d time.Duration) Option {
 	return func(o *Outbox) error {

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/hmsplatform/synclayer/internal/option"
 )
@@ -42,8 +45,9 @@ type Outbox struct {
 	poll     time.Duration
 	log      *slog.Logger
 	noNotify bool
+	listens  bool // relays LISTEN: PostgreSQL through pgx, without WithoutNotify
 
-	insert, claim, candidates, lockRows, setLease, remove, release, backlog string
+	insert, claim, candidates, lockRows, setLease, remove, release, refuse, backlog string
 }
 
 // New returns an outbox in the table of db, written in the dialect. The
@@ -68,15 +72,21 @@ func New(db *sql.DB, dialect Dialect, table string, opts ...Option) (*Outbox, er
 	if err := option.Apply("outbox: New", o, opts); err != nil {
 		return nil, err
 	}
+	// LISTEN needs the pgx driver; with another the relay only polls, at
+	// the ordinary default.
+	_, pgx := db.Driver().(*stdlib.Driver)
+	o.listens = dialect == Postgres && !o.noNotify && pgx
 	if o.poll == 0 {
 		o.poll = defaultPoll
-		if dialect == Postgres && !o.noNotify {
+		if o.listens {
 			o.poll = defaultNotifyPoll
 		}
 	}
 	x := func(s string) string { return d.expand(s, table, o.channel) }
 	o.insert, o.claim, o.candidates, o.lockRows = x(d.insert), x(d.claim), x(d.candidates), x(d.lockRows)
 	o.setLease, o.remove, o.release, o.backlog = x(d.setLease), x(d.remove), x(d.release), x(backlogQuery)
+	o.refuse = strings.NewReplacer(":minwait", strconv.FormatInt(o.minWait().Milliseconds(), 10),
+		":maxwait", strconv.FormatInt(o.maxWait().Milliseconds(), 10)).Replace(x(d.refuse))
 	return o, nil
 }
 

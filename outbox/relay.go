@@ -23,6 +23,7 @@ type row struct {
 	created int64
 	ev      synclayer.Event
 	err     error // decoding or publishing failed
+	late    bool  // not published: claimed too long ago
 }
 
 // Relay publishes the outbox's committed events to pub until ctx ends,
@@ -38,8 +39,11 @@ type row struct {
 // accepted and gives back those it refused. While a batch is in the
 // pipeline its rows are leased, so no later event of its subjects is
 // claimed until it is deleted. An event pub refused is claimed and tried
-// again, after a pause that grows while nothing gets through (as during a
-// broker outage); the later events of its subject wait for it. Every
+// again, no sooner than a quarter of the lease later and then after
+// longer waits the older it is (half its age, at most four leases), while
+// the events of other subjects go on; the relay also pauses, longer each
+// time, while nothing gets through (as during a broker outage). The later
+// events of its subject wait for it. Every
 // committed event is published at least once: pub must deduplicate by
 // event ID where a duplicate matters (bus/nats does, with the JetStream
 // message id).
@@ -51,7 +55,7 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 	_, _ = rand.Read(tok[:])
 	r := &relay{o: o, pub: pub, owner: hex.EncodeToString(tok[:]), wake: make(chan struct{}, 1)}
 	var wg sync.WaitGroup
-	if o.name == Postgres && !o.noNotify {
+	if o.listens {
 		lctx, stop := context.WithCancel(ctx)
 		wg.Go(func() { o.listen(lctx, r.wake) })
 		defer func() {
@@ -59,7 +63,7 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 			wg.Wait()
 		}()
 	}
-	claimed := make(chan []row) // unbuffered: a batch waits for its publication at most once
+	claimed := make(chan batch) // unbuffered: a batch waits for its publication at most once
 	published := make(chan []row)
 	var stages sync.WaitGroup
 	stages.Go(func() {
@@ -74,6 +78,16 @@ func (o *Outbox) Relay(ctx context.Context, pub synclayer.Publisher) error {
 	stages.Wait()
 	return nil
 }
+
+// batch is a claim's rows and when the claim was sent, from which their
+// lease counts at the latest.
+type batch struct {
+	rows []row
+	at   time.Time
+}
+
+// errLate marks the rows of a batch that waited too long to be published.
+var errLate = errors.New("outbox: claimed batch waited past a third of its lease; given back unpublished")
 
 // relay is one run of Relay.
 type relay struct {
@@ -91,6 +105,10 @@ func (r *relay) warn(what string, err error) {
 
 const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
 
+// pauseCap is the longest pause of the claim and publish stages: 5s, or
+// a quarter of the lease if that is shorter.
+func (r *relay) pauseCap() time.Duration { return min(maxPause, r.o.lease/4) }
+
 // claimStage claims batches until ctx ends. It waits for news only when a
 // claim found nothing: a notification, the poll interval, or the finish
 // stage's word that it deleted events (which makes their subjects' next
@@ -101,9 +119,10 @@ const minPause, maxPause = 20 * time.Millisecond, 5 * time.Second
 // events of their subjects, would wait for the lease to end. A batch
 // claimed after ctx ended goes down the pipeline like any other, fails to
 // publish at once, and is given back.
-func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
+func (r *relay) claimStage(ctx context.Context, out chan<- batch) {
 	pause := time.Duration(0)
 	for ctx.Err() == nil {
+		at := time.Now()
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.o.lease/3)
 		rows, err := r.o.claimRows(cctx, r.owner)
 		cancel()
@@ -112,53 +131,90 @@ func (r *relay) claimStage(ctx context.Context, out chan<- []row) {
 			if ctx.Err() == nil {
 				r.warn("claim", err)
 			}
-			pause = min(max(2*pause, minPause), maxPause)
+			pause = min(max(2*pause, minPause), r.pauseCap())
 			sleep(ctx, pause, nil)
 		case len(rows) == 0:
 			pause = 0
 			sleep(ctx, r.o.poll, r.wake)
 		default:
 			pause = 0
-			out <- rows // never blocks for long: the next stage drains until the end
+			// This waits while the publish stage publishes the previous
+			// batch (a third of the lease at most) and pauses (a quarter
+			// of it at most); the publish stage gives the batch back
+			// unpublished if its lease may not outlast the publication.
+			out <- batch{rows, at}
 		}
 	}
 }
 
 // publishStage publishes each claimed batch and passes it on. When nothing
-// of a batch got through it pauses, longer each time, before passing it on
-// (its events stay leased meanwhile).
-func (r *relay) publishStage(ctx context.Context, in <-chan []row, out chan<- []row) {
+// of a batch got through it passes it on and pauses, longer each time (up
+// to a quarter of the lease), before it takes the next batch.
+//
+// A batch claimed more than a third of the lease ago (it waited for the
+// previous batch's publication and pause) is passed on unpublished, to be
+// given back at once: its publication, up to a third of the lease, and its
+// delete must end while its lease lasts, or another relay could claim and
+// publish its events meanwhile.
+func (r *relay) publishStage(ctx context.Context, in <-chan batch, out chan<- []row) {
 	pause := time.Duration(0)
-	for rows := range in {
-		if r.publish(ctx, rows) == 0 && ctx.Err() == nil {
-			pause = min(max(2*pause, minPause), maxPause)
-			sleep(ctx, pause, nil)
-		} else {
-			pause = 0
+	for b := range in {
+		if time.Since(b.at) > r.o.lease/3 {
+			for i := range b.rows {
+				b.rows[i].err, b.rows[i].late = errLate, true
+			}
+			out <- b.rows
+			continue
 		}
-		out <- rows
+		if r.publish(ctx, b.rows) == 0 && ctx.Err() == nil {
+			out <- b.rows
+			pause = min(max(2*pause, minPause), r.pauseCap())
+			sleep(ctx, pause, nil)
+			continue
+		}
+		pause = 0
+		out <- b.rows
 	}
 }
 
 // finishStage deletes the published events of each batch and gives back
 // the others. It runs until the publish stage ends, and finishes its
 // batches even after ctx ended: their events went out.
+//
+// An event that was refused (or did not decode) is given back leased to
+// nobody for a while (see [Outbox.minWait]), not at once: claims take the
+// oldest free events first, and refused events given back at once would
+// be claimed again before any newer event, so that as many refused
+// events of different subjects as a batch holds would keep every other
+// subject waiting. Meanwhile the later events of its subject still wait
+// behind it.
 func (r *relay) finishStage(ctx context.Context, in <-chan []row) {
 	fctx := context.WithoutCancel(ctx)
 	for rows := range in {
-		var sent, failed []int64
+		var sent, late, failed []int64
 		for _, rw := range rows {
-			if rw.err == nil {
+			switch {
+			case rw.err == nil:
 				sent = append(sent, rw.id)
-			} else {
+			case rw.late:
+				late = append(late, rw.id)
+			default:
 				failed = append(failed, rw.id)
 			}
 		}
 		if len(sent) > 0 {
 			r.finish(ctx, fctx, "delete published events", r.o.remove, sent)
 		}
-		if len(failed) > 0 {
+		if len(late) > 0 {
+			r.finish(ctx, fctx, "give back events claimed too long ago", r.o.release, late)
+		}
+		switch {
+		case len(failed) == 0:
+		case ctx.Err() != nil:
+			// The relay is stopping: another may publish them at once.
 			r.finish(ctx, fctx, "give back unpublished events", r.o.release, failed)
+		default:
+			r.finish(ctx, fctx, "give back refused events", r.o.refuse, failed)
 		}
 		notify(r.wake)
 	}
@@ -254,7 +310,15 @@ func (r *relay) publishBatch(ctx context.Context, bp bus.BatchPublisher, rows []
 	}
 }
 
-// execIDs runs remove or release for owner's rows among ids.
+// minWait and maxWait bound how long an event that was refused or did not
+// decode waits before it can be claimed again: half its age, at least a
+// quarter of the lease, at most four leases. That it grows with the age
+// keeps any number of events that are always refused from filling the
+// claims for good; the bound keeps the wait after an outage short.
+func (o *Outbox) minWait() time.Duration { return o.lease / 4 }
+func (o *Outbox) maxWait() time.Duration { return 4 * o.lease }
+
+// execIDs runs remove, release or refuse for owner's rows among ids.
 func (o *Outbox) execIDs(ctx context.Context, stmt, owner string, ids []int64) error {
 	if o.d.deleteArray {
 		return o.exec(ctx, stmt, owner, ids)

@@ -26,7 +26,11 @@ type dialect struct {
 	setLease             string
 	deleteArray          bool // delete takes (owner, ids array) rather than a list
 	remove, release      string
-	retryable            func(error) bool
+	// refuse gives back events the publisher refused (or that did not
+	// decode) until :now plus half their age, at least :minwait and at
+	// most :maxwait milliseconds.
+	refuse    string
+	retryable func(error) bool
 }
 
 var dialects = map[Dialect]*dialect{
@@ -75,7 +79,9 @@ RETURNING id, event, created_ms`,
 		deleteArray: true,
 		remove:      `DELETE FROM %[1]s WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
 		release:     `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
-		retryable:   sqlerr.Postgres,
+		refuse: `UPDATE %[1]s SET lease_until = :now + LEAST(GREATEST((:now - created_ms) / 2, :minwait), :maxwait), owner = ''
+WHERE owner = $1 AND id = ANY(CAST($2 AS bigint[])) AND ` + asyncCommit,
+		retryable: sqlerr.Postgres,
 	},
 	MariaDB: {
 		now: "CAST(UNIX_TIMESTAMP(NOW(3))*1000 AS SIGNED)",
@@ -103,16 +109,22 @@ WHERE id IN (%[3]s) AND lease_until < :now
 FOR UPDATE SKIP LOCKED`,
 		// FORCE INDEX: a scan of the whole table would wait for the
 		// rows of open transactions.
-		setLease:  `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + ?, owner = ? WHERE id IN (%[3]s)`,
-		remove:    `DELETE o FROM %[1]s AS o FORCE INDEX (PRIMARY) WHERE o.owner = ? AND o.id IN (%[3]s)`,
-		release:   `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		setLease: `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + ?, owner = ? WHERE id IN (%[3]s)`,
+		remove:   `DELETE o FROM %[1]s AS o FORCE INDEX (PRIMARY) WHERE o.owner = ? AND o.id IN (%[3]s)`,
+		release:  `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		refuse: `UPDATE %[1]s FORCE INDEX (PRIMARY) SET lease_until = :now + LEAST(GREATEST((:now - created_ms) DIV 2, :minwait), :maxwait), owner = ''
+WHERE owner = ? AND id IN (%[3]s)`,
 		retryable: sqlerr.MariaDB,
 	},
 	SQLite: {
 		now: "CAST(unixepoch('subsec')*1000 AS INTEGER)",
+		// AUTOINCREMENT: without it a drained table gives the next event
+		// the id of the last one deleted, and a relay whose publish
+		// outlived its lease, and that claimed the new event too,
+		// deleted it by that id unpublished.
 		schema: []string{
 			`CREATE TABLE IF NOT EXISTS %[1]s (
-	id          INTEGER PRIMARY KEY,
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
 	subject     BLOB NOT NULL,
 	event       BLOB NOT NULL,
 	created_ms  INTEGER NOT NULL,
@@ -132,8 +144,10 @@ WHERE id IN (
 	ORDER BY o.id
 	LIMIT ?3)
 RETURNING id, event, created_ms`,
-		remove:    `DELETE FROM %[1]s WHERE owner = ? AND id IN (%[3]s)`,
-		release:   `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		remove:  `DELETE FROM %[1]s WHERE owner = ? AND id IN (%[3]s)`,
+		release: `UPDATE %[1]s SET lease_until = 0, owner = '' WHERE owner = ? AND id IN (%[3]s)`,
+		refuse: `UPDATE %[1]s SET lease_until = :now + MIN(MAX((:now - created_ms) / 2, :minwait), :maxwait), owner = ''
+WHERE owner = ? AND id IN (%[3]s)`,
 		retryable: sqlerr.SQLite,
 	},
 }
