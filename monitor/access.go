@@ -85,6 +85,14 @@ func splitHost(host string) (name, port string) {
 // originAllowed reports whether a write's Origin header, when present,
 // is the request's own host or a trusted origin. (Browsers send Origin
 // with every POST; other clients need not.)
+//
+// The names must be equal. A port absent from the Origin is its scheme's
+// default (http 80, https 443). When the request came over TLS to this
+// server, its Host without a port means 443 and the ports must be equal.
+// When it came over plain HTTP with a Host without a port, the request
+// may have been passed on by a TLS-terminating proxy (r.TLS is nil there,
+// though the browser spoke https), so an Origin on its scheme's default
+// port, http or https, is accepted. X-Forwarded-* headers are not read.
 func (h *Handler) originAllowed(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
@@ -99,16 +107,21 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	}
 	on, op := splitHost(u.Host)
 	rn, rp := splitHost(r.Host)
+	if on != rn {
+		return false
+	}
+	def := map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	if op == "" {
-		op = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		op = def
 	}
 	if rp == "" {
-		rp = "80"
-		if r.TLS != nil {
-			rp = "443"
+		if r.TLS == nil {
+			// Plain HTTP here, perhaps https at a proxy in front.
+			return op == def
 		}
+		rp = "443"
 	}
-	return on == rn && op == rp
+	return op == rp
 }
 
 // hostPattern is one allowed host: a lower-case name without brackets,

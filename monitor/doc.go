@@ -178,7 +178,10 @@
 //
 // A write action must be a POST, be enabled ([WithWrites]), pass
 // [http.CrossOriginProtection] and carry an Origin, when it has one, of
-// the request's own host or a trusted origin, and carry in the
+// the request's own host or a trusted origin (over plain HTTP, a Host
+// without a port matches an Origin on its scheme's default port, http or
+// https, so a same-origin page behind a TLS-terminating proxy can write;
+// X-Forwarded-* headers are not read), and carry in the
 // [TokenHeader] header a CSRF token bound to the request's session. GET /
 // and GET api/token start the session (or renew it): they set the
 // [SessionCookie] cookie (HttpOnly, SameSite=Strict, Secure over TLS,
