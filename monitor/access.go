@@ -11,8 +11,18 @@ import (
 )
 
 // ErrUnauthenticated, wrapped by an error of a [WithAuthorize] check,
-// makes the handler answer 401 instead of 403.
+// makes the handler answer 401 instead of 403. When an error in the
+// error's chain has a method Challenge() string, the 401 answer carries
+// its result as the WWW-Authenticate header (RFC 7235), such as
+// `Bearer realm="ops"`; else the answer has no such header.
 var ErrUnauthenticated = errors.New("monitor: unauthenticated")
+
+// challenger is an authorization error that names the challenge of its
+// 401 answer.
+type challenger interface {
+	error
+	Challenge() string
+}
 
 // loopback are the host names allowed by default.
 var loopback = []string{"localhost", "127.0.0.1", "::1"}
@@ -28,6 +38,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) bool {
 	for _, fn := range h.authorize {
 		if err := fn(r); err != nil {
 			if errors.Is(err, ErrUnauthenticated) {
+				if c, ok := errors.AsType[challenger](err); ok && c.Challenge() != "" {
+					w.Header().Set("WWW-Authenticate", c.Challenge())
+				}
 				writeError(w, http.StatusUnauthorized, "monitor: authentication required")
 			} else {
 				writeError(w, http.StatusForbidden, "monitor: access denied")

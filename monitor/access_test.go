@@ -341,3 +341,33 @@ func TestWriteBehindTLSProxy(t *testing.T) {
 		}
 	}
 }
+
+// challengeErr is an authorization error that gives a challenge.
+type challengeErr struct{}
+
+func (challengeErr) Error() string     { return "no token" }
+func (challengeErr) Unwrap() error     { return monitor.ErrUnauthenticated }
+func (challengeErr) Challenge() string { return `Bearer realm="ops"` }
+
+// A 401 carries the WWW-Authenticate challenge its error gives, and none
+// when the error gives none.
+func TestUnauthenticatedChallenge(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{challengeErr{}, `Bearer realm="ops"`},
+		{fmt.Errorf("check: %w", challengeErr{}), `Bearer realm="ops"`},
+		{fmt.Errorf("no user: %w", monitor.ErrUnauthenticated), ""},
+	} {
+		r := newRig(t, monitor.WithAuthorize(func(*http.Request) error { return c.err }))
+		res, err := r.client.Get(r.url("api/status"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != c.want {
+			t.Errorf("%v: %d WWW-Authenticate %q, want 401 %q", c.err, res.StatusCode, res.Header.Get("WWW-Authenticate"), c.want)
+		}
+	}
+}

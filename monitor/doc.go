@@ -174,7 +174,8 @@
 // on), else 403: a foreign site whose name was pointed at the service's
 // address (DNS rebinding) sends its own name and is refused. Then the
 // [WithAuthorize] checks run: an error answers 401 when it wraps
-// [ErrUnauthenticated], else 403, with a generic body.
+// [ErrUnauthenticated] (with the WWW-Authenticate challenge the error
+// gives, if any), else 403, with a generic body.
 //
 // A write action must be a POST, be enabled ([WithWrites]), pass
 // [http.CrossOriginProtection] and carry an Origin, when it has one, of

@@ -67,7 +67,9 @@ func WithTrustedOrigin(origin string) Option {
 
 // WithAuthorize adds a check that runs before every request the handler
 // serves, the page and its assets included. A non-nil error refuses the
-// request: with 401 when it wraps [ErrUnauthenticated], else with 403. The
+// request: with 401 when it wraps [ErrUnauthenticated] (with a
+// WWW-Authenticate header when the error gives a challenge; see
+// [ErrUnauthenticated]), else with 403. The
 // answer's body is generic; the error's text is never sent. Checks added
 // by several WithAuthorize options all run, in order. A nil fn adds none
 // (the default: no check).
