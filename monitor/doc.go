@@ -136,7 +136,8 @@
 // [WithStatusInterval] sets how often the stream sends the status
 // (default 2s); [WithMaxStreams] caps the live streams (default 64) and
 // [WithStreamWriteTimeout] bounds each write to one (default 10s);
-// [WithTrustedOrigin] lets another origin's page make write actions;
+// [WithTrustedOrigin] accepts writes carrying another Origin (the monitor
+// serves no CORS, so not from a browser page of another origin);
 // [WithBacklog] shows a queue such as a transactional outbox. A zero value
 // of an option means its default; an invalid value (a negative duration,
 // a malformed host) makes [New] return an error that names the option and
@@ -179,11 +180,14 @@
 //
 // A write action must be a POST, be enabled ([WithWrites]), pass
 // [http.CrossOriginProtection] and carry an Origin, when it has one, of
-// the request's own host or a trusted origin (over plain HTTP, a Host
-// without a port matches an Origin on its scheme's default port, http or
-// https, so a same-origin page behind a TLS-terminating proxy can write;
-// X-Forwarded-* headers are not read), and carry in the
-// [TokenHeader] header a CSRF token bound to the request's session. GET /
+// the request's own host or a trusted origin, and carry in the
+// [TokenHeader] header a CSRF token bound to the request's session. Over
+// plain HTTP, a Host without a port matches an Origin on its scheme's
+// default port, http or https, so a same-origin page behind a
+// TLS-terminating proxy can write; X-Forwarded-* headers are not read.
+// The monitor answers no CORS preflight, so a browser page of another
+// origin cannot write even when [WithTrustedOrigin] trusts it: serve that
+// page and the monitor under one origin through a proxy. GET /
 // and GET api/token start the session (or renew it): they set the
 // [SessionCookie] cookie (HttpOnly, SameSite=Strict, Secure over TLS,
 // scoped to the mount path) holding a random session id, and give a token
