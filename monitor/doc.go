@@ -84,8 +84,16 @@
 // What waits now ([Waiting]) comes from the delivery log: "deadLetters"
 // are the dead letters and failed deliveries that wait for a replay;
 // "superseded" are those whose key a later delivery to the same connector
-// synced (they need no replay: one would push an older version), counted
-// apart and not in "deadLetters"; "queued" are the pending deliveries.
+// synced, counted apart and not in "deadLetters"; "queued" are the pending
+// deliveries. Superseded is judged by time, not version (a delivery
+// carries no version): with unversioned records the later sync holds the
+// newer content, and replaying a superseded letter pushes the older
+// content again. With versioned records a superseded letter can hold the
+// newer version (an event of an older version synced after it went
+// dead); replaying it is safe, since the store refuses it as stale when
+// the partner holds a newer version. A bulk replay leaves superseded
+// letters alone; each can still be replayed by its event (the page's
+// Replay action on its row).
 // The handler reads the log for them once, at the first status, and then
 // follows the dispatcher's deliveries through
 // [synclayer.Dispatcher.Watch], so a status costs no listing of the log.
@@ -117,7 +125,9 @@
 // # Bulk replay
 //
 // POST api/replay with event= replays that event's dead letters (on one
-// connector with connector=), superseded or not. Without event= it is a
+// connector with connector=), superseded or not; the store's rules decide
+// (a versioned record older than the partner's is refused as stale).
+// Without event= it is a
 // bulk replay of the letters that match connector, type and since (or
 // all=1): at most limit of them (the newest; default 100, at most 1000),
 // superseded ones left alone, pushed oldest first. It must carry expect=N,
