@@ -302,7 +302,7 @@
       bulk.query = q;
       bulk.count = body.count;
       let text = body.count === 1 ? "1 dead letter will be replayed" : body.count + " dead letters will be replayed";
-      if (body.more) text += " (the oldest 1000; more match)";
+      if (body.more) text += " (the newest 1000; more match)";
       if (body.superseded > 0) text += "; " + body.superseded + " superseded left alone";
       $("bulk-count").textContent = text + ".";
       $("bulk-count").dataset.count = String(body.count);
