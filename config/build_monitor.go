@@ -2,16 +2,43 @@ package config
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
-// errUnauthorized is the monitor's answer to a request without the token.
-var errUnauthorized = errors.New("a bearer token is required")
+// errUnauthorized refuses a request without the monitor's token: it wraps
+// monitor.ErrUnauthenticated, so the monitor answers 401, and gives the
+// Bearer challenge for the answer's WWW-Authenticate header.
+var errUnauthorized error = unauthorizedError{}
+
+type unauthorizedError struct{}
+
+func (unauthorizedError) Error() string     { return "config: monitor: a bearer token is required" }
+func (unauthorizedError) Unwrap() error     { return monitor.ErrUnauthenticated }
+func (unauthorizedError) Challenge() string { return `Bearer realm="synclayer monitor"` }
+
+// bearerCheck returns a monitor.WithAuthorize check that admits a request
+// whose Authorization header is "Bearer <token>", the scheme matched in
+// any case (RFC 7235). The token is compared by SHA-256 digest in constant
+// time, so neither its content nor its length shows in the timing.
+func bearerCheck(token string) func(r *http.Request) error {
+	want := sha256.Sum256([]byte(token))
+	return func(r *http.Request) error {
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		cred = strings.TrimLeft(cred, " ")
+		got := sha256.Sum256([]byte(cred))
+		match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		if !strings.EqualFold(scheme, "Bearer") || cred == "" || !match {
+			return errUnauthorized
+		}
+		return nil
+	}
+}
 
 // monitor builds the monitor's handler, when the configuration has one.
 func (b *builder) monitor() error {
@@ -34,13 +61,7 @@ func (b *builder) monitor() error {
 		if err != nil {
 			return Errors{err}
 		}
-		want := []byte("Bearer " + token)
-		opts = append(opts, monitor.WithAuthorize(func(r *http.Request) error {
-			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-				return errUnauthorized
-			}
-			return nil
-		}))
+		opts = append(opts, monitor.WithAuthorize(bearerCheck(token)))
 	}
 	h, err := monitor.New(b.svc.Dispatcher, opts...)
 	if err != nil {

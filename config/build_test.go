@@ -241,3 +241,51 @@ func TestUnresolvedSecret(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// The monitor's token: a request without it, or with a wrong one, is
+// refused with 401 and a Bearer challenge (not 403); the scheme matches in
+// any case; a token that is a prefix or an extension of the right one is
+// refused.
+func TestMonitorBearerToken(t *testing.T) {
+	src := "http: {addr: \"127.0.0.1:0\"}\nmonitor: {token: \"${env:MON_TOKEN}\"}\n" + fmt.Sprintf(recordsConfig, "http://127.0.0.1:1")
+	cfg, err := config.Parse("mon.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(n string) (string, bool) {
+		if n == "MON_TOKEN" {
+			return "s3cret", true
+		}
+		return env(n)
+	}
+	svc, err := config.Build(context.Background(), cfg, config.WithLookupEnv(lookup), config.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	for _, c := range []struct {
+		auth string
+		want int
+	}{
+		{"", 401}, {"Bearer wrong", 401}, {"Bearer s3cre", 401}, {"Bearer s3crett", 401},
+		{"Bearer", 401}, {"Bearer ", 401}, {"Basic s3cret", 401}, {"s3cret", 401},
+		{"Bearer s3cret", 200}, {"bearer s3cret", 200}, {"BEARER s3cret", 200},
+	} {
+		req := httptest.NewRequest("GET", "http://localhost/api/status", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		rec := httptest.NewRecorder()
+		svc.Monitor.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("Authorization %q: %d %s, want %d", c.auth, rec.Code, rec.Body, c.want)
+		}
+		challenge := rec.Header().Get("WWW-Authenticate")
+		if c.want == http.StatusUnauthorized && !strings.HasPrefix(challenge, "Bearer") {
+			t.Errorf("Authorization %q: WWW-Authenticate %q, want a Bearer challenge", c.auth, challenge)
+		}
+		if c.want == http.StatusOK && challenge != "" {
+			t.Errorf("Authorization %q: WWW-Authenticate %q on a 200", c.auth, challenge)
+		}
+	}
+}

@@ -11,8 +11,18 @@ import (
 )
 
 // ErrUnauthenticated, wrapped by an error of a [WithAuthorize] check,
-// makes the handler answer 401 instead of 403.
+// makes the handler answer 401 instead of 403. When an error in the
+// error's chain has a method Challenge() string, the 401 answer carries
+// its result as the WWW-Authenticate header (RFC 7235), such as
+// `Bearer realm="ops"`; else the answer has no such header.
 var ErrUnauthenticated = errors.New("monitor: unauthenticated")
+
+// challenger is an authorization error that names the challenge of its
+// 401 answer.
+type challenger interface {
+	error
+	Challenge() string
+}
 
 // loopback are the host names allowed by default.
 var loopback = []string{"localhost", "127.0.0.1", "::1"}
@@ -28,6 +38,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) bool {
 	for _, fn := range h.authorize {
 		if err := fn(r); err != nil {
 			if errors.Is(err, ErrUnauthenticated) {
+				if c, ok := errors.AsType[challenger](err); ok && c.Challenge() != "" {
+					w.Header().Set("WWW-Authenticate", c.Challenge())
+				}
 				writeError(w, http.StatusUnauthorized, "monitor: authentication required")
 			} else {
 				writeError(w, http.StatusForbidden, "monitor: access denied")
@@ -85,6 +98,14 @@ func splitHost(host string) (name, port string) {
 // originAllowed reports whether a write's Origin header, when present,
 // is the request's own host or a trusted origin. (Browsers send Origin
 // with every POST; other clients need not.)
+//
+// The names must be equal. A port absent from the Origin is its scheme's
+// default (http 80, https 443). When the request came over TLS to this
+// server, its Host without a port means 443 and the ports must be equal.
+// When it came over plain HTTP with a Host without a port, the request
+// may have been passed on by a TLS-terminating proxy (r.TLS is nil there,
+// though the browser spoke https), so an Origin on its scheme's default
+// port, http or https, is accepted. X-Forwarded-* headers are not read.
 func (h *Handler) originAllowed(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
@@ -99,16 +120,21 @@ func (h *Handler) originAllowed(r *http.Request) bool {
 	}
 	on, op := splitHost(u.Host)
 	rn, rp := splitHost(r.Host)
+	if on != rn {
+		return false
+	}
+	def := map[string]string{"http": "80", "https": "443"}[u.Scheme]
 	if op == "" {
-		op = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		op = def
 	}
 	if rp == "" {
-		rp = "80"
-		if r.TLS != nil {
-			rp = "443"
+		if r.TLS == nil {
+			// Plain HTTP here, perhaps https at a proxy in front.
+			return op == def
 		}
+		rp = "443"
 	}
-	return on == rn && op == rp
+	return op == rp
 }
 
 // hostPattern is one allowed host: a lower-case name without brackets,

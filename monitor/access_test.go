@@ -301,3 +301,73 @@ func TestSessionCookie(t *testing.T) {
 		t.Errorf("api/token read-only: %d %s", code, body)
 	}
 }
+
+// Behind a TLS-terminating proxy (cmd/synclayer serves plain http), a
+// browser's same-origin POST carries Origin https://host while the proxy
+// passes Host host and r.TLS is nil: the write is accepted. A port other
+// than the scheme's default, on either side, or another name is still
+// refused.
+func TestWriteBehindTLSProxy(t *testing.T) {
+	r := newRig(t, monitor.WithWrites(true), monitor.WithAllowedHosts("ops.example.com", "other.example.com"))
+	var tk monitor.Token
+	req := newRequest(t, "GET", r.url("api/token"), nil)
+	req.Host = "ops.example.com"
+	if code, body := send(t, r.client, req, &tk); code != http.StatusOK {
+		t.Fatalf("token: %d %s", code, body)
+	}
+	for _, c := range []struct {
+		origin, host, site string
+		code               int
+	}{
+		{"https://ops.example.com", "ops.example.com", "same-origin", 200},
+		{"https://ops.example.com", "ops.example.com", "", 200},
+		{"https://ops.example.com:443", "ops.example.com", "same-origin", 200},
+		{"http://ops.example.com", "ops.example.com", "same-origin", 200},
+		{"https://ops.example.com:8443", "ops.example.com", "same-origin", 403},
+		{"https://ops.example.com", "ops.example.com:8080", "same-origin", 403},
+		{"https://ops.example.com", "other.example.com", "same-origin", 403},
+		{"https://evil.example", "ops.example.com", "cross-site", 403},
+	} {
+		hdr := http.Header{monitor.TokenHeader: {tk.Token}, "Origin": {c.origin}}
+		if c.site != "" {
+			hdr.Set("Sec-Fetch-Site", c.site)
+		}
+		code, body := r.doHost(t, "POST", "api/connectors/records/pause", c.host, hdr)
+		if code != c.code {
+			t.Errorf("Origin %q Host %q: %d %s, want %d", c.origin, c.host, code, body, c.code)
+		}
+		if c.code == http.StatusForbidden && !strings.Contains(body, "cross-origin") {
+			t.Errorf("Origin %q Host %q: refused with %s, want a cross-origin refusal", c.origin, c.host, body)
+		}
+	}
+}
+
+// challengeErr is an authorization error that gives a challenge.
+type challengeErr struct{}
+
+func (challengeErr) Error() string     { return "no token" }
+func (challengeErr) Unwrap() error     { return monitor.ErrUnauthenticated }
+func (challengeErr) Challenge() string { return `Bearer realm="ops"` }
+
+// A 401 carries the WWW-Authenticate challenge its error gives, and none
+// when the error gives none.
+func TestUnauthenticatedChallenge(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{challengeErr{}, `Bearer realm="ops"`},
+		{fmt.Errorf("check: %w", challengeErr{}), `Bearer realm="ops"`},
+		{fmt.Errorf("no user: %w", monitor.ErrUnauthenticated), ""},
+	} {
+		r := newRig(t, monitor.WithAuthorize(func(*http.Request) error { return c.err }))
+		res, err := r.client.Get(r.url("api/status"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized || res.Header.Get("WWW-Authenticate") != c.want {
+			t.Errorf("%v: %d WWW-Authenticate %q, want 401 %q", c.err, res.StatusCode, res.Header.Get("WWW-Authenticate"), c.want)
+		}
+	}
+}

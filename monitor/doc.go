@@ -84,8 +84,16 @@
 // What waits now ([Waiting]) comes from the delivery log: "deadLetters"
 // are the dead letters and failed deliveries that wait for a replay;
 // "superseded" are those whose key a later delivery to the same connector
-// synced (they need no replay: one would push an older version), counted
-// apart and not in "deadLetters"; "queued" are the pending deliveries.
+// synced, counted apart and not in "deadLetters"; "queued" are the pending
+// deliveries. Superseded is judged by time, not version (a delivery
+// carries no version): with unversioned records the later sync holds the
+// newer content, and replaying a superseded letter pushes the older
+// content again. With versioned records a superseded letter can hold the
+// newer version (an event of an older version synced after it went
+// dead); replaying it is safe, since the store refuses it as stale when
+// the partner holds a newer version. A bulk replay leaves superseded
+// letters alone; each can still be replayed by its event (the page's
+// Replay action on its row).
 // The handler reads the log for them once, at the first status, and then
 // follows the dispatcher's deliveries through
 // [synclayer.Dispatcher.Watch], so a status costs no listing of the log.
@@ -117,7 +125,9 @@
 // # Bulk replay
 //
 // POST api/replay with event= replays that event's dead letters (on one
-// connector with connector=), superseded or not. Without event= it is a
+// connector with connector=), superseded or not; the store's rules decide
+// (a versioned record older than the partner's is refused as stale).
+// Without event= it is a
 // bulk replay of the letters that match connector, type and since (or
 // all=1): at most limit of them (the newest; default 100, at most 1000),
 // superseded ones left alone, pushed oldest first. It must carry expect=N,
@@ -136,7 +146,8 @@
 // [WithStatusInterval] sets how often the stream sends the status
 // (default 2s); [WithMaxStreams] caps the live streams (default 64) and
 // [WithStreamWriteTimeout] bounds each write to one (default 10s);
-// [WithTrustedOrigin] lets another origin's page make write actions;
+// [WithTrustedOrigin] accepts writes carrying another Origin (the monitor
+// serves no CORS, so not from a browser page of another origin);
 // [WithBacklog] shows a queue such as a transactional outbox. A zero value
 // of an option means its default; an invalid value (a negative duration,
 // a malformed host) makes [New] return an error that names the option and
@@ -174,12 +185,19 @@
 // on), else 403: a foreign site whose name was pointed at the service's
 // address (DNS rebinding) sends its own name and is refused. Then the
 // [WithAuthorize] checks run: an error answers 401 when it wraps
-// [ErrUnauthenticated], else 403, with a generic body.
+// [ErrUnauthenticated] (with the WWW-Authenticate challenge the error
+// gives, if any), else 403, with a generic body.
 //
 // A write action must be a POST, be enabled ([WithWrites]), pass
 // [http.CrossOriginProtection] and carry an Origin, when it has one, of
 // the request's own host or a trusted origin, and carry in the
-// [TokenHeader] header a CSRF token bound to the request's session. GET /
+// [TokenHeader] header a CSRF token bound to the request's session. Over
+// plain HTTP, a Host without a port matches an Origin on its scheme's
+// default port, http or https, so a same-origin page behind a
+// TLS-terminating proxy can write; X-Forwarded-* headers are not read.
+// The monitor answers no CORS preflight, so a browser page of another
+// origin cannot write even when [WithTrustedOrigin] trusts it: serve that
+// page and the monitor under one origin through a proxy. GET /
 // and GET api/token start the session (or renew it): they set the
 // [SessionCookie] cookie (HttpOnly, SameSite=Strict, Secure over TLS,
 // scoped to the mount path) holding a random session id, and give a token

@@ -209,7 +209,8 @@ func (l *ledger) waiting() map[string]Waiting {
 }
 
 // superseded reports whether the dead letter of (event, connector) is
-// superseded by a later sync of its key. Call it after refresh.
+// superseded by a later sync of its key, judged by the deliveries'
+// times: a Delivery carries no version. Call it after refresh.
 func (l *ledger) superseded(event, connector string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -28,8 +28,10 @@ type Delivery struct {
 	PayloadHash string    `json:"payloadHash,omitempty"`
 	Updated     time.Time `json:"updated"`
 	// Superseded marks a dead letter (or failed delivery) whose key a later
-	// delivery to the same connector synced: replaying it would push an
-	// older version.
+	// delivery to the same connector synced, judged by time, not version:
+	// see [Waiting]. For unversioned records a replay would push older
+	// content; for versioned ones the letter may hold the newer version,
+	// and the store refuses a replay of an older one as stale.
 	Superseded bool `json:"superseded,omitempty"`
 }
 

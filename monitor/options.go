@@ -48,8 +48,21 @@ func WithStatusInterval(d time.Duration) Option {
 	return nonNegative("WithStatusInterval", d, defaultStatusInterval, func(h *Handler, d time.Duration) { h.statusEvery = d })
 }
 
-// WithTrustedOrigin lets write actions come from a page of another origin
-// (scheme://host[:port]), such as a separate admin front end. Repeatable.
+// WithTrustedOrigin accepts write actions whose Origin header is origin
+// (scheme://host[:port]) though it is not the request's own host.
+// Repeatable. It serves clients that send that Origin and need no CORS: a
+// non-browser client or server-side front end that sends its own Origin,
+// or a reverse proxy that serves a front end and the monitor under one
+// origin but passes the monitor another Host (the browser then sends
+// Sec-Fetch-Site same-origin and the front end's Origin).
+//
+// The monitor does not serve CORS, so this does not let a browser page of
+// another origin write: its POST carries the [TokenHeader] header, so the
+// browser first sends an OPTIONS preflight, which the monitor answers 405
+// without CORS headers, and the page cannot read api/token either. A
+// browser front end on another origin needs a proxy that serves it and
+// the monitor under one origin.
+//
 // By default only same-origin browser requests may write. An empty origin
 // adds none; a malformed one is an error.
 func WithTrustedOrigin(origin string) Option {
@@ -67,7 +80,9 @@ func WithTrustedOrigin(origin string) Option {
 
 // WithAuthorize adds a check that runs before every request the handler
 // serves, the page and its assets included. A non-nil error refuses the
-// request: with 401 when it wraps [ErrUnauthenticated], else with 403. The
+// request: with 401 when it wraps [ErrUnauthenticated] (with a
+// WWW-Authenticate header when the error gives a challenge; see
+// [ErrUnauthenticated]), else with 403. The
 // answer's body is generic; the error's text is never sent. Checks added
 // by several WithAuthorize options all run, in order. A nil fn adds none
 // (the default: no check).

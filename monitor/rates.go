@@ -21,9 +21,12 @@ type sample struct {
 	counts map[string]synclayer.ConnectorStatus
 }
 
-// sample records cur (at most once per window/30) and returns the oldest
-// sample within the window to compute rates against, and the time since it.
-// The span is 0 when there is no earlier sample.
+// sample records cur (at most once per window/30) and returns the sample
+// to compute rates against, and the time since it: the newest sample at
+// least a window old (older ones are dropped), so the span is at least
+// the window, or, while no sample is that old, the oldest sample, over a
+// shorter span. The span is 0 when there is no earlier sample, and longer
+// than the window when no status was read for longer than it.
 func (r *rates) sample(now time.Time, cur []synclayer.ConnectorStatus) (map[string]synclayer.ConnectorStatus, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -18,7 +18,8 @@ type ReplayPreview struct {
 	// superseded. A POST confirms it with expect=Count.
 	Count int `json:"count"`
 	// Superseded is the number of matching letters a bulk replay skips
-	// because a later delivery synced their key.
+	// because a later delivery synced their key (judged by time, not
+	// version: see [Waiting]); each can still be replayed by its event.
 	Superseded int `json:"superseded"`
 	// Limit bounds the letters read; More is set when more match.
 	Limit int  `json:"limit"`

@@ -1,13 +1,17 @@
 package monitor_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -158,5 +162,58 @@ func TestFailedAndDeadApart(t *testing.T) {
 	_, js := r.get(t, "assets/app.js", nil)
 	if strings.Contains(js, "c.failed + c.dead") || !strings.Contains(js, `el("td", "num", c.failed)`) || !strings.Contains(js, `el("td", "num", c.dead)`) {
 		t.Error("app.js does not show failed and dead apart")
+	}
+}
+
+// Superseded is judged by time: with versioned records, a dead letter of
+// the newer version is superseded by a later sync of an older one. It is
+// still counted as superseded, but it can be replayed one by one, and the
+// store decides: the newer version is pushed, an older one is refused as
+// stale and the partner keeps what it holds.
+func TestSupersededVersionedReplay(t *testing.T) {
+	versioned := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+		return synclayer.Record{Key: ev.Subject, Version: ev.Time.UnixNano(), Payload: map[string]string{"id": ev.ID}}, nil
+	})
+	r := newRigMapped(t, versioned, nil, monitor.WithWrites(true))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	dispatch := func(id, key string, at time.Time) {
+		r.d.Dispatch(context.Background(), synclayer.Event{ID: id, Type: r.eventType, Subject: key, Time: at, Data: []byte(`{}`)})
+	}
+	// K1: the newer version goes dead, then an older one syncs.
+	r.records.fail("400 bad field")
+	dispatch("k1-new", "K1", t0.Add(time.Hour))
+	r.records.fail("")
+	dispatch("k1-old", "K1", t0)
+	// K2: the older version goes dead, then a newer one syncs.
+	r.records.fail("400 bad field")
+	dispatch("k2-old", "K2", t0)
+	r.records.fail("")
+	dispatch("k2-new", "K2", t0.Add(time.Hour))
+
+	var st monitor.Status
+	r.get(t, "api/status", &st)
+	if w := st.Connectors[1].Waiting; w.DeadLetters != 0 || w.Superseded != 2 {
+		t.Fatalf("records waiting %+v, want 2 superseded (judged by time)", w)
+	}
+	for _, c := range []struct {
+		event, key, status, holds string
+	}{
+		{"k1-new", "K1", "synced", "k1-new"}, // the store takes the newer version
+		{"k2-old", "K2", "stale", "k2-new"},  // the store refuses the older one
+	} {
+		var res monitor.ActionResult
+		if code, body := r.post(t, "api/replay?event="+c.event+"&connector=records", &res); code != http.StatusOK {
+			t.Fatalf("replay %s: %d %s", c.event, code, body)
+		}
+		if len(res.Results) != 1 || res.Results[0].Status != c.status {
+			t.Errorf("replay of superseded %s = %+v, want %s", c.event, res, c.status)
+		}
+		if got := r.records.lastPayload(c.key); !reflect.DeepEqual(got, map[string]string{"id": c.holds}) {
+			t.Errorf("after replaying %s, records holds %v for %s, want %s's", c.event, got, c.key, c.holds)
+		}
+	}
+	r.get(t, "api/status", &st)
+	if w := st.Connectors[1].Waiting; w.DeadLetters != 0 || w.Superseded != 0 {
+		t.Errorf("after the replays: records waiting %+v, want none", w)
 	}
 }

@@ -24,6 +24,7 @@ type partner struct {
 	mu       sync.Mutex
 	failWith string
 	writes   map[string]int
+	last     map[string]any // the payload last written, per key
 	calls    atomic.Int64
 }
 
@@ -35,10 +36,18 @@ func (p *partner) Sync(_ context.Context, rec synclayer.Record) error {
 		return synclayer.Permanent(errors.New(p.failWith))
 	}
 	if p.writes == nil {
-		p.writes = map[string]int{}
+		p.writes, p.last = map[string]int{}, map[string]any{}
 	}
 	p.writes[rec.Key]++
+	p.last[rec.Key] = rec.Payload
 	return nil
+}
+
+// lastPayload returns the payload last written for key.
+func (p *partner) lastPayload(key string) any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last[key]
 }
 
 func (p *partner) fail(msg string) {
@@ -71,18 +80,26 @@ func newRig(t testing.TB, opts ...monitor.Option) *rig {
 	return newRigWith(t, nil, opts...)
 }
 
+// byKey maps an event to an unversioned record keyed by its Subject.
+var byKey = synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
+	return synclayer.Record{Key: ev.Subject, Payload: map[string]string{"id": ev.Subject}}, nil
+})
+
 // newRigWith is newRig with dispatcher options dopts too.
 func newRigWith(t testing.TB, dopts []synclayer.Option, opts ...monitor.Option) *rig {
 	t.Helper()
+	return newRigMapped(t, byKey, dopts, opts...)
+}
+
+// newRigMapped is newRigWith with records routed through recordsMapper.
+func newRigMapped(t testing.TB, recordsMapper synclayer.Mapper, dopts []synclayer.Option, opts ...monitor.Option) *rig {
+	t.Helper()
 	r := &rig{calendar: &partner{}, records: &partner{}, eventType: "WorkflowDeployed"}
-	byKey := synclayer.MapperFunc(func(_ context.Context, ev synclayer.Event) (synclayer.Record, error) {
-		return synclayer.Record{Key: ev.Subject, Payload: map[string]string{"id": ev.Subject}}, nil
-	})
 	reg := new(synclayer.Registry)
 	if err := reg.Register("calendar", r.calendar, synclayer.Route(r.eventType, byKey)); err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Register("records", r.records, synclayer.Route(r.eventType, byKey)); err != nil {
+	if err := reg.Register("records", r.records, synclayer.Route(r.eventType, recordsMapper)); err != nil {
 		t.Fatal(err)
 	}
 	r.d = synclayertest.NewDispatcher(t, reg, append([]synclayer.Option{synclayer.WithObserver(synclayer.NoObserver)}, dopts...)...)

@@ -56,8 +56,13 @@ type Waiting struct {
 	// replay: those not superseded.
 	DeadLetters int `json:"deadLetters"`
 	// Superseded: dead letters and failed deliveries whose key a later
-	// delivery to the same connector synced. They need no replay (one
-	// would push an older version) and are not counted in DeadLetters.
+	// delivery to the same connector synced; not counted in DeadLetters,
+	// and left alone by a bulk replay. This is judged by time, not
+	// version: with unversioned records the later sync holds newer
+	// content and a replay would push the older content again; with
+	// versioned records a superseded letter can hold the newer version,
+	// and replaying it by its event is safe (the store refuses it as
+	// stale if the partner holds a newer one).
 	Superseded int `json:"superseded"`
 	// Queued: pending deliveries, waiting for resume or a closing breaker.
 	Queued int `json:"queued"`

@@ -302,7 +302,7 @@
       bulk.query = q;
       bulk.count = body.count;
       let text = body.count === 1 ? "1 dead letter will be replayed" : body.count + " dead letters will be replayed";
-      if (body.more) text += " (the oldest 1000; more match)";
+      if (body.more) text += " (the newest 1000; more match)";
       if (body.superseded > 0) text += "; " + body.superseded + " superseded left alone";
       $("bulk-count").textContent = text + ".";
       $("bulk-count").dataset.count = String(body.count);
@@ -419,7 +419,7 @@
       ["State", label(d.state)], ["Connector", d.connector], ["Event type", d.eventType], ["Event id", d.eventId],
       ["Key", d.key], ["Attempts", d.attempts], ["First attempt", d.firstAttempt && new Date(d.firstAttempt).toLocaleString()],
       ["Last attempt", d.lastAttempt && new Date(d.lastAttempt).toLocaleString()], ["Duration", fmtDuration(d.durationMs)],
-      ["Superseded", d.superseded ? "yes: a later delivery synced this key" : ""],
+      ["Superseded", d.superseded ? "yes: a later delivery synced this key (judged by time; a versioned record may still be newer here, and a replay is refused if stale)" : ""],
       ["Partner id", d.partnerId], ["Payload hash", d.payloadHash],
     ];
     const out = [];
