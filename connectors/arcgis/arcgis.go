@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/connectors/arcgis/internal/field"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/internal/httpx"
 
@@ -372,16 +373,16 @@ func (c *Connector) query(ctx context.Context, key string, extra url.Values) ([]
 		// Keep only exact matches of the key: a case- or accent-insensitive
 		// collation may return features of other keys. Field names are
 		// case-insensitive, and the answer spells them as the layer does.
-		if k, ok := attr(f.Attributes, c.cfg.KeyField).(string); !ok || k != key {
+		if k, ok := field.Get(f.Attributes, c.cfg.KeyField).(string); !ok || k != key {
 			continue
 		}
-		oid, ok := asInt(attr(f.Attributes, oidField))
+		oid, ok := asInt(field.Get(f.Attributes, oidField))
 		if !ok || oid <= 0 {
-			return nil, c.malformed("query", fmt.Errorf("feature without a valid %s: %v", oidField, attr(f.Attributes, oidField)))
+			return nil, c.malformed("query", fmt.Errorf("feature without a valid %s: %v", oidField, field.Get(f.Attributes, oidField)))
 		}
 		var ver int64
 		if c.cfg.VersionField != "" {
-			ver, _ = asInt(attr(f.Attributes, c.cfg.VersionField))
+			ver, _ = asInt(field.Get(f.Attributes, c.cfg.VersionField))
 		}
 		geom := f.Geometry
 		if string(geom) == "null" {
@@ -391,21 +392,6 @@ func (c *Connector) query(ctx context.Context, key string, extra url.Values) ([]
 	}
 	slices.SortFunc(out, func(a, b found) int { return int(min(max(a.oid-b.oid, -1), 1)) })
 	return out, nil
-}
-
-// attr returns the attribute name of attrs, the name compared
-// case-insensitively as ArcGIS compares field names; an exact spelling
-// wins.
-func attr(attrs map[string]any, name string) any {
-	if v, ok := attrs[name]; ok {
-		return v
-	}
-	for k, v := range attrs {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
 }
 
 // edits is one applyEdits request.

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hmsplatform/synclayer/connectors/arcgis/internal/field"
 	"github.com/hmsplatform/synclayer/connectors/internal/faults"
 	"github.com/hmsplatform/synclayer/connectors/internal/reqlog"
 )
@@ -96,7 +97,7 @@ func (l *Layer) Features() []Feature {
 func (l *Layer) ByKey(key string) []Feature {
 	var out []Feature
 	for _, f := range l.Features() {
-		if attr(f.Attributes, l.keyField) == key {
+		if field.Get(f.Attributes, l.keyField) == key {
 			out = append(out, f)
 		}
 	}
@@ -123,7 +124,7 @@ func (l *Layer) Edit(key string, attrs map[string]any) int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, f := range l.features {
-		if attr(f.Attributes, l.keyField) != key {
+		if field.Get(f.Attributes, l.keyField) != key {
 			continue
 		}
 		l.set(f.Attributes, attrs)
@@ -140,7 +141,7 @@ func (l *Layer) SetGeometry(key string, geometry json.RawMessage) int {
 	defer l.mu.Unlock()
 	n := 0
 	for _, f := range l.features {
-		if attr(f.Attributes, l.keyField) == key {
+		if field.Get(f.Attributes, l.keyField) == key {
 			f.Geometry = slices.Clone(geometry)
 			n++
 		}
@@ -155,7 +156,7 @@ func (l *Layer) Delete(key string) int {
 	defer l.mu.Unlock()
 	n := 0
 	for id, f := range l.features {
-		if attr(f.Attributes, l.keyField) == key {
+		if field.Get(f.Attributes, l.keyField) == key {
 			delete(l.features, id)
 			n++
 		}
@@ -179,20 +180,6 @@ func (l *Layer) Edits() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.edits
-}
-
-// attr returns the attribute name of attrs, the name compared
-// case-insensitively, as ArcGIS compares field names.
-func attr(attrs map[string]any, name string) any {
-	if v, ok := attrs[name]; ok {
-		return v
-	}
-	for k, v := range attrs {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
 }
 
 // set stores attrs into dst under the layer's spelling of each field,
@@ -303,8 +290,8 @@ func (l *Layer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // parseWhere accepts `FIELD = 'literal'`, quotes doubled inside the
 // literal, and nothing else: an injection attempt is a syntax error.
-func parseWhere(where string) (field, lit string, ok bool) {
-	field, rest, found := strings.Cut(where, " = ")
+func parseWhere(where string) (name, lit string, ok bool) {
+	name, rest, found := strings.Cut(where, " = ")
 	if !found || len(rest) < 2 || rest[0] != '\'' {
 		return "", "", false
 	}
@@ -319,15 +306,15 @@ func parseWhere(where string) (field, lit string, ok bool) {
 			i++
 			continue
 		}
-		return field, b.String(), i == len(rest)-1
+		return name, b.String(), i == len(rest)-1
 	}
 	return "", "", false
 }
 
 func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 	l.wheres.Add(r.Form.Get("where"))
-	field, lit, ok := parseWhere(r.Form.Get("where"))
-	if !ok || !strings.EqualFold(field, l.keyField) {
+	name, lit, ok := parseWhere(r.Form.Get("where"))
+	if !ok || !strings.EqualFold(name, l.keyField) {
 		fail(w, 400, "Unable to complete operation.", "'where' parameter is invalid")
 		return
 	}
@@ -335,7 +322,7 @@ func (l *Layer) query(w http.ResponseWriter, r *http.Request) {
 	defer l.mu.Unlock()
 	var ids []int64
 	for id, f := range l.features {
-		if attr(f.Attributes, l.keyField) == lit {
+		if field.Get(f.Attributes, l.keyField) == lit {
 			ids = append(ids, id)
 		}
 	}
@@ -423,7 +410,9 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request, featureCode i
 			addRes = append(addRes, refuse(0, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
 			continue
 		}
-		if l.unique && slices.ContainsFunc(slices.Collect(maps.Values(next)), func(f *Feature) bool { return attr(f.Attributes, l.keyField) == attr(a.Attributes, l.keyField) }) {
+		if l.unique && slices.ContainsFunc(slices.Collect(maps.Values(next)), func(f *Feature) bool {
+			return field.Get(f.Attributes, l.keyField) == field.Get(a.Attributes, l.keyField)
+		}) {
 			addRes = append(addRes, refuse(0, 1000, "Cannot insert duplicate key row in object with unique index"))
 			continue
 		}
@@ -434,7 +423,7 @@ func (l *Layer) applyEdits(w http.ResponseWriter, r *http.Request, featureCode i
 		addRes = append(addRes, editResult{ObjectID: nextOID, Success: true})
 	}
 	for _, u := range updates {
-		id := toInt(attr(u.Attributes, "OBJECTID"))
+		id := toInt(field.Get(u.Attributes, "OBJECTID"))
 		if injected() {
 			updRes = append(updRes, refuse(id, featureCode, "Unable to edit: error "+strconv.Itoa(featureCode)))
 			continue
