@@ -236,17 +236,7 @@ func (c *Connector) stamp(ctx context.Context, id string, cur *calendar.Event, r
 	}
 	ev := *cur
 	ev.ServerResponse = googleapi.ServerResponse{}
-	props := &calendar.EventExtendedProperties{}
-	if cur.ExtendedProperties != nil {
-		*props = *cur.ExtendedProperties
-	}
-	props.Private = maps.Clone(props.Private)
-	if props.Private == nil {
-		props.Private = map[string]string{}
-	}
-	props.Private[PropertyKey] = rec.Key
-	props.Private[PropertyVersion] = strconv.FormatInt(rec.Version, 10)
-	ev.ExtendedProperties = props
+	ev.ExtendedProperties = syncProps(cur.ExtendedProperties, rec)
 	upd := c.events.Update(c.cfg.CalendarID, id, &ev).Context(ctx).SendUpdates("none")
 	if cur.Etag != "" {
 		upd.Header().Set("If-Match", cur.Etag)
@@ -323,22 +313,29 @@ func (c *Connector) event(rec synclayer.Record, id string) (*calendar.Event, err
 	if ev.Status == "" {
 		ev.Status = "confirmed" // also restores a cancelled event on update
 	}
-	props := &calendar.EventExtendedProperties{}
-	if ev.ExtendedProperties != nil {
-		*props = *ev.ExtendedProperties
-	}
-	props.Private = maps.Clone(props.Private)
-	if props.Private == nil {
-		props.Private = map[string]string{}
-	}
-	props.Private[PropertyKey] = rec.Key
-	if rec.Version != 0 {
-		props.Private[PropertyVersion] = strconv.FormatInt(rec.Version, 10)
-	} else {
-		delete(props.Private, PropertyVersion)
-	}
-	ev.ExtendedProperties = props
+	ev.ExtendedProperties = syncProps(ev.ExtendedProperties, rec)
 	return &ev, nil
+}
+
+// syncProps returns a copy of props (nil: none) with the connector's
+// private properties set for rec: its key, and its version (removed for an
+// unversioned record).
+func syncProps(props *calendar.EventExtendedProperties, rec synclayer.Record) *calendar.EventExtendedProperties {
+	out := &calendar.EventExtendedProperties{}
+	if props != nil {
+		*out = *props
+	}
+	out.Private = maps.Clone(out.Private)
+	if out.Private == nil {
+		out.Private = map[string]string{}
+	}
+	out.Private[PropertyKey] = rec.Key
+	if rec.Version != 0 {
+		out.Private[PropertyVersion] = strconv.FormatInt(rec.Version, 10)
+	} else {
+		delete(out.Private, PropertyVersion)
+	}
+	return out
 }
 
 // checkTimes checks that start and end are both dates or both times, and
