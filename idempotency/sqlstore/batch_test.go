@@ -761,26 +761,35 @@ func TestBatchedReleasesAndRenews(t *testing.T) {
 	})
 }
 
+// oneConnection returns a migrated store and delivery log on one pool of
+// a single connection, SQLite's usual pool, in new tables named from
+// prefix.
+func oneConnection(t *testing.T, b backend, prefix string) (*sqlstore.Store, *sqlstore.Log) {
+	t.Helper()
+	table := uniqueTable(prefix)
+	db := openDB(t, b, table)
+	db.SetMaxOpenConns(1)
+	store, err := sqlstore.New(db, b.dialect, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dropped sync.Map
+	migrated(t, b, table, &dropped, store)
+	log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	migrated(t, b, table+"_log", &dropped, log)
+	return store, log
+}
+
 // A pool of one connection, SQLite's usual one, serves every kind of batch
 // and the delivery log written with Complete: no statement waits for a
 // second connection while a transaction holds the only one. It deadlocked
 // before inTx prepared its statements first.
 func TestOneConnectionPool(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		table := uniqueTable("one")
-		db := openDB(t, b, table)
-		db.SetMaxOpenConns(1)
-		store, err := sqlstore.New(db, b.dialect, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var dropped sync.Map
-		migrated(t, b, table, &dropped, store)
-		log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrated(t, b, table+"_log", &dropped, log)
+		store, log := oneConnection(t, b, "one")
 
 		fake := synclayertest.NewFake()
 		d := synclayertest.NewDispatcher(t, storetest.Records(t, fake), synclayer.WithStore(store), synclayer.WithDeliveryLog(log),
@@ -814,20 +823,7 @@ func TestOneConnectionPool(t *testing.T) {
 // waited forever for the connection the transaction held.
 func TestCloseDuringUse(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		table := uniqueTable("closing")
-		db := openDB(t, b, table)
-		db.SetMaxOpenConns(1)
-		s, err := sqlstore.New(db, b.dialect, table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var dropped sync.Map
-		migrated(t, b, table, &dropped, s)
-		log, err := sqlstore.NewLog(db, b.dialect, table+"_log")
-		if err != nil {
-			t.Fatal(err)
-		}
-		migrated(t, b, table+"_log", &dropped, log)
+		s, log := oneConnection(t, b, "closing")
 		defer log.Close()
 
 		stop, closerDone := make(chan struct{}), make(chan struct{})
