@@ -19,38 +19,46 @@ import (
 // at the same moment do together. Every held route must end pushed, with
 // nothing left pending once the connector is let go.
 
-// gatedLog is a durable MemoryLog whose Put of a pending entry of event
-// gateEvent waits until release is closed (a slow durable log, say).
+// callGate holds up the first call that reaches it: it closes reached, then
+// waits until open is closed. Later calls pass.
+type callGate struct {
+	reached, open chan struct{}
+	once          sync.Once
+}
+
+func newCallGate() *callGate {
+	return &callGate{reached: make(chan struct{}), open: make(chan struct{})}
+}
+
+func (g *callGate) pass() {
+	if g == nil {
+		return
+	}
+	g.once.Do(func() {
+		close(g.reached)
+		<-g.open
+	})
+}
+
+// gatedLog is a durable MemoryLog whose first Put of a pending entry of
+// event gateEvent waits at put, and whose first List of pending entries
+// waits at list (a slow durable log, say); a nil gate holds nothing up.
 type gatedLog struct {
 	durableLog
-	gateEvent        string
-	putting, release chan struct{}
-	once             sync.Once
-	// listGate, when set, makes the first List of pending entries wait.
-	listGate, listing chan struct{}
-	listOnce          sync.Once
+	gateEvent string
+	put, list *callGate
 }
 
 func (l *gatedLog) Put(ctx context.Context, d synclayer.Delivery) error {
 	if d.EventID == l.gateEvent && d.State == synclayer.StatusPending {
-		first := false
-		l.once.Do(func() { first = true })
-		if first {
-			close(l.putting)
-			<-l.release
-		}
+		l.put.pass()
 	}
 	return l.durableLog.Put(ctx, d)
 }
 
 func (l *gatedLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
-	if l.listGate != nil && len(f.States) == 1 && f.States[0] == synclayer.StatusPending {
-		first := false
-		l.listOnce.Do(func() { first = true })
-		if first {
-			close(l.listing)
-			<-l.listGate
-		}
+	if len(f.States) == 1 && f.States[0] == synclayer.StatusPending {
+		l.list.pass()
 	}
 	return l.durableLog.List(ctx, f)
 }
@@ -68,17 +76,17 @@ func pendingOf(t *testing.T, d *synclayer.Dispatcher) []synclayer.Delivery {
 // took its turn since it looked, and drains again.
 func TestHoldWrittenDuringResumeIsPushed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, gateEvent: "e1", putting: make(chan struct{}), release: make(chan struct{})}
+		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, gateEvent: "e1", put: newCallGate()}
 		reg, fakes := newFakes(t, 1)
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
 		must(t, d.Pause("p0"))
 		done := make(chan synclayer.Report, 1)
 		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
-		<-log.putting // the route passed the hold check and is writing its entry
+		<-log.put.reached // the route passed the hold check and is writing its entry
 		if res, err := d.Resume(context.Background(), "p0"); err != nil || len(res) != 0 {
 			t.Fatalf("Resume = %d results, %v; want none yet (the entry is not written), no error", len(res), err)
 		}
-		close(log.release)
+		close(log.put.open)
 		if rep := <-done; rep.Results[0].Status != synclayer.StatusPending {
 			t.Fatalf("dispatch: %v, want pending", statuses(rep))
 		}
@@ -94,7 +102,7 @@ func TestHoldWrittenDuringResumeIsPushed(t *testing.T) {
 // closing drain listed, is pushed by the drain its hold starts.
 func TestHoldWrittenAfterTheBreakerClosedIsPushed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, gateEvent: "r", putting: make(chan struct{}), release: make(chan struct{})}
+		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, gateEvent: "r", put: newCallGate()}
 		fake := synclayertest.NewFake()
 		d := breakerOnLog(t, fake, log)
 		fake.Inject(synclayertest.Fault{Err: errors.New("503")})
@@ -107,14 +115,14 @@ func TestHoldWrittenAfterTheBreakerClosedIsPushed(t *testing.T) {
 		synctest.Wait() // l is the probe, in Sync
 		rDone := make(chan synclayer.Report, 1)
 		go func() { rep, _ := d.Dispatch(context.Background(), event("r", "R", 0)); rDone <- rep }()
-		<-log.putting // r was refused by the breaker and is writing its pending entry
+		<-log.put.reached // r was refused by the breaker and is writing its pending entry
 		release()
 		<-lDone
 		synctest.Wait() // the closing drain ran, and found nothing
 		if st := d.Status()[0]; st.Breaker != synclayer.BreakerClosed {
 			t.Fatalf("breaker %v, want closed", st.Breaker)
 		}
-		close(log.release)
+		close(log.put.open)
 		if rep := <-rDone; rep.Results[0].Status != synclayer.StatusPending {
 			t.Fatalf("r: %v, want pending", statuses(rep))
 		}
@@ -130,8 +138,7 @@ func TestHoldWrittenAfterTheBreakerClosedIsPushed(t *testing.T) {
 // while the probe was out are pushed.
 func TestCancelledProbeDrains(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, putting: make(chan struct{}), release: make(chan struct{}),
-			listGate: make(chan struct{}), listing: make(chan struct{})}
+		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
 		fake := synclayertest.NewFake()
 		d := breakerOnLog(t, fake, log)
 		fake.Inject(synclayertest.Fault{Err: errors.New("503")})
@@ -140,13 +147,13 @@ func TestCancelledProbeDrains(t *testing.T) {
 			t.Fatalf("p: %v, want pending (breaker open)", statuses(rep))
 		}
 		time.Sleep(10 * time.Second)
-		<-log.listing // the reopening drain is listing (a slow log)
+		<-log.list.reached // the reopening drain is listing (a slow log)
 		release := fake.Hold()
 		ctx, cancel := context.WithCancel(context.Background())
 		lDone := make(chan struct{})
 		go func() { _, _ = d.Dispatch(ctx, event("l", "L", 0)); close(lDone) }()
 		synctest.Wait() // l took the probe
-		close(log.listGate)
+		close(log.list.open)
 		synctest.Wait() // the drain held p again (the probe slot was taken) and ended
 		cancel()
 		<-lDone
