@@ -1,6 +1,7 @@
 package monitor_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -90,39 +91,68 @@ func TestAllowedHosts(t *testing.T) {
 	}
 }
 
+// tokenAt returns a write token of r's session, asked for with Host host
+// (a session is the host's).
+func tokenAt(t *testing.T, r *rig, host string) string {
+	t.Helper()
+	var tk monitor.Token
+	req := newRequest(t, "GET", r.url("api/token"), nil)
+	req.Host = host
+	if code, body := send(t, r.client, req, &tk); code != http.StatusOK {
+		t.Fatalf("token at %s: %d %s", host, code, body)
+	}
+	return tk.Token
+}
+
 // A write's Origin must be the request's own host (or a trusted origin),
-// even when the browser calls it same-origin.
+// even when the browser calls it same-origin. Behind a TLS-terminating
+// proxy the request comes over plain HTTP while the browser's Origin says
+// https: a Host without a port then matches an Origin on its scheme's
+// default port (names equal, no other port).
 func TestWriteOrigin(t *testing.T) {
-	r := newRig(t, monitor.WithWrites(true), monitor.WithTrustedOrigin("https://admin.example"))
+	r := newRig(t, monitor.WithWrites(true), monitor.WithTrustedOrigin("https://admin.example"),
+		monitor.WithAllowedHosts("127.0.0.1", "ops.example.com", "other.example.com"))
 	own := "127.0.0.1:" + r.port(t)
 	for _, c := range []struct {
-		origin, site string
-		code         int
+		origin, host, site string // host "": the listener's own address
+		code               int
 	}{
-		{"http://" + own, "", 200},
-		{"http://" + own, "same-origin", 200},
-		{"", "", 200}, // not a browser: the session and token decide
-		{"https://admin.example", "cross-site", 200},
-		{"http://localhost:" + r.port(t), "", 403},
-		{"http://localhost:" + r.port(t), "same-origin", 403},
-		{"http://" + own + ".evil.example", "", 403},
-		{"null", "", 403},
+		{"http://" + own, "", "", 200},
+		{"http://" + own, "", "same-origin", 200},
+		{"", "", "", 200}, // not a browser: the session and token decide
+		{"https://admin.example", "", "cross-site", 200},
+		{"http://localhost:" + r.port(t), "", "", 403},
+		{"http://localhost:" + r.port(t), "", "same-origin", 403},
+		{"http://" + own + ".evil.example", "", "", 403},
+		{"null", "", "", 403},
+		// Behind a TLS-terminating proxy.
+		{"https://ops.example.com", "ops.example.com", "same-origin", 200},
+		{"https://ops.example.com", "ops.example.com", "", 200},
+		{"https://ops.example.com:443", "ops.example.com", "same-origin", 200},
+		{"http://ops.example.com", "ops.example.com", "same-origin", 200},
+		{"https://ops.example.com:8443", "ops.example.com", "same-origin", 403},
+		{"https://ops.example.com", "ops.example.com:8080", "same-origin", 403},
+		{"https://ops.example.com", "other.example.com", "same-origin", 403},
+		{"https://evil.example", "ops.example.com", "cross-site", 403},
 	} {
-		hdr := http.Header{monitor.TokenHeader: {r.token(t)}}
+		host := cmp.Or(c.host, own)
+		hdr := http.Header{monitor.TokenHeader: {tokenAt(t, r, host)}}
 		if c.origin != "" {
 			hdr.Set("Origin", c.origin)
 		}
 		if c.site != "" {
 			hdr.Set("Sec-Fetch-Site", c.site)
 		}
-		if code, body := r.doHost(t, "POST", "api/connectors/records/pause", own, hdr); code != c.code {
-			t.Errorf("Origin %q Sec-Fetch-Site %q: %d %s, want %d", c.origin, c.site, code, body, c.code)
+		code, body := r.doHost(t, "POST", "api/connectors/records/pause", host, hdr)
+		if code != c.code {
+			t.Errorf("Origin %q Host %q Sec-Fetch-Site %q: %d %s, want %d", c.origin, host, c.site, code, body, c.code)
+		}
+		if c.code == http.StatusForbidden && c.origin != "" && !strings.Contains(body, "cross-origin") {
+			t.Errorf("Origin %q Host %q: refused with %s, want a cross-origin refusal", c.origin, host, body)
 		}
 	}
 }
 
-// WithAuthorize runs before every request, the page and assets included;
-// its error is never shown, and it can keep writes to some users.
 func TestAuthorize(t *testing.T) {
 	var calls int
 	r := newRig(t, monitor.WithWrites(true), monitor.WithAuthorize(func(req *http.Request) error {
@@ -299,46 +329,6 @@ func TestSessionCookie(t *testing.T) {
 	}
 	if code, body := ro.get(t, "api/token", nil); code != http.StatusForbidden {
 		t.Errorf("api/token read-only: %d %s", code, body)
-	}
-}
-
-// Behind a TLS-terminating proxy (cmd/synclayer serves plain http), a
-// browser's same-origin POST carries Origin https://host while the proxy
-// passes Host host and r.TLS is nil: the write is accepted. A port other
-// than the scheme's default, on either side, or another name is still
-// refused.
-func TestWriteBehindTLSProxy(t *testing.T) {
-	r := newRig(t, monitor.WithWrites(true), monitor.WithAllowedHosts("ops.example.com", "other.example.com"))
-	var tk monitor.Token
-	req := newRequest(t, "GET", r.url("api/token"), nil)
-	req.Host = "ops.example.com"
-	if code, body := send(t, r.client, req, &tk); code != http.StatusOK {
-		t.Fatalf("token: %d %s", code, body)
-	}
-	for _, c := range []struct {
-		origin, host, site string
-		code               int
-	}{
-		{"https://ops.example.com", "ops.example.com", "same-origin", 200},
-		{"https://ops.example.com", "ops.example.com", "", 200},
-		{"https://ops.example.com:443", "ops.example.com", "same-origin", 200},
-		{"http://ops.example.com", "ops.example.com", "same-origin", 200},
-		{"https://ops.example.com:8443", "ops.example.com", "same-origin", 403},
-		{"https://ops.example.com", "ops.example.com:8080", "same-origin", 403},
-		{"https://ops.example.com", "other.example.com", "same-origin", 403},
-		{"https://evil.example", "ops.example.com", "cross-site", 403},
-	} {
-		hdr := http.Header{monitor.TokenHeader: {tk.Token}, "Origin": {c.origin}}
-		if c.site != "" {
-			hdr.Set("Sec-Fetch-Site", c.site)
-		}
-		code, body := r.doHost(t, "POST", "api/connectors/records/pause", c.host, hdr)
-		if code != c.code {
-			t.Errorf("Origin %q Host %q: %d %s, want %d", c.origin, c.host, code, body, c.code)
-		}
-		if c.code == http.StatusForbidden && !strings.Contains(body, "cross-origin") {
-			t.Errorf("Origin %q Host %q: refused with %s, want a cross-origin refusal", c.origin, c.host, body)
-		}
 	}
 }
 
