@@ -97,6 +97,15 @@ func onlyFeature(t *testing.T, f *fakeLayer, key string) arcgistest.Feature {
 	return got[0]
 }
 
+// wantFeature checks that key has one feature, with NAME name at
+// SYNC_VERSION version.
+func wantFeature(t *testing.T, f *fakeLayer, key, name string, version int64) {
+	t.Helper()
+	if ft := onlyFeature(t, f, key); ft.Attributes["NAME"] != name || ft.Attributes["SYNC_VERSION"] != float64(version) {
+		t.Errorf("key %q: feature %v, want NAME %s at SYNC_VERSION %d", key, ft.Attributes, name, version)
+	}
+}
+
 func TestCreateUpdateDelete(t *testing.T) {
 	f := newFakeLayer(t, "SYNC_KEY")
 	d := newDispatcher(t, newConnector(t, f, nil))
@@ -210,10 +219,7 @@ func TestStaleVersionDoesNotOverwrite(t *testing.T) {
 			return dispatch(t, d, asset{Key: m.Key, Name: m.Title, Version: m.Version, Delete: m.Delete})
 		},
 		func(t *testing.T) {
-			ft := onlyFeature(t, f, "k")
-			if ft.Attributes["NAME"] != "five" || ft.Attributes["SYNC_VERSION"] != float64(5) {
-				t.Errorf("stale write overwrote: %v", ft.Attributes)
-			}
+			wantFeature(t, f, "k", "five", 5) // the stale write did not overwrite it
 		})
 }
 
@@ -558,10 +564,7 @@ func TestFieldNamesCaseInsensitive(t *testing.T) {
 			if err := c.Sync(t.Context(), synclayer.Record{Key: "A-1", Version: 1, Payload: arcgis.Feature{Attributes: map[string]any{"NAME": "old"}}}); err != nil {
 				t.Fatal(err)
 			}
-			ft := onlyFeature(t, f, "A-1")
-			if ft.Attributes["NAME"] != "x" || ft.Attributes["SYNC_VERSION"] != float64(3) {
-				t.Errorf("feature %v, want NAME x at SYNC_VERSION 3", ft.Attributes)
-			}
+			wantFeature(t, f, "A-1", "x", 3)
 		})
 	}
 }
@@ -607,9 +610,7 @@ func TestFeatureVanishedBeforeEdit(t *testing.T) {
 				}
 				return
 			}
-			if ft := onlyFeature(t, f, "K"); ft.Attributes["NAME"] != "new" || ft.Attributes["SYNC_VERSION"] != float64(2) {
-				t.Errorf("feature %v, want NAME new at SYNC_VERSION 2", ft.Attributes)
-			}
+			wantFeature(t, f, "K", "new", 2)
 		})
 	}
 }
