@@ -329,6 +329,34 @@ func TestNoScriptResent(t *testing.T) {
 	}
 }
 
+// sendQueued waits until one call is queued behind the batch first is
+// (held by the hook), lets that batch finish, and returns once the queued
+// call's batch is in flight, held until the returned release.
+func sendQueued(t *testing.T, s *redisstore.Store, hook *faultHook, first <-chan error, releaseFirst func()) (release func()) {
+	t.Helper()
+	waitFor(t, "the call queued", func() bool { return redisstore.Waiting(s) == 1 })
+	held, release := hook.holdNext()
+	releaseFirst()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	<-held
+	return release
+}
+
+// waitFreed waits until a claim of key acquires it: no lease is left on
+// the key.
+func waitFreed(t *testing.T, s *redisstore.Store, key string) {
+	t.Helper()
+	waitFor(t, "key "+key+" free again", func() bool {
+		r, err := s.Claim(t.Context(), claimOf(key, "e-free", 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status == idempotency.ClaimAcquired
+	})
+}
+
 // A caller whose context ends while its call waits for a batch returns at
 // once with the context's error. Had the call not been sent yet, it never
 // is; had it been sent, a lease it acquired is released, as nobody holds
@@ -359,14 +387,8 @@ func TestCallerLeavesBatch(t *testing.T) {
 		_, err := s.Claim(sentCtx, claimOf("s", "es", 0))
 		left <- err
 	}()
-	waitFor(t, "the call queued", func() bool { return redisstore.Waiting(s) == 1 })
-	waitingB, releaseB := hook.holdNext()
+	releaseB := sendQueued(t, s, hook, first, releaseA)
 	defer releaseB()
-	releaseA()
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	<-waitingB
 	cancelSent()
 	if err := <-left; !errors.Is(err, context.Canceled) {
 		t.Errorf("claim in flight whose context was cancelled: %v, want context.Canceled", err)
@@ -376,13 +398,7 @@ func TestCallerLeavesBatch(t *testing.T) {
 	// The claim of "s" was acquired in Redis after its caller left: the
 	// store releases it (its lease would otherwise block the key for a
 	// minute). The claim of "q" never went out.
-	waitFor(t, `key "s" free again`, func() bool {
-		r, err := s.Claim(ctx, claimOf("s", "es2", 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r.Status == idempotency.ClaimAcquired
-	})
+	waitFreed(t, s, "s")
 	if got := hook.roundTrips(); len(got) < 2 || got[1] != 1 {
 		t.Errorf("round trips %v: the batch after the first should carry only the claim of \"s\"", got)
 	}
@@ -408,16 +424,6 @@ func TestClaimFailedAfterSendReleasesLease(t *testing.T) {
 			}
 		})
 	}
-	freed := func(key string) {
-		t.Helper()
-		waitFor(t, "key "+key+" free again", func() bool {
-			r, err := s.Claim(ctx, claimOf(key, "e2", 0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r.Status == idempotency.ClaimAcquired
-		})
-	}
 	timeout := &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
 
 	// Lone, sent with its caller's context, which ends after the script ran.
@@ -430,31 +436,25 @@ func TestClaimFailedAfterSendReleasesLease(t *testing.T) {
 	if st := redisstore.Stats(s); st.Lone != 1 {
 		t.Fatalf("stats %+v: the claim should have gone alone", st)
 	}
-	freed("lone")
+	waitFreed(t, s, "lone")
 
 	// Lone, its reply lost to a read timeout.
 	loseNext(timeout, func() {})
 	if _, err := s.Claim(ctx, claimOf("timeout", "e1", 0)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("lone claim whose reply timed out: %v, want a timeout", err)
 	}
-	freed("timeout")
+	waitFreed(t, s, "timeout")
 
 	// Batched, its pipeline's reply lost to a read timeout.
 	first, releaseA := hook.claimHeld(ctx, s, claimOf("a", "ea", 0))
 	defer releaseA()
 	batched := goClaim(ctx, s, claimOf("batched", "e1", 0), claimErr)
-	waitFor(t, "the call queued", func() bool { return redisstore.Waiting(s) == 1 })
-	heldB, releaseB := hook.holdNext()
+	releaseB := sendQueued(t, s, hook, first, releaseA)
 	defer releaseB()
-	releaseA()
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	<-heldB
 	loseNext(timeout, func() {})
 	releaseB()
 	if err := <-batched; !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("batched claim whose reply timed out: %v, want a timeout", err)
 	}
-	freed("batched")
+	waitFreed(t, s, "batched")
 }
