@@ -2,12 +2,11 @@ package synclayertest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -143,28 +142,23 @@ func TestBus(t *testing.T, newBus func(t *testing.T, cfg BusConfig) BusFixture) 
 		{"Close", testClose},
 		{"Dispatcher", testBusDispatcher},
 	}
+	run := suiteRunner(t, "", func(t *testing.T, _ string) *busRun {
+		cfg := BusConfig{
+			Name:            "sltest-" + strings.ToLower(path.Base(t.Name())) + "-" + randomHex(6),
+			MaxDeliveries:   busMaxDeliveries,
+			RedeliveryDelay: busRedeliveryDelay,
+		}
+		fx := newBus(t, cfg)
+		if fx.Bus == nil || fx.DeadLetters == nil {
+			t.Fatal("synclayertest: newBus returned a fixture without Bus or DeadLetters")
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), busRuleTimeout)
+		t.Cleanup(cancel)
+		return &busRun{t: t, ctx: ctx, cfg: cfg, fx: fx}
+	})
 	for _, r := range rules {
-		t.Run(r.name, func(t *testing.T) {
-			cfg := BusConfig{
-				Name:            "sltest-" + strings.ToLower(r.name) + "-" + randomHex(6),
-				MaxDeliveries:   busMaxDeliveries,
-				RedeliveryDelay: busRedeliveryDelay,
-			}
-			fx := newBus(t, cfg)
-			if fx.Bus == nil || fx.DeadLetters == nil {
-				t.Fatal("synclayertest: newBus returned a fixture without Bus or DeadLetters")
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), busRuleTimeout)
-			defer cancel()
-			r.fn(t, &busRun{t: t, ctx: ctx, cfg: cfg, fx: fx})
-		})
+		run(r.name, r.fn)
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails
-	return hex.EncodeToString(b)
 }
 
 // busRun is the state of one rule.

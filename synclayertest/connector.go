@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path"
 	"slices"
 	"sync"
 	"testing"
@@ -172,7 +173,7 @@ func TestConnector(t *testing.T, h ConnectorHarness) {
 	if h.OddKeys == nil {
 		h.OddKeys = DefaultOddKeys
 	}
-	run := fmt.Sprintf("sltest-%08x", rand.Uint32())
+	runID := fmt.Sprintf("sltest-%08x", rand.Uint32())
 
 	rules := []struct {
 		name string
@@ -190,16 +191,17 @@ func TestConnector(t *testing.T, h ConnectorHarness) {
 		{"PermanentFailure", testPermanent},
 		{"LostResponse", testLostResponse},
 	}
+	run := suiteRunner(t, "", func(t *testing.T, _ string) *suite {
+		p := h.NewPartner(t)
+		if p == nil || p.Connector == nil || p.Lookup == nil {
+			t.Fatal("synclayertest: NewPartner must return a Partner with Connector and Lookup")
+		}
+		s := &suite{h: h, p: p, prefix: runID + "-" + path.Base(t.Name())}
+		s.dispatcher = s.newDispatcher(t)
+		return s
+	})
 	for _, r := range rules {
-		t.Run(r.name, func(t *testing.T) {
-			p := h.NewPartner(t)
-			if p == nil || p.Connector == nil || p.Lookup == nil {
-				t.Fatal("synclayertest: NewPartner must return a Partner with Connector and Lookup")
-			}
-			s := &suite{h: h, p: p, prefix: run + "-" + r.name}
-			s.dispatcher = s.newDispatcher(t)
-			r.fn(t, s)
-		})
+		run(r.name, r.fn)
 	}
 }
 

@@ -271,12 +271,12 @@ func TestStoreLedger(t *testing.T, open StoreOpener) {
 	if open == nil {
 		t.Fatal("synclayertest: TestStoreLedger needs a StoreOpener")
 	}
-	st := open(t, "sl"+storeRandHex(4))
+	st := open(t, "sl"+randomHex(4))
 	l, ok := st.(synclayer.Ledger)
 	if !ok {
 		t.Fatalf("synclayertest: TestStoreLedger: %T is not a synclayer.Ledger", st)
 	}
-	s := &ledgerSuite{l: l, conn: "conn_" + storeRandHex(3)}
+	s := &ledgerSuite{l: l, conn: "conn_" + randomHex(3)}
 	ss := &storeSuite{}
 	claim := func(key, event string, version int64, retention time.Duration) idempotency.Claim {
 		return idempotency.Claim{Connector: s.conn, Key: key, EventID: event, Version: version,

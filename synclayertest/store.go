@@ -615,10 +615,11 @@ func storeShort(s string) string {
 
 // suiteRunner returns the run function of a conformance suite: run(name,
 // f) runs f as a subtest with the suite value that newSuite builds, inside
-// the subtest, for a namespace of its own: prefix, a random part shared by
-// the suite's subtests, and the subtest's number.
+// the subtest (whose t.Name ends with name), for a namespace of its own:
+// prefix, a random part shared by the suite's subtests, and the subtest's
+// number.
 func suiteRunner[S any](t *testing.T, prefix string, newSuite func(t *testing.T, ns string) S) func(name string, f func(t *testing.T, s S)) {
-	base := prefix + storeRandHex(4)
+	base := prefix + randomHex(4)
 	n := 0
 	return func(name string, f func(t *testing.T, s S)) {
 		n++
@@ -629,7 +630,8 @@ func suiteRunner[S any](t *testing.T, prefix string, newSuite func(t *testing.T,
 	}
 }
 
-func storeRandHex(n int) string {
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand)
 	return hex.EncodeToString(b)
