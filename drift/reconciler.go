@@ -128,6 +128,8 @@ func (r *Reconciler) Check(ctx context.Context, events iter.Seq2[synclayer.Event
 // Walk verifies every key of the reconciled connectors' ledger entries, in
 // key order, against the event Config.Lookup gives for it. A key the source
 // no longer has is checked as a delete: the partner should hold nothing.
+// Its repair is a delete at the ledger's version of the key, so a newer
+// version pushed since the ledger was read wins over it.
 func (r *Reconciler) Walk(ctx context.Context) (Summary, error) {
 	var s Summary
 	if r.cfg.Lookup == nil {
@@ -168,7 +170,10 @@ func (r *Reconciler) walkKey(ctx context.Context, s *Summary, name string, h syn
 		s.Failed++
 		return nil
 	}
-	rec := synclayer.Record{Key: h.Key, Delete: true}
+	// The delete is of the version the ledger says the partner holds, so
+	// that a newer version applied meanwhile (the record re-created at the
+	// source after Lookup answered) makes it stale instead of deleted.
+	rec := synclayer.Record{Key: h.Key, Delete: true, Version: h.Version}
 	if ok {
 		m, routed, err := r.d.Map(ctx, name, ev)
 		if !routed || err != nil {

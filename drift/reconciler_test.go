@@ -238,6 +238,42 @@ func TestWalkChecksTheLedger(t *testing.T) {
 	}
 }
 
+// A walk's repair of a key the source no longer has deletes only the
+// version the ledger knew: when the record is re-created at a newer version
+// after Lookup answered, the live version wins and the partner keeps it.
+func TestWalkDeleteRepairLosesToANewerVersion(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	reborn := policy{Key: "P0", Version: 2, Name: "reborn", Area: "south"}
+	cfg := fastCfg
+	cfg.Repair = true
+	cfg.Lookup = func(ctx context.Context, _, key string) (synclayer.Event, bool, error) {
+		// The source answers "none"; the live re-creation lands right after.
+		if _, err := d.Dispatch(ctx, policyEvent(reborn)); err != nil {
+			t.Error(err)
+		}
+		return synclayer.Event{}, false, nil
+	}
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Walk(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (drift.Summary{Checked: 1, Unexpected: 1}); s != want {
+		t.Fatalf("walk: %+v, want %+v", s, want)
+	}
+	if got := p.get("P0"); got["name"] != "reborn" {
+		t.Fatalf("the partner holds %v for P0, want the live version 2 (name reborn)", got)
+	}
+	h, ok, err := d.Holding(t.Context(), "gis", "P0")
+	if err != nil || !ok || h.Version != 2 || h.EventID != policyEvent(reborn).ID {
+		t.Fatalf("ledger for P0: %+v, %v, %v; want version 2 from %s", h, ok, err, policyEvent(reborn).ID)
+	}
+}
+
 // The reconciler's requests stay within its rate, and Run stops when its
 // context ends.
 func TestRateAndStop(t *testing.T) {
