@@ -28,7 +28,9 @@ type ResyncOptions struct {
 	Concurrency int
 	// Force pushes records the partner already holds at their version too,
 	// for a partner that lost its data. It never pushes a version older
-	// than one already applied.
+	// than one already applied, nor to a connector that is paused or whose
+	// breaker is open: such a route is counted Failed and not queued, so
+	// resync again once the connector is let go.
 	Force bool
 	// Name labels the resync in its progress reports (default "resync").
 	Name string
@@ -44,7 +46,8 @@ type ResyncOptions struct {
 
 // ResyncProgress is where a resync stands. Routes are counted once each:
 // Pushed, Skipped (the partner held that version or a newer one, or the
-// event was done already: no request was made), Failed.
+// event was done already: no request was made), Failed (including routes
+// held because the connector was paused or its breaker open).
 type ResyncProgress struct {
 	Name       string    `json:"name"`
 	Connectors []string  `json:"connectors"` // the connectors resynced

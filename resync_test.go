@@ -173,6 +173,33 @@ func TestResyncForce(t *testing.T) {
 	}
 }
 
+// A forced resync writes nothing to a paused connector: its routes count
+// as failed, and a forced resync after Resume pushes them.
+func TestResyncForceWritesNothingWhilePaused(t *testing.T) {
+	const n = 5
+	d, fakes := newFakeDispatcher(t, 1)
+	if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
+		t.Fatal(err)
+	}
+	must(t, d.Pause("p0"))
+	calls := fakes[0].CallCount()
+	force := fast
+	force.Force = true
+	p, err := d.Resync(t.Context(), source(n, 1), force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pushed != 0 || p.Failed != n || fakes[0].CallCount() != calls {
+		t.Fatalf("forced resync of a paused connector: %+v, %d requests; want %d failed and none", p, fakes[0].CallCount()-calls, n)
+	}
+	if _, err := d.Resume(t.Context(), "p0"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.Resync(t.Context(), source(n, 1), force); err != nil || p.Pushed != n {
+		t.Fatalf("forced resync after Resume: %+v, %v; want %d pushed", p, err, n)
+	}
+}
+
 type resyncReports struct {
 	mu      sync.Mutex
 	reports []synclayer.ResyncProgress

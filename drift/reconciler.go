@@ -27,7 +27,9 @@ type Config struct {
 	Rate  float64
 	Burst int
 	// Repair pushes the wanted record again where drift is found, through
-	// the Dispatcher's claim path ([synclayer.Dispatcher.Reapply]).
+	// the Dispatcher's claim path ([synclayer.Dispatcher.Reapply]). A
+	// connector that is paused or whose breaker is open is not written:
+	// its drift is counted and announced, and left for a later pass.
 	Repair bool
 	// Publisher receives a DriftDetected event for every drifted key and a
 	// DriftRepaired event for every repair (default: none).

@@ -238,6 +238,26 @@ func TestWalkChecksTheLedger(t *testing.T) {
 	}
 }
 
+// A repair writes nothing to a paused connector: the drift is counted,
+// not repaired.
+func TestRepairWritesNothingWhilePaused(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	p.edit("P0", "name", "by hand")
+	if err := d.Pause("gis"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastCfg
+	cfg.Repair = true
+	_, s := checkOnce(t, d, cfg, ps)
+	if want := (drift.Summary{Checked: 1, Differs: 1}); s != want {
+		t.Fatalf("check of a paused connector: %+v, want %+v", s, want)
+	}
+	if got := p.get("P0"); got["name"] != "by hand" || p.writes != 1 {
+		t.Fatalf("paused, yet repaired: P0 %v after %d writes (1 by the sync)", got, p.writes)
+	}
+}
+
 // A walk's repair of a key the source no longer has deletes only the
 // version the ledger knew: when the record is re-created at a newer version
 // after Lookup answered, the live version wins and the partner keeps it.
