@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 	"golang.org/x/time/rate"
 )
 
@@ -187,7 +188,9 @@ func (r *resync) run(ctx context.Context, events iter.Seq2[Event, error], worker
 			if err != nil {
 				return fmt.Errorf("synclayer: resync: the source failed: %w", err)
 			}
-			if err := r.limit.Wait(ctx); err != nil {
+			// Not limit.Wait: it fails at once, while ctx is live, when the
+			// wait would pass ctx's deadline. Only ctx's end stops a resync.
+			if err := ctxsleep.Sleep(ctx, r.limit.Reserve().Delay()); err != nil {
 				return fmt.Errorf("synclayer: resync: %w", context.Cause(ctx))
 			}
 			select {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -198,6 +199,25 @@ func TestResyncForceWritesNothingWhilePaused(t *testing.T) {
 	if p, err := d.Resync(t.Context(), source(n, 1), force); err != nil || p.Pushed != n {
 		t.Fatalf("forced resync after Resume: %+v, %v; want %d pushed", p, err, n)
 	}
+}
+
+// A resync whose ctx has a deadline takes events at its rate until the
+// deadline, and stops then with ctx's error: the rate limiter's refusal of
+// a wait past the deadline does not stop it early.
+func TestResyncRunsUntilTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := newFakeDispatcher(t, 1)
+		ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		p, err := d.Resync(ctx, source(3, 1), synclayer.ResyncOptions{Rate: 1}) // at 0s, 1s, 2s
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("resync stopped with %v, want one wrapping context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != 1500*time.Millisecond || p.Events != 2 || p.Pushed != 2 {
+			t.Fatalf("resync stopped after %v with %+v; want 2 events pushed, stopped at the deadline (1.5s)", took, p)
+		}
+	})
 }
 
 type resyncReports struct {
