@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 	"golang.org/x/time/rate"
 )
 
@@ -224,7 +225,7 @@ func (r *Reconciler) names() []string {
 // drift and repairs it when told to. Only ctx's end stops the pass.
 func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev synclayer.Event, rec synclayer.Record) error {
 	v := r.conns[name]
-	if err := r.limit.Wait(ctx); err != nil {
+	if err := r.wait(ctx); err != nil {
 		return err
 	}
 	verdict, err := v.Verify(ctx, rec)
@@ -272,20 +273,33 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 	return nil
 }
 
+// wait waits for the rate limiter's next turn, or until ctx ends, and then
+// returns ctx's error. Not limit.Wait: it fails at once, while ctx is
+// live, when the turn would come after ctx's deadline, and only ctx's end
+// stops a pass. A turn not waited for is given back.
+func (r *Reconciler) wait(ctx context.Context) error {
+	turn := r.limit.Reserve()
+	if err := ctxsleep.Sleep(ctx, turn.Delay()); err != nil {
+		turn.Cancel()
+		return err
+	}
+	return nil
+}
+
 // repair writes rec again under the key's lease: it reads the partner once
 // more, and writes only if the record still drifts, over exactly the state
 // it read. It reports false when the re-read found the record in sync.
 func (r *Reconciler) repair(ctx context.Context, name string, v Verifier, ev synclayer.Event, rec synclayer.Record) (bool, error) {
 	wrote := false
 	_, err := r.d.Reapply(ctx, name, ev, rec, func(ctx context.Context) error {
-		if err := r.limit.Wait(ctx); err != nil {
+		if err := r.wait(ctx); err != nil {
 			return err
 		}
 		now, err := v.Verify(ctx, rec)
 		if err != nil || now.Kind == InSync {
 			return err
 		}
-		if err := r.limit.Wait(ctx); err != nil {
+		if err := r.wait(ctx); err != nil {
 			return err
 		}
 		wrote = true

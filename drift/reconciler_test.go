@@ -334,6 +334,30 @@ func TestRateAndStop(t *testing.T) {
 	})
 }
 
+// A pass whose ctx has a deadline checks at its rate until the deadline,
+// and stops then with ctx's error: the rate limiter's refusal of a wait
+// past the deadline does not stop it early.
+func TestCheckRunsUntilTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := truth(3)
+		d, _ := synced(t, ps)
+		r, err := drift.New(d, drift.Config{Rate: 1}) // reads at 0s, 1s, 2s
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		s, err := r.Check(ctx, events(ps))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the pass stopped with %v, want context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != 1500*time.Millisecond || s != (drift.Summary{Checked: 2, InSync: 2}) {
+			t.Fatalf("the pass stopped after %v with %+v; want 2 keys checked, stopped at the deadline (1.5s)", took, s)
+		}
+	})
+}
+
 func TestNewRefuses(t *testing.T) {
 	d, _ := synced(t, nil)
 	if _, err := drift.New(d, drift.Config{Rate: -1}); !errors.Is(err, synclayer.ErrInvalidOption) {
