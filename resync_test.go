@@ -220,6 +220,38 @@ func TestResyncRunsUntilTheDeadline(t *testing.T) {
 	})
 }
 
+// Progress may ask Dispatcher.Resyncs, and hears there what it is told.
+func TestResyncProgressMayCallResyncs(t *testing.T) {
+	const n = 20
+	d, _ := newFakeDispatcher(t, 1)
+	opt := fast
+	opt.Name = "agency-7"
+	var mismatch []string // appended to by one Progress call at a time
+	opt.Progress = func(p synclayer.ResyncProgress) {
+		for _, q := range d.Resyncs() {
+			if q.Name == p.Name && (q.Events != p.Events || q.Pushed != p.Pushed || q.Done != p.Done) {
+				mismatch = append(mismatch, fmt.Sprintf("told %+v, Resyncs says %+v", p, q))
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Resync(t.Context(), source(n, 1), opt)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Resync blocked: Progress called Resyncs while the resync held its own lock")
+	}
+	if len(mismatch) != 0 {
+		t.Fatalf("Resyncs inside Progress disagrees with the report: %v", mismatch)
+	}
+}
+
 type resyncReports struct {
 	mu      sync.Mutex
 	reports []synclayer.ResyncProgress
