@@ -53,6 +53,12 @@ func (d *Dispatcher) Connector(name string) (Connector, error) {
 // connector is let go. A push function's outcome does not count toward
 // the breaker.
 //
+// The stale check reads the version the store reports on an acquired claim
+// (idempotency.ClaimResult.Version, which the Store contract fills only
+// "when known"): a store must fill it on ClaimAcquired whenever it holds a
+// version for the key, or a newer live update may be overwritten. Every
+// store of this module does.
+//
 // With a nil push the record goes through the connector's Sync under its
 // retry policy. Otherwise push is called once, in place of Sync, with one
 // of the connector's concurrency slots and under the key's lease (kept
