@@ -46,6 +46,19 @@ func (d *Dispatcher) Connector(name string) (Connector, error) {
 // completes the claim, records the delivery and the ledger entry, and
 // observes the result, as a dispatch does.
 //
+// While the connector is held (paused, or its circuit breaker open)
+// Reapply writes nothing: it reports StatusPending with no error, and,
+// unlike a dispatched route, queues nothing in the delivery log, so the
+// caller counts the record as not done and reapplies it once the
+// connector is let go. A push function's outcome does not count toward
+// the breaker.
+//
+// The stale check reads the version the store reports on an acquired claim
+// (idempotency.ClaimResult.Version, which the Store contract fills only
+// "when known"): a store must fill it on ClaimAcquired whenever it holds a
+// version for the key, or a newer live update may be overwritten. Every
+// store of this module does.
+//
 // With a nil push the record goes through the connector's Sync under its
 // retry policy. Otherwise push is called once, in place of Sync, with one
 // of the connector's concurrency slots and under the key's lease (kept
@@ -77,6 +90,10 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	if err := validateKey(rec.Key); err != nil {
 		return "validate", Permanent(badKey(err, rec.Key))
 	}
+	if ctl.held(time.Now()) {
+		res.Status = StatusPending
+		return "", nil
+	}
 	if err := ce.locks.lock(ctx, rec.Key); err != nil {
 		return "wait for key", err
 	}
@@ -89,11 +106,17 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	if err != nil {
 		return "claim", err
 	}
-	if rec.Version != 0 && cr.Version > rec.Version {
+	stale := rec.Version != 0 && cr.Version > rec.Version
+	// Held again while the key was awaited: the lease does not let a
+	// write through a pause or an open breaker either.
+	if stale || ctl.held(time.Now()) {
 		if err := settle(ctx, d.store.Release, claim, cr.Token); err != nil {
 			return "release", joinStoreErr(nil, "release lease", err)
 		}
-		res.Status = StatusStale
+		res.Status = StatusPending
+		if stale {
+			res.Status = StatusStale
+		}
 		return "", nil
 	}
 	// Settle as the event itself: its done-marker and the ledger's entry

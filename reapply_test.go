@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 func TestReapply(t *testing.T) {
@@ -48,5 +50,91 @@ func TestReapply(t *testing.T) {
 	}
 	if _, err := d.Reapply(ctx, "p0", event("e1", "", 2), synclayer.Record{}, nil); !synclayer.IsPermanent(err) {
 		t.Fatalf("empty key: %v, want a permanent error", err)
+	}
+}
+
+// Reapply writes nothing to a paused connector, with the connector's Sync
+// or a push function, and reports the record pending; once resumed, it
+// pushes.
+func TestReapplyWritesNothingWhilePaused(t *testing.T) {
+	d, fakes := newFakeDispatcher(t, 1)
+	ctx := t.Context()
+	if _, err := d.Dispatch(ctx, event("e1", "K1", 2)); err != nil {
+		t.Fatal(err)
+	}
+	must(t, d.Pause("p0"))
+	rec := synclayer.Record{Key: "K1", Version: 2, Payload: "again"}
+	called := false
+	for _, push := range []func(context.Context) error{nil, func(context.Context) error { called = true; return nil }} {
+		res, err := d.Reapply(ctx, "p0", event("e1", "K1", 2), rec, push)
+		if err != nil || res.Status != synclayer.StatusPending {
+			t.Fatalf("Reapply to a paused connector: %+v, %v; want pending", res, err)
+		}
+	}
+	if w := fakes[0].Writes("K1"); w != 1 || called {
+		t.Fatalf("paused: K1 written %d times (want 1, the dispatch), push function called %v", w, called)
+	}
+	if _, err := d.Resume(ctx, "p0"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := d.Reapply(ctx, "p0", event("e1", "K1", 2), rec, nil); err != nil || res.Status != synclayer.StatusSynced {
+		t.Fatalf("Reapply after Resume: %+v, %v", res, err)
+	}
+	if w := fakes[0].Writes("K1"); w != 2 {
+		t.Fatalf("after Resume: K1 written %d times, want 2", w)
+	}
+}
+
+// A Reapply that waited for its key while the connector was paused writes
+// nothing either: the pause is checked again under the lease.
+func TestReapplyPausedWhileWaitingForTheKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, fakes := newFakeDispatcher(t, 1)
+		ctx := t.Context()
+		rec := synclayer.Record{Key: "K1", Version: 1, Payload: "v1"}
+		release := make(chan struct{})
+		first := make(chan error, 1)
+		go func() {
+			_, err := d.Reapply(ctx, "p0", event("e1", "K1", 1), rec, func(context.Context) error { <-release; return nil })
+			first <- err
+		}()
+		synctest.Wait() // the first holds the key, in its push
+		second := make(chan synclayer.Result, 1)
+		go func() {
+			res, _ := d.Reapply(ctx, "p0", event("e1", "K1", 1), rec, nil)
+			second <- res
+		}()
+		synctest.Wait() // the second waits for the key
+		must(t, d.Pause("p0"))
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if res := <-second; res.Status != synclayer.StatusPending || res.Err != nil {
+			t.Fatalf("Reapply paused while it waited for the key: %+v, want pending", res)
+		}
+		if n := fakes[0].CallCount(); n != 0 {
+			t.Fatalf("the connector was called %d times while paused", n)
+		}
+	})
+}
+
+// Reapply writes nothing through an open breaker, with a push function
+// either.
+func TestReapplyWritesNothingThroughAnOpenBreaker(t *testing.T) {
+	fake := synclayertest.NewFake()
+	d := newBreakerDispatcher(t, fake)
+	ctx := t.Context()
+	fake.Inject(synclayertest.Fault{Err: errors.New("503")})
+	_, _ = d.Dispatch(ctx, event("f", "F", 0))
+	if st := d.Status()[0]; st.Breaker != synclayer.BreakerOpen {
+		t.Fatalf("breaker %v, want open", st.Breaker)
+	}
+	calls := fake.CallCount()
+	called := false
+	res, err := d.Reapply(ctx, "p0", event("e1", "K1", 1), synclayer.Record{Key: "K1", Version: 1, Payload: "v1"},
+		func(context.Context) error { called = true; return nil })
+	if err != nil || res.Status != synclayer.StatusPending || called || fake.CallCount() != calls {
+		t.Fatalf("Reapply through an open breaker: %+v, %v, push function called %v", res, err, called)
 	}
 }

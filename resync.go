@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 	"golang.org/x/time/rate"
 )
 
@@ -28,7 +29,9 @@ type ResyncOptions struct {
 	Concurrency int
 	// Force pushes records the partner already holds at their version too,
 	// for a partner that lost its data. It never pushes a version older
-	// than one already applied.
+	// than one already applied, nor to a connector that is paused or whose
+	// breaker is open: such a route is counted Failed and not queued, so
+	// resync again once the connector is let go.
 	Force bool
 	// Name labels the resync in its progress reports (default "resync").
 	Name string
@@ -37,14 +40,15 @@ type ResyncOptions struct {
 	Total int
 	// Progress, when set, hears where the resync stands: after every
 	// event, and once more with Done set. It is called from the resync's
-	// goroutines, one call at a time, and must not block for long.
-	// [Dispatcher.Resyncs] tells the same to whoever asks.
+	// goroutines, one call at a time, and must not block for long. It
+	// may call [Dispatcher.Resyncs], which tells the same to whoever asks.
 	Progress func(ResyncProgress)
 }
 
 // ResyncProgress is where a resync stands. Routes are counted once each:
 // Pushed, Skipped (the partner held that version or a newer one, or the
-// event was done already: no request was made), Failed.
+// event was done already: no request was made), Failed (including routes
+// held because the connector was paused or its breaker open).
 type ResyncProgress struct {
 	Name       string    `json:"name"`
 	Connectors []string  `json:"connectors"` // the connectors resynced
@@ -97,16 +101,12 @@ func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error],
 		p:     ResyncProgress{Name: cmp.Or(opt.Name, "resync"), Connectors: conns, Started: time.Now(), Total: max(opt.Total, 0)}}
 	d.resyncs.start(r)
 	err := r.run(ctx, events, max(opt.Concurrency, 2))
-	r.mu.Lock()
-	r.p.Done = true
-	if err != nil {
-		r.p.Err = err.Error()
-	}
-	p := r.p
-	if opt.Progress != nil {
-		opt.Progress(p)
-	}
-	r.mu.Unlock()
+	p := r.report(func(p *ResyncProgress) {
+		p.Done = true
+		if err != nil {
+			p.Err = err.Error()
+		}
+	})
 	d.resyncs.end(r)
 	return p, err
 }
@@ -161,8 +161,9 @@ type resync struct {
 	only  map[string]bool
 	limit *rate.Limiter
 
-	mu sync.Mutex
-	p  ResyncProgress
+	reporting sync.Mutex // held across a change of p and its Progress call
+	mu        sync.Mutex // guards p; taken after reporting, and by resyncList after its own
+	p         ResyncProgress
 }
 
 // run feeds the source's events to workers at the set rate.
@@ -184,7 +185,9 @@ func (r *resync) run(ctx context.Context, events iter.Seq2[Event, error], worker
 			if err != nil {
 				return fmt.Errorf("synclayer: resync: the source failed: %w", err)
 			}
-			if err := r.limit.Wait(ctx); err != nil {
+			// Not limit.Wait: it fails at once, while ctx is live, when the
+			// wait would pass ctx's deadline. Only ctx's end stops a resync.
+			if err := ctxsleep.Sleep(ctx, r.limit.Reserve().Delay()); err != nil {
 				return fmt.Errorf("synclayer: resync: %w", context.Cause(ctx))
 			}
 			select {
@@ -226,15 +229,29 @@ func (r *resync) event(ctx context.Context, ev Event) {
 			}
 		}
 	}
+	r.report(func(p *ResyncProgress) {
+		p.Events++
+		p.Pushed += pushed
+		p.Skipped += skipped
+		p.Failed += failed
+	})
+}
+
+// report applies change to the progress and tells it to Progress, if set,
+// one report at a time and in the order of the changes. Progress is called
+// without r.mu held, so that it may ask Dispatcher.Resyncs, which takes
+// r.mu; it returns the progress reported.
+func (r *resync) report(change func(*ResyncProgress)) ResyncProgress {
+	r.reporting.Lock()
+	defer r.reporting.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.p.Events++
-	r.p.Pushed += pushed
-	r.p.Skipped += skipped
-	r.p.Failed += failed
+	change(&r.p)
+	p := r.p
+	r.mu.Unlock()
 	if r.opt.Progress != nil {
-		r.opt.Progress(r.p)
+		r.opt.Progress(p)
 	}
+	return p
 }
 
 // force pushes ev's record for rt's connector through Reapply.

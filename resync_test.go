@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -170,6 +171,84 @@ func TestResyncForce(t *testing.T) {
 	h, _, err := d.Holding(t.Context(), "p0", "K7")
 	if err != nil || h.Version != 5 || h.EventID != "live-7" {
 		t.Fatalf("ledger for K7: %+v, %v; want version 5 by live-7", h, err)
+	}
+}
+
+// A forced resync writes nothing to a paused connector: its routes count
+// as failed, and a forced resync after Resume pushes them.
+func TestResyncForceWritesNothingWhilePaused(t *testing.T) {
+	const n = 5
+	d, fakes := newFakeDispatcher(t, 1)
+	if _, err := d.Resync(t.Context(), source(n, 1), fast); err != nil {
+		t.Fatal(err)
+	}
+	must(t, d.Pause("p0"))
+	calls := fakes[0].CallCount()
+	force := fast
+	force.Force = true
+	p, err := d.Resync(t.Context(), source(n, 1), force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pushed != 0 || p.Failed != n || fakes[0].CallCount() != calls {
+		t.Fatalf("forced resync of a paused connector: %+v, %d requests; want %d failed and none", p, fakes[0].CallCount()-calls, n)
+	}
+	if _, err := d.Resume(t.Context(), "p0"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := d.Resync(t.Context(), source(n, 1), force); err != nil || p.Pushed != n {
+		t.Fatalf("forced resync after Resume: %+v, %v; want %d pushed", p, err, n)
+	}
+}
+
+// A resync whose ctx has a deadline takes events at its rate until the
+// deadline, and stops then with ctx's error: the rate limiter's refusal of
+// a wait past the deadline does not stop it early.
+func TestResyncRunsUntilTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, _ := newFakeDispatcher(t, 1)
+		ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		p, err := d.Resync(ctx, source(3, 1), synclayer.ResyncOptions{Rate: 1}) // at 0s, 1s, 2s
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("resync stopped with %v, want one wrapping context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != 1500*time.Millisecond || p.Events != 2 || p.Pushed != 2 {
+			t.Fatalf("resync stopped after %v with %+v; want 2 events pushed, stopped at the deadline (1.5s)", took, p)
+		}
+	})
+}
+
+// Progress may ask Dispatcher.Resyncs, and hears there what it is told.
+func TestResyncProgressMayCallResyncs(t *testing.T) {
+	const n = 20
+	d, _ := newFakeDispatcher(t, 1)
+	opt := fast
+	opt.Name = "agency-7"
+	var mismatch []string // appended to by one Progress call at a time
+	opt.Progress = func(p synclayer.ResyncProgress) {
+		for _, q := range d.Resyncs() {
+			if q.Name == p.Name && (q.Events != p.Events || q.Pushed != p.Pushed || q.Done != p.Done) {
+				mismatch = append(mismatch, fmt.Sprintf("told %+v, Resyncs says %+v", p, q))
+			}
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Resync(t.Context(), source(n, 1), opt)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Resync blocked: Progress called Resyncs while the resync held its own lock")
+	}
+	if len(mismatch) != 0 {
+		t.Fatalf("Resyncs inside Progress disagrees with the report: %v", mismatch)
 	}
 }
 

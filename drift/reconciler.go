@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 	"golang.org/x/time/rate"
 )
 
@@ -27,7 +28,9 @@ type Config struct {
 	Rate  float64
 	Burst int
 	// Repair pushes the wanted record again where drift is found, through
-	// the Dispatcher's claim path ([synclayer.Dispatcher.Reapply]).
+	// the Dispatcher's claim path ([synclayer.Dispatcher.Reapply]). A
+	// connector that is paused or whose breaker is open is not written:
+	// its drift is counted and announced, and left for a later pass.
 	Repair bool
 	// Publisher receives a DriftDetected event for every drifted key and a
 	// DriftRepaired event for every repair (default: none).
@@ -128,6 +131,8 @@ func (r *Reconciler) Check(ctx context.Context, events iter.Seq2[synclayer.Event
 // Walk verifies every key of the reconciled connectors' ledger entries, in
 // key order, against the event Config.Lookup gives for it. A key the source
 // no longer has is checked as a delete: the partner should hold nothing.
+// Its repair is a delete at the ledger's version of the key, so a newer
+// version pushed since the ledger was read wins over it.
 func (r *Reconciler) Walk(ctx context.Context) (Summary, error) {
 	var s Summary
 	if r.cfg.Lookup == nil {
@@ -168,7 +173,10 @@ func (r *Reconciler) walkKey(ctx context.Context, s *Summary, name string, h syn
 		s.Failed++
 		return nil
 	}
-	rec := synclayer.Record{Key: h.Key, Delete: true}
+	// The delete is of the version the ledger says the partner holds, so
+	// that a newer version applied meanwhile (the record re-created at the
+	// source after Lookup answered) makes it stale instead of deleted.
+	rec := synclayer.Record{Key: h.Key, Delete: true, Version: h.Version}
 	if ok {
 		m, routed, err := r.d.Map(ctx, name, ev)
 		if !routed || err != nil {
@@ -217,7 +225,7 @@ func (r *Reconciler) names() []string {
 // drift and repairs it when told to. Only ctx's end stops the pass.
 func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev synclayer.Event, rec synclayer.Record) error {
 	v := r.conns[name]
-	if err := r.limit.Wait(ctx); err != nil {
+	if err := r.wait(ctx); err != nil {
 		return err
 	}
 	verdict, err := v.Verify(ctx, rec)
@@ -265,20 +273,33 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 	return nil
 }
 
+// wait waits for the rate limiter's next turn, or until ctx ends, and then
+// returns ctx's error. Not limit.Wait: it fails at once, while ctx is
+// live, when the turn would come after ctx's deadline, and only ctx's end
+// stops a pass. A turn not waited for is given back.
+func (r *Reconciler) wait(ctx context.Context) error {
+	turn := r.limit.Reserve()
+	if err := ctxsleep.Sleep(ctx, turn.Delay()); err != nil {
+		turn.Cancel()
+		return err
+	}
+	return nil
+}
+
 // repair writes rec again under the key's lease: it reads the partner once
 // more, and writes only if the record still drifts, over exactly the state
 // it read. It reports false when the re-read found the record in sync.
 func (r *Reconciler) repair(ctx context.Context, name string, v Verifier, ev synclayer.Event, rec synclayer.Record) (bool, error) {
 	wrote := false
 	_, err := r.d.Reapply(ctx, name, ev, rec, func(ctx context.Context) error {
-		if err := r.limit.Wait(ctx); err != nil {
+		if err := r.wait(ctx); err != nil {
 			return err
 		}
 		now, err := v.Verify(ctx, rec)
 		if err != nil || now.Kind == InSync {
 			return err
 		}
-		if err := r.limit.Wait(ctx); err != nil {
+		if err := r.wait(ctx); err != nil {
 			return err
 		}
 		wrote = true

@@ -238,6 +238,62 @@ func TestWalkChecksTheLedger(t *testing.T) {
 	}
 }
 
+// A repair writes nothing to a paused connector: the drift is counted,
+// not repaired.
+func TestRepairWritesNothingWhilePaused(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	p.edit("P0", "name", "by hand")
+	if err := d.Pause("gis"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastCfg
+	cfg.Repair = true
+	_, s := checkOnce(t, d, cfg, ps)
+	if want := (drift.Summary{Checked: 1, Differs: 1}); s != want {
+		t.Fatalf("check of a paused connector: %+v, want %+v", s, want)
+	}
+	if got := p.get("P0"); got["name"] != "by hand" || p.writes != 1 {
+		t.Fatalf("paused, yet repaired: P0 %v after %d writes (1 by the sync)", got, p.writes)
+	}
+}
+
+// A walk's repair of a key the source no longer has deletes only the
+// version the ledger knew: when the record is re-created at a newer version
+// after Lookup answered, the live version wins and the partner keeps it.
+func TestWalkDeleteRepairLosesToANewerVersion(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	reborn := policy{Key: "P0", Version: 2, Name: "reborn", Area: "south"}
+	cfg := fastCfg
+	cfg.Repair = true
+	cfg.Lookup = func(ctx context.Context, _, key string) (synclayer.Event, bool, error) {
+		// The source answers "none"; the live re-creation lands right after.
+		if _, err := d.Dispatch(ctx, policyEvent(reborn)); err != nil {
+			t.Error(err)
+		}
+		return synclayer.Event{}, false, nil
+	}
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Walk(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (drift.Summary{Checked: 1, Unexpected: 1}); s != want {
+		t.Fatalf("walk: %+v, want %+v", s, want)
+	}
+	if got := p.get("P0"); got["name"] != "reborn" {
+		t.Fatalf("the partner holds %v for P0, want the live version 2 (name reborn)", got)
+	}
+	h, ok, err := d.Holding(t.Context(), "gis", "P0")
+	if err != nil || !ok || h.Version != 2 || h.EventID != policyEvent(reborn).ID {
+		t.Fatalf("ledger for P0: %+v, %v, %v; want version 2 from %s", h, ok, err, policyEvent(reborn).ID)
+	}
+}
+
 // The reconciler's requests stay within its rate, and Run stops when its
 // context ends.
 func TestRateAndStop(t *testing.T) {
@@ -274,6 +330,30 @@ func TestRateAndStop(t *testing.T) {
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run returned %v, want context.Canceled", err)
+		}
+	})
+}
+
+// A pass whose ctx has a deadline checks at its rate until the deadline,
+// and stops then with ctx's error: the rate limiter's refusal of a wait
+// past the deadline does not stop it early.
+func TestCheckRunsUntilTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ps := truth(3)
+		d, _ := synced(t, ps)
+		r, err := drift.New(d, drift.Config{Rate: 1}) // reads at 0s, 1s, 2s
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		s, err := r.Check(ctx, events(ps))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the pass stopped with %v, want context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took != 1500*time.Millisecond || s != (drift.Summary{Checked: 2, InSync: 2}) {
+			t.Fatalf("the pass stopped after %v with %+v; want 2 keys checked, stopped at the deadline (1.5s)", took, s)
 		}
 	})
 }
