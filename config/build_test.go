@@ -225,6 +225,61 @@ partners:
 	}
 }
 
+// A header resolved from a reference is kept out of the error and the
+// log for every HTTP kind that sends headers, webhook included, even when
+// the partner echoes it back.
+func TestSecretHeaderNeverShows(t *testing.T) {
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	for _, kind := range []string{"rest", "webhook"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			partner := &recorder{status: http.StatusBadRequest}
+			srv := httptest.NewServer(partner)
+			defer srv.Close()
+			settings := fmt.Sprintf(`{baseUrl: %q, headers: {X-Tenant: "${env:RECORDS_KEY}"}}`, srv.URL)
+			if kind == "webhook" {
+				settings = fmt.Sprintf(`{url: %q, secrets: ["${env:WH}"], headers: {X-Tenant: "${env:RECORDS_KEY}"}}`, srv.URL)
+			}
+			cfg, err := config.Parse("p.yaml", []byte(`
+partners:
+  - name: p
+    kind: `+kind+`
+    settings: `+settings+`
+    retry: {maxAttempts: 1}
+    routes:
+      WorkflowDeployed: {key: data.workflowId, record: data}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			svc, err := config.Build(ctx, cfg, config.WithLogger(logger), config.WithLookupEnv(func(n string) (string, bool) {
+				if n == "WH" {
+					return whsec, true
+				}
+				return env(n)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close(ctx)
+			_, err = svc.Dispatcher.Dispatch(ctx, workflowEvents()[0])
+			if reqs := partner.all(); len(reqs) == 0 || !strings.Contains(reqs[0], plantedKey) {
+				t.Fatal("the partner did not receive the secret, so the test proves nothing")
+			}
+			if err == nil || !strings.Contains(err.Error(), "X-Tenant") {
+				t.Fatalf("Dispatch = %v, want the partner's refusal echoing X-Tenant", err)
+			}
+			for i, s := range []string{err.Error(), logs.String()} {
+				if strings.Contains(s, plantedKey) {
+					t.Errorf("output %d shows the secret header: %s", i, s)
+				}
+			}
+		})
+	}
+}
+
 // An unresolved secret is an error at Build that names the place of the
 // reference.
 func TestUnresolvedSecret(t *testing.T) {
