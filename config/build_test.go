@@ -344,3 +344,57 @@ func TestMonitorBearerToken(t *testing.T) {
 		}
 	}
 }
+
+// A caldav partner's credentials go to the collection's host only: a
+// redirect to another host is followed without them.
+func TestCalDAVCredentialsStayOnCollectionHost(t *testing.T) {
+	ctx := context.Background()
+	other := &recorder{status: http.StatusNotFound}
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	// Another host for the client: localhost instead of 127.0.0.1.
+	otherURL := strings.Replace(otherSrv.URL, "127.0.0.1", "localhost", 1)
+	var mu sync.Mutex
+	var collectionAuth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		collectionAuth = append(collectionAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	cfg, err := config.Parse("cal.yaml", []byte(`
+partners:
+  - name: cal
+    kind: caldav
+    settings: {collectionUrl: "`+srv.URL+`/cal/", token: "${env:RECORDS_KEY}"}
+    retry: {maxAttempts: 1}
+    routes:
+      A: {key: data.id, record: {summary: data.id, start: event.time}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	if _, err := svc.Dispatcher.Dispatch(ctx, synclayer.Event{ID: "e1", Type: "A", Time: time.Now(), Data: []byte(`{"id":"k1"}`)}); err == nil {
+		t.Fatal("Dispatch succeeded against a collection that only redirects to a 404")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(collectionAuth) == 0 || collectionAuth[0] != "Bearer "+plantedKey {
+		t.Fatalf("the collection got Authorization %q, want the bearer token", collectionAuth)
+	}
+	reqs := other.all()
+	if len(reqs) == 0 {
+		t.Fatal("the redirect was not followed, so the test proves nothing")
+	}
+	for _, r := range reqs {
+		if strings.Contains(r, "Authorization") || strings.Contains(r, plantedKey) {
+			t.Errorf("the redirect target got the credentials:\n%s", r)
+		}
+	}
+}
