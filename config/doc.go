@@ -53,8 +53,10 @@
 //
 // # Building
 //
-// [Build] resolves the secrets and constructs the bus, the store, the log
-// and every connector, and returns a [Service] holding the dispatcher.
+// [Build] resolves the secrets and constructs, in this order, every
+// connector, the store, the log, the bus, the dispatcher and (when
+// configured) the monitor, and returns a [Service] holding them; [Service.Close] releases them in
+// reverse order.
 // [Config.Preview] maps an event for every partner without building
 // anything, which is what `synclayer check` prints.
 //
