@@ -225,8 +225,9 @@ func (s *Service) Ready(ctx context.Context) error {
 // program can check its own output for them. Do not print them.
 func (s *Service) Secrets() []string { return append([]string(nil), s.secrets...) }
 
-// Close releases the monitor, the connectors, the bus, the log and the
-// store, in reverse order of their construction.
+// Close releases what [Build] constructed, in reverse order of
+// construction (connectors, store, log, bus, dispatcher, monitor): the
+// monitor, the bus, the log, the store, then the connectors.
 func (s *Service) Close(ctx context.Context) error {
 	var errs []error
 	for i := len(s.closers) - 1; i >= 0; i-- {

@@ -225,6 +225,61 @@ partners:
 	}
 }
 
+// A header resolved from a reference is kept out of the error and the
+// log for every HTTP kind that sends headers, webhook included, even when
+// the partner echoes it back.
+func TestSecretHeaderNeverShows(t *testing.T) {
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	for _, kind := range []string{"rest", "webhook"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			partner := &recorder{status: http.StatusBadRequest}
+			srv := httptest.NewServer(partner)
+			defer srv.Close()
+			settings := fmt.Sprintf(`{baseUrl: %q, headers: {X-Tenant: "${env:RECORDS_KEY}"}}`, srv.URL)
+			if kind == "webhook" {
+				settings = fmt.Sprintf(`{url: %q, secrets: ["${env:WH}"], headers: {X-Tenant: "${env:RECORDS_KEY}"}}`, srv.URL)
+			}
+			cfg, err := config.Parse("p.yaml", []byte(`
+partners:
+  - name: p
+    kind: `+kind+`
+    settings: `+settings+`
+    retry: {maxAttempts: 1}
+    routes:
+      WorkflowDeployed: {key: data.workflowId, record: data}
+`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs bytes.Buffer
+			logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			svc, err := config.Build(ctx, cfg, config.WithLogger(logger), config.WithLookupEnv(func(n string) (string, bool) {
+				if n == "WH" {
+					return whsec, true
+				}
+				return env(n)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close(ctx)
+			_, err = svc.Dispatcher.Dispatch(ctx, workflowEvents()[0])
+			if reqs := partner.all(); len(reqs) == 0 || !strings.Contains(reqs[0], plantedKey) {
+				t.Fatal("the partner did not receive the secret, so the test proves nothing")
+			}
+			if err == nil || !strings.Contains(err.Error(), "X-Tenant") {
+				t.Fatalf("Dispatch = %v, want the partner's refusal echoing X-Tenant", err)
+			}
+			for i, s := range []string{err.Error(), logs.String()} {
+				if strings.Contains(s, plantedKey) {
+					t.Errorf("output %d shows the secret header: %s", i, s)
+				}
+			}
+		})
+	}
+}
+
 // An unresolved secret is an error at Build that names the place of the
 // reference.
 func TestUnresolvedSecret(t *testing.T) {
@@ -286,6 +341,60 @@ func TestMonitorBearerToken(t *testing.T) {
 		}
 		if c.want == http.StatusOK && challenge != "" {
 			t.Errorf("Authorization %q: WWW-Authenticate %q on a 200", c.auth, challenge)
+		}
+	}
+}
+
+// A caldav partner's credentials go to the collection's host only: a
+// redirect to another host is followed without them.
+func TestCalDAVCredentialsStayOnCollectionHost(t *testing.T) {
+	ctx := context.Background()
+	other := &recorder{status: http.StatusNotFound}
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	// Another host for the client: localhost instead of 127.0.0.1.
+	otherURL := strings.Replace(otherSrv.URL, "127.0.0.1", "localhost", 1)
+	var mu sync.Mutex
+	var collectionAuth []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		collectionAuth = append(collectionAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	cfg, err := config.Parse("cal.yaml", []byte(`
+partners:
+  - name: cal
+    kind: caldav
+    settings: {collectionUrl: "`+srv.URL+`/cal/", token: "${env:RECORDS_KEY}"}
+    retry: {maxAttempts: 1}
+    routes:
+      A: {key: data.id, record: {summary: data.id, start: event.time}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	if _, err := svc.Dispatcher.Dispatch(ctx, synclayer.Event{ID: "e1", Type: "A", Time: time.Now(), Data: []byte(`{"id":"k1"}`)}); err == nil {
+		t.Fatal("Dispatch succeeded against a collection that only redirects to a 404")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(collectionAuth) == 0 || collectionAuth[0] != "Bearer "+plantedKey {
+		t.Fatalf("the collection got Authorization %q, want the bearer token", collectionAuth)
+	}
+	reqs := other.all()
+	if len(reqs) == 0 {
+		t.Fatal("the redirect was not followed, so the test proves nothing")
+	}
+	for _, r := range reqs {
+		if strings.Contains(r, "Authorization") || strings.Contains(r, plantedKey) {
+			t.Errorf("the redirect target got the credentials:\n%s", r)
 		}
 	}
 }

@@ -45,16 +45,21 @@
 // error, log line, preview or monitor page shows a resolved secret.
 //
 // An address setting (a partner's URL, a Kafka broker) takes the address
-// or a reference of the same forms, resolved by [Build] too and checked
-// there as a URL written in the file is checked by [Load]. An address is
-// not a secret: it is not kept among [Service.Secrets]. An unresolved
-// reference of either kind is an error naming the file, its place, the
-// setting and the partner.
+// or a reference of the same forms, resolved by [Build] too. A URL is
+// checked (http or https, a host, no credentials) by [Load] when written
+// in the file and by [Build] when referenced. A Kafka broker is not
+// checked: it goes to the Kafka client as given, which refuses only a
+// port that is not a number, so a wrong one shows when the bus cannot
+// reach it. An address is not a secret: it is not kept among
+// [Service.Secrets]. An unresolved reference of either kind is an error
+// naming the file, its place, the setting and the partner.
 //
 // # Building
 //
-// [Build] resolves the secrets and constructs the bus, the store, the log
-// and every connector, and returns a [Service] holding the dispatcher.
+// [Build] resolves the secrets and constructs, in this order, every
+// connector, the store, the log, the bus, the dispatcher and (when
+// configured) the monitor, and returns a [Service] holding them; [Service.Close] releases them in
+// reverse order.
 // [Config.Preview] maps an event for every partner without building
 // anything, which is what `synclayer check` prints.
 //

@@ -2,7 +2,11 @@ package config
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/caldav"
@@ -22,7 +26,7 @@ type CalDAVSettings struct {
 func caldavKind() *Kind {
 	return typedKind[CalDAVSettings]{
 		Name:   "caldav",
-		Doc:    "A CalDAV calendar collection such as Radicale, Xandikos or Nextcloud (connectors/caldav): one VEVENT per key. Credentials: username and password (basic), or a bearer token.",
+		Doc:    "A CalDAV calendar collection such as Radicale, Xandikos or Nextcloud (connectors/caldav): one VEVENT per key. Credentials: username and password (basic), or a bearer token, sent to the collection's scheme, host and port only (not on a redirect elsewhere).",
 		Fields: calendarFields,
 		Check: func(cfg *CalDAVSettings) []FieldError {
 			errs := addressErrors("collectionUrl", cfg.CollectionURL)
@@ -49,7 +53,11 @@ func caldavKind() *Kind {
 			}
 			var client *http.Client
 			if user != "" || token != "" {
-				client = &http.Client{Transport: &authTransport{user: user, pass: pass, token: token, next: http.DefaultTransport}}
+				u, err := url.Parse(collection)
+				if err != nil {
+					return nil, fmt.Errorf("collectionUrl: %w", err)
+				}
+				client = &http.Client{Transport: &authTransport{origin: originOf(u), user: user, pass: pass, token: token, next: http.DefaultTransport}}
 			}
 			return caldav.New(caldav.Config{CollectionURL: collection, HTTPClient: client,
 				Namespace: cfg.Namespace, ProdID: cfg.ProdID, MaxConflicts: cfg.MaxConflicts})
@@ -65,14 +73,21 @@ func caldavKind() *Kind {
 	}.kind()
 }
 
-// authTransport adds basic or bearer credentials to each request.
+// authTransport adds basic or bearer credentials to each request to
+// origin, the collection's scheme, host and port. A request elsewhere (a
+// redirect to another host, port or scheme) goes without them.
 type authTransport struct {
+	origin            string
 	user, pass, token string
 	next              http.RoundTripper
 }
 
-// RoundTrip sends the request with the credentials.
+// RoundTrip sends the request, with the credentials when it goes to the
+// collection's origin.
 func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if originOf(r.URL) != t.origin {
+		return t.next.RoundTrip(r)
+	}
 	r = r.Clone(r.Context())
 	if t.token != "" {
 		r.Header.Set("Authorization", "Bearer "+t.token)
@@ -80,4 +95,18 @@ func (t *authTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.SetBasicAuth(t.user, t.pass)
 	}
 	return t.next.RoundTrip(r)
+}
+
+// originOf returns u's scheme, host and port (the scheme's default when
+// u has none), lower case.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if scheme == "https" {
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

@@ -28,7 +28,7 @@ func webhookKind() *Kind {
 			return append(errs, checkHeaders(cfg.Headers)...)
 		},
 		New: func(_ context.Context, b *Binding, cfg *WebhookSettings) (synclayer.Connector, error) {
-			u, h, _, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
+			u, h, secret, err := resolveEndpoint(b, cfg.URL, cfg.Headers)
 			if err != nil {
 				return nil, err
 			}
@@ -38,7 +38,7 @@ func webhookKind() *Kind {
 					return nil, err
 				}
 			}
-			return webhook.New(webhook.Config{URL: u, Secrets: keys, Name: b.Name, Header: h,
+			return webhook.New(webhook.Config{URL: u, Secrets: keys, Name: b.Name, Header: h, SecretHeaders: secret,
 				Concurrency: b.Concurrency, MaxPayloadBytes: cfg.MaxPayloadBytes})
 		},
 		Payload: func(r RecordValue) (any, error) { return r.JSON(), nil },

@@ -41,6 +41,11 @@ type Config struct {
 	// headers. Values must not hold CR, LF or NUL.
 	Header http.Header
 
+	// SecretHeaders names headers of Header whose values are secrets, to be
+	// kept out of errors beyond the always-secret Authorization,
+	// Proxy-Authorization, Cookie, X-Api-Key and X-Esri-Authorization.
+	SecretHeaders []string
+
 	// Client sends the requests. Nil builds one (pool of Concurrency
 	// connections, redirects not followed: the spec counts a 3xx as a
 	// failure).

@@ -37,7 +37,9 @@
 // [partner.ErrNotFound], ...) and read the details from [*partner.Error]. Error texts show
 // only the scheme and host of the URL (many endpoints carry a credential
 // in their path) and never a secret: neither as configured, nor without
-// its whsec_ prefix, nor (when it is text) the key it decodes to.
+// its whsec_ prefix, nor (when it is text) the key it decodes to; nor the
+// value of a secret header (Authorization and the others of
+// [Config].SecretHeaders).
 //
 // # Receiving
 //

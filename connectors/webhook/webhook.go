@@ -51,6 +51,7 @@ type Connector struct {
 func New(cfg Config) (*Connector, error) {
 	cfg.Header = cfg.Header.Clone()
 	cfg.Secrets = append([]string(nil), cfg.Secrets...)
+	cfg.SecretHeaders = append([]string(nil), cfg.SecretHeaders...)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func New(cfg Config) (*Connector, error) {
 			"Content-Type": {"application/json"},
 			"User-Agent":   {"synclayer-webhook/1"},
 		}, cfg.Header),
-		classes: httpx.Classifier{Prefix: "webhook", Secrets: secretForms(cfg.Secrets), HidePath: true},
+		classes: httpx.Classifier{Prefix: "webhook", SecretHeaders: cfg.SecretHeaders, Secrets: secretForms(cfg.Secrets), HidePath: true},
 	}
 	return c, nil
 }

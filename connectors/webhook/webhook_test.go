@@ -237,3 +237,27 @@ func TestSecretEchoWithoutPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretHeaderEcho: a receiver that echoes a header named in
+// SecretHeaders gets its value into no error; an ordinary header is shown.
+func TestSecretHeaderEcho(t *testing.T) {
+	const tenant = "SECRET-TENANT-0001"
+	conn, mt := mockConn(t, webhook.Config{
+		Header:        http.Header{"X-Tenant": {tenant}, "X-Region": {"eu-north"}},
+		SecretHeaders: []string{"X-Tenant"},
+	})
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		return httpmock.NewStringResponse(http.StatusBadRequest,
+			"unknown tenant "+r.Header.Get("X-Tenant")+" in region "+r.Header.Get("X-Region")), nil
+	})
+	err := conn.Sync(t.Context(), record("k", 1))
+	if err == nil || !strings.Contains(err.Error(), "unknown tenant") {
+		t.Fatalf("Sync = %v, want the receiver's refusal", err)
+	}
+	if strings.Contains(err.Error(), tenant) {
+		t.Errorf("the secret header's value is in the error: %v", err)
+	}
+	if !strings.Contains(err.Error(), "eu-north") {
+		t.Errorf("the ordinary header's value was redacted too: %v", err)
+	}
+}
