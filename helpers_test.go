@@ -111,3 +111,18 @@ func wantOneCallEach(t *testing.T, fakes []*synclayertest.Fake) {
 		}
 	}
 }
+
+// nilWithin waits for a nil error from ch, failing the test with the error
+// it receives, or with stuck when nothing comes within d (the bound of a
+// call that must not block, not a timing of it).
+func nilWithin(t *testing.T, ch <-chan error, d time.Duration, stuck string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(d):
+		t.Fatal(stuck)
+	}
+}

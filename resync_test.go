@@ -239,14 +239,7 @@ func TestResyncProgressMayCallResyncs(t *testing.T) {
 		_, err := d.Resync(t.Context(), source(n, 1), opt)
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Resync blocked: Progress called Resyncs while the resync held its own lock")
-	}
+	nilWithin(t, done, 30*time.Second, "Resync blocked: Progress called Resyncs while the resync held its own lock")
 	if len(mismatch) != 0 {
 		t.Fatalf("Resyncs inside Progress disagrees with the report: %v", mismatch)
 	}

@@ -101,14 +101,7 @@ func TestRunDrainsInFlightThenCancelsAfterTimeout(t *testing.T) {
 	}
 	cancel()
 	// The held push never finishes by itself; the drain timeout cancels it.
-	select {
-	case err := <-runErr:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after the drain timeout")
-	}
+	nilWithin(t, runErr, 10*time.Second, "Run did not return after the drain timeout")
 	calls := fakes[0].Calls()
 	if len(calls) != 1 || !errors.Is(calls[0].Err, context.Canceled) || calls[0].Applied {
 		t.Fatalf("calls = %+v; want one call cancelled by the drain timeout", calls)

@@ -102,6 +102,22 @@ partners:
 
 const plantedKey = "PLANTED-secret-7f3a9c"
 
+// buildTest parses src and builds its service with the test environment
+// (env) and no log output; the service is closed when the test ends.
+func buildTest(t *testing.T, file string, src []byte) *config.Service {
+	t.Helper()
+	cfg, err := config.Parse(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := config.Build(t.Context(), cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.WithoutCancel(t.Context())) })
+	return svc
+}
+
 func env(name string) (string, bool) {
 	if name == "RECORDS_KEY" {
 		return plantedKey, true
@@ -133,15 +149,7 @@ func TestGoAndConfigPartnersReceiveIdenticalRequests(t *testing.T) {
 	}
 	goD := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
 
-	cfg, err := config.Parse("records.yaml", fmt.Appendf(nil, recordsConfig, cfgSrv.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close(ctx)
+	svc := buildTest(t, "records.yaml", fmt.Appendf(nil, recordsConfig, cfgSrv.URL))
 
 	for _, ev := range workflowEvents() {
 		if _, err := goD.Dispatch(ctx, ev); err != nil {
@@ -363,7 +371,7 @@ func TestCalDAVCredentialsStayOnCollectionHost(t *testing.T) {
 		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer srv.Close()
-	cfg, err := config.Parse("cal.yaml", []byte(`
+	svc := buildTest(t, "cal.yaml", []byte(`
 partners:
   - name: cal
     kind: caldav
@@ -372,14 +380,6 @@ partners:
     routes:
       A: {key: data.id, record: {summary: data.id, start: event.time}}
 `))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := config.Build(ctx, cfg, config.WithLookupEnv(env), config.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close(ctx)
 	if _, err := svc.Dispatcher.Dispatch(ctx, synclayer.Event{ID: "e1", Type: "A", Time: time.Now(), Data: []byte(`{"id":"k1"}`)}); err == nil {
 		t.Fatal("Dispatch succeeded against a collection that only redirects to a 404")
 	}

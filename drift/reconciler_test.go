@@ -101,6 +101,21 @@ func cmpString(a, b string) int {
 
 var fastCfg = drift.Config{Rate: 1e6, Burst: 100}
 
+// walkOnce makes a reconciler of d with cfg and runs one Walk of the
+// ledger, failing the test on an error of either.
+func walkOnce(t *testing.T, d *synclayer.Dispatcher, cfg drift.Config) drift.Summary {
+	t.Helper()
+	r, err := drift.New(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.Walk(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // checkOnce makes a reconciler of d with cfg and runs one Check of ps,
 // failing the test on an error of either.
 func checkOnce(t *testing.T, d *synclayer.Dispatcher, cfg drift.Config, ps []policy) (*drift.Reconciler, drift.Summary) {
@@ -224,14 +239,7 @@ func TestWalkChecksTheLedger(t *testing.T) {
 		x, ok := byKey[key]
 		return policyEvent(x), ok, nil
 	}
-	r, err := drift.New(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := r.Walk(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := walkOnce(t, d, cfg)
 	want := drift.Summary{Checked: 5, InSync: 3, Differs: 1, Unexpected: 1}
 	if s != want {
 		t.Fatalf("walk: %+v, want %+v", s, want)
@@ -274,14 +282,7 @@ func TestWalkDeleteRepairLosesToANewerVersion(t *testing.T) {
 		}
 		return synclayer.Event{}, false, nil
 	}
-	r, err := drift.New(d, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := r.Walk(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := walkOnce(t, d, cfg)
 	if want := (drift.Summary{Checked: 1, Unexpected: 1}); s != want {
 		t.Fatalf("walk: %+v, want %+v", s, want)
 	}
