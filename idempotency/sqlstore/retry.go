@@ -11,20 +11,22 @@ import (
 // retryOn runs f, again after errors the dialect reports as rolled back
 // and safe to repeat (a deadlock, a busy database), up to 5 times. A
 // statement that a concurrent Close closed before it ran is tried again at
-// once: the next attempt prepares it afresh.
+// once, while ctx lasts, and that try is not counted: the next attempt
+// prepares it afresh, and nothing ran.
 func retryOn(ctx context.Context, d *Dialect, f func() error) error {
 	wait := 5 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; ; {
 		err := f()
-		if err == nil || attempt == 5 {
-			return err
+		if err == nil {
+			return nil
 		}
-		if stmtClosed(err) {
+		if stmtClosed(err) && ctx.Err() == nil {
 			continue
 		}
-		if d.retryable == nil || !d.retryable(err) {
+		if attempt == 5 || d.retryable == nil || !d.retryable(err) {
 			return err
 		}
+		attempt++
 		if ctxsleep.Sleep(ctx, wait) != nil {
 			return err
 		}
