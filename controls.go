@@ -183,9 +183,6 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	}
 }
 
-// maxList is the most entries one List of a [DeliveryLog] returns.
-const maxList = 10_000
-
 // wholeKeys is for a drain whose list of pending entries (page, the newest
 // first) was cut at maxList: an older entry of one of its keys may lie
 // beyond the cut, and pushing it after the newer one would leave the
@@ -212,9 +209,9 @@ func (d *Dispatcher) wholeKeys(ctx context.Context, f DeliveryFilter, page []Del
 
 // movedOn reports whether a drained route took its entry out of the
 // pending state: it was pushed, found done or stale, could not be mapped,
-// or failed after its push began (the log then has the failure). A route held again, or one
-// that failed before its push (the key, the store or the log did not
-// answer), leaves the entry pending.
+// or failed after its push began (the log then has the failure). A route
+// held again, or one that failed before its push (the key, the store or
+// the log did not answer), leaves the entry pending.
 func movedOn(res Result) bool {
 	switch res.Status {
 	case StatusPending:

@@ -88,15 +88,18 @@ func (f DeliveryFilter) Match(d *Delivery) bool {
 		(f.Since.IsZero() || !d.Updated.Before(f.Since))
 }
 
+// maxList is the most entries one List of a [DeliveryLog] returns.
+const maxList = 10_000
+
 // Max is the most entries a [DeliveryLog]'s List may return for f: Limit,
-// or 100 when Limit is zero or less, and never more than 10,000. Every log
-// applies this one rule.
+// or 100 when Limit is zero or less, and never more than maxList (10,000).
+// Every log applies this one rule.
 func (f DeliveryFilter) Max() int {
 	switch {
 	case f.Limit <= 0:
 		return 100
-	case f.Limit > 10_000:
-		return 10_000
+	case f.Limit > maxList:
+		return maxList
 	}
 	return f.Limit
 }
