@@ -21,6 +21,7 @@ type partner struct {
 	reads   []time.Time // when each Verify read
 	writes  int
 	onWrite func() // runs before a Repair's conditional write, outside the lock
+	onRead  func() // runs after a Verify's read, before it returns, outside the lock
 }
 
 const owned = "notes"
@@ -76,7 +77,16 @@ func (p *partner) get(key string) map[string]string {
 	return maps.Clone(p.recs[key])
 }
 
-func (p *partner) Verify(_ context.Context, rec synclayer.Record) (drift.Verdict, error) {
+func (p *partner) Verify(ctx context.Context, rec synclayer.Record) (drift.Verdict, error) {
+	v, err := p.read(ctx, rec)
+	if p.onRead != nil {
+		p.onRead()
+	}
+	return v, err
+}
+
+// read is Verify's read and comparison, under the lock.
+func (p *partner) read(_ context.Context, rec synclayer.Record) (drift.Verdict, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.reads = append(p.reads, time.Now())

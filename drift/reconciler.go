@@ -221,13 +221,18 @@ func (r *Reconciler) names() []string {
 	return names
 }
 
-// one verifies one record, records the verdict in the ledger, announces
-// drift and repairs it when told to. Only ctx's end stops the pass.
+// one verifies one record, records the verdict in the ledger (dated at the
+// read), announces drift and repairs it when told to. Only ctx's end stops
+// the pass.
 func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev synclayer.Event, rec synclayer.Record) error {
 	v := r.conns[name]
 	if err := r.wait(ctx); err != nil {
 		return err
 	}
+	// The verdict is of the partner's state as read: it is recorded at the
+	// time of the read, so that a push landing before it is recorded
+	// stays newer than the check in the ledger (unverified).
+	readAt := time.Now()
 	verdict, err := v.Verify(ctx, rec)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil // the connector cannot read its partner as configured
@@ -241,7 +246,7 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 		return nil
 	}
 	if l := r.d.Ledger(); l != nil {
-		_ = l.Verified(ctx, name, rec.Key, time.Now(), verdict.Kind) // the ledger is advisory here
+		_ = l.Verified(ctx, name, rec.Key, readAt, verdict.Kind) // the ledger is advisory here
 	}
 	switch verdict.Kind {
 	case InSync:

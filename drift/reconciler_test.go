@@ -385,3 +385,31 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("walk without Lookup: %v", err)
 	}
 }
+
+// A push that lands between a check's read and its verdict is not hidden:
+// the verdict is recorded at the time of the read, so the ledger shows the
+// push as newer than the check and counts the key unverified.
+func TestPushDuringCheckStaysUnverified(t *testing.T) {
+	ps := truth(1)
+	d, p := synced(t, ps)
+	p.edit("P0", "name", "by hand")
+	newer := policy{Key: "P0", Version: 2, Name: "Policy 0, renamed", Area: "north"}
+	p.onRead = func() {
+		p.onRead = nil
+		if _, err := d.Dispatch(t.Context(), policyEvent(newer)); err != nil {
+			t.Error(err)
+		}
+	}
+	checkOnce(t, d, fastCfg, ps)
+	h, ok, err := d.Holding(t.Context(), "gis", "P0")
+	if err != nil || !ok || h.Version != 2 {
+		t.Fatalf("ledger for P0: %+v, %v, %v; want version 2", h, ok, err)
+	}
+	if !h.VerifiedAt.Before(h.PushedAt) {
+		t.Errorf("the check's verdict is recorded at %v, not before the push at %v that landed after its read", h.VerifiedAt, h.PushedAt)
+	}
+	sum, err := d.Ledger().Summary(t.Context(), "gis")
+	if err != nil || sum.Unverified != 1 || sum.OldestUnverified != "P0" {
+		t.Errorf("ledger summary %+v, %v; want P0 unverified (pushed after the check read it)", sum, err)
+	}
+}
