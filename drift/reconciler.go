@@ -44,17 +44,22 @@ type Config struct {
 }
 
 // Summary counts what one pass of a [Reconciler] found. Each checked
-// (connector, key) counts once in InSync, Missing, Differs, Unexpected or
-// Failed; Repaired and Conflicts count the repairs among the drifted.
+// (connector, key) counts once in InSync, Missing, Differs, Unexpected,
+// Stale or Failed; Repaired and Conflicts count the repairs among the
+// drifted.
 type Summary struct {
 	Checked    int `json:"checked"`
 	InSync     int `json:"inSync"`
 	Missing    int `json:"missing"`
 	Differs    int `json:"differs"`
 	Unexpected int `json:"unexpected"`
-	Failed     int `json:"failed"`    // the check itself failed
-	Repaired   int `json:"repaired"`  // drift repaired
-	Conflicts  int `json:"conflicts"` // repair left undone: the partner's record changed meanwhile
+	// Stale counts the records older than the version the ledger says the
+	// partner was brought to (the source lags a newer push): not compared
+	// with the partner, not drift, and neither announced nor repaired.
+	Stale     int `json:"stale"`
+	Failed    int `json:"failed"`    // the check itself failed
+	Repaired  int `json:"repaired"`  // drift repaired
+	Conflicts int `json:"conflicts"` // repair left undone: the partner's record changed meanwhile
 }
 
 // Reconciler verifies what partners hold against what they should hold,
@@ -102,8 +107,11 @@ func New(d *synclayer.Dispatcher, cfg Config) (*Reconciler, error) {
 
 // Check verifies the record each event maps to, for every reconciled
 // connector routed for the event's type: events is the caller's source of
-// truth, the newest event of each record. It returns what it found, and
-// the source's error or ctx's.
+// truth, the newest event of each record. An event whose record is older
+// than the version the ledger says the partner was brought to (the source
+// lags a newer push) is counted Stale, and is not compared with the
+// partner, announced or repaired. It returns what it found, and the
+// source's error or ctx's.
 func (r *Reconciler) Check(ctx context.Context, events iter.Seq2[synclayer.Event, error]) (Summary, error) {
 	var s Summary
 	for ev, err := range events {
@@ -226,6 +234,15 @@ func (r *Reconciler) names() []string {
 // the pass.
 func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev synclayer.Event, rec synclayer.Record) error {
 	v := r.conns[name]
+	stale, err := r.stale(ctx, name, rec)
+	if err != nil {
+		return err
+	}
+	if stale {
+		s.Checked++
+		s.Stale++
+		return nil
+	}
 	if err := r.wait(ctx); err != nil {
 		return err
 	}
@@ -276,6 +293,24 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 		r.announce(ctx, Repaired, name, rec, verdict)
 	}
 	return nil
+}
+
+// stale reports whether the ledger holds a newer version of rec.Key for
+// name than rec's: then rec is not what the partner should hold, and
+// comparing the partner's record with it would report drift that is not
+// there. An unversioned record is never stale. The ledger is advisory
+// here: when it has no entry, or fails to answer, rec is checked; only
+// ctx's end is returned.
+func (r *Reconciler) stale(ctx context.Context, name string, rec synclayer.Record) (bool, error) {
+	l := r.d.Ledger()
+	if l == nil || rec.Version == 0 {
+		return false, nil
+	}
+	h, ok, err := l.Holding(ctx, name, rec.Key)
+	if err != nil {
+		return false, ctx.Err()
+	}
+	return ok && h.Version > rec.Version, nil
 }
 
 // wait waits for the rate limiter's next turn, or until ctx ends, and then

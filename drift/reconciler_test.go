@@ -269,29 +269,50 @@ func TestRepairWritesNothingWhilePaused(t *testing.T) {
 // A walk's repair of a key the source no longer has deletes only the
 // version the ledger knew: when the record is re-created at a newer version
 // after Lookup answered, the live version wins and the partner keeps it.
+// Re-created before the check, the delete is stale and not checked;
+// re-created during the check's read, the repair finds it stale.
 func TestWalkDeleteRepairLosesToANewerVersion(t *testing.T) {
-	ps := truth(1)
-	d, p := synced(t, ps)
-	reborn := policy{Key: "P0", Version: 2, Name: "reborn", Area: "south"}
-	cfg := fastCfg
-	cfg.Repair = true
-	cfg.Lookup = func(ctx context.Context, _, key string) (synclayer.Event, bool, error) {
-		// The source answers "none"; the live re-creation lands right after.
-		if _, err := d.Dispatch(ctx, policyEvent(reborn)); err != nil {
-			t.Error(err)
-		}
-		return synclayer.Event{}, false, nil
-	}
-	s := walkOnce(t, d, cfg)
-	if want := (drift.Summary{Checked: 1, Unexpected: 1}); s != want {
-		t.Fatalf("walk: %+v, want %+v", s, want)
-	}
-	if got := p.get("P0"); got["name"] != "reborn" {
-		t.Fatalf("the partner holds %v for P0, want the live version 2 (name reborn)", got)
-	}
-	h, ok, err := d.Holding(t.Context(), "gis", "P0")
-	if err != nil || !ok || h.Version != 2 || h.EventID != policyEvent(reborn).ID {
-		t.Fatalf("ledger for P0: %+v, %v, %v; want version 2 from %s", h, ok, err, policyEvent(reborn).ID)
+	for _, tc := range []struct {
+		name       string
+		duringRead bool
+		want       drift.Summary
+	}{
+		{"before the check", false, drift.Summary{Checked: 1, Stale: 1}},
+		{"during the read", true, drift.Summary{Checked: 1, Unexpected: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps := truth(1)
+			d, p := synced(t, ps)
+			reborn := policy{Key: "P0", Version: 2, Name: "reborn", Area: "south"}
+			recreate := func() {
+				if _, err := d.Dispatch(t.Context(), policyEvent(reborn)); err != nil {
+					t.Error(err)
+				}
+			}
+			cfg := fastCfg
+			cfg.Repair = true
+			cfg.Lookup = func(ctx context.Context, _, key string) (synclayer.Event, bool, error) {
+				// The source answers "none"; the live re-creation lands right after.
+				if !tc.duringRead {
+					recreate()
+				}
+				return synclayer.Event{}, false, nil
+			}
+			if tc.duringRead {
+				p.onRead = func() { p.onRead = nil; recreate() }
+			}
+			s := walkOnce(t, d, cfg)
+			if s != tc.want {
+				t.Fatalf("walk: %+v, want %+v", s, tc.want)
+			}
+			if got := p.get("P0"); got["name"] != "reborn" {
+				t.Fatalf("the partner holds %v for P0, want the live version 2 (name reborn)", got)
+			}
+			h, ok, err := d.Holding(t.Context(), "gis", "P0")
+			if err != nil || !ok || h.Version != 2 || h.EventID != policyEvent(reborn).ID {
+				t.Fatalf("ledger for P0: %+v, %v, %v; want version 2 from %s", h, ok, err, policyEvent(reborn).ID)
+			}
+		})
 	}
 }
 
@@ -411,5 +432,35 @@ func TestPushDuringCheckStaysUnverified(t *testing.T) {
 	sum, err := d.Ledger().Summary(t.Context(), "gis")
 	if err != nil || sum.Unverified != 1 || sum.OldestUnverified != "P0" {
 		t.Errorf("ledger summary %+v, %v; want P0 unverified (pushed after the check read it)", sum, err)
+	}
+}
+
+// A check against an event older than the version the partner was brought
+// to (the source lags a newer push) is no drift: it is counted Stale, and
+// nothing is announced, recorded as a verdict or repaired.
+func TestCheckOfAnOlderEventIsStale(t *testing.T) {
+	ps := truth(2)
+	d, p := synced(t, ps)
+	newer := policy{Key: "P0", Version: 2, Name: "Policy 0, renamed", Area: "south"}
+	if _, err := d.Dispatch(t.Context(), policyEvent(newer)); err != nil {
+		t.Fatal(err)
+	}
+	writes := p.writes
+	pub := &publisher{}
+	cfg := fastCfg
+	cfg.Publisher, cfg.Repair = pub, true
+	_, s := checkOnce(t, d, cfg, ps) // P0 at version 1
+	if want := (drift.Summary{Checked: 2, InSync: 1, Stale: 1}); s != want {
+		t.Fatalf("summary %+v, want %+v", s, want)
+	}
+	if n := len(pub.all()); n != 0 {
+		t.Fatalf("%d announcements for a check of an older event: DriftDetected %v", n, reports(t, pub, drift.Detected))
+	}
+	if got := p.get("P0"); got["name"] != newer.Name || p.writes != writes {
+		t.Fatalf("the partner holds %v after %d writes (%d before the check), want version 2 untouched", got, p.writes, writes)
+	}
+	h, _, err := d.Holding(t.Context(), "gis", "P0")
+	if err != nil || h.Version != 2 || !h.VerifiedAt.IsZero() || h.Drift != 0 || h.Behind() {
+		t.Fatalf("ledger for P0: %+v, %v; want version 2, no verdict, not behind", h, err)
 	}
 }
