@@ -77,10 +77,15 @@ func (p *partner) get(key string) map[string]string {
 	return maps.Clone(p.recs[key])
 }
 
+// Verify reads rec.Key. Like a partner's client whose request ctx cuts
+// short, it fails with ctx's error when ctx ended during the read.
 func (p *partner) Verify(ctx context.Context, rec synclayer.Record) (drift.Verdict, error) {
 	v, err := p.read(ctx, rec)
 	if p.onRead != nil {
 		p.onRead()
+	}
+	if ctx.Err() != nil {
+		return drift.Verdict{}, fmt.Errorf("partner: read %s: %w", rec.Key, ctx.Err())
 	}
 	return v, err
 }

@@ -46,9 +46,19 @@ type Config struct {
 // Summary counts what one pass of a [Reconciler] found. Each checked
 // (connector, key) counts once in InSync, Missing, Differs, Unexpected,
 // Stale or Failed; Repaired and Conflicts count the repairs among the
-// drifted.
+// drifted (Missing, Differs and Unexpected).
+//
+// A pass that ctx ends stops there and returns ctx's error: the records it
+// had not come to, and one whose mapping, read or repair ctx cut short,
+// are in none of the counts (a repair cut short leaves its drift counted,
+// unrepaired). A connector that cannot read its partner as configured
+// ([errors.ErrUnsupported]) is not counted either.
 type Summary struct {
-	Checked    int `json:"checked"`
+	// Checked counts the (connector, key)s the pass took up: the sum of
+	// InSync, Missing, Differs, Unexpected, Stale and Failed.
+	Checked int `json:"checked"`
+	// InSync, Missing, Differs and Unexpected count the verdicts of the
+	// partner's reads (see [Kind]).
 	InSync     int `json:"inSync"`
 	Missing    int `json:"missing"`
 	Differs    int `json:"differs"`
@@ -56,10 +66,17 @@ type Summary struct {
 	// Stale counts the records older than the version the ledger says the
 	// partner was brought to (the source lags a newer push): not compared
 	// with the partner, not drift, and neither announced nor repaired.
-	Stale     int `json:"stale"`
-	Failed    int `json:"failed"`    // the check itself failed
-	Repaired  int `json:"repaired"`  // drift repaired
-	Conflicts int `json:"conflicts"` // repair left undone: the partner's record changed meanwhile
+	Stale int `json:"stale"`
+	// Failed counts the checks that failed while ctx lasted: the source's
+	// Lookup, the mapping or the partner's read returned an error, or a
+	// walk's Lookup gave an event the connector has no route for.
+	Failed int `json:"failed"`
+	// Repaired counts the drifted records written again (see
+	// Config.Repair).
+	Repaired int `json:"repaired"`
+	// Conflicts counts the repairs left undone because the partner's
+	// record changed between the read and the write ([ErrConflict]).
+	Conflicts int `json:"conflicts"`
 }
 
 // Reconciler verifies what partners hold against what they should hold,
@@ -122,6 +139,9 @@ func (r *Reconciler) Check(ctx context.Context, events iter.Seq2[synclayer.Event
 			rec, routed, err := r.d.Map(ctx, name, ev)
 			if !routed {
 				continue
+			}
+			if err != nil && ctx.Err() != nil {
+				return s, ctx.Err() // not a failure of the record: the pass ended
 			}
 			if err != nil {
 				s.Checked++
@@ -187,6 +207,9 @@ func (r *Reconciler) walkKey(ctx context.Context, s *Summary, name string, h syn
 	rec := synclayer.Record{Key: h.Key, Delete: true, Version: h.Version}
 	if ok {
 		m, routed, err := r.d.Map(ctx, name, ev)
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err() // not a failure of the record: the pass ended
+		}
 		if !routed || err != nil {
 			s.Checked++
 			s.Failed++
@@ -254,11 +277,11 @@ func (r *Reconciler) one(ctx context.Context, s *Summary, name string, ev syncla
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil // the connector cannot read its partner as configured
 	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err() // a read ctx cut short is no verdict, nor a failed check
+	}
 	s.Checked++
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 		s.Failed++
 		return nil
 	}

@@ -464,3 +464,84 @@ func TestCheckOfAnOlderEventIsStale(t *testing.T) {
 		t.Fatalf("ledger for P0: %+v, %v; want version 2, no verdict, not behind", h, err)
 	}
 }
+
+// When ctx ends, a pass stops with ctx's error: the records it did not get
+// to (their mapping refused by the ended ctx) and a read ctx cut short are
+// not counted, so Failed counts only checks that failed.
+func TestEndedPassCountsOnlyWhatWasChecked(t *testing.T) {
+	for _, pass := range []string{"check", "walk"} {
+		for _, when := range []string{"between records", "during a read"} {
+			t.Run(pass+"/"+when, func(t *testing.T) {
+				ps := truth(5)
+				ctx, cancel := context.WithCancel(t.Context())
+				defer cancel()
+				var (
+					armed  bool // set during the pass
+					mapped []string
+				)
+				// A mapper doing I/O: it fails once ctx has ended.
+				m := synclayer.MapperFunc(func(mctx context.Context, ev synclayer.Event) (synclayer.Record, error) {
+					rec, err := mapper.Map(mctx, ev)
+					if armed {
+						mapped = append(mapped, rec.Key)
+						if when == "between records" && rec.Key == "P1" {
+							cancel()
+						}
+					}
+					if err := mctx.Err(); err != nil {
+						return synclayer.Record{}, fmt.Errorf("mapping %s: %w", rec.Key, err)
+					}
+					return rec, err
+				})
+				p := newPartner()
+				reg := new(synclayer.Registry)
+				if err := reg.Register("gis", p, synclayer.Route("PolicyUpdated", m)); err != nil {
+					t.Fatal(err)
+				}
+				d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+				for ev := range events(ps) {
+					if _, err := d.Dispatch(t.Context(), ev); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if when == "during a read" {
+					reads := 0
+					p.onRead = func() {
+						if reads++; reads == 2 {
+							cancel()
+						}
+					}
+				}
+				cfg := fastCfg
+				cfg.Lookup = func(_ context.Context, _, key string) (synclayer.Event, bool, error) {
+					for _, x := range ps {
+						if x.Key == key {
+							return policyEvent(x), true, nil
+						}
+					}
+					return synclayer.Event{}, false, nil
+				}
+				r, err := drift.New(d, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var s drift.Summary
+				armed = true
+				if pass == "check" {
+					s, err = r.Check(ctx, events(ps))
+				} else {
+					s, err = r.Walk(ctx)
+				}
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("the pass returned %v, want context.Canceled", err)
+				}
+				if want := (drift.Summary{Checked: 1, InSync: 1}); s != want {
+					t.Errorf("summary %+v, want %+v: only P0 was checked", s, want)
+				}
+				if len(mapped) > 2 {
+					t.Errorf("the pass went on to map %v after ctx ended", mapped)
+				}
+			})
+		}
+	}
+}
