@@ -148,7 +148,8 @@
 // [WithStreamWriteTimeout] bounds each write to one (default 10s);
 // [WithTrustedOrigin] accepts writes carrying another Origin (the monitor
 // serves no CORS, so not from a browser page of another origin);
-// [WithBacklog] shows a queue such as a transactional outbox. A zero value
+// [WithBacklog] shows a queue such as a transactional outbox;
+// [WithLogger] receives the causes of 503 answers (default: none). A zero value
 // of an option means its default; an invalid value (a negative duration,
 // a malformed host) makes [New] return an error that names the option and
 // wraps synclayer.ErrInvalidOption. New never panics.
@@ -221,7 +222,10 @@
 // for a wrong method; 409 for a bulk replay whose count changed; 501 for
 // the freshness routes of a dispatcher without a freshness ledger; 503 when
 // the delivery log or the freshness ledger cannot be read, the handler is closed or the streams
-// are at their cap. A write action that stopped part way answers 200 with
+// are at their cap. A log or ledger that cannot be read answers a fixed
+// text ("monitor: the delivery log cannot be read", "monitor: the
+// freshness ledger cannot be read"): its error, which can name a database
+// host, a user or SQL, goes to the [WithLogger] logger only. A write action that stopped part way answers 200 with
 // the results so far and the error.
 //
 // A [Handler] is safe for concurrent use.

@@ -146,7 +146,7 @@ func (h *Handler) serveConnectorFreshness(w http.ResponseWriter, r *http.Request
 		hd, ok, err := l.Holding(r.Context(), connector, q.key)
 		switch {
 		case err != nil:
-			writeError(w, http.StatusServiceUnavailable, errLedgerText)
+			h.unavailable(w, r, errLedgerText, err)
 		case !ok:
 			writeError(w, http.StatusNotFound, "monitor: the freshness ledger holds no entry of key "+echo(q.key)+" at "+echo(connector))
 		default:
@@ -157,7 +157,7 @@ func (h *Handler) serveConnectorFreshness(w http.ResponseWriter, r *http.Request
 	// One more than the page tells whether there is a next one.
 	list, err := l.Holdings(r.Context(), connector, q.after, q.limit+1)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, errLedgerText)
+		h.unavailable(w, r, errLedgerText, err)
 		return
 	}
 	page := HoldingPage{Connector: connector, Holdings: make([]Holding, 0, min(len(list), q.limit))}

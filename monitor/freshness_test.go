@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -268,7 +269,9 @@ func (*brokenLedger) Summary(context.Context, string) (synclayer.LedgerSummary, 
 // A ledger that cannot be read: the summary marks each connector (-1 and
 // an error), the entries answer 503, and the cause is never sent.
 func TestFreshnessLedgerUnavailable(t *testing.T) {
-	r := filledRig(t, new(brokenLedger))
+	var logged logBuffer
+	r := newRigWith(t, []synclayer.Option{synclayer.WithLedger(new(brokenLedger))},
+		monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	var fr monitor.Freshness
 	if code, body := r.get(t, "api/freshness", &fr); code != http.StatusOK {
 		t.Fatalf("api/freshness: %d %s", code, body)
@@ -285,6 +288,9 @@ func TestFreshnessLedgerUnavailable(t *testing.T) {
 		code, body := r.get(t, path, nil)
 		if code != http.StatusServiceUnavailable || strings.Contains(body, "db.internal") {
 			t.Errorf("%s: %d %s, want 503 without the cause", path, code, body)
+		}
+		if !strings.Contains(logged.String(), "db.internal") {
+			t.Errorf("%s: the logger did not get the cause: %q", path, logged.String())
 		}
 	}
 	_, body := r.get(t, "api/freshness", nil)

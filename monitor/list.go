@@ -142,7 +142,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, parseErr err
 		return list(ctx)
 	}, c, *limit)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		h.unavailable(w, r, errLogText, err)
 		return
 	}
 	h.ledger.refresh(r.Context(), h.d)
@@ -167,7 +167,7 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	list, err := h.d.Deliveries(r.Context(), synclayer.DeliveryFilter{EventID: id, Limit: MaxLimit})
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		h.unavailable(w, r, errLogText, err)
 		return
 	}
 	if len(list) == 0 {

@@ -3,6 +3,7 @@ package monitor
 import (
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type Handler struct {
 	writeTimeout time.Duration
 	secret       [32]byte
 	now          func() time.Time
+	log          *slog.Logger // nil: discard
 
 	ledger    *ledger
 	stopWatch func()

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"cmp"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -145,6 +146,15 @@ func WithMaxStreams(n int) Option {
 // 10s). It must not be negative.
 func WithStreamWriteTimeout(d time.Duration) Option {
 	return nonNegative("WithStreamWriteTimeout", d, defaultStreamWriteTimeout, func(h *Handler, d time.Duration) { h.writeTimeout = d })
+}
+
+// WithLogger sets where the handler reports the causes of its 503
+// answers: the error of a delivery log or freshness ledger that could not
+// be read. The answer itself carries a fixed text only, since such an
+// error can name a database host, a user or SQL. Default, and for nil:
+// nowhere.
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) error { h.log = l; return nil }
 }
 
 // nonNegative is the option name that sets v, or def when v is zero, with

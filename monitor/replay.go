@@ -108,7 +108,7 @@ func (h *Handler) serveReplayPreview(w http.ResponseWriter, r *http.Request) {
 	}
 	take, skipped, more, err := h.replaySet(r.Context(), q)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		h.unavailable(w, r, errLogText, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ReplayPreview{Count: len(take), Superseded: skipped, Limit: q.filter.Limit, More: more})
@@ -139,7 +139,7 @@ func (h *Handler) serveReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	take, skipped, _, err := h.replaySet(r.Context(), q)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "monitor: "+err.Error())
+		h.unavailable(w, r, errLogText, err)
 		return
 	}
 	if len(take) != q.expect {

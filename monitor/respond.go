@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 )
 
@@ -20,4 +21,19 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // writeError answers an [Error] with the status code.
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, Error{Error: msg})
+}
+
+// errLogText answers a delivery log that could not be read; the cause is
+// not sent (a database error can name a host, a user or SQL).
+const errLogText = "monitor: the delivery log cannot be read"
+
+// unavailable answers 503 with text, which names what could not be read,
+// and gives err, the cause, which the answer never carries, to the
+// handler's logger ([WithLogger]).
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, text string, err error) {
+	if h.log != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, text,
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	writeError(w, http.StatusServiceUnavailable, text)
 }
