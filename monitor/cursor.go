@@ -1,9 +1,13 @@
 package monitor
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -11,45 +15,81 @@ import (
 
 // cursor marks where a page of a list starts: after the row it names, in
 // the delivery log's order (most recently updated first). Its text form,
-// the "next" of a page, is opaque. The zero cursor is the start of the
-// list.
+// the "next" of a page, is opaque and signed: the handler reads only the
+// cursors it gave, for the query it gave them for (see
+// [Handler.readCursor]), so a client cannot make it look for a row it
+// never listed. The zero cursor is the start of the list.
 type cursor struct {
 	updated          time.Time
 	event, connector string
+	// pos is how many rows of the list came before the next page when the
+	// cursor was given: where the page starts, unless the log changed.
+	pos int
 }
+
+// maxCursorText bounds the text form of a cursor: two texts of maxText
+// bytes, a time, a position and a MAC, in base64.
+const maxCursorText = 4 * maxText
+
+var errBadCursor = errors.New("monitor: bad cursor")
 
 // IsZero reports whether c is the start of the list.
 func (c cursor) IsZero() bool { return c.updated.IsZero() && c.event == "" && c.connector == "" }
 
-// String returns the cursor's text form ("" for the zero cursor).
-func (c cursor) String() string {
+// cursorScope is what a cursor is bound to: the list (route) and its
+// query but cursor and limit (a walk may change its page size).
+func cursorScope(route, rawQuery string) string {
+	q, _ := url.ParseQuery(rawQuery) // parsed without error before
+	q.Del(paramCursor)
+	q.Del(paramLimit)
+	return route + "?" + q.Encode()
+}
+
+// cursorText returns the text form of c, signed for scope ("" for the
+// zero cursor).
+func (h *Handler) cursorText(c cursor, scope string) string {
 	if c.IsZero() {
 		return ""
 	}
-	b, _ := json.Marshal([]any{c.updated.UnixNano(), c.event, c.connector})
-	return base64.RawURLEncoding.EncodeToString(b)
+	b, _ := json.Marshal([]any{c.updated.UnixNano(), c.event, c.connector, c.pos})
+	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(h.cursorMAC(scope, b))
 }
 
-func parseCursor(s string) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, err
+func (h *Handler) cursorMAC(scope string, payload []byte) []byte {
+	return h.mac("cursor", append([]byte(scope+"\x00"), payload...))
+}
+
+// readCursor returns the cursor of text s, which must be one that
+// cursorText gave for scope, with the same secret (cursors end with the
+// handler). Any other text is errBadCursor.
+func (h *Handler) readCursor(s, scope string) (cursor, error) {
+	p64, m64, ok := strings.Cut(s, ".")
+	if !ok || len(s) > maxCursorText {
+		return cursor{}, errBadCursor
+	}
+	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
+	mac, err2 := base64.RawURLEncoding.DecodeString(m64)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, h.cursorMAC(scope, payload)) {
+		return cursor{}, errBadCursor
 	}
 	var v struct {
 		ns               int64
 		event, connector string
+		pos              int
 	}
-	if err := json.Unmarshal(b, &[]any{&v.ns, &v.event, &v.connector}); err != nil {
-		return cursor{}, err
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if err := dec.Decode(&[]any{&v.ns, &v.event, &v.connector, &v.pos}); err != nil {
+		return cursor{}, errBadCursor
 	}
-	if v.ns <= 0 || checkText("cursor", v.event) != nil || checkText("cursor", v.connector) != nil {
-		return cursor{}, errors.New("monitor: bad cursor")
+	if v.ns <= 0 || v.pos < 1 || v.pos > logWindow {
+		return cursor{}, errBadCursor
 	}
-	return cursor{updated: time.Unix(0, v.ns), event: v.event, connector: v.connector}, nil
+	return cursor{updated: time.Unix(0, v.ns), event: v.event, connector: v.connector, pos: v.pos}, nil
 }
 
-func cursorOf(d synclayer.Delivery) cursor {
-	return cursor{updated: d.Updated, event: d.EventID, connector: d.Connector}
+// cursorAt is the cursor after d, the row at index pos-1 of the list.
+func cursorAt(d synclayer.Delivery, pos int) cursor {
+	return cursor{updated: d.Updated, event: d.EventID, connector: d.Connector, pos: pos}
 }
 
 // is reports whether d is the row c names, unchanged.

@@ -61,13 +61,16 @@ const logWindow = 10_000
 // listPage returns the n rows after c of the list that list(limit) reads
 // from the log (its most recently updated rows, up to limit, in the log's
 // order), and the cursor of the next page (zero at the end). The delivery
-// log has no cursor of its own, so listPage reads a growing window of the
-// newest rows until it holds n rows past the cursor's row, and never more
-// than logWindow rows. When the cursor's row was updated since (it moved
-// to the front), the page goes on with the rows updated before it.
+// log has no cursor of its own, so listPage reads the newest rows up to
+// the page: c.pos rows (where the page started when c was given), the n
+// rows of the page, one to tell whether a next page follows, and n rows
+// of room for rows that moved in front of c since. When c's row lies
+// further on than that (the log changed more), it reads logWindow rows,
+// once: a page reads the log at most twice, and never more than
+// logWindow rows at a time. When the cursor's row was updated since (it
+// moved to the front), the page goes on with the rows updated before it.
 func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]synclayer.Delivery, error), c cursor, n int) ([]synclayer.Delivery, cursor, error) {
-	for window := n + 1; ; window *= 4 {
-		window = min(window, logWindow)
+	for _, window := range []int{min(c.pos+2*n+1, logWindow), logWindow} {
 		rows, err := list(ctx, window)
 		if err != nil {
 			return nil, cursor{}, err
@@ -88,16 +91,17 @@ func listPage(ctx context.Context, list func(ctx context.Context, limit int) ([]
 		}
 		rest := rows[i:]
 		if len(rest) > n {
-			return rest[:n], cursorOf(rest[n-1]), nil
+			return rest[:n], cursorAt(rest[n-1], i+n), nil
 		}
 		if end {
 			if len(rows) >= window && len(rest) > 0 {
 				// The window's edge: go on from its last row.
-				return rest, cursorOf(rest[len(rest)-1]), nil
+				return rest, cursorAt(rest[len(rest)-1], len(rows)), nil
 			}
 			return rest, cursor{}, nil
 		}
 	}
+	return nil, cursor{}, nil // not reached: the last window is logWindow
 }
 
 // DeliveryPage is the body of GET api/deliveries.
@@ -116,23 +120,33 @@ type DeadLetterPage struct {
 
 func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseFilter(r.URL.RawQuery)
-	h.serveList(w, r, err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.Deliveries(ctx, f) },
+	h.serveList(w, r, "deliveries", err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.Deliveries(ctx, f) },
 		func(rows []Delivery, next string) any { return DeliveryPage{Deliveries: rows, Next: next} })
 }
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseReplayFilter(r.URL.RawQuery)
-	h.serveList(w, r, err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.DeadLetters(ctx, f) },
+	h.serveList(w, r, "dead-letters", err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.DeadLetters(ctx, f) },
 		func(rows []Delivery, next string) any { return DeadLetterPage{DeadLetters: rows, Next: next} })
 }
 
-// serveList answers a list request whose query parsed with error
-// parseErr (400 when not nil) into a filter and cursor c. It reads the
-// page after c through list, which sees the filter's limit, *limit, set to
-// what it should read; and answers with body, given the rows as the
-// monitor shows them and the next page's cursor.
-func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, parseErr error, c cursor, limit *int,
+// serveList answers a request of the list route whose query parsed with
+// error parseErr (400 when not nil) into a filter and cursor text ct (400
+// when it is not a cursor this handler gave for the same route and
+// query). It reads the page after the cursor through list, which sees
+// the filter's limit, *limit, set to what it should read; and answers
+// with body, given the rows as the monitor shows them and the next page's
+// cursor.
+func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, route string, parseErr error, ct string, limit *int,
 	list func(ctx context.Context) ([]synclayer.Delivery, error), body func(rows []Delivery, next string) any) {
+	var c cursor
+	scope := cursorScope(route, r.URL.RawQuery)
+	if parseErr == nil && ct != "" {
+		var err error
+		if c, err = h.readCursor(ct, scope); err != nil {
+			parseErr = badQuery("cursor %s is not the next of a page of this query: give the next of the page before, with the same query (a walk ends when the service restarts)", echo(ct))
+		}
+	}
 	if parseErr != nil {
 		writeError(w, http.StatusBadRequest, parseErr.Error())
 		return
@@ -146,7 +160,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, parseErr err
 		return
 	}
 	h.ledger.refresh(r.Context(), h.d)
-	writeJSON(w, http.StatusOK, body(h.deliveries(rows), next.String()))
+	writeJSON(w, http.StatusOK, body(h.deliveries(rows), h.cursorText(next, scope)))
 }
 
 // EventOutcome is the body of GET api/events/{id}.

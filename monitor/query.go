@@ -50,10 +50,11 @@ const (
 // type, key, state (names of [synclayer.Status], comma-separated or
 // repeated), since (an RFC 3339 time, or a duration back from now such as
 // "15m"), limit (the page size, 1 to [MaxLimit]; default [DefaultLimit])
-// and cursor (the "next" of the page before). Unknown parameters,
+// and cursor (the "next" of the page before, as text: the handler reads
+// it). Unknown parameters,
 // repeated single parameters, unknown states and malformed values are
 // errors wrapping [errBadQuery].
-func parseFilter(rawQuery string) (f synclayer.DeliveryFilter, c cursor, err error) {
+func parseFilter(rawQuery string) (f synclayer.DeliveryFilter, c string, err error) {
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramKey, paramState, paramSince, paramLimit, paramCursor)
 	if err != nil {
 		return f, c, err
@@ -91,10 +92,10 @@ func deliveryFilter(q url.Values) (synclayer.DeliveryFilter, error) {
 
 // parseReplayFilter parses the query of GET api/dead-letters: event,
 // connector, type, since, limit and cursor, as [parseFilter] reads them.
-func parseReplayFilter(rawQuery string) (synclayer.DeliveryFilter, cursor, error) {
+func parseReplayFilter(rawQuery string) (synclayer.DeliveryFilter, string, error) {
 	q, err := parse(rawQuery, paramEvent, paramConnector, paramType, paramSince, paramLimit, paramCursor)
 	if err != nil {
-		return synclayer.DeliveryFilter{}, cursor{}, err
+		return synclayer.DeliveryFilter{}, "", err
 	}
 	c, err := cursorParam(q)
 	if err != nil {
@@ -283,16 +284,14 @@ func limit(q url.Values) (int, error) {
 	return n, nil
 }
 
-func cursorParam(q url.Values) (cursor, error) {
+// cursorParam returns the text of the cursor parameter, checked for
+// size only: the handler that gave it reads it ([Handler.readCursor]).
+func cursorParam(q url.Values) (string, error) {
 	v := q.Get(paramCursor)
-	if v == "" {
-		return cursor{}, nil
+	if len(v) > maxCursorText {
+		return "", badQuery("cursor of %d bytes is not the next of a page", len(v))
 	}
-	c, err := parseCursor(v)
-	if err != nil {
-		return cursor{}, badQuery("cursor %s is not the next of a page", echo(v))
-	}
-	return c, nil
+	return v, nil
 }
 
 // echo bounds and quotes user text echoed in an error.

@@ -1,0 +1,138 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// cursorRig is a handler over a counting log of n synced deliveries to
+// one connector, "c", with the ledger already started (so that only the
+// lists read the log).
+func cursorRig(t *testing.T, n int) (*countingLog, func(path string, v any) (int, string)) {
+	t.Helper()
+	log := &countingLog{MemoryLog: new(synclayer.MemoryLog)}
+	reg := new(synclayer.Registry)
+	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
+		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
+			return synclayer.Record{Key: "k"}, nil
+		})))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%04d", i), Connector: "c",
+			State: synclayer.StatusSynced, Updated: at.Add(time.Duration(i) * time.Second)})
+	}
+	h := newHandler(t, d)
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	get := func(p string, v any) (int, string) { return getURL(t, srv, "/"+p, v) }
+	if code, body := get("api/status", nil); code != http.StatusOK {
+		t.Fatalf("api/status: %d %s", code, body)
+	}
+	return log, get
+}
+
+// A cursor the server did not give for this query is a bad query (400,
+// saying so) and reads nothing of the log: neither a malformed one nor a
+// well-formed one crafted to name a row that is not there, which made the
+// server read ever larger windows of the log, up to 10,000 rows, on every
+// request.
+func TestForgedCursor(t *testing.T) {
+	log, get := cursorRig(t, 3000)
+	crafted := func(ns int64, event, connector string) string {
+		return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "[%d,%q,%q]", ns, event, connector))
+	}
+	var page struct{ Next string }
+	if code, body := get("api/deliveries?limit=10", &page); code != http.StatusOK || page.Next == "" {
+		t.Fatalf("first page: %d %s", code, body)
+	}
+	other := page.Next // a real cursor, of another query below
+	for _, c := range []struct{ name, query string }{
+		{"malformed", "limit=1&cursor=%21%21not-a-cursor"},
+		{"crafted, naming no row", "limit=1&cursor=" + crafted(1, "nope", "c")},
+		{"crafted, naming a row", "limit=1&cursor=" + crafted(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), "e0000", "c")},
+		{"real, of another query", "connector=c&limit=10&cursor=" + url.QueryEscape(other)},
+		{"real, tampered", "limit=10&cursor=" + url.QueryEscape(strings.ToUpper(other[:1])+strings.ToLower(other[1:]))},
+	} {
+		lists, rows := log.lists.Load(), log.rows.Load()
+		code, body := get("api/deliveries?"+c.query, nil)
+		if code != http.StatusBadRequest || !strings.Contains(body, "cursor") || !strings.Contains(body, "not the next of a page") {
+			t.Errorf("%s: %d %s, want 400 about the cursor", c.name, code, body)
+		}
+		if n := log.lists.Load() - lists; n != 0 {
+			t.Errorf("%s: the log was listed %d times (%d rows)", c.name, n, log.rows.Load()-rows)
+		}
+	}
+}
+
+// A page after a real cursor reads the log at most twice, and the first
+// read is the window up to the cursor's page, not a window grown from the
+// start: a walk's pages cost their depth, once.
+func TestCursorBoundsWork(t *testing.T) {
+	log, get := cursorRig(t, 3000)
+	cursor, pages := "", 0
+	for {
+		var p struct {
+			Deliveries []struct{ EventID string }
+			Next       string
+		}
+		path := "api/deliveries?limit=100"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		lists, rows := log.lists.Load(), log.rows.Load()
+		if code, body := get(path, &p); code != http.StatusOK {
+			t.Fatalf("page %d: %d %s", pages, code, body)
+		}
+		if n, r := log.lists.Load()-lists, log.rows.Load()-rows; n != 1 || r > int64((pages+2)*100+1) {
+			t.Errorf("page %d: %d lists of %d rows, want one of at most %d", pages, n, r, (pages+2)*100+1)
+		}
+		pages++
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if pages != 30 {
+		t.Errorf("%d pages, want 30", pages)
+	}
+}
+
+// When more rows moved in front of a cursor's row than a page's room, the
+// page reads the log a second time, once, and still goes on right after
+// the cursor's row.
+func TestCursorAfterLogGrew(t *testing.T) {
+	log, get := cursorRig(t, 300)
+	var p struct {
+		Deliveries []struct{ EventID string }
+		Next       string
+	}
+	get("api/deliveries?limit=10", &p)
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	for i := range 50 { // newer than every row: in front of the cursor
+		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("new%02d", i), Connector: "c",
+			State: synclayer.StatusSynced, Updated: at.Add(time.Duration(i) * time.Second)})
+	}
+	lists := log.lists.Load()
+	next := p.Next
+	p.Deliveries, p.Next = nil, ""
+	if code, body := get("api/deliveries?limit=10&cursor="+url.QueryEscape(next), &p); code != http.StatusOK {
+		t.Fatalf("second page: %d %s", code, body)
+	}
+	if n := log.lists.Load() - lists; n != 2 {
+		t.Errorf("the log was listed %d times, want 2", n)
+	}
+	if len(p.Deliveries) != 10 || p.Deliveries[0].EventID != "e0289" || p.Deliveries[9].EventID != "e0280" || p.Next == "" {
+		t.Errorf("second page %+v next %q, want e0289 to e0280 and a next", p.Deliveries, p.Next)
+	}
+}
