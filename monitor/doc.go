@@ -99,9 +99,12 @@
 // the partner holds a newer version. A bulk replay leaves superseded
 // letters alone; each can still be replayed by its event (the page's
 // Replay action on its row).
-// The handler reads the log for them once, at the first status, and then
-// follows the dispatcher's deliveries through
+// The handler reads the log for them once, at the first status (the
+// newest 10,000 dead, failed and pending deliveries and the newest 10,000
+// synced ones), and then follows the dispatcher's deliveries through
 // [synclayer.Dispatcher.Watch], so a status costs no listing of the log.
+// When the log held more, the status says so ([Status].WaitingCapped) and
+// the page shows the counts as lower bounds ("≥ N").
 // It reads the log again only after it fell behind (a burst of more than
 // 8192 deliveries between two status reads). A log shared by several
 // processes shows the other processes' deliveries from that first reading

@@ -34,6 +34,7 @@ type ledger struct {
 
 	mu     sync.Mutex
 	seeded bool
+	capped bool // the last seed read seedLimit entries of a kind: the log may hold more
 	open   map[dkey]*openEntry
 	keys   map[kkey]*keyState
 	counts map[string]*Waiting
@@ -109,6 +110,7 @@ func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher) error {
 		l.lost.Store(true)
 		return err
 	}
+	l.capped = len(open) >= seedLimit || len(synced) >= seedLimit
 	all := append(open, synced...)
 	slices.SortStableFunc(all, func(a, b synclayer.Delivery) int { return a.Updated.Compare(b.Updated) })
 	l.open, l.keys, l.counts = map[dkey]*openEntry{}, map[kkey]*keyState{}, map[string]*Waiting{}
@@ -197,15 +199,17 @@ func (l *ledger) count(connector string) *Waiting {
 	return c
 }
 
-// waiting returns the counts per connector. Call it after refresh.
-func (l *ledger) waiting() map[string]Waiting {
+// waiting returns the counts per connector, and whether the last seed
+// was capped at seedLimit (see [Status].WaitingCapped). Call it after
+// refresh.
+func (l *ledger) waiting() (map[string]Waiting, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make(map[string]Waiting, len(l.counts))
 	for name, c := range l.counts {
 		out[name] = *c
 	}
-	return out
+	return out, l.capped
 }
 
 // superseded reports whether the dead letter of (event, connector) is

@@ -19,6 +19,18 @@ type Status struct {
 	Connectors    []ConnectorStatus `json:"connectors"`
 	// Backlogs are the queues added with [WithBacklog], in the order added.
 	Backlogs []QueueStatus `json:"backlogs"`
+	// WaitingCapped is set when the counts of what waits ([Waiting]) may
+	// be short. The handler starts them from the newest 10,000 dead,
+	// failed and pending deliveries and the newest 10,000 synced ones the
+	// log holds, and follows the dispatcher from there; WaitingCapped says
+	// that it read 10,000 of a kind, so the log may hold more. Then the
+	// entries past those are not counted: the sum of deadLetters,
+	// superseded and queued, per connector and in the totals, is a lower
+	// bound (and queued is one), and a letter superseded only by a sync
+	// older than the 10,000 read counts in deadLetters, not superseded.
+	// It holds until the handler reads the log again. The page shows the
+	// counts as "≥ N".
+	WaitingCapped bool `json:"waitingCapped"`
 }
 
 // Rates are computed over the rate window from samples of
@@ -103,11 +115,12 @@ func (h *Handler) status(ctx context.Context) Status {
 	base, span := h.rates.sample(now, cur)
 	st := Status{Time: now, WindowSeconds: span.Seconds(), Writes: h.writes, Connectors: make([]ConnectorStatus, len(cur))}
 	logOK := h.ledger.refresh(ctx, h.d)
-	waiting := h.ledger.waiting()
+	waiting, capped := h.ledger.waiting()
 	var tot, totBase synclayer.ConnectorStatus
 	st.Totals.Waiting = Waiting{DeadLetters: -1, Superseded: -1, Queued: -1}
 	if logOK {
 		st.Totals.Waiting = Waiting{}
+		st.WaitingCapped = capped
 	}
 	for i, c := range cur {
 		cs := ConnectorStatus{Name: c.Name, State: "running", Paused: c.Paused, Breaker: c.Breaker.String(), Counts: countsOf(c)}

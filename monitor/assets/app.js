@@ -95,10 +95,15 @@
     $("t-throughput").textContent = st.windowSeconds > 0 ? fmtRate(t.throughputPerMin) : "–";
     $("t-errors").textContent = st.windowSeconds > 0 ? fmtPct(t.errorRate) : "–";
     $("t-errors").className = "value " + (t.errorRate > 0 ? "bad" : "good");
-    const count = (n) => (n < 0 ? "?" : String(n));
+    // waitingCapped: the log held more than the monitor read to count
+    // what waits, so those counts are at least what they say.
+    const count = (n) => (n < 0 ? "?" : (st.waitingCapped ? "≥ " : "") + String(n));
+    const capNote = st.waitingCapped ? "The delivery log held more than the 10,000 entries the monitor read to count what waits: these counts are lower bounds." : "";
+    $("t-dead").title = capNote;
+    $("t-pending").title = capNote;
     $("t-dead").textContent = count(t.deadLetters);
     $("t-dead").className = "value " + (t.deadLetters > 0 ? "bad" : "good");
-    $("t-superseded").textContent = t.superseded > 0 ? t.superseded + " superseded" : "";
+    $("t-superseded").textContent = t.superseded > 0 ? count(t.superseded) + " superseded" : "";
     $("t-pending").textContent = count(t.queued);
     $("t-pending").className = "value " + (t.queued > 0 ? "warn" : "");
     $("t-inflight").textContent = String(t.inFlight);

@@ -1,0 +1,77 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// waitingStatus serves a handler over a log that holds dead dead letters
+// of connector "c", put straight into the log, and returns its status as
+// JSON.
+func waitingStatus(t *testing.T, dead int) map[string]any {
+	t.Helper()
+	log := new(synclayer.MemoryLog)
+	reg := new(synclayer.Registry)
+	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
+		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
+			return synclayer.Record{Key: "k"}, nil
+		})))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range dead {
+		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%05d", i), Connector: "c", Key: fmt.Sprintf("k%05d", i),
+			State: synclayer.StatusDead, Updated: at.Add(time.Duration(i) * time.Millisecond)})
+	}
+	h := newHandler(t, d)
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	code, body := getURL(t, srv, "/api/status", nil)
+	if code != http.StatusOK {
+		t.Fatalf("api/status: %d %s", code, body)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The counts of what waits come from the newest 10,000 entries of each
+// kind the log held when the monitor started them. With more, the status
+// says so (waitingCapped), since the counts are then lower bounds; with
+// fewer, it does not.
+func TestWaitingCapped(t *testing.T) {
+	for _, c := range []struct {
+		dead   int
+		capped bool
+	}{{10, false}, {9_999, false}, {10_050, true}} {
+		st := waitingStatus(t, c.dead)
+		dl := st["totals"].(map[string]any)["deadLetters"].(float64)
+		if capped, _ := st["waitingCapped"].(bool); capped != c.capped {
+			t.Errorf("%d dead letters: waitingCapped %v (deadLetters %v), want %v", c.dead, st["waitingCapped"], dl, c.capped)
+		}
+		if want := float64(min(c.dead, 10_000)); dl != want {
+			t.Errorf("%d dead letters: deadLetters %v, want %v", c.dead, dl, want)
+		}
+	}
+}
+
+// The page marks the counts of what waits as lower bounds when the status
+// says they are.
+func TestDashboardWaitingCapped(t *testing.T) {
+	r := newRig(t)
+	_, js := r.get(t, "assets/app.js", nil)
+	if !strings.Contains(js, `(st.waitingCapped ? "≥ " : "")`) || !strings.Contains(js, "these counts are lower bounds") {
+		t.Error("app.js does not mark capped counts")
+	}
+}
