@@ -54,7 +54,7 @@ type ResyncProgress struct {
 	Connectors []string  `json:"connectors"` // the connectors resynced
 	Started    time.Time `json:"started"`
 	Total      int       `json:"total,omitempty"` // ResyncOptions.Total
-	Events     int       `json:"events"`          // taken from the source so far
+	Events     int       `json:"events"`          // taken up so far (not those left queued when ctx ended)
 	Pushed     int       `json:"pushed"`
 	Skipped    int       `json:"skipped"`
 	Failed     int       `json:"failed"`
@@ -80,7 +80,9 @@ type ResyncProgress struct {
 // It returns when the source is exhausted, it yields an error, or ctx
 // ends, with the final progress; the error is the source's or ctx's (route
 // failures are counted in Failed, reported to the Observer, and kept as
-// dead letters like any other).
+// dead letters like any other). When ctx ends, the events being pushed
+// end with it and count as Failed; those still queued for the workers are
+// dropped uncounted.
 func (d *Dispatcher) Resync(ctx context.Context, events iter.Seq2[Event, error], opt ResyncOptions) (ResyncProgress, error) {
 	if opt.Rate < 0 || opt.Burst < 0 || opt.Concurrency < 0 {
 		return ResyncProgress{}, fmt.Errorf("synclayer: resync: %w: Rate, Burst and Concurrency must not be negative", ErrInvalidOption)
@@ -175,6 +177,9 @@ func (r *resync) run(ctx context.Context, events iter.Seq2[Event, error], worker
 	for range workers {
 		wg.Go(func() {
 			for ev := range todo {
+				if ctx.Err() != nil {
+					continue // left queued when ctx ended: not taken up, not counted
+				}
 				r.event(ctx, ev)
 			}
 		})

@@ -220,6 +220,40 @@ func TestResyncRunsUntilTheDeadline(t *testing.T) {
 	})
 }
 
+// A resync whose ctx ends counts only the events it took up: those left
+// queued for its workers are neither pushed nor counted Failed.
+func TestResyncCountsOnlyWhatItTookUp(t *testing.T) {
+	const workers = 2
+	entered := make(chan struct{}, 100)
+	var calls atomic.Int64
+	blocking := synclayer.ConnectorFunc(func(ctx context.Context, _ synclayer.Record) error {
+		calls.Add(1)
+		entered <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", blocking, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry)))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for range workers {
+			<-entered // both workers are pushing; the rest of the source waits in the queue
+		}
+		cancel()
+	}()
+	p, err := d.Resync(ctx, source(50, 1), synclayer.ResyncOptions{Rate: 1e9, Burst: 1000, Concurrency: workers})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("resync returned %v, want context.Canceled", err)
+	}
+	if n := calls.Load(); n != workers {
+		t.Fatalf("the partner saw %d pushes, want %d", n, workers)
+	}
+	if p.Events != workers || p.Failed != workers || p.Pushed != 0 || p.Skipped != 0 {
+		t.Fatalf("progress %+v; want the %d events taken up, each Failed, and none of those left queued", p, workers)
+	}
+}
+
 // Progress may ask Dispatcher.Resyncs, and hears there what it is told.
 func TestResyncProgressMayCallResyncs(t *testing.T) {
 	const n = 20
