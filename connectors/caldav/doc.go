@@ -79,7 +79,8 @@
 // # Errors
 //
 // Errors are classified by the shared HTTP rules (network errors, 408,
-// 425, 429, 500, 502, 503 and 504 retryable; any other status permanent),
+// 425, 429, 500, 502, 503, 504, 507 and 520–524 (a proxy's origin errors)
+// retryable; any other status permanent),
 // with the exchange in a [*partner.Error] found with errors.As. On top of them:
 //
 //   - CALDAV:no-uid-conflict (another object of the collection already

@@ -80,7 +80,8 @@
 // operation, HTTP code, Google's reasons and message, and wrapping a
 // category:
 //
-//   - 429, 408, 500, 502, 503, 504, network errors, and 403 with reason
+//   - 429, 408, 500, 502, 503, 504, 507, 520–524 (a proxy's origin
+//     errors), network errors, and 403 with reason
 //     rateLimitExceeded, userRateLimitExceeded or quotaExceeded are
 //     retryable ([partner.ErrRateLimited], [partner.ErrUnavailable], [partner.ErrNetwork]); a
 //     Retry-After header becomes a [synclayer.RetryAfter] hint;

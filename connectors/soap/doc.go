@@ -73,8 +73,8 @@
 // windows-1252, so that a fault's ASCII structure is still recognised. The [*Fault] (code,
 // subcode, reason, actor, bounded detail) is found with errors.As, and its
 // reason is in the error text. Without a fault, the HTTP status decides:
-// network errors and 408, 425, 429, 500, 502, 503, 504 are retried,
-// others permanent. The UsernameToken password, the Authorization header
+// network errors and 408, 425, 429, 500, 502, 503, 504, 507 and
+// 520–524 (a proxy's origin errors) are retried, others permanent. The UsernameToken password, the Authorization header
 // and SecretHeaders never appear in errors, even when a partner echoes
 // the request in its fault.
 package soap

@@ -34,6 +34,12 @@ func TestCheckStatuses(t *testing.T) {
 		{502, partner.ErrUnavailable, false},
 		{503, partner.ErrUnavailable, false},
 		{504, partner.ErrUnavailable, false},
+		{507, partner.ErrUnavailable, false},
+		{520, partner.ErrUnavailable, false},
+		{521, partner.ErrUnavailable, false},
+		{522, partner.ErrUnavailable, false},
+		{523, partner.ErrUnavailable, false},
+		{524, partner.ErrUnavailable, false},
 		{400, partner.ErrRejected, true},
 		{401, partner.ErrUnauthorized, true},
 		{403, partner.ErrUnauthorized, true},
@@ -43,6 +49,8 @@ func TestCheckStatuses(t *testing.T) {
 		{412, partner.ErrConflict, true},
 		{422, partner.ErrRejected, true},
 		{501, partner.ErrRejected, true},
+		{519, partner.ErrRejected, true},
+		{525, partner.ErrRejected, true},
 		{304, partner.ErrRejected, true},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +67,7 @@ func TestCheckStatuses(t *testing.T) {
 	defer srv.Close()
 	c := &Classifier{Prefix: "test"}
 	for _, tt := range tests {
-		t.Run(http.StatusText(tt.code), func(t *testing.T) {
+		t.Run(itoa(tt.code), func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/"+itoa(tt.code), strings.NewReader("{}"))
 			resp, err := srv.Client().Do(req)
 			got := c.Check(req, resp, err)

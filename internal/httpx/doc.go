@@ -13,7 +13,10 @@
 //   - network errors, timeouts and broken connections: retryable, wrapping
 //     [partner.ErrNetwork] and the cause (so errors.Is(err, context.DeadlineExceeded)
 //     works);
-//   - 408, 425, 500, 502, 503, 504: retryable, wrapping [partner.ErrUnavailable];
+//   - 408, 425, 500, 502, 503, 504, 507 and 520–524 (a proxy's origin
+//     errors: unknown error, web server down, connection timed out, origin
+//     unreachable, a timeout occurred): retryable, wrapping
+//     [partner.ErrUnavailable];
 //   - 429: retryable, wrapping [partner.ErrRateLimited];
 //   - any other status: permanent ([synclayer.Permanent]), wrapping
 //     [partner.ErrNotFound] (404, 410), [partner.ErrConflict] (409, 412),
