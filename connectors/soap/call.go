@@ -16,8 +16,9 @@ import (
 // marshalled with encoding/xml as the Body's content, with action. The
 // content of the response's Body (its first element) is decoded into out
 // with encoding/xml, unless out is nil. Errors are classified as Sync's
-// are; a success response that is not an envelope, or whose content does
-// not decode into out, is a permanent [partner.ErrRejected]. It is meant
+// are (a success response that is not a SOAP envelope is a retryable
+// [partner.ErrUnavailable]); an envelope whose content does not decode
+// into out is a permanent [partner.ErrRejected]. It is meant
 // for Config.Read: a read operation (GetRecord, say) for Verify.
 func (c *Connector) Call(ctx context.Context, action string, body, out any) error {
 	if body == nil {

@@ -74,7 +74,21 @@
 // subcode, reason, actor, bounded detail) is found with errors.As, and its
 // reason is in the error text. Without a fault, the HTTP status decides:
 // network errors and 408, 425, 429, 500, 502, 503, 504, 507 and
-// 520–524 (a proxy's origin errors) are retried, others permanent. The UsernameToken password, the Authorization header
-// and SecretHeaders never appear in errors, even when a partner echoes
-// the request in its fault.
+// 520–524 (a proxy's origin errors) are retried, others permanent.
+//
+// A success status confirms a call only with a SOAP envelope: a 2xx
+// response whose body is not one (the HTML page of a proxy or captive
+// portal, JSON, other XML, or no body at all at 200) is not the
+// partner's answer, and wraps [partner.ErrUnavailable], retryable (the
+// call may or may not have been applied, and the operations are upserts
+// by key); its error names the status, the Content-Type and the root
+// element or why the body is not XML, with a bounded snippet of the body.
+// A 202 or 204 without a body, the answer of a one-way operation (SOAP
+// 1.2 Part 2 §7.5.2.2), is a success; a partner whose one-way operations
+// answer 200 with no body (WS-I Basic Profile 1.1 R1112 allows it) has
+// every push retried and failed, since a proxy answers the same.
+//
+// The UsernameToken password, the Authorization header and SecretHeaders
+// never appear in errors, even when a partner echoes the request in its
+// fault.
 package soap

@@ -141,5 +141,11 @@ func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*h
 	if err := c.classes.Response(req, resp, body); err != nil {
 		return nil, nil, nil, err
 	}
+	if err := notEnvelope(resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
+		// Not the partner's answer (a proxy's page, nothing at all): the
+		// call may or may not have been applied, and an upsert by key can
+		// be sent again.
+		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrUnavailable, err))
+	}
 	return req, resp, body, nil
 }

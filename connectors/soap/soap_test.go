@@ -22,6 +22,10 @@ import (
 
 const endpoint = "https://soap.example.test/RecordService"
 
+// okEnvelope is a partner's answer to a call that succeeded: an envelope
+// with an empty Body.
+const okEnvelope = `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`
+
 func mockConn(t *testing.T, cfg soap.Config) (*soap.Connector, *httpmock.MockTransport) {
 	t.Helper()
 	if cfg.URL == "" {
@@ -80,7 +84,7 @@ func TestContractDelete(t *testing.T) {
 		raw, _ := io.ReadAll(r.Body)
 		c, _ = parse(raw)
 		c.SOAPAction = r.Header.Values("SOAPAction")
-		return httpmock.NewStringResponse(200, ""), nil
+		return httpmock.NewStringResponse(200, okEnvelope), nil
 	})
 	if err := conn.Sync(context.Background(), synclayer.Record{Key: "WF-1", Delete: true}); err != nil {
 		t.Fatal(err)
@@ -230,7 +234,7 @@ func TestUsernameToken(t *testing.T) {
 		var raw []byte
 		mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
 			raw, _ = io.ReadAll(r.Body)
-			return httpmock.NewStringResponse(200, ""), nil
+			return httpmock.NewStringResponse(200, okEnvelope), nil
 		})
 		if err := conn.Sync(context.Background(), upsert("k", 1)); err != nil {
 			t.Fatal(err)

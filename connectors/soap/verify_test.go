@@ -334,7 +334,8 @@ func TestCallClassifiesAsSync(t *testing.T) {
 	answers := []conntest.Answer{
 		{Status: 500, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Server</faultcode><faultstring>busy</faultstring></s:Fault></s:Body></s:Envelope>`, Kind: partner.ErrUnavailable},
 		{Status: 500, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>s:Client</faultcode><faultstring>no such op</faultstring></s:Fault></s:Body></s:Envelope>`, Kind: partner.ErrRejected, Permanent: true},
-		{Status: 200, Body: `<html>not soap</html>`, Kind: partner.ErrRejected, Permanent: true},
+		// Not the partner's answer (a proxy's page): retried, as Sync does.
+		{Status: 200, Body: `<html>not soap</html>`, Kind: partner.ErrUnavailable},
 		{Status: 200, Body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body></s:Body></s:Envelope>`, Kind: partner.ErrRejected, Permanent: true},
 		{Status: 503, Kind: partner.ErrUnavailable},
 	}
