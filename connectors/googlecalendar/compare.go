@@ -168,7 +168,7 @@ func when(t *calendar.EventDateTime, recurring bool) string {
 		return "date " + t.Date
 	}
 	s := t.DateTime
-	if at, err := time.Parse(time.RFC3339, t.DateTime); err == nil {
+	if at, err := instant(t); err == nil {
 		s = at.UTC().Format(time.RFC3339)
 	}
 	if recurring {

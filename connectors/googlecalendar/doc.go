@@ -13,8 +13,12 @@
 //
 // A record's Payload is a *calendar.Event (or a calendar.Event) made by the
 // mapper, with Start and End set (End is exclusive: a one-day all-day
-// event ends on the next date). The connector works on a copy: it sets the
-// event id, the status, and two private extended properties:
+// event ends on the next date). A timed Start or End is an RFC 3339
+// DateTime with a UTC offset, or, as the API allows, a wall-clock
+// DateTime without one ("2026-03-10T09:00:00") when its TimeZone names
+// the IANA zone it is in; without either it is refused. End must not come
+// before Start, compared as instants. The connector works on a copy: it
+// sets the event id, the status, and two private extended properties:
 // [PropertyKey] holds the record key and [PropertyVersion] the record
 // version, so events can be found by key with
 // privateExtendedProperty=synclayerKey=<key>.

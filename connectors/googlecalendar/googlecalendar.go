@@ -339,7 +339,8 @@ func syncProps(props *calendar.EventExtendedProperties, rec synclayer.Record) *c
 }
 
 // checkTimes checks that start and end are both dates or both times, and
-// that end comes after start.
+// that end comes after start. A time needs a UTC offset or a TimeZone
+// (see instant).
 func checkTimes(start, end *calendar.EventDateTime) error {
 	if start == nil || end == nil {
 		return errors.New("the event needs Start and End")
@@ -361,20 +362,12 @@ func checkTimes(start, end *calendar.EventDateTime) error {
 		}
 		return nil
 	}
-	s, err1 := time.Parse(time.RFC3339, start.DateTime)
-	e, err2 := time.Parse(time.RFC3339, end.DateTime)
-	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("times must be RFC 3339: %w", err)
+	s, e, err := timedSpan(start, end)
+	if err != nil {
+		return err
 	}
 	if e.Before(s) {
 		return fmt.Errorf("the event's End %s is before its Start %s", end.DateTime, start.DateTime)
-	}
-	for _, tz := range []string{start.TimeZone, end.TimeZone} {
-		if tz != "" {
-			if _, err := time.LoadLocation(tz); err != nil {
-				return fmt.Errorf("time zone %q: %w", tz, err)
-			}
-		}
 	}
 	return nil
 }
