@@ -36,10 +36,12 @@
 // An upsert inserts the event with its derived id. If Google answers 409
 // (the id exists, possibly as a cancelled or deleted event), the connector
 // reads the event and updates it with If-Match on its ETag, which also
-// restores a cancelled event (status "confirmed"); if someone changed the
-// event in between (412) it reads again, a few times, then reports a
-// retryable conflict. A delete reads the event, writes the delete's
-// version into its [PropertyVersion] (an update with If-Match that
+// restores a cancelled event (status "confirmed"). If someone changed the
+// event in between (412), or Google purged it (the update meets 404 or
+// 410; the next read then finds nothing and the event is inserted again,
+// as Google takes an insert of a purged id), it reads again, a few times,
+// then reports a retryable conflict. A delete reads the event, writes the
+// delete's version into its [PropertyVersion] (an update with If-Match that
 // notifies no one), then deletes it with If-Match on the new ETag (Google
 // then marks it cancelled, properties kept), so an upsert older than the
 // delete finds a newer event and does not restore it; an event that is
@@ -93,7 +95,8 @@
 //     wraps [partner.ErrConflict] and is retryable;
 //   - every other 4xx is permanent: [partner.ErrUnauthorized] (401, other 403),
 //     [partner.ErrNotFound] (404, 410), [partner.ErrConflict], [partner.ErrRejected] (400, ...);
-//     but a 404 or 410 on delete means the event is already gone: done;
+//     but a 404 or 410 on delete means the event is already gone: done,
+//     and on an upsert's update that it was purged: read again (above);
 //   - an invalid payload wraps [partner.ErrPayload], and an event of another
 //     key [partner.ErrKeyMismatch]; both are permanent.
 //

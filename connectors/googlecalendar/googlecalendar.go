@@ -144,10 +144,14 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 			return nil
 		}
 		err = c.update(ctx, id, ev, cur)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
-		}
-		if !hasReason(err, 412, "") {
+		case hasReason(err, 404, ""), hasReason(err, 410, ""):
+			// Purged since the get: the id is free again, and the next
+			// get finds nothing and inserts.
+			continue
+		case !hasReason(err, 412, ""):
 			return c.classify("update", id, rec.Key, err)
 		}
 	}
