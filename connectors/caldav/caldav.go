@@ -53,9 +53,14 @@ type Config struct {
 	// does not matter). They are never compared by Verify, and Sync and
 	// Repair keep the values the server holds (or their absence) when
 	// they overwrite an object; a new object gets the record's values.
-	// Owning DTEND owns DURATION too. A kept property with a TZID
-	// parameter brings the server's VTIMEZONE of that TZID along. UID,
-	// X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION cannot be owned.
+	// Owning DTEND owns DURATION too, and the event's length: when the
+	// record moves DTSTART, a kept DTEND moves by as much (so the event
+	// never ends before it starts, RFC 5545 §3.6.1), a kept DURATION
+	// moves with it, and a kept end of the other value type than the
+	// record's DTSTART (a DATE against a time) gives way to the
+	// record's end. A kept property with a TZID parameter brings the
+	// server's VTIMEZONE of that TZID along. UID, X-SYNCLAYER-KEY and
+	// X-SYNCLAYER-VERSION cannot be owned.
 	OwnedFields []string
 }
 

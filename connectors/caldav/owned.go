@@ -43,15 +43,21 @@ func (c *Connector) body(key string, version int64, ev Event, held *ical.Compone
 	}
 	if held != nil {
 		want := cal.Children[0]
-		tzids := map[string]bool{}
+		ours := want.Props[ical.PropDateTimeEnd]
 		for name := range c.owned {
 			want.Props.Del(name)
 			if ps := held.Props[name]; len(ps) > 0 {
 				want.Props[name] = append([]ical.Prop(nil), ps...)
-				for _, p := range ps {
-					if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
-						tzids[tz] = true
-					}
+			}
+		}
+		if c.owned[ical.PropDateTimeEnd] && !c.owned[ical.PropDateTimeStart] {
+			fitEnd(want, held, ours)
+		}
+		tzids := map[string]bool{}
+		for name := range c.owned {
+			for _, p := range want.Props[name] {
+				if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+					tzids[tz] = true
 				}
 			}
 		}
