@@ -69,7 +69,14 @@ type Ledger interface {
 	// version not above the held one, or not above one already wanted,
 	// changes nothing but keeps the earlier WantedAt.
 	Want(ctx context.Context, connector, key string, version int64) error
-	// Verified records the result of a check of the key at time at.
+	// Verified records the result d of a check of the key at time at
+	// (the zero time: now), the moment its read of the partner began. A
+	// check dated before the entry's PushedAt read a state the push
+	// replaced: its verdict is dropped (VerifiedAt and Drift keep their
+	// values, so the entry stays unverified and a push is not made
+	// Behind by an older check). A durable ledger compares to the
+	// millisecond it keeps, a check at the push's millisecond being
+	// recorded.
 	Verified(ctx context.Context, connector, key string, at time.Time, d Drift) error
 	// Holding returns the entry of (connector, key), and false when the
 	// ledger has none.

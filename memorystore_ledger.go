@@ -128,14 +128,20 @@ func (s *MemoryStore) Want(ctx context.Context, connector, key string, version i
 	})
 }
 
-// Verified implements [Ledger].
+// Verified implements [Ledger]. A verdict dated before the entry's push
+// (on the store's clock, to the nanosecond) is of a state the push
+// replaced, and changes nothing.
 func (s *MemoryStore) Verified(ctx context.Context, connector, key string, at time.Time, d Drift) error {
 	return s.ledgerUpdate(ctx, connector, key, func(st *keyState, now int64) {
-		l := st.ledger()
-		l.verified, l.drift = s.clock(at), d
-		if l.verified == 0 {
-			l.verified = now
+		v := s.clock(at)
+		if v == 0 {
+			v = now
 		}
+		if st.hasLed && st.led.pushed != 0 && v < st.led.pushed {
+			return
+		}
+		l := st.ledger()
+		l.verified, l.drift = v, d
 	})
 }
 

@@ -36,6 +36,11 @@ const ledgerClockSlack = time.Minute
 //     clears Wanted once the version reaches it, and not before.
 //   - Verified: Verified records VerifiedAt and Drift; drift makes the
 //     entry Behind; a later push clears a drift other than InSync.
+//   - VerifiedBeforePush: a verdict dated before the entry's PushedAt (a
+//     check whose read began before the push landed) is dropped: Drift and
+//     VerifiedAt stay as they were, so the entry is not Behind by it and
+//     stays unverified; a verdict dated at the push (the same millisecond)
+//     or later is recorded; a zero time is now.
 //   - HoldingsPages: Holdings walks a connector's keys in byte order after
 //     after, limit at a time, and no other connector's.
 //   - Summary: Keys, Behind, Unverified, OldestUnverified(At) and
@@ -133,6 +138,42 @@ func TestLedger(t *testing.T, open LedgerOpener) {
 		s.expect(t, "k2", "after Verified of a key never pushed", synclayer.Holding{VerifiedAt: t0, Drift: synclayer.DriftUnexpected})
 	})
 
+	run("VerifiedBeforePush", func(t *testing.T, s *ledgerSuite) {
+		t0 := ledgerTime(-time.Hour)
+		sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
+		s.pushed(t, "k1", 1, "e1", "h1", sec(0))
+		s.verified(t, "k1", sec(1), synclayer.InSync)
+		s.pushed(t, "k1", 2, "e2", "h2", sec(3))
+		// A check whose read began before the push landed: its verdict is
+		// of the replaced v1, and is dropped.
+		s.verified(t, "k1", sec(2), synclayer.DriftDiffers)
+		want := synclayer.Holding{Version: 2, EventID: "e2", Hash: "h2", PushedAt: sec(3), VerifiedAt: sec(1), Drift: synclayer.InSync}
+		if h := s.expect(t, "k1", "after Verified differs dated before the push of v2", want); h.Behind() {
+			t.Error("a verdict dated before the push makes the freshly pushed entry Behind")
+		}
+		s.pushed(t, "k2", 1, "e1", "h1", sec(2)) // never verified
+		s.verified(t, "k2", sec(1), synclayer.DriftMissing)
+		s.expect(t, "k2", "after Verified missing dated before its only push", synclayer.Holding{Version: 1, EventID: "e1", Hash: "h1", PushedAt: sec(2)})
+		got := s.summary(t, s.conn)
+		wantSum := synclayer.LedgerSummary{Connector: s.conn, Keys: 2, Unverified: 2, OldestUnverified: "k2", OldestUnverifiedAt: sec(2)}
+		if !ledgerSummaryEqual(got, wantSum) {
+			t.Errorf("Summary after verdicts dated before the pushes = %+v\nwant %+v", got, wantSum)
+		}
+		// A verdict dated at the push (the same millisecond) is of the
+		// pushed state, and is recorded.
+		s.verified(t, "k1", sec(3), synclayer.DriftDiffers)
+		want.VerifiedAt, want.Drift = sec(3), synclayer.DriftDiffers
+		if h := s.expect(t, "k1", "after Verified differs dated at the push", want); !h.Behind() {
+			t.Error("an entry whose check at its push found a difference is not Behind")
+		}
+		// A zero time is now, after the push.
+		s.verified(t, "k2", time.Time{}, synclayer.InSync)
+		h := s.holding(t, "k2", "after Verified in sync at the zero time")
+		if d := time.Since(h.VerifiedAt); h.Drift != synclayer.InSync || d < -ledgerClockSlack || d > ledgerClockSlack {
+			t.Errorf("after Verified in sync at the zero time: VerifiedAt %v, Drift %v; want about now (%v), in sync", h.VerifiedAt, h.Drift, time.Now())
+		}
+	})
+
 	run("HoldingsPages", func(t *testing.T, s *ledgerSuite) {
 		t0 := ledgerTime(-time.Hour)
 		// Byte order: "B" < "a" < "a\x00" < "ab" < "b" < "é".
@@ -179,7 +220,7 @@ func TestLedger(t *testing.T, open LedgerOpener) {
 		s.pushed(t, "b", 1, "e", "h", sec(0)) // unverified, pushed first
 		s.pushed(t, "c", 1, "e", "h", sec(2)) // verified in sync since
 		s.verified(t, "c", sec(3), synclayer.InSync)
-		s.pushed(t, "d", 1, "e", "h", sec(2)) // pushed since its check: unverified
+		s.pushed(t, "d", 1, "e", "h", sec(2)) // its check, dated before the push, is dropped: unverified
 		s.verified(t, "d", sec(1), synclayer.InSync)
 		s.pushed(t, "e", 1, "e", "h", sec(2)) // verified, differs: behind since sec(5)
 		s.verified(t, "e", sec(5), synclayer.DriftDiffers)

@@ -117,17 +117,22 @@ func (s *Store) Want(ctx context.Context, connector, key string, version int64) 
 	return s.write(ctx, "want", connector, key, wantScript, strconv.FormatInt(version, 10))
 }
 
-// verifiedScript is synclayer.Ledger.Verified. A drift (missing, differs
-// or unexpected) makes the entry behind, and its hash loses its TTL, as
-// Want's does. KEYS: key hash. ARGV: at (Unix ms), drift. Reply: 1.
+// verifiedScript is synclayer.Ledger.Verified. A check dated before the
+// push (p) changes nothing. A drift (missing, differs or unexpected) makes
+// the entry behind, and its hash loses its TTL, as Want's does. KEYS: key
+// hash. ARGV: at (Unix ms), drift. Reply: 1, or 0 when the check is older
+// than the push.
 var verifiedScript = redis.NewScript(`
+local p = redis.call('HGET', KEYS[1], 'p')
+if p and tonumber(ARGV[1]) < tonumber(p) then return 0 end
 redis.call('HSET', KEYS[1], 'va', ARGV[1], 'dr', ARGV[2])
 if ARGV[2] == '2' or ARGV[2] == '3' or ARGV[2] == '4' then redis.call('PERSIST', KEYS[1]) end
 return 1
 `)
 
 // Verified implements [synclayer.Ledger] in one round trip; a zero at is
-// taken as now. A drift (missing, differs or unexpected) makes the entry
+// taken as now, and a check dated before the entry's push, in Unix ms,
+// changes nothing. A drift (missing, differs or unexpected) makes the entry
 // behind: its hash loses its TTL until a Complete with a retention brings
 // it level (a later check in sync does not set the TTL again: the
 // retention is Complete's).

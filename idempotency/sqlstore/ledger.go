@@ -137,10 +137,14 @@ UPS
 	wanted_at = CASE WHEN RAISE AND K.wanted = 0 THEN X(wanted_at) ELSE K.wanted_at END,
 	purge_at = CASE WHEN RAISE THEN NEVER ELSE K.purge_at END,
 	wanted = CASE WHEN RAISE THEN X(wanted) ELSE K.wanted END`,
+	// A check dated before the push (STALE) changes nothing. Both
+	// assignments test the proposed verified_at, not the stored one, so
+	// MariaDB's left-to-right assignment does not change the test.
 	verified: `INS (id, kind, connector, name, version, token, lease_until, done_until, purge_at, verified_at, drift)
 VALUES (B(:kid), 'k', B(:conn), B(:key), 0, '', 0, 0, NEVER, I(:at), I(:drift))
 UPS
-	verified_at = X(verified_at), drift = X(drift)`,
+	verified_at = CASE WHEN STALE THEN K.verified_at ELSE X(verified_at) END,
+	drift = CASE WHEN STALE THEN K.drift ELSE X(drift) END`,
 	holding: `SELECT version, event_id, hash, pushed_at, wanted, wanted_at, verified_at, drift FROM %[1]s
 WHERE id = B(:kid) AND ENTRY`,
 	holdings: `SELECT name, version, event_id, hash, pushed_at, wanted, wanted_at, verified_at, drift FROM %[1]s
@@ -164,8 +168,9 @@ var (
 // casts them), GREATEST the larger of two.
 func (d *Dialect) ledgerSQL(tmpl string) string {
 	raise := "(X(wanted) > K.version AND X(wanted) > K.wanted)"
+	stale := "(X(verified_at) < K.pushed_at)"
 	tmpl = strings.NewReplacer("ENTRY", entryCond, "BEHIND", behindCond, "UNVERIFIED", unverifiedCond,
-		"NEVER", neverPurge, "RAISE", raise, "LEDGERSET", d.ledgerSet()).Replace(tmpl)
+		"NEVER", neverPurge, "RAISE", raise, "STALE", stale, "LEDGERSET", d.ledgerSet()).Replace(tmpl)
 	switch d {
 	case Postgres:
 		tmpl = castBytes.ReplaceAllString(tmpl, "CAST($1 AS bytea)")
@@ -305,7 +310,8 @@ func (s *Store) Want(ctx context.Context, connector, key string, version int64) 
 }
 
 // Verified implements [synclayer.Ledger] in one statement on the key's
-// row; a zero at is taken as now.
+// row; a zero at is taken as now. A check dated before the row's
+// pushed_at, in Unix ms, changes nothing.
 func (s *Store) Verified(ctx context.Context, connector, key string, at time.Time, d synclayer.Drift) error {
 	v := keyParams(connector, key)
 	v[pAt], v[pDrift] = unixMilli(at), int64(d)
