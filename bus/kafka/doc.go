@@ -35,7 +35,7 @@
 //     it is not handled ("synclayer-not-before": now plus
 //     [WithRedeliveryDelay], doubled for every delivery); the retry topic's
 //     partitions wait for that time, so a retry may wait behind an older
-//     one. Keep 64 times the delay below the group's rebalance timeout;
+//     one;
 //   - a [synclayer.IsPermanent] error, or an error on the last of
 //     [WithMaxDeliveries] deliveries, produces a copy to the dead-letter
 //     topic with the reason ("synclayer-reason") and the source topic;
@@ -48,16 +48,17 @@
 //     an older retry in its partition;
 //   - a record that is not a valid CloudEvent is dead-lettered at once.
 //
-// Partitions are not fully independent: a member handles what one poll
-// returned (up to 4 times [WithConcurrency] records, across its
-// partitions), then commits and polls again. A retry or deferred record
-// waits for its not-before time inside that poll, holding one handler
-// slot, so the records of the other partitions in the same poll are
-// handled meanwhile, but the member polls nothing more, from any of its
-// partitions (event topics included), until that wait is over: up to 64
-// times [WithRedeliveryDelay] for a retry, and the delay a deferral asked
-// for. Other members, with their own partitions, are not held up. Keep
-// retry and deferral delays short where that stall matters.
+// A record waiting for its not-before time stalls only its own partition.
+// The member pauses fetching that partition, commits nothing of it from
+// that record on, and goes on polling and handling its other partitions,
+// event topics included; when the time comes, it fetches the partition
+// again from the waiting record. (A member polls up to 4 times
+// [WithConcurrency] records at a time, across its partitions, and commits
+// what their handlers finished before it polls again: a slow handler holds
+// up the next poll, a waiting record does not.) A member that loses a
+// waiting partition in a rebalance neither resumes nor commits it: the
+// member that takes it over fetches it from the committed offset, the
+// waiting record, which waits there again. Waits hold up no rebalance.
 //
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That

@@ -37,7 +37,7 @@ func WithRedeliveryDelay(d time.Duration) Option { return shared(config.Redelive
 
 // WithConcurrency sets how many partitions each Subscribe works on at
 // once. Records of one partition are handled one at a time, in order; a
-// record waiting for its retry time holds up the member's next poll (see
+// record waiting for its retry time holds up only its own partition (see
 // the package doc). 0 means the default, 16; a negative n is an error.
 func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/internal/ctxsleep"
 )
 
 // Subscribe delivers events of eventTypes to h until ctx ends; see the
@@ -39,6 +37,9 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 	// default is shorter than franz-go's 45s, and WithClientOptions may
 	// set another (handlers do not hold up the heartbeats).
 	opts := append([]kgo.Opt{kgo.SessionTimeout(DefaultSessionTimeout)}, b.clientOpts...)
+	// The partitions paused while a record waits for its not-before time;
+	// the member forgets those it loses.
+	w := &waits{}
 	cl, err := kgo.NewClient(append(opts,
 		kgo.SeedBrokers(b.seeds...),
 		kgo.ConsumerGroup(b.cfg.Group),
@@ -47,12 +48,14 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 		kgo.BlockRebalanceOnPoll(),
 		kgo.AllowAutoTopicCreation(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsRevoked(w.drop),
+		kgo.OnPartitionsLost(w.drop),
 	)...)
 	if err != nil {
 		return fmt.Errorf("kafka: subscribe: %w", err)
 	}
 	defer cl.Close()
-	s := &subscriber{b: b, cl: cl, h: h, hctx: hctx}
+	s := &subscriber{b: b, cl: cl, h: h, hctx: hctx, waits: w}
 	err = s.run(ctx)
 	// Leave the group at once, so the others take over without waiting for
 	// the session to time out.
@@ -70,18 +73,27 @@ type subscriber struct {
 	cl   *kgo.Client
 	h    func(context.Context, synclayer.Event) error
 	hctx context.Context // handlers run with it
+	// waits are the partitions paused until a record's not-before time.
+	waits *waits
 }
 
 func (s *subscriber) run(ctx context.Context) error {
+	defer s.waits.stop()
 	for {
-		fetches := s.cl.PollRecords(ctx, 4*s.b.cfg.Concurrency)
+		// A poll ends when the first paused partition is due, to resume it.
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if due, ok := s.waits.next(); ok {
+			pctx, cancel = context.WithDeadline(ctx, due)
+		}
+		fetches := s.cl.PollRecords(pctx, 4*s.b.cfg.Concurrency)
+		cancel()
 		if ctx.Err() != nil {
 			s.cl.AllowRebalance()
 			return nil
 		}
 		var fatal error
 		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) {
+			if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return
 			}
 			// Unknown topics are auto-created as producers use them;
@@ -94,6 +106,9 @@ func (s *subscriber) run(ctx context.Context) error {
 		var order []topicPartition
 		fetches.EachRecord(func(r *kgo.Record) {
 			tp := topicPartition{r.Topic, r.Partition}
+			if s.waits.holds(tp) {
+				return // polled again from the waiting record once it is due
+			}
 			if _, ok := byPartition[tp]; !ok {
 				order = append(order, tp)
 			}
@@ -129,6 +144,8 @@ func (s *subscriber) run(ctx context.Context) error {
 				s.b.cfg.Logger.Warn("kafka: commit failed; records may be delivered again", "err", err)
 			}
 		}
+		// Still before AllowRebalance: the member owns what it resumes.
+		s.waits.release(s.cl, time.Now())
 		s.cl.AllowRebalance()
 		if fatal != nil {
 			return fatal
@@ -141,18 +158,17 @@ func (s *subscriber) run(ctx context.Context) error {
 
 // partition handles the records of one partition in order. It returns the
 // last record fully settled (to commit), and an error when a record could
-// not be settled.
+// not be settled. At a record whose not-before time has not come it pauses
+// the partition (see waits) and returns: the records from that one on are
+// polled again when it is due.
 func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *kgo.Record, err error) {
 	for _, r := range recs {
 		if ctx.Err() != nil {
 			return last, nil
 		}
-		if nb := header(r, HeaderNotBefore); nb != "" {
-			if ms, err := strconv.ParseInt(nb, 10, 64); err == nil {
-				if ctxsleep.Sleep(ctx, time.Until(time.UnixMilli(ms))) != nil {
-					return last, nil
-				}
-			}
+		if due, ok := notBefore(r); ok && time.Until(due) > 0 {
+			s.waits.hold(s.cl, r, due)
+			return last, nil
 		}
 		if err := s.handle(ctx, r); err != nil {
 			return last, err
