@@ -10,7 +10,8 @@ var (
 	// partner may or may not have applied the change.
 	ErrNetwork = errors.New("network error")
 	// ErrUnavailable: the partner is down or overloaded for now (HTTP 408,
-	// 425, 500, 502, 503 or 504, a server fault, an unreadable answer).
+	// 425, 500, 502, 503, 504, 507 or 520–524, a server fault, an
+	// unreadable answer).
 	// Retryable.
 	ErrUnavailable = errors.New("partner unavailable")
 	// ErrRateLimited: the partner asks to slow down (HTTP 429, or its own

@@ -55,7 +55,8 @@
 // # Errors
 //
 // Sync classifies, the dispatcher retries. Network errors, timeouts, a
-// success body cut short, and 408, 425, 429, 500, 502, 503, 504 are
+// success body cut short, and 408, 425, 429, 500, 502, 503, 504, 507 and
+// 520–524 (a proxy's origin errors) are
 // retryable (a Retry-After on any of these statuses, in seconds or as an
 // HTTP-date, becomes a synclayer.RetryAfter hint). Every other status, a
 // redirect that turned the write into a GET, a payload that is not JSON

@@ -30,7 +30,8 @@
 // # Errors
 //
 // Sync classifies, the dispatcher retries: network errors, timeouts,
-// 408, 425, 429, 500, 502, 503, 504 are retried (after the receiver's
+// 408, 425, 429, 500, 502, 503, 504, 507 and 520–524 (a proxy's origin
+// errors) are retried (after the receiver's
 // Retry-After, when one of these responses carries it); every other
 // status, 3xx and 410 included, is
 // synclayer.Permanent. Test the category with errors.Is ([partner.ErrRateLimited],
