@@ -114,7 +114,36 @@ func assignable(want FieldType, got *cel.Type) bool {
 	case Double:
 		return got.Kind() == types.DoubleKind || got.Kind() == types.IntKind
 	case Map:
-		return got.Kind() == types.MapKind
+		return got.Kind() == types.MapKind && jsonKey(got.Parameters()[0])
 	}
 	return celType(want).IsExactType(got)
+}
+
+// unsendable returns why a value of type t, given for a record, could
+// never be sent, or "" when it can be (or when only its value at run time
+// tells). A record goes to a partner as JSON (see native): a map key must
+// be a string, and a duration, a type or an object has no JSON form.
+func unsendable(t *cel.Type) string {
+	switch t.Kind() {
+	case types.ListKind:
+		return unsendable(t.Parameters()[0])
+	case types.MapKind:
+		if k := t.Parameters()[0]; !jsonKey(k) {
+			return fmt.Sprintf("a map key of type %s (want string)", k)
+		}
+		return unsendable(t.Parameters()[1])
+	case types.DurationKind, types.TypeKind, types.StructKind, types.OpaqueKind:
+		return fmt.Sprintf("a value of type %s", t)
+	}
+	return ""
+}
+
+// jsonKey reports whether map keys of type k may be a JSON object's keys:
+// strings, or keys whose type only the value at run time tells.
+func jsonKey(k *cel.Type) bool {
+	switch k.Kind() {
+	case types.StringKind, types.DynKind, types.AnyKind, types.TypeParamKind:
+		return true
+	}
+	return false
 }

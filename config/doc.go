@@ -9,7 +9,8 @@
 //
 // [Load] reads a file, decodes it strictly (an unknown field is an
 // error), checks every setting, and compiles and type-checks every
-// mapping against the record fields of its partner's connector kind. It
+// mapping against the record fields of its partner's connector kind (a
+// record value must have a JSON form: a map's keys are strings). It
 // returns [Errors], every problem with its file, line, column and field
 // path:
 //

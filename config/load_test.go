@@ -158,6 +158,62 @@ partners:
         record:
           @summary: data.name
 `, "partners[0].routes.A.record.start", `needs record field "start"`},
+		{"map with int keys for a map field", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: K}
+    routes:
+      A: {key: data.id, record: {attributes: @'{1: "a"}'}}
+`, "partners[0].routes.A.record.attributes", `expression gives map(int, string), but record field "attributes" takes map(string, dyn)`},
+		{"map with int keys inside an open record", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: data.id
+        record: {tags: @'[{"a": {2: data.x}}]'}
+`, "partners[0].routes.A.record.tags", "expression gives list(map(string, map(int, dyn))), which cannot be sent: a map key of type int (want string)"},
+		{"whole record with int keys", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: data.id
+        record: @'{data.id: {true: 1}}'
+`, "partners[0].routes.A.record", "a map key of type bool (want string)"},
+		{"duration in a record", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: data.id
+        record: {ttl: @'duration("1h")'}
+`, "partners[0].routes.A.record.ttl", "which cannot be sent: a value of type google.protobuf.Duration"},
+		{"empty record of a closed kind", `
+partners:
+  - name: cal
+    kind: caldav
+    settings: {collectionUrl: "https://dav.example/c/"}
+    routes:
+      A:
+        key: data.id
+        record: @{}
+`, "partners[0].routes.A.record.summary", `needs record field "summary"`},
+		{"empty record text of a closed kind", `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: K}
+    routes:
+      A: {key: data.id, record: @''}
+`, "partners[0].routes.A.record.attributes", `needs record field "attributes"`},
 		{"duplicate partner name", `
 partners:
   - name: records

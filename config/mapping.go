@@ -66,6 +66,10 @@ func (c *compiler) compile(e Expr, field string, want FieldType) *program {
 		c.errorAt(e.at, e.path, "expression gives %s, but %s takes %s", ast.OutputType(), field, want)
 		return nil
 	}
+	if why := unsendable(ast.OutputType()); why != "" {
+		c.errorAt(e.at, e.path, "expression gives %s, which cannot be sent: %s", ast.OutputType(), why)
+		return nil
+	}
 	prg, err := c.env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(c.costLimit))
 	if err != nil {
 		c.errorAt(e.at, e.path, "expression cannot run: %v", err)
@@ -115,7 +119,9 @@ func (c *compiler) compileRoute(partner string, k *Kind, r *Route) *Mapping {
 		}
 		m.fields = append(m.fields, c.compile(f.Expr, "record field "+strconv.Quote(f.Name), typ))
 	}
-	if !k.Open && len(r.Record.Fields) > 0 {
+	// A record given as fields, or not at all (record: {}), must hold the
+	// required ones; a whole-record expression is checked when it runs.
+	if !k.Open && !r.Record.Whole.Set() {
 		for _, kf := range k.Fields {
 			if kf.Required && !seen[kf.Name] {
 				c.errorAt(r.Record.at, pathKey(r.Record.path, kf.Name), "kind %s needs record field %q (%s)", k.Name, kf.Name, kf.Type)
