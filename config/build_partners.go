@@ -40,7 +40,7 @@ func partnerOptions(p Partner) []synclayer.ConnectorOption {
 	if r := p.Retry; r != nil {
 		opts = append(opts, synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: r.MaxAttempts,
 			InitialInterval: r.InitialInterval, MaxInterval: r.MaxInterval, MaxElapsed: r.MaxElapsed,
-			Multiplier: r.Multiplier, Jitter: r.Jitter}))
+			Multiplier: r.Multiplier, Jitter: jitter(r.Jitter)}))
 	}
 	if p.Timeout > 0 {
 		opts = append(opts, synclayer.WithTimeout(p.Timeout))
@@ -56,4 +56,17 @@ func partnerOptions(p Partner) []synclayer.ConnectorOption {
 			MinRequests: br.MinRequests, FailureRate: br.FailureRate, OpenFor: br.OpenFor}))
 	}
 	return opts
+}
+
+// jitter is a partner's retry.jitter as [synclayer.RetryPolicy] takes it:
+// 0 (the default) when the file gives none, and a negative number (off)
+// when it gives 0.
+func jitter(j *float64) float64 {
+	switch {
+	case j == nil:
+		return 0
+	case *j == 0:
+		return -1
+	}
+	return *j
 }

@@ -115,14 +115,16 @@ type Partner struct {
 }
 
 // RetrySection is a partner's retry policy; zero fields take the
-// library's defaults.
+// library's defaults ([synclayer.RetryPolicy]). Jitter is the exception:
+// nil (no jitter in the file) takes the default, ±50%, and 0 turns jitter
+// off.
 type RetrySection struct {
 	MaxAttempts     int           `yaml:"maxAttempts"`
 	InitialInterval time.Duration `yaml:"initialInterval"`
 	MaxInterval     time.Duration `yaml:"maxInterval"`
 	MaxElapsed      time.Duration `yaml:"maxElapsed"`
 	Multiplier      float64       `yaml:"multiplier"`
-	Jitter          float64       `yaml:"jitter"`
+	Jitter          *float64      `yaml:"jitter"`
 }
 
 // RateSection limits a partner's attempts.

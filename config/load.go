@@ -347,8 +347,8 @@ func (v *validator) partnerLimits(p *Partner) {
 		if r.Multiplier < 0 || (r.Multiplier > 0 && r.Multiplier < 1) {
 			v.at(p.path+".retry.multiplier", "must be at least 1, got %v", r.Multiplier)
 		}
-		if r.Jitter < 0 || r.Jitter > 1 {
-			v.at(p.path+".retry.jitter", "must be between 0 and 1, got %v", r.Jitter)
+		if j := r.Jitter; j != nil && (*j < 0 || *j > 1) {
+			v.at(p.path+".retry.jitter", "must be between 0 and 1, got %v", *j)
 		}
 		if r.MaxInterval > 0 && r.InitialInterval > r.MaxInterval {
 			v.at(p.path+".retry.initialInterval", "is longer than maxInterval")
