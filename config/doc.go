@@ -25,7 +25,8 @@
 // one expression giving the whole record, or a map from field name to
 // expression. Expressions see `event` (id, type, source, subject, time,
 // meta) and `data`, the event's JSON data decoded (numbers are int when
-// integral, double otherwise). Besides CEL's standard functions and the
+// integral, double otherwise; an integer beyond int64 is a mapping error,
+// never an inexact double). Besides CEL's standard functions and the
 // string extensions there are date("2024-07-01"), a timestamp at midnight
 // UTC, and unixNanos(t). A compiled route is a [Mapping], a
 // [synclayer.Mapper]: a failure at run time is a permanent

@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"cel.dev/cel-go/cel"
@@ -58,7 +59,7 @@ func (c *compiler) compile(e Expr, field string, want FieldType) *program {
 			if ce.Location != nil && ce.Location.Line() > 0 {
 				at = e.place(ce.Location.Line(), ce.Location.Column())
 			}
-			c.errorAt(at, e.path, "expression does not compile: %s", ce.Message)
+			c.errorAt(at, e.path, "expression does not compile: %s", literalHint(ce.Message))
 		}
 		return nil
 	}
@@ -76,6 +77,18 @@ func (c *compiler) compile(e Expr, field string, want FieldType) *program {
 		return nil
 	}
 	return &program{field: field, typ: want, text: e.Text, prg: prg}
+}
+
+// literalHint adds to CEL's message about a number literal that does not
+// fit its type (CEL's int is 64 bits) the range it must be in.
+func literalHint(msg string) string {
+	switch msg {
+	case "invalid int literal":
+		return fmt.Sprintf("%s: an integer beyond int64 (%d to %d); write a larger number as a string", msg, math.MinInt64, math.MaxInt64)
+	case "invalid uint literal":
+		return fmt.Sprintf("%s: an unsigned integer beyond uint64 (at most %d)", msg, uint64(math.MaxUint64))
+	}
+	return msg
 }
 
 // compileRoute compiles one route of a partner of kind k.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // RecordValue is a record as a route's mapping evaluated it, before the
@@ -136,7 +138,9 @@ func convertField(t FieldType, v any) (any, error) {
 
 // decodeData decodes an event's Data for expressions: objects, lists,
 // strings, booleans, null, and numbers as int (when integral and in
-// range) or double.
+// range) or double. An integer beyond int64 is an error naming its place
+// in the data: as a double it would lose digits, and two such numbers
+// could become one key.
 func decodeData(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
@@ -153,30 +157,63 @@ func decodeData(data []byte) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("data has trailing content after the JSON value (offset %d)", dec.InputOffset())
 	}
-	return numbers(v), nil
+	v, bad := numbers(v)
+	if bad != nil {
+		path := "data"
+		for i := len(bad.steps) - 1; i >= 0; i-- {
+			path = bad.steps[i](path)
+		}
+		return nil, fmt.Errorf("%s: integer %s is beyond int64 (%d to %d); send a larger number as a string",
+			path, clip.String(bad.number, 64), math.MinInt64, math.MaxInt64)
+	}
+	return v, nil
 }
 
-func numbers(v any) any {
+// bigInteger is an integer of the data beyond int64, and the steps from
+// it up to the data's root, innermost first; each adds itself to the path
+// of its parent.
+type bigInteger struct {
+	number string
+	steps  []func(parent string) string
+}
+
+// numbers replaces the json.Numbers in v by int64 or float64, or returns
+// the first integer beyond int64 it finds.
+func numbers(v any) (any, *bigInteger) {
 	switch x := v.(type) {
 	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
+		i, err := strconv.ParseInt(string(x), 10, 64)
+		if err == nil {
+			return i, nil
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, &bigInteger{number: string(x)}
 		}
 		f, err := strconv.ParseFloat(string(x), 64)
 		if err != nil || math.IsInf(f, 0) {
-			return string(x) // out of range for a double: kept as text
+			return string(x), nil // out of range for a double: kept as text
 		}
-		return f
+		return f, nil
 	case []any:
 		for i, e := range x {
-			x[i] = numbers(e)
+			n, bad := numbers(e)
+			if bad != nil {
+				bad.steps = append(bad.steps, func(p string) string { return p + "[" + strconv.Itoa(i) + "]" })
+				return nil, bad
+			}
+			x[i] = n
 		}
 	case map[string]any:
 		for k, e := range x {
-			x[k] = numbers(e)
+			n, bad := numbers(e)
+			if bad != nil {
+				bad.steps = append(bad.steps, func(p string) string { return pathKey(p, clip.String(k, 64)) })
+				return nil, bad
+			}
+			x[k] = n
 		}
 	}
-	return v
+	return v, nil
 }
 
 func sortedKeys(m map[string]any) []string {
