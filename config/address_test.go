@@ -145,6 +145,33 @@ func TestAddressResolvedToABadURL(t *testing.T) {
 	}
 }
 
+// A Kafka broker whose reference resolves to something other than
+// host:port with a port in 1..65535 is refused at Build, at the place of
+// the reference, and the error does not show the value.
+func TestBrokerResolvedToABadAddress(t *testing.T) {
+	src, line, col := marked(t, "bus: {kind: kafka, brokers: [\"127.0.0.1:9092\", @\"${env:BROKER}\"]}\n"+restPartner)
+	cfg, err := config.Parse("sync.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for value, msg := range map[string]string{
+		"PLANTED-host":       "want host:port",
+		"PLANTED-host:0":     "the port is not in 1..65535",
+		"PLANTED-host:70000": "the port is not in 1..65535",
+		"PLANTED-host:kafka": "the port is not a number",
+		":9092":              "want host:port (no host)",
+	} {
+		_, err := config.Build(t.Context(), cfg, quiet(), lookup(map[string]string{"BROKER": value}))
+		want := fmt.Sprintf(`config: sync.yaml:%d:%d: bus.brokers[1]: reference ${env:BROKER} does not give a usable broker address: %s`, line, col, msg)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got  %v\nwant %s", value, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "PLANTED") {
+			t.Errorf("the error shows the value: %v", err)
+		}
+	}
+}
+
 // Secrets and addresses resolve on Build only: a configuration whose
 // references are all unset still loads and previews.
 func TestReferencesUnresolvedByPreview(t *testing.T) {

@@ -86,7 +86,7 @@ func (b *builder) bus(ctx context.Context) ([]synclayer.Option, error) {
 		}
 		brokers := make([]string, len(c.Brokers))
 		for i, v := range c.Brokers {
-			if brokers[i], err = b.address(v); err != nil {
+			if brokers[i], err = b.broker(v); err != nil {
 				return nil, err
 			}
 		}

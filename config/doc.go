@@ -47,14 +47,14 @@
 // error, log line, preview or monitor page shows a resolved secret.
 //
 // An address setting (a partner's URL, a Kafka broker) takes the address
-// or a reference of the same forms, resolved by [Build] too. A URL is
-// checked (http or https, a host, no credentials) by [Load] when written
-// in the file and by [Build] when referenced. A Kafka broker is not
-// checked: it goes to the Kafka client as given, which refuses only a
-// port that is not a number, so a wrong one shows when the bus cannot
-// reach it. An address is not a secret: it is not kept among
-// [Service.Secrets]. An unresolved reference of either kind is an error
-// naming the file, its place, the setting and the partner.
+// or a reference of the same forms, resolved by [Build] too. It is
+// checked by [Load] when written in the file and by [Build] when
+// referenced (in an error that does not show the value): a URL must be
+// http or https, with a host and no credentials; a Kafka broker must be
+// host:port with a port in 1..65535. An address is not a secret: it is
+// not kept among [Service.Secrets]. An unresolved reference of either
+// kind is an error naming the file, its place, the setting and the
+// partner.
 //
 // # Building
 //

@@ -177,6 +177,7 @@ func (v *validator) sections() {
 	case "kafka":
 		v.only("bus", "kafka", "brokers", "prefix", "group", "concurrency", "maxDeliveries", "redeliveryDelay", "metadataMaxAge")
 		v.required("bus.brokers", len(c.Bus.Brokers) > 0)
+		v.brokers(c.Bus.Brokers)
 	default:
 		v.at("bus.kind", "unknown bus kind %q (want memory, nats, redisstream, amqp or kafka)", c.Bus.Kind)
 	}

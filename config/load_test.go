@@ -291,6 +291,37 @@ bus:
   url: @http://127.0.0.1:4222
   stream: S
 ` + restPartner, "bus.url", "want a nats:// or tls:// URL"},
+		{"kafka broker without a port", `
+bus:
+  kind: kafka
+  brokers: ["127.0.0.1:9092", @kafka-1]
+` + restPartner, "bus.brokers[1]", `want host:port, got "kafka-1"`},
+		{"kafka broker port 0", `
+bus:
+  kind: kafka
+  brokers: [@"kafka-1:0"]
+` + restPartner, "bus.brokers[0]", `port 0 of "kafka-1:0" is not in 1..65535`},
+		{"kafka broker port too large", `
+bus:
+  kind: kafka
+  brokers:
+    - @kafka-1:65536
+` + restPartner, "bus.brokers[0]", `port 65536 of "kafka-1:65536" is not in 1..65535`},
+		{"kafka broker port not a number", `
+bus:
+  kind: kafka
+  brokers: [@"kafka-1:http"]
+` + restPartner, "bus.brokers[0]", `port "http" of "kafka-1:http" is not a number`},
+		{"kafka broker without a host", `
+bus:
+  kind: kafka
+  brokers: [@":9092"]
+` + restPartner, "bus.brokers[0]", `want host:port, got ":9092" (no host)`},
+		{"kafka broker as a URL", `
+bus:
+  kind: kafka
+  brokers: [@"kafka://k:9092"]
+` + restPartner, "bus.brokers[0]", `want host:port, got "kafka://k:9092"`},
 		{"unknown store kind", `
 store:
   kind: @mongo
