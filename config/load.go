@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -237,10 +238,29 @@ func (v *validator) sections() {
 	if c.Monitor != nil && c.HTTP.Addr == "" {
 		v.at("monitor", "the monitor needs http.addr, the address to serve it on")
 	}
+	if c.Monitor != nil {
+		v.trustedOrigins(c.Monitor.TrustedOrigins)
+	}
 	if c.HTTP.Addr != "" && !strings.Contains(c.HTTP.Addr, ":") {
 		v.at("http.addr", "want host:port, got %q", c.HTTP.Addr)
 	}
 	v.positive("dispatcher.maxEventBytes", c.Dispatcher.MaxEventBytes)
+}
+
+// trustedOrigins checks the monitor's trusted origins as the monitor
+// will (monitor.WithTrustedOrigin, which Build calls, refuses the same
+// ones, without a place in the file), and refuses an empty one, which it
+// would skip.
+func (v *validator) trustedOrigins(origins []string) {
+	cop := http.NewCrossOriginProtection()
+	for i, o := range origins {
+		path := fmt.Sprintf("monitor.trustedOrigins[%d]", i)
+		if o == "" {
+			v.at(path, "want scheme://host[:port], got nothing")
+		} else if err := cop.AddTrustedOrigin(o); err != nil {
+			v.at(path, "want scheme://host[:port]: %v", err)
+		}
+	}
 }
 
 func (v *validator) required(path string, ok bool) {

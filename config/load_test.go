@@ -460,6 +460,22 @@ partners:
 		{"monitor without an address", `
 monitor: {@title: ops}
 ` + restPartner, "monitor", "the monitor needs http.addr"},
+		{"trusted origin with a path", `
+http: {addr: "127.0.0.1:8080"}
+monitor:
+  trustedOrigins: ["https://ops.example:8443", @"https://ops.example/admin"]
+` + restPartner, "monitor.trustedOrigins[1]", `want scheme://host[:port]: invalid origin "https://ops.example/admin": path, query, and fragment are not allowed`},
+		{"trusted origin without a scheme", `
+http: {addr: "127.0.0.1:8080"}
+monitor:
+  trustedOrigins:
+    - @ops.example
+` + restPartner, "monitor.trustedOrigins[0]", `invalid origin "ops.example": scheme is required`},
+		{"empty trusted origin", `
+http: {addr: "127.0.0.1:8080"}
+monitor:
+  trustedOrigins: [@""]
+` + restPartner, "monitor.trustedOrigins[0]", `want scheme://host[:port], got nothing`},
 		{"YAML syntax error", `
 partners:
   - name: @"records
