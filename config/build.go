@@ -55,8 +55,9 @@ func WithLookupEnv(f func(string) (string, bool)) BuildOption {
 	}
 }
 
-// WithLogger sets the logger of the dispatcher's observer and the bus
-// adapters (default slog.Default()).
+// WithLogger sets the logger of the dispatcher's observer, the bus
+// adapters and the monitor, which logs there why it answered 503
+// (default slog.Default()).
 func WithLogger(l *slog.Logger) BuildOption {
 	return func(o *buildOptions) error {
 		if l != nil {

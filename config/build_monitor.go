@@ -46,7 +46,7 @@ func (b *builder) monitor() error {
 	if m == nil {
 		return nil
 	}
-	opts := []monitor.Option{monitor.WithWrites(m.Writes)}
+	opts := []monitor.Option{monitor.WithWrites(m.Writes), monitor.WithLogger(b.log)}
 	if m.Title != "" {
 		opts = append(opts, monitor.WithTitle(m.Title))
 	}
