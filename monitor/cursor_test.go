@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // cursorRig is a handler over a counting log of n synced deliveries to
@@ -21,12 +20,7 @@ import (
 func cursorRig(t *testing.T, n int) (*countingLog, func(path string, v any) (int, string)) {
 	t.Helper()
 	log := &countingLog{MemoryLog: new(synclayer.MemoryLog)}
-	reg := new(synclayer.Registry)
-	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
-		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
-			return synclayer.Record{Key: "k"}, nil
-		})))
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	d := logDispatcher(t, log)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%04d", i), Connector: "c",

@@ -269,7 +269,7 @@ func (*brokenLedger) Summary(context.Context, string) (synclayer.LedgerSummary, 
 // A ledger that cannot be read: the summary marks each connector (-1 and
 // an error), the entries answer 503, and the cause is never sent.
 func TestFreshnessLedgerUnavailable(t *testing.T) {
-	var logged logBuffer
+	var logged syncBuffer
 	r := newRigWith(t, []synclayer.Option{synclayer.WithLedger(new(brokenLedger))},
 		monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	var fr monitor.Freshness

@@ -121,12 +121,7 @@ func (l *countingLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]s
 // page edges fall among them.
 func TestPaginationTies(t *testing.T) {
 	log := &countingLog{MemoryLog: new(synclayer.MemoryLog)}
-	reg := new(synclayer.Registry)
-	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
-		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
-			return synclayer.Record{Key: "k"}, nil
-		})))
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	d := logDispatcher(t, log)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 40 {
 		// Four instants, ten rows each, put in an order unlike the list's.

@@ -1,6 +1,7 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -214,4 +215,35 @@ func newHandler(t testing.TB, d *synclayer.Dispatcher, opts ...monitor.Option) *
 		t.Fatal(err)
 	}
 	return h
+}
+
+// syncBuffer is a buffer that goroutines of the server write while the
+// test reads it (a slog handler's output, a response).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *syncBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logDispatcher is a dispatcher over log with one connector, "c", that
+// takes every event of type "T" to key "k" and succeeds.
+func logDispatcher(t testing.TB, log synclayer.DeliveryLog) *synclayer.Dispatcher {
+	t.Helper()
+	reg := new(synclayer.Registry)
+	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
+		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
+			return synclayer.Record{Key: "k"}, nil
+		})))
+	return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
 }

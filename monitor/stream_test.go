@@ -148,7 +148,7 @@ func TestStreamEndsOnClose(t *testing.T) {
 type stuckWriter struct {
 	hdr       http.Header
 	mu        sync.Mutex
-	buf       strings.Builder
+	out       syncBuffer
 	writes    int
 	deadlines int       // calls of SetWriteDeadline
 	deadline  time.Time // zero: none (or deadlines not supported)
@@ -190,16 +190,10 @@ func (w *stuckWriter) Write(b []byte) (int, error) {
 			return 0, os.ErrDeadlineExceeded
 		}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(b)
+	return w.out.Write(b)
 }
 
-func (w *stuckWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
+func (w *stuckWriter) String() string { return w.out.String() }
 
 // streamTo serves api/stream to w on a goroutine; done closes when the
 // handler returns.

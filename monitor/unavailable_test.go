@@ -1,13 +1,11 @@
 package monitor_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -32,31 +30,12 @@ func (l *brokenLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]syn
 	return l.MemoryLog.List(ctx, f)
 }
 
-// logBuffer collects what a slog handler writes; the server's goroutines
-// write it while the test reads it.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A delivery log that cannot be read answers 503 with a fixed text in the
 // usual error shape; the log's own error, which may name the database,
 // never reaches the client and goes to the logger of WithLogger.
 func TestLogUnavailableHidesCause(t *testing.T) {
 	log := &brokenLog{MemoryLog: new(synclayer.MemoryLog)}
-	var logged logBuffer
+	var logged syncBuffer
 	r := newRigWith(t, []synclayer.Option{synclayer.WithDeliveryLog(log)},
 		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	r.deadLetters(t, "down", "e1", "WF-1")

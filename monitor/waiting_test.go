@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
-	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // waitingStatus serves a handler over a log that holds dead dead letters
@@ -20,12 +19,7 @@ import (
 func waitingStatus(t *testing.T, dead int) map[string]any {
 	t.Helper()
 	log := new(synclayer.MemoryLog)
-	reg := new(synclayer.Registry)
-	_ = reg.Register("c", synclayer.ConnectorFunc(func(context.Context, synclayer.Record) error { return nil }),
-		synclayer.Route("T", synclayer.MapperFunc(func(context.Context, synclayer.Event) (synclayer.Record, error) {
-			return synclayer.Record{Key: "k"}, nil
-		})))
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	d := logDispatcher(t, log)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range dead {
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%05d", i), Connector: "c", Key: fmt.Sprintf("k%05d", i),
