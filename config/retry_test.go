@@ -5,27 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/config"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
-
-// waits is an observer that keeps the wait after each attempt.
-type waits struct {
-	mu  sync.Mutex
-	got []time.Duration
-}
-
-func (w *waits) ObserveAttempt(_ context.Context, a synclayer.Attempt) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.got = append(w.got, a.Wait)
-}
-
-func (w *waits) ObserveResult(context.Context, synclayer.Event, synclayer.Result) {}
 
 // downKind is a kind whose connector always fails with a retryable error.
 var downKind = &config.Kind{
@@ -66,7 +52,7 @@ partners:
 			if err != nil {
 				t.Fatal(err)
 			}
-			obs := &waits{}
+			obs := new(synclayertest.Attempts)
 			svc, err := config.Build(context.Background(), cfg, config.WithLogger(slog.New(slog.DiscardHandler)), config.WithObserver(obs))
 			if err != nil {
 				t.Fatal(err)
@@ -76,10 +62,8 @@ partners:
 			if len(rep.Results) != 1 || rep.Results[0].Status != synclayer.StatusFailed || rep.Results[0].Attempts != 4 {
 				t.Fatalf("report %+v, want one route failed after 4 attempts", rep.Results)
 			}
-			obs.mu.Lock()
-			defer obs.mu.Unlock()
-			if got := slices.Equal(obs.got, exact); got != tc.exact {
-				t.Errorf("waits %v; exactly %v: %v, want %v", obs.got, exact, got, tc.exact)
+			if waits := obs.Waits(); slices.Equal(waits, exact) != tc.exact {
+				t.Errorf("waits %v; exactly %v: %v, want %v", waits, exact, !tc.exact, tc.exact)
 			}
 		})
 	}

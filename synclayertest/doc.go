@@ -8,7 +8,9 @@
 // records every call, and fails on demand with a [Fault]: fail N times,
 // fail permanently, fail with a Retry-After hint, block until released, or
 // apply the write and then fail, imitating a response lost after the
-// partner applied the change.
+// partner applied the change. [Attempts] is an observer that keeps every
+// attempt the dispatcher made, and the wait after each, for a test of
+// retries.
 //
 // # Conformance suites
 //

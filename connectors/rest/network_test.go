@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -13,33 +12,11 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
 	"github.com/hmsplatform/synclayer/connectors/partner"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
 // fastRetry keeps the network tests short.
 var fastRetry = synclayer.RetryPolicy{MaxAttempts: 5, InitialInterval: time.Millisecond, MaxInterval: 20 * time.Millisecond, MaxElapsed: 30 * time.Second}
-
-// attempts records the dispatcher's attempts.
-type attempts struct {
-	mu   sync.Mutex
-	list []synclayer.Attempt
-}
-
-func (a *attempts) ObserveAttempt(_ context.Context, at synclayer.Attempt) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.list = append(a.list, at)
-}
-func (a *attempts) ObserveResult(context.Context, synclayer.Event, synclayer.Result) {}
-
-func (a *attempts) waits() []time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []time.Duration
-	for _, at := range a.list {
-		out = append(out, at.Wait)
-	}
-	return out
-}
 
 // setup wires a rest connector for p into a dispatcher routing "Push"
 // events whose Subject is the key and version 1.
@@ -168,12 +145,12 @@ func TestRetryAfterForms(t *testing.T) {
 	t.Run("Seconds", func(t *testing.T) {
 		p := newPartner(t)
 		p.faults.Inject(status(429, "Retry-After", "1"))
-		obs := &attempts{}
+		obs := new(synclayertest.Attempts)
 		res := push(t, setup(t, p, policy, obs), "WF-1")
 		if res.Status != synclayer.StatusSynced || res.Attempts != 2 {
 			t.Fatalf("status %v after %d attempts: %v", res.Status, res.Attempts, res.Err)
 		}
-		if w := obs.waits(); w[0] != time.Second {
+		if w := obs.Waits(); w[0] != time.Second {
 			t.Errorf("waited %v after the 429, want the partner's 1s", w[0])
 		}
 		if got := p.versions("WF-1"); len(got) != 1 {
@@ -184,14 +161,14 @@ func TestRetryAfterForms(t *testing.T) {
 		p := newPartner(t)
 		date := time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
 		p.faults.Inject(status(503, "Retry-After", date))
-		obs := &attempts{}
+		obs := new(synclayertest.Attempts)
 		res := push(t, setup(t, p, policy, obs), "WF-1")
 		if res.Status != synclayer.StatusSynced || res.Attempts != 2 {
 			t.Fatalf("status %v after %d attempts: %v", res.Status, res.Attempts, res.Err)
 		}
 		// The date has whole seconds, so the wait is between 1s and 2s;
 		// the policy alone would have waited about 1ms.
-		if w := obs.waits(); w[0] < 500*time.Millisecond || w[0] > 2*time.Second {
+		if w := obs.Waits(); w[0] < 500*time.Millisecond || w[0] > 2*time.Second {
 			t.Errorf("waited %v after Retry-After %s", w[0], date)
 		}
 		if got := p.versions("WF-1"); len(got) != 1 {
