@@ -58,9 +58,15 @@ func events(ps []policy) iter.Seq2[synclayer.Event, error] {
 // synced returns a dispatcher whose partner holds every policy of ps.
 func synced(t *testing.T, ps []policy) (*synclayer.Dispatcher, *partner) {
 	t.Helper()
+	return syncedWith(t, ps, mapper)
+}
+
+// syncedWith is synced with the route's mapper m.
+func syncedWith(t *testing.T, ps []policy, m synclayer.Mapper) (*synclayer.Dispatcher, *partner) {
+	t.Helper()
 	p := newPartner()
 	reg := new(synclayer.Registry)
-	if err := reg.Register("gis", p, synclayer.Route("PolicyUpdated", mapper)); err != nil {
+	if err := reg.Register("gis", p, synclayer.Route("PolicyUpdated", m)); err != nil {
 		t.Fatal(err)
 	}
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
@@ -493,17 +499,7 @@ func TestEndedPassCountsOnlyWhatWasChecked(t *testing.T) {
 					}
 					return rec, err
 				})
-				p := newPartner()
-				reg := new(synclayer.Registry)
-				if err := reg.Register("gis", p, synclayer.Route("PolicyUpdated", m)); err != nil {
-					t.Fatal(err)
-				}
-				d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
-				for ev := range events(ps) {
-					if _, err := d.Dispatch(t.Context(), ev); err != nil {
-						t.Fatal(err)
-					}
-				}
+				d, p := syncedWith(t, ps, m)
 				if when == "during a read" {
 					reads := 0
 					p.onRead = func() {
