@@ -61,6 +61,17 @@ partners:
           summary: data.name
 `
 
+// calPartner begins a document with one CalDAV partner, "cal", whose
+// route A the case goes on to write.
+const calPartner = `
+partners:
+  - name: cal
+    kind: caldav
+    settings: {collectionUrl: "https://dav.example/c/"}
+    routes:
+      A:
+`
+
 func TestBadConfigs(t *testing.T) {
 	cases := []struct {
 		name, src, path, msg string
@@ -147,14 +158,7 @@ partners:
         key: @1 + 2
         record: data
 `, "partners[0].routes.A.key", "expression gives int, but key takes string"},
-		{"required record field missing", `
-partners:
-  - name: cal
-    kind: caldav
-    settings: {collectionUrl: "https://dav.example/c/"}
-    routes:
-      A:
-        key: data.id
+		{"required record field missing", calPartner + `        key: data.id
         record:
           @summary: data.name
 `, "partners[0].routes.A.record.start", `needs record field "start"`},
@@ -196,14 +200,7 @@ partners:
         key: data.id
         record: {ttl: @'duration("1h")'}
 `, "partners[0].routes.A.record.ttl", "which cannot be sent: a value of type google.protobuf.Duration"},
-		{"empty record of a closed kind", `
-partners:
-  - name: cal
-    kind: caldav
-    settings: {collectionUrl: "https://dav.example/c/"}
-    routes:
-      A:
-        key: data.id
+		{"empty record of a closed kind", calPartner + `        key: data.id
         record: @{}
 `, "partners[0].routes.A.record.summary", `needs record field "summary"`},
 		{"empty record text of a closed kind", `
