@@ -2,6 +2,7 @@ package arcgis
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,7 +74,10 @@ type Connector struct {
 	owned    map[string]bool // Config.OwnedFields, lowercase
 }
 
-var _ synclayer.Connector = (*Connector)(nil)
+var (
+	_ synclayer.Connector       = (*Connector)(nil)
+	_ synclayer.PartnerIDSyncer = (*Connector)(nil)
+)
 
 var (
 	layerPath = regexp.MustCompile(`/FeatureServer/[0-9]+/?$`)
@@ -162,28 +166,47 @@ func checkKey(key string) error {
 
 // Sync upserts or deletes the feature of rec.Key; see the package doc.
 func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
+	_, err := c.SyncID(ctx, rec)
+	return err
+}
+
+// SyncID does what Sync does and returns the object id, in decimal, of
+// the feature that holds rec.Key: the one added or updated (from the
+// applyEdits results), or, when the layer holds a newer version and
+// nothing is written, the one Sync would have updated. For a delete it is
+// the object id deleted (the lowest, when the key had several), or ""
+// when there was nothing to delete or nothing was deleted. On error it
+// is "". It costs no request beyond Sync's; [synclayer.Dispatcher] keeps
+// the id in the route's delivery.
+func (c *Connector) SyncID(ctx context.Context, rec synclayer.Record) (string, error) {
 	feat, err := c.wanted(rec)
 	if err != nil {
-		return err
+		return "", err
 	}
 	have, err := c.find(ctx, rec.Key)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return c.write(ctx, rec, feat, have, func(again []found, _ error) error {
+	oid, err := c.write(ctx, rec, feat, have, func(again []found, _ error) (int64, error) {
 		// Perhaps another writer added the key meanwhile and a unique
 		// index said no: update that one.
 		if c.newerThere(rec, again) {
-			return nil
+			return again[0].oid, nil
 		}
 		return c.applyEdits(ctx, c.update(feat, again))
 	})
+	if err != nil || oid <= 0 {
+		return "", err
+	}
+	return strconv.FormatInt(oid, 10), nil
 }
 
 // write brings have, the features of rec.Key, to rec, as Sync and Repair
 // do: it deletes them all for a delete, adds feat when there are none,
 // and otherwise updates the first with feat and deletes the others. When
-// one of have holds a newer version it writes nothing. When the layer
+// one of have holds a newer version it writes nothing. It returns the
+// object id of the feature added or updated, or of the first one deleted
+// (see [Connector.SyncID]); 0 when it is not known. When the layer
 // refuses the add (an [ErrEdit] but not an [ErrToken]) and a query then
 // finds features of the key, it returns refused of those features and
 // the add's error; when that query finds none, the add's error; when the
@@ -194,14 +217,14 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 // undid the rest of the request), write queries the key again and writes
 // once more against what is there now: nothing left is a delete done, or
 // an add for an upsert.
-func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
-	err := c.writeOnce(ctx, rec, feat, have, refused)
+func (c *Connector) write(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) (int64, error)) (int64, error) {
+	oid, err := c.writeOnce(ctx, rec, feat, have, refused)
 	if !missing(err) {
-		return err
+		return oid, err
 	}
 	again, qerr := c.find(ctx, rec.Key)
 	if qerr != nil {
-		return fmt.Errorf("arcgis: key %q: an edited feature vanished meanwhile (%v), and the query after it failed: %w", rec.Key, err, qerr)
+		return 0, fmt.Errorf("arcgis: key %q: an edited feature vanished meanwhile (%v), and the query after it failed: %w", rec.Key, err, qerr)
 	}
 	return c.writeOnce(ctx, rec, feat, again, refused)
 }
@@ -214,29 +237,32 @@ func missing(err error) bool {
 }
 
 // writeOnce is one round of write, against have.
-func (c *Connector) writeOnce(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) error) error {
+func (c *Connector) writeOnce(ctx context.Context, rec synclayer.Record, feat wireFeature, have []found, refused func(again []found, err error) (int64, error)) (int64, error) {
 	if c.newerThere(rec, have) {
-		return nil
+		if rec.Delete {
+			return 0, nil // nothing deleted
+		}
+		return have[0].oid, nil
 	}
 	switch {
 	case rec.Delete:
 		if len(have) == 0 {
-			return nil
+			return 0, nil
 		}
 		return c.applyEdits(ctx, deletesOf(have))
 	case len(have) == 0:
-		err := c.applyEdits(ctx, edits{adds: []wireFeature{feat}})
+		oid, err := c.applyEdits(ctx, edits{adds: []wireFeature{feat}})
 		if err == nil || !errors.Is(err, ErrEdit) || errors.Is(err, ErrToken) {
-			return err
+			return oid, err
 		}
 		again, qerr := c.find(ctx, rec.Key)
 		if qerr != nil {
 			// The query that would tell a unique index meeting the key
 			// from a bad feature failed: the refusal is not final yet.
-			return fmt.Errorf("arcgis: add of key %q refused (%v), and the query after it failed: %w", rec.Key, err, qerr)
+			return 0, fmt.Errorf("arcgis: add of key %q refused (%v), and the query after it failed: %w", rec.Key, err, qerr)
 		}
 		if len(again) == 0 {
-			return err
+			return 0, err
 		}
 		return refused(again, err)
 	}
@@ -406,20 +432,22 @@ type editResult struct {
 	Error    *wireError `json:"error"`
 }
 
-// applyEdits sends ed and checks every result.
-func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
+// applyEdits sends ed, checks every result, and returns the object id of
+// the first add, else of the first update, else of the first delete (0
+// when the results leave it out).
+func (c *Connector) applyEdits(ctx context.Context, ed edits) (int64, error) {
 	form := url.Values{"f": {"json"}, "rollbackOnFailure": {"true"}}
 	if len(ed.adds) > 0 {
 		b, err := json.Marshal(ed.adds)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
+			return 0, synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("adds", string(b))
 	}
 	if len(ed.updates) > 0 {
 		b, err := json.Marshal(ed.updates)
 		if err != nil {
-			return synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
+			return 0, synclayer.Permanent(fmt.Errorf("arcgis: %w: %w", partner.ErrPayload, err))
 		}
 		form.Set("updates", string(b))
 	}
@@ -436,7 +464,7 @@ func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
 		DeleteResults []editResult `json:"deleteResults"`
 	}
 	if err := c.post(ctx, "applyEdits", c.editsURL, form, &resp); err != nil {
-		return err
+		return 0, err
 	}
 	check := func(op string, want int, got []editResult, ids []int64) error {
 		if len(got) != want {
@@ -463,11 +491,22 @@ func (c *Connector) applyEdits(ctx context.Context, ed edits) error {
 		id, _ := asInt(u.Attributes[c.cfg.ObjectIDField])
 		updIDs = append(updIDs, id)
 	}
-	return errors.Join(
+	if err := errors.Join(
 		check("add", len(ed.adds), resp.AddResults, nil),
 		check("update", len(ed.updates), resp.UpdateResults, updIDs),
 		check("delete", len(ed.deletes), resp.DeleteResults, ed.deletes),
-	)
+	); err != nil {
+		return 0, err
+	}
+	switch {
+	case len(resp.AddResults) > 0:
+		return resp.AddResults[0].ObjectID, nil
+	case len(resp.UpdateResults) > 0:
+		return cmp.Or(resp.UpdateResults[0].ObjectID, updIDs[0]), nil
+	case len(resp.DeleteResults) > 0:
+		return cmp.Or(resp.DeleteResults[0].ObjectID, ed.deletes[0]), nil
+	}
+	return 0, nil
 }
 
 // post sends form to u and decodes the JSON answer into out, reading

@@ -53,6 +53,11 @@
 // different idempotency stores. Unversioned records (Version 0) are always
 // written.
 //
+// [Connector] implements synclayer.PartnerIDSyncer: [Connector.SyncID]
+// does what Sync does and returns the object id of the key's feature, as
+// the applyEdits results give it (for a delete, the object id deleted),
+// which the dispatcher keeps in the route's delivery as its PartnerID.
+//
 // A Connector is safe for concurrent use.
 //
 // # Drift

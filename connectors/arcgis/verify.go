@@ -105,9 +105,10 @@ func (c *Connector) Repair(ctx context.Context, rec synclayer.Record, v drift.Ve
 			}
 		}
 	}
-	return c.write(ctx, rec, feat, now, func(_ []found, err error) error {
-		return fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
+	_, err = c.write(ctx, rec, feat, now, func(_ []found, err error) (int64, error) {
+		return 0, fmt.Errorf("arcgis: repair of key %q: %w: %w", rec.Key, drift.ErrConflict, err)
 	})
+	return err
 }
 
 // wanted checks rec as Sync does and returns the feature Sync would write
