@@ -55,6 +55,11 @@
 // private key property names another key is never touched: Sync reports
 // [partner.ErrKeyMismatch].
 //
+// [Connector] implements synclayer.PartnerIDSyncer: [Connector.SyncID]
+// does what Sync does and returns the key's event id, for an upsert and a
+// delete alike, which the dispatcher keeps in the route's delivery as its
+// PartnerID.
+//
 // A Connector is safe for concurrent use.
 //
 // # Drift
