@@ -54,7 +54,8 @@ type Connector interface {
 // event id, a resource's href). When a connector has it, the dispatcher
 // calls SyncID instead of Sync, and keeps a non-empty id in the route's
 // [Delivery] (PartnerID), so an operator can find the record at the partner.
-// SyncID follows every rule of Sync.
+// SyncID follows every rule of Sync. The arcgis and googlecalendar
+// connectors implement it.
 type PartnerIDSyncer interface {
 	SyncID(ctx context.Context, rec Record) (partnerID string, err error)
 }

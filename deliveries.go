@@ -29,8 +29,9 @@ type Delivery struct {
 	// secrets out of their errors (see internal/httpx).
 	Error string `json:"error,omitempty"`
 	// PartnerID is the partner's own id for the record, when the connector
-	// reported one (it is a [PartnerIDSyncer]; none of the bundled
-	// connectors is one yet).
+	// reported one (it is a [PartnerIDSyncer]: of the bundled connectors,
+	// arcgis reports the feature's objectId and googlecalendar the event
+	// id).
 	PartnerID string `json:"partnerId,omitempty"`
 	// PayloadHash is the SHA-256 of the mapped payload's JSON encoding, in
 	// hex, to tell whether two pushes carried the same content.
