@@ -72,6 +72,18 @@ partners:
       A:
 `
 
+// restKeyed begins a document with one REST partner, "records", whose
+// route A has its key; the case goes on to write its record.
+const restKeyed = `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: data.id
+`
+
 func TestBadConfigs(t *testing.T) {
 	cases := []struct {
 		name, src, path, msg string
@@ -170,35 +182,11 @@ partners:
     routes:
       A: {key: data.id, record: {attributes: @'{1: "a"}'}}
 `, "partners[0].routes.A.record.attributes", `expression gives map(int, string), but record field "attributes" takes map(string, dyn)`},
-		{"map with int keys inside an open record", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
-        key: data.id
-        record: {tags: @'[{"a": {2: data.x}}]'}
+		{"map with int keys inside an open record", restKeyed + `        record: {tags: @'[{"a": {2: data.x}}]'}
 `, "partners[0].routes.A.record.tags", "expression gives list(map(string, map(int, dyn))), which cannot be sent: a map key of type int (want string)"},
-		{"whole record with int keys", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
-        key: data.id
-        record: @'{data.id: {true: 1}}'
+		{"whole record with int keys", restKeyed + `        record: @'{data.id: {true: 1}}'
 `, "partners[0].routes.A.record", "a map key of type bool (want string)"},
-		{"duration in a record", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
-        key: data.id
-        record: {ttl: @'duration("1h")'}
+		{"duration in a record", restKeyed + `        record: {ttl: @'duration("1h")'}
 `, "partners[0].routes.A.record.ttl", "which cannot be sent: a value of type google.protobuf.Duration"},
 		{"empty record of a closed kind", calPartner + `        key: data.id
         record: @{}
