@@ -61,15 +61,23 @@ func only(t *testing.T, f *fakeCalendar, key string) calendar.Event {
 	return got[0]
 }
 
-func TestCreateUpdateDelete(t *testing.T) {
+// created is a fake calendar, a connector and a dispatcher over them,
+// after the dispatcher created the meeting "Review" of key
+// "WF-123/review" at version 1.
+func created(t *testing.T) (*fakeCalendar, *googlecalendar.Connector, *synclayer.Dispatcher, string) {
+	t.Helper()
 	f := newFakeCalendar(t)
 	c := newConnector(t, f)
 	d := newDispatcher(t, c)
 	key := "WF-123/review"
-
 	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Review", Version: 1}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("create: %v %v", r.Status, r.Err)
 	}
+	return f, c, d, key
+}
+
+func TestCreateUpdateDelete(t *testing.T) {
+	f, c, d, key := created(t)
 	ev := only(t, f, key)
 	if ev.Id != c.EventID(key) || ev.Summary != "Review" || ev.Status != "confirmed" ||
 		ev.ExtendedProperties.Private["synclayerKey"] != key || ev.ExtendedProperties.Private["synclayerVersion"] != "1" {

@@ -53,13 +53,7 @@ func TestSyncIDReturnsEventID(t *testing.T) {
 // the Google event id as the partner id, so an operator can open the
 // event in the calendar.
 func TestDeliveryCarriesEventID(t *testing.T) {
-	f := newFakeCalendar(t)
-	c := newConnector(t, f)
-	d := newDispatcher(t, c)
-	key := "WF-123/review"
-	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Title: "Review", Version: 1}); r.Status != synclayer.StatusSynced {
-		t.Fatalf("create: %v %v", r.Status, r.Err)
-	}
+	f, _, d, key := created(t)
 	want := only(t, f, key).Id // the id Google holds the event under
 	if r := conntest.SendMeeting(t, d, conntest.Meeting{Key: key, Version: 2, Delete: true}); r.Status != synclayer.StatusSynced {
 		t.Fatalf("delete: %v %v", r.Status, r.Err)
