@@ -84,6 +84,16 @@ partners:
         key: data.id
 `
 
+// gisPartner begins a document with one ArcGIS partner, "gis", whose
+// routes the case goes on to write.
+const gisPartner = `
+partners:
+  - name: gis
+    kind: arcgis
+    settings: {layerUrl: "https://gis.example/0", keyField: K}
+    routes:
+`
+
 func TestBadConfigs(t *testing.T) {
 	cases := []struct {
 		name, src, path, msg string
@@ -174,13 +184,7 @@ partners:
         record:
           @summary: data.name
 `, "partners[0].routes.A.record.start", `needs record field "start"`},
-		{"map with int keys for a map field", `
-partners:
-  - name: gis
-    kind: arcgis
-    settings: {layerUrl: "https://gis.example/0", keyField: K}
-    routes:
-      A: {key: data.id, record: {attributes: @'{1: "a"}'}}
+		{"map with int keys for a map field", gisPartner + `      A: {key: data.id, record: {attributes: @'{1: "a"}'}}
 `, "partners[0].routes.A.record.attributes", `expression gives map(int, string), but record field "attributes" takes map(string, dyn)`},
 		{"map with int keys inside an open record", restKeyed + `        record: {tags: @'[{"a": {2: data.x}}]'}
 `, "partners[0].routes.A.record.tags", "expression gives list(map(string, map(int, dyn))), which cannot be sent: a map key of type int (want string)"},
@@ -191,13 +195,7 @@ partners:
 		{"empty record of a closed kind", calPartner + `        key: data.id
         record: @{}
 `, "partners[0].routes.A.record.summary", `needs record field "summary"`},
-		{"empty record text of a closed kind", `
-partners:
-  - name: gis
-    kind: arcgis
-    settings: {layerUrl: "https://gis.example/0", keyField: K}
-    routes:
-      A: {key: data.id, record: @''}
+		{"empty record text of a closed kind", gisPartner + `      A: {key: data.id, record: @''}
 `, "partners[0].routes.A.record.attributes", `needs record field "attributes"`},
 		{"duplicate partner name", `
 partners:
