@@ -58,9 +58,17 @@ type Config struct {
 	// never ends before it starts, RFC 5545 §3.6.1), a kept DURATION
 	// moves with it, and a kept end of the other value type than the
 	// record's DTSTART (a DATE against a time) gives way to the
-	// record's end. A kept property with a TZID parameter brings the
-	// server's VTIMEZONE of that TZID along. UID, X-SYNCLAYER-KEY and
-	// X-SYNCLAYER-VERSION cannot be owned.
+	// record's end. Owning DTSTART alone owns when the event starts, not
+	// how long it lasts: the record's DTEND moves by as much as the kept
+	// start is away from the record's DTSTART, keeping the record's
+	// length (and Verify compares DTEND with that end), and a kept start
+	// that cannot carry that end (absent, unreadable, or of the other
+	// value type than the record's DTSTART) gives way to the record's
+	// DTSTART: the record decides whether the event is all-day or
+	// timed. Owning both keeps both as the server holds them. A kept
+	// property with a TZID parameter brings the server's VTIMEZONE of
+	// that TZID along. UID, X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION
+	// cannot be owned.
 	OwnedFields []string
 }
 

@@ -32,10 +32,11 @@ func ownedSet(names []string) (map[string]bool, error) {
 }
 
 // body encodes ev for key; when held, a VEVENT the server holds, is not
-// nil, the owned properties are taken from it instead, and the VTIMEZONE
-// components of heldCal, the calendar held belongs to, that a kept
-// property names by its TZID parameter are copied too (RFC 4791 section
-// 4.1: a VTIMEZONE for every TZID used).
+// nil, the owned properties are taken from it instead (see
+// [Connector.keep]), and the VTIMEZONE components of heldCal, the
+// calendar held belongs to, that a kept property names by its TZID
+// parameter are copied too (RFC 4791 section 4.1: a VTIMEZONE for every
+// TZID used).
 func (c *Connector) body(key string, version int64, ev Event, held *ical.Component, heldCal *ical.Calendar) ([]byte, error) {
 	cal, err := c.build(key, version, ev)
 	if err != nil {
@@ -43,16 +44,7 @@ func (c *Connector) body(key string, version int64, ev Event, held *ical.Compone
 	}
 	if held != nil {
 		want := cal.Children[0]
-		ours := want.Props[ical.PropDateTimeEnd]
-		for name := range c.owned {
-			want.Props.Del(name)
-			if ps := held.Props[name]; len(ps) > 0 {
-				want.Props[name] = append([]ical.Prop(nil), ps...)
-			}
-		}
-		if c.owned[ical.PropDateTimeEnd] && !c.owned[ical.PropDateTimeStart] {
-			fitEnd(want, held, ours)
-		}
+		c.keep(want, held)
 		tzids := map[string]bool{}
 		for name := range c.owned {
 			for _, p := range want.Props[name] {
@@ -73,4 +65,31 @@ func (c *Connector) body(key string, version int64, ev Event, held *ical.Compone
 		}
 	}
 	return serialise(cal)
+}
+
+// keep replaces the owned properties of want, the record's VEVENT, with
+// those of held, the VEVENT the server holds (or their absence), then
+// makes the start and end fit each other when only one of them is owned:
+// an owned end is the event's length after the record's start
+// ([fitEnd]), an owned start carries the record's length ([fitStart]).
+// Owned together, both are kept as held has them.
+func (c *Connector) keep(want, held *ical.Component) {
+	ours := ical.Props{}
+	for _, name := range []string{ical.PropDateTimeStart, ical.PropDateTimeEnd} {
+		if ps := want.Props[name]; len(ps) > 0 {
+			ours[name] = ps
+		}
+	}
+	for name := range c.owned {
+		want.Props.Del(name)
+		if ps := held.Props[name]; len(ps) > 0 {
+			want.Props[name] = append([]ical.Prop(nil), ps...)
+		}
+	}
+	switch start, end := c.owned[ical.PropDateTimeStart], c.owned[ical.PropDateTimeEnd]; {
+	case end && !start:
+		fitEnd(want, held, ours[ical.PropDateTimeEnd])
+	case start && !end:
+		fitStart(want, ours)
+	}
 }

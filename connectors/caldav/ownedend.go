@@ -11,7 +11,7 @@ import (
 // come before it, and a VEVENT whose DTEND is before its DTSTART, or of
 // another value type, is invalid (RFC 5545 §3.6.1). So the owned end is
 // taken to be the event's length, as a calendar client moving an event
-// keeps it.
+// keeps it. The mirror case, an owned start, is in ownedstart.go.
 
 // fitEnd makes the end that want, the VEVENT to write, kept from held,
 // the VEVENT the server holds, fit want's DTSTART. A kept DTEND moves by
@@ -44,37 +44,60 @@ func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 		return
 	}
 	from := held.Props.Get(ical.PropDateTimeStart)
-	if from == nil || isDate(from) != isDate(end) || isDate(start) != isDate(end) {
+	if from == nil {
 		useOurs()
 		return
 	}
-	if from.Value == start.Value && from.Params.Get(ical.ParamTimezoneID) == start.Params.Get(ical.ParamTimezoneID) {
+	if sameWhen(from, start) && isDate(from) == isDate(end) && isDate(start) == isDate(end) {
 		return // not moved: kept as it is
 	}
-	s0, err0 := moment(from)
-	e0, err1 := moment(end)
-	s1, err2 := moment(start)
-	if err0 != nil || err1 != nil || err2 != nil || e0.Before(s0) {
+	moved, ok := shift(end, from, start)
+	if !ok {
 		useOurs()
 		return
 	}
-	if s1.Equal(s0) {
-		return
+	want.Props.Set(moved)
+}
+
+// shift returns p, a DTEND, moved by as much as to is from from, two
+// DTSTARTs: it keeps the length from from to p, after to. All three must
+// be of one value type: dates move by whole days; a time stays in the
+// time zone p was written in (a floating time is read and written as
+// UTC). ok is false when they are not of one value type, one cannot be
+// read, or p comes before from.
+func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
+	if isDate(p) != isDate(from) || isDate(p) != isDate(to) {
+		return nil, false
 	}
-	moved := ical.NewProp(ical.PropDateTimeEnd)
-	if isDate(end) {
+	s0, err0 := moment(from)
+	e0, err1 := moment(p)
+	s1, err2 := moment(to)
+	if err0 != nil || err1 != nil || err2 != nil || e0.Before(s0) {
+		return nil, false
+	}
+	if s1.Equal(s0) {
+		return p, true
+	}
+	moved = ical.NewProp(p.Name)
+	if isDate(p) {
 		days := int(e0.Sub(s0) / (24 * time.Hour))
 		moved.SetDate(s1.AddDate(0, 0, days))
-	} else {
-		at := s1.Add(e0.Sub(s0)).UTC()
-		if tz := end.Params.Get(ical.ParamTimezoneID); tz != "" {
-			if loc, err := time.LoadLocation(tz); err == nil {
-				at = at.In(loc)
-			}
-		}
-		moved.SetDateTime(at)
+		return moved, true
 	}
-	want.Props.Set(moved)
+	at := s1.Add(e0.Sub(s0)).UTC()
+	if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			at = at.In(loc)
+		}
+	}
+	moved.SetDateTime(at)
+	return moved, true
+}
+
+// sameWhen reports whether a and b are written alike: one value in one
+// time zone.
+func sameWhen(a, b *ical.Prop) bool {
+	return a.Value == b.Value && a.Params.Get(ical.ParamTimezoneID) == b.Params.Get(ical.ParamTimezoneID)
 }
 
 // moment reads a DATE (midnight UTC) or a DATE-TIME (UTC, or in its TZID;
