@@ -1,9 +1,6 @@
 package caldav_test
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,130 +22,32 @@ import (
 // a time) cannot carry the record's end, and the record's start is
 // written instead. With DTEND owned too, both are kept as they are.
 func TestOwnedStartKeepsTheRecordsLength(t *testing.T) {
-	at := func(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
-	tests := []struct {
-		name         string
-		owned        []string
-		first, moved caldav.Event
-		edit         func(ev *ical.Component) // the partner's edit
-		wantStart    string
-		wantEnd      string // DTEND's value, "" for none
-	}{
-		{
-			name:  "timed, moved later by the partner, extended by the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Review", Start: at(10, 9), End: at(10, 10)},
-			moved: caldav.Event{Summary: "Review", Start: at(10, 9), End: at(10, 11)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(10, 12))
-				ev.Props.SetDateTime(ical.PropDateTimeEnd, at(10, 13))
-			},
-			wantStart: "20260310T120000Z", wantEnd: "20260310T140000Z",
-		},
-		{
-			name:  "timed, moved earlier by the partner, moved by the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Review", Start: at(10, 9), End: at(10, 10)},
-			moved: caldav.Event{Summary: "Review", Start: at(11, 9), End: at(11, 10)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(9, 8))
-				ev.Props.SetDateTime(ical.PropDateTimeEnd, at(9, 9))
-			},
-			wantStart: "20260309T080000Z", wantEnd: "20260309T090000Z",
-		},
-		{
-			name:  "timed, no end in the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Review", Start: at(10, 9)},
-			moved: caldav.Event{Summary: "Review", Start: at(10, 7)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(10, 12))
-			},
-			wantStart: "20260310T120000Z", wantEnd: "",
-		},
-		{
-			name:  "all-day, moved by the partner, longer in the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Fair", Start: at(10, 0), AllDay: true},
-			moved: caldav.Event{Summary: "Fair", Start: at(10, 0), End: at(13, 0), AllDay: true},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDate(ical.PropDateTimeStart, at(20, 0))
-				ev.Props.SetDate(ical.PropDateTimeEnd, at(21, 0))
-			},
-			wantStart: "20260320", wantEnd: "20260323",
-		},
-		{
-			name:  "all-day at the partner, made timed by the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Fair", Start: at(10, 0), AllDay: true},
-			moved: caldav.Event{Summary: "Fair", Start: at(10, 9), End: at(10, 10)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDate(ical.PropDateTimeStart, at(12, 0))
-				ev.Props.SetDate(ical.PropDateTimeEnd, at(13, 0))
-			},
-			wantStart: "20260310T090000Z", wantEnd: "20260310T100000Z",
-		},
-		{
-			name:  "timed at the partner, made all-day by the record",
-			owned: []string{"DTSTART"},
-			first: caldav.Event{Summary: "Fair", Start: at(10, 9), End: at(10, 10)},
-			moved: caldav.Event{Summary: "Fair", Start: at(10, 0), End: at(12, 0), AllDay: true},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(14, 9))
-				ev.Props.SetDateTime(ical.PropDateTimeEnd, at(14, 10))
-			},
-			wantStart: "20260310", wantEnd: "20260312",
-		},
-		{
-			name:  "start and end both owned",
-			owned: []string{"DTSTART", "DTEND"},
-			first: caldav.Event{Summary: "Review", Start: at(10, 9), End: at(10, 10)},
-			moved: caldav.Event{Summary: "Review", Start: at(11, 14), End: at(11, 15)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(10, 8))
-				ev.Props.SetDateTime(ical.PropDateTimeEnd, at(10, 12))
-			},
-			wantStart: "20260310T080000Z", wantEnd: "20260310T120000Z",
-		},
-		{
-			name:  "start and end both owned, all-day made timed by the record",
-			owned: []string{"DTSTART", "DTEND"},
-			first: caldav.Event{Summary: "Fair", Start: at(10, 0), AllDay: true},
-			moved: caldav.Event{Summary: "Fair", Start: at(10, 9), End: at(10, 10)},
-			edit: func(ev *ical.Component) {
-				ev.Props.SetDate(ical.PropDateTimeEnd, at(12, 0))
-			},
-			wantStart: "20260310", wantEnd: "20260312",
-		},
-	}
-	servers(t, func(t *testing.T, srv *caldavtest.Server) {
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				e := newEnv(t, srv)
-				owned, err := caldav.New(caldav.Config{CollectionURL: e.cal, HTTPClient: srv.Client(), OwnedFields: tt.owned})
-				if err != nil {
-					t.Fatal(err)
-				}
-				conntest.Push(t, owned, synclayer.Record{Key: "WF-1", Version: 1, Payload: tt.first})
-				e.handEdit(t, "WF-1", tt.edit)
-				next := synclayer.Record{Key: "WF-1", Version: 2, Payload: tt.moved}
-				conntest.Push(t, owned, next)
-
-				ev, _, ok := e.object(t, "WF-1")
-				if !ok {
-					t.Fatal("no object after the update")
-				}
-				start := ev.Props.Get(ical.PropDateTimeStart)
-				var end string
-				if p := ev.Props.Get(ical.PropDateTimeEnd); p != nil {
-					end = p.Value
-				}
-				if start == nil || start.Value != tt.wantStart || end != tt.wantEnd {
-					t.Errorf("stored DTSTART %v, DTEND %q; want DTSTART %s, DTEND %q", start, end, tt.wantStart, tt.wantEnd)
-				}
-				conntest.Verify(t, owned, next, drift.InSync)
-			})
-		}
+	start, both := []string{"DTSTART"}, []string{"DTSTART", "DTEND"}
+	testOwnedShifts(t, []ownedShift{
+		{"timed, moved later by the partner, extended by the record", start,
+			caldav.Event{Summary: "Review", Start: march(10, 9), End: march(10, 10)}, caldav.Event{Summary: "Review", Start: march(10, 9), End: march(10, 11)},
+			partnerTimes(march(10, 12), march(10, 13)), "20260310T120000Z", "20260310T140000Z"},
+		{"timed, moved earlier by the partner, moved by the record", start,
+			caldav.Event{Summary: "Review", Start: march(10, 9), End: march(10, 10)}, caldav.Event{Summary: "Review", Start: march(11, 9), End: march(11, 10)},
+			partnerTimes(march(9, 8), march(9, 9)), "20260309T080000Z", "20260309T090000Z"},
+		{"timed, no end in the record", start,
+			caldav.Event{Summary: "Review", Start: march(10, 9)}, caldav.Event{Summary: "Review", Start: march(10, 7)},
+			partnerTimes(march(10, 12), time.Time{}), "20260310T120000Z", ""},
+		{"all-day, moved by the partner, longer in the record", start,
+			caldav.Event{Summary: "Fair", Start: march(10, 0), AllDay: true}, caldav.Event{Summary: "Fair", Start: march(10, 0), End: march(13, 0), AllDay: true},
+			partnerDates(march(20, 0), march(21, 0)), "20260320", "20260323"},
+		{"all-day at the partner, made timed by the record", start,
+			caldav.Event{Summary: "Fair", Start: march(10, 0), AllDay: true}, caldav.Event{Summary: "Fair", Start: march(10, 9), End: march(10, 10)},
+			partnerDates(march(12, 0), march(13, 0)), "20260310T090000Z", "20260310T100000Z"},
+		{"timed at the partner, made all-day by the record", start,
+			caldav.Event{Summary: "Fair", Start: march(10, 9), End: march(10, 10)}, caldav.Event{Summary: "Fair", Start: march(10, 0), End: march(12, 0), AllDay: true},
+			partnerTimes(march(14, 9), march(14, 10)), "20260310", "20260312"},
+		{"start and end both owned", both,
+			caldav.Event{Summary: "Review", Start: march(10, 9), End: march(10, 10)}, caldav.Event{Summary: "Review", Start: march(11, 14), End: march(11, 15)},
+			partnerTimes(march(10, 8), march(10, 12)), "20260310T080000Z", "20260310T120000Z"},
+		{"start and end both owned, all-day made timed by the record", both,
+			caldav.Event{Summary: "Fair", Start: march(10, 0), AllDay: true}, caldav.Event{Summary: "Fair", Start: march(10, 9), End: march(10, 10)},
+			partnerDates(time.Time{}, march(12, 0)), "20260310", "20260312"},
 	})
 }
 
@@ -158,20 +57,14 @@ func TestOwnedStartKeepsTheRecordsLength(t *testing.T) {
 // moves only the start leaves the end off by as much, which Verify finds
 // and Repair moves, keeping the partner's start.
 func TestOwnedStartMovedAtThePartner(t *testing.T) {
-	at := func(hour int) time.Time { return time.Date(2026, 3, 10, hour, 0, 0, 0, time.UTC) }
 	servers(t, func(t *testing.T, srv *caldavtest.Server) {
 		for _, tt := range []struct {
 			name string
 			edit func(ev *ical.Component)
 			diff bool // Verify finds DTEND off
 		}{
-			{name: "dragged", edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(12))
-				ev.Props.SetDateTime(ical.PropDateTimeEnd, at(13))
-			}},
-			{name: "start only", edit: func(ev *ical.Component) {
-				ev.Props.SetDateTime(ical.PropDateTimeStart, at(12))
-			}, diff: true},
+			{name: "dragged", edit: partnerTimes(march(10, 12), march(10, 13))},
+			{name: "start only", edit: partnerTimes(march(10, 12), time.Time{}), diff: true},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				e := newEnv(t, srv)
@@ -179,7 +72,7 @@ func TestOwnedStartMovedAtThePartner(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rec := synclayer.Record{Key: "WF-1", Version: 1, Payload: caldav.Event{Summary: "Review", Start: at(9), End: at(10)}}
+				rec := synclayer.Record{Key: "WF-1", Version: 1, Payload: caldav.Event{Summary: "Review", Start: march(10, 9), End: march(10, 10)}}
 				conntest.Push(t, owned, rec)
 				e.handEdit(t, "WF-1", tt.edit)
 				if !tt.diff {
@@ -204,10 +97,9 @@ func TestOwnedStartMovedAtThePartner(t *testing.T) {
 // TestOwnedStartInItsZoneKeepsTheRecordsLength: a kept DTSTART written
 // in a time zone stays as written, with its VTIMEZONE, and the record's
 // end follows it by the record's length. A kept start that cannot carry
-// the record's end (none, or in a zone Go does not know) gives way to the
+// the record's end (time.Time{}, or in a zone Go does not know) gives way to the
 // record's start.
 func TestOwnedStartInItsZoneKeepsTheRecordsLength(t *testing.T) {
-	const zone = "BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
 	tests := []struct {
 		name, start string   // the held DTSTART line
 		want        []string // lines the PUT must hold
@@ -235,32 +127,9 @@ func TestOwnedStartInItsZoneKeepsTheRecordsLength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			held := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n" + zone +
-				"BEGIN:VEVENT\r\nUID:" + caldav.UID(caldav.DefaultNamespace, "k") + "\r\nDTSTAMP:20260301T120000Z\r\n" + tt.start +
-				"DTEND:20260310T150000Z\r\nX-SYNCLAYER-KEY:k\r\nX-SYNCLAYER-VERSION:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-			puts := make(chan string, 1)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				switch r.Method {
-				case http.MethodGet:
-					w.Header().Set("ETag", `"1"`)
-					_, _ = io.WriteString(w, held)
-				case http.MethodPut:
-					b, _ := io.ReadAll(r.Body)
-					puts <- string(b)
-					w.WriteHeader(http.StatusNoContent)
-				}
-			}))
-			defer srv.Close()
-			c, err := caldav.New(caldav.Config{CollectionURL: srv.URL + "/cal/", OwnedFields: []string{"DTSTART"}, HTTPClient: srv.Client()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := synclayer.Record{Key: "k", Version: 2, Payload: caldav.Event{Summary: "s",
-				Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC)}}
-			if err := c.Sync(t.Context(), rec); err != nil {
-				t.Fatal(err)
-			}
-			put := <-puts
+			held := heldObject(vtimezone("Europe/Berlin", "+0100"), tt.start+"DTEND:20260310T150000Z\r\n")
+			put := putOver(t, held, caldav.Event{Summary: "s",
+				Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 10, 11, 0, 0, 0, time.UTC)}, "DTSTART")
 			for _, line := range tt.want {
 				if !strings.Contains(put, line) {
 					t.Errorf("PUT body lacks %q:\n%s", line, put)

@@ -178,33 +178,9 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // the PUT body (RFC 4791 section 4.1: a VTIMEZONE for every TZID used), and
 // no other.
 func TestOwnedTimeKeepsItsVTIMEZONE(t *testing.T) {
-	zone := func(tzid, off string) string {
-		return "BEGIN:VTIMEZONE\r\nTZID:" + tzid + "\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nTZOFFSETFROM:" + off + "\r\nTZOFFSETTO:" + off + "\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
-	}
-	held := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\n" + zone("Europe/Berlin", "+0100") + zone("America/New_York", "-0500") +
-		"BEGIN:VEVENT\r\nUID:" + caldav.UID(caldav.DefaultNamespace, "k") + "\r\nDTSTAMP:20260301T120000Z\r\nDTSTART:20260310T090000Z\r\n" +
-		"DTEND;TZID=Europe/Berlin:20260310T120000\r\nX-SYNCLAYER-KEY:k\r\nX-SYNCLAYER-VERSION:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-	puts := make(chan string, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet:
-			w.Header().Set("ETag", `"1"`)
-			_, _ = io.WriteString(w, held)
-		case http.MethodPut:
-			b, _ := io.ReadAll(r.Body)
-			puts <- string(b)
-			w.WriteHeader(http.StatusNoContent)
-		}
-	}))
-	defer srv.Close()
-	c, err := caldav.New(caldav.Config{CollectionURL: srv.URL + "/cal/", OwnedFields: []string{"DTEND"}, HTTPClient: srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Sync(t.Context(), synclayer.Record{Key: "k", Version: 2, Payload: caldav.Event{Summary: "s", Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}}); err != nil {
-		t.Fatal(err)
-	}
-	put := <-puts
+	held := heldObject(vtimezone("Europe/Berlin", "+0100")+vtimezone("America/New_York", "-0500"),
+		"DTSTART:20260310T090000Z\r\nDTEND;TZID=Europe/Berlin:20260310T120000\r\n")
+	put := putOver(t, held, caldav.Event{Summary: "s", Start: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}, "DTEND")
 	if !strings.Contains(put, "DTEND;TZID=Europe/Berlin:20260310T120000") {
 		t.Fatalf("owned DTEND not kept:\n%s", put)
 	}
