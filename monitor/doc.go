@@ -157,7 +157,8 @@
 // [WithTrustedOrigin] accepts writes carrying another Origin (the monitor
 // serves no CORS, so not from a browser page of another origin);
 // [WithBacklog] shows a queue such as a transactional outbox;
-// [WithLogger] receives the causes of 503 answers (default: none). A zero value
+// [WithLogger] receives the causes of 503 answers and of the fixed error
+// texts of write actions (default: none). A zero value
 // of an option means its default; an invalid value (a negative duration,
 // a malformed host) makes [New] return an error that names the option and
 // wraps synclayer.ErrInvalidOption. New never panics.
@@ -233,8 +234,23 @@
 // are at their cap. A log or ledger that cannot be read answers a fixed
 // text ("monitor: the delivery log cannot be read", "monitor: the
 // freshness ledger cannot be read"): its error, which can name a database
-// host, a user or SQL, goes to the [WithLogger] logger only. A write action that stopped part way answers 200 with
-// the results so far and the error.
+// host, a user or SQL, goes to the [WithLogger] logger only. So does a
+// write action that cannot read the log before its first push.
+//
+// A write action that stopped part way answers 200 with the results so
+// far and, in "error", a fixed text that names what failed, found by the
+// error's type: "monitor: stopped: the delivery log cannot be read", or
+// the idempotency store (synclayer.ErrStore), an announcement
+// (synclayer.ErrPublish), the request, a letter no longer routed. A resume
+// lets its connector go before it reads the connector's queue, so it
+// answers so even when it pushed nothing. In the results, a push that
+// failed in its mapping, at the partner or while it waited for its key
+// ([synclayer.SyncError] Op "map", "sync" or "wait for key") shows its
+// error: the mapper's or the partner's answer (or the request's end),
+// which the connectors keep free of secrets. A push that failed
+// in the idempotency store (its error wraps synclayer.ErrStore, even
+// beside the partner's answer), in the delivery log or elsewhere shows a
+// fixed text. Every error so hidden goes to the [WithLogger] logger.
 //
 // A [Handler] is safe for concurrent use.
 package monitor

@@ -148,11 +148,12 @@ func WithStreamWriteTimeout(d time.Duration) Option {
 	return nonNegative("WithStreamWriteTimeout", d, defaultStreamWriteTimeout, func(h *Handler, d time.Duration) { h.writeTimeout = d })
 }
 
-// WithLogger sets where the handler reports the causes of its 503
-// answers: the error of a delivery log or freshness ledger that could not
-// be read. The answer itself carries a fixed text only, since such an
-// error can name a database host, a user or SQL. Default, and for nil:
-// nowhere.
+// WithLogger sets where the handler reports the errors its answers do
+// not carry: the error of a delivery log or freshness ledger that could
+// not be read (a 503), and the store, log or publisher error that stopped
+// a write action or failed one of its pushes. The answer itself carries a
+// fixed text only, since such an error can name a database host, a user
+// or SQL. Default, and for nil: nowhere.
 func WithLogger(l *slog.Logger) Option {
 	return func(h *Handler) error { h.log = l; return nil }
 }

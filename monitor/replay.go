@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,7 +32,9 @@ type ActionResult struct {
 	Results []ActionPush `json:"results"`
 	// Skipped counts the superseded dead letters a bulk replay left alone.
 	Skipped int `json:"skipped,omitempty"`
-	// Error is set when the action stopped part way.
+	// Error is set when the action stopped part way: a fixed text that
+	// names what failed (the delivery log, the idempotency store, ...);
+	// the cause goes to the [WithLogger] logger.
 	Error string `json:"error,omitempty"`
 }
 
@@ -43,21 +44,10 @@ type ActionPush struct {
 	Key       string `json:"key,omitempty"`
 	Status    string `json:"status"`
 	Attempts  int    `json:"attempts"`
-	Error     string `json:"error,omitempty"`
-}
-
-func actionResult(res []synclayer.Result, err error) ActionResult {
-	out := ActionResult{Results: make([]ActionPush, len(res))}
-	for i, r := range res {
-		out.Results[i] = ActionPush{Connector: r.Connector, Key: r.Key, Status: r.Status.String(), Attempts: r.Attempts}
-		if r.Err != nil {
-			out.Results[i].Error = r.Err.Error()
-		}
-	}
-	if err != nil {
-		out.Error = err.Error()
-	}
-	return out
+	// Error is the push's error: the mapper's or the partner's answer,
+	// or a fixed text when the push failed in the idempotency store or
+	// the delivery log (the cause goes to the [WithLogger] logger).
+	Error string `json:"error,omitempty"`
 }
 
 // replaySet lists what a bulk replay of q takes: the matching letters up
@@ -118,7 +108,8 @@ func (h *Handler) serveReplayPreview(w http.ResponseWriter, r *http.Request) {
 // event's letters as asked, superseded or not. Otherwise it is a bulk
 // replay: it takes the matching letters up to the limit, leaves the
 // superseded ones, and goes ahead only when their count is the expect the
-// operator confirmed (409 with the count otherwise).
+// operator confirmed (409 with the count otherwise). A log that cannot be
+// read before the first push answers 503.
 func (h *Handler) serveReplay(w http.ResponseWriter, r *http.Request) {
 	q, err := parseReplay(r.URL.RawQuery)
 	if err != nil {
@@ -129,8 +120,13 @@ func (h *Handler) serveReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.filter.EventID != "" {
-		res, err := h.d.Replay(r.Context(), q.filter)
-		writeJSON(w, http.StatusOK, actionResult(res, err))
+		letters, err := h.d.DeadLetters(r.Context(), q.filter)
+		if err != nil {
+			h.unavailable(w, r, errLogText, err)
+			return
+		}
+		slices.Reverse(letters) // oldest first, as a bulk replay
+		h.replayLetters(w, r, letters, 0)
 		return
 	}
 	if q.expect < 0 {
@@ -149,24 +145,28 @@ func (h *Handler) serveReplay(w http.ResponseWriter, r *http.Request) {
 		}{"monitor: " + strconv.Itoa(len(take)) + " dead letters match now, not the " + strconv.Itoa(q.expect) + " confirmed; confirm again", len(take)})
 		return
 	}
+	h.replayLetters(w, r, take, skipped)
+}
+
+// replayLetters replays the letters one by one, in order, and answers the
+// results; it stops at the first error (of the log, the store, the
+// request) with the results so far. skipped is the count of superseded
+// letters left alone.
+func (h *Handler) replayLetters(w http.ResponseWriter, r *http.Request, letters []synclayer.Delivery, skipped int) {
 	var res []synclayer.Result
-	for _, d := range take {
-		got, err := h.d.Replay(r.Context(), synclayer.DeliveryFilter{EventID: d.EventID, Connector: d.Connector, Limit: 1})
+	var err error
+	for _, d := range letters {
+		var got []synclayer.Result
+		got, err = h.d.Replay(r.Context(), synclayer.DeliveryFilter{EventID: d.EventID, Connector: d.Connector, Limit: 1})
 		res = append(res, got...)
-		if err != nil {
-			out := actionResult(res, err)
-			out.Skipped = skipped
-			writeJSON(w, http.StatusOK, out)
-			return
+		if err == nil {
+			err = r.Context().Err()
 		}
-		if r.Context().Err() != nil {
-			out := actionResult(res, errors.New("monitor: replay stopped: request ended"))
-			out.Skipped = skipped
-			writeJSON(w, http.StatusOK, out)
-			return
+		if err != nil {
+			break
 		}
 	}
-	out := actionResult(res, nil)
+	out := h.actionResult(r, res, err)
 	out.Skipped = skipped
 	writeJSON(w, http.StatusOK, out)
 }

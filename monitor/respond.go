@@ -31,9 +31,15 @@ const errLogText = "monitor: the delivery log cannot be read"
 // and gives err, the cause, which the answer never carries, to the
 // handler's logger ([WithLogger]).
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, text string, err error) {
+	h.logCause(r, slog.LevelError, text, err)
+	writeError(w, http.StatusServiceUnavailable, text)
+}
+
+// logCause gives err, the cause of the answer text to r, which the
+// answer does not carry, to the handler's logger ([WithLogger]).
+func (h *Handler) logCause(r *http.Request, level slog.Level, text string, err error) {
 	if h.log != nil {
-		h.log.LogAttrs(r.Context(), slog.LevelError, text,
+		h.log.LogAttrs(r.Context(), level, text,
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
 	}
-	writeError(w, http.StatusServiceUnavailable, text)
 }

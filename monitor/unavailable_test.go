@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/idempotency"
 	"github.com/hmsplatform/synclayer/monitor"
 )
 
@@ -17,17 +18,37 @@ import (
 const dbSecret = `pq: password authentication failed for user "sync_admin" at db-primary.internal:5432 (SELECT * FROM deliveries)`
 
 // brokenLog is a delivery log whose List fails with dbSecret while
-// broken is set.
+// broken is set, but for the next passes lists.
 type brokenLog struct {
 	*synclayer.MemoryLog
 	broken atomic.Bool
+	passes atomic.Int64
 }
 
 func (l *brokenLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
-	if l.broken.Load() {
+	if l.broken.Load() && l.passes.Add(-1) < 0 {
 		return nil, errors.New(dbSecret)
 	}
 	return l.MemoryLog.List(ctx, f)
+}
+
+// brokenStore is an idempotency store whose Claim fails with dbSecret
+// while broken is set.
+type brokenStore struct {
+	synclayer.Store
+	broken atomic.Bool
+}
+
+func (s *brokenStore) Claim(ctx context.Context, c idempotency.Claim) (idempotency.ClaimResult, error) {
+	if s.broken.Load() {
+		return idempotency.ClaimResult{}, errors.New(dbSecret)
+	}
+	return s.Store.Claim(ctx, c)
+}
+
+// leaked reports whether body carries any part of dbSecret.
+func leaked(body string) bool {
+	return strings.Contains(body, "db-primary") || strings.Contains(body, "sync_admin") || strings.Contains(body, "SELECT")
 }
 
 // A delivery log that cannot be read answers 503 with a fixed text in the
@@ -47,6 +68,7 @@ func TestLogUnavailableHidesCause(t *testing.T) {
 		{http.MethodGet, "api/events/e1"},
 		{http.MethodGet, "api/replay?all=1"},
 		{http.MethodPost, "api/replay?all=1&expect=1"},
+		{http.MethodPost, "api/replay?event=e1"},
 	} {
 		before := logged.String()
 		var code int
@@ -56,7 +78,7 @@ func TestLogUnavailableHidesCause(t *testing.T) {
 		} else {
 			code, body = r.get(t, c.path, nil)
 		}
-		if strings.Contains(body, "db-primary") || strings.Contains(body, "sync_admin") || strings.Contains(body, "SELECT") {
+		if leaked(body) {
 			t.Errorf("%s %s: the log's error reached the client: %d %s", c.method, c.path, code, body)
 		}
 		if c.path == "api/deliveries?cursor=x" {
@@ -68,5 +90,82 @@ func TestLogUnavailableHidesCause(t *testing.T) {
 		if got := strings.TrimPrefix(logged.String(), before); !strings.Contains(got, "sync_admin") || !strings.Contains(got, c.path[:strings.IndexAny(c.path+"?", "?")]) {
 			t.Errorf("%s %s: the logger got %q, want the log's error and the path", c.method, c.path, got)
 		}
+	}
+}
+
+// A write action that started and then stopped because the delivery log
+// could not be read answers 200 with what it did and a fixed error text;
+// the log's error goes to the logger only. Resume lets the connector go
+// before it reads its queue, so even a resume that pushed nothing
+// answers so.
+func TestWriteActionHidesLogError(t *testing.T) {
+	log := &brokenLog{MemoryLog: new(synclayer.MemoryLog)}
+	var logged syncBuffer
+	r := newRigWith(t, []synclayer.Option{synclayer.WithDeliveryLog(log)},
+		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
+	r.get(t, "api/status", nil)
+	const stopped = "monitor: stopped: the delivery log cannot be read"
+
+	// The bulk replay lists its two letters, replays e1 (listing it), and
+	// then cannot list e2.
+	log.passes.Store(2)
+	log.broken.Store(true)
+	before := logged.String()
+	var res monitor.ActionResult
+	code, body := r.post(t, "api/replay?connector=records&expect=2", &res)
+	if leaked(body) || code != http.StatusOK || res.Error != stopped || len(res.Results) != 1 || res.Results[0].Key != "WF-1" || res.Results[0].Status != "synced" {
+		t.Errorf("bulk replay, the log failing after the first letter: %d %s, want 200 with WF-1 synced and %q", code, body, stopped)
+	}
+	if got := strings.TrimPrefix(logged.String(), before); !strings.Contains(got, "sync_admin") || !strings.Contains(got, "api/replay") {
+		t.Errorf("bulk replay: the logger got %q, want the log's error and the path", got)
+	}
+	if r.records.written("WF-1") != 1 || r.records.written("WF-2") != 0 {
+		t.Errorf("records written WF-1 %d, WF-2 %d times, want 1 and 0", r.records.written("WF-1"), r.records.written("WF-2"))
+	}
+
+	log.broken.Store(false)
+	if code, body := r.post(t, "api/connectors/records/pause", nil); code != http.StatusOK {
+		t.Fatalf("pause: %d %s", code, body)
+	}
+	log.broken.Store(true)
+	before = logged.String()
+	res = monitor.ActionResult{}
+	code, body = r.post(t, "api/connectors/records/resume", &res)
+	if leaked(body) || code != http.StatusOK || res.Error != stopped || len(res.Results) != 0 {
+		t.Errorf("resume over a log that cannot be read: %d %s, want 200 with %q", code, body, stopped)
+	}
+	if got := strings.TrimPrefix(logged.String(), before); !strings.Contains(got, "sync_admin") || !strings.Contains(got, "resume") {
+		t.Errorf("resume: the logger got %q, want the log's error and the path", got)
+	}
+}
+
+// A push of a write action that failed in the idempotency store shows a
+// fixed text in its result, and the store's error goes to the logger
+// only; a push the partner refused shows the partner's answer.
+func TestActionPushHidesStoreError(t *testing.T) {
+	store := &brokenStore{Store: new(synclayer.MemoryStore)}
+	var logged syncBuffer
+	r := newRigWith(t, []synclayer.Option{synclayer.WithStore(store)},
+		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
+
+	store.broken.Store(true)
+	var res monitor.ActionResult
+	code, body := r.post(t, "api/replay?event=e1", &res)
+	const want = "monitor: the idempotency store failed"
+	if leaked(body) || code != http.StatusOK || len(res.Results) != 1 || res.Results[0].Status != "failed" || res.Results[0].Error != want || res.Error != "" {
+		t.Errorf("replay over a failing store: %d %s, want 200 with one failed push saying %q", code, body, want)
+	}
+	if got := logged.String(); !strings.Contains(got, "sync_admin") || !strings.Contains(got, "WF-1") {
+		t.Errorf("the logger got %q, want the store's error and the key", got)
+	}
+
+	store.broken.Store(false)
+	r.records.fail("partner says: <WF-2> is locked")
+	res = monitor.ActionResult{}
+	code, body = r.post(t, "api/replay?event=e2", &res)
+	if code != http.StatusOK || len(res.Results) != 1 || !strings.Contains(res.Results[0].Error, "partner says: <WF-2> is locked") {
+		t.Errorf("replay the partner refuses: %d %s, want the partner's answer in the push's error", code, body)
 	}
 }
