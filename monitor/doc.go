@@ -103,8 +103,11 @@
 // newest 10,000 dead, failed and pending deliveries and the newest 10,000
 // synced ones), and then follows the dispatcher's deliveries through
 // [synclayer.Dispatcher.Watch], so a status costs no listing of the log.
-// When the log held more, the status says so ([Status].WaitingCapped) and
-// the page shows the counts as lower bounds ("≥ N").
+// When the log held more dead, failed and pending ones, the status says so
+// ([Status].WaitingCapped) and the page shows the counts as lower bounds
+// ("≥ N"). More synced ones leave the counts exact and unmarked, but a
+// letter superseded only by a sync older than those read counts in
+// "deadLetters", not "superseded" (and a bulk replay takes it).
 // It reads the log again only after it fell behind (a burst of more than
 // 8192 deliveries between two status reads). A log shared by several
 // processes shows the other processes' deliveries from that first reading

@@ -34,7 +34,7 @@ type ledger struct {
 
 	mu     sync.Mutex
 	seeded bool
-	capped bool // the last seed read seedLimit entries of a kind: the log may hold more
+	capped bool // the last seed read seedLimit dead, failed and pending entries: the log may hold more
 	open   map[dkey]*openEntry
 	keys   map[kkey]*keyState
 	counts map[string]*Waiting
@@ -110,7 +110,10 @@ func (l *ledger) seed(ctx context.Context, d *synclayer.Dispatcher) error {
 		l.lost.Store(true)
 		return err
 	}
-	l.capped = len(open) >= seedLimit || len(synced) >= seedLimit
+	// Only the open read caps the counts. A capped synced read leaves
+	// them exact: a letter superseded only by a sync older than those
+	// read counts as a dead letter instead (see [Status].WaitingCapped).
+	l.capped = len(open) >= seedLimit
 	all := append(open, synced...)
 	slices.SortStableFunc(all, func(a, b synclayer.Delivery) int { return a.Updated.Compare(b.Updated) })
 	l.open, l.keys, l.counts = map[dkey]*openEntry{}, map[kkey]*keyState{}, map[string]*Waiting{}
@@ -199,8 +202,9 @@ func (l *ledger) count(connector string) *Waiting {
 	return c
 }
 
-// waiting returns the counts per connector, and whether the last seed
-// was capped at seedLimit (see [Status].WaitingCapped). Call it after
+// waiting returns the counts per connector, and whether the last seed's
+// read of dead, failed and pending entries was capped at seedLimit (see
+// [Status].WaitingCapped). Call it after
 // refresh.
 func (l *ledger) waiting() (map[string]Waiting, bool) {
 	l.mu.Lock()

@@ -23,13 +23,16 @@ type Status struct {
 	// be short. The handler starts them from the newest 10,000 dead,
 	// failed and pending deliveries and the newest 10,000 synced ones the
 	// log holds, and follows the dispatcher from there; WaitingCapped says
-	// that it read 10,000 of a kind, so the log may hold more. Then the
-	// entries past those are not counted: the sum of deadLetters,
-	// superseded and queued, per connector and in the totals, is a lower
-	// bound (and queued is one), and a letter superseded only by a sync
-	// older than the 10,000 read counts in deadLetters, not superseded.
-	// It holds until the handler reads the log again. The page shows the
-	// counts as "≥ N".
+	// that it read 10,000 dead, failed and pending ones, so the log may
+	// hold more. Then the entries past those are not counted: the sum of
+	// deadLetters, superseded and queued, per connector and in the
+	// totals, is a lower bound (and queued is one). It holds until the
+	// handler reads the log again. The page shows the counts as "≥ N".
+	//
+	// 10,000 synced ones read do not set it: the counts are exact, but a
+	// letter superseded only by a sync older than those read counts in
+	// deadLetters, not superseded (and a bulk replay takes it), so
+	// superseded may be short by what deadLetters is over.
 	WaitingCapped bool `json:"waitingCapped"`
 }
 

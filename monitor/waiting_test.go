@@ -14,9 +14,9 @@ import (
 )
 
 // waitingStatus serves a handler over a log that holds dead dead letters
-// of connector "c", put straight into the log, and returns its status as
-// JSON.
-func waitingStatus(t *testing.T, dead int) map[string]any {
+// and then synced synced deliveries (of other keys) of connector "c", put
+// straight into the log, and returns its status as JSON.
+func waitingStatus(t *testing.T, dead, synced int) map[string]any {
 	t.Helper()
 	log := new(synclayer.MemoryLog)
 	d := logDispatcher(t, log)
@@ -24,6 +24,11 @@ func waitingStatus(t *testing.T, dead int) map[string]any {
 	for i := range dead {
 		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("e%05d", i), Connector: "c", Key: fmt.Sprintf("k%05d", i),
 			State: synclayer.StatusDead, Updated: at.Add(time.Duration(i) * time.Millisecond)})
+	}
+	at = at.Add(time.Hour)
+	for i := range synced {
+		_ = log.Put(context.Background(), synclayer.Delivery{EventID: fmt.Sprintf("s%05d", i), Connector: "c", Key: fmt.Sprintf("s%05d", i),
+			State: synclayer.StatusSynced, Updated: at.Add(time.Duration(i) * time.Millisecond)})
 	}
 	h := newHandler(t, d)
 	t.Cleanup(func() { h.Close() })
@@ -40,22 +45,32 @@ func waitingStatus(t *testing.T, dead int) map[string]any {
 	return st
 }
 
-// The counts of what waits come from the newest 10,000 entries of each
-// kind the log held when the monitor started them. With more, the status
-// says so (waitingCapped), since the counts are then lower bounds; with
-// fewer, it does not.
+// The counts of what waits come from the newest 10,000 dead, failed and
+// pending entries the log held when the monitor started (and the newest
+// 10,000 synced ones, to judge which letters are superseded). With more
+// dead, failed and pending ones, the status says so (waitingCapped), since
+// the counts are then lower bounds; with fewer, it does not, however many
+// synced entries the log holds: the waiting counts are then exact (only
+// the split between superseded letters and dead letters may be off).
 func TestWaitingCapped(t *testing.T) {
 	for _, c := range []struct {
-		dead   int
-		capped bool
-	}{{10, false}, {9_999, false}, {10_050, true}} {
-		st := waitingStatus(t, c.dead)
+		dead, synced int
+		capped       bool
+	}{
+		{10, 0, false},
+		{9_999, 0, false},
+		{10_050, 0, true},
+		{0, 10_050, false},
+		{10, 10_050, false},
+		{10_050, 10_050, true},
+	} {
+		st := waitingStatus(t, c.dead, c.synced)
 		dl := st["totals"].(map[string]any)["deadLetters"].(float64)
 		if capped, _ := st["waitingCapped"].(bool); capped != c.capped {
-			t.Errorf("%d dead letters: waitingCapped %v (deadLetters %v), want %v", c.dead, st["waitingCapped"], dl, c.capped)
+			t.Errorf("%d dead letters, %d synced: waitingCapped %v (deadLetters %v), want %v", c.dead, c.synced, st["waitingCapped"], dl, c.capped)
 		}
 		if want := float64(min(c.dead, 10_000)); dl != want {
-			t.Errorf("%d dead letters: deadLetters %v, want %v", c.dead, dl, want)
+			t.Errorf("%d dead letters, %d synced: deadLetters %v, want %v", c.dead, c.synced, dl, want)
 		}
 	}
 }

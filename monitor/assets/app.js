@@ -95,10 +95,12 @@
     $("t-throughput").textContent = st.windowSeconds > 0 ? fmtRate(t.throughputPerMin) : "–";
     $("t-errors").textContent = st.windowSeconds > 0 ? fmtPct(t.errorRate) : "–";
     $("t-errors").className = "value " + (t.errorRate > 0 ? "bad" : "good");
-    // waitingCapped: the log held more than the monitor read to count
-    // what waits, so those counts are at least what they say.
+    // waitingCapped: the log held more dead, failed and pending entries
+    // than the monitor read to count what waits, so those counts are at
+    // least what they say. (A cap on the synced entries it read does not
+    // set it: see Status.WaitingCapped.)
     const count = (n) => (n < 0 ? "?" : (st.waitingCapped ? "≥ " : "") + String(n));
-    const capNote = st.waitingCapped ? "The delivery log held more than the 10,000 entries the monitor read to count what waits: these counts are lower bounds." : "";
+    const capNote = st.waitingCapped ? "The delivery log held more than the 10,000 dead, failed and pending entries the monitor read to count what waits: these counts are lower bounds." : "";
     $("t-dead").title = capNote;
     $("t-pending").title = capNote;
     $("t-dead").textContent = count(t.deadLetters);
