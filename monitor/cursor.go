@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,12 +38,37 @@ var errBadCursor = errors.New("monitor: bad cursor")
 // IsZero reports whether c is the start of the list.
 func (c cursor) IsZero() bool { return c.updated.IsZero() && c.event == "" && c.connector == "" }
 
-// cursorScope is what a cursor is bound to: the list (route) and its
-// query but cursor and limit (a walk may change its page size).
-func cursorScope(route, rawQuery string) string {
-	q, _ := url.ParseQuery(rawQuery) // parsed without error before
-	q.Del(paramCursor)
-	q.Del(paramLimit)
+// cursorScope is what a cursor is bound to: the list (route) and what
+// its query selects, f as parsed from rawQuery, but the limit (a walk may
+// change its page size). Queries that select the same rows share their
+// cursors however they are written: the states are sorted and without
+// repeats, empty parameters are left out, and since is the instant of an
+// RFC 3339 time, or the duration of a duration (which is not resolved to
+// a time: the walk's pages resolve it each).
+func cursorScope(route, rawQuery string, f synclayer.DeliveryFilter) string {
+	q := url.Values{}
+	for _, p := range []struct{ name, v string }{
+		{paramEvent, f.EventID}, {paramConnector, f.Connector}, {paramType, f.EventType}, {paramKey, f.Key},
+	} {
+		if p.v != "" {
+			q.Set(p.name, p.v)
+		}
+	}
+	if len(f.States) > 0 {
+		var names []string
+		for _, st := range slices.Sorted(slices.Values(f.States)) { // without repeats: see deliveryFilter
+			names = append(names, st.String())
+		}
+		q.Set(paramState, strings.Join(names, ","))
+	}
+	raw, _ := url.ParseQuery(rawQuery) // parsed without error before
+	if v := raw.Get(paramSince); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			q.Set(paramSince, strconv.FormatInt(t.UnixNano(), 10))
+		} else if d, err := time.ParseDuration(v); err == nil {
+			q.Set(paramSince, d.String())
+		}
+	}
 	return route + "?" + q.Encode()
 }
 

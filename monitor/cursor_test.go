@@ -130,3 +130,63 @@ func TestCursorAfterLogGrew(t *testing.T) {
 		t.Errorf("second page %+v next %q, want e0289 to e0280 and a next", p.Deliveries, p.Next)
 	}
 }
+
+// A cursor is bound to what its query selects, not to how the query is
+// written: the next page of a query takes its cursor under the same
+// filter with the states in another order, repeated or comma-separated,
+// an empty parameter, or since as the same time in another zone or the
+// same duration written otherwise, and answers the same page. Another
+// filter still refuses it.
+func TestCursorSharedByEquivalentQueries(t *testing.T) {
+	_, get := cursorRig(t, 50)
+	type page struct {
+		Deliveries []struct{ EventID string }
+		Next       string
+	}
+	for _, c := range []struct {
+		first string
+		same  []string
+		other string
+	}{
+		{
+			first: "state=synced&state=dead&limit=10",
+			same: []string{
+				"limit=10&state=synced&state=dead",
+				"state=dead&state=synced&limit=10",
+				"state=synced,dead&limit=10",
+				"state=dead,%20synced,dead&limit=10",
+				"state=synced&state=dead&event=&limit=10",
+			},
+			other: "state=synced&limit=10",
+		},
+		{
+			first: "since=2025-12-31T00:00:00Z&connector=c&limit=10",
+			same:  []string{"connector=c&since=2025-12-31T01:00:00%2B01:00&limit=10"},
+			other: "since=2025-12-31T00:00:01Z&connector=c&limit=10",
+		},
+		{
+			first: "since=876000h&limit=10",
+			same:  []string{"since=52560000m&limit=10"},
+			other: "limit=10",
+		},
+	} {
+		var p1, want page
+		if code, body := get("api/deliveries?"+c.first, &p1); code != http.StatusOK || p1.Next == "" {
+			t.Fatalf("%s: %d %s", c.first, code, body)
+		}
+		cur := "&cursor=" + url.QueryEscape(p1.Next)
+		if code, body := get("api/deliveries?"+c.first+cur, &want); code != http.StatusOK || len(want.Deliveries) != 10 {
+			t.Fatalf("%s, second page: %d %s", c.first, code, body)
+		}
+		for _, q := range c.same {
+			var got page
+			code, body := get("api/deliveries?"+q+cur, &got)
+			if code != http.StatusOK || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s after a cursor of %s: %d %s, want the page %v", q, c.first, code, body, want)
+			}
+		}
+		if code, body := get("api/deliveries?"+c.other+cur, nil); code != http.StatusBadRequest {
+			t.Errorf("%s after a cursor of %s: %d %s, want 400", c.other, c.first, code, body)
+		}
+	}
+}

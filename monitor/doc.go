@@ -70,8 +70,10 @@
 // ([DefaultLimit] 100 when not set, at most [MaxLimit] 1000), newest first,
 // and "next", an opaque cursor; pass it as cursor= with the same filter
 // for the next page. The last page has no "next". A cursor is signed by
-// the handler and bound to its list and query (limit aside): any other
-// text, a cursor of another query, or one given before the service
+// the handler and bound to its list and to what its query selects (limit
+// aside; states in any order, repeated or comma-separated, and since as
+// the same instant or duration however written, select the same): any
+// other text, a cursor of another query, or one given before the service
 // restarted answers 400. A page reads the log up to its own depth, and
 // at most twice (again, up to 10,000 rows, only when the log changed
 // since the cursor was given). A walk of all pages

@@ -120,27 +120,26 @@ type DeadLetterPage struct {
 
 func (h *Handler) serveDeliveries(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseFilter(r.URL.RawQuery)
-	h.serveList(w, r, "deliveries", err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.Deliveries(ctx, f) },
+	h.serveList(w, r, cursorScope("deliveries", r.URL.RawQuery, f), err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.Deliveries(ctx, f) },
 		func(rows []Delivery, next string) any { return DeliveryPage{Deliveries: rows, Next: next} })
 }
 
 func (h *Handler) serveDeadLetters(w http.ResponseWriter, r *http.Request) {
 	f, c, err := parseReplayFilter(r.URL.RawQuery)
-	h.serveList(w, r, "dead-letters", err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.DeadLetters(ctx, f) },
+	h.serveList(w, r, cursorScope("dead-letters", r.URL.RawQuery, f), err, c, &f.Limit, func(ctx context.Context) ([]synclayer.Delivery, error) { return h.d.DeadLetters(ctx, f) },
 		func(rows []Delivery, next string) any { return DeadLetterPage{DeadLetters: rows, Next: next} })
 }
 
-// serveList answers a request of the list route whose query parsed with
-// error parseErr (400 when not nil) into a filter and cursor text ct (400
-// when it is not a cursor this handler gave for the same route and
-// query). It reads the page after the cursor through list, which sees
+// serveList answers a request of a list whose query parsed with error
+// parseErr (400 when not nil) into a filter and cursor text ct (400 when
+// it is not a cursor this handler gave for scope, the list and what its
+// query selects: see cursorScope). It reads the page after the cursor through list, which sees
 // the filter's limit, *limit, set to what it should read; and answers
 // with body, given the rows as the monitor shows them and the next page's
 // cursor.
-func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, route string, parseErr error, ct string, limit *int,
+func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, scope string, parseErr error, ct string, limit *int,
 	list func(ctx context.Context) ([]synclayer.Delivery, error), body func(rows []Delivery, next string) any) {
 	var c cursor
-	scope := cursorScope(route, r.URL.RawQuery)
 	if parseErr == nil && ct != "" {
 		var err error
 		if c, err = h.readCursor(ct, scope); err != nil {
