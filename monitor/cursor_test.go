@@ -190,3 +190,56 @@ func TestCursorSharedByEquivalentQueries(t *testing.T) {
 		}
 	}
 }
+
+// A walk lists every row that was in the log at its start and did not
+// change, once. A row updated during the walk moves to the front, so it
+// is listed at most once: not again when the walk had listed it, not at
+// all when the walk had not reached it. Rows added during the walk are in
+// front too, and not listed.
+func TestWalkRowsUpdatedDuringIt(t *testing.T) {
+	log, get := cursorRig(t, 30)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	put := func(event string) {
+		at = at.Add(time.Second)
+		_ = log.Put(context.Background(), synclayer.Delivery{EventID: event, Connector: "c", State: synclayer.StatusSynced, Updated: at})
+	}
+	seen := map[string]int{}
+	cur := ""
+	for pages := 0; ; pages++ {
+		var p struct {
+			Deliveries []struct{ EventID string }
+			Next       string
+		}
+		path := "api/deliveries?limit=10"
+		if cur != "" {
+			path += "&cursor=" + url.QueryEscape(cur)
+		}
+		if code, body := get(path, &p); code != http.StatusOK {
+			t.Fatalf("page %d: %d %s", pages, code, body)
+		}
+		for _, d := range p.Deliveries {
+			seen[d.EventID]++
+		}
+		if pages == 0 { // listed e0029 to e0020
+			put("e0025") // listed: updated
+			put("e0005") // not reached yet: updated
+			put("new1")  // added
+		}
+		if cur = p.Next; cur == "" {
+			break
+		}
+	}
+	for i := range 30 {
+		id := fmt.Sprintf("e%04d", i)
+		want := 1
+		if id == "e0005" {
+			want = 0
+		}
+		if seen[id] != want {
+			t.Errorf("%s listed %d times, want %d", id, seen[id], want)
+		}
+	}
+	if seen["new1"] != 0 {
+		t.Errorf("new1, added during the walk, listed %d times, want 0", seen["new1"])
+	}
+}

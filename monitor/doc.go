@@ -76,10 +76,12 @@
 // other text, a cursor of another query, or one given before the service
 // restarted answers 400. A page reads the log up to its own depth, and
 // at most twice (again, up to 10,000 rows, only when the log changed
-// since the cursor was given). A walk of all pages
-// lists every row once as long as the rows do not change meanwhile (a row
-// updated during the walk moves to the front and is not listed again); it
-// reads at most the newest 10,000 rows of the log.
+// since the cursor was given). A walk of all pages lists once every row
+// that was in the log when it started and did not change meanwhile. A row
+// updated during the walk moves to the front, so it is listed at most
+// once: not again if the walk had listed it, and not at all if the walk
+// had not reached it yet. Rows added during the walk are in front too,
+// and not listed. A walk reads at most the newest 10,000 rows of the log.
 //
 // # Counts
 //
