@@ -74,7 +74,12 @@
 // aside; states in any order, repeated or comma-separated, and since as
 // the same instant or duration however written, select the same): any
 // other text, a cursor of another query, or one given before the service
-// restarted answers 400. A page reads the log up to its own depth, and
+// restarted answers 400. The key that signs cursors is drawn at random by
+// [New], so a cursor works only on the [Handler] that gave it: where
+// several processes serve the monitor behind one address over a shared
+// log, a walk whose pages reach another process answers 400 there (send
+// a client's requests to one process, or walk one process's address).
+// A page reads the log up to its own depth, and
 // at most twice (again, up to 10,000 rows, only when the log changed
 // since the cursor was given). A walk of all pages lists once every row
 // that was in the log when it started and did not change meanwhile. A row
@@ -218,8 +223,10 @@
 // and GET api/token start the session (or renew it): they set the
 // [SessionCookie] cookie (HttpOnly, SameSite=Strict, Secure over TLS,
 // scoped to the mount path) holding a random session id, and give a token
-// made from it by HMAC under a key drawn at random by [New]. Both expire
-// after the token TTL; the page renews them at half of it. A script
+// made from it by HMAC under a key drawn at random by [New], so only that
+// [Handler] takes the token (behind one address, several processes need
+// a client's requests sent to the one that started its session). Both
+// expire after the token TTL; the page renews them at half of it. A script
 // first GETs api/token with a cookie jar, then sends the token with its
 // POSTs.
 //

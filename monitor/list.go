@@ -143,7 +143,7 @@ func (h *Handler) serveList(w http.ResponseWriter, r *http.Request, scope string
 	if parseErr == nil && ct != "" {
 		var err error
 		if c, err = h.readCursor(ct, scope); err != nil {
-			parseErr = badQuery("cursor %s is not the next of a page of this query: give the next of the page before, with the same query (a walk ends when the service restarts)", echo(ct))
+			parseErr = badQuery("cursor %s is not the next of a page of this query: give the next of the page before, with the same query (a walk ends when the service restarts, and works on one process only)", echo(ct))
 		}
 	}
 	if parseErr != nil {
