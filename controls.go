@@ -236,7 +236,10 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, f DeliveryFilter) ([]Deliv
 // Replay pushes dead letters (and failed deliveries) again, one by one,
 // through the same idempotency rules as any push: a replay that finds the
 // route done reports Duplicate, so replaying twice never duplicates. It
-// returns the results in the order replayed.
+// returns the results in the order replayed. It stops at the first error:
+// a letter that could not be pushed (the log kept no event, no route), or
+// an announcement that could not be published; the push before that
+// announcement is among the results.
 func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, error) {
 	dead, err := d.DeadLetters(ctx, f)
 	if err != nil {
@@ -246,10 +249,12 @@ func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, er
 	results := make([]Result, 0, len(dead))
 	for _, dl := range dead {
 		res, err := d.redo(ctx, dl)
+		if res.Connector != "" {
+			results = append(results, res) // pushed, even if its announcement failed
+		}
 		if err != nil {
 			return results, err
 		}
-		results = append(results, res)
 	}
 	return results, nil
 }

@@ -59,6 +59,30 @@ func TestDeliveryLogRecordsEveryRoute(t *testing.T) {
 	}
 }
 
+// A replay whose push went through but whose announcement could not be
+// published reports that push with the error: the caller learns what was
+// written, and the next replay finds it done.
+func TestReplayReportsAPushWhoseAnnouncementFailed(t *testing.T) {
+	reg, fakes := newFakes(t, 1)
+	fakes[0].Inject(synclayertest.Fault{Err: synclayer.Permanent(errors.New("400 missing title"))})
+	pub := &recordingPublisher{}
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithPublisher(pub))
+	_, _ = d.Dispatch(t.Context(), event("e0", "K0", 0)) // a dead letter
+	pub.mu.Lock()
+	pub.failing = errors.New("bus down")
+	pub.mu.Unlock()
+	res, err := d.Replay(t.Context(), synclayer.DeliveryFilter{})
+	if !errors.Is(err, synclayer.ErrPublish) {
+		t.Fatalf("replay error %v, want ErrPublish", err)
+	}
+	if len(res) != 1 || res[0].Status != synclayer.StatusSynced || res[0].Key != "K0" {
+		t.Fatalf("replay results %+v; want the push of K0, synced", res)
+	}
+	if n := fakes[0].Writes("K0"); n != 1 {
+		t.Fatalf("K0 written %d times, want 1", n)
+	}
+}
+
 func TestDeadLettersAndReplayNeverDuplicates(t *testing.T) {
 	reg, fakes := newFakes(t, 2)
 	fakes[1].Inject(synclayertest.Fault{Times: 2, Err: synclayer.Permanent(errors.New("400 missing title"))})
