@@ -56,9 +56,15 @@
 // [WithConcurrency] records at a time, across its partitions, and commits
 // what their handlers finished before it polls again: a slow handler holds
 // up the next poll, a waiting record does not.) A member that loses a
-// waiting partition in a rebalance neither resumes nor commits it: the
-// member that takes it over fetches it from the committed offset, the
-// waiting record, which waits there again. Waits hold up no rebalance.
+// waiting partition in a rebalance neither seeks back to nor commits the
+// waiting record; it unpauses the partition, so that should it get the
+// partition back it fetches it from the committed offset. The member
+// that takes it over fetches it from there too: the waiting record,
+// which waits there again. Waits hold up no rebalance. Fetching the
+// partition again when its record is due restarts the member's fetch
+// session, so records already fetched for its other partitions are
+// fetched once more (nothing is handled twice). Only a record of a
+// retry topic waits: a not-before header on an event topic is ignored.
 //
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +167,7 @@ func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *k
 		if ctx.Err() != nil {
 			return last, nil
 		}
-		if due, ok := notBefore(r); ok && time.Until(due) > 0 {
+		if due, ok := notBefore(r); ok && s.isRetry(r.Topic) && time.Until(due) > 0 {
 			s.waits.hold(s.cl, r, due)
 			return last, nil
 		}
@@ -176,4 +177,12 @@ func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *k
 		last = r
 	}
 	return last, nil
+}
+
+// isRetry reports whether topic is one of the group's retry topics: the
+// only ones whose not-before header the member honours. A header on an
+// event topic is not the bus's own, and would let a producer stall the
+// partition at will.
+func (s *subscriber) isRetry(topic string) bool {
+	return strings.HasPrefix(topic, s.b.prefix+".retry."+s.b.cfg.Group+".")
 }

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/internal/bustest"
 	"github.com/hmsplatform/synclayer/bus/kafka"
+	"github.com/hmsplatform/synclayer/internal/cloudevents"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
 
@@ -185,11 +187,55 @@ func TestWaitingRecordRevoked(t *testing.T) {
 		}
 		return true
 	}, "the second member never joined")
+	for len(hook.polled) > 0 {
+		<-hook.polled // fetches before the give-back do not count
+	}
 	if err := stopOther(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}
 	bustest.Wait(ctx, t, hook.polled, "the partition given back was not fetched again")
 	if err := stopA(); err != nil {
+		t.Errorf("Subscribe: %v", err)
+	}
+}
+
+// A not-before header on an event topic is not the bus's own: the record
+// is handled at once, and its partition is not paused.
+func TestNotBeforeOnAnEventTopicIsIgnored(t *testing.T) {
+	seeds := cluster(t)
+	b := newBus(t, seeds, "nb")
+	ctx := synclayertest.Within(t, 30*time.Second)
+	handled := make(chan string, 2)
+	stop := bustest.Subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		handled <- ev.ID
+		return nil
+	})
+	body, err := cloudevents.Marshal(synclayer.Event{ID: "planted", Type: "Order", Subject: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	far := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
+	rec := &kgo.Record{Topic: b.Topic("Order"), Key: []byte("a"), Value: body, Headers: []kgo.RecordHeader{
+		{Key: "content-type", Value: []byte(cloudevents.ContentType)},
+		{Key: kafka.HeaderNotBefore, Value: []byte(far)},
+	}}
+	if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-handled:
+		if id != "planted" {
+			t.Fatalf("handled %q, want the planted event", id)
+		}
+	case <-ctx.Done():
+		t.Fatal("the event with a not-before header on its event topic was never handled: the header held it")
+	}
+	if err := stop(); err != nil {
 		t.Errorf("Subscribe: %v", err)
 	}
 }
