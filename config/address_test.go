@@ -145,8 +145,8 @@ func TestAddressResolvedToABadURL(t *testing.T) {
 	}
 }
 
-// A Kafka broker whose reference resolves to something other than
-// host:port with a port in 1..65535 is refused at Build, at the place of
+// A Kafka broker whose reference resolves to something other than a host
+// or host:port with a port in 1..65535 is refused at Build, at the place of
 // the reference, and the error does not show the value.
 func TestBrokerResolvedToABadAddress(t *testing.T) {
 	src, line, col := marked(t, "bus: {kind: kafka, brokers: [\"127.0.0.1:9092\", @\"${env:BROKER}\"]}\n"+restPartner)
@@ -155,11 +155,11 @@ func TestBrokerResolvedToABadAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for value, msg := range map[string]string{
-		"PLANTED-host":       "want host:port",
+		"PLANTED:host:9092":  "want host or host:port",
 		"PLANTED-host:0":     "the port is not in 1..65535",
 		"PLANTED-host:70000": "the port is not in 1..65535",
 		"PLANTED-host:kafka": "the port is not a number",
-		":9092":              "want host:port (no host)",
+		":9092":              "want host or host:port (no host)",
 	} {
 		_, err := config.Build(t.Context(), cfg, quiet(), lookup(map[string]string{"BROKER": value}))
 		want := fmt.Sprintf(`config: sync.yaml:%d:%d: bus.brokers[1]: reference ${env:BROKER} does not give a usable broker address: %s`, line, col, msg)
@@ -168,6 +168,28 @@ func TestBrokerResolvedToABadAddress(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "PLANTED") {
 			t.Errorf("the error shows the value: %v", err)
+		}
+	}
+}
+
+// The Kafka client (franz-go's kgo.SeedBrokers) dials port 9092 when a
+// broker has none, and reads an IPv6 address with or without brackets, so
+// a broker written that way loads, as one with a port does.
+func TestKafkaBrokerAsTheClientReadsIt(t *testing.T) {
+	for _, broker := range []string{
+		"kafka-1",
+		"127.0.0.1",
+		`"kafka_1.internal:9092"`,
+		`"[::1]"`,
+		`"::1"`,
+		`"[::1]:9092"`,
+		`"fe80::1%eth0"`,
+		`"[fe80::1%eth0]:9092"`,
+		`"kafka-1:65535"`,
+	} {
+		src := "bus: {kind: kafka, brokers: [" + broker + "]}\n" + restPartner
+		if _, err := config.Parse("sync.yaml", []byte(src)); err != nil {
+			t.Errorf("%s: %v", broker, err)
 		}
 	}
 }

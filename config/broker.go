@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -12,22 +13,53 @@ type brokerFault int
 
 const (
 	brokerOK        brokerFault = iota
-	brokerForm                  // not host:port
+	brokerForm                  // neither a host nor host:port
 	brokerNoHost                // :port
 	brokerPortNaN               // host:abc
 	brokerPortRange             // a port outside 1..65535
 )
 
-// checkBrokerAddress finds what is wrong with a Kafka broker address,
-// which must be host:port ([::1]:9092 for an IPv6 host) with a port in
-// 1..65535. It returns the port as written for the two port faults.
+// checkBrokerAddress finds what is wrong with a Kafka broker address. It
+// takes what the Kafka client (franz-go's kgo.SeedBrokers) reads: a host
+// alone (the client dials port 9092), an IPv6 address with or without
+// brackets ([::1], ::1), or host:port ([::1]:9092 for an IPv6 host) with a
+// port in 1..65535. It refuses what the client would refuse or misread: no
+// host, a port that is not a number or out of range, a URL, text with
+// spaces. It returns the port as written for the two port faults.
 func checkBrokerAddress(addr string) (brokerFault, string) {
-	host, port, err := net.SplitHostPort(addr)
+	var host, port string
+	hasPort := false
 	switch {
-	case err != nil || strings.ContainsAny(host, " \t/@?#"):
+	case strings.HasPrefix(addr, "["):
+		// The client splits at "]" and reads what follows ":" as the port.
+		h, rest, ok := strings.Cut(addr[1:], "]")
+		if !ok || strings.Contains(rest, "]") || (rest != "" && rest[0] != ':') {
+			return brokerForm, ""
+		}
+		host = h
+		if rest != "" {
+			port, hasPort = rest[1:], true
+		}
+	case !strings.Contains(addr, ":"):
+		host = addr
+	default:
+		h, p, err := net.SplitHostPort(addr)
+		if err != nil {
+			// The client reads it as an IPv6 address alone: it must be one.
+			if _, perr := netip.ParseAddr(addr); perr != nil {
+				return brokerForm, ""
+			}
+			return brokerOK, ""
+		}
+		host, port, hasPort = h, p, true
+	}
+	switch {
+	case strings.ContainsAny(host, " \t/@?#[]"):
 		return brokerForm, ""
 	case host == "":
 		return brokerNoHost, ""
+	case !hasPort:
+		return brokerOK, ""
 	case port == "" || strings.Trim(port, "0123456789") != "":
 		return brokerPortNaN, port
 	}
@@ -43,9 +75,9 @@ func brokerProblem(addr string) string {
 	fault, port := checkBrokerAddress(addr)
 	switch fault {
 	case brokerForm:
-		return "want host:port, got " + quoteText(addr)
+		return "want host or host:port, got " + quoteText(addr)
 	case brokerNoHost:
-		return "want host:port, got " + quoteText(addr) + " (no host)"
+		return "want host or host:port, got " + quoteText(addr) + " (no host)"
 	case brokerPortNaN:
 		return fmt.Sprintf("port %s of %s is not a number", quoteText(port), quoteText(addr))
 	case brokerPortRange:
@@ -60,9 +92,9 @@ func resolvedBrokerProblem(addr string) string {
 	fault, _ := checkBrokerAddress(addr)
 	switch fault {
 	case brokerForm:
-		return "want host:port"
+		return "want host or host:port"
 	case brokerNoHost:
-		return "want host:port (no host)"
+		return "want host or host:port (no host)"
 	case brokerPortNaN:
 		return "the port is not a number"
 	case brokerPortRange:
@@ -79,7 +111,7 @@ func (v *validator) brokers(brokers []Value) {
 		switch {
 		case b.IsSecret():
 		case b.lit == "":
-			v.at(path, "a broker is empty; want host:port")
+			v.at(path, "a broker is empty; want host or host:port")
 		default:
 			if msg := brokerProblem(b.lit); msg != "" {
 				v.at(path, "%s", msg)

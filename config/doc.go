@@ -50,11 +50,12 @@
 // or a reference of the same forms, resolved by [Build] too. It is
 // checked by [Load] when written in the file and by [Build] when
 // referenced (in an error that does not show the value): a URL must be
-// http or https, with a host and no credentials; a Kafka broker must be
-// host:port with a port in 1..65535. An address is not a secret: it is
-// not kept among [Service.Secrets]. An unresolved reference of either
-// kind is an error naming the file, its place, the setting and the
-// partner.
+// http or https, with a host and no credentials; a Kafka broker is a host
+// (the Kafka client then dials port 9092) or host:port with a port in
+// 1..65535, an IPv6 host written [::1]:9092, [::1] or ::1. An address is
+// not a secret: it is not kept among [Service.Secrets]. An unresolved
+// reference of either kind is an error naming the file, its place, the
+// setting and the partner.
 //
 // # Building
 //

@@ -274,11 +274,21 @@ bus:
   url: @http://127.0.0.1:4222
   stream: S
 ` + restPartner, "bus.url", "want a nats:// or tls:// URL"},
-		{"kafka broker without a port", `
+		{"kafka broker of many colons, not an IPv6 address", `
 bus:
   kind: kafka
-  brokers: ["127.0.0.1:9092", @kafka-1]
-` + restPartner, "bus.brokers[1]", `want host:port, got "kafka-1"`},
+  brokers: ["127.0.0.1:9092", @"kafka-1:9092:1"]
+` + restPartner, "bus.brokers[1]", `want host or host:port, got "kafka-1:9092:1"`},
+		{"kafka broker with text after the IPv6 brackets", `
+bus:
+  kind: kafka
+  brokers: [@"[::1]x9092"]
+` + restPartner, "bus.brokers[0]", `want host or host:port, got "[::1]x9092"`},
+		{"kafka broker with an empty port", `
+bus:
+  kind: kafka
+  brokers: [@"kafka-1:"]
+` + restPartner, "bus.brokers[0]", `port "" of "kafka-1:" is not a number`},
 		{"kafka broker port 0", `
 bus:
   kind: kafka
@@ -299,12 +309,12 @@ bus:
 bus:
   kind: kafka
   brokers: [@":9092"]
-` + restPartner, "bus.brokers[0]", `want host:port, got ":9092" (no host)`},
+` + restPartner, "bus.brokers[0]", `want host or host:port, got ":9092" (no host)`},
 		{"kafka broker as a URL", `
 bus:
   kind: kafka
   brokers: [@"kafka://k:9092"]
-` + restPartner, "bus.brokers[0]", `want host:port, got "kafka://k:9092"`},
+` + restPartner, "bus.brokers[0]", `want host or host:port, got "kafka://k:9092"`},
 		{"unknown store kind", `
 store:
   kind: @mongo
