@@ -24,14 +24,18 @@
 // A route gives a key, an optional version and delete flag, and a record:
 // one expression giving the whole record, or a map from field name to
 // expression. Expressions see `event` (id, type, source, subject, time,
-// meta) and `data`, the event's JSON data decoded (numbers are int when
-// integral, double otherwise; an integer beyond int64 is a mapping error,
-// never an inexact double). Besides CEL's standard functions and the
-// string extensions there are date("2024-07-01"), a timestamp at midnight
-// UTC, and unixNanos(t). A compiled route is a [Mapping], a
-// [synclayer.Mapper]: a failure at run time is a permanent
-// [synclayer.ErrMapping] naming the partner, route, field and expression,
-// and every evaluation is bounded by a cost limit ([DefaultCostLimit]).
+// meta) and `data`, the event's JSON data decoded (a number with a point
+// or an exponent is a double; an integer is an int, or a uint beyond
+// int64 up to 18446744073709551615, exact; an integer beyond both is never
+// an inexact double: an expression that reads it, or a record of the whole
+// data, fails with a mapping error naming its place, such as
+// data.items[1].n, and a field no expression reads is no error). Besides
+// CEL's standard functions and the string extensions there are
+// date("2024-07-01"), a timestamp at midnight UTC, and unixNanos(t). A
+// compiled route is a [Mapping], a [synclayer.Mapper]: a failure at run
+// time is a permanent [synclayer.ErrMapping] naming the partner, route,
+// field and expression, and every evaluation is bounded by a cost limit
+// ([DefaultCostLimit]).
 //
 // # Kinds
 //

@@ -318,8 +318,9 @@ func (p *program) eval(act *activation) (any, error) {
 // maxValueDepth bounds the nesting of a value an expression gives.
 const maxValueDepth = 64
 
-// native converts a CEL value to plain Go: string, int64, float64, bool,
-// nil, time.Time, []byte, []any or map[string]any.
+// native converts a CEL value to plain Go: string, int64, uint64 (a uint
+// beyond int64), float64, bool, nil, time.Time, []byte, []any or
+// map[string]any.
 func native(v ref.Val, depth int) (any, error) {
 	if depth > maxValueDepth {
 		return nil, fmt.Errorf("value nested deeper than %d levels", maxValueDepth)
@@ -332,8 +333,8 @@ func native(v ref.Val, depth int) (any, error) {
 	case types.Int:
 		return int64(x), nil
 	case types.Uint:
-		if uint64(x) > 1<<63-1 {
-			return nil, fmt.Errorf("unsigned value %d does not fit an int", uint64(x))
+		if uint64(x) > math.MaxInt64 {
+			return uint64(x), nil // kept exact; only an int field refuses it
 		}
 		return int64(x), nil
 	case types.Double:
@@ -387,6 +388,8 @@ func typeName(v any) string {
 		return "string"
 	case int64:
 		return "int"
+	case uint64:
+		return "uint"
 	case float64:
 		return "double"
 	case bool:

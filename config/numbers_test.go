@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -10,46 +11,142 @@ import (
 	"github.com/hmsplatform/synclayer/config"
 )
 
-// An integer beyond int64 never becomes a double, where two of them would
-// collide (18446744073709551616 and ...617 are the same double): in the
-// file it is refused at load with its place; in an event's data it is a
-// permanent mapping error naming where it is in the data.
-func TestIntegersBeyondInt64(t *testing.T) {
-	src := restRouteA + `
-        key: string(data.id)
-        record: {n: 'data.items.map(i, i.n)'}
-`
-	cfg, err := config.Parse("big.yaml", []byte(src))
+// routeA compiles a rest route of events of type A from its settings
+// (indented by 8) and returns its mapping.
+func routeA(t *testing.T, settings string) *config.Mapping {
+	t.Helper()
+	cfg, err := config.Parse("big.yaml", []byte(restRouteA+settings))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := cfg.Partners[0].Routes[0].Mapping()
-	for _, tc := range []struct{ data, where, number string }{
-		{`{"id": 18446744073709551616, "items": []}`, "data.id", "18446744073709551616"},
-		{`{"id": 1, "items": [{"n": 1}, {"n": -9223372036854775809}]}`, "data.items[1].n", "-9223372036854775809"},
-		{`{"id": 1, "items": [], "odd key": {"x": 99999999999999999999}}`, `data["odd key"].x`, "99999999999999999999"},
+	return cfg.Partners[0].Routes[0].Mapping()
+}
+
+func mapA(m *config.Mapping, data string) (synclayer.Record, error) {
+	return m.Map(context.Background(), synclayer.Event{ID: "e", Type: "A", Data: []byte(data)})
+}
+
+// A number in a field no expression reads never fails the event, however
+// large: a checksum of uint64 max, JavaScript's JSON.stringify(1e20), an
+// integer beyond int64 and uint64 both.
+func TestUnreadBigNumberDoesNotFailTheEvent(t *testing.T) {
+	m := routeA(t, `
+        key: string(data.id)
+        record: {name: data.name}
+`)
+	for _, big := range []string{
+		"18446744073709551615",
+		"9223372036854775808",
+		"100000000000000000000",
+		"-9223372036854775809",
+		"99999999999999999999999999999999",
+		"1e20",
+		"100000000000000000000.0",
 	} {
-		rec, err := m.Map(context.Background(), synclayer.Event{ID: "e", Type: "A", Data: []byte(tc.data)})
-		if err == nil || !errors.Is(err, synclayer.ErrMapping) || !synclayer.IsPermanent(err) {
-			t.Errorf("%s: got key %q, error %v; want a permanent mapping error", tc.data, rec.Key, err)
+		rec, err := mapA(m, `{"id": 1, "name": "a", "checksum": `+big+`, "items": [{"n": `+big+`}]}`)
+		if err != nil {
+			t.Errorf("%s: %v", big, err)
 			continue
 		}
-		for _, s := range []string{`partner "r"`, tc.where, tc.number, "int64"} {
-			if !strings.Contains(err.Error(), s) {
-				t.Errorf("%s: error %q does not name %s", tc.data, err, s)
-			}
+		if body, _ := json.Marshal(rec.Payload); rec.Key != "1" || string(body) != `{"name":"a"}` {
+			t.Errorf("%s: key %q, record %s", big, rec.Key, body)
 		}
 	}
-	// The largest and smallest int64 stay exact ints.
-	rec, err := m.Map(context.Background(), synclayer.Event{ID: "e", Type: "A",
-		Data: []byte(`{"id": 9223372036854775807, "items": [{"n": -9223372036854775808}, {"n": 1.5}]}`)})
-	if err != nil || rec.Key != "9223372036854775807" {
-		t.Errorf("int64 bounds: key %q, error %v", rec.Key, err)
-	}
+}
 
-	// In the file, such an integer is refused at load with its place.
-	bad := strings.Replace(src, "key: string(data.id)", "key: string(18446744073709551616)", 1)
-	_, err = config.Parse("big.yaml", []byte(bad))
+// An integer beyond both int64 and uint64 never becomes a double, where
+// two of them would collide (18446744073709551616 and ...617 are the same
+// double): an expression that reads it fails with a permanent mapping
+// error naming its place in the data, and so does a record of the whole
+// data, which reads everything.
+func TestReadIntegerBeyondUint64FailsWithItsPlace(t *testing.T) {
+	for _, tc := range []struct{ name, settings, data, where, number string }{
+		{"key", `
+        key: string(data.id)
+        record: {name: '"a"'}
+`, `{"id": 18446744073709551616}`, "data.id", "18446744073709551616"},
+		{"field over a list", `
+        key: '"k"'
+        record: {n: 'data.items.map(i, i.n)'}
+`, `{"items": [{"n": 1}, {"n": -9223372036854775809}]}`, "data.items[1].n", "-9223372036854775809"},
+		{"whole record", `
+        key: '"k"'
+        record: data
+`, `{"a": 1, "odd key": {"x": [0, 99999999999999999999999]}}`, `data["odd key"].x[1]`, "99999999999999999999999"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := mapA(routeA(t, tc.settings), tc.data)
+			if err == nil || !errors.Is(err, synclayer.ErrMapping) || !synclayer.IsPermanent(err) {
+				t.Fatalf("got key %q, error %v; want a permanent mapping error", rec.Key, err)
+			}
+			want := tc.where + ": integer " + tc.number + " is beyond int64 and uint64 (-9223372036854775808 to 18446744073709551615); send such a number as a string"
+			if !strings.Contains(err.Error(), `partner "r"`) || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q\nwant it to name the partner and say %q", err, want)
+			}
+		})
+	}
+}
+
+// An integer beyond int64 that fits uint64 is a CEL uint, exact to the
+// last digit: as a key, and in a record sent as JSON. The int64 bounds
+// stay ints.
+func TestUint64IntegerKeepsItsDigits(t *testing.T) {
+	m := routeA(t, `
+        key: string(data.id)
+        record: {id: data.id, kind: 'type(data.id) == uint ? "uint" : type(data.id) == int ? "int" : "other"'}
+`)
+	for _, tc := range []struct{ id, kind string }{
+		{"18446744073709551615", "uint"},
+		{"18446744073709551614", "uint"},
+		{"9223372036854775808", "uint"},
+		{"9223372036854775807", "int"},
+		{"-9223372036854775808", "int"},
+	} {
+		rec, err := mapA(m, `{"id": `+tc.id+`}`)
+		if err != nil {
+			t.Errorf("%s: %v", tc.id, err)
+			continue
+		}
+		body, _ := json.Marshal(rec.Payload)
+		if want := `{"id":` + tc.id + `,"kind":"` + tc.kind + `"}`; rec.Key != tc.id || string(body) != want {
+			t.Errorf("%s: key %q, record %s; want key %s, record %s", tc.id, rec.Key, body, tc.id, want)
+		}
+	}
+}
+
+// A number written with a point or an exponent is a double, however many
+// digits it has.
+func TestNumberWithPointOrExponentIsADouble(t *testing.T) {
+	m := routeA(t, `
+        key: 'type(data.v) == double ? "double" : "not a double"'
+        record: {v: data.v}
+`)
+	for _, tc := range []struct{ v, sent string }{
+		{"1000000000000000000000e-20", "10"},
+		{"100000000000000000000.0", "100000000000000000000"},
+		{"12345678901234567890.5", "12345678901234567000"},
+		{"1E2", "100"},
+		{"0.5", "0.5"},
+	} {
+		rec, err := mapA(m, `{"v": `+tc.v+`}`)
+		if err != nil {
+			t.Errorf("%s: %v", tc.v, err)
+			continue
+		}
+		body, _ := json.Marshal(rec.Payload)
+		if rec.Key != "double" || string(body) != `{"v":`+tc.sent+`}` {
+			t.Errorf("%s: key %q, record %s; want a double sent as %s", tc.v, rec.Key, body, tc.sent)
+		}
+	}
+}
+
+// In the file, an integer literal beyond int64 is refused at load with
+// its place.
+func TestIntegerLiteralBeyondInt64IsRefused(t *testing.T) {
+	_, err := config.Parse("big.yaml", []byte(restRouteA+`
+        key: string(18446744073709551616)
+        record: {name: data.name}
+`))
 	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Line != 8 || ce.Column != 21 || !strings.Contains(ce.Msg, "integer beyond int64") {
 		t.Errorf("an integer beyond int64 in the file: %v", err)

@@ -9,8 +9,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"cel.dev/cel-go/common/types"
 
 	"github.com/hmsplatform/synclayer/internal/clip"
 )
@@ -18,8 +21,9 @@ import (
 // RecordValue is a record as a route's mapping evaluated it, before the
 // kind makes its connector's Payload of it: named fields in the order of
 // the file, or, for an open kind given one expression, a whole value.
-// Values are plain Go: string, int64, float64, bool, nil, time.Time,
-// []byte, []any or map[string]any.
+// Values are plain Go: string, int64, uint64 (only for an integer beyond
+// int64, such as one of the event's data up to 18446744073709551615),
+// float64, bool, nil, time.Time, []byte, []any or map[string]any.
 type RecordValue struct {
 	names   []string
 	values  []any
@@ -107,8 +111,8 @@ func jsonValue(v any) any {
 	return v
 }
 
-// convertField checks a value against a field type; an int given for a
-// double becomes a float.
+// convertField checks a value against a field type; an int or uint given
+// for a double becomes a float.
 func convertField(t FieldType, v any) (any, error) {
 	ok := false
 	switch t {
@@ -117,8 +121,11 @@ func convertField(t FieldType, v any) (any, error) {
 	case Int:
 		_, ok = v.(int64)
 	case Double:
-		if i, isInt := v.(int64); isInt {
-			return float64(i), nil
+		switch n := v.(type) {
+		case int64:
+			return float64(n), nil
+		case uint64:
+			return float64(n), nil
 		}
 		_, ok = v.(float64)
 	case Bool:
@@ -137,10 +144,12 @@ func convertField(t FieldType, v any) (any, error) {
 }
 
 // decodeData decodes an event's Data for expressions: objects, lists,
-// strings, booleans, null, and numbers as int (when integral and in
-// range) or double. An integer beyond int64 is an error naming its place
-// in the data: as a double it would lose digits, and two such numbers
-// could become one key.
+// strings, booleans, null, and numbers. A number with a point or an
+// exponent is a double; an integer is an int, or a uint when it is beyond
+// int64 but fits uint64, so it keeps every digit. An integer beyond both
+// is a value that fails the expression that reads it, naming its place in
+// the data: as a double it would lose digits, and two such numbers could
+// become one key. A field no expression reads never fails the event.
 func decodeData(data []byte) (any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
@@ -157,63 +166,63 @@ func decodeData(data []byte) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("data has trailing content after the JSON value (offset %d)", dec.InputOffset())
 	}
-	v, bad := numbers(v)
-	if bad != nil {
-		path := "data"
-		for i := len(bad.steps) - 1; i >= 0; i-- {
-			path = bad.steps[i](path)
+	return numbers(v, nil), nil
+}
+
+// dataPath is the place of a value in the data: the keys (string) and
+// list indices (int) from the root.
+type dataPath []any
+
+// String writes the path as an expression would read it: data.items[1].n.
+func (p dataPath) String() string {
+	s := "data"
+	for _, step := range p {
+		switch x := step.(type) {
+		case int:
+			s += "[" + strconv.Itoa(x) + "]"
+		case string:
+			s = pathKey(s, clip.String(x, 64))
 		}
-		return nil, fmt.Errorf("%s: integer %s is beyond int64 (%d to %d); send a larger number as a string",
-			path, clip.String(bad.number, 64), math.MinInt64, math.MaxInt64)
 	}
-	return v, nil
+	return s
 }
 
-// bigInteger is an integer of the data beyond int64, and the steps from
-// it up to the data's root, innermost first; each adds itself to the path
-// of its parent.
-type bigInteger struct {
-	number string
-	steps  []func(parent string) string
-}
-
-// numbers replaces the json.Numbers in v by int64 or float64, or returns
-// the first integer beyond int64 it finds.
-func numbers(v any) (any, *bigInteger) {
+// numbers replaces the json.Numbers in v, at path in the data, by int64,
+// uint64 or float64, or by a CEL error value for an integer beyond int64
+// and uint64, which fails only an expression that reads it.
+func numbers(v any, path dataPath) any {
 	switch x := v.(type) {
 	case json.Number:
-		i, err := strconv.ParseInt(string(x), 10, 64)
-		if err == nil {
-			return i, nil
-		}
-		if errors.Is(err, strconv.ErrRange) {
-			return nil, &bigInteger{number: string(x)}
-		}
-		f, err := strconv.ParseFloat(string(x), 64)
-		if err != nil || math.IsInf(f, 0) {
-			return string(x), nil // out of range for a double: kept as text
-		}
-		return f, nil
+		return number(string(x), path)
 	case []any:
 		for i, e := range x {
-			n, bad := numbers(e)
-			if bad != nil {
-				bad.steps = append(bad.steps, func(p string) string { return p + "[" + strconv.Itoa(i) + "]" })
-				return nil, bad
-			}
-			x[i] = n
+			x[i] = numbers(e, append(path, i))
 		}
 	case map[string]any:
 		for k, e := range x {
-			n, bad := numbers(e)
-			if bad != nil {
-				bad.steps = append(bad.steps, func(p string) string { return pathKey(p, clip.String(k, 64)) })
-				return nil, bad
-			}
-			x[k] = n
+			x[k] = numbers(e, append(path, k))
 		}
 	}
-	return v, nil
+	return v
+}
+
+// number converts one JSON number at path.
+func number(s string, path dataPath) any {
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return s // out of range for a double: kept as text
+		}
+		return f
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i
+	}
+	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return u
+	}
+	return types.NewErr("%s: integer %s is beyond int64 and uint64 (%d to %d); send such a number as a string",
+		path, clip.String(s, 64), math.MinInt64, uint64(math.MaxUint64))
 }
 
 func sortedKeys(m map[string]any) []string {
