@@ -66,9 +66,13 @@ type Config struct {
 	// value type than the record's DTSTART) gives way to the record's
 	// DTSTART: the record decides whether the event is all-day or
 	// timed. Owning both keeps both as the server holds them. A kept
-	// property with a TZID parameter brings the server's VTIMEZONE of
-	// that TZID along. UID, X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION
-	// cannot be owned.
+	// time with a TZID parameter is read in the zone the TZID names: an
+	// IANA name, a Windows zone name as Outlook and Exchange write
+	// ("W. Europe Standard Time", through Unicode CLDR's mapping), or an
+	// IANA name behind a path ("/mozilla.org/20050126_1/Europe/Berlin");
+	// a TZID that names none of these is unreadable. It keeps its TZID
+	// as written and brings the server's VTIMEZONE of that TZID along.
+	// UID, X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION cannot be owned.
 	OwnedFields []string
 }
 

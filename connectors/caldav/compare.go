@@ -145,8 +145,9 @@ func value(p *ical.Prop) string {
 }
 
 // when normalises a DATE or DATE-TIME: a date as "2006-01-02", a time as
-// its instant in UTC (RFC 3339). A time zone Go does not know keeps the
-// value as written, with its TZID.
+// its instant in UTC (RFC 3339), read in the zone its TZID names
+// ([location]). A TZID that names no zone known keeps the value as
+// written, with its TZID.
 func when(p *ical.Prop) string {
 	if isDate(p) {
 		if t, err := time.Parse("20060102", p.Value); err == nil {
@@ -154,7 +155,7 @@ func when(p *ical.Prop) string {
 		}
 		return p.Value
 	}
-	t, err := p.DateTime(time.UTC)
+	t, err := dateTime(p)
 	if err != nil {
 		return p.Params.Get(ical.PropTimezoneID) + ":" + p.Value
 	}
@@ -204,7 +205,7 @@ func end(comp *ical.Component) string {
 		}
 		return t.Add(dur).Format(time.DateOnly)
 	}
-	t, err := start.DateTime(time.UTC)
+	t, err := dateTime(start)
 	if err != nil {
 		return "?" + start.Value
 	}

@@ -63,7 +63,10 @@
 // store: property names in any case, folded lines and escaped TEXT read
 // as their values, DTSTART and DTEND compared as instants (a TZID time
 // equals the same instant in UTC; a floating time is read as UTC) or as
-// dates, DTEND also when given as a DURATION or left to its default,
+// dates (a TZID is read as the IANA zone it names, also as a Windows
+// zone name, "W. Europe Standard Time", through Unicode CLDR's mapping,
+// or behind a path, "/mozilla.org/20050126_1/Europe/Berlin"; a time in a
+// zone none of these names is compared as written), DTEND also when given as a DURATION or left to its default,
 // CLASS:PUBLIC, PRIORITY:0 and TRANSP:OPAQUE as if absent, repeated
 // properties (ATTENDEE, CATEGORIES) as sets. What servers and clients
 // fill in themselves is not compared: DTSTAMP, CREATED, LAST-MODIFIED,

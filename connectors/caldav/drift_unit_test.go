@@ -39,6 +39,8 @@ func TestVerifyObjects(t *testing.T) {
 		{"all-day, two days", allDay, event("DTSTART;VALUE=DATE:20260310\r\nDTEND;VALUE=DATE:20260312\r\nSUMMARY:Go live\r\n"), drift.Differs, []string{"DTEND"}},
 		{"all-day made timed", allDay, event("DTSTART:20260310T000000Z\r\nDTEND;VALUE=DATE:20260311\r\nSUMMARY:Go live\r\n"), drift.Differs, []string{"DTSTART"}},
 		{"timed, no end", timed, event("DTSTART:20260310T090000Z\r\nSUMMARY:Go live\r\n"), drift.InSync, nil},
+		{"timed, in a Windows zone", timed, event("DTSTART;TZID=W. Europe Standard Time:20260310T100000\r\nSUMMARY:Go live\r\n"), drift.InSync, nil},
+		{"timed, moved in a Windows zone", timed, event("DTSTART;TZID=W. Europe Standard Time:20260310T090000\r\nSUMMARY:Go live\r\n"), drift.Differs, []string{"DTSTART"}},
 		{"timed, end at start", timed, event("DTSTART:20260310T090000Z\r\nDTEND:20260310T090000Z\r\nSUMMARY:Go live\r\n"), drift.InSync, nil},
 		{"timed, given an end", timed, event("DTSTART:20260310T090000Z\r\nDURATION:PT30M\r\nSUMMARY:Go live\r\n"), drift.Differs, []string{"DTEND"}},
 		{"defaults and others' X- properties", timed, event("DTSTART:20260310T090000Z\r\nSUMMARY:Go live\r\nCLASS:public\r\nTRANSP:OPAQUE\r\nX-APPLE-TRAVEL:1\r\n"), drift.InSync, nil},

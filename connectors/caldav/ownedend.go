@@ -62,9 +62,9 @@ func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 // shift returns p, a DTEND, moved by as much as to is from from, two
 // DTSTARTs: it keeps the length from from to p, after to. All three must
 // be of one value type: dates move by whole days; a time stays in the
-// time zone p was written in (a floating time is read and written as
-// UTC). ok is false when they are not of one value type, one cannot be
-// read, or p comes before from.
+// time zone p was written in, with its TZID as written (a floating time
+// is read and written as UTC). ok is false when they are not of one
+// value type, one cannot be read, or p comes before from.
 func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	if isDate(p) != isDate(from) || isDate(p) != isDate(to) {
 		return nil, false
@@ -85,12 +85,16 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 		return moved, true
 	}
 	at := s1.Add(e0.Sub(s0)).UTC()
-	if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
-		if loc, err := time.LoadLocation(tz); err == nil {
-			at = at.In(loc)
-		}
+	tz := p.Params.Get(ical.ParamTimezoneID)
+	if loc, ok := location(tz); ok {
+		at = at.In(loc)
 	}
 	moved.SetDateTime(at)
+	if moved.Params.Get(ical.ParamTimezoneID) != "" {
+		// The TZID as written, not the zone's IANA name: the VTIMEZONE
+		// the object holds is of this TZID.
+		moved.Params.Set(ical.ParamTimezoneID, tz)
+	}
 	return moved, true
 }
 
@@ -100,11 +104,11 @@ func sameWhen(a, b *ical.Prop) bool {
 	return a.Value == b.Value && a.Params.Get(ical.ParamTimezoneID) == b.Params.Get(ical.ParamTimezoneID)
 }
 
-// moment reads a DATE (midnight UTC) or a DATE-TIME (UTC, or in its TZID;
-// a floating time as UTC).
+// moment reads a DATE (midnight UTC) or a DATE-TIME (UTC, or in the zone
+// its TZID names, see [location]; a floating time as UTC).
 func moment(p *ical.Prop) (time.Time, error) {
 	if isDate(p) {
 		return time.Parse("20060102", p.Value)
 	}
-	return p.DateTime(time.UTC)
+	return dateTime(p)
 }

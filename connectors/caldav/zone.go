@@ -1,0 +1,62 @@
+package caldav
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-ical"
+)
+
+// A DATE-TIME with a TZID parameter is a local time in the zone the TZID
+// names, and the object carries a VTIMEZONE of that TZID (RFC 5545
+// §3.2.19, §3.6.5). The connector reads such a time by the IANA zone the
+// name gives, not by the VTIMEZONE's rules, as calendar servers and
+// clients do; what it writes keeps the TZID as written, with the
+// VTIMEZONE. Names in use besides IANA's: the Windows zone names of
+// Outlook and Exchange-based servers ("W. Europe Standard Time"), and
+// IANA names behind a path ("/mozilla.org/20050126_1/Europe/Berlin").
+
+// location returns the time zone a TZID names: an IANA name
+// time.LoadLocation knows; else a Windows zone name, through
+// [windowsZones]; else the longest tail after a "/" of the name that is
+// an IANA name. Double quotes around the name are dropped. ok is false
+// when none of these is found, and for "" and "Local", which
+// LoadLocation would take as UTC and as the machine's zone.
+func location(tzid string) (loc *time.Location, ok bool) {
+	tzid = strings.Trim(strings.TrimSpace(tzid), `"`)
+	if tzid == "" || tzid == "Local" {
+		return nil, false
+	}
+	if loc, err := time.LoadLocation(tzid); err == nil {
+		return loc, true
+	}
+	if name, found := windowsZones[tzid]; found {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc, true
+		}
+	}
+	for i, c := range tzid {
+		if tail := tzid[i+1:]; c == '/' && tail != "" && tail != "Local" {
+			if loc, err := time.LoadLocation(tail); err == nil {
+				return loc, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// dateTime reads p, a DATE-TIME, as an instant: in UTC when it ends in
+// "Z", else in the zone its TZID names ([location]); a floating time
+// (no TZID) is read as UTC. A TZID that names no zone known is an error.
+func dateTime(p *ical.Prop) (time.Time, error) {
+	tzid := p.Params.Get(ical.ParamTimezoneID)
+	if tzid == "" || strings.HasSuffix(p.Value, "Z") {
+		return p.DateTime(time.UTC)
+	}
+	loc, ok := location(tzid)
+	if !ok {
+		return time.Time{}, fmt.Errorf("caldav: %s: unknown time zone %q", p.Name, tzid)
+	}
+	return time.ParseInLocation("20060102T150405", p.Value, loc)
+}
