@@ -53,6 +53,14 @@ const (
 // members after about this long.
 const DefaultSessionTimeout = 10 * time.Second
 
+// DefaultFetchMaxWait is how long a subscriber's fetch waits at most for
+// new records, unless [WithClientOptions] sets another with
+// kgo.FetchMaxWait (franz-go's default is 5s). A partition whose waiting
+// record is due is fetched again with the member's next fetch to its
+// broker, so on a quiet cluster the records behind the ones the member
+// kept wait up to about this long.
+const DefaultFetchMaxWait = 500 * time.Millisecond
+
 // Bus is a [synclayer.Publisher] and [synclayer.Subscriber] on Kafka. It is
 // safe for concurrent use. Close it when done.
 type Bus struct {

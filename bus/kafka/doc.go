@@ -49,22 +49,26 @@
 //   - a record that is not a valid CloudEvent is dead-lettered at once.
 //
 // A record waiting for its not-before time stalls only its own partition.
-// The member pauses fetching that partition, commits nothing of it from
-// that record on, and goes on polling and handling its other partitions,
-// event topics included; when the time comes, it fetches the partition
-// again from the waiting record. (A member polls up to 4 times
-// [WithConcurrency] records at a time, across its partitions, and commits
-// what their handlers finished before it polls again: a slow handler holds
-// up the next poll, a waiting record does not.) A member that loses a
-// waiting partition in a rebalance neither seeks back to nor commits the
-// waiting record; it unpauses the partition, so that should it get the
-// partition back it fetches it from the committed offset. The member
-// that takes it over fetches it from there too: the waiting record,
-// which waits there again. Waits hold up no rebalance. Fetching the
-// partition again when its record is due restarts the member's fetch
-// session, so records already fetched for its other partitions are
-// fetched once more (nothing is handled twice). Only a record of a
-// retry topic waits: a not-before header on an event topic is ignored.
+// The member keeps in memory the waiting record and those it polled behind
+// it in the same poll, pauses fetching that partition, commits nothing of
+// it from that record on, and goes on polling and handling its other
+// partitions, event topics included; when the time comes, it handles the
+// records it kept, in order, and fetches the partition again from after
+// them. (A member polls up to 4 times [WithConcurrency] records at a time,
+// across its partitions, and commits what their handlers finished before
+// it polls again: a slow handler holds up the next poll, a waiting record
+// does not.) Releasing a partition leaves what the member fetched of its
+// other partitions alone; only the records of the paused partition that
+// it fetched but did not keep are fetched again. The partition is in the
+// next fetch to its broker, once the one in flight ends: on a quiet
+// cluster, up to [DefaultFetchMaxWait] later, unless [WithClientOptions]
+// sets kgo.FetchMaxWait. A member that loses a waiting partition in a
+// rebalance forgets the records it kept and commits none of them; it
+// unpauses the partition, so that should it get the partition back it
+// fetches it from the committed offset. The member that takes it over
+// fetches it from there too: the waiting record, which waits there again.
+// Waits hold up no rebalance. Only a record of a retry topic waits: a
+// not-before header on an event topic is ignored.
 //
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That

@@ -44,7 +44,9 @@ func WithConcurrency(n int) Option { return shared(config.Concurrency(n)) }
 // WithClientOptions adds franz-go options to every client the bus makes
 // (SASL, TLS, timeouts, ...). The bus sets the seed brokers, and for
 // subscribers the group, topics and manual commits. None, the default,
-// keeps franz-go's defaults.
+// keeps franz-go's defaults, but for a subscriber's session timeout and
+// fetch wait: [DefaultSessionTimeout] and [DefaultFetchMaxWait], which
+// kgo.SessionTimeout and kgo.FetchMaxWait given here replace.
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return func(b *Bus) error { b.clientOpts = append(b.clientOpts, opts...); return nil }
 }

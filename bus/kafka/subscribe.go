@@ -36,8 +36,11 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 	topics = slices.Compact(topics)
 	// A member that dies is noticed after the session timeout; the bus's
 	// default is shorter than franz-go's 45s, and WithClientOptions may
-	// set another (handlers do not hold up the heartbeats).
-	opts := append([]kgo.Opt{kgo.SessionTimeout(DefaultSessionTimeout)}, b.clientOpts...)
+	// set another (handlers do not hold up the heartbeats). A partition
+	// resumed when its waiting record is due is in the next fetch to its
+	// broker, after the one in flight: the bus's fetches wait less than
+	// franz-go's 5s for new records.
+	opts := append([]kgo.Opt{kgo.SessionTimeout(DefaultSessionTimeout), kgo.FetchMaxWait(DefaultFetchMaxWait)}, b.clientOpts...)
 	// The partitions paused while a record waits for its not-before time;
 	// the member forgets those it loses.
 	w := &waits{}
@@ -103,13 +106,22 @@ func (s *subscriber) run(ctx context.Context) error {
 				s.b.cfg.Logger.Warn("kafka: fetch error", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		byPartition := map[topicPartition][]*kgo.Record{}
+		// The tails of the partitions now due go first, before what
+		// this poll brought of them; rebalances are blocked, so the
+		// member still owns them.
+		byPartition := s.waits.release(s.cl, time.Now())
+		if byPartition == nil {
+			byPartition = map[topicPartition][]*kgo.Record{}
+		}
 		var order []topicPartition
+		for tp := range byPartition {
+			order = append(order, tp)
+		}
 		fetches.EachRecord(func(r *kgo.Record) {
-			tp := topicPartition{r.Topic, r.Partition}
-			if s.waits.holds(tp) {
-				return // polled again from the waiting record once it is due
+			if s.waits.keep(r) {
+				return // behind a waiting record: handled after it
 			}
+			tp := topicPartition{r.Topic, r.Partition}
 			if _, ok := byPartition[tp]; !ok {
 				order = append(order, tp)
 			}
@@ -145,8 +157,6 @@ func (s *subscriber) run(ctx context.Context) error {
 				s.b.cfg.Logger.Warn("kafka: commit failed; records may be delivered again", "err", err)
 			}
 		}
-		// Still before AllowRebalance: the member owns what it resumes.
-		s.waits.release(s.cl, time.Now())
 		s.cl.AllowRebalance()
 		if fatal != nil {
 			return fatal
@@ -160,15 +170,15 @@ func (s *subscriber) run(ctx context.Context) error {
 // partition handles the records of one partition in order. It returns the
 // last record fully settled (to commit), and an error when a record could
 // not be settled. At a record whose not-before time has not come it pauses
-// the partition (see waits) and returns: the records from that one on are
-// polled again when it is due.
+// the partition and keeps the records from that one on (see waits), and
+// returns: they are handled when it is due.
 func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *kgo.Record, err error) {
-	for _, r := range recs {
+	for i, r := range recs {
 		if ctx.Err() != nil {
 			return last, nil
 		}
 		if due, ok := notBefore(r); ok && s.isRetry(r.Topic) && time.Until(due) > 0 {
-			s.waits.hold(s.cl, r, due)
+			s.waits.hold(s.cl, recs[i:], due)
 			return last, nil
 		}
 		if err := s.handle(ctx, r); err != nil {

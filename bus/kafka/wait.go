@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -10,11 +11,16 @@ import (
 )
 
 // A record whose not-before time has not come stalls only its partition:
-// the member pauses fetching the partition, commits nothing of it from
-// that record on, and polls and handles its other partitions meanwhile.
-// When the time comes, it seeks the partition back to the record and
-// resumes fetching it, so the record and those behind it are polled
-// again, in order.
+// the member keeps that record and the ones polled behind it in memory
+// (the partition's tail), pauses fetching the partition, commits nothing
+// of it from that record on, and polls and handles its other partitions
+// meanwhile. When the time comes, it hands the tail to the partition's
+// handler, in order, and resumes fetching the partition, which goes on
+// after the tail: franz-go's position in a partition is past every record
+// polled, and while the partition is paused it drops the records it
+// fetched of it without moving that position. Nothing is seeked, so the
+// fetches of the other partitions, in flight or buffered, go on (seeking
+// restarts the whole fetch session and discards them).
 
 // notBefore returns the time before which r is not handled, if it has one.
 func notBefore(r *kgo.Record) (time.Time, bool) {
@@ -25,44 +31,51 @@ func notBefore(r *kgo.Record) (time.Time, bool) {
 	return time.UnixMilli(ms), true
 }
 
-// wait is a paused partition: fetching it starts again at offset at due.
+// wait is a paused partition: its tail is handled at due.
 type wait struct {
-	offset kgo.EpochOffset
-	due    time.Time
+	tail []*kgo.Record // the waiting record, then those polled behind it
+	due  time.Time
 }
 
 // waits are the partitions a subscriber paused. The poll loop holds and
 // releases them while rebalances are blocked (kgo.BlockRebalanceOnPoll),
-// so it never seeks or resumes a partition the member no longer owns; the
-// group's revoke and lost callbacks, which run only while rebalances are
-// allowed, forget the partitions the member loses. It is safe for
-// concurrent use.
+// so it never hands on a tail of, or resumes, a partition the member no
+// longer owns; the group's revoke and lost callbacks, which run only
+// while rebalances are allowed, forget the partitions the member loses,
+// tails included. It is safe for concurrent use.
 type waits struct {
 	mu      sync.Mutex
 	m       map[topicPartition]wait
 	stopped bool // the poll loop ended: the client is about to close
 }
 
-// hold pauses fetching r's partition until due: nothing more of it is
-// polled until [waits.release] seeks it back to r at due.
-func (w *waits) hold(cl *kgo.Client, r *kgo.Record, due time.Time) {
+// hold keeps tail, whose first record is not handled before due, and
+// pauses fetching its partition: nothing more of it is polled until
+// [waits.release] hands the tail back at due.
+func (w *waits) hold(cl *kgo.Client, tail []*kgo.Record, due time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
 		w.m = map[topicPartition]wait{}
 	}
-	w.m[topicPartition{r.Topic, r.Partition}] = wait{
-		offset: kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset},
-		due:    due,
-	}
+	r := tail[0]
+	w.m[topicPartition{r.Topic, r.Partition}] = wait{tail: slices.Clone(tail), due: due}
 	cl.PauseFetchPartitions(map[string][]int32{r.Topic: {r.Partition}})
 }
 
-// holds reports whether tp is paused.
-func (w *waits) holds(tp topicPartition) bool {
+// keep adds r to the tail of its partition if the partition is paused,
+// and reports whether it did. A paused partition is not polled, so this
+// only guards the order should franz-go hand on a record of one: it comes
+// after the tail.
+func (w *waits) keep(r *kgo.Record) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, ok := w.m[tp]
+	tp := topicPartition{r.Topic, r.Partition}
+	wt, ok := w.m[tp]
+	if ok {
+		wt.tail = append(wt.tail, r)
+		w.m[tp] = wt
+	}
 	return ok
 }
 
@@ -80,39 +93,40 @@ func (w *waits) next() (time.Time, bool) {
 	return first, !first.IsZero()
 }
 
-// release seeks every paused partition whose due time is not after now
-// back to its waiting record and resumes fetching it. The poll loop calls
-// it while rebalances are blocked.
-func (w *waits) release(cl *kgo.Client, now time.Time) {
+// release forgets every paused partition whose due time is not after now,
+// resumes fetching it, and returns its tail, to be handled before anything
+// polled of it from now on. The poll loop calls it while rebalances are
+// blocked.
+func (w *waits) release(cl *kgo.Client, now time.Time) map[topicPartition][]*kgo.Record {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	resume := map[string][]int32{}
-	seek := map[string]map[int32]kgo.EpochOffset{}
+	var (
+		tails  map[topicPartition][]*kgo.Record
+		resume = map[string][]int32{}
+	)
 	for tp, wt := range w.m {
 		if wt.due.After(now) {
 			continue
 		}
 		delete(w.m, tp)
-		resume[tp.topic] = append(resume[tp.topic], tp.partition)
-		if seek[tp.topic] == nil {
-			seek[tp.topic] = map[int32]kgo.EpochOffset{}
+		if tails == nil {
+			tails = map[topicPartition][]*kgo.Record{}
 		}
-		seek[tp.topic][tp.partition] = wt.offset
+		tails[tp] = wt.tail
+		resume[tp.topic] = append(resume[tp.topic], tp.partition)
 	}
-	if len(resume) == 0 {
-		return
+	if len(resume) > 0 {
+		// Fetching goes on after the tail. A fetch in flight is not
+		// cut short: the partition is in the next one to its broker.
+		cl.ResumeFetchPartitions(resume)
 	}
-	// Resume first: setting offsets restarts the fetch session, so the
-	// partitions are in the next fetch instead of waiting for one in
-	// flight to end.
-	cl.ResumeFetchPartitions(resume)
-	cl.SetOffsets(seek)
+	return tails
 }
 
 // drop forgets the paused partitions in lost, which the member no longer
-// owns, and resumes fetching them, so that should the group give one back
-// it is fetched from its committed offset. It is the client's
-// OnPartitionsRevoked and OnPartitionsLost callback.
+// owns, with their tails, and resumes fetching them, so that should the
+// group give one back it is fetched from its committed offset. It is the
+// client's OnPartitionsRevoked and OnPartitionsLost callback.
 func (w *waits) drop(_ context.Context, cl *kgo.Client, lost map[string][]int32) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
