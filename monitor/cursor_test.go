@@ -77,18 +77,8 @@ func TestCursorBoundsWork(t *testing.T) {
 	log, get := cursorRig(t, 3000)
 	cursor, pages := "", 0
 	for {
-		var p struct {
-			Deliveries []struct{ EventID string }
-			Next       string
-		}
-		path := "api/deliveries?limit=100"
-		if cursor != "" {
-			path += "&cursor=" + url.QueryEscape(cursor)
-		}
 		lists, rows := log.lists.Load(), log.rows.Load()
-		if code, body := get(path, &p); code != http.StatusOK {
-			t.Fatalf("page %d: %d %s", pages, code, body)
-		}
+		p := deliveriesPage(t, get, 100, cursor, pages)
 		if n, r := log.lists.Load()-lists, log.rows.Load()-rows; n != 1 || r > int64((pages+2)*100+1) {
 			t.Errorf("page %d: %d lists of %d rows, want one of at most %d", pages, n, r, (pages+2)*100+1)
 		}
@@ -206,17 +196,7 @@ func TestWalkRowsUpdatedDuringIt(t *testing.T) {
 	seen := map[string]int{}
 	cur := ""
 	for pages := 0; ; pages++ {
-		var p struct {
-			Deliveries []struct{ EventID string }
-			Next       string
-		}
-		path := "api/deliveries?limit=10"
-		if cur != "" {
-			path += "&cursor=" + url.QueryEscape(cur)
-		}
-		if code, body := get(path, &p); code != http.StatusOK {
-			t.Fatalf("page %d: %d %s", pages, code, body)
-		}
+		p := deliveriesPage(t, get, 10, cur, pages)
 		for _, d := range p.Deliveries {
 			seen[d.EventID]++
 		}
@@ -242,4 +222,25 @@ func TestWalkRowsUpdatedDuringIt(t *testing.T) {
 	if seen["new1"] != 0 {
 		t.Errorf("new1, added during the walk, listed %d times, want 0", seen["new1"])
 	}
+}
+
+// page is a page of api/deliveries, as the cursor tests read it.
+type page struct {
+	Deliveries []struct{ EventID string }
+	Next       string
+}
+
+// deliveriesPage reads the n-th page of api/deliveries, of limit rows,
+// after cursor ("" for the first).
+func deliveriesPage(t *testing.T, get func(path string, v any) (int, string), limit int, cursor string, n int) page {
+	t.Helper()
+	path := fmt.Sprintf("api/deliveries?limit=%d", limit)
+	if cursor != "" {
+		path += "&cursor=" + url.QueryEscape(cursor)
+	}
+	var p page
+	if code, body := get(path, &p); code != http.StatusOK {
+		t.Fatalf("page %d: %d %s", n, code, body)
+	}
+	return p
 }

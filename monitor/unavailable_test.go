@@ -100,10 +100,7 @@ func TestLogUnavailableHidesCause(t *testing.T) {
 // answers so.
 func TestWriteActionHidesLogError(t *testing.T) {
 	log := &brokenLog{MemoryLog: new(synclayer.MemoryLog)}
-	var logged syncBuffer
-	r := newRigWith(t, []synclayer.Option{synclayer.WithDeliveryLog(log)},
-		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
-	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
+	r, logged := writesLogged(t, synclayer.WithDeliveryLog(log))
 	r.get(t, "api/status", nil)
 	const stopped = "monitor: stopped: the delivery log cannot be read"
 
@@ -145,10 +142,7 @@ func TestWriteActionHidesLogError(t *testing.T) {
 // only; a push the partner refused shows the partner's answer.
 func TestActionPushHidesStoreError(t *testing.T) {
 	store := &brokenStore{Store: new(synclayer.MemoryStore)}
-	var logged syncBuffer
-	r := newRigWith(t, []synclayer.Option{synclayer.WithStore(store)},
-		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
-	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
+	r, logged := writesLogged(t, synclayer.WithStore(store))
 
 	store.broken.Store(true)
 	var res monitor.ActionResult
@@ -168,4 +162,16 @@ func TestActionPushHidesStoreError(t *testing.T) {
 	if code != http.StatusOK || len(res.Results) != 1 || !strings.Contains(res.Results[0].Error, "partner says: <WF-2> is locked") {
 		t.Errorf("replay the partner refuses: %d %s, want the partner's answer in the push's error", code, body)
 	}
+}
+
+// writesLogged is a rig with writes on, the dispatcher option dopt, a
+// logger writing to the returned buffer, and two dead letters of
+// "records": e1 (WF-1) and e2 (WF-2).
+func writesLogged(t *testing.T, dopt synclayer.Option) (*rig, *syncBuffer) {
+	t.Helper()
+	logged := new(syncBuffer)
+	r := newRigWith(t, []synclayer.Option{dopt},
+		monitor.WithWrites(true), monitor.WithLogger(slog.New(slog.NewTextHandler(logged, nil))))
+	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
+	return r, logged
 }
