@@ -113,8 +113,11 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 	d.background(ctx, delay, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
 }
 
-// drain pushes the connector's pending deliveries in key order. Drains of
-// one connector take turns: one that finds another at work waits for it,
+// drain pushes the connector's pending deliveries in key order, each key's
+// oldest first. An entry older than one of its key that the drain already
+// pushed (one key with more pending entries than a list holds) is
+// superseded, not pushed (see supersede). Drains of one connector take
+// turns: one that finds another at work waits for it,
 // then lists what is still pending, rather than return at once, since the
 // other may have listed the entries before the newest was held.
 //
@@ -137,6 +140,10 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	ctl.drains.Add(1)
 	var results []Result
 	var errs []error
+	// Per key, when the newest entry this drain moved on was held. An
+	// entry of a key with more pending entries than a list holds can come
+	// in a pass after a newer one of its key was pushed; it is superseded.
+	newest := map[string]time.Time{}
 	for {
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
 		pending, err := d.log.List(ctx, f)
@@ -165,7 +172,13 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			}
 			// One item's failure (its announcement could not be made, the log
 			// kept no event) does not stop the others.
-			res, err := d.redo(ctx, p)
+			var res Result
+			var err error
+			if last, ok := newest[p.Key]; ok && p.Updated.Before(last) {
+				res, err = d.supersede(ctx, ctl, p)
+			} else {
+				res, err = d.redo(ctx, p)
+			}
 			if err != nil {
 				errs = append(errs, err)
 				if res.Connector == "" {
@@ -175,6 +188,9 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			results = append(results, res)
 			if err == nil && movedOn(res) {
 				progress = true
+				if p.Updated.After(newest[p.Key]) {
+					newest[p.Key] = p.Updated
+				}
 			}
 		}
 		if !progress {
@@ -205,6 +221,27 @@ func (d *Dispatcher) wholeKeys(ctx context.Context, f DeliveryFilter, page []Del
 		out = append(out, all...)
 	}
 	return out, nil
+}
+
+// supersede settles dl, a pending entry older than one of its key that
+// the drain already pushed, without pushing it: it is recorded Stale (the
+// partner holds newer), and its event is announced once all of its routes
+// are final, as a replay's would be. Pushing it would leave the partner
+// with the older record when the records carry no version.
+func (d *Dispatcher) supersede(ctx context.Context, ctl *connControl, dl Delivery) (Result, error) {
+	res := Result{Connector: dl.Connector, Key: dl.Key, Status: StatusStale}
+	d.record(ctx, Delivery{EventID: dl.EventID, EventType: dl.EventType, Connector: dl.Connector, Key: dl.Key,
+		State: StatusStale, Updated: time.Now()})
+	if dl.Event == nil {
+		return res, nil
+	}
+	d.observe(ctx, ctl, dl.Event, &res)
+	if d.pub != nil {
+		if err := d.announceFromLog(ctx, *dl.Event); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // movedOn reports whether a drained route took its entry out of the

@@ -254,3 +254,38 @@ func TestDrainKeepsKeyOrderPastTheListLimit(t *testing.T) {
 		t.Fatalf("pushes of K in order %v; want [old new]", order)
 	}
 }
+
+// One key with more pending entries than a list holds: its older entries
+// lie beyond the cut, and come in the next pass after its newer ones were
+// pushed. They are superseded (Stale), not pushed: an unversioned older
+// record pushed last would leave the partner with it.
+func TestDrainNeverPushesAnOlderEntryAfterANewerOne(t *testing.T) {
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	must(t, d.Pause("p0"))
+	ctx := context.Background()
+	const n = 10_003
+	for i := range n {
+		if rep, _ := d.Dispatch(ctx, event(fmt.Sprint("e", i), "K", 0)); rep.Results[0].Status != synclayer.StatusPending {
+			t.Fatalf("e%d: %v, want pending", i, statuses(rep))
+		}
+	}
+	res, err := d.Resume(ctx, "p0")
+	if err != nil || len(res) != n {
+		t.Fatalf("Resume = %d results, %v; want %d, no error", len(res), err, n)
+	}
+	stale := 0
+	for _, r := range res {
+		if r.Status == synclayer.StatusStale {
+			stale++
+		}
+	}
+	calls := fakes[0].Calls()
+	if last := calls[len(calls)-1].EventID; last != fmt.Sprint("e", n-1) || stale != n-len(calls) {
+		t.Fatalf("last push of K was %s after %d pushes, %d results stale; want the newest event, e%d, last, and every event not pushed stale", last, len(calls), stale, n-1)
+	}
+	pending, err := d.Deliveries(ctx, synclayer.DeliveryFilter{States: []synclayer.Status{synclayer.StatusPending}})
+	if err != nil || len(pending) != 0 {
+		t.Fatalf("%d entries still pending (%v), want none", len(pending), err)
+	}
+}
