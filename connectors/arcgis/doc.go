@@ -85,7 +85,9 @@
 //     caller must renew the token;
 //   - codes 408, 500, 502, 503 and 504 and unreadable responses wrap
 //     [partner.ErrUnavailable], 429 [partner.ErrRateLimited], network
-//     errors [partner.ErrNetwork]; all are retryable;
+//     errors [partner.ErrNetwork]; all are retryable. As HTTP statuses,
+//     425, 507 and 520–524 (a proxy in front of the service could not
+//     reach it) are retryable too;
 //   - every other code is permanent: 401 and 403 wrap
 //     [partner.ErrUnauthorized], 404 [partner.ErrNotFound] (the layer or
 //     service does not exist), the rest [partner.ErrRejected]; a feature
