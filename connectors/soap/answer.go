@@ -20,20 +20,24 @@ import (
 // proxy's, and is not taken as a confirmation.
 
 // notEnvelope reports why a success response (its status, its
-// Content-Type and the start of its body) is not a SOAP partner's answer,
-// or nil when it is one. It reads only as far as the root element.
-func notEnvelope(status int, contentType string, body []byte) error {
+// Content-Type and the part of its body that holds the envelope, see
+// rootPart) is not a SOAP partner's answer, or nil when it is one. It
+// reads only as far as the root element.
+func notEnvelope(status int, contentType string, env envelopePart) error {
 	what := "no Content-Type"
 	if contentType != "" {
 		what = fmt.Sprintf("Content-Type %q", clip.String(contentType, maxFaultText))
 	}
-	if len(body) == 0 {
+	if env.err != nil {
+		return fmt.Errorf("the %d response is not a SOAP envelope: %s, %w", status, what, env.err)
+	}
+	if len(env.body) == 0 {
 		if status == http.StatusAccepted || status == http.StatusNoContent {
 			return nil
 		}
 		return fmt.Errorf("the %d response is not a SOAP envelope: empty body, %s", status, what)
 	}
-	root, err := rootElement(body, contentType)
+	root, err := rootElement(env.body, env.contentType)
 	switch {
 	case err != nil:
 		return fmt.Errorf("the %d response is not a SOAP envelope: %s, not XML (%s)", status, what, clip.String(err.Error(), maxFaultText))

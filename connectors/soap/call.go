@@ -35,11 +35,11 @@ func (c *Connector) Call(ctx context.Context, action string, body, out any) erro
 	if err != nil || out == nil {
 		return err
 	}
-	if len(got) > c.cfg.MaxResponseBytes {
+	if got.cut {
 		return httpx.Wrap(c.classes.New(req, resp, nil, partner.ErrRejected, fmt.Errorf("response over MaxResponseBytes (%d)", c.cfg.MaxResponseBytes)))
 	}
-	if err := decodeBody(got, resp.Header.Get("Content-Type"), out); err != nil {
-		return httpx.Wrap(c.classes.New(req, resp, got, partner.ErrRejected, err))
+	if err := decodeBody(got.body, got.contentType, out); err != nil {
+		return httpx.Wrap(c.classes.New(req, resp, got.body, partner.ErrRejected, err))
 	}
 	return nil
 }

@@ -76,6 +76,15 @@
 // network errors and 408, 425, 429, 500, 502, 503, 504, 507 and
 // 520–524 (a proxy's origin errors) are retried, others permanent.
 //
+// A multipart/related answer (MTOM or SOAP with Attachments, as JAX-WS
+// @MTOM and WCF messageEncoding="Mtom" services send every answer) is
+// read in its root part, the one its start parameter names, else the
+// first, in the charset of that part's Content-Type: the fault, the
+// envelope check below and [Connector.Call]'s decoding all use it.
+// Attachments are not read (an xop:Include stays as it is). A
+// multipart/related body that cannot be read, or has no such part, is
+// not an envelope.
+//
 // A success status confirms a call only with a SOAP envelope: a 2xx
 // response whose body is not one (the HTML page of a proxy or captive
 // portal, JSON, other XML, or no body at all at 200) is not the

@@ -94,12 +94,14 @@ func (c *Connector) Sync(ctx context.Context, rec synclayer.Record) error {
 
 // exchange POSTs the envelope env with action and classifies the answer
 // as the package doc says. On success it returns the request, the
-// response (its body closed) and up to MaxResponseBytes+1 bytes of the
-// body: more than MaxResponseBytes means the body was longer, and cut.
-func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*http.Request, *http.Response, []byte, error) {
+// response (its body closed) and the part of the body that holds the
+// envelope (see rootPart), read from up to MaxResponseBytes+1 bytes of
+// the body: more than MaxResponseBytes means the body was longer, and
+// cut.
+func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*http.Request, *http.Response, envelopePart, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(env))
 	if err != nil {
-		return nil, nil, nil, synclayer.Permanent(errors.New("soap: build request: invalid URL"))
+		return nil, nil, envelopePart{}, synclayer.Permanent(errors.New("soap: build request: invalid URL"))
 	}
 	for k, v := range c.header {
 		req.Header[k] = v
@@ -117,35 +119,36 @@ func (c *Connector) exchange(ctx context.Context, action string, env []byte) (*h
 
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, nil, nil, c.classes.Check(req, resp, err)
+		return nil, nil, envelopePart{}, c.classes.Check(req, resp, err)
 	}
 	if resp.Request != nil && resp.Request.Method != req.Method {
-		return nil, nil, nil, c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
+		return nil, nil, envelopePart{}, c.classes.Check(req, resp, nil) // a redirect turned the POST into a GET
 	}
 	body, rerr := httpx.ReadBody(resp, int64(c.cfg.MaxResponseBytes)+1)
-	f := parseFault(body, resp.Header.Get("Content-Type"), len(body) > c.cfg.MaxResponseBytes)
+	part := rootPart(resp.Header.Get("Content-Type"), body, len(body) > c.cfg.MaxResponseBytes)
+	f := parseFault(part.body, part.contentType, part.cut)
 	switch {
 	case f != nil && f.Code != unparsable:
 		kind := partner.ErrRejected
 		if f.Retryable() {
 			kind = partner.ErrUnavailable
 		}
-		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
+		return nil, nil, envelopePart{}, httpx.Wrap(c.classes.New(req, resp, nil, kind, f))
 	case rerr != nil:
 		// Cut short: the partner may or may not have applied the call.
-		return nil, nil, nil, c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
+		return nil, nil, envelopePart{}, c.classes.Network(req, fmt.Errorf("reading the %s response: %w", resp.Status, rerr))
 	case f != nil && resp.StatusCode/100 == 2:
 		// A fault we cannot read in a success status: not a success.
-		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrRejected, f))
+		return nil, nil, envelopePart{}, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrRejected, f))
 	}
 	if err := c.classes.Response(req, resp, body); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, envelopePart{}, err
 	}
-	if err := notEnvelope(resp.StatusCode, resp.Header.Get("Content-Type"), body); err != nil {
+	if err := notEnvelope(resp.StatusCode, resp.Header.Get("Content-Type"), part); err != nil {
 		// Not the partner's answer (a proxy's page, nothing at all): the
 		// call may or may not have been applied, and an upsert by key can
 		// be sent again.
-		return nil, nil, nil, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrUnavailable, err))
+		return nil, nil, envelopePart{}, httpx.Wrap(c.classes.New(req, resp, body, partner.ErrUnavailable, err))
 	}
-	return req, resp, body, nil
+	return req, resp, part, nil
 }
