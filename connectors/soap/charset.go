@@ -23,8 +23,10 @@ import (
 // (RFC 7303 §3.2 and XML 1.0 Appendix F): a byte order mark, which is
 // authoritative when present, whatever the Content-Type says; the charset
 // parameter of the Content-Type; the bytes of a UTF-16 "<?xml"; and the
-// encoding of the XML declaration. Any IANA charset name that
-// golang.org/x/text knows is accepted.
+// encoding of the XML declaration, unless that names UTF-16 (or another
+// charset in which "<?xml" is not ASCII bytes) over a body that begins
+// with the ASCII "<?xml", which is then read as UTF-8. Any IANA charset
+// name that golang.org/x/text knows is accepted.
 
 // errCharset marks a charset the connector cannot decode.
 var errCharset = errors.New("unsupported charset")
@@ -106,15 +108,28 @@ func newDecoder(body []byte, contentType string) (*xml.Decoder, error) {
 // charsetReader is the xml.Decoder's CharsetReader: it decodes the
 // charset the XML declaration names, or, when the body was decoded
 // already, passes it through.
+//
+// A declaration the decoder read as ASCII bytes, with no byte order mark
+// and no charset parameter before it, cannot be right when it names a
+// charset in which "<?xml" is not those bytes (UTF-16, UTF-32, EBCDIC:
+// XML 1.0 Appendix F): a .NET service serialising through a StringWriter
+// declares utf-16 over UTF-8 bytes. Such a body is read as UTF-8.
 func charsetReader(decoded bool) func(string, io.Reader) (io.Reader, error) {
 	return func(label string, in io.Reader) (io.Reader, error) {
 		if decoded {
 			return in, nil
 		}
 		enc, _ := lookupCharset(label) // an unknown one reads as windows-1252
-		if enc == nil {
+		if enc == nil || !asciiCompatible(enc) {
 			return in, nil
 		}
 		return enc.NewDecoder().Reader(in), nil
 	}
+}
+
+// asciiCompatible reports whether enc writes "<?xml" as those ASCII
+// bytes, as a declaration read byte by byte must have been written.
+func asciiCompatible(enc encoding.Encoding) bool {
+	b, err := enc.NewEncoder().String("<?xml")
+	return err == nil && b == "<?xml"
 }

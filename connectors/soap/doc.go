@@ -69,7 +69,9 @@
 // which wins when present, the Content-Type's charset parameter, UTF-16
 // bytes, or the XML
 // declaration's encoding: ISO-8859-1, windows-1252, UTF-16 and any other
-// IANA charset golang.org/x/text knows); one it does not know is read as
+// IANA charset golang.org/x/text knows; a declared UTF-16 over a body
+// whose "<?xml" is ASCII bytes, as a .NET StringWriter writes, is read
+// as UTF-8); one it does not know is read as
 // windows-1252, so that a fault's ASCII structure is still recognised. The [*Fault] (code,
 // subcode, reason, actor, bounded detail) is found with errors.As, and its
 // reason is in the error text. Without a fault, the HTTP status decides:
