@@ -40,9 +40,11 @@
 // event in between (412), or Google purged it (the update meets 404 or
 // 410; the next read then finds nothing and the event is inserted again,
 // as Google takes an insert of a purged id), it reads again, a few times,
-// then reports a retryable conflict. A delete reads the event, writes the
-// delete's version into its [PropertyVersion] (an update with If-Match that
-// notifies no one), then deletes it with If-Match on the new ETag (Google
+// then reports a retryable conflict. An update that meets 404 or 410 while
+// the next read still finds the event fails with that error (permanent).
+// A delete reads the event, writes the delete's version into its
+// [PropertyVersion] (an update with If-Match that notifies no one), then
+// deletes it with If-Match on the new ETag (Google
 // then marks it cancelled, properties kept), so an upsert older than the
 // delete finds a newer event and does not restore it; an event that is
 // missing, gone (410) or already cancelled is done. Retrying Sync after a lost response therefore leaves
@@ -101,7 +103,8 @@
 //   - every other 4xx is permanent: [partner.ErrUnauthorized] (401, other 403),
 //     [partner.ErrNotFound] (404, 410), [partner.ErrConflict], [partner.ErrRejected] (400, ...);
 //     but a 404 or 410 on delete means the event is already gone: done,
-//     and on an upsert's update that it was purged: read again (above);
+//     and on an upsert's update that it was purged if a read then finds
+//     nothing: read again and insert (above);
 //   - an invalid payload wraps [partner.ErrPayload], and an event of another
 //     key [partner.ErrKeyMismatch]; both are permanent.
 //

@@ -146,11 +146,18 @@ func (c *Connector) sync(ctx context.Context, rec synclayer.Record, id string) e
 		return c.classify("insert", id, rec.Key, err)
 	}
 	// The id exists (perhaps cancelled): read it and update it in place.
+	// gone is the update's 404 or 410 of the round before, if any.
+	var gone error
 	for range c.cfg.MaxConflicts {
 		cur, err := c.get(ctx, id, rec.Key)
 		if err != nil {
 			return err
 		}
+		if cur != nil && gone != nil {
+			// Still readable, so not purged: the update's answer stands.
+			return c.classify("update", id, rec.Key, gone)
+		}
+		gone = nil
 		if cur == nil { // gone meanwhile (purged): insert again
 			_, err = c.insert(ctx, ev)
 			if err == nil {
@@ -169,8 +176,10 @@ func (c *Connector) sync(ctx context.Context, rec synclayer.Record, id string) e
 		case err == nil:
 			return nil
 		case hasReason(err, 404, ""), hasReason(err, 410, ""):
-			// Purged since the get: the id is free again, and the next
-			// get finds nothing and inserts.
+			// Purged since the get? Then the id is free again, and the
+			// next get finds nothing and inserts; if it finds the event,
+			// this error is returned.
+			gone = err
 			continue
 		case !hasReason(err, 412, ""):
 			return c.classify("update", id, rec.Key, err)

@@ -1,8 +1,10 @@
 package googlecalendar_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,8 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar/calendartest"
+	"github.com/hmsplatform/synclayer/connectors/internal/conntest"
+	"github.com/hmsplatform/synclayer/connectors/partner"
 )
 
 // TestUpdateAfterPurgeInserts updates an event that Google purges between
@@ -54,5 +58,41 @@ func TestUpdateAfterPurgeInserts(t *testing.T) {
 	}
 	if got := methods(fake.Log()); got != "POST GET PUT GET POST" {
 		t.Errorf("requests %q, want insert (409), get, update (404), get (404), insert", got)
+	}
+}
+
+// TestUpdateNotFoundOfAReadableEventFails updates an event whose update
+// answers 404 (or 410) while Google still gives the event to a read: it
+// was not purged, so inserting again cannot help and reading again only
+// meets the same answer. The push fails for good with the update's error
+// (ErrNotFound), after one more read, not with a retryable conflict after
+// Config.MaxConflicts rounds; the event is left as it was.
+func TestUpdateNotFoundOfAReadableEventFails(t *testing.T) {
+	for _, tc := range []struct {
+		code   int
+		reason string
+	}{{404, "notFound"}, {410, "deleted"}} {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			f := newFakeCalendar(t)
+			c := newConnector(t, f)
+			conntest.Push(t, c, synclayer.Record{Key: "WF-1", Version: 1, Payload: meetingEvent("Review")})
+			before := len(f.Log())
+			for range 10 {
+				f.Inject(calendartest.Fault{Method: http.MethodPut, Code: tc.code, Reason: tc.reason})
+			}
+
+			err := c.Sync(t.Context(), synclayer.Record{Key: "WF-1", Version: 2, Payload: meetingEvent("Renamed")})
+			conntest.CheckClass(t, err, partner.ErrNotFound, true)
+			want := fmt.Sprintf("googlecalendar: update event %s (key \"WF-1\") in calendar %q: %d", c.EventID("WF-1"), calID, tc.code)
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("Sync = %v, want an error starting %q", err, want)
+			}
+			if got := methods(f.Log()[before:]); got != "POST GET PUT GET" {
+				t.Errorf("requests %q, want insert (409), get, update (%d), get (found): no further rounds", got, tc.code)
+			}
+			if ev := only(t, f, "WF-1"); ev.Summary != "Review" || ev.ExtendedProperties.Private[googlecalendar.PropertyVersion] != "1" {
+				t.Errorf("calendar holds %q at version %q, want the event as it was", ev.Summary, ev.ExtendedProperties.Private[googlecalendar.PropertyVersion])
+			}
+		})
 	}
 }
