@@ -16,8 +16,12 @@
 // event ends on the next date). A timed Start or End is an RFC 3339
 // DateTime with a UTC offset, or, as the API allows, a wall-clock
 // DateTime without one ("2026-03-10T09:00:00") when its TimeZone names
-// the IANA zone it is in; without either it is refused. End must not come
-// before Start, compared as instants. The connector works on a copy: it
+// the IANA zone it is in; without either it is refused. A wall-clock
+// time that a daylight saving change makes ambiguous is read as RFC 5545
+// and Google read it: a time shown twice is its first occurrence, a time
+// skipped by a gap is read with the offset before the gap (02:30 in New
+// York on 2026-03-08 is 03:30-04:00). End must not come before Start,
+// compared as instants. The connector works on a copy: it
 // sets the event id, the status, and two private extended properties:
 // [PropertyKey] holds the record key and [PropertyVersion] the record
 // version, so events can be found by key with

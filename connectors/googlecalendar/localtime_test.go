@@ -88,3 +88,38 @@ func TestDateTimeWithoutOffset(t *testing.T) {
 		})
 	}
 }
+
+// TestDateTimeWithoutOffsetAtDSTChange verifies events whose wall-clock
+// dateTime falls in a daylight saving change of their timeZone, which
+// Google gives back with the offset filled in the RFC 5545 §3.3.5 way
+// (java.time's too): a time that occurs twice (autumn overlap) is its
+// first occurrence, and a time that never occurs (spring gap) is read with
+// the offset before the gap, 02:30 becoming 03:30 after it. Verify finds
+// them in sync, and a start an hour off still differs.
+func TestDateTimeWithoutOffsetAtDSTChange(t *testing.T) {
+	for _, tc := range []struct {
+		name, zone, start, end string
+		gStart, gEnd           string // as Google returns them
+		otherStart             string // the same wall clock at the other offset, or an hour off
+	}{
+		{"overlap in Berlin", "Europe/Berlin", "2026-10-25T02:30:00", "2026-10-25T02:45:00",
+			"2026-10-25T02:30:00+02:00", "2026-10-25T02:45:00+02:00", "2026-10-25T02:30:00+01:00"},
+		{"gap in New York", "America/New_York", "2026-03-08T02:30:00", "2026-03-08T04:00:00",
+			"2026-03-08T03:30:00-04:00", "2026-03-08T04:00:00-04:00", "2026-03-08T02:30:00-04:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeCalendar(t)
+			c := newConnector(t, f)
+			rec := synclayer.Record{Key: "WF-2", Version: 1, Payload: &calendar.Event{Summary: "Review",
+				Start: &calendar.EventDateTime{DateTime: tc.start, TimeZone: tc.zone}, End: &calendar.EventDateTime{DateTime: tc.end, TimeZone: tc.zone}}}
+			conntest.Push(t, c, rec)
+			conntest.Verify(t, c, rec, drift.InSync)
+			f.Edit(calID, c.EventID("WF-2"), func(ev *calendar.Event) {
+				ev.Start.DateTime, ev.End.DateTime = tc.gStart, tc.gEnd
+			})
+			conntest.Verify(t, c, rec, drift.InSync)
+			f.Edit(calID, c.EventID("WF-2"), func(ev *calendar.Event) { ev.Start.DateTime = tc.otherStart })
+			conntest.Verify(t, c, rec, drift.Differs, "start")
+		})
+	}
+}
