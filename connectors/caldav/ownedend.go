@@ -84,17 +84,18 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 		moved.SetDate(s1.AddDate(0, 0, days))
 		return moved, true
 	}
-	at := s1.Add(e0.Sub(s0)).UTC()
+	at := s1.Add(e0.Sub(s0))
 	tz := p.Params.Get(ical.ParamTimezoneID)
 	if loc, ok := location(tz); ok {
-		at = at.In(loc)
-	}
-	moved.SetDateTime(at)
-	if moved.Params.Get(ical.ParamTimezoneID) != "" {
-		// The TZID as written, not the zone's IANA name: the VTIMEZONE
-		// the object holds is of this TZID.
+		// A local time in the zone, with the TZID as written, not the
+		// zone's IANA name: the VTIMEZONE the object holds is of this
+		// TZID. Also for a TZID naming UTC, which SetDateTime would
+		// write in the "Z" form, without its TZID.
+		moved.Value = at.In(loc).Format("20060102T150405")
 		moved.Params.Set(ical.ParamTimezoneID, tz)
+		return moved, true
 	}
+	moved.SetDateTime(at.UTC())
 	return moved, true
 }
 
