@@ -83,3 +83,39 @@ func TestDateTime(t *testing.T) {
 		t.Errorf("unknown zone: %v", err)
 	}
 }
+
+// TestDateTimeAtDSTChanges: a local time a summer time change makes occur
+// twice is its first occurrence, and one the change skips is read with
+// the UTC offset before the gap (RFC 5545 §3.3.5); times next to the
+// change are read as usual.
+func TestDateTimeAtDSTChanges(t *testing.T) {
+	for _, tt := range []struct{ tzid, value, want string }{
+		// Autumn: 02:00 to 03:00 occurs twice in Berlin, 01:00 to 02:00 in New York.
+		{"Europe/Berlin", "20261025T023000", "2026-10-25T00:30:00Z"},
+		{"W. Europe Standard Time", "20261025T023000", "2026-10-25T00:30:00Z"},
+		{"Europe/Berlin", "20261025T020000", "2026-10-25T00:00:00Z"},
+		{"America/New_York", "20261101T013000", "2026-11-01T05:30:00Z"},
+		{"Europe/Berlin", "20261025T015959", "2026-10-24T23:59:59Z"},
+		{"Europe/Berlin", "20261025T030000", "2026-10-25T02:00:00Z"},
+		// Spring: 02:00 to 03:00 is skipped in both.
+		{"Europe/Berlin", "20260329T023000", "2026-03-29T01:30:00Z"},
+		{"Europe/Berlin", "20260329T020000", "2026-03-29T01:00:00Z"},
+		{"America/New_York", "20260308T023000", "2026-03-08T07:30:00Z"},
+		{"Europe/Berlin", "20260329T015959", "2026-03-29T00:59:59Z"},
+		{"Europe/Berlin", "20260329T030000", "2026-03-29T01:00:00Z"},
+		// Ordinary times, and a zone without summer time.
+		{"Europe/Berlin", "20260710T150000", "2026-07-10T13:00:00Z"},
+		{"America/New_York", "20260110T090000", "2026-01-10T14:00:00Z"},
+		{"Asia/Kolkata", "20260710T150000", "2026-07-10T09:30:00Z"},
+		{"UTC", "20260710T150000", "2026-07-10T15:00:00Z"},
+	} {
+		got, err := dateTime(timeProp(ical.PropDateTimeStart, tt.value, tt.tzid))
+		if err != nil {
+			t.Errorf("%s %s: %v", tt.tzid, tt.value, err)
+			continue
+		}
+		if g := got.UTC().Format(time.RFC3339); g != tt.want {
+			t.Errorf("TZID=%s:%s = %s, want %s", tt.tzid, tt.value, g, tt.want)
+		}
+	}
+}
