@@ -16,11 +16,13 @@ import (
 // fitEnd makes the end that want, the VEVENT to write, kept from held,
 // the VEVENT the server holds, fit want's DTSTART. A kept DTEND moves by
 // as much as DTSTART moved, keeping the length held has, in the time
-// zone it was written in (a floating time is read and written as UTC);
-// a kept DURATION moves with DTSTART by itself, and stays, unless the
-// start is a DATE and it is not whole days. A kept end that cannot be
-// made to fit (of the other value type than the start, or unreadable)
-// gives way to ours, the record's own DTEND (none: the default end).
+// zone it was written in (a floating time is read and written as UTC;
+// with a held DTSTART in that zone too, the length on its clocks, see
+// [shift]); a kept DURATION moves with DTSTART by itself, and stays,
+// unless the start is a DATE and it is not whole days. A kept end that
+// cannot be made to fit (of the other value type than the start, or
+// unreadable) gives way to ours, the record's own DTEND (none: the
+// default end).
 func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 	start := want.Props.Get(ical.PropDateTimeStart)
 	if start == nil {
@@ -63,8 +65,11 @@ func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 // DTSTARTs: it keeps the length from from to p, after to. All three must
 // be of one value type: dates move by whole days; a time stays in the
 // time zone p was written in, with its TZID as written (a floating time
-// is read and written as UTC). ok is false when they are not of one
-// value type, one cannot be read, or p comes before from.
+// is read and written as UTC). When from and p are in one zone, p moves
+// on that zone's clocks, as far as the start moves on them, so the
+// length kept is the one on the clocks: whole days stay whole days
+// across a change of the zone's offset. ok is false when they are not
+// of one value type, one cannot be read, or p comes before from.
 func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	if isDate(p) != isDate(from) || isDate(p) != isDate(to) {
 		return nil, false
@@ -87,6 +92,16 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	at := s1.Add(e0.Sub(s0))
 	tz := p.Params.Get(ical.ParamTimezoneID)
 	if loc, ok := location(tz); ok {
+		if floc, ok := location(from.Params.Get(ical.ParamTimezoneID)); ok && floc.String() == loc.String() {
+			// from and p in one zone: p moves as the start moves on the
+			// zone's clocks, whole days (nominal, RFC 5545 §3.3.6) and
+			// the time of day, so a day-long event stays a day long
+			// across a change of the zone's offset.
+			moves := wallClock(s1, loc).Sub(wallClock(s0, loc))
+			if nominal := inZone(wallClock(e0, loc).Add(moves), loc); !nominal.Before(s1) {
+				at = nominal
+			}
+		}
 		// A local time in the zone, with the TZID as written, not the
 		// zone's IANA name: the VTIMEZONE the object holds is of this
 		// TZID. Also for a TZID naming UTC, which SetDateTime would
@@ -97,6 +112,12 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	}
 	moved.SetDateTime(at.UTC())
 	return moved, true
+}
+
+// wallClock returns what the clocks of loc show at t, as a time in UTC.
+func wallClock(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 // sameWhen reports whether a and b are written alike: one value in one
