@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
+	"github.com/hmsplatform/synclayer/connectors/internal/wallclock"
 )
 
 // An owned end is kept as the server holds it, but the record owns
@@ -98,7 +99,7 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 			// the time of day, so a day-long event stays a day long
 			// across a change of the zone's offset.
 			moves := wallClock(s1, loc).Sub(wallClock(s0, loc))
-			if nominal := inZone(wallClock(e0, loc).Add(moves), loc); !nominal.Before(s1) {
+			if nominal := wallclock.In(wallClock(e0, loc).Add(moves), loc); !nominal.Before(s1) {
 				at = nominal
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-ical"
+	"github.com/hmsplatform/synclayer/connectors/internal/wallclock"
 )
 
 // A DATE-TIME with a TZID parameter is a local time in the zone the TZID
@@ -48,7 +49,7 @@ func location(tzid string) (loc *time.Location, ok bool) {
 
 // dateTime reads p, a DATE-TIME, as an instant: in UTC when it ends in
 // "Z", else in the zone its TZID names ([location]), a local time at a
-// change of the zone's offset as RFC 5545 reads it ([inZone]); a
+// change of the zone's offset as RFC 5545 reads it ([wallclock.In]); a
 // floating time (no TZID) is read as UTC. A TZID that names no zone
 // known is an error.
 func dateTime(p *ical.Prop) (time.Time, error) {
@@ -64,25 +65,5 @@ func dateTime(p *ical.Prop) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("caldav: %s: %w", p.Name, err)
 	}
-	return inZone(wall, loc), nil
-}
-
-// inZone returns the instant at which the clocks of loc show wall, a
-// local time given as a time in UTC, as RFC 5545 §3.3.5 reads it: a
-// local time that occurs twice, when a zone's offset goes back, is its
-// first occurrence; one that does not occur, skipped when the offset
-// goes forward, is read with the offset before the gap. (time.Date
-// leaves both choices open.) The offsets taken are the zone's a day
-// before and a day after: offsets change at most once in two days.
-func inZone(wall time.Time, loc *time.Location) time.Time {
-	_, before := wall.Add(-24 * time.Hour).In(loc).Zone()
-	_, after := wall.Add(24 * time.Hour).In(loc).Zone()
-	first, found := wall.Add(-time.Duration(before)*time.Second).In(loc), false
-	for _, off := range []int{before, after} {
-		at := wall.Add(-time.Duration(off) * time.Second).In(loc)
-		if _, o := at.Zone(); o == off && (!found || at.Before(first)) {
-			first, found = at, true
-		}
-	}
-	return first // none found: in a gap, read with the offset before it
+	return wallclock.In(wall, loc), nil
 }
