@@ -68,7 +68,11 @@
 // fetches it from the committed offset. The member that takes it over
 // fetches it from there too: the waiting record, which waits there again.
 // Waits hold up no rebalance. Only a record of a retry topic waits: a
-// not-before header on an event topic is ignored.
+// not-before header on an event topic is ignored. The records kept are at
+// most 4 times [WithConcurrency] per waiting partition, held until the
+// wait ends (a retry's delay, or a deferral's); each keeps the fetched
+// batch it came in alive, so size WithConcurrency and the fetch limits
+// (kgo.FetchMaxPartitionBytes) with that in mind.
 //
 // A member that dies before committing leaves its records to the member
 // that takes its partitions, which delivers them again (not counted). That

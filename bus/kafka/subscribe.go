@@ -95,6 +95,14 @@ func (s *subscriber) run(ctx context.Context) error {
 			s.cl.AllowRebalance()
 			return nil
 		}
+		if len(fetches) == 0 {
+			// The poll gave up without blocking rebalances (a rebalance
+			// took what it would have returned): release nothing now, the
+			// member may not own it; the next poll returns at once for a
+			// wait that is due, with rebalances blocked.
+			s.cl.AllowRebalance()
+			continue
+		}
 		var fatal error
 		fetches.EachError(func(topic string, p int32, err error) {
 			if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
