@@ -166,41 +166,54 @@ func decodeData(data []byte) (any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("data has trailing content after the JSON value (offset %d)", dec.InputOffset())
 	}
-	return numbers(v, nil), nil
+	var path dataPath
+	return numbers(v, &path), nil
 }
 
-// dataPath is the place of a value in the data: the keys (string) and
-// list indices (int) from the root.
-type dataPath []any
+// dataPath is the place of a value in the data: the keys and list
+// indices from the root. numbers keeps it as a stack, pushing a step as it
+// goes down and popping it on the way back, so the walk allocates nothing
+// per value.
+type dataPath []pathStep
+
+// pathStep is one step of a dataPath: a map key, or a list index when
+// key is "" and index is not negative.
+type pathStep struct {
+	key   string
+	index int
+}
 
 // String writes the path as an expression would read it: data.items[1].n.
 func (p dataPath) String() string {
 	s := "data"
 	for _, step := range p {
-		switch x := step.(type) {
-		case int:
-			s += "[" + strconv.Itoa(x) + "]"
-		case string:
-			s = pathKey(s, clip.String(x, 64))
+		if step.index >= 0 {
+			s += "[" + strconv.Itoa(step.index) + "]"
+		} else {
+			s = pathKey(s, clip.String(step.key, 64))
 		}
 	}
 	return s
 }
 
-// numbers replaces the json.Numbers in v, at path in the data, by int64,
+// numbers replaces the json.Numbers in v, at *path in the data, by int64,
 // uint64 or float64, or by a CEL error value for an integer beyond int64
 // and uint64, which fails only an expression that reads it.
-func numbers(v any, path dataPath) any {
+func numbers(v any, path *dataPath) any {
 	switch x := v.(type) {
 	case json.Number:
-		return number(string(x), path)
+		return number(string(x), *path)
 	case []any:
 		for i, e := range x {
-			x[i] = numbers(e, append(path, i))
+			*path = append(*path, pathStep{index: i})
+			x[i] = numbers(e, path)
+			*path = (*path)[:len(*path)-1]
 		}
 	case map[string]any:
 		for k, e := range x {
-			x[k] = numbers(e, append(path, k))
+			*path = append(*path, pathStep{key: k, index: -1})
+			x[k] = numbers(e, path)
+			*path = (*path)[:len(*path)-1]
 		}
 	}
 	return v
