@@ -202,5 +202,5 @@ func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *k
 // event topic is not the bus's own, and would let a producer stall the
 // partition at will.
 func (s *subscriber) isRetry(topic string) bool {
-	return strings.HasPrefix(topic, s.b.prefix+".retry."+s.b.cfg.Group+".")
+	return strings.HasPrefix(topic, s.b.RetryTopic("")) // the name RetryTopic gives, but the event type
 }
