@@ -41,11 +41,16 @@
 // (the id exists, possibly as a cancelled or deleted event), the connector
 // reads the event and updates it with If-Match on its ETag, which also
 // restores a cancelled event (status "confirmed"). If someone changed the
-// event in between (412), or Google purged it (the update meets 404 or
-// 410; the next read then finds nothing and the event is inserted again,
-// as Google takes an insert of a purged id), it reads again, a few times,
-// then reports a retryable conflict. An update that meets 404 or 410 while
-// the next read still finds the event fails with that error (permanent).
+// event in between (412), it reads again and retries, up to
+// Config.MaxConflicts updates, then reports a retryable conflict. An
+// update that meets 404 or 410, on any of those rounds, the last
+// included, is always followed by one more read: if it finds nothing,
+// Google purged the event and the event is inserted again (Google takes
+// an insert of a purged id; should that insert meet 409, the rounds go
+// on, and past the last one end in the retryable conflict); if it still
+// finds the event, the update fails with its 404 or 410 (permanent) and
+// nothing is inserted. An upsert thus makes at most
+// 2×Config.MaxConflicts + 3 requests.
 // A delete reads the event, writes the delete's version into its
 // [PropertyVersion] (an update with If-Match that notifies no one), then
 // deletes it with If-Match on the new ETag (Google
@@ -103,12 +108,13 @@
 //     retryable ([partner.ErrRateLimited], [partner.ErrUnavailable], [partner.ErrNetwork]); a
 //     Retry-After header becomes a [synclayer.RetryAfter] hint;
 //   - a 412 (conditionNotMet) on every one of Config.MaxConflicts tries
-//     wraps [partner.ErrConflict] and is retryable;
+//     (or, after a purge, a 409 on the insert of the last round) wraps
+//     [partner.ErrConflict] and is retryable;
 //   - every other 4xx is permanent: [partner.ErrUnauthorized] (401, other 403),
 //     [partner.ErrNotFound] (404, 410), [partner.ErrConflict], [partner.ErrRejected] (400, ...);
 //     but a 404 or 410 on delete means the event is already gone: done,
-//     and on an upsert's update that it was purged if a read then finds
-//     nothing: read again and insert (above);
+//     and on an upsert's update, on any round, the last included, that it
+//     was purged if the read that follows finds nothing: insert (above);
 //   - an invalid payload wraps [partner.ErrPayload], and an event of another
 //     key [partner.ErrKeyMismatch]; both are permanent.
 //

@@ -47,8 +47,11 @@ type Config struct {
 	// SendUpdates says whom Google notifies of changes: "all",
 	// "externalOnly" or "none" (default: Google's default, none).
 	SendUpdates string
-	// MaxConflicts is how often an update that meets a concurrent change
-	// (412) re-reads and tries again within one Sync (default 3).
+	// MaxConflicts is how many rounds of a read and a write (an update,
+	// or an insert after a purge) one Sync makes of an event that others
+	// change concurrently (412) before it reports a retryable conflict
+	// (default 3). An update that meets 404 or 410 is always followed by
+	// one more read, on the last round too (see the package doc).
 	MaxConflicts int
 	// OwnedFields names the event fields the partner owns, by their wire
 	// names: "description" for notes someone keeps in Google Calendar,
@@ -146,9 +149,13 @@ func (c *Connector) sync(ctx context.Context, rec synclayer.Record, id string) e
 		return c.classify("insert", id, rec.Key, err)
 	}
 	// The id exists (perhaps cancelled): read it and update it in place.
-	// gone is the update's 404 or 410 of the round before, if any.
+	// gone is the update's 404 or 410 of the round before, if any. When
+	// the update of the last of MaxConflicts rounds met one, one round
+	// more follows, as after an earlier round: its read tells a purge
+	// (insert) from a refusal (gone is returned). That round never
+	// updates, and it clears gone, so the loop ends after it.
 	var gone error
-	for range c.cfg.MaxConflicts {
+	for round := 0; round < c.cfg.MaxConflicts || gone != nil; round++ {
 		cur, err := c.get(ctx, id, rec.Key)
 		if err != nil {
 			return err

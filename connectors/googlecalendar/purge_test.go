@@ -26,28 +26,8 @@ import (
 // not fail for good: the connector reads again, finds nothing and
 // inserts, and the calendar holds the event.
 func TestUpdateAfterPurgeInserts(t *testing.T) {
-	fake := calendartest.New()
-	var purges atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && purges.Add(1) == 1 {
-			i := strings.LastIndex(r.URL.Path, "/")
-			fake.Remove(calID, r.URL.Path[i+1:]) // the purge wins the race
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	svc, err := fake.Service(t.Context(), srv.URL, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: calID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := c.EventID("WF-1")
-	fake.Put(calID, calendar.Event{Id: id, Status: "cancelled", Summary: "old",
-		Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
-		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{googlecalendar.PropertyKey: "WF-1", googlecalendar.PropertyVersion: "1"}}})
+	fake, c := purgingCalendar(t, 0, 1)
+	id := putCancelled(fake, c, "WF-1")
 
 	if err := c.Sync(t.Context(), synclayer.Record{Key: "WF-1", Version: 2, Payload: meetingEvent("Review")}); err != nil {
 		t.Fatalf("Sync = %v, want the event inserted again", err)
@@ -95,4 +75,43 @@ func TestUpdateNotFoundOfAReadableEventFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// purgingCalendar is the fake calendar behind a server that purges the
+// event a PUT names (calendartest.Fake.Remove) before the fake answers
+// that PUT, when it is the purgeOn-th PUT (1 is the first): the purge
+// wins the race with that update, which then answers 404. It returns the
+// fake and a connector with Config.MaxConflicts maxConflicts (0: the
+// default).
+func purgingCalendar(t *testing.T, maxConflicts, purgeOn int) (*calendartest.Fake, *googlecalendar.Connector) {
+	t.Helper()
+	fake := calendartest.New()
+	var puts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && int(puts.Add(1)) == purgeOn {
+			i := strings.LastIndex(r.URL.Path, "/")
+			fake.Remove(calID, r.URL.Path[i+1:])
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	svc, err := fake.Service(t.Context(), srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := googlecalendar.New(googlecalendar.Config{Service: svc, CalendarID: calID, MaxConflicts: maxConflicts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, c
+}
+
+// putCancelled stores the cancelled event "old" of key at version 1, as
+// a delete leaves it, and returns its id: an insert of the key meets 409.
+func putCancelled(fake *calendartest.Fake, c *googlecalendar.Connector, key string) string {
+	id := c.EventID(key)
+	fake.Put(calID, calendar.Event{Id: id, Status: "cancelled", Summary: "old",
+		Start: &calendar.EventDateTime{Date: "2026-01-01"}, End: &calendar.EventDateTime{Date: "2026-01-02"},
+		ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{googlecalendar.PropertyKey: key, googlecalendar.PropertyVersion: "1"}}})
+	return id
 }
