@@ -25,8 +25,14 @@ type Delivery struct {
 	// Duration is the time from the first attempt to the outcome. JSON
 	// carries it in milliseconds, as "durationMs", like announcements.
 	Duration time.Duration `json:"-"`
-	// Error is the last error's text, bounded in size. Connectors keep
-	// secrets out of their errors (see internal/httpx).
+	// Error is the last error's text, bounded in size: the mapper's or
+	// the partner's answer, which connectors keep free of secrets (see
+	// internal/httpx). A failure of the idempotency store after the push
+	// shows as a fixed text naming what failed, such as "idempotency
+	// store failed: pushed, but could not record it" or, beside the
+	// partner's answer, "idempotency store failed: release lease"; the
+	// store's own error, which can name a database host, a user or a
+	// query, is only in the route's [Result].Err (it wraps [ErrStore]).
 	Error string `json:"error,omitempty"`
 	// PartnerID is the partner's own id for the record, when the connector
 	// reported one (it is a [PartnerIDSyncer]: of the bundled connectors,

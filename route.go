@@ -315,8 +315,10 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		dl.PayloadHash = payloadHash(rec.Payload)
 	}
 	if err := out.err; err != nil {
+		logged := err // the delivery's error: the store's own text left out
 		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
+			logged = errors.Join(logged, storeFailed("release lease"))
 		}
 		if errors.Is(err, errHeld) {
 			if d.log != nil {
@@ -326,7 +328,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 			// the breaker may let it through.
 			err = Redeliver(err, ctl.holdDelay(end))
 		}
-		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(logged.Error(), maxMessage), cloneEvent(ev)
 		if IsPermanent(err) {
 			dl.State = StatusDead
 		}
@@ -337,8 +339,9 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 	dl.State = StatusSynced
 	claim.Hash = dl.PayloadHash
 	if err := d.complete(ctx, claim, token, dl); err != nil {
-		err = joinStoreErr(nil, "pushed, but could not record it", err)
-		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(err.Error(), maxMessage), cloneEvent(ev)
+		const what = "pushed, but could not record it"
+		err = joinStoreErr(nil, what, err)
+		dl.State, dl.Error, dl.Event = StatusFailed, storeFailed(what).Error(), cloneEvent(ev)
 		d.record(ctx, dl)
 		return "complete", err
 	}
@@ -562,8 +565,19 @@ func settle(ctx context.Context, op func(context.Context, idempotency.Claim, str
 	return op(dctx, c, token)
 }
 
+// joinStoreErr joins err and serr, the store's error at what, as the
+// route's error: it wraps [ErrStore] and keeps the store's text, for the
+// caller and its logs.
 func joinStoreErr(err error, what string, serr error) error {
-	return errors.Join(err, fmt.Errorf("%w: %s: %w", ErrStore, what, serr))
+	return errors.Join(err, fmt.Errorf("%w: %w", storeFailed(what), serr))
+}
+
+// storeFailed is a store failure at what as the delivery log and the
+// watchers get it (see [Delivery.Error]): [ErrStore]'s text and what,
+// without the store's own error, which can name a database host, a user
+// or a query. The route's Result has the whole error ([joinStoreErr]).
+func storeFailed(what string) error {
+	return fmt.Errorf("%w: %s", ErrStore, what)
 }
 
 // 8. record.

@@ -54,7 +54,11 @@
 //
 // Deliveries are [Delivery] values: the delivery log's entries without the
 // source event, so event data never leaves through the monitor, and with
-// their duration in milliseconds ("durationMs").
+// their duration in milliseconds ("durationMs"). A delivery's "error" is
+// the one the dispatcher logged ([synclayer.Delivery].Error): the mapper's
+// or the partner's answer, shown as is, and for a failure of the
+// idempotency store a fixed text naming what failed, never the store's
+// own error.
 //
 // # Lists
 //

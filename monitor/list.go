@@ -22,7 +22,9 @@ type Delivery struct {
 	FirstAttempt time.Time        `json:"firstAttempt,omitzero"`
 	LastAttempt  time.Time        `json:"lastAttempt,omitzero"`
 	// DurationMs is the time the push took, in milliseconds (fractional).
-	DurationMs  float64   `json:"durationMs"`
+	DurationMs float64 `json:"durationMs"`
+	// Error is [synclayer.Delivery].Error: a partner's or mapper's answer,
+	// or a fixed text for a failure of the idempotency store.
 	Error       string    `json:"error,omitempty"`
 	PartnerID   string    `json:"partnerId,omitempty"`
 	PayloadHash string    `json:"payloadHash,omitempty"`

@@ -175,3 +175,33 @@ func writesLogged(t *testing.T, dopt synclayer.Option) (*rig, *syncBuffer) {
 	r.deadLetters(t, "down", "e1", "WF-1", "e2", "WF-2")
 	return r, logged
 }
+
+// completeBrokenStore is an idempotency store whose Complete fails with
+// what a database driver can say: a host, a user.
+type completeBrokenStore struct{ synclayer.Store }
+
+// driverSecret is the text completeBrokenStore fails with.
+const driverSecret = "dial tcp 10.1.2.3:5432: password authentication failed for user x"
+
+func (completeBrokenStore) Complete(context.Context, idempotency.Claim, string) error {
+	return errors.New(driverSecret)
+}
+
+// A push the partner took but the idempotency store could not record is
+// listed as failed with a fixed text for the store's part: the store's
+// own error, which can name a database host or a user, shows in none of
+// the delivery list, the dead letters or the event's detail.
+func TestDeliveryListHidesStoreError(t *testing.T) {
+	r := newRigWith(t, []synclayer.Option{synclayer.WithStore(completeBrokenStore{new(synclayer.MemoryStore)})})
+	rep := r.dispatch(t, "e1", "WF-1")
+	if err := rep.Err(); err == nil || !strings.Contains(err.Error(), driverSecret) || !errors.Is(err, synclayer.ErrStore) {
+		t.Fatalf("dispatch: %v, want the store's error, wrapping ErrStore", err)
+	}
+	const want = "idempotency store failed: pushed, but could not record it"
+	for _, path := range []string{"api/deliveries?event=e1", "api/dead-letters", "api/events/e1"} {
+		code, body := r.get(t, path, nil)
+		if code != http.StatusOK || strings.Contains(body, "10.1.2.3") || strings.Contains(body, "password") || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %s, want 200 with %q and no part of the store's error", path, code, body, want)
+		}
+	}
+}
