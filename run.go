@@ -107,18 +107,26 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 }
 
 // handle turns a dispatch into the bus's ack, redeliver or dead-letter.
+//
+// An event with any route left to do (failed but retryable, busy, or held
+// in a log that does not survive a restart) is redelivered, whatever its
+// other routes did: the answer then carries only the errors of what is
+// left to do. Those of routes that failed for good stay out of it, since
+// one permanent mark anywhere in the answer would make the bus
+// dead-letter the event, and the routes still to do with it. Likewise an
+// answer counted as a failure carries no Redeliver mark of a busy or held
+// sibling, which would leave it uncounted.
 func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
 	rep, err := d.dispatch(ctx, ev, true)
 	var (
-		later   time.Duration
-		retry   bool // redeliver as a failure
-		deferTo bool // redeliver as "too early"
+		later             time.Duration
+		retried, deferred []error // redeliver as a failure; as "too early"
 	)
 	note := func(e error) {
 		if after, ok := RedeliverAfter(e); ok {
-			deferTo, later = true, max(later, after)
+			deferred, later = append(deferred, e), max(later, after)
 		} else {
-			retry = true
+			retried = append(retried, e)
 		}
 	}
 	if rep.err != nil && !IsPermanent(rep.err) {
@@ -129,21 +137,18 @@ func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
 		case r.Status == StatusFailed && !IsPermanent(r.Err):
 			note(r.Err)
 		case r.Status == StatusPending && !d.durableLog:
-			deferTo = true
 			if ce, cerr := d.entry(r.Connector); cerr == nil {
 				later = max(later, d.control(ce).holdDelay(time.Now()))
 			}
-			if err == nil {
-				err = fmt.Errorf("synclayer: event %s connector %s: %w; its delivery log does not survive a restart, so the bus keeps the event",
-					quote(ev.ID), quote(r.Connector), errHeld)
-			}
+			deferred = append(deferred, fmt.Errorf("synclayer: event %s connector %s: %w; its delivery log does not survive a restart, so the bus keeps the event",
+				quote(ev.ID), quote(r.Connector), errHeld))
 		}
 	}
 	switch {
-	case retry:
-		return err
-	case deferTo:
-		return Redeliver(err, later)
+	case len(retried) > 0:
+		return errors.Join(retried...)
+	case len(deferred) > 0:
+		return Redeliver(errors.Join(deferred...), later)
 	case err != nil:
 		return Permanent(err)
 	}
