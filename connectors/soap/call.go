@@ -15,7 +15,9 @@ import (
 // connector (its client, headers, UsernameToken and limits): body
 // marshalled with encoding/xml as the Body's content, with action. The
 // content of the response's Body (its first element) is decoded into out
-// with encoding/xml, unless out is nil. Errors are classified as Sync's
+// with encoding/xml, unless out is nil; in an MTOM answer, each
+// xop:Include reads as the base64 of the attachment it names (see the
+// package doc). Errors are classified as Sync's
 // are (a success response that is not a SOAP envelope is a retryable
 // [partner.ErrUnavailable]); an envelope whose content does not decode
 // into out is a permanent [partner.ErrRejected]. It is meant
@@ -38,18 +40,23 @@ func (c *Connector) Call(ctx context.Context, action string, body, out any) erro
 	if got.cut {
 		return httpx.Wrap(c.classes.New(req, resp, nil, partner.ErrRejected, fmt.Errorf("response over MaxResponseBytes (%d)", c.cfg.MaxResponseBytes)))
 	}
-	if err := decodeBody(got.body, got.contentType, out); err != nil {
+	if err := decodeBody(got, out); err != nil {
 		return httpx.Wrap(c.classes.New(req, resp, got.body, partner.ErrRejected, err))
 	}
 	return nil
 }
 
 // decodeBody decodes the first element of the Body of a SOAP 1.1 or 1.2
-// envelope into out.
-func decodeBody(body []byte, contentType string, out any) error {
-	d, err := newDecoder(body, contentType)
+// envelope into out: the envelope of env, read with the attachments of a
+// multipart/related answer in place of its xop:Include elements (see
+// xopReader).
+func decodeBody(env envelopePart, out any) error {
+	d, err := newDecoder(env.body, env.contentType)
 	if err != nil {
 		return err
+	}
+	if env.parts != nil {
+		d = xml.NewTokenDecoder(&xopReader{d: d, parts: env.parts, partsErr: env.partsErr})
 	}
 	depth := 0
 	for {

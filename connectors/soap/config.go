@@ -67,7 +67,9 @@ type Config struct {
 
 	// MaxPayloadBytes bounds the request envelope (default 4 MiB);
 	// MaxResponseBytes bounds how much of a response is read to look for a
-	// fault (default 1 MiB).
+	// fault, and the response [Connector.Call] decodes (default 1 MiB).
+	// For a multipart/related (MTOM) answer it bounds the whole body: the
+	// envelope and all its attachments.
 	MaxPayloadBytes  int
 	MaxResponseBytes int
 

@@ -83,9 +83,22 @@
 // read in its root part, the one its start parameter names, else the
 // first, in the charset of that part's Content-Type: the fault, the
 // envelope check below and [Connector.Call]'s decoding all use it.
-// Attachments are not read (an xop:Include stays as it is). A
-// multipart/related body that cannot be read, or has no such part, is
-// not an envelope.
+// [Connector.Call] decodes it with its attachments (XOP 1.0, SOAP 1.2
+// MTOM): each xop:Include element (namespace
+// http://www.w3.org/2004/08/xop/include) is read as the base64 text of
+// the other part whose Content-ID its href names (a cid: URL, RFC 2392,
+// %-escapes undone; the Content-ID with or without its angle brackets),
+// so an xs:base64Binary field gets the attachment's bytes (encoding/xml
+// keeps a []byte field's text as it is: decode the base64 with a type
+// whose UnmarshalText does, or after) and a text field the base64 text a
+// plain answer would carry. Parts no xop:Include names are ignored. An
+// xop:Include whose href is not a cid: URL or names no part of the body
+// makes the answer malformed: a permanent [partner.ErrRejected] naming
+// the href. Faults and the envelope check do not read attachments.
+// MaxResponseBytes bounds the whole multipart/related body, the
+// attachments with the envelope: a longer answer is refused by Call as
+// any other is. A multipart/related body that cannot be read, or has no
+// root part, is not an envelope.
 //
 // A success status confirms a call only with a SOAP envelope: a 2xx
 // response whose body is not one (the HTML page of a proxy or captive

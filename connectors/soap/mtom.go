@@ -17,8 +17,10 @@ import (
 // (RFC 2387), attachments or not: the envelope is the root part, the one
 // whose Content-ID the start parameter names, or the first part without
 // one, in the charset of that part's own Content-Type
-// ("application/xop+xml; charset=utf-8; type=..."). Attachments are not
-// read: an xop:Include in the envelope is left as it is.
+// ("application/xop+xml; charset=utf-8; type=..."). The other parts are
+// its attachments, kept by Content-ID for the xop:Include elements of the
+// envelope (see xop.go). They come out of the same body, read up to
+// MaxResponseBytes, so that bound covers the envelope and all of them.
 
 // envelopePart is the part of a response that holds its SOAP envelope.
 type envelopePart struct {
@@ -26,12 +28,20 @@ type envelopePart struct {
 	contentType string // the Content-Type its charset comes from
 	cut         bool   // the response was longer than MaxResponseBytes
 	err         error  // why a multipart/related response has no root part
+
+	// parts holds the other parts of a multipart/related response by
+	// Content-ID (see contentID), the first of each; nil for any other
+	// response. partsErr is why the parts after the root could not all
+	// be read.
+	parts    map[string][]byte
+	partsErr error
 }
 
 // rootPart returns the envelope part of a response with Content-Type
 // contentType and body (its start when cut): the body itself, or the root
-// part of a multipart/related body. A multipart/related body that cannot
-// be read, or has no root part, gives a part with err set and no body.
+// part of a multipart/related body, with the other parts that read to
+// their end in parts. A multipart/related body that cannot be read, or
+// has no root part, gives a part with err set and no body.
 func rootPart(contentType string, body []byte, cut bool) envelopePart {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || !strings.EqualFold(mt, "multipart/related") || len(body) == 0 {
@@ -42,8 +52,17 @@ func rootPart(contentType string, body []byte, cut bool) envelopePart {
 	}
 	start := contentID(params["start"])
 	r := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	var root *envelopePart
+	parts := make(map[string][]byte)
 	for {
 		p, err := r.NextPart()
+		if err != nil && root != nil {
+			if err != io.EOF {
+				root.partsErr = err
+			}
+			root.parts = parts
+			return *root
+		}
 		if err != nil {
 			what := "no part"
 			if start != "" {
@@ -51,16 +70,25 @@ func rootPart(contentType string, body []byte, cut bool) envelopePart {
 			}
 			return envelopePart{cut: cut, err: fmt.Errorf("multipart/related with %s (%s)", what, clip.String(err.Error(), maxFaultText))}
 		}
-		if start != "" && contentID(p.Header.Get("Content-Id")) != start {
+		id := contentID(p.Header.Get("Content-Id"))
+		if root == nil && (start == "" || id == start) {
+			b, err := io.ReadAll(p)
+			if err != nil && !cut {
+				return envelopePart{cut: cut, err: fmt.Errorf("multipart/related root part: %w", err)}
+			}
+			// A part cut at MaxResponseBytes is read as far as it goes, as
+			// a cut body is.
+			root = &envelopePart{body: b, contentType: p.Header.Get("Content-Type"), cut: cut}
 			continue
 		}
-		b, err := io.ReadAll(p)
-		if err != nil && !cut {
-			return envelopePart{cut: cut, err: fmt.Errorf("multipart/related root part: %w", err)}
+		if _, seen := parts[id]; id == "" || seen {
+			continue // no xop:Include can name it
 		}
-		// A part cut at MaxResponseBytes is read as far as it goes, as
-		// a cut body is.
-		return envelopePart{body: b, contentType: p.Header.Get("Content-Type"), cut: cut}
+		// A part that does not read to its end (the body was cut) is
+		// dropped: the next NextPart fails, and says why.
+		if b, err := io.ReadAll(p); err == nil {
+			parts[id] = b
+		}
 	}
 }
 
