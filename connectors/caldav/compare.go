@@ -67,8 +67,8 @@ func (s stored) events() int {
 // case-insensitive (the decoder reads them in upper case), lines are
 // unfolded and TEXT unescaped, DTSTART and DTEND are compared as instants
 // (UTC or TZID alike; a floating time is read as UTC) or as dates, DTEND
-// also when given as DURATION or left to its default, a CLASS, PRIORITY
-// or TRANSP at its default counts as absent, and repeated properties
+// also when given as DURATION (days nominal, see [end]) or left to its
+// default, a CLASS, PRIORITY or TRANSP at its default counts as absent, and repeated properties
 // (ATTENDEE, CATEGORIES) are compared as sets. Properties a server fills
 // in ([ignored]), the X- properties of other programs, alarms, and the
 // owned properties are not compared.
@@ -176,7 +176,8 @@ func hasEnd(comp *ical.Component) bool {
 
 // end returns the normalised end of a VEVENT (RFC 5545 §3.6.1): its
 // DTEND, or DTSTART plus DURATION, or the day after a DATE DTSTART, or
-// DTSTART itself.
+// DTSTART itself. The days of a DURATION are added on the clocks of the
+// start's zone, its hours, minutes and seconds as elapsed time ([after]).
 func end(comp *ical.Component) string {
 	if p := comp.Props.Get(ical.PropDateTimeEnd); p != nil {
 		return when(p)
@@ -185,29 +186,36 @@ func end(comp *ical.Component) string {
 	if start == nil {
 		return ""
 	}
-	var dur time.Duration
-	if p := comp.Props.Get(ical.PropDuration); p != nil {
-		d, err := p.Duration()
+	dur := comp.Props.Get(ical.PropDuration)
+	if dur != nil {
+		d, err := dur.Duration()
 		if err != nil {
-			return "DURATION:" + p.Value
+			return "DURATION:" + dur.Value
 		}
-		dur = d
-	} else if isDate(start) {
-		dur = 24 * time.Hour
-	}
-	if dur == 0 {
-		return when(start)
+		if d == 0 {
+			return when(start)
+		}
 	}
 	if isDate(start) {
 		t, err := time.Parse("20060102", start.Value)
 		if err != nil {
 			return "?" + start.Value
 		}
-		return t.Add(dur).Format(time.DateOnly)
+		if dur == nil {
+			return t.AddDate(0, 0, 1).Format(time.DateOnly)
+		}
+		days, exact, _ := span(dur)
+		return t.AddDate(0, 0, days).Add(exact).Format(time.DateOnly)
+	}
+	if dur == nil {
+		return when(start)
 	}
 	t, err := dateTime(start)
 	if err != nil {
 		return "?" + start.Value
 	}
-	return t.Add(dur).UTC().Format(time.RFC3339)
+	if t, err = after(t, start.Params.Get(ical.ParamTimezoneID), dur); err != nil {
+		return "DURATION:" + dur.Value
+	}
+	return t.UTC().Format(time.RFC3339)
 }

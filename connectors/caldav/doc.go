@@ -66,9 +66,13 @@
 // dates (a TZID is read as the IANA zone it names, also as a Windows
 // zone name, "W. Europe Standard Time", through Unicode CLDR's mapping,
 // or behind a path, "/mozilla.org/20050126_1/Europe/Berlin"; a time in a
-// zone none of these names is compared as written), DTEND also when given as a DURATION or left to its default,
-// CLASS:PUBLIC, PRIORITY:0 and TRANSP:OPAQUE as if absent, repeated
-// properties (ATTENDEE, CATEGORIES) as sets. What servers and clients
+// zone none of these names is compared as written), DTEND also when
+// given as a DURATION (its days and weeks nominal, RFC 5545 §3.3.6: P1D
+// ends at the same time of day on the start zone's clocks, 23 or 25
+// hours later across a daylight saving change; its hours, minutes and
+// seconds exact) or left to its default, CLASS:PUBLIC, PRIORITY:0 and
+// TRANSP:OPAQUE as if absent, repeated properties (ATTENDEE, CATEGORIES)
+// as sets. What servers and clients
 // fill in themselves is not compared: DTSTAMP, CREATED, LAST-MODIFIED,
 // SEQUENCE, PRODID, the X- properties of other programs, alarms. Nor are
 // Config.OwnedFields. Any other property added, removed or changed at
