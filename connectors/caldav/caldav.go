@@ -69,8 +69,11 @@ type Config struct {
 	// time with a TZID parameter is read in the zone the TZID names: an
 	// IANA name, a Windows zone name as Outlook and Exchange write
 	// ("W. Europe Standard Time", through Unicode CLDR's mapping), or an
-	// IANA name behind a path ("/mozilla.org/20050126_1/Europe/Berlin");
-	// a TZID that names none of these is unreadable. It keeps its TZID
+	// IANA name behind a path ("/mozilla.org/20050126_1/Europe/Berlin"),
+	// else by the rules of the object's VTIMEZONE of that TZID
+	// (Outlook's "Customized Time Zone", a display name such as
+	// "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna");
+	// a TZID that none of these define is unreadable. It keeps its TZID
 	// as written and brings the server's VTIMEZONE of that TZID along.
 	// UID, X-SYNCLAYER-KEY and X-SYNCLAYER-VERSION cannot be owned.
 	OwnedFields []string

@@ -71,18 +71,19 @@ func (s stored) events() int {
 // default, a CLASS, PRIORITY or TRANSP at its default counts as absent, and repeated properties
 // (ATTENDEE, CATEGORIES) are compared as sets. Properties a server fills
 // in ([ignored]), the X- properties of other programs, alarms, and the
-// owned properties are not compared.
-func (c *Connector) diff(want, got *ical.Component) []string {
+// owned properties are not compared. Times are read in the zones their
+// TZIDs name, z holding those that only got's object defines.
+func (c *Connector) diff(want, got *ical.Component, z zones) []string {
 	var fields []string
 	for _, name := range propNames(want, got) {
 		if ignored[name] || c.owned[name] || strings.HasPrefix(name, "X-") && name != PropKey && name != PropVersion {
 			continue
 		}
-		if !slices.Equal(values(want, name), values(got, name)) {
+		if !slices.Equal(z.values(want, name), z.values(got, name)) {
 			fields = append(fields, name)
 		}
 	}
-	if !c.owned[ical.PropDateTimeEnd] && (hasEnd(want) || hasEnd(got)) && end(want) != end(got) {
+	if !c.owned[ical.PropDateTimeEnd] && (hasEnd(want) || hasEnd(got)) && z.end(want) != z.end(got) {
 		fields = append(fields, ical.PropDateTimeEnd)
 	}
 	slices.Sort(fields)
@@ -104,11 +105,11 @@ func propNames(a, b *ical.Component) []string {
 }
 
 // values returns the normalised values of comp's properties of that
-// name, sorted.
-func values(comp *ical.Component, name string) []string {
+// name, sorted, times read in z ([zones.when]).
+func (z zones) values(comp *ical.Component, name string) []string {
 	var out []string
 	for _, p := range comp.Props[name] {
-		v := value(&p)
+		v := z.value(&p)
 		if v == defaults[name] && v != "" {
 			continue
 		}
@@ -118,11 +119,11 @@ func values(comp *ical.Component, name string) []string {
 	return out
 }
 
-// value normalises one property's value.
-func value(p *ical.Prop) string {
+// value normalises one property's value, a time read in z.
+func (z zones) value(p *ical.Prop) string {
 	switch p.Name {
 	case ical.PropDateTimeStart, ical.PropRecurrenceID, ical.PropDue:
-		return when(p)
+		return z.when(p)
 	}
 	if textProps[p.Name] || strings.HasPrefix(p.Name, "X-") && p.Params.Get(ical.ParamValue) == "" {
 		l, err := p.TextList()
@@ -146,16 +147,16 @@ func value(p *ical.Prop) string {
 
 // when normalises a DATE or DATE-TIME: a date as "2006-01-02", a time as
 // its instant in UTC (RFC 3339), read in the zone its TZID names
-// ([location]). A TZID that names no zone known keeps the value as
+// ([zones.find]). A TZID that names no zone known keeps the value as
 // written, with its TZID.
-func when(p *ical.Prop) string {
+func (z zones) when(p *ical.Prop) string {
 	if isDate(p) {
 		if t, err := time.Parse("20060102", p.Value); err == nil {
 			return t.Format(time.DateOnly)
 		}
 		return p.Value
 	}
-	t, err := dateTime(p)
+	t, err := z.dateTime(p)
 	if err != nil {
 		return p.Params.Get(ical.PropTimezoneID) + ":" + p.Value
 	}
@@ -177,10 +178,11 @@ func hasEnd(comp *ical.Component) bool {
 // end returns the normalised end of a VEVENT (RFC 5545 §3.6.1): its
 // DTEND, or DTSTART plus DURATION, or the day after a DATE DTSTART, or
 // DTSTART itself. The days of a DURATION are added on the clocks of the
-// start's zone, its hours, minutes and seconds as elapsed time ([after]).
-func end(comp *ical.Component) string {
+// start's zone, its hours, minutes and seconds as elapsed time
+// ([zones.after]). Times are read in z.
+func (z zones) end(comp *ical.Component) string {
 	if p := comp.Props.Get(ical.PropDateTimeEnd); p != nil {
-		return when(p)
+		return z.when(p)
 	}
 	start := comp.Props.Get(ical.PropDateTimeStart)
 	if start == nil {
@@ -193,7 +195,7 @@ func end(comp *ical.Component) string {
 			return "DURATION:" + dur.Value
 		}
 		if d == 0 {
-			return when(start)
+			return z.when(start)
 		}
 	}
 	if isDate(start) {
@@ -208,13 +210,13 @@ func end(comp *ical.Component) string {
 		return t.AddDate(0, 0, days).Add(exact).Format(time.DateOnly)
 	}
 	if dur == nil {
-		return when(start)
+		return z.when(start)
 	}
-	t, err := dateTime(start)
+	t, err := z.dateTime(start)
 	if err != nil {
 		return "?" + start.Value
 	}
-	if t, err = after(t, start.Params.Get(ical.ParamTimezoneID), dur); err != nil {
+	if t, err = z.after(t, start.Params.Get(ical.ParamTimezoneID), dur); err != nil {
 		return "DURATION:" + dur.Value
 	}
 	return t.UTC().Format(time.RFC3339)

@@ -65,8 +65,11 @@
 // equals the same instant in UTC; a floating time is read as UTC) or as
 // dates (a TZID is read as the IANA zone it names, also as a Windows
 // zone name, "W. Europe Standard Time", through Unicode CLDR's mapping,
-// or behind a path, "/mozilla.org/20050126_1/Europe/Berlin"; a time in a
-// zone none of these names is compared as written), DTEND also when
+// or behind a path, "/mozilla.org/20050126_1/Europe/Berlin"; any other
+// TZID, such as Outlook's "Customized Time Zone" or a display name, by
+// the object's VTIMEZONE of that TZID, its STANDARD and DAYLIGHT onsets,
+// RRULE and RDATE included, RFC 5545 §3.6.5; a time in a zone none of
+// these define is compared as written), DTEND also when
 // given as a DURATION (its days and weeks nominal, RFC 5545 §3.3.6: P1D
 // ends at the same time of day on the start zone's clocks, 23 or 25
 // hours later across a daylight saving change; its hours, minutes and

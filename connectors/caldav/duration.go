@@ -34,16 +34,16 @@ func span(p *ical.Prop) (days int, exact time.Duration, err error) {
 
 // after returns the end of a timed event that starts at start, read
 // from a DTSTART with that TZID, and lasts p, a DURATION: its days added
-// on the clocks of the zone the TZID names ([location]), the local time
+// on the clocks of the zone the TZID names ([zones.find]), the local time
 // read back as RFC 5545 reads one at a change of offset
 // ([wallclock.In]), then its exact part. With no zone (UTC, a floating
 // time) a day is 24 hours.
-func after(start time.Time, tzid string, p *ical.Prop) (time.Time, error) {
+func (z zones) after(start time.Time, tzid string, p *ical.Prop) (time.Time, error) {
 	days, exact, err := span(p)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if loc, ok := location(tzid); ok && days != 0 {
+	if loc, ok := z.find(tzid); ok && days != 0 {
 		start = wallclock.In(wallClock(start, loc).AddDate(0, 0, days), loc)
 	} else {
 		start = start.AddDate(0, 0, days)

@@ -44,24 +44,24 @@ func (c *Connector) body(key string, version int64, ev Event, held *ical.Compone
 	}
 	if held != nil {
 		want := cal.Children[0]
-		c.keep(want, held)
+		c.keep(want, held, zonesOf(heldCal))
 		tzids := map[string]bool{}
 		for name := range c.owned {
 			for _, p := range want.Props[name] {
-				if tz := p.Params.Get(ical.ParamTimezoneID); tz != "" {
+				if tz := strings.Trim(strings.TrimSpace(p.Params.Get(ical.ParamTimezoneID)), `"`); tz != "" {
 					tzids[tz] = true
 				}
 			}
 		}
 		if len(tzids) > 0 && heldCal != nil {
-			var zones []*ical.Component
+			var vtimezones []*ical.Component
 			for _, ch := range heldCal.Children {
-				if tz := ch.Props.Get(ical.PropTimezoneID); ch.Name == ical.CompTimezone && tz != nil && tzids[tz.Value] {
-					zones = append(zones, ch)
-					delete(tzids, tz.Value)
+				if tz, ok := zoneID(ch); ok && tzids[tz] {
+					vtimezones = append(vtimezones, ch)
+					delete(tzids, tz)
 				}
 			}
-			cal.Children = append(zones, cal.Children...)
+			cal.Children = append(vtimezones, cal.Children...)
 		}
 	}
 	return serialise(cal)
@@ -72,8 +72,9 @@ func (c *Connector) body(key string, version int64, ev Event, held *ical.Compone
 // makes the start and end fit each other when only one of them is owned:
 // an owned end is the event's length after the record's start
 // ([fitEnd]), an owned start carries the record's length ([fitStart]).
-// Owned together, both are kept as held has them.
-func (c *Connector) keep(want, held *ical.Component) {
+// Owned together, both are kept as held has them. Times are read in z,
+// the zones of held's object.
+func (c *Connector) keep(want, held *ical.Component, z zones) {
 	ours := ical.Props{}
 	for _, name := range []string{ical.PropDateTimeStart, ical.PropDateTimeEnd} {
 		if ps := want.Props[name]; len(ps) > 0 {
@@ -88,8 +89,8 @@ func (c *Connector) keep(want, held *ical.Component) {
 	}
 	switch start, end := c.owned[ical.PropDateTimeStart], c.owned[ical.PropDateTimeEnd]; {
 	case end && !start:
-		fitEnd(want, held, ours[ical.PropDateTimeEnd])
+		z.fitEnd(want, held, ours[ical.PropDateTimeEnd])
 	case start && !end:
-		fitStart(want, ours)
+		z.fitStart(want, ours)
 	}
 }

@@ -23,8 +23,8 @@ import (
 // unless the start is a DATE and it is not whole days. A kept end that
 // cannot be made to fit (of the other value type than the start, or
 // unreadable) gives way to ours, the record's own DTEND (none: the
-// default end).
-func fitEnd(want, held *ical.Component, ours []ical.Prop) {
+// default end). Times are read in z, the zones of held's object.
+func (z zones) fitEnd(want, held *ical.Component, ours []ical.Prop) {
 	start := want.Props.Get(ical.PropDateTimeStart)
 	if start == nil {
 		return
@@ -54,7 +54,7 @@ func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 	if sameWhen(from, start) && isDate(from) == isDate(end) && isDate(start) == isDate(end) {
 		return // not moved: kept as it is
 	}
-	moved, ok := shift(end, from, start)
+	moved, ok := z.shift(end, from, start)
 	if !ok {
 		useOurs()
 		return
@@ -70,14 +70,15 @@ func fitEnd(want, held *ical.Component, ours []ical.Prop) {
 // on that zone's clocks, as far as the start moves on them, so the
 // length kept is the one on the clocks: whole days stay whole days
 // across a change of the zone's offset. ok is false when they are not
-// of one value type, one cannot be read, or p comes before from.
-func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
+// of one value type, one cannot be read, or p comes before from. The
+// zones are found by [zones.find].
+func (z zones) shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	if isDate(p) != isDate(from) || isDate(p) != isDate(to) {
 		return nil, false
 	}
-	s0, err0 := moment(from)
-	e0, err1 := moment(p)
-	s1, err2 := moment(to)
+	s0, err0 := z.moment(from)
+	e0, err1 := z.moment(p)
+	s1, err2 := z.moment(to)
 	if err0 != nil || err1 != nil || err2 != nil || e0.Before(s0) {
 		return nil, false
 	}
@@ -92,8 +93,8 @@ func shift(p, from, to *ical.Prop) (moved *ical.Prop, ok bool) {
 	}
 	at := s1.Add(e0.Sub(s0))
 	tz := p.Params.Get(ical.ParamTimezoneID)
-	if loc, ok := location(tz); ok {
-		if floc, ok := location(from.Params.Get(ical.ParamTimezoneID)); ok && floc.String() == loc.String() {
+	if loc, ok := z.find(tz); ok {
+		if floc, ok := z.find(from.Params.Get(ical.ParamTimezoneID)); ok && floc.String() == loc.String() {
 			// from and p in one zone: p moves as the start moves on the
 			// zone's clocks, whole days (nominal, RFC 5545 §3.3.6) and
 			// the time of day, so a day-long event stays a day long
@@ -128,10 +129,10 @@ func sameWhen(a, b *ical.Prop) bool {
 }
 
 // moment reads a DATE (midnight UTC) or a DATE-TIME (UTC, or in the zone
-// its TZID names, see [location]; a floating time as UTC).
-func moment(p *ical.Prop) (time.Time, error) {
+// its TZID names, see [zones.find]; a floating time as UTC).
+func (z zones) moment(p *ical.Prop) (time.Time, error) {
 	if isDate(p) {
 		return time.Parse("20060102", p.Value)
 	}
-	return dateTime(p)
+	return z.dateTime(p)
 }

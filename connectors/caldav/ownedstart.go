@@ -16,8 +16,9 @@ import "github.com/emersion/go-ical"
 // keeps none: it ends when the kept start begins). A kept start that
 // cannot carry the record's end (absent, of the other value type than
 // the record's DTSTART, or unreadable) gives way to the record's DTSTART:
-// the record decides whether the event is all-day or timed.
-func fitStart(want *ical.Component, ours ical.Props) {
+// the record decides whether the event is all-day or timed. Times are
+// read in z, the zones of the object the kept start comes from.
+func (z zones) fitStart(want *ical.Component, ours ical.Props) {
 	start := ours.Get(ical.PropDateTimeStart)
 	if start == nil {
 		return
@@ -38,7 +39,7 @@ func fitStart(want *ical.Component, ours ical.Props) {
 	if end == nil || sameWhen(kept, start) {
 		return // the default end follows the kept start; or not moved
 	}
-	moved, ok := shift(end, start, kept)
+	moved, ok := z.shift(end, start, kept)
 	if !ok {
 		useOurs()
 		return

@@ -29,7 +29,7 @@ func TestShiftKeepsTheTZIDAsWritten(t *testing.T) {
 		from := timeProp(ical.PropDateTimeStart, "20260710T100000Z", "")
 		to := timeProp(ical.PropDateTimeStart, "20260711T100000Z", "")
 		p := timeProp(ical.PropDateTimeEnd, tt.end, tt.tzid)
-		moved, ok := shift(p, from, to)
+		moved, ok := zones(nil).shift(p, from, to)
 		if !ok {
 			t.Fatalf("TZID=%s: shift not ok", tt.tzid)
 		}
@@ -60,7 +60,7 @@ func TestShiftKeepsCalendarDaysAcrossDST(t *testing.T) {
 		want := ical.NewEvent()
 		want.Props.Set(timeProp(ical.PropDateTimeStart, tt.start, ""))
 		want.Props.Set(timeProp(ical.PropDateTimeEnd, tt.heldEnd, "Europe/Berlin"))
-		fitEnd(want.Component, held.Component, nil)
+		zones(nil).fitEnd(want.Component, held.Component, nil)
 		got := want.Props.Get(ical.PropDateTimeEnd)
 		if got.Value != tt.want || got.Params.Get(ical.ParamTimezoneID) != "Europe/Berlin" {
 			t.Errorf("%s: DTSTART:%s gives DTEND;TZID=%s:%s, want DTEND;TZID=Europe/Berlin:%s",
@@ -74,12 +74,12 @@ func TestShiftKeepsCalendarDaysAcrossDST(t *testing.T) {
 	withEnd := ical.NewEvent()
 	withEnd.Props.Set(timeProp(ical.PropDateTimeStart, "20260320T080000Z", ""))
 	withEnd.Props.Set(timeProp(ical.PropDateTimeEnd, "20260329T090000", "Europe/Berlin"))
-	fitEnd(withEnd.Component, held.Component, nil)
+	zones(nil).fitEnd(withEnd.Component, held.Component, nil)
 	withDur := ical.NewEvent()
 	withDur.Props.Set(timeProp(ical.PropDateTimeStart, "20260320T080000Z", ""))
 	withDur.Props.Set(&ical.Prop{Name: ical.PropDuration, Params: ical.Params{}, Value: "P1D"})
-	fitEnd(withDur.Component, held.Component, nil)
-	if e1, e2 := end(withEnd.Component), end(withDur.Component); e1 != e2 {
+	zones(nil).fitEnd(withDur.Component, held.Component, nil)
+	if e1, e2 := zones(nil).end(withEnd.Component), zones(nil).end(withDur.Component); e1 != e2 {
 		t.Errorf("held as DTEND the event ends %s, held as DURATION:P1D %s", e1, e2)
 	}
 }

@@ -58,11 +58,12 @@ func (c *Connector) Verify(ctx context.Context, rec synclayer.Record) (drift.Ver
 		if cur.master() == nil {
 			return []string{ical.CompEvent}, nil
 		}
+		z := zonesOf(cur.cal)
 		if len(c.owned) > 0 {
 			// The end Sync writes can depend on an owned start.
-			c.keep(want, cur.master())
+			c.keep(want, cur.master(), z)
 		}
-		fields := c.diff(want, cur.master())
+		fields := c.diff(want, cur.master(), z)
 		if cur.events() > 1 && !c.owned[ical.PropRecurrenceID] {
 			fields = append(fields, ical.PropRecurrenceID)
 			slices.Sort(fields)

@@ -17,6 +17,8 @@ import (
 // VTIMEZONE. Names in use besides IANA's: the Windows zone names of
 // Outlook and Exchange-based servers ("W. Europe Standard Time"), and
 // IANA names behind a path ("/mozilla.org/20050126_1/Europe/Berlin").
+// A TZID that gives no IANA zone is read by its VTIMEZONE's rules
+// (vtimezone.go).
 
 // location returns the time zone a TZID names: an IANA name
 // time.LoadLocation knows; else a Windows zone name, through
@@ -47,17 +49,28 @@ func location(tzid string) (loc *time.Location, ok bool) {
 	return nil, false
 }
 
+// find returns the time zone a TZID names: the one [location] gives,
+// else the one of z, the object's VTIMEZONEs, of that TZID (double
+// quotes around it dropped).
+func (z zones) find(tzid string) (loc *time.Location, ok bool) {
+	if loc, ok := location(tzid); ok {
+		return loc, true
+	}
+	loc, ok = z[strings.Trim(strings.TrimSpace(tzid), `"`)]
+	return loc, ok
+}
+
 // dateTime reads p, a DATE-TIME, as an instant: in UTC when it ends in
-// "Z", else in the zone its TZID names ([location]), a local time at a
+// "Z", else in the zone its TZID names ([zones.find]), a local time at a
 // change of the zone's offset as RFC 5545 reads it ([wallclock.In]); a
 // floating time (no TZID) is read as UTC. A TZID that names no zone
 // known is an error.
-func dateTime(p *ical.Prop) (time.Time, error) {
+func (z zones) dateTime(p *ical.Prop) (time.Time, error) {
 	tzid := p.Params.Get(ical.ParamTimezoneID)
 	if tzid == "" || strings.HasSuffix(p.Value, "Z") {
 		return p.DateTime(time.UTC)
 	}
-	loc, ok := location(tzid)
+	loc, ok := z.find(tzid)
 	if !ok {
 		return time.Time{}, fmt.Errorf("caldav: %s: unknown time zone %q", p.Name, tzid)
 	}

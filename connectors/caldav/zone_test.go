@@ -74,12 +74,12 @@ func TestDateTime(t *testing.T) {
 		{prop("Eastern Standard Time", "20260710T090000"), time.Date(2026, 7, 10, 13, 0, 0, 0, time.UTC)},
 		{prop("/mozilla.org/20050126_1/Europe/Berlin", "20260710T150000"), time.Date(2026, 7, 10, 13, 0, 0, 0, time.UTC)},
 	} {
-		got, err := dateTime(tt.p)
+		got, err := zones(nil).dateTime(tt.p)
 		if err != nil || !got.Equal(tt.want) {
 			t.Errorf("dateTime(%s;TZID=%s:%s) = %v, %v; want %v", tt.p.Name, tt.p.Params.Get(ical.ParamTimezoneID), tt.p.Value, got, err, tt.want)
 		}
 	}
-	if _, err := dateTime(prop("Mars/Olympus", "20260710T150000")); err == nil || err.Error() != `caldav: DTSTART: unknown time zone "Mars/Olympus"` {
+	if _, err := zones(nil).dateTime(prop("Mars/Olympus", "20260710T150000")); err == nil || err.Error() != `caldav: DTSTART: unknown time zone "Mars/Olympus"` {
 		t.Errorf("unknown zone: %v", err)
 	}
 }
@@ -109,7 +109,7 @@ func TestDateTimeAtDSTChanges(t *testing.T) {
 		{"Asia/Kolkata", "20260710T150000", "2026-07-10T09:30:00Z"},
 		{"UTC", "20260710T150000", "2026-07-10T15:00:00Z"},
 	} {
-		got, err := dateTime(timeProp(ical.PropDateTimeStart, tt.value, tt.tzid))
+		got, err := zones(nil).dateTime(timeProp(ical.PropDateTimeStart, tt.value, tt.tzid))
 		if err != nil {
 			t.Errorf("%s %s: %v", tt.tzid, tt.value, err)
 			continue
