@@ -58,7 +58,7 @@ func zonesOf(cal *ical.Calendar) zones {
 		if _, known := location(tzid); known {
 			continue
 		}
-		loc, err := observed(tzid, ch)
+		loc, err := builtZone(tzid, ch)
 		if err != nil {
 			continue
 		}
@@ -85,6 +85,47 @@ func zoneID(comp *ical.Component) (tzid string, ok bool) {
 	}
 	tzid = strings.Trim(strings.TrimSpace(tzid), `"`)
 	return tzid, tzid != ""
+}
+
+// built keeps the zones built from VTIMEZONEs, by what defines them (see
+// zoneKey), for the objects that come again with the same one: a client
+// writes the same VTIMEZONE into every event, and building Outlook's,
+// whose onsets repeat yearly from 1601, takes milliseconds.
+var built = memo[*time.Location]{max: 64}
+
+// builtZone is observed, through built. A VTIMEZONE that cannot be read
+// is read again each time.
+func builtZone(tzid string, comp *ical.Component) (*time.Location, error) {
+	key := zoneKey(tzid, comp)
+	if loc, ok := built.get(key); ok {
+		return loc, nil
+	}
+	loc, err := observed(tzid, comp)
+	if err != nil {
+		return nil, err
+	}
+	built.put(key, loc)
+	return loc, nil
+}
+
+// zoneKey is what defines the zone of comp, the VTIMEZONE of tzid: the
+// name and, per observance, the properties observed reads.
+func zoneKey(tzid string, comp *ical.Component) string {
+	var b strings.Builder
+	b.WriteString(tzid)
+	for _, obs := range comp.Children {
+		b.WriteString("\x00")
+		b.WriteString(obs.Name)
+		for _, name := range []string{ical.PropDateTimeStart, ical.PropTimezoneOffsetFrom, ical.PropTimezoneOffsetTo, ical.PropRecurrenceRule, ical.PropRecurrenceDates} {
+			for _, p := range obs.Props[name] {
+				b.WriteString("\x00")
+				b.WriteString(name)
+				b.WriteString(":")
+				b.WriteString(p.Value)
+			}
+		}
+	}
+	return b.String()
 }
 
 // onset is a change of a zone's offset: from the instant at on, the

@@ -9,7 +9,7 @@ import (
 )
 
 // calendarOf decodes an iCalendar object of the lines given.
-func calendarOf(t *testing.T, lines ...string) *ical.Calendar {
+func calendarOf(t testing.TB, lines ...string) *ical.Calendar {
 	t.Helper()
 	body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + strings.Join(lines, "\r\n") + "\r\nEND:VCALENDAR\r\n"
 	cal, err := ical.NewDecoder(strings.NewReader(body)).Decode()
@@ -144,5 +144,44 @@ func TestObservedBounds(t *testing.T) {
 		if _, err := observed("z", cal.Children[0]); err == nil || err.Error() != tt.want {
 			t.Errorf("RRULE:%s: %v, want %s", tt.rule, err, tt.want)
 		}
+	}
+}
+
+// BenchmarkZonesOfOutlook: the zones of an object in Outlook's
+// "Customized Time Zone", whose onsets repeat yearly from 1601, as every
+// Sync, Verify and Repair of such an object reads them.
+func BenchmarkZonesOfOutlook(b *testing.B) {
+	cal := calendarOf(b, outlookCustom...)
+	for b.Loop() {
+		if z := zonesOf(cal); len(z) != 1 {
+			b.Fatalf("zonesOf = %v, want 1 zone", z)
+		}
+	}
+}
+
+// BenchmarkDateTimeInAnIANAZone: a local time with a TZID of an IANA
+// name, as every compared or kept time of most objects is read.
+func BenchmarkDateTimeInAnIANAZone(b *testing.B) {
+	p := timeProp(ical.PropDateTimeStart, "20260710T100000", "Europe/Berlin")
+	want := time.Date(2026, 7, 10, 8, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if got, err := zones(nil).dateTime(p); err != nil || !got.Equal(want) {
+			b.Fatalf("dateTime = %v, %v; want %v", got, err, want)
+		}
+	}
+}
+
+// TestMemoStartsAfreshWhenFull: a memo holds at most max values, so a
+// partner sending ever new TZIDs cannot grow it.
+func TestMemoStartsAfreshWhenFull(t *testing.T) {
+	c := memo[int]{max: 2}
+	c.put("a", 1)
+	c.put("b", 2)
+	if v, ok := c.get("b"); !ok || v != 2 {
+		t.Fatalf("get(b) = %d, %t; want 2, true", v, ok)
+	}
+	c.put("c", 3)
+	if _, ok := c.get("a"); ok || len(c.m) != 1 {
+		t.Fatalf("after a third put the memo holds %v, want only c", c.m)
 	}
 }

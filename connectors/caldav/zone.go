@@ -31,22 +31,36 @@ func location(tzid string) (loc *time.Location, ok bool) {
 	if tzid == "" || tzid == "Local" {
 		return nil, false
 	}
+	loc, known := locations.get(tzid)
+	if !known {
+		loc = lookUp(tzid)
+		locations.put(tzid, loc)
+	}
+	return loc, loc != nil
+}
+
+// locations keeps what location found of each TZID, nil for none:
+// time.LoadLocation reads the zone's file each time it is called.
+var locations = memo[*time.Location]{max: 256}
+
+// lookUp is location, uncached; nil when the name gives no zone.
+func lookUp(tzid string) *time.Location {
 	if loc, err := time.LoadLocation(tzid); err == nil {
-		return loc, true
+		return loc
 	}
 	if name, found := windowsZones[tzid]; found {
 		if loc, err := time.LoadLocation(name); err == nil {
-			return loc, true
+			return loc
 		}
 	}
 	for i, c := range tzid {
 		if tail := tzid[i+1:]; c == '/' && tail != "" && tail != "Local" {
 			if loc, err := time.LoadLocation(tail); err == nil {
-				return loc, true
+				return loc
 			}
 		}
 	}
-	return nil, false
+	return nil
 }
 
 // find returns the time zone a TZID names: the one [location] gives,
