@@ -16,6 +16,16 @@
 //
 //	config: sync.yaml:31:18: partners[2].routes.WorkflowDeployed.record.start: expression gives string, but record field "start" takes timestamp
 //
+// For a kind with fixed record fields, a record given field by field must
+// give the required ones, and so must a whole record written as one map
+// literal, '{"summary": event.subject, "start": event.time}': its keys
+// written as strings are checked as fields are (each one the kind takes,
+// given once, of a type it takes), and a whole-record expression that can
+// only give something other than a map is refused. A key that is an
+// expression ({data.k: ...}) and a whole record that is not a map literal
+// (data.record, a conditional) are known only when they run: they are
+// checked for each event, a failure then being a mapping error.
+//
 // Hostile files stay cheap: a file is at most [MaxFileBytes], nesting is
 // bounded, and aliases expand within a fixed budget of values.
 //

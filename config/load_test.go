@@ -197,6 +197,28 @@ partners:
 `, "partners[0].routes.A.record.summary", `needs record field "summary"`},
 		{"empty record text of a closed kind", gisPartner + `      A: {key: data.id, record: @''}
 `, "partners[0].routes.A.record.attributes", `needs record field "attributes"`},
+		{"empty record literal of a closed kind", gisPartner + `      A: {key: data.id, record: @'{}'}
+`, "partners[0].routes.A.record.attributes", `kind arcgis needs record field "attributes" (map(string, dyn))`},
+		{"record literal without a required field", calPartner + `        key: data.id
+        record: @'{"summary": event.subject}'
+`, "partners[0].routes.A.record.start", `kind caldav needs record field "start" (timestamp)`},
+		{"record literal as a block", calPartner + `        record: |
+          {
+            "summary": event.subject,
+            @"colour": "red",
+            "start": event.time
+          }
+        key: data.id
+`, "partners[0].routes.A.record.colour", `kind caldav takes no record field "colour" (it takes summary, description, location, start, end, allDay)`},
+		{"record literal with a field of the wrong type", calPartner + `        key: data.id
+        record: '{"summary": event.subject, @"start": "2024-07-01"}'
+`, "partners[0].routes.A.record.start", `expression gives string, but record field "start" takes timestamp`},
+		{"record literal with a field twice", calPartner + `        key: data.id
+        record: '{"summary": data.a, "start": event.time, @"summary": data.b}'
+`, "partners[0].routes.A.record.summary", `field "summary" given twice`},
+		{"whole record of a closed kind that is not a map", calPartner + `        key: data.id
+        record: @'event.subject + "!"'
+`, "partners[0].routes.A.record", "expression gives string, but record takes map(string, dyn)"},
 		{"duplicate partner name", `
 partners:
   - name: records

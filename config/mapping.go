@@ -52,6 +52,16 @@ func (c *compiler) errorAt(at pos, path, format string, args ...any) {
 // compile parses and type-checks e, which gives a value of type want for
 // field. It records problems and returns nil after one.
 func (c *compiler) compile(e Expr, field string, want FieldType) *program {
+	ast := c.check(e, field, want)
+	if ast == nil {
+		return nil
+	}
+	return c.program(ast, e, field, want)
+}
+
+// check parses and type-checks e, which gives a value of type want for
+// field. It records problems and returns nil after one.
+func (c *compiler) check(e Expr, field string, want FieldType) *cel.Ast {
 	ast, iss := c.env.Compile(e.Text)
 	if iss != nil && iss.Err() != nil {
 		for _, ce := range iss.Errors() {
@@ -71,6 +81,11 @@ func (c *compiler) compile(e Expr, field string, want FieldType) *program {
 		c.errorAt(e.at, e.path, "expression gives %s, which cannot be sent: %s", ast.OutputType(), why)
 		return nil
 	}
+	return ast
+}
+
+// program makes the program of e, checked as ast.
+func (c *compiler) program(ast *cel.Ast, e Expr, field string, want FieldType) *program {
 	prg, err := c.env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(c.costLimit))
 	if err != nil {
 		c.errorAt(e.at, e.path, "expression cannot run: %v", err)
@@ -107,7 +122,12 @@ func (c *compiler) compileRoute(partner string, k *Kind, r *Route) *Mapping {
 		if k.Open {
 			want = Any
 		}
-		m.whole = c.compile(r.Record.Whole, "record", want)
+		if ast := c.check(r.Record.Whole, "record", want); ast != nil {
+			if !k.Open {
+				c.checkLiteral(k, r.Record, ast)
+			}
+			m.whole = c.program(ast, r.Record.Whole, "record", want)
+		}
 	}
 	seen := map[string]bool{}
 	for _, f := range r.Record.Fields {
@@ -133,7 +153,8 @@ func (c *compiler) compileRoute(partner string, k *Kind, r *Route) *Mapping {
 		m.fields = append(m.fields, c.compile(f.Expr, "record field "+strconv.Quote(f.Name), typ))
 	}
 	// A record given as fields, or not at all (record: {}), must hold the
-	// required ones; a whole-record expression is checked when it runs.
+	// required ones; a whole-record map literal is checked by checkLiteral,
+	// and any other whole-record expression when it runs.
 	if !k.Open && !r.Record.Whole.Set() {
 		for _, kf := range k.Fields {
 			if kf.Required && !seen[kf.Name] {
