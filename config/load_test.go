@@ -462,6 +462,39 @@ partners:
             frobnicate@(data.id)
         record: data
 `, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"error inside a block expression that ends the file", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        record: data
+        key: |
+          "k-" +
+            frobnicate@(data.id) +
+            "-x"
+`, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"error inside a block expression after a blank line", `
+partners:
+  - name: records
+    kind: rest
+    settings: {baseUrl: "http://x"}
+    routes:
+      A:
+        key: |
+
+          "k-" + frobnicate@(data.id)
+        record: data
+`, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
+		{"record literal as a block that ends the file", calPartner + `        key: data.id
+        record: |
+          {
+            "summary": event.subject,
+            @"colour": "red",
+            "start": event.time
+          }
+`, "partners[0].routes.A.record.colour", `kind caldav takes no record field "colour"`},
 		{"unknown event field", `
 partners:
   - name: records

@@ -225,7 +225,7 @@ func (c *converter) convert(n ast.Node, depth int) (*node, *Error) {
 			quoted: tt == token.SingleQuoteType || tt == token.DoubleQuoteType}, nil
 	case *ast.LiteralNode:
 		return &node{kind: scalarNode, at: tokenPos(v.Start), text: v.Value.Value, quoted: true, block: true,
-			textAt: c.lineStart(tokenPos(v.Value.Token).line)}, nil
+			textAt: c.blockTextStart(tokenPos(v.Start).line)}, nil
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 		return &node{kind: scalarNode, at: at, text: n.GetToken().Value}, nil
 	case *ast.MergeKeyNode:
@@ -236,22 +236,33 @@ func (c *converter) convert(n ast.Node, depth int) (*node, *Error) {
 	return nil, c.fail(n.GetToken(), "unsupported YAML construct (%s)", n.Type())
 }
 
-// lineStart returns the place of the first character of a line that is
-// not a space.
-func (c *converter) lineStart(line int) pos {
+// blockTextStart returns where the text of a block scalar whose
+// indicator (| or >) is on line header begins: its line 1 is the next
+// line, and its columns start at the block's indentation, that of its
+// first line that is not blank. (The parser's place for the text is not
+// its first line when the block ends the file.)
+func (c *converter) blockTextStart(header int) pos {
 	rest := c.data
-	for i := 1; i < line; i++ {
+	for i := 0; i < header; i++ {
 		nl := bytes.IndexByte(rest, '\n')
 		if nl < 0 {
-			return pos{line, 1}
+			return pos{header + 1, 1}
 		}
 		rest = rest[nl+1:]
 	}
-	col := 1
-	for col <= len(rest) && rest[col-1] == ' ' {
-		col++
+	for len(rest) > 0 {
+		line := rest
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			line, rest = rest[:nl], rest[nl+1:]
+		} else {
+			rest = nil
+		}
+		indent := len(line) - len(bytes.TrimLeft(line, " "))
+		if indent < len(bytes.TrimRight(line, " \r")) {
+			return pos{header + 1, indent + 1}
+		}
 	}
-	return pos{line, col}
+	return pos{header + 1, 1}
 }
 
 // pair adds one key and value to the mapping out.
