@@ -450,38 +450,20 @@ partners:
         key: frobnicate@(data.id)
         record: data
 `, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
-		{"error inside a block expression", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
+		{"error inside a block expression", restRouteA + `
         key: |
           "k-" +
             frobnicate@(data.id)
         record: data
 `, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
-		{"error inside a block expression that ends the file", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
+		{"error inside a block expression that ends the file", restRouteA + `
         record: data
         key: |
           "k-" +
             frobnicate@(data.id) +
             "-x"
 `, "partners[0].routes.A.key", "undeclared reference to 'frobnicate'"},
-		{"error inside a block expression after a blank line", `
-partners:
-  - name: records
-    kind: rest
-    settings: {baseUrl: "http://x"}
-    routes:
-      A:
+		{"error inside a block expression after a blank line", restRouteA + `
         key: |
 
           "k-" + frobnicate@(data.id)

@@ -23,38 +23,38 @@ func calendarOf(t testing.TB, lines ...string) *ical.Calendar {
 // Zone" for Central European Time: summer time (+02:00) from the last
 // Sunday of March at 02:00 to the last Sunday of October at 03:00, the
 // onsets repeating from 1601.
-var outlookCustom = []string{
-	"BEGIN:VTIMEZONE", "TZID:Customized Time Zone",
-	"BEGIN:STANDARD", "DTSTART:16010101T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100",
-	"RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10", "END:STANDARD",
-	"BEGIN:DAYLIGHT", "DTSTART:16010101T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200",
-	"RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3", "END:DAYLIGHT",
-	"END:VTIMEZONE",
-}
+var outlookCustom = vtimezone("Customized Time Zone",
+	onsetsOf("STANDARD", "16010101T030000", "+0200", "+0100", "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10"),
+	onsetsOf("DAYLIGHT", "16010101T020000", "+0100", "+0200", "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3"))
 
 // usEastern is America/New_York as a VTIMEZONE of two eras: the rules of
 // 1987 to 2006 end by UNTIL, those from 2007 start then.
-var usEastern = []string{
-	"BEGIN:VTIMEZONE", "TZID:US-Eastern",
-	"BEGIN:DAYLIGHT", "DTSTART:19870405T020000", "TZOFFSETFROM:-0500", "TZOFFSETTO:-0400",
-	"RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;UNTIL=20060402T070000Z", "END:DAYLIGHT",
-	"BEGIN:STANDARD", "DTSTART:19671029T020000", "TZOFFSETFROM:-0400", "TZOFFSETTO:-0500",
-	"RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU;UNTIL=20061029T060000Z", "END:STANDARD",
-	"BEGIN:DAYLIGHT", "DTSTART:20070311T020000", "TZOFFSETFROM:-0500", "TZOFFSETTO:-0400",
-	"RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU", "END:DAYLIGHT",
-	"BEGIN:STANDARD", "DTSTART:20071104T020000", "TZOFFSETFROM:-0400", "TZOFFSETTO:-0500",
-	"RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU", "END:STANDARD",
-	"END:VTIMEZONE",
-}
+var usEastern = vtimezone("US-Eastern",
+	onsetsOf("DAYLIGHT", "19870405T020000", "-0500", "-0400", "RRULE:FREQ=YEARLY;BYMONTH=4;BYDAY=1SU;UNTIL=20060402T070000Z"),
+	onsetsOf("STANDARD", "19671029T020000", "-0400", "-0500", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU;UNTIL=20061029T060000Z"),
+	onsetsOf("DAYLIGHT", "20070311T020000", "-0500", "-0400", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU"),
+	onsetsOf("STANDARD", "20071104T020000", "-0400", "-0500", "RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU"))
 
 // byDates is a zone of onsets given by RDATE only, one of them a PERIOD.
-var byDates = []string{
-	"BEGIN:VTIMEZONE", "TZID:By dates",
-	"BEGIN:STANDARD", "DTSTART:20251026T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100",
-	"RDATE:20261025T030000", "END:STANDARD",
-	"BEGIN:DAYLIGHT", "DTSTART:20250330T020000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0200",
-	"RDATE;VALUE=PERIOD:20260329T020000/PT1H", "END:DAYLIGHT",
-	"END:VTIMEZONE",
+var byDates = vtimezone("By dates",
+	onsetsOf("STANDARD", "20251026T030000", "+0200", "+0100", "RDATE:20261025T030000"),
+	onsetsOf("DAYLIGHT", "20250330T020000", "+0100", "+0200", "RDATE;VALUE=PERIOD:20260329T020000/PT1H"))
+
+// vtimezone is the lines of the VTIMEZONE of tzid with the observances
+// given.
+func vtimezone(tzid string, observances ...[]string) []string {
+	lines := []string{"BEGIN:VTIMEZONE", "TZID:" + tzid}
+	for _, o := range observances {
+		lines = append(lines, o...)
+	}
+	return append(lines, "END:VTIMEZONE")
+}
+
+// onsetsOf is the lines of a STANDARD or DAYLIGHT observance (kind),
+// from its onset start on, with more onset lines (RRULE, RDATE).
+func onsetsOf(kind, start, from, to string, onsets ...string) []string {
+	lines := []string{"BEGIN:" + kind, "DTSTART:" + start, "TZOFFSETFROM:" + from, "TZOFFSETTO:" + to}
+	return append(append(lines, onsets...), "END:"+kind)
 }
 
 // TestZonesOfVTIMEZONE: a local time in a zone only a VTIMEZONE defines

@@ -42,6 +42,17 @@ func mtomBody(parts ...mtomPart) string {
 	return b.String()
 }
 
+// answering returns a connector of cfg whose partner answers its next
+// request with a 200 of body, of Content-Type ctype.
+func answering(t *testing.T, ctype, body string, cfg soap.Config) *soap.Connector {
+	t.Helper()
+	p := newPartner(t)
+	p.faults.Inject(conntest.Status(200, body, "Content-Type", ctype))
+	cfg.URL = p.srv.URL
+	conn, err := soap.New(cfg)
+	return conntest.Open(t, conn, err)
+}
+
 // mtomType is the Content-Type of an MTOM answer whose root part is start
 // ("" for none: the first part is the root).
 func mtomType(start string) string {
@@ -152,11 +163,8 @@ func TestMTOMWithoutEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPartner(t)
-			p.faults.Inject(conntest.Status(200, tt.body, "Content-Type", tt.ctype))
-			conn, err := soap.New(soap.Config{URL: p.srv.URL})
-			conn = conntest.Open(t, conn, err)
-			err = conn.Sync(t.Context(), upsert("WF-1", 1))
+			conn := answering(t, tt.ctype, tt.body, soap.Config{})
+			err := conn.Sync(t.Context(), upsert("WF-1", 1))
 			if conntest.CheckClass(t, err, partner.ErrUnavailable, false) &&
 				(!strings.Contains(err.Error(), "not a SOAP envelope") || !strings.Contains(err.Error(), tt.want)) {
 				t.Errorf("error %q does not say it is not a SOAP envelope, and %q", err, tt.want)

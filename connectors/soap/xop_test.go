@@ -72,10 +72,7 @@ func TestCallMTOMAttachment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPartner(t)
-			p.faults.Inject(conntest.Status(200, tt.body, "Content-Type", tt.ctype))
-			conn, err := soap.New(soap.Config{URL: p.srv.URL})
-			conn = conntest.Open(t, conn, err)
+			conn := answering(t, tt.ctype, tt.body, soap.Config{})
 			var out GetDocumentResponse
 			if err := conn.Call(t.Context(), "urn:example:records/GetDocument", &UpsertRecord{Key: "WF-1"}, &out); err != nil {
 				t.Fatalf("Call answered with an MTOM attachment = %v", err)
@@ -97,12 +94,9 @@ func TestCallMTOMMissingAttachment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPartner(t)
-			p.faults.Inject(conntest.Status(200, mtomBody(rootPart(documentResponse(tt.href, "plain")), attachment), "Content-Type", mtomType(mtomRootID)))
-			conn, err := soap.New(soap.Config{URL: p.srv.URL})
-			conn = conntest.Open(t, conn, err)
+			conn := answering(t, mtomType(mtomRootID), mtomBody(rootPart(documentResponse(tt.href, "plain")), attachment), soap.Config{})
 			var out GetDocumentResponse
-			err = conn.Call(t.Context(), "urn:example:records/GetDocument", &UpsertRecord{Key: "WF-1"}, &out)
+			err := conn.Call(t.Context(), "urn:example:records/GetDocument", &UpsertRecord{Key: "WF-1"}, &out)
 			if conntest.CheckClass(t, err, partner.ErrRejected, true) && (!strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "xop:Include")) {
 				t.Errorf("error %q does not name the xop:Include of %q", err, tt.want)
 			}
@@ -118,12 +112,9 @@ func TestCallMTOMAttachmentOverMaxResponseBytes(t *testing.T) {
 	const limit = 4096
 	big := mtomPart{"<1.urn:uuid:5f3a@apache.org>", "application/pdf", strings.Repeat("\x00PDF", limit)}
 	body := mtomBody(rootPart(documentResponse("cid:1.urn:uuid:5f3a@apache.org", "plain")), big)
-	p := newPartner(t)
-	p.faults.Inject(conntest.Status(200, body, "Content-Type", mtomType(mtomRootID)))
-	conn, err := soap.New(soap.Config{URL: p.srv.URL, MaxResponseBytes: limit})
-	conn = conntest.Open(t, conn, err)
+	conn := answering(t, mtomType(mtomRootID), body, soap.Config{MaxResponseBytes: limit})
 	var out GetDocumentResponse
-	err = conn.Call(t.Context(), "urn:example:records/GetDocument", &UpsertRecord{Key: "WF-1"}, &out)
+	err := conn.Call(t.Context(), "urn:example:records/GetDocument", &UpsertRecord{Key: "WF-1"}, &out)
 	if conntest.CheckClass(t, err, partner.ErrRejected, true) && !strings.Contains(err.Error(), "over MaxResponseBytes (4096)") {
 		t.Errorf("error %q does not say the answer is over MaxResponseBytes", err)
 	}
