@@ -92,7 +92,11 @@
 //     another process holds hands its event back to the bus with
 //     [Redeliver] after a quarter of a second; bus adapters
 //     redeliver it soon without counting it toward dead-lettering, so keys
-//     the other process never touched keep flowing.
+//     the other process never touched keep flowing. A delivery whose key
+//     this process's own Dispatch, Resync or drain holds while it waits
+//     for that lease is handed back at once, instead of waiting in line
+//     behind it; behind a push under way in this process it waits its
+//     turn.
 //   - Nothing acknowledged lives only in memory. A route held by
 //     [Dispatcher.Pause] or an open circuit breaker is acknowledged only
 //     when its pending entry is in an [idempotency.DurableLog] (sqlstore's

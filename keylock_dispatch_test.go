@@ -3,9 +3,11 @@ package synclayer_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hmsplatform/synclayer"
@@ -145,6 +147,102 @@ func TestDispatchGivesUpWaitingForKeyWhenContextEnds(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"e1", "e3"}, order); diff != "" {
 			t.Errorf("pushes (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A bus delivery of a key that a local route (here Dispatch; Resync and
+// the drain of pending entries are local too) holds in this process while
+// it waits for another process's lease does not wait in line for that
+// lease: its handler gives the slot back within the busy bound and asks
+// for a redelivery, not counted as a failure, as it would had it found the
+// lease itself. The local route keeps waiting, and pushes first once the
+// lease ends; the redelivered event follows.
+func TestBusDeliveryBehindLocalWaiterForBusyKeyIsHandedBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := new(synclayer.MemoryStore)
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem))
+		h, stop := runHandler(t, d)
+		defer stop()
+		other := idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: time.Minute} // "another process"
+		cr, err := mem.Claim(context.Background(), other)
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
+			t.Fatal(cr, err)
+		}
+		local := make(chan synclayer.Report, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e0", "K", 1)); local <- rep }()
+		synctest.Wait() // e0 holds K in this process and polls the other lease
+
+		start := time.Now()
+		err = h(context.Background(), event("e1", "K", 2))
+		held := time.Since(start)
+		after, ok := synclayer.RedeliverAfter(err)
+		if !ok || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "record key busy in another process") {
+			t.Fatalf("handler = %v after %v; want a redelivery request for a busy key", err, held)
+		}
+		if held > time.Second || after <= 0 || after > 2*time.Second {
+			t.Fatalf("handler held its slot %v and asks for a redelivery in %v; want both short", held, after)
+		}
+		if n := fakes[0].CallCount(); n != 0 {
+			t.Fatalf("the partner saw %d calls while another process held K", n)
+		}
+
+		if err := mem.Release(context.Background(), other, cr.Token); err != nil {
+			t.Fatal(err)
+		}
+		if rep := <-local; rep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("Dispatch of e0 once the other lease ended: %+v; want synced", rep.Results[0])
+		}
+		if err := h(context.Background(), event("e1", "K", 2)); err != nil { // the redelivery
+			t.Fatalf("redelivered e1: %v", err)
+		}
+		var order []string
+		for _, c := range fakes[0].Calls() {
+			order = append(order, c.EventID)
+		}
+		if diff := cmp.Diff([]string{"e0", "e1"}, order); diff != "" {
+			t.Errorf("pushes of K (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// A bus delivery waits in line behind local work on its key: another bus
+// delivery (or a local route) of the key whose push to a slow partner is
+// under way in this process. That wait is not another process's lease, so
+// the event is not handed back: it is pushed once the push ahead of it
+// ends, in arrival order.
+func TestBusDeliveryWaitsBehindLocalPushOfItsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(new(synclayer.MemoryStore)))
+		h, stop := runHandler(t, d)
+		defer stop()
+		release := fakes[0].Hold()
+		defer release()
+
+		errs := make(chan error, 3)
+		go func() { errs <- h(context.Background(), event("e1", "K", 1)) }()
+		synctest.Wait() // e1's push is at the partner
+		go func() { _, err := d.Dispatch(context.Background(), event("e2", "K", 2)); errs <- err }()
+		synctest.Wait()
+		go func() { errs <- h(context.Background(), event("e3", "K", 3)) }()
+		synctest.Wait() // e2 and e3 wait in line for K
+		if n := fakes[0].CallCount(); n != 1 {
+			t.Fatalf("the partner saw %d calls while e1's push was under way, want 1", n)
+		}
+		release()
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Errorf("delivery: %v; want every one synced, none handed back", err)
+			}
+		}
+		var order []string
+		for _, c := range fakes[0].Calls() {
+			order = append(order, c.EventID)
+		}
+		if diff := cmp.Diff([]string{"e1", "e2", "e3"}, order); diff != "" {
+			t.Errorf("pushes of K (-arrival +pushed):\n%s", diff)
 		}
 	})
 }

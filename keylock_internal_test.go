@@ -2,7 +2,9 @@ package synclayer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -121,8 +123,106 @@ func entries(l *keyLocks) int {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		n += len(sh.m)
+		n += len(sh.m) + len(sh.busyUntil)
 		sh.mu.Unlock()
 	}
 	return n
+}
+
+// While the holder of a key waits for another process's lease, the bus
+// waiters leave the line with a redelivery request for a busy key, bus
+// arrivals are refused at once, and the local waiters keep their places
+// and their order. Once the holder has the lease (notBusy), or hands the
+// key on, bus arrivals wait in line again.
+func TestKeyLocksTurnBusAwayWhileHolderWaitsForAnotherProcess(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var l keyLocks
+		l.init()
+		lockWithin(&l, "k")
+		type outcome struct {
+			name string
+			err  error
+		}
+		got := make(chan outcome, 8)
+		enqueue := func(name string, fromBus bool) {
+			go func() {
+				err := l.lockFor(context.Background(), "k", fromBus)
+				got <- outcome{name, err}
+				if err == nil {
+					l.unlock("k")
+				}
+			}()
+			synctest.Wait() // in line
+		}
+		enqueue("local1", false)
+		enqueue("bus1", true)
+		enqueue("local2", false)
+		enqueue("bus2", true)
+		if n := waiters(&l, "k"); n != 4 {
+			t.Fatalf("%d waiters, want 4", n)
+		}
+
+		expires := time.Now().Add(time.Minute)
+		l.busyElsewhere("k", expires)
+		turned := map[string]bool{}
+		for range 2 { // both at once, in no particular order
+			o := <-got
+			after, ok := RedeliverAfter(o.err)
+			if !ok || !errors.Is(o.err, errKeyBusy) || after <= 0 || after > 2*maxBusyRedelay ||
+				!strings.Contains(o.err.Error(), expires.UTC().Format(time.RFC3339Nano)) {
+				t.Fatalf("%s: %v; want it turned away with a redelivery request naming the lease's end", o.name, o.err)
+			}
+			turned[o.name] = true
+		}
+		if !turned["bus1"] || !turned["bus2"] {
+			t.Fatalf("turned away %v, want bus1 and bus2", turned)
+		}
+		if n := waiters(&l, "k"); n != 2 {
+			t.Fatalf("%d waiters left, want the 2 local ones", n)
+		}
+		if err := l.lockFor(context.Background(), "k", true); !errors.Is(err, errKeyBusy) {
+			t.Fatalf("bus arrival while the holder waits for another process: %v, want errKeyBusy", err)
+		}
+
+		l.notBusy("k")
+		enqueue("bus3", true) // the holder's own work now: waits
+		l.busyElsewhere("k", expires)
+		if o := <-got; o.name != "bus3" || !errors.Is(o.err, errKeyBusy) {
+			t.Fatalf("%s: %v; want bus3 turned away again", o.name, o.err)
+		}
+		l.notBusy("k")
+		enqueue("bus4", true)
+		l.unlock("k")
+		for _, want := range []string{"local1", "local2", "bus4"} {
+			if o := <-got; o.name != want || o.err != nil {
+				t.Fatalf("served %s (%v), want %s holding the key", o.name, o.err, want)
+			}
+		}
+		if n := entries(&l); n != 0 {
+			t.Fatalf("%d entries after every lock was released, want 0", n)
+		}
+
+		// A holder that hands the key on while marked busy leaves no mark
+		// for the next holder.
+		lockWithin(&l, "k")
+		handed, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			lockWithin(&l, "k")
+			close(handed)
+			<-done
+			l.unlock("k")
+		}()
+		synctest.Wait()
+		l.busyElsewhere("k", expires)
+		l.unlock("k")
+		<-handed
+		enqueue("bus5", true)
+		close(done)
+		if o := <-got; o.name != "bus5" || o.err != nil {
+			t.Fatalf("%s: %v; want bus5 to wait for the next holder and take the key", o.name, o.err)
+		}
+		if n := entries(&l); n != 0 {
+			t.Fatalf("%d entries after every lock was released, want 0", n)
+		}
+	})
 }

@@ -71,13 +71,13 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		return d.hold(ctx, ev, &rec, ce, ctl, res, drains)
 	}
 
-	if err := ce.locks.lock(ctx, rec.Key); err != nil {
+	if err := ce.locks.lockFor(ctx, rec.Key, fromBus); err != nil {
 		return "wait for key", err
 	}
 	defer ce.locks.unlock(rec.Key)
 
 	claim := d.claimOf(ce, rec.Key, ev.ID, rec.Version)
-	cr, sent, err := d.claim(ctx, claim, fromBus)
+	cr, sent, err := d.claimHeld(ctx, claim, fromBus, &ce.locks)
 	if err != nil {
 		return "claim", err
 	}
@@ -214,6 +214,16 @@ const (
 // sent is when the answered claim was sent, read only when the store
 // renews leases (see keepLease).
 func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool) (cr idempotency.ClaimResult, sent time.Time, err error) {
+	return d.claimHeld(ctx, c, fromBus, nil)
+}
+
+// claimHeld is claim for a route that holds c.Key in line, its key locks
+// (nil for none). While it waits for another process's lease, line turns
+// away the bus deliveries of the key waiting behind it (see keyLocks), so
+// a local route that may wait out the whole lease (Dispatch, Resync, a
+// drain) keeps none of Run's handler slots waiting with it. The mark ends
+// once the claim is answered, or with the route's unlock.
+func (d *Dispatcher) claimHeld(ctx context.Context, c idempotency.Claim, fromBus bool, line *keyLocks) (cr idempotency.ClaimResult, sent time.Time, err error) {
 	wait := busyPollInitial
 	var since time.Time
 	for {
@@ -228,6 +238,9 @@ func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus boo
 			return cr, sent, fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		if cr.Status != idempotency.ClaimBusy {
+			if !since.IsZero() && line != nil {
+				line.notBusy(c.Key) // whatever comes next is this process's work
+			}
 			if cr.Status == idempotency.ClaimAcquired || cr.Status == idempotency.ClaimDone || cr.Status == idempotency.ClaimStale {
 				return cr, sent, nil
 			}
@@ -236,6 +249,9 @@ func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus boo
 		now := time.Now()
 		if since.IsZero() {
 			since = now
+		}
+		if line != nil {
+			line.busyElsewhere(c.Key, cr.Expires)
 		}
 		until := cr.Expires.Sub(now)
 		if fromBus && now.Sub(since) >= busyWait {
