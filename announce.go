@@ -40,8 +40,10 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 	ev := rep.Event
 	c := announceClaim(d, kind, ev.ID)
 	// In process, duplicates of one event wait for each other here, so only
-	// another process's lease (live, or left by a crash) reads as busy.
-	if err := d.announceLocks.lock(ctx, ev.ID); err != nil {
+	// another process's lease (live, or left by a crash) reads as busy. A
+	// duplicate from the bus does not wait behind one that waits for such
+	// a lease: it is handed back to the bus (see keyLocks).
+	if err := d.announceLocks.lockFor(ctx, ev.ID, fromBus); err != nil {
 		ahead.drop(d, ctx)
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)
 	}
@@ -58,7 +60,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 		// Another process is announcing it now, or died doing so. Off the
 		// bus, wait for its lease; from the bus, wait briefly, then ask for
 		// a redelivery so the announcement is made once that lease ends.
-		cr, _, err = d.claim(ctx, c, fromBus)
+		cr, _, err = d.claimHeld(ctx, c, fromBus, &d.announceLocks)
 	}
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)

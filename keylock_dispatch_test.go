@@ -246,3 +246,48 @@ func TestBusDeliveryWaitsBehindLocalPushOfItsKey(t *testing.T) {
 		}
 	})
 }
+
+// The same holds for an event's announcement: a duplicate of the event
+// from the bus, whose routes are done, does not wait behind a local
+// announcement of it that waits for another process's announcement lease.
+// It is handed back, and announces nothing twice once that lease ends.
+func TestBusAnnouncementBehindLocalWaiterForBusyLeaseIsHandedBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := new(synclayer.MemoryStore)
+		reg, fakes := newFakes(t, 1)
+		pub := &recordingPublisher{}
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem), synclayer.WithPublisher(pub))
+		h, stop := runHandler(t, d)
+		defer stop()
+		other := idempotency.Claim{Connector: "$announce", Key: "e1", EventID: synclayer.SyncCompleted + "/e1", LeaseTTL: time.Minute}
+		cr, err := mem.Claim(context.Background(), other)
+		if err != nil || cr.Status != idempotency.ClaimAcquired {
+			t.Fatal(cr, err)
+		}
+		local := make(chan error, 1)
+		go func() { _, err := d.Dispatch(context.Background(), event("e1", "K", 1)); local <- err }()
+		synctest.Wait() // e1 is pushed; its announcement polls the other lease
+
+		start := time.Now()
+		err = h(context.Background(), event("e1", "K", 1))
+		held := time.Since(start)
+		if _, ok := synclayer.RedeliverAfter(err); !ok || !strings.Contains(err.Error(), "busy in another process") {
+			t.Fatalf("handler = %v after %v; want a redelivery request for a busy announcement", err, held)
+		}
+		if held > time.Second {
+			t.Fatalf("handler held its slot %v, want it handed back at once", held)
+		}
+		if err := mem.Release(context.Background(), other, cr.Token); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-local; err != nil {
+			t.Fatalf("Dispatch once the other lease ended: %v", err)
+		}
+		if err := h(context.Background(), event("e1", "K", 1)); err != nil { // the redelivery
+			t.Fatalf("redelivered e1: %v", err)
+		}
+		if n, evs := fakes[0].CallCount(), pub.Events(); n != 1 || len(evs) != 1 {
+			t.Errorf("%d pushes and %d announcements of e1, want one of each", n, len(evs))
+		}
+	})
+}
