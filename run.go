@@ -115,7 +115,8 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 // one permanent mark anywhere in the answer would make the bus
 // dead-letter the event, and the routes still to do with it. Likewise an
 // answer counted as a failure carries no Redeliver mark of a busy or held
-// sibling, which would leave it uncounted.
+// sibling, which would leave it uncounted. Failures of work that Run
+// cut short as it stopped are all redelivered uncounted.
 func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
 	rep, err := d.dispatch(ctx, ev, true)
 	var (
@@ -143,6 +144,12 @@ func (d *Dispatcher) handle(ctx context.Context, ev Event) error {
 			deferred = append(deferred, fmt.Errorf("synclayer: event %s connector %s: %w; its delivery log does not survive a restart, so the bus keeps the event",
 				quote(ev.ID), quote(r.Connector), errHeld))
 		}
+	}
+	if ctx.Err() != nil {
+		// Run is stopping and cut the work short (see WithDrainTimeout):
+		// what failed did not fail on its own, so it comes again
+		// uncounted, even on its last delivery the bus allows.
+		deferred, retried = append(deferred, retried...), nil
 	}
 	switch {
 	case len(retried) > 0:

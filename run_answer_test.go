@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
@@ -105,4 +106,25 @@ func TestRunAnswerRetriesAnUnpublishedSyncFailed(t *testing.T) {
 	if evs := pub.Events(); len(evs) != 1 || evs[0].Type != synclayer.SyncFailed {
 		t.Fatalf("announcements %v, want one SyncFailed", evs)
 	}
+}
+
+// A push that Run cuts short as it stops (past its drain timeout) did not
+// fail: its event comes again uncounted, so that a shutdown on the last
+// delivery the bus allows does not dead-letter it.
+func TestRunAnswerForWorkCutShortIsUncounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDrainTimeout(time.Second))
+		release := fakes[0].Hold() // the push waits until its ctx ends
+		defer release()
+		h, stop := runHandler(t, d)
+		answer := make(chan error, 1)
+		go func() { answer <- h(context.Background(), event("e1", "K", 1)) }()
+		synctest.Wait()
+		stop() // Run stops; after a second it cancels the push
+		err := <-answer
+		if _, ok := synclayer.RedeliverAfter(err); !ok || synclayer.IsPermanent(err) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("answer %v, want an uncounted redelivery of the cancelled push", err)
+		}
+	})
 }
