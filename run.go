@@ -32,7 +32,11 @@ import (
 // a route's key is leased by another process (it waits at most a quarter
 // of a second for it, so a busy or dead process's keys never fill the
 // handler slots), or when a route is held by a paused connector or an open
-// breaker and the log would keep it only in memory.
+// breaker and the log would keep it only in memory. Any route left to do
+// makes the event come again, even when another of its routes failed for
+// good (that route is in the delivery log, for Replay); and a dispatch
+// that Run itself cancelled as it stopped is handed back uncounted, so a
+// shutdown never dead-letters an event.
 func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	if sub == nil {
 		return errors.New("synclayer: Run: nil subscriber")
