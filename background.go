@@ -9,18 +9,28 @@ import (
 
 // Work that outlives one dispatch (drains of pending routes, settling an
 // announcement's claim) runs in the background, bounded by the life of
-// the Run in progress, so that Run waits for it before it returns.
+// the Run that scheduled it, so that Run waits for it before it returns.
 
 // runLife is one Run in progress: background work it started (drains of
 // pending routes) runs under its context and is waited for before Run
-// returns.
+// returns. Its jobs get jobCtx, which names the life, so that work a job
+// schedules in turn belongs to the same Run, even once that Run has left
+// Dispatcher.runs.
 type runLife struct {
-	ctx context.Context
-	wg  sync.WaitGroup
+	ctx    context.Context
+	jobCtx context.Context
+	// Under Dispatcher.runsMu:
+	ended bool       // Run is returning: no new job starts in it
+	jobs  int        // jobs counted in and not yet out
+	idle  *sync.Cond // signalled when jobs drops to 0
 }
 
+// lifeKey is the context key under which a job finds its runLife.
+type lifeKey struct{}
+
 func (d *Dispatcher) startLife(ctx context.Context) *runLife {
-	l := &runLife{ctx: ctx}
+	l := &runLife{ctx: ctx, idle: sync.NewCond(&d.runsMu)}
+	l.jobCtx = context.WithValue(ctx, lifeKey{}, l)
 	d.runsMu.Lock()
 	d.runs = append(d.runs, l)
 	d.runsMu.Unlock()
@@ -31,16 +41,24 @@ func (d *Dispatcher) startLife(ctx context.Context) *runLife {
 func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
 	d.runsMu.Lock()
 	d.runs = slices.DeleteFunc(d.runs, func(x *runLife) bool { return x == l })
+	l.ended = true
 	d.runsMu.Unlock()
 	cancel()
-	l.wg.Wait()
+	d.runsMu.Lock()
+	for l.jobs > 0 {
+		l.idle.Wait()
+	}
+	d.runsMu.Unlock()
 }
 
 // background runs fn on its own goroutine once delay has passed. Under a
 // Run, fn gets that Run's context, does not start if the Run ends first,
 // and Run waits for it; with no Run in progress (Dispatch alone), fn gets
 // ctx without its cancellation, as nothing else would ever carry the work
-// on.
+// on. The Run is the one whose background job ctx comes from, if any, or
+// else the newest in progress: a job scheduled by the job of a Run that is
+// ending is dropped (its Run no longer pushes; what a drain would have
+// pushed stays in the log, or on the bus, for the next Run).
 func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {
 	d.goBackground(ctx, delay, false, fn)
 }
@@ -51,28 +69,59 @@ func (d *Dispatcher) finishLater(ctx context.Context, fn func(context.Context)) 
 	d.goBackground(ctx, 0, true, fn)
 }
 
-func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, always bool, fn func(context.Context)) {
+// join finds the Run that a job scheduled with ctx belongs to and counts
+// the job in it. It returns nil with no Run to wait for the job, and
+// false if the job is to be dropped.
+func (d *Dispatcher) join(ctx context.Context, always bool) (*runLife, bool) {
 	d.runsMu.Lock()
-	var l *runLife
-	if n := len(d.runs); n > 0 {
-		l = d.runs[n-1]
-		l.wg.Add(1)
+	defer d.runsMu.Unlock()
+	l, _ := ctx.Value(lifeKey{}).(*runLife)
+	switch {
+	case l != nil && l.ended && !always:
+		return nil, false
+	case l != nil && l.ended && l.jobs == 0:
+		// Nothing of that Run is left to wait for the job: it runs
+		// on its own, as with no Run.
+		return nil, true
+	case l == nil && len(d.runs) == 0:
+		return nil, true
+	case l == nil:
+		l = d.runs[len(d.runs)-1]
+	}
+	l.jobs++
+	return l, true
+}
+
+// leave counts a job of l out.
+func (d *Dispatcher) leave(l *runLife) {
+	d.runsMu.Lock()
+	l.jobs--
+	if l.jobs == 0 {
+		l.idle.Broadcast()
 	}
 	d.runsMu.Unlock()
+}
+
+func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, always bool, fn func(context.Context)) {
+	l, ok := d.join(ctx, always)
+	if !ok {
+		return
+	}
 	if l == nil {
 		time.AfterFunc(delay, func() { fn(context.WithoutCancel(ctx)) })
 		return
 	}
-	t := time.AfterFunc(delay, func() {
-		defer l.wg.Done()
+	run := func() {
+		defer d.leave(l)
 		if always || l.ctx.Err() == nil {
-			fn(l.ctx)
+			fn(l.jobCtx)
 		}
-	})
+	}
+	t := time.AfterFunc(delay, run)
 	if !always {
 		context.AfterFunc(l.ctx, func() {
 			if t.Stop() {
-				l.wg.Done()
+				d.leave(l)
 			}
 		})
 	}

@@ -1,0 +1,85 @@
+package synclayer_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// A drain that Run's shutdown cancels in the middle of a probe schedules
+// another drain (the probe's slot is given back, and what it held back
+// must be drained) after Run's life has ended. That drain belongs to the
+// ended Run and is dropped: no Connector.Sync is called after Run returns,
+// and what it would have pushed stays pending for the next Run.
+func TestNoDrainAfterRunReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := new(synclayer.Registry)
+		fake := synclayertest.NewFake()
+		var runDone atomic.Bool
+		var late atomic.Int32
+		conn := synclayer.ConnectorFunc(func(ctx context.Context, r synclayer.Record) error {
+			if runDone.Load() {
+				late.Add(1)
+			}
+			return fake.Sync(ctx, r)
+		})
+		const openFor = time.Minute
+		must(t, reg.Register("p0", conn, synclayer.Route("WorkflowDeployed", keyMapper),
+			synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1}),
+			synclayer.WithBreaker(synclayer.BreakerPolicy{MinRequests: 1, FailureRate: 1, OpenFor: openFor})))
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver),
+			synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}), synclayer.WithDrainTimeout(time.Millisecond))
+		h, stop := runHandler(t, d)
+
+		fake.Inject(synclayertest.Fault{Key: "K1", Err: errors.New("down")})
+		_ = h(t.Context(), event("e1", "K1", 1))
+		if s := d.Status()[0].Breaker; s != synclayer.BreakerOpen {
+			t.Fatalf("breaker after a failure: %v, want open", s)
+		}
+		gate := make(chan struct{})
+		fake.Inject(synclayertest.Fault{Key: "K2", Wait: gate})
+		for _, ev := range []synclayer.Event{event("e2", "K2", 1), event("e3", "K3", 1)} {
+			if err := h(t.Context(), ev); err != nil {
+				t.Fatalf("held %s: %v", ev.ID, err)
+			}
+		}
+		// The drain scheduled when the breaker opened probes with e2 (K2
+		// before K3) and waits at the gate.
+		time.Sleep(openFor)
+		synctest.Wait()
+		if n := fake.CallCount(); n != 2 {
+			t.Fatalf("%d Sync calls once the breaker may close, want 2 (e1, then the probe e2): %v", n, fake.Calls())
+		}
+
+		stop() // cancels the probe; Run returns
+		runDone.Store(true)
+		time.Sleep(time.Hour) // every timer a detached job could wait on fires
+		synctest.Wait()
+		if n := late.Load(); n != 0 {
+			t.Errorf("%d Connector.Sync calls after Run returned: %v", n, fake.Calls())
+		}
+		if _, ok := fake.Record("K3"); ok {
+			t.Errorf("e3 reached the partner after Run returned")
+		}
+		pending, err := d.Deliveries(t.Context(), synclayer.DeliveryFilter{Key: "K3", States: []synclayer.Status{synclayer.StatusPending}})
+		if err != nil || len(pending) != 1 {
+			t.Fatalf("K3 pending after Run: %v, %v; want e3 kept for the next Run", pending, err)
+		}
+
+		// The next Run drains what the ended one left pending.
+		close(gate)
+		runDone.Store(false)
+		_, stop2 := runHandler(t, d)
+		synctest.Wait()
+		if _, ok := fake.Record("K3"); !ok {
+			t.Errorf("the next Run did not push e3; calls: %v", fake.Calls())
+		}
+		stop2()
+	})
+}
