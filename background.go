@@ -117,12 +117,29 @@ func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, alwa
 			fn(l.jobCtx)
 		}
 	}
-	t := time.AfterFunc(delay, run)
-	if !always {
-		context.AfterFunc(l.ctx, func() {
-			if t.Stop() {
-				d.leave(l)
-			}
-		})
+	if always || delay <= 0 {
+		go run()
+		return
 	}
+	// A delayed job gives up its wait when the Run ends, and stops
+	// watching for that end once its time has come, so that the watches
+	// of a long Run's many delayed drains do not pile up.
+	var (
+		mu   sync.Mutex
+		stop func() bool
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	t := time.AfterFunc(delay, func() {
+		mu.Lock()
+		stopWatch := stop
+		mu.Unlock()
+		stopWatch()
+		run()
+	})
+	stop = context.AfterFunc(l.ctx, func() {
+		if t.Stop() {
+			d.leave(l)
+		}
+	})
 }

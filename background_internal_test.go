@@ -10,6 +10,89 @@ import (
 	"time"
 )
 
+// watchedCtx is a context that counts the context.AfterFunc registrations
+// on it that are neither stopped nor run.
+type watchedCtx struct {
+	mu    sync.Mutex
+	done  chan struct{}
+	err   error
+	funcs map[int]func()
+	next  int
+}
+
+func newWatchedCtx() *watchedCtx {
+	return &watchedCtx{done: make(chan struct{}), funcs: map[int]func(){}}
+}
+
+func (c *watchedCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *watchedCtx) Done() <-chan struct{}       { return c.done }
+func (c *watchedCtx) Value(any) any               { return nil }
+
+func (c *watchedCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc is what context.AfterFunc calls on a context that has it.
+func (c *watchedCtx) AfterFunc(f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.next
+	c.next++
+	c.funcs[id] = f
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.funcs[id]
+		delete(c.funcs, id)
+		return ok
+	}
+}
+
+func (c *watchedCtx) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	close(c.done)
+	funcs := c.funcs
+	c.funcs = nil
+	c.mu.Unlock()
+	for _, f := range funcs {
+		go f()
+	}
+}
+
+func (c *watchedCtx) live() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.funcs)
+}
+
+// A delayed background job watches its Run's end only until it runs: a
+// Run that schedules many drains over its life does not keep one watch
+// per drain until it ends.
+func TestBackgroundWatchEndsWithTheJob(t *testing.T) {
+	d := new(Dispatcher)
+	c := newWatchedCtx()
+	l := d.startLife(c)
+	const jobs = 50
+	ran := make(chan struct{}, jobs)
+	for range jobs {
+		d.background(t.Context(), time.Millisecond, func(context.Context) { ran <- struct{}{} })
+	}
+	for range jobs {
+		<-ran
+	}
+	if n := c.live(); n != 0 {
+		t.Errorf("%d watches on the Run's context left after %d jobs ran, want 0", n, jobs)
+	}
+	d.endLife(l, c.cancel)
+}
+
 // A job scheduled by a job of a Run that has ended is dropped, but work
 // that must finish still runs; a job scheduled with no Run in progress (a
 // Dispatch alone) runs on a context that does not end with the caller's.
