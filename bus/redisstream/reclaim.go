@@ -37,13 +37,14 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 	defer t.Stop()
 	lastClaim := time.Now()
 	var fails failures
+	retryFrom := map[string]string{}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		err := s.redeliverDue(ctx)
+		err := s.redeliverDue(ctx, retryFrom)
 		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
 			err = s.claimAbandoned(ctx)
@@ -57,59 +58,99 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 	}
 }
 
+// retryPages bounds the work of one look for due entries: at most that
+// many pages of Concurrency entries of the retry consumer's pending list,
+// by stream.
+const retryPages = 16
+
 // redeliverDue claims, from the retry consumer, the entries whose delay
 // has passed: the delay a deferral asked for, or else the retry delay of
 // their delivery count.
-func (s *subscription) redeliverDue(ctx context.Context) error {
-	const pages = 16 // at most 16 pages of entries per tick and stream
+//
+// A look goes on from where the previous one stopped, from[stream] (the
+// last entry it looked at; "" for the start of the list), to the end of
+// the retry consumer's pending list, then from its start, for at most
+// retryPages pages: however many entries wait there, not yet due, every
+// entry is looked at in turn.
+func (s *subscription) redeliverDue(ctx context.Context, from map[string]string) error {
 	for _, st := range s.streams {
-		start := "-"
-		for range pages {
-			pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-				Stream: st, Group: s.b.cfg.Group, Start: start, End: "+",
-				Count: int64(cap(s.sem)), Consumer: retryConsumer,
-			}).Result()
-			if err != nil {
-				return err
-			}
-			if len(pend) == 0 {
-				break
-			}
-			start = "(" + pend[len(pend)-1].ID
-			defs, err := s.deferrals(ctx, st, pend)
-			if err != nil {
-				return err
-			}
-			for i, p := range pend {
-				d := defs[i]
-				wait := d.delay
-				if wait < 0 {
-					wait = s.b.cfg.RetryDelay(int(p.RetryCount) - d.count)
-				}
-				if p.Idle < wait {
-					continue
-				}
-				if !deliver.Acquire(ctx, s.sem) {
-					return nil
-				}
-				// MinIdle makes the claim fail if another consumer took it
-				// meanwhile (claiming resets the idle time).
-				msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
-				if err != nil || len(msgs) == 0 {
-					<-s.sem
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				s.dispatch(st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
-			}
-			if len(pend) < cap(s.sem) {
-				break
-			}
+		if err := s.redeliverDueOf(ctx, st, from); err != nil || ctx.Err() != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// redeliverDueOf is redeliverDue for one stream.
+func (s *subscription) redeliverDueOf(ctx context.Context, st string, from map[string]string) error {
+	first := from[st]
+	start, end := "-", "+"
+	if first != "" {
+		start = "(" + first
+	}
+	for range retryPages {
+		pend, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+			Stream: st, Group: s.b.cfg.Group, Start: start, End: end,
+			Count: int64(cap(s.sem)), Consumer: retryConsumer,
+		}).Result()
+		if err != nil {
+			return err
+		}
+		if len(pend) > 0 {
+			if ok, err := s.redeliverPage(ctx, st, pend); !ok || err != nil {
+				return err
+			}
+			from[st] = pend[len(pend)-1].ID
+			start = "(" + from[st]
+		}
+		if len(pend) == cap(s.sem) {
+			continue
+		}
+		if end != "+" || first == "" {
+			// Every entry was looked at: the next look starts afresh.
+			delete(from, st)
+			return nil
+		}
+		// The end of the list: go on from its start up to where this look
+		// began.
+		start, end = "-", "("+first
+	}
+	return nil
+}
+
+// redeliverPage claims and dispatches the entries of pend, pending with
+// the retry consumer in st, whose delay has passed. It returns false if
+// ctx ended while it waited for a handler slot.
+func (s *subscription) redeliverPage(ctx context.Context, st string, pend []redis.XPendingExt) (bool, error) {
+	defs, err := s.deferrals(ctx, st, pend)
+	if err != nil {
+		return false, err
+	}
+	for i, p := range pend {
+		d := defs[i]
+		wait := d.delay
+		if wait < 0 {
+			wait = s.b.cfg.RetryDelay(int(p.RetryCount) - d.count)
+		}
+		if p.Idle < wait {
+			continue
+		}
+		if !deliver.Acquire(ctx, s.sem) {
+			return false, nil
+		}
+		// MinIdle makes the claim fail if another consumer took it
+		// meanwhile (claiming resets the idle time).
+		msgs, err := s.b.rdb.XClaim(ctx, &redis.XClaimArgs{Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: wait, Messages: []string{p.ID}}).Result()
+		if err != nil || len(msgs) == 0 {
+			<-s.sem
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		s.dispatch(st, msgs[0], int(p.RetryCount)+1-d.count, d.count)
+	}
+	return true, nil
 }
 
 // touchInflight resets the idle time of the entries of running handlers
