@@ -57,9 +57,13 @@
 // killed, say) are reclaimed by the others, or by the restarted process,
 // with XAUTOCLAIM once idle that long: the subscribers look for them every
 // fifth of it, so such entries are delivered again within about 12s with
-// the defaults. Parked entries (retries and deferrals) are reclaimed the
-// same way if their delay is longer than the claim idle time, so that time
-// also caps the retry delays. A subscriber reads entries in batches of
+// the defaults. Each look, for these entries as for due retries, is
+// bounded in work and goes on where the previous one stopped, so an entry
+// is found however many others come before it in the pending list (a
+// list longer than one look covers takes a few looks). Parked entries
+// (retries and deferrals) are reclaimed the same way if their delay is
+// longer than the claim idle time, so that time also caps the retry
+// delays. A subscriber reads entries in batches of
 // [WithConcurrency]; when it stops, those it had read but not started go to
 // the retry consumer at once, due at once, their read recorded as a
 // deferral (it does not count as a delivery).

@@ -37,7 +37,7 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 	defer t.Stop()
 	lastClaim := time.Now()
 	var fails failures
-	retryFrom := map[string]string{}
+	retryFrom, claimFrom := map[string]string{}, map[string]string{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -47,7 +47,7 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 		err := s.redeliverDue(ctx, retryFrom)
 		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
-			err = s.claimAbandoned(ctx)
+			err = s.claimAbandoned(ctx, claimFrom)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -172,40 +172,70 @@ func (s *subscription) touchInflight(ctx context.Context) error {
 	return nil
 }
 
+// claimCalls bounds the work of one look for abandoned entries: at most
+// that many XAUTOCLAIM calls by stream. Redis 7 looks at up to ten times
+// COUNT entries in one call, claiming or not.
+const claimCalls = 16
+
 // claimAbandoned takes over, with XAUTOCLAIM, entries that have been idle
 // longer than the claim idle time: their consumer died.
-func (s *subscription) claimAbandoned(ctx context.Context) error {
+//
+// A look goes on from the cursor the previous one got, from[stream] (""
+// for the start of the pending list), past calls that claim nothing, to
+// the end of the list and then once from its start, for at most
+// claimCalls calls: however many fresh entries come first, every entry is
+// looked at in turn. It stops once no handler slot is free. Claiming
+// resets an entry's idle time, so a look that comes round again does not
+// claim it twice.
+func (s *subscription) claimAbandoned(ctx context.Context, from map[string]string) error {
 	for _, st := range s.streams {
-		start := "0-0"
-		for ctx.Err() == nil {
-			free := int64(cap(s.sem) - len(s.sem))
-			if free == 0 {
+		if err := s.claimAbandonedOf(ctx, st, from); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// claimAbandonedOf is claimAbandoned for one stream.
+func (s *subscription) claimAbandonedOf(ctx context.Context, st string, from map[string]string) error {
+	start, wrapped := from[st], false
+	if start == "" {
+		start, wrapped = "0-0", true
+	}
+	for range claimCalls {
+		free := int64(cap(s.sem) - len(s.sem))
+		if free == 0 || ctx.Err() != nil {
+			return nil
+		}
+		msgs, next, err := s.b.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: s.b.claimIdle, Start: start, Count: free,
+		}).Result()
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if !deliver.Acquire(context.WithoutCancel(ctx), s.sem) {
 				return nil
 			}
-			msgs, next, err := s.b.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-				Stream: st, Group: s.b.cfg.Group, Consumer: s.consumer, MinIdle: s.b.claimIdle, Start: start, Count: free,
-			}).Result()
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if !deliver.Acquire(context.WithoutCancel(ctx), s.sem) {
-					return nil
+			n, d := 1, deferral{delay: -1}
+			if p, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: st, Group: s.b.cfg.Group, Start: m.ID, End: m.ID, Count: 1}).Result(); err == nil && len(p) == 1 {
+				n = int(p[0].RetryCount)
+				if defs, err := s.deferrals(ctx, st, p); err == nil {
+					d = defs[0]
 				}
-				n, d := 1, deferral{delay: -1}
-				if p, err := s.b.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: st, Group: s.b.cfg.Group, Start: m.ID, End: m.ID, Count: 1}).Result(); err == nil && len(p) == 1 {
-					n = int(p[0].RetryCount)
-					if defs, err := s.deferrals(ctx, st, p); err == nil {
-						d = defs[0]
-					}
-				}
-				s.dispatch(st, m, max(n-d.count, 1), d.count)
 			}
-			if next == "0-0" || len(msgs) == 0 {
-				break
-			}
-			start = next
+			s.dispatch(st, m, max(n-d.count, 1), d.count)
 		}
+		if next != "0-0" {
+			from[st], start = next, next
+			continue
+		}
+		// The end of the list: the next look starts afresh.
+		delete(from, st)
+		if wrapped {
+			return nil
+		}
+		start, wrapped = "0-0", true
 	}
 	return nil
 }

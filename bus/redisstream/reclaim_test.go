@@ -72,3 +72,53 @@ func parked(ctx context.Context, t testing.TB, rdb *redis.Client, stream string)
 	}
 	return p.Consumers["synclayer-retry"]
 }
+
+// The entries of a dead consumer are reclaimed even when more entries of
+// live consumers, kept fresh, come before them in the pending list than
+// one XAUTOCLAIM call looks at.
+//
+// A busy subscriber holds 100 entries in running handlers; a consumer then
+// reads "orphan" and dies. A subscriber with two free slots (one
+// XAUTOCLAIM call looks at 20 entries) must find it.
+func TestDeadConsumerReclaimedBehindBusyEntries(t *testing.T) {
+	rdb := client(t, "")
+	prefix := uniquePrefix(t, rdb)
+	const busy = 100
+	const claimIdle = 2 * time.Second
+	busyBus := newBus(t, rdb, prefix, redisstream.WithConcurrency(busy), redisstream.WithClaimIdle(claimIdle))
+	b := newBus(t, rdb, prefix, redisstream.WithConcurrency(2), redisstream.WithClaimIdle(claimIdle))
+	ctx := synclayertest.Within(t, 30*time.Second)
+	st := b.Stream("Order")
+	if err := rdb.XGroupCreateMkStream(ctx, st, "synclayer", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range busy {
+		if err := b.Publish(ctx, synclayer.Event{ID: fmt.Sprintf("busy-%03d", i), Type: "Order"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var running atomic.Int32
+	bustest.Subscribe(t, busyBus, []string{"Order"}, func(ctx context.Context, ev synclayer.Event) error {
+		running.Add(1)
+		<-ctx.Done() // busy until the test ends
+		return nil
+	})
+	bustest.Eventually(ctx, t, func() bool { return running.Load() == busy }, "the busy subscriber never ran all its handlers")
+
+	if err := b.Publish(ctx, synclayer.Event{ID: "orphan", Type: "Order"}); err != nil {
+		t.Fatal(err)
+	}
+	// The dead consumer reads the entry and vanishes.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "synclayer", Consumer: "dead", Streams: []string{st, ">"}, Count: 1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		t.Fatalf("dead consumer read %v, %v", res, err)
+	}
+	got := make(chan synclayer.Event, busy+1)
+	bustest.Subscribe(t, b, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		got <- ev
+		return nil
+	})
+	if ev := bustest.Wait(ctx, t, got, "the dead consumer's entry behind the busy ones was never reclaimed"); ev.ID != "orphan" {
+		t.Errorf("got %q, want the orphan (the busy subscriber's entries are kept fresh)", ev.ID)
+	}
+}
