@@ -42,65 +42,123 @@ type lease struct {
 	since time.Time
 }
 
-// heartbeat renews one lease every third of its TTL while a push runs. If
-// the store says the lease is gone, or the lease could end before the next
-// renewal is confirmed, it cancels the push's context: another process may
-// claim the key once the lease ends, and must not find this push still
-// running.
+// heartbeat renews one lease every third of its TTL from before its push
+// begins until the push ends. The lease ends no earlier
+// than TTL after the last renewal the store confirmed was sent; the push
+// must be over by then, since another process may claim the key once the
+// lease ends. So the push's context is cancelled a tenth of the TTL before
+// that (the watchdog: the heartbeat's one timer waits for that moment
+// while a renewal is out), or at once when the store says the lease is
+// gone. No renewal outlives the watchdog, and a renewal that fails is
+// tried again only when another, with its whole timeout of a third of the
+// TTL, still ends before the watchdog; else the push is cancelled then.
 type heartbeat struct {
-	ctx    context.Context
+	ctx    context.Context // the push's
 	cancel context.CancelCauseFunc
 
-	mu      sync.Mutex
-	timer   *time.Timer
-	renewed time.Time // when the last renewal the store confirmed was sent
-	done    bool
-	lost    bool
+	renewer idempotency.LeaseRenewer
+	claim   idempotency.Claim
+	token   string
+	every   time.Duration // between renewals, and the timeout of one
+	margin  time.Duration // how long before the lease could end the push is cancelled
+
+	mu       sync.Mutex
+	timer    *time.Timer
+	renewed  time.Time          // when the last renewal the store confirmed was sent
+	due      time.Time          // when the timer is meant to act next; an earlier firing is stale
+	renewing bool               // a renewal is out: the timer is the watchdog
+	stopOut  context.CancelFunc // ends the renewal that is out
+	done     bool
+	lost     bool
 }
 
 // keepLease starts renewing l's lease. The push runs under the returned
 // heartbeat's ctx; stop ends the renewals.
 func (d *Dispatcher) keepLease(ctx context.Context, l lease) *heartbeat {
 	hctx, cancel := context.WithCancelCause(ctx)
-	h := &heartbeat{ctx: hctx, cancel: cancel, renewed: l.since}
-	every := max(l.claim.LeaseTTL/3, time.Millisecond)
+	ttl := l.claim.LeaseTTL
+	h := &heartbeat{ctx: hctx, cancel: cancel, renewer: d.renewer, claim: l.claim, token: l.token,
+		every: max(ttl/3, time.Millisecond), margin: ttl / 10, renewed: l.since}
 	h.mu.Lock()
-	h.timer = time.AfterFunc(every, func() { h.beat(d.renewer, l.claim, l.token, every) })
+	h.due = time.Now().Add(h.every)
+	h.timer = time.AfterFunc(h.every, h.tick)
 	h.mu.Unlock()
 	return h
 }
 
-// beat renews the lease once. A renewal that fails (an error, or no answer
-// within every) is survived only while the lease is sure to outlast the
-// next one: the next is sent every from now, and the lease ends no earlier
-// than TTL after the last confirmed renewal was sent. So one quick failure
-// is survived, and a renewal that hangs is not.
-func (h *heartbeat) beat(r idempotency.LeaseRenewer, c idempotency.Claim, token string, every time.Duration) {
-	sent := time.Now()
-	rctx, cancel := context.WithTimeout(h.ctx, every)
-	ok, err := r.Renew(rctx, c, token)
-	cancel()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.done {
-		return
-	}
-	switch {
-	case err == nil && ok:
-		h.renewed = sent
-	case err == nil, !time.Now().Add(every).Before(h.renewed.Add(c.LeaseTTL)):
-		h.lost = true
-		h.cancel(errLeaseLost)
-		return
-	}
-	h.timer.Reset(every)
+// deadline is when the push must be cancelled unless a renewal is
+// confirmed before: a margin before the lease could end. h.mu is held.
+func (h *heartbeat) deadline() time.Time {
+	return h.renewed.Add(h.claim.LeaseTTL - h.margin)
 }
 
-// stop ends the renewals and reports whether the lease was lost.
+// tick is the timer's function: it sends a renewal, or, when one is out,
+// it is the watchdog and cancels the push.
+func (h *heartbeat) tick() {
+	h.mu.Lock()
+	now := time.Now()
+	if h.done || h.lost || now.Before(h.due) {
+		h.mu.Unlock()
+		return
+	}
+	dl := h.deadline()
+	if h.renewing || !now.Before(dl) {
+		h.loseLocked()
+		h.mu.Unlock()
+		return
+	}
+	// The renewal must not outlive the watchdog (stop ends it sooner).
+	rctx, cancel := context.WithTimeout(h.ctx, min(h.every, dl.Sub(now)))
+	h.renewing, h.stopOut, h.due = true, cancel, dl
+	h.timer.Reset(dl.Sub(now))
+	h.mu.Unlock()
+
+	ok, err := h.renewer.Renew(rctx, h.claim, h.token)
+	cancel()
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done || h.lost {
+		return
+	}
+	h.renewing, h.stopOut = false, nil
+	wait := h.every
+	switch {
+	case err == nil && ok:
+		h.renewed = now
+	case err == nil:
+		h.loseLocked() // the store says the lease is gone
+		return
+	default:
+		// Another try gets its whole timeout, and must end before the
+		// watchdog: sooner than usual, or not at all.
+		after := time.Now()
+		wait = min(wait, h.deadline().Sub(after)-h.every)
+		if wait < 0 {
+			h.loseLocked()
+			return
+		}
+		now = after
+	}
+	h.due = now.Add(wait)
+	h.timer.Reset(time.Until(h.due))
+}
+
+// loseLocked cancels the push: its lease could not be kept. h.mu is held.
+func (h *heartbeat) loseLocked() {
+	h.lost = true
+	h.cancel(errLeaseLost)
+}
+
+// stop ends the renewals and the push's context, and reports whether the
+// lease was lost.
 func (h *heartbeat) stop() (lost bool) {
 	h.mu.Lock()
 	h.done = true
 	h.timer.Stop()
+	if h.stopOut != nil {
+		h.stopOut()
+	}
 	lost = h.lost
 	h.mu.Unlock()
 	h.cancel(nil)

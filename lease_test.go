@@ -372,3 +372,178 @@ func TestObserverPanicReleasesTheLease(t *testing.T) {
 		}
 	})
 }
+
+// failThenHangStore is a leaseStore whose second renewal fails after a
+// tenth of a second (a connection reset) and whose later renewals hang
+// until their ctx ends (the store stopped answering).
+type failThenHangStore struct {
+	*leaseStore
+	n atomic.Int32
+}
+
+func (s *failThenHangStore) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
+	switch s.n.Add(1) {
+	case 1:
+		return s.leaseStore.Renew(ctx, c, token)
+	case 2:
+		time.Sleep(100 * time.Millisecond)
+		return false, errors.New("connection reset")
+	}
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+// A renewal that fails quickly is tried again only if that try, with its
+// whole timeout, ends before the lease could: a try that then hangs must
+// not keep the push running past the lease, into another process's push
+// of the same key.
+func TestHeartbeatQuickFailThenHangEndsThePushInTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &failThenHangStore{leaseStore: newLeaseStore()}
+		fake := synclayertest.NewFake()
+		mk := func() *synclayer.Dispatcher {
+			reg := new(synclayer.Registry)
+			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		}
+		a, b := mk(), mk()
+		release := fake.Hold()
+		defer release()
+		aDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		synctest.Wait()
+		time.Sleep(1500 * time.Millisecond) // renewed at 1s; the renewal at 2s fails at 2.1s
+		bDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
+		aRep := <-aDone
+		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !errors.Is(r.Err, synclayer.ErrStore) || !strings.Contains(r.Err.Error(), "lease on the key was lost") {
+			t.Fatalf("A = %v (%v); want Failed with ErrStore: the lease was lost", r.Status, r.Err)
+		}
+		release()
+		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("B = %v, want synced", statuses(bRep))
+		}
+		if n := fake.Overlaps(); n != 0 {
+			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
+		}
+	})
+}
+
+// A renewal that never returns, even when its ctx ends (a store client
+// that ignores it), still cannot keep the push running past the lease:
+// the heartbeat's watchdog cancels the push before the lease could end.
+func TestHeartbeatWatchdogOutlastsARenewalThatIgnoresItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &deafRenewStore{leaseStore: newLeaseStore(), unblock: make(chan struct{})}
+		defer close(store.unblock)
+		fake := synclayertest.NewFake()
+		mk := func() *synclayer.Dispatcher {
+			reg := new(synclayer.Registry)
+			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		}
+		a, b := mk(), mk()
+		release := fake.Hold()
+		defer release()
+		aDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		synctest.Wait()
+		bDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
+		aRep := <-aDone
+		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !strings.Contains(r.Err.Error(), "lease on the key was lost") {
+			t.Fatalf("A = %v (%v); want Failed: the lease was lost", r.Status, r.Err)
+		}
+		release()
+		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("B = %v, want synced", statuses(bRep))
+		}
+		if n := fake.Overlaps(); n != 0 {
+			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
+		}
+	})
+}
+
+// deafRenewStore is a leaseStore whose Renew does not return, whatever
+// its ctx, until unblock is closed.
+type deafRenewStore struct {
+	*leaseStore
+	unblock chan struct{}
+}
+
+func (s *deafRenewStore) Renew(context.Context, idempotency.Claim, string) (bool, error) {
+	<-s.unblock
+	return false, errors.New("store gone")
+}
+
+// slowProgressLog is a MemoryLog whose Put of an in-progress entry takes
+// five seconds (a slow database).
+type slowProgressLog struct{ *synclayer.MemoryLog }
+
+func (l slowProgressLog) Put(ctx context.Context, d synclayer.Delivery) error {
+	if d.State == synclayer.StatusInProgress {
+		time.Sleep(5 * time.Second)
+	}
+	return l.MemoryLog.Put(ctx, d)
+}
+
+// The lease is renewed from the claim on: a delivery log write before the
+// push that takes longer than the lease does not let another process take
+// the key and push a newer version that the first then overwrites.
+func TestSlowLogWriteBeforeThePushKeepsTheLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newLeaseStore()
+		fake := synclayertest.NewFake()
+		mk := func(opts ...synclayer.Option) *synclayer.Dispatcher {
+			reg := new(synclayer.Registry)
+			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+			return synclayertest.NewDispatcher(t, reg, append(opts, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))...)
+		}
+		a, b := mk(synclayer.WithDeliveryLog(slowProgressLog{new(synclayer.MemoryLog)})), mk()
+		aDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		time.Sleep(3500 * time.Millisecond) // A claimed at 0 and is writing its log entry
+		bRep, err := b.Dispatch(context.Background(), event("e2", "K", 2))
+		if err != nil || bRep.Results[0].Status != synclayer.StatusSynced {
+			t.Fatalf("B = %v, %v; want synced", statuses(bRep), err)
+		}
+		aRep := <-aDone
+		if got, ok := fake.Record("K"); !ok || got.Version != 2 {
+			t.Fatalf("the partner holds %+v after A = %v and B = %v; want v2, B's newer record", got, statuses(aRep), statuses(bRep))
+		}
+	})
+}
+
+// quickFailStore is a leaseStore whose second renewal fails at once (a
+// connection reset); the others go through.
+type quickFailStore struct {
+	*leaseStore
+	n atomic.Int32
+}
+
+func (s *quickFailStore) Renew(ctx context.Context, c idempotency.Claim, token string) (bool, error) {
+	if s.n.Add(1) == 2 {
+		return false, errors.New("connection reset")
+	}
+	return s.leaseStore.Renew(ctx, c, token)
+}
+
+// One renewal that fails at once is survived: it is tried again soon
+// enough for that try to be confirmed before the lease could end, and the
+// push goes on.
+func TestHeartbeatSurvivesOneQuickFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &quickFailStore{leaseStore: newLeaseStore()}
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		release := fakes[0].Hold()
+		done := make(chan synclayer.Report, 1)
+		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
+		time.Sleep(10 * time.Second)
+		release()
+		wantStatuses(t, "after a failed renewal", <-done, "p0:synced")
+		if n := store.n.Load(); n < 9 {
+			t.Fatalf("%d renewals in 10s with a 3s TTL, want the renewals to go on after the failed one", n)
+		}
+	})
+}

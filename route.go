@@ -291,9 +291,7 @@ func busyErr(expires time.Time, until time.Duration) error {
 func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error) (op string, err error) {
 	claim, token := l.claim, l.token
 	drains := ctl.drains.Load() // before push finds the connector held, if it does
-	first := time.Now()
-	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
-	ctl.inFlight.Add(1)
+	// The lease is kept from here: a slow log write must not eat into it.
 	pctx, hb := ctx, (*heartbeat)(nil)
 	if d.renewer != nil {
 		hb = d.keepLease(ctx, l)
@@ -312,6 +310,9 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 			_ = settle(ctx, d.store.Release, claim, token)
 		}
 	}()
+	first := time.Now()
+	ctl.inFlight.Add(1)
+	d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusInProgress, FirstAttempt: first, Updated: first})
 	var out pushOutcome
 	if once != nil {
 		out = pushOnce(pctx, ce, first, once)
