@@ -86,8 +86,8 @@
 //
 //   - Leases are short and renewed. With a store that is an
 //     [idempotency.LeaseRenewer], a lease lives [WithLeaseTTL] (10s by
-//     default) and is renewed from the claim until its push ends; the
-//     push is cancelled before the lease could end unless a
+//     default) and is renewed from the claim until the route has settled
+//     it; the push is cancelled before the lease could end unless a
 //     renewal was confirmed in time. A process that dies frees its keys
 //     within one TTL.
 //   - A busy key never holds a handler slot for long. A route whose key

@@ -43,7 +43,7 @@ type lease struct {
 }
 
 // heartbeat renews one lease every third of its TTL from before its push
-// begins until the push ends. The lease ends no earlier
+// begins until its route has settled the claim. The lease ends no earlier
 // than TTL after the last renewal the store confirmed was sent; the push
 // must be over by then, since another process may claim the key once the
 // lease ends. So the push's context is cancelled a tenth of the TTL before
@@ -107,8 +107,9 @@ func (h *heartbeat) tick() {
 		h.mu.Unlock()
 		return
 	}
-	// The renewal must not outlive the watchdog (stop ends it sooner).
-	rctx, cancel := context.WithTimeout(h.ctx, min(h.every, dl.Sub(now)))
+	// The renewal must not outlive the watchdog, nor ctx's end keep the
+	// lease from being renewed while the route settles (stop ends it).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(h.ctx), min(h.every, dl.Sub(now)))
 	h.renewing, h.stopOut, h.due = true, cancel, dl
 	h.timer.Reset(dl.Sub(now))
 	h.mu.Unlock()
@@ -150,19 +151,25 @@ func (h *heartbeat) loseLocked() {
 	h.cancel(errLeaseLost)
 }
 
-// stop ends the renewals and the push's context, and reports whether the
-// lease was lost.
-func (h *heartbeat) stop() (lost bool) {
+// lostYet reports whether the lease has been lost so far. The
+// renewals go on until stop: the route still has the claim to settle.
+func (h *heartbeat) lostYet() (lost bool) {
+	h.mu.Lock()
+	lost = h.lost
+	h.mu.Unlock()
+	return lost
+}
+
+// stop ends the renewals and the push's context.
+func (h *heartbeat) stop() {
 	h.mu.Lock()
 	h.done = true
 	h.timer.Stop()
 	if h.stopOut != nil {
 		h.stopOut()
 	}
-	lost = h.lost
 	h.mu.Unlock()
 	h.cancel(nil)
-	return lost
 }
 
 func leaseLost(err error) error {

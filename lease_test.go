@@ -514,6 +514,42 @@ func TestSlowLogWriteBeforeThePushKeepsTheLease(t *testing.T) {
 	})
 }
 
+// slowCompleteStore is a leaseStore whose Complete takes five seconds.
+type slowCompleteStore struct{ *leaseStore }
+
+func (s slowCompleteStore) Complete(ctx context.Context, c idempotency.Claim, token string) error {
+	time.Sleep(5 * time.Second)
+	return s.leaseStore.Complete(ctx, c, token)
+}
+
+// The lease is renewed until the claim is settled: a Complete slower than
+// the lease has left does not let another process claim the key before
+// the push is recorded, and push the same event again.
+func TestSlowCompleteKeepsTheLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := slowCompleteStore{newLeaseStore()}
+		fake := synclayertest.NewFake()
+		mk := func() *synclayer.Dispatcher {
+			reg := new(synclayer.Registry)
+			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
+		}
+		a, b := mk(), mk()
+		aDone := make(chan synclayer.Report, 1)
+		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		time.Sleep(3500 * time.Millisecond) // A pushed at 0 and is completing
+		// The same event, redelivered to B.
+		bRep, err := b.Dispatch(context.Background(), event("e1", "K", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, "A", <-aDone, "p0:synced")
+		if n := fake.Writes("K"); n != 1 || bRep.Results[0].Status != synclayer.StatusStale {
+			t.Fatalf("B = %v with %d writes of K; want stale, the one push of A", statuses(bRep), n)
+		}
+	})
+}
+
 // quickFailStore is a leaseStore whose second renewal fails at once (a
 // connection reset); the others go through.
 type quickFailStore struct {

@@ -291,21 +291,21 @@ func busyErr(expires time.Time, until time.Duration) error {
 func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error) (op string, err error) {
 	claim, token := l.claim, l.token
 	drains := ctl.drains.Load() // before push finds the connector held, if it does
-	// The lease is kept from here: a slow log write must not eat into it.
+	// The lease is kept from here until the claim is settled: a slow log
+	// write must not eat into it, nor a slow Complete let it end before
+	// the done-marker exists (another process would push again).
 	pctx, hb := ctx, (*heartbeat)(nil)
 	if d.renewer != nil {
 		hb = d.keepLease(ctx, l)
 		pctx = hb.ctx
+		defer hb.stop()
 	}
 	pushed := false
 	defer func() {
 		if !pushed {
 			// A panic on the way (an Observer's: the connector's are
-			// recovered): end the renewals and give the key back, or
-			// it would stay leased for as long as the process lives.
-			if hb != nil {
-				hb.stop()
-			}
+			// recovered): give the key back, or it would stay leased
+			// for as long as the process lives.
 			ctl.inFlight.Add(-1)
 			_ = settle(ctx, d.store.Release, claim, token)
 		}
@@ -320,7 +320,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		out = d.push(pctx, ce, ctl, rec, first)
 	}
 	pushed = true
-	if hb != nil && hb.stop() && out.err != nil {
+	if hb != nil && hb.lostYet() && out.err != nil {
 		out.err = leaseLost(out.err)
 	}
 	ctl.inFlight.Add(-1)
