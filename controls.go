@@ -310,7 +310,14 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
 	var res Result
 	d.runRoute(ctx, &ev, rt, &res, false)
 	if d.pub != nil && res.Status != StatusPending {
-		if err := d.announceFromLog(ctx, ev); err != nil {
+		actx := ctx
+		if res.Status == StatusSynced {
+			// Pushed and logged: announced even though ctx ended.
+			var cancel context.CancelFunc
+			actx, cancel = afterPush(ctx)
+			defer cancel()
+		}
+		if err := d.announceFromLog(actx, ev); err != nil {
 			return res, err
 		}
 	}

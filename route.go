@@ -563,9 +563,17 @@ func (d *Dispatcher) complete(ctx context.Context, c idempotency.Claim, token st
 	if err := settle(ctx, d.store.Complete, c, token); err != nil {
 		return err
 	}
-	d.record(ctx, dl)
+	// The push happened and the store knows: the log must say so too,
+	// or the entry would stay in progress for good.
+	rctx, cancel := afterPush(ctx)
+	d.record(rctx, dl)
+	cancel()
 	return nil
 }
+
+// settleTimeout bounds what a route still writes, once its push happened,
+// after its ctx ended.
+const settleTimeout = 10 * time.Second
 
 // settle calls Complete or Release. The outcome must be recorded even when
 // ctx ended during the push (the push happened), so a failure under a done
@@ -577,9 +585,19 @@ func settle(ctx context.Context, op func(context.Context, idempotency.Claim, str
 			return err
 		}
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	return op(dctx, c, token)
+}
+
+// afterPush is the context for what must follow a push that happened
+// (its delivery log entry, its announcement) even though ctx ended: ctx
+// while it lasts, else one detached from it, ending after settleTimeout.
+func afterPush(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 }
 
 // joinStoreErr joins err and serr, the store's error at what, as the
