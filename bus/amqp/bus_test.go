@@ -231,3 +231,11 @@ func TestInvalidOptions(t *testing.T) {
 		"WithRedeliveryDelay(1µs)": amqp.WithRedeliveryDelay(time.Microsecond),
 	})
 }
+
+// A handler cut short by its subscriber stopping, on the event's last
+// allowed delivery, gets the event handed back instead of dead-lettered.
+func TestInterruptedHandlerHandsBack(t *testing.T) {
+	b, _ := newBus(t, bustest.UniqueName(t, "amqp"), amqp.WithMaxDeliveries(1))
+	read := func(ctx context.Context) ([]amqp.DeadLetter, error) { return b.DeadLetters(ctx, 1000) }
+	bustest.InterruptedHandedBack(t, bustest.Fixture(b, read, letter, nil))
+}

@@ -66,7 +66,12 @@
 // requeues what was on its way, and the handlers in flight see their
 // context end. [Bus.Close] stops every Subscribe of the bus more gently:
 // they take no new message, and the handlers in flight may finish (and
-// publish) until Close's context ends; then it closes the connection. The
+// publish) until Close's context ends; then it closes the connection. A
+// handler whose context ended before it returned and that then fails (with
+// anything but a [synclayer.Permanent] error, which still dead-letters at
+// once) gets its message requeued with its headers unchanged: the delivery
+// does not count, so even on its last allowed delivery the event is not
+// dead-lettered. The
 // bus owns that connection (it dialled it from the URL), so Close is what
 // releases it.
 //

@@ -45,6 +45,14 @@ func (b *Bus) handle(ctx context.Context, d amqp.Delivery, h func(context.Contex
 		b.deferral(sctx, d, after, deliveries)
 		return
 	}
+	if deliver.Interrupted(ctx, herr) {
+		// Cut short by the subscriber stopping: requeued at once with its
+		// headers as they came, so that this delivery does not count.
+		if err := d.Nack(false, true); err != nil && b.cfg.Logger != nil {
+			b.cfg.Logger.Warn("amqp: could not requeue an interrupted event; the broker requeues it when the channel closes", "event", ev.ID, "err", err)
+		}
+		return
+	}
 	switch {
 	case herr == nil:
 		if err := d.Ack(false); err != nil && b.cfg.Logger != nil {

@@ -146,3 +146,10 @@ func TestInvalidOptions(t *testing.T) {
 		"WithGroup(a b)": kafka.WithGroup("a b"),
 	})
 }
+
+// A handler cut short by its subscriber stopping, on the event's last
+// allowed delivery, gets the event handed back instead of dead-lettered.
+func TestInterruptedHandlerHandsBack(t *testing.T) {
+	b := newBus(t, cluster(t), bustest.UniqueName(t, "kafka"), kafka.WithMaxDeliveries(1))
+	bustest.InterruptedHandedBack(t, bustest.Fixture(b, b.DeadLetters, letter, nil))
+}

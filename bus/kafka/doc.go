@@ -95,8 +95,13 @@
 // partitions without waiting for the session timeout. [Bus.Close] stops
 // every Subscribe of the bus more gently: they poll no new record, and the
 // handlers in flight may finish (and publish) until Close's context ends;
-// then it closes the producer. The bus makes every franz-go client it uses
-// and closes each itself.
+// then it closes the producer. A handler whose context ended before it
+// returned and that then fails (with anything but a [synclayer.Permanent]
+// error, which still dead-letters at once) leaves its record uncommitted,
+// as are the records after it in its partition: the group delivers it
+// again with the count it came with, so even on its last allowed delivery
+// the event is not dead-lettered. The bus makes every franz-go client it
+// uses and closes each itself.
 //
 // # Errors
 //

@@ -32,8 +32,11 @@ func decode(r *kgo.Record) (synclayer.Event, error) {
 	})
 }
 
-// handle processes one record; an error means it could not be settled.
-func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
+// handle processes one record. It reports false when the record is left
+// unsettled, for the group to deliver again from its committed offset: its
+// handler call was cut short by the subscriber stopping. An error means it
+// could not be settled.
+func (s *subscriber) handle(ctx context.Context, r *kgo.Record) (settled bool, err error) {
 	b := s.b
 	deliveries := 1
 	if h := header(r, HeaderDeliveries); h != "" {
@@ -48,20 +51,25 @@ func (s *subscriber) handle(ctx context.Context, r *kgo.Record) error {
 	if err != nil {
 		sctx, cancel := settle()
 		defer cancel()
-		return b.deadLetter(sctx, r, fmt.Errorf("kafka: record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err), deliveries)
+		return true, b.deadLetter(sctx, r, fmt.Errorf("kafka: record %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, err), deliveries)
 	}
 	herr := deliver.Call(s.hctx, "kafka", s.h, ev)
 	if herr == nil {
-		return nil
+		return true, nil
+	}
+	if deliver.Interrupted(s.hctx, herr) {
+		// Cut short by the subscriber stopping: left uncommitted, as the
+		// records after it are, so that it comes again with its count.
+		return false, nil
 	}
 	sctx, cancel := settle()
 	defer cancel()
 	if after, ok := synclayer.RedeliverAfter(herr); ok {
 		// The event came too early: the copy keeps the delivery count.
-		return b.redeliver(sctx, r, ev, deliveries-1, after, true)
+		return true, b.redeliver(sctx, r, ev, deliveries-1, after, true)
 	}
 	if synclayer.IsPermanent(herr) || deliveries >= b.cfg.MaxDeliveries {
-		return b.deadLetter(sctx, r, herr, deliveries)
+		return true, b.deadLetter(sctx, r, herr, deliveries)
 	}
-	return b.redeliver(sctx, r, ev, deliveries, b.cfg.RetryDelay(deliveries), false)
+	return true, b.redeliver(sctx, r, ev, deliveries, b.cfg.RetryDelay(deliveries), false)
 }

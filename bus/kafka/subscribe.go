@@ -189,7 +189,8 @@ func (s *subscriber) partition(ctx context.Context, recs []*kgo.Record) (last *k
 			s.waits.hold(s.cl, recs[i:], due)
 			return last, nil
 		}
-		if err := s.handle(ctx, r); err != nil {
+		settled, err := s.handle(ctx, r)
+		if err != nil || !settled {
 			return last, err
 		}
 		last = r

@@ -39,7 +39,10 @@
 // # Shutdown
 //
 // Cancelling a Subscribe's context stops it taking events; it returns once
-// its handler calls have returned. [Bus.Close] waits for the backlog of
+// its handler calls have returned. A handler whose context ended before it
+// returned and that then fails (with anything but a [synclayer.Permanent]
+// error, which still dead-letters at once) puts its event back in the
+// queue at once, and that delivery does not count toward the limit. [Bus.Close] waits for the backlog of
 // subscribed types and pending redeliveries to drain (or for its context to
 // end), then stops the subscribers, which return nil, refuses new events,
 // and reports what was left undelivered. Every bus adapter of this module

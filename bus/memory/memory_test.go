@@ -289,3 +289,15 @@ func TestEndedContextTakesNoEvent(t *testing.T) {
 	bustest.SameIDs(t, bustest.ReceiveAll(t.Context(), t, b, 3), "e1", "e2", "e3")
 	must(t, b.Close(t.Context()))
 }
+
+// A handler cut short by its subscriber stopping, on the event's last
+// allowed delivery, gets the event handed back instead of dead-lettered.
+func TestInterruptedHandlerHandsBack(t *testing.T) {
+	b := newBus(t, memory.WithMaxDeliveries(1))
+	read := func(context.Context) ([]memory.DeadLetter, error) { return b.DeadLetters(), nil }
+	letter := func(dl memory.DeadLetter) (synclayer.Event, string, int) {
+		return dl.Event, dl.Err.Error(), dl.Deliveries
+	}
+	bustest.InterruptedHandedBack(t, bustest.Fixture(b, read, letter, nil))
+	must(t, b.Close(t.Context()))
+}

@@ -1,13 +1,16 @@
 package memory
 
 import (
+	"context"
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/bus/internal/deliver"
 )
 
-// settle acks, schedules a redelivery, or dead-letters. b.mu must be held.
-func (b *Bus) settle(d *delivery, err error) {
+// settle acks, schedules a redelivery, or dead-letters the event of d,
+// whose handler call had ctx and returned err. b.mu must be held.
+func (b *Bus) settle(ctx context.Context, d *delivery, err error) {
 	if err == nil {
 		return
 	}
@@ -15,6 +18,13 @@ func (b *Bus) settle(d *delivery, err error) {
 		// The event came too early: this delivery does not count.
 		d.deliveries--
 		b.schedule(d, after)
+		return
+	}
+	if deliver.Interrupted(ctx, err) {
+		// Cut short by the subscriber stopping: queued again at once, and
+		// this delivery does not count.
+		d.deliveries--
+		b.queue = append(b.queue, d)
 		return
 	}
 	d.lastErr = err

@@ -20,7 +20,9 @@ import (
 // event becomes a [DeadLetter]. An error marked with [synclayer.Redeliver]
 // redelivers the event after the delay it asks for, and that delivery does
 // not count toward WithMaxDeliveries. A panicking handler counts as an
-// error.
+// error. A call that has not returned when ctx ends and then fails (but
+// for a permanent error) puts its event back in the queue at once,
+// without counting that delivery.
 func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context.Context, synclayer.Event) error) error {
 	if err := deliver.CheckSubscribe("memory", eventTypes, h); err != nil {
 		return err
@@ -96,7 +98,7 @@ func (b *Bus) work(ctx context.Context, want map[string]bool, h func(context.Con
 
 		b.mu.Lock()
 		b.inflight--
-		b.settle(d, err)
+		b.settle(ctx, d, err)
 		b.broadcast()
 		b.mu.Unlock()
 		if ctx.Err() != nil {

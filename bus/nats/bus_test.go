@@ -263,3 +263,10 @@ func TestTwoGroupsDeadLetterTheSameMessage(t *testing.T) {
 		t.Fatalf("dead letters %+v; want one of each group", dls)
 	}
 }
+
+// A handler cut short by its subscriber stopping, on the event's last
+// allowed delivery, gets the event handed back instead of dead-lettered.
+func TestInterruptedHandlerHandsBack(t *testing.T) {
+	b := newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithMaxDeliveries(1))
+	bustest.InterruptedHandedBack(t, bustest.Fixture(b, b.DeadLetters, letter, nil))
+}

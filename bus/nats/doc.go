@@ -80,7 +80,12 @@
 // prefetched are given back at once, and the handlers in flight see their
 // context end. [Bus.Close] stops every Subscribe of the bus more gently:
 // they take no new message, and the handlers in flight may finish (and
-// publish) until Close's context ends. The bus never closes the NATS
+// publish) until Close's context ends. A handler whose context ended
+// before it returned and that then fails (with anything but a
+// [synclayer.Permanent] error, which still dead-letters at once) gets its
+// message handed back at once, like a prefetched one: the delivery is
+// recorded as a deferral and does not count, so even on its last allowed
+// delivery the event is not dead-lettered. The bus never closes the NATS
 // connection it was given: the caller does, after Close.
 //
 // # Errors

@@ -46,6 +46,13 @@ func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h func(context.Cont
 		b.nak(msg, after)
 		return
 	}
+	if deliver.Interrupted(ctx, herr) {
+		// Cut short by the subscriber stopping: handed back at once,
+		// uncounted, as a message no handler saw is.
+		b.deferral(seq, deferred+1)
+		b.nak(msg, 0)
+		return
+	}
 	switch {
 	case herr == nil:
 		b.settled(seq, deferred)

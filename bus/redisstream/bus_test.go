@@ -259,3 +259,14 @@ func TestInvalidOptions(t *testing.T) {
 		"WithMaxLen(-1)":     redisstream.WithMaxLen(-1),
 	})
 }
+
+// A handler cut short by its subscriber stopping, on the event's last
+// allowed delivery, gets the event handed back instead of dead-lettered.
+func TestInterruptedHandlerHandsBack(t *testing.T) {
+	name := bustest.UniqueName(t, "redis")
+	rdb := client(t, name)
+	cleanup(t, rdb, name)
+	b := newBus(t, rdb, name, redisstream.WithMaxDeliveries(1))
+	read := func(ctx context.Context) ([]redisstream.DeadLetter, error) { return b.DeadLetters(ctx, 0) }
+	bustest.InterruptedHandedBack(t, bustest.Fixture(b, read, letter, nil))
+}

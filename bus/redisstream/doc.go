@@ -78,8 +78,13 @@
 // their context end. [Bus.Close] stops every Subscribe of the bus more
 // gently: they read and claim no new entry, and the handlers in flight may
 // finish (and publish), their entries kept fresh, until Close's context
-// ends. The bus never closes the go-redis client it was given: the caller
-// does, after Close.
+// ends. A handler whose context ended before it returned and that then
+// fails (with anything but a [synclayer.Permanent] error, which still
+// dead-letters at once) gets its entry parked with the retry consumer, due
+// at once and recorded as a deferral: the delivery does not count, so even
+// on its last allowed delivery the event is not dead-lettered. The bus
+// never closes the go-redis client it was given: the caller does, after
+// Close.
 //
 // # Publishing
 //

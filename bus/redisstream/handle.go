@@ -33,6 +33,11 @@ func (s *subscription) handle(ctx context.Context, k entryKey, m redis.XMessage,
 	herr := deliver.Call(ctx, "redisstream", s.h, ev)
 	s.forget(k)
 	after, deferring := synclayer.RedeliverAfter(herr)
+	if deliver.Interrupted(ctx, herr) {
+		// Cut short by the subscriber stopping: parked as a deferral due
+		// at once, so that this delivery does not count.
+		after, deferring = 0, true
+	}
 	switch {
 	case herr == nil && deferred == 0:
 		s.acks <- k

@@ -1,7 +1,7 @@
 // Package deliver holds what every bus does around one handler call: take
-// a handler slot, run the handler with a panic turned into an error, say
-// why an event went over its delivery limit, and word a dead letter's
-// reason.
+// a handler slot, run the handler with a panic turned into an error, tell
+// a call cut short by its subscriber stopping, say why an event went over
+// its delivery limit, and word a dead letter's reason.
 package deliver
 
 import (
@@ -65,3 +65,18 @@ func OverLimit(pkg, id string, deliveries, limit int) error {
 
 // Reason is the text of reason cut to MaxReason bytes of valid UTF-8.
 func Reason(reason error) string { return clip.String(reason.Error(), MaxReason) }
+
+// Interrupted reports whether a handler call that returned err was cut
+// short by the end of its context ctx (the subscriber stopped, or Close
+// gave up waiting) and then failed: ctx has ended and err is an error that
+// is neither permanent nor made by [synclayer.Redeliver]. The Subscriber
+// contract redelivers such an event, so the bus hands it back without
+// counting the delivery toward its limit: even on its last allowed
+// delivery it is not dead-lettered.
+func Interrupted(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() == nil || synclayer.IsPermanent(err) {
+		return false
+	}
+	_, deferred := synclayer.RedeliverAfter(err)
+	return !deferred
+}

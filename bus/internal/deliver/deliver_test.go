@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hmsplatform/synclayer"
@@ -74,5 +75,30 @@ func TestAcquireLosesToAnEndedContext(t *testing.T) {
 	}
 	if !deliver.Acquire(context.Background(), sem) || len(sem) != 1 {
 		t.Fatalf("Acquire with a free slot and a live context: held %d slots; want 1", len(sem))
+	}
+}
+
+// A call is interrupted when its context ended and it failed with an error
+// the bus would otherwise count: not nil, not permanent, not a deferral.
+func TestInterrupted(t *testing.T) {
+	live := context.Background()
+	ended, cancel := context.WithCancel(live)
+	cancel()
+	fail := errors.New("handler stopped")
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"failed after its context ended", ended, fail, true},
+		{"failed with its context live", live, fail, false},
+		{"acknowledged after its context ended", ended, nil, false},
+		{"permanent after its context ended", ended, synclayer.Permanent(fail), false},
+		{"deferred after its context ended", ended, synclayer.Redeliver(fail, time.Second), false},
+	} {
+		if got := deliver.Interrupted(c.ctx, c.err); got != c.want {
+			t.Errorf("%s: Interrupted = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
