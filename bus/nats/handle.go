@@ -14,7 +14,8 @@ import (
 )
 
 // handle processes one message: decode, call, then ack, nak or dead-letter.
-func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h func(context.Context, synclayer.Event) error) {
+// stopped is closed once the Subscribe's loops have stopped pulling.
+func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h func(context.Context, synclayer.Event) error, stopped <-chan struct{}) {
 	deliveries, seq, deferred := 1, uint64(0), 0
 	if md, err := msg.Metadata(); err == nil {
 		seq = md.Sequence.Stream
@@ -48,8 +49,12 @@ func (b *Bus) handle(ctx context.Context, msg jetstream.Msg, h func(context.Cont
 	}
 	if deliver.Interrupted(ctx, herr) {
 		// Cut short by the subscriber stopping: handed back at once,
-		// uncounted, as a message no handler saw is.
+		// uncounted, as a message no handler saw is. Not before the
+		// loops have stopped pulling: the broker could pass it to one of
+		// their pull requests, where no one would take it, and count
+		// that delivery.
 		b.deferral(seq, deferred+1)
+		<-stopped
 		b.nak(msg, 0)
 		return
 	}

@@ -76,15 +76,19 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 	defer stop()
 	var loops sync.WaitGroup
 	errc := make(chan error, len(consumers))
+	// stopped is closed once every loop has stopped pulling: a handler
+	// cut short hands its message back only then (see handle).
+	stopped := make(chan struct{})
 	for _, c := range consumers {
 		loops.Go(func() {
-			if err := b.consume(lctx, hctx, c, sem, handlers, h); err != nil {
+			if err := b.consume(lctx, hctx, c, sem, handlers, h, stopped); err != nil {
 				errc <- err
 				stop()
 			}
 		})
 	}
 	loops.Wait()
+	close(stopped)
 	handlers.Close()
 	select {
 	case err := <-errc:
@@ -95,8 +99,9 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 }
 
 // consume runs one consumer's message loop until ctx ends; handlers run
-// with hctx.
-func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *deliver.Pool, h func(context.Context, synclayer.Event) error) error {
+// with hctx, and stopped is closed once every loop of the Subscribe has
+// returned.
+func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan struct{}, handlers *deliver.Pool, h func(context.Context, synclayer.Event) error, stopped <-chan struct{}) error {
 	// Short pull requests with heartbeats: a pull request lost by the
 	// server (seen under load) stalls the consumer for at most pullExpiry.
 	// The client buffers up to twice the handler slots (at least 64), so
@@ -140,7 +145,7 @@ func (b *Bus) consume(ctx, hctx context.Context, c jetstream.Consumer, sem chan 
 		}
 		handlers.Go(func() {
 			defer func() { <-sem }()
-			b.handle(hctx, msg, h)
+			b.handle(hctx, msg, h, stopped)
 		})
 	}
 }
