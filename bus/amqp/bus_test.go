@@ -239,3 +239,14 @@ func TestInterruptedHandlerHandsBack(t *testing.T) {
 	read := func(ctx context.Context) ([]amqp.DeadLetter, error) { return b.DeadLetters(ctx, 1000) }
 	bustest.InterruptedHandedBack(t, bustest.Fixture(b, read, letter, nil))
 }
+
+// A handler cut short by Close giving up waiting, on the event's last
+// allowed delivery, gets the event handed back to the group instead of
+// dead-lettered.
+func TestCloseInterruptedHandlerHandsBack(t *testing.T) {
+	name := bustest.UniqueName(t, "amqp")
+	next, _ := newBus(t, name, amqp.WithMaxDeliveries(1))
+	closing, _ := newBus(t, name, amqp.WithMaxDeliveries(1))
+	read := func(ctx context.Context) ([]amqp.DeadLetter, error) { return next.DeadLetters(ctx, 1000) }
+	bustest.CloseInterruptedHandedBack(t, closing, bustest.Fixture(next, read, letter, nil))
+}

@@ -153,3 +153,13 @@ func TestInterruptedHandlerHandsBack(t *testing.T) {
 	b := newBus(t, cluster(t), bustest.UniqueName(t, "kafka"), kafka.WithMaxDeliveries(1))
 	bustest.InterruptedHandedBack(t, bustest.Fixture(b, b.DeadLetters, letter, nil))
 }
+
+// A handler cut short by Close giving up waiting, on the event's last
+// allowed delivery, gets the event handed back to the group instead of
+// dead-lettered.
+func TestCloseInterruptedHandlerHandsBack(t *testing.T) {
+	seeds, name := cluster(t), bustest.UniqueName(t, "kafka")
+	next := newBus(t, seeds, name, kafka.WithMaxDeliveries(1))
+	closing := newBus(t, seeds, name, kafka.WithMaxDeliveries(1))
+	bustest.CloseInterruptedHandedBack(t, closing, bustest.Fixture(next, next.DeadLetters, letter, nil))
+}

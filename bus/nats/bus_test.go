@@ -270,3 +270,14 @@ func TestInterruptedHandlerHandsBack(t *testing.T) {
 	b := newBus(t, connect(t), bustest.UniqueName(t, "nats"), nats.WithMaxDeliveries(1))
 	bustest.InterruptedHandedBack(t, bustest.Fixture(b, b.DeadLetters, letter, nil))
 }
+
+// A handler cut short by Close giving up waiting, on the event's last
+// allowed delivery, gets the event handed back to the group instead of
+// dead-lettered.
+func TestCloseInterruptedHandlerHandsBack(t *testing.T) {
+	nc := connect(t)
+	stream := bustest.UniqueName(t, "nats")
+	next := newBus(t, nc, stream, nats.WithMaxDeliveries(1))
+	closing := openBus(t, nc, stream, nats.WithMaxDeliveries(1))
+	bustest.CloseInterruptedHandedBack(t, closing, bustest.Fixture(next, next.DeadLetters, letter, nil))
+}

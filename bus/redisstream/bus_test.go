@@ -263,10 +263,20 @@ func TestInvalidOptions(t *testing.T) {
 // A handler cut short by its subscriber stopping, on the event's last
 // allowed delivery, gets the event handed back instead of dead-lettered.
 func TestInterruptedHandlerHandsBack(t *testing.T) {
-	name := bustest.UniqueName(t, "redis")
-	rdb := client(t, name)
-	cleanup(t, rdb, name)
-	b := newBus(t, rdb, name, redisstream.WithMaxDeliveries(1))
+	rdb := client(t, "interrupted")
+	b := newBus(t, rdb, uniquePrefix(t, rdb), redisstream.WithMaxDeliveries(1))
 	read := func(ctx context.Context) ([]redisstream.DeadLetter, error) { return b.DeadLetters(ctx, 0) }
 	bustest.InterruptedHandedBack(t, bustest.Fixture(b, read, letter, nil))
+}
+
+// A handler cut short by Close giving up waiting, on the event's last
+// allowed delivery, gets the event handed back to the group instead of
+// dead-lettered.
+func TestCloseInterruptedHandlerHandsBack(t *testing.T) {
+	rdb := client(t, "closing")
+	prefix := uniquePrefix(t, rdb)
+	next := newBus(t, client(t, "next"), prefix, redisstream.WithMaxDeliveries(1))
+	closing := newBus(t, rdb, prefix, redisstream.WithMaxDeliveries(1))
+	read := func(ctx context.Context) ([]redisstream.DeadLetter, error) { return next.DeadLetters(ctx, 0) }
+	bustest.CloseInterruptedHandedBack(t, closing, bustest.Fixture(next, read, letter, nil))
 }

@@ -1,7 +1,9 @@
 // Package bustest holds the tests that the bus adapters share beyond the
 // conformance suite (synclayertest.TestBus): the steps of their package
-// Examples, recovery from a subscriber that died, and the checks on
-// messages that are not valid events; and what their tests share: the
+// Examples, recovery from a subscriber that died, events whose handler
+// was cut short by shutdown ([InterruptedHandedBack],
+// [CloseInterruptedHandedBack]), and the checks on messages that are not
+// valid events; and what their tests share: the
 // fixture they give the conformance suite ([Fixture]), background
 // subscribers ([Subscribe]) and waits that fail the test when their
 // context ends ([Wait], [Eventually]). Each bus test calls them with its

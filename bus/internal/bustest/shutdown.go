@@ -92,7 +92,7 @@ func noLetterFor(ctx context.Context, t testing.TB, fx synclayertest.BusFixture,
 	}
 	for _, dl := range dls {
 		if dl.Event.ID == id {
-			t.Fatalf("event %q, whose handler was interrupted by its subscriber stopping, was dead-lettered after %d deliveries: %s", id, dl.Deliveries, dl.Err)
+			t.Fatalf("event %q, whose handler call was cut short by shutdown, was dead-lettered after %d deliveries: %s", id, dl.Deliveries, dl.Err)
 		}
 	}
 }
@@ -129,4 +129,44 @@ func subscribeWarm(ctx context.Context, t testing.TB, b synclayertest.Bus, h fun
 			t.Fatal("the subscriber never received a warm-up event")
 		}
 	}
+}
+
+// CloseInterruptedHandedBack checks the same rule as [InterruptedHandedBack]
+// for a handler cut short by Close giving up waiting for it: closing and
+// next's bus are two buses of one group that allow one delivery each. A
+// subscriber of closing holds the event "interrupted" until its handler's
+// context ends, which Close with an ended context does at once; then the
+// handler returns that context's error. No dead letter may hold the event,
+// and a subscriber of next must receive it.
+func CloseInterruptedHandedBack(t *testing.T, closing Bus, next synclayertest.BusFixture) {
+	ctx := synclayertest.Within(t, 30*time.Second)
+	interrupted := "interrupted"
+	held := make(chan string, 1)
+	stop := subscribeWarm(ctx, t, closing, func(ctx context.Context, ev synclayer.Event) error {
+		if ev.ID != interrupted {
+			return nil
+		}
+		held <- ev.ID
+		<-ctx.Done()
+		return fmt.Errorf("%w on %q: %w", errStopped, ev.ID, ctx.Err())
+	})
+	publishAndWait(ctx, t, closing, interrupted, held, "the event was never delivered")
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := closing.Close(ended); !errors.Is(err, context.Canceled) {
+		t.Errorf("Close with the handler still running = %v, want an error wrapping context.Canceled", err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Subscribe: %v", err)
+	}
+	noLetterFor(ctx, t, next, interrupted)
+	again := make(chan string, 10)
+	Subscribe(t, next.Bus, []string{"Order"}, func(_ context.Context, ev synclayer.Event) error {
+		if ev.ID == interrupted {
+			again <- ev.ID
+		}
+		return nil
+	})
+	Wait(ctx, t, again, "the event whose handler Close interrupted was not redelivered to the group's next subscriber")
+	noLetterFor(ctx, t, next, interrupted)
 }
