@@ -309,12 +309,7 @@ func TestHeartbeatCancelsBeforeTheLeaseEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &hangingRenewStore{leaseStore: newLeaseStore()}
 		fake := synclayertest.NewFake()
-		mk := func() *synclayer.Dispatcher {
-			reg := new(synclayer.Registry)
-			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
-			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
-		}
-		a, b := mk(), mk()
+		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
 		release := fake.Hold()
 		defer release()
 		aDone := make(chan synclayer.Report, 1)
@@ -401,12 +396,7 @@ func TestHeartbeatQuickFailThenHangEndsThePushInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &failThenHangStore{leaseStore: newLeaseStore()}
 		fake := synclayertest.NewFake()
-		mk := func() *synclayer.Dispatcher {
-			reg := new(synclayer.Registry)
-			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
-			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
-		}
-		a, b := mk(), mk()
+		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
 		release := fake.Hold()
 		defer release()
 		aDone := make(chan synclayer.Report, 1)
@@ -437,12 +427,7 @@ func TestHeartbeatWatchdogOutlastsARenewalThatIgnoresItsContext(t *testing.T) {
 		store := &deafRenewStore{leaseStore: newLeaseStore(), unblock: make(chan struct{})}
 		defer close(store.unblock)
 		fake := synclayertest.NewFake()
-		mk := func() *synclayer.Dispatcher {
-			reg := new(synclayer.Registry)
-			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
-			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
-		}
-		a, b := mk(), mk()
+		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
 		release := fake.Hold()
 		defer release()
 		aDone := make(chan synclayer.Report, 1)
@@ -494,12 +479,7 @@ func TestSlowLogWriteBeforeThePushKeepsTheLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newLeaseStore()
 		fake := synclayertest.NewFake()
-		mk := func(opts ...synclayer.Option) *synclayer.Dispatcher {
-			reg := new(synclayer.Registry)
-			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
-			return synclayertest.NewDispatcher(t, reg, append(opts, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))...)
-		}
-		a, b := mk(synclayer.WithDeliveryLog(slowProgressLog{new(synclayer.MemoryLog)})), mk()
+		a, b := leaseProcess(t, store, fake, synclayer.WithDeliveryLog(slowProgressLog{new(synclayer.MemoryLog)})), leaseProcess(t, store, fake)
 		aDone := make(chan synclayer.Report, 1)
 		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
 		time.Sleep(3500 * time.Millisecond) // A claimed at 0 and is writing its log entry
@@ -529,12 +509,7 @@ func TestSlowCompleteKeepsTheLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := slowCompleteStore{newLeaseStore()}
 		fake := synclayertest.NewFake()
-		mk := func() *synclayer.Dispatcher {
-			reg := new(synclayer.Registry)
-			must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
-			return synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
-		}
-		a, b := mk(), mk()
+		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
 		aDone := make(chan synclayer.Report, 1)
 		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
 		time.Sleep(3500 * time.Millisecond) // A pushed at 0 and is completing
@@ -582,4 +557,13 @@ func TestHeartbeatSurvivesOneQuickFailure(t *testing.T) {
 			t.Fatalf("%d renewals in 10s with a 3s TTL, want the renewals to go on after the failed one", n)
 		}
 	})
+}
+
+// leaseProcess is one of several processes sharing store and fake's
+// partner, for the lease tests: one try per push, and leases of 3s.
+func leaseProcess(t *testing.T, store synclayer.Store, fake *synclayertest.Fake, opts ...synclayer.Option) *synclayer.Dispatcher {
+	t.Helper()
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
+	return synclayertest.NewDispatcher(t, reg, append(opts, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))...)
 }
