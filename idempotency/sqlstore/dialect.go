@@ -24,6 +24,9 @@ type Dialect struct {
 	// serialise concurrent migrations; %[1]s is a lock id.
 	lock string
 
+	// cleanup deletes the expired rows between two ids; it keeps a key
+	// row whose ledger entry is behind (behindCond) whatever its purge_at,
+	// which the lease calls set without regard to the ledger.
 	claim, completeMark, completeOnly, release, scan, cleanup string
 	// renew is the single-row renew, for dialects whose batches run
 	// single-row statements in a transaction (SQLite).
@@ -97,7 +100,7 @@ VALUES (CAST(:kid AS bytea), 'k', CAST(:conn AS bytea), CAST(:key AS bytea), GRE
 	release:   `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = CAST(:kid AS bytea) AND token = CAST(:tok AS text)`,
 	batch:     pgBatch,
 	scan:      `SELECT id FROM (SELECT id FROM %[1]s WHERE id > CAST(:after AS bytea) ORDER BY id LIMIT CAST(:lim AS bigint)) AS b ORDER BY id DESC LIMIT 1`,
-	cleanup:   `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now`,
+	cleanup:   `DELETE FROM %[1]s WHERE id > CAST(:after AS bytea) AND id <= CAST(:upto AS bytea) AND purge_at < :now AND NOT ` + behindCond,
 	logSchema: append([]string{pgLogTable}, logIndexes...),
 	logUpsert: `ON CONFLICT (id) DO UPDATE SET %[1]s`,
 	logSet:    `%[1]s = EXCLUDED.%[1]s`,
@@ -152,7 +155,7 @@ VALUES (:kid, 'k', :conn, :key, GREATEST(:ver, 0), '', 0, 0, :now, :ename, :hash
 	release: `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	batch:   mariaBatch,
 	scan:    `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
-	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
+	cleanup: `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now AND NOT ` + behindCond,
 	// The indexes are part of CREATE TABLE, so that creating the table
 	// and its indexes is one atomic statement.
 	logSchema: []string{
@@ -229,7 +232,7 @@ VALUES (:kid, 'k', :conn, :key, max(:ver, 0), '', 0, 0, :now, :ename, :hash, :no
 	release:    `UPDATE %[1]s SET lease_until = 0, token = '', purge_at = done_until WHERE id = :kid AND token = :tok`,
 	renew:      `UPDATE %[1]s SET lease_until = :now + :ttl, purge_at = max(:now + :ttl, done_until) WHERE id = :kid AND token = :tok`,
 	scan:       `SELECT id FROM (SELECT id FROM %[1]s WHERE id > :after ORDER BY id LIMIT :lim) AS b ORDER BY id DESC LIMIT 1`,
-	cleanup:    `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now`,
+	cleanup:    `DELETE FROM %[1]s WHERE id > :after AND id <= :upto AND purge_at < :now AND NOT ` + behindCond,
 	logSchema:  append([]string{sqliteLogTable}, logIndexes...),
 	logUpsert:  `ON CONFLICT (id) DO UPDATE SET %[1]s`,
 	logSet:     `%[1]s = excluded.%[1]s`,

@@ -232,12 +232,14 @@
 // freshness ledger in the key rows: Complete writes the entry (version,
 // event, Claim.Hash and the database's time) in its own statement, batch
 // or not, with no round trip more; Want, Verified and Pushed are one
-// upsert each. A Want pins its key row against Cleanup until the next
-// Complete; otherwise an entry lives as long as its key row (its
-// version). [Store.Holding] reads one row by primary key; [Store.Holdings]
-// and [Store.Summary] scan the table's key rows (there is no index on the
-// connector, so that the hot path keeps maintaining the primary key only):
-// they suit a reconciler's walk and a status page, not a hot path.
+// upsert each. Cleanup keeps a key row whose entry is behind (a version
+// wanted above the held one, or a drift found by a check), as the other
+// stores do, until a Complete brings it level; otherwise an entry lives as
+// long as its key row (its version). [Store.Holding] reads one row by
+// primary key; [Store.Holdings] and [Store.Summary] scan the table's key
+// rows (there is no index on the connector, so that the hot path keeps
+// maintaining the primary key only): they suit a reconciler's walk and a
+// status page, not a hot path.
 // [Store.Migrate] adds the columns to a table made before them.
 //
 // # Delivery log

@@ -132,3 +132,75 @@ func TestLedgerMigratesOldTable(t *testing.T) {
 		}
 	})
 }
+
+// TestCleanupKeepsEntryBehind: Cleanup keeps a key row whose ledger entry
+// is behind, as the Redis and memory stores keep theirs, however the
+// lease calls since left its purge time. A dispatcher whose push of
+// version 5 fails twice claims, releases and wants 5 each time: the second
+// Want does not raise the wanted version, and the claim and release in
+// between had made the row purgeable. A drift found by Verified keeps the
+// row too. Once a Complete brings the entry level, Cleanup may delete it.
+func TestCleanupKeepsEntryBehind(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		var dropped sync.Map
+		s, _ := openStore(t, b, uniqueTable("sqlpin"), &dropped)
+		ctx := t.Context()
+		cleanup := func() {
+			t.Helper()
+			if _, err := s.Cleanup(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		failedPush := idempotency.Claim{Connector: "c", Key: "wanted", EventID: "e5", Version: 5, LeaseTTL: time.Minute, Retention: time.Hour}
+		for attempt := 1; attempt <= 2; attempt++ {
+			r, err := s.Claim(ctx, failedPush)
+			if err != nil || r.Status != idempotency.ClaimAcquired {
+				t.Fatalf("claim, attempt %d: %v, %v", attempt, r.Status, err)
+			}
+			if err := s.Release(ctx, failedPush, r.Token); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Want(ctx, "c", "wanted", 5); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Retention 0: the key row is purgeable once its lease is gone.
+		drifted := idempotency.Claim{Connector: "c", Key: "drifted", EventID: "d1", Version: 1, LeaseTTL: time.Minute}
+		r, err := s.Claim(ctx, drifted)
+		if err != nil || r.Status != idempotency.ClaimAcquired {
+			t.Fatalf("claim: %v, %v", r.Status, err)
+		}
+		if err := s.Complete(ctx, drifted, r.Token); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Verified(ctx, "c", "drifted", time.Now(), synclayer.DriftMissing); err != nil {
+			t.Fatal(err)
+		}
+		cleanup()
+		if h, ok, err := s.Holding(ctx, "c", "wanted"); err != nil || !ok || !h.Behind() || h.Wanted != 5 {
+			t.Errorf("Holding of the key wanted at 5 after Cleanup = %+v, %v, %v; want the entry, behind", h, ok, err)
+		}
+		if h, ok, err := s.Holding(ctx, "c", "drifted"); err != nil || !ok || !h.Behind() {
+			t.Errorf("Holding of the key found missing after Cleanup = %+v, %v, %v; want the entry, behind", h, ok, err)
+		}
+		for _, c := range []idempotency.Claim{
+			{Connector: "c", Key: "wanted", EventID: "e5", Version: 5, LeaseTTL: time.Minute},
+			{Connector: "c", Key: "drifted", EventID: "d2", Version: 2, LeaseTTL: time.Minute},
+		} {
+			r, err := s.Claim(ctx, c)
+			if err != nil || r.Status != idempotency.ClaimAcquired {
+				t.Fatalf("claim of %s: %v, %v", c.Key, r.Status, err)
+			}
+			if err := s.Complete(ctx, c, r.Token); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cleanup()
+		for _, key := range []string{"wanted", "drifted"} {
+			if h, ok, err := s.Holding(ctx, "c", key); err != nil || ok {
+				t.Errorf("Holding of %s, level and past its retention, after Cleanup = %+v, %v, %v; want none", key, h, ok, err)
+			}
+		}
+	})
+}

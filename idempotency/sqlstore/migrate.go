@@ -65,10 +65,11 @@ func migrateOnce(ctx context.Context, db *sql.DB, d *Dialect, table string, sche
 
 // Cleanup deletes expired rows: done-markers past their retention, and key
 // rows whose lease has ended and whose last Complete's retention has
-// passed (which forgets the key's version). It walks the table in primary
-// key order, at most the batch size of rows per step (see
-// [WithCleanupBatch]): one statement finds the end of the next batch, one
-// deletes its expired rows. So no index on expiry slows the hot path, and
+// passed (which forgets the key's version), unless the key's ledger
+// entry is behind (see the package doc's Freshness ledger). It walks the
+// table in primary key order, at most the batch size of rows per step
+// (see [WithCleanupBatch]): one statement finds the end of the next
+// batch, one deletes its expired rows. So no index on expiry slows the hot path, and
 // no statement holds locks on more than one batch. It stops at the end of
 // the table or when ctx ends, and returns how many rows it deleted.
 func (s *Store) Cleanup(ctx context.Context) (int64, error) {
