@@ -878,3 +878,58 @@ func TestCloseDuringUse(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedCompleteMatchesTokenPerRow: a Complete drops its key's lease
+// only when the token it carries is that key's, even when the key's own
+// token rides in the same batch: a Complete of key f with key b's token
+// (a caller's mix-up) leaves both b's and f's leases in place, as do a
+// Complete of b with a wrong token and one with none.
+func TestBatchedCompleteMatchesTokenPerRow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		s := batchStore(t, b, "sqlbctok", sqlstore.WithInflight(1))
+		ctx := context.Background()
+		claim := func(key, event string, version int64) idempotency.Claim {
+			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: version, LeaseTTL: time.Hour, Retention: time.Hour}
+		}
+		keys := []string{"a", "b", "c", "d", "f"}
+		tokens := map[string]string{}
+		for _, k := range keys {
+			r, err := s.Claim(ctx, claim(k, "e1"+k, 5))
+			if err != nil || r.Status != idempotency.ClaimAcquired {
+				t.Fatalf("claim %s: %v, %v", k, r.Status, err)
+			}
+			tokens[k] = r.Token
+		}
+		carried := map[string]string{"a": tokens["a"], "b": "not-the-token", "c": tokens["c"], "d": "", "f": tokens["b"]}
+		h := holdFirstBatch(s, "complete")
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := s.Complete(ctx, claim("z", "ez", 1), ""); err != nil {
+				t.Errorf("complete z: %v", err)
+			}
+		})
+		<-h.entered
+		for _, k := range keys {
+			wg.Go(func() {
+				if err := s.Complete(ctx, claim(k, "e1"+k, 5), carried[k]); err != nil {
+					t.Errorf("complete %s: %v", k, err)
+				}
+			})
+		}
+		waitPending(t, s, "complete", len(keys))
+		close(h.release)
+		wg.Wait()
+		sqlstore.SetTestHook(s, nil)
+		if sizes := h.batchSizes(); len(sizes) != 2 || sizes[1] != len(keys) {
+			t.Fatalf("complete batch sizes %v; want [1 %d]", sizes, len(keys))
+		}
+		want := map[string]idempotency.ClaimStatus{"a": idempotency.ClaimAcquired, "b": idempotency.ClaimBusy,
+			"c": idempotency.ClaimAcquired, "d": idempotency.ClaimBusy, "f": idempotency.ClaimBusy}
+		for _, k := range keys {
+			if r, err := s.Claim(ctx, claim(k, "e2"+k, 6)); err != nil || r.Status != want[k] {
+				t.Errorf("claim of %s after the completes: %v, %v; want %v", k, r.Status, err, want[k])
+			}
+		}
+	})
+}

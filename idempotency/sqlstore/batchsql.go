@@ -27,10 +27,11 @@ const mariaShortName = 500
 // row (EXCLUDED) are in scope, not the rest of the source row. A claim
 // finds its own event and version through its token, which starts with
 // its 1-based position in the arrays ("3.9f0c..."): O(1) per row. A
-// complete needs to know whether the row's token is the caller's: tokens
-// are unique and only ever stored in the row of the key they were issued
-// for, so the row's token is the caller's exactly when it is one of the
-// batch's tokens, a jsonb object's keys (a binary search).
+// complete needs to know whether the row's token is the one its caller
+// passed for that key: the batch passes them as a jsonb object from each
+// key row's id (hex) to the token (a binary search per row). A token that
+// is merely one of the batch's does not do: a Complete may carry another
+// key's token, and must not drop that key's lease.
 //
 // The plans must probe the primary key per row whatever the table's size
 // and statistics: OFFSET 0 keeps the claim's done check a correlated
@@ -42,7 +43,7 @@ func pgBatch(table string) batchSQL {
 	conds := strings.NewReplacer(
 		"OK", `((k.last_event IS NULL OR k.last_event <> ($4::bytea[])[IDX] OR k.done_until <= NOW)
 		AND (($7::bigint[])[IDX] = 0 OR k.version < ($7::bigint[])[IDX]) AND k.lease_until <= NOW)`,
-		"MINE", `($8::jsonb ? k.token)`)
+		"MINE", `(($8::jsonb ->> encode(k.id, 'hex')) = k.token)`)
 	names := strings.NewReplacer("%T", table, "NOW", now, "IDX", "CAST(split_part(EXCLUDED.token, '.', 1) AS int)")
 	r := replacerFunc(func(s string) string { return names.Replace(conds.Replace(s)) })
 	return batchSQL{

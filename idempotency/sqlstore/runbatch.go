@@ -247,7 +247,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 			kinds                                 []string
 			vers, rets                            []int64
 		)
-		mine := make(map[string]int, len(ops))
+		mine := make(map[string]string, len(ops)) // key row's id (hex) -> the caller's token
 		for _, o := range ops {
 			ret := millis(o.c.Retention)
 			var le []byte
@@ -267,7 +267,7 @@ func (s *Store) runCompletes(ctx context.Context, ops []*op) error {
 				evids, hashes = append(evids, []byte{}), append(hashes, []byte{})
 			}
 			if o.token != "" {
-				mine[o.token] = 1
+				mine[hex.EncodeToString(o.kid)] = o.token
 			}
 		}
 		set, err := json.Marshal(mine)
