@@ -37,6 +37,13 @@ const mariaShortName = 500
 // and statistics: OFFSET 0 keeps the claim's done check a correlated
 // subquery (an anti join may hash the whole table), and the UPDATEs name
 // their rows with = ANY so that they find them through the index.
+//
+// Every statement locks its rows in primary key order, so that concurrent
+// batches on the same keys wait for each other rather than deadlock: the
+// INSERTs by ORDER BY (ON CONFLICT locks in the order the rows come), the
+// UPDATEs by a CTE that locks them (FOR NO KEY UPDATE, as an UPDATE does)
+// in id order before the UPDATE, whose join order the plan decides, reaches
+// them.
 func pgBatch(table string) batchSQL {
 	const now = "CAST(EXTRACT(EPOCH FROM now())*1000 AS bigint)"
 	// Three passes: a replacer does not rescan what it inserted.
@@ -73,10 +80,14 @@ ON CONFLICT (id) DO UPDATE SET
 	done_until = CASE WHEN EXCLUDED.done_until > 0 THEN EXCLUDED.done_until ELSE k.done_until END,
 	purge_at = GREATEST(CASE WHEN MINE THEN 0 ELSE k.lease_until END,
 		CASE WHEN EXCLUDED.done_until > 0 THEN EXCLUDED.done_until ELSE k.done_until END)`),
-		release: r.Replace(`UPDATE %T AS k SET lease_until = 0, token = '', purge_at = k.done_until
-FROM unnest($1::bytea[], $2::text[]) AS u(id, tok) WHERE k.id = ANY($1::bytea[]) AND k.id = u.id AND k.token = u.tok`),
-		renew: r.Replace(`UPDATE %T AS k SET lease_until = NOW + u.ttl, purge_at = GREATEST(NOW + u.ttl, k.done_until)
-FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS u(id, tok, ttl) WHERE k.id = ANY($1::bytea[]) AND k.id = u.id AND k.token = u.tok
+		release: r.Replace(`WITH l AS (SELECT id FROM %T WHERE id = ANY($1::bytea[]) ORDER BY id FOR NO KEY UPDATE)
+UPDATE %T AS k SET lease_until = 0, token = '', purge_at = k.done_until
+FROM unnest($1::bytea[], $2::text[]) AS u(id, tok), l
+WHERE k.id = ANY($1::bytea[]) AND k.id = l.id AND k.id = u.id AND k.token = u.tok`),
+		renew: r.Replace(`WITH l AS (SELECT id FROM %T WHERE id = ANY($1::bytea[]) ORDER BY id FOR NO KEY UPDATE)
+UPDATE %T AS k SET lease_until = NOW + u.ttl, purge_at = GREATEST(NOW + u.ttl, k.done_until)
+FROM unnest($1::bytea[], $2::text[], $3::bigint[]) AS u(id, tok, ttl), l
+WHERE k.id = ANY($1::bytea[]) AND k.id = l.id AND k.id = u.id AND k.token = u.tok
 RETURNING k.id`),
 	}
 }

@@ -150,11 +150,13 @@
 // A batch never holds two calls on the same connector and key (nor two
 // writes of the same log entry): the second waits for the next batch, so
 // one statement never decides two claims of one key. Claims and completes
-// write their rows in primary-key order, so concurrent batches take their
-// row locks in one order. A statement that fails (a dropped connection, a deadlock retried
-// five times) fails the calls of its batch only, each with an error that
-// names the operation, the connector, the key and the event; the next
-// batch runs on as usual, and a failed complete has recorded nothing. A
+// write their rows in primary-key order, and on PostgreSQL releases and
+// renews lock theirs in that order before they update them, so concurrent
+// batches take their row locks in one order. A statement that fails (a
+// dropped connection, a deadlock retried five times) fails the calls of
+// its batch only, each with an error that names the operation, the
+// connector, the key and the event; the next batch runs on as usual, and
+// a failed complete has recorded nothing. A
 // caller whose context ends gets the context's error at once: if its call
 // was not sent yet, it is never sent; if it was, the batch runs on for the
 // others (it is not undone), and is cancelled once all of its callers have

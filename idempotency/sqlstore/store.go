@@ -36,6 +36,9 @@ type Store struct {
 	// testHook, when set (by tests), runs before each batch is sent; an
 	// error fails the batch as a failed statement would.
 	testHook func(op string, n int) error
+	// testRetryable, when set (by tests), sees each error that the
+	// dialect reports as rolled back and safe to repeat.
+	testRetryable func(error)
 
 	mu        sync.Mutex
 	prepared  map[*stmt]*sql.Stmt
@@ -351,7 +354,19 @@ func (s *Store) Close() error {
 
 // retry runs f, again after errors the dialect reports as rolled back and
 // safe to repeat (a deadlock, a busy database), up to 5 times.
-func (s *Store) retry(ctx context.Context, f func() error) error { return retryOn(ctx, s.dialect, f) }
+func (s *Store) retry(ctx context.Context, f func() error) error {
+	if seen := s.testRetryable; seen != nil {
+		g := f
+		f = func() error {
+			err := g()
+			if err != nil && s.dialect.retryable != nil && s.dialect.retryable(err) {
+				seen(err)
+			}
+			return err
+		}
+	}
+	return retryOn(ctx, s.dialect, f)
+}
 
 // fail wraps err with the operation and names; if ctx has ended, the
 // error also matches ctx.Err() with errors.Is.
