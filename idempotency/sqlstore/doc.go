@@ -150,9 +150,12 @@
 // A batch never holds two calls on the same connector and key (nor two
 // writes of the same log entry): the second waits for the next batch, so
 // one statement never decides two claims of one key. Claims and completes
-// write their rows in primary-key order, and on PostgreSQL releases and
-// renews lock theirs in that order before they update them, so concurrent
-// batches take their row locks in one order. A statement that fails (a
+// write their rows in primary-key order, and releases and renews update
+// theirs in that order (PostgreSQL locks them so before its UPDATE), so
+// concurrent batches take their row locks in one order. On MariaDB under
+// REPEATABLE READ, its default, claims and completes still deadlock now
+// and then on gap locks, and are retried; READ COMMITTED in the DSN
+// (tx_isolation='READ-COMMITTED') avoids them. A statement that fails (a
 // dropped connection, a deadlock retried five times) fails the calls of
 // its batch only, each with an error that names the operation, the
 // connector, the key and the event; the next batch runs on as usual, and

@@ -392,6 +392,7 @@ func (s *Store) runReleases(ctx context.Context, ops []*op) error {
 		for i, o := range ops {
 			rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token)}
 		}
+		byID(rows)
 		args = []any{jsonArg(rows)}
 	}
 	ps, err := s.prepareQ(ctx, s.sql.release)
@@ -445,6 +446,7 @@ func (s *Store) runRenews(ctx context.Context, ops []*op) error {
 		for i, o := range ops {
 			rows[i] = []string{hex.EncodeToString(o.kid), tokenOrNone(o.token), strconv.FormatInt(millis(o.c.LeaseTTL), 10)}
 		}
+		byID(rows)
 		args = []any{jsonArg(rows)}
 		ps, err := s.prepareQ(ctx, s.sql.renew)
 		if err != nil {
@@ -480,6 +482,15 @@ func (s *Store) runRenews(ctx context.Context, ops []*op) error {
 // take the log's row locks in one order.
 func byLogID(ops []*op) {
 	slices.SortFunc(ops, func(a, b *op) int { return strings.Compare(a.logID, b.logID) })
+}
+
+// byID sorts the rows of a MariaDB release or renew by their first
+// column, the key row's id in hex (whose order is the id's): MariaDB's
+// UPDATE ... JOIN JSON_TABLE reads the document in order and locks each
+// row as it reaches it, so the rows are locked in primary-key order, the
+// order in which claims and completes lock theirs.
+func byID(rows [][]string) {
+	slices.SortFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 }
 
 // tokenOrNone returns token, or a value that matches no lease for "".
