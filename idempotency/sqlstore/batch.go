@@ -72,6 +72,9 @@ type lane struct {
 	// left, if set, is called after a batch that succeeded with its calls
 	// whose callers left while it ran, before the lane's next batch.
 	left func(ops []*op)
+	// failed, if set, is called after a batch that failed with its calls
+	// and its error, before the lane's next batch.
+	failed func(ops []*op, err error)
 
 	mu      sync.Mutex
 	pending []*op
@@ -152,6 +155,9 @@ func (l *lane) loop() {
 		l.mu.Unlock()
 		if len(left) > 0 && l.left != nil {
 			l.left(left)
+		}
+		if err != nil && l.failed != nil {
+			l.failed(ops, err)
 		}
 		if l.after != nil {
 			l.after()

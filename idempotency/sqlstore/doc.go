@@ -165,7 +165,10 @@
 // others (it is not undone), and is cancelled once all of its callers have
 // left. A lease that such a batch took for a caller who left is released
 // (best effort) before the next batch of claims, so the key is not busy
-// for a LeaseTTL with nobody holding the token.
+// for a LeaseTTL with nobody holding the token; so are the leases that
+// claims may have taken when their statement failed with no answer from
+// the database (a dropped connection, a lost reply, a context that ended
+// mid-flight), batched or not, as the statement may have committed.
 // WithMaxBatch([NoGroupCommit]) turns group commit off: each call is then
 // its own statement on the caller's goroutine.
 //

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/hmsplatform/synclayer/internal/option"
 )
 
@@ -36,4 +38,16 @@ func checkArgs(fn string, db *sql.DB, dialect *Dialect, table string) error {
 		return fmt.Errorf("%w: %q (want letters, digits and _, not starting with a digit, at most 57 bytes)", ErrInvalidTable, table)
 	}
 	return nil
+}
+
+// dbAnswered reports whether err is, or wraps, an error that the database
+// sent as its answer to a statement (PostgreSQL's, with an SQLSTATE;
+// MariaDB's; SQLite's result code), after which the statement, or its
+// transaction, was rolled back; any other error may have come after the
+// statement committed.
+func dbAnswered(err error) bool {
+	var pg interface{ SQLState() string }
+	var maria *mysql.MySQLError
+	var lite interface{ Code() int }
+	return errors.As(err, &pg) || errors.As(err, &maria) || errors.As(err, &lite)
 }

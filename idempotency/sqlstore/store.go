@@ -88,6 +88,7 @@ func New(db *sql.DB, dialect *Dialect, table string, opts ...Option) (*Store, er
 		s.lanes[k] = &lane{kind: opKind(k), max: s.maxBatch, inflight: s.inflight, run: runs[k], retry: s.retry, after: s.pool.after}
 	}
 	s.lanes[opClaim].left = s.releaseLeft
+	s.lanes[opClaim].failed = s.releaseUnanswered
 	s.checkPool()
 	return s, nil
 }
@@ -173,7 +174,9 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 			}
 			return s.claimOne(ctx, ps, o)
 		})
-		if err == nil {
+		if err != nil {
+			s.releaseUnanswered([]*op{o}, err)
+		} else {
 			err = o.err
 		}
 	} else {
@@ -204,6 +207,31 @@ func (s *Store) releaseLeft(ops []*op) {
 			ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
 			defer cancel()
 			s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
+		})
+	}
+	wg.Wait()
+}
+
+// releaseUnanswered releases the leases that claims which failed with err
+// may have taken: unless the database answered with an error, which rolled
+// the statement back, the claims may have run and committed before their
+// answer was lost (a dropped connection, a read that timed out, a context
+// that ended mid-flight), and nobody holds their tokens. Each release
+// drops a lease only where the claim's token holds it, and, as in
+// releaseLeft, is best effort and gives up after the lease's LeaseTTL.
+func (s *Store) releaseUnanswered(ops []*op, err error) {
+	if dbAnswered(err) {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, o := range ops {
+		if o.token == "" || o.c.LeaseTTL <= 0 {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
+			defer cancel()
+			s.Release(ctx, o.c, o.token) //nolint:errcheck // best effort: the lease expires otherwise
 		})
 	}
 	wg.Wait()
