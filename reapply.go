@@ -2,6 +2,7 @@ package synclayer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -50,8 +51,10 @@ func (d *Dispatcher) Connector(name string) (Connector, error) {
 // Reapply writes nothing: it reports StatusPending with no error, and,
 // unlike a dispatched route, queues nothing in the delivery log, so the
 // caller counts the record as not done and reapplies it once the
-// connector is let go. A push function's outcome does not count toward
-// the breaker.
+// connector is let go. The same holds when the breaker opens during its
+// retries; the delivery log then shows the route failed, with the
+// breaker's error. A push function's outcome does not count toward the
+// breaker.
 //
 // The stale check reads the version the store reports on an acquired claim
 // (idempotency.ClaimResult.Version, which the Store contract fills only
@@ -123,5 +126,11 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// name the event that brought the partner there, not the claim's
 	// stand-in ID.
 	claim.Version, claim.EventID = rec.Version, ev.ID
-	return d.pushClaimed(ctx, ev, rec, ce, ctl, res, lease{claim, cr.Token, sent}, push)
+	op, err = d.pushClaimed(ctx, ev, rec, ce, ctl, res, lease{claim, cr.Token, sent}, push, true)
+	if errors.Is(err, errHeld) {
+		// The breaker opened during the retries: pending, queued nowhere.
+		res.Status = StatusPending
+		return "", nil
+	}
+	return op, err
 }

@@ -138,3 +138,28 @@ func TestReapplyWritesNothingThroughAnOpenBreaker(t *testing.T) {
 		t.Fatalf("Reapply through an open breaker: %+v, %v, push function called %v", res, err, called)
 	}
 }
+
+// A breaker that opens during Reapply's retries leaves Reapply pending
+// with no error, and queues nothing in the delivery log: the caller
+// reapplies once the connector is let go.
+func TestReapplyQueuesNothingWhenTheBreakerOpensMidRetry(t *testing.T) {
+	reg := new(synclayer.Registry)
+	fake := synclayertest.NewFake()
+	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(fastRetry),
+		synclayer.WithBreaker(synclayer.BreakerPolicy{MinRequests: 1, FailureRate: 1})))
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver))
+	fake.Inject(synclayertest.Fault{Times: -1, Err: errors.New("503")})
+	ev := event("e1", "K", 1)
+	rec, _, err := d.Map(context.Background(), "p0", ev)
+	must(t, err)
+	res, err := d.Reapply(context.Background(), "p0", ev, rec, nil)
+	if err != nil || res.Status != synclayer.StatusPending {
+		t.Fatalf("Reapply = %v, %v; want pending, no error", res.Status, err)
+	}
+	if n := fake.CallCount(); n != 1 {
+		t.Fatalf("partner called %d times, want 1 (the breaker opened after it)", n)
+	}
+	if got := pendingOf(t, d); len(got) != 0 {
+		t.Fatalf("Reapply queued %d pending entries: %+v", len(got), got[0])
+	}
+}

@@ -91,7 +91,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
-	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil)
+	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false)
 }
 
 // 1. map and 2. validate.
@@ -285,10 +285,11 @@ func busyErr(expires time.Time, until time.Duration) error {
 
 // pushClaimed pushes a record whose key the route has claimed (l), with
 // the lease kept alive while it runs, then settles the claim and records
-// the outcome. A route whose breaker opened during its retries is held.
-// once, when set, is called once in place of the connector's retried Sync
-// (see Dispatcher.Reapply).
-func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error) (op string, err error) {
+// the outcome. A route whose breaker opened during its retries is held,
+// unless reapply is set: [Dispatcher.Reapply] queues nothing, and gets
+// the route's error (it wraps errHeld) back. once, when set, is called
+// once in place of the connector's retried Sync (see Dispatcher.Reapply).
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool) (op string, err error) {
 	claim, token := l.claim, l.token
 	drains := ctl.drains.Load() // before push finds the connector held, if it does
 	// The lease is kept from here until the claim is settled: a slow log
@@ -338,7 +339,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 			logged = errors.Join(logged, storeFailed("release lease"))
 		}
 		if errors.Is(err, errHeld) {
-			if d.log != nil {
+			if d.log != nil && !reapply {
 				return d.hold(ctx, ev, rec, ce, ctl, res, drains)
 			}
 			// No log to queue it in: back to the bus, uncounted, until
