@@ -122,10 +122,11 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 // other may have listed the entries before the newest was held.
 //
 // A drain ends when a pass over the pending entries moved none of them on:
-// all were held again, or failed before an attempt (the store or the log
-// did not answer). It does not go round again at once then; the next
-// Resume, breaker change or hold that finds the connector let go drains
-// again.
+// all were held again, or failed for a reason that may pass (the store or
+// the log did not answer, ctx ended: see redo). Each entry is tried at
+// most once per drain, and the drain does not go round again at once; the
+// next Resume, breaker change, Run start or hold that finds the connector
+// let go drains again.
 func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
 	if d.log == nil {
 		return nil, nil
@@ -144,6 +145,12 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	// entry of a key with more pending entries than a list holds can come
 	// in a pass after a newer one of its key was pushed; it is superseded.
 	newest := map[string]time.Time{}
+	// The entries whose push failed in this drain for a reason that may
+	// pass: they stay pending for the next drain, are not tried again in
+	// this one, and are superseded once a newer entry of their key is
+	// pushed.
+	tried := map[string]bool{}
+	left := map[string][]Delivery{}
 	for {
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
 		pending, err := d.log.List(ctx, f)
@@ -164,6 +171,9 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 		})
 		progress := false
 		for _, p := range pending {
+			if tried[p.EventID] {
+				continue
+			}
 			if err := ctx.Err(); err != nil {
 				return results, errors.Join(append(errs, err)...)
 			}
@@ -177,7 +187,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			if last, ok := newest[p.Key]; ok && p.Updated.Before(last) {
 				res, err = d.supersede(ctx, ctl, p)
 			} else {
-				res, err = d.redo(ctx, p)
+				res, err = d.redo(ctx, p, true)
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -186,10 +196,18 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 				}
 			}
 			results = append(results, res)
+			if res.Status == StatusFailed && !IsPermanent(res.Err) {
+				tried[p.EventID] = true
+				left[p.Key] = append(left[p.Key], p)
+			}
 			if err == nil && movedOn(res) {
 				progress = true
 				if p.Updated.After(newest[p.Key]) {
 					newest[p.Key] = p.Updated
+				}
+				if res.Status != StatusFailed {
+					// The partner holds p's record, or newer.
+					results, errs = d.supersedeLeft(ctx, ctl, left, p, results, errs)
 				}
 			}
 		}
@@ -197,6 +215,27 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			return results, errors.Join(errs...)
 		}
 	}
+}
+
+// supersedeLeft supersedes the entries of p's key that the drain left
+// pending (their push failed, and may succeed later) and that are older
+// than p, which the drain has just moved on: pushing them later would
+// write older data over p's. It appends their results and errors.
+func (d *Dispatcher) supersedeLeft(ctx context.Context, ctl *connControl, left map[string][]Delivery, p Delivery, results []Result, errs []error) ([]Result, []error) {
+	keep := left[p.Key][:0]
+	for _, q := range left[p.Key] {
+		if q.Updated.After(p.Updated) { // ties: q came first in the drain's order
+			keep = append(keep, q)
+			continue
+		}
+		res, err := d.supersede(ctx, ctl, q)
+		results = append(results, res)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	left[p.Key] = keep
+	return results, errs
 }
 
 // wholeKeys is for a drain whose list of pending entries (page, the newest
@@ -245,17 +284,17 @@ func (d *Dispatcher) supersede(ctx context.Context, ctl *connControl, dl Deliver
 }
 
 // movedOn reports whether a drained route took its entry out of the
-// pending state: it was pushed, found done or stale, could not be mapped,
-// or failed after its push began (the log then has the failure). A route
-// held again, or one that failed before its push (the key, the store or
-// the log did not answer), leaves the entry pending.
+// pending state: it was pushed, found done or stale, or failed for good (a
+// permanent error, or the retry policy gave up: the entry is dead). A
+// route held again, or one that failed for a reason that may pass (its
+// context ended, the key's lease was lost, the store or the log did not
+// answer), leaves the entry pending (see redo).
 func movedOn(res Result) bool {
 	switch res.Status {
 	case StatusPending:
 		return false
 	case StatusFailed:
-		var se *SyncError
-		return errors.As(res.Err, &se) && (se.Op == "map" || se.Op == "sync" || se.Op == "complete")
+		return IsPermanent(res.Err)
 	}
 	return true
 }
@@ -285,7 +324,7 @@ func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, er
 	slices.Reverse(dead) // oldest first
 	results := make([]Result, 0, len(dead))
 	for _, dl := range dead {
-		res, err := d.redo(ctx, dl)
+		res, err := d.redo(ctx, dl, false)
 		if res.Connector != "" {
 			results = append(results, res) // pushed, even if its announcement failed
 		}
@@ -298,7 +337,16 @@ func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, er
 
 // redo pushes one logged delivery again, then announces its event if all
 // of the event's routes are now final.
-func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
+//
+// With pending set, dl is a pending entry that a drain pushes. Its event
+// was acknowledged on the bus when it was held, so nothing but a drain
+// will push it: a push that fails for a reason that may pass (its context
+// ended, the key's lease was lost, the store did not answer, the
+// connector was held again) leaves the entry pending, with its event and
+// its Updated time (its place among its key's entries), for the next
+// drain, which Resume, the breaker or the next Run starts. Only a
+// failure for good makes it dead, as it does a live route's.
+func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Result, error) {
 	if dl.Event == nil {
 		return Result{}, fmt.Errorf("synclayer: event %s connector %s: the delivery log kept no event to push", quote(dl.EventID), quote(dl.Connector))
 	}
@@ -309,6 +357,10 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
 	}
 	var res Result
 	d.runRoute(ctx, &ev, rt, &res, false)
+	if pending && res.Status == StatusFailed && !IsPermanent(res.Err) {
+		d.keepPending(ctx, dl)
+		return res, nil
+	}
 	if d.pub != nil && res.Status != StatusPending {
 		actx := ctx
 		if res.Status == StatusSynced {
@@ -322,6 +374,28 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// keepPending puts dl, a pending entry whose drain push failed for a
+// reason that may pass, back in the pending state, keeping what the
+// failed push recorded (its error and attempts) for operators. It writes
+// under a context of its own: the push may have failed because ctx ended.
+func (d *Dispatcher) keepPending(ctx context.Context, dl Delivery) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	keep := dl
+	if got, err := d.log.List(wctx, DeliveryFilter{EventID: dl.EventID, Connector: dl.Connector, Limit: 1}); err == nil && len(got) == 1 {
+		switch got[0].State {
+		case StatusPending:
+			return // the push never began, or the route was held again
+		case StatusFailed, StatusInProgress:
+			keep = got[0]
+		default:
+			return // another push settled it meanwhile
+		}
+	}
+	keep.State, keep.Event, keep.Updated = StatusPending, dl.Event, dl.Updated
+	d.record(wctx, keep)
 }
 
 // announceFromLog announces ev from the delivery log's view of all its

@@ -102,7 +102,10 @@
 //   - Nothing acknowledged lives only in memory. A route held by
 //     [Dispatcher.Pause] or an open circuit breaker is acknowledged only
 //     when its pending entry is in an [idempotency.DurableLog] (sqlstore's
-//     log); otherwise the event goes back to the bus.
+//     log); otherwise the event goes back to the bus. A drain push of a
+//     pending entry that fails for a reason that may pass (its context
+//     ended, the store did not answer) leaves it pending for the next
+//     drain; only a failure for good makes it dead.
 //
 // Durable stores group-commit: the concurrent claims and completes of one
 // process go to the database together, one statement per round trip, and a
