@@ -19,6 +19,9 @@ type connControl struct {
 	drainTurn chan struct{}
 	// drains counts the drains that took their turn (see hold).
 	drains atomic.Uint64
+	// keys knows which keys have pending entries (see mustHold).
+	keysMu sync.Mutex
+	keys   keysHeld
 
 	synced, duplicate, stale, failed, dead, pending atomic.Int64
 	attempts, retries, inFlight                     atomic.Int64
@@ -29,6 +32,8 @@ func (d *Dispatcher) control(ce *connEntry) *connControl {
 		return c.(*connControl)
 	}
 	c := &connControl{drainTurn: make(chan struct{}, 1)}
+	// A durable log may hold entries held before a restart.
+	c.keys.mayPending = d.durableLog
 	if ce.breaker != nil {
 		c.br = newBreaker(*ce.breaker)
 	}
@@ -77,7 +82,9 @@ func (c *connControl) held(now time.Time) bool {
 
 // Pause stops pushes to the named connector: its routes queue as pending
 // (in the [DeliveryLog]) until [Dispatcher.Resume]. Pushes already under
-// way finish. Pausing needs the delivery log: with WithDeliveryLog(synclayer.NoDeliveryLog) it
+// way finish. After Resume, new routes of a key that still has pending
+// entries queue behind them until a drain has pushed them, so that the
+// key's events reach the partner in arrival order. Pausing needs the delivery log: with WithDeliveryLog(synclayer.NoDeliveryLog) it
 // returns an error.
 func (d *Dispatcher) Pause(name string) error {
 	ce, err := d.entry(name)
@@ -153,6 +160,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	left := map[string][]Delivery{}
 	for {
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
+		written := ctl.heldSoFar()
 		pending, err := d.log.List(ctx, f)
 		if err == nil && len(pending) == maxList {
 			pending, err = d.wholeKeys(ctx, f, pending)
@@ -161,8 +169,12 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			return results, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), err)
 		}
 		if len(pending) == 0 {
+			ctl.nonePending(written)
 			return results, nil
 		}
+		// Oldest first: the log lists the newest first, and its order
+		// settles ties of Updated (a coarse clock, or a test's fake one).
+		slices.Reverse(pending)
 		sort.SliceStable(pending, func(i, j int) bool {
 			if pending[i].Key != pending[j].Key {
 				return pending[i].Key < pending[j].Key
@@ -312,7 +324,16 @@ func (d *Dispatcher) DeadLetters(ctx context.Context, f DeliveryFilter) ([]Deliv
 // Replay pushes dead letters (and failed deliveries) again, one by one,
 // through the same idempotency rules as any push: a replay that finds the
 // route done reports Duplicate, so replaying twice never duplicates. It
-// returns the results in the order replayed. It stops at the first error:
+// returns the results in the order replayed.
+//
+// A letter is pushed as it was: for a record without a version, a letter
+// replayed after a newer event of its key was pushed writes the older data
+// over it (nothing orders two unversioned events but their arrival, which
+// a replay comes long after). Replay such letters only when they are the
+// newest of their key, or resync the key after; versioned records are
+// safe, as the store skips a stale version.
+//
+// It stops at the first error:
 // a letter that could not be pushed (the log kept no event, no route), or
 // an announcement that could not be published; the push before that
 // announcement is among the results.
@@ -356,7 +377,7 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Resul
 		return Result{}, fmt.Errorf("synclayer: event %s: no route of %s to connector %s: %w", quote(ev.ID), quote(ev.Type), quote(dl.Connector), ErrUnknownConnector)
 	}
 	var res Result
-	d.runRoute(ctx, &ev, rt, &res, false)
+	d.runRouteOf(ctx, &ev, rt, &res, false, true)
 	if pending && res.Status == StatusFailed && !IsPermanent(res.Err) {
 		d.keepPending(ctx, dl)
 		return res, nil

@@ -41,8 +41,10 @@ func (g *callGate) pass() {
 }
 
 // gatedLog is a durable MemoryLog whose first Put of a pending entry of
-// event gateEvent waits at put, and whose first List of pending entries
-// waits at list (a slow durable log, say); a nil gate holds nothing up.
+// event gateEvent waits at put, and whose first List of a connector's
+// pending entries by a drain waits at list (a slow durable log, say); a
+// nil gate holds nothing up. A route's look for pending entries (one
+// entry at most) passes.
 type gatedLog struct {
 	durableLog
 	gateEvent string
@@ -57,7 +59,7 @@ func (l *gatedLog) Put(ctx context.Context, d synclayer.Delivery) error {
 }
 
 func (l *gatedLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
-	if len(f.States) == 1 && f.States[0] == synclayer.StatusPending {
+	if f.Limit > 1 && len(f.States) == 1 && f.States[0] == synclayer.StatusPending {
 		l.list.pass()
 	}
 	return l.durableLog.List(ctx, f)

@@ -47,14 +47,15 @@ func (d *Dispatcher) Connector(name string) (Connector, error) {
 // completes the claim, records the delivery and the ledger entry, and
 // observes the result, as a dispatch does.
 //
-// While the connector is held (paused, or its circuit breaker open)
-// Reapply writes nothing: it reports StatusPending with no error, and,
-// unlike a dispatched route, queues nothing in the delivery log, so the
-// caller counts the record as not done and reapplies it once the
-// connector is let go. The same holds when the breaker opens during its
-// retries; the delivery log then shows the route failed, with the
-// breaker's error. A push function's outcome does not count toward the
-// breaker.
+// While the connector is held (paused, or its circuit breaker open), or
+// the key still has pending entries that a drain will push (a write now
+// would be overwritten by older data), Reapply writes nothing: it reports
+// StatusPending with no error, and, unlike a dispatched route, queues
+// nothing in the delivery log, so the caller counts the record as not
+// done and reapplies it once the connector is let go. The same holds when
+// the breaker opens during its retries; the delivery log then shows the
+// route failed, with the breaker's error. A push function's outcome does
+// not count toward the breaker.
 //
 // The stale check reads the version the store reports on an acquired claim
 // (idempotency.ClaimResult.Version, which the Store contract fills only
@@ -93,7 +94,12 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	if err := validateKey(rec.Key); err != nil {
 		return "validate", Permanent(badKey(err, rec.Key))
 	}
-	if ctl.held(time.Now()) {
+	// Held, or the key has pending entries that a drain will push after
+	// this write (see mustHold): nothing is written.
+	if hold, _, err := d.mustHold(ctx, ce, ctl, rec.Key, time.Now(), false); err != nil {
+		return "hold", err
+	} else if hold {
+		ctl.endHold(rec.Key) // nothing is queued
 		res.Status = StatusPending
 		return "", nil
 	}

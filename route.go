@@ -36,10 +36,16 @@ import (
 // runRoute runs one route through every stage, fills res, and never
 // panics.
 func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result, fromBus bool) {
+	d.runRouteOf(ctx, ev, rt, res, fromBus, false)
+}
+
+// runRouteOf is runRoute; redo says the route pushes a logged entry again
+// (see mustHold).
+func (d *Dispatcher) runRouteOf(ctx context.Context, ev *Event, rt *route, res *Result, fromBus, redo bool) {
 	start := time.Now()
 	res.Connector = rt.conn.name
 	ctl := d.control(rt.conn)
-	op, err := d.routeSteps(ctx, ev, rt, ctl, res, start, fromBus)
+	op, err := d.routeSteps(ctx, ev, rt, ctl, res, start, fromBus, redo)
 	if err != nil {
 		failRoute(ev, res, op, err)
 	}
@@ -59,7 +65,7 @@ func failRoute(ev *Event, res *Result, op string, err error) {
 
 // routeSteps runs the stages from map to record. It returns the stage
 // that failed and why. start is when the route began.
-func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus bool) (op string, err error) {
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus, redo bool) (op string, err error) {
 	rec, err := mapRecord(ctx, rt.mapper, ev)
 	if err != nil {
 		return "map", err // res.Key stays empty: reports never echo a bad key
@@ -67,8 +73,11 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	res.Key = rec.Key
 
 	ce := rt.conn
-	if drains := ctl.drains.Load(); ctl.held(start) {
-		return d.hold(ctx, ev, &rec, ce, ctl, res, drains)
+	drains := ctl.drains.Load()
+	if hold, behind, err := d.mustHold(ctx, ce, ctl, rec.Key, start, redo); err != nil {
+		return "hold", err
+	} else if hold {
+		return d.hold(ctx, ev, &rec, ce, ctl, res, drains, behind)
 	}
 
 	if err := ce.locks.lockFor(ctx, rec.Key, fromBus); err != nil {
@@ -166,17 +175,23 @@ func badKey(err error, key string) error {
 
 // 3. hold.
 
-// hold queues the route as pending in the delivery log. With no log, or
-// when the log cannot take it (a [MemoryLog] full of pending entries, a
-// failing log), the route fails with a redelivery request, so the bus
-// keeps the event and brings it back once the connector may take it.
+// hold queues the route as pending in the delivery log: its connector is
+// held, or its key has pending entries that it must not overtake (see
+// mustHold, whose count of the hold it ends). With no log, or when the log
+// cannot take it (a [MemoryLog] full of pending entries, a failing log),
+// the route fails with a redelivery request, so the bus keeps the event
+// and brings it back once the connector may take it.
 //
 // drains is the count of the connector's drains read before the route
 // found the connector held. A drain that took its turn since may have
 // listed the pending entries before this one was written, and then
 // nothing would push it: the connector was let go in between (Resume, a
-// breaker that closed or may probe again), so hold drains again.
-func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64) (string, error) {
+// breaker that closed or may probe again), so hold drains again. A route
+// queued behind its key's pending entries (behind) while the connector is
+// not held drains too: a drain at work may have listed before its entry
+// was written, and nothing else would start one.
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64, behind bool) (string, error) {
+	defer ctl.endHold(rec.Key)
 	if d.log == nil {
 		d.want(ctx, res.Connector, rec)
 		return "hold", Redeliver(errHeld, ctl.holdDelay(time.Now()))
@@ -186,7 +201,7 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 	if err := d.log.Put(ctx, dl); err != nil {
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
-	if ctl.drains.Load() != drains {
+	if ctl.drains.Load() != drains || (behind && !ctl.held(time.Now())) {
 		d.drainLater(ctx, ce, 0)
 	}
 	d.want(ctx, res.Connector, rec)
@@ -340,7 +355,8 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		}
 		if errors.Is(err, errHeld) {
 			if d.log != nil && !reapply {
-				return d.hold(ctx, ev, rec, ce, ctl, res, drains)
+				ctl.startHold(rec.Key)
+				return d.hold(ctx, ev, rec, ce, ctl, res, drains, false)
 			}
 			// No log to queue it in: back to the bus, uncounted, until
 			// the breaker may let it through.

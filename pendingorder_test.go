@@ -1,0 +1,124 @@
+package synclayer_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+
+	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/synclayertest"
+)
+
+// Records without a version carry no order of their own: the partner ends
+// with the last write. A new event of a key that still has pending entries
+// (held while the connector was paused or its breaker open) queues behind
+// them, so the drain writes them in arrival order and the partner ends
+// with the newest.
+
+// A new event of K dispatched while Resume's drain has not yet pushed K's
+// older pending entry queues behind it: the partner ends with the new one.
+func TestNewEventAfterResumeQueuesBehindPendingOfItsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+		must(t, d.Pause("p0"))
+		rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+		wantStatuses(t, "e1", rep, "p0:pending")
+		resumed := make(chan error, 1)
+		go func() { _, err := d.Resume(context.Background(), "p0"); resumed <- err }()
+		<-log.list.reached // Resume let p0 go; its drain is listing
+		rep, _ = d.Dispatch(context.Background(), unversioned("e2", "K", "second"))
+		close(log.list.open)
+		if err := <-resumed; err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, "e2", rep, "p0:pending")
+		synctest.Wait()
+		rec, _ := fakes[0].Record("K")
+		if rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
+			t.Fatalf("partner holds %s (calls %+v), %d entries pending; want e2, none pending", rec.EventID, fakes[0].Calls(), len(pendingOf(t, d)))
+		}
+	})
+}
+
+// After a restart on a durable log, the drain Run starts with and a new
+// event of a key it has not pushed yet: the new event queues behind the
+// entry held before the restart.
+func TestNewEventAfterRestartQueuesBehindPendingOfItsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := new(synclayer.MemoryLog)
+		reg, _ := newFakes(t, 1)
+		before := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
+		must(t, before.Pause("p0"))
+		rep, _ := before.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+		wantStatuses(t, "e1", rep, "p0:pending")
+
+		// The restart: a new dispatcher on the same log, unpaused.
+		log := &gatedLog{durableLog: durableLog{mem}, list: newCallGate()}
+		reg, fakes := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+		h, stop := runHandler(t, d)
+		defer stop()
+		<-log.list.reached // Run's drain is listing
+		err := h(context.Background(), unversioned("e2", "K", "second"))
+		close(log.list.open)
+		if err != nil {
+			t.Fatalf("e2: %v, want an ack (queued in the durable log)", err)
+		}
+		synctest.Wait()
+		rec, _ := fakes[0].Record("K")
+		if rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
+			t.Fatalf("partner holds %s (calls %+v), %d entries pending; want e2, none pending", rec.EventID, fakes[0].Calls(), len(pendingOf(t, d)))
+		}
+	})
+}
+
+// Events of other keys are not held up by a key's pending entries.
+func TestPendingKeyHoldsOnlyItsOwnKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
+		reg, _ := newFakes(t, 1)
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+		must(t, d.Pause("p0"))
+		rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+		wantStatuses(t, "e1", rep, "p0:pending")
+		resumed := make(chan error, 1)
+		go func() { _, err := d.Resume(context.Background(), "p0"); resumed <- err }()
+		<-log.list.reached
+		rep, _ = d.Dispatch(context.Background(), unversioned("o1", "OTHER", "x"))
+		close(log.list.open)
+		if err := <-resumed; err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, "o1", rep, "p0:synced")
+		synctest.Wait()
+		// Once the drain found nothing pending, K's events flow live again.
+		rep, _ = d.Dispatch(context.Background(), unversioned("e3", "K", "third"))
+		wantStatuses(t, "e3", rep, "p0:synced")
+	})
+}
+
+// Reapply of a key that still has pending entries writes nothing (a drain
+// would write the older data over it) and reports pending.
+func TestReapplyOfAKeyWithPendingEntriesWritesNothing(t *testing.T) {
+	mem := new(synclayer.MemoryLog)
+	reg, _ := newFakes(t, 1)
+	before := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
+	must(t, before.Pause("p0"))
+	rep, _ := before.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+	wantStatuses(t, "e1", rep, "p0:pending")
+
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
+	ev := unversioned("e2", "K", "second")
+	rec, _, err := d.Map(context.Background(), "p0", ev)
+	must(t, err)
+	res, err := d.Reapply(context.Background(), "p0", ev, rec, nil)
+	if err != nil || res.Status != synclayer.StatusPending || fakes[0].CallCount() != 0 {
+		t.Fatalf("Reapply = %v, %v, partner called %d times; want pending, no error, no call", res.Status, err, fakes[0].CallCount())
+	}
+	if got := pendingOf(t, d); len(got) != 1 || got[0].EventID != "e1" {
+		t.Fatalf("pending: %+v; want e1's entry only", got)
+	}
+}
