@@ -55,3 +55,29 @@ func TestPushThatEndsWithItsContextIsLoggedAndAnnounced(t *testing.T) {
 		t.Fatalf("announcements %+v; want one SyncCompleted", evs)
 	}
 }
+
+// A live push that fails because its ctx ended (the caller gave up) has
+// its outcome logged: the in-progress entry does not stay for good in a
+// log that refuses writes under an ended ctx.
+func TestPushFailedByItsContextIsLogged(t *testing.T) {
+	log := ctxLog{durableLog{new(synclayer.MemoryLog)}}
+	started := make(chan struct{}, 1)
+	conn := synclayer.ConnectorFunc(func(ctx context.Context, r synclayer.Record) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	reg := new(synclayer.Registry)
+	must(t, reg.Register("p0", conn, synclayer.Route("WorkflowDeployed", keyMapper)))
+	d, err := synclayer.NewDispatcher(reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	rep, _ := d.Dispatch(ctx, event("e1", "K", 1))
+	wantStatuses(t, "cancelled", rep, "p0:failed")
+	got, err := d.Deliveries(context.Background(), synclayer.DeliveryFilter{EventID: "e1", Connector: "p0"})
+	must(t, err)
+	if len(got) != 1 || got[0].State != synclayer.StatusFailed {
+		t.Fatalf("log = %+v; want e1 failed", got)
+	}
+}

@@ -366,8 +366,12 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		if IsPermanent(err) {
 			dl.State = StatusDead
 		}
-		d.record(ctx, dl)
-		d.want(ctx, ce.name, rec)
+		// The outcome replaces the in-progress entry even when the push
+		// failed because ctx ended, or that entry would stay for good.
+		wctx, cancel := afterPush(ctx)
+		d.record(wctx, dl)
+		d.want(wctx, ce.name, rec)
+		cancel()
 		return "sync", err
 	}
 	dl.State = StatusSynced
@@ -376,7 +380,9 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		const what = "pushed, but could not record it"
 		err = joinStoreErr(nil, what, err)
 		dl.State, dl.Error, dl.Event = StatusFailed, storeFailed(what).Error(), cloneEvent(ev)
-		d.record(ctx, dl)
+		wctx, cancel := afterPush(ctx)
+		d.record(wctx, dl)
+		cancel()
 		return "complete", err
 	}
 	if d.ledger != nil && !d.storeLedger {
