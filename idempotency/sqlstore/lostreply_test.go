@@ -128,6 +128,9 @@ func TestClaimReplyLost(t *testing.T) {
 				close(h.release)
 			}
 			wg.Wait() // the hook stays: the releases may still be running
+			if mode.name == "unbatched" {
+				s.Close() // waits for the release, which runs apart from the claim
+			}
 			if h != nil {
 				if sizes := h.batchSizes(); len(sizes) < 2 || sizes[1] != len(keys) {
 					t.Fatalf("claim batch sizes %v; want [1 %d ...]", sizes, len(keys))
@@ -141,4 +144,36 @@ func TestClaimReplyLost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An unbatched claim that fails without an answer from the database
+// returns at its caller's deadline: the release of the lease it may have
+// taken runs apart from it, here waiting for the pool's one connection,
+// and Close waits for that release.
+func TestUnansweredClaimReturnsAtItsDeadline(t *testing.T) {
+	b := backends[0]
+	var dropped sync.Map
+	s, db := openStore(t, b, uniqueTable("sqldeadline"), &dropped, sqlstore.WithMaxBatch(sqlstore.NoGroupCommit))
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(context.Background()) // the pool's one connection, held
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Claim(ctx, idempotency.Claim{Connector: "c", Key: "k", EventID: "e", LeaseTTL: time.Hour})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("claim = %v, want its ctx's deadline", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the claim did not return while the pool's connection was held: it waits for its release")
+	}
+	conn.Close()
+	s.Close()
 }

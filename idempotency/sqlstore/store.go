@@ -40,6 +40,10 @@ type Store struct {
 	// dialect reports as rolled back and safe to repeat.
 	testRetryable func(error)
 
+	// unanswered counts the releases of unbatched claims that lost their
+	// answer, which run apart from their callers; Close waits for them.
+	unanswered sync.WaitGroup
+
 	mu        sync.Mutex
 	prepared  map[*stmt]*sql.Stmt
 	preparedQ map[string]*sql.Stmt
@@ -175,7 +179,9 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 			return s.claimOne(ctx, ps, o)
 		})
 		if err != nil {
-			s.releaseUnanswered([]*op{o}, err)
+			// Apart from the caller, whose ctx may have ended: the
+			// release may wait for a connection as long as the claim did.
+			s.unanswered.Go(func() { s.releaseUnanswered([]*op{o}, err) })
 		} else {
 			err = o.err
 		}
@@ -217,8 +223,9 @@ func (s *Store) releaseLeft(ops []*op) {
 // the statement back, the claims may have run and committed before their
 // answer was lost (a dropped connection, a read that timed out, a context
 // that ended mid-flight), and nobody holds their tokens. Each release
-// drops a lease only where the claim's token holds it, and, as in
-// releaseLeft, is best effort and gives up after the lease's LeaseTTL.
+// drops a lease only where the claim's token holds it, and is best
+// effort: it gives up after the lease's LeaseTTL or releaseWait, whichever
+// is shorter (the lease ends by itself anyway).
 func (s *Store) releaseUnanswered(ops []*op, err error) {
 	if dbAnswered(err) {
 		return
@@ -229,13 +236,17 @@ func (s *Store) releaseUnanswered(ops []*op, err error) {
 			continue
 		}
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
+			ctx, cancel := context.WithTimeout(context.Background(), min(o.c.LeaseTTL, releaseWait))
 			defer cancel()
 			s.Release(ctx, o.c, o.token) //nolint:errcheck // best effort: the lease expires otherwise
 		})
 	}
 	wg.Wait()
 }
+
+// releaseWait bounds a best-effort release of a lease whose claim lost its
+// answer.
+const releaseWait = 10 * time.Second
 
 // Complete implements [synclayer.Store]: it upserts the event's
 // done-marker row and the key's row (version raised, lease dropped if
@@ -366,7 +377,10 @@ func (s *Store) exec(ctx context.Context, st *stmt, v *[nParams]any) error {
 // a batch's transaction never asks the pool for another connection (it
 // prepares again on its own), so even a pool of one connection serves
 // them. Statements prepared again so are released by the next Close.
+// It first waits for the releases of unbatched claims that lost their
+// answer (see releaseUnanswered), at most releaseWait each.
 func (s *Store) Close() error {
+	s.unanswered.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
