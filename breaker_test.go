@@ -118,11 +118,9 @@ func TestBreakerOpeningWhileARouteWaitsForItsKeyHoldsIt(t *testing.T) {
 		d := newBreakerDispatcher(t, fake)
 		gate := make(chan struct{})
 		fake.Inject(synclayertest.Fault{Err: errors.New("503"), Wait: gate})
-		first := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); first <- rep }()
+		first := goDispatch(d, event("e1", "K", 1))
 		synctest.Wait() // e1 is in flight on K
-		second := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e2", "K", 2)); second <- rep }()
+		second := goDispatch(d, event("e2", "K", 2))
 		synctest.Wait() // e2 waits for K
 		close(gate)     // e1 fails: the breaker opens
 		if rep := <-first; rep.Results[0].Status != synclayer.StatusFailed {

@@ -82,8 +82,7 @@ func TestHoldWrittenDuringResumeIsPushed(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
 		must(t, d.Pause("p0"))
-		done := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
+		done := goDispatch(d, event("e1", "K", 1))
 		<-log.put.reached // the route passed the hold check and is writing its entry
 		if res, err := d.Resume(context.Background(), "p0"); err != nil || len(res) != 0 {
 			t.Fatalf("Resume = %d results, %v; want none yet (the entry is not written), no error", len(res), err)
@@ -115,8 +114,7 @@ func TestHoldWrittenAfterTheBreakerClosedIsPushed(t *testing.T) {
 		lDone := make(chan struct{})
 		go func() { _, _ = d.Dispatch(context.Background(), event("l", "L", 0)); close(lDone) }()
 		synctest.Wait() // l is the probe, in Sync
-		rDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("r", "R", 0)); rDone <- rep }()
+		rDone := goDispatch(d, event("r", "R", 0))
 		<-log.put.reached // r was refused by the breaker and is writing its pending entry
 		release()
 		<-lDone

@@ -126,3 +126,11 @@ func nilWithin(t *testing.T, ch <-chan error, d time.Duration, stuck string) {
 		t.Fatal(stuck)
 	}
 }
+
+// goDispatch dispatches ev on d in a goroutine of its own, and returns
+// where its report comes.
+func goDispatch(d *synclayer.Dispatcher, ev synclayer.Event) <-chan synclayer.Report {
+	done := make(chan synclayer.Report, 1)
+	go func() { rep, _ := d.Dispatch(context.Background(), ev); done <- rep }()
+	return done
+}

@@ -160,22 +160,14 @@ func TestDispatchGivesUpWaitingForKeyWhenContextEnds(t *testing.T) {
 // lease ends; the redelivered event follows.
 func TestBusDeliveryBehindLocalWaiterForBusyKeyIsHandedBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := new(synclayer.MemoryStore)
-		reg, fakes := newFakes(t, 1)
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem))
-		h, stop := runHandler(t, d)
-		defer stop()
+		mem, d, fakes, h := runningOverMemory(t)
 		other := idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: time.Minute} // "another process"
-		cr, err := mem.Claim(context.Background(), other)
-		if err != nil || cr.Status != idempotency.ClaimAcquired {
-			t.Fatal(cr, err)
-		}
-		local := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e0", "K", 1)); local <- rep }()
+		cr := leasedElsewhere(t, mem, other)
+		local := goDispatch(d, event("e0", "K", 1))
 		synctest.Wait() // e0 holds K in this process and polls the other lease
 
 		start := time.Now()
-		err = h(context.Background(), event("e1", "K", 2))
+		err := h(context.Background(), event("e1", "K", 2))
 		held := time.Since(start)
 		after, ok := synclayer.RedeliverAfter(err)
 		if !ok || synclayer.IsPermanent(err) || !strings.Contains(err.Error(), "record key busy in another process") {
@@ -260,16 +252,13 @@ func TestBusAnnouncementBehindLocalWaiterForBusyLeaseIsHandedBack(t *testing.T) 
 		h, stop := runHandler(t, d)
 		defer stop()
 		other := idempotency.Claim{Connector: "$announce", Key: "e1", EventID: synclayer.SyncCompleted + "/e1", LeaseTTL: time.Minute}
-		cr, err := mem.Claim(context.Background(), other)
-		if err != nil || cr.Status != idempotency.ClaimAcquired {
-			t.Fatal(cr, err)
-		}
+		cr := leasedElsewhere(t, mem, other)
 		local := make(chan error, 1)
 		go func() { _, err := d.Dispatch(context.Background(), event("e1", "K", 1)); local <- err }()
 		synctest.Wait() // e1 is pushed; its announcement polls the other lease
 
 		start := time.Now()
-		err = h(context.Background(), event("e1", "K", 1))
+		err := h(context.Background(), event("e1", "K", 1))
 		held := time.Since(start)
 		if _, ok := synclayer.RedeliverAfter(err); !ok || !strings.Contains(err.Error(), "busy in another process") {
 			t.Fatalf("handler = %v after %v; want a redelivery request for a busy announcement", err, held)
@@ -290,4 +279,28 @@ func TestBusAnnouncementBehindLocalWaiterForBusyLeaseIsHandedBack(t *testing.T) 
 			t.Errorf("%d pushes and %d announcements of e1, want one of each", n, len(evs))
 		}
 	})
+}
+
+// leasedElsewhere takes the lease of claim c in mem as another process
+// would, and returns the claim's result.
+func leasedElsewhere(t *testing.T, mem *synclayer.MemoryStore, c idempotency.Claim) idempotency.ClaimResult {
+	t.Helper()
+	cr, err := mem.Claim(context.Background(), c)
+	if err != nil || cr.Status != idempotency.ClaimAcquired {
+		t.Fatalf("the other process's claim: %+v, %v", cr, err)
+	}
+	return cr
+}
+
+// runningOverMemory starts Run on a dispatcher with one fake, p0, over a
+// MemoryStore, and returns them and Run's handler. Run stops when the
+// test ends.
+func runningOverMemory(t *testing.T) (*synclayer.MemoryStore, *synclayer.Dispatcher, []*synclayertest.Fake, func(context.Context, synclayer.Event) error) {
+	t.Helper()
+	mem := new(synclayer.MemoryStore)
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem))
+	h, stop := runHandler(t, d)
+	t.Cleanup(stop)
+	return mem, d, fakes, h
 }

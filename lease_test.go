@@ -100,8 +100,7 @@ func TestLeaseIsRenewedDuringAPushAndReleasedAtItsEnd(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
 		release := fakes[0].Hold()
-		done := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
+		done := goDispatch(d, event("e1", "K", 1))
 		synctest.Wait()
 		start := time.Now()
 		exp, ok := store.held("K")
@@ -268,16 +267,9 @@ func TestDispatchWaitsForAnotherProcessLease(t *testing.T) {
 // pushes.
 func TestBusyKeyFreedWithinTheBriefWaitIsTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := new(synclayer.MemoryStore)
-		reg, fakes := newFakes(t, 1)
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(mem))
-		h, stop := runHandler(t, d)
-		defer stop()
+		mem, _, fakes, h := runningOverMemory(t)
 		ctx := context.Background()
-		other := idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: 100 * time.Millisecond}
-		if cr, err := mem.Claim(ctx, other); err != nil || cr.Status != idempotency.ClaimAcquired {
-			t.Fatalf("the other process's claim: %+v, %v", cr, err)
-		}
+		leasedElsewhere(t, mem, idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: 100 * time.Millisecond})
 		if err := h(ctx, event("e1", "K", 1)); err != nil {
 			t.Fatalf("handler = %v; want the key taken once the other lease ended", err)
 		}
@@ -308,28 +300,12 @@ func (s *hangingRenewStore) Renew(ctx context.Context, c idempotency.Claim, toke
 func TestHeartbeatCancelsBeforeTheLeaseEnds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &hangingRenewStore{leaseStore: newLeaseStore()}
-		fake := synclayertest.NewFake()
-		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
-		release := fake.Hold()
+		b, fake, release, aDone := pushingA(t, store)
 		defer release()
-		aDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
-		synctest.Wait()
 		time.Sleep(1500 * time.Millisecond) // one renewal, at 1s, went through
 		store.hang.Store(true)
-		bDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
-		aRep := <-aDone
-		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !errors.Is(r.Err, synclayer.ErrStore) || !strings.Contains(r.Err.Error(), "lease") {
-			t.Fatalf("A = %v (%v); want Failed with ErrStore: the lease was lost", r.Status, r.Err)
-		}
-		release()
-		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
-			t.Fatalf("B = %v, want synced", statuses(bRep))
-		}
-		if n := fake.Overlaps(); n != 0 {
-			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
-		}
+		bDone := goDispatch(b, event("e2", "K", 2))
+		wantLeaseLostThenB(t, aDone, bDone, release, fake)
 	})
 }
 
@@ -395,27 +371,11 @@ func (s *failThenHangStore) Renew(ctx context.Context, c idempotency.Claim, toke
 func TestHeartbeatQuickFailThenHangEndsThePushInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &failThenHangStore{leaseStore: newLeaseStore()}
-		fake := synclayertest.NewFake()
-		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
-		release := fake.Hold()
+		b, fake, release, aDone := pushingA(t, store)
 		defer release()
-		aDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
-		synctest.Wait()
 		time.Sleep(1500 * time.Millisecond) // renewed at 1s; the renewal at 2s fails at 2.1s
-		bDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
-		aRep := <-aDone
-		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !errors.Is(r.Err, synclayer.ErrStore) || !strings.Contains(r.Err.Error(), "lease on the key was lost") {
-			t.Fatalf("A = %v (%v); want Failed with ErrStore: the lease was lost", r.Status, r.Err)
-		}
-		release()
-		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
-			t.Fatalf("B = %v, want synced", statuses(bRep))
-		}
-		if n := fake.Overlaps(); n != 0 {
-			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
-		}
+		bDone := goDispatch(b, event("e2", "K", 2))
+		wantLeaseLostThenB(t, aDone, bDone, release, fake)
 	})
 }
 
@@ -426,26 +386,10 @@ func TestHeartbeatWatchdogOutlastsARenewalThatIgnoresItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &deafRenewStore{leaseStore: newLeaseStore(), unblock: make(chan struct{})}
 		defer close(store.unblock)
-		fake := synclayertest.NewFake()
-		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
-		release := fake.Hold()
+		b, fake, release, aDone := pushingA(t, store)
 		defer release()
-		aDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
-		synctest.Wait()
-		bDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := b.Dispatch(context.Background(), event("e2", "K", 2)); bDone <- rep }()
-		aRep := <-aDone
-		if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !strings.Contains(r.Err.Error(), "lease on the key was lost") {
-			t.Fatalf("A = %v (%v); want Failed: the lease was lost", r.Status, r.Err)
-		}
-		release()
-		if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
-			t.Fatalf("B = %v, want synced", statuses(bRep))
-		}
-		if n := fake.Overlaps(); n != 0 {
-			t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
-		}
+		bDone := goDispatch(b, event("e2", "K", 2))
+		wantLeaseLostThenB(t, aDone, bDone, release, fake)
 	})
 }
 
@@ -480,8 +424,7 @@ func TestSlowLogWriteBeforeThePushKeepsTheLease(t *testing.T) {
 		store := newLeaseStore()
 		fake := synclayertest.NewFake()
 		a, b := leaseProcess(t, store, fake, synclayer.WithDeliveryLog(slowProgressLog{new(synclayer.MemoryLog)})), leaseProcess(t, store, fake)
-		aDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		aDone := goDispatch(a, event("e1", "K", 1))
 		time.Sleep(3500 * time.Millisecond) // A claimed at 0 and is writing its log entry
 		bRep, err := b.Dispatch(context.Background(), event("e2", "K", 2))
 		if err != nil || bRep.Results[0].Status != synclayer.StatusSynced {
@@ -510,8 +453,7 @@ func TestSlowCompleteKeepsTheLease(t *testing.T) {
 		store := slowCompleteStore{newLeaseStore()}
 		fake := synclayertest.NewFake()
 		a, b := leaseProcess(t, store, fake), leaseProcess(t, store, fake)
-		aDone := make(chan synclayer.Report, 1)
-		go func() { rep, _ := a.Dispatch(context.Background(), event("e1", "K", 1)); aDone <- rep }()
+		aDone := goDispatch(a, event("e1", "K", 1))
 		time.Sleep(3500 * time.Millisecond) // A pushed at 0 and is completing
 		// The same event, redelivered to B.
 		bRep, err := b.Dispatch(context.Background(), event("e1", "K", 1))
@@ -548,8 +490,7 @@ func TestHeartbeatSurvivesOneQuickFailure(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))
 		release := fakes[0].Hold()
-		done := make(chan synclayer.Report, 1)
-		go func() { rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1)); done <- rep }()
+		done := goDispatch(d, event("e1", "K", 1))
 		time.Sleep(10 * time.Second)
 		release()
 		wantStatuses(t, "after a failed renewal", <-done, "p0:synced")
@@ -566,4 +507,36 @@ func leaseProcess(t *testing.T, store synclayer.Store, fake *synclayertest.Fake,
 	reg := new(synclayer.Registry)
 	must(t, reg.Register("p0", fake, synclayer.Route("WorkflowDeployed", keyMapper), synclayer.WithRetry(synclayer.RetryPolicy{MaxAttempts: 1})))
 	return synclayertest.NewDispatcher(t, reg, append(opts, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store), synclayer.WithLeaseTTL(3*time.Second))...)
+}
+
+// wantLeaseLostThenB checks the end of a lease test: process A's push
+// failed with its lease lost, and once the partner is let go (release),
+// B's push of the key synced, the two never in Sync at once.
+func wantLeaseLostThenB(t *testing.T, aDone, bDone <-chan synclayer.Report, release func(), fake *synclayertest.Fake) {
+	t.Helper()
+	aRep := <-aDone
+	if r := aRep.Results[0]; r.Status != synclayer.StatusFailed || !errors.Is(r.Err, synclayer.ErrStore) || !strings.Contains(r.Err.Error(), "lease on the key was lost") {
+		t.Fatalf("A = %v (%v); want Failed with ErrStore: the lease was lost", r.Status, r.Err)
+	}
+	release()
+	if bRep := <-bDone; bRep.Results[0].Status != synclayer.StatusSynced {
+		t.Fatalf("B = %v, want synced", statuses(bRep))
+	}
+	if n := fake.Overlaps(); n != 0 {
+		t.Fatalf("two processes were in Sync on key K at once (%d overlaps)", n)
+	}
+}
+
+// pushingA starts two processes sharing store, A and B, and A's push of
+// event e1 of key K, held at the partner (fake) until release: it returns
+// B, the partner, its release, and where A's report comes.
+func pushingA(t *testing.T, store synclayer.Store) (b *synclayer.Dispatcher, fake *synclayertest.Fake, release func(), aDone <-chan synclayer.Report) {
+	t.Helper()
+	fake = synclayertest.NewFake()
+	a := leaseProcess(t, store, fake)
+	b = leaseProcess(t, store, fake)
+	release = fake.Hold()
+	aDone = goDispatch(a, event("e1", "K", 1))
+	synctest.Wait()
+	return b, fake, release, aDone
 }

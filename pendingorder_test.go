@@ -19,26 +19,10 @@ import (
 // older pending entry queues behind it: the partner ends with the new one.
 func TestNewEventAfterResumeQueuesBehindPendingOfItsKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
-		reg, fakes := newFakes(t, 1)
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
-		must(t, d.Pause("p0"))
-		rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
-		wantStatuses(t, "e1", rep, "p0:pending")
-		resumed := make(chan error, 1)
-		go func() { _, err := d.Resume(context.Background(), "p0"); resumed <- err }()
-		<-log.list.reached // Resume let p0 go; its drain is listing
-		rep, _ = d.Dispatch(context.Background(), unversioned("e2", "K", "second"))
-		close(log.list.open)
-		if err := <-resumed; err != nil {
-			t.Fatal(err)
-		}
+		d, fakes, rep := dispatchWhileResuming(t, unversioned("e2", "K", "second"))
 		wantStatuses(t, "e2", rep, "p0:pending")
 		synctest.Wait()
-		rec, _ := fakes[0].Record("K")
-		if rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
-			t.Fatalf("partner holds %s (calls %+v), %d entries pending; want e2, none pending", rec.EventID, fakes[0].Calls(), len(pendingOf(t, d)))
-		}
+		wantNewestOfK(t, d, fakes[0], "e2")
 	})
 }
 
@@ -67,30 +51,14 @@ func TestNewEventAfterRestartQueuesBehindPendingOfItsKey(t *testing.T) {
 			t.Fatalf("e2: %v, want an ack (queued in the durable log)", err)
 		}
 		synctest.Wait()
-		rec, _ := fakes[0].Record("K")
-		if rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
-			t.Fatalf("partner holds %s (calls %+v), %d entries pending; want e2, none pending", rec.EventID, fakes[0].Calls(), len(pendingOf(t, d)))
-		}
+		wantNewestOfK(t, d, fakes[0], "e2")
 	})
 }
 
 // Events of other keys are not held up by a key's pending entries.
 func TestPendingKeyHoldsOnlyItsOwnKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
-		reg, _ := newFakes(t, 1)
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
-		must(t, d.Pause("p0"))
-		rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
-		wantStatuses(t, "e1", rep, "p0:pending")
-		resumed := make(chan error, 1)
-		go func() { _, err := d.Resume(context.Background(), "p0"); resumed <- err }()
-		<-log.list.reached
-		rep, _ = d.Dispatch(context.Background(), unversioned("o1", "OTHER", "x"))
-		close(log.list.open)
-		if err := <-resumed; err != nil {
-			t.Fatal(err)
-		}
+		d, _, rep := dispatchWhileResuming(t, unversioned("o1", "OTHER", "x"))
 		wantStatuses(t, "o1", rep, "p0:synced")
 		synctest.Wait()
 		// Once the drain found nothing pending, K's events flow live again.
@@ -121,4 +89,37 @@ func TestReapplyOfAKeyWithPendingEntriesWritesNothing(t *testing.T) {
 	if got := pendingOf(t, d); len(got) != 1 || got[0].EventID != "e1" {
 		t.Fatalf("pending: %+v; want e1's entry only", got)
 	}
+}
+
+// wantNewestOfK checks that the partner of fake holds key K as event id
+// wrote it, and that d has nothing pending left.
+func wantNewestOfK(t *testing.T, d *synclayer.Dispatcher, fake *synclayertest.Fake, id string) {
+	t.Helper()
+	rec, _ := fake.Record("K")
+	if pending := pendingOf(t, d); rec.EventID != id || len(pending) != 0 {
+		t.Fatalf("partner holds %s (calls %+v), %d entries pending; want %s, none pending", rec.EventID, fake.Calls(), len(pending), id)
+	}
+}
+
+// dispatchWhileResuming dispatches ev on a dispatcher over a gated
+// durable log whose connector p0 held event e1 of key K ("first") while
+// paused, and is being resumed: ev comes while Resume's drain waits at the
+// log's gate, which then opens. It returns once Resume has.
+func dispatchWhileResuming(t *testing.T, ev synclayer.Event) (*synclayer.Dispatcher, []*synclayertest.Fake, synclayer.Report) {
+	t.Helper()
+	log := &gatedLog{durableLog: durableLog{new(synclayer.MemoryLog)}, list: newCallGate()}
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	must(t, d.Pause("p0"))
+	rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+	wantStatuses(t, "e1", rep, "p0:pending")
+	resumed := make(chan error, 1)
+	go func() { _, err := d.Resume(context.Background(), "p0"); resumed <- err }()
+	<-log.list.reached // Resume let p0 go; its drain is listing
+	rep, _ = d.Dispatch(context.Background(), ev)
+	close(log.list.open)
+	if err := <-resumed; err != nil {
+		t.Fatal(err)
+	}
+	return d, fakes, rep
 }
