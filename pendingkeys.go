@@ -15,6 +15,9 @@ import (
 // new route of such a key queues behind them, as pending too, and the
 // drain pushes it after them, in arrival order (the order of the entries'
 // Updated times, read from this process's clock for the entries it held).
+// An entry held again keeps its Updated time, its place in that order:
+// one whose drain push found the connector held again, or whose event the
+// bus brought again while it was pending (see hold).
 //
 // The alternative, a drain that skips a pending entry when a newer one of
 // its key was pushed meanwhile, needs to tell which of two events of a

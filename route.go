@@ -77,7 +77,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	if hold, behind, err := d.mustHold(ctx, ce, ctl, rec.Key, start, redo); err != nil {
 		return "hold", err
 	} else if hold {
-		return d.hold(ctx, ev, &rec, ce, ctl, res, drains, behind)
+		return d.hold(ctx, ev, &rec, ce, ctl, res, drains, behind, time.Time{})
 	}
 
 	if err := ce.locks.lockFor(ctx, rec.Key, fromBus); err != nil {
@@ -100,7 +100,14 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
-	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false)
+	var place time.Time
+	if redo && d.log != nil {
+		// Read before the push's in-progress entry replaces it: should the
+		// push find the connector held, the entry is held again in its
+		// place (see hold).
+		place = d.placeOf(ctx, ev.ID, ce.name)
+	}
+	return d.pushClaimedAt(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false, place)
 }
 
 // 1. map and 2. validate.
@@ -182,6 +189,15 @@ func badKey(err error, key string) error {
 // the route fails with a redelivery request, so the bus keeps the event
 // and brings it back once the connector may take it.
 //
+// The entry is dated place, its place among its key's pending entries,
+// which a drain pushes in the order of their dates. A zero place is read
+// from the log: an entry the route already has there, pending (the bus
+// brought its event again) or in progress (a push of it found the
+// connector held), keeps its date, and a new entry is dated now. An entry
+// held again thus stays before the entries of its key held after it,
+// rather than be pushed after them and leave the partner with its older
+// data.
+//
 // drains is the count of the connector's drains read before the route
 // found the connector held. A drain that took its turn since may have
 // listed the pending entries before this one was written, and then
@@ -190,14 +206,17 @@ func badKey(err error, key string) error {
 // queued behind its key's pending entries (behind) while the connector is
 // not held drains too: a drain at work may have listed before its entry
 // was written, and nothing else would start one.
-func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64, behind bool) (string, error) {
+func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64, behind bool, place time.Time) (string, error) {
 	defer ctl.endHold(rec.Key)
 	if d.log == nil {
 		d.want(ctx, res.Connector, rec)
 		return "hold", Redeliver(errHeld, ctl.holdDelay(time.Now()))
 	}
+	if place.IsZero() {
+		place = d.placeOf(ctx, ev.ID, res.Connector)
+	}
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
-		State: StatusPending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: time.Now()}
+		State: StatusPending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: place}
 	if err := d.log.Put(ctx, dl); err != nil {
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
@@ -208,6 +227,19 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 	d.notify(dl)
 	res.Status = StatusPending
 	return "", nil
+}
+
+// placeOf is the place among its key's pending entries of the route of
+// eventID to connector (see hold): the date of its entry in the log when
+// that is pending or in progress, else now (no entry, a settled one, or a
+// log that did not answer).
+func (d *Dispatcher) placeOf(ctx context.Context, eventID, connector string) time.Time {
+	got, err := d.log.List(ctx, DeliveryFilter{EventID: eventID, Connector: connector, Limit: 1})
+	if err == nil && len(got) == 1 && !got[0].Updated.IsZero() &&
+		(got[0].State == StatusPending || got[0].State == StatusInProgress) {
+		return got[0].Updated
+	}
+	return time.Now()
 }
 
 // 4. lock: keyLocks in keylock.go. 5. claim.
@@ -305,6 +337,14 @@ func busyErr(expires time.Time, until time.Duration) error {
 // the route's error (it wraps errHeld) back. once, when set, is called
 // once in place of the connector's retried Sync (see Dispatcher.Reapply).
 func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool) (op string, err error) {
+	return d.pushClaimedAt(ctx, ev, rec, ce, ctl, res, l, once, reapply, time.Time{})
+}
+
+// pushClaimedAt is pushClaimed for a route whose entry, should the push
+// find the connector held, is held in place (see hold): for a route that
+// pushes a pending entry again, the date that entry had; zero for when
+// the push began.
+func (d *Dispatcher) pushClaimedAt(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool, place time.Time) (op string, err error) {
 	claim, token := l.claim, l.token
 	drains := ctl.drains.Load() // before push finds the connector held, if it does
 	// The lease is kept from here until the claim is settled: a slow log
@@ -355,8 +395,11 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		}
 		if errors.Is(err, errHeld) {
 			if d.log != nil && !reapply {
+				if place.IsZero() {
+					place = first // older than what was held during the retries
+				}
 				ctl.startHold(rec.Key)
-				return d.hold(ctx, ev, rec, ce, ctl, res, drains, false)
+				return d.hold(ctx, ev, rec, ce, ctl, res, drains, false, place)
 			}
 			// No log to queue it in: back to the bus, uncounted, until
 			// the breaker may let it through.
