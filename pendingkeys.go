@@ -56,6 +56,13 @@ type keysHeld struct {
 // the hold's count.
 // redo is set for a route that pushes a logged entry again (a drain's or a
 // replay's), which does not queue behind the pending entries of its key.
+//
+// A look at the log that fails leaves the route undecided: it may neither
+// be pushed (it could overtake a pending entry of its key) nor queue. Its
+// error asks, with [Redeliver], for the event again after logReadRedelay,
+// uncounted, as a hold that the log cannot keep does: the route did not
+// fail, and the bus must not dead-letter events for as long as the log is
+// down.
 func (d *Dispatcher) mustHold(ctx context.Context, ce *connEntry, ctl *connControl, key string, now time.Time, redo bool) (hold, behind bool, err error) {
 	ctl.keysMu.Lock()
 	if ctl.held(now) {
@@ -82,7 +89,7 @@ func (d *Dispatcher) mustHold(ctx context.Context, ce *connEntry, ctl *connContr
 		// pending, so that a log with nothing pending is not asked per key.
 		got, err := d.log.List(ctx, f)
 		if err != nil {
-			return false, false, fmt.Errorf("read pending entries: %w", err)
+			return false, false, logReadFailed("read pending entries", err)
 		}
 		if len(got) == 0 {
 			ctl.nonePending(written)
@@ -92,7 +99,7 @@ func (d *Dispatcher) mustHold(ctx context.Context, ce *connEntry, ctl *connContr
 	f.Key = key
 	got, err := d.log.List(ctx, f)
 	if err != nil {
-		return false, false, fmt.Errorf("read pending entries of the key: %w", err)
+		return false, false, logReadFailed("read pending entries of the key", err)
 	}
 	if len(got) == 0 {
 		return false, false, nil
@@ -101,6 +108,17 @@ func (d *Dispatcher) mustHold(ctx context.Context, ce *connEntry, ctl *connContr
 	ctl.startHoldLocked(key)
 	ctl.keysMu.Unlock()
 	return true, true, nil
+}
+
+// logReadRedelay is how soon a route that could not read the log to learn
+// whether its key has pending entries asks for its event again (see
+// mustHold): a log that failed may answer again at once.
+const logReadRedelay = 500 * time.Millisecond
+
+// logReadFailed is the error of a route whose look at the log, what,
+// failed with err: a request for a redelivery after about logReadRedelay.
+func logReadFailed(what string, err error) error {
+	return Redeliver(fmt.Errorf("%s: %w", what, err), jitter(logReadRedelay, 0.2))
 }
 
 // startHoldLocked counts a hold of key under way; ctl.keysMu is held.
