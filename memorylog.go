@@ -237,8 +237,14 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	heldOnly := len(f.States) > 0 && !slices.ContainsFunc(f.States, func(s Status) bool { return !isHeld(s) })
 	if f.EventID != "" && f.Connector != "" {
-		if r := l.lookup(logID{f.EventID, f.Connector}); r != nil && f.Match(&r.d) {
+		id := logID{f.EventID, f.Connector}
+		r := l.held[id]
+		if r == nil && !heldOnly { // only pending or dead entries are wanted: none is in the ring
+			r = l.lookup(id)
+		}
+		if r != nil && f.Match(&r.d) {
 			return []Delivery{r.d}, nil
 		}
 		return nil, nil
@@ -255,7 +261,7 @@ func (l *MemoryLog) List(ctx context.Context, f DeliveryFilter) ([]Delivery, err
 	slices.SortFunc(held, func(a, b *logRecord) int { return cmp.Compare(b.seq, a.seq) })
 	// The ring's entries that match, newest first, one at a time.
 	i := l.ring.len() - 1
-	if len(f.States) > 0 && !slices.ContainsFunc(f.States, func(s Status) bool { return !isHeld(s) }) {
+	if heldOnly {
 		i = -1 // only pending or dead entries are wanted: none is in the ring
 	}
 	seen := map[logID]bool{}

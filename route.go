@@ -191,9 +191,8 @@ func badKey(err error, key string) error {
 //
 // The entry is dated place, its place among its key's pending entries,
 // which a drain pushes in the order of their dates. A zero place is read
-// from the log: an entry the route already has there, pending (the bus
-// brought its event again) or in progress (a push of it found the
-// connector held), keeps its date, and a new entry is dated now. An entry
+// from the log: an entry the route already has there pending (the bus
+// brought its event again) keeps its date, and a new entry is dated now. An entry
 // held again thus stays before the entries of its key held after it,
 // rather than be pushed after them and leave the partner with its older
 // data.
@@ -231,12 +230,14 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 
 // placeOf is the place among its key's pending entries of the route of
 // eventID to connector (see hold): the date of its entry in the log when
-// that is pending or in progress, else now (no entry, a settled one, or a
-// log that did not answer).
+// that is pending, else now (no entry, another state, or a log that did
+// not answer). A drain's route, whose entry is in progress while it
+// pushes, reads its place before (see routeSteps). Asking for pending
+// entries only keeps the look cheap: the MemoryLog finds them in its map
+// of held entries, without a walk of its ring.
 func (d *Dispatcher) placeOf(ctx context.Context, eventID, connector string) time.Time {
-	got, err := d.log.List(ctx, DeliveryFilter{EventID: eventID, Connector: connector, Limit: 1})
-	if err == nil && len(got) == 1 && !got[0].Updated.IsZero() &&
-		(got[0].State == StatusPending || got[0].State == StatusInProgress) {
+	got, err := d.log.List(ctx, DeliveryFilter{EventID: eventID, Connector: connector, States: []Status{StatusPending}, Limit: 1})
+	if err == nil && len(got) == 1 && !got[0].Updated.IsZero() {
 		return got[0].Updated
 	}
 	return time.Now()
