@@ -31,8 +31,10 @@ import (
 // [Redeliver], a redelivery that the bus does not count as a failure, when
 // a route's key is leased by another process (it waits at most a quarter
 // of a second for it, so a busy or dead process's keys never fill the
-// handler slots), or when a route is held by a paused connector or an open
-// breaker and the log would keep it only in memory. Any route left to do
+// handler slots), when a route is held by a paused connector or an open
+// breaker and the log would keep it only in memory, or when the delivery
+// log could not be read or written for a route that may have to queue in
+// it. Any route left to do
 // makes the event come again, even when another of its routes failed for
 // good (that route is in the delivery log, for Replay); and a dispatch
 // that Run itself cancelled as it stopped is handed back uncounted, so a
