@@ -199,7 +199,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			if last, ok := newest[p.Key]; ok && p.Updated.Before(last) {
 				res, err = d.supersede(ctx, ctl, p)
 			} else {
-				res, err = d.redo(ctx, p, true)
+				res, err = d.drainPush(ctx, ctl, p)
 			}
 			if err != nil {
 				errs = append(errs, err)
@@ -227,6 +227,21 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			return results, errors.Join(errs...)
 		}
 	}
+}
+
+// drainPush pushes p, a pending entry, as a hold of its key: while its
+// push runs the log shows the entry in progress, not pending, and a push
+// that fails for a reason that may pass puts it back to pending (see
+// keepPending). Counted as a hold under way (see mustHold), it makes a new
+// route of the key queue behind the entry rather than push live and be
+// overtaken by the entry's next drain, and it keeps a look at the log that
+// finds nothing pending meanwhile from telling later routes to stop
+// asking (see nonePending). Its end counts as a hold written: the entry
+// is back in the log, pending, or settled.
+func (d *Dispatcher) drainPush(ctx context.Context, ctl *connControl, p Delivery) (Result, error) {
+	ctl.startHold(p.Key)
+	defer ctl.endHold(p.Key)
+	return d.redo(ctx, p, true)
 }
 
 // supersedeLeft supersedes the entries of p's key that the drain left

@@ -107,9 +107,10 @@
 //     ended, the store did not answer) leaves it pending for the next
 //     drain; only a failure for good makes it dead.
 //   - Held routes keep their key's order. A new event of a key that still
-//     has pending entries queues behind them, as pending too, so the drain
-//     pushes the key's events in arrival order and a record without a
-//     version ends at the newest; other keys flow live.
+//     has pending entries, or whose pending entry a drain is pushing,
+//     queues behind them, as pending too, so the drain pushes the key's
+//     events in arrival order and a record without a version ends at the
+//     newest; other keys flow live.
 //
 // Durable stores group-commit: the concurrent claims and completes of one
 // process go to the database together, one statement per round trip, and a
