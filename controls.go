@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hmsplatform/synclayer/internal/clip"
 )
 
 // connControl is a dispatcher's runtime state of one connector.
@@ -130,7 +132,8 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 //
 // A drain ends when a pass over the pending entries moved none of them on:
 // all were held again, or failed for a reason that may pass (the store or
-// the log did not answer, ctx ended: see redo). Each entry is tried at
+// the log did not answer, ctx ended: see redo). An entry that no drain
+// can push (no route, no event kept) is recorded dead (see bury). Each entry is tried at
 // most once per drain, and the drain does not go round again at once; the
 // next Resume, breaker change, Run start or hold that finds the connector
 // let go drains again.
@@ -193,7 +196,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 				return results, errors.Join(errs...) // paused again, or the breaker reopened
 			}
 			// One item's failure (its announcement could not be made, the log
-			// kept no event) does not stop the others.
+			// kept no event: see bury) does not stop the others.
 			var res Result
 			var err error
 			if last, ok := newest[p.Key]; ok && p.Updated.Before(last) {
@@ -204,7 +207,14 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			if err != nil {
 				errs = append(errs, err)
 				if res.Connector == "" {
-					continue // nothing was pushed
+					// Nothing was pushed, and no drain ever could.
+					res, err = d.bury(ctx, ctl, p, err)
+					results = append(results, res)
+					if err != nil {
+						errs = append(errs, err)
+					}
+					progress = true
+					continue
 				}
 			}
 			results = append(results, res)
@@ -303,6 +313,29 @@ func (d *Dispatcher) supersede(ctx context.Context, ctl *connControl, dl Deliver
 	}
 	d.observe(ctx, ctl, dl.Event, &res)
 	if d.pub != nil {
+		if err := d.announceFromLog(ctx, *dl.Event); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// bury records dl, a pending entry that no drain can push (why says why:
+// its event type has no route to the connector any more, or the log did
+// not keep its event), dead, where DeadLetters shows it. Left pending, it
+// would hold its key for good: every new event of the key would queue
+// behind it (see mustHold). Its event, if kept, is announced once all of
+// its routes are final.
+func (d *Dispatcher) bury(ctx context.Context, ctl *connControl, dl Delivery, why error) (Result, error) {
+	res := Result{Connector: dl.Connector, Key: dl.Key, Status: StatusFailed, Attempts: dl.Attempts, Err: Permanent(why)}
+	d.record(ctx, Delivery{EventID: dl.EventID, EventType: dl.EventType, Connector: dl.Connector, Key: dl.Key,
+		State: StatusDead, Attempts: dl.Attempts, Error: clip.String(why.Error(), maxMessage), Event: dl.Event, Updated: time.Now()})
+	ev := dl.Event
+	if ev == nil {
+		ev = &Event{ID: dl.EventID, Type: dl.EventType} // what the log kept of it
+	}
+	d.observe(ctx, ctl, ev, &res)
+	if dl.Event != nil && d.pub != nil {
 		if err := d.announceFromLog(ctx, *dl.Event); err != nil {
 			return res, err
 		}
