@@ -24,6 +24,13 @@ type connControl struct {
 	// keys knows which keys have pending entries (see mustHold).
 	keysMu sync.Mutex
 	keys   keysHeld
+	// The drain again of entries that a drain left pending (see
+	// retryLater), under retryMu: the delay of the next one, the Run the
+	// last one was scheduled in and when it is due.
+	retryMu   sync.Mutex
+	retryWait time.Duration
+	retryRun  *runLife
+	retryAt   time.Time
 
 	synced, duplicate, stale, failed, dead, pending atomic.Int64
 	attempts, retries, inFlight                     atomic.Int64
@@ -106,7 +113,8 @@ func (d *Dispatcher) Pause(name string) error {
 // pushed; early when the connector is held again (paused, or its breaker
 // opened) or a pass over the queue moved nothing on (the store or the log
 // did not answer; the results say why), leaving the rest pending; or when
-// ctx ends.
+// ctx ends. Under [Dispatcher.Run], what it left pending while the
+// connector is not held is drained again later by itself.
 func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) {
 	ce, err := d.entry(name)
 	if err != nil {
@@ -133,10 +141,12 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 // A drain ends when a pass over the pending entries moved none of them on:
 // all were held again, or failed for a reason that may pass (the store or
 // the log did not answer, ctx ended: see redo). An entry that no drain
-// can push (no route, no event kept) is recorded dead (see bury). Each entry is tried at
-// most once per drain, and the drain does not go round again at once; the
-// next Resume, breaker change, Run start or hold that finds the connector
-// let go drains again.
+// can push (no route, no event kept) is recorded dead (see bury). Each
+// entry is tried at most once per drain, and the drain does not go round
+// again at once; the next Resume, breaker change, Run start or hold that
+// finds the connector let go drains again, and so, under a Run, does a
+// drain that the drain leaving entries pending schedules (see
+// retryLater).
 func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
 	if d.log == nil {
 		return nil, nil
@@ -149,7 +159,25 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	}
 	defer func() { <-ctl.drainTurn }()
 	ctl.drains.Add(1)
-	var results []Result
+	results, moved, none, err := d.drainPasses(ctx, ce, ctl)
+	switch {
+	case none:
+		ctl.resetRetry()
+	case ctl.held(time.Now()):
+		// Resume or the breaker drains once the connector is let go.
+	default:
+		if moved {
+			ctl.resetRetry()
+		}
+		d.retryLater(ctx, ce, ctl)
+	}
+	return results, err
+}
+
+// drainPasses is the work of drain once it has its turn. moved reports
+// whether it moved an entry out of the pending state, none whether it
+// ended finding nothing pending.
+func (d *Dispatcher) drainPasses(ctx context.Context, ce *connEntry, ctl *connControl) (results []Result, moved, none bool, err error) {
 	var errs []error
 	// Per key, when the newest entry this drain moved on was held. An
 	// entry of a key with more pending entries than a list holds can come
@@ -164,16 +192,16 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 	for {
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
 		written := ctl.heldSoFar()
-		pending, err := d.log.List(ctx, f)
-		if err == nil && len(pending) == maxList {
-			pending, err = d.wholeKeys(ctx, f, pending)
+		pending, lerr := d.log.List(ctx, f)
+		if lerr == nil && len(pending) == maxList {
+			pending, lerr = d.wholeKeys(ctx, f, pending)
 		}
-		if err != nil {
-			return results, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), err)
+		if lerr != nil {
+			return results, moved, false, fmt.Errorf("synclayer: connector %s: list pending: %w", quote(ce.name), lerr)
 		}
 		if len(pending) == 0 {
 			ctl.nonePending(written)
-			return results, nil
+			return results, moved, true, nil
 		}
 		// Oldest first: the log lists the newest first, and its order
 		// settles ties of Updated (a coarse clock, or a test's fake one).
@@ -190,10 +218,10 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 				continue
 			}
 			if err := ctx.Err(); err != nil {
-				return results, errors.Join(append(errs, err)...)
+				return results, moved, false, errors.Join(append(errs, err)...)
 			}
 			if ctl.held(time.Now()) {
-				return results, errors.Join(errs...) // paused again, or the breaker reopened
+				return results, moved, false, errors.Join(errs...) // paused again, or the breaker reopened
 			}
 			// One item's failure (its announcement could not be made, the log
 			// kept no event: see bury) does not stop the others.
@@ -213,7 +241,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 					if err != nil {
 						errs = append(errs, err)
 					}
-					progress = true
+					progress, moved = true, true
 					continue
 				}
 			}
@@ -223,7 +251,7 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 				left[p.Key] = append(left[p.Key], p)
 			}
 			if err == nil && movedOn(res) {
-				progress = true
+				progress, moved = true, true
 				if p.Updated.After(newest[p.Key]) {
 					newest[p.Key] = p.Updated
 				}
@@ -234,9 +262,72 @@ func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error)
 			}
 		}
 		if !progress {
-			return results, errors.Join(errs...)
+			return results, moved, false, errors.Join(errs...)
 		}
 	}
+}
+
+// The delays of a drain again under a Run of entries that a drain left
+// pending (see retryLater): the first, and the most that it grows to.
+const (
+	minDrainRetry = time.Second
+	maxDrainRetry = 30 * time.Second
+)
+
+// retryLater drains the connector again later, for a drain that leaves
+// entries pending for a reason that may pass (the store or the log did not
+// answer, its ctx ended) while the connector is not held. Under a Run the
+// events behind them were acknowledged on the bus, so nothing else would
+// push them until the next Resume, breaker change, Run start or hold. The
+// delay doubles from minDrainRetry to maxDrainRetry while the drains move
+// nothing on, and starts again at minDrainRetry once one does (or finds
+// nothing pending), so a store that stays away is not asked in a hot
+// loop; one drain again is scheduled at a time. The drain belongs to the
+// Run (see Dispatcher.background) and is dropped when it ends; with no Run
+// (Dispatch and Resume alone) none is scheduled, and the caller's next
+// Resume drains.
+func (d *Dispatcher) retryLater(ctx context.Context, ce *connEntry, ctl *connControl) {
+	run := d.runOf(ctx)
+	if run == nil {
+		return
+	}
+	now := time.Now()
+	ctl.retryMu.Lock()
+	if ctl.retryRun == run && now.Before(ctl.retryAt) {
+		ctl.retryMu.Unlock()
+		return // one is scheduled in this Run already
+	}
+	wait := max(ctl.retryWait, minDrainRetry)
+	ctl.retryWait = min(2*wait, maxDrainRetry)
+	ctl.retryRun, ctl.retryAt = run, now.Add(wait)
+	ctl.retryMu.Unlock()
+	d.drainLater(ctx, ce, wait)
+}
+
+// resetRetry starts the delay of the next drain again at minDrainRetry:
+// a drain moved an entry on, or found nothing pending.
+func (c *connControl) resetRetry() {
+	c.retryMu.Lock()
+	c.retryWait = 0
+	c.retryMu.Unlock()
+}
+
+// runOf returns the Run that background work scheduled with ctx belongs
+// to (see Dispatcher.join), or nil for none: no Run in progress, or the
+// Run of ctx is ending.
+func (d *Dispatcher) runOf(ctx context.Context) *runLife {
+	d.runsMu.Lock()
+	defer d.runsMu.Unlock()
+	if l, _ := ctx.Value(lifeKey{}).(*runLife); l != nil {
+		if l.ended {
+			return nil
+		}
+		return l
+	}
+	if len(d.runs) == 0 {
+		return nil
+	}
+	return d.runs[len(d.runs)-1]
 }
 
 // drainPush pushes p, a pending entry, as a hold of its key: while its
@@ -413,8 +504,9 @@ func (d *Dispatcher) Replay(ctx context.Context, f DeliveryFilter) ([]Result, er
 // ended, the key's lease was lost, the store did not answer, the
 // connector was held again) leaves the entry pending, with its event and
 // its Updated time (its place among its key's entries), for the next
-// drain, which Resume, the breaker or the next Run starts. Only a
-// failure for good makes it dead, as it does a live route's.
+// drain, which Resume, the breaker, the next Run or, under a Run, the
+// drain's own retryLater starts. Only a failure for good makes it dead,
+// as it does a live route's.
 func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Result, error) {
 	if dl.Event == nil {
 		return Result{}, fmt.Errorf("synclayer: event %s connector %s: the delivery log kept no event to push", quote(dl.EventID), quote(dl.Connector))

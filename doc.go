@@ -105,8 +105,10 @@
 //     log); otherwise the event goes back to the bus. A drain push of a
 //     pending entry that fails for a reason that may pass (its context
 //     ended, the store did not answer) leaves it pending for the next
-//     drain; only a failure for good makes it dead, as does an entry no
-//     drain can push (no route to the connector any more, no event kept).
+//     drain, which under [Dispatcher.Run] comes by itself after a delay
+//     growing from 1s to 30s; only a failure for good makes it dead, as
+//     does an entry no drain can push (no route to the connector any
+//     more, no event kept).
 //   - Held routes keep their key's order. A new event of a key that still
 //     has pending entries, or whose pending entry a drain is pushing,
 //     queues behind them, as pending too, so the drain pushes the key's
