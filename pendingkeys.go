@@ -28,7 +28,9 @@ import (
 // Which keys have pending entries is known in two ways:
 //
 //   - keysHeld.holding counts, per key, the routes of this process that
-//     decided to hold and have not yet finished writing their entry;
+//     decided to hold and have not yet finished writing their entry, and
+//     the drain pushes under way of its pending entries (whose entry is
+//     in progress, not pending, while they run: see drainPush);
 //   - the delivery log itself, asked per key, while keysHeld.mayPending
 //     says the connector may have pending entries: it is set by every hold
 //     and, for a durable log, from the start (entries held before a
