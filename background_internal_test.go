@@ -66,10 +66,12 @@ func (c *watchedCtx) cancel() {
 	}
 }
 
-func (c *watchedCtx) live() int {
+// live is how many registrations are neither stopped nor run yet.
+func (c *watchedCtx) live() (n int) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.funcs)
+	n = len(c.funcs)
+	c.mu.Unlock()
+	return n
 }
 
 // A delayed background job watches its Run's end only until it runs: a

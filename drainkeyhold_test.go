@@ -28,12 +28,7 @@ func TestDrainPushHoldsItsKey(t *testing.T) {
 		rep, _ := d.Dispatch(context.Background(), unversioned("e1", "K", "first"))
 		wantStatuses(t, "e1", rep, "p0:pending")
 
-		gate := make(chan struct{})
-		fakes[0].Inject(synclayertest.Fault{Key: "K", Wait: gate})
-		rctx, cancel := context.WithCancel(context.Background())
-		resumed := make(chan struct{})
-		go func() { _, _ = d.Resume(rctx, "p0"); close(resumed) }()
-		synctest.Wait() // e1 is at the partner, its entry in progress
+		cancel, resumed := resumeHeldAtPartner(d, fakes[0]) // e1 is at the partner, its entry in progress
 		time.Sleep(time.Second)
 
 		live := make(chan synclayer.Report, 1)
@@ -70,12 +65,7 @@ func TestDrainPushKeepsConnectorAsking(t *testing.T) {
 		reg, fakes := newFakes(t, 1)
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
 
-		gate := make(chan struct{})
-		fakes[0].Inject(synclayertest.Fault{Key: "K", Wait: gate})
-		rctx, cancel := context.WithCancel(context.Background())
-		resumed := make(chan struct{})
-		go func() { _, _ = d.Resume(rctx, "p0"); close(resumed) }()
-		synctest.Wait() // e1 is at the partner, its entry in progress
+		cancel, resumed := resumeHeldAtPartner(d, fakes[0]) // e1 is at the partner, its entry in progress
 
 		// The connector's first route looks at the whole log: nothing is
 		// pending at this moment.
@@ -95,4 +85,19 @@ func TestDrainPushKeepsConnectorAsking(t *testing.T) {
 			t.Fatalf("partner holds %s's record, want e2's (the newest); e2 was %v; calls %+v", rec.EventID, statuses(rep), fakes[0].Calls())
 		}
 	})
+}
+
+// resumeHeldAtPartner makes fake hold every push of key K until the test
+// ends, starts Resume of p0 on d in a goroutine of its own, and waits until
+// the bubble is idle: the drain's push of K's entry is at the partner, its
+// entry in progress. It returns what ends Resume's context (its push then
+// fails) and what closes once Resume has returned.
+func resumeHeldAtPartner(d *synclayer.Dispatcher, fake *synclayertest.Fake) (context.CancelFunc, <-chan struct{}) {
+	gate := make(chan struct{})
+	fake.Inject(synclayertest.Fault{Key: "K", Wait: gate})
+	rctx, cancel := context.WithCancel(context.Background())
+	resumed := make(chan struct{})
+	go func() { _, _ = d.Resume(rctx, "p0"); close(resumed) }()
+	synctest.Wait()
+	return cancel, resumed
 }

@@ -94,11 +94,8 @@ func (s *completeFailsFor) set(eventID string, fail bool) {
 // is tried once per drain (no hot loop), and is pushed again by a later
 // drain once the store is back.
 func TestDrainStoreFailureKeepsEntryPending(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
 	store := &completeFailsFor{Store: new(synclayer.MemoryStore), fail: map[string]bool{"e1": true}}
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
-		synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
-	must(t, d.Pause("p0"))
+	d, fakes := pausedOnStore(t, store)
 	rep, _ := d.Dispatch(context.Background(), event("e1", "K", 1))
 	wantStatuses(t, "e1", rep, "p0:pending")
 	res, _ := d.Resume(context.Background(), "p0")
@@ -152,11 +149,8 @@ func TestDrainFailureForGoodIsDead(t *testing.T) {
 // push (the store could not record it) and the newer pushed, the older is
 // superseded (stale), not left for a later drain to write over the newer.
 func TestDrainSupersedesOlderEntryLeftPendingOnceNewerPushed(t *testing.T) {
-	reg, fakes := newFakes(t, 1)
 	store := &completeFailsFor{Store: new(synclayer.MemoryStore), fail: map[string]bool{"e1": true}}
-	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
-		synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
-	must(t, d.Pause("p0"))
+	d, fakes := pausedOnStore(t, store)
 	for _, id := range []string{"e1", "e2"} {
 		rep, _ := d.Dispatch(context.Background(), unversioned(id, "K", id))
 		wantStatuses(t, id, rep, "p0:pending")

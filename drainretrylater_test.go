@@ -55,20 +55,28 @@ func (s *claimFails) claimsOf(eventID string) int {
 	return s.claims[eventID]
 }
 
+// heldUnderRun starts Run on a dispatcher whose connector p0 is paused,
+// over a claimFails store and a durable log, and hands Run event e1 of
+// key K, which Run acknowledges as held. It returns the dispatcher, its
+// fake, the store and the stop function of runHandler.
+func heldUnderRun(t *testing.T) (*synclayer.Dispatcher, []*synclayertest.Fake, *claimFails, func()) {
+	t.Helper()
+	store := newClaimFails()
+	d, fakes := pausedOnStore(t, store)
+	h, stop := runHandler(t, d)
+	if err := h(context.Background(), event("e1", "K", 1)); err != nil {
+		stop()
+		t.Fatalf("held route in a durable log: %v, want an ack", err)
+	}
+	return d, fakes, store, stop
+}
+
 // One blip of the store during Resume's drain: the entry is pushed a
 // little later, with no new event, Resume or restart to start a drain.
 func TestDrainLeftPendingIsRetriedUnderRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		reg, fakes := newFakes(t, 1)
-		store := newClaimFails()
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
-			synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
-		must(t, d.Pause("p0"))
-		h, stop := runHandler(t, d)
+		d, fakes, store, stop := heldUnderRun(t)
 		defer stop()
-		if err := h(context.Background(), event("e1", "K", 1)); err != nil {
-			t.Fatalf("held route in a durable log: %v, want an ack", err)
-		}
 		store.set("e1", true)
 		res, _ := d.Resume(context.Background(), "p0")
 		if len(res) != 1 || res[0].Status != synclayer.StatusFailed || !errors.Is(res[0].Err, synclayer.ErrStore) {
@@ -92,18 +100,10 @@ func TestDrainLeftPendingIsRetriedUnderRun(t *testing.T) {
 // (Dispatch and Resume alone) the caller's next Resume drains, as before.
 func TestDrainRetryBacksOffAndEndsWithRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		reg, _ := newFakes(t, 1)
-		store := newClaimFails()
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
-			synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
-		must(t, d.Pause("p0"))
-		h, stopRun := runHandler(t, d)
+		d, _, store, stopRun := heldUnderRun(t)
 		var once sync.Once
 		stop := func() { once.Do(stopRun) }
 		defer stop()
-		if err := h(context.Background(), event("e1", "K", 1)); err != nil {
-			t.Fatalf("held route in a durable log: %v, want an ack", err)
-		}
 		store.set("e1", true) // and it stays away
 		_, _ = d.Resume(context.Background(), "p0")
 		time.Sleep(10 * time.Minute)

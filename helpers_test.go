@@ -134,3 +134,15 @@ func goDispatch(d *synclayer.Dispatcher, ev synclayer.Event) <-chan synclayer.Re
 	go func() { rep, _ := d.Dispatch(context.Background(), ev); done <- rep }()
 	return done
 }
+
+// pausedOnStore registers one fake as newFakes does and returns a
+// dispatcher over it on store and a fresh durable log, its connector p0
+// paused: the start of the tests of a drain that meets a failing store.
+func pausedOnStore(t *testing.T, store synclayer.Store) (*synclayer.Dispatcher, []*synclayertest.Fake) {
+	t.Helper()
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(store),
+		synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
+	must(t, d.Pause("p0"))
+	return d, fakes
+}

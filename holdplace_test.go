@@ -28,6 +28,20 @@ func wantHeldBefore(t *testing.T, d *synclayer.Dispatcher, first, second string)
 	}
 }
 
+// wantE2OnceBreakerProbes lets a minute pass, in which the open breaker
+// of p0 lets a probe through and its drain runs, and fails unless the
+// partner of fake then holds K as e2 (the newest) wrote it, with no entry
+// of d left pending.
+func wantE2OnceBreakerProbes(t *testing.T, d *synclayer.Dispatcher, fake *synclayertest.Fake) {
+	t.Helper()
+	time.Sleep(time.Minute)
+	synctest.Wait()
+	if rec, _ := fake.Record("K"); rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
+		t.Fatalf("partner holds %s, %d entries pending; want e2 (the newest), none pending; calls %+v",
+			rec.EventID, len(pendingOf(t, d)), fake.Calls())
+	}
+}
+
 // A drained entry whose push finds the breaker opened during its retries
 // is held again in its old place, before the newer entry of its key held
 // after it, and the next drain pushes the newer one last.
@@ -50,12 +64,7 @@ func TestHeldAgainDrainEntryKeepsItsPlace(t *testing.T) {
 		}
 		wantHeldBefore(t, d, "e1", "e2")
 
-		time.Sleep(time.Minute) // the breaker lets a probe through; its drain runs
-		synctest.Wait()
-		if rec, _ := fakes[0].Record("K"); rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
-			t.Fatalf("partner holds %s, %d entries pending; want e2 (the newest), none pending; calls %+v",
-				rec.EventID, len(pendingOf(t, d)), fakes[0].Calls())
-		}
+		wantE2OnceBreakerProbes(t, d, fakes[0])
 	})
 }
 
@@ -79,12 +88,7 @@ func TestHeldDuringRetriesKeepsItsPlace(t *testing.T) {
 		wantStatuses(t, "e1", <-e1, "p0:pending")
 		wantHeldBefore(t, d, "e1", "e2")
 
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if rec, _ := fakes[0].Record("K"); rec.EventID != "e2" || len(pendingOf(t, d)) != 0 {
-			t.Fatalf("partner holds %s, %d entries pending; want e2 (the newest), none pending; calls %+v",
-				rec.EventID, len(pendingOf(t, d)), fakes[0].Calls())
-		}
+		wantE2OnceBreakerProbes(t, d, fakes[0])
 	})
 }
 

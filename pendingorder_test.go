@@ -31,12 +31,7 @@ func TestNewEventAfterResumeQueuesBehindPendingOfItsKey(t *testing.T) {
 // entry held before the restart.
 func TestNewEventAfterRestartQueuesBehindPendingOfItsKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mem := new(synclayer.MemoryLog)
-		reg, _ := newFakes(t, 1)
-		before := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
-		must(t, before.Pause("p0"))
-		rep, _ := before.Dispatch(context.Background(), unversioned("e1", "K", "first"))
-		wantStatuses(t, "e1", rep, "p0:pending")
+		mem := heldBeforeRestart(t)
 
 		// The restart: a new dispatcher on the same log, unpaused.
 		log := &gatedLog{durableLog: durableLog{mem}, list: newCallGate()}
@@ -70,12 +65,7 @@ func TestPendingKeyHoldsOnlyItsOwnKey(t *testing.T) {
 // Reapply of a key that still has pending entries writes nothing (a drain
 // would write the older data over it) and reports pending.
 func TestReapplyOfAKeyWithPendingEntriesWritesNothing(t *testing.T) {
-	mem := new(synclayer.MemoryLog)
-	reg, _ := newFakes(t, 1)
-	before := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
-	must(t, before.Pause("p0"))
-	rep, _ := before.Dispatch(context.Background(), unversioned("e1", "K", "first"))
-	wantStatuses(t, "e1", rep, "p0:pending")
+	mem := heldBeforeRestart(t)
 
 	reg, fakes := newFakes(t, 1)
 	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
@@ -89,6 +79,20 @@ func TestReapplyOfAKeyWithPendingEntriesWritesNothing(t *testing.T) {
 	if got := pendingOf(t, d); len(got) != 1 || got[0].EventID != "e1" {
 		t.Fatalf("pending: %+v; want e1's entry only", got)
 	}
+}
+
+// heldBeforeRestart returns a durable log's memory in which a dispatcher,
+// its connector p0 paused, held event e1 of key K ("first") as pending:
+// what a dispatcher started on it after a restart finds.
+func heldBeforeRestart(t *testing.T) *synclayer.MemoryLog {
+	t.Helper()
+	mem := new(synclayer.MemoryLog)
+	reg, _ := newFakes(t, 1)
+	before := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{mem}))
+	must(t, before.Pause("p0"))
+	rep, _ := before.Dispatch(context.Background(), unversioned("e1", "K", "first"))
+	wantStatuses(t, "e1", rep, "p0:pending")
+	return mem
 }
 
 // wantNewestOfK checks that the partner of fake holds key K as event id
