@@ -44,10 +44,10 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		err := s.redeliverDue(ctx, retryFrom)
+		err := s.eachStream(ctx, retryFrom, s.redeliverDue)
 		if err == nil && time.Since(lastClaim) >= s.b.claimIdle/5 {
 			lastClaim = time.Now()
-			err = s.claimAbandoned(ctx, claimFrom)
+			err = s.eachStream(ctx, claimFrom, s.claimAbandoned)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -58,31 +58,33 @@ func (s *subscription) reclaimLoop(ctx context.Context) error {
 	}
 }
 
-// retryPages bounds the work of one look for due entries: at most that
-// many pages of Concurrency entries of the retry consumer's pending list,
-// by stream.
-const retryPages = 16
-
-// redeliverDue claims, from the retry consumer, the entries whose delay
-// has passed: the delay a deferral asked for, or else the retry delay of
-// their delivery count.
-//
-// A look goes on from where the previous one stopped, from[stream] (the
-// last entry it looked at; "" for the start of the list), to the end of
-// the retry consumer's pending list, then from its start, for at most
-// retryPages pages: however many entries wait there, not yet due, every
-// entry is looked at in turn.
-func (s *subscription) redeliverDue(ctx context.Context, from map[string]string) error {
+// eachStream runs look (redeliverDue or claimAbandoned), with the cursors
+// from, on each stream of the subscription in turn. It stops at the first
+// error, which it returns, or once ctx ends.
+func (s *subscription) eachStream(ctx context.Context, from map[string]string, look func(ctx context.Context, st string, from map[string]string) error) error {
 	for _, st := range s.streams {
-		if err := s.redeliverDueOf(ctx, st, from); err != nil || ctx.Err() != nil {
+		if err := look(ctx, st, from); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// redeliverDueOf is redeliverDue for one stream.
-func (s *subscription) redeliverDueOf(ctx context.Context, st string, from map[string]string) error {
+// retryPages bounds the work of one look for due entries: at most that
+// many pages of Concurrency entries of the retry consumer's pending list,
+// by stream.
+const retryPages = 16
+
+// redeliverDue claims, from the retry consumer, the entries of stream st
+// whose delay has passed: the delay a deferral asked for, or else the
+// retry delay of their delivery count.
+//
+// A look goes on from where the previous one stopped, from[st] (the last
+// entry it looked at; "" for the start of the list), to the end of the
+// retry consumer's pending list, then from its start, for at most
+// retryPages pages: however many entries wait there, not yet due, every
+// entry is looked at in turn.
+func (s *subscription) redeliverDue(ctx context.Context, st string, from map[string]string) error {
 	first := from[st]
 	start, end := "-", "+"
 	if first != "" {
@@ -177,27 +179,17 @@ func (s *subscription) touchInflight(ctx context.Context) error {
 // COUNT entries in one call, claiming or not.
 const claimCalls = 16
 
-// claimAbandoned takes over, with XAUTOCLAIM, entries that have been idle
-// longer than the claim idle time: their consumer died.
+// claimAbandoned takes over, with XAUTOCLAIM, entries of stream st that
+// have been idle longer than the claim idle time: their consumer died.
 //
-// A look goes on from the cursor the previous one got, from[stream] (""
-// for the start of the pending list), past calls that claim nothing, to
-// the end of the list and then once from its start, for at most
-// claimCalls calls: however many fresh entries come first, every entry is
-// looked at in turn. It stops once no handler slot is free. Claiming
-// resets an entry's idle time, so a look that comes round again does not
-// claim it twice.
-func (s *subscription) claimAbandoned(ctx context.Context, from map[string]string) error {
-	for _, st := range s.streams {
-		if err := s.claimAbandonedOf(ctx, st, from); err != nil || ctx.Err() != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// claimAbandonedOf is claimAbandoned for one stream.
-func (s *subscription) claimAbandonedOf(ctx context.Context, st string, from map[string]string) error {
+// A look goes on from the cursor the previous one got, from[st] ("" for
+// the start of the pending list), past calls that claim nothing, to the
+// end of the list and then once from its start, for at most claimCalls
+// calls: however many fresh entries come first, every entry is looked at
+// in turn. It stops once no handler slot is free. Claiming resets an
+// entry's idle time, so a look that comes round again does not claim it
+// twice.
+func (s *subscription) claimAbandoned(ctx context.Context, st string, from map[string]string) error {
 	start, wrapped := from[st], false
 	if start == "" {
 		start, wrapped = "0-0", true
