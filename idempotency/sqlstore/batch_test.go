@@ -41,6 +41,16 @@ func batchStore(t *testing.T, b backend, prefix string, opts ...sqlstore.Option)
 	return s
 }
 
+// eachOneInflightStore runs test, in parallel, on each backend with a
+// store of its own made by batchStore with prefix, that has one batch in
+// flight at a time: the calls that come meanwhile queue for the next.
+func eachOneInflightStore(t *testing.T, prefix string, test func(t *testing.T, s *sqlstore.Store)) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Parallel()
+		test(t, batchStore(t, b, prefix, sqlstore.WithInflight(1)))
+	})
+}
+
 // waitPending polls until n calls of op wait in s for a batch.
 func waitPending(t *testing.T, s *sqlstore.Store, op string, n int) {
 	t.Helper()
@@ -694,9 +704,7 @@ func TestWarnsChurn(t *testing.T) {
 // together in the next one, and each does what it would alone: renews of
 // held leases report true, of others false; released keys are free.
 func TestBatchedReleasesAndRenews(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
-		s := batchStore(t, b, "sqlbrr", sqlstore.WithInflight(1))
+	eachOneInflightStore(t, "sqlbrr", func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		const n = 16
 		claims, tokens := make([]idempotency.Claim, n), make([]string, n)
@@ -885,9 +893,7 @@ func TestCloseDuringUse(t *testing.T) {
 // (a caller's mix-up) leaves both b's and f's leases in place, as do a
 // Complete of b with a wrong token and one with none.
 func TestBatchedCompleteMatchesTokenPerRow(t *testing.T) {
-	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
-		s := batchStore(t, b, "sqlbctok", sqlstore.WithInflight(1))
+	eachOneInflightStore(t, "sqlbctok", func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		claim := func(key, event string, version int64) idempotency.Claim {
 			return idempotency.Claim{Connector: "conn", Key: key, EventID: event, Version: version, LeaseTTL: time.Hour, Retention: time.Hour}

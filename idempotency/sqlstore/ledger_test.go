@@ -39,6 +39,15 @@ func TestLedgerConformance(t *testing.T) {
 	})
 }
 
+// ledgerStore opens a store over a fresh table of b named after prefix,
+// migrated, and dropped when the test ends.
+func ledgerStore(t *testing.T, b backend, prefix string) *sqlstore.Store {
+	t.Helper()
+	var dropped sync.Map
+	s, _ := openStore(t, b, uniqueTable(prefix), &dropped)
+	return s
+}
+
 // TestLedgerConcurrentCompletes writes the entries of 64 keys with
 // concurrent Completes, so that they go in multi-row batches (PostgreSQL's
 // arrays, MariaDB's JSON document), each key with and without a
@@ -46,8 +55,7 @@ func TestLedgerConformance(t *testing.T) {
 func TestLedgerConcurrentCompletes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
-		var dropped sync.Map
-		s, _ := openStore(t, b, uniqueTable("sqlledgerc"), &dropped)
+		s := ledgerStore(t, b, "sqlledgerc")
 		ctx := t.Context()
 		const n = 64
 		claims := make([]idempotency.Claim, n)
@@ -143,8 +151,7 @@ func TestLedgerMigratesOldTable(t *testing.T) {
 func TestCleanupKeepsEntryBehind(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		t.Parallel()
-		var dropped sync.Map
-		s, _ := openStore(t, b, uniqueTable("sqlpin"), &dropped)
+		s := ledgerStore(t, b, "sqlpin")
 		ctx := t.Context()
 		cleanup := func() {
 			t.Helper()
