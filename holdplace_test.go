@@ -69,8 +69,10 @@ func TestHeldAgainDrainEntryKeepsItsPlace(t *testing.T) {
 }
 
 // A live route whose breaker opens during its retries is held as of when
-// its push began, before a route of its key held while it waited to try
-// again.
+// it set out, before a route of its key held while it waited to try
+// again; and so is a route of the key that waited for the key's lock
+// meanwhile and then found the breaker open, though its push began after
+// that later route was held.
 func TestHeldDuringRetriesKeepsItsPlace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg, fakes := newFakes(t, 1,
@@ -78,14 +80,18 @@ func TestHeldDuringRetriesKeepsItsPlace(t *testing.T) {
 			synclayer.WithBreaker(synclayer.BreakerPolicy{Window: time.Minute, MinRequests: 2, FailureRate: 0.5, OpenFor: 10 * time.Second}))
 		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(durableLog{new(synclayer.MemoryLog)}))
 		fakes[0].Inject(synclayertest.Fault{Key: "K", Times: 2})
-		e1 := goDispatch(d, unversioned("e1", "K", "first"))
+		e0 := goDispatch(d, unversioned("e0", "K", "zero"))
+		time.Sleep(100 * time.Millisecond)
+		e1 := goDispatch(d, unversioned("e1", "K", "first")) // waits for K's lock
 		for fakes[0].CallCount() < 2 {
 			time.Sleep(10 * time.Millisecond)
 		}
-		synctest.Wait() // e1 failed twice, the breaker is open, e1 waits to try again
+		synctest.Wait() // e0 failed twice, the breaker is open, e0 waits to try again
 		rep, _ := d.Dispatch(context.Background(), unversioned("e2", "K", "second"))
 		wantStatuses(t, "e2", rep, "p0:pending")
+		wantStatuses(t, "e0", <-e0, "p0:pending")
 		wantStatuses(t, "e1", <-e1, "p0:pending")
+		wantHeldBefore(t, d, "e0", "e1")
 		wantHeldBefore(t, d, "e1", "e2")
 
 		wantE2OnceBreakerProbes(t, d, fakes[0])

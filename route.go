@@ -100,11 +100,15 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		d.record(ctx, Delivery{EventID: ev.ID, EventType: ev.Type, Connector: ce.name, Key: rec.Key, State: StatusStale, Updated: start})
 		return "", nil
 	}
-	var place time.Time
+	// Should the push find the connector held, the entry is held in its
+	// place among its key's entries (see hold). A drain's entry keeps its
+	// date, read before the push's in-progress entry replaces it. A live
+	// route's place is when mustHold let it through: a route of its key
+	// held after that is dated later, and one held before would have made
+	// it queue behind; the time its push began would be too late, after a
+	// wait for the key's lock during which newer events may have been held.
+	place := start
 	if redo && d.log != nil {
-		// Read before the push's in-progress entry replaces it: should the
-		// push find the connector held, the entry is held again in its
-		// place (see hold).
 		place = d.placeOf(ctx, ev.ID, ce.name)
 	}
 	return d.pushClaimedAt(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false, place)
