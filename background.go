@@ -75,21 +75,44 @@ func (d *Dispatcher) finishLater(ctx context.Context, fn func(context.Context)) 
 func (d *Dispatcher) join(ctx context.Context, always bool) (*runLife, bool) {
 	d.runsMu.Lock()
 	defer d.runsMu.Unlock()
-	l, _ := ctx.Value(lifeKey{}).(*runLife)
+	l := d.lifeOfLocked(ctx)
 	switch {
-	case l != nil && l.ended && !always:
+	case l == nil:
+		return nil, true
+	case l.ended && !always:
 		return nil, false
-	case l != nil && l.ended && l.jobs == 0:
+	case l.ended && l.jobs == 0:
 		// Nothing of that Run is left to wait for the job: it runs
 		// on its own, as with no Run.
 		return nil, true
-	case l == nil && len(d.runs) == 0:
-		return nil, true
-	case l == nil:
-		l = d.runs[len(d.runs)-1]
 	}
 	l.jobs++
 	return l, true
+}
+
+// lifeOfLocked returns the Run that work scheduled with ctx belongs to:
+// the one whose background job ctx comes from, ended or not, else the
+// newest in progress, or nil with none. d.runsMu is held.
+func (d *Dispatcher) lifeOfLocked(ctx context.Context) *runLife {
+	if l, _ := ctx.Value(lifeKey{}).(*runLife); l != nil {
+		return l
+	}
+	if n := len(d.runs); n > 0 {
+		return d.runs[n-1]
+	}
+	return nil
+}
+
+// runOf returns the Run that background work scheduled with ctx belongs
+// to (see join), or nil for none: no Run in progress, or the Run of ctx
+// is ending.
+func (d *Dispatcher) runOf(ctx context.Context) *runLife {
+	d.runsMu.Lock()
+	defer d.runsMu.Unlock()
+	if l := d.lifeOfLocked(ctx); l != nil && !l.ended {
+		return l
+	}
+	return nil
 }
 
 // leave counts a job of l out.

@@ -312,24 +312,6 @@ func (c *connControl) resetRetry() {
 	c.retryMu.Unlock()
 }
 
-// runOf returns the Run that background work scheduled with ctx belongs
-// to (see Dispatcher.join), or nil for none: no Run in progress, or the
-// Run of ctx is ending.
-func (d *Dispatcher) runOf(ctx context.Context) *runLife {
-	d.runsMu.Lock()
-	defer d.runsMu.Unlock()
-	if l, _ := ctx.Value(lifeKey{}).(*runLife); l != nil {
-		if l.ended {
-			return nil
-		}
-		return l
-	}
-	if len(d.runs) == 0 {
-		return nil
-	}
-	return d.runs[len(d.runs)-1]
-}
-
 // drainPush pushes p, a pending entry, as a hold of its key: while its
 // push runs the log shows the entry in progress, not pending, and a push
 // that fails for a reason that may pass puts it back to pending (see
