@@ -60,7 +60,7 @@ func (d *Dispatcher) announce(ctx context.Context, rep Report, fromBus bool, ahe
 		// Another process is announcing it now, or died doing so. Off the
 		// bus, wait for its lease; from the bus, wait briefly, then ask for
 		// a redelivery so the announcement is made once that lease ends.
-		cr, _, err = d.claimHeld(ctx, c, fromBus, &d.announceLocks)
+		cr, _, err = d.claim(ctx, c, fromBus, &d.announceLocks)
 	}
 	if err != nil {
 		return fmt.Errorf("synclayer: event %s: announce %s: %w", quote(ev.ID), kind, err)

@@ -499,7 +499,7 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Resul
 		return Result{}, fmt.Errorf("synclayer: event %s: no route of %s to connector %s: %w", quote(ev.ID), quote(ev.Type), quote(dl.Connector), ErrUnknownConnector)
 	}
 	var res Result
-	d.runRouteOf(ctx, &ev, rt, &res, false, true)
+	d.runRouteOf(ctx, &ev, rt, &res, false, &dl)
 	if pending && res.Status == StatusFailed && !IsPermanent(res.Err) {
 		d.keepPending(ctx, dl)
 		return res, nil
@@ -524,7 +524,7 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Resul
 // failed push recorded (its error and attempts) for operators. It writes
 // under a context of its own: the push may have failed because ctx ended.
 func (d *Dispatcher) keepPending(ctx context.Context, dl Delivery) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	keep := dl
 	if got, err := d.log.List(wctx, DeliveryFilter{EventID: dl.EventID, Connector: dl.Connector, Limit: 1}); err == nil && len(got) == 1 {

@@ -111,7 +111,7 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// and stale checks; the lease still serialises it with every other
 	// push of the key.
 	claim := d.claimOf(ce, rec.Key, ev.ID+"\x00reapply\x00"+strconv.FormatInt(time.Now().UnixNano(), 36), 0)
-	cr, sent, err := d.claim(ctx, claim, false)
+	cr, sent, err := d.claim(ctx, claim, false, nil)
 	if err != nil {
 		return "claim", err
 	}
@@ -132,7 +132,7 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// name the event that brought the partner there, not the claim's
 	// stand-in ID.
 	claim.Version, claim.EventID = rec.Version, ev.ID
-	op, err = d.pushClaimed(ctx, ev, rec, ce, ctl, res, lease{claim, cr.Token, sent}, push, true)
+	op, err = d.pushClaimed(ctx, ev, rec, ce, ctl, res, lease{claim, cr.Token, sent}, push, true, time.Time{})
 	if errors.Is(err, errHeld) {
 		// The breaker opened during the retries: pending, queued nowhere.
 		res.Status = StatusPending

@@ -36,12 +36,12 @@ import (
 // runRoute runs one route through every stage, fills res, and never
 // panics.
 func (d *Dispatcher) runRoute(ctx context.Context, ev *Event, rt *route, res *Result, fromBus bool) {
-	d.runRouteOf(ctx, ev, rt, res, fromBus, false)
+	d.runRouteOf(ctx, ev, rt, res, fromBus, nil)
 }
 
-// runRouteOf is runRoute; redo says the route pushes a logged entry again
-// (see mustHold).
-func (d *Dispatcher) runRouteOf(ctx context.Context, ev *Event, rt *route, res *Result, fromBus, redo bool) {
+// runRouteOf is runRoute; redo is the logged entry the route pushes again
+// (a drain's or a replay's), nil for a live route (see mustHold).
+func (d *Dispatcher) runRouteOf(ctx context.Context, ev *Event, rt *route, res *Result, fromBus bool, redo *Delivery) {
 	start := time.Now()
 	res.Connector = rt.conn.name
 	ctl := d.control(rt.conn)
@@ -65,7 +65,7 @@ func failRoute(ev *Event, res *Result, op string, err error) {
 
 // routeSteps runs the stages from map to record. It returns the stage
 // that failed and why. start is when the route began.
-func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus, redo bool) (op string, err error) {
+func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *connControl, res *Result, start time.Time, fromBus bool, redo *Delivery) (op string, err error) {
 	rec, err := mapRecord(ctx, rt.mapper, ev)
 	if err != nil {
 		return "map", err // res.Key stays empty: reports never echo a bad key
@@ -74,7 +74,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 
 	ce := rt.conn
 	drains := ctl.drains.Load()
-	if hold, behind, err := d.mustHold(ctx, ce, ctl, rec.Key, start, redo); err != nil {
+	if hold, behind, err := d.mustHold(ctx, ce, ctl, rec.Key, start, redo != nil); err != nil {
 		return "hold", err
 	} else if hold {
 		return d.hold(ctx, ev, &rec, ce, ctl, res, drains, behind, time.Time{})
@@ -86,7 +86,7 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 	defer ce.locks.unlock(rec.Key)
 
 	claim := d.claimOf(ce, rec.Key, ev.ID, rec.Version)
-	cr, sent, err := d.claimHeld(ctx, claim, fromBus, &ce.locks)
+	cr, sent, err := d.claim(ctx, claim, fromBus, &ce.locks)
 	if err != nil {
 		return "claim", err
 	}
@@ -101,17 +101,17 @@ func (d *Dispatcher) routeSteps(ctx context.Context, ev *Event, rt *route, ctl *
 		return "", nil
 	}
 	// Should the push find the connector held, the entry is held in its
-	// place among its key's entries (see hold). A drain's entry keeps its
-	// date, read before the push's in-progress entry replaces it. A live
-	// route's place is when mustHold let it through: a route of its key
-	// held after that is dated later, and one held before would have made
-	// it queue behind; the time its push began would be too late, after a
-	// wait for the key's lock during which newer events may have been held.
+	// place among its key's entries (see hold). A drain's pending entry
+	// keeps the date it was listed with. A live route's place is when
+	// mustHold let it through: a route of its key held after that is dated
+	// later, and one held before would have made it queue behind; the time
+	// its push began would be too late, after a wait for the key's lock
+	// during which newer events may have been held.
 	place := start
-	if redo && d.log != nil {
-		place = d.placeOf(ctx, ev.ID, ce.name)
+	if redo != nil && redo.State == StatusPending {
+		place = redo.Updated
 	}
-	return d.pushClaimedAt(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false, place)
+	return d.pushClaimed(ctx, ev, &rec, ce, ctl, res, lease{claim, cr.Token, sent}, nil, false, place)
 }
 
 // 1. map and 2. validate.
@@ -236,7 +236,8 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 // eventID to connector (see hold): the date of its entry in the log when
 // that is pending, else now (no entry, another state, or a log that did
 // not answer). A drain's route, whose entry is in progress while it
-// pushes, reads its place before (see routeSteps). Asking for pending
+// pushes, keeps the date its entry was listed with (see routeSteps).
+// Asking for pending
 // entries only keeps the look cheap: the MemoryLog finds them in its map
 // of held entries, without a walk of its ring.
 func (d *Dispatcher) placeOf(ctx context.Context, eventID, connector string) time.Time {
@@ -265,17 +266,14 @@ const (
 // the bus it waits at most busyWait, then asks for a redelivery.
 // sent is when the answered claim was sent, read only when the store
 // renews leases (see keepLease).
-func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool) (cr idempotency.ClaimResult, sent time.Time, err error) {
-	return d.claimHeld(ctx, c, fromBus, nil)
-}
-
-// claimHeld is claim for a route that holds c.Key in line, its key locks
-// (nil for none). While it waits for another process's lease, line turns
+//
+// line is the key locks in which the caller holds c.Key (nil for none).
+// While it waits for another process's lease, line turns
 // away the bus deliveries of the key waiting behind it (see keyLocks), so
 // a local route that may wait out the whole lease (Dispatch, Resync, a
 // drain) keeps none of Run's handler slots waiting with it. The mark ends
 // once the claim is answered, or with the route's unlock.
-func (d *Dispatcher) claimHeld(ctx context.Context, c idempotency.Claim, fromBus bool, line *keyLocks) (cr idempotency.ClaimResult, sent time.Time, err error) {
+func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool, line *keyLocks) (cr idempotency.ClaimResult, sent time.Time, err error) {
 	wait := busyPollInitial
 	var since time.Time
 	for {
@@ -338,18 +336,11 @@ func busyErr(expires time.Time, until time.Duration) error {
 // pushClaimed pushes a record whose key the route has claimed (l), with
 // the lease kept alive while it runs, then settles the claim and records
 // the outcome. A route whose breaker opened during its retries is held,
-// unless reapply is set: [Dispatcher.Reapply] queues nothing, and gets
-// the route's error (it wraps errHeld) back. once, when set, is called
-// once in place of the connector's retried Sync (see Dispatcher.Reapply).
-func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool) (op string, err error) {
-	return d.pushClaimedAt(ctx, ev, rec, ce, ctl, res, l, once, reapply, time.Time{})
-}
-
-// pushClaimedAt is pushClaimed for a route whose entry, should the push
-// find the connector held, is held in place (see hold): for a route that
-// pushes a pending entry again, the date that entry had; zero for when
-// the push began.
-func (d *Dispatcher) pushClaimedAt(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool, place time.Time) (op string, err error) {
+// dated place (its place among its key's entries: see hold), unless
+// reapply is set: [Dispatcher.Reapply] queues nothing, and gets the
+// route's error (it wraps errHeld) back. once, when set, is called once in
+// place of the connector's retried Sync (see Dispatcher.Reapply).
+func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, l lease, once func(context.Context) error, reapply bool, place time.Time) (op string, err error) {
 	claim, token := l.claim, l.token
 	drains := ctl.drains.Load() // before push finds the connector held, if it does
 	// The lease is kept from here until the claim is settled: a slow log
@@ -400,9 +391,6 @@ func (d *Dispatcher) pushClaimedAt(ctx context.Context, ev *Event, rec *Record, 
 		}
 		if errors.Is(err, errHeld) {
 			if d.log != nil && !reapply {
-				if place.IsZero() {
-					place = first // older than what was held during the retries
-				}
 				ctl.startHold(rec.Key)
 				return d.hold(ctx, ev, rec, ce, ctl, res, drains, false, place)
 			}
