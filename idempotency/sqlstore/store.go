@@ -204,18 +204,12 @@ func (s *Store) Claim(ctx context.Context, c idempotency.Claim) (idempotency.Cla
 // that they gather into the release lane's batches (many callers leave
 // together when a process stops).
 func (s *Store) releaseLeft(ops []*op) {
-	var wg sync.WaitGroup
-	for _, o := range ops {
-		if o.err != nil || o.res.Status != idempotency.ClaimAcquired || o.c.LeaseTTL <= 0 {
-			continue
+	s.releaseEach(ops, func(o *op) string {
+		if o.err != nil || o.res.Status != idempotency.ClaimAcquired {
+			return ""
 		}
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), o.c.LeaseTTL)
-			defer cancel()
-			s.Release(ctx, o.c, o.res.Token) //nolint:errcheck // best effort: the lease expires otherwise
-		})
-	}
-	wg.Wait()
+		return o.res.Token
+	}, 0)
 }
 
 // releaseUnanswered releases the leases that claims which failed with err
@@ -230,15 +224,28 @@ func (s *Store) releaseUnanswered(ops []*op, err error) {
 	if dbAnswered(err) {
 		return
 	}
+	s.releaseEach(ops, func(o *op) string { return o.token }, releaseWait)
+}
+
+// releaseEach releases, all at once and best effort, the lease that the
+// claim of each op holds by token(o) ("" for none), and waits for them.
+// Each gives up after its lease's LeaseTTL, or most if that is sooner
+// (0: no sooner), and its error is dropped: the lease expires anyway.
+func (s *Store) releaseEach(ops []*op, token func(*op) string, most time.Duration) {
 	var wg sync.WaitGroup
 	for _, o := range ops {
-		if o.token == "" || o.c.LeaseTTL <= 0 {
+		tok := token(o)
+		if tok == "" || o.c.LeaseTTL <= 0 {
 			continue
 		}
+		limit := o.c.LeaseTTL
+		if most > 0 {
+			limit = min(limit, most)
+		}
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), min(o.c.LeaseTTL, releaseWait))
+			ctx, cancel := context.WithTimeout(context.Background(), limit)
 			defer cancel()
-			s.Release(ctx, o.c, o.token) //nolint:errcheck // best effort: the lease expires otherwise
+			s.Release(ctx, o.c, tok) //nolint:errcheck // best effort: the lease expires otherwise
 		})
 	}
 	wg.Wait()
