@@ -72,10 +72,16 @@ func (b *Bus) Subscribe(ctx context.Context, eventTypes []string, h func(context
 // work is one handler slot of a subscription.
 func (b *Bus) work(ctx context.Context, want map[string]bool, h func(context.Context, synclayer.Event) error) error {
 	for {
-		if ctx.Err() != nil {
-			return nil // an ended subscription takes no more events
-		}
 		b.mu.Lock()
+		if ctx.Err() != nil {
+			// An ended subscription takes no more events. Checked under
+			// b.mu: a slot whose handler ctx cut short queues its event
+			// again under b.mu (see settle), and a slot that checked
+			// before taking the lock could take that event and call its
+			// handler again, with the ended ctx.
+			b.mu.Unlock()
+			return nil
+		}
 		d, wait := b.take(want)
 		if d == nil {
 			closed := b.closed
