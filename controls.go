@@ -19,6 +19,10 @@ type connControl struct {
 	br     *breaker // nil without WithBreaker
 	// drainTurn admits one drain of the connector at a time (see drain).
 	drainTurn chan struct{}
+	// waiting holds, under waitMu, the Done channel of each background
+	// drain waiting for its turn (see takeTurn).
+	waitMu  sync.Mutex
+	waiting map[<-chan struct{}]bool
 	// drains counts the drains that took their turn (see hold).
 	drains atomic.Uint64
 	// keys knows which keys have pending entries (see mustHold).
@@ -125,9 +129,12 @@ func (d *Dispatcher) Resume(ctx context.Context, name string) ([]Result, error) 
 }
 
 // drainLater drains the connector's pending deliveries in the background
-// once delay has passed (see Dispatcher.background).
+// once delay has passed (see Dispatcher.background). Such drains merge:
+// one that finds another still waiting for its turn leaves its work to
+// that one (see takeTurn), so a burst of requests (routes queued behind
+// their keys while a drain is at work) costs one drain more, not one each.
 func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.Duration) {
-	d.background(ctx, delay, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+	d.background(ctx, delay, func(ctx context.Context) { _, _ = d.drainOf(ctx, ce, true) })
 }
 
 // drain pushes the connector's pending deliveries in key order, each key's
@@ -148,30 +155,68 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 // drain that the drain leaving entries pending schedules (see
 // retryLater).
 func (d *Dispatcher) drain(ctx context.Context, ce *connEntry) ([]Result, error) {
+	return d.drainOf(ctx, ce, false)
+}
+
+// drainOf is drain; merge, for a drain in the background, lets it leave
+// its work to another waiting for its turn (see takeTurn).
+func (d *Dispatcher) drainOf(ctx context.Context, ce *connEntry, merge bool) ([]Result, error) {
 	if d.log == nil {
 		return nil, nil
 	}
 	ctl := d.control(ce)
-	select {
-	case ctl.drainTurn <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if turn, err := ctl.takeTurn(ctx, merge); !turn {
+		return nil, err
 	}
 	defer func() { <-ctl.drainTurn }()
 	ctl.drains.Add(1)
 	results, moved, none, err := d.drainPasses(ctx, ce, ctl)
 	switch {
 	case none:
-		ctl.resetRetry()
+		ctl.resetRetry(true)
 	case ctl.held(time.Now()):
 		// Resume or the breaker drains once the connector is let go.
 	default:
 		if moved {
-			ctl.resetRetry()
+			ctl.resetRetry(false)
 		}
 		d.retryLater(ctx, ce, ctl)
 	}
 	return results, err
+}
+
+// takeTurn waits for the connector's drain turn and reports whether it got
+// it; err is ctx's error when ctx ended first. With merge it returns false
+// at once when another merging drain with the same cancellation (the same
+// Run, or none) waits for its turn: that one lists the pending entries
+// once it has the turn, so after whatever this one was asked for was
+// written, and it is cancelled only when this one would have been. A
+// drain stops counting as waiting once it has the turn, before it lists.
+func (c *connControl) takeTurn(ctx context.Context, merge bool) (bool, error) {
+	if merge {
+		done := ctx.Done()
+		c.waitMu.Lock()
+		if c.waiting[done] {
+			c.waitMu.Unlock()
+			return false, nil
+		}
+		if c.waiting == nil {
+			c.waiting = make(map[<-chan struct{}]bool)
+		}
+		c.waiting[done] = true
+		c.waitMu.Unlock()
+		defer func() {
+			c.waitMu.Lock()
+			delete(c.waiting, done)
+			c.waitMu.Unlock()
+		}()
+	}
+	select {
+	case c.drainTurn <- struct{}{}:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
 // drainPasses is the work of drain once it has its turn. moved reports
@@ -305,11 +350,33 @@ func (d *Dispatcher) retryLater(ctx context.Context, ce *connEntry, ctl *connCon
 }
 
 // resetRetry starts the delay of the next drain again at minDrainRetry:
-// a drain moved an entry on, or found nothing pending.
-func (c *connControl) resetRetry() {
+// a drain moved an entry on, or found nothing pending (nothingLeft). In
+// the latter case a drain again already scheduled has nothing to do that
+// it was scheduled for, and routes queued behind their keys from now on
+// ask for drains of their own (see retryScheduled).
+func (c *connControl) resetRetry(nothingLeft bool) {
 	c.retryMu.Lock()
 	c.retryWait = 0
+	if nothingLeft {
+		c.retryRun = nil
+	}
 	c.retryMu.Unlock()
+}
+
+// retryScheduled reports whether a drain again of entries left pending
+// (see retryLater) is scheduled in run and not yet due. That drain lists
+// every pending entry when it comes, so a route queued behind its key's
+// pending entries meanwhile waits for it rather than ask for a drain now
+// (see hold): while the store, the log or the partner fails, a burst of
+// new events must not try every pending entry again per event, past the
+// drain's back-off.
+func (c *connControl) retryScheduled(run *runLife, now time.Time) bool {
+	if run == nil {
+		return false
+	}
+	c.retryMu.Lock()
+	defer c.retryMu.Unlock()
+	return c.retryRun == run && now.Before(c.retryAt)
 }
 
 // drainPush pushes p, a pending entry, as a hold of its key: while its

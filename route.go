@@ -208,7 +208,9 @@ func badKey(err error, key string) error {
 // breaker that closed or may probe again), so hold drains again. A route
 // queued behind its key's pending entries (behind) while the connector is
 // not held drains too: a drain at work may have listed before its entry
-// was written, and nothing else would start one.
+// was written, and nothing else would start one; unless a drain again of
+// entries a drain left pending is already scheduled, which will list it
+// (see retryScheduled). Such drains merge (see drainLater).
 func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64, behind bool, place time.Time) (string, error) {
 	defer ctl.endHold(rec.Key)
 	if d.log == nil {
@@ -223,7 +225,10 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 	if err := d.log.Put(ctx, dl); err != nil {
 		return "hold", Redeliver(fmt.Errorf("%w: the delivery log cannot keep the route: %w", errHeld, err), ctl.holdDelay(time.Now()))
 	}
-	if ctl.drains.Load() != drains || (behind && !ctl.held(time.Now())) {
+	now := time.Now()
+	letGo := ctl.drains.Load() != drains
+	behindUnlisted := behind && !ctl.held(now) && !ctl.retryScheduled(d.runOf(ctx), now)
+	if letGo || behindUnlisted {
 		d.drainLater(ctx, ce, 0)
 	}
 	d.want(ctx, res.Connector, rec)
