@@ -151,19 +151,44 @@ func TestDispatchGivesUpWaitingForKeyWhenContextEnds(t *testing.T) {
 	})
 }
 
-// A bus delivery of a key that a local route (here Dispatch; Resync and
-// the drain of pending entries are local too) holds in this process while
-// it waits for another process's lease does not wait in line for that
-// lease: its handler gives the slot back within the busy bound and asks
-// for a redelivery, not counted as a failure, as it would had it found the
-// lease itself. The local route keeps waiting, and pushes first once the
-// lease ends; the redelivered event follows.
+// A bus delivery of a key that a local route (Dispatch, or Reapply: a
+// forced resync or a drift repair; Resync and the drain of pending entries
+// are local too) holds in this process while it waits for another
+// process's lease does not wait in line for that lease: its handler gives
+// the slot back within the busy bound and asks for a redelivery, not
+// counted as a failure, as it would had it found the lease itself. The
+// local route keeps waiting, and pushes first once the lease ends; the
+// redelivered event follows.
 func TestBusDeliveryBehindLocalWaiterForBusyKeyIsHandedBack(t *testing.T) {
+	ev := event("e0", "K", 1)
+	for _, local := range []struct {
+		name  string
+		start func(d *synclayer.Dispatcher) <-chan synclayer.Result
+	}{
+		{"Dispatch", func(d *synclayer.Dispatcher) <-chan synclayer.Result {
+			out := make(chan synclayer.Result, 1)
+			go func() { rep, _ := d.Dispatch(context.Background(), ev); out <- rep.Results[0] }()
+			return out
+		}},
+		{"Reapply", func(d *synclayer.Dispatcher) <-chan synclayer.Result {
+			out := make(chan synclayer.Result, 1)
+			go func() {
+				res, _ := d.Reapply(context.Background(), "p0", ev, synclayer.Record{Key: "K", Version: 1}, nil)
+				out <- res
+			}()
+			return out
+		}},
+	} {
+		t.Run(local.name, func(t *testing.T) { busDeliveryBehindLocalWaiter(t, local.start) })
+	}
+}
+
+func busDeliveryBehindLocalWaiter(t *testing.T, startLocal func(d *synclayer.Dispatcher) <-chan synclayer.Result) {
 	synctest.Test(t, func(t *testing.T) {
 		mem, d, fakes, h := runningOverMemory(t)
 		other := idempotency.Claim{Connector: "p0", Key: "K", EventID: "other", LeaseTTL: time.Minute} // "another process"
 		cr := leasedElsewhere(t, mem, other)
-		local := goDispatch(d, event("e0", "K", 1))
+		local := startLocal(d)
 		synctest.Wait() // e0 holds K in this process and polls the other lease
 
 		start := time.Now()
@@ -183,8 +208,8 @@ func TestBusDeliveryBehindLocalWaiterForBusyKeyIsHandedBack(t *testing.T) {
 		if err := mem.Release(context.Background(), other, cr.Token); err != nil {
 			t.Fatal(err)
 		}
-		if rep := <-local; rep.Results[0].Status != synclayer.StatusSynced {
-			t.Fatalf("Dispatch of e0 once the other lease ended: %+v; want synced", rep.Results[0])
+		if res := <-local; res.Status != synclayer.StatusSynced {
+			t.Fatalf("local route of e0 once the other lease ended: %+v; want synced", res)
 		}
 		if err := h(context.Background(), event("e1", "K", 2)); err != nil { // the redelivery
 			t.Fatalf("redelivered e1: %v", err)

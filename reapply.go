@@ -41,7 +41,9 @@ func (d *Dispatcher) Connector(name string) (Connector, error) {
 // Reapply writes rec to connector's partner again through the claim path,
 // even when the store says the partner already holds rec.Version: a forced
 // resync and a drift repair write this way. It takes the key's lock and
-// lease (waiting while another process holds the key) and reports Stale,
+// lease (waiting while another process holds the key; meanwhile Run hands
+// the bus's deliveries of the key back to the bus rather than keep them
+// waiting behind it, as for Dispatch) and reports Stale,
 // without a push, when a version newer than rec.Version has been applied
 // meanwhile, so a live update always wins. Otherwise it pushes, then
 // completes the claim, records the delivery and the ledger entry, and
@@ -111,7 +113,7 @@ func (d *Dispatcher) reapply(ctx context.Context, ev *Event, rec *Record, ce *co
 	// and stale checks; the lease still serialises it with every other
 	// push of the key.
 	claim := d.claimOf(ce, rec.Key, ev.ID+"\x00reapply\x00"+strconv.FormatInt(time.Now().UnixNano(), 36), 0)
-	cr, sent, err := d.claim(ctx, claim, false, nil)
+	cr, sent, err := d.claim(ctx, claim, false, &ce.locks)
 	if err != nil {
 		return "claim", err
 	}

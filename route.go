@@ -273,11 +273,11 @@ const (
 // renews leases (see keepLease).
 //
 // line is the key locks in which the caller holds c.Key (nil for none).
-// While it waits for another process's lease, line turns
-// away the bus deliveries of the key waiting behind it (see keyLocks), so
-// a local route that may wait out the whole lease (Dispatch, Resync, a
-// drain) keeps none of Run's handler slots waiting with it. The mark ends
-// once the claim is answered, or with the route's unlock.
+// While it waits for another process's lease, line turns away the bus
+// deliveries of the key waiting behind it (see keyLocks), so a local route
+// that may wait out the whole lease (Dispatch, Resync, Reapply, a drain)
+// keeps none of Run's handler slots waiting with it. The mark ends once
+// the claim is answered, or with the route's unlock.
 func (d *Dispatcher) claim(ctx context.Context, c idempotency.Claim, fromBus bool, line *keyLocks) (cr idempotency.ClaimResult, sent time.Time, err error) {
 	wait := busyPollInitial
 	var since time.Time
