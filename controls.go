@@ -590,6 +590,11 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Resul
 // reason that may pass, back in the pending state, keeping what the
 // failed push recorded (its error and attempts) for operators. It writes
 // under a context of its own: the push may have failed because ctx ended.
+//
+// An entry already pending again (the push never began, the route was
+// held again, or the bus brought the event again meanwhile and its route
+// queued it) keeps what it says, but not a later date: it goes back to
+// dl's, its place among its key's entries (see hold).
 func (d *Dispatcher) keepPending(ctx context.Context, dl Delivery) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
@@ -597,7 +602,10 @@ func (d *Dispatcher) keepPending(ctx context.Context, dl Delivery) {
 	if got, err := d.log.List(wctx, DeliveryFilter{EventID: dl.EventID, Connector: dl.Connector, Limit: 1}); err == nil && len(got) == 1 {
 		switch got[0].State {
 		case StatusPending:
-			return // the push never began, or the route was held again
+			if !got[0].Updated.After(dl.Updated) {
+				return
+			}
+			keep = got[0]
 		case StatusFailed, StatusInProgress:
 			keep = got[0]
 		default:

@@ -2,6 +2,7 @@ package synclayer_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -161,5 +162,77 @@ func TestDrainEntryPausedAgainKeepsItsPlace(t *testing.T) {
 			t.Fatalf("Resume: %+v, %v; want e1 held again", res, err)
 		}
 		wantHeldBefore(t, d, "e1", "e2")
+	})
+}
+
+// listHookLog is a MemoryLog that, once armed, calls hook once, before it
+// answers the first List that matches when. Set both before arming it.
+type listHookLog struct {
+	*synclayer.MemoryLog
+	when  func(synclayer.DeliveryFilter) bool
+	hook  func()
+	armed atomic.Bool
+	once  sync.Once
+}
+
+func (l *listHookLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]synclayer.Delivery, error) {
+	if l.armed.Load() && l.when(f) {
+		l.once.Do(l.hook)
+	}
+	return l.MemoryLog.List(ctx, f)
+}
+
+// When the bus brings an event again while a drain pushes its entry (the
+// memory log leaves held events on the bus), the route writes the entry
+// pending again, dated now. Should the drain's push fail for a reason that
+// may pass (here its context ends), the entry goes back to its old place,
+// before the newer entry of its key, even when that route's write lands
+// just before the drain looks at the entry to put it back.
+func TestEventRedeliveredDuringItsDrainPushKeepsItsPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg, fakes := newFakes(t, 1)
+		log := &listHookLog{MemoryLog: new(synclayer.MemoryLog)}
+		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+		must(t, d.Pause("p0"))
+		h, stop := runHandler(t, d)
+		defer stop()
+		ctx := context.Background()
+		e1 := unversioned("e1", "K", "first")
+		for _, ev := range []synclayer.Event{e1, unversioned("e2", "K", "second")} {
+			if _, ok := synclayer.RedeliverAfter(h(ctx, ev)); !ok {
+				t.Fatalf("%s: want a redelivery request (paused, the log is not durable)", ev.ID)
+			}
+			time.Sleep(time.Second)
+		}
+
+		fakes[0].Inject(synclayertest.Fault{Key: "K", Wait: make(chan struct{})})
+		rctx, cancel := context.WithCancel(ctx)
+		resumed := make(chan error, 1)
+		go func() {
+			_, err := d.Resume(rctx, "p0")
+			resumed <- err
+		}()
+		synctest.Wait() // the drain's push of e1 waits at the partner
+		// The bus brings e1 again just as the drain, its push failed, looks
+		// at e1's entry to put it back to pending.
+		log.when = func(f synclayer.DeliveryFilter) bool { return f.EventID == "e1" && len(f.States) == 0 }
+		log.hook = func() {
+			if _, ok := synclayer.RedeliverAfter(h(ctx, e1)); !ok {
+				t.Errorf("e1 brought again: want a redelivery request")
+			}
+		}
+		log.armed.Store(true)
+		must(t, d.Pause("p0")) // no other drain pushes before the check
+		cancel()               // e1's push fails, for a reason that may pass
+		<-resumed
+		synctest.Wait()
+		wantHeldBefore(t, d, "e1", "e2")
+
+		if _, err := d.Resume(ctx, "p0"); err != nil {
+			t.Fatal(err)
+		}
+		if rec, _ := fakes[0].Record("K"); rec.EventID != "e2" {
+			t.Fatalf("partner holds %s, want e2 (the newest); calls %+v", rec.EventID, fakes[0].Calls())
+		}
 	})
 }
