@@ -387,10 +387,11 @@ func (c *connControl) retryScheduled(run *runLife, now time.Time) bool {
 // overtaken by the entry's next drain, and it keeps a look at the log that
 // finds nothing pending meanwhile from telling later routes to stop
 // asking (see nonePending). Its end counts as a hold written: the entry
-// is back in the log, pending, or settled.
+// is back in the log, pending, or settled. While it runs, a route of the
+// same event held meanwhile takes the entry's place (see placeOf).
 func (d *Dispatcher) drainPush(ctx context.Context, ctl *connControl, p Delivery) (Result, error) {
-	ctl.startHold(p.Key)
-	defer ctl.endHold(p.Key)
+	ctl.startDrainPush(&p)
+	defer ctl.endDrainPush(&p)
 	return d.redo(ctx, p, true)
 }
 
@@ -593,8 +594,9 @@ func (d *Dispatcher) redo(ctx context.Context, dl Delivery, pending bool) (Resul
 //
 // An entry already pending again (the push never began, the route was
 // held again, or the bus brought the event again meanwhile and its route
-// queued it) keeps what it says, but not a later date: it goes back to
-// dl's, its place among its key's entries (see hold).
+// queued it) is left as it is, unless it is dated after dl: it is then
+// written again with dl's date and event, its place among its key's
+// entries (see hold and placeOf).
 func (d *Dispatcher) keepPending(ctx context.Context, dl Delivery) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()

@@ -165,6 +165,101 @@ func TestDrainEntryPausedAgainKeepsItsPlace(t *testing.T) {
 	})
 }
 
+// When the bus brings an event again while a drain pushes its entry (the
+// memory log leaves held events on the bus), the route writes the entry
+// pending again. Should the drain's push then fail for a reason that may
+// pass (here its context ends), the entry keeps its old place, before the
+// newer entry of its key, whichever write lands last: the route's, or the
+// drain's putting the entry back.
+func TestEventRedeliveredDuringItsDrainPushKeepsItsPlace(t *testing.T) {
+	t.Run("route's write first", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// The route's write lands just before the drain looks at the
+			// entry to put it back.
+			log := &listHookLog{MemoryLog: new(synclayer.MemoryLog)}
+			d, fakes, h, fail := drainPushOfE1(t, log)
+			log.when = func(f synclayer.DeliveryFilter) bool { return f.EventID == "e1" && len(f.States) == 0 }
+			log.hook = func() { wantRedeliveryRequest(t, h, heldE1) }
+			log.armed.Store(true)
+			fail()
+			wantE1BeforeE2(t, d, fakes[0])
+		})
+	})
+	t.Run("drain's write first", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// The route's write waits until the drain has put the entry back.
+			log := &putHookLog{MemoryLog: new(synclayer.MemoryLog), release: make(chan struct{})}
+			d, fakes, h, fail := drainPushOfE1(t, log)
+			log.armed.Store(true)
+			redelivered := make(chan struct{})
+			go func() { wantRedeliveryRequest(t, h, heldE1); close(redelivered) }()
+			synctest.Wait() // the route waits to write e1's entry
+			fail()
+			<-redelivered
+			synctest.Wait()
+			wantE1BeforeE2(t, d, fakes[0])
+		})
+	})
+}
+
+// heldE1 is the older event of key K in drainPushOfE1.
+var heldE1 = unversioned("e1", "K", "first")
+
+// drainPushOfE1 holds e1 then e2 of key K under Run with log, a second
+// apart, and resumes: the drain's push of e1 hangs at the partner. It
+// returns fail, which pauses the connector again (no other drain pushes
+// before the caller's checks) and ends the push for a reason that may
+// pass, and waits for the drain.
+func drainPushOfE1(t *testing.T, log synclayer.DeliveryLog) (*synclayer.Dispatcher, []*synclayertest.Fake, func(context.Context, synclayer.Event) error, func()) {
+	t.Helper()
+	reg, fakes := newFakes(t, 1)
+	d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
+	must(t, d.Pause("p0"))
+	h, stop := runHandler(t, d)
+	t.Cleanup(stop)
+	for _, ev := range []synclayer.Event{heldE1, unversioned("e2", "K", "second")} {
+		wantRedeliveryRequest(t, h, ev)
+		time.Sleep(time.Second)
+	}
+	fakes[0].Inject(synclayertest.Fault{Key: "K", Wait: make(chan struct{})})
+	ctx, cancel := context.WithCancel(context.Background())
+	resumed := make(chan struct{})
+	go func() {
+		_, _ = d.Resume(ctx, "p0")
+		close(resumed)
+	}()
+	synctest.Wait() // the drain's push of e1 waits at the partner
+	return d, fakes, h, func() {
+		must(t, d.Pause("p0"))
+		cancel()
+		<-resumed
+		synctest.Wait()
+	}
+}
+
+// wantRedeliveryRequest hands ev to the Run handler h, and fails unless it
+// asks for a redelivery: the route was held (paused, or queued behind its
+// key) in a log that is not durable.
+func wantRedeliveryRequest(t *testing.T, h func(context.Context, synclayer.Event) error, ev synclayer.Event) {
+	t.Helper()
+	if _, ok := synclayer.RedeliverAfter(h(context.Background(), ev)); !ok {
+		t.Errorf("%s: want a redelivery request (held, the log is not durable)", ev.ID)
+	}
+}
+
+// wantE1BeforeE2 fails unless e1 is pending before e2 and, once resumed,
+// the partner holds e2, the newest.
+func wantE1BeforeE2(t *testing.T, d *synclayer.Dispatcher, fake *synclayertest.Fake) {
+	t.Helper()
+	wantHeldBefore(t, d, "e1", "e2")
+	if _, err := d.Resume(context.Background(), "p0"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := fake.Record("K"); rec.EventID != "e2" {
+		t.Fatalf("partner holds %s, want e2 (the newest); calls %+v", rec.EventID, fake.Calls())
+	}
+}
+
 // listHookLog is a MemoryLog that, once armed, calls hook once, before it
 // answers the first List that matches when. Set both before arming it.
 type listHookLog struct {
@@ -182,57 +277,28 @@ func (l *listHookLog) List(ctx context.Context, f synclayer.DeliveryFilter) ([]s
 	return l.MemoryLog.List(ctx, f)
 }
 
-// When the bus brings an event again while a drain pushes its entry (the
-// memory log leaves held events on the bus), the route writes the entry
-// pending again, dated now. Should the drain's push fail for a reason that
-// may pass (here its context ends), the entry goes back to its old place,
-// before the newer entry of its key, even when that route's write lands
-// just before the drain looks at the entry to put it back.
-func TestEventRedeliveredDuringItsDrainPushKeepsItsPlace(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		reg, fakes := newFakes(t, 1)
-		log := &listHookLog{MemoryLog: new(synclayer.MemoryLog)}
-		d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log))
-		must(t, d.Pause("p0"))
-		h, stop := runHandler(t, d)
-		defer stop()
-		ctx := context.Background()
-		e1 := unversioned("e1", "K", "first")
-		for _, ev := range []synclayer.Event{e1, unversioned("e2", "K", "second")} {
-			if _, ok := synclayer.RedeliverAfter(h(ctx, ev)); !ok {
-				t.Fatalf("%s: want a redelivery request (paused, the log is not durable)", ev.ID)
-			}
-			time.Sleep(time.Second)
-		}
-
-		fakes[0].Inject(synclayertest.Fault{Key: "K", Wait: make(chan struct{})})
-		rctx, cancel := context.WithCancel(ctx)
-		resumed := make(chan error, 1)
-		go func() {
-			_, err := d.Resume(rctx, "p0")
-			resumed <- err
-		}()
-		synctest.Wait() // the drain's push of e1 waits at the partner
-		// The bus brings e1 again just as the drain, its push failed, looks
-		// at e1's entry to put it back to pending.
-		log.when = func(f synclayer.DeliveryFilter) bool { return f.EventID == "e1" && len(f.States) == 0 }
-		log.hook = func() {
-			if _, ok := synclayer.RedeliverAfter(h(ctx, e1)); !ok {
-				t.Errorf("e1 brought again: want a redelivery request")
-			}
-		}
-		log.armed.Store(true)
-		must(t, d.Pause("p0")) // no other drain pushes before the check
-		cancel()               // e1's push fails, for a reason that may pass
-		<-resumed
-		synctest.Wait()
-		wantHeldBefore(t, d, "e1", "e2")
-
-		if _, err := d.Resume(ctx, "p0"); err != nil {
-			t.Fatal(err)
-		}
-		if rec, _ := fakes[0].Record("K"); rec.EventID != "e2" {
-			t.Fatalf("partner holds %s, want e2 (the newest); calls %+v", rec.EventID, fakes[0].Calls())
-		}
-	})
+// putHookLog is a MemoryLog that, once armed, holds a write of e1 pending
+// that is not the drain's putting it back (dated after its place, 00:00)
+// until that write has landed.
+type putHookLog struct {
+	*synclayer.MemoryLog
+	armed   atomic.Bool
+	release chan struct{}
+	once    sync.Once
 }
+
+func (l *putHookLog) Put(ctx context.Context, dl synclayer.Delivery) error {
+	if !l.armed.Load() || dl.EventID != "e1" || dl.State != synclayer.StatusPending {
+		return l.MemoryLog.Put(ctx, dl)
+	}
+	if dl.Updated.After(synctestEpoch) {
+		<-l.release
+		return l.MemoryLog.Put(ctx, dl)
+	}
+	err := l.MemoryLog.Put(ctx, dl)
+	l.once.Do(func() { close(l.release) })
+	return err
+}
+
+// synctestEpoch is when a synctest bubble's clock starts.
+var synctestEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)

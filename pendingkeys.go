@@ -50,6 +50,9 @@ type keysHeld struct {
 	written    uint64 // holds that finished writing their entry
 	mayPending bool
 	probed     bool // the connector-wide look at the log was made
+	// draining holds, per event ID, the place of each pending entry whose
+	// drain push is under way (see drainPush and placeOf).
+	draining map[string]time.Time
 }
 
 // mustHold reports whether a new route of key must queue as pending: the
@@ -148,6 +151,37 @@ func (c *connControl) endHold(key string) {
 		delete(c.keys.holding, key)
 	}
 	c.keys.written++
+}
+
+// startDrainPush counts the drain push of p, a pending entry, as a hold of
+// its key under way (see mustHold), and keeps its place for a route of
+// the same event held meanwhile (see drainPlace).
+func (c *connControl) startDrainPush(p *Delivery) {
+	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
+	c.startHoldLocked(p.Key)
+	if c.keys.draining == nil {
+		c.keys.draining = make(map[string]time.Time)
+	}
+	c.keys.draining[p.EventID] = p.Updated
+}
+
+// endDrainPush ends what startDrainPush began: p's entry is back in the
+// log, pending, or settled.
+func (c *connControl) endDrainPush(p *Delivery) {
+	c.keysMu.Lock()
+	delete(c.keys.draining, p.EventID)
+	c.keysMu.Unlock()
+	c.endHold(p.Key)
+}
+
+// drainPlace returns the place of eventID's pending entry while a drain
+// pushes it, and whether one does.
+func (c *connControl) drainPlace(eventID string) (time.Time, bool) {
+	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
+	place, ok := c.keys.draining[eventID]
+	return place, ok
 }
 
 // heldSoFar returns the count of holds written, to pass to nonePending

@@ -209,8 +209,10 @@ func badKey(err error, key string) error {
 // queued behind its key's pending entries (behind) while the connector is
 // not held drains too: a drain at work may have listed before its entry
 // was written, and nothing else would start one; unless a drain again of
-// entries a drain left pending is already scheduled, which will list it
-// (see retryScheduled). Such drains merge (see drainLater).
+// entries a drain left pending is already scheduled in this Run and not
+// yet due (see retryScheduled): that one will list it, or be dropped with
+// the rest of the Run's work should the Run end first. Such drains merge
+// (see drainLater).
 func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connEntry, ctl *connControl, res *Result, drains uint64, behind bool, place time.Time) (string, error) {
 	defer ctl.endHold(rec.Key)
 	if d.log == nil {
@@ -218,7 +220,7 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 		return "hold", Redeliver(errHeld, ctl.holdDelay(time.Now()))
 	}
 	if place.IsZero() {
-		place = d.placeOf(ctx, ev.ID, res.Connector)
+		place = d.placeOf(ctx, ctl, ev.ID, res.Connector)
 	}
 	dl := Delivery{EventID: ev.ID, EventType: ev.Type, Connector: res.Connector, Key: rec.Key,
 		State: StatusPending, Attempts: res.Attempts, Event: cloneEvent(ev), Updated: place}
@@ -241,11 +243,17 @@ func (d *Dispatcher) hold(ctx context.Context, ev *Event, rec *Record, ce *connE
 // eventID to connector (see hold): the date of its entry in the log when
 // that is pending, else now (no entry, another state, or a log that did
 // not answer). A drain's route, whose entry is in progress while it
-// pushes, keeps the date its entry was listed with (see routeSteps).
-// Asking for pending
-// entries only keeps the look cheap: the MemoryLog finds them in its map
-// of held entries, without a walk of its ring.
-func (d *Dispatcher) placeOf(ctx context.Context, eventID, connector string) time.Time {
+// pushes, keeps the date its entry was listed with (see routeSteps); so
+// does a route of the same event that the bus brought again meanwhile
+// (see drainPlace), which would otherwise be dated now and, should the
+// drain's push fail and its entry go back to pending, write it pending
+// after a newer entry of its key, whichever of the two writes came last.
+// Asking for pending entries only keeps the look cheap: the MemoryLog
+// finds them in its map of held entries, without a walk of its ring.
+func (d *Dispatcher) placeOf(ctx context.Context, ctl *connControl, eventID, connector string) time.Time {
+	if place, ok := ctl.drainPlace(eventID); ok {
+		return place
+	}
 	got, err := d.log.List(ctx, DeliveryFilter{EventID: eventID, Connector: connector, States: []Status{StatusPending}, Limit: 1})
 	if err == nil && len(got) == 1 && !got[0].Updated.IsZero() {
 		return got[0].Updated
