@@ -13,9 +13,9 @@ import (
 
 // runLife is one Run in progress: background work it started (drains of
 // pending routes) runs under its context and is waited for before Run
-// returns. Its jobs get jobCtx, which names the life, so that work a job
-// schedules in turn belongs to the same Run, even once that Run has left
-// Dispatcher.runs.
+// returns. Its handlers and jobs get jobCtx, which names the life, so that
+// work they schedule in turn belongs to the same Run, even once that Run
+// has left Dispatcher.runs, and not to another Run on the Dispatcher.
 type runLife struct {
 	ctx    context.Context
 	jobCtx context.Context
@@ -55,8 +55,9 @@ func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
 // Run, fn gets that Run's context, does not start if the Run ends first,
 // and Run waits for it; with no Run in progress (Dispatch alone), fn gets
 // ctx without its cancellation, as nothing else would ever carry the work
-// on. The Run is the one whose background job ctx comes from, if any, or
-// else the newest in progress: a job scheduled by the job of a Run that is
+// on. The Run is the one whose background job or handler ctx comes from,
+// if any, or else (Dispatch, Resume) the newest in progress: a job
+// scheduled by the job of a Run that is
 // ending is dropped (its Run no longer pushes; what a drain would have
 // pushed stays in the log, or on the bus, for the next Run).
 func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {

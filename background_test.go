@@ -83,3 +83,38 @@ func TestNoDrainAfterRunReturns(t *testing.T) {
 		stop2()
 	})
 }
+
+// With two Runs on one Dispatcher (say, one per bus), work that a
+// handler of one schedules belongs to that Run, not to the newest: here,
+// the route of e2 queued behind e1 counts on a drain again of e1 only if
+// that drain again is its own Run's. The drain again that Resume (no Run
+// named) scheduled went with the newest Run, B, and ended with it; A goes
+// on, and its own drain pushes both once the store is back.
+func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newClaimFails()
+		d, fakes := pausedOnStore(t, store)
+		hA, stopA := runHandler(t, d)
+		defer stopA()
+		_, stopB := runHandler(t, d)
+		ctx := context.Background()
+		if err := hA(ctx, event("e1", "K", 1)); err != nil {
+			t.Fatalf("held route of e1 in a durable log: %v, want an ack", err)
+		}
+		store.set("e1", true)
+		if res, _ := d.Resume(ctx, "p0"); len(res) != 1 || res[0].Status != synclayer.StatusFailed {
+			t.Fatalf("Resume with the store down: %+v, want e1 failed", res)
+		}
+		if err := hA(ctx, event("e2", "K", 2)); err != nil {
+			t.Fatalf("route of e2 queued behind e1: %v, want an ack", err)
+		}
+		stopB()
+		store.set("e1", false)
+
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if rec, ok := fakes[0].Record("K"); !ok || rec.Version != 2 {
+			t.Fatalf("a minute after the store came back, with Run A going on, the partner holds K at %+v (found %v); want version 2", rec, ok)
+		}
+	})
+}

@@ -56,13 +56,17 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	defer stopDrain()
 	life := d.startLife(workCtx)
 	defer d.endLife(life, cancelWork)
+	// Dispatches and drains run under the life's context, which names this
+	// Run: the background work they schedule belongs to it, not to the
+	// newest of several Runs on this Dispatcher (see Dispatcher.join).
+	runCtx := life.jobCtx
 	if d.durableLog {
 		d.reg.mu.Lock()
 		conns := slices.Clone(d.reg.conns)
 		d.reg.mu.Unlock()
 		for _, ce := range conns {
 			if !d.control(ce).paused.Load() {
-				d.background(workCtx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
+				d.background(runCtx, 0, func(ctx context.Context) { _, _ = d.drain(ctx, ce) })
 			}
 		}
 	}
@@ -89,7 +93,7 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 			}
 			mu.Unlock()
 		}()
-		return d.handle(workCtx, ev)
+		return d.handle(runCtx, ev)
 	}
 
 	err := sub.Subscribe(ctx, types, h)
