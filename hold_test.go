@@ -213,7 +213,12 @@ func TestRunPushesPendingRoutesOfADurableLogAtStart(t *testing.T) {
 	// "Restart": a new dispatcher on the same log and store, not paused.
 	second := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithDeliveryLog(log), synclayer.WithStore(store))
 	_, stop := runHandler(t, second)
+	// Three calls started, then none in flight: the third has returned.
+	// Stopping Run sooner would cancel the drain's push of e2 under way.
 	if err := fakes[0].WaitCalls(t.Context(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := fakes[0].WaitInFlight(t.Context(), 0); err != nil {
 		t.Fatal(err)
 	}
 	stop()
