@@ -93,9 +93,7 @@ func TestNoDrainAfterRunReturns(t *testing.T) {
 func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newClaimFails()
-		d, fakes := pausedOnStore(t, store)
-		hA, stopA := runHandler(t, d)
-		defer stopA()
+		d, fakes, hA := pausedRunOnStore(t, store)
 		_, stopB := runHandler(t, d)
 		ctx := context.Background()
 		if err := hA(ctx, event("e1", "K", 1)); err != nil {

@@ -49,9 +49,7 @@ func (l *drainListLog) drainLists() int {
 func TestQueuedRoutesWaitForTheDrainRetryWhileTheStoreIsDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newClaimFails()
-		d, fakes := pausedOnStore(t, store)
-		h, stop := runHandler(t, d)
-		defer stop()
+		d, fakes, h := pausedRunOnStore(t, store)
 		ctx := context.Background()
 		held := make([]string, 20)
 		for i := range held {

@@ -146,3 +146,13 @@ func pausedOnStore(t *testing.T, store synclayer.Store) (*synclayer.Dispatcher, 
 	must(t, d.Pause("p0"))
 	return d, fakes
 }
+
+// pausedRunOnStore is pausedOnStore under Run: it also starts Run on the
+// dispatcher, stopped when the test ends, and returns Run's handler.
+func pausedRunOnStore(t *testing.T, store synclayer.Store) (*synclayer.Dispatcher, []*synclayertest.Fake, func(context.Context, synclayer.Event) error) {
+	t.Helper()
+	d, fakes := pausedOnStore(t, store)
+	h, stop := runHandler(t, d)
+	t.Cleanup(stop)
+	return d, fakes, h
+}
