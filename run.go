@@ -39,6 +39,10 @@ import (
 // good (that route is in the delivery log, for Replay); and a dispatch
 // that Run itself cancelled as it stopped is handed back uncounted, so a
 // shutdown never dead-letters an event.
+//
+// Several Runs may share a Dispatcher (one per bus, say). The background
+// work that a Run's handlers start (drains of the routes they queued) is
+// that Run's: it waits for it, and ends it when it returns.
 func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	if sub == nil {
 		return errors.New("synclayer: Run: nil subscriber")
