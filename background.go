@@ -57,9 +57,9 @@ func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
 // ctx without its cancellation, as nothing else would ever carry the work
 // on. The Run is the one whose background job or handler ctx comes from,
 // if any, or else (Dispatch, Resume) the newest in progress: a job
-// scheduled by the job of a Run that is
-// ending is dropped (its Run no longer pushes; what a drain would have
-// pushed stays in the log, or on the bus, for the next Run).
+// scheduled by the job of a Run that is ending is dropped (its Run no
+// longer pushes; what a drain would have pushed stays in the log, or on
+// the bus, for the next Run).
 func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {
 	d.goBackground(ctx, delay, false, fn)
 }

@@ -338,7 +338,7 @@ func (d *Dispatcher) retryLater(ctx context.Context, ce *connEntry, ctl *connCon
 	}
 	now := time.Now()
 	ctl.retryMu.Lock()
-	if ctl.retryRun == run && now.Before(ctl.retryAt) {
+	if ctl.retryScheduledLocked(run, now) {
 		ctl.retryMu.Unlock()
 		return // one is scheduled in this Run already
 	}
@@ -376,6 +376,12 @@ func (c *connControl) retryScheduled(run *runLife, now time.Time) bool {
 	}
 	c.retryMu.Lock()
 	defer c.retryMu.Unlock()
+	return c.retryScheduledLocked(run, now)
+}
+
+// retryScheduledLocked is retryScheduled for a non-nil run; c.retryMu is
+// held.
+func (c *connControl) retryScheduledLocked(run *runLife, now time.Time) bool {
 	return c.retryRun == run && now.Before(c.retryAt)
 }
 

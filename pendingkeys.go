@@ -147,6 +147,11 @@ func (c *connControl) startHold(key string) {
 func (c *connControl) endHold(key string) {
 	c.keysMu.Lock()
 	defer c.keysMu.Unlock()
+	c.endHoldLocked(key)
+}
+
+// endHoldLocked is endHold; c.keysMu is held.
+func (c *connControl) endHoldLocked(key string) {
 	if c.keys.holding[key]--; c.keys.holding[key] <= 0 {
 		delete(c.keys.holding, key)
 	}
@@ -170,9 +175,9 @@ func (c *connControl) startDrainPush(p *Delivery) {
 // log, pending, or settled.
 func (c *connControl) endDrainPush(p *Delivery) {
 	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
 	delete(c.keys.draining, p.EventID)
-	c.keysMu.Unlock()
-	c.endHold(p.Key)
+	c.endHoldLocked(p.Key)
 }
 
 // drainPlace returns the place of eventID's pending entry while a drain

@@ -194,12 +194,11 @@ func badKey(err error, key string) error {
 // and brings it back once the connector may take it.
 //
 // The entry is dated place, its place among its key's pending entries,
-// which a drain pushes in the order of their dates. A zero place is read
-// from the log: an entry the route already has there pending (the bus
-// brought its event again) keeps its date, and a new entry is dated now. An entry
-// held again thus stays before the entries of its key held after it,
-// rather than be pushed after them and leave the partner with its older
-// data.
+// which a drain pushes in the order of their dates. A zero place is found
+// by placeOf: an entry the route already has pending (the bus brought its
+// event again) keeps its date, and a new entry is dated now. An entry held
+// again thus stays before the entries of its key held after it, rather
+// than be pushed after them and leave the partner with its older data.
 //
 // drains is the count of the connector's drains read before the route
 // found the connector held. A drain that took its turn since may have
