@@ -17,8 +17,15 @@ import (
 // work they schedule in turn belongs to the same Run, even once that Run
 // has left Dispatcher.runs, and not to another Run on the Dispatcher.
 type runLife struct {
+	// ctx is the Run's work: it ends at the drain timeout after the Run
+	// stops, or once the Run has returned.
 	ctx    context.Context
 	jobCtx context.Context
+	// stop ends when the Run stops taking events (its context ended) or
+	// returns. From then on no job of the Run starts, and its drains take
+	// no new entry; the pushes under way go on until ctx ends, as the
+	// dispatches in flight do (see endLife).
+	stop context.Context
 	// Under Dispatcher.runsMu:
 	ended bool       // Run is returning: no new job starts in it
 	jobs  int        // jobs counted in and not yet out
@@ -28,8 +35,10 @@ type runLife struct {
 // lifeKey is the context key under which a job finds its runLife.
 type lifeKey struct{}
 
-func (d *Dispatcher) startLife(ctx context.Context) *runLife {
-	l := &runLife{ctx: ctx, idle: sync.NewCond(&d.runsMu)}
+// startLife starts the life of a Run whose work runs under ctx, and which
+// stops when stop ends.
+func (d *Dispatcher) startLife(ctx, stop context.Context) *runLife {
+	l := &runLife{ctx: ctx, stop: stop, idle: sync.NewCond(&d.runsMu)}
 	l.jobCtx = context.WithValue(ctx, lifeKey{}, l)
 	d.runsMu.Lock()
 	d.runs = append(d.runs, l)
@@ -37,18 +46,35 @@ func (d *Dispatcher) startLife(ctx context.Context) *runLife {
 	return l
 }
 
-// endLife ends l's background work and waits for it.
-func (d *Dispatcher) endLife(l *runLife, cancel context.CancelFunc) {
+// endLife ends l's background work and waits for it: stopNow ends l.stop,
+// so that no job starts and the drains take no new entry, and cancel ends
+// l.ctx once the drain timeout has passed, or the work has returned. A
+// drain's push under way is thus let finish within the drain timeout, as
+// a dispatch in flight is, rather than cut short the moment the handlers
+// are done: what it pushes is recorded, instead of pushed again by the
+// next Run. (Run's own timer, started when its context ended, may cancel
+// l.ctx sooner; this one bounds a Run whose bus failed.)
+func (d *Dispatcher) endLife(l *runLife, stopNow, cancel context.CancelFunc) {
 	d.runsMu.Lock()
 	d.runs = slices.DeleteFunc(d.runs, func(x *runLife) bool { return x == l })
 	l.ended = true
 	d.runsMu.Unlock()
-	cancel()
+	stopNow()
+	t := time.AfterFunc(d.drainTimeout, cancel)
 	d.runsMu.Lock()
 	for l.jobs > 0 {
 		l.idle.Wait()
 	}
 	d.runsMu.Unlock()
+	t.Stop()
+	cancel()
+}
+
+// stopping reports whether ctx is a job's or a handler's of a Run that has
+// stopped (see runLife.stop): a drain under it takes no new entry.
+func stopping(ctx context.Context) bool {
+	l, _ := ctx.Value(lifeKey{}).(*runLife)
+	return l != nil && l.stop.Err() != nil
 }
 
 // background runs fn on its own goroutine once delay has passed. Under a
@@ -92,11 +118,17 @@ func (d *Dispatcher) join(ctx context.Context, always bool) (*runLife, bool) {
 }
 
 // lifeOfLocked returns the Run that work scheduled with ctx belongs to:
-// the one whose background job ctx comes from, ended or not, else the
-// newest in progress, or nil with none. d.runsMu is held.
+// the one whose background job or handler ctx comes from, ended or not,
+// else the newest in progress that has not stopped, else the newest
+// stopping, or nil with none. d.runsMu is held.
 func (d *Dispatcher) lifeOfLocked(ctx context.Context) *runLife {
 	if l, _ := ctx.Value(lifeKey{}).(*runLife); l != nil {
 		return l
+	}
+	for i := len(d.runs) - 1; i >= 0; i-- {
+		if d.runs[i].stop.Err() == nil {
+			return d.runs[i]
+		}
 	}
 	if n := len(d.runs); n > 0 {
 		return d.runs[n-1]
@@ -106,11 +138,11 @@ func (d *Dispatcher) lifeOfLocked(ctx context.Context) *runLife {
 
 // runOf returns the Run that background work scheduled with ctx belongs
 // to (see join), or nil for none: no Run in progress, or the Run of ctx
-// is ending.
+// has stopped.
 func (d *Dispatcher) runOf(ctx context.Context) *runLife {
 	d.runsMu.Lock()
 	defer d.runsMu.Unlock()
-	if l := d.lifeOfLocked(ctx); l != nil && !l.ended {
+	if l := d.lifeOfLocked(ctx); l != nil && !l.ended && l.stop.Err() == nil {
 		return l
 	}
 	return nil
@@ -137,7 +169,7 @@ func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, alwa
 	}
 	run := func() {
 		defer d.leave(l)
-		if always || l.ctx.Err() == nil {
+		if always || l.stop.Err() == nil {
 			fn(l.jobCtx)
 		}
 	}
@@ -145,23 +177,23 @@ func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, alwa
 		go run()
 		return
 	}
-	// A delayed job gives up its wait when the Run ends, and stops
-	// watching for that end once its time has come, so that the watches
-	// of a long Run's many delayed drains do not pile up.
+	// A delayed job gives up its wait when the Run stops, and stops
+	// watching for that once its time has come, so that the watches of a
+	// long Run's many delayed drains do not pile up.
 	var (
-		mu   sync.Mutex
-		stop func() bool
+		mu      sync.Mutex
+		unwatch func() bool
 	)
 	mu.Lock()
 	defer mu.Unlock()
 	t := time.AfterFunc(delay, func() {
 		mu.Lock()
-		stopWatch := stop
+		stopWatch := unwatch
 		mu.Unlock()
 		stopWatch()
 		run()
 	})
-	stop = context.AfterFunc(l.ctx, func() {
+	unwatch = context.AfterFunc(l.stop, func() {
 		if t.Stop() {
 			d.leave(l)
 		}

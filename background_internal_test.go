@@ -80,7 +80,7 @@ func (c *watchedCtx) live() (n int) {
 func TestBackgroundWatchEndsWithTheJob(t *testing.T) {
 	d := new(Dispatcher)
 	c := newWatchedCtx()
-	l := d.startLife(c)
+	l := d.startLife(c, c)
 	const jobs = 50
 	ran := make(chan struct{}, jobs)
 	for range jobs {
@@ -92,7 +92,7 @@ func TestBackgroundWatchEndsWithTheJob(t *testing.T) {
 	if n := c.live(); n != 0 {
 		t.Errorf("%d watches on the Run's context left after %d jobs ran, want 0", n, jobs)
 	}
-	d.endLife(l, c.cancel)
+	d.endLife(l, c.cancel, c.cancel)
 }
 
 // A job scheduled by a job of a Run that has ended is dropped, but work
@@ -102,7 +102,7 @@ func TestBackgroundBelongsToItsRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		d := new(Dispatcher)
 		ctx, cancel := context.WithCancel(t.Context())
-		l := d.startLife(ctx)
+		l := d.startLife(ctx, ctx)
 		var ran []string
 		var mu sync.Mutex
 		note := func(s string) {
@@ -119,7 +119,7 @@ func TestBackgroundBelongsToItsRun(t *testing.T) {
 		})
 		synctest.Wait()
 		ended := make(chan struct{})
-		go func() { d.endLife(l, cancel); close(ended) }()
+		go func() { d.endLife(l, cancel, cancel); close(ended) }()
 		synctest.Wait()
 		close(release)
 		<-ended

@@ -235,6 +235,10 @@ func (d *Dispatcher) drainPasses(ctx context.Context, ce *connEntry, ctl *connCo
 	tried := map[string]bool{}
 	left := map[string][]Delivery{}
 	for {
+		if stopping(ctx) {
+			// Its Run stopped: what is pending stays for the next Run.
+			return results, moved, false, errors.Join(errs...)
+		}
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
 		written := ctl.heldSoFar()
 		pending, lerr := d.log.List(ctx, f)
@@ -264,6 +268,9 @@ func (d *Dispatcher) drainPasses(ctx context.Context, ce *connEntry, ctl *connCo
 			}
 			if err := ctx.Err(); err != nil {
 				return results, moved, false, errors.Join(append(errs, err)...)
+			}
+			if stopping(ctx) {
+				return results, moved, false, errors.Join(errs...)
 			}
 			if ctl.held(time.Now()) {
 				return results, moved, false, errors.Join(errs...) // paused again, or the breaker reopened

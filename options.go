@@ -63,9 +63,9 @@ func WithRetention(keep time.Duration) Option {
 	}
 }
 
-// WithDrainTimeout sets how long [Dispatcher.Run] lets in-flight dispatches
-// finish after its context ends before cancelling them (default, and with
-// 0: 30s).
+// WithDrainTimeout sets how long [Dispatcher.Run] lets in-flight dispatches,
+// and the pushes of its background drains under way, finish after its
+// context ends before cancelling them (default, and with 0: 30s).
 func WithDrainTimeout(wait time.Duration) Option {
 	return func(d *Dispatcher) error {
 		d.drainTimeout = wait

@@ -13,7 +13,9 @@ import (
 // When ctx ends, Run stops taking events, lets the dispatches in flight
 // finish for up to the drain timeout ([WithDrainTimeout]), then cancels them,
 // and returns once all have returned, background drains of pending routes
-// included: no Connector.Sync is called by this Run after it returns. It
+// included: no Connector.Sync is called by this Run after it returns. A
+// background drain takes no new entry once ctx ends, and the push it has
+// under way gets the same drain timeout as a dispatch in flight. It
 // returns nil after such a shutdown, or the subscriber's error if the bus
 // failed first.
 //
@@ -58,8 +60,10 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 		context.AfterFunc(workCtx, func() { t.Stop() })
 	})
 	defer stopDrain()
-	life := d.startLife(workCtx)
-	defer d.endLife(life, cancelWork)
+	stopCtx, stopNow := context.WithCancel(ctx)
+	defer stopNow()
+	life := d.startLife(workCtx, stopCtx)
+	defer d.endLife(life, stopNow, cancelWork)
 	// Dispatches and drains run under the life's context, which names this
 	// Run: the background work they schedule belongs to it, not to the
 	// newest of several Runs on this Dispatcher (see Dispatcher.join).
