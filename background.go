@@ -78,14 +78,15 @@ func stopping(ctx context.Context) bool {
 }
 
 // background runs fn on its own goroutine once delay has passed. Under a
-// Run, fn gets that Run's context, does not start if the Run ends first,
+// Run, fn gets that Run's context, does not start if the Run stops first,
 // and Run waits for it; with no Run in progress (Dispatch alone), fn gets
 // ctx without its cancellation, as nothing else would ever carry the work
 // on. The Run is the one whose background job or handler ctx comes from,
-// if any, or else (Dispatch, Resume) the newest in progress: a job
-// scheduled by the job of a Run that is ending is dropped (its Run no
-// longer pushes; what a drain would have pushed stays in the log, or on
-// the bus, for the next Run).
+// if any: a job scheduled by the work of a Run that has stopped is
+// dropped (its Run no longer pushes; what a drain would have pushed stays
+// in the log, or on the bus, for the next Run). Else (Dispatch, Resume)
+// it is the newest Run in progress that has not stopped, and if that one
+// stops before the job's time, the newest that goes on.
 func (d *Dispatcher) background(ctx context.Context, delay time.Duration, fn func(context.Context)) {
 	d.goBackground(ctx, delay, false, fn)
 }
@@ -186,6 +187,7 @@ func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, alwa
 	)
 	mu.Lock()
 	defer mu.Unlock()
+	due := time.Now().Add(delay)
 	t := time.AfterFunc(delay, func() {
 		mu.Lock()
 		stopWatch := unwatch
@@ -194,8 +196,15 @@ func (d *Dispatcher) goBackground(ctx context.Context, delay time.Duration, alwa
 		run()
 	})
 	unwatch = context.AfterFunc(l.stop, func() {
-		if t.Stop() {
-			d.leave(l)
+		if !t.Stop() {
+			return
+		}
+		d.leave(l)
+		// A job that no Run scheduled (Dispatch, Resume) went with the
+		// newest Run; when that one stops first, the job moves, keeping
+		// its time, to the newest that goes on, if any.
+		if ctx.Value(lifeKey{}) == nil && d.runOf(ctx) != nil {
+			d.goBackground(ctx, time.Until(due), always, fn)
 		}
 	})
 }

@@ -88,8 +88,9 @@ func TestNoDrainAfterRunReturns(t *testing.T) {
 // handler of one schedules belongs to that Run, not to the newest: here,
 // the route of e2 queued behind e1 counts on a drain again of e1 only if
 // that drain again is its own Run's. The drain again that Resume (no Run
-// named) scheduled went with the newest Run, B, and ended with it; A goes
-// on, and its own drain pushes both once the store is back.
+// named) scheduled went with the newest Run, B, and moves to A when B
+// stops (TestDrainAgainOfResumeOutlivesTheRunItWentWith); A goes on, and
+// a drain pushes both once the store is back.
 func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := newClaimFails()
@@ -113,6 +114,39 @@ func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 		synctest.Wait()
 		if rec, ok := fakes[0].Record("K"); !ok || rec.Version != 2 {
 			t.Fatalf("a minute after the store came back, with Run A going on, the partner holds K at %+v (found %v); want version 2", rec, ok)
+		}
+	})
+}
+
+// A drain again that Resume, called outside any Run, scheduled goes with
+// the newest Run; when that Run stops first while another goes on, the
+// drain moves to the one that goes on rather than being dropped with the
+// Run it went with: nothing else would push e1 until the next hold,
+// Resume, breaker change or Run start.
+func TestDrainAgainOfResumeOutlivesTheRunItWentWith(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := newClaimFails()
+		d, fakes, hA := pausedRunOnStore(t, store)
+		_, stopB := runHandler(t, d)
+		ctx := context.Background()
+		if err := hA(ctx, event("e1", "K", 1)); err != nil {
+			t.Fatalf("held route of e1 in a durable log: %v, want an ack", err)
+		}
+		store.set("e1", true)
+		if res, _ := d.Resume(ctx, "p0"); len(res) != 1 || res[0].Status != synclayer.StatusFailed {
+			t.Fatalf("Resume with the store down: %+v, want e1 failed", res)
+		}
+		stopB()
+		store.set("e1", false)
+
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if rec, ok := fakes[0].Record("K"); !ok || rec.EventID != "e1" {
+			t.Fatalf("a minute after the store came back, with Run A going on, the partner holds K at %+v (found %v); want e1's write", rec, ok)
+		}
+		got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{EventID: "e1"})
+		if err != nil || len(got) != 1 || got[0].State != synclayer.StatusSynced {
+			t.Errorf("log entry of e1: %+v, %v; want it synced", got, err)
 		}
 	})
 }

@@ -44,7 +44,10 @@ import (
 //
 // Several Runs may share a Dispatcher (one per bus, say). The background
 // work that a Run's handlers start (drains of the routes they queued) is
-// that Run's: it waits for it, and ends it when it returns.
+// that Run's: it waits for it, and ends it when it returns. Work that
+// Dispatch or Resume, called outside any Run, leaves for later goes with
+// the newest Run, and moves to another that goes on if that one stops
+// first.
 func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	if sub == nil {
 		return errors.New("synclayer: Run: nil subscriber")
