@@ -196,7 +196,7 @@ func announcement(source, kind string, rep Report) (Event, error) {
 			DurationMs: r.Duration.Milliseconds(),
 		}
 		if r.Err != nil {
-			a.Results[i].Error = clip.String(r.Err.Error(), maxMessage)
+			a.Results[i].Error = clip.String(publicText(r.Err), maxMessage) // see storeErr
 		}
 	}
 	data, err := json.Marshal(a)

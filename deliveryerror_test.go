@@ -2,7 +2,9 @@ package synclayer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +41,9 @@ func (s *settleFailingStore) Release(ctx context.Context, c idempotency.Claim, t
 // A store failure on the way out of a push reaches the Result whole (it
 // wraps ErrStore and says what the store said, for the caller and its
 // logs), but the delivery log and the watchers, which the monitor shows
-// to its readers, get a fixed text for the store's part: a driver's text
-// can name a host, a user or a query. A partner's own answer is kept.
+// to its readers, and the announcement, which goes out on the platform's
+// bus, get a fixed text for the store's part: a driver's text can name a
+// host, a user or a query. A partner's own answer is kept.
 func TestDeliveryErrorHidesStoreText(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -48,12 +51,17 @@ func TestDeliveryErrorHidesStoreText(t *testing.T) {
 		partner   error
 		wantState synclayer.Status
 		wantError string
+		// The announced route's error; "" when the route is not final, and
+		// nothing is announced.
+		wantAnnounced string
 	}{
 		{name: "complete fails after the push", store: settleFailingStore{complete: true},
 			wantState: synclayer.StatusFailed, wantError: "idempotency store failed: pushed, but could not record it"},
 		{name: "release fails after the partner refused", store: settleFailingStore{release: true},
 			partner:   synclayer.Permanent(errors.New("partner says: WF-1 is locked")),
-			wantState: synclayer.StatusDead, wantError: "partner says: WF-1 is locked\nidempotency store failed: release lease"},
+			wantState: synclayer.StatusDead, wantError: "partner says: WF-1 is locked\nidempotency store failed: release lease",
+			wantAnnounced: `synclayer: event "e1" ("WorkflowDeployed") connector "p0" key "WF-1": sync: partner says: WF-1 is locked` +
+				"\nidempotency store failed: release lease"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg, fakes := newFakes(t, 1)
@@ -62,7 +70,9 @@ func TestDeliveryErrorHidesStoreText(t *testing.T) {
 			}
 			store := c.store
 			store.Store = new(synclayer.MemoryStore)
-			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(&store))
+			pub := &recordingPublisher{}
+			d := synclayertest.NewDispatcher(t, reg, synclayer.WithObserver(synclayer.NoObserver), synclayer.WithStore(&store),
+				synclayer.WithPublisher(pub))
 			var mu sync.Mutex
 			var watched []synclayer.Delivery
 			stop := d.Watch(func(dl synclayer.Delivery) {
@@ -84,6 +94,19 @@ func TestDeliveryErrorHidesStoreText(t *testing.T) {
 			}
 			if len(logged) == 0 || logged[0].State != c.wantState || logged[0].Error != c.wantError {
 				t.Errorf("delivery log %+v, want the newest %s with error %q", logged, c.wantState, c.wantError)
+			}
+			var announced []string
+			for _, ev := range pub.Events() {
+				var an synclayer.Announcement
+				if err := json.Unmarshal(ev.Data, &an); err != nil {
+					t.Fatalf("announcement %s: %v", ev.Data, err)
+				}
+				for _, r := range an.Results {
+					announced = append(announced, r.Error)
+				}
+			}
+			if want := []string{c.wantAnnounced}; c.wantAnnounced == "" && len(announced) != 0 || c.wantAnnounced != "" && !slices.Equal(announced, want) {
+				t.Errorf("announced route errors %q, want %q", announced, c.wantAnnounced)
 			}
 			mu.Lock()
 			defer mu.Unlock()

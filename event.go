@@ -46,7 +46,9 @@ const (
 //	   "error":"synclayer: event \"evt-1\" ... : 503 Service Unavailable"}]}
 //
 // Status is one of "synced", "duplicate", "stale", "failed". Error is present
-// only for failed results, and is bounded in size.
+// only for failed results, and is bounded in size. Like [Delivery].Error, it
+// names a failure of the idempotency store with a fixed text, never with
+// the store's own error.
 type Announcement struct {
 	EventID   string            `json:"eventId"`
 	EventType string            `json:"eventType"`

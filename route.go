@@ -396,11 +396,10 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 		dl.PayloadHash = payloadHash(rec.Payload)
 	}
 	if err := out.err; err != nil {
-		logged := err // the delivery's error: the store's own text left out
 		if rerr := settle(ctx, d.store.Release, claim, token); rerr != nil {
 			err = joinStoreErr(err, "release lease", rerr)
-			logged = errors.Join(logged, storeFailed("release lease"))
 		}
+		logged := publicText(err) // the delivery's error: the store's own text left out
 		if errors.Is(err, errHeld) {
 			if d.log != nil && !reapply {
 				ctl.startHold(rec.Key)
@@ -410,7 +409,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 			// the breaker may let it through.
 			err = Redeliver(err, ctl.holdDelay(end))
 		}
-		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(logged.Error(), maxMessage), cloneEvent(ev)
+		dl.State, dl.Error, dl.Event = StatusFailed, clip.String(logged, maxMessage), cloneEvent(ev)
 		if IsPermanent(err) {
 			dl.State = StatusDead
 		}
@@ -427,7 +426,7 @@ func (d *Dispatcher) pushClaimed(ctx context.Context, ev *Event, rec *Record, ce
 	if err := d.complete(ctx, claim, token, dl); err != nil {
 		const what = "pushed, but could not record it"
 		err = joinStoreErr(nil, what, err)
-		dl.State, dl.Error, dl.Event = StatusFailed, storeFailed(what).Error(), cloneEvent(ev)
+		dl.State, dl.Error, dl.Event = StatusFailed, publicText(err), cloneEvent(ev)
 		wctx, cancel := afterPush(ctx)
 		d.record(wctx, dl)
 		cancel()
@@ -669,21 +668,6 @@ func afterPush(ctx context.Context) (context.Context, context.CancelFunc) {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-}
-
-// joinStoreErr joins err and serr, the store's error at what, as the
-// route's error: it wraps [ErrStore] and keeps the store's text, for the
-// caller and its logs.
-func joinStoreErr(err error, what string, serr error) error {
-	return errors.Join(err, fmt.Errorf("%w: %w", storeFailed(what), serr))
-}
-
-// storeFailed is a store failure at what as the delivery log and the
-// watchers get it (see [Delivery.Error]): [ErrStore]'s text and what,
-// without the store's own error, which can name a database host, a user
-// or a query. The route's Result has the whole error ([joinStoreErr]).
-func storeFailed(what string) error {
-	return fmt.Errorf("%w: %s", ErrStore, what)
 }
 
 // 8. record.
