@@ -147,7 +147,8 @@ func (d *Dispatcher) drainLater(ctx context.Context, ce *connEntry, delay time.D
 //
 // A drain ends when a pass over the pending entries moved none of them on:
 // all were held again, or failed for a reason that may pass (the store or
-// the log did not answer, ctx ended: see redo). An entry that no drain
+// the log did not answer, ctx ended: see redo). A drain of a Run also ends
+// once that Run stops, after the push it has under way. An entry that no drain
 // can push (no route, no event kept) is recorded dead (see bury). Each
 // entry is tried at most once per drain, and the drain does not go round
 // again at once; the next Resume, breaker change, Run start or hold that
