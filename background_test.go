@@ -93,17 +93,8 @@ func TestNoDrainAfterRunReturns(t *testing.T) {
 // a drain pushes both once the store is back.
 func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newClaimFails()
-		d, fakes, hA := pausedRunOnStore(t, store)
-		_, stopB := runHandler(t, d)
+		_, fake, hA, stopB, store := resumedWithTheStoreDown(t)
 		ctx := context.Background()
-		if err := hA(ctx, event("e1", "K", 1)); err != nil {
-			t.Fatalf("held route of e1 in a durable log: %v, want an ack", err)
-		}
-		store.set("e1", true)
-		if res, _ := d.Resume(ctx, "p0"); len(res) != 1 || res[0].Status != synclayer.StatusFailed {
-			t.Fatalf("Resume with the store down: %+v, want e1 failed", res)
-		}
 		if err := hA(ctx, event("e2", "K", 2)); err != nil {
 			t.Fatalf("route of e2 queued behind e1: %v, want an ack", err)
 		}
@@ -112,7 +103,7 @@ func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if rec, ok := fakes[0].Record("K"); !ok || rec.Version != 2 {
+		if rec, ok := fake.Record("K"); !ok || rec.Version != 2 {
 			t.Fatalf("a minute after the store came back, with Run A going on, the partner holds K at %+v (found %v); want version 2", rec, ok)
 		}
 	})
@@ -125,28 +116,40 @@ func TestHandlerWorkBelongsToItsOwnRun(t *testing.T) {
 // Resume, breaker change or Run start.
 func TestDrainAgainOfResumeOutlivesTheRunItWentWith(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := newClaimFails()
-		d, fakes, hA := pausedRunOnStore(t, store)
-		_, stopB := runHandler(t, d)
-		ctx := context.Background()
-		if err := hA(ctx, event("e1", "K", 1)); err != nil {
-			t.Fatalf("held route of e1 in a durable log: %v, want an ack", err)
-		}
-		store.set("e1", true)
-		if res, _ := d.Resume(ctx, "p0"); len(res) != 1 || res[0].Status != synclayer.StatusFailed {
-			t.Fatalf("Resume with the store down: %+v, want e1 failed", res)
-		}
+		d, fake, _, stopB, store := resumedWithTheStoreDown(t)
 		stopB()
 		store.set("e1", false)
 
 		time.Sleep(time.Minute)
 		synctest.Wait()
-		if rec, ok := fakes[0].Record("K"); !ok || rec.EventID != "e1" {
+		if rec, ok := fake.Record("K"); !ok || rec.EventID != "e1" {
 			t.Fatalf("a minute after the store came back, with Run A going on, the partner holds K at %+v (found %v); want e1's write", rec, ok)
 		}
-		got, err := d.Deliveries(ctx, synclayer.DeliveryFilter{EventID: "e1"})
+		got, err := d.Deliveries(t.Context(), synclayer.DeliveryFilter{EventID: "e1"})
 		if err != nil || len(got) != 1 || got[0].State != synclayer.StatusSynced {
 			t.Errorf("log entry of e1: %+v, %v; want it synced", got, err)
 		}
 	})
+}
+
+// resumedWithTheStoreDown starts two Runs, A and then B, on a paused
+// dispatcher with a durable log. A's handler holds e1 of key K; Resume,
+// called outside any Run while the store fails e1's claims, leaves e1
+// pending and schedules a drain again, which goes with B, the newest. It
+// returns the dispatcher, its partner, A's handler, what stops B, and the
+// store, still failing e1.
+func resumedWithTheStoreDown(t *testing.T) (*synclayer.Dispatcher, *synclayertest.Fake, func(context.Context, synclayer.Event) error, func(), *claimFails) {
+	t.Helper()
+	store := newClaimFails()
+	d, fakes, hA := pausedRunOnStore(t, store)
+	_, stopB := runHandler(t, d)
+	ctx := context.Background()
+	if err := hA(ctx, event("e1", "K", 1)); err != nil {
+		t.Fatalf("held route of e1 in a durable log: %v, want an ack", err)
+	}
+	store.set("e1", true)
+	if res, _ := d.Resume(ctx, "p0"); len(res) != 1 || res[0].Status != synclayer.StatusFailed {
+		t.Fatalf("Resume with the store down: %+v, want e1 failed", res)
+	}
+	return d, fakes[0], hA, stopB, store
 }
