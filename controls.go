@@ -236,10 +236,6 @@ func (d *Dispatcher) drainPasses(ctx context.Context, ce *connEntry, ctl *connCo
 	tried := map[string]bool{}
 	left := map[string][]Delivery{}
 	for {
-		if stopping(ctx) {
-			// Its Run stopped: what is pending stays for the next Run.
-			return results, moved, false, errors.Join(errs...)
-		}
 		f := DeliveryFilter{Connector: ce.name, States: []Status{StatusPending}, Limit: maxList}
 		written := ctl.heldSoFar()
 		pending, lerr := d.log.List(ctx, f)
@@ -271,7 +267,7 @@ func (d *Dispatcher) drainPasses(ctx context.Context, ce *connEntry, ctl *connCo
 				return results, moved, false, errors.Join(append(errs, err)...)
 			}
 			if stopping(ctx) {
-				return results, moved, false, errors.Join(errs...)
+				return results, moved, false, errors.Join(errs...) // what is pending stays for the next Run
 			}
 			if ctl.held(time.Now()) {
 				return results, moved, false, errors.Join(errs...) // paused again, or the breaker reopened

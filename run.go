@@ -64,7 +64,6 @@ func (d *Dispatcher) Run(ctx context.Context, sub Subscriber) error {
 	})
 	defer stopDrain()
 	stopCtx, stopNow := context.WithCancel(ctx)
-	defer stopNow()
 	life := d.startLife(workCtx, stopCtx)
 	defer d.endLife(life, stopNow, cancelWork)
 	// Dispatches and drains run under the life's context, which names this

@@ -2,7 +2,6 @@ package synclayer
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -19,7 +18,7 @@ type storeErr struct {
 	err  error
 }
 
-func (e *storeErr) Error() string   { return storeFailed(e.what).Error() + ": " + e.err.Error() }
+func (e *storeErr) Error() string   { return storeFailed(e.what) + ": " + e.err.Error() }
 func (e *storeErr) Unwrap() []error { return []error{ErrStore, e.err} }
 
 // joinStoreErr joins err and serr, the store's error at what, as the
@@ -28,10 +27,10 @@ func joinStoreErr(err error, what string, serr error) error {
 	return errors.Join(err, &storeErr{what, serr})
 }
 
-// storeFailed is a store failure at what as others read it: [ErrStore]'s
-// text and what, without the store's own error.
-func storeFailed(what string) error {
-	return fmt.Errorf("%w: %s", ErrStore, what)
+// storeFailed is the text of a store failure at what as others read it:
+// [ErrStore]'s text and what, without the store's own error.
+func storeFailed(what string) string {
+	return ErrStore.Error() + ": " + what
 }
 
 // publicText is err's text with the store's own error left out of each
@@ -43,7 +42,7 @@ func publicText(err error) string {
 	walk = func(e error) {
 		switch x := e.(type) {
 		case *storeErr:
-			text = strings.Replace(text, x.Error(), storeFailed(x.what).Error(), 1)
+			text = strings.Replace(text, x.Error(), storeFailed(x.what), 1)
 		case interface{ Unwrap() []error }:
 			for _, p := range x.Unwrap() {
 				walk(p)
