@@ -333,10 +333,12 @@ func (p *overlapPub) Publish(ctx context.Context, ev synclayer.Event) error {
 // lease), a claimed batch that waited behind the pause was published
 // after its lease had ended, while another relay had claimed and was
 // publishing the same events. Two relays with a 1s lease: no event is
-// ever published by both at once.
+// ever published by both at once. The databases run at once, each with a
+// table (or SQLite file) of its own: each run is mostly the outage's wait.
 func TestOutagePauseStaysWithinTheLease(t *testing.T) {
 	inParent(t)
 	eachDB(t, func(t *testing.T, c dbCase) {
+		t.Parallel()
 		db := c.open(t)
 		ob := newOutbox(t, db, c.dialect, outbox.WithLease(time.Second), outbox.WithBatch(5),
 			outbox.WithPollInterval(10*time.Millisecond))
