@@ -25,9 +25,10 @@ const (
 //
 // Every Put writes a record, and an entry is the newest record of its
 // (event, connector). A route that is pushed once writes two: in progress,
-// then its outcome. The older record stays until the log passes it, and
-// counts toward the bound until then, so a log of n records shows the last
-// n/2 routes or more.
+// then its outcome. When no other Put came between them, the outcome takes
+// the in-progress record's place; otherwise the older record stays until
+// the log passes it, and counts toward the bound until then, so a log of n
+// records shows the last n/2 routes or more.
 //
 // When full the log forgets the oldest records of entries that need no
 // more work first (synced, duplicate, stale, in progress, failed), then the
@@ -128,6 +129,16 @@ func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 			l.ndead++
 			l.dead.push(heldRef{id, l.seq})
 		}
+	} else if b := l.ring.back(); b != nil && b.d.State == StatusInProgress && b.d.EventID == d.EventID && b.d.Connector == d.Connector {
+		// The entry's in-progress record is the newest: its outcome
+		// takes that slot, which is in cache, instead of a cold one, and
+		// the superseded record costs no room, so the bound keeps up to
+		// twice the routes. In BenchmarkLogCost 98% of outcomes took
+		// that place; its log share, alternated with the code before:
+		// store=full median 7.6% -> 5.2% (12 runs each), store=fresh
+		// 8.4% -> 8.0% (18 runs each, within the benchmark's noise).
+		l.bytes -= b.size
+		b.d, b.seq, b.size = d, l.seq, size
 	} else {
 		var r *logRecord
 		if l.ring.len() > 0 && l.ring.len()+len(l.held) >= l.maxEntries {
@@ -383,6 +394,14 @@ func (q *ring[T]) at(i int) *T {
 		i -= len(q.buf)
 	}
 	return &q.buf[i]
+}
+
+// back returns the newest element, or nil when the queue is empty.
+func (q *ring[T]) back() *T {
+	if q.n == 0 {
+		return nil
+	}
+	return q.at(q.n - 1)
 }
 
 // front returns the oldest element; the queue must not be empty.

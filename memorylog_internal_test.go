@@ -101,6 +101,33 @@ func (l *MemoryLog) put(t *testing.T, puts ...string) {
 	}
 }
 
+// A route's outcome takes the place of its in-progress record when that
+// record is the log's newest, so that it costs no second record; when
+// another Put came between them, both stay until the ring passes the
+// older. Either way only the outcome is listed, in the order of the Puts.
+func TestMemoryLogOutcomeTakesInProgressPlace(t *testing.T) {
+	l := &MemoryLog{MaxEntries: 5}
+	l.put(t, "a:in_progress", "a:synced")
+	if l.ring.len() != 1 {
+		t.Fatalf("%d records after a's in-progress and outcome in a row, want 1", l.ring.len())
+	}
+	l.put(t, "b:in_progress", "c:in_progress", "b:failed")
+	if l.ring.len() != 4 {
+		t.Fatalf("%d records after b's outcome followed c's Put, want 4 (b's in-progress record stays)", l.ring.len())
+	}
+	l.expect(t, "b:failed c:in_progress a:synced")
+	l.put(t, "c:synced")
+	l.expect(t, "c:synced b:failed a:synced")
+	// Only an in-progress record gives its place: a second outcome of
+	// an entry (a retry's) is a record of its own.
+	l2 := &MemoryLog{MaxEntries: 4}
+	l2.put(t, "a:failed", "a:synced")
+	if l2.ring.len() != 2 {
+		t.Fatalf("%d records after two outcomes of a, want 2", l2.ring.len())
+	}
+	l2.expect(t, "a:synced")
+}
+
 // A record superseded by a newer one of its entry is never listed, counts
 // toward the bound until the ring passes it, and is then forgotten without
 // taking its entry along.
