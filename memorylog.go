@@ -129,7 +129,7 @@ func (l *MemoryLog) Put(_ context.Context, d Delivery) error {
 			l.ndead++
 			l.dead.push(heldRef{id, l.seq})
 		}
-	} else if b := l.ring.back(); b != nil && b.d.State == StatusInProgress && b.d.EventID == d.EventID && b.d.Connector == d.Connector {
+	} else if b := l.ring.back(); b != nil && b.d.State == StatusInProgress && b.id() == id {
 		// The entry's in-progress record is the newest: its outcome
 		// takes that slot, which is in cache, instead of a cold one, and
 		// the superseded record costs no room, so the bound keeps up to
