@@ -53,7 +53,7 @@ type ckey struct{ conn, id string }
 
 type memoryShard struct {
 	mu   sync.Mutex
-	keys map[ckey]keyState // per (connector, key): lease and last version
+	keys keyTable // per (connector, key): lease and last version
 	// The done-markers, per (connector, event), queued in completion order
 	// in markers, and found through done: the position of the newest marker
 	// of each hash (see marker). A map of integers is a third of the size
@@ -62,12 +62,13 @@ type memoryShard struct {
 	markers          fifo[marker]
 	done             map[uint64]uint64
 	maxDone, maxKeys int
-	// The keys from the least recently used: sweepKeys forgets from the
-	// front, in constant time per key. A key's record is live while its
-	// state holds the record's position (keyState.age); the older records
-	// of a key used again, or deleted, are stale, and skipped when they
-	// come to the front. See put for when a used key is queued again.
-	ages fifo[ckey]
+	// The slots of the keys from the least recently used: sweepKeys
+	// forgets from the front, in constant time per key. A key's record is
+	// live while its state holds the record's position (keyState.age); the
+	// older records of a key used again, or removed (its slot then has
+	// another key, or none), are stale, and skipped when they come to the
+	// front. See settle for when a used key is queued again.
+	ages fifo[uint32]
 }
 
 // keyState is what the store knows of one key. An entry with no live lease
@@ -93,18 +94,19 @@ func (s *MemoryStore) init() {
 	s.epoch = time.Now().Add(-time.Nanosecond) // now() is never 0, which means "none" in the ledger
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.keys = make(map[ckey]keyState)
+		sh.keys.init()
 		sh.done = make(map[uint64]uint64)
 		sh.maxDone, sh.maxKeys = per, per
 	}
 }
 
-// shard returns the shard of c's key, and the hash of c's done-marker.
-func (s *MemoryStore) shard(c *idempotency.Claim) (sh *memoryShard, doneHash uint64) {
+// shard returns the shard of c's key, the hash of the key (see keyTable),
+// and the hash of c's done-marker.
+func (s *MemoryStore) shard(c *idempotency.Claim) (sh *memoryShard, keyHash, doneHash uint64) {
 	s.once.Do(s.init)
 	hc := maphash.String(s.seed, c.Connector)
-	sh = &s.shards[pairHash(hc, maphash.String(s.seed, c.Key))%memoryShards]
-	return sh, pairHash(hc, maphash.String(s.seed, c.EventID))
+	keyHash = pairHash(hc, maphash.String(s.seed, c.Key))
+	return &s.shards[keyHash%memoryShards], keyHash, pairHash(hc, maphash.String(s.seed, c.EventID))
 }
 
 // pairHash combines the hashes of two strings.
@@ -131,7 +133,7 @@ func (s *MemoryStore) Claim(ctx context.Context, c idempotency.Claim) (idempoten
 	if err := ctx.Err(); err != nil {
 		return idempotency.ClaimResult{}, err
 	}
-	sh, h := s.shard(&c)
+	sh, hk, h := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -139,17 +141,23 @@ func (s *MemoryStore) Claim(ctx context.Context, c idempotency.Claim) (idempoten
 		return idempotency.ClaimResult{Status: idempotency.ClaimDone}, nil
 	}
 	k := ckey{c.Connector, c.Key}
-	st := sh.keys[k]
-	if c.Version != 0 && c.Version <= st.version {
-		return idempotency.ClaimResult{Status: idempotency.ClaimStale, Version: st.version}, nil
+	ks, i := sh.keys.find(k, hk)
+	if ks != nil {
+		st := &ks.st
+		if c.Version != 0 && c.Version <= st.version {
+			return idempotency.ClaimResult{Status: idempotency.ClaimStale, Version: st.version}, nil
+		}
+		if st.token != "" && now < st.expires {
+			return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
+		}
+	} else {
+		ks, i = sh.keys.slot(k, hk)
 	}
-	if st.token != "" && now < st.expires {
-		return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
-	}
-	st.token = strconv.FormatUint(s.token.Add(1), 36)
-	st.expires = after(now, c.LeaseTTL)
-	sh.put(k, st, now)
-	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: st.token, Version: st.version}, nil
+	token := strconv.FormatUint(s.token.Add(1), 36)
+	ks.st.token, ks.st.expires = token, after(now, c.LeaseTTL)
+	version := ks.st.version
+	sh.settle(ks, i, now)
+	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: token, Version: version}, nil
 }
 
 // Complete implements [Store].
@@ -157,12 +165,12 @@ func (s *MemoryStore) Complete(ctx context.Context, c idempotency.Claim, token s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sh, h := s.shard(&c)
+	sh, hk, h := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := ckey{c.Connector, c.Key}
-	st := sh.keys[k]
+	ks, i := sh.keys.slot(ckey{c.Connector, c.Key}, hk)
+	st := &ks.st
 	if st.token == token {
 		st.token, st.expires = "", 0
 	}
@@ -172,7 +180,7 @@ func (s *MemoryStore) Complete(ctx context.Context, c idempotency.Claim, token s
 	if c.Version > st.version {
 		st.version = c.Version
 	}
-	sh.put(k, st, now)
+	sh.settle(ks, i, now)
 	if c.Retention > 0 {
 		sh.markDone(ckey{c.Connector, c.EventID}, h, now, after(now, c.Retention))
 	}
@@ -184,36 +192,37 @@ func (s *MemoryStore) Release(ctx context.Context, c idempotency.Claim, token st
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sh, _ := s.shard(&c)
+	sh, hk, _ := s.shard(&c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := ckey{c.Connector, c.Key}
-	if st, ok := sh.keys[k]; ok && st.token == token {
-		st.token, st.expires = "", 0
-		sh.put(k, st, s.now())
+	if ks, i := sh.keys.find(ckey{c.Connector, c.Key}, hk); ks != nil && ks.st.token == token {
+		ks.st.token, ks.st.expires = "", 0
+		sh.settle(ks, i, s.now())
 	}
 	return nil
 }
 
-// put stores st, or drops the entry when it holds nothing worth keeping.
-// It is called for every use of a key (claim, complete, release, ledger
-// update). A new key goes to the back of ages, and so does a used key
-// whose record is in the older half of the queue; one in the newer half
-// keeps its place: the Complete that follows a key's Claim costs no second
-// record, and the order stays the order of use to within half the queue.
-func (sh *memoryShard) put(k ckey, st keyState, now int64) {
+// settle is called after every use of a key (claim, complete, release,
+// ledger update) that changed the state in its slot ks, number i: it
+// forgets the key when its state holds nothing worth keeping, and keeps
+// ages and the bound. A new key goes to the back of ages, and so does a
+// used key whose record is in the older half of the queue; one in the
+// newer half keeps its place: the Complete that follows a key's Claim
+// costs no second record, and the order stays the order of use to within
+// half the queue. ks is not to be used after settle.
+func (sh *memoryShard) settle(ks *keySlot, i uint32, now int64) {
+	st := &ks.st
 	if st.token == "" && st.version == 0 && !st.hasLed {
-		delete(sh.keys, k) // its record in ages is stale from now on
+		sh.keys.remove(i) // its record in ages is stale from now on
 		return
 	}
 	if st.age <= sh.ages.popped+uint64(sh.ages.len()/2) {
-		if sh.ages.len() >= 2*len(sh.keys)+64 {
+		if sh.ages.len() >= 2*sh.keys.len()+64 {
 			sh.compactAges()
 		}
-		st.age = sh.ages.push(k)
+		st.age = sh.ages.push(i)
 	}
-	sh.keys[k] = st
-	if len(sh.keys) > sh.maxKeys {
+	if sh.keys.len() > sh.maxKeys {
 		sh.sweepKeys(now)
 	}
 }
@@ -227,14 +236,14 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		done += sh.markers.len()
-		for _, st := range sh.keys {
-			if st.version != 0 {
+		sh.keys.each(func(ks *keySlot) {
+			if ks.st.version != 0 {
 				versions++
 			}
-			if st.token != "" {
+			if ks.st.token != "" {
 				leases++
 			}
-		}
+		})
 		sh.mu.Unlock()
 	}
 	return done, versions, leases
@@ -305,23 +314,22 @@ func (sh *memoryShard) sweepDone(now int64) {
 // it goes to the back of the queue. Each call stops after a few such keys,
 // so that a shard full of them costs little; the next call goes on.
 func (sh *memoryShard) sweepKeys(now int64) {
-	for kept := 0; len(sh.keys) > sh.maxKeys && sh.ages.len() > 0 && kept < 8; {
-		k := *sh.ages.front()
+	for kept := 0; sh.keys.len() > sh.maxKeys && sh.ages.len() > 0 && kept < 8; {
+		i := *sh.ages.front()
 		p := sh.ages.pop()
-		st, ok := sh.keys[k]
-		if !ok || st.age != p {
-			continue // stale: the key was used again, or deleted
+		st := &sh.keys.at(i).st
+		if st.age != p {
+			continue // stale: the key was used again, or removed
 		}
 		if st.token != "" && now >= st.expires {
 			st.token, st.expires = "", 0 // an expired lease is no reason to keep it
 		}
 		if st.token != "" || st.hasLed && st.led.behind() {
-			st.age = sh.ages.push(k)
-			sh.keys[k] = st
+			st.age = sh.ages.push(i)
 			kept++
 			continue
 		}
-		delete(sh.keys, k)
+		sh.keys.remove(i)
 	}
 }
 
@@ -329,13 +337,12 @@ func (sh *memoryShard) sweepKeys(now int64) {
 // after the old ones, so that no stale position can match a key's new one.
 func (sh *memoryShard) compactAges() {
 	old := sh.ages
-	sh.ages = fifo[ckey]{popped: old.popped + uint64(old.n)}
+	sh.ages = fifo[uint32]{popped: old.popped + uint64(old.n)}
 	for old.len() > 0 {
-		k := *old.front()
+		i := *old.front()
 		p := old.pop()
-		if st, ok := sh.keys[k]; ok && st.age == p {
-			st.age = sh.ages.push(k)
-			sh.keys[k] = st
+		if st := &sh.keys.at(i).st; st.age == p {
+			st.age = sh.ages.push(i)
 		}
 	}
 }

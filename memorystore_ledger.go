@@ -86,14 +86,13 @@ func (s *MemoryStore) ledgerUpdate(ctx context.Context, connector, key string, f
 		return err
 	}
 	c := idempotency.Claim{Connector: connector, Key: key}
-	sh, _ := s.shard(&c)
+	sh, hk, _ := s.shard(&c)
 	now := s.now()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	k := ckey{connector, key}
-	st := sh.keys[k]
-	f(&st, now)
-	sh.put(k, st, now)
+	ks, i := sh.keys.slot(ckey{connector, key}, hk)
+	f(&ks.st, now)
+	sh.settle(ks, i, now)
 	return nil
 }
 
@@ -151,12 +150,15 @@ func (s *MemoryStore) Holding(ctx context.Context, connector, key string) (Holdi
 		return Holding{}, false, err
 	}
 	c := idempotency.Claim{Connector: connector, Key: key}
-	sh, _ := s.shard(&c)
+	sh, hk, _ := s.shard(&c)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	k := ckey{connector, key}
-	h, ok := s.holding(k, sh.keys[k])
-	return h, ok, nil
+	if ks, _ := sh.keys.find(k, hk); ks != nil {
+		h, ok := s.holding(k, ks.st)
+		return h, ok, nil
+	}
+	return Holding{}, false, nil
 }
 
 // Holdings implements [Ledger]. It sorts the connector's keys on every
@@ -177,13 +179,13 @@ func (s *MemoryStore) eachHolding(connector string, f func(Holding)) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for k, st := range sh.keys {
-			if k.conn == connector {
-				if h, ok := s.holding(k, st); ok {
+		sh.keys.each(func(ks *keySlot) {
+			if ks.k.conn == connector {
+				if h, ok := s.holding(ks.k, ks.st); ok {
 					f(h)
 				}
 			}
-		}
+		})
 		sh.mu.Unlock()
 	}
 }

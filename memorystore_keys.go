@@ -1,0 +1,120 @@
+package synclayer
+
+// keyTable holds the keys of one MemoryStore shard: each key's state lives
+// in a slot of a slab, found through the key's hash, which the store has
+// already computed to pick the shard. Against a map keyed by the key
+// itself (two strings) this saves, on every claim and complete, hashing
+// the strings again inside the map, and the second lookup that writing a
+// changed state back into a map costs: a caller finds a slot once and
+// changes its state in place. When the table grows, the index moves 16
+// bytes per key and the slab adds a chunk, where a map of the states would
+// move every state. Against such a map, in alternated runs:
+// BenchmarkMemoryStore takes 743 ns per claim and complete instead of
+// 1,196 (BenchmarkMemoryStoreFull, at the bound, 625 instead of 873), and
+// BenchmarkDispatchParallel with three connectors does 20% more events
+// per second, with half the bytes allocated per event.
+//
+// Slots are numbered from 1; 0 means none. A slot freed by remove is
+// zeroed and reused by a later add, so a slot number held across a call
+// that may remove keys (sweepKeys) must be checked against the key's
+// state (keyState.age) before use.
+type keyTable struct {
+	// index maps a hash to the newest slot of that hash. Slots whose keys
+	// share a hash chain through keySlot.older, so a collision costs a
+	// comparison, never a wrong answer.
+	index  map[uint64]uint32
+	chunks []*[keyChunk]keySlot
+	free   []uint32 // removed slots, for reuse
+	used   uint32   // slots handed out: the free ones and the live ones
+	n      int      // live keys
+}
+
+// keyChunk is the number of slots in a chunk of the slab. Chunks are never
+// moved, so a *keySlot stays valid while its slot is live.
+const keyChunk = 256
+
+// keySlot is one key of a keyTable.
+type keySlot struct {
+	k     ckey
+	hash  uint64
+	older uint32 // the next older slot of the same hash, 0 if none
+	st    keyState
+}
+
+func (t *keyTable) init() { t.index = make(map[uint64]uint32) }
+
+// len returns the number of keys.
+func (t *keyTable) len() int { return t.n }
+
+// at returns slot i, which must exist.
+func (t *keyTable) at(i uint32) *keySlot {
+	return &t.chunks[(i-1)/keyChunk][(i-1)%keyChunk]
+}
+
+// find returns k's slot, of hash h, or nil and 0 when k has none.
+func (t *keyTable) find(k ckey, h uint64) (*keySlot, uint32) {
+	for i := t.index[h]; i != 0; {
+		s := t.at(i)
+		if s.k == k {
+			return s, i
+		}
+		i = s.older
+	}
+	return nil, 0
+}
+
+// slot returns k's slot, of hash h, adding one with the zero state when k
+// has none.
+func (t *keyTable) slot(k ckey, h uint64) (*keySlot, uint32) {
+	if s, i := t.find(k, h); s != nil {
+		return s, i
+	}
+	var i uint32
+	if n := len(t.free); n > 0 {
+		i, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		if int(t.used) == len(t.chunks)*keyChunk {
+			t.chunks = append(t.chunks, new([keyChunk]keySlot))
+		}
+		t.used++
+		i = t.used
+	}
+	s := t.at(i)
+	*s = keySlot{k: k, hash: h, older: t.index[h]}
+	t.index[h] = i
+	t.n++
+	return s, i
+}
+
+// remove forgets the key in slot i.
+func (t *keyTable) remove(i uint32) {
+	s := t.at(i)
+	if newest := t.index[s.hash]; newest == i {
+		if s.older == 0 {
+			delete(t.index, s.hash)
+		} else {
+			t.index[s.hash] = s.older
+		}
+	} else {
+		for p := t.at(newest); ; p = t.at(p.older) {
+			if p.older == i {
+				p.older = s.older
+				break
+			}
+		}
+	}
+	*s = keySlot{} // let its strings be collected
+	t.free = append(t.free, i)
+	t.n--
+}
+
+// each calls f with every live slot, in no particular order.
+func (t *keyTable) each(f func(*keySlot)) {
+	for _, newest := range t.index {
+		for i := newest; i != 0; {
+			s := t.at(i)
+			f(s)
+			i = s.older
+		}
+	}
+}
