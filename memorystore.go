@@ -151,7 +151,7 @@ func (s *MemoryStore) Claim(ctx context.Context, c idempotency.Claim) (idempoten
 			return idempotency.ClaimResult{Status: idempotency.ClaimBusy, Version: st.version, Expires: s.epoch.Add(time.Duration(st.expires))}, nil
 		}
 	} else {
-		ks, i = sh.keys.slot(k, hk)
+		ks, i = sh.keys.add(k, hk)
 	}
 	token := strconv.FormatUint(s.token.Add(1), 36)
 	ks.st.token, ks.st.expires = token, after(now, c.LeaseTTL)

@@ -69,6 +69,11 @@ func (t *keyTable) slot(k ckey, h uint64) (*keySlot, uint32) {
 	if s, i := t.find(k, h); s != nil {
 		return s, i
 	}
+	return t.add(k, h)
+}
+
+// add adds a slot with the zero state for k, of hash h, which has none.
+func (t *keyTable) add(k ckey, h uint64) (*keySlot, uint32) {
 	var i uint32
 	if n := len(t.free); n > 0 {
 		i, t.free = t.free[n-1], t.free[:n-1]
