@@ -26,8 +26,7 @@ type keyTable struct {
 	index  map[uint64]uint32
 	chunks []*[keyChunk]keySlot
 	free   []uint32 // removed slots, for reuse
-	used   uint32   // slots handed out: the free ones and the live ones
-	n      int      // live keys
+	n      int      // live keys; with free, the slots handed out
 }
 
 // keyChunk is the number of slots in a chunk of the slab. Chunks are never
@@ -79,11 +78,11 @@ func (t *keyTable) add(k ckey, h uint64) (*keySlot, uint32) {
 	if n := len(t.free); n > 0 {
 		i, t.free = t.free[n-1], t.free[:n-1]
 	} else {
-		if int(t.used) == len(t.chunks)*keyChunk {
+		// No slot is free: the n live ones are all that were handed out.
+		if t.n == len(t.chunks)*keyChunk {
 			t.chunks = append(t.chunks, new([keyChunk]keySlot))
 		}
-		t.used++
-		i = t.used
+		i = uint32(t.n + 1)
 	}
 	s := t.at(i)
 	*s = keySlot{k: k, hash: h, older: t.index[h]}
