@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,19 +32,20 @@ func TestKeyLocksFIFO(t *testing.T) {
 	}
 	order := make(chan int, 5)
 	cctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	for i := range 5 {
 		c := ctx
 		if i == 2 {
 			c = cctx
 		}
-		go func() {
+		wg.Go(func() {
 			if err := l.lock(c, "k"); err != nil {
 				order <- -1
 				return
 			}
 			order <- i
 			l.unlock("k")
-		}()
+		})
 		for waiters(&l, "k") != i+1 { // arrival: wait until it is in line
 			time.Sleep(time.Millisecond)
 		}
@@ -58,6 +60,7 @@ func TestKeyLocksFIFO(t *testing.T) {
 			t.Fatalf("served %d, want %d", got, want)
 		}
 	}
+	wg.Wait() // the last one served unlocks after it says so
 	sh := l.shard("k")
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
