@@ -111,6 +111,40 @@ func BenchmarkDispatchParallel(b *testing.B) {
 	}
 }
 
+// BenchmarkDispatchOverhead: parallel Dispatch, three no-op connectors, as
+// BenchmarkDispatchParallel, with a store that does nothing, no delivery
+// log and no ledger: the dispatcher's own work per event, the ceiling the
+// stores and the log can only lower.
+func BenchmarkDispatchOverhead(b *testing.B) {
+	d := benchDispatcher(b, 3, synclayer.WithStore(nothingStore{}),
+		synclayer.WithDeliveryLog(synclayer.NoDeliveryLog), synclayer.WithLedger(synclayer.NoLedger))
+	var next atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := "evt-" + strconv.FormatInt(next.Add(1), 10)
+			if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportRate(b, 3)
+}
+
+// nothingStore acquires every claim and keeps nothing.
+type nothingStore struct{}
+
+func (nothingStore) Claim(context.Context, idempotency.Claim) (idempotency.ClaimResult, error) {
+	return idempotency.ClaimResult{Status: idempotency.ClaimAcquired, Token: "t"}, nil
+}
+
+func (nothingStore) Complete(context.Context, idempotency.Claim, string) error { return nil }
+
+func (nothingStore) Release(context.Context, idempotency.Claim, string) error { return nil }
+
 // BenchmarkBaselineChannels: three buffered channels with one worker each,
 // the cheapest fan-out there is (no results, no idempotency, no retries).
 func BenchmarkBaselineChannels(b *testing.B) {

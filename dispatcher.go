@@ -44,7 +44,7 @@ type Dispatcher struct {
 	watchMu  sync.Mutex
 	watchSeq uint64
 	watchers atomic.Pointer[map[uint64]func(Delivery)]
-	tasks    chan routeTask // idle route workers wait here
+	pool     routePool // runs the routes Dispatch does not run itself
 
 	announceLocks keyLocks // per event ID
 	resyncs       resyncList
@@ -102,7 +102,7 @@ func NewDispatcher(reg *Registry, opts ...Option) (*Dispatcher, error) {
 	}
 	d.evObs, _ = d.obs.(EventObserver)
 	d.watchers.Store(&map[uint64]func(Delivery){})
-	d.tasks = make(chan routeTask)
+	d.pool.run = func(t *routeTask) { d.runRoute(t.ctx, t.ev, t.rt, t.res, t.fromBus) }
 	d.announceLocks.init()
 	return d, nil
 }
@@ -150,11 +150,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, ev Event, fromBus bool) (Repo
 	} else {
 		var wg sync.WaitGroup
 		wg.Add(len(routes) - 1)
-		for i := 1; i < len(routes); i++ {
-			d.goRoute(routeTask{ctx: ctx, ev: &ev, rt: &routes[i], res: &rep.Results[i], wg: &wg, fromBus: fromBus})
+		tasks := make([]routeTask, len(routes)-1)
+		for i := range tasks {
+			t := &tasks[i]
+			t.wg, t.ctx, t.ev, t.rt, t.res, t.fromBus = &wg, ctx, &ev, &routes[i+1], &rep.Results[i+1], fromBus
 		}
+		d.pool.offer(tasks)
 		d.runRoute(ctx, &ev, &routes[0], &rep.Results[0], fromBus)
-		wg.Wait()
+		d.pool.join(tasks, &wg)
 	}
 	if d.pub != nil {
 		if err := d.announce(ctx, rep, fromBus, ahead); err != nil {
