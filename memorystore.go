@@ -56,11 +56,11 @@ type memoryShard struct {
 	keys keyTable // per (connector, key): lease and last version
 	// The done-markers, per (connector, event), queued in completion order
 	// in markers, and found through done: the position of the newest marker
-	// of each hash (see marker). A map of integers is a third of the size
-	// of one keyed by two strings, and neither hashes nor compares strings
-	// inside.
+	// of each hash (see marker). An index of integers (hashIndex) is a
+	// third of the size of a map keyed by two strings, and neither hashes
+	// nor compares strings inside.
 	markers          fifo[marker]
-	done             map[uint64]uint64
+	done             hashIndex
 	maxDone, maxKeys int
 	// The slots of the keys from the least recently used: sweepKeys
 	// forgets from the front, in constant time per key. A key's record is
@@ -94,8 +94,6 @@ func (s *MemoryStore) init() {
 	s.epoch = time.Now().Add(-time.Nanosecond) // now() is never 0, which means "none" in the ledger
 	for i := range s.shards {
 		sh := &s.shards[i]
-		sh.keys.init()
-		sh.done = make(map[uint64]uint64)
 		sh.maxDone, sh.maxKeys = per, per
 	}
 }
@@ -252,7 +250,7 @@ func (s *MemoryStore) Len() (done, versions, leases int) {
 // marker returns k's done-marker, or nil, and the position of the newest
 // marker of hash h (0 if none).
 func (sh *memoryShard) marker(k ckey, h uint64) (m *marker, newest uint64) {
-	newest = sh.done[h]
+	newest = sh.done.get(h)
 	for p := newest; p != 0; {
 		m := sh.markers.at(p)
 		if m == nil {
@@ -271,7 +269,7 @@ func (sh *memoryShard) markDone(k ckey, h uint64, now, exp int64) {
 	if m, newest := sh.marker(k, h); m != nil {
 		m.expires = exp // sweepDone queues it again when its turn comes
 	} else {
-		sh.done[h] = sh.markers.push(marker{k: k, hash: h, queued: exp, expires: exp, older: newest})
+		sh.done.set(h, sh.markers.push(marker{k: k, hash: h, queued: exp, expires: exp, older: newest}))
 	}
 	sh.sweepDone(now)
 }
@@ -287,7 +285,7 @@ func (sh *memoryShard) sweepDone(now int64) {
 			return // the oldest marker is live: nothing to do
 		}
 		p := sh.markers.pop()
-		newest := sh.done[m.hash]
+		newest := sh.done.get(m.hash)
 		if !over && now < m.expires {
 			// Completed again since it was queued: queue it again with its
 			// new expiry, the newest of its hash.
@@ -297,13 +295,13 @@ func (sh *memoryShard) sweepDone(now int64) {
 			} else {
 				m.older = 0 // it was the oldest marker: none is older
 			}
-			sh.done[m.hash] = sh.markers.push(m)
+			sh.done.set(m.hash, sh.markers.push(m))
 			continue
 		}
 		// Forget it (over the bound, the oldest goes, live or not). It is
 		// the oldest marker, so the chain of its hash ends with it.
 		if newest == p {
-			delete(sh.done, m.hash)
+			sh.done.remove(m.hash)
 		}
 	}
 }

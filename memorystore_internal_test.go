@@ -9,7 +9,7 @@ import (
 // own key, completed again in place, queued again by the sweep, and
 // forgotten by expiry or by the bound without losing the others.
 func TestMemoryStoreHashCollisions(t *testing.T) {
-	sh := &memoryShard{done: make(map[uint64]uint64), maxDone: 4, maxKeys: 4}
+	sh := &memoryShard{maxDone: 4, maxKeys: 4}
 	const h = 7
 	key := func(i int) ckey { return ckey{"c", fmt.Sprint("e", i)} }
 	live := func(now int64, want ...int) {
@@ -46,8 +46,8 @@ func TestMemoryStoreHashCollisions(t *testing.T) {
 	live(16, 3, 4, 5)
 	sh.sweepDone(30)
 	live(30)
-	if len(sh.done) != 0 || sh.markers.len() != 0 {
-		t.Errorf("after every marker expired: index %v, %d queued", sh.done, sh.markers.len())
+	if sh.done.len() != 0 || sh.markers.len() != 0 {
+		t.Errorf("after every marker expired: index of %d, %d queued", sh.done.len(), sh.markers.len())
 	}
 }
 

@@ -20,10 +20,10 @@ package synclayer
 // that may remove keys (sweepKeys) must be checked against the key's
 // state (keyState.age) before use.
 type keyTable struct {
-	// index maps a hash to the newest slot of that hash. Slots whose keys
-	// share a hash chain through keySlot.older, so a collision costs a
-	// comparison, never a wrong answer.
-	index  map[uint64]uint32
+	// index maps a hash to the newest slot of that hash (see hashIndex).
+	// Slots whose keys share a hash chain through keySlot.older, so a
+	// collision costs a comparison, never a wrong answer.
+	index  hashIndex
 	chunks []*[keyChunk]keySlot
 	free   []uint32 // removed slots, for reuse
 	n      int      // live keys; with free, the slots handed out
@@ -41,8 +41,6 @@ type keySlot struct {
 	st    keyState
 }
 
-func (t *keyTable) init() { t.index = make(map[uint64]uint32) }
-
 // len returns the number of keys.
 func (t *keyTable) len() int { return t.n }
 
@@ -53,7 +51,7 @@ func (t *keyTable) at(i uint32) *keySlot {
 
 // find returns k's slot, of hash h, or nil and 0 when k has none.
 func (t *keyTable) find(k ckey, h uint64) (*keySlot, uint32) {
-	for i := t.index[h]; i != 0; {
+	for i := uint32(t.index.get(h)); i != 0; {
 		s := t.at(i)
 		if s.k == k {
 			return s, i
@@ -85,8 +83,8 @@ func (t *keyTable) add(k ckey, h uint64) (*keySlot, uint32) {
 		i = uint32(t.n + 1)
 	}
 	s := t.at(i)
-	*s = keySlot{k: k, hash: h, older: t.index[h]}
-	t.index[h] = i
+	*s = keySlot{k: k, hash: h, older: uint32(t.index.get(h))}
+	t.index.set(h, uint64(i))
 	t.n++
 	return s, i
 }
@@ -94,11 +92,11 @@ func (t *keyTable) add(k ckey, h uint64) (*keySlot, uint32) {
 // remove forgets the key in slot i.
 func (t *keyTable) remove(i uint32) {
 	s := t.at(i)
-	if newest := t.index[s.hash]; newest == i {
+	if newest := uint32(t.index.get(s.hash)); newest == i {
 		if s.older == 0 {
-			delete(t.index, s.hash)
+			t.index.remove(s.hash)
 		} else {
-			t.index[s.hash] = s.older
+			t.index.set(s.hash, uint64(s.older))
 		}
 	} else {
 		for p := t.at(newest); ; p = t.at(p.older) {
@@ -115,11 +113,11 @@ func (t *keyTable) remove(i uint32) {
 
 // each calls f with every live slot, in no particular order.
 func (t *keyTable) each(f func(*keySlot)) {
-	for _, newest := range t.index {
-		for i := newest; i != 0; {
+	t.index.each(func(_, newest uint64) {
+		for i := uint32(newest); i != 0; {
 			s := t.at(i)
 			f(s)
 			i = s.older
 		}
-	}
+	})
 }
