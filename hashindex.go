@@ -7,7 +7,10 @@ package synclayer
 // removed instead of leaving a tombstone. A Go map under that churn fills
 // with tombstones: a lookup of a hash it lacks, the common case (a new
 // key, an event not seen before), probes past them into further cache
-// lines, and the map rehashes often to clear them. Against the
+// lines, and the map rehashes often to clear them. (Measured alone: a
+// lookup of a missing hash in a map of 31,000 entries, a shard's share of
+// the default bound, takes 28 ns after first-in, first-out churn and 7 ns
+// in a fresh copy of the same map, both in cache.) Against the
 // map[uint64]uint64 and map[uint64]uint32 it replaces, in alternated
 // runs (medians of 5): BenchmarkMemoryStore takes 14% less time a claim
 // and complete, BenchmarkMemoryStoreFull 27% less (526 -> 384 ns);
