@@ -24,12 +24,7 @@ func TestRoutePoolWorkersTakeEveryOfferAndExitWhenIdle(t *testing.T) {
 			defer p.mu.Unlock()
 			return len(p.idle)
 		}
-		var wg sync.WaitGroup
-		tasks := make([]routeTask, 3)
-		wg.Add(len(tasks))
-		for i := range tasks {
-			tasks[i].wg = &wg
-		}
+		tasks, wg := newTasks(3)
 		p.offer(tasks)
 		synctest.Wait()
 		if n := ran.Load(); n != 3 {
@@ -60,17 +55,24 @@ func TestRoutePoolDropsRoutesJoinRan(t *testing.T) {
 		p := &routePool{run: func(*routeTask) {}}
 		p.waking = true // as if a worker were on its way: offers wake none
 		for range 100 {
-			var wg sync.WaitGroup
-			tasks := make([]routeTask, 2)
-			wg.Add(len(tasks))
-			for i := range tasks {
-				tasks[i].wg = &wg
-			}
+			tasks, wg := newTasks(2)
 			p.offer(tasks)
-			p.join(tasks, &wg)
+			p.join(tasks, wg)
 			if n := p.queue.len(); n > 2 {
 				t.Fatalf("queue holds %d routes, want at most the last offer's 2", n)
 			}
 		}
 	})
+}
+
+// newTasks returns n tasks to offer together, and the WaitGroup they are
+// counted in.
+func newTasks(n int) ([]routeTask, *sync.WaitGroup) {
+	wg := new(sync.WaitGroup)
+	wg.Add(n)
+	tasks := make([]routeTask, n)
+	for i := range tasks {
+		tasks[i].wg = wg
+	}
+	return tasks, wg
 }
