@@ -86,29 +86,34 @@ func benchSequential(b *testing.B, d *synclayer.Dispatcher, conns int) {
 func BenchmarkDispatchParallel(b *testing.B) {
 	for _, conns := range []int{1, 3} {
 		b.Run(fmt.Sprintf("connectors=%d", conns), func(b *testing.B) {
-			d := benchDispatcher(b, conns)
-			idv := ids(b.N)
-			var next sync.Mutex
-			n := 0
-			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					next.Lock()
-					id := idv[n]
-					n++
-					next.Unlock()
-					if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
+			dispatchParallel(b, benchDispatcher(b, conns))
 			reportRate(b, conns)
 			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
 		})
 	}
+}
+
+// dispatchParallel dispatches b.N events of type E, each with a new ID and
+// subject, from GOMAXPROCS goroutines at once.
+func dispatchParallel(b *testing.B, d *synclayer.Dispatcher) {
+	idv := ids(b.N)
+	var next sync.Mutex
+	n := 0
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			next.Lock()
+			id := idv[n]
+			n++
+			next.Unlock()
+			if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkDispatchOverhead: parallel Dispatch, three no-op connectors, as
@@ -116,21 +121,8 @@ func BenchmarkDispatchParallel(b *testing.B) {
 // log and no ledger: the dispatcher's own work per event, the ceiling the
 // stores and the log can only lower.
 func BenchmarkDispatchOverhead(b *testing.B) {
-	d := benchDispatcher(b, 3, synclayer.WithStore(nothingStore{}),
-		synclayer.WithDeliveryLog(synclayer.NoDeliveryLog), synclayer.WithLedger(synclayer.NoLedger))
-	var next atomic.Int64
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			id := "evt-" + strconv.FormatInt(next.Add(1), 10)
-			if _, err := d.Dispatch(ctx, synclayer.Event{ID: id, Type: "E", Subject: id}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	dispatchParallel(b, benchDispatcher(b, 3, synclayer.WithStore(nothingStore{}),
+		synclayer.WithDeliveryLog(synclayer.NoDeliveryLog), synclayer.WithLedger(synclayer.NoLedger)))
 	reportRate(b, 3)
 }
 

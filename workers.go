@@ -29,7 +29,7 @@ import (
 // of 5); internal/bench/watermill's fan-out through Run 25% more (4 runs;
 // tuned, 22%); BenchmarkDispatchParallel 5% more (medians of 6, the runs
 // overlapping); BenchmarkDispatchOverhead, where the store does nothing
-// and there is no log, 46% more (medians of 5: 302,500 and 440,700
+// and there is no log, 48% more (medians of 5: 476,300 and 706,700
 // events/s), so the hand-off was a third of the dispatcher's own work.
 type routePool struct {
 	run func(*routeTask) // runs one route
