@@ -1,5 +1,7 @@
 package synclayer
 
+import "math/bits"
+
 // hashIndex maps 64-bit hashes to 64-bit values, for the MemoryStore's
 // indexes of keys and done-markers, which add and forget an entry on
 // nearly every claim and complete. It is a table with open addressing and
@@ -139,10 +141,7 @@ func (x *hashIndex) each(f func(h, v uint64)) {
 func (x *hashIndex) resize(n int) {
 	old := x.slots
 	x.slots = make([]hashSlot, n)
-	x.shift = 64
-	for m := n; m > 1; m >>= 1 {
-		x.shift--
-	}
+	x.shift = uint(64 - bits.TrailingZeros(uint(n))) // 64 - log2(n)
 	mask := n - 1
 	for _, s := range old {
 		if s.key == 0 {
