@@ -24,6 +24,7 @@ import (
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/nats"
 	"github.com/hmsplatform/synclayer/internal/testenv"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 )
 
 // keyedPartner is a records API that keeps the newest version per key and
@@ -78,9 +79,7 @@ func TestBinaryRunsOnNATSAndPostgres(t *testing.T) {
 	natsURL := testenv.NATS.Need(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "synclayer")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	testproc.Build(t, bin, ".")
 	partner := &keyedPartner{versions: map[string]int{}, busy: map[string]bool{}}
 	srv := httptest.NewServer(partner)
 	defer srv.Close()

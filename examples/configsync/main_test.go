@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hmsplatform/synclayer/examples/internal/demotest"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 )
 
 // account runs the example from the module root and returns what it
@@ -38,9 +39,7 @@ func TestAccount(t *testing.T) {
 func TestAccountMatchesWorkflowSync(t *testing.T) {
 	t.Chdir("../..")
 	bin := filepath.Join(t.TempDir(), "workflowsync")
-	if out, err := exec.Command("go", "build", "-o", bin, "./examples/workflowsync").CombinedOutput(); err != nil {
-		t.Fatalf("build examples/workflowsync: %v\n%s", err, out)
-	}
+	testproc.Build(t, bin, "./examples/workflowsync")
 	want, err := exec.CommandContext(t.Context(), bin).Output()
 	if err != nil {
 		t.Fatalf("examples/workflowsync: %v", err)

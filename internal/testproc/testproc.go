@@ -6,6 +6,9 @@
 // The parent passes the child its configuration as JSON in an environment
 // variable; the child test skips when that variable is unset, so that a
 // plain `go test` run leaves it out.
+//
+// [Build] builds a program of the module for a test to run, with the race
+// detector when the test has it.
 package testproc
 
 import (
