@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hmsplatform/synclayer"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/outbox"
 )
@@ -29,7 +30,7 @@ func lateCommitEvents(d outbox.Dialect) int {
 	switch {
 	case testing.Short():
 		return 2000
-	case raceEnabled && d == outbox.SQLite:
+	case testproc.Race && d == outbox.SQLite: // the race detector slows SQLite (pure Go) most
 		return 10000
 	}
 	return 20000

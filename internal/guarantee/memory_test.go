@@ -14,6 +14,7 @@ import (
 
 	"github.com/hmsplatform/synclayer"
 	"github.com/hmsplatform/synclayer/bus/memory"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -58,7 +59,7 @@ func memoryEvents() int {
 	switch {
 	case testing.Short():
 		return 20_000
-	case raceEnabled: // ten times slower; keeps the package under a minute
+	case testproc.Race: // ten times slower; keeps the package under a minute
 		return 100_000
 	}
 	return 200_000

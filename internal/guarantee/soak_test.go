@@ -24,6 +24,7 @@ import (
 	"github.com/hmsplatform/synclayer/connectors/arcgis"
 	"github.com/hmsplatform/synclayer/connectors/googlecalendar"
 	"github.com/hmsplatform/synclayer/connectors/rest"
+	"github.com/hmsplatform/synclayer/internal/testproc"
 	"github.com/hmsplatform/synclayer/internal/testwait"
 	"github.com/hmsplatform/synclayer/synclayertest"
 )
@@ -540,7 +541,7 @@ func TestSoak(t *testing.T) {
 	faults := restCS.Counts().Add(arcCS.Counts()).Add(calCT.Counts())
 	summary := fmt.Sprintf("soak: events=%d (%d re-sent versions, +%d redelivered) keys=%d connectors=%d attempts=%d retries=%d duplicates-suppressed=%d stale-skipped=%d elapsed=%v race=%v seed=%d; chaos: %v",
 		len(unique), copies, len(seq)-len(unique), len(want), len(conns), attempts, retries, dups, stale,
-		elapsed.Round(time.Millisecond), raceEnabled, s, faults)
+		elapsed.Round(time.Millisecond), testproc.Race, s, faults)
 	t.Log(summary)
 	if testing.Verbose() {
 		fmt.Println(summary)

@@ -14,7 +14,7 @@ import (
 func Build(t testing.TB, out, pkg string) {
 	t.Helper()
 	args := []string{"build", "-o", out}
-	if raceEnabled {
+	if Race {
 		args = append(args, "-race")
 	}
 	if b, err := exec.Command("go", append(args, pkg)...).CombinedOutput(); err != nil {

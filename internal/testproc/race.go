@@ -2,5 +2,6 @@
 
 package testproc
 
-// raceEnabled reports whether the binary was built with -race.
-const raceEnabled = true
+// Race reports whether the binary was built with -race: tests that the
+// race detector slows down run smaller workloads under it.
+const Race = true

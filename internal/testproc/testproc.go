@@ -8,7 +8,7 @@
 // plain `go test` run leaves it out.
 //
 // [Build] builds a program of the module for a test to run, with the race
-// detector when the test has it.
+// detector when the test has it ([Race]).
 package testproc
 
 import (

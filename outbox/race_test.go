@@ -1,6 +1,0 @@
-//go:build race
-
-package outbox_test
-
-// raceEnabled: the race detector slows SQLite (pure Go) most.
-const raceEnabled = true
